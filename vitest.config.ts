@@ -1,0 +1,34 @@
+// Two projects: `unit` (colocated *.test.ts, no external services) and `int`
+// (*.int.test.ts and agent/test: real PostgreSQL, OpenSSH, btrfs loop images, lab hosts; run as root).
+import { defineConfig } from "vitest/config";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL(".", import.meta.url));
+
+export default defineConfig({
+  resolve: { alias: { "@": root } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "node_modules/**", "agent/test/**", "e2e/**", ".next/**"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "int",
+          include: ["**/*.int.test.ts", "agent/test/**/*.test.ts"],
+          exclude: ["node_modules/**", "e2e/**", ".next/**"],
+          globalSetup: ["server/test/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
