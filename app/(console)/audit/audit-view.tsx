@@ -1,0 +1,163 @@
+"use client";
+// Audit log (auditor, admin): newest first, filtered by actor, action, target and time,
+// paged by cursor; "Verify chain" recomputes the hash chain on the server.
+import { useState, type FormEvent } from "react";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useQuery } from "@tanstack/react-query";
+import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
+import { filtersFromParams, filtersToParams, localToDate, type AuditFilters } from "./filters";
+
+const PAGE_SIZE = 50;
+
+export function AuditView() {
+  const searchParams = useSearchParams();
+  const filters = filtersFromParams(new URLSearchParams(searchParams.toString()));
+  const filterKey = filtersToParams(filters).toString();
+  return (
+    <div className="flex max-w-6xl flex-col gap-4">
+      <PageHeader title="Audit log">
+        <VerifyChain />
+      </PageHeader>
+      <FilterForm key={`form:${filterKey}`} filters={filters} />
+      {/* Changing the filters starts again at the newest page. */}
+      <AuditPages key={`pages:${filterKey}`} filters={filters} />
+    </div>
+  );
+}
+
+function FilterForm({ filters }: { filters: AuditFilters }) {
+  const router = useRouter();
+  const pathname = usePathname();
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const next: AuditFilters = {};
+    for (const k of ["actor", "action", "target", "from", "to"] as const) {
+      const v = String(form.get(k) ?? "").trim();
+      if (v) next[k] = v;
+    }
+    const qs = filtersToParams(next).toString();
+    router.push(qs ? `${pathname}?${qs}` : pathname);
+  }
+  const field = (name: keyof AuditFilters, label: string, props: Record<string, string> = {}) => (
+    <div>
+      <label htmlFor={`audit-${name}`} className="label">
+        {label}
+      </label>
+      <input id={`audit-${name}`} name={name} defaultValue={filters[name] ?? ""} className="input" {...props} />
+    </div>
+  );
+  return (
+    <form onSubmit={onSubmit} className="card grid items-end gap-3 sm:grid-cols-3 lg:grid-cols-6" aria-label="Filter audit log">
+      {field("actor", "Actor (email)", { placeholder: "admin@keel.local" })}
+      {field("action", "Action", { placeholder: "user.create or user." })}
+      {field("target", "Target", { placeholder: "user id, host…" })}
+      {field("from", "From", { type: "datetime-local" })}
+      {field("to", "To", { type: "datetime-local" })}
+      <div className="flex gap-2">
+        <button type="submit" className="btn btn-primary">
+          Filter
+        </button>
+        <button type="button" className="btn" onClick={() => router.push(pathname)}>
+          Clear
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function AuditPages({ filters }: { filters: AuditFilters }) {
+  const trpc = useTRPC();
+  // Cursors of the pages already visited, so "Newer" can step back.
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const page = useQuery(
+    trpc.audit.list.queryOptions({
+      actor: filters.actor,
+      action: filters.action,
+      target: filters.target,
+      from: localToDate(filters.from),
+      to: localToDate(filters.to),
+      cursor,
+      limit: PAGE_SIZE,
+    }),
+  );
+  if (page.isPending) return <p className="text-sm text-muted">Loading the audit log…</p>;
+  if (page.error) return <ErrorNote>Could not load the audit log: {errorMessage(page.error)}</ErrorNote>;
+  const { items, nextCursor } = page.data;
+  return (
+    <section aria-label="Audit events" className="flex flex-col gap-3">
+      {items.length === 0 ? (
+        <p className="text-sm text-muted">No events match these filters.</p>
+      ) : (
+        <table className="table card !p-0">
+          <thead>
+            <tr>
+              <th className="w-0">#</th>
+              <th>Time</th>
+              <th>Actor</th>
+              <th>Action</th>
+              <th>Target</th>
+              <th>Detail</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((e) => (
+              <tr key={String(e.id)} data-testid="audit-row" data-action={e.action}>
+                <td className="text-xs text-muted">{String(e.id)}</td>
+                <td className="whitespace-nowrap text-xs">
+                  <Time value={e.at} />
+                </td>
+                <td>{e.actor ?? <span className="text-muted">system</span>}</td>
+                <td>
+                  <code className="text-xs">{e.action}</code>
+                </td>
+                <td className="break-all text-xs">{e.target ?? ""}</td>
+                <td className="max-w-md break-all font-mono text-xs text-muted">{formatDetail(e.detail)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="flex items-center gap-2 text-sm">
+        <button type="button" className="btn" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+          ← Newer
+        </button>
+        <button type="button" className="btn" disabled={!nextCursor} onClick={() => setCursors((c) => [...c, nextCursor ?? undefined])}>
+          Older →
+        </button>
+        <span className="text-muted">Page {cursors.length}</span>
+      </div>
+    </section>
+  );
+}
+
+function formatDetail(detail: unknown): string {
+  if (detail == null) return "";
+  if (typeof detail === "object" && Object.keys(detail).length === 0) return "";
+  return JSON.stringify(detail);
+}
+
+function VerifyChain() {
+  const trpc = useTRPC();
+  const verify = useQuery({ ...trpc.audit.verify.queryOptions(), enabled: false, staleTime: 0, gcTime: 0 });
+  const result = verify.data;
+  return (
+    <div className="flex max-w-xl flex-col items-end gap-2">
+      <button type="button" className="btn" disabled={verify.isFetching} onClick={() => void verify.refetch()}>
+        {verify.isFetching ? "Verifying…" : "Verify chain"}
+      </button>
+      {verify.error && <ErrorNote>Verification failed to run: {errorMessage(verify.error)}</ErrorNote>}
+      {result && !verify.isFetching && (
+        result.ok ? (
+          <OkNote>Chain intact: {result.checked} events verified.</OkNote>
+        ) : (
+          <ErrorNote>
+            Chain broken at event #{String(result.firstBrokenId)}: {result.reason}. {result.checked} events checked.
+          </ErrorNote>
+        )
+      )}
+    </div>
+  );
+}

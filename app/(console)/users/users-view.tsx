@@ -1,0 +1,136 @@
+"use client";
+// Users (admin): everyone with an account, their roles and state, and the actions on them.
+import { useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
+import type { Role } from "../_nav";
+import { RolePicker } from "../_role-picker";
+import { CreateUserForm } from "./create-user-form";
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  roles: Role[];
+  disabled: boolean;
+  createdAt: Date;
+}
+
+export function UsersView({ viewerId }: { viewerId: string }) {
+  const trpc = useTRPC();
+  const users = useQuery(trpc.users.list.queryOptions());
+  return (
+    <div className="flex max-w-5xl flex-col gap-6">
+      <PageHeader title="Users" />
+      <CreateUserForm />
+      <section aria-label="All users">
+        {users.isPending && <p className="text-sm text-muted">Loading users…</p>}
+        {users.error && <ErrorNote>Could not load users: {errorMessage(users.error)}</ErrorNote>}
+        {users.data && (
+          <table className="table card !p-0">
+            <thead>
+              <tr>
+                <th>User</th>
+                <th>Roles</th>
+                <th>State</th>
+                <th>Created</th>
+                <th className="w-0">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {users.data.map((user) => (
+                <UserRowView key={user.id} user={user} isSelf={user.id === viewerId} />
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [roles, setRoles] = useState<Role[]>(user.roles);
+  const [notice, setNotice] = useState<string | null>(null);
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
+
+  const setRolesMutation = useMutation(
+    trpc.users.setRoles.mutationOptions({
+      onSuccess: async () => {
+        setNotice("Roles saved.");
+        await refresh();
+      },
+    }),
+  );
+  const setDisabled = useMutation(
+    trpc.users.setDisabled.mutationOptions({
+      onSuccess: async (_d, input) => {
+        setNotice(input.disabled ? "Disabled; their sessions and tokens stop working." : "Enabled.");
+        await refresh();
+      },
+    }),
+  );
+  const revoke = useMutation(
+    trpc.users.revokeSessions.mutationOptions({
+      onSuccess: (data) => setNotice(`Signed out everywhere (${data.revoked} session${data.revoked === 1 ? "" : "s"} revoked).`),
+    }),
+  );
+  const error = setRolesMutation.error ?? setDisabled.error ?? revoke.error;
+  const rolesChanged = [...roles].sort().join() !== [...user.roles].sort().join();
+
+  return (
+    <tr data-testid={`user-row-${user.email}`}>
+      <td>
+        <div className="font-medium">{user.email}</div>
+        <div className="text-xs text-muted">
+          {user.name}
+          {isSelf && " (you)"}
+        </div>
+      </td>
+      <td>
+        <RolePicker idPrefix={`roles-${user.id}`} value={roles} onChange={setRoles} />
+        {rolesChanged && (
+          <button
+            type="button"
+            className="btn mt-1.5 text-xs"
+            disabled={setRolesMutation.isPending}
+            onClick={() => setRolesMutation.mutate({ userId: user.id, roles })}
+          >
+            Save roles
+          </button>
+        )}
+      </td>
+      <td>{user.disabled ? <Badge tone="danger">disabled</Badge> : <Badge tone="ok">active</Badge>}</td>
+      <td className="whitespace-nowrap text-xs">
+        <Time value={user.createdAt} />
+      </td>
+      <td>
+        <div className="flex flex-col gap-1.5">
+          <button
+            type="button"
+            className="btn btn-danger whitespace-nowrap text-xs"
+            disabled={revoke.isPending}
+            onClick={() => revoke.mutate({ userId: user.id })}
+          >
+            Revoke sessions
+          </button>
+          {!isSelf && (
+            <button
+              type="button"
+              className="btn whitespace-nowrap text-xs"
+              disabled={setDisabled.isPending}
+              onClick={() => setDisabled.mutate({ userId: user.id, disabled: !user.disabled })}
+            >
+              {user.disabled ? "Enable" : "Disable"}
+            </button>
+          )}
+        </div>
+        {error && <ErrorNote>{errorMessage(error)}</ErrorNote>}
+        {notice && !error && <OkNote>{notice}</OkNote>}
+      </td>
+    </tr>
+  );
+}
