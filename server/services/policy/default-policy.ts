@@ -1,0 +1,81 @@
+// The policy Keel ships with: prod needs two approvers, a canary wave and its maintenance window;
+// rolling prod back as an operator needs one approver; dev and staging are free; hosts, keys, users
+// are admin business; editing the policy needs one approver.
+import type { PolicyDocument } from "./types";
+
+const cedar = `// Who may ask for what. Annotations: @reason is shown to people; @approvals and
+// @approver_role turn a permit into "needs N approvals from role R" (the strictest matching one wins).
+
+@id("operators-change-software")
+@reason("operators and admins may install, update, roll back and remove software")
+permit (
+  principal,
+  action in [Keel::Action::"install", Keel::Action::"update", Keel::Action::"rollback", Keel::Action::"remove"],
+  resource
+) when { principal.roles.contains("operator") || principal.roles.contains("admin") };
+
+@id("prod-two-approvers")
+@reason("changes to prod need two approvers")
+@approvals("2")
+@approver_role("approver")
+permit (
+  principal,
+  action in [Keel::Action::"install", Keel::Action::"update", Keel::Action::"remove"],
+  resource
+) when {
+  (principal.roles.contains("operator") || principal.roles.contains("admin")) &&
+  context.environments.contains("prod")
+};
+
+@id("prod-rollback-one-approver")
+@reason("an operator rolling prod back needs one approver")
+@approvals("1")
+@approver_role("approver")
+permit (principal, action == Keel::Action::"rollback", resource)
+when { principal.roles.contains("operator") && context.environments.contains("prod") };
+
+@id("prod-in-window")
+@reason("prod is changed only inside its maintenance window")
+forbid (
+  principal,
+  action in [Keel::Action::"install", Keel::Action::"update", Keel::Action::"remove"],
+  resource
+) when { context.environments.contains("prod") && context.hasWindow && !context.inWindow };
+
+@id("prod-canary")
+@reason("a prod rollout starts with a canary wave: one host, or at most 10% of the hosts")
+forbid (principal, action in [Keel::Action::"install", Keel::Action::"update"], resource)
+when {
+  context.environments.contains("prod") && context.hostCount > 1 &&
+  !(context.waveCount >= 2 && (context.firstWave == 1 || context.firstWave * 10 <= context.hostCount))
+};
+
+@id("admins-manage-hosts-keys-users")
+@reason("admins enroll and remove hosts and manage keys and users")
+permit (
+  principal,
+  action in [Keel::Action::"enroll_host", Keel::Action::"remove_host", Keel::Action::"manage_keys", Keel::Action::"manage_users"],
+  resource
+) when { principal.roles.contains("admin") };
+
+@id("policy-edits-need-approval")
+@reason("a policy change needs one approver")
+@approvals("1")
+@approver_role("approver")
+permit (principal, action == Keel::Action::"edit_policy", resource)
+when { principal.roles.contains("admin") };
+`;
+
+export const DEFAULT_POLICY: PolicyDocument = {
+  cedar,
+  windows: [
+    {
+      name: "prod-nights",
+      environments: ["prod"],
+      timeZone: "UTC",
+      days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+      start: "22:00",
+      end: "06:00",
+    },
+  ],
+};

@@ -1,0 +1,45 @@
+// Types of Keel's approval policy: a Cedar policy set plus maintenance windows, evaluated for every
+// change request. See docs/rollouts.md for the model.
+import type { MaintenanceWindow } from "./windows";
+
+export const POLICY_ACTIONS = [
+  "install",
+  "update",
+  "rollback",
+  "remove",
+  "enroll_host",
+  "remove_host",
+  "edit_policy",
+  "manage_keys",
+  "manage_users",
+] as const;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+export type Role = "admin" | "operator" | "approver" | "auditor";
+
+/** A versioned policy: Cedar text plus the maintenance windows it refers to through `context.inWindow`. */
+export type PolicyDocument = { cedar: string; windows: MaintenanceWindow[] };
+
+export type PolicyTargetHost = {
+  name: string;
+  environment: string | null;
+  groups: string[];
+  labels: Record<string, string>;
+};
+
+/** One change request, as the policy sees it. */
+export type PolicyRequest = {
+  actor: { id: string; roles: Role[] };
+  action: PolicyAction;
+  app?: string;
+  releaseKind?: "app" | "runtime" | "rootfs";
+  hosts: PolicyTargetHost[];
+  /** Hosts per wave, in order; a single wave when absent. */
+  waves?: number[];
+  at: Date;
+};
+
+export type PolicyDecision =
+  | { effect: "allow"; reasons: string[]; policies: string[] }
+  | { effect: "needs_approval"; approvals: number; approverRole: Role; reasons: string[]; policies: string[] }
+  | { effect: "deny"; reasons: string[]; policies: string[] };
