@@ -9,6 +9,9 @@ const nextConfig: NextConfig = {
   poweredByHeader: false,
   // forbidden() renders app/forbidden.tsx with HTTP 403 when a signed-in user lacks the role.
   experimental: { authInterrupts: true },
+  // `npm run typecheck` (part of `npm test`) checks types; the build skips it so that it is
+  // faster and does not depend on unrelated work-in-progress elsewhere in the tree.
+  typescript: { ignoreBuildErrors: true },
   // Native modules, engines and packages that read their own files at run time stay out
   // of the server bundle and are loaded with Node's require.
   serverExternalPackages: [
