@@ -1,37 +1,39 @@
 "use client";
-// Email + password sign-in against the auth endpoint. Failures get one generic message
-// (never "no such user" vs "wrong password"); the sign-in rate limit gets its own.
+// E-mail + password sign-in against the auth endpoint (/api/auth/sign-in/email). Failures get
+// one generic message; the sign-in rate limit (HTTP 429 + Retry-After) gets its own.
 import { useState, type FormEvent } from "react";
 
-type Failure = { kind: "invalid" } | { kind: "rate-limited"; retryAfterSeconds: number | null } | { kind: "disabled" } | { kind: "other"; message: string };
+type Failure = { kind: "invalid" } | { kind: "rate-limited"; retryAfterSeconds: number | null } | { kind: "other"; message: string };
 
-const MESSAGES: Record<Exclude<Failure["kind"], "other" | "rate-limited">, string> = {
-  invalid: "Email or password is incorrect.",
-  disabled: "This account is disabled. Ask an admin to enable it.",
-};
+/** The one message for every refused sign-in: it must not tell whether the account exists or is disabled. */
+export const SIGN_IN_FAILED = "Wrong e-mail or password, or the account is disabled.";
+
+function waitText(seconds: number): string {
+  if (seconds <= 90) return `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+}
 
 function describe(failure: Failure): string {
   switch (failure.kind) {
+    case "invalid":
+      return SIGN_IN_FAILED;
     case "rate-limited":
       return failure.retryAfterSeconds
-        ? `Too many sign-in attempts. Try again in ${failure.retryAfterSeconds} seconds.`
-        : "Too many sign-in attempts. Wait a minute and try again.";
+        ? `Too many failed sign-in attempts. Try again in ${waitText(failure.retryAfterSeconds)}.`
+        : "Too many failed sign-in attempts. Wait a few minutes and try again.";
     case "other":
       return failure.message;
-    default:
-      return MESSAGES[failure.kind];
   }
 }
 
-async function classify(res: Response): Promise<Failure> {
+function classify(res: Response): Failure {
   if (res.status === 429) {
-    const retry = Number(res.headers.get("x-retry-after") ?? res.headers.get("retry-after"));
+    const retry = Number(res.headers.get("retry-after"));
     return { kind: "rate-limited", retryAfterSeconds: Number.isFinite(retry) && retry > 0 ? Math.ceil(retry) : null };
   }
-  const body = (await res.json().catch(() => null)) as { code?: string } | null;
-  if (res.status === 403 && body?.code === "BANNED_USER") return { kind: "disabled" };
   if (res.status === 400 || res.status === 401 || res.status === 403) return { kind: "invalid" };
-  return { kind: "other", message: `Sign-in failed: the server answered ${res.status}. Try again shortly.` };
+  return { kind: "other", message: `Sign-in failed: the console answered ${res.status}. Try again shortly.` };
 }
 
 export function SignInForm({ next }: { next: string }) {
@@ -54,7 +56,7 @@ export function SignInForm({ next }: { next: string }) {
         window.location.assign(next);
         return;
       }
-      setFailure(await classify(res));
+      setFailure(classify(res));
     } catch {
       setFailure({ kind: "other", message: "Could not reach the console. Check that it is running." });
     }

@@ -51,7 +51,7 @@ function FilterForm({ filters }: { filters: AuditFilters }) {
   return (
     <form onSubmit={onSubmit} className="card grid items-end gap-3 sm:grid-cols-3 lg:grid-cols-6" aria-label="Filter audit log">
       {field("actor", "Actor (email)", { placeholder: "admin@keel.local" })}
-      {field("action", "Action", { placeholder: "user.create or user." })}
+      {field("action", "Action", { placeholder: "user.create, or user. for all" })}
       {field("target", "Target", { placeholder: "user id, host…" })}
       {field("from", "From", { type: "datetime-local" })}
       {field("to", "To", { type: "datetime-local" })}
@@ -151,10 +151,11 @@ function VerifyChain() {
       {verify.error && <ErrorNote>Verification failed to run: {errorMessage(verify.error)}</ErrorNote>}
       {result && !verify.isFetching && (
         result.ok ? (
-          <OkNote>Chain intact: {result.checked} events verified.</OkNote>
+          <OkNote>Chain intact: all {result.rows} events verified.</OkNote>
         ) : (
           <ErrorNote>
-            Chain broken at event #{String(result.firstBrokenId)}: {result.reason}. {result.checked} events checked.
+            Chain broken at event #{result.brokenAt.id} ({result.brokenAt.action}, <Time value={result.brokenAt.at} />): {result.brokenAt.reason}.{" "}
+            {result.rows} events checked.
           </ErrorNote>
         )
       )}

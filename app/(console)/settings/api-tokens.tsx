@@ -98,7 +98,7 @@ export function ApiTokens() {
                   {t.revokedAt ? (
                     <Badge tone="danger">revoked</Badge>
                   ) : (
-                    <button type="button" className="btn btn-danger text-xs" disabled={revoke.isPending} onClick={() => revoke.mutate({ id: t.id })}>
+                    <button type="button" className="btn btn-danger text-xs" disabled={revoke.isPending} onClick={() => revoke.mutate({ tokenId: t.id })}>
                       Revoke
                     </button>
                   )}

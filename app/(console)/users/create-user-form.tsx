@@ -10,11 +10,11 @@ export function CreateUserForm() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [roles, setRoles] = useState<Role[]>(["operator"]);
-  const [created, setCreated] = useState<string | null>(null);
+  const [created, setCreated] = useState<{ email: string; password: string | null } | null>(null);
   const create = useMutation(
     trpc.users.create.mutationOptions({
-      onSuccess: async (_data, input) => {
-        setCreated(input.email);
+      onSuccess: async (data) => {
+        setCreated({ email: data.user.email, password: data.password });
         await queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
       },
     }),
@@ -24,12 +24,14 @@ export function CreateUserForm() {
     event.preventDefault();
     const formEl = event.currentTarget;
     const form = new FormData(formEl);
+    const password = String(form.get("password") ?? "");
     setCreated(null);
     create.mutate(
       {
         email: String(form.get("email") ?? "").trim(),
         name: String(form.get("name") ?? "").trim(),
-        password: String(form.get("password") ?? ""),
+        // Empty: the server generates one and returns it once.
+        password: password === "" ? undefined : password,
         roles,
       },
       { onSuccess: () => formEl.reset() },
@@ -56,12 +58,30 @@ export function CreateUserForm() {
           <label htmlFor="new-password" className="label">
             Initial password
           </label>
-          <input id="new-password" name="password" type="password" required minLength={12} className="input" autoComplete="new-password" />
+          <input
+            id="new-password"
+            name="password"
+            type="password"
+            minLength={12}
+            placeholder="empty: generate one"
+            className="input"
+            autoComplete="new-password"
+          />
         </div>
       </div>
       <RolePicker idPrefix="new-role" value={roles} onChange={setRoles} />
       {create.error && <ErrorNote>{errorMessage(create.error)}</ErrorNote>}
-      {created && <OkNote>Created {created}.</OkNote>}
+      {created && (
+        <OkNote>
+          Created {created.email}.
+          {created.password && (
+            <>
+              {" "}
+              Their password, shown only now: <code data-testid="generated-password">{created.password}</code>
+            </>
+          )}
+        </OkNote>
+      )}
       <div>
         <button type="submit" className="btn btn-primary" disabled={create.isPending}>
           {create.isPending ? "Creating…" : "Create user"}

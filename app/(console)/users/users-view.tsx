@@ -15,6 +15,8 @@ interface UserRow {
   roles: Role[];
   disabled: boolean;
   createdAt: Date;
+  activeSessions: number;
+  lastSignInAt: Date | null;
 }
 
 export function UsersView({ viewerId }: { viewerId: string }) {
@@ -34,6 +36,7 @@ export function UsersView({ viewerId }: { viewerId: string }) {
                 <th>User</th>
                 <th>Roles</th>
                 <th>State</th>
+                <th>Last sign-in</th>
                 <th>Created</th>
                 <th className="w-0">Actions</th>
               </tr>
@@ -65,20 +68,31 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
       },
     }),
   );
-  const setDisabled = useMutation(
-    trpc.users.setDisabled.mutationOptions({
-      onSuccess: async (_d, input) => {
-        setNotice(input.disabled ? "Disabled; their sessions and tokens stop working." : "Enabled.");
+  const disable = useMutation(
+    trpc.users.disable.mutationOptions({
+      onSuccess: async () => {
+        setNotice("Disabled: their sessions and API tokens stop working.");
+        await refresh();
+      },
+    }),
+  );
+  const enable = useMutation(
+    trpc.users.enable.mutationOptions({
+      onSuccess: async () => {
+        setNotice("Enabled.");
         await refresh();
       },
     }),
   );
   const revoke = useMutation(
     trpc.users.revokeSessions.mutationOptions({
-      onSuccess: (data) => setNotice(`Signed out everywhere (${data.revoked} session${data.revoked === 1 ? "" : "s"} revoked).`),
+      onSuccess: async (data) => {
+        setNotice(`Signed out everywhere (${data.revoked} session${data.revoked === 1 ? "" : "s"} revoked).`);
+        await refresh();
+      },
     }),
   );
-  const error = setRolesMutation.error ?? setDisabled.error ?? revoke.error;
+  const error = setRolesMutation.error ?? disable.error ?? enable.error ?? revoke.error;
   const rolesChanged = [...roles].sort().join() !== [...user.roles].sort().join();
 
   return (
@@ -103,7 +117,15 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
           </button>
         )}
       </td>
-      <td>{user.disabled ? <Badge tone="danger">disabled</Badge> : <Badge tone="ok">active</Badge>}</td>
+      <td>
+        {user.disabled ? <Badge tone="danger">disabled</Badge> : <Badge tone="ok">active</Badge>}
+        <div className="mt-1 text-xs text-muted">
+          {user.activeSessions} session{user.activeSessions === 1 ? "" : "s"}
+        </div>
+      </td>
+      <td className="whitespace-nowrap text-xs">
+        <Time value={user.lastSignInAt} />
+      </td>
       <td className="whitespace-nowrap text-xs">
         <Time value={user.createdAt} />
       </td>
@@ -117,16 +139,16 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
           >
             Revoke sessions
           </button>
-          {!isSelf && (
-            <button
-              type="button"
-              className="btn whitespace-nowrap text-xs"
-              disabled={setDisabled.isPending}
-              onClick={() => setDisabled.mutate({ userId: user.id, disabled: !user.disabled })}
-            >
-              {user.disabled ? "Enable" : "Disable"}
-            </button>
-          )}
+          {!isSelf &&
+            (user.disabled ? (
+              <button type="button" className="btn whitespace-nowrap text-xs" disabled={enable.isPending} onClick={() => enable.mutate({ userId: user.id })}>
+                Enable
+              </button>
+            ) : (
+              <button type="button" className="btn whitespace-nowrap text-xs" disabled={disable.isPending} onClick={() => disable.mutate({ userId: user.id })}>
+                Disable
+              </button>
+            ))}
         </div>
         {error && <ErrorNote>{errorMessage(error)}</ErrorNote>}
         {notice && !error && <OkNote>{notice}</OkNote>}

@@ -27,7 +27,7 @@ test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session re
   await page.getByLabel("Actor (email)").fill(email);
   await page.getByRole("button", { name: "Filter" }).click();
   await expect(page).toHaveURL(/actor=/);
-  await expect(rows.filter({ hasText: "auth.sign-in" }).first()).toBeVisible();
+  await expect(rows.filter({ hasText: "auth.sign_in" }).first()).toBeVisible();
   await expect(rows.filter({ hasNotText: email })).toHaveCount(0);
 
   // What the admin did to that user, filtered by action; the target names the user.
@@ -37,7 +37,7 @@ test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session re
   await expect(rows.filter({ hasText: email }).first()).toBeVisible();
   await expect(rows.filter({ hasNotText: "user.create" })).toHaveCount(0);
 
-  await page.getByLabel("Action").fill("user.sessions.revoke");
+  await page.getByLabel("Action").fill("session.revoke");
   await page.getByRole("button", { name: "Filter" }).click();
   const revoke = rows.filter({ hasText: email });
   await expect(revoke.first()).toBeVisible();

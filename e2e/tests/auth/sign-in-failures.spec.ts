@@ -6,12 +6,12 @@ test("[AUTH][SIGN-IN]: a wrong password gets the same generic message as an unkn
   await page.getByLabel("Password").fill("not-the-password");
   await page.getByRole("button", { name: "Sign in" }).click();
   const alert = page.getByRole("alert");
-  await expect(alert).toHaveText("Email or password is incorrect.");
+  await expect(alert).toHaveText("Wrong e-mail or password, or the account is disabled.");
   await expect(page).toHaveURL(/\/sign-in/);
 
   await page.getByLabel("Email").fill("nobody-here@keel.test");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(alert).toHaveText("Email or password is incorrect.");
+  await expect(alert).toHaveText("Wrong e-mail or password, or the account is disabled.");
 });
 
 test("[AUTH][SIGN-IN]: an unsigned visitor is sent to sign-in and comes back after signing in", async ({ page }) => {
