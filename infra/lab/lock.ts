@@ -1,0 +1,65 @@
+// A lock file holding "pid starttime": taken with O_EXCL, taken over when its holder is gone
+// (so a crashed `up` never blocks the `down` that cleans up after it).
+import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from "node:fs";
+import { dirname } from "node:path";
+import { LabError } from "./names";
+import { sleep } from "./run";
+
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // field 22 (starttime), counted after the ")" that ends the command name
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function holderAlive(content: string): boolean {
+  const [pidText, start] = content.trim().split(" ");
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  return startTimeOf(pid) === start;
+}
+
+export async function withLock<T>(file: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(file), { recursive: true });
+  const me = `${process.pid} ${startTimeOf(process.pid)}\n`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(file, "wx", 0o644);
+      writeSync(fd, me);
+      closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      let content = "";
+      try {
+        content = readFileSync(file, "utf8");
+      } catch {
+        continue;
+      }
+      // An empty file is a holder between open and write; give it a moment before calling it stale.
+      if (content !== "" && !holderAlive(content)) {
+        try {
+          if (readFileSync(file, "utf8") === content) unlinkSync(file);
+        } catch {
+          /* someone else took it over */
+        }
+        continue;
+      }
+      if (Date.now() > deadline) throw new LabError(`timed out waiting for lock ${file} (held by ${content.trim() || "?"})`);
+      await sleep(150 + Math.random() * 150);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      if (readFileSync(file, "utf8") === me) unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
+  }
+}
