@@ -1,0 +1,62 @@
+// Every environment variable the console reads, validated once with zod. Read through getEnv():
+// the parse happens on first use, so `npm start` can set DATABASE_URL and KEEL_SECRET (embedded
+// PostgreSQL, generated secret) before anything reads them.
+import { z } from "zod";
+
+const ZPort = z.coerce.number().int().min(1).max(65535);
+
+export const ZEnv = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** PostgreSQL to use; `npm start` starts an embedded one and sets this when it is missing. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
+  /** Secret that signs session cookies (≥ 32 characters); `npm start` generates one into the data dir. */
+  KEEL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  KEEL_DATA_DIR: z.string().min(1).default(".keel"),
+  KEEL_HOST: z.string().min(1).default("127.0.0.1"),
+  KEEL_PORT: ZPort.default(3000),
+  /** The console's public origin (scheme://host:port) if it is not http://KEEL_HOST:KEEL_PORT (e.g. behind a proxy). */
+  KEEL_URL: z.url().optional(),
+  /** Further origins allowed to post to the API, comma separated. */
+  KEEL_TRUSTED_ORIGINS: z.string().optional(),
+  KEEL_ADMIN_EMAIL: z.email().default("admin@keel.local"),
+  KEEL_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  /** Next.js build directory (next.config.ts reads it too). */
+  KEEL_NEXT_DIST_DIR: z.string().min(1).default(".next"),
+  /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
+  KEEL_TRUST_PROXY: z.stringbool().default(false),
+});
+
+export type Env = z.infer<typeof ZEnv>;
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const r = ZEnv.safeParse(source);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid environment: ${lines.join("; ")}`);
+  }
+  return r.data;
+}
+
+let cached: Env | undefined;
+
+export function getEnv(): Env {
+  return (cached ??= parseEnv(process.env));
+}
+
+/** The origin browsers use to reach the console. */
+export function publicOrigin(env: Env = getEnv()): string {
+  if (env.KEEL_URL) return new URL(env.KEEL_URL).origin;
+  const host = env.KEEL_HOST.includes(":") ? `[${env.KEEL_HOST}]` : env.KEEL_HOST;
+  return `http://${host}:${env.KEEL_PORT}`;
+}
+
+/** Origins whose browsers may post to the API: the public origin, its localhost twin, and KEEL_TRUSTED_ORIGINS. */
+export function trustedOrigins(env: Env = getEnv()): string[] {
+  const origin = publicOrigin(env);
+  const list = [origin];
+  const u = new URL(origin);
+  if (u.hostname === "127.0.0.1") list.push(origin.replace("127.0.0.1", "localhost"));
+  if (u.hostname === "localhost") list.push(origin.replace("localhost", "127.0.0.1"));
+  for (const o of (env.KEEL_TRUSTED_ORIGINS ?? "").split(",")) if (o.trim()) list.push(new URL(o.trim()).origin);
+  return list;
+}

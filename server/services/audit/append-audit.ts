@@ -1,0 +1,39 @@
+// Appends one event to the audit log. Appends are serialised by a transaction-scoped advisory
+// lock, so concurrent writers (several console processes included) each see the true chain head
+// and the chain stays valid. Pass a transaction client to make the event part of your own
+// transaction (the event is then written only if that transaction commits).
+import type { Prisma, PrismaClient } from "@prisma/client";
+import { auditRowHash, GENESIS_HASH } from "./audit-hash";
+
+type Tx = Prisma.TransactionClient;
+/** Keel-wide advisory lock id for the audit chain head. */
+const AUDIT_LOCK_KEY = 72_657_102;
+
+export type AuditEntry = {
+  actorId: string | null;
+  action: string;
+  target?: string;
+  detail?: Record<string, unknown>;
+};
+
+const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+export async function appendAudit(db: PrismaClient | Tx, entry: AuditEntry): Promise<void> {
+  if (!ACTION.test(entry.action)) throw new Error(`audit action "${entry.action}" is not a dotted lower-case name`);
+  // jsonb keeps what JSON can say; normalising first makes the hash match what is read back.
+  const detail = JSON.parse(JSON.stringify(entry.detail ?? {})) as Prisma.InputJsonObject;
+  const write = async (tx: Tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`;
+    const head = await tx.auditEvent.findFirst({ orderBy: { id: "desc" }, select: { hash: true } });
+    const [next] = await tx.$queryRaw<{ id: bigint }[]>`SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) AS id`;
+    const id = next!.id;
+    const actor = entry.actorId
+      ? ((await tx.user.findUnique({ where: { id: entry.actorId }, select: { email: true } }))?.email ?? null)
+      : null;
+    const row = { id, at: new Date(), actorId: entry.actorId, actor, action: entry.action, target: entry.target ?? null, detail };
+    const prevHash = head?.hash ?? GENESIS_HASH;
+    await tx.auditEvent.create({ data: { ...row, prevHash, hash: auditRowHash(prevHash, row) } });
+  };
+  if ("$transaction" in db) await db.$transaction(write);
+  else await write(db);
+}

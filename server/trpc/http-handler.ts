@@ -1,0 +1,65 @@
+// The HTTP entry of /api/trpc: Keel's request checks in front of tRPC's fetch adapter.
+// Order: batch size and body size (cheap, before anything is read), per-address call rate,
+// who the caller is (session cookie or API token), cross-site write refusal, then tRPC.
+// Queries are GET (tRPC refuses a mutation over GET), mutations POST.
+import type { PrismaClient } from "@prisma/client";
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import type { Auth } from "../auth/auth";
+import { bearerToken, getViewer } from "../auth/get-viewer";
+import { RateLimiter, type Limit } from "../auth/rate-limit";
+import { clientIp, jsonError, refuseCrossSiteWrite } from "../auth/request-guard";
+import { createContextInner } from "./init";
+import { appRouter } from "./root";
+
+export const TRPC_ENDPOINT = "/api/trpc";
+export const MAX_BATCH = 50;
+export const MAX_BODY_BYTES = 1 << 20;
+export const DEFAULT_CALL_LIMIT: Limit = { max: 1200, windowMs: 60_000 };
+
+export function createTRPCHandler(deps: {
+  db: PrismaClient;
+  auth: Auth;
+  trustedOrigins: string[];
+  trustProxy?: boolean;
+  callLimit?: Limit;
+}) {
+  const calls = new RateLimiter(deps.callLimit ?? DEFAULT_CALL_LIMIT);
+  return async function handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const paths = decodeURIComponent(url.pathname.slice(TRPC_ENDPOINT.length).replace(/^\//, ""));
+    const count = paths ? paths.split(",").length : 0;
+    if (count > MAX_BATCH)
+      return jsonError(413, "BATCH_TOO_LARGE", `A batch may hold at most ${MAX_BATCH} calls; this one has ${count}.`);
+    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES)
+      return jsonError(413, "PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+    const ip = clientIp(req.headers, deps.trustProxy);
+    if (!calls.hit(ip, Math.max(1, count))) {
+      const wait = calls.retryAfter(ip);
+      return jsonError(429, "TOO_MANY_REQUESTS", `Too many API calls from ${ip}; try again in ${wait} s.`, { "retry-after": String(wait) });
+    }
+    const viewer = await getViewer(req.headers, deps);
+    if (bearerToken(req.headers) !== null && !viewer)
+      return jsonError(401, "UNAUTHORIZED", "The API token is not valid: it is unknown, revoked or expired, or its user is disabled.");
+    const refused = refuseCrossSiteWrite(req, { trustedOrigins: deps.trustedOrigins, hasToken: viewer?.via === "token" });
+    if (refused) return refused;
+    return fetchRequestHandler({
+      endpoint: TRPC_ENDPOINT,
+      req,
+      router: appRouter,
+      maxBatchSize: MAX_BATCH,
+      allowMethodOverride: false,
+      createContext: () =>
+        createContextInner({
+          db: deps.db,
+          user: viewer?.user ?? null,
+          session: viewer?.session ?? null,
+          via: viewer?.via ?? null,
+          tokenId: viewer?.tokenId ?? null,
+          ip,
+        }),
+      onError({ error, path }) {
+        if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"} failed:`, error.cause ?? error);
+      },
+    });
+  };
+}

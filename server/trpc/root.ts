@@ -1,0 +1,18 @@
+// The whole API. Register each feature's router here; the browser imports only `type AppRouter`.
+import { createCallerFactory, router } from "./init";
+import { auditRouter } from "./routers/audit/router";
+import { meRouter } from "./routers/me/router";
+import { tokensRouter } from "./routers/tokens/router";
+import { usersRouter } from "./routers/users/router";
+
+export const appRouter = router({
+  me: meRouter,
+  users: usersRouter,
+  tokens: tokensRouter,
+  audit: auditRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+/** Server-side caller (server components, tests): `createCaller(createContextInner({ db, user }))`. */
+export const createCaller = createCallerFactory(appRouter);

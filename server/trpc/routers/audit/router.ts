@@ -1,0 +1,5 @@
+import { router } from "../../init";
+import { listAuditRoute } from "./list-audit";
+import { verifyAuditRoute } from "./verify-audit";
+
+export const auditRouter = router({ list: listAuditRoute, verify: verifyAuditRoute });

@@ -1,0 +1,4 @@
+import { router } from "../../init";
+import { whoamiRoute } from "./whoami";
+
+export const meRouter = router({ whoami: whoamiRoute });

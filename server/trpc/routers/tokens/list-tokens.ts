@@ -1,0 +1,9 @@
+import { z } from "zod";
+import { signedInProcedure } from "../../init";
+import { listApiTokens } from "../../../services/tokens/list-api-tokens";
+import { ZApiToken } from "./schemas";
+
+/** The caller's own tokens. */
+export const listTokensRoute = signedInProcedure
+  .output(z.array(ZApiToken))
+  .query(({ ctx }) => listApiTokens({ db: ctx.db, userId: ctx.user.id }));
