@@ -1,0 +1,42 @@
+// Records a refresh that did not reach the host. The host keeps its last known facts and versions;
+// it is marked unreachable with the error (last seen stays when it last answered). A changed host
+// key flags the host so nothing talks to it until an admin re-pins the key.
+import { Prisma } from "@prisma/client";
+import { now, type InventoryDeps } from "./types";
+
+export type RefreshFailure = { kind: "unreachable" | "key-changed"; message: string; presentedFingerprint?: string | null };
+
+export async function recordRefreshFailure(deps: InventoryDeps, hostId: string, failure: RefreshFailure): Promise<void> {
+  const at = now(deps);
+  await deps.db.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<{ reachable: boolean | null; host_key_changed: boolean }[]>(
+      Prisma.sql`SELECT reachable, host_key_changed FROM hosts WHERE id = ${hostId}::uuid FOR UPDATE`,
+    );
+    const host = rows[0];
+    if (!host) return;
+    if (failure.kind === "key-changed") {
+      await tx.host.update({
+        where: { id: hostId },
+        data: {
+          hostKeyChanged: true,
+          presentedKeyFingerprint: failure.presentedFingerprint ?? null,
+          lastError: failure.message,
+          lastRefreshAt: at,
+        },
+      });
+      if (!host.host_key_changed)
+        await tx.hostEvent.create({
+          data: {
+            hostId,
+            at,
+            kind: "host.key_changed",
+            message: failure.message,
+            detail: { presented: failure.presentedFingerprint ?? null },
+          },
+        });
+      return;
+    }
+    await tx.host.update({ where: { id: hostId }, data: { reachable: false, lastError: failure.message, lastRefreshAt: at } });
+    if (host.reachable !== false) await tx.hostEvent.create({ data: { hostId, at, kind: "host.unreachable", message: failure.message } });
+  });
+}
