@@ -38,6 +38,7 @@ export function createAuth(opts: { db: PrismaClient; secret: string; baseURL: st
     // Keel rate-limits sign-in itself (per address and per account, see auth-handler.ts).
     rateLimit: { enabled: false },
     telemetry: { enabled: false },
+    logger: { level: "error" },
     advanced: {
       database: { generateId: () => randomUUID() },
       useSecureCookies: opts.baseURL.startsWith("https:"),
