@@ -48,7 +48,7 @@ export function labStatus(lab?: string): LabStatus[] {
             name: h.name,
             address: rec?.address ?? null,
             up: isHostComplete(h),
-            fault: f ? [f.kind, "ms" in f ? `${f.ms}ms` : "", "percent" in f ? `${f.percent}%` : ""].join(" ").trim() : null,
+            fault: f ? [f.kind, "ms" in f ? `${f.ms}ms` : "", "percent" in f ? `${f.percent}%` : ""].filter(Boolean).join(" ") : null,
           };
         })
       : [];

@@ -85,4 +85,5 @@ export async function labFillDisk(lab: string, host: string | number): Promise<{
 export async function labReleaseDisk(lab: string, host: string | number): Promise<void> {
   const r = await labExec(lab, host, ["rm", "-f", `${FILL}-0`, `${FILL}-1`]);
   if (r.code !== 0) throw new LabError(`releasing the disk of ${host}: ${r.stderr.trim()}`);
+  await labExec(lab, host, ["sync", "-f", "/var/lib/keel"]); // btrfs returns the space at commit
 }
