@@ -4,7 +4,7 @@
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import { CEDAR_SCHEMA } from "./cedar-schema";
 import { parsePolicy } from "./parse-policy";
-import { windowState } from "./windows";
+import { windowsFor, windowState, type MaintenanceWindow } from "./windows";
 import type { PolicyDecision, PolicyDocument, PolicyRequest } from "./types";
 
 export class PolicyError extends Error {}
@@ -18,6 +18,13 @@ function ensureSchema() {
   const r = cedar.preparseSchema(SCHEMA_ID, CEDAR_SCHEMA);
   if (r.type === "failure") throw new PolicyError(`Keel's Cedar schema does not parse: ${r.errors[0]?.message}`);
   schemaReady = true;
+}
+
+/** The maintenance windows that bind at least one of the request's hosts (shown with a plan). */
+export function bindingWindows(req: Pick<PolicyRequest, "hosts">, doc: PolicyDocument): MaintenanceWindow[] {
+  const names = new Set<string>();
+  for (const h of req.hosts) for (const w of windowsFor({ environment: h.environment, groups: h.groups }, doc.windows)) names.add(w.name);
+  return doc.windows.filter((w) => names.has(w.name));
 }
 
 export function policyContext(req: PolicyRequest, doc: PolicyDocument) {
@@ -39,9 +46,9 @@ export function policyContext(req: PolicyRequest, doc: PolicyDocument) {
       waveCount: waves.length,
       firstWave: waves[0] ?? 0,
       hasWindow: win.bound,
-      inWindow: win.open,
+      inWindow: req.assumeWindowsOpen ? true : win.open,
     },
-    closedWindows: win.closed,
+    closedWindows: req.assumeWindowsOpen ? [] : win.closed,
   };
 }
 

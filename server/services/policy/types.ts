@@ -37,6 +37,11 @@ export type PolicyRequest = {
   /** Hosts per wave, in order; a single wave when absent. */
   waves?: number[];
   at: Date;
+  /**
+   * Evaluate as if every maintenance window were open. Used when a rollout is planned and approved
+   * (it may run later, inside its window); the real time is checked again at start and at dispatch.
+   */
+  assumeWindowsOpen?: boolean;
 };
 
 export type PolicyDecision =

@@ -1,0 +1,24 @@
+// What a worker runs for one host of a rollout. The real executor (ssh-executor.ts) talks to the
+// host's agent over SSH; the seam exists so the scheduling logic can be tested on its own.
+import type { PlanHost } from "@/server/services/rollouts/types";
+
+export type HostStepInput = {
+  rollout: { id: string; number: number; action: "update" | "rollback"; app: string; version: string | null };
+  host: { id: string; name: string; address: string; port: number; user: string; fingerprint: string; sudoMode: string };
+  plan: PlanHost;
+  /** True when an earlier attempt was claimed and never reported (worker died, reply lost): check the host first. */
+  reconcile: boolean;
+  idempotencyKey: string;
+};
+
+export type StepProgress = { step: string; bytesSent?: number; message?: string };
+
+export type HostStepResult =
+  | { outcome: "succeeded"; detail?: string }
+  /** Activated, then the health check failed and the host went back to the version it ran before. */
+  | { outcome: "reverted"; error: string }
+  | { outcome: "failed"; step: string; error: string };
+
+export interface HostExecutor {
+  run(input: HostStepInput, progress: (p: StepProgress) => Promise<void>): Promise<HostStepResult>;
+}

@@ -1,0 +1,117 @@
+// Runs one host step of a rollout, exactly once: claim it in rollout_hosts (only a queued step, or
+// a running one whose worker stopped sending heartbeats), ask the policy again, run the executor
+// with heartbeats, record the result on the step, the host's timeline and the audit log, then let
+// the rollout advance.
+import type { PrismaClient } from "@prisma/client";
+import type PgBoss from "pg-boss";
+import { appendAudit } from "@/server/services/audit/append-audit";
+import { checkDispatch } from "@/server/services/rollouts/dispatch-check";
+import type { PlanHost, RolloutPlan } from "@/server/services/rollouts/types";
+import { advanceRollout } from "./advance-rollout";
+import type { HostExecutor, HostStepResult } from "./executor";
+import type { HostStepJob } from "./queue";
+
+export type StepDeps = {
+  db: PrismaClient;
+  boss: PgBoss;
+  executor: HostExecutor;
+  workerId: string;
+  /** A running step whose heartbeat is older than this is taken over by another worker. */
+  staleAfterMs?: number;
+  heartbeatMs?: number;
+};
+
+export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<void> {
+  const { db, workerId } = deps;
+  const staleMs = deps.staleAfterMs ?? 30_000;
+  const claimed = await db.$queryRaw<{ attempts: number }[]>`
+    UPDATE rollout_hosts SET state = 'running', claimed_by = ${workerId}, heartbeat_at = now(),
+      attempts = attempts + 1, started_at = COALESCE(started_at, now())
+    WHERE idempotency_key = ${job.key}
+      AND (state = 'queued' OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleMs / 1000})))
+    RETURNING attempts`;
+  if (claimed.length === 0) return; // done already, or a live worker has it: nothing to do twice
+  const reconcile = claimed[0]!.attempts > 1;
+
+  const r = await db.rollout.findUnique({
+    where: { id: job.rolloutId },
+    select: { id: true, number: true, state: true, action: true, app: true, version: true, plan: true, planDigest: true, createdById: true },
+  });
+  const host = await db.host.findUnique({
+    where: { id: job.hostId },
+    select: { id: true, name: true, address: true, port: true, user: true, hostKeyFingerprint: true, hostKeyChanged: true, sudoMode: true },
+  });
+  const release = (state: string, error?: string) =>
+    db.rolloutHost.updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { state, step: null, error: error ?? null } });
+  if (!r || r.state !== "running") {
+    await release(r?.state === "cancelled" ? "cancelled" : "pending");
+    return;
+  }
+  const verdict = await checkDispatch(db, r, new Date());
+  if (!verdict.ok) {
+    await release("pending");
+    const paused = await db.rollout.updateMany({ where: { id: r.id, state: "running" }, data: { state: "paused", pauseReason: `policy at dispatch: ${verdict.reason}` } });
+    if (paused.count) await appendAudit(db, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason: verdict.reason, by: workerId, host: host?.name } });
+    return;
+  }
+
+  const plan = (r.plan as RolloutPlan).hosts.find((h) => h.hostId === job.hostId) as PlanHost | undefined;
+  let result: HostStepResult;
+  if (!host || !plan) result = { outcome: "failed", step: "plan", error: "the host is no longer enrolled" };
+  else if (host.hostKeyChanged)
+    result = { outcome: "failed", step: "connect", error: `host ${host.name} presented a different SSH host key; an admin must re-pin it` };
+  else {
+    let last = { step: "connect", bytesSent: 0 };
+    const beat = setInterval(() => {
+      void db.rolloutHost
+        .updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { heartbeatAt: new Date() } })
+        .catch(() => undefined);
+    }, deps.heartbeatMs ?? 5_000);
+    try {
+      result = await deps.executor.run(
+        {
+          rollout: { id: r.id, number: r.number, action: r.action as "update" | "rollback", app: r.app, version: r.version },
+          host: { ...host, fingerprint: host.hostKeyFingerprint },
+          plan,
+          reconcile,
+          idempotencyKey: job.key,
+        },
+        async (p) => {
+          last = { step: p.step, bytesSent: p.bytesSent ?? last.bytesSent };
+          await db.rolloutHost.updateMany({
+            where: { idempotencyKey: job.key, claimedBy: workerId },
+            data: { step: p.step, bytesSent: BigInt(last.bytesSent), heartbeatAt: new Date() },
+          });
+        },
+      );
+    } catch (e) {
+      result = { outcome: "failed", step: last.step, error: (e as Error).message };
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  const error = result.outcome === "succeeded" ? null : result.outcome === "failed" ? `${result.step}: ${result.error}` : result.error;
+  const done = await db.rolloutHost.updateMany({
+    where: { idempotencyKey: job.key, claimedBy: workerId, state: "running" },
+    data: { state: result.outcome, error, finishedAt: new Date(), step: result.outcome === "failed" ? result.step : "done" },
+  });
+  if (done.count === 1) {
+    if (host)
+      await db.hostEvent.create({
+        data: {
+          hostId: host.id,
+          kind: `rollout.${result.outcome}`,
+          message: `rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} ${result.outcome}${error ? ` (${error})` : ""}`,
+          detail: { rolloutId: r.id, key: job.key, reconcile },
+        },
+      });
+    await appendAudit(db, {
+      actorId: null,
+      action: "rollout.host_step",
+      target: `rollout:${r.number}`,
+      detail: { host: host?.name ?? job.hostId, outcome: result.outcome, error, key: job.key, attempt: claimed[0]!.attempts, worker: workerId },
+    });
+  }
+  await advanceRollout(db, deps.boss, r.id, workerId);
+}

@@ -1,0 +1,83 @@
+// Creates a rollout: plans it, asks the policy (windows assumed open: the real time is checked at
+// start and at every dispatch), and stores plan, digest and decision. A denied request is refused
+// with the policy's reasons and audited; nothing is stored.
+import type { Prisma, PrismaClient } from "@prisma/client";
+import { AppError } from "@/server/errors";
+import { appendAudit } from "../audit/append-audit";
+import { evaluatePolicy } from "../policy/evaluate-policy";
+import { getActivePolicy } from "../policy/get-active-policy";
+import { planRollout } from "./plan-rollout";
+import { rolloutPolicyRequest } from "./policy-request";
+import { nowOf, type RolloutDeps, type RolloutPlan, type TRolloutSpec } from "./types";
+
+export type Actor = { id: string; roles: readonly string[] };
+
+export function hostRows(rolloutId: string, plan: RolloutPlan, digest: string): Prisma.RolloutHostCreateManyInput[] {
+  return plan.hosts.map((h) => ({
+    rolloutId,
+    hostId: h.hostId,
+    hostName: h.name,
+    wave: h.wave,
+    action: h.action,
+    streamKind: h.stream,
+    parentVersion: h.parent,
+    plannedBytes: BigInt(h.bytes),
+    diskNeeded: BigInt(h.diskNeeded),
+    state: h.action === "nothing" ? "skipped" : "pending",
+    idempotencyKey: `${rolloutId}:${h.hostId}:${digest.slice(0, 16)}`,
+  }));
+}
+
+/** Plan + policy for a spec; throws POLICY_DENIED (audited) when the policy says no. */
+export async function decideRollout(db: PrismaClient, actor: Actor, spec: TRolloutSpec, at: Date, subject?: string) {
+  const policy = await getActivePolicy({ db });
+  const { plan, digest } = await planRollout({ db }, spec, policy.version);
+  const decision = evaluatePolicy(policy.document, await rolloutPolicyRequest(db, actor, plan, at, true));
+  if (decision.effect === "deny") {
+    await appendAudit(db, {
+      actorId: actor.id,
+      action: "rollout.denied",
+      target: subject ?? `${spec.app}`,
+      detail: { spec, reasons: decision.reasons, policies: decision.policies, policyVersion: policy.version },
+    });
+    throw new AppError("POLICY_DENIED", { message: `The policy refuses this rollout: ${decision.reasons.join("; ")}.`, details: decision });
+  }
+  return { policy, plan, digest, decision };
+}
+
+export async function createRollout(deps: RolloutDeps, actor: Actor, spec: TRolloutSpec) {
+  const { db } = deps;
+  const { policy, plan, digest, decision } = await decideRollout(db, actor, spec, nowOf(deps));
+  const needs = decision.effect === "needs_approval";
+  return db.$transaction(async (tx) => {
+    const r = await tx.rollout.create({
+      data: {
+        action: spec.action,
+        app: spec.app,
+        version: spec.version ?? null,
+        targets: spec.targets,
+        waveSpec: spec.waves,
+        waveSizes: plan.waves,
+        failureThreshold: spec.failureThreshold,
+        parallelism: spec.parallelism,
+        state: needs ? "awaiting_approval" : "approved",
+        plan: plan as unknown as Prisma.InputJsonValue,
+        planDigest: digest,
+        decision: decision as unknown as Prisma.InputJsonValue,
+        policyVersion: policy.version,
+        requiredApprovals: needs ? decision.approvals : 0,
+        approverRole: needs ? decision.approverRole : null,
+        createdById: actor.id,
+      },
+      select: { id: true, number: true, state: true },
+    });
+    await tx.rolloutHost.createMany({ data: hostRows(r.id, plan, digest) });
+    await appendAudit(tx, {
+      actorId: actor.id,
+      action: "rollout.create",
+      target: `rollout:${r.number}`,
+      detail: { app: spec.app, version: spec.version ?? null, action: spec.action, digest, totals: plan.totals, decision },
+    });
+    return { ...r, digest, decision, plan };
+  });
+}

@@ -1,0 +1,129 @@
+// Works out what a rollout would do to each target host — install, update, roll back or nothing;
+// full stream or delta from which parent; bytes to send and disk needed — and the plan's digest,
+// which every approval is bound to.
+import { createHash } from "node:crypto";
+import { Prisma, type PrismaClient } from "@prisma/client";
+import { canonicalJson, compareVersions } from "@/agent/protocol";
+import { AppError } from "@/server/errors";
+import { resolveHostFilter } from "../inventory/host-filter-sql";
+import { resolveWaves, WaveSpecError } from "./resolve-waves";
+import type { PlanHost, RolloutPlan, TRolloutSpec } from "./types";
+
+export const MAX_ROLLOUT_HOSTS = 10_000;
+
+type TargetRow = { id: string; name: string; environment: string | null; labels: Record<string, string> };
+type Installed = { hostId: string; version: string; isCurrent: boolean; isPrevious: boolean };
+
+export function planDigest(plan: RolloutPlan): string {
+  return createHash("sha256").update(canonicalJson(plan)).digest("hex");
+}
+
+/** The cheapest stream for a host: a cached delta from the newest version it holds, else the full stream. */
+function chooseStream(
+  held: string[],
+  release: { streamBytes: bigint; treeBytes: bigint },
+  deltas: Map<string, bigint>,
+): { stream: "full" | "delta"; parent: string | null; bytes: number } {
+  const candidates = held.filter((v) => deltas.has(v)).sort(compareVersions).reverse();
+  const parent = candidates[0];
+  if (parent) return { stream: "delta", parent, bytes: Number(deltas.get(parent)) };
+  return { stream: "full", parent: null, bytes: Number(release.streamBytes) };
+}
+
+export async function planRollout(
+  { db }: { db: PrismaClient },
+  spec: TRolloutSpec,
+  policyVersion: number,
+): Promise<{ plan: RolloutPlan; digest: string; targets: TargetRow[] }> {
+  const where = await resolveHostFilter(db, spec.targets);
+  const targets = await db.$queryRaw<TargetRow[]>(
+    Prisma.sql`SELECT h.id::text AS id, h.name, h.environment, h.labels FROM hosts h WHERE ${where} ORDER BY h.name LIMIT ${MAX_ROLLOUT_HOSTS + 1}`,
+  );
+  if (targets.length === 0) throw new AppError("BAD_REQUEST", { message: "the targets select no host: check the filter, group or host list" });
+  if (targets.length > MAX_ROLLOUT_HOSTS)
+    throw new AppError("BAD_REQUEST", { message: `a rollout takes at most ${MAX_ROLLOUT_HOSTS} hosts; split it` });
+
+  const installed = await db.installedVersion.findMany({
+    where: { app: spec.app, hostId: { in: targets.map((t) => t.id) } },
+    select: { hostId: true, version: true, isCurrent: true, isPrevious: true },
+  });
+  const byHost = new Map<string, Installed[]>();
+  for (const row of installed) byHost.set(row.hostId, [...(byHost.get(row.hostId) ?? []), row]);
+
+  let release: { id: string; streamBytes: bigint; treeBytes: bigint } | null = null;
+  const deltas = new Map<string, bigint>();
+  if (spec.action === "update") {
+    release = await db.release.findUnique({
+      where: { app_version: { app: spec.app, version: spec.version! } },
+      select: { id: true, streamBytes: true, treeBytes: true },
+    });
+    if (!release)
+      throw new AppError("NOT_FOUND", { message: `release ${spec.app} ${spec.version} does not exist: push or build it first` });
+    const ds = await db.releaseDelta.findMany({
+      where: { releaseId: release.id },
+      select: { streamBytes: true, encodedBytes: true, parent: { select: { version: true } } },
+    });
+    for (const d of ds) deltas.set(d.parent.version, d.encodedBytes ?? d.streamBytes);
+  }
+
+  const hosts: Omit<PlanHost, "wave">[] = targets.map((t) => {
+    const rows = byHost.get(t.id) ?? [];
+    const current = rows.find((r) => r.isCurrent)?.version ?? null;
+    const previous = rows.find((r) => r.isPrevious)?.version ?? null;
+    const base = { hostId: t.id, name: t.name, environment: t.environment, from: current };
+    if (spec.action === "rollback") {
+      if (!previous)
+        return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "no previous version to roll back to" };
+      return { ...base, action: "rollback", to: previous, stream: "none", parent: null, bytes: 0, diskNeeded: 0 };
+    }
+    const version = spec.version!;
+    if (current === version)
+      return { ...base, action: "nothing", to: version, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "already current" };
+    if (rows.some((r) => r.version === version))
+      // Already received (e.g. a rollback moved off it): activating sends nothing.
+      return { ...base, action: "update", to: version, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "already on the host" };
+    const s = chooseStream(rows.map((r) => r.version), release!, deltas);
+    return {
+      ...base,
+      action: current ? "update" : "install",
+      to: version,
+      ...s,
+      // A full receive needs the whole tree; a delta shares unchanged extents, so its stream size bounds it.
+      diskNeeded: s.stream === "full" ? Number(release!.treeBytes) : s.bytes,
+    };
+  });
+
+  const working = hosts.filter((h) => h.action !== "nothing");
+  let sizes: number[];
+  try {
+    sizes = working.length ? resolveWaves(spec.waves, working.length) : [];
+  } catch (e) {
+    if (e instanceof WaveSpecError) throw new AppError("BAD_REQUEST", { message: e.message });
+    throw e;
+  }
+  const waveOf: number[] = sizes.flatMap((n, i) => Array<number>(n).fill(i));
+  let k = 0;
+  const planned: PlanHost[] = hosts.map((h) => ({ ...h, wave: h.action === "nothing" ? -1 : waveOf[k++]! }));
+
+  const count = (a: PlanHost["action"]) => planned.filter((h) => h.action === a).length;
+  const plan: RolloutPlan = {
+    action: spec.action,
+    app: spec.app,
+    version: spec.version ?? null,
+    policyVersion,
+    waves: sizes,
+    failureThreshold: spec.failureThreshold,
+    parallelism: spec.parallelism,
+    hosts: planned,
+    totals: {
+      hosts: planned.length,
+      install: count("install"),
+      update: count("update"),
+      rollback: count("rollback"),
+      nothing: count("nothing"),
+      bytes: planned.reduce((s, h) => s + h.bytes, 0),
+      diskNeeded: planned.reduce((s, h) => s + h.diskNeeded, 0),
+    },
+  };
+  return { plan, digest: planDigest(plan), targets };
+}

@@ -1,0 +1,73 @@
+// Shared types of rollouts: the plan people approve (its digest binds approvals), and the
+// dependencies the services take.
+import { z } from "zod";
+import type { PrismaClient } from "@prisma/client";
+import { ZHostFilter } from "../inventory/types";
+
+export type Clock = () => Date;
+export type RolloutDeps = { db: PrismaClient; clock?: Clock };
+export const nowOf = (d: { clock?: Clock }) => (d.clock ? d.clock() : new Date());
+
+export const ROLLOUT_STATES = [
+  "awaiting_approval",
+  "approved",
+  "running",
+  "paused",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "rejected",
+] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+export const FINISHED: RolloutState[] = ["succeeded", "failed", "cancelled", "rejected"];
+
+export const ZRolloutSpec = z
+  .object({
+    action: z.enum(["update", "rollback"]),
+    app: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "app names are lower-case letters, digits, . _ -"),
+    /** The version to install (update); not given for a rollback. */
+    version: z
+      .string()
+      .regex(/^[0-9A-Za-z][0-9A-Za-z._+~-]{0,63}$/, "versions are letters, digits, . _ + ~ -")
+      .optional(),
+    targets: ZHostFilter,
+    waves: z.array(z.string().max(8)).max(20).default(["100%"]),
+    /** Failed hosts tolerated per wave before the rollout pauses itself. */
+    failureThreshold: z.number().int().min(0).max(10_000).default(0),
+    parallelism: z.number().int().min(1).max(200).default(10),
+  })
+  .strict()
+  .refine((s) => (s.action === "update" ? !!s.version : !s.version), {
+    message: "an update names the version to install; a rollback names none (it makes `previous` current)",
+    path: ["version"],
+  });
+export type TRolloutSpec = z.infer<typeof ZRolloutSpec>;
+
+export type PlanHost = {
+  hostId: string;
+  name: string;
+  environment: string | null;
+  wave: number;
+  /** install | update | nothing | rollback */
+  action: "install" | "update" | "nothing" | "rollback";
+  /** What the host runs now (current version), and what it will run. */
+  from: string | null;
+  to: string | null;
+  stream: "full" | "delta" | "none";
+  parent: string | null;
+  bytes: number;
+  diskNeeded: number;
+  note?: string;
+};
+
+export type RolloutPlan = {
+  action: "update" | "rollback";
+  app: string;
+  version: string | null;
+  policyVersion: number;
+  waves: number[];
+  failureThreshold: number;
+  parallelism: number;
+  hosts: PlanHost[];
+  totals: { hosts: number; install: number; update: number; rollback: number; nothing: number; bytes: number; diskNeeded: number };
+};
