@@ -13,10 +13,16 @@ export async function lockDigest(tx: Tx, digest: string): Promise<void> {
 }
 
 /** Places a verified local file into the store (moving it) and records the blob; idempotent. */
-export async function retainArtifactFile(tx: Tx, store: ArtifactStore, file: string, digest: string): Promise<{ bytes: number }> {
+export async function retainArtifactFile(
+  tx: Tx,
+  store: ArtifactStore,
+  file: string,
+  digest: string,
+): Promise<{ bytes: number }> {
   await lockDigest(tx, digest);
   const put = await store.putFile(file, { move: true });
-  if (put.digest !== digest) throw new Error(`artifact ${file} changed while it was being stored (${put.digest} ≠ ${digest})`);
+  if (put.digest !== digest)
+    throw new Error(`artifact ${file} changed while it was being stored (${put.digest} ≠ ${digest})`);
   await tx.artifact.upsert({ where: { digest }, create: { digest, bytes: BigInt(put.bytes) }, update: {} });
   return { bytes: put.bytes };
 }
@@ -34,7 +40,11 @@ export async function countArtifactRefs(tx: Tx, digest: string): Promise<number>
  * Call after removing rows that referred to `digests`, in the same transaction: blobs nothing
  * refers to any more are forgotten and deleted. Returns the digests deleted.
  */
-export async function dropUnusedArtifacts(tx: Tx, store: ArtifactStore, digests: Iterable<string>): Promise<string[]> {
+export async function dropUnusedArtifacts(
+  tx: Tx,
+  store: ArtifactStore,
+  digests: Iterable<string>,
+): Promise<string[]> {
   const dropped: string[] = [];
   for (const digest of [...new Set(digests)].sort()) {
     await lockDigest(tx, digest);

@@ -57,13 +57,20 @@ describe("signing keys", () => {
     // Removal drops it from what hosts are told to trust, and from the database's secrets.
     await retireSigningKey({ db, actorId: null }, { keyId: a.keyId, remove: true });
     expect((await listTrustedPublicKeys({ db })).map((k) => k.keyId)).toEqual([b.keyId]);
-    expect((await db.signingKey.findUniqueOrThrow({ where: { keyId: a.keyId } })).encryptedPrivateKey).toBeNull();
+    expect(
+      (await db.signingKey.findUniqueOrThrow({ where: { keyId: a.keyId } })).encryptedPrivateKey,
+    ).toBeNull();
 
     // A console started with another secret cannot use the key, and says why.
     const other = createSecretBox({ secret: "t".repeat(40), dataDir: dir });
-    await expect(loadSigningKey({ db, box: other })).rejects.toThrow(/cannot be decrypted with the console's KEEL_SECRET/);
+    await expect(loadSigningKey({ db, box: other })).rejects.toThrow(
+      /cannot be decrypted with the console's KEEL_SECRET/,
+    );
 
-    const actions = await db.auditEvent.findMany({ orderBy: { id: "asc" }, select: { action: true, target: true } });
+    const actions = await db.auditEvent.findMany({
+      orderBy: { id: "asc" },
+      select: { action: true, target: true },
+    });
     expect(actions).toEqual([
       { action: "signing_key.create", target: `key:${a.keyId}` },
       { action: "signing_key.create", target: `key:${b.keyId}` },
@@ -74,10 +81,19 @@ describe("signing keys", () => {
 
   it("imports an outside signer's public key once and refuses junk and bad names", async () => {
     const g = generateSigningKey("build-box");
-    const r = await importPublicKey({ db, actorId: null }, { name: "ci builder", publicKey: g.publicKeyLine });
+    const r = await importPublicKey(
+      { db, actorId: null },
+      { name: "ci builder", publicKey: g.publicKeyLine },
+    );
     expect(r.keyId).toBe(g.keyId);
-    await expect(importPublicKey({ db, actorId: null }, { name: "again", publicKey: g.publicKeyLine })).rejects.toThrow(/already known/);
-    await expect(importPublicKey({ db, actorId: null }, { name: "junk", publicKey: "ssh-rsa AAAA" })).rejects.toThrow(/not an ed25519 public key/);
-    await expect(importPublicKey({ db, actorId: null }, { name: "-$(reboot)\n", publicKey: g.publicKeyLine })).rejects.toThrow(/not allowed/);
+    await expect(
+      importPublicKey({ db, actorId: null }, { name: "again", publicKey: g.publicKeyLine }),
+    ).rejects.toThrow(/already known/);
+    await expect(
+      importPublicKey({ db, actorId: null }, { name: "junk", publicKey: "ssh-rsa AAAA" }),
+    ).rejects.toThrow(/not an ed25519 public key/);
+    await expect(
+      importPublicKey({ db, actorId: null }, { name: "-$(reboot)\n", publicKey: g.publicKeyLine }),
+    ).rejects.toThrow(/not allowed/);
   });
 });

@@ -12,10 +12,14 @@ export async function loadSigningKey({ db, box }: { db: PrismaClient; box: Secre
   });
   if (!row?.encryptedPrivateKey) {
     throw new AppError("PRECONDITION_FAILED", {
-      message: "the console has no active signing key: create one in Settings → Signing keys or with `keel keys create NAME`",
+      message:
+        "the console has no active signing key: create one in Settings → Signing keys or with `keel keys create NAME`",
     });
   }
   const key = parsePrivateKey(box.open(Buffer.from(row.encryptedPrivateKey), row.keyId));
-  if (key.keyId !== row.keyId) throw new AppError("INTERNAL", { message: `signing key ${row.keyId} does not match its stored private key` });
+  if (key.keyId !== row.keyId)
+    throw new AppError("INTERNAL", {
+      message: `signing key ${row.keyId} does not match its stored private key`,
+    });
   return key;
 }

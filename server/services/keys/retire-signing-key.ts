@@ -17,7 +17,10 @@ export async function retireSigningKey(
     if (!key) throw new AppError("NOT_FOUND", { message: `no signing key ${input.keyId}` });
     const status = input.remove ? "removed" : "retired";
     if (key.status === status) return { keyId: input.keyId, status, changed: false };
-    if (key.status === "removed") throw new AppError("CONFLICT", { message: `key ${input.keyId} was removed; it cannot be retired again` });
+    if (key.status === "removed")
+      throw new AppError("CONFLICT", {
+        message: `key ${input.keyId} was removed; it cannot be retired again`,
+      });
     if (input.remove) {
       const uses = await tx.release.count({ where: { signerKeyId: input.keyId } });
       if (uses > 0) {
@@ -31,7 +34,11 @@ export async function retireSigningKey(
       where: { keyId: input.keyId },
       data: input.remove ? { status, removedAt: now, encryptedPrivateKey: null } : { status, retiredAt: now },
     });
-    await appendAudit(tx, { actorId: deps.actorId, action: input.remove ? "signing_key.remove" : "signing_key.retire", target: `key:${input.keyId}` });
+    await appendAudit(tx, {
+      actorId: deps.actorId,
+      action: input.remove ? "signing_key.remove" : "signing_key.retire",
+      target: `key:${input.keyId}`,
+    });
     return { keyId: input.keyId, status, changed: true };
   });
 }

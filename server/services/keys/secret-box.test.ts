@@ -24,7 +24,9 @@ describe("secret box", () => {
     const d = dir();
     const box = createSecretBox({ secret: "x".repeat(40), dataDir: d });
     const sealed = box.seal(Buffer.from("secret"), "0123456789abcdef");
-    expect(() => createSecretBox({ secret: "y".repeat(40), dataDir: d }).open(sealed, "0123456789abcdef")).toThrow(/cannot be decrypted/);
+    expect(() =>
+      createSecretBox({ secret: "y".repeat(40), dataDir: d }).open(sealed, "0123456789abcdef"),
+    ).toThrow(/cannot be decrypted/);
     expect(() => box.open(sealed, "fedcba9876543210")).toThrow(/cannot be decrypted/);
     const flipped = Buffer.from(sealed);
     flipped[20]! ^= 1;

@@ -53,7 +53,9 @@ export function createSecretBox(opts: { secret?: string; dataDir: string }): Sec
     },
     open(sealed, keyId) {
       if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== FORMAT_V1) {
-        throw new AppError("PRECONDITION_FAILED", { message: `signing key ${keyId}: stored private key has an unknown format` });
+        throw new AppError("PRECONDITION_FAILED", {
+          message: `signing key ${keyId}: stored private key has an unknown format`,
+        });
       }
       const iv = sealed.subarray(1, 1 + IV_BYTES);
       const tag = sealed.subarray(sealed.length - TAG_BYTES);

@@ -21,7 +21,11 @@ export function releaseDeps(db: PrismaClient, actorId: string | null): ReleaseDe
   if (!cached) {
     const env = getEnv();
     const dataDir = resolve(env.KEEL_DATA_DIR);
-    cached = { dataDir, store: createDiskArtifactStore({ dataDir }), box: createSecretBox({ secret: env.KEEL_SECRET, dataDir }) };
+    cached = {
+      dataDir,
+      store: createDiskArtifactStore({ dataDir }),
+      box: createSecretBox({ secret: env.KEEL_SECRET, dataDir }),
+    };
   }
   return { db, actorId, ...cached };
 }

@@ -8,7 +8,8 @@ export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 export function parseManifest(input: string | unknown): ReleaseManifest {
   let value = input;
   if (typeof input === "string") {
-    if (Buffer.byteLength(input) > MAX_MANIFEST_BYTES) throw new AppError("BAD_REQUEST", { message: "the manifest is larger than 16 MiB" });
+    if (Buffer.byteLength(input) > MAX_MANIFEST_BYTES)
+      throw new AppError("BAD_REQUEST", { message: "the manifest is larger than 16 MiB" });
     try {
       value = JSON.parse(input);
     } catch (e) {
@@ -18,7 +19,11 @@ export function parseManifest(input: string | unknown): ReleaseManifest {
   try {
     return validateManifest(value);
   } catch (e) {
-    if (e instanceof ProtocolInputError) throw new AppError("BAD_REQUEST", { message: `invalid manifest: ${e.message}`, details: { path: e.path } });
+    if (e instanceof ProtocolInputError)
+      throw new AppError("BAD_REQUEST", {
+        message: `invalid manifest: ${e.message}`,
+        details: { path: e.path },
+      });
     throw e;
   }
 }

@@ -5,7 +5,14 @@ import { Readable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canonicalJson, formatManifest, generateSigningKey, parsePrivateKey, signManifest, type SigningKey } from "@/agent/protocol";
+import {
+  canonicalJson,
+  formatManifest,
+  generateSigningKey,
+  parsePrivateKey,
+  signManifest,
+  type SigningKey,
+} from "@/agent/protocol";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { createDiskArtifactStore } from "@/server/services/artifacts/store";
@@ -46,8 +53,12 @@ describe("release push", () => {
   });
 
   const push = (manifest: unknown, stream: Buffer) =>
-    pushRelease(deps, { manifest: typeof manifest === "string" ? manifest : JSON.stringify(manifest), stream: Readable.from([stream]) });
-  const blobs = () => readdirSync(join(dir, "artifacts", "sha256"), { recursive: true }).filter((f) => String(f).length > 2);
+    pushRelease(deps, {
+      manifest: typeof manifest === "string" ? manifest : JSON.stringify(manifest),
+      stream: Readable.from([stream]),
+    });
+  const blobs = () =>
+    readdirSync(join(dir, "artifacts", "sha256"), { recursive: true }).filter((f) => String(f).length > 2);
   const count = () => db.release.count();
 
   it("stores a release signed by a trusted key; the identical push again is a no-op", async () => {
@@ -60,15 +71,22 @@ describe("release push", () => {
     expect(again).toEqual({ ...r, status: "unchanged" });
     expect(await count()).toBe(1);
     const row = await db.release.findUniqueOrThrow({ where: { id: r.id } });
-    expect(row).toMatchObject({ signerKeyId: outside.keyId, streamBytes: 200_000n, source: "push", manifest: formatManifest(m) });
-    expect(await db.auditEvent.count({ where: { action: "release.push", target: "release:web@1.0.0" } })).toBe(1);
+    expect(row).toMatchObject({
+      signerKeyId: outside.keyId,
+      streamBytes: 200_000n,
+      source: "push",
+      manifest: formatManifest(m),
+    });
+    expect(
+      await db.auditEvent.count({ where: { action: "release.push", target: "release:web@1.0.0" } }),
+    ).toBe(1);
   });
 
   it("refuses other bytes under an existing version", async () => {
     const bytes = randomBytes(1000);
-    await expect(push(signedManifest(key, { app: "web", version: "1.0.0", stream: bytes }), bytes)).rejects.toThrow(
-      /web 1.0.0 already exists with other contents/,
-    );
+    await expect(
+      push(signedManifest(key, { app: "web", version: "1.0.0", stream: bytes }), bytes),
+    ).rejects.toThrow(/web 1.0.0 already exists with other contents/);
     expect(await count()).toBe(1);
   });
 
@@ -76,13 +94,17 @@ describe("release push", () => {
     const bytes = randomBytes(1000);
     const m = signedManifest(key, { app: "api", version: "2.0", stream: bytes });
     // A valid signature over other bytes: change one field after signing.
-    await expect(push({ ...m, kind: "runtime" }, bytes)).rejects.toThrow(/signature of api 2.0 does not verify/);
+    await expect(push({ ...m, kind: "runtime" }, bytes)).rejects.toThrow(
+      /signature of api 2.0 does not verify/,
+    );
     const flipped = Buffer.from(m.signature, "base64");
     flipped[0]! ^= 1;
-    await expect(push({ ...m, signature: flipped.toString("base64") }, bytes)).rejects.toThrow(/does not verify/);
-    await expect(push(signedManifest(stranger, { app: "api", version: "2.0", stream: bytes }), bytes)).rejects.toThrow(
-      /signed by key [0-9a-f]{16}, which the console does not trust/,
+    await expect(push({ ...m, signature: flipped.toString("base64") }, bytes)).rejects.toThrow(
+      /does not verify/,
     );
+    await expect(
+      push(signedManifest(stranger, { app: "api", version: "2.0", stream: bytes }), bytes),
+    ).rejects.toThrow(/signed by key [0-9a-f]{16}, which the console does not trust/);
     const { signature: _s, ...unsigned } = m;
     await expect(push(unsigned, bytes)).rejects.toThrow(/manifest.signature: must be a string/);
 
@@ -90,7 +112,9 @@ describe("release push", () => {
     const old = parsePrivateKey(g.privateKeyPem);
     await importPublicKey(deps, { name: "old builder", publicKey: g.publicKeyLine });
     await retireSigningKey(deps, { keyId: old.keyId });
-    await expect(push(signedManifest(old, { app: "api", version: "2.0", stream: bytes }), bytes)).rejects.toThrow(/which is retired/);
+    await expect(
+      push(signedManifest(old, { app: "api", version: "2.0", stream: bytes }), bytes),
+    ).rejects.toThrow(/which is retired/);
     expect(await count()).toBe(1);
   });
 
@@ -99,9 +123,15 @@ describe("release push", () => {
     const m = signedManifest(key, { app: "api", version: "2.1", stream: bytes });
     const flipped = Buffer.from(bytes);
     flipped[70_000]! ^= 0x40;
-    await expect(push(m, flipped)).rejects.toThrow(/api 2.1 refused: the stream's SHA-256 is [0-9a-f]{64}, its manifest declares/);
-    await expect(push(m, bytes.subarray(0, 149_999))).rejects.toThrow(/the stream has 149999 bytes, its manifest declares 150000/);
-    await expect(push(m, Buffer.concat([bytes, Buffer.from("x")]))).rejects.toThrow(/longer than the 150000 bytes/);
+    await expect(push(m, flipped)).rejects.toThrow(
+      /api 2.1 refused: the stream's SHA-256 is [0-9a-f]{64}, its manifest declares/,
+    );
+    await expect(push(m, bytes.subarray(0, 149_999))).rejects.toThrow(
+      /the stream has 149999 bytes, its manifest declares 150000/,
+    );
+    await expect(push(m, Buffer.concat([bytes, Buffer.from("x")]))).rejects.toThrow(
+      /longer than the 150000 bytes/,
+    );
     expect(await count()).toBe(1);
     expect(blobs()).toHaveLength(1);
     expect(readdirSync(join(dir, "uploads"))).toEqual([]);
@@ -122,11 +152,17 @@ describe("release push", () => {
       const base = signedManifest(key, { app: "web", version: "9", stream: bytes });
       const { signature: _s, signer: _k, ...rest } = base;
       const m = signManifest({ ...rest, app, version }, key);
-      await expect(push(m, bytes), `${app} ${version}`).rejects.toThrow(/invalid manifest: manifest\.(app|version)/);
+      await expect(push(m, bytes), `${app} ${version}`).rejects.toThrow(
+        /invalid manifest: manifest\.(app|version)/,
+      );
     }
     const m = signedManifest(key, { app: "web", version: "9", stream: bytes });
-    await expect(push({ ...m, approvedBy: "admin" }, bytes)).rejects.toThrow(/manifest.approvedBy: unknown field/);
+    await expect(push({ ...m, approvedBy: "admin" }, bytes)).rejects.toThrow(
+      /manifest.approvedBy: unknown field/,
+    );
     await expect(push("{not json", bytes)).rejects.toThrow(/not JSON/);
-    expect(canonicalJson(await db.release.findMany({ select: { app: true, version: true } }))).toBe('[{"app":"web","version":"1.0.0"}]');
+    expect(canonicalJson(await db.release.findMany({ select: { app: true, version: true } }))).toBe(
+      '[{"app":"web","version":"1.0.0"}]',
+    );
   });
 });

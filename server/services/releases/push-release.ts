@@ -18,9 +18,13 @@ function discard(source: Readable | AsyncIterable<Uint8Array>) {
 
 /** Whether an existing release is this very manifest (then a push is a no-op) or something else. */
 async function existingVerdict(deps: ReleaseDeps, m: ReleaseManifest): Promise<PushResult | null> {
-  const row = await deps.db.release.findUnique({ where: { app_version: { app: m.app, version: m.version } }, select: { id: true, manifest: true } });
+  const row = await deps.db.release.findUnique({
+    where: { app_version: { app: m.app, version: m.version } },
+    select: { id: true, manifest: true },
+  });
   if (!row) return null;
-  if (row.manifest === formatManifest(m)) return { status: "unchanged", id: row.id, app: m.app, version: m.version };
+  if (row.manifest === formatManifest(m))
+    return { status: "unchanged", id: row.id, app: m.app, version: m.version };
   throw new AppError("CONFLICT", {
     message: `${m.app} ${m.version} already exists with other contents; a published version never changes: push it as a new version`,
   });
@@ -33,7 +37,11 @@ async function existingVerdict(deps: ReleaseDeps, m: ReleaseManifest): Promise<P
  */
 export async function pushRelease(
   deps: ReleaseDeps,
-  input: { manifest: string | unknown; stream: Readable | AsyncIterable<Uint8Array>; onProgress?: (bytes: number) => void },
+  input: {
+    manifest: string | unknown;
+    stream: Readable | AsyncIterable<Uint8Array>;
+    onProgress?: (bytes: number) => void;
+  },
 ): Promise<PushResult> {
   let m: ReleaseManifest;
   try {
@@ -46,7 +54,10 @@ export async function pushRelease(
     const accepted = await listKeysAcceptedForPush({ db: deps.db });
     const sig = checkManifestSignature(m, accepted);
     if (!sig.ok) {
-      const known = await deps.db.signingKey.findUnique({ where: { keyId: m.signer }, select: { status: true } });
+      const known = await deps.db.signingKey.findUnique({
+        where: { keyId: m.signer },
+        select: { status: true },
+      });
       if (sig.code === "UNTRUSTED_KEY") {
         throw new AppError("FORBIDDEN", {
           message: known
@@ -55,7 +66,10 @@ export async function pushRelease(
           details: { reason: "UNTRUSTED_KEY" },
         });
       }
-      throw new AppError("BAD_REQUEST", { message: `the signature of ${m.app} ${m.version} does not verify with key ${m.signer}`, details: { reason: "BAD_SIGNATURE" } });
+      throw new AppError("BAD_REQUEST", {
+        message: `the signature of ${m.app} ${m.version} does not verify with key ${m.signer}`,
+        details: { reason: "BAD_SIGNATURE" },
+      });
     }
     const same = await existingVerdict(deps, m);
     if (same) {
@@ -78,7 +92,10 @@ export async function pushRelease(
     });
   } catch (e) {
     if (e instanceof StreamTooLongError) {
-      throw new AppError("BAD_REQUEST", { message: `the stream is longer than the ${m.stream.bytes} bytes its manifest declares`, details: { reason: "DIGEST_MISMATCH" } });
+      throw new AppError("BAD_REQUEST", {
+        message: `the stream is longer than the ${m.stream.bytes} bytes its manifest declares`,
+        details: { reason: "DIGEST_MISMATCH" },
+      });
     }
     throw e;
   }
@@ -91,7 +108,11 @@ export async function pushRelease(
           : received.chunks.some((c, i) => c !== m.stream.chunks[i])
             ? "the stream's chunk digests differ from its manifest's"
             : null;
-    if (problem) throw new AppError("BAD_REQUEST", { message: `${m.app} ${m.version} refused: ${problem}`, details: { reason: "DIGEST_MISMATCH" } });
+    if (problem)
+      throw new AppError("BAD_REQUEST", {
+        message: `${m.app} ${m.version} refused: ${problem}`,
+        details: { reason: "DIGEST_MISMATCH" },
+      });
 
     const manifestText = formatManifest(m);
     try {
@@ -119,7 +140,12 @@ export async function pushRelease(
             actorId: deps.actorId,
             action: "release.push",
             target: `release:${m.app}@${m.version}`,
-            detail: { signer: m.signer, sha256: m.stream.sha256, bytes: m.stream.bytes, format: m.stream.format },
+            detail: {
+              signer: m.signer,
+              sha256: m.stream.sha256,
+              bytes: m.stream.bytes,
+              format: m.stream.format,
+            },
           });
           return { status: "created" as const, id: row.id, app: m.app, version: m.version };
         },
