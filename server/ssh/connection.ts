@@ -35,6 +35,8 @@ export interface ExecOptions {
   stdin?: Buffer | string | Readable;
   /** Step name used in errors (default "exec"). */
   step?: SshStep;
+  /** Receive stdout as it arrives instead of buffering it (still counted against maxOutputBytes). */
+  onStdout?: (chunk: Buffer) => void;
   signal?: AbortSignal;
 }
 
@@ -334,6 +336,14 @@ export class SshConnection {
               { host, step, details: { limitBytes: maxOut } },
             ),
           );
+          return;
+        }
+        if (bucket === out && opts.onStdout) {
+          try {
+            opts.onStdout(chunk);
+          } catch (e) {
+            finish(e instanceof SshError ? e : new SshError("AGENT_PROTOCOL", `Reading the output of ${describe(argv)} on ${host} failed: ${(e as Error).message}`, { host, step, cause: e }));
+          }
           return;
         }
         bucket.push(chunk);

@@ -21,6 +21,8 @@ export type SshErrorCode =
   | "AGENT_MISSING_NODE"
   | "AGENT_UPLOAD_FAILED"
   | "AGENT_PROTOCOL"
+  | "AGENT_FAILED"
+  | "AGENT_OUTDATED"
   | "POOL_CLOSED"
   | "ABORTED";
 

@@ -20,36 +20,3 @@ export function buildCommand(argv: readonly string[]): string {
   }
   return argv.map(quoteArg).join(" ");
 }
-
-/**
- * Inverse of buildCommand for the strict subset it produces: words separated by single spaces,
- * each entirely single-quoted, with `'\''` for a quote. Anything else returns null. The agent's
- * forced-command mode needs exactly this to read SSH_ORIGINAL_COMMAND without a shell.
- */
-export function parseQuotedCommand(line: string): string[] | null {
-  const out: string[] = [];
-  let i = 0;
-  while (i < line.length) {
-    if (line[i] !== "'") return null;
-    let word = "";
-    i++;
-    for (;;) {
-      const end = line.indexOf("'", i);
-      if (end < 0) return null;
-      word += line.slice(i, end);
-      i = end + 1;
-      if (line.startsWith("\\''", i)) {
-        word += "'";
-        i += 3;
-        continue;
-      }
-      break;
-    }
-    out.push(word);
-    if (i === line.length) break;
-    if (line[i] !== " ") return null;
-    i++;
-    if (i === line.length) return null;
-  }
-  return out.length > 0 ? out : null;
-}

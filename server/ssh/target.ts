@@ -19,6 +19,11 @@ export interface SshTarget {
   agentPath?: string;
   /** The node binary on the host; default "node" (looked up in the login's PATH). */
   nodePath?: string;
+  /**
+   * The console's key is restricted by a forced command (docs/ssh.md): only the agent's `serve`
+   * may run, so ensureAgent can check the agent's digest but not upload a new one.
+   */
+  forcedCommand?: boolean;
 }
 
 export const DEFAULT_AGENT_PATH = "/usr/local/lib/keel/keel-agent.mjs";

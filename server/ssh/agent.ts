@@ -1,0 +1,347 @@
+// keel-agent over SSH: make sure the host runs the console's agent bundle (compare digests,
+// upload and rename atomically when they differ), and talk to `keel-agent serve` with the framing
+// from agent/protocol — including streaming a release from disk into `receive` with backpressure.
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import {
+  FrameDecoder,
+  FramingError,
+  PROTOCOL_VERSION,
+  encodeDataFrames,
+  encodeEndFrame,
+  encodeJsonFrame,
+  type AgentErrorBody,
+  type AgentRequest,
+  type Command,
+  type CommandArgs,
+  type CommandResults,
+} from "@/agent/protocol";
+import { commandFailed, describe, lossyText, type ExecResult, type SshConnection } from "./connection";
+import { SshError, type SshStep } from "./errors";
+import { DEFAULT_AGENT_PATH, printable, type SshTarget } from "./target";
+
+export const MIN_NODE_MAJOR = 20;
+
+/** The agent failed the command itself (its own error code, e.g. BAD_SIGNATURE, DISK_FULL). */
+export class AgentCommandError extends SshError {
+  readonly agentError: AgentErrorBody;
+  constructor(target: SshTarget, command: string, body: AgentErrorBody) {
+    super("AGENT_FAILED", `keel-agent ${command} failed on ${target.name} at step ${body.step}: ${printable(body.message, 300)} (${body.code}).`, {
+      host: target.name,
+      step: "run-agent",
+      details: { agentCode: body.code, agentStep: body.step, retryable: body.retryable },
+    });
+    this.agentError = body;
+  }
+}
+
+export function defaultBundlePath(): string {
+  return process.env.KEEL_AGENT_BUNDLE ?? join(process.cwd(), "agent/dist/keel-agent.mjs");
+}
+
+export interface AgentBundle {
+  path: string;
+  bytes: Buffer;
+  sha256: string;
+}
+
+export async function loadAgentBundle(path = defaultBundlePath()): Promise<AgentBundle> {
+  const bytes = await readFile(path);
+  return { path, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+}
+
+function agentPathOf(t: SshTarget): string {
+  return t.agentPath ?? DEFAULT_AGENT_PATH;
+}
+
+/** Prefix for commands that need root: nothing for root, `sudo -n --` for another login. */
+export function privileged(t: SshTarget, argv: readonly string[]): string[] {
+  return t.sudo ? ["sudo", "-n", "--", ...argv] : [...argv];
+}
+
+/** The argv that starts the agent on the host. */
+export function agentArgv(t: SshTarget, ...args: string[]): string[] {
+  return privileged(t, [t.nodePath ?? "node", agentPathOf(t), ...args]);
+}
+
+async function runPrivileged(conn: SshConnection, argv: string[], step: SshStep, opts: { stdin?: Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
+  const t = conn.target;
+  const r = await conn.exec(privileged(t, argv), { step, stdin: opts.stdin, timeoutMs: opts.timeoutMs, maxOutputBytes: 1024 * 1024 });
+  if (r.exitCode !== 0) throw sudoOrFailure(t, privileged(t, argv), r, step);
+  return r;
+}
+
+function sudoOrFailure(t: SshTarget, argv: string[], r: ExecResult, step: SshStep): SshError {
+  const err = lossyText(r.stderr);
+  if (t.sudo && /^sudo: /m.test(err)) {
+    return new SshError(
+      "SUDO_REFUSED",
+      `sudo -n refused on ${t.name} for user ${t.user} (step ${step}): ${printable(err.trim(), 200)}. Allow ${t.user} to run node without a password (see docs/ssh.md) or log in as root.`,
+      { host: t.name, step, details: { stderr: printable(err, 300) } },
+    );
+  }
+  return commandFailed(t, argv, r, step);
+}
+
+export interface EnsureAgentResult {
+  host: string;
+  action: "unchanged" | "uploaded";
+  /** sha256 (hex) of the agent now on the host. */
+  sha256: string;
+  previousSha256: string | null;
+  nodeVersion: string;
+}
+
+/**
+ * Make sure the host has exactly the console's agent bundle at its agent path. Checks node
+ * (≥ 20) and, for a sudo login, that `sudo -n` works; uploads only when the digest differs:
+ * written to a temporary file beside the target, checked, then renamed over it (atomic).
+ */
+export async function ensureAgent(conn: SshConnection, opts: { bundle?: AgentBundle } = {}): Promise<EnsureAgentResult> {
+  const t = conn.target;
+  const bundle = opts.bundle ?? (await loadAgentBundle());
+  const path = agentPathOf(t);
+  if (t.forcedCommand) return checkForcedAgent(conn, bundle);
+
+  const nodeR = await conn.exec(privileged(t, [t.nodePath ?? "node", "--version"]), { step: "check-agent", maxOutputBytes: 64 * 1024 });
+  if (nodeR.exitCode !== 0) {
+    const e = sudoOrFailure(t, privileged(t, [t.nodePath ?? "node", "--version"]), nodeR, "check-agent");
+    if (e.code === "SUDO_REFUSED") throw e;
+    throw new SshError("AGENT_MISSING_NODE", `node was not found on ${t.name} (exit ${nodeR.exitCode}). Install Node.js ≥ ${MIN_NODE_MAJOR} on the host.`, {
+      host: t.name,
+      step: "check-agent",
+      cause: e,
+    });
+  }
+  const nodeVersion = lossyText(nodeR.stdout).trim();
+  const major = Number(/^v(\d+)\./.exec(nodeVersion)?.[1] ?? "0");
+  if (major < MIN_NODE_MAJOR) {
+    throw new SshError("AGENT_MISSING_NODE", `${t.name} has node ${printable(nodeVersion)}; keel-agent needs Node.js ≥ ${MIN_NODE_MAJOR}. Upgrade node on the host.`, {
+      host: t.name,
+      step: "check-agent",
+    });
+  }
+
+  const previousSha256 = await remoteSha256(conn, path);
+  if (previousSha256 === bundle.sha256) return { host: t.name, action: "unchanged", sha256: bundle.sha256, previousSha256, nodeVersion };
+
+  await uploadFile(conn, path, bundle.bytes, bundle.sha256, "0755", "upload-agent");
+  return { host: t.name, action: "uploaded", sha256: bundle.sha256, previousSha256, nodeVersion };
+}
+
+/** With a forced command only `serve` runs: ask the agent for its digest, never upload. */
+async function checkForcedAgent(conn: SshConnection, bundle: AgentBundle): Promise<EnsureAgentResult> {
+  const t = conn.target;
+  const v = await runAgent(conn, "version", {});
+  if (v.sha256 !== bundle.sha256) {
+    throw new SshError(
+      "AGENT_OUTDATED",
+      `${t.name} runs keel-agent ${printable(String(v.agentVersion))} (sha256 ${v.sha256 ?? "unknown"}), not the console's bundle (${bundle.sha256}). The console's key is restricted to the agent by a forced command, so it cannot update it: install the new agent on the host out of band (see docs/ssh.md).`,
+      { host: t.name, step: "check-agent", details: { hostSha256: v.sha256, bundleSha256: bundle.sha256 } },
+    );
+  }
+  return { host: t.name, action: "unchanged", sha256: bundle.sha256, previousSha256: v.sha256, nodeVersion: v.node };
+}
+
+/** sha256 (hex) of a file on the host, or null when it does not exist. */
+async function remoteSha256(conn: SshConnection, path: string): Promise<string | null> {
+  const t = conn.target;
+  const argv = privileged(t, ["sha256sum", "--", path]);
+  const r = await conn.exec(argv, { step: "check-agent", maxOutputBytes: 64 * 1024 });
+  if (r.exitCode !== 0) {
+    const err = lossyText(r.stderr);
+    if (/No such file/.test(err)) return null;
+    throw sudoOrFailure(t, argv, r, "check-agent");
+  }
+  const hex = /^([0-9a-f]{64})\s/.exec(lossyText(r.stdout))?.[1];
+  if (!hex) throw new SshError("AGENT_UPLOAD_FAILED", `sha256sum on ${t.name} printed something unexpected for ${path}.`, { host: t.name, step: "check-agent" });
+  return hex;
+}
+
+/**
+ * Write bytes to `path` on the host without a shell: `cp /dev/stdin` into a temporary name in the
+ * same directory, check its digest, chmod, then `mv` (rename(2)) over the final name. A reader
+ * sees the old file or the new one, never a partial one.
+ */
+export async function uploadFile(conn: SshConnection, path: string, bytes: Buffer, sha256: string, mode: string, step: SshStep): Promise<void> {
+  const t = conn.target;
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  const tmp = `${path}.keel-upload-${randomBytes(6).toString("hex")}`;
+  await runPrivileged(conn, ["mkdir", "-p", "--", dir], step);
+  try {
+    await runPrivileged(conn, ["cp", "--", "/dev/stdin", tmp], step, { stdin: bytes, timeoutMs: 120_000 });
+    const got = await remoteSha256(conn, tmp);
+    if (got !== sha256) {
+      throw new SshError("AGENT_UPLOAD_FAILED", `Uploading ${path} to ${t.name} arrived corrupted (sha256 ${got ?? "missing"}, expected ${sha256}). Retry; if it persists check the host's disk.`, {
+        host: t.name,
+        step,
+      });
+    }
+    await runPrivileged(conn, ["chmod", mode, "--", tmp], step);
+    await runPrivileged(conn, ["mv", "-f", "-T", "--", tmp, path], step);
+  } catch (e) {
+    await conn.exec(privileged(t, ["rm", "-f", "--", tmp]), { step }).catch(() => undefined);
+    if (e instanceof SshError && e.code === "COMMAND_FAILED") {
+      throw new SshError("AGENT_UPLOAD_FAILED", `Could not install ${path} on ${t.name}: ${e.message}`, { host: t.name, step, cause: e });
+    }
+    throw e;
+  }
+}
+
+export interface RunAgentOptions {
+  timeoutMs?: number;
+  /** For `receive`: the stream's bytes, sent as DATA frames after the agent says `ready`. */
+  stream?: Readable;
+  onProgress?: (p: { step: string; bytes: number; totalBytes: number | null }) => void;
+  /** Bytes of stream sent so far (called per chunk). */
+  onSent?: (bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: unknown): void;
+  settled: boolean;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const d = { settled: false } as Deferred<T>;
+  d.promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  d.promise.catch(() => undefined);
+  d.resolve = (v) => {
+    if (!d.settled) {
+      d.settled = true;
+      resolve(v);
+    }
+  };
+  d.reject = (e) => {
+    if (!d.settled) {
+      d.settled = true;
+      reject(e);
+    }
+  };
+  return d;
+}
+
+type Envelope = { protocolVersion: number; id: string; ok?: boolean; event?: string; result?: unknown; error?: AgentErrorBody } & Record<string, unknown>;
+
+/** Run one agent command through `keel-agent serve` and return its validated result. */
+export async function runAgent<C extends Command>(conn: SshConnection, command: C, args: CommandArgs[C], opts: RunAgentOptions = {}): Promise<CommandResults[C]> {
+  const t = conn.target;
+  const id = randomUUID();
+  const request: AgentRequest<C> = { protocolVersion: PROTOCOL_VERSION, id, command, args };
+  const decoder = new FrameDecoder();
+  const hello = deferred<Envelope>();
+  const ready = deferred<void>();
+  const response = deferred<Envelope>();
+  const protocolError = (msg: string) =>
+    new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} broke the protocol during ${command}: ${msg}. Make sure the agent matches the console (ensureAgent).`, {
+      host: t.name,
+      step: "run-agent",
+    });
+
+  const onStdout = (chunk: Buffer) => {
+    let frames;
+    try {
+      frames = decoder.push(chunk);
+    } catch (e) {
+      throw protocolError(e instanceof FramingError ? e.message : String(e));
+    }
+    for (const f of frames) {
+      if (f.kind !== "json") throw protocolError(`unexpected ${f.kind} frame from the agent`);
+      const v = f.value as Envelope;
+      if (typeof v !== "object" || v === null || typeof v.id !== "string") throw protocolError("a message without an id");
+      if (v.protocolVersion !== PROTOCOL_VERSION) {
+        throw new SshError(
+          "AGENT_PROTOCOL",
+          `keel-agent on ${t.name} speaks protocol ${String(v.protocolVersion)}, the console ${PROTOCOL_VERSION}. Update the agent (ensureAgent) before running ${command}.`,
+          { host: t.name, step: "run-agent" },
+        );
+      }
+      if (v.event === "hello") hello.resolve(v);
+      else if (v.event === "ready" && v.id === id) ready.resolve();
+      else if (v.event === "progress" && v.id === id) opts.onProgress?.(v as never);
+      else if (v.event === undefined && (v.id === id || v.id === "") && typeof v.ok === "boolean") response.resolve(v);
+      else throw protocolError(`an unexpected message (${printable(JSON.stringify(v), 120)})`);
+    }
+  };
+
+  const stream = opts.stream;
+  async function* input(): AsyncGenerator<Buffer> {
+    await hello.promise;
+    yield encodeJsonFrame(request);
+    if (stream) {
+      const first = await Promise.race([ready.promise.then(() => "ready" as const), response.promise.then(() => "response" as const)]);
+      if (first === "ready") {
+        let sent = 0;
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          sent += chunk.length;
+          for (const b of encodeDataFrames(chunk)) yield b;
+          opts.onSent?.(sent);
+        }
+        yield encodeEndFrame();
+      } else {
+        stream.destroy();
+      }
+    }
+    // Keep stdin open until the answer: closing it ends the serve session.
+    await response.promise;
+  }
+
+  let exec: ExecResult;
+  try {
+    exec = await conn.exec(agentArgv(t, "serve"), {
+      step: "run-agent",
+      stdin: Readable.from(input()),
+      onStdout,
+      timeoutMs: opts.timeoutMs,
+      maxOutputBytes: 64 * 1024 * 1024,
+      signal: opts.signal,
+    });
+  } finally {
+    const gone = new Error("agent session ended");
+    hello.reject(gone);
+    ready.reject(gone);
+    response.reject(gone);
+    stream?.destroy();
+  }
+  if (!response.settled || decoder.pending > 0 || !(await response.promise.then(() => true, () => false))) {
+    const argv = agentArgv(t, "serve");
+    if (exec.exitCode !== 0) {
+      const e = sudoOrFailure(t, argv, exec, "run-agent");
+      if (e.code === "SUDO_REFUSED") throw e;
+      throw new SshError(
+        "AGENT_PROTOCOL",
+        `keel-agent on ${t.name} ended (${exec.exitSignal ? `signal ${exec.exitSignal}` : `exit ${exec.exitCode}`}) without answering ${command}: ${printable(lossyText(exec.stderr).trim(), 300) || "no message"}. Run ensureAgent, and check node on the host.`,
+        { host: t.name, step: "run-agent", cause: e },
+      );
+    }
+    throw protocolError(`it ended without answering (${describe(argv)})`);
+  }
+  const res = await response.promise;
+  if (res.ok === true) {
+    if (typeof res.result !== "object" || res.result === null) throw protocolError("a response without a result");
+    return res.result as CommandResults[C];
+  }
+  const body = res.error;
+  if (!body || typeof body.code !== "string" || typeof body.message !== "string") throw protocolError("an error response without an error");
+  throw new AgentCommandError(t, command, body);
+}
+
+/** `receive` a release: the stream file goes from disk through the channel with backpressure. */
+export function receiveRelease(
+  conn: SshConnection,
+  args: CommandArgs["receive"],
+  streamPath: string,
+  opts: Omit<RunAgentOptions, "stream"> = {},
+): Promise<CommandResults["receive"]> {
+  return runAgent(conn, "receive", args, { ...opts, stream: createReadStream(streamPath, { highWaterMark: 256 * 1024 }) });
+}
