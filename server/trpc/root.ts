@@ -4,12 +4,16 @@ import { auditRouter } from "./routers/audit/router";
 import { meRouter } from "./routers/me/router";
 import { tokensRouter } from "./routers/tokens/router";
 import { usersRouter } from "./routers/users/router";
+import { releasesRouter } from "./routers/releases/router";
+import { keysRouter } from "./routers/keys/router";
 
 export const appRouter = router({
   me: meRouter,
   users: usersRouter,
   tokens: tokensRouter,
   audit: auditRouter,
+  releases: releasesRouter,
+  keys: keysRouter,
 });
 
 export type AppRouter = typeof appRouter;

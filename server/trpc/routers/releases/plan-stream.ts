@@ -1,0 +1,12 @@
+import { procedureFor } from "../../init";
+import { planStream } from "@/server/services/releases/plan-stream";
+import { releaseDeps } from "@/server/services/releases/deps";
+import { ZPlanStreamRequest, ZPlanStreamResponse } from "./schemas";
+
+/** What would be sent to a host holding `hostVersions` to install `version` (may produce a delta). */
+export const planStreamRoute = procedureFor(["admin", "operator"])
+  .input(ZPlanStreamRequest)
+  .output(ZPlanStreamResponse)
+  .mutation(({ ctx, input }) =>
+    planStream({ db: ctx.db, ...input, producer: releaseDeps(ctx.db, ctx.user.id) }),
+  );
