@@ -35,6 +35,8 @@ function cookieOf(res: Response): string {
     .join("; ");
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tRPC's wire JSON, asserted field by field
+type Wire = any;
 type Call = { cookie?: string; token?: string; origin?: string | null; contentType?: string; ip?: string };
 function headersFor(c: Call): Record<string, string> {
   const h: Record<string, string> = { "x-keel-client-ip": c.ip ?? "10.0.0.2" };
@@ -46,7 +48,7 @@ function headersFor(c: Call): Record<string, string> {
 async function query(path: string, input: unknown, c: Call) {
   const q = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
   const res = await trpcHandler(new Request(`${ORIGIN}/api/trpc/${path}${q}`, { headers: headersFor(c) }));
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as Wire };
 }
 async function mutate(path: string, input: unknown, c: Call) {
   const res = await trpcHandler(
@@ -56,7 +58,7 @@ async function mutate(path: string, input: unknown, c: Call) {
       body: JSON.stringify({ json: input }),
     }),
   );
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as Wire };
 }
 async function auditActions(): Promise<string[]> {
   return (await db.auditEvent.findMany({ orderBy: { id: "asc" }, select: { action: true } })).map((r) => r.action);

@@ -34,6 +34,6 @@ export async function appendAudit(db: PrismaClient | Tx, entry: AuditEntry): Pro
     const prevHash = head?.hash ?? GENESIS_HASH;
     await tx.auditEvent.create({ data: { ...row, prevHash, hash: auditRowHash(prevHash, row) } });
   };
-  if ("$transaction" in db) await db.$transaction(write);
+  if ("$transaction" in db) await db.$transaction(write, { maxWait: 15_000, timeout: 30_000 });
   else await write(db);
 }

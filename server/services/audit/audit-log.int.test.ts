@@ -1,0 +1,97 @@
+// The audit log on a real PostgreSQL: append-only whoever asks, hash-chained, safe under
+// concurrent appends, and tampering by someone who can switch the trigger off is caught.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import type { PrismaClient } from "@prisma/client";
+import { createTestDatabase, type TestDatabase } from "../../test/db";
+import { createDb } from "../../db";
+import { appendAudit } from "./append-audit";
+import { verifyAuditChain } from "./verify-audit-chain";
+import { listAuditEvents } from "./list-audit-events";
+
+let t: TestDatabase;
+let db: PrismaClient;
+let db2: PrismaClient;
+let sql: pg.Client;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  db = createDb(t.url);
+  db2 = createDb(t.url);
+  sql = new pg.Client({ connectionString: t.url });
+  await sql.connect();
+});
+afterAll(async () => {
+  await sql?.end();
+  await db?.$disconnect();
+  await db2?.$disconnect();
+  await t?.drop();
+});
+
+describe("audit log", () => {
+  it("keeps a valid chain under 60 concurrent appends from two clients", async () => {
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        appendAudit(i % 2 ? db : db2, { actorId: null, action: "test.append", target: `n:${i}`, detail: { i, nested: { b: 1, a: [1, "x"] } } }),
+      ),
+    );
+    const report = await verifyAuditChain({ db });
+    expect(report).toMatchObject({ ok: true, rows: 60 });
+  });
+
+  it("refuses UPDATE, DELETE and TRUNCATE from the application's connection", async () => {
+    await expect(sql.query(`UPDATE audit_events SET action = 'x.y' WHERE id = 1`)).rejects.toThrow(/append-only/);
+    await expect(sql.query(`DELETE FROM audit_events WHERE id = 1`)).rejects.toThrow(/append-only/);
+    await expect(sql.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
+    await expect(db.auditEvent.deleteMany({})).rejects.toThrow();
+    expect(await db.auditEvent.count()).toBe(60);
+  });
+
+  it("filters by actor, action, target and time, and pages", async () => {
+    await appendAudit(db, { actorId: null, action: "user.create", target: "user:ops@keel.local" });
+    const byAction = await listAuditEvents({ db, filter: { action: "user." }, limit: 10 });
+    expect(byAction.items.map((i) => i.target)).toEqual(["user:ops@keel.local"]);
+    const byTarget = await listAuditEvents({ db, filter: { target: "n:1" }, limit: 100 });
+    expect(byTarget.items.length).toBe(11); // n:1, n:10..n:19
+    const page1 = await listAuditEvents({ db, filter: { action: "test.append" }, limit: 25 });
+    const page2 = await listAuditEvents({ db, filter: { action: "test.append" }, limit: 25, cursor: page1.nextCursor! });
+    const page3 = await listAuditEvents({ db, filter: { action: "test.append" }, limit: 25, cursor: page2.nextCursor! });
+    expect(page1.items.length + page2.items.length + page3.items.length).toBe(60);
+    expect(page3.nextCursor).toBeNull();
+    const future = await listAuditEvents({ db, filter: { from: new Date(Date.now() + 60_000) }, limit: 10 });
+    expect(future.items).toEqual([]);
+  });
+
+  it("names the first altered row when a superuser switches the trigger off and edits one", async () => {
+    const victim = (await db.auditEvent.findMany({ orderBy: { id: "asc" }, skip: 9, take: 1 }))[0]!;
+    await sql.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete`);
+    await sql.query(`UPDATE audit_events SET detail = '{"i": 999}' WHERE id = $1`, [victim.id.toString()]);
+    await sql.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete`);
+    const report = await verifyAuditChain({ db });
+    expect(report.ok).toBe(false);
+    if (!report.ok) {
+      expect(report.brokenAt.id).toBe(victim.id.toString());
+      expect(report.brokenAt.reason).toMatch(/altered/);
+      expect(report.rows).toBe(9);
+    }
+  });
+
+  it("names the row after a deleted one", async () => {
+    const t2 = await createTestDatabase();
+    const d = createDb(t2.url);
+    try {
+      for (let i = 0; i < 5; i++) await appendAudit(d, { actorId: null, action: "test.append", detail: { i } });
+      const rows = await d.auditEvent.findMany({ orderBy: { id: "asc" } });
+      const c = new pg.Client({ connectionString: t2.url });
+      await c.connect();
+      await c.query(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
+      await c.query(`DELETE FROM audit_events WHERE id = $1`, [rows[2]!.id.toString()]);
+      await c.end();
+      const report = await verifyAuditChain({ db: d });
+      expect(report).toMatchObject({ ok: false, brokenAt: { id: rows[3]!.id.toString() } });
+    } finally {
+      await d.$disconnect();
+      await t2.drop();
+    }
+  });
+});

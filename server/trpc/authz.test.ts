@@ -1,0 +1,97 @@
+// Authorization by construction (RELIABILITY.md cases 17 and 18). Walks every procedure of the
+// real appRouter: each must declare who may call it, no mutation may be granted to auditors,
+// and calling each procedure as each role is allowed exactly when the declaration says so.
+// The table below pins the expected matrix: add your procedures to it.
+import { describe, expect, it } from "vitest";
+import type { PrismaClient } from "@prisma/client";
+import { TRPCError } from "@trpc/server";
+import { appRouter, createCaller } from "./root";
+import { createContextInner, ROLES, type Access, type Meta, type Role } from "./init";
+
+type Procedures = Record<string, { _def: { meta?: Meta; type: "query" | "mutation" | "subscription" } }>;
+const procedures = appRouter._def.procedures as unknown as Procedures;
+
+/** Who may call what. "signed-in" = any signed-in user; a role list = those roles only. */
+const EXPECTED: Record<string, Access> = {
+  "me.whoami": "signed-in",
+  "users.list": ["admin"],
+  "users.create": ["admin"],
+  "users.setRoles": ["admin"],
+  "users.disable": ["admin"],
+  "users.enable": ["admin"],
+  "users.revokeSessions": ["admin"],
+  "tokens.list": "signed-in",
+  "tokens.create": "signed-in",
+  "tokens.revoke": "signed-in",
+  "audit.list": ["auditor", "admin"],
+  "audit.verify": ["auditor", "admin"],
+};
+const FOUNDATION = /^(me|users|tokens|audit)\./;
+
+// A database that must never be reached: calls that pass authorization stop at input
+// validation or here, which tells "allowed" from "refused" without touching data.
+const noDb = new Proxy({} as PrismaClient, {
+  get() {
+    throw new Error("unit test: no database");
+  },
+});
+
+async function outcome(path: string, roles: Role[] | null): Promise<"allowed" | "unauthorized" | "forbidden"> {
+  const user = roles ? { id: "00000000-0000-4000-8000-000000000001", email: "t@keel.local", name: "T", roles } : null;
+  const caller = createCaller(createContextInner({ db: noDb, user }));
+  const fn = path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (i?: unknown) => Promise<unknown>;
+  try {
+    await fn(undefined);
+    return "allowed";
+  } catch (e) {
+    if (e instanceof TRPCError && e.code === "UNAUTHORIZED") return "unauthorized";
+    if (e instanceof TRPCError && e.code === "FORBIDDEN") return "forbidden";
+    return "allowed"; // reached input validation or the (absent) database
+  }
+}
+
+function allowedFor(access: Access, roles: Role[] | null, type: string): boolean {
+  if (access === "public") return true;
+  if (!roles) return false;
+  if (access === "signed-in") return true;
+  return roles.some((r) => access.includes(r) && !(type === "mutation" && r === "auditor"));
+}
+
+const paths = Object.keys(procedures).sort();
+
+describe("every procedure declares who may call it", () => {
+  it("has procedures to check", () => {
+    expect(paths.length).toBeGreaterThanOrEqual(Object.keys(EXPECTED).length);
+  });
+  it.each(paths)("%s declares roles", (path) => {
+    const roles = procedures[path]!._def.meta?.roles;
+    expect(roles, `${path} must be built with procedureFor([...]), signedInProcedure or publicProcedure`).toBeDefined();
+    if (Array.isArray(roles)) expect(roles.length).toBeGreaterThan(0);
+  });
+  it.each(paths.filter((p) => procedures[p]!._def.type === "mutation"))("mutation %s is not granted to auditors", (path) => {
+    const roles = procedures[path]!._def.meta?.roles;
+    if (Array.isArray(roles)) expect(roles).not.toContain("auditor");
+  });
+  it("the foundation's procedures are exactly the expected ones", () => {
+    expect(paths.filter((p) => FOUNDATION.test(p))).toEqual(Object.keys(EXPECTED).sort());
+    for (const [path, access] of Object.entries(EXPECTED)) expect(procedures[path]!._def.meta?.roles, path).toEqual(access);
+  });
+});
+
+describe("role × procedure matrix", () => {
+  const callers: [string, Role[] | null][] = [
+    ["anonymous", null],
+    ["no roles", []],
+    ...ROLES.map((r): [string, Role[]] => [r, [r]]),
+    ["operator+approver", ["operator", "approver"]],
+  ];
+  it.each(paths)("%s", async (path) => {
+    const { meta, type } = procedures[path]!._def;
+    const access = EXPECTED[path] ?? meta!.roles;
+    for (const [name, roles] of callers) {
+      const got = await outcome(path, roles);
+      const want = allowedFor(access, roles, type) ? "allowed" : roles ? "forbidden" : "unauthorized";
+      expect(got, `${path} as ${name}`).toBe(want);
+    }
+  });
+});
