@@ -64,7 +64,7 @@ export function SignInForm({ next }: { next: string }) {
   }
 
   return (
-    <form onSubmit={onSubmit} className="card flex flex-col gap-4" noValidate={false}>
+    <form onSubmit={onSubmit} className="card flex flex-col gap-4" aria-label="Sign in">
       <div>
         <label htmlFor="email" className="label">
           Email

@@ -32,13 +32,17 @@ test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session re
 
   // What the admin did to that user, filtered by action; the target names the user.
   await page.getByRole("button", { name: "Clear" }).click();
+  await expect(page).toHaveURL(/\/audit$/);
+  await expect(page.getByLabel("Actor (email)")).toHaveValue("");
   await page.getByLabel("Action").fill("user.create");
   await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/action=user\.create/);
   await expect(rows.filter({ hasText: email }).first()).toBeVisible();
   await expect(rows.filter({ hasNotText: "user.create" })).toHaveCount(0);
 
   await page.getByLabel("Action").fill("session.revoke");
   await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/action=session\.revoke/);
   const revoke = rows.filter({ hasText: email });
   await expect(revoke.first()).toBeVisible();
   await expect(revoke.first()).toContainText(admin.email);

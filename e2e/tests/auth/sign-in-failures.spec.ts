@@ -5,7 +5,8 @@ test("[AUTH][SIGN-IN]: a wrong password gets the same generic message as an unkn
   await page.getByLabel("Email").fill(admin.email);
   await page.getByLabel("Password").fill("not-the-password");
   await page.getByRole("button", { name: "Sign in" }).click();
-  const alert = page.getByRole("alert");
+  // The form's own alert (Next.js adds a route announcer with role=alert as well).
+  const alert = page.getByRole("form", { name: "Sign in" }).getByRole("alert");
   await expect(alert).toHaveText("Wrong e-mail or password, or the account is disabled.");
   await expect(page).toHaveURL(/\/sign-in/);
 

@@ -9,7 +9,8 @@ test("[AUTH][RATE-LIMIT]: repeated wrong passwords are rate limited, and then ev
   expect((await trpcMutation(request, "users.create", { email, name: "Gus Guessed", password, roles: ["operator"] })).status).toBe(200);
 
   await page.goto("/sign-in");
-  const alert = page.getByRole("alert");
+  // The form's own alert (Next.js adds a route announcer with role=alert as well).
+  const alert = page.getByRole("form", { name: "Sign in" }).getByRole("alert");
   const button = page.getByRole("button", { name: "Sign in" });
   let limitedAt = 0;
   for (let attempt = 1; attempt <= 10 && !limitedAt; attempt++) {

@@ -31,7 +31,10 @@ test("[USERS][CREATE]: admin creates an operator, who can sign in but cannot ope
     const res = await page.goto("/users");
     expect(res?.status()).toBe(403);
     await expect(page.getByRole("heading", { name: "You do not have access to this page" })).toBeVisible();
-    await expect(page.getByText(email)).toHaveCount(0);
+    // No user data: not the user list, not the admin's account, not the create form.
+    await expect(page.getByText(admin.email)).toHaveCount(0);
+    await expect(page.getByRole("form", { name: "Create user" })).toHaveCount(0);
+    await expect(page.getByTestId(`user-row-${email}`)).toHaveCount(0);
   });
 
   await test.step("the API refuses users.list from the operator's browser session", async () => {
