@@ -6,6 +6,8 @@ import { tokensRouter } from "./routers/tokens/router";
 import { usersRouter } from "./routers/users/router";
 import { releasesRouter } from "./routers/releases/router";
 import { keysRouter } from "./routers/keys/router";
+import { rolloutsRouter } from "./routers/rollouts/router";
+import { policyRouter } from "./routers/policy/router";
 
 export const appRouter = router({
   me: meRouter,
@@ -14,6 +16,8 @@ export const appRouter = router({
   audit: auditRouter,
   releases: releasesRouter,
   keys: keysRouter,
+  rollouts: rolloutsRouter,
+  policy: policyRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -9,7 +9,8 @@ import { checkDispatch } from "./dispatch-check";
 import type { Actor } from "./create-rollout";
 import { nowOf, type Clock } from "./types";
 
-export type ControlDeps = { db: PrismaClient; boss: PgBoss; clock?: Clock };
+/** With `boss`, the first hosts are dispatched at once; without, the next worker sweep does it. */
+export type ControlDeps = { db: PrismaClient; boss?: PgBoss; clock?: Clock };
 
 async function load(db: PrismaClient, id: string) {
   const r = await db.rollout.findUnique({
@@ -48,7 +49,7 @@ export async function startRollout(deps: ControlDeps, actor: Actor, id: string, 
     // Hosts that failed in the paused wave stay failed; the ones not yet reached go on.
     await db.rolloutHost.updateMany({ where: { rolloutId: id, state: "queued" }, data: { state: "pending" } });
   await appendAudit(db, { actorId: actor.id, action: `rollout.${verb}`, target: `rollout:${r.number}`, detail: { digest: r.planDigest } });
-  await advanceRollout(db, deps.boss, id, `user:${actor.id}`);
+  if (deps.boss) await advanceRollout(db, deps.boss, id, `user:${actor.id}`);
   return { state: "running" as const };
 }
 

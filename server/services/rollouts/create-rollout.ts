@@ -29,12 +29,20 @@ export function hostRows(rolloutId: string, plan: RolloutPlan, digest: string): 
 }
 
 /** Plan + policy for a spec; throws POLICY_DENIED (audited) when the policy says no. */
-export async function decideRollout(db: PrismaClient, actor: Actor, spec: TRolloutSpec, at: Date, subject?: string) {
+export async function decideRollout(
+  db: PrismaClient,
+  actor: Actor,
+  spec: TRolloutSpec,
+  at: Date,
+  subject?: string,
+  opts: { audit?: boolean } = {},
+) {
   const policy = await getActivePolicy({ db });
   const { plan, digest } = await planRollout({ db }, spec, policy.version);
   const decision = evaluatePolicy(policy.document, await rolloutPolicyRequest(db, actor, plan, at, true));
   if (decision.effect === "deny") {
-    await appendAudit(db, {
+    if (opts.audit !== false)
+      await appendAudit(db, {
       actorId: actor.id,
       action: "rollout.denied",
       target: subject ?? `${spec.app}`,

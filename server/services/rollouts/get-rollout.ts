@@ -1,0 +1,63 @@
+// One rollout with its plan, the policy's answer, approvals and live per-host progress.
+import type { PrismaClient } from "@prisma/client";
+import { AppError } from "@/server/errors";
+import { countValidApprovals } from "./count-approvals";
+import type { RolloutPlan } from "./types";
+
+export async function getRollout({ db }: { db: PrismaClient }, id: string) {
+  const r = await db.rollout.findUnique({ where: { id } });
+  if (!r) throw new AppError("NOT_FOUND", { message: "no such rollout" });
+  const [hosts, approvals, valid] = await Promise.all([
+    db.rolloutHost.findMany({
+      where: { rolloutId: id },
+      orderBy: [{ wave: "asc" }, { hostName: "asc" }],
+      select: {
+        hostId: true, hostName: true, wave: true, action: true, streamKind: true, parentVersion: true, plannedBytes: true,
+        state: true, step: true, bytesSent: true, error: true, attempts: true, startedAt: true, finishedAt: true,
+      },
+    }),
+    db.approval.findMany({ where: { subjectKind: "rollout", subjectId: id }, orderBy: { createdAt: "asc" } }),
+    countValidApprovals(db, r, new Date()),
+  ]);
+  const people = await db.user.findMany({
+    where: { id: { in: [r.createdById, ...approvals.map((a) => a.approverId)] } },
+    select: { id: true, email: true },
+  });
+  const email = new Map(people.map((u) => [u.id, u.email]));
+  return {
+    id: r.id,
+    number: r.number,
+    action: r.action,
+    app: r.app,
+    version: r.version,
+    state: r.state,
+    pauseReason: r.pauseReason,
+    targets: r.targets,
+    waveSpec: r.waveSpec,
+    waveSizes: r.waveSizes,
+    currentWave: r.currentWave,
+    failureThreshold: r.failureThreshold,
+    parallelism: r.parallelism,
+    plan: r.plan as unknown as RolloutPlan,
+    planDigest: r.planDigest,
+    decision: r.decision as { effect: string; reasons: string[]; approvals?: number; approverRole?: string },
+    policyVersion: r.policyVersion,
+    requiredApprovals: r.requiredApprovals,
+    approverRole: r.approverRole,
+    validApprovals: valid.count,
+    createdById: r.createdById,
+    requester: email.get(r.createdById) ?? r.createdById,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    approvals: approvals.map((a) => ({
+      approver: email.get(a.approverId) ?? a.approverId,
+      verdict: a.verdict,
+      comment: a.comment,
+      at: a.createdAt,
+      expiresAt: a.expiresAt,
+      current: a.digest === r.planDigest,
+    })),
+    hosts: hosts.map((h) => ({ ...h, plannedBytes: Number(h.plannedBytes), bytesSent: Number(h.bytesSent) })),
+  };
+}

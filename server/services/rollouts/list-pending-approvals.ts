@@ -1,0 +1,44 @@
+// What waits for this approver: rollouts awaiting approval that they did not request and have not
+// answered for the current plan, with the policy's reasons and the risk (hosts, environments, bytes).
+import type { PrismaClient } from "@prisma/client";
+import type { RolloutPlan } from "./types";
+
+export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer: { id: string; roles: readonly string[] }) {
+  const waiting = await db.rollout.findMany({ where: { state: "awaiting_approval" }, orderBy: { createdAt: "asc" }, take: 200 });
+  const answered = await db.approval.findMany({
+    where: { subjectKind: "rollout", approverId: viewer.id, subjectId: { in: waiting.map((r) => r.id) } },
+    select: { subjectId: true, digest: true },
+  });
+  const done = new Set(answered.map((a) => `${a.subjectId}:${a.digest}`));
+  const users = await db.user.findMany({ where: { id: { in: waiting.map((r) => r.createdById) } }, select: { id: true, email: true } });
+  const email = new Map(users.map((u) => [u.id, u.email]));
+  const policies = await db.policyVersion.findMany({ where: { state: "proposed" }, orderBy: { version: "asc" } });
+  return {
+    rollouts: waiting.map((r) => {
+      const plan = r.plan as unknown as RolloutPlan;
+      const decision = r.decision as { reasons?: string[] };
+      return {
+        id: r.id,
+        number: r.number,
+        action: r.action,
+        app: r.app,
+        version: r.version,
+        digest: r.planDigest,
+        requester: email.get(r.createdById) ?? r.createdById,
+        createdAt: r.createdAt,
+        reasons: decision.reasons ?? [],
+        requiredApprovals: r.requiredApprovals,
+        approverRole: r.approverRole,
+        risk: {
+          hosts: plan.totals.hosts - plan.totals.nothing,
+          environments: [...new Set(plan.hosts.map((h) => h.environment ?? "none"))].sort(),
+          bytes: plan.totals.bytes,
+          waves: plan.waves,
+        },
+        canAnswer: r.createdById !== viewer.id && (!r.approverRole || viewer.roles.includes(r.approverRole)) && !done.has(`${r.id}:${r.planDigest}`),
+        isMine: r.createdById === viewer.id,
+      };
+    }),
+    policies: policies.map((p) => ({ id: p.id, version: p.version, digest: p.digest, comment: p.comment, createdAt: p.createdAt, canAnswer: p.createdById !== viewer.id })),
+  };
+}

@@ -1,0 +1,35 @@
+// Dry run: what would this (edited) policy say about an existing rollout, next to what the policy in
+// force says. Validation errors come back as a list instead of an exception, for the editor.
+import { procedureFor } from "../../init";
+import { AppError } from "@/server/errors";
+import { evaluatePolicy } from "@/server/services/policy/evaluate-policy";
+import { getActivePolicy } from "@/server/services/policy/get-active-policy";
+import { parsePolicy } from "@/server/services/policy/parse-policy";
+import { rolloutPolicyRequest } from "@/server/services/rollouts/policy-request";
+import type { RolloutPlan } from "@/server/services/rollouts/types";
+import { ZPolicyDocument, ZTestPolicy } from "./schemas";
+
+export const validatePolicyRoute = procedureFor(["admin", "operator", "approver", "auditor"])
+  .input(ZPolicyDocument)
+  .query(({ input }) => {
+    const r = parsePolicy(input);
+    return r.ok ? { ok: true as const, errors: [] } : { ok: false as const, errors: r.errors };
+  });
+
+export const testPolicyRoute = procedureFor(["admin", "operator", "approver", "auditor"])
+  .input(ZTestPolicy)
+  .query(async ({ ctx, input }) => {
+    const parsed = parsePolicy(input.document);
+    if (!parsed.ok) return { ok: false as const, errors: parsed.errors };
+    const r = await ctx.db.rollout.findUnique({ where: { id: input.rolloutId }, select: { plan: true, createdById: true, number: true } });
+    if (!r) throw new AppError("NOT_FOUND", { message: "no such rollout" });
+    const requester = await ctx.db.user.findUnique({ where: { id: r.createdById }, select: { id: true, roles: true } });
+    const req = await rolloutPolicyRequest(ctx.db, requester ?? { id: r.createdById, roles: [] }, r.plan as unknown as RolloutPlan, input.at ?? new Date(), false);
+    const active = await getActivePolicy({ db: ctx.db });
+    return {
+      ok: true as const,
+      rollout: r.number,
+      proposed: evaluatePolicy(input.document, req),
+      current: evaluatePolicy(active.document, req),
+    };
+  });

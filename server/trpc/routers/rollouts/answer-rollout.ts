@@ -1,0 +1,11 @@
+import { procedureFor } from "../../init";
+import { answerRollout } from "@/server/services/rollouts/approve-rollout";
+import { ZAnswerRollout } from "./schemas";
+
+export const approveRolloutRoute = procedureFor(["approver"])
+  .input(ZAnswerRollout)
+  .mutation(({ ctx, input }) => answerRollout({ db: ctx.db }, ctx.user, { ...input, verdict: "approve" }));
+
+export const rejectRolloutRoute = procedureFor(["approver"])
+  .input(ZAnswerRollout)
+  .mutation(({ ctx, input }) => answerRollout({ db: ctx.db }, ctx.user, { ...input, verdict: "reject" }));

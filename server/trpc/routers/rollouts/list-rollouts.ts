@@ -1,0 +1,7 @@
+import { procedureFor } from "../../init";
+import { listRollouts } from "@/server/services/rollouts/list-rollouts";
+import { ZListRollouts } from "./schemas";
+
+export const listRolloutsRoute = procedureFor(["admin", "operator", "approver", "auditor"])
+  .input(ZListRollouts)
+  .query(({ ctx, input }) => listRollouts({ db: ctx.db }, input));
