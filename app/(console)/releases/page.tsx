@@ -1,10 +1,19 @@
 import type { Metadata } from "next";
 import { requireViewer } from "@/server/auth/viewer";
-import { NotBuiltYet } from "../_placeholder";
+import { PageHeader } from "@/app/_components/ui";
+import { ReleasesView } from "./releases-view";
+import { UploadPanel } from "./upload-panel";
 
 export const metadata: Metadata = { title: "Releases" };
 
 export default async function ReleasesPage() {
-  await requireViewer();
-  return <NotBuiltYet title="Releases" issue={5} what="Signed releases per app, their versions and which hosts have them, uploads and cached deltas." />;
+  const viewer = await requireViewer(["admin", "operator", "approver", "auditor"]);
+  const canUpload = viewer.roles.some((r) => r === "admin" || r === "operator");
+  return (
+    <div className="flex flex-col gap-6">
+      <PageHeader title="Releases" />
+      {canUpload && <UploadPanel />}
+      <ReleasesView />
+    </div>
+  );
 }

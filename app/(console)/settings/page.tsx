@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { requireViewer } from "@/server/auth/viewer";
 import { PageHeader } from "@/app/_components/ui";
 import { ApiTokens } from "./api-tokens";
+import { SigningKeys } from "./signing-keys/signing-keys";
 
 export const metadata: Metadata = { title: "Settings" };
 
@@ -22,6 +23,7 @@ export default async function SettingsPage() {
         </dl>
       </section>
       <ApiTokens />
+      {viewer.roles.length > 0 && <SigningKeys isAdmin={viewer.roles.includes("admin")} />}
     </div>
   );
 }

@@ -1,0 +1,145 @@
+"use client";
+// One release: the signed manifest, the hosts that have it, and the cached incremental streams
+// to and from it with their raw and on-the-wire sizes. Deleting is refused while a host runs it.
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
+import { formatBytes } from "../../format";
+
+export function ReleaseDetail({
+  app,
+  version,
+  canDelete,
+}: {
+  app: string;
+  version: string;
+  canDelete: boolean;
+}) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const detail = useQuery(trpc.releases.show.queryOptions({ app, version }));
+  const remove = useMutation(
+    trpc.releases.delete.mutationOptions({ onSuccess: () => router.push("/releases") }),
+  );
+
+  return (
+    <div className="flex max-w-5xl flex-col gap-6">
+      <PageHeader title={`${app} ${version}`}>
+        <Link href="/releases" className="text-sm underline">
+          All releases
+        </Link>
+      </PageHeader>
+      {detail.isPending && <p className="text-sm text-muted">Loading…</p>}
+      {detail.error && <ErrorNote>{errorMessage(detail.error)}</ErrorNote>}
+      {detail.data && (
+        <>
+          <section className="card text-sm" aria-label="Summary">
+            <dl className="grid grid-cols-[10rem_1fr] gap-y-1">
+              <dt className="text-muted">Kind</dt>
+              <dd>{detail.data.release.kind}</dd>
+              <dt className="text-muted">Full stream</dt>
+              <dd>{formatBytes(detail.data.release.streamBytes)}</dd>
+              <dt className="text-muted">Tree</dt>
+              <dd>
+                {detail.data.release.treeFiles} files, {formatBytes(detail.data.release.treeBytes)}
+              </dd>
+              <dt className="text-muted">Signed by</dt>
+              <dd>
+                {detail.data.release.signerName} <code>{detail.data.release.signerKeyId}</code>
+              </dd>
+              <dt className="text-muted">Created</dt>
+              <dd>
+                <Time value={detail.data.release.createdAt} />
+              </dd>
+              <dt className="text-muted">Source</dt>
+              <dd>{detail.data.release.source === "build" ? "built on this console" : "pushed"}</dd>
+            </dl>
+          </section>
+
+          <section aria-label="Hosts" className="flex flex-col gap-2">
+            <h2 className="text-lg font-semibold">Hosts that have it ({detail.data.installedOn.length})</h2>
+            {detail.data.installedOn.length === 0 ? (
+              <p className="text-sm text-muted">No host has this version.</p>
+            ) : (
+              <ul className="card text-sm">
+                {detail.data.installedOn.map((h) => (
+                  <li key={h.host}>
+                    {h.host} {h.isCurrent && <Badge tone="ok">current</Badge>}{" "}
+                    {h.isPrevious && <Badge>previous</Badge>}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+
+          <section aria-label="Incremental streams" className="flex flex-col gap-2">
+            <h2 className="text-lg font-semibold">Cached incremental streams</h2>
+            {detail.data.deltas.length === 0 ? (
+              <p className="text-sm text-muted">None cached yet; they are made when a host needs one.</p>
+            ) : (
+              <table className="table card !p-0">
+                <thead>
+                  <tr>
+                    <th>From → to</th>
+                    <th>Stream</th>
+                    <th>On the wire</th>
+                    <th>Made</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {detail.data.deltas.map((d) => (
+                    <tr key={`${d.direction}-${d.otherVersion}`}>
+                      <td>
+                        {d.direction === "to"
+                          ? `${d.otherVersion} → ${version}`
+                          : `${version} → ${d.otherVersion}`}
+                      </td>
+                      <td>{formatBytes(d.streamBytes)}</td>
+                      <td>{formatBytes(d.wireBytes)}</td>
+                      <td className="text-xs">
+                        <Time value={d.createdAt} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
+
+          <section aria-label="Manifest" className="flex flex-col gap-2">
+            <h2 className="text-lg font-semibold">Signed manifest</h2>
+            <pre className="card overflow-x-auto text-xs">
+              {JSON.stringify(shortManifest(detail.data.manifest), null, 2)}
+            </pre>
+          </section>
+
+          {canDelete && (
+            <section className="flex flex-col gap-2">
+              <button
+                type="button"
+                className="btn btn-danger self-start"
+                disabled={remove.isPending}
+                onClick={() => {
+                  if (window.confirm(`Delete ${app} ${version} and its cached streams?`))
+                    remove.mutate({ app, version });
+                }}
+              >
+                {remove.isPending ? "Deleting…" : "Delete release"}
+              </button>
+              {remove.error && <ErrorNote>{errorMessage(remove.error)}</ErrorNote>}
+            </section>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+/** The manifest for reading: the per-chunk digests (up to 200,000) shown as a count. */
+function shortManifest(m: unknown): unknown {
+  const stream = (m as { stream?: { chunks?: unknown[] } }).stream;
+  if (!stream?.chunks) return m;
+  return { ...(m as object), stream: { ...stream, chunks: `${stream.chunks.length} chunk digests` } };
+}

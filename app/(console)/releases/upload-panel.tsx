@@ -1,0 +1,243 @@
+"use client";
+// Upload a release: push one built elsewhere (manifest + stream, signed by a trusted key), or
+// build one on the console from a .tar / .tar.zst of the tree (needs a btrfs data directory).
+// Uploads stream to /api/releases/upload with a progress bar (XMLHttpRequest reports upload
+// progress; fetch does not).
+import { useState, type FormEvent } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTRPC } from "@/app/_trpc/react";
+import { ErrorNote, OkNote } from "@/app/_components/ui";
+import { formatBytes } from "./format";
+
+type Progress = { sent: number; total: number } | null;
+
+function upload(
+  url: string,
+  body: Blob,
+  headers: Record<string, string>,
+  onProgress: (p: Progress) => void,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    xhr.setRequestHeader("content-type", "application/octet-stream");
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) =>
+      onProgress({ sent: e.loaded, total: e.lengthComputable ? e.total : body.size });
+    xhr.onerror = () => reject(new Error("The upload was interrupted (network error)."));
+    xhr.onload = () => {
+      let answer: { result?: unknown; error?: { message: string } } = {};
+      try {
+        answer = JSON.parse(xhr.responseText);
+      } catch {
+        return reject(new Error(`The console answered ${xhr.status} without details.`));
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(answer.result);
+      else reject(new Error(answer.error?.message ?? `The console answered ${xhr.status}.`));
+    };
+    xhr.send(body);
+  });
+}
+
+function ProgressBar({ progress, label }: { progress: Progress; label: string }) {
+  if (!progress) return null;
+  const pct = progress.total > 0 ? Math.round((progress.sent / progress.total) * 100) : 0;
+  return (
+    <div className="flex flex-col gap-1 text-xs" aria-label={label}>
+      <progress max={100} value={pct} className="w-full" />
+      <span>
+        {pct}% — {formatBytes(progress.sent)} of {formatBytes(progress.total)}
+        {pct === 100 && " sent; the console is checking it…"}
+      </span>
+    </div>
+  );
+}
+
+export function UploadPanel() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const support = useQuery(trpc.releases.buildSupport.queryOptions());
+  const [mode, setMode] = useState<"push" | "build">("push");
+  const [progress, setProgress] = useState<Progress>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  async function run(task: () => Promise<string>) {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    setProgress(null);
+    try {
+      setDone(await task());
+      await queryClient.invalidateQueries({ queryKey: trpc.releases.list.queryKey() });
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function onPush(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const manifest = form.get("manifest") as File | null;
+    const stream = form.get("stream") as File | null;
+    if (!manifest?.size || !stream?.size) return setError("Choose both the manifest and the stream file.");
+    void run(async () => {
+      const r = (await upload(
+        "/api/releases/upload?mode=push",
+        new Blob([manifest, stream]),
+        { "x-keel-manifest-bytes": String(manifest.size) },
+        setProgress,
+      )) as {
+        status: string;
+        app: string;
+        version: string;
+      };
+      return r.status === "unchanged"
+        ? `${r.app} ${r.version} was already here with exactly these bytes; nothing changed.`
+        : `Pushed ${r.app} ${r.version}.`;
+    });
+  }
+
+  function onBuild(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const tree = form.get("tree") as File | null;
+    if (!tree?.size) return setError("Choose a .tar or .tar.zst of the tree.");
+    const format = /\.tar\.zst$|\.tzst$/i.test(tree.name)
+      ? "tar.zst"
+      : /\.tar$/i.test(tree.name)
+        ? "tar"
+        : null;
+    if (!format) return setError("The tree must be a .tar or .tar.zst file.");
+    const q = new URLSearchParams({
+      mode: "build",
+      app: String(form.get("app")),
+      version: String(form.get("version")),
+      kind: String(form.get("kind")),
+      format,
+    });
+    void run(async () => {
+      const r = (await upload(`/api/releases/upload?${q}`, tree, {}, setProgress)) as {
+        app: string;
+        version: string;
+        parent: string | null;
+        fullBytes: number;
+        incrementalBytes: number | null;
+      };
+      return `Built ${r.app} ${r.version}: full stream ${formatBytes(r.fullBytes)}${r.parent ? `, incremental from ${r.parent} ${formatBytes(r.incrementalBytes)}` : ""}.`;
+    });
+  }
+
+  return (
+    <section className="card flex flex-col gap-3" aria-label="Add a release">
+      <div className="flex items-center gap-2">
+        <h2 className="mr-4 font-medium">Add a release</h2>
+        <button
+          type="button"
+          className={`btn ${mode === "push" ? "btn-primary" : ""}`}
+          onClick={() => setMode("push")}
+          aria-pressed={mode === "push"}
+        >
+          Push signed release
+        </button>
+        <button
+          type="button"
+          className={`btn ${mode === "build" ? "btn-primary" : ""}`}
+          onClick={() => setMode("build")}
+          aria-pressed={mode === "build"}
+        >
+          Build from tree
+        </button>
+      </div>
+      {mode === "push" ? (
+        <form onSubmit={onPush} className="flex flex-wrap items-end gap-3" aria-label="Push release">
+          <div>
+            <label htmlFor="push-manifest" className="label">
+              Manifest (manifest.json)
+            </label>
+            <input
+              id="push-manifest"
+              name="manifest"
+              type="file"
+              accept=".json,application/json"
+              className="input"
+              required
+            />
+          </div>
+          <div>
+            <label htmlFor="push-stream" className="label">
+              Stream
+            </label>
+            <input id="push-stream" name="stream" type="file" className="input" required />
+          </div>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? "Uploading…" : "Push"}
+          </button>
+        </form>
+      ) : support.data && !support.data.canBuild ? (
+        <ErrorNote>Building is not available: {support.data.reason}.</ErrorNote>
+      ) : (
+        <form onSubmit={onBuild} className="flex flex-wrap items-end gap-3" aria-label="Build release">
+          <div>
+            <label htmlFor="build-app" className="label">
+              App
+            </label>
+            <input
+              id="build-app"
+              name="app"
+              required
+              pattern="[a-z0-9][a-z0-9._\-]{0,63}"
+              className="input"
+              placeholder="e.g. web"
+            />
+          </div>
+          <div>
+            <label htmlFor="build-version" className="label">
+              Version
+            </label>
+            <input
+              id="build-version"
+              name="version"
+              required
+              pattern="[0-9A-Za-z][0-9A-Za-z._+~\-]{0,63}"
+              className="input"
+              placeholder="e.g. 1.4.2"
+            />
+          </div>
+          <div>
+            <label htmlFor="build-kind" className="label">
+              Kind
+            </label>
+            <select id="build-kind" name="kind" className="input" defaultValue="app">
+              <option value="app">app</option>
+              <option value="runtime">runtime</option>
+              <option value="rootfs">rootfs</option>
+            </select>
+          </div>
+          <div>
+            <label htmlFor="build-tree" className="label">
+              Tree (.tar or .tar.zst)
+            </label>
+            <input
+              id="build-tree"
+              name="tree"
+              type="file"
+              accept=".tar,.zst,.tzst"
+              className="input"
+              required
+            />
+          </div>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? "Building…" : "Build"}
+          </button>
+        </form>
+      )}
+      <ProgressBar progress={progress} label="Upload progress" />
+      {error && <ErrorNote>{error}</ErrorNote>}
+      {done && <OkNote>{done}</OkNote>}
+    </section>
+  );
+}
