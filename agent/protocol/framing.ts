@@ -1,0 +1,157 @@
+// The `keel-agent serve` framing (protocol version 1), shared by the agent and the console.
+//
+// Both directions carry frames:   kind (1 byte) | length (uint32 big-endian) | payload (length bytes)
+//   kind 0x4A "J"  JSON: one UTF-8 JSON object (request, response or event), ≤ MAX_JSON_FRAME bytes
+//   kind 0x44 "D"  DATA: stream bytes of the receive in flight, 1..MAX_DATA_FRAME bytes
+//   kind 0x45 "E"  END:  the stream of the receive in flight is complete (length 0)
+//   kind 0x41 "A"  ABORT: the client gives up sending the stream (length 0); the agent cleans up
+//
+// Session: the agent writes a `hello` event first. The client sends one request at a time and
+// waits for its response. For `receive`, the agent answers either with a response (e.g. refused,
+// or already installed) or with a `ready` event; only after `ready` does the client send DATA
+// frames and one END (or ABORT). The agent sends the response after the stream is handled.
+// Closing stdin ends the session; an unfinished receive is then treated as truncated.
+// Anything else (unknown kind, over-long frame, DATA outside a receive) is a protocol error:
+// the agent writes an error response with id "" and exits.
+
+export const FRAME_JSON = 0x4a;
+export const FRAME_DATA = 0x44;
+export const FRAME_END = 0x45;
+export const FRAME_ABORT = 0x41;
+export const FRAME_HEADER_BYTES = 5;
+export const MAX_JSON_FRAME = 32 * 1024 * 1024;
+export const MAX_DATA_FRAME = 1024 * 1024;
+
+export type Frame =
+  | { kind: "json"; value: unknown }
+  | { kind: "data"; data: Buffer }
+  | { kind: "end" }
+  | { kind: "abort" };
+
+export class FramingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FramingError";
+  }
+}
+
+function header(kind: number, length: number): Buffer {
+  const h = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  h.writeUInt8(kind, 0);
+  h.writeUInt32BE(length, 1);
+  return h;
+}
+
+export function encodeJsonFrame(value: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(value), "utf8");
+  if (body.length > MAX_JSON_FRAME) throw new FramingError(`JSON frame of ${body.length} bytes exceeds ${MAX_JSON_FRAME}`);
+  return Buffer.concat([header(FRAME_JSON, body.length), body]);
+}
+
+/** Splits data into DATA frames of at most MAX_DATA_FRAME bytes (header and payload buffers, no copy). */
+export function encodeDataFrames(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0; off < data.length; off += MAX_DATA_FRAME) {
+    const part = data.subarray(off, Math.min(data.length, off + MAX_DATA_FRAME));
+    out.push(header(FRAME_DATA, part.length), part);
+  }
+  return out;
+}
+
+export function encodeEndFrame(): Buffer {
+  return header(FRAME_END, 0);
+}
+
+export function encodeAbortFrame(): Buffer {
+  return header(FRAME_ABORT, 0);
+}
+
+/**
+ * Incremental decoder: push() bytes as they arrive, get back complete frames.
+ * Holds at most one partial frame; throws FramingError on malformed input.
+ */
+export class FrameDecoder {
+  private parts: Buffer[] = [];
+  private buffered = 0;
+  private head: { kind: number; length: number } | null = null;
+
+  push(chunk: Buffer): Frame[] {
+    if (chunk.length > 0) {
+      this.parts.push(chunk);
+      this.buffered += chunk.length;
+    }
+    const frames: Frame[] = [];
+    for (;;) {
+      if (!this.head) {
+        if (this.buffered < FRAME_HEADER_BYTES) break;
+        const h = this.take(FRAME_HEADER_BYTES);
+        this.head = { kind: h.readUInt8(0), length: h.readUInt32BE(1) };
+        checkHeader(this.head.kind, this.head.length);
+      }
+      if (this.buffered < this.head.length) break;
+      const payload = this.take(this.head.length);
+      frames.push(toFrame(this.head.kind, payload));
+      this.head = null;
+    }
+    return frames;
+  }
+
+  /** Bytes of an unfinished frame (non-zero at end of input means the peer was cut off). */
+  get pending(): number {
+    return this.buffered + (this.head ? FRAME_HEADER_BYTES : 0);
+  }
+
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.parts[0];
+    if (first && first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.parts.shift();
+      else this.parts[0] = first.subarray(n);
+      this.buffered -= n;
+      return out;
+    }
+    const all = Buffer.concat(this.parts);
+    const out = all.subarray(0, n);
+    this.parts = all.length > n ? [all.subarray(n)] : [];
+    this.buffered -= n;
+    return out;
+  }
+}
+
+function checkHeader(kind: number, length: number): void {
+  switch (kind) {
+    case FRAME_JSON:
+      if (length > MAX_JSON_FRAME) throw new FramingError(`JSON frame of ${length} bytes exceeds ${MAX_JSON_FRAME}`);
+      return;
+    case FRAME_DATA:
+      if (length === 0 || length > MAX_DATA_FRAME) throw new FramingError(`DATA frame length ${length} is outside 1..${MAX_DATA_FRAME}`);
+      return;
+    case FRAME_END:
+    case FRAME_ABORT:
+      if (length !== 0) throw new FramingError(`END/ABORT frame must be empty, got ${length} bytes`);
+      return;
+    default:
+      throw new FramingError(`unknown frame kind 0x${kind.toString(16).padStart(2, "0")}`);
+  }
+}
+
+function toFrame(kind: number, payload: Buffer): Frame {
+  switch (kind) {
+    case FRAME_JSON: {
+      let value: unknown;
+      try {
+        value = JSON.parse(payload.toString("utf8"));
+      } catch {
+        throw new FramingError("JSON frame does not hold valid JSON");
+      }
+      return { kind: "json", value };
+    }
+    case FRAME_DATA:
+      return { kind: "data", data: payload };
+    case FRAME_END:
+      return { kind: "end" };
+    default:
+      return { kind: "abort" };
+  }
+}

@@ -1,0 +1,214 @@
+// The release manifest: what a release is, how its stream is verified, and who signed it.
+// Signed as ed25519 over MANIFEST_SIGNING_PREFIX + canonicalJson(manifest without `signature`).
+import { canonicalJson } from "./canonical-json";
+import { ProtocolInputError, arr, bool, int, obj, oneOf, opt, str } from "./check";
+import { KEY_ID_PATTERN, signBytes, verifyBytes, type PublicKeyInfo, type SigningKey } from "./keys";
+import { appNameProblem, versionProblem } from "./names";
+import { MANIFEST_VERSION } from "./version";
+
+export const RELEASE_KINDS = ["app", "runtime", "rootfs"] as const;
+export type ReleaseKind = (typeof RELEASE_KINDS)[number];
+
+/**
+ * Stream formats. `btrfs-send` is a `btrfs send` stream (v1) for the btrfs backend;
+ * `keel-tree-1` is Keel's own archive for the plain-directory backend (see agent/protocol/tree-stream.md).
+ */
+export const STREAM_FORMATS = ["btrfs-send", "keel-tree-1"] as const;
+export type StreamFormat = (typeof STREAM_FORMATS)[number];
+
+/** Only uncompressed streams are signed; compression happens on the wire (see `wireEncoding`). */
+export const STREAM_COMPRESSIONS = ["none"] as const;
+
+export const MIN_CHUNK_SIZE = 64 * 1024;
+export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+export const MAX_CHUNKS = 200_000;
+export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const CREATED_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+export const MANIFEST_SIGNING_PREFIX = "keel-manifest-v1\n";
+
+/** Run on the host after activation; failing it makes the console roll the host back. */
+export type HealthCheck =
+  | { type: "exec"; argv: string[]; timeoutMs: number }
+  | { type: "http"; url: string; expectStatus: number; timeoutMs: number };
+
+export interface ReleaseTree {
+  /** Entries below the root of every type (directories, files, symlinks, …). */
+  files: number;
+  /** Sum of the sizes of regular files. */
+  bytes: number;
+  /** Keel tree digest (agent/src/tree-digest.ts): paths, types, modes, owners, contents, link targets. */
+  sha256: string;
+}
+
+export interface ReleaseStream {
+  format: StreamFormat;
+  compression: (typeof STREAM_COMPRESSIONS)[number];
+  bytes: number;
+  sha256: string;
+  chunkSize: number;
+  /** SHA-256 of each consecutive chunkSize bytes of the stream (the last may be shorter). */
+  chunks: string[];
+  /** btrfs-send: UUID of the sent subvolume; the received subvolume's "Received UUID" must equal it. */
+  uuid?: string;
+}
+
+export interface ReleaseParent {
+  version: string;
+  /** btrfs-send: UUID the parent subvolume carries as "Received UUID" on the host. */
+  uuid?: string;
+  treeSha256: string;
+}
+
+/** What the release deliberately contains; anything undeclared of these kinds is refused. */
+export interface ReleaseSpecial {
+  setuid: boolean;
+  capabilities: boolean;
+  devices: boolean;
+}
+
+/** A signed release manifest (manifestVersion 1). */
+export interface ReleaseManifest {
+  manifestVersion: typeof MANIFEST_VERSION;
+  app: string;
+  version: string;
+  kind: ReleaseKind;
+  /** RFC 3339 UTC, e.g. 2026-11-26T18:00:00Z. */
+  created: string;
+  /** Key id (agent/protocol/keys.ts) of the signing key. */
+  signer: string;
+  tree: ReleaseTree;
+  stream: ReleaseStream;
+  parent?: ReleaseParent;
+  healthCheck?: HealthCheck;
+  special?: ReleaseSpecial;
+  /** base64 ed25519 signature over manifestSigningBytes(manifest). */
+  signature: string;
+}
+
+export type UnsignedManifest = Omit<ReleaseManifest, "signature">;
+
+const MANIFEST_FIELDS = [
+  "manifestVersion", "app", "version", "kind", "created", "signer", "tree", "stream",
+  "parent", "healthCheck", "special", "signature",
+] as const;
+
+function name(v: unknown, path: string, problem: (x: unknown) => string | null): string {
+  const p = problem(v);
+  if (p) throw new ProtocolInputError(path, p);
+  return v as string;
+}
+
+function healthCheck(v: unknown, path: string): HealthCheck {
+  const type = oneOf((v as { type?: unknown } | null)?.type, `${path}.type`, ["exec", "http"]);
+  if (type === "exec") {
+    const o = obj(v, path, ["type", "argv", "timeoutMs"]);
+    const argv = arr(o.argv, `${path}.argv`, 64, (x, p) => str(x, p, { min: 1, max: 4096 }));
+    if (argv.length === 0) throw new ProtocolInputError(`${path}.argv`, "must not be empty");
+    return { type, argv, timeoutMs: int(o.timeoutMs, `${path}.timeoutMs`, 1, 3_600_000) };
+  }
+  const o = obj(v, path, ["type", "url", "expectStatus", "timeoutMs"]);
+  const url = str(o.url, `${path}.url`, { max: 2048, pattern: /^https?:\/\/[^\s]+$/ });
+  return {
+    type,
+    url,
+    expectStatus: int(o.expectStatus, `${path}.expectStatus`, 100, 599),
+    timeoutMs: int(o.timeoutMs, `${path}.timeoutMs`, 1, 3_600_000),
+  };
+}
+
+/** Checks shape and internal consistency (not the signature). Returns a clean copy. */
+export function validateManifest(v: unknown): ReleaseManifest {
+  const o = obj(v, "manifest", MANIFEST_FIELDS);
+  if (o.manifestVersion !== MANIFEST_VERSION) {
+    throw new ProtocolInputError("manifest.manifestVersion", `must be ${MANIFEST_VERSION}`);
+  }
+  const t = obj(o.tree, "manifest.tree", ["files", "bytes", "sha256"]);
+  const s = obj(o.stream, "manifest.stream", ["format", "compression", "bytes", "sha256", "chunkSize", "chunks", "uuid"]);
+  const stream: ReleaseStream = {
+    format: oneOf(s.format, "manifest.stream.format", STREAM_FORMATS),
+    compression: oneOf(s.compression, "manifest.stream.compression", STREAM_COMPRESSIONS),
+    bytes: int(s.bytes, "manifest.stream.bytes", 1),
+    sha256: str(s.sha256, "manifest.stream.sha256", { pattern: SHA256_PATTERN }),
+    chunkSize: int(s.chunkSize, "manifest.stream.chunkSize", MIN_CHUNK_SIZE, MAX_CHUNK_SIZE),
+    chunks: arr(s.chunks, "manifest.stream.chunks", MAX_CHUNKS, (x, p) => str(x, p, { pattern: SHA256_PATTERN })),
+    uuid: opt(s.uuid, (x) => str(x, "manifest.stream.uuid", { pattern: UUID_PATTERN })),
+  };
+  if (stream.uuid === undefined) delete stream.uuid;
+  if (stream.chunks.length !== Math.ceil(stream.bytes / stream.chunkSize)) {
+    throw new ProtocolInputError("manifest.stream.chunks", "count does not match bytes / chunkSize");
+  }
+  if (stream.format === "btrfs-send" && !stream.uuid) {
+    throw new ProtocolInputError("manifest.stream.uuid", "is required for btrfs-send streams");
+  }
+  const m: ReleaseManifest = {
+    manifestVersion: MANIFEST_VERSION,
+    app: name(o.app, "manifest.app", appNameProblem),
+    version: name(o.version, "manifest.version", versionProblem),
+    kind: oneOf(o.kind, "manifest.kind", RELEASE_KINDS),
+    created: str(o.created, "manifest.created", { pattern: CREATED_PATTERN }),
+    signer: str(o.signer, "manifest.signer", { pattern: KEY_ID_PATTERN }),
+    tree: {
+      files: int(t.files, "manifest.tree.files"),
+      bytes: int(t.bytes, "manifest.tree.bytes"),
+      sha256: str(t.sha256, "manifest.tree.sha256", { pattern: SHA256_PATTERN }),
+    },
+    stream,
+    signature: str(o.signature, "manifest.signature", { pattern: /^[A-Za-z0-9+/]{86}==$/ }),
+  };
+  if (o.parent !== undefined) {
+    const p = obj(o.parent, "manifest.parent", ["version", "uuid", "treeSha256"]);
+    m.parent = {
+      version: name(p.version, "manifest.parent.version", versionProblem),
+      treeSha256: str(p.treeSha256, "manifest.parent.treeSha256", { pattern: SHA256_PATTERN }),
+    };
+    if (p.uuid !== undefined) m.parent.uuid = str(p.uuid, "manifest.parent.uuid", { pattern: UUID_PATTERN });
+    if (stream.format === "btrfs-send" && !m.parent.uuid) {
+      throw new ProtocolInputError("manifest.parent.uuid", "is required for incremental btrfs-send streams");
+    }
+    if (m.parent.version === m.version) throw new ProtocolInputError("manifest.parent.version", "must differ from version");
+  }
+  if (o.healthCheck !== undefined) m.healthCheck = healthCheck(o.healthCheck, "manifest.healthCheck");
+  if (o.special !== undefined) {
+    const sp = obj(o.special, "manifest.special", ["setuid", "capabilities", "devices"]);
+    m.special = {
+      setuid: bool(sp.setuid, "manifest.special.setuid"),
+      capabilities: bool(sp.capabilities, "manifest.special.capabilities"),
+      devices: bool(sp.devices, "manifest.special.devices"),
+    };
+  }
+  return m;
+}
+
+/** The exact bytes an ed25519 signature covers. */
+export function manifestSigningBytes(m: UnsignedManifest | ReleaseManifest): Buffer {
+  const { signature: _omit, ...unsigned } = m as ReleaseManifest;
+  return Buffer.from(MANIFEST_SIGNING_PREFIX + canonicalJson(unsigned), "utf8");
+}
+
+export function signManifest(m: Omit<UnsignedManifest, "signer">, key: SigningKey): ReleaseManifest {
+  const unsigned = { ...m, signer: key.keyId } as UnsignedManifest;
+  return { ...unsigned, signature: signBytes(manifestSigningBytes(unsigned), key) };
+}
+
+export type SignatureCheck =
+  | { ok: true; key: PublicKeyInfo }
+  | { ok: false; code: "UNTRUSTED_KEY" | "BAD_SIGNATURE"; message: string };
+
+/** Checks the signature against the trusted keys (looked up by the manifest's signer key id). */
+export function checkManifestSignature(m: ReleaseManifest, trusted: readonly PublicKeyInfo[]): SignatureCheck {
+  const key = trusted.find((k) => k.keyId === m.signer);
+  if (!key) {
+    return { ok: false, code: "UNTRUSTED_KEY", message: `release ${m.app} ${m.version} is signed by key ${m.signer}, which this host does not trust` };
+  }
+  if (!verifyBytes(manifestSigningBytes(m), m.signature, key.key)) {
+    return { ok: false, code: "BAD_SIGNATURE", message: `the signature of release ${m.app} ${m.version} does not verify with key ${m.signer}` };
+  }
+  return { ok: true, key };
+}
+
+/** Serialises a manifest for files and the wire (canonical form, so it round-trips byte-exact). */
+export function formatManifest(m: ReleaseManifest): string {
+  return canonicalJson(m) + "\n";
+}

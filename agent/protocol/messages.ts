@@ -1,0 +1,331 @@
+// Requests and responses of every agent command, the facts shape, and their validators.
+// The same shapes are used by the CLI (arguments → args, result/error → stdout JSON) and by
+// `keel-agent serve` (JSON frames, see framing.ts).
+import { ProtocolInputError, bool, int, obj, oneOf, opt, str } from "./check";
+import type { AgentErrorBody } from "./errors";
+import { validateManifest, RELEASE_KINDS, STREAM_FORMATS, type ReleaseKind, type ReleaseManifest, type StreamFormat } from "./manifest";
+import { appNameProblem, versionProblem } from "./names";
+import { PROTOCOL_VERSION } from "./version";
+
+export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "keygen", "build"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** Wire encodings of a receive's data: the signed stream as is, or Keel's delta (agent/protocol/delta). */
+export const WIRE_ENCODINGS = ["raw", "keel-delta-1"] as const;
+export type WireEncoding = (typeof WIRE_ENCODINGS)[number];
+
+export type FactsArgs = Record<string, never>;
+export type VersionArgs = Record<string, never>;
+/** receive: in `serve`, the stream follows as DATA frames after the agent answers `ready`. */
+export interface ReceiveArgs {
+  manifest: ReleaseManifest;
+  wireEncoding?: WireEncoding;
+  /** The console's policy allows setuid files / capabilities / devices the release declares. */
+  allowSpecial?: boolean;
+}
+export interface ActivateArgs {
+  app: string;
+  version: string;
+  /** Allow activating a version older than current (an explicit, approved rollback). */
+  rollback?: boolean;
+}
+export interface RollbackArgs {
+  app: string;
+}
+export interface RemoveArgs {
+  app: string;
+  version: string;
+}
+export interface GcArgs {
+  app?: string;
+  /** How many versions to keep per app (current and previous are always kept). */
+  keep: number;
+}
+export interface VerifyArgs {
+  app: string;
+  version?: string;
+}
+export interface KeygenArgs {
+  /** Directory to write `<name>.key` (PKCS#8, mode 0600) and `<name>.pub` into. */
+  out: string;
+  name: string;
+}
+export interface BuildArgs {
+  from: string;
+  app: string;
+  version: string;
+  parent?: string;
+  key: string;
+  out: string;
+  kind?: ReleaseKind;
+  format?: StreamFormat;
+}
+
+export interface CommandArgs {
+  facts: FactsArgs;
+  version: VersionArgs;
+  receive: ReceiveArgs;
+  activate: ActivateArgs;
+  rollback: RollbackArgs;
+  remove: RemoveArgs;
+  gc: GcArgs;
+  verify: VerifyArgs;
+  keygen: KeygenArgs;
+  build: BuildArgs;
+}
+
+export type StoreBackend = "btrfs" | "plain";
+
+export interface VersionFacts {
+  version: string;
+  kind: ReleaseKind;
+  /** Entries and regular-file bytes of the tree (from the verified manifest). */
+  files: number;
+  bytes: number;
+  treeSha256: string;
+  /** btrfs "Received UUID" (null on the plain backend). */
+  receivedUuid: string | null;
+  created: string;
+  signer: string;
+  readOnly: boolean;
+  isCurrent: boolean;
+  isPrevious: boolean;
+}
+
+export interface AppFacts {
+  app: string;
+  current: string | null;
+  previous: string | null;
+  /** Oldest first (compareVersions order). */
+  versions: VersionFacts[];
+}
+
+/** Result of `facts`: everything inventory needs about one host. */
+export interface Facts {
+  agent: { version: string; protocolVersion: number; sha256: string | null };
+  host: {
+    hostname: string;
+    machineId: string | null;
+    os: { id: string | null; versionId: string | null; prettyName: string | null };
+    kernel: string;
+    arch: string;
+    cpu: { model: string; cores: number };
+    memoryBytes: number;
+    uptimeSeconds: number;
+  };
+  store: { path: string; backend: StoreBackend; fsType: string; sizeBytes: number; freeBytes: number };
+  apps: AppFacts[];
+}
+
+export interface VersionResult {
+  agentVersion: string;
+  protocolVersion: number;
+  sha256: string | null;
+  node: string;
+}
+
+/** Setuid/setgid files, files with capabilities and device nodes found in a release (first 100 of each). */
+export interface SpecialReport {
+  setuid: string[];
+  capabilities: string[];
+  devices: string[];
+}
+
+export interface ReceiveResult {
+  app: string;
+  version: string;
+  backend: StoreBackend;
+  receivedUuid: string | null;
+  files: number;
+  bytes: number;
+  /** Bytes of the signed stream. */
+  streamBytes: number;
+  /** Bytes that arrived (differs from streamBytes with a wire encoding). */
+  wireBytes: number;
+  /** The same manifest was installed already; nothing was received. */
+  alreadyInstalled: boolean;
+  special: SpecialReport;
+}
+
+export interface ActivateResult {
+  app: string;
+  current: string;
+  previous: string | null;
+  /** False when the version was current already (idempotent repeat). */
+  changed: boolean;
+}
+
+export type RollbackResult = ActivateResult;
+
+export interface RemoveResult {
+  app: string;
+  version: string;
+  /** False when it was not installed (idempotent repeat). */
+  removed: boolean;
+}
+
+export interface GcResult {
+  removed: { app: string; version: string }[];
+}
+
+export interface VerifyResult {
+  app: string;
+  versions: { version: string; files: number; bytes: number; treeSha256: string }[];
+}
+
+export interface KeygenResult {
+  keyId: string;
+  publicKey: string;
+  privateKeyPath: string;
+  publicKeyPath: string;
+}
+
+export interface BuiltStream {
+  manifestPath: string;
+  streamPath: string;
+  bytes: number;
+  parent: string | null;
+}
+
+export interface BuildResult {
+  app: string;
+  version: string;
+  format: StreamFormat;
+  full: BuiltStream;
+  incremental: BuiltStream | null;
+  tree: { files: number; bytes: number; sha256: string };
+}
+
+export interface CommandResults {
+  facts: Facts;
+  version: VersionResult;
+  receive: ReceiveResult;
+  activate: ActivateResult;
+  rollback: RollbackResult;
+  remove: RemoveResult;
+  gc: GcResult;
+  verify: VerifyResult;
+  keygen: KeygenResult;
+  build: BuildResult;
+}
+
+/** A request in `serve`. `id` is echoed in every event and the response. */
+export interface AgentRequest<C extends Command = Command> {
+  protocolVersion: number;
+  id: string;
+  command: C;
+  args: CommandArgs[C];
+}
+
+export type AgentResponse<C extends Command = Command> =
+  | { protocolVersion: number; id: string; ok: true; result: CommandResults[C] }
+  | { protocolVersion: number; id: string; ok: false; error: AgentErrorBody };
+
+/**
+ * Events the agent sends before a response: `hello` once when serve starts (id ""),
+ * `ready` when a receive may start sending DATA frames, `progress` during long steps.
+ */
+export type AgentEvent =
+  | { protocolVersion: number; id: ""; event: "hello"; agentVersion: string; agentSha256: string | null; pid: number }
+  | { protocolVersion: number; id: string; event: "ready" }
+  | { protocolVersion: number; id: string; event: "progress"; step: string; bytes: number; totalBytes: number | null };
+
+export type AgentMessage = AgentResponse | AgentEvent;
+
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+const PATH_ARG = { min: 1, max: 4096, pattern: /^[^\0\n]+$/ };
+
+function app(v: unknown, path: string): string {
+  const p = appNameProblem(v);
+  if (p) throw new ProtocolInputError(path, p);
+  return v as string;
+}
+function version(v: unknown, path: string): string {
+  const p = versionProblem(v);
+  if (p) throw new ProtocolInputError(path, p);
+  return v as string;
+}
+
+/** Validates one command's args (also used by the CLI after parsing its flags). */
+export function validateArgs<C extends Command>(command: C, v: unknown): CommandArgs[C] {
+  const a = v === undefined ? {} : v;
+  const p = "args";
+  switch (command) {
+    case "facts":
+    case "version":
+      obj(a, p, []);
+      return {} as CommandArgs[C];
+    case "receive": {
+      const o = obj(a, p, ["manifest", "wireEncoding", "allowSpecial"]);
+      const r: ReceiveArgs = { manifest: validateManifest(o.manifest) };
+      const w = opt(o.wireEncoding, (x) => oneOf(x, `${p}.wireEncoding`, WIRE_ENCODINGS));
+      if (w) r.wireEncoding = w;
+      const s = opt(o.allowSpecial, (x) => bool(x, `${p}.allowSpecial`));
+      if (s !== undefined) r.allowSpecial = s;
+      return r as CommandArgs[C];
+    }
+    case "activate": {
+      const o = obj(a, p, ["app", "version", "rollback"]);
+      const r: ActivateArgs = { app: app(o.app, `${p}.app`), version: version(o.version, `${p}.version`) };
+      const rb = opt(o.rollback, (x) => bool(x, `${p}.rollback`));
+      if (rb !== undefined) r.rollback = rb;
+      return r as CommandArgs[C];
+    }
+    case "rollback": {
+      const o = obj(a, p, ["app"]);
+      return { app: app(o.app, `${p}.app`) } as CommandArgs[C];
+    }
+    case "remove": {
+      const o = obj(a, p, ["app", "version"]);
+      return { app: app(o.app, `${p}.app`), version: version(o.version, `${p}.version`) } as CommandArgs[C];
+    }
+    case "gc": {
+      const o = obj(a, p, ["app", "keep"]);
+      const r: GcArgs = { keep: int(o.keep, `${p}.keep`, 2, 10_000) };
+      if (o.app !== undefined) r.app = app(o.app, `${p}.app`);
+      return r as CommandArgs[C];
+    }
+    case "verify": {
+      const o = obj(a, p, ["app", "version"]);
+      const r: VerifyArgs = { app: app(o.app, `${p}.app`) };
+      if (o.version !== undefined) r.version = version(o.version, `${p}.version`);
+      return r as CommandArgs[C];
+    }
+    case "keygen": {
+      const o = obj(a, p, ["out", "name"]);
+      return {
+        out: str(o.out, `${p}.out`, PATH_ARG),
+        name: str(o.name, `${p}.name`, { pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/ }),
+      } as CommandArgs[C];
+    }
+    case "build": {
+      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format"]);
+      const r: BuildArgs = {
+        from: str(o.from, `${p}.from`, PATH_ARG),
+        app: app(o.app, `${p}.app`),
+        version: version(o.version, `${p}.version`),
+        key: str(o.key, `${p}.key`, PATH_ARG),
+        out: str(o.out, `${p}.out`, PATH_ARG),
+      };
+      if (o.parent !== undefined) r.parent = version(o.parent, `${p}.parent`);
+      if (o.kind !== undefined) r.kind = oneOf(o.kind, `${p}.kind`, RELEASE_KINDS);
+      if (o.format !== undefined) r.format = oneOf(o.format, `${p}.format`, STREAM_FORMATS);
+      return r as CommandArgs[C];
+    }
+    default:
+      throw new ProtocolInputError("command", `unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+/** Validates a request envelope from the wire. Throws ProtocolInputError. */
+export function validateRequest(v: unknown): AgentRequest {
+  const o = obj(v, "request", ["protocolVersion", "id", "command", "args"]);
+  const protocolVersion = int(o.protocolVersion, "request.protocolVersion", 0, 1_000_000);
+  const id = str(o.id, "request.id", { pattern: REQUEST_ID_PATTERN });
+  const command = oneOf(o.command, "request.command", COMMANDS);
+  return { protocolVersion, id, command, args: validateArgs(command, o.args) };
+}
+
+export function isProtocolCompatible(version: number): boolean {
+  return version === PROTOCOL_VERSION;
+}

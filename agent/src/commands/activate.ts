@@ -1,0 +1,60 @@
+// `activate APP VERSION [--rollback]` and `rollback APP`: switch `current` by symlink rename; the
+// old current becomes `previous`. Nothing is sent or received. Activating a version older than
+// current is refused unless --rollback says so, so that an old signed release cannot be replayed
+// as an update.
+import { existsSync } from "node:fs";
+import { compareVersions, type ActivateArgs, type ActivateResult, type RollbackArgs, type RollbackResult } from "../../protocol";
+import type { AgentContext } from "../context";
+import { AgentError } from "../errors";
+import { clearIntent, newOpId, writeIntent } from "../journal/journal";
+import { switchPointers } from "../store/pointers";
+import { readMeta, readPointer } from "../store/state";
+
+function requireInstalled(ctx: AgentContext, app: string, version: string, step: string): void {
+  const { layout } = ctx;
+  if (!existsSync(layout.version(app, version)) || !readMeta(layout, app, version)) {
+    throw new AgentError("NOT_FOUND", step, `${app} ${version} is not installed on this host; receive it first`);
+  }
+}
+
+function doSwitch(ctx: AgentContext, app: string, target: string, step: string): ActivateResult {
+  const { layout } = ctx;
+  const current = readPointer(layout.current(app));
+  const previous = readPointer(layout.previous(app));
+  if (current === target) return { app, current: target, previous, changed: false };
+  const to = { current: target, previous: current };
+  const op = newOpId();
+  writeIntent(layout, { kind: "switch", op, app, from: { current, previous }, to });
+  try {
+    switchPointers(layout, app, to);
+  } catch (e) {
+    throw new AgentError("IO_ERROR", step, `switching ${app} to ${target} failed: ${(e as Error).message}`);
+  }
+  clearIntent(layout, op);
+  return { app, current: target, previous: current, changed: true };
+}
+
+export function activate(ctx: AgentContext, args: ActivateArgs): ActivateResult {
+  const { app, version } = args;
+  requireInstalled(ctx, app, version, "activate");
+  const current = readPointer(ctx.layout.current(app));
+  if (current && current !== version && compareVersions(version, current) < 0 && !args.rollback) {
+    throw new AgentError(
+      "REPLAY_REFUSED",
+      "activate",
+      `${app} ${version} is older than the current ${current}; going back needs an explicit rollback (--rollback)`,
+      { current, requested: version },
+    );
+  }
+  return doSwitch(ctx, app, version, "activate");
+}
+
+export function rollback(ctx: AgentContext, args: RollbackArgs): RollbackResult {
+  const { app } = args;
+  const { layout } = ctx;
+  if (!existsSync(layout.app(app))) throw new AgentError("NOT_FOUND", "rollback", `${app} is not installed on this host`);
+  const previous = readPointer(layout.previous(app));
+  if (!previous) throw new AgentError("NO_PREVIOUS", "rollback", `${app} has no previous version to roll back to`);
+  requireInstalled(ctx, app, previous, "rollback");
+  return doSwitch(ctx, app, previous, "rollback");
+}

@@ -1,0 +1,56 @@
+// Intent records: before an operation changes the store it writes what it is about to do to
+// `.journal/<op>.json` (durably); after it is done it deletes the record. A record found on start
+// belongs to an agent that died mid-way, and recover() completes or undoes it.
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { fsyncDir, writeFileDurable } from "../store/fs-util";
+import type { StoreLayout } from "../store/layout";
+
+/** An operation in flight. `from`/`to` are the current/previous pointers before and after. */
+export type Intent =
+  | { kind: "receive"; op: string; app: string; version: string }
+  | {
+      kind: "switch";
+      op: string;
+      app: string;
+      from: { current: string | null; previous: string | null };
+      to: { current: string; previous: string | null };
+    }
+  | { kind: "remove"; op: string; app: string; version: string };
+
+export function newOpId(): string {
+  return `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString("hex")}`;
+}
+
+export function writeIntent(layout: StoreLayout, intent: Intent): void {
+  writeFileDurable(join(layout.journal, `${intent.op}.json`), JSON.stringify(intent) + "\n", 0o600);
+}
+
+export function clearIntent(layout: StoreLayout, op: string): void {
+  try {
+    unlinkSync(join(layout.journal, `${op}.json`));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  fsyncDir(layout.journal);
+}
+
+/** Intents left behind, oldest first; unreadable records (torn tmp files) are returned as null. */
+export function readIntents(layout: StoreLayout): { file: string; intent: Intent | null }[] {
+  let names: string[];
+  try {
+    names = readdirSync(layout.journal);
+  } catch {
+    return [];
+  }
+  return names.sort().map((name) => {
+    const file = join(layout.journal, name);
+    if (!name.endsWith(".json") || name.startsWith(".")) return { file, intent: null };
+    try {
+      return { file, intent: JSON.parse(readFileSync(file, "utf8")) as Intent };
+    } catch {
+      return { file, intent: null };
+    }
+  });
+}

@@ -1,0 +1,89 @@
+// Small durable file operations: atomic write (tmp + fsync + rename + fsync dir), directory fsync,
+// symlink reading, and child processes run as argument vectors that die with the agent.
+import { spawn, type SpawnOptions } from "node:child_process";
+import { closeSync, fsyncSync, openSync, readlinkSync, renameSync, writeSync, constants, unlinkSync } from "node:fs";
+import { dirname, basename, join } from "node:path";
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function writeFileDurable(path: string, data: string | Buffer, mode = 0o644): void {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode);
+  try {
+    const buf = typeof data === "string" ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+export function readLinkOrNull(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "EINVAL") return null;
+    throw e;
+  }
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a program (argument vector, never a shell). It is started through `setpriv --pdeathsig KILL`
+ * so that it dies with the agent: a killed agent must not leave a btrfs receive running while the
+ * next agent cleans `.staging`. Output is capped so a chatty child cannot exhaust memory.
+ */
+export function run(
+  argv: readonly string[],
+  opts: { stdin?: number | "ignore"; cwd?: string; maxOutput?: number; onSpawn?: (pid: number) => void } = {},
+): Promise<RunResult> {
+  const max = opts.maxOutput ?? 256 * 1024;
+  return new Promise((resolve, reject) => {
+    const so: SpawnOptions = { stdio: [opts.stdin ?? "ignore", "pipe", "pipe"], cwd: opts.cwd };
+    const child = spawn("setpriv", ["--pdeathsig", "KILL", "--", ...argv], so);
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      if (stdout.length < max) stdout += d.toString("utf8");
+    });
+    child.stderr?.on("data", (d: Buffer) => {
+      if (stderr.length < max) stderr += d.toString("utf8");
+    });
+    child.on("error", reject);
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Runs a program and throws (with its stderr) when it fails. */
+export async function runChecked(argv: readonly string[], opts: Parameters<typeof run>[1] = {}): Promise<RunResult> {
+  const r = await run(argv, opts);
+  if (r.code !== 0) {
+    const why = (r.stderr || r.stdout).trim().split("\n").slice(-3).join("; ");
+    throw new Error(`${argv.slice(0, 3).join(" ")} failed (${r.signal ?? `exit ${r.code}`}): ${why}`);
+  }
+  return r;
+}
