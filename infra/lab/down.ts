@@ -2,7 +2,7 @@
 // from host directories, network namespaces, namespace files and veth names, and whatever is left
 // is swept by name prefix (so a `up` killed at any instant is cleaned up too).
 import { existsSync, readdirSync, rmSync, rmdirSync } from "node:fs";
-import { destroyHost, detachLoops } from "./host";
+import { destroyHost, detachLoops, hostNamespaceIds } from "./host";
 import { withLock } from "./lock";
 import { LAB_RUN_ROOT, LabError, type LabPaths, hostPaths, labPaths } from "./names";
 import { escapeRe, findLabProcesses, killAndWait, listLinks, listNetns, mountTargets } from "./ns";
@@ -34,8 +34,8 @@ function hostIndexes(p: LabPaths, netns: string[], links: string[]): number[] {
 }
 
 /** Orphans of a crashed `up` (mkfs, losetup, ip, nsenter, sshd listeners) found by their arguments. */
-function orphanPids(p: LabPaths): number[] {
-  const match = new RegExp(
+function orphanMatch(p: LabPaths): RegExp {
+  return new RegExp(
     [
       escapeRe(p.dir + "/"),
       escapeRe(p.runDir + "/"),
@@ -44,7 +44,6 @@ function orphanPids(p: LabPaths): number[] {
       ` ${p.bridge}( |$)`,
     ].join("|"),
   );
-  return findLabProcesses({ match });
 }
 
 async function removeSudoUser(p: LabPaths): Promise<void> {
@@ -69,16 +68,28 @@ export async function labDown(lab: string, opts: { log?: (line: string) => void 
   const log = opts.log ?? (() => {});
   const started = Date.now();
   await withLock(p.lockFile, 30 * 60_000, async () => {
-    await killAndWait(orphanPids(p));
     const indexes = hostIndexes(p, await listNetns(), await listLinks());
-    await mapLimit(indexes, 8, (i) => destroyHost(p, hostPaths(p, i)));
+    // One scan of /proc for the whole lab: processes in its namespaces and orphans of a crash.
+    const ids = indexes.map((i) => hostNamespaceIds(hostPaths(p, i)));
+    await killAndWait(
+      findLabProcesses({
+        netIds: ids.flatMap((x) => (x.netId !== null ? [x.netId] : [])),
+        mntIds: ids.flatMap((x) => (x.mntId !== null ? [x.mntId] : [])),
+        match: orphanMatch(p),
+      }),
+    );
+    await mapLimit(indexes, 8, (i) => destroyHost(p, hostPaths(p, i), { processesKilled: true, linksSweptLater: true }));
 
     // Sweep by name whatever a crash left outside the places looked at above.
-    await killAndWait(orphanPids(p));
+    await killAndWait(findLabProcesses({ match: orphanMatch(p) }));
     const nsRe = new RegExp(`^${escapeRe(p.netnsPrefix)}h[0-9]+$`);
-    for (const ns of (await listNetns()).filter((n) => nsRe.test(n))) await run(["ip", "netns", "del", ns], { allowFail: true });
     const linkRe = new RegExp(`^(${p.vethPrefix}[0-9]+|${p.bridge})$`);
-    for (const l of (await listLinks()).filter((n) => linkRe.test(n))) await run(["ip", "link", "del", l], { allowFail: true });
+    const batch = [
+      ...(await listNetns()).filter((n) => nsRe.test(n)).map((n) => `netns del ${n}`),
+      ...(await listLinks()).filter((n) => linkRe.test(n)).map((n) => `link del ${n}`),
+    ];
+    // One `ip` for all: veths may still be vanishing with their namespaces, so errors are expected.
+    if (batch.length) await run(["ip", "-force", "-batch", "-"], { input: batch.join("\n") + "\n", allowFail: true });
     for (const t of [...mountTargets()].filter((t) => t.startsWith(p.runDir + "/")).sort().reverse())
       await run(["umount", "-l", t], { allowFail: true });
     if (mountTargets().has(p.runDir)) await run(["umount", "-l", p.runDir], { allowFail: true });

@@ -63,12 +63,16 @@ function sshdConfig(p: LabPaths, h: HostPaths): string {
 }
 
 // Runs inside the host's new mount + UTS namespace (and its network namespace). It first drops
-// every mount inherited from the machine except /, /proc, /dev and /sys, so lab hosts never pin
-// other people's loop mounts; then mounts the host's own disk and private directories.
+// every mount inherited from the machine except /, /proc, /dev and /sys (one lazy unmount per
+// subtree), so lab hosts never pin other people's loop mounts; then mounts the host's own disk
+// and private directories.
 const INSIDE_SCRIPT = `set -eu
 name=$1 disk=$2 dir=$3 addr=$4 cfg=$5 log=$6
-findmnt -rn -o TARGET | sort -r | while IFS= read -r t; do
-  case "$t" in /|/proc|/proc/*|/dev|/dev/*|/sys) ;; *) umount -l "$t" 2>/dev/null || true ;; esac
+last=//
+findmnt -rn -o TARGET | sort | while IFS= read -r t; do
+  case "$t" in /|/proc|/proc/*|/dev|/dev/*|/sys|/sys/*|"$last"/*) continue ;; esac
+  umount -l "$t" 2>/dev/null || true  # lazy: takes the mounts below it along
+  last=$t
 done
 umount -l /sys && mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 mount -o loop "$disk" /var/lib/keel
@@ -220,29 +224,43 @@ export async function createHost(
   return ready;
 }
 
-/** Removes everything of one host; each step tolerates "already gone" (used after crashes too). */
-export async function destroyHost(p: LabPaths, h: HostPaths): Promise<void> {
-  const netId = nsInode(`/run/netns/${h.netns}`);
-  const mntMounted = isMountPoint(h.mntNs);
-  const mntId = mntMounted ? nsInode(h.mntNs) : null;
-  const pids = findLabProcesses({
-    netIds: netId !== null ? [netId] : [],
-    mntIds: mntId !== null ? [mntId] : [],
-    match: new RegExp(`${escapeRe(h.dir)}/|/run/netns/${h.netns}( |$)| ${h.netns}( |$)| ${h.veth}( |$)`),
-  });
-  await killAndWait(pids);
-  if (mntMounted) {
-    for (const target of [...HOST_MOUNT_POINTS].reverse()) {
-      const r = await run(["nsenter", `--mount=${h.mntNs}`, "umount", target], { allowFail: true });
-      if (r.code !== 0) await run(["nsenter", `--mount=${h.mntNs}`, "umount", "-l", target], { allowFail: true });
-    }
-    await run(["umount", h.mntNs], { allowFail: true });
+/** The ids of a host's network and mount namespaces (null when there is none). */
+export function hostNamespaceIds(h: HostPaths): { netId: number | null; mntId: number | null } {
+  return { netId: nsInode(`/run/netns/${h.netns}`), mntId: isMountPoint(h.mntNs) ? nsInode(h.mntNs) : null };
+}
+
+/**
+ * Removes everything of one host; each step tolerates "already gone" (used after crashes too).
+ * `processesKilled`: the caller already killed every process of the lab (one scan for all hosts).
+ * `linksSweptLater`: the caller deletes leftover veths itself (normally they vanish with the netns).
+ */
+export async function destroyHost(
+  p: LabPaths,
+  h: HostPaths,
+  opts: { processesKilled?: boolean; linksSweptLater?: boolean } = {},
+): Promise<void> {
+  if (!opts.processesKilled) {
+    const { netId, mntId } = hostNamespaceIds(h);
+    const pids = findLabProcesses({
+      netIds: netId !== null ? [netId] : [],
+      mntIds: mntId !== null ? [mntId] : [],
+      match: new RegExp(`${escapeRe(h.dir)}/|/run/netns/${h.netns}( |$)| ${h.netns}( |$)| ${h.veth}( |$)`),
+    });
+    await killAndWait(pids);
   }
-  if (isMountPoint(h.utsNs)) await run(["umount", h.utsNs], { allowFail: true });
+  if (isMountPoint(h.mntNs)) {
+    // Unmount the disk explicitly: the namespace may outlive us if someone else's mount
+    // namespace copied its file, and the loop device must go now.
+    const targets = [...HOST_MOUNT_POINTS].reverse();
+    const r = await run(["nsenter", `--mount=${h.mntNs}`, "umount", ...targets], { allowFail: true });
+    if (r.code !== 0) await run(["nsenter", `--mount=${h.mntNs}`, "umount", "-l", ...targets], { allowFail: true });
+  }
+  const nsFiles = [h.mntNs, h.utsNs].filter((f) => isMountPoint(f));
+  if (nsFiles.length) await run(["umount", ...nsFiles], { allowFail: true });
   rmSync(h.mntNs, { force: true });
   rmSync(h.utsNs, { force: true });
-  await run(["ip", "link", "del", h.veth], { allowFail: true });
   await run(["ip", "netns", "del", h.netns], { allowFail: true });
+  if (!opts.linksSweptLater) await run(["ip", "link", "del", h.veth], { allowFail: true });
   await detachLoops(`${h.dir}/`);
   rmSync(h.dir, { recursive: true, force: true });
 }
