@@ -35,6 +35,13 @@ export interface ExecOptions {
   stdin?: Buffer | string | Readable;
   /** Step name used in errors (default "exec"). */
   step?: SshStep;
+  /**
+   * Also enforce the timeout on the host with coreutils `timeout` (default: on, except for a
+   * forced-command target). sshd does not deliver signal requests to root sessions, and closing
+   * the channel does not stop a process that neither reads nor writes, so only the host can
+   * reliably end a command that hangs — even if the connection is gone.
+   */
+  remoteTimeout?: boolean;
   /** Receive stdout as it arrives instead of buffering it (still counted against maxOutputBytes). */
   onStdout?: (chunk: Buffer) => void;
   signal?: AbortSignal;
@@ -55,6 +62,21 @@ export function lossyText(b: Buffer): string {
 }
 
 const CHANNEL_OPEN_RETRIES = 12;
+const REMOTE_TIMEOUT_EXIT = 124;
+/** The host's own timeout fires first; ours is the backstop for a host that stopped answering. */
+const REMOTE_TIMEOUT_GRACE_MS = 3_000;
+
+function remoteTimeoutPrefix(timeoutMs: number): string[] {
+  return ["timeout", "-k", "5s", `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`];
+}
+
+function timeoutError(target: SshTarget, argv: readonly string[], timeoutMs: number, step: SshStep): SshError {
+  return new SshError(
+    "COMMAND_TIMEOUT",
+    `${describe(argv)} on ${target.name} did not finish within ${Math.round(timeoutMs / 1000)} s (step ${step}); it was stopped. Check whether the host is overloaded or the command hangs.`,
+    { host: target.name, step, details: { timeoutMs } },
+  );
+}
 
 export class SshConnection {
   readonly target: SshTarget;
@@ -127,7 +149,9 @@ export class SshConnection {
 
   /** Run argv; resolves with the exit status and output whatever the status. */
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const cmd = buildCommand(argv);
+    const timeoutMs = opts.timeoutMs ?? this.limits.commandTimeoutMs;
+    const remote = opts.remoteTimeout ?? !this.target.forcedCommand;
+    const cmd = buildCommand(remote ? [...remoteTimeoutPrefix(timeoutMs), ...argv] : argv);
     const step = opts.step ?? "exec";
     for (let attempt = 1; ; attempt++) {
       await this.acquireChannel(step, opts.signal);
@@ -148,7 +172,11 @@ export class SshConnection {
         }
         throw e;
       }
-      return this.runOnChannel(opened, argv, opts, step);
+      const r = await this.runOnChannel(opened, argv, { ...opts, timeoutMs }, step, remote ? timeoutMs + REMOTE_TIMEOUT_GRACE_MS : timeoutMs);
+      if (remote && r.exitCode === REMOTE_TIMEOUT_EXIT && r.durationMs >= timeoutMs - 1_000) {
+        throw timeoutError(this.target, argv, timeoutMs, step);
+      }
+      return r;
     }
   }
 
@@ -251,7 +279,7 @@ export class SshConnection {
     });
   }
 
-  private runOnChannel(ch: ClientChannel, argv: readonly string[], opts: ExecOptions, step: SshStep): Promise<ExecResult> {
+  private runOnChannel(ch: ClientChannel, argv: readonly string[], opts: ExecOptions, step: SshStep, backstopMs: number): Promise<ExecResult> {
     const host = this.target.name;
     const started = Date.now();
     const maxOut = opts.maxOutputBytes ?? this.limits.maxOutputBytes;
@@ -291,21 +319,13 @@ export class SshConnection {
         ch.stderr.removeAllListeners("data");
         ch.on("data", () => {});
         ch.stderr.on("data", () => {});
-        try {
-          ch.signal("TERM");
-          const k = setTimeout(() => {
-            try {
-              ch.signal("KILL");
-            } catch {
-              /* channel gone */
-            }
-            ch.close();
-          }, 1_000);
-          k.unref();
-          ch.once("close", () => clearTimeout(k));
-        } catch {
+        sendSignal(ch, "TERM");
+        const k = setTimeout(() => {
+          sendSignal(ch, "KILL");
           ch.close();
-        }
+        }, 1_000);
+        k.unref();
+        ch.once("close", () => clearTimeout(k));
       };
       const onDead = (e: SshError) =>
         finish(new SshError(e.code, `${e.message} (while running ${describe(argv)})`, { host, step, cause: e }));
@@ -313,17 +333,7 @@ export class SshConnection {
       const onAbort = () => finish(new SshError("ABORTED", `Stopped ${describe(argv)} on ${host}: the operation was cancelled.`, { host, step }));
       opts.signal?.addEventListener("abort", onAbort, { once: true });
 
-      const timer = setTimeout(
-        () =>
-          finish(
-            new SshError(
-              "COMMAND_TIMEOUT",
-              `${describe(argv)} on ${host} did not finish within ${Math.round(timeoutMs / 1000)} s (step ${step}); it was stopped. Check whether the host is overloaded or the command hangs.`,
-              { host, step },
-            ),
-          ),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => finish(timeoutError(this.target, argv, timeoutMs, step)), backstopMs);
 
       const take = (bucket: Buffer[]) => (chunk: Buffer) => {
         if (done) return;
@@ -379,6 +389,20 @@ export class SshConnection {
         });
       }
     });
+  }
+}
+
+/**
+ * Send a signal request (OpenSSH ≥ 7.9 delivers it to the session's process). ssh2's
+ * Channel.signal() silently does nothing once our side of the channel has ended (stdin closed),
+ * which is the normal state of a running command, so talk to the protocol layer directly.
+ */
+function sendSignal(ch: ClientChannel, name: "TERM" | "KILL"): void {
+  const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, sig: string): void } } };
+  try {
+    if (c.outgoing && (c.outgoing.state === "open" || c.outgoing.state === "eof")) c._client?._protocol?.signal(c.outgoing.id, name);
+  } catch {
+    /* connection already gone */
   }
 }
 

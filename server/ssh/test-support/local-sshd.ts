@@ -15,6 +15,8 @@ export interface LocalSshd {
   publicKey: string;
   fingerprint: string;
   logFile: string;
+  /** pid of the listening sshd (its children are the per-connection processes). */
+  pid(): number;
   /** Replace the host key and restart sshd (what `lab rekey` does). */
   rekey(): Promise<void>;
   /** Rewrite authorized_keys (e.g. to add a forced-command line) */
@@ -43,7 +45,7 @@ function fingerprintOf(pubPath: string): string {
   return execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", pubPath], { encoding: "utf8" }).split(" ")[1]!;
 }
 
-export async function startLocalSshd(opts: { maxSessions?: number; extraConfig?: string } = {}): Promise<LocalSshd> {
+export async function startLocalSshd(opts: { maxSessions?: number; extraConfig?: string; extraAddresses?: string[] } = {}): Promise<LocalSshd> {
   mkdirSync("/run/sshd", { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), "keel-sshd-"));
   const port = await freePort();
@@ -55,8 +57,11 @@ export async function startLocalSshd(opts: { maxSessions?: number; extraConfig?:
   writeFileSync(
     join(dir, "sshd_config"),
     [
+      // sshd takes the first value of a keyword: extra settings go first to override the defaults
+      opts.extraConfig ?? "",
       `Port ${port}`,
       "ListenAddress 127.0.0.1",
+      ...(opts.extraAddresses ?? []).map((a) => `ListenAddress ${a}`),
       `HostKey ${join(dir, "host_key")}`,
       `PidFile ${join(dir, "sshd.pid")}`,
       `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
@@ -68,7 +73,6 @@ export async function startLocalSshd(opts: { maxSessions?: number; extraConfig?:
       "LogLevel VERBOSE",
       `MaxSessions ${opts.maxSessions ?? 10}`,
       "MaxStartups 100:30:200",
-      opts.extraConfig ?? "",
     ].join("\n") + "\n",
   );
   let child: ChildProcess | null = null;
@@ -111,6 +115,7 @@ export async function startLocalSshd(opts: { maxSessions?: number; extraConfig?:
       writeFileSync(join(dir, "authorized_keys"), lines.endsWith("\n") ? lines : lines + "\n", { mode: 0o600 });
     },
     log: () => readFileSync(logFile, "utf8"),
+    pid: () => (child as ChildProcess | null)?.pid ?? 0,
     async stop() {
       await stopChild();
       rmSync(dir, { recursive: true, force: true });
