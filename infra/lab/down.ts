@@ -2,6 +2,7 @@
 // from host directories, network namespaces, namespace files and veth names, and whatever is left
 // is swept by name prefix (so a `up` killed at any instant is cleaned up too).
 import { existsSync, readdirSync, rmSync, rmdirSync } from "node:fs";
+import { removeLabFirewall } from "./firewall";
 import { destroyHost, detachLoops, hostNamespaceIds } from "./host";
 import { withLock } from "./lock";
 import { LAB_RUN_ROOT, LabError, type LabPaths, hostPaths, labPaths } from "./names";
@@ -94,6 +95,7 @@ export async function labDown(lab: string, opts: { log?: (line: string) => void 
       await run(["umount", "-l", t], { allowFail: true });
     if (mountTargets().has(p.runDir)) await run(["umount", "-l", p.runDir], { allowFail: true });
     await detachLoops(p.dir + "/");
+    await removeLabFirewall(p);
     await removeSudoUser(p);
     rmSync(p.dir, { recursive: true, force: true });
     if (existsSync(p.runDir)) rmSync(p.runDir, { recursive: true, force: true });

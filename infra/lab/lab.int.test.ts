@@ -79,6 +79,8 @@ function leftovers(lab: string): string[] {
     }
     if (cmd.includes(`/keel-lab/${lab}/`) || cmd.includes(`keel-${lab}-h`)) found.push(`process ${pid} ${cmd}`);
   }
+  for (const cmd of ["iptables", "ip6tables"])
+    for (const rule of sh(cmd, ["-w", "10", "-S"]).split("\n")) if (rule.includes(`KEEL-LAB-${tag}`) || rule.includes(`kb${tag}`)) found.push(`${cmd} ${rule}`);
   if (readFileSync("/etc/passwd", "utf8").includes(`keellab-${lab}:`)) found.push(`user keellab-${lab}`);
   for (const f of [`/etc/sudoers.d/keel-lab-${lab}`, `/var/lib/keel-lab/${lab}`, `/run/keel-lab/${lab}`]) if (existsSync(f)) found.push(`file ${f}`);
   return found;
@@ -168,6 +170,11 @@ describe("lab fleet", () => {
       const internet = await labExec(lab, h.name, tcpProbe("1.1.1.1", 443));
       expect(internet.stdout.trim()).toBe("ENETUNREACH");
       expect((await labExec(lab, h.name, ["ip", "-4", "route"])).stdout).not.toMatch(/default/);
+      // Even root on the host, routing the machine's address through the bridge itself, gets nowhere.
+      expect((await labExec(lab, h.name, ["ip", "route", "add", `${outsideAddress()}/32`, "dev", "eth0"])).code).toBe(0);
+      const sneaky = await labExec(lab, h.name, tcpProbe(outsideAddress(), port));
+      expect(sneaky.stdout.trim()).toBe("timeout");
+      await labExec(lab, h.name, ["ip", "route", "del", `${outsideAddress()}/32`, "dev", "eth0"]);
     } finally {
       server?.close();
     }

@@ -4,6 +4,7 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { bridgeAddress, createHost, destroyHost, inventoryHost, isHostComplete, writeAuthorizedKeys, type ReadyRecord } from "./host";
+import { ensureLabFirewall } from "./firewall";
 import { type LabInventory, type LabState, readJson, writeJsonAtomic } from "./inventory";
 import { withLock } from "./lock";
 import { HOST_MOUNT_POINTS, LAB_RUN_ROOT, LAB_STATE_ROOT, LabError, type LabPaths, hostPaths, labPaths } from "./names";
@@ -203,6 +204,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabInventory> {
       return st;
     });
     await ensureBridge(p, state.subnetOctet);
+    await ensureLabFirewall(p, bridgeAddress(state.subnetOctet));
     await ensureRunDir(p);
     const consolePublicKey = readFileSync(state.consolePublicKeyPath, "utf8");
     const indexes = Array.from({ length: opts.count }, (_, i) => i + 1);
