@@ -1,0 +1,217 @@
+// Console side: encode a target (a btrfs send stream, or any bytes) against the parent tree the
+// host already holds. Output: magic, version, JSON header, brotli body of frames (README.md).
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Readable, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { constants as zc, createBrotliCompress } from "node:zlib";
+import { ByteReader } from "./byte-reader";
+import { Dictionary, type OpSink } from "./dictionary";
+import {
+  BROTLI_LGWIN,
+  DELTA_FORMAT_VERSION,
+  DELTA_MAGIC,
+  Kind,
+  MAX_COMMAND_BYTES,
+  SEND_ATTR_DATA,
+  SEND_ATTR_FILE_OFFSET,
+  SEND_ATTR_PATH,
+  SEND_CMD_HEADER,
+  SEND_CMD_WRITE,
+  SEND_MAGIC,
+  buildWriteCommand,
+  pushVarint,
+  sendCommandCrc,
+  type DeltaHeader,
+} from "./format";
+
+export interface EncodeDeltaOptions {
+  /** The parent version's tree exactly as the host holds it (e.g. the read-only parent subvolume). */
+  parentDir: string;
+  /** The bytes to deliver: a file path or a stream (normally the `btrfs send [-p]` stream). */
+  target: string | Readable;
+  /** Receives the delta. Not ended by encodeDelta. */
+  out: Writable;
+  /** Brotli quality of the body, 0–11 (default 11). */
+  quality?: number;
+}
+
+export interface EncodeDeltaResult {
+  /** Bytes written to `out`: what goes over the wire. */
+  bytes: number;
+  targetBytes: number;
+  targetSha256: string;
+  /** Parent files the delta refers to (each checked by the host before decoding). */
+  parentFiles: number;
+  copiedBytes: number;
+  literalBytes: number;
+}
+
+/** A frame is flushed to brotli once its ops + literals pass this. */
+const FRAME_TARGET = 4 * 1024 * 1024;
+/** Targets that are not send streams are cut into chunks of this size. */
+const RAW_CHUNK = MAX_COMMAND_BYTES;
+
+class FrameWriter implements OpSink {
+  ops: number[] = [];
+  lits: Buffer[] = [];
+  litBytes = 0;
+  constructor(private readonly body: Writable) {}
+
+  async maybeFlush(force = false): Promise<void> {
+    if (!force && this.ops.length + this.litBytes < FRAME_TARGET) return;
+    if (this.ops.length === 0 && this.litBytes === 0) return;
+    const head: number[] = [];
+    pushVarint(head, this.ops.length);
+    pushVarint(head, this.litBytes);
+    const chunk = Buffer.concat([Buffer.from(head), Buffer.from(this.ops), ...this.lits]);
+    this.ops = [];
+    this.lits = [];
+    this.litBytes = 0;
+    if (!this.body.write(chunk)) await once(this.body, "drain");
+  }
+}
+
+/** If `cmd` is a v1 WRITE in the kernel's layout, its parts; else null. */
+function parseWrite(cmd: Buffer): { path: Buffer; offset: number; data: Buffer } | null {
+  if (cmd.readUInt16LE(4) !== SEND_CMD_WRITE || cmd.length < SEND_CMD_HEADER + 24) return null;
+  let p = SEND_CMD_HEADER;
+  if (cmd.readUInt16LE(p) !== SEND_ATTR_PATH) return null;
+  const pathLen = cmd.readUInt16LE(p + 2);
+  const path = cmd.subarray(p + 4, p + 4 + pathLen);
+  p += 4 + pathLen;
+  if (p + 16 > cmd.length || cmd.readUInt16LE(p) !== SEND_ATTR_FILE_OFFSET || cmd.readUInt16LE(p + 2) !== 8) return null;
+  const offset = cmd.readBigUInt64LE(p + 4);
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  p += 12;
+  if (cmd.readUInt16LE(p) !== SEND_ATTR_DATA) return null;
+  const dataLen = cmd.readUInt16LE(p + 2);
+  if (p + 4 + dataLen !== cmd.length) return null;
+  const data = cmd.subarray(p + 4);
+  // Only claim the structured form when rebuilding it gives these exact bytes.
+  const rebuilt = buildWriteCommand(path, Number(offset), dataLen);
+  if (!rebuilt.subarray(0, 6).equals(cmd.subarray(0, 6)) || !rebuilt.subarray(10, p + 4).equals(cmd.subarray(10, p + 4))) return null;
+  return { path, offset: Number(offset), data };
+}
+
+/**
+ * Encodes `target` against the parent tree in `parentDir` and writes the delta to `out`.
+ * Memory: the parent's regular files plus a hash index (≈ parent size + 12 bytes per 32 parent bytes).
+ */
+export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDeltaResult> {
+  const dict = await Dictionary.load(opts.parentDir);
+  const tmp = await mkdtemp(join(tmpdir(), "keel-delta-"));
+  try {
+    const bodyPath = join(tmp, "body");
+    const brotli = createBrotliCompress({
+      params: {
+        [zc.BROTLI_PARAM_QUALITY]: opts.quality ?? 11,
+        [zc.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN,
+        [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_GENERIC,
+      },
+    });
+    const bodyDone = pipeline(brotli, createWriteStream(bodyPath));
+    const sink = new FrameWriter(brotli);
+    const source = typeof opts.target === "string" ? createReadStream(opts.target, { highWaterMark: 1 << 20 }) : opts.target;
+    const hash = createHash("sha256");
+    const reader = new ByteReader(source, "target");
+    let targetBytes = 0;
+    const consumed = (b: Buffer): void => {
+      hash.update(b);
+      targetBytes += b.length;
+    };
+    const raw = async (b: Buffer): Promise<void> => {
+      consumed(b);
+      for (let at = 0; at < b.length; at += RAW_CHUNK) {
+        const piece = b.subarray(at, at + RAW_CHUNK);
+        pushVarint(sink.ops, Kind.RAW);
+        pushVarint(sink.ops, piece.length);
+        dict.encode(sink, piece);
+        await sink.maybeFlush();
+      }
+    };
+
+    const head = await reader.readUpTo(SEND_MAGIC.length + 4);
+    const isSend = head.length === SEND_MAGIC.length + 4 && head.subarray(0, SEND_MAGIC.length).equals(SEND_MAGIC);
+    const sendVersion = isSend ? head.readUInt32LE(SEND_MAGIC.length) : 0;
+    await raw(head);
+    let lastWrite: { path: Buffer; end: number } | null = null;
+    while (!(await reader.atEnd())) {
+      if (!isSend) {
+        await raw(await reader.readUpTo(RAW_CHUNK));
+        continue;
+      }
+      const hdr = await reader.readUpTo(SEND_CMD_HEADER);
+      const len = hdr.length === SEND_CMD_HEADER ? hdr.readUInt32LE(0) : -1;
+      if (len < 0 || len > MAX_COMMAND_BYTES) {
+        await raw(hdr); // not a command we rebuild: carried verbatim
+        continue;
+      }
+      const cmd = Buffer.concat([hdr, await reader.readUpTo(len)]);
+      if (cmd.length !== SEND_CMD_HEADER + len || sendCommandCrc(cmd) !== cmd.readUInt32LE(6)) {
+        await raw(cmd);
+        continue;
+      }
+      consumed(cmd);
+      const w = sendVersion === 1 ? parseWrite(cmd) : null;
+      if (w && lastWrite && w.path.equals(lastWrite.path) && w.offset === lastWrite.end) {
+        pushVarint(sink.ops, Kind.WRITE_CONT);
+        pushVarint(sink.ops, w.data.length);
+        dict.encode(sink, w.data);
+      } else if (w) {
+        pushVarint(sink.ops, Kind.WRITE);
+        pushVarint(sink.ops, w.path.length);
+        sink.lits.push(w.path);
+        sink.litBytes += w.path.length;
+        pushVarint(sink.ops, w.offset);
+        pushVarint(sink.ops, w.data.length);
+        dict.encode(sink, w.data);
+      } else {
+        pushVarint(sink.ops, Kind.COMMAND);
+        pushVarint(sink.ops, cmd.readUInt16LE(4));
+        pushVarint(sink.ops, len);
+        dict.encode(sink, cmd.subarray(SEND_CMD_HEADER));
+      }
+      lastWrite = w ? { path: w.path, end: w.offset + w.data.length } : lastWrite;
+      await sink.maybeFlush();
+    }
+    pushVarint(sink.ops, Kind.END);
+    await sink.maybeFlush(true);
+    brotli.end();
+    await bodyDone;
+
+    const targetSha256 = hash.digest("hex");
+    const header: DeltaHeader = {
+      target: { bytes: targetBytes, sha256: targetSha256 },
+      parent: { files: dict.parentFiles() },
+      encoder: "keel-delta/1 rolling-hash+brotli",
+    };
+    const json = Buffer.from(JSON.stringify(header));
+    const prefix = Buffer.alloc(DELTA_MAGIC.length + 8);
+    DELTA_MAGIC.copy(prefix, 0);
+    prefix.writeUInt32BE(DELTA_FORMAT_VERSION, DELTA_MAGIC.length);
+    prefix.writeUInt32BE(json.length, DELTA_MAGIC.length + 4);
+    let bytes = 0;
+    const put = async (b: Buffer): Promise<void> => {
+      bytes += b.length;
+      if (!opts.out.write(b)) await once(opts.out, "drain");
+    };
+    await put(prefix);
+    await put(json);
+    for await (const chunk of createReadStream(bodyPath)) await put(chunk as Buffer);
+    return {
+      bytes,
+      targetBytes,
+      targetSha256,
+      parentFiles: header.parent.files.length,
+      copiedBytes: dict.copied,
+      literalBytes: dict.literal,
+    };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

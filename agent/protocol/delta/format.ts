@@ -1,0 +1,190 @@
+// Keel delta wire format: shared constants, the error type, varints and CRC-32C.
+// Used by both the console-side encoder and the agent-side decoder, so Node's stdlib only.
+
+/** First 8 bytes of every Keel delta. */
+export const DELTA_MAGIC = Buffer.from("KEELDLTA", "latin1");
+/** Format version written after the magic; a decoder refuses any other. */
+export const DELTA_FORMAT_VERSION = 1;
+/** Largest JSON header a decoder accepts. */
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+/** Largest frame (ops + literals) a decoder buffers; bounds host memory. */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** Largest btrfs send command or RAW record a decoder rebuilds in memory (v1 commands are ≤ 64 KiB). */
+export const MAX_COMMAND_BYTES = 1024 * 1024;
+/** Brotli window (log2) of the body; the decoder needs this much memory for it. */
+export const BROTLI_LGWIN = 24;
+
+/** One record of a frame's op stream: how the next piece of the target is produced. */
+export const Kind = {
+  /** End of the target. */
+  END: 0,
+  /** btrfs send WRITE continuing the previous WRITE (same path, next offset): varint dataLen, data ops. */
+  WRITE_CONT: 1,
+  /** btrfs send WRITE: varint pathLen (path bytes in literals), varint offset, varint dataLen, data ops. */
+  WRITE: 2,
+  /** Any other btrfs send command: varint cmd, varint payloadLen, data ops; CRC recomputed. */
+  COMMAND: 3,
+  /** Verbatim bytes (stream header, a command whose CRC is not the computed one, non-stream targets). */
+  RAW: 4,
+} as const;
+
+/**
+ * Data-op tags (low 2 bits of the tag varint; the rest is the length). COPY_SAME copies from the
+ * file of the previous copy, COPY_FILE names a file (varint index into the header's list); both are
+ * followed by zigzag(offset − end of the previous copy from that file).
+ */
+export const Op = { LIT: 0, COPY_SAME: 1, COPY_FILE: 2 } as const;
+
+export const SEND_MAGIC = Buffer.from("btrfs-stream\0", "latin1");
+export const SEND_CMD_HEADER = 10; // u32 len, u16 cmd, u32 crc
+export const SEND_CMD_WRITE = 15;
+export const SEND_ATTR_PATH = 15;
+export const SEND_ATTR_FILE_OFFSET = 18;
+export const SEND_ATTR_DATA = 19;
+
+export type DeltaErrorCode =
+  | "PARENT_MISMATCH" // the host's parent tree is not the one the delta was made against
+  | "CORRUPT" // the delta (or the decoded bytes) are not what the encoder produced
+  | "TRUNCATED" // the delta ended early
+  | "UNSUPPORTED" // unknown magic/format version
+  | "TOO_LARGE"; // a limit that bounds host memory would be exceeded
+
+/** Every failure of encode/decode; `code` says what to do (see README). */
+export class DeltaError extends Error {
+  readonly code: DeltaErrorCode;
+  constructor(code: DeltaErrorCode, message: string, opts?: { cause?: unknown }) {
+    super(message, opts);
+    this.name = "DeltaError";
+    this.code = code;
+  }
+}
+
+/** One parent file the delta copies from, as the header lists it. */
+export interface DeltaParentFile {
+  /** Relative path inside the parent tree, `/`-separated, no `.`/`..` parts. */
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** The JSON header that follows magic + version. */
+export interface DeltaHeader {
+  target: { bytes: number; sha256: string };
+  parent: { files: DeltaParentFile[] };
+  encoder: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** True for a relative path that stays inside its root. */
+export function isSafeRelativePath(p: string): boolean {
+  if (p.length === 0 || p.length > 4096 || p.startsWith("/") || p.includes("\0")) return false;
+  return p.split("/").every((part) => part !== "" && part !== "." && part !== "..");
+}
+
+/** Validates an untrusted header (decoder side). */
+export function parseHeader(json: string): DeltaHeader {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch (cause) {
+    throw new DeltaError("CORRUPT", "delta header is not valid JSON", { cause });
+  }
+  const bad = (what: string) => new DeltaError("CORRUPT", `delta header: ${what}`);
+  const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+  if (typeof v !== "object" || v === null) throw bad("not an object");
+  const h = v as Record<string, unknown>;
+  const t = h.target as Record<string, unknown> | undefined;
+  if (!t || !isCount(t.bytes) || typeof t.sha256 !== "string" || !HEX64.test(t.sha256)) throw bad("bad target");
+  const p = h.parent as Record<string, unknown> | undefined;
+  if (!p || !Array.isArray(p.files)) throw bad("bad parent");
+  const files: DeltaParentFile[] = p.files.map((f: unknown, i: number) => {
+    const r = f as Record<string, unknown>;
+    if (!r || typeof r.path !== "string" || !isSafeRelativePath(r.path)) throw bad(`parent file ${i}: bad path`);
+    if (!isCount(r.bytes) || typeof r.sha256 !== "string" || !HEX64.test(r.sha256)) throw bad(`parent file ${i}: bad digest`);
+    return { path: r.path, bytes: r.bytes, sha256: r.sha256 };
+  });
+  return { target: { bytes: t.bytes, sha256: t.sha256 }, parent: { files }, encoder: String(h.encoder ?? "") };
+}
+
+/** Appends an unsigned LEB128 varint (safe integers only) to `out`. */
+export function pushVarint(out: number[], n: number): void {
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+}
+
+export function zigzag(n: number): number {
+  return n < 0 ? -n * 2 - 1 : n * 2;
+}
+
+export function unzigzag(n: number): number {
+  return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
+}
+
+/** Reads varints out of one decoded frame section. */
+export class VarintCursor {
+  pos = 0;
+  constructor(private readonly buf: Buffer) {}
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+  next(): number {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new DeltaError("CORRUPT", "delta op stream ends inside a number");
+      const b = this.buf[this.pos++]!;
+      n += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 0x80;
+      if (mul > 2 ** 49) throw new DeltaError("CORRUPT", "delta op stream holds an oversized number");
+    }
+    return n;
+  }
+}
+
+const CRC32C_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[i] = c;
+  }
+  return t;
+})();
+
+/** CRC-32C as btrfs send uses it: seed 0, no final inversion. */
+export function crc32c(buf: Uint8Array, start = 0, end = buf.length, seed = 0): number {
+  let c = seed;
+  for (let i = start; i < end; i++) c = CRC32C_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  return c >>> 0;
+}
+
+/** Computes the CRC of a complete send command held in `cmd` (its crc field is ignored). */
+export function sendCommandCrc(cmd: Uint8Array): number {
+  let c = crc32c(cmd, 0, 6);
+  c = crc32c(ZERO4, 0, 4, c);
+  return crc32c(cmd, 10, cmd.length, c);
+}
+const ZERO4 = new Uint8Array(4);
+
+/** Rebuilds a WRITE command from (path, offset, data) the way the kernel lays it out. */
+export function buildWriteCommand(path: Buffer, offset: number, dataLen: number): Buffer {
+  const payload = 4 + path.length + 4 + 8 + 4 + dataLen;
+  const cmd = Buffer.alloc(SEND_CMD_HEADER + payload);
+  cmd.writeUInt32LE(payload, 0);
+  cmd.writeUInt16LE(SEND_CMD_WRITE, 4);
+  let p = SEND_CMD_HEADER;
+  p = cmd.writeUInt16LE(SEND_ATTR_PATH, p);
+  p = cmd.writeUInt16LE(path.length, p);
+  p += path.copy(cmd, p);
+  p = cmd.writeUInt16LE(SEND_ATTR_FILE_OFFSET, p);
+  p = cmd.writeUInt16LE(8, p);
+  p = cmd.writeBigUInt64LE(BigInt(offset), p);
+  p = cmd.writeUInt16LE(SEND_ATTR_DATA, p);
+  cmd.writeUInt16LE(dataLen, p);
+  return cmd;
+}
