@@ -16,9 +16,7 @@ export function AuditView() {
   const filterKey = filtersToParams(filters).toString();
   return (
     <div className="flex max-w-6xl flex-col gap-4">
-      <PageHeader title="Audit log">
-        <VerifyChain />
-      </PageHeader>
+      <VerifyChain />
       <FilterForm key={`form:${filterKey}`} filters={filters} />
       {/* Changing the filters starts again at the newest page. */}
       <AuditPages key={`pages:${filterKey}`} filters={filters} />
@@ -50,7 +48,7 @@ function FilterForm({ filters }: { filters: AuditFilters }) {
   );
   return (
     <form onSubmit={onSubmit} className="card grid items-end gap-3 sm:grid-cols-3 lg:grid-cols-6" aria-label="Filter audit log">
-      {field("actor", "Actor (email)", { placeholder: "admin@keel.local" })}
+      {field("actor", "Actor (email)", { placeholder: "e-mail or part of it" })}
       {field("action", "Action", { placeholder: "user.create, or user. for all" })}
       {field("target", "Target", { placeholder: "user id, host…" })}
       {field("from", "From", { type: "datetime-local" })}
@@ -144,10 +142,12 @@ function VerifyChain() {
   const verify = useQuery({ ...trpc.audit.verify.queryOptions(), enabled: false, staleTime: 0, gcTime: 0 });
   const result = verify.data;
   return (
-    <div className="flex max-w-xl flex-col items-end gap-2">
-      <button type="button" className="btn" disabled={verify.isFetching} onClick={() => void verify.refetch()}>
-        {verify.isFetching ? "Verifying…" : "Verify chain"}
-      </button>
+    <>
+      <PageHeader title="Audit log">
+        <button type="button" className="btn" disabled={verify.isFetching} onClick={() => void verify.refetch()}>
+          {verify.isFetching ? "Verifying…" : "Verify chain"}
+        </button>
+      </PageHeader>
       {verify.error && <ErrorNote>Verification failed to run: {errorMessage(verify.error)}</ErrorNote>}
       {result && !verify.isFetching && (
         result.ok ? (
@@ -159,6 +159,6 @@ function VerifyChain() {
           </ErrorNote>
         )
       )}
-    </div>
+    </>
   );
 }
