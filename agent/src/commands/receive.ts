@@ -1,7 +1,175 @@
-import type { ReceiveArgs, ReceiveResult } from "../../protocol";
+// `receive`: install one signed release into the store, without activating it.
+// Order (each a named step in errors): signature → backend/parent/already-installed checks →
+// stage the stream into .staging/<op>/stream → verify length, chunk digests, SHA-256 and the
+// stream's structure through the same descriptor → unpack (btrfs receive) → check the result →
+// record the manifest → commit to apps/<app>/<version>. Nothing outside .staging changes before
+// commit; any failure deletes .staging/<op>.
+import { closeSync, constants, existsSync, mkdirSync, openSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { checkManifestSignature, type ReceiveArgs, type ReceiveResult, type ReleaseManifest, type SpecialReport } from "../../protocol";
 import type { AgentContext } from "../context";
-import { AgentError } from "../errors";
+import { AgentError, isDiskFull } from "../errors";
+import { faultPoint, pausePoint } from "../fault";
 import type { StreamInput } from "../input";
-export async function receive(_ctx: AgentContext, _args: ReceiveArgs, _input: StreamInput): Promise<ReceiveResult> {
-  throw new AgentError("NOT_SUPPORTED", "receive", "not implemented yet");
+import { clearIntent, newOpId, writeIntent } from "../journal/journal";
+import type { Backend } from "../store/backend";
+import { backendFor } from "../store/backends";
+import { fsInfo } from "../store/detect";
+import { fsyncDir, writeFileDurable } from "../store/fs-util";
+import type { StoreLayout } from "../store/layout";
+import { removeTree } from "../store/remove-tree";
+import { StreamProblem } from "../store/send-stream";
+import { stageStream, verifyStaged } from "../store/stage";
+import { readMeta, type VersionMeta } from "../store/state";
+import { loadTrustedKeys } from "../trusted-keys";
+
+function checkSignature(ctx: AgentContext, m: ReleaseManifest): void {
+  const r = checkManifestSignature(m, loadTrustedKeys(ctx.trustedDir, "signature"));
+  if (!r.ok) throw new AgentError(r.code, "signature", r.message);
+}
+
+/** Parent checks before any byte is accepted (RELIABILITY case 10). Returns the parent's path. */
+function checkParent(layout: StoreLayout, m: ReleaseManifest): string | null {
+  if (!m.parent) return null;
+  const path = layout.version(m.app, m.parent.version);
+  const meta = existsSync(path) ? readMeta(layout, m.app, m.parent.version) : null;
+  if (!meta) {
+    throw new AgentError("PARENT_MISSING", "parent", `${m.app} ${m.version} is an update from ${m.parent.version}, which is not installed on this host; send a full stream`);
+  }
+  if (meta.manifest.tree.sha256 !== m.parent.treeSha256 || (m.parent.uuid !== undefined && meta.receivedUuid !== m.parent.uuid)) {
+    throw new AgentError("PARENT_MISMATCH", "parent", `the installed ${m.app} ${m.parent.version} is not the tree ${m.version} was built against; send a full stream`);
+  }
+  return path;
+}
+
+function checkSpecial(found: SpecialReport, m: ReleaseManifest, allowed: boolean): void {
+  const kinds: [keyof SpecialReport, string][] = [
+    ["setuid", "setuid/setgid files"],
+    ["capabilities", "files with capabilities"],
+    ["devices", "device nodes"],
+  ];
+  for (const [k, label] of kinds) {
+    if (found[k].length === 0) continue;
+    const declared = m.special?.[k] === true;
+    if (!declared || !allowed) {
+      throw new AgentError(
+        "SPECIAL_FILES",
+        "verify",
+        `${m.app} ${m.version} contains ${label} (${found[k].slice(0, 3).join(", ")}${found[k].length > 3 ? ", …" : ""}) ${declared ? "and the request does not allow them" : "that the release does not declare"}`,
+        { special: found },
+      );
+    }
+  }
+}
+
+function mergeSpecial(a: SpecialReport, b: SpecialReport): SpecialReport {
+  const u = (x: string[], y: string[]) => [...new Set([...x, ...y])].slice(0, 100);
+  return { setuid: u(a.setuid, b.setuid), capabilities: u(a.capabilities, b.capabilities), devices: u(a.devices, b.devices) };
+}
+
+export async function receive(ctx: AgentContext, args: ReceiveArgs, input: StreamInput): Promise<ReceiveResult> {
+  const { layout } = ctx;
+  const m = args.manifest;
+  checkSignature(ctx, m);
+  const backend: Backend = backendFor(fsInfo(layout.root));
+  if (m.stream.format !== backend.format) {
+    throw new AgentError("WRONG_BACKEND", "backend", `this host's store uses the ${backend.name} backend, which takes ${backend.format} streams, not ${m.stream.format}`);
+  }
+  const existing = existsSync(layout.version(m.app, m.version)) ? readMeta(layout, m.app, m.version) : null;
+  if (existing) {
+    if (existing.manifest.tree.sha256 !== m.tree.sha256) {
+      throw new AgentError("ALREADY_INSTALLED", "already-installed", `${m.app} ${m.version} is installed with different contents; remove it first`);
+    }
+    return result(m, backend, existing.receivedUuid, 0, 0, true, { setuid: [], capabilities: [], devices: [] });
+  }
+  const parentPath = checkParent(layout, m);
+  const wire = args.wireEncoding ?? "raw";
+  const free = fsInfo(layout.root).freeBytes;
+  if (free < m.stream.bytes) {
+    throw new AgentError("DISK_FULL", "stage", `the store has ${free} bytes free, the stream needs ${m.stream.bytes}; free space or remove old versions (gc)`);
+  }
+
+  const op = newOpId();
+  const opDir = layout.op(op);
+  mkdirSync(opDir, { mode: 0o700 });
+  writeIntent(layout, { kind: "receive", op, app: m.app, version: m.version });
+  let fd = -1;
+  let committed = false;
+  try {
+    fd = openSync(join(opDir, "stream"), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const staged = await stageStream({
+      fd,
+      input: input.open(),
+      wire,
+      deltaParentDir: parentPath,
+      manifest: m,
+      progress: (b) => ctx.progress("stage", b, m.stream.bytes),
+    });
+    faultPoint("receive.staged");
+
+    const inspector = backend.inspector(m, m.parent?.uuid ?? null);
+    let special: SpecialReport;
+    try {
+      await verifyStaged(fd, m, inspector, (b) => ctx.progress("verify", b, m.stream.bytes));
+      special = inspector.finish();
+    } catch (e) {
+      if (e instanceof StreamProblem) throw new AgentError(e.kind, "verify", e.message);
+      throw e;
+    }
+    checkSpecial(special, m, args.allowSpecial === true);
+    faultPoint("receive.verified");
+    await pausePoint("receive.verified", opDir);
+
+    const unpacked = await backend.unpack({ fd, opDir, manifest: m, parentPath });
+    special = mergeSpecial(special, await backend.check({ opDir, unpacked, manifest: m, parentPath }));
+    checkSpecial(special, m, args.allowSpecial === true);
+    faultPoint("receive.checked");
+
+    mkdirSync(layout.metaDir(m.app), { recursive: true, mode: 0o755 });
+    const meta: VersionMeta = { manifest: m, receivedUuid: unpacked.receivedUuid, backend: backend.name, installedAt: new Date().toISOString() };
+    writeFileDurable(layout.meta(m.app, m.version), JSON.stringify(meta) + "\n");
+    faultPoint("receive.meta-written");
+    await backend.commit(unpacked.treePath, layout.version(m.app, m.version));
+    fsyncDir(layout.app(m.app));
+    committed = true;
+    faultPoint("receive.committed");
+    return result(m, backend, unpacked.receivedUuid, staged.bytes, staged.wireBytes, false, special);
+  } catch (e) {
+    if (isDiskFull(e)) throw new AgentError("DISK_FULL", "receive", `no space left in the store while receiving ${m.app} ${m.version}: ${(e as Error).message}`);
+    throw e;
+  } finally {
+    if (fd >= 0) closeSync(fd);
+    await removeTree(opDir, backend.name === "btrfs").catch(() => undefined);
+    if (!committed) {
+      try {
+        if (!existsSync(layout.version(m.app, m.version))) unlinkSync(layout.meta(m.app, m.version));
+      } catch {
+        /* no metadata was written */
+      }
+    }
+    clearIntent(layout, op);
+  }
+}
+
+function result(
+  m: ReleaseManifest,
+  backend: Backend,
+  receivedUuid: string | null,
+  streamBytes: number,
+  wireBytes: number,
+  alreadyInstalled: boolean,
+  special: SpecialReport,
+): ReceiveResult {
+  return {
+    app: m.app,
+    version: m.version,
+    backend: backend.name,
+    receivedUuid,
+    files: m.tree.files,
+    bytes: m.tree.bytes,
+    streamBytes,
+    wireBytes,
+    alreadyInstalled,
+    special,
+  };
 }

@@ -9,7 +9,8 @@ import type { StoreLayout } from "../store/layout";
 
 /** An operation in flight. `from`/`to` are the current/previous pointers before and after. */
 export type Intent =
-  | { kind: "receive"; op: string; app: string; version: string }
+  /** building: the version directory is created before its metadata (build); undo removes it. */
+  | { kind: "receive"; op: string; app: string; version: string; building?: boolean }
   | {
       kind: "switch";
       op: string;

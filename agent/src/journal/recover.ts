@@ -25,9 +25,16 @@ async function recoverIntent(ctx: AgentContext, intent: Intent, isBtrfs: boolean
   const current = readPointer(layout.current(app));
   const previous = readPointer(layout.previous(app));
   switch (intent.kind) {
-    case "receive":
+    case "receive": {
       // Either committed (version dir exists) or not; staging and orphan metadata are swept below.
-      return existsSync(layout.version(app, intent.version)) ? "completed" : "undone";
+      // A build creates the version directory first and commits by writing its metadata.
+      const dir = layout.version(app, intent.version);
+      if (intent.building && existsSync(dir) && !existsSync(layout.meta(app, intent.version))) {
+        await removeTree(dir, isBtrfs);
+        return "undone";
+      }
+      return existsSync(dir) ? "completed" : "undone";
+    }
     case "switch":
       if (current === intent.to.current) {
         switchPointers(layout, app, intent.to);

@@ -1,0 +1,126 @@
+// The btrfs backend: `btrfs receive --chroot -E 1 -e` into a fresh `.staging/<op>/recv/`, fed
+// from the verified descriptor; then the result must be exactly one read-only subvolume with the
+// manifest's Received UUID, entry count and bytes (and, for an incremental stream, a snapshot of
+// the host's parent). A read-only subvolume cannot be renamed into another directory (EROFS), so
+// commit takes a read-only snapshot at apps/<app>/<version> (it keeps the Received UUID and
+// shares all extents) and the staging copy is deleted with the rest of .staging/<op>.
+import { lstatSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { ReleaseManifest, SpecialReport } from "../../protocol";
+import { AgentError } from "../errors";
+import { faultPoint } from "../fault";
+import { walkTree } from "../tree-digest";
+import type { Backend, FormatInspector, Unpacked } from "./backend";
+import { run, runChecked } from "./fs-util";
+import { SendStreamInspector, StreamProblem } from "./send-stream";
+
+export interface SubvolumeInfo {
+  uuid: string | null;
+  parentUuid: string | null;
+  receivedUuid: string | null;
+  readOnly: boolean;
+}
+
+export async function subvolumeInfo(path: string): Promise<SubvolumeInfo> {
+  const r = await runChecked(["btrfs", "subvolume", "show", "--", path]);
+  const field = (name: string): string | null => {
+    const m = new RegExp(`^\\s*${name}:\\s*(\\S+)`, "m").exec(r.stdout);
+    return m && m[1] && m[1] !== "-" ? m[1] : null;
+  };
+  const flags = /^\s*Flags:\s*(.*)$/m.exec(r.stdout)?.[1] ?? "";
+  return { uuid: field("UUID"), parentUuid: field("Parent UUID"), receivedUuid: field("Received UUID"), readOnly: /readonly/.test(flags) };
+}
+
+class SendInspector implements FormatInspector {
+  private inner: SendStreamInspector;
+  constructor(manifest: ReleaseManifest, parentUuid: string | null) {
+    this.inner = new SendStreamInspector({ uuid: manifest.stream.uuid, parentUuid });
+  }
+  push(chunk: Buffer): void {
+    this.inner.push(chunk);
+  }
+  finish(): SpecialReport {
+    const f = this.inner.finish();
+    return { setuid: f.setuid, capabilities: f.capabilities, devices: f.devices };
+  }
+  get subvolName(): string {
+    return this.inner.finish().subvolName;
+  }
+}
+
+/** Kills the agent itself once btrfs receive has read part of its input (fault KEEL_AGENT_FAULT=receive.mid-receive). */
+function armMidReceiveFault(pid: number): void {
+  if (process.env.KEEL_AGENT_FAULT !== "receive.mid-receive") return;
+  const timer = setInterval(() => {
+    try {
+      const pos = /pos:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/fdinfo/0`, "utf8"));
+      if (pos && Number(pos[1]) > 0) faultPoint("receive.mid-receive");
+    } catch {
+      clearInterval(timer);
+    }
+  }, 1);
+}
+
+export const btrfsBackend: Backend = {
+  name: "btrfs",
+  format: "btrfs-send",
+
+  inspector: (manifest, parentUuid) => new SendInspector(manifest, parentUuid),
+
+  async unpack({ fd, opDir }): Promise<Unpacked> {
+    const recv = join(opDir, "recv");
+    mkdirSync(recv, { mode: 0o700 });
+    const r = await run(["btrfs", "receive", "--chroot", "-E", "1", "-e", recv], { stdin: fd, onSpawn: armMidReceiveFault });
+    if (r.code !== 0) {
+      const why = r.stderr.trim().split("\n").filter((l) => !/^(Chroot to|At (subvol|snapshot))/.test(l)).slice(-3).join("; ");
+      if (/No space left on device|ENOSPC/i.test(r.stderr)) {
+        throw new AgentError("DISK_FULL", "receive", `no space left in the store while receiving: ${why}`);
+      }
+      throw new AgentError("RECEIVE_FAILED", "receive", `btrfs receive failed (${r.signal ?? `exit ${r.code}`}): ${why || "no message"}`);
+    }
+    faultPoint("receive.received");
+    const entries = readdirSync(recv);
+    if (entries.length !== 1 || !entries[0]) {
+      throw new AgentError("CHECK_FAILED", "check", `btrfs receive left ${entries.length} entries in its directory instead of one subvolume: ${entries.slice(0, 5).join(", ")}`);
+    }
+    return { treePath: join(recv, entries[0]), receivedUuid: null };
+  },
+
+  async check({ unpacked, manifest, parentPath }): Promise<SpecialReport> {
+    const st = lstatSync(unpacked.treePath);
+    if (!st.isDirectory() || st.ino !== 256) {
+      throw new AgentError("CHECK_FAILED", "check", "the received entry is not a btrfs subvolume");
+    }
+    const info = await subvolumeInfo(unpacked.treePath);
+    if (!info.readOnly) throw new AgentError("CHECK_FAILED", "check", "the received subvolume is not read-only (receive did not finish)");
+    if (info.receivedUuid !== manifest.stream.uuid) {
+      throw new AgentError("CHECK_FAILED", "check", `the received subvolume's Received UUID ${info.receivedUuid} is not the manifest's ${manifest.stream.uuid}`);
+    }
+    if (parentPath) {
+      const parent = await subvolumeInfo(parentPath);
+      if (!parent.uuid || info.parentUuid !== parent.uuid) {
+        throw new AgentError("PARENT_MISMATCH", "check", `the received subvolume was not made from the installed parent ${manifest.parent?.version}`);
+      }
+    }
+    unpacked.receivedUuid = info.receivedUuid;
+    const walk = walkTree(unpacked.treePath, { withDigest: false });
+    if (walk.files !== manifest.tree.files || walk.bytes !== manifest.tree.bytes) {
+      throw new AgentError(
+        "CHECK_FAILED",
+        "check",
+        `the received tree has ${walk.files} entries and ${walk.bytes} bytes, the manifest says ${manifest.tree.files} and ${manifest.tree.bytes}`,
+      );
+    }
+    return { setuid: walk.setuid, capabilities: [], devices: walk.devices };
+  },
+
+  async commit(treePath, finalPath): Promise<void> {
+    await runChecked(["btrfs", "subvolume", "snapshot", "-r", "--", treePath, finalPath]);
+  },
+
+  async receivedUuidOf(path) {
+    return (await subvolumeInfo(path)).receivedUuid;
+  },
+};
+
+export { StreamProblem };
