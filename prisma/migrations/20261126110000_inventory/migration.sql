@@ -140,16 +140,16 @@ CREATE INDEX "hosts_last_seen_at_idx" ON "hosts"("last_seen_at");
 CREATE INDEX "hosts_last_refresh_at_idx" ON "hosts"("last_refresh_at");
 
 -- CreateIndex
-CREATE INDEX "installed_versions_app_is_current_version_idx" ON "installed_versions"("app", "is_current", "version");
+CREATE INDEX "installed_versions_is_current_app_version_idx" ON "installed_versions"("is_current", "app", "version");
 
 -- CreateIndex
 CREATE INDEX "installed_versions_app_version_idx" ON "installed_versions"("app", "version");
 
 -- CreateIndex
-CREATE INDEX "installed_version_history_host_id_valid_from_idx" ON "installed_version_history"("host_id", "valid_from");
+CREATE INDEX "installed_version_history_host_id_app_valid_from_idx" ON "installed_version_history"("host_id", "app", "valid_from");
 
 -- CreateIndex
-CREATE INDEX "installed_version_history_app_is_current_valid_from_idx" ON "installed_version_history"("app", "is_current", "valid_from");
+CREATE INDEX "installed_version_history_as_of_idx" ON "installed_version_history"("app", "is_current", "valid_from", "valid_to", "version", "host_id");
 
 -- CreateIndex
 CREATE INDEX "host_events_host_id_at_idx" ON "host_events"("host_id", "at" DESC);

@@ -52,7 +52,7 @@ export async function exportTable(deps: InventoryDeps, req: ExportRequest): Prom
     }
     case "apps": {
       const rows = await listApps(deps);
-      return { filename: "apps.csv", csv: toCsv(["app", "kind", "hosts", "versions"], rows.map((r) => [r.app, r.kind, r.hosts, r.versions])) };
+      return { filename: "apps.csv", csv: toCsv(["app", "hosts", "versions"], rows.map((r) => [r.app, r.hosts, r.versions])) };
     }
     case "distribution": {
       const d = await getVersionDistribution(deps, req);

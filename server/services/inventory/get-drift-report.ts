@@ -1,6 +1,7 @@
 // Drift from the target versions: for each target (app × fleet / environment / group), how many
-// hosts in that scope run the target, run something older or newer, or lack the app. One query over
-// all targets: scopes are an OR of fleet, environment, static-group and filter-group predicates.
+// hosts in that scope run the target, something older, something newer, or lack the app.
+// Fleet and environment scopes come from one pass over the current versions grouped by
+// environment; each group is one more query; they run concurrently.
 import { Prisma } from "@prisma/client";
 import { compareVersionStrings } from "./compare-versions";
 import { hostFilterSql } from "./host-filter-sql";
@@ -21,44 +22,99 @@ export type DriftRow = {
   versions: { version: string | null; hosts: number }[];
 };
 
+type Counts = { versions: Map<string, Map<string, number>>; hosts: number };
+const appIn = (apps: string[]) => Prisma.sql`iv.app IN (${Prisma.join(apps)})`;
+
+function addCount(m: Map<string, Map<string, number>>, app: string, version: string, n: number) {
+  const per = m.get(app) ?? new Map<string, number>();
+  per.set(version, (per.get(version) ?? 0) + n);
+  m.set(app, per);
+}
+
 export async function getDriftReport(deps: InventoryDeps, input: { app?: string } = {}): Promise<DriftRow[]> {
-  const targets = await deps.db.appTarget.findMany({
+  const { db } = deps;
+  const targets = await db.appTarget.findMany({
     where: input.app ? { app: input.app } : {},
     select: { id: true, app: true, version: true, scopeKind: true, scopeKey: true, group: { select: { id: true, name: true, kind: true, filter: true } } },
     orderBy: [{ app: "asc" }, { scopeKind: "asc" }, { scopeKey: "asc" }],
   });
   if (targets.length === 0) return [];
-  const scopes: Prisma.Sql[] = [
-    Prisma.sql`t.scope_kind = 'fleet'`,
-    Prisma.sql`(t.scope_kind = 'environment' AND h.environment = t.scope_key)`,
-    Prisma.sql`(t.scope_kind = 'group' AND EXISTS (SELECT 1 FROM host_group_members m WHERE m.group_id = t.group_id AND m.host_id = h.id))`,
-  ];
-  const filterGroups = new Map<string, unknown>();
-  for (const t of targets) if (t.group?.kind === "filter") filterGroups.set(t.group.id, t.group.filter);
-  for (const [id, filter] of filterGroups) {
-    const parsed = filter ? ZHostFilter.safeParse(filter) : null;
-    const pred = parsed?.success ? hostFilterSql({ ...parsed.data, groupId: undefined }) : Prisma.sql`FALSE`;
-    scopes.push(Prisma.sql`(t.group_id = ${id}::uuid AND ${pred})`);
+  const flatApps = [...new Set(targets.filter((t) => t.scopeKind !== "group").map((t) => t.app))];
+  const needEnv = targets.some((t) => t.scopeKind === "environment");
+
+  // fleet + environments: versions per (environment, app) and hosts per environment
+  const flat = (async () => {
+    const byEnv = new Map<string, Counts>();
+    const env = (e: string | null) => {
+      const k = e ?? "";
+      const c = byEnv.get(k) ?? { versions: new Map(), hosts: 0 };
+      byEnv.set(k, c);
+      return c;
+    };
+    if (!flatApps.length) return byEnv;
+    const [rows, hosts] = await Promise.all([
+      needEnv
+        ? db.$queryRaw<{ app: string; version: string; environment: string | null; n: bigint }[]>(Prisma.sql`
+            SELECT iv.app, iv.version, h.environment, count(*) AS n FROM installed_versions iv JOIN hosts h ON h.id = iv.host_id
+            WHERE iv.is_current AND ${appIn(flatApps)} GROUP BY iv.app, iv.version, h.environment`)
+        : db.$queryRaw<{ app: string; version: string; environment: null; n: bigint }[]>(Prisma.sql`
+            SELECT iv.app, iv.version, NULL AS environment, count(*) AS n FROM installed_versions iv
+            WHERE iv.is_current AND ${appIn(flatApps)} GROUP BY iv.app, iv.version`),
+      db.$queryRaw<{ environment: string | null; n: bigint }[]>(Prisma.sql`SELECT environment, count(*) AS n FROM hosts GROUP BY environment`),
+    ]);
+    for (const r of rows) addCount(env(r.environment).versions, r.app, r.version, Number(r.n));
+    for (const h of hosts) env(needEnv ? h.environment : null).hosts += Number(h.n);
+    return byEnv;
+  })();
+
+  // groups: one query each, over the apps that have a target for that group
+  const groupApps = new Map<string, { group: NonNullable<(typeof targets)[number]["group"]>; apps: Set<string> }>();
+  for (const t of targets)
+    if (t.scopeKind === "group" && t.group) {
+      const g = groupApps.get(t.group.id) ?? { group: t.group, apps: new Set<string>() };
+      g.apps.add(t.app);
+      groupApps.set(t.group.id, g);
+    }
+  const groups = Promise.all(
+    [...groupApps.values()].map(async ({ group, apps }): Promise<[string, Counts]> => {
+      let pred: Prisma.Sql;
+      if (group.kind === "static") pred = Prisma.sql`EXISTS (SELECT 1 FROM host_group_members m WHERE m.group_id = ${group.id}::uuid AND m.host_id = h.id)`;
+      else {
+        const parsed = group.filter ? ZHostFilter.safeParse(group.filter) : null;
+        pred = parsed?.success ? hostFilterSql({ ...parsed.data, groupId: undefined }) : Prisma.sql`FALSE`;
+      }
+      const [rows, hosts] = await Promise.all([
+        db.$queryRaw<{ app: string; version: string; n: bigint }[]>(Prisma.sql`
+          SELECT iv.app, iv.version, count(*) AS n FROM installed_versions iv JOIN hosts h ON h.id = iv.host_id
+          WHERE iv.is_current AND ${appIn([...apps])} AND ${pred} GROUP BY iv.app, iv.version`),
+        db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM hosts h WHERE ${pred}`),
+      ]);
+      const c: Counts = { versions: new Map(), hosts: Number(hosts[0]?.n ?? 0) };
+      for (const r of rows) addCount(c.versions, r.app, r.version, Number(r.n));
+      return [group.id, c];
+    }),
+  );
+  const [byEnv, byGroup] = await Promise.all([flat, groups.then((l) => new Map(l))]);
+
+  const fleet: Counts = { versions: new Map(), hosts: 0 };
+  for (const c of byEnv.values()) {
+    fleet.hosts += c.hosts;
+    for (const [app, per] of c.versions) for (const [v, n] of per) addCount(fleet.versions, app, v, n);
   }
-  const ids = targets.map((t) => Prisma.sql`${t.id}::uuid`);
-  const rows = await deps.db.$queryRaw<{ target_id: string; version: string | null; n: bigint }[]>(Prisma.sql`
-    SELECT t.id AS target_id, iv.version, count(*) AS n
-    FROM app_targets t
-    JOIN hosts h ON (${Prisma.join(scopes, " OR ")})
-    LEFT JOIN installed_versions iv ON iv.host_id = h.id AND iv.app = t.app AND iv.is_current
-    WHERE t.id IN (${Prisma.join(ids)})
-    GROUP BY t.id, iv.version`);
-  const byTarget = new Map<string, { version: string | null; hosts: number }[]>();
-  for (const r of rows) {
-    const l = byTarget.get(r.target_id) ?? [];
-    l.push({ version: r.version, hosts: Number(r.n) });
-    byTarget.set(r.target_id, l);
-  }
+
   return targets.map((t) => {
-    const versions = (byTarget.get(t.id) ?? []).sort((a, b) =>
-      a.version === null ? 1 : b.version === null ? -1 : compareVersionStrings(b.version, a.version),
-    );
-    const sum = (pred: (v: string | null) => boolean) => versions.filter((v) => pred(v.version)).reduce((s, v) => s + v.hosts, 0);
+    const scope: Counts =
+      t.scopeKind === "fleet"
+        ? fleet
+        : t.scopeKind === "environment"
+          ? (byEnv.get(t.scopeKey) ?? { versions: new Map(), hosts: 0 })
+          : (byGroup.get(t.group?.id ?? "") ?? { versions: new Map(), hosts: 0 });
+    const per = [...(scope.versions.get(t.app) ?? new Map<string, number>()).entries()]
+      .map(([version, hosts]) => ({ version: version as string | null, hosts }))
+      .sort((a, b) => compareVersionStrings(b.version!, a.version!));
+    const withApp = per.reduce((s, v) => s + v.hosts, 0);
+    const missing = scope.hosts - withApp;
+    const sum = (pred: (v: string) => boolean) => per.filter((v) => pred(v.version!)).reduce((s, v) => s + v.hosts, 0);
     return {
       targetId: t.id,
       app: t.app,
@@ -66,12 +122,12 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
       scopeKind: t.scopeKind,
       scopeKey: t.scopeKey,
       scopeName: t.scopeKind === "fleet" ? "whole fleet" : t.scopeKind === "group" ? `group ${t.group?.name ?? t.scopeKey}` : `env ${t.scopeKey}`,
-      hosts: sum(() => true),
+      hosts: scope.hosts,
       onTarget: sum((v) => v === t.version),
-      behind: sum((v) => v !== null && compareVersionStrings(v, t.version) < 0),
-      ahead: sum((v) => v !== null && compareVersionStrings(v, t.version) > 0),
-      missing: sum((v) => v === null),
-      versions,
+      behind: sum((v) => compareVersionStrings(v, t.version) < 0),
+      ahead: sum((v) => compareVersionStrings(v, t.version) > 0),
+      missing,
+      versions: missing > 0 ? [...per, { version: null, hosts: missing }] : per,
     };
   });
 }

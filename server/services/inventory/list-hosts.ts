@@ -52,21 +52,27 @@ export async function listHosts(deps: InventoryDeps, input: ListHostsInput = {})
   const dir = Prisma.raw(input.direction === "desc" ? "DESC NULLS LAST" : "ASC NULLS LAST");
   const col = Prisma.raw(SORT_SQL[input.sort ?? "name"]);
   const [rows, total] = await Promise.all([
-    deps.db.$queryRaw<(Omit<HostListRow, "appCount"> & { appCount: bigint })[]>(Prisma.sql`
+    deps.db.$queryRaw<Omit<HostListRow, "appCount">[]>(Prisma.sql`
       SELECT h.id, h.name, h.address, h.port, h."user", h.environment, h.labels, h.reachable,
              h.host_key_changed AS "hostKeyChanged", h.last_error AS "lastError", h.last_seen_at AS "lastSeenAt",
-             h.last_refresh_at AS "lastRefreshAt", h.os, h.kernel, h.arch, h.agent_version AS "agentVersion",
-             (SELECT count(*) FROM installed_versions iv WHERE iv.host_id = h.id AND iv.is_current) AS "appCount"
+             h.last_refresh_at AS "lastRefreshAt", h.os, h.kernel, h.arch, h.agent_version AS "agentVersion"
       FROM hosts h
       WHERE ${where}
       ORDER BY ${col} ${dir}, h.name ASC, h.id ASC
       LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`),
     deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM hosts h WHERE ${where}`),
   ]);
+  // Counted for the rows shown only (a select-list subquery would run for every row the sort passes).
+  const counts = rows.length
+    ? await deps.db.$queryRaw<{ host_id: string; n: bigint }[]>(Prisma.sql`
+        SELECT host_id, count(*) AS n FROM installed_versions
+        WHERE host_id IN (${Prisma.join(rows.map((r) => Prisma.sql`${r.id}::uuid`))}) AND is_current GROUP BY host_id`)
+    : [];
+  const appCount = new Map(counts.map((c) => [c.host_id, Number(c.n)]));
   return {
     total: Number(total[0]?.n ?? 0),
     page,
     pageSize,
-    rows: rows.map((r) => ({ ...r, appCount: Number(r.appCount) })),
+    rows: rows.map((r) => ({ ...r, appCount: appCount.get(r.id) ?? 0 })),
   };
 }
