@@ -7,9 +7,10 @@ if (!url) {
   console.error("keel worker: DATABASE_URL is not set; point it at the console's PostgreSQL");
   process.exit(2);
 }
-const workers = await startWorkers({ databaseUrl: url, dataDir: process.env.KEEL_DATA_DIR ?? ".keel" });
-console.log(`keel worker ${workers.rollouts.id} started`);
-for (const sig of ["SIGINT", "SIGTERM"] as const)
-  process.once(sig, () => {
-    void workers.stop().then(() => process.exit(0));
-  });
+void startWorkers({ databaseUrl: url, dataDir: process.env.KEEL_DATA_DIR ?? ".keel" }).then((workers) => {
+  console.log(`keel worker ${workers.rollouts.id} started`);
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => {
+      void workers.stop().then(() => process.exit(0));
+    });
+});
