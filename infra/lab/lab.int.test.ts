@@ -245,27 +245,52 @@ describe("lab fleet", () => {
   });
 });
 
-describe("lab down after a crash", () => {
-  it("removes a lab whose `up` was killed half-way (kill -9 of the whole process group)", async () => {
+/** Starts `lab up` as its own process group and kill -9s the whole group once `ready` hosts are up. */
+async function crashUp(lab: string, args: string[], ready: number): Promise<void> {
+  const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", "infra/lab/main.ts", "up", ...args, "--lab", lab], {
+    detached: true,
+    stdio: "ignore",
+  });
+  const hostsDir = `/var/lib/keel-lab/${lab}/hosts`;
+  const count = () => (existsSync(hostsDir) ? readdirSync(hostsDir).filter((d) => existsSync(`${hostsDir}/${d}/ready.json`)).length : 0);
+  try {
+    const deadline = Date.now() + 90_000;
+    while (count() < ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(count()).toBeGreaterThanOrEqual(ready);
+  } finally {
+    process.kill(-child.pid!, "SIGKILL");
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+
+describe("lab after a crash of `up`", () => {
+  it("`down` removes a lab whose `up` was killed half-way (kill -9 of the whole process group)", async () => {
     const lab = `lc${randomBytes(3).toString("hex")}`;
-    const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", "infra/lab/main.ts", "up", "8", "--ext4", "--concurrency", "2", "--lab", lab], {
-      detached: true,
-      stdio: "ignore",
-    });
     try {
-      // Wait until some hosts run sshd and others are half made, then crash.
-      const deadline = Date.now() + 90_000;
-      const ready = () => (existsSync(`/var/lib/keel-lab/${lab}/hosts`) ? readdirSync(`/var/lib/keel-lab/${lab}/hosts`).filter((d) => existsSync(`/var/lib/keel-lab/${lab}/hosts/${d}/ready.json`)).length : 0);
-      while (ready() < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(ready()).toBeGreaterThanOrEqual(3);
+      await crashUp(lab, ["8", "--concurrency", "2"], 3);
+      const before = leftovers(lab);
+      expect(before.some((l) => l.startsWith("process") && l.includes("sshd"))).toBe(true);
+      expect(before.some((l) => l.startsWith("netns"))).toBe(true);
+      expect(readdirSync(`/var/lib/keel-lab/${lab}/hosts`).length).toBeGreaterThan(3); // some were half made
     } finally {
-      process.kill(-child.pid!, "SIGKILL");
+      await labDown(lab);
     }
-    await new Promise((r) => setTimeout(r, 200));
-    const before = leftovers(lab);
-    expect(before.some((l) => l.startsWith("process") && l.includes("sshd"))).toBe(true);
-    expect(before.some((l) => l.startsWith("netns"))).toBe(true);
-    await labDown(lab);
+    expect(leftovers(lab)).toEqual([]);
+  });
+
+  it("a second `up` finishes a lab whose `up` was killed half-way", async () => {
+    const lab = `lr${randomBytes(3).toString("hex")}`;
+    try {
+      await crashUp(lab, ["4", "--ext4", "--concurrency", "1"], 1);
+      const inv = await labUp({ lab, count: 4, ext4: true });
+      expect(inv.hosts.map((h) => h.index)).toEqual([1, 2, 3, 4]);
+      for (const h of inv.hosts) {
+        expect(servedFingerprint(h.address)).toBe(h.hostKeyFingerprint);
+        expect((await labExec(lab, h.name, ["findmnt", "-n", "-o", "FSTYPE", "/var/lib/keel"])).stdout.trim()).toBe("ext4");
+      }
+    } finally {
+      await labDown(lab);
+    }
     expect(leftovers(lab)).toEqual([]);
   });
 });

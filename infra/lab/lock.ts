@@ -1,6 +1,6 @@
 // A lock file holding "pid starttime": taken with O_EXCL, taken over when its holder is gone
 // (so a crashed `up` never blocks the `down` that cleans up after it).
-import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { LabError } from "./names";
 import { sleep } from "./run";
@@ -12,6 +12,14 @@ function startTimeOf(pid: number): string | null {
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
   } catch {
     return null;
+  }
+}
+
+function mtimeOf(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return Date.now();
   }
 }
 
@@ -41,7 +49,8 @@ export async function withLock<T>(file: string, timeoutMs: number, fn: () => Pro
         continue;
       }
       // An empty file is a holder between open and write; give it a moment before calling it stale.
-      if (content !== "" && !holderAlive(content)) {
+      const emptyAndOld = content === "" && Date.now() - mtimeOf(file) > 5000;
+      if ((content !== "" && !holderAlive(content)) || emptyAndOld) {
         try {
           if (readFileSync(file, "utf8") === content) unlinkSync(file);
         } catch {
