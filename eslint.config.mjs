@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import reactHooks from "eslint-plugin-react-hooks";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".next/", ".next-e2e/", ".keel/", "agent/dist/", "next-env.d.ts", "test-results/", "playwright-report/", ".lab/"] },
+  { ignores: ["node_modules/", ".next/", ".next-e2e/", ".next-start-test/", ".keel/", "agent/dist/", "next-env.d.ts", "test-results/", "playwright-report/", ".lab/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,92 @@
+// `npm start`: one command from a fresh clone to a running console.
+//   1. database: DATABASE_URL, or an embedded PostgreSQL under KEEL_DATA_DIR (default .keel)
+//   2. migrations (prisma/migrate.ts), the first admin when there are no users
+//   3. KEEL_SECRET from the environment or <data dir>/secret (generated once, mode 600)
+//   4. `next build` when there is no build or the sources are newer than it (KEEL_NEXT_DIST_DIR,
+//      default .next), then serve
+//      on KEEL_HOST:KEEL_PORT (default 127.0.0.1:3000); `--dev` serves the dev server instead.
+// Ctrl-C / SIGTERM stops everything it started, the embedded PostgreSQL included.
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { applyMigrations } from "../../prisma/migrate";
+import { parseEnv, publicOrigin } from "../../server/env";
+import { openDatabase, StartError, type Database } from "./database";
+import { ensureFirstAdmin } from "./first-admin";
+import { buildNext, buildState, REPO, serveNext, type Serving } from "./next-app";
+import { ensureSecret } from "./secret";
+
+const log = (s: string) => console.log(`keel: ${s}`);
+
+async function main(): Promise<void> {
+  const dev = process.argv.includes("--dev");
+  const env = parseEnv(process.env);
+  const dataDir = resolve(REPO, env.KEEL_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  let db: Database | undefined;
+  let serving: Serving | undefined;
+  const aborter = new AbortController();
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string, code: number) => {
+    stopping ??= (async () => {
+      aborter.abort();
+      if (why) log(why);
+      await serving?.close().catch((e: unknown) => console.error("keel: stopping the web server:", e));
+      await db?.stop();
+      process.exit(code);
+    })();
+    return stopping;
+  };
+  process.on("SIGINT", () => void stop("stopping (SIGINT)", 0));
+  process.on("SIGTERM", () => void stop("stopping (SIGTERM)", 0));
+  // `npm start` runs us under `sh -c`; a SIGTERM sent to npm kills that shell without passing
+  // the signal on. Being re-parented means whoever started us is gone: stop like on SIGTERM.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop("stopping (the process that started keel is gone)", 0);
+  }, 500).unref();
+
+  try {
+    db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, log });
+    const migrations = await applyMigrations(db.url);
+    if (migrations.applied.length) log(`applied migrations: ${migrations.applied.join(", ")}`);
+
+    const admin = await ensureFirstAdmin({ databaseUrl: db.url, email: env.KEEL_ADMIN_EMAIL, password: env.KEEL_ADMIN_PASSWORD });
+    const secret = ensureSecret(dataDir, env.KEEL_SECRET);
+    process.env.DATABASE_URL = db.url;
+    process.env.KEEL_SECRET = secret;
+    process.env.KEEL_NEXT_DIST_DIR = env.KEEL_NEXT_DIST_DIR;
+    process.env.NEXT_TELEMETRY_DISABLED ??= "1";
+
+    const build = dev ? "fresh" : buildState(env.KEEL_NEXT_DIST_DIR);
+    if (build !== "fresh") {
+      log(`${build === "missing" ? "no build" : "sources changed since the build"} in ${env.KEEL_NEXT_DIST_DIR}/: running next build (takes a few minutes)`);
+      await buildNext(env.KEEL_NEXT_DIST_DIR, aborter.signal);
+    }
+    if (aborter.signal.aborted) return;
+    serving = await serveNext({ host: env.KEEL_HOST, port: env.KEEL_PORT, dev });
+    if (aborter.signal.aborted) return void (await serving.close());
+
+    const url = publicOrigin(env);
+    if (admin.created && admin.generatedPassword) {
+      const bar = "=".repeat(66);
+      console.log(
+        [
+          bar,
+          "  First admin account created. This password is shown ONLY ONCE:",
+          `    e-mail:   ${admin.email}`,
+          `    password: ${admin.generatedPassword}`,
+          "  Sign in, then keep it in your password manager.",
+          bar,
+        ].join("\n"),
+      );
+    } else if (admin.created) log(`first admin ${admin.email} created with the password from KEEL_ADMIN_PASSWORD`);
+    log(`console ready at ${url}  (Ctrl-C stops it)`);
+  } catch (e) {
+    const line = e instanceof StartError ? e.message : `start-up failed: ${(e as Error).message}`;
+    console.error(`keel: ${line}`);
+    await stop("", 1);
+  }
+}
+
+void main();

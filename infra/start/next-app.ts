@@ -1,0 +1,78 @@
+// Builds the Next.js console when there is no build yet, and serves it in this process behind
+// a small HTTP server that records the client's address (x-keel-client-ip, used by rate limits
+// and the audit log) and the requested path (x-keel-path, for sign-in redirects).
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO = fileURLToPath(new URL("../..", import.meta.url));
+
+/** What the console is built from: a change to any of these makes a build stale. */
+const BUILD_INPUTS = ["app", "server", "agent/protocol", "prisma/schema", "next.config.ts", "postcss.config.mjs", "package-lock.json", "tsconfig.json"];
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = 0;
+  for (const name of readdirSync(path)) if (name !== "node_modules" && !name.startsWith(".")) newest = Math.max(newest, newestMtime(join(path, name)));
+  return newest;
+}
+
+/** "missing", "stale" (a source is newer than the build) or "fresh". */
+export function buildState(distDir: string): "missing" | "stale" | "fresh" {
+  const id = join(REPO, distDir, "BUILD_ID");
+  if (!existsSync(id)) return "missing";
+  const built = statSync(id).mtimeMs;
+  return BUILD_INPUTS.some((p) => newestMtime(join(REPO, p)) > built) ? "stale" : "fresh";
+}
+
+/** Runs `next build`; resolves when it succeeds. `signal` aborts it (Ctrl-C during the build). */
+export function buildNext(distDir: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO, "node_modules/next/dist/bin/next"), "build"], {
+      cwd: REPO,
+      env: { ...process.env, KEEL_NEXT_DIST_DIR: distDir, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    const abort = () => child.kill("SIGTERM");
+    signal.addEventListener("abort", abort, { once: true });
+    child.once("error", reject);
+    child.once("exit", (code, sig) => {
+      signal.removeEventListener("abort", abort);
+      if (code === 0) resolve();
+      else reject(new Error(signal.aborted ? "build interrupted" : `next build failed (${sig ?? `exit ${code}`}); see its output above`));
+    });
+  });
+}
+
+export type Serving = { server: Server; close(): Promise<void> };
+
+export async function serveNext(opts: { host: string; port: number; dev: boolean }): Promise<Serving> {
+  const { default: next } = await import("next");
+  const app = next({ dev: opts.dev, dir: REPO, hostname: opts.host, port: opts.port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const server = createServer((req, res) => {
+    req.headers["x-keel-client-ip"] = req.socket.remoteAddress ?? "unknown";
+    req.headers["x-keel-path"] = req.url ?? "/";
+    handle(req, res).catch((e: unknown) => {
+      console.error("request failed:", e);
+      if (!res.headersSent) res.writeHead(500).end("internal error");
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  return {
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await app.close();
+    },
+  };
+}

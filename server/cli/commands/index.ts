@@ -1,0 +1,10 @@
+// Every `keel` command, in the order `keel help` lists them. Add yours here.
+import type { Command } from "../command";
+import { auditCommand } from "./audit";
+import { loginCommand } from "./login";
+import { usersCommand } from "./users";
+import { whoamiCommand } from "./whoami";
+import { releaseCommand } from "./release";
+import { keysCommand } from "./keys";
+
+export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand];
