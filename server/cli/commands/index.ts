@@ -6,5 +6,7 @@ import { usersCommand } from "./users";
 import { whoamiCommand } from "./whoami";
 import { releaseCommand } from "./release";
 import { keysCommand } from "./keys";
+import { rolloutCommand } from "./rollout";
+import { policyCommand } from "./policy";
 
-export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand];
+export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand, rolloutCommand, policyCommand];
