@@ -1,0 +1,117 @@
+// The `keel` CLI against the console's real tRPC handler on a real HTTP port and PostgreSQL.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import pg from "pg";
+import type { PrismaClient } from "@prisma/client";
+import { createTestDatabase, type TestDatabase } from "../test/db";
+import { serveHandler } from "../test/serve-handler";
+import { createDb } from "../db";
+import { createAuth } from "../auth/auth";
+import { createTRPCHandler } from "../trpc/http-handler";
+import { createUser } from "../services/users/create-user";
+import { createApiToken } from "../services/tokens/create-api-token";
+import { appendAudit } from "../services/audit/append-audit";
+import { runCli } from "./main";
+
+const run = promisify(execFile);
+let t: TestDatabase;
+let db: PrismaClient;
+let server: { url: string; close(): Promise<void> };
+let adminToken = "";
+let auditorToken = "";
+const dir = mkdtempSync(join(tmpdir(), "keel-cli-"));
+const env = { ...process.env, KEEL_CONFIG: join(dir, "keel", "config.json"), KEEL_API_URL: "", KEEL_TOKEN: "" };
+delete env.KEEL_API_URL;
+delete env.KEEL_TOKEN;
+
+async function cli(...argv: string[]) {
+  return runCliWith(env, ...argv);
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  db = createDb(t.url);
+  let handler: ((r: Request) => Promise<Response>) | undefined;
+  server = await serveHandler((p) => (p.startsWith("/api/trpc") ? handler : undefined));
+  handler = createTRPCHandler({ db, auth: createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: server.url }), trustedOrigins: [server.url] });
+  const admin = await createUser({ db, actorId: null, input: { email: "admin@keel.local", name: "Admin", roles: ["admin"] } });
+  const auditor = await createUser({ db, actorId: null, input: { email: "aud@keel.local", name: "Aud", roles: ["auditor"] } });
+  adminToken = (await createApiToken({ db, userId: admin.user.id, name: "cli" })).token;
+  auditorToken = (await createApiToken({ db, userId: auditor.user.id, name: "cli" })).token;
+});
+afterAll(async () => {
+  await server?.close();
+  await db?.$disconnect();
+  await t?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("keel CLI", () => {
+  it("npx keel login checks the token and saves it with mode 600", async () => {
+    const r = await run(process.execPath, ["server/cli/bin.mjs", "login", "--url", server.url, "--token", adminToken], { env });
+    expect(r.stdout).toMatch(/Logged in to .* as admin@keel\.local \(admin\)/);
+    expect(statSync(env.KEEL_CONFIG).mode & 0o777).toBe(0o600);
+  });
+
+  it("whoami, users list and audit verify", async () => {
+    expect((await cli("whoami")).out).toEqual(["admin@keel.local (Admin) roles: admin"]);
+    const users = await cli("users", "list");
+    expect(users.code).toBe(0);
+    expect(users.out[0]).toMatch(/^EMAIL\s+NAME\s+ROLES/);
+    expect(users.out.some((l) => /^aud@keel\.local\s+Aud\s+auditor\s+active/.test(l))).toBe(true);
+    const verify = await cli("audit", "verify");
+    expect(verify.code).toBe(0);
+    expect(verify.out[0]).toMatch(/^audit chain intact: \d+ events verified/);
+  });
+
+  it("audit verify exits 2 and names the altered event", async () => {
+    await appendAudit(db, { actorId: null, action: "test.tamper", detail: { n: 1 } });
+    const row = await db.auditEvent.findFirstOrThrow({ where: { action: "test.tamper" } });
+    const c = new pg.Client({ connectionString: t.url });
+    await c.connect();
+    await c.query(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
+    await c.query(`UPDATE audit_events SET detail = '{"n": 2}' WHERE id = $1`, [row.id.toString()]);
+    await c.query(`ALTER TABLE audit_events ENABLE TRIGGER USER`);
+    await c.end();
+    const r = await cli("audit", "verify");
+    expect(r.code).toBe(2);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toContain(`BROKEN at event #${row.id} (test.tamper`);
+  });
+
+  it("prints one line and exits non-zero for a refused role, a bad token, an unreachable console and bad usage", async () => {
+    const auditorEnv = { ...env, KEEL_API_URL: server.url, KEEL_TOKEN: auditorToken };
+    const refused = await runCliWith(auditorEnv, "users", "list");
+    expect(refused.code).toBe(1);
+    expect(refused.err).toEqual([expect.stringMatching(/^keel: refused: users\.list needs the role admin/)]);
+
+    const bad = await runCliWith({ ...env, KEEL_API_URL: server.url, KEEL_TOKEN: "keel_" + "x".repeat(43) }, "whoami");
+    expect(bad.err).toEqual([expect.stringMatching(/^keel: The API token is not valid.*keel login/)]);
+    expect(bad.code).toBe(1);
+
+    const down = await runCliWith({ ...env, KEEL_API_URL: "http://127.0.0.1:1", KEEL_TOKEN: adminToken }, "whoami");
+    expect(down.err).toEqual([expect.stringMatching(/^keel: cannot reach the console at http:\/\/127\.0\.0\.1:1/)]);
+    expect(down.code).toBe(1);
+
+    const usage = await cli("users", "delete");
+    expect(usage.err).toEqual(["keel: usage: keel users list"]);
+    expect((await cli("frobnicate")).code).toBe(1);
+  });
+});
+
+async function runCliWith(e: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const spy = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
+  try {
+    const code = await runCli(argv, { out: (l) => out.push(l), env: e });
+    return { code, out, err };
+  } finally {
+    spy.mockRestore();
+  }
+}
