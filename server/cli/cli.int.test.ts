@@ -36,9 +36,10 @@ async function cli(...argv: string[]) {
 beforeAll(async () => {
   t = await createTestDatabase();
   db = createDb(t.url);
-  let handler: ((r: Request) => Promise<Response>) | undefined;
-  server = await serveHandler((p) => (p.startsWith("/api/trpc") ? handler : undefined));
-  handler = createTRPCHandler({ db, auth: createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: server.url }), trustedOrigins: [server.url] });
+  // The handler needs the server's URL (its trusted origin), so it is plugged in after listening.
+  const route: { trpc?: (r: Request) => Promise<Response> } = {};
+  server = await serveHandler((p) => (p.startsWith("/api/trpc") ? route.trpc : undefined));
+  route.trpc = createTRPCHandler({ db, auth: createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: server.url }), trustedOrigins: [server.url] });
   const admin = await createUser({ db, actorId: null, input: { email: "admin@keel.local", name: "Admin", roles: ["admin"] } });
   const auditor = await createUser({ db, actorId: null, input: { email: "aud@keel.local", name: "Aud", roles: ["auditor"] } });
   adminToken = (await createApiToken({ db, userId: admin.user.id, name: "cli" })).token;
