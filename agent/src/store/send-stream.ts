@@ -201,10 +201,21 @@ export class SendStreamInspector {
         if (type === S_IFCHR || type === S_IFBLK) push(f.devices, path);
         return;
       }
-      case C.RENAME:
-        checkInside(str(A.PATH), "path");
-        checkInside(str(A.PATH_TO), "rename target");
+      case C.RENAME: {
+        const from = str(A.PATH);
+        const to = str(A.PATH_TO);
+        checkInside(from, "path");
+        checkInside(to, "rename target");
+        // send creates entries under temporary names (o257-12-0) and renames them: follow that.
+        for (const list of [f.setuid, f.devices, f.capabilities]) {
+          for (let i = 0; i < list.length; i++) {
+            const v = list[i] as string;
+            if (v === from) list[i] = to;
+            else if (v.startsWith(`${from}/`)) list[i] = to + v.slice(from.length);
+          }
+        }
         return;
+      }
       case C.LINK:
         checkInside(str(A.PATH), "path");
         checkInside(str(A.PATH_LINK), "hard link target");

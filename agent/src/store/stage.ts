@@ -126,6 +126,7 @@ export async function verifyStaged(fd: number, manifest: ReleaseManifest, inspec
   const whole = createHash("sha256");
   const buf = Buffer.allocUnsafe(Math.min(chunkSize, 1024 * 1024));
   let pos = 0;
+  let structural: unknown = null;
   for (let i = 0; i < chunks.length; i++) {
     const end = Math.min(bytes, pos + chunkSize);
     const h = createHash("sha256");
@@ -137,12 +138,21 @@ export async function verifyStaged(fd: number, manifest: ReleaseManifest, inspec
       const piece = buf.subarray(0, n);
       h.update(piece);
       whole.update(piece);
-      inspector.push(piece);
+      // A structural problem counts only once the bytes are known to be the signed ones:
+      // a damaged stream is reported as a digest mismatch, not as a malformed stream.
+      if (!structural) {
+        try {
+          inspector.push(piece);
+        } catch (e) {
+          structural = e;
+        }
+      }
       pos += n;
     }
     if (h.digest("hex") !== chunks[i]) {
       throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${end}) does not match its signed digest`);
     }
+    if (structural) throw structural;
     progress(pos);
   }
   const extra = await pread(fd, buf.subarray(0, 1), pos);

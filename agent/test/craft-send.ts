@@ -1,0 +1,91 @@
+// Hand-crafted `btrfs send` v1 streams for the escape tests (RELIABILITY.md case 7), with correct
+// CRC-32C so that btrfs receive itself would accept them — only the agent's checks stand in the way.
+import { randomBytes } from "node:crypto";
+
+const TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t[i] = c >>> 0;
+  }
+  return t;
+})();
+
+/** btrfs' crc32c as used by send: seed 0, no final inversion. */
+function crc32c(buf: Buffer): number {
+  let c = 0;
+  for (const b of buf) c = (TABLE[(c ^ b) & 0xff] as number) ^ (c >>> 8);
+  return c >>> 0;
+}
+
+const A = { UUID: 1, CTRANSID: 2, INO: 3, MODE: 5, PATH: 15, PATH_TO: 16, PATH_LINK: 17, FILE_OFFSET: 18, DATA: 19 } as const;
+const C = { SUBVOL: 1, MKFILE: 3, MKDIR: 4, SYMLINK: 8, RENAME: 9, LINK: 10, WRITE: 15, CHMOD: 18, END: 21 } as const;
+
+type Attr = [number, Buffer];
+
+const u64 = (n: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+};
+const s = (v: string) => Buffer.from(v, "utf8");
+
+function cmd(type: number, attrs: Attr[]): Buffer {
+  const payload = Buffer.concat(
+    attrs.map(([t, v]) => {
+      const h = Buffer.alloc(4);
+      h.writeUInt16LE(t, 0);
+      h.writeUInt16LE(v.length, 2);
+      return Buffer.concat([h, v]);
+    }),
+  );
+  const head = Buffer.alloc(10);
+  head.writeUInt32LE(payload.length, 0);
+  head.writeUInt16LE(type, 4);
+  const whole = Buffer.concat([head, payload]);
+  whole.writeUInt32LE(crc32c(whole), 6);
+  return whole;
+}
+
+export type CraftOp =
+  | { op: "mkfile"; path: string; data?: string }
+  | { op: "mkdir"; path: string }
+  | { op: "symlink"; path: string; target: string }
+  | { op: "link"; path: string; existing: string }
+  | { op: "rename"; from: string; to: string }
+  | { op: "chmod"; path: string; mode: number };
+
+export function craftSendStream(name: string, ops: CraftOp[], opts: { end?: boolean } = {}): { stream: Buffer; uuid: string } {
+  const uuidBytes = randomBytes(16);
+  const h = uuidBytes.toString("hex");
+  const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const parts: Buffer[] = [Buffer.from("btrfs-stream\0", "latin1"), Buffer.from([1, 0, 0, 0])];
+  parts.push(cmd(C.SUBVOL, [[A.PATH, s(name)], [A.UUID, uuidBytes], [A.CTRANSID, u64(7)]]));
+  let ino = 257;
+  for (const o of ops) {
+    switch (o.op) {
+      case "mkfile":
+        parts.push(cmd(C.MKFILE, [[A.PATH, s(o.path)], [A.INO, u64(ino++)]]));
+        if (o.data) parts.push(cmd(C.WRITE, [[A.PATH, s(o.path)], [A.FILE_OFFSET, u64(0)], [A.DATA, s(o.data)]]));
+        break;
+      case "mkdir":
+        parts.push(cmd(C.MKDIR, [[A.PATH, s(o.path)], [A.INO, u64(ino++)]]));
+        break;
+      case "symlink":
+        parts.push(cmd(C.SYMLINK, [[A.PATH, s(o.path)], [A.INO, u64(ino++)], [A.PATH_LINK, s(o.target)]]));
+        break;
+      case "link":
+        parts.push(cmd(C.LINK, [[A.PATH, s(o.path)], [A.PATH_LINK, s(o.existing)]]));
+        break;
+      case "rename":
+        parts.push(cmd(C.RENAME, [[A.PATH, s(o.from)], [A.PATH_TO, s(o.to)]]));
+        break;
+      case "chmod":
+        parts.push(cmd(C.CHMOD, [[A.PATH, s(o.path)], [A.MODE, u64(o.mode)]]));
+        break;
+    }
+  }
+  if (opts.end !== false) parts.push(cmd(C.END, []));
+  return { stream: Buffer.concat(parts), uuid };
+}
