@@ -6,13 +6,23 @@ import { CliError } from "../errors";
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 export const keysCommand: Command = {
   name: "keys",
   summary: "release signing keys: list, create, import, retire",
-  usage: ["keel keys list", "keel keys create NAME", "keel keys import NAME PUBLIC_KEY_FILE", "keel keys retire KEY_ID [--remove]"],
+  usage: [
+    "keel keys list",
+    "keel keys create NAME",
+    "keel keys import NAME PUBLIC_KEY_FILE",
+    "keel keys retire KEY_ID [--remove]",
+  ],
   async run(args, io) {
     const [sub, ...rest] = args;
     switch (sub) {
@@ -21,7 +31,14 @@ export const keysCommand: Command = {
         if (keys.length === 0) return io.out("no signing keys; create one with `keel keys create NAME`");
         const rows = [["KEY ID", "NAME", "STATUS", "RELEASES", "CREATED", "NOTE"]];
         for (const k of keys)
-          rows.push([k.keyId, k.name, k.status, String(k.releases), k.createdAt.toISOString(), k.isSigningKey ? "signs new releases" : k.hasPrivateKey ? "" : "public only"]);
+          rows.push([
+            k.keyId,
+            k.name,
+            k.status,
+            String(k.releases),
+            k.createdAt.toISOString(),
+            k.isSigningKey ? "signs new releases" : k.hasPrivateKey ? "" : "public only",
+          ]);
         for (const line of table(rows)) io.out(line);
         return;
       }
@@ -35,7 +52,8 @@ export const keysCommand: Command = {
       }
       case "import": {
         const [name, file] = rest;
-        if (!name || !file || rest.length !== 2) throw new CliError("usage: keel keys import NAME PUBLIC_KEY_FILE");
+        if (!name || !file || rest.length !== 2)
+          throw new CliError("usage: keel keys import NAME PUBLIC_KEY_FILE");
         let publicKey: string;
         try {
           publicKey = readFileSync(file, "utf8");
@@ -49,7 +67,8 @@ export const keysCommand: Command = {
       case "retire": {
         const { values, positionals } = parseFlags(rest, { remove: { type: "boolean" } });
         const [keyId] = positionals;
-        if (!keyId || positionals.length !== 1) throw new CliError("usage: keel keys retire KEY_ID [--remove]");
+        if (!keyId || positionals.length !== 1)
+          throw new CliError("usage: keel keys retire KEY_ID [--remove]");
         const r = await io.client().keys.retire.mutate({ keyId, remove: values.remove ? true : undefined });
         io.out(r.changed ? `key ${r.keyId} is now ${r.status}` : `key ${r.keyId} was already ${r.status}`);
         return;

@@ -10,7 +10,12 @@ import { CliError } from "../errors";
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 function bytes(n: number | null): string {
@@ -27,7 +32,12 @@ function bytes(n: number | null): string {
 }
 
 /** POSTs a body to the upload route with the CLI's token; returns `result` or throws the console's message. */
-async function upload(io: CliIo, query: Record<string, string>, body: Readable, headers: Record<string, string> = {}): Promise<unknown> {
+async function upload(
+  io: CliIo,
+  query: Record<string, string>,
+  body: Readable,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
   const { url, token } = loadConfig(io.env);
   const origin = new URL(url).origin;
   let res: Response;
@@ -42,7 +52,10 @@ async function upload(io: CliIo, query: Record<string, string>, body: Readable, 
     const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
     throw new CliError(`the upload to ${origin} failed (${cause})`);
   }
-  const answer = (await res.json().catch(() => null)) as { result?: unknown; error?: { message?: string } } | null;
+  const answer = (await res.json().catch(() => null)) as {
+    result?: unknown;
+    error?: { message?: string };
+  } | null;
   if (!res.ok || !answer || answer.result === undefined) {
     const hint = res.status === 401 ? " Run `keel login` with a valid token." : "";
     throw new CliError(`${answer?.error?.message ?? `the console answered HTTP ${res.status}`}${hint}`);
@@ -57,7 +70,11 @@ function fileStream(path: string, what: string): Readable {
 
 /** A directory as a tar stream (GNU tar, numeric owners), failing the upload if tar fails. */
 function tarOf(dir: string): Readable {
-  const child = spawn("tar", ["--create", "--file=-", `--directory=${dir}`, "--numeric-owner", "--sort=name", "."], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    "tar",
+    ["--create", "--file=-", `--directory=${dir}`, "--numeric-owner", "--sort=name", "."],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-1000)));
   const out = child.stdout;
@@ -69,26 +86,43 @@ function tarOf(dir: string): Readable {
 
 async function push(args: string[], io: CliIo) {
   const [manifestPath, streamPath] = args;
-  if (!manifestPath || !streamPath || args.length !== 2) throw new CliError("usage: keel release push MANIFEST STREAM");
-  const manifest = Buffer.from(await Readable.from(fileStream(manifestPath, "manifest")).toArray().then((c) => Buffer.concat(c as Buffer[])));
+  if (!manifestPath || !streamPath || args.length !== 2)
+    throw new CliError("usage: keel release push MANIFEST STREAM");
+  const manifest = Buffer.from(
+    await Readable.from(fileStream(manifestPath, "manifest"))
+      .toArray()
+      .then((c) => Buffer.concat(c as Buffer[])),
+  );
   const stream = fileStream(streamPath, "stream");
   async function* body() {
     yield manifest;
     yield* stream;
   }
-  const r = (await upload(io, { mode: "push" }, Readable.from(body()), { "x-keel-manifest-bytes": String(manifest.length) })) as {
+  const r = (await upload(io, { mode: "push" }, Readable.from(body()), {
+    "x-keel-manifest-bytes": String(manifest.length),
+  })) as {
     status: string;
     app: string;
     version: string;
   };
-  io.out(r.status === "unchanged" ? `${r.app} ${r.version} is already there with these exact bytes; nothing changed` : `pushed ${r.app} ${r.version}`);
+  io.out(
+    r.status === "unchanged"
+      ? `${r.app} ${r.version} is already there with these exact bytes; nothing changed`
+      : `pushed ${r.app} ${r.version}`,
+  );
 }
 
 async function build(args: string[], io: CliIo) {
-  const { values, positionals } = parseFlags(args, { app: { type: "string" }, version: { type: "string" }, kind: { type: "string" } });
+  const { values, positionals } = parseFlags(args, {
+    app: { type: "string" },
+    version: { type: "string" },
+    kind: { type: "string" },
+  });
   const [from] = positionals;
   if (!from || positionals.length !== 1 || !values.app || !values.version)
-    throw new CliError("usage: keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind app|runtime|rootfs]");
+    throw new CliError(
+      "usage: keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind app|runtime|rootfs]",
+    );
   if (!existsSync(from)) throw new CliError(`${from} does not exist`);
   const isDir = statSync(from).isDirectory();
   const format = isDir || /\.tar$/i.test(from) ? "tar" : /\.(tar\.zst|tzst)$/i.test(from) ? "tar.zst" : null;
@@ -96,8 +130,17 @@ async function build(args: string[], io: CliIo) {
   const body = isDir ? tarOf(from) : fileStream(from, "tree");
   const q: Record<string, string> = { mode: "build", app: values.app, version: values.version, format };
   if (values.kind) q.kind = values.kind;
-  const r = (await upload(io, q, body)) as { app: string; version: string; parent: string | null; fullBytes: number; incrementalBytes: number | null; tree: { files: number; bytes: number } };
-  io.out(`built ${r.app} ${r.version}: ${r.tree.files} files, ${bytes(r.tree.bytes)}; full stream ${bytes(r.fullBytes)}`);
+  const r = (await upload(io, q, body)) as {
+    app: string;
+    version: string;
+    parent: string | null;
+    fullBytes: number;
+    incrementalBytes: number | null;
+    tree: { files: number; bytes: number };
+  };
+  io.out(
+    `built ${r.app} ${r.version}: ${r.tree.files} files, ${bytes(r.tree.bytes)}; full stream ${bytes(r.fullBytes)}`,
+  );
   if (r.parent) io.out(`incremental stream from ${r.parent}: ${bytes(r.incrementalBytes)}`);
 }
 
@@ -125,7 +168,15 @@ export const releaseCommand: Command = {
         const rows = [["APP", "VERSION", "KIND", "STREAM", "SIGNER", "CREATED", "HOSTS"]];
         for (const a of apps)
           for (const r of a.releases)
-            rows.push([a.app, r.version, r.kind, bytes(r.streamBytes), r.signerKeyId, r.createdAt.toISOString(), `${r.hosts} (${r.currentOn} current)`]);
+            rows.push([
+              a.app,
+              r.version,
+              r.kind,
+              bytes(r.streamBytes),
+              r.signerKeyId,
+              r.createdAt.toISOString(),
+              `${r.hosts} (${r.currentOn} current)`,
+            ]);
         for (const line of table(rows)) io.out(line);
         return;
       }
@@ -133,19 +184,30 @@ export const releaseCommand: Command = {
         const [app, version] = rest;
         if (!app || !version || rest.length !== 2) throw new CliError("usage: keel release show APP VERSION");
         const d = await io.client().releases.show.query({ app, version });
-        io.out(`${d.release.app} ${d.release.version} (${d.release.kind}), ${d.release.source === "build" ? "built here" : "pushed"}`);
-        io.out(`signed by ${d.release.signerName} (${d.release.signerKeyId}), created ${d.release.createdAt.toISOString()}`);
-        io.out(`tree: ${d.release.treeFiles} files, ${bytes(d.release.treeBytes)}; full stream ${bytes(d.release.streamBytes)}`);
-        io.out(`hosts: ${d.installedOn.map((h) => `${h.host}${h.isCurrent ? " (current)" : h.isPrevious ? " (previous)" : ""}`).join(", ") || "none"}`);
+        io.out(
+          `${d.release.app} ${d.release.version} (${d.release.kind}), ${d.release.source === "build" ? "built here" : "pushed"}`,
+        );
+        io.out(
+          `signed by ${d.release.signerName} (${d.release.signerKeyId}), created ${d.release.createdAt.toISOString()}`,
+        );
+        io.out(
+          `tree: ${d.release.treeFiles} files, ${bytes(d.release.treeBytes)}; full stream ${bytes(d.release.streamBytes)}`,
+        );
+        io.out(
+          `hosts: ${d.installedOn.map((h) => `${h.host}${h.isCurrent ? " (current)" : h.isPrevious ? " (previous)" : ""}`).join(", ") || "none"}`,
+        );
         for (const x of d.deltas)
-          io.out(`delta ${x.direction === "to" ? `${x.otherVersion} → ${d.release.version}` : `${d.release.version} → ${x.otherVersion}`}: ${bytes(x.streamBytes)} (wire ${bytes(x.wireBytes)})`);
+          io.out(
+            `delta ${x.direction === "to" ? `${x.otherVersion} → ${d.release.version}` : `${d.release.version} → ${x.otherVersion}`}: ${bytes(x.streamBytes)} (wire ${bytes(x.wireBytes)})`,
+          );
         io.out("manifest:");
         io.out(JSON.stringify(d.manifest, null, 2));
         return;
       }
       case "delete": {
         const [app, version] = rest;
-        if (!app || !version || rest.length !== 2) throw new CliError("usage: keel release delete APP VERSION");
+        if (!app || !version || rest.length !== 2)
+          throw new CliError("usage: keel release delete APP VERSION");
         const r = await io.client().releases.delete.mutate({ app, version });
         io.out(`deleted ${r.app} ${r.version} (${r.deletedArtifacts} stream file(s) freed)`);
         return;

@@ -7,7 +7,7 @@
 // Answers JSON: { result } or { error: { code, message } }.
 import type { PrismaClient } from "@prisma/client";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { RELEASE_KINDS, type ReleaseKind } from "@/agent/protocol";
 import type { Auth } from "@/server/auth/auth";
@@ -105,7 +105,24 @@ export function createReleaseUploadHandler(deps: {
 
     const url = new URL(req.url);
     const rd = depsFor(deps.db, viewer.user.id);
-    const body = Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>);
+    // Services may drop the stream when they refuse early (or find the release already there);
+    // the rest of the upload is then read and discarded before answering, because HTTP clients
+    // that are still sending treat a closed connection as a failure and never see the answer.
+    const raw = Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>);
+    const body = raw.pipe(new PassThrough());
+    const answer = async (r: Response) => {
+      if (!raw.readableEnded && !raw.destroyed) {
+        raw.unpipe(body);
+        await new Promise<void>((res) => {
+          raw
+            .once("end", res)
+            .once("error", () => res())
+            .once("close", res);
+          raw.resume();
+        });
+      }
+      return r;
+    };
     try {
       const mode = url.searchParams.get("mode");
       if (mode === "push") {
@@ -133,12 +150,11 @@ export function createReleaseUploadHandler(deps: {
           kind: kind as ReleaseKind,
           source: { tar: body, compression: format === "tar.zst" ? "zstd" : "none" },
         });
-        return Response.json({ result });
+        return answer(Response.json({ result }));
       }
       throw new AppError("BAD_REQUEST", { message: "mode must be push or build" });
     } catch (e) {
-      body.destroy();
-      return errorResponse(e);
+      return answer(errorResponse(e));
     }
   };
 }
