@@ -8,6 +8,9 @@ import { releasesRouter } from "./routers/releases/router";
 import { keysRouter } from "./routers/keys/router";
 import { rolloutsRouter } from "./routers/rollouts/router";
 import { policyRouter } from "./routers/policy/router";
+import { hostsRouter } from "./routers/hosts/router";
+import { appsRouter } from "./routers/apps/router";
+import { groupsRouter } from "./routers/groups/router";
 
 export const appRouter = router({
   me: meRouter,
@@ -18,6 +21,9 @@ export const appRouter = router({
   keys: keysRouter,
   rollouts: rolloutsRouter,
   policy: policyRouter,
+  hosts: hostsRouter,
+  apps: appsRouter,
+  groups: groupsRouter,
 });
 
 export type AppRouter = typeof appRouter;

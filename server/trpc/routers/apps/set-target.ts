@@ -1,0 +1,9 @@
+import { procedureFor } from "../../init";
+import { setAppTarget } from "@/server/services/hosts/set-app-target";
+import { ZSetAppTargetRequest, ZSetTargetResponse } from "./schemas";
+
+/** Set (or clear with version null) the version an app should run in a scope. Audited. */
+export const setTargetRoute = procedureFor(["admin", "operator"])
+  .input(ZSetAppTargetRequest)
+  .output(ZSetTargetResponse)
+  .mutation(({ ctx, input }) => setAppTarget({ db: ctx.db }, { ...input, actorId: ctx.user.id }));

@@ -1,0 +1,18 @@
+import { z } from "zod";
+import { procedureFor } from "../../init";
+import { listGroups } from "@/server/services/hosts/list-groups";
+
+const ZGroup = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  kind: z.string(),
+  filter: z.record(z.string(), z.unknown()).nullable(),
+  createdAt: z.date(),
+  hosts: z.number(),
+});
+
+/** Static and filter groups with their host counts. */
+export const listGroupsRoute = procedureFor(["admin", "operator", "approver", "auditor"])
+  .output(z.array(ZGroup))
+  .query(({ ctx }) => listGroups({ db: ctx.db }));

@@ -1,0 +1,25 @@
+import { procedureFor } from "../../init";
+import { importHosts } from "@/server/services/hosts/import-hosts";
+import { parseHostsCsv, parseLabInventory, parseSshConfig } from "@/server/services/hosts/parse-import";
+import { inventoryDeps } from "@/server/services/inventory/deps";
+import { ZImportRequest, ZImportResponse } from "./schemas";
+
+/** Bulk enrollment from the lab inventory, a CSV, or ssh_config + known_hosts. Admin-only. */
+export const importHostsRoute = procedureFor(["admin"])
+  .input(ZImportRequest)
+  .output(ZImportResponse)
+  .mutation(async ({ ctx, input }) => {
+    const parsed =
+      input.format === "lab" ? parseLabInventory(input.text) : input.format === "csv" ? parseHostsCsv(input.text) : parseSshConfig(input.text, input.knownHosts ?? "");
+    const entries = parsed.entries.map((e) => ({ ...e, name: String(e.name) }));
+    if (input.dryRun) return { problems: parsed.problems, entries, outcomes: [], enrolled: 0 };
+    const r = await importHosts(inventoryDeps(ctx.db), {
+      actorId: ctx.user.id,
+      entries: parsed.entries,
+      acceptPresentedKeys: input.acceptPresentedKeys,
+      environment: input.environment,
+      labels: input.labels,
+      source: input.format,
+    });
+    return { problems: parsed.problems, entries, ...r };
+  });
