@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FrameDecoder, encodeDataFrames, encodeEndFrame, encodeJsonFrame, type Frame } from "../protocol";
 import {
   agent, agentAsync, buildAgent, buildRelease, isSubvolumeReadOnly, makeKey, randomData, readManifest, scratch,
-  storeArgs, storeState, writeTree, AGENT, type Built, type Scratch,
+  storeArgs, storeState, writeTree, AGENT, type Built, type Loose, type Scratch,
 } from "./helpers";
 
 let s: Scratch;
@@ -159,11 +159,11 @@ describe("btrfs store", () => {
       frames.push(...dec.push(d));
       wake?.();
     });
-    const next = async (): Promise<Record<string, any>> => {
+    const next = async (): Promise<Loose> => {
       while (frames.length === 0) await new Promise<void>((r) => (wake = r));
       const f = frames.shift()!;
       if (f.kind !== "json") throw new Error("agent sent a non-JSON frame");
-      return f.value as Record<string, any>;
+      return f.value as Loose;
     };
     try {
       expect(await next()).toMatchObject({ event: "hello", protocolVersion: 1 });

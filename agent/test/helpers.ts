@@ -59,10 +59,14 @@ export function scratch(prefix: string): Scratch {
   };
 }
 
+/** Parsed agent JSON output; tests assert on its shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Loose = Record<string, any>;
+
 export interface AgentRun {
   code: number | null;
   signal: NodeJS.Signals | null;
-  json: Record<string, any>;
+  json: Loose;
   stdout: string;
   stderr: string;
 }
@@ -74,7 +78,7 @@ export function agent(args: string[], opts: { env?: Record<string, string>; inpu
     maxBuffer: 64 * 1024 * 1024,
   });
   const stdout = r.stdout.toString();
-  let json: Record<string, any> = {};
+  let json: Loose = {};
   try {
     json = JSON.parse(stdout);
   } catch {
