@@ -1,6 +1,6 @@
 // Operations on one running lab host: new host key (rekey) and filling its disk.
 import { readFileSync, renameSync, rmSync } from "node:fs";
-import { fingerprintOfPublicKeyFile, type ReadyRecord } from "./host";
+import { fingerprintOfBlob, fingerprintOfPublicKeyFile, type ReadyRecord } from "./host";
 import { labExec, resolveHost } from "./exec";
 import { readJson, type LabState, writeJsonAtomic } from "./inventory";
 import { LabError, labPaths } from "./names";
@@ -12,9 +12,7 @@ async function servedFingerprint(address: string): Promise<string | null> {
   const scan = await run(["ssh-keyscan", "-t", "ed25519", "-T", "3", address], { allowFail: true, timeoutMs: 10_000 });
   const line = scan.stdout.split("\n").find((l) => l.includes(" ssh-ed25519 "));
   const blob = line?.split(" ")[2];
-  if (!blob) return null;
-  const { createHash } = await import("node:crypto");
-  return "SHA256:" + createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "");
+  return blob ? fingerprintOfBlob(blob) : null;
 }
 
 /**

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, renameSync, closeSync, openSync, ftruncateSync } from "node:fs";
 import { connect } from "node:net";
-import { type LabInventory, type LabHost, readJson, writeJsonAtomic } from "./inventory";
+import { type LabHost, readJson, writeJsonAtomic } from "./inventory";
 import { HOST_MOUNT_POINTS, type HostPaths, type LabPaths, LabError } from "./names";
 import { cmdlineOf, escapeRe, findLabProcesses, isMountPoint, killAndWait, loopDevicesUnder, nsInode } from "./ns";
 import { run, sleep } from "./run";
@@ -30,11 +30,16 @@ export function bridgeAddress(octet: number): string {
   return `10.${octet}.0.1`;
 }
 
+/** OpenSSH's "SHA256:..." fingerprint of a key blob given in base64 (as in key files). */
+export function fingerprintOfBlob(base64Blob: string): string {
+  return "SHA256:" + createHash("sha256").update(Buffer.from(base64Blob, "base64")).digest("base64").replace(/=+$/, "");
+}
+
 /** OpenSSH fingerprint of a public key file ("ssh-ed25519 AAAA... comment"). */
 export function fingerprintOfPublicKeyFile(path: string): string {
   const blob = readFileSync(path, "utf8").trim().split(/\s+/)[1];
   if (!blob) throw new LabError(`${path} is not an OpenSSH public key`);
-  return "SHA256:" + createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "");
+  return fingerprintOfBlob(blob);
 }
 
 function sshdConfig(p: LabPaths, h: HostPaths): string {
@@ -287,5 +292,3 @@ export function inventoryHost(p: LabPaths, r: ReadyRecord): LabHost {
     fsType: r.fsType,
   };
 }
-
-export type { LabInventory };
