@@ -82,6 +82,8 @@ async function main(): Promise<void> {
       );
     } else if (admin.created) log(`first admin ${admin.email} created with the password from KEEL_ADMIN_PASSWORD`);
     log(`console ready at ${url}  (Ctrl-C stops it)`);
+    if (!env.KEEL_URL && ["0.0.0.0", "::"].includes(env.KEEL_HOST))
+      log(`KEEL_HOST=${env.KEEL_HOST} listens everywhere: set KEEL_URL to the address browsers use (e.g. http://console.example:${env.KEEL_PORT}), or sign-in and changes are refused as cross-origin`);
   } catch (e) {
     const line = e instanceof StartError ? e.message : `start-up failed: ${(e as Error).message}`;
     console.error(`keel: ${line}`);
