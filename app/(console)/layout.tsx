@@ -7,6 +7,7 @@ import { requireViewer } from "@/server/auth/viewer";
 import { ThemeToggle } from "@/app/_components/theme-toggle";
 import { THEME_COOKIE, parseTheme } from "@/app/_components/theme";
 import { NavLinks } from "./_nav-links";
+import { sortRoles } from "./_roles";
 import { SignOutButton } from "./_sign-out-button";
 
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
@@ -25,7 +26,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
               {viewer.email}
             </div>
             <div className="text-xs text-muted" data-testid="viewer-roles">
-              {viewer.roles.length > 0 ? viewer.roles.join(", ") : "no roles"}
+              {viewer.roles.length > 0 ? sortRoles(viewer.roles).join(", ") : "no roles"}
             </div>
           </div>
           <SignOutButton />

@@ -1,10 +1,10 @@
 import type { Metadata } from "next";
 import { requireViewer } from "@/server/auth/viewer";
-import { NotBuiltYet } from "../_placeholder";
+import { PolicyView } from "./policy-view";
 
 export const metadata: Metadata = { title: "Policy" };
 
 export default async function PolicyPage() {
-  await requireViewer();
-  return <NotBuiltYet title="Policy" issue={7} what="The approval policy: versioned, validated, diffed against the previous version, with a dry run." />;
+  const viewer = await requireViewer();
+  return <PolicyView canEdit={viewer.roles.includes("admin")} />;
 }

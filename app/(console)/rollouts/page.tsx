@@ -1,10 +1,11 @@
 import type { Metadata } from "next";
 import { requireViewer } from "@/server/auth/viewer";
-import { NotBuiltYet } from "../_placeholder";
+import { RolloutsView } from "./rollouts-view";
 
 export const metadata: Metadata = { title: "Rollouts" };
 
 export default async function RolloutsPage() {
-  await requireViewer();
-  return <NotBuiltYet title="Rollouts" issue={7} what="Plan, approve and run rollouts in waves, with live per-host progress, pause, resume and fleet rollback." />;
+  const viewer = await requireViewer();
+  const canCreate = viewer.roles.some((r) => r === "admin" || r === "operator");
+  return <RolloutsView canCreate={canCreate} />;
 }

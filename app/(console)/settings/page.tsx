@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { requireViewer } from "@/server/auth/viewer";
 import { PageHeader } from "@/app/_components/ui";
+import { sortRoles } from "../_roles";
 import { ApiTokens } from "./api-tokens";
 import { SigningKeys } from "./signing-keys/signing-keys";
 
@@ -19,7 +20,7 @@ export default async function SettingsPage() {
           <dt className="text-muted">Name</dt>
           <dd>{viewer.name}</dd>
           <dt className="text-muted">Roles</dt>
-          <dd>{viewer.roles.length > 0 ? viewer.roles.join(", ") : "none — ask an admin"}</dd>
+          <dd>{viewer.roles.length > 0 ? sortRoles(viewer.roles).join(", ") : "none — ask an admin"}</dd>
         </dl>
       </section>
       <ApiTokens />

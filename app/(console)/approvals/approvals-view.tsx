@@ -1,0 +1,94 @@
+"use client";
+// What waits for an approver: each rollout with the policy's reasons and its risk (hosts,
+// environments, bytes, waves), answered here or on the rollout's page; and proposed policy edits.
+import Link from "next/link";
+import { useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
+import { bytes } from "../rollouts/format";
+
+export function ApprovalsView() {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const pending = useQuery({ ...trpc.rollouts.pendingApprovals.queryOptions(), refetchInterval: 5000 });
+  const refresh = () => qc.invalidateQueries({ queryKey: trpc.rollouts.pendingApprovals.queryKey() });
+  const approve = useMutation(trpc.rollouts.approve.mutationOptions({ onSuccess: refresh }));
+  const reject = useMutation(trpc.rollouts.reject.mutationOptions({ onSuccess: refresh }));
+  const approvePolicy = useMutation(trpc.policy.approve.mutationOptions({ onSuccess: refresh }));
+  const rejectPolicy = useMutation(trpc.policy.reject.mutationOptions({ onSuccess: refresh }));
+  const [comments, setComments] = useState<Record<string, string>>({});
+  const failed = [approve, reject, approvePolicy, rejectPolicy].find((m) => m.error);
+
+  return (
+    <div className="flex max-w-5xl flex-col gap-5">
+      <PageHeader title="Approvals" />
+      {failed && <ErrorNote>{errorMessage(failed.error)}</ErrorNote>}
+      {pending.isPending && <p className="text-sm text-muted">Loading…</p>}
+      {pending.error && <ErrorNote>Could not load approvals: {errorMessage(pending.error)}</ErrorNote>}
+      {pending.data && pending.data.rollouts.length === 0 && pending.data.policies.length === 0 && (
+        <p className="text-sm text-muted">Nothing waits for approval.</p>
+      )}
+      {pending.data?.rollouts.map((r) => (
+        <section key={r.id} className="card flex flex-col gap-2 text-sm" aria-label={`Rollout ${r.number}`}>
+          <h2 className="font-medium">
+            <Link className="underline" href={`/rollouts/${r.id}`}>
+              Rollout {r.number}
+            </Link>
+            : {r.action === "rollback" ? "roll back" : "update"} {r.app} {r.version ?? ""}{" "}
+            <span className="font-normal text-muted">
+              by {r.requester}, <Time value={r.createdAt} />
+            </span>
+          </h2>
+          <p>Why approval: {r.reasons.join("; ")}</p>
+          <p>
+            Risk: {r.risk.hosts} host(s) in {r.risk.environments.join(", ")} · {bytes(r.risk.bytes)} to send · waves {r.risk.waves.join(" → ")} ·
+            needs {r.requiredApprovals} from {r.approverRole}
+          </p>
+          {r.isMine && <Badge>your request: someone else must approve it</Badge>}
+          {r.canAnswer && (
+            <div className="flex flex-wrap items-end gap-2">
+              <input
+                className="input min-w-64"
+                placeholder="Comment (required to reject)"
+                value={comments[r.id] ?? ""}
+                onChange={(e) => setComments({ ...comments, [r.id]: e.target.value })}
+              />
+              <button className="btn btn-primary" onClick={() => approve.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}>
+                Approve
+              </button>
+              <button className="btn btn-danger" onClick={() => reject.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}>
+                Reject
+              </button>
+            </div>
+          )}
+        </section>
+      ))}
+      {pending.data?.policies.map((p) => (
+        <section key={p.id} className="card flex flex-col gap-2 text-sm" aria-label={`Policy version ${p.version}`}>
+          <h2 className="font-medium">
+            <Link className="underline" href="/policy">
+              Policy version {p.version}
+            </Link>{" "}
+            <span className="font-normal text-muted">
+              proposed <Time value={p.createdAt} />
+            </span>
+          </h2>
+          {p.comment && <p>{p.comment}</p>}
+          {p.canAnswer ? (
+            <div className="flex gap-2">
+              <button className="btn btn-primary" onClick={() => approvePolicy.mutate({ versionId: p.id, digest: p.digest })}>
+                Approve policy
+              </button>
+              <button className="btn btn-danger" onClick={() => rejectPolicy.mutate({ versionId: p.id, digest: p.digest })}>
+                Reject
+              </button>
+            </div>
+          ) : (
+            <Badge>your proposal: someone else must approve it</Badge>
+          )}
+        </section>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,143 @@
+"use client";
+// Plan a rollout: what (app, version or fleet rollback), where (environment, labels, name search,
+// group), how (waves, failure threshold, parallelism). "Preview" shows the per-host plan and the
+// policy's answer with its reasons before anything is created.
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { skipToken, useMutation, useQuery } from "@tanstack/react-query";
+import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { ErrorNote } from "@/app/_components/ui";
+import { PlanTable } from "./plan-table";
+import { decisionText } from "./format";
+
+type Spec = {
+  action: "update" | "rollback";
+  app: string;
+  version?: string;
+  targets: { environments?: string[]; labels?: Record<string, string>; q?: string; groupId?: string };
+  waves: string[];
+  failureThreshold: number;
+  parallelism: number;
+};
+
+function parseLabels(text: string): Record<string, string> | undefined {
+  const pairs = text.split(/[\s,]+/).filter(Boolean);
+  if (pairs.length === 0) return undefined;
+  return Object.fromEntries(pairs.map((p) => [p.split("=")[0]!, p.split("=").slice(1).join("=")]));
+}
+
+export function NewRolloutForm() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const [form, setForm] = useState({
+    action: "update" as "update" | "rollback",
+    app: "",
+    version: "",
+    environment: "",
+    labels: "",
+    q: "",
+    groupId: "",
+    waves: "1,10%,50%,100%",
+    threshold: "0",
+    parallelism: "10",
+  });
+  const [spec, setSpec] = useState<Spec | null>(null);
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => {
+    setForm({ ...form, [k]: e.target.value });
+    setSpec(null);
+  };
+  const build = (): Spec => ({
+    action: form.action,
+    app: form.app.trim(),
+    ...(form.action === "update" ? { version: form.version.trim() } : {}),
+    targets: {
+      ...(form.environment.trim() ? { environments: form.environment.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(parseLabels(form.labels) ? { labels: parseLabels(form.labels) } : {}),
+      ...(form.q.trim() ? { q: form.q.trim() } : {}),
+      ...(form.groupId.trim() ? { groupId: form.groupId.trim() } : {}),
+    },
+    waves: form.waves.split(",").map((s) => s.trim()).filter(Boolean),
+    failureThreshold: Number(form.threshold) || 0,
+    parallelism: Number(form.parallelism) || 10,
+  });
+  const preview = useQuery(trpc.rollouts.preview.queryOptions(spec ?? skipToken));
+  const create = useMutation(trpc.rollouts.create.mutationOptions({ onSuccess: (r) => router.push(`/rollouts/${r.id}`) }));
+
+  return (
+    <section aria-label="New rollout" className="card flex flex-col gap-3">
+      <h2 className="font-medium">New rollout</h2>
+      <div className="grid grid-cols-1 gap-3 md:grid-cols-4">
+        <label className="flex flex-col gap-1 text-sm">
+          Action
+          <select className="input" value={form.action} onChange={set("action")}>
+            <option value="update">Install / update</option>
+            <option value="rollback">Roll back (previous becomes current)</option>
+          </select>
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          App
+          <input className="input" value={form.app} onChange={set("app")} placeholder="web" required />
+        </label>
+        {form.action === "update" && (
+          <label className="flex flex-col gap-1 text-sm">
+            Version
+            <input className="input" value={form.version} onChange={set("version")} placeholder="1.10" required />
+          </label>
+        )}
+        <label className="flex flex-col gap-1 text-sm">
+          Environments
+          <input className="input" value={form.environment} onChange={set("environment")} placeholder="prod, staging" />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Labels (key=value …)
+          <input className="input" value={form.labels} onChange={set("labels")} placeholder="role=web" />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Host name contains
+          <input className="input" value={form.q} onChange={set("q")} placeholder="lab-" />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Group id
+          <input className="input" value={form.groupId} onChange={set("groupId")} />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Waves
+          <input className="input" value={form.waves} onChange={set("waves")} />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Failures tolerated per wave
+          <input className="input" type="number" min={0} value={form.threshold} onChange={set("threshold")} />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Hosts at once
+          <input className="input" type="number" min={1} max={200} value={form.parallelism} onChange={set("parallelism")} />
+        </label>
+      </div>
+      <div className="flex gap-2">
+        <button className="btn" type="button" onClick={() => setSpec(build())} disabled={!form.app.trim()}>
+          Preview plan
+        </button>
+        <button
+          className="btn btn-primary"
+          type="button"
+          disabled={!spec || !preview.data || create.isPending}
+          onClick={() => spec && create.mutate(spec)}
+        >
+          Create rollout
+        </button>
+      </div>
+      {preview.isFetching && <p className="text-sm text-muted">Planning…</p>}
+      {preview.error && <ErrorNote>{errorMessage(preview.error)}</ErrorNote>}
+      {create.error && <ErrorNote>{errorMessage(create.error)}</ErrorNote>}
+      {preview.data && (
+        <div className="flex flex-col gap-2" aria-label="Plan preview">
+          <p className="text-sm">
+            Policy (version {preview.data.policyVersion}): <strong>{decisionText(preview.data.decision)}</strong> —{" "}
+            {preview.data.decision.reasons.join("; ")}
+          </p>
+          <PlanTable plan={preview.data.plan} />
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,53 @@
+"use client";
+// The plan people approve: totals, waves, and per host what happens and what it costs.
+import { bytes } from "./format";
+
+type Plan = {
+  waves: number[];
+  totals: { hosts: number; install: number; update: number; rollback: number; nothing: number; bytes: number; diskNeeded: number };
+  hosts: { hostId: string; name: string; environment: string | null; wave: number; action: string; from: string | null; to: string | null; stream: string; parent: string | null; bytes: number; note?: string }[];
+};
+
+export function PlanTable({ plan }: { plan: Plan }) {
+  const t = plan.totals;
+  return (
+    <div className="flex flex-col gap-2">
+      <p className="text-sm" aria-label="Plan totals">
+        {t.hosts} hosts: {t.install} install, {t.update} update, {t.rollback} roll back, {t.nothing} nothing · {bytes(t.bytes)} to send ·{" "}
+        {bytes(t.diskNeeded)} disk · waves {plan.waves.join(" → ") || "none"}
+      </p>
+      <table className="table card !p-0 text-sm">
+        <thead>
+          <tr>
+            <th>Host</th>
+            <th>Env</th>
+            <th>Wave</th>
+            <th>Action</th>
+            <th>From → to</th>
+            <th>Stream</th>
+            <th>Bytes</th>
+          </tr>
+        </thead>
+        <tbody>
+          {plan.hosts.slice(0, 500).map((h) => (
+            <tr key={h.hostId}>
+              <td>{h.name}</td>
+              <td>{h.environment ?? "—"}</td>
+              <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
+              <td>
+                {h.action}
+                {h.note && <span className="ml-1 text-xs text-muted">({h.note})</span>}
+              </td>
+              <td>
+                {h.from ?? "—"} → {h.to ?? "—"}
+              </td>
+              <td>{h.stream === "delta" ? `delta from ${h.parent}` : h.stream}</td>
+              <td>{bytes(h.bytes)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {plan.hosts.length > 500 && <p className="text-xs text-muted">First 500 of {plan.hosts.length} hosts shown.</p>}
+    </div>
+  );
+}
