@@ -2,7 +2,7 @@
 // bundled decoder in a child process (as keel-agent would: one file, plain node, no node_modules).
 import { execFile } from "node:child_process";
 import { createReadStream } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
@@ -76,6 +76,7 @@ export interface ChildDecodeResult {
   bytes?: number;
   sha256?: string;
   ms?: number;
+  cpuMs?: number;
   peakRssKiB?: number;
   error?: string;
   message?: string;
@@ -95,3 +96,67 @@ export async function decodeInChild(bundle: string, parentDir: string, deltaFile
 }
 
 export const execFileP = promisify(execFile);
+
+/** Runs a command (argument vector, no shell); rejects with its stderr on a non-zero exit. */
+export async function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
+  try {
+    const { stdout } = await execFileP(cmd, args, { cwd: opts.cwd, maxBuffer: 64 << 20 });
+    return stdout;
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${err.stderr?.trim() || err.message}`);
+  }
+}
+
+/** A btrfs file system on a sparse loop image under `dir`, mounted noatime at `dir/mnt`. */
+export async function btrfsLoop(dir: string, sizeGiB: number): Promise<{ mnt: string; close(): Promise<void> }> {
+  const img = join(dir, "btrfs.img");
+  const mnt = join(dir, "mnt");
+  await run("truncate", ["-s", `${sizeGiB}G`, img]);
+  await run("mkfs.btrfs", ["-q", "-f", img]);
+  await mkdir(mnt, { recursive: true });
+  // noatime: reading a tree (rsync --checksum) would otherwise put a UTIMES for every file in the stream.
+  await run("mount", ["-o", "loop,noatime", img, mnt]);
+  return {
+    mnt,
+    async close() {
+      for (let i = 0; ; i++) {
+        try {
+          await run("umount", [mnt]); // the loop device was set up by mount -o loop: autoclear detaches it
+          break;
+        } catch (e) {
+          if (i >= 5) throw e;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      await rm(img, { force: true });
+    },
+  };
+}
+
+/**
+ * Builds two read-only subvolumes the way a console build does: `old` from `oldTree`, then `new` as
+ * a snapshot of `old` synced to `newTree` (changed files are replaced whole).
+ */
+export async function buildVersionPair(mnt: string, oldTree: string, newTree: string, oldName: string, newName: string): Promise<void> {
+  await run("btrfs", ["subvolume", "create", join(mnt, oldName)]);
+  await run("rsync", ["-a", `${oldTree}/`, `${join(mnt, oldName)}/`]);
+  await run("btrfs", ["property", "set", "-ts", join(mnt, oldName), "ro", "true"]);
+  await run("btrfs", ["subvolume", "snapshot", join(mnt, oldName), join(mnt, newName)]);
+  await run("rsync", ["-a", "--checksum", "--delete", `${newTree}/`, `${join(mnt, newName)}/`]);
+  await run("btrfs", ["property", "set", "-ts", join(mnt, newName), "ro", "true"]);
+  await run("sync", []);
+}
+
+/** `npm pack NAME@VERSION` into `cacheDir` (once), unpacked into `dest`. */
+export async function fetchPackage(name: string, version: string, cacheDir: string, dest: string): Promise<void> {
+  await mkdir(cacheDir, { recursive: true });
+  const tgz = join(cacheDir, `${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`);
+  try {
+    await access(tgz);
+  } catch {
+    await run("npm", ["pack", `${name}@${version}`, "--pack-destination", cacheDir, "--silent"]);
+  }
+  await mkdir(dest, { recursive: true });
+  await run("tar", ["-xzf", tgz, "-C", dest, "--strip-components=1"]);
+}
