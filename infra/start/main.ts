@@ -5,6 +5,7 @@
 //   4. `next build` when there is no build or the sources are newer than it (KEEL_NEXT_DIST_DIR,
 //      default .next), then serve
 //      on KEEL_HOST:KEEL_PORT (default 127.0.0.1:3000); `--dev` serves the dev server instead.
+//   5. the rollout worker (server/jobs), with the agent bundle built when missing
 // Ctrl-C / SIGTERM stops everything it started, the embedded PostgreSQL included.
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
@@ -14,6 +15,8 @@ import { openDatabase, StartError, type Database } from "./database";
 import { ensureFirstAdmin } from "./first-admin";
 import { buildNext, buildState, REPO, serveNext, type Serving } from "./next-app";
 import { ensureSecret } from "./secret";
+import { ensureAgentBundle } from "./agent-bundle";
+import type { Workers } from "../../server/jobs/start-workers";
 
 const log = (s: string) => console.log(`keel: ${s}`);
 
@@ -25,12 +28,14 @@ async function main(): Promise<void> {
 
   let db: Database | undefined;
   let serving: Serving | undefined;
+  let workers: Workers | undefined;
   const aborter = new AbortController();
   let stopping: Promise<void> | undefined;
   const stop = (why: string, code: number) => {
     stopping ??= (async () => {
       aborter.abort();
       if (why) log(why);
+      await workers?.stop().catch((e: unknown) => console.error("keel: stopping the workers:", e));
       await serving?.close().catch((e: unknown) => console.error("keel: stopping the web server:", e));
       await db?.stop();
       process.exit(code);
@@ -66,6 +71,12 @@ async function main(): Promise<void> {
     if (aborter.signal.aborted) return;
     serving = await serveNext({ host: env.KEEL_HOST, port: env.KEEL_PORT, dev });
     if (aborter.signal.aborted) return void (await serving.close());
+    // Rollout steps run in this process too (KEEL_WORKERS=0 leaves them to `npm run worker`).
+    if (process.env.KEEL_WORKERS !== "0") {
+      await ensureAgentBundle(log);
+      const { startWorkers } = await import("../../server/jobs/start-workers");
+      workers = await startWorkers({ databaseUrl: db.url, dataDir });
+    }
 
     const url = publicOrigin(env);
     if (admin.created && admin.generatedPassword) {
