@@ -1,0 +1,183 @@
+"use client";
+// One host: identity and facts, store disk use, every app with all installed versions
+// (current/previous marked), and its timeline. "As of" shows what it had at a past time.
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { errorMessage, useTRPC, useTRPCClient } from "@/app/_trpc/react";
+import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
+import { downloadCsv, formatBytes } from "../_csv";
+
+export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
+  const trpc = useTRPC();
+  const client = useTRPCClient();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [asOf, setAsOf] = useState("");
+  const at = asOf ? new Date(asOf) : undefined;
+  const host = useQuery(trpc.hosts.get.queryOptions({ id, ...(at ? { at } : {}) }));
+  const [notice, setNotice] = useState<string | null>(null);
+  const refresh = useMutation(
+    trpc.hosts.refresh.mutationOptions({
+      onSuccess: async (r) => {
+        const x = r.results[0];
+        setNotice(x ? (x.status === "ok" ? (x.changed ? "Refreshed: changes recorded." : "Refreshed: nothing changed.") : `Refresh: ${x.status} — ${x.message ?? ""}`) : "Refreshed.");
+        await queryClient.invalidateQueries({ queryKey: trpc.hosts.get.queryKey() });
+      },
+    }),
+  );
+  const remove = useMutation(trpc.hosts.remove.mutationOptions({ onSuccess: () => router.push("/hosts") }));
+  const canOperate = roles.includes("admin") || roles.includes("operator");
+  if (host.error) return <ErrorNote>Could not load the host: {errorMessage(host.error)}</ErrorNote>;
+  const h = host.data;
+  if (!h) return <p className="text-sm text-muted">Loading…</p>;
+  const facts = (h.facts ?? {}) as { cpuCount?: number; cpuModel?: string; memoryBytes?: number; store?: { backend?: string } | null };
+  const used = h.storeUsedBytes ?? 0;
+  const total = h.storeTotalBytes ?? 0;
+  return (
+    <div className="flex flex-col gap-4">
+      <PageHeader title={h.name}>
+        <div className="flex flex-wrap items-end gap-2">
+          <div>
+            <label className="label" htmlFor="as-of">
+              As of
+            </label>
+            <input id="as-of" type="datetime-local" className="input" value={asOf} onChange={(e) => setAsOf(e.target.value)} />
+          </div>
+          {canOperate && (
+            <button className="btn" type="button" disabled={refresh.isPending} onClick={() => refresh.mutate({ hostIds: [h.id] })}>
+              {refresh.isPending ? "Refreshing…" : "Refresh now"}
+            </button>
+          )}
+          {roles.includes("admin") && (
+            <button
+              className="btn btn-danger"
+              type="button"
+              onClick={() => {
+                if (window.confirm(`Remove ${h.name} and its history from the inventory?`)) remove.mutate({ id: h.id });
+              }}
+            >
+              Remove
+            </button>
+          )}
+        </div>
+      </PageHeader>
+      {notice && <OkNote>{notice}</OkNote>}
+      {refresh.error && <ErrorNote>{errorMessage(refresh.error)}</ErrorNote>}
+      {remove.error && <ErrorNote>{errorMessage(remove.error)}</ErrorNote>}
+      {h.hostKeyChanged && (
+        <ErrorNote>
+          The host presented a different host key ({h.presentedKeyFingerprint ?? "unknown"}) than the pinned {h.hostKeyFingerprint}. Keel stopped talking to it; an admin must verify the machine and re-pin its key.
+        </ErrorNote>
+      )}
+      {h.reachable === false && !h.hostKeyChanged && <ErrorNote>Unreachable at the last refresh: {h.lastError}. Showing the last known state.</ErrorNote>}
+      <section className="card grid grid-cols-2 gap-x-6 gap-y-1 text-sm md:grid-cols-4" aria-label="Facts">
+        <Fact k="Address" v={`${h.user}@${h.address}:${h.port}`} />
+        <Fact k="Environment" v={h.environment ?? "—"} />
+        <Fact k="Hostname" v={h.hostname ?? "—"} />
+        <Fact k="OS" v={h.os ?? "—"} />
+        <Fact k="Kernel" v={h.kernel ?? "—"} />
+        <Fact k="Arch" v={h.arch ?? "—"} />
+        <Fact k="CPU" v={facts.cpuCount ? `${facts.cpuCount} × ${facts.cpuModel ?? ""}` : "—"} />
+        <Fact k="Memory" v={formatBytes(facts.memoryBytes)} />
+        <Fact k="Agent" v={h.agentVersion ?? "—"} />
+        <Fact k="Machine id" v={h.machineId ?? "—"} />
+        <Fact k="Host key" v={h.hostKeyFingerprint} />
+        <Fact k="Labels" v={Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "—"} />
+        <div>
+          <div className="text-muted">Last seen</div>
+          <Time value={h.lastSeenAt} />
+        </div>
+        <div>
+          <div className="text-muted">Groups</div>
+          {h.groups.map((g) => g.name).join(", ") || "—"}
+        </div>
+      </section>
+      <section className="card text-sm" aria-label="Store disk use">
+        <div className="mb-1 font-medium">
+          Store ({facts.store?.backend ?? "unknown"}): {formatBytes(used)} of {formatBytes(total)} used
+        </div>
+        <div className="h-2 w-full rounded bg-line">
+          <div className="h-2 rounded bg-accent" style={{ width: `${total ? Math.min(100, (used / total) * 100) : 0}%` }} />
+        </div>
+      </section>
+      <section aria-label="Apps">
+        <h2 className="mb-2 font-medium">Apps{h.at ? ` as of ${h.at.toLocaleString()}` : ""}</h2>
+        <table className="table card !p-0">
+          <thead>
+            <tr>
+              <th>App</th>
+              <th>Version</th>
+              <th>State</th>
+              <th>Size</th>
+              <th>Received UUID</th>
+              <th>Signer</th>
+              <th>Since</th>
+            </tr>
+          </thead>
+          <tbody>
+            {h.apps.flatMap((a) =>
+              a.versions.map((v) => (
+                <tr key={`${a.app}/${v.version}`}>
+                  <td>{a.app}</td>
+                  <td className="font-mono">{v.version}</td>
+                  <td>{v.isCurrent ? <Badge tone="ok">current</Badge> : v.isPrevious ? <Badge>previous</Badge> : null}</td>
+                  <td>{formatBytes(v.sizeBytes)}</td>
+                  <td className="font-mono text-xs">{v.receivedUuid ?? "—"}</td>
+                  <td className="font-mono text-xs">{v.signer ?? "—"}</td>
+                  <td>
+                    <Time value={v.since} />
+                  </td>
+                </tr>
+              )),
+            )}
+            {h.apps.length === 0 && (
+              <tr>
+                <td colSpan={7} className="text-muted">
+                  No apps installed{h.factsAt ? "" : " (not refreshed yet)"}.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </section>
+      <section aria-label="Timeline">
+        <div className="mb-2 flex items-center justify-between">
+          <h2 className="font-medium">Timeline</h2>
+          <button
+            className="btn"
+            type="button"
+            onClick={async () => {
+              const r = await client.hosts.exportCsv.query({ table: "timeline", hostId: h.id });
+              downloadCsv(r.filename, r.csv);
+            }}
+          >
+            Export CSV
+          </button>
+        </div>
+        <ol className="card flex flex-col gap-1 text-sm">
+          {h.events.map((e) => (
+            <li key={e.id} className="flex gap-3">
+              <span className="w-48 shrink-0 text-muted">
+                <Time value={e.at} />
+              </span>
+              <Badge>{e.kind}</Badge>
+              <span>{e.message}</span>
+            </li>
+          ))}
+        </ol>
+      </section>
+    </div>
+  );
+}
+
+function Fact({ k, v }: { k: string; v: string }) {
+  return (
+    <div className="min-w-0">
+      <div className="text-muted">{k}</div>
+      <div className="truncate" title={v}>
+        {v}
+      </div>
+    </div>
+  );
+}
