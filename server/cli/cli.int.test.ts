@@ -25,7 +25,8 @@ let server: { url: string; close(): Promise<void> };
 let adminToken = "";
 let auditorToken = "";
 const dir = mkdtempSync(join(tmpdir(), "keel-cli-"));
-const env = { ...process.env, KEEL_CONFIG: join(dir, "keel", "config.json"), KEEL_API_URL: "", KEEL_TOKEN: "" };
+const configFile = join(dir, "keel", "config.json");
+const env: NodeJS.ProcessEnv = { ...process.env, KEEL_CONFIG: configFile };
 delete env.KEEL_API_URL;
 delete env.KEEL_TOKEN;
 
@@ -56,7 +57,7 @@ describe("keel CLI", () => {
   it("npx keel login checks the token and saves it with mode 600", async () => {
     const r = await run(process.execPath, ["server/cli/bin.mjs", "login", "--url", server.url, "--token", adminToken], { env });
     expect(r.stdout).toMatch(/Logged in to .* as admin@keel\.local \(admin\)/);
-    expect(statSync(env.KEEL_CONFIG).mode & 0o777).toBe(0o600);
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
   });
 
   it("whoami, users list and audit verify", async () => {
