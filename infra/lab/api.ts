@@ -35,7 +35,11 @@ export interface LabStatus {
 }
 
 export function labStatus(lab?: string): LabStatus[] {
-  const labs = lab ? [lab] : existsSync(LAB_STATE_ROOT) ? readdirSync(LAB_STATE_ROOT).filter((d) => !d.startsWith(".")) : [];
+  const labs = lab
+    ? [lab]
+    : existsSync(LAB_STATE_ROOT)
+      ? readdirSync(LAB_STATE_ROOT).filter((d) => !d.startsWith("."))
+      : [];
   return labs.map((name) => {
     const p = labPaths(name);
     const state = readJson<LabState>(p.state);
@@ -48,12 +52,21 @@ export function labStatus(lab?: string): LabStatus[] {
             name: h.name,
             address: rec?.address ?? null,
             up: isHostComplete(h),
-            fault: f ? [f.kind, "ms" in f ? `${f.ms}ms` : "", "percent" in f ? `${f.percent}%` : ""].filter(Boolean).join(" ") : null,
+            fault: f
+              ? [f.kind, "ms" in f ? `${f.ms}ms` : "", "percent" in f ? `${f.percent}%` : ""]
+                  .filter(Boolean)
+                  .join(" ")
+              : null,
           };
         })
       : [];
     hosts.sort((a, b) => a.name.localeCompare(b.name));
-    return { lab: name, subnet: state ? `10.${state.subnetOctet}.0.0/16` : null, inventory: p.inventory, hosts };
+    return {
+      lab: name,
+      subnet: state ? `10.${state.subnetOctet}.0.0/16` : null,
+      inventory: p.inventory,
+      hosts,
+    };
   });
 }
 
@@ -63,8 +76,13 @@ export async function labStatusText(lab?: string): Promise<string> {
   return all
     .map((l) => {
       const upCount = l.hosts.filter((h) => h.up).length;
-      const lines = [`lab ${l.lab}: ${upCount}/${l.hosts.length} hosts up, subnet ${l.subnet ?? "?"}, inventory ${l.inventory}`];
-      for (const h of l.hosts) lines.push(`  ${h.name.padEnd(24)} ${String(h.address ?? "-").padEnd(15)} ${h.up ? "up" : "DOWN"}${h.fault ? `  fault: ${h.fault}` : ""}`);
+      const lines = [
+        `lab ${l.lab}: ${upCount}/${l.hosts.length} hosts up, subnet ${l.subnet ?? "?"}, inventory ${l.inventory}`,
+      ];
+      for (const h of l.hosts)
+        lines.push(
+          `  ${h.name.padEnd(24)} ${String(h.address ?? "-").padEnd(15)} ${h.up ? "up" : "DOWN"}${h.fault ? `  fault: ${h.fault}` : ""}`,
+        );
       return lines.join("\n");
     })
     .join("\n");

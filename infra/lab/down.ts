@@ -79,7 +79,9 @@ export async function labDown(lab: string, opts: { log?: (line: string) => void 
         match: orphanMatch(p),
       }),
     );
-    await mapLimit(indexes, 8, (i) => destroyHost(p, hostPaths(p, i), { processesKilled: true, linksSweptLater: true }));
+    await mapLimit(indexes, 8, (i) =>
+      destroyHost(p, hostPaths(p, i), { processesKilled: true, linksSweptLater: true }),
+    );
 
     // Sweep by name whatever a crash left outside the places looked at above.
     await killAndWait(findLabProcesses({ match: orphanMatch(p) }));
@@ -90,8 +92,12 @@ export async function labDown(lab: string, opts: { log?: (line: string) => void 
       ...(await listLinks()).filter((n) => linkRe.test(n)).map((n) => `link del ${n}`),
     ];
     // One `ip` for all: veths may still be vanishing with their namespaces, so errors are expected.
-    if (batch.length) await run(["ip", "-force", "-batch", "-"], { input: batch.join("\n") + "\n", allowFail: true });
-    for (const t of [...mountTargets()].filter((t) => t.startsWith(p.runDir + "/")).sort().reverse())
+    if (batch.length)
+      await run(["ip", "-force", "-batch", "-"], { input: batch.join("\n") + "\n", allowFail: true });
+    for (const t of [...mountTargets()]
+      .filter((t) => t.startsWith(p.runDir + "/"))
+      .sort()
+      .reverse())
       await run(["umount", "-l", t], { allowFail: true });
     if (mountTargets().has(p.runDir)) await run(["umount", "-l", p.runDir], { allowFail: true });
     await detachLoops(p.dir + "/");

@@ -24,5 +24,9 @@ export async function labExec(
 ): Promise<RunResult> {
   if (argv.length === 0) throw new LabError("labExec: empty command");
   const h = resolveHost(lab, host);
-  return run(nsenterArgv(h, argv), { input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000, allowFail: true });
+  return run(nsenterArgv(h, argv), {
+    input: opts.input,
+    timeoutMs: opts.timeoutMs ?? 120_000,
+    allowFail: true,
+  });
 }

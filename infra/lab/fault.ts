@@ -8,7 +8,8 @@ import { type HostPaths, LabError } from "./names";
 import { killAndWait, nsInode } from "./ns";
 import { run, sleep } from "./run";
 
-export type FaultSpec = { kind: "drop" } | { kind: "delay"; ms: number } | { kind: "loss"; percent: number } | { kind: "restore" };
+export type FaultSpec =
+  { kind: "drop" } | { kind: "delay"; ms: number } | { kind: "loss"; percent: number } | { kind: "restore" };
 
 const CHAIN = "KEEL-FAULT";
 const PROXY_PORT = "2222";
@@ -21,7 +22,8 @@ export function parseFaultSpec(kind: string, value?: string): FaultSpec {
     case "restore":
       return { kind };
     case "delay":
-      if (!Number.isInteger(n) || n < 1 || n > 600_000) throw new LabError("delay needs a whole number of milliseconds (1-600000)");
+      if (!Number.isInteger(n) || n < 1 || n > 600_000)
+        throw new LabError("delay needs a whole number of milliseconds (1-600000)");
       return { kind, ms: n };
     case "loss":
       if (!(n > 0 && n <= 100)) throw new LabError("loss needs a percentage (0 < PCT <= 100)");
@@ -42,7 +44,9 @@ async function ipt(h: HostPaths, args: string[], allowFail = false) {
 let netemKnown: boolean | undefined;
 async function hasNetem(h: HostPaths): Promise<boolean> {
   if (netemKnown === undefined) {
-    const r = await run(inNet(h, ["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]), { allowFail: true });
+    const r = await run(inNet(h, ["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]), {
+      allowFail: true,
+    });
     if (r.code === 0) await run(inNet(h, ["tc", "qdisc", "del", "dev", "lo", "root"]), { allowFail: true });
     netemKnown = r.code === 0;
   }
@@ -52,14 +56,34 @@ async function hasNetem(h: HostPaths): Promise<boolean> {
 async function clearFault(h: HostPaths): Promise<void> {
   if ((await ipt(h, ["-n", "-L", CHAIN], true)).code === 0) await ipt(h, ["-F", CHAIN]);
   for (;;) {
-    const r = await ipt(h, ["-t", "nat", "-D", "PREROUTING", "-i", "eth0", "-p", "tcp", "--dport", "22", "-j", "REDIRECT", "--to-ports", PROXY_PORT], true);
+    const r = await ipt(
+      h,
+      [
+        "-t",
+        "nat",
+        "-D",
+        "PREROUTING",
+        "-i",
+        "eth0",
+        "-p",
+        "tcp",
+        "--dport",
+        "22",
+        "-j",
+        "REDIRECT",
+        "--to-ports",
+        PROXY_PORT,
+      ],
+      true,
+    );
     if (r.code !== 0) break;
   }
   await run(inNet(h, ["tc", "qdisc", "del", "dev", "eth0", "root"]), { allowFail: true });
   if (existsSync(h.proxyPidFile)) {
     const pid = Number(readFileSync(h.proxyPidFile, "utf8"));
     // Only if that pid is still our relay inside this host's network namespace.
-    if (pid > 0 && nsInode(`/proc/${pid}/ns/net`) === nsInode(`/run/netns/${h.netns}`)) await killAndWait([pid]);
+    if (pid > 0 && nsInode(`/proc/${pid}/ns/net`) === nsInode(`/run/netns/${h.netns}`))
+      await killAndWait([pid]);
     rmSync(h.proxyPidFile, { force: true });
   }
   rmSync(`${h.dir}/fault.json`, { force: true });
@@ -67,8 +91,10 @@ async function clearFault(h: HostPaths): Promise<void> {
 
 async function ensureChain(h: HostPaths): Promise<void> {
   if ((await ipt(h, ["-n", "-L", CHAIN], true)).code !== 0) await ipt(h, ["-N", CHAIN]);
-  if ((await ipt(h, ["-C", "INPUT", "-i", "eth0", "-j", CHAIN], true)).code !== 0) await ipt(h, ["-I", "INPUT", "-i", "eth0", "-j", CHAIN]);
-  if ((await ipt(h, ["-C", "OUTPUT", "-o", "eth0", "-j", CHAIN], true)).code !== 0) await ipt(h, ["-I", "OUTPUT", "-o", "eth0", "-j", CHAIN]);
+  if ((await ipt(h, ["-C", "INPUT", "-i", "eth0", "-j", CHAIN], true)).code !== 0)
+    await ipt(h, ["-I", "INPUT", "-i", "eth0", "-j", CHAIN]);
+  if ((await ipt(h, ["-C", "OUTPUT", "-o", "eth0", "-j", CHAIN], true)).code !== 0)
+    await ipt(h, ["-I", "OUTPUT", "-o", "eth0", "-j", CHAIN]);
 }
 
 async function startDelayProxy(h: HostPaths, ms: number): Promise<void> {
@@ -97,10 +123,27 @@ export async function labFault(lab: string, host: string | number, spec: FaultSp
     const p = (spec.percent / 100).toFixed(4);
     await ipt(h, ["-A", CHAIN, "-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP"]);
   } else if (await hasNetem(h)) {
-    await run(inNet(h, ["tc", "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", `${spec.ms}ms`]), { what: `delay on ${h.name}` });
+    await run(inNet(h, ["tc", "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", `${spec.ms}ms`]), {
+      what: `delay on ${h.name}`,
+    });
   } else {
     await startDelayProxy(h, spec.ms);
-    await ipt(h, ["-t", "nat", "-A", "PREROUTING", "-i", "eth0", "-p", "tcp", "--dport", "22", "-j", "REDIRECT", "--to-ports", PROXY_PORT]);
+    await ipt(h, [
+      "-t",
+      "nat",
+      "-A",
+      "PREROUTING",
+      "-i",
+      "eth0",
+      "-p",
+      "tcp",
+      "--dport",
+      "22",
+      "-j",
+      "REDIRECT",
+      "--to-ports",
+      PROXY_PORT,
+    ]);
   }
   writeFileSync(`${h.dir}/fault.json`, JSON.stringify(spec) + "\n");
 }

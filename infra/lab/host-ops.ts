@@ -9,7 +9,10 @@ import { run, sleep } from "./run";
 import { writeInventory } from "./up";
 
 async function servedFingerprint(address: string): Promise<string | null> {
-  const scan = await run(["ssh-keyscan", "-t", "ed25519", "-T", "3", address], { allowFail: true, timeoutMs: 10_000 });
+  const scan = await run(["ssh-keyscan", "-t", "ed25519", "-T", "3", address], {
+    allowFail: true,
+    timeoutMs: 10_000,
+  });
   const line = scan.stdout.split("\n").find((l) => l.includes(" ssh-ed25519 "));
   const blob = line?.split(" ")[2];
   return blob ? fingerprintOfBlob(blob) : null;
@@ -33,7 +36,9 @@ export async function labRekey(
   const tmp = `${h.hostKey}.new`;
   rmSync(tmp, { force: true });
   rmSync(`${tmp}.pub`, { force: true });
-  await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `root@${h.name}`, "-f", tmp], { what: `rekeying ${h.name}` });
+  await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `root@${h.name}`, "-f", tmp], {
+    what: `rekeying ${h.name}`,
+  });
   renameSync(`${tmp}.pub`, `${h.hostKey}.pub`);
   renameSync(tmp, h.hostKey);
   const fingerprint = fingerprintOfPublicKeyFile(`${h.hostKey}.pub`);
@@ -57,7 +62,10 @@ export async function labRekey(
 const FILL = "/var/lib/keel/.lab-fill";
 
 /** Fills the host's /var/lib/keel until writes fail with ENOSPC; returns the bytes left free. */
-export async function labFillDisk(lab: string, host: string | number): Promise<{ filledBytes: number; availableBytes: number }> {
+export async function labFillDisk(
+  lab: string,
+  host: string | number,
+): Promise<{ filledBytes: number; availableBytes: number }> {
   const h = resolveHost(lab, host);
   const avail = async () => {
     const r = await labExec(lab, host, ["df", "-B1", "--output=avail", "/var/lib/keel"]);
@@ -73,8 +81,11 @@ export async function labFillDisk(lab: string, host: string | number): Promise<{
     size = Math.floor(size * 0.9);
   }
   // ...then real writes take the rest until the file system says ENOSPC.
-  const dd = await labExec(lab, host, ["dd", "if=/dev/zero", `of=${FILL}-1`, "bs=64K", "status=none"], { timeoutMs: 300_000 });
-  if (dd.code === 0 || !/No space left/.test(dd.stderr)) throw new LabError(`filling the disk of ${h.name} did not reach ENOSPC: ${dd.stderr.trim()}`);
+  const dd = await labExec(lab, host, ["dd", "if=/dev/zero", `of=${FILL}-1`, "bs=64K", "status=none"], {
+    timeoutMs: 300_000,
+  });
+  if (dd.code === 0 || !/No space left/.test(dd.stderr))
+    throw new LabError(`filling the disk of ${h.name} did not reach ENOSPC: ${dd.stderr.trim()}`);
   await labExec(lab, host, ["sync", "-f", "/var/lib/keel"]);
   const after = await avail();
   return { filledBytes: before - after, availableBytes: after };

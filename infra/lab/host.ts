@@ -1,10 +1,29 @@
 // One lab host: create it (network namespace, mount/UTS namespace, disk, sshd) and tear it down.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, renameSync, closeSync, openSync, ftruncateSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  chmodSync,
+  renameSync,
+  closeSync,
+  openSync,
+  ftruncateSync,
+} from "node:fs";
 import { connect } from "node:net";
 import { type LabHost, readJson, writeJsonAtomic } from "./inventory";
 import { HOST_MOUNT_POINTS, type HostPaths, type LabPaths, LabError } from "./names";
-import { cmdlineOf, escapeRe, findLabProcesses, isMountPoint, killAndWait, loopDevicesUnder, nsInode } from "./ns";
+import {
+  cmdlineOf,
+  escapeRe,
+  findLabProcesses,
+  isMountPoint,
+  killAndWait,
+  loopDevicesUnder,
+  nsInode,
+} from "./ns";
 import { run, sleep } from "./run";
 
 export const DISK_BYTES = 2 * 1024 ** 3;
@@ -32,7 +51,10 @@ export function bridgeAddress(octet: number): string {
 
 /** OpenSSH's "SHA256:..." fingerprint of a key blob given in base64 (as in key files). */
 export function fingerprintOfBlob(base64Blob: string): string {
-  return "SHA256:" + createHash("sha256").update(Buffer.from(base64Blob, "base64")).digest("base64").replace(/=+$/, "");
+  return (
+    "SHA256:" +
+    createHash("sha256").update(Buffer.from(base64Blob, "base64")).digest("base64").replace(/=+$/, "")
+  );
 }
 
 /** OpenSSH fingerprint of a public key file ("ssh-ed25519 AAAA... comment"). */
@@ -111,8 +133,12 @@ async function makeDisk(h: HostPaths, fsType: "btrfs" | "ext4"): Promise<void> {
   const fd = openSync(tmp, "w", 0o600);
   ftruncateSync(fd, DISK_BYTES); // sparse: costs only what the host writes
   closeSync(fd);
-  if (fsType === "btrfs") await run(["mkfs.btrfs", "-q", "-f", "-L", "keel", tmp], { what: `formatting the disk of ${h.name}` });
-  else await run(["mkfs.ext4", "-q", "-F", "-L", "keel", "-J", "size=16", tmp], { what: `formatting the disk of ${h.name}` });
+  if (fsType === "btrfs")
+    await run(["mkfs.btrfs", "-q", "-f", "-L", "keel", tmp], { what: `formatting the disk of ${h.name}` });
+  else
+    await run(["mkfs.ext4", "-q", "-F", "-L", "keel", "-J", "size=16", tmp], {
+      what: `formatting the disk of ${h.name}`,
+    });
   renameSync(tmp, h.disk);
 }
 
@@ -181,7 +207,8 @@ export async function createHost(
   mkdirSync(h.libKeel, { recursive: true, mode: 0o755 });
   writeFileSync(`${h.dir}/hostname`, `${h.name}\n`);
   writeFileSync(`${h.dir}/hosts`, `127.0.0.1\tlocalhost\n127.0.1.1\t${h.name}\n${rec.address}\t${h.name}\n`);
-  if (!existsSync(`${h.dir}/machine-id`)) writeFileSync(`${h.dir}/machine-id`, randomBytes(16).toString("hex") + "\n");
+  if (!existsSync(`${h.dir}/machine-id`))
+    writeFileSync(`${h.dir}/machine-id`, randomBytes(16).toString("hex") + "\n");
   writeAuthorizedKeys(p, h, opts.consolePublicKey);
   if (!existsSync(h.hostKey) || !existsSync(`${h.hostKey}.pub`)) {
     rmSync(h.hostKey, { force: true });
@@ -196,7 +223,9 @@ export async function createHost(
 
   const what = `creating lab host ${h.name}`;
   await run(["ip", "netns", "add", h.netns], { what });
-  await run(["ip", "link", "add", h.veth, "type", "veth", "peer", "name", "eth0", "netns", h.netns], { what });
+  await run(["ip", "link", "add", h.veth, "type", "veth", "peer", "name", "eth0", "netns", h.netns], {
+    what,
+  });
   await run(["ip", "link", "set", h.veth, "master", p.bridge, "up"], { what });
   writeFileSync(h.mntNs, "");
   writeFileSync(h.utsNs, "");
@@ -258,7 +287,8 @@ export async function destroyHost(
     // namespace copied its file, and the loop device must go now.
     const targets = [...HOST_MOUNT_POINTS].reverse();
     const r = await run(["nsenter", `--mount=${h.mntNs}`, "umount", ...targets], { allowFail: true });
-    if (r.code !== 0) await run(["nsenter", `--mount=${h.mntNs}`, "umount", "-l", ...targets], { allowFail: true });
+    if (r.code !== 0)
+      await run(["nsenter", `--mount=${h.mntNs}`, "umount", "-l", ...targets], { allowFail: true });
   }
   const nsFiles = [h.mntNs, h.utsNs].filter((f) => isMountPoint(f));
   if (nsFiles.length) await run(["umount", ...nsFiles], { allowFail: true });

@@ -57,6 +57,9 @@ export function readJson<T>(path: string): T | null {
 export function readInventory(lab: string): LabInventory {
   const p = labPaths(lab);
   const inv = readJson<LabInventory>(p.inventory);
-  if (!inv) throw new LabError(`lab ${lab} has no inventory at ${p.inventory}; run \`npm run lab -- up N --lab ${lab}\``);
+  if (!inv)
+    throw new LabError(
+      `lab ${lab} has no inventory at ${p.inventory}; run \`npm run lab -- up N --lab ${lab}\``,
+    );
   return inv;
 }

@@ -7,9 +7,21 @@ import { createServer, type Server } from "node:net";
 import { networkInterfaces } from "node:os";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labDown, labExec, labFault, labFillDisk, labReleaseDisk, labRekey, labUp, labTag, readInventory, type LabInventory } from "./api";
+import {
+  labDown,
+  labExec,
+  labFault,
+  labFillDisk,
+  labReleaseDisk,
+  labRekey,
+  labUp,
+  labTag,
+  readInventory,
+  type LabInventory,
+} from "./api";
 
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+const sh = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
 
 function fingerprint(blob: Buffer): string {
   return "SHA256:" + createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
@@ -28,7 +40,14 @@ interface SshResult {
 }
 
 /** Logs in with ssh2, pinning `pinned` before authentication; runs one command. */
-function sshRun(opts: { host: string; user: string; keyPath: string; pinned: string; command: string; timeoutMs?: number }): Promise<SshResult> {
+function sshRun(opts: {
+  host: string;
+  user: string;
+  keyPath: string;
+  pinned: string;
+  command: string;
+  timeoutMs?: number;
+}): Promise<SshResult> {
   return new Promise((resolve, reject) => {
     const c = new Client();
     let seen = "";
@@ -63,13 +82,16 @@ function sshRun(opts: { host: string; user: string; keyPath: string; pinned: str
 function leftovers(lab: string): string[] {
   const tag = labTag(lab);
   const found: string[] = [];
-  for (const ns of sh("ip", ["netns", "list"]).split("\n")) if (ns.startsWith(`keel-${lab}-`)) found.push(`netns ${ns}`);
+  for (const ns of sh("ip", ["netns", "list"]).split("\n"))
+    if (ns.startsWith(`keel-${lab}-`)) found.push(`netns ${ns}`);
   for (const l of sh("ip", ["-o", "link", "show"]).split("\n")) {
     const name = /^\d+: ([^:@ ]+)/.exec(l)?.[1];
     if (name && (name === `kb${tag}` || name.startsWith(`kv${tag}`))) found.push(`link ${name}`);
   }
-  for (const l of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) if (l.includes(`keel-lab/${lab}`)) found.push(`mount ${l}`);
-  for (const l of sh("losetup", ["-a"]).split("\n")) if (l.includes(`/keel-lab/${lab}/`)) found.push(`loop ${l}`);
+  for (const l of readFileSync("/proc/self/mountinfo", "utf8").split("\n"))
+    if (l.includes(`keel-lab/${lab}`)) found.push(`mount ${l}`);
+  for (const l of sh("losetup", ["-a"]).split("\n"))
+    if (l.includes(`/keel-lab/${lab}/`)) found.push(`loop ${l}`);
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     let cmd = "";
     try {
@@ -77,12 +99,15 @@ function leftovers(lab: string): string[] {
     } catch {
       continue;
     }
-    if (cmd.includes(`/keel-lab/${lab}/`) || cmd.includes(`keel-${lab}-h`)) found.push(`process ${pid} ${cmd}`);
+    if (cmd.includes(`/keel-lab/${lab}/`) || cmd.includes(`keel-${lab}-h`))
+      found.push(`process ${pid} ${cmd}`);
   }
   for (const cmd of ["iptables", "ip6tables"])
-    for (const rule of sh(cmd, ["-w", "10", "-S"]).split("\n")) if (rule.includes(`KEEL-LAB-${tag}`) || rule.includes(`kb${tag}`)) found.push(`${cmd} ${rule}`);
+    for (const rule of sh(cmd, ["-w", "10", "-S"]).split("\n"))
+      if (rule.includes(`KEEL-LAB-${tag}`) || rule.includes(`kb${tag}`)) found.push(`${cmd} ${rule}`);
   if (readFileSync("/etc/passwd", "utf8").includes(`keellab-${lab}:`)) found.push(`user keellab-${lab}`);
-  for (const f of [`/etc/sudoers.d/keel-lab-${lab}`, `/var/lib/keel-lab/${lab}`, `/run/keel-lab/${lab}`]) if (existsSync(f)) found.push(`file ${f}`);
+  for (const f of [`/etc/sudoers.d/keel-lab-${lab}`, `/var/lib/keel-lab/${lab}`, `/run/keel-lab/${lab}`])
+    if (existsSync(f)) found.push(`file ${f}`);
   return found;
 }
 
@@ -131,7 +156,15 @@ describe("lab fleet", () => {
     }
     const [h1, h2] = inv.hosts as [LabInventory["hosts"][0], LabInventory["hosts"][0]];
     const marker = `written-on-${h1.name}`;
-    expect((await labExec(lab, h1.name, ["sh", "-c", `echo ${marker} > /var/lib/keel/marker && echo ok > /etc/keel/trusted.d/x.pub`])).code).toBe(0);
+    expect(
+      (
+        await labExec(lab, h1.name, [
+          "sh",
+          "-c",
+          `echo ${marker} > /var/lib/keel/marker && echo ok > /etc/keel/trusted.d/x.pub`,
+        ])
+      ).code,
+    ).toBe(0);
     expect((await labExec(lab, h1.name, ["cat", "/var/lib/keel/marker"])).stdout.trim()).toBe(marker);
     expect((await labExec(lab, h2.name, ["cat", "/var/lib/keel/marker"])).code).not.toBe(0);
     expect((await labExec(lab, h2.name, ["ls", "/etc/keel/trusted.d"])).stdout.trim()).toBe("");
@@ -140,17 +173,37 @@ describe("lab fleet", () => {
 
   it("lets the console in over SSH as root and as the sudo user, with the key pinned", async () => {
     for (const h of inv.hosts) {
-      const r = await sshRun({ host: h.address, user: "root", keyPath: key, pinned: h.hostKeyFingerprint, command: "hostname; findmnt -n -o TARGET /var/lib/keel" });
+      const r = await sshRun({
+        host: h.address,
+        user: "root",
+        keyPath: key,
+        pinned: h.hostKeyFingerprint,
+        command: "hostname; findmnt -n -o TARGET /var/lib/keel",
+      });
       expect(r.stdout.split("\n").slice(0, 2)).toEqual([h.name, "/var/lib/keel"]);
     }
     const h = inv.hosts[2] as LabInventory["hosts"][0];
-    const s = await sshRun({ host: h.address, user: h.sudoUser, keyPath: key, pinned: h.hostKeyFingerprint, command: "id -u; sudo -n id -u" });
+    const s = await sshRun({
+      host: h.address,
+      user: h.sudoUser,
+      keyPath: key,
+      pinned: h.hostKeyFingerprint,
+      command: "id -u; sudo -n id -u",
+    });
     expect(s.stdout.trim().split("\n")).toEqual([expect.not.stringMatching(/^0$/), "0"]);
     // No password logins: a key the host does not know is refused.
     const other = `/tmp/${lab}-otherkey`;
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
     try {
-      await expect(sshRun({ host: h.address, user: "root", keyPath: other, pinned: h.hostKeyFingerprint, command: "true" })).rejects.toThrow(/authentication/i);
+      await expect(
+        sshRun({
+          host: h.address,
+          user: "root",
+          keyPath: other,
+          pinned: h.hostKeyFingerprint,
+          command: "true",
+        }),
+      ).rejects.toThrow(/authentication/i);
     } finally {
       execFileSync("rm", ["-f", other, `${other}.pub`]);
     }
@@ -171,7 +224,9 @@ describe("lab fleet", () => {
       expect(internet.stdout.trim()).toBe("ENETUNREACH");
       expect((await labExec(lab, h.name, ["ip", "-4", "route"])).stdout).not.toMatch(/default/);
       // Even root on the host, routing the machine's address through the bridge itself, gets nowhere.
-      expect((await labExec(lab, h.name, ["ip", "route", "add", `${outsideAddress()}/32`, "dev", "eth0"])).code).toBe(0);
+      expect(
+        (await labExec(lab, h.name, ["ip", "route", "add", `${outsideAddress()}/32`, "dev", "eth0"])).code,
+      ).toBe(0);
       const sneaky = await labExec(lab, h.name, tcpProbe(outsideAddress(), port));
       expect(sneaky.stdout.trim()).toBe("timeout");
       await labExec(lab, h.name, ["ip", "route", "del", `${outsideAddress()}/32`, "dev", "eth0"]);
@@ -184,10 +239,25 @@ describe("lab fleet", () => {
     const h = inv.hosts[1] as LabInventory["hosts"][0];
     await labFault(lab, h.name, { kind: "drop" });
     const t0 = Date.now();
-    await expect(sshRun({ host: h.address, user: "root", keyPath: key, pinned: h.hostKeyFingerprint, command: "true", timeoutMs: 3000 })).rejects.toThrow(/timed out/i);
+    await expect(
+      sshRun({
+        host: h.address,
+        user: "root",
+        keyPath: key,
+        pinned: h.hostKeyFingerprint,
+        command: "true",
+        timeoutMs: 3000,
+      }),
+    ).rejects.toThrow(/timed out/i);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2900); // a timeout, not a refusal
     await labFault(lab, h.name, { kind: "restore" });
-    const r = await sshRun({ host: h.address, user: "root", keyPath: key, pinned: h.hostKeyFingerprint, command: "hostname" });
+    const r = await sshRun({
+      host: h.address,
+      user: "root",
+      keyPath: key,
+      pinned: h.hostKeyFingerprint,
+      command: "hostname",
+    });
     expect(r.stdout.trim()).toBe(h.name);
   });
 
@@ -195,7 +265,13 @@ describe("lab fleet", () => {
     const h = inv.hosts[1] as LabInventory["hosts"][0];
     const timed = async () => {
       const t0 = Date.now();
-      await sshRun({ host: h.address, user: "root", keyPath: key, pinned: h.hostKeyFingerprint, command: "true" });
+      await sshRun({
+        host: h.address,
+        user: "root",
+        keyPath: key,
+        pinned: h.hostKeyFingerprint,
+        command: "true",
+      });
       return Date.now() - t0;
     };
     await labFault(lab, h.name, { kind: "delay", ms: 400 });
@@ -214,7 +290,13 @@ describe("lab fleet", () => {
     expect(r.fingerprint).not.toBe(h.hostKeyFingerprint);
     expect(servedFingerprint(h.address)).toBe(r.fingerprint);
     expect(readInventory(lab).hosts[0]?.hostKeyFingerprint).toBe(h.hostKeyFingerprint);
-    const err = await sshRun({ host: h.address, user: "root", keyPath: key, pinned: h.hostKeyFingerprint, command: "true" }).catch((e: Error & { hostKey?: string }) => e);
+    const err = await sshRun({
+      host: h.address,
+      user: "root",
+      keyPath: key,
+      pinned: h.hostKeyFingerprint,
+      command: "true",
+    }).catch((e: Error & { hostKey?: string }) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as { hostKey?: string }).hostKey).toBe(r.fingerprint);
   });
@@ -223,13 +305,31 @@ describe("lab fleet", () => {
     const h = inv.hosts[2] as LabInventory["hosts"][0];
     const filled = await labFillDisk(lab, h.name);
     expect(filled.filledBytes).toBeGreaterThan(1024 ** 3);
-    const write = await labExec(lab, h.name, ["dd", "if=/dev/zero", "of=/var/lib/keel/more", "bs=1M", "count=8"]);
+    const write = await labExec(lab, h.name, [
+      "dd",
+      "if=/dev/zero",
+      "of=/var/lib/keel/more",
+      "bs=1M",
+      "count=8",
+    ]);
     expect(write.code).not.toBe(0);
     expect(write.stderr).toMatch(/No space left/);
     await labReleaseDisk(lab, h.name);
-    expect((await labExec(lab, h.name, ["dd", "if=/dev/zero", "of=/var/lib/keel/more", "bs=1M", "count=8"])).code).toBe(0);
+    expect(
+      (await labExec(lab, h.name, ["dd", "if=/dev/zero", "of=/var/lib/keel/more", "bs=1M", "count=8"])).code,
+    ).toBe(0);
     // Other hosts never noticed.
-    expect((await labExec(lab, inv.hosts[0]!.name, ["dd", "if=/dev/zero", "of=/var/lib/keel/more", "bs=1M", "count=8"])).code).toBe(0);
+    expect(
+      (
+        await labExec(lab, inv.hosts[0]!.name, [
+          "dd",
+          "if=/dev/zero",
+          "of=/var/lib/keel/more",
+          "bs=1M",
+          "count=8",
+        ])
+      ).code,
+    ).toBe(0);
   });
 
   it("changes nothing on a second `up` with the same count", async () => {
@@ -247,12 +347,19 @@ describe("lab fleet", () => {
 
 /** Starts `lab up` as its own process group and kill -9s the whole group once `ready` hosts are up. */
 async function crashUp(lab: string, args: string[], ready: number): Promise<void> {
-  const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", "infra/lab/main.ts", "up", ...args, "--lab", lab], {
-    detached: true,
-    stdio: "ignore",
-  });
+  const child = spawn(
+    process.execPath,
+    ["node_modules/tsx/dist/cli.mjs", "infra/lab/main.ts", "up", ...args, "--lab", lab],
+    {
+      detached: true,
+      stdio: "ignore",
+    },
+  );
   const hostsDir = `/var/lib/keel-lab/${lab}/hosts`;
-  const count = () => (existsSync(hostsDir) ? readdirSync(hostsDir).filter((d) => existsSync(`${hostsDir}/${d}/ready.json`)).length : 0);
+  const count = () =>
+    existsSync(hostsDir)
+      ? readdirSync(hostsDir).filter((d) => existsSync(`${hostsDir}/${d}/ready.json`)).length
+      : 0;
   try {
     const deadline = Date.now() + 90_000;
     while (count() < ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -286,7 +393,9 @@ describe("lab after a crash of `up`", () => {
       expect(inv.hosts.map((h) => h.index)).toEqual([1, 2, 3, 4]);
       for (const h of inv.hosts) {
         expect(servedFingerprint(h.address)).toBe(h.hostKeyFingerprint);
-        expect((await labExec(lab, h.name, ["findmnt", "-n", "-o", "FSTYPE", "/var/lib/keel"])).stdout.trim()).toBe("ext4");
+        expect(
+          (await labExec(lab, h.name, ["findmnt", "-n", "-o", "FSTYPE", "/var/lib/keel"])).stdout.trim(),
+        ).toBe("ext4");
       }
     } finally {
       await labDown(lab);

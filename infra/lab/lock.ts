@@ -58,7 +58,8 @@ export async function withLock<T>(file: string, timeoutMs: number, fn: () => Pro
         }
         continue;
       }
-      if (Date.now() > deadline) throw new LabError(`timed out waiting for lock ${file} (held by ${content.trim() || "?"})`);
+      if (Date.now() > deadline)
+        throw new LabError(`timed out waiting for lock ${file} (held by ${content.trim() || "?"})`);
       await sleep(150 + Math.random() * 150);
     }
   }

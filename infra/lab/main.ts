@@ -88,7 +88,9 @@ async function main(): Promise<number> {
     case "rekey": {
       if (!args[0]) throw new LabError("usage: rekey HOST [--update-inventory]");
       const r = await more.labRekey(lab, args[0], { updateInventory: flags.has("--update-inventory") });
-      console.log(`${args[0]}: new host key ${r.fingerprint}${r.inventoryUpdated ? " (inventory updated)" : " (inventory keeps the old pinned key)"}`);
+      console.log(
+        `${args[0]}: new host key ${r.fingerprint}${r.inventoryUpdated ? " (inventory updated)" : " (inventory keeps the old pinned key)"}`,
+      );
       return 0;
     }
     case "fill-disk": {

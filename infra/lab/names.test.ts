@@ -7,7 +7,8 @@ describe("lab names", () => {
     for (const bad of ["", "A", "-x", "x-", "a--b", "a/b", "..", "a b", "a$b", "x".repeat(21), "1abc"]) {
       expect(() => assertLabName(bad), bad).toThrow(/invalid lab name/);
     }
-    for (const good of ["a", "lab", "ssh-5bc46a", "x".repeat(20)]) expect(() => assertLabName(good)).not.toThrow();
+    for (const good of ["a", "lab", "ssh-5bc46a", "x".repeat(20)])
+      expect(() => assertLabName(good)).not.toThrow();
   });
 
   it("keeps interface names within the kernel's 15 characters and distinct between labs", () => {
@@ -23,7 +24,8 @@ describe("lab names", () => {
     expect(parseHostRef("lab", "lab-h007")).toBe(7);
     expect(parseHostRef("lab", "h7")).toBe(7);
     expect(parseHostRef("lab", "100")).toBe(100);
-    for (const bad of ["other-h001", "h0", "h", "lab-h1; rm -rf /", "../h1"]) expect(() => parseHostRef("lab", bad), bad).toThrow();
+    for (const bad of ["other-h001", "h0", "h", "lab-h1; rm -rf /", "../h1"])
+      expect(() => parseHostRef("lab", bad), bad).toThrow();
   });
 
   it("gives every host a distinct address that is neither the bridge nor a .0/.255", () => {

@@ -98,7 +98,8 @@ export function hostName(lab: string, index: number): string {
 }
 
 export function hostPaths(p: LabPaths, index: number): HostPaths {
-  if (!Number.isInteger(index) || index < 1 || index > 9999) throw new LabError(`host index out of range: ${index}`);
+  if (!Number.isInteger(index) || index < 1 || index > 9999)
+    throw new LabError(`host index out of range: ${index}`);
   const name = hostName(p.lab, index);
   const dir = join(p.hostsDir, name);
   return {
@@ -125,6 +126,9 @@ export function hostPaths(p: LabPaths, index: number): HostPaths {
 /** Accepts "lab-h007", "h007", "h7" or "7" and returns the host index. */
 export function parseHostRef(lab: string, ref: string): number {
   const m = new RegExp(`^(?:${lab}-)?h?0*([1-9][0-9]{0,3})$`).exec(ref);
-  if (!m?.[1]) throw new LabError(`unknown host ${JSON.stringify(ref)} in lab ${lab} (expected e.g. ${hostName(lab, 1)})`);
+  if (!m?.[1])
+    throw new LabError(
+      `unknown host ${JSON.stringify(ref)} in lab ${lab} (expected e.g. ${hostName(lab, 1)})`,
+    );
   return Number(m[1]);
 }

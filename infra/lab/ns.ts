@@ -76,7 +76,12 @@ function uidOf(pid: number): number | null {
  * command line matches `match` (paths and names of a lab: catches orphans of a crashed `up` and
  * sshd listeners whose namespace files are already gone). Never this process or its ancestors.
  */
-export function findLabProcesses(opts: { netIds?: number[]; mntIds?: number[]; uid?: number; match?: RegExp }): number[] {
+export function findLabProcesses(opts: {
+  netIds?: number[];
+  mntIds?: number[];
+  uid?: number;
+  match?: RegExp;
+}): number[] {
   const net = new Set(opts.netIds ?? []);
   const mnt = new Set(opts.mntIds ?? []);
   const skip = ancestorsOfSelf();

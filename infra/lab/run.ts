@@ -51,7 +51,9 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
         stderr: Buffer.concat(err).toString("utf8"),
       };
       if (res.code !== 0 && !opts.allowFail) {
-        const why = signal ? `killed by ${signal}${signal === "SIGKILL" ? ` (timeout ${timeoutMs} ms?)` : ""}` : `exit ${res.code}`;
+        const why = signal
+          ? `killed by ${signal}${signal === "SIGKILL" ? ` (timeout ${timeoutMs} ms?)` : ""}`
+          : `exit ${res.code}`;
         reject(
           new LabError(
             `${opts.what ? opts.what + ": " : ""}${argv.join(" ")} failed (${why}): ${res.stderr.trim().slice(0, 2000)}`,
@@ -68,7 +70,11 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
 }
 
 /** Runs fn over items with at most `limit` in flight; throws the first error after all settle. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   let firstError: unknown;

@@ -1,13 +1,38 @@
 // `lab up N`: the lab-wide pieces (subnet, bridge, namespace-file mount, sudo user, console key)
 // and then N hosts in parallel with a small bound. Idempotent: complete hosts are left alone,
 // half-made ones (from a crash) are removed and made again.
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
-import { bridgeAddress, createHost, destroyHost, inventoryHost, isHostComplete, writeAuthorizedKeys, type ReadyRecord } from "./host";
+import {
+  bridgeAddress,
+  createHost,
+  destroyHost,
+  inventoryHost,
+  isHostComplete,
+  writeAuthorizedKeys,
+  type ReadyRecord,
+} from "./host";
 import { ensureLabFirewall } from "./firewall";
 import { type LabInventory, type LabState, readJson, writeJsonAtomic } from "./inventory";
 import { withLock } from "./lock";
-import { HOST_MOUNT_POINTS, LAB_RUN_ROOT, LAB_STATE_ROOT, LabError, type LabPaths, hostPaths, labPaths } from "./names";
+import {
+  HOST_MOUNT_POINTS,
+  LAB_RUN_ROOT,
+  LAB_STATE_ROOT,
+  LabError,
+  type LabPaths,
+  hostPaths,
+  labPaths,
+} from "./names";
 import { isMountPoint, listLinks } from "./ns";
 import { mapLimit, run } from "./run";
 
@@ -24,7 +49,8 @@ export interface LabUpOptions {
 }
 
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new LabError("the lab needs root (network namespaces, loop devices, sshd)");
+  if (process.getuid?.() !== 0)
+    throw new LabError("the lab needs root (network namespaces, loop devices, sshd)");
 }
 
 const CREATED_DIRS_FILE = `${LAB_STATE_ROOT}/.created-mount-points.json`;
@@ -66,19 +92,24 @@ function overlaps16(octet: number, cidr: string): boolean {
   if (!ip || !/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return false;
   const len = Math.min(Number(lenText ?? 32), 16);
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return ((ipToInt(ip) & mask) >>> 0) === ((ipToInt(`10.${octet}.0.0`) & mask) >>> 0);
+  return (ipToInt(ip) & mask) >>> 0 === (ipToInt(`10.${octet}.0.0`) & mask) >>> 0;
 }
 
 /** 10.X.0.0/16 for the lab: derived from its tag, moved on while another lab or a route uses it. */
 async function chooseSubnet(p: LabPaths): Promise<number> {
   const used: string[] = [];
   const routes = await run(["ip", "-j", "-4", "route", "show", "table", "all"], { allowFail: true });
-  for (const r of JSON.parse(routes.stdout || "[]") as { dst?: string }[]) if (r.dst && r.dst !== "default") used.push(r.dst);
+  for (const r of JSON.parse(routes.stdout || "[]") as { dst?: string }[])
+    if (r.dst && r.dst !== "default") used.push(r.dst);
   const addrs = await run(["ip", "-j", "-4", "addr"], { allowFail: true });
-  for (const l of JSON.parse(addrs.stdout || "[]") as { addr_info?: { local: string; prefixlen: number }[] }[])
+  for (const l of JSON.parse(addrs.stdout || "[]") as {
+    addr_info?: { local: string; prefixlen: number }[];
+  }[])
     for (const a of l.addr_info ?? []) used.push(`${a.local}/${a.prefixlen}`);
   const taken = new Set<number>();
-  for (const other of existsSync(LAB_STATE_ROOT) ? readdirSync(LAB_STATE_ROOT).filter((d) => !d.startsWith(".")) : []) {
+  for (const other of existsSync(LAB_STATE_ROOT)
+    ? readdirSync(LAB_STATE_ROOT).filter((d) => !d.startsWith("."))
+    : []) {
     const st = readJson<LabState>(`${LAB_STATE_ROOT}/${other}/lab.json`);
     if (st && other !== p.lab) taken.add(st.subnetOctet);
   }
@@ -102,9 +133,12 @@ async function ensureConsoleKey(p: LabPaths, given?: string): Promise<{ pub: str
   if (!existsSync(p.consoleKey) || !existsSync(`${p.consoleKey}.pub`)) {
     rmSync(p.consoleKey, { force: true });
     rmSync(`${p.consoleKey}.pub`, { force: true });
-    await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `keel-console@lab-${p.lab}`, "-f", p.consoleKey], {
-      what: "generating the lab's console key",
-    });
+    await run(
+      ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `keel-console@lab-${p.lab}`, "-f", p.consoleKey],
+      {
+        what: "generating the lab's console key",
+      },
+    );
   }
   return { pub: `${p.consoleKey}.pub`, priv: p.consoleKey };
 }
@@ -114,9 +148,12 @@ async function ensureSudoUser(p: LabPaths): Promise<void> {
   const passwd = readFileSync("/etc/passwd", "utf8");
   if (!passwd.split("\n").some((l) => l.startsWith(`${p.sudoUser}:`))) {
     // "*" (not "!"): no password login, but not a locked account, so sshd accepts its key.
-    await run(["useradd", "-M", "-d", p.home, "-s", "/bin/bash", "-p", "*", "-c", `keel lab ${p.lab}`, p.sudoUser], {
-      what: "creating the lab's sudo user",
-    });
+    await run(
+      ["useradd", "-M", "-d", p.home, "-s", "/bin/bash", "-p", "*", "-c", `keel lab ${p.lab}`, p.sudoUser],
+      {
+        what: "creating the lab's sudo user",
+      },
+    );
   }
   const id = await run(["id", "-u", p.sudoUser]);
   const gid = await run(["id", "-g", p.sudoUser]);
@@ -142,7 +179,10 @@ async function ensureBridge(p: LabPaths, octet: number): Promise<void> {
   const has = (JSON.parse(addr.stdout || "[]") as { addr_info?: { local: string }[] }[]).some((l) =>
     (l.addr_info ?? []).some((a) => a.local === bridgeAddress(octet)),
   );
-  if (!has) await run(["ip", "addr", "add", `${bridgeAddress(octet)}/16`, "dev", p.bridge], { what: "addressing the lab bridge" });
+  if (!has)
+    await run(["ip", "addr", "add", `${bridgeAddress(octet)}/16`, "dev", p.bridge], {
+      what: "addressing the lab bridge",
+    });
   await run(["ip", "link", "set", p.bridge, "up"]);
 }
 
@@ -182,7 +222,8 @@ export function writeInventory(p: LabPaths, state: LabState): LabInventory {
 export async function labUp(opts: LabUpOptions): Promise<LabInventory> {
   requireRoot();
   const p = labPaths(opts.lab);
-  if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > 2000) throw new LabError(`host count must be 1..2000, got ${opts.count}`);
+  if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > 2000)
+    throw new LabError(`host count must be 1..2000, got ${opts.count}`);
   const log = opts.log ?? (() => {});
   return withLock(p.lockFile, 30 * 60_000, async () => {
     const state = await withLock(GLOBAL_LOCK, 120_000, async () => {
@@ -210,19 +251,25 @@ export async function labUp(opts: LabUpOptions): Promise<LabInventory> {
     const indexes = Array.from({ length: opts.count }, (_, i) => i + 1);
     let made = 0;
     const started = Date.now();
-    await mapLimit(indexes, opts.concurrency ?? 6, async (i) => {
+    const failure = await mapLimit(indexes, opts.concurrency ?? 6, async (i) => {
       const h = hostPaths(p, i);
       if (isHostComplete(h)) {
         writeAuthorizedKeys(p, h, consolePublicKey);
         return;
       }
-      if (existsSync(h.dir) || existsSync(h.mntNs)) await destroyHost(p, h);
+      if (existsSync(h.dir) || existsSync(h.mntNs) || existsSync(`/run/netns/${h.netns}`))
+        await destroyHost(p, h);
       const fsType = opts.ext4 ? "ext4" : "btrfs";
       await createHost(p, h, { octet: state.subnetOctet, fsType, consolePublicKey });
       made++;
       if (made % 10 === 0) log(`${made} hosts made (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    });
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    // Hosts that did come up are usable (and listed) even when another one failed.
     const inv = writeInventory(p, state);
+    if (failure) throw failure;
     log(`lab ${p.lab}: ${inv.hosts.length} hosts (${made} new) on ${inv.subnet}; inventory ${p.inventory}`);
     return inv;
   });
