@@ -8,5 +8,6 @@ import { releaseCommand } from "./release";
 import { keysCommand } from "./keys";
 import { rolloutCommand } from "./rollout";
 import { policyCommand } from "./policy";
+import { hostsCommand } from "./hosts";
 
-export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand, rolloutCommand, policyCommand];
+export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand, rolloutCommand, policyCommand, hostsCommand];
