@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labDown, labExec, labFault, labRekey, labUp, type LabHost, type LabInventory } from "@/infra/lab/api";
+import { labDown, labExec, labFault, labRekey, labUp, readInventory, type LabHost, type LabInventory } from "@/infra/lab/api";
 import { hostPaths, labPaths } from "@/infra/lab/names";
 import { generateSigningKey } from "@/agent/protocol";
 import { ensureAgent, loadAgentBundle, runAgent, type AgentBundle } from "./agent";
@@ -24,7 +24,9 @@ import { buildCommand } from "./quote";
 import { keepaliveBudgetMs, type SshTarget } from "./target";
 import { installTrustedKeys } from "./trusted-keys";
 
-const LAB = "ssh" + randomBytes(3).toString("hex");
+// KEEL_SSH_TEST_LAB reuses a running lab (and keeps it) while developing these tests.
+const REUSE = process.env.KEEL_SSH_TEST_LAB;
+const LAB = REUSE ?? "ssh" + randomBytes(3).toString("hex");
 let inv: LabInventory;
 let privateKey: string;
 let bundle: AgentBundle;
@@ -52,13 +54,13 @@ async function expectSshError(p: Promise<unknown>, codes: string[]): Promise<Ssh
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "keel-ssh-lab-"));
-  inv = await labUp({ lab: LAB, count: 20 });
+  inv = REUSE ? readInventory(LAB) : await labUp({ lab: LAB, count: 20 });
   privateKey = readFileSync(inv.consoleKey.privateKeyPath!, "utf8");
   bundle = await loadAgentBundle();
 }, 600_000);
 
 afterAll(async () => {
-  await labDown(LAB);
+  if (!REUSE) await labDown(LAB);
   rmSync(work, { recursive: true, force: true });
 }, 300_000);
 
@@ -166,14 +168,17 @@ describe("dropped links (case 13)", () => {
     const h = host(3);
     const c = await connect(targetOf(h), { limits });
     try {
+      let sent = 0;
+      // An endless source that only produces what the channel asks for (pulled by pipeline).
       const endless = Readable.from(
-        (function* () {
+        (async function* () {
           const chunk = Buffer.alloc(64 * 1024, 7);
-          for (;;) yield chunk;
+          for (;;) {
+            sent += chunk.length;
+            yield chunk;
+          }
         })(),
       );
-      let sent = 0;
-      endless.on("data", (b: Buffer) => (sent += b.length));
       const transfer = c.exec(["sh", "-c", "cat > /dev/null"], { stdin: endless, timeoutMs: 120_000 });
       while (sent < 8 * 1024 * 1024) await new Promise((r) => setTimeout(r, 50));
       await labFault(LAB, h.name, { kind: "drop" });
