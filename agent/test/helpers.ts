@@ -182,3 +182,16 @@ export function isSubvolumeReadOnly(path: string): boolean {
 export function fileSize(path: string): number {
   return statSync(path).size;
 }
+
+/**
+ * Runs a command inside the test process (same code as the bundle, no node start-up): for test
+ * setup and checks, where only the crashing invocation needs to be a separate real agent.
+ */
+export async function inproc(store: string, trusted: string, command: string, args: Record<string, unknown>, streamPath?: string): Promise<Loose> {
+  const { runCommand } = await import("../src/dispatch");
+  const { createContext } = await import("../src/context");
+  const { fileInput } = await import("../src/input");
+  const { validateArgs } = await import("../protocol");
+  const cmd = command as Parameters<typeof validateArgs>[0];
+  return (await runCommand(cmd, validateArgs(cmd, args), createContext(store, trusted), streamPath ? fileInput(streamPath) : undefined)) as Loose;
+}
