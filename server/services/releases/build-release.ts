@@ -27,7 +27,7 @@ import { releaseSubvolumePath, subvolumesRoot } from "./layout";
 import { assertAppName, assertVersion } from "./names";
 import { parseManifest } from "./parse-manifest";
 import { recordDelta } from "./produce-delta";
-import { runLocalAgent } from "./run-local-agent";
+import { runLocalAgent, SECRET_FILE } from "./run-local-agent";
 
 export type BuildSource =
   { dir: string } | { tar: Readable | AsyncIterable<Uint8Array>; compression: "none" | "zstd" };
@@ -150,14 +150,15 @@ export async function buildRelease(
       "--kind",
       kind,
       "--key",
-      "/dev/fd/3",
+      SECRET_FILE,
       "--out",
       out,
     ];
     if (parent) args.push("--parent", parent.version);
     const built = await runLocalAgent<BuildResult>(args, {
       step: `building ${app} ${version}`,
-      secretOnFd3: signer.key.export({ format: "pem", type: "pkcs8" }).toString(),
+      secret: signer.key.export({ format: "pem", type: "pkcs8" }).toString(),
+      scratchDir: work,
     });
     const subvolume = releaseSubvolumePath(deps.dataDir, app, version);
     try {

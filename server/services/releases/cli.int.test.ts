@@ -70,7 +70,10 @@ describe("keel release / keel keys", () => {
       res.end(Buffer.from(await response.arrayBuffer()));
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    env = { KEEL_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, KEEL_TOKEN: token };
+    env = {
+      KEEL_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      KEEL_TOKEN: token,
+    } as unknown as NodeJS.ProcessEnv;
   });
   afterAll(async () => {
     await new Promise((r) => server.close(r));
