@@ -29,7 +29,7 @@ function parseSchema(): { models: Model[]; enums: Set<string> } {
       const m = /^(\w+)\s+(\w+)(\[\])?(\?)?(.*)$/.exec(line);
       if (!m || line.startsWith("@@")) continue;
       const [, field, type, list, optional, attrs] = m;
-      if (modelNames.has(type!) || /@relation\b/.test(attrs!) && modelNames.has(type!)) continue;
+      if (modelNames.has(type!)) continue; // a relation, not a column
       fields.push({
         column: /@map\("([^"]+)"\)/.exec(attrs!)?.[1] ?? field!,
         type: type!,
