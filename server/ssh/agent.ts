@@ -106,7 +106,23 @@ export async function ensureAgent(conn: SshConnection, opts: { bundle?: AgentBun
   const path = agentPathOf(t);
   if (t.forcedCommand) return checkForcedAgent(conn, bundle);
 
-  const nodeR = await conn.exec(privileged(t, [t.nodePath ?? "node", "--version"]), { step: "check-agent", maxOutputBytes: 64 * 1024 });
+  // Both checks at once on two channels of the same connection: one round trip, not two.
+  const [nodeR, previous] = await Promise.allSettled([
+    conn.exec(privileged(t, [t.nodePath ?? "node", "--version"]), { step: "check-agent", maxOutputBytes: 64 * 1024 }),
+    remoteSha256(conn, path),
+  ]);
+  if (nodeR.status === "rejected") throw nodeR.reason;
+  return finishEnsure(conn, bundle, path, nodeR.value, previous);
+}
+
+async function finishEnsure(
+  conn: SshConnection,
+  bundle: AgentBundle,
+  path: string,
+  nodeR: ExecResult,
+  previous: PromiseSettledResult<string | null>,
+): Promise<EnsureAgentResult> {
+  const t = conn.target;
   if (nodeR.exitCode !== 0) {
     const e = sudoOrFailure(t, privileged(t, [t.nodePath ?? "node", "--version"]), nodeR, "check-agent");
     if (e.code === "SUDO_REFUSED") throw e;
@@ -125,7 +141,8 @@ export async function ensureAgent(conn: SshConnection, opts: { bundle?: AgentBun
     });
   }
 
-  const previousSha256 = await remoteSha256(conn, path);
+  if (previous.status === "rejected") throw previous.reason;
+  const previousSha256 = previous.value;
   if (previousSha256 === bundle.sha256) return { host: t.name, action: "unchanged", sha256: bundle.sha256, previousSha256, nodeVersion };
 
   await uploadFile(conn, path, bundle.bytes, bundle.sha256, "0755", "upload-agent");
