@@ -3,7 +3,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { randomBytes, createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { networkInterfaces } from "node:os";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -283,6 +283,33 @@ describe("lab fleet", () => {
     }
   });
 
+  it("loses packets on `fault loss` (some TCP handshakes fail, not all)", async () => {
+    const h = inv.hosts[1] as LabInventory["hosts"][0];
+    const handshakes = (n: number, timeoutMs: number) =>
+      Promise.all(
+        Array.from(
+          { length: n },
+          () =>
+            new Promise<boolean>((resolve) => {
+              const s = connect({ host: h.address, port: 22 });
+              const t = setTimeout(() => (s.destroy(), resolve(false)), timeoutMs);
+              s.once("connect", () => (clearTimeout(t), s.destroy(), resolve(true)));
+              s.once("error", () => (clearTimeout(t), resolve(false)));
+            }),
+        ),
+      );
+    await labFault(lab, h.name, { kind: "loss", percent: 50 });
+    try {
+      // Each handshake needs the SYN in and the SYN-ACK out: about 1 in 4 gets through.
+      const lossy = (await handshakes(60, 800)).filter(Boolean).length; // 800 ms: below the 1 s SYN retransmit
+      expect(lossy).toBeGreaterThan(0);
+      expect(lossy).toBeLessThan(45);
+    } finally {
+      await labFault(lab, h.name, { kind: "restore" });
+    }
+    expect((await handshakes(20, 5000)).every(Boolean)).toBe(true);
+  });
+
   it("serves a new host key after `rekey` while the inventory keeps the pinned one", async () => {
     const h = inv.hosts[0] as LabInventory["hosts"][0];
     const r = await labRekey(lab, h.name);
@@ -299,6 +326,10 @@ describe("lab fleet", () => {
     }).catch((e: Error & { hostKey?: string }) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as { hostKey?: string }).hostKey).toBe(r.fingerprint);
+    // Re-pinning in the inventory is explicit.
+    const again = await labRekey(lab, h.name, { updateInventory: true });
+    expect(readInventory(lab).hosts[0]?.hostKeyFingerprint).toBe(again.fingerprint);
+    expect(servedFingerprint(h.address)).toBe(again.fingerprint);
   });
 
   it("fills a host's disk until writes fail with ENOSPC, and frees it again", async () => {
@@ -333,8 +364,14 @@ describe("lab fleet", () => {
   });
 
   it("changes nothing on a second `up` with the same count", async () => {
+    const before = readInventory(lab);
+    // A host made again would get a new network namespace (and a new key and an empty disk).
+    const netnsIds = () =>
+      before.hosts.map((h) => sh("stat", ["-L", "-c", "%i", `/run/netns/${h.netns}`]).trim());
+    const idsBefore = netnsIds();
     const again = await labUp({ lab, count: 3 });
-    expect(again.hosts).toEqual(inv.hosts);
+    expect(again.hosts).toEqual(before.hosts);
+    expect(netnsIds()).toEqual(idsBefore);
     expect((await labExec(lab, inv.hosts[0]!.name, ["cat", "/var/lib/keel/marker"])).code).toBe(0);
   });
 
