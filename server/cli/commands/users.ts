@@ -1,10 +1,6 @@
 import type { Command } from "../command";
 import { CliError } from "../errors";
-
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
-}
+import { table } from "../format";
 
 export const usersCommand: Command = {
   name: "users",
