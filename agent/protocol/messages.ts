@@ -20,6 +20,11 @@ export type VersionArgs = Record<string, never>;
 export interface ReceiveArgs {
   manifest: ReleaseManifest;
   wireEncoding?: WireEncoding;
+  /**
+   * keel-delta-1 only: the installed version whose tree the delta was encoded against.
+   * Defaults to manifest.parent.version (required when the manifest has no parent).
+   */
+  deltaBase?: string;
   /** The console's policy allows setuid files / capabilities / devices the release declares. */
   allowSpecial?: boolean;
 }
@@ -256,10 +261,11 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       obj(a, p, []);
       return {} as CommandArgs[C];
     case "receive": {
-      const o = obj(a, p, ["manifest", "wireEncoding", "allowSpecial"]);
+      const o = obj(a, p, ["manifest", "wireEncoding", "deltaBase", "allowSpecial"]);
       const r: ReceiveArgs = { manifest: validateManifest(o.manifest) };
       const w = opt(o.wireEncoding, (x) => oneOf(x, `${p}.wireEncoding`, WIRE_ENCODINGS));
       if (w) r.wireEncoding = w;
+      if (o.deltaBase !== undefined) r.deltaBase = version(o.deltaBase, `${p}.deltaBase`);
       const s = opt(o.allowSpecial, (x) => bool(x, `${p}.allowSpecial`));
       if (s !== undefined) r.allowSpecial = s;
       return r as CommandArgs[C];

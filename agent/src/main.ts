@@ -13,7 +13,7 @@ import { DEFAULT_STORE, DEFAULT_TRUSTED } from "./store/layout";
 const USAGE = `usage: keel-agent <command> [options]
   facts                                   host, store and installed versions
   version                                 agent version, protocol version, bundle SHA-256
-  receive --manifest FILE [--stream FILE|-] [--wire raw|keel-delta-1] [--allow-special]
+  receive --manifest FILE [--stream FILE|-] [--wire raw|keel-delta-1 [--delta-base VERSION]] [--allow-special]
   activate APP VERSION [--rollback]       switch current to VERSION
   rollback APP                            make previous current
   remove APP VERSION                      delete a version (not current or previous)
@@ -24,7 +24,7 @@ const USAGE = `usage: keel-agent <command> [options]
   serve                                   framed request loop on stdin/stdout (agent/protocol/framing.ts)
 common options: --store DIR (default ${DEFAULT_STORE}), --trusted DIR (default ${DEFAULT_TRUSTED})`;
 
-const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format"]);
+const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format"]);
 const BOOL_FLAGS = new Set(["rollback", "allow-special", "help"]);
 
 interface Parsed {
@@ -82,7 +82,7 @@ function argsFor(command: Command, p: Parsed): unknown {
       } catch (e) {
         throw new AgentError("BAD_MANIFEST", "read-manifest", `cannot read manifest ${file}: ${(e as Error).message}`);
       }
-      return { manifest, wireEncoding: flag(p, "wire"), allowSpecial: p.flags.has("allow-special") ? true : undefined };
+      return { manifest, wireEncoding: flag(p, "wire"), deltaBase: flag(p, "delta-base"), allowSpecial: p.flags.has("allow-special") ? true : undefined };
     }
     case "activate":
       need(2, 2);

@@ -42,6 +42,17 @@ function checkParent(layout: StoreLayout, m: ReleaseManifest): string | null {
   return path;
 }
 
+/** The installed tree a keel-delta-1 encoding refers to. */
+function deltaBaseOf(layout: StoreLayout, m: ReleaseManifest, base: string | undefined): string {
+  const version = base ?? m.parent?.version;
+  if (!version) throw new AgentError("BAD_REQUEST", "parent", "a keel-delta-1 stream needs a base version (deltaBase) when the release has no parent");
+  const path = layout.version(m.app, version);
+  if (!existsSync(path) || !readMeta(layout, m.app, version)) {
+    throw new AgentError("PARENT_MISSING", "parent", `the delta is encoded against ${m.app} ${version}, which is not installed on this host; send the stream without delta encoding`);
+  }
+  return path;
+}
+
 function checkSpecial(found: SpecialReport, m: ReleaseManifest, allowed: boolean): void {
   const kinds: [keyof SpecialReport, string][] = [
     ["setuid", "setuid/setgid files"],
@@ -84,6 +95,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
   }
   const parentPath = checkParent(layout, m);
   const wire = args.wireEncoding ?? "raw";
+  const deltaBasePath = wire === "raw" ? null : deltaBaseOf(layout, m, args.deltaBase);
   const free = fsInfo(layout.root).freeBytes;
   if (free < m.stream.bytes) {
     throw new AgentError("DISK_FULL", "stage", `the store has ${free} bytes free, the stream needs ${m.stream.bytes}; free space or remove old versions (gc)`);
@@ -101,7 +113,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
       fd,
       input: input.open(),
       wire,
-      deltaParentDir: parentPath,
+      deltaParentDir: deltaBasePath,
       manifest: m,
       progress: (b) => ctx.progress("stage", b, m.stream.bytes),
     });
