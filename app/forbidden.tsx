@@ -3,7 +3,7 @@ import Link from "next/link";
 
 export default function Forbidden() {
   return (
-    <main className="mx-auto mt-24 max-w-md p-6">
+    <div className="mx-auto mt-24 max-w-md p-6">
       <div className="card">
         <p className="text-sm text-muted">403</p>
         <h1 className="mt-1 text-xl font-semibold">You do not have access to this page</h1>
@@ -16,6 +16,6 @@ export default function Forbidden() {
           </Link>
         </p>
       </div>
-    </main>
+    </div>
   );
 }

@@ -2,7 +2,7 @@ import Link from "next/link";
 
 export default function NotFound() {
   return (
-    <main className="mx-auto mt-24 max-w-md p-6">
+    <div className="mx-auto mt-24 max-w-md p-6">
       <div className="card">
         <p className="text-sm text-muted">404</p>
         <h1 className="mt-1 text-xl font-semibold">No such page</h1>
@@ -12,6 +12,6 @@ export default function NotFound() {
           </Link>
         </p>
       </div>
-    </main>
+    </div>
   );
 }
