@@ -162,6 +162,28 @@ describe("API tokens", () => {
   });
 });
 
+describe("admin changes take effect at once", () => {
+  it("disabling a user ends their session and refuses their API token; the last admin cannot be demoted", async () => {
+    const admin = cookieOf(await signIn("admin@keel.local", adminPassword));
+    const created = await mutate("users.create", { email: "ops2@keel.local", name: "Ops", roles: ["operator"] }, { cookie: admin });
+    const { user, password } = created.body.result.data.json;
+    expect(password).toMatch(/^\S{20,}$/); // generated, shown once
+    const session = cookieOf(await signIn("ops2@keel.local", password, "10.4.0.1"));
+    const token = (await mutate("tokens.create", { name: "t" }, { cookie: session })).body.result.data.json.token;
+    expect((await query("me.whoami", undefined, { token, origin: null })).status).toBe(200);
+    expect((await mutate("users.disable", { userId: user.id }, { cookie: admin })).status).toBe(200);
+    expect((await query("me.whoami", undefined, { cookie: session })).status).toBe(401);
+    expect((await query("me.whoami", undefined, { token, origin: null })).status).toBe(401);
+
+    const me = (await query("me.whoami", undefined, { cookie: admin })).body.result.data.json;
+    const demote = await mutate("users.setRoles", { userId: me.id, roles: ["operator"] }, { cookie: admin });
+    expect(demote.status).toBe(412);
+    expect(demote.body.error.json.message).toMatch(/no enabled admin/);
+    expect(demote.body.error.json.data.appCode).toBe("PRECONDITION_FAILED");
+    expect(await auditActions()).toEqual(expect.arrayContaining(["user.disable"]));
+  });
+});
+
 describe("request guards", () => {
   let cookie: string;
   beforeAll(async () => {
