@@ -3,9 +3,10 @@
 // which every approval is bound to.
 import { createHash } from "node:crypto";
 import { Prisma, type PrismaClient } from "@prisma/client";
-import { canonicalJson, compareVersions } from "@/agent/protocol";
+import { canonicalJson } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "../inventory/host-filter-sql";
+import { planStream, type StreamPlan } from "../releases/plan-stream";
 import { resolveWaves, WaveSpecError } from "./resolve-waves";
 import type { PlanHost, RolloutPlan, TRolloutSpec } from "./types";
 
@@ -16,18 +17,6 @@ type Installed = { hostId: string; version: string; isCurrent: boolean; isPrevio
 
 export function planDigest(plan: RolloutPlan): string {
   return createHash("sha256").update(canonicalJson(plan)).digest("hex");
-}
-
-/** The cheapest stream for a host: a cached delta from the newest version it holds, else the full stream. */
-function chooseStream(
-  held: string[],
-  release: { streamBytes: bigint; treeBytes: bigint },
-  deltas: Map<string, bigint>,
-): { stream: "full" | "delta"; parent: string | null; bytes: number } {
-  const candidates = held.filter((v) => deltas.has(v)).sort(compareVersions).reverse();
-  const parent = candidates[0];
-  if (parent) return { stream: "delta", parent, bytes: Number(deltas.get(parent)) };
-  return { stream: "full", parent: null, bytes: Number(release.streamBytes) };
 }
 
 export async function planRollout(
@@ -51,7 +40,6 @@ export async function planRollout(
   for (const row of installed) byHost.set(row.hostId, [...(byHost.get(row.hostId) ?? []), row]);
 
   let release: { id: string; streamBytes: bigint; treeBytes: bigint } | null = null;
-  const deltas = new Map<string, bigint>();
   if (spec.action === "update") {
     release = await db.release.findUnique({
       where: { app_version: { app: spec.app, version: spec.version! } },
@@ -59,11 +47,14 @@ export async function planRollout(
     });
     if (!release)
       throw new AppError("NOT_FOUND", { message: `release ${spec.app} ${spec.version} does not exist: push or build it first` });
-    const ds = await db.releaseDelta.findMany({
-      where: { releaseId: release.id },
-      select: { streamBytes: true, encodedBytes: true, parent: { select: { version: true } } },
-    });
-    for (const d of ds) deltas.set(d.parent.version, d.encodedBytes ?? d.streamBytes);
+  }
+  // The releases planner picks the stream; hosts holding the same versions share one answer.
+  const streams = new Map<string, StreamPlan>();
+  for (const t of targets) {
+    const held = (byHost.get(t.id) ?? []).map((r) => r.version).sort();
+    const key = held.join("\n");
+    if (spec.action === "update" && !streams.has(key))
+      streams.set(key, await planStream({ db, hostVersions: held, app: spec.app, version: spec.version! }));
   }
 
   const hosts: Omit<PlanHost, "wave">[] = targets.map((t) => {
@@ -82,14 +73,17 @@ export async function planRollout(
     if (rows.some((r) => r.version === version))
       // Already received (e.g. a rollback moved off it): activating sends nothing.
       return { ...base, action: "update", to: version, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "already on the host" };
-    const s = chooseStream(rows.map((r) => r.version), release!, deltas);
+    const s = streams.get(rows.map((r) => r.version).sort().join("\n"))!;
+    const stream = s.kind === "delta" ? ("delta" as const) : ("full" as const);
     return {
       ...base,
       action: current ? "update" : "install",
       to: version,
-      ...s,
-      // A full receive needs the whole tree; a delta shares unchanged extents, so its stream size bounds it.
-      diskNeeded: s.stream === "full" ? Number(release!.treeBytes) : s.bytes,
+      stream,
+      parent: s.kind === "delta" ? s.parent : null,
+      bytes: s.bytes,
+      // A full receive needs the whole tree; a delta shares unchanged extents, so its stream bounds it.
+      diskNeeded: stream === "full" ? Number(release!.treeBytes) : (s.kind === "delta" ? s.streamBytes : s.bytes),
     };
   });
 
