@@ -38,6 +38,10 @@ import { buildRelease } from "./build-release";
 import { planStream } from "./plan-stream";
 import { openReleaseStream } from "./open-release-stream";
 import { getRelease } from "./get-release";
+import { pushRelease } from "./push-release";
+import { deleteRelease } from "./delete-release";
+import { importPublicKey } from "@/server/services/keys/import-public-key";
+import { generateSigningKey } from "@/agent/protocol";
 
 const REPO = join(__dirname, "..", "..", "..");
 
@@ -70,6 +74,7 @@ describe("building releases on btrfs and delivering them to a host", () => {
   const mounts: string[] = [];
   let deps: ReleaseDeps;
   let hostStore: string;
+  let builderStore: string;
   let trusted: string;
   let agentBundle: string;
   const src = (v: string) => join(root, `src-${v}`);
@@ -138,7 +143,11 @@ describe("building releases on btrfs and delivering them to a host", () => {
     });
     process.env.KEEL_AGENT_BUNDLE = agentBundle;
     const dataDir = btrfs("console", 512);
-    hostStore = btrfs("host", 512);
+    const hostFs = btrfs("host", 512);
+    hostStore = join(hostFs, "store");
+    builderStore = join(hostFs, "builder"); // a build machine elsewhere, with its own key
+    mkdirSync(hostStore);
+    mkdirSync(builderStore);
     trusted = join(root, "trusted.d");
     mkdirSync(trusted);
     deps = {
@@ -259,5 +268,53 @@ describe("building releases on btrfs and delivering them to a host", () => {
     const third = await deliver("web", "3.0");
     expect(third.plan).toMatchObject({ kind: "delta", parent: "1.0" });
     expect(snapshotTree(join(hostStore, "apps", "web", "3.0"))).toEqual(snapshotTree(src("3.0")));
+  });
+
+  it("keeps pushed releases as subvolumes too, so deltas between them can be made and received", async () => {
+    const builderKey = generateSigningKey("builder");
+    writeFileSync(join(root, "builder.key"), builderKey.privateKeyPem, { mode: 0o600 });
+    await importPublicKey(deps, { name: "builder", publicKey: builderKey.publicKeyLine });
+    // Hosts learn new keys when the console installs its trusted keys on them (enrollment).
+    for (const k of await listTrustedPublicKeys({ db }))
+      writeFileSync(join(trusted, k.fileName), k.publicKeyLine);
+    const out = join(root, "builder-out");
+    const builder = (args: string[]) => {
+      const r = spawnSync(process.execPath, [
+        agentBundle,
+        "build",
+        "--store",
+        builderStore,
+        "--key",
+        join(root, "builder.key"),
+        "--out",
+        out,
+        ...args,
+      ]);
+      if (r.status !== 0) throw new Error(r.stdout.toString() + r.stderr.toString());
+      return JSON.parse(r.stdout.toString());
+    };
+    const b1 = builder(["--from", src("1.0"), "--app", "api", "--version", "1.0"]);
+    const b2 = builder(["--from", src("2.0"), "--app", "api", "--version", "1.1", "--parent", "1.0"]);
+    for (const b of [b1, b2]) {
+      const r = await pushRelease(deps, {
+        manifest: readFileSync(b.full.manifestPath, "utf8"),
+        stream: Readable.from([readFileSync(b.full.streamPath)]),
+      });
+      expect(r.status).toBe("created");
+    }
+    expect((await getRelease(deps, { app: "api", version: "1.1" })).hasSubvolume).toBe(true);
+
+    const first = await deliver("api", "1.0");
+    expect(first.plan.kind).toBe("full");
+    const second = await deliver("api", "1.1");
+    expect(second.plan).toMatchObject({ kind: "delta", parent: "1.0" });
+    expect(second.plan.bytes).toBeLessThan(100_000);
+    expect(snapshotTree(join(hostStore, "apps", "api", "1.1"))).toEqual(snapshotTree(src("2.0")));
+
+    // Deleting a release removes its subvolume from the console's store.
+    hostAgent(["remove", "api", "1.0"]);
+    await deleteRelease(deps, { app: "api", version: "1.0" });
+    expect(existsSync(join(deps.dataDir, "subvolumes", "apps", "api", "1.0"))).toBe(false);
+    expect(existsSync(join(deps.dataDir, "subvolumes", "apps", "api", "1.1"))).toBe(true);
   });
 });

@@ -21,7 +21,8 @@ import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import { retainArtifactFile } from "@/server/services/artifacts/artifact-refs";
 import { loadSigningKey } from "@/server/services/keys/load-signing-key";
-import { deleteSubvolume, isOnBtrfs } from "./btrfs";
+import { isOnBtrfs } from "./btrfs";
+import { dropSubvolume } from "./materialize-release";
 import type { ReleaseDeps } from "./deps";
 import { releaseSubvolumePath, subvolumesRoot } from "./layout";
 import { assertAppName, assertVersion } from "./names";
@@ -169,7 +170,7 @@ export async function buildRelease(
         where: { app_version: { app, version } },
         select: { id: true },
       });
-      if (!kept && existsSync(subvolume)) await deleteSubvolume(subvolume).catch(() => undefined);
+      if (!kept) await dropSubvolume(deps, app, version).catch(() => undefined);
       throw e;
     }
   } finally {

@@ -1,8 +1,7 @@
-import { existsSync } from "node:fs";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import { dropUnusedArtifacts } from "@/server/services/artifacts/artifact-refs";
-import { deleteSubvolume } from "./btrfs";
+import { dropSubvolume } from "./materialize-release";
 import type { ReleaseDeps } from "./deps";
 import { findHostsRunning } from "./find-hosts-running";
 
@@ -51,6 +50,6 @@ export async function deleteRelease(deps: ReleaseDeps, input: { app: string; ver
     },
     { timeout: 60_000 },
   );
-  if (release.subvolume && existsSync(release.subvolume)) await deleteSubvolume(release.subvolume);
+  if (release.subvolume) await dropSubvolume(deps, input.app, input.version);
   return { app: input.app, version: input.version, deletedArtifacts: dropped.length };
 }

@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { Prisma } from "@prisma/client";
 import { checkManifestSignature, formatManifest, type ReleaseManifest } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
@@ -7,6 +8,7 @@ import { appendAudit } from "@/server/services/audit/append-audit";
 import { retainArtifactFile } from "@/server/services/artifacts/artifact-refs";
 import { listKeysAcceptedForPush } from "@/server/services/keys/list-trusted-public-keys";
 import type { ReleaseDeps } from "./deps";
+import { dropSubvolume, keepsSubvolumes, materializeRelease } from "./materialize-release";
 import { parseManifest } from "./parse-manifest";
 import { receiveStreamToFile, StreamTooLongError } from "./receive-stream";
 
@@ -115,6 +117,21 @@ export async function pushRelease(
       });
 
     const manifestText = formatManifest(m);
+    let subvolume: string | null = null;
+    if (await keepsSubvolumes(deps, m)) {
+      const work = await mkdtemp(join(deps.dataDir, "uploads", "receive-"));
+      try {
+        subvolume = await materializeRelease(deps, m, received.path, work);
+      } catch (e) {
+        const msg = e instanceof AppError ? e.message : String(e);
+        throw new AppError("BAD_REQUEST", {
+          message: `${m.app} ${m.version} refused: ${msg}`,
+          details: { reason: "RECEIVE_FAILED" },
+        });
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    }
     try {
       return await deps.db.$transaction(
         async (tx) => {
@@ -133,6 +150,7 @@ export async function pushRelease(
               source: "push",
               createdAt: new Date(m.created),
               addedById: deps.actorId,
+              subvolume,
             },
             select: { id: true },
           });
@@ -152,6 +170,12 @@ export async function pushRelease(
         { timeout: 60_000 },
       );
     } catch (e) {
+      // Keep the subvolume only if a release row (ours, or a concurrent push's) refers to it.
+      const kept = await deps.db.release.findUnique({
+        where: { app_version: { app: m.app, version: m.version } },
+        select: { id: true },
+      });
+      if (subvolume && !kept) await dropSubvolume(deps, m.app, m.version).catch(() => undefined);
       // Two pushes of one version at once: the loser sees what the winner stored.
       if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") {
         const same = await existingVerdict(deps, m);
