@@ -69,7 +69,7 @@ function sshRun(opts: {
       port: 22,
       username: opts.user,
       privateKey: readFileSync(opts.keyPath),
-      readyTimeout: opts.timeoutMs ?? 15_000,
+      readyTimeout: opts.timeoutMs ?? 60_000, // generous: the machine is shared and often loaded
       hostVerifier: (key: Buffer) => {
         seen = fingerprint(key);
         return seen === opts.pinned;
@@ -105,7 +105,9 @@ function leftovers(lab: string): string[] {
   for (const cmd of ["iptables", "ip6tables"])
     for (const rule of sh(cmd, ["-w", "10", "-S"]).split("\n"))
       if (rule.includes(`KEEL-LAB-${tag}`) || rule.includes(`kb${tag}`)) found.push(`${cmd} ${rule}`);
-  if (readFileSync("/etc/passwd", "utf8").includes(`keellab-${lab}:`)) found.push(`user keellab-${lab}`);
+  for (const f of ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/subuid", "/etc/subgid"])
+    if (existsSync(f) && readFileSync(f, "utf8").includes(`keellab-${lab}:`))
+      found.push(`user keellab-${lab} in ${f}`);
   for (const f of [`/etc/sudoers.d/keel-lab-${lab}`, `/var/lib/keel-lab/${lab}`, `/run/keel-lab/${lab}`])
     if (existsSync(f)) found.push(`file ${f}`);
   return found;

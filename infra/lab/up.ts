@@ -148,8 +148,22 @@ async function ensureSudoUser(p: LabPaths): Promise<void> {
   const passwd = readFileSync("/etc/passwd", "utf8");
   if (!passwd.split("\n").some((l) => l.startsWith(`${p.sudoUser}:`))) {
     // "*" (not "!"): no password login, but not a locked account, so sshd accepts its key.
+    // -r: a system account, so no subordinate uid/gid ranges are handed out for it.
     await run(
-      ["useradd", "-M", "-d", p.home, "-s", "/bin/bash", "-p", "*", "-c", `keel lab ${p.lab}`, p.sudoUser],
+      [
+        "useradd",
+        "-r",
+        "-M",
+        "-d",
+        p.home,
+        "-s",
+        "/bin/bash",
+        "-p",
+        "*",
+        "-c",
+        `keel lab ${p.lab}`,
+        p.sudoUser,
+      ],
       {
         what: "creating the lab's sudo user",
       },
