@@ -46,7 +46,7 @@ export async function labRekey(
   if (!(pid > 0) || nsInode(`/proc/${pid}/ns/net`) !== nsInode(`/run/netns/${h.netns}`))
     throw new LabError(`sshd of ${h.name} is not running (pid file ${h.pidFile})`);
   process.kill(pid, "SIGHUP");
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000; // generous: the machine may be loaded
   while ((await servedFingerprint(ready.address)) !== fingerprint) {
     if (Date.now() > deadline) throw new LabError(`sshd of ${h.name} did not start serving the new host key`);
     await sleep(100);

@@ -250,9 +250,9 @@ export async function createHost(
       h.sshdConfig,
       h.sshdLog,
     ],
-    { what, timeoutMs: 60_000 },
+    { what, timeoutMs: 120_000 },
   );
-  await waitForSsh(rec.address, 20_000);
+  await waitForSsh(rec.address, 60_000);
   const ready: ReadyRecord = { ...rec, hostKeyFingerprint: fingerprintOfPublicKeyFile(`${h.hostKey}.pub`) };
   writeJsonAtomic(h.readyFile, ready);
   return ready;
