@@ -161,13 +161,16 @@ async function main(): Promise<void> {
     // Agent delivery is set-up, not the measured operation: upload once to every host first.
     const bundle = await loadAgentBundle();
     const pool = new SshPool();
-    const up = await mapHosts(
-      inv.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, privateKey: key, pinnedFingerprint: h.hostKeyFingerprint })),
-      (t) => pool.withConnection(t, (c) => ensureAgent(c, { bundle })),
-      { concurrency: 50 },
-    );
+    const all = inv.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, privateKey: key, pinnedFingerprint: h.hostKeyFingerprint }));
+    let todo = all;
+    for (let round = 1; todo.length > 0; round++) {
+      const up = await mapHosts(todo, (t) => pool.withConnection(t, (c) => ensureAgent(c, { bundle })), { concurrency: 25 });
+      const failed = up.filter((r) => !r.ok);
+      for (const f of failed) if (!f.ok) console.error(`agent upload round ${round}: ${f.host}: ${f.error.code} ${f.error.message}`);
+      if (failed.length && round >= 3) throw new Error(`agent upload failed on ${failed.length} hosts`);
+      todo = todo.filter((t) => failed.some((f) => f.host === t.name));
+    }
     await pool.close();
-    if (up.some((r) => !r.ok)) throw new Error(`agent upload failed on ${up.filter((r) => !r.ok).length} hosts`);
     for (const n of sizes) {
       rows.push(await keelFacts(inv, key, n));
       console.log(table(rows.slice(-1)));

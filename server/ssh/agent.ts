@@ -330,7 +330,12 @@ export async function runAgent<C extends Command>(conn: SshConnection, command: 
     response.reject(gone);
     stream?.destroy();
   }
-  if (!response.settled || decoder.pending > 0 || !(await response.promise.then(() => true, () => false))) {
+  // Resolved before the session ended, or rejected by the finally block above.
+  const answered = await response.promise.then(
+    () => true,
+    () => false,
+  );
+  if (!answered) {
     const argv = agentArgv(t, "serve");
     if (exec.exitCode !== 0) {
       const e = sudoOrFailure(t, argv, exec, "run-agent");

@@ -3,8 +3,8 @@
 // real agent, pinned keys (case 12), dropped links (case 13), > 10 channels (case 14), the forced
 // command (case 15), flood/hang (case 16), sudo logins and hostile names.
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labDown, labExec, labFault, labRekey, labUp, readInventory, type LabHost, type LabInventory } from "@/infra/lab/api";
 import { hostPaths, labPaths } from "@/infra/lab/names";
 import { generateSigningKey } from "@/agent/protocol";
-import { ensureAgent, loadAgentBundle, runAgent, type AgentBundle } from "./agent";
+import { ensureAgent, loadAgentBundle, receiveRelease, runAgent, uploadFile, type AgentBundle } from "./agent";
 import { connect, type SshEvent } from "./connection";
 import { SshError } from "./errors";
 import { fetchHostKeyFingerprint } from "./fetch-host-key";
@@ -132,6 +132,65 @@ describe("lab fleet", () => {
       expect((await onHost(1, ["stat", "-c", "%U %a", `/etc/keel/trusted.d/${k.keyId}.pub`])).stdout.trim()).toBe("root 644");
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe("streaming a release (issue 4 part 4)", () => {
+  it("streams a signed 32 MiB release from disk into the agent's receive with flat console memory", async () => {
+    const builder = await connect(targetOf(host(9)));
+    const receiver = await connect(targetOf(host(10)));
+    const local = join(work, "release");
+    try {
+      // Build a real signed btrfs-send release on a lab host (the console machine has no btrfs).
+      await ensureAgent(builder, { bundle });
+      const signing = generateSigningKey("stream-test");
+      await uploadFile(builder, "/var/lib/keel/test/rel.key", Buffer.from(signing.privateKeyPem), createHash("sha256").update(signing.privateKeyPem).digest("hex"), "0600", "exec");
+      await builder.run(["mkdir", "-p", "/var/lib/keel/test/src"]);
+      await builder.run(["dd", "if=/dev/urandom", "of=/var/lib/keel/test/src/blob", "bs=1M", "count=32", "status=none"]);
+      const built = JSON.parse(
+        (
+          await builder.run(
+            ["node", "/usr/local/lib/keel/keel-agent.mjs", "build", "--store", "/var/lib/keel/test/store", "--from", "/var/lib/keel/test/src", "--app", "demo", "--version", "1.0.0", "--key", "/var/lib/keel/test/rel.key", "--out", "/var/lib/keel/test/out"],
+            { timeoutMs: 110_000 },
+          )
+        ).stdout.toString(),
+      ) as { full: { manifestPath: string; streamPath: string; bytes: number } };
+      const manifest = JSON.parse((await builder.run(["cat", built.full.manifestPath])).stdout.toString());
+      mkdirSync(local, { recursive: true });
+      const streamFile = join(local, "demo-1.0.0.stream");
+      const fd = openSync(streamFile, "w");
+      await builder.run(["cat", built.full.streamPath], { onStdout: (b) => writeSync(fd, b), maxOutputBytes: 64 * 1024 * 1024 });
+      closeSync(fd);
+      expect(statSync(streamFile).size).toBe(built.full.bytes);
+
+      await ensureAgent(receiver, { bundle });
+      await installTrustedKeys(receiver, [signing.publicKeyLine]);
+      const rss0 = process.memoryUsage().rss;
+      let peak = rss0;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+      let sent = 0;
+      const started = Date.now();
+      let result;
+      try {
+        result = await receiveRelease(receiver, { manifest }, streamFile, { timeoutMs: 110_000, onSent: (n) => (sent = n) });
+      } finally {
+        clearInterval(sampler);
+      }
+      console.log(`receive of ${(built.full.bytes / 1048576).toFixed(1)} MiB: ${Date.now() - started} ms, console RSS growth ${((peak - rss0) / 1048576).toFixed(1)} MB`);
+      expect(result).toMatchObject({ app: "demo", version: "1.0.0", backend: "btrfs", streamBytes: built.full.bytes, alreadyInstalled: false });
+      expect(sent).toBe(built.full.bytes);
+      expect(peak - rss0).toBeLessThan(48 * 1024 * 1024);
+      await runAgent(receiver, "activate", { app: "demo", version: "1.0.0" });
+      const facts = await runAgent(receiver, "facts", {});
+      expect(facts.apps.find((a) => a.app === "demo")?.current).toBe("1.0.0");
+      // the agent refuses a stream that does not match its signed manifest: an AgentCommandError
+      const bad = { ...manifest, version: "1.0.1" };
+      const e = await expectSshError(receiveRelease(receiver, { manifest: bad }, streamFile, { timeoutMs: 60_000 }), ["AGENT_FAILED"]);
+      expect(e.host).toBe(host(10).name);
+    } finally {
+      await builder.close();
+      await receiver.close();
     }
   });
 });
