@@ -16,10 +16,13 @@ const CHROMIUM_ARGS = [
 ];
 
 process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD ??= "1";
+// One output folder per run (workers inherit this from the runner): Playwright empties its
+// output folder when a run starts, which would wipe the artifacts of a run already going.
+process.env.KEEL_E2E_RUN ??= String(process.pid);
 
 export default defineConfig({
   testDir: "./tests",
-  outputDir: "../test-results",
+  outputDir: `../test-results/e2e-${process.env.KEEL_E2E_RUN}`,
   globalSetup: "./fixtures/global-setup.ts",
   // One console, tests that change shared state (users, sessions): run one at a time.
   workers: 1,

@@ -1,7 +1,7 @@
 "use client";
 // E-mail + password sign-in against the auth endpoint (/api/auth/sign-in/email). Failures get
 // one generic message; the sign-in rate limit (HTTP 429 + Retry-After) gets its own.
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 
 type Failure = { kind: "invalid" } | { kind: "rate-limited"; retryAfterSeconds: number | null } | { kind: "other"; message: string };
 
@@ -39,6 +39,10 @@ function classify(res: Response): Failure {
 export function SignInForm({ next }: { next: string }) {
   const [failure, setFailure] = useState<Failure | null>(null);
   const [isPending, setPending] = useState(false);
+  // Until the page's script runs, the button stays disabled: a native submit would bypass
+  // the sign-in call (and a GET form would put the password in the URL).
+  const [isReady, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -64,7 +68,7 @@ export function SignInForm({ next }: { next: string }) {
   }
 
   return (
-    <form onSubmit={onSubmit} className="card flex flex-col gap-4" aria-label="Sign in">
+    <form method="post" onSubmit={onSubmit} className="card flex flex-col gap-4" aria-label="Sign in">
       <div>
         <label htmlFor="email" className="label">
           Email
@@ -82,7 +86,7 @@ export function SignInForm({ next }: { next: string }) {
           {describe(failure)}
         </p>
       )}
-      <button type="submit" className="btn btn-primary justify-center" disabled={isPending}>
+      <button type="submit" className="btn btn-primary justify-center" disabled={isPending || !isReady}>
         {isPending ? "Signing in…" : "Sign in"}
       </button>
     </form>
