@@ -132,7 +132,8 @@ const tcpProbe = (address: string, port: number) => [
     `s.on("error",e=>{console.log(e.code);process.exit(1)});`,
 ];
 
-describe("lab fleet", () => {
+// Generous timeouts: SSH logins take seconds when the shared machine is loaded.
+describe("lab fleet", { timeout: 300_000 }, () => {
   const lab = `lt${randomBytes(3).toString("hex")}`;
   let inv: LabInventory;
   let key: string;
@@ -174,16 +175,20 @@ describe("lab fleet", () => {
   });
 
   it("lets the console in over SSH as root and as the sudo user, with the key pinned", async () => {
-    for (const h of inv.hosts) {
-      const r = await sshRun({
-        host: h.address,
-        user: "root",
-        keyPath: key,
-        pinned: h.hostKeyFingerprint,
-        command: "hostname; findmnt -n -o TARGET /var/lib/keel",
-      });
-      expect(r.stdout.split("\n").slice(0, 2)).toEqual([h.name, "/var/lib/keel"]);
-    }
+    const logins = await Promise.all(
+      inv.hosts.map((h) =>
+        sshRun({
+          host: h.address,
+          user: "root",
+          keyPath: key,
+          pinned: h.hostKeyFingerprint,
+          command: "hostname; findmnt -n -o TARGET /var/lib/keel",
+        }),
+      ),
+    );
+    expect(logins.map((r) => r.stdout.split("\n").slice(0, 2))).toEqual(
+      inv.hosts.map((h) => [h.name, "/var/lib/keel"]),
+    );
     const h = inv.hosts[2] as LabInventory["hosts"][0];
     const s = await sshRun({
       host: h.address,
@@ -409,7 +414,7 @@ async function crashUp(lab: string, args: string[], ready: number): Promise<void
   await new Promise((r) => setTimeout(r, 200));
 }
 
-describe("lab after a crash of `up`", () => {
+describe("lab after a crash of `up`", { timeout: 300_000 }, () => {
   it("`down` removes a lab whose `up` was killed half-way (kill -9 of the whole process group)", async () => {
     const lab = `lc${randomBytes(3).toString("hex")}`;
     try {
