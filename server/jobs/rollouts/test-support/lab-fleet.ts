@@ -1,0 +1,135 @@
+// A real fleet for rollout tests and benchmarks: lab hosts (own netns, sshd, btrfs store), a
+// console data directory on its own btrfs loop image (release builds need btrfs), a signing key,
+// the hosts enrolled with their pinned keys and the console's trusted key installed, and a rollout
+// worker with the real SSH executor. `teardown()` removes all of it.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PrismaClient } from "@prisma/client";
+import { inventoryPath, labDown, labExec, labUp, type LabInventory } from "@/infra/lab/api";
+import { createDb } from "@/server/db";
+import { createDiskArtifactStore } from "@/server/services/artifacts/store";
+import { importHosts } from "@/server/services/hosts/import-hosts";
+import { parseLabInventory } from "@/server/services/hosts/parse-import";
+import { refreshHosts } from "@/server/services/inventory/refresh-hosts";
+import { createInventorySsh } from "@/server/services/inventory/ssh-port";
+import { createSigningKey } from "@/server/services/keys/create-signing-key";
+import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
+import { createSecretBox } from "@/server/services/keys/secret-box";
+import { buildRelease } from "@/server/services/releases/build-release";
+import type { ReleaseDeps } from "@/server/services/releases/deps";
+import { SshPool, loadAgentBundle } from "@/server/ssh";
+import { sshExecutor } from "../ssh-executor";
+import { startRolloutWorker, type RolloutWorker } from "../worker";
+
+export type LabFleet = {
+  lab: string;
+  inv: LabInventory;
+  db: PrismaClient;
+  deps: ReleaseDeps;
+  dataDir: string;
+  privateKey: string;
+  worker: RolloutWorker;
+  /** Build version `v` of app `app` from a tree that changes a little per version. */
+  build(app: string, v: string): Promise<{ fullBytes: number; incrementalBytes: number | null }>;
+  /** What `apps/<app>/current` and `previous` point at on a host, read on the host itself. */
+  onHost(host: string, app: string): Promise<{ current: string | null; previous: string | null }>;
+  teardown(): Promise<void>;
+};
+
+export async function setUpLabFleet(o: {
+  lab: string;
+  count: number;
+  databaseUrl: string;
+  environment: string;
+  labels?: Record<string, string>;
+  concurrency?: number;
+}): Promise<LabFleet> {
+  const root = mkdtempSync(join(tmpdir(), `keel-fleet-${o.lab}-`));
+  const dataDir = join(root, "console");
+  mkdirSync(dataDir);
+  execFileSync("truncate", ["-s", "1G", join(root, "console.img")]);
+  execFileSync("mkfs.btrfs", ["-q", "-f", join(root, "console.img")], { stdio: "ignore" });
+  execFileSync("mount", ["-o", "loop", join(root, "console.img"), dataDir]);
+  let inv: LabInventory | undefined;
+  let worker: RolloutWorker | undefined;
+  const pool = new SshPool({ maxConnections: 256 });
+  const db = createDb(o.databaseUrl);
+  const teardown = async () => {
+    await worker?.stop().catch(() => undefined);
+    await pool.close().catch(() => undefined);
+    await db.$disconnect().catch(() => undefined);
+    await labDown(o.lab).catch(() => undefined);
+    spawnSync("umount", [dataDir]);
+    if (spawnSync("mountpoint", ["-q", dataDir]).status === 0) spawnSync("umount", ["-l", dataDir]);
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    inv = await labUp({ lab: o.lab, count: o.count });
+    const privateKey = readFileSync(inv.consoleKey.privateKeyPath!, "utf8");
+    const deps: ReleaseDeps = {
+      db,
+      dataDir,
+      store: createDiskArtifactStore({ dataDir }),
+      box: createSecretBox({ secret: "fleet-secret-".padEnd(40, "x"), dataDir }),
+      actorId: null,
+    };
+    await createSigningKey(deps, { name: "console" });
+    const ssh = createInventorySsh({ privateKey, pool, timeoutMs: 300_000 });
+    const entries = parseLabInventory(readFileSync(inventoryPath(o.lab), "utf8")).entries;
+    await importHosts({ db }, { actorId: null, entries, source: "lab", environment: o.environment, labels: o.labels });
+    // What enrollment does for hosts added one by one: trust the console's release signing key.
+    const keys = await listTrustedPublicKeys({ db });
+    const hosts = await db.host.findMany({ select: { name: true, address: true, port: true, user: true, hostKeyFingerprint: true, sudoMode: true } });
+    await Promise.all(hosts.map((h) => ssh.installTrustedKeys!({ ...h, fingerprint: h.hostKeyFingerprint }, keys)));
+    const refreshed = await refreshHosts({ db, ssh }, { all: true });
+    if (refreshed.ok !== o.count) throw new Error(`only ${refreshed.ok} of ${o.count} lab hosts answered: ${JSON.stringify(refreshed.results.filter((r) => r.status !== "ok"))}`);
+
+    const bundle = await loadAgentBundle();
+    const executor = sshExecutor({
+      db,
+      pool,
+      privateKey,
+      artifacts: deps.store,
+      bundle,
+      afterChange: async (hostId) => void (await refreshHosts({ db, ssh }, { hostIds: [hostId] })),
+    });
+    worker = await startRolloutWorker({ db, databaseUrl: o.databaseUrl, executor, concurrency: o.concurrency ?? 20, sweepMs: 500, heartbeatMs: 1000 });
+
+    const src = join(root, "src");
+    mkdirSync(join(src, "bin"), { recursive: true });
+    writeFileSync(join(src, "data.bin"), Buffer.alloc(2 << 20, 7));
+    const lab = o.lab;
+    return {
+      lab,
+      inv,
+      db,
+      deps,
+      dataDir,
+      privateKey,
+      worker,
+      async build(app, v) {
+        // Each version rewrites a small file and one byte of the 2 MiB one: deltas stay small.
+        writeFileSync(join(src, "bin", "app"), `#!/bin/sh\necho ${app} ${v}\n`);
+        writeFileSync(join(src, "VERSION"), `${v}\n`);
+        const big = readFileSync(join(src, "data.bin"));
+        big[v.length * 1000]! ^= 1;
+        writeFileSync(join(src, "data.bin"), big);
+        const r = await buildRelease(deps, { app, version: v, source: { dir: src } });
+        return { fullBytes: r.fullBytes, incrementalBytes: r.incrementalBytes };
+      },
+      async onHost(host, app) {
+        const read = async (link: string) => {
+          const r = await labExec(lab, host, ["readlink", `/var/lib/keel/apps/${app}/${link}`]);
+          return r.code === 0 ? r.stdout.trim() : null;
+        };
+        return { current: await read("current"), previous: await read("previous") };
+      },
+      teardown,
+    };
+  } catch (e) {
+    await teardown();
+    throw e;
+  }
+}
