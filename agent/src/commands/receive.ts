@@ -23,6 +23,15 @@ import { stageStream, verifyStaged } from "../store/stage";
 import { readMeta, type VersionMeta } from "../store/state";
 import { loadTrustedKeys } from "../trusted-keys";
 
+let last = performance.now();
+/** KEEL_AGENT_TIMING=1 prints how long each receive step took (stderr), for the benchmark. */
+function timing(step: string): void {
+  if (!process.env.KEEL_AGENT_TIMING) return;
+  const now = performance.now();
+  process.stderr.write(`keel-agent timing ${step} ${(now - last).toFixed(0)} ms rss ${(process.memoryUsage.rss() / 1048576).toFixed(0)} MiB\n`);
+  last = now;
+}
+
 function checkSignature(ctx: AgentContext, m: ReleaseManifest): void {
   const r = checkManifestSignature(m, loadTrustedKeys(ctx.trustedDir, "signature"));
   if (!r.ok) throw new AgentError(r.code, "signature", r.message);
@@ -101,6 +110,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     throw new AgentError("DISK_FULL", "stage", `the store has ${free} bytes free, the stream needs ${m.stream.bytes}; free space or remove old versions (gc)`);
   }
 
+  timing("prepare");
   const op = newOpId();
   const opDir = layout.op(op);
   mkdirSync(opDir, { mode: 0o700 });
@@ -118,6 +128,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
       progress: (b) => ctx.progress("stage", b, m.stream.bytes),
     });
     faultPoint("receive.staged");
+    timing("stage");
 
     const inspector = backend.inspector(m, m.parent?.uuid ?? null);
     let special: SpecialReport;
@@ -129,13 +140,16 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
       throw e;
     }
     checkSpecial(special, m, args.allowSpecial === true);
+    timing("verify");
     faultPoint("receive.verified");
     await pausePoint("receive.verified", opDir);
 
     const unpacked = await backend.unpack({ fd, opDir, manifest: m, parentPath });
+    timing("unpack");
     special = mergeSpecial(special, await backend.check({ opDir, unpacked, manifest: m, parentPath }));
     checkSpecial(special, m, args.allowSpecial === true);
     faultPoint("receive.checked");
+    timing("check");
 
     mkdirSync(layout.metaDir(m.app), { recursive: true, mode: 0o755 });
     const meta: VersionMeta = { manifest: m, receivedUuid: unpacked.receivedUuid, backend: backend.name, installedAt: new Date().toISOString() };
@@ -145,6 +159,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     fsyncDir(layout.app(m.app));
     committed = true;
     faultPoint("receive.committed");
+    timing("commit");
     return result(m, backend, unpacked.receivedUuid, staged.bytes, staged.wireBytes, false, special);
   } catch (e) {
     if (isDiskFull(e)) throw new AgentError("DISK_FULL", "receive", `no space left in the store while receiving ${m.app} ${m.version}: ${(e as Error).message}`);
@@ -160,6 +175,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
       }
     }
     clearIntent(layout, op);
+    timing("cleanup");
   }
 }
 

@@ -82,30 +82,54 @@ export class SendStreamInspector {
       if (chunk.length) throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
       return;
     }
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     let off = 0;
     if (!this.sawHeader) {
+      const take = Math.min(HEADER_BYTES - this.buf.length, chunk.length);
+      this.buf = Buffer.concat([this.buf, chunk.subarray(0, take)]);
+      off = take;
       if (this.buf.length < HEADER_BYTES) return;
       if (!this.buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new StreamProblem("BAD_STREAM", "not a btrfs send stream (bad magic)");
       const version = this.buf.readUInt32LE(MAGIC.length);
       if (version !== 1) throw new StreamProblem("BAD_STREAM", `btrfs send stream version ${version} is not supported (only 1)`);
       this.sawHeader = true;
-      off = HEADER_BYTES;
+      this.buf = Buffer.alloc(0);
     }
-    while (this.buf.length - off >= CMD_HEADER_BYTES) {
-      const len = this.buf.readUInt32LE(off);
-      const cmd = this.buf.readUInt16LE(off + 4);
+    // Finish a command split across pushes by copying only that command's bytes (no big copies).
+    if (this.buf.length > 0) {
+      if (this.buf.length < CMD_HEADER_BYTES) {
+        const take = Math.min(CMD_HEADER_BYTES - this.buf.length, chunk.length - off);
+        this.buf = Buffer.concat([this.buf, chunk.subarray(off, off + take)]);
+        off += take;
+        if (this.buf.length < CMD_HEADER_BYTES) return;
+      }
+      const len = this.buf.readUInt32LE(0);
       if (len > MAX_CMD_BYTES) throw new StreamProblem("BAD_STREAM", `a stream command claims ${len} bytes (limit ${MAX_CMD_BYTES})`);
-      if (this.buf.length - off < CMD_HEADER_BYTES + len) break;
-      this.command(cmd, this.buf.subarray(off + CMD_HEADER_BYTES, off + CMD_HEADER_BYTES + len));
-      off += CMD_HEADER_BYTES + len;
+      const take = Math.min(CMD_HEADER_BYTES + len - this.buf.length, chunk.length - off);
+      this.buf = Buffer.concat([this.buf, chunk.subarray(off, off + take)]);
+      off += take;
+      if (this.buf.length < CMD_HEADER_BYTES + len) return;
+      const whole = this.buf;
+      this.buf = Buffer.alloc(0);
+      this.command(whole.readUInt16LE(4), whole.subarray(CMD_HEADER_BYTES));
       if (this.ended) {
-        if (off !== this.buf.length) throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
-        break;
+        if (off !== chunk.length) throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
+        return;
       }
     }
-    // Keep only the unfinished command (copied, so the caller's buffer can be reused).
-    this.buf = off >= this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(off));
+    while (chunk.length - off >= CMD_HEADER_BYTES) {
+      const len = chunk.readUInt32LE(off);
+      const cmd = chunk.readUInt16LE(off + 4);
+      if (len > MAX_CMD_BYTES) throw new StreamProblem("BAD_STREAM", `a stream command claims ${len} bytes (limit ${MAX_CMD_BYTES})`);
+      if (chunk.length - off < CMD_HEADER_BYTES + len) break;
+      this.command(cmd, chunk.subarray(off + CMD_HEADER_BYTES, off + CMD_HEADER_BYTES + len));
+      off += CMD_HEADER_BYTES + len;
+      if (this.ended) {
+        if (off !== chunk.length) throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
+        return;
+      }
+    }
+    // Keep the unfinished command (copied: the caller reuses its buffer).
+    if (off < chunk.length) this.buf = Buffer.from(chunk.subarray(off));
   }
 
   /** Call at the end of input; returns what the stream holds or throws StreamProblem. */

@@ -77,7 +77,7 @@ export async function stageStream(opts: {
     (async function* () {
       for await (const chunk of opts.input) {
         wireBytes += chunk.length;
-        yield chunk;
+        yield Buffer.from(chunk); // the decoder may keep chunks; the input may reuse its buffer
       }
     })(),
   );
