@@ -19,6 +19,8 @@ export type StepDeps = {
   /** A running step whose heartbeat is older than this is taken over by another worker. */
   staleAfterMs?: number;
   heartbeatMs?: number;
+  /** The time the policy is asked at (tests move it; defaults to now). */
+  clock?: () => Date;
 };
 
 export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<void> {
@@ -47,7 +49,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
     await release(r?.state === "cancelled" ? "cancelled" : "pending");
     return;
   }
-  const verdict = await checkDispatch(db, r, new Date());
+  const verdict = await checkDispatch(db, r, deps.clock ? deps.clock() : new Date());
   if (!verdict.ok) {
     await release("pending");
     const paused = await db.rollout.updateMany({ where: { id: r.id, state: "running" }, data: { state: "paused", pauseReason: `policy at dispatch: ${verdict.reason}` } });

@@ -20,6 +20,7 @@ export type WorkerOptions = {
   heartbeatMs?: number;
   expireInSeconds?: number;
   workerId?: string;
+  clock?: () => Date;
 };
 
 export type RolloutWorker = { id: string; boss: PgBoss; stop(): Promise<void> };
@@ -27,7 +28,7 @@ export type RolloutWorker = { id: string; boss: PgBoss; stop(): Promise<void> };
 export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorker> {
   const id = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const boss = await openQueue(o.databaseUrl, { expireInSeconds: o.expireInSeconds });
-  const deps = { db: o.db, boss, executor: o.executor, workerId: id, staleAfterMs: o.staleAfterMs, heartbeatMs: o.heartbeatMs };
+  const deps = { db: o.db, boss, executor: o.executor, workerId: id, staleAfterMs: o.staleAfterMs, heartbeatMs: o.heartbeatMs, clock: o.clock };
   for (let i = 0; i < (o.concurrency ?? 20); i++)
     await boss.work<HostStepJob>(HOST_STEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
       if (job) await runHostStep(deps, job.data);

@@ -131,6 +131,28 @@ describe("rollouts under the default policy", () => {
       await boss.stop({ graceful: false });
     }
   });
+
+  it("a rollout started inside the window whose steps come due after it closed is paused, not run", async () => {
+    const exec = scripted();
+    const r = await createRollout({ db, clock: night }, operator, prodSpec());
+    await answerRollout({ db, clock: night }, approver1, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
+    await answerRollout({ db, clock: night }, approver2, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
+    await startRollout({ db, clock: night }, operator, r.id); // no queue: the first steps wait for a worker
+    // The worker gets to them at 06:30 UTC, after the prod window (22:00–06:00) closed.
+    const late = await startRolloutWorker({ db, databaseUrl: t.url, executor: exec.executor, sweepMs: 300, clock: () => new Date("2026-11-27T06:30:00Z") });
+    try {
+      const paused = await waitFor("the rollout to pause", async () => {
+        const x = await db.rollout.findUniqueOrThrow({ where: { id: r.id } });
+        return x.state === "paused" ? x : undefined;
+      });
+      expect(paused.pauseReason).toMatch(/policy at dispatch: .*maintenance window/);
+      expect(exec.ran).toEqual([]);
+      expect(await db.rolloutHost.count({ where: { rolloutId: r.id, state: "pending" } })).toBe(10);
+    } finally {
+      await late.stop();
+      await cancelRollout({ db }, operator, r.id);
+    }
+  });
 });
 
 describe("running a rollout", () => {
