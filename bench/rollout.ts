@@ -1,0 +1,216 @@
+// Rollout benchmark (`npm run bench:rollout`): one lab, one run.
+//  - Keel: an update rollout of a real release pair (typescript 5.8.2 → 5.8.3 from `npm pack`,
+//    unpacked; the update travels as the incremental btrfs stream) to N hosts, with approval not
+//    needed (environment dev), one wave, parallelism N, timed from start to succeeded; every host
+//    checked on the host afterwards; then a fleet rollback of the largest N (no content sent).
+//  - Ansible (Debian's ansible-playbook, forks = N, pipelining and ControlPersist on, host keys from
+//    the lab): copy the 5.8.3 tar.zst, unpack into releases/5.8.3, switch `current` atomically
+//    (symlink + rename), to the same N hosts; every host checked afterwards.
+// Each N uses its own app name (ts<N>), so every update starts from hosts that hold only 5.8.2.
+// The console is this process (the rollout worker and the SSH executor run in it): peak RSS reported.
+// Sizes: KEEL_BENCH_ROLLOUT_SIZES (default "10,50,100").
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { labExec } from "@/infra/lab/api";
+import { startEmbeddedPostgres } from "@/infra/start/postgres";
+import { applyMigrations } from "@/prisma/migrate";
+import { seedUser } from "@/prisma/seed/fleet";
+import { setUpLabFleet, type LabFleet } from "@/server/jobs/rollouts/test-support/lab-fleet";
+import { startRollout } from "@/server/services/rollouts/control-rollout";
+import { createRollout } from "@/server/services/rollouts/create-rollout";
+import type { TRolloutSpec } from "@/server/services/rollouts/types";
+import { buildRelease } from "@/server/services/releases/build-release";
+
+const SIZES = (process.env.KEEL_BENCH_ROLLOUT_SIZES ?? "10,50,100").split(",").map(Number).filter((n) => n > 0);
+const MAX = Math.max(...SIZES);
+const FROM = "5.8.2";
+const TO = "5.8.3";
+const CACHE = join(tmpdir(), "keel-bench-rollout-src");
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** typescript@V from the npm registry, unpacked (`package/`), and as a tar.zst of that tree. */
+function release(v: string): { dir: string; tarZst: string } {
+  const base = join(CACHE, v);
+  const dir = join(base, "package");
+  const tarZst = join(base, `typescript-${v}.tar.zst`);
+  if (!existsSync(tarZst)) {
+    mkdirSync(base, { recursive: true });
+    const tgz = execFileSync("npm", ["pack", `typescript@${v}`, "--silent", "--pack-destination", base], { encoding: "utf8" }).trim().split("\n").pop()!;
+    execFileSync("tar", ["-xzf", join(base, tgz), "-C", base]);
+    execFileSync("tar", ["--zstd", "--numeric-owner", "-C", dir, "-cf", tarZst, "."]);
+  }
+  return { dir, tarZst };
+}
+
+async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator"[] }, spec: TRolloutSpec) {
+  const r = await createRollout({ db: fleet.db }, actor, spec);
+  if (r.state !== "approved") throw new Error(`rollout ${r.number} is ${r.state}, expected approved without approvals`);
+  const t0 = Date.now();
+  await startRollout({ db: fleet.db, boss: fleet.worker.boss }, actor, r.id);
+  for (;;) {
+    const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: r.id }, include: { hosts: true } });
+    if (["succeeded", "paused", "failed", "cancelled"].includes(x.state)) {
+      const ms = Date.now() - t0;
+      if (x.state !== "succeeded")
+        throw new Error(`rollout ${x.number} ended ${x.state}: ${x.pauseReason ?? ""} ${JSON.stringify(x.hosts.filter((h) => h.state !== "succeeded").map((h) => [h.hostName, h.state, h.step, h.error]))}`);
+      return { ms, bytes: x.hosts.reduce((a, h) => a + Number(h.bytesSent), 0), hosts: x.hosts.length, plan: r.plan };
+    }
+    if (Date.now() - t0 > 30 * 60_000) throw new Error(`rollout ${x.number} still ${x.state} after 30 min`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+/** readlink of `dir/current` on each host, read on the host itself (16 at a time). */
+async function check(lab: string, hosts: string[], link: string, want: string) {
+  const bad: string[] = [];
+  for (let i = 0; i < hosts.length; i += 16)
+    await Promise.all(
+      hosts.slice(i, i + 16).map(async (h) => {
+        const r = await labExec(lab, h, ["readlink", link]);
+        if (r.code !== 0 || r.stdout.trim() !== want) bad.push(`${h}: ${r.stdout.trim() || r.stderr.trim()}`);
+      }),
+    );
+  if (bad.length) throw new Error(`${link} is not ${want} on ${bad.length} host(s): ${bad.slice(0, 5).join("; ")}`);
+}
+
+function ansible(fleet: LabFleet, work: string, n: number, tarZst: string): number {
+  const hosts = fleet.inv.hosts.slice(0, n);
+  const kh = hosts
+    .map((h) => {
+      const pub = readFileSync(`/var/lib/keel-lab/${fleet.lab}/hosts/${h.name}/ssh_host_ed25519_key.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+      return `${h.port === 22 ? h.address : `[${h.address}]:${h.port}`} ${pub}`;
+    })
+    .join("\n");
+  writeFileSync(join(work, "known_hosts"), kh + "\n");
+  writeFileSync(
+    join(work, `inv-${n}`),
+    "[lab]\n" + hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user}`).join("\n") + "\n",
+  );
+  const dest = `/var/lib/keel/ansible/ts${n}`;
+  writeFileSync(
+    join(work, "deploy.yml"),
+    `- hosts: lab
+  gather_facts: false
+  vars:
+    d: "${dest}"
+    v: "${TO}"
+  tasks:
+    - name: release directory
+      ansible.builtin.file: { path: "{{ d }}/releases/{{ v }}", state: directory, mode: "0755" }
+    - name: copy the tar.zst
+      ansible.builtin.copy: { src: "${tarZst}", dest: "{{ d }}/{{ v }}.tar.zst", mode: "0644" }
+    - name: unpack into releases/V
+      ansible.builtin.command: tar --zstd -xf {{ d }}/{{ v }}.tar.zst -C {{ d }}/releases/{{ v }}
+    - name: switch current atomically (new symlink, then rename over the old one)
+      ansible.builtin.shell: ln -sfn releases/{{ v }} {{ d }}/.current.new && mv -T {{ d }}/.current.new {{ d }}/current
+`,
+  );
+  const env = {
+    ...process.env,
+    ANSIBLE_CONFIG: join(work, "ansible.cfg"),
+    ANSIBLE_PIPELINING: "True",
+    ANSIBLE_FORKS: String(n),
+    ANSIBLE_HOST_KEY_CHECKING: "True",
+    ANSIBLE_PYTHON_INTERPRETER: "/usr/bin/python3",
+    ANSIBLE_PRIVATE_KEY_FILE: fleet.inv.consoleKey.privateKeyPath!,
+    ANSIBLE_SSH_ARGS: `-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${join(work, "known_hosts")} -o StrictHostKeyChecking=yes`,
+    ANSIBLE_SSH_CONTROL_PATH_DIR: join(work, "cp"),
+    ANSIBLE_LOCAL_TEMP: join(work, "tmp"),
+    ANSIBLE_RETRY_FILES_ENABLED: "False",
+    ANSIBLE_NOCOLOR: "1",
+  };
+  writeFileSync(join(work, "ansible.cfg"), "[defaults]\n");
+  const t0 = Date.now();
+  const r = spawnSync("ansible-playbook", ["-i", join(work, `inv-${n}`), "--forks", String(n), join(work, "deploy.yml")], { env, encoding: "utf8", maxBuffer: 64 << 20 });
+  const ms = Date.now() - t0;
+  if (r.status !== 0) throw new Error(`ansible-playbook failed (${r.status}): ${(r.stdout + r.stderr).slice(-3000)}`);
+  return ms;
+}
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), "keel-bench-rollout-"));
+  const pg = await startEmbeddedPostgres({ dataDir: join(work, "pg") });
+  const lab = "br" + randomBytes(3).toString("hex");
+  let fleet: LabFleet | undefined;
+  const lines: string[] = [];
+  // Interrupted (Ctrl-C, timeout): still take the lab down and unmount.
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => {
+      console.error(`${sig}: cleaning up`);
+      void (async () => {
+        await fleet?.teardown().catch(() => undefined);
+        await pg.stop().catch(() => undefined);
+        rmSync(work, { recursive: true, force: true });
+        process.exit(130);
+      })();
+    });
+  const say = (s: string) => {
+    console.log(s);
+    lines.push(s);
+  };
+  try {
+    console.log(`preparing typescript ${FROM} and ${TO} (npm pack, cached in ${CACHE})`);
+    const from = release(FROM);
+    const to = release(TO);
+    const url = pg.urlFor("postgres");
+    await applyMigrations(url);
+    const t0 = Date.now();
+    fleet = await setUpLabFleet({ lab, count: MAX, databaseUrl: url, environment: "dev", concurrency: MAX });
+    say(`lab of ${MAX} hosts up, imported and refreshed in ${sec(Date.now() - t0)}`);
+    const actor = (await seedUser(fleet.db, "bench@example.test", ["operator"])) as { id: string; roles: "operator"[] };
+    const ids = (await fleet.db.host.findMany({ orderBy: { name: "asc" }, select: { id: true, name: true } })).filter((h) => fleet!.inv.hosts.some((x) => x.name === h.name));
+    const spec = (app: string, n: number, over: Partial<TRolloutSpec> = {}): TRolloutSpec => ({
+      action: "update",
+      app,
+      version: TO,
+      targets: { ids: ids.slice(0, n).map((h) => h.id) },
+      waves: ["100%"],
+      failureThreshold: 0,
+      parallelism: Math.min(n, 200),
+      ...over,
+    });
+    for (const n of SIZES) {
+      const app = `ts${n}`;
+      const a = await buildRelease(fleet.deps, { app, version: FROM, source: { dir: from.dir } });
+      const b = await buildRelease(fleet.deps, { app, version: TO, source: { dir: to.dir } });
+      await runRollout(fleet, actor, spec(app, n, { version: FROM })); // hosts hold 5.8.2 (not timed)
+      const up = await runRollout(fleet, actor, spec(app, n));
+      const stream = (up.plan.hosts[0] as { stream?: string } | undefined)?.stream;
+      await check(lab, ids.slice(0, n).map((h) => h.name), `/var/lib/keel/apps/${app}/current`, TO);
+      say(
+        `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} sent per host, ${mib(up.bytes)} in all); every host checked`,
+      );
+      const ms = ansible(fleet, work, n, to.tarZst);
+      await check(lab, ids.slice(0, n).map((h) => h.name), `/var/lib/keel/ansible/${app}/current`, `releases/${TO}`);
+      say(`ansible deploy of the ${mib(Number(execFileSync("stat", ["-c", "%s", to.tarZst], { encoding: "utf8" })))} tar.zst, ${n} hosts, forks ${n}: ${sec(ms)}; every host checked → keel/ansible = ${(up.ms / ms).toFixed(3)}`);
+    }
+    const rb = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }));
+    await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, FROM);
+    say(`keel fleet rollback, ${MAX} hosts: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; every host checked`);
+    peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+    say(`console (this process: worker + SSH executor) peak RSS ${mib(peakRss)}`);
+  } finally {
+    clearInterval(sampler);
+    await fleet?.teardown().catch((e: unknown) => console.error(`teardown: ${(e as Error).message}`));
+    await pg.stop().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+  console.log("\n" + lines.join("\n"));
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
