@@ -13,7 +13,8 @@ async function readAll(r: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-describe("disk artifact store", () => {
+// Writes are fsynced; on a busy machine that takes seconds.
+describe("disk artifact store", { timeout: 30_000 }, () => {
   let dir: string;
   let store: ArtifactStore;
   beforeEach(() => {
