@@ -263,6 +263,7 @@ async function main(): Promise<void> {
       const pairWork = join(work, p.pkg);
       await mkdir(pairWork);
       rows.push(await benchPair(pairWork, loop.mnt, bundle, p, cache));
+      console.error(JSON.stringify(rows.at(-1))); // figures so far, in case a later pair fails
       await rm(pairWork, { recursive: true, force: true });
     }
   } finally {
