@@ -94,7 +94,7 @@ function writeRandomTree(dir: string, totalMiB: number): void {
 
 async function receiveBench(): Promise<string[]> {
   const build = btrfs("build", 3 * 1024);
-  const host = btrfs("host", 4 * 1024);
+  const host = btrfs("host", 6 * 1024);
   const keys = join(root, "keys");
   agentJson(["keygen", "--out", keys, "--name", "bench"]);
   const trusted = join(root, "trusted");
@@ -119,14 +119,14 @@ async function receiveBench(): Promise<string[]> {
     const t0 = Date.now();
     sh("sync", []); // the agent's commit makes the received data durable; a bare receive does not
     const syncMs = Date.now() - t0;
-    sh("btrfs", ["subvolume", "delete", join(dir, "1")]);
-    sh("sync", []);
+    sh("btrfs", ["subvolume", "delete", "-c", join(dir, "1")]);
+    sh("btrfs", ["subvolume", "sync", host]); // wait until the space is really free
     warm(stream);
     const a = await timed("env", ["KEEL_AGENT_TIMING=1", "node", AGENT, "receive", "--store", host, "--trusted", trusted, "--manifest", b.full.manifestPath, "--stream", stream]);
     if (a.code !== 0) throw new Error(a.out);
     a.out = a.out.split("\n").filter((l) => l.startsWith("keel-agent timing")).map((l) => l.replace("keel-agent timing ", "").replace(/ rss.*/, "")).join(", ");
     agentJson(["remove", "--store", host, "--trusted", trusted, "big", "1"]);
-    sh("sync", []);
+    sh("btrfs", ["subvolume", "sync", host]);
     rows.push({ plain: p.ms, plainSync: p.ms + syncMs, agent: a.ms, rss: a.peakKiB, steps: a.out.trim() });
   }
   const best = rows.reduce((x, y) => (y.agent < x.agent ? y : x));
