@@ -74,6 +74,11 @@ function clusterDir(dataDir: string, ids: Ids): string {
   mkdirSync(dataDir, { recursive: true });
   if (canEnter(dataDir)) return local;
   const id = createHash("sha256").update(resolve(dataDir)).digest("hex").slice(0, 16);
+  // The server user must be able to enter the parents (a recursive mkdir of the cluster would make them 0700).
+  for (const d of [ROOT_PLACE, join(ROOT_PLACE, "clusters")]) {
+    mkdirSync(d, { recursive: true, mode: 0o755 });
+    chmodSync(d, 0o755);
+  }
   writeFileSync(join(dataDir, "pg-location"), `${ROOT_PLACE}/clusters/${id}\n`);
   return join(ROOT_PLACE, "clusters", id);
 }

@@ -25,8 +25,28 @@ const EXPECTED: Record<string, Access> = {
   "tokens.revoke": "signed-in",
   "audit.list": ["auditor", "admin"],
   "audit.verify": ["auditor", "admin"],
+  // Rollouts and the policy: everyone reads; operators/admins change; approvers answer; only
+  // admins propose policy edits (which then need an approver).
+  "rollouts.list": ["admin", "operator", "approver", "auditor"],
+  "rollouts.get": ["admin", "operator", "approver", "auditor"],
+  "rollouts.pendingApprovals": ["approver", "admin", "auditor"],
+  "rollouts.preview": ["admin", "operator"],
+  "rollouts.create": ["admin", "operator"],
+  "rollouts.replan": ["admin", "operator"],
+  "rollouts.start": ["admin", "operator"],
+  "rollouts.pause": ["admin", "operator"],
+  "rollouts.resume": ["admin", "operator"],
+  "rollouts.cancel": ["admin", "operator"],
+  "rollouts.approve": ["approver"],
+  "rollouts.reject": ["approver"],
+  "policy.get": ["admin", "operator", "approver", "auditor"],
+  "policy.validate": ["admin", "operator", "approver", "auditor"],
+  "policy.test": ["admin", "operator", "approver", "auditor"],
+  "policy.propose": ["admin"],
+  "policy.approve": ["approver", "admin"],
+  "policy.reject": ["approver", "admin"],
 };
-const FOUNDATION = /^(me|users|tokens|audit)\./;
+const FOUNDATION = /^(me|users|tokens|audit|rollouts|policy)\./;
 
 // A database that must never be reached: calls that pass authorization stop at input
 // validation or here, which tells "allowed" from "refused" without touching data.

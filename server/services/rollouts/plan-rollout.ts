@@ -74,6 +74,8 @@ export async function planRollout(
       // Already received (e.g. a rollback moved off it): activating sends nothing.
       return { ...base, action: "update", to: version, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "already on the host" };
     const s = streams.get(rows.map((r) => r.version).sort().join("\n"))!;
+    if (s.kind === "none")
+      return { ...base, action: "update", to: version, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "already on the host" };
     const stream = s.kind === "delta" ? ("delta" as const) : ("full" as const);
     return {
       ...base,
