@@ -11,6 +11,7 @@ export interface NavItem {
 
 export const NAV: readonly NavItem[] = [
   { href: "/hosts", label: "Hosts", roles: [] },
+  { href: "/apps", label: "Apps", roles: [] },
   { href: "/releases", label: "Releases", roles: [] },
   { href: "/rollouts", label: "Rollouts", roles: [] },
   { href: "/approvals", label: "Approvals", roles: ["admin", "approver"] },

@@ -5,17 +5,31 @@ import { createDb } from "@/server/db";
 import { consoleIdentity } from "@/server/console-identity";
 import { createDiskArtifactStore } from "@/server/services/artifacts/store";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
+import { createInventorySsh } from "@/server/services/inventory/ssh-port";
+import { refreshHosts } from "@/server/services/inventory/refresh-hosts";
+import { startInventoryRefreshFromEnv, type RefreshLoop } from "./refresh-inventory";
 import { sshExecutor } from "./rollouts/ssh-executor";
 import { startRolloutWorker, type RolloutWorker } from "./rollouts/worker";
 
-export type Workers = { rollouts: RolloutWorker; stop(): Promise<void> };
+export type Workers = { rollouts: RolloutWorker; refresh: RefreshLoop | null; stop(): Promise<void> };
 
 export async function startWorkers(opts: { databaseUrl: string; dataDir: string; concurrency?: number; workerId?: string }): Promise<Workers> {
   const db = createDb(opts.databaseUrl);
   const identity = consoleIdentity({ dataDir: opts.dataDir });
   const pool = new SshPool({ maxConnections: 256 });
   const bundle = await loadAgentBundle().catch(() => undefined);
-  const executor = sshExecutor({ db, pool, privateKey: identity.privateKey, artifacts: createDiskArtifactStore({ dataDir: opts.dataDir }), bundle });
+  const inventorySsh = createInventorySsh({ privateKey: identity.privateKey, pool, bundle });
+  const executor = sshExecutor({
+    db,
+    pool,
+    privateKey: identity.privateKey,
+    artifacts: createDiskArtifactStore({ dataDir: opts.dataDir }),
+    bundle,
+    // After a host changed, its inventory (current/previous, history) follows at once.
+    afterChange: async (hostId) => void (await refreshHosts({ db, ssh: inventorySsh }, { hostIds: [hostId] })),
+  });
+  // Scheduled, jittered facts refresh (KEEL_INVENTORY_REFRESH_SECONDS; 0 turns it off).
+  const refresh = startInventoryRefreshFromEnv(db, inventorySsh, process.env, (l) => console.log(`keel: ${l}`));
   const rollouts = await startRolloutWorker({
     db,
     databaseUrl: opts.databaseUrl,
@@ -26,7 +40,9 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
   });
   return {
     rollouts,
+    refresh,
     async stop() {
+      await refresh?.stop();
       await rollouts.stop();
       await pool.close();
       await db.$disconnect();

@@ -60,6 +60,17 @@ export async function importHosts(
         actorId: input.actorId,
         via: `import:${input.source}`,
       });
+      // Like single enrollment, the host must trust the console's release signing keys, or every
+      // release sent to it would be refused. The host stays enrolled if this fails; say so.
+      if (deps.ssh?.installTrustedKeys && deps.trustedKeys) {
+        try {
+          const keys = await deps.trustedKeys();
+          if (keys.length > 0)
+            await deps.ssh.installTrustedKeys({ name: e.name, address: e.address, port: e.port, user: e.user, fingerprint, sudoMode: e.sudoMode ?? "none" }, keys);
+        } catch (err) {
+          return { name, status: "enrolled", id: r.id, fingerprint, message: `enrolled, but the signing keys could not be installed: ${(err as Error).message}` };
+        }
+      }
       return { name, status: "enrolled", id: r.id, fingerprint };
     } catch (err) {
       if (err instanceof AppError && err.code === "CONFLICT") return { name, status: "exists", message: err.message };
