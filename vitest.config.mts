@@ -13,6 +13,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
+          // Generous: some unit tests fsync or spawn processes, and CI machines are shared.
+          testTimeout: 30_000,
           include: ["**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "node_modules/**", "agent/test/**", "e2e/**", ".next/**"],
         },
