@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { labExec } from "@/infra/lab/api";
+import { labDown, labExec } from "@/infra/lab/api";
 import { startEmbeddedPostgres } from "@/infra/start/postgres";
 import { applyMigrations } from "@/prisma/migrate";
 import { seedUser } from "@/prisma/seed/fleet";
@@ -147,7 +147,8 @@ async function main() {
     process.once(sig, () => {
       console.error(`${sig}: cleaning up`);
       void (async () => {
-        await fleet?.teardown().catch(() => undefined);
+        // Before the fleet exists the lab may be half up: take it down by name.
+        await (fleet ? fleet.teardown() : labDown(lab)).catch(() => undefined);
         await pg.stop().catch(() => undefined);
         rmSync(work, { recursive: true, force: true });
         process.exit(130);
