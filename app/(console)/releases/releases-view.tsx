@@ -5,7 +5,7 @@ import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, Time } from "@/app/_components/ui";
-import { formatBytes } from "./format";
+import { formatBytes } from "@/app/_components/format-bytes";
 
 export function ReleasesView() {
   const trpc = useTRPC();

@@ -7,7 +7,7 @@ import { useState, type FormEvent } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/react";
 import { ErrorNote, OkNote } from "@/app/_components/ui";
-import { formatBytes } from "./format";
+import { formatBytes } from "@/app/_components/format-bytes";
 
 type Progress = { sent: number; total: number } | null;
 

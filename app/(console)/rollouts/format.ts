@@ -1,15 +1,5 @@
 // Small formatting helpers for the rollout pages.
-export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes as bytes } from "@/app/_components/format-bytes";
 
 export const STATE_TONE: Record<string, "neutral" | "danger" | "ok"> = {
   succeeded: "ok",

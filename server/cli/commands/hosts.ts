@@ -6,11 +6,8 @@ import { createInterface } from "node:readline/promises";
 import type { Command } from "../command";
 import { parseFlags } from "../args";
 import { CliError } from "../errors";
+import { table } from "../format";
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (c ?? "").padEnd(widths[i]!)).join("  ").trimEnd());
-}
 
 function labelsOf(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};

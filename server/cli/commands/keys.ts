@@ -3,16 +3,8 @@ import { readFileSync } from "node:fs";
 import { parseFlags } from "../args";
 import type { Command } from "../command";
 import { CliError } from "../errors";
+import { table } from "../format";
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd(),
-  );
-}
 
 export const keysCommand: Command = {
   name: "keys",

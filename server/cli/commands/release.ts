@@ -7,16 +7,8 @@ import { parseFlags } from "../args";
 import type { Command, CliIo } from "../command";
 import { loadConfig } from "../config";
 import { CliError } from "../errors";
+import { table } from "../format";
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd(),
-  );
-}
 
 function bytes(n: number | null): string {
   if (n === null) return "-";

@@ -6,7 +6,7 @@ import { useRouter } from "next/navigation";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
-import { formatBytes } from "../../format";
+import { formatBytes } from "@/app/_components/format-bytes";
 
 export function ReleaseDetail({
   app,

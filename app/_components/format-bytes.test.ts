@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes } from "./format";
+import { formatBytes } from "./format-bytes";
 
 describe("formatBytes", () => {
   it("reads like a person would write it", () => {
