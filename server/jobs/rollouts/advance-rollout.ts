@@ -14,7 +14,7 @@ export async function advanceRollout(db: PrismaClient, boss: PgBoss, rolloutId: 
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${"rollout:" + rolloutId}))`;
     const r = await tx.rollout.findUnique({
       where: { id: rolloutId },
-      select: { id: true, number: true, state: true, currentWave: true, waveSizes: true, failureThreshold: true, parallelism: true },
+      select: { id: true, number: true, state: true, currentWave: true, waveSizes: true, failureThreshold: true, acknowledgedFailures: true, parallelism: true },
     });
     if (!r || r.state !== "running") return [];
     let wave = r.currentWave;
@@ -26,7 +26,8 @@ export async function advanceRollout(db: PrismaClient, boss: PgBoss, rolloutId: 
       });
       const failed = hosts.filter((h) => h.state === "failed" || h.state === "reverted").length;
       const active = hosts.filter((h) => h.state === "queued" || h.state === "running").length;
-      if (failed > r.failureThreshold) {
+      const acknowledged = wave === r.currentWave ? r.acknowledgedFailures : 0;
+      if (failed - acknowledged > r.failureThreshold) {
         const reason = `wave ${wave + 1}: ${failed} host(s) failed, more than the ${r.failureThreshold} tolerated`;
         await tx.rollout.update({ where: { id: rolloutId }, data: { state: "paused", pauseReason: reason, currentWave: wave } });
         await appendAudit(tx, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason, by: workerId } });
@@ -36,7 +37,7 @@ export async function advanceRollout(db: PrismaClient, boss: PgBoss, rolloutId: 
       if (pending.length === 0 && active === 0 && hosts.every((h) => DONE.includes(h.state))) {
         if (wave + 1 < r.waveSizes.length) {
           wave += 1;
-          await tx.rollout.update({ where: { id: rolloutId }, data: { currentWave: wave } });
+          await tx.rollout.update({ where: { id: rolloutId }, data: { currentWave: wave, acknowledgedFailures: 0 } });
           await appendAudit(tx, { actorId: null, action: "rollout.wave", target: `rollout:${r.number}`, detail: { wave: wave + 1, by: workerId } });
           continue;
         }

@@ -40,9 +40,14 @@ export async function startRollout(deps: ControlDeps, actor: Actor, id: string, 
     await appendAudit(db, { actorId: actor.id, action: `rollout.${verb}_refused`, target: `rollout:${r.number}`, detail: { reason: verdict.reason } });
     throw new AppError("POLICY_DENIED", { message: `Rollout ${r.number} cannot ${verb} now: ${verdict.reason}.` });
   }
+  // Resuming after the wave's failure threshold paused it means going on despite those failures:
+  // they are acknowledged, and only further ones count against the threshold.
+  const current = await db.rollout.findUniqueOrThrow({ where: { id }, select: { currentWave: true } });
+  const acknowledged =
+    verb === "resume" ? await db.rolloutHost.count({ where: { rolloutId: id, wave: current.currentWave, state: { in: ["failed", "reverted"] } } }) : 0;
   const won = await db.rollout.updateMany({
     where: { id, state: from },
-    data: { state: "running", pauseReason: null, ...(verb === "start" ? { startedAt: nowOf(deps) } : {}) },
+    data: { state: "running", pauseReason: null, acknowledgedFailures: acknowledged, ...(verb === "start" ? { startedAt: nowOf(deps) } : {}) },
   });
   if (won.count !== 1) throw new AppError("CONFLICT", { message: `Rollout ${r.number} was ${verb === "start" ? "started" : "resumed"} by someone else just now.` });
   if (verb === "resume")

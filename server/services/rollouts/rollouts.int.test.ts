@@ -197,7 +197,7 @@ describe("running a rollout", () => {
     expect(await db.auditEvent.count({ where: { action: "rollout.host_step", target: `rollout:${r.number}` } })).toBe(8);
   });
 
-  it("a host whose health check fails reverts, and the rollout pauses at the threshold", async () => {
+  it("a host whose health check fails reverts, the rollout pauses at the threshold, and resuming goes on", async () => {
     exec.ran.length = 0;
     await db.installedVersion.updateMany({ where: { app: "api" }, data: { version: "2.0" } });
     const r = await createRollout({ db }, operator, spec());
@@ -214,7 +214,10 @@ describe("running a rollout", () => {
     expect(h.state).toBe("reverted");
     expect(h.error).toMatch(/health check failed/);
     failOn.clear();
-    await cancelRollout({ db }, operator, r.id);
-    expect(await db.rolloutHost.count({ where: { rolloutId: r.id, state: "cancelled" } })).toBe(7);
+    // Resuming acknowledges the canary's failure; the rest of the rollout goes on.
+    await startRollout({ db, boss: worker.boss }, operator, r.id, "resume");
+    await waitFor("rollout to succeed after resume", async () => (await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state === "succeeded");
+    expect(await db.rolloutHost.count({ where: { rolloutId: r.id, state: "succeeded" } })).toBe(7);
+    expect(exec.ran.filter((n) => n === canary)).toHaveLength(1);
   });
 });
