@@ -92,7 +92,7 @@ function sshdConfig(p: LabPaths, h: HostPaths): string {
 // Runs inside the host's new mount + UTS namespace (and its network namespace). It first drops
 // every mount inherited from the machine except /, /proc, /dev and /sys (one lazy unmount per
 // subtree), so lab hosts never pin other people's loop mounts; then mounts the host's own disk
-// and private directories.
+// and private directories (and an empty /root).
 const INSIDE_SCRIPT = `set -eu
 name=$1 disk=$2 dir=$3 addr=$4 cfg=$5 log=$6
 last=//
@@ -108,6 +108,9 @@ mount --bind "$dir/usr-local-lib-keel" /usr/local/lib/keel
 mount --bind "$dir/hostname" /etc/hostname
 mount --bind "$dir/hosts" /etc/hosts
 mount --bind "$dir/machine-id" /etc/machine-id
+# Its own, empty root home: a real host does not share the machine's ~/.bashrc (here one that runs
+# pyenv-rehash, with a lock, in every shell sshd starts).
+mount -t tmpfs -o mode=0700,size=16m tmpfs /root
 hostname "$name"
 ip link set lo up
 ip addr add "$addr" dev eth0
