@@ -261,6 +261,11 @@ export class SshConnection {
             this.live.delete(onDead);
             release();
           });
+          // A fast command's exit status can arrive in the same packet batch as the open
+          // confirmation, before runOnChannel listens: record it now or it is lost (the command
+          // would then look as if it ended without a status). Output is not lost: it waits in
+          // the channel's stream buffer until read.
+          ch.once("exit", (code: number | null, signal?: string) => earlyExit.set(ch, { code, signal: signal ?? null }));
           if (settled) {
             ch.close();
             return;
@@ -360,6 +365,11 @@ export class SshConnection {
       };
       ch.on("data", take(out));
       ch.stderr.on("data", take(err));
+      const early = earlyExit.get(ch);
+      if (early) {
+        exitCode = typeof early.code === "number" ? early.code : null;
+        exitSignal = early.signal;
+      }
       ch.on("exit", (code: number | null, signal?: string) => {
         exitCode = typeof code === "number" ? code : null;
         exitSignal = signal ?? null;
@@ -405,6 +415,9 @@ function sendSignal(ch: ClientChannel, name: "TERM" | "KILL"): void {
     /* connection already gone */
   }
 }
+
+/** Exit statuses that arrived before runOnChannel attached its listeners (see openExec). */
+const earlyExit = new WeakMap<ClientChannel, { code: number | null; signal: string | null }>();
 
 export function describe(argv: readonly string[]): string {
   const shown = argv.slice(0, 3).map((a) => printable(a, 40)).join(" ");
