@@ -77,7 +77,14 @@ export async function startLocalSshd(opts: { maxSessions?: number; extraConfig?:
   );
   let child: ChildProcess | null = null;
   const start = async () => {
-    child = spawn("/usr/sbin/sshd", ["-D", "-f", join(dir, "sshd_config"), "-E", logFile], { stdio: "ignore" });
+    // As root, the sessions get an empty /root of their own (a private mount namespace), like the
+    // lab's hosts: the machine's ~/.bashrc must not run in every command (here it runs
+    // pyenv-rehash, which waits up to 60 s on a lock another killed shell left behind).
+    const sshdArgv = ["/usr/sbin/sshd", "-D", "-f", join(dir, "sshd_config"), "-E", logFile];
+    child =
+      process.getuid?.() === 0
+        ? spawn("unshare", ["--mount", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs -o mode=0700,size=16m tmpfs /root && exec "$@"', "sh", ...sshdArgv], { stdio: "ignore" })
+        : spawn(sshdArgv[0]!, sshdArgv.slice(1), { stdio: "ignore" });
     const deadline = Date.now() + 5_000;
     while (Date.now() < deadline) {
       if (existsSync(logFile) && readFileSync(logFile, "utf8").includes(`Server listening on 127.0.0.1 port ${port}`)) return;
