@@ -132,9 +132,12 @@ export function createReleaseUploadHandler(deps: {
             message: "x-keel-manifest-bytes must give the manifest's length in bytes (at most 16 MiB)",
           });
         const { head, rest } = await splitHead(body, n);
-        return Response.json({
-          result: await pushRelease(rd, { manifest: head.toString("utf8"), stream: rest }),
-        });
+        // An identical re-push answers without reading the stream: drain it first (see answer).
+        return answer(
+          Response.json({
+            result: await pushRelease(rd, { manifest: head.toString("utf8"), stream: rest }),
+          }),
+        );
       }
       if (mode === "build") {
         const format = url.searchParams.get("format");
