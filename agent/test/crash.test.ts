@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAULT_STEPS } from "../src/fault";
 import {
   agent, agentAsync, buildAgent, inproc, buildRelease, isSubvolumeReadOnly, makeKey, randomData, readManifest, resign,
   scratch, storeArgs, storeState, writeTree, type Scratch,
@@ -112,15 +113,8 @@ function expectKilled(r: { signal: NodeJS.Signals | null; stdout: string; stderr
 }
 
 describe("kill -9 at every step of an install (case 1)", () => {
-  const receiveSteps = [
-    "receive.staged",
-    "receive.verified",
-    "receive.mid-receive",
-    "receive.received",
-    "receive.checked",
-    "receive.meta-written",
-    "receive.committed",
-  ];
+  // Every receive step the agent can be killed at (a step added to FAULT_STEPS is tested too).
+  const receiveSteps = FAULT_STEPS.filter((s) => s.startsWith("receive."));
   it.each(receiveSteps)("%s: the old version stays current; the new one is complete or absent", async (step) => {
     const app = await freshApp(["1.9"], "1.9");
     expectKilled(receive(app, "1.10", { KEEL_AGENT_FAULT: step }));

@@ -53,27 +53,15 @@ async function hasNetem(h: HostPaths): Promise<boolean> {
   return netemKnown;
 }
 
+/** The nat rule that sends SSH to the delay relay (added by `delay`, deleted when clearing). */
+const SSH_REDIRECT = ["PREROUTING", "-i", "eth0", "-p", "tcp", "--dport", "22", "-j", "REDIRECT", "--to-ports", PROXY_PORT];
+
 async function clearFault(h: HostPaths): Promise<void> {
   if ((await ipt(h, ["-n", "-L", CHAIN], true)).code === 0) await ipt(h, ["-F", CHAIN]);
   for (;;) {
     const r = await ipt(
       h,
-      [
-        "-t",
-        "nat",
-        "-D",
-        "PREROUTING",
-        "-i",
-        "eth0",
-        "-p",
-        "tcp",
-        "--dport",
-        "22",
-        "-j",
-        "REDIRECT",
-        "--to-ports",
-        PROXY_PORT,
-      ],
+      ["-t", "nat", "-D", ...SSH_REDIRECT],
       true,
     );
     if (r.code !== 0) break;
@@ -128,22 +116,7 @@ export async function labFault(lab: string, host: string | number, spec: FaultSp
     });
   } else {
     await startDelayProxy(h, spec.ms);
-    await ipt(h, [
-      "-t",
-      "nat",
-      "-A",
-      "PREROUTING",
-      "-i",
-      "eth0",
-      "-p",
-      "tcp",
-      "--dport",
-      "22",
-      "-j",
-      "REDIRECT",
-      "--to-ports",
-      PROXY_PORT,
-    ]);
+    await ipt(h, ["-t", "nat", "-A", ...SSH_REDIRECT]);
   }
   writeFileSync(`${h.dir}/fault.json`, JSON.stringify(spec) + "\n");
 }
