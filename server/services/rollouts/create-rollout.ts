@@ -6,13 +6,18 @@ import { AppError } from "@/server/errors";
 import { appendAudit } from "../audit/append-audit";
 import { evaluatePolicy } from "../policy/evaluate-policy";
 import { getActivePolicy } from "../policy/get-active-policy";
+import type { ReleaseDeps } from "../releases/deps";
 import { planRollout } from "./plan-rollout";
 import { rolloutPolicyRequest } from "./policy-request";
 import { nowOf, type RolloutDeps, type RolloutPlan, type TRolloutSpec } from "./types";
 
 export type Actor = { id: string; roles: readonly string[] };
 
-export function hostRows(rolloutId: string, plan: RolloutPlan, digest: string): Prisma.RolloutHostCreateManyInput[] {
+export function hostRows(
+  rolloutId: string,
+  plan: RolloutPlan,
+  digest: string,
+): Prisma.RolloutHostCreateManyInput[] {
   return plan.hosts.map((h) => ({
     rolloutId,
     hostId: h.hostId,
@@ -35,48 +40,62 @@ export async function decideRollout(
   spec: TRolloutSpec,
   at: Date,
   subject?: string,
-  opts: { audit?: boolean } = {},
+  opts: { audit?: boolean; releases?: ReleaseDeps } = {},
 ) {
   const policy = await getActivePolicy({ db });
-  const { plan, digest } = await planRollout({ db }, spec, policy.version);
+  const { plan, digest } = await planRollout({ db, releases: opts.releases }, spec, policy.version);
   const decision = evaluatePolicy(policy.document, await rolloutPolicyRequest(db, actor, plan, at, true));
   if (decision.effect === "deny") {
     if (opts.audit !== false)
       await appendAudit(db, {
-      actorId: actor.id,
-      action: "rollout.denied",
-      target: subject ?? `${spec.app}`,
-      detail: { spec, reasons: decision.reasons, policies: decision.policies, policyVersion: policy.version },
+        actorId: actor.id,
+        action: "rollout.denied",
+        target: subject ?? `${spec.app}`,
+        detail: {
+          spec,
+          reasons: decision.reasons,
+          policies: decision.policies,
+          policyVersion: policy.version,
+        },
+      });
+    throw new AppError("POLICY_DENIED", {
+      message: `The policy refuses this rollout: ${decision.reasons.join("; ")}.`,
+      details: decision,
     });
-    throw new AppError("POLICY_DENIED", { message: `The policy refuses this rollout: ${decision.reasons.join("; ")}.`, details: decision });
   }
   return { policy, plan, digest, decision };
 }
 
+/** The columns a (re)plan sets: the spec's shape, the plan and its digest, and what the policy asks. */
+export function plannedFields(
+  spec: TRolloutSpec,
+  { policy, plan, digest, decision }: Awaited<ReturnType<typeof decideRollout>>,
+) {
+  const needs = decision.effect === "needs_approval";
+  return {
+    version: spec.version ?? null,
+    targets: spec.targets,
+    waveSpec: spec.waves,
+    waveSizes: plan.waves,
+    failureThreshold: spec.failureThreshold,
+    parallelism: spec.parallelism,
+    plan: plan as unknown as Prisma.InputJsonValue,
+    planDigest: digest,
+    decision: decision as unknown as Prisma.InputJsonValue,
+    policyVersion: policy.version,
+    requiredApprovals: needs ? decision.approvals : 0,
+    approverRole: needs ? decision.approverRole : null,
+    state: needs ? ("awaiting_approval" as const) : ("approved" as const),
+  };
+}
+
 export async function createRollout(deps: RolloutDeps, actor: Actor, spec: TRolloutSpec) {
   const { db } = deps;
-  const { policy, plan, digest, decision } = await decideRollout(db, actor, spec, nowOf(deps));
-  const needs = decision.effect === "needs_approval";
+  const decided = await decideRollout(db, actor, spec, nowOf(deps), undefined, { releases: deps.releases });
+  const { plan, digest, decision } = decided;
   return db.$transaction(async (tx) => {
     const r = await tx.rollout.create({
-      data: {
-        action: spec.action,
-        app: spec.app,
-        version: spec.version ?? null,
-        targets: spec.targets,
-        waveSpec: spec.waves,
-        waveSizes: plan.waves,
-        failureThreshold: spec.failureThreshold,
-        parallelism: spec.parallelism,
-        state: needs ? "awaiting_approval" : "approved",
-        plan: plan as unknown as Prisma.InputJsonValue,
-        planDigest: digest,
-        decision: decision as unknown as Prisma.InputJsonValue,
-        policyVersion: policy.version,
-        requiredApprovals: needs ? decision.approvals : 0,
-        approverRole: needs ? decision.approverRole : null,
-        createdById: actor.id,
-      },
+      data: { action: spec.action, app: spec.app, ...plannedFields(spec, decided), createdById: actor.id },
       select: { id: true, number: true, state: true },
     });
     await tx.rolloutHost.createMany({ data: hostRows(r.id, plan, digest) });
@@ -84,7 +103,14 @@ export async function createRollout(deps: RolloutDeps, actor: Actor, spec: TRoll
       actorId: actor.id,
       action: "rollout.create",
       target: `rollout:${r.number}`,
-      detail: { app: spec.app, version: spec.version ?? null, action: spec.action, digest, totals: plan.totals, decision },
+      detail: {
+        app: spec.app,
+        version: spec.version ?? null,
+        action: spec.action,
+        digest,
+        totals: plan.totals,
+        decision,
+      },
     });
     return { ...r, digest, decision, plan };
   });

@@ -1,43 +1,43 @@
 // Changes a rollout that has not started (hosts, waves, threshold, parallelism). The plan gets a
 // new digest, so every approval given so far lapses and the policy is asked again.
-import type { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "../audit/append-audit";
-import { decideRollout, hostRows, type Actor } from "./create-rollout";
+import { decideRollout, hostRows, plannedFields, type Actor } from "./create-rollout";
 import { nowOf, type RolloutDeps, type TRolloutSpec } from "./types";
 
 export async function replanRollout(deps: RolloutDeps, actor: Actor, rolloutId: string, spec: TRolloutSpec) {
   const { db } = deps;
-  const r = await db.rollout.findUnique({ where: { id: rolloutId }, select: { id: true, number: true, state: true, createdById: true, app: true, action: true } });
+  const r = await db.rollout.findUnique({
+    where: { id: rolloutId },
+    select: { id: true, number: true, state: true, createdById: true, app: true, action: true },
+  });
   if (!r) throw new AppError("NOT_FOUND", { message: "no such rollout" });
   if (r.createdById !== actor.id && !actor.roles.includes("admin"))
-    throw new AppError("FORBIDDEN", { message: `Only the requester or an admin may change rollout ${r.number}.` });
+    throw new AppError("FORBIDDEN", {
+      message: `Only the requester or an admin may change rollout ${r.number}.`,
+    });
   if (!["awaiting_approval", "approved"].includes(r.state))
-    throw new AppError("CONFLICT", { message: `Rollout ${r.number} is ${r.state}; only a rollout that has not started can be changed.` });
+    throw new AppError("CONFLICT", {
+      message: `Rollout ${r.number} is ${r.state}; only a rollout that has not started can be changed.`,
+    });
   if (spec.app !== r.app || spec.action !== r.action)
-    throw new AppError("BAD_REQUEST", { message: "A rollout keeps its app and action; create a new rollout instead." });
-  const { policy, plan, digest, decision } = await decideRollout(db, actor, spec, nowOf(deps), `rollout:${r.number}`);
-  const needs = decision.effect === "needs_approval";
+    throw new AppError("BAD_REQUEST", {
+      message: "A rollout keeps its app and action; create a new rollout instead.",
+    });
+  const decided = await decideRollout(db, actor, spec, nowOf(deps), `rollout:${r.number}`, {
+    releases: deps.releases,
+  });
+  const { plan, digest, decision } = decided;
+  const fields = plannedFields(spec, decided);
   return db.$transaction(async (tx) => {
     const updated = await tx.rollout.updateMany({
       where: { id: r.id, state: { in: ["awaiting_approval", "approved"] } },
-      data: {
-        version: spec.version ?? null,
-        targets: spec.targets,
-        waveSpec: spec.waves,
-        waveSizes: plan.waves,
-        failureThreshold: spec.failureThreshold,
-        parallelism: spec.parallelism,
-        plan: plan as unknown as Prisma.InputJsonValue,
-        planDigest: digest,
-        decision: decision as unknown as Prisma.InputJsonValue,
-        policyVersion: policy.version,
-        requiredApprovals: needs ? decision.approvals : 0,
-        approverRole: needs ? decision.approverRole : null,
-        state: needs ? "awaiting_approval" : "approved",
-      },
+      data: fields,
     });
-    if (updated.count !== 1) throw new AppError("CONFLICT", { message: `Rollout ${r.number} started meanwhile; it can no longer be changed.` });
+    if (updated.count !== 1)
+      throw new AppError("CONFLICT", {
+        message: `Rollout ${r.number} started meanwhile; it can no longer be changed.`,
+      });
     await tx.rolloutHost.deleteMany({ where: { rolloutId: r.id } });
     await tx.rolloutHost.createMany({ data: hostRows(r.id, plan, digest) });
     await appendAudit(tx, {
@@ -46,6 +46,6 @@ export async function replanRollout(deps: RolloutDeps, actor: Actor, rolloutId: 
       target: `rollout:${r.number}`,
       detail: { digest, totals: plan.totals, decision, note: "earlier approvals no longer count" },
     });
-    return { digest, state: needs ? "awaiting_approval" : "approved", decision };
+    return { digest, state: fields.state, decision };
   });
 }
