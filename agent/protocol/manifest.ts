@@ -100,7 +100,8 @@ function name(v: unknown, path: string, problem: (x: unknown) => string | null):
   return v as string;
 }
 
-function healthCheck(v: unknown, path: string): HealthCheck {
+/** Validates a health check (as in a manifest's `healthCheck`); `path` names it in errors. */
+export function validateHealthCheck(v: unknown, path = "healthCheck"): HealthCheck {
   const type = oneOf((v as { type?: unknown } | null)?.type, `${path}.type`, ["exec", "http"]);
   if (type === "exec") {
     const o = obj(v, path, ["type", "argv", "timeoutMs"]);
@@ -169,7 +170,7 @@ export function validateManifest(v: unknown): ReleaseManifest {
     }
     if (m.parent.version === m.version) throw new ProtocolInputError("manifest.parent.version", "must differ from version");
   }
-  if (o.healthCheck !== undefined) m.healthCheck = healthCheck(o.healthCheck, "manifest.healthCheck");
+  if (o.healthCheck !== undefined) m.healthCheck = validateHealthCheck(o.healthCheck, "manifest.healthCheck");
   if (o.special !== undefined) {
     const sp = obj(o.special, "manifest.special", ["setuid", "capabilities", "devices"]);
     m.special = {

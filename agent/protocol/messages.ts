@@ -3,7 +3,7 @@
 // `keel-agent serve` (JSON frames, see framing.ts).
 import { ProtocolInputError, bool, int, obj, oneOf, opt, str } from "./check";
 import type { AgentErrorBody } from "./errors";
-import { validateManifest, RELEASE_KINDS, STREAM_FORMATS, type ReleaseKind, type ReleaseManifest, type StreamFormat } from "./manifest";
+import { validateHealthCheck, validateManifest, RELEASE_KINDS, STREAM_FORMATS, type HealthCheck, type ReleaseKind, type ReleaseManifest, type StreamFormat } from "./manifest";
 import { appNameProblem, versionProblem } from "./names";
 import { PROTOCOL_VERSION } from "./version";
 
@@ -64,6 +64,8 @@ export interface BuildArgs {
   out: string;
   kind?: ReleaseKind;
   format?: StreamFormat;
+  /** Recorded in every manifest of the build (run on hosts after activation). */
+  healthCheck?: HealthCheck;
 }
 
 export interface CommandArgs {
@@ -305,7 +307,7 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       } as CommandArgs[C];
     }
     case "build": {
-      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format"]);
+      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck"]);
       const r: BuildArgs = {
         from: str(o.from, `${p}.from`, PATH_ARG),
         app: app(o.app, `${p}.app`),
@@ -316,6 +318,7 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       if (o.parent !== undefined) r.parent = version(o.parent, `${p}.parent`);
       if (o.kind !== undefined) r.kind = oneOf(o.kind, `${p}.kind`, RELEASE_KINDS);
       if (o.format !== undefined) r.format = oneOf(o.format, `${p}.format`, STREAM_FORMATS);
+      if (o.healthCheck !== undefined) r.healthCheck = validateHealthCheck(o.healthCheck, `${p}.healthCheck`);
       return r as CommandArgs[C];
     }
     default:

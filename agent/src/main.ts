@@ -21,10 +21,11 @@ const USAGE = `usage: keel-agent <command> [options]
   verify APP [VERSION]                    re-check installed trees against their manifests
   keygen --out DIR [--name NAME]          new ed25519 release signing key
   build --from DIR --app A --version V --key KEY --out DIR [--parent P] [--kind K] [--format F]
+        [--health-check JSON]             e.g. '{"type":"exec","argv":["/usr/bin/test","-f","/srv/ok"],"timeoutMs":30000}'
   serve                                   framed request loop on stdin/stdout (agent/protocol/framing.ts)
 common options: --store DIR (default ${DEFAULT_STORE}), --trusted DIR (default ${DEFAULT_TRUSTED})`;
 
-const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format"]);
+const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check"]);
 const BOOL_FLAGS = new Set(["rollback", "allow-special", "help"]);
 
 interface Parsed {
@@ -105,8 +106,17 @@ function argsFor(command: Command, p: Parsed): unknown {
     case "keygen":
       need(0, 0);
       return { out: flag(p, "out"), name: flag(p, "name") ?? "release" };
-    case "build":
+    case "build": {
       need(0, 0);
+      const health = flag(p, "health-check");
+      let healthCheck: unknown;
+      if (health !== undefined) {
+        try {
+          healthCheck = JSON.parse(health);
+        } catch (e) {
+          throw new ProtocolInputError("--health-check", `must be JSON (${(e as Error).message})`);
+        }
+      }
       return {
         from: flag(p, "from"),
         app: flag(p, "app"),
@@ -116,7 +126,9 @@ function argsFor(command: Command, p: Parsed): unknown {
         out: flag(p, "out"),
         kind: flag(p, "kind"),
         format: flag(p, "format"),
+        healthCheck,
       };
+    }
   }
 }
 

@@ -103,6 +103,7 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
           tree,
           stream: { format, compression: "none", bytes: d.bytes, sha256: d.sha256, chunkSize: DEFAULT_CHUNK_SIZE, chunks: d.chunks, ...(uuid ? { uuid } : {}) },
           ...(parent ? { parent } : {}),
+          ...(args.healthCheck ? { healthCheck: args.healthCheck } : {}),
           ...(special.setuid || special.devices ? { special } : {}),
         },
         key,

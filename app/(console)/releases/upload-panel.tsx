@@ -10,6 +10,31 @@ import { ErrorNote, OkNote } from "@/app/_components/ui";
 import { formatBytes } from "@/app/_components/format-bytes";
 
 type Progress = { sent: number; total: number } | null;
+type HealthKind = "none" | "exec" | "http";
+
+/**
+ * The health check the build form declares: a command given one argument per line (it runs
+ * without a shell, so nothing is split or quoted), or a URL and the status it must answer; the
+ * console checks it again and says what is wrong.
+ */
+function healthCheckFromForm(form: FormData, kind: HealthKind): object | string | null {
+  if (kind === "none") return null;
+  const seconds = String(form.get("health-timeout") ?? "").trim();
+  const timeoutMs = seconds === "" ? undefined : Math.round(Number(seconds) * 1000);
+  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 1))
+    return "The health check's timeout must be a number of seconds.";
+  if (kind === "exec") {
+    const argv = String(form.get("health-argv") ?? "").split(/\r?\n/);
+    while (argv.length && argv[argv.length - 1] === "") argv.pop();
+    while (argv.length && argv[0] === "") argv.shift();
+    if (argv.length === 0) return "Give the health check's command: the program on the first line, then one argument per line.";
+    return { type: "exec", argv, timeoutMs };
+  }
+  const url = String(form.get("health-url") ?? "").trim();
+  if (!url) return "Give the URL the health check fetches on the host.";
+  const status = String(form.get("health-status") ?? "").trim();
+  return { type: "http", url, expectStatus: status === "" ? undefined : Number(status), timeoutMs };
+}
 
 function upload(
   url: string,
@@ -58,6 +83,7 @@ export function UploadPanel() {
   const queryClient = useQueryClient();
   const support = useQuery(trpc.releases.buildSupport.queryOptions());
   const [mode, setMode] = useState<"push" | "build">("push");
+  const [health, setHealth] = useState<HealthKind>("none");
   const [progress, setProgress] = useState<Progress>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -112,6 +138,8 @@ export function UploadPanel() {
         ? "tar"
         : null;
     if (!format) return setError("The tree must be a .tar or .tar.zst file.");
+    const check = healthCheckFromForm(form, health);
+    if (typeof check === "string") return setError(check);
     const q = new URLSearchParams({
       mode: "build",
       app: String(form.get("app")),
@@ -119,6 +147,7 @@ export function UploadPanel() {
       kind: String(form.get("kind")),
       format,
     });
+    if (check) q.set("healthCheck", JSON.stringify(check));
     void run(async () => {
       const r = (await upload(`/api/releases/upload?${q}`, tree, {}, setProgress)) as {
         app: string;
@@ -126,8 +155,9 @@ export function UploadPanel() {
         parent: string | null;
         fullBytes: number;
         incrementalBytes: number | null;
+        healthCheck: { type: string } | null;
       };
-      return `Built ${r.app} ${r.version}: full stream ${formatBytes(r.fullBytes)}${r.parent ? `, incremental from ${r.parent} ${formatBytes(r.incrementalBytes)}` : ""}.`;
+      return `Built ${r.app} ${r.version}: full stream ${formatBytes(r.fullBytes)}${r.parent ? `, incremental from ${r.parent} ${formatBytes(r.incrementalBytes)}` : ""}${r.healthCheck ? `; health check (${r.healthCheck.type}) recorded in the manifest` : ""}.`;
     });
   }
 
@@ -230,6 +260,86 @@ export function UploadPanel() {
               required
             />
           </div>
+          <fieldset className="flex w-full flex-wrap items-end gap-3" aria-label="Health check">
+            <div>
+              <label htmlFor="build-health" className="label">
+                Health check (run on each host after activation; failing it reverts the host)
+              </label>
+              <select
+                id="build-health"
+                className="input"
+                value={health}
+                onChange={(e) => setHealth(e.target.value as HealthKind)}
+              >
+                <option value="none">none</option>
+                <option value="exec">command</option>
+                <option value="http">HTTP</option>
+              </select>
+            </div>
+            {health === "exec" && (
+              <div>
+                <label htmlFor="build-health-argv" className="label">
+                  Command: the program, then one argument per line (no shell)
+                </label>
+                <textarea
+                  id="build-health-argv"
+                  name="health-argv"
+                  rows={3}
+                  className="input font-mono"
+                  placeholder={"/usr/bin/curl\n-fsS\nhttp://127.0.0.1:8080/health"}
+                  required
+                />
+              </div>
+            )}
+            {health === "http" && (
+              <>
+                <div>
+                  <label htmlFor="build-health-url" className="label">
+                    URL (fetched on the host)
+                  </label>
+                  <input
+                    id="build-health-url"
+                    name="health-url"
+                    type="url"
+                    className="input"
+                    placeholder="http://127.0.0.1:8080/health"
+                    required
+                  />
+                </div>
+                <div>
+                  <label htmlFor="build-health-status" className="label">
+                    Expected status
+                  </label>
+                  <input
+                    id="build-health-status"
+                    name="health-status"
+                    type="number"
+                    min={100}
+                    max={599}
+                    defaultValue={200}
+                    className="input w-24"
+                  />
+                </div>
+              </>
+            )}
+            {health !== "none" && (
+              <div>
+                <label htmlFor="build-health-timeout" className="label">
+                  Timeout (seconds)
+                </label>
+                <input
+                  id="build-health-timeout"
+                  name="health-timeout"
+                  type="number"
+                  min={0.001}
+                  max={3600}
+                  step="any"
+                  defaultValue={30}
+                  className="input w-24"
+                />
+              </div>
+            )}
+          </fieldset>
           <button type="submit" className="btn btn-primary" disabled={busy}>
             {busy ? "Building…" : "Build"}
           </button>

@@ -8,6 +8,15 @@ import type { Command, CliIo } from "../command";
 import { loadConfig } from "../config";
 import { CliError } from "../errors";
 import { table } from "../format";
+import { AppError } from "@/server/errors";
+import {
+  describeHealthCheck,
+  MAX_HEALTH_CHECK_JSON,
+  parseDuration,
+  parseHealthCheck,
+  type HealthCheckInput,
+} from "@/server/services/releases/health-check";
+import type { HealthCheck } from "@/agent/protocol";
 
 
 function bytes(n: number | null): string {
@@ -104,17 +113,86 @@ async function push(args: string[], io: CliIo) {
   );
 }
 
+const BUILD_USAGE =
+  "keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind app|runtime|rootfs]\n" +
+  "      [--health-cmd '[\"/usr/bin/curl\",\"-fsS\",\"http://127.0.0.1:8080/health\"]' | --health-url URL [--health-status 200]]\n" +
+  "      [--health-timeout 30s]";
+
+/**
+ * The health check from --health-cmd (the argv as a JSON array: no shell is involved, as in a
+ * Dockerfile's exec form), or --health-url with --health-status; --health-timeout for both.
+ */
+export function healthCheckFromFlags(f: {
+  cmd?: string;
+  url?: string;
+  status?: string;
+  timeout?: string;
+}): HealthCheck | undefined {
+  if (f.cmd === undefined && f.url === undefined) {
+    if (f.status !== undefined) throw new CliError("--health-status goes with --health-url");
+    if (f.timeout !== undefined) throw new CliError("--health-timeout goes with --health-cmd or --health-url");
+    return undefined;
+  }
+  if (f.cmd !== undefined && f.url !== undefined)
+    throw new CliError("give either --health-cmd or --health-url, not both");
+  if (f.cmd !== undefined && f.status !== undefined) throw new CliError("--health-status goes with --health-url");
+  let timeoutMs: number | undefined;
+  if (f.timeout !== undefined) {
+    const ms = parseDuration(f.timeout);
+    if (ms === null) throw new CliError(`--health-timeout ${f.timeout}: give a duration such as 30s, 1500ms or 2m`);
+    timeoutMs = ms;
+  }
+  let input: HealthCheckInput;
+  if (f.cmd !== undefined) {
+    let argv: unknown;
+    try {
+      argv = JSON.parse(f.cmd);
+    } catch {
+      argv = undefined;
+    }
+    if (!Array.isArray(argv) || !argv.every((a) => typeof a === "string"))
+      throw new CliError(
+        `--health-cmd takes the command as a JSON array of arguments (no shell), e.g. --health-cmd '["/usr/bin/test","-f","/srv/app/ready"]'; got ${JSON.stringify(f.cmd)}`,
+      );
+    input = { type: "exec", argv: argv as string[], timeoutMs };
+  } else {
+    let expectStatus: number | undefined;
+    if (f.status !== undefined) {
+      if (!/^\d{3}$/.test(f.status)) throw new CliError(`--health-status ${f.status}: give an HTTP status such as 200`);
+      expectStatus = Number(f.status);
+    }
+    input = { type: "http", url: f.url!, expectStatus, timeoutMs };
+  }
+  try {
+    const h = parseHealthCheck(input);
+    if (JSON.stringify(h).length > MAX_HEALTH_CHECK_JSON)
+      throw new CliError(`the health check is longer than ${MAX_HEALTH_CHECK_JSON} characters`);
+    return h;
+  } catch (e) {
+    if (e instanceof AppError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
 async function build(args: string[], io: CliIo) {
   const { values, positionals } = parseFlags(args, {
     app: { type: "string" },
     version: { type: "string" },
     kind: { type: "string" },
+    "health-cmd": { type: "string" },
+    "health-url": { type: "string" },
+    "health-status": { type: "string" },
+    "health-timeout": { type: "string" },
   });
   const [from] = positionals;
   if (!from || positionals.length !== 1 || !values.app || !values.version)
-    throw new CliError(
-      "usage: keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind app|runtime|rootfs]",
-    );
+    throw new CliError(`usage: ${BUILD_USAGE}`);
+  const healthCheck = healthCheckFromFlags({
+    cmd: values["health-cmd"],
+    url: values["health-url"],
+    status: values["health-status"],
+    timeout: values["health-timeout"],
+  });
   if (!existsSync(from)) throw new CliError(`${from} does not exist`);
   const isDir = statSync(from).isDirectory();
   const format = isDir || /\.tar$/i.test(from) ? "tar" : /\.(tar\.zst|tzst)$/i.test(from) ? "tar.zst" : null;
@@ -122,6 +200,7 @@ async function build(args: string[], io: CliIo) {
   const body = isDir ? tarOf(from) : fileStream(from, "tree");
   const q: Record<string, string> = { mode: "build", app: values.app, version: values.version, format };
   if (values.kind) q.kind = values.kind;
+  if (healthCheck) q.healthCheck = JSON.stringify(healthCheck);
   const r = (await upload(io, q, body)) as {
     app: string;
     version: string;
@@ -129,11 +208,13 @@ async function build(args: string[], io: CliIo) {
     fullBytes: number;
     incrementalBytes: number | null;
     tree: { files: number; bytes: number };
+    healthCheck?: HealthCheck | null;
   };
   io.out(
     `built ${r.app} ${r.version}: ${r.tree.files} files, ${bytes(r.tree.bytes)}; full stream ${bytes(r.fullBytes)}`,
   );
   if (r.parent) io.out(`incremental stream from ${r.parent}: ${bytes(r.incrementalBytes)}`);
+  if (r.healthCheck) io.out(`health check: ${describeHealthCheck(r.healthCheck)}`);
 }
 
 export const releaseCommand: Command = {
@@ -141,7 +222,7 @@ export const releaseCommand: Command = {
   summary: "push, build, list, show and delete releases",
   usage: [
     "keel release push MANIFEST STREAM",
-    "keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind KIND]",
+    BUILD_USAGE,
     "keel release list [APP]",
     "keel release show APP VERSION",
     "keel release delete APP VERSION",

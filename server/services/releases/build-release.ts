@@ -14,6 +14,7 @@ import {
   formatManifest,
   RELEASE_KINDS,
   type BuildResult,
+  type HealthCheck,
   type ReleaseKind,
   type ReleaseManifest,
 } from "@/agent/protocol";
@@ -22,6 +23,7 @@ import { appendAudit } from "@/server/services/audit/append-audit";
 import { retainArtifactFile } from "@/server/services/artifacts/artifact-refs";
 import { loadSigningKey } from "@/server/services/keys/load-signing-key";
 import { isOnBtrfs } from "./btrfs";
+import { describeHealthCheck, parseHealthCheck, sameHealthCheck, type HealthCheckInput } from "./health-check";
 import { dropSubvolume } from "./materialize-release";
 import type { ReleaseDeps } from "./deps";
 import { releaseSubvolumePath, subvolumesRoot } from "./layout";
@@ -41,6 +43,7 @@ export type BuildReleaseResult = {
   fullBytes: number;
   incrementalBytes: number | null;
   tree: { files: number; bytes: number };
+  healthCheck: HealthCheck | null;
 };
 
 /** Refuses early (before any upload is read) when building cannot work here. */
@@ -94,18 +97,27 @@ async function unpackTar(
 
 export async function buildRelease(
   deps: ReleaseDeps,
-  input: { app: string; version: string; kind?: ReleaseKind; source: BuildSource },
+  input: {
+    app: string;
+    version: string;
+    kind?: ReleaseKind;
+    source: BuildSource;
+    /** Run on each host after activation; recorded in the signed manifests. */
+    healthCheck?: HealthCheckInput | HealthCheck;
+  },
 ): Promise<BuildReleaseResult> {
   const { db } = deps;
-  const app = assertAppName(input.app);
-  const version = assertVersion(input.version);
-  const kind = input.kind ?? "app";
-  if (!RELEASE_KINDS.includes(kind))
-    throw new AppError("BAD_REQUEST", { message: `kind must be one of ${RELEASE_KINDS.join(", ")}` });
   const discard = () => {
     if ("tar" in input.source && input.source.tar instanceof Readable) input.source.tar.destroy();
   };
+  let app: string, version: string, healthCheck: HealthCheck | undefined;
+  const kind = input.kind ?? "app";
   try {
+    app = assertAppName(input.app);
+    version = assertVersion(input.version);
+    if (!RELEASE_KINDS.includes(kind))
+      throw new AppError("BAD_REQUEST", { message: `kind must be one of ${RELEASE_KINDS.join(", ")}` });
+    healthCheck = input.healthCheck === undefined ? undefined : parseHealthCheck(input.healthCheck);
     await assertCanBuild(deps);
     if (await db.release.findUnique({ where: { app_version: { app, version } }, select: { id: true } })) {
       throw new AppError("CONFLICT", {
@@ -156,6 +168,7 @@ export async function buildRelease(
       out,
     ];
     if (parent) args.push("--parent", parent.version);
+    if (healthCheck) args.push("--health-check", JSON.stringify(healthCheck));
     const built = await runLocalAgent<BuildResult>(args, {
       step: `building ${app} ${version}`,
       secret: signer.key.export({ format: "pem", type: "pkcs8" }).toString(),
@@ -163,7 +176,7 @@ export async function buildRelease(
     });
     const subvolume = releaseSubvolumePath(deps.dataDir, app, version);
     try {
-      return await record(deps, { app, version, parent, built, subvolume, signerKeyId: signer.keyId });
+      return await record(deps, { app, version, parent, built, subvolume, signerKeyId: signer.keyId, healthCheck });
     } catch (e) {
       // Nothing refers to the new subvolume unless its release row was committed.
       const kept = await db.release.findUnique({
@@ -187,6 +200,7 @@ async function record(
     built: BuildResult;
     subvolume: string;
     signerKeyId: string;
+    healthCheck: HealthCheck | undefined;
   },
 ): Promise<BuildReleaseResult> {
   const { db } = deps;
@@ -197,6 +211,11 @@ async function record(
       if (m.app !== app || m.version !== version || m.signer !== b.signerKeyId) {
         throw new AppError("INTERNAL", {
           message: `keel-agent build wrote a ${what} manifest for ${m.app} ${m.version} signed by ${m.signer}`,
+        });
+      }
+      if (!sameHealthCheck(m.healthCheck, b.healthCheck)) {
+        throw new AppError("INTERNAL", {
+          message: `keel-agent build wrote a ${what} manifest without the requested health check (is the agent bundle older? run \`npm run build:agent\`)`,
         });
       }
     };
@@ -232,6 +251,7 @@ async function record(
             sha256: full.stream.sha256,
             bytes: full.stream.bytes,
             parent: parent?.version ?? null,
+            healthCheck: full.healthCheck ? describeHealthCheck(full.healthCheck) : null,
           },
         });
         return r;
@@ -259,6 +279,7 @@ async function record(
       fullBytes: full.stream.bytes,
       incrementalBytes,
       tree: { files: full.tree.files, bytes: full.tree.bytes },
+      healthCheck: full.healthCheck ?? null,
     };
   }
 }

@@ -3,7 +3,7 @@
 // browser's request must come from the console's own origin; and the body must be
 // application/octet-stream, which no cross-site form can send without a CORS preflight.
 //   ?mode=push   header x-keel-manifest-bytes: N; body = the manifest (N bytes) then the stream
-//   ?mode=build&app=A&version=V[&kind=K]&format=tar|tar.zst   body = the tree as a tar
+//   ?mode=build&app=A&version=V[&kind=K][&healthCheck=JSON]&format=tar|tar.zst   body = the tree as a tar
 // Answers JSON: { result } or { error: { code, message } }.
 import type { PrismaClient } from "@prisma/client";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
@@ -17,6 +17,7 @@ import { AppError, toTRPCError } from "@/server/errors";
 import { isAllowed } from "@/server/trpc/init";
 import { buildRelease, assertCanBuild } from "@/server/services/releases/build-release";
 import { releaseDeps, type ReleaseDeps } from "@/server/services/releases/deps";
+import { parseHealthCheckParam } from "@/server/services/releases/health-check";
 import { MAX_MANIFEST_BYTES } from "@/server/services/releases/parse-manifest";
 import { pushRelease } from "@/server/services/releases/push-release";
 
@@ -151,6 +152,7 @@ export function createReleaseUploadHandler(deps: {
           app: url.searchParams.get("app") ?? "",
           version: url.searchParams.get("version") ?? "",
           kind: kind as ReleaseKind,
+          healthCheck: parseHealthCheckParam(url.searchParams.get("healthCheck")),
           source: { tar: body, compression: format === "tar.zst" ? "zstd" : "none" },
         });
         return answer(Response.json({ result }));
