@@ -6,6 +6,7 @@ import { Prisma, type PrismaClient } from "@prisma/client";
 import { canonicalJson } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "../inventory/host-filter-sql";
+import type { ReleaseDeps } from "../releases/deps";
 import { planStream, type StreamPlan } from "../releases/plan-stream";
 import { resolveWaves, WaveSpecError } from "./resolve-waves";
 import type { PlanHost, RolloutPlan, TRolloutSpec } from "./types";
@@ -19,8 +20,14 @@ export function planDigest(plan: RolloutPlan): string {
   return createHash("sha256").update(canonicalJson(plan)).digest("hex");
 }
 
+/**
+ * `releases`: the console's release dependencies; with them, incremental streams the hosts need
+ * and the console does not have yet are made now (`btrfs send -p` from its subvolumes, once per
+ * pair, cached), so the plan — and the approval bound to it — shows the stream each host really
+ * gets. Without them only cached incremental streams count.
+ */
 export async function planRollout(
-  { db }: { db: PrismaClient },
+  { db, releases }: { db: PrismaClient; releases?: ReleaseDeps },
   spec: TRolloutSpec,
   policyVersion: number,
 ): Promise<{ plan: RolloutPlan; digest: string; targets: TargetRow[] }> {
@@ -54,7 +61,10 @@ export async function planRollout(
     const held = (byHost.get(t.id) ?? []).map((r) => r.version).sort();
     const key = held.join("\n");
     if (spec.action === "update" && !streams.has(key))
-      streams.set(key, await planStream({ db, hostVersions: held, app: spec.app, version: spec.version! }));
+      streams.set(
+        key,
+        await planStream({ db, hostVersions: held, app: spec.app, version: spec.version!, producer: releases }),
+      );
   }
 
   const hosts: Omit<PlanHost, "wave">[] = targets.map((t) => {
@@ -79,6 +89,7 @@ export async function planRollout(
     const stream = s.kind === "delta" ? ("delta" as const) : ("full" as const);
     return {
       ...base,
+      ...(s.kind === "full" && s.reason ? { note: `full stream: ${s.reason}` } : {}),
       action: current ? "update" : "install",
       to: version,
       stream,

@@ -3,9 +3,11 @@
 import { z } from "zod";
 import type { PrismaClient } from "@prisma/client";
 import { ZHostFilter } from "../inventory/types";
+import type { ReleaseDeps } from "../releases/deps";
 
 export type Clock = () => Date;
-export type RolloutDeps = { db: PrismaClient; clock?: Clock };
+/** `releases`: lets planning make the incremental streams hosts need (see planRollout). */
+export type RolloutDeps = { db: PrismaClient; clock?: Clock; releases?: ReleaseDeps };
 export const nowOf = (d: { clock?: Clock }) => (d.clock ? d.clock() : new Date());
 
 export const ROLLOUT_STATES = [
