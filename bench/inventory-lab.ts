@@ -14,15 +14,20 @@ import { createInventorySsh } from "@/server/services/inventory/ssh-port";
 export async function runLabRefreshBench(n: number, dbUrl: string, concurrency = 32): Promise<string> {
   const lab = "ib" + randomBytes(3).toString("hex");
   const t0 = Date.now();
+  // Named in the output so a run stopped from outside can be cleaned up: npm run lab -- down <lab>.
+  console.log(`lab ${lab}: ${n} hosts`);
   try {
     const inv = await labUp({ lab, count: n });
     const upS = (Date.now() - t0) / 1000;
+    console.log(`lab ${lab} up in ${upS.toFixed(0)} s`);
     const db = createDb(dbUrl);
     const ssh = createInventorySsh({ privateKey: readFileSync(inv.consoleKey.privateKeyPath!, "utf8") });
     try {
       const imported = await importHosts({ db }, { actorId: null, entries: parseLabInventory(readFileSync(inventoryPath(lab), "utf8")).entries, source: "lab" });
       const ids = imported.outcomes.flatMap((o) => (o.id ? [o.id] : []));
+      console.log(`imported ${ids.length} hosts; refreshing`);
       const first = await refreshHosts({ db, ssh }, { hostIds: ids }, { concurrency });
+      console.log(`first refresh ${(first.ms / 1000).toFixed(1)} s (${first.ok} ok, ${first.unreachable} unreachable)`);
       const second = await refreshHosts({ db, ssh }, { hostIds: ids }, { concurrency });
       const p95 = (ms: number[]) => [...ms].sort((a, b) => a - b)[Math.ceil(ms.length * 0.95) - 1] ?? 0;
       return (

@@ -3,7 +3,7 @@
 // INSERT … SELECT, then times the service functions the console calls (p50/p95 over repeated
 // calls), and — when the lab, SSH layer and agent are present — a refresh of 100 lab hosts end to
 // end. Writes the figures to docs/benchmarks.md under "## Inventory".
-//   npm run bench:inventory [-- --hosts 10000 --runs 60 --lab-hosts 100 --no-lab --no-write]
+//   npm run bench:inventory [-- --hosts 10000 --runs 60 --lab-hosts 100 --no-lab --no-write --serve --lab-only]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
@@ -25,11 +25,17 @@ const opt = (name: string, def: number) => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const HOSTS = opt("hosts", 10_000);
+/** Hosts enrolled and removed again (retired) besides HOSTS, so "as of" views meet some. */
+const RETIRED = Math.floor(HOSTS / 100);
 const RUNS = opt("runs", 60);
 const APPS = 20;
 const WRITE = !args.includes("--no-write");
 const LAB = !args.includes("--no-lab");
 const LAB_HOSTS = opt("lab-hosts", 100);
+/** Seed, print the database URL and wait for Ctrl-C (for EXPLAIN ANALYZE by hand). */
+const SERVE = args.includes("--serve");
+/** Only the lab part: refresh of LAB_HOSTS lab hosts end to end, printed (not written). */
+const LAB_ONLY = args.includes("--lab-only");
 
 async function seed(url: string) {
   const c = new pg.Client({ connectionString: url });
@@ -45,7 +51,7 @@ async function seed(url: string) {
   await c.query("SET session_replication_role = replica");
   await c.query("SET synchronous_commit = off");
   await c.query("SET maintenance_work_mem = '256MB'");
-  const big = ["hosts", "installed_versions", "installed_version_history", "host_events"];
+  const big = ["hosts", "installed_versions", "installed_version_history", "host_events", "retired_hosts", "app_version_counts"];
   const { rows: indexes } = await c.query<{ indexname: string; indexdef: string }>(
     `SELECT i.indexname, i.indexdef FROM pg_indexes i
      WHERE i.schemaname = 'public' AND i.tablename = ANY($1)
@@ -70,7 +76,7 @@ async function seed(url: string) {
        '6.1.0-' || (20 + i % 5), 'x86_64', '0.1.0', 20000000000, 1000000000 + (random() * 9e9)::bigint,
        jsonb_build_object('cpuCount', 2 + i % 4, 'memoryBytes', 4294967296), now() - interval '1 hour',
        now() - interval '90 days'
-     FROM generate_series(1, ${HOSTS}) i`,
+     FROM generate_series(1, ${HOSTS + RETIRED}) i`,
   );
   // Per host × app: n installed versions (1–5), the newest is 1.<top>.0; versions were
   // activated a week apart, the one before the oldest installed was removed (garbage collected).
@@ -109,6 +115,30 @@ async function seed(url: string) {
             jsonb_build_object('app', app, 'from', '1.' || (v - 1) || '.0', 'to', '1.' || v || '.0')
      FROM ha, generate_series(top - 1, top) v`,
   );
+  // 1 % more hosts were enrolled and have been removed (retired) in the last 10 days: their rows
+  // move to retired_hosts, their versions go, their history ends when they were retired.
+  await q(
+    "retired hosts",
+    `WITH r AS (SELECT id, now() - random() * interval '10 days' AS at FROM hosts WHERE name > 'host-' || lpad('${HOSTS}', 5, '0'))
+     INSERT INTO retired_hosts (id, name, address, port, "user", host_key_fingerprint, environment, labels, facts, hostname, machine_id,
+                                os, kernel, arch, agent_version, last_seen_at, created_at, retired_at)
+     SELECT h.id, h.name, h.address, h.port, h."user", h.host_key_fingerprint, h.environment, h.labels, h.facts, h.hostname, h.machine_id,
+            h.os, h.kernel, h.arch, h.agent_version, least(h.last_seen_at, r.at), h.created_at, r.at
+     FROM hosts h JOIN r ON r.id = h.id`,
+  );
+  await c.query(`DELETE FROM installed_version_history x USING retired_hosts r WHERE x.host_id = r.id AND x.valid_from >= r.retired_at`);
+  await c.query(`UPDATE installed_version_history x SET valid_to = r.retired_at FROM retired_hosts r
+                 WHERE x.host_id = r.id AND (x.valid_to IS NULL OR x.valid_to > r.retired_at)`);
+  await c.query(`DELETE FROM host_events x USING retired_hosts r WHERE x.host_id = r.id AND x.at > r.retired_at`);
+  await c.query(`DELETE FROM installed_versions x USING retired_hosts r WHERE x.host_id = r.id`);
+  await c.query(`DELETE FROM hosts h USING retired_hosts r WHERE h.id = r.id`);
+  // Triggers keep app_version_counts; they are off during the bulk load, so fill it once here.
+  await q(
+    "app_version_counts",
+    `INSERT INTO app_version_counts (app, version, environment, hosts)
+     SELECT iv.app, iv.version, coalesce(h.environment, ''), count(*)::int
+     FROM installed_versions iv JOIN hosts h ON h.id = iv.host_id WHERE iv.is_current GROUP BY 1, 2, 3`,
+  );
   await q("groups", `INSERT INTO host_groups (name, kind, filter) VALUES ('canary', 'static', NULL), ('web-fra', 'filter', '{"labels":{"role":"web","dc":"fra1"}}')`);
   await q(
     "group members",
@@ -127,11 +157,12 @@ async function seed(url: string) {
   await c.query("SET session_replication_role = origin");
   await q("analyze", "VACUUM ANALYZE");
   const counts = await c.query(
-    `SELECT (SELECT count(*) FROM hosts) h, (SELECT count(*) FROM installed_versions) iv, (SELECT count(*) FROM installed_version_history) hist, (SELECT count(*) FROM host_events) ev`,
+    `SELECT (SELECT count(*) FROM hosts) h, (SELECT count(*) FROM installed_versions) iv, (SELECT count(*) FROM installed_version_history) hist,
+            (SELECT count(*) FROM host_events) ev, (SELECT count(*) FROM retired_hosts) rh`,
   );
   await c.end();
   const r = counts.rows[0];
-  return { hosts: Number(r.h), installed: Number(r.iv), history: Number(r.hist), events: Number(r.ev) };
+  return { hosts: Number(r.h), installed: Number(r.iv), history: Number(r.hist), events: Number(r.ev), retired: Number(r.rh) };
 }
 
 function pct(xs: number[], p: number) {
@@ -166,13 +197,27 @@ async function main() {
   try {
     const url = pgsrv.urlFor("postgres");
     await applyMigrations(url);
+    if (LAB_ONLY) {
+      const lab = await labRefresh(url).catch((e: Error) => `failed: ${e.message}`);
+      console.log(`lab refresh: ${lab}`);
+      return;
+    }
     console.log(`seeding ${HOSTS} hosts × ${APPS} apps`);
     const t0 = Date.now();
     const counts = await seed(url);
     const seedS = (Date.now() - t0) / 1000;
+    if (SERVE) {
+      console.log(`seeded in ${seedS.toFixed(0)} s: ${JSON.stringify(counts)}\nDATABASE_URL=${url}\n(Ctrl-C stops the server)`);
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      return;
+    }
     const db = createDb(url);
     const deps = { db };
     const hostIds = (await db.host.findMany({ select: { id: true } })).map((h) => h.id);
+    const retiredIds = (await db.retiredHost.findMany({ select: { id: true } })).map((h) => h.id);
     const rnd = (i: number, n: number) => (i * 7919 + 13) % n;
     const app = (i: number) => `app-${String(1 + rnd(i, APPS)).padStart(2, "0")}`;
     const past = (i: number) => new Date(Date.now() - (1 + rnd(i, 40)) * 86400_000);
@@ -190,6 +235,7 @@ async function main() {
       await measure("hosts list: unfiltered, sort name, last page", () => listHosts(deps, { sort: "name", page: HOSTS / 50, pageSize: 50 })),
       await measure("host detail (facts, 20 apps × versions, 100 events)", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]! })),
       await measure("host detail as of a past time", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]!, at: past(i) })),
+      await measure("host detail of a retired host (history until removal)", (i) => getHostDetail(deps, { id: retiredIds[rnd(i, retiredIds.length)]! })),
       await measure("version distribution, one app", (i) => getVersionDistribution(deps, { app: app(i) })),
       await measure("version distribution, one app, filtered by env", (i) => getVersionDistribution(deps, { app: app(i), filter: { environments: ["prod"] } })),
       await measure("version distribution, one app, as of a past time", (i) => getVersionDistribution(deps, { app: app(i), at: past(i) })),
@@ -213,7 +259,7 @@ async function main() {
       "## Inventory",
       "",
       `Measured 2026-11-26 with \`npm run bench:inventory\` on this machine (${cpus().length} cores shared with other work, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM),`,
-      `load average ${loadavg()[0]!.toFixed(1)} at the end of the run; embedded PostgreSQL 18, default settings. Seeded ${counts.hosts.toLocaleString("en")} hosts × ${APPS} apps: ${counts.installed.toLocaleString("en")} installed versions,`,
+      `load average ${loadavg()[0]!.toFixed(1)} at the end of the run; embedded PostgreSQL 18, default settings. Seeded ${counts.hosts.toLocaleString("en")} hosts × ${APPS} apps (and ${counts.retired} retired hosts): ${counts.installed.toLocaleString("en")} installed versions,`,
       `${counts.history.toLocaleString("en")} history periods, ${counts.events.toLocaleString("en")} timeline events (seed ${seedS.toFixed(0)} s). Each figure: ${RUNS} calls of the service function`,
       "after 3 warm-up calls, through Prisma and the pg driver adapter (what a tRPC call costs minus HTTP).",
       "Goal: p95 < 100 ms for list and detail, < 200 ms for distribution, drift and \"as of\".",

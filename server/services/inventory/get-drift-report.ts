@@ -1,8 +1,9 @@
 // Drift from the target versions: for each target (app × fleet / environment / group), how many
 // hosts in that scope run the target, something older, something newer, or lack the app.
-// Fleet and environment scopes come from one pass over the current versions grouped by
-// environment; each group is one more query; they run concurrently.
+// Fleet and environment scopes come from app_version_counts (precomputed, exact); each group is
+// one more statement over its members' current versions; they run concurrently.
 import { Prisma } from "@prisma/client";
+import { readAppVersionCounts } from "./app-version-counts";
 import { compareVersionStrings } from "./compare-versions";
 import { hostFilterSql } from "./host-filter-sql";
 import { ZHostFilter, type InventoryDeps } from "./types";
@@ -42,7 +43,8 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
   const flatApps = [...new Set(targets.filter((t) => t.scopeKind !== "group").map((t) => t.app))];
   const needEnv = targets.some((t) => t.scopeKind === "environment");
 
-  // fleet + environments: versions per (environment, app) and hosts per environment
+  // fleet + environments: versions per (environment, app) from app_version_counts (kept by
+  // triggers in every writing transaction, so exact for the whole fleet), hosts per environment
   const flat = (async () => {
     const byEnv = new Map<string, Counts>();
     const env = (e: string | null) => {
@@ -53,21 +55,16 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
     };
     if (!flatApps.length) return byEnv;
     const [rows, hosts] = await Promise.all([
-      needEnv
-        ? db.$queryRaw<{ app: string; version: string; environment: string | null; n: bigint }[]>(Prisma.sql`
-            SELECT iv.app, iv.version, h.environment, count(*) AS n FROM installed_versions iv JOIN hosts h ON h.id = iv.host_id
-            WHERE iv.is_current AND ${appIn(flatApps)} GROUP BY iv.app, iv.version, h.environment`)
-        : db.$queryRaw<{ app: string; version: string; environment: null; n: bigint }[]>(Prisma.sql`
-            SELECT iv.app, iv.version, NULL AS environment, count(*) AS n FROM installed_versions iv
-            WHERE iv.is_current AND ${appIn(flatApps)} GROUP BY iv.app, iv.version`),
+      readAppVersionCounts(db, { apps: flatApps }),
       db.$queryRaw<{ environment: string | null; n: bigint }[]>(Prisma.sql`SELECT environment, count(*) AS n FROM hosts GROUP BY environment`),
     ]);
-    for (const r of rows) addCount(env(r.environment).versions, r.app, r.version, Number(r.n));
+    for (const r of rows) addCount(env(needEnv ? r.environment : null).versions, r.app, r.version, r.hosts);
     for (const h of hosts) env(needEnv ? h.environment : null).hosts += Number(h.n);
     return byEnv;
   })();
 
-  // groups: one query each, over the apps that have a target for that group
+  // groups: one statement each (hosts in the group, and their current versions of the apps that
+  // have a target for that group), from the (host_id, is_current, app, version) index
   const groupApps = new Map<string, { group: NonNullable<(typeof targets)[number]["group"]>; apps: Set<string> }>();
   for (const t of targets)
     if (t.scopeKind === "group" && t.group) {
@@ -77,20 +74,24 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
     }
   const groups = Promise.all(
     [...groupApps.values()].map(async ({ group, apps }): Promise<[string, Counts]> => {
-      let pred: Prisma.Sql;
-      if (group.kind === "static") pred = Prisma.sql`EXISTS (SELECT 1 FROM host_group_members m WHERE m.group_id = ${group.id}::uuid AND m.host_id = h.id)`;
+      let members: Prisma.Sql;
+      if (group.kind === "static") members = Prisma.sql`SELECT m.host_id AS id FROM host_group_members m WHERE m.group_id = ${group.id}::uuid`;
       else {
         const parsed = group.filter ? ZHostFilter.safeParse(group.filter) : null;
-        pred = parsed?.success ? hostFilterSql({ ...parsed.data, groupId: undefined }) : Prisma.sql`FALSE`;
+        const pred = parsed?.success ? hostFilterSql({ ...parsed.data, groupId: undefined }) : Prisma.sql`FALSE`;
+        members = Prisma.sql`SELECT h.id FROM hosts h WHERE ${pred}`;
       }
-      const [rows, hosts] = await Promise.all([
-        db.$queryRaw<{ app: string; version: string; n: bigint }[]>(Prisma.sql`
-          SELECT iv.app, iv.version, count(*) AS n FROM installed_versions iv JOIN hosts h ON h.id = iv.host_id
-          WHERE iv.is_current AND ${appIn([...apps])} AND ${pred} GROUP BY iv.app, iv.version`),
-        db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM hosts h WHERE ${pred}`),
-      ]);
-      const c: Counts = { versions: new Map(), hosts: Number(hosts[0]?.n ?? 0) };
-      for (const r of rows) addCount(c.versions, r.app, r.version, Number(r.n));
+      const rows = await db.$queryRaw<{ app: string | null; version: string | null; n: bigint }[]>(Prisma.sql`
+        WITH g AS MATERIALIZED (${members})
+        SELECT NULL AS app, NULL AS version, count(*) AS n FROM g
+        UNION ALL
+        SELECT iv.app, iv.version, count(*) AS n FROM g JOIN installed_versions iv ON iv.host_id = g.id AND iv.is_current
+        WHERE ${appIn([...apps])} GROUP BY iv.app, iv.version`);
+      const c: Counts = { versions: new Map(), hosts: 0 };
+      for (const r of rows) {
+        if (r.app === null) c.hosts = Number(r.n);
+        else addCount(c.versions, r.app, r.version!, Number(r.n));
+      }
       return [group.id, c];
     }),
   );

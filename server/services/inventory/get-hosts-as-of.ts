@@ -1,11 +1,13 @@
 // "As of T": what each host ran at a past time, from the validity periods in
-// installed_version_history. Paged over hosts that existed then (optionally filtered); per host,
-// the current version of each app (or of one app) at T.
+// installed_version_history. Paged over the hosts enrolled then — retired ones included —
+// (optionally filtered); per host, the current version of each app (or of one app) at T.
+// One statement per call.
 import { Prisma } from "@prisma/client";
 import { resolveHostFilter } from "./host-filter-sql";
+import { hostsAtSql } from "./hosts-at";
 import type { InventoryDeps, THostFilter } from "./types";
 
-export type HostAsOfRow = { id: string; name: string; environment: string | null; versions: { app: string; version: string }[] };
+export type HostAsOfRow = { id: string; name: string; environment: string | null; retiredAt: Date | null; versions: { app: string; version: string }[] };
 
 export async function getHostsAsOf(
   deps: InventoryDeps,
@@ -15,58 +17,40 @@ export async function getHostsAsOf(
   const pageSize = Math.min(Math.max(1, input.pageSize ?? 50), 500);
   const page = Math.max(1, input.page ?? 1);
   const at = input.at;
+  const hosts = hostsAtSql(at);
   const live = Prisma.sql`x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})`;
-  let hosts: { id: string; name: string; environment: string | null }[];
-  let total: number;
-  let versions: { host_id: string; app: string; version: string }[];
+  type Row = { id: string | null; name: string; environment: string | null; retired_at: Date | null; versions: { app: string; version: string }[] | null; total: bigint };
+  let rows: Row[];
   if (input.app) {
-    // One app: start from the app's periods live at T (index-only scan), then join the hosts.
-    const rows = await deps.db.$queryRaw<{ id: string; name: string; environment: string | null; version: string; total: bigint }[]>(Prisma.sql`
-      SELECT h.id, h.name, h.environment, x.version, count(*) OVER () AS total
-      FROM installed_version_history x JOIN hosts h ON h.id = x.host_id
-      WHERE x.app = ${input.app} AND ${live} AND ${where} AND h.created_at <= ${at}
-      ORDER BY h.name LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`);
-    hosts = rows.map(({ id, name, environment }) => ({ id, name, environment }));
-    versions = rows.map((r) => ({ host_id: r.id, app: input.app!, version: r.version }));
-    total =
-      rows.length > 0
-        ? Number(rows[0]!.total)
-        : Number(
-            (
-              await deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`
-                SELECT count(*) AS n FROM installed_version_history x JOIN hosts h ON h.id = x.host_id
-                WHERE x.app = ${input.app} AND ${live} AND ${where} AND h.created_at <= ${at}`)
-            )[0]?.n ?? 0,
-          );
+    // One app: the app's periods live at T (index-only range scan) joined to the hosts then.
+    rows = await deps.db.$queryRaw<Row[]>(Prisma.sql`
+      WITH m AS MATERIALIZED (
+        SELECT h.id, h.name, h.environment, h.retired_at, x.version
+        FROM installed_version_history x JOIN ${hosts} h ON h.id = x.host_id
+        WHERE x.app = ${input.app} AND ${live} AND ${where}
+      ), page AS (SELECT * FROM m ORDER BY name, id LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize})
+      SELECT p.id, p.name, p.environment, p.retired_at, json_build_array(json_build_object('app', ${input.app}::text, 'version', p.version)) AS versions, t.total
+      FROM (SELECT count(*) AS total FROM m) t LEFT JOIN page p ON TRUE
+      ORDER BY p.name, p.id`);
   } else {
-    const scope = Prisma.sql`${where} AND h.created_at <= ${at}`;
-    const [page_, count] = await Promise.all([
-      deps.db.$queryRaw<{ id: string; name: string; environment: string | null }[]>(Prisma.sql`
-        SELECT h.id, h.name, h.environment FROM hosts h WHERE ${scope}
-        ORDER BY h.name LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`),
-      deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM hosts h WHERE ${scope}`),
-    ]);
-    hosts = page_;
-    total = Number(count[0]?.n ?? 0);
-    versions = hosts.length
-      ? await deps.db.$queryRaw<{ host_id: string; app: string; version: string }[]>(Prisma.sql`
-          SELECT x.host_id, x.app, x.version FROM installed_version_history x
-          WHERE x.host_id IN (${Prisma.join(hosts.map((h) => Prisma.sql`${h.id}::uuid`))}) AND ${live}
-          ORDER BY x.app`)
-      : [];
-  }
-  const byHost = new Map<string, { app: string; version: string }[]>();
-  for (const v of versions) {
-    const l = byHost.get(v.host_id) ?? [];
-    l.push({ app: v.app, version: v.version });
-    byHost.set(v.host_id, l);
+    // All apps: the page of hosts, then each one's live periods by (host_id, app, valid_from).
+    rows = await deps.db.$queryRaw<Row[]>(Prisma.sql`
+      WITH page AS (SELECT h.id, h.name, h.environment, h.retired_at FROM ${hosts} h WHERE ${where} ORDER BY h.name, h.id LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize})
+      SELECT p.id, p.name, p.environment, p.retired_at,
+             (SELECT json_agg(json_build_object('app', x.app, 'version', x.version) ORDER BY x.app)
+              FROM installed_version_history x WHERE x.host_id = p.id AND ${live}) AS versions,
+             t.total
+      FROM (SELECT count(*) AS total FROM ${hosts} h WHERE ${where}) t LEFT JOIN page p ON TRUE
+      ORDER BY p.name, p.id`);
   }
   return {
     at,
     app: input.app ?? null,
-    total,
+    total: Number(rows[0]?.total ?? 0),
     page,
     pageSize,
-    rows: hosts.map((h) => ({ ...h, versions: byHost.get(h.id) ?? [] })),
+    rows: rows
+      .filter((r) => r.id !== null)
+      .map((r) => ({ id: r.id!, name: r.name, environment: r.environment, retiredAt: r.retired_at, versions: r.versions ?? [] })),
   };
 }

@@ -1,9 +1,12 @@
 // How many hosts run each version of an app (its current version), optionally among the hosts a
-// filter selects, and optionally as of a past time (from history). Hosts without the app are
-// counted separately.
+// filter selects, and optionally as of a past time (from history, hosts retired since included).
+// Hosts without the app are counted separately. Now, unfiltered or by environment only, the
+// counts come from app_version_counts.
 import { Prisma } from "@prisma/client";
+import { readAppVersionCounts } from "./app-version-counts";
 import { compareVersionStrings } from "./compare-versions";
 import { resolveHostFilter } from "./host-filter-sql";
+import { hostsAtSql } from "./hosts-at";
 import type { InventoryDeps, THostFilter } from "./types";
 
 export type VersionDistribution = {
@@ -19,27 +22,36 @@ export async function getVersionDistribution(
   input: { app: string; at?: Date; filter?: THostFilter },
 ): Promise<VersionDistribution> {
   const f = input.filter ?? {};
-  const filtered = Object.keys(f).length > 0;
+  const keys = Object.keys(f).filter((k) => f[k as keyof THostFilter] !== undefined);
+  const filtered = keys.length > 0;
   const where = await resolveHostFilter(deps.db, f);
   const at = input.at;
-  // Hosts that existed then: hosts are deleted with their history, so creation time is the bound.
-  const hostScope = at ? Prisma.sql`${where} AND h.created_at <= ${at}` : where;
-  const source = at
-    ? Prisma.sql`SELECT x.host_id, x.version FROM installed_version_history x
-        WHERE x.app = ${input.app} AND x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})`
-    : Prisma.sql`SELECT x.host_id, x.version FROM installed_versions x WHERE x.app = ${input.app} AND x.is_current`;
-  const needsJoin = filtered || at !== undefined;
-  const [rows, total] = await Promise.all([
-    deps.db.$queryRaw<{ version: string; n: bigint }[]>(
-      needsJoin
-        ? Prisma.sql`SELECT v.version, count(*) AS n FROM (${source}) v JOIN hosts h ON h.id = v.host_id WHERE ${hostScope} GROUP BY v.version`
-        : Prisma.sql`SELECT v.version, count(*) AS n FROM (${source}) v GROUP BY v.version`,
-    ),
-    deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM hosts h WHERE ${hostScope}`),
-  ]);
+  let rows: { version: string; n: number }[];
+  let hostCount: number;
+  if (!at && (!filtered || (keys.length === 1 && f.environments))) {
+    const [counts, total] = await Promise.all([
+      readAppVersionCounts(deps.db, { apps: [input.app], environments: f.environments }),
+      deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM hosts h WHERE ${where}`),
+    ]);
+    const per = new Map<string, number>();
+    for (const c of counts) per.set(c.version, (per.get(c.version) ?? 0) + c.hosts);
+    rows = [...per].map(([version, n]) => ({ version, n }));
+    hostCount = Number(total[0]?.n ?? 0);
+  } else {
+    const hosts = at ? hostsAtSql(at) : Prisma.sql`hosts`;
+    const source = at
+      ? Prisma.sql`SELECT x.host_id, x.version FROM installed_version_history x
+          WHERE x.app = ${input.app} AND x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})`
+      : Prisma.sql`SELECT x.host_id, x.version FROM installed_versions x WHERE x.app = ${input.app} AND x.is_current`;
+    const result = await deps.db.$queryRaw<{ version: string | null; n: bigint }[]>(Prisma.sql`
+      SELECT v.version, count(*) AS n FROM (${source}) v JOIN ${hosts} h ON h.id = v.host_id WHERE ${where} GROUP BY v.version
+      UNION ALL
+      SELECT NULL, count(*) FROM ${hosts} h WHERE ${where}`);
+    rows = result.filter((r) => r.version !== null).map((r) => ({ version: r.version!, n: Number(r.n) }));
+    hostCount = Number(result.find((r) => r.version === null)?.n ?? 0);
+  }
   const versions = rows
-    .map((r) => ({ version: r.version, hosts: Number(r.n) }))
+    .map((r) => ({ version: r.version, hosts: r.n }))
     .sort((a, b) => compareVersionStrings(b.version, a.version));
-  const hostCount = Number(total[0]?.n ?? 0);
   return { app: input.app, at: at ?? null, hostCount, withoutApp: hostCount - versions.reduce((s, v) => s + v.hosts, 0), versions };
 }

@@ -20,7 +20,10 @@ export function hostFilterSql(
   const parts: Prisma.Sql[] = [];
   if (f.q && f.q.trim()) {
     const p = likePattern(f.q.trim());
-    parts.push(Prisma.sql`(${h}.name ILIKE ${p} OR ${h}.address ILIKE ${p} OR ${h}.hostname ILIKE ${p}
+    // The first test is the trigram index's expression (hosts_search_trgm_idx) and only narrows:
+    // the per-column test after it decides, so a match across two columns does not count.
+    parts.push(Prisma.sql`lower(${h}.name || ' ' || ${h}.address || ' ' || coalesce(${h}.hostname, '') || ' ' || coalesce(${h}.os, '') || ' ' || coalesce(${h}.environment, '') || ' ' || ${h}.labels::text) LIKE lower(${p})
+      AND (${h}.name ILIKE ${p} OR ${h}.address ILIKE ${p} OR ${h}.hostname ILIKE ${p}
       OR ${h}.os ILIKE ${p} OR ${h}.environment ILIKE ${p} OR ${h}.labels::text ILIKE ${p})`);
   }
   if (f.labels && Object.keys(f.labels).length > 0) parts.push(Prisma.sql`${h}.labels @> ${JSON.stringify(f.labels)}::jsonb`);

@@ -1,19 +1,17 @@
 // Every app known to the fleet with how many hosts run it (have a current version) and how many
-// distinct versions are current somewhere: one index-only scan of (is_current, app, version).
-import { Prisma } from "@prisma/client";
+// distinct versions are current somewhere, from app_version_counts (a few hundred rows).
+import { readAppVersionCounts } from "./app-version-counts";
 import type { InventoryDeps } from "./types";
 
 export type AppSummary = { app: string; hosts: number; versions: number };
 
 export async function listApps(deps: InventoryDeps): Promise<AppSummary[]> {
-  const rows = await deps.db.$queryRaw<{ app: string; version: string; n: bigint }[]>(Prisma.sql`
-    SELECT app, version, count(*) AS n FROM installed_versions WHERE is_current GROUP BY app, version ORDER BY app`);
-  const out = new Map<string, AppSummary>();
-  for (const r of rows) {
-    const a = out.get(r.app) ?? { app: r.app, hosts: 0, versions: 0 };
-    a.hosts += Number(r.n);
-    a.versions += 1;
+  const out = new Map<string, { app: string; hosts: number; versions: Set<string> }>();
+  for (const r of await readAppVersionCounts(deps.db)) {
+    const a = out.get(r.app) ?? { app: r.app, hosts: 0, versions: new Set<string>() };
+    a.hosts += r.hosts;
+    a.versions.add(r.version);
     out.set(r.app, a);
   }
-  return [...out.values()];
+  return [...out.values()].sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0)).map((a) => ({ app: a.app, hosts: a.hosts, versions: a.versions.size }));
 }

@@ -1,5 +1,6 @@
-// The fleet's host list: filtered, sorted and paged in PostgreSQL (one query for the page, one for
-// the total), so it stays fast at 10,000 hosts.
+// The fleet's host list: filtered, sorted and paged in PostgreSQL in one statement (the page, the
+// total and the app count of each row shown), so it stays fast at 10,000 hosts. Retired hosts are
+// not in `hosts` and so never listed here (listRetiredHosts).
 import { Prisma } from "@prisma/client";
 import { resolveHostFilter } from "./host-filter-sql";
 import type { HostSortKey, InventoryDeps, THostFilter } from "./types";
@@ -49,30 +50,41 @@ export async function listHosts(deps: InventoryDeps, input: ListHostsInput = {})
   const where = await resolveHostFilter(deps.db, input.filter ?? {});
   const pageSize = Math.min(Math.max(1, input.pageSize ?? 50), MAX_PAGE_SIZE);
   const page = Math.max(1, input.page ?? 1);
-  const dir = Prisma.raw(input.direction === "desc" ? "DESC NULLS LAST" : "ASC NULLS LAST");
-  const col = Prisma.raw(SORT_SQL[input.sort ?? "name"]);
-  const [rows, total] = await Promise.all([
-    deps.db.$queryRaw<Omit<HostListRow, "appCount">[]>(Prisma.sql`
+  const sort = input.sort ?? "name";
+  const desc = input.direction === "desc";
+  // Names are unique, so the name is the whole tie-break; sorting by name alone walks its index.
+  const order =
+    sort === "name"
+      ? Prisma.raw(desc ? "h.name DESC" : "h.name ASC")
+      : Prisma.raw(`${SORT_SQL[sort]} ${desc ? "DESC" : "ASC"} NULLS LAST, h.name ASC`);
+  const outerOrder =
+    sort === "name" ? Prisma.raw(desc ? "p.name DESC" : "p.name ASC") : Prisma.raw(`p.sort_key ${desc ? "DESC" : "ASC"} NULLS LAST, p.name ASC`);
+  // One round trip: the page (top-N or index walk), the total (index-only where the filter allows)
+  // and the current-app count of the rows shown only (index-only on (host_id, is_current, …)).
+  const rows = await deps.db.$queryRaw<(Omit<HostListRow, "appCount"> & { appCount: number | null; total: bigint })[]>(Prisma.sql`
+    WITH page AS (
       SELECT h.id, h.name, h.address, h.port, h."user", h.environment, h.labels, h.reachable,
              h.host_key_changed AS "hostKeyChanged", h.last_error AS "lastError", h.last_seen_at AS "lastSeenAt",
-             h.last_refresh_at AS "lastRefreshAt", h.os, h.kernel, h.arch, h.agent_version AS "agentVersion"
+             h.last_refresh_at AS "lastRefreshAt", h.os, h.kernel, h.arch, h.agent_version AS "agentVersion",
+             ${Prisma.raw(SORT_SQL[sort])} AS sort_key
       FROM hosts h
       WHERE ${where}
-      ORDER BY ${col} ${dir}, h.name ASC, h.id ASC
-      LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`),
-    deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM hosts h WHERE ${where}`),
-  ]);
-  // Counted for the rows shown only (a select-list subquery would run for every row the sort passes).
-  const counts = rows.length
-    ? await deps.db.$queryRaw<{ host_id: string; n: bigint }[]>(Prisma.sql`
-        SELECT host_id, count(*) AS n FROM installed_versions
-        WHERE host_id IN (${Prisma.join(rows.map((r) => Prisma.sql`${r.id}::uuid`))}) AND is_current GROUP BY host_id`)
-    : [];
-  const appCount = new Map(counts.map((c) => [c.host_id, Number(c.n)]));
+      ORDER BY ${order}
+      LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}
+    )
+    SELECT p.id, p.name, p.address, p.port, p."user", p.environment, p.labels, p.reachable, p."hostKeyChanged", p."lastError",
+           p."lastSeenAt", p."lastRefreshAt", p.os, p.kernel, p.arch, p."agentVersion",
+           (SELECT count(*) FROM installed_versions iv WHERE iv.host_id = p.id AND iv.is_current)::int AS "appCount",
+           t.total
+    FROM (SELECT count(*) AS total FROM hosts h WHERE ${where}) t LEFT JOIN page p ON TRUE
+    ORDER BY ${outerOrder}`);
+  const total = Number(rows[0]?.total ?? 0);
   return {
-    total: Number(total[0]?.n ?? 0),
+    total,
     page,
     pageSize,
-    rows: rows.map((r) => ({ ...r, appCount: appCount.get(r.id) ?? 0 })),
+    rows: rows
+      .filter((r) => r.id !== null)
+      .map(({ total: _t, appCount, ...r }) => ({ ...r, appCount: appCount ?? 0 })),
   };
 }

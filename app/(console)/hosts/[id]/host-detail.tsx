@@ -27,10 +27,11 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
     }),
   );
   const remove = useMutation(trpc.hosts.remove.mutationOptions({ onSuccess: () => router.push("/hosts") }));
-  const canOperate = roles.includes("admin") || roles.includes("operator");
   if (host.error) return <ErrorNote>Could not load the host: {errorMessage(host.error)}</ErrorNote>;
   const h = host.data;
   if (!h) return <p className="text-sm text-muted">Loading…</p>;
+  // A retired host is read-only: its page shows what it had when it was removed, and its timeline.
+  const canOperate = (roles.includes("admin") || roles.includes("operator")) && !h.retiredAt;
   const facts = (h.facts ?? {}) as { cpuCount?: number; cpuModel?: string; memoryBytes?: number; store?: { backend?: string } | null };
   const used = h.storeUsedBytes ?? 0;
   const total = h.storeTotalBytes ?? 0;
@@ -49,12 +50,12 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
               {refresh.isPending ? "Refreshing…" : "Refresh now"}
             </button>
           )}
-          {roles.includes("admin") && (
+          {roles.includes("admin") && !h.retiredAt && (
             <button
               className="btn btn-danger"
               type="button"
               onClick={() => {
-                if (window.confirm(`Remove ${h.name} and its history from the inventory?`)) remove.mutate({ id: h.id });
+                if (window.confirm(`Remove ${h.name} from the inventory? Its history and timeline are kept (retired hosts, "as of").`)) remove.mutate({ id: h.id });
               }}
             >
               Remove
@@ -65,6 +66,12 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
       {notice && <OkNote>{notice}</OkNote>}
       {refresh.error && <ErrorNote>{errorMessage(refresh.error)}</ErrorNote>}
       {remove.error && <ErrorNote>{errorMessage(remove.error)}</ErrorNote>}
+      {h.retiredAt && (
+        <ErrorNote>
+          Retired <Time value={h.retiredAt} />
+          {h.retiredBy ? ` by ${h.retiredBy}` : ""}: no longer in the inventory. Showing its last known facts, the versions it had{at ? " at the chosen time" : " when it was removed"}, and its timeline.
+        </ErrorNote>
+      )}
       {h.hostKeyChanged && (
         <ErrorNote>
           The host presented a different host key ({h.presentedKeyFingerprint ?? "unknown"}) than the pinned {h.hostKeyFingerprint}. Keel stopped talking to it; an admin must verify the machine and re-pin its key.

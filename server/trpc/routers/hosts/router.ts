@@ -9,6 +9,7 @@ import { listHostsRoute } from "./list-hosts";
 import { refreshHostsRoute } from "./refresh-hosts";
 import { removeHostRoute } from "./remove-host";
 import { repinHostRoute } from "./repin-host";
+import { retiredHostsRoute } from "./retired-hosts";
 import { setEnvironmentRoute } from "./set-environment";
 import { setLabelsRoute } from "./set-labels";
 import { staleHostsRoute } from "./stale-hosts";
@@ -17,6 +18,7 @@ export const hostsRouter = router({
   list: listHostsRoute,
   get: getHostRoute,
   stale: staleHostsRoute,
+  retired: retiredHostsRoute,
   asOf: asOfRoute,
   exportCsv: exportCsvRoute,
   fetchHostKey: fetchHostKeyRoute,

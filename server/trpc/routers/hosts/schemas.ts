@@ -77,6 +77,9 @@ export const ZHostDetail = z.object({
   storeUsedBytes: z.number().nullable(),
   enrolledBy: z.string().nullable(),
   createdAt: z.date(),
+  /** Set when the host was removed from the inventory; its history and timeline stay readable. */
+  retiredAt: z.date().nullable(),
+  retiredBy: z.string().nullable(),
   groups: z.array(z.object({ id: z.string(), name: z.string() })),
   at: z.date().nullable(),
   apps: z.array(z.object({ app: z.string(), kind: z.string(), current: z.string().nullable(), previous: z.string().nullable(), versions: z.array(ZVersionRow) })),
@@ -165,7 +168,7 @@ export const ZAsOfResponse = z.object({
   total: z.number(),
   page: z.number(),
   pageSize: z.number(),
-  rows: z.array(z.object({ id: z.string(), name: z.string(), environment: z.string().nullable(), versions: z.array(z.object({ app: z.string(), version: z.string() })) })),
+  rows: z.array(z.object({ id: z.string(), name: z.string(), environment: z.string().nullable(), retiredAt: z.date().nullable(), versions: z.array(z.object({ app: z.string(), version: z.string() })) })),
 });
 
 export const ZExportRequest = z.discriminatedUnion("table", [
