@@ -5,8 +5,8 @@ import { createDb } from "@/server/db";
 import { consoleIdentity } from "@/server/console-identity";
 import { createDiskArtifactStore } from "@/server/services/artifacts/store";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
-import { createInventorySsh } from "@/server/services/inventory/ssh-port";
-import { refreshHosts } from "@/server/services/inventory/refresh-hosts";
+import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
+import { recordFacts } from "@/server/services/inventory/record-facts";
 import { startInventoryRefreshFromEnv, type RefreshLoop } from "./refresh-inventory";
 import { sshExecutor } from "./rollouts/ssh-executor";
 import { startRolloutWorker, type RolloutWorker } from "./rollouts/worker";
@@ -25,8 +25,9 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     privateKey: identity.privateKey,
     artifacts: createDiskArtifactStore({ dataDir: opts.dataDir }),
     bundle,
-    // After a host changed, its inventory (current/previous, history) follows at once.
-    afterChange: async (hostId) => void (await refreshHosts({ db, ssh: inventorySsh }, { hostIds: [hostId] })),
+    // After a host changed, its inventory (current/previous, history) follows at once, from the
+    // facts the agent returned at the end of the step.
+    recordFacts: async (hostId, facts) => void (await recordFacts({ db }, hostId, factsFromAgent(facts))),
   });
   // Scheduled, jittered facts refresh (KEEL_INVENTORY_REFRESH_SECONDS; 0 turns it off).
   const refresh = startInventoryRefreshFromEnv(db, inventorySsh, process.env, (l) => console.log(`keel: ${l}`));

@@ -5,7 +5,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import {
   FrameDecoder,
   FramingError,
@@ -366,4 +366,232 @@ export function receiveRelease(
   opts: Omit<RunAgentOptions, "stream"> = {},
 ): Promise<CommandResults["receive"]> {
   return runAgent(conn, "receive", args, { ...opts, stream: createReadStream(streamPath, { highWaterMark: 256 * 1024 }) });
+}
+
+export interface AgentHello {
+  agentVersion: string;
+  agentSha256: string | null;
+  pid: number;
+}
+
+export interface AgentRequestOptions {
+  /** For `receive`: the stream's bytes, sent as DATA frames after the agent says `ready`. */
+  stream?: Readable;
+  onProgress?: (p: { step: string; bytes: number; totalBytes: number | null }) => void;
+  onSent?: (bytes: number) => void;
+}
+
+/**
+ * One `keel-agent serve` process on the host, kept open for several requests (one at a time):
+ * a host step asks for facts, receives, activates and asks for facts again while paying for one
+ * channel and one Node start-up on the host instead of one per command. The `hello` the agent sends
+ * first carries the digest of the agent that is running, so checking the agent costs nothing extra.
+ */
+export class AgentSession {
+  readonly hello: AgentHello;
+  /** Commands sent in this session, in order, with their outcome (for the audit log). */
+  readonly log: { command: Command; ok: boolean; ms: number; error?: string }[] = [];
+  private busy = false;
+  private current: { id: string; response: Deferred<Envelope>; ready: Deferred<void>; onProgress?: AgentRequestOptions["onProgress"] } | null = null;
+  private ended: Error | null = null;
+
+  private constructor(
+    readonly conn: SshConnection,
+    hello: Envelope,
+    private readonly stdin: PassThrough,
+    private readonly done: Promise<ExecResult | Error>,
+    private readonly setRouter: (route: (v: Envelope) => void) => void,
+  ) {
+    this.hello = { agentVersion: String(hello.agentVersion ?? ""), agentSha256: typeof hello.agentSha256 === "string" ? hello.agentSha256 : null, pid: Number(hello.pid ?? 0) };
+    setRouter((v) => this.route(v));
+    void done.then((r) => {
+      this.ended = r instanceof Error ? r : new Error(`agent session ended (${r.exitSignal ? `signal ${r.exitSignal}` : `exit ${r.exitCode}`}): ${printable(lossyText(r.stderr).trim(), 300) || "no message"}`);
+      this.current?.response.reject(this.sessionEnded());
+      this.current?.ready.reject(this.sessionEnded());
+      this.stdin.destroy();
+    });
+  }
+
+  /** Start `keel-agent serve` and wait for its hello. Fails like runAgent when the agent cannot start. */
+  static async open(conn: SshConnection, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<AgentSession> {
+    const t = conn.target;
+    const decoder = new FrameDecoder();
+    const hello = deferred<Envelope>();
+    let route: ((v: Envelope) => void) | null = null;
+    const pending: Envelope[] = [];
+    const protocolError = (msg: string) =>
+      new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} broke the protocol: ${msg}. Make sure the agent matches the console (ensureAgent).`, { host: t.name, step: "run-agent" });
+    const onStdout = (chunk: Buffer) => {
+      let frames;
+      try {
+        frames = decoder.push(chunk);
+      } catch (e) {
+        throw protocolError(e instanceof FramingError ? e.message : String(e));
+      }
+      for (const f of frames) {
+        if (f.kind !== "json") throw protocolError(`unexpected ${f.kind} frame from the agent`);
+        const v = f.value as Envelope;
+        if (typeof v !== "object" || v === null || typeof v.id !== "string") throw protocolError("a message without an id");
+        if (v.protocolVersion !== PROTOCOL_VERSION) {
+          throw new SshError(
+            "AGENT_PROTOCOL",
+            `keel-agent on ${t.name} speaks protocol ${String(v.protocolVersion)}, the console ${PROTOCOL_VERSION}. Update the agent (ensureAgent).`,
+            { host: t.name, step: "run-agent" },
+          );
+        }
+        if (v.event === "hello" && !hello.settled) hello.resolve(v);
+        else if (route) route(v);
+        else pending.push(v);
+      }
+    };
+    const stdin = new PassThrough();
+    const argv = agentArgv(t, "serve");
+    const done: Promise<ExecResult | Error> = conn
+      .exec(argv, { step: "run-agent", stdin, onStdout, timeoutMs: opts.timeoutMs, maxOutputBytes: 256 * 1024 * 1024, signal: opts.signal })
+      .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+    void done.then((r) => {
+      if (hello.settled) return;
+      if (r instanceof Error) return hello.reject(r);
+      if (r.exitCode !== 0) {
+        const e = sudoOrFailure(t, argv, r, "run-agent");
+        if (e.code === "SUDO_REFUSED") return hello.reject(e);
+        return hello.reject(
+          new SshError(
+            "AGENT_PROTOCOL",
+            `keel-agent on ${t.name} ended (${r.exitSignal ? `signal ${r.exitSignal}` : `exit ${r.exitCode}`}) before it said hello: ${printable(lossyText(r.stderr).trim(), 300) || "no message"}. Run ensureAgent, and check node on the host.`,
+            { host: t.name, step: "run-agent", cause: e },
+          ),
+        );
+      }
+      hello.reject(protocolError(`it ended without saying hello (${describe(argv)})`));
+    });
+    let v: Envelope;
+    try {
+      v = await hello.promise;
+    } catch (e) {
+      stdin.end();
+      throw e;
+    }
+    const s = new AgentSession(conn, v, stdin, done, (r) => {
+      route = r;
+    });
+    for (const m of pending.splice(0)) s.route(m);
+    return s;
+  }
+
+  get isOpen(): boolean {
+    return this.ended === null;
+  }
+
+  private sessionEnded(): SshError {
+    const t = this.conn.target;
+    return new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name}: ${this.ended?.message ?? "the session ended"}`, { host: t.name, step: "run-agent", cause: this.ended ?? undefined });
+  }
+
+  private route(v: Envelope): void {
+    const c = this.current;
+    if (v.event === "ready" && c && v.id === c.id) c.ready.resolve();
+    else if (v.event === "progress" && c && v.id === c.id) c.onProgress?.(v as never);
+    else if (v.event === undefined && c && (v.id === c.id || v.id === "") && typeof v.ok === "boolean") c.response.resolve(v);
+    else {
+      const t = this.conn.target;
+      const e = new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} sent an unexpected message (${printable(JSON.stringify(v), 120)}).`, { host: t.name, step: "run-agent" });
+      c?.response.reject(e);
+      this.stdin.destroy();
+    }
+  }
+
+  private write(b: Buffer): Promise<void> | null {
+    if (this.stdin.write(b)) return null;
+    return new Promise((resolve, reject) => {
+      const onDrain = () => {
+        this.stdin.off("close", onClose);
+        resolve();
+      };
+      const onClose = () => {
+        this.stdin.off("drain", onDrain);
+        reject(this.sessionEnded());
+      };
+      this.stdin.once("drain", onDrain);
+      this.stdin.once("close", onClose);
+    });
+  }
+
+  /** Send one request and wait for its answer; the agent's own failures are AgentCommandErrors. */
+  async request<C extends Command>(command: C, args: CommandArgs[C], opts: AgentRequestOptions = {}): Promise<CommandResults[C]> {
+    const t = this.conn.target;
+    if (this.busy) throw new Error("AgentSession: one request at a time");
+    if (this.ended) throw this.sessionEnded();
+    this.busy = true;
+    const started = Date.now();
+    const id = randomUUID();
+    const c = { id, response: deferred<Envelope>(), ready: deferred<void>(), onProgress: opts.onProgress };
+    this.current = c;
+    const stream = opts.stream;
+    try {
+      const request: AgentRequest<C> = { protocolVersion: PROTOCOL_VERSION, id, command, args };
+      await this.write(encodeJsonFrame(request));
+      if (stream) {
+        const first = await Promise.race([c.ready.promise.then(() => "ready" as const), c.response.promise.then(() => "response" as const)]);
+        if (first === "ready") {
+          let sent = 0;
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            if (c.response.settled) break; // the agent refused mid-stream; it skips the rest
+            sent += chunk.length;
+            for (const b of encodeDataFrames(chunk)) await this.write(b);
+            opts.onSent?.(sent);
+          }
+          await this.write(encodeEndFrame());
+        }
+      }
+      const res = await c.response.promise;
+      if (res.ok === true) {
+        if (typeof res.result !== "object" || res.result === null)
+          throw new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} answered ${command} without a result.`, { host: t.name, step: "run-agent" });
+        this.log.push({ command, ok: true, ms: Date.now() - started });
+        return res.result as CommandResults[C];
+      }
+      const body = res.error;
+      if (!body || typeof body.code !== "string" || typeof body.message !== "string")
+        throw new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} answered ${command} with an error without an error.`, { host: t.name, step: "run-agent" });
+      throw new AgentCommandError(t, command, body);
+    } catch (e) {
+      this.log.push({ command, ok: false, ms: Date.now() - started, error: (e as Error).message });
+      throw e;
+    } finally {
+      stream?.destroy();
+      this.current = null;
+      this.busy = false;
+    }
+  }
+
+  /** End the session (closes the agent's stdin: serve exits 0) and wait for the channel to close. */
+  async close(): Promise<void> {
+    this.stdin.end();
+    await this.done;
+  }
+}
+
+/** `receive` a release in a session: the stream file goes from disk through the channel with backpressure. */
+export function receiveReleaseIn(session: AgentSession, args: CommandArgs["receive"], streamPath: string, opts: Omit<AgentRequestOptions, "stream"> = {}) {
+  return session.request("receive", args, { ...opts, stream: createReadStream(streamPath, { highWaterMark: 256 * 1024 }) });
+}
+
+/**
+ * A session with the console's agent: the hello's digest is compared with the bundle, and only
+ * when it differs (or the agent does not start) is ensureAgent run — which uploads it or explains
+ * what is missing (node, sudo) — and the session opened again.
+ */
+export async function openCheckedSession(conn: SshConnection, opts: { bundle: AgentBundle; timeoutMs?: number }): Promise<{ session: AgentSession; ensured: EnsureAgentResult | null }> {
+  let first: AgentSession | null = null;
+  try {
+    first = await AgentSession.open(conn, { timeoutMs: opts.timeoutMs });
+  } catch (e) {
+    if (e instanceof SshError && (e.code === "SUDO_REFUSED" || e.code === "HOST_KEY_CHANGED" || e.code === "CONNECTION_LOST" || e.code === "KEEPALIVE_TIMEOUT")) throw e;
+  }
+  if (first && first.hello.agentSha256 === opts.bundle.sha256) return { session: first, ensured: null };
+  await first?.close().catch(() => undefined);
+  const ensured = await ensureAgent(conn, { bundle: opts.bundle });
+  // ensureAgent checked the file's digest on the host; the agent now running is that file.
+  return { session: await AgentSession.open(conn, { timeoutMs: opts.timeoutMs }), ensured };
 }

@@ -10,13 +10,18 @@ export { mapHosts, type HostOutcome, type MapHostsOptions } from "./map-hosts";
 export { connectAccepting, fetchHostKeyFingerprint, type HostKeyInfo } from "./enroll";
 export {
   AgentCommandError,
+  AgentSession,
   agentArgv,
+  openCheckedSession,
+  receiveReleaseIn,
   ensureAgent,
   loadAgentBundle,
   receiveRelease,
   runAgent,
   uploadFile,
   type AgentBundle,
+  type AgentHello,
+  type AgentRequestOptions,
   type EnsureAgentResult,
   type RunAgentOptions,
 } from "./agent";

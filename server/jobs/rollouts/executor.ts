@@ -13,11 +13,14 @@ export type HostStepInput = {
 
 export type StepProgress = { step: string; bytesSent?: number; message?: string };
 
+/** What was run on the host during the step, in order (goes to the audit log with the step). */
+type Ran = { commands?: string[] };
+
 export type HostStepResult =
-  | { outcome: "succeeded"; detail?: string }
+  | ({ outcome: "succeeded"; detail?: string } & Ran)
   /** Activated, then the health check failed and the host went back to the version it ran before. */
-  | { outcome: "reverted"; error: string }
-  | { outcome: "failed"; step: string; error: string };
+  | ({ outcome: "reverted"; error: string } & Ran)
+  | ({ outcome: "failed"; step: string; error: string } & Ran);
 
 export interface HostExecutor {
   run(input: HostStepInput, progress: (p: StepProgress) => Promise<void>): Promise<HostStepResult>;

@@ -21,6 +21,8 @@ export type StepDeps = {
   heartbeatMs?: number;
   /** The time the policy is asked at (tests move it; defaults to now). */
   clock?: () => Date;
+  /** Told when advancing the rollout queued more steps (the worker fetches them at once). */
+  onQueued?: (n: number) => void;
 };
 
 export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<void> {
@@ -51,8 +53,10 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   }
   const verdict = await checkDispatch(db, r, deps.clock ? deps.clock() : new Date());
   if (!verdict.ok) {
-    await release("pending");
+    // Pause first, then hand the host back: released while the rollout still ran, the sweep could
+    // dispatch it again before the pause landed.
     const paused = await db.rollout.updateMany({ where: { id: r.id, state: "running" }, data: { state: "paused", pauseReason: `policy at dispatch: ${verdict.reason}` } });
+    await release("pending");
     if (paused.count) await appendAudit(db, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason: verdict.reason, by: workerId, host: host?.name } });
     return;
   }
@@ -112,8 +116,16 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
       actorId: null,
       action: "rollout.host_step",
       target: `rollout:${r.number}`,
-      detail: { host: host?.name ?? job.hostId, outcome: result.outcome, error, key: job.key, attempt: claimed[0]!.attempts, worker: workerId },
+      detail: {
+        host: host?.name ?? job.hostId,
+        outcome: result.outcome,
+        error,
+        key: job.key,
+        attempt: claimed[0]!.attempts,
+        worker: workerId,
+        ...(result.commands ? { commands: result.commands } : {}),
+      },
     });
   }
-  await advanceRollout(db, deps.boss, r.id, workerId);
+  await advanceRollout(db, deps.boss, r.id, workerId, deps.onQueued);
 }

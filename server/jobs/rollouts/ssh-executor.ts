@@ -1,12 +1,15 @@
-// The real host step of a rollout, over SSH to keel-agent: ensure the agent, send the cheapest
-// stream the plan chose (nothing for a rollback or a version already on the host), receive,
-// activate, run the release's health check, and roll the host back by itself when it fails.
-// After a worker died mid-step (reconcile), the host is asked first and nothing is done twice.
+// The real host step of a rollout, over SSH to keel-agent, in one `serve` session on one pooled
+// connection: the session's hello tells which agent runs (uploaded only when its digest differs
+// from the console's bundle), `facts` says what the host holds, then the cheapest stream the plan
+// chose is received (nothing for a rollback or a version already on the host), activated, the
+// release's health check runs (a failure rolls the host back by itself), and a last `facts` in the
+// same session goes straight into the inventory — no second connection, agent check or refresh.
+// After a worker died mid-step (reconcile), the host's facts decide and nothing is done twice.
 import type { PrismaClient } from "@prisma/client";
-import { validateManifest, type HealthCheck, type ReleaseManifest } from "@/agent/protocol";
-import { ensureAgent, receiveRelease, runAgent, type AgentBundle, type SshConnection, type SshPool, type SshTarget } from "@/server/ssh";
+import { validateManifest, type Facts, type HealthCheck, type ReleaseManifest } from "@/agent/protocol";
+import { loadAgentBundle, openCheckedSession, receiveReleaseIn, type AgentBundle, type AgentSession, type SshPool, type SshTarget } from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
-import type { HostExecutor, HostStepInput, StepProgress } from "./executor";
+import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
 
 export type SshExecutorDeps = {
   db: PrismaClient;
@@ -14,8 +17,13 @@ export type SshExecutorDeps = {
   privateKey: string | Buffer;
   artifacts: ArtifactStore;
   bundle?: AgentBundle;
-  /** Called after a host changed, so the inventory reflects it (e.g. a facts refresh). */
-  afterChange?: (hostId: string) => Promise<void>;
+  /**
+   * The host's facts as the agent reported them at the end of a step that changed it (same
+   * session), so the inventory reflects the change at once (e.g. recordFacts).
+   */
+  recordFacts?: (hostId: string, facts: Facts) => Promise<void>;
+  /** Upper bound for one host step's agent session (default 10 min). */
+  sessionTimeoutMs?: number;
 };
 
 /** Node one-liner for an HTTP health check on the host: exit 0 when the status matches. */
@@ -26,35 +34,52 @@ function healthArgv(h: HealthCheck): string[] {
   return h.type === "exec" ? h.argv : ["node", "-e", HTTP_CHECK, h.url, String(h.expectStatus), String(h.timeoutMs)];
 }
 
-async function streamFor(deps: SshExecutorDeps, input: HostStepInput) {
-  const { app, version } = input.rollout;
-  const release = await deps.db.release.findUnique({
-    where: { app_version: { app, version: version! } },
+type StreamChoice = { manifest: ReleaseManifest; digest: string; wireEncoding: "raw" | "keel-delta-1"; full: ReleaseManifest };
+
+async function loadStream(db: PrismaClient, app: string, version: string, delta: { parent: string } | null): Promise<StreamChoice> {
+  const release = await db.release.findUnique({
+    where: { app_version: { app, version } },
     select: { id: true, manifest: true, streamDigest: true },
   });
   if (!release) throw new Error(`release ${app} ${version} is gone from the console`);
   const full = validateManifest(JSON.parse(release.manifest));
-  if (input.plan.stream === "delta" && input.plan.parent) {
-    const d = await deps.db.releaseDelta.findFirst({
-      where: { releaseId: release.id, parent: { version: input.plan.parent } },
+  if (delta) {
+    const d = await db.releaseDelta.findFirst({
+      where: { releaseId: release.id, parent: { version: delta.parent } },
       select: { manifest: true, streamDigest: true, encodedDigest: true },
     });
     if (d) {
       const manifest = validateManifest(JSON.parse(d.manifest));
       const digest = d.encodedDigest ?? d.streamDigest;
-      return { manifest, digest, wireEncoding: d.encodedDigest ? ("keel-delta-1" as const) : ("raw" as const), full };
+      return { manifest, digest, wireEncoding: d.encodedDigest ? "keel-delta-1" : "raw", full };
     }
   }
-  return { manifest: full, digest: release.streamDigest, wireEncoding: "raw" as const, full };
+  return { manifest: full, digest: release.streamDigest, wireEncoding: "raw", full };
 }
 
-async function currentOn(conn: SshConnection, app: string): Promise<{ current: string | null; has: (v: string) => boolean }> {
-  const facts = await runAgent(conn, "facts", {});
-  const a = facts.apps.find((x) => x.app === app);
-  return { current: a?.current ?? null, has: (v) => !!a?.versions.some((x) => x.version === v) };
+function appState(f: Facts, app: string) {
+  const a = f.apps.find((x) => x.app === app);
+  return { current: a?.current ?? null, has: (v: string) => !!a?.versions.some((x) => x.version === v) };
 }
 
 export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
+  let bundle: Promise<AgentBundle> | null = deps.bundle ? Promise.resolve(deps.bundle) : null;
+  // Releases and deltas never change once built: the hosts of one rollout share one lookup.
+  const streams = new Map<string, Promise<StreamChoice>>();
+  const streamFor = (input: HostStepInput): Promise<StreamChoice> => {
+    const { app, version } = input.rollout;
+    const delta = input.plan.stream === "delta" && input.plan.parent ? { parent: input.plan.parent } : null;
+    const key = `${app}\u0000${version}\u0000${delta?.parent ?? ""}`;
+    let p = streams.get(key);
+    if (!p) {
+      p = loadStream(deps.db, app, version!, delta);
+      p.catch(() => streams.delete(key));
+      if (streams.size > 64) streams.delete(streams.keys().next().value!);
+      streams.set(key, p);
+    }
+    return p;
+  };
+
   return {
     async run(input, progress) {
       const { host, plan, rollout } = input;
@@ -73,40 +98,51 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         step = p.step;
         await progress(p);
       };
-      await say({ step: "connect" });
-      const lease = await deps.pool.acquire(target);
+      const commands: string[] = [];
+      let session: AgentSession | null = null;
+      const lease = await deps.pool.acquire(target).catch((e: Error) => e);
+      if (lease instanceof Error) return { outcome: "failed", step, error: lease.message };
+      const ran = () => [...commands, ...(session?.log.map((l) => `${l.command}${l.ok ? "" : " (failed)"}`) ?? [])];
+      /** The change (or the state found) goes into the inventory from this same session. */
+      const finish = async (r: HostStepResult): Promise<HostStepResult> => {
+        try {
+          await say({ step: "report" });
+          const after = await session!.request("facts", {});
+          await deps.recordFacts?.(host.id, after);
+        } catch (e) {
+          if (r.outcome === "succeeded") r = { ...r, detail: `${r.detail ? r.detail + "; " : ""}inventory not updated: ${(e as Error).message}` };
+        }
+        return { ...r, commands: ran() };
+      };
       try {
         const conn = lease.conn;
-        await say({ step: "ensure-agent" });
-        await ensureAgent(conn, { bundle: deps.bundle });
+        await say({ step: "agent" });
+        const opened = await openCheckedSession(conn, { bundle: await (bundle ??= loadAgentBundle()), timeoutMs: deps.sessionTimeoutMs ?? 600_000 });
+        session = opened.session;
+        commands.push(opened.ensured ? `ensure-agent (${opened.ensured.action})` : "serve (agent digest matched)");
         const target_ = plan.to;
-        if (!target_) return { outcome: "failed", step: "plan", error: "the plan names no version for this host" };
+        if (!target_) return { outcome: "failed", step: "plan", error: "the plan names no version for this host", commands: ran() };
 
-        if (input.reconcile) {
+        const before = appState(await session.request("facts", {}), rollout.app);
+        if (input.reconcile && before.current === target_) {
           await say({ step: "reconcile" });
-          const now = await currentOn(conn, rollout.app);
-          if (now.current === target_) {
-            await deps.afterChange?.(host.id);
-            return { outcome: "succeeded", detail: "found done on the host after an interrupted attempt" };
-          }
+          return await finish({ outcome: "succeeded", detail: "found done on the host after an interrupted attempt" });
         }
 
         if (rollout.action === "rollback") {
           await say({ step: "activate" });
-          await runAgent(conn, "rollback", { app: rollout.app });
-          await deps.afterChange?.(host.id);
-          return { outcome: "succeeded" };
+          await session.request("rollback", { app: rollout.app });
+          return await finish({ outcome: "succeeded" });
         }
 
-        const s = await streamFor(deps, input);
-        const before = await currentOn(conn, rollout.app);
+        const s = await streamFor(input);
         if (!before.has(target_)) {
           const path = deps.artifacts.localPath(s.digest);
-          if (!path) return { outcome: "failed", step: "send", error: "the release stream is not in the console's artifact store" };
+          if (!path) return { outcome: "failed", step: "send", error: "the release stream is not in the console's artifact store", commands: ran() };
           await say({ step: "send", bytesSent: 0 });
           let sent = 0;
           let lastReport = 0;
-          await receiveRelease(conn, { manifest: s.manifest, wireEncoding: s.wireEncoding }, path, {
+          await receiveReleaseIn(session, { manifest: s.manifest, wireEncoding: s.wireEncoding }, path, {
             onSent: (n) => {
               sent = n;
               if (Date.now() - lastReport > 500) {
@@ -120,11 +156,12 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         }
 
         await say({ step: "activate" });
-        await runAgent(conn, "activate", { app: rollout.app, version: target_ });
+        await session.request("activate", { app: rollout.app, version: target_ });
 
-        const check = (s.full as ReleaseManifest).healthCheck;
+        const check = s.full.healthCheck;
         if (check) {
           await say({ step: "health-check" });
+          commands.push(`health-check (${check.type})`);
           const r = await conn.exec(healthArgv(check), { step: "exec", timeoutMs: check.timeoutMs, maxOutputBytes: 64 * 1024 }).catch((e: Error) => ({
             exitCode: -1,
             stderr: Buffer.from(e.message),
@@ -133,17 +170,15 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           if (r.exitCode !== 0) {
             const why = `health check failed (exit ${r.exitCode}${r.stderr.length ? `: ${r.stderr.toString("utf8").trim().slice(0, 200)}` : ""})`;
             await say({ step: "revert" });
-            if (before.current) await runAgent(conn, "activate", { app: rollout.app, version: before.current, rollback: true });
-            await deps.afterChange?.(host.id);
-            return { outcome: "reverted", error: `${why}; ${before.current ? `back on ${before.current}` : "no earlier version to go back to"}` };
+            if (before.current) await session.request("activate", { app: rollout.app, version: before.current, rollback: true });
+            return await finish({ outcome: "reverted", error: `${why}; ${before.current ? `back on ${before.current}` : "no earlier version to go back to"}` });
           }
         }
-        await say({ step: "report" });
-        await deps.afterChange?.(host.id);
-        return { outcome: "succeeded" };
+        return await finish({ outcome: "succeeded" });
       } catch (e) {
-        return { outcome: "failed", step, error: (e as Error).message };
+        return { outcome: "failed", step, error: (e as Error).message, commands: ran() };
       } finally {
+        await session?.close().catch(() => undefined);
         lease.release();
       }
     },

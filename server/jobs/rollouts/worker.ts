@@ -1,6 +1,10 @@
 // A rollout worker: takes host steps from the queue with bounded concurrency and, every few
 // seconds, sweeps running rollouts so that a wave whose jobs were lost (a worker or the database
 // died between marking and sending) still moves. Any number of workers may run against one database.
+//
+// One fetch loop per worker asks the queue for as many jobs as it has free slots (one query, not
+// one poller per slot), and it fetches again at once when a step of this process finished or queued
+// more steps, so a wave of N hosts starts together instead of trickling in at the polling interval.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { PrismaClient } from "@prisma/client";
@@ -21,18 +25,87 @@ export type WorkerOptions = {
   expireInSeconds?: number;
   workerId?: string;
   clock?: () => Date;
+  /** How often an idle worker asks the queue for jobs (default 250 ms). */
+  pollMs?: number;
 };
 
-export type RolloutWorker = { id: string; boss: PgBoss; stop(): Promise<void> };
+export type RolloutWorker = {
+  id: string;
+  boss: PgBoss;
+  /** Fetch now (e.g. after this process queued steps) instead of at the next poll. */
+  wake(): void;
+  stop(): Promise<void>;
+};
 
 export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorker> {
   const id = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const boss = await openQueue(o.databaseUrl, { expireInSeconds: o.expireInSeconds });
-  const deps = { db: o.db, boss, executor: o.executor, workerId: id, staleAfterMs: o.staleAfterMs, heartbeatMs: o.heartbeatMs, clock: o.clock };
-  for (let i = 0; i < (o.concurrency ?? 20); i++)
-    await boss.work<HostStepJob>(HOST_STEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-      if (job) await runHostStep(deps, job.data);
-    });
+  const concurrency = Math.max(1, o.concurrency ?? 20);
+  const pollMs = o.pollMs ?? 250;
+  let stopped = false;
+  let again = false;
+  let wakeUp: (() => void) | null = null;
+  const wake = () => {
+    again = true;
+    const w = wakeUp;
+    wakeUp = null;
+    w?.();
+  };
+  const deps = {
+    db: o.db,
+    boss,
+    executor: o.executor,
+    workerId: id,
+    staleAfterMs: o.staleAfterMs,
+    heartbeatMs: o.heartbeatMs,
+    clock: o.clock,
+    onQueued: (n: number) => n > 0 && wake(),
+  };
+  const inFlight = new Set<Promise<void>>();
+
+  const loop = (async () => {
+    while (!stopped) {
+      again = false;
+      const free = concurrency - inFlight.size;
+      let jobs: PgBoss.Job<HostStepJob>[] = [];
+      if (free > 0) {
+        try {
+          jobs = await boss.fetch<HostStepJob>(HOST_STEP_QUEUE, { batchSize: free });
+        } catch (e) {
+          if (!stopped) console.error(`[keel worker] fetch: ${(e as Error).message}`);
+        }
+      }
+      for (const job of jobs) {
+        const p: Promise<void> = runHostStep(deps, job.data)
+          .then(
+            () => boss.complete(HOST_STEP_QUEUE, job.id),
+            (e: unknown) => boss.fail(HOST_STEP_QUEUE, job.id, { message: (e as Error).message }),
+          )
+          .then(
+            () => undefined,
+            (e: unknown) => console.error(`[keel worker] job ${job.id}: ${(e as Error).message}`),
+          )
+          .finally(() => {
+            inFlight.delete(p);
+            wake();
+          });
+        inFlight.add(p);
+      }
+      // Got a full batch: there may be more. Otherwise wait for a poll, a finished step or a wake.
+      if (jobs.length > 0 && jobs.length === free && inFlight.size < concurrency) continue;
+      if (again) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          wakeUp = null;
+          resolve();
+        }, pollMs);
+        wakeUp = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  })();
 
   const staleMs = o.staleAfterMs ?? 30_000;
   let sweeping = false;
@@ -52,8 +125,11 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
           },
           select: { hostId: true, idempotencyKey: true, state: true },
         });
-        for (const s of stuck) await boss.send(HOST_STEP_QUEUE, { rolloutId: r.id, hostId: s.hostId, key: s.idempotencyKey });
-        await advanceRollout(o.db, boss, r.id, id);
+        if (stuck.length > 0) {
+          await boss.insert(stuck.map((s) => ({ name: HOST_STEP_QUEUE, data: { rolloutId: r.id, hostId: s.hostId, key: s.idempotencyKey } satisfies HostStepJob })));
+          wake();
+        }
+        await advanceRollout(o.db, boss, r.id, id, deps.onQueued);
       }
     } catch (e) {
       console.error(`[keel worker] sweep: ${(e as Error).message}`);
@@ -65,8 +141,14 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
   return {
     id,
     boss,
+    wake,
     async stop() {
       clearInterval(timer);
+      stopped = true;
+      wake();
+      await loop;
+      // Let the steps in flight finish (their claims and results are in PostgreSQL either way).
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
   };

@@ -13,7 +13,8 @@ import { createDiskArtifactStore } from "@/server/services/artifacts/store";
 import { importHosts } from "@/server/services/hosts/import-hosts";
 import { parseLabInventory } from "@/server/services/hosts/parse-import";
 import { refreshHosts } from "@/server/services/inventory/refresh-hosts";
-import { createInventorySsh } from "@/server/services/inventory/ssh-port";
+import { recordFacts } from "@/server/services/inventory/record-facts";
+import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
 import { createSigningKey } from "@/server/services/keys/create-signing-key";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
 import { createSecretBox } from "@/server/services/keys/secret-box";
@@ -93,7 +94,7 @@ export async function setUpLabFleet(o: {
       privateKey,
       artifacts: deps.store,
       bundle,
-      afterChange: async (hostId) => void (await refreshHosts({ db, ssh }, { hostIds: [hostId] })),
+      recordFacts: async (hostId, facts) => void (await recordFacts({ db }, hostId, factsFromAgent(facts))),
     });
     worker = await startRolloutWorker({ db, databaseUrl: o.databaseUrl, executor, concurrency: o.concurrency ?? 20, sweepMs: 500, heartbeatMs: 1000 });
 
