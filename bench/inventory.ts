@@ -191,7 +191,87 @@ async function labRefresh(dbUrl: string): Promise<string | null> {
   return runLabRefreshBench(LAB_HOSTS, dbUrl);
 }
 
+/** --url URL: measure against a database seeded before (e.g. by --serve), no seeding, no lab. */
+const URL_ARG = (() => {
+  const i = args.indexOf("--url");
+  return i >= 0 ? args[i + 1] : undefined;
+})();
+
+type Result = Awaited<ReturnType<typeof measure>>;
+type Counts = Awaited<ReturnType<typeof seed>>;
+
+function render(counts: Counts, seedS: number, results: Result[], lab: string | null): string {
+  return [
+    "## Inventory",
+    "",
+    `Measured 2026-11-26 with \`npm run bench:inventory\` on this machine (${cpus().length} cores shared with other work, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM),`,
+    `load average ${loadavg()[0]!.toFixed(1)} at the end of the run; embedded PostgreSQL 18, default settings. Seeded ${counts.hosts.toLocaleString("en")} hosts × ${APPS} apps (and ${counts.retired} retired hosts): ${counts.installed.toLocaleString("en")} installed versions,`,
+    `${counts.history.toLocaleString("en")} history periods, ${counts.events.toLocaleString("en")} timeline events (seed ${seedS.toFixed(0)} s). Each figure: ${RUNS} calls of the service function`,
+    "after 3 warm-up calls, through Prisma and the pg driver adapter (what a tRPC call costs minus HTTP).",
+    "Goal: p95 < 100 ms for list and detail, < 200 ms for distribution, drift and \"as of\".",
+    "",
+    "| query | p50 ms | p95 ms |",
+    "| --- | ---: | ---: |",
+    ...results.map((r) => `| ${r.name} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} |`),
+    "",
+    `Refresh of lab hosts end to end (connect with pinned key, ensure agent, \`facts\`, record): ${lab}`,
+    "",
+  ].join("\n");
+}
+
+async function measureAll(url: string) {
+  const db = createDb(url);
+  const deps = { db };
+  try {
+    const hostIds = (await db.host.findMany({ select: { id: true } })).map((h) => h.id);
+    const retiredIds = (await db.retiredHost.findMany({ select: { id: true } })).map((h) => h.id);
+    const rnd = (i: number, n: number) => (i * 7919 + 13) % n;
+    const app = (i: number) => `app-${String(1 + rnd(i, APPS)).padStart(2, "0")}`;
+    const past = (i: number) => new Date(Date.now() - (1 + rnd(i, 40)) * 86400_000);
+    console.log("measuring");
+    return [
+      // The floor: one trivial round trip through Prisma on this machine at this moment.
+      await measure("baseline: SELECT 1 through Prisma (machine load floor)", () => db.$queryRaw`SELECT 1`),
+      await measure("hosts list: label+env+reachable, sort last seen, page", (i) =>
+        listHosts(deps, { filter: { labels: { role: "web" }, environments: ["prod", "staging"], reachable: true }, sort: "lastSeenAt", direction: "desc", page: 1 + rnd(i, 10), pageSize: 50 }),
+      ),
+      await measure("hosts list: app+version filter, sort name, page", (i) =>
+        listHosts(deps, { filter: { app: app(i), version: "1.9.0" }, sort: "name", page: 1 + rnd(i, 5), pageSize: 50 }),
+      ),
+      await measure("hosts list: free text, sort OS, page", (i) => listHosts(deps, { filter: { q: `host-0${rnd(i, 10)}` }, sort: "os", pageSize: 50 })),
+      await measure("hosts list: unfiltered, sort name, last page", () => listHosts(deps, { sort: "name", page: HOSTS / 50, pageSize: 50 })),
+      await measure("host detail (facts, 20 apps × versions, 100 events)", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]! })),
+      await measure("host detail as of a past time", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]!, at: past(i) })),
+      ...(retiredIds.length
+        ? [await measure("host detail of a retired host (history until removal)", (i) => getHostDetail(deps, { id: retiredIds[rnd(i, retiredIds.length)]! }))]
+        : []),
+      await measure("version distribution, one app", (i) => getVersionDistribution(deps, { app: app(i) })),
+      await measure("version distribution, one app, filtered by env", (i) => getVersionDistribution(deps, { app: app(i), filter: { environments: ["prod"] } })),
+      await measure("version distribution, one app, as of a past time", (i) => getVersionDistribution(deps, { app: app(i), at: past(i) })),
+      await measure("drift report, one app (6 scopes)", (i) => getDriftReport(deps, { app: app(i) })),
+      await measure("drift report, all apps (120 targets)", () => getDriftReport(deps)),
+      await measure('"as of": hosts page with all apps at a past time', (i) => getHostsAsOf(deps, { at: past(i), page: 1 + rnd(i, 20), pageSize: 50 })),
+      await measure('"as of": hosts page running one app at a past time', (i) => getHostsAsOf(deps, { at: past(i), app: app(i), page: 1 + rnd(i, 20), pageSize: 50 })),
+      await measure("apps overview (hosts and versions per app)", () => listApps(deps)),
+      await measure("hosts not seen for 24 h", () => listStaleHosts(deps, { pageSize: 50 })),
+    ];
+  } finally {
+    await db.$disconnect();
+  }
+}
+
 async function main() {
+  if (URL_ARG) {
+    const c = new pg.Client({ connectionString: URL_ARG });
+    await c.connect();
+    const r = (await c.query(`SELECT (SELECT count(*) FROM hosts) h, (SELECT count(*) FROM installed_versions) iv, (SELECT count(*) FROM installed_version_history) hist,
+                                     (SELECT count(*) FROM host_events) ev, (SELECT count(*) FROM retired_hosts) rh`)).rows[0];
+    await c.end();
+    const counts = { hosts: Number(r.h), installed: Number(r.iv), history: Number(r.hist), events: Number(r.ev), retired: Number(r.rh) };
+    const results = await measureAll(URL_ARG);
+    console.log(render(counts, 0, results, "not measured (--url)"));
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), "keel-bench-inv-"));
   const pgsrv = await startEmbeddedPostgres({ dataDir: dir });
   try {
@@ -214,39 +294,7 @@ async function main() {
       });
       return;
     }
-    const db = createDb(url);
-    const deps = { db };
-    const hostIds = (await db.host.findMany({ select: { id: true } })).map((h) => h.id);
-    const retiredIds = (await db.retiredHost.findMany({ select: { id: true } })).map((h) => h.id);
-    const rnd = (i: number, n: number) => (i * 7919 + 13) % n;
-    const app = (i: number) => `app-${String(1 + rnd(i, APPS)).padStart(2, "0")}`;
-    const past = (i: number) => new Date(Date.now() - (1 + rnd(i, 40)) * 86400_000);
-    console.log("measuring");
-    const results = [
-      // The floor: one trivial round trip through Prisma on this machine at this moment.
-      await measure("baseline: SELECT 1 through Prisma (machine load floor)", () => db.$queryRaw`SELECT 1`),
-      await measure("hosts list: label+env+reachable, sort last seen, page", (i) =>
-        listHosts(deps, { filter: { labels: { role: "web" }, environments: ["prod", "staging"], reachable: true }, sort: "lastSeenAt", direction: "desc", page: 1 + rnd(i, 10), pageSize: 50 }),
-      ),
-      await measure("hosts list: app+version filter, sort name, page", (i) =>
-        listHosts(deps, { filter: { app: app(i), version: "1.9.0" }, sort: "name", page: 1 + rnd(i, 5), pageSize: 50 }),
-      ),
-      await measure("hosts list: free text, sort OS, page", (i) => listHosts(deps, { filter: { q: `host-0${rnd(i, 10)}` }, sort: "os", pageSize: 50 })),
-      await measure("hosts list: unfiltered, sort name, last page", () => listHosts(deps, { sort: "name", page: HOSTS / 50, pageSize: 50 })),
-      await measure("host detail (facts, 20 apps × versions, 100 events)", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]! })),
-      await measure("host detail as of a past time", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]!, at: past(i) })),
-      await measure("host detail of a retired host (history until removal)", (i) => getHostDetail(deps, { id: retiredIds[rnd(i, retiredIds.length)]! })),
-      await measure("version distribution, one app", (i) => getVersionDistribution(deps, { app: app(i) })),
-      await measure("version distribution, one app, filtered by env", (i) => getVersionDistribution(deps, { app: app(i), filter: { environments: ["prod"] } })),
-      await measure("version distribution, one app, as of a past time", (i) => getVersionDistribution(deps, { app: app(i), at: past(i) })),
-      await measure("drift report, one app (6 scopes)", (i) => getDriftReport(deps, { app: app(i) })),
-      await measure("drift report, all apps (120 targets)", () => getDriftReport(deps)),
-      await measure('"as of": hosts page with all apps at a past time', (i) => getHostsAsOf(deps, { at: past(i), page: 1 + rnd(i, 20), pageSize: 50 })),
-      await measure('"as of": hosts page running one app at a past time', (i) => getHostsAsOf(deps, { at: past(i), app: app(i), page: 1 + rnd(i, 20), pageSize: 50 })),
-      await measure("apps overview (hosts and versions per app)", () => listApps(deps)),
-      await measure("hosts not seen for 24 h", () => listStaleHosts(deps, { pageSize: 50 })),
-    ];
-    await db.$disconnect();
+    const results = await measureAll(url);
     // The lab hosts go into a database of their own so they do not join the 10,000 seeded ones.
     const c = new pg.Client({ connectionString: url });
     await c.connect();
@@ -255,22 +303,7 @@ async function main() {
     await applyMigrations(pgsrv.urlFor("labbench"));
     const lab = await labRefresh(pgsrv.urlFor("labbench")).catch((e: Error) => `failed: ${e.message}`);
     console.log(`lab refresh: ${lab}`);
-    const md = [
-      "## Inventory",
-      "",
-      `Measured 2026-11-26 with \`npm run bench:inventory\` on this machine (${cpus().length} cores shared with other work, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM),`,
-      `load average ${loadavg()[0]!.toFixed(1)} at the end of the run; embedded PostgreSQL 18, default settings. Seeded ${counts.hosts.toLocaleString("en")} hosts × ${APPS} apps (and ${counts.retired} retired hosts): ${counts.installed.toLocaleString("en")} installed versions,`,
-      `${counts.history.toLocaleString("en")} history periods, ${counts.events.toLocaleString("en")} timeline events (seed ${seedS.toFixed(0)} s). Each figure: ${RUNS} calls of the service function`,
-      "after 3 warm-up calls, through Prisma and the pg driver adapter (what a tRPC call costs minus HTTP).",
-      "Goal: p95 < 100 ms for list and detail, < 200 ms for distribution, drift and \"as of\".",
-      "",
-      "| query | p50 ms | p95 ms |",
-      "| --- | ---: | ---: |",
-      ...results.map((r) => `| ${r.name} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} |`),
-      "",
-      `Refresh of lab hosts end to end (connect with pinned key, ensure agent, \`facts\`, record): ${lab}`,
-      "",
-    ].join("\n");
+    const md = render(counts, seedS, results, lab);
     if (WRITE) writeSection(md);
     else console.log(md);
   } finally {

@@ -85,8 +85,13 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
         WITH g AS MATERIALIZED (${members})
         SELECT NULL AS app, NULL AS version, count(*) AS n FROM g
         UNION ALL
-        SELECT iv.app, iv.version, count(*) AS n FROM g JOIN installed_versions iv ON iv.host_id = g.id AND iv.is_current
-        WHERE ${appIn([...apps])} GROUP BY iv.app, iv.version`);
+        SELECT iv.app, iv.version, count(*) AS n
+        FROM g CROSS JOIN LATERAL (
+          -- OFFSET 0 keeps this a per-member probe of (host_id, is_current, app, version): a group
+          -- is usually a small part of the fleet, and a join would scan every current version.
+          SELECT iv.app, iv.version FROM installed_versions iv WHERE iv.host_id = g.id AND iv.is_current AND ${appIn([...apps])} OFFSET 0
+        ) iv
+        GROUP BY iv.app, iv.version`);
       const c: Counts = { versions: new Map(), hosts: 0 };
       for (const r of rows) {
         if (r.app === null) c.hosts = Number(r.n);

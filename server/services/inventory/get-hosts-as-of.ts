@@ -22,15 +22,25 @@ export async function getHostsAsOf(
   type Row = { id: string | null; name: string; environment: string | null; retired_at: Date | null; versions: { app: string; version: string }[] | null; total: bigint };
   let rows: Row[];
   if (input.app) {
-    // One app: the app's periods live at T (index-only range scan) joined to the hosts then.
+    // One app: walk the hosts enrolled then in name order, probing each one's live period of the
+    // app by (host_id, app, valid_from), until the page is full. The total is an index-only count
+    // of the live periods (a live period belongs to a host enrolled then), joined only to filter.
+    const filtered = Object.values(input.filter ?? {}).some((v) => v !== undefined);
+    const total = filtered
+      ? Prisma.sql`SELECT count(*) AS total FROM installed_version_history x JOIN ${hosts} h ON h.id = x.host_id WHERE x.app = ${input.app} AND ${live} AND ${where}`
+      : Prisma.sql`SELECT count(*) AS total FROM installed_version_history x WHERE x.app = ${input.app} AND ${live}`;
     rows = await deps.db.$queryRaw<Row[]>(Prisma.sql`
-      WITH m AS MATERIALIZED (
-        SELECT h.id, h.name, h.environment, h.retired_at, x.version
-        FROM installed_version_history x JOIN ${hosts} h ON h.id = x.host_id
-        WHERE x.app = ${input.app} AND ${live} AND ${where}
-      ), page AS (SELECT * FROM m ORDER BY name, id LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize})
+      WITH page AS (
+        SELECT h.id, h.name, h.environment, h.retired_at, v.version
+        FROM ${hosts} h CROSS JOIN LATERAL (
+          SELECT x.version FROM installed_version_history x
+          WHERE x.host_id = h.id AND x.app = ${input.app} AND ${live} ORDER BY x.valid_from DESC LIMIT 1
+        ) v
+        WHERE ${where}
+        ORDER BY h.name, h.id LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}
+      )
       SELECT p.id, p.name, p.environment, p.retired_at, json_build_array(json_build_object('app', ${input.app}::text, 'version', p.version)) AS versions, t.total
-      FROM (SELECT count(*) AS total FROM m) t LEFT JOIN page p ON TRUE
+      FROM (${total}) t LEFT JOIN page p ON TRUE
       ORDER BY p.name, p.id`);
   } else {
     // All apps: the page of hosts, then each one's live periods by (host_id, app, valid_from).

@@ -37,6 +37,18 @@ export async function getVersionDistribution(
     for (const c of counts) per.set(c.version, (per.get(c.version) ?? 0) + c.hosts);
     rows = [...per].map(([version, n]) => ({ version, n }));
     hostCount = Number(total[0]?.n ?? 0);
+  } else if (at && !filtered) {
+    // Unfiltered as of T: a period live at T belongs to a host enrolled at T (periods are written
+    // for enrolled hosts and end when a host is retired), so the history alone counts the versions.
+    const [counts, total] = await Promise.all([
+      deps.db.$queryRaw<{ version: string; n: bigint }[]>(Prisma.sql`
+        SELECT x.version, count(*) AS n FROM installed_version_history x
+        WHERE x.app = ${input.app} AND x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})
+        GROUP BY x.version`),
+      deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM ${hostsAtSql(at)} h`),
+    ]);
+    rows = counts.map((r) => ({ version: r.version, n: Number(r.n) }));
+    hostCount = Number(total[0]?.n ?? 0);
   } else {
     const hosts = at ? hostsAtSql(at) : Prisma.sql`hosts`;
     const source = at
