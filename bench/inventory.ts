@@ -145,6 +145,12 @@ async function seed(url: string) {
     `INSERT INTO host_group_members (group_id, host_id) SELECT g.id, h.id FROM host_groups g, hosts h WHERE g.name = 'canary' AND h.name LIKE '%7'`,
   );
   await q(
+    "group_app_version_counts",
+    `INSERT INTO group_app_version_counts (group_id, app, version, hosts)
+     SELECT m.group_id, iv.app, iv.version, count(*)::int
+     FROM host_group_members m JOIN installed_versions iv ON iv.host_id = m.host_id AND iv.is_current GROUP BY 1, 2, 3`,
+  );
+  await q(
     "targets",
     `INSERT INTO app_targets (app, version, scope_kind, scope_key, group_id)
      SELECT 'app-' || lpad(a::text, 2, '0'), '1.' || (8 + a % 3) || '.0', 'fleet', '*', NULL::uuid FROM generate_series(1, ${APPS}) a

@@ -1,7 +1,8 @@
 // app_version_counts against a real PostgreSQL: the triggers keep it equal to a recount of
 // installed_versions × hosts after refreshes that install, activate and remove versions, after
 // environment moves and host removal — also with many refreshes and moves running concurrently —
-// and the views built on it (apps overview, distribution, fleet and environment drift) agree with
+// and so do the static-group counts (group_app_version_counts) through membership changes; the
+// views built on them (apps overview, distribution, fleet, environment and group drift) agree with
 // recounts over the whole fleet.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prisma, type PrismaClient } from "@prisma/client";
@@ -11,7 +12,10 @@ import { enrollHost } from "../hosts/enroll-host";
 import { removeHost } from "../hosts/remove-host";
 import { setAppTarget } from "../hosts/set-app-target";
 import { setHostEnvironment } from "../hosts/set-host-environment";
-import { readAppVersionCounts } from "./app-version-counts";
+import { deleteGroup } from "../hosts/delete-group";
+import { saveGroup } from "../hosts/save-group";
+import { setGroupMembers } from "../hosts/set-group-members";
+import { readAppVersionCounts, readGroupAppVersionCounts } from "./app-version-counts";
 import { compareVersionStrings } from "./compare-versions";
 import { getDriftReport } from "./get-drift-report";
 import { getVersionDistribution } from "./get-version-distribution";
@@ -69,6 +73,17 @@ describe("app_version_counts (PostgreSQL)", () => {
       .map((r) => `${r.app} ${r.version} ${r.environment ?? "-"} ${r.hosts}`)
       .sort();
   const counted = async () => (await readAppVersionCounts(db)).map((r) => `${r.app} ${r.version} ${r.environment ?? "-"} ${r.hosts}`).sort();
+  const groupIds: string[] = [];
+  const recountGroups = async () =>
+    (
+      await db.$queryRaw<{ group_id: string; app: string; version: string; hosts: number }[]>(Prisma.sql`
+        SELECT m.group_id, iv.app, iv.version, count(*)::int AS hosts FROM host_group_members m JOIN installed_versions iv ON iv.host_id = m.host_id
+        WHERE iv.is_current GROUP BY 1, 2, 3`)
+    )
+      .map((r) => `${r.group_id} ${r.app} ${r.version} ${r.hosts}`)
+      .sort();
+  const countedGroups = async () =>
+    (await readGroupAppVersionCounts(db, groupIds, APPS)).map((r) => `${r.groupId} ${r.app} ${r.version} ${r.hosts}`).sort();
 
   beforeAll(async () => {
     t = await createTestDatabase();
@@ -85,18 +100,30 @@ describe("app_version_counts (PostgreSQL)", () => {
 
   it("stays equal to a recount through refreshes, environment moves and removals, also concurrent ones", async () => {
     const r = rng(7);
+    for (const name of ["g-a", "g-b", "g-c"]) groupIds.push((await saveGroup({ db }, { actorId: null, name, kind: "static" })).id);
+    await setGroupMembers({ db }, { actorId: null, groupId: groupIds[0]!, add: ids.slice(0, 12) });
     for (let round = 0; round < 4; round++) {
-      // Refreshes of every host and environment moves of some, all at once.
+      // Refreshes of every host, environment moves and static-group membership changes of some, all at once.
       await Promise.all([
         ...ids.map((id) => recordFacts({ db }, id, randomFacts(r))),
         ...[0, 1, 2].map(() => setHostEnvironment({ db }, { actorId: null, hostIds: [ids[r(ids.length)]!, ids[r(ids.length)]!], environment: ENVS[r(4)] ?? null })),
+        ...groupIds.map((groupId) => setGroupMembers({ db }, { actorId: null, groupId, add: [ids[r(ids.length)]!, ids[r(ids.length)]!], remove: [ids[r(ids.length)]!] })),
       ]);
       expect(await counted()).toEqual(await recount());
+      expect(await countedGroups()).toEqual(await recountGroups());
     }
     expect((await recount()).length).toBeGreaterThan(10);
+    expect((await recountGroups()).length).toBeGreaterThan(10);
     await removeHost({ db }, { actorId: null, id: ids.pop()! });
     await setHostEnvironment({ db }, { actorId: null, hostIds: ids.slice(0, 10), environment: "prod" });
+    await setGroupMembers({ db }, { actorId: null, groupId: groupIds[1]!, remove: ids });
     expect(await counted()).toEqual(await recount());
+    expect(await countedGroups()).toEqual(await recountGroups());
+    // A deleted group's rows are not counted and go at the next compaction.
+    await deleteGroup({ db }, { actorId: null, id: groupIds[2]! });
+    await db.$executeRaw`SELECT keel_compact_group_app_version_counts()`;
+    expect(await db.groupAppVersionCount.count({ where: { groupId: groupIds[2] } })).toBe(0);
+    expect(await countedGroups()).toEqual(await recountGroups());
     // Compaction folds the deltas into one row per key and changes no sum.
     const before = await counted();
     expect(await db.appVersionCount.count()).toBeGreaterThan(before.length);
@@ -126,12 +153,21 @@ describe("app_version_counts (PostgreSQL)", () => {
 
     await setAppTarget({ db }, { actorId: null, app: "web", version: "1.9", scope: { kind: "fleet" } });
     await setAppTarget({ db }, { actorId: null, app: "web", version: "1.10", scope: { kind: "environment", environment: "prod" } });
+    await setAppTarget({ db }, { actorId: null, app: "web", version: "2.0", scope: { kind: "group", groupId: groupIds[0]! } });
+    await setAppTarget({ db }, { actorId: null, app: "web", version: "1.9", scope: { kind: "group", groupId: (await saveGroup({ db }, { actorId: null, name: "f-prod", kind: "filter", filter: { environments: ["prod"] } })).id } });
     const drift = await getDriftReport({ db }, { app: "web" });
+    expect(drift.map((d) => d.scopeKind).sort()).toEqual(["environment", "fleet", "group", "group"]);
     for (const row of drift) {
-      const env = row.scopeKind === "environment" ? row.scopeKey : undefined;
-      const truth = await recountApp("web", env);
+      const env = row.scopeKind === "environment" || row.scopeName === "group f-prod" ? "prod" : undefined;
+      const group = row.scopeName === "group g-a" ? groupIds[0]! : undefined;
+      const truth = group
+        ? await db.$queryRaw<{ version: string; n: number }[]>(Prisma.sql`
+            SELECT iv.version, count(*)::int AS n FROM host_group_members m JOIN installed_versions iv ON iv.host_id = m.host_id
+            WHERE iv.is_current AND iv.app = 'web' AND m.group_id = ${group}::uuid GROUP BY 1`)
+        : await recountApp("web", env);
       const sum = (p: (v: string) => boolean) => truth.filter((x) => p(x.version)).reduce((s, x) => s + x.n, 0);
-      const inScope = env ? await db.host.count({ where: { environment: env } }) : hosts;
+      const inScope = group ? await db.hostGroupMember.count({ where: { groupId: group } }) : env ? await db.host.count({ where: { environment: env } }) : hosts;
+      expect(sum(() => true), row.scopeName).toBeGreaterThan(0);
       expect(row, row.scopeName).toMatchObject({
         hosts: inScope,
         onTarget: sum((v) => v === row.targetVersion),

@@ -1,9 +1,10 @@
 // Drift from the target versions: for each target (app × fleet / environment / group), how many
 // hosts in that scope run the target, something older, something newer, or lack the app.
-// Fleet and environment scopes come from app_version_counts (precomputed, exact); each group is
-// one more statement over its members' current versions; they run concurrently.
+// Fleet and environment scopes come from app_version_counts, static groups from
+// group_app_version_counts (both precomputed by triggers, exact); each filter group is one more
+// statement over its hosts' current versions; they run concurrently.
 import { Prisma } from "@prisma/client";
-import { readAppVersionCounts } from "./app-version-counts";
+import { readAppVersionCounts, readGroupAppVersionCounts } from "./app-version-counts";
 import { compareVersionStrings } from "./compare-versions";
 import { hostFilterSql } from "./host-filter-sql";
 import { ZHostFilter, type InventoryDeps } from "./types";
@@ -63,8 +64,7 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
     return byEnv;
   })();
 
-  // groups: one statement each (hosts in the group, and their current versions of the apps that
-  // have a target for that group), from the (host_id, is_current, app, version) index
+  // groups with a target, and the apps targeted for each
   const groupApps = new Map<string, { group: NonNullable<(typeof targets)[number]["group"]>; apps: Set<string> }>();
   for (const t of targets)
     if (t.scopeKind === "group" && t.group) {
@@ -72,34 +72,51 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
       g.apps.add(t.app);
       groupApps.set(t.group.id, g);
     }
-  const groups = Promise.all(
-    [...groupApps.values()].map(async ({ group, apps }): Promise<[string, Counts]> => {
-      let members: Prisma.Sql;
-      if (group.kind === "static") members = Prisma.sql`SELECT m.host_id AS id FROM host_group_members m WHERE m.group_id = ${group.id}::uuid`;
-      else {
+  // Static groups: hosts from host_group_members, versions from group_app_version_counts (kept
+  // by triggers like app_version_counts). Filter groups: one statement each, probing the matching
+  // hosts' current versions by (host_id, is_current, …).
+  const statics = [...groupApps.values()].filter((g) => g.group.kind === "static");
+  const staticCounts = (async (): Promise<[string, Counts][]> => {
+    if (!statics.length) return [];
+    const ids = statics.map((g) => g.group.id);
+    const [rows, members] = await Promise.all([
+      readGroupAppVersionCounts(db, ids, [...new Set(statics.flatMap((g) => [...g.apps]))]),
+      db.$queryRaw<{ group_id: string; n: bigint }[]>(Prisma.sql`
+        SELECT group_id, count(*) AS n FROM host_group_members WHERE group_id IN (${Prisma.join(ids.map((g) => Prisma.sql`${g}::uuid`))}) GROUP BY group_id`),
+    ]);
+    const out = new Map<string, Counts>(ids.map((g) => [g, { versions: new Map(), hosts: 0 }]));
+    for (const m of members) out.get(m.group_id)!.hosts = Number(m.n);
+    for (const r of rows) if (groupApps.get(r.groupId)?.apps.has(r.app)) addCount(out.get(r.groupId)!.versions, r.app, r.version, r.hosts);
+    return [...out];
+  })();
+  const filterCounts = Promise.all(
+    [...groupApps.values()]
+      .filter((g) => g.group.kind !== "static")
+      .map(async ({ group, apps }): Promise<[string, Counts]> => {
         const parsed = group.filter ? ZHostFilter.safeParse(group.filter) : null;
         const pred = parsed?.success ? hostFilterSql({ ...parsed.data, groupId: undefined }) : Prisma.sql`FALSE`;
-        members = Prisma.sql`SELECT h.id FROM hosts h WHERE ${pred}`;
-      }
-      const rows = await db.$queryRaw<{ app: string | null; version: string | null; n: bigint }[]>(Prisma.sql`
-        WITH g AS MATERIALIZED (${members})
-        SELECT NULL AS app, NULL AS version, count(*) AS n FROM g
-        UNION ALL
-        SELECT iv.app, iv.version, count(*) AS n
-        FROM g CROSS JOIN LATERAL (
-          -- OFFSET 0 keeps this a per-member probe of (host_id, is_current, app, version): a group
-          -- is usually a small part of the fleet, and a join would scan every current version.
-          SELECT iv.app, iv.version FROM installed_versions iv WHERE iv.host_id = g.id AND iv.is_current AND ${appIn([...apps])} OFFSET 0
-        ) iv
-        GROUP BY iv.app, iv.version`);
-      const c: Counts = { versions: new Map(), hosts: 0 };
-      for (const r of rows) {
-        if (r.app === null) c.hosts = Number(r.n);
-        else addCount(c.versions, r.app, r.version!, Number(r.n));
-      }
-      return [group.id, c];
-    }),
+        const rows = await db.$queryRaw<{ app: string | null; version: string | null; n: bigint }[]>(Prisma.sql`
+          WITH g AS MATERIALIZED (SELECT h.id FROM hosts h WHERE ${pred})
+          SELECT NULL AS app, NULL AS version, count(*) AS n FROM g
+          UNION ALL
+          SELECT iv.app, iv.version, count(*) AS n
+          FROM g CROSS JOIN LATERAL (
+            -- OFFSET 0 keeps this one index-only probe per host: a group is usually a small part
+            -- of the fleet, and a join would scan every current version. The app test stays
+            -- outside, or each probe becomes one index descent per app.
+            SELECT iv.app, iv.version FROM installed_versions iv WHERE iv.host_id = g.id AND iv.is_current OFFSET 0
+          ) iv
+          WHERE ${appIn([...apps])}
+          GROUP BY iv.app, iv.version`);
+        const c: Counts = { versions: new Map(), hosts: 0 };
+        for (const r of rows) {
+          if (r.app === null) c.hosts = Number(r.n);
+          else addCount(c.versions, r.app, r.version!, Number(r.n));
+        }
+        return [group.id, c];
+      }),
   );
+  const groups = Promise.all([staticCounts, filterCounts]).then(([a, b]) => [...a, ...b]);
   const [byEnv, byGroup] = await Promise.all([flat, groups.then((l) => new Map(l))]);
 
   const fleet: Counts = { versions: new Map(), hosts: 0 };
