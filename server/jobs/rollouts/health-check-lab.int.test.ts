@@ -25,6 +25,7 @@ let fleet: LabFleet;
 let operator: { id: string; roles: "operator"[] };
 let src: string;
 let fullBytes = 0;
+const servers: { host: string; pid: string }[] = [];
 
 /** Builds `v` from a tree that changes one byte of a 2 MiB file and a small file per version. */
 async function build(v: string, healthCheck?: Parameters<typeof buildRelease>[1]["healthCheck"]) {
@@ -68,6 +69,7 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  for (const s of servers) await labExec(LAB, s.host, ["kill", s.pid]).catch(() => undefined);
   await fleet?.teardown();
   await t?.drop();
   if (src) rmSync(src, { recursive: true, force: true });
@@ -159,5 +161,47 @@ describe("a failing health check on lab hosts", () => {
     ]);
     expect((await fleet.onHost(later!.name, "web")).current).toBe("3.0");
     expect((await fleet.onHost(sick!.name, "web")).current).toBe("1.0");
+  });
+
+  it("an HTTP health check: fetched on each host, a host without the service reverts, and two failures pass a threshold of one", async () => {
+    const check = { type: "http" as const, url: "http://127.0.0.1:8080/health", expectStatus: 200, timeoutMs: 10_000 };
+    expect((await build("4.0", check)).healthCheck).toEqual(check);
+    const names = fleet.inv.hosts.map((h) => h.name).sort();
+    const serving = names[0]!;
+    // The service the check asks for, on one host only (its own network namespace).
+    const started = await labExec(LAB, serving, [
+      "sh",
+      "-c",
+      `node -e 'require("http").createServer((q, r) => { r.statusCode = q.url === "/health" ? 200 : 404; r.end(); }).listen(8080, "127.0.0.1")' >/dev/null 2>&1 & echo $!`,
+    ]);
+    expect(started.code).toBe(0);
+    servers.push({ host: serving, pid: started.stdout.trim() });
+    for (let i = 0; ; i++) {
+      const up = await labExec(LAB, serving, ["node", "-e", `fetch("${check.url}").then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`]);
+      if (up.code === 0) break;
+      if (i > 50) throw new Error("the test's HTTP service did not come up");
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const before = Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await fleet.onHost(n, "web")).current] as const)));
+
+    const r = await createRollout(
+      { db: fleet.db, releases: fleet.deps },
+      operator,
+      spec({ version: "4.0", waves: ["100%"], failureThreshold: 1 }),
+    );
+    await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
+    const paused = await run(r.id, ["paused", "succeeded", "failed", "cancelled"]);
+    expect(paused.state, JSON.stringify(paused.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("paused");
+    expect(paused.pauseReason).toBe("wave 1: 2 host(s) failed, more than the 1 tolerated");
+    for (const h of paused.hosts) {
+      if (h.hostName === serving) {
+        expect(h.state).toBe("succeeded");
+        expect((await fleet.onHost(h.hostName, "web")).current).toBe("4.0");
+      } else {
+        expect(h.state).toBe("reverted");
+        expect(h.error).toMatch(/^health check failed \(exit 2: .*fetch failed.*\); back on /);
+        expect((await fleet.onHost(h.hostName, "web")).current).toBe(before[h.hostName]);
+      }
+    }
   });
 });
