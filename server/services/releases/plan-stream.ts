@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { PrismaClient } from "@prisma/client";
 import { compareVersions } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
@@ -113,5 +114,6 @@ function missingSubvolume(
   target: { version: string; subvolume: string | null },
 ): string | null {
   if (canProduceDelta(parent, target)) return null;
-  return canProduceDelta(parent, parent) ? target.version : parent.version;
+  const held = (r: { subvolume: string | null }) => !!r.subvolume && existsSync(r.subvolume);
+  return held(parent) ? target.version : parent.version;
 }
