@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labDown, labExec } from "@/infra/lab/api";
+import { labPaths } from "@/infra/lab/names";
 import { startEmbeddedPostgres } from "@/infra/start/postgres";
 import { applyMigrations } from "@/prisma/migrate";
 import { seedUser } from "@/prisma/seed/fleet";
@@ -35,7 +36,7 @@ const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsa
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 /** typescript@V from the npm registry, unpacked (`package/`), and as a tar.zst of that tree. */
 function release(v: string): { dir: string; tarZst: string } {
@@ -51,18 +52,66 @@ function release(v: string): { dir: string; tarZst: string } {
   return { dir, tarZst };
 }
 
-async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator"[] }, spec: TRolloutSpec) {
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! : NaN;
+};
+
+/** Bytes the console's side of the lab bridge sent and received (every SSH byte to and from the lab hosts). */
+function bridgeBytes(lab: string): { tx: number; rx: number } {
+  const dev = labPaths(lab).bridge;
+  const read = (what: string) => Number(readFileSync(`/sys/class/net/${dev}/statistics/${what}_bytes`, "utf8"));
+  return { tx: read("tx"), rx: read("rx") };
+}
+
+async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator"[] }, spec: TRolloutSpec, opts: { cold?: boolean; profile?: string } = {}) {
+  const { Session } = await import("node:inspector/promises");
+  const prof = opts.profile ? new Session() : null;
+  if (prof) {
+    prof.connect();
+    await prof.post("Profiler.enable");
+    await prof.post("Profiler.start");
+  }
   const r = await createRollout({ db: fleet.db }, actor, spec);
   if (r.state !== "approved") throw new Error(`rollout ${r.number} is ${r.state}, expected approved without approvals`);
+  // Cold: no SSH connection left over from the previous rollout (the pool keeps idle ones 30 s).
+  if (opts.cold) await fleet.pool.closeIdle();
+  const wire0 = bridgeBytes(fleet.lab);
+  const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   await startRollout({ db: fleet.db, boss: fleet.worker.boss }, actor, r.id);
+  fleet.worker.wake();
   for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: r.id }, include: { hosts: true } });
-    if (["succeeded", "paused", "failed", "cancelled"].includes(x.state)) {
-      const ms = Date.now() - t0;
+    // Poll the state alone (reading every host row 10 times a second would load the console's CPU).
+    const st = await fleet.db.rollout.findUniqueOrThrow({ where: { id: r.id }, select: { state: true } });
+    const x = ["succeeded", "paused", "failed", "cancelled"].includes(st.state)
+      ? await fleet.db.rollout.findUniqueOrThrow({ where: { id: r.id }, include: { hosts: true } })
+      : { ...st, number: r.number };
+    if ("hosts" in x) {
+      // finishedAt is set by this process when the last step ended: no polling granularity.
+      const ms = x.finishedAt ? x.finishedAt.getTime() - t0 : Date.now() - t0;
       if (x.state !== "succeeded")
         throw new Error(`rollout ${x.number} ended ${x.state}: ${x.pauseReason ?? ""} ${JSON.stringify(x.hosts.filter((h) => h.state !== "succeeded").map((h) => [h.hostName, h.state, h.step, h.error]))}`);
-      return { ms, bytes: x.hosts.reduce((a, h) => a + Number(h.bytesSent), 0), hosts: x.hosts.length, plan: r.plan };
+      if (prof) {
+        const { profile } = await prof.post("Profiler.stop");
+        writeFileSync(opts.profile!, JSON.stringify(profile));
+        prof.disconnect();
+      }
+      const wire1 = bridgeBytes(fleet.lab);
+      const cpu = process.cpuUsage(cpu0);
+      const steps = x.hosts.map((h) => (h.finishedAt && h.startedAt ? h.finishedAt.getTime() - h.startedAt.getTime() : NaN));
+      const starts = x.hosts.map((h) => (h.startedAt ? h.startedAt.getTime() - t0 : NaN));
+      return {
+        ms,
+        bytes: x.hosts.reduce((a, h) => a + Number(h.bytesSent), 0),
+        wire: { tx: wire1.tx - wire0.tx, rx: wire1.rx - wire0.rx },
+        stepP50: pct(steps, 50),
+        stepP95: pct(steps, 95),
+        lastStart: Math.max(...starts),
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        hosts: x.hosts.length,
+        plan: r.plan,
+      };
     }
     if (Date.now() - t0 > 30 * 60_000) throw new Error(`rollout ${x.number} still ${x.state} after 30 min`);
     await new Promise((res) => setTimeout(res, 100));
@@ -184,19 +233,29 @@ async function main() {
       const a = await buildRelease(fleet.deps, { app, version: FROM, source: { dir: from.dir } });
       const b = await buildRelease(fleet.deps, { app, version: TO, source: { dir: to.dir } });
       await runRollout(fleet, actor, spec(app, n, { version: FROM })); // hosts hold 5.8.2 (not timed)
-      const up = await runRollout(fleet, actor, spec(app, n));
+      const up = await runRollout(fleet, actor, spec(app, n), { cold: true });
       const stream = (up.plan.hosts[0] as { stream?: string } | undefined)?.stream;
       await check(lab, ids.slice(0, n).map((h) => h.name), `/var/lib/keel/apps/${app}/current`, TO);
       say(
-        `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} sent per host, ${mib(up.bytes)} in all); every host checked`,
+        `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} content sent per host, ${mib(up.bytes)} in all; on the wire ${kib(up.wire.tx / n)} out + ${kib(up.wire.rx / n)} back per host; host step p50 ${sec(up.stepP50)} p95 ${sec(up.stepP95)}, last step started at ${sec(up.lastStart)}; console CPU ${sec(up.cpuMs)}); every host checked`,
       );
       const ms = ansible(fleet, work, n, to.tarZst);
       await check(lab, ids.slice(0, n).map((h) => h.name), `/var/lib/keel/ansible/${app}/current`, `releases/${TO}`);
       say(`ansible deploy of the ${mib(Number(execFileSync("stat", ["-c", "%s", to.tarZst], { encoding: "utf8" })))} tar.zst, ${n} hosts, forks ${n}: ${sec(ms)}; every host checked → keel/ansible = ${(up.ms / ms).toFixed(3)}`);
     }
-    const rb = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }));
+    const rb = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }), { cold: true, profile: process.env.KEEL_BENCH_PROFILE });
     await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, FROM);
-    say(`keel fleet rollback, ${MAX} hosts: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; every host checked`);
+    say(
+      `keel fleet rollback, ${MAX} hosts, cold connections: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; on the wire ${kib(rb.wire.tx / MAX)} out + ${kib(rb.wire.rx / MAX)} back per host (SSH handshake, agent requests, facts); host step p50 ${sec(rb.stepP50)} p95 ${sec(rb.stepP95)}; console CPU ${sec(rb.cpuMs)}; every host checked`,
+    );
+    // Rolling back again makes ${TO} current again ("previous" is ${TO} now); this time the
+    // connections of the first rollback are still in the pool (idle for less than 30 s).
+    const warm = fleet.pool.size;
+    const rb2 = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }));
+    await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, TO);
+    say(
+      `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)}; every host checked`,
+    );
     peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
     say(`console (this process: worker + SSH executor) peak RSS ${mib(peakRss)}`);
   } finally {

@@ -117,6 +117,12 @@ export class SshPool {
     return this.withConnection(target, (c) => c.run(argv, opts));
   }
 
+  /** Close the connections nobody is using right now (the pool stays usable; e.g. for cold-start measurements). */
+  async closeIdle(): Promise<void> {
+    const idle = [...this.entries.values()].filter((e) => e.refs === 0 && e.conn && !e.conn.isClosed);
+    await Promise.all(idle.map((e) => e.conn!.close()));
+  }
+
   /** Close every connection (in-flight commands fail with CONNECTION_LOST). */
   async close(): Promise<void> {
     this.closing = true;

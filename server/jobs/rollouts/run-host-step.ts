@@ -5,7 +5,7 @@
 import type { PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { checkDispatch } from "@/server/services/rollouts/dispatch-check";
+import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
 import type { PlanHost, RolloutPlan } from "@/server/services/rollouts/types";
 import { advanceRollout } from "./advance-rollout";
 import type { HostExecutor, HostStepResult } from "./executor";
@@ -23,7 +23,55 @@ export type StepDeps = {
   clock?: () => Date;
   /** Told when advancing the rollout queued more steps (the worker fetches them at once). */
   onQueued?: (n: number) => void;
+  /**
+   * Dispatch verdicts of this worker, shared by the steps of one rollout dispatched together: a
+   * verdict is reused for at most DISPATCH_VERDICT_MS (and a check in flight is awaited, not
+   * repeated), so a wave of N hosts asks the policy about once instead of N times.
+   */
+  verdicts?: Map<string, { at: number; verdict: Promise<DispatchVerdict> }>;
+  /** Plans already read by this worker, by rollout id and plan digest. */
+  plans?: Map<string, unknown>;
 };
+
+export const DISPATCH_VERDICT_MS = 1_000;
+/** Progress (step name, bytes) is written at most this often per host; the final result always is. */
+const PROGRESS_WRITE_MS = 250;
+
+function dispatchVerdict(deps: StepDeps, r: Parameters<typeof checkDispatch>[1], at: Date): Promise<DispatchVerdict> {
+  const cache = deps.verdicts;
+  if (!cache) return checkDispatch(deps.db, r, at);
+  const key = `${r.id}:${r.planDigest}`;
+  const hit = cache.get(key);
+  if (hit && Math.abs(at.getTime() - hit.at) < DISPATCH_VERDICT_MS) return hit.verdict;
+  const verdict = checkDispatch(deps.db, r, at);
+  cache.set(key, { at: at.getTime(), verdict });
+  verdict.catch(() => cache.delete(key));
+  for (const [k, v] of cache) if (Math.abs(at.getTime() - v.at) > 60_000) cache.delete(k);
+  return verdict;
+}
+
+const ROLLOUT_COLUMNS = { id: true, number: true, state: true, action: true, app: true, version: true, planDigest: true, createdById: true } as const;
+
+/**
+ * The rollout with its plan. A plan never changes under the same digest (a replan makes a new
+ * one), so a worker reads each plan once, not once per host: it is O(hosts) to read and parse.
+ */
+async function loadRollout(deps: StepDeps, id: string) {
+  const { db } = deps;
+  if (!deps.plans) return db.rollout.findUnique({ where: { id }, select: { ...ROLLOUT_COLUMNS, plan: true } });
+  const r = await db.rollout.findUnique({ where: { id }, select: ROLLOUT_COLUMNS });
+  if (!r) return null;
+  const key = `${r.id}:${r.planDigest}`;
+  let plan = deps.plans.get(key);
+  if (plan === undefined) {
+    const p = await db.rollout.findFirst({ where: { id, planDigest: r.planDigest }, select: { plan: true } });
+    if (!p) return db.rollout.findUnique({ where: { id }, select: { ...ROLLOUT_COLUMNS, plan: true } });
+    plan = p.plan;
+    if (deps.plans.size >= 16) deps.plans.delete(deps.plans.keys().next().value!);
+    deps.plans.set(key, plan);
+  }
+  return { ...r, plan };
+}
 
 export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<void> {
   const { db, workerId } = deps;
@@ -37,10 +85,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   if (claimed.length === 0) return; // done already, or a live worker has it: nothing to do twice
   const reconcile = claimed[0]!.attempts > 1;
 
-  const r = await db.rollout.findUnique({
-    where: { id: job.rolloutId },
-    select: { id: true, number: true, state: true, action: true, app: true, version: true, plan: true, planDigest: true, createdById: true },
-  });
+  const r = await loadRollout(deps, job.rolloutId);
   const host = await db.host.findUnique({
     where: { id: job.hostId },
     select: { id: true, name: true, address: true, port: true, user: true, hostKeyFingerprint: true, hostKeyChanged: true, sudoMode: true },
@@ -51,7 +96,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
     await release(r?.state === "cancelled" ? "cancelled" : "pending");
     return;
   }
-  const verdict = await checkDispatch(db, r, deps.clock ? deps.clock() : new Date());
+  const verdict = await dispatchVerdict(deps, r, deps.clock ? deps.clock() : new Date());
   if (!verdict.ok) {
     // Pause first, then hand the host back: released while the rollout still ran, the sweep could
     // dispatch it again before the pause landed.
@@ -63,11 +108,12 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
 
   const plan = (r.plan as RolloutPlan).hosts.find((h) => h.hostId === job.hostId) as PlanHost | undefined;
   let result: HostStepResult;
+  let last = { step: "connect", bytesSent: 0 };
   if (!host || !plan) result = { outcome: "failed", step: "plan", error: "the host is no longer enrolled" };
   else if (host.hostKeyChanged)
     result = { outcome: "failed", step: "connect", error: `host ${host.name} presented a different SSH host key; an admin must re-pin it` };
   else {
-    let last = { step: "connect", bytesSent: 0 };
+    let lastWrite = 0;
     const beat = setInterval(() => {
       void db.rolloutHost
         .updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { heartbeatAt: new Date() } })
@@ -84,6 +130,10 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         },
         async (p) => {
           last = { step: p.step, bytesSent: p.bytesSent ?? last.bytesSent };
+          // A step of a second or two would otherwise write five rows' worth of progress; the
+          // page polls anyway, and the final update below carries the step and bytes.
+          if (Date.now() - lastWrite < PROGRESS_WRITE_MS) return;
+          lastWrite = Date.now();
           await db.rolloutHost.updateMany({
             where: { idempotencyKey: job.key, claimedBy: workerId },
             data: { step: p.step, bytesSent: BigInt(last.bytesSent), heartbeatAt: new Date() },
@@ -98,13 +148,22 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   }
 
   const error = result.outcome === "succeeded" ? null : result.outcome === "failed" ? `${result.step}: ${result.error}` : result.error;
-  const done = await db.rolloutHost.updateMany({
-    where: { idempotencyKey: job.key, claimedBy: workerId, state: "running" },
-    data: { state: result.outcome, error, finishedAt: new Date(), step: result.outcome === "failed" ? result.step : "done" },
-  });
-  if (done.count === 1) {
+  // The step's result, the host's timeline and the audit entry in one transaction: all or none,
+  // and one commit instead of three.
+  await db.$transaction(async (tx) => {
+    const done = await tx.rolloutHost.updateMany({
+      where: { idempotencyKey: job.key, claimedBy: workerId, state: "running" },
+      data: {
+        state: result.outcome,
+        error,
+        finishedAt: new Date(),
+        step: result.outcome === "failed" ? result.step : "done",
+        ...(last.bytesSent ? { bytesSent: BigInt(last.bytesSent) } : {}),
+      },
+    });
+    if (done.count !== 1) return;
     if (host)
-      await db.hostEvent.create({
+      await tx.hostEvent.create({
         data: {
           hostId: host.id,
           kind: `rollout.${result.outcome}`,
@@ -112,7 +171,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
           detail: { rolloutId: r.id, key: job.key, reconcile },
         },
       });
-    await appendAudit(db, {
+    await appendAudit(tx, {
       actorId: null,
       action: "rollout.host_step",
       target: `rollout:${r.number}`,
@@ -126,6 +185,6 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         ...(result.commands ? { commands: result.commands } : {}),
       },
     });
-  }
+  });
   await advanceRollout(db, deps.boss, r.id, workerId, deps.onQueued);
 }

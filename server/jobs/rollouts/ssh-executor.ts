@@ -178,7 +178,8 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
       } catch (e) {
         return { outcome: "failed", step, error: (e as Error).message, commands: ran() };
       } finally {
-        await session?.close().catch(() => undefined);
+        // The agent exits when its input ends; the step does not wait for the channel to close.
+        void session?.close().catch(() => undefined);
         lease.release();
       }
     },

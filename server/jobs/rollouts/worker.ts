@@ -60,6 +60,8 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
     heartbeatMs: o.heartbeatMs,
     clock: o.clock,
     onQueued: (n: number) => n > 0 && wake(),
+    verdicts: new Map(),
+    plans: new Map(),
   };
   const inFlight = new Set<Promise<void>>();
 

@@ -32,6 +32,8 @@ export type LabFleet = {
   dataDir: string;
   privateKey: string;
   worker: RolloutWorker;
+  /** The SSH pool the rollout executor uses (shared with the inventory's refresh). */
+  pool: SshPool;
   /** Build version `v` of app `app` from a tree that changes a little per version. */
   build(app: string, v: string): Promise<{ fullBytes: number; incrementalBytes: number | null }>;
   /** What `apps/<app>/current` and `previous` point at on a host, read on the host itself. */
@@ -110,6 +112,7 @@ export async function setUpLabFleet(o: {
       dataDir,
       privateKey,
       worker,
+      pool,
       async build(app, v) {
         // Each version rewrites a small file and one byte of the 2 MiB one: deltas stay small.
         writeFileSync(join(src, "bin", "app"), `#!/bin/sh\necho ${app} ${v}\n`);
