@@ -3,7 +3,7 @@
 // to and from it with their raw and on-the-wire sizes. Deleting is refused while a host runs it.
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
 import { formatBytes } from "@/app/_components/format-bytes";
@@ -19,9 +19,19 @@ export function ReleaseDetail({
 }) {
   const trpc = useTRPC();
   const router = useRouter();
+  const queryClient = useQueryClient();
   const detail = useQuery(trpc.releases.show.queryOptions({ app, version }));
   const remove = useMutation(
-    trpc.releases.delete.mutationOptions({ onSuccess: () => router.push("/releases") }),
+    trpc.releases.delete.mutationOptions({
+      onSuccess: () => {
+        // The release list this tab fetched before (the page we came from) still has the deleted
+        // version, and within its staleTime /releases would show it without asking again. Drop it,
+        // so /releases loads the list anew, and mark every other release query out of date.
+        queryClient.removeQueries({ queryKey: trpc.releases.list.queryKey() });
+        void queryClient.invalidateQueries({ queryKey: trpc.releases.pathKey(), refetchType: "none" });
+        router.push("/releases");
+      },
+    }),
   );
 
   return (
