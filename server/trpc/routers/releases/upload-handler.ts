@@ -59,6 +59,23 @@ export async function splitHead(
   return { head: Buffer.concat(parts), rest: Readable.from(rest()) };
 }
 
+/**
+ * Reads what is left of an upload and throws it away. Every answer of the handler waits for this:
+ * an HTTP client still sending its body treats a connection the server closed (or stopped
+ * reading) as a failure (EPIPE, ECONNRESET) and never sees the answer, whichever check refused it.
+ */
+async function discardRest(raw: Readable | null, piped: PassThrough | null): Promise<void> {
+  if (!raw || raw.readableEnded || raw.destroyed) return;
+  if (piped) raw.unpipe(piped);
+  await new Promise<void>((res) => {
+    raw
+      .once("end", res)
+      .once("error", () => res())
+      .once("close", res);
+    raw.resume();
+  });
+}
+
 function errorResponse(e: unknown): Response {
   if (e instanceof AppError) {
     const status = getHTTPStatusCodeFromError(toTRPCError(e));
@@ -76,6 +93,21 @@ export function createReleaseUploadHandler(deps: {
 }) {
   const depsFor = deps.depsFor ?? releaseDeps;
   return async function handle(req: Request): Promise<Response> {
+    const raw = req.body ? Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>) : null;
+    // The body as the services read it; a service that refuses early may drop (destroy) it.
+    let piped: PassThrough | null = null;
+    const body = (): PassThrough => (piped ??= raw!.pipe(new PassThrough()));
+    let res: Response;
+    try {
+      res = await route(req, body);
+    } catch (e) {
+      res = errorResponse(e);
+    }
+    await discardRest(raw, piped);
+    return res;
+  };
+
+  async function route(req: Request, body: () => PassThrough): Promise<Response> {
     if (req.method !== "POST")
       return jsonError(405, "METHOD_NOT_SUPPORTED", `${req.method} is not supported; POST the upload`);
     const ct = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
@@ -107,59 +139,36 @@ export function createReleaseUploadHandler(deps: {
     const url = new URL(req.url);
     const rd = depsFor(deps.db, viewer.user.id);
     // Services may drop the stream when they refuse early (or find the release already there);
-    // the rest of the upload is then read and discarded before answering, because HTTP clients
-    // that are still sending treat a closed connection as a failure and never see the answer.
-    const raw = Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>);
-    const body = raw.pipe(new PassThrough());
-    const answer = async (r: Response) => {
-      if (!raw.readableEnded && !raw.destroyed) {
-        raw.unpipe(body);
-        await new Promise<void>((res) => {
-          raw
-            .once("end", res)
-            .once("error", () => res())
-            .once("close", res);
-          raw.resume();
+    // handle() reads and discards the rest of the upload before answering (see discardRest).
+    const mode = url.searchParams.get("mode");
+    if (mode === "push") {
+      const n = Number(req.headers.get("x-keel-manifest-bytes"));
+      if (!Number.isSafeInteger(n) || n < 2 || n > MAX_MANIFEST_BYTES)
+        throw new AppError("BAD_REQUEST", {
+          message: "x-keel-manifest-bytes must give the manifest's length in bytes (at most 16 MiB)",
         });
-      }
-      return r;
-    };
-    try {
-      const mode = url.searchParams.get("mode");
-      if (mode === "push") {
-        const n = Number(req.headers.get("x-keel-manifest-bytes"));
-        if (!Number.isSafeInteger(n) || n < 2 || n > MAX_MANIFEST_BYTES)
-          throw new AppError("BAD_REQUEST", {
-            message: "x-keel-manifest-bytes must give the manifest's length in bytes (at most 16 MiB)",
-          });
-        const { head, rest } = await splitHead(body, n);
-        // An identical re-push answers without reading the stream: drain it first (see answer).
-        return answer(
-          Response.json({
-            result: await pushRelease(rd, { manifest: head.toString("utf8"), stream: rest }),
-          }),
-        );
-      }
-      if (mode === "build") {
-        const format = url.searchParams.get("format");
-        if (format !== "tar" && format !== "tar.zst")
-          throw new AppError("BAD_REQUEST", { message: "format must be tar or tar.zst" });
-        const kind = url.searchParams.get("kind") ?? "app";
-        if (!(RELEASE_KINDS as readonly string[]).includes(kind))
-          throw new AppError("BAD_REQUEST", { message: `kind must be one of ${RELEASE_KINDS.join(", ")}` });
-        await assertCanBuild(rd);
-        const result = await buildRelease(rd, {
-          app: url.searchParams.get("app") ?? "",
-          version: url.searchParams.get("version") ?? "",
-          kind: kind as ReleaseKind,
-          healthCheck: parseHealthCheckParam(url.searchParams.get("healthCheck")),
-          source: { tar: body, compression: format === "tar.zst" ? "zstd" : "none" },
-        });
-        return answer(Response.json({ result }));
-      }
-      throw new AppError("BAD_REQUEST", { message: "mode must be push or build" });
-    } catch (e) {
-      return answer(errorResponse(e));
+      const { head, rest } = await splitHead(body(), n);
+      return Response.json({
+        result: await pushRelease(rd, { manifest: head.toString("utf8"), stream: rest }),
+      });
     }
-  };
+    if (mode === "build") {
+      const format = url.searchParams.get("format");
+      if (format !== "tar" && format !== "tar.zst")
+        throw new AppError("BAD_REQUEST", { message: "format must be tar or tar.zst" });
+      const kind = url.searchParams.get("kind") ?? "app";
+      if (!(RELEASE_KINDS as readonly string[]).includes(kind))
+        throw new AppError("BAD_REQUEST", { message: `kind must be one of ${RELEASE_KINDS.join(", ")}` });
+      await assertCanBuild(rd);
+      const result = await buildRelease(rd, {
+        app: url.searchParams.get("app") ?? "",
+        version: url.searchParams.get("version") ?? "",
+        kind: kind as ReleaseKind,
+        healthCheck: parseHealthCheckParam(url.searchParams.get("healthCheck")),
+        source: { tar: body(), compression: format === "tar.zst" ? "zstd" : "none" },
+      });
+      return Response.json({ result });
+    }
+    throw new AppError("BAD_REQUEST", { message: "mode must be push or build" });
+  }
 }
