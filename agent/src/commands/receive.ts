@@ -1,11 +1,11 @@
 // `receive`: install one signed release into the store, without activating it.
 // Order (each a named step in errors): signature → backend/parent/already-installed checks →
-// stage the stream into .staging/<op>/stream → verify length, chunk digests, SHA-256 and the
-// stream's structure through the same descriptor → unpack (btrfs receive) → check the result →
+// stage the stream into an unnamed file in .staging/<op>/, checking every chunk digest and the
+// stream's structure as the bytes are written → verify length, SHA-256 and the end of the stream →
+// unpack (btrfs receive, fed the same descriptor) → check the result →
 // record the manifest → commit to apps/<app>/<version>. Nothing outside .staging changes before
 // commit; any failure deletes .staging/<op>.
-import { closeSync, constants, existsSync, mkdirSync, openSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { checkManifestSignature, type ReceiveArgs, type ReceiveResult, type ReleaseManifest, type SpecialReport } from "../../protocol";
 import type { AgentContext } from "../context";
 import { AgentError, isDiskFull } from "../errors";
@@ -19,7 +19,7 @@ import { fsyncDir, writeFileDurable } from "../store/fs-util";
 import type { StoreLayout } from "../store/layout";
 import { removeTree } from "../store/remove-tree";
 import { StreamProblem } from "../store/send-stream";
-import { stageStream, verifyStaged } from "../store/stage";
+import { openStagingFile, stageStream, StreamVerifier } from "../store/stage";
 import { readMeta, type VersionMeta } from "../store/state";
 import { loadTrustedKeys } from "../trusted-keys";
 
@@ -118,27 +118,30 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
   let fd = -1;
   let committed = false;
   try {
-    fd = openSync(join(opDir, "stream"), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    fd = openStagingFile(opDir);
+    const inspector = backend.inspector(m, m.parent?.uuid ?? null);
+    const verifier = new StreamVerifier(m, inspector);
     const staged = await stageStream({
       fd,
       input: input.open(),
       wire,
       deltaParentDir: deltaBasePath,
       manifest: m,
+      verifier,
       progress: (b) => ctx.progress("stage", b, m.stream.bytes),
     });
     faultPoint("receive.staged");
     timing("stage");
 
-    const inspector = backend.inspector(m, m.parent?.uuid ?? null);
     let special: SpecialReport;
+    verifier.finish();
     try {
-      await verifyStaged(fd, m, inspector, (b) => ctx.progress("verify", b, m.stream.bytes));
       special = inspector.finish();
     } catch (e) {
       if (e instanceof StreamProblem) throw new AgentError(e.kind, "verify", e.message);
       throw e;
     }
+    ctx.progress("verify", staged.bytes, m.stream.bytes);
     checkSpecial(special, m, args.allowSpecial === true);
     timing("verify");
     faultPoint("receive.verified");

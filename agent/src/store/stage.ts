@@ -1,15 +1,21 @@
-// Staging and verifying a receive's stream. The stream is written into `.staging/<op>/stream`
-// through one file descriptor with positioned writes (so its offset stays 0); verification reads
-// it back through the same descriptor (positioned reads), and the unpacker (btrfs receive's stdin)
-// gets that very descriptor. Replacing the file by path after verification changes nothing.
+// Staging and verifying a receive's stream in one pass. The stream is written into an unnamed
+// file (O_TMPFILE) in `.staging/<op>/` through one file descriptor with positioned writes (so its
+// offset stays 0), and every buffer that is written is hashed and inspected from memory at the same
+// time: each chunk's SHA-256 is compared with the signed manifest as soon as the chunk is complete,
+// the whole-stream SHA-256, the length and the structure at the end. The unpacker (btrfs receive's
+// stdin) then gets that very descriptor. The file has no name, so nothing can open it by path to
+// change it after verification (on a file system without O_TMPFILE it is `.staging/<op>/stream`,
+// 0600 in a 0700 directory, and replacing it by path changes nothing).
 // With wire encoding `keel-delta-1` the bytes are decoded against the parent tree while staging;
 // verification then runs on the decoded bytes as always.
 import { createHash } from "node:crypto";
-import { read, write } from "node:fs";
+import { constants, openSync, write } from "node:fs";
+import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import type { ReleaseManifest, WireEncoding } from "../../protocol";
 import { decodeDelta, DeltaError } from "../../protocol/delta/decode";
 import { AgentError, isDiskFull } from "../errors";
+import { StreamProblem } from "./send-stream";
 
 function pwrite(fd: number, buf: Buffer, pos: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -24,8 +30,21 @@ function pwrite(fd: number, buf: Buffer, pos: number): Promise<void> {
   });
 }
 
-function pread(fd: number, buf: Buffer, pos: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, buf, 0, buf.length, pos, (e, n) => (e ? reject(e) : resolve(n))));
+/** Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY); Node does not export it. */
+const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
+
+/**
+ * Opens the staging file for a receive: an unnamed file in opDir (O_TMPFILE) where the file
+ * system supports it, else opDir/stream (created exclusively, 0600). Returns the descriptor.
+ */
+export function openStagingFile(opDir: string): number {
+  try {
+    return openSync(opDir, O_TMPFILE | constants.O_RDWR, 0o600);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EOPNOTSUPP" && code !== "EISDIR" && code !== "EINVAL") throw e;
+  }
+  return openSync(join(opDir, "stream"), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
 }
 
 export interface StageResult {
@@ -46,6 +65,8 @@ export async function stageStream(opts: {
   wire: WireEncoding;
   deltaParentDir: string | null;
   manifest: ReleaseManifest;
+  /** Sees every byte written, in order (digests and structure, checked while staging). */
+  verifier: StreamVerifier;
   progress: (bytes: number) => void;
 }): Promise<StageResult> {
   const limit = opts.manifest.stream.bytes;
@@ -55,8 +76,16 @@ export async function stageStream(opts: {
     if (pos + chunk.length > limit) {
       throw new AgentError("DIGEST_MISMATCH", "stage", `the stream is longer than the ${limit} bytes its manifest declares`);
     }
+    // The write runs on libuv's thread pool while this thread hashes the same (unchanging) buffer.
+    const written = pwrite(opts.fd, chunk, pos);
     try {
-      await pwrite(opts.fd, chunk, pos);
+      opts.verifier.update(chunk);
+    } catch (e) {
+      await written.catch(() => undefined); // never leave a write in flight on a descriptor about to close
+      throw e;
+    }
+    try {
+      await written;
     } catch (e) {
       throw isDiskFull(e) ? diskFull(e) : e;
     }
@@ -117,47 +146,78 @@ export interface Inspector {
   push(chunk: Buffer): void;
 }
 
+function verifyError(e: unknown): unknown {
+  return e instanceof StreamProblem ? new AgentError(e.kind, "verify", e.message) : e;
+}
+
 /**
- * Reads the staged stream back through fd and checks its length, every chunk digest and the
- * whole-stream SHA-256 against the signed manifest, feeding the bytes to the format inspector.
+ * Checks a stream as it is staged, against the signed manifest: every chunk's SHA-256 as soon as
+ * the chunk is complete, then (finish) the length, the whole-stream SHA-256 and the format
+ * inspector's verdict. The bytes are fed to the inspector as they come, but a structural problem
+ * counts only once the bytes are known to be the signed ones: a damaged stream is reported as a
+ * digest mismatch, not as a malformed stream.
  */
-export async function verifyStaged(fd: number, manifest: ReleaseManifest, inspector: Inspector, progress: (bytes: number) => void): Promise<void> {
-  const { bytes, chunkSize, chunks, sha256 } = manifest.stream;
-  const whole = createHash("sha256");
-  const buf = Buffer.allocUnsafe(Math.min(chunkSize, 1024 * 1024));
-  let pos = 0;
-  let structural: unknown = null;
-  for (let i = 0; i < chunks.length; i++) {
-    const end = Math.min(bytes, pos + chunkSize);
-    const h = createHash("sha256");
-    while (pos < end) {
-      const n = await pread(fd, buf.subarray(0, Math.min(buf.length, end - pos)), pos);
-      if (n === 0) {
-        throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is truncated: ${pos} of ${bytes} bytes arrived`);
-      }
-      const piece = buf.subarray(0, n);
-      h.update(piece);
-      whole.update(piece);
-      // A structural problem counts only once the bytes are known to be the signed ones:
-      // a damaged stream is reported as a digest mismatch, not as a malformed stream.
-      if (!structural) {
+export class StreamVerifier {
+  private readonly whole = createHash("sha256");
+  private chunk = createHash("sha256");
+  private index = 0;
+  private inChunk = 0;
+  private pos = 0;
+  private structural: unknown = null;
+
+  constructor(
+    private readonly manifest: ReleaseManifest,
+    private readonly inspector: Inspector,
+  ) {}
+
+  update(buf: Buffer): void {
+    const { chunkSize } = this.manifest.stream;
+    let off = 0;
+    while (off < buf.length) {
+      const take = Math.min(buf.length - off, chunkSize - this.inChunk);
+      const piece = off === 0 && take === buf.length ? buf : buf.subarray(off, off + take);
+      this.chunk.update(piece);
+      this.whole.update(piece);
+      if (!this.structural) {
         try {
-          inspector.push(piece);
+          this.inspector.push(piece);
         } catch (e) {
-          structural = e;
+          this.structural = e;
         }
       }
-      pos += n;
+      off += take;
+      this.inChunk += take;
+      this.pos += take;
+      if (this.inChunk === chunkSize) this.endChunk();
     }
-    if (h.digest("hex") !== chunks[i]) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${end}) does not match its signed digest`);
-    }
-    if (structural) throw structural;
-    progress(pos);
   }
-  const extra = await pread(fd, buf.subarray(0, 1), pos);
-  if (extra !== 0) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${bytes} bytes its manifest declares`);
-  if (whole.digest("hex") !== sha256) {
-    throw new AgentError("DIGEST_MISMATCH", "verify", "the stream's SHA-256 does not match its manifest");
+
+  private endChunk(): void {
+    const { chunkSize, chunks } = this.manifest.stream;
+    const i = this.index;
+    if (this.chunk.digest("hex") !== chunks[i]) {
+      throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${this.pos}) does not match its signed digest`);
+    }
+    if (this.structural) throw verifyError(this.structural);
+    this.index++;
+    this.inChunk = 0;
+    this.chunk = createHash("sha256");
+  }
+
+  /** Call once the whole stream is staged. Throws AgentError (step "verify") on any mismatch. */
+  finish(): void {
+    const { bytes, chunks, sha256 } = this.manifest.stream;
+    if (this.pos < bytes) {
+      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is truncated: ${this.pos} of ${bytes} bytes arrived`);
+    }
+    if (this.pos > bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${bytes} bytes its manifest declares`);
+    if (this.inChunk > 0) this.endChunk();
+    if (this.index !== chunks.length) {
+      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream has ${this.index} chunks, its manifest lists ${chunks.length}`);
+    }
+    if (this.whole.digest("hex") !== sha256) {
+      throw new AgentError("DIGEST_MISMATCH", "verify", "the stream's SHA-256 does not match its manifest");
+    }
+    if (this.structural) throw verifyError(this.structural);
   }
 }
