@@ -1,6 +1,7 @@
 // npm run bench:agent — keel-agent on real btrfs loop images, in one run:
 //  1. receive of a ~1 GiB release by the agent vs plain `btrfs receive -f` of the same stream
-//     (throughput ratio, goal ≥ 0.9×) and the agent's peak RSS while receiving (VmHWM, goal < 64 MiB);
+//     (throughput ratio of medians over BENCH_AGENT_RUNS alternating runs, goal ≥ 0.9×) and the
+//     agent's peak RSS while receiving (VmHWM, goal < 64 MiB);
 //  2. activate and rollback latency (median of 40, inside one `serve` session, goal < 50 ms;
 //     the CLI's wall time including Node start-up is shown too);
 //  3. incremental vs full stream bytes for two consecutive releases of a real npm package
@@ -16,6 +17,8 @@ import { FrameDecoder, encodeJsonFrame, type Frame } from "../agent/protocol";
 const REPO = resolve(__dirname, "..");
 const AGENT = join(REPO, "agent/dist/keel-agent.mjs");
 const DATE = "2026-11-26";
+/** Receive runs per side (BENCH_AGENT_RUNS, default 5). */
+const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 5);
 const root = mkdtempSync(join(tmpdir(), "keel-bench-agent-"));
 const mounts: string[] = [];
 
@@ -109,39 +112,66 @@ async function receiveBench(): Promise<string[]> {
   rmSync(src, { recursive: true, force: true });
   const stream = b.full.streamPath;
   const bytes = b.full.bytes;
-  const rows: { plain: number; plainSync: number; agent: number; rss: number; steps: string }[] = [];
-  for (let i = 0; i < 2; i++) {
-    warm(stream); // both read the stream from the page cache
+  // Both sides in the same run, alternating which goes first, RUNS times; medians are quoted.
+  // Same stream file (read from the page cache by both: warmed before each), same host file
+  // system, every received subvolume deleted (and the deletion waited for) before the next run.
+  const rows: { plain: number; plainSync: number; agent: number; rss: number; steps: Map<string, number> }[] = [];
+  const load0 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const plainRun = async (i: number) => {
+    warm(stream);
     const dir = join(host, `plain${i}`);
     mkdirSync(dir);
     const p = await timed("btrfs", ["receive", "-f", stream, dir]);
     if (p.code !== 0) throw new Error(p.out);
-    const t0 = Date.now();
-    sh("sync", []); // the agent's commit makes the received data durable; a bare receive does not
-    const syncMs = Date.now() - t0;
+    // The agent's commit makes the received data durable; a bare receive does not. syncfs of
+    // the host file system alone (`sync -f`), so other file systems' dirty data is not counted.
+    const t0 = process.hrtime.bigint();
+    sh("sync", ["-f", host]);
+    const syncMs = Number(process.hrtime.bigint() - t0) / 1e6;
     sh("btrfs", ["subvolume", "delete", "-c", join(dir, "1")]);
+    rmSync(dir, { recursive: true });
     sh("btrfs", ["subvolume", "sync", host]); // wait until the space is really free
+    return { plain: p.ms, plainSync: p.ms + syncMs };
+  };
+  const agentRun = async () => {
     warm(stream);
     const a = await timed("env", ["KEEL_AGENT_TIMING=1", "node", AGENT, "receive", "--store", host, "--trusted", trusted, "--manifest", b.full.manifestPath, "--stream", stream]);
     if (a.code !== 0) throw new Error(a.out);
-    a.out = a.out.split("\n").filter((l) => l.startsWith("keel-agent timing")).map((l) => l.replace("keel-agent timing ", "").replace(/ rss.*/, "")).join(", ");
+    const steps = new Map<string, number>();
+    for (const m of a.out.matchAll(/^keel-agent timing (\S+) (\d+) ms/gm)) steps.set(m[1] as string, Number(m[2]));
     agentJson(["remove", "--store", host, "--trusted", trusted, "big", "1"]);
     sh("btrfs", ["subvolume", "sync", host]);
-    rows.push({ plain: p.ms, plainSync: p.ms + syncMs, agent: a.ms, rss: a.peakKiB, steps: a.out.trim() });
+    return { agent: a.ms, rss: a.peakKiB, steps };
+  };
+  for (let i = 0; i < RUNS; i++) {
+    if (i % 2 === 0) {
+      const p = await plainRun(i);
+      rows.push({ ...p, ...(await agentRun()) });
+    } else {
+      const a = await agentRun();
+      rows.push({ ...(await plainRun(i)), ...a });
+    }
+    const r = rows[rows.length - 1]!;
+    process.stderr.write(`run ${i + 1}/${RUNS}: plain ${r.plain.toFixed(0)} ms (+syncfs ${r.plainSync.toFixed(0)} ms), agent ${r.agent.toFixed(0)} ms, rss ${(r.rss / 1024).toFixed(1)} MiB\n`);
   }
-  const best = rows.reduce((x, y) => (y.agent < x.agent ? y : x));
-  const plainBest = Math.min(...rows.map((r) => r.plain));
-  const plainSyncBest = Math.min(...rows.map((r) => r.plainSync));
+  const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const plain = median(rows.map((r) => r.plain));
+  const plainSync = median(rows.map((r) => r.plainSync));
+  const agent = median(rows.map((r) => r.agent));
   const mibs = (ms: number) => bytes / 1048576 / (ms / 1000);
+  const range = (xs: number[]) => `${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)} s`;
+  const stepNames = [...(rows[0]?.steps.keys() ?? [])];
+  const steps = stepNames.map((n) => `${n} ${median(rows.map((r) => r.steps.get(n) ?? 0)).toFixed(0)}`).join(", ");
   const peak = Math.max(...rows.map((r) => r.rss));
+  const ratios = rows.map((r) => r.plain / r.agent);
   return [
-    `| ~1 GiB full stream (${(bytes / 1048576).toFixed(0)} MiB, 2,000 small + 128 × 8 MiB files) | plain \`btrfs receive -f\` | ${(plainBest / 1000).toFixed(2)} s, ${mibs(plainBest).toFixed(0)} MiB/s |`,
-    `| | plain \`btrfs receive -f\` followed by \`sync\` | ${(plainSyncBest / 1000).toFixed(2)} s, ${mibs(plainSyncBest).toFixed(0)} MiB/s |`,
-    `| | \`keel-agent receive\` (process start to exit: stage, verify, receive, check, durable commit, cleanup) | ${(best.agent / 1000).toFixed(2)} s, ${mibs(best.agent).toFixed(0)} MiB/s |`,
-    `| | agent steps (ms) | ${best.steps} |`,
-    `| | throughput ratio agent / plain receive (goal ≥ 0.9×) | **${(plainBest / best.agent).toFixed(2)}×** |`,
-    `| | throughput ratio agent / plain receive + sync | ${(plainSyncBest / best.agent).toFixed(2)}× |`,
-    `| | agent peak RSS while receiving, VmHWM (goal < 64 MiB) | **${(peak / 1024).toFixed(1)} MiB** |`,
+    `| ~1 GiB full stream (${(bytes / 1048576).toFixed(0)} MiB, 2,000 small + 128 × 8 MiB files), median of ${RUNS} alternating runs (load average ${load0} before, ${load1} after) | plain \`btrfs receive -f\` | ${(plain / 1000).toFixed(2)} s, ${mibs(plain).toFixed(0)} MiB/s (${range(rows.map((r) => r.plain))}) |`,
+    `| | plain \`btrfs receive -f\` followed by \`sync -f\` of the host file system | ${(plainSync / 1000).toFixed(2)} s, ${mibs(plainSync).toFixed(0)} MiB/s (${range(rows.map((r) => r.plainSync))}) |`,
+    `| | \`keel-agent receive\` (process start to exit: stage + verify, receive, check, durable commit, cleanup) | ${(agent / 1000).toFixed(2)} s, ${mibs(agent).toFixed(0)} MiB/s (${range(rows.map((r) => r.agent))}) |`,
+    `| | agent steps, medians (ms) | ${steps} |`,
+    `| | throughput ratio agent / plain receive, medians (goal ≥ 0.9×) | **${(plain / agent).toFixed(2)}×** (per run ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×) |`,
+    `| | throughput ratio agent / plain receive + sync, medians | ${(plainSync / agent).toFixed(2)}× |`,
+    `| | agent peak RSS while receiving, VmHWM, highest of ${RUNS} (goal < 64 MiB) | **${(peak / 1024).toFixed(1)} MiB** (median ${(median(rows.map((r) => r.rss)) / 1024).toFixed(1)} MiB) |`,
   ];
 }
 
