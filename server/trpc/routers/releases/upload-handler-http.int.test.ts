@@ -5,7 +5,7 @@
 // body the console stopped reading. Builds run for real on a btrfs loop image with the agent bundle.
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -144,6 +144,7 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
   const servers: Server[] = [];
   let plain: string; // data directory not on btrfs
   let onBtrfs: string;
+  let btrfsDir: string;
 
   const depsAt = (dataDir: string): ReleaseDeps => ({
     db,
@@ -170,7 +171,7 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
     execFileSync("truncate", ["-s", "512M", img]);
     execFileSync("mkfs.btrfs", ["-q", "-f", img], { stdio: "ignore" });
     execFileSync("mount", ["-o", "loop", img, mnt]);
-    const btrfsDir = join(mnt, "data");
+    btrfsDir = join(mnt, "data");
     mkdirSync(btrfsDir);
     // The console builds with its own agent bundle (a fresh one, whatever agent/dist holds).
     const bundle = join(root, "keel-agent.mjs");
@@ -290,6 +291,54 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
       expect.stringMatching(/longer than the 4194304 bytes its manifest declares/),
     ]);
     expect(await db.release.count({ where: { app: "web", version: "0.9" } })).toBe(0);
+  });
+
+  it("a client that gives up half way through an upload leaves the server serving", async () => {
+    const aborted = (url: string, path: string, headers: Record<string, string>, head: Buffer) =>
+      new Promise<void>((resolve) => {
+        const req = httpRequest(`${url}${path}`, {
+          method: "POST",
+          headers: { "content-length": String(head.length + BIG), ...headers },
+        });
+        req.on("error", () => resolve());
+        req.write(head);
+        const chunk = Buffer.alloc(1 << 20, 5);
+        let n = 0;
+        const t = setInterval(() => {
+          req.write(chunk);
+          if (++n === 8) {
+            clearInterval(t);
+            req.destroy();
+            resolve();
+          }
+        }, 20);
+      });
+    // While the push reads the stream, and while a build unpacks the tar.
+    const stream = randomBytes(BIG - (1 << 20));
+    const manifest = Buffer.from(formatManifest(signedManifest(key, { app: "web", version: "0.8", stream })));
+    await aborted(
+      plain,
+      "/api/releases/upload?mode=push",
+      { ...auth("operator"), "x-keel-manifest-bytes": String(manifest.length) },
+      Buffer.concat([manifest, stream.subarray(0, 1 << 20)]),
+    );
+    await aborted(
+      onBtrfs,
+      "/api/releases/upload?mode=build&format=tar&app=web&version=0.8",
+      auth("operator"),
+      Buffer.alloc(0),
+    );
+    // The build gave up too (its work directory is gone), rather than waiting for the rest.
+    const uploads = join(btrfsDir, "uploads");
+    await expect
+      .poll(() => (existsSync(uploads) ? readdirSync(uploads) : []), { timeout: 30_000 })
+      .toEqual([]);
+    const r = await post(plain, "/api/releases/upload?mode=nope", {
+      headers: auth("operator"),
+      size: 1 << 20,
+    });
+    expect(r.status).toBe(400);
+    expect(await db.release.count({ where: { version: "0.8" } })).toBe(0);
   });
 
   it("a build refused because the data directory is not on btrfs", async () => {

@@ -96,7 +96,22 @@ export function createReleaseUploadHandler(deps: {
     const raw = req.body ? Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>) : null;
     // The body as the services read it; a service that refuses early may drop (destroy) it.
     let piped: PassThrough | null = null;
-    const body = (): PassThrough => (piped ??= raw!.pipe(new PassThrough()));
+    // A client that gives up half way errors the body: the service reading it fails and cleans up
+    // instead of waiting for the rest (pipe() does not pass a source's error on), and the error is
+    // never an uncaught one.
+    let broken: Error | null = null;
+    raw?.on("error", (e) => {
+      broken = e;
+      piped?.destroy(e);
+    });
+    const body = (): PassThrough => {
+      if (!piped) {
+        piped = new PassThrough();
+        if (broken) piped.destroy(broken);
+        else raw!.pipe(piped);
+      }
+      return piped;
+    };
     let res: Response;
     try {
       res = await route(req, body);
