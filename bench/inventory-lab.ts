@@ -30,10 +30,17 @@ export async function runLabRefreshBench(n: number, dbUrl: string, concurrency =
       console.log(`first refresh ${(first.ms / 1000).toFixed(1)} s (${first.ok} ok, ${first.unreachable} unreachable)`);
       const second = await refreshHosts({ db, ssh }, { hostIds: ids }, { concurrency });
       const p95 = (ms: number[]) => [...ms].sort((a, b) => a - b)[Math.ceil(ms.length * 0.95) - 1] ?? 0;
+      // Hosts that did not answer: how many and why (first distinct messages).
+      const failed = (r: typeof first) => {
+        const bad = r.results.filter((x) => x.status !== "ok");
+        if (!bad.length) return "";
+        const why = [...new Set(bad.map((x) => (x.message ?? x.status).slice(0, 120)))].slice(0, 2).join("; ");
+        return `, ${bad.length} not ok: ${why}`;
+      };
       return (
         `${n} lab hosts (concurrency ${concurrency}; lab up took ${upS.toFixed(0)} s): first refresh incl. agent upload ` +
-        `${(first.ms / 1000).toFixed(1)} s wall (${first.ok} ok, per-host p95 ${(p95(first.results.map((r) => r.ms)) / 1000).toFixed(1)} s); ` +
-        `steady-state refresh ${(second.ms / 1000).toFixed(1)} s wall (${second.ok} ok, ${second.changed} changed, per-host p95 ${(p95(second.results.map((r) => r.ms)) / 1000).toFixed(1)} s).`
+        `${(first.ms / 1000).toFixed(1)} s wall (${first.ok} ok${failed(first)}, per-host p95 ${(p95(first.results.map((r) => r.ms)) / 1000).toFixed(1)} s); ` +
+        `steady-state refresh ${(second.ms / 1000).toFixed(1)} s wall (${second.ok} ok, ${second.changed} changed${failed(second)}, per-host p95 ${(p95(second.results.map((r) => r.ms)) / 1000).toFixed(1)} s).`
       );
     } finally {
       await ssh.close();
