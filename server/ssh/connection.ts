@@ -102,6 +102,10 @@ export class SshConnection {
   get isClosed(): boolean {
     return this.isClosedFlag;
   }
+  /** Closed, or on its way there (close() was called or the transport failed): take no new work. */
+  get isClosing(): boolean {
+    return this.isClosedFlag || this.closeError !== null;
+  }
 
   /** @internal use connect() */
   constructor(client: Client, target: SshTarget, fingerprint: string, limits: SshLimits, onEvent?: (e: SshEvent) => void) {

@@ -71,7 +71,9 @@ export class SshPool {
     }
     const key = keyOf(target);
     let e = this.entries.get(key);
-    if (!e || (e.conn && e.conn.isClosed)) {
+    // A connection the idle timer (or a failure) has begun to close is not reused: end() takes up to
+    // a second, and a command started on it meanwhile would fail with "closed by the console".
+    if (!e || (e.conn && e.conn.isClosing)) {
       e = { key, refs: 0, conn: null, connecting: null, idleTimer: null };
       this.entries.set(key, e);
       e.connecting = this.open(e, target);

@@ -329,4 +329,21 @@ describe("pool", () => {
       await pool.close();
     }
   });
+
+  it("does not hand out a connection that has begun to close (idle timer racing a new command)", async () => {
+    const pool = new SshPool({ idleTimeoutMs: 60_000 });
+    try {
+      const h = target({ name: "h0", address: "127.0.0.1" });
+      const first = await pool.acquire(h);
+      first.release();
+      // What the idle timer does: close() starts an orderly end that takes a round trip or more.
+      const closing = first.conn.close();
+      const r = await pool.run(h, ["echo", "still here"]);
+      expect(r.stdout.toString()).toBe("still here\n");
+      await closing;
+      expect(first.conn.isClosed).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
 });
