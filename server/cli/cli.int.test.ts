@@ -16,6 +16,7 @@ import { createTRPCHandler } from "../trpc/http-handler";
 import { createUser } from "../services/users/create-user";
 import { createApiToken } from "../services/tokens/create-api-token";
 import { appendAudit } from "../services/audit/append-audit";
+import { seedHosts } from "@/prisma/seed/fleet";
 import { runCli } from "./main";
 
 const run = promisify(execFile);
@@ -69,6 +70,19 @@ describe("keel CLI", () => {
     const verify = await cli("audit", "verify");
     expect(verify.code).toBe(0);
     expect(verify.out[0]).toMatch(/^audit chain intact: \d+ events verified/);
+  });
+
+  it("hosts remove retires the host: it leaves the list, and hosts show still finds it, marked retired and by whom", async () => {
+    await seedHosts(db, 2, { prefix: "old", environment: "prod", app: "web", current: "2.0", previous: "1.9" });
+    const removed = await cli("hosts", "remove", "old-000");
+    expect(removed.code).toBe(0);
+    expect(removed.out[0]).toMatch(/^removed old-000 from the inventory at .*; its history is kept/);
+    const list = await cli("hosts", "list", "--search", "old-");
+    expect(list.out.some((l) => l.startsWith("old-001"))).toBe(true);
+    expect(list.out.some((l) => l.startsWith("old-000"))).toBe(false);
+    const show = await cli("hosts", "show", "old-000");
+    expect(show.code).toBe(0);
+    expect(show.out).toContainEqual(expect.stringMatching(/^RETIRED\s+removed from the inventory at .* by admin@keel\.local/));
   });
 
   it("audit verify exits 2 and names the altered event", async () => {

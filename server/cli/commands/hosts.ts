@@ -91,6 +91,7 @@ export const hostsCommand: Command = {
         if (!positionals[0]) throw new CliError(`usage: ${USAGE[1]}`);
         const h = await client().hosts.get.query({ name: positionals[0], ...(v.at ? { at: new Date(v.at) } : {}) });
         io.out(`${h.name}  ${h.user}@${h.address}:${h.port}  env=${h.environment ?? "-"}  ${h.reachable === false ? `UNREACHABLE (${h.lastError})` : ""}`);
+        if (h.retiredAt) io.out(`RETIRED    removed from the inventory at ${h.retiredAt.toISOString()}${h.retiredBy ? ` by ${h.retiredBy}` : ""}; last known state below`);
         io.out(`host key   ${h.hostKeyFingerprint}${h.hostKeyChanged ? `  CHANGED → ${h.presentedKeyFingerprint}` : ""}`);
         io.out(`os         ${h.os ?? "-"}  kernel ${h.kernel ?? "-"}  arch ${h.arch ?? "-"}  agent ${h.agentVersion ?? "-"}`);
         io.out(`labels     ${Object.entries(h.labels).map(([k, x]) => `${k}=${x}`).join(" ") || "-"}`);
@@ -167,8 +168,8 @@ export const hostsCommand: Command = {
       case "remove": {
         if (!rest[0]) throw new CliError(`usage: ${USAGE[4]}`);
         const h = await byName(rest[0]);
-        await client().hosts.remove.mutate({ id: h.id });
-        io.out(`removed ${h.name}`);
+        const r = await client().hosts.remove.mutate({ id: h.id });
+        io.out(`removed ${r.name} from the inventory at ${r.retiredAt.toISOString()}; its history is kept (keel hosts show ${r.name})`);
         return;
       }
       case "refresh": {

@@ -9,7 +9,8 @@ export type RetiredHostRow = { id: string; name: string; address: string; enviro
 export async function listRetiredHosts(deps: InventoryDeps, input: { q?: string; limit?: number } = {}): Promise<RetiredHostRow[]> {
   const q = input.q?.trim();
   return deps.db.$queryRaw<RetiredHostRow[]>(Prisma.sql`
-    SELECT id, name, address, environment, created_at AS "createdAt", retired_at AS "retiredAt", retired_by AS "retiredBy"
-    FROM retired_hosts ${q ? Prisma.sql`WHERE name ILIKE ${likePattern(q)}` : Prisma.empty}
-    ORDER BY retired_at DESC, name LIMIT ${Math.min(Math.max(1, input.limit ?? 100), 1000)}`);
+    SELECT h.id, h.name, h.address, h.environment, h.created_at AS "createdAt", retired_at AS "retiredAt",
+           COALESCE((SELECT u.email FROM users u WHERE u.id = h.retired_by), h.retired_by) AS "retiredBy"
+    FROM retired_hosts h ${q ? Prisma.sql`WHERE h.name ILIKE ${likePattern(q)}` : Prisma.empty}
+    ORDER BY h.retired_at DESC, h.name LIMIT ${Math.min(Math.max(1, input.limit ?? 100), 1000)}`);
 }

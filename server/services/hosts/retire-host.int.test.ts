@@ -66,7 +66,7 @@ describe("retiring a host (PostgreSQL)", () => {
 
     // Its page: last facts, versions as they were when it was removed, its timeline, marked retired.
     const d = await getHostDetail(deps(), { id: ids["web-1"] });
-    expect(d).toMatchObject({ name: "web-1", retiredAt: clockNow, retiredBy: "u-admin", environment: "prod", labels: { role: "web" }, os: "Debian", reachable: null });
+    expect(d).toMatchObject({ name: "web-1", retiredAt: clockNow, retiredBy: "admin@keel.local", environment: "prod", labels: { role: "web" }, os: "Debian", reachable: null });
     expect(d.apps).toEqual([expect.objectContaining({ app: "nginx", current: "1.10" })]);
     expect(d.apps[0]!.versions.map((v) => v.version)).toEqual(["1.10", "1.9"]);
     expect(d.events[0]).toMatchObject({ kind: "host.retired", actorId: "u-admin" });

@@ -105,7 +105,8 @@ export async function getHostDetail(deps: InventoryDeps, input: { id?: string; n
              NULL::text AS "lastError", h.last_seen_at AS "lastSeenAt", NULL::timestamptz AS "lastRefreshAt", h.facts, NULL::timestamptz AS "factsAt",
              h.hostname, h.machine_id AS "machineId", h.os, h.kernel, h.arch, h.agent_version AS "agentVersion",
              NULL::bigint AS "storeTotalBytes", NULL::bigint AS "storeUsedBytes", h.enrolled_by AS "enrolledBy",
-             h.created_at AS "createdAt", h.retired_at AS "retiredAt", h.retired_by AS "retiredBy",
+             h.created_at AS "createdAt", h.retired_at AS "retiredAt",
+             COALESCE((SELECT u.email FROM users u WHERE u.id = h.retired_by), h.retired_by) AS "retiredBy",
              '[]'::json AS groups,
              ${jsonList(HISTORY_VERSIONS(id, at ? Prisma.sql`${at}::timestamptz` : Prisma.sql`h.retired_at - interval '1 millisecond'`), "x.app, x.version")} AS versions,
              ${jsonList(EVENTS(id, at, limit), "x.at DESC, x.id::bigint DESC")} AS events
