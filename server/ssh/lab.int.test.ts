@@ -277,6 +277,52 @@ describe("dropped links (case 13)", () => {
   });
 });
 
+describe("a burst with slow and lossy hosts (case 25)", () => {
+  it("40 handshakes at once to one default sshd (MaxStartups 10:30:100) all get through by jittered retry", async () => {
+    const events: SshEvent[] = [];
+    const conns = await Promise.allSettled(Array.from({ length: 40 }, () => connect(targetOf(host(0)), { onEvent: (e) => events.push(e) })));
+    try {
+      expect(conns.filter((c) => c.status === "rejected").map((c) => String((c as PromiseRejectedResult).reason))).toEqual([]);
+      const retried = events.filter((e) => e.type === "retry").length;
+      console.log(`40 concurrent handshakes to one sshd: ${retried} retried after a drop`);
+    } finally {
+      await Promise.all(conns.map((c) => (c.status === "fulfilled" ? c.value.close() : undefined)));
+    }
+  });
+
+  it("facts from all 20 hosts at once while 2 are slow (300 ms) and 1 loses 10% of its packets: every host answers", async () => {
+    const slow = [host(1).name, host(2).name];
+    const lossy = host(3).name;
+    for (const name of slow) await labFault(LAB, name, { kind: "delay", ms: 300 });
+    await labFault(LAB, lossy, { kind: "loss", percent: 10 });
+    const pool = new SshPool();
+    try {
+      const took = new Map<string, number>();
+      const results = await mapHosts(
+        inv.hosts.map((h) => targetOf(h)),
+        (t) =>
+          pool.withConnection(t, async (c) => {
+            const started = Date.now();
+            await ensureAgent(c, { bundle });
+            const facts = await runAgent(c, "facts", {});
+            took.set(t.name, Date.now() - started);
+            return facts;
+          }),
+        { concurrency: 20 },
+      );
+      expect(results.filter((r) => !r.ok).map((r) => (r.ok ? "" : `${r.host}: ${r.error.message}`))).toEqual([]);
+      expect(results.map((r) => (r.ok ? r.value.host.hostname : null))).toEqual(inv.hosts.map((h) => h.name));
+      // The delay was in force: the agent check and facts take at least two round trips of 300 ms.
+      for (const name of slow) expect(took.get(name)!).toBeGreaterThanOrEqual(600);
+      const fast = inv.hosts.filter((h) => !slow.includes(h.name) && h.name !== lossy).map((h) => took.get(h.name)!);
+      console.log(`slow hosts ${slow.map((n) => took.get(n)).join(", ")} ms; lossy ${took.get(lossy)} ms; fast median ${fast.sort((a, b) => a - b)[Math.floor(fast.length / 2)]} ms`);
+    } finally {
+      await pool.close();
+      for (const name of [...slow, lossy]) await labFault(LAB, name, { kind: "restore" });
+    }
+  });
+});
+
 describe("channels and output (cases 14, 16)", () => {
   it("runs 30 commands at once on one connection to a default sshd (MaxSessions 10)", async () => {
     const c = await connect(targetOf(host(5)));
