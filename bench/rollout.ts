@@ -8,7 +8,8 @@
 //    (symlink + rename), to the same N hosts; every host checked afterwards.
 // Each N uses its own app name (ts<N>), so every update starts from hosts that hold only 5.8.2.
 // The console is this process (the rollout worker and the SSH executor run in it): peak RSS reported.
-// Sizes: KEEL_BENCH_ROLLOUT_SIZES (default "10,50,100").
+// Sizes: KEEL_BENCH_ROLLOUT_SIZES (default "10,50,100"); KEEL_BENCH_SKIP_ANSIBLE=1 runs Keel only (profiling);
+// KEEL_BENCH_PROFILE=file.cpuprofile writes a CPU profile of the console during the first fleet rollback.
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -214,7 +215,8 @@ async function main() {
     const url = pg.urlFor("postgres");
     await applyMigrations(url);
     const t0 = Date.now();
-    fleet = await setUpLabFleet({ lab, count: MAX, databaseUrl: url, environment: "dev", concurrency: MAX });
+    // The worker as `npm start` runs it (sweep every 1 s, heartbeat every 5 s), not the tests' short timings.
+    fleet = await setUpLabFleet({ lab, count: MAX, databaseUrl: url, environment: "dev", concurrency: MAX, sweepMs: 1000, heartbeatMs: 5000 });
     say(`lab of ${MAX} hosts up, imported and refreshed in ${sec(Date.now() - t0)}`);
     const actor = (await seedUser(fleet.db, "bench@example.test", ["operator"])) as { id: string; roles: "operator"[] };
     const ids = (await fleet.db.host.findMany({ orderBy: { name: "asc" }, select: { id: true, name: true } })).filter((h) => fleet!.inv.hosts.some((x) => x.name === h.name));
@@ -239,6 +241,7 @@ async function main() {
       say(
         `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} content sent per host, ${mib(up.bytes)} in all; on the wire ${kib(up.wire.tx / n)} out + ${kib(up.wire.rx / n)} back per host; host step p50 ${sec(up.stepP50)} p95 ${sec(up.stepP95)}, last step started at ${sec(up.lastStart)}; console CPU ${sec(up.cpuMs)}); every host checked`,
       );
+      if (process.env.KEEL_BENCH_SKIP_ANSIBLE) continue;
       const ms = ansible(fleet, work, n, to.tarZst);
       await check(lab, ids.slice(0, n).map((h) => h.name), `/var/lib/keel/ansible/${app}/current`, `releases/${TO}`);
       say(`ansible deploy of the ${mib(Number(execFileSync("stat", ["-c", "%s", to.tarZst], { encoding: "utf8" })))} tar.zst, ${n} hosts, forks ${n}: ${sec(ms)}; every host checked → keel/ansible = ${(up.ms / ms).toFixed(3)}`);

@@ -5,6 +5,7 @@
 import type { PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { appendAudit } from "@/server/services/audit/append-audit";
+import type { Prisma } from "@prisma/client";
 import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
 import type { PlanHost, RolloutPlan } from "@/server/services/rollouts/types";
 import { advanceRollout } from "./advance-rollout";
@@ -31,7 +32,51 @@ export type StepDeps = {
   verdicts?: Map<string, { at: number; verdict: Promise<DispatchVerdict> }>;
   /** Plans already read by this worker, by rollout id and plan digest. */
   plans?: Map<string, unknown>;
+  /**
+   * Runs a step's final writes (result, timeline, audit) in a transaction, possibly together with
+   * other steps' (see finishBatcher). Without it each step commits its own transaction.
+   */
+  finishing?: Finisher;
 };
+
+type Tx = Prisma.TransactionClient;
+export type Finisher = (write: (tx: Tx) => Promise<void>) => Promise<void>;
+
+/**
+ * The audit chain is appended under one PostgreSQL advisory lock, so the final writes of steps that
+ * end together queue there one transaction (and one commit) each, every waiter holding a pooled
+ * connection. A batcher runs the writes that queued while the previous batch was committing in one
+ * transaction; if that transaction fails, each write is retried in its own, so one bad step cannot
+ * take others down with it.
+ */
+export function finishBatcher(db: PrismaClient, maxBatch = 200): Finisher {
+  type Item = { write: (tx: Tx) => Promise<void>; resolve: () => void; reject: (e: unknown) => void };
+  const queue: Item[] = [];
+  let running = false;
+  const drain = async () => {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, maxBatch);
+        try {
+          await db.$transaction(async (tx) => {
+            for (const it of batch) await it.write(tx);
+          });
+          for (const it of batch) it.resolve();
+        } catch {
+          for (const it of batch) await db.$transaction((tx) => it.write(tx)).then(it.resolve, it.reject);
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+  return (write) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ write, resolve, reject });
+      if (!running) void drain();
+    });
+}
 
 export const DISPATCH_VERDICT_MS = 1_000;
 /** Progress (step name, bytes) is written at most this often per host; the final result always is. */
@@ -150,7 +195,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   const error = result.outcome === "succeeded" ? null : result.outcome === "failed" ? `${result.step}: ${result.error}` : result.error;
   // The step's result, the host's timeline and the audit entry in one transaction: all or none,
   // and one commit instead of three.
-  await db.$transaction(async (tx) => {
+  const finish = async (tx: Tx) => {
     const done = await tx.rolloutHost.updateMany({
       where: { idempotencyKey: job.key, claimedBy: workerId, state: "running" },
       data: {
@@ -185,6 +230,18 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         ...(result.commands ? { commands: result.commands } : {}),
       },
     });
-  });
+  };
+  await (deps.finishing ? deps.finishing(finish) : db.$transaction(finish));
+  // A step that succeeded while others of its wave still run, with none waiting, changes nothing
+  // the rollout must react to: skip the rollout lock. Safe for the last step: each step looks
+  // after its own result was committed, so the one that commits last sees every other done.
+  if (result.outcome === "succeeded") {
+    const [w] = await db.$queryRaw<{ pending: number; active: number }[]>`
+      SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending,
+             count(*) FILTER (WHERE state IN ('queued', 'running'))::int AS active
+      FROM rollout_hosts
+      WHERE rollout_id = ${r.id}::uuid AND wave = (SELECT wave FROM rollout_hosts WHERE idempotency_key = ${job.key})`;
+    if (w && w.pending === 0 && w.active > 0) return;
+  }
   await advanceRollout(db, deps.boss, r.id, workerId, deps.onQueued);
 }

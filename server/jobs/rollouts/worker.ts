@@ -12,7 +12,7 @@ import type PgBoss from "pg-boss";
 import { advanceRollout } from "./advance-rollout";
 import type { HostExecutor } from "./executor";
 import { HOST_STEP_QUEUE, openQueue, type HostStepJob } from "./queue";
-import { runHostStep } from "./run-host-step";
+import { finishBatcher, runHostStep } from "./run-host-step";
 
 export type WorkerOptions = {
   db: PrismaClient;
@@ -62,6 +62,7 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
     onQueued: (n: number) => n > 0 && wake(),
     verdicts: new Map(),
     plans: new Map(),
+    finishing: finishBatcher(o.db),
   };
   const inFlight = new Set<Promise<void>>();
 

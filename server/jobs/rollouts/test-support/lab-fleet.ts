@@ -48,6 +48,9 @@ export async function setUpLabFleet(o: {
   environment: string;
   labels?: Record<string, string>;
   concurrency?: number;
+  /** Worker timings; tests use short ones (default sweep 500 ms, heartbeat 1 s). */
+  sweepMs?: number;
+  heartbeatMs?: number;
 }): Promise<LabFleet> {
   const root = mkdtempSync(join(tmpdir(), `keel-fleet-${o.lab}-`));
   const dataDir = join(root, "console");
@@ -98,7 +101,10 @@ export async function setUpLabFleet(o: {
       bundle,
       recordFacts: async (hostId, facts) => void (await recordFacts({ db }, hostId, factsFromAgent(facts))),
     });
-    worker = await startRolloutWorker({ db, databaseUrl: o.databaseUrl, executor, concurrency: o.concurrency ?? 20, sweepMs: 500, heartbeatMs: 1000 });
+    worker = await startRolloutWorker({ db, databaseUrl: o.databaseUrl, executor, concurrency: o.concurrency ?? 20,
+      sweepMs: o.sweepMs ?? 500,
+      heartbeatMs: o.heartbeatMs ?? 1000,
+    });
 
     const src = join(root, "src");
     mkdirSync(join(src, "bin"), { recursive: true });
