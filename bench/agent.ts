@@ -275,7 +275,7 @@ async function main(): Promise<void> {
     const lines = [
       "## Agent",
       "",
-      `Measured ${DATE} with \`npm run bench:agent\` (keel-agent ${(agentJson(["version"]) as { agentVersion: string }).agentVersion}, Node ${process.version}, btrfs-progs ${sh("btrfs", ["--version"]).trim().split(" ").pop()}), loop-mounted btrfs images on a shared 2-core VM (other jobs were running; figures are indicative).`,
+      `Measured ${DATE} with \`npm run bench:agent\` (keel-agent ${(agentJson(["version"]) as { agentVersion: string }).agentVersion}, Node ${process.version}, btrfs-progs ${sh("btrfs", ["--version"]).trim().split(" ").pop()}), loop-mounted btrfs images on a shared 2-core VM (other jobs were running; figures are indicative). Receive: median of ${RUNS} runs per side, plain and agent alternating in the same run, the same stream file warm in the page cache for both, the same host file system, every received subvolume deleted before the next run.`,
       "",
       "| what | measured | result |",
       "| --- | --- | --- |",
@@ -289,8 +289,22 @@ async function main(): Promise<void> {
     if (process.argv.includes("--write")) {
       const docs = join(REPO, "docs/benchmarks.md");
       const text = existsSync(docs) ? readFileSync(docs, "utf8") : "# Benchmarks\n\n";
-      const re = /## Agent\n[\s\S]*?(?=\n## |$)/;
-      const next = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
+      // Replaces the measured part of the section (heading, "Measured …" line, table) and keeps
+      // the hand-written reading of the figures that follows the table.
+      const start = text.indexOf("## Agent\n");
+      let next: string;
+      if (start < 0) {
+        next = `${text.trimEnd()}\n\n${section}`;
+      } else {
+        const after = text.indexOf("\n## ", start + 1);
+        const end = after < 0 ? text.length : after + 1;
+        const lines = text.slice(start, end).split("\n");
+        const first = lines.findIndex((l) => l.startsWith("|"));
+        let last = first;
+        while (first >= 0 && lines[last + 1]?.startsWith("|")) last++;
+        const rest = first < 0 ? "" : lines.slice(last + 1).join("\n");
+        next = text.slice(0, start) + section.trimEnd() + "\n" + (rest.startsWith("\n") ? rest : `\n${rest}`) + text.slice(end);
+      }
       writeFileSync(docs, next.endsWith("\n") ? next : next + "\n");
     }
   } finally {
