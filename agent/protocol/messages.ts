@@ -7,7 +7,7 @@ import { validateHealthCheck, validateManifest, RELEASE_KINDS, STREAM_FORMATS, t
 import { appNameProblem, versionProblem } from "./names";
 import { PROTOCOL_VERSION } from "./version";
 
-export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "keygen", "build"] as const;
+export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "health", "keygen", "build"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Wire encodings of a receive's data: the signed stream as is, or Keel's delta (agent/protocol/delta). */
@@ -50,6 +50,12 @@ export interface VerifyArgs {
   app: string;
   version?: string;
 }
+/** health: run the health check recorded in the installed version's signed manifest (never one sent by the caller). */
+export interface HealthArgs {
+  app: string;
+  /** Defaults to the current version. */
+  version?: string;
+}
 export interface KeygenArgs {
   /** Directory to write `<name>.key` (PKCS#8, mode 0600) and `<name>.pub` into. */
   out: string;
@@ -77,6 +83,7 @@ export interface CommandArgs {
   remove: RemoveArgs;
   gc: GcArgs;
   verify: VerifyArgs;
+  health: HealthArgs;
   keygen: KeygenArgs;
   build: BuildArgs;
 }
@@ -180,6 +187,19 @@ export interface VerifyResult {
   versions: { version: string; files: number; bytes: number; treeSha256: string }[];
 }
 
+export interface HealthResult {
+  app: string;
+  version: string;
+  /** False when the version's manifest declares no health check (nothing ran). */
+  ran: boolean;
+  ok: boolean;
+  /** exec: "exit N" / "killed after the timeout"; http: "status N" / the fetch error. */
+  outcome: string;
+  durationMs: number;
+  /** The check's stderr (exec) or response body (http), trimmed to 2 KiB. */
+  output: string;
+}
+
 export interface KeygenResult {
   keyId: string;
   publicKey: string;
@@ -212,6 +232,7 @@ export interface CommandResults {
   remove: RemoveResult;
   gc: GcResult;
   verify: VerifyResult;
+  health: HealthResult;
   keygen: KeygenResult;
   build: BuildResult;
 }
@@ -296,6 +317,12 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
     case "verify": {
       const o = obj(a, p, ["app", "version"]);
       const r: VerifyArgs = { app: app(o.app, `${p}.app`) };
+      if (o.version !== undefined) r.version = version(o.version, `${p}.version`);
+      return r as CommandArgs[C];
+    }
+    case "health": {
+      const o = obj(a, p, ["app", "version"]);
+      const r: HealthArgs = { app: app(o.app, `${p}.app`) };
       if (o.version !== undefined) r.version = version(o.version, `${p}.version`);
       return r as CommandArgs[C];
     }

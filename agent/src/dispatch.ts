@@ -14,11 +14,12 @@ import { receive } from "./commands/receive";
 import { activate, rollback } from "./commands/activate";
 import { remove, gc } from "./commands/remove";
 import { verify } from "./commands/verify";
+import { health } from "./commands/health";
 import { keygen } from "./commands/keygen";
 import { build } from "./commands/build";
 
 const STORE_FREE: readonly Command[] = ["version", "keygen"];
-const READ_ONLY: readonly Command[] = ["facts", "verify"];
+const READ_ONLY: readonly Command[] = ["facts", "verify", "health"];
 
 export function ensureStoreDirs(ctx: AgentContext): void {
   const { layout } = ctx;
@@ -74,6 +75,8 @@ async function runInStore(command: Command, args: unknown, ctx: AgentContext, in
       return gc(ctx, args as CommandArgs["gc"]);
     case "verify":
       return verify(ctx, args as CommandArgs["verify"]);
+    case "health":
+      return health(ctx, args as CommandArgs["health"]);
     case "build":
       return build(ctx, args as CommandArgs["build"]);
     default:

@@ -19,6 +19,7 @@ const USAGE = `usage: keel-agent <command> [options]
   remove APP VERSION                      delete a version (not current or previous)
   gc [APP] --keep N                       keep the N newest versions per app
   verify APP [VERSION]                    re-check installed trees against their manifests
+  health APP [VERSION]                    run the health check of VERSION's signed manifest (default: current)
   keygen --out DIR [--name NAME]          new ed25519 release signing key
   build --from DIR --app A --version V --key KEY --out DIR [--parent P] [--kind K] [--format F]
         [--health-check JSON]             e.g. '{"type":"exec","argv":["/usr/bin/test","-f","/srv/ok"],"timeoutMs":30000}'
@@ -101,6 +102,7 @@ function argsFor(command: Command, p: Parsed): unknown {
       return { app: pos[0], keep: Number(keep) };
     }
     case "verify":
+    case "health":
       need(1, 2);
       return { app: pos[0], version: pos[1] };
     case "keygen":
