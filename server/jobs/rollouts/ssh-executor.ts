@@ -6,7 +6,7 @@
 // same session goes straight into the inventory — no second connection, agent check or refresh.
 // After a worker died mid-step (reconcile), the host's facts decide and nothing is done twice.
 import type { PrismaClient } from "@prisma/client";
-import { validateManifest, type Facts, type HealthCheck, type ReleaseManifest } from "@/agent/protocol";
+import { validateManifest, type Facts, type ReleaseManifest } from "@/agent/protocol";
 import { loadAgentBundle, openCheckedSession, receiveReleaseIn, type AgentBundle, type AgentSession, type SshPool, type SshTarget } from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
@@ -25,14 +25,6 @@ export type SshExecutorDeps = {
   /** Upper bound for one host step's agent session (default 10 min). */
   sessionTimeoutMs?: number;
 };
-
-/** Node one-liner for an HTTP health check on the host: exit 0 when the status matches. */
-const HTTP_CHECK =
-  "fetch(process.argv[1],{signal:AbortSignal.timeout(Number(process.argv[3]))}).then(r=>process.exit(r.status===Number(process.argv[2])?0:1),e=>{console.error(String(e));process.exit(2)})";
-
-function healthArgv(h: HealthCheck): string[] {
-  return h.type === "exec" ? h.argv : ["node", "-e", HTTP_CHECK, h.url, String(h.expectStatus), String(h.timeoutMs)];
-}
 
 type StreamChoice = { manifest: ReleaseManifest; digest: string; wireEncoding: "raw" | "keel-delta-1"; full: ReleaseManifest };
 
@@ -161,17 +153,16 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         const check = s.full.healthCheck;
         if (check) {
           await say({ step: "health-check" });
-          commands.push(`health-check (${check.type})`);
-          const r = await conn.exec(healthArgv(check), { step: "exec", timeoutMs: check.timeoutMs, maxOutputBytes: 64 * 1024 }).catch((e: Error) => ({
-            exitCode: -1,
-            stderr: Buffer.from(e.message),
-            stdout: Buffer.alloc(0),
-          }));
-          if (r.exitCode !== 0) {
-            const why = `health check failed (exit ${r.exitCode}${r.stderr.length ? `: ${r.stderr.toString("utf8").trim().slice(0, 200)}` : ""})`;
+          // The agent runs the check its installed, signed manifest declares (as root, also on
+          // forced-command hosts); the console only asks.
+          const h = await session.request("health", { app: rollout.app, version: target_ }).catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
+          if (!h.ok) {
+            const why = `health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`;
+            if (!before.current)
+              return await finish({ outcome: "failed", step: "health-check", error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
             await say({ step: "revert" });
-            if (before.current) await session.request("activate", { app: rollout.app, version: before.current, rollback: true });
-            return await finish({ outcome: "reverted", error: `${why}; ${before.current ? `back on ${before.current}` : "no earlier version to go back to"}` });
+            await session.request("activate", { app: rollout.app, version: before.current, rollback: true });
+            return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}` });
           }
         }
         return await finish({ outcome: "succeeded" });
