@@ -129,6 +129,8 @@ export interface Facts {
   };
   store: { path: string; backend: StoreBackend; fsType: string; sizeBytes: number; freeBytes: number };
   apps: AppFacts[];
+  /** Key ids of the release-signing keys this host trusts (valid files in the trusted directory). */
+  trustedKeys?: string[];
 }
 
 export interface VersionResult {

@@ -6,6 +6,7 @@ import type { AgentContext } from "../context";
 import { fsInfo } from "../store/detect";
 import { isReadOnlyTree, listApps, listVersions, readMeta, readPointer } from "../store/state";
 import { AGENT_VERSION, agentSha256 } from "../version";
+import { loadTrustedKeys } from "../trusted-keys";
 
 function readOsRelease(): Facts["host"]["os"] {
   for (const p of ["/etc/os-release", "/usr/lib/os-release"]) {
@@ -75,5 +76,15 @@ export function facts(ctx: AgentContext): Facts {
     },
     store: { path: ctx.layout.root, backend: fs.isBtrfs ? "btrfs" : "plain", fsType: fs.fsType, sizeBytes: fs.sizeBytes, freeBytes: fs.freeBytes },
     apps: collectApps(ctx),
+    trustedKeys: trustedKeyIds(ctx.trustedDir),
   };
+}
+
+/** A malformed key file is left out here; `receive` names it when it matters. */
+function trustedKeyIds(dir: string): string[] {
+  try {
+    return loadTrustedKeys(dir, "facts").map((k) => k.keyId);
+  } catch {
+    return [];
+  }
 }

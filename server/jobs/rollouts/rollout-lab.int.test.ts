@@ -12,6 +12,8 @@ import { answerRollout } from "@/server/services/rollouts/approve-rollout";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
+import { labExec } from "@/infra/lab/api";
+import { createSigningKey } from "@/server/services/keys/create-signing-key";
 import { setUpLabFleet, type LabFleet } from "./test-support/lab-fleet";
 
 const LAB = "ro" + randomBytes(3).toString("hex");
@@ -98,5 +100,22 @@ describe("rollouts on lab hosts", () => {
     for (const h of fleet.inv.hosts) expect((await fleet.onHost(h.name, "web")).current).toBe("1.0");
     const steps = await fleet.db.auditEvent.count({ where: { action: "rollout.host_step", target: `rollout:${r.number}` } });
     expect(steps).toBe(5);
+  });
+
+  it("after a key rotation, installs the new signing key on each host before sending a release it signed", async () => {
+    const rotated = await createSigningKey(fleet.deps, { name: "rotated" });
+    const keyFile = `/etc/keel/trusted.d/${rotated.keyId}.pub`;
+    for (const h of fleet.inv.hosts) expect((await labExec(LAB, h.name, ["test", "-e", keyFile])).code).toBe(1);
+    await fleet.build("web", "3.0");
+    const m = await fleet.db.release.findUniqueOrThrow({ where: { app_version: { app: "web", version: "3.0" } }, select: { manifest: true } });
+    expect(JSON.parse(m.manifest).signer).toBe(rotated.keyId);
+    const r = await runApproved(spec({ version: "3.0" }), [ap1, ap2]);
+    expect(r.state, JSON.stringify(r.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("succeeded");
+    for (const h of fleet.inv.hosts) {
+      expect((await fleet.onHost(h.name, "web")).current).toBe("3.0");
+      expect((await labExec(LAB, h.name, ["test", "-s", keyFile])).code).toBe(0);
+    }
+    const steps = await fleet.db.auditEvent.findMany({ where: { action: "rollout.host_step", target: `rollout:${r.number}` }, select: { detail: true } });
+    for (const st of steps) expect(JSON.stringify(st.detail)).toContain(`install-key ${rotated.keyId}`);
   });
 });

@@ -6,8 +6,8 @@
 // same session goes straight into the inventory — no second connection, agent check or refresh.
 // After a worker died mid-step (reconcile), the host's facts decide and nothing is done twice.
 import type { PrismaClient } from "@prisma/client";
-import { validateManifest, type Facts, type ReleaseManifest } from "@/agent/protocol";
-import { loadAgentBundle, openCheckedSession, receiveReleaseIn, type AgentBundle, type AgentSession, type SshPool, type SshTarget } from "@/server/ssh";
+import { formatPublicKey, validateManifest, type Facts, type ReleaseManifest } from "@/agent/protocol";
+import { installTrustedKeys, loadAgentBundle, openCheckedSession, receiveReleaseIn, type AgentBundle, type AgentSession, type SshConnection, type SshPool, type SshTarget } from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
 
@@ -52,6 +52,25 @@ async function loadStream(db: PrismaClient, app: string, version: string, delta:
 function appState(f: Facts, app: string) {
   const a = f.apps.find((x) => x.app === app);
   return { current: a?.current ?? null, has: (v: string) => !!a?.versions.some((x) => x.version === v) };
+}
+
+/**
+ * Keys created after a host was enrolled (rotation) are not on it yet: the host's facts list the
+ * key ids it trusts, and a missing signer key is installed before the stream is sent (audited with
+ * the step). Forced-command hosts take no files from the console's key: there it is an error.
+ * Returns the error, or null when the host trusts the signer.
+ */
+async function trustSigner(db: PrismaClient, conn: SshConnection, facts: Facts, signer: string, release: string, commands: string[]): Promise<string | null> {
+  if (!facts.trustedKeys || facts.trustedKeys.includes(signer)) return null;
+  const host = conn.target.name;
+  if (conn.target.forcedCommand)
+    return `${host} does not trust signing key ${signer}, which signed ${release}; its SSH key may run only the agent, so an admin must add /etc/keel/trusted.d/${signer}.pub on the host`;
+  const key = await db.signingKey.findUnique({ where: { keyId: signer }, select: { publicKey: true, status: true } });
+  if (!key || (key.status !== "active" && key.status !== "retired"))
+    return `${host} does not trust signing key ${signer}, which signed ${release}, and the console no longer trusts it either (${key?.status ?? "unknown key"})`;
+  await installTrustedKeys(conn, [formatPublicKey(Buffer.from(key.publicKey, "base64"))]);
+  commands.push(`install-key ${signer}`);
+  return null;
 }
 
 export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
@@ -115,7 +134,8 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         const target_ = plan.to;
         if (!target_) return { outcome: "failed", step: "plan", error: "the plan names no version for this host", commands: ran() };
 
-        const before = appState(await session.request("facts", {}), rollout.app);
+        const factsBefore = await session.request("facts", {});
+        const before = appState(factsBefore, rollout.app);
         if (input.reconcile && before.current === target_) {
           await say({ step: "reconcile" });
           return await finish({ outcome: "succeeded", detail: "found done on the host after an interrupted attempt" });
@@ -129,6 +149,8 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
 
         const s = await streamFor(input);
         if (!before.has(target_)) {
+          const untrusted = await trustSigner(deps.db, lease.conn, factsBefore, s.manifest.signer, `${rollout.app} ${target_}`, commands);
+          if (untrusted) return { outcome: "failed", step: "trust", error: untrusted, commands: ran() };
           const path = deps.artifacts.localPath(s.digest);
           if (!path) return { outcome: "failed", step: "send", error: "the release stream is not in the console's artifact store", commands: ran() };
           await say({ step: "send", bytesSent: 0 });
