@@ -55,7 +55,10 @@ export async function serveNext(opts: { host: string; port: number; dev: boolean
   const app = next({ dev: opts.dev, dir: REPO, hostname: opts.host, port: opts.port });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const server = createServer((req, res) => {
+  // No cap on a whole request's duration (Node's default drops any request after 300 s, which cuts
+  // a large release upload over a slow link); a socket idle for 2 minutes is closed instead, and
+  // the headers must still arrive within Node's headersTimeout (60 s).
+  const server = createServer({ requestTimeout: 0 }, (req, res) => {
     req.headers["x-keel-client-ip"] = req.socket.remoteAddress ?? "unknown";
     req.headers["x-keel-path"] = req.url ?? "/";
     handle(req, res).catch((e: unknown) => {
@@ -63,6 +66,7 @@ export async function serveNext(opts: { host: string; port: number; dev: boolean
       if (!res.headersSent) res.writeHead(500).end("internal error");
     });
   });
+  server.setTimeout(120_000, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => resolve());
