@@ -56,8 +56,9 @@ export async function serveNext(opts: { host: string; port: number; dev: boolean
   await app.prepare();
   const handle = app.getRequestHandler();
   // No cap on a whole request's duration (Node's default drops any request after 300 s, which cuts
-  // a large release upload over a slow link); a socket idle for 2 minutes is closed instead, and
-  // the headers must still arrive within Node's headersTimeout (60 s).
+  // a large release upload over a slow link); a socket on which nothing moved for 10 minutes (a
+  // stalled upload; longer than a release build the client waits for) is closed instead, and the
+  // headers must still arrive within Node's headersTimeout (60 s).
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     req.headers["x-keel-client-ip"] = req.socket.remoteAddress ?? "unknown";
     req.headers["x-keel-path"] = req.url ?? "/";
@@ -66,7 +67,7 @@ export async function serveNext(opts: { host: string; port: number; dev: boolean
       if (!res.headersSent) res.writeHead(500).end("internal error");
     });
   });
-  server.setTimeout(120_000, (socket) => socket.destroy());
+  server.setTimeout(600_000, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => resolve());
