@@ -250,6 +250,40 @@ function deferred<T>(): Deferred<T> {
 
 type Envelope = { protocolVersion: number; id: string; ok?: boolean; event?: string; result?: unknown; error?: AgentErrorBody } & Record<string, unknown>;
 
+/**
+ * The agent's stdout as envelopes: frames decoded, each checked to be a JSON message with an id in
+ * the console's protocol version, then handed on. A violation throws (ending the channel).
+ */
+function envelopeReader(
+  t: SshTarget,
+  decoder: FrameDecoder,
+  protocolError: (msg: string) => SshError,
+  when: string,
+  onEnvelope: (v: Envelope) => void,
+): (chunk: Buffer) => void {
+  return (chunk) => {
+    let frames;
+    try {
+      frames = decoder.push(chunk);
+    } catch (e) {
+      throw protocolError(e instanceof FramingError ? e.message : String(e));
+    }
+    for (const f of frames) {
+      if (f.kind !== "json") throw protocolError(`unexpected ${f.kind} frame from the agent`);
+      const v = f.value as Envelope;
+      if (typeof v !== "object" || v === null || typeof v.id !== "string") throw protocolError("a message without an id");
+      if (v.protocolVersion !== PROTOCOL_VERSION) {
+        throw new SshError(
+          "AGENT_PROTOCOL",
+          `keel-agent on ${t.name} speaks protocol ${String(v.protocolVersion)}, the console ${PROTOCOL_VERSION}. Update the agent (ensureAgent)${when}.`,
+          { host: t.name, step: "run-agent" },
+        );
+      }
+      onEnvelope(v);
+    }
+  };
+}
+
 /** Run one agent command through `keel-agent serve` and return its validated result. */
 export async function runAgent<C extends Command>(conn: SshConnection, command: C, args: CommandArgs[C], opts: RunAgentOptions = {}): Promise<CommandResults[C]> {
   const t = conn.target;
@@ -265,31 +299,13 @@ export async function runAgent<C extends Command>(conn: SshConnection, command: 
       step: "run-agent",
     });
 
-  const onStdout = (chunk: Buffer) => {
-    let frames;
-    try {
-      frames = decoder.push(chunk);
-    } catch (e) {
-      throw protocolError(e instanceof FramingError ? e.message : String(e));
-    }
-    for (const f of frames) {
-      if (f.kind !== "json") throw protocolError(`unexpected ${f.kind} frame from the agent`);
-      const v = f.value as Envelope;
-      if (typeof v !== "object" || v === null || typeof v.id !== "string") throw protocolError("a message without an id");
-      if (v.protocolVersion !== PROTOCOL_VERSION) {
-        throw new SshError(
-          "AGENT_PROTOCOL",
-          `keel-agent on ${t.name} speaks protocol ${String(v.protocolVersion)}, the console ${PROTOCOL_VERSION}. Update the agent (ensureAgent) before running ${command}.`,
-          { host: t.name, step: "run-agent" },
-        );
-      }
-      if (v.event === "hello") hello.resolve(v);
-      else if (v.event === "ready" && v.id === id) ready.resolve();
-      else if (v.event === "progress" && v.id === id) opts.onProgress?.(v as never);
-      else if (v.event === undefined && (v.id === id || v.id === "") && typeof v.ok === "boolean") response.resolve(v);
-      else throw protocolError(`an unexpected message (${printable(JSON.stringify(v), 120)})`);
-    }
-  };
+  const onStdout = envelopeReader(t, decoder, protocolError, ` before running ${command}`, (v) => {
+    if (v.event === "hello") hello.resolve(v);
+    else if (v.event === "ready" && v.id === id) ready.resolve();
+    else if (v.event === "progress" && v.id === id) opts.onProgress?.(v as never);
+    else if (v.event === undefined && (v.id === id || v.id === "") && typeof v.ok === "boolean") response.resolve(v);
+    else throw protocolError(`an unexpected message (${printable(JSON.stringify(v), 120)})`);
+  });
 
   const stream = opts.stream;
   async function* input(): AsyncGenerator<Buffer> {
@@ -421,29 +437,11 @@ export class AgentSession {
     const pending: Envelope[] = [];
     const protocolError = (msg: string) =>
       new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} broke the protocol: ${msg}. Make sure the agent matches the console (ensureAgent).`, { host: t.name, step: "run-agent" });
-    const onStdout = (chunk: Buffer) => {
-      let frames;
-      try {
-        frames = decoder.push(chunk);
-      } catch (e) {
-        throw protocolError(e instanceof FramingError ? e.message : String(e));
-      }
-      for (const f of frames) {
-        if (f.kind !== "json") throw protocolError(`unexpected ${f.kind} frame from the agent`);
-        const v = f.value as Envelope;
-        if (typeof v !== "object" || v === null || typeof v.id !== "string") throw protocolError("a message without an id");
-        if (v.protocolVersion !== PROTOCOL_VERSION) {
-          throw new SshError(
-            "AGENT_PROTOCOL",
-            `keel-agent on ${t.name} speaks protocol ${String(v.protocolVersion)}, the console ${PROTOCOL_VERSION}. Update the agent (ensureAgent).`,
-            { host: t.name, step: "run-agent" },
-          );
-        }
-        if (v.event === "hello" && !hello.settled) hello.resolve(v);
-        else if (route) route(v);
-        else pending.push(v);
-      }
-    };
+    const onStdout = envelopeReader(t, decoder, protocolError, "", (v) => {
+      if (v.event === "hello" && !hello.settled) hello.resolve(v);
+      else if (route) route(v);
+      else pending.push(v);
+    });
     const stdin = new PassThrough();
     const argv = agentArgv(t, "serve");
     const done: Promise<ExecResult | Error> = conn

@@ -290,16 +290,18 @@ describe("a burst with slow and lossy hosts (case 25)", () => {
     }
   });
 
-  it("facts from all 20 hosts at once while 2 are slow (300 ms) and 1 loses 10% of its packets: every host answers", async () => {
-    const slow = [host(1).name, host(2).name];
-    const lossy = host(3).name;
+  it("facts from 19 hosts at once while 2 are slow (300 ms) and 1 loses 10% of its packets: every host answers", async () => {
+    const slow = [host(11).name, host(12).name];
+    const lossy = host(13).name;
+    // host(2) was re-keyed by the case 12 test and is refused by design.
+    const hosts = inv.hosts.filter((h) => h !== host(2));
     for (const name of slow) await labFault(LAB, name, { kind: "delay", ms: 300 });
     await labFault(LAB, lossy, { kind: "loss", percent: 10 });
     const pool = new SshPool();
     try {
       const took = new Map<string, number>();
       const results = await mapHosts(
-        inv.hosts.map((h) => targetOf(h)),
+        hosts.map((h) => targetOf(h)),
         (t) =>
           pool.withConnection(t, async (c) => {
             const started = Date.now();
@@ -311,10 +313,10 @@ describe("a burst with slow and lossy hosts (case 25)", () => {
         { concurrency: 20 },
       );
       expect(results.filter((r) => !r.ok).map((r) => (r.ok ? "" : `${r.host}: ${r.error.message}`))).toEqual([]);
-      expect(results.map((r) => (r.ok ? r.value.host.hostname : null))).toEqual(inv.hosts.map((h) => h.name));
+      expect(results.map((r) => (r.ok ? r.value.host.hostname : null))).toEqual(hosts.map((h) => h.name));
       // The delay was in force: the agent check and facts take at least two round trips of 300 ms.
       for (const name of slow) expect(took.get(name)!).toBeGreaterThanOrEqual(600);
-      const fast = inv.hosts.filter((h) => !slow.includes(h.name) && h.name !== lossy).map((h) => took.get(h.name)!);
+      const fast = hosts.filter((h) => !slow.includes(h.name) && h.name !== lossy).map((h) => took.get(h.name)!);
       console.log(`slow hosts ${slow.map((n) => took.get(n)).join(", ")} ms; lossy ${took.get(lossy)} ms; fast median ${fast.sort((a, b) => a - b)[Math.floor(fast.length / 2)]} ms`);
     } finally {
       await pool.close();
