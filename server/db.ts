@@ -7,9 +7,10 @@ import { getEnv } from "./env";
 
 export type Db = PrismaClient;
 
-export function createDb(url: string): PrismaClient {
+/** `max`: connections in this client's pool (default 10; the rollout worker takes more). */
+export function createDb(url: string, opts: { max?: number } = {}): PrismaClient {
   return new PrismaClient({
-    adapter: new PrismaPg({ connectionString: url, max: 10 }),
+    adapter: new PrismaPg({ connectionString: url, max: opts.max ?? 10 }),
     // Prisma's defaults (2 s to get a connection, 5 s to finish) fail whole bursts of writes that
     // queue behind one lock (the audit chain head); waiting a little longer is the right answer.
     transactionOptions: { maxWait: 15_000, timeout: 30_000 },

@@ -14,7 +14,10 @@ import { startRolloutWorker, type RolloutWorker } from "./rollouts/worker";
 export type Workers = { rollouts: RolloutWorker; refresh: RefreshLoop | null; stop(): Promise<void> };
 
 export async function startWorkers(opts: { databaseUrl: string; dataDir: string; concurrency?: number; workerId?: string }): Promise<Workers> {
-  const db = createDb(opts.databaseUrl);
+  const concurrency = opts.concurrency ?? Number(process.env.KEEL_WORKER_CONCURRENCY ?? 50);
+  // Steps that end together each write progress and results: 10 connections made a wave of 100
+  // hosts queue for the pool. 30 leaves room under PostgreSQL's 100 for the app and a second worker.
+  const db = createDb(opts.databaseUrl, { max: Math.min(30, concurrency + 5) });
   const identity = consoleIdentity({ dataDir: opts.dataDir });
   const pool = new SshPool({ maxConnections: 256 });
   const bundle = await loadAgentBundle().catch(() => undefined);
@@ -35,7 +38,7 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     db,
     databaseUrl: opts.databaseUrl,
     executor,
-    concurrency: opts.concurrency ?? Number(process.env.KEEL_WORKER_CONCURRENCY ?? 50),
+    concurrency,
     sweepMs: 1000,
     workerId: opts.workerId,
   });

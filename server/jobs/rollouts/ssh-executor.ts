@@ -134,6 +134,14 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         const target_ = plan.to;
         if (!target_) return { outcome: "failed", step: "plan", error: "the plan names no version for this host", commands: ran() };
 
+        // A fleet rollback needs nothing from the host first (the agent refuses when there is no
+        // previous); only a re-claimed step asks whether the first attempt already did it.
+        if (rollout.action === "rollback" && !input.reconcile) {
+          await say({ step: "activate" });
+          await session.request("rollback", { app: rollout.app });
+          return await finish({ outcome: "succeeded" });
+        }
+
         const factsBefore = await session.request("facts", {});
         const before = appState(factsBefore, rollout.app);
         if (input.reconcile && before.current === target_) {

@@ -61,7 +61,7 @@ export async function setUpLabFleet(o: {
   let inv: LabInventory | undefined;
   let worker: RolloutWorker | undefined;
   const pool = new SshPool({ maxConnections: 256 });
-  const db = createDb(o.databaseUrl);
+  const db = createDb(o.databaseUrl, { max: 30 }); // as the console's worker (start-workers.ts)
   const teardown = async () => {
     await worker?.stop().catch(() => undefined);
     await pool.close().catch(() => undefined);
