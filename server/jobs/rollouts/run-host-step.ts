@@ -143,11 +143,13 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   }
   const verdict = await dispatchVerdict(deps, r, deps.clock ? deps.clock() : new Date());
   if (!verdict.ok) {
-    // Pause first, then hand the host back: released while the rollout still ran, the sweep could
-    // dispatch it again before the pause landed.
-    const paused = await db.rollout.updateMany({ where: { id: r.id, state: "running" }, data: { state: "paused", pauseReason: `policy at dispatch: ${verdict.reason}` } });
-    await release("pending");
-    if (paused.count) await appendAudit(db, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason: verdict.reason, by: workerId, host: host?.name } });
+    // Pause and hand the host back in one transaction: released first, the sweep could dispatch it
+    // again before the pause landed; paused first, a reader saw a paused rollout with a host running.
+    await db.$transaction(async (tx) => {
+      const paused = await tx.rollout.updateMany({ where: { id: r.id, state: "running" }, data: { state: "paused", pauseReason: `policy at dispatch: ${verdict.reason}` } });
+      await tx.rolloutHost.updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { state: "pending", step: null, error: null } });
+      if (paused.count) await appendAudit(tx, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason: verdict.reason, by: workerId, host: host?.name } });
+    });
     return;
   }
 
