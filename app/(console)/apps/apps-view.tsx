@@ -5,13 +5,12 @@ import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { errorMessage, useTRPC, useTRPCClient } from "@/app/_trpc/react";
+import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
-import { downloadCsv } from "../hosts/_csv";
+import { AsOfField, ExportCsvButton } from "../hosts/export-csv-button";
 
 export function AppsView({ roles }: { roles: string[] }) {
   const trpc = useTRPC();
-  const client = useTRPCClient();
   const queryClient = useQueryClient();
   const apps = useQuery(trpc.apps.list.queryOptions());
   const [picked, setPicked] = useState<string | null>(null);
@@ -28,11 +27,6 @@ export function AppsView({ roles }: { roles: string[] }) {
     trpc.apps.setTarget.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.apps.drift.queryKey() }) }),
   );
   const canSetTarget = roles.includes("admin") || roles.includes("operator");
-  const exportCsv = async (req: Parameters<typeof client.hosts.exportCsv.query>[0]) => {
-    const r = await client.hosts.exportCsv.query(req);
-    downloadCsv(r.filename, r.csv);
-  };
-
   return (
     <div className="flex flex-col gap-6">
       <PageHeader title="Apps and versions">
@@ -48,9 +42,7 @@ export function AppsView({ roles }: { roles: string[] }) {
           </button>
         ))}
         {apps.data?.length === 0 && <p className="text-sm text-muted">No app is installed on any enrolled host yet.</p>}
-        <button className="btn" type="button" onClick={() => exportCsv({ table: "apps" })}>
-          Export CSV
-        </button>
+        <ExportCsvButton request={{ table: "apps" }} />
       </section>
       {app && (
         <section aria-label="Version distribution" className="card flex flex-col gap-2">
@@ -59,15 +51,8 @@ export function AppsView({ roles }: { roles: string[] }) {
               {app}: versions across {dist.data?.hostCount ?? "…"} hosts{dist.data?.at ? ` as of ${dist.data.at.toLocaleString()}` : ""}
             </h2>
             <div className="flex items-end gap-2">
-              <div>
-                <label className="label" htmlFor="as-of">
-                  As of
-                </label>
-                <input id="as-of" type="datetime-local" className="input" value={asOf} onChange={(e) => setAsOf(e.target.value)} />
-              </div>
-              <button className="btn" type="button" onClick={() => exportCsv({ table: "distribution", app, ...(at ? { at } : {}) })}>
-                Export CSV
-              </button>
+              <AsOfField value={asOf} onChange={setAsOf} />
+              <ExportCsvButton request={{ table: "distribution", app, ...(at ? { at } : {}) }} />
             </div>
           </div>
           {dist.data && (
@@ -91,9 +76,7 @@ export function AppsView({ roles }: { roles: string[] }) {
             <h2 className="font-medium">
               Hosts running {app} at {at.toLocaleString()} ({asOfHosts.data.total})
             </h2>
-            <button className="btn" type="button" onClick={() => exportCsv({ table: "as-of", at, app })}>
-              Export CSV
-            </button>
+            <ExportCsvButton request={{ table: "as-of", at, app }} />
           </div>
           <table className="table card !p-0">
             <thead>
@@ -123,9 +106,7 @@ export function AppsView({ roles }: { roles: string[] }) {
         <section aria-label="Drift">
           <div className="mb-2 flex items-center justify-between">
             <h2 className="font-medium">Drift from target ({app})</h2>
-            <button className="btn" type="button" onClick={() => exportCsv({ table: "drift", app })}>
-              Export CSV
-            </button>
+            <ExportCsvButton request={{ table: "drift", app }} />
           </div>
           <table className="table card !p-0">
             <thead>
@@ -194,9 +175,7 @@ export function AppsView({ roles }: { roles: string[] }) {
             <input className="input inline w-20" type="number" min={1} value={staleHours} onChange={(e) => setStaleHours(Number(e.target.value) || 24)} /> hours (
             {stale.data?.total ?? "…"})
           </h2>
-          <button className="btn" type="button" onClick={() => exportCsv({ table: "stale", olderThanMs: staleHours * 3600_000 })}>
-            Export CSV
-          </button>
+          <ExportCsvButton request={{ table: "stale", olderThanMs: staleHours * 3600_000 }} />
         </div>
         <table className="table card !p-0">
           <thead>

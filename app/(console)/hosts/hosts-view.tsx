@@ -4,15 +4,15 @@
 import Link from "next/link";
 import { useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { errorMessage, useTRPC, useTRPCClient } from "@/app/_trpc/react";
+import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
-import { downloadCsv, parseLabels } from "./_csv";
+import { parseLabels } from "./_csv";
+import { ExportCsvButton } from "./export-csv-button";
 
 type Sort = "name" | "address" | "environment" | "os" | "reachable" | "lastSeenAt" | "lastRefreshAt" | "createdAt";
 
 export function HostsView({ roles }: { roles: string[] }) {
   const trpc = useTRPC();
-  const client = useTRPCClient();
   const queryClient = useQueryClient();
   const canEnroll = roles.includes("admin");
   const canOperate = roles.includes("admin") || roles.includes("operator");
@@ -142,20 +142,7 @@ export function HostsView({ roles }: { roles: string[] }) {
           <button className="btn btn-primary" type="submit">
             Apply filters
           </button>
-          <button
-            className="btn"
-            type="button"
-            onClick={async () => {
-              try {
-                const r = await client.hosts.exportCsv.query({ table: "hosts", filter, sort: sort.key, direction: sort.dir });
-                downloadCsv(r.filename, r.csv);
-              } catch (e) {
-                setProblem(errorMessage(e));
-              }
-            }}
-          >
-            Export CSV
-          </button>
+          <ExportCsvButton request={{ table: "hosts", filter, sort: sort.key, direction: sort.dir }} onError={setProblem} />
         </div>
       </form>
       {notice && <OkNote>{notice}</OkNote>}

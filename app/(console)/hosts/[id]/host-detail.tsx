@@ -4,13 +4,13 @@
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { errorMessage, useTRPC, useTRPCClient } from "@/app/_trpc/react";
+import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
-import { downloadCsv, formatBytes } from "../_csv";
+import { formatBytes } from "../_csv";
+import { AsOfField, ExportCsvButton } from "../export-csv-button";
 
 export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
   const trpc = useTRPC();
-  const client = useTRPCClient();
   const router = useRouter();
   const queryClient = useQueryClient();
   const [asOf, setAsOf] = useState("");
@@ -39,12 +39,7 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
     <div className="flex flex-col gap-4">
       <PageHeader title={h.name}>
         <div className="flex flex-wrap items-end gap-2">
-          <div>
-            <label className="label" htmlFor="as-of">
-              As of
-            </label>
-            <input id="as-of" type="datetime-local" className="input" value={asOf} onChange={(e) => setAsOf(e.target.value)} />
-          </div>
+          <AsOfField value={asOf} onChange={setAsOf} />
           {canOperate && (
             <button className="btn" type="button" disabled={refresh.isPending} onClick={() => refresh.mutate({ hostIds: [h.id] })}>
               {refresh.isPending ? "Refreshing…" : "Refresh now"}
@@ -151,16 +146,7 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
       <section aria-label="Timeline">
         <div className="mb-2 flex items-center justify-between">
           <h2 className="font-medium">Timeline</h2>
-          <button
-            className="btn"
-            type="button"
-            onClick={async () => {
-              const r = await client.hosts.exportCsv.query({ table: "timeline", hostId: h.id });
-              downloadCsv(r.filename, r.csv);
-            }}
-          >
-            Export CSV
-          </button>
+          <ExportCsvButton request={{ table: "timeline", hostId: h.id }} />
         </div>
         <ol className="card flex flex-col gap-1 text-sm">
           {h.events.map((e) => (
