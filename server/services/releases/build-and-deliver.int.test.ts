@@ -42,6 +42,7 @@ import { pushRelease } from "./push-release";
 import { deleteRelease } from "./delete-release";
 import { importPublicKey } from "@/server/services/keys/import-public-key";
 import { generateSigningKey } from "@/agent/protocol";
+import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 
 const REPO = join(__dirname, "..", "..", "..");
 
@@ -80,12 +81,7 @@ describe("building releases on btrfs and delivering them to a host", () => {
   const src = (v: string) => join(root, `src-${v}`);
 
   function btrfs(name: string, mib: number): string {
-    const img = join(root, `${name}.img`);
-    const mnt = join(root, name);
-    mkdirSync(mnt);
-    execFileSync("truncate", ["-s", `${mib}M`, img]);
-    execFileSync("mkfs.btrfs", ["-q", "-f", img], { stdio: "ignore" });
-    execFileSync("mount", ["-o", "loop", img, mnt]);
+    const mnt = mountBtrfs(root, name, `${mib}M`);
     mounts.push(mnt);
     return mnt;
   }
@@ -195,8 +191,7 @@ describe("building releases on btrfs and delivering them to a host", () => {
     await db?.$disconnect();
     await tdb?.drop();
     for (const m of mounts.reverse()) {
-      spawnSync("umount", [m]);
-      if (spawnSync("mountpoint", ["-q", m]).status === 0) spawnSync("umount", ["-l", m]);
+      unmountBtrfs(m);
     }
     rmSync(root, { recursive: true, force: true });
   });

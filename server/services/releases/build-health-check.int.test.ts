@@ -2,7 +2,6 @@
 // btrfs data directory (loop image) and a real database: the health check ends up in every signed
 // manifest of the build (full and incremental), and bad checks are refused with clear messages
 // before anything is built.
-import { execFileSync, spawnSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +20,7 @@ import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-publi
 import { createApiToken } from "@/server/services/tokens/create-api-token";
 import { createTRPCHandler } from "@/server/trpc/http-handler";
 import { createReleaseUploadHandler } from "@/server/trpc/routers/releases/upload-handler";
+import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 
 const noSessions = { api: { getSession: async () => null } } as unknown as Auth;
 
@@ -66,11 +66,7 @@ describe("keel release build with a health check", () => {
     tdb = await createTestDatabase();
     db = createDb(tdb.url);
     root = mkdtempSync(join(tmpdir(), "keel-build-hc-"));
-    dataDir = join(root, "console");
-    mkdirSync(dataDir);
-    execFileSync("truncate", ["-s", "512M", join(root, "console.img")]);
-    execFileSync("mkfs.btrfs", ["-q", "-f", join(root, "console.img")], { stdio: "ignore" });
-    execFileSync("mount", ["-o", "loop", join(root, "console.img"), dataDir]);
+    dataDir = mountBtrfs(root, "console", "512M");
     process.env.KEEL_DATA_DIR = dataDir;
     process.env.KEEL_SECRET = "h".repeat(40);
     const admin = await db.user.create({
@@ -102,8 +98,7 @@ describe("keel release build with a health check", () => {
     await db?.$disconnect();
     await tdb?.drop();
     if (dataDir) {
-      spawnSync("umount", [dataDir]);
-      if (spawnSync("mountpoint", ["-q", dataDir]).status === 0) spawnSync("umount", ["-l", dataDir]);
+      unmountBtrfs(dataDir);
     }
     if (root) rmSync(root, { recursive: true, force: true });
   });

@@ -3,7 +3,7 @@
 // (btrfs send -p from the console's subvolumes, signed, cached once), not the full stream; a host
 // whose version the console holds no subvolume of gets the full stream with the reason; and the
 // plan's digest is the same every time it is planned again.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,7 @@ import type { ReleaseDeps } from "@/server/services/releases/deps";
 import { createRollout } from "./create-rollout";
 import { planRollout } from "./plan-rollout";
 import type { PlanHost, TRolloutSpec } from "./types";
+import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 
 let tdb: TestDatabase;
 let db: PrismaClient;
@@ -50,11 +51,7 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   db = createDb(tdb.url);
   root = mkdtempSync(join(tmpdir(), "keel-plan-deltas-"));
-  dataDir = join(root, "console");
-  mkdirSync(dataDir);
-  execFileSync("truncate", ["-s", "1G", join(root, "console.img")]);
-  execFileSync("mkfs.btrfs", ["-q", "-f", join(root, "console.img")], { stdio: "ignore" });
-  execFileSync("mount", ["-o", "loop", join(root, "console.img"), dataDir]);
+  dataDir = mountBtrfs(root, "console", "1G");
   deps = {
     db,
     dataDir,
@@ -90,8 +87,7 @@ afterAll(async () => {
   await db?.$disconnect();
   await tdb?.drop();
   if (dataDir) {
-    spawnSync("umount", [dataDir]);
-    if (spawnSync("mountpoint", ["-q", dataDir]).status === 0) spawnSync("umount", ["-l", dataDir]);
+    unmountBtrfs(dataDir);
   }
   if (root) rmSync(root, { recursive: true, force: true });
 });

@@ -2,7 +2,6 @@
 // console data directory on its own btrfs loop image (release builds need btrfs), a signing key,
 // the hosts enrolled with their pinned keys and the console's trusted key installed, and a rollout
 // worker with the real SSH executor. `teardown()` removes all of it.
-import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +22,7 @@ import type { ReleaseDeps } from "@/server/services/releases/deps";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { sshExecutor } from "../ssh-executor";
 import { startRolloutWorker, type RolloutWorker } from "../worker";
+import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 
 export type LabFleet = {
   lab: string;
@@ -53,11 +53,7 @@ export async function setUpLabFleet(o: {
   heartbeatMs?: number;
 }): Promise<LabFleet> {
   const root = mkdtempSync(join(tmpdir(), `keel-fleet-${o.lab}-`));
-  const dataDir = join(root, "console");
-  mkdirSync(dataDir);
-  execFileSync("truncate", ["-s", "1G", join(root, "console.img")]);
-  execFileSync("mkfs.btrfs", ["-q", "-f", join(root, "console.img")], { stdio: "ignore" });
-  execFileSync("mount", ["-o", "loop", join(root, "console.img"), dataDir]);
+  const dataDir = mountBtrfs(root, "console", "1G");
   let inv: LabInventory | undefined;
   let worker: RolloutWorker | undefined;
   const pool = new SshPool({ maxConnections: 256 });
@@ -67,8 +63,7 @@ export async function setUpLabFleet(o: {
     await pool.close().catch(() => undefined);
     await db.$disconnect().catch(() => undefined);
     await labDown(o.lab).catch(() => undefined);
-    spawnSync("umount", [dataDir]);
-    if (spawnSync("mountpoint", ["-q", dataDir]).status === 0) spawnSync("umount", ["-l", dataDir]);
+    unmountBtrfs(dataDir);
     rmSync(root, { recursive: true, force: true });
   };
   try {

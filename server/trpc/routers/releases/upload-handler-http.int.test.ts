@@ -3,7 +3,7 @@
 // directory not on btrfs, a version that exists, a body that is no tar), the client must receive
 // the JSON error after sending its whole body, never a closed connection (EPIPE, ECONNRESET) or a
 // body the console stopped reading. Builds run for real on a btrfs loop image with the agent bundle.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
@@ -25,6 +25,7 @@ import { loadSigningKey } from "@/server/services/keys/load-signing-key";
 import type { ReleaseDeps } from "@/server/services/releases/deps";
 import { signedManifest } from "@/server/services/releases/test-fixtures";
 import { createReleaseUploadHandler } from "./upload-handler";
+import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 
 const REPO = join(__dirname, "..", "..", "..", "..");
 const ORIGIN = "http://console.test";
@@ -165,12 +166,7 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
     const plainDir = join(root, "plain");
     mkdirSync(plainDir);
     // The data directory for builds: a btrfs loop image, like a console that can build.
-    const img = join(root, "data.img");
-    mnt = join(root, "mnt");
-    mkdirSync(mnt);
-    execFileSync("truncate", ["-s", "512M", img]);
-    execFileSync("mkfs.btrfs", ["-q", "-f", img], { stdio: "ignore" });
-    execFileSync("mount", ["-o", "loop", img, mnt]);
+    mnt = mountBtrfs(root, "mnt", "512M");
     btrfsDir = join(mnt, "data");
     mkdirSync(btrfsDir);
     // The console builds with its own agent bundle (a fresh one, whatever agent/dist holds).
@@ -219,8 +215,7 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
     await db?.$disconnect();
     await tdb?.drop();
     if (mnt) {
-      spawnSync("umount", [mnt]);
-      if (spawnSync("mountpoint", ["-q", mnt]).status === 0) spawnSync("umount", ["-l", mnt]);
+      unmountBtrfs(mnt);
     }
     rmSync(root, { recursive: true, force: true });
   });
