@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
 import { createTestDatabase, type TestDatabase } from "../test/db";
@@ -17,7 +17,7 @@ import { createUser } from "../services/users/create-user";
 import { createApiToken } from "../services/tokens/create-api-token";
 import { appendAudit } from "../services/audit/append-audit";
 import { seedHosts } from "@/prisma/seed/fleet";
-import { runCli } from "./main";
+import { runKeel } from "../test/run-keel";
 
 const run = promisify(execFile);
 let t: TestDatabase;
@@ -32,7 +32,7 @@ delete env.KEEL_API_URL;
 delete env.KEEL_TOKEN;
 
 async function cli(...argv: string[]) {
-  return runCliWith(env, ...argv);
+  return runKeel(env, argv);
 }
 
 beforeAll(async () => {
@@ -102,15 +102,15 @@ describe("keel CLI", () => {
 
   it("prints one line and exits non-zero for a refused role, a bad token, an unreachable console and bad usage", async () => {
     const auditorEnv = { ...env, KEEL_API_URL: server.url, KEEL_TOKEN: auditorToken };
-    const refused = await runCliWith(auditorEnv, "users", "list");
+    const refused = await runKeel(auditorEnv, ["users", "list"]);
     expect(refused.code).toBe(1);
     expect(refused.err).toEqual([expect.stringMatching(/^keel: refused: users\.list needs the role admin/)]);
 
-    const bad = await runCliWith({ ...env, KEEL_API_URL: server.url, KEEL_TOKEN: "keel_" + "x".repeat(43) }, "whoami");
+    const bad = await runKeel({ ...env, KEEL_API_URL: server.url, KEEL_TOKEN: "keel_" + "x".repeat(43) }, ["whoami"]);
     expect(bad.err).toEqual([expect.stringMatching(/^keel: The API token is not valid.*keel login/)]);
     expect(bad.code).toBe(1);
 
-    const down = await runCliWith({ ...env, KEEL_API_URL: "http://127.0.0.1:1", KEEL_TOKEN: adminToken }, "whoami");
+    const down = await runKeel({ ...env, KEEL_API_URL: "http://127.0.0.1:1", KEEL_TOKEN: adminToken }, ["whoami"]);
     expect(down.err).toEqual([expect.stringMatching(/^keel: cannot reach the console at http:\/\/127\.0\.0\.1:1/)]);
     expect(down.code).toBe(1);
 
@@ -120,14 +120,3 @@ describe("keel CLI", () => {
   });
 });
 
-async function runCliWith(e: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const spy = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
-  try {
-    const code = await runCli(argv, { out: (l) => out.push(l), env: e });
-    return { code, out, err };
-  } finally {
-    spy.mockRestore();
-  }
-}

@@ -13,7 +13,7 @@ import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkManifestSignature, parsePublicKey, validateManifest } from "@/agent/protocol";
 import type { Auth } from "@/server/auth/auth";
-import { runCli } from "@/server/cli/main";
+import { runKeel } from "@/server/test/run-keel";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
@@ -35,16 +35,8 @@ describe("keel release build with a health check", () => {
   let token: string;
 
   async function keel(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const lines: string[] = [];
-    const errs: string[] = [];
-    const orig = console.error;
-    console.error = (...a: unknown[]) => errs.push(a.join(" "));
-    try {
-      const code = await runCli(argv, { out: (l) => lines.push(l), env });
-      return { code, out: lines.join("\n"), err: errs.join("\n") };
-    } finally {
-      console.error = orig;
-    }
+    const r = await runKeel(env, argv);
+    return { code: r.code, out: r.out.join("\n"), err: r.err.join("\n") };
   }
 
   function tree(v: string): string {

@@ -11,7 +11,7 @@ import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatManifest, generateSigningKey, parsePrivateKey } from "@/agent/protocol";
 import type { Auth } from "@/server/auth/auth";
-import { runCli } from "@/server/cli/main";
+import { runKeel } from "@/server/test/run-keel";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { createApiToken } from "@/server/services/tokens/create-api-token";
@@ -29,16 +29,8 @@ describe("keel release / keel keys", () => {
   let env: NodeJS.ProcessEnv;
 
   async function keel(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const lines: string[] = [];
-    const errs: string[] = [];
-    const orig = console.error;
-    console.error = (...a: unknown[]) => errs.push(a.join(" "));
-    try {
-      const code = await runCli(argv, { out: (l) => lines.push(l), env });
-      return { code, out: lines.join("\n"), err: errs.join("\n") };
-    } finally {
-      console.error = orig;
-    }
+    const r = await runKeel(env, argv);
+    return { code: r.code, out: r.out.join("\n"), err: r.err.join("\n") };
   }
 
   beforeAll(async () => {
