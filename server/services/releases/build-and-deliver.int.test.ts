@@ -24,7 +24,6 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
-import { build as esbuild } from "esbuild";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "@/server/db";
@@ -43,8 +42,8 @@ import { deleteRelease } from "./delete-release";
 import { importPublicKey } from "@/server/services/keys/import-public-key";
 import { generateSigningKey } from "@/agent/protocol";
 import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
+import { buildTestAgentBundle } from "@/server/test/agent-bundle";
 
-const REPO = join(__dirname, "..", "..", "..");
 
 /** Every entry below `dir`: type, mode, owner, content digest or link target. */
 function snapshotTree(dir: string): Record<string, string> {
@@ -127,16 +126,7 @@ describe("building releases on btrfs and delivering them to a host", () => {
     tdb = await createTestDatabase();
     db = createDb(tdb.url);
     agentBundle = join(root, "keel-agent.mjs");
-    await esbuild({
-      entryPoints: [join(REPO, "agent", "src", "cli.ts")],
-      outfile: agentBundle,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      define: { __KEEL_AGENT_VERSION__: JSON.stringify("test"), __KEEL_AGENT_BUNDLED__: "true" },
-      logLevel: "error",
-    });
+    await buildTestAgentBundle(agentBundle);
     process.env.KEEL_AGENT_BUNDLE = agentBundle;
     const dataDir = btrfs("console", 512);
     const hostFs = btrfs("host", 512);

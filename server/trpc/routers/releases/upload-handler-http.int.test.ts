@@ -10,7 +10,6 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build as esbuild } from "esbuild";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatManifest, type SigningKey } from "@/agent/protocol";
@@ -26,8 +25,8 @@ import type { ReleaseDeps } from "@/server/services/releases/deps";
 import { signedManifest } from "@/server/services/releases/test-fixtures";
 import { createReleaseUploadHandler } from "./upload-handler";
 import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
+import { buildTestAgentBundle } from "@/server/test/agent-bundle";
 
-const REPO = join(__dirname, "..", "..", "..", "..");
 const ORIGIN = "http://console.test";
 const noSessions = { api: { getSession: async () => null } } as unknown as Auth;
 /** Far more than a loopback socket buffers: a server that stops reading stalls or breaks the send. */
@@ -171,16 +170,7 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
     mkdirSync(btrfsDir);
     // The console builds with its own agent bundle (a fresh one, whatever agent/dist holds).
     const bundle = join(root, "keel-agent.mjs");
-    await esbuild({
-      entryPoints: [join(REPO, "agent", "src", "cli.ts")],
-      outfile: bundle,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      define: { __KEEL_AGENT_VERSION__: JSON.stringify("test"), __KEEL_AGENT_BUNDLED__: "true" },
-      logLevel: "error",
-    });
+    await buildTestAgentBundle(bundle);
     process.env.KEEL_AGENT_BUNDLE = bundle;
 
     // One signing key, in both data directories' secret boxes (the key row is shared).
