@@ -6,9 +6,11 @@
 // same session goes straight into the inventory — no second connection, agent check or refresh.
 // After a worker died mid-step (reconcile), the host's facts decide and nothing is done twice.
 import type { PrismaClient } from "@prisma/client";
-import { formatPublicKey, validateManifest, type Facts, type ReleaseManifest } from "@/agent/protocol";
-import { installTrustedKeys, loadAgentBundle, openCheckedSession, receiveReleaseIn, type AgentBundle, type AgentSession, type SshConnection, type SshPool, type SshTarget } from "@/server/ssh";
+import { validateManifest, type Facts, type ReleaseManifest } from "@/agent/protocol";
+import { installTrustedKeys, loadAgentBundle, openCheckedSession, receiveReleaseIn, type AgentBundle, type AgentSession, type SshConnection, type SshPool } from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
+import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
+import { toSshTarget } from "@/server/services/inventory/ssh-port";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
 
 export type SshExecutorDeps = {
@@ -65,10 +67,10 @@ async function trustSigner(db: PrismaClient, conn: SshConnection, facts: Facts, 
   const host = conn.target.name;
   if (conn.target.forcedCommand)
     return `${host} does not trust signing key ${signer}, which signed ${release}; its SSH key may run only the agent, so an admin must add /etc/keel/trusted.d/${signer}.pub on the host`;
-  const key = await db.signingKey.findUnique({ where: { keyId: signer }, select: { publicKey: true, status: true } });
-  if (!key || (key.status !== "active" && key.status !== "retired"))
-    return `${host} does not trust signing key ${signer}, which signed ${release}, and the console no longer trusts it either (${key?.status ?? "unknown key"})`;
-  await installTrustedKeys(conn, [formatPublicKey(Buffer.from(key.publicKey, "base64"))]);
+  // The keys hosts must trust are decided in one place (active and retired ones).
+  const key = (await listTrustedPublicKeys({ db })).find((k) => k.keyId === signer);
+  if (!key) return `${host} does not trust signing key ${signer}, which signed ${release}, and the console no longer trusts it either (removed or unknown)`;
+  await installTrustedKeys(conn, [key.publicKeyLine]);
   commands.push(`install-key ${signer}`);
   return null;
 }
@@ -94,16 +96,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
   return {
     async run(input, progress) {
       const { host, plan, rollout } = input;
-      const target: SshTarget = {
-        name: host.name,
-        address: host.address,
-        port: host.port,
-        user: host.user,
-        privateKey: deps.privateKey,
-        pinnedFingerprint: host.fingerprint,
-        sudo: host.sudoMode === "sudo",
-        forcedCommand: host.sudoMode === "forced-command",
-      };
+      const target = toSshTarget(host, deps.privateKey);
       let step = "connect";
       const say = async (p: StepProgress) => {
         step = p.step;
