@@ -1,11 +1,11 @@
 // `health APP [VERSION]`: run the health check that the installed version's signed manifest
 // declares — never a command sent by the caller, so a console key limited to the agent (forced
-// command) cannot use it to run anything else. exec: argv without a shell, in the version's tree,
-// killed with its process group at the timeout; http: one GET, the status compared.
-import { spawn } from "node:child_process";
+// command) cannot use it to run anything else. exec: argv without a shell (the agent's `run`), in
+// the version's tree, killed with its process group at the timeout; http: one GET, the status compared.
 import type { HealthArgs, HealthCheck, HealthResult } from "../../protocol";
 import type { AgentContext } from "../context";
 import { AgentError } from "../errors";
+import { run } from "../store/fs-util";
 import { listVersions, readMeta, readPointer } from "../store/state";
 
 const OUTPUT_LIMIT = 2048;
@@ -26,40 +26,15 @@ export async function health(ctx: AgentContext, args: HealthArgs): Promise<Healt
 
 type Outcome = { ok: boolean; outcome: string; output: string };
 
-function runExec(check: Extract<HealthCheck, { type: "exec" }>, cwd: string, who: { app: string; version: string }): Promise<Outcome> {
-  return new Promise((resolve) => {
-    let output = "";
-    const keep = (b: Buffer) => {
-      if (output.length < OUTPUT_LIMIT) output = (output + b.toString("utf8")).slice(0, OUTPUT_LIMIT);
-    };
-    const child = spawn(check.argv[0]!, check.argv.slice(1), {
-      cwd,
-      detached: true, // its own process group, so the timeout kills what it started too
-      stdio: ["ignore", "pipe", "pipe"],
-      // A clean environment: the agent's own (the console's session) is none of the check's business.
-      env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", KEEL_APP: who.app, KEEL_VERSION: who.version, KEEL_APP_DIR: cwd } as unknown as NodeJS.ProcessEnv,
-    });
-    child.stdout.on("data", () => undefined); // drained, not kept: stderr says why a check failed
-    child.stderr.on("data", keep);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
-    }, check.timeoutMs);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      resolve({ ok: false, outcome: `could not start ${check.argv[0]}: ${e.message}`, output });
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (timedOut) resolve({ ok: false, outcome: `killed after the ${check.timeoutMs} ms timeout`, output: output.trim() });
-      else resolve({ ok: code === 0, outcome: code === null ? `killed by ${signal}` : `exit ${code}`, output: output.trim() });
-    });
-  });
+async function runExec(check: Extract<HealthCheck, { type: "exec" }>, cwd: string, who: { app: string; version: string }): Promise<Outcome> {
+  // A clean environment: the agent's own (the console's session) is none of the check's business.
+  const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", KEEL_APP: who.app, KEEL_VERSION: who.version, KEEL_APP_DIR: cwd };
+  const r = await run(check.argv, { cwd, env: env as unknown as NodeJS.ProcessEnv, timeoutMs: check.timeoutMs, maxOutput: OUTPUT_LIMIT }).catch((e: Error) => e);
+  if (r instanceof Error) return { ok: false, outcome: `could not start ${check.argv[0]}: ${r.message}`, output: "" };
+  // stdout is drained, not kept: stderr says why a check failed.
+  const output = r.stderr.slice(0, OUTPUT_LIMIT).trim();
+  if (r.timedOut) return { ok: false, outcome: `killed after the ${check.timeoutMs} ms timeout`, output };
+  return { ok: r.code === 0, outcome: r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`, output };
 }
 
 async function runHttp(check: Extract<HealthCheck, { type: "http" }>): Promise<Outcome> {

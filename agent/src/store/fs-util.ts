@@ -49,6 +49,8 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** With `timeoutMs`: the program outlived it and was killed with its process group. */
+  timedOut: boolean;
 }
 
 /**
@@ -58,12 +60,33 @@ export interface RunResult {
  */
 export function run(
   argv: readonly string[],
-  opts: { stdin?: number | "ignore"; cwd?: string; maxOutput?: number; onSpawn?: (pid: number) => void } = {},
+  opts: {
+    stdin?: number | "ignore";
+    cwd?: string;
+    /** The program's whole environment (default: the agent's). */
+    env?: NodeJS.ProcessEnv;
+    maxOutput?: number;
+    /** Kill the program and everything it started (its own process group) after this long. */
+    timeoutMs?: number;
+    onSpawn?: (pid: number) => void;
+  } = {},
 ): Promise<RunResult> {
   const max = opts.maxOutput ?? 256 * 1024;
   return new Promise((resolve, reject) => {
-    const so: SpawnOptions = { stdio: [opts.stdin ?? "ignore", "pipe", "pipe"], cwd: opts.cwd };
+    const so: SpawnOptions = { stdio: [opts.stdin ?? "ignore", "pipe", "pipe"], cwd: opts.cwd, env: opts.env, detached: opts.timeoutMs !== undefined };
     const child = spawn("setpriv", ["--pdeathsig", "KILL", "--", ...argv], so);
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? null
+        : setTimeout(() => {
+            timedOut = true;
+            try {
+              process.kill(-child.pid!, "SIGKILL");
+            } catch {
+              child.kill("SIGKILL");
+            }
+          }, opts.timeoutMs);
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (d: Buffer) => {
@@ -72,9 +95,15 @@ export function run(
     child.stderr?.on("data", (d: Buffer) => {
       if (stderr.length < max) stderr += d.toString("utf8");
     });
-    child.on("error", reject);
+    child.on("error", (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on("close", (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
   });
 }
 
