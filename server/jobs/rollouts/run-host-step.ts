@@ -2,10 +2,9 @@
 // a running one whose worker stopped sending heartbeats), ask the policy again, run the executor
 // with heartbeats, record the result on the step, the host's timeline and the audit log, then let
 // the rollout advance.
-import type { PrismaClient } from "@prisma/client";
+import type { Prisma, PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import type { Prisma } from "@prisma/client";
 import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
 import type { PlanHost, RolloutPlan } from "@/server/services/rollouts/types";
 import { advanceRollout } from "./advance-rollout";
@@ -135,8 +134,8 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
     where: { id: job.hostId },
     select: { id: true, name: true, address: true, port: true, user: true, hostKeyFingerprint: true, hostKeyChanged: true, sudoMode: true },
   });
-  const release = (state: string, error?: string) =>
-    db.rolloutHost.updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { state, step: null, error: error ?? null } });
+  const release = (state: string, tx: Prisma.TransactionClient = db) =>
+    tx.rolloutHost.updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { state, step: null, error: null } });
   if (!r || r.state !== "running") {
     await release(r?.state === "cancelled" ? "cancelled" : "pending");
     return;
@@ -147,7 +146,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
     // again before the pause landed; paused first, a reader saw a paused rollout with a host running.
     await db.$transaction(async (tx) => {
       const paused = await tx.rollout.updateMany({ where: { id: r.id, state: "running" }, data: { state: "paused", pauseReason: `policy at dispatch: ${verdict.reason}` } });
-      await tx.rolloutHost.updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { state: "pending", step: null, error: null } });
+      await release("pending", tx);
       if (paused.count) await appendAudit(tx, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason: verdict.reason, by: workerId, host: host?.name } });
     });
     return;
