@@ -8,7 +8,6 @@
 // 0600 in a 0700 directory, and replacing it by path changes nothing).
 // With wire encoding `keel-delta-1` the bytes are decoded against the parent tree while staging;
 // verification then runs on the decoded bytes as always.
-import { createHash } from "node:crypto";
 import { constants, openSync, write } from "node:fs";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -16,6 +15,7 @@ import type { ReleaseManifest, WireEncoding } from "../../protocol";
 import { decodeDelta, DeltaError } from "../../protocol/delta/decode";
 import { AgentError, isDiskFull } from "../errors";
 import { StreamProblem } from "./send-stream";
+import { StreamDigester } from "../stream-digest";
 
 function pwrite(fd: number, buf: Buffer, pos: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -158,64 +158,50 @@ function verifyError(e: unknown): unknown {
  * digest mismatch, not as a malformed stream.
  */
 export class StreamVerifier {
-  private readonly whole = createHash("sha256");
-  private chunk = createHash("sha256");
-  private index = 0;
-  private inChunk = 0;
-  private pos = 0;
+  private readonly digester: StreamDigester;
   private structural: unknown = null;
 
   constructor(
     private readonly manifest: ReleaseManifest,
-    private readonly inspector: Inspector,
-  ) {}
-
-  update(buf: Buffer): void {
-    const { chunkSize } = this.manifest.stream;
-    let off = 0;
-    while (off < buf.length) {
-      const take = Math.min(buf.length - off, chunkSize - this.inChunk);
-      const piece = off === 0 && take === buf.length ? buf : buf.subarray(off, off + take);
-      this.chunk.update(piece);
-      this.whole.update(piece);
-      if (!this.structural) {
+    inspector: Inspector,
+  ) {
+    const { chunkSize, chunks } = manifest.stream;
+    this.digester = new StreamDigester(
+      chunkSize,
+      (hex, i) => {
+        if (hex !== chunks[i]) {
+          throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${this.digester.bytes}) does not match its signed digest`);
+        }
+        if (this.structural) throw verifyError(this.structural);
+      },
+      (piece) => {
+        if (this.structural) return;
         try {
-          this.inspector.push(piece);
+          inspector.push(piece);
         } catch (e) {
           this.structural = e;
         }
-      }
-      off += take;
-      this.inChunk += take;
-      this.pos += take;
-      if (this.inChunk === chunkSize) this.endChunk();
-    }
+      },
+    );
   }
 
-  private endChunk(): void {
-    const { chunkSize, chunks } = this.manifest.stream;
-    const i = this.index;
-    if (this.chunk.digest("hex") !== chunks[i]) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${this.pos}) does not match its signed digest`);
-    }
-    if (this.structural) throw verifyError(this.structural);
-    this.index++;
-    this.inChunk = 0;
-    this.chunk = createHash("sha256");
+  update(buf: Buffer): void {
+    this.digester.update(buf);
   }
 
   /** Call once the whole stream is staged. Throws AgentError (step "verify") on any mismatch. */
   finish(): void {
     const { bytes, chunks, sha256 } = this.manifest.stream;
-    if (this.pos < bytes) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is truncated: ${this.pos} of ${bytes} bytes arrived`);
+    const pos = this.digester.bytes;
+    if (pos < bytes) {
+      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is truncated: ${pos} of ${bytes} bytes arrived`);
     }
-    if (this.pos > bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${bytes} bytes its manifest declares`);
-    if (this.inChunk > 0) this.endChunk();
-    if (this.index !== chunks.length) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream has ${this.index} chunks, its manifest lists ${chunks.length}`);
+    if (pos > bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${bytes} bytes its manifest declares`);
+    const whole = this.digester.finish();
+    if (this.digester.chunks !== chunks.length) {
+      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream has ${this.digester.chunks} chunks, its manifest lists ${chunks.length}`);
     }
-    if (this.whole.digest("hex") !== sha256) {
+    if (whole !== sha256) {
       throw new AgentError("DIGEST_MISMATCH", "verify", "the stream's SHA-256 does not match its manifest");
     }
     if (this.structural) throw verifyError(this.structural);
