@@ -1,15 +1,15 @@
 // Test-only fault switches. KEEL_AGENT_FAULT=<step> makes the agent SIGKILL itself when it reaches
 // that step (crash tests); KEEL_AGENT_PAUSE=<step> makes it wait at that step until the marker file
-// `<dir>/paused-<step>` it creates is deleted (race tests, e.g. swapping a file after verification).
+// `<dir>/paused-<step>` it creates is deleted (race tests, e.g. changing the stream's source while it is received).
 // Unset in production; they change nothing else.
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The steps a fault can be injected at; keep in sync with docs/agent.md. */
 export const FAULT_STEPS = [
-  "receive.staged",
-  "receive.verified",
+  "receive.started",
   "receive.mid-receive",
+  "receive.verified",
   "receive.received",
   "receive.checked",
   "receive.meta-written",

@@ -1,8 +1,8 @@
 // RELIABILITY.md cases 5–11 on a real btrfs store: bad streams, bad signatures, swapped files,
 // replays, wrong parents, special files, escape attempts, disk full, bad names. Each must be
 // refused with a clear error, leave nothing in .staging and leave the active version untouched.
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { craftSendStream, type CraftOp } from "./craft-send";
@@ -43,6 +43,10 @@ beforeAll(() => {
   chmodSync(join(src3, "bin/su"), 0o4755);
   execFileSync("mknod", [join(src3, "null"), "c", "1", "3"]);
   rel.special = buildRelease(buildStore, src3, "tool", "1.0", key, out);
+  // A release of several 4 MiB chunks.
+  const src4 = s.dir("src4");
+  writeTree(src4, { "blob": randomData(14 * 1024 * 1024) });
+  rel.bulk = buildRelease(buildStore, src4, "bulk", "1.0", key, out);
   outsideCanary = s.dir("canary");
   writeFileSync(join(outsideCanary, "file"), "canary\n");
   // The host runs 1.9.
@@ -139,29 +143,34 @@ describe("signatures and replays (case 9)", () => {
     expectRefused(receive(p, rel["1.10"]!.stream), "BAD_SIGNATURE");
   });
 
-  it("receives the verified bytes even when the staged file is swapped after verification", async () => {
-    const child = agentAsync(["receive", ...S(), "--manifest", rel["1.10"]!.manifest, "--stream", rel["1.10"]!.stream], {
-      KEEL_AGENT_PAUSE: "receive.verified",
-    });
+  it("refuses a stream whose source changes while it is received; there is no staged copy to swap", async () => {
+    // Four 4 MiB chunks. The agent pauses once the first verified chunk reached btrfs receive.
+    const source = join(out, "bulk-source.stream");
+    writeFileSync(source, readFileSync(rel.bulk!.stream));
+    const child = agentAsync(["receive", ...S(), "--manifest", rel.bulk!.manifest, "--stream", source], { KEEL_AGENT_PAUSE: "receive.mid-receive" });
     const exit = new Promise<number | null>((r) => child.on("exit", r));
     let stdout = "";
     child.stdout!.on("data", (d) => (stdout += d));
-    let marker: string | undefined;
-    for (let i = 0; i < 500 && !marker; i++) {
+    let opDir: string | undefined;
+    for (let i = 0; i < 500 && !opDir; i++) {
       await new Promise((r) => setTimeout(r, 20));
       const op = readdirSync(join(host, ".staging"))[0];
-      if (op && existsSync(join(host, ".staging", op, "paused-receive.verified"))) marker = join(host, ".staging", op);
+      if (op && existsSync(join(host, ".staging", op, "paused-receive.mid-receive"))) opDir = join(host, ".staging", op);
     }
-    expect(marker).toBeDefined();
-    // Swap in another (valid, signed) stream by path, as an attacker with access to the store would.
-    writeFileSync(join(marker!, "evil"), readFileSync(other["1.9"]!.stream));
-    renameSync(join(marker!, "evil"), join(marker!, "stream"));
-    rmSync(join(marker!, "paused-receive.verified"));
-    expect(await exit).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ version: "1.10" });
-    expect(readFileSync(join(host, "apps/web/1.10/bin/app"), "utf8")).toBe("v1.10\n");
-    expect(agent(["verify", ...S(), "web", "1.10"]).code).toBe(0);
-    expect(agent(["remove", ...S(), "web", "1.10"]).json.removed).toBe(true);
+    expect(opDir).toBeDefined();
+    // Nothing in .staging holds stream bytes: btrfs receive reads a pipe.
+    expect(readdirSync(opDir!).sort()).toEqual(["paused-receive.mid-receive", "recv"]);
+    // Rewrite the source in place (same inode, same length) with another signed stream's bytes,
+    // as someone with access to it would: what the agent reads from now on is not what was signed.
+    const other1 = readFileSync(other["1.9"]!.stream);
+    const swapped = Buffer.concat([other1, randomData(statSync(source).size - other1.length)]);
+    writeFileSync(source, swapped);
+    rmSync(join(opDir!, "paused-receive.mid-receive"));
+    expect(await exit).toBe(1);
+    const err = JSON.parse(stdout).error;
+    expect(err).toMatchObject({ code: "DIGEST_MISMATCH", step: "verify" });
+    expect(err.message).toMatch(/chunk [1-3] /);
+    expect(existsSync(join(host, "apps/bulk"))).toBe(false);
     expectUntouched();
   });
 
@@ -296,7 +305,7 @@ describe("names (case 11)", () => {
 });
 
 describe("disk full (case 5)", () => {
-  it("refuses with DISK_FULL naming the step, removes staging and keeps the old version active", () => {
+  it("refuses with DISK_FULL naming the step, removes staging and keeps the old version active", async () => {
     const tiny = s.btrfs("tiny", 200);
     const T = storeArgs(tiny, trusted);
     expect(agent(["receive", ...T, "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream]).code).toBe(0);
@@ -305,10 +314,27 @@ describe("disk full (case 5)", () => {
     writeTree(src, { "bin/app": "big\n", "blob": randomData(70 * 1024 * 1024) });
     const bigStore = s.btrfs("bigbuild", 400);
     const b = buildRelease(bigStore, src, "web", "2.0", key, out);
-    const r = agent(["receive", ...T, "--manifest", b.manifest, "--stream", b.stream]);
-    expect(r.code).toBe(1);
+    // The space check before the stream passes; the space goes while btrfs receive is writing.
+    const child = agentAsync(["receive", ...T, "--manifest", b.manifest, "--stream", b.stream], { KEEL_AGENT_PAUSE: "receive.mid-receive" });
+    const exit = new Promise<number | null>((res) => child.on("exit", res));
+    let stdout = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    let marker: string | undefined;
+    for (let i = 0; i < 500 && !marker; i++) {
+      await new Promise((res) => setTimeout(res, 20));
+      const op = readdirSync(join(tiny, ".staging"))[0];
+      if (op && existsSync(join(tiny, ".staging", op, "paused-receive.mid-receive"))) marker = join(tiny, ".staging", op, "paused-receive.mid-receive");
+    }
+    expect(marker).toBeDefined();
+    const filler = join(tiny, "filler");
+    spawnSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=1M", "status=none"]); // until ENOSPC
+    execFileSync("sync", ["-f", tiny]);
+    rmSync(marker!);
+    expect(await exit).toBe(1);
+    rmSync(filler);
+    const r = { json: JSON.parse(stdout) };
     expect(r.json.error.code).toBe("DISK_FULL");
-    expect(r.json.error.step).toMatch(/receive|stage/);
+    expect(r.json.error.step).toBe("receive");
     expect(r.json.error.message).toMatch(/space/);
     expect(storeState(tiny, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [], journal: [], metas: ["1.9.json"] });
     expect(readFileSync(join(tiny, "apps/web/current/bin/app"), "utf8")).toBe("v1.9\n");

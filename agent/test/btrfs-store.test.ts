@@ -127,12 +127,12 @@ describe("btrfs store", () => {
 
   it("a second operation on the store gets a clear busy error", async () => {
     const first = agentAsync(["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream], {
-      KEEL_AGENT_PAUSE: "receive.verified",
+      KEEL_AGENT_PAUSE: "receive.mid-receive",
     });
     try {
       const marker = () => {
         const ops = storeState(host, "web").staging;
-        return ops.some((op) => existsSync(join(host, ".staging", op, "paused-receive.verified")));
+        return ops.some((op) => existsSync(join(host, ".staging", op, "paused-receive.mid-receive")));
       };
       for (let i = 0; i < 500 && !marker(); i++) await new Promise((r) => setTimeout(r, 20));
       expect(marker()).toBe(true);
@@ -140,7 +140,7 @@ describe("btrfs store", () => {
       expect(second.code).toBe(75);
       expect(second.json.error).toMatchObject({ code: "BUSY", retryable: true });
       expect(second.json.error.message).toMatch(/another keel-agent operation/);
-      for (const op of storeState(host, "web").staging) rmSync(join(host, ".staging", op, "paused-receive.verified"), { force: true });
+      for (const op of storeState(host, "web").staging) rmSync(join(host, ".staging", op, "paused-receive.mid-receive"), { force: true });
       const code = await new Promise((r) => first.on("exit", r));
       expect(code).toBe(0);
     } finally {

@@ -148,7 +148,7 @@ describe("plain store: bad and escaping streams", () => {
 });
 
 describe("plain store: kill -9 at the named steps", () => {
-  const steps = ["receive.staged", "receive.verified", "receive.received", "receive.checked", "receive.meta-written", "receive.committed"];
+  const steps = ["receive.started", "receive.mid-receive", "receive.verified", "receive.received", "receive.checked", "receive.meta-written", "receive.committed"];
   it.each(steps)("%s: current stays, the new version is complete or absent", async (step) => {
     const app = `p-${step.replace(/\W/g, "")}`;
     const m1 = resign({ ...readManifest(rel["1.9"]!.manifest), app }, key, join(out, `${app}-1.json`));

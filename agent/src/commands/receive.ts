@@ -1,25 +1,25 @@
 // `receive`: install one signed release into the store, without activating it.
-// Order (each a named step in errors): signature → backend/parent/already-installed checks →
-// stage the stream into an unnamed file in .staging/<op>/, checking every chunk digest and the
-// stream's structure as the bytes are written → verify length, SHA-256 and the end of the stream →
-// unpack (btrfs receive, fed the same descriptor) → check the result →
-// record the manifest → commit to apps/<app>/<version>. Nothing outside .staging changes before
-// commit; any failure deletes .staging/<op>.
-import { closeSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+// Order (each a named step in errors): signature → backend/parent/already-installed/space checks
+// (all before a byte of the stream is accepted) → start the unpacker in .staging/<op>/ (btrfs
+// receive reading a pipe) → stream: every chunk is checked (signed SHA-256, structure) before it is
+// handed to the unpacker, the last one only after the length, the chunk count, the end of the
+// stream and its special files checked out → wait for the unpacker → check the result → record the
+// manifest → commit to apps/<app>/<version>. Nothing outside .staging changes before commit; any
+// failure kills the unpacker and deletes .staging/<op> (with the partial subvolume). Decision 0010.
+import { existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { checkManifestSignature, type ReceiveArgs, type ReceiveResult, type ReleaseManifest, type SpecialReport } from "../../protocol";
 import type { AgentContext } from "../context";
 import { AgentError, isDiskFull } from "../errors";
 import { faultPoint, pausePoint } from "../fault";
 import type { StreamInput } from "../input";
 import { clearIntent, newOpId, writeIntent } from "../journal/journal";
-import type { Backend } from "../store/backend";
+import type { Backend, Unpacker } from "../store/backend";
 import { backendFor } from "../store/backends";
 import { fsInfo } from "../store/detect";
 import { fsyncDir, writeFileDurable } from "../store/fs-util";
 import type { StoreLayout } from "../store/layout";
 import { removeTree } from "../store/remove-tree";
-import { StreamProblem } from "../store/send-stream";
-import { openStagingFile, stageStream, StreamVerifier } from "../store/stage";
+import { streamVerified, StreamVerifier } from "../store/stage";
 import { readMeta, type VersionMeta } from "../store/state";
 import { loadTrustedKeys } from "../trusted-keys";
 
@@ -107,7 +107,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
   const deltaBasePath = wire === "raw" ? null : deltaBaseOf(layout, m, args.deltaBase);
   const free = fsInfo(layout.root).freeBytes;
   if (free < m.stream.bytes) {
-    throw new AgentError("DISK_FULL", "stage", `the store has ${free} bytes free, the stream needs ${m.stream.bytes}; free space or remove old versions (gc)`);
+    throw new AgentError("DISK_FULL", "receive", `the store has ${free} bytes free, the stream needs ${m.stream.bytes}; free space or remove old versions (gc)`);
   }
 
   timing("prepare");
@@ -115,40 +115,42 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
   const opDir = layout.op(op);
   mkdirSync(opDir, { mode: 0o700 });
   writeIntent(layout, { kind: "receive", op, app: m.app, version: m.version });
-  let fd = -1;
+  let unpacker: Unpacker | null = null;
   let committed = false;
   try {
-    fd = openStagingFile(opDir);
+    unpacker = await backend.unpacker({ opDir, manifest: m, parentPath });
+    faultPoint("receive.started");
+    const sink = unpacker;
     const inspector = backend.inspector(m, m.parent?.uuid ?? null);
     const verifier = new StreamVerifier(m, inspector);
-    const staged = await stageStream({
-      fd,
+    let special: SpecialReport = { setuid: [], capabilities: [], devices: [] };
+    let first = true;
+    const streamed = await streamVerified({
       input: input.open(),
       wire,
       deltaParentDir: deltaBasePath,
       manifest: m,
       verifier,
-      progress: (b) => ctx.progress("stage", b, m.stream.bytes),
+      // Before the last chunk is released: the end of the stream and its declared special files.
+      endOfStream: () => {
+        verifier.finish(() => (special = inspector.finish()));
+        checkSpecial(special, m, args.allowSpecial === true);
+        faultPoint("receive.verified");
+      },
+      sink,
+      handedOff: async (bytes, last) => {
+        ctx.progress(last ? "receive" : "verify", bytes, m.stream.bytes);
+        if (!first) return;
+        first = false;
+        faultPoint("receive.mid-receive");
+        await pausePoint("receive.mid-receive", opDir);
+      },
     });
-    faultPoint("receive.staged");
-    timing("stage");
+    timing("stream");
 
-    let special: SpecialReport;
-    verifier.finish();
-    try {
-      special = inspector.finish();
-    } catch (e) {
-      if (e instanceof StreamProblem) throw new AgentError(e.kind, "verify", e.message);
-      throw e;
-    }
-    ctx.progress("verify", staged.bytes, m.stream.bytes);
-    checkSpecial(special, m, args.allowSpecial === true);
-    timing("verify");
-    faultPoint("receive.verified");
-    await pausePoint("receive.verified", opDir);
-
-    const unpacked = await backend.unpack({ fd, opDir, manifest: m, parentPath });
-    timing("unpack");
+    const unpacked = await unpacker.finish();
+    unpacker = null;
+    timing("receive");
     special = mergeSpecial(special, await backend.check({ opDir, unpacked, manifest: m, parentPath }));
     checkSpecial(special, m, args.allowSpecial === true);
     faultPoint("receive.checked");
@@ -163,12 +165,13 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     committed = true;
     faultPoint("receive.committed");
     timing("commit");
-    return result(m, backend, unpacked.receivedUuid, staged.bytes, staged.wireBytes, false, special);
+    return result(m, backend, unpacked.receivedUuid, streamed.bytes, streamed.wireBytes, false, special);
   } catch (e) {
     if (isDiskFull(e)) throw new AgentError("DISK_FULL", "receive", `no space left in the store while receiving ${m.app} ${m.version}: ${(e as Error).message}`);
     throw e;
   } finally {
-    if (fd >= 0) closeSync(fd);
+    // A refused stream: btrfs receive is killed (and waited for) before its partial subvolume goes.
+    await unpacker?.abort().catch(() => undefined);
     await removeTree(opDir, backend.name === "btrfs").catch(() => undefined);
     if (!committed) {
       try {

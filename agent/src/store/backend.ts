@@ -1,9 +1,9 @@
 // The two store backends behind one interface: btrfs (read-only subvolumes from `btrfs send`
 // streams) and plain directories (keel-tree-1 archives, unchanged files hard-linked from the
-// parent). The receive command drives them: inspect while verifying, unpack into .staging,
-// check, commit into apps/<app>/<version>.
+// parent). The receive command drives them: inspect while verifying, unpack the verified chunks
+// into .staging as they are released, check, commit into apps/<app>/<version>.
 import type { ReleaseManifest, SpecialReport, StoreBackend, StreamFormat } from "../../protocol";
-import type { Inspector } from "./stage";
+import type { Inspector, VerifiedSink } from "./stage";
 
 export interface FormatInspector extends Inspector {
   /** Throws (StreamProblem) when the stream ended badly; returns its special content. */
@@ -16,12 +16,20 @@ export interface Unpacked {
   receivedUuid: string | null;
 }
 
+/** Takes the verified stream chunk by chunk (VerifiedSink.write), then finishes or is aborted. */
+export interface Unpacker extends VerifiedSink {
+  /** The whole stream was verified and written: wait for the unpacker and return its tree. */
+  finish(): Promise<Unpacked>;
+  /** Stops the unpacker (killed, waited for); what it left in opDir is deleted with opDir. */
+  abort(): Promise<void>;
+}
+
 export interface Backend {
   name: StoreBackend;
   format: StreamFormat;
   inspector(manifest: ReleaseManifest, parentUuid: string | null): FormatInspector;
-  /** Unpacks the verified stream (read from fd at offset 0) into opDir. */
-  unpack(opts: { fd: number; opDir: string; manifest: ReleaseManifest; parentPath: string | null }): Promise<Unpacked>;
+  /** Starts unpacking into opDir; it is then fed verified chunks only, in order. */
+  unpacker(opts: { opDir: string; manifest: ReleaseManifest; parentPath: string | null }): Promise<Unpacker>;
   /** Post-unpack checks: exactly the expected tree, read-only, counts as in the manifest. */
   check(opts: { opDir: string; unpacked: Unpacked; manifest: ReleaseManifest; parentPath: string | null }): Promise<SpecialReport>;
   /** Places the checked tree at finalPath (atomically appears there). */

@@ -1,17 +1,18 @@
 // The btrfs backend: `btrfs receive --chroot -E 1 -e` into a fresh `.staging/<op>/recv/`, fed
-// from the verified descriptor; then the result must be exactly one read-only subvolume with the
-// manifest's Received UUID, entry count and bytes (and, for an incremental stream, a snapshot of
-// the host's parent). A read-only subvolume cannot be renamed into another directory (EROFS), so
+// through a pipe with the stream's chunks, each only once it is verified (store/stage.ts); then
+// the result must be exactly one read-only subvolume with the manifest's Received UUID, entry
+// count and bytes (and, for an incremental stream, a snapshot of the host's parent). A read-only subvolume cannot be renamed into another directory (EROFS), so
 // commit takes a read-only snapshot at apps/<app>/<version> (it keeps the Received UUID and
 // shares all extents) and the staging copy is deleted with the rest of .staging/<op>.
-import { lstatSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
 import type { ReleaseManifest, SpecialReport } from "../../protocol";
 import { AgentError } from "../errors";
 import { faultPoint } from "../fault";
 import { walkTree } from "../tree-digest";
-import type { Backend, FormatInspector, Unpacked } from "./backend";
-import { run, runChecked } from "./fs-util";
+import type { Backend, FormatInspector, Unpacked, Unpacker } from "./backend";
+import { run, runChecked, type RunResult } from "./fs-util";
 import { SendStreamInspector, StreamProblem } from "./send-stream";
 
 export interface SubvolumeInfo {
@@ -48,17 +49,78 @@ class SendInspector implements FormatInspector {
   }
 }
 
-/** Kills the agent itself once btrfs receive has read part of its input (fault KEEL_AGENT_FAULT=receive.mid-receive). */
-function armMidReceiveFault(pid: number): void {
-  if (process.env.KEEL_AGENT_FAULT !== "receive.mid-receive") return;
-  const timer = setInterval(() => {
+function receiveError(r: RunResult): AgentError {
+  const why = r.stderr.trim().split("\n").filter((l) => !/^(Chroot to|At (subvol|snapshot))/.test(l)).slice(-3).join("; ");
+  if (/No space left on device|ENOSPC/i.test(r.stderr)) {
+    return new AgentError("DISK_FULL", "receive", `no space left in the store while receiving: ${why}`);
+  }
+  return new AgentError("RECEIVE_FAILED", "receive", `btrfs receive failed (${r.signal ?? `exit ${r.code}`}): ${why || "no message"}`);
+}
+
+/**
+ * `btrfs receive` reading the verified chunks from a pipe (its stdin). Each write resolves once
+ * the kernel took the bytes, so the agent holds no more than the chunk being written. If receive
+ * exits early (a stream it refuses, a full disk), the failed write reports receive's own error.
+ */
+class BtrfsReceive implements Unpacker {
+  private stdin: Writable | null = null;
+  private pid = 0;
+  private killed = false;
+  private readonly exited: Promise<RunResult>;
+
+  constructor(private readonly recv: string) {
+    this.exited = run(["btrfs", "receive", "--chroot", "-E", "1", "-e", recv], {
+      stdin: "pipe",
+      onSpawn: (pid, stdin) => {
+        this.pid = pid;
+        this.stdin = stdin;
+        stdin?.on("error", () => undefined); // EPIPE when receive exits early: reported by write()
+      },
+    });
+    this.exited.catch(() => undefined);
+  }
+
+  async write(buf: Buffer): Promise<void> {
+    const stdin = this.stdin;
+    if (!stdin) throw await this.failure();
     try {
-      const pos = /pos:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/fdinfo/0`, "utf8"));
-      if (pos && Number(pos[1]) > 0) faultPoint("receive.mid-receive");
+      await new Promise<void>((resolve, reject) => stdin.write(buf, (e) => (e ? reject(e) : resolve())));
     } catch {
-      clearInterval(timer);
+      throw await this.failure();
     }
-  }, 1);
+  }
+
+  /** Why receive stopped taking input: its own exit status and message. */
+  private async failure(): Promise<AgentError> {
+    const r = await this.exited;
+    return r.code === 0
+      ? new AgentError("RECEIVE_FAILED", "receive", "btrfs receive exited before the end of the stream")
+      : receiveError(r);
+  }
+
+  async finish(): Promise<Unpacked> {
+    await new Promise<void>((resolve) => this.stdin!.end(resolve));
+    const r = await this.exited;
+    if (r.code !== 0) throw receiveError(r);
+    faultPoint("receive.received");
+    const entries = readdirSync(this.recv);
+    if (entries.length !== 1 || !entries[0]) {
+      throw new AgentError("CHECK_FAILED", "check", `btrfs receive left ${entries.length} entries in its directory instead of one subvolume: ${entries.slice(0, 5).join(", ")}`);
+    }
+    return { treePath: join(this.recv, entries[0]), receivedUuid: null };
+  }
+
+  async abort(): Promise<void> {
+    if (!this.killed && this.pid) {
+      this.killed = true;
+      try {
+        process.kill(this.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+    await this.exited.catch(() => undefined);
+  }
 }
 
 export const btrfsBackend: Backend = {
@@ -67,23 +129,10 @@ export const btrfsBackend: Backend = {
 
   inspector: (manifest, parentUuid) => new SendInspector(manifest, parentUuid),
 
-  async unpack({ fd, opDir }): Promise<Unpacked> {
+  async unpacker({ opDir }): Promise<Unpacker> {
     const recv = join(opDir, "recv");
     mkdirSync(recv, { mode: 0o700 });
-    const r = await run(["btrfs", "receive", "--chroot", "-E", "1", "-e", recv], { stdin: fd, onSpawn: armMidReceiveFault });
-    if (r.code !== 0) {
-      const why = r.stderr.trim().split("\n").filter((l) => !/^(Chroot to|At (subvol|snapshot))/.test(l)).slice(-3).join("; ");
-      if (/No space left on device|ENOSPC/i.test(r.stderr)) {
-        throw new AgentError("DISK_FULL", "receive", `no space left in the store while receiving: ${why}`);
-      }
-      throw new AgentError("RECEIVE_FAILED", "receive", `btrfs receive failed (${r.signal ?? `exit ${r.code}`}): ${why || "no message"}`);
-    }
-    faultPoint("receive.received");
-    const entries = readdirSync(recv);
-    if (entries.length !== 1 || !entries[0]) {
-      throw new AgentError("CHECK_FAILED", "check", `btrfs receive left ${entries.length} entries in its directory instead of one subvolume: ${entries.slice(0, 5).join(", ")}`);
-    }
-    return { treePath: join(recv, entries[0]), receivedUuid: null };
+    return new BtrfsReceive(recv);
   },
 
   async check({ unpacked, manifest, parentPath }): Promise<SpecialReport> {

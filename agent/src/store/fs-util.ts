@@ -3,6 +3,7 @@
 import { spawn, type SpawnOptions } from "node:child_process";
 import { closeSync, fsyncSync, openSync, readlinkSync, renameSync, writeSync, constants, unlinkSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
+import type { Writable } from "node:stream";
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -61,14 +62,15 @@ export interface RunResult {
 export function run(
   argv: readonly string[],
   opts: {
-    stdin?: number | "ignore";
+    /** "pipe": the caller writes the program's input through onSpawn's stdin. */
+    stdin?: number | "ignore" | "pipe";
     cwd?: string;
     /** The program's whole environment (default: the agent's). */
     env?: NodeJS.ProcessEnv;
     maxOutput?: number;
     /** Kill the program and everything it started (its own process group) after this long. */
     timeoutMs?: number;
-    onSpawn?: (pid: number) => void;
+    onSpawn?: (pid: number, stdin: Writable | null) => void;
   } = {},
 ): Promise<RunResult> {
   const max = opts.maxOutput ?? 256 * 1024;
@@ -99,7 +101,7 @@ export function run(
       if (timer) clearTimeout(timer);
       reject(e);
     });
-    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid, child.stdin);
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, timedOut });

@@ -1,15 +1,13 @@
-// One-pass staging and verification: StreamVerifier sees the bytes in pieces of any size (pieces
-// straddle chunk boundaries, as delta-decoded output does) and checks them against the manifest;
-// the staged file is unnamed. The btrfs-backed paths are covered by agent/test (int).
+// Verifying while streaming (decision 0010): the sink (btrfs receive's stdin, the plain backend's
+// staging file) gets a chunk only once its signed digest and its structure checked out, the last
+// one only after the end of the stream did; pieces of any size (straddling chunks, as delta-decoded
+// output does) are handled. The btrfs-backed paths are covered by agent/test (int).
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fstatSync, mkdtempSync, readdirSync, readSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ReleaseManifest } from "../../protocol";
 import { AgentError } from "../errors";
 import { StreamProblem } from "./send-stream";
-import { openStagingFile, stageStream, StreamVerifier, type Inspector } from "./stage";
+import { streamVerified, StreamVerifier, type Inspector, type VerifiedSink } from "./stage";
 
 const CHUNK = 1000;
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -20,7 +18,7 @@ function manifestFor(data: Buffer): ReleaseManifest {
   return { stream: { format: "btrfs-send", compression: "none", bytes: data.length, sha256: sha(data), chunkSize: CHUNK, chunks } } as unknown as ReleaseManifest;
 }
 
-/** Records what it was fed; throws a StreamProblem once it has seen `failAt` bytes. */
+/** Records what it was fed; throws a StreamProblem once it has seen more than `failAt` bytes. */
 class Recorder implements Inspector {
   seen: Buffer[] = [];
   total = 0;
@@ -32,122 +30,117 @@ class Recorder implements Inspector {
   }
 }
 
-/** Feeds data in pieces of pseudo-random sizes (1..2.5 chunks) so that pieces straddle chunks. */
-function feed(v: StreamVerifier, data: Buffer): void {
-  let off = 0;
-  let n = 7;
-  while (off < data.length) {
-    n = (n * 1103515245 + 12345) & 0x7fffffff;
-    const len = 1 + (n % (2.5 * CHUNK));
-    v.update(data.subarray(off, off + len));
-    off += len;
+/** A sink that keeps copies of what it was handed (the pipeline reuses its buffers). */
+class Sink implements VerifiedSink {
+  got: Buffer[] = [];
+  async write(buf: Buffer): Promise<void> {
+    await new Promise((r) => setTimeout(r, 1));
+    this.got.push(Buffer.from(buf));
+  }
+  get bytes(): Buffer {
+    return Buffer.concat(this.got);
   }
 }
 
-function errorOf(f: () => void): AgentError {
+/** Yields data in pieces of pseudo-random sizes (1..2.5 chunks) so that pieces straddle chunks; counts pulls. */
+function pieces(data: Buffer, counter = { pulled: 0 }): AsyncIterable<Buffer> {
+  return (async function* () {
+    let off = 0;
+    let n = 7;
+    while (off < data.length) {
+      n = (n * 1103515245 + 12345) & 0x7fffffff;
+      const len = 1 + (n % (2.5 * CHUNK));
+      counter.pulled += Math.min(len, data.length - off);
+      yield Buffer.from(data.subarray(off, off + len));
+      off += len;
+    }
+  })();
+}
+
+async function run(m: ReleaseManifest, input: AsyncIterable<Buffer>, inspector = new Recorder(), endOfStream: () => void = () => undefined) {
+  const sink = new Sink();
+  const verifier = new StreamVerifier(m, inspector);
+  const handed: number[] = [];
+  let error: AgentError | null = null;
   try {
-    f();
+    await streamVerified({
+      input, wire: "raw", deltaParentDir: null, manifest: m, verifier, sink,
+      endOfStream: () => {
+        verifier.finish(() => undefined);
+        endOfStream();
+      },
+      handedOff: (b) => void handed.push(b),
+    });
   } catch (e) {
     expect(e).toBeInstanceOf(AgentError);
-    return e as AgentError;
+    error = e as AgentError;
   }
-  throw new Error("expected an error");
+  return { sink, error, handed, inspector };
 }
 
-describe("StreamVerifier", () => {
+describe("streamVerified", () => {
   const data = randomBytes(10 * CHUNK + 321);
 
-  it("accepts the signed bytes in pieces of any size and feeds all of them, in order, to the inspector", () => {
-    const r = new Recorder();
-    const v = new StreamVerifier(manifestFor(data), r);
-    feed(v, data);
-    v.finish();
-    expect(Buffer.concat(r.seen).equals(data)).toBe(true);
+  it("hands exactly the signed bytes to the sink, chunk by chunk, and all of them to the inspector", async () => {
+    const r = await run(manifestFor(data), pieces(data));
+    expect(r.error).toBeNull();
+    expect(r.sink.bytes.equals(data)).toBe(true);
+    expect(r.sink.got.map((b) => b.length)).toEqual([...Array(10).fill(CHUNK), 321]);
+    expect(r.handed.at(-1)).toBe(data.length);
+    expect(Buffer.concat(r.inspector.seen).equals(data)).toBe(true);
   });
 
-  it("refuses a damaged chunk as soon as that chunk is complete", () => {
+  it("refuses a damaged chunk as soon as it is complete; the sink never sees it, and reading stops", async () => {
     const bad = Buffer.from(data);
     bad[3 * CHUNK + 5]! ^= 1;
-    const v = new StreamVerifier(manifestFor(data), new Recorder());
-    v.update(bad.subarray(0, 3 * CHUNK)); // chunks 0–2 are fine
-    const e = errorOf(() => v.update(bad.subarray(3 * CHUNK, 4 * CHUNK)));
-    expect(e.code).toBe("DIGEST_MISMATCH");
-    expect(e.step).toBe("verify");
-    expect(e.message).toMatch(/chunk 3 /);
+    const counter = { pulled: 0 };
+    const r = await run(manifestFor(data), pieces(bad, counter));
+    expect(r.error).toMatchObject({ code: "DIGEST_MISMATCH", step: "verify" });
+    expect(r.error!.message).toMatch(/chunk 3 /);
+    expect(r.sink.bytes.equals(data.subarray(0, 3 * CHUNK))).toBe(true);
+    expect(counter.pulled).toBeLessThan(7 * CHUNK); // at most two chunks are held
   });
 
-  it("refuses a truncated stream, a longer one, and a whole-stream digest that does not match", () => {
+  it("refuses a truncated stream and a longer one before the last chunk reaches the sink", async () => {
     const m = manifestFor(data);
-    const short = new StreamVerifier(m, new Recorder());
-    feed(short, data.subarray(0, data.length - 1));
-    expect(errorOf(() => short.finish()).message).toMatch(/truncated/);
-    const long = new StreamVerifier({ ...m, stream: { ...m.stream, bytes: data.length - 321, chunks: m.stream.chunks.slice(0, 10) } }, new Recorder());
-    feed(long, data);
-    expect(errorOf(() => long.finish()).message).toMatch(/longer/);
-    const otherWhole = new StreamVerifier({ ...m, stream: { ...m.stream, sha256: sha(Buffer.from("x")) } }, new Recorder());
-    feed(otherWhole, data);
-    expect(errorOf(() => otherWhole.finish()).message).toMatch(/SHA-256/);
+    const short = await run(m, pieces(data.subarray(0, data.length - 1)));
+    expect(short.error!.message).toMatch(/truncated/);
+    expect(short.sink.bytes.equals(data.subarray(0, 10 * CHUNK))).toBe(true);
+    const long = await run({ ...m, stream: { ...m.stream, bytes: data.length - 321, chunks: m.stream.chunks.slice(0, 10) } }, pieces(data));
+    expect(long.error!.message).toMatch(/longer/);
+    expect(long.sink.bytes.length).toBeLessThan(10 * CHUNK);
   });
 
-  it("reports a structural problem only once its chunk matched its signed digest", () => {
-    const v = new StreamVerifier(manifestFor(data), new Recorder(2 * CHUNK + 10));
-    v.update(data.subarray(0, 2 * CHUNK + 500)); // the inspector failed inside chunk 2, not complete yet
-    const e = errorOf(() => v.update(data.subarray(2 * CHUNK + 500, 3 * CHUNK)));
-    expect(e).toMatchObject({ code: "BAD_STREAM", step: "verify" });
+  it("holds back the last chunk until the end of the stream checked out", async () => {
+    const r = await run(manifestFor(data), pieces(data), new Recorder(), () => {
+      throw new AgentError("BAD_STREAM", "verify", "no end marker");
+    });
+    expect(r.error).toMatchObject({ code: "BAD_STREAM", step: "verify" });
+    expect(r.sink.bytes.equals(data.subarray(0, 10 * CHUNK))).toBe(true);
+  });
+
+  it("reports a structural problem once its chunk matched its digest, and releases nothing from that chunk on", async () => {
+    const r = await run(manifestFor(data), pieces(data), new Recorder(2 * CHUNK + 10));
+    expect(r.error).toMatchObject({ code: "BAD_STREAM", step: "verify" });
+    expect(r.sink.bytes.equals(data.subarray(0, 2 * CHUNK))).toBe(true);
 
     const bad = Buffer.from(data);
     bad[2 * CHUNK + 700]! ^= 1; // the same structural failure, but the bytes are not the signed ones
-    const w = new StreamVerifier(manifestFor(data), new Recorder(2 * CHUNK + 10));
-    expect(errorOf(() => feed(w, bad)).code).toBe("DIGEST_MISMATCH");
-  });
-});
-
-describe("stageStream and openStagingFile", () => {
-  const dir = mkdtempSync(join(tmpdir(), "keel-stage-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it("writes exactly the verified bytes into an unnamed file", async () => {
-    const data = randomBytes(5 * CHUNK + 17);
-    const m = manifestFor(data);
-    const fd = openStagingFile(dir);
-    try {
-      expect(readdirSync(dir)).toEqual([]); // O_TMPFILE: nothing to open by path
-      expect(fstatSync(fd).nlink).toBe(0);
-      const verifier = new StreamVerifier(m, new Recorder());
-      const input = (async function* () {
-        for (let off = 0; off < data.length; off += 777) yield data.subarray(off, off + 777);
-      })();
-      const r = await stageStream({ fd, input, wire: "raw", deltaParentDir: null, manifest: m, verifier, progress: () => undefined });
-      verifier.finish();
-      expect(r).toEqual({ wireBytes: data.length, bytes: data.length });
-      const back = Buffer.alloc(data.length + 1);
-      expect(readSync(fd, back, 0, back.length, 0)).toBe(data.length);
-      expect(back.subarray(0, data.length).equals(data)).toBe(true);
-    } finally {
-      closeSync(fd);
-    }
+    const w = await run(manifestFor(data), pieces(bad), new Recorder(2 * CHUNK + 10));
+    expect(w.error!.code).toBe("DIGEST_MISMATCH");
+    expect(w.sink.bytes.length).toBe(2 * CHUNK);
   });
 
-  it("stops staging at the first chunk that does not match", async () => {
-    const data = randomBytes(8 * CHUNK);
+  it("a failing sink ends the stream with the sink's error", async () => {
     const m = manifestFor(data);
-    const bad = Buffer.from(data);
-    bad[CHUNK + 1]! ^= 1;
-    let pulled = 0;
-    const input = (async function* () {
-      for (let off = 0; off < bad.length; off += CHUNK) {
-        pulled++;
-        yield bad.subarray(off, off + CHUNK);
-      }
-    })();
-    const fd = openStagingFile(dir);
-    try {
-      await expect(stageStream({ fd, input, wire: "raw", deltaParentDir: null, manifest: m, verifier: new StreamVerifier(m, new Recorder()), progress: () => undefined })).rejects.toMatchObject({
-        code: "DIGEST_MISMATCH",
-      });
-      expect(pulled).toBe(2);
-    } finally {
-      closeSync(fd);
-    }
+    const verifier = new StreamVerifier(m, new Recorder());
+    const sink: VerifiedSink = {
+      write: async () => {
+        throw new AgentError("RECEIVE_FAILED", "receive", "btrfs receive failed");
+      },
+    };
+    await expect(
+      streamVerified({ input: pieces(data), wire: "raw", deltaParentDir: null, manifest: m, verifier, sink, endOfStream: () => undefined, handedOff: () => undefined }),
+    ).rejects.toMatchObject({ code: "RECEIVE_FAILED" });
   });
 });

@@ -1,118 +1,216 @@
-// Staging and verifying a receive's stream in one pass. The stream is written into an unnamed
-// file (O_TMPFILE) in `.staging/<op>/` through one file descriptor with positioned writes (so its
-// offset stays 0), and every buffer that is written is hashed and inspected from memory at the same
-// time: each chunk's SHA-256 is compared with the signed manifest as soon as the chunk is complete,
-// the whole-stream SHA-256, the length and the structure at the end. The unpacker (btrfs receive's
-// stdin) then gets that very descriptor. The file has no name, so nothing can open it by path to
-// change it after verification (on a file system without O_TMPFILE it is `.staging/<op>/stream`,
-// 0600 in a 0700 directory, and replacing it by path changes nothing).
-// With wire encoding `keel-delta-1` the bytes are decoded against the parent tree while staging;
-// verification then runs on the decoded bytes as always.
-import { constants, openSync, write } from "node:fs";
-import { join } from "node:path";
+// Verifying a receive's stream chunk by chunk while it is handed to the unpacker (decision 0010).
+// The incoming bytes (raw, or decoded from keel-delta-1 against the installed base tree) are copied
+// into one of two chunk-sized buffers; the format inspector sees them as they arrive, and as soon as
+// a chunk is complete its SHA-256 is computed (WebCrypto, on libuv's thread pool, so the main thread
+// keeps the unpacker fed) and compared with the signed manifest. A chunk goes to the unpacker
+// (`btrfs receive`'s stdin, or the plain backend's staging file) only after its digest matched and
+// the inspector found nothing wrong in it; the last chunk only after the length, the chunk count and
+// the end of the stream (end marker, nothing after it) checked out too. No unverified byte ever
+// reaches the unpacker, and at most two chunks (2 × 4 MiB by default) are held in memory: the next
+// chunk is not read before the one before it has been written.
+// The whole-stream SHA-256 of the manifest is not recomputed: every chunk matched its signed digest,
+// the chunk count and the length are exact, so the bytes are the signed ones.
+import { webcrypto } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import type { ReleaseManifest, WireEncoding } from "../../protocol";
 import { decodeDelta, DeltaError } from "../../protocol/delta/decode";
 import { AgentError, isDiskFull } from "../errors";
 import { StreamProblem } from "./send-stream";
-import { StreamDigester } from "../stream-digest";
 
-function pwrite(fd: number, buf: Buffer, pos: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const loop = (off: number) => {
-      write(fd, buf, off, buf.length - off, pos + off, (e, n) => {
-        if (e) return reject(e);
-        if (off + n < buf.length) loop(off + n);
-        else resolve();
-      });
-    };
-    loop(0);
-  });
+export interface Inspector {
+  push(chunk: Buffer): void;
 }
 
-/** Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY); Node does not export it. */
-const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
-
-/**
- * Opens the staging file for a receive: an unnamed file in opDir (O_TMPFILE) where the file
- * system supports it, else opDir/stream (created exclusively, 0600). Returns the descriptor.
- */
-export function openStagingFile(opDir: string): number {
-  try {
-    return openSync(opDir, O_TMPFILE | constants.O_RDWR, 0o600);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "EOPNOTSUPP" && code !== "EISDIR" && code !== "EINVAL") throw e;
-  }
-  return openSync(join(opDir, "stream"), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+/** Where verified bytes go: btrfs receive's stdin, or the plain backend's staging file. */
+export interface VerifiedSink {
+  /** Takes the next verified bytes; resolves once buf may be reused. */
+  write(buf: Buffer): Promise<void>;
 }
 
-export interface StageResult {
+export interface StreamResult {
   /** Bytes that arrived on the wire. */
   wireBytes: number;
-  /** Bytes of the stream written to the staging file. */
+  /** Bytes of the stream verified and handed to the unpacker. */
   bytes: number;
 }
 
-function diskFull(e: unknown): AgentError {
-  return new AgentError("DISK_FULL", "stage", `no space left in the store while staging the stream: ${(e as Error).message}`);
+function verifyError(e: unknown): unknown {
+  return e instanceof StreamProblem ? new AgentError(e.kind, "verify", e.message) : e;
 }
 
-/** Writes the incoming stream into fd (raw, or decoded from keel-delta-1 against deltaParentDir). */
-export async function stageStream(opts: {
-  fd: number;
+function hex(digest: ArrayBuffer): string {
+  return Buffer.from(digest).toString("hex");
+}
+
+/**
+ * Checks a stream against its signed manifest, chunk by chunk: inspect() every byte in order
+ * (pieces never span two chunks), then checkChunk(i) once chunk i is complete — its SHA-256 against
+ * the manifest, and any structural problem the inspector found in it; finish() before the last
+ * chunk is released: the length, the chunk count and the inspector's verdict on the end of the
+ * stream. A structural problem counts only once its chunk matched its digest: a damaged stream is
+ * reported as a digest mismatch, not as a malformed stream.
+ */
+export class StreamVerifier {
+  private structural: { error: unknown; chunk: number } | null = null;
+  private fed = 0;
+
+  constructor(
+    private readonly manifest: ReleaseManifest,
+    private readonly inspector: Inspector,
+  ) {}
+
+  /** Bytes inspected so far. */
+  get bytes(): number {
+    return this.fed;
+  }
+
+  inspect(piece: Buffer): void {
+    const chunk = Math.floor(this.fed / this.manifest.stream.chunkSize);
+    this.fed += piece.length;
+    if (this.structural) return;
+    try {
+      this.inspector.push(piece);
+    } catch (e) {
+      this.structural = { error: e, chunk };
+    }
+  }
+
+  /** Starts hashing chunk i now (the thread pool copies the bytes); the promise checks it. */
+  checkChunk(i: number, bytes: Buffer): Promise<void> {
+    const { chunkSize, chunks } = this.manifest.stream;
+    return webcrypto.subtle.digest("SHA-256", bytes).then((d) => {
+      if (hex(d) !== chunks[i]) {
+        throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${i * chunkSize + bytes.length}) does not match its signed digest`);
+      }
+      if (this.structural && this.structural.chunk <= i) throw verifyError(this.structural.error);
+    });
+  }
+
+  /** The length and the number of chunks; call when the input ended, before checking the last chunk. */
+  checkLength(): void {
+    const { bytes } = this.manifest.stream;
+    if (this.fed < bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is truncated: ${this.fed} of ${bytes} bytes arrived`);
+    if (this.fed > bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${bytes} bytes its manifest declares`);
+  }
+
+  /** The end of the stream: call once every chunk matched. Throws AgentError (step "verify"). */
+  finish(finishInspector: () => void): void {
+    if (this.structural) throw verifyError(this.structural.error);
+    try {
+      finishInspector();
+    } catch (e) {
+      throw verifyError(e);
+    }
+  }
+}
+
+/**
+ * Reads the input (raw, or decoded from keel-delta-1 against deltaParentDir), verifies it chunk by
+ * chunk and hands each verified chunk to the sink, in order. `endOfStream` runs the checks of the
+ * end of the stream (verifier.finish) before the last chunk is released; `handedOff` is called
+ * after each chunk reached the sink (progress, fault points).
+ */
+export async function streamVerified(opts: {
   input: AsyncIterable<Buffer>;
   wire: WireEncoding;
   deltaParentDir: string | null;
   manifest: ReleaseManifest;
-  /** Sees every byte written, in order (digests and structure, checked while staging). */
   verifier: StreamVerifier;
-  progress: (bytes: number) => void;
-}): Promise<StageResult> {
-  const limit = opts.manifest.stream.bytes;
-  let pos = 0;
+  endOfStream: () => void;
+  sink: VerifiedSink;
+  handedOff: (bytes: number, last: boolean) => Promise<void> | void;
+}): Promise<StreamResult> {
+  const { chunkSize, bytes: declared, chunks } = opts.manifest.stream;
+  const size = Math.max(1, Math.min(chunkSize, declared));
+  const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
+  let cur = 0;
+  let fill = 0;
+  let index = 0;
+  let handed = 0;
   let wireBytes = 0;
-  const put = async (chunk: Buffer) => {
-    if (pos + chunk.length > limit) {
-      throw new AgentError("DIGEST_MISMATCH", "stage", `the stream is longer than the ${limit} bytes its manifest declares`);
-    }
-    // The write runs on libuv's thread pool while this thread hashes the same (unchanging) buffer.
-    const written = pwrite(opts.fd, chunk, pos);
-    try {
-      opts.verifier.update(chunk);
-    } catch (e) {
-      await written.catch(() => undefined); // never leave a write in flight on a descriptor about to close
-      throw e;
-    }
-    try {
-      await written;
-    } catch (e) {
-      throw isDiskFull(e) ? diskFull(e) : e;
-    }
-    pos += chunk.length;
-    opts.progress(pos);
+  // The check and write of the chunks released so far, in order; a failure there ends the stream.
+  let pending: Promise<void> = Promise.resolve();
+  let failed: unknown = null;
+
+  const release = (i: number, chunk: Buffer, last: boolean): Promise<void> => {
+    const checked = opts.verifier.checkChunk(i, chunk);
+    checked.catch(() => undefined); // awaited below, in order
+    const prev = pending;
+    pending = (async () => {
+      await prev;
+      await checked;
+      if (last) opts.endOfStream();
+      await opts.sink.write(chunk);
+      handed += chunk.length;
+      await opts.handedOff(handed, last);
+    })();
+    pending.catch((e: unknown) => (failed ??= e));
+    return prev; // the buffer of chunk i-1 is free once its write completed
   };
-  if (opts.wire === "raw") {
-    for await (const chunk of opts.input) {
-      wireBytes += chunk.length;
-      await put(chunk);
+
+  const put = async (data: Buffer) => {
+    if (opts.verifier.bytes + data.length > declared) {
+      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${declared} bytes its manifest declares`);
     }
-    return { wireBytes, bytes: pos };
+    let off = 0;
+    while (off < data.length) {
+      if (failed) throw failed;
+      const buf = bufs[cur]!;
+      const take = Math.min(data.length - off, size - fill);
+      data.copy(buf, fill, off, off + take);
+      opts.verifier.inspect(buf.subarray(fill, fill + take));
+      fill += take;
+      off += take;
+      if (fill === size && index < chunks.length - 1) {
+        const done = release(index++, buf, false);
+        cur ^= 1;
+        fill = 0;
+        await done;
+      }
+    }
+  };
+
+  const end = async () => {
+    if (failed) throw failed;
+    opts.verifier.checkLength();
+    await release(index, bufs[cur]!.subarray(0, fill), true);
+    await pending;
+  };
+
+  try {
+    if (opts.wire === "raw") {
+      for await (const data of opts.input) {
+        wireBytes += data.length;
+        await put(data);
+      }
+      await end();
+      return { wireBytes, bytes: handed };
+    }
+    if (!opts.deltaParentDir) {
+      throw new AgentError("BAD_REQUEST", "verify", "wire encoding keel-delta-1 needs a parent version installed on the host");
+    }
+    await decodeInto(opts.input, opts.deltaParentDir, put, (n) => (wireBytes += n));
+    await end();
+    return { wireBytes, bytes: handed };
+  } catch (e) {
+    await pending.catch(() => undefined); // never leave a write in flight
+    throw failed ?? e;
   }
-  if (!opts.deltaParentDir) {
-    throw new AgentError("BAD_REQUEST", "stage", "wire encoding keel-delta-1 needs a parent version installed on the host");
-  }
-  const counted = Readable.from(
+}
+
+/** Decodes keel-delta-1 against parentDir, handing the decoded bytes to put in order. */
+async function decodeInto(input: AsyncIterable<Buffer>, parentDir: string, put: (b: Buffer) => Promise<void>, counted: (n: number) => void): Promise<void> {
+  const source = Readable.from(
     (async function* () {
-      for await (const chunk of opts.input) {
-        wireBytes += chunk.length;
+      for await (const chunk of input) {
+        counted(chunk.length);
         yield Buffer.from(chunk); // the decoder may keep chunks; the input may reuse its buffer
       }
     })(),
   );
   let writeError: unknown = null;
   const output = new Writable({
-    highWaterMark: 4 * 1024 * 1024,
+    highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _enc, cb) {
       put(chunk).then(
         () => cb(),
@@ -125,85 +223,18 @@ export async function stageStream(opts: {
   });
   output.on("error", () => undefined);
   try {
-    await decodeDelta({ parentDir: opts.deltaParentDir, input: counted, output });
+    await decodeDelta({ parentDir, input: source, output });
     await new Promise<void>((resolve, reject) => output.end((e?: Error | null) => (e ? reject(e) : resolve())));
   } catch (e) {
     if (writeError) throw writeError;
     if (e instanceof AgentError) throw e;
-    if (isDiskFull(e)) throw diskFull(e);
+    if (isDiskFull(e)) throw e;
     if (e instanceof DeltaError) {
       const code = e.code === "PARENT_MISMATCH" ? "PARENT_MISMATCH" : "BAD_STREAM";
-      throw new AgentError(code, "stage", `the delta-encoded stream cannot be decoded (${e.code}): ${e.message}`);
+      throw new AgentError(code, "verify", `the delta-encoded stream cannot be decoded (${e.code}): ${e.message}`);
     }
     throw e;
   } finally {
-    counted.destroy();
-  }
-  return { wireBytes, bytes: pos };
-}
-
-export interface Inspector {
-  push(chunk: Buffer): void;
-}
-
-function verifyError(e: unknown): unknown {
-  return e instanceof StreamProblem ? new AgentError(e.kind, "verify", e.message) : e;
-}
-
-/**
- * Checks a stream as it is staged, against the signed manifest: every chunk's SHA-256 as soon as
- * the chunk is complete, then (finish) the length, the whole-stream SHA-256 and the format
- * inspector's verdict. The bytes are fed to the inspector as they come, but a structural problem
- * counts only once the bytes are known to be the signed ones: a damaged stream is reported as a
- * digest mismatch, not as a malformed stream.
- */
-export class StreamVerifier {
-  private readonly digester: StreamDigester;
-  private structural: unknown = null;
-
-  constructor(
-    private readonly manifest: ReleaseManifest,
-    inspector: Inspector,
-  ) {
-    const { chunkSize, chunks } = manifest.stream;
-    this.digester = new StreamDigester(
-      chunkSize,
-      (hex, i) => {
-        if (hex !== chunks[i]) {
-          throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${this.digester.bytes}) does not match its signed digest`);
-        }
-        if (this.structural) throw verifyError(this.structural);
-      },
-      (piece) => {
-        if (this.structural) return;
-        try {
-          inspector.push(piece);
-        } catch (e) {
-          this.structural = e;
-        }
-      },
-    );
-  }
-
-  update(buf: Buffer): void {
-    this.digester.update(buf);
-  }
-
-  /** Call once the whole stream is staged. Throws AgentError (step "verify") on any mismatch. */
-  finish(): void {
-    const { bytes, chunks, sha256 } = this.manifest.stream;
-    const pos = this.digester.bytes;
-    if (pos < bytes) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is truncated: ${pos} of ${bytes} bytes arrived`);
-    }
-    if (pos > bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${bytes} bytes its manifest declares`);
-    const whole = this.digester.finish();
-    if (this.digester.chunks !== chunks.length) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream has ${this.digester.chunks} chunks, its manifest lists ${chunks.length}`);
-    }
-    if (whole !== sha256) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", "the stream's SHA-256 does not match its manifest");
-    }
-    if (this.structural) throw verifyError(this.structural);
+    source.destroy();
   }
 }
