@@ -22,6 +22,11 @@ export const ZEnv = z.object({
   KEEL_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   /** Next.js build directory (next.config.ts reads it too). */
   KEEL_NEXT_DIST_DIR: z.string().min(1).default(".next"),
+  /**
+   * How long a host's agent stays resident after a console session, waiting for the next one on a
+   * root-only socket reached through SSH (no Node start-up per step; docs/agent.md). 0 turns it off.
+   */
+  KEEL_AGENT_RESIDENT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   KEEL_TRUST_PROXY: z.stringbool().default(false),
 });

@@ -9,3 +9,4 @@ export * from "./manifest";
 export * from "./errors";
 export * from "./messages";
 export * from "./framing";
+export * from "./resident";

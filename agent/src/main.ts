@@ -7,7 +7,9 @@ import { createContext } from "./context";
 import { runCommand } from "./dispatch";
 import { AgentError, toErrorBody } from "./errors";
 import { fileInput } from "./input";
+import { resident, startResident } from "./resident";
 import { serve } from "./serve";
+import { MAX_RESIDENT_SECONDS } from "../protocol";
 import { DEFAULT_STORE, DEFAULT_TRUSTED } from "./store/layout";
 
 const USAGE = `usage: keel-agent <command> [options]
@@ -23,10 +25,12 @@ const USAGE = `usage: keel-agent <command> [options]
   keygen --out DIR [--name NAME]          new ed25519 release signing key
   build --from DIR --app A --version V --key KEY --out DIR [--parent P] [--kind K] [--format F]
         [--health-check JSON]             e.g. '{"type":"exec","argv":["/usr/bin/test","-f","/srv/ok"],"timeoutMs":30000}'
-  serve                                   framed request loop on stdin/stdout (agent/protocol/framing.ts)
+  serve [--resident SECONDS]              framed request loop on stdin/stdout (agent/protocol/framing.ts);
+                                          --resident leaves a resident agent for SECONDS idle when it ends
+  resident --idle SECONDS                 the resident agent itself (started by serve --resident; docs/agent.md)
 common options: --store DIR (default ${DEFAULT_STORE}), --trusted DIR (default ${DEFAULT_TRUSTED})`;
 
-const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check"]);
+const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "resident", "idle"]);
 const BOOL_FLAGS = new Set(["rollback", "allow-special", "help"]);
 
 interface Parsed {
@@ -153,9 +157,23 @@ export async function main(argv: string[]): Promise<number> {
     }
     const store = flag(p, "store") ?? DEFAULT_STORE;
     const trusted = flag(p, "trusted") ?? DEFAULT_TRUSTED;
-    if (command === "serve") {
-      if (p.positional.length) throw new ProtocolInputError("serve", "takes no arguments");
-      return await serve({ store, trusted, input: process.stdin, output: process.stdout });
+    if (command === "serve" || command === "resident") {
+      if (p.positional.length) throw new ProtocolInputError(command, "takes no arguments");
+      const seconds = (name: string) => {
+        const v = flag(p, name);
+        if (v === undefined) return 0;
+        if (!/^\d{1,6}$/.test(v) || Number(v) > MAX_RESIDENT_SECONDS) throw new ProtocolInputError(`--${name}`, `must be a number of seconds up to ${MAX_RESIDENT_SECONDS}`);
+        return Number(v);
+      };
+      if (command === "resident") {
+        const idleSeconds = seconds("idle");
+        if (!idleSeconds) throw new ProtocolInputError("--idle", "is required");
+        return await resident({ store, trusted, idleSeconds });
+      }
+      const idleSeconds = seconds("resident");
+      const code = await serve({ store, trusted, input: process.stdin, output: process.stdout });
+      if (idleSeconds) await startResident({ store, trusted, idleSeconds }).catch(() => false);
+      return code;
     }
     if (!(COMMANDS as readonly string[]).includes(command)) {
       throw new AgentError("BAD_REQUEST", "arguments", `unknown command ${JSON.stringify(command)}; run keel-agent --help`);

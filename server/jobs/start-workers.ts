@@ -3,6 +3,7 @@
 // and one that dies is replaced by the others: steps are claimed in PostgreSQL).
 import { createDb } from "@/server/db";
 import { consoleIdentity } from "@/server/console-identity";
+import { getEnv } from "@/server/env";
 import { createDiskArtifactStore } from "@/server/services/artifacts/store";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
@@ -28,6 +29,7 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     privateKey: identity.privateKey,
     artifacts: createDiskArtifactStore({ dataDir: opts.dataDir }),
     bundle,
+    residentSeconds: getEnv().KEEL_AGENT_RESIDENT_SECONDS,
     // After a host changed, its inventory (current/previous, history) follows at once, from the
     // facts the agent returned at the end of the step.
     recordFacts: async (hostId, facts) => void (await recordFacts({ db }, hostId, factsFromAgent(facts))),

@@ -18,6 +18,8 @@ import {
   type Command,
   type CommandArgs,
   type CommandResults,
+  DEFAULT_STORE,
+  residentSocketPath,
 } from "@/agent/protocol";
 import { commandFailed, describe, lossyText, type ExecResult, type SshConnection } from "./connection";
 import { SshError, type SshStep } from "./errors";
@@ -428,22 +430,35 @@ export class AgentSession {
     });
   }
 
-  /** Start `keel-agent serve` and wait for its hello. Fails like runAgent when the agent cannot start. */
-  static async open(conn: SshConnection, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<AgentSession> {
+  /** Envelope routing shared by both ways of reaching an agent: the hello first, then the session's. */
+  private static plumbing(conn: SshConnection) {
     const t = conn.target;
-    const decoder = new FrameDecoder();
     const hello = deferred<Envelope>();
     let route: ((v: Envelope) => void) | null = null;
     const pending: Envelope[] = [];
     const protocolError = (msg: string) =>
       new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} broke the protocol: ${msg}. Make sure the agent matches the console (ensureAgent).`, { host: t.name, step: "run-agent" });
-    const onStdout = envelopeReader(t, decoder, protocolError, "", (v) => {
+    const onStdout = envelopeReader(t, new FrameDecoder(), protocolError, "", (v) => {
       if (v.event === "hello" && !hello.settled) hello.resolve(v);
       else if (route) route(v);
       else pending.push(v);
     });
+    const session = (v: Envelope, stdin: PassThrough, done: Promise<ExecResult | Error>) => {
+      const s = new AgentSession(conn, v, stdin, done, (r) => {
+        route = r;
+      });
+      for (const m of pending.splice(0)) s.route(m);
+      return s;
+    };
+    return { hello, onStdout, protocolError, session };
+  }
+
+  /** Start `keel-agent serve` and wait for its hello. Fails like runAgent when the agent cannot start. */
+  static async open(conn: SshConnection, opts: { timeoutMs?: number; signal?: AbortSignal; residentSeconds?: number } = {}): Promise<AgentSession> {
+    const t = conn.target;
+    const { hello, onStdout, protocolError, session } = AgentSession.plumbing(conn);
     const stdin = new PassThrough();
-    const argv = agentArgv(t, "serve");
+    const argv = agentArgv(t, "serve", ...(opts.residentSeconds ? ["--resident", String(opts.residentSeconds)] : []));
     const done: Promise<ExecResult | Error> = conn
       .exec(argv, { step: "run-agent", stdin, onStdout, timeoutMs: opts.timeoutMs, maxOutputBytes: 256 * 1024 * 1024, signal: opts.signal })
       .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
@@ -470,11 +485,49 @@ export class AgentSession {
       stdin.end();
       throw e;
     }
-    const s = new AgentSession(conn, v, stdin, done, (r) => {
-      route = r;
+    return session(v, stdin, done);
+  }
+
+  /**
+   * A session with the host's resident agent (agent/protocol/resident.ts) over a streamlocal
+   * channel of this connection: nothing is started on the host. Null when there is none (not
+   * running, not reachable for this login, or it did not say hello within helloTimeoutMs); the
+   * caller then starts `serve` as usual. The session ends after timeoutMs like an exec'd one.
+   */
+  static async openResident(conn: SshConnection, opts: { timeoutMs?: number; helloTimeoutMs?: number } = {}): Promise<AgentSession | null> {
+    const ch = await conn.openStreamLocal(residentSocketPath(DEFAULT_STORE), "run-agent").catch(() => null);
+    if (!ch) return null;
+    const { hello, onStdout, session } = AgentSession.plumbing(conn);
+    const started = Date.now();
+    const stdin = new PassThrough();
+    stdin.pipe(ch);
+    let broke: Error | null = null;
+    ch.on("data", (b: Buffer) => {
+      try {
+        onStdout(b);
+      } catch (e) {
+        broke ??= e as Error;
+        ch.close();
+      }
     });
-    for (const m of pending.splice(0)) s.route(m);
-    return s;
+    ch.stderr.resume();
+    const limit = setTimeout(() => ch.close(), opts.timeoutMs ?? 600_000);
+    const done = new Promise<ExecResult | Error>((resolve) =>
+      ch.once("close", () => {
+        clearTimeout(limit);
+        resolve(broke ?? { exitCode: 0, exitSignal: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), durationMs: Date.now() - started });
+      }),
+    );
+    const gone = setTimeout(() => hello.reject(new Error("no hello")), opts.helloTimeoutMs ?? 5_000);
+    void done.then(() => hello.reject(new Error("closed before hello")));
+    try {
+      return session(await hello.promise, stdin, done);
+    } catch {
+      ch.close();
+      return null;
+    } finally {
+      clearTimeout(gone);
+    }
   }
 
   get isOpen(): boolean {
@@ -576,20 +629,35 @@ export function receiveReleaseIn(session: AgentSession, args: CommandArgs["recei
 }
 
 /**
- * A session with the console's agent: the hello's digest is compared with the bundle, and only
- * when it differs (or the agent does not start) is ensureAgent run — which uploads it or explains
- * what is missing (node, sudo) — and the session opened again.
+ * A session with the console's agent. With residentSeconds (root logins without a forced command),
+ * the host's resident agent is asked first — no process started on the host; when there is none,
+ * or it runs another bundle, `serve --resident` is started instead and leaves one behind when it
+ * ends. The hello's digest is compared with the bundle, and only when it differs (or the agent does
+ * not start) is ensureAgent run — which uploads it or explains what is missing (node, sudo) — and
+ * the session opened again.
  */
-export async function openCheckedSession(conn: SshConnection, opts: { bundle: AgentBundle; timeoutMs?: number }): Promise<{ session: AgentSession; ensured: EnsureAgentResult | null }> {
+export async function openCheckedSession(
+  conn: SshConnection,
+  opts: { bundle: AgentBundle; timeoutMs?: number; residentSeconds?: number },
+): Promise<{ session: AgentSession; ensured: EnsureAgentResult | null; resident: boolean }> {
+  const t = conn.target;
+  const residentSeconds = t.sudo || t.forcedCommand ? 0 : (opts.residentSeconds ?? 0);
+  if (residentSeconds) {
+    const r = await AgentSession.openResident(conn, { timeoutMs: opts.timeoutMs });
+    if (r && r.hello.agentSha256 === opts.bundle.sha256) return { session: r, ensured: null, resident: true };
+    // Another bundle: it notices its file change after the upload below and exits by itself.
+    void r?.close().catch(() => undefined);
+  }
+  const open = () => AgentSession.open(conn, { timeoutMs: opts.timeoutMs, residentSeconds });
   let first: AgentSession | null = null;
   try {
-    first = await AgentSession.open(conn, { timeoutMs: opts.timeoutMs });
+    first = await open();
   } catch (e) {
     if (e instanceof SshError && (e.code === "SUDO_REFUSED" || e.code === "HOST_KEY_CHANGED" || e.code === "CONNECTION_LOST" || e.code === "KEEPALIVE_TIMEOUT")) throw e;
   }
-  if (first && first.hello.agentSha256 === opts.bundle.sha256) return { session: first, ensured: null };
+  if (first && first.hello.agentSha256 === opts.bundle.sha256) return { session: first, ensured: null, resident: false };
   await first?.close().catch(() => undefined);
   const ensured = await ensureAgent(conn, { bundle: opts.bundle });
   // ensureAgent checked the file's digest on the host; the agent now running is that file.
-  return { session: await AgentSession.open(conn, { timeoutMs: opts.timeoutMs }), ensured };
+  return { session: await open(), ensured, resident: false };
 }

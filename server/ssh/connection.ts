@@ -184,6 +184,37 @@ export class SshConnection {
     }
   }
 
+  /**
+   * A byte stream to a Unix socket on the host (OpenSSH's direct-streamlocal channel; nothing is
+   * started there). Null when the host will not open it (no such socket, nobody listening, or
+   * forwarding disabled for this key). Holds one channel slot until the channel closes.
+   */
+  async openStreamLocal(socketPath: string, step: SshStep): Promise<ClientChannel | null> {
+    await this.acquireChannel(step);
+    return new Promise<ClientChannel | null>((resolve, reject) => {
+      let settled = false;
+      const finish = (ch: ClientChannel | null, e?: SshError) => {
+        if (settled) return ch?.close();
+        settled = true;
+        clearTimeout(timer);
+        this.live.delete(onDead);
+        if (!ch) this.channels.release();
+        else ch.once("close", () => this.channels.release());
+        if (e) reject(e);
+        else resolve(ch);
+      };
+      const onDead = (e: SshError) => finish(null, new SshError(e.code, e.message, { host: this.target.name, step: "open-channel", cause: e }));
+      this.live.add(onDead);
+      // A host that does not answer is treated like one without the socket: the caller falls back.
+      const timer = setTimeout(() => finish(null), this.limits.channelOpenTimeoutMs);
+      try {
+        this.client.openssh_forwardOutStreamLocal(socketPath, (err, ch) => finish(err ? null : ch));
+      } catch (e) {
+        finish(null, new SshError("CONNECTION_LOST", `The SSH connection to ${this.target.name} is not usable: ${(e as Error).message}`, { host: this.target.name, step: "open-channel", cause: e }));
+      }
+    });
+  }
+
   /** Like exec, but a non-zero exit (or a signal) is an SshError("COMMAND_FAILED"). */
   async run(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const r = await this.exec(argv, opts);

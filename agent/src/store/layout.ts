@@ -4,13 +4,18 @@
 //   apps/<app>/.meta/<version>.json  the verified manifest (+ received UUID) of each installed version
 //   .staging/<op>/                   work in progress of one operation; garbage after a crash
 //   .journal/<op>.json               intent records, replayed or discarded on start
+//   .run/agent.sock                  the resident agent's socket (agent/protocol/resident.ts)
 import { join } from "node:path";
+import { DEFAULT_STORE, residentSocketPath } from "../../protocol";
 
-export const DEFAULT_STORE = "/var/lib/keel";
+export { DEFAULT_STORE };
 export const DEFAULT_TRUSTED = "/etc/keel/trusted.d";
 
 export class StoreLayout {
   constructor(readonly root: string) {}
+  get residentSocket(): string {
+    return residentSocketPath(this.root);
+  }
   get apps(): string {
     return join(this.root, "apps");
   }

@@ -13,10 +13,18 @@ import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { labExec } from "@/infra/lab/api";
+import { DEFAULT_STORE, residentSocketPath } from "@/agent/protocol";
 import { createSigningKey } from "@/server/services/keys/create-signing-key";
 import { setUpLabFleet, type LabFleet } from "./test-support/lab-fleet";
 
 const LAB = "ro" + randomBytes(3).toString("hex");
+const RESIDENT_SOCKET = residentSocketPath(DEFAULT_STORE);
+
+/** The resident agent's pid on one lab host (lab hosts share the machine's pid namespace, not its network one). */
+async function residentPids(host: string): Promise<string[]> {
+  const script = 'for p in $(pgrep -f "keel-agent [r]esident"); do [ "$(readlink /proc/$p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && echo $p; done; true';
+  return (await labExec(LAB, host, ["sh", "-c", script])).stdout.split(/\s+/).filter(Boolean);
+}
 let t: TestDatabase;
 let fleet: LabFleet;
 type Person = { id: string; roles: ("admin" | "operator" | "approver" | "auditor")[] };
@@ -92,14 +100,24 @@ describe("rollouts on lab hosts", () => {
     expect(current.map((c) => c.version)).toEqual(Array(5).fill("2.0"));
   });
 
-  it("rolls the fleet back with one approver, sending no content", async () => {
+  it("rolls the fleet back with one approver, sending no content, through the agents left resident", async () => {
+    // The earlier steps left a resident agent on every host, reachable only by root; one of them is
+    // killed here: that host's step starts `serve` as before and leaves a new one behind.
+    const [killed, ...others] = fleet.inv.hosts.map((h) => h.name);
+    for (const h of fleet.inv.hosts) expect((await labExec(LAB, h.name, ["stat", "-c", "%a %U", RESIDENT_SOCKET])).stdout.trim()).toBe("600 root");
+    expect(await residentPids(killed!)).toHaveLength(1);
+    await labExec(LAB, killed!, ["kill", "-KILL", ...(await residentPids(killed!))]);
     const r = await runApproved(spec({ action: "rollback", version: undefined, waves: ["100%"] }), [ap2]);
     expect(r.state).toBe("succeeded");
     expect(r.requiredApprovals).toBe(1);
     expect(r.hosts.map((h) => Number(h.bytesSent))).toEqual(Array(5).fill(0));
     for (const h of fleet.inv.hosts) expect((await fleet.onHost(h.name, "web")).current).toBe("1.0");
-    const steps = await fleet.db.auditEvent.count({ where: { action: "rollout.host_step", target: `rollout:${r.number}` } });
-    expect(steps).toBe(5);
+    const steps = await fleet.db.auditEvent.findMany({ where: { action: "rollout.host_step", target: `rollout:${r.number}` }, select: { detail: true } });
+    expect(steps).toHaveLength(5);
+    const how = (host: string) => JSON.stringify(steps.find((st) => (st.detail as { host?: string }).host === host)?.detail);
+    expect(how(killed!)).toContain("serve (agent digest matched)");
+    for (const h of others) expect(how(h)).toContain("resident agent (digest matched)");
+    await expect.poll(() => residentPids(killed!), { timeout: 5_000 }).toHaveLength(1);
   });
 
   it("after a key rotation, installs the new signing key on each host before sending a release it signed", async () => {

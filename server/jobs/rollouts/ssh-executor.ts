@@ -26,6 +26,8 @@ export type SshExecutorDeps = {
   recordFacts?: (hostId: string, facts: Facts) => Promise<void>;
   /** Upper bound for one host step's agent session (default 10 min). */
   sessionTimeoutMs?: number;
+  /** Keep the agent resident on hosts for this long after a step (KEEL_AGENT_RESIDENT_SECONDS; 0: off). */
+  residentSeconds?: number;
 };
 
 type StreamChoice = { manifest: ReleaseManifest; digest: string; wireEncoding: "raw" | "keel-delta-1"; full: ReleaseManifest };
@@ -121,9 +123,13 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
       try {
         const conn = lease.conn;
         await say({ step: "agent" });
-        const opened = await openCheckedSession(conn, { bundle: await (bundle ??= loadAgentBundle()), timeoutMs: deps.sessionTimeoutMs ?? 600_000 });
+        const opened = await openCheckedSession(conn, {
+          bundle: await (bundle ??= loadAgentBundle()),
+          timeoutMs: deps.sessionTimeoutMs ?? 600_000,
+          residentSeconds: deps.residentSeconds,
+        });
         session = opened.session;
-        commands.push(opened.ensured ? `ensure-agent (${opened.ensured.action})` : "serve (agent digest matched)");
+        commands.push(opened.ensured ? `ensure-agent (${opened.ensured.action})` : opened.resident ? "resident agent (digest matched)" : "serve (agent digest matched)");
         const target_ = plan.to;
         if (!target_) return { outcome: "failed", step: "plan", error: "the plan names no version for this host", commands: ran() };
 

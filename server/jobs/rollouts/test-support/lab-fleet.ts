@@ -51,6 +51,8 @@ export async function setUpLabFleet(o: {
   /** Worker timings; tests use short ones (default sweep 500 ms, heartbeat 1 s). */
   sweepMs?: number;
   heartbeatMs?: number;
+  /** Resident agents on the hosts (seconds idle; default 600 as a console would, 0: off). */
+  residentSeconds?: number;
 }): Promise<LabFleet> {
   const root = mkdtempSync(join(tmpdir(), `keel-fleet-${o.lab}-`));
   const dataDir = mountBtrfs(root, "console", "1G");
@@ -94,6 +96,7 @@ export async function setUpLabFleet(o: {
       privateKey,
       artifacts: deps.store,
       bundle,
+      residentSeconds: o.residentSeconds ?? 600,
       recordFacts: async (hostId, facts) => void (await recordFacts({ db }, hostId, factsFromAgent(facts))),
     });
     worker = await startRolloutWorker({ db, databaseUrl: o.databaseUrl, executor, concurrency: o.concurrency ?? 20,
