@@ -9,12 +9,14 @@ export interface StreamInput {
 }
 
 /**
- * Reads a file through one reused 1 MiB buffer: each chunk is valid until the consumer asks for
- * the next one (stageStream writes it before that), which keeps the agent's memory flat.
+ * Reads a file through one reused 256 KiB buffer: each piece is valid until the consumer asks for
+ * the next one (the receive pipeline copies it before that), which keeps the agent's memory flat.
+ * Pieces this small keep the main thread, which hashes them, returning often to the event loop
+ * that feeds btrfs receive's pipe.
  */
 async function* readReusing(path: string): AsyncGenerator<Buffer> {
   const fh = await open(path, "r");
-  const buf = Buffer.allocUnsafe(1024 * 1024);
+  const buf = Buffer.allocUnsafe(256 * 1024);
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);

@@ -1,12 +1,12 @@
 // Digests of a stream as the manifest records them: byte count, SHA-256, per-chunk SHA-256 —
 // computed in one pass by StreamDigester, which the builder (digestStreamFile) and the receiving
-// side's verifier (store/stage.ts) share.
-import { createHash } from "node:crypto";
+// side's verifier (store/stage.ts; chunk digests only, decision 0010) share.
+import { createHash, type Hash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 
 /** Feeds bytes in order; reports each chunk's SHA-256 as soon as the chunk is complete. */
 export class StreamDigester {
-  private readonly whole = createHash("sha256");
+  private readonly whole: Hash | null;
   private chunk = createHash("sha256");
   private inChunk = 0;
   private index = 0;
@@ -18,7 +18,11 @@ export class StreamDigester {
     private readonly onChunk: (sha256: string, index: number) => void,
     /** Every piece, in order (a piece never spans two chunks). */
     private readonly onPiece?: (piece: Buffer) => void,
-  ) {}
+    /** false: chunk digests only (finish() then returns ""). */
+    withWhole = true,
+  ) {
+    this.whole = withWhole ? createHash("sha256") : null;
+  }
 
   update(buf: Buffer): void {
     let off = 0;
@@ -26,7 +30,7 @@ export class StreamDigester {
       const take = Math.min(buf.length - off, this.chunkSize - this.inChunk);
       const piece = off === 0 && take === buf.length ? buf : buf.subarray(off, off + take);
       this.chunk.update(piece);
-      this.whole.update(piece);
+      this.whole?.update(piece);
       this.onPiece?.(piece);
       off += take;
       this.inChunk += take;
@@ -40,10 +44,10 @@ export class StreamDigester {
     return this.index;
   }
 
-  /** Ends the last, partial chunk (reported like the others) and returns the whole-stream SHA-256. */
+  /** Ends the last, partial chunk (reported like the others) and returns the whole-stream SHA-256 (if computed). */
   finish(): string {
     if (this.inChunk > 0) this.endChunk();
-    return this.whole.digest("hex");
+    return this.whole?.digest("hex") ?? "";
   }
 
   private endChunk(): void {

@@ -28,7 +28,9 @@ let last = performance.now();
 function timing(step: string): void {
   if (!process.env.KEEL_AGENT_TIMING) return;
   const now = performance.now();
-  process.stderr.write(`keel-agent timing ${step} ${(now - last).toFixed(0)} ms rss ${(process.memoryUsage.rss() / 1048576).toFixed(0)} MiB\n`);
+  const mem = process.memoryUsage();
+  const mib = (n: number) => (n / 1048576).toFixed(0);
+  process.stderr.write(`keel-agent timing ${step} ${(now - last).toFixed(0)} ms rss ${mib(mem.rss)} MiB heap ${mib(mem.heapTotal)} MiB buffers ${mib(mem.arrayBuffers)} MiB\n`);
   last = now;
 }
 
@@ -133,7 +135,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
       verifier,
       // Before the last chunk is released: the end of the stream and its declared special files.
       endOfStream: () => {
-        verifier.finish(() => (special = inspector.finish()));
+        special = verifier.finish(() => inspector.finish());
         checkSpecial(special, m, args.allowSpecial === true);
         faultPoint("receive.verified");
       },

@@ -70,7 +70,9 @@ function push(list: string[], v: string): void {
 }
 
 export class SendStreamInspector {
-  private buf: Buffer = Buffer.alloc(0);
+  /** The part of a command (or of the stream header) that arrived so far, when split across pushes. */
+  private readonly scratch = Buffer.allocUnsafe(CMD_HEADER_BYTES + MAX_CMD_BYTES);
+  private have = 0;
   private sawHeader = false;
   private ended = false;
   private facts: SendStreamFacts = { subvolName: "", subvolUuid: "", parentUuid: null, commands: 0, setuid: [], capabilities: [], devices: [] };
@@ -83,34 +85,30 @@ export class SendStreamInspector {
       return;
     }
     let off = 0;
+    const gather = (upTo: number) => {
+      if (this.have >= upTo) return true;
+      const take = Math.min(upTo - this.have, chunk.length - off);
+      chunk.copy(this.scratch, this.have, off, off + take);
+      this.have += take;
+      off += take;
+      return this.have === upTo;
+    };
     if (!this.sawHeader) {
-      const take = Math.min(HEADER_BYTES - this.buf.length, chunk.length);
-      this.buf = Buffer.concat([this.buf, chunk.subarray(0, take)]);
-      off = take;
-      if (this.buf.length < HEADER_BYTES) return;
-      if (!this.buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new StreamProblem("BAD_STREAM", "not a btrfs send stream (bad magic)");
-      const version = this.buf.readUInt32LE(MAGIC.length);
+      if (!gather(HEADER_BYTES)) return;
+      if (!this.scratch.subarray(0, MAGIC.length).equals(MAGIC)) throw new StreamProblem("BAD_STREAM", "not a btrfs send stream (bad magic)");
+      const version = this.scratch.readUInt32LE(MAGIC.length);
       if (version !== 1) throw new StreamProblem("BAD_STREAM", `btrfs send stream version ${version} is not supported (only 1)`);
       this.sawHeader = true;
-      this.buf = Buffer.alloc(0);
+      this.have = 0;
     }
-    // Finish a command split across pushes by copying only that command's bytes (no big copies).
-    if (this.buf.length > 0) {
-      if (this.buf.length < CMD_HEADER_BYTES) {
-        const take = Math.min(CMD_HEADER_BYTES - this.buf.length, chunk.length - off);
-        this.buf = Buffer.concat([this.buf, chunk.subarray(off, off + take)]);
-        off += take;
-        if (this.buf.length < CMD_HEADER_BYTES) return;
-      }
-      const len = this.buf.readUInt32LE(0);
+    // Finish a command split across pushes in the scratch buffer (no allocation per command).
+    if (this.have > 0) {
+      if (!gather(CMD_HEADER_BYTES)) return;
+      const len = this.scratch.readUInt32LE(0);
       if (len > MAX_CMD_BYTES) throw new StreamProblem("BAD_STREAM", `a stream command claims ${len} bytes (limit ${MAX_CMD_BYTES})`);
-      const take = Math.min(CMD_HEADER_BYTES + len - this.buf.length, chunk.length - off);
-      this.buf = Buffer.concat([this.buf, chunk.subarray(off, off + take)]);
-      off += take;
-      if (this.buf.length < CMD_HEADER_BYTES + len) return;
-      const whole = this.buf;
-      this.buf = Buffer.alloc(0);
-      this.command(whole.readUInt16LE(4), whole.subarray(CMD_HEADER_BYTES));
+      if (!gather(CMD_HEADER_BYTES + len)) return;
+      this.have = 0;
+      this.command(this.scratch.readUInt16LE(4), this.scratch.subarray(CMD_HEADER_BYTES, CMD_HEADER_BYTES + len));
       if (this.ended) {
         if (off !== chunk.length) throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
         return;
@@ -128,8 +126,10 @@ export class SendStreamInspector {
         return;
       }
     }
-    // Keep the unfinished command (copied: the caller reuses its buffer).
-    if (off < chunk.length) this.buf = Buffer.from(chunk.subarray(off));
+    // Keep the unfinished command (copied: the caller reuses its buffer). It fits: its length
+    // was checked above, or it is shorter than a command header.
+    chunk.copy(this.scratch, 0, off);
+    this.have = chunk.length - off;
   }
 
   /** Call at the end of input; returns what the stream holds or throws StreamProblem. */

@@ -1,20 +1,20 @@
 // Verifying a receive's stream chunk by chunk while it is handed to the unpacker (decision 0010).
 // The incoming bytes (raw, or decoded from keel-delta-1 against the installed base tree) are copied
-// into one of two chunk-sized buffers; the format inspector sees them as they arrive, and as soon as
-// a chunk is complete its SHA-256 is computed (WebCrypto, on libuv's thread pool, so the main thread
-// keeps the unpacker fed) and compared with the signed manifest. A chunk goes to the unpacker
-// (`btrfs receive`'s stdin, or the plain backend's staging file) only after its digest matched and
-// the inspector found nothing wrong in it; the last chunk only after the length, the chunk count and
-// the end of the stream (end marker, nothing after it) checked out too. No unverified byte ever
-// reaches the unpacker, and at most two chunks (2 × 4 MiB by default) are held in memory: the next
-// chunk is not read before the one before it has been written.
-// The whole-stream SHA-256 of the manifest is not recomputed: every chunk matched its signed digest,
-// the chunk count and the length are exact, so the bytes are the signed ones.
-import { webcrypto } from "node:crypto";
+// into one of two chunk-sized buffers and, piece by piece as they arrive, hashed and fed to the
+// format inspector. A chunk goes to the unpacker (`btrfs receive`'s stdin, or the plain backend's
+// staging file) only once its SHA-256 matched the signed manifest and the inspector found nothing
+// wrong in it; the last chunk only after the length, the chunk count and the end of the stream (end
+// marker, nothing after it, declared special files) checked out too. No unverified byte ever
+// reaches the unpacker. While one chunk is being written the next one is read and checked; at most
+// two chunks (2 × 4 MiB by default) are held: the next piece is not read before the chunk before
+// it has been written (backpressure from btrfs receive).
+// The whole-stream SHA-256 of the manifest is not recomputed: every chunk matched its signed digest
+// and the chunk count and the length are exact, so the bytes are the signed ones.
 import { Readable, Writable } from "node:stream";
 import type { ReleaseManifest, WireEncoding } from "../../protocol";
 import { decodeDelta, DeltaError } from "../../protocol/delta/decode";
 import { AgentError, isDiskFull } from "../errors";
+import { StreamDigester } from "../stream-digest";
 import { StreamProblem } from "./send-stream";
 
 export interface Inspector {
@@ -38,66 +38,68 @@ function verifyError(e: unknown): unknown {
   return e instanceof StreamProblem ? new AgentError(e.kind, "verify", e.message) : e;
 }
 
-function hex(digest: ArrayBuffer): string {
-  return Buffer.from(digest).toString("hex");
-}
-
 /**
- * Checks a stream against its signed manifest, chunk by chunk: inspect() every byte in order
- * (pieces never span two chunks), then checkChunk(i) once chunk i is complete — its SHA-256 against
- * the manifest, and any structural problem the inspector found in it; finish() before the last
- * chunk is released: the length, the chunk count and the inspector's verdict on the end of the
- * stream. A structural problem counts only once its chunk matched its digest: a damaged stream is
- * reported as a digest mismatch, not as a malformed stream.
+ * Checks a stream against its signed manifest as it arrives: update() hashes and inspects every
+ * byte and throws as soon as a chunk is complete whose SHA-256 does not match (or in which the
+ * inspector found a structural problem); finish() — when the input ended, before the last chunk
+ * is released — checks the length, the last chunk, the chunk count and the end of the stream. A
+ * structural problem counts only once its chunk matched its digest: a damaged stream is reported as
+ * a digest mismatch, not as a malformed stream.
  */
 export class StreamVerifier {
-  private structural: { error: unknown; chunk: number } | null = null;
-  private fed = 0;
+  private readonly digester: StreamDigester;
+  private structural: unknown = null;
 
   constructor(
     private readonly manifest: ReleaseManifest,
     private readonly inspector: Inspector,
-  ) {}
+  ) {
+    const { chunkSize, chunks } = manifest.stream;
+    this.digester = new StreamDigester(
+      chunkSize,
+      (hex, i) => {
+        if (hex !== chunks[i]) {
+          throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${this.digester.bytes}) does not match its signed digest`);
+        }
+        if (this.structural) throw verifyError(this.structural);
+      },
+      (piece) => {
+        if (this.structural) return;
+        try {
+          inspector.push(piece);
+        } catch (e) {
+          this.structural = e;
+        }
+      },
+      false,
+    );
+  }
 
-  /** Bytes inspected so far. */
+  /** Bytes seen so far. */
   get bytes(): number {
-    return this.fed;
+    return this.digester.bytes;
   }
 
-  inspect(piece: Buffer): void {
-    const chunk = Math.floor(this.fed / this.manifest.stream.chunkSize);
-    this.fed += piece.length;
-    if (this.structural) return;
-    try {
-      this.inspector.push(piece);
-    } catch (e) {
-      this.structural = { error: e, chunk };
+  update(buf: Buffer): void {
+    this.digester.update(buf);
+  }
+
+  /**
+   * The end of the stream. finishInspector returns the format's verdict on it (it throws a
+   * StreamProblem for a stream that ends badly). Throws AgentError (step "verify").
+   */
+  finish<T>(finishInspector: () => T): T {
+    const { bytes, chunks } = this.manifest.stream;
+    const pos = this.digester.bytes;
+    if (pos < bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is truncated: ${pos} of ${bytes} bytes arrived`);
+    if (pos > bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${bytes} bytes its manifest declares`);
+    this.digester.finish(); // the last, partial chunk
+    if (this.digester.chunks !== chunks.length) {
+      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream has ${this.digester.chunks} chunks, its manifest lists ${chunks.length}`);
     }
-  }
-
-  /** Starts hashing chunk i now (the thread pool copies the bytes); the promise checks it. */
-  checkChunk(i: number, bytes: Buffer): Promise<void> {
-    const { chunkSize, chunks } = this.manifest.stream;
-    return webcrypto.subtle.digest("SHA-256", bytes).then((d) => {
-      if (hex(d) !== chunks[i]) {
-        throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${i * chunkSize + bytes.length}) does not match its signed digest`);
-      }
-      if (this.structural && this.structural.chunk <= i) throw verifyError(this.structural.error);
-    });
-  }
-
-  /** The length and the number of chunks; call when the input ended, before checking the last chunk. */
-  checkLength(): void {
-    const { bytes } = this.manifest.stream;
-    if (this.fed < bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is truncated: ${this.fed} of ${bytes} bytes arrived`);
-    if (this.fed > bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${bytes} bytes its manifest declares`);
-  }
-
-  /** The end of the stream: call once every chunk matched. Throws AgentError (step "verify"). */
-  finish(finishInspector: () => void): void {
-    if (this.structural) throw verifyError(this.structural.error);
+    if (this.structural) throw verifyError(this.structural);
     try {
-      finishInspector();
+      return finishInspector();
     } catch (e) {
       throw verifyError(e);
     }
@@ -107,8 +109,8 @@ export class StreamVerifier {
 /**
  * Reads the input (raw, or decoded from keel-delta-1 against deltaParentDir), verifies it chunk by
  * chunk and hands each verified chunk to the sink, in order. `endOfStream` runs the checks of the
- * end of the stream (verifier.finish) before the last chunk is released; `handedOff` is called
- * after each chunk reached the sink (progress, fault points).
+ * end of the stream (verifier.finish and what depends on it) before the last chunk is released;
+ * `handedOff` is called after each chunk reached the sink (progress, fault points).
  */
 export async function streamVerified(opts: {
   input: AsyncIterable<Buffer>;
@@ -120,32 +122,28 @@ export async function streamVerified(opts: {
   sink: VerifiedSink;
   handedOff: (bytes: number, last: boolean) => Promise<void> | void;
 }): Promise<StreamResult> {
-  const { chunkSize, bytes: declared, chunks } = opts.manifest.stream;
+  const { chunkSize, bytes: declared } = opts.manifest.stream;
   const size = Math.max(1, Math.min(chunkSize, declared));
   const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
   let cur = 0;
   let fill = 0;
-  let index = 0;
   let handed = 0;
   let wireBytes = 0;
-  // The check and write of the chunks released so far, in order; a failure there ends the stream.
+  // The writes of the chunks released so far, in order; a failure there ends the stream.
   let pending: Promise<void> = Promise.resolve();
   let failed: unknown = null;
 
-  const release = (i: number, chunk: Buffer, last: boolean): Promise<void> => {
-    const checked = opts.verifier.checkChunk(i, chunk);
-    checked.catch(() => undefined); // awaited below, in order
+  /** Hands a verified chunk to the sink; resolves when the chunk before it has been written. */
+  const release = (chunk: Buffer, last: boolean): Promise<void> => {
     const prev = pending;
     pending = (async () => {
       await prev;
-      await checked;
-      if (last) opts.endOfStream();
       await opts.sink.write(chunk);
       handed += chunk.length;
       await opts.handedOff(handed, last);
     })();
     pending.catch((e: unknown) => (failed ??= e));
-    return prev; // the buffer of chunk i-1 is free once its write completed
+    return prev;
   };
 
   const put = async (data: Buffer) => {
@@ -158,22 +156,22 @@ export async function streamVerified(opts: {
       const buf = bufs[cur]!;
       const take = Math.min(data.length - off, size - fill);
       data.copy(buf, fill, off, off + take);
-      opts.verifier.inspect(buf.subarray(fill, fill + take));
+      opts.verifier.update(buf.subarray(fill, fill + take)); // throws when this completes a bad chunk
       fill += take;
       off += take;
-      if (fill === size && index < chunks.length - 1) {
-        const done = release(index++, buf, false);
+      if (fill === size && opts.verifier.bytes < declared) {
+        const written = release(buf, false);
         cur ^= 1;
         fill = 0;
-        await done;
+        await written; // the other buffer is free again
       }
     }
   };
 
   const end = async () => {
     if (failed) throw failed;
-    opts.verifier.checkLength();
-    await release(index, bufs[cur]!.subarray(0, fill), true);
+    opts.endOfStream();
+    await release(bufs[cur]!.subarray(0, fill), true);
     await pending;
   };
 
@@ -183,13 +181,12 @@ export async function streamVerified(opts: {
         wireBytes += data.length;
         await put(data);
       }
-      await end();
-      return { wireBytes, bytes: handed };
+    } else {
+      if (!opts.deltaParentDir) {
+        throw new AgentError("BAD_REQUEST", "verify", "wire encoding keel-delta-1 needs a parent version installed on the host");
+      }
+      await decodeInto(opts.input, opts.deltaParentDir, put, (n) => (wireBytes += n));
     }
-    if (!opts.deltaParentDir) {
-      throw new AgentError("BAD_REQUEST", "verify", "wire encoding keel-delta-1 needs a parent version installed on the host");
-    }
-    await decodeInto(opts.input, opts.deltaParentDir, put, (n) => (wireBytes += n));
     await end();
     return { wireBytes, bytes: handed };
   } catch (e) {
