@@ -1,6 +1,7 @@
 // Receive with wire encoding keel-delta-1 (agent/protocol/delta): the delta is decoded against the
-// host's installed tree while staging; the decoded bytes are then verified against the signed
-// manifest exactly like a raw stream. Damaged deltas are refused and leave nothing behind.
+// host's installed tree while it streams; the decoded bytes are verified chunk by chunk against the
+// signed manifest exactly like a raw stream before btrfs receive gets them. Damaged deltas are
+// refused and leave nothing behind.
 import { createWriteStream, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
