@@ -16,7 +16,7 @@ import { FrameDecoder, encodeJsonFrame, type Frame } from "../agent/protocol";
 
 const REPO = resolve(__dirname, "..");
 const AGENT = join(REPO, "agent/dist/keel-agent.mjs");
-const DATE = "2026-11-26";
+const DATE = "2026-11-27";
 /** Receive runs per side (BENCH_AGENT_RUNS, default 5). */
 const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 5);
 const root = mkdtempSync(join(tmpdir(), "keel-bench-agent-"));
@@ -167,7 +167,7 @@ async function receiveBench(): Promise<string[]> {
   return [
     `| ~1 GiB full stream (${(bytes / 1048576).toFixed(0)} MiB, 2,000 small + 128 × 8 MiB files), median of ${RUNS} alternating runs (load average ${load0} before, ${load1} after) | plain \`btrfs receive -f\` | ${(plain / 1000).toFixed(2)} s, ${mibs(plain).toFixed(0)} MiB/s (${range(rows.map((r) => r.plain))}) |`,
     `| | plain \`btrfs receive -f\` followed by \`sync -f\` of the host file system | ${(plainSync / 1000).toFixed(2)} s, ${mibs(plainSync).toFixed(0)} MiB/s (${range(rows.map((r) => r.plainSync))}) |`,
-    `| | \`keel-agent receive\` (process start to exit: stage + verify, receive, check, durable commit, cleanup) | ${(agent / 1000).toFixed(2)} s, ${mibs(agent).toFixed(0)} MiB/s (${range(rows.map((r) => r.agent))}) |`,
+    `| | \`keel-agent receive\` (process start to exit: stream — every chunk verified, then piped to btrfs receive —, receive end, check, durable commit, cleanup) | ${(agent / 1000).toFixed(2)} s, ${mibs(agent).toFixed(0)} MiB/s (${range(rows.map((r) => r.agent))}) |`,
     `| | agent steps, medians (ms) | ${steps} |`,
     `| | throughput ratio agent / plain receive, medians (goal ≥ 0.9×) | **${(plain / agent).toFixed(2)}×** (per run ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×) |`,
     `| | throughput ratio agent / plain receive + sync, medians | ${(plainSync / agent).toFixed(2)}× |`,
