@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { labDown, labExec } from "@/infra/lab/api";
 import { labPaths } from "@/infra/lab/names";
 import { startEmbeddedPostgres } from "@/infra/start/postgres";
@@ -31,6 +32,14 @@ const MAX = Math.max(...SIZES);
 const FROM = "5.8.2";
 const TO = "5.8.3";
 const CACHE = join(tmpdir(), "keel-bench-rollout-src");
+
+// Every round trip to PostgreSQL this process makes (Prisma through node-postgres, and pg-boss).
+let queries = 0;
+const pgQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  queries++;
+  return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof pgQuery;
 
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
@@ -79,6 +88,7 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
   if (opts.cold) await fleet.pool.closeIdle();
   const wire0 = bridgeBytes(fleet.lab);
   const cpu0 = process.cpuUsage();
+  const q0 = queries;
   const t0 = Date.now();
   await startRollout({ db: fleet.db, boss: fleet.worker.boss }, actor, r.id);
   fleet.worker.wake();
@@ -100,6 +110,7 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
       }
       const wire1 = bridgeBytes(fleet.lab);
       const cpu = process.cpuUsage(cpu0);
+      const queriesPerHost = (queries - q0) / x.hosts.length;
       const steps = x.hosts.map((h) => (h.finishedAt && h.startedAt ? h.finishedAt.getTime() - h.startedAt.getTime() : NaN));
       const starts = x.hosts.map((h) => (h.startedAt ? h.startedAt.getTime() - t0 : NaN));
       return {
@@ -110,6 +121,7 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
         stepP95: pct(steps, 95),
         lastStart: Math.max(...starts),
         cpuMs: (cpu.user + cpu.system) / 1000,
+        queriesPerHost,
         hosts: x.hosts.length,
         plan: r.plan,
       };
@@ -239,7 +251,7 @@ async function main() {
       const stream = (up.plan.hosts[0] as { stream?: string } | undefined)?.stream;
       await check(lab, ids.slice(0, n).map((h) => h.name), `/var/lib/keel/apps/${app}/current`, TO);
       say(
-        `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} content sent per host, ${mib(up.bytes)} in all; on the wire ${kib(up.wire.tx / n)} out + ${kib(up.wire.rx / n)} back per host; host step p50 ${sec(up.stepP50)} p95 ${sec(up.stepP95)}, last step started at ${sec(up.lastStart)}; console CPU ${sec(up.cpuMs)}); every host checked`,
+        `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} content sent per host, ${mib(up.bytes)} in all; on the wire ${kib(up.wire.tx / n)} out + ${kib(up.wire.rx / n)} back per host; host step p50 ${sec(up.stepP50)} p95 ${sec(up.stepP95)}, last step started at ${sec(up.lastStart)}; console CPU ${sec(up.cpuMs)}, ${up.queriesPerHost.toFixed(1)} database queries per host); every host checked`,
       );
       if (process.env.KEEL_BENCH_SKIP_ANSIBLE) continue;
       const ms = ansible(fleet, work, n, to.tarZst);
@@ -249,7 +261,7 @@ async function main() {
     const rb = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }), { cold: true, profile: process.env.KEEL_BENCH_PROFILE });
     await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, FROM);
     say(
-      `keel fleet rollback, ${MAX} hosts, cold connections: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; on the wire ${kib(rb.wire.tx / MAX)} out + ${kib(rb.wire.rx / MAX)} back per host (SSH handshake, agent requests, facts); host step p50 ${sec(rb.stepP50)} p95 ${sec(rb.stepP95)}; console CPU ${sec(rb.cpuMs)}; every host checked`,
+      `keel fleet rollback, ${MAX} hosts, cold connections: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; on the wire ${kib(rb.wire.tx / MAX)} out + ${kib(rb.wire.rx / MAX)} back per host (SSH handshake, agent requests, facts); host step p50 ${sec(rb.stepP50)} p95 ${sec(rb.stepP95)}; console CPU ${sec(rb.cpuMs)}, ${rb.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
     );
     // Rolling back again makes ${TO} current again ("previous" is ${TO} now); this time the
     // connections of the first rollback are still in the pool (idle for less than 30 s).
@@ -257,7 +269,7 @@ async function main() {
     const rb2 = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }));
     await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, TO);
     say(
-      `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)}; every host checked`,
+      `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)}, ${rb2.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
     );
     peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
     say(`console (this process: worker + SSH executor) peak RSS ${mib(peakRss)}`);

@@ -46,7 +46,7 @@ function talk(sock: string, requests: object[]): Promise<{ hello: { pid: number;
     const d = new FrameDecoder();
     const got: { event?: string; ok?: boolean; pid?: number }[] = [];
     c.on("data", (b) => {
-      for (const f of d.push(b)) got.push(f.value as never);
+      for (const f of d.push(b)) if (f.kind === "json") got.push(f.value as never);
       if (got.filter((m) => m.ok !== undefined).length === requests.length) c.end();
     });
     c.on("error", reject);

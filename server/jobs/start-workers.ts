@@ -32,7 +32,7 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     residentSeconds: getEnv().KEEL_AGENT_RESIDENT_SECONDS,
     // After a host changed, its inventory (current/previous, history) follows at once, from the
     // facts the agent returned at the end of the step.
-    recordFacts: async (hostId, facts) => void (await recordFacts({ db }, hostId, factsFromAgent(facts))),
+    recordFacts: async (tx, hostId, facts) => void (await recordFacts({ db: tx }, hostId, factsFromAgent(facts))),
   });
   // Scheduled, jittered facts refresh (KEEL_INVENTORY_REFRESH_SECONDS; 0 turns it off).
   const refresh = startInventoryRefreshFromEnv(db, inventorySsh, process.env, (l) => console.log(`keel: ${l}`));

@@ -208,6 +208,19 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
       },
     });
     if (done.count !== 1) return;
+    // The host's facts at the end of the step, into the inventory with the result. Under a savepoint:
+    // a host removed meanwhile (or any failure there) must not undo the step's own result.
+    let inventory: string | null = null;
+    if (result.record) {
+      await tx.$executeRaw`SAVEPOINT step_facts`;
+      try {
+        await result.record(tx);
+        await tx.$executeRaw`RELEASE SAVEPOINT step_facts`;
+      } catch (e) {
+        await tx.$executeRaw`ROLLBACK TO SAVEPOINT step_facts`;
+        inventory = `not updated: ${(e as Error).message}`;
+      }
+    }
     if (host)
       await tx.hostEvent.create({
         data: {
@@ -229,6 +242,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         attempt: claimed[0]!.attempts,
         worker: workerId,
         ...(result.commands ? { commands: result.commands } : {}),
+        ...(inventory ? { inventory } : {}),
       },
     });
   };

@@ -5,7 +5,7 @@
 // release's health check runs (a failure rolls the host back by itself), and a last `facts` in the
 // same session goes straight into the inventory — no second connection, agent check or refresh.
 // After a worker died mid-step (reconcile), the host's facts decide and nothing is done twice.
-import type { PrismaClient } from "@prisma/client";
+import type { Prisma, PrismaClient } from "@prisma/client";
 import { validateManifest, type Facts, type ReleaseManifest } from "@/agent/protocol";
 import { installTrustedKeys, loadAgentBundle, openCheckedSession, receiveReleaseIn, type AgentBundle, type AgentSession, type SshConnection, type SshPool } from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
@@ -20,10 +20,10 @@ export type SshExecutorDeps = {
   artifacts: ArtifactStore;
   bundle?: AgentBundle;
   /**
-   * The host's facts as the agent reported them at the end of a step that changed it (same
-   * session), so the inventory reflects the change at once (e.g. recordFacts).
+   * Writes the host's facts as the agent reported them at the end of the step (same session) in
+   * the step's final transaction, so the inventory reflects the change at once (recordFacts).
    */
-  recordFacts?: (hostId: string, facts: Facts) => Promise<void>;
+  recordFacts?: (tx: Prisma.TransactionClient, hostId: string, facts: Facts) => Promise<void>;
   /** Upper bound for one host step's agent session (default 10 min). */
   sessionTimeoutMs?: number;
   /** Keep the agent resident on hosts for this long after a step (KEEL_AGENT_RESIDENT_SECONDS; 0: off). */
@@ -114,7 +114,8 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         try {
           await say({ step: "report" });
           const after = await session!.request("facts", {});
-          await deps.recordFacts?.(host.id, after);
+          const record = deps.recordFacts;
+          if (record) r = { ...r, record: (tx) => record(tx, host.id, after) };
         } catch (e) {
           if (r.outcome === "succeeded") r = { ...r, detail: `${r.detail ? r.detail + "; " : ""}inventory not updated: ${(e as Error).message}` };
         }

@@ -18,21 +18,33 @@ export type AuditEntry = {
 
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 
+/**
+ * The chain head each open transaction appended last: it holds the lock until it ends, so a second
+ * append in the same transaction (a batch of rollout steps) needs neither the lock nor the head again.
+ * (Do not append inside a savepoint that may be rolled back: the remembered head would be wrong.)
+ */
+const headOf = new WeakMap<Tx, string>();
+
 export async function appendAudit(db: PrismaClient | Tx, entry: AuditEntry): Promise<void> {
   if (!ACTION.test(entry.action)) throw new Error(`audit action "${entry.action}" is not a dotted lower-case name`);
   // jsonb keeps what JSON can say; normalising first makes the hash match what is read back.
   const detail = JSON.parse(JSON.stringify(entry.detail ?? {})) as Prisma.InputJsonObject;
   const write = async (tx: Tx) => {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`;
-    const head = await tx.auditEvent.findFirst({ orderBy: { id: "desc" }, select: { hash: true } });
+    let prevHash = headOf.get(tx);
+    if (prevHash === undefined) {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`;
+      const head = await tx.auditEvent.findFirst({ orderBy: { id: "desc" }, select: { hash: true } });
+      prevHash = head?.hash ?? GENESIS_HASH;
+    }
     const [next] = await tx.$queryRaw<{ id: bigint }[]>`SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) AS id`;
     const id = next!.id;
     const actor = entry.actorId
       ? ((await tx.user.findUnique({ where: { id: entry.actorId }, select: { email: true } }))?.email ?? null)
       : null;
     const row = { id, at: new Date(), actorId: entry.actorId, actor, action: entry.action, target: entry.target ?? null, detail };
-    const prevHash = head?.hash ?? GENESIS_HASH;
-    await tx.auditEvent.create({ data: { ...row, prevHash, hash: auditRowHash(prevHash, row) } });
+    const hash = auditRowHash(prevHash, row);
+    await tx.auditEvent.create({ data: { ...row, prevHash, hash } });
+    headOf.set(tx, hash);
   };
   if ("$transaction" in db) await db.$transaction(write, { maxWait: 15_000, timeout: 30_000 });
   else await write(db);

@@ -97,7 +97,7 @@ export async function setUpLabFleet(o: {
       artifacts: deps.store,
       bundle,
       residentSeconds: o.residentSeconds ?? 600,
-      recordFacts: async (hostId, facts) => void (await recordFacts({ db }, hostId, factsFromAgent(facts))),
+      recordFacts: async (tx, hostId, facts) => void (await recordFacts({ db: tx }, hostId, factsFromAgent(facts))),
     });
     worker = await startRolloutWorker({ db, databaseUrl: o.databaseUrl, executor, concurrency: o.concurrency ?? 20,
       sweepMs: o.sweepMs ?? 500,
