@@ -62,6 +62,13 @@ function release(v: string): { dir: string; tarZst: string } {
   return { dir, tarZst };
 }
 
+/** CPU seconds the whole machine spent (all cores, user + system) since boot, from /proc/stat. */
+function machineCpuMs(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq] = f as number[];
+  return ((user! + nice! + system! + irq! + softirq!) * 1000) / 100; // USER_HZ = 100
+}
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! : NaN;
@@ -89,6 +96,7 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
   const wire0 = bridgeBytes(fleet.lab);
   const cpu0 = process.cpuUsage();
   const q0 = queries;
+  const m0 = machineCpuMs();
   const t0 = Date.now();
   await startRollout({ db: fleet.db, boss: fleet.worker.boss }, actor, r.id);
   fleet.worker.wake();
@@ -111,6 +119,7 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
       const wire1 = bridgeBytes(fleet.lab);
       const cpu = process.cpuUsage(cpu0);
       const queriesPerHost = (queries - q0) / x.hosts.length;
+      const machineMs = machineCpuMs() - m0;
       const steps = x.hosts.map((h) => (h.finishedAt && h.startedAt ? h.finishedAt.getTime() - h.startedAt.getTime() : NaN));
       const starts = x.hosts.map((h) => (h.startedAt ? h.startedAt.getTime() - t0 : NaN));
       return {
@@ -122,6 +131,7 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
         lastStart: Math.max(...starts),
         cpuMs: (cpu.user + cpu.system) / 1000,
         queriesPerHost,
+        machineMs,
         hosts: x.hosts.length,
         plan: r.plan,
       };
@@ -251,7 +261,7 @@ async function main() {
       const stream = (up.plan.hosts[0] as { stream?: string } | undefined)?.stream;
       await check(lab, ids.slice(0, n).map((h) => h.name), `/var/lib/keel/apps/${app}/current`, TO);
       say(
-        `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} content sent per host, ${mib(up.bytes)} in all; on the wire ${kib(up.wire.tx / n)} out + ${kib(up.wire.rx / n)} back per host; host step p50 ${sec(up.stepP50)} p95 ${sec(up.stepP95)}, last step started at ${sec(up.lastStart)}; console CPU ${sec(up.cpuMs)}, ${up.queriesPerHost.toFixed(1)} database queries per host); every host checked`,
+        `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} content sent per host, ${mib(up.bytes)} in all; on the wire ${kib(up.wire.tx / n)} out + ${kib(up.wire.rx / n)} back per host; host step p50 ${sec(up.stepP50)} p95 ${sec(up.stepP95)}, last step started at ${sec(up.lastStart)}; console CPU ${sec(up.cpuMs)} of ${sec(up.machineMs)} used by the whole machine, ${up.queriesPerHost.toFixed(1)} database queries per host); every host checked`,
       );
       if (process.env.KEEL_BENCH_SKIP_ANSIBLE) continue;
       const ms = ansible(fleet, work, n, to.tarZst);
@@ -261,7 +271,7 @@ async function main() {
     const rb = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }), { cold: true, profile: process.env.KEEL_BENCH_PROFILE });
     await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, FROM);
     say(
-      `keel fleet rollback, ${MAX} hosts, cold connections: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; on the wire ${kib(rb.wire.tx / MAX)} out + ${kib(rb.wire.rx / MAX)} back per host (SSH handshake, agent requests, facts); host step p50 ${sec(rb.stepP50)} p95 ${sec(rb.stepP95)}; console CPU ${sec(rb.cpuMs)}, ${rb.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
+      `keel fleet rollback, ${MAX} hosts, cold connections: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; on the wire ${kib(rb.wire.tx / MAX)} out + ${kib(rb.wire.rx / MAX)} back per host (SSH handshake, agent requests, facts); host step p50 ${sec(rb.stepP50)} p95 ${sec(rb.stepP95)}; console CPU ${sec(rb.cpuMs)} of ${sec(rb.machineMs)} used by the whole machine, ${rb.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
     );
     // Rolling back again makes ${TO} current again ("previous" is ${TO} now); this time the
     // connections of the first rollback are still in the pool (idle for less than 30 s).
@@ -269,7 +279,7 @@ async function main() {
     const rb2 = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }));
     await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, TO);
     say(
-      `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)}, ${rb2.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
+      `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)} of ${sec(rb2.machineMs)} used by the whole machine, ${rb2.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
     );
     peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
     say(`console (this process: worker + SSH executor) peak RSS ${mib(peakRss)}`);

@@ -36,6 +36,8 @@ export type StepDeps = {
    * other steps' (see finishBatcher). Without it each step commits its own transaction.
    */
   finishing?: Finisher;
+  /** Advances a rollout (advanceRollout), possibly coalescing concurrent calls (advanceCoalescer). */
+  advance?: (rolloutId: string) => Promise<void>;
 };
 
 type Tx = Prisma.TransactionClient;
@@ -77,6 +79,36 @@ export function finishBatcher(db: PrismaClient, maxBatch = 200): Finisher {
     });
 }
 
+/**
+ * Steps that end together would each run advanceRollout (a transaction reading the whole wave)
+ * one after the other under its lock. Calls for a rollout already being advanced in this process
+ * wait for one more run that starts after the current one — which sees every result committed
+ * before the call — instead of queueing a run each.
+ */
+export function advanceCoalescer(run: (rolloutId: string) => Promise<void>): (rolloutId: string) => Promise<void> {
+  const inFlight = new Map<string, { again: boolean; done: Promise<void> }>();
+  return (rolloutId) => {
+    const cur = inFlight.get(rolloutId);
+    if (cur) {
+      cur.again = true;
+      return cur.done;
+    }
+    const entry = { again: false, done: Promise.resolve() };
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await run(rolloutId);
+        } while (entry.again);
+      } finally {
+        inFlight.delete(rolloutId);
+      }
+    })();
+    inFlight.set(rolloutId, entry);
+    return entry.done;
+  };
+}
+
 export const DISPATCH_VERDICT_MS = 1_000;
 /** Progress (step name, bytes) is written at most this often per host; the final result always is. */
 const PROGRESS_WRITE_MS = 250;
@@ -100,10 +132,15 @@ const ROLLOUT_COLUMNS = { id: true, number: true, state: true, action: true, app
  * The rollout with its plan. A plan never changes under the same digest (a replan makes a new
  * one), so a worker reads each plan once, not once per host: it is O(hosts) to read and parse.
  */
+type RolloutRow = { id: string; number: number; state: string; action: string; app: string; version: string | null; planDigest: string; createdById: string };
+
 async function loadRollout(deps: StepDeps, id: string) {
   const { db } = deps;
   if (!deps.plans) return db.rollout.findUnique({ where: { id }, select: { ...ROLLOUT_COLUMNS, plan: true } });
-  const r = await db.rollout.findUnique({ where: { id }, select: ROLLOUT_COLUMNS });
+  // Raw SQL on the per-step path: a Prisma model query costs several times its SQL here.
+  const [r] = await db.$queryRaw<RolloutRow[]>`
+    SELECT id, number, state, action, app, version, plan_digest AS "planDigest", created_by_id AS "createdById"
+    FROM rollouts WHERE id = ${id}::uuid`;
   if (!r) return null;
   const key = `${r.id}:${r.planDigest}`;
   let plan = deps.plans.get(key);
@@ -130,10 +167,9 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   const reconcile = claimed[0]!.attempts > 1;
 
   const r = await loadRollout(deps, job.rolloutId);
-  const host = await db.host.findUnique({
-    where: { id: job.hostId },
-    select: { id: true, name: true, address: true, port: true, user: true, hostKeyFingerprint: true, hostKeyChanged: true, sudoMode: true },
-  });
+  const [host] = await db.$queryRaw<{ id: string; name: string; address: string; port: number; user: string; hostKeyFingerprint: string; hostKeyChanged: boolean; sudoMode: string }[]>`
+    SELECT id, name, address, port, "user", host_key_fingerprint AS "hostKeyFingerprint", host_key_changed AS "hostKeyChanged", sudo_mode AS "sudoMode"
+    FROM hosts WHERE id = ${job.hostId}::uuid`;
   const release = (state: string, tx: Prisma.TransactionClient = db) =>
     tx.rolloutHost.updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { state, step: null, error: null } });
   if (!r || r.state !== "running") {
@@ -161,9 +197,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   else {
     let lastWrite = 0;
     const beat = setInterval(() => {
-      void db.rolloutHost
-        .updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { heartbeatAt: new Date() } })
-        .catch(() => undefined);
+      void db.$executeRaw`UPDATE rollout_hosts SET heartbeat_at = now() WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId}`.catch(() => undefined);
     }, deps.heartbeatMs ?? 5_000);
     try {
       result = await deps.executor.run(
@@ -180,10 +214,9 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
           // page polls anyway, and the final update below carries the step and bytes.
           if (Date.now() - lastWrite < PROGRESS_WRITE_MS) return;
           lastWrite = Date.now();
-          await db.rolloutHost.updateMany({
-            where: { idempotencyKey: job.key, claimedBy: workerId },
-            data: { step: p.step, bytesSent: BigInt(last.bytesSent), heartbeatAt: new Date() },
-          });
+          await db.$executeRaw`
+            UPDATE rollout_hosts SET step = ${p.step}, bytes_sent = ${BigInt(last.bytesSent)}, heartbeat_at = now()
+            WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId}`;
         },
       );
     } catch (e) {
@@ -197,17 +230,12 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   // The step's result, the host's timeline and the audit entry in one transaction: all or none,
   // and one commit instead of three.
   const finish = async (tx: Tx) => {
-    const done = await tx.rolloutHost.updateMany({
-      where: { idempotencyKey: job.key, claimedBy: workerId, state: "running" },
-      data: {
-        state: result.outcome,
-        error,
-        finishedAt: new Date(),
-        step: result.outcome === "failed" ? result.step : "done",
-        ...(last.bytesSent ? { bytesSent: BigInt(last.bytesSent) } : {}),
-      },
-    });
-    if (done.count !== 1) return;
+    const done = await tx.$executeRaw`
+      UPDATE rollout_hosts SET state = ${result.outcome}, error = ${error}, finished_at = ${new Date()},
+        step = ${result.outcome === "failed" ? result.step : "done"},
+        bytes_sent = CASE WHEN ${last.bytesSent}::bigint > 0 THEN ${BigInt(last.bytesSent)} ELSE bytes_sent END
+      WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId} AND state = 'running'`;
+    if (done !== 1) return;
     // The host's facts at the end of the step, into the inventory with the result. Under a savepoint:
     // a host removed meanwhile (or any failure there) must not undo the step's own result.
     let inventory: string | null = null;
@@ -221,15 +249,12 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         inventory = `not updated: ${(e as Error).message}`;
       }
     }
-    if (host)
-      await tx.hostEvent.create({
-        data: {
-          hostId: host.id,
-          kind: `rollout.${result.outcome}`,
-          message: `rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} ${result.outcome}${error ? ` (${error})` : ""}`,
-          detail: { rolloutId: r.id, key: job.key, reconcile },
-        },
-      });
+    if (host) {
+      const message = `rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} ${result.outcome}${error ? ` (${error})` : ""}`;
+      await tx.$executeRaw`
+        INSERT INTO host_events (host_id, kind, message, detail)
+        VALUES (${host.id}::uuid, ${`rollout.${result.outcome}`}, ${message}, ${JSON.stringify({ rolloutId: r.id, key: job.key, reconcile })}::jsonb)`;
+    }
     await appendAudit(tx, {
       actorId: null,
       action: "rollout.host_step",
@@ -258,5 +283,5 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
       WHERE rollout_id = ${r.id}::uuid AND wave = (SELECT wave FROM rollout_hosts WHERE idempotency_key = ${job.key})`;
     if (w && w.pending === 0 && w.active > 0) return;
   }
-  await advanceRollout(db, deps.boss, r.id, workerId, deps.onQueued);
+  await (deps.advance ? deps.advance(r.id) : advanceRollout(db, deps.boss, r.id, workerId, deps.onQueued));
 }

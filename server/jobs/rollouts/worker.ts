@@ -12,7 +12,7 @@ import type PgBoss from "pg-boss";
 import { advanceRollout } from "./advance-rollout";
 import type { HostExecutor } from "./executor";
 import { HOST_STEP_QUEUE, openQueue, type HostStepJob } from "./queue";
-import { finishBatcher, runHostStep } from "./run-host-step";
+import { advanceCoalescer, finishBatcher, runHostStep } from "./run-host-step";
 
 export type WorkerOptions = {
   db: PrismaClient;
@@ -63,6 +63,7 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
     verdicts: new Map(),
     plans: new Map(),
     finishing: finishBatcher(o.db),
+    advance: advanceCoalescer((rolloutId) => advanceRollout(o.db, boss, rolloutId, id, (n) => n > 0 && wake())),
   };
   const inFlight = new Set<Promise<void>>();
 

@@ -71,7 +71,11 @@ async function write(tx: Prisma.TransactionClient, at: Date, hostId: string, fac
   if (!host) throw new AppError("NOT_FOUND", { message: `host ${hostId} is no longer enrolled` });
 
   const old = new Map<string, VersionState>();
-  for (const r of await tx.installedVersion.findMany({ where: { hostId } })) old.set(key(r), r);
+  const rows = await tx.$queryRaw<VersionState[]>(Prisma.sql`
+    SELECT app, version, kind, size_bytes AS "sizeBytes", received_uuid AS "receivedUuid", signer,
+           installed_at AS "installedAt", is_current AS "isCurrent", is_previous AS "isPrevious"
+    FROM installed_versions WHERE host_id = ${hostId}::uuid`);
+  for (const r of rows) old.set(key(r), r);
   const next = desiredVersions(facts);
   const events: { kind: string; message: string; detail?: Prisma.InputJsonValue }[] = [];
 
@@ -82,37 +86,38 @@ async function write(tx: Prisma.TransactionClient, at: Date, hostId: string, fac
     return o !== undefined && !sameState(o, n);
   });
 
+  // Set-based writes (one statement each, whatever the number of versions): this runs at the end
+  // of every rollout step and refresh, and each Prisma model call costs far more than the SQL.
   // Close the open history period of everything removed or changed, open one for added/changed.
-  for (const v of [...removed, ...changed])
-    await tx.installedVersionHistory.updateMany({
-      where: { hostId, app: v.app, version: v.version, validTo: null },
-      data: { validTo: at },
-    });
-  if (added.length + changed.length > 0)
-    await tx.installedVersionHistory.createMany({
-      data: [...added, ...changed].map((v) => ({
-        hostId,
-        app: v.app,
-        version: v.version,
-        kind: v.kind,
-        sizeBytes: v.sizeBytes,
-        receivedUuid: v.receivedUuid,
-        signer: v.signer,
-        isCurrent: v.isCurrent,
-        isPrevious: v.isPrevious,
-        validFrom: at,
-      })),
-    });
-
+  const asJson = (vs: VersionState[]) => JSON.stringify(vs.map((v) => ({ ...v, sizeBytes: v.sizeBytes === null ? null : v.sizeBytes.toString() })));
+  const RECORD = Prisma.sql`v(app text, version text, kind text, "sizeBytes" bigint, "receivedUuid" text, signer text, "installedAt" timestamptz, "isCurrent" boolean, "isPrevious" boolean)`;
+  const gone = [...removed, ...changed];
+  if (gone.length)
+    await tx.$executeRaw(Prisma.sql`
+      UPDATE installed_version_history h SET valid_to = ${at}
+      FROM jsonb_to_recordset(${asJson(gone)}::jsonb) AS ${RECORD}
+      WHERE h.host_id = ${hostId}::uuid AND h.app = v.app AND h.version = v.version AND h.valid_to IS NULL`);
+  const opened = [...added, ...changed];
+  if (opened.length)
+    await tx.$executeRaw(Prisma.sql`
+      INSERT INTO installed_version_history (host_id, app, version, kind, size_bytes, received_uuid, signer, is_current, is_previous, valid_from)
+      SELECT ${hostId}::uuid, v.app, v.version, v.kind, v."sizeBytes", v."receivedUuid", v.signer, v."isCurrent", v."isPrevious", ${at}
+      FROM jsonb_to_recordset(${asJson(opened)}::jsonb) AS ${RECORD}`);
   if (removed.length)
-    await tx.installedVersion.deleteMany({
-      where: { hostId, OR: removed.map((v) => ({ app: v.app, version: v.version })) },
-    });
-  if (added.length) await tx.installedVersion.createMany({ data: added.map((v) => ({ hostId, ...v, firstSeenAt: at })) });
-  for (const v of changed) {
-    const { app, version, ...rest } = v;
-    await tx.installedVersion.update({ where: { hostId_app_version: { hostId, app, version } }, data: rest });
-  }
+    await tx.$executeRaw(Prisma.sql`
+      DELETE FROM installed_versions i USING jsonb_to_recordset(${asJson(removed)}::jsonb) AS ${RECORD}
+      WHERE i.host_id = ${hostId}::uuid AND i.app = v.app AND i.version = v.version`);
+  if (added.length)
+    await tx.$executeRaw(Prisma.sql`
+      INSERT INTO installed_versions (host_id, app, version, kind, size_bytes, received_uuid, signer, installed_at, is_current, is_previous, first_seen_at)
+      SELECT ${hostId}::uuid, v.app, v.version, v.kind, v."sizeBytes", v."receivedUuid", v.signer, v."installedAt", v."isCurrent", v."isPrevious", ${at}
+      FROM jsonb_to_recordset(${asJson(added)}::jsonb) AS ${RECORD}`);
+  if (changed.length)
+    await tx.$executeRaw(Prisma.sql`
+      UPDATE installed_versions i SET kind = v.kind, size_bytes = v."sizeBytes", received_uuid = v."receivedUuid", signer = v.signer,
+        installed_at = v."installedAt", is_current = v."isCurrent", is_previous = v."isPrevious"
+      FROM jsonb_to_recordset(${asJson(changed)}::jsonb) AS ${RECORD}
+      WHERE i.host_id = ${hostId}::uuid AND i.app = v.app AND i.version = v.version`);
 
   // One event per kind of change, naming app and version, for the host timeline.
   for (const v of added) events.push({ kind: "version.installed", message: `${v.app} ${v.version} installed`, detail: { app: v.app, version: v.version } });
@@ -160,26 +165,19 @@ async function write(tx: Prisma.TransactionClient, at: Date, hostId: string, fac
   }
   if (host.reachable === false) events.push({ kind: "host.reachable", message: "answering again" });
 
-  await tx.host.update({
-    where: { id: hostId },
-    data: {
-      facts: { ...snapshot, raw: facts.raw ?? null } as Prisma.InputJsonValue,
-      factsAt: at,
-      hostname: facts.hostname,
-      machineId: facts.machineId,
-      os: facts.os,
-      kernel: facts.kernel,
-      arch: facts.arch,
-      agentVersion: facts.agentVersion,
-      storeTotalBytes: facts.store?.totalBytes == null ? null : BigInt(facts.store.totalBytes),
-      storeUsedBytes: facts.store?.usedBytes == null ? null : BigInt(facts.store.usedBytes),
-      reachable: true,
-      lastError: null,
-      lastSeenAt: at,
-      lastRefreshAt: at,
-    },
-  });
-  if (events.length) await tx.hostEvent.createMany({ data: events.map((e) => ({ hostId, at, ...e })) });
+  const total = facts.store?.totalBytes == null ? null : BigInt(facts.store.totalBytes);
+  const used = facts.store?.usedBytes == null ? null : BigInt(facts.store.usedBytes);
+  await tx.$executeRaw(Prisma.sql`
+    UPDATE hosts SET facts = ${JSON.stringify({ ...snapshot, raw: facts.raw ?? null })}::jsonb, facts_at = ${at},
+      hostname = ${facts.hostname}, machine_id = ${facts.machineId}, os = ${facts.os}, kernel = ${facts.kernel}, arch = ${facts.arch},
+      agent_version = ${facts.agentVersion}, store_total_bytes = ${total}, store_used_bytes = ${used},
+      reachable = true, last_error = NULL, last_seen_at = ${at}, last_refresh_at = ${at}, updated_at = ${new Date()}
+    WHERE id = ${hostId}::uuid`);
+  if (events.length)
+    await tx.$executeRaw(Prisma.sql`
+      INSERT INTO host_events (host_id, at, kind, message, detail)
+      SELECT ${hostId}::uuid, ${at}, e->>'kind', e->>'message', e->'detail'
+      FROM jsonb_array_elements(${JSON.stringify(events)}::jsonb) AS e`);
   return {
     changed: removed.length + added.length + changed.length > 0 || events.some((e) => e.kind === "facts.changed"),
     events: events.map(({ kind, message }) => ({ kind, message })),
