@@ -1,8 +1,10 @@
 // The inventory's SSH port implemented over server/ssh: read a host key, collect facts through
-// the agent (pooled connection pinned to the enrolled key, agent uploaded when its digest
-// differs), install release-signing keys. Maps the agent's `Facts` to the inventory's shape.
+// the agent (pooled connection pinned to the enrolled key; the resident agent when there is one,
+// else `serve --resident`; the agent uploaded when its digest differs), install release-signing
+// keys. Maps the agent's `Facts` to the inventory's shape.
 import type { Facts } from "@/agent/protocol";
-import { SshPool, ensureAgent, fetchHostKeyFingerprint, installTrustedKeys, runAgent, type AgentBundle, type SshLimits, type SshTarget } from "@/server/ssh";
+import { getEnv } from "@/server/env";
+import { SshPool, fetchHostKeyFingerprint, installTrustedKeys, loadAgentBundle, openCheckedSession, type AgentBundle, type SshLimits, type SshTarget } from "@/server/ssh";
 import type { CollectedFacts, HostConnection, InventorySsh } from "./types";
 
 export type InventorySshOptions = {
@@ -13,6 +15,8 @@ export type InventorySshOptions = {
   limits?: Partial<SshLimits>;
   /** Upper bound for one host's facts collection (connect + ensure agent + facts). */
   timeoutMs?: number;
+  /** Resident agents (docs/agent.md); default KEEL_AGENT_RESIDENT_SECONDS. */
+  residentSeconds?: number;
 };
 
 export function toSshTarget(h: HostConnection, privateKey: string | Buffer): SshTarget {
@@ -55,6 +59,7 @@ export function factsFromAgent(f: Facts): CollectedFacts {
 
 export function createInventorySsh(opts: InventorySshOptions): InventorySsh & { close(): Promise<void> } {
   const ownPool = !opts.pool;
+  let bundle: Promise<AgentBundle> | null = null;
   const pool = opts.pool ?? new SshPool({ maxConnections: 128, idleTimeoutMs: 10_000, limits: opts.limits });
   const withTimeout = <T>(p: Promise<T>, host: string): Promise<T> => {
     const ms = opts.timeoutMs ?? 90_000;
@@ -73,8 +78,18 @@ export function createInventorySsh(opts: InventorySshOptions): InventorySsh & { 
       const target = toSshTarget(h, opts.privateKey);
       return withTimeout(
         pool.withConnection(target, async (conn) => {
-          await ensureAgent(conn, { bundle: opts.bundle });
-          return factsFromAgent(await runAgent(conn, "facts", {}));
+          // The session's hello carries the agent's digest (no separate check); a resident agent
+          // answers without anything being started on the host.
+          const { session } = await openCheckedSession(conn, {
+            bundle: await (bundle ??= opts.bundle ? Promise.resolve(opts.bundle) : loadAgentBundle()),
+            timeoutMs: opts.timeoutMs ?? 90_000,
+            residentSeconds: opts.residentSeconds ?? getEnv().KEEL_AGENT_RESIDENT_SECONDS,
+          });
+          try {
+            return factsFromAgent(await session.request("facts", {}));
+          } finally {
+            void session.close().catch(() => undefined);
+          }
         }),
         h.name,
       );
