@@ -6,6 +6,8 @@
 //  - Ansible (Debian's ansible-playbook, forks = N, pipelining and ControlPersist on, host keys from
 //    the lab): copy the 5.8.3 tar.zst, unpack into releases/5.8.3, switch `current` atomically
 //    (symlink + rename), to the same N hosts; every host checked afterwards.
+//  - Fleet rollbacks of the largest N: cold connections (resident agents on the hosts), again with
+//    the connections pooled, and cold with the resident agents killed first.
 // Each N uses its own app name (ts<N>), so every update starts from hosts that hold only 5.8.2.
 // The console is this process (the rollout worker and the SSH executor run in it): peak RSS reported.
 // Sizes: KEEL_BENCH_ROLLOUT_SIZES (default "10,50,100"); KEEL_BENCH_SKIP_ANSIBLE=1 runs Keel only (profiling);
@@ -280,6 +282,15 @@ async function main() {
     await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, TO);
     say(
       `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)} of ${sec(rb2.machineMs)} used by the whole machine, ${rb2.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
+    );
+    // The same once more without resident agents (as on first contact, or after they idled out):
+    // every host step starts `serve` (Node) on the host again. Lab hosts share the machine's pid
+    // namespace, so one pkill stops them all.
+    spawnSync("pkill", ["-KILL", "-f", "keel-agent [r]esident"]);
+    const rb3 = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }), { cold: true });
+    await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, FROM);
+    say(
+      `keel fleet rollback, ${MAX} hosts, cold connections and no resident agents (serve started on each host): ${sec(rb3.ms)}, content bytes sent ${rb3.bytes}; host step p50 ${sec(rb3.stepP50)} p95 ${sec(rb3.stepP95)}; console CPU ${sec(rb3.cpuMs)} of ${sec(rb3.machineMs)} used by the whole machine; every host checked`,
     );
     peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
     say(`console (this process: worker + SSH executor) peak RSS ${mib(peakRss)}`);
