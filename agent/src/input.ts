@@ -1,33 +1,55 @@
 // Where a receive's bytes come from: a file or stdin (CLI), or DATA frames (serve). open() is called
 // only after the request passed every check that needs no stream bytes, so that `serve` can tell
 // the console "ready" — a refused or already-installed release costs no transfer.
-import { open } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { Readable } from "node:stream";
 
+/** Reads a file straight into the caller's buffer: no copy, no buffer of its own. */
+export interface FileReader {
+  /** Reads up to len bytes into buf at off; 0 at the end of the file. */
+  read(buf: Buffer, off: number, len: number): number;
+  close(): void;
+}
+
 export interface StreamInput {
+  /** The bytes as pieces; a piece is valid until the next one is asked for. */
   open(): AsyncIterable<Buffer>;
+  /** A file input (raw wire encoding): read into the receive pipeline's own buffer instead. */
+  openFile?(): FileReader;
 }
 
 /**
- * Reads a file through one reused 256 KiB buffer: each piece is valid until the consumer asks for
- * the next one (the receive pipeline copies it before that), which keeps the agent's memory flat.
- * Pieces this small keep the main thread, which hashes them, returning often to the event loop
- * that feeds btrfs receive's pipe.
+ * A file read with read(2) on the main thread, straight into the receive pipeline's ring buffer
+ * (store/stage.ts): from the page cache a 256 KiB read takes tens of microseconds, less than a
+ * thread-pool round trip, and no thread pool (nor its memory) is started for it.
  */
-async function* readReusing(path: string): AsyncGenerator<Buffer> {
-  const fh = await open(path, "r");
+function fileReader(path: string): FileReader {
+  let fd: number | null = openSync(path, "r");
+  return {
+    read: (buf, off, len) => readSync(fd!, buf, off, len, null),
+    close: () => {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+}
+
+/** The pieces of a file through one reused 256 KiB buffer (the delta decoder's path; it copies them). */
+async function* readPieces(path: string): AsyncGenerator<Buffer> {
+  const r = fileReader(path);
   const buf = Buffer.allocUnsafe(256 * 1024);
   try {
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) return;
-      yield buf.subarray(0, bytesRead);
+      const n = r.read(buf, 0, buf.length);
+      if (n === 0) return;
+      yield buf.subarray(0, n);
     }
   } finally {
-    await fh.close();
+    r.close();
   }
 }
 
 export function fileInput(path: string): StreamInput {
-  return { open: () => (path === "-" ? (process.stdin as Readable) : readReusing(path)) };
+  if (path === "-") return { open: () => process.stdin as Readable };
+  return { open: () => readPieces(path), openFile: () => fileReader(path) };
 }

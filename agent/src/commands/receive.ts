@@ -127,8 +127,10 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     const verifier = new StreamVerifier(m, inspector);
     let special: SpecialReport = { setuid: [], capabilities: [], devices: [] };
     let first = true;
+    // A file is read straight into the pipeline's buffer (raw wire encoding); other inputs as pieces.
+    const file = wire === "raw" ? input.openFile?.() : undefined;
     const streamed = await streamVerified({
-      input: input.open(),
+      ...(file ? { file } : { input: input.open() }),
       wire,
       deltaParentDir: deltaBasePath,
       manifest: m,

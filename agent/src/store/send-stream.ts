@@ -139,32 +139,55 @@ export class SendStreamInspector {
     return this.facts;
   }
 
+  /** Where each attribute of the current command lies in its payload: offset + 1 (0: absent), length. */
+  private readonly attrAt = new Int32Array(32);
+  private readonly attrLen = new Int32Array(32);
+  /** The last path that passed checkInside (a copy): file data comes as runs of writes to one path. */
+  private lastPath = Buffer.alloc(0);
+
+  private attr(payload: Buffer, t: number): Buffer | undefined {
+    const at = this.attrAt[t]!;
+    return at ? payload.subarray(at - 1, at - 1 + this.attrLen[t]!) : undefined;
+  }
+
+  // Per command: no allocation beyond the strings it checks (write commands, most of a stream,
+  // check their path only when it differs from the last one checked; their data is not touched).
   private command(cmd: number, payload: Buffer): void {
-    const attrs = new Map<number, Buffer>();
+    this.attrAt.fill(0);
     let p = 0;
     while (p < payload.length) {
       if (payload.length - p < 4) throw new StreamProblem("BAD_STREAM", "a stream command has a torn attribute");
       const type = payload.readUInt16LE(p);
       const len = payload.readUInt16LE(p + 2);
       if (p + 4 + len > payload.length) throw new StreamProblem("BAD_STREAM", "a stream attribute runs past its command");
-      attrs.set(type, payload.subarray(p + 4, p + 4 + len));
+      if (type < 32) {
+        this.attrAt[type] = p + 5;
+        this.attrLen[type] = len;
+      }
       p += 4 + len;
     }
     const str = (t: number): string => {
-      const v = attrs.get(t);
+      const v = this.attr(payload, t);
       if (!v) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks attribute ${t}`);
       return v.toString("utf8");
     };
     const u64 = (t: number): number => {
-      const v = attrs.get(t);
+      const v = this.attr(payload, t);
       if (!v || v.length !== 8) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks attribute ${t}`);
       return Number(v.readBigUInt64LE(0));
     };
     const uuid = (t: number): string => {
-      const v = attrs.get(t);
+      const v = this.attr(payload, t);
       if (!v || v.length !== 16) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks a UUID`);
       return uuidString(v);
     };
+    if (cmd === C.WRITE && this.facts.commands > 0) {
+      const path = this.attr(payload, A.PATH);
+      if (path && path.length > 0 && path.equals(this.lastPath)) {
+        this.facts.commands++;
+        return;
+      }
+    }
     const f = this.facts;
     f.commands++;
     if (f.commands === 1 && cmd !== C.SUBVOL && cmd !== C.SNAPSHOT) {
@@ -201,13 +224,18 @@ export class SendStreamInspector {
       case C.END:
         this.ended = true;
         return;
+      case C.WRITE: {
+        const path = this.attr(payload, A.PATH);
+        checkInside(str(A.PATH), "path");
+        this.lastPath = Buffer.from(path!);
+        return;
+      }
       case C.MKFILE:
       case C.MKDIR:
       case C.MKFIFO:
       case C.MKSOCK:
       case C.UNLINK:
       case C.RMDIR:
-      case C.WRITE:
       case C.TRUNCATE:
       case C.UPDATE_EXTENT:
       case C.SYMLINK: // PATH_LINK of a symlink is its target: any text, never followed by the agent

@@ -1,7 +1,7 @@
 // Verifying while streaming (decision 0010): the sink (btrfs receive's stdin, the plain backend's
 // staging file) gets a chunk only once its signed digest and its structure checked out, the last
 // one only after the end of the stream did; pieces of any size (straddling chunks, as delta-decoded
-// output does) are handled. The btrfs-backed paths are covered by agent/test (int).
+// output does) and a file read straight into the ring are handled. The btrfs-backed paths are covered by agent/test (int).
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { ReleaseManifest } from "../../protocol";
@@ -129,6 +129,38 @@ describe("streamVerified", () => {
     const w = await run(manifestFor(data), pieces(bad), new Recorder(2 * CHUNK + 10));
     expect(w.error!.code).toBe("DIGEST_MISMATCH");
     expect(w.sink.bytes.length).toBe(2 * CHUNK);
+  });
+
+  it("reads a file straight into its ring (short reads of any size), with the same checks", async () => {
+    const file = (src: Buffer) => {
+      let pos = 0;
+      let n = 3;
+      return {
+        read: (buf: Buffer, off: number, len: number) => {
+          n = (n * 1103515245 + 12345) & 0x7fffffff;
+          const k = Math.min(len, 1 + (n % 700), src.length - pos);
+          src.copy(buf, off, pos, pos + k);
+          pos += k;
+          return k;
+        },
+        close: () => undefined,
+      };
+    };
+    const m = manifestFor(data);
+    const sink = new Sink();
+    const verifier = new StreamVerifier(m, new Recorder());
+    const r = await streamVerified({ file: file(data), wire: "raw", deltaParentDir: null, manifest: m, verifier, sink, endOfStream: () => verifier.finish(() => undefined), handedOff: () => undefined });
+    expect(r).toEqual({ wireBytes: data.length, bytes: data.length });
+    expect(sink.bytes.equals(data)).toBe(true);
+
+    const bad = Buffer.from(data);
+    bad[6 * CHUNK + 1]! ^= 1;
+    const sink2 = new Sink();
+    const v2 = new StreamVerifier(m, new Recorder());
+    await expect(
+      streamVerified({ file: file(bad), wire: "raw", deltaParentDir: null, manifest: m, verifier: v2, sink: sink2, endOfStream: () => v2.finish(() => undefined), handedOff: () => undefined }),
+    ).rejects.toMatchObject({ code: "DIGEST_MISMATCH" });
+    expect(sink2.bytes.equals(data.subarray(0, 6 * CHUNK))).toBe(true);
   });
 
   it("a failing sink ends the stream with the sink's error", async () => {

@@ -1,19 +1,22 @@
 // Verifying a receive's stream chunk by chunk while it is handed to the unpacker (decision 0010).
-// The incoming bytes (raw, or decoded from keel-delta-1 against the installed base tree) are copied
-// into one of two chunk-sized buffers and, piece by piece as they arrive, hashed and fed to the
-// format inspector. A chunk goes to the unpacker (`btrfs receive`'s stdin, or the plain backend's
-// staging file) only once its SHA-256 matched the signed manifest and the inspector found nothing
-// wrong in it; the last chunk only after the length, the chunk count and the end of the stream (end
-// marker, nothing after it, declared special files) checked out too. No unverified byte ever
-// reaches the unpacker. While one chunk is being written the next one is read and checked; at most
-// two chunks (2 × 4 MiB by default) are held: the next piece is not read before the chunk before
-// it has been written (backpressure from btrfs receive).
+// The incoming bytes (raw, or decoded from keel-delta-1 against the installed base tree) land in
+// one ring buffer of a chunk plus 256 KiB — a file is read straight into it, other inputs are copied
+// into it — and are hashed and fed to the format inspector where they lie, piece by piece as they
+// arrive. A chunk goes to the unpacker (`btrfs receive`'s stdin, or the plain backend's staging
+// file), in slices written from the ring, only once its SHA-256 matched the signed manifest and the
+// inspector found nothing wrong in it; the last chunk only after the length, the chunk count and the
+// end of the stream (end marker, nothing after it, declared special files) checked out too. No
+// unverified byte ever reaches the unpacker. While a chunk is being written the next one is read
+// into the space the written slices free up (backpressure from btrfs receive: nothing is read
+// beyond a chunk plus 256 KiB ahead of what was written); it is complete, and released, before the
+// chunk ahead of it has been written out, so the unpacker does not wait for the hashing.
 // The whole-stream SHA-256 of the manifest is not recomputed: every chunk matched its signed digest
 // and the chunk count and the length are exact, so the bytes are the signed ones.
 import { Readable, Writable } from "node:stream";
 import type { ReleaseManifest, WireEncoding } from "../../protocol";
 import { decodeDelta, DeltaError } from "../../protocol/delta/decode";
 import { AgentError, isDiskFull } from "../errors";
+import type { FileReader } from "../input";
 import { StreamDigester } from "../stream-digest";
 import { StreamProblem } from "./send-stream";
 
@@ -106,14 +109,136 @@ export class StreamVerifier {
   }
 }
 
+/** Bytes read (and hashed) at a time: the main thread hashes, and between pieces it returns to the event loop that feeds the unpacker. */
+const PIECE = 256 * 1024;
+/** Bytes handed to the unpacker at a time: space in the ring is freed in steps this size. */
+const SLICE = 256 * 1024;
+/** Room in the ring beyond one chunk: the next chunk completes while the last slice of this one is still being written. */
+const SLACK = 256 * 1024;
+
+/** Where the pipeline pulls its bytes from. */
+interface Source {
+  /** Reads up to len bytes into buf at off; 0 at the end of the input. */
+  read(buf: Buffer, off: number, len: number): number | Promise<number>;
+  /** Bytes that arrived on the wire so far. */
+  readonly wireBytes: number;
+  /** Stops the input (on failure, or after its end); waits for what feeds it to settle. */
+  close(): Promise<void>;
+}
+
+function fileSource(file: FileReader): Source {
+  let wireBytes = 0;
+  return {
+    read(buf, off, len) {
+      const n = file.read(buf, off, len);
+      wireBytes += n;
+      return n;
+    },
+    get wireBytes() {
+      return wireBytes;
+    },
+    close: async () => file.close(),
+  };
+}
+
+/** Pieces handed over by a producer (an iterator, the delta decoder), copied out as they are read. */
+class Channel implements Source {
+  wireBytes = 0;
+  private data: Buffer | null = null;
+  private off = 0;
+  private taken: ((e?: unknown) => void) | null = null;
+  private wake: (() => void) | null = null;
+  private ended = false;
+  private error: unknown = null;
+  private closed = false;
+  private producer: Promise<void> = Promise.resolve();
+
+  /** Runs the producer: it calls put() for each piece (resolves when the piece was read) and returns at the end. */
+  run(produce: (put: (d: Buffer) => Promise<void>) => Promise<void>): this {
+    this.producer = produce((d) => this.put(d)).then(
+      () => this.end(null),
+      (e: unknown) => this.end(e ?? new Error("input failed")),
+    );
+    return this;
+  }
+
+  private put(d: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("the receive stopped reading"));
+    if (d.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.data = d;
+      this.off = 0;
+      this.taken = (e) => (e ? reject(e) : resolve());
+      this.poke();
+    });
+  }
+
+  private end(e: unknown): void {
+    this.ended = true;
+    this.error = e;
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async read(buf: Buffer, off: number, len: number): Promise<number> {
+    while (!this.data) {
+      if (this.error) throw this.error;
+      if (this.ended) return 0;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+    const n = Math.min(len, this.data.length - this.off);
+    this.data.copy(buf, off, this.off, this.off + n);
+    this.off += n;
+    if (this.off === this.data.length) {
+      const t = this.taken;
+      this.data = null;
+      this.taken = null;
+      t?.();
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const t = this.taken;
+    this.data = null;
+    this.taken = null;
+    t?.(new Error("the receive stopped reading"));
+    await this.producer;
+  }
+}
+
+function iterableSource(input: AsyncIterable<Buffer>): Channel {
+  const ch = new Channel();
+  return ch.run(async (put) => {
+    for await (const data of input) {
+      ch.wireBytes += data.length;
+      await put(data);
+    }
+  });
+}
+
+async function* noInput(): AsyncGenerator<Buffer> {}
+
+const toEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
 /**
- * Reads the input (raw, or decoded from keel-delta-1 against deltaParentDir), verifies it chunk by
- * chunk and hands each verified chunk to the sink, in order. `endOfStream` runs the checks of the
- * end of the stream (verifier.finish and what depends on it) before the last chunk is released;
- * `handedOff` is called after each chunk reached the sink (progress, fault points).
+ * Reads the input (a file straight into the ring, or pieces: raw, or decoded from keel-delta-1
+ * against deltaParentDir), verifies it chunk by chunk and hands each verified chunk to the sink,
+ * in order, in slices. `endOfStream` runs the checks of the end of the stream (verifier.finish and
+ * what depends on it) before the last chunk is released; `handedOff` is called after each chunk
+ * reached the sink (progress, fault points).
  */
 export async function streamVerified(opts: {
-  input: AsyncIterable<Buffer>;
+  /** The input as pieces (each valid until the next is asked for); or `file`. */
+  input?: AsyncIterable<Buffer>;
+  /** A file input, raw wire encoding only: read straight into the ring. */
+  file?: FileReader;
   wire: WireEncoding;
   deltaParentDir: string | null;
   manifest: ReleaseManifest;
@@ -124,74 +249,101 @@ export async function streamVerified(opts: {
 }): Promise<StreamResult> {
   const { chunkSize, bytes: declared } = opts.manifest.stream;
   const size = Math.max(1, Math.min(chunkSize, declared));
-  const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
-  let cur = 0;
-  let fill = 0;
-  let handed = 0;
-  let wireBytes = 0;
-  // The writes of the chunks released so far, in order; a failure there ends the stream.
-  let pending: Promise<void> = Promise.resolve();
+  const ringSize = size + Math.min(size, SLACK);
+  let source: Source;
+  if (opts.wire === "raw") {
+    source = opts.file ? fileSource(opts.file) : iterableSource(opts.input ?? noInput());
+  } else {
+    opts.file?.close();
+    if (!opts.deltaParentDir) {
+      throw new AgentError("BAD_REQUEST", "verify", "wire encoding keel-delta-1 needs a parent version installed on the host");
+    }
+    const parentDir = opts.deltaParentDir;
+    const ch = new Channel();
+    source = ch.run((put) => decodeInto(opts.input ?? noInput(), parentDir, put, (n) => (ch.wireBytes += n)));
+  }
+  const ring = Buffer.allocUnsafe(ringSize);
+  // Stream offsets: read (and hashed) < released (verified, may be written) ≤ … ; written ≤ released.
+  let read = 0;
+  let released = 0;
+  let written = 0;
+  let final = false; // everything released: the writer ends once it has written it
+  let stopped = false;
   let failed: unknown = null;
-
-  /** Hands a verified chunk to the sink; resolves when the chunk before it has been written. */
-  const release = (chunk: Buffer, last: boolean): Promise<void> => {
-    const prev = pending;
-    pending = (async () => {
-      await prev;
-      await opts.sink.write(chunk);
-      handed += chunk.length;
-      await opts.handedOff(handed, last);
-    })();
-    pending.catch((e: unknown) => (failed ??= e));
-    return prev;
+  let wakeReader: (() => void) | null = null;
+  let wakeWriter: (() => void) | null = null;
+  const poke = (which: "reader" | "writer") => {
+    const w = which === "reader" ? wakeReader : wakeWriter;
+    if (which === "reader") wakeReader = null;
+    else wakeWriter = null;
+    w?.();
   };
 
-  const put = async (data: Buffer) => {
-    if (opts.verifier.bytes + data.length > declared) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${declared} bytes its manifest declares`);
-    }
-    let off = 0;
-    while (off < data.length) {
-      if (failed) throw failed;
-      const buf = bufs[cur]!;
-      const take = Math.min(data.length - off, size - fill);
-      data.copy(buf, fill, off, off + take);
-      opts.verifier.update(buf.subarray(fill, fill + take)); // throws when this completes a bad chunk
-      fill += take;
-      off += take;
-      if (fill === size && opts.verifier.bytes < declared) {
-        const written = release(buf, false);
-        cur ^= 1;
-        fill = 0;
-        await written; // the other buffer is free again
+  // Writes the released bytes from the ring, in order, a slice at a time; a failure ends the stream.
+  const writer = (async () => {
+    let chunkEnd = Math.min(size, declared);
+    for (;;) {
+      if (stopped) return;
+      if (written < released) {
+        const at = written % ringSize;
+        const n = Math.min(released - written, ringSize - at, SLICE);
+        await opts.sink.write(ring.subarray(at, at + n));
+        written += n;
+        poke("reader");
+        if (written === chunkEnd) {
+          await opts.handedOff(written, written === declared);
+          chunkEnd = Math.min(chunkEnd + size, declared);
+        }
+      } else if (final) {
+        return;
+      } else {
+        await new Promise<void>((r) => (wakeWriter = r));
       }
     }
-  };
-
-  const end = async () => {
-    if (failed) throw failed;
-    opts.endOfStream();
-    await release(bufs[cur]!.subarray(0, fill), true);
-    await pending;
+  })();
+  writer.catch((e: unknown) => {
+    failed ??= e;
+    poke("reader");
+  });
+  const release = (upTo: number) => {
+    released = upTo;
+    poke("writer");
   };
 
   try {
-    if (opts.wire === "raw") {
-      for await (const data of opts.input) {
-        wireBytes += data.length;
-        await put(data);
+    while (read < declared) {
+      if (failed) throw failed;
+      const free = written + ringSize - read;
+      if (free === 0) {
+        await new Promise<void>((r) => (wakeReader = r));
+        continue;
       }
-    } else {
-      if (!opts.deltaParentDir) {
-        throw new AgentError("BAD_REQUEST", "verify", "wire encoding keel-delta-1 needs a parent version installed on the host");
-      }
-      await decodeInto(opts.input, opts.deltaParentDir, put, (n) => (wireBytes += n));
+      const at = read % ringSize;
+      const toChunkEnd = size - (read % size);
+      const n = await source.read(ring, at, Math.min(free, ringSize - at, toChunkEnd, declared - read, PIECE));
+      if (n === 0) break;
+      opts.verifier.update(ring.subarray(at, at + n)); // throws when this completes a bad chunk
+      read += n;
+      if (read % size === 0 && read < declared) release(read);
+      if (written < released) await toEventLoop(); // let the event loop feed the unpacker
     }
-    await end();
-    return { wireBytes, bytes: handed };
+    if (failed) throw failed;
+    if (read === declared && (await source.read(Buffer.allocUnsafe(1), 0, 1)) > 0) {
+      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${declared} bytes its manifest declares`);
+    }
+    opts.endOfStream();
+    final = true;
+    release(read);
+    await writer;
+    if (failed) throw failed;
+    return { wireBytes: source.wireBytes, bytes: written };
   } catch (e) {
-    await pending.catch(() => undefined); // never leave a write in flight
+    stopped = true; // never leave a write in flight
+    poke("writer");
+    await writer.catch(() => undefined);
     throw failed ?? e;
+  } finally {
+    await source.close().catch(() => undefined);
   }
 }
 
