@@ -163,6 +163,22 @@ describe("streamVerified", () => {
     expect(sink2.bytes.equals(data.subarray(0, 6 * CHUNK))).toBe(true);
   });
 
+  it("reports every chunk handed off when the ring wraps inside chunks (chunk larger than the ring's slack)", async () => {
+    const chunk = 300 * 1024;
+    const big = randomBytes(7 * chunk + 12345);
+    const chunks: string[] = [];
+    for (let i = 0; i < big.length; i += chunk) chunks.push(sha(big.subarray(i, i + chunk)));
+    const m = { stream: { format: "btrfs-send", compression: "none", bytes: big.length, sha256: sha(big), chunkSize: chunk, chunks } } as unknown as ReleaseManifest;
+    const sink = new Sink();
+    const verifier = new StreamVerifier(m, new Recorder());
+    const handed: [number, boolean][] = [];
+    let pos = 0;
+    const file = { read: (buf: Buffer, off: number, len: number) => big.copy(buf, off, pos, (pos += Math.min(len, big.length - pos))), close: () => undefined };
+    await streamVerified({ file, wire: "raw", deltaParentDir: null, manifest: m, verifier, sink, endOfStream: () => verifier.finish(() => undefined), handedOff: (b, last) => void handed.push([b, last]) });
+    expect(sink.bytes.equals(big)).toBe(true);
+    expect(handed).toEqual([...Array.from({ length: 7 }, (_, i): [number, boolean] => [(i + 1) * chunk, false]), [big.length, true]]);
+  });
+
   it("a failing sink ends the stream with the sink's error", async () => {
     const m = manifestFor(data);
     const verifier = new StreamVerifier(m, new Recorder());

@@ -286,7 +286,7 @@ export async function streamVerified(opts: {
       if (stopped) return;
       if (written < released) {
         const at = written % ringSize;
-        const n = Math.min(released - written, ringSize - at, SLICE);
+        const n = Math.min(released - written, ringSize - at, SLICE, chunkEnd - written); // a slice never spans two chunks
         await opts.sink.write(ring.subarray(at, at + n));
         written += n;
         poke("reader");
