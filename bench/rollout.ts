@@ -95,6 +95,9 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
   if (r.state !== "approved") throw new Error(`rollout ${r.number} is ${r.state}, expected approved without approvals`);
   // Cold: no SSH connection left over from the previous rollout (the pool keeps idle ones 30 s).
   if (opts.cold) await fleet.pool.closeIdle();
+  // Start from clean page caches: the write-back of the previous phase (an untimed 2.2 GB install,
+  // or Ansible's unpacked trees, on 100 loop-mounted file systems) must not land in this one.
+  spawnSync("sync");
   const wire0 = bridgeBytes(fleet.lab);
   const cpu0 = process.cpuUsage();
   const q0 = queries;
@@ -203,6 +206,7 @@ function ansible(fleet: LabFleet, work: string, n: number, tarZst: string): numb
     ANSIBLE_NOCOLOR: "1",
   };
   writeFileSync(join(work, "ansible.cfg"), "[defaults]\n");
+  spawnSync("sync"); // as before each Keel phase
   const t0 = Date.now();
   const r = spawnSync("ansible-playbook", ["-i", join(work, `inv-${n}`), "--forks", String(n), join(work, "deploy.yml")], { env, encoding: "utf8", maxBuffer: 64 << 20 });
   const ms = Date.now() - t0;
