@@ -128,12 +128,12 @@ function dispatchVerdict(deps: StepDeps, r: Parameters<typeof checkDispatch>[1],
 
 const ROLLOUT_COLUMNS = { id: true, number: true, state: true, action: true, app: true, version: true, planDigest: true, createdById: true } as const;
 
+type RolloutRow = { id: string; number: number; state: string; action: string; app: string; version: string | null; planDigest: string; createdById: string };
+
 /**
  * The rollout with its plan. A plan never changes under the same digest (a replan makes a new
  * one), so a worker reads each plan once, not once per host: it is O(hosts) to read and parse.
  */
-type RolloutRow = { id: string; number: number; state: string; action: string; app: string; version: string | null; planDigest: string; createdById: string };
-
 async function loadRollout(deps: StepDeps, id: string) {
   const { db } = deps;
   if (!deps.plans) return db.rollout.findUnique({ where: { id }, select: { ...ROLLOUT_COLUMNS, plan: true } });
