@@ -280,3 +280,30 @@ test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver app
 
   expect(errors, "uncaught errors in the pages").toEqual([]);
 });
+
+// The build form's health-check fields (this spec's console is the one whose data directory is on btrfs).
+test("[RELEASES][BUILD]: the operator builds a release from a tar in the browser with a command health check, and its signed manifest carries it", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const errors: string[] = [];
+  const page = await pageAs(browser, people.operator, errors);
+  await page.goto("/releases");
+  const panel = page.getByRole("region", { name: "Add a release" });
+  await panel.getByRole("button", { name: "Build from tree" }).click();
+  const form = page.getByRole("form", { name: "Build release" });
+  await form.getByLabel("App", { exact: true }).fill("site");
+  await form.getByLabel("Version", { exact: true }).fill("1.0");
+  await form.getByLabel("Tree (.tar or .tar.zst)").setInputFiles({ name: "site.tar", mimeType: "application/x-tar", buffer: webTree("1.0") });
+  await form.getByRole("combobox", { name: /^Health check \(/ }).selectOption("exec");
+  await form.getByLabel(/^Command/).fill("/usr/bin/test\n-s\n/var/lib/keel/apps/site/current/VERSION");
+  await form.getByLabel("Timeout (seconds)").fill("5");
+  await form.getByRole("button", { name: "Build" }).click();
+  await expect(panel.getByRole("status")).toContainText("Built site 1.0", { timeout: 60_000 });
+  await expect(panel.getByRole("status")).toContainText("health check (exec) recorded in the manifest");
+
+  await page.getByTestId("release-row-site-1.0").getByRole("link", { name: "1.0" }).click();
+  const manifest = page.getByRole("region", { name: "Manifest" });
+  await expect(manifest).toContainText('"healthCheck"');
+  await expect(manifest).toContainText('"/var/lib/keel/apps/site/current/VERSION"');
+  await expect(manifest).toContainText('"timeoutMs": 5000');
+  expect(errors, "uncaught errors in the pages").toEqual([]);
+});
