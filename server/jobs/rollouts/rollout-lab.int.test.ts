@@ -134,6 +134,7 @@ describe("rollouts on lab hosts", () => {
       expect((await labExec(LAB, h.name, ["test", "-s", keyFile])).code).toBe(0);
     }
     const steps = await fleet.db.auditEvent.findMany({ where: { action: "rollout.host_step", target: `rollout:${r.number}` }, select: { detail: true } });
-    for (const st of steps) expect(JSON.stringify(st.detail)).toContain(`install-key ${rotated.keyId}`);
+    // In the order they ran: the key goes in after the facts that showed it missing, before the stream.
+    for (const st of steps) expect((st.detail as { commands: string[] }).commands.slice(1)).toEqual(["facts", `install-key ${rotated.keyId}`, "receive", "activate", "facts"]);
   });
 });

@@ -64,7 +64,7 @@ function appState(f: Facts, app: string) {
  * the step). Forced-command hosts take no files from the console's key: there it is an error.
  * Returns the error, or null when the host trusts the signer.
  */
-async function trustSigner(db: PrismaClient, conn: SshConnection, facts: Facts, signer: string, release: string, commands: string[]): Promise<string | null> {
+async function trustSigner(db: PrismaClient, conn: SshConnection, facts: Facts, signer: string, release: string, note: (command: string) => void): Promise<string | null> {
   if (!facts.trustedKeys || facts.trustedKeys.includes(signer)) return null;
   const host = conn.target.name;
   if (conn.target.forcedCommand)
@@ -73,7 +73,7 @@ async function trustSigner(db: PrismaClient, conn: SshConnection, facts: Facts, 
   const key = (await listTrustedPublicKeys({ db })).find((k) => k.keyId === signer);
   if (!key) return `${host} does not trust signing key ${signer}, which signed ${release}, and the console no longer trusts it either (removed or unknown)`;
   await installTrustedKeys(conn, [key.publicKeyLine]);
-  commands.push(`install-key ${signer}`);
+  note(`install-key ${signer}`);
   return null;
 }
 
@@ -104,11 +104,23 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         step = p.step;
         await progress(p);
       };
-      const commands: string[] = [];
+      // What ran on the host, in order: the console's own commands (agent check, key install)
+      // between the session's requests, each placed after the requests that had answered by then.
+      const notes: { after: number; command: string }[] = [];
+      const note = (command: string) => notes.push({ after: session?.log.length ?? 0, command });
       let session: AgentSession | null = null;
       const lease = await deps.pool.acquire(target).catch((e: Error) => e);
       if (lease instanceof Error) return { outcome: "failed", step, error: lease.message };
-      const ran = () => [...commands, ...(session?.log.map((l) => `${l.command}${l.ok ? "" : " (failed)"}`) ?? [])];
+      const ran = () => {
+        const log = session?.log ?? [];
+        const out: string[] = [];
+        for (let i = 0, n = 0; i <= log.length; i++) {
+          while (n < notes.length && notes[n]!.after <= i) out.push(notes[n++]!.command);
+          const l = log[i];
+          if (l) out.push(`${l.command}${l.ok ? "" : " (failed)"}`);
+        }
+        return out;
+      };
       /** The change (or the state found) goes into the inventory from this same session. */
       const finish = async (r: HostStepResult): Promise<HostStepResult> => {
         try {
@@ -130,7 +142,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           residentSeconds: deps.residentSeconds,
         });
         session = opened.session;
-        commands.push(opened.ensured ? `ensure-agent (${opened.ensured.action})` : opened.resident ? "resident agent (digest matched)" : "serve (agent digest matched)");
+        note(opened.ensured ? `ensure-agent (${opened.ensured.action})` : opened.resident ? "resident agent (digest matched)" : "serve (agent digest matched)");
         const target_ = plan.to;
         if (!target_) return { outcome: "failed", step: "plan", error: "the plan names no version for this host", commands: ran() };
 
@@ -157,7 +169,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
 
         const s = await streamFor(input);
         if (!before.has(target_)) {
-          const untrusted = await trustSigner(deps.db, lease.conn, factsBefore, s.manifest.signer, `${rollout.app} ${target_}`, commands);
+          const untrusted = await trustSigner(deps.db, lease.conn, factsBefore, s.manifest.signer, `${rollout.app} ${target_}`, note);
           if (untrusted) return { outcome: "failed", step: "trust", error: untrusted, commands: ran() };
           const path = deps.artifacts.localPath(s.digest);
           if (!path) return { outcome: "failed", step: "send", error: "the release stream is not in the console's artifact store", commands: ran() };
