@@ -210,6 +210,9 @@ function ansible(fleet: LabFleet, work: string, n: number, tarZst: string): numb
   const t0 = Date.now();
   const r = spawnSync("ansible-playbook", ["-i", join(work, `inv-${n}`), "--forks", String(n), join(work, "deploy.yml")], { env, encoding: "utf8", maxBuffer: 64 << 20 });
   const ms = Date.now() - t0;
+  // ControlPersist keeps a master connection per host for 60 s after the play; they would all close
+  // (and their hosts' sshd sessions with them) in the middle of the next timed phase. Close them now.
+  spawnSync("pkill", ["-TERM", "-f", join(work, "cp")]);
   if (r.status !== 0) throw new Error(`ansible-playbook failed (${r.status}): ${(r.stdout + r.stderr).slice(-3000)}`);
   return ms;
 }
