@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { craftSendStream, type CraftOp } from "./craft-send";
 import {
-  agent, agentAsync, buildAgent, buildRelease, makeKey, randomData, readManifest, resign, scratch, storeArgs,
+  agent, buildAgent, buildRelease, makeKey, randomData, readManifest, resign, scratch, startPaused, storeArgs,
   storeState, writeTree, type Built, type Scratch,
 } from "./helpers";
 
@@ -147,16 +147,7 @@ describe("signatures and replays (case 9)", () => {
     // Four 4 MiB chunks. The agent pauses once the first verified chunk reached btrfs receive.
     const source = join(out, "bulk-source.stream");
     writeFileSync(source, readFileSync(rel.bulk!.stream));
-    const child = agentAsync(["receive", ...S(), "--manifest", rel.bulk!.manifest, "--stream", source], { KEEL_AGENT_PAUSE: "receive.mid-receive" });
-    const exit = new Promise<number | null>((r) => child.on("exit", r));
-    let stdout = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    let opDir: string | undefined;
-    for (let i = 0; i < 500 && !opDir; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      const op = readdirSync(join(host, ".staging"))[0];
-      if (op && existsSync(join(host, ".staging", op, "paused-receive.mid-receive"))) opDir = join(host, ".staging", op);
-    }
+    const { exit, stdout, opDir } = await startPaused(host, ["receive", ...S(), "--manifest", rel.bulk!.manifest, "--stream", source], "receive.mid-receive");
     expect(opDir).toBeDefined();
     // Nothing in .staging holds stream bytes: btrfs receive reads a pipe.
     expect(readdirSync(opDir!).sort()).toEqual(["paused-receive.mid-receive", "recv"]);
@@ -167,7 +158,7 @@ describe("signatures and replays (case 9)", () => {
     writeFileSync(source, swapped);
     rmSync(join(opDir!, "paused-receive.mid-receive"));
     expect(await exit).toBe(1);
-    const err = JSON.parse(stdout).error;
+    const err = JSON.parse(stdout()).error;
     expect(err).toMatchObject({ code: "DIGEST_MISMATCH", step: "verify" });
     expect(err.message).toMatch(/chunk [1-3] /);
     expect(existsSync(join(host, "apps/bulk"))).toBe(false);
@@ -315,16 +306,7 @@ describe("disk full (case 5)", () => {
     const bigStore = s.btrfs("bigbuild", 400);
     const b = buildRelease(bigStore, src, "web", "2.0", key, out);
     // The space check before the stream passes; the space goes while btrfs receive is writing.
-    const child = agentAsync(["receive", ...T, "--manifest", b.manifest, "--stream", b.stream], { KEEL_AGENT_PAUSE: "receive.mid-receive" });
-    const exit = new Promise<number | null>((res) => child.on("exit", res));
-    let stdout = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    let marker: string | undefined;
-    for (let i = 0; i < 500 && !marker; i++) {
-      await new Promise((res) => setTimeout(res, 20));
-      const op = readdirSync(join(tiny, ".staging"))[0];
-      if (op && existsSync(join(tiny, ".staging", op, "paused-receive.mid-receive"))) marker = join(tiny, ".staging", op, "paused-receive.mid-receive");
-    }
+    const { exit, stdout, marker } = await startPaused(tiny, ["receive", ...T, "--manifest", b.manifest, "--stream", b.stream], "receive.mid-receive");
     expect(marker).toBeDefined();
     const filler = join(tiny, "filler");
     spawnSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=1M", "status=none"]); // until ENOSPC
@@ -332,7 +314,7 @@ describe("disk full (case 5)", () => {
     rmSync(marker!);
     expect(await exit).toBe(1);
     rmSync(filler);
-    const r = { json: JSON.parse(stdout) };
+    const r = { json: JSON.parse(stdout()) };
     expect(r.json.error.code).toBe("DISK_FULL");
     expect(r.json.error.step).toBe("receive");
     expect(r.json.error.message).toMatch(/space/);

@@ -1,12 +1,12 @@
 // The btrfs store end to end with the real bundle: build releases, full and incremental receive,
 // activate, rollback, replay refusal, remove/gc, verify, facts, the lock, serve with DATA frames.
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FrameDecoder, encodeDataFrames, encodeEndFrame, encodeJsonFrame, type Frame } from "../protocol";
 import {
-  agent, agentAsync, buildAgent, buildRelease, isSubvolumeReadOnly, makeKey, randomData, readManifest, scratch,
+  agent, buildAgent, buildRelease, isSubvolumeReadOnly, makeKey, randomData, readManifest, scratch, startPaused,
   storeArgs, storeState, writeTree, AGENT, type Built, type Loose, type Scratch,
 } from "./helpers";
 
@@ -126,25 +126,17 @@ describe("btrfs store", () => {
   });
 
   it("a second operation on the store gets a clear busy error", async () => {
-    const first = agentAsync(["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream], {
-      KEEL_AGENT_PAUSE: "receive.mid-receive",
-    });
+    const first = await startPaused(host, ["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream], "receive.mid-receive");
     try {
-      const marker = () => {
-        const ops = storeState(host, "web").staging;
-        return ops.some((op) => existsSync(join(host, ".staging", op, "paused-receive.mid-receive")));
-      };
-      for (let i = 0; i < 500 && !marker(); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(marker()).toBe(true);
+      expect(first.marker).toBeDefined();
       const second = agent(["rollback", ...S(), "web"]);
       expect(second.code).toBe(75);
       expect(second.json.error).toMatchObject({ code: "BUSY", retryable: true });
       expect(second.json.error.message).toMatch(/another keel-agent operation/);
-      for (const op of storeState(host, "web").staging) rmSync(join(host, ".staging", op, "paused-receive.mid-receive"), { force: true });
-      const code = await new Promise((r) => first.on("exit", r));
-      expect(code).toBe(0);
+      rmSync(first.marker!, { force: true });
+      expect(await first.exit).toBe(0);
     } finally {
-      first.kill("SIGKILL");
+      first.child.kill("SIGKILL");
     }
     expect(storeState(host, "web")).toMatchObject({ current: "1.11", staging: [], journal: [] });
   });

@@ -91,6 +91,29 @@ export function agentAsync(args: string[], env: Record<string, string> = {}): Ch
   return spawn("node", [AGENT, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
 }
 
+/**
+ * Starts an agent run with KEEL_AGENT_PAUSE=step and waits (up to 10 s) until it is paused there:
+ * its marker file `.staging/<op>/paused-<step>` exists. Removing `marker` lets it go on.
+ */
+export async function startPaused(
+  store: string,
+  args: string[],
+  step: string,
+): Promise<{ child: ChildProcess; exit: Promise<number | null>; stdout: () => string; opDir: string | undefined; marker: string | undefined }> {
+  const child = agentAsync(args, { KEEL_AGENT_PAUSE: step });
+  const exit = new Promise<number | null>((r) => child.on("exit", r));
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  const name = `paused-${step}`;
+  let opDir: string | undefined;
+  for (let i = 0; i < 500 && !opDir; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    const op = readdirSync(join(store, ".staging")).find((o) => existsSync(join(store, ".staging", o, name)));
+    if (op) opDir = join(store, ".staging", op);
+  }
+  return { child, exit, stdout: () => out, opDir, marker: opDir && join(opDir, name) };
+}
+
 /** A signing key pair in dir (keys/<name>.key) and its public key in trusted/. */
 export function makeKey(dir: string, name = "release"): { key: string; trusted: string; keyId: string } {
   const keys = join(dir, `keys-${name}`);
