@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "./serve";
 import { StoreLayout } from "./store/layout";
+import { claimName, lockName } from "./store/lock";
 
 const WATCH_MS = 2_000;
 
@@ -34,15 +35,8 @@ function identity(path: string, contents = true): string | null {
   }
 }
 
-/** One resident agent per store: an exclusive name in the abstract socket namespace, freed by the kernel on exit. */
-function claimStore(storeRoot: string): Promise<Server | null> {
-  const st = statSync(storeRoot);
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", (e: NodeJS.ErrnoException) => (e.code === "EADDRINUSE" ? resolve(null) : reject(e)));
-    s.listen({ path: `\0keel-agent-resident:${st.dev}:${st.ino}` }, () => resolve(s));
-  });
-}
+/** One resident agent per store: the store's "resident" name (store/lock.ts). */
+const claimStore = async (storeRoot: string): Promise<Server | null> => claimName(lockName(storeRoot, "resident"));
 
 /** Whether a resident agent holds this store now. */
 export async function residentRunning(storeRoot: string): Promise<boolean> {
