@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "./canonical-json";
 import { generateSigningKey, parsePrivateKey, parsePublicKey } from "./keys";
-import { checkManifestSignature, formatManifest, signManifest, validateManifest, type UnsignedManifest } from "./manifest";
+import { checkManifestSignature, formatManifest, runsAsRoot, signManifest, validateHealthCheck, validateManifest, type UnsignedManifest } from "./manifest";
 
 const sha = (c: string) => c.repeat(64);
 
@@ -70,5 +70,35 @@ describe("validateManifest", () => {
     const m = good();
     mutate(m);
     expect(() => validateManifest(m)).toThrow();
+  });
+});
+
+describe("who a health check runs as", () => {
+  const gen = generateSigningKey("test");
+  const key = parsePrivateKey(gen.privateKeyPem);
+  const pub = parsePublicKey(gen.publicKeyLine);
+  const withCheck = (healthCheck: object) => ({ ...unsigned(), healthCheck } as Omit<UnsignedManifest, "signer">);
+  const exec = { type: "exec", argv: ["/usr/bin/true"], timeoutMs: 1000 };
+
+  it("keeps runAs through validation and the signature, and a manifest without it runs unprivileged", () => {
+    for (const runAs of ["root", "unprivileged", undefined]) {
+      const m = signManifest(withCheck(runAs ? { ...exec, runAs } : exec), key);
+      const again = validateManifest(JSON.parse(formatManifest(m)));
+      expect(again.healthCheck).toEqual(runAs ? { ...exec, runAs } : exec);
+      expect(checkManifestSignature(again, [pub])).toMatchObject({ ok: true });
+      expect(runsAsRoot(again.healthCheck)).toBe(runAs === "root");
+    }
+  });
+
+  it("cannot be turned into root without breaking the signature", () => {
+    const m = signManifest(withCheck(exec), key);
+    const raised = validateManifest({ ...m, healthCheck: { ...exec, runAs: "root" } });
+    expect(checkManifestSignature(raised, [pub])).toMatchObject({ ok: false, code: "BAD_SIGNATURE" });
+  });
+
+  it("refuses any other value, and runAs on an HTTP check (nothing runs there)", () => {
+    expect(() => validateHealthCheck({ ...exec, runAs: "admin" })).toThrow(/healthCheck\.runAs/);
+    expect(() => validateHealthCheck({ ...exec, runAs: 0 })).toThrow(/healthCheck\.runAs/);
+    expect(() => validateHealthCheck({ type: "http", url: "http://x/", expectStatus: 200, timeoutMs: 1, runAs: "root" })).toThrow(/runAs/);
   });
 });

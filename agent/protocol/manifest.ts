@@ -28,9 +28,17 @@ export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 const CREATED_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 export const MANIFEST_SIGNING_PREFIX = "keel-manifest-v1\n";
 
+/**
+ * Who an exec health check runs as. Absent (every manifest made before this field existed) or
+ * "unprivileged": the agent's dedicated user `keel-check`, with no new privileges. "root" only
+ * when the signed manifest says so; the console then shows it on the plan and the approval.
+ */
+export const RUN_AS = ["unprivileged", "root"] as const;
+export type RunAs = (typeof RUN_AS)[number];
+
 /** Run on the host after activation; failing it makes the console roll the host back. */
 export type HealthCheck =
-  | { type: "exec"; argv: string[]; timeoutMs: number }
+  | { type: "exec"; argv: string[]; timeoutMs: number; runAs?: RunAs }
   | { type: "http"; url: string; expectStatus: number; timeoutMs: number };
 
 export interface ReleaseTree {
@@ -100,14 +108,22 @@ function name(v: unknown, path: string, problem: (x: unknown) => string | null):
   return v as string;
 }
 
+/** True when the check runs as root on the host (only when its manifest says `runAs: "root"`). */
+export function runsAsRoot(h: HealthCheck | undefined | null): boolean {
+  return h?.type === "exec" && h.runAs === "root";
+}
+
 /** Validates a health check (as in a manifest's `healthCheck`); `path` names it in errors. */
 export function validateHealthCheck(v: unknown, path = "healthCheck"): HealthCheck {
   const type = oneOf((v as { type?: unknown } | null)?.type, `${path}.type`, ["exec", "http"]);
   if (type === "exec") {
-    const o = obj(v, path, ["type", "argv", "timeoutMs"]);
+    const o = obj(v, path, ["type", "argv", "timeoutMs", "runAs"]);
     const argv = arr(o.argv, `${path}.argv`, 64, (x, p) => str(x, p, { min: 1, max: 4096 }));
     if (argv.length === 0) throw new ProtocolInputError(`${path}.argv`, "must not be empty");
-    return { type, argv, timeoutMs: int(o.timeoutMs, `${path}.timeoutMs`, 1, 3_600_000) };
+    const check: HealthCheck = { type, argv, timeoutMs: int(o.timeoutMs, `${path}.timeoutMs`, 1, 3_600_000) };
+    // Kept exactly as given (also "unprivileged"): the signature covers the manifest's bytes.
+    if (o.runAs !== undefined) check.runAs = oneOf(o.runAs, `${path}.runAs`, RUN_AS);
+    return check;
   }
   const o = obj(v, path, ["type", "url", "expectStatus", "timeoutMs"]);
   const url = str(o.url, `${path}.url`, { max: 2048, pattern: /^https?:\/\/[^\s]+$/ });
