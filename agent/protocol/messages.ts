@@ -200,6 +200,8 @@ export interface HealthResult {
   durationMs: number;
   /** The check's stderr (exec) or response body (http), trimmed to 2 KiB. */
   output: string;
+  /** exec: the user it ran as — `keel-check` unless its manifest says `runAs: "root"`. */
+  user?: string;
 }
 
 export interface KeygenResult {

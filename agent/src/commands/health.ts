@@ -2,8 +2,14 @@
 // declares — never a command sent by the caller, so a console key limited to the agent (forced
 // command) cannot use it to run anything else. exec: argv without a shell (the agent's `run`), in
 // the version's tree, killed with its process group at the timeout; http: one GET, the status compared.
-import type { HealthArgs, HealthCheck, HealthResult } from "../../protocol";
+// An exec check runs as the unprivileged user `keel-check` (check-user.ts) with no new privileges
+// and no capabilities — a builder's signed argv must not be root on every host of a rollout —
+// unless the manifest says `runAs: "root"` (which the console shows on the plan and the approval).
+// The working directory is opened as root before the switch, so the check runs in its tree even
+// when the store's directories are closed to other users.
+import { runsAsRoot, type HealthArgs, type HealthCheck, type HealthResult } from "../../protocol";
 import type { AgentContext } from "../context";
+import { ensureCheckUser } from "../check-user";
 import { AgentError } from "../errors";
 import { run } from "../store/fs-util";
 import { listVersions, readMeta, readPointer } from "../store/state";
@@ -24,17 +30,25 @@ export async function health(ctx: AgentContext, args: HealthArgs): Promise<Healt
   return { ...base, ran: true, ...r, durationMs: Date.now() - started };
 }
 
-type Outcome = { ok: boolean; outcome: string; output: string };
+type Outcome = { ok: boolean; outcome: string; output: string; user?: string };
 
 async function runExec(check: Extract<HealthCheck, { type: "exec" }>, cwd: string, who: { app: string; version: string }): Promise<Outcome> {
   // A clean environment: the agent's own (the console's session) is none of the check's business.
   const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", KEEL_APP: who.app, KEEL_VERSION: who.version, KEEL_APP_DIR: cwd };
-  const r = await run(check.argv, { cwd, env: env as unknown as NodeJS.ProcessEnv, timeoutMs: check.timeoutMs, maxOutput: OUTPUT_LIMIT }).catch((e: Error) => e);
-  if (r instanceof Error) return { ok: false, outcome: `could not start ${check.argv[0]}: ${r.message}`, output: "" };
+  let as: { uid: number; gid: number } | undefined;
+  let user = "root";
+  if (!runsAsRoot(check)) {
+    const u = await ensureCheckUser().catch((e: Error) => e);
+    if (u instanceof Error) return { ok: false, outcome: `not run: ${u.message}`, output: "", user: "keel-check" };
+    as = u;
+    user = u.name;
+  }
+  const r = await run(check.argv, { cwd, env: env as unknown as NodeJS.ProcessEnv, timeoutMs: check.timeoutMs, maxOutput: OUTPUT_LIMIT, as }).catch((e: Error) => e);
+  if (r instanceof Error) return { ok: false, outcome: `could not start ${check.argv[0]}: ${r.message}`, output: "", user };
   // stdout is drained, not kept: stderr says why a check failed.
   const output = r.stderr.slice(0, OUTPUT_LIMIT).trim();
-  if (r.timedOut) return { ok: false, outcome: `killed after the ${check.timeoutMs} ms timeout`, output };
-  return { ok: r.code === 0, outcome: r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`, output };
+  if (r.timedOut) return { ok: false, outcome: `killed after the ${check.timeoutMs} ms timeout`, output, user };
+  return { ok: r.code === 0, outcome: r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`, output, user };
 }
 
 async function runHttp(check: Extract<HealthCheck, { type: "http" }>): Promise<Outcome> {

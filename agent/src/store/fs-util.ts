@@ -71,12 +71,21 @@ export function run(
     /** Kill the program and everything it started (its own process group) after this long. */
     timeoutMs?: number;
     onSpawn?: (pid: number, stdin: Writable | null) => void;
+    /**
+     * Run as this uid/gid instead of root: setpriv switches real and effective ids, drops every
+     * supplementary group and capability (inheritable, ambient, bounding set) and sets
+     * no_new_privs, so neither setuid programs (sudo, su) nor file capabilities give any back.
+     */
+    as?: { uid: number; gid: number };
   } = {},
 ): Promise<RunResult> {
   const max = opts.maxOutput ?? 256 * 1024;
   return new Promise((resolve, reject) => {
     const so: SpawnOptions = { stdio: [opts.stdin ?? "ignore", "pipe", "pipe"], cwd: opts.cwd, env: opts.env, detached: opts.timeoutMs !== undefined };
-    const child = spawn("setpriv", ["--pdeathsig", "KILL", "--", ...argv], so);
+    const drop = opts.as
+      ? [`--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+      : [];
+    const child = spawn("setpriv", ["--pdeathsig", "KILL", ...drop, "--", ...argv], so);
     let timedOut = false;
     const timer =
       opts.timeoutMs === undefined
