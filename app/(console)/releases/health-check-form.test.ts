@@ -41,3 +41,13 @@ describe("health check fields of the build form", () => {
     expect(() => parseHealthCheck(shell)).toThrow(/not as a shell string/);
   });
 });
+
+describe("the build form's run-as-root box", () => {
+  it("adds runAs root only when ticked; the console keeps it", () => {
+    const ticked = healthCheckFromForm(form({ "health-argv": "/usr/bin/test\n-f\n/srv/ok", "health-as-root": "on" }), "exec");
+    expect(ticked).toEqual({ type: "exec", argv: ["/usr/bin/test", "-f", "/srv/ok"], timeoutMs: undefined, runAs: "root" });
+    expect(parseHealthCheck(JSON.parse(JSON.stringify(ticked)))).toMatchObject({ runAs: "root" });
+    const plain = healthCheckFromForm(form({ "health-argv": "/usr/bin/test\n-f\n/srv/ok" }), "exec");
+    expect(plain).not.toHaveProperty("runAs");
+  });
+});

@@ -18,7 +18,8 @@ export function healthCheckFromForm(form: Pick<FormData, "get">, kind: HealthKin
     while (argv.length && argv[argv.length - 1] === "") argv.pop();
     while (argv.length && argv[0] === "") argv.shift();
     if (argv.length === 0) return "Give the health check's command: the program on the first line, then one argument per line.";
-    return { type: "exec", argv, timeoutMs };
+    // Unprivileged (the user keel-check) unless the box "run as root" is ticked.
+    return { type: "exec", argv, timeoutMs, ...(form.get("health-as-root") === "on" ? { runAs: "root" } : {}) };
   }
   const url = String(form.get("health-url") ?? "").trim();
   if (!url) return "Give the URL the health check fetches on the host.";

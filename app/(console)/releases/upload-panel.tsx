@@ -131,9 +131,9 @@ export function UploadPanel() {
         parent: string | null;
         fullBytes: number;
         incrementalBytes: number | null;
-        healthCheck: { type: string } | null;
+        healthCheck: { type: string; runAs?: string } | null;
       };
-      return `Built ${r.app} ${r.version}: full stream ${formatBytes(r.fullBytes)}${r.parent ? `, incremental from ${r.parent} ${formatBytes(r.incrementalBytes)}` : ""}${r.healthCheck ? `; health check (${r.healthCheck.type}) recorded in the manifest` : ""}.`;
+      return `Built ${r.app} ${r.version}: full stream ${formatBytes(r.fullBytes)}${r.parent ? `, incremental from ${r.parent} ${formatBytes(r.incrementalBytes)}` : ""}${r.healthCheck ? `; health check (${r.healthCheck.type}${r.healthCheck.runAs === "root" ? ", runs as root" : ""}) recorded in the manifest` : ""}.`;
     });
   }
 
@@ -265,6 +265,10 @@ export function UploadPanel() {
                   placeholder={"/usr/bin/curl\n-fsS\nhttp://127.0.0.1:8080/health"}
                   required
                 />
+                <label className="mt-1 flex items-center gap-1 text-xs">
+                  <input type="checkbox" name="health-as-root" />
+                  Run as root on the hosts (otherwise as the unprivileged user keel-check; rollouts and approvals will show it)
+                </label>
               </div>
             )}
             {health === "http" && (

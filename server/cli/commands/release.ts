@@ -116,18 +116,22 @@ async function push(args: string[], io: CliIo) {
 const BUILD_USAGE =
   "keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind app|runtime|rootfs]\n" +
   "      [--health-cmd '[\"/usr/bin/curl\",\"-fsS\",\"http://127.0.0.1:8080/health\"]' | --health-url URL [--health-status 200]]\n" +
-  "      [--health-timeout 30s]";
+  "      [--health-timeout 30s] [--health-check-as-root]";
 
 /**
  * The health check from --health-cmd (the argv as a JSON array: no shell is involved, as in a
  * Dockerfile's exec form), or --health-url with --health-status; --health-timeout for both.
+ * The command runs as the unprivileged user keel-check; --health-check-as-root signs it as root.
  */
 export function healthCheckFromFlags(f: {
   cmd?: string;
   url?: string;
   status?: string;
   timeout?: string;
+  asRoot?: boolean;
 }): HealthCheck | undefined {
+  if (f.asRoot && f.cmd === undefined)
+    throw new CliError("--health-check-as-root goes with --health-cmd (an HTTP check runs no command on the host)");
   if (f.cmd === undefined && f.url === undefined) {
     if (f.status !== undefined) throw new CliError("--health-status goes with --health-url");
     if (f.timeout !== undefined) throw new CliError("--health-timeout goes with --health-cmd or --health-url");
@@ -154,7 +158,7 @@ export function healthCheckFromFlags(f: {
       throw new CliError(
         `--health-cmd takes the command as a JSON array of arguments (no shell), e.g. --health-cmd '["/usr/bin/test","-f","/srv/app/ready"]'; got ${JSON.stringify(f.cmd)}`,
       );
-    input = { type: "exec", argv: argv as string[], timeoutMs };
+    input = { type: "exec", argv: argv as string[], timeoutMs, ...(f.asRoot ? { runAs: "root" as const } : {}) };
   } else {
     let expectStatus: number | undefined;
     if (f.status !== undefined) {
@@ -183,6 +187,7 @@ async function build(args: string[], io: CliIo) {
     "health-url": { type: "string" },
     "health-status": { type: "string" },
     "health-timeout": { type: "string" },
+    "health-check-as-root": { type: "boolean" },
   });
   const [from] = positionals;
   if (!from || positionals.length !== 1 || !values.app || !values.version)
@@ -192,6 +197,7 @@ async function build(args: string[], io: CliIo) {
     url: values["health-url"],
     status: values["health-status"],
     timeout: values["health-timeout"],
+    asRoot: values["health-check-as-root"],
   });
   if (!existsSync(from)) throw new CliError(`${from} does not exist`);
   const isDir = statSync(from).isDirectory();
@@ -266,6 +272,7 @@ export const releaseCommand: Command = {
         io.out(
           `tree: ${d.release.treeFiles} files, ${bytes(d.release.treeBytes)}; full stream ${bytes(d.release.streamBytes)}`,
         );
+        io.out(`health check: ${d.healthCheck ? d.healthCheck.description : "none declared"}`);
         io.out(
           `hosts: ${d.installedOn.map((h) => `${h.host}${h.isCurrent ? " (current)" : h.isPrevious ? " (previous)" : ""}`).join(", ") || "none"}`,
         );

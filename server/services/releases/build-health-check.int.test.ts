@@ -102,14 +102,30 @@ describe("keel release build with a health check", () => {
       "--health-cmd", JSON.stringify(argv), "--health-timeout", "5s",
     );
     expect(r.err).toBe("");
-    expect(r.out).toContain(`health check: runs ${JSON.stringify(argv)} (timeout 5 s)`);
+    expect(r.out).toContain(`health check: runs ${JSON.stringify(argv)} as the unprivileged user keel-check (timeout 5 s)`);
     const row = await db.release.findUniqueOrThrow({ where: { app_version: { app: "web", version: "1.0" } } });
     // The argument with spaces, ; and $( ) is one argv element, exactly as given: no shell parsed it.
     expect((await verified(row.manifest)).healthCheck).toEqual({ type: "exec", argv, timeoutMs: 5000 });
     const audit = await db.auditEvent.findFirstOrThrow({ where: { action: "release.build", target: "release:web@1.0" } });
-    expect(audit.detail).toMatchObject({ healthCheck: `runs ${JSON.stringify(argv)} (timeout 5 s)` });
+    expect(audit.detail).toMatchObject({ healthCheck: `runs ${JSON.stringify(argv)} as the unprivileged user keel-check (timeout 5 s)` });
     expect((await keel("release", "show", "web", "1.0")).out).toContain('"healthCheck": {');
   });
+
+  it("--health-check-as-root signs runAs root into the manifest, and the release says so", async () => {
+    const argv = ["/usr/bin/test", "-r", "/etc/shadow"];
+    const r = await keel("release", "build", tree("1.1"), "--app", "web", "--version", "1.1", "--health-cmd", JSON.stringify(argv), "--health-check-as-root");
+    expect(r.err).toBe("");
+    expect(r.out).toContain(`health check: runs ${JSON.stringify(argv)} AS ROOT (timeout 30 s)`);
+    const row = await db.release.findUniqueOrThrow({ where: { app_version: { app: "web", version: "1.1" } }, include: { deltasTo: true } });
+    expect((await verified(row.manifest)).healthCheck).toEqual({ type: "exec", argv, timeoutMs: 30_000, runAs: "root" });
+    for (const d of row.deltasTo) expect((await verified(d.manifest)).healthCheck).toMatchObject({ runAs: "root" });
+    expect((await keel("release", "show", "web", "1.1")).out).toContain(`health check: runs ${JSON.stringify(argv)} AS ROOT`);
+    expect((await keel("release", "show", "web", "1.0")).out).toContain("as the unprivileged user keel-check");
+    expect((await build11HttpRoot()).err).toMatch(/--health-check-as-root goes with --health-cmd/);
+  });
+
+  const build11HttpRoot = () =>
+    keel("release", "build", tree("1.2"), "--app", "web", "--version", "1.2", "--health-url", "http://127.0.0.1/", "--health-check-as-root");
 
   it("records an HTTP health check in the full and the incremental manifest", async () => {
     const r = await keel(

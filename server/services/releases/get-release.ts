@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import type { PrismaClient } from "@prisma/client";
+import { runsAsRoot, type HealthCheck } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
+import { describeHealthCheck } from "./health-check";
 import { releaseSummarySelect, toSummary } from "./list-releases";
 
 /** One release for its detail page and `keel release show`. */
@@ -36,6 +38,7 @@ export async function getRelease({ db }: { db: PrismaClient }, input: { app: str
     orderBy: { host: { name: "asc" } },
   });
   const { manifest, subvolume, deltasTo, deltasFrom, ...summary } = r;
+  const parsed = JSON.parse(manifest) as { healthCheck?: HealthCheck };
   const wire = (d: { encodedBytes: bigint | null }) =>
     d.encodedBytes === null ? null : Number(d.encodedBytes);
   return {
@@ -43,7 +46,11 @@ export async function getRelease({ db }: { db: PrismaClient }, input: { app: str
       hosts: installed.length,
       currentOn: installed.filter((i) => i.isCurrent).length,
     }),
-    manifest: JSON.parse(manifest) as unknown,
+    manifest: parsed as unknown,
+    /** What the signed manifest's health check runs, and whether as root (the detail page says so). */
+    healthCheck: parsed.healthCheck
+      ? { description: describeHealthCheck(parsed.healthCheck), runsAsRoot: runsAsRoot(parsed.healthCheck) }
+      : null,
     hasSubvolume: !!subvolume && existsSync(subvolume),
     installedOn: installed.map((i) => ({
       host: i.host.name,

@@ -65,7 +65,7 @@ describe("parseHealthCheck", () => {
 
   it("describes a check in one line", () => {
     expect(describeHealthCheck({ type: "exec", argv: ["/bin/true"], timeoutMs: 5000 })).toBe(
-      'runs ["/bin/true"] (timeout 5 s)',
+      'runs ["/bin/true"] as the unprivileged user keel-check (timeout 5 s)',
     );
     expect(describeHealthCheck({ type: "http", url: "http://h/", expectStatus: 204, timeoutMs: 250 })).toBe(
       "GET http://h/ expects 204 (timeout 250 ms)",
@@ -112,5 +112,28 @@ describe("keel release build --health-* flags", () => {
     expect(() => healthCheckFromFlags({ url: "http://h/", timeout: "soon" })).toThrow(/give a duration such as 30s/);
     expect(() => healthCheckFromFlags({ url: "http://h/", timeout: "2h" })).toThrow(/give a duration/);
     expect(() => healthCheckFromFlags({ url: "http://h/", timeout: "61m" })).toThrow(/timeout must be between 1 ms and 60 minutes/);
+  });
+});
+
+describe("who the health check runs as", () => {
+  const exec = { type: "exec", argv: ["/usr/bin/test", "-f", "/srv/ok"], timeoutMs: 1000 };
+  it("is the unprivileged user unless the build says root; unprivileged is never written out", () => {
+    expect(parseHealthCheck(exec)).toEqual(exec);
+    expect(parseHealthCheck({ ...exec, runAs: "unprivileged" })).toEqual(exec);
+    expect(parseHealthCheck({ ...exec, runAs: "root" })).toEqual({ ...exec, runAs: "root" });
+    expect(describeHealthCheck(parseHealthCheck(exec))).toBe('runs ["/usr/bin/test","-f","/srv/ok"] as the unprivileged user keel-check (timeout 1 s)');
+    expect(describeHealthCheck(parseHealthCheck({ ...exec, runAs: "root" }))).toBe('runs ["/usr/bin/test","-f","/srv/ok"] AS ROOT (timeout 1 s)');
+  });
+
+  it("refuses other users, and root for an HTTP check", () => {
+    expect(refused({ ...exec, runAs: "admin" })).toBe('health check: runAs must be "root" or "unprivileged" (the default)');
+    expect(refused({ type: "http", url: "http://h/", runAs: "root" })).toMatch(/runAs is for a command \(exec\)/);
+  });
+
+  it("--health-check-as-root signs the command as root, and only goes with --health-cmd", () => {
+    expect(healthCheckFromFlags({ cmd: '["/usr/bin/test","-f","/srv/ok"]', asRoot: true })).toEqual({ ...exec, timeoutMs: 30_000, runAs: "root" });
+    expect(healthCheckFromFlags({ cmd: '["/usr/bin/test","-f","/srv/ok"]', asRoot: false })).toEqual({ ...exec, timeoutMs: 30_000 });
+    expect(() => healthCheckFromFlags({ url: "http://h/", asRoot: true })).toThrow(/--health-check-as-root goes with --health-cmd/);
+    expect(() => healthCheckFromFlags({ asRoot: true })).toThrow(/--health-check-as-root goes with --health-cmd/);
   });
 });

@@ -1,8 +1,9 @@
 // The health check a build declares (from the CLI's --health-* flags or the build form), checked
 // with clear messages before anything is built, then recorded in the signed manifests. It is an
-// argv (run on the host after activation, without a shell) or an HTTP URL fetched on the host with
-// an expected status; both with a timeout. Pure (no Node I/O) so the CLI uses it too.
-import { ProtocolInputError, canonicalJson, validateHealthCheck, type HealthCheck } from "@/agent/protocol";
+// argv (run on the host after activation, without a shell, as the unprivileged user keel-check
+// unless it says runAs "root") or an HTTP URL fetched on the host with an expected status; both
+// with a timeout. Pure (no Node I/O) so the CLI uses it too.
+import { ProtocolInputError, canonicalJson, runsAsRoot, validateHealthCheck, type HealthCheck } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
@@ -10,9 +11,9 @@ export const MAX_HEALTH_TIMEOUT_MS = 3_600_000;
 /** What the upload route accepts as its `healthCheck` parameter (it travels in the URL). */
 export const MAX_HEALTH_CHECK_JSON = 8 * 1024;
 
-/** What people give: timeout and expected status may be left out. */
+/** What people give: timeout and expected status may be left out; runAs defaults to unprivileged. */
 export type HealthCheckInput =
-  | { type: "exec"; argv: string[]; timeoutMs?: number }
+  | { type: "exec"; argv: string[]; timeoutMs?: number; runAs?: "root" | "unprivileged" }
   | { type: "http"; url: string; expectStatus?: number; timeoutMs?: number };
 
 function bad(message: string): never {
@@ -31,6 +32,10 @@ export function parseHealthCheck(v: unknown): HealthCheck {
   const withDefaults: Record<string, unknown> = { ...o };
   if (o.timeoutMs === undefined) withDefaults.timeoutMs = DEFAULT_HEALTH_TIMEOUT_MS;
   if (o.type === "http" && o.expectStatus === undefined) withDefaults.expectStatus = 200;
+  // Unprivileged is the default; the manifest then carries no runAs (as every older one), so
+  // only a root check is marked — and a check built either way has one form.
+  if (o.runAs === "unprivileged") delete withDefaults.runAs;
+  if (o.type === "http" && o.runAs !== undefined) bad("runAs is for a command (exec); an HTTP check runs no command on the host");
   if (o.type === "exec" && Array.isArray(o.argv)) {
     const program = o.argv[0];
     if (typeof program === "string") {
@@ -59,6 +64,7 @@ export function parseHealthCheck(v: unknown): HealthCheck {
       const message = e.message.slice(e.path.length + 2);
       if (message === "unknown field") bad(`unknown field ${what}`);
       if (e.path === "healthCheck.type") bad("type must be exec (a command) or http (a URL)");
+      if (e.path === "healthCheck.runAs") bad('runAs must be "root" or "unprivileged" (the default)');
       if (e.path.endsWith(".timeoutMs") && /between/.test(message))
         bad(`the timeout must be between 1 ms and ${MAX_HEALTH_TIMEOUT_MS / 60_000} minutes`);
       if (e.path.endsWith(".expectStatus") && /between/.test(message)) bad("the expected status must be an HTTP status (100–599)");
@@ -88,11 +94,11 @@ export function sameHealthCheck(a: HealthCheck | undefined, b: HealthCheck | und
   return canonicalJson(a ?? null) === canonicalJson(b ?? null);
 }
 
-/** One line for people: what the check runs and its timeout. */
+/** One line for people: what the check runs, as whom, and its timeout. */
 export function describeHealthCheck(h: HealthCheck): string {
   const t = h.timeoutMs % 1000 === 0 ? `${h.timeoutMs / 1000} s` : `${h.timeoutMs} ms`;
   return h.type === "exec"
-    ? `runs ${JSON.stringify(h.argv)} (timeout ${t})`
+    ? `runs ${JSON.stringify(h.argv)} ${runsAsRoot(h) ? "AS ROOT" : "as the unprivileged user keel-check"} (timeout ${t})`
     : `GET ${h.url} expects ${h.expectStatus} (timeout ${t})`;
 }
 

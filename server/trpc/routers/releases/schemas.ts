@@ -39,6 +39,7 @@ export const ZReleaseRef = z.strictObject({ app: ZAppName, version: ZVersion });
 export const ZReleaseDetail = z.object({
   release: ZReleaseSummary,
   manifest: z.unknown(),
+  healthCheck: z.object({ description: z.string(), runsAsRoot: z.boolean() }).nullable(),
   hasSubvolume: z.boolean(),
   installedOn: z.array(
     z.object({

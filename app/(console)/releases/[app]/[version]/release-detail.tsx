@@ -65,6 +65,17 @@ export function ReleaseDetail({
               </dd>
               <dt className="text-muted">Source</dt>
               <dd>{detail.data.release.source === "build" ? "built on this console" : "pushed"}</dd>
+              <dt className="text-muted">Health check</dt>
+              <dd aria-label="Health check">
+                {detail.data.healthCheck ? (
+                  <>
+                    {detail.data.healthCheck.runsAsRoot && <Badge tone="danger">runs as root</Badge>}{" "}
+                    <code className="text-xs">{detail.data.healthCheck.description}</code>
+                  </>
+                ) : (
+                  "none declared"
+                )}
+              </dd>
             </dl>
           </section>
 
