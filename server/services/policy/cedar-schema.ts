@@ -15,6 +15,7 @@ namespace Keel {
     firstWave: Long,
     hasWindow: Bool,
     inWindow: Bool,
+    runsAsRoot: Bool,
   };
   action install, update, rollback, remove, enroll_host, remove_host, edit_policy, manage_keys, manage_users
     appliesTo { principal: User, resource: Target, context: ChangeContext };

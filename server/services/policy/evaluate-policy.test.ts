@@ -96,3 +96,33 @@ describe("policy validation", () => {
     ).toThrow(PolicyError);
   });
 });
+
+describe("context.runsAsRoot", () => {
+  // The example of docs/rollouts.md: a release whose health check runs as root needs a third
+  // approver in prod (the strictest matching permit wins).
+  const extra = `
+@id("prod-root-checks-extra-approver")
+@reason("a release whose health check runs as root needs a third approver in prod")
+@approvals("3")
+@approver_role("approver")
+permit (principal, action in [Keel::Action::"install", Keel::Action::"update"], resource)
+when { (principal.roles.contains("operator") || principal.roles.contains("admin")) && context.environments.contains("prod") && context.runsAsRoot };
+`;
+  const doc = { ...DEFAULT_POLICY, cedar: DEFAULT_POLICY.cedar + extra };
+  const req = (runsAsRoot: boolean | undefined): PolicyRequest => ({ actor: operator, action: "update", hosts: prod(20), waves: [1, 19], at: night, runsAsRoot });
+
+  it("is in the schema, so a policy may key on it", () => expect(parsePolicy(doc).ok).toBe(true));
+
+  it("asks the extra approver only when the release's check runs as root", () => {
+    expect(evaluatePolicy(doc, req(true))).toMatchObject({ effect: "needs_approval", approvals: 3 });
+    expect(evaluatePolicy(doc, req(true)).reasons).toContain("a release whose health check runs as root needs a third approver in prod");
+    expect(evaluatePolicy(doc, req(false))).toMatchObject({ effect: "needs_approval", approvals: 2 });
+    expect(evaluatePolicy(doc, req(undefined))).toMatchObject({ effect: "needs_approval", approvals: 2 }); // absent = false
+  });
+
+  it("a forbid can key on it too", () => {
+    const strict = { ...DEFAULT_POLICY, cedar: DEFAULT_POLICY.cedar + `\n@id("no-root") @reason("no root health checks") forbid (principal, action, resource) when { context.runsAsRoot };` };
+    expect(evaluatePolicy(strict, { ...req(true), hosts: [host("d1", "dev")], waves: [1] })).toMatchObject({ effect: "deny", reasons: ["no root health checks"] });
+    expect(evaluatePolicy(strict, { ...req(false), hosts: [host("d1", "dev")], waves: [1] }).effect).toBe("allow");
+  });
+});

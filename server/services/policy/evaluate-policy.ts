@@ -47,6 +47,7 @@ export function policyContext(req: PolicyRequest, doc: PolicyDocument) {
       firstWave: waves[0] ?? 0,
       hasWindow: win.bound,
       inWindow: req.assumeWindowsOpen ? true : win.open,
+      runsAsRoot: req.runsAsRoot ?? false,
     },
     closedWindows: req.assumeWindowsOpen ? [] : win.closed,
   };

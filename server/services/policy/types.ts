@@ -34,6 +34,8 @@ export type PolicyRequest = {
   app?: string;
   releaseKind?: "app" | "runtime" | "rootfs";
   hosts: PolicyTargetHost[];
+  /** The release declares commands that run as root on the hosts (its health check); `context.runsAsRoot`. */
+  runsAsRoot?: boolean;
   /** Hosts per wave, in order; a single wave when absent. */
   waves?: number[];
   at: Date;

@@ -111,21 +111,23 @@ describe("keel release build with a health check", () => {
     expect((await keel("release", "show", "web", "1.0")).out).toContain('"healthCheck": {');
   });
 
-  it("--health-check-as-root signs runAs root into the manifest, and the release says so", async () => {
+  it("--health-check-as-root signs runAs root into the full and incremental manifests, and the release says so", async () => {
+    // Another app, so that web's versions keep their parents.
+    expect((await keel("release", "build", tree("r1.0"), "--app", "rooted", "--version", "1.0")).err).toBe("");
     const argv = ["/usr/bin/test", "-r", "/etc/shadow"];
-    const r = await keel("release", "build", tree("1.1"), "--app", "web", "--version", "1.1", "--health-cmd", JSON.stringify(argv), "--health-check-as-root");
+    const r = await keel("release", "build", tree("r1.1"), "--app", "rooted", "--version", "1.1", "--health-cmd", JSON.stringify(argv), "--health-check-as-root");
     expect(r.err).toBe("");
     expect(r.out).toContain(`health check: runs ${JSON.stringify(argv)} AS ROOT (timeout 30 s)`);
-    const row = await db.release.findUniqueOrThrow({ where: { app_version: { app: "web", version: "1.1" } }, include: { deltasTo: true } });
+    const row = await db.release.findUniqueOrThrow({ where: { app_version: { app: "rooted", version: "1.1" } }, include: { deltasTo: true } });
     expect((await verified(row.manifest)).healthCheck).toEqual({ type: "exec", argv, timeoutMs: 30_000, runAs: "root" });
-    for (const d of row.deltasTo) expect((await verified(d.manifest)).healthCheck).toMatchObject({ runAs: "root" });
-    expect((await keel("release", "show", "web", "1.1")).out).toContain(`health check: runs ${JSON.stringify(argv)} AS ROOT`);
+    expect(row.deltasTo).toHaveLength(1);
+    expect((await verified(row.deltasTo[0]!.manifest)).healthCheck).toEqual({ type: "exec", argv, timeoutMs: 30_000, runAs: "root" });
+    expect((await keel("release", "show", "rooted", "1.1")).out).toContain(`health check: runs ${JSON.stringify(argv)} AS ROOT`);
+    expect((await keel("release", "show", "rooted", "1.0")).out).toContain("health check: none declared");
     expect((await keel("release", "show", "web", "1.0")).out).toContain("as the unprivileged user keel-check");
-    expect((await build11HttpRoot()).err).toMatch(/--health-check-as-root goes with --health-cmd/);
+    const http = await keel("release", "build", tree("r1.2"), "--app", "rooted", "--version", "1.2", "--health-url", "http://127.0.0.1/", "--health-check-as-root");
+    expect(http.err).toMatch(/--health-check-as-root goes with --health-cmd/);
   });
-
-  const build11HttpRoot = () =>
-    keel("release", "build", tree("1.2"), "--app", "web", "--version", "1.2", "--health-url", "http://127.0.0.1/", "--health-check-as-root");
 
   it("records an HTTP health check in the full and the incremental manifest", async () => {
     const r = await keel(

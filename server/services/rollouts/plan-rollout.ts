@@ -3,7 +3,7 @@
 // which every approval is bound to.
 import { createHash } from "node:crypto";
 import { Prisma, type PrismaClient } from "@prisma/client";
-import { canonicalJson } from "@/agent/protocol";
+import { canonicalJson, runsAsRoot, type HealthCheck } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "../inventory/host-filter-sql";
 import type { ReleaseDeps } from "../releases/deps";
@@ -46,11 +46,11 @@ export async function planRollout(
   const byHost = new Map<string, Installed[]>();
   for (const row of installed) byHost.set(row.hostId, [...(byHost.get(row.hostId) ?? []), row]);
 
-  let release: { id: string; streamBytes: bigint; treeBytes: bigint } | null = null;
+  let release: { id: string; streamBytes: bigint; treeBytes: bigint; manifest: string } | null = null;
   if (spec.action === "update") {
     release = await db.release.findUnique({
       where: { app_version: { app: spec.app, version: spec.version! } },
-      select: { id: true, streamBytes: true, treeBytes: true },
+      select: { id: true, streamBytes: true, treeBytes: true, manifest: true },
     });
     if (!release)
       throw new AppError("NOT_FOUND", { message: `release ${spec.app} ${spec.version} does not exist: push or build it first` });
@@ -132,5 +132,9 @@ export async function planRollout(
       diskNeeded: planned.reduce((s, h) => s + h.diskNeeded, 0),
     },
   };
+  // Every host the update reaches runs the release's health check after activation.
+  const check = release ? (JSON.parse(release.manifest) as { healthCheck?: HealthCheck }).healthCheck : undefined;
+  const reached = planned.filter((h) => h.action === "install" || h.action === "update").length;
+  if (runsAsRoot(check) && reached > 0) plan.rootCommands = { commands: ["health check"], hosts: reached };
   return { plan, digest: planDigest(plan), targets };
 }

@@ -30,6 +30,7 @@ export async function rolloutPolicyRequest(
     action: plan.action === "rollback" ? "rollback" : hosts.length && working.every((h) => h.action === "install") ? "install" : "update",
     app: plan.app,
     hosts,
+    runsAsRoot: !!plan.rootCommands,
     waves: plan.waves,
     at,
     assumeWindowsOpen,

@@ -72,4 +72,11 @@ export type RolloutPlan = {
   parallelism: number;
   hosts: PlanHost[];
   totals: { hosts: number; install: number; update: number; rollback: number; nothing: number; bytes: number; diskNeeded: number };
+  /**
+   * Only when the release's signed manifest declares commands that run as root (its health check
+   * with runAs "root"): which, and on how many hosts. Part of the digest, so an approval covers it.
+   */
+  rootCommands?: RootCommands;
 };
+
+export type RootCommands = { commands: "health check"[]; hosts: number };
