@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
 import { bytes } from "../rollouts/format";
+import { RootCommandsNotice } from "../rollouts/root-commands-notice";
 
 export function ApprovalsView() {
   const trpc = useTRPC();
@@ -40,6 +41,7 @@ export function ApprovalsView() {
               by {r.requester}, <Time value={r.createdAt} />
             </span>
           </h2>
+          <RootCommandsNotice rootCommands={r.risk.rootCommands} />
           <p>Why approval: {r.reasons.join("; ")}</p>
           <p>
             Risk: {r.risk.hosts} host(s) in {r.risk.environments.join(", ")} · {bytes(r.risk.bytes)} to send · waves {r.risk.waves.join(" → ")} ·

@@ -1,10 +1,12 @@
 "use client";
 // The plan people approve: totals, waves, and per host what happens and what it costs.
 import { bytes } from "./format";
+import { RootCommandsNotice, type RootCommands } from "./root-commands-notice";
 
 type Plan = {
   waves: number[];
   totals: { hosts: number; install: number; update: number; rollback: number; nothing: number; bytes: number; diskNeeded: number };
+  rootCommands?: RootCommands;
   hosts: { hostId: string; name: string; environment: string | null; wave: number; action: string; from: string | null; to: string | null; stream: string; parent: string | null; bytes: number; note?: string }[];
 };
 
@@ -12,6 +14,7 @@ export function PlanTable({ plan }: { plan: Plan }) {
   const t = plan.totals;
   return (
     <div className="flex flex-col gap-2">
+      <RootCommandsNotice rootCommands={plan.rootCommands} />
       <p className="text-sm" aria-label="Plan totals">
         {t.hosts} hosts: {t.install} install, {t.update} update, {t.rollback} roll back, {t.nothing} nothing · {bytes(t.bytes)} to send ·{" "}
         {bytes(t.diskNeeded)} disk · waves {plan.waves.join(" → ") || "none"}

@@ -34,6 +34,8 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
           environments: [...new Set(plan.hosts.map((h) => h.environment ?? "none"))].sort(),
           bytes: plan.totals.bytes,
           waves: plan.waves,
+          /** Commands of the release that run as root, and on how many hosts (null: none). */
+          rootCommands: plan.rootCommands ?? null,
         },
         canAnswer: r.createdById !== viewer.id && (!r.approverRole || viewer.roles.includes(r.approverRole)) && !done.has(`${r.id}:${r.planDigest}`),
         isMine: r.createdById === viewer.id,

@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
 import { PlanTable } from "../plan-table";
+import { RootCommandsNotice } from "../root-commands-notice";
 import { STATE_TONE, bytes, decisionText, stateLabel } from "../format";
 
 const LIVE = ["running", "paused", "approved", "awaiting_approval"];
@@ -47,6 +48,7 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
         </Badge>
       </PageHeader>
       {x.pauseReason && <ErrorNote>Paused: {x.pauseReason}</ErrorNote>}
+      <RootCommandsNotice rootCommands={x.plan.rootCommands} />
       {failed && <ErrorNote>{errorMessage(failed.error)}</ErrorNote>}
 
       <section className="card flex flex-col gap-1 text-sm" aria-label="Summary">
