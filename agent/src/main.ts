@@ -25,6 +25,7 @@ const USAGE = `usage: keel-agent <command> [options]
   keygen --out DIR [--name NAME]          new ed25519 release signing key
   build --from DIR --app A --version V --key KEY --out DIR [--parent P] [--kind K] [--format F]
         [--health-check JSON]             e.g. '{"type":"exec","argv":["/usr/bin/test","-f","/srv/ok"],"timeoutMs":30000}'
+                                          (runs as the user keel-check; add "runAs":"root" for root)
   serve [--resident SECONDS]              framed request loop on stdin/stdout (agent/protocol/framing.ts);
                                           --resident leaves a resident agent for SECONDS idle when it ends
   resident --idle SECONDS                 the resident agent itself (started by serve --resident; docs/agent.md)

@@ -195,8 +195,8 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         const check = s.full.healthCheck;
         if (check) {
           await say({ step: "health-check" });
-          // The agent runs the check its installed, signed manifest declares (as root, also on
-          // forced-command hosts); the console only asks.
+          // The agent runs the check its installed, signed manifest declares (as the unprivileged
+          // user keel-check unless it says runAs "root"; also on forced-command hosts); the console only asks.
           const h = await session.request("health", { app: rollout.app, version: target_ }).catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
           if (!h.ok) {
             const why = `health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`;
