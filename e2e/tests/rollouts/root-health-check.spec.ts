@@ -136,7 +136,6 @@ test("[ROLLOUTS][ROOT]: a root health check is shown on the release, the plan an
     await ap.goto("/approvals");
     const card = ap.getByRole("region", { name: /^Rollout \d+$/ });
     await expect(card.getByRole("alert", { name: "Runs as root" })).toContainText("Health check runs as root on 2 hosts");
-    await ap.screenshot({ path: join(tmpdir(), `keel-root-check-approval-${LAB}.png`), fullPage: true });
     await card.getByRole("button", { name: "Approve" }).click();
     await expect(card).toHaveCount(0);
   });
