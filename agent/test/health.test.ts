@@ -124,12 +124,13 @@ beforeAll(async () => {
   release("2.0", { type: "exec", argv: ["/usr/bin/test", "-f", marker], timeoutMs: 10_000 });
   // Prints its whole environment and where it runs.
   release("3.0", { type: "exec", argv: ["/bin/sh", "-c", 'env >&2; echo "cwd=$(pwd -P)" >&2'], timeoutMs: 10_000 });
-  release("4.0", { type: "exec", argv: ["/bin/sh", "-c", `sleep 3600.${num} & exec sleep 3601.${num}`], timeoutMs: 300 });
+  release("4.0", { type: "exec", argv: ["/bin/sh", "-c", `sleep 3600.${num} & setsid sleep 3602.${num} & exec sleep 3601.${num}`], timeoutMs: 300 });
   release("5.0", { type: "http", url: "http://127.0.0.1:9/health", expectStatus: 200, timeoutMs: 2_000 });
   release("6.0", { type: "exec", argv: HOSTILE, timeoutMs: 20_000 });
   release("7.0", { type: "exec", argv: HOSTILE, timeoutMs: 20_000, runAs: "root" });
   // 8 MiB on stderr and 64 MiB on stdout.
   release("8.0", { type: "exec", argv: ["/bin/sh", "-c", "head -c 8388608 /dev/zero | tr '\\0' x >&2; head -c 67108864 /dev/zero"], timeoutMs: 60_000 });
+  release("9.0", { type: "exec", argv: ["/bin/sh", "-c", `setsid sleep 3600.${num}1 & sleep 0.1; exit 0`], timeoutMs: 10_000 });
   resident = spawn("node", [AGENT, "resident", ...S(), "--idle", "600"], { env: { ...process.env, SECRET: "from-the-caller" }, stdio: "ignore" });
   for (let i = 0; i < 200 && !existsSync(residentSocketPath(host)); i++) await new Promise((r) => setTimeout(r, 50));
 }, 120_000);
@@ -207,8 +208,15 @@ describe("keel-agent health", () => {
   it("kills a check that outlives its timeout, with everything it started", async () => {
     const r = agent(["health", ...S(), "web", "4.0"]);
     expect(r.json).toMatchObject({ ran: true, ok: false, outcome: "killed after the 300 ms timeout", user: CHECK_USER });
-    // The background sleep was in the check's process group: gone too.
+    // The background sleeps are gone too: the one in the check's process group, and the one that
+    // left it (setsid) — the check's PID namespace ended with it.
     await expect.poll(() => leftovers(num), { timeout: 5_000 }).toEqual([]);
+  });
+
+  it("leaves nothing running when a check ends, even what it started in a session of its own", async () => {
+    const r = agent(["health", ...S(), "web", "9.0"]);
+    expect(r.json).toMatchObject({ ran: true, ok: true, outcome: "exit 0", user: CHECK_USER });
+    await expect.poll(() => leftovers(`${num}1`), { timeout: 5_000 }).toEqual([]);
   });
 
   it("keeps at most 2 KiB of what a check prints, however much it prints", () => {

@@ -6,7 +6,8 @@
 // and no capabilities — a builder's signed argv must not be root on every host of a rollout —
 // unless the manifest says `runAs: "root"` (which the console shows on the plan and the approval).
 // The working directory is opened as root before the switch, so the check runs in its tree even
-// when the store's directories are closed to other users.
+// when the store's directories are closed to other users. It runs in a PID namespace of its own:
+// nothing it starts outlives it or its timeout, not even what escaped its process group (setsid).
 import { runsAsRoot, type HealthArgs, type HealthCheck, type HealthResult } from "../../protocol";
 import type { AgentContext } from "../context";
 import { ensureCheckUser } from "../check-user";
@@ -43,7 +44,7 @@ async function runExec(check: Extract<HealthCheck, { type: "exec" }>, cwd: strin
     as = u;
     user = u.name;
   }
-  const r = await run(check.argv, { cwd, env: env as unknown as NodeJS.ProcessEnv, timeoutMs: check.timeoutMs, maxOutput: OUTPUT_LIMIT, as }).catch((e: Error) => e);
+  const r = await run(check.argv, { cwd, env: env as unknown as NodeJS.ProcessEnv, timeoutMs: check.timeoutMs, maxOutput: OUTPUT_LIMIT, as, ownPids: true }).catch((e: Error) => e);
   if (r instanceof Error) return { ok: false, outcome: `could not start ${check.argv[0]}: ${r.message}`, output: "", user };
   // stdout is drained, not kept: stderr says why a check failed.
   const output = r.stderr.slice(0, OUTPUT_LIMIT).trim();

@@ -77,6 +77,12 @@ export function run(
      * no_new_privs, so neither setuid programs (sudo, su) nor file capabilities give any back.
      */
     as?: { uid: number; gid: number };
+    /**
+     * Run in a PID namespace of its own (`unshare --pid --fork --kill-child`, as root, before the
+     * switch to `as`): when the program ends or is killed, the kernel kills everything it started,
+     * also what left its process group with setsid().
+     */
+    ownPids?: boolean;
   } = {},
 ): Promise<RunResult> {
   const max = opts.maxOutput ?? 256 * 1024;
@@ -85,7 +91,8 @@ export function run(
     const drop = opts.as
       ? [`--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs"]
       : [];
-    const child = spawn("setpriv", ["--pdeathsig", "KILL", ...drop, "--", ...argv], so);
+    const inner = opts.ownPids ? ["--", "unshare", "--pid", "--fork", "--kill-child", "--", "setpriv", ...drop] : drop;
+    const child = spawn("setpriv", ["--pdeathsig", "KILL", ...inner, "--", ...argv], so);
     let timedOut = false;
     const timer =
       opts.timeoutMs === undefined
