@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { AgentError } from "../errors";
 import { fileSha256 } from "../tree-digest";
 import { MAGIC, PREAMBLE, nameProblem, type TreeRecord } from "./tree-stream";
 
@@ -43,7 +44,7 @@ export function writeTreeStream(srcDir: string, parentDir: string | null, outPat
         .map((b) => {
           const n = b.toString("utf8");
           const why = Buffer.from(n).equals(b) ? nameProblem(n) : "is not valid UTF-8";
-          if (why) throw new Error(`${rel === "." ? "" : `${rel}/`}${JSON.stringify(n)}: a name that ${why} cannot go into a keel-tree-1 stream`);
+          if (why) throw new AgentError("NOT_SUPPORTED", "build", `${rel === "." ? "" : `${rel}/`}${JSON.stringify(n)}: a name that ${why} cannot go into a keel-tree-1 stream`);
           return n;
         });
       for (const n of names) visit(join(abs, n), rel === "." ? n : `${rel}/${n}`);
@@ -52,7 +53,7 @@ export function writeTreeStream(srcDir: string, parentDir: string | null, outPat
     if (st.isSymbolicLink()) {
       const target = readlinkSync(abs);
       const why = nameProblem(target);
-      if (why) throw new Error(`${rel}: a symlink target that ${why} cannot go into a keel-tree-1 stream`);
+      if (why) throw new AgentError("NOT_SUPPORTED", "build", `${rel}: a symlink target that ${why} cannot go into a keel-tree-1 stream`);
       record({ t: "l", ...base, target });
       return;
     }
@@ -60,7 +61,7 @@ export function writeTreeStream(srcDir: string, parentDir: string | null, outPat
       record({ t: st.isCharacterDevice() ? "c" : "b", p: rel, m: st.mode & 0o7777, u: st.uid, g: st.gid, rdev: st.rdev });
       return;
     }
-    if (!st.isFile()) throw new Error(`${rel}: fifos and sockets are not supported in keel-tree-1`);
+    if (!st.isFile()) throw new AgentError("NOT_SUPPORTED", "build", `${rel}: fifos and sockets are not supported in keel-tree-1`);
     stats.treeBytes += st.size;
     const inode = `${st.dev}:${st.ino}`;
     const first = seen.get(inode);

@@ -1,0 +1,70 @@
+// The stream fuzzer in CI (RELIABILITY case 27): a fixed set of seeds, a bounded number of cases
+// per backend (≈ 40 s in all), on a real btrfs loop image and a plain store. Every mutant is a
+// validly signed release; the property: refused, or installed exactly as the manifest describes,
+// and nothing outside .staging changed. Longer runs: `npm run fuzz:agent -- --seconds N --seed S`.
+// Cases that only show a class in PENDING (agent/test/fuzz/run.ts — closed by the other half of
+// issue 12) are printed, not failed; everything else fails the test with its seed and case.
+import { chmodSync, symlinkSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ReleaseManifest } from "../protocol";
+import { buildAgent, scratch, type Scratch } from "./helpers";
+import { checkInstalled, snapshotTree } from "./fuzz/property";
+import { PENDING, describeCase, runFuzz, setupFixture, type FuzzBackend } from "./fuzz/run";
+
+const SEEDS = [1, 2];
+const CASES_PER_SEED = 120;
+
+let s: Scratch;
+beforeAll(() => {
+  buildAgent();
+  s = scratch("fuzz");
+});
+afterAll(() => s?.cleanup());
+
+describe("the property checker sees what it must", () => {
+  it("a setuid root, a device-free tree with an xattr, the secret, a changed digest; a touched sentinel", () => {
+    const dir = s.dir("bad-install");
+    writeFileSync(join(dir, "copy"), "…KEEL-FUZZ-SENTINEL-SECRET…");
+    symlinkSync("/etc", join(dir, "l"));
+    chmodSync(dir, 0o4755);
+    execFileSync("python3", ["-c", "import os,sys; os.setxattr(sys.argv[1], 'user.x', b'1')", join(dir, "copy")]);
+    const m = readManifestLike("0".repeat(64));
+    const kinds = checkInstalled(dir, m, Buffer.from("KEEL-FUZZ-SENTINEL-SECRET")).map((v) => v.kind).sort();
+    expect(kinds).toEqual(["digest", "leak", "setuid-root", "xattr"]);
+    const sentinel = s.dir("sentinel-check");
+    mkdirSync(join(sentinel, "d"));
+    writeFileSync(join(sentinel, "d/f"), "x");
+    const before = snapshotTree(sentinel);
+    utimesSync(join(sentinel, "d/f"), 1, 1); // the same bytes, another mtime
+    expect(snapshotTree(sentinel)).not.toBe(before);
+  });
+});
+
+function readManifestLike(sha256: string): ReleaseManifest {
+  return { tree: { files: 0, bytes: 0, sha256 } } as ReleaseManifest;
+}
+
+describe.each(["plain", "btrfs"] as FuzzBackend[])("stream fuzzer on the %s backend", (backend) => {
+  it(`seeds ${SEEDS.join(", ")} × ${CASES_PER_SEED} cases: refused or installed as signed, nothing outside .staging changed`, async () => {
+    const fx = await setupFixture(backend, s);
+    const outcomes: Record<string, number> = {};
+    const failures: string[] = [];
+    const pending: string[] = [];
+    for (const seed of SEEDS) {
+      const sum = await runFuzz(fx, seed, { from: 0, to: CASES_PER_SEED });
+      for (const [k, n] of Object.entries(sum.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n;
+      failures.push(...sum.counterexamples.map(describeCase));
+      pending.push(...sum.pending.map(describeCase));
+    }
+    // PENDING (branch `stream`, issue 12): these seeds show a class the send-stream inspector, the
+    // walk after receive or the digest check at receive does not close yet. Printed for the lead.
+    if (pending.length) console.log(`${backend}: ${pending.length} cases in pending classes (${PENDING[backend].join(", ")}):\n  ${pending.slice(0, 20).join("\n  ")}`);
+    expect(failures, failures.join("\n")).toEqual([]);
+    // The mutants reach every layer: the reader's refusals, the special-file check, the parent,
+    // (btrfs) receive itself and the check after it — and some are harmless and install.
+    const expected = backend === "plain" ? ["BAD_STREAM", "SPECIAL_FILES", "installed"] : ["BAD_STREAM", "RECEIVE_FAILED", "SPECIAL_FILES", "CHECK_FAILED", "installed"];
+    for (const code of expected) expect(outcomes[code] ?? 0, `${code} in ${JSON.stringify(outcomes)}`).toBeGreaterThan(0);
+  });
+});
