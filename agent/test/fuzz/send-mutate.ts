@@ -71,7 +71,9 @@ export const CAP_SETUID = (() => {
 
 /** Paths worth trying: the parent's symlink out of the tree, escapes, NUL and control bytes. */
 export const PATHS = ["", "up/secret", "up", "up/sub/file", "..", "../x", "/etc/passwd", "a\0b", "bin/app\0x", "lib/data", "bin/app", "etc/conf", "s/x", "new", "x/../../y", "a\nb", "a".repeat(300)];
-const MODES = [0o4755n, 0o2755n, 0o6777n, 0o1777n, (1n << 63n) | 0o4755n, (1n << 32n) | 0o2755n, 0o020644n, 0o060644n, 0o104755n, 0xffffffffffffffffn, 0o644n, 0o140755n, 0o010644n];
+/** High bits above the 53 a JavaScript number holds exactly: 0o6755 and 0o2000 round away from the setuid/setgid bits. */
+const HIDDEN = [(1n << 63n) | 0o6755n, (1n << 63n) | 0o2000n, (1n << 63n) | 0o7777n, (1n << 62n) | 0o6755n];
+const MODES = [...HIDDEN, 0o4755n, 0o2755n, 0o6777n, 0o1777n, (1n << 63n) | 0o4755n, (1n << 32n) | 0o2755n, 0o020644n, 0o060644n, 0o104755n, 0xffffffffffffffffn, 0o644n, 0o140755n, 0o010644n];
 const XNAMES = ["security.capability", "security.capability\0", "security.capability\0user.x", "trusted.overlay.opaque", "system.posix_acl_access", "security.selinux", "user.x", "user.\n", "", "security.ima"];
 const U64S = [0n, 1n, 4095n, 4096n, 8192n, (1n << 53n) + 1n, 1n << 63n, (1n << 64n) - 1n, 1n << 32n];
 const TARGETS = ["/etc", "../../../../sentinel", "/", "up", "../../../../sentinel/secret"];
@@ -111,6 +113,7 @@ function attrValue(rng: Rng, type: number, ctx: SendContext, old: Buffer): Buffe
     case A.XATTR_DATA: return rng.chance(0.7) ? CAP_SETUID : rng.bytes(rng.int(40));
     case A.UUID: case A.CLONE_UUID: return rng.pick([ctx.selfUuid, ctx.parentUuid ?? ctx.selfUuid, rng.bytes(16)]);
     case A.DATA: return rng.bytes(1 + rng.int(5000));
+    case A.CTIME: case A.MTIME: case A.ATIME: case 12: return rng.chance(0.5) ? Buffer.alloc(12, 0xff) : rng.bytes(12); // u64 seconds + u32 ns
     default: return rng.chance(0.8) ? u64(rng.pick(U64S)) : u64(BigInt(rng.u32()) << BigInt(rng.int(33)));
   }
 }
@@ -122,7 +125,7 @@ function template(rng: Rng, ctx: SendContext): Cmd[] {
   const ino = u64(BigInt(300 + rng.int(100)));
   switch (rng.int(11)) {
     case 0: return [{ type: C.SET_XATTR, attrs: [[A.PATH, pathOrRoot()], [A.XATTR_NAME, str(rng.pick(XNAMES))], [A.XATTR_DATA, CAP_SETUID]] }];
-    case 1: return [{ type: C.CHMOD, attrs: [[A.PATH, pathOrRoot()], [A.MODE, u64(rng.pick(MODES))]] }];
+    case 1: return [{ type: C.CHMOD, attrs: [[A.PATH, pathOrRoot()], [A.MODE, u64(rng.pick(rng.chance(0.5) ? HIDDEN : MODES))]] }];
     case 2: return [{ type: C.CHOWN, attrs: [[A.PATH, pathOrRoot()], [A.UID, u64(rng.pick([0n, 0xffffffffn, 1n << 32n]))], [A.GID, u64(0n)]] }];
     case 3: return [{ type: C.MKNOD, attrs: [[A.PATH, str("dev0")], [A.INO, ino], [A.MODE, u64(rng.pick(MODES))], [A.RDEV, u64(0x103n)]] }];
     case 4: return [
