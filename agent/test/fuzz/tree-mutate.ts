@@ -95,7 +95,7 @@ function recount(recs: Rec[]): { files: number; bytes: number } | null {
     sizes.set(String(o.p), s);
   }
   const end = recs.at(-1)?.obj;
-  if (!end || end.t !== "e") return null;
+  if (!end || end.t !== "e" || !Number.isSafeInteger(bytes)) return null; // a manifest cannot even be signed over that
   end.files = files;
   end.bytes = bytes;
   return { files, bytes };
