@@ -1,7 +1,7 @@
 // The stream fuzzer in CI (RELIABILITY case 27): a fixed set of seeds, a bounded number of cases
 // per backend plus replayed cases (≈ 30 s on an idle machine), on a real btrfs loop image and a
-// plain store. Every mutant is a validly signed release; the property: refused, or installed exactly as the manifest describes,
-// and nothing outside .staging changed. Longer runs: `npm run fuzz:agent -- --seconds N --seed S`.
+// plain store. Every mutant is a validly signed release; the property: refused, or installed
+// exactly as the manifest describes, and nothing outside .staging changed. Longer runs: `npm run fuzz:agent -- --seconds N --seed S`.
 // Cases that only show a class in PENDING (agent/test/fuzz/run.ts — closed by the other half of
 // issue 12) are printed, not failed; everything else fails the test with its seed and case.
 import { chmodSync, symlinkSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
