@@ -40,7 +40,7 @@ beforeAll(() => {
 afterAll(() => s?.cleanup());
 
 describe("the property checker sees what it must", () => {
-  it("a setuid root, a device-free tree with an xattr, the secret, a changed digest; a touched sentinel", () => {
+  it("a setuid root, an xattr, the secret, a changed digest or tree; a touched sentinel", () => {
     const dir = s.dir("bad-install");
     writeFileSync(join(dir, "copy"), "…KEEL-FUZZ-SENTINEL-SECRET…");
     symlinkSync("/etc", join(dir, "l"));
@@ -48,7 +48,14 @@ describe("the property checker sees what it must", () => {
     execFileSync("python3", ["-c", "import os,sys; os.setxattr(sys.argv[1], 'user.x', b'1')", join(dir, "copy")]);
     const m = readManifestLike("0".repeat(64));
     const kinds = checkInstalled(dir, m, Buffer.from("KEEL-FUZZ-SENTINEL-SECRET")).map((v) => v.kind).sort();
-    expect(kinds).toEqual(["digest", "leak", "setuid-root", "xattr"]);
+    expect(kinds).toEqual(["content", "leak", "setuid-root", "xattr"]);
+    // Against the tree it was signed from: the setuid root is a metadata difference.
+    const signed = s.dir("signed-tree");
+    writeFileSync(join(signed, "copy"), "…KEEL-FUZZ-SENTINEL-SECRET…");
+    symlinkSync("/etc", join(signed, "l"));
+    chmodSync(signed, 0o755);
+    const against = checkInstalled(dir, m, Buffer.from("KEEL-FUZZ-SENTINEL-SECRET"), signed);
+    expect(against.find((x) => x.kind === "tree")?.detail).toMatch(/installed \[".","d","4755"/);
     const sentinel = s.dir("sentinel-check");
     mkdirSync(join(sentinel, "d"));
     writeFileSync(join(sentinel, "d/f"), "x");

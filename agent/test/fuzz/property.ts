@@ -11,7 +11,8 @@ import type { ReleaseManifest } from "../../protocol";
 import { walkTree } from "../../src/tree-digest";
 
 export type ViolationKind =
-  | "digest" // installed, but not the tree the manifest's digest describes
+  | "tree" // installed, but paths, types, modes, owners, sizes or link targets differ from the signed tree
+  | "content" // installed with the signed tree's metadata, but a file's contents differ (the full digest)
   | "setuid" // a setuid/setgid entry below the root that the manifest does not declare
   | "setuid-root" // the version's root directory is setuid/setgid
   | "device" // a device node the manifest does not declare
@@ -63,11 +64,35 @@ export function listXattrs(root: string): Record<string, string[]> {
   return JSON.parse(execFileSync("python3", ["-c", LIST_XATTRS, root]).toString()) as Record<string, string[]>;
 }
 
-/** Checks an installed version against the manifest it was received with. */
-export function checkInstalled(dir: string, m: ReleaseManifest, secretMarker: Buffer): Violation[] {
+/** One line per entry (root first, names in byte order): what a tree's metadata digest covers, without contents. */
+export function metaLines(root: string): string[] {
+  const lines: string[] = [];
+  const visit = (abs: string, rel: string) => {
+    const st = lstatSync(abs);
+    const type = st.isDirectory() ? "d" : st.isFile() ? "f" : st.isSymbolicLink() ? "l" : st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : "o";
+    const detail = type === "f" ? st.size : type === "l" ? readlinkSync(abs) : type === "c" || type === "b" ? st.rdev : "";
+    lines.push(JSON.stringify([rel, type, (st.mode & 0o7777).toString(8), st.uid, st.gid, detail]));
+    if (st.isDirectory()) for (const n of readdirSync(abs, { encoding: "buffer" }).sort(Buffer.compare)) visit(join(abs, n.toString()), rel === "." ? n.toString() : `${rel}/${n.toString()}`);
+  };
+  visit(root, ".");
+  return lines;
+}
+
+/**
+ * Checks an installed version against the manifest it was received with and the tree that
+ * manifest was built from (`signedTree`: the build store's copy): metadata first, then contents.
+ */
+export function checkInstalled(dir: string, m: ReleaseManifest, secretMarker: Buffer, signedTree?: string): Violation[] {
   const v: Violation[] = [];
   const sha = walkTree(dir, { withDigest: true }).sha256;
-  if (sha !== m.tree.sha256) v.push({ kind: "digest", detail: `tree digest ${sha} ≠ manifest ${m.tree.sha256}` });
+  const got = metaLines(dir);
+  const want = signedTree ? metaLines(signedTree) : null;
+  const differs = want ? got.findIndex((l, i) => l !== want[i]) : -1;
+  if (want && (differs >= 0 || got.length !== want.length)) {
+    v.push({ kind: "tree", detail: `installed ${got[differs] ?? `${got.length} entries`}, signed ${want[differs] ?? `${want.length} entries`}` });
+  } else if (sha !== m.tree.sha256) {
+    v.push({ kind: "content", detail: `tree digest ${sha} ≠ manifest ${m.tree.sha256}` });
+  }
   const visit = (abs: string, rel: string) => {
     const st = lstatSync(abs);
     if (st.mode & 0o6000 && !st.isSymbolicLink() && m.special?.setuid !== true) {
