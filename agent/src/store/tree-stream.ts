@@ -17,6 +17,7 @@
 // relative, "/"-separated, well-formed UTF-8 without control characters, without "", "." or ".."
 // components, and every parent must be a directory declared earlier in the same stream — so
 // nothing can be written through a symlink or a file, and nothing appears twice.
+import { isUtf8 } from "node:buffer";
 import type { ReleaseTree, SpecialReport } from "../../protocol";
 import { StreamProblem } from "./send-stream";
 
@@ -59,7 +60,8 @@ const q = (s: string) => JSON.stringify(s);
 
 /** A path or link target a person can read and the kernel takes as is: well-formed, no control characters. */
 export function nameProblem(s: string): string | null {
-  if (Buffer.from(s, "utf8").toString("utf8") !== s) return "is not well-formed UTF-8"; // a lone surrogate
+  // A lone surrogate (JSON can escape one) has no UTF-8 form: the kernel would get U+FFFD instead.
+  if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) return "is not well-formed UTF-8";
   if (CONTROL.test(s)) return "contains a control character";
   return null;
 }
@@ -67,10 +69,11 @@ export function nameProblem(s: string): string | null {
 function checkPath(p: string): void {
   const why = nameProblem(p);
   if (why) bad(`the stream names a path that ${why}: ${q(p)}`);
-  if (Buffer.byteLength(p) > MAX_PATH_BYTES) bad(`the path ${q(p.slice(0, 80))}… is longer than ${MAX_PATH_BYTES} bytes`);
+  const bytes = Buffer.byteLength(p);
+  if (bytes > MAX_PATH_BYTES) bad(`the path ${q(p.slice(0, 80))}… is longer than ${MAX_PATH_BYTES} bytes`);
   for (const part of p.split("/")) {
     if (part === "" || part === "." || part === "..") bad(`the stream names a path outside the tree: ${q(p)}`);
-    if (Buffer.byteLength(part) > MAX_NAME_BYTES) bad(`the path ${q(p)} has a name longer than ${MAX_NAME_BYTES} bytes`);
+    if (bytes > MAX_NAME_BYTES && Buffer.byteLength(part) > MAX_NAME_BYTES) bad(`the path ${q(p)} has a name longer than ${MAX_NAME_BYTES} bytes`);
   }
 }
 
@@ -260,16 +263,17 @@ export class TreeStreamParser {
     this.buf = rest.length ? Buffer.from(rest) : Buffer.alloc(0);
   }
 
-  /** Parses a header; it must be an object and byte for byte what JSON.stringify writes for it. */
+  /** Parses a header; it must be valid UTF-8, an object, and exactly what JSON.stringify writes for it. */
   private header(bytes: Buffer): TreeRecord {
+    const text = bytes.toString("utf8");
     let r: unknown;
     try {
-      r = JSON.parse(bytes.toString("utf8"));
+      r = JSON.parse(text);
     } catch {
       bad(`the record header at byte ${this.base} is not JSON`);
     }
     if (typeof r !== "object" || r === null || Array.isArray(r)) bad(`the record header at byte ${this.base} is not a JSON object`);
-    if (!Buffer.from(JSON.stringify(r), "utf8").equals(bytes)) {
+    if (!isUtf8(bytes) || JSON.stringify(r) !== text) {
       const p = typeof (r as { p?: unknown }).p === "string" ? ` of ${q((r as { p: string }).p)}` : "";
       bad(`the record header${p} is not written canonically (numbers that are not plain integers, a key twice, invalid UTF-8 or needless escapes)`);
     }
