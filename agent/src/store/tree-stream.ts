@@ -77,11 +77,57 @@ function checkPath(p: string): void {
   }
 }
 
-/** What the stream declared so far at a path: its record type, regular-file size, symlink target. */
-interface Entry {
-  t: string;
-  size: number;
-  target?: string;
+/**
+ * What the stream declared so far at a path, compact (one Map value per entry, no object): a
+ * regular file's size (≥ 0), DIR, OTHER (a device), or a symlink's target (a string).
+ */
+type Entry = number | string;
+const DIR = -1;
+const OTHER = -2;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The common case of a header, fast: a flat object whose keys are letters and whose values are
+ * strings without escapes or control characters, or integers below 10^15 without leading zeros —
+ * text that JSON.stringify writes exactly so. Returns null for anything else (then JSON.parse and
+ * the JSON.stringify comparison decide): it only ever accepts what that slower path accepts.
+ */
+export function parseCanonicalFlat(text: string): Record<string, string | number> | null {
+  const n = text.length;
+  if (n < 2 || text.charCodeAt(0) !== 0x7b || text.charCodeAt(n - 1) !== 0x7d) return null;
+  const out: Record<string, string | number> = {};
+  if (n === 2) return out;
+  let i = 1;
+  for (;;) {
+    if (text.charCodeAt(i) !== QUOTE) return null;
+    let j = i + 1;
+    for (let c = text.charCodeAt(j); (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a); c = text.charCodeAt(++j));
+    if (j === i + 1 || text.charCodeAt(j) !== QUOTE || text.charCodeAt(j + 1) !== 0x3a) return null;
+    const key = text.slice(i + 1, j);
+    if (Object.hasOwn(out, key)) return null;
+    i = j + 2;
+    if (text.charCodeAt(i) === QUOTE) {
+      j = i + 1;
+      for (let c = text.charCodeAt(j); c !== QUOTE; c = text.charCodeAt(++j)) {
+        if (c === BACKSLASH || c < 0x20 || j >= n) return null; // NaN past the end compares false: j >= n stops it
+      }
+      out[key] = text.slice(i + 1, j);
+      i = j + 1;
+    } else {
+      j = i;
+      for (let c = text.charCodeAt(j); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++j));
+      const len = j - i;
+      if (len === 0 || len > 15 || (len > 1 && text.charCodeAt(i) === 0x30)) return null;
+      out[key] = Number(text.slice(i, j));
+      i = j;
+    }
+    const c = text.charCodeAt(i);
+    if (c === 0x7d && i === n - 1) return out;
+    if (c !== 0x2c) return null;
+    i++;
+  }
 }
 
 /** The stream so far: every entry by path, counts for the end record. */
@@ -95,12 +141,18 @@ class TreeSoFar {
     // The nearest declared ancestor tells what the stream tried: through a symlink, under a file.
     for (let a = parent; a !== "."; a = a.includes("/") ? a.slice(0, a.lastIndexOf("/")) : ".") {
       const e = this.entries.get(a);
-      if (!e) continue;
-      if (e.t === "l") return `the stream writes through a symlink (${a} → ${e.target}) at ${q(p)}`;
-      if (e.t !== "d") return `the stream puts ${q(p)} under ${a}, which is a file, not a directory`;
+      if (e === undefined) continue;
+      if (typeof e === "string") return `the stream writes through a symlink (${a} → ${e}) at ${q(p)}`;
+      if (e !== DIR) return `the stream puts ${q(p)} under ${a}, which is a file, not a directory`;
       break;
     }
     return `${q(p)} comes before its directory ${q(parent)}`;
+  }
+
+  /** The size of an earlier regular file at p (f, P or h record), or null. */
+  fileSize(p: string): number | null {
+    const e = this.entries.get(p);
+    return typeof e === "number" && e >= 0 ? e : null;
   }
 
   add(r: Exclude<TreeRecord, { t: "e" }>, size: number): void {
@@ -112,12 +164,13 @@ class TreeSoFar {
       checkPath(r.p);
       const cut = r.p.lastIndexOf("/");
       const parent = cut < 0 ? "." : r.p.slice(0, cut);
-      if (this.entries.get(parent)?.t !== "d") bad(this.parentProblem(r.p, parent));
+      if (this.entries.get(parent) !== DIR) bad(this.parentProblem(r.p, parent));
       if (this.entries.has(r.p)) bad(`${q(r.p)} appears twice in the stream`);
       this.files++;
       this.bytes += size;
     }
-    this.entries.set(r.p, { t: r.t, size, ...(r.t === "l" ? { target: r.target } : {}) });
+    const t = r.t;
+    this.entries.set(r.p, t === "d" ? DIR : t === "l" ? r.target : t === "f" || t === "P" || t === "h" ? size : OTHER);
   }
 }
 
@@ -132,15 +185,21 @@ export interface TreeExpectation {
 
 /** Checks one parsed header against its exact keys, value ranges and the tree so far. */
 function checkRecord(r: TreeRecord, tree: TreeSoFar, expect: TreeExpectation, left: number): void {
-  const where = "p" in r && typeof r.p === "string" ? ` of ${q(r.p)}` : "";
+  // Built only for an error message (JSON-quoting every path up front costs a receive ~10 %).
+  const where = () => ("p" in r && typeof r.p === "string" ? ` of ${q(r.p)}` : "");
   const keys = KEYS[r.t];
   if (!keys) bad(`unknown record type ${q(String(r.t))}`);
-  const extra = Object.keys(r).filter((k) => !keys.includes(k));
-  if (extra.length) bad(`the record${where} carries ${extra.map(q).join(", ")}, which keel-tree-1 does not have (no xattrs, ACLs or capabilities)`);
-  const missing = keys.filter((k) => !(k in r));
-  if (missing.length) bad(`the record${where} lacks ${missing.join(", ")}`);
+  let n = 0;
+  for (const k in r) {
+    if (!keys.includes(k)) {
+      const extra = Object.keys(r).filter((x) => !keys.includes(x));
+      bad(`the record${where()} carries ${extra.map(q).join(", ")}, which keel-tree-1 does not have (no xattrs, ACLs or capabilities)`);
+    }
+    n++;
+  }
+  if (n !== keys.length) bad(`the record${where()} lacks ${keys.filter((k) => !(k in r)).join(", ")}`);
   const num = (v: unknown, max: number, what: string) => {
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max) bad(`the record${where} has ${what} ${JSON.stringify(v)}, not an integer 0–${max}`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max) bad(`the record${where()} has ${what} ${JSON.stringify(v)}, not an integer 0–${max}`);
   };
   if (r.t === "e") {
     num(r.files, Number.MAX_SAFE_INTEGER, "an entry count");
@@ -153,7 +212,7 @@ function checkRecord(r: TreeRecord, tree: TreeSoFar, expect: TreeExpectation, le
   if (typeof r.p !== "string") bad("a record has no path");
   if ("m" in r) {
     num(r.m, Number.MAX_SAFE_INTEGER, "a mode");
-    if (r.m > 0o7777) bad(`the record${where} has mode 0o${r.m.toString(8)}: bits outside the permission bits 0o7777`);
+    if (r.m > 0o7777) bad(`the record${where()} has mode 0o${r.m.toString(8)}: bits outside the permission bits 0o7777`);
   }
   if ("u" in r) {
     num(r.u, MAX_ID, "an owner uid");
@@ -164,25 +223,25 @@ function checkRecord(r: TreeRecord, tree: TreeSoFar, expect: TreeExpectation, le
   switch (r.t) {
     case "f":
       num(r.s, Number.MAX_SAFE_INTEGER, "a size");
-      if (r.s > left) bad(`the record${where} declares ${r.s} bytes of content, but the stream has ${left} bytes left`);
+      if (r.s > left) bad(`the record${where()} declares ${r.s} bytes of content, but the stream has ${left} bytes left`);
       size = r.s;
       break;
     case "P":
       num(r.s, Number.MAX_SAFE_INTEGER, "a size");
       if (!expect.hasParent) bad(`the stream links ${q(r.p)} from a parent version, but the manifest names none`);
-      if (typeof r.sha !== "string" || !/^[0-9a-f]{64}$/.test(r.sha)) bad(`the record${where} has a bad parent file digest`);
+      if (typeof r.sha !== "string" || !/^[0-9a-f]{64}$/.test(r.sha)) bad(`the record${where()} has a bad parent file digest`);
       size = r.s;
       break;
     case "l": {
-      if (typeof r.target !== "string" || r.target.length === 0 || Buffer.byteLength(r.target) > MAX_PATH_BYTES) bad(`the symlink${where} has a bad target`);
+      if (typeof r.target !== "string" || r.target.length === 0 || Buffer.byteLength(r.target) > MAX_PATH_BYTES) bad(`the symlink${where()} has a bad target`);
       const why = nameProblem(r.target);
-      if (why) bad(`the symlink${where} has a target that ${why}: ${q(r.target)}`);
+      if (why) bad(`the symlink${where()} has a target that ${why}: ${q(r.target)}`);
       break;
     }
     case "h": {
-      const to = typeof r.to === "string" ? tree.entries.get(r.to) : undefined;
-      if (!to || (to.t !== "f" && to.t !== "P" && to.t !== "h")) bad(`the hard link${where} points at ${q(String(r.to))}, which is no earlier regular file of the stream`);
-      size = to.size;
+      const to = typeof r.to === "string" ? tree.fileSize(r.to) : null;
+      if (to === null) bad(`the hard link${where()} points at ${q(String(r.to))}, which is no earlier regular file of the stream`);
+      size = to;
       break;
     }
     case "c":
@@ -265,7 +324,10 @@ export class TreeStreamParser {
 
   /** Parses a header; it must be valid UTF-8, an object, and exactly what JSON.stringify writes for it. */
   private header(bytes: Buffer): TreeRecord {
+    if (!isUtf8(bytes)) bad(`the record header at byte ${this.base} is not written canonically (invalid UTF-8)`);
     const text = bytes.toString("utf8");
+    const fast = parseCanonicalFlat(text);
+    if (fast) return fast as TreeRecord;
     let r: unknown;
     try {
       r = JSON.parse(text);
@@ -273,7 +335,7 @@ export class TreeStreamParser {
       bad(`the record header at byte ${this.base} is not JSON`);
     }
     if (typeof r !== "object" || r === null || Array.isArray(r)) bad(`the record header at byte ${this.base} is not a JSON object`);
-    if (!isUtf8(bytes) || JSON.stringify(r) !== text) {
+    if (JSON.stringify(r) !== text) {
       const p = typeof (r as { p?: unknown }).p === "string" ? ` of ${q((r as { p: string }).p)}` : "";
       bad(`the record header${p} is not written canonically (numbers that are not plain integers, a key twice, invalid UTF-8 or needless escapes)`);
     }
