@@ -20,7 +20,9 @@ const CASES_PER_SEED = 100;
  * PENDING (branch `stream`, issue 12) — cases found on main that install what the manifest does
  * not declare; each is replayed on every run. Until the send-stream inspector, the walk after
  * receive and the digest check at receive land they show only PENDING classes and are reported;
- * once PENDING (agent/test/fuzz/run.ts) is emptied, each must be refused.
+ * once PENDING (agent/test/fuzz/run.ts) is emptied, each must be refused. A case is its seed and
+ * index under the mutators as they are: after changing a mutator, find them again with
+ * `npm run fuzz:agent -- --backend btrfs --seed 11 --verbose`.
  */
 const REPLAYS: Record<FuzzBackend, { seed: number; index: number; shows: string }[]> = {
   btrfs: [
