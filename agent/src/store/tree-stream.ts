@@ -303,7 +303,7 @@ export class TreeStreamParser {
       const len = data.readUInt32BE(off);
       if (len === 0 || len > MAX_HEADER) bad(`a record header claims ${len} bytes (limit ${MAX_HEADER})`);
       if (data.length - off < 4 + len) break;
-      const r = this.header(data.subarray(off + 4, off + 4 + len));
+      const r = this.header(data.subarray(off + 4, off + 4 + len), this.base + off);
       off += 4 + len;
       checkRecord(r, this.tree, this.expect, this.expect.streamBytes - (this.base + off));
       if ((r.t === "f" || r.t === "P" || r.t === "d") && r.m & 0o6000 && this.special.setuid.length < 100) this.special.setuid.push(r.p);
@@ -323,8 +323,8 @@ export class TreeStreamParser {
   }
 
   /** Parses a header; it must be valid UTF-8, an object, and exactly what JSON.stringify writes for it. */
-  private header(bytes: Buffer): TreeRecord {
-    if (!isUtf8(bytes)) bad(`the record header at byte ${this.base} is not written canonically (invalid UTF-8)`);
+  private header(bytes: Buffer, at: number): TreeRecord {
+    if (!isUtf8(bytes)) bad(`the record header at byte ${at} is not written canonically (invalid UTF-8)`);
     const text = bytes.toString("utf8");
     const fast = parseCanonicalFlat(text);
     if (fast) return fast as TreeRecord;
@@ -332,9 +332,9 @@ export class TreeStreamParser {
     try {
       r = JSON.parse(text);
     } catch {
-      bad(`the record header at byte ${this.base} is not JSON`);
+      bad(`the record header at byte ${at} is not JSON`);
     }
-    if (typeof r !== "object" || r === null || Array.isArray(r)) bad(`the record header at byte ${this.base} is not a JSON object`);
+    if (typeof r !== "object" || r === null || Array.isArray(r)) bad(`the record header at byte ${at} is not a JSON object`);
     if (JSON.stringify(r) !== text) {
       const p = typeof (r as { p?: unknown }).p === "string" ? ` of ${q((r as { p: string }).p)}` : "";
       bad(`the record header${p} is not written canonically (numbers that are not plain integers, a key twice, invalid UTF-8 or needless escapes)`);

@@ -111,7 +111,15 @@ export function mutateTree(rng: Rng, stream: Buffer, ctx: TreeContext): { stream
   let raw: ((b: Buffer) => void) | null = null;
   for (let n = 1 + rng.int(3); n > 0; n--) {
     const k = rng.int(100);
-    if (k < 30) {
+    if (k < 5) {
+      // The parent's `up` is a symlink out of the store: declare `up` a directory here and link the
+      // parent's up/secret (its real digest) — only a reader that follows the symlink takes it.
+      const at = recs.findIndex((r) => r.obj?.p === "up");
+      if (at < 0) continue;
+      recs[at] = { header: Buffer.alloc(0), obj: { t: "d", p: "up", m: 0o755, u: 0, g: 0, mt: 0 }, data: Buffer.alloc(0) };
+      recs.splice(at + 1, 0, { header: Buffer.alloc(0), obj: { t: "P", p: "up/secret", m: 0o600, u: 0, g: 0, mt: 0, s: ctx.secretSize, sha: ctx.secretSha }, data: Buffer.alloc(0) });
+      ops.push("link the parent's up/secret");
+    } else if (k < 30) {
       const at = body();
       const t = template(rng, paths, ctx);
       recs.splice(at, 0, ...t);
