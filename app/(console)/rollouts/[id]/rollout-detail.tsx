@@ -46,7 +46,16 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
           <span data-testid="rollout-state">{stateLabel(x.state)}</span>
         </Badge>
       </PageHeader>
-      {x.pauseReason && <ErrorNote>Paused: {x.pauseReason}</ErrorNote>}
+      {x.lapse ? (
+        <ErrorNote>
+          <span data-testid="lapse-reason">
+            Approvals lapsed: {x.lapse.reason}.
+          </span>{" "}
+          Nothing more is sent to its hosts on this decision; {x.startedAt ? "cancel it and create a new rollout" : "change (plan) it again"} to have it approved anew.
+        </ErrorNote>
+      ) : (
+        x.pauseReason && <ErrorNote>Paused: {x.pauseReason}</ErrorNote>
+      )}
       {failed && <ErrorNote>{errorMessage(failed.error)}</ErrorNote>}
 
       <section className="card flex flex-col gap-1 text-sm" aria-label="Summary">
@@ -73,7 +82,7 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
             Pause
           </button>
         )}
-        {canControl && x.state === "paused" && (
+        {canControl && x.state === "paused" && !x.lapse && (
           <button className="btn btn-primary" onClick={() => resume.mutate({ rolloutId: id })}>
             Resume
           </button>
@@ -127,6 +136,7 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
               <li key={i}>
                 <Badge tone={a.verdict === "approve" ? "ok" : "danger"}>{a.verdict}</Badge> {a.approver} <Time value={a.at} />
                 {!a.current && <span className="ml-1 text-muted">(for an earlier plan: no longer counts)</span>}
+                {a.lapsed && <span className="ml-1 text-muted">(lapsed: no longer counts)</span>}
                 {a.comment && <span className="ml-1">— {a.comment}</span>}
               </li>
             ))}
