@@ -73,7 +73,7 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
 
     // The second approver has the rollout open when the operator moves the host out of prod.
     await signIn(page, second.email, second.password, "/approvals");
-    const pending = page.getByRole("region", { name: `Rollout ${r.number}` });
+    const pending = page.getByRole("region", { name: `Rollout ${r.number}`, exact: true });
     await expect(pending).toContainText("changes to prod need two approvers");
     data(await trpcMutation(op, "hosts.setEnvironment", { hostIds: [hostId], environment: "dev" }));
     await pending.getByRole("button", { name: "Approve" }).click();
@@ -82,7 +82,7 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
     const lapsed = page.getByRole("region", { name: `Lapsed: rollout ${r.number}` });
     await expect(lapsed.getByTestId("lapse-reason")).toHaveText(`Why: ${reason}`);
     await expect(lapsed).toContainText(`Approvals that no longer count: ${first.email}`);
-    await expect(page.getByRole("region", { name: `Rollout ${r.number}` })).toHaveCount(0);
+    await expect(page.getByRole("region", { name: `Rollout ${r.number}`, exact: true })).toHaveCount(0);
 
     // The first approver sees their approval lapsed, here and on the rollout's page.
     const context = await browser.newContext();
