@@ -165,7 +165,7 @@ describe("a burst of writes to one rollout", () => {
       expect(x.message).toMatch(/not waiting|only an approved rollout can start|running already|paused already|not running|only a paused/);
     expect(["approved", "running", "paused", "succeeded"]).toContain((await web.rollout.findUniqueOrThrow({ where: { id: r.id } })).state);
 
-    // Generous: the figures go to docs/benchmarks.md; this only catches a stall like the one of ~30 s.
-    expect(figures.p95DuringMs).toBeLessThan(1000);
+    // Generous (the machine is shared): this catches a stall like the one of ~30 s, not a slowdown.
+    expect(figures.p95DuringMs).toBeLessThan(Math.max(1000, 5 * figures.p95BeforeMs));
   }, 120_000);
 });

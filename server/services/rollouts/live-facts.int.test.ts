@@ -142,7 +142,9 @@ describe("decisions on live facts", () => {
       expect(r.state).toBe("approved");
       await startRollout({ db, boss: worker.boss }, operator, r.id);
       const end = Date.now() + 30_000;
-      while ((await rollout(r.id)).state === "running" && Date.now() < end) await new Promise((ok) => setTimeout(ok, 200));
+      // Until it stopped and every step claimed meanwhile has handed its host back.
+      const busy = () => db.rolloutHost.count({ where: { rolloutId: r.id, state: { in: ["queued", "running"] } } });
+      while (((await rollout(r.id)).state === "running" || (await busy()) > 0) && Date.now() < end) await new Promise((ok) => setTimeout(ok, 200));
       const x = await rollout(r.id);
       expect(x.state).toBe("paused");
       expect(x.pauseReason).toBe(`approvals lapsed: host ${moved} moved from dev to prod after the plan was made; plan the rollout again`);
