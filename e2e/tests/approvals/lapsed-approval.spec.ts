@@ -38,7 +38,7 @@ async function newUser(request: APIRequestContext, label: string, roles: string[
   return { email, password: r.password };
 }
 
-test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the next approval is refused, and approvers see the lapsed approval with its reason", async ({ browser, page, request, playwright }) => {
+test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the next approval is refused, approvers see the lapsed approval with its reason, and the requester plans it again", async ({ browser, page, request, playwright }) => {
   const suffix = Date.now().toString(36);
   const app = `lapse-${suffix}`;
   const hostName = `web-${suffix}`;
@@ -98,6 +98,20 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
       await expect(other.getByRole("button", { name: "Resume" })).toHaveCount(0);
     } finally {
       await context.close();
+    }
+
+    // The way forward: the operator plans it again, on the host as it is now (dev: no approval needed).
+    const opContext = await browser.newContext();
+    const opPage = await opContext.newPage();
+    try {
+      await signIn(opPage, operator.email, operator.password, `/rollouts/${r.id}`);
+      await expect(opPage.getByTestId("lapse-reason")).toHaveText(`Approvals lapsed: ${reason}.`);
+      await opPage.getByRole("button", { name: "Plan again" }).click();
+      await expect(opPage.getByTestId("rollout-state")).toHaveText("approved");
+      await expect(opPage.getByTestId("lapse-reason")).toHaveCount(0);
+      await expect(opPage.getByRole("region", { name: "Summary" })).toContainText("allowed without approval");
+    } finally {
+      await opContext.close();
     }
   } finally {
     await op.dispose();

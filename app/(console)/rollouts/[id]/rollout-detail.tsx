@@ -29,7 +29,8 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
   const approve = useMutation(trpc.rollouts.approve.mutationOptions(opts));
   const reject = useMutation(trpc.rollouts.reject.mutationOptions(opts));
   const rollback = useMutation(trpc.rollouts.create.mutationOptions({ onSuccess: (x) => router.push(`/rollouts/${x.id}`) }));
-  const failed = [start, pause, resume, cancel, approve, reject, rollback].find((m) => m.error);
+  const replan = useMutation(trpc.rollouts.replan.mutationOptions(opts));
+  const failed = [start, pause, resume, cancel, approve, reject, rollback, replan].find((m) => m.error);
 
   if (r.isPending) return <p className="text-sm text-muted">Loading rollout…</p>;
   if (r.error) return <ErrorNote>Could not load the rollout: {errorMessage(r.error)}</ErrorNote>;
@@ -85,6 +86,28 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
         {canControl && x.state === "paused" && !x.lapse && (
           <button className="btn btn-primary" onClick={() => resume.mutate({ rolloutId: id })}>
             Resume
+          </button>
+        )}
+        {x.lapse && !x.startedAt && (x.createdById === viewer.id || viewer.roles.includes("admin")) && (
+          // The same request (targets, waves, threshold) planned again on the hosts as they are now.
+          <button
+            className="btn btn-primary"
+            onClick={() =>
+              replan.mutate({
+                rolloutId: id,
+                spec: {
+                  action: x.action as "update" | "rollback",
+                  app: x.app,
+                  ...(x.version ? { version: x.version } : {}),
+                  targets: x.targets as Parameters<typeof replan.mutate>[0]["spec"]["targets"],
+                  waves: x.waveSpec,
+                  failureThreshold: x.failureThreshold,
+                  parallelism: x.parallelism,
+                },
+              })
+            }
+          >
+            Plan again
           </button>
         )}
         {canControl && ["awaiting_approval", "approved", "running", "paused"].includes(x.state) && (
