@@ -20,7 +20,7 @@ export const APPROVAL_TTL_MS = Number(process.env.KEEL_APPROVAL_TTL_HOURS ?? 24)
 
 type Answer = { rolloutId: string; digest: string; verdict: "approve" | "reject"; comment?: string };
 
-export function answerRollout(deps: RolloutDeps, actor: Actor, input: Answer) {
+export async function answerRollout(deps: RolloutDeps, actor: Actor, input: Answer): Promise<{ state: string }> {
   if (input.verdict === "reject" && !input.comment?.trim())
     throw new AppError("BAD_REQUEST", { message: "Say why you reject the rollout (a comment is required)." });
   return serializeRollout(input.rolloutId, () => answerOnce(deps, actor, input));
