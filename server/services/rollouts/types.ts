@@ -45,10 +45,30 @@ export const ZRolloutSpec = z
   });
 export type TRolloutSpec = z.infer<typeof ZRolloutSpec>;
 
+/**
+ * The exact bytes a host is sent: the release (by id, so a re-pushed version is another release),
+ * full stream or delta from `parent`, the blob's SHA-256 in the artifact store, its size and wire
+ * encoding. The executor sends these bytes or fails the host; it never substitutes others.
+ */
+export type PlanArtifact = {
+  releaseId: string;
+  kind: "full" | "delta";
+  parent: string | null;
+  digest: string;
+  bytes: number;
+  encoding: "raw" | "keel-delta-1";
+};
+
+/** What the policy keys on, per host: read live at every decision and compared with the plan's. */
+export type HostFacts = { environment: string | null; labels: Record<string, string>; groups: string[] };
+
 export type PlanHost = {
   hostId: string;
   name: string;
   environment: string | null;
+  /** The host's labels and static groups (sorted) when planned: part of the digest approvals bind to. */
+  labels: Record<string, string>;
+  groups: string[];
   wave: number;
   /** install | update | nothing | rollback */
   action: "install" | "update" | "nothing" | "rollback";
@@ -59,6 +79,8 @@ export type PlanHost = {
   parent: string | null;
   bytes: number;
   diskNeeded: number;
+  /** Set when bytes are sent (stream full or delta). */
+  artifact?: PlanArtifact;
   note?: string;
 };
 
