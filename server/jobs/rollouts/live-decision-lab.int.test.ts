@@ -62,7 +62,7 @@ async function settle(rolloutId: string) {
   const end = Date.now() + 180_000;
   for (;;) {
     const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: rolloutId }, include: { hosts: { orderBy: { hostName: "asc" } } } });
-    if (["succeeded", "paused", "failed", "cancelled"].includes(x.state) && !x.hosts.some((h) => ["queued", "running"].includes(h.state))) return x;
+    if (["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) && !x.hosts.some((h) => ["queued", "running"].includes(h.state))) return x;
     if (Date.now() > end) throw new Error(`rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`);
     await new Promise((res) => setTimeout(res, 300));
   }

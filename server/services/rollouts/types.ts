@@ -16,12 +16,14 @@ export const ROLLOUT_STATES = [
   "running",
   "paused",
   "succeeded",
+  /** Every wave done, but some hosts failed or went back (within the tolerated threshold). */
+  "finished_with_failures",
   "failed",
   "cancelled",
   "rejected",
 ] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
-export const FINISHED: RolloutState[] = ["succeeded", "failed", "cancelled", "rejected"];
+export const FINISHED: RolloutState[] = ["succeeded", "finished_with_failures", "failed", "cancelled", "rejected"];
 
 export const ZRolloutSpec = z
   .object({

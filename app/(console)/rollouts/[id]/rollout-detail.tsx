@@ -115,7 +115,7 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
             Cancel
           </button>
         )}
-        {canControl && x.action === "update" && ["succeeded", "paused", "failed", "cancelled"].includes(x.state) && (
+        {canControl && x.action === "update" && ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) && (
           <button
             className="btn btn-danger"
             onClick={() =>
