@@ -14,7 +14,15 @@ import type { PlanArtifact, PlanHost, RolloutPlan, TRolloutSpec } from "./types"
 
 export const MAX_ROLLOUT_HOSTS = 10_000;
 
-type TargetRow = { id: string; name: string; environment: string | null; labels: Record<string, string> };
+type TargetRow = {
+  id: string;
+  name: string;
+  environment: string | null;
+  labels: Record<string, string>;
+  hostKeyChanged: boolean;
+  reachable: boolean | null;
+  lastError: string | null;
+};
 type Installed = { hostId: string; version: string; isCurrent: boolean; isPrevious: boolean };
 
 export function planDigest(plan: RolloutPlan): string {
@@ -34,7 +42,7 @@ export async function planRollout(
 ): Promise<{ plan: RolloutPlan; digest: string; targets: TargetRow[] }> {
   const where = await resolveHostFilter(db, spec.targets);
   const targets = await db.$queryRaw<TargetRow[]>(
-    Prisma.sql`SELECT h.id::text AS id, h.name, h.environment, h.labels FROM hosts h WHERE ${where} ORDER BY h.name LIMIT ${MAX_ROLLOUT_HOSTS + 1}`,
+    Prisma.sql`SELECT h.id::text AS id, h.name, h.environment, h.labels, h.host_key_changed AS "hostKeyChanged", h.reachable, h.last_error AS "lastError" FROM hosts h WHERE ${where} ORDER BY h.name LIMIT ${MAX_ROLLOUT_HOSTS + 1}`,
   );
   if (targets.length === 0) throw new AppError("BAD_REQUEST", { message: "the targets select no host: check the filter, group or host list" });
   if (targets.length > MAX_ROLLOUT_HOSTS)
@@ -79,6 +87,11 @@ export async function planRollout(
     const previous = rows.find((r) => r.isPrevious)?.version ?? null;
     const f = facts.get(t.id) ?? { environment: t.environment, labels: t.labels ?? {}, groups: [] };
     const base = { hostId: t.id, name: t.name, environment: f.environment, labels: f.labels, groups: f.groups, from: current };
+    // Hosts the console cannot talk to are left out and marked, so nobody approves work that cannot run.
+    if (t.hostKeyChanged)
+      return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, excluded: "key-changed", note: "left out: its host key changed; re-pin it (host page or `keel hosts repin`) and plan again" };
+    if (t.reachable === false && !spec.includeUnreachable)
+      return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, excluded: "unreachable", note: `left out: unreachable at its last refresh (${t.lastError ?? "no answer"}); include unreachable hosts to try it anyway` };
     if (spec.action === "rollback") {
       if (!previous)
         return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "no previous version to roll back to" };

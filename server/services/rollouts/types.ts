@@ -39,6 +39,8 @@ export const ZRolloutSpec = z
     /** Failed hosts tolerated per wave before the rollout pauses itself. */
     failureThreshold: z.number().int().min(0).max(10_000).default(0),
     parallelism: z.number().int().min(1).max(200).default(10),
+    /** Plan hosts that were unreachable at their last refresh too (they are left out otherwise). */
+    includeUnreachable: z.boolean().optional(),
   })
   .strict()
   .refine((s) => (s.action === "update" ? !!s.version : !s.version), {
@@ -83,6 +85,8 @@ export type PlanHost = {
   diskNeeded: number;
   /** Set when bytes are sent (stream full or delta). */
   artifact?: PlanArtifact;
+  /** Left out of the run (action "nothing"): its host key changed, or it was unreachable at its last refresh. */
+  excluded?: "key-changed" | "unreachable";
   note?: string;
 };
 
