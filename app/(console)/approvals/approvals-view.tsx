@@ -1,6 +1,7 @@
 "use client";
 // What waits for an approver: each rollout with the policy's reasons and its risk (hosts,
-// environments, bytes, waves), answered here or on the rollout's page; and proposed policy edits.
+// environments, bytes, waves), answered here or on the rollout's page; proposed policy edits; and
+// rollouts whose approvals lapsed because a host changed after the plan, with the reason.
 import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -26,7 +27,7 @@ export function ApprovalsView() {
       {failed && <ErrorNote>{errorMessage(failed.error)}</ErrorNote>}
       {pending.isPending && <p className="text-sm text-muted">Loading…</p>}
       {pending.error && <ErrorNote>Could not load approvals: {errorMessage(pending.error)}</ErrorNote>}
-      {pending.data && pending.data.rollouts.length === 0 && pending.data.policies.length === 0 && (
+      {pending.data && pending.data.rollouts.length === 0 && pending.data.policies.length === 0 && pending.data.lapsed.length === 0 && (
         <p className="text-sm text-muted">Nothing waits for approval.</p>
       )}
       {pending.data?.rollouts.map((r) => (
@@ -62,6 +63,25 @@ export function ApprovalsView() {
               </button>
             </div>
           )}
+        </section>
+      ))}
+      {pending.data?.lapsed.map((r) => (
+        <section key={r.id} className="card flex flex-col gap-2 text-sm" aria-label={`Lapsed: rollout ${r.number}`}>
+          <h2 className="font-medium">
+            <Link className="underline" href={`/rollouts/${r.id}`}>
+              Rollout {r.number}
+            </Link>
+            : {r.action === "rollback" ? "roll back" : "update"} {r.app} {r.version ?? ""}{" "}
+            <Badge tone="danger">approvals lapsed</Badge>{" "}
+            <span className="font-normal text-muted">
+              <Time value={r.lapsedAt} />
+            </span>
+          </h2>
+          <p data-testid="lapse-reason">Why: {r.reason}</p>
+          <p>
+            {r.approvers.length > 0 ? `Approvals that no longer count: ${r.approvers.join(", ")}` : "No approvals had been given."}
+            {r.yours && " (including yours)"}. Nothing more is sent to its hosts until the requester plans it again and it is approved anew.
+          </p>
         </section>
       ))}
       {pending.data?.policies.map((p) => (

@@ -1,5 +1,7 @@
 // What waits for this approver: rollouts awaiting approval that they did not request and have not
-// answered for the current plan, with the policy's reasons and the risk (hosts, environments, bytes).
+// answered for the current plan, with the policy's reasons and the risk (hosts, environments, bytes);
+// and rollouts whose approvals lapsed (a host changed after the plan), with the reason, until they
+// are planned again or end.
 import type { PrismaClient } from "@prisma/client";
 import type { RolloutPlan } from "./types";
 
@@ -13,6 +15,19 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
   const users = await db.user.findMany({ where: { id: { in: waiting.map((r) => r.createdById) } }, select: { id: true, email: true } });
   const email = new Map(users.map((u) => [u.id, u.email]));
   const policies = await db.policyVersion.findMany({ where: { state: "proposed" }, orderBy: { version: "asc" } });
+  const lapsed = await db.rollout.findMany({
+    where: { lapseReason: { not: null }, state: { in: ["awaiting_approval", "approved", "running", "paused"] } },
+    orderBy: { lapsedAt: "desc" },
+    take: 50,
+    select: { id: true, number: true, action: true, app: true, version: true, planDigest: true, lapseReason: true, lapsedAt: true, createdById: true },
+  });
+  const voided = await db.approval.findMany({
+    where: { subjectKind: "rollout", verdict: "approve", subjectId: { in: lapsed.map((r) => r.id) } },
+    select: { subjectId: true, digest: true, approverId: true },
+  });
+  const approverEmails = new Map(
+    (await db.user.findMany({ where: { id: { in: [...new Set(voided.map((a) => a.approverId))] } }, select: { id: true, email: true } })).map((u) => [u.id, u.email]),
+  );
   return {
     rollouts: waiting.map((r) => {
       const plan = r.plan as unknown as RolloutPlan;
@@ -36,6 +51,21 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
           waves: plan.waves,
         },
         canAnswer: r.createdById !== viewer.id && (!r.approverRole || viewer.roles.includes(r.approverRole)) && !done.has(`${r.id}:${r.planDigest}`),
+        isMine: r.createdById === viewer.id,
+      };
+    }),
+    lapsed: lapsed.map((r) => {
+      const approvals = voided.filter((a) => a.subjectId === r.id && a.digest === r.planDigest);
+      return {
+        id: r.id,
+        number: r.number,
+        action: r.action,
+        app: r.app,
+        version: r.version,
+        reason: r.lapseReason!,
+        lapsedAt: r.lapsedAt,
+        approvers: approvals.map((a) => approverEmails.get(a.approverId) ?? a.approverId),
+        yours: approvals.some((a) => a.approverId === viewer.id),
         isMine: r.createdById === viewer.id,
       };
     }),
