@@ -6,7 +6,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
 import { bytes } from "../rollouts/format";
 
 export function ApprovalsView() {
@@ -14,8 +14,25 @@ export function ApprovalsView() {
   const qc = useQueryClient();
   const pending = useQuery({ ...trpc.rollouts.pendingApprovals.queryOptions(), refetchInterval: 5000 });
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.rollouts.pendingApprovals.queryKey() });
-  const approve = useMutation(trpc.rollouts.approve.mutationOptions({ onSuccess: refresh }));
-  const reject = useMutation(trpc.rollouts.reject.mutationOptions({ onSuccess: refresh }));
+  // Every answer confirms what it did (the card itself leaves the list).
+  const [confirmation, setConfirmation] = useState<string | null>(null);
+  const approve = useMutation(
+    trpc.rollouts.approve.mutationOptions({
+      onSuccess: (r, v) => {
+        setConfirmation(`You approved rollout ${numberOf(v.rolloutId)}; it is now ${r.state.replace(/_/g, " ")}.`);
+        return refresh();
+      },
+    }),
+  );
+  const reject = useMutation(
+    trpc.rollouts.reject.mutationOptions({
+      onSuccess: (_r, v) => {
+        setConfirmation(`You rejected rollout ${numberOf(v.rolloutId)}; it will not run.`);
+        return refresh();
+      },
+    }),
+  );
+  const numberOf = (id: string) => pending.data?.rollouts.find((x) => x.id === id)?.number ?? "";
   const approvePolicy = useMutation(trpc.policy.approve.mutationOptions({ onSuccess: refresh }));
   const rejectPolicy = useMutation(trpc.policy.reject.mutationOptions({ onSuccess: refresh }));
   const [comments, setComments] = useState<Record<string, string>>({});
@@ -25,6 +42,7 @@ export function ApprovalsView() {
     <div className="flex max-w-5xl flex-col gap-5">
       <PageHeader title="Approvals" />
       {failed && <ErrorNote>{errorMessage(failed.error)}</ErrorNote>}
+      {confirmation && !failed && <OkNote>{confirmation}</OkNote>}
       {pending.isPending && <p className="text-sm text-muted">Loading…</p>}
       {pending.error && <ErrorNote>Could not load approvals: {errorMessage(pending.error)}</ErrorNote>}
       {pending.data && pending.data.rollouts.length === 0 && pending.data.policies.length === 0 && pending.data.lapsed.length === 0 && (
@@ -44,8 +62,57 @@ export function ApprovalsView() {
           <p>Why approval: {r.reasons.join("; ")}</p>
           <p>
             Risk: {r.risk.hosts} host(s) in {r.risk.environments.join(", ")} · {bytes(r.risk.bytes)} to send · waves {r.risk.waves.join(" → ")} ·
-            needs {r.requiredApprovals} from {r.approverRole}
+            needs {r.requiredApprovals} from {r.approverRole} · {bytes(r.risk.diskNeeded)} disk
           </p>
+          <p data-testid="approval-windows">
+            {r.windows.length > 0 ? <>Windows: {r.windows.join("; ")}. </> : "No maintenance window binds its hosts. "}
+            {r.nextStart ? (
+              <>
+                Could start: <Time value={r.nextStart} />
+              </>
+            ) : (
+              <strong>Its hosts&apos; windows are never open together in the next 14 days: it cannot start as planned.</strong>
+            )}
+          </p>
+          <details>
+            <summary className="cursor-pointer">
+              Plan per host ({r.hostCount}
+              {r.hostCount > r.hosts.length ? `, first ${r.hosts.length} shown; all on the rollout's page` : ""})
+            </summary>
+            <table className="table mt-2 text-xs" aria-label={`Plan of rollout ${r.number}`}>
+              <thead>
+                <tr>
+                  <th>Host</th>
+                  <th>Env</th>
+                  <th>Wave</th>
+                  <th>Action</th>
+                  <th>From → to</th>
+                  <th>Stream</th>
+                  <th>Bytes</th>
+                  <th>Disk</th>
+                </tr>
+              </thead>
+              <tbody>
+                {r.hosts.map((h) => (
+                  <tr key={h.name}>
+                    <td>{h.name}</td>
+                    <td>{h.environment ?? "—"}</td>
+                    <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
+                    <td>
+                      {h.excluded ? `left out (${h.excluded})` : h.action}
+                      {h.note && <span className="ml-1 text-muted">({h.note})</span>}
+                    </td>
+                    <td>
+                      {h.from ?? "—"} → {h.to ?? "—"}
+                    </td>
+                    <td>{h.stream === "delta" ? `delta from ${h.parent}` : h.stream}</td>
+                    <td>{bytes(h.bytes)}</td>
+                    <td>{bytes(h.diskNeeded)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </details>
           {r.isMine && <Badge>your request: someone else must approve it</Badge>}
           {r.canAnswer && (
             <div className="flex flex-wrap items-end gap-2">
