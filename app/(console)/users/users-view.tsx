@@ -7,6 +7,7 @@ import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui
 import type { Role } from "../_nav";
 import { RolePicker } from "../_role-picker";
 import { CreateUserForm } from "./create-user-form";
+import { PendingChangeNote, pendingChange } from "../changes/pending";
 
 interface UserRow {
   id: string;
@@ -150,7 +151,7 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
               </button>
             ))}
         </div>
-        {error && <ErrorNote>{errorMessage(error)}</ErrorNote>}
+        {error && (pendingChange(error) ? <PendingChangeNote pending={pendingChange(error)!} /> : <ErrorNote>{errorMessage(error)}</ErrorNote>)}
         {notice && !error && <OkNote>{notice}</OkNote>}
       </td>
     </tr>
