@@ -18,6 +18,8 @@ interface UserRow {
   createdAt: Date;
   activeSessions: number;
   lastSignInAt: Date | null;
+  /** Where each role came from (founder, or who granted and approved it). */
+  grants: { role: string; via: string; grantedBy: string | null; approvedBy: string[] }[];
 }
 
 export function UsersView({ viewerId }: { viewerId: string }) {
@@ -107,6 +109,12 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
       </td>
       <td>
         <RolePicker idPrefix={`roles-${user.id}`} value={roles} onChange={setRoles} />
+        {user.grants.map((g) => (
+          <div key={g.role} className="text-xs text-muted" data-testid={`grant-${user.email}-${g.role}`}>
+            {g.role}: {g.via === "founder" ? "founder" : g.via === "legacy" ? "held before provenance was recorded" : `granted by ${g.grantedBy ?? "?"}`}
+            {g.approvedBy.length > 0 && `, approved by ${g.approvedBy.join(", ")}`}
+          </div>
+        ))}
         {rolesChanged && (
           <button
             type="button"

@@ -15,6 +15,7 @@ import { answerRollout } from "@/server/services/rollouts/approve-rollout";
 import { countValidApprovals } from "@/server/services/rollouts/count-approvals";
 import { DEFAULT_POLICY } from "./default-policy";
 import { getActivePolicy } from "./get-active-policy";
+import { ensureFirstAdmin } from "@/infra/start/first-admin";
 
 let t: TestDatabase;
 let db: PrismaClient;
@@ -185,7 +186,33 @@ describe("two people means two people", () => {
     expect((await as(ap1).policy.approveChange({ id: cr!.id, digest: cr!.digest })).state).toBe("applied");
     const bob = await db.user.findUniqueOrThrow({ where: { email: "bob@example.test" }, include: { roleGrants: true } });
     expect(bob.roleGrants).toMatchObject([{ role: "approver", via: "change", grantedById: admin.id, approvedByIds: [ap1.id] }]);
+    const listed = (await as(admin).users.list()).find((u) => u.email === "bob@example.test");
+    expect(listed!.grants).toMatchObject([{ role: "approver", via: "change", grantedBy: admin.email, approvedBy: [ap1.email] }]);
     const p = await as(admin).policy.propose({ document: { ...DEFAULT_POLICY, windows: [] }, comment: "bob approves" });
     expect((await as({ id: bob.id, email: bob.email, roles: ["approver"] }).policy.approve({ versionId: p.id, digest: p.digest })).state).toBe("active");
+  });
+});
+
+describe("founders are named where Keel is installed", () => {
+  it("the first start makes the first admin and KEEL_FOUNDERS as founders; an unknown role is refused by name", async () => {
+    const fresh = await createTestDatabase();
+    try {
+      await expect(ensureFirstAdmin({ databaseUrl: fresh.url, email: "a@example.test", founders: "b@example.test:king" })).rejects.toThrow(/"b@example.test:king" names the role "king"/);
+      const r = await ensureFirstAdmin({ databaseUrl: fresh.url, email: "a@example.test", founders: "b@example.test:approver, c@example.test:operator+approver" });
+      expect(r.created && r.founders.map((f) => f.email)).toEqual(["b@example.test", "c@example.test"]);
+      expect(r.created && r.founders.every((f) => (f.generatedPassword ?? "").length >= 20)).toBe(true);
+      const d = createDb(fresh.url);
+      try {
+        const grants = await d.roleGrant.findMany({ select: { role: true, via: true, grantedById: true }, orderBy: { role: "asc" } });
+        expect(grants).toHaveLength(4);
+        expect(grants.every((g) => g.via === "founder" && g.grantedById === null)).toBe(true);
+      } finally {
+        await d.$disconnect();
+      }
+      // A second start changes nothing.
+      expect(await ensureFirstAdmin({ databaseUrl: fresh.url, email: "a@example.test", founders: "z@example.test:admin" })).toEqual({ created: false });
+    } finally {
+      await fresh.drop();
+    }
   });
 });
