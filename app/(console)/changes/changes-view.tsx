@@ -43,6 +43,10 @@ export function ChangesView() {
           <p className="text-muted">
             {c.kind} · needs {c.requiredApprovals} from {c.approverRole} · digest <code>{c.digest.slice(0, 16)}</code>
           </p>
+          <details>
+            <summary className="cursor-pointer text-muted">The exact change</summary>
+            <pre className="overflow-x-auto text-xs">{JSON.stringify(c.input, null, 2)}</pre>
+          </details>
           {c.answers.map((a) => (
             <p key={`${a.approver}-${String(a.at)}`}>
               {a.verdict === "approve" ? "Approved" : "Rejected"} by {a.approver} <Time value={a.at} />

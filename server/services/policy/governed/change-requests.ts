@@ -112,6 +112,8 @@ export async function listChangeRequests(deps: Pick<GovernDeps, "db">, viewer: G
       kind: r.kind,
       action: r.action,
       summary: r.summary,
+      // The exact change approvers approve (host names, fingerprints, roles…), without secrets.
+      input: JSON.parse(JSON.stringify(r.input, (k, v: unknown) => (k === "passwordHash" ? "(hidden)" : v))) as unknown,
       digest: r.digest,
       state: r.state,
       error: r.error,
