@@ -20,6 +20,16 @@ export const ZEnv = z.object({
   KEEL_TRUSTED_ORIGINS: z.string().optional(),
   KEEL_ADMIN_EMAIL: z.email().default("admin@keel.local"),
   KEEL_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  /**
+   * Further founders made with the first admin on the first start, "email:role+role,…" (e.g.
+   * "ana@example.org:approver"): the people the two-person rule starts from
+   * (docs/decisions/0015-two-person-rule.md). Passwords: KEEL_FOUNDERS_PASSWORD, or generated and shown once.
+   */
+  KEEL_FOUNDERS: z
+    .string()
+    .regex(/^\s*$|^[^:,\s]+@[^:,\s]+:[a-z+]+(\s*,\s*[^:,\s]+@[^:,\s]+:[a-z+]+)*$/, "must be email:role+role, separated by commas")
+    .optional(),
+  KEEL_FOUNDERS_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   /** Next.js build directory (next.config.ts reads it too). */
   KEEL_NEXT_DIST_DIR: z.string().min(1).default(".next"),
   /**

@@ -60,7 +60,13 @@ async function main(): Promise<void> {
     const migrations = await applyMigrations(db.url);
     if (migrations.applied.length) log(`applied migrations: ${migrations.applied.join(", ")}`);
 
-    const admin = await ensureFirstAdmin({ databaseUrl: db.url, email: env.KEEL_ADMIN_EMAIL, password: env.KEEL_ADMIN_PASSWORD });
+    const admin = await ensureFirstAdmin({
+      databaseUrl: db.url,
+      email: env.KEEL_ADMIN_EMAIL,
+      password: env.KEEL_ADMIN_PASSWORD,
+      founders: env.KEEL_FOUNDERS,
+      foundersPassword: env.KEEL_FOUNDERS_PASSWORD,
+    });
     const secret = ensureSecret(dataDir, env.KEEL_SECRET);
     process.env.DATABASE_URL = db.url;
     process.env.KEEL_SECRET = secret;
@@ -99,6 +105,9 @@ async function main(): Promise<void> {
         ].join("\n"),
       );
     } else if (admin.created) log(`first admin ${admin.email} created with the password from KEEL_ADMIN_PASSWORD`);
+    if (admin.created)
+      for (const f of admin.founders)
+        log(f.generatedPassword ? `founder ${f.email} created; password (shown once): ${f.generatedPassword}` : `founder ${f.email} created with the password from KEEL_FOUNDERS_PASSWORD`);
     log(`console ready at ${url}  (Ctrl-C stops it)`);
     if (!env.KEEL_URL && ["0.0.0.0", "::"].includes(env.KEEL_HOST))
       log(`KEEL_HOST=${env.KEEL_HOST} listens everywhere: set KEEL_URL to the address browsers use (e.g. http://console.example:${env.KEEL_PORT}), or sign-in and changes are refused as cross-origin`);
