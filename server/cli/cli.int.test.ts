@@ -88,7 +88,7 @@ describe("keel CLI", () => {
   it("audit verify exits 2 and names the altered event", async () => {
     await appendAudit(db, { actorId: null, action: "test.tamper", detail: { n: 1 } });
     const row = await db.auditEvent.findFirstOrThrow({ where: { action: "test.tamper" } });
-    const c = new pg.Client({ connectionString: t.url });
+    const c = new pg.Client({ connectionString: t.superuserUrl });
     await c.connect();
     await c.query(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
     await c.query(`UPDATE audit_events SET detail = '{"n": 2}' WHERE id = $1`, [row.id.toString()]);
