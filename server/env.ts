@@ -7,8 +7,13 @@ const ZPort = z.coerce.number().int().min(1).max(65535);
 
 export const ZEnv = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  /** PostgreSQL to use; `npm start` starts an embedded one and sets this when it is missing. */
+  /**
+   * PostgreSQL to use, as the console's own role: one that cannot change or delete audit rows
+   * (docs/audit.md). `npm start` starts an embedded one and sets this when it is missing.
+   */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
+  /** The same database as the tables' owner: `npm start` runs the migrations with it, and nothing else. */
+  DATABASE_OWNER_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
   /** Secret that signs session cookies (≥ 32 characters); `npm start` generates one into the data dir. */
   KEEL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   KEEL_DATA_DIR: z.string().min(1).default(".keel"),
@@ -27,6 +32,12 @@ export const ZEnv = z.object({
    * root-only socket reached through SSH (no Node start-up per step; docs/agent.md). 0 turns it off.
    */
   KEEL_AGENT_RESIDENT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
+  /** Longest time between an audit event and the signed checkpoint that covers it (docs/audit.md). */
+  KEEL_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Also send each audit checkpoint to the local syslog (`logger -t keel-audit`). */
+  KEEL_AUDIT_SYSLOG: z.stringbool().default(false),
+  /** Also POST each audit checkpoint (JSON) to this URL. */
+  KEEL_AUDIT_WEBHOOK_URL: z.url().optional(),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   KEEL_TRUST_PROXY: z.stringbool().default(false),
 });

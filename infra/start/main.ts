@@ -52,9 +52,13 @@ async function main(): Promise<void> {
   }, 500).unref();
 
   try {
-    db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, log });
-    const migrations = await applyMigrations(db.url);
-    if (migrations.applied.length) log(`applied migrations: ${migrations.applied.join(", ")}`);
+    db = await openDatabase({ databaseUrl: env.DATABASE_URL, ownerUrl: env.DATABASE_OWNER_URL, dataDir, log });
+    if (db.ownerUrl) {
+      const migrations = await applyMigrations(db.ownerUrl, undefined, { appRole: db.appRole });
+      if (migrations.applied.length) log(`applied migrations: ${migrations.applied.join(", ")}`);
+    }
+    // Nothing after this point (web server, workers) needs or sees the owner's credentials.
+    delete process.env.DATABASE_OWNER_URL;
 
     const admin = await ensureFirstAdmin({ databaseUrl: db.url, email: env.KEEL_ADMIN_EMAIL, password: env.KEEL_ADMIN_PASSWORD });
     const secret = ensureSecret(dataDir, env.KEEL_SECRET);
