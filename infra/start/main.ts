@@ -6,17 +6,19 @@
 //      default .next), then serve
 //      on KEEL_HOST:KEEL_PORT (default 127.0.0.1:3000); `--dev` serves the dev server instead.
 //   5. the rollout worker (server/jobs), with the agent bundle built when missing
+//   6. the audit checkpointer: signed checkpoints of the audit chain in <data dir>/audit-checkpoints.jsonl
 // Ctrl-C / SIGTERM stops everything it started, the embedded PostgreSQL included.
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { applyMigrations } from "../../prisma/migrate";
-import { parseEnv, publicOrigin } from "../../server/env";
+import { parseEnv, publicOrigin, type Env } from "../../server/env";
 import { openDatabase, StartError, type Database } from "./database";
 import { ensureFirstAdmin } from "./first-admin";
 import { buildNext, buildState, REPO, serveNext, type Serving } from "./next-app";
 import { ensureSecret } from "./secret";
 import { ensureAgentBundle } from "./agent-bundle";
 import type { Workers } from "../../server/jobs/start-workers";
+import type { AuditCheckpointer } from "../../server/services/audit/start-audit-checkpointer";
 
 const log = (s: string) => console.log(`keel: ${s}`);
 
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
   let db: Database | undefined;
   let serving: Serving | undefined;
   let workers: Workers | undefined;
+  let checkpointer: { stop(): Promise<void> } | undefined;
   const aborter = new AbortController();
   let stopping: Promise<void> | undefined;
   const stop = (why: string, code: number) => {
@@ -37,6 +40,8 @@ async function main(): Promise<void> {
       if (why) log(why);
       await workers?.stop().catch((e: unknown) => console.error("keel: stopping the workers:", e));
       await serving?.close().catch((e: unknown) => console.error("keel: stopping the web server:", e));
+      // Last: a final checkpoint covers everything the web server and workers wrote.
+      await checkpointer?.stop().catch((e: unknown) => console.error("keel: the last audit checkpoint:", e));
       await db?.stop();
       process.exit(code);
     })();
@@ -62,7 +67,9 @@ async function main(): Promise<void> {
 
     const admin = await ensureFirstAdmin({ databaseUrl: db.url, email: env.KEEL_ADMIN_EMAIL, password: env.KEEL_ADMIN_PASSWORD });
     const secret = ensureSecret(dataDir, env.KEEL_SECRET);
+    checkpointer = await startCheckpoints(db.url, dataDir, env);
     process.env.DATABASE_URL = db.url;
+    process.env.KEEL_DATA_DIR = dataDir; // absolute: the web server's audit verify reads the checkpoints there
     process.env.KEEL_SECRET = secret;
     process.env.KEEL_NEXT_DIST_DIR = env.KEEL_NEXT_DIST_DIR;
     process.env.NEXT_TELEMETRY_DISABLED ??= "1";
@@ -104,6 +111,21 @@ async function main(): Promise<void> {
     console.error(`keel: ${line}`);
     await stop("", 1);
   }
+}
+
+async function startCheckpoints(url: string, dataDir: string, env: Env): Promise<{ stop(): Promise<void> }> {
+  const { createDb } = await import("../../server/db");
+  const { startAuditCheckpointer } = await import("../../server/services/audit/start-audit-checkpointer");
+  const db = createDb(url, { max: 2 });
+  const c: AuditCheckpointer = await startAuditCheckpointer({
+    db,
+    databaseUrl: url,
+    dataDir,
+    intervalSeconds: env.KEEL_AUDIT_CHECKPOINT_SECONDS,
+    syslog: env.KEEL_AUDIT_SYSLOG,
+    webhookUrl: env.KEEL_AUDIT_WEBHOOK_URL,
+  });
+  return { stop: () => c.stop().finally(() => db.$disconnect()) };
 }
 
 void main();

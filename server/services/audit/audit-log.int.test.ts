@@ -83,8 +83,8 @@ describe("audit log", () => {
     const report = await verifyAuditChain({ db });
     expect(report.ok).toBe(false);
     if (!report.ok) {
-      expect(report.brokenAt.id).toBe(victim.id.toString());
-      expect(report.brokenAt.reason).toMatch(/altered/);
+      expect(report.brokenAt?.id).toBe(victim.id.toString());
+      expect(report.brokenAt?.reason).toMatch(/altered/);
       expect(report.rows).toBe(9);
     }
   });

@@ -1,0 +1,163 @@
+// Someone with the database password (a superuser) rewrites the audit log and recomputes every
+// hash after the edit, or deletes the newest rows: the chain alone still verifies, the signed
+// checkpoints in the console's data dir do not — verify names the row and the checkpoint. Also:
+// a clean log verifies, an edited checkpoint file is caught, the checkpointer refuses to vouch
+// for a rewritten log, and it checkpoints promptly after an important event (webhook copy).
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { PrismaClient } from "@prisma/client";
+import { createTestDatabase, type TestDatabase } from "../../test/db";
+import { createDb } from "../../db";
+import { appendAudit } from "./append-audit";
+import { auditRowHash, GENESIS_HASH } from "./audit-hash";
+import { CHECKPOINT_FILE, readAuditCheckpoints } from "./audit-checkpoints";
+import { verifyAuditChain } from "./verify-audit-chain";
+import { writeAuditCheckpoint } from "./write-audit-checkpoint";
+import { startAuditCheckpointer } from "./start-audit-checkpointer";
+
+let t: TestDatabase;
+let db: PrismaClient; // the console: the app role
+let su: PrismaClient; // the attacker: a superuser
+let dataDir: string;
+const servers: Server[] = [];
+
+beforeEach(async () => {
+  t = await createTestDatabase();
+  db = createDb(t.url);
+  su = createDb(t.superuserUrl);
+  dataDir = mkdtempSync(join(tmpdir(), "keel-audit-cp-"));
+});
+afterEach(async () => {
+  await db.$disconnect();
+  await su.$disconnect();
+  await t.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+afterAll(() => servers.forEach((s) => s.close()));
+
+async function append(n: number, actor = "test.append") {
+  for (let i = 0; i < n; i++) await appendAudit(db, { actorId: null, action: actor, detail: { i } });
+}
+
+/** What a superuser does to hide an edit: change row `id`, then recompute its hash and every later one. */
+async function rewrite(id: bigint, detail: object) {
+  await su.$executeRawUnsafe(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
+  const rows = await su.auditEvent.findMany({ orderBy: { id: "asc" } });
+  let prev = GENESIS_HASH;
+  for (const r of rows) {
+    if (r.id >= id) {
+      const row = r.id === id ? { ...r, detail } : r;
+      const hash = auditRowHash(prev, row);
+      await su.$executeRaw`UPDATE audit_events SET detail = ${JSON.stringify(row.detail)}::jsonb, prev_hash = ${prev}, hash = ${hash} WHERE id = ${r.id}`;
+      prev = hash;
+    } else prev = r.hash;
+  }
+  await su.$executeRawUnsafe(`ALTER TABLE audit_events ENABLE TRIGGER USER`);
+}
+
+async function deleteNewest(n: number) {
+  await su.$executeRawUnsafe(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
+  await su.$executeRawUnsafe(`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events ORDER BY id DESC LIMIT ${n})`);
+  await su.$executeRawUnsafe(`ALTER TABLE audit_events ENABLE TRIGGER USER`);
+}
+
+const ids = async () => (await db.auditEvent.findMany({ orderBy: { id: "asc" }, select: { id: true } })).map((r) => r.id);
+
+describe("audit checkpoints", () => {
+  it("a clean log verifies against its checkpoints; the key stays in the data dir, mode 600", async () => {
+    await append(10);
+    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({ written: true, checkpoint: { seq: 1, rows: 10 } });
+    expect(await writeAuditCheckpoint({ db, dataDir })).toEqual({ written: false, reason: "unchanged" });
+    await append(5);
+    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({ written: true, checkpoint: { seq: 2, rows: 15 } });
+    const r = await verifyAuditChain({ db, dataDir });
+    expect(r).toMatchObject({ ok: true, rows: 15, checkpoints: { count: 2, newest: { seq: 2, rows: 15 } } });
+    expect(statSync(join(dataDir, "audit-checkpoint-key.pem")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, CHECKPOINT_FILE)).mode & 0o777).toBe(0o600);
+  });
+
+  it("reports a superuser's rewrite with recomputed hashes: the row and the checkpoint, and what still matches", async () => {
+    await append(10);
+    await writeAuditCheckpoint({ db, dataDir });
+    await append(10, "rollout.approve");
+    await writeAuditCheckpoint({ db, dataDir });
+    await append(3);
+    const all = await ids();
+    await rewrite(all[13]!, { i: 999 }); // the 14th row: after checkpoint 1, before checkpoint 2
+
+    expect(await verifyAuditChain({ db })).toMatchObject({ ok: true, rows: 23 }); // the chain alone is fooled
+    const r = await verifyAuditChain({ db, dataDir });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.kind).toBe("rewrite");
+    expect(r.brokenAt?.id).toBe(all[19]!.toString()); // the row checkpoint 2 committed to
+    expect(r.message).toMatch(
+      new RegExp(`^audit row ${all[19]} \\(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC, rollout\\.approve\\) differs from checkpoint 2 of .*: the log was rewritten after that time \\(rows after #${all[9]} \\(checkpoint 1 of .*, which still matches\\) up to #${all[19]} were changed`),
+    );
+    // The checkpointer does not vouch for the rewritten log.
+    const w = await writeAuditCheckpoint({ db, dataDir });
+    expect(w).toMatchObject({ written: false, reason: "tampered" });
+    expect(readAuditCheckpoints(dataDir).checkpoints).toHaveLength(2);
+  });
+
+  it("reports the newest rows deleted as a truncation, naming the checkpoint's last row", async () => {
+    await append(8, "policy.activate");
+    await writeAuditCheckpoint({ db, dataDir });
+    const all = await ids();
+    await deleteNewest(3);
+    expect(await verifyAuditChain({ db })).toMatchObject({ ok: true, rows: 5 });
+    const r = await verifyAuditChain({ db, dataDir });
+    expect(r).toMatchObject({ ok: false, kind: "truncation", rows: 5, brokenAt: null });
+    if (r.ok) return;
+    expect(r.message).toMatch(
+      new RegExp(`^the log was truncated: checkpoint 1 of .* counted 8 rows up to audit row ${all[7]} \\(.* UTC, policy\\.activate\\); the database has 5, the newest audit row ${all[4]} \\(`),
+    );
+    // Appending more afterwards does not hide it: the 8th row is now another one.
+    await append(4);
+    expect(await verifyAuditChain({ db, dataDir })).toMatchObject({ ok: false, kind: "rewrite" });
+  });
+
+  it("reports a checkpoint file someone edited", async () => {
+    await append(3);
+    await writeAuditCheckpoint({ db, dataDir });
+    const file = join(dataDir, CHECKPOINT_FILE);
+    writeFileSync(file, readFileSync(file, "utf8").replace(/"rows":3/, '"rows":2'));
+    const r = await verifyAuditChain({ db, dataDir });
+    expect(r).toMatchObject({ ok: false, kind: "checkpoints" });
+    if (!r.ok) expect(r.message).toMatch(/line 1 \(checkpoint 1\) is not signed by this console's checkpoint key/);
+  });
+
+  it("checkpoints within about a second of an important event and posts a copy to the webhook; a final one on stop", async () => {
+    const posted: string[] = [];
+    let got: () => void = () => undefined;
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        posted.push(body);
+        res.end();
+        got();
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const cp = await startAuditCheckpointer({ db, databaseUrl: t.url, dataDir, intervalSeconds: 3600, webhookUrl: `http://127.0.0.1:${port}/cp`, log: () => undefined });
+    try {
+      await cp.flush(); // the empty log: nothing to write
+      const arrived = new Promise<void>((r) => (got = r));
+      await appendAudit(db, { actorId: null, action: "user.create", target: "user:eve@keel.local" });
+      await arrived; // woken by the commit's NOTIFY, not by the hour-long interval
+      expect(JSON.parse(posted[0]!)).toMatchObject({ seq: 1, rows: 1, lastAction: "user.create" });
+      await appendAudit(db, { actorId: null, action: "rollout.host_step" }); // high volume: left to the interval (here: to stop)
+    } finally {
+      await cp.stop();
+    }
+    const { checkpoints } = readAuditCheckpoints(dataDir);
+    expect(checkpoints.map((c) => [c.seq, c.rows, c.lastAction])).toEqual([[1, 1, "user.create"], [2, 2, "rollout.host_step"]]);
+    expect(await verifyAuditChain({ db, dataDir })).toMatchObject({ ok: true, rows: 2 });
+  });
+});
