@@ -12,7 +12,7 @@ import type { PrismaClient } from "@prisma/client";
 import { createTestDatabase, type TestDatabase } from "../../test/db";
 import { createDb } from "../../db";
 import { appendAudit } from "./append-audit";
-import { auditRowHash, GENESIS_HASH } from "./audit-hash";
+import { deleteNewestAuditRows, rewriteAuditRow } from "../../test/audit-tamper";
 import { CHECKPOINT_FILE, readAuditCheckpoints } from "./audit-checkpoints";
 import { verifyAuditChain } from "./verify-audit-chain";
 import { writeAuditCheckpoint } from "./write-audit-checkpoint";
@@ -42,27 +42,8 @@ async function append(n: number, actor = "test.append") {
   for (let i = 0; i < n; i++) await appendAudit(db, { actorId: null, action: actor, detail: { i } });
 }
 
-/** What a superuser does to hide an edit: change row `id`, then recompute its hash and every later one. */
-async function rewrite(id: bigint, detail: object) {
-  await su.$executeRawUnsafe(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
-  const rows = await su.auditEvent.findMany({ orderBy: { id: "asc" } });
-  let prev = GENESIS_HASH;
-  for (const r of rows) {
-    if (r.id >= id) {
-      const row = r.id === id ? { ...r, detail } : r;
-      const hash = auditRowHash(prev, row);
-      await su.$executeRaw`UPDATE audit_events SET detail = ${JSON.stringify(row.detail)}::jsonb, prev_hash = ${prev}, hash = ${hash} WHERE id = ${r.id}`;
-      prev = hash;
-    } else prev = r.hash;
-  }
-  await su.$executeRawUnsafe(`ALTER TABLE audit_events ENABLE TRIGGER USER`);
-}
-
-async function deleteNewest(n: number) {
-  await su.$executeRawUnsafe(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
-  await su.$executeRawUnsafe(`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events ORDER BY id DESC LIMIT ${n})`);
-  await su.$executeRawUnsafe(`ALTER TABLE audit_events ENABLE TRIGGER USER`);
-}
+const rewrite = (id: bigint, detail: object) => rewriteAuditRow(su, id, detail);
+const deleteNewest = (n: number) => deleteNewestAuditRows(su, n);
 
 const ids = async () => (await db.auditEvent.findMany({ orderBy: { id: "asc" }, select: { id: true } })).map((r) => r.id);
 
