@@ -131,6 +131,10 @@ describe("npm start", () => {
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
     expect(alive(pg)).toBe(false);
+    // The audit log's signed checkpoints are in the data dir, the last one written on the way out.
+    const checkpoints = readFileSync(join(dataDir, "audit-checkpoints.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { rows: number; lastAction: string });
+    expect(checkpoints.at(-1)).toMatchObject({ lastAction: "auth.sign_in" });
+    expect((await import("node:fs")).statSync(join(dataDir, "audit-checkpoint-key.pem")).mode & 0o777).toBe(0o600);
   });
 
   it("reuses the data on a second start (same admin, no new password) and stops when its shell is killed", { timeout: 900_000 }, async () => {

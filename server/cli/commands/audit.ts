@@ -1,7 +1,7 @@
 import type { Command } from "../command";
 import { CliError } from "../errors";
 
-const HEADLINE = { chain: "", rewrite: "audit log REWRITTEN: ", truncation: "audit log TRUNCATED: ", checkpoints: "audit checkpoints INVALID: " } as const;
+const HEADLINE = { chain: "", rewrite: "audit log REWRITTEN: ", truncation: "", checkpoints: "audit checkpoints INVALID: " } as const;
 
 export const auditCommand: Command = {
   name: "audit",

@@ -94,7 +94,7 @@ describe("audit checkpoints", () => {
     expect(r).toMatchObject({ ok: false, kind: "truncation", rows: 5, brokenAt: null });
     if (r.ok) return;
     expect(r.message).toMatch(
-      new RegExp(`^the log was truncated: checkpoint 1 of .* counted 8 rows up to audit row ${all[7]} \\(.* UTC, policy\\.activate\\); the database has 5, the newest audit row ${all[4]} \\(`),
+      new RegExp(`^the audit log was truncated: checkpoint 1 of .* counted 8 rows up to audit row ${all[7]} \\(.* UTC, policy\\.activate\\); the database has 5, the newest audit row ${all[4]} \\(`),
     );
     // Appending more afterwards does not hide it: the 8th row is now another one.
     await append(4);

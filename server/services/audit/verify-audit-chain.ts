@@ -95,7 +95,7 @@ export async function verifyAuditChain({ db, dataDir }: { db: PrismaClient; data
     const have = last ? `the database has ${rows}, the newest ${describeRow(last.id.toString(), last.at, last.action, last.actor)}` : "the database has none";
     return fail(
       "truncation",
-      `the log was truncated: ${cpName(c)} counted ${c.rows} rows up to ${describeRow(c.lastId, c.lastAt, c.lastAction, c.lastActor)}; ${have}: rows after it were deleted`,
+      `the audit log was truncated: ${cpName(c)} counted ${c.rows} rows up to ${describeRow(c.lastId, c.lastAt, c.lastAction, c.lastActor)}; ${have}: rows after it were deleted`,
       rows,
     );
   }
