@@ -3,6 +3,7 @@
 // delete, truncate, alter or un-trigger the audit table; grants reach tables of later migrations.
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
@@ -65,9 +66,24 @@ describe("the app role", () => {
     expect(rows[0].n).toBe(1);
   });
 
-  it("names what the owner and a superuser could do to the log", async () => {
+  it("names what the owner, a superuser and roles that can become either could do to the log", async () => {
     expect(await findAppRoleProblems(await connect(t.ownerUrl))).toEqual(["keel_test_owner owns audit_events"]);
     expect(await findAppRoleProblems(await connect(t.superuserUrl))).toEqual(["postgres is a superuser"]);
+    const su = await connect(t.superuserUrl);
+    const n = randomBytes(3).toString("hex");
+    // Membership without inheritance still lets a role SET ROLE to the owner or a superuser.
+    await su.query(`CREATE ROLE m_${n} LOGIN PASSWORD 'pw'; GRANT keel_test_owner TO m_${n} WITH INHERIT FALSE`);
+    await su.query(`CREATE ROLE s_${n} LOGIN PASSWORD 'pw'; GRANT postgres TO s_${n} WITH INHERIT FALSE`);
+    await su.query(`CREATE ROLE c_${n} LOGIN PASSWORD 'pw' CREATEROLE`);
+    const as = (role: string) => {
+      const u = new URL(t.url);
+      u.username = role;
+      u.password = "pw";
+      return u.toString();
+    };
+    expect(await findAppRoleProblems(await connect(as(`m_${n}`)))).toEqual([`m_${n} is a member of audit_events' owner keel_test_owner`]);
+    expect(await findAppRoleProblems(await connect(as(`s_${n}`)))).toEqual([`s_${n} is a member of the superuser role postgres`]);
+    expect(await findAppRoleProblems(await connect(as(`c_${n}`)))).toEqual([`c_${n} has CREATEROLE`]);
   });
 
   it("gets its rights on tables a later migration creates, and on tables the owner makes by hand", async () => {

@@ -61,7 +61,6 @@ export async function findAppRoleProblems(client: pg.Client): Promise<string[]> 
   const { rows } = await client.query<{
     role: string;
     superuser: boolean;
-    bypassrls: boolean;
     exists: boolean;
     owns: boolean;
     owner: string | null;
@@ -70,10 +69,14 @@ export async function findAppRoleProblems(client: pg.Client): Promise<string[]> 
     truncate: boolean;
     trigger: boolean;
     create_public: boolean;
+    createrole: boolean;
+    super_member: string | null;
   }>(`
-    SELECT current_user AS role, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
+    SELECT current_user AS role, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
+           (SELECT string_agg(s.rolname, ', ') FROM pg_roles s
+             WHERE s.rolsuper AND s.rolname <> current_user AND pg_has_role(current_user, s.oid, 'MEMBER')) AS super_member,
            t.oid IS NOT NULL AS exists,
-           t.oid IS NOT NULL AND pg_has_role(current_user, t.relowner, 'USAGE') AS owns,
+           t.oid IS NOT NULL AND pg_has_role(current_user, t.relowner, 'MEMBER') AS owns,
            pg_get_userbyid(t.relowner) AS owner,
            t.oid IS NOT NULL AND has_table_privilege(t.oid, 'UPDATE') AS update,
            t.oid IS NOT NULL AND has_table_privilege(t.oid, 'DELETE') AS delete,
@@ -85,12 +88,15 @@ export async function findAppRoleProblems(client: pg.Client): Promise<string[]> 
   const r = rows[0]!;
   const problems: string[] = [];
   if (r.superuser) problems.push(`${r.role} is a superuser`);
+  else if (r.super_member) problems.push(`${r.role} is a member of the superuser role ${r.super_member}`);
   else if (r.owns) problems.push(r.owner === r.role ? `${r.role} owns audit_events` : `${r.role} is a member of audit_events' owner ${r.owner}`);
   else {
     const rights = (["update", "delete", "truncate", "trigger"] as const).filter((k) => r[k]).map((k) => k.toUpperCase());
     if (rights.length) problems.push(`${r.role} has ${rights.join(", ")} on audit_events`);
     // Objects it could plant in `public` (a function overload, say) would run with the owner's rights in a migration.
     if (r.create_public) problems.push(`${r.role} may CREATE in schema public`);
+    // It could make itself a member of the owner (any role before PostgreSQL 16, its own since).
+    if (r.createrole) problems.push(`${r.role} has CREATEROLE`);
   }
   return problems;
 }
