@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
 import { createTestDatabase, type TestDatabase } from "../../server/test/db";
@@ -16,6 +17,7 @@ import { openQueue } from "../../server/jobs/rollouts/queue";
 import { appendAudit } from "../../server/services/audit/append-audit";
 import { openDatabase, StartError } from "./database";
 import { prepareDatabaseRoles } from "./database-roles";
+import { REPO } from "./next-app";
 
 const dbs: TestDatabase[] = [];
 const dirs: string[] = [];
@@ -53,6 +55,20 @@ describe("an external DATABASE_URL", () => {
     const t = await fresh(false);
     expect(await openDatabase({ databaseUrl: t.url, ownerUrl: t.ownerUrl, dataDir: "/nonexistent", log })).toMatchObject({ url: t.url, ownerUrl: t.ownerUrl, appRole: "keel_test_app" });
     await expect(openDatabase({ ownerUrl: t.ownerUrl, dataDir: "/nonexistent", log })).rejects.toThrow(/DATABASE_OWNER_URL is set but DATABASE_URL is not/);
+  });
+});
+
+describe("npm run worker", () => {
+  it("refuses a DATABASE_URL that could rewrite the audit log", async () => {
+    const t = await fresh(true);
+    const r = spawnSync(process.execPath, ["--import", "tsx", "server/jobs/main.ts"], {
+      cwd: REPO,
+      env: { ...process.env, DATABASE_URL: t.ownerUrl },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^keel worker: DATABASE_URL could rewrite or delete audit rows \(keel_test_owner owns audit_events\): give the worker the console's app role URL/);
   });
 });
 
