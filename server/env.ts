@@ -34,8 +34,14 @@ export const ZEnv = z.object({
   KEEL_AGENT_RESIDENT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
   /** Longest time between an audit event and the signed checkpoint that covers it (docs/audit.md). */
   KEEL_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
-  /** Also send each audit checkpoint to the local syslog (`logger -t keel-audit`). */
-  KEEL_AUDIT_SYSLOG: z.stringbool().default(false),
+  /**
+   * Also send each audit checkpoint to syslog with `logger -t keel-audit`: `local` (or 1/true) for
+   * this machine's syslog, `udp://host:port` or `tcp://host:port` for a syslog server elsewhere.
+   */
+  KEEL_AUDIT_SYSLOG: z
+    .string()
+    .regex(/^(0|1|false|true|local|(udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^\s/:[\]]+):\d{1,5})$/, "must be local, udp://host:port or tcp://host:port")
+    .optional(),
   /** Also POST each audit checkpoint (JSON) to this URL. */
   KEEL_AUDIT_WEBHOOK_URL: z.url().optional(),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */

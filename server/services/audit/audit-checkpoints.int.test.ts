@@ -5,6 +5,7 @@
 // for a rewritten log, and it checkpoints promptly after an important event (webhook copy).
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -111,7 +112,12 @@ describe("audit checkpoints", () => {
     if (!r.ok) expect(r.message).toMatch(/line 1 \(checkpoint 1\) is not signed by this console's checkpoint key/);
   });
 
-  it("checkpoints within about a second of an important event and posts a copy to the webhook; a final one on stop", async () => {
+  it("checkpoints within about a second of an important event, with copies to a webhook and a syslog server; a final one on stop", async () => {
+    const syslog = createSocket("udp4");
+    const datagrams: string[] = [];
+    let gotDatagram: () => void = () => undefined;
+    syslog.on("message", (m) => (datagrams.push(m.toString()), gotDatagram()));
+    await new Promise<void>((r) => syslog.bind(0, "127.0.0.1", r));
     const posted: string[] = [];
     let got: () => void = () => undefined;
     const server = createServer((req, res) => {
@@ -126,16 +132,32 @@ describe("audit checkpoints", () => {
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
-    const cp = await startAuditCheckpointer({ db, databaseUrl: t.url, dataDir, intervalSeconds: 3600, webhookUrl: `http://127.0.0.1:${port}/cp`, log: () => undefined });
+    const logged: string[] = [];
+    const cp = await startAuditCheckpointer({
+      db,
+      databaseUrl: t.url,
+      dataDir,
+      intervalSeconds: 3600,
+      webhookUrl: `http://127.0.0.1:${port}/cp`,
+      syslog: `udp://127.0.0.1:${syslog.address().port}`,
+      log: (l) => logged.push(l),
+    });
     try {
       await cp.flush(); // the empty log: nothing to write
       const arrived = new Promise<void>((r) => (got = r));
+      const datagram = new Promise<void>((r) => (gotDatagram = r));
       await appendAudit(db, { actorId: null, action: "user.create", target: "user:eve@keel.local" });
       await arrived; // woken by the commit's NOTIFY, not by the hour-long interval
+      await datagram;
       expect(JSON.parse(posted[0]!)).toMatchObject({ seq: 1, rows: 1, lastAction: "user.create" });
+      // An RFC 3164/5424 line from logger: tag, then the same JSON.
+      expect(datagrams[0]).toMatch(/keel-audit/);
+      expect(JSON.parse(datagrams[0]!.slice(datagrams[0]!.indexOf("{")))).toEqual(JSON.parse(posted[0]!));
+      expect(logged).toEqual([]);
       await appendAudit(db, { actorId: null, action: "rollout.host_step" }); // high volume: left to the interval (here: to stop)
     } finally {
       await cp.stop();
+      syslog.close();
     }
     const { checkpoints } = readAuditCheckpoints(dataDir);
     expect(checkpoints.map((c) => [c.seq, c.rows, c.lastAction])).toEqual([[1, 1, "user.create"], [2, 2, "rollout.host_step"]]);

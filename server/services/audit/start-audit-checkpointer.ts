@@ -12,12 +12,20 @@ export type AuditCheckpointer = { stop(): Promise<void>; /** Resolves after the 
 
 const PROMPT_MS = 1_000;
 
+/** logger's arguments for a KEEL_AUDIT_SYSLOG value; null when off. */
+export function syslogArgs(spec: string | undefined): string[] | null {
+  if (!spec || spec === "0" || spec === "false") return null;
+  const m = /^(udp|tcp):\/\/\[?([^\]]+?)\]?:(\d+)$/.exec(spec);
+  return m ? ["-n", m[2]!, "-P", m[3]!, m[1] === "udp" ? "-d" : "-T"] : [];
+}
+
 export async function startAuditCheckpointer(o: {
   db: PrismaClient;
   databaseUrl: string;
   dataDir: string;
   intervalSeconds: number;
-  syslog?: boolean;
+  /** KEEL_AUDIT_SYSLOG: `local`/`1`/`true`, `udp://host:port` or `tcp://host:port`. */
+  syslog?: string;
   webhookUrl?: string;
   log?: (line: string) => void;
 }): Promise<AuditCheckpointer> {
@@ -40,9 +48,13 @@ export async function startAuditCheckpointer(o: {
       }
     }));
   const send = async (line: string) => {
-    if (o.syslog) {
-      const p = spawn("logger", ["-t", "keel-audit", "-p", "auth.notice", line], { stdio: "ignore" });
+    const target = syslogArgs(o.syslog);
+    if (target) {
+      const p = spawn("logger", ["-t", "keel-audit", "-p", "auth.notice", ...target, "--", line], { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      p.stderr.on("data", (b: Buffer) => (err += b.toString()));
       p.once("error", (e) => log(`syslog (logger): ${e.message}`));
+      p.once("exit", (code) => void (code && log(`syslog (logger) exited ${code}: ${err.trim()}`)));
     }
     if (o.webhookUrl) {
       await fetch(o.webhookUrl, { method: "POST", headers: { "content-type": "application/json" }, body: line, signal: AbortSignal.timeout(5_000) })
