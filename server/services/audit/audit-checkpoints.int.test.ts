@@ -102,6 +102,19 @@ describe("audit checkpoints", () => {
     expect(await verifyAuditChain({ db, dataDir })).toMatchObject({ ok: false, kind: "rewrite" });
   });
 
+  it("goes on after a line cut short by a crash, which verify reports", async () => {
+    await append(2);
+    await writeAuditCheckpoint({ db, dataDir });
+    const file = join(dataDir, CHECKPOINT_FILE);
+    writeFileSync(file, readFileSync(file, "utf8") + '{"v":1,"seq":2,"at":"2026-');
+    await append(1);
+    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({ written: true, checkpoint: { seq: 2, rows: 3 } });
+    const r = await verifyAuditChain({ db, dataDir });
+    expect(r).toMatchObject({ ok: false, kind: "checkpoints" });
+    if (!r.ok) expect(r.message).toMatch(/line 2 is not a checkpoint \(the file was edited or damaged\)/);
+    expect(readAuditCheckpoints(dataDir).checkpoints.map((c) => c.seq)).toEqual([1, 2]);
+  });
+
   it("reports a checkpoint file someone edited", async () => {
     await append(3);
     await writeAuditCheckpoint({ db, dataDir });

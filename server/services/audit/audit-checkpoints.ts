@@ -69,9 +69,13 @@ export function signCheckpoint(fields: Omit<AuditCheckpoint, "sig" | "key" | "v"
 /** Appends one checkpoint line and syncs it to disk (a checkpoint lost in a crash commits to nothing). */
 export function appendCheckpoint(dataDir: string, c: AuditCheckpoint): string {
   const line = JSON.stringify(c);
-  const fd = openSync(join(dataDir, CHECKPOINT_FILE), "a", 0o600);
+  const fd = openSync(join(dataDir, CHECKPOINT_FILE), "a+", 0o600);
   try {
-    writeSync(fd, line + "\n");
+    // After a line cut short by a crash, start on a new line.
+    const size = fstatSync(fd).size;
+    const end = Buffer.alloc(1);
+    if (size > 0) readSync(fd, end, 0, 1, size - 1);
+    writeSync(fd, (size > 0 && end[0] !== 0x0a ? "\n" : "") + line + "\n");
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -89,9 +93,16 @@ export function lastCheckpoint(dataDir: string): AuditCheckpoint | null {
     const len = Math.min(size, 16_384);
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
+    // A line cut short by a crash is skipped here (verify reports it); the one before it counts.
     const lines = buf.toString("utf8").split("\n").filter((l) => l.trim());
-    const last = lines[lines.length - 1];
-    return last ? ZAuditCheckpoint.parse(JSON.parse(last)) : null;
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        return ZAuditCheckpoint.parse(JSON.parse(lines[i]!));
+      } catch {
+        /* damaged: try the previous line */
+      }
+    }
+    return null;
   } finally {
     closeSync(fd);
   }
