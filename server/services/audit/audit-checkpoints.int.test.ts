@@ -119,10 +119,22 @@ describe("audit checkpoints", () => {
     await append(3);
     await writeAuditCheckpoint({ db, dataDir });
     const file = join(dataDir, CHECKPOINT_FILE);
-    writeFileSync(file, readFileSync(file, "utf8").replace(/"rows":3/, '"rows":2'));
+    const good = readFileSync(file, "utf8");
+    writeFileSync(file, good.replace(/"rows":3/, '"rows":2'));
     const r = await verifyAuditChain({ db, dataDir });
     expect(r).toMatchObject({ ok: false, kind: "checkpoints" });
     if (!r.ok) expect(r.message).toMatch(/line 1 \(checkpoint 1\) is not signed by this console's checkpoint key/);
+    // A signed line removed from the middle leaves a gap in the numbers.
+    writeFileSync(file, good);
+    for (let i = 0; i < 2; i++) {
+      await append(1);
+      await writeAuditCheckpoint({ db, dataDir });
+    }
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    writeFileSync(file, [lines[0], lines[2]].join("\n") + "\n");
+    const gap = await verifyAuditChain({ db, dataDir });
+    expect(gap).toMatchObject({ ok: false, kind: "checkpoints" });
+    if (!gap.ok) expect(gap.message).toMatch(/line 2: checkpoint 3 follows checkpoint 1 \(checkpoints were removed/);
   });
 
   it("checkpoints within about a second of an important event, with copies to a webhook and a syslog server; a final one on stop", async () => {

@@ -132,6 +132,9 @@ export function readAuditCheckpoints(dataDir: string): CheckpointFile {
       const { sig, ...unsigned } = c;
       if (c.key !== key.keyId || !verify(null, signedBytes(unsigned), key.publicKey, Buffer.from(sig, "base64")))
         return void problems.push(`${where} (checkpoint ${c.seq}) is not signed by this console's checkpoint key (the file was edited)`);
+      const before = checkpoints[checkpoints.length - 1];
+      if (before && c.seq !== before.seq + 1)
+        problems.push(`${where}: checkpoint ${c.seq} follows checkpoint ${before.seq} (checkpoints were removed from or reordered in the file)`);
       checkpoints.push(c);
     });
   return { checkpoints, problems };
