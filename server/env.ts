@@ -44,6 +44,11 @@ export const ZEnv = z.object({
     .optional(),
   /** Also POST each audit checkpoint (JSON) to this URL. */
   KEEL_AUDIT_WEBHOOK_URL: z.url().optional(),
+  /**
+   * Size in GiB of the sparse btrfs image `npm start` mounts as the build store (<data dir>/subvolumes)
+   * when the data directory is not on btrfs and it runs as root; 0 turns that off.
+   */
+  KEEL_BUILD_STORE_GIB: z.coerce.number().int().min(0).max(65_536).default(20),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   KEEL_TRUST_PROXY: z.stringbool().default(false),
 });

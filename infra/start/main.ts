@@ -9,7 +9,7 @@
 //   6. the audit checkpointer: signed checkpoints of the audit chain in <data dir>/audit-checkpoints.jsonl
 // Ctrl-C / SIGTERM stops everything it started, the embedded PostgreSQL included.
 import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { applyMigrations } from "../../prisma/migrate";
 import { parseEnv, publicOrigin, type Env } from "../../server/env";
 import { openDatabase, StartError, type Database } from "./database";
@@ -18,6 +18,7 @@ import { buildNext, buildState, REPO, serveNext, type Serving } from "./next-app
 import { ensureSecret } from "./secret";
 import { ensureAgentBundle } from "./agent-bundle";
 import { consoleIdentity } from "../../server/console-identity";
+import { ensureBuildStore, type BuildStore } from "./build-store";
 import type { Workers } from "../../server/jobs/start-workers";
 import type { AuditCheckpointer } from "../../server/services/audit/start-audit-checkpointer";
 
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   let serving: Serving | undefined;
   let workers: Workers | undefined;
   let checkpointer: { stop(): Promise<void> } | undefined;
+  let buildStore: BuildStore | undefined;
   const aborter = new AbortController();
   let stopping: Promise<void> | undefined;
   const stop = (why: string, code: number) => {
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
       // Last: a final checkpoint covers everything the web server and workers wrote.
       await checkpointer?.stop().catch((e: unknown) => console.error("keel: the last audit checkpoint:", e));
       await db?.stop();
+      await buildStore?.close();
       process.exit(code);
     })();
     return stopping;
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
     process.env.DATABASE_URL = db.url;
     process.env.KEEL_SECRET = secret;
     process.env.KEEL_DATA_DIR = dataDir; // the web handlers find the console's SSH key and the audit checkpoints here
+    buildStore = await ensureBuildStore({ dataDir, sizeGiB: env.KEEL_BUILD_STORE_GIB, log });
     consoleIdentity({ dataDir }); // made now, so Settings and `keel ssh-key` can show it before any host
     process.env.KEEL_NEXT_DIST_DIR = env.KEEL_NEXT_DIST_DIR;
     process.env.NEXT_TELEMETRY_DISABLED ??= "1";
@@ -79,7 +83,7 @@ async function main(): Promise<void> {
     const build = dev ? "fresh" : buildState(env.KEEL_NEXT_DIST_DIR);
     if (build !== "fresh") {
       log(`${build === "missing" ? "no build" : "sources changed since the build"} in ${env.KEEL_NEXT_DIST_DIR}/: running next build (takes a few minutes)`);
-      await buildNext(env.KEEL_NEXT_DIST_DIR, aborter.signal);
+      await buildNext(env.KEEL_NEXT_DIST_DIR, aborter.signal, join(dataDir, "next-build.log"));
     }
     if (aborter.signal.aborted) return;
     serving = await serveNext({ host: env.KEEL_HOST, port: env.KEEL_PORT, dev });
