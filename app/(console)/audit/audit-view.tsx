@@ -216,11 +216,20 @@ function VerifyChain() {
       {verify.error && <ErrorNote>Verification failed to run: {errorMessage(verify.error)}</ErrorNote>}
       {result && !verify.isFetching && (
         result.ok ? (
-          <OkNote>Chain intact: all {result.rows} events verified.</OkNote>
+          <OkNote>
+            Chain intact: all {result.rows} events verified
+            {result.checkpoints.newest ? (
+              <>
+                , matching {result.checkpoints.count} signed checkpoints (newest #{result.checkpoints.newest.seq} of{" "}
+                <Time value={result.checkpoints.newest.at} />, {result.checkpoints.newest.rows} events).
+              </>
+            ) : (
+              "; no checkpoint yet."
+            )}
+          </OkNote>
         ) : (
           <ErrorNote>
-            Chain broken at event #{result.brokenAt.id} ({result.brokenAt.action}, <Time value={result.brokenAt.at} />): {result.brokenAt.reason}.{" "}
-            {result.rows} events checked.
+            {{ chain: "Chain broken", rewrite: "Log rewritten", truncation: "Log truncated", checkpoints: "Checkpoints invalid" }[result.kind]}: {result.message}
           </ErrorNote>
         )
       )}

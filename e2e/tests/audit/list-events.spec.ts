@@ -56,5 +56,7 @@ test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session re
   await expect(rows.filter({ hasNotText: "user." })).toHaveCount(0);
 
   await page.getByRole("button", { name: "Verify chain" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Chain intact" })).toBeVisible();
+  // Checked against the signed checkpoints the console keeps outside the database (the first one
+  // was written when start-up created the admin).
+  await expect(page.getByRole("status").filter({ hasText: "Chain intact" })).toContainText(/matching \d+ signed checkpoints \(newest #\d+ of/);
 });
