@@ -83,7 +83,7 @@ describe("who a health check runs as, on lab hosts", () => {
     await build("1.0");
     const r = await createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec("1.0"));
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
-    expect((await run(r.id, ["succeeded", "paused", "failed"])).state).toBe("succeeded");
+    expect((await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed"])).state).toBe("succeeded");
   });
 
   it("a hostile builder's check runs as keel-check: it cannot write to /root, /etc/keel or the store; every host reverts", async () => {
@@ -93,7 +93,8 @@ describe("who a health check runs as, on lab hosts", () => {
     expect(r.plan.rootCommands).toBeUndefined(); // nothing runs as root: nothing to show
     expect(r.state).toBe("approved");
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
-    const done = await run(r.id, ["succeeded", "paused", "failed"]);
+    const done = await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed"]);
+    expect(done.state).toBe("finished_with_failures");
     for (const h of done.hosts) {
       expect(h.state, `${h.hostName}: ${h.error}`).toBe("reverted");
       expect(h.error).toMatch(/^health check failed \(exit 1: keel-check\ntouch: cannot touch '\/root\/keel-pwned-[0-9a-f]+': Permission denied/);
@@ -139,7 +140,7 @@ when { principal.roles.contains("operator") && context.runsAsRoot };
 
     await answerRollout({ db: fleet.db }, approver, { rolloutId: r.id, digest: card.digest, verdict: "approve" });
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
-    const done = await run(r.id, ["succeeded", "paused", "failed"]);
+    const done = await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed"]);
     expect(done.state, JSON.stringify(done.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("succeeded");
     for (const h of done.hosts) {
       expect((await fleet.onHost(h.hostName, "web")).current).toBe("3.0");
