@@ -54,23 +54,22 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async () => {
   test.setTimeout(600_000);
-  rc = await startRolloutConsole({ lab: LAB, hosts: 2 });
+  // Founders (named where the console is installed), so that the approver's approval of the
+  // admin's policy edit counts (docs/decisions/0015-two-person-rule.md).
+  for (const k of ["operator", "approver"] as const) people[k] = `${k}-${LAB}@keel.test`;
+  const founders = `${people.operator}:operator,${people.approver}:approver`;
+  rc = await startRolloutConsole({ lab: LAB, hosts: 2, env: { KEEL_FOUNDERS: founders, KEEL_FOUNDERS_PASSWORD: PASSWORD } });
   url = rc.keel.url;
   const adm = await apiAs(rc.keel.adminEmail, rc.keel.adminPassword);
   try {
-    for (const [k, roles] of [
-      ["operator", ["operator"]],
-      ["approver", ["approver"]],
-    ] as const) {
-      people[k] = `${k}-${LAB}@keel.test`;
-      await ok(adm, "mutation", "users.create", { email: people[k], name: `${k} ${LAB}`, password: PASSWORD, roles });
-    }
     await ok(adm, "mutation", "keys.create", { name: "console" });
     const inventory = readFileSync(`/var/lib/keel-lab/${LAB}/inventory.json`, "utf8");
     const imported = await ok(adm, "mutation", "hosts.import", { format: "lab", text: inventory, environment: "dev" });
     const unkeyed = (imported.outcomes as { status: string; message?: string }[]).filter((o) => o.status === "enrolled" && o.message);
     expect(imported.enrolled, JSON.stringify(imported.outcomes)).toBe(2);
     expect(unkeyed, "hosts without the console's signing key").toEqual([]);
+    const refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: (imported.outcomes as { id: string }[]).map((o) => o.id) });
+    expect(refreshed.ok, JSON.stringify(refreshed.results)).toBe(2);
 
     const policy = await ok(adm, "query", "policy.get");
     const doc = policy.active.document as { cedar: string; windows: unknown[] };
