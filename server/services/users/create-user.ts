@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { Prisma, type PrismaClient, type Role } from "@prisma/client";
 import { AppError } from "../../errors";
 import { hashPassword } from "../../auth/password";
+import { assertStrongPassword } from "../../auth/password-strength";
 import { appendAudit } from "../audit/append-audit";
 import { userSelect, type UserSummary } from "./user-select";
 
@@ -23,6 +24,8 @@ export async function createUser({
   input: CreateUserInput;
 }): Promise<{ user: UserSummary; password: string | null }> {
   const email = input.email.trim().toLowerCase();
+  // A chosen password must pass the strength estimator (a generated one always does).
+  if (input.password !== undefined) assertStrongPassword(input.password, [email, input.name]);
   const password = input.password ?? generatePassword();
   const hash = await hashPassword(password);
   const id = randomUUID();
