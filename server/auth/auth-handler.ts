@@ -37,9 +37,9 @@ export const DEFAULT_AUTH_LIMITS: AuthLimits = {
 };
 
 function tooMany(what: string, seconds: number): Response {
-  return jsonError(429, "TOO_MANY_ATTEMPTS", `${what} Try again in ${seconds < 90 ? `${seconds} s` : `${Math.ceil(seconds / 60)} minute(s)`}.`, {
-    "retry-after": String(seconds),
-  });
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+  const when = seconds < 90 ? plural(seconds, "second") : plural(Math.ceil(seconds / 60), "minute");
+  return jsonError(429, "TOO_MANY_ATTEMPTS", `${what} Try again in ${when}.`, { "retry-after": String(seconds) });
 }
 
 export function createAuthHandler(deps: {

@@ -1,7 +1,8 @@
 // Sign-in throttling that slows an attacker without locking the owner out
 // (docs/decisions/0001-auth.md, "Sign-in throttling"). Failures are counted per client address
 // and per account; past a few free failures each further one doubles that key's wait (1 s, 2 s,
-// 4 s … up to 15 minutes), and a key is forgotten a day after its last failure.
+// 4 s … up to 15 minutes). An address gets 20 free failures (across accounts) and is forgotten an
+// hour after its last failure; an account gets 5 and is forgotten a day after its last one.
 //  - A failing address waits out its own backoff, whatever account it tries.
 //  - An account in backoff makes the addresses that have been failing against it wait, but an
 //    address with fewer than 3 failures against that account may still try: the owner at their
@@ -15,7 +16,8 @@
 export type BackoffRule = { free: number; baseMs: number; maxMs: number; forgetMs: number };
 
 export const DEFAULT_THROTTLE = {
-  ip: { free: 10, baseMs: 1000, maxMs: 15 * 60_000, forgetMs: 86_400_000 },
+  // Many users may share an address (an office's NAT): more free failures, forgotten after an hour.
+  ip: { free: 20, baseMs: 1000, maxMs: 15 * 60_000, forgetMs: 3_600_000 },
   account: { free: 5, baseMs: 1000, maxMs: 15 * 60_000, forgetMs: 86_400_000 },
   /** An address with fewer failures than this against an account is not stopped by that account's backoff. */
   cleanBelow: 3,
