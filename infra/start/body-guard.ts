@@ -62,9 +62,14 @@ function refuseMidBody(req: IncomingMessage, limit: number): void {
  */
 export function guardBody(req: IncomingMessage, res: ServerResponse): boolean {
   // Node discards the unread rest of a body after the answer (to reuse the connection), which
-  // reads all of it; here the connection is closed instead (Node's own finish handler runs first
-  // and only schedules that read).
-  (req as unknown as { _dump(): void })._dump = () => {};
+  // reads all of it: only a body that has fully arrived is discarded so (that frees it and lets
+  // the connection carry the next request); otherwise the connection is closed instead. Node's
+  // own finish handler calls _dump, then this one runs.
+  const dumpable = req as unknown as { _dump(): void };
+  const dump = dumpable._dump.bind(req);
+  dumpable._dump = () => {
+    if (req.complete) dump();
+  };
   res.once("finish", () => {
     if (!req.complete) closeUnread(req.socket);
   });
