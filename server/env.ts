@@ -27,6 +27,11 @@ export const ZEnv = z.object({
    * root-only socket reached through SSH (no Node start-up per step; docs/agent.md). 0 turns it off.
    */
   KEEL_AGENT_RESIDENT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
+  /**
+   * Size in GiB of the sparse btrfs image `npm start` mounts as the build store (<data dir>/subvolumes)
+   * when the data directory is not on btrfs and it runs as root; 0 turns that off.
+   */
+  KEEL_BUILD_STORE_GIB: z.coerce.number().int().min(0).max(65_536).default(20),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   KEEL_TRUST_PROXY: z.stringbool().default(false),
 });

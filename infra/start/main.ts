@@ -8,7 +8,7 @@
 //   5. the rollout worker (server/jobs), with the agent bundle built when missing
 // Ctrl-C / SIGTERM stops everything it started, the embedded PostgreSQL included.
 import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { applyMigrations } from "../../prisma/migrate";
 import { parseEnv, publicOrigin } from "../../server/env";
 import { openDatabase, StartError, type Database } from "./database";
@@ -16,6 +16,8 @@ import { ensureFirstAdmin } from "./first-admin";
 import { buildNext, buildState, REPO, serveNext, type Serving } from "./next-app";
 import { ensureSecret } from "./secret";
 import { ensureAgentBundle } from "./agent-bundle";
+import { consoleIdentity } from "../../server/console-identity";
+import { ensureBuildStore, type BuildStore } from "./build-store";
 import type { Workers } from "../../server/jobs/start-workers";
 
 const log = (s: string) => console.log(`keel: ${s}`);
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
   let db: Database | undefined;
   let serving: Serving | undefined;
   let workers: Workers | undefined;
+  let buildStore: BuildStore | undefined;
   const aborter = new AbortController();
   let stopping: Promise<void> | undefined;
   const stop = (why: string, code: number) => {
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
       await workers?.stop().catch((e: unknown) => console.error("keel: stopping the workers:", e));
       await serving?.close().catch((e: unknown) => console.error("keel: stopping the web server:", e));
       await db?.stop();
+      await buildStore?.close();
       process.exit(code);
     })();
     return stopping;
@@ -60,13 +64,16 @@ async function main(): Promise<void> {
     const secret = ensureSecret(dataDir, env.KEEL_SECRET);
     process.env.DATABASE_URL = db.url;
     process.env.KEEL_SECRET = secret;
+    process.env.KEEL_DATA_DIR = dataDir; // the web handlers find the console's SSH key here
+    buildStore = await ensureBuildStore({ dataDir, sizeGiB: env.KEEL_BUILD_STORE_GIB, log });
+    consoleIdentity({ dataDir }); // made now, so Settings and `keel ssh-key` can show it before any host
     process.env.KEEL_NEXT_DIST_DIR = env.KEEL_NEXT_DIST_DIR;
     process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 
     const build = dev ? "fresh" : buildState(env.KEEL_NEXT_DIST_DIR);
     if (build !== "fresh") {
       log(`${build === "missing" ? "no build" : "sources changed since the build"} in ${env.KEEL_NEXT_DIST_DIR}/: running next build (takes a few minutes)`);
-      await buildNext(env.KEEL_NEXT_DIST_DIR, aborter.signal);
+      await buildNext(env.KEEL_NEXT_DIST_DIR, aborter.signal, join(dataDir, "next-build.log"));
     }
     if (aborter.signal.aborted) return;
     serving = await serveNext({ host: env.KEEL_HOST, port: env.KEEL_PORT, dev });

@@ -16,12 +16,14 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
   const [asOf, setAsOf] = useState("");
   const at = asOf ? new Date(asOf) : undefined;
   const host = useQuery(trpc.hosts.get.queryOptions({ id, ...(at ? { at } : {}) }));
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ text: string; bad: boolean } | null>(null);
   const refresh = useMutation(
     trpc.hosts.refresh.mutationOptions({
       onSuccess: async (r) => {
         const x = r.results[0];
-        setNotice(x ? (x.status === "ok" ? (x.changed ? "Refreshed: changes recorded." : "Refreshed: nothing changed.") : `Refresh: ${x.status} — ${x.message ?? ""}`) : "Refreshed.");
+        if (!x) setNotice({ text: "Refreshed.", bad: false });
+        else if (x.status === "ok") setNotice({ text: x.changed ? "Refreshed: changes recorded." : "Refreshed: nothing changed.", bad: false });
+        else setNotice({ text: `Refresh failed (${x.status}): ${x.message ?? "no message"}`, bad: true });
         await queryClient.invalidateQueries({ queryKey: trpc.hosts.get.queryKey() });
       },
     }),
@@ -58,7 +60,7 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
           )}
         </div>
       </PageHeader>
-      {notice && <OkNote>{notice}</OkNote>}
+      {notice && (notice.bad ? <ErrorNote>{notice.text}</ErrorNote> : <OkNote>{notice.text}</OkNote>)}
       {refresh.error && <ErrorNote>{errorMessage(refresh.error)}</ErrorNote>}
       {remove.error && <ErrorNote>{errorMessage(remove.error)}</ErrorNote>}
       {h.retiredAt && (

@@ -313,7 +313,7 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
     });
     expect([r.status, r.json.error?.message]).toEqual([
       412,
-      expect.stringMatching(/data directory on btrfs/),
+      expect.stringMatching(/needs a btrfs build store.*subvolumes is not on btrfs/),
     ]);
   });
 
