@@ -8,6 +8,7 @@ import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
 import { formatBytes } from "../_csv";
 import { AsOfField, ExportCsvButton } from "../export-csv-button";
+import { RepinPanel } from "./repin-panel";
 
 export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
   const trpc = useTRPC();
@@ -73,6 +74,9 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
         <ErrorNote>
           The host presented a different host key ({h.presentedKeyFingerprint ?? "unknown"}) than the pinned {h.hostKeyFingerprint}. Keel stopped talking to it; an admin must verify the machine and re-pin its key.
         </ErrorNote>
+      )}
+      {h.hostKeyChanged && !h.retiredAt && roles.includes("admin") && (
+        <RepinPanel hostId={h.id} name={h.name} pinned={h.hostKeyFingerprint} presented={h.presentedKeyFingerprint} />
       )}
       {h.reachable === false && !h.hostKeyChanged && <ErrorNote>Unreachable at the last refresh: {h.lastError}. Showing the last known state.</ErrorNote>}
       <section className="card grid grid-cols-2 gap-x-6 gap-y-1 text-sm md:grid-cols-4" aria-label="Facts">

@@ -1,4 +1,5 @@
 import { signedInProcedure } from "../../init";
+import { enforcePolicy } from "@/server/services/policy/governed/govern";
 import { createApiToken } from "../../../services/tokens/create-api-token";
 import { ZCreateTokenRequest, ZCreateTokenResponse } from "./schemas";
 
@@ -6,4 +7,7 @@ import { ZCreateTokenRequest, ZCreateTokenResponse } from "./schemas";
 export const createTokenRoute = signedInProcedure
   .input(ZCreateTokenRequest)
   .output(ZCreateTokenResponse)
-  .mutation(({ ctx, input }) => createApiToken({ db: ctx.db, userId: ctx.user.id, via: ctx.via, ...input }));
+  .mutation(async ({ ctx, input }) => {
+    await enforcePolicy({ db: ctx.db }, ctx.user, "manage_tokens", { hosts: [], summary: `create the API token ${input.name}` });
+    return createApiToken({ db: ctx.db, userId: ctx.user.id, via: ctx.via, ...input });
+  });
