@@ -158,6 +158,9 @@ describe("passwords", () => {
     expect(r.body.error.json.message).toMatch(/too weak.*Repeated characters/);
     const common = await mutate("users.create", { email: "weak@keel.local", name: "W", roles: [], password: "Password1234!" }, { cookie: admin });
     expect(common.body.error.json.message).toMatch(/commonly used password/);
+    // Also when the creation needs approvers (an admin): refused at the request, not stored as a change.
+    const asAdmin = await mutate("users.create", { email: "weak@keel.local", name: "W", roles: ["admin"], password: "aaaaaaaaaaaa" }, { cookie: admin });
+    expect([asAdmin.status, asAdmin.body.error?.json.message]).toEqual([400, expect.stringMatching(/too weak/)]);
     // The user's own e-mail is part of the dictionary.
     const own = await mutate("users.create", { email: "weakling@keel.local", name: "W", roles: [], password: "weakling@keel.local" }, { cookie: admin });
     expect(own.status).toBe(400);
