@@ -4,6 +4,7 @@
 // the API. Passwords come from the environment, or are generated and returned so that start-up
 // prints them once.
 import { createDb } from "../../server/db";
+import { AppError } from "../../server/errors";
 import { createUser } from "../../server/services/users/create-user";
 
 const ROLES = ["admin", "operator", "approver", "auditor"] as const;
@@ -36,6 +37,10 @@ export async function ensureFirstAdmin(opts: {
       db,
       actorId: null,
       input: { email: opts.email, name: "Administrator", roles: ["admin"], password: opts.password },
+    }).catch((e: unknown) => {
+      // A KEEL_ADMIN_PASSWORD the strength check refuses: say which setting to change.
+      if (e instanceof AppError && opts.password !== undefined) throw new Error(`KEEL_ADMIN_PASSWORD: ${e.message}`);
+      throw e;
     });
     const made = [];
     for (const f of founders) {

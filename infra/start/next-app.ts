@@ -1,11 +1,13 @@
 // Builds the Next.js console when there is no build yet, and serves it in this process behind
 // a small HTTP server that records the client's address (x-keel-client-ip, used by rate limits
-// and the audit log) and the requested path (x-keel-path, for sign-in redirects).
+// and the audit log) and the requested path (x-keel-path, for sign-in redirects), and bounds
+// every request body (./body-guard.ts).
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, readdirSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { guardBody } from "./body-guard";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -87,6 +89,7 @@ export async function serveNext(opts: { host: string; port: number; dev: boolean
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     req.headers["x-keel-client-ip"] = req.socket.remoteAddress ?? "unknown";
     req.headers["x-keel-path"] = req.url ?? "/";
+    if (guardBody(req, res)) return;
     handle(req, res).catch((e: unknown) => {
       console.error("request failed:", e);
       if (!res.headersSent) res.writeHead(500).end("internal error");

@@ -20,6 +20,7 @@ import { writeAuditCheckpoint } from "../services/audit/write-audit-checkpoint";
 import { rewriteAuditRow } from "../test/audit-tamper";
 import { seedHosts } from "@/prisma/seed/fleet";
 import { runKeel } from "../test/run-keel";
+import { signInThrottle } from "../auth/sign-in-throttle";
 import { consoleIdentity } from "../console-identity";
 
 const run = promisify(execFile);
@@ -79,6 +80,15 @@ describe("keel CLI", () => {
     const verify = await cli("audit", "verify");
     expect(verify.code).toBe(0);
     expect(verify.out[0]).toMatch(/^audit chain intact: \d+ events verified/);
+  });
+
+  it("users unlock forgets an account's failed sign-ins (the console runs in this process, so its throttle is this one)", async () => {
+    for (let i = 0; i < 8; i++) signInThrottle().failed("192.0.2.1", "aud@keel.local");
+    expect(signInThrottle().waitMs("192.0.2.1", "aud@keel.local")).toBeGreaterThan(0);
+    const r = await cli("users", "unlock", "aud@keel.local");
+    expect([r.code, r.out]).toEqual([0, ["aud@keel.local: failed sign-ins forgotten; the account can sign in again at once"]]);
+    expect(signInThrottle().waitMs("192.0.2.1", "aud@keel.local")).toBe(0);
+    expect((await cli("users", "unlock", "nobody@keel.local")).err.join("\n")).toMatch(/no user with the e-mail nobody@keel\.local/);
   });
 
   it("hosts remove retires the host: it leaves the list, and hosts show still finds it, marked retired and by whom", async () => {
@@ -179,7 +189,7 @@ describe("keel CLI", () => {
     expect(down.code).toBe(1);
 
     const usage = await cli("users", "delete");
-    expect(usage.err).toEqual(["keel: usage: keel users list"]);
+    expect(usage.err).toEqual(["keel: usage: keel users list | keel users unlock EMAIL"]);
     expect((await cli("frobnicate")).code).toBe(1);
   });
 });

@@ -20,6 +20,7 @@ const EXPECTED: Record<string, Access> = {
   "users.disable": ["admin"],
   "users.enable": ["admin"],
   "users.revokeSessions": ["admin"],
+  "users.unlock": ["admin"],
   "settings.sshKey": "signed-in",
   "tokens.list": "signed-in",
   "tokens.create": "signed-in",

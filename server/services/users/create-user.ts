@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { Prisma, type PrismaClient, type Role } from "@prisma/client";
 import { AppError } from "../../errors";
 import { hashPassword } from "../../auth/password";
+import { assertStrongPassword } from "../../auth/password-strength";
 import { appendAudit } from "../audit/append-audit";
 import { recordRoleGrants, type GrantProvenance } from "./role-grants";
 import { userSelect, type UserSummary } from "./user-select";
@@ -29,6 +30,8 @@ export async function createUser({
   provenance?: GrantProvenance;
 }): Promise<{ user: UserSummary; password: string | null }> {
   const email = input.email.trim().toLowerCase();
+  // A chosen password must pass the strength estimator (a generated one always does).
+  if (input.password !== undefined) assertStrongPassword(input.password, [email, input.name]);
   const password = input.password ?? generatePassword();
   const hash = input.passwordHash ?? (await hashPassword(password));
   const id = randomUUID();

@@ -4,6 +4,8 @@
 // (docs/decisions/0015-two-person-rule.md).
 import type { Role } from "@prisma/client";
 import { hashPassword } from "@/server/auth/password";
+import { assertStrongPassword } from "@/server/auth/password-strength";
+import { unlockSignIn } from "@/server/auth/unlock-sign-in";
 import { createSigningKey } from "@/server/services/keys/create-signing-key";
 import { importPublicKey } from "@/server/services/keys/import-public-key";
 import { retireSigningKey } from "@/server/services/keys/retire-signing-key";
@@ -32,6 +34,8 @@ export const adminOps = {
     },
     // The password is hashed when the request is made; a generated one is shown to the requester then, once.
     async prepare(i) {
+      // Checked when the request is made: once hashed, the password cannot be judged any more.
+      if (i.password !== undefined) assertStrongPassword(i.password, [i.email.trim().toLowerCase(), i.name]);
       const password = i.password ?? generatePassword();
       const { password: _p, ...rest } = i;
       return { stored: { ...rest, passwordHash: await hashPassword(password) }, once: i.password ? undefined : { password } };
@@ -68,6 +72,13 @@ export const adminOps = {
       return { hosts: [], summary: `end the sessions of ${(await userOf(db, i.userId)).email}` };
     },
     apply: (d, a, i) => revokeUserSessions({ db: d.db, actorId: a.id, userId: i.userId }),
+  }),
+  "users.unlock": op({
+    action: "manage_users",
+    async describe(db, i: { userId: string }) {
+      return { hosts: [], summary: `forget the failed sign-ins of ${(await userOf(db, i.userId)).email}` };
+    },
+    apply: (d, a, i) => unlockSignIn({ db: d.db, actorId: a.id, userId: i.userId }),
   }),
   "keys.create": op({
     action: "manage_keys",
