@@ -1,10 +1,18 @@
 // Inspects a `btrfs send` stream (format version 1) before `btrfs receive` sees it: structure,
-// one subvolume, the end marker, paths that stay inside the subvolume, clones only from the
-// subvolume itself or its declared parent, and special content (setuid/setgid, capabilities,
-// device nodes). btrfs-progs documents that receive does not validate crafted streams, so the
-// agent refuses what it cannot vouch for (RELIABILITY.md case 7).
+// one subvolume, the end marker, paths that stay inside the subvolume and never go through a
+// symlink, clones only from the subvolume itself or its declared parent (sources looked up without
+// following symlinks, send-paths.ts), every 64-bit field read exactly (BigInt), modes without bits
+// outside the file type and 0o7777, extended attribute names checked byte by byte against an
+// allow-list (xattr-names.ts), and special content (setuid/setgid anywhere including the
+// subvolume's root, capabilities, privileged xattrs, device nodes). btrfs-progs documents that
+// receive does not validate crafted streams, so the agent refuses what it cannot vouch for
+// (RELIABILITY.md cases 7 and 27). The same parser reads the kernel's own description of a
+// received subvolume (`btrfs send --no-data`, option `listing`): what is checked after the
+// receive is what the kernel holds, not what the stream said.
 // Layout: "btrfs-stream\0" u32le version; then commands: u32le len, u16le cmd, u32le crc, TLVs
 // (u16le type, u16le len, data).
+import { PathProblem, PathTracker, checkInside, shown } from "./send-paths";
+import { XattrRefused, classifyXattr, describeCapability } from "./xattr-names";
 
 const MAGIC = Buffer.from("btrfs-stream\0", "latin1");
 const HEADER_BYTES = MAGIC.length + 4;
@@ -22,14 +30,19 @@ const A = {
   OTIME: 12, XATTR_NAME: 13, XATTR_DATA: 14, PATH: 15, PATH_TO: 16, PATH_LINK: 17, FILE_OFFSET: 18, DATA: 19,
   CLONE_UUID: 20, CLONE_CTRANSID: 21, CLONE_PATH: 22, CLONE_OFFSET: 23, CLONE_LEN: 24,
 } as const;
-const S_IFMT = 0o170000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
+/** Attributes holding a u64 (exactly 8 bytes; read as BigInt, never as a JavaScript number). */
+const U64_ATTRS = new Set<number>([A.CTRANSID, A.INO, A.SIZE, A.MODE, A.UID, A.GID, A.RDEV, A.FILE_OFFSET, A.CLONE_CTRANSID, A.CLONE_OFFSET, A.CLONE_LEN]);
+/** The highest attribute type of send stream v1 (BTRFS_SEND_A_CLONE_LEN). */
+const MAX_ATTR = 24;
+const S_IFMT = 0o170000n;
+const S_IFCHR = 0o020000n;
+const S_IFBLK = 0o060000n;
+const NODE_TYPES = new Set([0o010000n, 0o020000n, 0o060000n, 0o100000n, 0o140000n]); // fifo, chr, blk, reg, sock
 const REPORT_LIMIT = 100;
 
 export class StreamProblem extends Error {
   constructor(
-    readonly kind: "BAD_STREAM" | "PARENT_MISMATCH",
+    readonly kind: "BAD_STREAM" | "PARENT_MISMATCH" | "STREAM_ESCAPE" | "SPECIAL_FILES",
     message: string,
   ) {
     super(message);
@@ -42,9 +55,19 @@ export interface SendStreamFacts {
   /** UUID of the parent (clone source) for an incremental stream. */
   parentUuid: string | null;
   commands: number;
+  /** Clone commands: data that does not come from the stream's own bytes. */
+  clones: number;
+  /** Paths ("." for the subvolume's root), each list the first 100 (from finish()). */
   setuid: string[];
+  /** "path (cap_setuid+ep)" */
   capabilities: string[];
   devices: string[];
+  /** Privileged extended attributes other than capabilities: "path (name)". */
+  xattrs: string[];
+  /** The names of those privileged attributes (all of them, for the declaration check). */
+  xattrNames: Set<string>;
+  /** With `listing`: every extended attribute by path (exact bytes as latin1) → [name, value]. */
+  allXattrs: Map<string, [string, Buffer][]> | null;
 }
 
 function uuidString(b: Buffer): string {
@@ -52,21 +75,17 @@ function uuidString(b: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-/** A path inside the subvolume: relative, no `..`, `.` or empty components, no NUL. */
-function checkInside(path: string, what: string, allowRoot = false): void {
-  if (allowRoot && path === "") return;
-  if (path.length === 0 || path.startsWith("/") || path.includes("\0")) {
-    throw new StreamProblem("BAD_STREAM", `the stream names a ${what} outside the tree: ${JSON.stringify(path)}`);
-  }
-  for (const part of path.split("/")) {
-    if (part === ".." || part === "." || part === "") {
-      throw new StreamProblem("BAD_STREAM", `the stream names a ${what} outside the tree: ${JSON.stringify(path)}`);
-    }
-  }
-}
-
 function push(list: string[], v: string): void {
   if (list.length < REPORT_LIMIT) list.push(v);
+}
+
+export interface InspectorExpect {
+  uuid: string | undefined;
+  parentUuid: string | null;
+  /** The installed parent's tree, where clone sources of an incremental stream are looked up. */
+  parentDir?: string | null;
+  /** Reading the kernel's `btrfs send --no-data` of a received subvolume: no UUIDs to match, keep every xattr. */
+  listing?: boolean;
 }
 
 export class SendStreamInspector {
@@ -75,11 +94,33 @@ export class SendStreamInspector {
   private have = 0;
   private sawHeader = false;
   private ended = false;
-  private facts: SendStreamFacts = { subvolName: "", subvolUuid: "", parentUuid: null, commands: 0, setuid: [], capabilities: [], devices: [] };
+  private readonly paths: PathTracker;
+  /** Entries reported in the special lists, by current path: renames move them. */
+  private facts: SendStreamFacts;
 
-  constructor(private readonly expect: { uuid: string | undefined; parentUuid: string | null }) {}
+  constructor(private readonly expect: InspectorExpect) {
+    this.paths = new PathTracker(expect.parentDir ?? null);
+    this.facts = {
+      subvolName: "", subvolUuid: "", parentUuid: null, commands: 0, clones: 0,
+      setuid: [], capabilities: [], devices: [], xattrs: [], xattrNames: new Set(), allXattrs: expect.listing ? new Map() : null,
+    };
+  }
 
   push(chunk: Buffer): void {
+    try {
+      this.pushInner(chunk);
+    } catch (e) {
+      if (e instanceof PathProblem) throw new StreamProblem(e.kind, e.message);
+      if (e instanceof XattrRefused) throw new StreamProblem("SPECIAL_FILES", e.message);
+      throw e;
+    }
+  }
+
+  private tooLong(len: number): StreamProblem {
+    return new StreamProblem("BAD_STREAM", `a stream command claims ${len} bytes, an impossible length for a btrfs send command (at most ${MAX_CMD_BYTES})`);
+  }
+
+  private pushInner(chunk: Buffer): void {
     if (this.ended) {
       if (chunk.length) throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
       return;
@@ -105,7 +146,7 @@ export class SendStreamInspector {
     if (this.have > 0) {
       if (!gather(CMD_HEADER_BYTES)) return;
       const len = this.scratch.readUInt32LE(0);
-      if (len > MAX_CMD_BYTES) throw new StreamProblem("BAD_STREAM", `a stream command claims ${len} bytes (limit ${MAX_CMD_BYTES})`);
+      if (len > MAX_CMD_BYTES) throw this.tooLong(len);
       if (!gather(CMD_HEADER_BYTES + len)) return;
       this.have = 0;
       this.command(this.scratch.readUInt16LE(4), this.scratch.subarray(CMD_HEADER_BYTES, CMD_HEADER_BYTES + len));
@@ -117,7 +158,7 @@ export class SendStreamInspector {
     while (chunk.length - off >= CMD_HEADER_BYTES) {
       const len = chunk.readUInt32LE(off);
       const cmd = chunk.readUInt16LE(off + 4);
-      if (len > MAX_CMD_BYTES) throw new StreamProblem("BAD_STREAM", `a stream command claims ${len} bytes (limit ${MAX_CMD_BYTES})`);
+      if (len > MAX_CMD_BYTES) throw this.tooLong(len);
       if (chunk.length - off < CMD_HEADER_BYTES + len) break;
       this.command(cmd, chunk.subarray(off + CMD_HEADER_BYTES, off + CMD_HEADER_BYTES + len));
       off += CMD_HEADER_BYTES + len;
@@ -135,19 +176,49 @@ export class SendStreamInspector {
   /** Call at the end of input; returns what the stream holds or throws StreamProblem. */
   finish(): SendStreamFacts {
     if (!this.sawHeader) throw new StreamProblem("BAD_STREAM", "the stream is empty or shorter than its header");
-    if (!this.ended) throw new StreamProblem("BAD_STREAM", "the stream has no end marker (truncated?)");
-    return this.facts;
+    if (!this.ended) {
+      throw new StreamProblem("BAD_STREAM", this.have > 0 ? `the stream ends inside a command (${this.have} bytes of it), before its end marker` : "the stream ends without its end marker");
+    }
+    const f = this.facts;
+    // Internally "path" or "path\0note", paths as latin1; reported as "path (note)", "." for the root.
+    const report = (list: string[]) =>
+      list.map((v) => {
+        const i = v.indexOf("\0");
+        return i < 0 ? shown(v) : `${shown(v.slice(0, i))} (${v.slice(i + 1)})`;
+      });
+    return { ...f, setuid: report(f.setuid), capabilities: report(f.capabilities), devices: report(f.devices), xattrs: report(f.xattrs) };
   }
 
   /** Where each attribute of the current command lies in its payload: offset + 1 (0: absent), length. */
   private readonly attrAt = new Int32Array(32);
   private readonly attrLen = new Int32Array(32);
-  /** The last path that passed checkInside (a copy): file data comes as runs of writes to one path. */
+  /** The last path that passed the path checks (a copy): file data comes as runs of writes to one path. */
   private lastPath = Buffer.alloc(0);
 
   private attr(payload: Buffer, t: number): Buffer | undefined {
     const at = this.attrAt[t]!;
     return at ? payload.subarray(at - 1, at - 1 + this.attrLen[t]!) : undefined;
+  }
+
+  /** Rewrites reported paths when send renames an entry (it creates under temporary names first). */
+  private renamed(from: string, to: string): void {
+    const f = this.facts;
+    for (const list of [f.setuid, f.devices, f.capabilities, f.xattrs]) {
+      for (let i = 0; i < list.length; i++) {
+        const v = list[i] as string;
+        if (v === from || v.startsWith(`${from}\0`) || v.startsWith(`${from}/`)) list[i] = to + v.slice(from.length);
+      }
+    }
+    const all = f.allXattrs;
+    if (all && all.size) {
+      for (const [p, xs] of [...all]) {
+        if (p === from || p.startsWith(`${from}/`)) {
+          all.delete(p);
+          all.set(to + p.slice(from.length), xs);
+        }
+      }
+    }
+    this.paths.renamed(from, to);
   }
 
   // Per command: no allocation beyond the strings it checks (write commands, most of a stream,
@@ -160,21 +231,23 @@ export class SendStreamInspector {
       const type = payload.readUInt16LE(p);
       const len = payload.readUInt16LE(p + 2);
       if (p + 4 + len > payload.length) throw new StreamProblem("BAD_STREAM", "a stream attribute runs past its command");
-      if (type < 32) {
-        this.attrAt[type] = p + 5;
-        this.attrLen[type] = len;
-      }
+      if (type === 0 || type > MAX_ATTR) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} has an unknown attribute type ${type}`);
+      if (this.attrAt[type]) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} has attribute ${type} twice`);
+      if (U64_ATTRS.has(type) && len !== 8) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} has a ${len}-byte value for the 64-bit attribute ${type}`);
+      this.attrAt[type] = p + 5;
+      this.attrLen[type] = len;
       p += 4 + len;
     }
+    // Paths as latin1: one char per byte, so two different byte strings never compare equal.
     const str = (t: number): string => {
       const v = this.attr(payload, t);
       if (!v) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks attribute ${t}`);
-      return v.toString("utf8");
+      return v.toString("latin1");
     };
-    const u64 = (t: number): number => {
+    const u64 = (t: number): bigint => {
       const v = this.attr(payload, t);
-      if (!v || v.length !== 8) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks attribute ${t}`);
-      return Number(v.readBigUInt64LE(0));
+      if (!v) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks attribute ${t}`);
+      return v.readBigUInt64LE(0);
     };
     const uuid = (t: number): string => {
       const v = this.attr(payload, t);
@@ -193,16 +266,25 @@ export class SendStreamInspector {
     if (f.commands === 1 && cmd !== C.SUBVOL && cmd !== C.SNAPSHOT) {
       throw new StreamProblem("BAD_STREAM", "the stream does not start with a subvolume");
     }
+    /** A path of this command: inside the tree, and not through a symlink the stream made. */
+    const path = (t: number, what: string, opts: { root?: boolean; self?: boolean; verb?: string } = {}): string => {
+      const v = str(t);
+      checkInside(v, what, opts.root);
+      this.paths.check(v, opts.self === true, opts.verb ?? "writes");
+      return v;
+    };
     switch (cmd) {
       case C.SUBVOL:
       case C.SNAPSHOT: {
         if (f.commands !== 1) throw new StreamProblem("BAD_STREAM", "the stream holds more than one subvolume");
         const name = str(A.PATH);
-        if (name.includes("/") || name === "." || name === ".." || name.length === 0) {
-          throw new StreamProblem("BAD_STREAM", `the stream's subvolume name ${JSON.stringify(name)} is not a plain name`);
+        if (name.includes("/") || name === "." || name === ".." || name.length === 0 || name.includes("\0")) {
+          throw new StreamProblem("BAD_STREAM", `the stream's subvolume name ${JSON.stringify(shown(name))} is not a plain name`);
         }
         f.subvolName = name;
         f.subvolUuid = uuid(A.UUID);
+        u64(A.CTRANSID);
+        if (this.expect.listing) return;
         if (this.expect.uuid && f.subvolUuid !== this.expect.uuid) {
           throw new StreamProblem("BAD_STREAM", `the stream's subvolume UUID ${f.subvolUuid} is not the manifest's ${this.expect.uuid}`);
         }
@@ -225,72 +307,107 @@ export class SendStreamInspector {
         this.ended = true;
         return;
       case C.WRITE: {
-        const path = this.attr(payload, A.PATH);
-        checkInside(str(A.PATH), "path");
-        this.lastPath = Buffer.from(path!);
+        const raw = this.attr(payload, A.PATH);
+        path(A.PATH, "path", { self: true });
+        u64(A.FILE_OFFSET);
+        this.lastPath = Buffer.from(raw!);
         return;
       }
+      case C.TRUNCATE:
+        path(A.PATH, "path", { self: true });
+        u64(A.SIZE);
+        return;
       case C.MKFILE:
       case C.MKDIR:
       case C.MKFIFO:
       case C.MKSOCK:
-      case C.UNLINK:
       case C.RMDIR:
-      case C.TRUNCATE:
       case C.UPDATE_EXTENT:
-      case C.SYMLINK: // PATH_LINK of a symlink is its target: any text, never followed by the agent
-        checkInside(str(A.PATH), "path");
+        path(A.PATH, "path");
         return;
-      case C.CHOWN:
+      case C.UNLINK:
+        this.paths.removed(path(A.PATH, "path"));
+        return;
+      case C.SYMLINK: // PATH_LINK of a symlink is its target: any text, never followed by the agent
+        this.paths.symlinkCreated(path(A.PATH, "path"), str(A.PATH_LINK));
+        return;
+      case C.CHOWN: {
+        path(A.PATH, "path", { root: true });
+        const uid = u64(A.UID);
+        const gid = u64(A.GID);
+        // btrfs receive passes these to lchown(2) as 32-bit ids: a larger value would be cut.
+        if (uid >= 0xffffffffn || gid >= 0xffffffffn) throw new StreamProblem("BAD_STREAM", `the stream sets the impossible owner ${uid}:${gid}`);
+        return;
+      }
       case C.UTIMES:
       case C.REMOVE_XATTR: // "" is the subvolume's root directory
-        checkInside(str(A.PATH), "path", true);
+        path(A.PATH, "path", { root: true });
         return;
       case C.MKNOD: {
-        const path = str(A.PATH);
-        checkInside(path, "path");
-        const type = u64(A.MODE) & S_IFMT;
-        if (type === S_IFCHR || type === S_IFBLK) push(f.devices, path);
+        const p = path(A.PATH, "path");
+        const mode = u64(A.MODE);
+        u64(A.RDEV);
+        if ((mode & ~(S_IFMT | 0o7777n)) !== 0n || !NODE_TYPES.has(mode & S_IFMT)) {
+          throw new StreamProblem("BAD_STREAM", `the stream makes ${shown(p)} with the impossible mode 0o${mode.toString(8)}`);
+        }
+        const type = mode & S_IFMT;
+        if (type === S_IFCHR || type === S_IFBLK) push(f.devices, p);
+        if (mode & 0o6000n) push(f.setuid, p);
         return;
       }
       case C.RENAME: {
-        const from = str(A.PATH);
-        const to = str(A.PATH_TO);
-        checkInside(from, "path");
-        checkInside(to, "rename target");
-        // send creates entries under temporary names (o257-12-0) and renames them: follow that.
-        for (const list of [f.setuid, f.devices, f.capabilities]) {
-          for (let i = 0; i < list.length; i++) {
-            const v = list[i] as string;
-            if (v === from) list[i] = to;
-            else if (v.startsWith(`${from}/`)) list[i] = to + v.slice(from.length);
-          }
-        }
+        const from = path(A.PATH, "path", { verb: "renames" });
+        const to = path(A.PATH_TO, "rename target", { verb: "renames" });
+        this.renamed(from, to);
         return;
       }
       case C.LINK:
-        checkInside(str(A.PATH), "path");
-        checkInside(str(A.PATH_LINK), "hard link target");
+        path(A.PATH, "path", { verb: "links" });
+        path(A.PATH_LINK, "hard link target", { verb: "links" });
         return;
       case C.CHMOD: {
-        const path = str(A.PATH);
-        checkInside(path, "path", true);
-        if (u64(A.MODE) & 0o6000) push(f.setuid, path);
+        const p = path(A.PATH, "path", { root: true, self: true, verb: "changes a mode" });
+        const mode = u64(A.MODE);
+        // send's chmod carries the permission bits only; anything else is crafted (bit 63 of a
+        // mode read as a JavaScript number would have eaten the low bits, setuid among them).
+        if ((mode & ~0o7777n) !== 0n) throw new StreamProblem("BAD_STREAM", `the stream sets the impossible mode 0x${mode.toString(16)} on ${shown(p)} (bits outside 0o7777)`);
+        if (mode & 0o6000n) push(f.setuid, p);
         return;
       }
       case C.SET_XATTR: {
-        const path = str(A.PATH);
-        checkInside(path, "path", true);
-        if (str(A.XATTR_NAME) === "security.capability") push(f.capabilities, path);
+        const p = path(A.PATH, "path", { root: true, verb: "sets an extended attribute" });
+        const raw = this.attr(payload, A.XATTR_NAME);
+        const value = this.attr(payload, A.XATTR_DATA);
+        if (!raw || !value) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks its extended attribute name or value`);
+        const { name, kind } = classifyXattr(raw);
+        if (kind === "capability") push(f.capabilities, `${p}\0${describeCapability(value)}`);
+        if (kind === "privileged") {
+          push(f.xattrs, `${p}\0${name}`);
+          f.xattrNames.add(name);
+        }
+        if (f.allXattrs) {
+          const list = f.allXattrs.get(p) ?? [];
+          const i = list.findIndex(([n]) => n === name);
+          if (i >= 0) list.splice(i, 1);
+          list.push([name, Buffer.from(value)]);
+          f.allXattrs.set(p, list);
+        }
         return;
       }
       case C.CLONE: {
-        checkInside(str(A.PATH), "path");
-        checkInside(str(A.CLONE_PATH), "clone source");
+        path(A.PATH, "path", { self: true, verb: "clones data" });
+        const src = str(A.CLONE_PATH);
+        checkInside(src, "clone source");
+        u64(A.FILE_OFFSET);
+        u64(A.CLONE_OFFSET);
+        u64(A.CLONE_LEN);
+        u64(A.CLONE_CTRANSID);
         const from = uuid(A.CLONE_UUID);
-        if (from !== f.subvolUuid && from !== f.parentUuid) {
-          throw new StreamProblem("BAD_STREAM", `the stream clones data from subvolume ${from}, which is neither itself nor its parent`);
+        if (from !== f.subvolUuid && (from !== f.parentUuid || !f.parentUuid)) {
+          throw new StreamProblem("STREAM_ESCAPE", `the stream clones data from subvolume ${from}, which is neither itself nor its parent`);
         }
+        this.paths.checkCloneSource(src, from !== f.subvolUuid);
+        f.clones++;
         return;
       }
       default:
