@@ -281,3 +281,38 @@ describe("checked again on the received tree, before the version is visible", ()
     expectNothingChanged();
   });
 });
+
+describe("errors that name the attempt", () => {
+  it("a stream declared at 1 TiB is refused before any byte, saying by how much it exceeds the free space (no gc advice)", async () => {
+    const c = craftSendStream("x", file);
+    const streamPath = join(out, "tib.stream");
+    writeFileSync(streamPath, c.stream);
+    const chunkSize = 64 * 1024 * 1024;
+    const bytes = 2 ** 40;
+    const { special: _sp, parent: _p, ...rest } = base;
+    const m: ReleaseManifest = { ...rest, version: "2.0", stream: { ...base.stream, uuid: c.uuid, bytes, chunkSize, chunks: Array.from({ length: bytes / chunkSize }, () => "0".repeat(64)) } };
+    const a: Attempt = { manifestPath: resign(m, key, join(out, "tib.json")), streamPath, deltaBase: { version: "1.0", dir: parentDir } };
+    for (const way of ["cli", "serve", "resident"] as const) {
+      const r = await offer(way, store, trusted, a, s.root, residents);
+      expect(r.error, way).toMatchObject({ code: "DISK_FULL", step: "receive" });
+      expect(r.error!.message).toMatch(/^web 2\.0 declares a stream of 1099511627776 bytes \(1024\.0 GiB\), which exceeds the store's free space of \d+ bytes by \d+ bytes \(\d+\.\d GiB\); it is larger than the whole store/);
+      expect(r.error!.message).not.toMatch(/gc/);
+      expectNothingChanged();
+    }
+  });
+
+  it("a command claiming 4 GiB is called an impossible length, not a truncated stream", async () => {
+    const c = craftSendStream("x", file, { end: false });
+    const huge = Buffer.alloc(10);
+    huge.writeUInt32LE(0xfffffff0, 0);
+    huge.writeUInt16LE(15, 4);
+    const streamPath = join(out, "huge.stream");
+    writeFileSync(streamPath, Buffer.concat([c.stream, huge]));
+    const { special: _sp, parent: _p, ...rest } = base;
+    const m: ReleaseManifest = { ...rest, version: "2.0", stream: { ...base.stream, uuid: c.uuid } };
+    const r = await offer("cli", store, trusted, { manifestPath: resign(m, key, join(out, "huge.json"), streamPath), streamPath, deltaBase: { version: "1.0", dir: parentDir } }, s.root, residents);
+    expect(r.error).toMatchObject({ code: "BAD_STREAM", step: "verify" });
+    expect(r.error!.message).toBe("a stream command claims 4294967280 bytes, an impossible length for a btrfs send command (at most 65536)");
+    expectNothingChanged();
+  });
+});
