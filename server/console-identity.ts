@@ -7,10 +7,21 @@ import { utils } from "ssh2";
 
 export type ConsoleIdentity = { privateKeyPath: string; privateKey: string; publicKey: string };
 
-export function consoleIdentity(
-  opts: { dataDir?: string; keyPath?: string } = {},
-): ConsoleIdentity {
-  const keyPath = resolve(opts.keyPath ?? process.env.KEEL_SSH_KEY ?? join(opts.dataDir ?? process.env.KEEL_DATA_DIR ?? ".keel", "ssh", "id_ed25519"));
+type IdentityOptions = { dataDir?: string; keyPath?: string };
+
+function keyPathOf(opts: IdentityOptions): string {
+  return resolve(opts.keyPath ?? process.env.KEEL_SSH_KEY ?? join(opts.dataDir ?? process.env.KEEL_DATA_DIR ?? ".keel", "ssh", "id_ed25519"));
+}
+
+/** The console's public key line, or null when the console has not made its key yet (it does at start). */
+export function readConsolePublicKey(opts: IdentityOptions = {}): string | null {
+  const keyPath = keyPathOf(opts);
+  if (!existsSync(keyPath)) return null;
+  return consoleIdentity(opts).publicKey;
+}
+
+export function consoleIdentity(opts: IdentityOptions = {}): ConsoleIdentity {
+  const keyPath = keyPathOf(opts);
   if (!existsSync(keyPath)) {
     mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
     const pair = utils.generateKeyPairSync("ed25519", { comment: "keel-console" });

@@ -1,5 +1,7 @@
 // `npm run lab -- <command>`: the lab fleet's command line. See docs/lab.md.
 import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { consoleIdentity } from "../../server/console-identity";
 import { labDown } from "./down";
 import { nsenterArgv, resolveHost } from "./exec";
 import { DEFAULT_LAB, LabError } from "./names";
@@ -7,7 +9,7 @@ import { labUp } from "./up";
 import * as more from "./api";
 
 const USAGE = `usage: npm run lab -- <command> [--lab NAME]
-  up N [--ext4] [--console-key PUBKEY_PATH] [--concurrency K]
+  up N [--ext4] [--console-key PUBKEY_PATH | --own-key] [--concurrency K]
   down
   status
   fault HOST drop|delay MS|loss PCT|restore
@@ -46,6 +48,21 @@ function parseArgs(argv: string[]): Parsed {
   return { positional, flags, rest };
 }
 
+/**
+ * The key the lab's hosts authorize: --console-key, else the console's own key in its data dir
+ * (KEEL_DATA_DIR, default .keel; made now if the console has not started yet, and used by
+ * `npm start` later), so imported lab hosts connect without another flag. --own-key: a key of the lab's.
+ */
+function consoleKeyFor(flags: Map<string, string | true>, log: (line: string) => void): string | undefined {
+  const given = flags.get("--console-key");
+  if (typeof given === "string") return given;
+  if (flags.has("--own-key")) return undefined;
+  const dataDir = resolve(__dirname, "../..", process.env.KEEL_DATA_DIR ?? ".keel");
+  const id = consoleIdentity({ dataDir });
+  log(`the lab's hosts authorize the console's SSH key ${id.privateKeyPath}.pub`);
+  return `${id.privateKeyPath}.pub`;
+}
+
 async function main(): Promise<number> {
   const { positional, flags, rest } = parseArgs(process.argv.slice(2));
   const [cmd, ...args] = positional;
@@ -59,7 +76,7 @@ async function main(): Promise<number> {
         lab,
         count,
         ext4: flags.has("--ext4"),
-        consoleKeyPath: flags.get("--console-key") as string | undefined,
+        consoleKeyPath: consoleKeyFor(flags, log),
         concurrency: flags.has("--concurrency") ? Number(flags.get("--concurrency")) : undefined,
         log,
       });

@@ -143,7 +143,7 @@ async function ensureConsoleKey(p: LabPaths, given?: string): Promise<{ pub: str
   return { pub: `${p.consoleKey}.pub`, priv: p.consoleKey };
 }
 
-async function ensureSudoUser(p: LabPaths): Promise<void> {
+async function ensureSudoUser(p: LabPaths, log: (line: string) => void): Promise<void> {
   mkdirSync(p.home, { recursive: true, mode: 0o755 });
   const passwd = readFileSync("/etc/passwd", "utf8");
   if (!passwd.split("\n").some((l) => l.startsWith(`${p.sudoUser}:`))) {
@@ -172,6 +172,11 @@ async function ensureSudoUser(p: LabPaths): Promise<void> {
   const id = await run(["id", "-u", p.sudoUser]);
   const gid = await run(["id", "-g", p.sudoUser]);
   chownSync(p.home, Number(id.stdout.trim()), Number(gid.stdout.trim()));
+  if (!existsSync(dirname(p.sudoersFile)) || !existsSync("/usr/sbin/visudo")) {
+    // Without sudo the lab still works for root logins; only the `sudo -n` mode cannot be tried.
+    log(`sudo is not installed: the lab's user ${p.sudoUser} gets no sudo rights (install sudo to try hosts enrolled with sudo)`);
+    return;
+  }
   const want = `# keel lab ${p.lab}: removed by \`npm run lab -- down --lab ${p.lab}\`\n${p.sudoUser} ALL=(ALL:ALL) NOPASSWD: ALL\n`;
   if (!existsSync(p.sudoersFile) || readFileSync(p.sudoersFile, "utf8") !== want) {
     const tmp = `${dirname(p.sudoersFile)}/.keel-lab-${p.lab}.tmp`; // dotted names are ignored by sudo
@@ -255,7 +260,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabInventory> {
         createdAt: old?.createdAt ?? new Date().toISOString(),
       };
       writeJsonAtomic(p.state, st);
-      await ensureSudoUser(p);
+      await ensureSudoUser(p, log);
       return st;
     });
     await ensureBridge(p, state.subnetOctet);

@@ -16,6 +16,7 @@ import { ensureFirstAdmin } from "./first-admin";
 import { buildNext, buildState, REPO, serveNext, type Serving } from "./next-app";
 import { ensureSecret } from "./secret";
 import { ensureAgentBundle } from "./agent-bundle";
+import { consoleIdentity } from "../../server/console-identity";
 import type { Workers } from "../../server/jobs/start-workers";
 
 const log = (s: string) => console.log(`keel: ${s}`);
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
     const secret = ensureSecret(dataDir, env.KEEL_SECRET);
     process.env.DATABASE_URL = db.url;
     process.env.KEEL_SECRET = secret;
+    process.env.KEEL_DATA_DIR = dataDir; // the web handlers find the console's SSH key here
+    consoleIdentity({ dataDir }); // made now, so Settings and `keel ssh-key` can show it before any host
     process.env.KEEL_NEXT_DIST_DIR = env.KEEL_NEXT_DIST_DIR;
     process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 

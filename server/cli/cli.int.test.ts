@@ -18,6 +18,7 @@ import { createApiToken } from "../services/tokens/create-api-token";
 import { appendAudit } from "../services/audit/append-audit";
 import { seedHosts } from "@/prisma/seed/fleet";
 import { runKeel } from "../test/run-keel";
+import { consoleIdentity } from "../console-identity";
 
 const run = promisify(execFile);
 let t: TestDatabase;
@@ -98,6 +99,42 @@ describe("keel CLI", () => {
     expect(r.code).toBe(2);
     expect(r.err).toHaveLength(1);
     expect(r.err[0]).toContain(`BROKEN at event #${row.id} (test.tamper`);
+  });
+
+  it("--help on any command prints its usage to stdout and exits 0; --json prints the console's answers", async () => {
+    for (const argv of [["release", "--help"], ["hosts", "-h"], ["help", "rollout"], ["--help"]]) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(" ")).toBe(0);
+      expect(r.err, argv.join(" ")).toEqual([]);
+      expect(r.out.join("\n"), argv.join(" ")).toMatch(/usage:/);
+    }
+    expect((await cli("release", "--help")).out.join("\n")).toContain("keel release build");
+    const users = await cli("users", "list", "--json");
+    expect(users.code).toBe(0);
+    const parsed = JSON.parse(users.out.join("\n")) as { email: string; roles: string[] }[];
+    expect(parsed.find((u) => u.email === "aud@keel.local")?.roles).toEqual(["auditor"]);
+    const policy = await cli("policy", "show", "--json");
+    expect(Object.keys(JSON.parse(policy.out.join("\n")) as object)).toContain("cedar");
+  });
+
+  it("keel ssh-key prints the console's public key, the one hosts must authorize", async () => {
+    const keyDir = mkdtempSync(join(tmpdir(), "keel-cli-key-"));
+    const old = process.env.KEEL_DATA_DIR;
+    process.env.KEEL_DATA_DIR = keyDir; // the console (same process here) reads its key from its data dir
+    try {
+      const missing = await cli("ssh-key");
+      expect(missing.code).toBe(1);
+      expect(missing.err[0]).toMatch(/no SSH key yet/);
+      const made = consoleIdentity({ dataDir: keyDir });
+      const r = await cli("ssh-key");
+      expect(r.code).toBe(0);
+      expect(r.out).toEqual([made.publicKey]);
+      expect(r.err[0]).toMatch(/^# fingerprint SHA256:[A-Za-z0-9+/]{43};/);
+    } finally {
+      if (old === undefined) delete process.env.KEEL_DATA_DIR;
+      else process.env.KEEL_DATA_DIR = old;
+      rmSync(keyDir, { recursive: true, force: true });
+    }
   });
 
   it("prints one line and exits non-zero for a refused role, a bad token, an unreachable console and bad usage", async () => {

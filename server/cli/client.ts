@@ -1,6 +1,7 @@
 // The CLI's tRPC client: the console's own API over HTTP with the API token, one call per
 // request (no batching). Turns every failure into one clear CliError line.
-import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
+import { createTRPCClient, httpLink, TRPCClientError, type TRPCLink } from "@trpc/client";
+import { observable } from "@trpc/server/observable";
 import superjson from "superjson";
 import type { AppRouter } from "../trpc/root";
 import { CliError } from "./errors";
@@ -15,7 +16,28 @@ function baseUrl(url: string): string {
   }
 }
 
-export function createKeelClient(opts: { url: string; token: string; timeoutMs?: number }): KeelClient {
+/** A link that hands every answer to `onAnswer` (for `--json`) and passes it on unchanged. */
+function answerLink(onAnswer: (path: string, data: unknown) => void): TRPCLink<AppRouter> {
+  return () =>
+    ({ next, op }) =>
+      observable((observer) =>
+        next(op).subscribe({
+          next(value) {
+            onAnswer(op.path, value.result.type === "data" ? value.result.data : undefined);
+            observer.next(value);
+          },
+          error: (e) => observer.error(e),
+          complete: () => observer.complete(),
+        }),
+      );
+}
+
+export function createKeelClient(opts: {
+  url: string;
+  token: string;
+  timeoutMs?: number;
+  onAnswer?: (path: string, data: unknown) => void;
+}): KeelClient {
   const origin = baseUrl(opts.url);
   const guardedFetch: typeof fetch = async (input, init) => {
     let res: Response;
@@ -42,6 +64,7 @@ export function createKeelClient(opts: { url: string; token: string; timeoutMs?:
   };
   return createTRPCClient<AppRouter>({
     links: [
+      ...(opts.onAnswer ? [answerLink(opts.onAnswer)] : []),
       httpLink({
         url: `${origin}/api/trpc`,
         transformer: superjson,

@@ -13,5 +13,7 @@ export type Command = {
   summary: string;
   /** Usage lines shown by `keel help` and on bad arguments. */
   usage: string[];
+  /** The command handles `--json` itself (otherwise `keel` prints the console's answers). */
+  ownJson?: boolean;
   run(args: string[], io: CliIo): Promise<void>;
 };

@@ -1,7 +1,7 @@
 // `keel`: the console's command line. Talks to the same tRPC API as the pages, over HTTP with
 // an API token (`keel login`). Every error prints one line and exits non-zero.
 import { createKeelClient, describeError } from "./client";
-import type { CliIo } from "./command";
+import type { CliIo, Command } from "./command";
 import { commands } from "./commands/index";
 import { loadConfig } from "./config";
 import { CliError } from "./errors";
@@ -12,16 +12,38 @@ function help(): string {
   return lines.join("\n");
 }
 
+function commandHelp(c: Command): string {
+  return [`keel ${c.name}: ${c.summary}`, "", "usage:", ...c.usage.map((u) => `  ${u}`), "", JSON_NOTE].join("\n");
+}
+
+const JSON_NOTE = "--json on any command prints the console's answers as JSON instead of text.";
+const isHelp = (a: string) => a === "--help" || a === "-h";
+
 export async function runCli(argv: string[], io: Omit<CliIo, "client">): Promise<number> {
   const [name, ...args] = argv;
-  if (!name || name === "help" || name === "--help" || name === "-h") {
-    io.out(help());
+  if (!name || name === "help" || isHelp(name)) {
+    const c = name === "help" && args[0] ? commands.find((x) => x.name === args[0]) : undefined;
+    io.out(c ? commandHelp(c) : `${help()}\n\n${JSON_NOTE}`);
     return name ? 0 : 1;
   }
   const command = commands.find((c) => c.name === name);
   try {
     if (!command) throw new CliError(`unknown command "${name}"; run \`keel help\``);
-    await command.run(args, { ...io, client: () => createKeelClient(loadConfig(io.env)) });
+    if (args.some(isHelp) || args[0] === "help") {
+      io.out(commandHelp(command));
+      return 0;
+    }
+    // --json: unless the command prints its own JSON, its text goes away and the answers of
+    // the console (every query and mutation it made) are printed instead.
+    const json = args.includes("--json") && !command.ownJson;
+    const answers: { path: string; data: unknown }[] = [];
+    const onAnswer = json ? (path: string, data: unknown) => void answers.push({ path, data }) : undefined;
+    await command.run(json ? args.filter((a) => a !== "--json") : args, {
+      ...io,
+      out: json ? () => {} : io.out,
+      client: () => createKeelClient({ ...loadConfig(io.env), onAnswer }),
+    });
+    if (json) io.out(JSON.stringify(answers.length === 1 ? answers[0]!.data : answers, null, 2));
     return 0;
   } catch (e) {
     console.error(`keel: ${describeError(e)}`);

@@ -20,6 +20,7 @@ const EXPECTED: Record<string, Access> = {
   "users.disable": ["admin"],
   "users.enable": ["admin"],
   "users.revokeSessions": ["admin"],
+  "settings.sshKey": "signed-in",
   "tokens.list": "signed-in",
   "tokens.create": "signed-in",
   "tokens.revoke": "signed-in",
@@ -46,7 +47,7 @@ const EXPECTED: Record<string, Access> = {
   "policy.approve": ["approver", "admin"],
   "policy.reject": ["approver", "admin"],
 };
-const FOUNDATION = /^(me|users|tokens|audit|rollouts|policy)\./;
+const FOUNDATION = /^(me|settings|users|tokens|audit|rollouts|policy)\./;
 
 // A database that must never be reached: calls that pass authorization stop at input
 // validation or here, which tells "allowed" from "refused" without touching data.

@@ -11,6 +11,7 @@ import { policyRouter } from "./routers/policy/router";
 import { hostsRouter } from "./routers/hosts/router";
 import { appsRouter } from "./routers/apps/router";
 import { groupsRouter } from "./routers/groups/router";
+import { settingsRouter } from "./routers/settings/router";
 
 export const appRouter = router({
   me: meRouter,
@@ -24,6 +25,7 @@ export const appRouter = router({
   hosts: hostsRouter,
   apps: appsRouter,
   groups: groupsRouter,
+  settings: settingsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,6 +4,7 @@ import { PageHeader } from "@/app/_components/ui";
 import { sortRoles } from "../_roles";
 import { ApiTokens } from "./api-tokens";
 import { SigningKeys } from "./signing-keys/signing-keys";
+import { ConsoleKeyCard } from "../_console-key";
 
 export const metadata: Metadata = { title: "Settings" };
 
@@ -23,6 +24,7 @@ export default async function SettingsPage() {
           <dd>{viewer.roles.length > 0 ? sortRoles(viewer.roles).join(", ") : "none — ask an admin"}</dd>
         </dl>
       </section>
+      <ConsoleKeyCard />
       <ApiTokens />
       {viewer.roles.length > 0 && <SigningKeys isAdmin={viewer.roles.includes("admin")} />}
     </div>

@@ -9,5 +9,6 @@ import { keysCommand } from "./keys";
 import { rolloutCommand } from "./rollout";
 import { policyCommand } from "./policy";
 import { hostsCommand } from "./hosts";
+import { sshKeyCommand } from "./ssh-key";
 
-export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand, rolloutCommand, policyCommand, hostsCommand];
+export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand, rolloutCommand, policyCommand, hostsCommand, sshKeyCommand];

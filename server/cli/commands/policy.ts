@@ -25,6 +25,7 @@ export const policyCommand: Command = {
   name: "policy",
   summary: "show, edit (with approval) and dry-run the approval policy",
   usage: USAGE,
+  ownJson: true,
   async run(args, io) {
     const [sub, ...rest] = args;
     const { values, positionals } = parseFlags(rest, { json: { type: "boolean" }, comment: { type: "string" }, at: { type: "string" } });
