@@ -225,7 +225,21 @@ const CASES: Case[] = [
     attempt: () => hostile([{ op: "mkfile", path: "stolen" }, { op: "clone", path: "stolen", source: "m/key", from: "self", len: 0 }], { incremental: true, tree: withStolen() }),
     code: "STREAM_ESCAPE",
     step: "verify",
-    message: /^the clone source parent\/m\/key goes through a symlink of the parent: m is a symlink/,
+    message: /^the stream clones data through a symlink of the parent \(m → \.\.\/\.\.\/\.\.\/\.\.\/secrets, for m\/key\)$/,
+  },
+  {
+    name: "class 3: a write through the parent's symlink",
+    attempt: () => hostile([{ op: "mkfile", path: "m/planted", data: "x" }], { incremental: true }),
+    code: "STREAM_ESCAPE",
+    step: "verify",
+    message: /^the stream writes through a symlink of the parent \(m → \.\.\/\.\.\/\.\.\/\.\.\/secrets, for m\/planted\)$/,
+  },
+  {
+    name: "class 3: a hard link whose source is reached through the parent's symlink",
+    attempt: () => hostile([{ op: "link", path: "copy", existing: "m/key" }], { incremental: true }),
+    code: "STREAM_ESCAPE",
+    step: "verify",
+    message: /^the stream links through a symlink of the parent \(m → \.\.\/\.\.\/\.\.\/\.\.\/secrets, for m\/key\)$/,
   },
   {
     name: "class 3: a write through a symlink",

@@ -42,6 +42,11 @@ type ParentEntry = "dir" | "file" | "symlink" | "other" | "missing";
 export class PathTracker {
   /** Symlinks the stream created, by current path → target. */
   private readonly symlinks = new Map<string, string>();
+  /**
+   * Incremental streams: paths the stream created, removed or renamed (from and to). A path none of
+   * whose prefixes is here is still what the parent holds there (the new tree starts as its snapshot).
+   */
+  private readonly touched = new Set<string>();
   private readonly parentCache = new Map<string, { kind: ParentEntry; target?: string }>();
 
   constructor(private readonly parentDir: string | null) {}
@@ -50,11 +55,19 @@ export class PathTracker {
     this.symlinks.set(path, target);
   }
 
+  /** The stream creates, removes or links something at path. */
+  touch(path: string): void {
+    if (this.parentDir) this.touched.add(path);
+  }
+
   removed(path: string): void {
     this.symlinks.delete(path);
+    this.touch(path);
   }
 
   renamed(from: string, to: string): void {
+    this.touch(from);
+    this.touch(to);
     if (this.symlinks.size === 0) return;
     for (const [p, t] of [...this.symlinks]) {
       if (p === from) {
@@ -73,6 +86,7 @@ export class PathTracker {
    * `self` (commands that open or chmod the path, which follow a final symlink) the path itself.
    */
   check(path: string, self: boolean, verb: string): void {
+    if (this.parentDir) this.checkParentSymlinks(path, self, verb);
     if (this.symlinks.size === 0) return;
     let i = path.indexOf("/");
     while (i >= 0) {
@@ -80,6 +94,22 @@ export class PathTracker {
       i = path.indexOf("/", i + 1);
     }
     if (self) this.refuseSymlink(path, path, verb);
+  }
+
+  /** A symlink the new tree still holds from its parent, on the way to path (lstat in the parent, cached per prefix). */
+  private checkParentSymlinks(path: string, self: boolean, verb: string): void {
+    let end = -1;
+    for (;;) {
+      end = path.indexOf("/", end + 1);
+      const last = end < 0;
+      const prefix = last ? path : path.slice(0, end);
+      if (this.touched.has(prefix) || (last && !self) || prefix === "") return;
+      const e = this.parentEntry(prefix);
+      if (e.kind === "symlink") {
+        throw new PathProblem("STREAM_ESCAPE", `the stream ${verb} through a symlink of the parent (${shown(prefix)} → ${shown(e.target ?? "?")}${last ? "" : `, for ${shown(path)}`})`);
+      }
+      if (e.kind !== "dir" || last) return;
+    }
   }
 
   private refuseSymlink(prefix: string, path: string, verb: string): void {
@@ -113,11 +143,10 @@ export class PathTracker {
   /**
    * A clone source: from the installed parent (`fromParent`), every directory on the way must be a
    * directory there and the source a regular file; from the subvolume itself, nothing on the way
-   * may be a symlink the stream made, nor (for an incremental stream) one the parent holds at that
-   * path.
+   * may be a symlink, the stream's or one it still holds from the parent (check()).
    */
   checkCloneSource(path: string, fromParent: boolean): void {
-    if (!fromParent) this.check(path, true, "clones data");
+    if (!fromParent) return this.check(path, true, "clones data");
     if (!this.parentDir) return;
     const parts = path.split("/");
     for (let i = 1; i <= parts.length; i++) {
@@ -125,12 +154,7 @@ export class PathTracker {
       const e = this.parentEntry(rel);
       const last = i === parts.length;
       if (e.kind === "symlink") {
-        const where = fromParent ? "leaves the parent" : "goes through a symlink of the parent";
-        throw new PathProblem("STREAM_ESCAPE", `the clone source parent/${shown(path)} ${where}: ${shown(rel)} is a symlink${e.target !== undefined ? ` (→ ${shown(e.target)})` : ""}`);
-      }
-      if (!fromParent) {
-        if (e.kind === "missing") return; // made by the stream: its symlinks are tracked above
-        continue;
+        throw new PathProblem("STREAM_ESCAPE", `the clone source parent/${shown(path)} leaves the parent: ${shown(rel)} is a symlink${e.target !== undefined ? ` (→ ${shown(e.target)})` : ""}`);
       }
       if (e.kind === "missing") throw new PathProblem("STREAM_ESCAPE", `the clone source parent/${shown(path)} does not exist in the parent (${shown(rel)} is missing)`);
       if (!last && e.kind !== "dir") throw new PathProblem("STREAM_ESCAPE", `the clone source parent/${shown(path)} leaves the parent: ${shown(rel)} is not a directory`);

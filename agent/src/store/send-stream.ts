@@ -321,16 +321,22 @@ export class SendStreamInspector {
       case C.MKDIR:
       case C.MKFIFO:
       case C.MKSOCK:
-      case C.RMDIR:
+        this.paths.touch(path(A.PATH, "path"));
+        return;
       case C.UPDATE_EXTENT:
         path(A.PATH, "path");
         return;
       case C.UNLINK:
+      case C.RMDIR:
         this.paths.removed(path(A.PATH, "path"));
         return;
-      case C.SYMLINK: // PATH_LINK of a symlink is its target: any text, never followed by the agent
-        this.paths.symlinkCreated(path(A.PATH, "path"), str(A.PATH_LINK));
+      case C.SYMLINK: {
+        // PATH_LINK of a symlink is its target: any text, never followed by the agent
+        const p = path(A.PATH, "path");
+        this.paths.touch(p);
+        this.paths.symlinkCreated(p, str(A.PATH_LINK));
         return;
+      }
       case C.CHOWN: {
         path(A.PATH, "path", { root: true });
         const uid = u64(A.UID);
@@ -345,6 +351,7 @@ export class SendStreamInspector {
         return;
       case C.MKNOD: {
         const p = path(A.PATH, "path");
+        this.paths.touch(p);
         const mode = u64(A.MODE);
         u64(A.RDEV);
         if ((mode & ~(S_IFMT | 0o7777n)) !== 0n || !NODE_TYPES.has(mode & S_IFMT)) {
@@ -362,7 +369,7 @@ export class SendStreamInspector {
         return;
       }
       case C.LINK:
-        path(A.PATH, "path", { verb: "links" });
+        this.paths.touch(path(A.PATH, "path", { verb: "links" }));
         path(A.PATH_LINK, "hard link target", { verb: "links" });
         return;
       case C.CHMOD: {
