@@ -9,12 +9,14 @@
 //   manifestVersion 2: [path, type, mode & 07777, uid, gid, detail, xattrs]
 //     detail = file: "<size>:<content sha256>", symlink: target, device: "<rdev>",
 //              directory/fifo/socket: ""
-//     xattrs = [[name, base64 value], …] sorted by the name's bytes ([] for none)
+//     xattrs = [[name, base64 value], …] sorted by the name's bytes ([] for none), without the
+//              labels a host's security module sets by itself (xattr-names.ts isHostLabel)
 // The meta digest (manifestVersion 2, `tree.metaSha256`) is the same with a file's detail being
 // "<size>" only: it needs no file contents, so every receive can afford it.
 import { createHash } from "node:crypto";
 import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import { isHostLabel } from "./store/xattr-names";
 
 /** Extended attributes of a tree by path (the path's bytes as latin1, "" for the root) → [name, value]. */
 export type XattrMap = ReadonlyMap<string, readonly (readonly [string, Buffer])[]>;
@@ -61,7 +63,8 @@ function sortedNames(dir: string): Buffer[] {
 
 function xattrField(list: readonly (readonly [string, Buffer])[] | undefined): [string, string][] {
   if (!list || list.length === 0) return [];
-  return [...list]
+  return list
+    .filter(([n]) => !isHostLabel(n))
     .sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])))
     .map(([n, v]) => [n, v.toString("base64")]);
 }

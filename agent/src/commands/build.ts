@@ -15,6 +15,7 @@ import { AgentError } from "../errors";
 import { clearIntent, newOpId, writeIntent } from "../journal/journal";
 import { subvolumeInfo } from "../store/btrfs";
 import { readSubvolume } from "../store/subvolume-read";
+import { isHostLabel } from "../store/xattr-names";
 import { fsInfo } from "../store/detect";
 import { fsyncDir, runChecked, writeFileDurable } from "../store/fs-util";
 import { removeTree } from "../store/remove-tree";
@@ -93,7 +94,8 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
     const real = format === "btrfs-send" ? await readSubvolume(final, "build") : null;
     const walk = walkTree(treeDir, { withDigest: true, meta: true, manifestVersion: MANIFEST_VERSION, xattrs: real?.allXattrs ?? undefined });
     const tree = { files: walk.files, bytes: walk.bytes, sha256: walk.sha256 as string, metaSha256: walk.metaSha256 as string };
-    const xattrNames = [...(real?.xattrNames ?? [])].sort();
+    // The build host's own security labels (SELinux, …) are not part of the release.
+    const xattrNames = [...(real?.xattrNames ?? [])].filter((n) => !isHostLabel(n)).sort();
     const special = {
       setuid: walk.setuid.length > 0 || (real?.setuid.length ?? 0) > 0,
       capabilities: (real?.capabilities.length ?? 0) > 0,

@@ -160,6 +160,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     const verifier = new StreamVerifier(m, inspector);
     let special: Found = { setuid: [], capabilities: [], devices: [] };
     let streamClones = 0;
+    let streamXattrNames: ReadonlySet<string> = new Set();
     let first = true;
     // A file is read straight into the pipeline's buffer (raw wire encoding); other inputs as pieces.
     const file = wire === "raw" ? input.openFile?.() : undefined;
@@ -173,6 +174,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
       endOfStream: () => {
         const inspected = verifier.finish(() => inspector.finish());
         streamClones = inspected.clones ?? 0;
+        streamXattrNames = inspected.xattrNames ?? new Set();
         special = inspected;
         checkSpecial(special, m, args.allowSpecial === true, "verify");
         faultPoint("receive.verified");
@@ -192,7 +194,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     unpacker = null;
     timing("receive");
     // The received tree as the kernel holds it: its own step, before anything is visible.
-    special = mergeSpecial(special, await backend.check({ opDir, unpacked, manifest: m, parentPath, streamClones }));
+    special = mergeSpecial(special, await backend.check({ opDir, unpacked, manifest: m, parentPath, streamClones, streamXattrNames }));
     checkSpecial(special, m, args.allowSpecial === true, "check");
     faultPoint("receive.checked");
     timing("check");

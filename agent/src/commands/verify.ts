@@ -9,6 +9,7 @@ import { subvolumeInfo } from "../store/btrfs";
 import { fsInfo } from "../store/detect";
 import { listVersions, readMeta } from "../store/state";
 import { readSubvolume } from "../store/subvolume-read";
+import { isHostLabel } from "../store/xattr-names";
 import { walkTree, type XattrMap } from "../tree-digest";
 
 export async function verify(ctx: AgentContext, args: VerifyArgs): Promise<VerifyResult> {
@@ -36,7 +37,7 @@ export async function verify(ctx: AgentContext, args: VerifyArgs): Promise<Verif
       } catch (e) {
         found.push(e instanceof Error ? e.message : String(e));
       }
-      if (v === 1 && xattrs && xattrs.size > 0) found.push("it holds extended attributes its version 1 digest cannot cover");
+      if (v === 1 && xattrs && [...xattrs.values()].some((xs) => xs.some(([n]) => !isHostLabel(n)))) found.push("it holds extended attributes its version 1 digest cannot cover");
     }
     const walk = walkTree(path, { withDigest: true, meta: v === 2, manifestVersion: v, xattrs });
     if (walk.files !== t.files) found.push(`${walk.files} entries instead of ${t.files}`);

@@ -33,7 +33,15 @@ export interface Backend {
   unpacker(opts: { opDir: string; manifest: ReleaseManifest; parentPath: string | null }): Promise<Unpacker>;
   /** Post-unpack checks: exactly the expected tree, read-only, counts as in the manifest. */
   /** streamClones: clone commands the stream held (their data did not come from the stream's bytes). */
-  check(opts: { opDir: string; unpacked: Unpacked; manifest: ReleaseManifest; parentPath: string | null; streamClones?: number }): Promise<SpecialReport & { xattrNames?: ReadonlySet<string> }>;
+  check(opts: {
+    opDir: string;
+    unpacked: Unpacked;
+    manifest: ReleaseManifest;
+    parentPath: string | null;
+    streamClones?: number;
+    /** Privileged xattr names the stream set (host security labels it did not set are the host's). */
+    streamXattrNames?: ReadonlySet<string>;
+  }): Promise<SpecialReport & { xattrNames?: ReadonlySet<string> }>;
   /** Places the checked tree at finalPath (atomically appears there). */
   commit(treePath: string, finalPath: string): Promise<void>;
   /** Received UUID of an installed tree (btrfs), or null. */

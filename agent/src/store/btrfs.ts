@@ -16,6 +16,7 @@ import { run, runChecked, type RunResult } from "./fs-util";
 import { shown } from "./send-paths";
 import { SendStreamInspector, StreamProblem } from "./send-stream";
 import { readSubvolume } from "./subvolume-read";
+import { isHostLabel } from "./xattr-names";
 
 export interface SubvolumeInfo {
   uuid: string | null;
@@ -60,16 +61,19 @@ class SendInspector implements FormatInspector {
  * manifest's digest cannot cover extended attributes, so such a release is taken only when the
  * tree has none (decision 0012).
  */
-async function checkTree(treePath: string, manifest: ReleaseManifest, clones: number) {
+async function checkTree(treePath: string, manifest: ReleaseManifest, clones: number, streamNames: ReadonlySet<string>) {
   const real = await readSubvolume(treePath, "check");
   const xattrs: Map<string, [string, Buffer][]> = real.allXattrs ?? new Map();
+  // The host's own security labels (SELinux, …) are on every new file; only the stream's count.
+  const hostMade = (n: string) => isHostLabel(n) && !streamNames.has(n);
+  const own = [...xattrs.entries()].filter(([, xs]) => xs.some(([n]) => !hostMade(n)));
   const v = manifest.manifestVersion;
-  if (v === 1 && xattrs.size > 0) {
-    const first = [...xattrs.entries()][0]!;
+  if (v === 1 && own.length > 0) {
+    const first = own[0]!;
     throw new AgentError(
       "MANIFEST_TOO_OLD",
       "check",
-      `${manifest.app} ${manifest.version} has a version 1 manifest, whose tree digest does not cover extended attributes, and its tree holds some (${xattrs.size} entries, e.g. ${shown(first[0])}: ${first[1].map(([n]) => n).join(", ")}); rebuild it with a current keel-agent`,
+      `${manifest.app} ${manifest.version} has a version 1 manifest, whose tree digest does not cover extended attributes, and its tree holds some (${own.length} entries, e.g. ${shown(first[0])}: ${first[1].map(([n]) => n).join(", ")}); rebuild it with a current keel-agent`,
     );
   }
   const walk = walkTree(treePath, { withDigest: clones > 0, meta: v === 2, manifestVersion: v, xattrs });
@@ -87,7 +91,9 @@ async function checkTree(treePath: string, manifest: ReleaseManifest, clones: nu
     throw new AgentError("TREE_MISMATCH", "check", `the received tree of ${manifest.app} ${manifest.version} differs from its signed digest after ${clones} clone${clones === 1 ? "" : "s"} of data the stream did not carry`);
   }
   const u = (a: string[], b: string[]) => [...new Set([...a, ...b])].slice(0, 100);
-  return { setuid: u(real.setuid, walk.setuid), capabilities: real.capabilities, devices: u(real.devices, walk.devices), xattrs: real.xattrs, xattrNames: real.xattrNames };
+  const names = new Set([...real.xattrNames].filter((n) => !hostMade(n)));
+  const listed = real.xattrs.filter((x) => !/ \((.*)\)$/.test(x) || !hostMade(/ \((.*)\)$/.exec(x)![1]!));
+  return { setuid: u(real.setuid, walk.setuid), capabilities: real.capabilities, devices: u(real.devices, walk.devices), xattrs: listed, xattrNames: names };
 }
 
 function receiveError(r: RunResult): AgentError {
@@ -176,7 +182,7 @@ export const btrfsBackend: Backend = {
     return new BtrfsReceive(recv);
   },
 
-  async check({ unpacked, manifest, parentPath, streamClones }) {
+  async check({ unpacked, manifest, parentPath, streamClones, streamXattrNames }) {
     const st = lstatSync(unpacked.treePath);
     if (!st.isDirectory() || st.ino !== 256) {
       throw new AgentError("CHECK_FAILED", "check", "the received entry is not a btrfs subvolume");
@@ -193,7 +199,7 @@ export const btrfsBackend: Backend = {
       }
     }
     unpacked.receivedUuid = info.receivedUuid;
-    return checkTree(unpacked.treePath, manifest, streamClones ?? 0);
+    return checkTree(unpacked.treePath, manifest, streamClones ?? 0, streamXattrNames ?? new Set());
   },
 
   async commit(treePath, finalPath): Promise<void> {

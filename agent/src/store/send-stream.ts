@@ -39,6 +39,8 @@ const S_IFCHR = 0o020000n;
 const S_IFBLK = 0o060000n;
 const NODE_TYPES = new Set([0o010000n, 0o020000n, 0o060000n, 0o100000n, 0o140000n]); // fifo, chr, blk, reg, sock
 const REPORT_LIMIT = 100;
+/** Commands of the kernel's own `send --no-data` that say nothing about modes, xattrs or names. */
+const LISTING_SKIPS = new Set<number>([C.MKFILE, C.MKDIR, C.MKFIFO, C.MKSOCK, C.SYMLINK, C.LINK, C.UNLINK, C.RMDIR, C.WRITE, C.TRUNCATE, C.CHOWN, C.UTIMES, C.UPDATE_EXTENT, C.END]);
 
 export class StreamProblem extends Error {
   constructor(
@@ -221,9 +223,46 @@ export class SendStreamInspector {
     this.paths.renamed(from, to);
   }
 
+  /** The command being parsed (its attributes are located by attrAt/attrLen). */
+  private cmd = 0;
+  private payload: Buffer = Buffer.alloc(0);
+
+  // Paths as latin1: one char per byte, so two different byte strings never compare equal.
+  private str(t: number): string {
+    const v = this.attr(this.payload, t);
+    if (!v) throw new StreamProblem("BAD_STREAM", `stream command ${this.cmd} lacks attribute ${t}`);
+    return v.toString("latin1");
+  }
+
+  private u64(t: number): bigint {
+    const v = this.attr(this.payload, t);
+    if (!v) throw new StreamProblem("BAD_STREAM", `stream command ${this.cmd} lacks attribute ${t}`);
+    return v.readBigUInt64LE(0);
+  }
+
+  private uuid(t: number): string {
+    const v = this.attr(this.payload, t);
+    if (!v || v.length !== 16) throw new StreamProblem("BAD_STREAM", `stream command ${this.cmd} lacks a UUID`);
+    return uuidString(v);
+  }
+
+  /** A path of this command: inside the tree, and not through a symlink. */
+  private path(t: number, what: string, opts?: { root?: boolean; self?: boolean; verb?: string }): string {
+    const v = this.str(t);
+    checkInside(v, what, opts?.root);
+    this.paths.check(v, opts?.self === true, opts?.verb ?? "writes");
+    return v;
+  }
+
   // Per command: no allocation beyond the strings it checks (write commands, most of a stream,
   // check their path only when it differs from the last one checked; their data is not touched).
   private command(cmd: number, payload: Buffer): void {
+    // The kernel's description of a received tree: only what carries modes, xattrs and names.
+    if (this.expect.listing && LISTING_SKIPS.has(cmd)) {
+      this.facts.commands++;
+      if (cmd === C.END) this.ended = true;
+      return;
+    }
     this.attrAt.fill(0);
     let p = 0;
     while (p < payload.length) {
@@ -238,22 +277,8 @@ export class SendStreamInspector {
       this.attrLen[type] = len;
       p += 4 + len;
     }
-    // Paths as latin1: one char per byte, so two different byte strings never compare equal.
-    const str = (t: number): string => {
-      const v = this.attr(payload, t);
-      if (!v) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks attribute ${t}`);
-      return v.toString("latin1");
-    };
-    const u64 = (t: number): bigint => {
-      const v = this.attr(payload, t);
-      if (!v) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks attribute ${t}`);
-      return v.readBigUInt64LE(0);
-    };
-    const uuid = (t: number): string => {
-      const v = this.attr(payload, t);
-      if (!v || v.length !== 16) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks a UUID`);
-      return uuidString(v);
-    };
+    this.cmd = cmd;
+    this.payload = payload;
     if (cmd === C.WRITE && this.facts.commands > 0) {
       const path = this.attr(payload, A.PATH);
       if (path && path.length > 0 && path.equals(this.lastPath)) {
@@ -266,30 +291,23 @@ export class SendStreamInspector {
     if (f.commands === 1 && cmd !== C.SUBVOL && cmd !== C.SNAPSHOT) {
       throw new StreamProblem("BAD_STREAM", "the stream does not start with a subvolume");
     }
-    /** A path of this command: inside the tree, and not through a symlink the stream made. */
-    const path = (t: number, what: string, opts: { root?: boolean; self?: boolean; verb?: string } = {}): string => {
-      const v = str(t);
-      checkInside(v, what, opts.root);
-      this.paths.check(v, opts.self === true, opts.verb ?? "writes");
-      return v;
-    };
     switch (cmd) {
       case C.SUBVOL:
       case C.SNAPSHOT: {
         if (f.commands !== 1) throw new StreamProblem("BAD_STREAM", "the stream holds more than one subvolume");
-        const name = str(A.PATH);
+        const name = this.str(A.PATH);
         if (name.includes("/") || name === "." || name === ".." || name.length === 0 || name.includes("\0")) {
           throw new StreamProblem("BAD_STREAM", `the stream's subvolume name ${JSON.stringify(shown(name))} is not a plain name`);
         }
         f.subvolName = name;
-        f.subvolUuid = uuid(A.UUID);
-        u64(A.CTRANSID);
+        f.subvolUuid = this.uuid(A.UUID);
+        this.u64(A.CTRANSID);
         if (this.expect.listing) return;
         if (this.expect.uuid && f.subvolUuid !== this.expect.uuid) {
           throw new StreamProblem("BAD_STREAM", `the stream's subvolume UUID ${f.subvolUuid} is not the manifest's ${this.expect.uuid}`);
         }
         if (cmd === C.SNAPSHOT) {
-          f.parentUuid = uuid(A.CLONE_UUID);
+          f.parentUuid = this.uuid(A.CLONE_UUID);
           if (f.parentUuid !== this.expect.parentUuid) {
             throw new StreamProblem(
               "PARENT_MISMATCH",
@@ -308,52 +326,52 @@ export class SendStreamInspector {
         return;
       case C.WRITE: {
         const raw = this.attr(payload, A.PATH);
-        path(A.PATH, "path", { self: true });
-        u64(A.FILE_OFFSET);
+        this.path(A.PATH, "path", { self: true });
+        this.u64(A.FILE_OFFSET);
         this.lastPath = Buffer.from(raw!);
         return;
       }
       case C.TRUNCATE:
-        path(A.PATH, "path", { self: true });
-        u64(A.SIZE);
+        this.path(A.PATH, "path", { self: true });
+        this.u64(A.SIZE);
         return;
       case C.MKFILE:
       case C.MKDIR:
       case C.MKFIFO:
       case C.MKSOCK:
-        this.paths.touch(path(A.PATH, "path"));
+        this.paths.touch(this.path(A.PATH, "path"));
         return;
       case C.UPDATE_EXTENT:
-        path(A.PATH, "path");
+        this.path(A.PATH, "path");
         return;
       case C.UNLINK:
       case C.RMDIR:
-        this.paths.removed(path(A.PATH, "path"));
+        this.paths.removed(this.path(A.PATH, "path"));
         return;
       case C.SYMLINK: {
         // PATH_LINK of a symlink is its target: any text, never followed by the agent
-        const p = path(A.PATH, "path");
+        const p = this.path(A.PATH, "path");
         this.paths.touch(p);
-        this.paths.symlinkCreated(p, str(A.PATH_LINK));
+        this.paths.symlinkCreated(p, this.str(A.PATH_LINK));
         return;
       }
       case C.CHOWN: {
-        path(A.PATH, "path", { root: true });
-        const uid = u64(A.UID);
-        const gid = u64(A.GID);
+        this.path(A.PATH, "path", { root: true });
+        const uid = this.u64(A.UID);
+        const gid = this.u64(A.GID);
         // btrfs receive passes these to lchown(2) as 32-bit ids: a larger value would be cut.
         if (uid >= 0xffffffffn || gid >= 0xffffffffn) throw new StreamProblem("BAD_STREAM", `the stream sets the impossible owner ${uid}:${gid}`);
         return;
       }
       case C.UTIMES:
       case C.REMOVE_XATTR: // "" is the subvolume's root directory
-        path(A.PATH, "path", { root: true });
+        this.path(A.PATH, "path", { root: true });
         return;
       case C.MKNOD: {
-        const p = path(A.PATH, "path");
+        const p = this.path(A.PATH, "path");
         this.paths.touch(p);
-        const mode = u64(A.MODE);
-        u64(A.RDEV);
+        const mode = this.u64(A.MODE);
+        this.u64(A.RDEV);
         if ((mode & ~(S_IFMT | 0o7777n)) !== 0n || !NODE_TYPES.has(mode & S_IFMT)) {
           throw new StreamProblem("BAD_STREAM", `the stream makes ${shown(p)} with the impossible mode 0o${mode.toString(8)}`);
         }
@@ -363,18 +381,18 @@ export class SendStreamInspector {
         return;
       }
       case C.RENAME: {
-        const from = path(A.PATH, "path", { verb: "renames" });
-        const to = path(A.PATH_TO, "rename target", { verb: "renames" });
+        const from = this.path(A.PATH, "path", { verb: "renames" });
+        const to = this.path(A.PATH_TO, "rename target", { verb: "renames" });
         this.renamed(from, to);
         return;
       }
       case C.LINK:
-        this.paths.touch(path(A.PATH, "path", { verb: "links" }));
-        path(A.PATH_LINK, "hard link target", { verb: "links" });
+        this.paths.touch(this.path(A.PATH, "path", { verb: "links" }));
+        this.path(A.PATH_LINK, "hard link target", { verb: "links" });
         return;
       case C.CHMOD: {
-        const p = path(A.PATH, "path", { root: true, self: true, verb: "changes a mode" });
-        const mode = u64(A.MODE);
+        const p = this.path(A.PATH, "path", { root: true, self: true, verb: "changes a mode" });
+        const mode = this.u64(A.MODE);
         // send's chmod carries the permission bits only; anything else is crafted (bit 63 of a
         // mode read as a JavaScript number would have eaten the low bits, setuid among them).
         if ((mode & ~0o7777n) !== 0n) throw new StreamProblem("BAD_STREAM", `the stream sets the impossible mode 0x${mode.toString(16)} on ${shown(p)} (bits outside 0o7777)`);
@@ -382,7 +400,7 @@ export class SendStreamInspector {
         return;
       }
       case C.SET_XATTR: {
-        const p = path(A.PATH, "path", { root: true, verb: "sets an extended attribute" });
+        const p = this.path(A.PATH, "path", { root: true, verb: "sets an extended attribute" });
         const raw = this.attr(payload, A.XATTR_NAME);
         const value = this.attr(payload, A.XATTR_DATA);
         if (!raw || !value) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks its extended attribute name or value`);
@@ -402,14 +420,14 @@ export class SendStreamInspector {
         return;
       }
       case C.CLONE: {
-        path(A.PATH, "path", { self: true, verb: "clones data" });
-        const src = str(A.CLONE_PATH);
+        this.path(A.PATH, "path", { self: true, verb: "clones data" });
+        const src = this.str(A.CLONE_PATH);
         checkInside(src, "clone source");
-        u64(A.FILE_OFFSET);
-        u64(A.CLONE_OFFSET);
-        u64(A.CLONE_LEN);
-        u64(A.CLONE_CTRANSID);
-        const from = uuid(A.CLONE_UUID);
+        this.u64(A.FILE_OFFSET);
+        this.u64(A.CLONE_OFFSET);
+        this.u64(A.CLONE_LEN);
+        this.u64(A.CLONE_CTRANSID);
+        const from = this.uuid(A.CLONE_UUID);
         if (from !== f.subvolUuid && (from !== f.parentUuid || !f.parentUuid)) {
           throw new StreamProblem("STREAM_ESCAPE", `the stream clones data from subvolume ${from}, which is neither itself nor its parent`);
         }

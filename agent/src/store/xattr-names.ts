@@ -31,6 +31,15 @@ export function printable(raw: Buffer): string {
 
 export class XattrRefused extends Error {}
 
+/**
+ * Labels a host's own security module puts on every new file (SELinux, Smack, AppArmor, IMA/EVM):
+ * on such a host they appear on a received tree without the stream setting them, and differ from
+ * the builder's. The tree digest leaves them out; a stream that sets one still needs it declared.
+ */
+export function isHostLabel(name: string): boolean {
+  return /^security\.(selinux|SMACK64[A-Z]*|apparmor|ima|evm)$/.test(name);
+}
+
 /** Classifies a raw xattr name; throws XattrRefused for one no manifest can declare. */
 export function classifyXattr(raw: Buffer): { name: string; kind: XattrKind } {
   const problem = nameProblem(raw);
