@@ -78,7 +78,7 @@ function checkSpecial(found: Found, m: ReleaseManifest, allowed: boolean, step: 
       "SPECIAL_FILES",
       step,
       `${name}: ${what}, which ${declared ? "the manifest declares but this request does not allow (--allow-special)" : "the manifest does not declare"}`,
-      { special: found },
+      { special: { setuid: found.setuid, capabilities: found.capabilities, devices: found.devices, xattrs: found.xattrs ?? [] } },
     );
   };
   const sp = m.special;
