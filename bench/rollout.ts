@@ -108,7 +108,7 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
   for (;;) {
     // Poll the state alone (reading every host row 10 times a second would load the console's CPU).
     const st = await fleet.db.rollout.findUniqueOrThrow({ where: { id: r.id }, select: { state: true } });
-    const x = ["succeeded", "paused", "failed", "cancelled"].includes(st.state)
+    const x = ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(st.state)
       ? await fleet.db.rollout.findUniqueOrThrow({ where: { id: r.id }, include: { hosts: true } })
       : { ...st, number: r.number };
     if ("hosts" in x) {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { applyMigrations, listMigrations } from "./migrate";
+import { applyMigrations, listMigrations, pendingMigrations } from "./migrate";
 import { createTestDatabase, type TestDatabase } from "../server/test/db";
 
 describe("migration runner", () => {
@@ -9,12 +9,13 @@ describe("migration runner", () => {
 
   it("applies every migration on an empty database, then nothing on a second start", async () => {
     t = await createTestDatabase({ migrate: false });
-    const first = await applyMigrations(t.url);
+    const first = await applyMigrations(t.ownerUrl, undefined, { appRole: t.appRole });
     expect(first.applied).toEqual(listMigrations().map((m) => m.name));
-    const second = await applyMigrations(t.url);
+    expect(await pendingMigrations(t.url)).toEqual([]);
+    const second = await applyMigrations(t.ownerUrl, undefined, { appRole: t.appRole });
     expect(second.applied).toEqual([]);
     expect(second.skipped).toEqual(first.applied);
-    const c = new pg.Client({ connectionString: t.url });
+    const c = new pg.Client({ connectionString: t.ownerUrl });
     await c.connect();
     const { rows } = await c.query(`SELECT count(*)::int AS n FROM "_prisma_migrations" WHERE finished_at IS NOT NULL`);
     await c.end();

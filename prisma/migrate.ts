@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { grantAppRole } from "./app-role";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 const LOCK_KEY = 72_657_101; // arbitrary, Keel-wide advisory lock id for migrations
@@ -25,12 +26,20 @@ export function listMigrations(dir = MIGRATIONS_DIR): { name: string; sql: strin
     });
 }
 
-export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
+/**
+ * Applies what is pending, as the role of `databaseUrl` (the owner of the tables). With `appRole`,
+ * then grants that role the console's rights (prisma/app-role.ts) — after every run, so the tables
+ * of new migrations are covered.
+ */
+export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR, opts: { appRole?: string } = {}): Promise<MigrationResult> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   const applied: string[] = [];
   const skipped: string[] = [];
   try {
+    // Only `public`, as `prisma migrate deploy` does: never a schema the app role could create and
+    // name after this role ("$user"), whose functions would then run with the owner's rights.
+    await client.query("SET search_path TO public");
     await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -70,9 +79,29 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
       }
       applied.push(m.name);
     }
+    if (opts.appRole) await grantAppRole(client, opts.appRole);
   } finally {
     await client.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]).catch(() => undefined);
     await client.end();
   }
   return { applied, skipped };
+}
+
+/** Names of the migrations not yet applied to `databaseUrl` (read-only; any role that may read `_prisma_migrations`). */
+export async function pendingMigrations(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string | null }>(`SELECT to_regclass('public._prisma_migrations')::text AS name`);
+    const done = new Set<string>();
+    if (rows[0]!.name) {
+      const r = await client.query<{ migration_name: string }>(
+        `SELECT migration_name FROM public."_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+      );
+      for (const x of r.rows) done.add(x.migration_name);
+    }
+    return listMigrations(dir).map((m) => m.name).filter((n) => !done.has(n));
+  } finally {
+    await client.end();
+  }
 }

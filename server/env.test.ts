@@ -17,4 +17,8 @@ describe("env", () => {
     const env = parseEnv({ KEEL_URL: "https://keel.example.com/", KEEL_TRUSTED_ORIGINS: "https://ops.example.com, https://b.example.com/x" });
     expect(trustedOrigins(env)).toEqual(["https://keel.example.com", "https://ops.example.com", "https://b.example.com"]);
   });
+  it("takes KEEL_FOUNDERS as email:role+role, comma separated, and refuses anything else", () => {
+    expect(parseEnv({ KEEL_FOUNDERS: "ana@x.org:approver, ben@y.org:operator+approver" }).KEEL_FOUNDERS).toBe("ana@x.org:approver, ben@y.org:operator+approver");
+    expect(() => parseEnv({ KEEL_FOUNDERS: "ana@x.org" })).toThrow(/KEEL_FOUNDERS: must be email:role\+role/);
+  });
 });

@@ -7,8 +7,13 @@ const ZPort = z.coerce.number().int().min(1).max(65535);
 
 export const ZEnv = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  /** PostgreSQL to use; `npm start` starts an embedded one and sets this when it is missing. */
+  /**
+   * PostgreSQL to use, as the console's own role: one that cannot change or delete audit rows
+   * (docs/audit.md). `npm start` starts an embedded one and sets this when it is missing.
+   */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
+  /** The same database as the tables' owner: `npm start` runs the migrations with it, and nothing else. */
+  DATABASE_OWNER_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
   /** Secret that signs session cookies (≥ 32 characters); `npm start` generates one into the data dir. */
   KEEL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   KEEL_DATA_DIR: z.string().min(1).default(".keel"),
@@ -20,6 +25,16 @@ export const ZEnv = z.object({
   KEEL_TRUSTED_ORIGINS: z.string().optional(),
   KEEL_ADMIN_EMAIL: z.email().default("admin@keel.local"),
   KEEL_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  /**
+   * Further founders made with the first admin on the first start, "email:role+role,…" (e.g.
+   * "ana@example.org:approver"): the people the two-person rule starts from
+   * (docs/decisions/0015-two-person-rule.md). Passwords: KEEL_FOUNDERS_PASSWORD, or generated and shown once.
+   */
+  KEEL_FOUNDERS: z
+    .string()
+    .regex(/^\s*$|^[^:,\s]+@[^:,\s]+:[a-z+]+(\s*,\s*[^:,\s]+@[^:,\s]+:[a-z+]+)*$/, "must be email:role+role, separated by commas")
+    .optional(),
+  KEEL_FOUNDERS_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   /** Next.js build directory (next.config.ts reads it too). */
   KEEL_NEXT_DIST_DIR: z.string().min(1).default(".next"),
   /**
@@ -27,6 +42,23 @@ export const ZEnv = z.object({
    * root-only socket reached through SSH (no Node start-up per step; docs/agent.md). 0 turns it off.
    */
   KEEL_AGENT_RESIDENT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
+  /** Longest time between an audit event and the signed checkpoint that covers it (docs/audit.md). */
+  KEEL_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /**
+   * Also send each audit checkpoint to syslog with `logger -t keel-audit`: `local` (or 1/true) for
+   * this machine's syslog, `udp://host:port` or `tcp://host:port` for a syslog server elsewhere.
+   */
+  KEEL_AUDIT_SYSLOG: z
+    .string()
+    .regex(/^(0|1|false|true|local|(udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^\s/:[\]]+):\d{1,5})$/, "must be local, udp://host:port or tcp://host:port")
+    .optional(),
+  /** Also POST each audit checkpoint (JSON) to this URL. */
+  KEEL_AUDIT_WEBHOOK_URL: z.url().optional(),
+  /**
+   * Size in GiB of the sparse btrfs image `npm start` mounts as the build store (<data dir>/subvolumes)
+   * when the data directory is not on btrfs and it runs as root; 0 turns that off.
+   */
+  KEEL_BUILD_STORE_GIB: z.coerce.number().int().min(0).max(65_536).default(20),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   KEEL_TRUST_PROXY: z.stringbool().default(false),
 });

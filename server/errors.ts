@@ -18,6 +18,8 @@ export const APP_ERROR_CODES = {
   HOST_UNREACHABLE: "BAD_GATEWAY",
   HOST_KEY_MISMATCH: "CONFLICT",
   POLICY_DENIED: "FORBIDDEN",
+  /** Not done yet: the change waits as a change request for approvers (details.changeRequest). */
+  APPROVAL_REQUIRED: "FORBIDDEN",
   AUDIT_CHAIN_BROKEN: "CONFLICT",
 } as const satisfies Record<string, TRPC_ERROR_CODE_KEY>;
 

@@ -11,7 +11,7 @@ export type ReleaseKind = (typeof RELEASE_KINDS)[number];
 
 /**
  * Stream formats. `btrfs-send` is a `btrfs send` stream (v1) for the btrfs backend;
- * `keel-tree-1` is Keel's own archive for the plain-directory backend (see agent/protocol/tree-stream.md).
+ * `keel-tree-1` is Keel's own archive for the plain-directory backend (format and reader: agent/src/store/tree-stream.ts; docs/agent.md).
  */
 export const STREAM_FORMATS = ["btrfs-send", "keel-tree-1"] as const;
 export type StreamFormat = (typeof STREAM_FORMATS)[number];

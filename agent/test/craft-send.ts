@@ -13,7 +13,7 @@ const TABLE = (() => {
 })();
 
 /** btrfs' crc32c as used by send: seed 0, no final inversion. */
-function crc32c(buf: Buffer): number {
+export function crc32c(buf: Buffer): number {
   let c = 0;
   for (const b of buf) c = (TABLE[(c ^ b) & 0xff] as number) ^ (c >>> 8);
   return c >>> 0;

@@ -15,6 +15,7 @@ export const NAV: readonly NavItem[] = [
   { href: "/releases", label: "Releases", roles: [] },
   { href: "/rollouts", label: "Rollouts", roles: [] },
   { href: "/approvals", label: "Approvals", roles: ["admin", "approver"] },
+  { href: "/changes", label: "Changes", roles: [] },
   { href: "/policy", label: "Policy", roles: [] },
   { href: "/audit", label: "Audit", roles: ["admin", "auditor"] },
   { href: "/users", label: "Users", roles: ["admin"] },

@@ -1,11 +1,13 @@
 // Builds the Next.js console when there is no build yet, and serves it in this process behind
 // a small HTTP server that records the client's address (x-keel-client-ip, used by rate limits
-// and the audit log) and the requested path (x-keel-path, for sign-in redirects).
+// and the audit log) and the requested path (x-keel-path, for sign-in redirects), and bounds
+// every request body (./body-guard.ts).
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { guardBody } from "./body-guard";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -30,20 +32,45 @@ export function buildState(distDir: string): "missing" | "stale" | "fresh" {
 }
 
 /** Runs `next build`; resolves when it succeeds. `signal` aborts it (Ctrl-C during the build). */
-export function buildNext(distDir: string, signal: AbortSignal): Promise<void> {
+/**
+ * `next build` with its output in `logFile`: the terminal gets its progress lines and a count of
+ * warnings, not the bundler's warnings themselves (they buried the one-time admin password), and
+ * the last lines of the log when the build fails.
+ */
+export function buildNext(distDir: string, signal: AbortSignal, logFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    const out = createWriteStream(logFile, { flags: "w", mode: 0o600 });
     const child = spawn(process.execPath, [join(REPO, "node_modules/next/dist/bin/next"), "build"], {
       cwd: REPO,
       env: { ...process.env, KEEL_NEXT_DIST_DIR: distDir, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
-      stdio: ["ignore", "inherit", "inherit"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    let warnings = 0;
+    const tail: string[] = [];
+    const lines = (chunk: Buffer) => {
+      out.write(chunk);
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (!line.trim()) continue;
+        tail.push(line);
+        if (tail.length > 40) tail.shift();
+        if (/warn/i.test(line)) warnings++;
+        else if (/^\s*(✓|▲|Creating an optimized|Compiled)/.test(line)) console.log(`  next: ${line.trim()}`);
+      }
+    };
+    child.stdout.on("data", lines);
+    child.stderr.on("data", lines);
     const abort = () => child.kill("SIGTERM");
     signal.addEventListener("abort", abort, { once: true });
     child.once("error", reject);
-    child.once("exit", (code, sig) => {
+    child.once("close", (code, sig) => {
       signal.removeEventListener("abort", abort);
-      if (code === 0) resolve();
-      else reject(new Error(signal.aborted ? "build interrupted" : `next build failed (${sig ?? `exit ${code}`}); see its output above`));
+      out.end();
+      if (code === 0) {
+        console.log(`  next: build done${warnings ? `; ${warnings} warning lines` : ""} (full output: ${logFile})`);
+        return resolve();
+      }
+      if (!signal.aborted) console.error(tail.join("\n"));
+      reject(new Error(signal.aborted ? "build interrupted" : `next build failed (${sig ?? `exit ${code}`}); its last lines are above, the whole output in ${logFile}`));
     });
   });
 }
@@ -62,6 +89,7 @@ export async function serveNext(opts: { host: string; port: number; dev: boolean
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     req.headers["x-keel-client-ip"] = req.socket.remoteAddress ?? "unknown";
     req.headers["x-keel-path"] = req.url ?? "/";
+    if (guardBody(req, res)) return;
     handle(req, res).catch((e: unknown) => {
       console.error("request failed:", e);
       if (!res.headersSent) res.writeHead(500).end("internal error");

@@ -6,7 +6,7 @@
 // directory are placed under /var/lib/keel-console instead. See docs/decisions/0003-embedded-postgres.md.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, chmodSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chownSync, chmodSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
@@ -79,8 +79,16 @@ function clusterDir(dataDir: string, ids: Ids): string {
     mkdirSync(d, { recursive: true, mode: 0o755 });
     chmodSync(d, 0o755);
   }
-  writeFileSync(join(dataDir, "pg-location"), `${ROOT_PLACE}/clusters/${id}\n`);
-  return join(ROOT_PLACE, "clusters", id);
+  const cluster = join(ROOT_PLACE, "clusters", id);
+  // A cluster here without the data dir's pointer to it belongs to a data dir that was deleted
+  // (and with it the passwords); it cannot be opened. Kept aside, not deleted: it may hold data.
+  if (!existsSync(join(dataDir, "pg-location")) && existsSync(cluster)) {
+    const aside = `${cluster}.orphaned-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    renameSync(cluster, aside);
+    console.log(`keel: ${dataDir} is new but an old cluster of that path was left in ${cluster}; moved it to ${aside}`);
+  }
+  writeFileSync(join(dataDir, "pg-location"), `${cluster}\n`);
+  return cluster;
 }
 
 export async function freePort(): Promise<number> {

@@ -1,12 +1,14 @@
 // `npm start` as a user runs it, as root, with its data inside a directory only root can enter:
 // embedded PostgreSQL, migrations, first admin with a printed password, build when needed,
-// sign-in over HTTP, SIGTERM leaves no PostgreSQL behind, a second start reuses the data,
-// and an unreachable DATABASE_URL stops start-up with one line.
+// sign-in over HTTP, the console connected as the app role (not the tables' owner), SIGTERM
+// leaves no PostgreSQL behind, a second start reuses the data, and an unreachable DATABASE_URL
+// stops start-up with one line.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { freePort } from "./postgres";
 import { REPO } from "./next-app";
 
@@ -46,10 +48,13 @@ async function waitFor<T>(what: string, run: Run, get: () => T | undefined, ms: 
   }
 }
 
-function postgresPid(): number {
+function postgresDir(): string {
   const loc = join(dataDir, "pg-location");
-  const cluster = existsSync(loc) ? readFileSync(loc, "utf8").trim() : join(dataDir, "pg");
-  return Number(readFileSync(join(cluster, "postmaster.pid"), "utf8").split("\n")[0]);
+  return existsSync(loc) ? readFileSync(loc, "utf8").trim() : join(dataDir, "pg");
+}
+
+function postgresPid(): number {
+  return Number(readFileSync(join(postgresDir(), "postmaster.pid"), "utf8").split("\n")[0]);
 }
 
 function alive(pid: number): boolean {
@@ -57,6 +62,23 @@ function alive(pid: number): boolean {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("postgres");
   } catch {
     return false;
+  }
+}
+
+/** Who is connected to the console's database, and who owns the audit log (as the superuser). */
+async function databaseRoles(): Promise<{ connected: string[]; auditOwner: string }> {
+  const pw = readFileSync(join(dataDir, "pg-password"), "utf8").trim();
+  const port = readFileSync(join(postgresDir(), "postmaster.pid"), "utf8").split("\n")[3]!.trim();
+  const c = new pg.Client({ connectionString: `postgresql://postgres:${encodeURIComponent(pw)}@127.0.0.1:${port}/keel` });
+  await c.connect();
+  try {
+    const a = await c.query<{ u: string }>(
+      `SELECT DISTINCT usename AS u FROM pg_stat_activity WHERE datname = 'keel' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    );
+    const o = await c.query<{ o: string }>(`SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE oid = 'audit_events'::regclass`);
+    return { connected: a.rows.map((r) => r.u).sort(), auditOwner: o.rows[0]!.o };
+  } finally {
+    await c.end();
   }
 }
 
@@ -100,12 +122,19 @@ describe("npm start", () => {
     expect(((await me.json()) as { result: { data: { json: { roles: string[] } } } }).result.data.json.roles).toEqual(["admin"]);
     // The secret was generated into the data dir, readable by root only.
     expect((await import("node:fs")).statSync(join(dataDir, "secret")).mode & 0o777).toBe(0o600);
+    // The web server and the worker are connected as keel_app, which does not own the audit log.
+    expect(await databaseRoles()).toEqual({ connected: ["keel_app"], auditOwner: "keel_owner" });
+    for (const f of ["pg-owner-password", "pg-app-password"]) expect((await import("node:fs")).statSync(join(dataDir, f)).mode & 0o777).toBe(0o600);
 
     const pg = postgresPid();
     expect(alive(pg)).toBe(true);
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
     expect(alive(pg)).toBe(false);
+    // The audit log's signed checkpoints are in the data dir, the last one written on the way out.
+    const checkpoints = readFileSync(join(dataDir, "audit-checkpoints.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { rows: number; lastAction: string });
+    expect(checkpoints.at(-1)).toMatchObject({ lastAction: "auth.sign_in" });
+    expect((await import("node:fs")).statSync(join(dataDir, "audit-checkpoint-key.pem")).mode & 0o777).toBe(0o600);
   });
 
   it("reuses the data on a second start (same admin, no new password) and stops when its shell is killed", { timeout: 900_000 }, async () => {

@@ -6,6 +6,8 @@ import type { PrismaClient, Role } from "@prisma/client";
 export async function seedUser(db: PrismaClient, email: string, roles: Role[]): Promise<{ id: string; email: string; roles: Role[] }> {
   const id = randomUUID();
   await db.user.create({ data: { id, email, name: email.split("@")[0]!, roles, emailVerified: true } });
+  // Seeded people are founders: their roles rest on no other account (docs/decisions/0015-two-person-rule.md).
+  await db.roleGrant.createMany({ data: roles.map((role) => ({ userId: id, role, via: "founder" })) });
   return { id, email, roles };
 }
 

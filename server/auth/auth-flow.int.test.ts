@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from "../test/db";
 import { createDb } from "../db";
 import { createAuth } from "./auth";
 import { createAuthHandler, SIGN_IN_FAILED } from "./auth-handler";
+import { DEFAULT_THROTTLE, SignInThrottle } from "./sign-in-throttle";
 import { createTRPCHandler } from "../trpc/http-handler";
 import { createUser } from "../services/users/create-user";
 
@@ -68,7 +69,9 @@ beforeAll(async () => {
   t = await createTestDatabase();
   db = createDb(t.url);
   auth = createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: ORIGIN });
-  authHandler = createAuthHandler({ db, auth, trustedOrigins: [ORIGIN] });
+  // The account backoff starts at one minute here, so that "still waiting" needs no timing.
+  const throttle = new SignInThrottle({ ...DEFAULT_THROTTLE, account: { ...DEFAULT_THROTTLE.account, baseMs: 60_000 } });
+  authHandler = createAuthHandler({ db, auth, trustedOrigins: [ORIGIN], throttle });
   trpcHandler = createTRPCHandler({ db, auth, trustedOrigins: [ORIGIN] });
   await createUser({ db, actorId: null, input: { email: "admin@keel.local", name: "Admin", roles: ["admin"], password: adminPassword } });
 });
@@ -100,12 +103,16 @@ describe("sign-in and sessions", () => {
     expect(failed.map((f) => f.target)).toEqual(expect.arrayContaining(["user:admin@keel.local", "user:nobody@keel.local"]));
   });
 
-  it("locks an account after 5 failures, even for the right password, with Retry-After", async () => {
+  it("slows a guesser after 5 failures (429 with Retry-After, even for the right password) without locking the owner out", async () => {
     await createUser({ db, actorId: null, input: { email: "victim@keel.local", name: "V", roles: [], password: "victim password 123" } });
-    for (let i = 0; i < 5; i++) expect((await signIn("victim@keel.local", `guess number ${i}xx`, `10.1.0.${i}`)).status).toBe(401);
-    const locked = await signIn("victim@keel.local", "victim password 123", "10.1.0.99");
-    expect(locked.status).toBe(429);
-    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+    for (let i = 0; i < 6; i++) expect((await signIn("victim@keel.local", `guess number ${i}xx`, "10.1.0.66")).status).toBe(401);
+    const slowed = await signIn("victim@keel.local", "victim password 123", "10.1.0.66");
+    expect(slowed.status).toBe(429);
+    expect(Number(slowed.headers.get("retry-after"))).toBeGreaterThan(0);
+    // The owner, from an address that has not been failing, still gets in.
+    expect((await signIn("victim@keel.local", "victim password 123", "10.1.0.99")).status).toBe(200);
+    // The guesser is still waiting.
+    expect((await signIn("victim@keel.local", "victim password 123", "10.1.0.66")).status).toBe(429);
   });
 
   it("refuses a disabled user with the same generic message", async () => {

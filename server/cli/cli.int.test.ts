@@ -1,7 +1,7 @@
 // The `keel` CLI against the console's real tRPC handler on a real HTTP port and PostgreSQL.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -16,8 +16,11 @@ import { createTRPCHandler } from "../trpc/http-handler";
 import { createUser } from "../services/users/create-user";
 import { createApiToken } from "../services/tokens/create-api-token";
 import { appendAudit } from "../services/audit/append-audit";
+import { writeAuditCheckpoint } from "../services/audit/write-audit-checkpoint";
+import { rewriteAuditRow } from "../test/audit-tamper";
 import { seedHosts } from "@/prisma/seed/fleet";
 import { runKeel } from "../test/run-keel";
+import { signInThrottle } from "../auth/sign-in-throttle";
 import { consoleIdentity } from "../console-identity";
 
 const run = promisify(execFile);
@@ -31,6 +34,10 @@ const configFile = join(dir, "keel", "config.json");
 const env: NodeJS.ProcessEnv = { ...process.env, KEEL_CONFIG: configFile };
 delete env.KEEL_API_URL;
 delete env.KEEL_TOKEN;
+// The console's data dir, where audit verify finds the signed checkpoints (read through getEnv()).
+const dataDir = join(dir, "data");
+const savedDataDir = process.env.KEEL_DATA_DIR;
+process.env.KEEL_DATA_DIR = dataDir;
 
 async function cli(...argv: string[]) {
   return runKeel(env, argv);
@@ -53,6 +60,8 @@ afterAll(async () => {
   await db?.$disconnect();
   await t?.drop();
   rmSync(dir, { recursive: true, force: true });
+  if (savedDataDir === undefined) delete process.env.KEEL_DATA_DIR;
+  else process.env.KEEL_DATA_DIR = savedDataDir;
 });
 
 describe("keel CLI", () => {
@@ -73,6 +82,15 @@ describe("keel CLI", () => {
     expect(verify.out[0]).toMatch(/^audit chain intact: \d+ events verified/);
   });
 
+  it("users unlock forgets an account's failed sign-ins (the console runs in this process, so its throttle is this one)", async () => {
+    for (let i = 0; i < 8; i++) signInThrottle().failed("192.0.2.1", "aud@keel.local");
+    expect(signInThrottle().waitMs("192.0.2.1", "aud@keel.local")).toBeGreaterThan(0);
+    const r = await cli("users", "unlock", "aud@keel.local");
+    expect([r.code, r.out]).toEqual([0, ["aud@keel.local: failed sign-ins forgotten; the account can sign in again at once"]]);
+    expect(signInThrottle().waitMs("192.0.2.1", "aud@keel.local")).toBe(0);
+    expect((await cli("users", "unlock", "nobody@keel.local")).err.join("\n")).toMatch(/no user with the e-mail nobody@keel\.local/);
+  });
+
   it("hosts remove retires the host: it leaves the list, and hosts show still finds it, marked retired and by whom", async () => {
     await seedHosts(db, 2, { prefix: "old", environment: "prod", app: "web", current: "2.0", previous: "1.9" });
     const removed = await cli("hosts", "remove", "old-000");
@@ -86,10 +104,29 @@ describe("keel CLI", () => {
     expect(show.out).toContainEqual(expect.stringMatching(/^RETIRED\s+removed from the inventory at .* by admin@keel\.local/));
   });
 
+  it("audit verify exits 2 and names the row a checkpoint committed to when a superuser rewrote the log and its hashes", async () => {
+    mkdirSync(dataDir, { recursive: true });
+    await appendAudit(db, { actorId: null, action: "test.before_rewrite" });
+    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({ written: true });
+    expect((await cli("audit", "verify")).out[0]).toMatch(/^audit chain intact: \d+ events verified .*; matches 1 signed checkpoint\(s\), the newest #1 of /);
+    const head = await db.auditEvent.findFirstOrThrow({ orderBy: { id: "desc" } });
+    const first = await db.auditEvent.findFirstOrThrow({ orderBy: { id: "asc" } });
+    const su = createDb(t.superuserUrl);
+    try {
+      await rewriteAuditRow(su, first.id, { forged: true });
+    } finally {
+      await su.$disconnect();
+    }
+    const r = await cli("audit", "verify");
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([expect.stringMatching(new RegExp(`^keel: audit log REWRITTEN: audit row ${head.id} \\(.* UTC, test\\.before_rewrite\\) differs from checkpoint 1 of .*: the log was rewritten after that time`))]);
+    rmSync(dataDir, { recursive: true, force: true }); // the next test tampers without recomputing
+  });
+
   it("audit verify exits 2 and names the altered event", async () => {
     await appendAudit(db, { actorId: null, action: "test.tamper", detail: { n: 1 } });
     const row = await db.auditEvent.findFirstOrThrow({ where: { action: "test.tamper" } });
-    const c = new pg.Client({ connectionString: t.url });
+    const c = new pg.Client({ connectionString: t.superuserUrl });
     await c.connect();
     await c.query(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
     await c.query(`UPDATE audit_events SET detail = '{"n": 2}' WHERE id = $1`, [row.id.toString()]);
@@ -152,7 +189,7 @@ describe("keel CLI", () => {
     expect(down.code).toBe(1);
 
     const usage = await cli("users", "delete");
-    expect(usage.err).toEqual(["keel: usage: keel users list"]);
+    expect(usage.err).toEqual(["keel: usage: keel users list | keel users unlock EMAIL"]);
     expect((await cli("frobnicate")).code).toBe(1);
   });
 });

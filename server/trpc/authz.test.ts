@@ -20,6 +20,7 @@ const EXPECTED: Record<string, Access> = {
   "users.disable": ["admin"],
   "users.enable": ["admin"],
   "users.revokeSessions": ["admin"],
+  "users.unlock": ["admin"],
   "settings.sshKey": "signed-in",
   "tokens.list": "signed-in",
   "tokens.create": "signed-in",
@@ -46,6 +47,10 @@ const EXPECTED: Record<string, Access> = {
   "policy.propose": ["admin"],
   "policy.approve": ["approver", "admin"],
   "policy.reject": ["approver", "admin"],
+  "policy.changes": ["admin", "operator", "approver", "auditor"],
+  "policy.approveChange": ["approver", "admin"],
+  "policy.rejectChange": ["approver", "admin"],
+  "policy.cancelChange": ["admin", "operator"],
 };
 const FOUNDATION = /^(me|settings|users|tokens|audit|rollouts|policy)\./;
 

@@ -11,6 +11,7 @@ import { AppError, formatError, toTRPCError } from "../errors";
 import { getAuth } from "../auth/auth";
 import { getViewer } from "../auth/get-viewer";
 import { clientIp } from "../auth/request-guard";
+import { findInvalidText } from "../auth/valid-text";
 import { db as sharedDb } from "../db";
 import { getEnv } from "../env";
 
@@ -107,7 +108,22 @@ const authorize = t.middleware(({ ctx, meta, type, path, next }) => {
   return next();
 });
 
-const base = t.procedure.use(appErrors).use(authorize);
+// Every string in every input (and every object key) must be valid text: a NUL or a lone
+// surrogate is refused here with 400 and the field's path, before any procedure's own schema
+// or PostgreSQL (which cannot store NUL, and failed with a 500) sees it.
+const validText = t.middleware(async ({ getRawInput, next }) => {
+  const bad = findInvalidText(await getRawInput());
+  if (bad !== null) {
+    const field = bad.replace(/^json\.?/, "") || "(input)";
+    throw new TRPCError({
+      code: "BAD_REQUEST",
+      message: `Refused: the field ${field} holds invalid text (a NUL character, a lone surrogate or invalid UTF-8).`,
+    });
+  }
+  return next();
+});
+
+const base = t.procedure.use(appErrors).use(authorize).use(validText);
 // Past `authorize`, a non-public procedure always has a user; this tells the types so.
 const withUser = base.use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first." });

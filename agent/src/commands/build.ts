@@ -20,7 +20,8 @@ import { fsInfo } from "../store/detect";
 import { fsyncDir, runChecked, writeFileDurable } from "../store/fs-util";
 import { removeTree } from "../store/remove-tree";
 import { readMeta, type VersionMeta } from "../store/state";
-import { unpackTreeStream, writeTreeStream } from "../store/tree-stream";
+import { unpackTreeStream } from "../store/tree-unpack";
+import { writeTreeStream } from "../store/tree-write";
 import { digestStreamFile } from "../stream-digest";
 import { walkTree } from "../tree-digest";
 

@@ -6,7 +6,7 @@
 // without O_TMPFILE `.staging/<op>/stream`, 0600 in a 0700 directory) and unpacked from that
 // descriptor once the whole stream is verified. Nothing unverified is ever written there.
 // Trees are not kernel-enforced read-only here (no subvolume flag); `verify` detects changes.
-import { closeSync, constants, openSync, renameSync, write } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, renameSync, write } from "node:fs";
 import { dirname, join } from "node:path";
 import { AgentError, isDiskFull } from "../errors";
 import { faultPoint } from "../fault";
@@ -14,7 +14,8 @@ import { walkTree } from "../tree-digest";
 import type { Backend, FormatInspector, Unpacked, Unpacker } from "./backend";
 import { fsyncDir } from "./fs-util";
 import { StreamProblem } from "./send-stream";
-import { TreeStreamParser, unpackTreeStream } from "./tree-stream";
+import { TreeStreamParser } from "./tree-stream";
+import { unpackTreeStream } from "./tree-unpack";
 
 function pwrite(fd: number, buf: Buffer, pos: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -90,7 +91,7 @@ export const plainBackend: Backend = {
   format: "keel-tree-1",
 
   inspector(manifest): FormatInspector {
-    return new TreeStreamParser(manifest.parent !== undefined);
+    return new TreeStreamParser({ hasParent: manifest.parent !== undefined, streamBytes: manifest.stream.bytes, tree: manifest.tree });
   },
 
   async unpacker({ opDir, parentPath }) {
@@ -106,7 +107,9 @@ export const plainBackend: Backend = {
         `the unpacked tree has ${walk.files} entries and ${walk.bytes} bytes, the manifest says ${manifest.tree.files} and ${manifest.tree.bytes}`,
       );
     }
-    return { setuid: walk.setuid, capabilities: [], devices: walk.devices };
+    // The walk reports what lies below the root; the root's own mode counts too (a setgid version root).
+    const setuid = lstatSync(unpacked.treePath).mode & 0o6000 ? [".", ...walk.setuid] : walk.setuid;
+    return { setuid, capabilities: [], devices: walk.devices };
   },
 
   async commit(treePath, finalPath) {

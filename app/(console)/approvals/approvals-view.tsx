@@ -1,11 +1,12 @@
 "use client";
 // What waits for an approver: each rollout with the policy's reasons and its risk (hosts,
-// environments, bytes, waves), answered here or on the rollout's page; and proposed policy edits.
+// environments, bytes, waves), answered here or on the rollout's page; proposed policy edits; and
+// rollouts whose approvals lapsed because a host changed after the plan, with the reason.
 import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
 import { bytes } from "../rollouts/format";
 
 export function ApprovalsView() {
@@ -13,8 +14,25 @@ export function ApprovalsView() {
   const qc = useQueryClient();
   const pending = useQuery({ ...trpc.rollouts.pendingApprovals.queryOptions(), refetchInterval: 5000 });
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.rollouts.pendingApprovals.queryKey() });
-  const approve = useMutation(trpc.rollouts.approve.mutationOptions({ onSuccess: refresh }));
-  const reject = useMutation(trpc.rollouts.reject.mutationOptions({ onSuccess: refresh }));
+  // Every answer confirms what it did (the card itself leaves the list).
+  const [confirmation, setConfirmation] = useState<string | null>(null);
+  const approve = useMutation(
+    trpc.rollouts.approve.mutationOptions({
+      onSuccess: (r, v) => {
+        setConfirmation(`You approved rollout ${numberOf(v.rolloutId)}; it is now ${r.state.replace(/_/g, " ")}.`);
+        return refresh();
+      },
+    }),
+  );
+  const reject = useMutation(
+    trpc.rollouts.reject.mutationOptions({
+      onSuccess: (_r, v) => {
+        setConfirmation(`You rejected rollout ${numberOf(v.rolloutId)}; it will not run.`);
+        return refresh();
+      },
+    }),
+  );
+  const numberOf = (id: string) => pending.data?.rollouts.find((x) => x.id === id)?.number ?? "";
   const approvePolicy = useMutation(trpc.policy.approve.mutationOptions({ onSuccess: refresh }));
   const rejectPolicy = useMutation(trpc.policy.reject.mutationOptions({ onSuccess: refresh }));
   const [comments, setComments] = useState<Record<string, string>>({});
@@ -24,9 +42,10 @@ export function ApprovalsView() {
     <div className="flex max-w-5xl flex-col gap-5">
       <PageHeader title="Approvals" />
       {failed && <ErrorNote>{errorMessage(failed.error)}</ErrorNote>}
+      {confirmation && !failed && <OkNote>{confirmation}</OkNote>}
       {pending.isPending && <p className="text-sm text-muted">Loading…</p>}
       {pending.error && <ErrorNote>Could not load approvals: {errorMessage(pending.error)}</ErrorNote>}
-      {pending.data && pending.data.rollouts.length === 0 && pending.data.policies.length === 0 && (
+      {pending.data && pending.data.rollouts.length === 0 && pending.data.policies.length === 0 && pending.data.lapsed.length === 0 && (
         <p className="text-sm text-muted">Nothing waits for approval.</p>
       )}
       {pending.data?.rollouts.map((r) => (
@@ -43,8 +62,57 @@ export function ApprovalsView() {
           <p>Why approval: {r.reasons.join("; ")}</p>
           <p>
             Risk: {r.risk.hosts} host(s) in {r.risk.environments.join(", ")} · {bytes(r.risk.bytes)} to send · waves {r.risk.waves.join(" → ")} ·
-            needs {r.requiredApprovals} from {r.approverRole}
+            needs {r.requiredApprovals} from {r.approverRole} · {bytes(r.risk.diskNeeded)} disk
           </p>
+          <p data-testid="approval-windows">
+            {r.windows.length > 0 ? <>Windows: {r.windows.join("; ")}. </> : "No maintenance window binds its hosts. "}
+            {r.nextStart ? (
+              <>
+                Could start: <Time value={r.nextStart} />
+              </>
+            ) : (
+              <strong>Its hosts&apos; windows are never open together in the next 14 days: it cannot start as planned.</strong>
+            )}
+          </p>
+          <details>
+            <summary className="cursor-pointer">
+              Plan per host ({r.hostCount}
+              {r.hostCount > r.hosts.length ? `, first ${r.hosts.length} shown; all on the rollout's page` : ""})
+            </summary>
+            <table className="table mt-2 text-xs" aria-label={`Plan of rollout ${r.number}`}>
+              <thead>
+                <tr>
+                  <th>Host</th>
+                  <th>Env</th>
+                  <th>Wave</th>
+                  <th>Action</th>
+                  <th>From → to</th>
+                  <th>Stream</th>
+                  <th>Bytes</th>
+                  <th>Disk</th>
+                </tr>
+              </thead>
+              <tbody>
+                {r.hosts.map((h) => (
+                  <tr key={h.name}>
+                    <td>{h.name}</td>
+                    <td>{h.environment ?? "—"}</td>
+                    <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
+                    <td>
+                      {h.excluded ? `left out (${h.excluded})` : h.action}
+                      {h.note && <span className="ml-1 text-muted">({h.note})</span>}
+                    </td>
+                    <td>
+                      {h.from ?? "—"} → {h.to ?? "—"}
+                    </td>
+                    <td>{h.stream === "delta" ? `delta from ${h.parent}` : h.stream}</td>
+                    <td>{bytes(h.bytes)}</td>
+                    <td>{bytes(h.diskNeeded)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </details>
           {r.isMine && <Badge>your request: someone else must approve it</Badge>}
           {r.canAnswer && (
             <div className="flex flex-wrap items-end gap-2">
@@ -62,6 +130,25 @@ export function ApprovalsView() {
               </button>
             </div>
           )}
+        </section>
+      ))}
+      {pending.data?.lapsed.map((r) => (
+        <section key={r.id} className="card flex flex-col gap-2 text-sm" aria-label={`Lapsed: rollout ${r.number}`}>
+          <h2 className="font-medium">
+            <Link className="underline" href={`/rollouts/${r.id}`}>
+              Rollout {r.number}
+            </Link>
+            : {r.action === "rollback" ? "roll back" : "update"} {r.app} {r.version ?? ""}{" "}
+            <Badge tone="danger">approvals lapsed</Badge>{" "}
+            <span className="font-normal text-muted">
+              <Time value={r.lapsedAt} />
+            </span>
+          </h2>
+          <p data-testid="lapse-reason">Why: {r.reason}</p>
+          <p>
+            {r.approvers.length > 0 ? `Approvals that no longer count: ${r.approvers.join(", ")}` : "No approvals had been given."}
+            {r.yours && " (including yours)"}. Nothing more is sent to its hosts until the requester plans it again and it is approved anew.
+          </p>
         </section>
       ))}
       {pending.data?.policies.map((p) => (

@@ -35,6 +35,9 @@ function FilterForm({ filters }: { filters: AuditFilters }) {
       const v = String(form.get(k) ?? "").trim();
       if (v) next[k] = v;
     }
+    // A category is an action prefix ("rollout."); a typed action is more precise and wins.
+    const category = String(form.get("category") ?? "");
+    if (category && !next.action) next.action = category;
     const qs = filtersToParams(next).toString();
     router.push(qs ? `${pathname}?${qs}` : pathname);
   }
@@ -47,7 +50,20 @@ function FilterForm({ filters }: { filters: AuditFilters }) {
     </div>
   );
   return (
-    <form onSubmit={onSubmit} className="card grid items-end gap-3 sm:grid-cols-3 lg:grid-cols-6" aria-label="Filter audit log">
+    <form onSubmit={onSubmit} className="card grid items-end gap-3 sm:grid-cols-3 lg:grid-cols-7" aria-label="Filter audit log">
+      <div>
+        <label htmlFor="audit-category" className="label">
+          Category
+        </label>
+        <select id="audit-category" name="category" className="input" defaultValue={CATEGORIES.some((c) => c.prefix === filters.action) ? filters.action : ""}>
+          <option value="">all</option>
+          {CATEGORIES.map((c) => (
+            <option key={c.prefix} value={c.prefix}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </div>
       {field("actor", "Actor (email)", { placeholder: "e-mail or part of it" })}
       {field("action", "Action", { placeholder: "user.create, or user. for all" })}
       {field("target", "Target", { placeholder: "user id, host…" })}
@@ -111,8 +127,10 @@ function AuditPages({ filters }: { filters: AuditFilters }) {
                 <td>
                   <code className="text-xs">{e.action}</code>
                 </td>
-                <td className="break-all text-xs">{e.target ?? ""}</td>
-                <td className="max-w-md break-all font-mono text-xs text-muted">{formatDetail(e.detail)}</td>
+                <td className="break-all text-xs">{e.target ? <TargetLink target={e.target} /> : ""}</td>
+                <td className="max-w-md text-xs">
+                  <DetailFields detail={e.detail} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -131,10 +149,57 @@ function AuditPages({ filters }: { filters: AuditFilters }) {
   );
 }
 
-function formatDetail(detail: unknown): string {
-  if (detail == null) return "";
-  if (typeof detail === "object" && Object.keys(detail).length === 0) return "";
-  return JSON.stringify(detail);
+const CATEGORIES = [
+  { prefix: "auth.", label: "sign-in" },
+  { prefix: "user.", label: "users" },
+  { prefix: "session.", label: "sessions" },
+  { prefix: "token.", label: "API tokens" },
+  { prefix: "host.", label: "hosts" },
+  { prefix: "group.", label: "groups" },
+  { prefix: "release.", label: "releases" },
+  { prefix: "signing_key.", label: "signing keys" },
+  { prefix: "rollout.", label: "rollouts" },
+  { prefix: "policy.", label: "policy" },
+];
+
+/** The detail as fields (key: value), nested values as compact JSON; long values wrap. */
+function DetailFields({ detail }: { detail: unknown }) {
+  if (detail == null || typeof detail !== "object") return detail == null ? null : <span>{String(detail)}</span>;
+  const entries = Object.entries(detail as Record<string, unknown>);
+  if (entries.length === 0) return null;
+  return (
+    <dl className="grid grid-cols-[auto_1fr] gap-x-2">
+      {entries.map(([k, v]) => (
+        <div key={k} className="contents">
+          <dt className="text-muted">{k}</dt>
+          <dd className="break-all font-mono">{typeof v === "string" ? v : JSON.stringify(v)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** Targets name what they are about (`rollout:12`, `host:web-1`, `user:<id>`); link to where it lives. */
+function TargetLink({ target }: { target: string }) {
+  const [kind, ...rest] = target.split(":");
+  const id = rest.join(":");
+  const href =
+    kind === "rollout" && /^\d+$/.test(id)
+      ? `/rollouts/by-number/${id}`
+      : kind === "host"
+        ? `/hosts/by-name/${encodeURIComponent(id)}`
+        : kind === "user"
+          ? "/users"
+          : kind === "release" || kind === "app"
+            ? `/releases`
+            : null;
+  return href ? (
+    <a className="underline" href={href}>
+      {target}
+    </a>
+  ) : (
+    <span>{target}</span>
+  );
 }
 
 function VerifyChain() {
@@ -151,11 +216,20 @@ function VerifyChain() {
       {verify.error && <ErrorNote>Verification failed to run: {errorMessage(verify.error)}</ErrorNote>}
       {result && !verify.isFetching && (
         result.ok ? (
-          <OkNote>Chain intact: all {result.rows} events verified.</OkNote>
+          <OkNote>
+            Chain intact: all {result.rows} events verified
+            {result.checkpoints.newest ? (
+              <>
+                , matching {result.checkpoints.count} signed checkpoints (newest #{result.checkpoints.newest.seq} of{" "}
+                <Time value={result.checkpoints.newest.at} />, {result.checkpoints.newest.rows} events).
+              </>
+            ) : (
+              "; no checkpoint yet."
+            )}
+          </OkNote>
         ) : (
           <ErrorNote>
-            Chain broken at event #{result.brokenAt.id} ({result.brokenAt.action}, <Time value={result.brokenAt.at} />): {result.brokenAt.reason}.{" "}
-            {result.rows} events checked.
+            {{ chain: "Chain broken", rewrite: "Log rewritten", truncation: "Log truncated", checkpoints: "Checkpoints invalid" }[result.kind]}: {result.message}
           </ErrorNote>
         )
       )}

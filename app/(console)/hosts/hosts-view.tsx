@@ -22,6 +22,10 @@ export function HostsView({ roles }: { roles: string[] }) {
   const [page, setPage] = useState(1);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [notice, setNotice] = useState<string | null>(null);
+  // A refresh that reported failures is shown as a problem, not as a success.
+  const [noticeIsBad, setNoticeIsBad] = useState(false);
+  // While a background refresh runs, the list polls so hosts leave "not refreshed" as results land.
+  const [liveUntil, setLiveUntil] = useState(0);
   const [problem, setProblem] = useState<string | null>(null);
 
   const labels = parseLabels(applied.labels);
@@ -38,15 +42,18 @@ export function HostsView({ roles }: { roles: string[] }) {
   const hosts = useQuery({
     ...trpc.hosts.list.queryOptions({ filter, sort: sort.key, direction: sort.dir, page, pageSize: 50 }),
     placeholderData: keepPreviousData,
+    refetchInterval: () => (Date.now() < liveUntil ? 2000 : false),
   });
   const refresh = useMutation(
     trpc.hosts.refresh.mutationOptions({
       onSuccess: async (r) => {
         setNotice(
           r.background
-            ? `Refreshing ${r.total} hosts in the background.`
+            ? `Refreshing ${r.total} hosts in the background; the list updates as they answer.`
             : `Refreshed ${r.total}: ${r.ok} ok, ${r.changed} changed, ${r.unreachable} unreachable${r.keyChanged ? `, ${r.keyChanged} host key changed` : ""}.`,
         );
+        setNoticeIsBad(!r.background && r.unreachable + r.keyChanged > 0);
+        if (r.background) setLiveUntil(Date.now() + Math.max(60_000, r.total * 1000));
         await queryClient.invalidateQueries({ queryKey: trpc.hosts.list.queryKey() });
       },
       onError: (e) => setProblem(errorMessage(e)),
@@ -56,6 +63,7 @@ export function HostsView({ roles }: { roles: string[] }) {
     trpc.hosts.setLabels.mutationOptions({
       onSuccess: async (r) => {
         setNotice(`Labels changed on ${r.updated} hosts.`);
+        setNoticeIsBad(false);
         await queryClient.invalidateQueries({ queryKey: trpc.hosts.list.queryKey() });
       },
       onError: (e) => setProblem(errorMessage(e)),
@@ -145,7 +153,7 @@ export function HostsView({ roles }: { roles: string[] }) {
           <ExportCsvButton request={{ table: "hosts", filter, sort: sort.key, direction: sort.dir }} onError={setProblem} />
         </div>
       </form>
-      {notice && <OkNote>{notice}</OkNote>}
+      {notice && (noticeIsBad ? <ErrorNote>{notice}</ErrorNote> : <OkNote>{notice}</OkNote>)}
       {problem && <ErrorNote>{problem}</ErrorNote>}
       {canOperate && (
         <div className="flex flex-wrap items-center gap-2 text-sm" aria-label="Bulk actions">

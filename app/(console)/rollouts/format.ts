@@ -3,6 +3,7 @@ export { formatBytes as bytes } from "@/app/_components/format-bytes";
 
 export const STATE_TONE: Record<string, "neutral" | "danger" | "ok"> = {
   succeeded: "ok",
+  finished_with_failures: "danger",
   failed: "danger",
   reverted: "danger",
   rejected: "danger",

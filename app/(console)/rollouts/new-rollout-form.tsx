@@ -18,6 +18,7 @@ type Spec = {
   waves: string[];
   failureThreshold: number;
   parallelism: number;
+  includeUnreachable?: boolean;
 };
 
 function parseLabels(text: string): Record<string, string> | undefined {
@@ -40,7 +41,13 @@ export function NewRolloutForm() {
     waves: "1,10%,50%,100%",
     threshold: "0",
     parallelism: "10",
+    includeUnreachable: false,
   });
+  // Pickers: apps and versions from the releases the console holds, groups by name.
+  const releases = useQuery(trpc.releases.list.queryOptions({}));
+  const groups = useQuery(trpc.groups.list.queryOptions());
+  const apps = releases.data?.apps ?? [];
+  const versions = apps.find((a) => a.app === form.app.trim())?.releases.map((r) => r.version) ?? [];
   const [spec, setSpec] = useState<Spec | null>(null);
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => {
     setForm({ ...form, [k]: e.target.value });
@@ -59,6 +66,7 @@ export function NewRolloutForm() {
     waves: form.waves.split(",").map((s) => s.trim()).filter(Boolean),
     failureThreshold: Number(form.threshold) || 0,
     parallelism: Number(form.parallelism) || 10,
+    ...(form.includeUnreachable ? { includeUnreachable: true } : {}),
   });
   const preview = useQuery(trpc.rollouts.preview.queryOptions(spec ?? skipToken));
   const create = useMutation(trpc.rollouts.create.mutationOptions({ onSuccess: (r) => router.push(`/rollouts/${r.id}`) }));
@@ -76,12 +84,22 @@ export function NewRolloutForm() {
         </label>
         <label className="flex flex-col gap-1 text-sm">
           App
-          <input className="input" value={form.app} onChange={set("app")} placeholder="web" required />
+          <input className="input" value={form.app} onChange={set("app")} placeholder="web" list="rollout-apps" required />
+          <datalist id="rollout-apps">
+            {apps.map((a) => (
+              <option key={a.app} value={a.app} />
+            ))}
+          </datalist>
         </label>
         {form.action === "update" && (
           <label className="flex flex-col gap-1 text-sm">
             Version
-            <input className="input" value={form.version} onChange={set("version")} placeholder="1.10" required />
+            <input className="input" value={form.version} onChange={set("version")} placeholder="1.10" list="rollout-versions" required />
+            <datalist id="rollout-versions">
+              {versions.map((v) => (
+                <option key={v} value={v} />
+              ))}
+            </datalist>
           </label>
         )}
         <label className="flex flex-col gap-1 text-sm">
@@ -97,8 +115,15 @@ export function NewRolloutForm() {
           <input className="input" value={form.q} onChange={set("q")} placeholder="lab-" />
         </label>
         <label className="flex flex-col gap-1 text-sm">
-          Group id
-          <input className="input" value={form.groupId} onChange={set("groupId")} />
+          Group
+          <select className="input" value={form.groupId} onChange={set("groupId")}>
+            <option value="">any</option>
+            {(groups.data ?? []).map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.name} ({g.hosts} hosts)
+              </option>
+            ))}
+          </select>
         </label>
         <label className="flex flex-col gap-1 text-sm">
           Waves
@@ -111,6 +136,17 @@ export function NewRolloutForm() {
         <label className="flex flex-col gap-1 text-sm">
           Hosts at once
           <input className="input" type="number" min={1} max={200} value={form.parallelism} onChange={set("parallelism")} />
+        </label>
+        <label className="flex items-center gap-2 text-sm md:col-span-4">
+          <input
+            type="checkbox"
+            checked={form.includeUnreachable}
+            onChange={(e) => {
+              setForm({ ...form, includeUnreachable: e.target.checked });
+              setSpec(null);
+            }}
+          />
+          Include hosts that were unreachable at their last refresh (left out otherwise; hosts whose key changed are always left out)
         </label>
       </div>
       <div className="flex gap-2">

@@ -5,13 +5,19 @@ import { bytes } from "./format";
 type Plan = {
   waves: number[];
   totals: { hosts: number; install: number; update: number; rollback: number; nothing: number; bytes: number; diskNeeded: number };
-  hosts: { hostId: string; name: string; environment: string | null; wave: number; action: string; from: string | null; to: string | null; stream: string; parent: string | null; bytes: number; note?: string }[];
+  hosts: { hostId: string; name: string; environment: string | null; wave: number; action: string; from: string | null; to: string | null; stream: string; parent: string | null; bytes: number; note?: string; excluded?: string }[];
 };
 
 export function PlanTable({ plan }: { plan: Plan }) {
   const t = plan.totals;
   return (
     <div className="flex flex-col gap-2">
+      {plan.hosts.some((h) => h.excluded) && (
+        <p role="alert" className="text-sm text-red-700 dark:text-red-400" aria-label="Hosts left out">
+          Left out of this plan: {plan.hosts.filter((h) => h.excluded === "key-changed").length} host(s) whose key changed,{" "}
+          {plan.hosts.filter((h) => h.excluded === "unreachable").length} unreachable at their last refresh.
+        </p>
+      )}
       <p className="text-sm" aria-label="Plan totals">
         {t.hosts} hosts: {t.install} install, {t.update} update, {t.rollback} roll back, {t.nothing} nothing · {bytes(t.bytes)} to send ·{" "}
         {bytes(t.diskNeeded)} disk · waves {plan.waves.join(" → ") || "none"}
@@ -35,7 +41,7 @@ export function PlanTable({ plan }: { plan: Plan }) {
               <td>{h.environment ?? "—"}</td>
               <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
               <td>
-                {h.action}
+                {h.excluded ? <strong className="text-red-700 dark:text-red-400">left out ({h.excluded})</strong> : h.action}
                 {h.note && <span className="ml-1 text-xs text-muted">({h.note})</span>}
               </td>
               <td>

@@ -5,6 +5,7 @@ import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { ErrorNote, OkNote } from "@/app/_components/ui";
 import type { Role } from "../_nav";
 import { RolePicker } from "../_role-picker";
+import { PendingChangeNote, pendingChange } from "../changes/pending";
 
 export function CreateUserForm() {
   const trpc = useTRPC();
@@ -70,7 +71,7 @@ export function CreateUserForm() {
         </div>
       </div>
       <RolePicker idPrefix="new-role" value={roles} onChange={setRoles} />
-      {create.error && <ErrorNote>{errorMessage(create.error)}</ErrorNote>}
+      {create.error && (pendingChange(create.error) ? <PendingChangeNote pending={pendingChange(create.error)!} /> : <ErrorNote>{errorMessage(create.error)}</ErrorNote>)}
       {created && (
         <OkNote>
           Created {created.email}.

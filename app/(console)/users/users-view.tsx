@@ -7,6 +7,7 @@ import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui
 import type { Role } from "../_nav";
 import { RolePicker } from "../_role-picker";
 import { CreateUserForm } from "./create-user-form";
+import { PendingChangeNote, pendingChange } from "../changes/pending";
 
 interface UserRow {
   id: string;
@@ -17,6 +18,8 @@ interface UserRow {
   createdAt: Date;
   activeSessions: number;
   lastSignInAt: Date | null;
+  /** Where each role came from (founder, or who granted and approved it). */
+  grants: { role: string; via: string; grantedBy: string | null; approvedBy: string[] }[];
 }
 
 export function UsersView({ viewerId }: { viewerId: string }) {
@@ -106,6 +109,12 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
       </td>
       <td>
         <RolePicker idPrefix={`roles-${user.id}`} value={roles} onChange={setRoles} />
+        {user.grants.map((g) => (
+          <div key={g.role} className="text-xs text-muted" data-testid={`grant-${user.email}-${g.role}`}>
+            {g.role}: {g.via === "founder" ? "founder" : g.via === "legacy" ? "held before provenance was recorded" : `granted by ${g.grantedBy ?? "?"}`}
+            {g.approvedBy.length > 0 && `, approved by ${g.approvedBy.join(", ")}`}
+          </div>
+        ))}
         {rolesChanged && (
           <button
             type="button"
@@ -150,7 +159,7 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
               </button>
             ))}
         </div>
-        {error && <ErrorNote>{errorMessage(error)}</ErrorNote>}
+        {error && (pendingChange(error) ? <PendingChangeNote pending={pendingChange(error)!} /> : <ErrorNote>{errorMessage(error)}</ErrorNote>)}
         {notice && !error && <OkNote>{notice}</OkNote>}
       </td>
     </tr>

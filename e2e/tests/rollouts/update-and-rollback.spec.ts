@@ -96,18 +96,15 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async () => {
   test.setTimeout(600_000);
-  rc = await startRolloutConsole({ lab: LAB, hosts: 5 });
+  // The operator and the approvers are founders, named where the console is installed: accounts the
+  // admin made through the API would rest on the admin alone, and their approvals would not count
+  // for the admin's policy edit (docs/decisions/0015-two-person-rule.md).
+  for (const k of ["operator", "ap1", "ap2"] as const) people[k] = `${k}-${LAB}@keel.test`;
+  const founders = `${people.operator}:operator+approver,${people.ap1}:approver,${people.ap2}:approver`;
+  rc = await startRolloutConsole({ lab: LAB, hosts: 5, env: { KEEL_FOUNDERS: founders, KEEL_FOUNDERS_PASSWORD: PASSWORD } });
   url = rc.keel.url;
   const adm = await apiAs(rc.keel.adminEmail, rc.keel.adminPassword);
   try {
-    for (const [k, roles] of [
-      ["operator", ["operator", "approver"]],
-      ["ap1", ["approver"]],
-      ["ap2", ["approver"]],
-    ] as const) {
-      people[k] = `${k}-${LAB}@keel.test`;
-      await ok(adm, "mutation", "users.create", { email: people[k], name: `${k} ${LAB}`, password: PASSWORD, roles });
-    }
     // The console signs what it builds; hosts enrolled afterwards trust that key.
     await ok(adm, "mutation", "keys.create", { name: "console" });
     // The lab's inventory file (docs/lab.md): names, addresses and host key fingerprints.

@@ -1,20 +1,23 @@
 import type { Command } from "../command";
 import { CliError } from "../errors";
 
+const HEADLINE = { chain: "", rewrite: "audit log REWRITTEN: ", truncation: "", checkpoints: "audit checkpoints INVALID: " } as const;
+
 export const auditCommand: Command = {
   name: "audit",
-  summary: "check the audit log's hash chain (auditor, admin)",
+  summary: "check the audit log's hash chain against its signed checkpoints (auditor, admin)",
   usage: ["keel audit verify"],
   async run(args, io) {
     if (args[0] !== "verify") throw new CliError("usage: keel audit verify");
     const r = await io.client().audit.verify.query();
     if (r.ok) {
-      io.out(`audit chain intact: ${r.rows} events verified (head ${r.headHash.slice(0, 16)}…)`);
+      const n = r.checkpoints.newest;
+      const against = n
+        ? `; matches ${r.checkpoints.count} signed checkpoint(s), the newest #${n.seq} of ${n.at.toISOString()} (${n.rows} events)`
+        : "; no checkpoint yet";
+      io.out(`audit chain intact: ${r.rows} events verified (head ${r.headHash.slice(0, 16)}…)${against}`);
       return;
     }
-    throw new CliError(
-      `audit chain BROKEN at event #${r.brokenAt.id} (${r.brokenAt.action}, ${r.brokenAt.at.toISOString()}): ${r.brokenAt.reason}; ${r.rows} events before it verified`,
-      2,
-    );
+    throw new CliError(HEADLINE[r.kind] + r.message, 2);
   },
 };

@@ -1,4 +1,4 @@
-// `keel hosts add|import|list|show|remove|refresh`: the inventory from the command line, through
+// `keel hosts add|import|list|show|remove|refresh|repin`: the inventory from the command line, through
 // the same API (and role checks) as the console. `add` shows the host key fingerprint and enrolls
 // only after it is accepted (interactively, or with --accept FINGERPRINT for scripts).
 import { readFileSync } from "node:fs";
@@ -27,6 +27,7 @@ const USAGE = [
   "keel hosts import FILE [--format lab|csv|ssh-config] [--known-hosts FILE] [--accept-presented-keys] [--env E]",
   "keel hosts remove NAME",
   "keel hosts refresh [NAME…] [--all]",
+  "keel hosts repin NAME [--accept SHA256:…]   (after its host key changed: keeps its id and history)",
 ];
 
 export const hostsCommand: Command = {
@@ -179,6 +180,24 @@ export const hostsCommand: Command = {
         const r = await client().hosts.refresh.mutate(v.all ? { all: true } : { hostIds: ids });
         if (r.background) io.out(`refreshing ${r.total} hosts in the background`);
         for (const x of r.results) io.out(`${x.name.padEnd(24)} ${x.status}${x.changed ? " (changed)" : ""}${x.message ? ` — ${x.message}` : ""}`);
+        return;
+      }
+      case "repin": {
+        const { values: v, positionals } = parseFlags(rest, { accept: { type: "string" } });
+        if (positionals.length !== 1) throw new CliError(`usage: ${USAGE[6]}`);
+        const h = await client().hosts.get.query({ name: positionals[0]! });
+        if (!h.hostKeyChanged) throw new CliError(`${h.name}'s host key has not changed (pinned ${h.hostKeyFingerprint}); nothing to re-pin`);
+        io.out(`${h.name} is pinned to ${h.hostKeyFingerprint} and now presents ${h.presentedKeyFingerprint ?? "an unknown key"}`);
+        let accepted = v.accept;
+        if (!accepted) {
+          if (!process.stdin.isTTY) throw new CliError("check the new fingerprint on the machine, then pass it with --accept SHA256:…");
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = (await rl.question("Checked on the machine itself (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)? Type the fingerprint to accept it: ")).trim();
+          rl.close();
+          accepted = answer;
+        }
+        const r = await client().hosts.repin.mutate({ id: h.id, acceptedFingerprint: accepted });
+        io.out(`re-pinned ${r.name}: host key ${r.fingerprint}`);
         return;
       }
       default:

@@ -5,7 +5,7 @@ import type { CliIo, Command } from "../command";
 import { CliError } from "../errors";
 
 const USAGE = [
-  "keel rollout plan APP VERSION TARGETS… [--waves 1,10%,100%] [--threshold N] [--parallelism N]",
+  "keel rollout plan APP VERSION TARGETS… [--waves 1,10%,100%] [--threshold N] [--parallelism N] [--include-unreachable]",
   "keel rollout create APP VERSION TARGETS… [same flags]",
   "keel rollout rollback APP TARGETS… [same flags]     (fleet rollback: previous becomes current)",
   "keel rollout status NUMBER",
@@ -14,7 +14,13 @@ const USAGE = [
   "  TARGETS: env=prod  label=role=web  group=GROUP_ID  host=HOST_ID  (repeatable; all must match)",
 ];
 
-const FLAGS = { waves: { type: "string" }, threshold: { type: "string" }, parallelism: { type: "string" }, comment: { type: "string" } } as const;
+const FLAGS = {
+  waves: { type: "string" },
+  threshold: { type: "string" },
+  parallelism: { type: "string" },
+  comment: { type: "string" },
+  "include-unreachable": { type: "boolean" },
+} as const;
 
 function targetsOf(words: string[]) {
   const t: { environments?: string[]; labels?: Record<string, string>; groupId?: string; ids?: string[] } = {};
@@ -51,12 +57,14 @@ function specOf(action: "update" | "rollback", app: string | undefined, version:
     waves: typeof v.waves === "string" ? v.waves.split(",").map((s) => s.trim()) : ["100%"],
     failureThreshold: num(v.threshold, "threshold") ?? 0,
     parallelism: num(v.parallelism, "parallelism") ?? 10,
+    ...(v["include-unreachable"] ? { includeUnreachable: true } : {}),
   };
 }
 
-function printPlan(io: CliIo, plan: { totals: Record<string, number>; waves: number[] }, decision: { effect: string; reasons: string[]; approvals?: number; approverRole?: string }) {
+function printPlan(io: CliIo, plan: { totals: Record<string, number>; waves: number[]; hosts: { name: string; excluded?: string; note?: string }[] }, decision: { effect: string; reasons: string[]; approvals?: number; approverRole?: string }) {
   const t = plan.totals;
   io.out(`hosts ${t.hosts}: install ${t.install}, update ${t.update}, rollback ${t.rollback}, nothing ${t.nothing}; ${t.bytes} bytes to send; waves ${plan.waves.join(" → ")}`);
+  for (const h of plan.hosts.filter((x) => x.excluded)) io.out(`left out: ${h.name} — ${h.note ?? h.excluded}`);
   const what = decision.effect === "needs_approval" ? `needs ${decision.approvals} approval(s) from ${decision.approverRole}` : decision.effect;
   io.out(`policy: ${what} — ${decision.reasons.join("; ")}`);
 }

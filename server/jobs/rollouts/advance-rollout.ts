@@ -50,8 +50,10 @@ export async function advanceRollout(
         }
         const all = await tx.rolloutHost.groupBy({ by: ["state"], where: { rolloutId }, _count: true });
         const counts = Object.fromEntries(all.map((g) => [g.state, g._count]));
-        await tx.rollout.update({ where: { id: rolloutId }, data: { state: "succeeded", finishedAt: new Date(), currentWave: wave } });
-        await appendAudit(tx, { actorId: null, action: "rollout.finish", target: `rollout:${r.number}`, detail: { counts, by: workerId } });
+        // Hosts that failed or went back within the threshold do not make the rollout a success.
+        const state = (counts.failed ?? 0) + (counts.reverted ?? 0) > 0 ? "finished_with_failures" : "succeeded";
+        await tx.rollout.update({ where: { id: rolloutId }, data: { state, finishedAt: new Date(), currentWave: wave } });
+        await appendAudit(tx, { actorId: null, action: "rollout.finish", target: `rollout:${r.number}`, detail: { state, counts, by: workerId } });
         return [];
       }
       const room = Math.max(0, r.parallelism - active);

@@ -81,7 +81,7 @@ describe("a failing health check on lab hosts", () => {
     const r = await createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec({ version: "1.0" }));
     expect(r.state).toBe("approved"); // dev needs no approval under the default policy
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
-    const done = await run(r.id, ["succeeded", "paused", "failed", "cancelled"]);
+    const done = await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"]);
     expect(done.state, JSON.stringify(done.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("succeeded");
     for (const h of fleet.inv.hosts) expect((await fleet.onHost(h.name, "web")).current).toBe("1.0");
   });
@@ -106,7 +106,7 @@ describe("a failing health check on lab hosts", () => {
     expect(marker.code).toBe(0);
 
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
-    const paused = await run(r.id, ["paused", "succeeded", "failed", "cancelled"]);
+    const paused = await run(r.id, ["paused", "succeeded", "finished_with_failures", "failed", "cancelled"]);
     const row = (name: string) => paused.hosts.find((h) => h.hostName === name)!;
     expect(paused.state, JSON.stringify(paused.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("paused");
     expect(paused.pauseReason).toBe("wave 1: 1 host(s) failed, more than the 0 tolerated");
@@ -152,8 +152,9 @@ describe("a failing health check on lab hosts", () => {
     // Resuming accepts that failure: the third host gets 3.0 (its check passes), the reverted
     // host is left alone.
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id, "resume");
-    const finished = await run(r.id, ["succeeded", "paused", "failed", "cancelled"]);
-    expect(finished.state).toBe("succeeded");
+    const finished = await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"]);
+    // Every wave ran, but one host went back: not a success.
+    expect(finished.state).toBe("finished_with_failures");
     expect(finished.hosts.map((h) => [h.hostName, h.state])).toEqual([
       [healthy!.name, "succeeded"],
       [sick!.name, "reverted"],
@@ -190,7 +191,7 @@ describe("a failing health check on lab hosts", () => {
       spec({ version: "4.0", waves: ["100%"], failureThreshold: 1 }),
     );
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
-    const paused = await run(r.id, ["paused", "succeeded", "failed", "cancelled"]);
+    const paused = await run(r.id, ["paused", "succeeded", "finished_with_failures", "failed", "cancelled"]);
     expect(paused.state, JSON.stringify(paused.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("paused");
     expect(paused.pauseReason).toBe("wave 1: 2 host(s) failed, more than the 1 tolerated");
     for (const h of paused.hosts) {

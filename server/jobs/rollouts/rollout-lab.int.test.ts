@@ -59,7 +59,7 @@ async function runApproved(spec: TRolloutSpec, approvers: Person[]) {
   const end = Date.now() + 180_000;
   for (;;) {
     const x = await db.rollout.findUniqueOrThrow({ where: { id: r.id }, include: { hosts: true } });
-    if (["succeeded", "paused", "failed", "cancelled"].includes(x.state)) return { ...x, plan: r.plan };
+    if (["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state)) return { ...x, plan: r.plan };
     if (Date.now() > end) throw new Error(`rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`);
     await new Promise((res) => setTimeout(res, 300));
   }

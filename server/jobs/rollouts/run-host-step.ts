@@ -6,6 +6,8 @@ import type { Prisma, PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
+import { liveFactChanges } from "@/server/services/rollouts/decision-facts";
+import { lapseRollout } from "@/server/services/rollouts/lapse-rollout";
 import type { PlanHost, RolloutPlan } from "@/server/services/rollouts/types";
 import { advanceRollout } from "./advance-rollout";
 import type { HostExecutor, HostStepResult } from "./executor";
@@ -176,15 +178,26 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
     await release(r?.state === "cancelled" ? "cancelled" : "pending");
     return;
   }
-  const verdict = await dispatchVerdict(deps, r, deps.clock ? deps.clock() : new Date());
+  let verdict = await dispatchVerdict(deps, r, deps.clock ? deps.clock() : new Date());
+  // The policy's verdict may be shared with the steps dispatched in the same second; the facts it
+  // rests on are read again for every step, so a host changed since is caught right here.
+  if (verdict.ok) {
+    const { changes } = await liveFactChanges(db, r.plan as RolloutPlan);
+    if (changes.length > 0) verdict = { ok: false, reason: changes.join("; "), changes };
+  }
   if (!verdict.ok) {
+    const v = verdict;
     // Pause and hand the host back in one transaction: released first, the sweep could dispatch it
     // again before the pause landed; paused first, a reader saw a paused rollout with a host running.
     await db.$transaction(async (tx) => {
-      const paused = await tx.rollout.updateMany({ where: { id: r.id, state: "running" }, data: { state: "paused", pauseReason: `policy at dispatch: ${verdict.reason}` } });
+      if (v.changes) await lapseRollout(tx, r, v.changes, { actorId: null, at: `dispatch of ${host?.name ?? job.hostId} by ${workerId}` });
+      const paused = v.changes
+        ? { count: 0 }
+        : await tx.rollout.updateMany({ where: { id: r.id, state: "running" }, data: { state: "paused", pauseReason: `policy at dispatch: ${v.reason}` } });
       await release("pending", tx);
-      if (paused.count) await appendAudit(tx, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason: verdict.reason, by: workerId, host: host?.name } });
+      if (paused.count) await appendAudit(tx, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason: v.reason, by: workerId, host: host?.name } });
     });
+    deps.verdicts?.delete(`${r.id}:${r.planDigest}`);
     return;
   }
 

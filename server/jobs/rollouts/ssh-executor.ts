@@ -9,6 +9,8 @@ import type { Prisma, PrismaClient } from "@prisma/client";
 import { validateManifest, type Facts, type ReleaseManifest } from "@/agent/protocol";
 import { installTrustedKeys, loadAgentBundle, openCheckedSession, receiveReleaseIn, type AgentBundle, type AgentSession, type SshConnection, type SshPool } from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
+import type { PlanArtifact } from "@/server/services/rollouts/types";
+import { artifactName, checkStored, loadStream, type Loaded, type StreamChoice } from "./approved-artifact";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
 import { toSshTarget } from "@/server/services/inventory/ssh-port";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
@@ -29,29 +31,6 @@ export type SshExecutorDeps = {
   /** Keep the agent resident on hosts for this long after a step (KEEL_AGENT_RESIDENT_SECONDS; 0: off). */
   residentSeconds?: number;
 };
-
-type StreamChoice = { manifest: ReleaseManifest; digest: string; wireEncoding: "raw" | "keel-delta-1"; full: ReleaseManifest };
-
-async function loadStream(db: PrismaClient, app: string, version: string, delta: { parent: string } | null): Promise<StreamChoice> {
-  const release = await db.release.findUnique({
-    where: { app_version: { app, version } },
-    select: { id: true, manifest: true, streamDigest: true },
-  });
-  if (!release) throw new Error(`release ${app} ${version} is gone from the console`);
-  const full = validateManifest(JSON.parse(release.manifest));
-  if (delta) {
-    const d = await db.releaseDelta.findFirst({
-      where: { releaseId: release.id, parent: { version: delta.parent } },
-      select: { manifest: true, streamDigest: true, encodedDigest: true },
-    });
-    if (d) {
-      const manifest = validateManifest(JSON.parse(d.manifest));
-      const digest = d.encodedDigest ?? d.streamDigest;
-      return { manifest, digest, wireEncoding: d.encodedDigest ? "keel-delta-1" : "raw", full };
-    }
-  }
-  return { manifest: full, digest: release.streamDigest, wireEncoding: "raw", full };
-}
 
 function appState(f: Facts, app: string) {
   const a = f.apps.find((x) => x.app === app);
@@ -79,20 +58,29 @@ async function trustSigner(db: PrismaClient, conn: SshConnection, facts: Facts, 
 
 export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
   let bundle: Promise<AgentBundle> | null = deps.bundle ? Promise.resolve(deps.bundle) : null;
-  // Releases and deltas never change once built: the hosts of one rollout share one lookup.
-  const streams = new Map<string, Promise<StreamChoice>>();
-  const streamFor = (input: HostStepInput): Promise<StreamChoice> => {
+  // A release's or delta's rows never change once built (a rebuild is another digest): the hosts
+  // of one rollout share one lookup. Whether the store still has the bytes is checked every time.
+  const streams = new Map<string, Promise<Loaded>>();
+  const streamFor = (input: HostStepInput, a: PlanArtifact): Promise<Loaded> => {
     const { app, version } = input.rollout;
-    const delta = input.plan.stream === "delta" && input.plan.parent ? { parent: input.plan.parent } : null;
-    const key = `${app}\u0000${version}\u0000${delta?.parent ?? ""}`;
+    const key = `${app}\u0000${version}\u0000${a.releaseId}\u0000${a.digest}`;
     let p = streams.get(key);
     if (!p) {
-      p = loadStream(deps.db, app, version!, delta);
-      p.catch(() => streams.delete(key));
+      p = loadStream(deps.db, app, version!, a);
+      p.then((l) => "problem" in l && streams.delete(key), () => streams.delete(key));
       if (streams.size > 64) streams.delete(streams.keys().next().value!);
       streams.set(key, p);
     }
     return p;
+  };
+
+  /** The release's own manifest (its health check), when the host holds the version already. */
+  const manifestOf = async (input: HostStepInput): Promise<ReleaseManifest> => {
+    const { app, version } = input.rollout;
+    const id = input.plan.artifact?.releaseId;
+    const r = await deps.db.release.findFirst({ where: id ? { id } : { app, version: version! }, select: { manifest: true } });
+    if (!r) throw new Error(`release ${app} ${version} is gone from the console`);
+    return validateManifest(JSON.parse(r.manifest));
   };
 
   return {
@@ -167,16 +155,27 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           return await finish({ outcome: "succeeded" });
         }
 
-        const s = await streamFor(input);
-        if (!before.has(target_)) {
-          const untrusted = await trustSigner(deps.db, lease.conn, factsBefore, s.manifest.signer, `${rollout.app} ${target_}`, note);
+        let full: ReleaseManifest;
+        if (before.has(target_)) full = await manifestOf(input); // nothing to send
+        else {
+          // Exactly the artifact the approved plan names, or the host fails: never another stream.
+          const a = plan.artifact;
+          const fail = (error: string): HostStepResult => ({ outcome: "failed", step: "artifact", error: `${error}; replan the rollout`, commands: ran() });
+          if (!a)
+            return fail(plan.stream === "none"
+              ? `the approved plan sends nothing to host ${host.name} (it held ${rollout.app} ${target_}), but the host no longer holds that version`
+              : `the plan names no artifact for host ${host.name} (planned before plans recorded them)`);
+          const s = await streamFor(input, a);
+          const stored = "problem" in s ? s : await checkStored(deps.artifacts, a);
+          if ("problem" in stored) return fail(`the approved ${artifactName(a, target_)} for host ${host.name} ${stored.problem}`);
+          const stream = s as StreamChoice;
+          full = stream.full;
+          const untrusted = await trustSigner(deps.db, lease.conn, factsBefore, stream.manifest.signer, `${rollout.app} ${target_}`, note);
           if (untrusted) return { outcome: "failed", step: "trust", error: untrusted, commands: ran() };
-          const path = deps.artifacts.localPath(s.digest);
-          if (!path) return { outcome: "failed", step: "send", error: "the release stream is not in the console's artifact store", commands: ran() };
           await say({ step: "send", bytesSent: 0 });
           let sent = 0;
           let lastReport = 0;
-          await receiveReleaseIn(session, { manifest: s.manifest, wireEncoding: s.wireEncoding }, path, {
+          await receiveReleaseIn(session, { manifest: stream.manifest, wireEncoding: stream.wireEncoding }, stored.path, {
             onSent: (n) => {
               sent = n;
               if (Date.now() - lastReport > 500) {
@@ -192,7 +191,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         await say({ step: "activate" });
         await session.request("activate", { app: rollout.app, version: target_ });
 
-        const check = s.full.healthCheck;
+        const check = full.healthCheck;
         if (check) {
           await say({ step: "health-check" });
           // The agent runs the check its installed, signed manifest declares (as root, also on

@@ -20,7 +20,10 @@ let survivor: RolloutWorker | undefined;
 beforeAll(async () => {
   t = await createTestDatabase();
   db = createDb(t.url);
-  for (const sql of LEDGER_DDL) await db.$executeRawUnsafe(sql);
+  // The app role may not create tables: the owner makes the test's scratch tables (the app gets its rights by default privileges).
+  const owner = createDb(t.ownerUrl);
+  for (const sql of LEDGER_DDL) await owner.$executeRawUnsafe(sql);
+  await owner.$disconnect();
 });
 afterAll(async () => {
   await survivor?.stop();

@@ -1,5 +1,5 @@
 // The audit log on a real PostgreSQL: append-only whoever asks, hash-chained, safe under
-// concurrent appends, and tampering by someone who can switch the trigger off is caught.
+// concurrent appends, and tampering by someone who can switch the trigger off (a superuser) is caught.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
@@ -13,6 +13,7 @@ let t: TestDatabase;
 let db: PrismaClient;
 let db2: PrismaClient;
 let sql: pg.Client;
+let su: pg.Client;
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -20,9 +21,12 @@ beforeAll(async () => {
   db2 = createDb(t.url);
   sql = new pg.Client({ connectionString: t.url });
   await sql.connect();
+  su = new pg.Client({ connectionString: t.superuserUrl });
+  await su.connect();
 });
 afterAll(async () => {
   await sql?.end();
+  await su?.end();
   await db?.$disconnect();
   await db2?.$disconnect();
   await t?.drop();
@@ -39,11 +43,20 @@ describe("audit log", () => {
     expect(report).toMatchObject({ ok: true, rows: 60 });
   });
 
-  it("refuses UPDATE, DELETE and TRUNCATE from the application's connection", async () => {
-    await expect(sql.query(`UPDATE audit_events SET action = 'x.y' WHERE id = 1`)).rejects.toThrow(/append-only/);
-    await expect(sql.query(`DELETE FROM audit_events WHERE id = 1`)).rejects.toThrow(/append-only/);
-    await expect(sql.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
+  it("refuses UPDATE, DELETE and TRUNCATE from the application's connection, and from the owner's (trigger)", async () => {
+    await expect(sql.query(`UPDATE audit_events SET action = 'x.y' WHERE id = 1`)).rejects.toThrow(/permission denied/);
+    await expect(sql.query(`DELETE FROM audit_events WHERE id = 1`)).rejects.toThrow(/permission denied/);
+    await expect(sql.query(`TRUNCATE audit_events`)).rejects.toThrow(/permission denied/);
     await expect(db.auditEvent.deleteMany({})).rejects.toThrow();
+    const owner = new pg.Client({ connectionString: t.ownerUrl });
+    await owner.connect();
+    try {
+      await expect(owner.query(`UPDATE audit_events SET action = 'x.y' WHERE id = 1`)).rejects.toThrow(/append-only/);
+      await expect(owner.query(`DELETE FROM audit_events WHERE id = 1`)).rejects.toThrow(/append-only/);
+      await expect(owner.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
+    } finally {
+      await owner.end();
+    }
     expect(await db.auditEvent.count()).toBe(60);
   });
 
@@ -64,14 +77,14 @@ describe("audit log", () => {
 
   it("names the first altered row when a superuser switches the trigger off and edits one", async () => {
     const victim = (await db.auditEvent.findMany({ orderBy: { id: "asc" }, skip: 9, take: 1 }))[0]!;
-    await sql.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete`);
-    await sql.query(`UPDATE audit_events SET detail = '{"i": 999}' WHERE id = $1`, [victim.id.toString()]);
-    await sql.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete`);
+    await su.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete`);
+    await su.query(`UPDATE audit_events SET detail = '{"i": 999}' WHERE id = $1`, [victim.id.toString()]);
+    await su.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete`);
     const report = await verifyAuditChain({ db });
     expect(report.ok).toBe(false);
     if (!report.ok) {
-      expect(report.brokenAt.id).toBe(victim.id.toString());
-      expect(report.brokenAt.reason).toMatch(/altered/);
+      expect(report.brokenAt?.id).toBe(victim.id.toString());
+      expect(report.brokenAt?.reason).toMatch(/altered/);
       expect(report.rows).toBe(9);
     }
   });
@@ -82,7 +95,7 @@ describe("audit log", () => {
     try {
       for (let i = 0; i < 5; i++) await appendAudit(d, { actorId: null, action: "test.append", detail: { i } });
       const rows = await d.auditEvent.findMany({ orderBy: { id: "asc" } });
-      const c = new pg.Client({ connectionString: t2.url });
+      const c = new pg.Client({ connectionString: t2.superuserUrl });
       await c.connect();
       await c.query(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
       await c.query(`DELETE FROM audit_events WHERE id = $1`, [rows[2]!.id.toString()]);

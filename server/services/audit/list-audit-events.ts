@@ -22,6 +22,14 @@ export type AuditEventItem = {
   detail: Record<string, unknown>;
 };
 
+/**
+ * Prisma's contains/startsWith become LIKE patterns without escaping: a filter's own "%" and "_"
+ * acted as wildcards. PostgreSQL's default LIKE escape character is the backslash.
+ */
+export function likeLiteral(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 export async function listAuditEvents({
   db,
   filter,
@@ -34,9 +42,9 @@ export async function listAuditEvents({
   limit: number;
 }): Promise<{ items: AuditEventItem[]; nextCursor: string | null }> {
   const where: Prisma.AuditEventWhereInput[] = [];
-  if (filter.actor) where.push({ OR: [{ actorId: filter.actor }, { actor: { contains: filter.actor, mode: "insensitive" } }] });
-  if (filter.action) where.push(filter.action.endsWith(".") ? { action: { startsWith: filter.action } } : { action: filter.action });
-  if (filter.target) where.push({ target: { contains: filter.target, mode: "insensitive" } });
+  if (filter.actor) where.push({ OR: [{ actorId: filter.actor }, { actor: { contains: likeLiteral(filter.actor), mode: "insensitive" } }] });
+  if (filter.action) where.push(filter.action.endsWith(".") ? { action: { startsWith: likeLiteral(filter.action) } } : { action: filter.action });
+  if (filter.target) where.push({ target: { contains: likeLiteral(filter.target), mode: "insensitive" } });
   if (filter.from) where.push({ at: { gte: filter.from } });
   if (filter.to) where.push({ at: { lt: filter.to } });
   if (cursor) where.push({ id: { lt: BigInt(cursor) } });

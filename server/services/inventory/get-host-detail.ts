@@ -89,8 +89,12 @@ export async function getHostDetail(deps: InventoryDeps, input: { id?: string; n
              at
                ? HISTORY_VERSIONS(id, Prisma.sql`${at}::timestamptz`)
                : Prisma.sql`SELECT app, version, kind, size_bytes AS "sizeBytes", received_uuid AS "receivedUuid", signer, installed_at AS "installedAt",
-                                   is_current AS "isCurrent", is_previous AS "isPrevious", first_seen_at AS since
-                            FROM installed_versions WHERE host_id = ${id}`,
+                                   is_current AS "isCurrent", is_previous AS "isPrevious",
+                                   -- since its state (current, previous, installed) began: the open history period
+                                   COALESCE((SELECT max(hv.valid_from) FROM installed_version_history hv
+                                             WHERE hv.host_id = i.host_id AND hv.app = i.app AND hv.version = i.version AND hv.valid_to IS NULL),
+                                            first_seen_at) AS since
+                            FROM installed_versions i WHERE host_id = ${id}`,
              "x.app, x.version",
            )} AS versions,
            ${jsonList(EVENTS(id, at, limit), "x.at DESC, x.id::bigint DESC")} AS events

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
-import { inventoryPath, labDown, labExec, labFault, labUp, type LabInventory } from "@/infra/lab/api";
+import { inventoryPath, labDown, labExec, labFault, labRekey, labUp, type LabInventory } from "@/infra/lab/api";
 import { createDb } from "@/server/db";
 import { DEFAULT_AGENT_PATH } from "@/server/ssh";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
@@ -14,6 +14,7 @@ import { enrollHost } from "../hosts/enroll-host";
 import { fetchHostKey } from "../hosts/fetch-host-key";
 import { importHosts } from "../hosts/import-hosts";
 import { parseLabInventory } from "../hosts/parse-import";
+import { repinHostKey } from "../hosts/repin-host-key";
 import { getHostDetail } from "./get-host-detail";
 import { listHosts } from "./list-hosts";
 import { refreshHosts } from "./refresh-hosts";
@@ -26,12 +27,14 @@ describe("inventory against lab hosts", () => {
   let t: TestDatabase;
   let db: PrismaClient;
   let ssh: ReturnType<typeof createInventorySsh>;
+  const newSsh = () =>
+    createInventorySsh({ privateKey: readFileSync(inv.consoleKey.privateKeyPath!, "utf8"), limits: { connectAttempts: 1, keepaliveIntervalMs: 1000, keepaliveCountMax: 2, connectTimeoutMs: 4000 }, timeoutMs: 30_000 });
 
   beforeAll(async () => {
     inv = await labUp({ lab: LAB, count: 3 });
     t = await createTestDatabase();
     db = createDb(t.url);
-    ssh = createInventorySsh({ privateKey: readFileSync(inv.consoleKey.privateKeyPath!, "utf8"), limits: { connectAttempts: 1, keepaliveIntervalMs: 1000, keepaliveCountMax: 2, connectTimeoutMs: 4000 }, timeoutMs: 30_000 });
+    ssh = newSsh();
   }, 600_000);
   afterAll(async () => {
     await ssh?.close();
@@ -107,5 +110,30 @@ describe("inventory against lab hosts", () => {
     const d = await getHostDetail({ db }, { id });
     expect(d).toMatchObject({ reachable: true, lastError: null });
     expect(d.events[0]?.kind).toBe("host.reachable");
+  });
+  it("a host whose key changed is re-pinned after the admin confirms the new fingerprint, keeping its id and history", async () => {
+    const h2 = inv.hosts[2]!;
+    const before = await getHostDetail({ db }, { name: h2.name });
+    const { fingerprint } = await labRekey(LAB, h2.name);
+    // Connections made before the re-key stay authenticated; a console started afresh meets the new key.
+    await ssh.close();
+    ssh = newSsh();
+    const r = await refreshHosts({ db, ssh }, { hostIds: [before.id] });
+    expect(r.results[0]?.status).toBe("key-changed");
+    expect(await getHostDetail({ db }, { id: before.id })).toMatchObject({ hostKeyChanged: true, presentedKeyFingerprint: fingerprint });
+
+    // A fingerprint the host does not present is refused and changes nothing.
+    await expect(repinHostKey({ db, ssh }, { actorId: null, id: before.id, acceptedFingerprint: before.hostKeyFingerprint })).rejects.toThrow(
+      new RegExp(`${h2.name} presents ${fingerprint.replace(/[+/]/g, "\\$&")}, not the accepted .*nothing changed`),
+    );
+    expect((await getHostDetail({ db }, { id: before.id })).hostKeyChanged).toBe(true);
+
+    await repinHostKey({ db, ssh }, { actorId: null, id: before.id, acceptedFingerprint: fingerprint });
+    const back = await refreshHosts({ db, ssh }, { hostIds: [before.id] });
+    expect(back.results[0]?.status).toBe("ok");
+    const after = await getHostDetail({ db }, { id: before.id });
+    expect(after).toMatchObject({ id: before.id, hostKeyFingerprint: fingerprint, hostKeyChanged: false, reachable: true });
+    expect(after.events.map((e) => e.kind)).toEqual(expect.arrayContaining(["host.repinned", "host.enrolled"]));
+    expect(after.apps.map((a) => a.app)).toEqual(before.apps.map((a) => a.app));
   });
 });

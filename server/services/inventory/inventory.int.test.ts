@@ -91,6 +91,24 @@ describe("inventory services (PostgreSQL)", () => {
     await t?.drop();
   });
 
+  it("a version's 'Since' is when it became current again after a rollback, not when it was first installed", async () => {
+    clockNow = new Date("2026-11-10T00:00:00Z");
+    fleet.state.set("web-2", facts({ tool: { current: "1.0", versions: ["1.0"] } }));
+    await refreshHosts(deps(), { hostIds: [ids["web-2"]!] });
+    clockNow = new Date("2026-11-11T00:00:00Z");
+    fleet.state.set("web-2", facts({ tool: { current: "1.1", previous: "1.0", versions: ["1.0", "1.1"] } }));
+    await refreshHosts(deps(), { hostIds: [ids["web-2"]!] });
+    clockNow = new Date("2026-11-12T00:00:00Z");
+    fleet.state.set("web-2", facts({ tool: { current: "1.0", previous: "1.1", versions: ["1.0", "1.1"] } }));
+    await refreshHosts(deps(), { hostIds: [ids["web-2"]!] });
+    const tool = (await getHostDetail(deps(), { id: ids["web-2"] })).apps.find((a) => a.app === "tool")!;
+    expect(tool.current).toBe("1.0");
+    const since = Object.fromEntries(tool.versions.map((v) => [v.version, v.since.toISOString()]));
+    expect(since).toEqual({ "1.0": "2026-11-12T00:00:00.000Z", "1.1": "2026-11-12T00:00:00.000Z" });
+    fleet.state.delete("web-2");
+    clockNow = new Date("2026-11-01T00:00:00Z");
+  });
+
   it("records a refresh, keeps every change as history and answers 'as of' for host and fleet", async () => {
     fleet.state.set("web-1", facts({ nginx: { current: "1.9", versions: ["1.9"] }, app: { current: "2.0", versions: ["2.0"] } }));
     fleet.state.set("web-2", facts({ nginx: { current: "1.9", versions: ["1.9"] } }));

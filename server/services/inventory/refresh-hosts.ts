@@ -23,18 +23,22 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 
 export type RefreshHostsSummary = { total: number; ok: number; changed: number; unreachable: number; keyChanged: number; skipped: number; results: RefreshResult[]; ms: number };
 
+export type RefreshTarget = { hostIds: string[] } | { filter: THostFilter } | { all: true };
+
+/** The ids of the hosts a refresh request names (a filter or "all" resolved now, by name). */
+export async function resolveRefreshTargets(deps: Pick<InventoryDeps, "db">, target: RefreshTarget): Promise<string[]> {
+  if ("hostIds" in target) return target.hostIds;
+  const where = "filter" in target ? await resolveHostFilter(deps.db, target.filter) : Prisma.sql`TRUE`;
+  return (await deps.db.$queryRaw<{ id: string }[]>(Prisma.sql`SELECT h.id FROM hosts h WHERE ${where} ORDER BY h.name`)).map((r) => r.id);
+}
+
 export async function refreshHosts(
   deps: InventoryDeps,
-  target: { hostIds: string[] } | { filter: THostFilter } | { all: true },
+  target: RefreshTarget,
   opts: { concurrency?: number } = {},
 ): Promise<RefreshHostsSummary> {
   const started = Date.now();
-  let ids: string[];
-  if ("hostIds" in target) ids = target.hostIds;
-  else {
-    const where = "filter" in target ? await resolveHostFilter(deps.db, target.filter) : Prisma.sql`TRUE`;
-    ids = (await deps.db.$queryRaw<{ id: string }[]>(Prisma.sql`SELECT h.id FROM hosts h WHERE ${where} ORDER BY h.name`)).map((r) => r.id);
-  }
+  const ids = await resolveRefreshTargets(deps, target);
   const results = await mapLimit(ids, opts.concurrency ?? DEFAULT_REFRESH_CONCURRENCY, (id) =>
     // A host removed while the fan-out runs is skipped, not an error for the whole batch.
     refreshHost(deps, id).catch((e: unknown): RefreshResult => {

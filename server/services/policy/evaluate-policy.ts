@@ -47,6 +47,7 @@ export function policyContext(req: PolicyRequest, doc: PolicyDocument) {
       firstWave: waves[0] ?? 0,
       hasWindow: win.bound,
       inWindow: req.assumeWindowsOpen ? true : win.open,
+      grantRoles: uniq(req.grantRoles ?? []),
     },
     closedWindows: req.assumeWindowsOpen ? [] : win.closed,
   };
@@ -78,7 +79,7 @@ export function evaluatePolicy(doc: PolicyDocument, req: PolicyRequest): PolicyD
   const ids = matched.map((p) => p.id);
   if (decision === "deny") {
     if (matched.length === 0)
-      return { effect: "deny", reasons: [`no policy allows ${req.action.replace("_", " ")} for your roles (${req.actor.roles.join(", ") || "none"})`], policies: [] };
+      return { effect: "deny", reasons: [`no policy allows ${req.action.replaceAll("_", " ")} for your roles (${req.actor.roles.join(", ") || "none"})`], policies: [] };
     const reasons = matched.map((p) =>
       p.id === "prod-in-window" && closedWindows.length > 0 ? `${p.reason} (closed now: ${closedWindows.join(", ")})` : p.reason,
     );

@@ -3,6 +3,7 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "../audit/append-audit";
+import { countIndependentApprovals } from "./count-independent";
 import { evaluatePolicy } from "./evaluate-policy";
 import { getActivePolicy, policyDigest } from "./get-active-policy";
 import { parsePolicy } from "./parse-policy";
@@ -93,8 +94,20 @@ export async function answerPolicy(
     let state = v.state;
     if (input.verdict === "reject") state = "rejected";
     else {
-      const n = await tx.approval.count({ where: { subjectKind: "policy", subjectId: v.id, digest: v.digest, verdict: "approve", expiresAt: { gt: new Date() } } });
-      if (n >= need) state = "active";
+      // Two people means two people: an approval that rests solely on the proposer (or on the same
+      // account as an earlier approval) is refused with the reason, not quietly ignored.
+      const rows = await tx.approval.findMany({
+        where: { subjectKind: "policy", subjectId: v.id, digest: v.digest, verdict: "approve", expiresAt: { gt: new Date() } },
+        orderBy: { createdAt: "asc" },
+        select: { approverId: true },
+      });
+      const { count, checks } = await countIndependentApprovals(tx, { requesterId: v.createdById ?? "unknown", requestedAt: v.createdAt, role }, rows);
+      const mine = checks.find((c) => c.approverId === actor.id);
+      if (mine && !mine.counts) {
+        await appendAudit(db, { actorId: actor.id, action: "policy.approval_refused", target: `policy:v${v.version}`, detail: { reason: mine.why } });
+        throw new AppError("FORBIDDEN", { message: `Your approval of policy version ${v.version} would not count: ${mine.why}.` });
+      }
+      if (count >= need) state = "active";
     }
     if (state === "active") await tx.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
     if (state !== v.state) await tx.policyVersion.update({ where: { id: v.id }, data: { state, activatedAt: state === "active" ? new Date() : null } });

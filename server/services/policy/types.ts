@@ -12,6 +12,11 @@ export const POLICY_ACTIONS = [
   "edit_policy",
   "manage_keys",
   "manage_users",
+  "set_environment",
+  "set_labels",
+  "edit_groups",
+  "repin_host_key",
+  "manage_tokens",
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
@@ -36,6 +41,8 @@ export type PolicyRequest = {
   hosts: PolicyTargetHost[];
   /** Hosts per wave, in order; a single wave when absent. */
   waves?: number[];
+  /** manage_users: the roles the change grants (new roles of a new or changed user). */
+  grantRoles?: Role[];
   at: Date;
   /**
    * Evaluate as if every maintenance window were open. Used when a rollout is planned and approved

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkWindow, isWindowOpen, windowState, type MaintenanceWindow } from "./windows";
+import { checkWindow, isWindowOpen, nextOpening, windowState, type MaintenanceWindow } from "./windows";
 
 const berlinNight: MaintenanceWindow = {
   name: "prod-night",
@@ -64,5 +64,17 @@ describe("maintenance windows", () => {
     expect(errors.join("\n")).toMatch(/"25:00" is not a time of day/);
     expect(errors.join("\n")).toMatch(/no days given/);
     expect(errors.join("\n")).toMatch(/would bind no host/);
+  });
+  it("tells the next time a change could start: now when open or unbound, the window's opening otherwise, never when windows never overlap", () => {
+    const prodNight: MaintenanceWindow = { name: "prod-night", environments: ["prod"], timeZone: "Europe/Berlin", days: ["sat"], start: "22:00", end: "02:00" };
+    const devDay: MaintenanceWindow = { name: "dev-day", environments: ["dev"], timeZone: "UTC", days: ["mon"], start: "09:00", end: "10:00" };
+    const friNoon = new Date("2026-12-04T12:00:00Z"); // Friday
+    expect(nextOpening([{ environment: "staging", groups: [] }], [prodNight], friNoon)).toEqual(friNoon);
+    // Saturday 22:00 in Berlin (UTC+1 in December) is 21:00 UTC.
+    expect(nextOpening([{ environment: "prod", groups: [] }], [prodNight], friNoon)?.toISOString()).toBe("2026-12-05T21:00:00.000Z");
+    const inside = new Date("2026-12-05T21:30:00Z");
+    expect(nextOpening([{ environment: "prod", groups: [] }], [prodNight], inside)).toEqual(inside);
+    // prod only on Saturday nights, dev only on Monday mornings: never both at once.
+    expect(nextOpening([{ environment: "prod", groups: [] }, { environment: "dev", groups: [] }], [prodNight, devDay], friNoon)).toBeNull();
   });
 });

@@ -101,3 +101,21 @@ export function windowState(
   }
   return { bound, open: closed.size === 0, closed: [...closed].sort() };
 }
+
+/**
+ * The first time from `from` (within `horizonDays`, at `stepMinutes` resolution) at which a change
+ * to these hosts may run: `from` itself when no window binds them or all are open now; null when
+ * their windows never open together in the horizon. Hosts are grouped by what windows key on, so
+ * the cost follows the number of distinct (environment, groups), not of hosts.
+ */
+export function nextOpening(hosts: WindowHost[], windows: MaintenanceWindow[], from: Date, horizonDays = 14, stepMinutes = 5): Date | null {
+  const distinct = new Map<string, WindowHost>();
+  for (const h of hosts) distinct.set(`${h.environment ?? ""}\n${[...h.groups].sort().join("\n")}`, h);
+  const keys = [...distinct.values()];
+  const step = stepMinutes * 60_000;
+  // Window edges are whole minutes; start on the next step boundary after `from`.
+  if (windowState(keys, windows, from).open) return from;
+  let t = Math.ceil(from.getTime() / step) * step;
+  for (const end = from.getTime() + horizonDays * 86_400_000; t <= end; t += step) if (windowState(keys, windows, new Date(t)).open) return new Date(t);
+  return null;
+}

@@ -2,7 +2,8 @@
 // received) release under <dataDir>/subvolumes/apps/<app>/<version>, from which full and
 // incremental `btrfs send` streams are made. Commands run as argument vectors, never via a shell.
 import { execFile, spawn } from "node:child_process";
-import { statfs } from "node:fs/promises";
+import { mkdir, statfs } from "node:fs/promises";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { AppError } from "@/server/errors";
@@ -16,6 +17,16 @@ export async function isOnBtrfs(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether the console's build store (<dataDir>/subvolumes) is on btrfs: the data directory itself,
+ * or the btrfs image `npm start` mounts there when the data directory is not (infra/start/build-store.ts).
+ */
+export async function buildStoreOnBtrfs(dataDir: string): Promise<boolean> {
+  const root = join(dataDir, "subvolumes");
+  await mkdir(root, { recursive: true });
+  return isOnBtrfs(root);
 }
 
 /** Runs a command; on failure an AppError naming the step and the tool's own last words. */

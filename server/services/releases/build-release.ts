@@ -22,7 +22,7 @@ import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import { retainArtifactFile } from "@/server/services/artifacts/artifact-refs";
 import { loadSigningKey } from "@/server/services/keys/load-signing-key";
-import { isOnBtrfs } from "./btrfs";
+import { buildStoreOnBtrfs } from "./btrfs";
 import { describeHealthCheck, parseHealthCheck, sameHealthCheck, type HealthCheckInput } from "./health-check";
 import { dropSubvolume } from "./materialize-release";
 import type { ReleaseDeps } from "./deps";
@@ -48,10 +48,9 @@ export type BuildReleaseResult = {
 
 /** Refuses early (before any upload is read) when building cannot work here. */
 export async function assertCanBuild(deps: Pick<ReleaseDeps, "dataDir">): Promise<void> {
-  await mkdir(deps.dataDir, { recursive: true });
-  if (!(await isOnBtrfs(deps.dataDir))) {
+  if (!(await buildStoreOnBtrfs(deps.dataDir))) {
     throw new AppError("PRECONDITION_FAILED", {
-      message: `building releases needs the console's data directory on btrfs, and ${deps.dataDir} is not; build with \`keel-agent build\` on a btrfs machine and push the result (\`keel release push MANIFEST STREAM\`)`,
+      message: `building releases needs a btrfs build store, and ${deps.dataDir}/subvolumes is not on btrfs: restart the console as root (npm start then mounts a btrfs image there), or build with \`keel-agent build\` on a btrfs machine and push the result (\`keel release push MANIFEST STREAM\`)`,
       details: { reason: "NOT_BTRFS" },
     });
   }

@@ -131,7 +131,7 @@ describe("keel release / keel keys", () => {
     expect((await keel("release", "show", "web", "../x")).err).toMatch(/version must not contain/);
 
     expect((await keel("release", "build", dir, "--app", "web", "--version", "2.0")).err).toMatch(
-      /needs the console's data directory on btrfs/,
+      /needs a btrfs build store/,
     );
 
     expect((await keel("keys", "retire", builder.keyId)).out).toBe(`key ${builder.keyId} is now retired`);

@@ -8,7 +8,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatManifest, type ReceiveResult, type ReleaseManifest } from "@/agent/protocol";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
-import { deleteSubvolume, isOnBtrfs } from "./btrfs";
+import { buildStoreOnBtrfs, deleteSubvolume } from "./btrfs";
 import type { ReleaseDeps } from "./deps";
 import { releaseSubvolumePath, subvolumesRoot } from "./layout";
 import { runLocalAgent } from "./run-local-agent";
@@ -18,7 +18,7 @@ export async function keepsSubvolumes(
   deps: Pick<ReleaseDeps, "dataDir">,
   m: ReleaseManifest,
 ): Promise<boolean> {
-  return m.stream.format === "btrfs-send" && (await isOnBtrfs(deps.dataDir));
+  return m.stream.format === "btrfs-send" && (await buildStoreOnBtrfs(deps.dataDir));
 }
 
 /** Receives a verified stream file into the console's store; returns the subvolume's path. */

@@ -1,51 +1,78 @@
 // An approver approves or rejects the plan they saw (by its digest). The requester never counts,
 // an approval of an older plan is refused, the same approval twice is refused, and approvals expire.
+// The answer is checked against the hosts' current facts: if a host changed since the plan, the
+// rollout's approvals lapse instead (lapse-rollout.ts). One short transaction under the rollout's
+// row lock; refusals are audited in it and reported after it commits (never a second connection
+// from inside the transaction: under a burst that drained the pool).
 import { AppError } from "@/server/errors";
 import { appendAudit } from "../audit/append-audit";
+import { evaluatePolicy } from "../policy/evaluate-policy";
+import { getActivePolicy } from "../policy/get-active-policy";
 import { countValidApprovals } from "./count-approvals";
-import { nowOf, type RolloutDeps } from "./types";
+import { liveFactChanges } from "./decision-facts";
+import { lapseRollout } from "./lapse-rollout";
+import { rolloutPolicyRequest } from "./policy-request";
+import { serializeRollout } from "./rollout-mutex";
+import { nowOf, type RolloutDeps, type RolloutPlan } from "./types";
 import type { Actor } from "./create-rollout";
 
 export const APPROVAL_TTL_MS = Number(process.env.KEEL_APPROVAL_TTL_HOURS ?? 24) * 3_600_000;
 
-export async function answerRollout(
-  deps: RolloutDeps,
-  actor: Actor,
-  input: { rolloutId: string; digest: string; verdict: "approve" | "reject"; comment?: string },
-) {
+type Answer = { rolloutId: string; digest: string; verdict: "approve" | "reject"; comment?: string };
+
+export async function answerRollout(deps: RolloutDeps, actor: Actor, input: Answer): Promise<{ state: string }> {
+  if (input.verdict === "reject" && !input.comment?.trim())
+    throw new AppError("BAD_REQUEST", { message: "Say why you reject the rollout (a comment is required)." });
+  return serializeRollout(input.rolloutId, () => answerOnce(deps, actor, input));
+}
+
+async function answerOnce(deps: RolloutDeps, actor: Actor, input: Answer): Promise<{ state: string }> {
   const { db } = deps;
   const at = nowOf(deps);
-  return db.$transaction(async (tx) => {
+  const policy = await getActivePolicy({ db });
+  const out = await db.$transaction(async (tx) => {
     // Lock the rollout row: two approvals at once must not both miss the threshold.
-    const [r] = await tx.$queryRaw<
-      { id: string; number: number; state: string; plan_digest: string; created_by_id: string; required_approvals: number; approver_role: string | null }[]
-    >`SELECT id::text, number, state, plan_digest, created_by_id, required_approvals, approver_role FROM rollouts WHERE id = ${input.rolloutId}::uuid FOR UPDATE`;
-    if (!r) throw new AppError("NOT_FOUND", { message: "no such rollout" });
-    const target = `rollout:${r.number}`;
-    const refuse = async (code: "FORBIDDEN" | "CONFLICT", message: string) => {
-      await appendAudit(db, { actorId: actor.id, action: "rollout.approval_refused", target, detail: { reason: message, verdict: input.verdict } });
-      throw new AppError(code, { message });
-    };
-    if (r.created_by_id === actor.id)
-      return refuse("FORBIDDEN", `You requested rollout ${r.number}; someone else must ${input.verdict} it.`);
-    if (r.state !== "awaiting_approval")
-      return refuse("CONFLICT", `Rollout ${r.number} is ${r.state.replace("_", " ")}, not waiting for approval.`);
-    if (r.approver_role && !actor.roles.includes(r.approver_role))
-      return refuse("FORBIDDEN", `Rollout ${r.number} needs approval from the role ${r.approver_role}, which you do not have.`);
-    if (input.digest !== r.plan_digest)
-      return refuse("CONFLICT", `The plan of rollout ${r.number} changed since you looked at it; review the new plan and answer again.`);
-    if (input.verdict === "reject" && !input.comment?.trim())
-      throw new AppError("BAD_REQUEST", { message: "Say why you reject the rollout (a comment is required)." });
-    const dup = await tx.approval.findUnique({
-      where: { subjectKind_subjectId_digest_approverId: { subjectKind: "rollout", subjectId: r.id, digest: r.plan_digest, approverId: actor.id } },
-      select: { id: true },
+    const [row] = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM rollouts WHERE id = ${input.rolloutId}::uuid FOR UPDATE`;
+    if (!row) throw new AppError("NOT_FOUND", { message: "no such rollout" });
+    const r = await tx.rollout.findUniqueOrThrow({
+      where: { id: row.id },
+      select: { id: true, number: true, state: true, planDigest: true, createdById: true, requiredApprovals: true, approverRole: true, plan: true, lapseReason: true },
     });
-    if (dup) return refuse("CONFLICT", `You already answered this plan of rollout ${r.number}.`);
+    const target = `rollout:${r.number}`;
+    const refuse = async (code: "FORBIDDEN" | "CONFLICT" | "POLICY_DENIED", message: string) => {
+      await appendAudit(tx, { actorId: actor.id, action: "rollout.approval_refused", target, detail: { reason: message, verdict: input.verdict } });
+      return { refused: { code, message } } as const;
+    };
+    if (r.createdById === actor.id) return refuse("FORBIDDEN", `You requested rollout ${r.number}; someone else must ${input.verdict} it.`);
+    // A repeated answer (a double click, a retried request) says so before anything else.
+    const mine = await tx.approval.findUnique({
+      where: { subjectKind_subjectId_digest_approverId: { subjectKind: "rollout", subjectId: r.id, digest: input.digest, approverId: actor.id } },
+      select: { verdict: true, createdAt: true },
+    });
+    if (mine && input.digest === r.planDigest)
+      return refuse("CONFLICT", `You already answered this plan of rollout ${r.number}: ${mine.verdict === "approve" ? "approved" : "rejected"} by you at ${mine.createdAt.toISOString()}.`);
+    if (r.lapseReason) return refuse("CONFLICT", `The approvals of rollout ${r.number} lapsed: ${r.lapseReason}. It must be planned again before anyone can approve it.`);
+    if (r.state !== "awaiting_approval") return refuse("CONFLICT", `Rollout ${r.number} is ${r.state.replace("_", " ")}, not waiting for approval.`);
+    if (r.approverRole && !actor.roles.includes(r.approverRole))
+      return refuse("FORBIDDEN", `Rollout ${r.number} needs approval from the role ${r.approverRole}, which you do not have.`);
+    if (input.digest !== r.planDigest)
+      return refuse("CONFLICT", `The plan of rollout ${r.number} changed since you looked at it; review the new plan and answer again.`);
+    // What the approver saw must still be true of the hosts.
+    const plan = r.plan as unknown as RolloutPlan;
+    const { live, changes } = await liveFactChanges(tx, plan);
+    if (changes.length > 0) {
+      const reason = await lapseRollout(tx, r, changes, { actorId: actor.id, at: input.verdict });
+      return refuse("CONFLICT", `The approvals of rollout ${r.number} lapsed: ${reason}. It must be planned again before anyone can approve it.`);
+    }
+    const requester = await tx.user.findUnique({ where: { id: r.createdById }, select: { id: true, roles: true } });
+    const decision = evaluatePolicy(policy.document, await rolloutPolicyRequest(tx, requester ?? { id: r.createdById, roles: [] }, plan, at, true, live));
+    if (decision.effect === "deny" && input.verdict === "approve")
+      return refuse("POLICY_DENIED", `The policy now refuses rollout ${r.number}: ${decision.reasons.join("; ")}.`);
     await tx.approval.create({
       data: {
         subjectKind: "rollout",
         subjectId: r.id,
-        digest: r.plan_digest,
+        digest: r.planDigest,
         approverId: actor.id,
         verdict: input.verdict,
         comment: input.comment?.trim() ?? "",
@@ -55,16 +82,18 @@ export async function answerRollout(
     let state = r.state;
     if (input.verdict === "reject") state = "rejected";
     else {
-      const { count } = await countValidApprovals(tx, { id: r.id, planDigest: r.plan_digest, createdById: r.created_by_id }, at);
-      if (count >= r.required_approvals) state = "approved";
+      const { count } = await countValidApprovals(tx, r, at);
+      if (count >= r.requiredApprovals) state = "approved";
     }
     if (state !== r.state) await tx.rollout.update({ where: { id: r.id }, data: { state, ...(state === "rejected" ? { finishedAt: at } : {}) } });
     await appendAudit(tx, {
       actorId: actor.id,
       action: input.verdict === "approve" ? "rollout.approve" : "rollout.reject",
       target,
-      detail: { digest: r.plan_digest, comment: input.comment ?? "", state },
+      detail: { digest: r.planDigest, comment: input.comment ?? "", state },
     });
     return { state };
   });
+  if ("refused" in out) throw new AppError(out.refused.code, { message: out.refused.message });
+  return out;
 }

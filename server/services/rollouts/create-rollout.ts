@@ -1,11 +1,15 @@
 // Creates a rollout: plans it, asks the policy (windows assumed open: the real time is checked at
 // start and at every dispatch), and stores plan, digest and decision. A denied request is refused
-// with the policy's reasons and audited; nothing is stored.
+// with the policy's reasons and audited; nothing is stored. The policy's answer that is stored is
+// made again in the transaction that stores the plan, on the hosts' facts read there, which must
+// still be those the plan records (planning may take a while: it can make incremental streams).
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "../audit/append-audit";
 import { evaluatePolicy } from "../policy/evaluate-policy";
 import { getActivePolicy } from "../policy/get-active-policy";
+import type { PolicyDecision } from "../policy/types";
+import { describeChanges, liveFactChanges } from "./decision-facts";
 import type { ReleaseDeps } from "../releases/deps";
 import { planRollout } from "./plan-rollout";
 import { rolloutPolicyRequest } from "./policy-request";
@@ -66,6 +70,25 @@ export async function decideRollout(
   return { policy, plan, digest, decision };
 }
 
+/**
+ * In the transaction that stores a plan: the hosts' environment, labels and groups are still the
+ * ones planned, and the policy's answer on them is the one given before. Else CONFLICT: plan again.
+ */
+export async function confirmDecision(
+  tx: Prisma.TransactionClient,
+  actor: Actor,
+  { policy, plan, decision }: Awaited<ReturnType<typeof decideRollout>>,
+  at: Date,
+): Promise<PolicyDecision> {
+  const { live, changes } = await liveFactChanges(tx, plan);
+  if (changes.length > 0)
+    throw new AppError("CONFLICT", { message: `${describeChanges(changes, "while the plan was being made")}; plan again.` });
+  const now = evaluatePolicy(policy.document, await rolloutPolicyRequest(tx, actor, plan, at, true, live));
+  if (now.effect !== decision.effect || (now.effect === "needs_approval" && decision.effect === "needs_approval" && now.approvals !== decision.approvals))
+    throw new AppError("CONFLICT", { message: "The hosts changed while the plan was being made; plan again." });
+  return now;
+}
+
 /** The columns a (re)plan sets: the spec's shape, the plan and its digest, and what the policy asks. */
 export function plannedFields(
   spec: TRolloutSpec,
@@ -86,14 +109,20 @@ export function plannedFields(
     requiredApprovals: needs ? decision.approvals : 0,
     approverRole: needs ? decision.approverRole : null,
     state: needs ? ("awaiting_approval" as const) : ("approved" as const),
+    // A new plan is a new decision: a lapse of the old one no longer applies.
+    lapseReason: null,
+    lapsedAt: null,
+    pauseReason: null,
   };
 }
 
 export async function createRollout(deps: RolloutDeps, actor: Actor, spec: TRolloutSpec) {
   const { db } = deps;
-  const decided = await decideRollout(db, actor, spec, nowOf(deps), undefined, { releases: deps.releases });
+  const at = nowOf(deps);
+  const decided = await decideRollout(db, actor, spec, at, undefined, { releases: deps.releases });
   const { plan, digest, decision } = decided;
   return db.$transaction(async (tx) => {
+    await confirmDecision(tx, actor, decided, at);
     const r = await tx.rollout.create({
       data: { action: spec.action, app: spec.app, ...plannedFields(spec, decided), createdById: actor.id },
       select: { id: true, number: true, state: true },

@@ -32,6 +32,8 @@ export async function getRollout({ db }: { db: PrismaClient }, id: string) {
     version: r.version,
     state: r.state,
     pauseReason: r.pauseReason,
+    /** Something the decision rested on changed: this plan's approvals no longer count (decision 0014). */
+    lapse: r.lapseReason ? { reason: r.lapseReason, at: r.lapsedAt } : null,
     targets: r.targets,
     waveSpec: r.waveSpec,
     waveSizes: r.waveSizes,
@@ -44,7 +46,7 @@ export async function getRollout({ db }: { db: PrismaClient }, id: string) {
     policyVersion: r.policyVersion,
     requiredApprovals: r.requiredApprovals,
     approverRole: r.approverRole,
-    validApprovals: valid.count,
+    validApprovals: r.lapseReason ? 0 : valid.count,
     createdById: r.createdById,
     requester: email.get(r.createdById) ?? r.createdById,
     createdAt: r.createdAt,
@@ -57,6 +59,7 @@ export async function getRollout({ db }: { db: PrismaClient }, id: string) {
       at: a.createdAt,
       expiresAt: a.expiresAt,
       current: a.digest === r.planDigest,
+      lapsed: a.digest === r.planDigest && a.verdict === "approve" && !!r.lapseReason,
     })),
     hosts: hosts.map((h) => ({ ...h, plannedBytes: Number(h.plannedBytes), bytesSent: Number(h.bytesSent) })),
   };

@@ -8,12 +8,21 @@ import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "../inventory/host-filter-sql";
 import type { ReleaseDeps } from "../releases/deps";
 import { planStream, type StreamPlan } from "../releases/plan-stream";
+import { readHostFacts } from "./decision-facts";
 import { resolveWaves, WaveSpecError } from "./resolve-waves";
-import type { PlanHost, RolloutPlan, TRolloutSpec } from "./types";
+import type { PlanArtifact, PlanHost, RolloutPlan, TRolloutSpec } from "./types";
 
 export const MAX_ROLLOUT_HOSTS = 10_000;
 
-type TargetRow = { id: string; name: string; environment: string | null; labels: Record<string, string> };
+type TargetRow = {
+  id: string;
+  name: string;
+  environment: string | null;
+  labels: Record<string, string>;
+  hostKeyChanged: boolean;
+  reachable: boolean | null;
+  lastError: string | null;
+};
 type Installed = { hostId: string; version: string; isCurrent: boolean; isPrevious: boolean };
 
 export function planDigest(plan: RolloutPlan): string {
@@ -33,7 +42,7 @@ export async function planRollout(
 ): Promise<{ plan: RolloutPlan; digest: string; targets: TargetRow[] }> {
   const where = await resolveHostFilter(db, spec.targets);
   const targets = await db.$queryRaw<TargetRow[]>(
-    Prisma.sql`SELECT h.id::text AS id, h.name, h.environment, h.labels FROM hosts h WHERE ${where} ORDER BY h.name LIMIT ${MAX_ROLLOUT_HOSTS + 1}`,
+    Prisma.sql`SELECT h.id::text AS id, h.name, h.environment, h.labels, h.host_key_changed AS "hostKeyChanged", h.reachable, h.last_error AS "lastError" FROM hosts h WHERE ${where} ORDER BY h.name LIMIT ${MAX_ROLLOUT_HOSTS + 1}`,
   );
   if (targets.length === 0) throw new AppError("BAD_REQUEST", { message: "the targets select no host: check the filter, group or host list" });
   if (targets.length > MAX_ROLLOUT_HOSTS)
@@ -46,11 +55,13 @@ export async function planRollout(
   const byHost = new Map<string, Installed[]>();
   for (const row of installed) byHost.set(row.hostId, [...(byHost.get(row.hostId) ?? []), row]);
 
-  let release: { id: string; streamBytes: bigint; treeBytes: bigint } | null = null;
+  const facts = await readHostFacts(db, targets.map((t) => t.id));
+
+  let release: { id: string; streamBytes: bigint; treeBytes: bigint; streamDigest: string } | null = null;
   if (spec.action === "update") {
     release = await db.release.findUnique({
       where: { app_version: { app: spec.app, version: spec.version! } },
-      select: { id: true, streamBytes: true, treeBytes: true },
+      select: { id: true, streamBytes: true, treeBytes: true, streamDigest: true },
     });
     if (!release)
       throw new AppError("NOT_FOUND", { message: `release ${spec.app} ${spec.version} does not exist: push or build it first` });
@@ -67,11 +78,20 @@ export async function planRollout(
       );
   }
 
+  // The exact blob each stream is: the plan names it, so approvals cover the bytes that are sent.
+  const artifacts = await streamArtifacts(db, release, [...streams.values()]);
+
   const hosts: Omit<PlanHost, "wave">[] = targets.map((t) => {
     const rows = byHost.get(t.id) ?? [];
     const current = rows.find((r) => r.isCurrent)?.version ?? null;
     const previous = rows.find((r) => r.isPrevious)?.version ?? null;
-    const base = { hostId: t.id, name: t.name, environment: t.environment, from: current };
+    const f = facts.get(t.id) ?? { environment: t.environment, labels: t.labels ?? {}, groups: [] };
+    const base = { hostId: t.id, name: t.name, environment: f.environment, labels: f.labels, groups: f.groups, from: current };
+    // Hosts the console cannot talk to are left out and marked, so nobody approves work that cannot run.
+    if (t.hostKeyChanged)
+      return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, excluded: "key-changed", note: "left out: its host key changed; re-pin it (host page or `keel hosts repin`) and plan again" };
+    if (t.reachable === false && !spec.includeUnreachable)
+      return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, excluded: "unreachable", note: `left out: unreachable at its last refresh (${t.lastError ?? "no answer"}); include unreachable hosts to try it anyway` };
     if (spec.action === "rollback") {
       if (!previous)
         return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "no previous version to roll back to" };
@@ -95,6 +115,7 @@ export async function planRollout(
       stream,
       parent: s.kind === "delta" ? s.parent : null,
       bytes: s.bytes,
+      artifact: artifacts.get(s.kind === "delta" ? s.deltaId : "full")!,
       // A full receive needs the whole tree; a delta shares unchanged extents, so its stream bounds it.
       diskNeeded: stream === "full" ? Number(release!.treeBytes) : (s.kind === "delta" ? s.streamBytes : s.bytes),
     };
@@ -133,4 +154,34 @@ export async function planRollout(
     },
   };
   return { plan, digest: planDigest(plan), targets };
+}
+
+/** The blob of each stream: the release's full stream, or the delta's encoded (else raw) stream. */
+async function streamArtifacts(
+  db: PrismaClient,
+  release: { id: string; streamBytes: bigint; streamDigest: string } | null,
+  plans: StreamPlan[],
+): Promise<Map<string, PlanArtifact>> {
+  const out = new Map<string, PlanArtifact>();
+  if (!release) return out;
+  out.set("full", { releaseId: release.id, kind: "full", parent: null, digest: release.streamDigest, bytes: Number(release.streamBytes), encoding: "raw" });
+  const deltas = plans.flatMap((p) => (p.kind === "delta" ? [p] : []));
+  if (deltas.length === 0) return out;
+  const rows = await db.releaseDelta.findMany({
+    where: { id: { in: deltas.map((d) => d.deltaId) } },
+    select: { id: true, streamDigest: true, streamBytes: true, encodedDigest: true, encodedBytes: true },
+  });
+  for (const d of deltas) {
+    const row = rows.find((r) => r.id === d.deltaId);
+    if (!row) throw new AppError("CONFLICT", { message: `the incremental stream from ${d.parent} was removed while planning; plan again` });
+    out.set(d.deltaId, {
+      releaseId: release.id,
+      kind: "delta",
+      parent: d.parent,
+      digest: row.encodedDigest ?? row.streamDigest,
+      bytes: Number(row.encodedDigest ? row.encodedBytes : row.streamBytes),
+      encoding: row.encodedDigest ? "keel-delta-1" : "raw",
+    });
+  }
+  return out;
 }

@@ -1,30 +1,26 @@
-// Builds the policy's view of a rollout: its hosts with environment, static groups and labels.
-import type { PrismaClient } from "@prisma/client";
+// Builds the policy's view of a rollout: its hosts with their *current* environment, static groups
+// and labels, read from the database (or passed in, read in the caller's transaction) — never the
+// plan's copy, which is only what the approvers saw (decision-facts.ts compares the two).
+import type { Prisma, PrismaClient } from "@prisma/client";
 import type { PolicyRequest, PolicyTargetHost, Role } from "../policy/types";
-import type { RolloutPlan } from "./types";
+import { readHostFacts, workingHosts } from "./decision-facts";
+import type { HostFacts, RolloutPlan } from "./types";
 
 export async function rolloutPolicyRequest(
-  db: PrismaClient,
+  db: PrismaClient | Prisma.TransactionClient,
   actor: { id: string; roles: readonly string[] },
   plan: RolloutPlan,
   at: Date,
   assumeWindowsOpen: boolean,
+  live?: Map<string, HostFacts>,
 ): Promise<PolicyRequest> {
-  const working = plan.hosts.filter((h) => h.action !== "nothing");
-  const ids = working.map((h) => h.hostId);
-  const [rows, members] = await Promise.all([
-    db.host.findMany({ where: { id: { in: ids } }, select: { id: true, labels: true } }),
-    db.hostGroupMember.findMany({ where: { hostId: { in: ids } }, select: { hostId: true, group: { select: { name: true } } } }),
-  ]);
-  const labels = new Map(rows.map((r) => [r.id, (r.labels ?? {}) as Record<string, string>]));
-  const groups = new Map<string, string[]>();
-  for (const m of members) groups.set(m.hostId, [...(groups.get(m.hostId) ?? []), m.group.name]);
-  const hosts: PolicyTargetHost[] = working.map((h) => ({
-    name: h.name,
-    environment: h.environment,
-    groups: groups.get(h.hostId) ?? [],
-    labels: labels.get(h.hostId) ?? {},
-  }));
+  const working = workingHosts(plan);
+  const facts = live ?? (await readHostFacts(db, working.map((h) => h.hostId)));
+  const hosts: PolicyTargetHost[] = working.map((h) => {
+    // A host no longer enrolled keeps what the plan said; the change itself stops the rollout.
+    const f = facts.get(h.hostId) ?? { environment: h.environment, labels: h.labels ?? {}, groups: h.groups ?? [] };
+    return { name: h.name, environment: f.environment, groups: f.groups, labels: f.labels };
+  });
   return {
     actor: { id: actor.id, roles: actor.roles as Role[] },
     action: plan.action === "rollback" ? "rollback" : hosts.length && working.every((h) => h.action === "install") ? "install" : "update",

@@ -12,6 +12,7 @@ import { openQueue } from "@/server/jobs/rollouts/queue";
 import { createRollout } from "./create-rollout";
 import { answerRollout } from "./approve-rollout";
 import { replanRollout } from "./replan-rollout";
+import { listPendingApprovals } from "./list-pending-approvals";
 import { cancelRollout, startRollout } from "./control-rollout";
 import type { TRolloutSpec } from "./types";
 
@@ -88,6 +89,12 @@ describe("rollouts under the default policy", () => {
     expect(r.state).toBe("awaiting_approval");
     expect(r.plan.waves).toEqual([1, 4, 5]);
     expect(r.plan.totals).toMatchObject({ hosts: 10, update: 10, bytes: 10_000_000 });
+    // The approver's card: every host's plan, the windows that bind them and when it could start.
+    const card = (await listPendingApprovals({ db }, approver1)).rollouts.find((x) => x.id === r.id)!;
+    expect(card.hostCount).toBe(10);
+    expect(card.hosts[0]).toMatchObject({ environment: "prod", action: "update", from: "1.9", to: "1.10", stream: "full", bytes: 1_000_000, wave: 0 });
+    expect(card.windows).toEqual([expect.stringMatching(/^prod-nights \(mon,tue,wed,thu,fri,sat,sun 22:00–/)]);
+    expect(card.nextStart).toBeInstanceOf(Date);
     // The operator also holds the approver role, and still cannot approve their own rollout.
     await expect(answerRollout({ db, clock: night }, operator, { rolloutId: r.id, digest: r.digest, verdict: "approve" })).rejects.toThrow(
       /someone else must approve/,
@@ -216,7 +223,8 @@ describe("running a rollout", () => {
     failOn.clear();
     // Resuming acknowledges the canary's failure; the rest of the rollout goes on.
     await startRollout({ db, boss: worker.boss }, operator, r.id, "resume");
-    await waitFor("rollout to succeed after resume", async () => (await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state === "succeeded");
+    // One host went back: every wave ran, but it is not a success.
+    await waitFor("rollout to finish after resume", async () => (await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state === "finished_with_failures");
     expect(await db.rolloutHost.count({ where: { rolloutId: r.id, state: "succeeded" } })).toBe(7);
     expect(exec.ran.filter((n) => n === canary)).toHaveLength(1);
   });

@@ -16,12 +16,14 @@ export const ROLLOUT_STATES = [
   "running",
   "paused",
   "succeeded",
+  /** Every wave done, but some hosts failed or went back (within the tolerated threshold). */
+  "finished_with_failures",
   "failed",
   "cancelled",
   "rejected",
 ] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
-export const FINISHED: RolloutState[] = ["succeeded", "failed", "cancelled", "rejected"];
+export const FINISHED: RolloutState[] = ["succeeded", "finished_with_failures", "failed", "cancelled", "rejected"];
 
 export const ZRolloutSpec = z
   .object({
@@ -37,6 +39,8 @@ export const ZRolloutSpec = z
     /** Failed hosts tolerated per wave before the rollout pauses itself. */
     failureThreshold: z.number().int().min(0).max(10_000).default(0),
     parallelism: z.number().int().min(1).max(200).default(10),
+    /** Plan hosts that were unreachable at their last refresh too (they are left out otherwise). */
+    includeUnreachable: z.boolean().optional(),
   })
   .strict()
   .refine((s) => (s.action === "update" ? !!s.version : !s.version), {
@@ -45,10 +49,30 @@ export const ZRolloutSpec = z
   });
 export type TRolloutSpec = z.infer<typeof ZRolloutSpec>;
 
+/**
+ * The exact bytes a host is sent: the release (by id, so a re-pushed version is another release),
+ * full stream or delta from `parent`, the blob's SHA-256 in the artifact store, its size and wire
+ * encoding. The executor sends these bytes or fails the host; it never substitutes others.
+ */
+export type PlanArtifact = {
+  releaseId: string;
+  kind: "full" | "delta";
+  parent: string | null;
+  digest: string;
+  bytes: number;
+  encoding: "raw" | "keel-delta-1";
+};
+
+/** What the policy keys on, per host: read live at every decision and compared with the plan's. */
+export type HostFacts = { environment: string | null; labels: Record<string, string>; groups: string[] };
+
 export type PlanHost = {
   hostId: string;
   name: string;
   environment: string | null;
+  /** The host's labels and static groups (sorted) when planned: part of the digest approvals bind to. */
+  labels: Record<string, string>;
+  groups: string[];
   wave: number;
   /** install | update | nothing | rollback */
   action: "install" | "update" | "nothing" | "rollback";
@@ -59,6 +83,10 @@ export type PlanHost = {
   parent: string | null;
   bytes: number;
   diskNeeded: number;
+  /** Set when bytes are sent (stream full or delta). */
+  artifact?: PlanArtifact;
+  /** Left out of the run (action "nothing"): its host key changed, or it was unreachable at its last refresh. */
+  excluded?: "key-changed" | "unreachable";
   note?: string;
 };
 

@@ -8,6 +8,7 @@ import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
 import { formatBytes } from "../_csv";
 import { AsOfField, ExportCsvButton } from "../export-csv-button";
+import { RepinPanel } from "./repin-panel";
 
 export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
   const trpc = useTRPC();
@@ -16,12 +17,14 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
   const [asOf, setAsOf] = useState("");
   const at = asOf ? new Date(asOf) : undefined;
   const host = useQuery(trpc.hosts.get.queryOptions({ id, ...(at ? { at } : {}) }));
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ text: string; bad: boolean } | null>(null);
   const refresh = useMutation(
     trpc.hosts.refresh.mutationOptions({
       onSuccess: async (r) => {
         const x = r.results[0];
-        setNotice(x ? (x.status === "ok" ? (x.changed ? "Refreshed: changes recorded." : "Refreshed: nothing changed.") : `Refresh: ${x.status} — ${x.message ?? ""}`) : "Refreshed.");
+        if (!x) setNotice({ text: "Refreshed.", bad: false });
+        else if (x.status === "ok") setNotice({ text: x.changed ? "Refreshed: changes recorded." : "Refreshed: nothing changed.", bad: false });
+        else setNotice({ text: `Refresh failed (${x.status}): ${x.message ?? "no message"}`, bad: true });
         await queryClient.invalidateQueries({ queryKey: trpc.hosts.get.queryKey() });
       },
     }),
@@ -58,7 +61,7 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
           )}
         </div>
       </PageHeader>
-      {notice && <OkNote>{notice}</OkNote>}
+      {notice && (notice.bad ? <ErrorNote>{notice.text}</ErrorNote> : <OkNote>{notice.text}</OkNote>)}
       {refresh.error && <ErrorNote>{errorMessage(refresh.error)}</ErrorNote>}
       {remove.error && <ErrorNote>{errorMessage(remove.error)}</ErrorNote>}
       {h.retiredAt && (
@@ -71,6 +74,9 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
         <ErrorNote>
           The host presented a different host key ({h.presentedKeyFingerprint ?? "unknown"}) than the pinned {h.hostKeyFingerprint}. Keel stopped talking to it; an admin must verify the machine and re-pin its key.
         </ErrorNote>
+      )}
+      {h.hostKeyChanged && !h.retiredAt && roles.includes("admin") && (
+        <RepinPanel hostId={h.id} name={h.name} pinned={h.hostKeyFingerprint} presented={h.presentedKeyFingerprint} />
       )}
       {h.reachable === false && !h.hostKeyChanged && <ErrorNote>Unreachable at the last refresh: {h.lastError}. Showing the last known state.</ErrorNote>}
       <section className="card grid grid-cols-2 gap-x-6 gap-y-1 text-sm md:grid-cols-4" aria-label="Facts">

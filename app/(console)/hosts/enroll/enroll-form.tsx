@@ -32,8 +32,13 @@ export function EnrollForm() {
         <PageHeader title="Enroll host" />
         <OkNote>
           {enroll.data.name} is enrolled
-          {enroll.data.refresh ? (enroll.data.refresh.status === "ok" ? " and its facts were collected." : ` but the first refresh said: ${enroll.data.refresh.message}`) : "."}
+          {enroll.data.refresh?.status === "ok" ? " and its facts were collected." : "."}
         </OkNote>
+        {enroll.data.refresh && enroll.data.refresh.status !== "ok" && (
+          <ErrorNote>
+            Its first refresh failed ({enroll.data.refresh.status}): {enroll.data.refresh.message}
+          </ErrorNote>
+        )}
         {enroll.data.warning && <ErrorNote>{enroll.data.warning}</ErrorNote>}
         <div className="flex gap-2">
           <Link className="btn btn-primary" href={`/hosts/${enroll.data.id}`}>

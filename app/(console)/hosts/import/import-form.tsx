@@ -67,7 +67,13 @@ export function ImportForm() {
       </form>
       {run.error && <ErrorNote>{errorMessage(run.error)}</ErrorNote>}
       {r && r.problems.length > 0 && <ErrorNote>{r.problems.join("; ")}</ErrorNote>}
-      {r && r.outcomes.length > 0 && <OkNote>{r.enrolled} hosts enrolled.</OkNote>}
+      {r && r.outcomes.length > 0 && (r.outcomes.some((o) => !["enrolled", "exists"].includes(o.status)) ? (
+        <ErrorNote>
+          {r.enrolled} hosts enrolled; {r.outcomes.filter((o) => !["enrolled", "exists"].includes(o.status)).length} failed (see below).
+        </ErrorNote>
+      ) : (
+        <OkNote>{r.enrolled} hosts enrolled.</OkNote>
+      ))}
       {r && (
         <table className="table card !p-0" aria-label="Import result">
           <thead>

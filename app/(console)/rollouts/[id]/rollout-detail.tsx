@@ -29,7 +29,8 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
   const approve = useMutation(trpc.rollouts.approve.mutationOptions(opts));
   const reject = useMutation(trpc.rollouts.reject.mutationOptions(opts));
   const rollback = useMutation(trpc.rollouts.create.mutationOptions({ onSuccess: (x) => router.push(`/rollouts/${x.id}`) }));
-  const failed = [start, pause, resume, cancel, approve, reject, rollback].find((m) => m.error);
+  const replan = useMutation(trpc.rollouts.replan.mutationOptions(opts));
+  const failed = [start, pause, resume, cancel, approve, reject, rollback, replan].find((m) => m.error);
 
   if (r.isPending) return <p className="text-sm text-muted">Loading rollout…</p>;
   if (r.error) return <ErrorNote>Could not load the rollout: {errorMessage(r.error)}</ErrorNote>;
@@ -46,7 +47,16 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
           <span data-testid="rollout-state">{stateLabel(x.state)}</span>
         </Badge>
       </PageHeader>
-      {x.pauseReason && <ErrorNote>Paused: {x.pauseReason}</ErrorNote>}
+      {x.lapse ? (
+        <ErrorNote>
+          <span data-testid="lapse-reason">
+            Approvals lapsed: {x.lapse.reason}.
+          </span>{" "}
+          Nothing more is sent to its hosts on this decision; {x.startedAt ? "cancel it and create a new rollout" : "change (plan) it again"} to have it approved anew.
+        </ErrorNote>
+      ) : (
+        x.pauseReason && <ErrorNote>Paused: {x.pauseReason}</ErrorNote>
+      )}
       {failed && <ErrorNote>{errorMessage(failed.error)}</ErrorNote>}
 
       <section className="card flex flex-col gap-1 text-sm" aria-label="Summary">
@@ -73,9 +83,31 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
             Pause
           </button>
         )}
-        {canControl && x.state === "paused" && (
+        {canControl && x.state === "paused" && !x.lapse && (
           <button className="btn btn-primary" onClick={() => resume.mutate({ rolloutId: id })}>
             Resume
+          </button>
+        )}
+        {x.lapse && !x.startedAt && (x.createdById === viewer.id || viewer.roles.includes("admin")) && (
+          // The same request (targets, waves, threshold) planned again on the hosts as they are now.
+          <button
+            className="btn btn-primary"
+            onClick={() =>
+              replan.mutate({
+                rolloutId: id,
+                spec: {
+                  action: x.action as "update" | "rollback",
+                  app: x.app,
+                  ...(x.version ? { version: x.version } : {}),
+                  targets: x.targets as Parameters<typeof replan.mutate>[0]["spec"]["targets"],
+                  waves: x.waveSpec,
+                  failureThreshold: x.failureThreshold,
+                  parallelism: x.parallelism,
+                },
+              })
+            }
+          >
+            Plan again
           </button>
         )}
         {canControl && ["awaiting_approval", "approved", "running", "paused"].includes(x.state) && (
@@ -83,7 +115,7 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
             Cancel
           </button>
         )}
-        {canControl && x.action === "update" && ["succeeded", "paused", "failed", "cancelled"].includes(x.state) && (
+        {canControl && x.action === "update" && ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) && (
           <button
             className="btn btn-danger"
             onClick={() =>
@@ -127,6 +159,7 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
               <li key={i}>
                 <Badge tone={a.verdict === "approve" ? "ok" : "danger"}>{a.verdict}</Badge> {a.approver} <Time value={a.at} />
                 {!a.current && <span className="ml-1 text-muted">(for an earlier plan: no longer counts)</span>}
+                {a.lapsed && <span className="ml-1 text-muted">(lapsed: no longer counts)</span>}
                 {a.comment && <span className="ml-1">— {a.comment}</span>}
               </li>
             ))}

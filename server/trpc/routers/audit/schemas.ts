@@ -25,11 +25,19 @@ export const ZAuditEvent = z.object({
 
 export const ZListAuditResponse = z.object({ items: z.array(ZAuditEvent), nextCursor: z.string().nullable() });
 
+const ZCheckpointSummary = z.object({
+  count: z.number().int(),
+  newest: z.object({ seq: z.number().int(), at: z.date(), rows: z.number().int() }).nullable(),
+});
+
 export const ZVerifyAuditResponse = z.discriminatedUnion("ok", [
-  z.object({ ok: z.literal(true), rows: z.number().int(), headHash: z.string() }),
+  z.object({ ok: z.literal(true), rows: z.number().int(), headHash: z.string(), checkpoints: ZCheckpointSummary }),
   z.object({
     ok: z.literal(false),
     rows: z.number().int(),
-    brokenAt: z.object({ id: z.string(), action: z.string(), at: z.date(), reason: z.string() }),
+    kind: z.enum(["chain", "rewrite", "truncation", "checkpoints"]),
+    message: z.string(),
+    brokenAt: z.object({ id: z.string(), action: z.string(), at: z.date(), reason: z.string() }).nullable(),
+    checkpoints: ZCheckpointSummary,
   }),
 ]);

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { procedureFor } from "../../init";
-import { deleteGroup } from "@/server/services/hosts/delete-group";
+import { governed } from "@/server/services/policy/governed/govern";
+import { governDeps } from "@/server/services/policy/governed/deps";
 
 /** Delete a group (members and group targets go with it). Admin-only, audited. */
 export const deleteGroupRoute = procedureFor(["admin"])
   .input(z.strictObject({ id: z.uuid() }))
   .output(z.object({ name: z.string() }))
-  .mutation(({ ctx, input }) => deleteGroup({ db: ctx.db }, { actorId: ctx.user.id, id: input.id }));
+  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "groups.delete", { id: input.id }));

@@ -1,10 +1,10 @@
 import { procedureFor } from "../../init";
-import { enrollHost } from "@/server/services/hosts/enroll-host";
-import { inventoryDeps } from "@/server/services/inventory/deps";
+import { governed } from "@/server/services/policy/governed/govern";
+import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZEnrollRequest, ZEnrollResponse } from "./schemas";
 
 /** Step 2: pin the accepted key, install signing keys, collect facts. Admin-only, audited. */
 export const enrollHostRoute = procedureFor(["admin"])
   .input(ZEnrollRequest)
   .output(ZEnrollResponse)
-  .mutation(({ ctx, input }) => enrollHost(inventoryDeps(ctx.db), { ...input, actorId: ctx.user.id, via: "console" }));
+  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "hosts.enroll", input));

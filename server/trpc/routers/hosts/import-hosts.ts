@@ -1,7 +1,7 @@
 import { procedureFor } from "../../init";
-import { importHosts } from "@/server/services/hosts/import-hosts";
+import { governed } from "@/server/services/policy/governed/govern";
+import { governDeps } from "@/server/services/policy/governed/deps";
 import { parseHostsCsv, parseLabInventory, parseSshConfig } from "@/server/services/hosts/parse-import";
-import { inventoryDeps } from "@/server/services/inventory/deps";
 import { ZImportRequest, ZImportResponse } from "./schemas";
 
 /** Bulk enrollment from the lab inventory, a CSV, or ssh_config + known_hosts. Admin-only. */
@@ -13,8 +13,7 @@ export const importHostsRoute = procedureFor(["admin"])
       input.format === "lab" ? parseLabInventory(input.text) : input.format === "csv" ? parseHostsCsv(input.text) : parseSshConfig(input.text, input.knownHosts ?? "");
     const entries = parsed.entries.map((e) => ({ ...e, name: String(e.name) }));
     if (input.dryRun) return { problems: parsed.problems, entries, outcomes: [], enrolled: 0 };
-    const r = await importHosts(inventoryDeps(ctx.db), {
-      actorId: ctx.user.id,
+    const r = await governed(governDeps(ctx.db), ctx.user, "hosts.import", {
       entries: parsed.entries,
       acceptPresentedKeys: input.acceptPresentedKeys,
       environment: input.environment,

@@ -1,5 +1,5 @@
 import { procedureFor } from "../../init";
-import { refreshHosts } from "@/server/services/inventory/refresh-hosts";
+import { refreshHosts, resolveRefreshTargets } from "@/server/services/inventory/refresh-hosts";
 import { inventoryDeps } from "@/server/services/inventory/deps";
 import { ZRefreshRequest, ZRefreshResponse } from "./schemas";
 
@@ -12,9 +12,10 @@ export const refreshHostsRoute = procedureFor(["admin", "operator"])
   .output(ZRefreshResponse)
   .mutation(async ({ ctx, input }) => {
     const deps = inventoryDeps(ctx.db);
-    const count = "hostIds" in input ? input.hostIds.length : WAIT_LIMIT + 1;
-    if (count <= WAIT_LIMIT) return { background: false, ...(await refreshHosts(deps, input)) };
+    // Resolved first, so that the count the page shows is the real one, whichever way it runs.
+    const hostIds = await resolveRefreshTargets(deps, input);
+    if (hostIds.length <= WAIT_LIMIT) return { background: false, ...(await refreshHosts(deps, { hostIds })) };
     // Large selections: results land in the inventory (and the hosts' timelines) as they come.
-    void refreshHosts(deps, input).catch((e: unknown) => console.error(`background refresh failed: ${(e as Error).message}`));
-    return { background: true, total: count, ok: 0, changed: 0, unreachable: 0, keyChanged: 0, skipped: 0, results: [] };
+    void refreshHosts(deps, { hostIds }).catch((e: unknown) => console.error(`background refresh failed: ${(e as Error).message}`));
+    return { background: true, total: hostIds.length, ok: 0, changed: 0, unreachable: 0, keyChanged: 0, skipped: 0, results: [] };
   });

@@ -1,5 +1,6 @@
 import { procedureFor } from "../../init";
-import { removeHost } from "@/server/services/hosts/remove-host";
+import { governed } from "@/server/services/policy/governed/govern";
+import { governDeps } from "@/server/services/policy/governed/deps";
 import { z } from "zod";
 import { ZRemoveRequest } from "./schemas";
 
@@ -7,4 +8,4 @@ import { ZRemoveRequest } from "./schemas";
 export const removeHostRoute = procedureFor(["admin"])
   .input(ZRemoveRequest)
   .output(z.object({ id: z.string(), name: z.string(), retiredAt: z.date() }))
-  .mutation(({ ctx, input }) => removeHost({ db: ctx.db }, { actorId: ctx.user.id, id: input.id }));
+  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "hosts.remove", { id: input.id }));

@@ -1,9 +1,10 @@
 import { procedureFor } from "../../init";
-import { setHostLabels } from "@/server/services/hosts/set-host-labels";
+import { governed } from "@/server/services/policy/governed/govern";
+import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZSetLabelsRequest, ZUpdated } from "./schemas";
 
 /** Set/remove labels on selected hosts. */
 export const setLabelsRoute = procedureFor(["admin", "operator"])
   .input(ZSetLabelsRequest)
   .output(ZUpdated)
-  .mutation(({ ctx, input }) => setHostLabels({ db: ctx.db }, { ...input, actorId: ctx.user.id }));
+  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "hosts.setLabels", input));

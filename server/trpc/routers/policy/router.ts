@@ -1,4 +1,5 @@
 import { router } from "../../init";
+import { approveChangeRoute, cancelChangeRoute, listChangesRoute, rejectChangeRoute } from "./change-requests";
 import { getPolicyRoute } from "./get-policy";
 import { approvePolicyRoute, proposePolicyRoute, rejectPolicyRoute } from "./propose-policy";
 import { testPolicyRoute, validatePolicyRoute } from "./test-policy";
@@ -10,4 +11,8 @@ export const policyRouter = router({
   propose: proposePolicyRoute,
   approve: approvePolicyRoute,
   reject: rejectPolicyRoute,
+  changes: listChangesRoute,
+  approveChange: approveChangeRoute,
+  rejectChange: rejectChangeRoute,
+  cancelChange: cancelChangeRoute,
 });

@@ -1,13 +1,14 @@
-// POST /api/releases/upload over real HTTP with bodies far larger than the socket buffers: whatever
-// refuses the upload (content type, token, role, query, manifest, a stream too long, the data
-// directory not on btrfs, a version that exists, a body that is no tar), the client must receive
-// the JSON error after sending its whole body, never a closed connection (EPIPE, ECONNRESET) or a
-// body the console stopped reading. Builds run for real on a btrfs loop image with the agent bundle.
+// POST /api/releases/upload over real HTTP with bodies far larger than the socket buffers. A caller
+// who may not upload (content type, token, role) is answered from the headers, and the body is not
+// read (server/auth/bounded-body-http.int.test.ts counts the bytes). Whatever refuses an upload
+// from someone who may upload (query, manifest, a stream too long, the data directory not on
+// btrfs, a version that exists, a body that is no tar), the client must receive the JSON error
+// after sending its whole body, never a closed connection (EPIPE, ECONNRESET) or a body the
+// console stopped reading. Builds run for real on a btrfs loop image with the agent bundle.
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request as httpRequest, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PrismaClient } from "@prisma/client";
@@ -24,6 +25,7 @@ import { loadSigningKey } from "@/server/services/keys/load-signing-key";
 import type { ReleaseDeps } from "@/server/services/releases/deps";
 import { signedManifest } from "@/server/services/releases/test-fixtures";
 import { createReleaseUploadHandler } from "./upload-handler";
+import { rawPost, serveHandlers } from "@/server/auth/raw-http";
 import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 import { buildTestAgentBundle } from "@/server/test/agent-bundle";
 
@@ -34,28 +36,10 @@ const BIG = 48 << 20;
 
 type Answer = { status: number; json: { result?: unknown; error?: { code: string; message: string } } };
 
-/**
- * Serves `handle` the way Next.js hands a route handler its request: the IncomingMessage itself
- * is the Request's body (NextRequestAdapter.fromNodeNextRequest), read only as far as the handler
- * reads it, and cancelling that body destroys the connection.
- */
-async function serve(handle: (r: Request) => Promise<Response>): Promise<{ url: string; server: Server }> {
-  const server = createServer(async (req: IncomingMessage, res) => {
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-    const r = await handle(
-      new Request(new URL(req.url ?? "/", ORIGIN), {
-        method: req.method,
-        headers,
-        body: req.method === "GET" || req.method === "HEAD" ? null : (req as unknown as ReadableStream),
-        duplex: "half",
-      } as RequestInit),
-    );
-    res.writeHead(r.status, Object.fromEntries(r.headers));
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+/** Serves `handle` as Keel's HTTP server serves Next's route (../../../auth/raw-http.ts). */
+async function serve(handle: (r: Request) => Promise<Response>): Promise<{ url: string; server: Server; port: number }> {
+  const s = await serveHandlers(() => handle);
+  return { url: `http://127.0.0.1:${s.port}`, server: s.server, port: s.port };
 }
 
 /**
@@ -143,6 +127,7 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
   const tokens: Record<string, string> = {};
   const servers: Server[] = [];
   let plain: string; // data directory not on btrfs
+  let plainPort: number;
   let onBtrfs: string;
   let btrfsDir: string;
 
@@ -193,6 +178,7 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
     const b = await serve(handler(btrfsDir));
     servers.push(a.server, b.server);
     plain = a.url;
+    plainPort = a.port;
     onBtrfs = b.url;
   });
 
@@ -210,27 +196,21 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
     rmSync(root, { recursive: true, force: true });
   });
 
-  it("refusals before the body is read: type, token, role, query", async () => {
+  it("callers who may not upload are answered before their body is read, and the connection closes", async () => {
+    const cases: [Record<string, string>, number, RegExp][] = [
+      [{ "content-type": "text/plain", authorization: `Bearer ${tokens.operator}` }, 415, /application\/octet-stream/],
+      [{ "content-type": "application/octet-stream", authorization: "Bearer keel_nope" }, 401, /API token is not valid/],
+      [{ "content-type": "application/octet-stream" }, 401, /Sign in first/],
+      [auth("auditor"), 403, /needs the role admin or operator/],
+    ];
+    for (const [headers, status, message] of cases) {
+      const r = await rawPost(plainPort, "/api/releases/upload?mode=push", { headers, size: BIG, declare: true });
+      expect([r.status, JSON.parse(r.body).error?.message, r.complete]).toEqual([status, expect.stringMatching(message), false]);
+    }
+  });
+
+  it("refusals of an allowed uploader before the body is read: query, headers", async () => {
     const cases: [string, Record<string, string>, number, RegExp][] = [
-      [
-        "/api/releases/upload?mode=push",
-        { "content-type": "text/plain", authorization: `Bearer ${tokens.operator}` },
-        415,
-        /application\/octet-stream/,
-      ],
-      [
-        "/api/releases/upload?mode=push",
-        { "content-type": "application/octet-stream", authorization: "Bearer keel_nope" },
-        401,
-        /API token is not valid/,
-      ],
-      [
-        "/api/releases/upload?mode=push",
-        { "content-type": "application/octet-stream" },
-        401,
-        /Sign in first/,
-      ],
-      ["/api/releases/upload?mode=push", auth("auditor"), 403, /needs the role admin or operator/],
       ["/api/releases/upload?mode=nope", auth("operator"), 400, /mode must be push or build/],
       ["/api/releases/upload?mode=push", auth("operator"), 400, /x-keel-manifest-bytes/],
       [
@@ -333,7 +313,7 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
     });
     expect([r.status, r.json.error?.message]).toEqual([
       412,
-      expect.stringMatching(/data directory on btrfs/),
+      expect.stringMatching(/needs a btrfs build store.*subvolumes is not on btrfs/),
     ]);
   });
 

@@ -145,7 +145,7 @@ describe("POST /api/releases/upload", () => {
     );
     expect(res.status).toBe(412);
     expect((await res.json()).error.message).toMatch(
-      /building releases needs the console's data directory on btrfs/,
+      /building releases needs a btrfs build store/,
     );
   });
 });

@@ -5,6 +5,12 @@
 //   ?mode=push   header x-keel-manifest-bytes: N; body = the manifest (N bytes) then the stream
 //   ?mode=build&app=A&version=V[&kind=K][&healthCheck=JSON]&format=tar|tar.zst   body = the tree as a tar
 // Answers JSON: { result } or { error: { code, message } }.
+// The caller is checked from the headers before a byte of the body is read: an anonymous or
+// unauthorized upload (no or bad credentials, foreign origin, wrong role or content type) is
+// answered at once and its body is never read (the HTTP server,
+// infra/start/body-guard.ts, closes the connection instead of reading the rest). Only an upload
+// from someone allowed to upload is read to its end when refused later, so that their client
+// sees the answer.
 import type { PrismaClient } from "@prisma/client";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { PassThrough, Readable } from "node:stream";
@@ -60,7 +66,7 @@ export async function splitHead(
 }
 
 /**
- * Reads what is left of an upload and throws it away. Every answer of the handler waits for this:
+ * Reads what is left of an upload and throws it away. Every answer to an allowed uploader waits for this:
  * an HTTP client still sending its body treats a connection the server closed (or stopped
  * reading) as a failure (EPIPE, ECONNRESET) and never sees the answer, whichever check refused it.
  */
@@ -112,17 +118,23 @@ export function createReleaseUploadHandler(deps: {
       }
       return piped;
     };
+    const state = { allowed: false };
     let res: Response;
     try {
-      res = await route(req, body);
+      res = await route(req, body, state);
     } catch (e) {
       res = errorResponse(e);
     }
-    await discardRest(raw, piped);
+    if (state.allowed) {
+      await discardRest(raw, piped);
+      return res;
+    }
+    // Not allowed to upload: nothing of the body is read; the HTTP server closes the connection
+    // after the answer (infra/start/body-guard.ts).
     return res;
   };
 
-  async function route(req: Request, body: () => PassThrough): Promise<Response> {
+  async function route(req: Request, body: () => PassThrough, state: { allowed: boolean }): Promise<Response> {
     if (req.method !== "POST")
       return jsonError(405, "METHOD_NOT_SUPPORTED", `${req.method} is not supported; POST the upload`);
     const ct = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
@@ -149,6 +161,7 @@ export function createReleaseUploadHandler(deps: {
     }
     if (!isAllowed(UPLOAD_ROLES, viewer.user, "mutation"))
       return jsonError(403, "FORBIDDEN", `Uploading releases needs the role ${UPLOAD_ROLES.join(" or ")}.`);
+    state.allowed = true;
     if (!req.body) return jsonError(400, "BAD_REQUEST", "The upload has no body.");
 
     const url = new URL(req.url);

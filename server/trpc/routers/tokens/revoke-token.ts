@@ -1,8 +1,12 @@
 import { signedInProcedure } from "../../init";
+import { enforcePolicy } from "@/server/services/policy/governed/govern";
 import { revokeApiToken } from "../../../services/tokens/revoke-api-token";
 import { ZApiToken, ZRevokeTokenRequest } from "./schemas";
 
 export const revokeTokenRoute = signedInProcedure
   .input(ZRevokeTokenRequest)
   .output(ZApiToken)
-  .mutation(({ ctx, input }) => revokeApiToken({ db: ctx.db, actor: ctx.user, tokenId: input.tokenId }));
+  .mutation(async ({ ctx, input }) => {
+    await enforcePolicy({ db: ctx.db }, ctx.user, "manage_tokens", { hosts: [], summary: `revoke the API token ${input.tokenId}` });
+    return revokeApiToken({ db: ctx.db, actor: ctx.user, tokenId: input.tokenId });
+  });

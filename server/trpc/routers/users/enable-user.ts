@@ -1,8 +1,9 @@
 import { procedureFor } from "../../init";
-import { setUserDisabled } from "../../../services/users/set-user-disabled";
+import { governed } from "@/server/services/policy/governed/govern";
+import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZUserIdRequest, ZUserSummary } from "./schemas";
 
 export const enableUserRoute = procedureFor(["admin"])
   .input(ZUserIdRequest)
   .output(ZUserSummary)
-  .mutation(({ ctx, input }) => setUserDisabled({ db: ctx.db, actorId: ctx.user.id, userId: input.userId, disabled: false }));
+  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "users.enable", input));

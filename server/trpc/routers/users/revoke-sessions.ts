@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { procedureFor } from "../../init";
-import { revokeUserSessions } from "../../../services/users/revoke-user-sessions";
+import { governed } from "@/server/services/policy/governed/govern";
+import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZUserIdRequest } from "./schemas";
 
 export const revokeSessionsRoute = procedureFor(["admin"])
   .input(ZUserIdRequest)
   .output(z.object({ revoked: z.number().int() }))
-  .mutation(({ ctx, input }) => revokeUserSessions({ db: ctx.db, actorId: ctx.user.id, userId: input.userId }));
+  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "users.revokeSessions", input));

@@ -5,6 +5,7 @@ import { enableUserRoute } from "./enable-user";
 import { listUsersRoute } from "./list-users";
 import { revokeSessionsRoute } from "./revoke-sessions";
 import { setRolesRoute } from "./set-roles";
+import { unlockUserRoute } from "./unlock-user";
 
 export const usersRouter = router({
   list: listUsersRoute,
@@ -13,4 +14,5 @@ export const usersRouter = router({
   disable: disableUserRoute,
   enable: enableUserRoute,
   revokeSessions: revokeSessionsRoute,
+  unlock: unlockUserRoute,
 });

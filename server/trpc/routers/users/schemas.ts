@@ -15,7 +15,11 @@ export const ZUserSummary = z.object({
 });
 
 export const ZListUsersResponse = z.array(
-  ZUserSummary.extend({ activeSessions: z.number().int(), lastSignInAt: z.date().nullable() }),
+  ZUserSummary.extend({
+    activeSessions: z.number().int(),
+    lastSignInAt: z.date().nullable(),
+    grants: z.array(z.object({ role: z.string(), via: z.string(), grantedBy: z.string().nullable(), approvedBy: z.array(z.string()), grantedAt: z.date() })),
+  }),
 );
 
 export const ZCreateUserRequest = z.strictObject({

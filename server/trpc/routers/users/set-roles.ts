@@ -1,8 +1,9 @@
 import { procedureFor } from "../../init";
-import { setUserRoles } from "../../../services/users/set-user-roles";
+import { governed } from "@/server/services/policy/governed/govern";
+import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZSetRolesRequest, ZUserSummary } from "./schemas";
 
 export const setRolesRoute = procedureFor(["admin"])
   .input(ZSetRolesRequest)
   .output(ZUserSummary)
-  .mutation(({ ctx, input }) => setUserRoles({ db: ctx.db, actorId: ctx.user.id, userId: input.userId, roles: input.roles }));
+  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "users.setRoles", input));
