@@ -213,7 +213,7 @@ describe("special files (case 8)", () => {
     const r1 = receive(rel.special!.manifest, rel.special!.stream);
     expect(r1.json.error).toMatchObject({ code: "SPECIAL_FILES" });
     expect(r1.json.error.message).toMatch(/does not allow/);
-    expect(r1.json.error.message).toMatch(/setuid\/setgid bits on bin\/su/);
+    expect(r1.json.error.message).toMatch(/setuid\/setgid files \(bin\/su\)/);
     const { special: _sp, ...undeclared } = m;
     const p = resign(undeclared as typeof m, key, join(out, "undeclared.json"));
     const r2 = receive(p, rel.special!.stream, ["--allow-special"]);

@@ -197,7 +197,7 @@ const CASES: Case[] = [
     attempt: () => hostile([...file, { op: "chmod", path: "", mode: 0o2755 }]),
     code: "SPECIAL_FILES",
     step: "verify",
-    message: /^web 2\.0: setuid\/setgid bits on \., which the manifest does not declare$/,
+    message: /^web 2\.0: setuid\/setgid files \(\.\), which the manifest does not declare$/,
   },
   {
     name: "class 2: a device node whose mode has a bit beyond the file type",

@@ -88,8 +88,8 @@ function checkSpecial(found: Found, m: ReleaseManifest, allowed: boolean, step: 
     const what = m1 ? `the stream sets capability ${m1[2]} on ${m1[1]}` : `the stream sets capabilities on ${first}`;
     if (!sp?.capabilities || !allowed) refuse(found.capabilities.length > 1 ? `${what} (and ${found.capabilities.length - 1} more)` : what, sp?.capabilities === true);
   }
-  if (found.setuid.length && (!sp?.setuid || !allowed)) refuse(`setuid/setgid bits on ${some(found.setuid)}`, sp?.setuid === true);
-  if (found.devices.length && (!sp?.devices || !allowed)) refuse(`device nodes ${some(found.devices)}`, sp?.devices === true);
+  if (found.setuid.length && (!sp?.setuid || !allowed)) refuse(`setuid/setgid files (${some(found.setuid)})`, sp?.setuid === true);
+  if (found.devices.length && (!sp?.devices || !allowed)) refuse(`device nodes (${some(found.devices)})`, sp?.devices === true);
   const xattrs = found.xattrs ?? [];
   if (xattrs.length) {
     const declared = new Set(sp?.xattrs ?? []);
