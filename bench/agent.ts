@@ -16,7 +16,7 @@ import { FrameDecoder, encodeJsonFrame, type Frame } from "../agent/protocol";
 
 const REPO = resolve(__dirname, "..");
 const AGENT = join(REPO, "agent/dist/keel-agent.mjs");
-const DATE = "2026-11-27";
+const DATE = "2026-12-05";
 /** Receive runs per side (BENCH_AGENT_RUNS, default 5). */
 const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 5);
 const root = mkdtempSync(join(tmpdir(), "keel-bench-agent-"));

@@ -66,10 +66,27 @@ describe("validateManifest", () => {
     ["compression", (m: Record<string, unknown>) => ((m.stream as { compression: string }).compression = "gzip")],
     ["missing uuid", (m: Record<string, unknown>) => delete (m.stream as { uuid?: string }).uuid],
     ["kind", (m: Record<string, unknown>) => (m.kind = "driver")],
+    ["version 2 without metaSha256", (m: Record<string, unknown>) => ((m.manifestVersion = 2), delete (m.tree as { metaSha256?: string }).metaSha256)],
+    ["version 1 with metaSha256", (m: Record<string, unknown>) => ((m.tree as { metaSha256?: string }).metaSha256 = sha("e"))],
+    ["version 3", (m: Record<string, unknown>) => (m.manifestVersion = 3)],
+    ["version 1 declaring xattrs", (m: Record<string, unknown>) => (m.special = { setuid: false, capabilities: false, devices: false, xattrs: ["security.selinux"] })],
   ])("refuses %s", (_n, mutate) => {
     const m = good();
     mutate(m);
     expect(() => validateManifest(m)).toThrow();
+  });
+
+  describe("manifestVersion 2 (digest over xattrs, metaSha256)", () => {
+    const v2 = (special?: unknown) =>
+      ({ ...good(), manifestVersion: 2, tree: { files: 3, bytes: 42, sha256: sha("a"), metaSha256: sha("f") }, ...(special ? { special } : {}) }) as Record<string, unknown>;
+    it("accepts metaSha256 and declared privileged xattr names", () => {
+      const m = validateManifest(v2({ setuid: false, capabilities: true, devices: false, xattrs: ["security.selinux", "system.posix_acl_access", "trusted.overlay.opaque"] }));
+      expect(m.tree.metaSha256).toBe(sha("f"));
+      expect(m.special?.xattrs).toHaveLength(3);
+    });
+    it.each([["user.x"], ["security.capability\u0000"], ["system.nfs4_acl"], ["btrfs.compression"], ["security."], ["security.a b"]])("refuses declaring %j", (name) => {
+      expect(() => validateManifest(v2({ setuid: false, capabilities: false, devices: false, xattrs: [name] }))).toThrow(/special\.xattrs/);
+    });
   });
 });
 

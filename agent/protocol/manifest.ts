@@ -4,7 +4,7 @@ import { canonicalJson } from "./canonical-json";
 import { ProtocolInputError, arr, bool, int, obj, oneOf, opt, str } from "./check";
 import { KEY_ID_PATTERN, signBytes, verifyBytes, type PublicKeyInfo, type SigningKey } from "./keys";
 import { appNameProblem, versionProblem } from "./names";
-import { MANIFEST_VERSION } from "./version";
+import { MANIFEST_VERSIONS } from "./version";
 
 export const RELEASE_KINDS = ["app", "runtime", "rootfs"] as const;
 export type ReleaseKind = (typeof RELEASE_KINDS)[number];
@@ -46,8 +46,17 @@ export interface ReleaseTree {
   files: number;
   /** Sum of the sizes of regular files. */
   bytes: number;
-  /** Keel tree digest (agent/src/tree-digest.ts): paths, types, modes, owners, contents, link targets. */
+  /**
+   * Keel tree digest (agent/src/tree-digest.ts): paths, types, modes, owners, contents, link
+   * targets, device numbers and (manifestVersion 2) extended attributes.
+   */
   sha256: string;
+  /**
+   * manifestVersion 2: the same digest with file sizes instead of contents. Every receive checks
+   * it against the received tree (a walk of every inode, extended attributes read from the kernel)
+   * before the version is visible; `sha256` is checked at receive when the stream clones data.
+   */
+  metaSha256?: string;
 }
 
 export interface ReleaseStream {
@@ -72,13 +81,23 @@ export interface ReleaseParent {
 /** What the release deliberately contains; anything undeclared of these kinds is refused. */
 export interface ReleaseSpecial {
   setuid: boolean;
+  /** File capabilities (the `security.capability` extended attribute). */
   capabilities: boolean;
   devices: boolean;
+  /**
+   * manifestVersion 2: the names of other privileged extended attributes the tree may carry
+   * (`security.*` such as SELinux labels, `trusted.*`, `system.posix_acl_*`). `user.*` needs no
+   * declaration; any other name is refused.
+   */
+  xattrs?: string[];
 }
 
-/** A signed release manifest (manifestVersion 1). */
+/** A privileged extended attribute name a manifest may declare in `special.xattrs`. */
+export const DECLARABLE_XATTR = /^(security\.[A-Za-z0-9._-]{1,200}|trusted\.[A-Za-z0-9._-]{1,200}|system\.posix_acl_(access|default))$/;
+
+/** A signed release manifest (manifestVersion 1 or 2; builders write 2). */
 export interface ReleaseManifest {
-  manifestVersion: typeof MANIFEST_VERSION;
+  manifestVersion: (typeof MANIFEST_VERSIONS)[number];
   app: string;
   version: string;
   kind: ReleaseKind;
@@ -138,10 +157,11 @@ export function validateHealthCheck(v: unknown, path = "healthCheck"): HealthChe
 /** Checks shape and internal consistency (not the signature). Returns a clean copy. */
 export function validateManifest(v: unknown): ReleaseManifest {
   const o = obj(v, "manifest", MANIFEST_FIELDS);
-  if (o.manifestVersion !== MANIFEST_VERSION) {
-    throw new ProtocolInputError("manifest.manifestVersion", `must be ${MANIFEST_VERSION}`);
+  const version = MANIFEST_VERSIONS.find((x) => x === o.manifestVersion);
+  if (version === undefined) {
+    throw new ProtocolInputError("manifest.manifestVersion", `must be one of ${MANIFEST_VERSIONS.join(", ")}`);
   }
-  const t = obj(o.tree, "manifest.tree", ["files", "bytes", "sha256"]);
+  const t = obj(o.tree, "manifest.tree", version === 1 ? ["files", "bytes", "sha256"] : ["files", "bytes", "sha256", "metaSha256"]);
   const s = obj(o.stream, "manifest.stream", ["format", "compression", "bytes", "sha256", "chunkSize", "chunks", "uuid"]);
   const stream: ReleaseStream = {
     format: oneOf(s.format, "manifest.stream.format", STREAM_FORMATS),
@@ -160,7 +180,7 @@ export function validateManifest(v: unknown): ReleaseManifest {
     throw new ProtocolInputError("manifest.stream.uuid", "is required for btrfs-send streams");
   }
   const m: ReleaseManifest = {
-    manifestVersion: MANIFEST_VERSION,
+    manifestVersion: version,
     app: name(o.app, "manifest.app", appNameProblem),
     version: name(o.version, "manifest.version", versionProblem),
     kind: oneOf(o.kind, "manifest.kind", RELEASE_KINDS),
@@ -170,6 +190,7 @@ export function validateManifest(v: unknown): ReleaseManifest {
       files: int(t.files, "manifest.tree.files"),
       bytes: int(t.bytes, "manifest.tree.bytes"),
       sha256: str(t.sha256, "manifest.tree.sha256", { pattern: SHA256_PATTERN }),
+      ...(version === 2 ? { metaSha256: str(t.metaSha256, "manifest.tree.metaSha256", { pattern: SHA256_PATTERN }) } : {}),
     },
     stream,
     signature: str(o.signature, "manifest.signature", { pattern: /^[A-Za-z0-9+/]{86}==$/ }),
@@ -188,12 +209,15 @@ export function validateManifest(v: unknown): ReleaseManifest {
   }
   if (o.healthCheck !== undefined) m.healthCheck = validateHealthCheck(o.healthCheck, "manifest.healthCheck");
   if (o.special !== undefined) {
-    const sp = obj(o.special, "manifest.special", ["setuid", "capabilities", "devices"]);
+    const sp = obj(o.special, "manifest.special", version === 1 ? ["setuid", "capabilities", "devices"] : ["setuid", "capabilities", "devices", "xattrs"]);
     m.special = {
       setuid: bool(sp.setuid, "manifest.special.setuid"),
       capabilities: bool(sp.capabilities, "manifest.special.capabilities"),
       devices: bool(sp.devices, "manifest.special.devices"),
     };
+    if (sp.xattrs !== undefined) {
+      m.special.xattrs = arr(sp.xattrs, "manifest.special.xattrs", 64, (x, p) => str(x, p, { pattern: DECLARABLE_XATTR }));
+    }
   }
   return m;
 }

@@ -143,8 +143,11 @@ export interface VersionResult {
 /** Setuid/setgid files, files with capabilities and device nodes found in a release (first 100 of each). */
 export interface SpecialReport {
   setuid: string[];
+  /** "path (cap_net_bind_service+ep)" */
   capabilities: string[];
   devices: string[];
+  /** Privileged extended attributes other than capabilities, "path (security.selinux)". */
+  xattrs?: string[];
 }
 
 export interface ReceiveResult {

@@ -19,16 +19,20 @@ export function crc32c(buf: Buffer): number {
   return c >>> 0;
 }
 
-const A = { UUID: 1, CTRANSID: 2, INO: 3, MODE: 5, PATH: 15, PATH_TO: 16, PATH_LINK: 17, FILE_OFFSET: 18, DATA: 19 } as const;
-const C = { SUBVOL: 1, MKFILE: 3, MKDIR: 4, SYMLINK: 8, RENAME: 9, LINK: 10, WRITE: 15, CHMOD: 18, END: 21 } as const;
+const A = {
+  UUID: 1, CTRANSID: 2, INO: 3, MODE: 5, RDEV: 8, XATTR_NAME: 13, XATTR_DATA: 14, PATH: 15, PATH_TO: 16, PATH_LINK: 17, FILE_OFFSET: 18, DATA: 19,
+  CLONE_UUID: 20, CLONE_CTRANSID: 21, CLONE_PATH: 22, CLONE_OFFSET: 23, CLONE_LEN: 24,
+} as const;
+const C = { SUBVOL: 1, SNAPSHOT: 2, MKFILE: 3, MKDIR: 4, MKNOD: 5, SYMLINK: 8, RENAME: 9, LINK: 10, SET_XATTR: 13, WRITE: 15, CLONE: 16, CHMOD: 18, END: 21 } as const;
 
 type Attr = [number, Buffer];
 
-const u64 = (n: number) => {
+const u64 = (n: number | bigint) => {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(BigInt(n));
   return b;
 };
+const uuidBytes = (u: string) => Buffer.from(u.replace(/-/g, ""), "hex");
 const s = (v: string) => Buffer.from(v, "utf8");
 
 function cmd(type: number, attrs: Attr[]): Buffer {
@@ -54,14 +58,58 @@ export type CraftOp =
   | { op: "symlink"; path: string; target: string }
   | { op: "link"; path: string; existing: string }
   | { op: "rename"; from: string; to: string }
-  | { op: "chmod"; path: string; mode: number };
+  | { op: "chmod"; path: string; mode: number | bigint }
+  /** name as raw bytes (a Buffer), so tests can put a NUL or invalid UTF-8 in it. */
+  | { op: "setxattr"; path: string; name: string | Buffer; value: Buffer }
+  | { op: "mknod"; path: string; mode: number | bigint; rdev: number }
+  /** A clone of len bytes from `source` in subvolume `from` ("self" or "parent"). */
+  | { op: "clone"; path: string; source: string; from: "self" | "parent"; len: number };
 
-export function craftSendStream(name: string, ops: CraftOp[], opts: { end?: boolean } = {}): { stream: Buffer; uuid: string } {
-  const uuidBytes = randomBytes(16);
-  const h = uuidBytes.toString("hex");
+/** A file capability value (vfs_cap_data revision 2) granting the given capability bits, effective. */
+export function capabilityValue(bits: number[]): Buffer {
+  const b = Buffer.alloc(20);
+  b.writeUInt32LE(0x02000001, 0);
+  let lo = 0;
+  for (const bit of bits) lo |= 1 << bit;
+  b.writeUInt32LE(lo >>> 0, 4);
+  return b;
+}
+
+export interface CraftParent {
+  uuid: string;
+  ctransid: bigint;
+}
+
+/** The subvolume UUID and ctransid a real `btrfs send` stream starts with (its SUBVOL command). */
+export function streamSubvol(stream: Buffer): CraftParent {
+  let p = 17 + 10;
+  const end = 17 + 10 + stream.readUInt32LE(17);
+  let uuid = "";
+  let ctransid = 0n;
+  while (p < end) {
+    const t = stream.readUInt16LE(p);
+    const l = stream.readUInt16LE(p + 2);
+    const v = stream.subarray(p + 4, p + 4 + l);
+    if (t === A.UUID) {
+      const h = v.toString("hex");
+      uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    }
+    if (t === A.CTRANSID) ctransid = v.readBigUInt64LE(0);
+    p += 4 + l;
+  }
+  return { uuid, ctransid };
+}
+
+export function craftSendStream(name: string, ops: CraftOp[], opts: { end?: boolean; parent?: CraftParent } = {}): { stream: Buffer; uuid: string } {
+  const ownUuid = randomBytes(16);
+  const h = ownUuid.toString("hex");
   const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   const parts: Buffer[] = [Buffer.from("btrfs-stream\0", "latin1"), Buffer.from([1, 0, 0, 0])];
-  parts.push(cmd(C.SUBVOL, [[A.PATH, s(name)], [A.UUID, uuidBytes], [A.CTRANSID, u64(7)]]));
+  if (opts.parent) {
+    parts.push(cmd(C.SNAPSHOT, [[A.PATH, s(name)], [A.UUID, ownUuid], [A.CTRANSID, u64(9)], [A.CLONE_UUID, uuidBytes(opts.parent.uuid)], [A.CLONE_CTRANSID, u64(opts.parent.ctransid)]]));
+  } else {
+    parts.push(cmd(C.SUBVOL, [[A.PATH, s(name)], [A.UUID, ownUuid], [A.CTRANSID, u64(7)]]));
+  }
   let ino = 257;
   for (const o of ops) {
     switch (o.op) {
@@ -84,6 +132,22 @@ export function craftSendStream(name: string, ops: CraftOp[], opts: { end?: bool
       case "chmod":
         parts.push(cmd(C.CHMOD, [[A.PATH, s(o.path)], [A.MODE, u64(o.mode)]]));
         break;
+      case "setxattr":
+        parts.push(cmd(C.SET_XATTR, [[A.PATH, s(o.path)], [A.XATTR_NAME, typeof o.name === "string" ? s(o.name) : o.name], [A.XATTR_DATA, o.value]]));
+        break;
+      case "mknod":
+        parts.push(cmd(C.MKNOD, [[A.PATH, s(o.path)], [A.INO, u64(ino++)], [A.MODE, u64(o.mode)], [A.RDEV, u64(o.rdev)]]));
+        break;
+      case "clone": {
+        const from = o.from === "self" ? { uuid, ctransid: 7n } : opts.parent!;
+        parts.push(
+          cmd(C.CLONE, [
+            [A.PATH, s(o.path)], [A.FILE_OFFSET, u64(0)], [A.CLONE_LEN, u64(o.len)], [A.CLONE_UUID, uuidBytes(from.uuid)],
+            [A.CLONE_CTRANSID, u64(o.from === "self" && opts.parent ? 9n : from.ctransid)], [A.CLONE_PATH, s(o.source)], [A.CLONE_OFFSET, u64(0)],
+          ]),
+        );
+        break;
+      }
     }
   }
   if (opts.end !== false) parts.push(cmd(C.END, []));

@@ -7,13 +7,15 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import {
-  DEFAULT_CHUNK_SIZE, formatManifest, parsePrivateKey, signManifest,
+  DEFAULT_CHUNK_SIZE, MANIFEST_VERSION, formatManifest, parsePrivateKey, signManifest,
   type BuildArgs, type BuildResult, type BuiltStream, type ReleaseManifest, type ReleaseParent, type StreamFormat,
 } from "../../protocol";
 import type { AgentContext } from "../context";
 import { AgentError } from "../errors";
 import { clearIntent, newOpId, writeIntent } from "../journal/journal";
 import { subvolumeInfo } from "../store/btrfs";
+import { readSubvolume } from "../store/subvolume-read";
+import { isHostLabel } from "../store/xattr-names";
 import { fsInfo } from "../store/detect";
 import { fsyncDir, runChecked, writeFileDurable } from "../store/fs-util";
 import { removeTree } from "../store/remove-tree";
@@ -89,14 +91,23 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
       }
     }
     const treeDir = format === "btrfs-send" ? final : join(opDir, "tree");
-    const walk = walkTree(treeDir, { withDigest: true });
-    const tree = { files: walk.files, bytes: walk.bytes, sha256: walk.sha256 as string };
-    const special = { setuid: walk.setuid.length > 0, capabilities: false, devices: walk.devices.length > 0 };
+    // The digest covers extended attributes as the kernel holds them (btrfs; keel-tree-1 carries none).
+    const real = format === "btrfs-send" ? await readSubvolume(final, "build") : null;
+    const walk = walkTree(treeDir, { withDigest: true, meta: true, manifestVersion: MANIFEST_VERSION, xattrs: real?.allXattrs ?? undefined });
+    const tree = { files: walk.files, bytes: walk.bytes, sha256: walk.sha256 as string, metaSha256: walk.metaSha256 as string };
+    // The build host's own security labels (SELinux, …) are not part of the release.
+    const xattrNames = [...(real?.xattrNames ?? [])].filter((n) => !isHostLabel(n)).sort();
+    const special = {
+      setuid: walk.setuid.length > 0 || (real?.setuid.length ?? 0) > 0,
+      capabilities: (real?.capabilities.length ?? 0) > 0,
+      devices: walk.devices.length > 0,
+      ...(xattrNames.length ? { xattrs: xattrNames } : {}),
+    };
     const make = (path: string, parent: ReleaseParent | undefined): { manifest: ReleaseManifest; stream: BuiltStream } => {
       const d = digestStreamFile(path, DEFAULT_CHUNK_SIZE);
       const manifest = signManifest(
         {
-          manifestVersion: 1,
+          manifestVersion: MANIFEST_VERSION,
           app,
           version,
           kind: args.kind ?? "app",
@@ -105,7 +116,7 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
           stream: { format, compression: "none", bytes: d.bytes, sha256: d.sha256, chunkSize: DEFAULT_CHUNK_SIZE, chunks: d.chunks, ...(uuid ? { uuid } : {}) },
           ...(parent ? { parent } : {}),
           ...(args.healthCheck ? { healthCheck: args.healthCheck } : {}),
-          ...(special.setuid || special.devices ? { special } : {}),
+          ...(special.setuid || special.devices || special.capabilities || special.xattrs ? { special } : {}),
         },
         key,
       );

@@ -64,29 +64,65 @@ function deltaBaseOf(layout: StoreLayout, m: ReleaseManifest, base: string | und
   return path;
 }
 
-function checkSpecial(found: SpecialReport, m: ReleaseManifest, allowed: boolean): void {
-  const kinds: [keyof SpecialReport, string][] = [
-    ["setuid", "setuid/setgid files"],
-    ["capabilities", "files with capabilities"],
-    ["devices", "device nodes"],
-  ];
-  for (const [k, label] of kinds) {
-    if (found[k].length === 0) continue;
-    const declared = m.special?.[k] === true;
-    if (!declared || !allowed) {
-      throw new AgentError(
-        "SPECIAL_FILES",
-        "verify",
-        `${m.app} ${m.version} contains ${label} (${found[k].slice(0, 3).join(", ")}${found[k].length > 3 ? ", …" : ""}) ${declared ? "and the request does not allow them" : "that the release does not declare"}`,
-        { special: found },
-      );
-    }
+type Found = SpecialReport & { xattrNames?: ReadonlySet<string> };
+
+/**
+ * Special content must be declared by the signed manifest and allowed by the request. `step` is
+ * "verify" for what the stream says and "check" for what the received tree holds.
+ */
+function checkSpecial(found: Found, m: ReleaseManifest, allowed: boolean, step: string): void {
+  const name = `${m.app} ${m.version}`;
+  const some = (xs: string[]) => `${xs.slice(0, 3).join(", ")}${xs.length > 3 ? `, … (${xs.length}${xs.length >= 100 ? "+" : ""})` : ""}`;
+  const refuse = (what: string, declared: boolean) => {
+    throw new AgentError(
+      "SPECIAL_FILES",
+      step,
+      `${name}: ${what}, which ${declared ? "the manifest declares but this request does not allow (--allow-special)" : "the manifest does not declare"}`,
+      { special: { setuid: found.setuid, capabilities: found.capabilities, devices: found.devices, xattrs: found.xattrs ?? [] } },
+    );
+  };
+  const sp = m.special;
+  if (found.capabilities.length) {
+    const [first] = found.capabilities;
+    const m1 = /^(.*) \((.*)\)$/.exec(first!);
+    const what = m1 ? `the stream sets capability ${m1[2]} on ${m1[1]}` : `the stream sets capabilities on ${first}`;
+    if (!sp?.capabilities || !allowed) refuse(found.capabilities.length > 1 ? `${what} (and ${found.capabilities.length - 1} more)` : what, sp?.capabilities === true);
+  }
+  if (found.setuid.length && (!sp?.setuid || !allowed)) refuse(`setuid/setgid files (${some(found.setuid)})`, sp?.setuid === true);
+  if (found.devices.length && (!sp?.devices || !allowed)) refuse(`device nodes (${some(found.devices)})`, sp?.devices === true);
+  const xattrs = found.xattrs ?? [];
+  if (xattrs.length) {
+    const declared = new Set(sp?.xattrs ?? []);
+    const undeclared = [...(found.xattrNames ?? [])].filter((x) => !declared.has(x));
+    if (undeclared.length || !allowed) refuse(`privileged extended attributes ${some(xattrs)}${undeclared.length ? ` (${undeclared.slice(0, 5).join(", ")} not declared)` : ""}`, undeclared.length === 0);
   }
 }
 
-function mergeSpecial(a: SpecialReport, b: SpecialReport): SpecialReport {
-  const u = (x: string[], y: string[]) => [...new Set([...x, ...y])].slice(0, 100);
-  return { setuid: u(a.setuid, b.setuid), capabilities: u(a.capabilities, b.capabilities), devices: u(a.devices, b.devices) };
+function mergeSpecial(a: Found, b: Found): Found {
+  const u = (x: string[] = [], y: string[] = []) => [...new Set([...x, ...y])].slice(0, 100);
+  return {
+    setuid: u(a.setuid, b.setuid),
+    capabilities: u(a.capabilities, b.capabilities),
+    devices: u(a.devices, b.devices),
+    xattrs: u(a.xattrs, b.xattrs),
+    xattrNames: new Set([...(a.xattrNames ?? []), ...(b.xattrNames ?? [])]),
+  };
+}
+
+/** The free-space check before any byte: says by how much, and suggests gc only where it can help. */
+function checkSpace(layout: StoreLayout, m: ReleaseManifest): void {
+  const fs = fsInfo(layout.root);
+  if (fs.freeBytes >= m.stream.bytes) return;
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(n < 2 ** 30 ? 3 : 1)} GiB`;
+  const short = m.stream.bytes - fs.freeBytes;
+  const whole = fs.sizeBytes > 0 && m.stream.bytes > fs.sizeBytes;
+  throw new AgentError(
+    "DISK_FULL",
+    "receive",
+    `${m.app} ${m.version} declares a stream of ${m.stream.bytes} bytes (${gib(m.stream.bytes)}), which exceeds the store's free space of ${fs.freeBytes} bytes by ${short} bytes (${gib(short)})` +
+      (whole ? `; it is larger than the whole store (${gib(fs.sizeBytes)}), so removing versions cannot make room` : `; free ${gib(short)} (e.g. remove old versions with gc) or grow the store`),
+    { declaredBytes: m.stream.bytes, freeBytes: fs.freeBytes, shortBytes: short },
+  );
 }
 
 export async function receive(ctx: AgentContext, args: ReceiveArgs, input: StreamInput): Promise<ReceiveResult> {
@@ -107,10 +143,7 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
   const parentPath = checkParent(layout, m);
   const wire = args.wireEncoding ?? "raw";
   const deltaBasePath = wire === "raw" ? null : deltaBaseOf(layout, m, args.deltaBase);
-  const free = fsInfo(layout.root).freeBytes;
-  if (free < m.stream.bytes) {
-    throw new AgentError("DISK_FULL", "receive", `the store has ${free} bytes free, the stream needs ${m.stream.bytes}; free space or remove old versions (gc)`);
-  }
+  checkSpace(layout, m);
 
   timing("prepare");
   const op = newOpId();
@@ -123,9 +156,11 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     unpacker = await backend.unpacker({ opDir, manifest: m, parentPath });
     faultPoint("receive.started");
     const sink = unpacker;
-    const inspector = backend.inspector(m, m.parent?.uuid ?? null);
+    const inspector = backend.inspector(m, m.parent?.uuid ?? null, parentPath);
     const verifier = new StreamVerifier(m, inspector);
-    let special: SpecialReport = { setuid: [], capabilities: [], devices: [] };
+    let special: Found = { setuid: [], capabilities: [], devices: [] };
+    let streamClones = 0;
+    let streamXattrNames: ReadonlySet<string> = new Set();
     let first = true;
     // A file is read straight into the pipeline's buffer (raw wire encoding); other inputs as pieces.
     const file = wire === "raw" ? input.openFile?.() : undefined;
@@ -137,8 +172,11 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
       verifier,
       // Before the last chunk is released: the end of the stream and its declared special files.
       endOfStream: () => {
-        special = verifier.finish(() => inspector.finish());
-        checkSpecial(special, m, args.allowSpecial === true);
+        const inspected = verifier.finish(() => inspector.finish());
+        streamClones = inspected.clones ?? 0;
+        streamXattrNames = inspected.xattrNames ?? new Set();
+        special = inspected;
+        checkSpecial(special, m, args.allowSpecial === true, "verify");
         faultPoint("receive.verified");
       },
       sink,
@@ -155,8 +193,9 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     const unpacked = await unpacker.finish();
     unpacker = null;
     timing("receive");
-    special = mergeSpecial(special, await backend.check({ opDir, unpacked, manifest: m, parentPath }));
-    checkSpecial(special, m, args.allowSpecial === true);
+    // The received tree as the kernel holds it: its own step, before anything is visible.
+    special = mergeSpecial(special, await backend.check({ opDir, unpacked, manifest: m, parentPath, streamClones, streamXattrNames }));
+    checkSpecial(special, m, args.allowSpecial === true, "check");
     faultPoint("receive.checked");
     timing("check");
 
@@ -169,7 +208,8 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     committed = true;
     faultPoint("receive.committed");
     timing("commit");
-    return result(m, backend, unpacked.receivedUuid, streamed.bytes, streamed.wireBytes, false, special);
+    const { xattrNames: _names, ...report } = special;
+    return result(m, backend, unpacked.receivedUuid, streamed.bytes, streamed.wireBytes, false, { ...report, xattrs: report.xattrs ?? [] });
   } catch (e) {
     if (isDiskFull(e)) throw new AgentError("DISK_FULL", "receive", `no space left in the store while receiving ${m.app} ${m.version}: ${(e as Error).message}`);
     throw e;

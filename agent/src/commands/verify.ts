@@ -1,13 +1,16 @@
 // `verify APP [VERSION]`: re-check installed trees against their recorded, signed manifests:
-// entry count, bytes and tree digest (every file's contents), and on btrfs that the subvolume is
-// still read-only with its Received UUID.
+// entry count, bytes and tree digest (every file's contents, and with manifestVersion 2 the extended
+// attributes the kernel reports), and on btrfs that the subvolume is still read-only with its
+// Received UUID.
 import type { VerifyArgs, VerifyResult } from "../../protocol";
 import type { AgentContext } from "../context";
 import { AgentError } from "../errors";
 import { subvolumeInfo } from "../store/btrfs";
 import { fsInfo } from "../store/detect";
 import { listVersions, readMeta } from "../store/state";
-import { walkTree } from "../tree-digest";
+import { readSubvolume } from "../store/subvolume-read";
+import { isHostLabel } from "../store/xattr-names";
+import { walkTree, type XattrMap } from "../tree-digest";
 
 export async function verify(ctx: AgentContext, args: VerifyArgs): Promise<VerifyResult> {
   const { layout } = ctx;
@@ -24,11 +27,23 @@ export async function verify(ctx: AgentContext, args: VerifyArgs): Promise<Verif
     }
     const path = layout.version(args.app, version);
     const t = meta.manifest.tree;
-    const walk = walkTree(path, { withDigest: true });
+    const v = meta.manifest.manifestVersion;
     const found: string[] = [];
+    // Extended attributes as the kernel holds them (btrfs); a plain tree's are not read (it has none).
+    let xattrs: XattrMap | undefined;
+    if (isBtrfs) {
+      try {
+        xattrs = (await readSubvolume(path, "verify")).allXattrs ?? undefined;
+      } catch (e) {
+        found.push(e instanceof Error ? e.message : String(e));
+      }
+      if (v === 1 && xattrs && [...xattrs.values()].some((xs) => xs.some(([n]) => !isHostLabel(n)))) found.push("it holds extended attributes its version 1 digest cannot cover");
+    }
+    const walk = walkTree(path, { withDigest: true, meta: v === 2, manifestVersion: v, xattrs });
     if (walk.files !== t.files) found.push(`${walk.files} entries instead of ${t.files}`);
     if (walk.bytes !== t.bytes) found.push(`${walk.bytes} bytes instead of ${t.bytes}`);
     if (walk.sha256 !== t.sha256) found.push("contents differ from the signed tree digest");
+    if (v === 2 && walk.metaSha256 !== t.metaSha256) found.push("paths, modes, owners or extended attributes differ from the signed tree digest");
     if (isBtrfs) {
       const info = await subvolumeInfo(path);
       if (!info.readOnly) found.push("the subvolume is no longer read-only");

@@ -7,7 +7,7 @@ import type { Inspector, VerifiedSink } from "./stage";
 
 export interface FormatInspector extends Inspector {
   /** Throws (StreamProblem) when the stream ended badly; returns its special content. */
-  finish(): SpecialReport;
+  finish(): SpecialReport & { clones?: number; xattrNames?: ReadonlySet<string> };
 }
 
 export interface Unpacked {
@@ -27,11 +27,21 @@ export interface Unpacker extends VerifiedSink {
 export interface Backend {
   name: StoreBackend;
   format: StreamFormat;
-  inspector(manifest: ReleaseManifest, parentUuid: string | null): FormatInspector;
+  /** parentPath: the installed parent's tree (clone sources are looked up there without following symlinks). */
+  inspector(manifest: ReleaseManifest, parentUuid: string | null, parentPath: string | null): FormatInspector;
   /** Starts unpacking into opDir; it is then fed verified chunks only, in order. */
   unpacker(opts: { opDir: string; manifest: ReleaseManifest; parentPath: string | null }): Promise<Unpacker>;
   /** Post-unpack checks: exactly the expected tree, read-only, counts as in the manifest. */
-  check(opts: { opDir: string; unpacked: Unpacked; manifest: ReleaseManifest; parentPath: string | null }): Promise<SpecialReport>;
+  /** streamClones: clone commands the stream held (their data did not come from the stream's bytes). */
+  check(opts: {
+    opDir: string;
+    unpacked: Unpacked;
+    manifest: ReleaseManifest;
+    parentPath: string | null;
+    streamClones?: number;
+    /** Privileged xattr names the stream set (host security labels it did not set are the host's). */
+    streamXattrNames?: ReadonlySet<string>;
+  }): Promise<SpecialReport & { xattrNames?: ReadonlySet<string> }>;
   /** Places the checked tree at finalPath (atomically appears there). */
   commit(treePath: string, finalPath: string): Promise<void>;
   /** Received UUID of an installed tree (btrfs), or null. */

@@ -7,13 +7,16 @@
 import { lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
-import type { ReleaseManifest, SpecialReport } from "../../protocol";
+import type { ReleaseManifest } from "../../protocol";
 import { AgentError } from "../errors";
 import { faultPoint } from "../fault";
 import { walkTree } from "../tree-digest";
 import type { Backend, FormatInspector, Unpacked, Unpacker } from "./backend";
 import { run, runChecked, type RunResult } from "./fs-util";
+import { shown } from "./send-paths";
 import { SendStreamInspector, StreamProblem } from "./send-stream";
+import { readSubvolume } from "./subvolume-read";
+import { isHostLabel } from "./xattr-names";
 
 export interface SubvolumeInfo {
   uuid: string | null;
@@ -34,19 +37,63 @@ export async function subvolumeInfo(path: string): Promise<SubvolumeInfo> {
 
 class SendInspector implements FormatInspector {
   private inner: SendStreamInspector;
-  constructor(manifest: ReleaseManifest, parentUuid: string | null) {
-    this.inner = new SendStreamInspector({ uuid: manifest.stream.uuid, parentUuid });
+  constructor(manifest: ReleaseManifest, parentUuid: string | null, parentDir: string | null) {
+    this.inner = new SendStreamInspector({ uuid: manifest.stream.uuid, parentUuid, parentDir });
   }
   push(chunk: Buffer): void {
     this.inner.push(chunk);
   }
-  finish(): SpecialReport {
+  finish() {
     const f = this.inner.finish();
-    return { setuid: f.setuid, capabilities: f.capabilities, devices: f.devices };
+    return { setuid: f.setuid, capabilities: f.capabilities, devices: f.devices, xattrs: f.xattrs, clones: f.clones, xattrNames: f.xattrNames };
   }
   get subvolName(): string {
     return this.inner.finish().subvolName;
   }
+}
+
+/**
+ * The received tree as the kernel holds it, before it becomes visible (RELIABILITY case 27): every
+ * inode including the root walked with lstat, every extended attribute read (subvolume-read.ts, the
+ * same allow-list as the stream), the entry count and bytes, and the signed digest without file
+ * contents (manifestVersion 2). File contents come from the stream's verified bytes, except where
+ * the stream cloned data: then the full digest, contents included, is checked too. A version 1
+ * manifest's digest cannot cover extended attributes, so such a release is taken only when the
+ * tree has none (decision 0012).
+ */
+async function checkTree(treePath: string, manifest: ReleaseManifest, clones: number, streamNames: ReadonlySet<string>) {
+  const real = await readSubvolume(treePath, "check");
+  const xattrs: Map<string, [string, Buffer][]> = real.allXattrs ?? new Map();
+  // The host's own security labels (SELinux, …) are on every new file; only the stream's count.
+  const hostMade = (n: string) => isHostLabel(n) && !streamNames.has(n);
+  const own = [...xattrs.entries()].filter(([, xs]) => xs.some(([n]) => !hostMade(n)));
+  const v = manifest.manifestVersion;
+  if (v === 1 && own.length > 0) {
+    const first = own[0]!;
+    throw new AgentError(
+      "MANIFEST_TOO_OLD",
+      "check",
+      `${manifest.app} ${manifest.version} has a version 1 manifest, whose tree digest does not cover extended attributes, and its tree holds some (${own.length} entries, e.g. ${shown(first[0])}: ${first[1].map(([n]) => n).join(", ")}); rebuild it with a current keel-agent`,
+    );
+  }
+  const walk = walkTree(treePath, { withDigest: clones > 0, meta: v === 2, manifestVersion: v, xattrs });
+  if (walk.files !== manifest.tree.files || walk.bytes !== manifest.tree.bytes) {
+    throw new AgentError(
+      "CHECK_FAILED",
+      "check",
+      `the received tree has ${walk.files} entries and ${walk.bytes} bytes, the manifest says ${manifest.tree.files} and ${manifest.tree.bytes}`,
+    );
+  }
+  if (v === 2 && walk.metaSha256 !== manifest.tree.metaSha256) {
+    throw new AgentError("TREE_MISMATCH", "check", `the received tree of ${manifest.app} ${manifest.version} differs from its signed digest (paths, types, modes, owners, sizes, link targets or extended attributes)`);
+  }
+  if (walk.sha256 !== undefined && walk.sha256 !== manifest.tree.sha256) {
+    throw new AgentError("TREE_MISMATCH", "check", `the received tree of ${manifest.app} ${manifest.version} differs from its signed digest after ${clones} clone${clones === 1 ? "" : "s"} of data the stream did not carry`);
+  }
+  const u = (a: string[], b: string[]) => [...new Set([...a, ...b])].slice(0, 100);
+  const names = new Set([...real.xattrNames].filter((n) => !hostMade(n)));
+  const listed = real.xattrs.filter((x) => !/ \((.*)\)$/.test(x) || !hostMade(/ \((.*)\)$/.exec(x)![1]!));
+  return { setuid: u(real.setuid, walk.setuid), capabilities: real.capabilities, devices: u(real.devices, walk.devices), xattrs: listed, xattrNames: names };
 }
 
 function receiveError(r: RunResult): AgentError {
@@ -127,7 +174,7 @@ export const btrfsBackend: Backend = {
   name: "btrfs",
   format: "btrfs-send",
 
-  inspector: (manifest, parentUuid) => new SendInspector(manifest, parentUuid),
+  inspector: (manifest, parentUuid, parentPath) => new SendInspector(manifest, parentUuid, parentPath),
 
   async unpacker({ opDir }): Promise<Unpacker> {
     const recv = join(opDir, "recv");
@@ -135,7 +182,7 @@ export const btrfsBackend: Backend = {
     return new BtrfsReceive(recv);
   },
 
-  async check({ unpacked, manifest, parentPath }): Promise<SpecialReport> {
+  async check({ unpacked, manifest, parentPath, streamClones, streamXattrNames }) {
     const st = lstatSync(unpacked.treePath);
     if (!st.isDirectory() || st.ino !== 256) {
       throw new AgentError("CHECK_FAILED", "check", "the received entry is not a btrfs subvolume");
@@ -152,15 +199,7 @@ export const btrfsBackend: Backend = {
       }
     }
     unpacked.receivedUuid = info.receivedUuid;
-    const walk = walkTree(unpacked.treePath, { withDigest: false });
-    if (walk.files !== manifest.tree.files || walk.bytes !== manifest.tree.bytes) {
-      throw new AgentError(
-        "CHECK_FAILED",
-        "check",
-        `the received tree has ${walk.files} entries and ${walk.bytes} bytes, the manifest says ${manifest.tree.files} and ${manifest.tree.bytes}`,
-      );
-    }
-    return { setuid: walk.setuid, capabilities: [], devices: walk.devices };
+    return checkTree(unpacked.treePath, manifest, streamClones ?? 0, streamXattrNames ?? new Set());
   },
 
   async commit(treePath, finalPath): Promise<void> {

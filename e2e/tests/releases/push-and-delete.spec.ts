@@ -16,7 +16,7 @@ function release(key: ReturnType<typeof parsePrivateKey>, app: string, version: 
         version,
         kind: "app",
         created: "2026-11-26T12:00:00Z",
-        tree: { files: 2, bytes: 100, sha256: sha(Buffer.from(app + version)) },
+        tree: { files: 2, bytes: 100, sha256: sha(Buffer.from(app + version)), metaSha256: sha(Buffer.from(`meta ${app}${version}`)) },
         stream: { format: "btrfs-send", compression: "none", bytes: stream.length, sha256: sha(stream), chunkSize: MIN_CHUNK_SIZE, chunks, uuid: randomUUID() },
       },
       key,
