@@ -99,12 +99,22 @@ export const plainBackend: Backend = {
   },
 
   async check({ unpacked, manifest }) {
-    const walk = walkTree(unpacked.treePath, { withDigest: false });
+    // keel-tree-1 carries no extended attributes: the metadata digest (manifest version 2) covers
+    // paths, types, modes, owners, sizes and link targets, checked before the version is visible.
+    const v = manifest.manifestVersion;
+    const walk = walkTree(unpacked.treePath, { withDigest: false, meta: v === 2, manifestVersion: v });
     if (walk.files !== manifest.tree.files || walk.bytes !== manifest.tree.bytes) {
       throw new AgentError(
         "CHECK_FAILED",
         "check",
         `the unpacked tree has ${walk.files} entries and ${walk.bytes} bytes, the manifest says ${manifest.tree.files} and ${manifest.tree.bytes}`,
+      );
+    }
+    if (v === 2 && walk.metaSha256 !== manifest.tree.metaSha256) {
+      throw new AgentError(
+        "TREE_MISMATCH",
+        "check",
+        `the unpacked tree of ${manifest.app} ${manifest.version} differs from its signed digest (paths, types, modes, owners, sizes or link targets)`,
       );
     }
     // The walk reports what lies below the root; the root's own mode counts too (a setgid version root).
