@@ -1,7 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { APIRequestContext } from "@playwright/test";
 import { MANIFEST_VERSION, MIN_CHUNK_SIZE, formatManifest, generateSigningKey, parsePrivateKey, signManifest } from "../../../agent/protocol";
-import { admin, apiSignIn, consoleUrl, expect, signIn, test, trpcMutation, uniqueEmail, type TrpcEnvelope } from "../../fixtures/test";
+import { admin, apiSignIn, consoleUrl, expect, founders, signIn, test, trpcMutation, type TrpcEnvelope } from "../../fixtures/test";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const data = <T>(r: { status: number; body: TrpcEnvelope | null }): T => {
@@ -23,19 +22,13 @@ function signedRelease(app: string, version: string) {
         version,
         kind: "app",
         created: "2026-12-05T12:00:00Z",
-        tree: { files: 2, bytes: 100, sha256: sha(Buffer.from(app + version)) },
+        tree: { files: 2, bytes: 100, sha256: sha(Buffer.from(app + version)), metaSha256: sha(Buffer.from(`meta ${app} ${version}`)) },
         stream: { format: "btrfs-send", compression: "none", bytes: stream.length, sha256: sha(stream), chunkSize: MIN_CHUNK_SIZE, chunks, uuid: randomUUID() },
       },
       parsePrivateKey(builder.privateKeyPem),
     ),
   );
   return { publicKey: builder.publicKeyLine.trim(), manifest: Buffer.from(manifest), stream };
-}
-
-async function newUser(request: APIRequestContext, label: string, roles: string[]) {
-  const email = uniqueEmail(label);
-  const r = data<{ password: string }>(await trpcMutation(request, "users.create", { email, name: label, roles }));
-  return { email, password: r.password };
 }
 
 test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the next approval is refused, approvers see the lapsed approval with its reason, and the requester plans it again", async ({ browser, page, request, playwright }) => {
@@ -45,9 +38,11 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
 
   // Set-up through the API, as an admin: people, a trusted signer and its release, one prod host.
   await apiSignIn(request, admin.email, admin.password);
-  const operator = await newUser(request, "lapse-op", ["operator"]);
-  const first = await newUser(request, "lapse-ap1", ["approver"]);
-  const second = await newUser(request, "lapse-ap2", ["approver"]);
+  // The console's founders: people an admin creates rest on that admin, and their approvals of
+  // each other would not count (the two-person rule, docs/policy.md).
+  const operator = founders.operator;
+  const first = founders.approver1;
+  const second = founders.approver2;
   const rel = signedRelease(app, "1.0");
   data(await trpcMutation(request, "keys.import", { name: `builder ${suffix}`, publicKey: rel.publicKey }));
   const pushed = await request.post("/api/releases/upload?mode=push", {
@@ -75,7 +70,20 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
     await signIn(page, second.email, second.password, "/approvals");
     const pending = page.getByRole("region", { name: `Rollout ${r.number}`, exact: true });
     await expect(pending).toContainText("changes to prod need two approvers");
-    data(await trpcMutation(op, "hosts.setEnvironment", { hostIds: [hostId], environment: "dev" }));
+    // Moving a prod host is itself governed: the operator's request waits for two approvers, and
+    // once both agree the host is in dev — after the rollout's first approval.
+    const move = await trpcMutation(op, "hosts.setEnvironment", { hostIds: [hostId], environment: "dev" });
+    expect(move.status, JSON.stringify(move.body)).toBe(403);
+    const change = (move.body as unknown as { error: { json: { data: { appCode: string; details: { changeRequest: { id: string; digest: string } } } } } }).error.json.data;
+    expect(change.appCode).toBe("APPROVAL_REQUIRED");
+    const ap2 = await playwright.request.newContext({ baseURL: consoleUrl() });
+    try {
+      await apiSignIn(ap2, second.email, second.password);
+      const { id, digest } = change.details.changeRequest;
+      for (const ctx of [ap1, ap2]) data(await trpcMutation(ctx, "policy.approveChange", { id, digest }));
+    } finally {
+      await ap2.dispose();
+    }
     await pending.getByRole("button", { name: "Approve" }).click();
     const reason = `host ${hostName} moved from prod to dev after approval`;
     await expect(page.getByRole("alert").first()).toContainText(`The approvals of rollout ${r.number} lapsed: ${reason}. It must be planned again`);

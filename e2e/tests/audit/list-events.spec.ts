@@ -49,6 +49,8 @@ test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session re
 
   // A whole category: every user.* action, nothing else.
   await page.getByRole("button", { name: "Clear" }).click();
+  await expect(page).toHaveURL(/\/audit$/);
+  await expect(page.getByLabel("Action")).toHaveValue("");
   await page.getByLabel("Category").selectOption({ label: "users" });
   await page.getByRole("button", { name: "Filter" }).click();
   await expect(page).toHaveURL(/action=user\./);
