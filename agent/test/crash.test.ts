@@ -175,6 +175,7 @@ describe("random kills (case 2)", () => {
     let rng = 0x2f6e2b1;
     const rand = () => ((rng = (rng * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     let killedMidway = 0;
+    const took = new Map<string, number>();
     for (let i = 0; i < 25; i++) {
       const st = storeState(host, app);
       const missing = ["1.10", "1.11"].find((v) => !st.versions.includes(v));
@@ -188,15 +189,19 @@ describe("random kills (case 2)", () => {
       const extra = st.versions.find((v) => v !== st.current && v !== st.previous);
       if (extra) ops.push(["remove", ...S(), app, extra]);
       const args = ops[Math.floor(rand() * ops.length)]!;
+      const started = Date.now();
       const child = agentAsync(args);
       const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_c, sig) => r(sig)));
-      // Early enough that on a quiet machine most operations are still running (an activate takes
-      // a few hundred ms including Node's start); the named-step tests above cover every step.
-      const delay = 30 + Math.floor(rand() * 400);
+      // A random point within how long this kind of operation last took when it was not killed
+      // (400 ms until one finished), so that most operations are still running on a fast machine
+      // as on a slow one; the named-step tests above cover every step.
+      const kind = args[0]!;
+      const delay = 20 + Math.floor(rand() * Math.max(10, (took.get(kind) ?? 400) - 20));
       const timer = setTimeout(() => child.kill("SIGKILL"), delay);
       const sig = await exited;
       clearTimeout(timer);
       if (sig === "SIGKILL") killedMidway++;
+      else took.set(kind, Date.now() - started);
       const before = { current: st.current, previous: st.previous };
       const after = await checkAfterCrash(app, [
         [before.current, before.previous],

@@ -15,9 +15,10 @@ test("[AUTH][RATE-LIMIT]: repeated wrong passwords are slowed down, and then eve
   // The form's own alert (Next.js adds a route announcer with role=alert as well).
   const alert = page.getByRole("form", { name: "Sign in" }).getByRole("alert");
   const button = page.getByRole("button", { name: "Sign in" });
-  // Wrong passwords until the wait shown is at least 4 seconds (attempts refused while waiting do
-  // not count, so the loop only ends once the backoff has grown), so that the right password
-  // below certainly arrives within the wait.
+  // Wrong passwords until the wait shown is at least 4 seconds, so that the right password below
+  // certainly arrives within the wait. Attempts refused while waiting do not count, so after each
+  // shorter wait the test waits it out (a fast browser would otherwise spend its 30 attempts
+  // inside the first waits).
   let limitedAt = 0;
   let wait = 0;
   for (let attempt = 1; attempt <= 30 && wait < 4; attempt++) {
@@ -30,6 +31,7 @@ test("[AUTH][RATE-LIMIT]: repeated wrong passwords are slowed down, and then eve
     if (m) {
       limitedAt ||= attempt;
       wait = Number(m[1]) * (m[2]!.startsWith("minute") ? 60 : 1);
+      if (wait < 4) await page.waitForTimeout(wait * 1000 + 100);
     }
   }
   expect(limitedAt, "30 wrong passwords in a row were never slowed down").toBeGreaterThan(5);
