@@ -3,7 +3,7 @@
 import type { DiffLine } from "./line-diff";
 
 export function DiffView({ lines, label }: { lines: DiffLine[]; label: string }) {
-  if (lines.every((l) => l.kind === "same")) return <p className="text-sm text-muted">{label}: no change.</p>;
+  if (lines.every((l) => l.kind === "same")) return <p className="text-sm text-muted">{label}: none.</p>;
   return (
     <table className="card !p-0 w-full border-collapse font-mono text-xs" aria-label={label}>
       <tbody>

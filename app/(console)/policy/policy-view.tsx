@@ -137,8 +137,8 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
           <h2 className="font-medium">
             {justProposed ? `Version ${justProposed.version} (proposed)` : "The edited text"} against version {policy.data.active.version} (in force)
           </h2>
-          <DiffView lines={diff.cedar} label="Cedar policies" />
-          <DiffView lines={diff.windows} label="Maintenance windows" />
+          <DiffView lines={diff.cedar} label="Changes to the Cedar policies" />
+          <DiffView lines={diff.windows} label="Changes to the maintenance windows" />
         </section>
       )}
       <section className="card flex flex-col gap-2 text-sm" aria-label="Dry run">

@@ -115,8 +115,8 @@ export function PolicyVersionView({ version }: { version: number }) {
         <h2 className="font-medium">{isActive ? "This is the version in force" : `Changes against version ${v!.active.version} (in force)`}</h2>
         {!isActive && (
           <>
-            <DiffView lines={diffs!.cedar} label="Cedar policies" />
-            <DiffView lines={diffs!.windows} label="Maintenance windows" />
+            <DiffView lines={diffs!.cedar} label="Changes to the Cedar policies" />
+            <DiffView lines={diffs!.windows} label="Changes to the maintenance windows" />
           </>
         )}
       </section>
