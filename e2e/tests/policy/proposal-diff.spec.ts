@@ -8,7 +8,7 @@ import { admin, expect, founders, signIn, test } from "../../fixtures/test";
 test("[POLICY][DIFF]: an approver reads a proposal's full text and its diff with indentation intact, approves it, and sees it in force", async ({ browser, page }) => {
   const suffix = Date.now().toString(36);
   await signIn(page, admin.email, admin.password, "/policy");
-  const editor = page.getByLabel("Cedar policies");
+  const editor = page.getByRole("textbox", { name: "Cedar policies", exact: true });
   const before = await editor.inputValue();
   // The first line indented by exactly two spaces, re-indented to six: only whitespace changes.
   const m = /\n( {2})(\S[^\n]*)\n/.exec(before);
