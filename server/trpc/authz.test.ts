@@ -42,6 +42,7 @@ const EXPECTED: Record<string, Access> = {
   "rollouts.approve": ["approver"],
   "rollouts.reject": ["approver"],
   "policy.get": ["admin", "operator", "approver", "auditor"],
+  "policy.version": ["admin", "operator", "approver", "auditor"],
   "policy.validate": ["admin", "operator", "approver", "auditor"],
   "policy.test": ["admin", "operator", "approver", "auditor"],
   "policy.propose": ["admin"],

@@ -156,7 +156,7 @@ export function ApprovalsView() {
       {pending.data?.policies.map((p) => (
         <section key={p.id} className="card flex flex-col gap-2 text-sm" aria-label={`Policy version ${p.version}`}>
           <h2 className="font-medium">
-            <Link className="underline" href="/policy">
+            <Link className="underline" href={`/policy/versions/${p.version}`}>
               Policy version {p.version}
             </Link>{" "}
             <span className="font-normal text-muted">

@@ -1,7 +1,9 @@
 "use client";
 // The approval policy: the version in force (Cedar + maintenance windows), an editor that
 // validates as you type, a diff against the version in force, a dry run against an existing
-// rollout, and the history of versions. An edit is proposed and needs approval like any change.
+// rollout, and the history of versions. An edit is proposed and needs approval like any change;
+// after proposing, the editor keeps the text proposed (not the version in force) and links to it.
+import Link from "next/link";
 import { useEffect, useMemo, useState } from "react";
 import type { inferRouterInputs } from "@trpc/server";
 import type { AppRouter } from "@/server/trpc/root";
@@ -9,6 +11,7 @@ import { skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/reac
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
 import { lineDiff } from "./line-diff";
+import { DiffView, windowsText } from "./diff-view";
 import { decisionText } from "../rollouts/format";
 
 type Doc = inferRouterInputs<AppRouter>["policy"]["validate"];
@@ -47,9 +50,8 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
   const dryRun = useQuery(trpc.policy.test.queryOptions(debounced && rolloutId ? { document: debounced, rolloutId } : skipToken));
   const propose = useMutation(
     trpc.policy.propose.mutationOptions({
+      // The editor keeps what was proposed: falling back to the text in force would hide the proposal.
       onSuccess: async () => {
-        setCedar(null);
-        setWindows(null);
         await qc.invalidateQueries({ queryKey: trpc.policy.get.queryKey() });
       },
     }),
@@ -59,7 +61,14 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
   if (policy.error) return <ErrorNote>Could not load the policy: {errorMessage(policy.error)}</ErrorNote>;
   const doc = active!;
   const changed = draft.doc !== null && (draft.doc.cedar !== doc.cedar || JSON.stringify(draft.doc.windows) !== JSON.stringify(doc.windows));
-  const diff = changed && draft.doc ? lineDiff(doc.cedar + "\n" + JSON.stringify(doc.windows, null, 2), draft.doc.cedar + "\n" + JSON.stringify(draft.doc.windows, null, 2)) : [];
+  const diff =
+    changed && draft.doc ? { cedar: lineDiff(doc.cedar, draft.doc.cedar), windows: lineDiff(windowsText(doc.windows), windowsText(draft.doc.windows)) } : null;
+  // The text in the editor is exactly what was just proposed: proposing it again would only duplicate it.
+  const justProposed =
+    propose.data && propose.variables && draft.doc && propose.variables.document.cedar === draft.doc.cedar && windowsText(propose.variables.document.windows) === windowsText(draft.doc.windows)
+      ? propose.data
+      : null;
+  const pending = policy.data.versions.filter((v) => v.state === "proposed");
 
   return (
     <div className="flex max-w-6xl flex-col gap-5">
@@ -69,7 +78,26 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
         </span>
       </PageHeader>
       {propose.error && <ErrorNote>{errorMessage(propose.error)}</ErrorNote>}
-      {propose.data && <OkNote>Version {propose.data.version} is {propose.data.state === "proposed" ? "proposed: it waits for approval" : "in force"}.</OkNote>}
+      {propose.data && (
+        <OkNote>
+          Version {propose.data.version} is {propose.data.state === "proposed" ? "proposed: it waits for approval" : "in force"}.{" "}
+          {propose.data.state === "proposed" && (
+            <Link className="underline" href={`/policy/versions/${propose.data.version}`}>
+              View proposed version {propose.data.version}
+            </Link>
+          )}
+        </OkNote>
+      )}
+      {pending
+        .filter((v) => v.version !== propose.data?.version)
+        .map((v) => (
+          <p key={v.id} className="text-sm">
+            Version {v.version} is proposed and waits for approval:{" "}
+            <Link className="underline" href={`/policy/versions/${v.version}`}>
+              View proposed version {v.version}
+            </Link>
+          </p>
+        ))}
       <section className="grid grid-cols-1 gap-3 lg:grid-cols-2" aria-label="Editor">
         <label className="flex flex-col gap-1 text-sm">
           Cedar policies
@@ -87,7 +115,7 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
             className="input min-h-96 font-mono text-xs"
             spellCheck={false}
             readOnly={!canEdit}
-            value={windows ?? JSON.stringify(doc.windows, null, 2)}
+            value={windows ?? windowsText(doc.windows)}
             onChange={(e) => setWindows(e.target.value)}
           />
         </label>
@@ -104,14 +132,13 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
         </ErrorNote>
       )}
       {changed && validation.data?.ok && <OkNote>The edited policy is valid.</OkNote>}
-      {changed && (
-        <section aria-label="Diff" className="card font-mono text-xs">
-          {diff.map((l, i) => (
-            <div key={i} className={l.kind === "add" ? "text-ok" : l.kind === "del" ? "text-danger" : "text-muted"}>
-              {l.kind === "add" ? "+ " : l.kind === "del" ? "- " : "  "}
-              {l.text}
-            </div>
-          ))}
+      {diff && (
+        <section aria-label="Diff" className="flex flex-col gap-2">
+          <h2 className="font-medium">
+            {justProposed ? `Version ${justProposed.version} (proposed)` : "The edited text"} against version {policy.data.active.version} (in force)
+          </h2>
+          <DiffView lines={diff.cedar} label="Changes to the Cedar policies" />
+          <DiffView lines={diff.windows} label="Changes to the maintenance windows" />
         </section>
       )}
       <section className="card flex flex-col gap-2 text-sm" aria-label="Dry run">
@@ -143,7 +170,7 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
           <input className="input min-w-80" placeholder="Why this change" value={comment} onChange={(e) => setComment(e.target.value)} />
           <button
             className="btn btn-primary"
-            disabled={!changed || !draft.doc || !validation.data?.ok || propose.isPending}
+            disabled={!changed || !draft.doc || !validation.data?.ok || propose.isPending || !!justProposed}
             onClick={() => draft.doc && propose.mutate({ document: draft.doc, comment })}
           >
             Propose this version
@@ -165,7 +192,11 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
           <tbody>
             {policy.data.versions.map((v) => (
               <tr key={v.id}>
-                <td>{v.version}</td>
+                <td>
+                  <Link className="underline" href={`/policy/versions/${v.version}`}>
+                    {v.version}
+                  </Link>
+                </td>
                 <td>
                   <Badge tone={v.state === "active" ? "ok" : v.state === "rejected" ? "danger" : "neutral"}>{v.state}</Badge>
                 </td>

@@ -1,5 +1,7 @@
+import { z } from "zod";
 import { procedureFor } from "../../init";
 import { getActivePolicy } from "@/server/services/policy/get-active-policy";
+import { getPolicyVersion } from "@/server/services/policy/get-policy-version";
 
 export const getPolicyRoute = procedureFor(["admin", "operator", "approver", "auditor"]).query(async ({ ctx }) => {
   const active = await getActivePolicy({ db: ctx.db });
@@ -10,3 +12,8 @@ export const getPolicyRoute = procedureFor(["admin", "operator", "approver", "au
   });
   return { active, versions };
 });
+
+/** One version (any state) with the version in force to diff against: whoever reads the policy reads its proposals. */
+export const getPolicyVersionRoute = procedureFor(["admin", "operator", "approver", "auditor"])
+  .input(z.strictObject({ version: z.number().int().min(1).max(2_147_483_647) }))
+  .query(({ ctx, input }) => getPolicyVersion({ db: ctx.db }, ctx.user, input.version));

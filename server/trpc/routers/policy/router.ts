@@ -1,11 +1,12 @@
 import { router } from "../../init";
 import { approveChangeRoute, cancelChangeRoute, listChangesRoute, rejectChangeRoute } from "./change-requests";
-import { getPolicyRoute } from "./get-policy";
+import { getPolicyRoute, getPolicyVersionRoute } from "./get-policy";
 import { approvePolicyRoute, proposePolicyRoute, rejectPolicyRoute } from "./propose-policy";
 import { testPolicyRoute, validatePolicyRoute } from "./test-policy";
 
 export const policyRouter = router({
   get: getPolicyRoute,
+  version: getPolicyVersionRoute,
   validate: validatePolicyRoute,
   test: testPolicyRoute,
   propose: proposePolicyRoute,
