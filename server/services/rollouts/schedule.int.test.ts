@@ -144,9 +144,12 @@ describe("scheduled starts", () => {
     expect((await rolloutOf(r.id)).state).toBe("approved");
   });
 
-  it("with two workers and concurrent ticks, a due schedule is started exactly once", async () => {
+  it("with two workers and concurrent ticks, a due schedule is tried exactly once: one start, one refusal", async () => {
     now = new Date("2026-11-29T21:00:00Z");
     ran.length = 0;
+    // One that will be refused (a refused start does not clear the schedule by itself: only the claim does).
+    const unapproved = await prodRollout(0);
+    await scheduleRollout({ db, clock }, operator, unapproved.id, { at: new Date("2026-11-29T22:05:00Z") });
     const r = await prodRollout(2);
     await scheduleRollout({ db, clock }, operator, r.id, { at: new Date("2026-11-29T22:10:00Z") });
     const [w1, w2] = [await worker("w-one"), await worker("w-two")];
@@ -159,6 +162,9 @@ describe("scheduled starts", () => {
       expect(await db.auditEvent.count({ where: { action: "rollout.start", target: `rollout:${r.number}` } })).toBe(1);
       expect(await db.auditEvent.count({ where: { action: "rollout.schedule_failed", target: `rollout:${r.number}` } })).toBe(0);
       expect(ran.length).toBe(4);
+      await waitFor("the refusal", async () => (await rolloutOf(unapproved.id)).scheduleError);
+      expect(await startDueRollouts({ db, clock })).toEqual([]); // nothing is left to claim
+      expect(await db.auditEvent.count({ where: { action: "rollout.schedule_failed", target: `rollout:${unapproved.number}` } })).toBe(1);
     } finally {
       await Promise.all([w1.stop(), w2.stop()]);
     }
