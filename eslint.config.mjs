@@ -18,6 +18,53 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
     },
   },
+  // The layout's import rules (docs: DEVELOPERS.md "Layout rules"), enforced rather than hoped for.
+  {
+    // The agent ships as one file with no node_modules: Node's standard library and itself only.
+    files: ["agent/src/**/*.ts", "agent/protocol/**/*.ts"],
+    ignores: ["**/*.test.ts", "**/test-fixtures.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^(?!node:|\\.)", message: "the agent imports only node:* and its own files (it ships as one file)" }, { group: ["**/server/**", "**/app/**", "**/prisma/**", "**/infra/**", "@/**"], message: "the agent imports nothing from the console" }] },
+      ],
+    },
+  },
+  {
+    files: ["agent/protocol/**/*.ts"],
+    ignores: ["**/*.test.ts", "**/test-fixtures.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^(?!node:|\\.)", message: "agent/protocol imports only node:* and its own files" }, { group: ["**/src/**", "@/**"], message: "agent/protocol is the wire contract: it imports nothing from agent/src or the console" }] },
+      ],
+    },
+  },
+  {
+    // The console reaches hosts through agent/protocol only, and services never depend on jobs.
+    files: ["server/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/agent/src/**", "@/agent/src/**"], message: "server imports agent/protocol, never agent/src" }, { group: ["@/app/**", "**/app/**"], message: "server does not import the pages" }] }],
+    },
+  },
+  {
+    files: ["server/services/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/agent/src/**", "@/agent/src/**"], message: "server imports agent/protocol, never agent/src" }, { group: ["@/app/**", "**/app/**"], message: "server does not import the pages" }, { group: ["@/server/jobs/**", "**/jobs/**"], message: "services do not import jobs (jobs call services)" }] },
+      ],
+    },
+  },
+  {
+    // Client components see the server only as `type AppRouter`.
+    files: ["app/**/*.tsx"],
+    ignores: ["app/**/page.tsx", "app/**/layout.tsx", "app/**/route.ts", "app/_trpc/server.ts", "app/(console)/_console-key.tsx", "app/**/not-found.tsx", "app/**/forbidden.tsx"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@/server/**", "**/server/**", "!@/server/trpc/root"], message: "client components import only `type AppRouter` from the server", allowTypeImports: true }] }],
+    },
+  },
   {
     files: ["**/*.mjs", "**/*.cjs", "**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },

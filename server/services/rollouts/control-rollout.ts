@@ -5,6 +5,7 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { AppError } from "@/server/errors";
+// eslint-disable-next-line no-restricted-imports -- the one service that still imports a job (issue 15: advanceRollout moves into services)
 import { advanceRollout } from "@/server/jobs/rollouts/advance-rollout";
 import { appendAudit } from "../audit/append-audit";
 import { getActivePolicy } from "../policy/get-active-policy";
