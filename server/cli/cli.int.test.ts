@@ -18,7 +18,7 @@ import { createApiToken } from "../services/tokens/create-api-token";
 import { appendAudit } from "../services/audit/append-audit";
 import { writeAuditCheckpoint } from "../services/audit/write-audit-checkpoint";
 import { rewriteAuditRow } from "../test/audit-tamper";
-import { seedHosts } from "@/prisma/seed/fleet";
+import { seedHosts, seedRelease } from "@/prisma/seed/fleet";
 import { runKeel } from "../test/run-keel";
 import { signInThrottle } from "../auth/sign-in-throttle";
 import { consoleIdentity } from "../console-identity";
@@ -102,6 +102,21 @@ describe("keel CLI", () => {
     const show = await cli("hosts", "show", "old-000");
     expect(show.code).toBe(0);
     expect(show.out).toContainEqual(expect.stringMatching(/^RETIRED\s+removed from the inventory at .* by admin@keel\.local/));
+  });
+
+  it("rollout schedule/unschedule: the scheduled start shows in status until cancelled; a schedule needs --at or --next-window", async () => {
+    await seedHosts(db, 2, { prefix: "sched", environment: "dev" });
+    await seedRelease(db, "cron", "1.0");
+    const created = await cli("rollout", "create", "cron", "1.0", "env=dev");
+    const n = /^rollout (\d+) created: approved$/.exec(created.out[0] ?? "")?.[1];
+    expect(n, created.err.join("\n")).toBeDefined();
+    expect((await cli("rollout", "schedule", n!)).err.join("\n")).toMatch(/usage: keel rollout schedule NUMBER --at ISO-TIME \| --next-window/);
+    expect((await cli("rollout", "schedule", n!, "--at", "tonight")).err.join("\n")).toMatch(/--at "tonight" is not a time/);
+    expect((await cli("rollout", "schedule", n!, "--at", "2099-01-01T22:00:00Z")).out).toEqual([`rollout ${n}: starts at 2099-01-01T22:00:00.000Z`]);
+    expect((await cli("rollout", "status", n!)).out).toContain("starts at 2099-01-01T22:00:00.000Z (scheduled by admin@keel.local)");
+    expect((await cli("rollout", "unschedule", n!)).out).toEqual([`rollout ${n}: schedule cancelled`]);
+    expect((await cli("rollout", "status", n!)).out.some((l) => l.startsWith("starts at"))).toBe(false);
+    expect((await cli("rollout", "unschedule", n!)).err.join("\n")).toMatch(/has no scheduled start/);
   });
 
   it("audit verify exits 2 and names the row a checkpoint committed to when a superuser rewrote the log and its hashes", async () => {

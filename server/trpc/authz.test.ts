@@ -39,6 +39,8 @@ const EXPECTED: Record<string, Access> = {
   "rollouts.pause": ["admin", "operator"],
   "rollouts.resume": ["admin", "operator"],
   "rollouts.cancel": ["admin", "operator"],
+  "rollouts.schedule": ["admin", "operator"],
+  "rollouts.unschedule": ["admin", "operator"],
   "rollouts.approve": ["approver"],
   "rollouts.reject": ["approver"],
   "policy.get": ["admin", "operator", "approver", "auditor"],

@@ -11,6 +11,8 @@ const USAGE = [
   "keel rollout status NUMBER",
   "keel rollout approve|reject NUMBER [--comment TEXT]",
   "keel rollout start|pause|resume|cancel NUMBER",
+  "keel rollout schedule NUMBER --at ISO-TIME | --next-window   (a worker starts it then, as you)",
+  "keel rollout unschedule NUMBER",
   "  TARGETS: env=prod  label=role=web  group=GROUP_ID  host=HOST_ID  (repeatable; all must match)",
 ];
 
@@ -19,6 +21,8 @@ const FLAGS = {
   threshold: { type: "string" },
   parallelism: { type: "string" },
   comment: { type: "string" },
+  at: { type: "string" },
+  "next-window": { type: "boolean" },
   "include-unreachable": { type: "boolean" },
 } as const;
 
@@ -106,6 +110,8 @@ export const rolloutCommand: Command = {
       case "status": {
         const r = await byNumber(io, positionals[0]);
         io.out(`rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} — ${r.state}${r.pauseReason ? ` (${r.pauseReason})` : ""}`);
+        if (r.schedule) io.out(`starts at ${new Date(r.schedule.at).toISOString()} (scheduled by ${r.schedule.by})`);
+        if (r.scheduleError) io.out(`scheduled start refused: ${r.scheduleError}`);
         io.out(`requested by ${r.requester}; approvals ${r.validApprovals}/${r.requiredApprovals}; wave ${r.currentWave + 1}/${r.waveSizes.length}`);
         for (const h of r.hosts) io.out(`  ${h.hostName.padEnd(24)} wave ${h.wave + 1}  ${h.state.padEnd(10)} ${h.step ?? ""}${h.error ? `  ${h.error}` : ""}`);
         return;
@@ -124,6 +130,19 @@ export const rolloutCommand: Command = {
         const r = await byNumber(io, positionals[0]);
         const res = await io.client().rollouts[sub].mutate({ rolloutId: r.id });
         return io.out(`rollout ${r.number}: ${res.state}`);
+      }
+      case "schedule": {
+        const at = typeof values.at === "string" ? new Date(values.at) : undefined;
+        if (!at === !values["next-window"]) throw new CliError(`usage: ${USAGE[6]}`);
+        if (at && Number.isNaN(at.getTime())) throw new CliError(`--at "${values.at}" is not a time; give ISO 8601, e.g. 2026-12-05T22:00:00Z`);
+        const r = await byNumber(io, positionals[0]);
+        const res = await io.client().rollouts.schedule.mutate(at ? { rolloutId: r.id, at } : { rolloutId: r.id, nextWindow: true });
+        return io.out(`rollout ${r.number}: starts at ${new Date(res.scheduledStartAt).toISOString()}`);
+      }
+      case "unschedule": {
+        const r = await byNumber(io, positionals[0]);
+        await io.client().rollouts.unschedule.mutate({ rolloutId: r.id });
+        return io.out(`rollout ${r.number}: schedule cancelled`);
       }
       default:
         throw new CliError(`usage:\n  ${USAGE.join("\n  ")}`);

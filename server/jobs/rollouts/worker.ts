@@ -1,6 +1,7 @@
 // A rollout worker: takes host steps from the queue with bounded concurrency and, every few
 // seconds, sweeps running rollouts so that a wave whose jobs were lost (a worker or the database
-// died between marking and sending) still moves. Any number of workers may run against one database.
+// died between marking and sending) still moves, and starts the rollouts whose scheduled start has
+// come (schedule-rollout.ts). Any number of workers may run against one database.
 //
 // One fetch loop per worker asks the queue for as many jobs as it has free slots (one query, not
 // one poller per slot), and it fetches again at once when a step of this process finished or queued
@@ -9,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
+import { startDueRollouts } from "@/server/services/rollouts/schedule-rollout";
 import { advanceRollout } from "./advance-rollout";
 import type { HostExecutor } from "./executor";
 import { HOST_STEP_QUEUE, openQueue, type HostStepJob } from "./queue";
@@ -116,6 +118,13 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
   const sweep = async () => {
     if (sweeping) return;
     sweeping = true;
+    try {
+      // Scheduled starts first, so that a rollout started now is advanced by this same sweep.
+      for (const s of await startDueRollouts({ db: o.db, boss, clock: o.clock }))
+        console.log(`[keel worker] scheduled start of rollout ${s.number}: ${s.started ? "started" : `refused: ${s.error}`}`);
+    } catch (e) {
+      console.error(`[keel worker] scheduled starts: ${(e as Error).message}`);
+    }
     try {
       const running = await o.db.rollout.findMany({ where: { state: "running" }, select: { id: true } });
       for (const r of running) {

@@ -71,7 +71,7 @@ async function startOnce(deps: ControlDeps, actor: Actor, id: string, verb: "sta
       verb === "resume" ? await tx.rolloutHost.count({ where: { rolloutId: id, wave: r.currentWave, state: { in: ["failed", "reverted"] } } }) : 0;
     await tx.rollout.update({
       where: { id },
-      data: { state: "running", pauseReason: null, acknowledgedFailures: acknowledged, ...(verb === "start" ? { startedAt: at } : {}) },
+      data: { state: "running", pauseReason: null, acknowledgedFailures: acknowledged, ...(verb === "start" ? { startedAt: at, scheduledStartAt: null, scheduleError: null } : {}) },
     });
     if (verb === "resume")
       // Hosts that failed in the paused wave stay failed; the ones not yet reached go on.
@@ -109,7 +109,7 @@ export function cancelRollout(deps: { db: PrismaClient }, actor: Actor, id: stri
       mayControl(actor, r);
       if (!["awaiting_approval", "approved", "running", "paused"].includes(r.state))
         throw new AppError("CONFLICT", { message: `Rollout ${r.number} is ${said(r.state)}; it cannot be cancelled.` });
-      await tx.rollout.update({ where: { id }, data: { state: "cancelled", finishedAt: new Date() } });
+      await tx.rollout.update({ where: { id }, data: { state: "cancelled", finishedAt: new Date(), scheduledStartAt: null } });
       await tx.rolloutHost.updateMany({ where: { rolloutId: id, state: { in: ["pending", "queued"] } }, data: { state: "cancelled" } });
       await appendAudit(tx, { actorId: actor.id, action: "rollout.cancel", target: `rollout:${r.number}`, detail: {} });
       return { state: "cancelled" as const };

@@ -20,7 +20,7 @@ export async function getRollout({ db }: { db: PrismaClient }, id: string) {
     countValidApprovals(db, r, new Date()),
   ]);
   const people = await db.user.findMany({
-    where: { id: { in: [r.createdById, ...approvals.map((a) => a.approverId)] } },
+    where: { id: { in: [r.createdById, ...approvals.map((a) => a.approverId), ...(r.scheduledById ? [r.scheduledById] : [])] } },
     select: { id: true, email: true },
   });
   const email = new Map(people.map((u) => [u.id, u.email]));
@@ -34,6 +34,10 @@ export async function getRollout({ db }: { db: PrismaClient }, id: string) {
     pauseReason: r.pauseReason,
     /** Something the decision rested on changed: this plan's approvals no longer count (decision 0014). */
     lapse: r.lapseReason ? { reason: r.lapseReason, at: r.lapsedAt } : null,
+    /** A start scheduled for `at` by `by` (a worker starts it then, with the Start button's checks). */
+    schedule: r.scheduledStartAt ? { at: r.scheduledStartAt, by: email.get(r.scheduledById ?? "") ?? r.scheduledById } : null,
+    /** Why the last scheduled start was refused (cleared by the next schedule or a start). */
+    scheduleError: r.scheduleError,
     targets: r.targets,
     waveSpec: r.waveSpec,
     waveSizes: r.waveSizes,

@@ -8,6 +8,7 @@ import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
 import { PlanTable } from "../plan-table";
 import { RootCommandsNotice } from "../root-commands-notice";
+import { ScheduleControls } from "./schedule-controls";
 import { STATE_TONE, bytes, decisionText, stateLabel } from "../format";
 
 const LIVE = ["running", "paused", "approved", "awaiting_approval"];
@@ -135,6 +136,7 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
           </button>
         )}
       </div>
+      <ScheduleControls id={id} state={x.state} canControl={canControl} schedule={x.schedule} scheduleError={x.scheduleError} onChange={refresh} />
 
       {canAnswer && (
         <section className="card flex flex-col gap-2" aria-label="Your answer">

@@ -7,6 +7,7 @@ import { listRolloutsRoute } from "./list-rollouts";
 import { pendingApprovalsRoute } from "./pending-approvals";
 import { previewRolloutRoute } from "./preview-rollout";
 import { replanRolloutRoute } from "./replan-rollout";
+import { scheduleRolloutRoute, unscheduleRolloutRoute } from "./schedule-rollout";
 
 export const rolloutsRouter = router({
   list: listRolloutsRoute,
@@ -20,5 +21,7 @@ export const rolloutsRouter = router({
   pause: pauseRolloutRoute,
   resume: resumeRolloutRoute,
   cancel: cancelRolloutRoute,
+  schedule: scheduleRolloutRoute,
+  unschedule: unscheduleRolloutRoute,
   pendingApprovals: pendingApprovalsRoute,
 });

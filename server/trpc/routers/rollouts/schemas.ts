@@ -20,3 +20,8 @@ export const ZListRollouts = z
     pageSize: z.number().int().min(1).max(100).default(25),
   })
   .strict();
+/** A start at a given time, or at the next time all of the plan's hosts' windows are open. */
+export const ZScheduleRollout = z.union([
+  z.object({ rolloutId: z.uuid(), at: z.coerce.date() }).strict(),
+  z.object({ rolloutId: z.uuid(), nextWindow: z.literal(true) }).strict(),
+]);

@@ -1,0 +1,15 @@
+// Scheduled starts: a rollout worker starts the rollout at the time (or the hosts' next
+// maintenance window) as the person who scheduled it, through the same checks as Start.
+import { procedureFor } from "../../init";
+import { scheduleRollout, unscheduleRollout } from "@/server/services/rollouts/schedule-rollout";
+import { ZRolloutId, ZScheduleRollout } from "./schemas";
+
+export const scheduleRolloutRoute = procedureFor(["admin", "operator"])
+  .input(ZScheduleRollout)
+  .mutation(({ ctx, input }) =>
+    scheduleRollout({ db: ctx.db }, ctx.user, input.rolloutId, "at" in input ? { at: input.at } : { nextWindow: true }),
+  );
+
+export const unscheduleRolloutRoute = procedureFor(["admin", "operator"])
+  .input(ZRolloutId)
+  .mutation(({ ctx, input }) => unscheduleRollout({ db: ctx.db }, ctx.user, input.rolloutId));
