@@ -2,7 +2,7 @@
 // press Start at night. Scheduling stores only the time and who asked; when it comes due a rollout
 // worker starts the rollout through startRollout as that person, so the policy, the approvals, the
 // window and the hosts' live facts are checked then, exactly as for the Start button. A refused
-// start clears the schedule and leaves the reason on the rollout (decision 0020).
+// start clears the schedule and leaves the reason on the rollout (decision 0019).
 import type { PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { AppError } from "@/server/errors";
