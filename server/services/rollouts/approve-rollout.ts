@@ -68,7 +68,8 @@ async function answerOnce(deps: RolloutDeps, actor: Actor, input: Answer): Promi
     const decision = evaluatePolicy(policy.document, await rolloutPolicyRequest(tx, requester ?? { id: r.createdById, roles: [] }, plan, at, true, live));
     if (decision.effect === "deny" && input.verdict === "approve")
       return refuse("POLICY_DENIED", `The policy now refuses rollout ${r.number}: ${decision.reasons.join("; ")}.`);
-    await tx.approval.create({
+    const created = await tx.approval.create({
+      select: { id: true },
       data: {
         subjectKind: "rollout",
         subjectId: r.id,
@@ -82,7 +83,14 @@ async function answerOnce(deps: RolloutDeps, actor: Actor, input: Answer): Promi
     let state = r.state;
     if (input.verdict === "reject") state = "rejected";
     else {
-      const { count } = await countValidApprovals(tx, r, at);
+      const { count, checks } = await countValidApprovals(tx, r, at);
+      // An approval that could never count is refused, as for policy versions and change requests,
+      // rather than recorded silently (the approver would believe they had approved).
+      const why = checks.find((c) => c.approverId === actor.id && !c.counts)?.why;
+      if (why) {
+        await tx.approval.delete({ where: { id: created.id } });
+        return refuse("FORBIDDEN", `Your approval of rollout ${r.number} would not count: ${why}.`);
+      }
       if (count >= r.requiredApprovals) state = "approved";
     }
     if (state !== r.state) await tx.rollout.update({ where: { id: r.id }, data: { state, ...(state === "rejected" ? { finishedAt: at } : {}) } });
