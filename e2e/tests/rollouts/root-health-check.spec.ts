@@ -142,7 +142,7 @@ test("[ROLLOUTS][ROOT]: a root health check is shown on the release, the plan an
   await test.step("it runs: the root check passes on both hosts", async () => {
     await op.goto(rolloutUrl);
     await expect(op.getByTestId("rollout-state")).toHaveText("approved");
-    await op.getByRole("button", { name: "Start" }).click();
+    await op.getByRole("button", { name: "Start", exact: true }).click();
     await expect(op.getByTestId("rollout-state")).toHaveText("succeeded", { timeout: 240_000 });
     const links = await linksOnHosts(LAB, "web");
     expect(rc.inv.hosts.map((h) => links[h.name]?.current ?? null)).toEqual(["1.0", "1.0"]);

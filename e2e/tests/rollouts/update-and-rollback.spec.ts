@@ -237,7 +237,7 @@ test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver app
 
   await test.step("the operator starts it and watches it succeed without reloading", async () => {
     const seen = new Set<string>();
-    await op.getByRole("button", { name: "Start" }).click();
+    await op.getByRole("button", { name: "Start", exact: true }).click();
     await expect
       .poll(
         async () => {
@@ -266,7 +266,7 @@ test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver app
     await card.getByRole("button", { name: "Approve" }).click();
     await expect(card).toHaveCount(0);
     await expect(op.getByTestId("rollout-state")).toHaveText("approved");
-    await op.getByRole("button", { name: "Start" }).click();
+    await op.getByRole("button", { name: "Start", exact: true }).click();
     await expect(op.getByTestId("rollout-state")).toHaveText("succeeded", { timeout: 180_000 });
     const rows = op.locator("tr[data-host]");
     await expect(rows).toHaveCount(5);
