@@ -107,6 +107,15 @@ export function parseHeader(json: string): DeltaHeader {
   return { target: { bytes: t.bytes, sha256: t.sha256 }, parent: { files }, encoder: String(h.encoder ?? "") };
 }
 
+/** Copies n bytes; short copies in a loop (Buffer#copy costs more than the bytes below ~64). */
+export function copyBytes(src: Buffer, from: number, dst: Buffer, at: number, n: number): void {
+  if (n < 64) {
+    for (let k = 0; k < n; k++) dst[at + k] = src[from + k]!;
+  } else {
+    src.copy(dst, at, from, from + n);
+  }
+}
+
 /** Appends an unsigned LEB128 varint (safe integers only) to `out`. */
 export function pushVarint(out: number[], n: number): void {
   while (n >= 0x80) {

@@ -14,6 +14,7 @@ import {
   SEND_CMD_HEADER,
   SEND_CMD_WRITE,
   VarintCursor,
+  copyBytes,
   crc32c,
   unzigzag,
 } from "./format";
@@ -85,7 +86,7 @@ export class FrameDecoder {
       if (n === 0 || n > end - at) throw new DeltaError("CORRUPT", "delta data op has a bad length");
       if (t === Op.LIT) {
         if (this.litPos + n > this.lits.length) throw new DeltaError("CORRUPT", "delta op refers past its literals");
-        this.lits.copy(buf, at, this.litPos, this.litPos + n);
+        copyBytes(this.lits, this.litPos, buf, at, n);
         this.litPos += n;
       } else if (t === Op.COPY_SAME || t === Op.COPY_FILE) {
         const fi = t === Op.COPY_SAME ? this.lastFile : this.ops.next();

@@ -5,15 +5,15 @@
 // an LRU cache of 4 KiB parent blocks: next's delta makes 685,000 copies of 195 bytes on average,
 // scattered over 3,700 files; 16 MiB of blocks serve 87 % of them without a read (decision 0021).
 import { createHash } from "node:crypto";
-import { closeSync, constants as fsc, fstatSync, openSync, readSync, realpathSync } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { DeltaError, type DeltaParentFile } from "./format";
+import { DeltaError, copyBytes, type DeltaParentFile } from "./format";
 
 /** Open parent files kept (descriptors only; Node raises the soft limit to the hard one). */
 const MAX_OPEN = 512;
-/** Cached parent block size and count (16 MiB); a copy of BIG bytes or more bypasses the cache. */
+/** Cached parent block size and count (12 MiB); a copy of BIG bytes or more bypasses the cache. */
 const BLOCK = 4096;
-const BLOCKS = 4096;
+const BLOCKS = 3072;
 const BIG = 64 * 1024;
 const HASH_CHUNK = 1 << 20;
 /** Cache key of block b of file i (files < 2^20, blocks < 2^32: exact in a double). */
@@ -22,13 +22,19 @@ const key = (i: number, b: number) => i * 0x100000000 + b;
 export class ParentFiles {
   /** Open descriptors; Map order is the LRU order (re-inserted on use). */
   private readonly open = new Map<number, number>();
-  /** Cached blocks: key → slot in `mem` (LRU order); a slot holds BLOCK bytes, `lens` of them valid. */
+  /**
+   * Cached blocks: key → slot in `mem`; a slot holds BLOCK bytes, `lens` of them valid. Evicted in
+   * CLOCK order (a hit only sets its slot's `used` bit: no allocation on the hot path).
+   */
   private readonly slots = new Map<number, number>();
   private readonly mem = Buffer.allocUnsafeSlow(BLOCK * BLOCKS);
   private readonly lens = new Int32Array(BLOCKS);
-  /** Files whose path was checked for symlinks. */
+  private readonly keys = new Float64Array(BLOCKS);
+  private readonly used = new Uint8Array(BLOCKS);
+  private hand = 0;
+  /** Files, and directories inside the parent, checked to be no symlink. */
   private readonly checked = new Set<number>();
-  private root = "";
+  private readonly dirs = new Set<string>();
 
   constructor(
     private readonly parentDir: string,
@@ -39,19 +45,29 @@ export class ParentFiles {
     return new DeltaError("PARENT_MISMATCH", `parent file ${this.files[i]!.path} ${why} in ${this.parentDir}`, { cause });
   }
 
+  /** No symlink on the way to file i: each directory inside the parent is lstat'ed once. */
+  private checkPath(i: number): void {
+    const parts = this.files[i]!.path.split("/");
+    let dir = "";
+    for (let k = 0; k < parts.length - 1; k++) {
+      dir = dir ? `${dir}/${parts[k]}` : parts[k]!;
+      if (this.dirs.has(dir)) continue;
+      const st = lstatSync(join(this.parentDir, dir));
+      if (st.isSymbolicLink()) throw this.mismatch(i, `is reached through a symlink (${dir})`);
+      if (!st.isDirectory()) throw this.mismatch(i, `is reached through ${dir}, which is not a directory`);
+      this.dirs.add(dir);
+    }
+    this.checked.add(i);
+  }
+
   /** Opens file i read-only: never through a symlink, a regular file of the declared size. */
   private openFile(i: number): number {
     const f = this.files[i]!;
-    const full = join(this.parentDir, f.path);
     let fd = -1;
     try {
-      if (!this.checked.has(i)) {
-        this.root ||= realpathSync.native(this.parentDir);
-        // No symlink anywhere on the way: the file must be where the header says, inside the parent tree.
-        if (realpathSync.native(full) !== join(this.root, f.path)) throw this.mismatch(i, "is reached through a symlink");
-        this.checked.add(i);
-      }
-      fd = openSync(full, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+      if (!this.checked.has(i)) this.checkPath(i);
+      // O_NOFOLLOW: the file itself is no symlink either (ELOOP).
+      fd = openSync(join(this.parentDir, f.path), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
       const st = fstatSync(fd);
       if (!st.isFile()) throw this.mismatch(i, "is not a regular file");
       if (st.size !== f.bytes) throw this.mismatch(i, `has ${st.size} bytes, the delta expects ${f.bytes}`);
@@ -59,13 +75,29 @@ export class ParentFiles {
     } catch (e) {
       if (fd >= 0) closeSync(fd);
       if (e instanceof DeltaError) throw e;
-      throw this.mismatch(i, (e as NodeJS.ErrnoException).code === "ENOENT" ? "is missing" : "cannot be opened", e);
+      const code = (e as NodeJS.ErrnoException).code;
+      throw this.mismatch(i, code === "ENOENT" ? "is missing" : code === "ELOOP" ? "is a symlink" : "cannot be opened", e);
+    }
+  }
+
+  /** Like openFile without opening: lstat (no symlink followed) says type and size. */
+  private checkFile(i: number): void {
+    const f = this.files[i]!;
+    try {
+      if (!this.checked.has(i)) this.checkPath(i);
+      const st = lstatSync(join(this.parentDir, f.path));
+      if (st.isSymbolicLink()) throw this.mismatch(i, "is a symlink");
+      if (!st.isFile()) throw this.mismatch(i, "is not a regular file");
+      if (st.size !== f.bytes) throw this.mismatch(i, `has ${st.size} bytes, the delta expects ${f.bytes}`);
+    } catch (e) {
+      if (e instanceof DeltaError) throw e;
+      throw this.mismatch(i, (e as NodeJS.ErrnoException).code === "ENOENT" ? "is missing" : "cannot be read", e);
     }
   }
 
   /** Every listed file is there, reached through no symlink, regular, of its size. PARENT_MISMATCH on the first that is not. */
   check(): void {
-    for (let i = 0; i < this.files.length; i++) closeSync(this.openFile(i));
+    for (let i = 0; i < this.files.length; i++) this.checkFile(i);
   }
 
   /**
@@ -115,25 +147,30 @@ export class ParentFiles {
     return fd;
   }
 
-  /** The slot holding block b of file i, read on a miss (evicting the least recently used block). */
+  /** The slot holding block b of file i, read on a miss (evicting a block not used since the hand last passed). */
   private block(i: number, b: number): number {
     const k = key(i, b);
     let slot = this.slots.get(k);
     if (slot !== undefined) {
-      this.slots.delete(k);
-    } else {
-      if (this.slots.size >= BLOCKS) {
-        const [oldest, s] = this.slots.entries().next().value as [number, number];
-        this.slots.delete(oldest);
-        slot = s;
-      } else {
-        slot = this.slots.size;
-      }
-      const len = Math.min(BLOCK, this.files[i]!.bytes - b * BLOCK);
-      this.lens[slot] = 0; // valid again only once the read succeeded
-      this.readFully(i, this.fd(i), this.mem, slot * BLOCK, len, b * BLOCK);
-      this.lens[slot] = len;
+      this.used[slot] = 1;
+      return slot;
     }
+    if (this.slots.size < BLOCKS) {
+      slot = this.slots.size;
+    } else {
+      while (this.used[this.hand]) {
+        this.used[this.hand] = 0;
+        this.hand = (this.hand + 1) % BLOCKS;
+      }
+      slot = this.hand;
+      this.hand = (this.hand + 1) % BLOCKS;
+      this.slots.delete(this.keys[slot]!);
+    }
+    const len = Math.min(BLOCK, this.files[i]!.bytes - b * BLOCK);
+    this.readFully(i, this.fd(i), this.mem, slot * BLOCK, len, b * BLOCK);
+    this.lens[slot] = len;
+    this.keys[slot] = k;
+    this.used[slot] = 1;
     this.slots.set(k, slot);
     return slot;
   }
@@ -150,7 +187,7 @@ export class ParentFiles {
       const off = pos - b * BLOCK;
       const n = Math.min(len, this.lens[slot]! - off);
       if (n <= 0) throw this.mismatch(i, "ended early while decoding");
-      this.mem.copy(buf, at, slot * BLOCK + off, slot * BLOCK + off + n);
+      copyBytes(this.mem, slot * BLOCK + off, buf, at, n);
       at += n;
       pos += n;
       len -= n;
@@ -171,5 +208,7 @@ export class ParentFiles {
     for (const fd of this.open.values()) closeSync(fd);
     this.open.clear();
     this.slots.clear();
+    this.used.fill(0);
+    this.hand = 0;
   }
 }
