@@ -134,7 +134,8 @@ export class DeltaDecoder {
  */
 export async function decodeDelta(opts: DecodeDeltaOptions): Promise<DecodeDeltaResult> {
   const { output } = opts;
-  const put = (b: Buffer) => new Promise<void>((resolve, reject) => output.write(b, (e) => (e ? reject(e) : resolve())));
+  // A copy: the decoder reuses its buffer, and a Writable may hold on to what it was given.
+  const put = (b: Buffer) => new Promise<void>((resolve, reject) => output.write(Buffer.from(b), (e) => (e ? reject(e) : resolve())));
   const r = await new DeltaDecoder({ parentDir: opts.parentDir, input: opts.input, put, checkDigests: true }).run();
   return { bytes: r.bytes, sha256: r.sha256! };
 }
