@@ -2,7 +2,8 @@
 // host's installed tree while it streams; the decoded bytes are verified chunk by chunk against the
 // signed manifest exactly like a raw stream before btrfs receive gets them. Damaged deltas are
 // refused and leave nothing behind.
-import { createWriteStream, readFileSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createWriteStream, openSync, closeSync, readSync, writeSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeDelta } from "../protocol/delta/encode";
@@ -59,6 +60,33 @@ describe("wire encoding keel-delta-1", () => {
     expect(r.code).toBe(1);
     expect(["BAD_STREAM", "DIGEST_MISMATCH"]).toContain(r.json.error.code);
     expect(storeState(host, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [], journal: [] });
+  });
+
+  it("names a base that differs from the one the delta was made against (same sizes): PARENT_MISMATCH, nothing left behind", () => {
+    // The decoder does not hash the base up front (decision 0021): the decoded chunk fails its
+    // signed digest, and only then is the base hashed to tell the operator what to do.
+    const base = join(host, "apps/web/1.9");
+    const file = join(base, "lib/main.js");
+    const flip = () => {
+      execFileSync("btrfs", ["property", "set", "-ts", base, "ro", "false"]);
+      const fd = openSync(file, "r+");
+      const b = Buffer.alloc(1);
+      readSync(fd, b, 0, 1, 100);
+      b[0]! ^= 0x20;
+      writeSync(fd, b, 0, 1, 100);
+      closeSync(fd);
+      execFileSync("btrfs", ["property", "set", "-ts", base, "ro", "true"]);
+    };
+    flip();
+    try {
+      const r = agent(["receive", ...S(), "--manifest", rel["1.10"]!.incManifest!, "--stream", incDelta, "--wire", "keel-delta-1"]);
+      expect(r.code).toBe(1);
+      expect(r.json.error).toMatchObject({ code: "PARENT_MISMATCH", step: "verify" });
+      expect(r.json.error.message).toMatch(/lib\/main\.js differs .*send the stream without delta encoding/);
+      expect(storeState(host, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [], journal: [] });
+    } finally {
+      flip();
+    }
   });
 
   it("decodes an incremental stream against the installed parent, then verifies and receives it", () => {
