@@ -9,6 +9,7 @@ import { AgentError } from "../errors";
 import { clearIntent, newOpId, writeIntent } from "../journal/journal";
 import { switchPointers } from "../store/pointers";
 import { readMeta, readPointer } from "../store/state";
+import { checkSwitch } from "../store/requirements";
 
 function requireInstalled(ctx: AgentContext, app: string, version: string, step: string): void {
   const { layout } = ctx;
@@ -22,6 +23,7 @@ function doSwitch(ctx: AgentContext, app: string, target: string, step: string):
   const current = readPointer(layout.current(app));
   const previous = readPointer(layout.previous(app));
   if (current === target) return { app, current: target, previous, changed: false };
+  checkSwitch(layout, app, target, step);
   const to = { current: target, previous: current };
   const op = newOpId();
   writeIntent(layout, { kind: "switch", op, app, from: { current, previous }, to });
