@@ -9,6 +9,7 @@ namespace Keel {
   type ChangeContext = {
     app: String,
     releaseKind: String,
+    kind: String,
     environments: Set<String>,
     groups: Set<String>,
     labels: Set<String>,

@@ -25,6 +25,7 @@ export async function rolloutPolicyRequest(
     actor: { id: actor.id, roles: actor.roles as Role[] },
     action: plan.action === "rollback" ? "rollback" : hosts.length && working.every((h) => h.action === "install") ? "install" : "update",
     app: plan.app,
+    releaseKind: plan.kind ?? "app",
     hosts,
     runsAsRoot: !!plan.rootCommands,
     waves: plan.waves,
