@@ -12,7 +12,7 @@
 //   1.x  1.2.x  1  1.2        the same as ~ without a lower patch (1.x = >=1 below 2)
 // Upper bounds exclude pre-releases of the bound (`^1` excludes `2.0-rc1`: the bound is `2~`).
 import { ProtocolInputError, arr, obj, str } from "./check";
-import { appNameProblem, compareVersions, isValidVersion } from "./names";
+import { appNameProblem, compareVersions, isValidVersion, versionProblem } from "./names";
 
 export interface RuntimeRequirement {
   /** The runtime's name (an app name: the same rules). */
@@ -169,14 +169,28 @@ export const SECTION_COMMANDS = ["activate", "rollback", "remove", "gc", "verify
 export interface SectionArg {
   /** "runtime": the release lives under runtimes/ (default: apps/). */
   kind?: "app" | "runtime";
+  /**
+   * activate, kind runtime: the switch is part of moving `app` to `version` (received already),
+   * so that app is judged by that version's requirements (an app and its runtime change together).
+   */
+  together?: { app: string; version: string };
 }
 
-/** Validates and strips `kind` for SECTION_COMMANDS, validates the rest, and puts it back. */
+/** Validates and strips `kind` (and `together`) for SECTION_COMMANDS, validates the rest, and puts them back. */
 export function takeSectionArg(command: string, v: unknown, rest: (v: unknown) => unknown): unknown {
-  if (!(SECTION_COMMANDS as readonly string[]).includes(command) || typeof v !== "object" || v === null || !("kind" in v)) return rest(v);
-  const { kind, ...others } = v as { kind?: unknown };
-  if (kind === undefined) return rest(others);
-  if (kind !== "app" && kind !== "runtime") throw new ProtocolInputError("args.kind", "must be one of app, runtime");
+  if (!(SECTION_COMMANDS as readonly string[]).includes(command) || typeof v !== "object" || v === null || !("kind" in v || "together" in v)) return rest(v);
+  const { kind, together, ...others } = v as { kind?: unknown; together?: unknown };
+  if (kind !== undefined && kind !== "app" && kind !== "runtime") throw new ProtocolInputError("args.kind", "must be one of app, runtime");
   const r = rest(others) as Record<string, unknown>;
-  return kind === "runtime" ? { ...r, kind } : r;
+  const out: Record<string, unknown> = kind === "runtime" ? { ...r, kind } : r;
+  if (together !== undefined) {
+    if (command !== "activate" || kind !== "runtime") throw new ProtocolInputError("args.together", "goes only with activate of a runtime");
+    const t = obj(together, "args.together", ["app", "version"]);
+    const ap = appNameProblem(t.app);
+    if (ap) throw new ProtocolInputError("args.together.app", ap);
+    const vp = versionProblem(t.version);
+    if (vp) throw new ProtocolInputError("args.together.version", vp);
+    out.together = { app: t.app, version: t.version };
+  }
+  return out;
 }

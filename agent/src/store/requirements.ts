@@ -13,7 +13,7 @@ function requiresOf(layout: StoreLayout, app: string, version: string | null): R
 }
 
 /** Refuses a switch of `app` (in the layout's section) to `target` that would leave a requirement unmet. */
-export function checkSwitch(layout: StoreLayout, app: string, target: string, step: string): void {
+export function checkSwitch(layout: StoreLayout, app: string, target: string, step: string, together?: { app: string; version: string }): void {
   if (layout.section === "apps") {
     const runtimes = layout.inSection("runtimes");
     for (const r of requiresOf(layout, app, target)) {
@@ -32,7 +32,8 @@ export function checkSwitch(layout: StoreLayout, app: string, target: string, st
   }
   const apps = layout.inSection("apps");
   const broken = listApps(apps).flatMap((a) => {
-    const cur = readPointer(apps.current(a));
+    // The app this runtime changes together with is judged by the version it is about to run.
+    const cur = together?.app === a ? together.version : readPointer(apps.current(a));
     return requiresOf(apps, a, cur)
       .filter((r) => r.runtime === app && !satisfies(target, r.versions))
       .map((r) => `${a} ${cur} needs ${r.versions}`);

@@ -14,7 +14,7 @@ import { artifactName, checkStored, loadStream, type Loaded, type StreamChoice }
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
 import { toSshTarget } from "@/server/services/inventory/ssh-port";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
-import { installRuntimes } from "./install-runtimes";
+import { activateRuntimes, receiveRuntimes, revertRuntimes, type RuntimeStep } from "./install-runtimes";
 
 export type SshExecutorDeps = {
   db: PrismaClient;
@@ -158,11 +158,13 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           return await finish({ outcome: "succeeded" });
         }
 
-        if (plan.runtimes?.length) {
-          const trust = (signer: string, release: string) => trustSigner(deps.db, lease.conn, factsBefore, signer, release, note);
-          const problem = await installRuntimes({ db: deps.db, artifacts: deps.artifacts, session, conn: lease.conn, facts: factsBefore, host: host.name, runtimes: plan.runtimes, say, trust });
-          if (problem) return await finish({ outcome: "failed", step: "runtime", error: problem });
-        }
+        // Runtimes the release requires: received first, made current together with the app.
+        const rt: RuntimeStep | null = plan.runtimes?.length
+          ? { db: deps.db, artifacts: deps.artifacts, session, facts: factsBefore, host: host.name, runtimes: plan.runtimes, say,
+              trust: (signer, release) => trustSigner(deps.db, lease.conn, factsBefore, signer, release, note) }
+          : null;
+        const runtimeProblem = rt && (await receiveRuntimes(rt));
+        if (runtimeProblem) return await finish({ outcome: "failed", step: "runtime", error: runtimeProblem });
 
         let full: ReleaseManifest;
         if (before.has(target_)) full = await manifestOf(input); // nothing to send
@@ -197,8 +199,12 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           await say({ step: "receive", bytesSent: sent });
         }
 
+        if (rt) await activateRuntimes(rt, { app: rollout.app, version: target_ });
         await say({ step: "activate" });
-        await session.request("activate", { app: rollout.app, version: target_, ...kind });
+        await session.request("activate", { app: rollout.app, version: target_, ...kind }).catch(async (e: Error) => {
+          if (rt && before.current) await revertRuntimes(rt, { app: rollout.app, version: before.current });
+          throw e;
+        });
 
         const check = full.healthCheck;
         if (check) {
@@ -211,6 +217,8 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
             if (!before.current)
               return await finish({ outcome: "failed", step: "health-check", error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
             await say({ step: "revert" });
+            const stuck = rt ? await revertRuntimes(rt, { app: rollout.app, version: before.current }) : [];
+            if (stuck.length) return await finish({ outcome: "failed", step: "revert", error: `${why}; ${stuck.join("; ")}` });
             await session.request("activate", { app: rollout.app, version: before.current, rollback: true, ...kind });
             return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}` });
           }
