@@ -10,6 +10,7 @@ namespace Keel {
     app: String,
     releaseKind: String,
     kind: String,
+    runtimes: Set<String>,
     environments: Set<String>,
     groups: Set<String>,
     labels: Set<String>,
