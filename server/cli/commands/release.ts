@@ -275,6 +275,8 @@ export const releaseCommand: Command = {
           `tree: ${d.release.treeFiles} files, ${bytes(d.release.treeBytes)}; full stream ${bytes(d.release.streamBytes)}`,
         );
         io.out(`health check: ${d.healthCheck ? d.healthCheck.description : "none declared"}`);
+        const requires = (d.manifest as { requires?: { runtime: string; versions: string }[] }).requires;
+        if (requires) io.out(`requires: ${requires.map((r) => `${r.runtime} ${r.versions}`).join(", ")}`);
         io.out(
           `hosts: ${d.installedOn.map((h) => `${h.host}${h.isCurrent ? " (current)" : h.isPrevious ? " (previous)" : ""}`).join(", ") || "none"}`,
         );
