@@ -5,6 +5,7 @@ import type { PrismaClient } from "@prisma/client";
 import { ZHostFilter } from "../inventory/types";
 import { ZAppName, ZVersion } from "../releases/names";
 import type { ReleaseDeps } from "../releases/deps";
+import type { PlanRuntime, RuntimeUse } from "./plan-runtimes-types";
 
 export type Clock = () => Date;
 /** `releases`: lets planning make the incremental streams hosts need (see planRollout). */
@@ -93,7 +94,6 @@ export type PlanHost = {
 };
 
 export type { PlanRuntime, RuntimeUse } from "./plan-runtimes-types";
-import type { PlanRuntime, RuntimeUse } from "./plan-runtimes-types";
 
 export type RolloutPlan = {
   action: "update" | "rollback";
