@@ -64,7 +64,7 @@ export function createAuthHandler(deps: {
     const off = await deps.oidc?.refuseLocal(email);
     if (off) {
       await audit({ actorId: null, action: "auth.sign_in_failed", target: email ? `user:${email}` : undefined, detail: { ip, reason: "local_sign_in_off" } });
-      return jsonError(403, "LOCAL_SIGN_IN_OFF", off);
+      return jsonError(403, "LOCAL_SIGN_IN_OFF", off, { "x-keel-error": "LOCAL_SIGN_IN_OFF" });
     }
     const wait = throttle.waitMs(ip, email);
     if (wait > 0) return tooMany("Too many failed sign-in attempts.", Math.ceil(wait / 1000));

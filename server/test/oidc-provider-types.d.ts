@@ -16,6 +16,7 @@ declare module "oidc-provider" {
       cookies: { keys: string[] };
       claims: Record<string, string[]>;
       conformIdTokenClaims: boolean;
+      ttl: Record<string, number>;
       features: Record<string, unknown>;
       interactions: { url(ctx: Ctx, interaction: { uid: string }): string };
       issueRefreshToken(ctx: Ctx, client: Client): Promise<boolean>;

@@ -52,6 +52,7 @@ export async function startTestProvider(opts: { redirectUris: string[]; port?: n
     cookies: { keys: [randomBytes(16).toString("hex")] },
     claims: { openid: ["sub"], email: ["email"], profile: ["name", "groups"] },
     conformIdTokenClaims: false,
+    ttl: { Interaction: 600, Session: 3600, Grant: 86_400, AccessToken: 600, IdToken: 600, RefreshToken: 86_400, AuthorizationCode: 60 },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     // Refresh tokens without prompt=consent (Keycloak's default; Entra's with offline_access).
