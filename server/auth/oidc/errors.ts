@@ -4,6 +4,7 @@ import * as client from "openid-client";
 
 const MESSAGES: Record<string, string> = {
   not_configured: "Sign-in with the identity provider is not set up on this console. Use your Keel e-mail and password, or ask an admin.",
+  bad_settings: "The identity provider's settings on this console cannot be read (a bad KEEL_OIDC_ROLE_MAP, or a client secret sealed under another KEEL_SECRET). An admin must fix them; the console's log says which.",
   bad_state: "This sign-in answer does not belong to a sign-in started in this browser (its state does not match). Start again from the sign-in page.",
   replayed_or_expired: "This sign-in link was already used or is older than 10 minutes. Start again from the sign-in page.",
   code_refused: "The identity provider refused the sign-in code: it was already used or has expired. Start again from the sign-in page.",

@@ -63,7 +63,8 @@ export function createOidcSignIn(deps: OidcDeps) {
   };
 
   async function start(req: Request, ip: string): Promise<Response> {
-    const settings = await deps.settings();
+    const settings = await deps.settings().catch(() => undefined);
+    if (settings === undefined) return failed("bad_settings", ip);
     if (!settings) return failed("not_configured", ip);
     let config: client.Configuration;
     try {
@@ -95,7 +96,8 @@ export function createOidcSignIn(deps: OidcDeps) {
     // Deleting the row is what makes the answer single-use: a replayed callback finds nothing.
     const login = await deps.db.oidcLogin.delete({ where: { state } }).catch(() => null);
     if (!login || login.expiresAt < new Date()) return failed("replayed_or_expired", ip);
-    const settings = await deps.settings();
+    const settings = await deps.settings().catch(() => undefined);
+    if (settings === undefined) return failed("bad_settings", ip);
     if (!settings) return failed("not_configured", ip);
     let claims: client.IDToken;
     let groups: string[];
