@@ -55,6 +55,11 @@ export function sealRefreshToken(box: SecretBox, userId: string, token: string |
   return token ? new Uint8Array(box.seal(Buffer.from(token, "utf8"), `oidc-refresh:${userId}`)) : null;
 }
 
+const unreadable = (e: unknown): undefined => {
+  console.error(`keel: the identity provider's settings cannot be read: ${(e as Error).message}`);
+  return undefined;
+};
+
 export function createOidcSignIn(deps: OidcDeps) {
   const secure = deps.baseURL.startsWith("https:");
   const failed = async (reason: string, ip: string, target?: string) => {
@@ -63,7 +68,7 @@ export function createOidcSignIn(deps: OidcDeps) {
   };
 
   async function start(req: Request, ip: string): Promise<Response> {
-    const settings = await deps.settings().catch(() => undefined);
+    const settings = await deps.settings().catch(unreadable);
     if (settings === undefined) return failed("bad_settings", ip);
     if (!settings) return failed("not_configured", ip);
     let config: client.Configuration;
@@ -96,7 +101,7 @@ export function createOidcSignIn(deps: OidcDeps) {
     // Deleting the row is what makes the answer single-use: a replayed callback finds nothing.
     const login = await deps.db.oidcLogin.delete({ where: { state } }).catch(() => null);
     if (!login || login.expiresAt < new Date()) return failed("replayed_or_expired", ip);
-    const settings = await deps.settings().catch(() => undefined);
+    const settings = await deps.settings().catch(unreadable);
     if (settings === undefined) return failed("bad_settings", ip);
     if (!settings) return failed("not_configured", ip);
     let claims: client.IDToken;
