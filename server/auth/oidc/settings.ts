@@ -28,6 +28,8 @@ export type SettingsDeps = { db: PrismaClient; env: Env; box: () => SecretBox };
 /** The settings in force, or null when no provider is configured (local accounts only). */
 export async function loadOidcSettings(deps: SettingsDeps): Promise<OidcSettings | null> {
   const env = deps.env;
+  if (!!env.KEEL_OIDC_ISSUER !== !!env.KEEL_OIDC_CLIENT_ID)
+    throw new Error("set both KEEL_OIDC_ISSUER and KEEL_OIDC_CLIENT_ID (or neither, to use the settings made in the console)");
   if (env.KEEL_OIDC_ISSUER && env.KEEL_OIDC_CLIENT_ID)
     return {
       source: "env",
