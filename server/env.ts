@@ -61,6 +61,8 @@ export const ZEnv = z.object({
   KEEL_BUILD_STORE_GIB: z.coerce.number().int().min(0).max(65_536).default(20),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   KEEL_TRUST_PROXY: z.stringbool().default(false),
+  /** Webhooks may post to private, loopback and link-local addresses (refused by default: SSRF; docs/notifications.md). */
+  KEEL_WEBHOOK_ALLOW_PRIVATE: z.stringbool().default(false),
 });
 
 export type Env = z.infer<typeof ZEnv>;

@@ -13,9 +13,11 @@ import { getActivePolicy } from "../get-active-policy";
 import type { PolicyAction, PolicyDecision, Role } from "../types";
 import { adminOps } from "./admin-ops";
 import { hostOps } from "./host-ops";
+import { notificationOps } from "@/server/services/notifications/notification-ops";
+import { effectiveAction } from "../legacy-actions";
 import type { Described, GovernActor, GovernDeps, GovernedOp } from "./types";
 
-export const OPS = { ...hostOps, ...adminOps };
+export const OPS = { ...hostOps, ...adminOps, ...notificationOps };
 export type GovernedKind = keyof typeof OPS;
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type InputOf<K extends GovernedKind> = (typeof OPS)[K] extends GovernedOp<infer I, any> ? I : never;
@@ -32,7 +34,7 @@ export async function decide(deps: GovernDeps, actor: GovernActor, action: Polic
   const active = await getActivePolicy({ db: deps.db });
   return evaluatePolicy(active.document, {
     actor: { id: actor.id, roles: actor.roles as Role[] },
-    action,
+    action: effectiveAction(active.document, action),
     hosts: d.hosts,
     grantRoles: d.grantRoles,
     at: new Date(),
