@@ -14,7 +14,7 @@ import type { PolicyAction, PolicyDecision, Role } from "../types";
 import { adminOps } from "./admin-ops";
 import { hostOps } from "./host-ops";
 import { notificationOps } from "@/server/services/notifications/notification-ops";
-import { effectiveAction } from "../legacy-actions";
+import { effectiveAction, withLegacyNote } from "../legacy-actions";
 import type { Described, GovernActor, GovernDeps, GovernedOp } from "./types";
 
 export const OPS = { ...hostOps, ...adminOps, ...notificationOps };
@@ -32,13 +32,15 @@ export function changeDigest(kind: string, input: unknown): string {
 /** Asks the policy in force about an action by `actor`, as described now. */
 export async function decide(deps: GovernDeps, actor: GovernActor, action: PolicyAction, d: Described): Promise<PolicyDecision> {
   const active = await getActivePolicy({ db: deps.db });
-  return evaluatePolicy(active.document, {
+  const asked = effectiveAction(active.document, action);
+  const decision = evaluatePolicy(active.document, {
     actor: { id: actor.id, roles: actor.roles as Role[] },
-    action: effectiveAction(active.document, action),
+    action: asked,
     hosts: d.hosts,
     grantRoles: d.grantRoles,
     at: new Date(),
   });
+  return asked === action ? decision : withLegacyNote(decision, action, asked);
 }
 
 async function refuse(deps: GovernDeps, actor: GovernActor, kind: string, d: Described, reasons: string[]): Promise<never> {
