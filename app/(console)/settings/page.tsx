@@ -5,6 +5,7 @@ import { sortRoles } from "../_roles";
 import { ApiTokens } from "./api-tokens";
 import { SigningKeys } from "./signing-keys/signing-keys";
 import { ConsoleKeyCard } from "../_console-key";
+import { Notifications } from "./notifications/notifications";
 
 export const metadata: Metadata = { title: "Settings" };
 
@@ -27,6 +28,7 @@ export default async function SettingsPage() {
       <ConsoleKeyCard />
       <ApiTokens />
       {viewer.roles.length > 0 && <SigningKeys isAdmin={viewer.roles.includes("admin")} />}
+      {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && <Notifications isAdmin={viewer.roles.includes("admin")} />}
     </div>
   );
 }

@@ -59,11 +59,11 @@ const startWorker = (o: Partial<Parameters<typeof startNotificationWorker>[0]> =
 
 describe("webhooks", () => {
   it("an approval request arrives signed after two 500s; the delivery lists 3 attempts, 200, and is audited", async () => {
-    let secret: string | undefined;
-    const rx = await startReceiver(() => secret, (_r, n) => (n < 2 ? 500 : 204));
+    const key: { secret?: string } = {};
+    const rx = await startReceiver(() => key.secret, (_r, n) => (n < 2 ? 500 : 204));
     closers.push(rx.close);
     const hook = await addHook("ops", rx.url, ["approval.requested"]);
-    secret = hook.secret;
+    const secret = (key.secret = hook.secret);
     expect(secret).toMatch(/^whsec_[0-9a-f]{64}$/);
     // The secret is stored sealed, not in clear.
     const stored = await db.notificationChannel.findUniqueOrThrow({ where: { id: hook.id } });
@@ -128,25 +128,24 @@ describe("webhooks", () => {
   });
 
   it("a worker SIGKILLed mid-delivery: the next worker delivers the rest; nothing is lost or sent again", async () => {
-    let secret: string | undefined;
-    let child: ReturnType<typeof spawn> | undefined;
+    const key: { secret?: string; child?: ReturnType<typeof spawn> } = {};
     // The first two are accepted; the third kills the worker that sent it before it hears back.
-    const rx = await startReceiver(() => secret, (_r, n) => {
+    const rx = await startReceiver(() => key.secret, (_r, n) => {
       if (n === 2) {
-        child!.kill("SIGKILL");
+        key.child!.kill("SIGKILL");
         return "drop";
       }
       return 200;
     });
     closers.push(rx.close);
-    secret = (await addHook("crash", rx.url, ["policy.proposed"])).secret;
+    key.secret = (await addHook("crash", rx.url, ["policy.proposed"])).secret;
     for (let v = 2; v <= 5; v++) await appendAudit(db, { actorId: admin.id, action: "policy.propose", target: `policy:v${v}`, detail: {} });
 
-    child = spawn(process.execPath, ["--import", "tsx", "server/jobs/notifications/test-support/notify-worker.ts"], {
+    const child = (key.child = spawn(process.execPath, ["--import", "tsx", "server/jobs/notifications/test-support/notify-worker.ts"], {
       env: { ...process.env, DATABASE_URL: t.url, KEEL_SECRET: SECRET },
       stdio: ["ignore", "inherit", "inherit"],
-    });
-    const exited = new Promise((r) => child!.once("exit", r));
+    }));
+    const exited = new Promise((r) => child.once("exit", r));
     await exited;
     expect(rx.got.map((g) => g.status)).toEqual([200, 200, "dropped"]);
     const held = await db.notificationDelivery.findMany({ where: { state: "delivering" } });
