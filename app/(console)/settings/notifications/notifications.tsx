@@ -12,7 +12,8 @@ import { SmtpForm } from "./smtp-form";
 export function Notifications({ isAdmin }: { isAdmin: boolean }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const channels = useQuery(trpc.notifications.list.queryOptions());
+  // Counts follow deliveries while the page is open.
+  const channels = useQuery({ ...trpc.notifications.list.queryOptions(), refetchInterval: 3000 });
   const events = useQuery(trpc.notifications.events.queryOptions());
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const [done, setDone] = useState<string | null>(null);
