@@ -3,6 +3,7 @@
 import { z } from "zod";
 import type { PrismaClient } from "@prisma/client";
 import { ZHostFilter } from "../inventory/types";
+import { ZAppName, ZVersion } from "../releases/names";
 import type { ReleaseDeps } from "../releases/deps";
 
 export type Clock = () => Date;
@@ -28,12 +29,9 @@ export const FINISHED: RolloutState[] = ["succeeded", "finished_with_failures", 
 export const ZRolloutSpec = z
   .object({
     action: z.enum(["update", "rollback"]),
-    app: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "app names are lower-case letters, digits, . _ -"),
+    app: ZAppName,
     /** The version to install (update); not given for a rollback. */
-    version: z
-      .string()
-      .regex(/^[0-9A-Za-z][0-9A-Za-z._+~-]{0,63}$/, "versions are letters, digits, . _ + ~ -")
-      .optional(),
+    version: ZVersion.optional(),
     targets: ZHostFilter,
     waves: z.array(z.string().max(8)).max(20).default(["100%"]),
     /** Failed hosts tolerated per wave before the rollout pauses itself. */
