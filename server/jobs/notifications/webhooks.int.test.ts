@@ -115,7 +115,7 @@ describe("webhooks", () => {
     expect(await db.auditEvent.count({ where: { action: "notification.failed" } })).toBe(1);
   });
 
-  it("refuses non-http URLs always and private addresses unless allowed", async () => {
+  it("refuses non-http URLs always and private addresses unless allowed, when added and when sent", async () => {
     await expect(addHook("f", "file:///etc/passwd", ["rollout.paused"])).rejects.toThrow(/must be http or https, not file/);
     delete process.env.KEEL_WEBHOOK_ALLOW_PRIVATE;
     try {
@@ -125,6 +125,21 @@ describe("webhooks", () => {
       process.env.KEEL_WEBHOOK_ALLOW_PRIVATE = "1";
     }
     expect(await db.notificationChannel.count()).toBe(0);
+
+    // Added while allowed; when private targets are refused again, delivery fails at once, unsent.
+    const rx = await startReceiver(() => undefined, () => 200);
+    closers.push(rx.close);
+    await addHook("local", rx.url.replace("127.0.0.1", "localhost"), ["rollout.paused"]);
+    await appendAudit(db, { actorId: null, action: "rollout.pause", target: "rollout:3", detail: { reason: "by hand" } });
+    delete process.env.KEEL_WEBHOOK_ALLOW_PRIVATE;
+    try {
+      startWorker();
+      await until("the refusal", async () => (await db.notificationDelivery.findFirstOrThrow()).state === "failed");
+    } finally {
+      process.env.KEEL_WEBHOOK_ALLOW_PRIVATE = "1";
+    }
+    expect(await db.notificationDelivery.findFirstOrThrow()).toMatchObject({ attempts: 1, responseCode: null, lastError: expect.stringMatching(/^webhook host localhost is a private address/) });
+    expect(rx.got).toHaveLength(0);
   });
 
   it("a worker SIGKILLed mid-delivery: the next worker delivers the rest; nothing is lost or sent again", async () => {
