@@ -11,6 +11,7 @@ import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
 import { recordFacts } from "@/server/services/inventory/record-facts";
 import { startInventoryRefreshFromEnv, type RefreshLoop } from "./refresh-inventory";
+import { startDirectoryRecheckFromEnv } from "@/server/auth/oidc/recheck-from-env";
 import { sshExecutor } from "./rollouts/ssh-executor";
 import { startRolloutWorker, type RolloutWorker } from "./rollouts/worker";
 
@@ -38,6 +39,8 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
   });
   // Scheduled, jittered facts refresh (KEEL_INVENTORY_REFRESH_SECONDS; 0 turns it off).
   const refresh = startInventoryRefreshFromEnv(db, inventorySsh, process.env, (l) => console.log(`keel: ${l}`));
+  // Accounts from the identity provider, re-checked every 10 minutes (docs/auth.md).
+  const directory = startDirectoryRecheckFromEnv(db, opts.dataDir, (l) => console.log(`keel: ${l}`));
   const rollouts = await startRolloutWorker({
     db,
     databaseUrl: opts.databaseUrl,
@@ -60,6 +63,7 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     notifications,
     async stop() {
       await notifications.stop();
+      directory.stop();
       await refresh?.stop();
       await rollouts.stop();
       await pool.close();

@@ -13,6 +13,7 @@ import { appsRouter } from "./routers/apps/router";
 import { groupsRouter } from "./routers/groups/router";
 import { settingsRouter } from "./routers/settings/router";
 import { notificationsRouter } from "./routers/notifications/router";
+import { oidcRouter } from "./routers/oidc/router";
 
 export const appRouter = router({
   me: meRouter,
@@ -28,6 +29,7 @@ export const appRouter = router({
   groups: groupsRouter,
   settings: settingsRouter,
   notifications: notificationsRouter,
+  oidc: oidcRouter,
 });
 
 export type AppRouter = typeof appRouter;

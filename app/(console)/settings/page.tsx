@@ -4,6 +4,7 @@ import { PageHeader } from "@/app/_components/ui";
 import { sortRoles } from "../_roles";
 import { ApiTokens } from "./api-tokens";
 import { SigningKeys } from "./signing-keys/signing-keys";
+import { IdentityProvider } from "./identity-provider/identity-provider";
 import { ConsoleKeyCard } from "../_console-key";
 import { Notifications } from "./notifications/notifications";
 
@@ -29,6 +30,7 @@ export default async function SettingsPage() {
       <ApiTokens />
       {viewer.roles.length > 0 && <SigningKeys isAdmin={viewer.roles.includes("admin")} />}
       {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && <Notifications isAdmin={viewer.roles.includes("admin")} />}
+      {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && <IdentityProvider isAdmin={viewer.roles.includes("admin")} />}
     </div>
   );
 }
