@@ -19,6 +19,8 @@ import { createCaller } from "@/server/trpc/root";
 import { createContextInner, type Role } from "@/server/trpc/init";
 import { createUser } from "@/server/services/users/create-user";
 import { connect } from "@/server/ssh/connection";
+import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
+import { getActivePolicy, policyDigest } from "@/server/services/policy/get-active-policy";
 
 const LAB = "boot" + randomBytes(3).toString("hex");
 const PASSWORD = "one-time " + randomBytes(6).toString("hex");
@@ -45,6 +47,20 @@ beforeAll(async () => {
     const { user } = await createUser({ db, actorId: null, input: { email, name: email, roles, password: "correct horse battery staple" } });
     return createCaller(createContextInner({ db, user: { id: user.id, email, name: email, roles } }));
   };
+  // A policy under which enrolling a prod host needs an approver.
+  const current = await getActivePolicy({ db });
+  const document = {
+    ...DEFAULT_POLICY,
+    cedar: `${DEFAULT_POLICY.cedar}
+@id("prod-enroll-approval")
+@reason("enrolling a prod host needs an approver")
+@approvals("1")
+@approver_role("approver")
+permit (principal, action == Keel::Action::"enroll_host", resource) when { context.environments.contains("prod") };
+`,
+  };
+  await db.policyVersion.update({ where: { version: current.version }, data: { state: "superseded" } });
+  await db.policyVersion.create({ data: { version: current.version + 1, document, digest: policyDigest(document), state: "active", activatedAt: new Date() } });
   admin = await person("admin@boot.test", ["admin"]);
   operator = await person("op@boot.test", ["operator"]);
 }, 600_000);
@@ -106,7 +122,7 @@ describe("bootstrap enrollment (ssh-copy-id style)", () => {
       "host.console_key_failed", // wrong password
       "host.console_key_installed",
     ]);
-    const all = JSON.stringify(await db.auditEvent.findMany());
+    const all = JSON.stringify((await db.auditEvent.findMany()).map((r) => ({ ...r, id: String(r.id) })));
     expect(all).not.toContain(PASSWORD);
     expect(all).not.toContain(adminKey.split("\n")[1]!);
     expect(all).toContain("cannot wait for approval");
