@@ -14,7 +14,7 @@ function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, "0") + "\0";
 }
 
-function header(name: string, size: number, mode: number, type: "0" | "5" | "x", mtime: number): Uint8Array {
+function header(name: string, size: number, mode: number, type: "0" | "5" | "x", mtime: number): Uint8Array<ArrayBuffer> {
   const h = new Uint8Array(BLOCK);
   const put = (s: string | Uint8Array, at: number, max: number) => h.set((typeof s === "string" ? enc.encode(s) : s).subarray(0, max), at);
   let prefix = "";
@@ -45,7 +45,7 @@ function header(name: string, size: number, mode: number, type: "0" | "5" | "x",
   return h;
 }
 
-function pad(size: number): Uint8Array {
+function pad(size: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
 }
 
@@ -54,7 +54,7 @@ function entry(parts: BlobPart[], name: string, size: number, mode: number, type
     const record = (len: number) => `${len} path=${name}\n`;
     let len = enc.encode(record(0)).length;
     while (enc.encode(record(len)).length !== len) len = enc.encode(record(len)).length;
-    const body = enc.encode(record(len));
+    const body = new Uint8Array(enc.encode(record(len)));
     parts.push(header(`PaxHeaders/${name.split("/").pop()!.slice(0, 80)}`, body.length, 0o644, "x", mtime), body, pad(body.length));
   }
   parts.push(header(name, size, mode, type, mtime));
