@@ -4,6 +4,7 @@
 import type { PlanHost, RolloutPlan } from "./types";
 
 const list = (xs: readonly unknown[]) => xs.join(", ");
+const fmt = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
 
 function hostLine(h: PlanHost): string {
   return h.action === "nothing"
@@ -27,9 +28,21 @@ export function diffPlans(before: RolloutPlan, after: RolloutPlan): string[] {
   for (const h of after.hosts) {
     const o = old.get(h.hostId);
     if (!o) out.push(`${h.name} added: ${hostLine(h)}`);
-    else if (hostLine(o) !== hostLine(h) || o.environment !== h.environment || JSON.stringify(o.labels) !== JSON.stringify(h.labels) || JSON.stringify(o.groups) !== JSON.stringify(h.groups)) {
-      const facts = (x: PlanHost) => `env ${x.environment ?? "none"}, labels ${JSON.stringify(x.labels)}, groups ${list(x.groups ?? []) || "none"}`;
-      out.push(`${h.name}: ${hostLine(o)} → ${hostLine(h)}${facts(o) !== facts(h) ? ` (${facts(o)} → ${facts(h)})` : ""}`);
+    else {
+      const parts: string[] = [];
+      const was = (label: string, a: unknown, b: unknown) => {
+        if (JSON.stringify(a) !== JSON.stringify(b)) parts.push(`${label} ${fmt(a)} → ${fmt(b)}`);
+      };
+      was("action", o.excluded ? `nothing (${o.excluded})` : o.action, h.excluded ? `nothing (${h.excluded})` : h.action);
+      was("from", o.from, h.from);
+      was("to", o.to, h.to);
+      was("stream", o.stream, h.stream);
+      was("bytes", o.bytes, h.bytes);
+      was("wave", o.wave + 1, h.wave + 1);
+      was("environment", o.environment, h.environment);
+      was("labels", o.labels, h.labels);
+      was("groups", o.groups ?? [], h.groups ?? []);
+      if (parts.length) out.push(`${h.name}: ${parts.join(", ")}`);
     }
   }
   for (const h of before.hosts) if (!now.has(h.hostId)) out.push(`${h.name} removed (was: ${hostLine(h)})`);
