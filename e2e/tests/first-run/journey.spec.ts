@@ -133,6 +133,7 @@ test("[FIRST-RUN]: from npm start to three lab hosts running a release built fro
     await form.getByLabel("Tree folder").setInputFiles(dir);
     await form.getByRole("button", { name: "Build" }).click();
     await expect(panel.getByRole("status")).toContainText("Built web 1.0", { timeout: 120_000 });
+    await expect(panel.getByLabel("Upload progress")).toContainText("100%");
   });
 
   await test.step("Rollouts: the admin plans web 1.0 for prod in waves 1, 100%", async () => {
