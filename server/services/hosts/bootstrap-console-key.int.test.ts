@@ -18,7 +18,7 @@ import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { createCaller } from "@/server/trpc/root";
 import { createContextInner, type Role } from "@/server/trpc/init";
 import { createUser } from "@/server/services/users/create-user";
-import { connect } from "@/server/ssh/connection";
+import { connect } from "@/server/ssh/connect";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
 import { getActivePolicy, policyDigest } from "@/server/services/policy/get-active-policy";
 
