@@ -19,6 +19,7 @@ import { appendAudit } from "../services/audit/append-audit";
 import { writeAuditCheckpoint } from "../services/audit/write-audit-checkpoint";
 import { rewriteAuditRow } from "../test/audit-tamper";
 import { seedHosts, seedRelease } from "@/prisma/seed/fleet";
+import { commands } from "./commands/index";
 import { runKeel } from "../test/run-keel";
 import { signInThrottle } from "../auth/sign-in-throttle";
 import { consoleIdentity } from "../console-identity";
@@ -167,6 +168,26 @@ describe("keel CLI", () => {
     expect(parsed.find((u) => u.email === "aud@keel.local")?.roles).toEqual(["auditor"]);
     const policy = await cli("policy", "show", "--json");
     expect(Object.keys(JSON.parse(policy.out.join("\n")) as object)).toContain("cedar");
+  });
+
+  it("every command's --help goes to stdout with exit 0, and every listing answers --json with JSON", async () => {
+    for (const c of commands) {
+      const r = await cli(c.name, "--help");
+      expect(r.code, c.name).toBe(0);
+      expect(r.err, c.name).toEqual([]);
+      expect(r.out.join("\n"), c.name).toContain(`keel ${c.name}`);
+    }
+    const listings = [["hosts", "list"], ["release", "list"], ["keys", "list"], ["rollout", "list"], ["users", "list"], ["audit", "list", "--limit", "5"]];
+    for (const argv of listings) {
+      const r = await cli(...argv, "--json");
+      expect(r.code, `${argv.join(" ")}: ${r.err.join(" ")}`).toBe(0);
+      expect(() => JSON.parse(r.out.join("\n")), argv.join(" ")).not.toThrow();
+    }
+    const audit = await cli("audit", "list", "--action", "user.", "--limit", "5");
+    expect(audit.code, audit.err.join(" ")).toBe(0);
+    expect(audit.out[0]).toMatch(/^#\s+AT\s+ACTOR\s+ACTION/);
+    expect(audit.out.slice(1).every((l) => /\suser\./.test(l))).toBe(true);
+    expect((await cli("rollout", "list")).code).toBe(0);
   });
 
   it("keel ssh-key prints the console's public key, the one hosts must authorize", async () => {
