@@ -1,4 +1,4 @@
-// Inventory benchmark: seeds 10,000 hosts × 20 apps × up to 5 installed versions with history
+// Inventory benchmark: seeds 10,000 (or --hosts N, e.g. 100,000) hosts × 20 apps × up to 5 installed versions with history
 // (about 2 M history rows, 400 k timeline events) into a fresh embedded PostgreSQL with
 // INSERT … SELECT, then times the service functions the console calls (p50/p95 over repeated
 // calls), and — when the lab, SSH layer and agent are present — a refresh of 100 lab hosts end to
@@ -62,15 +62,6 @@ async function seed(url: string) {
     [big],
   );
   for (const i of indexes) await c.query(`DROP INDEX "${i.indexname}"`);
-  // The three big tables are written without WAL while they are filled (nothing references them),
-  // and made durable again once, as one sequential copy, before measuring.
-  const unlogged: string[] = [];
-  for (const t of ["installed_versions", "installed_version_history", "host_events"]) {
-    const refs = await c.query(`SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = $1::regclass`, [t]);
-    if (refs.rowCount) continue;
-    await c.query(`ALTER TABLE ${t} SET UNLOGGED`);
-    unlogged.push(t);
-  }
   await q(
     "hosts",
     `INSERT INTO hosts (name, address, port, "user", host_key_fingerprint, environment, labels, reachable, last_error,
@@ -173,7 +164,6 @@ async function seed(url: string) {
   for (const i of indexes) await c.query(i.indexdef);
   console.log(`  ${indexes.length} indexes rebuilt in ${((Date.now() - ti) / 1000).toFixed(1)} s`);
   await c.query("SET session_replication_role = origin");
-  for (const t of unlogged) await q(`${t} made logged again`, `ALTER TABLE ${t} SET LOGGED`);
   await q("analyze", "VACUUM ANALYZE");
   const counts = await c.query(
     `SELECT (SELECT count(*) FROM hosts) h, (SELECT count(*) FROM installed_versions) iv, (SELECT count(*) FROM installed_version_history) hist,
@@ -223,7 +213,7 @@ function render(counts: Counts, seedS: number, results: Result[], lab: string | 
   return [
     "## Inventory",
     "",
-    `Measured 2026-11-26 with \`npm run bench:inventory\` on this machine (${cpus().length} cores shared with other work, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM),`,
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:inventory\` on this machine (${cpus().length} cores shared with other work, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM),`,
     `load average ${loadavg()[0]!.toFixed(1)} at the end of the run; embedded PostgreSQL 18, default settings. Seeded ${counts.hosts.toLocaleString("en")} hosts × ${APPS} apps (and ${counts.retired} retired hosts): ${counts.installed.toLocaleString("en")} installed versions,`,
     `${counts.history.toLocaleString("en")} history periods, ${counts.events.toLocaleString("en")} timeline events (seed ${seedS.toFixed(0)} s). Each figure: ${RUNS} calls of the service function`,
     "after 3 warm-up calls, through Prisma and the pg driver adapter (what a tRPC call costs minus HTTP).",
