@@ -107,6 +107,7 @@ describe("keel CLI", () => {
   it("hosts list pages by cursor: 100 shown with the next page's --after, which shows the rest; --all lists every host", async () => {
     await seedHosts(db, 130, { prefix: "many", environment: "dev" });
     const first = await cli("hosts", "list", "--search", "many-");
+    expect(first.err).toEqual([]);
     expect(first.out.filter((l) => l.startsWith("many-"))).toHaveLength(100);
     expect(first.out).toContain("130 hosts, 100 shown");
     const after = /^next page: --after (\S+)$/.exec(first.out.at(-1) ?? "")?.[1];
