@@ -2,7 +2,7 @@
 // database seeded by `npm run bench:inventory -- --serve` (what docs/benchmarks.md quotes).
 //   npx tsx bench/inventory-explain.ts URL [filter-substring]
 import pg from "pg";
-import { Prisma, type PrismaClient } from "@prisma/client";
+import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { listHosts } from "@/server/services/inventory/list-hosts";
 import { getHostDetail } from "@/server/services/inventory/get-host-detail";
@@ -24,8 +24,9 @@ async function main() {
     get(target, prop, recv) {
       if (prop !== "$queryRaw") return Reflect.get(target, prop, recv);
       return async (q: unknown, ...rest: unknown[]) => {
-        if (q instanceof Prisma.Sql) {
-          const plan = await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${q.text}`, q.values as unknown[]);
+        if (typeof q === "object" && q !== null && "text" in q && "values" in q) {
+          const s = q as { text: string; values: unknown[] };
+          const plan = await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${s.text}`, s.values);
           console.log(`\n### ${label}\n${plan.rows.map((r) => r["QUERY PLAN"]).join("\n")}`);
         }
         return (target.$queryRaw as (...a: unknown[]) => Promise<unknown>)(q, ...rest);

@@ -6,7 +6,7 @@ import { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "./host-filter-sql";
 import { decodeCursor, encodeCursor } from "./keyset";
-import { hostsAtSql } from "./hosts-at";
+import { hostsAtParts, hostsAtSql } from "./hosts-at";
 import type { InventoryDeps, THostFilter } from "./types";
 
 export type HostAsOfRow = { id: string; name: string; environment: string | null; retiredAt: Date | null; versions: { app: string; version: string }[] };
@@ -26,8 +26,14 @@ export async function getHostsAsOf(
   const seek = c ? Prisma.sql`(h.name, h.id) ${Prisma.raw(back ? "<" : ">")} (${c.n}, ${c.i}::uuid)` : Prisma.sql`TRUE`;
   const order = Prisma.raw(back ? "h.name DESC, h.id DESC" : "h.name, h.id");
   const outer = Prisma.raw(back ? "p.name DESC, p.id DESC" : "p.name, p.id");
+  const merged = Prisma.raw(back ? "u.name DESC, u.id DESC" : "u.name, u.id");
+  const limit = pageSize + 1;
+  // The page from each half (enrolled now, retired since) by its (name, id) index, then merged.
+  const halves = (select: (h: Prisma.Sql) => Prisma.Sql) =>
+    Prisma.sql`SELECT * FROM ((${select(parts[0])}) UNION ALL (${select(parts[1])})) u ORDER BY ${merged} LIMIT ${limit}`;
   const at = input.at;
   const hosts = hostsAtSql(at);
+  const parts = hostsAtParts(at);
   const live = Prisma.sql`x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})`;
   type Row = { id: string | null; name: string; environment: string | null; retired_at: Date | null; versions: { app: string; version: string }[] | null; total: bigint };
   let rows: Row[];
@@ -40,22 +46,25 @@ export async function getHostsAsOf(
       ? Prisma.sql`SELECT count(*) AS total FROM installed_version_history x JOIN ${hosts} h ON h.id = x.host_id WHERE x.app = ${input.app} AND ${live} AND ${where}`
       : Prisma.sql`SELECT count(*) AS total FROM installed_version_history x WHERE x.app = ${input.app} AND ${live}`;
     rows = await deps.db.$queryRaw<Row[]>(Prisma.sql`
-      WITH page AS (
+      WITH page AS (${halves(
+        (part) => Prisma.sql`
         SELECT h.id, h.name, h.environment, h.retired_at, v.version
-        FROM ${hosts} h CROSS JOIN LATERAL (
+        FROM ${part} h CROSS JOIN LATERAL (
           SELECT x.version FROM installed_version_history x
           WHERE x.host_id = h.id AND x.app = ${input.app} AND ${live} ORDER BY x.valid_from DESC LIMIT 1
         ) v
         WHERE ${where} AND ${seek}
-        ORDER BY ${order} LIMIT ${pageSize + 1}
-      )
+        ORDER BY ${order} LIMIT ${limit}`,
+      )})
       SELECT p.id, p.name, p.environment, p.retired_at, json_build_array(json_build_object('app', ${input.app}::text, 'version', p.version)) AS versions, t.total
       FROM (${total}) t LEFT JOIN page p ON TRUE
       ORDER BY ${outer}`);
   } else {
     // All apps: the page of hosts, then each one's live periods by (host_id, app, valid_from).
     rows = await deps.db.$queryRaw<Row[]>(Prisma.sql`
-      WITH page AS (SELECT h.id, h.name, h.environment, h.retired_at FROM ${hosts} h WHERE ${where} AND ${seek} ORDER BY ${order} LIMIT ${pageSize + 1})
+      WITH page AS (${halves(
+        (part) => Prisma.sql`SELECT h.id, h.name, h.environment, h.retired_at FROM ${part} h WHERE ${where} AND ${seek} ORDER BY ${order} LIMIT ${limit}`,
+      )})
       SELECT p.id, p.name, p.environment, p.retired_at,
              (SELECT json_agg(json_build_object('app', x.app, 'version', x.version) ORDER BY x.app)
               FROM installed_version_history x WHERE x.host_id = p.id AND ${live}) AS versions,
