@@ -9,6 +9,9 @@ import { decodeCursor, encodeCursor } from "./keyset";
 import { hostsAtParts, hostsAtSql } from "./hosts-at";
 import type { InventoryDeps, THostFilter } from "./types";
 
+/** At most this many hosts running the app at T: page from its live periods, not by walking hosts. */
+const SPARSE_AS_OF = 5000;
+
 export type HostAsOfRow = { id: string; name: string; environment: string | null; retiredAt: Date | null; versions: { app: string; version: string }[] };
 
 export async function getHostsAsOf(
@@ -35,8 +38,9 @@ export async function getHostsAsOf(
   const hosts = hostsAtSql(at);
   const parts = hostsAtParts(at);
   const live = Prisma.sql`x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})`;
-  type Row = { id: string | null; name: string; environment: string | null; retired_at: Date | null; versions: { app: string; version: string }[] | null; total: bigint };
+  type Row = { id: string | null; name: string; environment: string | null; retired_at: Date | null; versions: { app: string; version: string }[] | null; total?: bigint };
   let rows: Row[];
+  let totalCount: number | null = null;
   if (input.app) {
     // One app: walk the hosts enrolled then in name order, probing each one's live period of the
     // app by (host_id, app, valid_from), until the page is full. The total is an index-only count
@@ -45,20 +49,37 @@ export async function getHostsAsOf(
     const total = filtered
       ? Prisma.sql`SELECT count(*) AS total FROM installed_version_history x JOIN ${hosts} h ON h.id = x.host_id WHERE x.app = ${input.app} AND ${live} AND ${where}`
       : Prisma.sql`SELECT count(*) AS total FROM installed_version_history x WHERE x.app = ${input.app} AND ${live}`;
-    rows = await deps.db.$queryRaw<Row[]>(Prisma.sql`
-      WITH page AS (${halves(
-        (part) => Prisma.sql`
-        SELECT h.id, h.name, h.environment, h.retired_at, v.version
-        FROM ${part} h CROSS JOIN LATERAL (
-          SELECT x.version FROM installed_version_history x
-          WHERE x.host_id = h.id AND x.app = ${input.app} AND ${live} ORDER BY x.valid_from DESC LIMIT 1
-        ) v
-        WHERE ${where} AND ${seek}
-        ORDER BY ${order} LIMIT ${limit}`,
-      )})
-      SELECT p.id, p.name, p.environment, p.retired_at, json_build_array(json_build_object('app', ${input.app}::text, 'version', p.version)) AS versions, t.total
-      FROM (${total}) t LEFT JOIN page p ON TRUE
-      ORDER BY ${outer}`);
+    // Dense (most hosts ran the app then): walk the hosts in name order probing each. Sparse (few
+    // or none did, e.g. before the app was rolled out): walking would probe every host to fill a
+    // page, so start from the app's live periods instead and sort those hosts.
+    const count = Number((await deps.db.$queryRaw<{ total: bigint }[]>(total))[0]?.total ?? 0);
+    const versions = Prisma.sql`json_build_array(json_build_object('app', ${input.app}::text, 'version', p.version))`;
+    rows =
+      count === 0
+        ? []
+        : count <= SPARSE_AS_OF
+          ? await deps.db.$queryRaw<Row[]>(Prisma.sql`
+            WITH page AS (${halves(
+              (part) => Prisma.sql`
+              SELECT DISTINCT ON (h.name, h.id) h.id, h.name, h.environment, h.retired_at, x.version
+              FROM installed_version_history x JOIN ${part} h ON h.id = x.host_id
+              WHERE x.app = ${input.app} AND ${live} AND ${where} AND ${seek}
+              ORDER BY ${order}, x.valid_from DESC LIMIT ${limit}`,
+            )})
+            SELECT p.id, p.name, p.environment, p.retired_at, ${versions} AS versions FROM page p ORDER BY ${outer}`)
+          : await deps.db.$queryRaw<Row[]>(Prisma.sql`
+            WITH page AS (${halves(
+              (part) => Prisma.sql`
+              SELECT h.id, h.name, h.environment, h.retired_at, v.version
+              FROM ${part} h CROSS JOIN LATERAL (
+                SELECT x.version FROM installed_version_history x
+                WHERE x.host_id = h.id AND x.app = ${input.app} AND ${live} ORDER BY x.valid_from DESC LIMIT 1
+              ) v
+              WHERE ${where} AND ${seek}
+              ORDER BY ${order} LIMIT ${limit}`,
+            )})
+            SELECT p.id, p.name, p.environment, p.retired_at, ${versions} AS versions FROM page p ORDER BY ${outer}`);
+    totalCount = count;
   } else {
     // All apps: the page of hosts, then each one's live periods by (host_id, app, valid_from).
     rows = await deps.db.$queryRaw<Row[]>(Prisma.sql`
@@ -82,7 +103,7 @@ export async function getHostsAsOf(
   return {
     at,
     app: input.app ?? null,
-    total: Number(rows[0]?.total ?? 0),
+    total: totalCount ?? Number(rows[0]?.total ?? 0),
     pageSize,
     nextCursor: last && (back || more) ? cursorOf(last) : null,
     prevCursor: first && (back ? more : !!input.after) ? cursorOf(first) : null,
