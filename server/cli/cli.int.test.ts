@@ -105,6 +105,24 @@ describe("keel CLI", () => {
     expect(show.out).toContainEqual(expect.stringMatching(/^RETIRED\s+removed from the inventory at .* by admin@keel\.local/));
   });
 
+  it("hosts list pages by cursor: 100 shown with the next page's --after, which shows the rest; --all lists every host", async () => {
+    await seedHosts(db, 130, { prefix: "many", environment: "dev" });
+    const first = await cli("hosts", "list", "--search", "many-");
+    expect(first.err).toEqual([]);
+    expect(first.out.filter((l) => l.startsWith("many-"))).toHaveLength(100);
+    expect(first.out).toContain("130 hosts, 100 shown");
+    const after = /^next page: --after (\S+)$/.exec(first.out.at(-1) ?? "")?.[1];
+    expect(after, first.out.slice(-3).join("\n")).toBeDefined();
+    const second = await cli("hosts", "list", "--search", "many-", "--after", after!);
+    const names = second.out.filter((l) => l.startsWith("many-")).map((l) => l.split(/\s+/)[0]);
+    expect(names).toEqual(Array.from({ length: 30 }, (_, i) => `many-${100 + i}`));
+    expect(second.out.some((l) => l.startsWith("previous page: --before "))).toBe(true);
+    const all = await cli("hosts", "list", "--search", "many-", "--all");
+    expect(all.out.filter((l) => l.startsWith("many-"))).toHaveLength(130);
+    const json = JSON.parse((await cli("hosts", "list", "--search", "many-", "--all", "--json")).out.join("\n")) as { rows: { name: string }[] };
+    expect(new Set(json.rows.map((r) => r.name)).size).toBe(130);
+  });
+
   it("rollout schedule/unschedule: the scheduled start shows in status until cancelled; a schedule needs --at or --next-window", async () => {
     await seedHosts(db, 2, { prefix: "sched", environment: "dev" });
     await seedRelease(db, "cron", "1.0");

@@ -22,7 +22,7 @@ function labelsOf(text: string | undefined): Record<string, string> {
 }
 
 const USAGE = [
-  "keel hosts list [--label k=v] [--env E] [--app A] [--version V] [--os OS] [--unreachable] [--search TEXT] [--page N] [--csv]",
+  "keel hosts list [--label k=v] [--env E] [--app A] [--version V] [--os OS] [--unreachable] [--search TEXT] [--all | --after CURSOR | --before CURSOR] [--csv]   (--all pages through every host; with --json it prints every page's answer)",
   "keel hosts show NAME [--at ISO-TIME]",
   "keel hosts add NAME ADDRESS [--port 22] [--user root] [--sudo] [--env E] [--label k=v] [--accept SHA256:…] [--bootstrap-key FILE | --bootstrap-password]",
   "    (--bootstrap-*: the host does not trust the console's key yet; your key or password, read from the terminal or stdin, installs it once and is not stored)",
@@ -55,7 +55,9 @@ export const hostsCommand: Command = {
           os: { type: "string" },
           search: { type: "string" },
           unreachable: { type: "boolean" },
-          page: { type: "string" },
+          all: { type: "boolean" },
+          after: { type: "string" },
+          before: { type: "string" },
           csv: { type: "boolean" },
         });
         const labels = labelsOf(v.label);
@@ -72,9 +74,15 @@ export const hostsCommand: Command = {
           io.out((await client().hosts.exportCsv.query({ table: "hosts", filter })).csv.trimEnd());
           return;
         }
-        const page = await client().hosts.list.query({ filter, page: Number(v.page ?? 1), pageSize: 100 });
+        // Keyset pages (docs/decisions/0027-keyset-pagination.md): --all follows nextCursor to the end.
+        let page = await client().hosts.list.query({ filter, after: v.after, before: v.before, pageSize: v.all ? 500 : 100 });
+        const all = [...page.rows];
+        while (v.all && page.nextCursor) {
+          page = await client().hosts.list.query({ filter, after: page.nextCursor, pageSize: 500 });
+          all.push(...page.rows);
+        }
         const rows = [["NAME", "ADDRESS", "ENV", "LABELS", "OS", "APPS", "STATE", "LAST SEEN"]];
-        for (const h of page.rows)
+        for (const h of all)
           rows.push([
             h.name,
             `${h.address}:${h.port}`,
@@ -86,7 +94,9 @@ export const hostsCommand: Command = {
             h.lastSeenAt?.toISOString() ?? "never",
           ]);
         for (const line of table(rows)) io.out(line);
-        io.out(`${page.total} hosts (page ${page.page} of ${Math.max(1, Math.ceil(page.total / page.pageSize))})`);
+        io.out(`${page.total} hosts${v.all ? "" : `, ${all.length} shown`}`);
+        if (!v.all && page.prevCursor) io.out(`previous page: --before ${page.prevCursor}`);
+        if (!v.all && page.nextCursor) io.out(`next page: --after ${page.nextCursor}`);
         return;
       }
       case "show": {
