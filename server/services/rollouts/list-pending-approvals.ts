@@ -5,7 +5,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { getActivePolicy } from "../policy/get-active-policy";
 import { nextOpening, windowsFor } from "../policy/windows";
-import type { RolloutPlan } from "./types";
+import { parseRolloutPlan } from "./plan-schema";
 
 /** Hosts shown per rollout on the approval card (the rollout's page has them all). */
 const CARD_HOSTS = 50;
@@ -37,7 +37,7 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
   );
   return {
     rollouts: waiting.map((r) => {
-      const plan = r.plan as unknown as RolloutPlan;
+      const plan = parseRolloutPlan(r.plan, r.number);
       const decision = r.decision as { reasons?: string[] };
       // Plans made before groups were recorded have none.
       const working = plan.hosts.filter((h) => h.action !== "nothing").map((h) => ({ environment: h.environment, groups: h.groups ?? [] }));
