@@ -1,4 +1,5 @@
 // The plan and the policy's answer for a spec, without creating anything (the create form's preview).
+// A mutation: planning may make incremental streams (btrfs send, cached) on the console.
 import { procedureFor } from "../../init";
 import { releaseDeps } from "@/server/services/releases/deps";
 import { decideRollout } from "@/server/services/rollouts/create-rollout";
@@ -6,7 +7,7 @@ import { ZRolloutSpec } from "./schemas";
 
 export const previewRolloutRoute = procedureFor(["admin", "operator"])
   .input(ZRolloutSpec)
-  .query(async ({ ctx, input }) => {
+  .mutation(async ({ ctx, input }) => {
     // Makes the incremental streams the plan needs (once, cached), so the preview shows what
     // creating the rollout will plan.
     const { plan, digest, decision, policy } = await decideRollout(ctx.db, ctx.user, input, new Date(), undefined, {
