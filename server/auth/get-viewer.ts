@@ -1,7 +1,7 @@
 // Who is calling: a browser session (better-auth's cookie, checked against PostgreSQL on every
 // request) or an API token (`Authorization: Bearer keel_…`). Disabled users are nobody.
 import type { PrismaClient } from "@prisma/client";
-import type { ViewerUser } from "../trpc/init";
+import type { ViewerUser } from "./roles";
 import { resolveApiToken } from "../services/tokens/resolve-api-token";
 import type { Auth } from "./auth";
 

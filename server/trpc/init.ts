@@ -14,16 +14,13 @@ import { clientIp } from "../auth/request-guard";
 import { findInvalidText } from "../auth/valid-text";
 import { db as sharedDb } from "../db";
 import { getEnv } from "../env";
+import type { Role, ViewerUser } from "../auth/roles";
 
-export const ROLES = ["admin", "operator", "approver", "auditor"] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role, type ViewerUser } from "../auth/roles";
 
 /** Who may call a procedure: any of these roles, any signed-in user, or anyone. */
 export type Access = readonly Role[] | "signed-in" | "public";
 export type Meta = { roles: Access };
-
-/** The signed-in user as the server sees them. */
-export type ViewerUser = { id: string; email: string; name: string; roles: Role[] };
 
 export type Context = {
   db: PrismaClient;
