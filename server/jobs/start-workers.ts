@@ -4,7 +4,7 @@
 import { createDb } from "@/server/db";
 import { consoleIdentity } from "@/server/console-identity";
 import { getEnv } from "@/server/env";
-import { createDiskArtifactStore } from "@/server/services/artifacts/store";
+import { createServices } from "@/server/services/compose";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
 import { recordFacts } from "@/server/services/inventory/record-facts";
@@ -27,7 +27,7 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     db,
     pool,
     privateKey: identity.privateKey,
-    artifacts: createDiskArtifactStore({ dataDir: opts.dataDir }),
+    artifacts: createServices({ dataDir: opts.dataDir }).artifacts,
     bundle,
     residentSeconds: getEnv().KEEL_AGENT_RESIDENT_SECONDS,
     // After a host changed, its inventory (current/previous, history) follows at once, from the
