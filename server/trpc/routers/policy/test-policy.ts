@@ -7,10 +7,12 @@ import { getActivePolicy } from "@/server/services/policy/get-active-policy";
 import { parsePolicy } from "@/server/services/policy/parse-policy";
 import { rolloutPolicyRequest } from "@/server/services/rollouts/policy-request";
 import { parseRolloutPlan } from "@/server/services/rollouts/plan-schema";
+import { ZTestedPolicyOut, ZValidatedPolicyOut } from "./outputs";
 import { ZPolicyDocument, ZTestPolicy } from "./schemas";
 
 export const validatePolicyRoute = procedureFor(["admin", "operator", "approver", "auditor"])
   .input(ZPolicyDocument)
+  .output(ZValidatedPolicyOut)
   .query(({ input }) => {
     const r = parsePolicy(input);
     return r.ok ? { ok: true as const, errors: [] } : { ok: false as const, errors: r.errors };
@@ -18,6 +20,7 @@ export const validatePolicyRoute = procedureFor(["admin", "operator", "approver"
 
 export const testPolicyRoute = procedureFor(["admin", "operator", "approver", "auditor"])
   .input(ZTestPolicy)
+  .output(ZTestedPolicyOut)
   .query(async ({ ctx, input }) => {
     const parsed = parsePolicy(input.document);
     if (!parsed.ok) return { ok: false as const, errors: parsed.errors };

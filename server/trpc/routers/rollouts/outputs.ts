@@ -1,15 +1,8 @@
 // What the rollouts mutations answer, declared and checked (`.output()`): the client's types come
 // from here, and an answer that drifts from it is a server error, not a surprise in the page.
 import { z } from "zod";
-import { ROLES } from "@/server/auth/roles";
 import { ROLLOUT_STATES } from "@/server/services/rollouts/types";
-
-const common = { reasons: z.array(z.string()), policies: z.array(z.string()) };
-export const ZPolicyDecisionOut = z.discriminatedUnion("effect", [
-  z.looseObject({ effect: z.literal("allow"), ...common }),
-  z.looseObject({ effect: z.literal("needs_approval"), approvals: z.number().int(), approverRole: z.enum(ROLES), ...common }),
-  z.looseObject({ effect: z.literal("deny"), ...common }),
-]);
+import { ZPolicyDecisionOut } from "../policy/outputs";
 
 const ZDigest = z.string().regex(/^[0-9a-f]{64}$/);
 /** The services read the state from the database as a string; it must be one of the states. */
