@@ -10,3 +10,4 @@ export * from "./errors";
 export * from "./messages";
 export * from "./framing";
 export * from "./resident";
+export * from "./requires";

@@ -5,6 +5,7 @@ import { ProtocolInputError, arr, bool, int, obj, oneOf, opt, str } from "./chec
 import { KEY_ID_PATTERN, signBytes, verifyBytes, type PublicKeyInfo, type SigningKey } from "./keys";
 import { appNameProblem, versionProblem } from "./names";
 import { MANIFEST_VERSIONS } from "./version";
+import { validateRequires, type RuntimeRequirement } from "./requires";
 
 export const RELEASE_KINDS = ["app", "runtime", "rootfs"] as const;
 export type ReleaseKind = (typeof RELEASE_KINDS)[number];
@@ -110,6 +111,8 @@ export interface ReleaseManifest {
   parent?: ReleaseParent;
   healthCheck?: HealthCheck;
   special?: ReleaseSpecial;
+  /** Kind app only: runtimes the app needs on the host (agent/protocol/requires.ts). */
+  requires?: RuntimeRequirement[];
   /** base64 ed25519 signature over manifestSigningBytes(manifest). */
   signature: string;
 }
@@ -118,7 +121,7 @@ export type UnsignedManifest = Omit<ReleaseManifest, "signature">;
 
 const MANIFEST_FIELDS = [
   "manifestVersion", "app", "version", "kind", "created", "signer", "tree", "stream",
-  "parent", "healthCheck", "special", "signature",
+  "parent", "healthCheck", "special", "signature", "requires",
 ] as const;
 
 function name(v: unknown, path: string, problem: (x: unknown) => string | null): string {
@@ -219,6 +222,8 @@ export function validateManifest(v: unknown): ReleaseManifest {
       m.special.xattrs = arr(sp.xattrs, "manifest.special.xattrs", 64, (x, p) => str(x, p, { pattern: DECLARABLE_XATTR }));
     }
   }
+  if (o.requires !== undefined) m.requires = validateRequires(o.requires, "manifest.requires");
+  if (m.requires && m.kind !== "app") throw new ProtocolInputError("manifest.requires", `only apps require runtimes (this release is a ${m.kind})`);
   return m;
 }
 

@@ -6,6 +6,7 @@ import type { AgentErrorBody } from "./errors";
 import { validateHealthCheck, validateManifest, RELEASE_KINDS, STREAM_FORMATS, type HealthCheck, type ReleaseKind, type ReleaseManifest, type StreamFormat } from "./manifest";
 import { appNameProblem, versionProblem } from "./names";
 import { PROTOCOL_VERSION } from "./version";
+import { takeSectionArg, validateRequires, type RuntimeRequirement, type SectionArg } from "./requires";
 
 export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "health", "keygen", "build"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -28,30 +29,30 @@ export interface ReceiveArgs {
   /** The console's policy allows setuid files / capabilities / devices the release declares. */
   allowSpecial?: boolean;
 }
-export interface ActivateArgs {
+export interface ActivateArgs extends SectionArg {
   app: string;
   version: string;
   /** Allow activating a version older than current (an explicit, approved rollback). */
   rollback?: boolean;
 }
-export interface RollbackArgs {
+export interface RollbackArgs extends SectionArg {
   app: string;
 }
-export interface RemoveArgs {
+export interface RemoveArgs extends SectionArg {
   app: string;
   version: string;
 }
-export interface GcArgs {
+export interface GcArgs extends SectionArg {
   app?: string;
   /** How many versions to keep per app (current and previous are always kept). */
   keep: number;
 }
-export interface VerifyArgs {
+export interface VerifyArgs extends SectionArg {
   app: string;
   version?: string;
 }
 /** health: run the health check recorded in the installed version's signed manifest (never one sent by the caller). */
-export interface HealthArgs {
+export interface HealthArgs extends SectionArg {
   app: string;
   /** Defaults to the current version. */
   version?: string;
@@ -72,6 +73,7 @@ export interface BuildArgs {
   format?: StreamFormat;
   /** Recorded in every manifest of the build (run on hosts after activation). */
   healthCheck?: HealthCheck;
+  requires?: RuntimeRequirement[];
 }
 
 export interface CommandArgs {
@@ -104,6 +106,8 @@ export interface VersionFacts {
   readOnly: boolean;
   isCurrent: boolean;
   isPrevious: boolean;
+  /** Kind app: the runtimes its signed manifest requires. */
+  requires?: RuntimeRequirement[];
 }
 
 export interface AppFacts {
@@ -129,6 +133,8 @@ export interface Facts {
   };
   store: { path: string; backend: StoreBackend; fsType: string; sizeBytes: number; freeBytes: number };
   apps: AppFacts[];
+  /** Runtimes (runtimes/<name>/<version>), like apps; absent from agents before runtimes. */
+  runtimes?: AppFacts[];
   /** Key ids of the release-signing keys this host trusts (valid files in the trusted directory). */
   trustedKeys?: string[];
 }
@@ -184,7 +190,7 @@ export interface RemoveResult {
 }
 
 export interface GcResult {
-  removed: { app: string; version: string }[];
+  removed: { app: string; version: string; kind?: "runtime" }[];
 }
 
 export interface VerifyResult {
@@ -283,6 +289,10 @@ function version(v: unknown, path: string): string {
 
 /** Validates one command's args (also used by the CLI after parsing its flags). */
 export function validateArgs<C extends Command>(command: C, v: unknown): CommandArgs[C] {
+  return takeSectionArg(command, v, (rest) => validateCommandArgs(command, rest)) as CommandArgs[C];
+}
+
+function validateCommandArgs<C extends Command>(command: C, v: unknown): CommandArgs[C] {
   const a = v === undefined ? {} : v;
   const p = "args";
   switch (command) {
@@ -341,7 +351,7 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       } as CommandArgs[C];
     }
     case "build": {
-      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck"]);
+      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck", "requires"]);
       const r: BuildArgs = {
         from: str(o.from, `${p}.from`, PATH_ARG),
         app: app(o.app, `${p}.app`),
@@ -353,6 +363,7 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       if (o.kind !== undefined) r.kind = oneOf(o.kind, `${p}.kind`, RELEASE_KINDS);
       if (o.format !== undefined) r.format = oneOf(o.format, `${p}.format`, STREAM_FORMATS);
       if (o.healthCheck !== undefined) r.healthCheck = validateHealthCheck(o.healthCheck, `${p}.healthCheck`);
+      if (o.requires !== undefined) r.requires = validateRequires(o.requires, `${p}.requires`);
       return r as CommandArgs[C];
     }
     default:

@@ -2,7 +2,7 @@
 // agent/protocol like a serve request), runs it, prints JSON. Exit codes: 0 ok, 1 failed,
 // 2 bad usage, 75 busy (EX_TEMPFAIL).
 import { readFileSync } from "node:fs";
-import { COMMANDS, ProtocolInputError, validateArgs, type Command } from "../protocol";
+import { COMMANDS, ProtocolInputError, SECTION_COMMANDS, validateArgs, type Command } from "../protocol";
 import { createContext } from "./context";
 import { runCommand } from "./dispatch";
 import { AgentError, toErrorBody } from "./errors";
@@ -17,6 +17,8 @@ const USAGE = `usage: keel-agent <command> [options]
   version                                 agent version, protocol version, bundle SHA-256
   receive --manifest FILE [--stream FILE|-] [--wire raw|keel-delta-1 [--delta-base VERSION]] [--allow-special]
   activate APP VERSION [--rollback]       switch current to VERSION
+                                          (activate, rollback, remove, gc APP, verify, health: --kind runtime
+                                          acts on runtimes/ instead of apps/)
   rollback APP                            make previous current
   remove APP VERSION                      delete a version (not current or previous)
   gc [APP] --keep N                       keep the N newest versions per app
@@ -24,6 +26,7 @@ const USAGE = `usage: keel-agent <command> [options]
   health APP [VERSION]                    run the health check of VERSION's signed manifest (default: current)
   keygen --out DIR [--name NAME]          new ed25519 release signing key
   build --from DIR --app A --version V --key KEY --out DIR [--parent P] [--kind K] [--format F]
+        [--requires JSON]                 e.g. '[{"runtime":"node","versions":"^20"}]' (kind app)
         [--health-check JSON]             e.g. '{"type":"exec","argv":["/usr/bin/test","-f","/srv/ok"],"timeoutMs":30000}'
                                           (runs as the user keel-check; add "runAs":"root" for root)
   serve [--resident SECONDS]              framed request loop on stdin/stdout (agent/protocol/framing.ts);
@@ -31,7 +34,7 @@ const USAGE = `usage: keel-agent <command> [options]
   resident --idle SECONDS                 the resident agent itself (started by serve --resident; docs/agent.md)
 common options: --store DIR (default ${DEFAULT_STORE}), --trusted DIR (default ${DEFAULT_TRUSTED})`;
 
-const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "resident", "idle"]);
+const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "resident", "idle", "requires"]);
 const BOOL_FLAGS = new Set(["rollback", "allow-special", "help"]);
 
 interface Parsed {
@@ -134,8 +137,19 @@ function argsFor(command: Command, p: Parsed): unknown {
         kind: flag(p, "kind"),
         format: flag(p, "format"),
         healthCheck,
+        requires: jsonFlag(p, "requires"),
       };
     }
+  }
+}
+
+function jsonFlag(p: Parsed, name: string): unknown {
+  const v = flag(p, name);
+  if (v === undefined) return undefined;
+  try {
+    return JSON.parse(v);
+  } catch (e) {
+    throw new ProtocolInputError(`--${name}`, `must be JSON (${(e as Error).message})`);
   }
 }
 
@@ -181,6 +195,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const cmd = command as Command;
     const raw = argsFor(cmd, p) as Record<string, unknown>;
+    if ((SECTION_COMMANDS as readonly string[]).includes(cmd)) raw.kind = flag(p, "kind");
     for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
     const args = validateArgs(cmd, raw);
     step = cmd;

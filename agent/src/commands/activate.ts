@@ -9,6 +9,7 @@ import { AgentError } from "../errors";
 import { clearIntent, newOpId, writeIntent } from "../journal/journal";
 import { switchPointers } from "../store/pointers";
 import { readMeta, readPointer } from "../store/state";
+import { checkSwitch } from "../store/requirements";
 
 function requireInstalled(ctx: AgentContext, app: string, version: string, step: string): void {
   const { layout } = ctx;
@@ -17,11 +18,13 @@ function requireInstalled(ctx: AgentContext, app: string, version: string, step:
   }
 }
 
-function doSwitch(ctx: AgentContext, app: string, target: string, step: string): ActivateResult {
+function doSwitch(ctx: AgentContext, app: string, target: string, step: string, together?: ActivateArgs["together"]): ActivateResult {
   const { layout } = ctx;
   const current = readPointer(layout.current(app));
   const previous = readPointer(layout.previous(app));
   if (current === target) return { app, current: target, previous, changed: false };
+  if (together) requireInstalled({ ...ctx, layout: ctx.layout.inSection("apps") }, together.app, together.version, step);
+  checkSwitch(layout, app, target, step, together);
   const to = { current: target, previous: current };
   const op = newOpId();
   writeIntent(layout, { kind: "switch", op, app, from: { current, previous }, to });
@@ -46,7 +49,7 @@ export function activate(ctx: AgentContext, args: ActivateArgs): ActivateResult 
       { current, requested: version },
     );
   }
-  return doSwitch(ctx, app, version, "activate");
+  return doSwitch(ctx, app, version, "activate", args.together);
 }
 
 export function rollback(ctx: AgentContext, args: RollbackArgs): RollbackResult {

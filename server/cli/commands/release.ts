@@ -116,7 +116,7 @@ async function push(args: string[], io: CliIo) {
 const BUILD_USAGE =
   "keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind app|runtime|rootfs]\n" +
   "      [--health-cmd '[\"/usr/bin/curl\",\"-fsS\",\"http://127.0.0.1:8080/health\"]' | --health-url URL [--health-status 200]]\n" +
-  "      [--health-timeout 30s] [--health-check-as-root]";
+  "      [--health-timeout 30s] [--health-check-as-root] [--requires 'node@^20, python@>=3.11 <3.13']";
 
 /**
  * The health check from --health-cmd (the argv as a JSON array: no shell is involved, as in a
@@ -188,6 +188,7 @@ async function build(args: string[], io: CliIo) {
     "health-status": { type: "string" },
     "health-timeout": { type: "string" },
     "health-check-as-root": { type: "boolean" },
+    requires: { type: "string" },
   });
   const [from] = positionals;
   if (!from || positionals.length !== 1 || !values.app || !values.version)
@@ -207,6 +208,7 @@ async function build(args: string[], io: CliIo) {
   const q: Record<string, string> = { mode: "build", app: values.app, version: values.version, format };
   if (values.kind) q.kind = values.kind;
   if (healthCheck) q.healthCheck = JSON.stringify(healthCheck);
+  if (values.requires) q.requires = values.requires;
   const r = (await upload(io, q, body)) as {
     app: string;
     version: string;
@@ -273,6 +275,8 @@ export const releaseCommand: Command = {
           `tree: ${d.release.treeFiles} files, ${bytes(d.release.treeBytes)}; full stream ${bytes(d.release.streamBytes)}`,
         );
         io.out(`health check: ${d.healthCheck ? d.healthCheck.description : "none declared"}`);
+        const requires = (d.manifest as { requires?: { runtime: string; versions: string }[] }).requires;
+        if (requires) io.out(`requires: ${requires.map((r) => `${r.runtime} ${r.versions}`).join(", ")}`);
         io.out(
           `hosts: ${d.installedOn.map((h) => `${h.host}${h.isCurrent ? " (current)" : h.isPrevious ? " (previous)" : ""}`).join(", ") || "none"}`,
         );

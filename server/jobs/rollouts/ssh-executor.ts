@@ -14,6 +14,7 @@ import { artifactName, checkStored, loadStream, type Loaded, type StreamChoice }
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
 import { toSshTarget } from "@/server/services/inventory/ssh-port";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
+import { activateRuntimes, receiveRuntimes, revertRuntimes, type RuntimeStep } from "./install-runtimes";
 
 export type SshExecutorDeps = {
   db: PrismaClient;
@@ -32,8 +33,8 @@ export type SshExecutorDeps = {
   residentSeconds?: number;
 };
 
-function appState(f: Facts, app: string) {
-  const a = f.apps.find((x) => x.app === app);
+function appState(f: Facts, app: string, kind?: "runtime") {
+  const a = (kind === "runtime" ? (f.runtimes ?? []) : f.apps).find((x) => x.app === app);
   return { current: a?.current ?? null, has: (v: string) => !!a?.versions.some((x) => x.version === v) };
 }
 
@@ -86,6 +87,8 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
   return {
     async run(input, progress) {
       const { host, plan, rollout } = input;
+      // A runtime rollout acts in the agent's runtimes/ section.
+      const kind = plan.kind === "runtime" ? { kind: "runtime" as const } : {};
       const target = toSshTarget(host, deps.privateKey);
       let step = "connect";
       const say = async (p: StepProgress) => {
@@ -138,12 +141,12 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         // previous); only a re-claimed step asks whether the first attempt already did it.
         if (rollout.action === "rollback" && !input.reconcile) {
           await say({ step: "activate" });
-          await session.request("rollback", { app: rollout.app });
+          await session.request("rollback", { app: rollout.app, ...kind });
           return await finish({ outcome: "succeeded" });
         }
 
         const factsBefore = await session.request("facts", {});
-        const before = appState(factsBefore, rollout.app);
+        const before = appState(factsBefore, rollout.app, plan.kind);
         if (input.reconcile && before.current === target_) {
           await say({ step: "reconcile" });
           return await finish({ outcome: "succeeded", detail: "found done on the host after an interrupted attempt" });
@@ -151,9 +154,17 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
 
         if (rollout.action === "rollback") {
           await say({ step: "activate" });
-          await session.request("rollback", { app: rollout.app });
+          await session.request("rollback", { app: rollout.app, ...kind });
           return await finish({ outcome: "succeeded" });
         }
+
+        // Runtimes the release requires: received first, made current together with the app.
+        const rt: RuntimeStep | null = plan.runtimes?.length
+          ? { db: deps.db, artifacts: deps.artifacts, session, facts: factsBefore, host: host.name, runtimes: plan.runtimes, say,
+              trust: (signer, release) => trustSigner(deps.db, lease.conn, factsBefore, signer, release, note) }
+          : null;
+        const runtimeProblem = rt && (await receiveRuntimes(rt));
+        if (runtimeProblem) return await finish({ outcome: "failed", step: "runtime", error: runtimeProblem });
 
         let full: ReleaseManifest;
         if (before.has(target_)) full = await manifestOf(input); // nothing to send
@@ -188,21 +199,27 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           await say({ step: "receive", bytesSent: sent });
         }
 
+        if (rt) await activateRuntimes(rt, { app: rollout.app, version: target_ });
         await say({ step: "activate" });
-        await session.request("activate", { app: rollout.app, version: target_ });
+        await session.request("activate", { app: rollout.app, version: target_, ...kind }).catch(async (e: Error) => {
+          if (rt && before.current) await revertRuntimes(rt, { app: rollout.app, version: before.current });
+          throw e;
+        });
 
         const check = full.healthCheck;
         if (check) {
           await say({ step: "health-check" });
           // The agent runs the check its installed, signed manifest declares (as the unprivileged
           // user keel-check unless it says runAs "root"; also on forced-command hosts); the console only asks.
-          const h = await session.request("health", { app: rollout.app, version: target_ }).catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
+          const h = await session.request("health", { app: rollout.app, version: target_, ...kind }).catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
           if (!h.ok) {
             const why = `health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`;
             if (!before.current)
               return await finish({ outcome: "failed", step: "health-check", error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
             await say({ step: "revert" });
-            await session.request("activate", { app: rollout.app, version: before.current, rollback: true });
+            const stuck = rt ? await revertRuntimes(rt, { app: rollout.app, version: before.current }) : [];
+            if (stuck.length) return await finish({ outcome: "failed", step: "revert", error: `${why}; ${stuck.join("; ")}` });
+            await session.request("activate", { app: rollout.app, version: before.current, rollback: true, ...kind });
             return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}` });
           }
         }

@@ -10,8 +10,10 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
+  canonicalJson,
   compareVersions,
   formatManifest,
+  type RuntimeRequirement,
   RELEASE_KINDS,
   type BuildResult,
   type HealthCheck,
@@ -29,6 +31,7 @@ import type { ReleaseDeps } from "./deps";
 import { releaseSubvolumePath, subvolumesRoot } from "./layout";
 import { assertAppName, assertVersion } from "./names";
 import { parseManifest } from "./parse-manifest";
+import { parseRequires } from "./requires-input";
 import { recordDelta } from "./produce-delta";
 import { runLocalAgent, SECRET_FILE } from "./run-local-agent";
 
@@ -103,13 +106,15 @@ export async function buildRelease(
     source: BuildSource;
     /** Run on each host after activation; recorded in the signed manifests. */
     healthCheck?: HealthCheckInput | HealthCheck;
+    /** Runtimes the app requires (`node@^20, …` or the manifest's JSON form); kind app only. */
+    requires?: unknown;
   },
 ): Promise<BuildReleaseResult> {
   const { db } = deps;
   const discard = () => {
     if ("tar" in input.source && input.source.tar instanceof Readable) input.source.tar.destroy();
   };
-  let app: string, version: string, healthCheck: HealthCheck | undefined;
+  let app: string, version: string, healthCheck: HealthCheck | undefined, requires: RuntimeRequirement[] | undefined;
   const kind = input.kind ?? "app";
   try {
     app = assertAppName(input.app);
@@ -117,6 +122,7 @@ export async function buildRelease(
     if (!RELEASE_KINDS.includes(kind))
       throw new AppError("BAD_REQUEST", { message: `kind must be one of ${RELEASE_KINDS.join(", ")}` });
     healthCheck = input.healthCheck === undefined ? undefined : parseHealthCheck(input.healthCheck);
+    requires = parseRequires(input.requires, kind);
     await assertCanBuild(deps);
     if (await db.release.findUnique({ where: { app_version: { app, version } }, select: { id: true } })) {
       throw new AppError("CONFLICT", {
@@ -168,6 +174,7 @@ export async function buildRelease(
     ];
     if (parent) args.push("--parent", parent.version);
     if (healthCheck) args.push("--health-check", JSON.stringify(healthCheck));
+    if (requires) args.push("--requires", JSON.stringify(requires));
     const built = await runLocalAgent<BuildResult>(args, {
       step: `building ${app} ${version}`,
       secret: signer.key.export({ format: "pem", type: "pkcs8" }).toString(),
@@ -175,7 +182,7 @@ export async function buildRelease(
     });
     const subvolume = releaseSubvolumePath(deps.dataDir, app, version);
     try {
-      return await record(deps, { app, version, parent, built, subvolume, signerKeyId: signer.keyId, healthCheck });
+      return await record(deps, { app, version, parent, built, subvolume, signerKeyId: signer.keyId, healthCheck, requires });
     } catch (e) {
       // Nothing refers to the new subvolume unless its release row was committed.
       const kept = await db.release.findUnique({
@@ -200,6 +207,7 @@ async function record(
     subvolume: string;
     signerKeyId: string;
     healthCheck: HealthCheck | undefined;
+    requires?: RuntimeRequirement[];
   },
 ): Promise<BuildReleaseResult> {
   const { db } = deps;
@@ -212,6 +220,8 @@ async function record(
           message: `keel-agent build wrote a ${what} manifest for ${m.app} ${m.version} signed by ${m.signer}`,
         });
       }
+      if (canonicalJson(m.requires ?? null) !== canonicalJson(b.requires ?? null))
+        throw new AppError("INTERNAL", { message: `keel-agent build wrote a ${what} manifest without the requested requires (run \`npm run build:agent\`)` });
       if (!sameHealthCheck(m.healthCheck, b.healthCheck)) {
         throw new AppError("INTERNAL", {
           message: `keel-agent build wrote a ${what} manifest without the requested health check (is the agent bundle older? run \`npm run build:agent\`)`,

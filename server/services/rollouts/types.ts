@@ -5,6 +5,7 @@ import type { PrismaClient } from "@prisma/client";
 import { ZHostFilter } from "../inventory/types";
 import { ZAppName, ZVersion } from "../releases/names";
 import type { ReleaseDeps } from "../releases/deps";
+import type { PlanRuntime, RuntimeUse } from "./plan-runtimes-types";
 
 export type Clock = () => Date;
 /** `releases`: lets planning make the incremental streams hosts need (see planRollout). */
@@ -86,7 +87,13 @@ export type PlanHost = {
   /** Left out of the run (action "nothing"): its host key changed, or it was unreachable at its last refresh. */
   excluded?: "key-changed" | "unreachable";
   note?: string;
+  /** A runtime rollout: the agent acts in runtimes/ (decision 0023). */
+  kind?: "runtime";
+  /** Runtimes installed or updated on this host before the app (its release requires them). */
+  runtimes?: PlanRuntime[];
 };
+
+export type { PlanRuntime, RuntimeUse } from "./plan-runtimes-types";
 
 export type RolloutPlan = {
   action: "update" | "rollback";
@@ -103,6 +110,10 @@ export type RolloutPlan = {
    * with runAs "root"): which, and on how many hosts. Part of the digest, so an approval covers it.
    */
   rootCommands?: RootCommands;
+  /** "runtime" when the release (or the rolled-back software) is a runtime. */
+  kind?: "runtime";
+  /** A runtime rollout: the installed apps that require the runtime on the target hosts. */
+  affects?: RuntimeUse[];
 };
 
 export type RootCommands = { commands: "health check"[]; hosts: number };
