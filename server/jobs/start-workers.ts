@@ -3,8 +3,9 @@
 // and one that dies is replaced by the others: steps are claimed in PostgreSQL).
 import { createDb } from "@/server/db";
 import { consoleIdentity } from "@/server/console-identity";
-import { getEnv } from "@/server/env";
+import { getEnv, publicOrigin } from "@/server/env";
 import { createServices } from "@/server/services/compose";
+import { startNotificationWorker, type NotificationWorker } from "./notifications/worker";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
 import { recordFacts } from "@/server/services/inventory/record-facts";
@@ -13,7 +14,7 @@ import { startDirectoryRecheckFromEnv } from "@/server/auth/oidc/recheck-from-en
 import { sshExecutor } from "./rollouts/ssh-executor";
 import { startRolloutWorker, type RolloutWorker } from "./rollouts/worker";
 
-export type Workers = { rollouts: RolloutWorker; refresh: RefreshLoop | null; stop(): Promise<void> };
+export type Workers = { rollouts: RolloutWorker; refresh: RefreshLoop | null; notifications: NotificationWorker; stop(): Promise<void> };
 
 export async function startWorkers(opts: { databaseUrl: string; dataDir: string; concurrency?: number; workerId?: string }): Promise<Workers> {
   const concurrency = opts.concurrency ?? Number(process.env.KEEL_WORKER_CONCURRENCY ?? 50);
@@ -21,6 +22,8 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
   // hosts queue for the pool. 30 leaves room under PostgreSQL's 100 for the app and a second worker.
   const db = createDb(opts.databaseUrl, { max: Math.min(30, concurrency + 5) });
   const identity = consoleIdentity({ dataDir: opts.dataDir });
+  // The store and the secret box from the composition root (server/services/compose.ts).
+  const services = createServices({ dataDir: opts.dataDir, secret: getEnv().KEEL_SECRET });
   const pool = new SshPool({ maxConnections: 256 });
   const bundle = await loadAgentBundle().catch(() => undefined);
   const inventorySsh = createInventorySsh({ privateKey: identity.privateKey, pool, bundle });
@@ -28,7 +31,7 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     db,
     pool,
     privateKey: identity.privateKey,
-    artifacts: createServices({ dataDir: opts.dataDir }).artifacts,
+    artifacts: services.artifacts,
     bundle,
     residentSeconds: getEnv().KEEL_AGENT_RESIDENT_SECONDS,
     // After a host changed, its inventory (current/previous, history) follows at once, from the
@@ -47,10 +50,20 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     sweepMs: 1000,
     workerId: opts.workerId,
   });
+  // Outgoing webhooks and e-mail from the outbox (docs/notifications.md).
+  const notifications = startNotificationWorker({
+    db,
+    box: services.box,
+    origin: publicOrigin(),
+    workerId: rollouts.id,
+    log: (l) => console.log(`keel: ${l}`),
+  });
   return {
     rollouts,
     refresh,
+    notifications,
     async stop() {
+      await notifications.stop();
       directory.stop();
       await refresh?.stop();
       await rollouts.stop();
