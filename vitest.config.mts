@@ -2,8 +2,13 @@
 // (*.int.test.ts and agent/test: real PostgreSQL, OpenSSH, btrfs loop images, lab hosts; run as root).
 import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
+// Unit tests get a data directory outside the checkout (server/test/unit-data-dir.ts removes it).
+const unitDataDir = (process.env.KEEL_UNIT_DATA_DIR ??= mkdtempSync(join(tmpdir(), "keel-unit-data-")));
 
 export default defineConfig({
   resolve: { alias: { "@": root } },
@@ -17,6 +22,8 @@ export default defineConfig({
           testTimeout: 30_000,
           include: ["**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "node_modules/**", "agent/test/**", "e2e/**", ".next/**"],
+          env: { KEEL_DATA_DIR: unitDataDir },
+          globalSetup: ["server/test/unit-data-dir.ts"],
         },
       },
       {

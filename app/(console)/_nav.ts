@@ -1,6 +1,8 @@
 // The console's navigation and who may use each section. Roles here only decide how a link
 // is shown; every page and procedure checks the viewer's roles on the server again.
-export type Role = "admin" | "operator" | "approver" | "auditor";
+import type { Role } from "@/server/auth/roles";
+
+export type { Role };
 
 export interface NavItem {
   href: string;

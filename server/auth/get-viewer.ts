@@ -2,7 +2,7 @@
 // request) or an API token (`Authorization: Bearer keel_…`). Disabled users are nobody, and so are
 // accounts the identity provider no longer vouches for.
 import type { PrismaClient } from "@prisma/client";
-import type { ViewerUser } from "../trpc/init";
+import type { ViewerUser } from "./roles";
 import { resolveApiToken } from "../services/tokens/resolve-api-token";
 import type { Auth } from "./auth";
 import { directoryRefusal } from "./oidc/gate";

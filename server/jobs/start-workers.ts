@@ -4,9 +4,8 @@
 import { createDb } from "@/server/db";
 import { consoleIdentity } from "@/server/console-identity";
 import { getEnv, publicOrigin } from "@/server/env";
-import { createSecretBox } from "@/server/services/keys/secret-box";
+import { createServices } from "@/server/services/compose";
 import { startNotificationWorker, type NotificationWorker } from "./notifications/worker";
-import { createDiskArtifactStore } from "@/server/services/artifacts/store";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
 import { recordFacts } from "@/server/services/inventory/record-facts";
@@ -23,6 +22,8 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
   // hosts queue for the pool. 30 leaves room under PostgreSQL's 100 for the app and a second worker.
   const db = createDb(opts.databaseUrl, { max: Math.min(30, concurrency + 5) });
   const identity = consoleIdentity({ dataDir: opts.dataDir });
+  // The store and the secret box from the composition root (server/services/compose.ts).
+  const services = createServices({ dataDir: opts.dataDir, secret: getEnv().KEEL_SECRET });
   const pool = new SshPool({ maxConnections: 256 });
   const bundle = await loadAgentBundle().catch(() => undefined);
   const inventorySsh = createInventorySsh({ privateKey: identity.privateKey, pool, bundle });
@@ -30,7 +31,7 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     db,
     pool,
     privateKey: identity.privateKey,
-    artifacts: createDiskArtifactStore({ dataDir: opts.dataDir }),
+    artifacts: services.artifacts,
     bundle,
     residentSeconds: getEnv().KEEL_AGENT_RESIDENT_SECONDS,
     // After a host changed, its inventory (current/previous, history) follows at once, from the
@@ -52,7 +53,7 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
   // Outgoing webhooks and e-mail from the outbox (docs/notifications.md).
   const notifications = startNotificationWorker({
     db,
-    box: createSecretBox({ secret: getEnv().KEEL_SECRET, dataDir: opts.dataDir }),
+    box: services.box,
     origin: publicOrigin(),
     workerId: rollouts.id,
     log: (l) => console.log(`keel: ${l}`),

@@ -14,16 +14,14 @@ import { clientIp } from "../auth/request-guard";
 import { findInvalidText } from "../auth/valid-text";
 import { db as sharedDb } from "../db";
 import { getEnv } from "../env";
+import { consoleServices, type Services } from "../services/compose";
+import type { Role, ViewerUser } from "../auth/roles";
 
-export const ROLES = ["admin", "operator", "approver", "auditor"] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role, type ViewerUser } from "../auth/roles";
 
 /** Who may call a procedure: any of these roles, any signed-in user, or anyone. */
 export type Access = readonly Role[] | "signed-in" | "public";
 export type Meta = { roles: Access };
-
-/** The signed-in user as the server sees them. */
-export type ViewerUser = { id: string; email: string; name: string; roles: Role[] };
 
 export type Context = {
   db: PrismaClient;
@@ -36,6 +34,8 @@ export type Context = {
   tokenId: string | null;
   /** Client address (for rate limits and the audit log). */
   ip: string;
+  /** The service dependencies (server/services/compose.ts), built once per process. */
+  services: Services;
 };
 
 /** Builds a context directly; tests use it with createCaller. */
@@ -46,6 +46,7 @@ export function createContextInner(opts: {
   via?: Context["via"];
   tokenId?: string | null;
   ip?: string;
+  services?: Services;
 }): Context {
   return {
     db: opts.db,
@@ -54,6 +55,8 @@ export function createContextInner(opts: {
     via: opts.user ? (opts.via ?? "session") : null,
     tokenId: opts.tokenId ?? null,
     ip: opts.ip ?? "unknown",
+    // Reads no settings until a procedure uses a store, key or SSH.
+    services: opts.services ?? consoleServices(),
   };
 }
 

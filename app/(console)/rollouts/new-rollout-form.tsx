@@ -4,7 +4,7 @@
 // policy's answer with its reasons before anything is created.
 import { useRouter } from "next/navigation";
 import { useState } from "react";
-import { skipToken, useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { ErrorNote } from "@/app/_components/ui";
 import { PlanTable } from "./plan-table";
@@ -49,9 +49,15 @@ export function NewRolloutForm() {
   const apps = releases.data?.apps ?? [];
   const versions = apps.find((a) => a.app === form.app.trim())?.releases.map((r) => r.version) ?? [];
   const [spec, setSpec] = useState<Spec | null>(null);
+  // A mutation, not a query: planning may make incremental streams (btrfs send) on the console.
+  const preview = useMutation(trpc.rollouts.preview.mutationOptions());
+  const clearPreview = () => {
+    setSpec(null);
+    preview.reset();
+  };
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => {
     setForm({ ...form, [k]: e.target.value });
-    setSpec(null);
+    clearPreview();
   };
   const build = (): Spec => ({
     action: form.action,
@@ -68,7 +74,7 @@ export function NewRolloutForm() {
     parallelism: Number(form.parallelism) || 10,
     ...(form.includeUnreachable ? { includeUnreachable: true } : {}),
   });
-  const preview = useQuery(trpc.rollouts.preview.queryOptions(spec ?? skipToken));
+  const planPreview = (next: Spec) => preview.mutate(next, { onSuccess: () => setSpec(next) });
   const create = useMutation(trpc.rollouts.create.mutationOptions({ onSuccess: (r) => router.push(`/rollouts/${r.id}`) }));
 
   return (
@@ -143,14 +149,14 @@ export function NewRolloutForm() {
             checked={form.includeUnreachable}
             onChange={(e) => {
               setForm({ ...form, includeUnreachable: e.target.checked });
-              setSpec(null);
+              clearPreview();
             }}
           />
           Include hosts that were unreachable at their last refresh (left out otherwise; hosts whose key changed are always left out)
         </label>
       </div>
       <div className="flex gap-2">
-        <button className="btn" type="button" onClick={() => setSpec(build())} disabled={!form.app.trim()}>
+        <button className="btn" type="button" onClick={() => planPreview(build())} disabled={!form.app.trim()}>
           Preview plan
         </button>
         <button
@@ -162,7 +168,7 @@ export function NewRolloutForm() {
           Create rollout
         </button>
       </div>
-      {preview.isFetching && <p className="text-sm text-muted">Planning…</p>}
+      {preview.isPending && <p className="text-sm text-muted">Planning…</p>}
       {preview.error && <ErrorNote>{errorMessage(preview.error)}</ErrorNote>}
       {create.error && <ErrorNote>{errorMessage(create.error)}</ErrorNote>}
       {preview.data && (

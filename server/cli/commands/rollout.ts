@@ -100,7 +100,7 @@ export const rolloutCommand: Command = {
         if (!version) throw new CliError(`usage: ${USAGE[sub === "plan" ? 0 : 1]}`);
         const spec = specOf("update", app, version, targets, values);
         if (sub === "plan") {
-          const p = await io.client().rollouts.preview.query(spec);
+          const p = await io.client().rollouts.preview.mutate(spec);
           return printPlan(io, p.plan, p.decision);
         }
         const r = await io.client().rollouts.create.mutate(spec);

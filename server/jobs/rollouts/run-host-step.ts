@@ -8,7 +8,8 @@ import { appendAudit } from "@/server/services/audit/append-audit";
 import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
 import { liveFactChanges } from "@/server/services/rollouts/decision-facts";
 import { lapseRollout } from "@/server/services/rollouts/lapse-rollout";
-import type { PlanHost, RolloutPlan } from "@/server/services/rollouts/types";
+import { parseRolloutPlan } from "@/server/services/rollouts/plan-schema";
+import type { PlanHost } from "@/server/services/rollouts/types";
 import { advanceRollout } from "./advance-rollout";
 import type { HostExecutor, HostStepResult } from "./executor";
 import type { HostStepJob } from "./queue";
@@ -182,7 +183,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   // The policy's verdict may be shared with the steps dispatched in the same second; the facts it
   // rests on are read again for every step, so a host changed since is caught right here.
   if (verdict.ok) {
-    const { changes } = await liveFactChanges(db, r.plan as RolloutPlan);
+    const { changes } = await liveFactChanges(db, parseRolloutPlan(r.plan, r.number));
     if (changes.length > 0) verdict = { ok: false, reason: changes.join("; "), changes };
   }
   if (!verdict.ok) {
@@ -201,7 +202,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
     return;
   }
 
-  const plan = (r.plan as RolloutPlan).hosts.find((h) => h.hostId === job.hostId) as PlanHost | undefined;
+  const plan: PlanHost | undefined = parseRolloutPlan(r.plan, r.number).hosts.find((h) => h.hostId === job.hostId);
   let result: HostStepResult;
   let last = { step: "connect", bytesSent: 0 };
   if (!host || !plan) result = { outcome: "failed", step: "plan", error: "the host is no longer enrolled" };

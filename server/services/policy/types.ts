@@ -1,5 +1,6 @@
 // Types of Keel's approval policy: a Cedar policy set plus maintenance windows, evaluated for every
 // change request. See docs/rollouts.md for the model.
+import type { Role } from "@/server/auth/roles";
 import type { MaintenanceWindow } from "./windows";
 
 export const POLICY_ACTIONS = [
@@ -21,7 +22,7 @@ export const POLICY_ACTIONS = [
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
-export type Role = "admin" | "operator" | "approver" | "auditor";
+export type { Role };
 
 /** A versioned policy: Cedar text plus the maintenance windows it refers to through `context.inWindow`. */
 export type PolicyDocument = { cedar: string; windows: MaintenanceWindow[] };

@@ -1,9 +1,8 @@
 // What the release services need, passed explicitly (tests build their own).
 import type { PrismaClient } from "@prisma/client";
-import { resolve } from "node:path";
-import { getEnv } from "@/server/env";
-import { createDiskArtifactStore, type ArtifactStore } from "@/server/services/artifacts/store";
-import { createSecretBox, type SecretBox } from "@/server/services/keys/secret-box";
+import type { ArtifactStore } from "@/server/services/artifacts/store";
+import type { SecretBox } from "@/server/services/keys/secret-box";
+import { consoleServices } from "@/server/services/compose";
 
 export type ReleaseDeps = {
   db: PrismaClient;
@@ -14,18 +13,7 @@ export type ReleaseDeps = {
   actorId: string | null;
 };
 
-let cached: { dataDir: string; store: ArtifactStore; box: SecretBox } | undefined;
-
-/** Dependencies for the running console, from the environment. */
+/** The running console's release dependencies (server/services/compose.ts); procedures use ctx.services. */
 export function releaseDeps(db: PrismaClient, actorId: string | null): ReleaseDeps {
-  if (!cached) {
-    const env = getEnv();
-    const dataDir = resolve(env.KEEL_DATA_DIR);
-    cached = {
-      dataDir,
-      store: createDiskArtifactStore({ dataDir }),
-      box: createSecretBox({ secret: env.KEEL_SECRET, dataDir }),
-    };
-  }
-  return { db, actorId, ...cached };
+  return consoleServices().releases(db, actorId);
 }

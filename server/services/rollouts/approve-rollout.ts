@@ -13,7 +13,8 @@ import { liveFactChanges } from "./decision-facts";
 import { lapseRollout } from "./lapse-rollout";
 import { rolloutPolicyRequest } from "./policy-request";
 import { serializeRollout } from "./rollout-mutex";
-import { nowOf, type RolloutDeps, type RolloutPlan } from "./types";
+import { parseRolloutPlan } from "./plan-schema";
+import { nowOf, type RolloutDeps } from "./types";
 import type { Actor } from "./create-rollout";
 
 export const APPROVAL_TTL_MS = Number(process.env.KEEL_APPROVAL_TTL_HOURS ?? 24) * 3_600_000;
@@ -58,7 +59,7 @@ async function answerOnce(deps: RolloutDeps, actor: Actor, input: Answer): Promi
     if (input.digest !== r.planDigest)
       return refuse("CONFLICT", `The plan of rollout ${r.number} changed since you looked at it; review the new plan and answer again.`);
     // What the approver saw must still be true of the hosts.
-    const plan = r.plan as unknown as RolloutPlan;
+    const plan = parseRolloutPlan(r.plan, r.number);
     const { live, changes } = await liveFactChanges(tx, plan);
     if (changes.length > 0) {
       const reason = await lapseRollout(tx, r, changes, { actorId: actor.id, at: input.verdict });

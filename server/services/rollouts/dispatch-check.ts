@@ -8,7 +8,7 @@ import { getActivePolicy, type ActivePolicy } from "../policy/get-active-policy"
 import { countValidApprovals } from "./count-approvals";
 import { liveFactChanges } from "./decision-facts";
 import { rolloutPolicyRequest } from "./policy-request";
-import type { RolloutPlan } from "./types";
+import { parseRolloutPlan } from "./plan-schema";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -24,7 +24,7 @@ type Subject = { id: string; plan: unknown; planDigest: string; createdById: str
 export async function checkDispatch(db: Db, r: Subject, at: Date, policy?: ActivePolicy): Promise<DispatchVerdict> {
   const [state] = await db.$queryRaw<{ lapse_reason: string | null }[]>`SELECT lapse_reason FROM rollouts WHERE id = ${r.id}::uuid`;
   if (state?.lapse_reason) return { ok: false, reason: `its approvals lapsed (${state.lapse_reason}); plan it again` };
-  const plan = r.plan as RolloutPlan;
+  const plan = parseRolloutPlan(r.plan, r.id);
   const { live, changes } = await liveFactChanges(db, plan);
   if (changes.length > 0) return { ok: false, reason: changes.join("; "), changes };
   const requester = await db.user.findUnique({ where: { id: r.createdById }, select: { id: true, roles: true, disabled: true } });

@@ -2,7 +2,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { countValidApprovals } from "./count-approvals";
-import type { RolloutPlan } from "./types";
+import { parseRolloutPlan } from "./plan-schema";
 
 export async function getRollout({ db }: { db: PrismaClient }, id: string) {
   const r = await db.rollout.findUnique({ where: { id } });
@@ -44,7 +44,7 @@ export async function getRollout({ db }: { db: PrismaClient }, id: string) {
     currentWave: r.currentWave,
     failureThreshold: r.failureThreshold,
     parallelism: r.parallelism,
-    plan: r.plan as unknown as RolloutPlan,
+    plan: parseRolloutPlan(r.plan, r.number),
     planDigest: r.planDigest,
     decision: r.decision as { effect: string; reasons: string[]; approvals?: number; approverRole?: string },
     policyVersion: r.policyVersion,

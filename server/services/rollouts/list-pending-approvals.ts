@@ -6,7 +6,7 @@ import type { PrismaClient } from "@prisma/client";
 import { getActivePolicy } from "../policy/get-active-policy";
 import { nextOpening, windowsFor } from "../policy/windows";
 import { changesSinceApproval } from "./plan-changes";
-import type { RolloutPlan } from "./types";
+import { parseRolloutPlan } from "./plan-schema";
 
 /** Hosts shown per rollout on the approval card (the rollout's page has them all). */
 const CARD_HOSTS = 50;
@@ -39,7 +39,7 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
   const changed = await changesSinceApproval(db, waiting);
   return {
     rollouts: waiting.map((r) => {
-      const plan = r.plan as unknown as RolloutPlan;
+      const plan = parseRolloutPlan(r.plan, r.number);
       const decision = r.decision as { reasons?: string[] };
       // Plans made before groups were recorded have none.
       const working = plan.hosts.filter((h) => h.action !== "nothing").map((h) => ({ environment: h.environment, groups: h.groups ?? [] }));

@@ -2,6 +2,7 @@
 // someone approved: for the approval card after a re-plan, whose approvals no longer count.
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { diffPlans } from "./plan-diff";
+import { parseRolloutPlan } from "./plan-schema";
 import type { RolloutPlan } from "./types";
 
 type Tx = Prisma.TransactionClient | PrismaClient;
@@ -44,7 +45,7 @@ export async function changesSinceApproval(db: PrismaClient, rollouts: { id: str
       approvedAt: latest.get(r.id)!.createdAt,
       approvedBy: [...new Set(by.map((a) => users.get(a.approverId) ?? a.approverId))],
       // A plan approved before plans were kept: say so rather than nothing.
-      changes: then ? diffPlans(then.plan as unknown as RolloutPlan, r.plan as RolloutPlan) : ["the approved plan was not kept (planned before this console kept plans); compare the plan below in full"],
+      changes: then ? diffPlans(parseRolloutPlan(then.plan, r.id), parseRolloutPlan(r.plan, r.id)) : ["the approved plan was not kept (planned before this console kept plans); compare the plan below in full"],
     });
   }
   return out;

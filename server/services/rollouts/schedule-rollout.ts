@@ -12,6 +12,7 @@ import { nextOpening, windowState } from "../policy/windows";
 import type { Actor } from "./create-rollout";
 import { startRollout } from "./control-rollout";
 import { serializeRollout } from "./rollout-mutex";
+import { parseRolloutPlan } from "./plan-schema";
 import { nowOf, type Clock, type RolloutPlan } from "./types";
 
 export type ScheduleDeps = { db: PrismaClient; clock?: Clock };
@@ -43,7 +44,7 @@ export function scheduleRollout(deps: ScheduleDeps, actor: Actor, id: string, in
         throw new AppError("CONFLICT", {
           message: `Rollout ${r.number} is ${r.state.replace("_", " ")}; only an approved rollout or one awaiting approval can be scheduled.`,
         });
-      const hosts = workingHosts(r.plan as unknown as RolloutPlan);
+      const hosts = workingHosts(parseRolloutPlan(r.plan, r.number));
       let at: Date;
       if ("nextWindow" in input) {
         const open = nextOpening(hosts, windows, now, HORIZON_DAYS);

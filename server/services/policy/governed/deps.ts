@@ -1,9 +1,9 @@
-// The running console's dependencies for governed actions (tests build their own GovernDeps).
+// The running console's dependencies for governed actions (server/services/compose.ts; tests
+// build their own GovernDeps); procedures use ctx.services.govern.
 import type { PrismaClient } from "@prisma/client";
-import { inventoryDeps } from "@/server/services/inventory/deps";
-import { releaseDeps } from "@/server/services/releases/deps";
+import { consoleServices } from "@/server/services/compose";
 import type { GovernDeps } from "./types";
 
 export function governDeps(db: PrismaClient): GovernDeps {
-  return { db, inventory: inventoryDeps(db), box: () => releaseDeps(db, null).box };
+  return consoleServices().govern(db);
 }

@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 
 /** Delete a group (members and group targets go with it). Admin-only, audited. */
 export const deleteGroupRoute = procedureFor(["admin"])
   .input(z.strictObject({ id: z.uuid() }))
   .output(z.object({ name: z.string() }))
-  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "groups.delete", { id: input.id }));
+  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "groups.delete", { id: input.id }));

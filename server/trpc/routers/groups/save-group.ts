@@ -2,10 +2,9 @@ import { z } from "zod";
 import { ZSaveGroupRequest } from "@/server/services/hosts/save-group";
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 
 /** Create or change a static or filter group. Audited. */
 export const saveGroupRoute = procedureFor(["admin", "operator"])
   .input(ZSaveGroupRequest)
   .output(z.object({ id: z.string(), name: z.string() }))
-  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "groups.save", input));
+  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "groups.save", input));

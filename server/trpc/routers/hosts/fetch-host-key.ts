@@ -1,10 +1,9 @@
 import { procedureFor } from "../../init";
 import { fetchHostKey } from "@/server/services/hosts/fetch-host-key";
-import { inventoryDeps } from "@/server/services/inventory/deps";
 import { ZFetchHostKeyRequest, ZFetchHostKeyResponse } from "./schemas";
 
 /** Step 1 of enrolling: the key the host presents, for the admin to compare and accept. */
 export const fetchHostKeyRoute = procedureFor(["admin"])
   .input(ZFetchHostKeyRequest)
   .output(ZFetchHostKeyResponse)
-  .mutation(({ ctx, input }) => fetchHostKey(inventoryDeps(ctx.db), input));
+  .mutation(({ ctx, input }) => fetchHostKey(ctx.services.inventory(ctx.db), input));

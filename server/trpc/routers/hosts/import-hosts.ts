@@ -1,6 +1,5 @@
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 import { parseHostsCsv, parseLabInventory, parseSshConfig } from "@/server/services/hosts/parse-import";
 import { ZImportRequest, ZImportResponse } from "./schemas";
 
@@ -13,7 +12,7 @@ export const importHostsRoute = procedureFor(["admin"])
       input.format === "lab" ? parseLabInventory(input.text) : input.format === "csv" ? parseHostsCsv(input.text) : parseSshConfig(input.text, input.knownHosts ?? "");
     const entries = parsed.entries.map((e) => ({ ...e, name: String(e.name) }));
     if (input.dryRun) return { problems: parsed.problems, entries, outcomes: [], enrolled: 0 };
-    const r = await governed(governDeps(ctx.db), ctx.user, "hosts.import", {
+    const r = await governed(ctx.services.govern(ctx.db), ctx.user, "hosts.import", {
       entries: parsed.entries,
       acceptPresentedKeys: input.acceptPresentedKeys,
       environment: input.environment,

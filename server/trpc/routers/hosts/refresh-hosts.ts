@@ -1,6 +1,5 @@
 import { procedureFor } from "../../init";
 import { refreshHosts, resolveRefreshTargets } from "@/server/services/inventory/refresh-hosts";
-import { inventoryDeps } from "@/server/services/inventory/deps";
 import { ZRefreshRequest, ZRefreshResponse } from "./schemas";
 
 /** Up to this many hosts the call waits for the results; more run in the background. */
@@ -11,7 +10,7 @@ export const refreshHostsRoute = procedureFor(["admin", "operator"])
   .input(ZRefreshRequest)
   .output(ZRefreshResponse)
   .mutation(async ({ ctx, input }) => {
-    const deps = inventoryDeps(ctx.db);
+    const deps = ctx.services.inventory(ctx.db);
     // Resolved first, so that the count the page shows is the real one, whichever way it runs.
     const hostIds = await resolveRefreshTargets(deps, input);
     if (hostIds.length <= WAIT_LIMIT) return { background: false, ...(await refreshHosts(deps, { hostIds })) };

@@ -1,6 +1,5 @@
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 import { z } from "zod";
 import { ZRemoveRequest } from "./schemas";
 
@@ -8,4 +7,4 @@ import { ZRemoveRequest } from "./schemas";
 export const removeHostRoute = procedureFor(["admin"])
   .input(ZRemoveRequest)
   .output(z.object({ id: z.string(), name: z.string(), retiredAt: z.date() }))
-  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "hosts.remove", { id: input.id }));
+  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "hosts.remove", { id: input.id }));

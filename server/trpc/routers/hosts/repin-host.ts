@@ -1,11 +1,10 @@
 import { z } from "zod";
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZRepinRequest } from "./schemas";
 
 /** Accept a host's new key after it changed. Admin-only, audited. */
 export const repinHostRoute = procedureFor(["admin"])
   .input(ZRepinRequest)
   .output(z.object({ name: z.string(), fingerprint: z.string() }))
-  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "hosts.repin", input));
+  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "hosts.repin", input));

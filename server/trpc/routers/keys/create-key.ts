@@ -1,10 +1,9 @@
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZCreateKeyRequest, ZCreateKeyResponse } from "./schemas";
 
 /** A new console signing key; it signs the releases built or re-signed from now on. */
 export const createKeyRoute = procedureFor(["admin"])
   .input(ZCreateKeyRequest)
   .output(ZCreateKeyResponse)
-  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "keys.create", input));
+  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "keys.create", input));

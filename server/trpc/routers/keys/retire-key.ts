@@ -1,10 +1,9 @@
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZRetireKeyRequest, ZRetireKeyResponse } from "./schemas";
 
 /** Retires a key (no new releases; hosts keep trusting it) or, with `remove`, drops it everywhere. */
 export const retireKeyRoute = procedureFor(["admin"])
   .input(ZRetireKeyRequest)
   .output(ZRetireKeyResponse)
-  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "keys.retire", input));
+  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "keys.retire", input));

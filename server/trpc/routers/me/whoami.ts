@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { signedInProcedure, ROLES } from "../../init";
+import { ROLES } from "@/server/auth/roles";
+import { signedInProcedure } from "../../init";
 
 export const ZWhoamiResponse = z.object({
   id: z.string(),

@@ -2,7 +2,6 @@
 import { z } from "zod";
 import { procedureFor } from "../../init";
 import { answerChange, cancelChange, listChangeRequests } from "@/server/services/policy/governed/change-requests";
-import { governDeps } from "@/server/services/policy/governed/deps";
 
 const ZAnswerChange = z
   .object({ id: z.uuid(), digest: z.string().regex(/^[0-9a-f]{64}$/), comment: z.string().max(2000).optional() })
@@ -12,11 +11,11 @@ export const listChangesRoute = procedureFor(["admin", "operator", "approver", "
 
 export const approveChangeRoute = procedureFor(["approver", "admin"])
   .input(ZAnswerChange)
-  .mutation(({ ctx, input }) => answerChange(governDeps(ctx.db), ctx.user, { ...input, verdict: "approve" }));
+  .mutation(({ ctx, input }) => answerChange(ctx.services.govern(ctx.db), ctx.user, { ...input, verdict: "approve" }));
 
 export const rejectChangeRoute = procedureFor(["approver", "admin"])
   .input(ZAnswerChange)
-  .mutation(({ ctx, input }) => answerChange(governDeps(ctx.db), ctx.user, { ...input, verdict: "reject" }));
+  .mutation(({ ctx, input }) => answerChange(ctx.services.govern(ctx.db), ctx.user, { ...input, verdict: "reject" }));
 
 export const cancelChangeRoute = procedureFor(["admin", "operator"])
   .input(z.strictObject({ id: z.uuid() }))

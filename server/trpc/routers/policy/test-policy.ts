@@ -6,11 +6,13 @@ import { evaluatePolicy } from "@/server/services/policy/evaluate-policy";
 import { getActivePolicy } from "@/server/services/policy/get-active-policy";
 import { parsePolicy } from "@/server/services/policy/parse-policy";
 import { rolloutPolicyRequest } from "@/server/services/rollouts/policy-request";
-import type { RolloutPlan } from "@/server/services/rollouts/types";
+import { parseRolloutPlan } from "@/server/services/rollouts/plan-schema";
+import { ZTestedPolicyOut, ZValidatedPolicyOut } from "./outputs";
 import { ZPolicyDocument, ZTestPolicy } from "./schemas";
 
 export const validatePolicyRoute = procedureFor(["admin", "operator", "approver", "auditor"])
   .input(ZPolicyDocument)
+  .output(ZValidatedPolicyOut)
   .query(({ input }) => {
     const r = parsePolicy(input);
     return r.ok ? { ok: true as const, errors: [] } : { ok: false as const, errors: r.errors };
@@ -18,13 +20,14 @@ export const validatePolicyRoute = procedureFor(["admin", "operator", "approver"
 
 export const testPolicyRoute = procedureFor(["admin", "operator", "approver", "auditor"])
   .input(ZTestPolicy)
+  .output(ZTestedPolicyOut)
   .query(async ({ ctx, input }) => {
     const parsed = parsePolicy(input.document);
     if (!parsed.ok) return { ok: false as const, errors: parsed.errors };
     const r = await ctx.db.rollout.findUnique({ where: { id: input.rolloutId }, select: { plan: true, createdById: true, number: true } });
     if (!r) throw new AppError("NOT_FOUND", { message: "no such rollout" });
     const requester = await ctx.db.user.findUnique({ where: { id: r.createdById }, select: { id: true, roles: true } });
-    const req = await rolloutPolicyRequest(ctx.db, requester ?? { id: r.createdById, roles: [] }, r.plan as unknown as RolloutPlan, input.at ?? new Date(), false);
+    const req = await rolloutPolicyRequest(ctx.db, requester ?? { id: r.createdById, roles: [] }, parseRolloutPlan(r.plan, r.number), input.at ?? new Date(), false);
     const active = await getActivePolicy({ db: ctx.db });
     return {
       ok: true as const,

@@ -1,10 +1,9 @@
 import { procedureFor } from "../../init";
 import { deleteRelease } from "@/server/services/releases/delete-release";
-import { releaseDeps } from "@/server/services/releases/deps";
 import { ZDeleteReleaseResponse, ZReleaseRef } from "./schemas";
 
 /** Deletes a release no host runs (refused otherwise), with its deltas and unused streams. */
 export const deleteReleaseRoute = procedureFor(["admin", "operator"])
   .input(ZReleaseRef)
   .output(ZDeleteReleaseResponse)
-  .mutation(({ ctx, input }) => deleteRelease(releaseDeps(ctx.db, ctx.user.id), input));
+  .mutation(({ ctx, input }) => deleteRelease(ctx.services.releases(ctx.db, ctx.user.id), input));

@@ -1,6 +1,5 @@
 import { procedureFor } from "../../init";
 import { planStream } from "@/server/services/releases/plan-stream";
-import { releaseDeps } from "@/server/services/releases/deps";
 import { ZPlanStreamRequest, ZPlanStreamResponse } from "./schemas";
 
 /** What would be sent to a host holding `hostVersions` to install `version` (may produce a delta). */
@@ -8,5 +7,5 @@ export const planStreamRoute = procedureFor(["admin", "operator"])
   .input(ZPlanStreamRequest)
   .output(ZPlanStreamResponse)
   .mutation(({ ctx, input }) =>
-    planStream({ db: ctx.db, ...input, producer: releaseDeps(ctx.db, ctx.user.id) }),
+    planStream({ db: ctx.db, ...input, producer: ctx.services.releases(ctx.db, ctx.user.id) }),
   );

@@ -22,7 +22,8 @@ import { jsonError } from "@/server/auth/request-guard";
 import { AppError, toTRPCError } from "@/server/errors";
 import { isAllowed } from "@/server/trpc/init";
 import { buildRelease, assertCanBuild } from "@/server/services/releases/build-release";
-import { releaseDeps, type ReleaseDeps } from "@/server/services/releases/deps";
+import { consoleServices } from "@/server/services/compose";
+import type { ReleaseDeps } from "@/server/services/releases/deps";
 import { parseHealthCheckParam } from "@/server/services/releases/health-check";
 import { MAX_MANIFEST_BYTES } from "@/server/services/releases/parse-manifest";
 import { pushRelease } from "@/server/services/releases/push-release";
@@ -97,7 +98,7 @@ export function createReleaseUploadHandler(deps: {
   trustedOrigins: string[];
   depsFor?: (db: PrismaClient, actorId: string) => ReleaseDeps;
 }) {
-  const depsFor = deps.depsFor ?? releaseDeps;
+  const depsFor = deps.depsFor ?? ((db: PrismaClient, actorId: string) => consoleServices().releases(db, actorId));
   return async function handle(req: Request): Promise<Response> {
     const raw = req.body ? Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>) : null;
     // The body as the services read it; a service that refuses early may drop (destroy) it.

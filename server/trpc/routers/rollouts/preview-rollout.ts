@@ -1,17 +1,17 @@
 // The plan and the policy's answer for a spec, without creating anything (the create form's preview).
+// A mutation: planning may make incremental streams (btrfs send, cached) on the console.
 import { procedureFor } from "../../init";
-import { releaseDeps } from "@/server/services/releases/deps";
 import { decideRollout } from "@/server/services/rollouts/create-rollout";
 import { ZRolloutSpec } from "./schemas";
 
 export const previewRolloutRoute = procedureFor(["admin", "operator"])
   .input(ZRolloutSpec)
-  .query(async ({ ctx, input }) => {
+  .mutation(async ({ ctx, input }) => {
     // Makes the incremental streams the plan needs (once, cached), so the preview shows what
     // creating the rollout will plan.
     const { plan, digest, decision, policy } = await decideRollout(ctx.db, ctx.user, input, new Date(), undefined, {
       audit: false,
-      releases: releaseDeps(ctx.db, ctx.user.id),
+      releases: ctx.services.releases(ctx.db, ctx.user.id),
     });
     return { plan, digest, decision, policyVersion: policy.version };
   });

@@ -1,8 +1,9 @@
 import { procedureFor } from "../../init";
-import { releaseDeps } from "@/server/services/releases/deps";
 import { replanRollout } from "@/server/services/rollouts/replan-rollout";
+import { ZReplannedRolloutOut } from "./outputs";
 import { ZReplanRollout } from "./schemas";
 
 export const replanRolloutRoute = procedureFor(["admin", "operator"])
   .input(ZReplanRollout)
-  .mutation(({ ctx, input }) => replanRollout({ db: ctx.db, releases: releaseDeps(ctx.db, ctx.user.id) }, ctx.user, input.rolloutId, input.spec));
+  .output(ZReplannedRolloutOut)
+  .mutation(({ ctx, input }) => replanRollout({ db: ctx.db, releases: ctx.services.releases(ctx.db, ctx.user.id) }, ctx.user, input.rolloutId, input.spec));

@@ -1,9 +1,8 @@
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZUserIdRequest, ZUserSummary } from "./schemas";
 
 export const enableUserRoute = procedureFor(["admin"])
   .input(ZUserIdRequest)
   .output(ZUserSummary)
-  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "users.enable", input));
+  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "users.enable", input));

@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 import { ZUserIdRequest } from "./schemas";
 
 export const revokeSessionsRoute = procedureFor(["admin"])
   .input(ZUserIdRequest)
   .output(z.object({ revoked: z.number().int() }))
-  .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "users.revokeSessions", input));
+  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "users.revokeSessions", input));

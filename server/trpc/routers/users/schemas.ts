@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ROLES } from "../../init";
+import { ROLES } from "@/server/auth/roles";
 import { PASSWORD_MAX, PASSWORD_MIN } from "../../../auth/password";
 
 export const ZRole = z.enum(ROLES);
