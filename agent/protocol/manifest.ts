@@ -5,6 +5,7 @@ import { ProtocolInputError, arr, bool, int, obj, oneOf, opt, str } from "./chec
 import { KEY_ID_PATTERN, signBytes, verifyBytes, type PublicKeyInfo, type SigningKey } from "./keys";
 import { appNameProblem, versionProblem } from "./names";
 import { MANIFEST_VERSIONS } from "./version";
+import { validateExports, validateOnActivate, type ExportDecl, type OnActivate } from "./activation";
 
 export const RELEASE_KINDS = ["app", "runtime", "rootfs"] as const;
 export type ReleaseKind = (typeof RELEASE_KINDS)[number];
@@ -110,6 +111,10 @@ export interface ReleaseManifest {
   parent?: ReleaseParent;
   healthCheck?: HealthCheck;
   special?: ReleaseSpecial;
+  /** Run after `current` moves to this version (agent/protocol/activation.ts). */
+  onActivate?: OnActivate;
+  /** Files of the tree linked into allow-listed host directories through `current`. */
+  exports?: ExportDecl[];
   /** base64 ed25519 signature over manifestSigningBytes(manifest). */
   signature: string;
 }
@@ -118,7 +123,7 @@ export type UnsignedManifest = Omit<ReleaseManifest, "signature">;
 
 const MANIFEST_FIELDS = [
   "manifestVersion", "app", "version", "kind", "created", "signer", "tree", "stream",
-  "parent", "healthCheck", "special", "signature",
+  "parent", "healthCheck", "special", "signature", "onActivate", "exports",
 ] as const;
 
 function name(v: unknown, path: string, problem: (x: unknown) => string | null): string {
@@ -208,6 +213,8 @@ export function validateManifest(v: unknown): ReleaseManifest {
     if (m.parent.version === m.version) throw new ProtocolInputError("manifest.parent.version", "must differ from version");
   }
   if (o.healthCheck !== undefined) m.healthCheck = validateHealthCheck(o.healthCheck, "manifest.healthCheck");
+  if (o.onActivate !== undefined) m.onActivate = validateOnActivate(o.onActivate, "manifest.onActivate");
+  if (o.exports !== undefined) m.exports = validateExports(o.exports, "manifest.exports");
   if (o.special !== undefined) {
     const sp = obj(o.special, "manifest.special", version === 1 ? ["setuid", "capabilities", "devices"] : ["setuid", "capabilities", "devices", "xattrs"]);
     m.special = {

@@ -3,11 +3,12 @@
 // `keel-agent serve` (JSON frames, see framing.ts).
 import { ProtocolInputError, bool, int, obj, oneOf, opt, str } from "./check";
 import type { AgentErrorBody } from "./errors";
+import { validateActivation, type Activation, type ExportFact, type HookArgs, type HookResult } from "./activation";
 import { validateHealthCheck, validateManifest, RELEASE_KINDS, STREAM_FORMATS, type HealthCheck, type ReleaseKind, type ReleaseManifest, type StreamFormat } from "./manifest";
 import { appNameProblem, versionProblem } from "./names";
 import { PROTOCOL_VERSION } from "./version";
 
-export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "health", "keygen", "build"] as const;
+export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "health", "keygen", "build", "hook"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Wire encodings of a receive's data: the signed stream as is, or Keel's delta (agent/protocol/delta). */
@@ -72,6 +73,8 @@ export interface BuildArgs {
   format?: StreamFormat;
   /** Recorded in every manifest of the build (run on hosts after activation). */
   healthCheck?: HealthCheck;
+  /** onActivate and exports, recorded in every manifest of the build (agent/protocol/activation.ts). */
+  activation?: Activation;
 }
 
 export interface CommandArgs {
@@ -86,6 +89,7 @@ export interface CommandArgs {
   health: HealthArgs;
   keygen: KeygenArgs;
   build: BuildArgs;
+  hook: HookArgs;
 }
 
 export type StoreBackend = "btrfs" | "plain";
@@ -112,6 +116,8 @@ export interface AppFacts {
   previous: string | null;
   /** Oldest first (compareVersions order). */
   versions: VersionFacts[];
+  /** Files linked into host directories through `current` (absent when none). */
+  exports?: ExportFact[];
 }
 
 /** Result of `facts`: everything inventory needs about one host. */
@@ -240,6 +246,7 @@ export interface CommandResults {
   gc: GcResult;
   verify: VerifyResult;
   health: HealthResult;
+  hook: HookResult;
   keygen: KeygenResult;
   build: BuildResult;
 }
@@ -327,6 +334,7 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       if (o.version !== undefined) r.version = version(o.version, `${p}.version`);
       return r as CommandArgs[C];
     }
+    case "hook":
     case "health": {
       const o = obj(a, p, ["app", "version"]);
       const r: HealthArgs = { app: app(o.app, `${p}.app`) };
@@ -341,7 +349,7 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       } as CommandArgs[C];
     }
     case "build": {
-      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck"]);
+      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck", "activation"]);
       const r: BuildArgs = {
         from: str(o.from, `${p}.from`, PATH_ARG),
         app: app(o.app, `${p}.app`),
@@ -353,6 +361,7 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       if (o.kind !== undefined) r.kind = oneOf(o.kind, `${p}.kind`, RELEASE_KINDS);
       if (o.format !== undefined) r.format = oneOf(o.format, `${p}.format`, STREAM_FORMATS);
       if (o.healthCheck !== undefined) r.healthCheck = validateHealthCheck(o.healthCheck, `${p}.healthCheck`);
+      if (o.activation !== undefined) r.activation = validateActivation(o.activation, `${p}.activation`);
       return r as CommandArgs[C];
     }
     default:

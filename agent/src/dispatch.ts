@@ -15,11 +15,12 @@ import { activate, rollback } from "./commands/activate";
 import { remove, gc } from "./commands/remove";
 import { verify } from "./commands/verify";
 import { health } from "./commands/health";
+import { hook } from "./commands/hook";
 import { keygen } from "./commands/keygen";
 import { build } from "./commands/build";
 
 const STORE_FREE: readonly Command[] = ["version", "keygen"];
-const READ_ONLY: readonly Command[] = ["facts", "verify", "health"];
+const READ_ONLY: readonly Command[] = ["facts", "verify", "health", "hook"];
 
 export function ensureStoreDirs(ctx: AgentContext): void {
   const { layout } = ctx;
@@ -77,6 +78,8 @@ async function runInStore(command: Command, args: unknown, ctx: AgentContext, in
       return verify(ctx, args as CommandArgs["verify"]);
     case "health":
       return health(ctx, args as CommandArgs["health"]);
+    case "hook":
+      return hook(ctx, args as CommandArgs["hook"]);
     case "build":
       return build(ctx, args as CommandArgs["build"]);
     default:

@@ -22,16 +22,19 @@ const USAGE = `usage: keel-agent <command> [options]
   gc [APP] --keep N                       keep the N newest versions per app
   verify APP [VERSION]                    re-check installed trees against their manifests
   health APP [VERSION]                    run the health check of VERSION's signed manifest (default: current)
+  hook APP [VERSION]                      run the onActivate of VERSION's signed manifest (default: current)
   keygen --out DIR [--name NAME]          new ed25519 release signing key
   build --from DIR --app A --version V --key KEY --out DIR [--parent P] [--kind K] [--format F]
         [--health-check JSON]             e.g. '{"type":"exec","argv":["/usr/bin/test","-f","/srv/ok"],"timeoutMs":30000}'
                                           (runs as the user keel-check; add "runAs":"root" for root)
+        [--on-activate JSON] [--export JSON]  e.g. '{"argv":["bin/restart"],"timeoutMs":30000}',
+                                          '[{"from":"hello.service","dir":"/etc/systemd/system"}]'
   serve [--resident SECONDS]              framed request loop on stdin/stdout (agent/protocol/framing.ts);
                                           --resident leaves a resident agent for SECONDS idle when it ends
   resident --idle SECONDS                 the resident agent itself (started by serve --resident; docs/agent.md)
 common options: --store DIR (default ${DEFAULT_STORE}), --trusted DIR (default ${DEFAULT_TRUSTED})`;
 
-const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "resident", "idle"]);
+const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "on-activate", "export", "resident", "idle"]);
 const BOOL_FLAGS = new Set(["rollback", "allow-special", "help"]);
 
 interface Parsed {
@@ -107,6 +110,7 @@ function argsFor(command: Command, p: Parsed): unknown {
       return { app: pos[0], keep: Number(keep) };
     }
     case "verify":
+    case "hook":
     case "health":
       need(1, 2);
       return { app: pos[0], version: pos[1] };
@@ -134,9 +138,27 @@ function argsFor(command: Command, p: Parsed): unknown {
         kind: flag(p, "kind"),
         format: flag(p, "format"),
         healthCheck,
+        activation: activationFlags(p),
       };
     }
   }
+}
+
+function json(p: Parsed, name: string): unknown {
+  const v = flag(p, name);
+  if (v === undefined) return undefined;
+  try {
+    return JSON.parse(v);
+  } catch (e) {
+    throw new ProtocolInputError(`--${name}`, `must be JSON (${(e as Error).message})`);
+  }
+}
+
+function activationFlags(p: Parsed): unknown {
+  const onActivate = json(p, "on-activate");
+  const exports = json(p, "export");
+  if (onActivate === undefined && exports === undefined) return undefined;
+  return { ...(onActivate !== undefined ? { onActivate } : {}), ...(exports !== undefined ? { exports } : {}) };
 }
 
 function print(value: unknown): void {

@@ -14,6 +14,7 @@ import { artifactName, checkStored, loadStream, type Loaded, type StreamChoice }
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
 import { toSshTarget } from "@/server/services/inventory/ssh-port";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
+import { runActivationHook } from "./activation-step";
 
 export type SshExecutorDeps = {
   db: PrismaClient;
@@ -139,7 +140,9 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         if (rollout.action === "rollback" && !input.reconcile) {
           await say({ step: "activate" });
           await session.request("rollback", { app: rollout.app });
-          return await finish({ outcome: "succeeded" });
+          // The version that is current again runs its own hook (a restart onto the old tree).
+          const failed = await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app));
+          return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
         }
 
         const factsBefore = await session.request("facts", {});
@@ -152,7 +155,9 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         if (rollout.action === "rollback") {
           await say({ step: "activate" });
           await session.request("rollback", { app: rollout.app });
-          return await finish({ outcome: "succeeded" });
+          // The version that is current again runs its own hook (a restart onto the old tree).
+          const failed = await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app));
+          return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
         }
 
         let full: ReleaseManifest;
@@ -190,6 +195,20 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
 
         await say({ step: "activate" });
         await session.request("activate", { app: rollout.app, version: target_ });
+        // Going back: the old version becomes current again and its own hook runs.
+        const revert = async (why: string): Promise<HostStepResult> => {
+          if (!before.current)
+            return await finish({ outcome: "failed", step: step, error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
+          await say({ step: "revert" });
+          await session!.request("activate", { app: rollout.app, version: before.current, rollback: true });
+          const old = await runActivationHook(session!, host.name, rollout.app, before.current);
+          return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}${old ? `, but its hook failed too: ${old}` : ""}` });
+        };
+        if (full.onActivate) {
+          await say({ step: "hook" });
+          const failed = await runActivationHook(session, host.name, rollout.app, target_);
+          if (failed) return await revert(failed);
+        }
 
         const check = full.healthCheck;
         if (check) {
@@ -197,14 +216,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           // The agent runs the check its installed, signed manifest declares (as the unprivileged
           // user keel-check unless it says runAs "root"; also on forced-command hosts); the console only asks.
           const h = await session.request("health", { app: rollout.app, version: target_ }).catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
-          if (!h.ok) {
-            const why = `health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`;
-            if (!before.current)
-              return await finish({ outcome: "failed", step: "health-check", error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
-            await say({ step: "revert" });
-            await session.request("activate", { app: rollout.app, version: before.current, rollback: true });
-            return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}` });
-          }
+          if (!h.ok) return await revert(`health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`);
         }
         return await finish({ outcome: "succeeded" });
       } catch (e) {

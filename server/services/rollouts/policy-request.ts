@@ -5,6 +5,7 @@ import type { Prisma, PrismaClient } from "@prisma/client";
 import type { PolicyRequest, PolicyTargetHost, Role } from "../policy/types";
 import { readHostFacts, workingHosts } from "./decision-facts";
 import type { HostFacts, RolloutPlan } from "./types";
+import { plansRootHook } from "./root-hooks";
 
 export async function rolloutPolicyRequest(
   db: PrismaClient | Prisma.TransactionClient,
@@ -27,6 +28,7 @@ export async function rolloutPolicyRequest(
     app: plan.app,
     hosts,
     runsAsRoot: !!plan.rootCommands,
+    rootHook: plansRootHook(plan),
     waves: plan.waves,
     at,
     assumeWindowsOpen,

@@ -107,4 +107,4 @@ export type RolloutPlan = {
   rootCommands?: RootCommands;
 };
 
-export type RootCommands = { commands: "health check"[]; hosts: number };
+export type RootCommands = { commands: ("health check" | "activation hook")[]; hosts: number };
