@@ -23,6 +23,8 @@ import { appendAudit } from "@/server/services/audit/append-audit";
 import { retainArtifactFile } from "@/server/services/artifacts/artifact-refs";
 import { loadSigningKey } from "@/server/services/keys/load-signing-key";
 import { buildStoreOnBtrfs } from "./btrfs";
+import { activationArgs, parseActivation } from "./activation-input";
+import type { Activation } from "@/agent/protocol";
 import { describeHealthCheck, parseHealthCheck, sameHealthCheck, type HealthCheckInput } from "./health-check";
 import { dropSubvolume } from "./materialize-release";
 import type { ReleaseDeps } from "./deps";
@@ -103,13 +105,15 @@ export async function buildRelease(
     source: BuildSource;
     /** Run on each host after activation; recorded in the signed manifests. */
     healthCheck?: HealthCheckInput | HealthCheck;
+    /** onActivate and exports (decision 0022), recorded in the signed manifests. */
+    activation?: unknown;
   },
 ): Promise<BuildReleaseResult> {
   const { db } = deps;
   const discard = () => {
     if ("tar" in input.source && input.source.tar instanceof Readable) input.source.tar.destroy();
   };
-  let app: string, version: string, healthCheck: HealthCheck | undefined;
+  let app: string, version: string, healthCheck: HealthCheck | undefined, activation: Activation | undefined;
   const kind = input.kind ?? "app";
   try {
     app = assertAppName(input.app);
@@ -117,6 +121,7 @@ export async function buildRelease(
     if (!RELEASE_KINDS.includes(kind))
       throw new AppError("BAD_REQUEST", { message: `kind must be one of ${RELEASE_KINDS.join(", ")}` });
     healthCheck = input.healthCheck === undefined ? undefined : parseHealthCheck(input.healthCheck);
+    activation = parseActivation(input.activation);
     await assertCanBuild(deps);
     if (await db.release.findUnique({ where: { app_version: { app, version } }, select: { id: true } })) {
       throw new AppError("CONFLICT", {
@@ -168,6 +173,7 @@ export async function buildRelease(
     ];
     if (parent) args.push("--parent", parent.version);
     if (healthCheck) args.push("--health-check", JSON.stringify(healthCheck));
+    args.push(...activationArgs(activation));
     const built = await runLocalAgent<BuildResult>(args, {
       step: `building ${app} ${version}`,
       secret: signer.key.export({ format: "pem", type: "pkcs8" }).toString(),
