@@ -150,7 +150,7 @@ describe("activation hooks and exports on lab hosts (the hello example)", () => 
     const done = await roll("update", "3.0");
     for (const h of done.hosts) {
       expect(h.state, `${h.hostName}: ${h.error}`).toBe("reverted");
-      expect(h.error).toMatch(new RegExp(`^HOOK_FAILED on ${h.hostName} \\(step onActivate of hello 3\\.0\\): exit 1 \\(exit code 1\\); stderr: hello 3\\.0 did not answer`));
+      expect(h.error).toMatch(new RegExp(`^HOOK_FAILED on ${h.hostName} \\(step onActivate of hello 3\\.0\\): exit 1 \\(exit code 1\\); stderr: hello 3\\.0 did not answer on 127\\.0\\.0\\.1:8080 within 10 s \\(Error: hello 3\\.0 is broken\\)`));
       expect(h.error).toMatch(/; back on 1\.0$/);
       expect((await fleet.onHost(h.hostName, "hello")).current).toBe("1.0");
       expect(await answer(h.hostName)).toBe("hello 1.0");

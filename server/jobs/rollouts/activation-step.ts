@@ -10,6 +10,6 @@ export async function runActivationHook(session: AgentSession, host: string, app
     .request("hook", version ? { app, version } : { app })
     .catch((e: Error) => ({ ok: false, ran: true, version: version ?? "current", outcome: e.message, exitCode: null, stderrTail: "" }));
   if (r.ok) return null;
-  const tail = r.stderrTail ? `; stderr: ${r.stderrTail.slice(-300)}` : "";
+  const tail = r.stderrTail ? `; stderr: ${r.stderrTail.slice(-500)}` : "";
   return `HOOK_FAILED on ${host} (step onActivate of ${app} ${r.version}): ${r.outcome}${r.exitCode !== null ? ` (exit code ${r.exitCode})` : ""}${tail}`;
 }
