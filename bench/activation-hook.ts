@@ -1,0 +1,99 @@
+// Activation hook benchmark (`npm run bench:activation-hook`): does a hook add more to a host step
+// than its own run time? One lab of N hosts (KEEL_BENCH_HOOK_HOSTS, default 100), one run, two
+// apps built from the same small tree with the same exec health check (/bin/true, as keel-check):
+// `plain` without a hook (the baseline) and `hooked` with onActivate ["/bin/sleep", "0.5"]. Each is
+// installed at 1.0 (not timed), then updated to 2.0 on all N hosts in one wave (timed); the host
+// steps' durations (rollout_hosts started_at → finished_at) give the medians. The hook's own run
+// time is what the agent reports for it (`keel-agent hook hooked 2.0` on 10 hosts, durationMs).
+// Prints: median step without and with the hook, the difference, the hook's own median run time,
+// and their ratio (≤ 1 means the hook costs no more than itself).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { labDown, labExec } from "@/infra/lab/api";
+import { startEmbeddedPostgres } from "@/infra/start/postgres";
+import { applyMigrations } from "@/prisma/migrate";
+import { seedUser } from "@/prisma/seed/fleet";
+import { setUpLabFleet, type LabFleet } from "@/server/jobs/rollouts/test-support/lab-fleet";
+import { startRollout } from "@/server/services/rollouts/control-rollout";
+import { createRollout } from "@/server/services/rollouts/create-rollout";
+import { buildRelease } from "@/server/services/releases/build-release";
+
+const N = Number(process.env.KEEL_BENCH_HOOK_HOSTS ?? 100);
+const HOOK = { argv: ["/bin/sleep", "0.5"], timeoutMs: 30_000 };
+const CHECK = { type: "exec" as const, argv: ["/bin/true"], timeoutMs: 30_000 };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const sec = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+
+async function update(fleet: LabFleet, actor: { id: string; roles: "operator"[] }, app: string, version: string): Promise<number[]> {
+  const r = await createRollout({ db: fleet.db, releases: fleet.deps }, actor, {
+    action: "update", app, version, targets: { environments: ["dev"] }, waves: ["100%"], failureThreshold: 0, parallelism: Math.min(N, 200),
+  });
+  await startRollout({ db: fleet.db, boss: fleet.worker.boss }, actor, r.id);
+  for (;;) {
+    const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: r.id }, include: { hosts: true } });
+    if (!["running", "approved", "scheduled"].includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued")) {
+      if (x.state !== "succeeded") throw new Error(`${app} ${version}: rollout ${x.state}: ${JSON.stringify(x.hosts.filter((h) => h.error).slice(0, 3).map((h) => h.error))}`);
+      return x.hosts.map((h) => h.finishedAt!.getTime() - h.startedAt!.getTime());
+    }
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), "keel-bench-hook-"));
+  const pg = await startEmbeddedPostgres({ dataDir: join(work, "pg") });
+  const lab = "bh" + randomBytes(3).toString("hex");
+  let fleet: LabFleet | undefined;
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => {
+      void (async () => {
+        await (fleet ? fleet.teardown() : labDown(lab)).catch(() => undefined);
+        await pg.stop().catch(() => undefined);
+        rmSync(work, { recursive: true, force: true });
+        process.exit(130);
+      })();
+    });
+  try {
+    const url = pg.urlFor("postgres");
+    await applyMigrations(url);
+    fleet = await setUpLabFleet({ lab, count: N, databaseUrl: url, environment: "dev", concurrency: N, sweepMs: 1000, heartbeatMs: 5000 });
+    const actor = (await seedUser(fleet.db, "bench@example.test", ["operator"])) as { id: string; roles: "operator"[] };
+    const src = join(work, "src");
+    mkdirSync(join(src, "bin"), { recursive: true });
+    const build = (app: string, v: string) => {
+      writeFileSync(join(src, "VERSION"), `${v}\n`);
+      writeFileSync(join(src, "bin", "app"), `#!/bin/sh\necho ${app} ${v}\n`, { mode: 0o755 });
+      return buildRelease(fleet!.deps, { app, version: v, source: { dir: src }, healthCheck: CHECK, ...(app === "hooked" ? { activation: { onActivate: HOOK } } : {}) });
+    };
+    for (const app of ["plain", "hooked"]) for (const v of ["1.0", "2.0"]) await build(app, v);
+    await update(fleet, actor, "plain", "1.0");
+    await update(fleet, actor, "hooked", "1.0");
+    const plain = await update(fleet, actor, "plain", "2.0");
+    const hooked = await update(fleet, actor, "hooked", "2.0");
+    const names = fleet.inv.hosts.slice(0, 10).map((h) => h.name);
+    const own: number[] = [];
+    for (const h of names) {
+      const r = await labExec(lab, h, ["node", "/usr/local/lib/keel/keel-agent.mjs", "hook", "hooked", "2.0"]);
+      own.push((JSON.parse(r.stdout) as { durationMs: number }).durationMs);
+    }
+    const added = median(hooked) - median(plain);
+    console.log(`${new Date().toISOString().slice(0, 10)}: update of ${N} lab hosts, one wave, exec health check on both`);
+    console.log(`  host step median without hook ${sec(median(plain))}, with hook ${sec(median(hooked))}: +${sec(added)}`);
+    console.log(`  the hook's own run time (agent-reported, median of ${own.length} hosts) ${sec(median(own))}`);
+    console.log(`  added / own run time = ${(added / median(own)).toFixed(2)}`);
+  } finally {
+    await fleet?.teardown().catch((e: unknown) => console.error(`teardown: ${(e as Error).message}`));
+    await pg.stop().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
