@@ -9,6 +9,8 @@ import { useTRPC } from "@/app/_trpc/react";
 import { ErrorNote, OkNote } from "@/app/_components/ui";
 import { formatBytes } from "@/app/_components/format-bytes";
 import { healthCheckFromForm, type HealthKind } from "./health-check-form";
+import { activationFromForm } from "./activation-form";
+import { ActivationFields } from "./activation-fields";
 
 type Progress = { sent: number; total: number } | null;
 
@@ -124,6 +126,9 @@ export function UploadPanel() {
       format,
     });
     if (check) q.set("healthCheck", JSON.stringify(check));
+    const activation = activationFromForm(form);
+    if (typeof activation === "string") return setError(activation);
+    if (activation) q.set("activation", JSON.stringify(activation));
     void run(async () => {
       const r = (await upload(`/api/releases/upload?${q}`, tree, {}, setProgress)) as {
         app: string;
@@ -320,6 +325,7 @@ export function UploadPanel() {
               </div>
             )}
           </fieldset>
+          <ActivationFields />
           <button type="submit" className="btn btn-primary" disabled={busy}>
             {busy ? "Building…" : "Build"}
           </button>
