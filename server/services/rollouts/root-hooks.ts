@@ -13,6 +13,9 @@ export async function addRootHooks(db: PrismaClient, plan: RolloutPlan, hosts: P
   if (!versions.length) return;
   const rows = await db.release.findMany({ where: { app: plan.app, version: { in: versions } }, select: { version: true, manifest: true } });
   const root = new Set(rows.filter((r) => hookRunsAsRoot((JSON.parse(r.manifest) as { onActivate?: OnActivate }).onActivate)).map((r) => r.version));
+  // A version the console no longer knows may declare anything: counted as a root hook (fail safe).
+  // (Only where it becomes current by the plan itself: a rollback's target.)
+  for (const h of working) if (h.action === "rollback" && h.to && !rows.some((r) => r.version === h.to)) root.add(h.to);
   const n = working.filter((h) => (h.to && root.has(h.to)) || (h.action === "update" && h.from && root.has(h.from))).length;
   if (!n) return;
   const prev = plan.rootCommands;
