@@ -141,7 +141,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           await say({ step: "activate" });
           await session.request("rollback", { app: rollout.app });
           // The version that is current again runs its own hook (a restart onto the old tree).
-          const failed = await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app));
+          const failed = await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
           return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
         }
 
@@ -156,7 +156,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           await say({ step: "activate" });
           await session.request("rollback", { app: rollout.app });
           // The version that is current again runs its own hook (a restart onto the old tree).
-          const failed = await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app));
+          const failed = await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
           return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
         }
 
@@ -201,12 +201,12 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
             return await finish({ outcome: "failed", step: step, error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
           await say({ step: "revert" });
           await session!.request("activate", { app: rollout.app, version: before.current, rollback: true });
-          const old = await runActivationHook(session!, host.name, rollout.app, before.current);
+          const old = await runActivationHook(session!, host.name, rollout.app, before.current, note);
           return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}${old ? `, but its hook failed too: ${old}` : ""}` });
         };
         if (full.onActivate) {
           await say({ step: "hook" });
-          const failed = await runActivationHook(session, host.name, rollout.app, target_);
+          const failed = await runActivationHook(session, host.name, rollout.app, target_, note);
           if (failed) return await revert(failed);
         }
 
