@@ -59,6 +59,18 @@ export const ZEnv = z.object({
    * when the data directory is not on btrfs and it runs as root; 0 turns that off.
    */
   KEEL_BUILD_STORE_GIB: z.coerce.number().int().min(0).max(65_536).default(20),
+  /**
+   * Sign-in with the organisation's identity provider (docs/auth.md): set for automated installs;
+   * these take precedence over Settings. Role map: "group:role+role,group:role".
+   */
+  KEEL_OIDC_ISSUER: z.url().optional(),
+  KEEL_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  KEEL_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  KEEL_OIDC_GROUP_CLAIM: z.string().min(1).default("groups"),
+  KEEL_OIDC_ROLE_MAP: z.string().default(""),
+  /** false: only the break-glass account (KEEL_OIDC_BREAK_GLASS, default KEEL_ADMIN_EMAIL) signs in with a password. */
+  KEEL_OIDC_LOCAL_SIGN_IN: z.stringbool().default(true),
+  KEEL_OIDC_BREAK_GLASS: z.email().optional(),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   KEEL_TRUST_PROXY: z.stringbool().default(false),
 });

@@ -21,6 +21,7 @@ export const APP_ERROR_CODES = {
   /** Not done yet: the change waits as a change request for approvers (details.changeRequest). */
   APPROVAL_REQUIRED: "FORBIDDEN",
   AUDIT_CHAIN_BROKEN: "CONFLICT",
+  REQUIREMENT_UNMET: "PRECONDITION_FAILED",
 } as const satisfies Record<string, TRPC_ERROR_CODE_KEY>;
 
 export type AppErrorCode = keyof typeof APP_ERROR_CODES;

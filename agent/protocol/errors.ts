@@ -25,6 +25,7 @@ export const AGENT_ERROR_CODES = {
   ALREADY_INSTALLED: "this version is installed with a different manifest",
   REPLAY_REFUSED: "activating an older version than current needs --rollback",
   IN_USE: "the version is current or previous and cannot be removed",
+  REQUIREMENT_UNMET: "an app's required runtime is missing or outside its range, or a runtime change would break an installed app's range",
   NO_PREVIOUS: "there is no previous version to roll back to",
   VERIFY_FAILED: "an installed tree no longer matches its manifest",
   NOT_SUPPORTED: "the store or host cannot do this (e.g. build needs btrfs)",

@@ -11,3 +11,4 @@ export * from "./errors";
 export * from "./messages";
 export * from "./framing";
 export * from "./resident";
+export * from "./requires";

@@ -6,6 +6,7 @@ import { KEY_ID_PATTERN, signBytes, verifyBytes, type PublicKeyInfo, type Signin
 import { appNameProblem, versionProblem } from "./names";
 import { MANIFEST_VERSIONS } from "./version";
 import { validateExports, validateOnActivate, type ExportDecl, type OnActivate } from "./activation";
+import { validateRequires, type RuntimeRequirement } from "./requires";
 
 export const RELEASE_KINDS = ["app", "runtime", "rootfs"] as const;
 export type ReleaseKind = (typeof RELEASE_KINDS)[number];
@@ -115,6 +116,8 @@ export interface ReleaseManifest {
   onActivate?: OnActivate;
   /** Files of the tree linked into allow-listed host directories through `current`. */
   exports?: ExportDecl[];
+  /** Kind app only: runtimes the app needs on the host (agent/protocol/requires.ts). */
+  requires?: RuntimeRequirement[];
   /** base64 ed25519 signature over manifestSigningBytes(manifest). */
   signature: string;
 }
@@ -123,7 +126,7 @@ export type UnsignedManifest = Omit<ReleaseManifest, "signature">;
 
 const MANIFEST_FIELDS = [
   "manifestVersion", "app", "version", "kind", "created", "signer", "tree", "stream",
-  "parent", "healthCheck", "special", "signature", "onActivate", "exports",
+  "parent", "healthCheck", "special", "signature", "requires", "onActivate", "exports",
 ] as const;
 
 function name(v: unknown, path: string, problem: (x: unknown) => string | null): string {
@@ -226,6 +229,8 @@ export function validateManifest(v: unknown): ReleaseManifest {
       m.special.xattrs = arr(sp.xattrs, "manifest.special.xattrs", 64, (x, p) => str(x, p, { pattern: DECLARABLE_XATTR }));
     }
   }
+  if (o.requires !== undefined) m.requires = validateRequires(o.requires, "manifest.requires");
+  if (m.requires && m.kind !== "app") throw new ProtocolInputError("manifest.requires", `only apps require runtimes (this release is a ${m.kind})`);
   return m;
 }
 

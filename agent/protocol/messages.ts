@@ -7,6 +7,7 @@ import { validateActivation, type Activation, type ExportFact, type HookArgs, ty
 import { validateHealthCheck, validateManifest, RELEASE_KINDS, STREAM_FORMATS, type HealthCheck, type ReleaseKind, type ReleaseManifest, type StreamFormat } from "./manifest";
 import { appNameProblem, versionProblem } from "./names";
 import { PROTOCOL_VERSION } from "./version";
+import { takeSectionArg, validateRequires, type RuntimeRequirement, type SectionArg } from "./requires";
 
 export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "health", "keygen", "build", "hook"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -29,30 +30,30 @@ export interface ReceiveArgs {
   /** The console's policy allows setuid files / capabilities / devices the release declares. */
   allowSpecial?: boolean;
 }
-export interface ActivateArgs {
+export interface ActivateArgs extends SectionArg {
   app: string;
   version: string;
   /** Allow activating a version older than current (an explicit, approved rollback). */
   rollback?: boolean;
 }
-export interface RollbackArgs {
+export interface RollbackArgs extends SectionArg {
   app: string;
 }
-export interface RemoveArgs {
+export interface RemoveArgs extends SectionArg {
   app: string;
   version: string;
 }
-export interface GcArgs {
+export interface GcArgs extends SectionArg {
   app?: string;
   /** How many versions to keep per app (current and previous are always kept). */
   keep: number;
 }
-export interface VerifyArgs {
+export interface VerifyArgs extends SectionArg {
   app: string;
   version?: string;
 }
 /** health: run the health check recorded in the installed version's signed manifest (never one sent by the caller). */
-export interface HealthArgs {
+export interface HealthArgs extends SectionArg {
   app: string;
   /** Defaults to the current version. */
   version?: string;
@@ -75,6 +76,7 @@ export interface BuildArgs {
   healthCheck?: HealthCheck;
   /** onActivate and exports, recorded in every manifest of the build (agent/protocol/activation.ts). */
   activation?: Activation;
+  requires?: RuntimeRequirement[];
 }
 
 export interface CommandArgs {
@@ -108,6 +110,8 @@ export interface VersionFacts {
   readOnly: boolean;
   isCurrent: boolean;
   isPrevious: boolean;
+  /** Kind app: the runtimes its signed manifest requires. */
+  requires?: RuntimeRequirement[];
 }
 
 export interface AppFacts {
@@ -135,6 +139,8 @@ export interface Facts {
   };
   store: { path: string; backend: StoreBackend; fsType: string; sizeBytes: number; freeBytes: number };
   apps: AppFacts[];
+  /** Runtimes (runtimes/<name>/<version>), like apps; absent from agents before runtimes. */
+  runtimes?: AppFacts[];
   /** Key ids of the release-signing keys this host trusts (valid files in the trusted directory). */
   trustedKeys?: string[];
 }
@@ -190,7 +196,7 @@ export interface RemoveResult {
 }
 
 export interface GcResult {
-  removed: { app: string; version: string }[];
+  removed: { app: string; version: string; kind?: "runtime" }[];
 }
 
 export interface VerifyResult {
@@ -290,6 +296,10 @@ function version(v: unknown, path: string): string {
 
 /** Validates one command's args (also used by the CLI after parsing its flags). */
 export function validateArgs<C extends Command>(command: C, v: unknown): CommandArgs[C] {
+  return takeSectionArg(command, v, (rest) => validateCommandArgs(command, rest)) as CommandArgs[C];
+}
+
+function validateCommandArgs<C extends Command>(command: C, v: unknown): CommandArgs[C] {
   const a = v === undefined ? {} : v;
   const p = "args";
   switch (command) {
@@ -349,7 +359,7 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       } as CommandArgs[C];
     }
     case "build": {
-      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck", "activation"]);
+      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck", "requires", "activation"]);
       const r: BuildArgs = {
         from: str(o.from, `${p}.from`, PATH_ARG),
         app: app(o.app, `${p}.app`),
@@ -362,6 +372,7 @@ export function validateArgs<C extends Command>(command: C, v: unknown): Command
       if (o.format !== undefined) r.format = oneOf(o.format, `${p}.format`, STREAM_FORMATS);
       if (o.healthCheck !== undefined) r.healthCheck = validateHealthCheck(o.healthCheck, `${p}.healthCheck`);
       if (o.activation !== undefined) r.activation = validateActivation(o.activation, `${p}.activation`);
+      if (o.requires !== undefined) r.requires = validateRequires(o.requires, `${p}.requires`);
       return r as CommandArgs[C];
     }
     default:

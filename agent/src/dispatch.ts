@@ -18,6 +18,7 @@ import { health } from "./commands/health";
 import { hook } from "./commands/hook";
 import { keygen } from "./commands/keygen";
 import { build } from "./commands/build";
+import { sectionContext } from "./store/sections";
 
 const STORE_FREE: readonly Command[] = ["version", "keygen"];
 const READ_ONLY: readonly Command[] = ["facts", "verify", "health", "hook"];
@@ -59,7 +60,9 @@ async function runStoreFree(command: Command, args: unknown): Promise<unknown> {
   return keygen(args as CommandArgs["keygen"]);
 }
 
-async function runInStore(command: Command, args: unknown, ctx: AgentContext, input?: StreamInput): Promise<unknown> {
+async function runInStore(command: Command, args: unknown, ctx0: AgentContext, input?: StreamInput): Promise<unknown> {
+  // `kind: "runtime"` acts in runtimes/ (receive and gc choose their sections themselves).
+  const ctx = sectionContext(ctx0, command, args);
   switch (command) {
     case "facts":
       return facts(ctx);

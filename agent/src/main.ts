@@ -2,7 +2,7 @@
 // agent/protocol like a serve request), runs it, prints JSON. Exit codes: 0 ok, 1 failed,
 // 2 bad usage, 75 busy (EX_TEMPFAIL).
 import { readFileSync } from "node:fs";
-import { COMMANDS, ProtocolInputError, validateArgs, type Command } from "../protocol";
+import { COMMANDS, ProtocolInputError, SECTION_COMMANDS, validateArgs, type Command } from "../protocol";
 import { createContext } from "./context";
 import { runCommand } from "./dispatch";
 import { AgentError, toErrorBody } from "./errors";
@@ -17,6 +17,8 @@ const USAGE = `usage: keel-agent <command> [options]
   version                                 agent version, protocol version, bundle SHA-256
   receive --manifest FILE [--stream FILE|-] [--wire raw|keel-delta-1 [--delta-base VERSION]] [--allow-special]
   activate APP VERSION [--rollback]       switch current to VERSION
+                                          (activate, rollback, remove, gc APP, verify, health: --kind runtime
+                                          acts on runtimes/ instead of apps/)
   rollback APP                            make previous current
   remove APP VERSION                      delete a version (not current or previous)
   gc [APP] --keep N                       keep the N newest versions per app
@@ -25,6 +27,7 @@ const USAGE = `usage: keel-agent <command> [options]
   hook APP [VERSION]                      run the onActivate of VERSION's signed manifest (default: current)
   keygen --out DIR [--name NAME]          new ed25519 release signing key
   build --from DIR --app A --version V --key KEY --out DIR [--parent P] [--kind K] [--format F]
+        [--requires JSON]                 e.g. '[{"runtime":"node","versions":"^20"}]' (kind app)
         [--health-check JSON]             e.g. '{"type":"exec","argv":["/usr/bin/test","-f","/srv/ok"],"timeoutMs":30000}'
                                           (runs as the user keel-check; add "runAs":"root" for root)
         [--on-activate JSON] [--export JSON]  e.g. '{"argv":["bin/restart"],"timeoutMs":30000}',
@@ -34,7 +37,7 @@ const USAGE = `usage: keel-agent <command> [options]
   resident --idle SECONDS                 the resident agent itself (started by serve --resident; docs/agent.md)
 common options: --store DIR (default ${DEFAULT_STORE}), --trusted DIR (default ${DEFAULT_TRUSTED})`;
 
-const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "on-activate", "export", "resident", "idle"]);
+const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "on-activate", "export", "resident", "idle", "requires"]);
 const BOOL_FLAGS = new Set(["rollback", "allow-special", "help"]);
 
 interface Parsed {
@@ -139,12 +142,13 @@ function argsFor(command: Command, p: Parsed): unknown {
         format: flag(p, "format"),
         healthCheck,
         activation: activationFlags(p),
+        requires: jsonFlag(p, "requires"),
       };
     }
   }
 }
 
-function json(p: Parsed, name: string): unknown {
+function jsonFlag(p: Parsed, name: string): unknown {
   const v = flag(p, name);
   if (v === undefined) return undefined;
   try {
@@ -155,8 +159,8 @@ function json(p: Parsed, name: string): unknown {
 }
 
 function activationFlags(p: Parsed): unknown {
-  const onActivate = json(p, "on-activate");
-  const exports = json(p, "export");
+  const onActivate = jsonFlag(p, "on-activate");
+  const exports = jsonFlag(p, "export");
   if (onActivate === undefined && exports === undefined) return undefined;
   return { ...(onActivate !== undefined ? { onActivate } : {}), ...(exports !== undefined ? { exports } : {}) };
 }
@@ -203,6 +207,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const cmd = command as Command;
     const raw = argsFor(cmd, p) as Record<string, unknown>;
+    if ((SECTION_COMMANDS as readonly string[]).includes(cmd)) raw.kind = flag(p, "kind");
     for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
     const args = validateArgs(cmd, raw);
     step = cmd;

@@ -32,6 +32,8 @@ function classify(res: Response): Failure {
     const retry = Number(res.headers.get("retry-after"));
     return { kind: "rate-limited", retryAfterSeconds: Number.isFinite(retry) && retry > 0 ? Math.ceil(retry) : null };
   }
+  if (res.status === 403 && res.headers.get("x-keel-error") === "LOCAL_SIGN_IN_OFF")
+    return { kind: "other", message: "Sign-in with a password is turned off on this console: use the identity provider." };
   if (res.status === 400 || res.status === 401 || res.status === 403) return { kind: "invalid" };
   return { kind: "other", message: `Sign-in failed: the console answered ${res.status}. Try again shortly.` };
 }

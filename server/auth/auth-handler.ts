@@ -13,6 +13,7 @@ import { passwordWeakness } from "./password-strength";
 import { RateLimiter, type Limit } from "./rate-limit";
 import { clientIp, jsonError, refuseCrossSiteWrite } from "./request-guard";
 import { signInThrottle, type SignInThrottle } from "./sign-in-throttle";
+import type { OidcRoutes } from "./oidc/routes";
 
 const ALLOWED = new Set([
   "GET /get-session",
@@ -49,6 +50,8 @@ export function createAuthHandler(deps: {
   trustProxy?: boolean;
   throttle?: SignInThrottle;
   limits?: AuthLimits;
+  /** Sign-in through the organisation's identity provider (./oidc/routes.ts), when wired. */
+  oidc?: OidcRoutes;
 }) {
   const throttle = deps.throttle ?? signInThrottle();
   const limits = deps.limits ?? DEFAULT_AUTH_LIMITS;
@@ -58,6 +61,11 @@ export function createAuthHandler(deps: {
 
   async function signIn(req: Request, ip: string, body: { email?: unknown } | null): Promise<Response> {
     const email = typeof body?.email === "string" ? body.email.trim().toLowerCase() : "";
+    const off = await deps.oidc?.refuseLocal(email);
+    if (off) {
+      await audit({ actorId: null, action: "auth.sign_in_failed", target: email ? `user:${email}` : undefined, detail: { ip, reason: "local_sign_in_off" } });
+      return jsonError(403, "LOCAL_SIGN_IN_OFF", off, { "x-keel-error": "LOCAL_SIGN_IN_OFF" });
+    }
     const wait = throttle.waitMs(ip, email);
     if (wait > 0) return tooMany("Too many failed sign-in attempts.", Math.ceil(wait / 1000));
     const res = await deps.auth.handler(req);
@@ -110,6 +118,9 @@ export function createAuthHandler(deps: {
   return async function handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const path = url.pathname.startsWith(AUTH_BASE_PATH) ? url.pathname.slice(AUTH_BASE_PATH.length) : url.pathname;
+    const ip0 = clientIp(req.headers, deps.trustProxy);
+    if (req.method === "GET" && deps.oidc && path === "/oidc/start") return deps.oidc.start(req, ip0);
+    if (req.method === "GET" && deps.oidc && path === "/oidc/callback") return deps.oidc.callback(req, ip0);
     if (!ALLOWED.has(`${req.method} ${path}`)) return jsonError(404, "NOT_FOUND", `no such endpoint: ${req.method} ${url.pathname}`);
     const refused = refuseCrossSiteWrite(req, { trustedOrigins: deps.trustedOrigins, hasToken: false });
     if (refused) return refused;

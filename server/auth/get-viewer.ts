@@ -1,9 +1,11 @@
 // Who is calling: a browser session (better-auth's cookie, checked against PostgreSQL on every
-// request) or an API token (`Authorization: Bearer keel_…`). Disabled users are nobody.
+// request) or an API token (`Authorization: Bearer keel_…`). Disabled users are nobody, and so are
+// accounts the identity provider no longer vouches for.
 import type { PrismaClient } from "@prisma/client";
 import type { ViewerUser } from "../trpc/init";
 import { resolveApiToken } from "../services/tokens/resolve-api-token";
 import type { Auth } from "./auth";
+import { directoryRefusal } from "./oidc/gate";
 
 export type Viewer = {
   user: ViewerUser;
@@ -25,7 +27,8 @@ export async function getViewer(headers: Headers, deps: { db: PrismaClient; auth
   if (token !== null) {
     // A presented token is the whole identity: a bad one does not fall back to the cookie.
     const owner = await resolveApiToken({ db: deps.db, token });
-    return owner ? { user: owner.user, session: null, via: "token", tokenId: owner.tokenId } : null;
+    if (!owner || (await directoryRefusal(deps.db, owner.user.id))) return null;
+    return { user: owner.user, session: null, via: "token", tokenId: owner.tokenId };
   }
   const found = await deps.auth.api.getSession({ headers });
   if (!found) return null;
@@ -34,6 +37,8 @@ export async function getViewer(headers: Headers, deps: { db: PrismaClient; auth
     select: { id: true, email: true, name: true, roles: true, disabled: true },
   });
   if (!user || user.disabled) return null;
+  // Accounts from the identity provider act only while it vouches for them (./oidc/gate.ts).
+  if (await directoryRefusal(deps.db, user.id)) return null;
   const { disabled: _disabled, ...rest } = user;
   return { user: rest, session: { id: found.session.id, expiresAt: found.session.expiresAt }, via: "session", tokenId: null };
 }

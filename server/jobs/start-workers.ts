@@ -9,6 +9,7 @@ import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
 import { recordFacts } from "@/server/services/inventory/record-facts";
 import { startInventoryRefreshFromEnv, type RefreshLoop } from "./refresh-inventory";
+import { startDirectoryRecheckFromEnv } from "@/server/auth/oidc/recheck-from-env";
 import { sshExecutor } from "./rollouts/ssh-executor";
 import { startRolloutWorker, type RolloutWorker } from "./rollouts/worker";
 
@@ -36,6 +37,8 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
   });
   // Scheduled, jittered facts refresh (KEEL_INVENTORY_REFRESH_SECONDS; 0 turns it off).
   const refresh = startInventoryRefreshFromEnv(db, inventorySsh, process.env, (l) => console.log(`keel: ${l}`));
+  // Accounts from the identity provider, re-checked every 10 minutes (docs/auth.md).
+  const directory = startDirectoryRecheckFromEnv(db, opts.dataDir, (l) => console.log(`keel: ${l}`));
   const rollouts = await startRolloutWorker({
     db,
     databaseUrl: opts.databaseUrl,
@@ -48,6 +51,7 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     rollouts,
     refresh,
     async stop() {
+      directory.stop();
       await refresh?.stop();
       await rollouts.stop();
       await pool.close();

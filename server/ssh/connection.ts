@@ -1,15 +1,14 @@
-// One authenticated SSH connection to one host (ssh2 Client): host key checked against the pin
-// before authentication, keepalive, connect retries with jitter, and commands run as argument
-// vectors on channels capped per connection, with timeouts and bounded output.
-import { Client, type ClientChannel } from "ssh2";
-import { pipeline } from "node:stream/promises";
-import { type Readable } from "node:stream";
-import { SshError, type SshErrorCode, type SshStep } from "./errors";
-import { fingerprintOfKey, keyTypeOfKey, sameFingerprint } from "./fingerprint";
+// One authenticated SSH connection to one host (ssh2 Client; connect.ts opens it): keepalive,
+// and commands run as argument vectors on channels capped per connection, with timeouts and
+// bounded output (channel-run.ts).
+import { type Client, type ClientChannel } from "ssh2";
+import { runOnChannel, earlyExit, type ChannelOwner } from "./channel-run";
+import { SshError, type SshStep } from "./errors";
+import { commandFailed, timeoutError, type ExecOptions, type ExecResult } from "./exec";
 import { buildCommand } from "./quote";
-import { backoffDelay, sleep, withRetry } from "./retry";
+import { backoffDelay, sleep } from "./retry";
 import { Semaphore } from "./semaphore";
-import { keepaliveBudgetMs, printable, resolveLimits, validateTarget, type SshLimits, type SshTarget } from "./target";
+import { keepaliveBudgetMs, printable, type SshLimits, type SshTarget } from "./target";
 
 export type SshEvent =
   | { type: "connect-attempt"; host: string; attempt: number }
@@ -20,47 +19,6 @@ export type SshEvent =
   | { type: "channel-open-failed"; host: string; reason: string; openChannels: number }
   | { type: "closed"; host: string; error?: string };
 
-export interface ConnectOptions {
-  /** While enrolling: the fingerprint the admin accepted; connects only if the host presents exactly it. */
-  acceptFingerprint?: string;
-  limits?: Partial<SshLimits>;
-  onEvent?: (e: SshEvent) => void;
-  signal?: AbortSignal;
-}
-
-export interface ExecOptions {
-  timeoutMs?: number;
-  maxOutputBytes?: number;
-  /** Bytes for stdin, or a stream piped in with backpressure; stdin is closed at its end. */
-  stdin?: Buffer | string | Readable;
-  /** Step name used in errors (default "exec"). */
-  step?: SshStep;
-  /**
-   * Also enforce the timeout on the host with coreutils `timeout` (default: on, except for a
-   * forced-command target). sshd does not deliver signal requests to root sessions, and closing
-   * the channel does not stop a process that neither reads nor writes, so only the host can
-   * reliably end a command that hangs — even if the connection is gone.
-   */
-  remoteTimeout?: boolean;
-  /** Receive stdout as it arrives instead of buffering it (still counted against maxOutputBytes). */
-  onStdout?: (chunk: Buffer) => void;
-  signal?: AbortSignal;
-}
-
-export interface ExecResult {
-  exitCode: number | null;
-  /** Set when the remote process died of a signal. */
-  exitSignal: string | null;
-  stdout: Buffer;
-  stderr: Buffer;
-  durationMs: number;
-}
-
-/** Decode output for people: invalid UTF-8 becomes U+FFFD instead of failing. */
-export function lossyText(b: Buffer): string {
-  return new TextDecoder("utf-8", { fatal: false }).decode(b);
-}
-
 const CHANNEL_OPEN_RETRIES = 12;
 const REMOTE_TIMEOUT_EXIT = 124;
 /** The host's own timeout fires first; ours is the backstop for a host that stopped answering. */
@@ -70,14 +28,6 @@ function remoteTimeoutPrefix(timeoutMs: number): string[] {
   return ["timeout", "-k", "5s", `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`];
 }
 
-function timeoutError(target: SshTarget, argv: readonly string[], timeoutMs: number, step: SshStep): SshError {
-  return new SshError(
-    "COMMAND_TIMEOUT",
-    `${describe(argv)} on ${target.name} did not finish within ${Math.round(timeoutMs / 1000)} s (step ${step}); it was stopped. Check whether the host is overloaded or the command hangs.`,
-    { host: target.name, step, details: { timeoutMs } },
-  );
-}
-
 export class SshConnection {
   readonly target: SshTarget;
   readonly fingerprint: string;
@@ -85,6 +35,7 @@ export class SshConnection {
   private readonly client: Client;
   private readonly channels: Semaphore;
   private readonly live = new Set<(e: SshError) => void>();
+  private readonly channelOwner: ChannelOwner;
   private closeError: SshError | null = null;
   private isClosedFlag = false;
   private readonly closedPromise: Promise<void>;
@@ -115,6 +66,7 @@ export class SshConnection {
     this.limits = limits;
     this.onEvent = onEvent;
     this.channels = new Semaphore(limits.maxChannelsPerConnection);
+    this.channelOwner = { target, limits, live: this.live, closeError: () => this.closeError };
     this.closedPromise = new Promise((resolve) => {
       client.on("error", (err: Error & { level?: string }) => {
         this.closeError ??= lostError(target, err, limits);
@@ -176,7 +128,7 @@ export class SshConnection {
         }
         throw e;
       }
-      const r = await this.runOnChannel(opened, argv, { ...opts, timeoutMs }, step, remote ? timeoutMs + REMOTE_TIMEOUT_GRACE_MS : timeoutMs);
+      const r = await runOnChannel(this.channelOwner, opened, argv, { ...opts, timeoutMs }, step, remote ? timeoutMs + REMOTE_TIMEOUT_GRACE_MS : timeoutMs);
       if (remote && r.exitCode === REMOTE_TIMEOUT_EXIT && r.durationMs >= timeoutMs - 1_000) {
         throw timeoutError(this.target, argv, timeoutMs, step);
       }
@@ -318,159 +270,6 @@ export class SshConnection {
       }
     });
   }
-
-  private runOnChannel(ch: ClientChannel, argv: readonly string[], opts: ExecOptions, step: SshStep, backstopMs: number): Promise<ExecResult> {
-    const host = this.target.name;
-    const started = Date.now();
-    const maxOut = opts.maxOutputBytes ?? this.limits.maxOutputBytes;
-    const timeoutMs = opts.timeoutMs ?? this.limits.commandTimeoutMs;
-    return new Promise<ExecResult>((resolve, reject) => {
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let outBytes = 0;
-      let exitCode: number | null = null;
-      let exitSignal: string | null = null;
-      let done = false;
-      let stdinError: unknown = null;
-
-      const finish = (e: SshError | null) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.live.delete(onDead);
-        opts.signal?.removeEventListener("abort", onAbort);
-        if (e) {
-          stop();
-          reject(e);
-          return;
-        }
-        resolve({
-          exitCode,
-          exitSignal,
-          stdout: Buffer.concat(out),
-          stderr: Buffer.concat(err),
-          durationMs: Date.now() - started,
-        });
-      };
-      // Ask the remote process to end, then close the channel; sshd closes the pipes, the
-      // process gets EOF/SIGPIPE. Data that still arrives is dropped (memory stays bounded).
-      const stop = () => {
-        ch.removeAllListeners("data");
-        ch.stderr.removeAllListeners("data");
-        ch.on("data", () => {});
-        ch.stderr.on("data", () => {});
-        sendSignal(ch, "TERM");
-        const k = setTimeout(() => {
-          sendSignal(ch, "KILL");
-          ch.close();
-        }, 1_000);
-        k.unref();
-        ch.once("close", () => clearTimeout(k));
-      };
-      const onDead = (e: SshError) =>
-        finish(new SshError(e.code, `${e.message} (while running ${describe(argv)})`, { host, step, cause: e }));
-      this.live.add(onDead);
-      const onAbort = () => finish(new SshError("ABORTED", `Stopped ${describe(argv)} on ${host}: the operation was cancelled.`, { host, step }));
-      opts.signal?.addEventListener("abort", onAbort, { once: true });
-
-      const timer = setTimeout(() => finish(timeoutError(this.target, argv, timeoutMs, step)), backstopMs);
-
-      const take = (bucket: Buffer[]) => (chunk: Buffer) => {
-        if (done) return;
-        outBytes += chunk.length;
-        if (outBytes > maxOut) {
-          finish(
-            new SshError(
-              "OUTPUT_TOO_LARGE",
-              `${describe(argv)} on ${host} wrote more than ${formatBytes(maxOut)} of output (step ${step}); it was stopped to keep the console's memory bounded.`,
-              { host, step, details: { limitBytes: maxOut } },
-            ),
-          );
-          return;
-        }
-        if (bucket === out && opts.onStdout) {
-          try {
-            opts.onStdout(chunk);
-          } catch (e) {
-            finish(e instanceof SshError ? e : new SshError("AGENT_PROTOCOL", `Reading the output of ${describe(argv)} on ${host} failed: ${(e as Error).message}`, { host, step, cause: e }));
-          }
-          return;
-        }
-        bucket.push(chunk);
-      };
-      ch.on("data", take(out));
-      ch.stderr.on("data", take(err));
-      const early = earlyExit.get(ch);
-      if (early) {
-        exitCode = typeof early.code === "number" ? early.code : null;
-        exitSignal = early.signal;
-      }
-      ch.on("exit", (code: number | null, signal?: string) => {
-        exitCode = typeof code === "number" ? code : null;
-        exitSignal = signal ?? null;
-      });
-      ch.on("close", () => {
-        if (stdinError && exitCode === null && exitSignal === null) {
-          finish(new SshError("CONNECTION_LOST", `Sending input to ${describe(argv)} on ${host} failed: ${(stdinError as Error).message}`, { host, step, cause: stdinError }));
-          return;
-        }
-        if (exitCode === null && exitSignal === null && !done) {
-          // Closed without an exit status: the connection went away under us, or sshd dropped the session.
-          const e = this.closeError;
-          if (e) return finish(new SshError(e.code, `${e.message} (while running ${describe(argv)})`, { host, step, cause: e }));
-        }
-        finish(null);
-      });
-
-      const stdin = opts.stdin;
-      if (stdin === undefined) ch.end();
-      else if (typeof stdin === "string" || Buffer.isBuffer(stdin)) ch.end(stdin);
-      else {
-        // pipeline() honours write()'s return value and 'drain' and the SSH window: the file is
-        // read only as fast as the host consumes it, so memory does not grow with the stream.
-        pipeline(stdin, ch).catch((e: unknown) => {
-          stdinError = e;
-          if (!done && !ch.destroyed) ch.close();
-        });
-      }
-    });
-  }
-}
-
-/**
- * Send a signal request (OpenSSH ≥ 7.9 delivers it to the session's process). ssh2's
- * Channel.signal() silently does nothing once our side of the channel has ended (stdin closed),
- * which is the normal state of a running command, so talk to the protocol layer directly.
- */
-function sendSignal(ch: ClientChannel, name: "TERM" | "KILL"): void {
-  const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, sig: string): void } } };
-  try {
-    if (c.outgoing && (c.outgoing.state === "open" || c.outgoing.state === "eof")) c._client?._protocol?.signal(c.outgoing.id, name);
-  } catch {
-    /* connection already gone */
-  }
-}
-
-/** Exit statuses that arrived before runOnChannel attached its listeners (see openExec). */
-const earlyExit = new WeakMap<ClientChannel, { code: number | null; signal: string | null }>();
-
-export function describe(argv: readonly string[]): string {
-  const shown = argv.slice(0, 3).map((a) => printable(a, 40)).join(" ");
-  return `"${shown}${argv.length > 3 ? " …" : ""}"`;
-}
-
-function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MiB` : `${Math.round(n / 1024)} KiB`;
-}
-
-export function commandFailed(target: SshTarget, argv: readonly string[], r: ExecResult, step: SshStep): SshError {
-  const tail = printable(lossyText(r.stderr.subarray(-400)).trim(), 300);
-  const how = r.exitSignal ? `was killed by signal ${r.exitSignal}` : `exited with status ${r.exitCode}`;
-  return new SshError("COMMAND_FAILED", `${describe(argv)} on ${target.name} ${how}${tail ? `: ${tail}` : ""}.`, {
-    host: target.name,
-    step,
-    details: { exitCode: r.exitCode, exitSignal: r.exitSignal, stderr: tail },
-  });
 }
 
 function lostError(target: SshTarget, err: Error & { level?: string }, limits: SshLimits): SshError {
@@ -484,137 +283,6 @@ function lostError(target: SshTarget, err: Error & { level?: string }, limits: S
   return new SshError("CONNECTION_LOST", `The SSH connection to ${target.name} broke: ${printable(err.message)}.`, {
     host: target.name,
     step: "exec",
-    cause: err,
-  });
-}
-
-/** Connect to a target, verifying its host key against the pin before authenticating. */
-export async function connect(target: SshTarget, opts: ConnectOptions = {}): Promise<SshConnection> {
-  validateTarget(target);
-  const limits = resolveLimits(opts.limits);
-  return withRetry((attempt) => connectOnce(target, limits, opts, attempt), {
-    attempts: limits.connectAttempts,
-    baseMs: limits.retryBaseMs,
-    maxMs: limits.retryMaxMs,
-    signal: opts.signal,
-    isRetryable: (e) => e instanceof SshError && (e.code === "CONNECT_FAILED" || e.code === "CONNECT_TIMEOUT"),
-    onRetry: (e, attempt, delayMs) =>
-      opts.onEvent?.({ type: "retry", host: target.name, attempt, delayMs, error: (e as Error).message }),
-  });
-}
-
-function connectOnce(target: SshTarget, limits: SshLimits, opts: ConnectOptions, attempt: number): Promise<SshConnection> {
-  const host = target.name;
-  const emit = opts.onEvent;
-  emit?.({ type: "connect-attempt", host, attempt });
-  return new Promise<SshConnection>((resolve, reject) => {
-    const client = new Client();
-    let hostKeyError: SshError | null = null;
-    let presented: string | null = null;
-    let authAttempted = false;
-    let settled = false;
-    const fail = (e: SshError) => {
-      if (settled) return;
-      settled = true;
-      client.removeAllListeners("ready");
-      client.on("error", () => {});
-      client.destroy();
-      reject(e);
-    };
-    client.once("ready", () => {
-      if (settled) return;
-      settled = true;
-      client.removeListener("error", onError);
-      client.removeListener("close", onClose);
-      emit?.({ type: "ready", host });
-      resolve(new SshConnection(client, target, presented!, limits, emit));
-    });
-    const onError = (err: Error & { level?: string; code?: string }) => {
-      if (hostKeyError) return fail(hostKeyError);
-      fail(classifyConnectError(target, err, authAttempted, limits));
-    };
-    const onClose = () =>
-      fail(
-        hostKeyError ??
-          new SshError("CONNECT_FAILED", `${host} (${target.address}:${target.port}) closed the connection during the SSH handshake. sshd may be overloaded (MaxStartups); retry later.`, {
-            host,
-            step: "connect",
-          }),
-      );
-    client.on("error", onError);
-    client.on("close", onClose);
-    try {
-      client.connect({
-        host: target.address,
-        port: target.port,
-        username: target.user,
-        readyTimeout: limits.connectTimeoutMs,
-        keepaliveInterval: limits.keepaliveIntervalMs,
-        keepaliveCountMax: limits.keepaliveCountMax,
-        // ssh2 hands us the raw key blob (no hostHash): we compute OpenSSH's SHA256 fingerprint.
-        hostVerifier: (key: Buffer) => {
-          presented = fingerprintOfKey(key);
-          const keyType = keyTypeOfKey(key);
-          hostKeyError = checkHostKey(target, presented, opts.acceptFingerprint);
-          emit?.({ type: "host-key", host, fingerprint: presented, keyType, accepted: hostKeyError === null });
-          return hostKeyError === null;
-        },
-        // Only our key, only once: no password, keyboard-interactive or agent fallbacks.
-        authHandler: (_methodsLeft, _partial, next) => {
-          if (authAttempted || hostKeyError) return next(false as never);
-          authAttempted = true;
-          emit?.({ type: "authenticate", host, user: target.user });
-          next({ type: "publickey", username: target.user, key: target.privateKey });
-        },
-      });
-    } catch (e) {
-      // e.g. a private key ssh2 cannot parse
-      fail(new SshError("AUTH_FAILED", `The console's SSH key for ${host} could not be used: ${(e as Error).message}`, { host, step: "authenticate", cause: e }));
-    }
-  });
-}
-
-function checkHostKey(target: SshTarget, presented: string, accept: string | undefined): SshError | null {
-  const host = target.name;
-  if (target.pinnedFingerprint !== null) {
-    if (sameFingerprint(presented, target.pinnedFingerprint)) return null;
-    return new SshError(
-      "HOST_KEY_CHANGED",
-      `The host key of ${host} changed: pinned ${target.pinnedFingerprint}, presented ${presented}. Nothing was sent. If the host was reinstalled or re-keyed, an admin must verify the new fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and re-pin it; otherwise treat this as a possible attack.`,
-      { host, step: "verify-host-key", details: { pinned: target.pinnedFingerprint, presented } },
-    );
-  }
-  if (accept !== undefined && sameFingerprint(presented, accept)) return null;
-  return new SshError(
-    "HOST_KEY_UNKNOWN",
-    accept === undefined
-      ? `${host} presented host key ${presented}, which is not pinned yet. Nothing was sent. Compare it with the fingerprint shown on the host and accept it to enroll the host.`
-      : `${host} presented host key ${presented}, not the accepted ${accept}. Nothing was sent. Fetch the fingerprint again and compare it with the host.`,
-    { host, step: "verify-host-key", details: { presented, accepted: accept ?? null } },
-  );
-}
-
-function classifyConnectError(target: SshTarget, err: Error & { level?: string; code?: string }, authAttempted: boolean, limits: SshLimits): SshError {
-  const host = target.name;
-  const where = `${target.address}:${target.port}`;
-  const code: SshErrorCode = err.level === "client-timeout" ? "CONNECT_TIMEOUT" : err.level === "client-authentication" ? "AUTH_FAILED" : "CONNECT_FAILED";
-  if (code === "AUTH_FAILED" || (authAttempted && /authentication/i.test(err.message))) {
-    return new SshError(
-      "AUTH_FAILED",
-      `${host} refused the console's SSH key for user ${target.user}. Check that the console's public key is in ~${target.user}/.ssh/authorized_keys on the host.`,
-      { host, step: "authenticate", cause: err },
-    );
-  }
-  if (code === "CONNECT_TIMEOUT") {
-    return new SshError(
-      "CONNECT_TIMEOUT",
-      `${host} (${where}) did not complete the SSH handshake within ${limits.connectTimeoutMs / 1000} s. Check that the host is up and reachable.`,
-      { host, step: "connect", cause: err },
-    );
-  }
-  return new SshError("CONNECT_FAILED", `Could not connect to ${host} (${where}): ${printable(err.message)}. Check that the host is up and sshd listens on port ${target.port}.`, {
-    host,
-    step: "connect",
     cause: err,
   });
 }

@@ -1,6 +1,7 @@
 // Building blocks for enrolling a host (the inventory service stores the result): read the host
 // key for an admin to compare, then connect only if the host still presents the accepted key.
-import { connect, type ConnectOptions, type SshConnection } from "./connection";
+import { connect, type ConnectOptions } from "./connect";
+import { type SshConnection } from "./connection";
 import { SshError } from "./errors";
 import { isFingerprint } from "./fingerprint";
 import { type SshTarget } from "./target";

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type SshConnection } from "./connection";
-import { uploadFile } from "./agent";
+import { uploadFile } from "./agent-install";
 import { SshError } from "./errors";
 import { DEFAULT_AGENT_PATH, isSafeAbsolutePath } from "./target";
 

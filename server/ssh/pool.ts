@@ -1,7 +1,9 @@
 // A pool of SSH connections: one connection per host, shared by all commands of an operation
 // (channels on it are capped by SshConnection), a cap on connections in total, and idle
 // connections closed after a while. A connection that dies leaves the pool; the next use reconnects.
-import { connect, type ExecOptions, type ExecResult, type SshConnection, type SshEvent } from "./connection";
+import { connect } from "./connect";
+import { type SshConnection, type SshEvent } from "./connection";
+import { type ExecOptions, type ExecResult } from "./exec";
 import { SshError } from "./errors";
 import { Semaphore } from "./semaphore";
 import { resolveLimits, validateTarget, type SshLimits, type SshTarget } from "./target";

@@ -7,7 +7,8 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, r
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type SshEvent } from "./connection";
+import { connect } from "./connect";
+import { type SshEvent } from "./connection";
 import { SshError } from "./errors";
 import { fetchHostKeyFingerprint } from "./fetch-host-key";
 import { SshPool } from "./pool";
@@ -194,7 +195,7 @@ describe("output and time limits (case 16)", () => {
     const c = await connect(target());
     const r = await c.run(["printf", "ok \\377\\376 \\300\\200 end"]);
     expect([...r.stdout]).toEqual([...Buffer.from("ok "), 0xff, 0xfe, 0x20, 0xc0, 0x80, ...Buffer.from(" end")]);
-    const { lossyText } = await import("./connection");
+    const { lossyText } = await import("./exec");
     expect(lossyText(r.stdout)).toContain("\ufffd");
     await c.close();
   });

@@ -3,8 +3,10 @@
 // with `exclusive` every other *.pub there is removed so the host trusts exactly this set.
 import { createHash } from "node:crypto";
 import { KEY_ID_PATTERN, formatPublicKey, parsePublicKey } from "@/agent/protocol";
-import { lossyText, type SshConnection } from "./connection";
-import { privileged, uploadFile } from "./agent";
+import { uploadFile } from "./agent-install";
+import { type SshConnection } from "./connection";
+import { lossyText } from "./exec";
+import { privileged } from "./privileged";
 import { SshError } from "./errors";
 import { printable } from "./target";
 

@@ -12,6 +12,7 @@ import { hostsRouter } from "./routers/hosts/router";
 import { appsRouter } from "./routers/apps/router";
 import { groupsRouter } from "./routers/groups/router";
 import { settingsRouter } from "./routers/settings/router";
+import { oidcRouter } from "./routers/oidc/router";
 
 export const appRouter = router({
   me: meRouter,
@@ -26,6 +27,7 @@ export const appRouter = router({
   apps: appsRouter,
   groups: groupsRouter,
   settings: settingsRouter,
+  oidc: oidcRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -10,6 +10,7 @@ import { clearIntent, newOpId, writeIntent } from "../journal/journal";
 import { switchPointers } from "../store/pointers";
 import { applyExports, checkExports } from "../exports";
 import { readMeta, readPointer } from "../store/state";
+import { checkSwitch } from "../store/requirements";
 
 function requireInstalled(ctx: AgentContext, app: string, version: string, step: string): void {
   const { layout } = ctx;
@@ -18,7 +19,7 @@ function requireInstalled(ctx: AgentContext, app: string, version: string, step:
   }
 }
 
-function doSwitch(ctx: AgentContext, app: string, target: string, step: string): ActivateResult {
+function doSwitch(ctx: AgentContext, app: string, target: string, step: string, together?: ActivateArgs["together"]): ActivateResult {
   const { layout } = ctx;
   const current = readPointer(layout.current(app));
   const previous = readPointer(layout.previous(app));
@@ -27,6 +28,8 @@ function doSwitch(ctx: AgentContext, app: string, target: string, step: string):
     applyExports(ctx, app, undefined, exportsOf(target)); // repairs a removed link
     return { app, current: target, previous, changed: false };
   }
+  if (together) requireInstalled({ ...ctx, layout: ctx.layout.inSection("apps") }, together.app, together.version, step);
+  checkSwitch(layout, app, target, step, together);
   // Exports are checked before anything moves: a refused one leaves the host as it was.
   const meta = readMeta(layout, app, target);
   if (meta) checkExports(ctx, app, target, meta.manifest, step);
@@ -59,7 +62,7 @@ export function activate(ctx: AgentContext, args: ActivateArgs): ActivateResult 
       { current, requested: version },
     );
   }
-  return doSwitch(ctx, app, version, "activate");
+  return doSwitch(ctx, app, version, "activate", args.together);
 }
 
 export function rollback(ctx: AgentContext, args: RollbackArgs): RollbackResult {

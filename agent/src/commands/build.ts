@@ -117,6 +117,7 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
           ...(parent ? { parent } : {}),
           ...(args.healthCheck ? { healthCheck: args.healthCheck } : {}),
           ...args.activation,
+          ...(args.requires ? { requires: args.requires } : {}),
           ...(special.setuid || special.devices || special.capabilities || special.xattrs ? { special } : {}),
         },
         key,

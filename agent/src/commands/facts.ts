@@ -1,7 +1,7 @@
 // `facts`: the host's identity, hardware, store and every installed version, for inventory.
 import { readFileSync, existsSync } from "node:fs";
 import { arch, cpus, hostname, machine, release, totalmem, uptime } from "node:os";
-import { PROTOCOL_VERSION, type AppFacts, type Facts } from "../../protocol";
+import { PROTOCOL_VERSION, type AppFacts, type Facts, type StoreSection } from "../../protocol";
 import type { AgentContext } from "../context";
 import { fsInfo } from "../store/detect";
 import { isReadOnlyTree, listApps, listVersions, readMeta, readPointer } from "../store/state";
@@ -31,8 +31,8 @@ function readMachineId(): string | null {
   }
 }
 
-export function collectApps(ctx: AgentContext): AppFacts[] {
-  const { layout } = ctx;
+export function collectApps(ctx: AgentContext, section: StoreSection = "apps"): AppFacts[] {
+  const layout = ctx.layout.inSection(section);
   return listApps(layout).map((app) => {
     const current = readPointer(layout.current(app));
     const previous = readPointer(layout.previous(app));
@@ -53,6 +53,7 @@ export function collectApps(ctx: AgentContext): AppFacts[] {
           readOnly: isReadOnlyTree(layout.version(app, version)),
           isCurrent: version === current,
           isPrevious: version === previous,
+          ...(m.requires ? { requires: m.requires } : {}),
         },
       ];
     });
@@ -78,6 +79,7 @@ export function facts(ctx: AgentContext): Facts {
     },
     store: { path: ctx.layout.root, backend: fs.isBtrfs ? "btrfs" : "plain", fsType: fs.fsType, sizeBytes: fs.sizeBytes, freeBytes: fs.freeBytes },
     apps: collectApps(ctx),
+    runtimes: collectApps(ctx, "runtimes"),
     trustedKeys: trustedKeyIds(ctx.trustedDir),
   };
 }

@@ -126,8 +126,9 @@ function checkSpace(layout: StoreLayout, m: ReleaseManifest): void {
 }
 
 export async function receive(ctx: AgentContext, args: ReceiveArgs, input: StreamInput): Promise<ReceiveResult> {
-  const { layout } = ctx;
   const m = args.manifest;
+  // Runtimes go to runtimes/<name>/<version>, everything else to apps/ (same rules, same checks).
+  const layout = ctx.layout.forKind(m.kind);
   checkSignature(ctx, m);
   const backend: Backend = backendFor(fsInfo(layout.root));
   if (m.stream.format !== backend.format) {

@@ -10,6 +10,8 @@ import { fsInfo } from "../store/detect";
 import { fsyncDir } from "../store/fs-util";
 import { removeTree } from "../store/remove-tree";
 import { listApps, listVersions, readPointer } from "../store/state";
+import { runtimeVersionsInUse } from "../store/requirements";
+import { allSections } from "../store/sections";
 
 async function removeVersion(ctx: AgentContext, app: string, version: string, step: string): Promise<boolean> {
   const { layout } = ctx;
@@ -18,6 +20,8 @@ async function removeVersion(ctx: AgentContext, app: string, version: string, st
   if (version === current || version === previous) {
     throw new AgentError("IN_USE", step, `${app} ${version} is ${version === current ? "current" : "previous"} and cannot be removed`);
   }
+  const users = layout.section === "runtimes" ? runtimeVersionsInUse(layout, app, listVersions(layout, app)).get(version) : undefined;
+  if (users) throw new AgentError("IN_USE", step, `runtime ${app} ${version} is needed by ${users.join(", ")} and cannot be removed`);
   if (!existsSync(layout.version(app, version))) {
     try {
       unlinkSync(layout.meta(app, version));
@@ -46,22 +50,30 @@ export async function remove(ctx: AgentContext, args: RemoveArgs): Promise<Remov
 }
 
 export async function gc(ctx: AgentContext, args: GcArgs): Promise<GcResult> {
+  // One app (in its kind's section), or every app and every runtime.
+  const sections = args.app ? [ctx.layout.forKind(args.kind)] : allSections(ctx.layout);
+  const removed: GcResult["removed"] = [];
+  for (const layout of sections) await gcSection({ ...ctx, layout }, args, removed);
+  return { removed };
+}
+
+async function gcSection(ctx: AgentContext, args: GcArgs, removed: GcResult["removed"]): Promise<void> {
   const { layout } = ctx;
   const apps = args.app ? [args.app] : listApps(layout);
-  const removed: GcResult["removed"] = [];
   for (const app of apps) {
     const current = readPointer(layout.current(app));
     const previous = readPointer(layout.previous(app));
     const versions = listVersions(layout, app);
     // Newest first; current and previous always stay and count towards --keep.
     const keep = new Set([current, previous].filter((v): v is string => v !== null));
+    // A runtime version an installed app's current or previous version needs stays too (not counted).
+    const inUse = layout.section === "runtimes" ? runtimeVersionsInUse(layout, app, versions) : new Map<string, string[]>();
     for (const v of [...versions].reverse()) if (keep.size < args.keep) keep.add(v);
     for (const v of versions) {
-      if (keep.has(v)) continue;
+      if (keep.has(v) || inUse.has(v)) continue;
       await removeVersion(ctx, app, v, "gc");
-      removed.push({ app, version: v });
+      removed.push({ app, version: v, ...(layout.section === "runtimes" ? { kind: "runtime" as const } : {}) });
       faultPoint("gc.removed-one");
     }
   }
-  return { removed };
 }

@@ -6,9 +6,10 @@ import { readdirSync, readlinkSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncDir } from "../store/fs-util";
 import type { StoreLayout } from "../store/layout";
+import type { StoreSection } from "../../protocol";
 
 /** An operation in flight. `from`/`to` are the current/previous pointers before and after. */
-export type Intent =
+export type Intent = (
   /** building: the version directory is created before its metadata (build); undo removes it. */
   | { kind: "receive"; op: string; app: string; version: string; building?: boolean }
   | {
@@ -18,7 +19,8 @@ export type Intent =
       from: { current: string | null; previous: string | null };
       to: { current: string; previous: string | null };
     }
-  | { kind: "remove"; op: string; app: string; version: string };
+  | { kind: "remove"; op: string; app: string; version: string }
+) & { /** Set by writeIntent for the runtimes/ section. */ section?: StoreSection };
 
 export function newOpId(): string {
   return `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString("hex")}`;
@@ -30,7 +32,8 @@ export function newOpId(): string {
  * no separate file fsync — this keeps activate fast).
  */
 export function writeIntent(layout: StoreLayout, intent: Intent): void {
-  symlinkSync(JSON.stringify(intent), join(layout.journal, `${intent.op}.intent`));
+  const record = layout.section === "apps" ? intent : { ...intent, section: layout.section };
+  symlinkSync(JSON.stringify(record), join(layout.journal, `${intent.op}.intent`));
   fsyncDir(layout.journal);
 }
 

@@ -12,6 +12,8 @@ import { removeTempPointers, switchPointers } from "../store/pointers";
 import { removeTree } from "../store/remove-tree";
 import { listApps, readPointer } from "../store/state";
 import { clearIntent, readIntents, type Intent } from "./journal";
+import type { StoreLayout } from "../store/layout";
+import { allSections } from "../store/sections";
 
 export interface RecoveryReport {
   intents: { op: string; kind: string; outcome: string }[];
@@ -19,7 +21,7 @@ export interface RecoveryReport {
 }
 
 async function recoverIntent(ctx: AgentContext, intent: Intent, isBtrfs: boolean): Promise<string> {
-  const { layout } = ctx;
+  const layout = ctx.layout.inSection(intent.section === "runtimes" ? "runtimes" : "apps");
   const app = intent.app;
   if (!existsSync(layout.app(app))) return "nothing to do";
   const current = readPointer(layout.current(app));
@@ -72,6 +74,12 @@ export async function recover(ctx: AgentContext): Promise<RecoveryReport> {
     report.stagingRemoved++;
   }
   if (report.stagingRemoved) fsyncDir(layout.staging);
+  for (const section of allSections(ctx.layout)) sweepSection(section);
+  return report;
+}
+
+/** Temporary pointers of dead agents and metadata of versions that do not exist. */
+function sweepSection(layout: StoreLayout): void {
   for (const app of listApps(layout)) {
     removeTempPointers(layout, app);
     const metaDir = layout.metaDir(app);
@@ -82,5 +90,4 @@ export async function recover(ctx: AgentContext): Promise<RecoveryReport> {
       if (orphan) unlinkSync(join(metaDir, name));
     }
   }
-  return report;
 }

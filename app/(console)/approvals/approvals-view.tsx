@@ -9,6 +9,7 @@ import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
 import { bytes } from "../rollouts/format";
 import { RootCommandsNotice } from "../rollouts/root-commands-notice";
+import { RuntimeAffects, RuntimeSteps } from "../rollouts/runtime-notes";
 
 export function ApprovalsView() {
   const trpc = useTRPC();
@@ -61,6 +62,7 @@ export function ApprovalsView() {
             </span>
           </h2>
           <RootCommandsNotice rootCommands={r.risk.rootCommands} />
+          <RuntimeAffects kind={r.risk.kind} affects={r.risk.affects} />
           <p>Why approval: {r.reasons.join("; ")}</p>
           <p>
             Risk: {r.risk.hosts} host(s) in {r.risk.environments.join(", ")} · {bytes(r.risk.bytes)} to send · waves {r.risk.waves.join(" → ")} ·
@@ -103,6 +105,7 @@ export function ApprovalsView() {
                     <td>
                       {h.excluded ? `left out (${h.excluded})` : h.action}
                       {h.note && <span className="ml-1 text-muted">({h.note})</span>}
+                      <RuntimeSteps runtimes={h.runtimes} />
                     </td>
                     <td>
                       {h.from ?? "—"} → {h.to ?? "—"}

@@ -8,6 +8,7 @@ import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxi
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
 import { AsOfField, ExportCsvButton } from "../hosts/export-csv-button";
+import { RuntimesSection } from "./runtimes-section";
 
 export function AppsView({ roles }: { roles: string[] }) {
   const trpc = useTRPC();
@@ -44,6 +45,7 @@ export function AppsView({ roles }: { roles: string[] }) {
         {apps.data?.length === 0 && <p className="text-sm text-muted">No app is installed on any enrolled host yet.</p>}
         <ExportCsvButton request={{ table: "apps" }} />
       </section>
+      <RuntimesSection />
       {app && (
         <section aria-label="Version distribution" className="card flex flex-col gap-2">
           <div className="flex flex-wrap items-end justify-between gap-2">

@@ -129,6 +129,8 @@ export function UploadPanel() {
     const activation = activationFromForm(form);
     if (typeof activation === "string") return setError(activation);
     if (activation) q.set("activation", JSON.stringify(activation));
+    const requires = String(form.get("requires") ?? "").trim();
+    if (requires) q.set("requires", requires);
     void run(async () => {
       const r = (await upload(`/api/releases/upload?${q}`, tree, {}, setProgress)) as {
         app: string;
@@ -227,6 +229,12 @@ export function UploadPanel() {
               <option value="runtime">runtime</option>
               <option value="rootfs">rootfs</option>
             </select>
+          </div>
+          <div>
+            <label htmlFor="build-requires" className="label">
+              Requires runtimes (apps only)
+            </label>
+            <input id="build-requires" name="requires" className="input" placeholder="node@^20, python@>=3.11 <3.13" />
           </div>
           <div>
             <label htmlFor="build-tree" className="label">

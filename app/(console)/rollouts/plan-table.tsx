@@ -2,12 +2,15 @@
 // The plan people approve: totals, waves, and per host what happens and what it costs.
 import { bytes } from "./format";
 import { RootCommandsNotice, type RootCommands } from "./root-commands-notice";
+import { RuntimeAffects, RuntimeSteps, type RuntimeUse } from "./runtime-notes";
 
 type Plan = {
   waves: number[];
   totals: { hosts: number; install: number; update: number; rollback: number; nothing: number; bytes: number; diskNeeded: number };
   rootCommands?: RootCommands;
-  hosts: { hostId: string; name: string; environment: string | null; wave: number; action: string; from: string | null; to: string | null; stream: string; parent: string | null; bytes: number; note?: string; excluded?: string }[];
+  kind?: string;
+  affects?: RuntimeUse[];
+  hosts: { hostId: string; name: string; environment: string | null; wave: number; action: string; from: string | null; to: string | null; stream: string; parent: string | null; bytes: number; note?: string; excluded?: string; runtimes?: Parameters<typeof RuntimeSteps>[0]["runtimes"] }[];
 };
 
 export function PlanTable({ plan }: { plan: Plan }) {
@@ -15,6 +18,7 @@ export function PlanTable({ plan }: { plan: Plan }) {
   return (
     <div className="flex flex-col gap-2">
       <RootCommandsNotice rootCommands={plan.rootCommands} />
+      <RuntimeAffects kind={plan.kind} affects={plan.affects} />
       {plan.hosts.some((h) => h.excluded) && (
         <p role="alert" className="text-sm text-red-700 dark:text-red-400" aria-label="Hosts left out">
           Left out of this plan: {plan.hosts.filter((h) => h.excluded === "key-changed").length} host(s) whose key changed,{" "}
@@ -46,6 +50,7 @@ export function PlanTable({ plan }: { plan: Plan }) {
               <td>
                 {h.excluded ? <strong className="text-red-700 dark:text-red-400">left out ({h.excluded})</strong> : h.action}
                 {h.note && <span className="ml-1 text-xs text-muted">({h.note})</span>}
+                <RuntimeSteps runtimes={h.runtimes} />
               </td>
               <td>
                 {h.from ?? "—"} → {h.to ?? "—"}

@@ -4,6 +4,7 @@ import { PageHeader } from "@/app/_components/ui";
 import { sortRoles } from "../_roles";
 import { ApiTokens } from "./api-tokens";
 import { SigningKeys } from "./signing-keys/signing-keys";
+import { IdentityProvider } from "./identity-provider/identity-provider";
 import { ConsoleKeyCard } from "../_console-key";
 
 export const metadata: Metadata = { title: "Settings" };
@@ -27,6 +28,7 @@ export default async function SettingsPage() {
       <ConsoleKeyCard />
       <ApiTokens />
       {viewer.roles.length > 0 && <SigningKeys isAdmin={viewer.roles.includes("admin")} />}
+      {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && <IdentityProvider isAdmin={viewer.roles.includes("admin")} />}
     </div>
   );
 }

@@ -111,7 +111,7 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
         <RolePicker idPrefix={`roles-${user.id}`} value={roles} onChange={setRoles} />
         {user.grants.map((g) => (
           <div key={g.role} className="text-xs text-muted" data-testid={`grant-${user.email}-${g.role}`}>
-            {g.role}: {g.via === "founder" ? "founder" : g.via === "legacy" ? "held before provenance was recorded" : `granted by ${g.grantedBy ?? "?"}`}
+            {g.role}: {g.via === "founder" ? "founder" : g.via === "legacy" ? "held before provenance was recorded" : g.via === "directory" ? `from the identity provider's groups (map set by ${g.grantedBy ?? "the install"})` : `granted by ${g.grantedBy ?? "?"}`}
             {g.approvedBy.length > 0 && `, approved by ${g.approvedBy.join(", ")}`}
           </div>
         ))}

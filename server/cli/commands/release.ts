@@ -116,7 +116,7 @@ async function push(args: string[], io: CliIo) {
 const BUILD_USAGE =
   "keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind app|runtime|rootfs]\n" +
   "      [--health-cmd '[\"/usr/bin/curl\",\"-fsS\",\"http://127.0.0.1:8080/health\"]' | --health-url URL [--health-status 200]]\n" +
-  "      [--health-timeout 30s] [--health-check-as-root]\n" +
+  "      [--health-timeout 30s] [--health-check-as-root] [--requires 'node@^20, python@>=3.11 <3.13']\n" +
   "      [--on-activate '{\"argv\":[\"bin/restart\"],\"timeoutMs\":30000}'] [--export '[{\"from\":\"hello.service\",\"dir\":\"/etc/systemd/system\"}]']";
 
 /** --on-activate and --export (JSON; docs/activation.md) as the upload's `activation` parameter. */
@@ -205,6 +205,7 @@ async function build(args: string[], io: CliIo) {
     "health-check-as-root": { type: "boolean" },
     "on-activate": { type: "string" },
     export: { type: "string" },
+    requires: { type: "string" },
   });
   const [from] = positionals;
   if (!from || positionals.length !== 1 || !values.app || !values.version)
@@ -226,6 +227,7 @@ async function build(args: string[], io: CliIo) {
   if (healthCheck) q.healthCheck = JSON.stringify(healthCheck);
   const activation = activationFromFlags(values["on-activate"], values.export);
   if (activation) q.activation = activation;
+  if (values.requires) q.requires = values.requires;
   const r = (await upload(io, q, body)) as {
     app: string;
     version: string;
@@ -292,6 +294,8 @@ export const releaseCommand: Command = {
           `tree: ${d.release.treeFiles} files, ${bytes(d.release.treeBytes)}; full stream ${bytes(d.release.streamBytes)}`,
         );
         io.out(`health check: ${d.healthCheck ? d.healthCheck.description : "none declared"}`);
+        const requires = (d.manifest as { requires?: { runtime: string; versions: string }[] }).requires;
+        if (requires) io.out(`requires: ${requires.map((r) => `${r.runtime} ${r.versions}`).join(", ")}`);
         io.out(
           `hosts: ${d.installedOn.map((h) => `${h.host}${h.isCurrent ? " (current)" : h.isPrevious ? " (previous)" : ""}`).join(", ") || "none"}`,
         );

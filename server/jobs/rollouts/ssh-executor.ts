@@ -15,6 +15,7 @@ import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-publi
 import { toSshTarget } from "@/server/services/inventory/ssh-port";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
 import { runActivationHook } from "./activation-step";
+import { activateRuntimes, receiveRuntimes, revertRuntimes, type RuntimeStep } from "./install-runtimes";
 
 export type SshExecutorDeps = {
   db: PrismaClient;
@@ -33,8 +34,8 @@ export type SshExecutorDeps = {
   residentSeconds?: number;
 };
 
-function appState(f: Facts, app: string) {
-  const a = f.apps.find((x) => x.app === app);
+function appState(f: Facts, app: string, kind?: "runtime") {
+  const a = (kind === "runtime" ? (f.runtimes ?? []) : f.apps).find((x) => x.app === app);
   return { current: a?.current ?? null, has: (v: string) => !!a?.versions.some((x) => x.version === v) };
 }
 
@@ -87,6 +88,8 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
   return {
     async run(input, progress) {
       const { host, plan, rollout } = input;
+      // A runtime rollout acts in the agent's runtimes/ section.
+      const kind = plan.kind === "runtime" ? { kind: "runtime" as const } : {};
       const target = toSshTarget(host, deps.privateKey);
       let step = "connect";
       const say = async (p: StepProgress) => {
@@ -139,14 +142,14 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         // previous); only a re-claimed step asks whether the first attempt already did it.
         if (rollout.action === "rollback" && !input.reconcile) {
           await say({ step: "activate" });
-          await session.request("rollback", { app: rollout.app });
-          // The version that is current again runs its own hook (a restart onto the old tree).
-          const failed = await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
+          await session.request("rollback", { app: rollout.app, ...kind });
+          // The version that is current again runs its own hook (a restart onto the old tree; apps only).
+          const failed = plan.kind === "runtime" ? null : await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
           return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
         }
 
         const factsBefore = await session.request("facts", {});
-        const before = appState(factsBefore, rollout.app);
+        const before = appState(factsBefore, rollout.app, plan.kind);
         if (input.reconcile && before.current === target_) {
           await say({ step: "reconcile" });
           return await finish({ outcome: "succeeded", detail: "found done on the host after an interrupted attempt" });
@@ -154,11 +157,19 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
 
         if (rollout.action === "rollback") {
           await say({ step: "activate" });
-          await session.request("rollback", { app: rollout.app });
-          // The version that is current again runs its own hook (a restart onto the old tree).
-          const failed = await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
+          await session.request("rollback", { app: rollout.app, ...kind });
+          // The version that is current again runs its own hook (a restart onto the old tree; apps only).
+          const failed = plan.kind === "runtime" ? null : await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
           return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
         }
+
+        // Runtimes the release requires: received first, made current together with the app.
+        const rt: RuntimeStep | null = plan.runtimes?.length
+          ? { db: deps.db, artifacts: deps.artifacts, session, facts: factsBefore, host: host.name, runtimes: plan.runtimes, say,
+              trust: (signer, release) => trustSigner(deps.db, lease.conn, factsBefore, signer, release, note) }
+          : null;
+        const runtimeProblem = rt && (await receiveRuntimes(rt));
+        if (runtimeProblem) return await finish({ outcome: "failed", step: "runtime", error: runtimeProblem });
 
         let full: ReleaseManifest;
         if (before.has(target_)) full = await manifestOf(input); // nothing to send
@@ -193,18 +204,24 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           await say({ step: "receive", bytesSent: sent });
         }
 
+        if (rt) await activateRuntimes(rt, { app: rollout.app, version: target_ });
         await say({ step: "activate" });
-        await session.request("activate", { app: rollout.app, version: target_ });
+        await session.request("activate", { app: rollout.app, version: target_, ...kind }).catch(async (e: Error) => {
+          if (rt && before.current) await revertRuntimes(rt, { app: rollout.app, version: before.current });
+          throw e;
+        });
         // Going back: the old version becomes current again and its own hook runs.
         const revert = async (why: string): Promise<HostStepResult> => {
           if (!before.current)
             return await finish({ outcome: "failed", step: step, error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
           await say({ step: "revert" });
-          await session!.request("activate", { app: rollout.app, version: before.current, rollback: true });
-          const old = await runActivationHook(session!, host.name, rollout.app, before.current, note);
+          const stuck = rt ? await revertRuntimes(rt, { app: rollout.app, version: before.current }) : [];
+          if (stuck.length) return await finish({ outcome: "failed", step: "revert", error: `${why}; ${stuck.join("; ")}` });
+          await session!.request("activate", { app: rollout.app, version: before.current, rollback: true, ...kind });
+          const old = plan.kind === "runtime" ? null : await runActivationHook(session!, host.name, rollout.app, before.current, note);
           return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}${old ? `, but its hook failed too: ${old}` : ""}` });
         };
-        if (full.onActivate) {
+        if (full.onActivate && plan.kind !== "runtime") {
           await say({ step: "hook" });
           const failed = await runActivationHook(session, host.name, rollout.app, target_, note);
           if (failed) return await revert(failed);
@@ -215,7 +232,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           await say({ step: "health-check" });
           // The agent runs the check its installed, signed manifest declares (as the unprivileged
           // user keel-check unless it says runAs "root"; also on forced-command hosts); the console only asks.
-          const h = await session.request("health", { app: rollout.app, version: target_ }).catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
+          const h = await session.request("health", { app: rollout.app, version: target_, ...kind }).catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
           if (!h.ok) return await revert(`health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`);
         }
         return await finish({ outcome: "succeeded" });

@@ -46,7 +46,9 @@ export function factsFromAgent(f: Facts): CollectedFacts {
     cpuModel: f.host.cpu.model,
     memoryBytes: f.host.memoryBytes,
     store: { backend: f.store.backend, totalBytes: f.store.sizeBytes, usedBytes: Math.max(0, f.store.sizeBytes - f.store.freeBytes) },
-    apps: f.apps.map((a) => ({
+    // Runtimes (runtimes/ on the host) share the table, told apart by kind; a name that is also an
+    // app on the host is left out (the console never gives an app and a runtime one name).
+    apps: [...f.apps, ...(f.runtimes ?? []).filter((r) => !f.apps.some((a) => a.app === r.app))].map((a) => ({
       app: a.app,
       kind: a.versions.find((v) => v.version === a.current)?.kind ?? a.versions[0]?.kind ?? "app",
       current: a.current,

@@ -2,6 +2,7 @@
 // through (implemented over server/ssh by ssh-port.ts, faked nowhere but unit tests), the facts a
 // refresh records, and the host filter every fleet view, filter group and export understands.
 import { z } from "zod";
+import { ZAppName, ZVersion } from "../releases/names";
 import type { PrismaClient } from "@prisma/client";
 
 export type Clock = () => Date;
@@ -76,14 +77,11 @@ export const now = (deps: { clock?: Clock }): Date => (deps.clock ? deps.clock()
 
 // ---- host filter -------------------------------------------------------------------------------
 
-const APP_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z._+~-]{0,63}$/;
 export const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 export const LABEL_VALUE_RE = /^[A-Za-z0-9._:/@+-]{0,63}$/;
 export const ENV_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
-export const ZAppName = z.string().regex(APP_RE, "app names are lower-case letters, digits, . _ -");
-export const ZVersion = z.string().regex(VERSION_RE, "versions are letters, digits, . _ + ~ -");
+export { ZAppName, ZVersion };
 export const ZEnvironment = z.string().regex(ENV_RE, "environments are lower-case letters, digits, _ -");
 export const ZLabels = z.record(
   z.string().regex(LABEL_KEY_RE, "label keys are letters, digits, . _ / -"),

@@ -9,6 +9,8 @@ namespace Keel {
   type ChangeContext = {
     app: String,
     releaseKind: String,
+    kind: String,
+    runtimes: Set<String>,
     environments: Set<String>,
     groups: Set<String>,
     labels: Set<String>,

@@ -39,6 +39,8 @@ export function policyContext(req: PolicyRequest, doc: PolicyDocument) {
     context: {
       app: req.app ?? "",
       releaseKind: req.releaseKind ?? "",
+      kind: req.releaseKind ?? "",
+      runtimes: uniq(req.runtimes ?? []),
       environments: uniq(req.hosts.flatMap((h) => (h.environment ? [h.environment] : []))),
       groups: uniq(req.hosts.flatMap((h) => h.groups)),
       labels: uniq(req.hosts.flatMap((h) => Object.entries(h.labels).map(([k, v]) => `${k}=${v}`))),

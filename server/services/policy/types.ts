@@ -38,6 +38,8 @@ export type PolicyRequest = {
   action: PolicyAction;
   app?: string;
   releaseKind?: "app" | "runtime" | "rootfs";
+  /** Runtimes the change installs, updates or rolls back (an app's requirements, or the runtime itself); decision 0023. */
+  runtimes?: string[];
   hosts: PolicyTargetHost[];
   /** The release declares commands that run as root on the hosts (its health check); `context.runsAsRoot`. */
   runsAsRoot?: boolean;

@@ -10,8 +10,10 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
+  canonicalJson,
   compareVersions,
   formatManifest,
+  type RuntimeRequirement,
   RELEASE_KINDS,
   type BuildResult,
   type HealthCheck,
@@ -31,6 +33,7 @@ import type { ReleaseDeps } from "./deps";
 import { releaseSubvolumePath, subvolumesRoot } from "./layout";
 import { assertAppName, assertVersion } from "./names";
 import { parseManifest } from "./parse-manifest";
+import { parseRequires } from "./requires-input";
 import { recordDelta } from "./produce-delta";
 import { runLocalAgent, SECRET_FILE } from "./run-local-agent";
 
@@ -107,13 +110,15 @@ export async function buildRelease(
     healthCheck?: HealthCheckInput | HealthCheck;
     /** onActivate and exports (decision 0022), recorded in the signed manifests. */
     activation?: unknown;
+    /** Runtimes the app requires (`node@^20, …` or the manifest's JSON form); kind app only. */
+    requires?: unknown;
   },
 ): Promise<BuildReleaseResult> {
   const { db } = deps;
   const discard = () => {
     if ("tar" in input.source && input.source.tar instanceof Readable) input.source.tar.destroy();
   };
-  let app: string, version: string, healthCheck: HealthCheck | undefined, activation: Activation | undefined;
+  let app: string, version: string, healthCheck: HealthCheck | undefined, requires: RuntimeRequirement[] | undefined, activation: Activation | undefined;
   const kind = input.kind ?? "app";
   try {
     app = assertAppName(input.app);
@@ -122,6 +127,7 @@ export async function buildRelease(
       throw new AppError("BAD_REQUEST", { message: `kind must be one of ${RELEASE_KINDS.join(", ")}` });
     healthCheck = input.healthCheck === undefined ? undefined : parseHealthCheck(input.healthCheck);
     activation = parseActivation(input.activation);
+    requires = parseRequires(input.requires, kind);
     await assertCanBuild(deps);
     if (await db.release.findUnique({ where: { app_version: { app, version } }, select: { id: true } })) {
       throw new AppError("CONFLICT", {
@@ -174,6 +180,7 @@ export async function buildRelease(
     if (parent) args.push("--parent", parent.version);
     if (healthCheck) args.push("--health-check", JSON.stringify(healthCheck));
     args.push(...activationArgs(activation));
+    if (requires) args.push("--requires", JSON.stringify(requires));
     const built = await runLocalAgent<BuildResult>(args, {
       step: `building ${app} ${version}`,
       secret: signer.key.export({ format: "pem", type: "pkcs8" }).toString(),
@@ -181,7 +188,7 @@ export async function buildRelease(
     });
     const subvolume = releaseSubvolumePath(deps.dataDir, app, version);
     try {
-      return await record(deps, { app, version, parent, built, subvolume, signerKeyId: signer.keyId, healthCheck });
+      return await record(deps, { app, version, parent, built, subvolume, signerKeyId: signer.keyId, healthCheck, requires });
     } catch (e) {
       // Nothing refers to the new subvolume unless its release row was committed.
       const kept = await db.release.findUnique({
@@ -206,6 +213,7 @@ async function record(
     subvolume: string;
     signerKeyId: string;
     healthCheck: HealthCheck | undefined;
+    requires?: RuntimeRequirement[];
   },
 ): Promise<BuildReleaseResult> {
   const { db } = deps;
@@ -218,6 +226,8 @@ async function record(
           message: `keel-agent build wrote a ${what} manifest for ${m.app} ${m.version} signed by ${m.signer}`,
         });
       }
+      if (canonicalJson(m.requires ?? null) !== canonicalJson(b.requires ?? null))
+        throw new AppError("INTERNAL", { message: `keel-agent build wrote a ${what} manifest without the requested requires (run \`npm run build:agent\`)` });
       if (!sameHealthCheck(m.healthCheck, b.healthCheck)) {
         throw new AppError("INTERNAL", {
           message: `keel-agent build wrote a ${what} manifest without the requested health check (is the agent bundle older? run \`npm run build:agent\`)`,

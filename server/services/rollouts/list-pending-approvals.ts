@@ -62,6 +62,9 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
           diskNeeded: plan.totals.diskNeeded,
           /** Commands of the release that run as root, and on how many hosts (null: none). */
           rootCommands: plan.rootCommands ?? null,
+          /** A runtime rollout and the installed apps that use the runtime (decision 0023). */
+          kind: plan.kind ?? "app",
+          affects: plan.affects ?? null,
         },
         /** The maintenance windows its hosts are bound by, and the next time all are open together. */
         windows: bound,
@@ -80,6 +83,7 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
           diskNeeded: h.diskNeeded,
           note: h.note ?? null,
           excluded: h.excluded ?? null,
+          runtimes: h.runtimes ?? null,
         })),
         hostCount: plan.hosts.length,
         canAnswer: r.createdById !== viewer.id && (!r.approverRole || viewer.roles.includes(r.approverRole)) && !done.has(`${r.id}:${r.planDigest}`),

@@ -11,6 +11,7 @@ import { addRootHooks } from "./root-hooks";
 import { planStream, type StreamPlan } from "../releases/plan-stream";
 import { readHostFacts } from "./decision-facts";
 import { resolveWaves, WaveSpecError } from "./resolve-waves";
+import { planRuntimes } from "./plan-runtimes";
 import type { PlanArtifact, PlanHost, RolloutPlan, TRolloutSpec } from "./types";
 
 export const MAX_ROLLOUT_HOSTS = 10_000;
@@ -58,11 +59,11 @@ export async function planRollout(
 
   const facts = await readHostFacts(db, targets.map((t) => t.id));
 
-  let release: { id: string; streamBytes: bigint; treeBytes: bigint; streamDigest: string; manifest: string } | null = null;
+  let release: { id: string; kind: string; streamBytes: bigint; treeBytes: bigint; streamDigest: string; manifest: string } | null = null;
   if (spec.action === "update") {
     release = await db.release.findUnique({
       where: { app_version: { app: spec.app, version: spec.version! } },
-      select: { id: true, streamBytes: true, treeBytes: true, streamDigest: true, manifest: true },
+      select: { id: true, kind: true, streamBytes: true, treeBytes: true, streamDigest: true, manifest: true },
     });
     if (!release)
       throw new AppError("NOT_FOUND", { message: `release ${spec.app} ${spec.version} does not exist: push or build it first` });
@@ -82,7 +83,7 @@ export async function planRollout(
   // The exact blob each stream is: the plan names it, so approvals cover the bytes that are sent.
   const artifacts = await streamArtifacts(db, release, [...streams.values()]);
 
-  const hosts: Omit<PlanHost, "wave">[] = targets.map((t) => {
+  const direct: Omit<PlanHost, "wave">[] = targets.map((t) => {
     const rows = byHost.get(t.id) ?? [];
     const current = rows.find((r) => r.isCurrent)?.version ?? null;
     const previous = rows.find((r) => r.isPrevious)?.version ?? null;
@@ -122,6 +123,9 @@ export async function planRollout(
     };
   });
 
+  // Runtimes the release requires go in before it; a runtime's own rollout lists the apps it affects.
+  const runtimes = await planRuntimes({ db, releases }, spec, release, direct, streamArtifacts);
+  const hosts = runtimes.hosts;
   const working = hosts.filter((h) => h.action !== "nothing");
   let sizes: number[];
   try {
@@ -153,6 +157,7 @@ export async function planRollout(
       bytes: planned.reduce((s, h) => s + h.bytes, 0),
       diskNeeded: planned.reduce((s, h) => s + h.diskNeeded, 0),
     },
+    ...(runtimes.kind ? { kind: runtimes.kind, affects: runtimes.affects } : {}),
   };
   // Every host the update reaches runs the release's health check after activation.
   const check = release ? (JSON.parse(release.manifest) as { healthCheck?: HealthCheck }).healthCheck : undefined;

@@ -26,6 +26,8 @@ export async function rolloutPolicyRequest(
     actor: { id: actor.id, roles: actor.roles as Role[] },
     action: plan.action === "rollback" ? "rollback" : hosts.length && working.every((h) => h.action === "install") ? "install" : "update",
     app: plan.app,
+    releaseKind: plan.kind ?? "app",
+    runtimes: plan.kind === "runtime" ? [plan.app] : working.flatMap((h) => (h.runtimes ?? []).map((r) => r.runtime)),
     hosts,
     runsAsRoot: !!plan.rootCommands,
     rootHook: plansRootHook(plan),

@@ -3,7 +3,9 @@
 import { z } from "zod";
 import type { PrismaClient } from "@prisma/client";
 import { ZHostFilter } from "../inventory/types";
+import { ZAppName, ZVersion } from "../releases/names";
 import type { ReleaseDeps } from "../releases/deps";
+import type { PlanRuntime, RuntimeUse } from "./plan-runtimes-types";
 
 export type Clock = () => Date;
 /** `releases`: lets planning make the incremental streams hosts need (see planRollout). */
@@ -28,12 +30,9 @@ export const FINISHED: RolloutState[] = ["succeeded", "finished_with_failures", 
 export const ZRolloutSpec = z
   .object({
     action: z.enum(["update", "rollback"]),
-    app: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "app names are lower-case letters, digits, . _ -"),
+    app: ZAppName,
     /** The version to install (update); not given for a rollback. */
-    version: z
-      .string()
-      .regex(/^[0-9A-Za-z][0-9A-Za-z._+~-]{0,63}$/, "versions are letters, digits, . _ + ~ -")
-      .optional(),
+    version: ZVersion.optional(),
     targets: ZHostFilter,
     waves: z.array(z.string().max(8)).max(20).default(["100%"]),
     /** Failed hosts tolerated per wave before the rollout pauses itself. */
@@ -88,7 +87,13 @@ export type PlanHost = {
   /** Left out of the run (action "nothing"): its host key changed, or it was unreachable at its last refresh. */
   excluded?: "key-changed" | "unreachable";
   note?: string;
+  /** A runtime rollout: the agent acts in runtimes/ (decision 0023). */
+  kind?: "runtime";
+  /** Runtimes installed or updated on this host before the app (its release requires them). */
+  runtimes?: PlanRuntime[];
 };
+
+export type { PlanRuntime, RuntimeUse } from "./plan-runtimes-types";
 
 export type RolloutPlan = {
   action: "update" | "rollback";
@@ -105,6 +110,10 @@ export type RolloutPlan = {
    * with runAs "root"): which, and on how many hosts. Part of the digest, so an approval covers it.
    */
   rootCommands?: RootCommands;
+  /** "runtime" when the release (or the rolled-back software) is a runtime. */
+  kind?: "runtime";
+  /** A runtime rollout: the installed apps that require the runtime on the target hosts. */
+  affects?: RuntimeUse[];
 };
 
 export type RootCommands = { commands: ("health check" | "activation hook")[]; hosts: number };

@@ -110,7 +110,7 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
         </div>
       </section>
       <section aria-label="Apps">
-        <h2 className="mb-2 font-medium">Apps{h.at ? ` as of ${h.at.toLocaleString()}` : ""}</h2>
+        <h2 className="mb-2 font-medium">Apps and runtimes{h.at ? ` as of ${h.at.toLocaleString()}` : ""}</h2>
         <table className="table card !p-0">
           <thead>
             <tr>
@@ -127,7 +127,9 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
             {h.apps.flatMap((a) =>
               a.versions.map((v) => (
                 <tr key={`${a.app}/${v.version}`}>
-                  <td>{a.app}</td>
+                  <td>
+                    {a.app} {a.kind === "runtime" && <Badge>runtime</Badge>}
+                  </td>
                   <td className="font-mono">{v.version}</td>
                   <td>{v.isCurrent ? <Badge tone="ok">current</Badge> : v.isPrevious ? <Badge>previous</Badge> : null}</td>
                   <td>{formatBytes(v.sizeBytes)}</td>

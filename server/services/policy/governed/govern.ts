@@ -13,9 +13,10 @@ import { getActivePolicy } from "../get-active-policy";
 import type { PolicyAction, PolicyDecision, Role } from "../types";
 import { adminOps } from "./admin-ops";
 import { hostOps } from "./host-ops";
+import { oidcOps } from "./oidc-ops";
 import type { Described, GovernActor, GovernDeps, GovernedOp } from "./types";
 
-export const OPS = { ...hostOps, ...adminOps };
+export const OPS = { ...hostOps, ...adminOps, ...oidcOps };
 export type GovernedKind = keyof typeof OPS;
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type InputOf<K extends GovernedKind> = (typeof OPS)[K] extends GovernedOp<infer I, any> ? I : never;

@@ -3,6 +3,7 @@ import { distributionRoute } from "./distribution";
 import { driftRoute } from "./drift";
 import { listAppsRoute } from "./list-apps";
 import { listTargetsRoute } from "./list-targets";
+import { listRuntimesRoute } from "./list-runtimes";
 import { setTargetRoute } from "./set-target";
 
 export const appsRouter = router({
@@ -11,4 +12,5 @@ export const appsRouter = router({
   drift: driftRoute,
   targets: listTargetsRoute,
   setTarget: setTargetRoute,
+  runtimes: listRuntimesRoute,
 });

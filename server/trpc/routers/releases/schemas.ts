@@ -1,14 +1,7 @@
 import { z } from "zod";
-import { appNameProblem, versionProblem } from "@/agent/protocol";
+import { ZAppName, ZVersion } from "@/server/services/releases/names";
 
-const named = (problem: (v: unknown) => string | null) =>
-  z.string().superRefine((v, ctx) => {
-    const p = problem(v);
-    if (p) ctx.addIssue({ code: "custom", message: p });
-  });
-
-export const ZAppName = named(appNameProblem);
-export const ZVersion = named(versionProblem);
+export { ZAppName, ZVersion };
 
 export const ZListReleasesRequest = z.strictObject({ app: ZAppName.optional() });
 

@@ -78,6 +78,10 @@ export function ReleaseDetail({
                 )}
               </dd>
               <ActivationDetail manifest={detail.data.manifest} />
+              <dt className="text-muted">Requires</dt>
+              <dd aria-label="Requires runtimes">
+                {describeRequires((detail.data.manifest as { requires?: { runtime: string; versions: string }[] }).requires) || "no runtime"}
+              </dd>
             </dl>
           </section>
 
@@ -165,4 +169,9 @@ function shortManifest(m: unknown): unknown {
   const stream = (m as { stream?: { chunks?: unknown[] } }).stream;
   if (!stream?.chunks) return m;
   return { ...(m as object), stream: { ...stream, chunks: `${stream.chunks.length} chunk digests` } };
+}
+
+/** The runtimes a release's signed manifest requires, e.g. "node ^20, python >=3.11 <3.13" (decision 0023). */
+function describeRequires(r: { runtime: string; versions: string }[] | undefined): string {
+  return (r ?? []).map((x) => `${x.runtime} ${x.versions}`).join(", ");
 }
