@@ -8,6 +8,7 @@ import { hookRunsAsRoot, type OnActivate } from "@/agent/protocol";
 import type { PlanHost, RolloutPlan } from "./types";
 
 export async function addRootHooks(db: PrismaClient, plan: RolloutPlan, hosts: PlanHost[]): Promise<void> {
+  if (plan.kind === "runtime") return; // hooks are an app's (a runtime rollout runs none)
   const working = hosts.filter((h) => h.action === "install" || h.action === "update" || h.action === "rollback");
   const versions = [...new Set(working.flatMap((h) => [h.to, h.action === "update" ? h.from : null]).filter((v): v is string => !!v))];
   if (!versions.length) return;
