@@ -1,4 +1,4 @@
-// Inventory benchmark: seeds 10,000 hosts × 20 apps × up to 5 installed versions with history
+// Inventory benchmark: seeds 10,000 (or --hosts N, e.g. 100,000) hosts × 20 apps × up to 5 installed versions with history
 // (about 2 M history rows, 400 k timeline events) into a fresh embedded PostgreSQL with
 // INSERT … SELECT, then times the service functions the console calls (p50/p95 over repeated
 // calls), and — when the lab, SSH layer and agent are present — a refresh of 100 lab hosts end to
@@ -18,6 +18,7 @@ import { getDriftReport } from "@/server/services/inventory/get-drift-report";
 import { getHostsAsOf } from "@/server/services/inventory/get-hosts-as-of";
 import { listApps } from "@/server/services/inventory/list-apps";
 import { listStaleHosts } from "@/server/services/inventory/list-stale-hosts";
+import { encodeCursor } from "@/server/services/inventory/keyset";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -28,6 +29,8 @@ const HOSTS = opt("hosts", 10_000);
 /** Hosts enrolled and removed again (retired) besides HOSTS, so "as of" views meet some. */
 const RETIRED = Math.floor(HOSTS / 100);
 const RUNS = opt("runs", 60);
+/** Digits in the seeded host names (host-00001 … host-10100, host-000001 … host-101000). */
+const WIDTH = Math.max(5, String(HOSTS + RETIRED).length);
 const APPS = 20;
 const WRITE = !args.includes("--no-write");
 const LAB = !args.includes("--no-lab");
@@ -64,7 +67,7 @@ async function seed(url: string) {
     `INSERT INTO hosts (name, address, port, "user", host_key_fingerprint, environment, labels, reachable, last_error,
        last_seen_at, last_refresh_at, hostname, machine_id, os, kernel, arch, agent_version, store_total_bytes, store_used_bytes,
        facts, facts_at, created_at)
-     SELECT 'host-' || lpad(i::text, 5, '0'), '10.' || (i / 65536) || '.' || (i / 256 % 256) || '.' || (i % 256), 22, 'root',
+     SELECT 'host-' || lpad(i::text, ${WIDTH}, '0'), '10.' || (i / 65536) || '.' || (i / 256 % 256) || '.' || (i % 256), 22, 'root',
        'SHA256:' || rpad(md5(i::text), 43, 'x'),
        (ARRAY['dev','staging','prod'])[1 + i % 3],
        jsonb_build_object('role', (ARRAY['web','db','cache','queue','batch','edge','api','auth','search','mail'])[1 + i % 10],
@@ -119,7 +122,7 @@ async function seed(url: string) {
   // move to retired_hosts, their versions go, their history ends when they were retired.
   await q(
     "retired hosts",
-    `WITH r AS (SELECT id, now() - random() * interval '10 days' AS at FROM hosts WHERE name > 'host-' || lpad('${HOSTS}', 5, '0'))
+    `WITH r AS (SELECT id, now() - random() * interval '10 days' AS at FROM hosts WHERE name > 'host-' || lpad('${HOSTS}', ${WIDTH}, '0'))
      INSERT INTO retired_hosts (id, name, address, port, "user", host_key_fingerprint, environment, labels, facts, hostname, machine_id,
                                 os, kernel, arch, agent_version, last_seen_at, created_at, retired_at)
      SELECT h.id, h.name, h.address, h.port, h."user", h.host_key_fingerprint, h.environment, h.labels, h.facts, h.hostname, h.machine_id,
@@ -210,7 +213,7 @@ function render(counts: Counts, seedS: number, results: Result[], lab: string | 
   return [
     "## Inventory",
     "",
-    `Measured 2026-11-26 with \`npm run bench:inventory\` on this machine (${cpus().length} cores shared with other work, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM),`,
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:inventory\` on this machine (${cpus().length} cores shared with other work, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM),`,
     `load average ${loadavg()[0]!.toFixed(1)} at the end of the run; embedded PostgreSQL 18, default settings. Seeded ${counts.hosts.toLocaleString("en")} hosts × ${APPS} apps (and ${counts.retired} retired hosts): ${counts.installed.toLocaleString("en")} installed versions,`,
     `${counts.history.toLocaleString("en")} history periods, ${counts.events.toLocaleString("en")} timeline events (seed ${seedS.toFixed(0)} s). Each figure: ${RUNS} calls of the service function`,
     "after 3 warm-up calls, through Prisma and the pg driver adapter (what a tRPC call costs minus HTTP).",
@@ -234,18 +237,36 @@ async function measureAll(url: string) {
     const rnd = (i: number, n: number) => (i * 7919 + 13) % n;
     const app = (i: number) => `app-${String(1 + rnd(i, APPS)).padStart(2, "0")}`;
     const past = (i: number) => new Date(Date.now() - (1 + rnd(i, 40)) * 86400_000);
+    // Cursors to the pages the calls ask for, found by walking the list once (not timed): the
+    // keyset cursor of a name-sorted list is the name the page starts after.
+    const hostNames = (await db.host.findMany({ select: { name: true }, orderBy: { name: "asc" } })).map((h) => h.name);
+    hostNames.push("host-99999999"); // sorts after every seeded name: "before" it is the last page
+    const byName = (k: number) => (k <= 0 ? undefined : encodeCursor({ s: "name", d: "asc", v: null, n: hostNames[k - 1]! }));
+    const webProd = { labels: { role: "web" }, environments: ["prod", "staging"], reachable: true };
+    const walk = async (fetch: (after?: string) => Promise<{ nextCursor: string | null }>, n: number) => {
+      const out: (string | undefined)[] = [undefined];
+      while (out.length < n) {
+        const next = (await fetch(out[out.length - 1])).nextCursor;
+        if (!next) break;
+        out.push(next);
+      }
+      return out;
+    };
+    const webProdPages = await walk((after) => listHosts(deps, { filter: webProd, sort: "lastSeenAt", direction: "desc", after, pageSize: 50 }), 10);
+    const asOfPages = await walk((after) => getHostsAsOf(deps, { at: past(0), after, pageSize: 50 }), 20);
     console.log("measuring");
     return [
       // The floor: one trivial round trip through Prisma on this machine at this moment.
       await measure("baseline: SELECT 1 through Prisma (machine load floor)", () => db.$queryRaw`SELECT 1`),
       await measure("hosts list: label+env+reachable, sort last seen, page", (i) =>
-        listHosts(deps, { filter: { labels: { role: "web" }, environments: ["prod", "staging"], reachable: true }, sort: "lastSeenAt", direction: "desc", page: 1 + rnd(i, 10), pageSize: 50 }),
+        listHosts(deps, { filter: webProd, sort: "lastSeenAt", direction: "desc", after: webProdPages[rnd(i, 10)], pageSize: 50 }),
       ),
       await measure("hosts list: app+version filter, sort name, page", (i) =>
-        listHosts(deps, { filter: { app: app(i), version: "1.9.0" }, sort: "name", page: 1 + rnd(i, 5), pageSize: 50 }),
+        listHosts(deps, { filter: { app: app(i), version: "1.9.0" }, sort: "name", after: byName(rnd(i, 5) * 50 * 5), pageSize: 50 }),
       ),
       await measure("hosts list: free text, sort OS, page", (i) => listHosts(deps, { filter: { q: `host-0${rnd(i, 10)}` }, sort: "os", pageSize: 50 })),
-      await measure("hosts list: unfiltered, sort name, last page", () => listHosts(deps, { sort: "name", page: HOSTS / 50, pageSize: 50 })),
+      await measure("hosts list: unfiltered, sort name, last page", () => listHosts(deps, { sort: "name", after: byName(hostNames.length - 51), pageSize: 50 })),
+      await measure("hosts list: unfiltered, sort name, last page (before)", () => listHosts(deps, { sort: "name", before: byName(hostNames.length), pageSize: 50 })),
       await measure("host detail (facts, 20 apps × versions, 100 events)", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]! })),
       await measure("host detail as of a past time", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]!, at: past(i) })),
       ...(retiredIds.length
@@ -256,8 +277,8 @@ async function measureAll(url: string) {
       await measure("version distribution, one app, as of a past time", (i) => getVersionDistribution(deps, { app: app(i), at: past(i) })),
       await measure("drift report, one app (6 scopes)", (i) => getDriftReport(deps, { app: app(i) })),
       await measure("drift report, all apps (120 targets)", () => getDriftReport(deps)),
-      await measure('"as of": hosts page with all apps at a past time', (i) => getHostsAsOf(deps, { at: past(i), page: 1 + rnd(i, 20), pageSize: 50 })),
-      await measure('"as of": hosts page running one app at a past time', (i) => getHostsAsOf(deps, { at: past(i), app: app(i), page: 1 + rnd(i, 20), pageSize: 50 })),
+      await measure('"as of": hosts page with all apps at a past time', (i) => getHostsAsOf(deps, { at: past(i), after: asOfPages[rnd(i, 20)], pageSize: 50 })),
+      await measure('"as of": hosts page running one app at a past time', (i) => getHostsAsOf(deps, { at: past(i), app: app(i), after: asOfPages[rnd(i, 20)], pageSize: 50 })),
       await measure("apps overview (hosts and versions per app)", () => listApps(deps)),
       await measure("hosts not seen for 24 h", () => listStaleHosts(deps, { pageSize: 50 })),
     ];

@@ -73,6 +73,8 @@ export const ZEnv = z.object({
   KEEL_OIDC_BREAK_GLASS: z.email().optional(),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   KEEL_TRUST_PROXY: z.stringbool().default(false),
+  /** Webhooks may post to private, loopback and link-local addresses (refused by default: SSRF; docs/notifications.md). */
+  KEEL_WEBHOOK_ALLOW_PRIVATE: z.stringbool().default(false),
 });
 
 export type Env = z.infer<typeof ZEnv>;

@@ -2,7 +2,8 @@
 // host's installed tree while it streams; the decoded bytes are verified chunk by chunk against the
 // signed manifest exactly like a raw stream before btrfs receive gets them. Damaged deltas are
 // refused and leave nothing behind.
-import { createWriteStream, readFileSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, createWriteStream, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeDelta } from "../protocol/delta/encode";
@@ -84,5 +85,34 @@ describe("wire encoding keel-delta-1", () => {
     const r = agent(["receive", ...S(), "--manifest", rel["1.10"]!.manifest, "--stream", fullDelta, "--wire", "keel-delta-1", "--delta-base", "0.1"]);
     expect(r.json.error).toMatchObject({ code: "PARENT_MISSING", step: "parent" });
     expect(storeState(host, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [] });
+  });
+
+  it("names a base that differs from the one the delta was made against (same sizes): PARENT_MISMATCH, nothing left behind", () => {
+    // Last: making the base writable clears its received UUID. The decoder does not hash the base
+    // up front (decision 0021): the decoded chunk fails its signed digest, and only then is the
+    // base hashed to tell the operator what to do.
+    const base = join(host, "apps/web/1.9");
+    const file = join(base, "lib/main.js");
+    const at = readFileSync(file).indexOf("line 20001 "); // next to the edit: the delta copies it
+    const flip = () => {
+      execFileSync("btrfs", ["property", "set", "-f", "-ts", base, "ro", "false"]);
+      const fd = openSync(file, "r+");
+      const b = Buffer.alloc(1);
+      readSync(fd, b, 0, 1, at);
+      b[0]! ^= 0x20;
+      writeSync(fd, b, 0, 1, at);
+      closeSync(fd);
+      execFileSync("btrfs", ["property", "set", "-ts", base, "ro", "true"]);
+    };
+    flip();
+    try {
+      const r = agent(["receive", ...S(), "--manifest", rel["1.10"]!.incManifest!, "--stream", incDelta, "--wire", "keel-delta-1"]);
+      expect(r.code).toBe(1);
+      expect(r.json.error).toMatchObject({ code: "PARENT_MISMATCH", step: "verify" });
+      expect(r.json.error.message).toMatch(/lib\/main\.js differs .*send the stream without delta encoding/);
+      expect(storeState(host, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [], journal: [] });
+    } finally {
+      flip();
+    }
   });
 });

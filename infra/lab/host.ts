@@ -72,10 +72,13 @@ function sshdConfig(p: LabPaths, h: HostPaths): string {
     "ListenAddress 0.0.0.0",
     `HostKey ${h.hostKey}`,
     `PidFile ${h.pidFile}`,
-    `AuthorizedKeysFile ${h.authorizedKeysDir}/%u`,
+    // The lab's key files, then the user's own ~/.ssh/authorized_keys like any host (root's home is
+    // the host's own tmpfs), where enrollment's bootstrap (ssh-copy-id style) installs the console's key.
+    `AuthorizedKeysFile ${h.authorizedKeysDir}/%u .ssh/authorized_keys`,
     "PermitRootLogin prohibit-password",
     "PubkeyAuthentication yes",
-    "PasswordAuthentication no",
+    // Only the lab's sudo user could log in with a password, and only once a test gives it one.
+    "PasswordAuthentication yes",
     "KbdInteractiveAuthentication no",
     "UsePAM no",
     "UseDNS no",

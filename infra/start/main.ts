@@ -19,6 +19,7 @@ import { ensureSecret } from "./secret";
 import { ensureAgentBundle } from "./agent-bundle";
 import { consoleIdentity } from "../../server/console-identity";
 import { ensureBuildStore, type BuildStore } from "./build-store";
+import { ensureConsoleSigningKey } from "./console-signing-key";
 import type { Workers } from "../../server/jobs/start-workers";
 import type { AuditCheckpointer } from "../../server/services/audit/start-audit-checkpointer";
 
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
       foundersPassword: env.KEEL_FOUNDERS_PASSWORD,
     });
     const secret = ensureSecret(dataDir, env.KEEL_SECRET);
+    await ensureConsoleSigningKey({ databaseUrl: db.url, secret, dataDir, log });
     checkpointer = await startCheckpoints(db.url, dataDir, env);
     process.env.DATABASE_URL = db.url;
     process.env.KEEL_SECRET = secret;

@@ -19,6 +19,7 @@ import { appendAudit } from "../services/audit/append-audit";
 import { writeAuditCheckpoint } from "../services/audit/write-audit-checkpoint";
 import { rewriteAuditRow } from "../test/audit-tamper";
 import { seedHosts, seedRelease } from "@/prisma/seed/fleet";
+import { commands } from "./commands/index";
 import { runKeel } from "../test/run-keel";
 import { signInThrottle } from "../auth/sign-in-throttle";
 import { consoleIdentity } from "../console-identity";
@@ -104,6 +105,24 @@ describe("keel CLI", () => {
     expect(show.out).toContainEqual(expect.stringMatching(/^RETIRED\s+removed from the inventory at .* by admin@keel\.local/));
   });
 
+  it("hosts list pages by cursor: 100 shown with the next page's --after, which shows the rest; --all lists every host", async () => {
+    await seedHosts(db, 130, { prefix: "many", environment: "dev" });
+    const first = await cli("hosts", "list", "--search", "many-");
+    expect(first.err).toEqual([]);
+    expect(first.out.filter((l) => l.startsWith("many-"))).toHaveLength(100);
+    expect(first.out).toContain("130 hosts, 100 shown");
+    const after = /^next page: --after (\S+)$/.exec(first.out.at(-1) ?? "")?.[1];
+    expect(after, first.out.slice(-3).join("\n")).toBeDefined();
+    const second = await cli("hosts", "list", "--search", "many-", "--after", after!);
+    const names = second.out.filter((l) => l.startsWith("many-")).map((l) => l.split(/\s+/)[0]);
+    expect(names).toEqual(Array.from({ length: 30 }, (_, i) => `many-${100 + i}`));
+    expect(second.out.some((l) => l.startsWith("previous page: --before "))).toBe(true);
+    const all = await cli("hosts", "list", "--search", "many-", "--all");
+    expect(all.out.filter((l) => l.startsWith("many-"))).toHaveLength(130);
+    const json = JSON.parse((await cli("hosts", "list", "--search", "many-", "--all", "--json")).out.join("\n")) as { rows: { name: string }[] };
+    expect(new Set(json.rows.map((r) => r.name)).size).toBe(130);
+  });
+
   it("rollout schedule/unschedule: the scheduled start shows in status until cancelled; a schedule needs --at or --next-window", async () => {
     await seedHosts(db, 2, { prefix: "sched", environment: "dev" });
     await seedRelease(db, "cron", "1.0");
@@ -167,6 +186,26 @@ describe("keel CLI", () => {
     expect(parsed.find((u) => u.email === "aud@keel.local")?.roles).toEqual(["auditor"]);
     const policy = await cli("policy", "show", "--json");
     expect(Object.keys(JSON.parse(policy.out.join("\n")) as object)).toContain("cedar");
+  });
+
+  it("every command's --help goes to stdout with exit 0, and every listing answers --json with JSON", async () => {
+    for (const c of commands) {
+      const r = await cli(c.name, "--help");
+      expect(r.code, c.name).toBe(0);
+      expect(r.err, c.name).toEqual([]);
+      expect(r.out.join("\n"), c.name).toContain(`keel ${c.name}`);
+    }
+    const listings = [["hosts", "list"], ["release", "list"], ["keys", "list"], ["rollout", "list"], ["users", "list"], ["audit", "list", "--limit", "5"]];
+    for (const argv of listings) {
+      const r = await cli(...argv, "--json");
+      expect(r.code, `${argv.join(" ")}: ${r.err.join(" ")}`).toBe(0);
+      expect(() => JSON.parse(r.out.join("\n")), argv.join(" ")).not.toThrow();
+    }
+    const audit = await cli("audit", "list", "--action", "user.", "--limit", "5");
+    expect(audit.code, audit.err.join(" ")).toBe(0);
+    expect(audit.out[0]).toMatch(/^#\s+AT\s+ACTOR\s+ACTION/);
+    expect(audit.out.slice(1).every((l) => /\suser\./.test(l))).toBe(true);
+    expect((await cli("rollout", "list")).code).toBe(0);
   });
 
   it("keel ssh-key prints the console's public key, the one hosts must authorize", async () => {

@@ -6,6 +6,8 @@ export type CliIo = {
   env: NodeJS.ProcessEnv;
   /** A client for the logged-in console (throws a CliError when not logged in). */
   client(): KeelClient;
+  /** For answers that do not come through the client (release uploads): printed with --json. */
+  answer?(path: string, data: unknown): void;
 };
 
 export type Command = {

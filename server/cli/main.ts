@@ -41,6 +41,7 @@ export async function runCli(argv: string[], io: Omit<CliIo, "client">): Promise
     await command.run(json ? args.filter((a) => a !== "--json") : args, {
       ...io,
       out: json ? () => {} : io.out,
+      answer: onAnswer,
       client: () => createKeelClient({ ...loadConfig(io.env), onAnswer }),
     });
     if (json) io.out(JSON.stringify(answers.length === 1 ? answers[0]!.data : answers, null, 2));

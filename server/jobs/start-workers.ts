@@ -3,7 +3,9 @@
 // and one that dies is replaced by the others: steps are claimed in PostgreSQL).
 import { createDb } from "@/server/db";
 import { consoleIdentity } from "@/server/console-identity";
-import { getEnv } from "@/server/env";
+import { getEnv, publicOrigin } from "@/server/env";
+import { createSecretBox } from "@/server/services/keys/secret-box";
+import { startNotificationWorker, type NotificationWorker } from "./notifications/worker";
 import { createDiskArtifactStore } from "@/server/services/artifacts/store";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
@@ -13,7 +15,7 @@ import { startDirectoryRecheckFromEnv } from "@/server/auth/oidc/recheck-from-en
 import { sshExecutor } from "./rollouts/ssh-executor";
 import { startRolloutWorker, type RolloutWorker } from "./rollouts/worker";
 
-export type Workers = { rollouts: RolloutWorker; refresh: RefreshLoop | null; stop(): Promise<void> };
+export type Workers = { rollouts: RolloutWorker; refresh: RefreshLoop | null; notifications: NotificationWorker; stop(): Promise<void> };
 
 export async function startWorkers(opts: { databaseUrl: string; dataDir: string; concurrency?: number; workerId?: string }): Promise<Workers> {
   const concurrency = opts.concurrency ?? Number(process.env.KEEL_WORKER_CONCURRENCY ?? 50);
@@ -47,10 +49,20 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     sweepMs: 1000,
     workerId: opts.workerId,
   });
+  // Outgoing webhooks and e-mail from the outbox (docs/notifications.md).
+  const notifications = startNotificationWorker({
+    db,
+    box: createSecretBox({ secret: getEnv().KEEL_SECRET, dataDir: opts.dataDir }),
+    origin: publicOrigin(),
+    workerId: rollouts.id,
+    log: (l) => console.log(`keel: ${l}`),
+  });
   return {
     rollouts,
     refresh,
+    notifications,
     async stop() {
+      await notifications.stop();
       directory.stop();
       await refresh?.stop();
       await rollouts.stop();

@@ -12,6 +12,7 @@ import { hostsRouter } from "./routers/hosts/router";
 import { appsRouter } from "./routers/apps/router";
 import { groupsRouter } from "./routers/groups/router";
 import { settingsRouter } from "./routers/settings/router";
+import { notificationsRouter } from "./routers/notifications/router";
 import { oidcRouter } from "./routers/oidc/router";
 
 export const appRouter = router({
@@ -27,6 +28,7 @@ export const appRouter = router({
   apps: appsRouter,
   groups: groupsRouter,
   settings: settingsRouter,
+  notifications: notificationsRouter,
   oidc: oidcRouter,
 });
 

@@ -1,28 +1,16 @@
 // Host side (runs inside keel-agent, stdlib only): turn a Keel delta back into the exact target
-// bytes (the signed btrfs send stream), streaming, with bounded memory. The caller still verifies
-// the manifest's SHA-256 and chunk digests of the output before `btrfs receive`.
+// bytes (the signed btrfs send stream), streaming, with bounded memory. The body is decompressed in
+// large blocks, the frames are executed into one reused output buffer (frame-decoder.ts) with the
+// parent read synchronously through per-file windows (parent-files.ts). decodeDelta checks the
+// parent's SHA-256 before and the target's after; DeltaDecoder lets a caller that verifies the output
+// against signed digests itself (the agent, store/stage.ts) skip both and ask about the parent only
+// when the output failed (decision 0021).
 import { createHash } from "node:crypto";
-import { once } from "node:events";
 import { Readable, pipeline, type Writable } from "node:stream";
 import { constants as zc, createBrotliDecompress } from "node:zlib";
 import { ByteReader } from "./byte-reader";
-import {
-  DELTA_FORMAT_VERSION,
-  DELTA_MAGIC,
-  DeltaError,
-  Kind,
-  MAX_COMMAND_BYTES,
-  MAX_FRAME_BYTES,
-  MAX_HEADER_BYTES,
-  Op,
-  SEND_CMD_HEADER,
-  VarintCursor,
-  buildWriteCommand,
-  parseHeader,
-  sendCommandCrc,
-  unzigzag,
-  type DeltaHeader,
-} from "./format";
+import { DELTA_FORMAT_VERSION, DELTA_MAGIC, DeltaError, MAX_FRAME_BYTES, MAX_HEADER_BYTES, parseHeader, type DeltaHeader } from "./format";
+import { FrameDecoder, OutputBuffer } from "./frame-decoder";
 import { ParentFiles } from "./parent-files";
 
 export { DeltaError, type DeltaErrorCode } from "./format";
@@ -43,37 +31,8 @@ export interface DecodeDeltaResult {
   sha256: string;
 }
 
-const OUT_BATCH = 1 << 20;
-
-/** Batches decoded bytes to `output`, hashes them, and refuses to run past the declared size. */
-class OutputSink {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  bytes = 0;
-  readonly hash = createHash("sha256");
-  constructor(
-    private readonly output: Writable,
-    private readonly limit: number,
-  ) {}
-
-  async push(b: Buffer): Promise<void> {
-    if (this.bytes + b.length > this.limit)
-      throw new DeltaError("CORRUPT", `delta decodes to more than the ${this.limit} bytes its header declares`);
-    this.bytes += b.length;
-    this.hash.update(b);
-    this.pending.push(b);
-    this.pendingBytes += b.length;
-    if (this.pendingBytes >= OUT_BATCH) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (!this.output.write(chunk)) await once(this.output, "drain");
-  }
-}
+/** Brotli output block: the body is decompressed this much at a time (one thread-pool trip each). */
+const BROTLI_CHUNK = 256 * 1024;
 
 /** Reads the 16-byte prefix and the JSON header. */
 async function readHeader(reader: ByteReader): Promise<DeltaHeader> {
@@ -87,118 +46,6 @@ async function readHeader(reader: ByteReader): Promise<DeltaHeader> {
   return parseHeader((await reader.readExact(len)).toString("utf8"));
 }
 
-/** Executes one frame's records. State carries over between frames. */
-class FrameDecoder {
-  lastFile = -1;
-  /** Per parent file: where the last copy from it ended (COPY offsets are relative to it). */
-  private readonly ends: number[] = [];
-  lastWrite: { path: Buffer; end: number } | null = null;
-  private ops = new VarintCursor(Buffer.alloc(0));
-  private lits: Buffer = Buffer.alloc(0);
-  private litPos = 0;
-
-  constructor(
-    private readonly parents: ParentFiles,
-    private readonly sink: OutputSink,
-  ) {}
-
-  private takeLit(n: number): Buffer {
-    if (this.litPos + n > this.lits.length) throw new DeltaError("CORRUPT", "delta op refers past its literals");
-    const b = this.lits.subarray(this.litPos, this.litPos + n);
-    this.litPos += n;
-    return b;
-  }
-
-  /** Fills buf[at, at+len) from data ops. */
-  private async fill(buf: Buffer, at: number, len: number): Promise<void> {
-    const end = at + len;
-    while (at < end) {
-      const tag = this.ops.next();
-      const t = tag % 4;
-      const n = Math.floor(tag / 4);
-      if (n === 0 || n > end - at) throw new DeltaError("CORRUPT", "delta data op has a bad length");
-      if (t === Op.LIT) {
-        this.takeLit(n).copy(buf, at);
-      } else if (t === Op.COPY_SAME || t === Op.COPY_FILE) {
-        const fi = t === Op.COPY_SAME ? this.lastFile : this.ops.next();
-        const f = this.parents.files[fi];
-        if (!f) throw new DeltaError("CORRUPT", "delta copies from a parent file it does not list");
-        const off = (this.ends[fi] ?? 0) + unzigzag(this.ops.next());
-        if (off < 0 || off + n > f.bytes) throw new DeltaError("CORRUPT", "delta copies from outside its parent files");
-        await this.parents.read(fi, buf, at, n, off);
-        this.lastFile = fi;
-        this.ends[fi] = off + n;
-      } else {
-        throw new DeltaError("CORRUPT", `unknown delta data op ${t}`);
-      }
-      at += n;
-    }
-  }
-
-  private async command(cmd: Buffer, dataAt: number): Promise<void> {
-    await this.fill(cmd, dataAt, cmd.length - dataAt);
-    cmd.writeUInt32LE(sendCommandCrc(cmd), 6);
-    await this.sink.push(cmd);
-  }
-
-  private async write(path: Buffer, offset: number): Promise<void> {
-    const dataLen = this.ops.next();
-    if (dataLen > 0xffff || path.length > 0xffff || offset > Number.MAX_SAFE_INTEGER - dataLen)
-      throw new DeltaError("CORRUPT", "delta WRITE record out of range");
-    const cmd = buildWriteCommand(path, offset, dataLen);
-    await this.command(cmd, cmd.length - dataLen);
-    this.lastWrite = { path, end: offset + dataLen };
-  }
-
-  /** Runs one frame; true once the END record was seen. */
-  async run(ops: Buffer, lits: Buffer): Promise<boolean> {
-    this.ops = new VarintCursor(ops);
-    this.lits = lits;
-    this.litPos = 0;
-    let ended = false;
-    while (!this.ops.done) {
-      if (ended) throw new DeltaError("CORRUPT", "delta has records after its end");
-      const kind = this.ops.next();
-      switch (kind) {
-        case Kind.END:
-          ended = true;
-          break;
-        case Kind.RAW: {
-          const len = this.ops.next();
-          if (len > MAX_COMMAND_BYTES) throw new DeltaError("CORRUPT", "delta RAW record over the limit");
-          const buf = Buffer.allocUnsafe(len);
-          await this.fill(buf, 0, len);
-          await this.sink.push(buf);
-          break;
-        }
-        case Kind.COMMAND: {
-          const cmdType = this.ops.next();
-          const len = this.ops.next();
-          if (len > MAX_COMMAND_BYTES || cmdType > 0xffff) throw new DeltaError("CORRUPT", "delta command record out of range");
-          const cmd = Buffer.alloc(SEND_CMD_HEADER + len);
-          cmd.writeUInt32LE(len, 0);
-          cmd.writeUInt16LE(cmdType, 4);
-          await this.command(cmd, SEND_CMD_HEADER);
-          break;
-        }
-        case Kind.WRITE: {
-          const path = Buffer.from(this.takeLit(this.ops.next()));
-          await this.write(path, this.ops.next());
-          break;
-        }
-        case Kind.WRITE_CONT:
-          if (!this.lastWrite) throw new DeltaError("CORRUPT", "delta continues a WRITE that never started");
-          await this.write(this.lastWrite.path, this.lastWrite.end);
-          break;
-        default:
-          throw new DeltaError("CORRUPT", `unknown delta record kind ${kind}`);
-      }
-    }
-    if (this.litPos !== this.lits.length) throw new DeltaError("CORRUPT", "delta frame has unused literals");
-    return ended;
-  }
-}
-
 function asDeltaError(e: unknown): unknown {
   if (e instanceof DeltaError) return e;
   const code = (e as NodeJS.ErrnoException)?.code ?? "";
@@ -208,38 +55,87 @@ function asDeltaError(e: unknown): unknown {
   return e;
 }
 
+export interface DeltaDecoderOptions {
+  parentDir: string;
+  input: AsyncIterable<Buffer | string>;
+  /** Takes the next decoded bytes (≤ 2 MiB); resolves once they may be overwritten. */
+  put: (b: Buffer) => Promise<void>;
+  /**
+   * true: compare every parent file's SHA-256 with the header before decoding (PARENT_MISMATCH
+   * before any byte is put) and the output's with the header's target digest after. false: the
+   * caller verifies the output against digests it trusts (the signed manifest's) and calls
+   * parentMismatch() when it does not match. Paths, symlinks, types and sizes are checked either way.
+   */
+  checkDigests: boolean;
+}
+
+/** One decode. run() once; after a failure, parentMismatch() tells a differing parent from a bad delta. */
+export class DeltaDecoder {
+  private parents: ParentFiles | null = null;
+
+  constructor(private readonly opts: DeltaDecoderOptions) {}
+
+  /** Decodes everything; the target's byte count and (with checkDigests) its SHA-256. */
+  async run(): Promise<{ bytes: number; sha256: string | null }> {
+    const reader = new ByteReader(this.opts.input, "delta");
+    const header = await readHeader(reader);
+    const parents = (this.parents = new ParentFiles(this.opts.parentDir, header.parent.files));
+    const brotli = createBrotliDecompress({ chunkSize: BROTLI_CHUNK, params: { [zc.BROTLI_DECODER_PARAM_LARGE_WINDOW]: 0 } });
+    try {
+      parents.check();
+      if (this.opts.checkDigests) {
+        const e = parents.findDigestMismatch();
+        if (e) throw e;
+      }
+      pipeline(Readable.from(reader.rest()), brotli, () => {}); // errors surface through the body reader
+      const body = new ByteReader(brotli, "delta body");
+      const hash = this.opts.checkDigests ? createHash("sha256") : null;
+      const out = new OutputBuffer(this.opts.put, header.target.bytes, hash);
+      const frames = new FrameDecoder(parents, out);
+      for (let ended = false; !ended; ) {
+        const opsLen = await body.readVarint();
+        const litLen = await body.readVarint();
+        if (opsLen + litLen > MAX_FRAME_BYTES) throw new DeltaError("TOO_LARGE", `delta frame of ${opsLen + litLen} bytes is over the limit`);
+        ended = await frames.run(await body.readExact(opsLen), await body.readExact(litLen));
+      }
+      if (!(await body.atEnd())) throw new DeltaError("CORRUPT", "delta has data after its end");
+      const bytes = out.bytes;
+      if (bytes !== header.target.bytes) throw new DeltaError("CORRUPT", `decoded bytes do not match the target size in the delta header (${bytes} of ${header.target.bytes} bytes)`);
+      await out.flush();
+      const sha256 = hash?.digest("hex") ?? null;
+      if (sha256 !== null && sha256 !== header.target.sha256) throw new DeltaError("CORRUPT", "decoded bytes do not match the target digest in the delta header");
+      return { bytes, sha256 };
+    } catch (e) {
+      throw asDeltaError(e);
+    } finally {
+      brotli.destroy();
+      parents.close();
+    }
+  }
+
+  /**
+   * After a failed decode or a decoded stream that did not match its signed digests: the parent
+   * file that differs from the one the delta was made against (PARENT_MISMATCH), or null — then the
+   * delta itself is bad. Reads (hashes) every listed parent file.
+   */
+  parentMismatch(): DeltaError | null {
+    try {
+      return this.parents?.findDigestMismatch() ?? null;
+    } finally {
+      this.parents?.close();
+    }
+  }
+}
+
 /**
  * Decodes a delta against `parentDir` into `output`. Throws DeltaError: PARENT_MISMATCH before any
  * byte is written when the parent differs; CORRUPT/TRUNCATED/UNSUPPORTED/TOO_LARGE for a bad delta
  * (bytes may already be written then: discard the output).
  */
 export async function decodeDelta(opts: DecodeDeltaOptions): Promise<DecodeDeltaResult> {
-  const reader = new ByteReader(opts.input, "delta");
-  const header = await readHeader(reader);
-  const parents = new ParentFiles(opts.parentDir, header.parent.files);
-  const brotli = createBrotliDecompress({ params: { [zc.BROTLI_DECODER_PARAM_LARGE_WINDOW]: 0 } });
-  try {
-    await parents.verify();
-    pipeline(Readable.from(reader.rest()), brotli, () => {}); // errors surface through the body reader
-    const body = new ByteReader(brotli, "delta body");
-    const sink = new OutputSink(opts.output, header.target.bytes);
-    const frames = new FrameDecoder(parents, sink);
-    for (let ended = false; !ended; ) {
-      const opsLen = await body.readVarint();
-      const litLen = await body.readVarint();
-      if (opsLen + litLen > MAX_FRAME_BYTES) throw new DeltaError("TOO_LARGE", `delta frame of ${opsLen + litLen} bytes is over the limit`);
-      ended = await frames.run(await body.readExact(opsLen), await body.readExact(litLen));
-    }
-    if (!(await body.atEnd())) throw new DeltaError("CORRUPT", "delta has data after its end");
-    await sink.flush();
-    const sha256 = sink.hash.digest("hex");
-    if (sink.bytes !== header.target.bytes || sha256 !== header.target.sha256)
-      throw new DeltaError("CORRUPT", `decoded bytes do not match the target digest in the delta header (${sink.bytes} of ${header.target.bytes} bytes)`);
-    return { bytes: sink.bytes, sha256 };
-  } catch (e) {
-    throw asDeltaError(e);
-  } finally {
-    brotli.destroy();
-    await parents.close();
-  }
+  const { output } = opts;
+  // A copy: the decoder reuses its buffer, and a Writable may hold on to what it was given.
+  const put = (b: Buffer) => new Promise<void>((resolve, reject) => output.write(Buffer.from(b), (e) => (e ? reject(e) : resolve())));
+  const r = await new DeltaDecoder({ parentDir: opts.parentDir, input: opts.input, put, checkDigests: true }).run();
+  return { bytes: r.bytes, sha256: r.sha256! };
 }

@@ -107,6 +107,15 @@ export function parseHeader(json: string): DeltaHeader {
   return { target: { bytes: t.bytes, sha256: t.sha256 }, parent: { files }, encoder: String(h.encoder ?? "") };
 }
 
+/** Copies n bytes; short copies in a loop (Buffer#copy costs more than the bytes below ~64). */
+export function copyBytes(src: Buffer, from: number, dst: Buffer, at: number, n: number): void {
+  if (n < 64) {
+    for (let k = 0; k < n; k++) dst[at + k] = src[from + k]!;
+  } else {
+    src.copy(dst, at, from, from + n);
+  }
+}
+
 /** Appends an unsigned LEB128 varint (safe integers only) to `out`. */
 export function pushVarint(out: number[], n: number): void {
   while (n >= 0x80) {
@@ -127,7 +136,12 @@ export function unzigzag(n: number): number {
 /** Reads varints out of one decoded frame section. */
 export class VarintCursor {
   pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(private buf: Buffer) {}
+  /** Starts over on another section (one cursor serves every frame). */
+  reset(buf: Buffer): void {
+    this.buf = buf;
+    this.pos = 0;
+  }
   get done(): boolean {
     return this.pos >= this.buf.length;
   }
@@ -146,20 +160,39 @@ export class VarintCursor {
   }
 }
 
-const CRC32C_TABLE = (() => {
-  const t = new Int32Array(256);
+/** CRC-32C tables for slicing-by-8: T[k][b] is the CRC of byte b followed by k zero bytes. */
+const CRC32C_T = (() => {
+  const t = new Int32Array(8 * 256);
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
     t[i] = c;
   }
+  for (let i = 0; i < 256; i++) for (let k = 1; k < 8; k++) t[k * 256 + i] = (t[(k - 1) * 256 + i]! >>> 8) ^ t[t[(k - 1) * 256 + i]! & 0xff]!;
   return t;
 })();
 
-/** CRC-32C as btrfs send uses it: seed 0, no final inversion. */
+/**
+ * CRC-32C as btrfs send uses it: seed 0, no final inversion. Eight bytes per step (slicing-by-8):
+ * the decoder runs it over every byte of the stream it rebuilds.
+ */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length, seed = 0): number {
-  let c = seed;
-  for (let i = start; i < end; i++) c = CRC32C_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  const t = CRC32C_T;
+  let c = seed | 0;
+  let i = start;
+  for (const stop = end - 7; i < stop; i += 8) {
+    const a = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
+    c =
+      t[1792 + (a & 0xff)]! ^
+      t[1536 + ((a >>> 8) & 0xff)]! ^
+      t[1280 + ((a >>> 16) & 0xff)]! ^
+      t[1024 + (a >>> 24)]! ^
+      t[768 + buf[i + 4]!]! ^
+      t[512 + buf[i + 5]!]! ^
+      t[256 + buf[i + 6]!]! ^
+      t[buf[i + 7]!]!;
+  }
+  for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return c >>> 0;
 }
 

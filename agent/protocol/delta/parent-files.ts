@@ -1,139 +1,216 @@
-// Host side: the parent files a delta copies from, checked against the header before anything is
-// decoded, then read with positional reads through a small cache of open handles.
+// Host side: the parent files a delta copies from. check() (before anything is decoded) finds each
+// one where the header says, reached through no symlink, a regular file of the declared size;
+// findDigestMismatch() compares their SHA-256 with the header's. Copies are read with synchronous
+// positional reads (from the page cache a read(2) costs less than a thread-pool round trip) through
+// a CLOCK cache of 4 KiB parent blocks: next's delta makes 685,000 copies of 195 bytes on average,
+// scattered over 3,700 files; 12 MiB of blocks serve about 85 % of them without a read (decision 0021).
 import { createHash } from "node:crypto";
-import { constants as fsc } from "node:fs";
-import { open, realpath, type FileHandle } from "node:fs/promises";
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { DeltaError, type DeltaParentFile } from "./format";
+import { DeltaError, copyBytes, type DeltaParentFile } from "./format";
 
-const MAX_OPEN = 64;
+/** Open parent files kept (descriptors only; Node raises the soft limit to the hard one). */
+const MAX_OPEN = 512;
+/** Cached parent block size and count (12 MiB); a copy of BIG bytes or more bypasses the cache. */
+const BLOCK = 4096;
+const BLOCKS = 3072;
+const BIG = 64 * 1024;
 const HASH_CHUNK = 1 << 20;
-const BLOCK = 64 * 1024;
-const MAX_BLOCKS = 128; // 8 MiB of parent data
-
 
 export class ParentFiles {
-  private readonly handles = new Map<number, FileHandle>();
-  private readonly blocks = new Map<string, Buffer>();
-  /** Files whose path was checked for symlinks by verify(). */
+  /** Open descriptors; Map order is the LRU order (re-inserted on use). */
+  private readonly open = new Map<number, number>();
+  /**
+   * Cached blocks: file, block → slot in `mem`; a slot holds BLOCK bytes, `lens` of them valid. Evicted in
+   * CLOCK order (a hit only sets its slot's `used` bit: no allocation on the hot path).
+   */
+  private readonly slots: (Map<number, number> | undefined)[] = []; // per file: block number → slot (small integers: no allocation)
+  private filled = 0;
+  private readonly mem = Buffer.allocUnsafeSlow(BLOCK * BLOCKS);
+  private readonly lens = new Int32Array(BLOCKS);
+  private readonly slotFile = new Int32Array(BLOCKS);
+  private readonly slotBlock = new Float64Array(BLOCKS);
+  private readonly used = new Uint8Array(BLOCKS);
+  private hand = 0;
+  /** Files, and directories inside the parent, checked to be no symlink. */
   private readonly checked = new Set<number>();
-  private root = "";
+  private readonly dirs = new Set<string>();
 
   constructor(
     private readonly parentDir: string,
     readonly files: DeltaParentFile[],
   ) {}
 
-  private async openFile(i: number): Promise<FileHandle> {
+  private mismatch(i: number, why: string, cause?: unknown): DeltaError {
+    return new DeltaError("PARENT_MISMATCH", `parent file ${this.files[i]!.path} ${why} in ${this.parentDir}`, { cause });
+  }
+
+  /** No symlink on the way to file i: each directory inside the parent is lstat'ed once. */
+  private checkPath(i: number): void {
+    const parts = this.files[i]!.path.split("/");
+    let dir = "";
+    for (let k = 0; k < parts.length - 1; k++) {
+      dir = dir ? `${dir}/${parts[k]}` : parts[k]!;
+      if (this.dirs.has(dir)) continue;
+      const st = lstatSync(join(this.parentDir, dir));
+      if (st.isSymbolicLink()) throw this.mismatch(i, `is reached through a symlink (${dir})`);
+      if (!st.isDirectory()) throw this.mismatch(i, `is reached through ${dir}, which is not a directory`);
+      this.dirs.add(dir);
+    }
+    this.checked.add(i);
+  }
+
+  /** Opens file i read-only: never through a symlink, a regular file of the declared size. */
+  private openFile(i: number): number {
     const f = this.files[i]!;
-    const full = join(this.parentDir, f.path);
-    const mismatch = (why: string, cause?: unknown) =>
-      new DeltaError("PARENT_MISMATCH", `parent file ${f.path} ${why} in ${this.parentDir}`, { cause });
+    let fd = -1;
     try {
-      if (!this.checked.has(i)) {
-        this.root ||= await realpath(this.parentDir);
-        // No symlink anywhere on the way: the file must be where the header says, inside the parent tree.
-        if ((await realpath(full)) !== join(this.root, f.path)) throw mismatch("is reached through a symlink");
-        this.checked.add(i);
-      }
-      const fh = await open(full, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-      const st = await fh.stat();
-      if (!st.isFile()) {
-        await fh.close();
-        throw mismatch("is not a regular file");
-      }
-      if (st.size !== f.bytes) {
-        await fh.close();
-        throw mismatch(`has ${st.size} bytes, the delta expects ${f.bytes}`);
-      }
-      return fh;
+      if (!this.checked.has(i)) this.checkPath(i);
+      // O_NOFOLLOW: the file itself is no symlink either (ELOOP).
+      fd = openSync(join(this.parentDir, f.path), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw this.mismatch(i, "is not a regular file");
+      if (st.size !== f.bytes) throw this.mismatch(i, `has ${st.size} bytes, the delta expects ${f.bytes}`);
+      return fd;
     } catch (e) {
+      if (fd >= 0) closeSync(fd);
       if (e instanceof DeltaError) throw e;
-      throw mismatch((e as NodeJS.ErrnoException).code === "ENOENT" ? "is missing" : "cannot be opened", e);
+      const code = (e as NodeJS.ErrnoException).code;
+      throw this.mismatch(i, code === "ENOENT" ? "is missing" : code === "ELOOP" ? "is a symlink" : "cannot be opened", e);
     }
   }
 
-  /** Checks size and SHA-256 of every file the delta refers to; PARENT_MISMATCH on the first that differs. */
-  async verify(): Promise<void> {
-    const buf = Buffer.allocUnsafe(HASH_CHUNK);
-    for (let i = 0; i < this.files.length; i++) {
-      const f = this.files[i]!;
-      const fh = await this.openFile(i);
-      try {
-        const h = createHash("sha256");
-        for (let pos = 0; pos < f.bytes; ) {
-          const { bytesRead } = await fh.read(buf, 0, Math.min(HASH_CHUNK, f.bytes - pos), pos);
-          if (bytesRead === 0) break;
-          h.update(buf.subarray(0, bytesRead));
-          pos += bytesRead;
-        }
-        if (h.digest("hex") !== f.sha256)
-          throw new DeltaError("PARENT_MISMATCH", `parent file ${f.path} in ${this.parentDir} differs from the one the delta was made against (SHA-256)`);
-      } finally {
-        await fh.close();
-      }
+  /** Like openFile without opening: lstat (no symlink followed) says type and size. */
+  private checkFile(i: number): void {
+    const f = this.files[i]!;
+    try {
+      if (!this.checked.has(i)) this.checkPath(i);
+      const st = lstatSync(join(this.parentDir, f.path));
+      if (st.isSymbolicLink()) throw this.mismatch(i, "is a symlink");
+      if (!st.isFile()) throw this.mismatch(i, "is not a regular file");
+      if (st.size !== f.bytes) throw this.mismatch(i, `has ${st.size} bytes, the delta expects ${f.bytes}`);
+    } catch (e) {
+      if (e instanceof DeltaError) throw e;
+      throw this.mismatch(i, (e as NodeJS.ErrnoException).code === "ENOENT" ? "is missing" : "cannot be read", e);
     }
+  }
+
+  /** Every listed file is there, reached through no symlink, regular, of its size. PARENT_MISMATCH on the first that is not. */
+  check(): void {
+    for (let i = 0; i < this.files.length; i++) this.checkFile(i);
   }
 
   /**
-   * Reads `len` bytes of file `i` at `pos` into `buf` at `at`, through a small cache of 64 KiB
-   * blocks: a changed file turns into many short copies from nearby offsets.
+   * The first listed file whose SHA-256 differs from the header's (or that check() refuses), as a
+   * PARENT_MISMATCH error; null when the parent is the one the delta was made against.
    */
-  async read(i: number, buf: Buffer, at: number, len: number, pos: number): Promise<void> {
-    while (len > 0) {
-      const bn = Math.floor(pos / BLOCK);
-      const key = `${i}:${bn}`;
-      let block = this.blocks.get(key);
-      if (block) {
-        this.blocks.delete(key); // re-inserted below: Map order is the LRU order
-      } else {
-        // Reuse the evicted block's memory: a fixed 8 MiB, no churn for the garbage collector.
-        let spare: Buffer | undefined;
-        if (this.blocks.size >= MAX_BLOCKS) {
-          const [oldest, old] = this.blocks.entries().next().value as [string, Buffer];
-          this.blocks.delete(oldest);
-          spare = Buffer.from(old.buffer, old.byteOffset, BLOCK);
-        }
-        block = await this.readBlock(i, bn, spare ?? Buffer.allocUnsafeSlow(BLOCK));
+  findDigestMismatch(): DeltaError | null {
+    const buf = Buffer.allocUnsafe(HASH_CHUNK);
+    for (let i = 0; i < this.files.length; i++) {
+      const f = this.files[i]!;
+      let fd: number;
+      try {
+        fd = this.openFile(i);
+      } catch (e) {
+        if (e instanceof DeltaError) return e;
+        throw e;
       }
-      this.blocks.set(key, block);
-      const off = pos - bn * BLOCK;
-      const n = Math.min(len, block.length - off);
-      if (n <= 0) throw new DeltaError("PARENT_MISMATCH", `parent file ${this.files[i]!.path} ended early while decoding`);
-      block.copy(buf, at, off, off + n);
+      try {
+        const h = createHash("sha256");
+        for (let pos = 0; pos < f.bytes; ) {
+          const n = readSync(fd, buf, 0, Math.min(HASH_CHUNK, f.bytes - pos), pos);
+          if (n === 0) break;
+          h.update(buf.subarray(0, n));
+          pos += n;
+        }
+        if (h.digest("hex") !== f.sha256) return this.mismatch(i, "differs from the one the delta was made against (SHA-256)");
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return null;
+  }
+
+  private fd(i: number): number {
+    let fd = this.open.get(i);
+    if (fd !== undefined) {
+      this.open.delete(i);
+    } else {
+      if (this.open.size >= MAX_OPEN) {
+        const [oldest, old] = this.open.entries().next().value as [number, number];
+        this.open.delete(oldest);
+        closeSync(old);
+      }
+      fd = this.openFile(i);
+    }
+    this.open.set(i, fd);
+    return fd;
+  }
+
+  /** The slot holding block b of file i, read on a miss (evicting a block not used since the hand last passed). */
+  private block(i: number, b: number): number {
+    const map = (this.slots[i] ??= new Map());
+    let slot = map.get(b);
+    if (slot !== undefined) {
+      this.used[slot] = 1;
+      return slot;
+    }
+    if (this.filled < BLOCKS) {
+      slot = this.filled++;
+    } else {
+      while (this.used[this.hand]) {
+        this.used[this.hand] = 0;
+        this.hand = (this.hand + 1) % BLOCKS;
+      }
+      slot = this.hand;
+      this.hand = (this.hand + 1) % BLOCKS;
+      this.slots[this.slotFile[slot]!]!.delete(this.slotBlock[slot]!);
+    }
+    const len = Math.min(BLOCK, this.files[i]!.bytes - b * BLOCK);
+    this.readFully(i, this.fd(i), this.mem, slot * BLOCK, len, b * BLOCK);
+    this.lens[slot] = len;
+    this.slotFile[slot] = i;
+    this.slotBlock[slot] = b;
+    this.used[slot] = 1;
+    map.set(b, slot);
+    return slot;
+  }
+
+  /** Reads exactly len bytes of file i at pos into buf at at (the caller checked pos + len ≤ size). */
+  read(i: number, buf: Buffer, at: number, len: number, pos: number): void {
+    if (len >= BIG) {
+      this.readFully(i, this.fd(i), buf, at, len, pos);
+      return;
+    }
+    while (len > 0) {
+      const b = Math.floor(pos / BLOCK);
+      const slot = this.block(i, b);
+      const off = pos - b * BLOCK;
+      const n = Math.min(len, this.lens[slot]! - off);
+      if (n <= 0) throw this.mismatch(i, "ended early while decoding");
+      copyBytes(this.mem, slot * BLOCK + off, buf, at, n);
       at += n;
       pos += n;
       len -= n;
     }
   }
 
-  private async readBlock(i: number, bn: number, block: Buffer): Promise<Buffer> {
-    let fh = this.handles.get(i);
-    if (fh) {
-      this.handles.delete(i);
-    } else {
-      fh = await this.openFile(i);
-      if (this.handles.size >= MAX_OPEN) {
-        const [oldest, old] = this.handles.entries().next().value as [number, FileHandle];
-        this.handles.delete(oldest);
-        await old.close();
-      }
+  private readFully(i: number, fd: number, buf: Buffer, at: number, len: number, pos: number): void {
+    while (len > 0) {
+      const n = readSync(fd, buf, at, len, pos);
+      if (n === 0) throw this.mismatch(i, "ended early while decoding");
+      at += n;
+      pos += n;
+      len -= n;
     }
-    this.handles.set(i, fh);
-    const want = Math.min(BLOCK, this.files[i]!.bytes - bn * BLOCK);
-    let got = 0;
-    while (got < want) {
-      const { bytesRead } = await fh.read(block, got, want - got, bn * BLOCK + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return block.subarray(0, got);
   }
 
-  async close(): Promise<void> {
-    const all = [...this.handles.values()];
-    this.handles.clear();
-    this.blocks.clear();
-    await Promise.allSettled(all.map((h) => h.close()));
+  close(): void {
+    for (const fd of this.open.values()) closeSync(fd);
+    this.open.clear();
+    this.slots.length = 0;
+    this.filled = 0;
+    this.used.fill(0);
+    this.hand = 0;
   }
 }

@@ -12,9 +12,8 @@
 // chunk ahead of it has been written out, so the unpacker does not wait for the hashing.
 // The whole-stream SHA-256 of the manifest is not recomputed: every chunk matched its signed digest
 // and the chunk count and the length are exact, so the bytes are the signed ones.
-import { Readable, Writable } from "node:stream";
 import type { ReleaseManifest, WireEncoding } from "../../protocol";
-import { decodeDelta, DeltaError } from "../../protocol/delta/decode";
+import { DeltaDecoder, DeltaError } from "../../protocol/delta/decode";
 import { AgentError, isDiskFull } from "../errors";
 import type { FileReader } from "../input";
 import { StreamDigester } from "../stream-digest";
@@ -251,6 +250,7 @@ export async function streamVerified(opts: {
   const size = Math.max(1, Math.min(chunkSize, declared));
   const ringSize = size + Math.min(size, SLACK);
   let source: Source;
+  let decoder: DeltaDecoder | null = null;
   if (opts.wire === "raw") {
     source = opts.file ? fileSource(opts.file) : iterableSource(opts.input ?? noInput());
   } else {
@@ -260,7 +260,7 @@ export async function streamVerified(opts: {
     }
     const parentDir = opts.deltaParentDir;
     const ch = new Channel();
-    source = ch.run((put) => decodeInto(opts.input ?? noInput(), parentDir, put, (n) => (ch.wireBytes += n)));
+    source = ch.run((put) => decodeInto((decoder = deltaDecoder(opts.input ?? noInput(), parentDir, put, (n) => (ch.wireBytes += n)))));
   }
   const ring = Buffer.allocUnsafe(ringSize);
   // Stream offsets: read (and hashed) < released (verified, may be written) ≤ … ; written ≤ released.
@@ -341,49 +341,48 @@ export async function streamVerified(opts: {
     stopped = true; // never leave a write in flight
     poke("writer");
     await writer.catch(() => undefined);
-    throw failed ?? e;
+    await source.close().catch(() => undefined);
+    throw classifyDeltaFailure(decoder, failed ?? e);
   } finally {
     await source.close().catch(() => undefined);
   }
 }
 
-/** Decodes keel-delta-1 against parentDir, handing the decoded bytes to put in order. */
-async function decodeInto(input: AsyncIterable<Buffer>, parentDir: string, put: (b: Buffer) => Promise<void>, counted: (n: number) => void): Promise<void> {
-  const source = Readable.from(
-    (async function* () {
-      for await (const chunk of input) {
-        counted(chunk.length);
-        yield Buffer.from(chunk); // the decoder may keep chunks; the input may reuse its buffer
-      }
-    })(),
-  );
-  let writeError: unknown = null;
-  const output = new Writable({
-    highWaterMark: 1024 * 1024,
-    write(chunk: Buffer, _enc, cb) {
-      put(chunk).then(
-        () => cb(),
-        (e: unknown) => {
-          writeError ??= e;
-          cb(e as Error);
-        },
-      );
-    },
-  });
-  output.on("error", () => undefined);
+/**
+ * Decodes keel-delta-1 against parentDir, handing the decoded bytes to put in order. The decoder
+ * checks neither the parent's SHA-256 nor the header's (unsigned) target digest: every chunk of its
+ * output is verified against the signed manifest here, and only when one does not match is the
+ * parent hashed, to tell a differing parent from a bad delta (decision 0021).
+ */
+function deltaDecoder(input: AsyncIterable<Buffer>, parentDir: string, put: (b: Buffer) => Promise<void>, counted: (n: number) => void): DeltaDecoder {
+  const pieces = (async function* () {
+    for await (const chunk of input) {
+      counted(chunk.length);
+      yield Buffer.from(chunk); // the decoder may keep chunks; the input may reuse its buffer
+    }
+  })();
+  return new DeltaDecoder({ parentDir, input: pieces, put, checkDigests: false });
+}
+
+async function decodeInto(decoder: DeltaDecoder): Promise<void> {
   try {
-    await decodeDelta({ parentDir, input: source, output });
-    await new Promise<void>((resolve, reject) => output.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    await decoder.run();
   } catch (e) {
-    if (writeError) throw writeError;
     if (e instanceof AgentError) throw e;
     if (isDiskFull(e)) throw e;
-    if (e instanceof DeltaError) {
-      const code = e.code === "PARENT_MISMATCH" ? "PARENT_MISMATCH" : "BAD_STREAM";
-      throw new AgentError(code, "verify", `the delta-encoded stream cannot be decoded (${e.code}): ${e.message}`);
-    }
+    if (e instanceof DeltaError) throw deltaAgentError(e);
     throw e;
-  } finally {
-    source.destroy();
   }
+}
+
+function deltaAgentError(e: DeltaError): AgentError {
+  const code = e.code === "PARENT_MISMATCH" ? "PARENT_MISMATCH" : "BAD_STREAM";
+  return new AgentError(code, "verify", `the delta-encoded stream cannot be decoded (${e.code}): ${e.message}${code === "PARENT_MISMATCH" ? "; send the stream without delta encoding" : ""}`);
+}
+
+/** A decoded stream that failed its signed digests: PARENT_MISMATCH when the installed base differs. */
+function classifyDeltaFailure(decoder: DeltaDecoder | null, e: unknown): unknown {
+  if (!decoder || !(e instanceof AgentError) || e.code !== "DIGEST_MISMATCH") return e;
+  const pm = decoder.parentMismatch();
+  return pm ? deltaAgentError(pm) : e;
 }

@@ -2,6 +2,7 @@
 // What waits for an approver: each rollout with the policy's reasons and its risk (hosts,
 // environments, bytes, waves), answered here or on the rollout's page; proposed policy edits; and
 // rollouts whose approvals lapsed because a host changed after the plan, with the reason.
+import { ChangesSinceApproval } from "./changes-since-approval";
 import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -62,6 +63,7 @@ export function ApprovalsView() {
             </span>
           </h2>
           <RootCommandsNotice rootCommands={r.risk.rootCommands} />
+          <ChangesSinceApproval value={r.changedSinceApproval} />
           <RuntimeAffects kind={r.risk.kind} affects={r.risk.affects} />
           <p>Why approval: {r.reasons.join("; ")}</p>
           <p>

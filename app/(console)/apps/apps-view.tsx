@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
+import { CursorPager, type PageCursor } from "@/app/_components/cursor-pager";
 import { AsOfField, ExportCsvButton } from "../hosts/export-csv-button";
 import { RuntimesSection } from "./runtimes-section";
 
@@ -20,7 +21,8 @@ export function AppsView({ roles }: { roles: string[] }) {
   const at = asOf ? new Date(asOf) : undefined;
   const dist = useQuery({ ...trpc.apps.distribution.queryOptions({ app: app ?? "x", ...(at ? { at } : {}) }), enabled: !!app });
   const drift = useQuery({ ...trpc.apps.drift.queryOptions({ app: app ?? "x" }), enabled: !!app });
-  const asOfHosts = useQuery({ ...trpc.hosts.asOf.queryOptions({ at: at ?? new Date(0), app: app ?? undefined, pageSize: 50 }), enabled: !!at && !!app });
+  const [asOfCursor, setAsOfCursor] = useState<PageCursor>({});
+  const asOfHosts = useQuery({ ...trpc.hosts.asOf.queryOptions({ at: at ?? new Date(0), app: app ?? undefined, ...asOfCursor, pageSize: 50 }), enabled: !!at && !!app });
   const [staleHours, setStaleHours] = useState(24);
   const stale = useQuery(trpc.hosts.stale.queryOptions({ olderThanHours: staleHours, pageSize: 20 }));
   const [target, setTarget] = useState({ version: "", scope: "fleet", key: "" });
@@ -38,7 +40,7 @@ export function AppsView({ roles }: { roles: string[] }) {
       {apps.error && <ErrorNote>{errorMessage(apps.error)}</ErrorNote>}
       <section aria-label="Apps" className="flex flex-wrap items-center gap-2">
         {apps.data?.map((a) => (
-          <button key={a.app} type="button" className={`btn ${a.app === app ? "btn-primary" : ""}`} onClick={() => setPicked(a.app)}>
+          <button key={a.app} type="button" className={`btn ${a.app === app ? "btn-primary" : ""}`} onClick={() => (setPicked(a.app), setAsOfCursor({}))}>
             {a.app} <span className="text-xs opacity-70">{a.hosts} hosts</span>
           </button>
         ))}
@@ -53,7 +55,7 @@ export function AppsView({ roles }: { roles: string[] }) {
               {app}: versions across {dist.data?.hostCount ?? "…"} hosts{dist.data?.at ? ` as of ${dist.data.at.toLocaleString()}` : ""}
             </h2>
             <div className="flex items-end gap-2">
-              <AsOfField value={asOf} onChange={setAsOf} />
+              <AsOfField value={asOf} onChange={(v) => (setAsOf(v), setAsOfCursor({}))} />
               <ExportCsvButton request={{ table: "distribution", app, ...(at ? { at } : {}) }} />
             </div>
           </div>
@@ -102,6 +104,7 @@ export function AppsView({ roles }: { roles: string[] }) {
               ))}
             </tbody>
           </table>
+          <CursorPager label="As of pages" page={{ ...asOfHosts.data, noun: "hosts" }} onPage={setAsOfCursor} />
         </section>
       )}
       {app && (

@@ -160,6 +160,7 @@ const CATEGORIES = [
   { prefix: "signing_key.", label: "signing keys" },
   { prefix: "rollout.", label: "rollouts" },
   { prefix: "policy.", label: "policy" },
+  { prefix: "notification.", label: "notifications" },
 ];
 
 /** The detail as fields (key: value), nested values as compact JSON; long values wrap. */

@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { CursorPager, type PageCursor } from "@/app/_components/cursor-pager";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
 import { parseLabels } from "./_csv";
 import { ExportCsvButton } from "./export-csv-button";
@@ -19,7 +20,8 @@ export function HostsView({ roles }: { roles: string[] }) {
   const [form, setForm] = useState({ q: "", labels: "", environment: "", app: "", version: "", os: "", reachable: "", staleHours: "" });
   const [applied, setApplied] = useState(form);
   const [sort, setSort] = useState<{ key: Sort; dir: "asc" | "desc" }>({ key: "name", dir: "asc" });
-  const [page, setPage] = useState(1);
+  // Keyset paging: the page after (or before) a cursor the server handed out; none is the first page.
+  const [cursor, setCursor] = useState<PageCursor>({});
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [notice, setNotice] = useState<string | null>(null);
   // A refresh that reported failures is shown as a problem, not as a success.
@@ -40,7 +42,7 @@ export function HostsView({ roles }: { roles: string[] }) {
     ...(applied.staleHours ? { seenBefore: new Date(Date.now() - Number(applied.staleHours) * 3600_000) } : {}),
   };
   const hosts = useQuery({
-    ...trpc.hosts.list.queryOptions({ filter, sort: sort.key, direction: sort.dir, page, pageSize: 50 }),
+    ...trpc.hosts.list.queryOptions({ filter, sort: sort.key, direction: sort.dir, ...cursor, pageSize: 50 }),
     placeholderData: keepPreviousData,
     refetchInterval: () => (Date.now() < liveUntil ? 2000 : false),
   });
@@ -70,7 +72,10 @@ export function HostsView({ roles }: { roles: string[] }) {
     }),
   );
 
-  const sortBy = (key: Sort) => setSort((s) => ({ key, dir: s.key === key && s.dir === "asc" ? "desc" : "asc" }));
+  const sortBy = (key: Sort) => {
+    setCursor({});
+    setSort((s) => ({ key, dir: s.key === key && s.dir === "asc" ? "desc" : "asc" }));
+  };
   const header = (key: Sort, label: string) => (
     <th>
       <button type="button" className="font-medium" onClick={() => sortBy(key)} aria-label={`Sort by ${label}`}>
@@ -79,7 +84,6 @@ export function HostsView({ roles }: { roles: string[] }) {
     </th>
   );
   const rows = hosts.data?.rows ?? [];
-  const pages = hosts.data ? Math.max(1, Math.ceil(hosts.data.total / hosts.data.pageSize)) : 1;
   const toggle = (id: string) =>
     setSelected((s) => {
       const n = new Set(s);
@@ -114,7 +118,7 @@ export function HostsView({ roles }: { roles: string[] }) {
           e.preventDefault();
           if (form.labels && !parseLabels(form.labels)) return setProblem("Labels are key=value pairs separated by spaces.");
           setProblem(null);
-          setPage(1);
+          setCursor({});
           setApplied(form);
         }}
       >
@@ -249,17 +253,7 @@ export function HostsView({ roles }: { roles: string[] }) {
           )}
         </tbody>
       </table>
-      <nav aria-label="Pages" className="flex items-center gap-2 text-sm">
-        <button className="btn" type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-          Previous
-        </button>
-        <span>
-          Page {page} of {pages} · {hosts.data?.total ?? 0} hosts
-        </span>
-        <button className="btn" type="button" disabled={page >= pages} onClick={() => setPage(page + 1)}>
-          Next
-        </button>
-      </nav>
+      <CursorPager label="Pages" page={hosts.data && { ...hosts.data, noun: "hosts" }} onPage={setCursor} />
       <RetiredHosts />
     </div>
   );

@@ -1,6 +1,7 @@
 "use client";
 // Upload a release: push one built elsewhere (manifest + stream, signed by a trusted key), or
-// build one on the console from a .tar / .tar.zst of the tree (needs a btrfs data directory).
+// build one on the console from a folder (sent as a tar made in the browser, folder-tar.ts) or a
+// .tar / .tar.zst of the tree (needs the console's btrfs build store).
 // Uploads stream to /api/releases/upload with a progress bar (XMLHttpRequest reports upload
 // progress; fetch does not).
 import { useState, type FormEvent } from "react";
@@ -11,6 +12,7 @@ import { formatBytes } from "@/app/_components/format-bytes";
 import { healthCheckFromForm, type HealthKind } from "./health-check-form";
 import { activationFromForm } from "./activation-form";
 import { ActivationFields } from "./activation-fields";
+import { filesOfFolderInput, folderTar } from "./folder-tar";
 
 type Progress = { sent: number; total: number } | null;
 
@@ -108,14 +110,18 @@ export function UploadPanel() {
   function onBuild(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const tree = form.get("tree") as File | null;
-    if (!tree?.size) return setError("Choose a .tar or .tar.zst of the tree.");
-    const format = /\.tar\.zst$|\.tzst$/i.test(tree.name)
-      ? "tar.zst"
-      : /\.tar$/i.test(tree.name)
-        ? "tar"
-        : null;
-    if (!format) return setError("The tree must be a .tar or .tar.zst file.");
+    const archive = form.get("tree") as File | null;
+    const folder = filesOfFolderInput(form.getAll("tree-folder") as File[]).filter((f) => f.file.size > 0 || f.path);
+    if (!folder.length && !archive?.size) return setError("Choose the tree's folder, or a .tar or .tar.zst of it.");
+    if (folder.length && archive?.size) return setError("Choose either a folder or an archive, not both.");
+    const format = folder.length
+      ? "tar"
+      : /\.tar\.zst$|\.tzst$/i.test(archive!.name)
+        ? "tar.zst"
+        : /\.tar$/i.test(archive!.name)
+          ? "tar"
+          : null;
+    if (!format) return setError("The tree must be a folder, a .tar or a .tar.zst file.");
     const check = healthCheckFromForm(form, health);
     if (typeof check === "string") return setError(check);
     const q = new URLSearchParams({
@@ -132,6 +138,7 @@ export function UploadPanel() {
     const requires = String(form.get("requires") ?? "").trim();
     if (requires) q.set("requires", requires);
     void run(async () => {
+      const tree = folder.length ? await folderTar(folder) : archive!;
       const r = (await upload(`/api/releases/upload?${q}`, tree, {}, setProgress)) as {
         app: string;
         version: string;
@@ -237,17 +244,17 @@ export function UploadPanel() {
             <input id="build-requires" name="requires" className="input" placeholder="node@^20, python@>=3.11 <3.13" />
           </div>
           <div>
-            <label htmlFor="build-tree" className="label">
-              Tree (.tar or .tar.zst)
+            <label htmlFor="build-tree-folder" className="label">
+              Tree folder
             </label>
-            <input
-              id="build-tree"
-              name="tree"
-              type="file"
-              accept=".tar,.zst,.tzst"
-              className="input"
-              required
-            />
+            {/* webkitdirectory: every browser's folder picker; not in React's types. */}
+            <input id="build-tree-folder" name="tree-folder" type="file" multiple className="input" {...{ webkitdirectory: "" }} />
+          </div>
+          <div>
+            <label htmlFor="build-tree" className="label">
+              or Tree (.tar or .tar.zst)
+            </label>
+            <input id="build-tree" name="tree" type="file" accept=".tar,.zst,.tzst" className="input" />
           </div>
           <fieldset className="flex w-full flex-wrap items-end gap-3" aria-label="Health check">
             <div>

@@ -6,6 +6,7 @@ import { ApiTokens } from "./api-tokens";
 import { SigningKeys } from "./signing-keys/signing-keys";
 import { IdentityProvider } from "./identity-provider/identity-provider";
 import { ConsoleKeyCard } from "../_console-key";
+import { Notifications } from "./notifications/notifications";
 
 export const metadata: Metadata = { title: "Settings" };
 
@@ -28,6 +29,7 @@ export default async function SettingsPage() {
       <ConsoleKeyCard />
       <ApiTokens />
       {viewer.roles.length > 0 && <SigningKeys isAdmin={viewer.roles.includes("admin")} />}
+      {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && <Notifications isAdmin={viewer.roles.includes("admin")} />}
       {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && <IdentityProvider isAdmin={viewer.roles.includes("admin")} />}
     </div>
   );

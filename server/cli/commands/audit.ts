@@ -1,14 +1,16 @@
 import type { Command } from "../command";
 import { CliError } from "../errors";
+import { AUDIT_LIST_USAGE, listAudit } from "../listings";
 
 const HEADLINE = { chain: "", rewrite: "audit log REWRITTEN: ", truncation: "", checkpoints: "audit checkpoints INVALID: " } as const;
 
 export const auditCommand: Command = {
   name: "audit",
-  summary: "check the audit log's hash chain against its signed checkpoints (auditor, admin)",
-  usage: ["keel audit verify"],
+  summary: "list audit events, or check the hash chain against its signed checkpoints (auditor, admin)",
+  usage: ["keel audit verify", AUDIT_LIST_USAGE],
   async run(args, io) {
-    if (args[0] !== "verify") throw new CliError("usage: keel audit verify");
+    if (args[0] === "list") return listAudit(args.slice(1), io);
+    if (args[0] !== "verify") throw new CliError(`usage: keel audit verify | ${AUDIT_LIST_USAGE}`);
     const r = await io.client().audit.verify.query();
     if (r.ok) {
       const n = r.checkpoints.newest;

@@ -7,6 +7,7 @@ import type { Command } from "../command";
 import { parseFlags } from "../args";
 import { CliError } from "../errors";
 import { table } from "../format";
+import { bootstrapCredential } from "../bootstrap-credential";
 
 
 function labelsOf(text: string | undefined): Record<string, string> {
@@ -21,9 +22,10 @@ function labelsOf(text: string | undefined): Record<string, string> {
 }
 
 const USAGE = [
-  "keel hosts list [--label k=v] [--env E] [--app A] [--version V] [--os OS] [--unreachable] [--search TEXT] [--page N] [--csv]",
+  "keel hosts list [--label k=v] [--env E] [--app A] [--version V] [--os OS] [--unreachable] [--search TEXT] [--all | --after CURSOR | --before CURSOR] [--csv]   (--all pages through every host; with --json it prints every page's answer)",
   "keel hosts show NAME [--at ISO-TIME]",
-  "keel hosts add NAME ADDRESS [--port 22] [--user root] [--sudo] [--env E] [--label k=v] [--accept SHA256:…]",
+  "keel hosts add NAME ADDRESS [--port 22] [--user root] [--sudo] [--env E] [--label k=v] [--accept SHA256:…] [--bootstrap-key FILE | --bootstrap-password]",
+  "    (--bootstrap-*: the host does not trust the console's key yet; your key or password, read from the terminal or stdin, installs it once and is not stored)",
   "keel hosts import FILE [--format lab|csv|ssh-config] [--known-hosts FILE] [--accept-presented-keys] [--env E]",
   "keel hosts remove NAME",
   "keel hosts refresh [NAME…] [--all]",
@@ -53,7 +55,9 @@ export const hostsCommand: Command = {
           os: { type: "string" },
           search: { type: "string" },
           unreachable: { type: "boolean" },
-          page: { type: "string" },
+          all: { type: "boolean" },
+          after: { type: "string" },
+          before: { type: "string" },
           csv: { type: "boolean" },
         });
         const labels = labelsOf(v.label);
@@ -70,9 +74,15 @@ export const hostsCommand: Command = {
           io.out((await client().hosts.exportCsv.query({ table: "hosts", filter })).csv.trimEnd());
           return;
         }
-        const page = await client().hosts.list.query({ filter, page: Number(v.page ?? 1), pageSize: 100 });
+        // Keyset pages (docs/decisions/0027-keyset-pagination.md): --all follows nextCursor to the end.
+        let page = await client().hosts.list.query({ filter, after: v.after, before: v.before, pageSize: v.all ? 500 : 100 });
+        const all = [...page.rows];
+        while (v.all && page.nextCursor) {
+          page = await client().hosts.list.query({ filter, after: page.nextCursor, pageSize: 500 });
+          all.push(...page.rows);
+        }
         const rows = [["NAME", "ADDRESS", "ENV", "LABELS", "OS", "APPS", "STATE", "LAST SEEN"]];
-        for (const h of page.rows)
+        for (const h of all)
           rows.push([
             h.name,
             `${h.address}:${h.port}`,
@@ -84,7 +94,9 @@ export const hostsCommand: Command = {
             h.lastSeenAt?.toISOString() ?? "never",
           ]);
         for (const line of table(rows)) io.out(line);
-        io.out(`${page.total} hosts (page ${page.page} of ${Math.max(1, Math.ceil(page.total / page.pageSize))})`);
+        io.out(`${page.total} hosts${v.all ? "" : `, ${all.length} shown`}`);
+        if (!v.all && page.prevCursor) io.out(`previous page: --before ${page.prevCursor}`);
+        if (!v.all && page.nextCursor) io.out(`next page: --after ${page.nextCursor}`);
         return;
       }
       case "show": {
@@ -113,6 +125,8 @@ export const hostsCommand: Command = {
           env: { type: "string" },
           label: { type: "string" },
           accept: { type: "string" },
+          "bootstrap-key": { type: "string" },
+          "bootstrap-password": { type: "boolean" },
         });
         const [name, address] = positionals;
         if (!name || !address) throw new CliError(`usage: ${USAGE[2]}`);
@@ -128,17 +142,22 @@ export const hostsCommand: Command = {
           if (!/^y(es)?$/i.test(answer.trim())) throw new CliError("not enrolled: the fingerprint was not accepted");
           accepted = key.fingerprint;
         }
-        const r = await client().hosts.enroll.mutate({
+        const req = {
           name,
           address,
           port,
           user: v.user ?? "root",
-          sudoMode: v.sudo ? "sudo" : "none",
+          sudoMode: v.sudo ? ("sudo" as const) : ("none" as const),
           environment: v.env ?? null,
           labels: labelsOf(v.label),
           acceptedFingerprint: accepted,
-          refresh: true,
-        });
+        };
+        const credential = await bootstrapCredential(v, req.user);
+        if (credential) {
+          const b = await client().hosts.bootstrapKey.mutate({ ...req, credential });
+          io.out(`${b.added ? "installed" : "found"} the console's key in ~${req.user}/.ssh/authorized_keys on ${name} (with your ${b.method}, not stored)`);
+        }
+        const r = await client().hosts.enroll.mutate({ ...req, refresh: true });
         io.out(`enrolled ${r.name}${r.refresh ? ` (first refresh: ${r.refresh.status}${r.refresh.message ? ` — ${r.refresh.message}` : ""})` : ""}`);
         if (r.warning) io.out(`warning: ${r.warning}`);
         return;
@@ -151,7 +170,7 @@ export const hostsCommand: Command = {
           env: { type: "string" },
         });
         const file = positionals[0];
-        if (!file) throw new CliError(`usage: ${USAGE[3]}`);
+        if (!file) throw new CliError(`usage: ${USAGE[4]}`);
         const format = (v.format ?? (file.endsWith(".json") ? "lab" : file.endsWith(".csv") ? "csv" : "ssh-config")) as "lab" | "csv" | "ssh-config";
         const r = await client().hosts.import.mutate({
           format,
@@ -167,7 +186,7 @@ export const hostsCommand: Command = {
         return;
       }
       case "remove": {
-        if (!rest[0]) throw new CliError(`usage: ${USAGE[4]}`);
+        if (!rest[0]) throw new CliError(`usage: ${USAGE[5]}`);
         const h = await byName(rest[0]);
         const r = await client().hosts.remove.mutate({ id: h.id });
         io.out(`removed ${r.name} from the inventory at ${r.retiredAt.toISOString()}; its history is kept (keel hosts show ${r.name})`);
@@ -175,7 +194,7 @@ export const hostsCommand: Command = {
       }
       case "refresh": {
         const { values: v, positionals } = parseFlags(rest, { all: { type: "boolean" } });
-        if (!v.all && positionals.length === 0) throw new CliError(`usage: ${USAGE[5]}`);
+        if (!v.all && positionals.length === 0) throw new CliError(`usage: ${USAGE[6]}`);
         const ids = v.all ? [] : await Promise.all(positionals.map(async (n) => (await byName(n)).id));
         const r = await client().hosts.refresh.mutate(v.all ? { all: true } : { hostIds: ids });
         if (r.background) io.out(`refreshing ${r.total} hosts in the background`);
@@ -184,7 +203,7 @@ export const hostsCommand: Command = {
       }
       case "repin": {
         const { values: v, positionals } = parseFlags(rest, { accept: { type: "string" } });
-        if (positionals.length !== 1) throw new CliError(`usage: ${USAGE[6]}`);
+        if (positionals.length !== 1) throw new CliError(`usage: ${USAGE[7]}`);
         const h = await client().hosts.get.query({ name: positionals[0]! });
         if (!h.hostKeyChanged) throw new CliError(`${h.name}'s host key has not changed (pinned ${h.hostKeyFingerprint}); nothing to re-pin`);
         io.out(`${h.name} is pinned to ${h.hostKeyFingerprint} and now presents ${h.presentedKeyFingerprint ?? "an unknown key"}`);

@@ -10,5 +10,6 @@ import { rolloutCommand } from "./rollout";
 import { policyCommand } from "./policy";
 import { hostsCommand } from "./hosts";
 import { sshKeyCommand } from "./ssh-key";
+import { notificationsCommand } from "./notifications";
 
-export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand, rolloutCommand, policyCommand, hostsCommand, sshKeyCommand];
+export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand, rolloutCommand, policyCommand, hostsCommand, sshKeyCommand, notificationsCommand];

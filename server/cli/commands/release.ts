@@ -61,6 +61,7 @@ async function upload(
     const hint = res.status === 401 ? " Run `keel login` with a valid token." : "";
     throw new CliError(`${answer?.error?.message ?? `the console answered HTTP ${res.status}`}${hint}`);
   }
+  io.answer?.(`releases.upload?mode=${query.mode}`, answer.result);
   return answer.result;
 }
 

@@ -1,5 +1,6 @@
 // `keel rollout …`: create, plan, approve/reject, start/pause/resume/cancel, status, and fleet
 // rollback — the same API and the same policy as the Rollouts and Approvals pages.
+import { listRollouts, ROLLOUT_LIST_USAGE } from "../listings";
 import { parseFlags } from "../args";
 import type { CliIo, Command } from "../command";
 import { CliError } from "../errors";
@@ -10,6 +11,7 @@ const USAGE = [
   "keel rollout create APP VERSION TARGETS… [same flags]",
   "keel rollout rollback APP TARGETS… [same flags]     (fleet rollback: previous becomes current)",
   "keel rollout status NUMBER",
+  ROLLOUT_LIST_USAGE,
   "keel rollout approve|reject NUMBER [--comment TEXT]",
   "keel rollout start|pause|resume|cancel NUMBER",
   "keel rollout schedule NUMBER --at ISO-TIME | --next-window   (a worker starts it then, as you)",
@@ -90,6 +92,7 @@ export const rolloutCommand: Command = {
   usage: USAGE,
   async run(args, io) {
     const [sub, ...rest] = args;
+    if (sub === "list") return listRollouts(rest, io);
     const { values, positionals } = parseFlags(rest, FLAGS);
     switch (sub) {
       case "plan":
@@ -136,7 +139,7 @@ export const rolloutCommand: Command = {
       }
       case "schedule": {
         const at = typeof values.at === "string" ? new Date(values.at) : undefined;
-        if (!at === !values["next-window"]) throw new CliError(`usage: ${USAGE[6]}`);
+        if (!at === !values["next-window"]) throw new CliError(`usage: ${USAGE.find((u) => u.startsWith("keel rollout schedule"))}`);
         if (at && Number.isNaN(at.getTime())) throw new CliError(`--at "${values.at}" is not a time; give ISO 8601, e.g. 2026-12-05T22:00:00Z`);
         const r = await byNumber(io, positionals[0]);
         const res = await io.client().rollouts.schedule.mutate(at ? { rolloutId: r.id, at } : { rolloutId: r.id, nextWindow: true });

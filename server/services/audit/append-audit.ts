@@ -4,6 +4,7 @@
 // transaction (the event is then written only if that transaction commits).
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { auditRowHash, GENESIS_HASH } from "./audit-hash";
+import { enqueueNotifications } from "../notifications/enqueue-notifications";
 
 type Tx = Prisma.TransactionClient;
 /** Keel-wide advisory lock id for the audit chain head. */
@@ -48,6 +49,8 @@ export async function appendAudit(db: PrismaClient | Tx, entry: AuditEntry): Pro
       INSERT INTO audit_events (id, at, actor_id, actor, action, target, detail, prev_hash, hash)
       VALUES (${id}, ${row.at}, ${row.actorId}, ${actor}, ${row.action}, ${row.target}, ${JSON.stringify(detail)}::jsonb, ${prevHash}, ${hash})`;
     headOf.set(tx, hash);
+    // The notifications this event is (if any) join the same transaction: the outbox.
+    await enqueueNotifications(tx, row);
   };
   if ("$transaction" in db) await db.$transaction(write, { maxWait: 15_000, timeout: 30_000 });
   else await write(db);

@@ -21,12 +21,15 @@ export type ExportRequest =
   | { table: "as-of"; at: Date; app?: string; filter?: THostFilter }
   | { table: "timeline"; hostId: string };
 
-async function allPages<T>(fetch: (page: number, pageSize: number) => Promise<{ total: number; rows: T[] }>): Promise<T[]> {
+/** Every page, following the keyset cursors (each page costs the same wherever it is). */
+async function allPages<T>(fetch: (after: string | undefined, pageSize: number) => Promise<{ rows: T[]; nextCursor: string | null }>): Promise<T[]> {
   const out: T[] = [];
-  for (let page = 1; out.length < EXPORT_MAX_ROWS; page++) {
-    const r = await fetch(page, 500);
+  let after: string | undefined;
+  while (out.length < EXPORT_MAX_ROWS) {
+    const r = await fetch(after, 500);
     out.push(...r.rows);
-    if (r.rows.length < 500 || out.length >= r.total) break;
+    if (!r.nextCursor) break;
+    after = r.nextCursor;
   }
   return out.slice(0, EXPORT_MAX_ROWS);
 }
@@ -43,11 +46,11 @@ export async function exportTable(deps: InventoryDeps, req: ExportRequest): Prom
   ];
   switch (req.table) {
     case "hosts": {
-      const rows = await allPages((page, pageSize) => listHosts(deps, { filter: req.filter, sort: req.sort, direction: req.direction, page, pageSize }));
+      const rows = await allPages((after, pageSize) => listHosts(deps, { filter: req.filter, sort: req.sort, direction: req.direction, after, pageSize }));
       return { filename: "hosts.csv", csv: toCsv(hostHeader, rows.map(hostRow)) };
     }
     case "stale": {
-      const rows = await allPages((page, pageSize) => listStaleHosts(deps, { olderThanMs: req.olderThanMs, filter: req.filter, page, pageSize }));
+      const rows = await allPages((after, pageSize) => listStaleHosts(deps, { olderThanMs: req.olderThanMs, filter: req.filter, after, pageSize }));
       return { filename: "hosts-not-seen.csv", csv: toCsv(hostHeader, rows.map(hostRow)) };
     }
     case "apps": {
@@ -71,7 +74,7 @@ export async function exportTable(deps: InventoryDeps, req: ExportRequest): Prom
       };
     }
     case "as-of": {
-      const rows = await allPages((page, pageSize) => getHostsAsOf(deps, { at: req.at, app: req.app, filter: req.filter, page, pageSize }));
+      const rows = await allPages((after, pageSize) => getHostsAsOf(deps, { at: req.at, app: req.app, filter: req.filter, after, pageSize }));
       return {
         filename: `as-of-${req.at.toISOString().slice(0, 19).replace(/:/g, "")}.csv`,
         csv: toCsv(["host", "environment", "app", "version"], rows.flatMap((h) => (h.versions.length ? h.versions.map((v) => [h.name, h.environment, v.app, v.version]) : [[h.name, h.environment, "", ""]]))),

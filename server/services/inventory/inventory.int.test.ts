@@ -213,8 +213,11 @@ describe("inventory services (PostgreSQL)", () => {
     expect(await names({ filter: { q: "role" } })).toHaveLength(3);
     expect(await names({ filter: { q: "100%_" } })).toEqual([]);
     expect(await names({ sort: "name", direction: "desc" })).toEqual(["web-2", "web-1", "db-1"]);
-    const page2 = await listHosts(deps(), { pageSize: 2, page: 2 });
-    expect(page2).toMatchObject({ total: 3, rows: [{ name: "web-2" }] });
+    const page1 = await listHosts(deps(), { pageSize: 2 });
+    expect(page1).toMatchObject({ total: 3, prevCursor: null, rows: [{ name: "db-1" }, { name: "web-1" }] });
+    const page2 = await listHosts(deps(), { pageSize: 2, after: page1.nextCursor! });
+    expect(page2).toMatchObject({ total: 3, nextCursor: null, rows: [{ name: "web-2" }] });
+    expect((await listHosts(deps(), { pageSize: 2, before: page2.prevCursor! })).rows.map((r) => r.name)).toEqual(["db-1", "web-1"]);
 
     await setHostLabels(deps(), { actorId: null, hostIds: [ids["web-1"]!, ids["db-1"]!], set: { tier: "gold" }, unset: ["role"] });
     expect(await names({ filter: { labels: { tier: "gold" } } })).toEqual(["db-1", "web-1"]);

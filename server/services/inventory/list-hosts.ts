@@ -1,8 +1,10 @@
 // The fleet's host list: filtered, sorted and paged in PostgreSQL in one statement (the page, the
-// total and the app count of each row shown), so it stays fast at 10,000 hosts. Retired hosts are
-// not in `hosts` and so never listed here (listRetiredHosts).
+// total and the app count of each row shown), paged by keyset cursors (keyset.ts), so it stays fast
+// at 100,000 hosts. Retired hosts are not in `hosts` and so never listed here (listRetiredHosts).
 import { Prisma } from "@prisma/client";
+import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "./host-filter-sql";
+import { decodeCursor, encodeCursor, keysetOrder, keysetPredicate } from "./keyset";
 import type { HostSortKey, InventoryDeps, THostFilter } from "./types";
 
 const SORT_SQL: Record<HostSortKey, string> = {
@@ -40,51 +42,78 @@ export type ListHostsInput = {
   filter?: THostFilter;
   sort?: HostSortKey;
   direction?: "asc" | "desc";
-  page?: number;
+  /** A page's `nextCursor`: the rows after it. */
+  after?: string;
+  /** A page's `prevCursor`: the rows before it. */
+  before?: string;
   pageSize?: number;
 };
 
+export type HostPage = { total: number; pageSize: number; rows: HostListRow[]; nextCursor: string | null; prevCursor: string | null };
+
 export const MAX_PAGE_SIZE = 500;
 
-export async function listHosts(deps: InventoryDeps, input: ListHostsInput = {}): Promise<{ total: number; page: number; pageSize: number; rows: HostListRow[] }> {
+const SORT_CAST: Record<HostSortKey, string> = {
+  name: "text",
+  address: "text",
+  environment: "text",
+  os: "text",
+  reachable: "boolean",
+  lastSeenAt: "timestamptz",
+  lastRefreshAt: "timestamptz",
+  createdAt: "timestamptz",
+};
+
+export async function listHosts(deps: InventoryDeps, input: ListHostsInput = {}): Promise<HostPage> {
   const where = await resolveHostFilter(deps.db, input.filter ?? {});
   const pageSize = Math.min(Math.max(1, input.pageSize ?? 50), MAX_PAGE_SIZE);
-  const page = Math.max(1, input.page ?? 1);
   const sort = input.sort ?? "name";
-  const desc = input.direction === "desc";
+  const dir = input.direction === "desc" ? "desc" : "asc";
+  if (input.after && input.before) throw new AppError("BAD_REQUEST", { message: "Give either after or before, not both." });
+  const after = input.after ? decodeCursor(input.after, sort, dir) : null;
+  const before = input.before ? decodeCursor(input.before, sort, dir) : null;
   // Names are unique, so the name is the whole tie-break; sorting by name alone walks its index.
-  const order =
-    sort === "name"
-      ? Prisma.raw(desc ? "h.name DESC" : "h.name ASC")
-      : Prisma.raw(`${SORT_SQL[sort]} ${desc ? "DESC" : "ASC"} NULLS LAST, h.name ASC`);
-  const outerOrder =
-    sort === "name" ? Prisma.raw(desc ? "p.name DESC" : "p.name ASC") : Prisma.raw(`p.sort_key ${desc ? "DESC" : "ASC"} NULLS LAST, p.name ASC`);
-  // One round trip: the page (top-N or index walk), the total (index-only where the filter allows)
-  // and the current-app count of the rows shown only (index-only on (host_id, is_current, …)).
-  const rows = await deps.db.$queryRaw<(Omit<HostListRow, "appCount"> & { appCount: number | null; total: bigint })[]>(Prisma.sql`
+  const col = sort === "name" ? null : SORT_SQL[sort];
+  const seek = after
+    ? keysetPredicate(col, SORT_CAST[sort], dir, after, "after")
+    : before
+      ? keysetPredicate(col, SORT_CAST[sort], dir, before, "before")
+      : Prisma.sql`TRUE`;
+  // One round trip: the page plus one row (is there more?) read by the sort's index or a top-N
+  // sort, the total (index-only where the filter allows) and the current-app count of the rows
+  // shown only (index-only on (host_id, is_current, …)). A page before a cursor is read in the
+  // reverse order and flipped here.
+  const rows = await deps.db.$queryRaw<(Omit<HostListRow, "appCount"> & { appCount: number | null; total: bigint; cursorKey: string | null })[]>(Prisma.sql`
     WITH page AS (
       SELECT h.id, h.name, h.address, h.port, h."user", h.environment, h.labels, h.reachable,
              h.host_key_changed AS "hostKeyChanged", h.last_error AS "lastError", h.last_seen_at AS "lastSeenAt",
              h.last_refresh_at AS "lastRefreshAt", h.os, h.kernel, h.arch, h.agent_version AS "agentVersion",
              ${Prisma.raw(SORT_SQL[sort])} AS sort_key
       FROM hosts h
-      WHERE ${where}
-      ORDER BY ${order}
-      LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}
+      WHERE ${where} AND ${seek}
+      ORDER BY ${keysetOrder(col, dir, before !== null)}
+      LIMIT ${pageSize + 1}
     )
     SELECT p.id, p.name, p.address, p.port, p."user", p.environment, p.labels, p.reachable, p."hostKeyChanged", p."lastError",
-           p."lastSeenAt", p."lastRefreshAt", p.os, p.kernel, p.arch, p."agentVersion",
+           p."lastSeenAt", p."lastRefreshAt", p.os, p.kernel, p.arch, p."agentVersion", p.sort_key::text AS "cursorKey",
            (SELECT count(*) FROM installed_versions iv WHERE iv.host_id = p.id AND iv.is_current)::int AS "appCount",
            t.total
     FROM (SELECT count(*) AS total FROM hosts h WHERE ${where}) t LEFT JOIN page p ON TRUE
-    ORDER BY ${outerOrder}`);
+    ORDER BY ${keysetOrder(col === null ? null : "p.sort_key", dir, before !== null, "p.name")}`);
   const total = Number(rows[0]?.total ?? 0);
+  let page = rows.filter((r) => r.id !== null);
+  const more = page.length > pageSize;
+  page = page.slice(0, pageSize);
+  if (before) page.reverse();
+  const cursorOf = (r: (typeof page)[number]) => encodeCursor({ s: sort, d: dir, v: col === null ? null : r.cursorKey, n: r.name });
+  const first = page[0];
+  const last = page[page.length - 1];
   return {
     total,
-    page,
     pageSize,
-    rows: rows
-      .filter((r) => r.id !== null)
-      .map(({ total: _t, appCount, ...r }) => ({ ...r, appCount: appCount ?? 0 })),
+    // After a cursor there is always something before; before a cursor, something after.
+    nextCursor: last && (before ? true : more) ? cursorOf(last) : null,
+    prevCursor: first && (before ? more : after !== null) ? cursorOf(first) : null,
+    rows: page.map(({ total: _t, cursorKey: _k, appCount, ...r }) => ({ ...r, appCount: appCount ?? 0 })),
   };
 }

@@ -2,6 +2,7 @@
 // it is marked unreachable with the error (last seen stays when it last answered). A changed host
 // key flags the host so nothing talks to it until an admin re-pins the key.
 import { Prisma } from "@prisma/client";
+import { appendAudit } from "../audit/append-audit";
 import { now, type InventoryDeps } from "./types";
 
 export type RefreshFailure = { kind: "unreachable" | "key-changed"; message: string; presentedFingerprint?: string | null };
@@ -9,8 +10,8 @@ export type RefreshFailure = { kind: "unreachable" | "key-changed"; message: str
 export async function recordRefreshFailure(deps: InventoryDeps, hostId: string, failure: RefreshFailure): Promise<void> {
   const at = now(deps);
   await deps.db.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<{ reachable: boolean | null; host_key_changed: boolean }[]>(
-      Prisma.sql`SELECT reachable, host_key_changed FROM hosts WHERE id = ${hostId}::uuid FOR UPDATE`,
+    const rows = await tx.$queryRaw<{ name: string; reachable: boolean | null; host_key_changed: boolean }[]>(
+      Prisma.sql`SELECT name, reachable, host_key_changed FROM hosts WHERE id = ${hostId}::uuid FOR UPDATE`,
     );
     const host = rows[0];
     if (!host) return;
@@ -24,7 +25,7 @@ export async function recordRefreshFailure(deps: InventoryDeps, hostId: string, 
           lastRefreshAt: at,
         },
       });
-      if (!host.host_key_changed)
+      if (!host.host_key_changed) {
         await tx.hostEvent.create({
           data: {
             hostId,
@@ -34,6 +35,9 @@ export async function recordRefreshFailure(deps: InventoryDeps, hostId: string, 
             detail: { presented: failure.presentedFingerprint ?? null },
           },
         });
+        // Audited (and so notified: host.key_changed) once, when the host is first flagged.
+        await appendAudit(tx, { actorId: null, action: "host.key_changed", target: `host:${host.name}`, detail: { presented: failure.presentedFingerprint ?? null, message: failure.message } });
+      }
       return;
     }
     await tx.host.update({ where: { id: hostId }, data: { reachable: false, lastError: failure.message, lastRefreshAt: at } });

@@ -24,7 +24,7 @@ namespace Keel {
     grantRoles: Set<String>,
   };
   action install, update, rollback, remove, enroll_host, remove_host, edit_policy, manage_keys, manage_users,
-    set_environment, set_labels, edit_groups, repin_host_key, manage_tokens
+    set_environment, set_labels, edit_groups, repin_host_key, manage_tokens, manage_notifications
     appliesTo { principal: User, resource: Target, context: ChangeContext };
 }
 `;

@@ -53,10 +53,10 @@ when {
 };
 
 @id("admins-manage-hosts-keys-users")
-@reason("admins enroll, remove and re-pin hosts and manage keys and users")
+@reason("admins enroll, remove and re-pin hosts and manage keys, users and notifications")
 permit (
   principal,
-  action in [Keel::Action::"enroll_host", Keel::Action::"remove_host", Keel::Action::"repin_host_key", Keel::Action::"manage_keys", Keel::Action::"manage_users"],
+  action in [Keel::Action::"enroll_host", Keel::Action::"remove_host", Keel::Action::"repin_host_key", Keel::Action::"manage_keys", Keel::Action::"manage_users", Keel::Action::"manage_notifications"],
   resource
 ) when { principal.roles.contains("admin") };
 

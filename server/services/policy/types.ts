@@ -17,6 +17,7 @@ export const POLICY_ACTIONS = [
   "edit_groups",
   "repin_host_key",
   "manage_tokens",
+  "manage_notifications",
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 

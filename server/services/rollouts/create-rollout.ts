@@ -5,6 +5,7 @@
 // still be those the plan records (planning may take a while: it can make incremental streams).
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { AppError } from "@/server/errors";
+import { recordPlanVersion } from "./plan-changes";
 import { appendAudit } from "../audit/append-audit";
 import { evaluatePolicy } from "../policy/evaluate-policy";
 import { getActivePolicy } from "../policy/get-active-policy";
@@ -128,6 +129,7 @@ export async function createRollout(deps: RolloutDeps, actor: Actor, spec: TRoll
       select: { id: true, number: true, state: true },
     });
     await tx.rolloutHost.createMany({ data: hostRows(r.id, plan, digest) });
+    await recordPlanVersion(tx, r.id, digest, plan);
     await appendAudit(tx, {
       actorId: actor.id,
       action: "rollout.create",

@@ -5,6 +5,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { getActivePolicy } from "../policy/get-active-policy";
 import { nextOpening, windowsFor } from "../policy/windows";
+import { changesSinceApproval } from "./plan-changes";
 import type { RolloutPlan } from "./types";
 
 /** Hosts shown per rollout on the approval card (the rollout's page has them all). */
@@ -35,6 +36,7 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
   const approverEmails = new Map(
     (await db.user.findMany({ where: { id: { in: [...new Set(voided.map((a) => a.approverId))] } }, select: { id: true, email: true } })).map((u) => [u.id, u.email]),
   );
+  const changed = await changesSinceApproval(db, waiting);
   return {
     rollouts: waiting.map((r) => {
       const plan = r.plan as unknown as RolloutPlan;
@@ -88,6 +90,8 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
         hostCount: plan.hosts.length,
         canAnswer: r.createdById !== viewer.id && (!r.approverRole || viewer.roles.includes(r.approverRole)) && !done.has(`${r.id}:${r.planDigest}`),
         isMine: r.createdById === viewer.id,
+        /** Re-planned after someone approved: who approved which plan when, and what differs now. */
+        changedSinceApproval: changed.get(r.id) ?? null,
       };
     }),
     lapsed: lapsed.map((r) => {

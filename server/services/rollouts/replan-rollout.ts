@@ -3,6 +3,7 @@
 // so far lapses and the policy is asked again, on the hosts' facts as they are now.
 import { AppError } from "@/server/errors";
 import { appendAudit } from "../audit/append-audit";
+import { recordPlanVersion } from "./plan-changes";
 import { confirmDecision, decideRollout, hostRows, plannedFields, type Actor } from "./create-rollout";
 import { nowOf, type RolloutDeps, type TRolloutSpec } from "./types";
 
@@ -45,6 +46,7 @@ export async function replanRollout(deps: RolloutDeps, actor: Actor, rolloutId: 
       });
     await tx.rolloutHost.deleteMany({ where: { rolloutId: r.id } });
     await tx.rolloutHost.createMany({ data: hostRows(r.id, plan, digest) });
+    await recordPlanVersion(tx, r.id, digest, plan);
     await appendAudit(tx, {
       actorId: actor.id,
       action: "rollout.replan",

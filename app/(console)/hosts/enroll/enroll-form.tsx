@@ -7,6 +7,7 @@ import { useMutation } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { ErrorNote, OkNote, PageHeader } from "@/app/_components/ui";
 import { parseLabels } from "../_csv";
+import { BootstrapFields, type Credential } from "./bootstrap-fields";
 
 export function EnrollForm() {
   const trpc = useTRPC();
@@ -15,6 +16,8 @@ export function EnrollForm() {
   const [problem, setProblem] = useState<string | null>(null);
   const fetchKey = useMutation(trpc.hosts.fetchHostKey.mutationOptions({ onError: (e) => setProblem(errorMessage(e)) }));
   const enroll = useMutation(trpc.hosts.enroll.mutationOptions({ onError: (e) => setProblem(errorMessage(e)) }));
+  const [credential, setCredential] = useState<Credential | null>(null);
+  const bootstrap = useMutation(trpc.hosts.bootstrapKey.mutationOptions({ onError: (e) => setProblem(errorMessage(e)) }));
   const key = fetchKey.data;
   const sameTarget = key && key.address === f.address && key.port === Number(f.port);
   const field = (k: keyof typeof f, label: string, extra: Record<string, string> = {}) => (
@@ -89,6 +92,7 @@ export function EnrollForm() {
         </div>
         {field("environment", "Environment", { placeholder: "prod" })}
         <div className="col-span-2">{field("labels", "Labels", { placeholder: "role=web dc=fra1" })}</div>
+        <BootstrapFields value={credential} onChange={setCredential} />
         <div className="col-span-2">
           <button className="btn" type="submit" disabled={fetchKey.isPending || !f.address}>
             {fetchKey.isPending ? "Reading host key…" : "Fetch host key fingerprint"}
@@ -111,12 +115,12 @@ export function EnrollForm() {
           <button
             className="btn btn-primary self-start"
             type="button"
-            disabled={!accepted || enroll.isPending || !f.name}
-            onClick={() => {
+            disabled={!accepted || enroll.isPending || bootstrap.isPending || !f.name}
+            onClick={async () => {
               const labels = parseLabels(f.labels);
               if (!labels) return setProblem("Labels are key=value pairs separated by spaces.");
               setProblem(null);
-              enroll.mutate({
+              const req = {
                 name: f.name,
                 address: f.address,
                 port: Number(f.port),
@@ -125,11 +129,16 @@ export function EnrollForm() {
                 environment: f.environment || null,
                 labels,
                 acceptedFingerprint: key.fingerprint,
-                refresh: true,
-              });
+              };
+              if (credential) {
+                const done = await bootstrap.mutateAsync({ ...req, credential }).catch(() => null);
+                setCredential(null); // used once, whatever happened
+                if (!done) return;
+              }
+              enroll.mutate({ ...req, refresh: true });
             }}
           >
-            {enroll.isPending ? "Enrolling…" : "Accept and enroll"}
+            {bootstrap.isPending ? "Installing the console's key…" : enroll.isPending ? "Enrolling…" : credential ? "Install the console's key, accept and enroll" : "Accept and enroll"}
           </button>
         </section>
       )}

@@ -14,9 +14,11 @@ import type { PolicyAction, PolicyDecision, Role } from "../types";
 import { adminOps } from "./admin-ops";
 import { hostOps } from "./host-ops";
 import { oidcOps } from "./oidc-ops";
+import { notificationOps } from "@/server/services/notifications/notification-ops";
+import { effectiveAction, withLegacyNote } from "../legacy-actions";
 import type { Described, GovernActor, GovernDeps, GovernedOp } from "./types";
 
-export const OPS = { ...hostOps, ...adminOps, ...oidcOps };
+export const OPS = { ...hostOps, ...adminOps, ...oidcOps, ...notificationOps };
 export type GovernedKind = keyof typeof OPS;
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type InputOf<K extends GovernedKind> = (typeof OPS)[K] extends GovernedOp<infer I, any> ? I : never;
@@ -31,13 +33,15 @@ export function changeDigest(kind: string, input: unknown): string {
 /** Asks the policy in force about an action by `actor`, as described now. */
 export async function decide(deps: GovernDeps, actor: GovernActor, action: PolicyAction, d: Described): Promise<PolicyDecision> {
   const active = await getActivePolicy({ db: deps.db });
-  return evaluatePolicy(active.document, {
+  const asked = effectiveAction(active.document, action);
+  const decision = evaluatePolicy(active.document, {
     actor: { id: actor.id, roles: actor.roles as Role[] },
-    action,
+    action: asked,
     hosts: d.hosts,
     grantRoles: d.grantRoles,
     at: new Date(),
   });
+  return asked === action ? decision : withLegacyNote(decision, action, asked);
 }
 
 async function refuse(deps: GovernDeps, actor: GovernActor, kind: string, d: Described, reasons: string[]): Promise<never> {

@@ -1,5 +1,6 @@
 import { router } from "../../init";
 import { asOfRoute } from "./as-of";
+import { bootstrapKeyRoute } from "./bootstrap-key";
 import { enrollHostRoute } from "./enroll-host";
 import { exportCsvRoute } from "./export-csv";
 import { fetchHostKeyRoute } from "./fetch-host-key";
@@ -23,6 +24,7 @@ export const hostsRouter = router({
   exportCsv: exportCsvRoute,
   fetchHostKey: fetchHostKeyRoute,
   enroll: enrollHostRoute,
+  bootstrapKey: bootstrapKeyRoute,
   import: importHostsRoute,
   remove: removeHostRoute,
   repin: repinHostRoute,

@@ -5,12 +5,17 @@ import { HOST_SORT_KEYS, ZAppName, ZEnvironment, ZHostFilter, ZLabels } from "@/
 
 export const READERS = ["admin", "operator", "approver", "auditor"] as const;
 
+/** A keyset cursor (server/services/inventory/keyset.ts): opaque, base64url. */
+const ZCursor = z.string().max(2048).regex(/^[A-Za-z0-9_-]+$/);
+const ZCursors = { nextCursor: z.string().nullable(), prevCursor: z.string().nullable() };
+
 export const ZListHostsRequest = z
   .strictObject({
     filter: ZHostFilter.optional(),
     sort: z.enum(HOST_SORT_KEYS).optional(),
     direction: z.enum(["asc", "desc"]).optional(),
-    page: z.number().int().min(1).max(100_000).optional(),
+    after: ZCursor.optional(),
+    before: ZCursor.optional(),
     pageSize: z.number().int().min(1).max(500).optional(),
   })
   .default({});
@@ -34,7 +39,7 @@ export const ZHostRow = z.object({
   agentVersion: z.string().nullable(),
   appCount: z.number(),
 });
-export const ZHostPage = z.object({ total: z.number(), page: z.number(), pageSize: z.number(), rows: z.array(ZHostRow) });
+export const ZHostPage = z.object({ total: z.number(), pageSize: z.number(), rows: z.array(ZHostRow), ...ZCursors });
 
 export const ZGetHostRequest = z.strictObject({ id: z.uuid().optional(), name: z.string().max(63).optional(), at: z.date().optional() });
 const ZVersionRow = z.object({
@@ -151,7 +156,8 @@ export const ZRepinRequest = z.strictObject({ id: z.uuid(), acceptedFingerprint:
 export const ZStaleRequest = z.strictObject({
   olderThanHours: z.number().min(0).max(24 * 365).default(24),
   filter: ZHostFilter.optional(),
-  page: z.number().int().min(1).optional(),
+  after: ZCursor.optional(),
+  before: ZCursor.optional(),
   pageSize: z.number().int().min(1).max(500).optional(),
 });
 
@@ -159,15 +165,16 @@ export const ZAsOfRequest = z.strictObject({
   at: z.date(),
   app: ZAppName.optional(),
   filter: ZHostFilter.optional(),
-  page: z.number().int().min(1).optional(),
+  after: ZCursor.optional(),
+  before: ZCursor.optional(),
   pageSize: z.number().int().min(1).max(500).optional(),
 });
 export const ZAsOfResponse = z.object({
   at: z.date(),
   app: z.string().nullable(),
   total: z.number(),
-  page: z.number(),
   pageSize: z.number(),
+  ...ZCursors,
   rows: z.array(z.object({ id: z.string(), name: z.string(), environment: z.string().nullable(), retiredAt: z.date().nullable(), versions: z.array(z.object({ app: z.string(), version: z.string() })) })),
 });
 

@@ -1,0 +1,230 @@
+// `npm run bench:agent-delta` — the host's cost of a delta update (issue 16): keel-agent receiving
+// next 16.3.8 → 16.4.0 as keel-delta-1 (decode against the installed parent, verify every chunk
+// against the signed manifest, btrfs receive), against what the kernel and a hash cost for the same
+// stream, on real btrfs loop images, all in one run:
+//   - plain `btrfs receive -f` of the incremental stream (CPU, wall);
+//   - `sha256sum` of the stream (CPU);
+//   - the agent as it is on the baseline ref (default `main`, bundled from `git archive`) — "before";
+//   - the agent of this checkout — "after".
+// Each side runs BENCH_RUNS times (default 5), the order rotating; medians are quoted. CPU is the
+// process tree's (user + sys, children included: /usr/bin/time), peak RSS the agent's VmHWM.
+// Env: BENCH_BASE_REF (default main), BENCH_RUNS, KEEL_BENCH_CACHE (npm tarballs), BENCH_KEEP=1
+// (keep the work directory and print it). Prints a Markdown table; --write puts it in
+// docs/benchmarks.md under "## Agent delta decode".
+import { execFileSync, spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { encodeDelta } from "../agent/protocol/delta/encode";
+import { fetchPackage } from "../agent/protocol/delta/test-fixtures";
+
+const REPO = resolve(__dirname, "..");
+const DATE = process.env.KEEL_BENCH_DATE ?? "2026-12-06";
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const BASE_REF = process.env.BENCH_BASE_REF ?? "main";
+const PKG = { name: "next", from: "16.3.8", to: "16.4.0" };
+const CACHE = process.env.KEEL_BENCH_CACHE ?? join(tmpdir(), "keel-bench-cache");
+const root = mkdtempSync(join(tmpdir(), "keel-bench-agent-delta-"));
+const mounts: string[] = [];
+
+function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  return execFileSync(cmd, args, { cwd: opts.cwd, maxBuffer: 256 * 1024 * 1024 }).toString();
+}
+
+function btrfs(name: string, sizeMiB: number): string {
+  const img = join(root, `${name}.img`);
+  const mnt = join(root, name);
+  mkdirSync(mnt);
+  sh("truncate", ["-s", `${sizeMiB}M`, img]);
+  sh("mkfs.btrfs", ["-q", "-f", img]);
+  sh("mount", ["-o", "loop,noatime", img, mnt]);
+  mounts.push(mnt);
+  return mnt;
+}
+
+function cleanup(): void {
+  for (const m of mounts.reverse()) {
+    try {
+      sh("umount", [m]);
+    } catch {
+      /* reported by the next umount or left to the operator */
+    }
+  }
+  if (process.env.BENCH_KEEP) console.error(`kept ${root}`);
+  else rmSync(root, { recursive: true, force: true });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+interface Measured {
+  wallS: number;
+  cpuS: number;
+  maxRssKiB: number;
+  out: string;
+}
+
+/** Runs a command under /usr/bin/time: wall, user + sys of the whole process tree, max RSS. */
+function timed(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Measured> {
+  return new Promise((res, rej) => {
+    const fmt = "KEELTIME %e %U %S %M";
+    const child = spawn("/usr/bin/time", ["-f", fmt, cmd, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", rej);
+    child.on("close", (code) => {
+      const m = /KEELTIME (\S+) (\S+) (\S+) (\d+)/.exec(out);
+      if (code !== 0 || !m) return rej(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${out.slice(-2000)}`));
+      res({ wallS: Number(m[1]), cpuS: Number(m[2]) + Number(m[3]), maxRssKiB: Number(m[4]), out });
+    });
+  });
+}
+
+/** Bundles the agent of `ref` (git archive of agent/ + package.json, this checkout's node_modules). */
+function baselineAgent(ref: string): string {
+  const dir = join(root, "base");
+  mkdirSync(dir);
+  const tar = join(root, "base.tar");
+  sh("git", ["-C", REPO, "archive", "-o", tar, ref, "agent", "package.json"]);
+  sh("tar", ["-xf", tar, "-C", dir]);
+  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  sh("node", [join(dir, "agent/build.mjs")]);
+  return join(dir, "agent/dist/keel-agent.mjs");
+}
+
+function agentJson(agent: string, args: string[]): Record<string, unknown> {
+  return JSON.parse(sh("node", [agent, ...args])) as Record<string, unknown>;
+}
+
+async function main(): Promise<void> {
+  const load0 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  sh("node", [join(REPO, "agent/build.mjs")]);
+  const after = join(REPO, "agent/dist/keel-agent.mjs");
+  const before = baselineAgent(BASE_REF);
+  const baseCommit = sh("git", ["-C", REPO, "rev-parse", "--short", BASE_REF]).trim();
+  const headCommit = sh("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]).trim();
+
+  const build = btrfs("build", 2048);
+  const host = btrfs("host", 2048);
+  const keys = join(root, "keys");
+  agentJson(after, ["keygen", "--out", keys, "--name", "bench"]);
+  const trusted = join(root, "trusted");
+  mkdirSync(trusted);
+  writeFileSync(join(trusted, "bench.pub"), readFileSync(join(keys, "bench.pub")));
+  const out = join(root, "out");
+  type Built = { full: { manifestPath: string; streamPath: string }; incremental: { manifestPath: string; streamPath: string; bytes: number } | null };
+  const builds: Record<string, Built> = {};
+  for (const v of [PKG.from, PKG.to]) {
+    const src = join(root, `src-${v}`);
+    console.error(`fetch ${PKG.name}@${v}`);
+    await fetchPackage(PKG.name, v, CACHE, src);
+    const parent = v === PKG.to ? ["--parent", PKG.from] : [];
+    builds[v] = agentJson(after, ["build", "--store", build, "--from", src, "--app", PKG.name, "--version", v, "--key", join(keys, "bench.key"), "--out", out, ...parent]) as unknown as Built;
+    rmSync(src, { recursive: true, force: true });
+  }
+  const inc = builds[PKG.to]!.incremental!;
+  const S = ["--store", host, "--trusted", trusted];
+  agentJson(after, ["receive", ...S, "--manifest", builds[PKG.from]!.full.manifestPath, "--stream", builds[PKG.from]!.full.streamPath]);
+
+  console.error("encode the delta against the parent (console side)");
+  const delta = join(out, "next.delta");
+  const ws = createWriteStream(delta);
+  const enc = await encodeDelta({ parentDir: join(build, "apps", PKG.name, PKG.from), target: inc.streamPath, out: ws });
+  ws.end();
+  await once(ws, "close");
+
+  const warm = () => {
+    for (const f of [inc.streamPath, delta]) readFileSync(f);
+  };
+  const plain = async (): Promise<Measured> => {
+    const dir = join(host, "plain");
+    mkdirSync(dir);
+    const m = await timed("btrfs", ["receive", "-q", "-f", inc.streamPath, dir]);
+    sh("btrfs", ["subvolume", "delete", "-c", join(dir, PKG.to)]);
+    rmSync(dir, { recursive: true });
+    sh("btrfs", ["subvolume", "sync", host]);
+    return m;
+  };
+  const sha = () => timed("sha256sum", [inc.streamPath]);
+  const agentRun = async (agent: string): Promise<Measured & { steps: Map<string, number> }> => {
+    const m = await timed("node", [agent, "receive", ...S, "--manifest", inc.manifestPath, "--stream", delta, "--wire", "keel-delta-1"], { KEEL_AGENT_TIMING: "1" });
+    const steps = new Map<string, number>();
+    for (const x of m.out.matchAll(/^keel-agent timing (\S+) (\d+) ms/gm)) steps.set(x[1]!, Number(x[2]));
+    agentJson(after, ["remove", ...S, PKG.name, PKG.to]);
+    sh("btrfs", ["subvolume", "sync", host]);
+    return { ...m, steps };
+  };
+  const sides = {
+    plain: [] as Measured[],
+    sha: [] as Measured[],
+    before: [] as (Measured & { steps: Map<string, number> })[],
+    after: [] as (Measured & { steps: Map<string, number> })[],
+  };
+  const order = ["plain", "sha", "before", "after"] as const;
+  for (let i = 0; i < RUNS; i++) {
+    for (let k = 0; k < order.length; k++) {
+      const side = order[(i + k) % order.length]!;
+      warm();
+      if (side === "plain") sides.plain.push(await plain());
+      else if (side === "sha") sides.sha.push(await sha());
+      else sides[side].push(await agentRun(side === "before" ? before : after));
+    }
+    const last = (xs: Measured[]) => `${xs.at(-1)!.cpuS.toFixed(2)} s CPU / ${xs.at(-1)!.wallS.toFixed(2)} s`;
+    console.error(`run ${i + 1}/${RUNS}: receive ${last(sides.plain)}, sha256 ${last(sides.sha)}, before ${last(sides.before)}, after ${last(sides.after)}`);
+  }
+  const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const med = (xs: Measured[], k: "cpuS" | "wallS") => median(xs.map((x) => x[k]));
+  const range = (xs: Measured[], k: "cpuS" | "wallS") => `${Math.min(...xs.map((x) => x[k])).toFixed(2)}–${Math.max(...xs.map((x) => x[k])).toFixed(2)}`;
+  const floor = med(sides.plain, "cpuS") + med(sides.sha, "cpuS");
+  const mib = (kib: number) => (kib / 1024).toFixed(0);
+  const steps = (xs: (Measured & { steps: Map<string, number> })[]) =>
+    [...(xs[0]?.steps.keys() ?? [])].map((n) => `${n} ${median(xs.map((x) => x.steps.get(n) ?? 0)).toFixed(0)}`).join(", ");
+  const row = (what: string, xs: Measured[], extra = "") =>
+    `| ${what} | ${med(xs, "cpuS").toFixed(2)} s (${range(xs, "cpuS")}) | ${med(xs, "wallS").toFixed(2)} s (${range(xs, "wallS")}) | ${mib(Math.max(...xs.map((x) => x.maxRssKiB)))} MiB | ${extra} |`;
+  const ratio = (xs: Measured[]) => `${(med(xs, "cpuS") / floor).toFixed(2)}× of receive + SHA-256`;
+  const lines = [
+    "## Agent delta decode",
+    "",
+    `Measured ${DATE} with \`npm run bench:agent-delta\`: ${PKG.name} ${PKG.from} → ${PKG.to} (npm pack; built with \`keel-agent build --parent\` on a btrfs loop image), incremental stream ${(inc.bytes / 1e6).toFixed(1)} MB, keel-delta-1 ${(enc.bytes / 1e6).toFixed(2)} MB (copied ${(enc.copiedBytes / 1e6).toFixed(1)} MB, literals ${(enc.literalBytes / 1e6).toFixed(1)} MB). The host holds ${PKG.from} (received from its full stream). Median of ${RUNS} runs per side, the order rotating, the stream and the delta warm in the page cache; CPU is user + sys of the process tree (\`/usr/bin/time\`, \`btrfs receive\` included for the agent), RSS the largest process's peak. "before" is the agent of \`${BASE_REF}\` (${baseCommit}), "after" this checkout (${headCommit}). Node ${process.version}, ${sh("btrfs", ["--version"]).trim()}; shared 2-core VM, load average ${load0} before, ${load1} after.`,
+    "",
+    "| what | CPU, median (range) | wall, median (range) | peak RSS | |",
+    "| --- | ---: | ---: | ---: | --- |",
+    row("plain `btrfs receive -f` of the stream", sides.plain),
+    row("`sha256sum` of the stream", sides.sha),
+    row(`keel-agent receive --wire keel-delta-1, before (${BASE_REF})`, sides.before, `${ratio(sides.before)}; steps (ms) ${steps(sides.before)}`),
+    row("keel-agent receive --wire keel-delta-1, after", sides.after, `**${ratio(sides.after)}** (goal ≤ 1.5×); steps (ms) ${steps(sides.after)}`),
+    `| after / before | ${(med(sides.after, "cpuS") / med(sides.before, "cpuS")).toFixed(2)}× CPU | ${(med(sides.after, "wallS") / med(sides.before, "wallS")).toFixed(2)}× wall | | |`,
+    "",
+  ];
+  const section = lines.join("\n");
+  process.stdout.write(section + "\n");
+  if (process.argv.includes("--write")) {
+    const docs = join(REPO, "docs/benchmarks.md");
+    const text = readFileSync(docs, "utf8");
+    const start = text.indexOf("## Agent delta decode\n");
+    if (start < 0) {
+      writeFileSync(docs, `${text.trimEnd()}\n\n${section}`);
+    } else {
+      // Replaces heading, "Measured …" line and table; keeps the reading that follows the table.
+      const rest = text.slice(start).split("\n");
+      let i = rest.findIndex((l) => l.startsWith("|"));
+      while (rest[i]?.startsWith("|")) i++;
+      writeFileSync(docs, text.slice(0, start) + section.trimEnd() + "\n" + rest.slice(i).join("\n"));
+    }
+  }
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    if (!existsSync(root)) return;
+    cleanup();
+  });
