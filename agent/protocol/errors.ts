@@ -31,6 +31,7 @@ export const AGENT_ERROR_CODES = {
   NOT_SUPPORTED: "the store or host cannot do this (e.g. build needs btrfs)",
   IO_ERROR: "a file system operation failed",
   INTERNAL: "an unexpected error inside the agent",
+  EXPORT_REFUSED: "a declared export is outside the host's allow-list (/etc/keel/agent.json), leaves the version's tree, or clashes with a file Keel does not own",
 } as const;
 
 export type AgentErrorCode = keyof typeof AGENT_ERROR_CODES;

@@ -6,6 +6,7 @@ export * from "./canonical-json";
 export * from "./check";
 export * from "./keys";
 export * from "./manifest";
+export * from "./activation";
 export * from "./errors";
 export * from "./messages";
 export * from "./framing";

@@ -5,6 +5,7 @@ import { ProtocolInputError, arr, bool, int, obj, oneOf, opt, str } from "./chec
 import { KEY_ID_PATTERN, signBytes, verifyBytes, type PublicKeyInfo, type SigningKey } from "./keys";
 import { appNameProblem, versionProblem } from "./names";
 import { MANIFEST_VERSIONS } from "./version";
+import { validateExports, validateOnActivate, type ExportDecl, type OnActivate } from "./activation";
 import { validateRequires, type RuntimeRequirement } from "./requires";
 
 export const RELEASE_KINDS = ["app", "runtime", "rootfs"] as const;
@@ -111,6 +112,10 @@ export interface ReleaseManifest {
   parent?: ReleaseParent;
   healthCheck?: HealthCheck;
   special?: ReleaseSpecial;
+  /** Run after `current` moves to this version (agent/protocol/activation.ts). */
+  onActivate?: OnActivate;
+  /** Files of the tree linked into allow-listed host directories through `current`. */
+  exports?: ExportDecl[];
   /** Kind app only: runtimes the app needs on the host (agent/protocol/requires.ts). */
   requires?: RuntimeRequirement[];
   /** base64 ed25519 signature over manifestSigningBytes(manifest). */
@@ -121,7 +126,7 @@ export type UnsignedManifest = Omit<ReleaseManifest, "signature">;
 
 const MANIFEST_FIELDS = [
   "manifestVersion", "app", "version", "kind", "created", "signer", "tree", "stream",
-  "parent", "healthCheck", "special", "signature", "requires",
+  "parent", "healthCheck", "special", "signature", "requires", "onActivate", "exports",
 ] as const;
 
 function name(v: unknown, path: string, problem: (x: unknown) => string | null): string {
@@ -211,6 +216,8 @@ export function validateManifest(v: unknown): ReleaseManifest {
     if (m.parent.version === m.version) throw new ProtocolInputError("manifest.parent.version", "must differ from version");
   }
   if (o.healthCheck !== undefined) m.healthCheck = validateHealthCheck(o.healthCheck, "manifest.healthCheck");
+  if (o.onActivate !== undefined) m.onActivate = validateOnActivate(o.onActivate, "manifest.onActivate");
+  if (o.exports !== undefined) m.exports = validateExports(o.exports, "manifest.exports");
   if (o.special !== undefined) {
     const sp = obj(o.special, "manifest.special", version === 1 ? ["setuid", "capabilities", "devices"] : ["setuid", "capabilities", "devices", "xattrs"]);
     m.special = {

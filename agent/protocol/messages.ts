@@ -3,12 +3,13 @@
 // `keel-agent serve` (JSON frames, see framing.ts).
 import { ProtocolInputError, bool, int, obj, oneOf, opt, str } from "./check";
 import type { AgentErrorBody } from "./errors";
+import { validateActivation, type Activation, type ExportFact, type HookArgs, type HookResult } from "./activation";
 import { validateHealthCheck, validateManifest, RELEASE_KINDS, STREAM_FORMATS, type HealthCheck, type ReleaseKind, type ReleaseManifest, type StreamFormat } from "./manifest";
 import { appNameProblem, versionProblem } from "./names";
 import { PROTOCOL_VERSION } from "./version";
 import { takeSectionArg, validateRequires, type RuntimeRequirement, type SectionArg } from "./requires";
 
-export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "health", "keygen", "build"] as const;
+export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "health", "keygen", "build", "hook"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Wire encodings of a receive's data: the signed stream as is, or Keel's delta (agent/protocol/delta). */
@@ -73,6 +74,8 @@ export interface BuildArgs {
   format?: StreamFormat;
   /** Recorded in every manifest of the build (run on hosts after activation). */
   healthCheck?: HealthCheck;
+  /** onActivate and exports, recorded in every manifest of the build (agent/protocol/activation.ts). */
+  activation?: Activation;
   requires?: RuntimeRequirement[];
 }
 
@@ -88,6 +91,7 @@ export interface CommandArgs {
   health: HealthArgs;
   keygen: KeygenArgs;
   build: BuildArgs;
+  hook: HookArgs;
 }
 
 export type StoreBackend = "btrfs" | "plain";
@@ -116,6 +120,8 @@ export interface AppFacts {
   previous: string | null;
   /** Oldest first (compareVersions order). */
   versions: VersionFacts[];
+  /** Files linked into host directories through `current` (absent when none). */
+  exports?: ExportFact[];
 }
 
 /** Result of `facts`: everything inventory needs about one host. */
@@ -246,6 +252,7 @@ export interface CommandResults {
   gc: GcResult;
   verify: VerifyResult;
   health: HealthResult;
+  hook: HookResult;
   keygen: KeygenResult;
   build: BuildResult;
 }
@@ -337,6 +344,7 @@ function validateCommandArgs<C extends Command>(command: C, v: unknown): Command
       if (o.version !== undefined) r.version = version(o.version, `${p}.version`);
       return r as CommandArgs[C];
     }
+    case "hook":
     case "health": {
       const o = obj(a, p, ["app", "version"]);
       const r: HealthArgs = { app: app(o.app, `${p}.app`) };
@@ -351,7 +359,7 @@ function validateCommandArgs<C extends Command>(command: C, v: unknown): Command
       } as CommandArgs[C];
     }
     case "build": {
-      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck", "requires"]);
+      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck", "requires", "activation"]);
       const r: BuildArgs = {
         from: str(o.from, `${p}.from`, PATH_ARG),
         app: app(o.app, `${p}.app`),
@@ -363,6 +371,7 @@ function validateCommandArgs<C extends Command>(command: C, v: unknown): Command
       if (o.kind !== undefined) r.kind = oneOf(o.kind, `${p}.kind`, RELEASE_KINDS);
       if (o.format !== undefined) r.format = oneOf(o.format, `${p}.format`, STREAM_FORMATS);
       if (o.healthCheck !== undefined) r.healthCheck = validateHealthCheck(o.healthCheck, `${p}.healthCheck`);
+      if (o.activation !== undefined) r.activation = validateActivation(o.activation, `${p}.activation`);
       if (o.requires !== undefined) r.requires = validateRequires(o.requires, `${p}.requires`);
       return r as CommandArgs[C];
     }

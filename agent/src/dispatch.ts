@@ -15,12 +15,13 @@ import { activate, rollback } from "./commands/activate";
 import { remove, gc } from "./commands/remove";
 import { verify } from "./commands/verify";
 import { health } from "./commands/health";
+import { hook } from "./commands/hook";
 import { keygen } from "./commands/keygen";
 import { build } from "./commands/build";
 import { sectionContext } from "./store/sections";
 
 const STORE_FREE: readonly Command[] = ["version", "keygen"];
-const READ_ONLY: readonly Command[] = ["facts", "verify", "health"];
+const READ_ONLY: readonly Command[] = ["facts", "verify", "health", "hook"];
 
 export function ensureStoreDirs(ctx: AgentContext): void {
   const { layout } = ctx;
@@ -80,6 +81,8 @@ async function runInStore(command: Command, args: unknown, ctx0: AgentContext, i
       return verify(ctx, args as CommandArgs["verify"]);
     case "health":
       return health(ctx, args as CommandArgs["health"]);
+    case "hook":
+      return hook(ctx, args as CommandArgs["hook"]);
     case "build":
       return build(ctx, args as CommandArgs["build"]);
     default:

@@ -24,17 +24,20 @@ const USAGE = `usage: keel-agent <command> [options]
   gc [APP] --keep N                       keep the N newest versions per app
   verify APP [VERSION]                    re-check installed trees against their manifests
   health APP [VERSION]                    run the health check of VERSION's signed manifest (default: current)
+  hook APP [VERSION]                      run the onActivate of VERSION's signed manifest (default: current)
   keygen --out DIR [--name NAME]          new ed25519 release signing key
   build --from DIR --app A --version V --key KEY --out DIR [--parent P] [--kind K] [--format F]
         [--requires JSON]                 e.g. '[{"runtime":"node","versions":"^20"}]' (kind app)
         [--health-check JSON]             e.g. '{"type":"exec","argv":["/usr/bin/test","-f","/srv/ok"],"timeoutMs":30000}'
                                           (runs as the user keel-check; add "runAs":"root" for root)
+        [--on-activate JSON] [--export JSON]  e.g. '{"argv":["bin/restart"],"timeoutMs":30000}',
+                                          '[{"from":"hello.service","dir":"/etc/systemd/system"}]'
   serve [--resident SECONDS]              framed request loop on stdin/stdout (agent/protocol/framing.ts);
                                           --resident leaves a resident agent for SECONDS idle when it ends
   resident --idle SECONDS                 the resident agent itself (started by serve --resident; docs/agent.md)
 common options: --store DIR (default ${DEFAULT_STORE}), --trusted DIR (default ${DEFAULT_TRUSTED})`;
 
-const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "resident", "idle", "requires"]);
+const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "on-activate", "export", "resident", "idle", "requires"]);
 const BOOL_FLAGS = new Set(["rollback", "allow-special", "help"]);
 
 interface Parsed {
@@ -110,6 +113,7 @@ function argsFor(command: Command, p: Parsed): unknown {
       return { app: pos[0], keep: Number(keep) };
     }
     case "verify":
+    case "hook":
     case "health":
       need(1, 2);
       return { app: pos[0], version: pos[1] };
@@ -137,6 +141,7 @@ function argsFor(command: Command, p: Parsed): unknown {
         kind: flag(p, "kind"),
         format: flag(p, "format"),
         healthCheck,
+        activation: activationFlags(p),
         requires: jsonFlag(p, "requires"),
       };
     }
@@ -151,6 +156,13 @@ function jsonFlag(p: Parsed, name: string): unknown {
   } catch (e) {
     throw new ProtocolInputError(`--${name}`, `must be JSON (${(e as Error).message})`);
   }
+}
+
+function activationFlags(p: Parsed): unknown {
+  const onActivate = jsonFlag(p, "on-activate");
+  const exports = jsonFlag(p, "export");
+  if (onActivate === undefined && exports === undefined) return undefined;
+  return { ...(onActivate !== undefined ? { onActivate } : {}), ...(exports !== undefined ? { exports } : {}) };
 }
 
 function print(value: unknown): void {

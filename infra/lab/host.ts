@@ -108,6 +108,9 @@ umount -l /sys && mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 mount -o loop "$disk" /var/lib/keel
 mount --bind "$dir/etc-keel" /etc/keel
 mount --bind "$dir/usr-local-lib-keel" /usr/local/lib/keel
+# Private export directories (docs/activation.md): what a release exports never reaches the machine's own.
+mount --bind "$dir/etc-systemd-system" /etc/systemd/system
+mount --bind "$dir/usr-local-bin" /usr/local/bin
 mount --bind "$dir/hostname" /etc/hostname
 mount --bind "$dir/hosts" /etc/hosts
 mount --bind "$dir/machine-id" /etc/machine-id
@@ -211,6 +214,7 @@ export async function createHost(
   writeJsonAtomic(`${h.dir}/host.json`, rec);
   mkdirSync(`${h.etcKeel}/trusted.d`, { recursive: true, mode: 0o755 });
   mkdirSync(h.libKeel, { recursive: true, mode: 0o755 });
+  for (const d of ["etc-systemd-system", "usr-local-bin"]) mkdirSync(`${h.dir}/${d}`, { recursive: true, mode: 0o755 });
   writeFileSync(`${h.dir}/hostname`, `${h.name}\n`);
   writeFileSync(`${h.dir}/hosts`, `127.0.0.1\tlocalhost\n127.0.1.1\t${h.name}\n${rec.address}\t${h.name}\n`);
   if (!existsSync(`${h.dir}/machine-id`))

@@ -8,6 +8,7 @@ import type { AgentContext } from "../context";
 import { AgentError } from "../errors";
 import { clearIntent, newOpId, writeIntent } from "../journal/journal";
 import { switchPointers } from "../store/pointers";
+import { applyExports, checkExports } from "../exports";
 import { readMeta, readPointer } from "../store/state";
 import { checkSwitch } from "../store/requirements";
 
@@ -22,9 +23,16 @@ function doSwitch(ctx: AgentContext, app: string, target: string, step: string, 
   const { layout } = ctx;
   const current = readPointer(layout.current(app));
   const previous = readPointer(layout.previous(app));
-  if (current === target) return { app, current: target, previous, changed: false };
+  const exportsOf = (v: string | null) => (v ? readMeta(layout, app, v)?.manifest.exports : undefined);
+  if (current === target) {
+    applyExports(ctx, app, undefined, exportsOf(target)); // repairs a removed link
+    return { app, current: target, previous, changed: false };
+  }
   if (together) requireInstalled({ ...ctx, layout: ctx.layout.inSection("apps") }, together.app, together.version, step);
   checkSwitch(layout, app, target, step, together);
+  // Exports are checked before anything moves: a refused one leaves the host as it was.
+  const meta = readMeta(layout, app, target);
+  if (meta) checkExports(ctx, app, target, meta.manifest, step);
   const to = { current: target, previous: current };
   const op = newOpId();
   writeIntent(layout, { kind: "switch", op, app, from: { current, previous }, to });
@@ -34,6 +42,11 @@ function doSwitch(ctx: AgentContext, app: string, target: string, step: string, 
     throw new AgentError("IO_ERROR", step, `switching ${app} to ${target} failed: ${(e as Error).message}`);
   }
   clearIntent(layout, op);
+  try {
+    applyExports(ctx, app, exportsOf(current), meta?.manifest.exports);
+  } catch (e) {
+    throw new AgentError("IO_ERROR", step, `${app} ${target} is current, but linking its exports failed: ${(e as Error).message}; activate it again`);
+  }
   return { app, current: target, previous: current, changed: true };
 }
 

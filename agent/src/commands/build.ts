@@ -116,6 +116,7 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
           stream: { format, compression: "none", bytes: d.bytes, sha256: d.sha256, chunkSize: DEFAULT_CHUNK_SIZE, chunks: d.chunks, ...(uuid ? { uuid } : {}) },
           ...(parent ? { parent } : {}),
           ...(args.healthCheck ? { healthCheck: args.healthCheck } : {}),
+          ...args.activation,
           ...(args.requires ? { requires: args.requires } : {}),
           ...(special.setuid || special.devices || special.capabilities || special.xattrs ? { special } : {}),
         },

@@ -7,6 +7,7 @@ import { fsInfo } from "../store/detect";
 import { isReadOnlyTree, listApps, listVersions, readMeta, readPointer } from "../store/state";
 import { AGENT_VERSION, agentSha256 } from "../version";
 import { loadTrustedKeys } from "../trusted-keys";
+import { listExports } from "../exports";
 
 function readOsRelease(): Facts["host"]["os"] {
   for (const p of ["/etc/os-release", "/usr/lib/os-release"]) {
@@ -56,7 +57,8 @@ export function collectApps(ctx: AgentContext, section: StoreSection = "apps"): 
         },
       ];
     });
-    return { app, current, previous, versions };
+    const exports = current ? listExports(ctx, app, readMeta(layout, app, current)?.manifest) : [];
+    return { app, current, previous, versions, ...(exports.length ? { exports } : {}) };
   });
 }
 

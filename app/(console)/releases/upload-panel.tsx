@@ -10,6 +10,8 @@ import { useTRPC } from "@/app/_trpc/react";
 import { ErrorNote, OkNote } from "@/app/_components/ui";
 import { formatBytes } from "@/app/_components/format-bytes";
 import { healthCheckFromForm, type HealthKind } from "./health-check-form";
+import { activationFromForm } from "./activation-form";
+import { ActivationFields } from "./activation-fields";
 import { filesOfFolderInput, folderTar } from "./folder-tar";
 
 type Progress = { sent: number; total: number } | null;
@@ -130,6 +132,9 @@ export function UploadPanel() {
       format,
     });
     if (check) q.set("healthCheck", JSON.stringify(check));
+    const activation = activationFromForm(form);
+    if (typeof activation === "string") return setError(activation);
+    if (activation) q.set("activation", JSON.stringify(activation));
     const requires = String(form.get("requires") ?? "").trim();
     if (requires) q.set("requires", requires);
     void run(async () => {
@@ -335,6 +340,7 @@ export function UploadPanel() {
               </div>
             )}
           </fieldset>
+          <ActivationFields />
           <button type="submit" className="btn btn-primary" disabled={busy}>
             {busy ? "Building…" : "Build"}
           </button>

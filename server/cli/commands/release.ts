@@ -117,7 +117,22 @@ async function push(args: string[], io: CliIo) {
 const BUILD_USAGE =
   "keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind app|runtime|rootfs]\n" +
   "      [--health-cmd '[\"/usr/bin/curl\",\"-fsS\",\"http://127.0.0.1:8080/health\"]' | --health-url URL [--health-status 200]]\n" +
-  "      [--health-timeout 30s] [--health-check-as-root] [--requires 'node@^20, python@>=3.11 <3.13']";
+  "      [--health-timeout 30s] [--health-check-as-root] [--requires 'node@^20, python@>=3.11 <3.13']\n" +
+  "      [--on-activate '{\"argv\":[\"bin/restart\"],\"timeoutMs\":30000}'] [--export '[{\"from\":\"hello.service\",\"dir\":\"/etc/systemd/system\"}]']";
+
+/** --on-activate and --export (JSON; docs/activation.md) as the upload's `activation` parameter. */
+function activationFromFlags(onActivate: string | undefined, exports: string | undefined): string | undefined {
+  if (onActivate === undefined && exports === undefined) return undefined;
+  const parse = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch (e) {
+      throw new CliError(`${flag} must be JSON: ${(e as Error).message}`);
+    }
+  };
+  return JSON.stringify({ onActivate: parse("--on-activate", onActivate), exports: parse("--export", exports) });
+}
 
 /**
  * The health check from --health-cmd (the argv as a JSON array: no shell is involved, as in a
@@ -189,6 +204,8 @@ async function build(args: string[], io: CliIo) {
     "health-status": { type: "string" },
     "health-timeout": { type: "string" },
     "health-check-as-root": { type: "boolean" },
+    "on-activate": { type: "string" },
+    export: { type: "string" },
     requires: { type: "string" },
   });
   const [from] = positionals;
@@ -209,6 +226,8 @@ async function build(args: string[], io: CliIo) {
   const q: Record<string, string> = { mode: "build", app: values.app, version: values.version, format };
   if (values.kind) q.kind = values.kind;
   if (healthCheck) q.healthCheck = JSON.stringify(healthCheck);
+  const activation = activationFromFlags(values["on-activate"], values.export);
+  if (activation) q.activation = activation;
   if (values.requires) q.requires = values.requires;
   const r = (await upload(io, q, body)) as {
     app: string;

@@ -68,11 +68,12 @@ function specOf(action: "update" | "rollback", app: string | undefined, version:
   };
 }
 
-function printPlan(io: CliIo, plan: { totals: Record<string, number>; waves: number[]; hosts: { name: string; excluded?: string; note?: string; runtimes?: PlanRuntimeLine[] }[]; kind?: string; affects?: RuntimeUseLine[] }, decision: { effect: string; reasons: string[]; approvals?: number; approverRole?: string }) {
+function printPlan(io: CliIo, plan: { totals: Record<string, number>; waves: number[]; hosts: { name: string; excluded?: string; note?: string; runtimes?: PlanRuntimeLine[] }[]; kind?: string; affects?: RuntimeUseLine[]; rootCommands?: { commands: string[]; hosts: number } }, decision: { effect: string; reasons: string[]; approvals?: number; approverRole?: string }) {
   const t = plan.totals;
   io.out(`hosts ${t.hosts}: install ${t.install}, update ${t.update}, rollback ${t.rollback}, nothing ${t.nothing}; ${t.bytes} bytes to send; waves ${plan.waves.join(" → ")}`);
   for (const h of plan.hosts.filter((x) => x.excluded)) io.out(`left out: ${h.name} — ${h.note ?? h.excluded}`);
   for (const line of runtimeLines(plan)) io.out(line);
+  if (plan.rootCommands?.hosts) io.out(`runs as root: ${plan.rootCommands.commands.join(" and ")} on ${plan.rootCommands.hosts} host(s) (the release's signed manifest asks for it)`);
   const what = decision.effect === "needs_approval" ? `needs ${decision.approvals} approval(s) from ${decision.approverRole}` : decision.effect;
   io.out(`policy: ${what} — ${decision.reasons.join("; ")}`);
 }

@@ -14,6 +14,7 @@ import { artifactName, checkStored, loadStream, type Loaded, type StreamChoice }
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
 import { toSshTarget } from "@/server/services/inventory/ssh-port";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
+import { runActivationHook } from "./activation-step";
 import { activateRuntimes, receiveRuntimes, revertRuntimes, type RuntimeStep } from "./install-runtimes";
 
 export type SshExecutorDeps = {
@@ -142,7 +143,9 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         if (rollout.action === "rollback" && !input.reconcile) {
           await say({ step: "activate" });
           await session.request("rollback", { app: rollout.app, ...kind });
-          return await finish({ outcome: "succeeded" });
+          // The version that is current again runs its own hook (a restart onto the old tree; apps only).
+          const failed = plan.kind === "runtime" ? null : await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
+          return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
         }
 
         const factsBefore = await session.request("facts", {});
@@ -155,7 +158,9 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         if (rollout.action === "rollback") {
           await say({ step: "activate" });
           await session.request("rollback", { app: rollout.app, ...kind });
-          return await finish({ outcome: "succeeded" });
+          // The version that is current again runs its own hook (a restart onto the old tree; apps only).
+          const failed = plan.kind === "runtime" ? null : await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
+          return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
         }
 
         // Runtimes the release requires: received first, made current together with the app.
@@ -205,6 +210,22 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           if (rt && before.current) await revertRuntimes(rt, { app: rollout.app, version: before.current });
           throw e;
         });
+        // Going back: the old version becomes current again and its own hook runs.
+        const revert = async (why: string): Promise<HostStepResult> => {
+          if (!before.current)
+            return await finish({ outcome: "failed", step: step, error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
+          await say({ step: "revert" });
+          const stuck = rt ? await revertRuntimes(rt, { app: rollout.app, version: before.current }) : [];
+          if (stuck.length) return await finish({ outcome: "failed", step: "revert", error: `${why}; ${stuck.join("; ")}` });
+          await session!.request("activate", { app: rollout.app, version: before.current, rollback: true, ...kind });
+          const old = plan.kind === "runtime" ? null : await runActivationHook(session!, host.name, rollout.app, before.current, note);
+          return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}${old ? `, but its hook failed too: ${old}` : ""}` });
+        };
+        if (full.onActivate && plan.kind !== "runtime") {
+          await say({ step: "hook" });
+          const failed = await runActivationHook(session, host.name, rollout.app, target_, note);
+          if (failed) return await revert(failed);
+        }
 
         const check = full.healthCheck;
         if (check) {
@@ -212,16 +233,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           // The agent runs the check its installed, signed manifest declares (as the unprivileged
           // user keel-check unless it says runAs "root"; also on forced-command hosts); the console only asks.
           const h = await session.request("health", { app: rollout.app, version: target_, ...kind }).catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
-          if (!h.ok) {
-            const why = `health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`;
-            if (!before.current)
-              return await finish({ outcome: "failed", step: "health-check", error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
-            await say({ step: "revert" });
-            const stuck = rt ? await revertRuntimes(rt, { app: rollout.app, version: before.current }) : [];
-            if (stuck.length) return await finish({ outcome: "failed", step: "revert", error: `${why}; ${stuck.join("; ")}` });
-            await session.request("activate", { app: rollout.app, version: before.current, rollback: true, ...kind });
-            return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}` });
-          }
+          if (!h.ok) return await revert(`health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`);
         }
         return await finish({ outcome: "succeeded" });
       } catch (e) {

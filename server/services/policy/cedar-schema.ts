@@ -20,6 +20,7 @@ namespace Keel {
     hasWindow: Bool,
     inWindow: Bool,
     runsAsRoot: Bool,
+    rootHook: Bool,
     grantRoles: Set<String>,
   };
   action install, update, rollback, remove, enroll_host, remove_host, edit_policy, manage_keys, manage_users,

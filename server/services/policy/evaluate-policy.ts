@@ -50,6 +50,7 @@ export function policyContext(req: PolicyRequest, doc: PolicyDocument) {
       hasWindow: win.bound,
       inWindow: req.assumeWindowsOpen ? true : win.open,
       runsAsRoot: req.runsAsRoot ?? false,
+      rootHook: req.rootHook ?? false,
       grantRoles: uniq(req.grantRoles ?? []),
     },
     closedWindows: req.assumeWindowsOpen ? [] : win.closed,

@@ -45,6 +45,8 @@ export type PolicyRequest = {
   hosts: PolicyTargetHost[];
   /** The release declares commands that run as root on the hosts (its health check); `context.runsAsRoot`. */
   runsAsRoot?: boolean;
+  /** An activation hook runs as root on some host (decision 0022); `context.rootHook`. */
+  rootHook?: boolean;
   /** Hosts per wave, in order; a single wave when absent. */
   waves?: number[];
   /** manage_users: the roles the change grants (new roles of a new or changed user). */

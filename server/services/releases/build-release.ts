@@ -25,6 +25,8 @@ import { appendAudit } from "@/server/services/audit/append-audit";
 import { retainArtifactFile } from "@/server/services/artifacts/artifact-refs";
 import { loadSigningKey } from "@/server/services/keys/load-signing-key";
 import { buildStoreOnBtrfs } from "./btrfs";
+import { activationArgs, parseActivation } from "./activation-input";
+import type { Activation } from "@/agent/protocol";
 import { describeHealthCheck, parseHealthCheck, sameHealthCheck, type HealthCheckInput } from "./health-check";
 import { dropSubvolume } from "./materialize-release";
 import type { ReleaseDeps } from "./deps";
@@ -106,6 +108,8 @@ export async function buildRelease(
     source: BuildSource;
     /** Run on each host after activation; recorded in the signed manifests. */
     healthCheck?: HealthCheckInput | HealthCheck;
+    /** onActivate and exports (decision 0022), recorded in the signed manifests. */
+    activation?: unknown;
     /** Runtimes the app requires (`node@^20, …` or the manifest's JSON form); kind app only. */
     requires?: unknown;
   },
@@ -114,7 +118,7 @@ export async function buildRelease(
   const discard = () => {
     if ("tar" in input.source && input.source.tar instanceof Readable) input.source.tar.destroy();
   };
-  let app: string, version: string, healthCheck: HealthCheck | undefined, requires: RuntimeRequirement[] | undefined;
+  let app: string, version: string, healthCheck: HealthCheck | undefined, requires: RuntimeRequirement[] | undefined, activation: Activation | undefined;
   const kind = input.kind ?? "app";
   try {
     app = assertAppName(input.app);
@@ -122,6 +126,7 @@ export async function buildRelease(
     if (!RELEASE_KINDS.includes(kind))
       throw new AppError("BAD_REQUEST", { message: `kind must be one of ${RELEASE_KINDS.join(", ")}` });
     healthCheck = input.healthCheck === undefined ? undefined : parseHealthCheck(input.healthCheck);
+    activation = parseActivation(input.activation);
     requires = parseRequires(input.requires, kind);
     await assertCanBuild(deps);
     if (await db.release.findUnique({ where: { app_version: { app, version } }, select: { id: true } })) {
@@ -174,6 +179,7 @@ export async function buildRelease(
     ];
     if (parent) args.push("--parent", parent.version);
     if (healthCheck) args.push("--health-check", JSON.stringify(healthCheck));
+    args.push(...activationArgs(activation));
     if (requires) args.push("--requires", JSON.stringify(requires));
     const built = await runLocalAgent<BuildResult>(args, {
       step: `building ${app} ${version}`,

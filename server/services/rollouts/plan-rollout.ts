@@ -7,6 +7,7 @@ import { canonicalJson, runsAsRoot, type HealthCheck } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "../inventory/host-filter-sql";
 import type { ReleaseDeps } from "../releases/deps";
+import { addRootHooks } from "./root-hooks";
 import { planStream, type StreamPlan } from "../releases/plan-stream";
 import { readHostFacts } from "./decision-facts";
 import { resolveWaves, WaveSpecError } from "./resolve-waves";
@@ -162,6 +163,7 @@ export async function planRollout(
   const check = release ? (JSON.parse(release.manifest) as { healthCheck?: HealthCheck }).healthCheck : undefined;
   const reached = planned.filter((h) => h.action === "install" || h.action === "update").length;
   if (runsAsRoot(check) && reached > 0) plan.rootCommands = { commands: ["health check"], hosts: reached };
+  await addRootHooks(db, plan, planned);
   return { plan, digest: planDigest(plan), targets };
 }
 

@@ -5,6 +5,7 @@ import type { Prisma, PrismaClient } from "@prisma/client";
 import type { PolicyRequest, PolicyTargetHost, Role } from "../policy/types";
 import { readHostFacts, workingHosts } from "./decision-facts";
 import type { HostFacts, RolloutPlan } from "./types";
+import { plansRootHook } from "./root-hooks";
 
 export async function rolloutPolicyRequest(
   db: PrismaClient | Prisma.TransactionClient,
@@ -29,6 +30,7 @@ export async function rolloutPolicyRequest(
     runtimes: plan.kind === "runtime" ? [plan.app] : working.flatMap((h) => (h.runtimes ?? []).map((r) => r.runtime)),
     hosts,
     runsAsRoot: !!plan.rootCommands,
+    rootHook: plansRootHook(plan),
     waves: plan.waves,
     at,
     assumeWindowsOpen,

@@ -116,4 +116,4 @@ export type RolloutPlan = {
   affects?: RuntimeUse[];
 };
 
-export type RootCommands = { commands: "health check"[]; hosts: number };
+export type RootCommands = { commands: ("health check" | "activation hook")[]; hosts: number };

@@ -3,7 +3,7 @@
 // browser's request must come from the console's own origin; and the body must be
 // application/octet-stream, which no cross-site form can send without a CORS preflight.
 //   ?mode=push   header x-keel-manifest-bytes: N; body = the manifest (N bytes) then the stream
-//   ?mode=build&app=A&version=V[&kind=K][&healthCheck=JSON][&requires=node@^20,…]&format=tar|tar.zst   body = the tree as a tar
+//   ?mode=build&app=A&version=V[&kind=K][&healthCheck=JSON][&requires=node@^20,…][&activation=JSON]&format=tar|tar.zst   body = the tree as a tar
 // Answers JSON: { result } or { error: { code, message } }.
 // The caller is checked from the headers before a byte of the body is read: an anonymous or
 // unauthorized upload (no or bad credentials, foreign origin, wrong role or content type) is
@@ -11,6 +11,7 @@
 // infra/start/body-guard.ts, closes the connection instead of reading the rest). Only an upload
 // from someone allowed to upload is read to its end when refused later, so that their client
 // sees the answer.
+import { parseActivationParam } from "@/server/services/releases/activation-input";
 import type { PrismaClient } from "@prisma/client";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { PassThrough, Readable } from "node:stream";
@@ -194,6 +195,7 @@ export function createReleaseUploadHandler(deps: {
         version: url.searchParams.get("version") ?? "",
         kind: kind as ReleaseKind,
         healthCheck: parseHealthCheckParam(url.searchParams.get("healthCheck")),
+        activation: parseActivationParam(url.searchParams.get("activation")),
         requires: url.searchParams.get("requires") ?? undefined,
         source: { tar: body(), compression: format === "tar.zst" ? "zstd" : "none" },
       });

@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
 import { formatBytes } from "@/app/_components/format-bytes";
+import { ActivationDetail } from "./activation-detail";
 
 export function ReleaseDetail({
   app,
@@ -76,6 +77,7 @@ export function ReleaseDetail({
                   "none declared"
                 )}
               </dd>
+              <ActivationDetail manifest={detail.data.manifest} />
               <dt className="text-muted">Requires</dt>
               <dd aria-label="Requires runtimes">
                 {describeRequires((detail.data.manifest as { requires?: { runtime: string; versions: string }[] }).requires) || "no runtime"}
