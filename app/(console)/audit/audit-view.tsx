@@ -160,6 +160,8 @@ const CATEGORIES = [
   { prefix: "signing_key.", label: "signing keys" },
   { prefix: "rollout.", label: "rollouts" },
   { prefix: "policy.", label: "policy" },
+  { prefix: "change.", label: "change requests" },
+  { prefix: "oidc.", label: "identity provider" },
   { prefix: "notification.", label: "notifications" },
 ];
 
