@@ -76,7 +76,7 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
         </ErrorNote>
       )}
       {h.hostKeyChanged && !h.retiredAt && roles.includes("admin") && (
-        <RepinPanel hostId={h.id} name={h.name} pinned={h.hostKeyFingerprint} presented={h.presentedKeyFingerprint} />
+        <RepinPanel hostId={h.id} name={h.name} pinned={h.hostKeyFingerprint} presented={h.presentedKeyFingerprint} onDone={(text) => setNotice({ text, bad: false })} />
       )}
       {h.reachable === false && !h.hostKeyChanged && <ErrorNote>Unreachable at the last refresh: {h.lastError}. Showing the last known state.</ErrorNote>}
       <section className="card grid grid-cols-2 gap-x-6 gap-y-1 text-sm md:grid-cols-4" aria-label="Facts">

@@ -8,14 +8,18 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { ErrorNote, OkNote } from "@/app/_components/ui";
 
-export function RepinPanel({ hostId, name, pinned, presented }: { hostId: string; name: string; pinned: string; presented: string | null }) {
+// `onDone` carries the confirmation to the host page: the panel itself goes away once the host's
+// flag is cleared, and its own note with it.
+export function RepinPanel(props: { hostId: string; name: string; pinned: string; presented: string | null; onDone?: (text: string) => void }) {
+  const { hostId, name, pinned, presented, onDone } = props;
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [checked, setChecked] = useState(false);
   const [fingerprint, setFingerprint] = useState(presented ?? "");
   const repin = useMutation(
     trpc.hosts.repin.mutationOptions({
-      onSuccess: async () => {
+      onSuccess: async (r) => {
+        onDone?.(`Re-pinned ${r.name}: Keel now expects host key ${r.fingerprint}.`);
         await queryClient.invalidateQueries({ queryKey: trpc.hosts.get.queryKey() });
       },
     }),
