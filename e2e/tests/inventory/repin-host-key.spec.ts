@@ -2,8 +2,8 @@
 // enrolled on the shared console, then given a new host key (`lab rekey`, as a reinstall would).
 // A refresh from the host list flags it "host key changed"; an auditor sees the flag but no way to
 // re-pin, and the API refuses them; the admin opens the host page, sees the fingerprint the host
-// now presents, confirms it, and the host answers again under the same id (URL), its timeline from
-// before the change kept and the re-pin recorded.
+// now presents (one it does not present is refused), confirms it, and the host answers again under
+// the same id (URL), its timeline from before the change kept and the re-pin recorded.
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -117,6 +117,13 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
     const repin = panel.getByRole("button", { name: "Re-pin host key" });
     await expect(repin).toBeDisabled(); // not before the admin confirms the check on the machine
     await panel.getByLabel("I checked this fingerprint on the machine").check();
+    // A fingerprint the host does not present is refused, saying what it presents; nothing changes.
+    const field = panel.getByLabel("New fingerprint (as the host presents it now)");
+    await field.fill(oldKey);
+    await repin.click();
+    await expect(panel.getByRole("alert")).toContainText(`${NAME} presents ${newKey}, not the accepted ${oldKey}; nothing changed`, { timeout: 30_000 });
+    await expect(page.getByText(`The host presented a different host key (${newKey})`)).toBeVisible();
+    await field.fill(newKey!);
     await repin.click();
     await expect(page.getByRole("status").filter({ hasText: "Re-pinned" })).toHaveText(`Re-pinned ${NAME}: Keel now expects host key ${newKey}.`, { timeout: 30_000 });
     await expect(page.getByText("The host presented a different host key")).toHaveCount(0);
