@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
-// Unit tests get a data directory outside the checkout (server/test/unit-data-dir.ts removes it).
+// Tests get a data directory outside the checkout (server/test/unit-data-dir.ts removes it), so none
+// writes the console's identity, secrets or artifacts into `.keel/` of the checkout.
 const unitDataDir = (process.env.KEEL_UNIT_DATA_DIR ??= mkdtempSync(join(tmpdir(), "keel-unit-data-")));
 
 export default defineConfig({
@@ -32,7 +33,8 @@ export default defineConfig({
           name: "int",
           include: ["**/*.int.test.ts", "agent/test/**/*.test.ts"],
           exclude: ["node_modules/**", "e2e/**", ".next/**"],
-          globalSetup: ["server/test/global-setup.ts"],
+          env: { KEEL_DATA_DIR: unitDataDir },
+          globalSetup: ["server/test/global-setup.ts", "server/test/unit-data-dir.ts"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           fileParallelism: false,
