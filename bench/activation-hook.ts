@@ -1,7 +1,8 @@
 // Activation hook benchmark (`npm run bench:activation-hook`): does a hook add more to a host step
 // than its own run time? One lab of N hosts (KEEL_BENCH_HOOK_HOSTS, default 100), one run, two
 // apps built from the same small tree with the same exec health check (/bin/true, as keel-check):
-// `plain` without a hook (the baseline) and `hooked` with onActivate ["/bin/sleep", "0.5"]. Each is
+// `plain` without a hook (the baseline) and `hooked` with onActivate ["/bin/sleep", "0.5"]
+// (KEEL_BENCH_HOOK_SECONDS; 0 = /bin/true). Each is
 // installed at 1.0 (not timed), then updated to 2.0 and to 3.0 in one wave, each app on its own half
 // of the N hosts; the two apps' rollouts run at the same time, so both see the same load (the
 // machine is shared) and no two steps wait for one host's store lock. The host
@@ -12,7 +13,7 @@
 // and their ratio (≤ 1 means the hook costs no more than itself).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { labDown, labExec } from "@/infra/lab/api";
 import { startEmbeddedPostgres } from "@/infra/start/postgres";
@@ -24,7 +25,9 @@ import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { buildRelease } from "@/server/services/releases/build-release";
 
 const N = Number(process.env.KEEL_BENCH_HOOK_HOSTS ?? 100);
-const HOOK = { argv: ["/bin/sleep", "0.5"], timeoutMs: 30_000 };
+/** The hook's own work: a sleep of KEEL_BENCH_HOOK_SECONDS (default 0.5); 0 runs /bin/true, to see the machinery alone. */
+const HOOK_SECONDS = process.env.KEEL_BENCH_HOOK_SECONDS ?? "0.5";
+const HOOK = { argv: Number(HOOK_SECONDS) > 0 ? ["/bin/sleep", HOOK_SECONDS] : ["/bin/true"], timeoutMs: 30_000 };
 const CHECK = { type: "exec" as const, argv: ["/bin/true"], timeoutMs: 30_000 };
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -100,7 +103,7 @@ async function main() {
       }),
     );
     const added = median(hooked) - median(plain);
-    console.log(`${new Date().toISOString().slice(0, 10)}: updates of ${N} lab hosts (two rounds, each app on its half, both at once), one wave, exec health check on both`);
+    console.log(`${new Date().toISOString().slice(0, 10)}: hook ${HOOK.argv.join(" ")}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; updates of ${N} lab hosts (two rounds, each app on its half, both at once), one wave, exec health check on both`);
     console.log(`  host step median without hook ${sec(median(plain))}, with hook ${sec(median(hooked))}: +${sec(added)}`);
     console.log(`  the hook's own run time (agent-reported, ${own.length} hosts at once, median) ${sec(median(own))}`);
     console.log(`  the hook's run time inside the steps (agent-reported, ${inStep.length} steps, median) ${sec(median(inStep))}`);
