@@ -2,97 +2,24 @@
 // btrfs data directory (loop image) and a real database: the health check ends up in every signed
 // manifest of the build (full and incremental), and bad checks are refused with clear messages
 // before anything is built.
-import { createServer, type Server } from "node:http";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Readable } from "node:stream";
-import { randomUUID } from "node:crypto";
-import type { AddressInfo } from "node:net";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkManifestSignature, parsePublicKey, validateManifest } from "@/agent/protocol";
-import type { Auth } from "@/server/auth/auth";
-import { runKeel } from "@/server/test/run-keel";
-import { createDb } from "@/server/db";
-import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
-import { createApiToken } from "@/server/services/tokens/create-api-token";
-import { createTRPCHandler } from "@/server/trpc/http-handler";
-import { createReleaseUploadHandler } from "@/server/trpc/routers/releases/upload-handler";
-import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
-
-const noSessions = { api: { getSession: async () => null } } as unknown as Auth;
+import { startBuildConsole, type BuildConsole } from "@/server/test/build-console";
 
 describe("keel release build with a health check", () => {
-  let tdb: TestDatabase;
+  let c: BuildConsole;
   let db: PrismaClient;
-  let root: string;
-  let dataDir: string;
-  let server: Server;
-  let env: NodeJS.ProcessEnv;
-  let base: string;
-  let token: string;
-
-  async function keel(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const r = await runKeel(env, argv);
-    return { code: r.code, out: r.out.join("\n"), err: r.err.join("\n") };
-  }
-
-  function tree(v: string): string {
-    const d = join(root, `tree-${v}`);
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, "VERSION"), `${v}\n`);
-    writeFileSync(join(d, "data"), Buffer.alloc(300_000, 3));
-    return d;
-  }
-
-  async function verified(manifestText: string) {
-    const m = validateManifest(JSON.parse(manifestText));
-    const keys = (await listTrustedPublicKeys({ db })).map((k) => parsePublicKey(k.publicKeyLine));
-    expect(checkManifestSignature(m, keys)).toMatchObject({ ok: true });
-    return m;
-  }
+  const keel = (...argv: string[]) => c.keel(...argv);
+  const tree = (v: string) => c.tree(v);
+  const verified = (manifestText: string) => c.verified(manifestText);
 
   beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = createDb(tdb.url);
-    root = mkdtempSync(join(tmpdir(), "keel-build-hc-"));
-    dataDir = mountBtrfs(root, "console", "512M");
-    process.env.KEEL_DATA_DIR = dataDir;
-    process.env.KEEL_SECRET = "h".repeat(40);
-    const admin = await db.user.create({
-      data: { id: randomUUID(), name: "admin", email: "admin@keel.test", roles: ["admin"] },
-    });
-    token = (await createApiToken({ db, userId: admin.id, name: "cli" })).token;
-    const trpc = createTRPCHandler({ db, auth: noSessions, trustedOrigins: [] });
-    const uploads = createReleaseUploadHandler({ db, auth: noSessions, trustedOrigins: [] });
-    server = createServer(async (req, res) => {
-      const hasBody = req.method !== "GET" && req.method !== "HEAD";
-      const request = new Request(`http://127.0.0.1${req.url}`, {
-        method: req.method,
-        headers: req.headers as Record<string, string>,
-        body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-        duplex: "half",
-      } as RequestInit);
-      const response = req.url!.startsWith("/api/releases/upload") ? await uploads(request) : await trpc(request);
-      res.writeHead(response.status, { ...Object.fromEntries(response.headers), connection: "close" });
-      res.end(Buffer.from(await response.arrayBuffer()));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    env = { KEEL_API_URL: base, KEEL_TOKEN: token } as unknown as NodeJS.ProcessEnv;
-    expect((await keel("keys", "create", "console")).code).toBe(0);
+    c = await startBuildConsole("keel-build-hc-");
+    db = c.db;
   });
 
   afterAll(async () => {
-    if (server) await new Promise((r) => server.close(r));
-    await db?.$disconnect();
-    await tdb?.drop();
-    if (dataDir) {
-      unmountBtrfs(dataDir);
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    await c?.stop();
   });
 
   it("records an argv health check in the signed manifest", async () => {
@@ -171,9 +98,9 @@ describe("keel release build with a health check", () => {
     // upload before answering, so the client sees the message rather than a closed connection.
     const upload = async (healthCheck: string) => {
       const q = new URLSearchParams({ mode: "build", app: "web", version: "3.0", format: "tar", healthCheck });
-      const res = await fetch(`${base}/api/releases/upload?${q}`, {
+      const res = await fetch(`${c.base}/api/releases/upload?${q}`, {
         method: "POST",
-        headers: { "content-type": "application/octet-stream", authorization: `Bearer ${token}` },
+        headers: { "content-type": "application/octet-stream", authorization: `Bearer ${c.token}` },
         body: Buffer.alloc(2 << 20, 1),
       });
       return { status: res.status, body: (await res.json()) as { error?: { message: string } } };
