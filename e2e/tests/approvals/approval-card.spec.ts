@@ -10,9 +10,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { request as pwRequest, type APIRequestContext } from "@playwright/test";
+import { type APIRequestContext } from "@playwright/test";
 import { startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
 import { expect, signIn, test } from "../../fixtures/test";
+import { signedInApi, trpcOk } from "../../fixtures/api";
 
 const LAB = "e2eac" + randomBytes(2).toString("hex");
 const PASSWORD = "approval-card-e2e-password-1";
@@ -29,22 +30,8 @@ let rc: RolloutConsole;
 let url: string;
 const people = { operator: "", approver: "" };
 
-type Envelope = { result?: { data: { json: unknown } }; error?: { json: { message: string } } };
-async function ok(req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) {
-  const res =
-    kind === "mutation"
-      ? await req.post(`/api/trpc/${path}`, { data: { json: input }, headers: { origin: url, "content-type": "application/json" }, timeout: 180_000 })
-      : await req.get(`/api/trpc/${path}${input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`}`, { timeout: 60_000 });
-  const body = (await res.json().catch(() => null)) as Envelope | null;
-  expect(res.status(), `${path}: ${JSON.stringify(body?.error?.json.message)}`).toBe(200);
-  return body?.result?.data.json as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-async function apiAs(email: string, password: string): Promise<APIRequestContext> {
-  const req = await pwRequest.newContext({ baseURL: url });
-  const res = await req.post("/api/auth/sign-in/email", { data: { email, password }, headers: { origin: url } });
-  expect(res.status(), await res.text()).toBe(200);
-  return req;
-}
+const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) => trpcOk(url, req, kind, path, input);
+const apiAs = (email: string, password: string) => signedInApi(url, email, password);
 /** Builds web `v` on the console from a tree with a 1 MiB file, so the streams have a size worth showing. */
 async function build(req: APIRequestContext, v: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "keel-web-"));

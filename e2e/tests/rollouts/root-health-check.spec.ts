@@ -9,9 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { request as pwRequest, type APIRequestContext, type Browser, type Page } from "@playwright/test";
+import { type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
 import { expect, signIn, test } from "../../fixtures/test";
+import { signedInApi, trpcOk } from "../../fixtures/api";
 
 const LAB = "e2erc" + randomBytes(2).toString("hex");
 const PASSWORD = "root-check-e2e-password-1";
@@ -27,22 +28,8 @@ permit (principal, action in [Keel::Action::"install", Keel::Action::"update"], 
 when { principal.roles.contains("operator") && context.runsAsRoot };
 `;
 
-type Envelope = { result?: { data: { json: unknown } }; error?: { json: { message: string } } };
-async function ok(req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) {
-  const res =
-    kind === "mutation"
-      ? await req.post(`/api/trpc/${path}`, { data: { json: input }, headers: { origin: url, "content-type": "application/json" }, timeout: 180_000 })
-      : await req.get(`/api/trpc/${path}${input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`}`, { timeout: 60_000 });
-  const body = (await res.json().catch(() => null)) as Envelope | null;
-  expect(res.status(), `${path}: ${JSON.stringify(body?.error?.json.message)}`).toBe(200);
-  return body?.result?.data.json as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-async function apiAs(email: string, password: string): Promise<APIRequestContext> {
-  const req = await pwRequest.newContext({ baseURL: url });
-  const res = await req.post("/api/auth/sign-in/email", { data: { email, password }, headers: { origin: url } });
-  expect(res.status(), await res.text()).toBe(200);
-  return req;
-}
+const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) => trpcOk(url, req, kind, path, input);
+const apiAs = (email: string, password: string) => signedInApi(url, email, password);
 async function pageAs(browser: Browser, email: string, errors: string[]): Promise<Page> {
   const page = await (await browser.newContext({ baseURL: url })).newPage();
   page.on("pageerror", (e) => errors.push(`${email}: ${e.message}`));
