@@ -2,7 +2,7 @@
 // browser routes and the rule on local sign-in (off except for the break-glass account).
 import type { PrismaClient } from "@prisma/client";
 import { getEnv, publicOrigin } from "@/server/env";
-import { releaseDeps } from "@/server/services/releases/deps";
+import { consoleServices } from "@/server/services/compose";
 import type { Auth } from "../auth";
 import { oidcMessage } from "./errors";
 import { loadOidcSettings } from "./settings";
@@ -30,7 +30,7 @@ export function createOidcRoutes(deps: OidcDeps): OidcRoutes {
 /** The running console's routes (settings from the environment and the database). */
 export function oidcRoutesFromEnv(db: PrismaClient, auth: Auth): OidcRoutes {
   const env = getEnv();
-  const box = () => releaseDeps(db, null).box;
+  const box = () => consoleServices().box;
   return createOidcRoutes({
     db,
     auth,

@@ -3,7 +3,6 @@
 import { z } from "zod";
 import { procedureFor, router } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 import { NOTIFICATION_EVENTS } from "@/server/services/notifications/events";
 import { sendTest } from "@/server/services/notifications/channels";
 import { getSmtp, listChannels, listDeliveries } from "@/server/services/notifications/list-notifications";
@@ -22,11 +21,11 @@ export const notificationsRouter = router({
     .query(({ ctx, input }) => listDeliveries(ctx.db, input ?? {})),
   addWebhook: admins
     .input(z.object({ name: ZName, url: z.string().min(1).max(2048), events: ZEvents }))
-    .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "notifications.addWebhook", input)),
+    .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "notifications.addWebhook", input)),
   addEmail: admins
     .input(z.object({ name: ZName, to: z.array(z.string().max(254)).max(50), roles: z.array(z.enum(["admin", "operator", "approver", "auditor"])).max(4), events: ZEvents }))
-    .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "notifications.addEmail", input)),
-  remove: admins.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "notifications.remove", input)),
+    .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "notifications.addEmail", input)),
+  remove: admins.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "notifications.remove", input)),
   setSmtp: admins
     .input(
       z.object({
@@ -38,6 +37,6 @@ export const notificationsRouter = router({
         from: z.string().min(3).max(254),
       }),
     )
-    .mutation(({ ctx, input }) => governed(governDeps(ctx.db), ctx.user, "notifications.setSmtp", input)),
+    .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "notifications.setSmtp", input)),
   test: admins.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) => sendTest({ db: ctx.db, actorId: ctx.user.id }, input)),
 });

@@ -8,7 +8,6 @@ import { formatRoleMap, parseRoleMap } from "@/server/auth/oidc/role-map";
 import { getEnv } from "@/server/env";
 import { AppError } from "@/server/errors";
 import { governed } from "@/server/services/policy/governed/govern";
-import { governDeps } from "@/server/services/policy/governed/deps";
 
 const ZSettings = z
   .object({
@@ -43,7 +42,7 @@ export const oidcRouter = router({
   get: procedureFor(["admin", "auditor"])
     .output(ZSettings)
     .query(async ({ ctx }) => {
-      const s = await loadOidcSettings({ db: ctx.db, env: getEnv(), box: governDeps(ctx.db).box! });
+      const s = await loadOidcSettings({ db: ctx.db, env: getEnv(), box: ctx.services.govern(ctx.db).box! });
       if (!s) return null;
       const { clientSecret, roleMap, ...rest } = s;
       return { source: rest.source, issuer: rest.issuer, clientId: rest.clientId, hasClientSecret: !!clientSecret, groupClaim: rest.groupClaim, roleMap: formatRoleMap(roleMap), localSignIn: rest.localSignIn, breakGlassEmail: rest.breakGlassEmail };
@@ -52,13 +51,13 @@ export const oidcRouter = router({
     .input(ZSet)
     .mutation(async ({ ctx, input }) => {
       refuseWhenEnv();
-      const deps = governDeps(ctx.db);
+      const deps = ctx.services.govern(ctx.db);
       const { clientSecret, roleMap, ...rest } = input;
       const sealed = clientSecret === undefined ? undefined : clientSecret === "" ? null : deps.box!().seal(Buffer.from(clientSecret, "utf8"), CLIENT_SECRET_AAD).toString("base64");
       return governed(deps, ctx.user, "oidc.configure", { ...rest, roleMap: parseRoleMap(roleMap), clientSecretSealed: sealed });
     }),
   remove: procedureFor(["admin"]).mutation(async ({ ctx }) => {
     refuseWhenEnv();
-    return governed(governDeps(ctx.db), ctx.user, "oidc.remove", {});
+    return governed(ctx.services.govern(ctx.db), ctx.user, "oidc.remove", {});
   }),
 });
