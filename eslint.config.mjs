@@ -4,7 +4,20 @@ import tseslint from "typescript-eslint";
 import reactHooks from "eslint-plugin-react-hooks";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".next/", ".next-e2e/", ".next-start-test/", ".keel/", "agent/dist/", "next-env.d.ts", "test-results/", "playwright-report/", ".lab/"] },
+  {
+    ignores: [
+      "node_modules/",
+      ".next/",
+      ".next-e2e/",
+      ".next-start-test/",
+      ".keel/",
+      "agent/dist/",
+      "next-env.d.ts",
+      "test-results/",
+      "playwright-report/",
+      ".lab/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -26,7 +39,18 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ regex: "^(?!node:|\\.)", message: "the agent imports only node:* and its own files (it ships as one file)" }, { group: ["**/server/**", "**/app/**", "**/prisma/**", "**/infra/**", "@/**"], message: "the agent imports nothing from the console" }] },
+        {
+          patterns: [
+            {
+              regex: "^(?!node:|\\.)",
+              message: "the agent imports only node:* and its own files (it ships as one file)",
+            },
+            {
+              group: ["**/server/**", "**/app/**", "**/prisma/**", "**/infra/**", "@/**"],
+              message: "the agent imports nothing from the console",
+            },
+          ],
+        },
       ],
     },
   },
@@ -36,7 +60,16 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ regex: "^(?!node:|\\.)", message: "agent/protocol imports only node:* and its own files" }, { group: ["**/src/**", "@/**"], message: "agent/protocol is the wire contract: it imports nothing from agent/src or the console" }] },
+        {
+          patterns: [
+            { regex: "^(?!node:|\\.)", message: "agent/protocol imports only node:* and its own files" },
+            {
+              group: ["**/src/**", "@/**"],
+              message:
+                "agent/protocol is the wire contract: it imports nothing from agent/src or the console",
+            },
+          ],
+        },
       ],
     },
   },
@@ -44,7 +77,18 @@ export default tseslint.config(
     // The console reaches hosts through agent/protocol only, and services never depend on jobs.
     files: ["server/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/agent/src/**", "@/agent/src/**"], message: "server imports agent/protocol, never agent/src" }, { group: ["@/app/**", "**/app/**"], message: "server does not import the pages" }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/agent/src/**", "@/agent/src/**"],
+              message: "server imports agent/protocol, never agent/src",
+            },
+            { group: ["@/app/**", "**/app/**"], message: "server does not import the pages" },
+          ],
+        },
+      ],
     },
   },
   {
@@ -53,16 +97,47 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/agent/src/**", "@/agent/src/**"], message: "server imports agent/protocol, never agent/src" }, { group: ["@/app/**", "**/app/**"], message: "server does not import the pages" }, { group: ["@/server/jobs/**", "**/jobs/**"], message: "services do not import jobs (jobs call services)" }] },
+        {
+          patterns: [
+            {
+              group: ["**/agent/src/**", "@/agent/src/**"],
+              message: "server imports agent/protocol, never agent/src",
+            },
+            { group: ["@/app/**", "**/app/**"], message: "server does not import the pages" },
+            {
+              group: ["@/server/jobs/**", "**/jobs/**"],
+              message: "services do not import jobs (jobs call services)",
+            },
+          ],
+        },
       ],
     },
   },
   {
     // Client components see the server only as `type AppRouter`.
     files: ["app/**/*.tsx"],
-    ignores: ["app/**/page.tsx", "app/**/layout.tsx", "app/**/route.ts", "app/_trpc/server.ts", "app/(console)/_console-key.tsx", "app/**/not-found.tsx", "app/**/forbidden.tsx"],
+    ignores: [
+      "app/**/page.tsx",
+      "app/**/layout.tsx",
+      "app/**/route.ts",
+      "app/_trpc/server.ts",
+      "app/(console)/_console-key.tsx",
+      "app/**/not-found.tsx",
+      "app/**/forbidden.tsx",
+    ],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["@/server/**", "**/server/**", "!@/server/trpc/root"], message: "client components import only `type AppRouter` from the server", allowTypeImports: true }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["@/server/**", "**/server/**", "!@/server/trpc/root"],
+              message: "client components import only `type AppRouter` from the server",
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
     },
   },
   {

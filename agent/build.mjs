@@ -32,13 +32,17 @@ const external = Object.values(result.metafile.outputs)
   .flatMap((o) => o.imports ?? [])
   .filter((i) => i.external && !i.path.startsWith("node:"));
 if (external.length) {
-  console.error(`keel-agent must import only node: builtins, found: ${external.map((i) => i.path).join(", ")}`);
+  console.error(
+    `keel-agent must import only node: builtins, found: ${external.map((i) => i.path).join(", ")}`,
+  );
   process.exit(1);
 }
 // An npm package would be bundled in without an external import: refuse any node_modules input.
 const bundled = Object.keys(result.metafile.inputs).filter((p) => p.includes("node_modules/"));
 if (bundled.length) {
-  console.error(`keel-agent must not bundle npm packages (it runs with Node's standard library only), found: ${bundled.join(", ")}`);
+  console.error(
+    `keel-agent must not bundle npm packages (it runs with Node's standard library only), found: ${bundled.join(", ")}`,
+  );
   process.exit(1);
 }
 chmodSync(outfile, 0o755);

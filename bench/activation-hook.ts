@@ -27,7 +27,10 @@ import { buildRelease } from "@/server/services/releases/build-release";
 const N = Number(process.env.KEEL_BENCH_HOOK_HOSTS ?? 100);
 /** The hook's own work: a sleep of KEEL_BENCH_HOOK_SECONDS (default 0.5); 0 runs /bin/true, to see the machinery alone. */
 const HOOK_SECONDS = process.env.KEEL_BENCH_HOOK_SECONDS ?? "0.5";
-const HOOK = { argv: Number(HOOK_SECONDS) > 0 ? ["/bin/sleep", HOOK_SECONDS] : ["/bin/true"], timeoutMs: 30_000 };
+const HOOK = {
+  argv: Number(HOOK_SECONDS) > 0 ? ["/bin/sleep", HOOK_SECONDS] : ["/bin/true"],
+  timeoutMs: 30_000,
+};
 const CHECK = { type: "exec" as const, argv: ["/bin/true"], timeoutMs: 30_000 };
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,18 +40,48 @@ const sec = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 
 type Result = { steps: number[]; hookMs: number[] };
 
-async function update(fleet: LabFleet, actor: { id: string; roles: "operator"[] }, app: string, version: string, ids: string[]): Promise<Result> {
+async function update(
+  fleet: LabFleet,
+  actor: { id: string; roles: "operator"[] },
+  app: string,
+  version: string,
+  ids: string[],
+): Promise<Result> {
   const r = await createRollout({ db: fleet.db, releases: fleet.deps }, actor, {
-    action: "update", app, version, targets: { ids }, waves: ["100%"], failureThreshold: 0, parallelism: Math.min(N, 200),
+    action: "update",
+    app,
+    version,
+    targets: { ids },
+    waves: ["100%"],
+    failureThreshold: 0,
+    parallelism: Math.min(N, 200),
   });
   await startRollout({ db: fleet.db, boss: fleet.worker.boss }, actor, r.id);
   for (;;) {
     const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: r.id }, include: { hosts: true } });
-    if (!["running", "approved", "scheduled"].includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued")) {
-      if (x.state !== "succeeded") throw new Error(`${app} ${version}: rollout ${x.state}: ${JSON.stringify(x.hosts.filter((h) => h.error).slice(0, 3).map((h) => h.error))}`);
+    if (
+      !["running", "approved", "scheduled"].includes(x.state) &&
+      !x.hosts.some((h) => h.state === "running" || h.state === "queued")
+    ) {
+      if (x.state !== "succeeded")
+        throw new Error(
+          `${app} ${version}: rollout ${x.state}: ${JSON.stringify(
+            x.hosts
+              .filter((h) => h.error)
+              .slice(0, 3)
+              .map((h) => h.error),
+          )}`,
+        );
       // The hook's own time inside each step, as the agent reported it (the step's audited commands).
-      const audit = await fleet.db.auditEvent.findMany({ where: { action: "rollout.host_step", target: `rollout:${x.number}` }, select: { detail: true } });
-      const hookMs = audit.flatMap((a) => ((a.detail as { commands?: string[] }).commands ?? []).flatMap((c) => /^onActivate .* in (\d+) ms$/.exec(c)?.[1] ?? []).map(Number));
+      const audit = await fleet.db.auditEvent.findMany({
+        where: { action: "rollout.host_step", target: `rollout:${x.number}` },
+        select: { detail: true },
+      });
+      const hookMs = audit.flatMap((a) =>
+        ((a.detail as { commands?: string[] }).commands ?? [])
+          .flatMap((c) => /^onActivate .* in (\d+) ms$/.exec(c)?.[1] ?? [])
+          .map(Number),
+      );
       return { steps: x.hosts.map((h) => h.finishedAt!.getTime() - h.startedAt!.getTime()), hookMs };
     }
     await new Promise((res) => setTimeout(res, 250));
@@ -72,42 +105,93 @@ async function main() {
   try {
     const url = pg.urlFor("postgres");
     await applyMigrations(url);
-    fleet = await setUpLabFleet({ lab, count: N, databaseUrl: url, environment: "dev", concurrency: N, sweepMs: 1000, heartbeatMs: 5000 });
-    const actor = (await seedUser(fleet.db, "bench@example.test", ["operator"])) as { id: string; roles: "operator"[] };
+    fleet = await setUpLabFleet({
+      lab,
+      count: N,
+      databaseUrl: url,
+      environment: "dev",
+      concurrency: N,
+      sweepMs: 1000,
+      heartbeatMs: 5000,
+    });
+    const actor = (await seedUser(fleet.db, "bench@example.test", ["operator"])) as {
+      id: string;
+      roles: "operator"[];
+    };
     const src = join(work, "src");
     mkdirSync(join(src, "bin"), { recursive: true });
     const build = (app: string, v: string) => {
       writeFileSync(join(src, "VERSION"), `${v}\n`);
       writeFileSync(join(src, "bin", "app"), `#!/bin/sh\necho ${app} ${v}\n`, { mode: 0o755 });
-      return buildRelease(fleet!.deps, { app, version: v, source: { dir: src }, healthCheck: CHECK, ...(app === "hooked" ? { activation: { onActivate: HOOK } } : {}) });
+      return buildRelease(fleet!.deps, {
+        app,
+        version: v,
+        source: { dir: src },
+        healthCheck: CHECK,
+        ...(app === "hooked" ? { activation: { onActivate: HOOK } } : {}),
+      });
     };
     for (const app of ["plain", "hooked"]) for (const v of ["1.0", "2.0", "3.0"]) await build(app, v);
     // Each app on its own half of the hosts (no two steps share a host's store lock), both at once.
-    const all = (await fleet.db.host.findMany({ select: { id: true }, orderBy: { name: "asc" } })).map((h) => h.id);
+    const all = (await fleet.db.host.findMany({ select: { id: true }, orderBy: { name: "asc" } })).map(
+      (h) => h.id,
+    );
     const half = { plain: all.filter((_, i) => i % 2 === 0), hooked: all.filter((_, i) => i % 2 === 1) };
-    await Promise.all([update(fleet, actor, "plain", "1.0", half.plain), update(fleet, actor, "hooked", "1.0", half.hooked)]);
+    await Promise.all([
+      update(fleet, actor, "plain", "1.0", half.plain),
+      update(fleet, actor, "hooked", "1.0", half.hooked),
+    ]);
     const plain: number[] = [];
     const hooked: number[] = [];
     const inStep: number[] = [];
     for (const v of ["2.0", "3.0"]) {
-      const [p, h] = await Promise.all([update(fleet, actor, "plain", v, half.plain), update(fleet, actor, "hooked", v, half.hooked)]);
+      const [p, h] = await Promise.all([
+        update(fleet, actor, "plain", v, half.plain),
+        update(fleet, actor, "hooked", v, half.hooked),
+      ]);
       plain.push(...p.steps);
       hooked.push(...h.steps);
       inStep.push(...h.hookMs);
     }
-    const hookedNames = new Set((await fleet.db.host.findMany({ where: { id: { in: half.hooked } }, select: { name: true } })).map((h) => h.name));
+    const hookedNames = new Set(
+      (await fleet.db.host.findMany({ where: { id: { in: half.hooked } }, select: { name: true } })).map(
+        (h) => h.name,
+      ),
+    );
     const own = await Promise.all(
-      fleet.inv.hosts.filter((h) => hookedNames.has(h.name)).map(async (h) => {
-        const r = await labExec(lab, h.name, ["node", "/usr/local/lib/keel/keel-agent.mjs", "hook", "hooked", "3.0"]);
-        return (JSON.parse(r.stdout) as { durationMs: number }).durationMs;
-      }),
+      fleet.inv.hosts
+        .filter((h) => hookedNames.has(h.name))
+        .map(async (h) => {
+          const r = await labExec(lab, h.name, [
+            "node",
+            "/usr/local/lib/keel/keel-agent.mjs",
+            "hook",
+            "hooked",
+            "3.0",
+          ]);
+          return (JSON.parse(r.stdout) as { durationMs: number }).durationMs;
+        }),
     );
     const added = median(hooked) - median(plain);
-    console.log(`${new Date().toISOString().slice(0, 10)}: hook ${HOOK.argv.join(" ")}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; updates of ${N} lab hosts (two rounds, each app on its half, both at once), one wave, exec health check on both`);
-    console.log(`  host step median without hook ${sec(median(plain))}, with hook ${sec(median(hooked))}: +${sec(added)}`);
-    console.log(`  the hook's own run time (agent-reported, ${own.length} hosts at once, median) ${sec(median(own))}`);
-    console.log(`  the hook's run time inside the steps (agent-reported, ${inStep.length} steps, median) ${sec(median(inStep))}`);
-    console.log(`  added / own run time = ${(added / median(own)).toFixed(2)}; added / run time in the steps = ${(added / median(inStep)).toFixed(2)}`);
+    console.log(
+      `${new Date().toISOString().slice(0, 10)}: hook ${HOOK.argv.join(" ")}, load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(
+          " ",
+        )}; updates of ${N} lab hosts (two rounds, each app on its half, both at once), one wave, exec health check on both`,
+    );
+    console.log(
+      `  host step median without hook ${sec(median(plain))}, with hook ${sec(median(hooked))}: +${sec(added)}`,
+    );
+    console.log(
+      `  the hook's own run time (agent-reported, ${own.length} hosts at once, median) ${sec(median(own))}`,
+    );
+    console.log(
+      `  the hook's run time inside the steps (agent-reported, ${inStep.length} steps, median) ${sec(median(inStep))}`,
+    );
+    console.log(
+      `  added / own run time = ${(added / median(own)).toFixed(2)}; added / run time in the steps = ${(added / median(inStep)).toFixed(2)}`,
+    );
   } finally {
     await fleet?.teardown().catch((e: unknown) => console.error(`teardown: ${(e as Error).message}`));
     await pg.stop().catch(() => undefined);
@@ -115,7 +199,10 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -12,7 +12,16 @@
 // (keep the work directory and print it). Prints a Markdown table; --write puts it in
 // docs/benchmarks.md under "## Agent delta decode".
 import { execFileSync, spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -72,14 +81,18 @@ interface Measured {
 function timed(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Measured> {
   return new Promise((res, rej) => {
     const fmt = "KEELTIME %e %U %S %M";
-    const child = spawn("/usr/bin/time", ["-f", fmt, cmd, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    const child = spawn("/usr/bin/time", ["-f", fmt, cmd, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
     child.on("error", rej);
     child.on("close", (code) => {
       const m = /KEELTIME (\S+) (\S+) (\S+) (\d+)/.exec(out);
-      if (code !== 0 || !m) return rej(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${out.slice(-2000)}`));
+      if (code !== 0 || !m)
+        return rej(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${out.slice(-2000)}`));
       res({ wallS: Number(m[1]), cpuS: Number(m[2]) + Number(m[3]), maxRssKiB: Number(m[4]), out });
     });
   });
@@ -117,24 +130,53 @@ async function main(): Promise<void> {
   mkdirSync(trusted);
   writeFileSync(join(trusted, "bench.pub"), readFileSync(join(keys, "bench.pub")));
   const out = join(root, "out");
-  type Built = { full: { manifestPath: string; streamPath: string }; incremental: { manifestPath: string; streamPath: string; bytes: number } | null };
+  type Built = {
+    full: { manifestPath: string; streamPath: string };
+    incremental: { manifestPath: string; streamPath: string; bytes: number } | null;
+  };
   const builds: Record<string, Built> = {};
   for (const v of [PKG.from, PKG.to]) {
     const src = join(root, `src-${v}`);
     console.error(`fetch ${PKG.name}@${v}`);
     await fetchPackage(PKG.name, v, CACHE, src);
     const parent = v === PKG.to ? ["--parent", PKG.from] : [];
-    builds[v] = agentJson(after, ["build", "--store", build, "--from", src, "--app", PKG.name, "--version", v, "--key", join(keys, "bench.key"), "--out", out, ...parent]) as unknown as Built;
+    builds[v] = agentJson(after, [
+      "build",
+      "--store",
+      build,
+      "--from",
+      src,
+      "--app",
+      PKG.name,
+      "--version",
+      v,
+      "--key",
+      join(keys, "bench.key"),
+      "--out",
+      out,
+      ...parent,
+    ]) as unknown as Built;
     rmSync(src, { recursive: true, force: true });
   }
   const inc = builds[PKG.to]!.incremental!;
   const S = ["--store", host, "--trusted", trusted];
-  agentJson(after, ["receive", ...S, "--manifest", builds[PKG.from]!.full.manifestPath, "--stream", builds[PKG.from]!.full.streamPath]);
+  agentJson(after, [
+    "receive",
+    ...S,
+    "--manifest",
+    builds[PKG.from]!.full.manifestPath,
+    "--stream",
+    builds[PKG.from]!.full.streamPath,
+  ]);
 
   console.error("encode the delta against the parent (console side)");
   const delta = join(out, "next.delta");
   const ws = createWriteStream(delta);
-  const enc = await encodeDelta({ parentDir: join(build, "apps", PKG.name, PKG.from), target: inc.streamPath, out: ws });
+  const enc = await encodeDelta({
+    parentDir: join(build, "apps", PKG.name, PKG.from),
+    target: inc.streamPath,
+    out: ws,
+  });
   ws.end();
   await once(ws, "close");
 
@@ -152,7 +194,11 @@ async function main(): Promise<void> {
   };
   const sha = () => timed("sha256sum", [inc.streamPath]);
   const agentRun = async (agent: string): Promise<Measured & { steps: Map<string, number> }> => {
-    const m = await timed("node", [agent, "receive", ...S, "--manifest", inc.manifestPath, "--stream", delta, "--wire", "keel-delta-1"], { KEEL_AGENT_TIMING: "1" });
+    const m = await timed(
+      "node",
+      [agent, "receive", ...S, "--manifest", inc.manifestPath, "--stream", delta, "--wire", "keel-delta-1"],
+      { KEEL_AGENT_TIMING: "1" },
+    );
     const steps = new Map<string, number>();
     for (const x of m.out.matchAll(/^keel-agent timing (\S+) (\d+) ms/gm)) steps.set(x[1]!, Number(x[2]));
     agentJson(after, ["remove", ...S, PKG.name, PKG.to]);
@@ -175,15 +221,20 @@ async function main(): Promise<void> {
       else sides[side].push(await agentRun(side === "before" ? before : after));
     }
     const last = (xs: Measured[]) => `${xs.at(-1)!.cpuS.toFixed(2)} s CPU / ${xs.at(-1)!.wallS.toFixed(2)} s`;
-    console.error(`run ${i + 1}/${RUNS}: receive ${last(sides.plain)}, sha256 ${last(sides.sha)}, before ${last(sides.before)}, after ${last(sides.after)}`);
+    console.error(
+      `run ${i + 1}/${RUNS}: receive ${last(sides.plain)}, sha256 ${last(sides.sha)}, before ${last(sides.before)}, after ${last(sides.after)}`,
+    );
   }
   const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   const med = (xs: Measured[], k: "cpuS" | "wallS") => median(xs.map((x) => x[k]));
-  const range = (xs: Measured[], k: "cpuS" | "wallS") => `${Math.min(...xs.map((x) => x[k])).toFixed(2)}–${Math.max(...xs.map((x) => x[k])).toFixed(2)}`;
+  const range = (xs: Measured[], k: "cpuS" | "wallS") =>
+    `${Math.min(...xs.map((x) => x[k])).toFixed(2)}–${Math.max(...xs.map((x) => x[k])).toFixed(2)}`;
   const floor = med(sides.plain, "cpuS") + med(sides.sha, "cpuS");
   const mib = (kib: number) => (kib / 1024).toFixed(0);
   const steps = (xs: (Measured & { steps: Map<string, number> })[]) =>
-    [...(xs[0]?.steps.keys() ?? [])].map((n) => `${n} ${median(xs.map((x) => x.steps.get(n) ?? 0)).toFixed(0)}`).join(", ");
+    [...(xs[0]?.steps.keys() ?? [])]
+      .map((n) => `${n} ${median(xs.map((x) => x.steps.get(n) ?? 0)).toFixed(0)}`)
+      .join(", ");
   const row = (what: string, xs: Measured[], extra = "") =>
     `| ${what} | ${med(xs, "cpuS").toFixed(2)} s (${range(xs, "cpuS")}) | ${med(xs, "wallS").toFixed(2)} s (${range(xs, "wallS")}) | ${mib(Math.max(...xs.map((x) => x.maxRssKiB)))} MiB | ${extra} |`;
   const ratio = (xs: Measured[]) => `${(med(xs, "cpuS") / floor).toFixed(2)}× of receive + SHA-256`;
@@ -196,8 +247,16 @@ async function main(): Promise<void> {
     "| --- | ---: | ---: | ---: | --- |",
     row("plain `btrfs receive -f` of the stream", sides.plain),
     row("`sha256sum` of the stream", sides.sha),
-    row(`keel-agent receive --wire keel-delta-1, before (${BASE_REF})`, sides.before, `${ratio(sides.before)}; steps (ms) ${steps(sides.before)}`),
-    row("keel-agent receive --wire keel-delta-1, after", sides.after, `**${ratio(sides.after)}** (goal ≤ 1.5×); steps (ms) ${steps(sides.after)}`),
+    row(
+      `keel-agent receive --wire keel-delta-1, before (${BASE_REF})`,
+      sides.before,
+      `${ratio(sides.before)}; steps (ms) ${steps(sides.before)}`,
+    ),
+    row(
+      "keel-agent receive --wire keel-delta-1, after",
+      sides.after,
+      `**${ratio(sides.after)}** (goal ≤ 1.5×); steps (ms) ${steps(sides.after)}`,
+    ),
     `| after / before | ${(med(sides.after, "cpuS") / med(sides.before, "cpuS")).toFixed(2)}× CPU | ${(med(sides.after, "wallS") / med(sides.before, "wallS")).toFixed(2)}× wall | | |`,
     "",
   ];

@@ -59,7 +59,10 @@ function median(xs: number[]): number {
 }
 
 /** Runs a program and samples its VmHWM (peak RSS) until it exits. */
-function timed(cmd: string, args: string[]): Promise<{ ms: number; peakKiB: number; code: number | null; out: string }> {
+function timed(
+  cmd: string,
+  args: string[],
+): Promise<{ ms: number; peakKiB: number; code: number | null; out: string }> {
   return new Promise((res) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -106,7 +109,21 @@ async function receiveBench(): Promise<string[]> {
   const src = join(root, "src");
   writeRandomTree(src, 1024);
   const out = join(root, "out");
-  const b = agentJson(["build", "--store", build, "--from", src, "--app", "big", "--version", "1", "--key", join(keys, "bench.key"), "--out", out]) as {
+  const b = agentJson([
+    "build",
+    "--store",
+    build,
+    "--from",
+    src,
+    "--app",
+    "big",
+    "--version",
+    "1",
+    "--key",
+    join(keys, "bench.key"),
+    "--out",
+    out,
+  ]) as {
     full: { manifestPath: string; streamPath: string; bytes: number };
   };
   rmSync(src, { recursive: true, force: true });
@@ -115,7 +132,8 @@ async function receiveBench(): Promise<string[]> {
   // Both sides in the same run, alternating which goes first, RUNS times; medians are quoted.
   // Same stream file (read from the page cache by both: warmed before each), same host file
   // system, every received subvolume deleted (and the deletion waited for) before the next run.
-  const rows: { plain: number; plainSync: number; agent: number; rss: number; steps: Map<string, number> }[] = [];
+  const rows: { plain: number; plainSync: number; agent: number; rss: number; steps: Map<string, number> }[] =
+    [];
   const load0 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   const plainRun = async (i: number) => {
     warm(stream);
@@ -135,10 +153,24 @@ async function receiveBench(): Promise<string[]> {
   };
   const agentRun = async () => {
     warm(stream);
-    const a = await timed("env", ["KEEL_AGENT_TIMING=1", "node", AGENT, "receive", "--store", host, "--trusted", trusted, "--manifest", b.full.manifestPath, "--stream", stream]);
+    const a = await timed("env", [
+      "KEEL_AGENT_TIMING=1",
+      "node",
+      AGENT,
+      "receive",
+      "--store",
+      host,
+      "--trusted",
+      trusted,
+      "--manifest",
+      b.full.manifestPath,
+      "--stream",
+      stream,
+    ]);
     if (a.code !== 0) throw new Error(a.out);
     const steps = new Map<string, number>();
-    for (const m of a.out.matchAll(/^keel-agent timing (\S+) (\d+) ms/gm)) steps.set(m[1] as string, Number(m[2]));
+    for (const m of a.out.matchAll(/^keel-agent timing (\S+) (\d+) ms/gm))
+      steps.set(m[1] as string, Number(m[2]));
     agentJson(["remove", "--store", host, "--trusted", trusted, "big", "1"]);
     sh("btrfs", ["subvolume", "sync", host]);
     return { agent: a.ms, rss: a.peakKiB, steps };
@@ -152,16 +184,21 @@ async function receiveBench(): Promise<string[]> {
       rows.push({ ...(await plainRun(i)), ...a });
     }
     const r = rows[rows.length - 1]!;
-    process.stderr.write(`run ${i + 1}/${RUNS}: plain ${r.plain.toFixed(0)} ms (+syncfs ${r.plainSync.toFixed(0)} ms), agent ${r.agent.toFixed(0)} ms, rss ${(r.rss / 1024).toFixed(1)} MiB\n`);
+    process.stderr.write(
+      `run ${i + 1}/${RUNS}: plain ${r.plain.toFixed(0)} ms (+syncfs ${r.plainSync.toFixed(0)} ms), agent ${r.agent.toFixed(0)} ms, rss ${(r.rss / 1024).toFixed(1)} MiB\n`,
+    );
   }
   const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   const plain = median(rows.map((r) => r.plain));
   const plainSync = median(rows.map((r) => r.plainSync));
   const agent = median(rows.map((r) => r.agent));
   const mibs = (ms: number) => bytes / 1048576 / (ms / 1000);
-  const range = (xs: number[]) => `${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)} s`;
+  const range = (xs: number[]) =>
+    `${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)} s`;
   const stepNames = [...(rows[0]?.steps.keys() ?? [])];
-  const steps = stepNames.map((n) => `${n} ${median(rows.map((r) => r.steps.get(n) ?? 0)).toFixed(0)}`).join(", ");
+  const steps = stepNames
+    .map((n) => `${n} ${median(rows.map((r) => r.steps.get(n) ?? 0)).toFixed(0)}`)
+    .join(", ");
   const peak = Math.max(...rows.map((r) => r.rss));
   const ratios = rows.map((r) => r.plain / r.agent);
   return [
@@ -184,11 +221,40 @@ async function latencyBench(): Promise<string[]> {
   writeFileSync(join(src, "app"), "1\n");
   const out = join(root, "latout");
   const bstore = btrfs("latbuild", 256);
-  const b1 = agentJson(["build", "--store", bstore, "--from", src, "--app", "lat", "--version", "1", "--key", join(keys, "bench.key"), "--out", out]) as { full: { manifestPath: string; streamPath: string } };
+  const b1 = agentJson([
+    "build",
+    "--store",
+    bstore,
+    "--from",
+    src,
+    "--app",
+    "lat",
+    "--version",
+    "1",
+    "--key",
+    join(keys, "bench.key"),
+    "--out",
+    out,
+  ]) as { full: { manifestPath: string; streamPath: string } };
   writeFileSync(join(src, "app"), "2\n");
-  const b2 = agentJson(["build", "--store", bstore, "--from", src, "--app", "lat", "--version", "2", "--key", join(keys, "bench.key"), "--out", out]) as { full: { manifestPath: string; streamPath: string } };
+  const b2 = agentJson([
+    "build",
+    "--store",
+    bstore,
+    "--from",
+    src,
+    "--app",
+    "lat",
+    "--version",
+    "2",
+    "--key",
+    join(keys, "bench.key"),
+    "--out",
+    out,
+  ]) as { full: { manifestPath: string; streamPath: string } };
   const S = ["--store", host, "--trusted", trusted];
-  for (const b of [b1, b2]) agentJson(["receive", ...S, "--manifest", b.full.manifestPath, "--stream", b.full.streamPath]);
+  for (const b of [b1, b2])
+    agentJson(["receive", ...S, "--manifest", b.full.manifestPath, "--stream", b.full.streamPath]);
   agentJson(["activate", ...S, "lat", "1"]);
   agentJson(["activate", ...S, "lat", "2"]);
   // serve session
@@ -242,9 +308,27 @@ function incrementalBench(): string[] {
   for (const v of ["5.8.2", "5.8.3"]) {
     const dir = join(root, `ts-${v}`);
     mkdirSync(dir);
-    const tgz = sh("npm", ["pack", `typescript@${v}`, "--silent", "--pack-destination", dir]).trim().split("\n").pop() as string;
+    const tgz = sh("npm", ["pack", `typescript@${v}`, "--silent", "--pack-destination", dir])
+      .trim()
+      .split("\n")
+      .pop() as string;
     sh("tar", ["-xzf", join(dir, tgz), "-C", dir]);
-    const b = agentJson(["build", "--store", store, "--from", join(dir, "package"), "--app", "typescript", "--version", v, "--key", join(keys, "bench.key"), "--out", out, ...(prev ? ["--parent", prev] : [])]) as {
+    const b = agentJson([
+      "build",
+      "--store",
+      store,
+      "--from",
+      join(dir, "package"),
+      "--app",
+      "typescript",
+      "--version",
+      v,
+      "--key",
+      join(keys, "bench.key"),
+      "--out",
+      out,
+      ...(prev ? ["--parent", prev] : []),
+    ]) as {
       full: { bytes: number };
       incremental: { bytes: number } | null;
       tree: { files: number; bytes: number };
@@ -303,7 +387,12 @@ async function main(): Promise<void> {
         let last = first;
         while (first >= 0 && lines[last + 1]?.startsWith("|")) last++;
         const rest = first < 0 ? "" : lines.slice(last + 1).join("\n");
-        next = text.slice(0, start) + section.trimEnd() + "\n" + (rest.startsWith("\n") ? rest : `\n${rest}`) + text.slice(end);
+        next =
+          text.slice(0, start) +
+          section.trimEnd() +
+          "\n" +
+          (rest.startsWith("\n") ? rest : `\n${rest}`) +
+          text.slice(end);
       }
       writeFileSync(docs, next.endsWith("\n") ? next : next + "\n");
     }

@@ -10,7 +10,14 @@ import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeDelta } from "../agent/protocol/delta/encode";
-import { btrfsLoop, buildVersionPair, bundleDecoder, decodeInChild, fetchPackage, run } from "../agent/protocol/delta/test-fixtures";
+import {
+  btrfsLoop,
+  buildVersionPair,
+  bundleDecoder,
+  decodeInChild,
+  fetchPackage,
+  run,
+} from "../agent/protocol/delta/test-fixtures";
 
 const PAIRS = [
   { pkg: "typescript", from: "5.8.2", to: "5.8.3" },
@@ -64,19 +71,38 @@ async function freePort(): Promise<number> {
 }
 
 /** rsync -z over a loopback rsync daemon into a copy of the old tree: bytes sent + received. */
-async function rsyncBytes(work: string, oldTree: string, newTree: string): Promise<{ sent: number; recv: number }> {
+async function rsyncBytes(
+  work: string,
+  oldTree: string,
+  newTree: string,
+): Promise<{ sent: number; recv: number }> {
   const dest = join(work, "rsync-dest");
   await run("cp", ["-a", oldTree, dest]);
   const port = await freePort();
   const conf = join(work, "rsyncd.conf");
-  await writeFile(conf, `use chroot = no\nuid = root\ngid = root\npid file = ${join(work, "rsyncd.pid")}\n[dest]\npath = ${dest}\nread only = no\n`);
-  const daemon = spawn("rsync", ["--daemon", "--no-detach", `--config=${conf}`, `--port=${port}`, "--address=127.0.0.1"], { stdio: "ignore" });
+  await writeFile(
+    conf,
+    `use chroot = no\nuid = root\ngid = root\npid file = ${join(work, "rsyncd.pid")}\n[dest]\npath = ${dest}\nread only = no\n`,
+  );
+  const daemon = spawn(
+    "rsync",
+    ["--daemon", "--no-detach", `--config=${conf}`, `--port=${port}`, "--address=127.0.0.1"],
+    { stdio: "ignore" },
+  );
   try {
     let out = "";
     for (let i = 0; ; i++) {
       try {
         // --checksum: npm tarballs give every file the same mtime, so the size+mtime quick check would skip changed files.
-        out = await run("rsync", ["-a", "-z", "--checksum", "--delete", "--stats", `${newTree}/`, `rsync://127.0.0.1:${port}/dest/`]);
+        out = await run("rsync", [
+          "-a",
+          "-z",
+          "--checksum",
+          "--delete",
+          "--stats",
+          `${newTree}/`,
+          `rsync://127.0.0.1:${port}/dest/`,
+        ]);
         break;
       } catch (e) {
         if (i >= 20) throw e;
@@ -97,21 +123,56 @@ async function ostreeDelta(work: string, oldTree: string, newTree: string): Prom
   const repo = join(work, "ostree-repo");
   await run("ostree", [`--repo=${repo}`, "init", "--mode=archive"]);
   const commit = async (branch: string, tree: string) =>
-    (await run("ostree", [`--repo=${repo}`, "commit", `--branch=${branch}`, `--tree=dir=${tree}`, "--owner-uid=0", "--owner-gid=0", "--no-xattrs"])).trim();
+    (
+      await run("ostree", [
+        `--repo=${repo}`,
+        "commit",
+        `--branch=${branch}`,
+        `--tree=dir=${tree}`,
+        "--owner-uid=0",
+        "--owner-gid=0",
+        "--no-xattrs",
+      ])
+    ).trim();
   const from = await commit("old", oldTree);
   const to = await commit("new", newTree);
   const file = join(work, "ostree.delta");
-  await run("ostree", [`--repo=${repo}`, "static-delta", "generate", `--from=${from}`, `--to=${to}`, "--inline", `--filename=${file}`]);
+  await run("ostree", [
+    `--repo=${repo}`,
+    "static-delta",
+    "generate",
+    `--from=${from}`,
+    `--to=${to}`,
+    "--inline",
+    `--filename=${file}`,
+  ]);
   const n = await size(file);
   await rm(repo, { recursive: true, force: true });
   return n;
 }
 
 async function tarOf(tree: string, out: string): Promise<void> {
-  await run("tar", ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-cf", out, "-C", tree, "."]);
+  await run("tar", [
+    "--sort=name",
+    "--mtime=@0",
+    "--owner=0",
+    "--group=0",
+    "--numeric-owner",
+    "-cf",
+    out,
+    "-C",
+    tree,
+    ".",
+  ]);
 }
 
-async function benchPair(work: string, mnt: string, bundle: string, p: (typeof PAIRS)[number], cache: string): Promise<Row> {
+async function benchPair(
+  work: string,
+  mnt: string,
+  bundle: string,
+  p: (typeof PAIRS)[number],
+  cache: string,
+): Promise<Row> {
   const name = `${p.pkg} ${p.from} → ${p.to}`;
   const log = (m: string) => console.error(`[${name}] ${m}`);
   const src = join(work, "src", p.pkg);
@@ -149,7 +210,8 @@ async function benchPair(work: string, mnt: string, bundle: string, p: (typeof P
   const decoded = join(work, `${p.pkg}.decoded`);
   const dec = await decodeInChild(bundle, join(host, oldSub), deltaFile, decoded);
   if (dec.error) throw new Error(`decode failed: ${dec.error} ${dec.message}`);
-  if (!(await readFile(decoded)).equals(await readFile(inc))) throw new Error("decoded stream differs from the signed stream");
+  if (!(await readFile(decoded)).equals(await readFile(inc)))
+    throw new Error("decoded stream differs from the signed stream");
   await run("btrfs", ["receive", "-q", "-f", decoded, host]);
   await run("diff", ["-r", "-q", newTree, join(host, newSub)]);
   await rm(decoded);
@@ -197,7 +259,8 @@ async function benchPair(work: string, mnt: string, bundle: string, p: (typeof P
   };
 }
 
-const kb = (n: number) => (n >= 10 * 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`);
+const kb = (n: number) =>
+  n >= 10 * 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
 
 function table(rows: Row[]): string {
   const lines = [
@@ -217,7 +280,9 @@ function table(rows: Row[]): string {
     "| --- | ---: | ---: | ---: |",
   );
   for (const r of rows)
-    lines.push(`| ${r.pair} | ${r.encodeS.toFixed(1)} s | ${r.decodeS.toFixed(1)} s / ${r.decodeCpuS.toFixed(1)} s | ${r.decodePeakMiB.toFixed(0)} MiB |`);
+    lines.push(
+      `| ${r.pair} | ${r.encodeS.toFixed(1)} s | ${r.decodeS.toFixed(1)} s / ${r.decodeCpuS.toFixed(1)} s | ${r.decodePeakMiB.toFixed(0)} MiB |`,
+    );
   return lines.join("\n");
 }
 
@@ -227,7 +292,8 @@ async function writeDocs(rows: Row[]): Promise<void> {
   try {
     doc = await readFile(file, "utf8");
   } catch {
-    doc = "# Benchmarks\n\nFigures measured on the project's machine; each section is written by its benchmark.\n";
+    doc =
+      "# Benchmarks\n\nFigures measured on the project's machine; each section is written by its benchmark.\n";
   }
   const section = [
     "## Delta",

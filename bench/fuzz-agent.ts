@@ -6,7 +6,14 @@
 // every counterexample with its seed and case number; `--seed S --case I` replays one case.
 // Exits 1 when a counterexample outside the pending classes (run.ts PENDING) was found.
 import { buildAgent, scratch } from "../agent/test/helpers";
-import { PENDING, describeCase, runFuzz, setupFixture, type FuzzBackend, type FuzzSummary } from "../agent/test/fuzz/run";
+import {
+  PENDING,
+  describeCase,
+  runFuzz,
+  setupFixture,
+  type FuzzBackend,
+  type FuzzSummary,
+} from "../agent/test/fuzz/run";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +32,9 @@ async function main(): Promise<number> {
   const s = scratch("fuzz");
   let failed = false;
   try {
-    console.log(`stream fuzzer: seed ${seed}, ${only !== undefined ? `case ${only}` : `${seconds} s per backend`}`);
+    console.log(
+      `stream fuzzer: seed ${seed}, ${only !== undefined ? `case ${only}` : `${seconds} s per backend`}`,
+    );
     for (const backend of backends) {
       const fx = await setupFixture(backend, s);
       const from = only !== undefined ? Number(only) : 0;
@@ -37,12 +46,20 @@ async function main(): Promise<number> {
           if (verbose || only !== undefined) console.log(describeCase(r));
         },
       });
-      const byCode = Object.entries(sum.outcomes).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ");
+      const byCode = Object.entries(sum.outcomes)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ");
       console.log(`\n${backend}: ${sum.cases} cases — ${byCode}`);
-      console.log(`  pending classes (${PENDING[backend].join(", ") || "none"}): ${sum.pending.length} cases`);
+      console.log(
+        `  pending classes (${PENDING[backend].join(", ") || "none"}): ${sum.pending.length} cases`,
+      );
       for (const r of sum.pending.slice(0, 10)) console.log(`    ${describeCase(r)}`);
       console.log(`  counterexamples: ${sum.counterexamples.length}`);
-      for (const r of sum.counterexamples) console.log(`    ${describeCase(r)}\n      replay: npm run fuzz:agent -- --backend ${backend} --seed ${r.seed} --case ${r.index}`);
+      for (const r of sum.counterexamples)
+        console.log(
+          `    ${describeCase(r)}\n      replay: npm run fuzz:agent -- --backend ${backend} --seed ${r.seed} --case ${r.index}`,
+        );
       if (sum.counterexamples.length) failed = true;
     }
   } finally {

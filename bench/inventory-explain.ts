@@ -34,14 +34,43 @@ async function main() {
     },
   }) as PrismaClient;
   const deps = { db };
-  const some = (await c.query<{ id: string; name: string }>("SELECT id, name FROM hosts ORDER BY name OFFSET 5000 LIMIT 1")).rows[0]!;
-  const last = (await c.query<{ name: string }>("SELECT name FROM hosts ORDER BY name DESC OFFSET 50 LIMIT 1")).rows[0]!;
+  const some = (
+    await c.query<{ id: string; name: string }>(
+      "SELECT id, name FROM hosts ORDER BY name OFFSET 5000 LIMIT 1",
+    )
+  ).rows[0]!;
+  const last = (
+    await c.query<{ name: string }>("SELECT name FROM hosts ORDER BY name DESC OFFSET 50 LIMIT 1")
+  ).rows[0]!;
   const past = new Date(Date.now() - 20 * 86400_000);
   const cases: [string, () => Promise<unknown>][] = [
-    ["list label+env+reachable, last seen desc", () => listHosts(deps, { filter: { labels: { role: "web" }, environments: ["prod", "staging"], reachable: true }, sort: "lastSeenAt", direction: "desc" })],
-    ["list app+version, name", () => listHosts(deps, { filter: { app: "app-07", version: "1.9.0" }, sort: "name", after: encodeCursor({ s: "name", d: "asc", v: null, n: some.name }) })],
+    [
+      "list label+env+reachable, last seen desc",
+      () =>
+        listHosts(deps, {
+          filter: { labels: { role: "web" }, environments: ["prod", "staging"], reachable: true },
+          sort: "lastSeenAt",
+          direction: "desc",
+        }),
+    ],
+    [
+      "list app+version, name",
+      () =>
+        listHosts(deps, {
+          filter: { app: "app-07", version: "1.9.0" },
+          sort: "name",
+          after: encodeCursor({ s: "name", d: "asc", v: null, n: some.name }),
+        }),
+    ],
     ["list free text, os", () => listHosts(deps, { filter: { q: "host-03" }, sort: "os" })],
-    ["list unfiltered, last page", () => listHosts(deps, { sort: "name", after: encodeCursor({ s: "name", d: "asc", v: null, n: last.name }) })],
+    [
+      "list unfiltered, last page",
+      () =>
+        listHosts(deps, {
+          sort: "name",
+          after: encodeCursor({ s: "name", d: "asc", v: null, n: last.name }),
+        }),
+    ],
     ["host detail", () => getHostDetail(deps, { id: some.id })],
     ["distribution as of", () => getVersionDistribution(deps, { app: "app-07", at: past })],
     ["drift all apps", () => getDriftReport(deps)],

@@ -23,18 +23,29 @@ export async function runLabRefreshBench(n: number, dbUrl: string, concurrency =
     const db = createDb(dbUrl);
     const ssh = createInventorySsh({ privateKey: readFileSync(inv.consoleKey.privateKeyPath!, "utf8") });
     try {
-      const imported = await importHosts({ db }, { actorId: null, entries: parseLabInventory(readFileSync(inventoryPath(lab), "utf8")).entries, source: "lab" });
+      const imported = await importHosts(
+        { db },
+        {
+          actorId: null,
+          entries: parseLabInventory(readFileSync(inventoryPath(lab), "utf8")).entries,
+          source: "lab",
+        },
+      );
       const ids = imported.outcomes.flatMap((o) => (o.id ? [o.id] : []));
       console.log(`imported ${ids.length} hosts; refreshing`);
       const first = await refreshHosts({ db, ssh }, { hostIds: ids }, { concurrency });
-      console.log(`first refresh ${(first.ms / 1000).toFixed(1)} s (${first.ok} ok, ${first.unreachable} unreachable)`);
+      console.log(
+        `first refresh ${(first.ms / 1000).toFixed(1)} s (${first.ok} ok, ${first.unreachable} unreachable)`,
+      );
       const second = await refreshHosts({ db, ssh }, { hostIds: ids }, { concurrency });
       const p95 = (ms: number[]) => [...ms].sort((a, b) => a - b)[Math.ceil(ms.length * 0.95) - 1] ?? 0;
       // Hosts that did not answer: how many and why (first distinct messages).
       const failed = (r: typeof first) => {
         const bad = r.results.filter((x) => x.status !== "ok");
         if (!bad.length) return "";
-        const why = [...new Set(bad.map((x) => (x.message ?? x.status).slice(0, 120)))].slice(0, 2).join("; ");
+        const why = [...new Set(bad.map((x) => (x.message ?? x.status).slice(0, 120)))]
+          .slice(0, 2)
+          .join("; ");
         return `, ${bad.length} not ok: ${why}`;
       };
       return (

@@ -54,7 +54,14 @@ async function seed(url: string) {
   await c.query("SET session_replication_role = replica");
   await c.query("SET synchronous_commit = off");
   await c.query("SET maintenance_work_mem = '256MB'");
-  const big = ["hosts", "installed_versions", "installed_version_history", "host_events", "retired_hosts", "app_version_counts"];
+  const big = [
+    "hosts",
+    "installed_versions",
+    "installed_version_history",
+    "host_events",
+    "retired_hosts",
+    "app_version_counts",
+  ];
   const { rows: indexes } = await c.query<{ indexname: string; indexdef: string }>(
     `SELECT i.indexname, i.indexdef FROM pg_indexes i
      WHERE i.schemaname = 'public' AND i.tablename = ANY($1)
@@ -129,10 +136,14 @@ async function seed(url: string) {
             h.os, h.kernel, h.arch, h.agent_version, least(h.last_seen_at, r.at), h.created_at, r.at
      FROM hosts h JOIN r ON r.id = h.id`,
   );
-  await c.query(`DELETE FROM installed_version_history x USING retired_hosts r WHERE x.host_id = r.id AND x.valid_from >= r.retired_at`);
+  await c.query(
+    `DELETE FROM installed_version_history x USING retired_hosts r WHERE x.host_id = r.id AND x.valid_from >= r.retired_at`,
+  );
   await c.query(`UPDATE installed_version_history x SET valid_to = r.retired_at FROM retired_hosts r
                  WHERE x.host_id = r.id AND (x.valid_to IS NULL OR x.valid_to > r.retired_at)`);
-  await c.query(`DELETE FROM host_events x USING retired_hosts r WHERE x.host_id = r.id AND x.at > r.retired_at`);
+  await c.query(
+    `DELETE FROM host_events x USING retired_hosts r WHERE x.host_id = r.id AND x.at > r.retired_at`,
+  );
   await c.query(`DELETE FROM installed_versions x USING retired_hosts r WHERE x.host_id = r.id`);
   await c.query(`DELETE FROM hosts h USING retired_hosts r WHERE h.id = r.id`);
   // Triggers keep app_version_counts; they are off during the bulk load, so fill it once here.
@@ -142,7 +153,10 @@ async function seed(url: string) {
      SELECT iv.app, iv.version, coalesce(h.environment, ''), count(*)::int
      FROM installed_versions iv JOIN hosts h ON h.id = iv.host_id WHERE iv.is_current GROUP BY 1, 2, 3`,
   );
-  await q("groups", `INSERT INTO host_groups (name, kind, filter) VALUES ('canary', 'static', NULL), ('web-fra', 'filter', '{"labels":{"role":"web","dc":"fra1"}}')`);
+  await q(
+    "groups",
+    `INSERT INTO host_groups (name, kind, filter) VALUES ('canary', 'static', NULL), ('web-fra', 'filter', '{"labels":{"role":"web","dc":"fra1"}}')`,
+  );
   await q(
     "group members",
     `INSERT INTO host_group_members (group_id, host_id) SELECT g.id, h.id FROM host_groups g, hosts h WHERE g.name = 'canary' AND h.name LIKE '%7'`,
@@ -171,7 +185,13 @@ async function seed(url: string) {
   );
   await c.end();
   const r = counts.rows[0];
-  return { hosts: Number(r.h), installed: Number(r.iv), history: Number(r.hist), events: Number(r.ev), retired: Number(r.rh) };
+  return {
+    hosts: Number(r.h),
+    installed: Number(r.iv),
+    history: Number(r.hist),
+    events: Number(r.ev),
+    retired: Number(r.rh),
+  };
 }
 
 function pct(xs: number[], p: number) {
@@ -188,14 +208,17 @@ async function measure(name: string, fn: (i: number) => Promise<unknown>) {
     times.push(performance.now() - t);
   }
   const r = { name, p50: pct(times, 50), p95: pct(times, 95), max: Math.max(...times) };
-  console.log(`  ${name.padEnd(58)} p50 ${r.p50.toFixed(1).padStart(6)} ms   p95 ${r.p95.toFixed(1).padStart(6)} ms`);
+  console.log(
+    `  ${name.padEnd(58)} p50 ${r.p50.toFixed(1).padStart(6)} ms   p95 ${r.p95.toFixed(1).padStart(6)} ms`,
+  );
   return r;
 }
 
 async function labRefresh(dbUrl: string): Promise<string | null> {
   // Needs root, the lab (infra/lab) and the built agent (npm run build:agent).
   if (!LAB) return "skipped (--no-lab)";
-  if (!existsSync("agent/dist/keel-agent.mjs")) return "not measured: build the agent first (npm run build:agent)";
+  if (!existsSync("agent/dist/keel-agent.mjs"))
+    return "not measured: build the agent first (npm run build:agent)";
   const { runLabRefreshBench } = await import("./inventory-lab");
   return runLabRefreshBench(LAB_HOSTS, dbUrl);
 }
@@ -217,7 +240,7 @@ function render(counts: Counts, seedS: number, results: Result[], lab: string | 
     `load average ${loadavg()[0]!.toFixed(1)} at the end of the run; embedded PostgreSQL 18, default settings. Seeded ${counts.hosts.toLocaleString("en")} hosts × ${APPS} apps (and ${counts.retired} retired hosts): ${counts.installed.toLocaleString("en")} installed versions,`,
     `${counts.history.toLocaleString("en")} history periods, ${counts.events.toLocaleString("en")} timeline events (seed ${seedS.toFixed(0)} s). Each figure: ${RUNS} calls of the service function`,
     "after 3 warm-up calls, through Prisma and the pg driver adapter (what a tRPC call costs minus HTTP).",
-    "Goal: p95 < 100 ms for list and detail, < 200 ms for distribution, drift and \"as of\".",
+    'Goal: p95 < 100 ms for list and detail, < 200 ms for distribution, drift and "as of".',
     "",
     "| query | p50 ms | p95 ms |",
     "| --- | ---: | ---: |",
@@ -239,9 +262,12 @@ async function measureAll(url: string) {
     const past = (i: number) => new Date(Date.now() - (1 + rnd(i, 40)) * 86400_000);
     // Cursors to the pages the calls ask for, found by walking the list once (not timed): the
     // keyset cursor of a name-sorted list is the name the page starts after.
-    const hostNames = (await db.host.findMany({ select: { name: true }, orderBy: { name: "asc" } })).map((h) => h.name);
+    const hostNames = (await db.host.findMany({ select: { name: true }, orderBy: { name: "asc" } })).map(
+      (h) => h.name,
+    );
     hostNames.push("host-99999999"); // sorts after every seeded name: "before" it is the last page
-    const byName = (k: number) => (k <= 0 ? undefined : encodeCursor({ s: "name", d: "asc", v: null, n: hostNames[k - 1]! }));
+    const byName = (k: number) =>
+      k <= 0 ? undefined : encodeCursor({ s: "name", d: "asc", v: null, n: hostNames[k - 1]! });
     const webProd = { labels: { role: "web" }, environments: ["prod", "staging"], reachable: true };
     const walk = async (fetch: (after?: string) => Promise<{ nextCursor: string | null }>, n: number) => {
       const out: (string | undefined)[] = [undefined];
@@ -252,33 +278,70 @@ async function measureAll(url: string) {
       }
       return out;
     };
-    const webProdPages = await walk((after) => listHosts(deps, { filter: webProd, sort: "lastSeenAt", direction: "desc", after, pageSize: 50 }), 10);
+    const webProdPages = await walk(
+      (after) =>
+        listHosts(deps, { filter: webProd, sort: "lastSeenAt", direction: "desc", after, pageSize: 50 }),
+      10,
+    );
     const asOfPages = await walk((after) => getHostsAsOf(deps, { at: past(0), after, pageSize: 50 }), 20);
     console.log("measuring");
     return [
       // The floor: one trivial round trip through Prisma on this machine at this moment.
       await measure("baseline: SELECT 1 through Prisma (machine load floor)", () => db.$queryRaw`SELECT 1`),
       await measure("hosts list: label+env+reachable, sort last seen, page", (i) =>
-        listHosts(deps, { filter: webProd, sort: "lastSeenAt", direction: "desc", after: webProdPages[rnd(i, 10)], pageSize: 50 }),
+        listHosts(deps, {
+          filter: webProd,
+          sort: "lastSeenAt",
+          direction: "desc",
+          after: webProdPages[rnd(i, 10)],
+          pageSize: 50,
+        }),
       ),
       await measure("hosts list: app+version filter, sort name, page", (i) =>
-        listHosts(deps, { filter: { app: app(i), version: "1.9.0" }, sort: "name", after: byName(rnd(i, 5) * 50 * 5), pageSize: 50 }),
+        listHosts(deps, {
+          filter: { app: app(i), version: "1.9.0" },
+          sort: "name",
+          after: byName(rnd(i, 5) * 50 * 5),
+          pageSize: 50,
+        }),
       ),
-      await measure("hosts list: free text, sort OS, page", (i) => listHosts(deps, { filter: { q: `host-0${rnd(i, 10)}` }, sort: "os", pageSize: 50 })),
-      await measure("hosts list: unfiltered, sort name, last page", () => listHosts(deps, { sort: "name", after: byName(hostNames.length - 51), pageSize: 50 })),
-      await measure("hosts list: unfiltered, sort name, last page (before)", () => listHosts(deps, { sort: "name", before: byName(hostNames.length), pageSize: 50 })),
-      await measure("host detail (facts, 20 apps × versions, 100 events)", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]! })),
-      await measure("host detail as of a past time", (i) => getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]!, at: past(i) })),
+      await measure("hosts list: free text, sort OS, page", (i) =>
+        listHosts(deps, { filter: { q: `host-0${rnd(i, 10)}` }, sort: "os", pageSize: 50 }),
+      ),
+      await measure("hosts list: unfiltered, sort name, last page", () =>
+        listHosts(deps, { sort: "name", after: byName(hostNames.length - 51), pageSize: 50 }),
+      ),
+      await measure("hosts list: unfiltered, sort name, last page (before)", () =>
+        listHosts(deps, { sort: "name", before: byName(hostNames.length), pageSize: 50 }),
+      ),
+      await measure("host detail (facts, 20 apps × versions, 100 events)", (i) =>
+        getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]! }),
+      ),
+      await measure("host detail as of a past time", (i) =>
+        getHostDetail(deps, { id: hostIds[rnd(i, hostIds.length)]!, at: past(i) }),
+      ),
       ...(retiredIds.length
-        ? [await measure("host detail of a retired host (history until removal)", (i) => getHostDetail(deps, { id: retiredIds[rnd(i, retiredIds.length)]! }))]
+        ? [
+            await measure("host detail of a retired host (history until removal)", (i) =>
+              getHostDetail(deps, { id: retiredIds[rnd(i, retiredIds.length)]! }),
+            ),
+          ]
         : []),
       await measure("version distribution, one app", (i) => getVersionDistribution(deps, { app: app(i) })),
-      await measure("version distribution, one app, filtered by env", (i) => getVersionDistribution(deps, { app: app(i), filter: { environments: ["prod"] } })),
-      await measure("version distribution, one app, as of a past time", (i) => getVersionDistribution(deps, { app: app(i), at: past(i) })),
+      await measure("version distribution, one app, filtered by env", (i) =>
+        getVersionDistribution(deps, { app: app(i), filter: { environments: ["prod"] } }),
+      ),
+      await measure("version distribution, one app, as of a past time", (i) =>
+        getVersionDistribution(deps, { app: app(i), at: past(i) }),
+      ),
       await measure("drift report, one app (6 scopes)", (i) => getDriftReport(deps, { app: app(i) })),
       await measure("drift report, all apps (120 targets)", () => getDriftReport(deps)),
-      await measure('"as of": hosts page with all apps at a past time', (i) => getHostsAsOf(deps, { at: past(i), after: asOfPages[rnd(i, 20)], pageSize: 50 })),
-      await measure('"as of": hosts page running one app at a past time', (i) => getHostsAsOf(deps, { at: past(i), app: app(i), after: asOfPages[rnd(i, 20)], pageSize: 50 })),
+      await measure('"as of": hosts page with all apps at a past time', (i) =>
+        getHostsAsOf(deps, { at: past(i), after: asOfPages[rnd(i, 20)], pageSize: 50 }),
+      ),
+      await measure('"as of": hosts page running one app at a past time', (i) =>
+        getHostsAsOf(deps, { at: past(i), app: app(i), after: asOfPages[rnd(i, 20)], pageSize: 50 }),
+      ),
       await measure("apps overview (hosts and versions per app)", () => listApps(deps)),
       await measure("hosts not seen for 24 h", () => listStaleHosts(deps, { pageSize: 50 })),
     ];
@@ -291,10 +354,18 @@ async function main() {
   if (URL_ARG) {
     const c = new pg.Client({ connectionString: URL_ARG });
     await c.connect();
-    const r = (await c.query(`SELECT (SELECT count(*) FROM hosts) h, (SELECT count(*) FROM installed_versions) iv, (SELECT count(*) FROM installed_version_history) hist,
-                                     (SELECT count(*) FROM host_events) ev, (SELECT count(*) FROM retired_hosts) rh`)).rows[0];
+    const r = (
+      await c.query(`SELECT (SELECT count(*) FROM hosts) h, (SELECT count(*) FROM installed_versions) iv, (SELECT count(*) FROM installed_version_history) hist,
+                                     (SELECT count(*) FROM host_events) ev, (SELECT count(*) FROM retired_hosts) rh`)
+    ).rows[0];
     await c.end();
-    const counts = { hosts: Number(r.h), installed: Number(r.iv), history: Number(r.hist), events: Number(r.ev), retired: Number(r.rh) };
+    const counts = {
+      hosts: Number(r.h),
+      installed: Number(r.iv),
+      history: Number(r.hist),
+      events: Number(r.ev),
+      retired: Number(r.rh),
+    };
     const results = await measureAll(URL_ARG);
     console.log(render(counts, 0, results, "not measured (--url)"));
     return;
@@ -314,7 +385,9 @@ async function main() {
     const counts = await seed(url);
     const seedS = (Date.now() - t0) / 1000;
     if (SERVE) {
-      console.log(`seeded in ${seedS.toFixed(0)} s: ${JSON.stringify(counts)}\nDATABASE_URL=${url}\n(Ctrl-C stops the server)`);
+      console.log(
+        `seeded in ${seedS.toFixed(0)} s: ${JSON.stringify(counts)}\nDATABASE_URL=${url}\n(Ctrl-C stops the server)`,
+      );
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
@@ -336,7 +409,8 @@ async function main() {
   } finally {
     await pgsrv.stop();
     rmSync(dir, { recursive: true, force: true });
-    if (pgsrv.pgData.startsWith("/var/lib/keel-console/")) rmSync(pgsrv.pgData, { recursive: true, force: true });
+    if (pgsrv.pgData.startsWith("/var/lib/keel-console/"))
+      rmSync(pgsrv.pgData, { recursive: true, force: true });
   }
 }
 

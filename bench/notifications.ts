@@ -50,7 +50,12 @@ async function main() {
     await applyMigrations(dbUrl);
     const db = createDb(dbUrl);
     const box = createSecretBox({ secret: "bench-notifications-secret-0123456789abcdef", dataDir: work });
-    const [{ id: actorId }] = [await db.user.create({ data: { id: "bench-admin", email: "bench@keel.local", name: "bench", roles: ["admin"] }, select: { id: true } })];
+    const [{ id: actorId }] = [
+      await db.user.create({
+        data: { id: "bench-admin", email: "bench@keel.local", name: "bench", roles: ["admin"] },
+        select: { id: true },
+      }),
+    ];
 
     // 1. appendAudit: interleaved so drift on the shared machine hits all three alike.
     const time = async (action: string) => {
@@ -65,7 +70,8 @@ async function main() {
       noEvent.push(await time("rollout.wave"));
       event0.push(await time("rollout.pause"));
     }
-    for (let i = 0; i < 3; i++) await addWebhook({ db, box, actorId }, { name: `c${i}`, url, events: ["rollout.paused"] });
+    for (let i = 0; i < 3; i++)
+      await addWebhook({ db, box, actorId }, { name: `c${i}`, url, events: ["rollout.paused"] });
     const noEventB: number[] = [];
     const event3: number[] = [];
     for (let i = 0; i < APPENDS; i++) {
@@ -73,28 +79,53 @@ async function main() {
       event3.push(await time("rollout.pause"));
     }
     const base = median([...noEvent, ...noEventB]);
-    console.log(`appendAudit median over ${APPENDS} each: no event ${base.toFixed(2)} ms; rollout.pause, 0 channels ${median(event0).toFixed(2)} ms (×${(median(event0) / base).toFixed(2)}); 3 channels ${median(event3).toFixed(2)} ms (×${(median(event3) / base).toFixed(2)})`);
+    console.log(
+      `appendAudit median over ${APPENDS} each: no event ${base.toFixed(2)} ms; rollout.pause, 0 channels ${median(event0).toFixed(2)} ms (×${(median(event0) / base).toFixed(2)}); 3 channels ${median(event3).toFixed(2)} ms (×${(median(event3) / base).toFixed(2)})`,
+    );
     await db.notificationDelivery.deleteMany({});
 
     // 2. Delivery: the outbox and worker vs direct signed POSTs.
-    for (let i = 0; i < DELIVERIES / 3; i++) await appendAudit(db, { actorId: null, action: "rollout.pause", target: `rollout:${i}`, detail: { reason: "bench" } });
+    for (let i = 0; i < DELIVERIES / 3; i++)
+      await appendAudit(db, {
+        actorId: null,
+        action: "rollout.pause",
+        target: `rollout:${i}`,
+        detail: { reason: "bench" },
+      });
     const total = await db.notificationDelivery.count();
     received = 0;
     const t0 = Date.now();
-    const worker = startNotificationWorker({ db, box, origin: "http://bench", pollMs: 5, batch: CONCURRENCY });
-    while ((await db.notificationDelivery.count({ where: { state: "delivered" } })) < total) await new Promise((r) => setTimeout(r, 20));
+    const worker = startNotificationWorker({
+      db,
+      box,
+      origin: "http://bench",
+      pollMs: 5,
+      batch: CONCURRENCY,
+    });
+    while ((await db.notificationDelivery.count({ where: { state: "delivered" } })) < total)
+      await new Promise((r) => setTimeout(r, 20));
     const viaOutbox = (Date.now() - t0) / 1000;
     await worker.stop();
-    const body = JSON.stringify({ event: "rollout.paused", summary: "bench", audit: { detail: { reason: "bench" } } });
+    const body = JSON.stringify({
+      event: "rollout.paused",
+      summary: "bench",
+      audit: { detail: { reason: "bench" } },
+    });
     const t1 = Date.now();
     for (let i = 0; i < total; i += CONCURRENCY)
       await Promise.all(
         Array.from({ length: Math.min(CONCURRENCY, total - i) }, () =>
-          fetch(url, { method: "POST", headers: { "content-type": "application/json", "Keel-Signature": signBody("s", body) }, body }).then((r) => r.arrayBuffer()),
+          fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/json", "Keel-Signature": signBody("s", body) },
+            body,
+          }).then((r) => r.arrayBuffer()),
         ),
       );
     const direct = (Date.now() - t1) / 1000;
-    console.log(`${total} webhooks, ${CONCURRENCY} at a time: outbox+worker ${(total / viaOutbox).toFixed(0)}/s (${viaOutbox.toFixed(2)} s), direct POSTs ${(total / direct).toFixed(0)}/s (${direct.toFixed(2)} s), ratio ×${(viaOutbox / direct).toFixed(1)}; receiver got ${received}`);
+    console.log(
+      `${total} webhooks, ${CONCURRENCY} at a time: outbox+worker ${(total / viaOutbox).toFixed(0)}/s (${viaOutbox.toFixed(2)} s), direct POSTs ${(total / direct).toFixed(0)}/s (${direct.toFixed(2)} s), ratio ×${(viaOutbox / direct).toFixed(1)}; receiver got ${received}`,
+    );
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), shared`);
     await db.$disconnect();
   } finally {

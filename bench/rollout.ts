@@ -29,7 +29,10 @@ import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { buildRelease } from "@/server/services/releases/build-release";
 
-const SIZES = (process.env.KEEL_BENCH_ROLLOUT_SIZES ?? "10,50,100").split(",").map(Number).filter((n) => n > 0);
+const SIZES = (process.env.KEEL_BENCH_ROLLOUT_SIZES ?? "10,50,100")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
 const MAX = Math.max(...SIZES);
 const FROM = "5.8.2";
 const TO = "5.8.3";
@@ -57,7 +60,12 @@ function release(v: string): { dir: string; tarZst: string } {
   const tarZst = join(base, `typescript-${v}.tar.zst`);
   if (!existsSync(tarZst)) {
     mkdirSync(base, { recursive: true });
-    const tgz = execFileSync("npm", ["pack", `typescript@${v}`, "--silent", "--pack-destination", base], { encoding: "utf8" }).trim().split("\n").pop()!;
+    const tgz = execFileSync("npm", ["pack", `typescript@${v}`, "--silent", "--pack-destination", base], {
+      encoding: "utf8",
+    })
+      .trim()
+      .split("\n")
+      .pop()!;
     execFileSync("tar", ["-xzf", join(base, tgz), "-C", base]);
     execFileSync("tar", ["--zstd", "--numeric-owner", "-C", dir, "-cf", tarZst, "."]);
   }
@@ -79,11 +87,17 @@ const pct = (xs: number[], p: number) => {
 /** Bytes the console's side of the lab bridge sent and received (every SSH byte to and from the lab hosts). */
 function bridgeBytes(lab: string): { tx: number; rx: number } {
   const dev = labPaths(lab).bridge;
-  const read = (what: string) => Number(readFileSync(`/sys/class/net/${dev}/statistics/${what}_bytes`, "utf8"));
+  const read = (what: string) =>
+    Number(readFileSync(`/sys/class/net/${dev}/statistics/${what}_bytes`, "utf8"));
   return { tx: read("tx"), rx: read("rx") };
 }
 
-async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator"[] }, spec: TRolloutSpec, opts: { cold?: boolean; profile?: string } = {}) {
+async function runRollout(
+  fleet: LabFleet,
+  actor: { id: string; roles: "operator"[] },
+  spec: TRolloutSpec,
+  opts: { cold?: boolean; profile?: string } = {},
+) {
   const { Session } = await import("node:inspector/promises");
   const prof = opts.profile ? new Session() : null;
   if (prof) {
@@ -92,7 +106,8 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
     await prof.post("Profiler.start");
   }
   const r = await createRollout({ db: fleet.db }, actor, spec);
-  if (r.state !== "approved") throw new Error(`rollout ${r.number} is ${r.state}, expected approved without approvals`);
+  if (r.state !== "approved")
+    throw new Error(`rollout ${r.number} is ${r.state}, expected approved without approvals`);
   // Cold: no SSH connection left over from the previous rollout (the pool keeps idle ones 30 s).
   if (opts.cold) await fleet.pool.closeIdle();
   // Start from clean page caches: the write-back of the previous phase (an untimed 2.2 GB install,
@@ -115,7 +130,9 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
       // finishedAt is set by this process when the last step ended: no polling granularity.
       const ms = x.finishedAt ? x.finishedAt.getTime() - t0 : Date.now() - t0;
       if (x.state !== "succeeded")
-        throw new Error(`rollout ${x.number} ended ${x.state}: ${x.pauseReason ?? ""} ${JSON.stringify(x.hosts.filter((h) => h.state !== "succeeded").map((h) => [h.hostName, h.state, h.step, h.error]))}`);
+        throw new Error(
+          `rollout ${x.number} ended ${x.state}: ${x.pauseReason ?? ""} ${JSON.stringify(x.hosts.filter((h) => h.state !== "succeeded").map((h) => [h.hostName, h.state, h.step, h.error]))}`,
+        );
       if (prof) {
         const { profile } = await prof.post("Profiler.stop");
         writeFileSync(opts.profile!, JSON.stringify(profile));
@@ -125,7 +142,9 @@ async function runRollout(fleet: LabFleet, actor: { id: string; roles: "operator
       const cpu = process.cpuUsage(cpu0);
       const queriesPerHost = (queries - q0) / x.hosts.length;
       const machineMs = machineCpuMs() - m0;
-      const steps = x.hosts.map((h) => (h.finishedAt && h.startedAt ? h.finishedAt.getTime() - h.startedAt.getTime() : NaN));
+      const steps = x.hosts.map((h) =>
+        h.finishedAt && h.startedAt ? h.finishedAt.getTime() - h.startedAt.getTime() : NaN,
+      );
       const starts = x.hosts.map((h) => (h.startedAt ? h.startedAt.getTime() - t0 : NaN));
       return {
         ms,
@@ -156,21 +175,33 @@ async function check(lab: string, hosts: string[], link: string, want: string) {
         if (r.code !== 0 || r.stdout.trim() !== want) bad.push(`${h}: ${r.stdout.trim() || r.stderr.trim()}`);
       }),
     );
-  if (bad.length) throw new Error(`${link} is not ${want} on ${bad.length} host(s): ${bad.slice(0, 5).join("; ")}`);
+  if (bad.length)
+    throw new Error(`${link} is not ${want} on ${bad.length} host(s): ${bad.slice(0, 5).join("; ")}`);
 }
 
 function ansible(fleet: LabFleet, work: string, n: number, tarZst: string): number {
   const hosts = fleet.inv.hosts.slice(0, n);
   const kh = hosts
     .map((h) => {
-      const pub = readFileSync(`/var/lib/keel-lab/${fleet.lab}/hosts/${h.name}/ssh_host_ed25519_key.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+      const pub = readFileSync(
+        `/var/lib/keel-lab/${fleet.lab}/hosts/${h.name}/ssh_host_ed25519_key.pub`,
+        "utf8",
+      )
+        .trim()
+        .split(/\s+/)
+        .slice(0, 2)
+        .join(" ");
       return `${h.port === 22 ? h.address : `[${h.address}]:${h.port}`} ${pub}`;
     })
     .join("\n");
   writeFileSync(join(work, "known_hosts"), kh + "\n");
   writeFileSync(
     join(work, `inv-${n}`),
-    "[lab]\n" + hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user}`).join("\n") + "\n",
+    "[lab]\n" +
+      hosts
+        .map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user}`)
+        .join("\n") +
+      "\n",
   );
   const dest = `/var/lib/keel/ansible/ts${n}`;
   writeFileSync(
@@ -208,12 +239,17 @@ function ansible(fleet: LabFleet, work: string, n: number, tarZst: string): numb
   writeFileSync(join(work, "ansible.cfg"), "[defaults]\n");
   spawnSync("sync"); // as before each Keel phase
   const t0 = Date.now();
-  const r = spawnSync("ansible-playbook", ["-i", join(work, `inv-${n}`), "--forks", String(n), join(work, "deploy.yml")], { env, encoding: "utf8", maxBuffer: 64 << 20 });
+  const r = spawnSync(
+    "ansible-playbook",
+    ["-i", join(work, `inv-${n}`), "--forks", String(n), join(work, "deploy.yml")],
+    { env, encoding: "utf8", maxBuffer: 64 << 20 },
+  );
   const ms = Date.now() - t0;
   // ControlPersist keeps a master connection per host for 60 s after the play; they would all close
   // (and their hosts' sshd sessions with them) in the middle of the next timed phase. Close them now.
   spawnSync("pkill", ["-TERM", "-f", join(work, "cp")]);
-  if (r.status !== 0) throw new Error(`ansible-playbook failed (${r.status}): ${(r.stdout + r.stderr).slice(-3000)}`);
+  if (r.status !== 0)
+    throw new Error(`ansible-playbook failed (${r.status}): ${(r.stdout + r.stderr).slice(-3000)}`);
   return ms;
 }
 
@@ -247,10 +283,23 @@ async function main() {
     await applyMigrations(url);
     const t0 = Date.now();
     // The worker as `npm start` runs it (sweep every 1 s, heartbeat every 5 s), not the tests' short timings.
-    fleet = await setUpLabFleet({ lab, count: MAX, databaseUrl: url, environment: "dev", concurrency: MAX, sweepMs: 1000, heartbeatMs: 5000 });
+    fleet = await setUpLabFleet({
+      lab,
+      count: MAX,
+      databaseUrl: url,
+      environment: "dev",
+      concurrency: MAX,
+      sweepMs: 1000,
+      heartbeatMs: 5000,
+    });
     say(`lab of ${MAX} hosts up, imported and refreshed in ${sec(Date.now() - t0)}`);
-    const actor = (await seedUser(fleet.db, "bench@example.test", ["operator"])) as { id: string; roles: "operator"[] };
-    const ids = (await fleet.db.host.findMany({ orderBy: { name: "asc" }, select: { id: true, name: true } })).filter((h) => fleet!.inv.hosts.some((x) => x.name === h.name));
+    const actor = (await seedUser(fleet.db, "bench@example.test", ["operator"])) as {
+      id: string;
+      roles: "operator"[];
+    };
+    const ids = (
+      await fleet.db.host.findMany({ orderBy: { name: "asc" }, select: { id: true, name: true } })
+    ).filter((h) => fleet!.inv.hosts.some((x) => x.name === h.name));
     const spec = (app: string, n: number, over: Partial<TRolloutSpec> = {}): TRolloutSpec => ({
       action: "update",
       app,
@@ -268,25 +317,56 @@ async function main() {
       await runRollout(fleet, actor, spec(app, n, { version: FROM })); // hosts hold 5.8.2 (not timed)
       const up = await runRollout(fleet, actor, spec(app, n), { cold: true });
       const stream = (up.plan.hosts[0] as { stream?: string } | undefined)?.stream;
-      await check(lab, ids.slice(0, n).map((h) => h.name), `/var/lib/keel/apps/${app}/current`, TO);
+      await check(
+        lab,
+        ids.slice(0, n).map((h) => h.name),
+        `/var/lib/keel/apps/${app}/current`,
+        TO,
+      );
       say(
         `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} content sent per host, ${mib(up.bytes)} in all; on the wire ${kib(up.wire.tx / n)} out + ${kib(up.wire.rx / n)} back per host; host step p50 ${sec(up.stepP50)} p95 ${sec(up.stepP95)}, last step started at ${sec(up.lastStart)}; console CPU ${sec(up.cpuMs)} of ${sec(up.machineMs)} used by the whole machine, ${up.queriesPerHost.toFixed(1)} database queries per host); every host checked`,
       );
       if (process.env.KEEL_BENCH_SKIP_ANSIBLE) continue;
       const ms = ansible(fleet, work, n, to.tarZst);
-      await check(lab, ids.slice(0, n).map((h) => h.name), `/var/lib/keel/ansible/${app}/current`, `releases/${TO}`);
-      say(`ansible deploy of the ${mib(Number(execFileSync("stat", ["-c", "%s", to.tarZst], { encoding: "utf8" })))} tar.zst, ${n} hosts, forks ${n}: ${sec(ms)}; every host checked → keel/ansible = ${(up.ms / ms).toFixed(3)}`);
+      await check(
+        lab,
+        ids.slice(0, n).map((h) => h.name),
+        `/var/lib/keel/ansible/${app}/current`,
+        `releases/${TO}`,
+      );
+      say(
+        `ansible deploy of the ${mib(Number(execFileSync("stat", ["-c", "%s", to.tarZst], { encoding: "utf8" })))} tar.zst, ${n} hosts, forks ${n}: ${sec(ms)}; every host checked → keel/ansible = ${(up.ms / ms).toFixed(3)}`,
+      );
     }
-    const rb = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }), { cold: true, profile: process.env.KEEL_BENCH_PROFILE });
-    await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, FROM);
+    const rb = await runRollout(
+      fleet,
+      actor,
+      spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }),
+      { cold: true, profile: process.env.KEEL_BENCH_PROFILE },
+    );
+    await check(
+      lab,
+      ids.slice(0, MAX).map((h) => h.name),
+      `/var/lib/keel/apps/ts${MAX}/current`,
+      FROM,
+    );
     say(
       `keel fleet rollback, ${MAX} hosts, cold connections: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; on the wire ${kib(rb.wire.tx / MAX)} out + ${kib(rb.wire.rx / MAX)} back per host (SSH handshake, agent requests, facts); host step p50 ${sec(rb.stepP50)} p95 ${sec(rb.stepP95)}; console CPU ${sec(rb.cpuMs)} of ${sec(rb.machineMs)} used by the whole machine, ${rb.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
     );
     // Rolling back again makes ${TO} current again ("previous" is ${TO} now); this time the
     // connections of the first rollback are still in the pool (idle for less than 30 s).
     const warm = fleet.pool.size;
-    const rb2 = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }));
-    await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, TO);
+    const rb2 = await runRollout(
+      fleet,
+      actor,
+      spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }),
+    );
+    await check(
+      lab,
+      ids.slice(0, MAX).map((h) => h.name),
+      `/var/lib/keel/apps/ts${MAX}/current`,
+      TO,
+    );
     say(
       `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)} of ${sec(rb2.machineMs)} used by the whole machine, ${rb2.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
     );
@@ -294,8 +374,18 @@ async function main() {
     // every host step starts `serve` (Node) on the host again. Lab hosts share the machine's pid
     // namespace, so one pkill stops them all.
     spawnSync("pkill", ["-KILL", "-f", "keel-agent [r]esident"]);
-    const rb3 = await runRollout(fleet, actor, spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }), { cold: true });
-    await check(lab, ids.slice(0, MAX).map((h) => h.name), `/var/lib/keel/apps/ts${MAX}/current`, FROM);
+    const rb3 = await runRollout(
+      fleet,
+      actor,
+      spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }),
+      { cold: true },
+    );
+    await check(
+      lab,
+      ids.slice(0, MAX).map((h) => h.name),
+      `/var/lib/keel/apps/ts${MAX}/current`,
+      FROM,
+    );
     say(
       `keel fleet rollback, ${MAX} hosts, cold connections and no resident agents (serve started on each host): ${sec(rb3.ms)}, content bytes sent ${rb3.bytes}; host step p50 ${sec(rb3.stepP50)} p95 ${sec(rb3.stepP95)}; console CPU ${sec(rb3.cpuMs)} of ${sec(rb3.machineMs)} used by the whole machine; every host checked`,
     );

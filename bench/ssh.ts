@@ -5,7 +5,15 @@
 //   npm run bench:ssh -- [--sizes 10,50,100] [--keep-lab NAME] [--no-write]
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { labDown, labUp, type LabInventory } from "@/infra/lab/api";
@@ -35,7 +43,16 @@ function arg(name: string): string | undefined {
 }
 
 async function keelFacts(inv: LabInventory, key: string, n: number): Promise<Row> {
-  const targets: SshTarget[] = inv.hosts.slice(0, n).map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, privateKey: key, pinnedFingerprint: h.hostKeyFingerprint }));
+  const targets: SshTarget[] = inv.hosts
+    .slice(0, n)
+    .map((h) => ({
+      name: h.name,
+      address: h.address,
+      port: h.port,
+      user: h.user,
+      privateKey: key,
+      pinnedFingerprint: h.hostKeyFingerprint,
+    }));
   // Cold: a new pool, so connection set-up and host-key checks are part of the figure.
   const pool = new SshPool({ maxConnections: n });
   const started = Date.now();
@@ -47,8 +64,16 @@ async function keelFacts(inv: LabInventory, key: string, n: number): Promise<Row
     });
     const wallMs = Date.now() - started;
     const failed = results.filter((r) => !r.ok);
-    if (failed.length) console.error(`keel: ${failed.length} failed, e.g. ${!failed[0]!.ok ? failed[0]!.error.message : ""}`);
-    return { tool: "Keel", n, ok: done.length, wallMs, p50Ms: percentile(done, 50), p95Ms: percentile(done, 95) };
+    if (failed.length)
+      console.error(`keel: ${failed.length} failed, e.g. ${!failed[0]!.ok ? failed[0]!.error.message : ""}`);
+    return {
+      tool: "Keel",
+      n,
+      ok: done.length,
+      wallMs,
+      p50Ms: percentile(done, 50),
+      p95Ms: percentile(done, 95),
+    };
   } finally {
     await pool.close();
   }
@@ -57,8 +82,24 @@ async function keelFacts(inv: LabInventory, key: string, n: number): Promise<Row
 async function ansibleFacts(inv: LabInventory, keyPath: string, n: number, dir: string): Promise<Row> {
   const hosts = inv.hosts.slice(0, n);
   const p = labPaths(inv.lab);
-  const inventory = ["[lab]", ...hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user}`)].join("\n") + "\n";
-  const knownHosts = hosts.map((h) => `${h.address} ${readFileSync(`${hostPaths(p, h.index).hostKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ")}`).join("\n") + "\n";
+  const inventory =
+    [
+      "[lab]",
+      ...hosts.map(
+        (h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user}`,
+      ),
+    ].join("\n") + "\n";
+  const knownHosts =
+    hosts
+      .map(
+        (h) =>
+          `${h.address} ${readFileSync(`${hostPaths(p, h.index).hostKey}.pub`, "utf8")
+            .trim()
+            .split(" ")
+            .slice(0, 2)
+            .join(" ")}`,
+      )
+      .join("\n") + "\n";
   const runDir = join(dir, `ansible-${n}`);
   const cp = join(runDir, "cp");
   rmSync(runDir, { recursive: true, force: true });
@@ -85,10 +126,30 @@ async function ansibleFacts(inv: LabInventory, keyPath: string, n: number, dir: 
   const done: number[] = [];
   let failed = 0;
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn("ansible", ["all", "-i", join(runDir, "hosts.ini"), "-m", "setup", "--forks", String(n), "--private-key", keyPath, "-o"], {
-      env: { ...process.env, ANSIBLE_CONFIG: join(runDir, "ansible.cfg"), ANSIBLE_NOCOLOR: "1", ANSIBLE_HOME: join(runDir, "home") },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      "ansible",
+      [
+        "all",
+        "-i",
+        join(runDir, "hosts.ini"),
+        "-m",
+        "setup",
+        "--forks",
+        String(n),
+        "--private-key",
+        keyPath,
+        "-o",
+      ],
+      {
+        env: {
+          ...process.env,
+          ANSIBLE_CONFIG: join(runDir, "ansible.cfg"),
+          ANSIBLE_NOCOLOR: "1",
+          ANSIBLE_HOME: join(runDir, "home"),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let buf = "";
     child.stdout.on("data", (d: Buffer) => {
       buf += d.toString("utf8");
@@ -111,20 +172,37 @@ async function ansibleFacts(inv: LabInventory, keyPath: string, n: number, dir: 
   const wallMs = Date.now() - started;
   // close the multiplexing masters this run left behind
   for (const sock of existsSync(cp) ? readdirSync(cp) : []) {
-    await new Promise((r) => spawn("ssh", ["-O", "exit", "-o", `ControlPath=${join(cp, sock)}`, "x"], { stdio: "ignore" }).on("close", r));
+    await new Promise((r) =>
+      spawn("ssh", ["-O", "exit", "-o", `ControlPath=${join(cp, sock)}`, "x"], { stdio: "ignore" }).on(
+        "close",
+        r,
+      ),
+    );
   }
   if (failed || code !== 0) console.error(`ansible: ${failed} hosts failed`);
-  return { tool: "Ansible", n, ok: done.length, wallMs, p50Ms: percentile(done, 50), p95Ms: percentile(done, 95) };
+  return {
+    tool: "Ansible",
+    n,
+    ok: done.length,
+    wallMs,
+    p50Ms: percentile(done, 50),
+    p95Ms: percentile(done, 95),
+  };
 }
 
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
 function table(rows: Row[]): string {
-  const lines = ["| N | tool | hosts ok | wall (s) | per-host p50 (s) | per-host p95 (s) | Keel / Ansible wall |", "| --- | --- | --- | --- | --- | --- | --- |"];
+  const lines = [
+    "| N | tool | hosts ok | wall (s) | per-host p50 (s) | per-host p95 (s) | Keel / Ansible wall |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  ];
   for (const r of rows) {
     const other = rows.find((o) => o.n === r.n && o.tool === "Ansible");
     const ratio = r.tool === "Keel" && other ? (r.wallMs / other.wallMs).toFixed(3) : "";
-    lines.push(`| ${r.n} | ${r.tool} | ${r.ok}/${r.n} | ${s(r.wallMs)} | ${s(r.p50Ms)} | ${s(r.p95Ms)} | ${ratio} |`);
+    lines.push(
+      `| ${r.n} | ${r.tool} | ${r.ok}/${r.n} | ${s(r.wallMs)} | ${s(r.p50Ms)} | ${s(r.p95Ms)} | ${ratio} |`,
+    );
   }
   return lines.join("\n");
 }
@@ -161,12 +239,23 @@ async function main(): Promise<void> {
     // Agent delivery is set-up, not the measured operation: upload once to every host first.
     const bundle = await loadAgentBundle();
     const pool = new SshPool();
-    const all = inv.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, privateKey: key, pinnedFingerprint: h.hostKeyFingerprint }));
+    const all = inv.hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      port: h.port,
+      user: h.user,
+      privateKey: key,
+      pinnedFingerprint: h.hostKeyFingerprint,
+    }));
     let todo = all;
     for (let round = 1; todo.length > 0; round++) {
-      const up = await mapHosts(todo, (t) => pool.withConnection(t, (c) => ensureAgent(c, { bundle })), { concurrency: 25 });
+      const up = await mapHosts(todo, (t) => pool.withConnection(t, (c) => ensureAgent(c, { bundle })), {
+        concurrency: 25,
+      });
       const failed = up.filter((r) => !r.ok);
-      for (const f of failed) if (!f.ok) console.error(`agent upload round ${round}: ${f.host}: ${f.error.code} ${f.error.message}`);
+      for (const f of failed)
+        if (!f.ok)
+          console.error(`agent upload round ${round}: ${f.host}: ${f.error.code} ${f.error.message}`);
       if (failed.length && round >= 3) throw new Error(`agent upload failed on ${failed.length} hosts`);
       todo = todo.filter((t) => failed.some((f) => f.host === t.name));
     }
@@ -181,7 +270,9 @@ async function main(): Promise<void> {
     if (!keep) await labDown(lab);
     rmSync(dir, { recursive: true, force: true });
   }
-  const load = loadavg().map((l) => l.toFixed(1)).join(" ");
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
   const body = `## SSH
 
 Measured ${DATE} with \`npm run bench:ssh\` against one lab (\`infra/lab\`, hosts in network namespaces on

@@ -23,14 +23,22 @@ function namedPaths(text: string): string[] {
 
 describe("paths named in docs and comments", () => {
   it("finds a path in backticks or with an extension, and skips URLs and placeholders", () => {
-    expect(namedPaths("see `agent/src` and docs/agent.md, not https://x/agent/y.ts or `apps/<app>/x` or server/foo")).toEqual(["agent/src", "docs/agent.md"]);
+    expect(
+      namedPaths(
+        "see `agent/src` and docs/agent.md, not https://x/agent/y.ts or `apps/<app>/x` or server/foo",
+      ),
+    ).toEqual(["agent/src", "docs/agent.md"]);
   });
 
   it("every one exists", () => {
     const files = execFileSync("git", ["ls-files", "*.md", "*.ts", "*.tsx", "*.mjs"], { encoding: "utf8" })
       .split("\n")
       .filter((f) => f && !f.startsWith("prisma/migrations/") && f !== "docs/paths.test.ts");
-    const dangling = files.flatMap((f) => namedPaths(readFileSync(f, "utf8")).filter((p) => !existsSync(p)).map((p) => `${f}: ${p}`));
+    const dangling = files.flatMap((f) =>
+      namedPaths(readFileSync(f, "utf8"))
+        .filter((p) => !existsSync(p))
+        .map((p) => `${f}: ${p}`),
+    );
     expect(dangling).toEqual([]);
   });
 });

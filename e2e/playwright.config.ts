@@ -31,11 +31,16 @@ export default defineConfig({
   retries: 0,
   timeout: 60_000,
   expect: { timeout: 10_000 },
-  reporter: process.env.CI ? [["list"]] : [["list"], ["html", { open: "never", outputFolder: "../playwright-report" }]],
+  reporter: process.env.CI
+    ? [["list"]]
+    : [["list"], ["html", { open: "never", outputFolder: "../playwright-report" }]],
   use: {
     browserName: "chromium",
     headless: true,
-    launchOptions: { executablePath: process.env.KEEL_E2E_CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS },
+    launchOptions: {
+      executablePath: process.env.KEEL_E2E_CHROMIUM ?? "/usr/bin/chromium",
+      args: CHROMIUM_ARGS,
+    },
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
     actionTimeout: 10_000,

@@ -60,19 +60,24 @@ describe("the app role", () => {
       `CREATE FUNCTION lower(varchar) RETURNS text LANGUAGE sql AS 'SELECT 1::text'`,
       `INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ('x', 'x', 'x')`,
     ];
-    for (const sql of refused) await expect(app.query(sql), sql).rejects.toThrow(/permission denied|must be owner/);
+    for (const sql of refused)
+      await expect(app.query(sql), sql).rejects.toThrow(/permission denied|must be owner/);
     expect(await findAppRoleProblems(app)).toEqual([]);
     const { rows } = await app.query(`SELECT count(*)::int AS n FROM audit_events`);
     expect(rows[0].n).toBe(1);
   });
 
   it("names what the owner, a superuser and roles that can become either could do to the log", async () => {
-    expect(await findAppRoleProblems(await connect(t.ownerUrl))).toEqual(["keel_test_owner owns audit_events"]);
+    expect(await findAppRoleProblems(await connect(t.ownerUrl))).toEqual([
+      "keel_test_owner owns audit_events",
+    ]);
     expect(await findAppRoleProblems(await connect(t.superuserUrl))).toEqual(["postgres is a superuser"]);
     const su = await connect(t.superuserUrl);
     const n = randomBytes(3).toString("hex");
     // Membership without inheritance still lets a role SET ROLE to the owner or a superuser.
-    await su.query(`CREATE ROLE m_${n} LOGIN PASSWORD 'pw'; GRANT keel_test_owner TO m_${n} WITH INHERIT FALSE`);
+    await su.query(
+      `CREATE ROLE m_${n} LOGIN PASSWORD 'pw'; GRANT keel_test_owner TO m_${n} WITH INHERIT FALSE`,
+    );
     await su.query(`CREATE ROLE s_${n} LOGIN PASSWORD 'pw'; GRANT postgres TO s_${n} WITH INHERIT FALSE`);
     await su.query(`CREATE ROLE c_${n} LOGIN PASSWORD 'pw' CREATEROLE`);
     const as = (role: string) => {
@@ -81,8 +86,12 @@ describe("the app role", () => {
       u.password = "pw";
       return u.toString();
     };
-    expect(await findAppRoleProblems(await connect(as(`m_${n}`)))).toEqual([`m_${n} is a member of audit_events' owner keel_test_owner`]);
-    expect(await findAppRoleProblems(await connect(as(`s_${n}`)))).toEqual([`s_${n} is a member of the superuser role postgres`]);
+    expect(await findAppRoleProblems(await connect(as(`m_${n}`)))).toEqual([
+      `m_${n} is a member of audit_events' owner keel_test_owner`,
+    ]);
+    expect(await findAppRoleProblems(await connect(as(`s_${n}`)))).toEqual([
+      `s_${n} is a member of the superuser role postgres`,
+    ]);
     expect(await findAppRoleProblems(await connect(as(`c_${n}`)))).toEqual([`c_${n} has CREATEROLE`]);
   });
 
@@ -91,7 +100,10 @@ describe("the app role", () => {
     try {
       cpSync(MIGRATIONS_DIR, dir, { recursive: true });
       mkdirSync(join(dir, "29991231000000_later"));
-      writeFileSync(join(dir, "29991231000000_later", "migration.sql"), `CREATE TABLE later (id SERIAL PRIMARY KEY, v TEXT);`);
+      writeFileSync(
+        join(dir, "29991231000000_later", "migration.sql"),
+        `CREATE TABLE later (id SERIAL PRIMARY KEY, v TEXT);`,
+      );
       const r = await applyMigrations(t.ownerUrl, dir, { appRole: t.appRole });
       expect(r.applied).toEqual(["29991231000000_later"]);
       const owner = await connect(t.ownerUrl);

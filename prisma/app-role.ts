@@ -23,11 +23,19 @@ export async function grantAppRole(client: pg.Client, appRole: string): Promise<
     await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${app}`);
     await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${app}`);
     // TRUNCATE, REFERENCES and TRIGGER are never granted; UPDATE/DELETE are taken back here.
-    for (const t of APPEND_ONLY) await client.query(`REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON ${ident(t)} FROM ${app}`);
-    for (const t of READ_ONLY) await client.query(`REVOKE INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON ${ident(t)} FROM ${app}`);
+    for (const t of APPEND_ONLY)
+      await client.query(`REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON ${ident(t)} FROM ${app}`);
+    for (const t of READ_ONLY)
+      await client.query(
+        `REVOKE INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON ${ident(t)} FROM ${app}`,
+      );
     // Tables the owner creates later outside this runner (a hand-made table, a test's scratch table).
-    await client.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app}`);
-    await client.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${app}`);
+    await client.query(
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app}`,
+    );
+    await client.query(
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${app}`,
+    );
     // pg-boss (the rollout job queue) creates and owns its own schema `pgboss` as the app role.
     // A schema of its own cannot reach the owner's tables; the owner's sessions never search it.
     const { rows } = await client.query<{ can: boolean; owns: boolean }>(
@@ -35,7 +43,8 @@ export async function grantAppRole(client: pg.Client, appRole: string): Promise<
               (SELECT datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) FROM pg_database WHERE datname = current_database()) AS owns`,
       [appRole],
     );
-    if (!rows[0]!.can && rows[0]!.owns) await client.query(`GRANT CREATE ON DATABASE ${ident(await currentDatabase(client))} TO ${app}`);
+    if (!rows[0]!.can && rows[0]!.owns)
+      await client.query(`GRANT CREATE ON DATABASE ${ident(await currentDatabase(client))} TO ${app}`);
     // PostgreSQL before 15 lets everyone create in `public`; take that back where the owner may.
     await client.query(`DO $$ BEGIN
       IF has_schema_privilege('public', 'public', 'CREATE') AND pg_has_role(current_user, (SELECT nspowner FROM pg_namespace WHERE nspname = 'public'), 'USAGE')
@@ -89,9 +98,16 @@ export async function findAppRoleProblems(client: pg.Client): Promise<string[]> 
   const problems: string[] = [];
   if (r.superuser) problems.push(`${r.role} is a superuser`);
   else if (r.super_member) problems.push(`${r.role} is a member of the superuser role ${r.super_member}`);
-  else if (r.owns) problems.push(r.owner === r.role ? `${r.role} owns audit_events` : `${r.role} is a member of audit_events' owner ${r.owner}`);
+  else if (r.owns)
+    problems.push(
+      r.owner === r.role
+        ? `${r.role} owns audit_events`
+        : `${r.role} is a member of audit_events' owner ${r.owner}`,
+    );
   else {
-    const rights = (["update", "delete", "truncate", "trigger"] as const).filter((k) => r[k]).map((k) => k.toUpperCase());
+    const rights = (["update", "delete", "truncate", "trigger"] as const)
+      .filter((k) => r[k])
+      .map((k) => k.toUpperCase());
     if (rights.length) problems.push(`${r.role} has ${rights.join(", ")} on audit_events`);
     // Objects it could plant in `public` (a function overload, say) would run with the owner's rights in a migration.
     if (r.create_public) problems.push(`${r.role} may CREATE in schema public`);

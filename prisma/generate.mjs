@@ -19,8 +19,12 @@ if (!env.PRISMA_QUERY_ENGINE_LIBRARY) {
 env.PRISMA_SCHEMA_ENGINE_BINARY ??= env.PRISMA_QUERY_ENGINE_LIBRARY;
 env.DATABASE_URL ??= "postgresql://keel@127.0.0.1:5432/keel";
 env.PRISMA_HIDE_UPDATE_MESSAGE = "1";
-const r = spawnSync(process.execPath, ["node_modules/prisma/build/index.js", "generate", ...process.argv.slice(2)], {
-  stdio: "inherit",
-  env,
-});
+const r = spawnSync(
+  process.execPath,
+  ["node_modules/prisma/build/index.js", "generate", ...process.argv.slice(2)],
+  {
+    stdio: "inherit",
+    env,
+  },
+);
 process.exit(r.status ?? 1);

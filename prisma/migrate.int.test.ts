@@ -17,7 +17,9 @@ describe("migration runner", () => {
     expect(second.skipped).toEqual(first.applied);
     const c = new pg.Client({ connectionString: t.ownerUrl });
     await c.connect();
-    const { rows } = await c.query(`SELECT count(*)::int AS n FROM "_prisma_migrations" WHERE finished_at IS NOT NULL`);
+    const { rows } = await c.query(
+      `SELECT count(*)::int AS n FROM "_prisma_migrations" WHERE finished_at IS NOT NULL`,
+    );
     await c.end();
     expect(rows[0].n).toBe(first.applied.length);
   });

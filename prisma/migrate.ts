@@ -31,7 +31,11 @@ export function listMigrations(dir = MIGRATIONS_DIR): { name: string; sql: strin
  * then grants that role the console's rights (prisma/app-role.ts) — after every run, so the tables
  * of new migrations are covered.
  */
-export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR, opts: { appRole?: string } = {}): Promise<MigrationResult> {
+export async function applyMigrations(
+  databaseUrl: string,
+  dir = MIGRATIONS_DIR,
+  opts: { appRole?: string } = {},
+): Promise<MigrationResult> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   const applied: string[] = [];
@@ -59,7 +63,9 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR,
       const had = done.get(m.name);
       if (had !== undefined) {
         if (had !== m.checksum)
-          throw new Error(`migration ${m.name} was changed after it was applied: restore its original migration.sql and add a new migration instead`);
+          throw new Error(
+            `migration ${m.name} was changed after it was applied: restore its original migration.sql and add a new migration instead`,
+          );
         skipped.push(m.name);
         continue;
       }
@@ -71,7 +77,10 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR,
           [id, m.checksum, m.name],
         );
         await client.query(m.sql);
-        await client.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [id]);
+        await client.query(
+          `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
+          [id],
+        );
         await client.query("COMMIT");
       } catch (e) {
         await client.query("ROLLBACK");
@@ -92,7 +101,9 @@ export async function pendingMigrations(databaseUrl: string, dir = MIGRATIONS_DI
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ name: string | null }>(`SELECT to_regclass('public._prisma_migrations')::text AS name`);
+    const { rows } = await client.query<{ name: string | null }>(
+      `SELECT to_regclass('public._prisma_migrations')::text AS name`,
+    );
     const done = new Set<string>();
     if (rows[0]!.name) {
       const r = await client.query<{ migration_name: string }>(
@@ -100,7 +111,9 @@ export async function pendingMigrations(databaseUrl: string, dir = MIGRATIONS_DI
       );
       for (const x of r.rows) done.add(x.migration_name);
     }
-    return listMigrations(dir).map((m) => m.name).filter((n) => !done.has(n));
+    return listMigrations(dir)
+      .map((m) => m.name)
+      .filter((n) => !done.has(n));
   } finally {
     await client.end();
   }

@@ -54,7 +54,14 @@ const SQL_TYPE: Record<string, string> = {
   Bytes: "bytea",
   DateTime: "timestamp without time zone",
 };
-const LIST_UDT: Record<string, string> = { String: "_text", Int: "_int4", BigInt: "_int8", Boolean: "_bool", Float: "_float8", Json: "_jsonb" };
+const LIST_UDT: Record<string, string> = {
+  String: "_text",
+  Int: "_int4",
+  BigInt: "_int8",
+  Boolean: "_bool",
+  Float: "_float8",
+  Json: "_jsonb",
+};
 const NATIVE: Record<string, string> = {
   Timestamptz: "timestamp with time zone",
   Uuid: "uuid",
@@ -73,14 +80,22 @@ beforeAll(async () => {
   t = await createTestDatabase();
   const c = new pg.Client({ connectionString: t.url });
   await c.connect();
-  const { rows } = await c.query<{ table_name: string; column_name: string; is_nullable: string; data_type: string; udt_name: string }>(
+  const { rows } = await c.query<{
+    table_name: string;
+    column_name: string;
+    is_nullable: string;
+    data_type: string;
+    udt_name: string;
+  }>(
     `SELECT table_name, column_name, is_nullable, data_type, udt_name FROM information_schema.columns WHERE table_schema = 'public'`,
   );
   await c.end();
   columns = new Map();
   for (const r of rows) {
     if (!columns.has(r.table_name)) columns.set(r.table_name, new Map());
-    columns.get(r.table_name)!.set(r.column_name, { nullable: r.is_nullable === "YES", type: r.data_type, udt: r.udt_name });
+    columns
+      .get(r.table_name)!
+      .set(r.column_name, { nullable: r.is_nullable === "YES", type: r.data_type, udt: r.udt_name });
   }
 });
 afterAll(() => t?.drop());
@@ -91,7 +106,9 @@ describe("migrations build what the Prisma schema says", () => {
   it.each(models.map((m) => [m.name, m] as const))("%s", (_name, model) => {
     const table = columns.get(model.table);
     expect(table, `table "${model.table}" is missing`).toBeDefined();
-    expect([...table!.keys()].sort(), `columns of "${model.table}"`).toEqual(model.fields.map((f) => f.column).sort());
+    expect([...table!.keys()].sort(), `columns of "${model.table}"`).toEqual(
+      model.fields.map((f) => f.column).sort(),
+    );
     for (const f of model.fields) {
       const col = table!.get(f.column)!;
       const where = `${model.table}.${f.column}`;

@@ -10,7 +10,11 @@ export type ConsoleIdentity = { privateKeyPath: string; privateKey: string; publ
 type IdentityOptions = { dataDir?: string; keyPath?: string };
 
 function keyPathOf(opts: IdentityOptions): string {
-  return resolve(opts.keyPath ?? process.env.KEEL_SSH_KEY ?? join(opts.dataDir ?? process.env.KEEL_DATA_DIR ?? ".keel", "ssh", "id_ed25519"));
+  return resolve(
+    opts.keyPath ??
+      process.env.KEEL_SSH_KEY ??
+      join(opts.dataDir ?? process.env.KEEL_DATA_DIR ?? ".keel", "ssh", "id_ed25519"),
+  );
 }
 
 /** The console's public key line, or null when the console has not made its key yet (it does at start). */
@@ -34,7 +38,8 @@ export function consoleIdentity(opts: IdentityOptions = {}): ConsoleIdentity {
   if (existsSync(`${keyPath}.pub`)) publicKey = readFileSync(`${keyPath}.pub`, "utf8").trim();
   else {
     const parsed = utils.parseKey(privateKey);
-    if (parsed instanceof Error) throw new Error(`the console's SSH key ${keyPath} cannot be read: ${parsed.message}`);
+    if (parsed instanceof Error)
+      throw new Error(`the console's SSH key ${keyPath} cannot be read: ${parsed.message}`);
     publicKey = `${parsed.type} ${parsed.getPublicSSH().toString("base64")} keel-console`;
   }
   return { privateKeyPath: keyPath, privateKey, publicKey };

@@ -22,7 +22,8 @@ const globalForDb = globalThis as unknown as { keelDb?: PrismaClient };
 function theDb(): PrismaClient {
   if (globalForDb.keelDb) return globalForDb.keelDb;
   const url = getEnv().DATABASE_URL;
-  if (!url) throw new Error("DATABASE_URL is not set: start the console with `npm start`, which provides a database");
+  if (!url)
+    throw new Error("DATABASE_URL is not set: start the console with `npm start`, which provides a database");
   return (globalForDb.keelDb = createDb(url));
 }
 

@@ -11,9 +11,15 @@ export const ZEnv = z.object({
    * PostgreSQL to use, as the console's own role: one that cannot change or delete audit rows
    * (docs/audit.md). `npm start` starts an embedded one and sets this when it is missing.
    */
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .optional(),
   /** The same database as the tables' owner: `npm start` runs the migrations with it, and nothing else. */
-  DATABASE_OWNER_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").optional(),
+  DATABASE_OWNER_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .optional(),
   /** Secret that signs session cookies (≥ 32 characters); `npm start` generates one into the data dir. */
   KEEL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   KEEL_DATA_DIR: z.string().min(1).default(".keel"),
@@ -32,7 +38,10 @@ export const ZEnv = z.object({
    */
   KEEL_FOUNDERS: z
     .string()
-    .regex(/^\s*$|^[^:,\s]+@[^:,\s]+:[a-z+]+(\s*,\s*[^:,\s]+@[^:,\s]+:[a-z+]+)*$/, "must be email:role+role, separated by commas")
+    .regex(
+      /^\s*$|^[^:,\s]+@[^:,\s]+:[a-z+]+(\s*,\s*[^:,\s]+@[^:,\s]+:[a-z+]+)*$/,
+      "must be email:role+role, separated by commas",
+    )
     .optional(),
   KEEL_FOUNDERS_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   /** Next.js build directory (next.config.ts reads it too). */
@@ -50,7 +59,10 @@ export const ZEnv = z.object({
    */
   KEEL_AUDIT_SYSLOG: z
     .string()
-    .regex(/^(0|1|false|true|local|(udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^\s/:[\]]+):\d{1,5})$/, "must be local, udp://host:port or tcp://host:port")
+    .regex(
+      /^(0|1|false|true|local|(udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^\s/:[\]]+):\d{1,5})$/,
+      "must be local, udp://host:port or tcp://host:port",
+    )
     .optional(),
   /** Also POST each audit checkpoint (JSON) to this URL. */
   KEEL_AUDIT_WEBHOOK_URL: z.url().optional(),
@@ -108,6 +120,7 @@ export function trustedOrigins(env: Env = getEnv()): string[] {
   const u = new URL(origin);
   if (u.hostname === "127.0.0.1") list.push(origin.replace("127.0.0.1", "localhost"));
   if (u.hostname === "localhost") list.push(origin.replace("localhost", "127.0.0.1"));
-  for (const o of (env.KEEL_TRUSTED_ORIGINS ?? "").split(",")) if (o.trim()) list.push(new URL(o.trim()).origin);
+  for (const o of (env.KEEL_TRUSTED_ORIGINS ?? "").split(","))
+    if (o.trim()) list.push(new URL(o.trim()).origin);
   return list;
 }

@@ -1,7 +1,11 @@
 // Application errors. Services throw `new AppError(code, { message })`; the tRPC layer maps the
 // code to a tRPC code (and so an HTTP status) and the error formatter adds zod issues and the
 // AppError code to the response. Add a domain code here with the tRPC code it maps to.
-import { TRPCError, type TRPC_ERROR_CODE_KEY, type TRPCDefaultErrorShape as DefaultErrorShape } from "@trpc/server";
+import {
+  TRPCError,
+  type TRPC_ERROR_CODE_KEY,
+  type TRPCDefaultErrorShape as DefaultErrorShape,
+} from "@trpc/server";
 import { ZodError, z } from "zod";
 
 export const APP_ERROR_CODES = {
@@ -69,7 +73,11 @@ export function formatError({
       ...data,
       appCode: app?.code ?? null,
       zodIssues: zod
-        ? zod.issues.map((i) => ({ path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)), message: i.message, code: i.code }))
+        ? zod.issues.map((i) => ({
+            path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+            message: i.message,
+            code: i.code,
+          }))
         : null,
       details: app?.details ?? null,
     },

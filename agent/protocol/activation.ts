@@ -41,14 +41,16 @@ export function relPathProblem(v: string): string | null {
   const parts = v.split("/");
   for (const s of parts) {
     if (s === "." || s === "..") return `must not contain "${s}"`;
-    if (!SEGMENT.test(s)) return `has a bad part ${JSON.stringify(s)} (letters, digits, @._+:,=- only; no leading dot, no empty part)`;
+    if (!SEGMENT.test(s))
+      return `has a bad part ${JSON.stringify(s)} (letters, digits, @._+:,=- only; no leading dot, no empty part)`;
   }
   return null;
 }
 
 function absDir(v: unknown, path: string): string {
   const s = str(v, path, { max: 1024 });
-  if (!s.startsWith("/") || s === "/" || s.endsWith("/")) throw new ProtocolInputError(path, "must be an absolute directory without a trailing /");
+  if (!s.startsWith("/") || s === "/" || s.endsWith("/"))
+    throw new ProtocolInputError(path, "must be an absolute directory without a trailing /");
   const p = relPathProblem(s.slice(1));
   if (p) throw new ProtocolInputError(path, p);
   return s;
@@ -63,7 +65,11 @@ export function validateOnActivate(v: unknown, path = "onActivate"): OnActivate 
   if (o.runAs !== undefined) h.runAs = oneOf(o.runAs, `${path}.runAs`, RUN_AS);
   if (o.shell !== undefined) {
     h.shell = bool(o.shell, `${path}.shell`);
-    if (h.shell && argv.length !== 1) throw new ProtocolInputError(`${path}.argv`, "must be one string (the shell command) when shell is true");
+    if (h.shell && argv.length !== 1)
+      throw new ProtocolInputError(
+        `${path}.argv`,
+        "must be one string (the shell command) when shell is true",
+      );
   }
   return h;
 }

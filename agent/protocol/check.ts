@@ -23,10 +23,16 @@ export function obj(v: unknown, path: string, allowed: readonly string[]): Obj {
   return v as Obj;
 }
 
-export function str(v: unknown, path: string, opts: { max?: number; pattern?: RegExp; min?: number } = {}): string {
+export function str(
+  v: unknown,
+  path: string,
+  opts: { max?: number; pattern?: RegExp; min?: number } = {},
+): string {
   if (typeof v !== "string") throw new ProtocolInputError(path, "must be a string");
-  if (v.length < (opts.min ?? 0)) throw new ProtocolInputError(path, `must have at least ${opts.min} characters`);
-  if (v.length > (opts.max ?? 4096)) throw new ProtocolInputError(path, `is longer than ${opts.max ?? 4096} characters`);
+  if (v.length < (opts.min ?? 0))
+    throw new ProtocolInputError(path, `must have at least ${opts.min} characters`);
+  if (v.length > (opts.max ?? 4096))
+    throw new ProtocolInputError(path, `is longer than ${opts.max ?? 4096} characters`);
   if (opts.pattern && !opts.pattern.test(v)) {
     throw new ProtocolInputError(path, `does not match ${opts.pattern.source}`);
   }
@@ -34,7 +40,8 @@ export function str(v: unknown, path: string, opts: { max?: number; pattern?: Re
 }
 
 export function int(v: unknown, path: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v)) throw new ProtocolInputError(path, "must be an integer");
+  if (typeof v !== "number" || !Number.isSafeInteger(v))
+    throw new ProtocolInputError(path, "must be an integer");
   if (v < min || v > max) throw new ProtocolInputError(path, `must be between ${min} and ${max}`);
   return v;
 }

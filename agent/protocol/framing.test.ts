@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { FrameDecoder, FramingError, encodeDataFrames, encodeEndFrame, encodeJsonFrame, MAX_DATA_FRAME } from "./framing";
+import {
+  FrameDecoder,
+  FramingError,
+  encodeDataFrames,
+  encodeEndFrame,
+  encodeJsonFrame,
+  MAX_DATA_FRAME,
+} from "./framing";
 
 describe("serve framing", () => {
   it("decodes frames however the input is split", () => {
@@ -10,7 +17,9 @@ describe("serve framing", () => {
       const frames = [];
       for (let i = 0; i < wire.length; i += step) frames.push(...d.push(wire.subarray(i, i + step)));
       expect(frames.map((f) => f.kind)).toEqual(["json", "data", "data", "end"]);
-      expect(Buffer.concat(frames.flatMap((f) => (f.kind === "data" ? [f.data] : []))).equals(data)).toBe(true);
+      expect(Buffer.concat(frames.flatMap((f) => (f.kind === "data" ? [f.data] : []))).equals(data)).toBe(
+        true,
+      );
       expect(d.pending).toBe(0);
     }
   });

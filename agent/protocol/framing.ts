@@ -23,10 +23,7 @@ export const MAX_JSON_FRAME = 32 * 1024 * 1024;
 export const MAX_DATA_FRAME = 1024 * 1024;
 
 export type Frame =
-  | { kind: "json"; value: unknown }
-  | { kind: "data"; data: Buffer }
-  | { kind: "end" }
-  | { kind: "abort" };
+  { kind: "json"; value: unknown } | { kind: "data"; data: Buffer } | { kind: "end" } | { kind: "abort" };
 
 export class FramingError extends Error {
   constructor(message: string) {
@@ -44,7 +41,8 @@ function header(kind: number, length: number): Buffer {
 
 export function encodeJsonFrame(value: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(value), "utf8");
-  if (body.length > MAX_JSON_FRAME) throw new FramingError(`JSON frame of ${body.length} bytes exceeds ${MAX_JSON_FRAME}`);
+  if (body.length > MAX_JSON_FRAME)
+    throw new FramingError(`JSON frame of ${body.length} bytes exceeds ${MAX_JSON_FRAME}`);
   return Buffer.concat([header(FRAME_JSON, body.length), body]);
 }
 
@@ -122,10 +120,12 @@ export class FrameDecoder {
 function checkHeader(kind: number, length: number): void {
   switch (kind) {
     case FRAME_JSON:
-      if (length > MAX_JSON_FRAME) throw new FramingError(`JSON frame of ${length} bytes exceeds ${MAX_JSON_FRAME}`);
+      if (length > MAX_JSON_FRAME)
+        throw new FramingError(`JSON frame of ${length} bytes exceeds ${MAX_JSON_FRAME}`);
       return;
     case FRAME_DATA:
-      if (length === 0 || length > MAX_DATA_FRAME) throw new FramingError(`DATA frame length ${length} is outside 1..${MAX_DATA_FRAME}`);
+      if (length === 0 || length > MAX_DATA_FRAME)
+        throw new FramingError(`DATA frame length ${length} is outside 1..${MAX_DATA_FRAME}`);
       return;
     case FRAME_END:
     case FRAME_ABORT:

@@ -4,7 +4,15 @@
 //
 // Key id: the first 16 hex digits of SHA-256 over the 32 raw public key bytes. It names the
 // signer in a manifest; the agent looks the key up by id, then checks the signature with it.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from "node:crypto";
 
 export const PUBLIC_KEY_PREFIX = "keel-ed25519";
 export const KEY_ID_PATTERN = /^[0-9a-f]{16}$/;
@@ -29,7 +37,10 @@ function rawFromKeyObject(key: KeyObject): Buffer {
 
 function publicKeyFromRaw(raw: Buffer): KeyObject {
   if (raw.length !== 32) throw new Error("an ed25519 public key has 32 bytes");
-  return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
+  return createPublicKey({
+    key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") },
+    format: "jwk",
+  });
 }
 
 /** Parses a public key file's text (`keel-ed25519 …` line or PEM). Throws on anything else. */

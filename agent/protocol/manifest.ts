@@ -95,7 +95,8 @@ export interface ReleaseSpecial {
 }
 
 /** A privileged extended attribute name a manifest may declare in `special.xattrs`. */
-export const DECLARABLE_XATTR = /^(security\.[A-Za-z0-9._-]{1,200}|trusted\.[A-Za-z0-9._-]{1,200}|system\.posix_acl_(access|default))$/;
+export const DECLARABLE_XATTR =
+  /^(security\.[A-Za-z0-9._-]{1,200}|trusted\.[A-Za-z0-9._-]{1,200}|system\.posix_acl_(access|default))$/;
 
 /** A signed release manifest (manifestVersion 1 or 2; builders write 2). */
 export interface ReleaseManifest {
@@ -125,8 +126,21 @@ export interface ReleaseManifest {
 export type UnsignedManifest = Omit<ReleaseManifest, "signature">;
 
 const MANIFEST_FIELDS = [
-  "manifestVersion", "app", "version", "kind", "created", "signer", "tree", "stream",
-  "parent", "healthCheck", "special", "signature", "requires", "onActivate", "exports",
+  "manifestVersion",
+  "app",
+  "version",
+  "kind",
+  "created",
+  "signer",
+  "tree",
+  "stream",
+  "parent",
+  "healthCheck",
+  "special",
+  "signature",
+  "requires",
+  "onActivate",
+  "exports",
 ] as const;
 
 function name(v: unknown, path: string, problem: (x: unknown) => string | null): string {
@@ -167,17 +181,34 @@ export function validateManifest(v: unknown): ReleaseManifest {
   const o = obj(v, "manifest", MANIFEST_FIELDS);
   const version = MANIFEST_VERSIONS.find((x) => x === o.manifestVersion);
   if (version === undefined) {
-    throw new ProtocolInputError("manifest.manifestVersion", `must be one of ${MANIFEST_VERSIONS.join(", ")}`);
+    throw new ProtocolInputError(
+      "manifest.manifestVersion",
+      `must be one of ${MANIFEST_VERSIONS.join(", ")}`,
+    );
   }
-  const t = obj(o.tree, "manifest.tree", version === 1 ? ["files", "bytes", "sha256"] : ["files", "bytes", "sha256", "metaSha256"]);
-  const s = obj(o.stream, "manifest.stream", ["format", "compression", "bytes", "sha256", "chunkSize", "chunks", "uuid"]);
+  const t = obj(
+    o.tree,
+    "manifest.tree",
+    version === 1 ? ["files", "bytes", "sha256"] : ["files", "bytes", "sha256", "metaSha256"],
+  );
+  const s = obj(o.stream, "manifest.stream", [
+    "format",
+    "compression",
+    "bytes",
+    "sha256",
+    "chunkSize",
+    "chunks",
+    "uuid",
+  ]);
   const stream: ReleaseStream = {
     format: oneOf(s.format, "manifest.stream.format", STREAM_FORMATS),
     compression: oneOf(s.compression, "manifest.stream.compression", STREAM_COMPRESSIONS),
     bytes: int(s.bytes, "manifest.stream.bytes", 1),
     sha256: str(s.sha256, "manifest.stream.sha256", { pattern: SHA256_PATTERN }),
     chunkSize: int(s.chunkSize, "manifest.stream.chunkSize", MIN_CHUNK_SIZE, MAX_CHUNK_SIZE),
-    chunks: arr(s.chunks, "manifest.stream.chunks", MAX_CHUNKS, (x, p) => str(x, p, { pattern: SHA256_PATTERN })),
+    chunks: arr(s.chunks, "manifest.stream.chunks", MAX_CHUNKS, (x, p) =>
+      str(x, p, { pattern: SHA256_PATTERN }),
+    ),
     uuid: opt(s.uuid, (x) => str(x, "manifest.stream.uuid", { pattern: UUID_PATTERN })),
   };
   if (stream.uuid === undefined) delete stream.uuid;
@@ -198,7 +229,9 @@ export function validateManifest(v: unknown): ReleaseManifest {
       files: int(t.files, "manifest.tree.files"),
       bytes: int(t.bytes, "manifest.tree.bytes"),
       sha256: str(t.sha256, "manifest.tree.sha256", { pattern: SHA256_PATTERN }),
-      ...(version === 2 ? { metaSha256: str(t.metaSha256, "manifest.tree.metaSha256", { pattern: SHA256_PATTERN }) } : {}),
+      ...(version === 2
+        ? { metaSha256: str(t.metaSha256, "manifest.tree.metaSha256", { pattern: SHA256_PATTERN }) }
+        : {}),
     },
     stream,
     signature: str(o.signature, "manifest.signature", { pattern: /^[A-Za-z0-9+/]{86}==$/ }),
@@ -213,24 +246,35 @@ export function validateManifest(v: unknown): ReleaseManifest {
     if (stream.format === "btrfs-send" && !m.parent.uuid) {
       throw new ProtocolInputError("manifest.parent.uuid", "is required for incremental btrfs-send streams");
     }
-    if (m.parent.version === m.version) throw new ProtocolInputError("manifest.parent.version", "must differ from version");
+    if (m.parent.version === m.version)
+      throw new ProtocolInputError("manifest.parent.version", "must differ from version");
   }
   if (o.healthCheck !== undefined) m.healthCheck = validateHealthCheck(o.healthCheck, "manifest.healthCheck");
   if (o.onActivate !== undefined) m.onActivate = validateOnActivate(o.onActivate, "manifest.onActivate");
   if (o.exports !== undefined) m.exports = validateExports(o.exports, "manifest.exports");
   if (o.special !== undefined) {
-    const sp = obj(o.special, "manifest.special", version === 1 ? ["setuid", "capabilities", "devices"] : ["setuid", "capabilities", "devices", "xattrs"]);
+    const sp = obj(
+      o.special,
+      "manifest.special",
+      version === 1 ? ["setuid", "capabilities", "devices"] : ["setuid", "capabilities", "devices", "xattrs"],
+    );
     m.special = {
       setuid: bool(sp.setuid, "manifest.special.setuid"),
       capabilities: bool(sp.capabilities, "manifest.special.capabilities"),
       devices: bool(sp.devices, "manifest.special.devices"),
     };
     if (sp.xattrs !== undefined) {
-      m.special.xattrs = arr(sp.xattrs, "manifest.special.xattrs", 64, (x, p) => str(x, p, { pattern: DECLARABLE_XATTR }));
+      m.special.xattrs = arr(sp.xattrs, "manifest.special.xattrs", 64, (x, p) =>
+        str(x, p, { pattern: DECLARABLE_XATTR }),
+      );
     }
   }
   if (o.requires !== undefined) m.requires = validateRequires(o.requires, "manifest.requires");
-  if (m.requires && m.kind !== "app") throw new ProtocolInputError("manifest.requires", `only apps require runtimes (this release is a ${m.kind})`);
+  if (m.requires && m.kind !== "app")
+    throw new ProtocolInputError(
+      "manifest.requires",
+      `only apps require runtimes (this release is a ${m.kind})`,
+    );
   return m;
 }
 
@@ -246,17 +290,27 @@ export function signManifest(m: Omit<UnsignedManifest, "signer">, key: SigningKe
 }
 
 export type SignatureCheck =
-  | { ok: true; key: PublicKeyInfo }
-  | { ok: false; code: "UNTRUSTED_KEY" | "BAD_SIGNATURE"; message: string };
+  { ok: true; key: PublicKeyInfo } | { ok: false; code: "UNTRUSTED_KEY" | "BAD_SIGNATURE"; message: string };
 
 /** Checks the signature against the trusted keys (looked up by the manifest's signer key id). */
-export function checkManifestSignature(m: ReleaseManifest, trusted: readonly PublicKeyInfo[]): SignatureCheck {
+export function checkManifestSignature(
+  m: ReleaseManifest,
+  trusted: readonly PublicKeyInfo[],
+): SignatureCheck {
   const key = trusted.find((k) => k.keyId === m.signer);
   if (!key) {
-    return { ok: false, code: "UNTRUSTED_KEY", message: `release ${m.app} ${m.version} is signed by key ${m.signer}, which this host does not trust` };
+    return {
+      ok: false,
+      code: "UNTRUSTED_KEY",
+      message: `release ${m.app} ${m.version} is signed by key ${m.signer}, which this host does not trust`,
+    };
   }
   if (!verifyBytes(manifestSigningBytes(m), m.signature, key.key)) {
-    return { ok: false, code: "BAD_SIGNATURE", message: `the signature of release ${m.app} ${m.version} does not verify with key ${m.signer}` };
+    return {
+      ok: false,
+      code: "BAD_SIGNATURE",
+      message: `the signature of release ${m.app} ${m.version} does not verify with key ${m.signer}`,
+    };
   }
   return { ok: true, key };
 }

@@ -3,13 +3,41 @@
 // `keel-agent serve` (JSON frames, see framing.ts).
 import { ProtocolInputError, bool, int, obj, oneOf, opt, str } from "./check";
 import type { AgentErrorBody } from "./errors";
-import { validateActivation, type Activation, type ExportFact, type HookArgs, type HookResult } from "./activation";
-import { validateHealthCheck, validateManifest, RELEASE_KINDS, STREAM_FORMATS, type HealthCheck, type ReleaseKind, type ReleaseManifest, type StreamFormat } from "./manifest";
+import {
+  validateActivation,
+  type Activation,
+  type ExportFact,
+  type HookArgs,
+  type HookResult,
+} from "./activation";
+import {
+  validateHealthCheck,
+  validateManifest,
+  RELEASE_KINDS,
+  STREAM_FORMATS,
+  type HealthCheck,
+  type ReleaseKind,
+  type ReleaseManifest,
+  type StreamFormat,
+} from "./manifest";
 import { appNameProblem, versionProblem } from "./names";
 import { PROTOCOL_VERSION } from "./version";
 import { takeSectionArg, validateRequires, type RuntimeRequirement, type SectionArg } from "./requires";
 
-export const COMMANDS = ["facts", "version", "receive", "activate", "rollback", "remove", "gc", "verify", "health", "keygen", "build", "hook"] as const;
+export const COMMANDS = [
+  "facts",
+  "version",
+  "receive",
+  "activate",
+  "rollback",
+  "remove",
+  "gc",
+  "verify",
+  "health",
+  "keygen",
+  "build",
+  "hook",
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Wire encodings of a receive's data: the signed stream as is, or Keel's delta (agent/protocol/delta). */
@@ -274,9 +302,23 @@ export type AgentResponse<C extends Command = Command> =
  * `ready` when a receive may start sending DATA frames, `progress` during long steps.
  */
 export type AgentEvent =
-  | { protocolVersion: number; id: ""; event: "hello"; agentVersion: string; agentSha256: string | null; pid: number }
+  | {
+      protocolVersion: number;
+      id: "";
+      event: "hello";
+      agentVersion: string;
+      agentSha256: string | null;
+      pid: number;
+    }
   | { protocolVersion: number; id: string; event: "ready" }
-  | { protocolVersion: number; id: string; event: "progress"; step: string; bytes: number; totalBytes: number | null };
+  | {
+      protocolVersion: number;
+      id: string;
+      event: "progress";
+      step: string;
+      bytes: number;
+      totalBytes: number | null;
+    };
 
 export type AgentMessage = AgentResponse | AgentEvent;
 
@@ -359,7 +401,19 @@ function validateCommandArgs<C extends Command>(command: C, v: unknown): Command
       } as CommandArgs[C];
     }
     case "build": {
-      const o = obj(a, p, ["from", "app", "version", "parent", "key", "out", "kind", "format", "healthCheck", "requires", "activation"]);
+      const o = obj(a, p, [
+        "from",
+        "app",
+        "version",
+        "parent",
+        "key",
+        "out",
+        "kind",
+        "format",
+        "healthCheck",
+        "requires",
+        "activation",
+      ]);
       const r: BuildArgs = {
         from: str(o.from, `${p}.from`, PATH_ARG),
         app: app(o.app, `${p}.app`),

@@ -28,7 +28,8 @@ export function appNameProblem(value: unknown): string | null {
 export const RESERVED_VERSIONS = ["current", "previous"] as const;
 
 export function versionProblem(value: unknown): string | null {
-  if ((RESERVED_VERSIONS as readonly unknown[]).includes(value)) return `version ${JSON.stringify(value)} is reserved`;
+  if ((RESERVED_VERSIONS as readonly unknown[]).includes(value))
+    return `version ${JSON.stringify(value)} is reserved`;
   return nameProblem("version", value, VERSION_PATTERN);
 }
 

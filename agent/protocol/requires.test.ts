@@ -26,7 +26,21 @@ describe("version ranges", () => {
   }
 
   it("refuses what it does not understand, naming the part", () => {
-    for (const bad of ["", "latest!", ">= 1.0", "^1.x.3", "1.2.3.4.5x", "^a", "~1.2.3.4", ">=", "1 ||", "|| 1", ">=1;rm", "a".repeat(300), "=/etc"]) {
+    for (const bad of [
+      "",
+      "latest!",
+      ">= 1.0",
+      "^1.x.3",
+      "1.2.3.4.5x",
+      "^a",
+      "~1.2.3.4",
+      ">=",
+      "1 ||",
+      "|| 1",
+      ">=1;rm",
+      "a".repeat(300),
+      "=/etc",
+    ]) {
       expect(rangeProblem(bad), bad).not.toBeNull();
     }
     expect(() => parseRange(">=1.0 <<2")).toThrow(/<<2/);
@@ -38,22 +52,45 @@ describe("version ranges", () => {
   });
 
   it("validates requires and allows it only on apps", () => {
-    expect(validateRequires([{ runtime: "node", versions: "^20" }])).toEqual([{ runtime: "node", versions: "^20" }]);
+    expect(validateRequires([{ runtime: "node", versions: "^20" }])).toEqual([
+      { runtime: "node", versions: "^20" },
+    ]);
     expect(() => validateRequires([])).toThrow(/must not be empty/);
     expect(() => validateRequires([{ runtime: "Node", versions: "^20" }])).toThrow(/runtime name/);
     expect(() => validateRequires([{ runtime: "node", versions: "^20", extra: 1 }])).toThrow(/unknown field/);
-    expect(() => validateRequires([{ runtime: "node", versions: "^20" }, { runtime: "node", versions: "^21" }])).toThrow(/twice/);
+    expect(() =>
+      validateRequires([
+        { runtime: "node", versions: "^20" },
+        { runtime: "node", versions: "^21" },
+      ]),
+    ).toThrow(/twice/);
     expect(() => validateRequires([{ runtime: "node", versions: "newest" }])).toThrow(/versions/);
   });
 
   it("the manifest refuses requires on a runtime", () => {
     const m = {
-      manifestVersion: 2, app: "node", version: "20.1", kind: "runtime", created: "2026-12-06T00:00:00Z", signer: "0123456789abcdef",
+      manifestVersion: 2,
+      app: "node",
+      version: "20.1",
+      kind: "runtime",
+      created: "2026-12-06T00:00:00Z",
+      signer: "0123456789abcdef",
       tree: { files: 1, bytes: 1, sha256: "a".repeat(64), metaSha256: "b".repeat(64) },
-      stream: { format: "keel-tree-1", compression: "none", bytes: 1, sha256: "c".repeat(64), chunkSize: 65536, chunks: ["c".repeat(64)] },
+      stream: {
+        format: "keel-tree-1",
+        compression: "none",
+        bytes: 1,
+        sha256: "c".repeat(64),
+        chunkSize: 65536,
+        chunks: ["c".repeat(64)],
+      },
       signature: "A".repeat(86) + "==",
     };
-    expect(validateManifest({ ...m, kind: "app", requires: [{ runtime: "node", versions: "^20" }] }).requires).toHaveLength(1);
-    expect(() => validateManifest({ ...m, requires: [{ runtime: "x", versions: "1" }] })).toThrow(/only apps require runtimes/);
+    expect(
+      validateManifest({ ...m, kind: "app", requires: [{ runtime: "node", versions: "^20" }] }).requires,
+    ).toHaveLength(1);
+    expect(() => validateManifest({ ...m, requires: [{ runtime: "x", versions: "1" }] })).toThrow(
+      /only apps require runtimes/,
+    );
   });
 });

@@ -34,7 +34,10 @@ export class RangeSyntaxError extends Error {}
 
 function numericParts(text: string, whole: string): (number | null)[] {
   const m = NUMERIC.exec(text);
-  if (!m) throw new RangeSyntaxError(`${JSON.stringify(whole)}: ${JSON.stringify(text)} is not a version like 1, 1.2 or 1.2.3`);
+  if (!m)
+    throw new RangeSyntaxError(
+      `${JSON.stringify(whole)}: ${JSON.stringify(text)} is not a version like 1, 1.2 or 1.2.3`,
+    );
   const parts: (number | null)[] = [];
   for (const p of [m[1], m[2], m[3]]) {
     if (p === undefined) break;
@@ -43,7 +46,9 @@ function numericParts(text: string, whole: string): (number | null)[] {
   // Nothing numeric may follow a wildcard (1.x.3).
   const firstWild = parts.indexOf(null);
   if (firstWild >= 0 && parts.slice(firstWild).some((p) => p !== null)) {
-    throw new RangeSyntaxError(`${JSON.stringify(whole)}: a number after a wildcard in ${JSON.stringify(text)}`);
+    throw new RangeSyntaxError(
+      `${JSON.stringify(whole)}: a number after a wildcard in ${JSON.stringify(text)}`,
+    );
   }
   const fixed = firstWild >= 0 ? parts.slice(0, firstWild) : parts;
   return fixed;
@@ -81,22 +86,31 @@ function comparator(token: string, whole: string): Comparator[] {
     const ns = numericParts(v, whole) as number[];
     return ns.length === 3 ? [{ op: "=", version: v }] : tilde(ns);
   }
-  if (!op) throw new RangeSyntaxError(`${JSON.stringify(whole)}: ${JSON.stringify(token)} is not a range; write =${token} for exactly that version`);
-  if (!isValidVersion(v)) throw new RangeSyntaxError(`${JSON.stringify(whole)}: ${JSON.stringify(token)} is not an operator (>=, >, <=, <, =, ^, ~) with a valid version`);
+  if (!op)
+    throw new RangeSyntaxError(
+      `${JSON.stringify(whole)}: ${JSON.stringify(token)} is not a range; write =${token} for exactly that version`,
+    );
+  if (!isValidVersion(v))
+    throw new RangeSyntaxError(
+      `${JSON.stringify(whole)}: ${JSON.stringify(token)} is not an operator (>=, >, <=, <, =, ^, ~) with a valid version`,
+    );
   return [{ op, version: v }];
 }
 
 /** Parses a range; throws RangeSyntaxError with a message naming the offending part. */
 export function parseRange(text: string): VersionRange {
   if (typeof text !== "string") throw new RangeSyntaxError("a range must be a string");
-  if (text.length === 0 || text.length > MAX_RANGE_LENGTH) throw new RangeSyntaxError(`a range must have 1–${MAX_RANGE_LENGTH} characters`);
-  if (!/^[0-9A-Za-z._+~\-<>=^*| ]+$/.test(text)) throw new RangeSyntaxError(`${JSON.stringify(text)} holds characters no range uses`);
+  if (text.length === 0 || text.length > MAX_RANGE_LENGTH)
+    throw new RangeSyntaxError(`a range must have 1–${MAX_RANGE_LENGTH} characters`);
+  if (!/^[0-9A-Za-z._+~\-<>=^*| ]+$/.test(text))
+    throw new RangeSyntaxError(`${JSON.stringify(text)} holds characters no range uses`);
   const sets = text.split("||").map((s) => s.trim());
   if (sets.length > 8) throw new RangeSyntaxError(`${JSON.stringify(text)}: at most 8 alternatives (||)`);
   return sets.map((set) => {
     if (set === "") throw new RangeSyntaxError(`${JSON.stringify(text)}: an empty alternative around ||`);
     const tokens = set.split(/ +/);
-    if (tokens.length > 8) throw new RangeSyntaxError(`${JSON.stringify(text)}: at most 8 comparators per alternative`);
+    if (tokens.length > 8)
+      throw new RangeSyntaxError(`${JSON.stringify(text)}: at most 8 comparators per alternative`);
     return tokens.flatMap((t) => comparator(t, text));
   });
 }
@@ -178,13 +192,21 @@ export interface SectionArg {
 
 /** Validates and strips `kind` (and `together`) for SECTION_COMMANDS, validates the rest, and puts them back. */
 export function takeSectionArg(command: string, v: unknown, rest: (v: unknown) => unknown): unknown {
-  if (!(SECTION_COMMANDS as readonly string[]).includes(command) || typeof v !== "object" || v === null || !("kind" in v || "together" in v)) return rest(v);
+  if (
+    !(SECTION_COMMANDS as readonly string[]).includes(command) ||
+    typeof v !== "object" ||
+    v === null ||
+    !("kind" in v || "together" in v)
+  )
+    return rest(v);
   const { kind, together, ...others } = v as { kind?: unknown; together?: unknown };
-  if (kind !== undefined && kind !== "app" && kind !== "runtime") throw new ProtocolInputError("args.kind", "must be one of app, runtime");
+  if (kind !== undefined && kind !== "app" && kind !== "runtime")
+    throw new ProtocolInputError("args.kind", "must be one of app, runtime");
   const r = rest(others) as Record<string, unknown>;
   const out: Record<string, unknown> = kind === "runtime" ? { ...r, kind } : r;
   if (together !== undefined) {
-    if (command !== "activate" || kind !== "runtime") throw new ProtocolInputError("args.together", "goes only with activate of a runtime");
+    if (command !== "activate" || kind !== "runtime")
+      throw new ProtocolInputError("args.together", "goes only with activate of a runtime");
     const t = obj(together, "args.together", ["app", "version"]);
     const ap = appNameProblem(t.app);
     if (ap) throw new ProtocolInputError("args.together.app", ap);

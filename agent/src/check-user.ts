@@ -22,20 +22,38 @@ async function lookup(name: string): Promise<CheckUser | null> {
   const gid = Number(f[3]);
   // Never "unprivileged" as root or as a group that is root's.
   if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid === 0 || gid === 0) {
-    throw new Error(`the user ${name} exists with uid ${f[2]} and gid ${f[3]}; it must not be root: remove it (userdel ${name}) and the agent makes it again`);
+    throw new Error(
+      `the user ${name} exists with uid ${f[2]} and gid ${f[3]}; it must not be root: remove it (userdel ${name}) and the agent makes it again`,
+    );
   }
   return { name, uid, gid };
 }
 
 const nologin = () => ["/usr/sbin/nologin", "/sbin/nologin"].find((p) => existsSync(p)) ?? "/bin/false";
-const which = (prog: string) => PATH.split(":").map((d) => `${d}/${prog}`).find((p) => existsSync(p));
+const which = (prog: string) =>
+  PATH.split(":")
+    .map((d) => `${d}/${prog}`)
+    .find((p) => existsSync(p));
 
 /** The argv that creates the user on this host: shadow's useradd (Debian, RHEL, …) or BusyBox adduser (Alpine). */
 function createArgv(name: string): string[] | null {
   const comment = "keel-agent, commands of release manifests"; // GECOS: no colons
   if (which("useradd"))
-    return ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", nologin(), "--comment", comment, name];
-  if (which("adduser")) return ["adduser", "-S", "-D", "-H", "-h", "/nonexistent", "-s", nologin(), "-g", comment, name];
+    return [
+      "useradd",
+      "--system",
+      "--user-group",
+      "--no-create-home",
+      "--home-dir",
+      "/nonexistent",
+      "--shell",
+      nologin(),
+      "--comment",
+      comment,
+      name,
+    ];
+  if (which("adduser"))
+    return ["adduser", "-S", "-D", "-H", "-h", "/nonexistent", "-s", nologin(), "-g", comment, name];
   return null;
 }
 
@@ -45,13 +63,20 @@ export async function ensureCheckUser(name = CHECK_USER): Promise<CheckUser> {
     const found = await lookup(name);
     if (found) return found;
     const argv = createArgv(name);
-    if (!argv) throw new Error(`the user ${name} does not exist and this host has neither useradd nor adduser: create a system user ${name} (no login shell, no home)`);
-    const r = await run(which("flock") ? ["flock", "-w", "30", "/etc/.pwd.lock", ...argv] : argv, { env: ENV });
+    if (!argv)
+      throw new Error(
+        `the user ${name} does not exist and this host has neither useradd nor adduser: create a system user ${name} (no login shell, no home)`,
+      );
+    const r = await run(which("flock") ? ["flock", "-w", "30", "/etc/.pwd.lock", ...argv] : argv, {
+      env: ENV,
+    });
     if (r.code === 0 || r.code === 9) continue; // made, or made by someone else meanwhile
     if (r.code === 10 && attempt < 20) {
       await new Promise((res) => setTimeout(res, 50 * (attempt + 1)));
       continue;
     }
-    throw new Error(`could not create the user ${name} (${argv[0]} exit ${r.code}: ${r.stderr.trim().split("\n").pop()}); create it by hand: ${argv.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}`);
+    throw new Error(
+      `could not create the user ${name} (${argv[0]} exit ${r.code}: ${r.stderr.trim().split("\n").pop()}); create it by hand: ${argv.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}`,
+    );
   }
 }

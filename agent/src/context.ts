@@ -11,6 +11,10 @@ export interface AgentContext {
   progress(step: string, bytes: number, totalBytes: number | null): void;
 }
 
-export function createContext(store: string, trustedDir: string, progress?: AgentContext["progress"]): AgentContext {
+export function createContext(
+  store: string,
+  trustedDir: string,
+  progress?: AgentContext["progress"],
+): AgentContext {
   return { layout: new StoreLayout(store), trustedDir, progress: progress ?? (() => undefined) };
 }

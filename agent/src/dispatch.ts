@@ -60,14 +60,24 @@ async function runStoreFree(command: Command, args: unknown): Promise<unknown> {
   return keygen(args as CommandArgs["keygen"]);
 }
 
-async function runInStore(command: Command, args: unknown, ctx0: AgentContext, input?: StreamInput): Promise<unknown> {
+async function runInStore(
+  command: Command,
+  args: unknown,
+  ctx0: AgentContext,
+  input?: StreamInput,
+): Promise<unknown> {
   // `kind: "runtime"` acts in runtimes/ (receive and gc choose their sections themselves).
   const ctx = sectionContext(ctx0, command, args);
   switch (command) {
     case "facts":
       return facts(ctx);
     case "receive":
-      if (!input) throw new AgentError("BAD_REQUEST", "receive", "receive needs a stream (--stream FILE or DATA frames)");
+      if (!input)
+        throw new AgentError(
+          "BAD_REQUEST",
+          "receive",
+          "receive needs a stream (--stream FILE or DATA frames)",
+        );
       return receive(ctx, args as CommandArgs["receive"], input);
     case "activate":
       return activate(ctx, args as CommandArgs["activate"]);

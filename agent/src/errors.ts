@@ -16,7 +16,10 @@ export class AgentError extends Error {
 }
 
 function errnoCode(e: unknown): string | undefined {
-  return typeof e === "object" && e !== null && "code" in e && typeof (e as { code: unknown }).code === "string"
+  return typeof e === "object" &&
+    e !== null &&
+    "code" in e &&
+    typeof (e as { code: unknown }).code === "string"
     ? (e as { code: string }).code
     : undefined;
 }
@@ -28,20 +31,41 @@ export function isDiskFull(e: unknown): boolean {
 
 export function toErrorBody(e: unknown, step: string): AgentErrorBody {
   if (e instanceof AgentError) {
-    const body: AgentErrorBody = { code: e.code, step: e.step, message: e.message, retryable: RETRYABLE_CODES.includes(e.code) };
+    const body: AgentErrorBody = {
+      code: e.code,
+      step: e.step,
+      message: e.message,
+      retryable: RETRYABLE_CODES.includes(e.code),
+    };
     if (e.details) body.details = e.details;
     return body;
   }
   if (e instanceof ProtocolInputError) {
-    const code: AgentErrorCode = /app name|version/.test(e.message) && !/manifest/.test(e.path) ? "INVALID_NAME" : e.path.startsWith("manifest") ? "BAD_MANIFEST" : "BAD_REQUEST";
+    const code: AgentErrorCode =
+      /app name|version/.test(e.message) && !/manifest/.test(e.path)
+        ? "INVALID_NAME"
+        : e.path.startsWith("manifest")
+          ? "BAD_MANIFEST"
+          : "BAD_REQUEST";
     return { code, step, message: e.message, retryable: false };
   }
   if (e instanceof FramingError) return { code: "BAD_REQUEST", step, message: e.message, retryable: false };
   if (isDiskFull(e)) {
-    return { code: "DISK_FULL", step, message: `no space left in the store while ${step}: ${(e as Error).message}`, retryable: false };
+    return {
+      code: "DISK_FULL",
+      step,
+      message: `no space left in the store while ${step}: ${(e as Error).message}`,
+      retryable: false,
+    };
   }
-  if (errnoCode(e)) return { code: "IO_ERROR", step, message: `${step}: ${(e as Error).message}`, retryable: true };
-  return { code: "INTERNAL", step, message: `${step}: ${e instanceof Error ? e.message : String(e)}`, retryable: false };
+  if (errnoCode(e))
+    return { code: "IO_ERROR", step, message: `${step}: ${(e as Error).message}`, retryable: true };
+  return {
+    code: "INTERNAL",
+    step,
+    message: `${step}: ${e instanceof Error ? e.message : String(e)}`,
+    retryable: false,
+  };
 }
 
 /** Runs fn, wrapping anything that is not already an AgentError with the step it happened in. */

@@ -4,9 +4,25 @@
 // host's allow-list (agent.json next to trusted.d, i.e. /etc/keel/agent.json; default
 // /etc/systemd/system and /usr/local/bin), the source resolves inside the version's tree and is a
 // regular file, and the link's place is free or already Keel's link for this app.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
-import { DEFAULT_EXPORT_DIRS, exportPath, type ExportDecl, type ExportFact, type ReleaseManifest } from "../protocol";
+import {
+  DEFAULT_EXPORT_DIRS,
+  exportPath,
+  type ExportDecl,
+  type ExportFact,
+  type ReleaseManifest,
+} from "../protocol";
 import type { AgentContext } from "./context";
 import { AgentError } from "./errors";
 
@@ -23,11 +39,22 @@ export function exportDirs(ctx: AgentContext): string[] {
   try {
     cfg = JSON.parse(readFileSync(file, "utf8")) as { exportDirs?: unknown };
   } catch (e) {
-    throw new AgentError("EXPORT_REFUSED", "exports", `${file} is not valid JSON (${(e as Error).message}); fix it on the host`);
+    throw new AgentError(
+      "EXPORT_REFUSED",
+      "exports",
+      `${file} is not valid JSON (${(e as Error).message}); fix it on the host`,
+    );
   }
   if (cfg.exportDirs === undefined) return [...DEFAULT_EXPORT_DIRS];
-  if (!Array.isArray(cfg.exportDirs) || !cfg.exportDirs.every((d) => typeof d === "string" && d.startsWith("/")))
-    throw new AgentError("EXPORT_REFUSED", "exports", `${file}: exportDirs must be a list of absolute directories`);
+  if (
+    !Array.isArray(cfg.exportDirs) ||
+    !cfg.exportDirs.every((d) => typeof d === "string" && d.startsWith("/"))
+  )
+    throw new AgentError(
+      "EXPORT_REFUSED",
+      "exports",
+      `${file}: exportDirs must be a list of absolute directories`,
+    );
   return cfg.exportDirs as string[];
 }
 
@@ -48,16 +75,30 @@ function ownedBy(ctx: AgentContext, app: string, path: string): "free" | "ours" 
 }
 
 /** Throws EXPORT_REFUSED (naming the export and what to do) unless every export of `m` may be made. */
-export function checkExports(ctx: AgentContext, app: string, version: string, m: ReleaseManifest, step: string): void {
+export function checkExports(
+  ctx: AgentContext,
+  app: string,
+  version: string,
+  m: ReleaseManifest,
+  step: string,
+): void {
   if (!m.exports?.length) return;
   const allowed = exportDirs(ctx);
   const tree = realpathSync(ctx.layout.version(app, version));
   for (const e of m.exports) {
     const where = exportPath(e);
     const refuse = (why: string) => {
-      throw new AgentError("EXPORT_REFUSED", step, `${app} ${version}: export ${e.from} -> ${where} refused: ${why}`, { export: e });
+      throw new AgentError(
+        "EXPORT_REFUSED",
+        step,
+        `${app} ${version}: export ${e.from} -> ${where} refused: ${why}`,
+        { export: e },
+      );
     };
-    if (!allowed.includes(e.dir)) refuse(`${e.dir} is not on this host's allow-list (${allowed.join(", ")}; ${agentConfigPath(ctx)} "exportDirs")`);
+    if (!allowed.includes(e.dir))
+      refuse(
+        `${e.dir} is not on this host's allow-list (${allowed.join(", ")}; ${agentConfigPath(ctx)} "exportDirs")`,
+      );
     let real: string;
     try {
       real = realpathSync(join(tree, e.from));
@@ -66,12 +107,18 @@ export function checkExports(ctx: AgentContext, app: string, version: string, m:
     }
     if (!real.startsWith(tree + "/")) refuse(`${e.from} resolves to ${real}, outside the version's tree`);
     if (!lstatSync(real).isFile()) refuse(`${e.from} is not a regular file`);
-    if (ownedBy(ctx, app, where) === "foreign") refuse(`${where} exists and is not Keel's link for ${app}; move it away first`);
+    if (ownedBy(ctx, app, where) === "foreign")
+      refuse(`${where} exists and is not Keel's link for ${app}; move it away first`);
   }
 }
 
 /** Makes the exports `now` declares and removes the ones only `before` declared (each by rename). */
-export function applyExports(ctx: AgentContext, app: string, before: ExportDecl[] | undefined, now: ExportDecl[] | undefined): void {
+export function applyExports(
+  ctx: AgentContext,
+  app: string,
+  before: ExportDecl[] | undefined,
+  now: ExportDecl[] | undefined,
+): void {
   const keep = new Set((now ?? []).map(exportPath));
   for (const e of before ?? []) {
     const p = exportPath(e);

@@ -37,7 +37,30 @@ const USAGE = `usage: keel-agent <command> [options]
   resident --idle SECONDS                 the resident agent itself (started by serve --resident; docs/agent.md)
 common options: --store DIR (default ${DEFAULT_STORE}), --trusted DIR (default ${DEFAULT_TRUSTED})`;
 
-const VALUE_FLAGS = new Set(["store", "trusted", "manifest", "stream", "wire", "delta-base", "keep", "out", "name", "from", "app", "version", "parent", "key", "kind", "format", "health-check", "on-activate", "export", "resident", "idle", "requires"]);
+const VALUE_FLAGS = new Set([
+  "store",
+  "trusted",
+  "manifest",
+  "stream",
+  "wire",
+  "delta-base",
+  "keep",
+  "out",
+  "name",
+  "from",
+  "app",
+  "version",
+  "parent",
+  "key",
+  "kind",
+  "format",
+  "health-check",
+  "on-activate",
+  "export",
+  "resident",
+  "idle",
+  "requires",
+]);
 const BOOL_FLAGS = new Set(["rollback", "allow-special", "help"]);
 
 interface Parsed {
@@ -78,7 +101,11 @@ function flag(p: Parsed, name: string): string | undefined {
 function argsFor(command: Command, p: Parsed): unknown {
   const pos = p.positional;
   const need = (n: number, max: number) => {
-    if (pos.length < n || pos.length > max) throw new ProtocolInputError(command, `expects ${n === max ? n : `${n}–${max}`} argument(s), got ${pos.length}`);
+    if (pos.length < n || pos.length > max)
+      throw new ProtocolInputError(
+        command,
+        `expects ${n === max ? n : `${n}–${max}`} argument(s), got ${pos.length}`,
+      );
   };
   switch (command) {
     case "facts":
@@ -93,9 +120,18 @@ function argsFor(command: Command, p: Parsed): unknown {
       try {
         manifest = JSON.parse(readFileSync(file, "utf8"));
       } catch (e) {
-        throw new AgentError("BAD_MANIFEST", "read-manifest", `cannot read manifest ${file}: ${(e as Error).message}`);
+        throw new AgentError(
+          "BAD_MANIFEST",
+          "read-manifest",
+          `cannot read manifest ${file}: ${(e as Error).message}`,
+        );
       }
-      return { manifest, wireEncoding: flag(p, "wire"), deltaBase: flag(p, "delta-base"), allowSpecial: p.flags.has("allow-special") ? true : undefined };
+      return {
+        manifest,
+        wireEncoding: flag(p, "wire"),
+        deltaBase: flag(p, "delta-base"),
+        allowSpecial: p.flags.has("allow-special") ? true : undefined,
+      };
     }
     case "activate":
       need(2, 2);
@@ -109,7 +145,8 @@ function argsFor(command: Command, p: Parsed): unknown {
     case "gc": {
       need(0, 1);
       const keep = flag(p, "keep");
-      if (keep === undefined || !/^\d{1,6}$/.test(keep)) throw new ProtocolInputError("--keep", "is required and must be a number");
+      if (keep === undefined || !/^\d{1,6}$/.test(keep))
+        throw new ProtocolInputError("--keep", "is required and must be a number");
       return { app: pos[0], keep: Number(keep) };
     }
     case "verify":
@@ -162,7 +199,10 @@ function activationFlags(p: Parsed): unknown {
   const onActivate = jsonFlag(p, "on-activate");
   const exports = jsonFlag(p, "export");
   if (onActivate === undefined && exports === undefined) return undefined;
-  return { ...(onActivate !== undefined ? { onActivate } : {}), ...(exports !== undefined ? { exports } : {}) };
+  return {
+    ...(onActivate !== undefined ? { onActivate } : {}),
+    ...(exports !== undefined ? { exports } : {}),
+  };
 }
 
 function print(value: unknown): void {
@@ -189,7 +229,11 @@ export async function main(argv: string[]): Promise<number> {
       const seconds = (name: string) => {
         const v = flag(p, name);
         if (v === undefined) return 0;
-        if (!/^\d{1,6}$/.test(v) || Number(v) > MAX_RESIDENT_SECONDS) throw new ProtocolInputError(`--${name}`, `must be a number of seconds up to ${MAX_RESIDENT_SECONDS}`);
+        if (!/^\d{1,6}$/.test(v) || Number(v) > MAX_RESIDENT_SECONDS)
+          throw new ProtocolInputError(
+            `--${name}`,
+            `must be a number of seconds up to ${MAX_RESIDENT_SECONDS}`,
+          );
         return Number(v);
       };
       if (command === "resident") {
@@ -203,7 +247,11 @@ export async function main(argv: string[]): Promise<number> {
       return code;
     }
     if (!(COMMANDS as readonly string[]).includes(command)) {
-      throw new AgentError("BAD_REQUEST", "arguments", `unknown command ${JSON.stringify(command)}; run keel-agent --help`);
+      throw new AgentError(
+        "BAD_REQUEST",
+        "arguments",
+        `unknown command ${JSON.stringify(command)}; run keel-agent --help`,
+      );
     }
     const cmd = command as Command;
     const raw = argsFor(cmd, p) as Record<string, unknown>;

@@ -36,7 +36,8 @@ function identity(path: string, contents = true): string | null {
 }
 
 /** One resident agent per store: the store's "resident" name (store/lock.ts). */
-const claimStore = async (storeRoot: string): Promise<Server | null> => claimName(lockName(storeRoot, "resident"));
+const claimStore = async (storeRoot: string): Promise<Server | null> =>
+  claimName(lockName(storeRoot, "resident"));
 
 /** Whether a resident agent holds this store now. */
 export async function residentRunning(storeRoot: string): Promise<boolean> {
@@ -51,20 +52,32 @@ export async function residentRunning(storeRoot: string): Promise<boolean> {
  * unless one runs already. Only as root, only from the bundle. Errors are not the caller's concern:
  * without a resident agent the next step simply starts Node again.
  */
-export async function startResident(opts: { store: string; trusted: string; idleSeconds: number }): Promise<boolean> {
+export async function startResident(opts: {
+  store: string;
+  trusted: string;
+  idleSeconds: number;
+}): Promise<boolean> {
   const file = ownFile();
   if (!file || process.getuid?.() !== 0 || (await residentRunning(opts.store))) return false;
-  const child = spawn(process.execPath, [file, "resident", "--store", opts.store, "--trusted", opts.trusted, "--idle", String(opts.idleSeconds)], {
-    detached: true,
-    stdio: "ignore",
-    cwd: "/",
-  });
+  const child = spawn(
+    process.execPath,
+    [file, "resident", "--store", opts.store, "--trusted", opts.trusted, "--idle", String(opts.idleSeconds)],
+    {
+      detached: true,
+      stdio: "ignore",
+      cwd: "/",
+    },
+  );
   child.on("error", () => undefined);
   child.unref();
   return true;
 }
 
-export async function resident(opts: { store: string; trusted: string; idleSeconds: number }): Promise<number> {
+export async function resident(opts: {
+  store: string;
+  trusted: string;
+  idleSeconds: number;
+}): Promise<number> {
   const layout = new StoreLayout(opts.store);
   const storeId = identity(layout.root, false);
   if (!storeId) return 1;

@@ -93,14 +93,29 @@ export async function serve(opts: ServeOptions): Promise<number> {
     new Promise((resolve, reject) => {
       opts.output.write(encodeJsonFrame(m), (e) => (e ? reject(e) : resolve()));
     });
-  await send({ protocolVersion: PROTOCOL_VERSION, id: "", event: "hello", agentVersion: AGENT_VERSION, agentSha256: agentSha256(), pid: process.pid });
+  await send({
+    protocolVersion: PROTOCOL_VERSION,
+    id: "",
+    event: "hello",
+    agentVersion: AGENT_VERSION,
+    agentSha256: agentSha256(),
+    pid: process.pid,
+  });
 
   for (;;) {
     const frame = await queue.next();
     if (frame.kind === "eof") return 0;
     if (frame.kind === "error" || frame.kind !== "json") {
-      const message = frame.kind === "error" ? frame.error.message : `unexpected ${frame.kind.toUpperCase()} frame outside a receive`;
-      await send({ protocolVersion: PROTOCOL_VERSION, id: "", ok: false, error: { code: "BAD_REQUEST", step: "framing", message, retryable: false } });
+      const message =
+        frame.kind === "error"
+          ? frame.error.message
+          : `unexpected ${frame.kind.toUpperCase()} frame outside a receive`;
+      await send({
+        protocolVersion: PROTOCOL_VERSION,
+        id: "",
+        ok: false,
+        error: { code: "BAD_REQUEST", step: "framing", message, retryable: false },
+      });
       return 2;
     }
     const raw = frame.value as { id?: unknown; protocolVersion?: unknown } | null;
@@ -110,7 +125,12 @@ export async function serve(opts: ServeOptions): Promise<number> {
         protocolVersion: PROTOCOL_VERSION,
         id,
         ok: false,
-        error: { code: "PROTOCOL_MISMATCH", step: "request", message: `agent speaks protocol ${PROTOCOL_VERSION}, request uses ${raw.protocolVersion}`, retryable: false },
+        error: {
+          code: "PROTOCOL_MISMATCH",
+          step: "request",
+          message: `agent speaks protocol ${PROTOCOL_VERSION}, request uses ${raw.protocolVersion}`,
+          retryable: false,
+        },
       });
       continue;
     }
@@ -135,9 +155,19 @@ export async function serve(opts: ServeOptions): Promise<number> {
               return;
             } else {
               streaming = "ended";
-              if (f.kind === "abort") throw new AgentError("BAD_STREAM", "stage", "the console aborted sending the stream");
-              if (f.kind === "eof") throw new AgentError("BAD_STREAM", "stage", "the stream was cut off (input closed before END)");
-              throw new AgentError("BAD_REQUEST", "framing", f.kind === "error" ? f.error.message : "a JSON frame arrived in the middle of a stream");
+              if (f.kind === "abort")
+                throw new AgentError("BAD_STREAM", "stage", "the console aborted sending the stream");
+              if (f.kind === "eof")
+                throw new AgentError(
+                  "BAD_STREAM",
+                  "stage",
+                  "the stream was cut off (input closed before END)",
+                );
+              throw new AgentError(
+                "BAD_REQUEST",
+                "framing",
+                f.kind === "error" ? f.error.message : "a JSON frame arrived in the middle of a stream",
+              );
             }
           }
         })();

@@ -58,7 +58,10 @@ export class StreamDigester {
   }
 }
 
-export function digestStreamFile(path: string, chunkSize: number): { bytes: number; sha256: string; chunks: string[] } {
+export function digestStreamFile(
+  path: string,
+  chunkSize: number,
+): { bytes: number; sha256: string; chunks: string[] } {
   const chunks: string[] = [];
   const digester = new StreamDigester(chunkSize, (hex) => chunks.push(hex));
   const buf = Buffer.allocUnsafe(Math.min(chunkSize, 1024 * 1024));

@@ -8,7 +8,8 @@ const dir = mkdtempSync(join(tmpdir(), "keel-digest-"));
 writeFileSync(join(dir, "f"), "hello\n");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const walk = (xattrs?: Map<string, [string, Buffer][]>, manifestVersion: 1 | 2 = 2) => walkTree(dir, { withDigest: true, meta: true, manifestVersion, xattrs });
+const walk = (xattrs?: Map<string, [string, Buffer][]>, manifestVersion: 1 | 2 = 2) =>
+  walkTree(dir, { withDigest: true, meta: true, manifestVersion, xattrs });
 
 describe("tree digest", () => {
   it("version 2 covers every xattr of every inode, the root included, in both digests", () => {
@@ -22,14 +23,38 @@ describe("tree digest", () => {
   });
 
   it("the order xattrs were read in does not matter", () => {
-    const a = walk(new Map([["f", [["user.b", Buffer.from("2")], ["user.a", Buffer.from("1")]]]]));
-    const b = walk(new Map([["f", [["user.a", Buffer.from("1")], ["user.b", Buffer.from("2")]]]]));
+    const a = walk(
+      new Map([
+        [
+          "f",
+          [
+            ["user.b", Buffer.from("2")],
+            ["user.a", Buffer.from("1")],
+          ],
+        ],
+      ]),
+    );
+    const b = walk(
+      new Map([
+        [
+          "f",
+          [
+            ["user.a", Buffer.from("1")],
+            ["user.b", Buffer.from("2")],
+          ],
+        ],
+      ]),
+    );
     expect(a.sha256).toBe(b.sha256);
   });
 
   it("leaves out the labels a host's security module sets by itself", () => {
-    expect(walk(new Map([["f", [["security.selinux", Buffer.from("system_u:object_r:bin_t:s0\0")]]]])).metaSha256).toBe(walk().metaSha256);
-    expect(walk(new Map([["f", [["security.capability", Buffer.alloc(20)]]]])).metaSha256).not.toBe(walk().metaSha256);
+    expect(
+      walk(new Map([["f", [["security.selinux", Buffer.from("system_u:object_r:bin_t:s0\0")]]]])).metaSha256,
+    ).toBe(walk().metaSha256);
+    expect(walk(new Map([["f", [["security.capability", Buffer.alloc(20)]]]])).metaSha256).not.toBe(
+      walk().metaSha256,
+    );
   });
 
   it("the meta digest does not read contents; the full one does", () => {

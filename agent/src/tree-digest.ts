@@ -96,7 +96,12 @@ export function walkTree(root: string, opts: WalkOptions): TreeWalk {
     if (type === "l") detail = readlinkSync(path);
     else if (type === "c" || type === "b") detail = String(st.rdev);
     const x = v2 ? xattrField(opts.xattrs?.get(key)) : null;
-    const line = (d: string) => JSON.stringify(x ? [relPath, type, st.mode & 0o7777, st.uid, st.gid, d, x] : [relPath, type, st.mode & 0o7777, st.uid, st.gid, d]) + "\n";
+    const line = (d: string) =>
+      JSON.stringify(
+        x
+          ? [relPath, type, st.mode & 0o7777, st.uid, st.gid, d, x]
+          : [relPath, type, st.mode & 0o7777, st.uid, st.gid, d],
+      ) + "\n";
     if (digest) digest.update(line(type === "f" ? `${st.size}:${fileSha256(path, buf)}` : detail));
     if (meta) meta.update(line(type === "f" ? String(st.size) : detail));
     return type;

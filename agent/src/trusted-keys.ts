@@ -8,7 +8,9 @@ import { AgentError } from "./errors";
 export function loadTrustedKeys(dir: string, step: string): PublicKeyInfo[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith(".pub")).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith(".pub"))
+      .sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw e;
@@ -17,7 +19,11 @@ export function loadTrustedKeys(dir: string, step: string): PublicKeyInfo[] {
     try {
       return parsePublicKey(readFileSync(join(dir, n), "utf8"));
     } catch (e) {
-      throw new AgentError("UNTRUSTED_KEY", step, `trusted key file ${join(dir, n)} is not a valid public key: ${(e as Error).message}`);
+      throw new AgentError(
+        "UNTRUSTED_KEY",
+        step,
+        `trusted key file ${join(dir, n)} is not a valid public key: ${(e as Error).message}`,
+      );
     }
   });
 }

@@ -18,7 +18,9 @@ export function agentSha256(): string | null {
   cachedSha = null;
   if (typeof __KEEL_AGENT_BUNDLED__ === "boolean" && __KEEL_AGENT_BUNDLED__) {
     try {
-      cachedSha = createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).digest("hex");
+      cachedSha = createHash("sha256")
+        .update(readFileSync(fileURLToPath(import.meta.url)))
+        .digest("hex");
     } catch {
       cachedSha = null;
     }

@@ -15,15 +15,45 @@ let units: string;
 let bin: string;
 const S = () => storeArgs(host, trusted);
 
-function release(version: string, activation: { onActivate?: object; exports?: object[] }, files: Record<string, string> = {}) {
+function release(
+  version: string,
+  activation: { onActivate?: object; exports?: object[] },
+  files: Record<string, string> = {},
+) {
   const src = s.dir(`src-${version}`);
-  writeTree(src, { "a.conf": `a ${version}\n`, "b.conf": `b ${version}\n`, "bin/tool": `#!/bin/sh\necho ${version}\n`, ...files });
-  const args = ["build", "--store", build, "--from", src, "--app", "web", "--version", version, "--key", key, "--out", s.dir(`out-${version}`)];
+  writeTree(src, {
+    "a.conf": `a ${version}\n`,
+    "b.conf": `b ${version}\n`,
+    "bin/tool": `#!/bin/sh\necho ${version}\n`,
+    ...files,
+  });
+  const args = [
+    "build",
+    "--store",
+    build,
+    "--from",
+    src,
+    "--app",
+    "web",
+    "--version",
+    version,
+    "--key",
+    key,
+    "--out",
+    s.dir(`out-${version}`),
+  ];
   if (activation.onActivate) args.push("--on-activate", JSON.stringify(activation.onActivate));
   if (activation.exports) args.push("--export", JSON.stringify(activation.exports));
   const b = agent(args);
   expect(b.code, b.stdout + b.stderr).toBe(0);
-  const r = agent(["receive", ...S(), "--manifest", b.json.full.manifestPath, "--stream", b.json.full.streamPath]);
+  const r = agent([
+    "receive",
+    ...S(),
+    "--manifest",
+    b.json.full.manifestPath,
+    "--stream",
+    b.json.full.streamPath,
+  ]);
   expect(r.code, r.stdout + r.stderr).toBe(0);
 }
 
@@ -39,8 +69,19 @@ beforeAll(() => {
   units = s.dir("units");
   bin = s.dir("bin");
   writeFileSync(join(dirname(trusted), "agent.json"), JSON.stringify({ exportDirs: [units, bin] }));
-  release("1.0", { exports: [{ from: "a.conf", dir: units }, { from: "bin/tool", dir: bin }] });
-  release("2.0", { exports: [{ from: "a.conf", dir: units }], onActivate: { argv: ["/bin/sh", "-c", 'id -un; echo "restarting $KEEL_VERSION" >&2; exit 3'], timeoutMs: 10_000 } });
+  release("1.0", {
+    exports: [
+      { from: "a.conf", dir: units },
+      { from: "bin/tool", dir: bin },
+    ],
+  });
+  release("2.0", {
+    exports: [{ from: "a.conf", dir: units }],
+    onActivate: {
+      argv: ["/bin/sh", "-c", 'id -un; echo "restarting $KEEL_VERSION" >&2; exit 3'],
+      timeoutMs: 10_000,
+    },
+  });
   release("3.0", { exports: [{ from: "b.conf", dir: units }] });
   release("4.0", { onActivate: { argv: ["sleep 30; echo $KEEL_APP"], shell: true, timeoutMs: 300 } });
 }, 300_000);
@@ -72,7 +113,9 @@ describe("exports", () => {
     const r = agent(["activate", ...S(), "web", "3.0"]);
     expect(r.code).toBe(1);
     expect(r.json.error.code).toBe("EXPORT_REFUSED");
-    expect(r.json.error.message).toBe(`web 3.0: export b.conf -> ${units}/b.conf refused: ${units}/b.conf exists and is not Keel's link for web; move it away first`);
+    expect(r.json.error.message).toBe(
+      `web 3.0: export b.conf -> ${units}/b.conf refused: ${units}/b.conf exists and is not Keel's link for web; move it away first`,
+    );
     expect(current()).toBe("1.0");
     expect(readFileSync(join(units, "b.conf"), "utf8")).toBe("the admin's own\n");
     expect(lstatSync(join(units, "a.conf")).isSymbolicLink()).toBe(true);
@@ -83,11 +126,24 @@ describe("the hook command", () => {
   it("runs the installed manifest's onActivate as keel-check, without a shell, and reports exit code and stderr", () => {
     const r = agent(["hook", ...S(), "web", "2.0"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.json).toMatchObject({ app: "web", version: "2.0", ran: true, ok: false, outcome: "exit 3", exitCode: 3, stderrTail: "restarting 2.0", user: "keel-check" });
+    expect(r.json).toMatchObject({
+      app: "web",
+      version: "2.0",
+      ran: true,
+      ok: false,
+      outcome: "exit 3",
+      exitCode: 3,
+      stderrTail: "restarting 2.0",
+      user: "keel-check",
+    });
   });
 
   it("a version without onActivate runs nothing", () => {
-    expect(agent(["hook", ...S(), "web", "1.0"]).json).toMatchObject({ ran: false, ok: true, outcome: "no onActivate declared" });
+    expect(agent(["hook", ...S(), "web", "1.0"]).json).toMatchObject({
+      ran: false,
+      ok: true,
+      outcome: "no onActivate declared",
+    });
   });
 
   it("shell: true goes through /bin/sh -c, and the timeout kills it", () => {

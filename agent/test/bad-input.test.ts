@@ -7,8 +7,20 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { craftSendStream, type CraftOp } from "./craft-send";
 import {
-  agent, buildAgent, buildRelease, makeKey, randomData, readManifest, resign, scratch, startPaused, storeArgs,
-  storeState, writeTree, type Built, type Scratch,
+  agent,
+  buildAgent,
+  buildRelease,
+  makeKey,
+  randomData,
+  readManifest,
+  resign,
+  scratch,
+  startPaused,
+  storeArgs,
+  storeState,
+  writeTree,
+  type Built,
+  type Scratch,
 } from "./helpers";
 
 let s: Scratch;
@@ -45,12 +57,14 @@ beforeAll(() => {
   rel.special = buildRelease(buildStore, src3, "tool", "1.0", key, out);
   // A release of several 4 MiB chunks.
   const src4 = s.dir("src4");
-  writeTree(src4, { "blob": randomData(14 * 1024 * 1024) });
+  writeTree(src4, { blob: randomData(14 * 1024 * 1024) });
   rel.bulk = buildRelease(buildStore, src4, "bulk", "1.0", key, out);
   outsideCanary = s.dir("canary");
   writeFileSync(join(outsideCanary, "file"), "canary\n");
   // The host runs 1.9.
-  expect(agent(["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream]).code).toBe(0);
+  expect(
+    agent(["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream]).code,
+  ).toBe(0);
   expect(agent(["activate", ...S(), "web", "1.9"]).code).toBe(0);
 });
 
@@ -88,7 +102,11 @@ describe("bad streams (case 6)", () => {
 
   it("refuses a truncated stream", () => {
     const b = full();
-    expectRefused(receive(rel["1.10"]!.manifest, variant("trunc", b.subarray(0, b.length - 4096))), "DIGEST_MISMATCH", /truncated/);
+    expectRefused(
+      receive(rel["1.10"]!.manifest, variant("trunc", b.subarray(0, b.length - 4096))),
+      "DIGEST_MISMATCH",
+      /truncated/,
+    );
   });
 
   it("refuses a truncated stream even when its manifest was signed over the truncated bytes", () => {
@@ -147,7 +165,11 @@ describe("signatures and replays (case 9)", () => {
     // Four 4 MiB chunks. The agent pauses once the first verified chunk reached btrfs receive.
     const source = join(out, "bulk-source.stream");
     writeFileSync(source, readFileSync(rel.bulk!.stream));
-    const { exit, stdout, opDir } = await startPaused(host, ["receive", ...S(), "--manifest", rel.bulk!.manifest, "--stream", source], "receive.mid-receive");
+    const { exit, stdout, opDir } = await startPaused(
+      host,
+      ["receive", ...S(), "--manifest", rel.bulk!.manifest, "--stream", source],
+      "receive.mid-receive",
+    );
     expect(opDir).toBeDefined();
     // Nothing in .staging holds stream bytes: btrfs receive reads a pipe.
     expect(readdirSync(opDir!).sort()).toEqual(["paused-receive.mid-receive", "recv"]);
@@ -192,8 +214,17 @@ describe("parents (case 10)", () => {
   it("refuses an incremental stream when the installed parent is another tree of the same version", () => {
     const h2 = s.btrfs("host2", 160);
     const S2 = storeArgs(h2, trusted);
-    expect(agent(["receive", ...S2, "--manifest", other["1.9"]!.manifest, "--stream", other["1.9"]!.stream]).code).toBe(0);
-    const r = agent(["receive", ...S2, "--manifest", rel["1.10"]!.incManifest!, "--stream", rel["1.10"]!.incStream!]);
+    expect(
+      agent(["receive", ...S2, "--manifest", other["1.9"]!.manifest, "--stream", other["1.9"]!.stream]).code,
+    ).toBe(0);
+    const r = agent([
+      "receive",
+      ...S2,
+      "--manifest",
+      rel["1.10"]!.incManifest!,
+      "--stream",
+      rel["1.10"]!.incStream!,
+    ]);
     expect(r.json.error).toMatchObject({ code: "PARENT_MISMATCH" });
     expect(storeState(h2, "web")).toMatchObject({ versions: ["1.9"], staging: [] });
   });
@@ -234,7 +265,12 @@ describe("escape attempts (case 7)", () => {
     const c = craftSendStream("x", ops, opts);
     const p = variant(`${name}.stream`, c.stream);
     const m = readManifest(rel["1.9"]!.manifest);
-    const mp = resign({ ...m, app: "evil", version: "1", stream: { ...m.stream, uuid: c.uuid } }, key, join(out, `${name}.json`), p);
+    const mp = resign(
+      { ...m, app: "evil", version: "1", stream: { ...m.stream, uuid: c.uuid } },
+      key,
+      join(out, `${name}.json`),
+      p,
+    );
     return receive(mp, p);
   };
   const evilGone = () => {
@@ -250,8 +286,15 @@ describe("escape attempts (case 7)", () => {
   });
 
   it("refuses a hard link and a rename out of the target", () => {
-    expect(crafted("link", [{ op: "link", path: "passwd", existing: "../../../etc/passwd" }]).json.error.code).toBe("STREAM_ESCAPE");
-    expect(crafted("rename", [{ op: "mkfile", path: "a" }, { op: "rename", from: "a", to: "../../a" }]).json.error.code).toBe("STREAM_ESCAPE");
+    expect(
+      crafted("link", [{ op: "link", path: "passwd", existing: "../../../etc/passwd" }]).json.error.code,
+    ).toBe("STREAM_ESCAPE");
+    expect(
+      crafted("rename", [
+        { op: "mkfile", path: "a" },
+        { op: "rename", from: "a", to: "../../a" },
+      ]).json.error.code,
+    ).toBe("STREAM_ESCAPE");
     evilGone();
   });
 
@@ -262,7 +305,9 @@ describe("escape attempts (case 7)", () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.json.error).toMatchObject({ code: "STREAM_ESCAPE", step: "verify" });
-    expect(r.json.error.message).toBe(`the stream writes through a symlink (s → ${outsideCanary}, for s/pwned)`);
+    expect(r.json.error.message).toBe(
+      `the stream writes through a symlink (s → ${outsideCanary}, for s/pwned)`,
+    );
     evilGone();
   });
 
@@ -273,7 +318,12 @@ describe("escape attempts (case 7)", () => {
     huge.writeUInt16LE(15, 4);
     const p = variant("huge.stream", Buffer.concat([c.stream.subarray(0, c.stream.length - 10), huge]));
     const m = readManifest(rel["1.9"]!.manifest);
-    const mp = resign({ ...m, app: "evil", version: "1", stream: { ...m.stream, uuid: c.uuid } }, key, join(out, "huge.json"), p);
+    const mp = resign(
+      { ...m, app: "evil", version: "1", stream: { ...m.stream, uuid: c.uuid } },
+      key,
+      join(out, "huge.json"),
+      p,
+    );
     expect(receive(mp, p).json.error).toMatchObject({ code: "BAD_STREAM" });
     expect(receive(mp, p).json.error.message).toMatch(/claims/);
     evilGone();
@@ -281,15 +331,24 @@ describe("escape attempts (case 7)", () => {
 });
 
 describe("names (case 11)", () => {
-  const commands = (bad: string) => [["activate", bad, "1.9"], ["rollback", bad], ["remove", bad, "1.9"], ["verify", bad], ["gc", bad, "--keep", "2"]];
-  it.each([["../x"], ["-rf"], ["a/b"], ["$(id)"], ["x\ny"], ["ＡＢ"], ["a".repeat(65)]])("refuses app %j", (bad) => {
-    const all = commands(bad);
-    const args = all[bad.length % all.length]!;
-    const r = agent([...args.slice(0, 1), ...S(), ...args.slice(1)]);
-    expect(r.code, JSON.stringify(args)).toBe(2);
-    expect(r.json.error.code).toBe("INVALID_NAME");
-    expectUntouched();
-  });
+  const commands = (bad: string) => [
+    ["activate", bad, "1.9"],
+    ["rollback", bad],
+    ["remove", bad, "1.9"],
+    ["verify", bad],
+    ["gc", bad, "--keep", "2"],
+  ];
+  it.each([["../x"], ["-rf"], ["a/b"], ["$(id)"], ["x\ny"], ["ＡＢ"], ["a".repeat(65)]])(
+    "refuses app %j",
+    (bad) => {
+      const all = commands(bad);
+      const args = all[bad.length % all.length]!;
+      const r = agent([...args.slice(0, 1), ...S(), ...args.slice(1)]);
+      expect(r.code, JSON.stringify(args)).toBe(2);
+      expect(r.json.error.code).toBe("INVALID_NAME");
+      expectUntouched();
+    },
+  );
 
   it.each([["../1"], ["current"], ["1/2"], ["-1"], [".."]])("refuses version %j", (bad) => {
     expect(agent(["activate", ...S(), "web", bad]).json.error.code).toBe("INVALID_NAME");
@@ -301,14 +360,20 @@ describe("disk full (case 5)", () => {
   it("refuses with DISK_FULL naming the step, removes staging and keeps the old version active", async () => {
     const tiny = s.btrfs("tiny", 200);
     const T = storeArgs(tiny, trusted);
-    expect(agent(["receive", ...T, "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream]).code).toBe(0);
+    expect(
+      agent(["receive", ...T, "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream]).code,
+    ).toBe(0);
     expect(agent(["activate", ...T, "web", "1.9"]).code).toBe(0);
     const src = s.dir("srcbig");
-    writeTree(src, { "bin/app": "big\n", "blob": randomData(70 * 1024 * 1024) });
+    writeTree(src, { "bin/app": "big\n", blob: randomData(70 * 1024 * 1024) });
     const bigStore = s.btrfs("bigbuild", 400);
     const b = buildRelease(bigStore, src, "web", "2.0", key, out);
     // The space check before the stream passes; the space goes while btrfs receive is writing.
-    const { exit, stdout, marker } = await startPaused(tiny, ["receive", ...T, "--manifest", b.manifest, "--stream", b.stream], "receive.mid-receive");
+    const { exit, stdout, marker } = await startPaused(
+      tiny,
+      ["receive", ...T, "--manifest", b.manifest, "--stream", b.stream],
+      "receive.mid-receive",
+    );
     expect(marker).toBeDefined();
     const filler = join(tiny, "filler");
     spawnSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=1M", "status=none"]); // until ENOSPC
@@ -320,7 +385,13 @@ describe("disk full (case 5)", () => {
     expect(r.json.error.code).toBe("DISK_FULL");
     expect(r.json.error.step).toBe("receive");
     expect(r.json.error.message).toMatch(/space/);
-    expect(storeState(tiny, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [], journal: [], metas: ["1.9.json"] });
+    expect(storeState(tiny, "web")).toMatchObject({
+      current: "1.9",
+      versions: ["1.9"],
+      staging: [],
+      journal: [],
+      metas: ["1.9.json"],
+    });
     expect(readFileSync(join(tiny, "apps/web/current/bin/app"), "utf8")).toBe("v1.9\n");
   });
 });

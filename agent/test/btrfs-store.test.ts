@@ -6,8 +6,22 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FrameDecoder, encodeDataFrames, encodeEndFrame, encodeJsonFrame, type Frame } from "../protocol";
 import {
-  agent, buildAgent, buildRelease, isSubvolumeReadOnly, makeKey, randomData, readManifest, scratch, startPaused,
-  storeArgs, storeState, writeTree, AGENT, type Built, type Loose, type Scratch,
+  agent,
+  buildAgent,
+  buildRelease,
+  isSubvolumeReadOnly,
+  makeKey,
+  randomData,
+  readManifest,
+  scratch,
+  startPaused,
+  storeArgs,
+  storeState,
+  writeTree,
+  AGENT,
+  type Built,
+  type Loose,
+  type Scratch,
 } from "./helpers";
 
 let s: Scratch;
@@ -121,12 +135,19 @@ describe("btrfs store", () => {
     expect(agent(["remove", ...S(), "web", "1.10"]).json.error.code).toBe("IN_USE");
     const gc = agent(["gc", ...S(), "--keep", "2"]);
     expect(gc.json.removed).toEqual([{ app: "web", version: "1.9" }]);
-    expect(storeState(host, "web")).toMatchObject({ versions: ["1.10", "1.11"], metas: ["1.10.json", "1.11.json"] });
+    expect(storeState(host, "web")).toMatchObject({
+      versions: ["1.10", "1.11"],
+      metas: ["1.10.json", "1.11.json"],
+    });
     expect(agent(["remove", ...S(), "web", "1.9"]).json).toMatchObject({ removed: false });
   });
 
   it("a second operation on the store gets a clear busy error", async () => {
-    const first = await startPaused(host, ["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream], "receive.mid-receive");
+    const first = await startPaused(
+      host,
+      ["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream],
+      "receive.mid-receive",
+    );
     try {
       expect(first.marker).toBeDefined();
       const second = agent(["rollback", ...S(), "web"]);
@@ -160,7 +181,9 @@ describe("btrfs store", () => {
     try {
       expect(await next()).toMatchObject({ event: "hello", protocolVersion: 1 });
       const manifest = readManifest(rel["1.9"]!.manifest);
-      child.stdin.write(encodeJsonFrame({ protocolVersion: 1, id: "r1", command: "receive", args: { manifest } }));
+      child.stdin.write(
+        encodeJsonFrame({ protocolVersion: 1, id: "r1", command: "receive", args: { manifest } }),
+      );
       expect(await next()).toMatchObject({ id: "r1", event: "ready" });
       for (const b of encodeDataFrames(readFileSync(rel["1.9"]!.stream))) child.stdin.write(b);
       child.stdin.write(encodeEndFrame());
@@ -168,14 +191,27 @@ describe("btrfs store", () => {
       while (res.event === "progress") res = await next();
       expect(res).toMatchObject({ id: "r1", ok: true, result: { version: "1.9", alreadyInstalled: false } });
       // Already installed: answered at once, no ready, no bytes needed.
-      child.stdin.write(encodeJsonFrame({ protocolVersion: 1, id: "r2", command: "receive", args: { manifest } }));
+      child.stdin.write(
+        encodeJsonFrame({ protocolVersion: 1, id: "r2", command: "receive", args: { manifest } }),
+      );
       expect(await next()).toMatchObject({ id: "r2", ok: true, result: { alreadyInstalled: true } });
       // Extra fields are refused.
-      child.stdin.write(encodeJsonFrame({ protocolVersion: 1, id: "r3", command: "activate", args: { app: "web", version: "1.9", approvedBy: "me" } }));
+      child.stdin.write(
+        encodeJsonFrame({
+          protocolVersion: 1,
+          id: "r3",
+          command: "activate",
+          args: { app: "web", version: "1.9", approvedBy: "me" },
+        }),
+      );
       expect(await next()).toMatchObject({ id: "r3", ok: false, error: { code: "BAD_REQUEST" } });
       child.stdin.write(encodeJsonFrame({ protocolVersion: 1, id: "f", command: "facts", args: {} }));
       const facts = await next();
-      expect(facts.result.apps[0].versions.map((v: { version: string }) => v.version)).toEqual(["1.9", "1.10", "1.11"]);
+      expect(facts.result.apps[0].versions.map((v: { version: string }) => v.version)).toEqual([
+        "1.9",
+        "1.10",
+        "1.11",
+      ]);
     } finally {
       child.stdin.end();
       child.kill("SIGKILL");

@@ -20,10 +20,39 @@ export function crc32c(buf: Buffer): number {
 }
 
 const A = {
-  UUID: 1, CTRANSID: 2, INO: 3, MODE: 5, RDEV: 8, XATTR_NAME: 13, XATTR_DATA: 14, PATH: 15, PATH_TO: 16, PATH_LINK: 17, FILE_OFFSET: 18, DATA: 19,
-  CLONE_UUID: 20, CLONE_CTRANSID: 21, CLONE_PATH: 22, CLONE_OFFSET: 23, CLONE_LEN: 24,
+  UUID: 1,
+  CTRANSID: 2,
+  INO: 3,
+  MODE: 5,
+  RDEV: 8,
+  XATTR_NAME: 13,
+  XATTR_DATA: 14,
+  PATH: 15,
+  PATH_TO: 16,
+  PATH_LINK: 17,
+  FILE_OFFSET: 18,
+  DATA: 19,
+  CLONE_UUID: 20,
+  CLONE_CTRANSID: 21,
+  CLONE_PATH: 22,
+  CLONE_OFFSET: 23,
+  CLONE_LEN: 24,
 } as const;
-const C = { SUBVOL: 1, SNAPSHOT: 2, MKFILE: 3, MKDIR: 4, MKNOD: 5, SYMLINK: 8, RENAME: 9, LINK: 10, SET_XATTR: 13, WRITE: 15, CLONE: 16, CHMOD: 18, END: 21 } as const;
+const C = {
+  SUBVOL: 1,
+  SNAPSHOT: 2,
+  MKFILE: 3,
+  MKDIR: 4,
+  MKNOD: 5,
+  SYMLINK: 8,
+  RENAME: 9,
+  LINK: 10,
+  SET_XATTR: 13,
+  WRITE: 15,
+  CLONE: 16,
+  CHMOD: 18,
+  END: 21,
+} as const;
 
 type Attr = [number, Buffer];
 
@@ -100,50 +129,124 @@ export function streamSubvol(stream: Buffer): CraftParent {
   return { uuid, ctransid };
 }
 
-export function craftSendStream(name: string, ops: CraftOp[], opts: { end?: boolean; parent?: CraftParent } = {}): { stream: Buffer; uuid: string } {
+export function craftSendStream(
+  name: string,
+  ops: CraftOp[],
+  opts: { end?: boolean; parent?: CraftParent } = {},
+): { stream: Buffer; uuid: string } {
   const ownUuid = randomBytes(16);
   const h = ownUuid.toString("hex");
   const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   const parts: Buffer[] = [Buffer.from("btrfs-stream\0", "latin1"), Buffer.from([1, 0, 0, 0])];
   if (opts.parent) {
-    parts.push(cmd(C.SNAPSHOT, [[A.PATH, s(name)], [A.UUID, ownUuid], [A.CTRANSID, u64(9)], [A.CLONE_UUID, uuidBytes(opts.parent.uuid)], [A.CLONE_CTRANSID, u64(opts.parent.ctransid)]]));
+    parts.push(
+      cmd(C.SNAPSHOT, [
+        [A.PATH, s(name)],
+        [A.UUID, ownUuid],
+        [A.CTRANSID, u64(9)],
+        [A.CLONE_UUID, uuidBytes(opts.parent.uuid)],
+        [A.CLONE_CTRANSID, u64(opts.parent.ctransid)],
+      ]),
+    );
   } else {
-    parts.push(cmd(C.SUBVOL, [[A.PATH, s(name)], [A.UUID, ownUuid], [A.CTRANSID, u64(7)]]));
+    parts.push(
+      cmd(C.SUBVOL, [
+        [A.PATH, s(name)],
+        [A.UUID, ownUuid],
+        [A.CTRANSID, u64(7)],
+      ]),
+    );
   }
   let ino = 257;
   for (const o of ops) {
     switch (o.op) {
       case "mkfile":
-        parts.push(cmd(C.MKFILE, [[A.PATH, s(o.path)], [A.INO, u64(ino++)]]));
-        if (o.data) parts.push(cmd(C.WRITE, [[A.PATH, s(o.path)], [A.FILE_OFFSET, u64(0)], [A.DATA, s(o.data)]]));
+        parts.push(
+          cmd(C.MKFILE, [
+            [A.PATH, s(o.path)],
+            [A.INO, u64(ino++)],
+          ]),
+        );
+        if (o.data)
+          parts.push(
+            cmd(C.WRITE, [
+              [A.PATH, s(o.path)],
+              [A.FILE_OFFSET, u64(0)],
+              [A.DATA, s(o.data)],
+            ]),
+          );
         break;
       case "mkdir":
-        parts.push(cmd(C.MKDIR, [[A.PATH, s(o.path)], [A.INO, u64(ino++)]]));
+        parts.push(
+          cmd(C.MKDIR, [
+            [A.PATH, s(o.path)],
+            [A.INO, u64(ino++)],
+          ]),
+        );
         break;
       case "symlink":
-        parts.push(cmd(C.SYMLINK, [[A.PATH, s(o.path)], [A.INO, u64(ino++)], [A.PATH_LINK, s(o.target)]]));
+        parts.push(
+          cmd(C.SYMLINK, [
+            [A.PATH, s(o.path)],
+            [A.INO, u64(ino++)],
+            [A.PATH_LINK, s(o.target)],
+          ]),
+        );
         break;
       case "link":
-        parts.push(cmd(C.LINK, [[A.PATH, s(o.path)], [A.PATH_LINK, s(o.existing)]]));
+        parts.push(
+          cmd(C.LINK, [
+            [A.PATH, s(o.path)],
+            [A.PATH_LINK, s(o.existing)],
+          ]),
+        );
         break;
       case "rename":
-        parts.push(cmd(C.RENAME, [[A.PATH, s(o.from)], [A.PATH_TO, s(o.to)]]));
+        parts.push(
+          cmd(C.RENAME, [
+            [A.PATH, s(o.from)],
+            [A.PATH_TO, s(o.to)],
+          ]),
+        );
         break;
       case "chmod":
-        parts.push(cmd(C.CHMOD, [[A.PATH, s(o.path)], [A.MODE, u64(o.mode)]]));
+        parts.push(
+          cmd(C.CHMOD, [
+            [A.PATH, s(o.path)],
+            [A.MODE, u64(o.mode)],
+          ]),
+        );
         break;
       case "setxattr":
-        parts.push(cmd(C.SET_XATTR, [[A.PATH, s(o.path)], [A.XATTR_NAME, typeof o.name === "string" ? s(o.name) : o.name], [A.XATTR_DATA, o.value]]));
+        parts.push(
+          cmd(C.SET_XATTR, [
+            [A.PATH, s(o.path)],
+            [A.XATTR_NAME, typeof o.name === "string" ? s(o.name) : o.name],
+            [A.XATTR_DATA, o.value],
+          ]),
+        );
         break;
       case "mknod":
-        parts.push(cmd(C.MKNOD, [[A.PATH, s(o.path)], [A.INO, u64(ino++)], [A.MODE, u64(o.mode)], [A.RDEV, u64(o.rdev)]]));
+        parts.push(
+          cmd(C.MKNOD, [
+            [A.PATH, s(o.path)],
+            [A.INO, u64(ino++)],
+            [A.MODE, u64(o.mode)],
+            [A.RDEV, u64(o.rdev)],
+          ]),
+        );
         break;
       case "clone": {
         const from = o.from === "self" ? { uuid, ctransid: 7n } : opts.parent!;
         parts.push(
           cmd(C.CLONE, [
-            [A.PATH, s(o.path)], [A.FILE_OFFSET, u64(0)], [A.CLONE_LEN, u64(o.len)], [A.CLONE_UUID, uuidBytes(from.uuid)],
-            [A.CLONE_CTRANSID, u64(o.from === "self" && opts.parent ? 9n : from.ctransid)], [A.CLONE_PATH, s(o.source)], [A.CLONE_OFFSET, u64(0)],
+            [A.PATH, s(o.path)],
+            [A.FILE_OFFSET, u64(0)],
+            [A.CLONE_LEN, u64(o.len)],
+            [A.CLONE_UUID, uuidBytes(from.uuid)],
+            [A.CLONE_CTRANSID, u64(o.from === "self" && opts.parent ? 9n : from.ctransid)],
+            [A.CLONE_PATH, s(o.source)],
+            [A.CLONE_OFFSET, u64(0)],
           ]),
         );
         break;

@@ -8,8 +8,21 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAULT_STEPS } from "../src/fault";
 import {
-  agent, agentAsync, buildAgent, inproc, buildRelease, isSubvolumeReadOnly, makeKey, randomData, readManifest, resign,
-  scratch, storeArgs, storeState, writeTree, type Scratch,
+  agent,
+  agentAsync,
+  buildAgent,
+  inproc,
+  buildRelease,
+  isSubvolumeReadOnly,
+  makeKey,
+  randomData,
+  readManifest,
+  resign,
+  scratch,
+  storeArgs,
+  storeState,
+  writeTree,
+  type Scratch,
 } from "./helpers";
 
 let s: Scratch;
@@ -51,10 +64,14 @@ function manifestFor(app: string, version: string): string {
 }
 
 function receive(app: string, version: string, env: Record<string, string> = {}) {
-  return agent(["receive", ...S(), "--manifest", manifestFor(app, version), "--stream", files[version]!.stream], { env });
+  return agent(
+    ["receive", ...S(), "--manifest", manifestFor(app, version), "--stream", files[version]!.stream],
+    { env },
+  );
 }
 
-const run = (command: string, args: Record<string, unknown>, stream?: string) => inproc(host, trusted, command, args, stream);
+const run = (command: string, args: Record<string, unknown>, stream?: string) =>
+  inproc(host, trusted, command, args, stream);
 const receiveIn = (app: string, version: string) =>
   run("receive", { manifest: readManifest(manifestFor(app, version)) }, files[version]!.stream);
 
@@ -73,7 +90,8 @@ function dropApps(): void {
   for (const app of readdirSync(apps)) {
     for (const v of readdirSync(join(apps, app))) {
       const p = join(apps, app, v);
-      if (!v.startsWith(".") && v !== "current" && v !== "previous") execFileSync("btrfs", ["subvolume", "delete", p], { stdio: "ignore" });
+      if (!v.startsWith(".") && v !== "current" && v !== "previous")
+        execFileSync("btrfs", ["subvolume", "delete", p], { stdio: "ignore" });
     }
     rmSync(join(apps, app), { recursive: true, force: true });
   }
@@ -90,7 +108,10 @@ async function freshApp(versions: string[], current: string, previous?: string):
 }
 
 /** Next start (the real agent's facts runs recovery) and every invariant of the store for app. */
-async function checkAfterCrash(app: string, allowed: [string | null, string | null][]): Promise<{ current: string | null; previous: string | null }> {
+async function checkAfterCrash(
+  app: string,
+  allowed: [string | null, string | null][],
+): Promise<{ current: string | null; previous: string | null }> {
   const facts = ok(agent(["facts", ...S()]));
   const st = storeState(host, app);
   expect(st.staging).toEqual([]);
@@ -115,23 +136,34 @@ function expectKilled(r: { signal: NodeJS.Signals | null; stdout: string; stderr
 describe("kill -9 at every step of an install (case 1)", () => {
   // Every receive step the agent can be killed at (a step added to FAULT_STEPS is tested too).
   const receiveSteps = FAULT_STEPS.filter((s) => s.startsWith("receive."));
-  it.each(receiveSteps)("%s: the old version stays current; the new one is complete or absent", async (step) => {
-    const app = await freshApp(["1.9"], "1.9");
-    expectKilled(receive(app, "1.10", { KEEL_AGENT_FAULT: step }));
-    await checkAfterCrash(app, [["1.9", null]]);
-    const versions = storeState(host, app).versions;
-    if (versions.includes("1.10")) await run("verify", { app, version: "1.10" });
-    // The install can simply be repeated.
-    await receiveIn(app, "1.10");
-    await run("activate", { app, version: "1.10" });
-    await checkAfterCrash(app, [["1.10", "1.9"]]);
-  });
+  it.each(receiveSteps)(
+    "%s: the old version stays current; the new one is complete or absent",
+    async (step) => {
+      const app = await freshApp(["1.9"], "1.9");
+      expectKilled(receive(app, "1.10", { KEEL_AGENT_FAULT: step }));
+      await checkAfterCrash(app, [["1.9", null]]);
+      const versions = storeState(host, app).versions;
+      if (versions.includes("1.10")) await run("verify", { app, version: "1.10" });
+      // The install can simply be repeated.
+      await receiveIn(app, "1.10");
+      await run("activate", { app, version: "1.10" });
+      await checkAfterCrash(app, [["1.10", "1.9"]]);
+    },
+  );
 
-  const switchSteps = ["activate.symlink-written", "activate.renamed", "activate.fsynced", "activate.previous-renamed"];
+  const switchSteps = [
+    "activate.symlink-written",
+    "activate.renamed",
+    "activate.fsynced",
+    "activate.previous-renamed",
+  ];
   it.each(switchSteps)("%s during activate: current is exactly old or new", async (step) => {
     const app = await freshApp(["1.9", "1.10"], "1.9");
     expectKilled(agent(["activate", ...S(), app, "1.10"], { env: { KEEL_AGENT_FAULT: step } }));
-    await checkAfterCrash(app, [["1.9", null], ["1.10", "1.9"]]);
+    await checkAfterCrash(app, [
+      ["1.9", null],
+      ["1.10", "1.9"],
+    ]);
   });
 });
 
@@ -141,7 +173,10 @@ describe("crash during rollback, remove, gc and recovery (case 3)", () => {
     async (step) => {
       const app = await freshApp(["1.9", "1.10"], "1.10", "1.9");
       expectKilled(agent(["rollback", ...S(), app], { env: { KEEL_AGENT_FAULT: step } }));
-      await checkAfterCrash(app, [["1.10", "1.9"], ["1.9", "1.10"]]);
+      await checkAfterCrash(app, [
+        ["1.10", "1.9"],
+        ["1.9", "1.10"],
+      ]);
       expect(storeState(host, app).versions).toEqual(["1.10", "1.9"]);
     },
   );
@@ -173,7 +208,7 @@ describe("random kills (case 2)", () => {
   it("25 random SIGKILLs during install, activate and rollback leave a consistent store every time", async () => {
     const app = await freshApp(["1.9"], "1.9");
     let rng = 0x2f6e2b1;
-    const rand = () => ((rng = (rng * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (rng = (rng * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     let killedMidway = 0;
     const took = new Map<string, number>();
     for (let i = 0; i < 25; i++) {
@@ -181,7 +216,14 @@ describe("random kills (case 2)", () => {
       const missing = ["1.10", "1.11"].find((v) => !st.versions.includes(v));
       const ops: string[][] = [];
       if (missing && (missing === "1.10" || st.versions.includes("1.10"))) {
-        ops.push(["receive", ...S(), "--manifest", manifestFor(app, missing), "--stream", files[missing]!.stream]);
+        ops.push([
+          "receive",
+          ...S(),
+          "--manifest",
+          manifestFor(app, missing),
+          "--stream",
+          files[missing]!.stream,
+        ]);
       }
       const newest = st.versions.includes("1.11") ? "1.11" : st.versions.includes("1.10") ? "1.10" : "1.9";
       if (st.current !== newest) ops.push(["activate", ...S(), app, newest]);
@@ -205,7 +247,10 @@ describe("random kills (case 2)", () => {
       const before = { current: st.current, previous: st.previous };
       const after = await checkAfterCrash(app, [
         [before.current, before.previous],
-        ...["1.9", "1.10", "1.11"].flatMap((v) => [[v, before.current] as [string, string | null], [v, before.previous] as [string, string | null]]),
+        ...["1.9", "1.10", "1.11"].flatMap((v) => [
+          [v, before.current] as [string, string | null],
+          [v, before.previous] as [string, string | null],
+        ]),
       ]);
       // The version that was current before is still installed unless it is no longer current or previous.
       if (before.current && (after.current === before.current || after.previous === before.current)) {

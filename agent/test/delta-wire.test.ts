@@ -3,11 +3,32 @@
 // signed manifest exactly like a raw stream before btrfs receive gets them. Damaged deltas are
 // refused and leave nothing behind.
 import { execFileSync } from "node:child_process";
-import { closeSync, createWriteStream, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  createWriteStream,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeDelta } from "../protocol/delta/encode";
-import { agent, buildAgent, buildRelease, makeKey, randomData, scratch, storeArgs, storeState, writeTree, type Built, type Scratch } from "./helpers";
+import {
+  agent,
+  buildAgent,
+  buildRelease,
+  makeKey,
+  randomData,
+  scratch,
+  storeArgs,
+  storeState,
+  writeTree,
+  type Built,
+  type Scratch,
+} from "./helpers";
 
 let s: Scratch;
 let host: string;
@@ -36,7 +57,7 @@ beforeAll(async () => {
   const text = Array.from({ length: 40_000 }, (_, i) => `line ${i} ${i * 7919}`).join("\n");
   writeTree(src, { "lib/main.js": text, "lib/blob": randomData(1024 * 1024) });
   rel["1.9"] = buildRelease(buildStore, src, "web", "1.9", key, out);
-  writeTree(src, { "lib/main.js": text.replace("line 20000 ", "line 20000 changed "), "README": "new\n" });
+  writeTree(src, { "lib/main.js": text.replace("line 20000 ", "line 20000 changed "), README: "new\n" });
   rel["1.10"] = buildRelease(buildStore, src, "web", "1.10", key, out, "1.9");
   incDelta = join(out, "inc.delta");
   fullDelta = join(out, "full.delta");
@@ -50,23 +71,52 @@ const S = () => storeArgs(host, trusted);
 
 describe("wire encoding keel-delta-1", () => {
   it("a damaged delta is refused and nothing stays behind", () => {
-    expect(agent(["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream]).code).toBe(0);
+    expect(
+      agent(["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream]).code,
+    ).toBe(0);
     expect(agent(["activate", ...S(), "web", "1.9"]).code).toBe(0);
     const b = Buffer.from(readFileSync(incDelta));
     b[b.length - 20]! ^= 0x55;
     const bad = join(s.root, "bad.delta");
     writeFileSync(bad, b);
-    const r = agent(["receive", ...S(), "--manifest", rel["1.10"]!.incManifest!, "--stream", bad, "--wire", "keel-delta-1"]);
+    const r = agent([
+      "receive",
+      ...S(),
+      "--manifest",
+      rel["1.10"]!.incManifest!,
+      "--stream",
+      bad,
+      "--wire",
+      "keel-delta-1",
+    ]);
     expect(r.code).toBe(1);
     expect(["BAD_STREAM", "DIGEST_MISMATCH"]).toContain(r.json.error.code);
-    expect(storeState(host, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [], journal: [] });
+    expect(storeState(host, "web")).toMatchObject({
+      current: "1.9",
+      versions: ["1.9"],
+      staging: [],
+      journal: [],
+    });
   });
 
   it("decodes an incremental stream against the installed parent, then verifies and receives it", () => {
     const wire = statSync(incDelta).size;
-    const r = agent(["receive", ...S(), "--manifest", rel["1.10"]!.incManifest!, "--stream", incDelta, "--wire", "keel-delta-1"]);
+    const r = agent([
+      "receive",
+      ...S(),
+      "--manifest",
+      rel["1.10"]!.incManifest!,
+      "--stream",
+      incDelta,
+      "--wire",
+      "keel-delta-1",
+    ]);
     expect(r.code, r.stdout).toBe(0);
-    expect(r.json).toMatchObject({ version: "1.10", wireBytes: wire, streamBytes: statSync(rel["1.10"]!.incStream!).size });
+    expect(r.json).toMatchObject({
+      version: "1.10",
+      wireBytes: wire,
+      streamBytes: statSync(rel["1.10"]!.incStream!).size,
+    });
     expect(r.json.wireBytes).toBeLessThan(r.json.streamBytes);
     expect(readFileSync(join(host, "apps/web/1.10/README"), "utf8")).toBe("new\n");
     expect(agent(["verify", ...S(), "web", "1.10"]).code).toBe(0);
@@ -74,7 +124,18 @@ describe("wire encoding keel-delta-1", () => {
   });
 
   it("decodes a full stream against another installed version named by --delta-base", () => {
-    const r = agent(["receive", ...S(), "--manifest", rel["1.10"]!.manifest, "--stream", fullDelta, "--wire", "keel-delta-1", "--delta-base", "1.9"]);
+    const r = agent([
+      "receive",
+      ...S(),
+      "--manifest",
+      rel["1.10"]!.manifest,
+      "--stream",
+      fullDelta,
+      "--wire",
+      "keel-delta-1",
+      "--delta-base",
+      "1.9",
+    ]);
     expect(r.code, r.stdout).toBe(0);
     expect(r.json.wireBytes).toBeLessThan(r.json.streamBytes / 10);
     expect(agent(["verify", ...S(), "web", "1.10"]).code).toBe(0);
@@ -82,7 +143,18 @@ describe("wire encoding keel-delta-1", () => {
 
   it("refuses a delta whose base is not installed", () => {
     expect(agent(["remove", ...S(), "web", "1.10"]).json.removed).toBe(true);
-    const r = agent(["receive", ...S(), "--manifest", rel["1.10"]!.manifest, "--stream", fullDelta, "--wire", "keel-delta-1", "--delta-base", "0.1"]);
+    const r = agent([
+      "receive",
+      ...S(),
+      "--manifest",
+      rel["1.10"]!.manifest,
+      "--stream",
+      fullDelta,
+      "--wire",
+      "keel-delta-1",
+      "--delta-base",
+      "0.1",
+    ]);
     expect(r.json.error).toMatchObject({ code: "PARENT_MISSING", step: "parent" });
     expect(storeState(host, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [] });
   });
@@ -106,11 +178,25 @@ describe("wire encoding keel-delta-1", () => {
     };
     flip();
     try {
-      const r = agent(["receive", ...S(), "--manifest", rel["1.10"]!.incManifest!, "--stream", incDelta, "--wire", "keel-delta-1"]);
+      const r = agent([
+        "receive",
+        ...S(),
+        "--manifest",
+        rel["1.10"]!.incManifest!,
+        "--stream",
+        incDelta,
+        "--wire",
+        "keel-delta-1",
+      ]);
       expect(r.code).toBe(1);
       expect(r.json.error).toMatchObject({ code: "PARENT_MISMATCH", step: "verify" });
       expect(r.json.error.message).toMatch(/lib\/main\.js differs .*send the stream without delta encoding/);
-      expect(storeState(host, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [], journal: [] });
+      expect(storeState(host, "web")).toMatchObject({
+        current: "1.9",
+        versions: ["1.9"],
+        staging: [],
+        journal: [],
+      });
     } finally {
       flip();
     }

@@ -25,9 +25,14 @@ const CASES_PER_SEED = 100;
  */
 const REPLAYS: Record<FuzzBackend, { seed: number; index: number; shows: string }[]> = {
   btrfs: [
-    { seed: 7, index: 469, shows: "an undeclared security.capability on etc/conf (an xattr name the inspector does not read as the capability)" },
+    {
+      seed: 7,
+      index: 469,
+      shows:
+        "an undeclared security.capability on etc/conf (an xattr name the inspector does not read as the capability)",
+    },
     { seed: 11, index: 274, shows: "an undeclared security.capability on etc/conf (incremental stream)" },
-    { seed: 11, index: 447, shows: "a setgid/setuid version root: CHMOD \"\" with bit 63 set" },
+    { seed: 11, index: 447, shows: 'a setgid/setuid version root: CHMOD "" with bit 63 set' },
     { seed: 11, index: 164, shows: "a security.selinux label the manifest does not declare" },
   ],
   plain: [],
@@ -46,9 +51,15 @@ describe("the property checker sees what it must", () => {
     writeFileSync(join(dir, "copy"), "…KEEL-FUZZ-SENTINEL-SECRET…");
     symlinkSync("/etc", join(dir, "l"));
     chmodSync(dir, 0o4755);
-    execFileSync("python3", ["-c", "import os,sys; os.setxattr(sys.argv[1], 'user.x', b'1')", join(dir, "copy")]);
+    execFileSync("python3", [
+      "-c",
+      "import os,sys; os.setxattr(sys.argv[1], 'user.x', b'1')",
+      join(dir, "copy"),
+    ]);
     const m = readManifestLike("0".repeat(64));
-    const kinds = checkInstalled(dir, m, Buffer.from("KEEL-FUZZ-SENTINEL-SECRET")).map((v) => v.kind).sort();
+    const kinds = checkInstalled(dir, m, Buffer.from("KEEL-FUZZ-SENTINEL-SECRET"))
+      .map((v) => v.kind)
+      .sort();
     expect(kinds).toEqual(["content", "leak", "setuid-root", "xattr"]);
     // Against the tree it was signed from: the setuid root is a metadata difference.
     const signed = s.dir("signed-tree");
@@ -86,15 +97,23 @@ describe.each(["plain", "btrfs"] as FuzzBackend[])("stream fuzzer on the %s back
       const c = await runCase(fx, r.seed, r.index);
       outcomes[c.outcome] = (outcomes[c.outcome] ?? 0) + 1;
       const line = `${describeCase(c)} [found before the fix: ${r.shows}]`;
-      if (c.outcome === "installed" || c.violations.some((v) => !PENDING[backend].includes(v.kind))) failures.push(line);
+      if (c.outcome === "installed" || c.violations.some((v) => !PENDING[backend].includes(v.kind)))
+        failures.push(line);
       else if (c.violations.length) pending.push(line);
     }
     // Installed with other contents than signed: allowed at receive (decision 0012), shown here.
-    if (pending.length) console.log(`${backend}: ${pending.length} cases in pending classes (${PENDING[backend].join(", ")}):\n  ${pending.slice(0, 20).join("\n  ")}`);
+    if (pending.length)
+      console.log(
+        `${backend}: ${pending.length} cases in pending classes (${PENDING[backend].join(", ")}):\n  ${pending.slice(0, 20).join("\n  ")}`,
+      );
     expect(failures, failures.join("\n")).toEqual([]);
     // The mutants reach every layer: the reader's refusals, the special-file check, the parent,
     // (btrfs) receive itself and the check after it — and some are harmless and install.
-    const expected = backend === "plain" ? ["BAD_STREAM", "SPECIAL_FILES", "installed"] : ["BAD_STREAM", "RECEIVE_FAILED", "SPECIAL_FILES", "CHECK_FAILED", "installed"];
-    for (const code of expected) expect(outcomes[code] ?? 0, `${code} in ${JSON.stringify(outcomes)}`).toBeGreaterThan(0);
+    const expected =
+      backend === "plain"
+        ? ["BAD_STREAM", "SPECIAL_FILES", "installed"]
+        : ["BAD_STREAM", "RECEIVE_FAILED", "SPECIAL_FILES", "CHECK_FAILED", "installed"];
+    for (const code of expected)
+      expect(outcomes[code] ?? 0, `${code} in ${JSON.stringify(outcomes)}`).toBeGreaterThan(0);
   });
 });

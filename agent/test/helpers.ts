@@ -3,7 +3,16 @@
 // and re-signing for crafted bad inputs.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { formatManifest, parsePrivateKey, signManifest, type ReleaseManifest } from "../protocol";
@@ -88,7 +97,10 @@ export function agent(args: string[], opts: { env?: Record<string, string>; inpu
 }
 
 export function agentAsync(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn("node", [AGENT, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return spawn("node", [AGENT, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /**
@@ -99,7 +111,13 @@ export async function startPaused(
   store: string,
   args: string[],
   step: string,
-): Promise<{ child: ChildProcess; exit: Promise<number | null>; stdout: () => string; opDir: string | undefined; marker: string | undefined }> {
+): Promise<{
+  child: ChildProcess;
+  exit: Promise<number | null>;
+  stdout: () => string;
+  opDir: string | undefined;
+  marker: string | undefined;
+}> {
   const child = agentAsync(args, { KEEL_AGENT_PAUSE: step });
   const exit = new Promise<number | null>((r) => child.on("exit", r));
   let out = "";
@@ -132,8 +150,30 @@ export interface Built {
   incStream?: string;
 }
 
-export function buildRelease(store: string, from: string, app: string, version: string, key: string, out: string, parent?: string): Built {
-  const args = ["build", "--store", store, "--from", from, "--app", app, "--version", version, "--key", key, "--out", out];
+export function buildRelease(
+  store: string,
+  from: string,
+  app: string,
+  version: string,
+  key: string,
+  out: string,
+  parent?: string,
+): Built {
+  const args = [
+    "build",
+    "--store",
+    store,
+    "--from",
+    from,
+    "--app",
+    app,
+    "--version",
+    version,
+    "--key",
+    key,
+    "--out",
+    out,
+  ];
   if (parent) args.push("--parent", parent);
   const r = agent(args);
   if (r.code !== 0) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
@@ -182,7 +222,9 @@ export function storeState(store: string, app: string) {
   const appDir = join(store, "apps", app);
   const link = (n: string) => {
     try {
-      return execFileSync("readlink", [join(appDir, n)]).toString().trim();
+      return execFileSync("readlink", [join(appDir, n)])
+        .toString()
+        .trim();
     } catch {
       return null;
     }
@@ -192,7 +234,11 @@ export function storeState(store: string, app: string) {
     previous: link("previous"),
     staging: existsSync(join(store, ".staging")) ? readdirSync(join(store, ".staging")) : [],
     journal: existsSync(join(store, ".journal")) ? readdirSync(join(store, ".journal")) : [],
-    versions: existsSync(appDir) ? readdirSync(appDir).filter((n) => !n.startsWith(".") && n !== "current" && n !== "previous").sort() : [],
+    versions: existsSync(appDir)
+      ? readdirSync(appDir)
+          .filter((n) => !n.startsWith(".") && n !== "current" && n !== "previous")
+          .sort()
+      : [],
     metas: existsSync(join(appDir, ".meta")) ? readdirSync(join(appDir, ".meta")).sort() : [],
   };
 }
@@ -210,11 +256,22 @@ export function fileSize(path: string): number {
  * Runs a command inside the test process (same code as the bundle, no node start-up): for test
  * setup and checks, where only the crashing invocation needs to be a separate real agent.
  */
-export async function inproc(store: string, trusted: string, command: string, args: Record<string, unknown>, streamPath?: string): Promise<Loose> {
+export async function inproc(
+  store: string,
+  trusted: string,
+  command: string,
+  args: Record<string, unknown>,
+  streamPath?: string,
+): Promise<Loose> {
   const { runCommand } = await import("../src/dispatch");
   const { createContext } = await import("../src/context");
   const { fileInput } = await import("../src/input");
   const { validateArgs } = await import("../protocol");
   const cmd = command as Parameters<typeof validateArgs>[0];
-  return (await runCommand(cmd, validateArgs(cmd, args), createContext(store, trusted), streamPath ? fileInput(streamPath) : undefined)) as Loose;
+  return (await runCommand(
+    cmd,
+    validateArgs(cmd, args),
+    createContext(store, trusted),
+    streamPath ? fileInput(streamPath) : undefined,
+  )) as Loose;
 }

@@ -12,7 +12,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReleaseManifest, ReleaseSpecial } from "../protocol";
 import { capabilityValue, craftSendStream, streamSubvol, type CraftOp, type CraftParent } from "./craft-send";
-import { agent, buildAgent, buildRelease, makeKey, readManifest, resign, scratch, storeArgs, storeState, writeTree, type Scratch } from "./helpers";
+import {
+  agent,
+  buildAgent,
+  buildRelease,
+  makeKey,
+  readManifest,
+  resign,
+  scratch,
+  storeArgs,
+  storeState,
+  writeTree,
+  type Scratch,
+} from "./helpers";
 import { WAYS, offer, startResident, type Attempt, type Way } from "./ways-in";
 
 const CAP_SETUID = 7;
@@ -51,7 +63,9 @@ beforeAll(() => {
   const b = buildRelease(build, src, "web", "1.0", key, out);
   base = readManifest(b.manifest);
   parent = streamSubvol(readFileSync(b.stream));
-  expect(agent(["receive", ...storeArgs(store, trusted), "--manifest", b.manifest, "--stream", b.stream]).code).toBe(0);
+  expect(
+    agent(["receive", ...storeArgs(store, trusted), "--manifest", b.manifest, "--stream", b.stream]).code,
+  ).toBe(0);
   expect(agent(["activate", ...storeArgs(store, trusted), "web", "1.0"]).code).toBe(0);
   parentDir = join(store, "apps/web/1.0");
   startResident(store, trusted);
@@ -101,7 +115,15 @@ async function treeOf(streamPath: string): Promise<ReleaseManifest["tree"] | nul
 }
 
 /** A crafted stream with a manifest signed by the trusted (stolen) key: web 2.0, its tree as the stream makes it. */
-async function hostile(ops: CraftOp[], opts: { incremental?: boolean; special?: ReleaseSpecial; tree?: ReleaseManifest["tree"]; manifestVersion?: 1 } = {}): Promise<Attempt> {
+async function hostile(
+  ops: CraftOp[],
+  opts: {
+    incremental?: boolean;
+    special?: ReleaseSpecial;
+    tree?: ReleaseManifest["tree"];
+    manifestVersion?: 1;
+  } = {},
+): Promise<Attempt> {
   const c = craftSendStream("x", ops, opts.incremental ? { parent } : {});
   const name = `h${++n}`;
   const streamPath = join(out, `${name}.stream`);
@@ -116,15 +138,29 @@ async function hostile(ops: CraftOp[], opts: { incremental?: boolean; special?: 
     const { metaSha256: _m, ...t } = m.tree;
     m.tree = t;
   }
-  return { manifestPath: resign(m, key, join(out, `${name}.json`), streamPath), streamPath, deltaBase: { version: "1.0", dir: parentDir } };
+  return {
+    manifestPath: resign(m, key, join(out, `${name}.json`), streamPath),
+    streamPath,
+    deltaBase: { version: "1.0", dir: parentDir },
+  };
 }
 
 /** The tree of web 1.0 with the secret cloned into `stolen`: what a builder who guessed its size would sign. */
-const withStolen = () => ({ ...base.tree, files: base.tree.files + 1, bytes: base.tree.bytes + secretBytes.length });
+const withStolen = () => ({
+  ...base.tree,
+  files: base.tree.files + 1,
+  bytes: base.tree.bytes + secretBytes.length,
+});
 
 /** What an admin checks after a refused attempt. */
 function expectNothingChanged(): void {
-  expect(storeState(store, "web")).toMatchObject({ current: "1.0", versions: ["1.0"], staging: [], journal: [], metas: ["1.0.json"] });
+  expect(storeState(store, "web")).toMatchObject({
+    current: "1.0",
+    versions: ["1.0"],
+    staging: [],
+    journal: [],
+    metas: ["1.0.json"],
+  });
   expect(readFileSync(secret)).toEqual(secretBytes);
   expect(readdirSync(join(mnt, "secrets"))).toEqual(["key"]);
   expect(readdirSync(mnt).sort()).toEqual(["secrets", "store"]);
@@ -132,7 +168,11 @@ function expectNothingChanged(): void {
   expect(execFileSync("find", [store, "-xdev", "-perm", "/6000"]).toString().trim()).toBe("");
 }
 
-const file: CraftOp[] = [{ op: "mkdir", path: "bin" }, { op: "mkfile", path: "bin/x", data: "#!/bin/sh\nid\n" }, { op: "chmod", path: "bin/x", mode: 0o755 }];
+const file: CraftOp[] = [
+  { op: "mkdir", path: "bin" },
+  { op: "mkfile", path: "bin/x", data: "#!/bin/sh\nid\n" },
+  { op: "chmod", path: "bin/x", mode: 0o755 },
+];
 
 interface Case {
   name: string;
@@ -145,42 +185,98 @@ interface Case {
 const CASES: Case[] = [
   {
     name: "class 1: security.capability followed by a NUL byte",
-    attempt: () => hostile([...file, { op: "setxattr", path: "bin/x", name: Buffer.from("security.capability\0", "latin1"), value: capabilityValue([CAP_SETUID]) }]),
+    attempt: () =>
+      hostile([
+        ...file,
+        {
+          op: "setxattr",
+          path: "bin/x",
+          name: Buffer.from("security.capability\0", "latin1"),
+          value: capabilityValue([CAP_SETUID]),
+        },
+      ]),
     code: "SPECIAL_FILES",
     step: "verify",
-    message: /^the stream sets an extended attribute name with the control byte 0x00 \(security\.capability\\x00\)$/,
+    message:
+      /^the stream sets an extended attribute name with the control byte 0x00 \(security\.capability\\x00\)$/,
   },
   {
     name: "class 1: an undeclared file capability",
-    attempt: () => hostile([...file, { op: "setxattr", path: "bin/x", name: "security.capability", value: capabilityValue([CAP_SETUID]) }]),
+    attempt: () =>
+      hostile([
+        ...file,
+        { op: "setxattr", path: "bin/x", name: "security.capability", value: capabilityValue([CAP_SETUID]) },
+      ]),
     code: "SPECIAL_FILES",
     step: "verify",
-    message: /^web 2\.0: the stream sets capability cap_setuid\+pe on bin\/x, which the manifest does not declare$/,
+    message:
+      /^web 2\.0: the stream sets capability cap_setuid\+pe on bin\/x, which the manifest does not declare$/,
   },
   {
     name: "class 1: a declared capability the request does not allow",
-    attempt: () => hostile([...file, { op: "setxattr", path: "bin/x", name: "security.capability", value: capabilityValue([CAP_SETUID]) }], { special: { setuid: false, capabilities: true, devices: false } }),
+    attempt: () =>
+      hostile(
+        [
+          ...file,
+          {
+            op: "setxattr",
+            path: "bin/x",
+            name: "security.capability",
+            value: capabilityValue([CAP_SETUID]),
+          },
+        ],
+        { special: { setuid: false, capabilities: true, devices: false } },
+      ),
     code: "SPECIAL_FILES",
     step: "verify",
     message: /cap_setuid\+pe on bin\/x, which the manifest declares but this request does not allow/,
   },
   {
     name: "class 1: an undeclared SELinux label and an ACL",
-    attempt: () => hostile([...file, { op: "setxattr", path: "bin/x", name: "security.selinux", value: Buffer.from("system_u:object_r:shadow_t:s0\0") }, { op: "setxattr", path: "", name: "system.posix_acl_access", value: Buffer.from("0200000001000700", "hex") }]),
+    attempt: () =>
+      hostile([
+        ...file,
+        {
+          op: "setxattr",
+          path: "bin/x",
+          name: "security.selinux",
+          value: Buffer.from("system_u:object_r:shadow_t:s0\0"),
+        },
+        {
+          op: "setxattr",
+          path: "",
+          name: "system.posix_acl_access",
+          value: Buffer.from("0200000001000700", "hex"),
+        },
+      ]),
     code: "SPECIAL_FILES",
     step: "verify",
-    message: /privileged extended attributes bin\/x \(security\.selinux\), \. \(system\.posix_acl_access\) \(security\.selinux, system\.posix_acl_access not declared\)/,
+    message:
+      /privileged extended attributes bin\/x \(security\.selinux\), \. \(system\.posix_acl_access\) \(security\.selinux, system\.posix_acl_access not declared\)/,
   },
   {
     name: "class 1: a name outside every allowed namespace, and one that is not UTF-8",
-    attempt: () => hostile([...file, { op: "setxattr", path: "bin/x", name: Buffer.from("user.\xff\xfe", "latin1"), value: Buffer.from("1") }]),
+    attempt: () =>
+      hostile([
+        ...file,
+        {
+          op: "setxattr",
+          path: "bin/x",
+          name: Buffer.from("user.\xff\xfe", "latin1"),
+          value: Buffer.from("1"),
+        },
+      ]),
     code: "SPECIAL_FILES",
     step: "verify",
     message: /not valid UTF-8 \(user\.\\xff\\xfe\)/,
   },
   {
     name: "class 1: btrfs.* and trusted.* without a declaration",
-    attempt: () => hostile([...file, { op: "setxattr", path: "bin/x", name: "btrfs.compression", value: Buffer.from("zstd") }]),
+    attempt: () =>
+      hostile([
+        ...file,
+        { op: "setxattr", path: "bin/x", name: "btrfs.compression", value: Buffer.from("zstd") },
+      ]),
     code: "SPECIAL_FILES",
     step: "verify",
     message: /"btrfs\.compression", outside the namespaces a release may use/,
@@ -208,42 +304,71 @@ const CASES: Case[] = [
   },
   {
     name: "class 3: a clone source through a symlink of the parent that leaves the store",
-    attempt: () => hostile([{ op: "mkfile", path: "stolen" }, { op: "clone", path: "stolen", source: "m/key", from: "parent", len: 0 }], { incremental: true, tree: withStolen() }),
+    attempt: () =>
+      hostile(
+        [
+          { op: "mkfile", path: "stolen" },
+          { op: "clone", path: "stolen", source: "m/key", from: "parent", len: 0 },
+        ],
+        { incremental: true, tree: withStolen() },
+      ),
     code: "STREAM_ESCAPE",
     step: "verify",
-    message: /^the clone source parent\/m\/key leaves the parent: m is a symlink \(→ \.\.\/\.\.\/\.\.\/\.\.\/secrets\)$/,
+    message:
+      /^the clone source parent\/m\/key leaves the parent: m is a symlink \(→ \.\.\/\.\.\/\.\.\/\.\.\/secrets\)$/,
   },
   {
     name: "class 3: a clone source from the subvolume itself through a symlink the stream made",
-    attempt: () => hostile([{ op: "symlink", path: "up", target: "../../../../../secrets" }, { op: "mkfile", path: "stolen" }, { op: "clone", path: "stolen", source: "up/key", from: "self", len: 0 }]),
+    attempt: () =>
+      hostile([
+        { op: "symlink", path: "up", target: "../../../../../secrets" },
+        { op: "mkfile", path: "stolen" },
+        { op: "clone", path: "stolen", source: "up/key", from: "self", len: 0 },
+      ]),
     code: "STREAM_ESCAPE",
     step: "verify",
-    message: /^the stream clones data through a symlink \(up → \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/secrets, for up\/key\)$/,
+    message:
+      /^the stream clones data through a symlink \(up → \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/secrets, for up\/key\)$/,
   },
   {
     name: "class 3: a clone from the subvolume itself through the parent's symlink",
-    attempt: () => hostile([{ op: "mkfile", path: "stolen" }, { op: "clone", path: "stolen", source: "m/key", from: "self", len: 0 }], { incremental: true, tree: withStolen() }),
+    attempt: () =>
+      hostile(
+        [
+          { op: "mkfile", path: "stolen" },
+          { op: "clone", path: "stolen", source: "m/key", from: "self", len: 0 },
+        ],
+        { incremental: true, tree: withStolen() },
+      ),
     code: "STREAM_ESCAPE",
     step: "verify",
-    message: /^the stream clones data through a symlink of the parent \(m → \.\.\/\.\.\/\.\.\/\.\.\/secrets, for m\/key\)$/,
+    message:
+      /^the stream clones data through a symlink of the parent \(m → \.\.\/\.\.\/\.\.\/\.\.\/secrets, for m\/key\)$/,
   },
   {
     name: "class 3: a write through the parent's symlink",
     attempt: () => hostile([{ op: "mkfile", path: "m/planted", data: "x" }], { incremental: true }),
     code: "STREAM_ESCAPE",
     step: "verify",
-    message: /^the stream writes through a symlink of the parent \(m → \.\.\/\.\.\/\.\.\/\.\.\/secrets, for m\/planted\)$/,
+    message:
+      /^the stream writes through a symlink of the parent \(m → \.\.\/\.\.\/\.\.\/\.\.\/secrets, for m\/planted\)$/,
   },
   {
     name: "class 3: a hard link whose source is reached through the parent's symlink",
     attempt: () => hostile([{ op: "link", path: "copy", existing: "m/key" }], { incremental: true }),
     code: "STREAM_ESCAPE",
     step: "verify",
-    message: /^the stream links through a symlink of the parent \(m → \.\.\/\.\.\/\.\.\/\.\.\/secrets, for m\/key\)$/,
+    message:
+      /^the stream links through a symlink of the parent \(m → \.\.\/\.\.\/\.\.\/\.\.\/secrets, for m\/key\)$/,
   },
   {
     name: "class 3: a write through a symlink",
-    attempt: () => hostile([{ op: "mkdir", path: "a" }, { op: "symlink", path: "a/b", target: "/etc" }, { op: "mkfile", path: "a/b/passwd", data: "root::0:0::/:/bin/sh\n" }]),
+    attempt: () =>
+      hostile([
+        { op: "mkdir", path: "a" },
+        { op: "symlink", path: "a/b", target: "/etc" },
+        { op: "mkfile", path: "a/b/passwd", data: "root::0:0::/:/bin/sh\n" },
+      ]),
     code: "STREAM_ESCAPE",
     step: "verify",
     message: /^the stream writes through a symlink \(a\/b → \/etc, for a\/b\/passwd\)$/,
@@ -262,7 +387,10 @@ describe.each(WAYS.map((w) => [w]))("a stolen builder key, via %s", (way: Way) =
 
 describe("checked again on the received tree, before the version is visible", () => {
   it("a signed digest that leaves out an xattr the stream sets is refused at step check (TREE_MISMATCH)", async () => {
-    const ops: CraftOp[] = [...file, { op: "setxattr", path: "bin/x", name: "user.origin", value: Buffer.from("builder") }];
+    const ops: CraftOp[] = [
+      ...file,
+      { op: "setxattr", path: "bin/x", name: "user.origin", value: Buffer.from("builder") },
+    ];
     const honest = (await treeOf((await hostile(ops)).streamPath))!;
     const plain = (await treeOf((await hostile(file)).streamPath))!;
     // The same stream, signed with the digest of the tree without the xattr.
@@ -276,19 +404,38 @@ describe("checked again on the received tree, before the version is visible", ()
   });
 
   it("a version 1 manifest is taken only for a tree without xattrs; otherwise it says to rebuild", async () => {
-    const ops: CraftOp[] = [...file, { op: "setxattr", path: "bin/x", name: "user.origin", value: Buffer.from("builder") }];
-    const r = await offer("cli", store, trusted, await hostile(ops, { manifestVersion: 1 }), s.root, residents);
+    const ops: CraftOp[] = [
+      ...file,
+      { op: "setxattr", path: "bin/x", name: "user.origin", value: Buffer.from("builder") },
+    ];
+    const r = await offer(
+      "cli",
+      store,
+      trusted,
+      await hostile(ops, { manifestVersion: 1 }),
+      s.root,
+      residents,
+    );
     expect(r.error).toMatchObject({ code: "MANIFEST_TOO_OLD", step: "check" });
     expect(r.error!.message).toMatch(/version 1 manifest.*rebuild it with a current keel-agent/);
     expectNothingChanged();
   });
 
   it("a declared and allowed capability and a user xattr install, exactly as signed, and verify agrees", async () => {
-    const ops: CraftOp[] = [...file, { op: "setxattr", path: "bin/x", name: "user.origin", value: Buffer.from("builder") }, { op: "setxattr", path: "bin/x", name: "security.capability", value: capabilityValue([10]) }];
+    const ops: CraftOp[] = [
+      ...file,
+      { op: "setxattr", path: "bin/x", name: "user.origin", value: Buffer.from("builder") },
+      { op: "setxattr", path: "bin/x", name: "security.capability", value: capabilityValue([10]) },
+    ];
     const a = await hostile(ops, { special: { setuid: false, capabilities: true, devices: false } });
     const r = await offer("cli", store, trusted, { ...a, allowSpecial: true }, s.root, residents);
-    expect(r.result, JSON.stringify(r)).toMatchObject({ version: "2.0", special: { capabilities: ["bin/x (cap_net_bind_service+pe)"] } });
-    expect(spawnSync("getcap", [join(store, "apps/web/2.0/bin/x")]).stdout.toString()).toMatch(/cap_net_bind_service=ep/);
+    expect(r.result, JSON.stringify(r)).toMatchObject({
+      version: "2.0",
+      special: { capabilities: ["bin/x (cap_net_bind_service+pe)"] },
+    });
+    expect(spawnSync("getcap", [join(store, "apps/web/2.0/bin/x")]).stdout.toString()).toMatch(
+      /cap_net_bind_service=ep/,
+    );
     expect(agent(["verify", ...storeArgs(store, trusted), "web", "2.0"]).json.versions).toHaveLength(1);
     expect(agent(["remove", ...storeArgs(store, trusted), "web", "2.0"]).json.removed).toBe(true);
     expect(existsSync(join(store, "apps/web/2.0"))).toBe(false);
@@ -304,12 +451,28 @@ describe("errors that name the attempt", () => {
     const chunkSize = 64 * 1024 * 1024;
     const bytes = 2 ** 40;
     const { special: _sp, parent: _p, ...rest } = base;
-    const m: ReleaseManifest = { ...rest, version: "2.0", stream: { ...base.stream, uuid: c.uuid, bytes, chunkSize, chunks: Array.from({ length: bytes / chunkSize }, () => "0".repeat(64)) } };
-    const a: Attempt = { manifestPath: resign(m, key, join(out, "tib.json")), streamPath, deltaBase: { version: "1.0", dir: parentDir } };
+    const m: ReleaseManifest = {
+      ...rest,
+      version: "2.0",
+      stream: {
+        ...base.stream,
+        uuid: c.uuid,
+        bytes,
+        chunkSize,
+        chunks: Array.from({ length: bytes / chunkSize }, () => "0".repeat(64)),
+      },
+    };
+    const a: Attempt = {
+      manifestPath: resign(m, key, join(out, "tib.json")),
+      streamPath,
+      deltaBase: { version: "1.0", dir: parentDir },
+    };
     for (const way of ["cli", "serve", "resident"] as const) {
       const r = await offer(way, store, trusted, a, s.root, residents);
       expect(r.error, way).toMatchObject({ code: "DISK_FULL", step: "receive" });
-      expect(r.error!.message).toMatch(/^web 2\.0 declares a stream of 1099511627776 bytes \(1024\.0 GiB\), which exceeds the store's free space of \d+ bytes by \d+ bytes \(\d+\.\d GiB\); it is larger than the whole store/);
+      expect(r.error!.message).toMatch(
+        /^web 2\.0 declares a stream of 1099511627776 bytes \(1024\.0 GiB\), which exceeds the store's free space of \d+ bytes by \d+ bytes \(\d+\.\d GiB\); it is larger than the whole store/,
+      );
       expect(r.error!.message).not.toMatch(/gc/);
       expectNothingChanged();
     }
@@ -324,9 +487,22 @@ describe("errors that name the attempt", () => {
     writeFileSync(streamPath, Buffer.concat([c.stream, huge]));
     const { special: _sp, parent: _p, ...rest } = base;
     const m: ReleaseManifest = { ...rest, version: "2.0", stream: { ...base.stream, uuid: c.uuid } };
-    const r = await offer("cli", store, trusted, { manifestPath: resign(m, key, join(out, "huge.json"), streamPath), streamPath, deltaBase: { version: "1.0", dir: parentDir } }, s.root, residents);
+    const r = await offer(
+      "cli",
+      store,
+      trusted,
+      {
+        manifestPath: resign(m, key, join(out, "huge.json"), streamPath),
+        streamPath,
+        deltaBase: { version: "1.0", dir: parentDir },
+      },
+      s.root,
+      residents,
+    );
     expect(r.error).toMatchObject({ code: "BAD_STREAM", step: "verify" });
-    expect(r.error!.message).toBe("a stream command claims 4294967280 bytes, an impossible length for a btrfs send command (at most 65536)");
+    expect(r.error!.message).toBe(
+      "a stream command claims 4294967280 bytes, an impossible length for a btrfs send command (at most 65536)",
+    );
     expectNothingChanged();
   });
 });

@@ -8,7 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReleaseManifest } from "../protocol";
 import type { TreeRecord } from "../src/store/tree-stream";
 import { walkTree } from "../src/tree-digest";
-import { agent, buildAgent, buildRelease, makeKey, readManifest, resign, scratch, storeArgs, storeState, writeTree, type Built, type Scratch } from "./helpers";
+import {
+  agent,
+  buildAgent,
+  buildRelease,
+  makeKey,
+  readManifest,
+  resign,
+  scratch,
+  storeArgs,
+  storeState,
+  writeTree,
+  type Built,
+  type Scratch,
+} from "./helpers";
 import { residentSession, serveSession, type AgentSession } from "./sessions";
 import { snapshotTree } from "./fuzz/property";
 
@@ -63,7 +76,16 @@ function tree(records: Rec[]): Buffer {
 }
 
 const root: TreeRecord = { t: "d", p: ".", m: 0o755, u: 0, g: 0, mt: 0 };
-const file = (p: string, extra: Partial<Extract<TreeRecord, { t: "f" }>> = {}): TreeRecord => ({ t: "f", p, m: 0o644, u: 0, g: 0, mt: 0, s: 3, ...extra });
+const file = (p: string, extra: Partial<Extract<TreeRecord, { t: "f" }>> = {}): TreeRecord => ({
+  t: "f",
+  p,
+  m: 0o644,
+  u: 0,
+  g: 0,
+  mt: 0,
+  s: 3,
+  ...extra,
+});
 const end = (files: number, bytes: number): TreeRecord => ({ t: "e", files, bytes });
 
 interface Case {
@@ -77,17 +99,95 @@ interface Case {
 // The manifest is re-signed over the crafted stream (the builder's key signs anything); its tree
 // counts are the stream's own so that only the class under test stands in the way.
 const cases: Case[] = [
-  { name: "setuid root directory", records: () => [{ ...root, m: 0o4755 }, end(0, 0)], code: "SPECIAL_FILES", message: /setuid\/setgid files \(\.\)/ },
-  { name: "setgid root directory", records: () => [{ ...root, m: 0o2775 }, end(0, 0)], code: "SPECIAL_FILES", message: /setuid\/setgid files \(\.\)/ },
-  { name: "setuid file", records: () => [root, file("su", { m: 0o4755 }), end(1, 3)], code: "SPECIAL_FILES", message: /setuid\/setgid files \(su\)/ },
-  { name: "file-type bits in a mode", records: () => [root, file("a", { m: 0o104755 }), end(1, 3)], code: "BAD_STREAM", message: /mode 0o104755: bits outside the permission bits/ },
-  { name: "a mode past 32 bits", records: () => [root, file("a", { m: 2 ** 32 + 0o4755 }), end(1, 3)], code: "BAD_STREAM", message: /bits outside the permission bits/ },
-  { name: "a mode of 2^53", records: () => [root, { raw: `{"t":"f","p":"a","m":9007199254740993,"u":0,"g":0,"mt":0,"s":3}`, data: 3 }, end(1, 3)], code: "BAD_STREAM", message: /not written canonically/ },
-  { name: "a fractional mode", records: () => [root, { raw: `{"t":"f","p":"a","m":420.5,"u":0,"g":0,"mt":0,"s":3}`, data: 3 }, end(1, 3)], code: "BAD_STREAM", message: /mode 420.5, not an integer/ },
-  { name: "a mode written 420.0", records: () => [root, { raw: `{"t":"f","p":"a","m":420.0,"u":0,"g":0,"mt":0,"s":3}`, data: 3 }, end(1, 3)], code: "BAD_STREAM", message: /not written canonically/ },
-  { name: "a key twice", records: () => [root, { raw: `{"t":"f","p":"a","m":420,"u":0,"g":0,"mt":0,"s":3,"m":2541}`, data: 3 }, end(1, 3)], code: "BAD_STREAM", message: /not written canonically/ },
-  { name: "uid -1 (chown's keep-root)", records: () => [root, file("a", { u: 0xffffffff }), end(1, 3)], code: "BAD_STREAM", message: /owner uid 4294967295/ },
-  { name: "an xattr key", records: () => [root, { raw: `{"t":"f","p":"a","m":493,"u":0,"g":0,"mt":0,"s":3,"x":{"security.capability":"AQAAAg=="}}`, data: 3 }, end(1, 3)], code: "BAD_STREAM", message: /carries "x", which keel-tree-1 does not have \(no xattrs/ },
+  {
+    name: "setuid root directory",
+    records: () => [{ ...root, m: 0o4755 }, end(0, 0)],
+    code: "SPECIAL_FILES",
+    message: /setuid\/setgid files \(\.\)/,
+  },
+  {
+    name: "setgid root directory",
+    records: () => [{ ...root, m: 0o2775 }, end(0, 0)],
+    code: "SPECIAL_FILES",
+    message: /setuid\/setgid files \(\.\)/,
+  },
+  {
+    name: "setuid file",
+    records: () => [root, file("su", { m: 0o4755 }), end(1, 3)],
+    code: "SPECIAL_FILES",
+    message: /setuid\/setgid files \(su\)/,
+  },
+  {
+    name: "file-type bits in a mode",
+    records: () => [root, file("a", { m: 0o104755 }), end(1, 3)],
+    code: "BAD_STREAM",
+    message: /mode 0o104755: bits outside the permission bits/,
+  },
+  {
+    name: "a mode past 32 bits",
+    records: () => [root, file("a", { m: 2 ** 32 + 0o4755 }), end(1, 3)],
+    code: "BAD_STREAM",
+    message: /bits outside the permission bits/,
+  },
+  {
+    name: "a mode of 2^53",
+    records: () => [
+      root,
+      { raw: `{"t":"f","p":"a","m":9007199254740993,"u":0,"g":0,"mt":0,"s":3}`, data: 3 },
+      end(1, 3),
+    ],
+    code: "BAD_STREAM",
+    message: /not written canonically/,
+  },
+  {
+    name: "a fractional mode",
+    records: () => [
+      root,
+      { raw: `{"t":"f","p":"a","m":420.5,"u":0,"g":0,"mt":0,"s":3}`, data: 3 },
+      end(1, 3),
+    ],
+    code: "BAD_STREAM",
+    message: /mode 420.5, not an integer/,
+  },
+  {
+    name: "a mode written 420.0",
+    records: () => [
+      root,
+      { raw: `{"t":"f","p":"a","m":420.0,"u":0,"g":0,"mt":0,"s":3}`, data: 3 },
+      end(1, 3),
+    ],
+    code: "BAD_STREAM",
+    message: /not written canonically/,
+  },
+  {
+    name: "a key twice",
+    records: () => [
+      root,
+      { raw: `{"t":"f","p":"a","m":420,"u":0,"g":0,"mt":0,"s":3,"m":2541}`, data: 3 },
+      end(1, 3),
+    ],
+    code: "BAD_STREAM",
+    message: /not written canonically/,
+  },
+  {
+    name: "uid -1 (chown's keep-root)",
+    records: () => [root, file("a", { u: 0xffffffff }), end(1, 3)],
+    code: "BAD_STREAM",
+    message: /owner uid 4294967295/,
+  },
+  {
+    name: "an xattr key",
+    records: () => [
+      root,
+      {
+        raw: `{"t":"f","p":"a","m":493,"u":0,"g":0,"mt":0,"s":3,"x":{"security.capability":"AQAAAg=="}}`,
+        data: 3,
+      },
+      end(1, 3),
+    ],
+    code: "BAD_STREAM",
+    message: /carries "x", which keel-tree-1 does not have \(no xattrs/,
+  },
   {
     name: "a write through its own symlink",
     records: () => [root, { t: "l", p: "s", target: "/etc", u: 0, g: 0, mt: 0 }, file("s/pwned"), end(2, 3)],
@@ -96,58 +196,164 @@ const cases: Case[] = [
   },
   {
     name: "a directory through its own symlink, two levels down",
-    records: () => [root, { t: "l", p: "s", target: "/etc", u: 0, g: 0, mt: 0 }, { ...root, p: "s/a/b" }, end(2, 0)],
+    records: () => [
+      root,
+      { t: "l", p: "s", target: "/etc", u: 0, g: 0, mt: 0 },
+      { ...root, p: "s/a/b" },
+      end(2, 0),
+    ],
     code: "BAD_STREAM",
     message: /writes through a symlink \(s → \/etc\) at "s\/a\/b"/,
   },
-  { name: "a file under a file", records: () => [root, file("a"), file("a/b"), end(2, 6)], code: "BAD_STREAM", message: /puts "a\/b" under a, which is a file/ },
-  { name: "a NUL in a path", records: () => [root, file("a\u0000b"), end(1, 3)], code: "BAD_STREAM", message: /control character/ },
-  { name: "a newline in a path", records: () => [root, file("a\nb"), end(1, 3)], code: "BAD_STREAM", message: /control character/ },
-  { name: "a lone surrogate in a path", records: () => [root, file("a\ud800"), end(1, 3)], code: "BAD_STREAM", message: /not well-formed UTF-8/ },
+  {
+    name: "a file under a file",
+    records: () => [root, file("a"), file("a/b"), end(2, 6)],
+    code: "BAD_STREAM",
+    message: /puts "a\/b" under a, which is a file/,
+  },
+  {
+    name: "a NUL in a path",
+    records: () => [root, file("a\u0000b"), end(1, 3)],
+    code: "BAD_STREAM",
+    message: /control character/,
+  },
+  {
+    name: "a newline in a path",
+    records: () => [root, file("a\nb"), end(1, 3)],
+    code: "BAD_STREAM",
+    message: /control character/,
+  },
+  {
+    name: "a lone surrogate in a path",
+    records: () => [root, file("a\ud800"), end(1, 3)],
+    code: "BAD_STREAM",
+    message: /not well-formed UTF-8/,
+  },
   {
     name: "invalid UTF-8 in a header",
-    records: () => [root, { raw: Buffer.concat([Buffer.from(`{"t":"f","p":"a`), Buffer.from([0xff]), Buffer.from(`","m":420,"u":0,"g":0,"mt":0,"s":3}`)]), data: 3 }, end(1, 3)],
+    records: () => [
+      root,
+      {
+        raw: Buffer.concat([
+          Buffer.from(`{"t":"f","p":"a`),
+          Buffer.from([0xff]),
+          Buffer.from(`","m":420,"u":0,"g":0,"mt":0,"s":3}`),
+        ]),
+        data: 3,
+      },
+      end(1, 3),
+    ],
     code: "BAD_STREAM",
     message: /not written canonically \(.*invalid UTF-8/,
   },
-  { name: "a ../ path", records: () => [root, file("../escape"), end(1, 3)], code: "BAD_STREAM", message: /outside the tree/ },
-  { name: "the same file twice", records: () => [root, file("a"), file("a"), end(2, 6)], code: "BAD_STREAM", message: /"a" appears twice/ },
-  { name: "the root twice", records: () => [root, root, end(0, 0)], code: "BAD_STREAM", message: /root "\." appears twice/ },
-  { name: "a 2^53-byte file", records: () => [root, file("a", { s: Number.MAX_SAFE_INTEGER }), end(1, 3)], code: "BAD_STREAM", message: /declares 9007199254740991 bytes of content, but the stream has \d+ bytes left/ },
-  { name: "a hard link to a symlink", records: () => [root, { t: "l", p: "s", target: "/etc/shadow", u: 0, g: 0, mt: 0 }, { t: "h", p: "x", to: "s" }, end(2, 0)], code: "BAD_STREAM", message: /points at "s", which is no earlier regular file/ },
-  { name: "an end record that miscounts", records: () => [root, file("a"), end(5, 3)], code: "BAD_STREAM", message: /end record counts 5 entries and 3 bytes, the stream holds 1 and 3/ },
-  { name: "a null header", records: () => [root, { raw: "null" }, end(0, 0)], code: "BAD_STREAM", message: /not a JSON object/ },
-  { name: "a parent file without a parent", records: () => [root, { t: "P", p: "a", m: 0o644, u: 0, g: 0, mt: 0, s: 3, sha: "0".repeat(64) }, end(1, 3)], code: "BAD_STREAM", message: /manifest names none/ },
+  {
+    name: "a ../ path",
+    records: () => [root, file("../escape"), end(1, 3)],
+    code: "BAD_STREAM",
+    message: /outside the tree/,
+  },
+  {
+    name: "the same file twice",
+    records: () => [root, file("a"), file("a"), end(2, 6)],
+    code: "BAD_STREAM",
+    message: /"a" appears twice/,
+  },
+  {
+    name: "the root twice",
+    records: () => [root, root, end(0, 0)],
+    code: "BAD_STREAM",
+    message: /root "\." appears twice/,
+  },
+  {
+    name: "a 2^53-byte file",
+    records: () => [root, file("a", { s: Number.MAX_SAFE_INTEGER }), end(1, 3)],
+    code: "BAD_STREAM",
+    message: /declares 9007199254740991 bytes of content, but the stream has \d+ bytes left/,
+  },
+  {
+    name: "a hard link to a symlink",
+    records: () => [
+      root,
+      { t: "l", p: "s", target: "/etc/shadow", u: 0, g: 0, mt: 0 },
+      { t: "h", p: "x", to: "s" },
+      end(2, 0),
+    ],
+    code: "BAD_STREAM",
+    message: /points at "s", which is no earlier regular file/,
+  },
+  {
+    name: "an end record that miscounts",
+    records: () => [root, file("a"), end(5, 3)],
+    code: "BAD_STREAM",
+    message: /end record counts 5 entries and 3 bytes, the stream holds 1 and 3/,
+  },
+  {
+    name: "a null header",
+    records: () => [root, { raw: "null" }, end(0, 0)],
+    code: "BAD_STREAM",
+    message: /not a JSON object/,
+  },
+  {
+    name: "a parent file without a parent",
+    records: () => [
+      root,
+      { t: "P", p: "a", m: 0o644, u: 0, g: 0, mt: 0, s: 3, sha: "0".repeat(64) },
+      end(1, 3),
+    ],
+    code: "BAD_STREAM",
+    message: /manifest names none/,
+  },
   {
     name: "a parent file through the parent's symlink",
     incremental: true,
-    records: () => [root, { ...root, p: "up" }, { t: "P", p: "up/secret", m: 0o600, u: 0, g: 0, mt: 0, s: 10, sha: "0".repeat(64) }, end(2, 10)],
+    records: () => [
+      root,
+      { ...root, p: "up" },
+      { t: "P", p: "up/secret", m: 0o600, u: 0, g: 0, mt: 0, s: 10, sha: "0".repeat(64) },
+      end(2, 10),
+    ],
     code: "PARENT_MISMATCH",
-    message: /links up\/secret from the parent version, but the parent's up is a symlink \(→ \/[^)]*sentinel\), which is never followed/,
+    message:
+      /links up\/secret from the parent version, but the parent's up is a symlink \(→ \/[^)]*sentinel\), which is never followed/,
   },
   {
     name: "a parent file that is the parent's symlink",
     incremental: true,
-    records: () => [root, { t: "P", p: "up", m: 0o777, u: 0, g: 0, mt: 0, s: 10, sha: "0".repeat(64) }, end(1, 10)],
+    records: () => [
+      root,
+      { t: "P", p: "up", m: 0o777, u: 0, g: 0, mt: 0, s: 10, sha: "0".repeat(64) },
+      end(1, 10),
+    ],
     code: "PARENT_MISMATCH",
     message: /links up from the parent version, where it is a symlink, which is never followed/,
   },
 ];
 
-function signed(c: Case, i: number, via: string): { manifest: ReleaseManifest; stream: Buffer; streamPath: string } {
+function signed(
+  c: Case,
+  i: number,
+  via: string,
+): { manifest: ReleaseManifest; stream: Buffer; streamPath: string } {
   const stream = tree(c.records());
   const streamPath = join(out, `${via}-${i}.tree`);
   writeFileSync(streamPath, stream);
   const base = readManifest(c.incremental ? rel.v2!.incManifest! : rel.v1!.manifest);
   const endRec = c.records().at(-1) as { t: string; files?: number; bytes?: number };
   const t = endRec.t === "e" ? { files: endRec.files!, bytes: endRec.bytes! } : { files: 1, bytes: 3 };
-  const p = resign({ ...base, version: `${via}-${i}`, tree: { ...base.tree, ...t } }, key, join(out, `${via}-${i}.json`), streamPath);
+  const p = resign(
+    { ...base, version: `${via}-${i}`, tree: { ...base.tree, ...t } },
+    key,
+    join(out, `${via}-${i}.json`),
+    streamPath,
+  );
   return { manifest: readManifest(p), stream, streamPath: streamPath };
 }
 
 function untouched(): void {
   expect(storeState(host, "web")).toMatchObject({ current: "1", staging: [], journal: [], versions: ["1"] });
-  expect(walkTree(join(host, "apps/web/1"), { withDigest: true }).sha256).toBe(readManifest(rel.v1!.manifest).tree.sha256);
+  expect(walkTree(join(host, "apps/web/1"), { withDigest: true }).sha256).toBe(
+    readManifest(rel.v1!.manifest).tree.sha256,
+  );
   expect(snapshotTree(sentinel)).toBe(sentinelBefore);
   expect(readFileSync(join(sentinel, "secret"), "utf8")).toBe("root only\n");
 }
@@ -165,7 +371,8 @@ describe("plain store: a hostile builder's keel-tree-1 streams (case 27)", () =>
 
   for (const via of ["serve", "resident"] as const) {
     it(`${via}: every case refused the same way`, async () => {
-      const session: AgentSession = via === "serve" ? await serveSession(S()) : await residentSession(host, trusted);
+      const session: AgentSession =
+        via === "serve" ? await serveSession(S()) : await residentSession(host, trusted);
       try {
         for (const [i, c] of cases.entries()) {
           const { manifest, stream } = signed(c, i, via);
@@ -185,7 +392,9 @@ describe("plain store: a hostile builder's keel-tree-1 streams (case 27)", () =>
     // The incremental release links unchanged files from a parent that holds a symlink out of the tree.
     const r = agent(["receive", ...S(), "--manifest", rel.v2!.incManifest!, "--stream", rel.v2!.incStream!]);
     expect(r.json, r.stdout).toMatchObject({ version: "2", backend: "plain" });
-    expect(walkTree(join(host, "apps/web/2"), { withDigest: true }).sha256).toBe(readManifest(rel.v2!.incManifest!).tree.sha256);
+    expect(walkTree(join(host, "apps/web/2"), { withDigest: true }).sha256).toBe(
+      readManifest(rel.v2!.incManifest!).tree.sha256,
+    );
     expect(agent(["remove", ...S(), "web", "2"]).code).toBe(0);
     untouched();
   });
@@ -193,9 +402,25 @@ describe("plain store: a hostile builder's keel-tree-1 streams (case 27)", () =>
   it("build refuses a source tree whose names a host would refuse, naming the path", () => {
     const bad = s.dir("src-bad");
     writeTree(bad, { "ok/a\nb": "x\n" });
-    const r = agent(["build", "--store", s.dir("build-bad"), "--from", bad, "--app", "web", "--version", "9", "--key", key, "--out", out]);
+    const r = agent([
+      "build",
+      "--store",
+      s.dir("build-bad"),
+      "--from",
+      bad,
+      "--app",
+      "web",
+      "--version",
+      "9",
+      "--key",
+      key,
+      "--out",
+      out,
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.json.error).toMatchObject({ code: "NOT_SUPPORTED", step: "build" });
-    expect(r.json.error.message).toMatch(/ok\/"a\\nb": a name that contains a control character cannot go into a keel-tree-1 stream/);
+    expect(r.json.error.message).toMatch(
+      /ok\/"a\\nb": a name that contains a control character cannot go into a keel-tree-1 stream/,
+    );
   });
 });

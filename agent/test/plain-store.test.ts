@@ -7,8 +7,20 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TreeRecord } from "../src/store/tree-stream";
 import {
-  agent, buildAgent, buildRelease, inproc, makeKey, randomData, readManifest, resign, scratch, storeArgs, storeState,
-  writeTree, type Built, type Scratch,
+  agent,
+  buildAgent,
+  buildRelease,
+  inproc,
+  makeKey,
+  randomData,
+  readManifest,
+  resign,
+  scratch,
+  storeArgs,
+  storeState,
+  writeTree,
+  type Built,
+  type Scratch,
 } from "./helpers";
 
 let s: Scratch;
@@ -58,7 +70,10 @@ describe("plain-directory store", () => {
     const b = statSync(join(host, "apps/web/1.10/lib/blob"));
     expect(b.ino).toBe(a.ino);
     expect(readFileSync(join(host, "apps/web/1.10/bin/blob-link")).equals(blob)).toBe(true);
-    expect(agent(["activate", ...S(), "web", "1.10"]).json).toMatchObject({ current: "1.10", previous: "1.9" });
+    expect(agent(["activate", ...S(), "web", "1.10"]).json).toMatchObject({
+      current: "1.10",
+      previous: "1.9",
+    });
     expect(execFileSync(join(host, "apps/web/current/bin/app")).toString()).toBe("1.10\n");
     expect(agent(["activate", ...S(), "web", "1.9"]).json.error.code).toBe("REPLAY_REFUSED");
     expect(agent(["rollback", ...S(), "web"]).json).toMatchObject({ current: "1.9", previous: "1.10" });
@@ -80,7 +95,15 @@ describe("plain-directory store", () => {
 
   it("refuses a btrfs-send release on a plain store", () => {
     const m = readManifest(rel["1.9"]!.manifest);
-    const p = resign({ ...m, version: "9", stream: { ...m.stream, format: "btrfs-send", uuid: "af0956dc-782f-bd4d-946b-d5dd458335f1" } }, key, join(out, "wrong.json"));
+    const p = resign(
+      {
+        ...m,
+        version: "9",
+        stream: { ...m.stream, format: "btrfs-send", uuid: "af0956dc-782f-bd4d-946b-d5dd458335f1" },
+      },
+      key,
+      join(out, "wrong.json"),
+    );
     expect(receive(p, rel["1.9"]!.stream).json.error.code).toBe("WRONG_BACKEND");
   });
 });
@@ -106,7 +129,13 @@ describe("plain store: bad and escaping streams", () => {
     return receive(mp, p);
   };
   const untouched = () => {
-    expect(storeState(host, "web")).toMatchObject({ current: "1.10", previous: "1.9", staging: [], journal: [], versions: ["1.10", "1.9"] });
+    expect(storeState(host, "web")).toMatchObject({
+      current: "1.10",
+      previous: "1.9",
+      staging: [],
+      journal: [],
+      versions: ["1.10", "1.9"],
+    });
     expect(readFileSync(join(host, "apps/web/1.9/lib/blob")).equals(blob)).toBe(true);
   };
 
@@ -121,7 +150,13 @@ describe("plain store: bad and escaping streams", () => {
   });
 
   it("refuses ../ paths, writes through a symlink, and a stream without end marker", () => {
-    expect(tryTree("dotdot", [root, { t: "f", p: "../escape", m: 0o644, u: 0, g: 0, mt: 0, s: 3 }, { t: "e", files: 1, bytes: 3 }]).json.error.code).toBe("BAD_STREAM");
+    expect(
+      tryTree("dotdot", [
+        root,
+        { t: "f", p: "../escape", m: 0o644, u: 0, g: 0, mt: 0, s: 3 },
+        { t: "e", files: 1, bytes: 3 },
+      ]).json.error.code,
+    ).toBe("BAD_STREAM");
     const viaLink = tryTree("vialink", [
       root,
       { t: "l", p: "s", target: s.root, u: 0, g: 0, mt: 0 },
@@ -130,7 +165,9 @@ describe("plain store: bad and escaping streams", () => {
     ]);
     expect(viaLink.json.error).toMatchObject({ code: "BAD_STREAM" });
     expect(viaLink.json.error.message).toMatch(/writes through a symlink \(s → \/tmp\/[^)]*\) at "s\/pwned"/);
-    expect(tryTree("noend", [root, { t: "f", p: "a", m: 0o644, u: 0, g: 0, mt: 0, s: 3 }]).json.error.message).toMatch(/end marker/);
+    expect(
+      tryTree("noend", [root, { t: "f", p: "a", m: 0o644, u: 0, g: 0, mt: 0, s: 3 }]).json.error.message,
+    ).toMatch(/end marker/);
     untouched();
   });
 
@@ -139,7 +176,11 @@ describe("plain store: bad and escaping streams", () => {
     const saved = readFileSync(p);
     // The blob is hard-linked into 1.10 as well; change the inode's content in place.
     writeFileSync(p, Buffer.concat([saved.subarray(0, 100), Buffer.from("X"), saved.subarray(101)]));
-    const m = resign({ ...readManifest(rel["1.10"]!.incManifest!), version: "1.10b" }, key, join(out, "p.json"));
+    const m = resign(
+      { ...readManifest(rel["1.10"]!.incManifest!), version: "1.10b" },
+      key,
+      join(out, "p.json"),
+    );
     const r = receive(m, rel["1.10"]!.incStream!);
     expect(r.json.error.code).toBe("PARENT_MISMATCH");
     writeFileSync(p, saved);
@@ -148,7 +189,15 @@ describe("plain store: bad and escaping streams", () => {
 });
 
 describe("plain store: kill -9 at the named steps", () => {
-  const steps = ["receive.started", "receive.mid-receive", "receive.verified", "receive.received", "receive.checked", "receive.meta-written", "receive.committed"];
+  const steps = [
+    "receive.started",
+    "receive.mid-receive",
+    "receive.verified",
+    "receive.received",
+    "receive.checked",
+    "receive.meta-written",
+    "receive.committed",
+  ];
   it.each(steps)("%s: current stays, the new version is complete or absent", async (step) => {
     const app = `p-${step.replace(/\W/g, "")}`;
     const m1 = resign({ ...readManifest(rel["1.9"]!.manifest), app }, key, join(out, `${app}-1.json`));
@@ -166,19 +215,36 @@ describe("plain store: kill -9 at the named steps", () => {
     expect(storeState(host, app)).toMatchObject({ current: "1.10", previous: "1.9" });
   });
 
-  it.each(["activate.symlink-written", "activate.renamed", "activate.previous-renamed"])("%s: current is exactly old or new", async (step) => {
-    const app = `q-${step.replace(/\W/g, "")}`;
-    for (const [v, r] of [["1.9", rel["1.9"]!.manifest], ["1.10", rel["1.10"]!.incManifest!]] as const) {
-      const m = resign({ ...readManifest(r), app }, key, join(out, `${app}-${v}.json`));
-      await inproc(host, trusted, "receive", { manifest: readManifest(m) }, v === "1.9" ? rel["1.9"]!.stream : rel["1.10"]!.incStream!);
-    }
-    await inproc(host, trusted, "activate", { app, version: "1.9" });
-    expect(agent(["activate", ...S(), app, "1.10"], { env: { KEEL_AGENT_FAULT: step } }).signal).toBe("SIGKILL");
-    expect(agent(["facts", ...S()]).code).toBe(0);
-    const st = storeState(host, app);
-    expect([["1.9", null], ["1.10", "1.9"]]).toContainEqual([st.current, st.previous]);
-    expect(st).toMatchObject({ staging: [], journal: [] });
-  });
+  it.each(["activate.symlink-written", "activate.renamed", "activate.previous-renamed"])(
+    "%s: current is exactly old or new",
+    async (step) => {
+      const app = `q-${step.replace(/\W/g, "")}`;
+      for (const [v, r] of [
+        ["1.9", rel["1.9"]!.manifest],
+        ["1.10", rel["1.10"]!.incManifest!],
+      ] as const) {
+        const m = resign({ ...readManifest(r), app }, key, join(out, `${app}-${v}.json`));
+        await inproc(
+          host,
+          trusted,
+          "receive",
+          { manifest: readManifest(m) },
+          v === "1.9" ? rel["1.9"]!.stream : rel["1.10"]!.incStream!,
+        );
+      }
+      await inproc(host, trusted, "activate", { app, version: "1.9" });
+      expect(agent(["activate", ...S(), app, "1.10"], { env: { KEEL_AGENT_FAULT: step } }).signal).toBe(
+        "SIGKILL",
+      );
+      expect(agent(["facts", ...S()]).code).toBe(0);
+      const st = storeState(host, app);
+      expect([
+        ["1.9", null],
+        ["1.10", "1.9"],
+      ]).toContainEqual([st.current, st.previous]);
+      expect(st).toMatchObject({ staging: [], journal: [] });
+    },
+  );
 
   it("gc keeps current and previous", async () => {
     const r = await inproc(host, trusted, "gc", { app: "web", keep: 2 });

@@ -40,7 +40,10 @@ const alive = (pid: number) => {
 };
 
 /** One session on the socket: hello, then each request's answer. */
-function talk(sock: string, requests: object[]): Promise<{ hello: { pid: number; agentSha256: string }; answers: { ok: boolean; result?: unknown }[] }> {
+function talk(
+  sock: string,
+  requests: object[],
+): Promise<{ hello: { pid: number; agentSha256: string }; answers: { ok: boolean; result?: unknown }[] }> {
   return new Promise((resolve, reject) => {
     const c = connect(sock);
     const d = new FrameDecoder();
@@ -50,13 +53,18 @@ function talk(sock: string, requests: object[]): Promise<{ hello: { pid: number;
       if (got.filter((m) => m.ok !== undefined).length === requests.length) c.end();
     });
     c.on("error", reject);
-    c.on("close", () => resolve({ hello: got[0] as never, answers: got.filter((m) => m.ok !== undefined) as never }));
+    c.on("close", () =>
+      resolve({ hello: got[0] as never, answers: got.filter((m) => m.ok !== undefined) as never }),
+    );
     for (const r of requests) c.write(encodeJsonFrame(r));
   });
 }
 
 function serveOnce(store: string, extra: string[]): { status: number | null; stdout: string } {
-  const r = spawnSync("node", [bundle, "serve", "--store", store, "--trusted", s.dir("trusted"), ...extra], { input: "", encoding: "utf8" });
+  const r = spawnSync("node", [bundle, "serve", "--store", store, "--trusted", s.dir("trusted"), ...extra], {
+    input: "",
+    encoding: "utf8",
+  });
   return { status: r.status, stdout: r.stdout };
 }
 
@@ -88,14 +96,22 @@ describe("resident agent", () => {
   it("exits and removes its socket when idle, and as soon as its bundle file changes", async () => {
     const store = s.dir("store-c");
     const sock = residentSocketPath(store);
-    const idle = spawn("node", [bundle, "resident", "--store", store, "--trusted", s.dir("trusted"), "--idle", "1"], { stdio: "ignore" });
+    const idle = spawn(
+      "node",
+      [bundle, "resident", "--store", store, "--trusted", s.dir("trusted"), "--idle", "1"],
+      { stdio: "ignore" },
+    );
     started.push(idle.pid!);
     await expect.poll(() => existsSync(sock), { timeout: 5_000 }).toBe(true);
     const code = await new Promise((r) => idle.on("exit", r));
     expect(code).toBe(0);
     expect(existsSync(sock)).toBe(false);
 
-    const long = spawn("node", [bundle, "resident", "--store", store, "--trusted", s.dir("trusted"), "--idle", "600"], { stdio: "ignore" });
+    const long = spawn(
+      "node",
+      [bundle, "resident", "--store", store, "--trusted", s.dir("trusted"), "--idle", "600"],
+      { stdio: "ignore" },
+    );
     started.push(long.pid!);
     await expect.poll(() => existsSync(sock), { timeout: 5_000 }).toBe(true);
     const before = await talk(sock, []);

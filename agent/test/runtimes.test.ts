@@ -12,8 +12,31 @@ let host: string;
 let trusted: string;
 const rel: Record<string, { manifest: string; stream: string }> = {};
 
-function build(store: string, src: string, key: string, out: string, app: string, version: string, extra: string[]) {
-  const r = agent(["build", "--store", store, "--from", src, "--app", app, "--version", version, "--key", key, "--out", out, ...extra]);
+function build(
+  store: string,
+  src: string,
+  key: string,
+  out: string,
+  app: string,
+  version: string,
+  extra: string[],
+) {
+  const r = agent([
+    "build",
+    "--store",
+    store,
+    "--from",
+    src,
+    "--app",
+    app,
+    "--version",
+    version,
+    "--key",
+    key,
+    "--out",
+    out,
+    ...extra,
+  ]);
   if (r.code !== 0) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
   rel[`${app}-${version}`] = { manifest: r.json.full.manifestPath, stream: r.json.full.streamPath };
 }
@@ -32,20 +55,30 @@ beforeAll(() => {
     build(store, src, k.key, out, "rt", v, ["--kind", "runtime"]);
   }
   writeTree(src, { "bin/web": "web\n" });
-  build(store, src, k.key, out, "web", "1.0", ["--requires", JSON.stringify([{ runtime: "rt", versions: "^1" }])]);
+  build(store, src, k.key, out, "web", "1.0", [
+    "--requires",
+    JSON.stringify([{ runtime: "rt", versions: "^1" }]),
+  ]);
 });
 
 afterAll(() => s?.cleanup());
 
 const S = () => storeArgs(host, trusted);
-const receive = (name: string) => agent(["receive", ...S(), "--manifest", rel[name]!.manifest, "--stream", rel[name]!.stream]);
-const link = (section: string, name: string, l: string) => agent(["facts", ...S()]).json[section === "apps" ? "apps" : "runtimes"].find((a: { app: string }) => a.app === name)?.[l] ?? null;
+const receive = (name: string) =>
+  agent(["receive", ...S(), "--manifest", rel[name]!.manifest, "--stream", rel[name]!.stream]);
+const link = (section: string, name: string, l: string) =>
+  agent(["facts", ...S()]).json[section === "apps" ? "apps" : "runtimes"].find(
+    (a: { app: string }) => a.app === name,
+  )?.[l] ?? null;
 
 describe("runtimes in the agent's store", () => {
   it("keeps an app off until its runtime is there, and refuses a runtime that would break it", () => {
     expect(receive("web-1.0").code).toBe(0);
     const early = agent(["activate", ...S(), "web", "1.0"]);
-    expect(early.json.error).toMatchObject({ code: "REQUIREMENT_UNMET", message: "web 1.0 requires runtime rt ^1, which is not installed on this host; install it first" });
+    expect(early.json.error).toMatchObject({
+      code: "REQUIREMENT_UNMET",
+      message: "web 1.0 requires runtime rt ^1, which is not installed on this host; install it first",
+    });
     expect(existsSync(join(host, "apps", "web", "current"))).toBe(false);
 
     for (const v of ["1.0", "1.1", "2.0"]) expect(receive(`rt-${v}`).code).toBe(0);
@@ -58,12 +91,17 @@ describe("runtimes in the agent's store", () => {
     expect(facts.apps[0].versions[0].requires).toEqual([{ runtime: "rt", versions: "^1" }]);
 
     const breaking = agent(["activate", ...S(), "rt", "2.0", "--kind", "runtime"]);
-    expect(breaking.json.error).toMatchObject({ code: "REQUIREMENT_UNMET", message: "runtime rt 2.0 would break installed apps: web 1.0 needs ^1" });
+    expect(breaking.json.error).toMatchObject({
+      code: "REQUIREMENT_UNMET",
+      message: "runtime rt 2.0 would break installed apps: web 1.0 needs ^1",
+    });
     expect(link("runtimes", "rt", "current")).toBe("1.0");
   });
 
   it("completes a runtime switch killed after the rename", () => {
-    const killed = agent(["activate", ...S(), "rt", "1.1", "--kind", "runtime"], { env: { KEEL_AGENT_FAULT: "activate.renamed" } });
+    const killed = agent(["activate", ...S(), "rt", "1.1", "--kind", "runtime"], {
+      env: { KEEL_AGENT_FAULT: "activate.renamed" },
+    });
     expect(killed.signal).toBe("SIGKILL");
     expect(link("runtimes", "rt", "current")).toBe("1.1"); // facts ran recovery
     expect(link("runtimes", "rt", "previous")).toBe("1.0");

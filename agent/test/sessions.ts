@@ -5,7 +5,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { FrameDecoder, encodeDataFrames, encodeEndFrame, encodeJsonFrame, residentSocketPath, type ReleaseManifest } from "../protocol";
+import {
+  FrameDecoder,
+  encodeDataFrames,
+  encodeEndFrame,
+  encodeJsonFrame,
+  residentSocketPath,
+  type ReleaseManifest,
+} from "../protocol";
 import { AGENT, type Loose } from "./helpers";
 
 export interface AgentSession {
@@ -82,8 +89,13 @@ export async function serveSession(storeArgs: string[]): Promise<AgentSession> {
 }
 
 /** Starts `keel-agent resident` for the store and opens a session on its socket. */
-export async function residentSession(store: string, trusted: string): Promise<AgentSession & { child: ChildProcess }> {
-  const child = spawn("node", [AGENT, "resident", "--store", store, "--trusted", trusted, "--idle", "120"], { stdio: "ignore" });
+export async function residentSession(
+  store: string,
+  trusted: string,
+): Promise<AgentSession & { child: ChildProcess }> {
+  const child = spawn("node", [AGENT, "resident", "--store", store, "--trusted", trusted, "--idle", "120"], {
+    stdio: "ignore",
+  });
   const sock = residentSocketPath(store);
   for (let i = 0; i < 500 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
   const c: Socket = connect(sock);

@@ -7,7 +7,13 @@ import { createWriteStream, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import {
-  FrameDecoder, PROTOCOL_VERSION, encodeDataFrames, encodeEndFrame, encodeJsonFrame, residentSocketPath, type ReleaseManifest,
+  FrameDecoder,
+  PROTOCOL_VERSION,
+  encodeDataFrames,
+  encodeEndFrame,
+  encodeJsonFrame,
+  residentSocketPath,
+  type ReleaseManifest,
 } from "../protocol";
 import { encodeDelta } from "../protocol/delta/encode";
 import { AGENT, agent, storeArgs, type Loose } from "./helpers";
@@ -47,14 +53,19 @@ function answerOf(messages: Loose[]): Outcome {
 
 function viaServe(store: string, trusted: string, a: Attempt): Outcome {
   const m = JSON.parse(readFileSync(a.manifestPath, "utf8")) as ReleaseManifest;
-  const r = spawnSync("node", [AGENT, "serve", ...storeArgs(store, trusted)], { input: frames(m, readFileSync(a.streamPath), a.allowSpecial === true), maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync("node", [AGENT, "serve", ...storeArgs(store, trusted)], {
+    input: frames(m, readFileSync(a.streamPath), a.allowSpecial === true),
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const d = new FrameDecoder();
   return answerOf(d.push(r.stdout).flatMap((f) => (f.kind === "json" ? [f.value as Loose] : [])));
 }
 
 /** Starts the store's resident agent (serve --resident) if none answers; returns its pid. */
 export function startResident(store: string, trusted: string): void {
-  const r = spawnSync("node", [AGENT, "serve", ...storeArgs(store, trusted), "--resident", "120"], { input: "" });
+  const r = spawnSync("node", [AGENT, "serve", ...storeArgs(store, trusted), "--resident", "120"], {
+    input: "",
+  });
   if (r.status !== 0) throw new Error(`serve --resident failed: ${r.stdout}${r.stderr}`);
 }
 
@@ -85,17 +96,42 @@ async function viaDelta(store: string, trusted: string, a: Attempt, scratchDir: 
   const out = createWriteStream(delta);
   await encodeDelta({ parentDir: a.deltaBase.dir, target: a.streamPath, out });
   await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
-  const args = ["receive", ...storeArgs(store, trusted), "--manifest", a.manifestPath, "--stream", delta, "--wire", "keel-delta-1", "--delta-base", a.deltaBase.version];
+  const args = [
+    "receive",
+    ...storeArgs(store, trusted),
+    "--manifest",
+    a.manifestPath,
+    "--stream",
+    delta,
+    "--wire",
+    "keel-delta-1",
+    "--delta-base",
+    a.deltaBase.version,
+  ];
   if (a.allowSpecial) args.push("--allow-special");
   const r = agent(args);
   return r.json.error ? { error: r.json.error } : { result: r.json };
 }
 
 /** Offers the attempt to the host's agent one way; resident pids are collected for clean-up. */
-export async function offer(way: Way, store: string, trusted: string, a: Attempt, scratchDir: string, residentPids: Set<number>): Promise<Outcome> {
+export async function offer(
+  way: Way,
+  store: string,
+  trusted: string,
+  a: Attempt,
+  scratchDir: string,
+  residentPids: Set<number>,
+): Promise<Outcome> {
   switch (way) {
     case "cli": {
-      const args = ["receive", ...storeArgs(store, trusted), "--manifest", a.manifestPath, "--stream", a.streamPath];
+      const args = [
+        "receive",
+        ...storeArgs(store, trusted),
+        "--manifest",
+        a.manifestPath,
+        "--stream",
+        a.streamPath,
+      ];
       if (a.allowSpecial) args.push("--allow-special");
       const r = agent(args);
       return r.json.error ? { error: r.json.error } : { result: r.json };

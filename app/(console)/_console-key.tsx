@@ -13,11 +13,15 @@ export async function ConsoleKeyCard({ compact = false }: { compact?: boolean })
       ) : (
         <>
           <p className={compact ? "mb-2 text-muted" : "mb-2"}>
-            Authorize this key for root (or a user with <code>sudo -n</code>) on every host before enrolling it: append
-            the line to <code>/root/.ssh/authorized_keys</code>. The lab (<code>npm run lab -- up N</code>) does it for
-            its hosts. Also printed by <code>keel ssh-key</code>.
+            Authorize this key for root (or a user with <code>sudo -n</code>) on every host before enrolling
+            it: append the line to <code>/root/.ssh/authorized_keys</code>. The lab (
+            <code>npm run lab -- up N</code>) does it for its hosts. Also printed by <code>keel ssh-key</code>
+            .
           </p>
-          <pre className="overflow-x-auto rounded bg-black/5 p-2 font-mono text-xs dark:bg-white/10" data-testid="console-ssh-key">
+          <pre
+            className="overflow-x-auto rounded bg-black/5 p-2 font-mono text-xs dark:bg-white/10"
+            data-testid="console-ssh-key"
+          >
             {key.publicKey}
           </pre>
           <p className="mt-1 font-mono text-xs text-muted">{key.fingerprint}</p>

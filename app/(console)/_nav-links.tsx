@@ -25,7 +25,9 @@ export function NavLinks({ roles }: { roles: readonly string[] }) {
             ].join(" ")}
           >
             <span>{item.label}</span>
-            {!isAllowed && <span className="text-[10px] uppercase tracking-wide">{item.roles.join("/")}</span>}
+            {!isAllowed && (
+              <span className="text-[10px] uppercase tracking-wide">{item.roles.join("/")}</span>
+            )}
           </Link>
         );
       })}

@@ -8,7 +8,11 @@ export function SignOutButton() {
     setPending(true);
     setFailed(null);
     try {
-      const res = await fetch("/api/auth/sign-out", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      const res = await fetch("/api/auth/sign-out", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
       // 401: the session was already gone (revoked, expired) — signed out either way.
       if (!res.ok && res.status !== 401) throw new Error(`the console answered ${res.status}`);
       // A full load drops every cached query of the old session.

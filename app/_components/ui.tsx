@@ -26,9 +26,21 @@ export function OkNote({ children }: { children: ReactNode }) {
   );
 }
 
-export function Badge({ children, tone = "neutral" }: { children: ReactNode; tone?: "neutral" | "danger" | "ok" }) {
-  const tones = { neutral: "border-line text-muted", danger: "border-danger text-danger", ok: "border-ok text-ok" };
-  return <span className={`inline-block rounded border px-1.5 py-px text-xs ${tones[tone]}`}>{children}</span>;
+export function Badge({
+  children,
+  tone = "neutral",
+}: {
+  children: ReactNode;
+  tone?: "neutral" | "danger" | "ok";
+}) {
+  const tones = {
+    neutral: "border-line text-muted",
+    danger: "border-danger text-danger",
+    ok: "border-ok text-ok",
+  };
+  return (
+    <span className={`inline-block rounded border px-1.5 py-px text-xs ${tones[tone]}`}>{children}</span>
+  );
 }
 
 /** Absolute local time, with the ISO instant in the tooltip. Render only in the browser. */

@@ -1,5 +1,13 @@
 // The identity provider's button on the sign-in page, and the reason a sign-in through it was refused.
-export function OidcSignIn({ providerHost, next, error }: { providerHost: string | null; next: string; error: string | null }) {
+export function OidcSignIn({
+  providerHost,
+  next,
+  error,
+}: {
+  providerHost: string | null;
+  next: string;
+  error: string | null;
+}) {
   return (
     <div className="mb-4 flex flex-col gap-3">
       {error && (
@@ -9,7 +17,10 @@ export function OidcSignIn({ providerHost, next, error }: { providerHost: string
       )}
       {providerHost && (
         <>
-          <a className="btn btn-primary justify-center" href={`/api/auth/oidc/start?next=${encodeURIComponent(next)}`}>
+          <a
+            className="btn btn-primary justify-center"
+            href={`/api/auth/oidc/start?next=${encodeURIComponent(next)}`}
+          >
             Sign in with {providerHost}
           </a>
           <p className="text-center text-xs text-muted">or with a Keel account</p>

@@ -15,7 +15,9 @@ function pathPart(s: string): string {
 }
 
 function acceptable(s: string): boolean {
-  return !CONTROL.test(s) && !SPACE_OR_BACKSLASH.test(pathPart(s)) && s.startsWith("/") && !s.startsWith("//");
+  return (
+    !CONTROL.test(s) && !SPACE_OR_BACKSLASH.test(pathPart(s)) && s.startsWith("/") && !s.startsWith("//")
+  );
 }
 
 export function safeNext(value: string | string[] | undefined): string {

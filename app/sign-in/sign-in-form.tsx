@@ -3,7 +3,10 @@
 // one generic message; the sign-in rate limit (HTTP 429 + Retry-After) gets its own.
 import { useEffect, useState, type FormEvent } from "react";
 
-type Failure = { kind: "invalid" } | { kind: "rate-limited"; retryAfterSeconds: number | null } | { kind: "other"; message: string };
+type Failure =
+  | { kind: "invalid" }
+  | { kind: "rate-limited"; retryAfterSeconds: number | null }
+  | { kind: "other"; message: string };
 
 /** The one message for every refused sign-in: it must not tell whether the account exists or is disabled. */
 export const SIGN_IN_FAILED = "Wrong e-mail or password, or the account is disabled.";
@@ -30,10 +33,16 @@ function describe(failure: Failure): string {
 function classify(res: Response): Failure {
   if (res.status === 429) {
     const retry = Number(res.headers.get("retry-after"));
-    return { kind: "rate-limited", retryAfterSeconds: Number.isFinite(retry) && retry > 0 ? Math.ceil(retry) : null };
+    return {
+      kind: "rate-limited",
+      retryAfterSeconds: Number.isFinite(retry) && retry > 0 ? Math.ceil(retry) : null,
+    };
   }
   if (res.status === 403 && res.headers.get("x-keel-error") === "LOCAL_SIGN_IN_OFF")
-    return { kind: "other", message: "Sign-in with a password is turned off on this console: use the identity provider." };
+    return {
+      kind: "other",
+      message: "Sign-in with a password is turned off on this console: use the identity provider.",
+    };
   if (res.status === 400 || res.status === 401 || res.status === 403) return { kind: "invalid" };
   return { kind: "other", message: `Sign-in failed: the console answered ${res.status}. Try again shortly.` };
 }
@@ -55,7 +64,10 @@ export function SignInForm({ next }: { next: string }) {
       const res = await fetch("/api/auth/sign-in/email", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: String(form.get("email") ?? "").trim(), password: String(form.get("password") ?? "") }),
+        body: JSON.stringify({
+          email: String(form.get("email") ?? "").trim(),
+          password: String(form.get("password") ?? ""),
+        }),
       });
       if (res.ok) {
         // A full load so the console renders with the new session's cookies.
@@ -75,13 +87,28 @@ export function SignInForm({ next }: { next: string }) {
         <label htmlFor="email" className="label">
           Email
         </label>
-        <input id="email" name="email" type="email" autoComplete="username" required autoFocus className="input" />
+        <input
+          id="email"
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          autoFocus
+          className="input"
+        />
       </div>
       <div>
         <label htmlFor="password" className="label">
           Password
         </label>
-        <input id="password" name="password" type="password" autoComplete="current-password" required className="input" />
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          className="input"
+        />
       </div>
       {failure && (
         <p role="alert" className="rounded-md bg-danger-bg px-3 py-2 text-sm text-danger">

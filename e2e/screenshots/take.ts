@@ -35,14 +35,44 @@ async function seed(dataDir: string): Promise<string> {
     const operator = await seedUser(db, "olivia@example.com", ["operator"]);
     const ap1 = await seedUser(db, "arjun@example.com", ["approver"]);
     await seedUser(db, "beatriz@example.com", ["approver"]);
-    await seedHosts(db, 8, { prefix: "web", environment: "prod", app: "web", current: "1.4", previous: "1.3", labels: { role: "web" } });
-    await seedHosts(db, 4, { prefix: "stg", environment: "staging", app: "web", current: "1.5", previous: "1.4", labels: { role: "web" } });
-    await seedHosts(db, 3, { prefix: "db", environment: "prod", app: "pg-tools", current: "2.1", labels: { role: "db" } });
-    await db.host.updateMany({ data: { os: "Debian GNU/Linux 12", lastSeenAt: new Date(), reachable: true } });
+    await seedHosts(db, 8, {
+      prefix: "web",
+      environment: "prod",
+      app: "web",
+      current: "1.4",
+      previous: "1.3",
+      labels: { role: "web" },
+    });
+    await seedHosts(db, 4, {
+      prefix: "stg",
+      environment: "staging",
+      app: "web",
+      current: "1.5",
+      previous: "1.4",
+      labels: { role: "web" },
+    });
+    await seedHosts(db, 3, {
+      prefix: "db",
+      environment: "prod",
+      app: "pg-tools",
+      current: "2.1",
+      labels: { role: "db" },
+    });
+    await db.host.updateMany({
+      data: { os: "Debian GNU/Linux 12", lastSeenAt: new Date(), reachable: true },
+    });
     for (const v of ["1.3", "1.4", "1.5"]) await seedRelease(db, "web", v, 40_000_000);
     await seedRelease(db, "pg-tools", "2.1", 8_000_000);
     const clock = () => new Date();
-    const spec: TRolloutSpec = { action: "update", app: "web", version: "1.5", targets: { environments: ["prod"] }, waves: ["1", "50%", "100%"], failureThreshold: 0, parallelism: 4 };
+    const spec: TRolloutSpec = {
+      action: "update",
+      app: "web",
+      version: "1.5",
+      targets: { environments: ["prod"] },
+      waves: ["1", "50%", "100%"],
+      failureThreshold: 0,
+      parallelism: 4,
+    };
     const r = await createRollout({ db, clock }, operator, spec);
     await answerRollout({ db, clock }, ap1, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
     await replanRollout({ db, clock }, operator, r.id, { ...spec, parallelism: 2 });
@@ -57,7 +87,10 @@ async function main(): Promise<void> {
   const keel = await startConsole({ env: { KEEL_INVENTORY_REFRESH_SECONDS: "0" } });
   try {
     const rolloutId = await seed(keel.dataDir);
-    const browser = await chromium.launch({ executablePath: process.env.KEEL_E2E_CHROMIUM ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+    const browser = await chromium.launch({
+      executablePath: process.env.KEEL_E2E_CHROMIUM ?? "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu"],
+    });
     try {
       const pages: [string, string][] = [
         ["hosts", "/hosts"],
@@ -71,7 +104,11 @@ async function main(): Promise<void> {
         ["settings", "/settings"],
       ];
       for (const theme of ["light", "dark"] as const) {
-        const ctx = await browser.newContext({ baseURL: keel.url, viewport: { width: 1280, height: 860 }, colorScheme: theme });
+        const ctx = await browser.newContext({
+          baseURL: keel.url,
+          viewport: { width: 1280, height: 860 },
+          colorScheme: theme,
+        });
         await ctx.addCookies([{ name: "keel-theme", value: theme, url: keel.url }]);
         const page = await ctx.newPage();
         await page.goto("/sign-in");

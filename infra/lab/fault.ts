@@ -54,16 +54,24 @@ async function hasNetem(h: HostPaths): Promise<boolean> {
 }
 
 /** The nat rule that sends SSH to the delay relay (added by `delay`, deleted when clearing). */
-const SSH_REDIRECT = ["PREROUTING", "-i", "eth0", "-p", "tcp", "--dport", "22", "-j", "REDIRECT", "--to-ports", PROXY_PORT];
+const SSH_REDIRECT = [
+  "PREROUTING",
+  "-i",
+  "eth0",
+  "-p",
+  "tcp",
+  "--dport",
+  "22",
+  "-j",
+  "REDIRECT",
+  "--to-ports",
+  PROXY_PORT,
+];
 
 async function clearFault(h: HostPaths): Promise<void> {
   if ((await ipt(h, ["-n", "-L", CHAIN], true)).code === 0) await ipt(h, ["-F", CHAIN]);
   for (;;) {
-    const r = await ipt(
-      h,
-      ["-t", "nat", "-D", ...SSH_REDIRECT],
-      true,
-    );
+    const r = await ipt(h, ["-t", "nat", "-D", ...SSH_REDIRECT], true);
     if (r.code !== 0) break;
   }
   await run(inNet(h, ["tc", "qdisc", "del", "dev", "eth0", "root"]), { allowFail: true });

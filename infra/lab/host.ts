@@ -214,7 +214,8 @@ export async function createHost(
   writeJsonAtomic(`${h.dir}/host.json`, rec);
   mkdirSync(`${h.etcKeel}/trusted.d`, { recursive: true, mode: 0o755 });
   mkdirSync(h.libKeel, { recursive: true, mode: 0o755 });
-  for (const d of ["etc-systemd-system", "usr-local-bin"]) mkdirSync(`${h.dir}/${d}`, { recursive: true, mode: 0o755 });
+  for (const d of ["etc-systemd-system", "usr-local-bin"])
+    mkdirSync(`${h.dir}/${d}`, { recursive: true, mode: 0o755 });
   writeFileSync(`${h.dir}/hostname`, `${h.name}\n`);
   writeFileSync(`${h.dir}/hosts`, `127.0.0.1\tlocalhost\n127.0.1.1\t${h.name}\n${rec.address}\t${h.name}\n`);
   if (!existsSync(`${h.dir}/machine-id`))

@@ -174,7 +174,9 @@ async function ensureSudoUser(p: LabPaths, log: (line: string) => void): Promise
   chownSync(p.home, Number(id.stdout.trim()), Number(gid.stdout.trim()));
   if (!existsSync(dirname(p.sudoersFile)) || !existsSync("/usr/sbin/visudo")) {
     // Without sudo the lab still works for root logins; only the `sudo -n` mode cannot be tried.
-    log(`sudo is not installed: the lab's user ${p.sudoUser} gets no sudo rights (install sudo to try hosts enrolled with sudo)`);
+    log(
+      `sudo is not installed: the lab's user ${p.sudoUser} gets no sudo rights (install sudo to try hosts enrolled with sudo)`,
+    );
     return;
   }
   const want = `# keel lab ${p.lab}: removed by \`npm run lab -- down --lab ${p.lab}\`\n${p.sudoUser} ALL=(ALL:ALL) NOPASSWD: ALL\n`;

@@ -9,6 +9,8 @@ export async function ensureAgentBundle(log: (s: string) => void): Promise<void>
   log("building the host agent (agent/dist/keel-agent.mjs)");
   await new Promise<void>((res, rej) => {
     const p = spawn(process.execPath, [join(REPO, "agent/build.mjs")], { cwd: REPO, stdio: "inherit" });
-    p.once("exit", (code) => (code === 0 ? res() : rej(new Error(`building the agent failed (exit ${code})`))));
+    p.once("exit", (code) =>
+      code === 0 ? res() : rej(new Error(`building the agent failed (exit ${code})`)),
+    );
   });
 }

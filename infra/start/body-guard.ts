@@ -19,7 +19,10 @@ const SLACK = 256 * KIB;
 
 function refusal(limit: number): string {
   return JSON.stringify({
-    error: { code: "PAYLOAD_TOO_LARGE", message: `Request bodies here are limited to ${describeBytes(limit)}; this one is larger. Nothing was changed.` },
+    error: {
+      code: "PAYLOAD_TOO_LARGE",
+      message: `Request bodies here are limited to ${describeBytes(limit)}; this one is larger. Nothing was changed.`,
+    },
   });
 }
 
@@ -77,7 +80,9 @@ export function guardBody(req: IncomingMessage, res: ServerResponse): boolean {
   if (limit === null) return false;
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) {
-    res.writeHead(413, { "content-type": "application/json", "cache-control": "no-store" }).end(refusal(limit));
+    res
+      .writeHead(413, { "content-type": "application/json", "cache-control": "no-store" })
+      .end(refusal(limit));
     return true;
   }
   let seen = 0;

@@ -25,11 +25,15 @@ describe("build store", () => {
     const logs: string[] = [];
     const store = await ensureBuildStore({ dataDir, sizeGiB: 2, log: (l) => logs.push(l) });
     expect(store.mounted).toBe(true);
-    expect(logs.join("\n")).toMatch(/build store: .*build-store\.img \(btrfs, 2 GiB sparse\) mounted on .*subvolumes/);
+    expect(logs.join("\n")).toMatch(
+      /build store: .*build-store\.img \(btrfs, 2 GiB sparse\) mounted on .*subvolumes/,
+    );
     const support = await getBuildSupport({ dataDir });
     expect(support).toMatchObject({ canBuild: true, reason: null });
     // noatime: reading a tree for a delta must not rewrite its metadata.
-    expect(execFileSync("findmnt", ["-no", "OPTIONS", join(dataDir, "subvolumes")], { encoding: "utf8" })).toMatch(/noatime/);
+    expect(
+      execFileSync("findmnt", ["-no", "OPTIONS", join(dataDir, "subvolumes")], { encoding: "utf8" }),
+    ).toMatch(/noatime/);
     // Sparse: the 2 GiB image takes a few MiB on disk.
     expect(statSync(join(dataDir, "build-store.img")).blocks * 512).toBeLessThan(64 * 2 ** 20);
     execFileSync("btrfs", ["subvolume", "create", join(dataDir, "subvolumes", "kept")], { stdio: "ignore" });
@@ -47,6 +51,10 @@ describe("build store", () => {
     const logs: string[] = [];
     const store = await ensureBuildStore({ dataDir, sizeGiB: 0, log: (l) => logs.push(l) });
     expect(store.mounted).toBe(false);
-    expect(logs).toEqual([expect.stringMatching(/building releases on the console is off: .* KEEL_BUILD_STORE_GIB=0; pushing releases built elsewhere works/)]);
+    expect(logs).toEqual([
+      expect.stringMatching(
+        /building releases on the console is off: .* KEEL_BUILD_STORE_GIB=0; pushing releases built elsewhere works/,
+      ),
+    ]);
   });
 });

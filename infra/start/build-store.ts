@@ -14,12 +14,18 @@ export type BuildStore = { mounted: boolean; close(): Promise<void> };
 
 const nothing: BuildStore = { mounted: false, close: async () => {} };
 
-export async function ensureBuildStore(opts: { dataDir: string; sizeGiB: number; log: (line: string) => void }): Promise<BuildStore> {
+export async function ensureBuildStore(opts: {
+  dataDir: string;
+  sizeGiB: number;
+  log: (line: string) => void;
+}): Promise<BuildStore> {
   const { dataDir, sizeGiB, log } = opts;
   const root = join(dataDir, "subvolumes");
   if (await buildStoreOnBtrfs(dataDir)) return nothing;
   const off = (why: string) => {
-    log(`building releases on the console is off: ${root} is not on btrfs and ${why}; pushing releases built elsewhere works (docs/releases.md)`);
+    log(
+      `building releases on the console is off: ${root} is not on btrfs and ${why}; pushing releases built elsewhere works (docs/releases.md)`,
+    );
     return nothing;
   };
   if (sizeGiB === 0) return off("KEEL_BUILD_STORE_GIB=0");
@@ -39,13 +45,19 @@ export async function ensureBuildStore(opts: { dataDir: string; sizeGiB: number;
     await run("mount", ["-o", "loop,noatime", image, root]);
   } catch (e) {
     const err = e as { code?: string; stderr?: string; message: string };
-    return off(err.code === "ENOENT" ? "btrfs-progs is not installed (apt-get install btrfs-progs)" : `mounting ${image} failed: ${(err.stderr || err.message).trim()}`);
+    return off(
+      err.code === "ENOENT"
+        ? "btrfs-progs is not installed (apt-get install btrfs-progs)"
+        : `mounting ${image} failed: ${(err.stderr || err.message).trim()}`,
+    );
   }
   log(`build store: ${image} (btrfs, ${sizeGiB} GiB sparse) mounted on ${root}`);
   return {
     mounted: true,
     async close() {
-      await run("umount", [root]).catch((e: Error) => log(`unmounting the build store ${root}: ${e.message}`));
+      await run("umount", [root]).catch((e: Error) =>
+        log(`unmounting the build store ${root}: ${e.message}`),
+      );
     },
   };
 }

@@ -32,7 +32,12 @@ describe("the console's signing key on first start", () => {
 
   it("is made once, signs, is trusted and audited; a later start makes none, even with every key gone", async () => {
     const lines: string[] = [];
-    const made = await ensureConsoleSigningKey({ databaseUrl: tdb.url, secret, dataDir: dir, log: (l) => lines.push(l) });
+    const made = await ensureConsoleSigningKey({
+      databaseUrl: tdb.url,
+      secret,
+      dataDir: dir,
+      log: (l) => lines.push(l),
+    });
     expect(made).not.toBeNull();
     expect(lines.join("\n")).toMatch(/release-signing key/);
     const box = createSecretBox({ secret, dataDir: dir });
@@ -44,10 +49,14 @@ describe("the console's signing key on first start", () => {
     expect(audit[0]!.actorId).toBeNull();
     expect(JSON.stringify(audit[0]!.detail)).not.toMatch(/PRIVATE/);
 
-    expect(await ensureConsoleSigningKey({ databaseUrl: tdb.url, secret, dataDir: dir, log: () => {} })).toBeNull();
+    expect(
+      await ensureConsoleSigningKey({ databaseUrl: tdb.url, secret, dataDir: dir, log: () => {} }),
+    ).toBeNull();
     await retireSigningKey({ db, actorId: null }, { keyId: made!.keyId, remove: true });
     expect(await db.signingKey.count({ where: { status: "active" } })).toBe(0);
-    expect(await ensureConsoleSigningKey({ databaseUrl: tdb.url, secret, dataDir: dir, log: () => {} })).toBeNull();
+    expect(
+      await ensureConsoleSigningKey({ databaseUrl: tdb.url, secret, dataDir: dir, log: () => {} }),
+    ).toBeNull();
     await expect(loadSigningKey({ db, box })).rejects.toThrow(/no active signing key/);
   });
 });

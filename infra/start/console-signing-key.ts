@@ -24,7 +24,9 @@ export async function ensureConsoleSigningKey(opts: {
     if (everHadKey) return null;
     const box = createSecretBox({ secret: opts.secret, dataDir: opts.dataDir });
     const k = await createSigningKey({ db, box, actorId: null }, { name: CONSOLE_KEY_NAME });
-    opts.log(`made the console's release-signing key ${k.keyId} ("${k.name}"); hosts trust it from their enrollment on`);
+    opts.log(
+      `made the console's release-signing key ${k.keyId} ("${k.name}"); hosts trust it from their enrollment on`,
+    );
     return { keyId: k.keyId };
   } finally {
     await db.$disconnect();

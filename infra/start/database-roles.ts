@@ -13,7 +13,8 @@ export type DatabaseRoles = { url: string; ownerUrl: string; appRole: string };
 
 function password(dataDir: string, file: string): string {
   const path = join(dataDir, file);
-  if (!existsSync(path)) writeFileSync(path, randomBytes(24).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });
+  if (!existsSync(path))
+    writeFileSync(path, randomBytes(24).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });
   chmodSync(path, 0o600);
   return readFileSync(path, "utf8").trim();
 }
@@ -32,7 +33,9 @@ async function ensureRole(c: pg.Client, role: string, pw: string): Promise<void>
   const { rowCount } = await c.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [role]);
   // Every start re-asserts the attributes: a role someone made a superuser is made ordinary again.
   const attrs = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${c.escapeLiteral(pw)}`;
-  await c.query(rowCount ? `ALTER ROLE ${ident(role)} WITH ${attrs}` : `CREATE ROLE ${ident(role)} WITH ${attrs}`);
+  await c.query(
+    rowCount ? `ALTER ROLE ${ident(role)} WITH ${attrs}` : `CREATE ROLE ${ident(role)} WITH ${attrs}`,
+  );
 }
 
 /** Gives every object in `schema` not owned by `owner` to `owner` (tables bring their indexes and serial sequences). */
@@ -74,20 +77,33 @@ export async function prepareDatabaseRoles(opts: {
     await ensureRole(c, owner, ownerPw);
     await ensureRole(c, app, appPw);
     await c.query(`REVOKE ${ident(owner)} FROM ${ident(app)}`);
-    const { rows } = await c.query<{ owner: string }>(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await c.query<{ owner: string }>(
+      `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`,
+      [database],
+    );
     if (!rows.length) await c.query(`CREATE DATABASE ${ident(database)} OWNER ${ident(owner)}`);
-    else if (rows[0]!.owner !== owner) await c.query(`ALTER DATABASE ${ident(database)} OWNER TO ${ident(owner)}`);
+    else if (rows[0]!.owner !== owner)
+      await c.query(`ALTER DATABASE ${ident(database)} OWNER TO ${ident(owner)}`);
     // No "$user" schema (which the app role, allowed to create schemas for pg-boss, could make) in anyone's path.
     await c.query(`ALTER DATABASE ${ident(database)} SET search_path TO public`);
   } finally {
     await c.end();
   }
-  const d = new pg.Client({ connectionString: urlAs(superUrl, decodeURIComponent(new URL(superUrl).username), decodeURIComponent(new URL(superUrl).password), database) });
+  const d = new pg.Client({
+    connectionString: urlAs(
+      superUrl,
+      decodeURIComponent(new URL(superUrl).username),
+      decodeURIComponent(new URL(superUrl).password),
+      database,
+    ),
+  });
   await d.connect();
   try {
     await d.query(`SET search_path TO pg_catalog`);
     await adopt(d, "public", owner);
-    const { rows } = await d.query<{ owner: string }>(`SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'pgboss'`);
+    const { rows } = await d.query<{ owner: string }>(
+      `SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'pgboss'`,
+    );
     if (rows.length && rows[0]!.owner !== app) {
       await d.query(`ALTER SCHEMA pgboss OWNER TO ${ident(app)}`);
       await adopt(d, "pgboss", app);
@@ -95,5 +111,9 @@ export async function prepareDatabaseRoles(opts: {
   } finally {
     await d.end();
   }
-  return { url: urlAs(superUrl, app, appPw, database), ownerUrl: urlAs(superUrl, owner, ownerPw, database), appRole: app };
+  return {
+    url: urlAs(superUrl, app, appPw, database),
+    ownerUrl: urlAs(superUrl, owner, ownerPw, database),
+    appRole: app,
+  };
 }

@@ -37,24 +37,38 @@ describe("an external DATABASE_URL", () => {
   it("is refused when its role could rewrite the audit log, saying what to do", async () => {
     const t = await fresh(true);
     for (const url of [t.superuserUrl, t.ownerUrl]) {
-      const e = await openDatabase({ databaseUrl: url, dataDir: "/nonexistent", log }).catch((x: unknown) => x);
+      const e = await openDatabase({ databaseUrl: url, dataDir: "/nonexistent", log }).catch(
+        (x: unknown) => x,
+      );
       expect(e).toBeInstanceOf(StartError);
-      expect((e as Error).message).toMatch(/^DATABASE_URL connects as (postgres|keel_test_owner), which could rewrite or delete audit rows \((postgres is a superuser|keel_test_owner owns audit_events)\)/);
+      expect((e as Error).message).toMatch(
+        /^DATABASE_URL connects as (postgres|keel_test_owner), which could rewrite or delete audit rows \((postgres is a superuser|keel_test_owner owns audit_events)\)/,
+      );
       expect((e as Error).message).toMatch(/CREATE ROLE keel_app .* DATABASE_OWNER_URL/);
     }
   });
 
   it("alone as the app role: refused while migrations are pending, accepted once they are applied", async () => {
     const t = await fresh(false);
-    await expect(openDatabase({ databaseUrl: t.url, dataDir: "/nonexistent", log })).rejects.toThrow(/migration\(s\) are pending .* set DATABASE_OWNER_URL/);
+    await expect(openDatabase({ databaseUrl: t.url, dataDir: "/nonexistent", log })).rejects.toThrow(
+      /migration\(s\) are pending .* set DATABASE_OWNER_URL/,
+    );
     await applyMigrations(t.ownerUrl, undefined, { appRole: t.appRole });
-    expect(await openDatabase({ databaseUrl: t.url, dataDir: "/nonexistent", log })).toMatchObject({ url: t.url, ownerUrl: null, appRole: "keel_test_app" });
+    expect(await openDatabase({ databaseUrl: t.url, dataDir: "/nonexistent", log })).toMatchObject({
+      url: t.url,
+      ownerUrl: null,
+      appRole: "keel_test_app",
+    });
   });
 
   it("with DATABASE_OWNER_URL: the owner migrates, the app role is used; an owner URL alone is refused", async () => {
     const t = await fresh(false);
-    expect(await openDatabase({ databaseUrl: t.url, ownerUrl: t.ownerUrl, dataDir: "/nonexistent", log })).toMatchObject({ url: t.url, ownerUrl: t.ownerUrl, appRole: "keel_test_app" });
-    await expect(openDatabase({ ownerUrl: t.ownerUrl, dataDir: "/nonexistent", log })).rejects.toThrow(/DATABASE_OWNER_URL is set but DATABASE_URL is not/);
+    expect(
+      await openDatabase({ databaseUrl: t.url, ownerUrl: t.ownerUrl, dataDir: "/nonexistent", log }),
+    ).toMatchObject({ url: t.url, ownerUrl: t.ownerUrl, appRole: "keel_test_app" });
+    await expect(openDatabase({ ownerUrl: t.ownerUrl, dataDir: "/nonexistent", log })).rejects.toThrow(
+      /DATABASE_OWNER_URL is set but DATABASE_URL is not/,
+    );
   });
 });
 
@@ -68,7 +82,9 @@ describe("npm run worker", () => {
       timeout: 60_000,
     });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^keel worker: DATABASE_URL could rewrite or delete audit rows \(keel_test_owner owns audit_events\): give the worker the console's app role URL/);
+    expect(r.stderr.trim()).toMatch(
+      /^keel worker: DATABASE_URL could rewrite or delete audit rows \(keel_test_owner owns audit_events\): give the worker the console's app role URL/,
+    );
   });
 });
 
@@ -86,7 +102,13 @@ describe("the embedded setup", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "keel-roles-"));
     dirs.push(dataDir);
     const suffix = randomBytes(3).toString("hex");
-    const roles = await prepareDatabaseRoles({ superUrl: inject("pgUrl"), dataDir, database: t.name, owner: `o_${suffix}`, app: `a_${suffix}` });
+    const roles = await prepareDatabaseRoles({
+      superUrl: inject("pgUrl"),
+      dataDir,
+      database: t.name,
+      owner: `o_${suffix}`,
+      app: `a_${suffix}`,
+    });
     await applyMigrations(roles.ownerUrl, undefined, { appRole: roles.appRole });
 
     const app = new pg.Client({ connectionString: roles.url });
@@ -94,7 +116,9 @@ describe("the embedded setup", () => {
     try {
       expect(await findAppRoleProblems(app)).toEqual([]);
       await expect(app.query(`DELETE FROM audit_events`)).rejects.toThrow(/permission denied/);
-      const { rows } = await app.query(`SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE oid = 'audit_events'::regclass`);
+      const { rows } = await app.query(
+        `SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE oid = 'audit_events'::regclass`,
+      );
       expect(rows[0].o).toBe(`o_${suffix}`);
     } finally {
       await app.end();

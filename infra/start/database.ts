@@ -90,7 +90,11 @@ async function identify(url: string): Promise<Identity> {
 }
 
 /** DATABASE_URL (and DATABASE_OWNER_URL) of an external server, checked as the header says. */
-async function openExternal(url: string, ownerUrl: string | undefined, log: (s: string) => void): Promise<Database> {
+async function openExternal(
+  url: string,
+  ownerUrl: string | undefined,
+  log: (s: string) => void,
+): Promise<Database> {
   await checkDatabase(url);
   if (ownerUrl) await checkDatabase(ownerUrl, 5_000, "DATABASE_OWNER_URL");
   const app = await identify(url);
@@ -103,7 +107,10 @@ async function openExternal(url: string, ownerUrl: string | undefined, log: (s: 
   }
   if (ownerUrl) {
     const owner = await identify(ownerUrl);
-    if (owner.server !== app.server) throw new StartError(`DATABASE_URL and DATABASE_OWNER_URL name different databases (${app.server} and ${owner.server}): point both at the console's database.`);
+    if (owner.server !== app.server)
+      throw new StartError(
+        `DATABASE_URL and DATABASE_OWNER_URL name different databases (${app.server} and ${owner.server}): point both at the console's database.`,
+      );
     return { url, ownerUrl, appRole: app.role, embedded: false, stop: async () => undefined };
   }
   const pending = await pendingMigrations(url);
@@ -113,13 +120,23 @@ async function openExternal(url: string, ownerUrl: string | undefined, log: (s: 
         `set DATABASE_OWNER_URL to a URL of the tables' owner (docs/audit.md).`,
     );
   }
-  log(`no DATABASE_OWNER_URL: the schema is up to date, migrations skipped; ${app.role}'s rights are not re-granted`);
+  log(
+    `no DATABASE_OWNER_URL: the schema is up to date, migrations skipped; ${app.role}'s rights are not re-granted`,
+  );
   return { url, ownerUrl: null, appRole: app.role, embedded: false, stop: async () => undefined };
 }
 
-export async function openDatabase(opts: { databaseUrl?: string; ownerUrl?: string; dataDir: string; log: (s: string) => void }): Promise<Database> {
+export async function openDatabase(opts: {
+  databaseUrl?: string;
+  ownerUrl?: string;
+  dataDir: string;
+  log: (s: string) => void;
+}): Promise<Database> {
   if (opts.databaseUrl) return openExternal(opts.databaseUrl, opts.ownerUrl, opts.log);
-  if (opts.ownerUrl) throw new StartError("DATABASE_OWNER_URL is set but DATABASE_URL is not: set DATABASE_URL to the console's (app) role on the same database, or unset both for the embedded PostgreSQL.");
+  if (opts.ownerUrl)
+    throw new StartError(
+      "DATABASE_OWNER_URL is set but DATABASE_URL is not: set DATABASE_URL to the console's (app) role on the same database, or unset both for the embedded PostgreSQL.",
+    );
   const server = await startEmbeddedPostgres({ dataDir: opts.dataDir });
   let roles;
   try {
@@ -128,6 +145,8 @@ export async function openDatabase(opts: { databaseUrl?: string; ownerUrl?: stri
     await server.stop();
     throw e;
   }
-  opts.log(`embedded PostgreSQL ${server.pgData} on 127.0.0.1:${server.port} (pid ${server.pid}), console connects as ${roles.appRole}`);
+  opts.log(
+    `embedded PostgreSQL ${server.pgData} on 127.0.0.1:${server.port} (pid ${server.pid}), console connects as ${roles.appRole}`,
+  );
   return { ...roles, embedded: true, stop: () => server.stop() };
 }

@@ -17,7 +17,10 @@ export function parseFounders(text: string | undefined): { email: string; roles:
     const [email, roles] = entry.trim().split(":") as [string, string];
     const list = roles.split("+");
     const bad = list.find((r) => !(ROLES as readonly string[]).includes(r));
-    if (bad) throw new Error(`KEEL_FOUNDERS: "${entry.trim()}" names the role "${bad}"; roles are ${ROLES.join(", ")}`);
+    if (bad)
+      throw new Error(
+        `KEEL_FOUNDERS: "${entry.trim()}" names the role "${bad}"; roles are ${ROLES.join(", ")}`,
+      );
     return { email, roles: list as FounderRole[] };
   });
 }
@@ -28,7 +31,15 @@ export async function ensureFirstAdmin(opts: {
   password?: string;
   founders?: string;
   foundersPassword?: string;
-}): Promise<{ created: false } | { created: true; email: string; generatedPassword: string | null; founders: { email: string; generatedPassword: string | null }[] }> {
+}): Promise<
+  | { created: false }
+  | {
+      created: true;
+      email: string;
+      generatedPassword: string | null;
+      founders: { email: string; generatedPassword: string | null }[];
+    }
+> {
   const founders = parseFounders(opts.founders);
   const db = createDb(opts.databaseUrl);
   try {
@@ -39,12 +50,22 @@ export async function ensureFirstAdmin(opts: {
       input: { email: opts.email, name: "Administrator", roles: ["admin"], password: opts.password },
     }).catch((e: unknown) => {
       // A KEEL_ADMIN_PASSWORD the strength check refuses: say which setting to change.
-      if (e instanceof AppError && opts.password !== undefined) throw new Error(`KEEL_ADMIN_PASSWORD: ${e.message}`);
+      if (e instanceof AppError && opts.password !== undefined)
+        throw new Error(`KEEL_ADMIN_PASSWORD: ${e.message}`);
       throw e;
     });
     const made = [];
     for (const f of founders) {
-      const r = await createUser({ db, actorId: null, input: { email: f.email, name: f.email.split("@")[0]!, roles: f.roles, password: opts.foundersPassword } });
+      const r = await createUser({
+        db,
+        actorId: null,
+        input: {
+          email: f.email,
+          name: f.email.split("@")[0]!,
+          roles: f.roles,
+          password: opts.foundersPassword,
+        },
+      });
       made.push({ email: r.user.email, generatedPassword: r.password });
     }
     return { created: true, email: user.email, generatedPassword: password, founders: made };

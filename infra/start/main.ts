@@ -62,7 +62,12 @@ async function main(): Promise<void> {
   }, 500).unref();
 
   try {
-    db = await openDatabase({ databaseUrl: env.DATABASE_URL, ownerUrl: env.DATABASE_OWNER_URL, dataDir, log });
+    db = await openDatabase({
+      databaseUrl: env.DATABASE_URL,
+      ownerUrl: env.DATABASE_OWNER_URL,
+      dataDir,
+      log,
+    });
     if (db.ownerUrl) {
       const migrations = await applyMigrations(db.ownerUrl, undefined, { appRole: db.appRole });
       if (migrations.applied.length) log(`applied migrations: ${migrations.applied.join(", ")}`);
@@ -90,7 +95,9 @@ async function main(): Promise<void> {
 
     const build = dev ? "fresh" : buildState(env.KEEL_NEXT_DIST_DIR);
     if (build !== "fresh") {
-      log(`${build === "missing" ? "no build" : "sources changed since the build"} in ${env.KEEL_NEXT_DIST_DIR}/: running next build (takes a few minutes)`);
+      log(
+        `${build === "missing" ? "no build" : "sources changed since the build"} in ${env.KEEL_NEXT_DIST_DIR}/: running next build (takes a few minutes)`,
+      );
       await buildNext(env.KEEL_NEXT_DIST_DIR, aborter.signal, join(dataDir, "next-build.log"));
     }
     if (aborter.signal.aborted) return;
@@ -116,13 +123,20 @@ async function main(): Promise<void> {
           bar,
         ].join("\n"),
       );
-    } else if (admin.created) log(`first admin ${admin.email} created with the password from KEEL_ADMIN_PASSWORD`);
+    } else if (admin.created)
+      log(`first admin ${admin.email} created with the password from KEEL_ADMIN_PASSWORD`);
     if (admin.created)
       for (const f of admin.founders)
-        log(f.generatedPassword ? `founder ${f.email} created; password (shown once): ${f.generatedPassword}` : `founder ${f.email} created with the password from KEEL_FOUNDERS_PASSWORD`);
+        log(
+          f.generatedPassword
+            ? `founder ${f.email} created; password (shown once): ${f.generatedPassword}`
+            : `founder ${f.email} created with the password from KEEL_FOUNDERS_PASSWORD`,
+        );
     log(`console ready at ${url}  (Ctrl-C stops it)`);
     if (!env.KEEL_URL && ["0.0.0.0", "::"].includes(env.KEEL_HOST))
-      log(`KEEL_HOST=${env.KEEL_HOST} listens everywhere: set KEEL_URL to the address browsers use (e.g. http://console.example:${env.KEEL_PORT}), or sign-in and changes are refused as cross-origin`);
+      log(
+        `KEEL_HOST=${env.KEEL_HOST} listens everywhere: set KEEL_URL to the address browsers use (e.g. http://console.example:${env.KEEL_PORT}), or sign-in and changes are refused as cross-origin`,
+      );
   } catch (e) {
     const line = e instanceof StartError ? e.message : `start-up failed: ${(e as Error).message}`;
     console.error(`keel: ${line}`);

@@ -12,14 +12,25 @@ import { guardBody } from "./body-guard";
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 /** What the console is built from: a change to any of these makes a build stale. */
-const BUILD_INPUTS = ["app", "server", "agent/protocol", "prisma/schema", "next.config.ts", "postcss.config.mjs", "package-lock.json", "tsconfig.json"];
+const BUILD_INPUTS = [
+  "app",
+  "server",
+  "agent/protocol",
+  "prisma/schema",
+  "next.config.ts",
+  "postcss.config.mjs",
+  "package-lock.json",
+  "tsconfig.json",
+];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
   const st = statSync(path);
   if (!st.isDirectory()) return st.mtimeMs;
   let newest = 0;
-  for (const name of readdirSync(path)) if (name !== "node_modules" && !name.startsWith(".")) newest = Math.max(newest, newestMtime(join(path, name)));
+  for (const name of readdirSync(path))
+    if (name !== "node_modules" && !name.startsWith("."))
+      newest = Math.max(newest, newestMtime(join(path, name)));
   return newest;
 }
 
@@ -42,7 +53,12 @@ export function buildNext(distDir: string, signal: AbortSignal, logFile: string)
     const out = createWriteStream(logFile, { flags: "w", mode: 0o600 });
     const child = spawn(process.execPath, [join(REPO, "node_modules/next/dist/bin/next"), "build"], {
       cwd: REPO,
-      env: { ...process.env, KEEL_NEXT_DIST_DIR: distDir, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
+      env: {
+        ...process.env,
+        KEEL_NEXT_DIST_DIR: distDir,
+        NEXT_TELEMETRY_DISABLED: "1",
+        NODE_ENV: "production",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let warnings = 0;
@@ -66,11 +82,19 @@ export function buildNext(distDir: string, signal: AbortSignal, logFile: string)
       signal.removeEventListener("abort", abort);
       out.end();
       if (code === 0) {
-        console.log(`  next: build done${warnings ? `; ${warnings} warning lines` : ""} (full output: ${logFile})`);
+        console.log(
+          `  next: build done${warnings ? `; ${warnings} warning lines` : ""} (full output: ${logFile})`,
+        );
         return resolve();
       }
       if (!signal.aborted) console.error(tail.join("\n"));
-      reject(new Error(signal.aborted ? "build interrupted" : `next build failed (${sig ?? `exit ${code}`}); its last lines are above, the whole output in ${logFile}`));
+      reject(
+        new Error(
+          signal.aborted
+            ? "build interrupted"
+            : `next build failed (${sig ?? `exit ${code}`}); its last lines are above, the whole output in ${logFile}`,
+        ),
+      );
     });
   });
 }

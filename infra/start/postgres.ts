@@ -6,7 +6,17 @@
 // directory are placed under /var/lib/keel-console instead. See docs/decisions/0003-embedded-postgres.md.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chownSync, chmodSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  chownSync,
+  chmodSync,
+  rmSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
@@ -38,9 +48,17 @@ function postgresIds(): Ids {
   if (userInfo().uid !== 0) return undefined;
   let r = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
   if (r.status !== 0) {
-    spawnSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
+    spawnSync("useradd", [
+      "--system",
+      "--user-group",
+      "--no-create-home",
+      "--shell",
+      "/usr/sbin/nologin",
+      "postgres",
+    ]);
     r = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error("cannot create the 'postgres' user to run the embedded PostgreSQL as");
+    if (r.status !== 0)
+      throw new Error("cannot create the 'postgres' user to run the embedded PostgreSQL as");
   }
   const g = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
   return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
@@ -85,7 +103,9 @@ function clusterDir(dataDir: string, ids: Ids): string {
   if (!existsSync(join(dataDir, "pg-location")) && existsSync(cluster)) {
     const aside = `${cluster}.orphaned-${new Date().toISOString().replace(/[:.]/g, "-")}`;
     renameSync(cluster, aside);
-    console.log(`keel: ${dataDir} is new but an old cluster of that path was left in ${cluster}; moved it to ${aside}`);
+    console.log(
+      `keel: ${dataDir} is new but an old cluster of that path was left in ${cluster}; moved it to ${aside}`,
+    );
   }
   writeFileSync(join(dataDir, "pg-location"), `${cluster}\n`);
   return cluster;
@@ -133,7 +153,8 @@ async function stopLeftover(pgData: string): Promise<void> {
 
 function run(cmd: string, args: string[], ids: Ids, what: string): void {
   const r = spawnSync(cmd, args, { ...(ids ?? {}), encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
-  if (r.status !== 0) throw new Error(`${what} failed: ${(r.stderr || r.stdout || "").trim().split("\n").slice(-3).join(" ")}`);
+  if (r.status !== 0)
+    throw new Error(`${what} failed: ${(r.stderr || r.stdout || "").trim().split("\n").slice(-3).join(" ")}`);
 }
 
 export async function startEmbeddedPostgres(opts: {
@@ -146,7 +167,8 @@ export async function startEmbeddedPostgres(opts: {
   const pgData = clusterDir(resolve(opts.dataDir), ids);
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const pwFile = join(opts.dataDir, "pg-password");
-  if (!existsSync(pwFile)) writeFileSync(pwFile, randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
+  if (!existsSync(pwFile))
+    writeFileSync(pwFile, randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
   const password = readFileSync(pwFile, "utf8").trim();
 
   if (!existsSync(join(pgData, "PG_VERSION"))) {
@@ -157,7 +179,19 @@ export async function startEmbeddedPostgres(opts: {
     writeFileSync(tmpPw, password + "\n", { mode: 0o600 });
     if (ids) chownSync(tmpPw, ids.uid, ids.gid);
     try {
-      run(join(bin, "initdb"), [`--pgdata=${pgData}`, "--auth=scram-sha-256", "--username=postgres", `--pwfile=${tmpPw}`, "--encoding=UTF8", "--locale=C"], ids, "initdb");
+      run(
+        join(bin, "initdb"),
+        [
+          `--pgdata=${pgData}`,
+          "--auth=scram-sha-256",
+          "--username=postgres",
+          `--pwfile=${tmpPw}`,
+          "--encoding=UTF8",
+          "--locale=C",
+        ],
+        ids,
+        "initdb",
+      );
     } finally {
       rmSync(tmpPw, { force: true });
     }
@@ -167,7 +201,20 @@ export async function startEmbeddedPostgres(opts: {
   const port = opts.port ?? (await freePort());
   const child: ChildProcess = spawn(
     join(bin, "postgres"),
-    ["-D", pgData, "-p", String(port), "-h", "127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200", "-c", "fsync=on"],
+    [
+      "-D",
+      pgData,
+      "-p",
+      String(port),
+      "-h",
+      "127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      "-c",
+      "max_connections=200",
+      "-c",
+      "fsync=on",
+    ],
     { ...(ids ?? {}), stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C" } },
   );
   let stderr = "";
@@ -179,7 +226,13 @@ export async function startEmbeddedPostgres(opts: {
       if (s.includes("ready to accept connections")) res();
     };
     child.stderr?.on("data", onData);
-    child.once("exit", (code) => rej(new Error(`embedded PostgreSQL exited (code ${code}): ${stderr.trim().split("\n").slice(-3).join(" ")}`)));
+    child.once("exit", (code) =>
+      rej(
+        new Error(
+          `embedded PostgreSQL exited (code ${code}): ${stderr.trim().split("\n").slice(-3).join(" ")}`,
+        ),
+      ),
+    );
   });
   child.stderr?.removeAllListeners("data");
   child.stderr?.resume();

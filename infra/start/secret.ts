@@ -7,9 +7,11 @@ import { join } from "node:path";
 export function ensureSecret(dataDir: string, fromEnv: string | undefined): string {
   if (fromEnv) return fromEnv;
   const file = join(dataDir, "secret");
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });
+  if (!existsSync(file))
+    writeFileSync(file, randomBytes(32).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });
   chmodSync(file, 0o600);
   const secret = readFileSync(file, "utf8").trim();
-  if (secret.length < 32) throw new Error(`${file} holds too short a secret; remove it to have a new one generated`);
+  if (secret.length < 32)
+    throw new Error(`${file} holds too short a secret; remove it to have a new one generated`);
   return secret;
 }

@@ -21,12 +21,21 @@ const children: ChildProcess[] = [];
 type Run = { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> };
 
 function launch(env: Record<string, string>, viaShell = false): Run {
-  const base: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", KEEL_NEXT_DIST_DIR: DIST, ...env };
+  const base: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    KEEL_NEXT_DIST_DIR: DIST,
+    ...env,
+  };
   delete base.KEEL_ADMIN_PASSWORD;
   if (!("DATABASE_URL" in env)) delete base.DATABASE_URL;
   const args = ["--import", "tsx", "infra/start/main.ts"];
   const child = viaShell
-    ? spawn("sh", ["-c", `"${process.execPath}" ${args.join(" ")}; true`], { cwd: REPO, env: base, detached: true })
+    ? spawn("sh", ["-c", `"${process.execPath}" ${args.join(" ")}; true`], {
+        cwd: REPO,
+        env: base,
+        detached: true,
+      })
     : spawn(process.execPath, args, { cwd: REPO, env: base });
   children.push(child);
   let out = "";
@@ -42,8 +51,10 @@ async function waitFor<T>(what: string, run: Run, get: () => T | undefined, ms: 
   for (;;) {
     const v = get();
     if (v !== undefined) return v;
-    if (run.child.exitCode !== null) throw new Error(`start exited (${run.child.exitCode}) before ${what}:\n${run.out()}\n${run.err()}`);
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${run.out().slice(-3000)}\n${run.err().slice(-3000)}`);
+    if (run.child.exitCode !== null)
+      throw new Error(`start exited (${run.child.exitCode}) before ${what}:\n${run.out()}\n${run.err()}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}:\n${run.out().slice(-3000)}\n${run.err().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -69,13 +80,17 @@ function alive(pid: number): boolean {
 async function databaseRoles(): Promise<{ connected: string[]; auditOwner: string }> {
   const pw = readFileSync(join(dataDir, "pg-password"), "utf8").trim();
   const port = readFileSync(join(postgresDir(), "postmaster.pid"), "utf8").split("\n")[3]!.trim();
-  const c = new pg.Client({ connectionString: `postgresql://postgres:${encodeURIComponent(pw)}@127.0.0.1:${port}/keel` });
+  const c = new pg.Client({
+    connectionString: `postgresql://postgres:${encodeURIComponent(pw)}@127.0.0.1:${port}/keel`,
+  });
   await c.connect();
   try {
     const a = await c.query<{ u: string }>(
       `SELECT DISTINCT usename AS u FROM pg_stat_activity WHERE datname = 'keel' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
     );
-    const o = await c.query<{ o: string }>(`SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE oid = 'audit_events'::regclass`);
+    const o = await c.query<{ o: string }>(
+      `SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE oid = 'audit_events'::regclass`,
+    );
     return { connected: a.rows.map((r) => r.u).sort(), auditOwner: o.rows[0]!.o };
   } finally {
     await c.end();
@@ -108,52 +123,84 @@ afterAll(async () => {
 describe("npm start", () => {
   let password = "";
 
-  it("starts from nothing, prints the admin password once, serves, and stops postgres on SIGTERM", { timeout: 900_000 }, async () => {
-    const port = await freePort();
-    const run = launch({ KEEL_DATA_DIR: dataDir, KEEL_PORT: String(port) });
-    const url = await waitFor("the ready line", run, () => /console ready at (\S+)/.exec(run.out())?.[1], 840_000);
-    expect(url).toBe(`http://127.0.0.1:${port}`);
-    password = /password: (\S+)/.exec(run.out())![1]!;
-    expect((await fetch(`${url}/sign-in`)).status).toBe(200);
-    const res = await signIn(url, "admin@keel.local", password);
-    expect(res.status).toBe(200);
-    const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-    const me = await fetch(`${url}/api/trpc/me.whoami`, { headers: { cookie } });
-    expect(((await me.json()) as { result: { data: { json: { roles: string[] } } } }).result.data.json.roles).toEqual(["admin"]);
-    // The secret was generated into the data dir, readable by root only.
-    expect((await import("node:fs")).statSync(join(dataDir, "secret")).mode & 0o777).toBe(0o600);
-    // The web server and the worker are connected as keel_app, which does not own the audit log.
-    expect(await databaseRoles()).toEqual({ connected: ["keel_app"], auditOwner: "keel_owner" });
-    for (const f of ["pg-owner-password", "pg-app-password"]) expect((await import("node:fs")).statSync(join(dataDir, f)).mode & 0o777).toBe(0o600);
+  it(
+    "starts from nothing, prints the admin password once, serves, and stops postgres on SIGTERM",
+    { timeout: 900_000 },
+    async () => {
+      const port = await freePort();
+      const run = launch({ KEEL_DATA_DIR: dataDir, KEEL_PORT: String(port) });
+      const url = await waitFor(
+        "the ready line",
+        run,
+        () => /console ready at (\S+)/.exec(run.out())?.[1],
+        840_000,
+      );
+      expect(url).toBe(`http://127.0.0.1:${port}`);
+      password = /password: (\S+)/.exec(run.out())![1]!;
+      expect((await fetch(`${url}/sign-in`)).status).toBe(200);
+      const res = await signIn(url, "admin@keel.local", password);
+      expect(res.status).toBe(200);
+      const cookie = res.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .join("; ");
+      const me = await fetch(`${url}/api/trpc/me.whoami`, { headers: { cookie } });
+      expect(
+        ((await me.json()) as { result: { data: { json: { roles: string[] } } } }).result.data.json.roles,
+      ).toEqual(["admin"]);
+      // The secret was generated into the data dir, readable by root only.
+      expect((await import("node:fs")).statSync(join(dataDir, "secret")).mode & 0o777).toBe(0o600);
+      // The web server and the worker are connected as keel_app, which does not own the audit log.
+      expect(await databaseRoles()).toEqual({ connected: ["keel_app"], auditOwner: "keel_owner" });
+      for (const f of ["pg-owner-password", "pg-app-password"])
+        expect((await import("node:fs")).statSync(join(dataDir, f)).mode & 0o777).toBe(0o600);
 
-    const pg = postgresPid();
-    expect(alive(pg)).toBe(true);
-    run.child.kill("SIGTERM");
-    expect(await run.exited).toBe(0);
-    expect(alive(pg)).toBe(false);
-    // The audit log's signed checkpoints are in the data dir, the last one written on the way out.
-    const checkpoints = readFileSync(join(dataDir, "audit-checkpoints.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { rows: number; lastAction: string });
-    expect(checkpoints.at(-1)).toMatchObject({ lastAction: "auth.sign_in" });
-    expect((await import("node:fs")).statSync(join(dataDir, "audit-checkpoint-key.pem")).mode & 0o777).toBe(0o600);
-  });
+      const pg = postgresPid();
+      expect(alive(pg)).toBe(true);
+      run.child.kill("SIGTERM");
+      expect(await run.exited).toBe(0);
+      expect(alive(pg)).toBe(false);
+      // The audit log's signed checkpoints are in the data dir, the last one written on the way out.
+      const checkpoints = readFileSync(join(dataDir, "audit-checkpoints.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { rows: number; lastAction: string });
+      expect(checkpoints.at(-1)).toMatchObject({ lastAction: "auth.sign_in" });
+      expect((await import("node:fs")).statSync(join(dataDir, "audit-checkpoint-key.pem")).mode & 0o777).toBe(
+        0o600,
+      );
+    },
+  );
 
-  it("reuses the data on a second start (same admin, no new password) and stops when its shell is killed", { timeout: 900_000 }, async () => {
-    const port = await freePort();
-    const run = launch({ KEEL_DATA_DIR: dataDir, KEEL_PORT: String(port) }, true);
-    const url = await waitFor("the ready line", run, () => /console ready at (\S+)/.exec(run.out())?.[1], 840_000);
-    expect(run.out()).not.toMatch(/password:/);
-    expect((await signIn(url, "admin@keel.local", password)).status).toBe(200);
-    const pg = postgresPid();
-    // What `kill <npm's pid>` does: the shell dies, the signal is not passed on.
-    process.kill(run.child.pid!, "SIGKILL");
-    const end = Date.now() + 30_000;
-    while (alive(pg) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
-    expect(alive(pg)).toBe(false);
-  });
+  it(
+    "reuses the data on a second start (same admin, no new password) and stops when its shell is killed",
+    { timeout: 900_000 },
+    async () => {
+      const port = await freePort();
+      const run = launch({ KEEL_DATA_DIR: dataDir, KEEL_PORT: String(port) }, true);
+      const url = await waitFor(
+        "the ready line",
+        run,
+        () => /console ready at (\S+)/.exec(run.out())?.[1],
+        840_000,
+      );
+      expect(run.out()).not.toMatch(/password:/);
+      expect((await signIn(url, "admin@keel.local", password)).status).toBe(200);
+      const pg = postgresPid();
+      // What `kill <npm's pid>` does: the shell dies, the signal is not passed on.
+      process.kill(run.child.pid!, "SIGKILL");
+      const end = Date.now() + 30_000;
+      while (alive(pg) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+      expect(alive(pg)).toBe(false);
+    },
+  );
 
   it("stops with one clear line when DATABASE_URL cannot be reached", { timeout: 120_000 }, async () => {
     const port = await freePort();
-    const run = launch({ KEEL_DATA_DIR: join(root, "unused"), DATABASE_URL: `postgresql://keel:pw@127.0.0.1:${port}/keel` });
+    const run = launch({
+      KEEL_DATA_DIR: join(root, "unused"),
+      DATABASE_URL: `postgresql://keel:pw@127.0.0.1:${port}/keel`,
+    });
     expect(await run.exited).toBe(1);
     const lines = run.err().trim().split("\n");
     expect(lines).toHaveLength(1);

@@ -3,7 +3,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { PrismaClient, Role } from "@prisma/client";
 
-export async function seedUser(db: PrismaClient, email: string, roles: Role[]): Promise<{ id: string; email: string; roles: Role[] }> {
+export async function seedUser(
+  db: PrismaClient,
+  email: string,
+  roles: Role[],
+): Promise<{ id: string; email: string; roles: Role[] }> {
   const id = randomUUID();
   await db.user.create({ data: { id, email, name: email.split("@")[0]!, roles, emailVerified: true } });
   // Seeded people are founders: their roles rest on no other account (docs/decisions/0015-two-person-rule.md).
@@ -14,7 +18,14 @@ export async function seedUser(db: PrismaClient, email: string, roles: Role[]): 
 export async function seedHosts(
   db: PrismaClient,
   n: number,
-  opts: { prefix?: string; environment?: string; app?: string; current?: string; previous?: string; labels?: Record<string, string> } = {},
+  opts: {
+    prefix?: string;
+    environment?: string;
+    app?: string;
+    current?: string;
+    previous?: string;
+    labels?: Record<string, string>;
+  } = {},
 ): Promise<{ id: string; name: string }[]> {
   const out: { id: string; name: string }[] = [];
   for (let i = 0; i < n; i++) {
@@ -31,16 +42,25 @@ export async function seedHosts(
       select: { id: true, name: true },
     });
     if (opts.app && opts.current)
-      await db.installedVersion.create({ data: { hostId: h.id, app: opts.app, version: opts.current, isCurrent: true } });
+      await db.installedVersion.create({
+        data: { hostId: h.id, app: opts.app, version: opts.current, isCurrent: true },
+      });
     if (opts.app && opts.previous)
-      await db.installedVersion.create({ data: { hostId: h.id, app: opts.app, version: opts.previous, isPrevious: true } });
+      await db.installedVersion.create({
+        data: { hostId: h.id, app: opts.app, version: opts.previous, isPrevious: true },
+      });
     out.push(h);
   }
   return out;
 }
 
 /** A release row with a public-only signing key; its stream is not in any artifact store. */
-export async function seedRelease(db: PrismaClient, app: string, version: string, bytes = 1_000_000): Promise<{ id: string }> {
+export async function seedRelease(
+  db: PrismaClient,
+  app: string,
+  version: string,
+  bytes = 1_000_000,
+): Promise<{ id: string }> {
   const keyId = `seed-${randomBytes(4).toString("hex")}`;
   await db.signingKey.create({ data: { keyId, name: keyId, publicKey: randomBytes(32).toString("base64") } });
   return db.release.create({

@@ -62,7 +62,9 @@ async function mutate(path: string, input: unknown, c: Call) {
   return { status: res.status, body: (await res.json()) as Wire };
 }
 async function auditActions(): Promise<string[]> {
-  return (await db.auditEvent.findMany({ orderBy: { id: "asc" }, select: { action: true } })).map((r) => r.action);
+  return (await db.auditEvent.findMany({ orderBy: { id: "asc" }, select: { action: true } })).map(
+    (r) => r.action,
+  );
 }
 
 beforeAll(async () => {
@@ -70,10 +72,17 @@ beforeAll(async () => {
   db = createDb(t.url);
   auth = createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: ORIGIN });
   // The account backoff starts at one minute here, so that "still waiting" needs no timing.
-  const throttle = new SignInThrottle({ ...DEFAULT_THROTTLE, account: { ...DEFAULT_THROTTLE.account, baseMs: 60_000 } });
+  const throttle = new SignInThrottle({
+    ...DEFAULT_THROTTLE,
+    account: { ...DEFAULT_THROTTLE.account, baseMs: 60_000 },
+  });
   authHandler = createAuthHandler({ db, auth, trustedOrigins: [ORIGIN], throttle });
   trpcHandler = createTRPCHandler({ db, auth, trustedOrigins: [ORIGIN] });
-  await createUser({ db, actorId: null, input: { email: "admin@keel.local", name: "Admin", roles: ["admin"], password: adminPassword } });
+  await createUser({
+    db,
+    actorId: null,
+    input: { email: "admin@keel.local", name: "Admin", roles: ["admin"], password: adminPassword },
+  });
 });
 afterAll(async () => {
   await db?.$disconnect();
@@ -88,7 +97,11 @@ describe("sign-in and sessions", () => {
     expect(cookie).toContain("session_token");
     const me = await query("me.whoami", undefined, { cookie });
     expect(me.status).toBe(200);
-    expect(me.body.result.data.json).toMatchObject({ email: "admin@keel.local", roles: ["admin"], via: "session" });
+    expect(me.body.result.data.json).toMatchObject({
+      email: "admin@keel.local",
+      roles: ["admin"],
+      via: "session",
+    });
     expect(await auditActions()).toContain("auth.sign_in");
   });
 
@@ -100,12 +113,19 @@ describe("sign-in and sessions", () => {
     expect((await wrong.json()).error.message).toBe(SIGN_IN_FAILED);
     expect((await unknown.json()).error.message).toBe(SIGN_IN_FAILED);
     const failed = await db.auditEvent.findMany({ where: { action: "auth.sign_in_failed" } });
-    expect(failed.map((f) => f.target)).toEqual(expect.arrayContaining(["user:admin@keel.local", "user:nobody@keel.local"]));
+    expect(failed.map((f) => f.target)).toEqual(
+      expect.arrayContaining(["user:admin@keel.local", "user:nobody@keel.local"]),
+    );
   });
 
   it("slows a guesser after 5 failures (429 with Retry-After, even for the right password) without locking the owner out", async () => {
-    await createUser({ db, actorId: null, input: { email: "victim@keel.local", name: "V", roles: [], password: "victim password 123" } });
-    for (let i = 0; i < 6; i++) expect((await signIn("victim@keel.local", `guess number ${i}xx`, "10.1.0.66")).status).toBe(401);
+    await createUser({
+      db,
+      actorId: null,
+      input: { email: "victim@keel.local", name: "V", roles: [], password: "victim password 123" },
+    });
+    for (let i = 0; i < 6; i++)
+      expect((await signIn("victim@keel.local", `guess number ${i}xx`, "10.1.0.66")).status).toBe(401);
     const slowed = await signIn("victim@keel.local", "victim password 123", "10.1.0.66");
     expect(slowed.status).toBe(429);
     expect(Number(slowed.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -116,7 +136,11 @@ describe("sign-in and sessions", () => {
   });
 
   it("refuses a disabled user with the same generic message", async () => {
-    const { user } = await createUser({ db, actorId: null, input: { email: "gone@keel.local", name: "G", roles: ["operator"], password: "gone password 123" } });
+    const { user } = await createUser({
+      db,
+      actorId: null,
+      input: { email: "gone@keel.local", name: "G", roles: ["operator"], password: "gone password 123" },
+    });
     await db.user.update({ where: { id: user.id }, data: { disabled: true } });
     const res = await signIn("gone@keel.local", "gone password 123", "10.2.0.1");
     expect(res.status).toBe(401);
@@ -125,7 +149,11 @@ describe("sign-in and sessions", () => {
 
   it("an admin revoking a user's sessions refuses that user's next request", async () => {
     const admin = cookieOf(await signIn("admin@keel.local", adminPassword));
-    const created = await mutate("users.create", { email: "op@keel.local", name: "Op", roles: ["operator"], password: "operator password 1" }, { cookie: admin });
+    const created = await mutate(
+      "users.create",
+      { email: "op@keel.local", name: "Op", roles: ["operator"], password: "operator password 1" },
+      { cookie: admin },
+    );
     expect(created.status).toBe(200);
     const opId = created.body.result.data.json.user.id;
     const op = cookieOf(await signIn("op@keel.local", "operator password 1", "10.3.0.1"));
@@ -141,7 +169,11 @@ describe("sign-in and sessions", () => {
   it("signs out", async () => {
     const cookie = cookieOf(await signIn("admin@keel.local", adminPassword));
     const out = await authHandler(
-      new Request(`${ORIGIN}/api/auth/sign-out`, { method: "POST", headers: { cookie, origin: ORIGIN, "content-type": "application/json" }, body: "{}" }),
+      new Request(`${ORIGIN}/api/auth/sign-out`, {
+        method: "POST",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/json" },
+        body: "{}",
+      }),
     );
     expect(out.status).toBe(200);
     expect((await query("me.whoami", undefined, { cookie })).status).toBe(401);
@@ -160,7 +192,15 @@ describe("API tokens", () => {
     expect(me.body.result.data.json).toMatchObject({ email: "admin@keel.local", via: "token" });
     expect((await db.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt).not.toBeNull();
     // A token-authenticated mutation needs no Origin (the CLI has none).
-    expect((await mutate("users.create", { email: "cli@keel.local", name: "Cli", roles: [] }, { token, origin: null })).status).toBe(200);
+    expect(
+      (
+        await mutate(
+          "users.create",
+          { email: "cli@keel.local", name: "Cli", roles: [] },
+          { token, origin: null },
+        )
+      ).status,
+    ).toBe(200);
     expect((await mutate("tokens.revoke", { tokenId: apiToken.id }, { cookie })).status).toBe(200);
     const after = await query("me.whoami", undefined, { token, origin: null });
     expect(after.status).toBe(401);
@@ -172,11 +212,16 @@ describe("API tokens", () => {
 describe("admin changes take effect at once", () => {
   it("disabling a user ends their session and refuses their API token; the last admin cannot be demoted", async () => {
     const admin = cookieOf(await signIn("admin@keel.local", adminPassword));
-    const created = await mutate("users.create", { email: "ops2@keel.local", name: "Ops", roles: ["operator"] }, { cookie: admin });
+    const created = await mutate(
+      "users.create",
+      { email: "ops2@keel.local", name: "Ops", roles: ["operator"] },
+      { cookie: admin },
+    );
     const { user, password } = created.body.result.data.json;
     expect(password).toMatch(/^\S{20,}$/); // generated, shown once
     const session = cookieOf(await signIn("ops2@keel.local", password, "10.4.0.1"));
-    const token = (await mutate("tokens.create", { name: "t" }, { cookie: session })).body.result.data.json.token;
+    const token = (await mutate("tokens.create", { name: "t" }, { cookie: session })).body.result.data.json
+      .token;
     expect((await query("me.whoami", undefined, { token, origin: null })).status).toBe(200);
     expect((await mutate("users.disable", { userId: user.id }, { cookie: admin })).status).toBe(200);
     expect((await query("me.whoami", undefined, { cookie: session })).status).toBe(401);
@@ -201,7 +246,10 @@ describe("request guards", () => {
   it("refuses cross-origin form posts (text/plain, urlencoded) and foreign or missing Origin", async () => {
     const before = await db.user.count();
     expect((await mutate("users.create", body, { cookie, contentType: "text/plain" })).status).toBe(415);
-    expect((await mutate("users.create", body, { cookie, contentType: "application/x-www-form-urlencoded" })).status).toBe(415);
+    expect(
+      (await mutate("users.create", body, { cookie, contentType: "application/x-www-form-urlencoded" }))
+        .status,
+    ).toBe(415);
     expect((await mutate("users.create", body, { cookie, origin: "http://evil.example" })).status).toBe(403);
     expect((await mutate("users.create", body, { cookie, origin: null })).status).toBe(403);
     expect(await db.user.count()).toBe(before);
@@ -214,24 +262,44 @@ describe("request guards", () => {
   });
 
   it("returns the zod issues of malformed input, and refuses extra fields", async () => {
-    const res = await mutate("users.create", { email: "not-an-email", name: "", roles: ["root"] }, { cookie });
+    const res = await mutate(
+      "users.create",
+      { email: "not-an-email", name: "", roles: ["root"] },
+      { cookie },
+    );
     expect(res.status).toBe(400);
     const paths = res.body.error.json.data.zodIssues.map((i: { path: string[] }) => i.path.join("."));
     expect(paths).toEqual(expect.arrayContaining(["email", "name", "roles.0"]));
-    const extra = await mutate("users.setRoles", { userId: "00000000-0000-4000-8000-000000000000", roles: [], approvedBy: "me" }, { cookie });
+    const extra = await mutate(
+      "users.setRoles",
+      { userId: "00000000-0000-4000-8000-000000000000", roles: [], approvedBy: "me" },
+      { cookie },
+    );
     expect(extra.status).toBe(400);
   });
 
   it("refuses a batch of more than 50 calls before running any", async () => {
     const paths = Array.from({ length: 1000 }, () => "me.whoami").join(",");
-    const input = encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [i, {}]))));
-    const res = await trpcHandler(new Request(`${ORIGIN}/api/trpc/${paths}?batch=1&input=${input}`, { headers: { cookie } }));
+    const input = encodeURIComponent(
+      JSON.stringify(Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [i, {}]))),
+    );
+    const res = await trpcHandler(
+      new Request(`${ORIGIN}/api/trpc/${paths}?batch=1&input=${input}`, { headers: { cookie } }),
+    );
     expect(res.status).toBe(413);
   });
 
   it("rate-limits calls per client address", async () => {
-    const limited = createTRPCHandler({ db, auth, trustedOrigins: [ORIGIN], callLimit: { max: 3, windowMs: 60_000 } });
-    const call = () => limited(new Request(`${ORIGIN}/api/trpc/me.whoami`, { headers: { cookie, "x-keel-client-ip": "10.7.7.7" } }));
+    const limited = createTRPCHandler({
+      db,
+      auth,
+      trustedOrigins: [ORIGIN],
+      callLimit: { max: 3, windowMs: 60_000 },
+    });
+    const call = () =>
+      limited(
+        new Request(`${ORIGIN}/api/trpc/me.whoami`, { headers: { cookie, "x-keel-client-ip": "10.7.7.7" } }),
+      );
     for (let i = 0; i < 3; i++) expect((await call()).status).toBe(200);
     const res = await call();
     expect(res.status).toBe(429);

@@ -40,7 +40,9 @@ export const DEFAULT_AUTH_LIMITS: AuthLimits = {
 function tooMany(what: string, seconds: number): Response {
   const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
   const when = seconds < 90 ? plural(seconds, "second") : plural(Math.ceil(seconds / 60), "minute");
-  return jsonError(429, "TOO_MANY_ATTEMPTS", `${what} Try again in ${when}.`, { "retry-after": String(seconds) });
+  return jsonError(429, "TOO_MANY_ATTEMPTS", `${what} Try again in ${when}.`, {
+    "retry-after": String(seconds),
+  });
 }
 
 export function createAuthHandler(deps: {
@@ -63,21 +65,39 @@ export function createAuthHandler(deps: {
     const email = typeof body?.email === "string" ? body.email.trim().toLowerCase() : "";
     const off = await deps.oidc?.refuseLocal(email);
     if (off) {
-      await audit({ actorId: null, action: "auth.sign_in_failed", target: email ? `user:${email}` : undefined, detail: { ip, reason: "local_sign_in_off" } });
+      await audit({
+        actorId: null,
+        action: "auth.sign_in_failed",
+        target: email ? `user:${email}` : undefined,
+        detail: { ip, reason: "local_sign_in_off" },
+      });
       return jsonError(403, "LOCAL_SIGN_IN_OFF", off, { "x-keel-error": "LOCAL_SIGN_IN_OFF" });
     }
     const wait = throttle.waitMs(ip, email);
     if (wait > 0) return tooMany("Too many failed sign-in attempts.", Math.ceil(wait / 1000));
     const res = await deps.auth.handler(req);
     if (res.ok) {
-      const data = (await res.clone().json().catch(() => null)) as { user?: { id?: string } } | null;
+      const data = (await res
+        .clone()
+        .json()
+        .catch(() => null)) as { user?: { id?: string } } | null;
       throttle.succeeded(ip, email);
-      await audit({ actorId: data?.user?.id ?? null, action: "auth.sign_in", target: `user:${email}`, detail: { ip } });
+      await audit({
+        actorId: data?.user?.id ?? null,
+        action: "auth.sign_in",
+        target: `user:${email}`,
+        detail: { ip },
+      });
       return res;
     }
     throttle.failed(ip, email);
     const reason = res.status === 403 ? "disabled" : res.status === 400 ? "malformed" : "bad_credentials";
-    await audit({ actorId: null, action: "auth.sign_in_failed", target: email ? `user:${email}` : undefined, detail: { ip, reason } });
+    await audit({
+      actorId: null,
+      action: "auth.sign_in_failed",
+      target: email ? `user:${email}` : undefined,
+      detail: { ip, reason },
+    });
     // One message for every failure: it must not tell whether the account exists or is disabled.
     return jsonError(res.status === 400 ? 400 : 401, "INVALID_EMAIL_OR_PASSWORD", SIGN_IN_FAILED);
   }
@@ -87,11 +107,20 @@ export function createAuthHandler(deps: {
     const found = await deps.auth.api.getSession({ headers: req.headers }).catch(() => null);
     const res = await deps.auth.handler(req);
     if (res.ok && found)
-      await audit({ actorId: found.user.id, action: "auth.sign_out", target: `user:${found.user.email}`, detail: { ip } });
+      await audit({
+        actorId: found.user.id,
+        action: "auth.sign_out",
+        target: `user:${found.user.email}`,
+        detail: { ip },
+      });
     return res;
   }
 
-  async function changePassword(req: Request, ip: string, body: { newPassword?: unknown } | null): Promise<Response> {
+  async function changePassword(
+    req: Request,
+    ip: string,
+    body: { newPassword?: unknown } | null,
+  ): Promise<Response> {
     const found = await deps.auth.api.getSession({ headers: req.headers }).catch(() => null);
     if (!found) return jsonError(401, "UNAUTHORIZED", "Sign in first.");
     const who = { actorId: found.user.id, target: `user:${found.user.email}` };
@@ -110,18 +139,23 @@ export function createAuthHandler(deps: {
     await audit({
       ...who,
       action: res.ok ? "auth.password_change" : "auth.password_change_failed",
-      detail: res.ok ? { ip } : { ip, reason: res.status === 400 ? "wrong_current_password" : `http_${res.status}` },
+      detail: res.ok
+        ? { ip }
+        : { ip, reason: res.status === 400 ? "wrong_current_password" : `http_${res.status}` },
     });
     return res;
   }
 
   return async function handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    const path = url.pathname.startsWith(AUTH_BASE_PATH) ? url.pathname.slice(AUTH_BASE_PATH.length) : url.pathname;
+    const path = url.pathname.startsWith(AUTH_BASE_PATH)
+      ? url.pathname.slice(AUTH_BASE_PATH.length)
+      : url.pathname;
     const ip0 = clientIp(req.headers, deps.trustProxy);
     if (req.method === "GET" && deps.oidc && path === "/oidc/start") return deps.oidc.start(req, ip0);
     if (req.method === "GET" && deps.oidc && path === "/oidc/callback") return deps.oidc.callback(req, ip0);
-    if (!ALLOWED.has(`${req.method} ${path}`)) return jsonError(404, "NOT_FOUND", `no such endpoint: ${req.method} ${url.pathname}`);
+    if (!ALLOWED.has(`${req.method} ${path}`))
+      return jsonError(404, "NOT_FOUND", `no such endpoint: ${req.method} ${url.pathname}`);
     const refused = refuseCrossSiteWrite(req, { trustedOrigins: deps.trustedOrigins, hasToken: false });
     if (refused) return refused;
     const ip = clientIp(req.headers, deps.trustProxy);
@@ -135,7 +169,8 @@ export function createAuthHandler(deps: {
       }
       return read.response;
     }
-    const body = read.value && typeof read.value === "object" ? (read.value as Record<string, unknown>) : null;
+    const body =
+      read.value && typeof read.value === "object" ? (read.value as Record<string, unknown>) : null;
     if (path === "/sign-in/email") return signIn(read.request, ip, body);
     if (path === "/sign-out") return signOut(read.request, ip);
     if (path === "/change-password") return changePassword(read.request, ip, body);

@@ -14,7 +14,12 @@ import { hashPassword, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from "./pass
 export const AUTH_BASE_PATH = "/api/auth";
 export const SESSION_DAYS = 7;
 
-export function createAuth(opts: { db: PrismaClient; secret: string; baseURL: string; trustedOrigins?: string[] }) {
+export function createAuth(opts: {
+  db: PrismaClient;
+  secret: string;
+  baseURL: string;
+  trustedOrigins?: string[];
+}) {
   const { db } = opts;
   return betterAuth({
     appName: "Keel",
@@ -47,7 +52,10 @@ export function createAuth(opts: { db: PrismaClient; secret: string; baseURL: st
       session: {
         create: {
           before: async (session) => {
-            const user = await db.user.findUnique({ where: { id: session.userId }, select: { disabled: true } });
+            const user = await db.user.findUnique({
+              where: { id: session.userId },
+              select: { disabled: true },
+            });
             if (!user || user.disabled) throw new APIError("FORBIDDEN", { message: "account disabled" });
           },
         },
@@ -64,7 +72,8 @@ const globalForAuth = globalThis as unknown as { keelAuth?: Auth };
 export function getAuth(): Auth {
   if (globalForAuth.keelAuth) return globalForAuth.keelAuth;
   const env = getEnv();
-  if (!env.KEEL_SECRET) throw new Error("KEEL_SECRET is not set: start the console with `npm start`, which generates one");
+  if (!env.KEEL_SECRET)
+    throw new Error("KEEL_SECRET is not set: start the console with `npm start`, which generates one");
   return (globalForAuth.keelAuth = createAuth({
     db: sharedDb,
     secret: env.KEEL_SECRET,

@@ -50,9 +50,25 @@ beforeAll(async () => {
   };
   // Any other route: one that reads its whole body, like Next's own endpoints might.
   const greedy = async (r: Request) => new Response(`read ${(await r.arrayBuffer()).byteLength} bytes`);
-  route = (p) => (p.startsWith("/api/auth/") ? handlers.auth : p.startsWith("/api/trpc/") ? handlers.trpc : p === "/api/releases/upload" ? handlers.upload : greedy);
+  route = (p) =>
+    p.startsWith("/api/auth/")
+      ? handlers.auth
+      : p.startsWith("/api/trpc/")
+        ? handlers.trpc
+        : p === "/api/releases/upload"
+          ? handlers.upload
+          : greedy;
   for (const role of ["admin", "auditor"] as const) {
-    const { user } = await createUser({ db, actorId: null, input: { email: `${role}@keel.local`, name: role, roles: [role], password: `${role} password for the limits` } });
+    const { user } = await createUser({
+      db,
+      actorId: null,
+      input: {
+        email: `${role}@keel.local`,
+        name: role,
+        roles: [role],
+        password: `${role} password for the limits`,
+      },
+    });
     tokens[role] = (await createApiToken({ db, userId: user.id, name: "t" })).token;
   }
 });
@@ -69,7 +85,9 @@ describe("bounded bodies over real HTTP (case 32)", () => {
   it("answers normal requests as before", async () => {
     const ok = await rawPost(served.port, "/api/auth/sign-in/email", {
       headers: { "content-type": "application/json", origin, connection: "close" },
-      head: Buffer.from(JSON.stringify({ email: "admin@keel.local", password: "admin password for the limits" })),
+      head: Buffer.from(
+        JSON.stringify({ email: "admin@keel.local", password: "admin password for the limits" }),
+      ),
       size: 0,
       declare: true,
     });
@@ -89,7 +107,9 @@ describe("bounded bodies over real HTTP (case 32)", () => {
     expect(r.complete).toBe(false);
     await closedConnections(n + 1);
     // What the server read off the socket: the limit and at most one socket read past it.
-    figures.push(`sign-in 50 MB chunked: ${r.status}, read ${mib(lastRead())}, sent ${mib(r.sent)}, RSS ${mib(rssBytes() - before)}`);
+    figures.push(
+      `sign-in 50 MB chunked: ${r.status}, read ${mib(lastRead())}, sent ${mib(r.sent)}, RSS ${mib(rssBytes() - before)}`,
+    );
     expect(lastRead()).toBeLessThan(BODY_LIMITS.auth + 384 * KIB);
     expect(rssBytes() - before).toBeLessThan(RSS_BOUND);
     const audited = await db.auditEvent.findMany({ where: { action: "auth.sign_in_failed" } });
@@ -106,7 +126,9 @@ describe("bounded bodies over real HTTP (case 32)", () => {
     expect(r.status).toBe(413);
     expect(JSON.parse(r.body).error.message).toMatch(/^Request bodies are limited to 1 MiB/);
     await closedConnections(n + 1);
-    figures.push(`tRPC 200 MB chunked: ${r.status}, read ${mib(lastRead())}, sent ${mib(r.sent)}, RSS ${mib(rssBytes() - before)}`);
+    figures.push(
+      `tRPC 200 MB chunked: ${r.status}, read ${mib(lastRead())}, sent ${mib(r.sent)}, RSS ${mib(rssBytes() - before)}`,
+    );
     expect(lastRead()).toBeLessThan(BODY_LIMITS.trpc + 384 * KIB);
     expect(rssBytes() - before).toBeLessThan(RSS_BOUND);
   });
@@ -127,35 +149,65 @@ describe("bounded bodies over real HTTP (case 32)", () => {
   it("any other route is capped by the server itself, even when the route reads everything", async () => {
     const before = rssBytes();
     const n = served.readPerConnection.length;
-    const r = await rawPost(served.port, "/hosts", { headers: { "content-type": "text/plain" }, size: 100 * 1000 * 1000 });
+    const r = await rawPost(served.port, "/hosts", {
+      headers: { "content-type": "text/plain" },
+      size: 100 * 1000 * 1000,
+    });
     expect(r.status).toBe(413);
     expect(JSON.parse(r.body).error.message).toMatch(/^Request bodies here are limited to 1 MiB/);
     await closedConnections(n + 1);
-    figures.push(`other route 100 MB chunked: ${r.status}, read ${mib(lastRead())}, RSS ${mib(rssBytes() - before)}`);
+    figures.push(
+      `other route 100 MB chunked: ${r.status}, read ${mib(lastRead())}, RSS ${mib(rssBytes() - before)}`,
+    );
     expect(lastRead()).toBeLessThan(BODY_LIMITS.other + 384 * KIB);
     expect(rssBytes() - before).toBeLessThan(RSS_BOUND);
   });
 
   const refusedUploads: [string, Record<string, string>, number, RegExp][] = [
     ["anonymous", { "content-type": "application/octet-stream" }, 401, /Sign in first/],
-    ["a bad token", { "content-type": "application/octet-stream", authorization: "Bearer keel_nope" }, 401, /not valid/],
-    ["an auditor", { "content-type": "application/octet-stream", authorization: "Bearer AUDITOR" }, 403, /needs the role admin or operator/],
-    ["a browser from another site", { "content-type": "application/octet-stream", cookie: "x=1" }, 401, /Sign in first/],
+    [
+      "a bad token",
+      { "content-type": "application/octet-stream", authorization: "Bearer keel_nope" },
+      401,
+      /not valid/,
+    ],
+    [
+      "an auditor",
+      { "content-type": "application/octet-stream", authorization: "Bearer AUDITOR" },
+      403,
+      /needs the role admin or operator/,
+    ],
+    [
+      "a browser from another site",
+      { "content-type": "application/octet-stream", cookie: "x=1" },
+      401,
+      /Sign in first/,
+    ],
   ];
   for (const declare of [true, false]) {
-    it.each(refusedUploads)(`an upload by %s (${declare ? "declared length" : "chunked"}): refused after at most 64 KiB read`, async (_who, headers, status, message) => {
-      const h = { ...headers };
-      if (h.authorization === "Bearer AUDITOR") h.authorization = `Bearer ${tokens.auditor}`;
-      const n = served.readPerConnection.length;
-      // A slow writer: 16 KiB at a time, waiting for the socket each time.
-      const r = await rawPost(served.port, "/api/releases/upload?mode=push", { headers: { ...h, "x-keel-manifest-bytes": "100" }, size: 200 * 1000 * 1000, chunk: 16 * KIB, declare });
-      expect(r.status).toBe(status);
-      expect(JSON.parse(r.body).error.message).toMatch(message);
-      expect(r.complete).toBe(false);
-      await closedConnections(n + 1);
-      figures.push(`upload by ${_who} (${declare ? "declared" : "chunked"}): ${r.status}, read ${lastRead()} bytes, sent ${mib(r.sent)}`);
-      // Headers included: the server read no more than 64 KiB off this connection.
-      expect(lastRead()).toBeLessThanOrEqual(BODY_LIMITS.uploadRefused);
-    });
+    it.each(refusedUploads)(
+      `an upload by %s (${declare ? "declared length" : "chunked"}): refused after at most 64 KiB read`,
+      async (_who, headers, status, message) => {
+        const h = { ...headers };
+        if (h.authorization === "Bearer AUDITOR") h.authorization = `Bearer ${tokens.auditor}`;
+        const n = served.readPerConnection.length;
+        // A slow writer: 16 KiB at a time, waiting for the socket each time.
+        const r = await rawPost(served.port, "/api/releases/upload?mode=push", {
+          headers: { ...h, "x-keel-manifest-bytes": "100" },
+          size: 200 * 1000 * 1000,
+          chunk: 16 * KIB,
+          declare,
+        });
+        expect(r.status).toBe(status);
+        expect(JSON.parse(r.body).error.message).toMatch(message);
+        expect(r.complete).toBe(false);
+        await closedConnections(n + 1);
+        figures.push(
+          `upload by ${_who} (${declare ? "declared" : "chunked"}): ${r.status}, read ${lastRead()} bytes, sent ${mib(r.sent)}`,
+        );
+        // Headers included: the server read no more than 64 KiB off this connection.
+        expect(lastRead()).toBeLessThanOrEqual(BODY_LIMITS.uploadRefused);
+      },
+    );
   }
 });

@@ -30,14 +30,23 @@ export function bodyLimitFor(pathname: string): number | null {
 }
 
 export function describeBytes(n: number): string {
-  return n >= MIB && n % MIB === 0 ? `${n / MIB} MiB` : n >= KIB && n % KIB === 0 ? `${n / KIB} KiB` : `${n} bytes`;
+  return n >= MIB && n % MIB === 0
+    ? `${n / MIB} MiB`
+    : n >= KIB && n % KIB === 0
+      ? `${n / KIB} KiB`
+      : `${n} bytes`;
 }
 
 export function tooLarge(limit: number, what = "Request bodies"): Response {
-  return jsonError(413, "PAYLOAD_TOO_LARGE", `${what} are limited to ${describeBytes(limit)}; this one is larger. Nothing was changed.`);
+  return jsonError(
+    413,
+    "PAYLOAD_TOO_LARGE",
+    `${what} are limited to ${describeBytes(limit)}; this one is larger. Nothing was changed.`,
+  );
 }
 
-export type BoundedText = { ok: true; text: string } | { ok: false; response: Response; reason: "too_large" | "invalid_text" };
+export type BoundedText =
+  { ok: true; text: string } | { ok: false; response: Response; reason: "too_large" | "invalid_text" };
 
 /**
  * Reads a request's body as UTF-8 text, at most `limit` bytes. A declared length above the limit
@@ -45,7 +54,8 @@ export type BoundedText = { ok: true; text: string } | { ok: false; response: Re
  */
 export async function readBoundedText(req: Request, limit: number): Promise<BoundedText> {
   const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) return { ok: false, response: tooLarge(limit), reason: "too_large" };
+  if (declared !== null && Number(declared) > limit)
+    return { ok: false, response: tooLarge(limit), reason: "too_large" };
   if (!req.body) return { ok: true, text: "" };
   const reader = req.body.getReader();
   const parts: Uint8Array[] = [];
@@ -72,7 +82,11 @@ export async function readBoundedText(req: Request, limit: number): Promise<Boun
 }
 
 export function invalidText(where: string): Response {
-  return jsonError(400, "INVALID_TEXT", `Refused: ${where}. Text may not contain NUL characters, lone surrogates or invalid UTF-8.`);
+  return jsonError(
+    400,
+    "INVALID_TEXT",
+    `Refused: ${where}. Text may not contain NUL characters, lone surrogates or invalid UTF-8.`,
+  );
 }
 
 /**
@@ -82,7 +96,10 @@ export function invalidText(where: string): Response {
 export async function readBoundedJson(
   req: Request,
   limit: number,
-): Promise<{ ok: true; value: unknown; request: Request } | { ok: false; response: Response; reason: "too_large" | "invalid_text" | "malformed" }> {
+): Promise<
+  | { ok: true; value: unknown; request: Request }
+  | { ok: false; response: Response; reason: "too_large" | "invalid_text" | "malformed" }
+> {
   const read = await readBoundedText(req, limit);
   if (!read.ok) return read;
   let value: unknown = undefined;
@@ -90,11 +107,25 @@ export async function readBoundedJson(
     try {
       value = JSON.parse(read.text);
     } catch {
-      return { ok: false, response: jsonError(400, "BAD_REQUEST", "The body is not valid JSON."), reason: "malformed" };
+      return {
+        ok: false,
+        response: jsonError(400, "BAD_REQUEST", "The body is not valid JSON."),
+        reason: "malformed",
+      };
     }
     const bad = findInvalidText(value);
-    if (bad !== null) return { ok: false, response: invalidText(`the field ${bad || "(body)"} holds invalid text`), reason: "invalid_text" };
+    if (bad !== null)
+      return {
+        ok: false,
+        response: invalidText(`the field ${bad || "(body)"} holds invalid text`),
+        reason: "invalid_text",
+      };
   }
-  const request = new Request(req.url, { method: req.method, headers: req.headers, body: read.text, signal: req.signal });
+  const request = new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: read.text,
+    signal: req.signal,
+  });
   return { ok: true, value, request };
 }

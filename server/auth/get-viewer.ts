@@ -22,7 +22,10 @@ export function bearerToken(headers: Headers): string | null {
   return m ? m[1]! : "";
 }
 
-export async function getViewer(headers: Headers, deps: { db: PrismaClient; auth: Auth }): Promise<Viewer | null> {
+export async function getViewer(
+  headers: Headers,
+  deps: { db: PrismaClient; auth: Auth },
+): Promise<Viewer | null> {
   const token = bearerToken(headers);
   if (token !== null) {
     // A presented token is the whole identity: a bad one does not fall back to the cookie.
@@ -40,5 +43,10 @@ export async function getViewer(headers: Headers, deps: { db: PrismaClient; auth
   // Accounts from the identity provider act only while it vouches for them (./oidc/gate.ts).
   if (await directoryRefusal(deps.db, user.id)) return null;
   const { disabled: _disabled, ...rest } = user;
-  return { user: rest, session: { id: found.session.id, expiresAt: found.session.expiresAt }, via: "session", tokenId: null };
+  return {
+    user: rest,
+    session: { id: found.session.id, expiresAt: found.session.expiresAt },
+    via: "session",
+    tokenId: null,
+  };
 }

@@ -24,7 +24,9 @@ export function passwordWeakness(password: string, userInputs: string[] = []): s
   const r = zxcvbn().check(password.slice(0, 100), userInputs.filter(Boolean));
   if (r.score >= MIN_SCORE) return null;
   const why = r.feedback.warning ?? "It would be guessed quickly.";
-  const hint = r.feedback.suggestions.length ? ` ${r.feedback.suggestions.join(" ")}` : " Use a longer phrase of uncommon words.";
+  const hint = r.feedback.suggestions.length
+    ? ` ${r.feedback.suggestions.join(" ")}`
+    : " Use a longer phrase of uncommon words.";
   return `This password is too weak (strength ${r.score} of 4, at least ${MIN_SCORE} needed): ${why}${hint}`;
 }
 

@@ -8,7 +8,13 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
 }
 
-export async function verifyPassword({ hash: phc, password }: { hash: string; password: string }): Promise<boolean> {
+export async function verifyPassword({
+  hash: phc,
+  password,
+}: {
+  hash: string;
+  password: string;
+}): Promise<boolean> {
   try {
     return await verify(phc, password);
   } catch {

@@ -36,7 +36,8 @@ export function rawPost(
     let received = Buffer.alloc(0);
     let sent = 0;
     let stop = false;
-    const frame = (b: Buffer): Buffer[] => (o.declare ? [b] : [Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from("\r\n")]);
+    const frame = (b: Buffer): Buffer[] =>
+      o.declare ? [b] : [Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from("\r\n")];
     sock.on("data", (d: Buffer) => {
       received = Buffer.concat([received, d]);
       stop = true;
@@ -48,7 +49,12 @@ export function rawPost(
       const head = text.slice(0, text.indexOf("\r\n\r\n"));
       let body = text.slice(head.length + 4);
       if (/\r\ntransfer-encoding: *chunked/i.test(head)) body = dechunk(body);
-      resolve({ status: Number(m[1]), body: Buffer.from(body, "latin1").toString("utf8"), sent, complete: sent >= o.size });
+      resolve({
+        status: Number(m[1]),
+        body: Buffer.from(body, "latin1").toString("utf8"),
+        sent,
+        complete: sent >= o.size,
+      });
     };
     sock.on("error", () => {
       stop = true;
@@ -62,7 +68,12 @@ export function rawPost(
         let ok = true;
         for (const b of frame(n === chunk.length ? chunk : chunk.subarray(0, n))) ok = sock.write(b) && ok;
         sent += n;
-        if (!ok) await new Promise<void>((r) => { sock.once("drain", r); sock.once("close", r); sock.once("data", () => r()); });
+        if (!ok)
+          await new Promise<void>((r) => {
+            sock.once("drain", r);
+            sock.once("close", r);
+            sock.once("data", () => r());
+          });
       }
       if (!stop && !sock.destroyed && !o.declare) sock.write("0\r\n\r\n");
       // The answer (and the server's close) arrive by themselves; a server that keeps the
@@ -76,7 +87,7 @@ export function rawPost(
 
 function dechunk(s: string): string {
   let out = "";
-  for (let i = 0; ; ) {
+  for (let i = 0; ;) {
     const eol = s.indexOf("\r\n", i);
     const n = eol < 0 ? 0 : parseInt(s.slice(i, eol), 16);
     if (!n) return out;
@@ -100,7 +111,9 @@ export type Served = {
 };
 
 /** Serves `route(pathname)`'s handler behind guardBody, as infra/start/next-app.ts serves Next. */
-export async function serveHandlers(route: (pathname: string) => ((r: Request) => Promise<Response>) | null): Promise<Served> {
+export async function serveHandlers(
+  route: (pathname: string) => ((r: Request) => Promise<Response>) | null,
+): Promise<Served> {
   const readPerConnection: number[] = [];
   const server = createServer({ requestTimeout: 0 }, async (req: IncomingMessage, res) => {
     req.headers["x-keel-client-ip"] = req.socket.remoteAddress ?? "unknown";

@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import { clientIp, refuseCrossSiteWrite } from "./request-guard";
 
 const O = "http://127.0.0.1:3000";
-const post = (headers: Record<string, string>) => new Request(`${O}/api/trpc/users.create`, { method: "POST", headers, body: "{}" });
-const guard = (r: Request, hasToken = false) => refuseCrossSiteWrite(r, { trustedOrigins: [O], hasToken })?.status ?? 200;
+const post = (headers: Record<string, string>) =>
+  new Request(`${O}/api/trpc/users.create`, { method: "POST", headers, body: "{}" });
+const guard = (r: Request, hasToken = false) =>
+  refuseCrossSiteWrite(r, { trustedOrigins: [O], hasToken })?.status ?? 200;
 
 describe("refuseCrossSiteWrite", () => {
   it("lets same-origin JSON posts and reads through", () => {
@@ -12,7 +14,12 @@ describe("refuseCrossSiteWrite", () => {
     expect(guard(new Request(`${O}/api/trpc/me.whoami`))).toBe(200);
   });
   it("refuses what an HTML form on another site can send", () => {
-    for (const ct of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""])
+    for (const ct of [
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "",
+    ])
       expect(guard(post(ct ? { "content-type": ct, origin: O } : { origin: O })), ct).toBe(415);
   });
   it("refuses JSON from another origin or with no origin, unless an API token is presented", () => {
@@ -22,7 +29,15 @@ describe("refuseCrossSiteWrite", () => {
     expect(guard(post({ "content-type": "text/plain" }), true)).toBe(415);
   });
   it("refuses other methods", () => {
-    expect(guard(new Request(`${O}/api/trpc/x`, { method: "PUT", body: "{}", headers: { "content-type": "application/json", origin: O } }))).toBe(405);
+    expect(
+      guard(
+        new Request(`${O}/api/trpc/x`, {
+          method: "PUT",
+          body: "{}",
+          headers: { "content-type": "application/json", origin: O },
+        }),
+      ),
+    ).toBe(405);
   });
 });
 

@@ -3,7 +3,12 @@
 // cross-origin JSON POST without a CORS preflight (which the console never grants), and plain
 // form posts (`text/plain`, urlencoded, multipart) are refused outright. Callers holding an API
 // token (the CLI, scripts) need no Origin, as no browser attaches one for them.
-export function jsonError(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+export function jsonError(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify({ error: { code, message } }), {
     status,
     headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
@@ -16,15 +21,26 @@ export function isJsonContentType(req: Request): boolean {
 }
 
 /** Returns a refusal for a cross-site or non-JSON write, or null when the request may go on. */
-export function refuseCrossSiteWrite(req: Request, opts: { trustedOrigins: string[]; hasToken: boolean }): Response | null {
+export function refuseCrossSiteWrite(
+  req: Request,
+  opts: { trustedOrigins: string[]; hasToken: boolean },
+): Response | null {
   if (req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS") return null;
   if (req.method !== "POST") return jsonError(405, "METHOD_NOT_SUPPORTED", `${req.method} is not supported`);
   if (!isJsonContentType(req))
-    return jsonError(415, "UNSUPPORTED_MEDIA_TYPE", "Requests that change something must be sent as application/json.");
+    return jsonError(
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      "Requests that change something must be sent as application/json.",
+    );
   if (opts.hasToken) return null;
   const origin = req.headers.get("origin");
   if (!origin || !opts.trustedOrigins.includes(origin))
-    return jsonError(403, "CROSS_ORIGIN", `Refused: requests that change something must come from the console's own pages (origin ${origin ?? "missing"}).`);
+    return jsonError(
+      403,
+      "CROSS_ORIGIN",
+      `Refused: requests that change something must come from the console's own pages (origin ${origin ?? "missing"}).`,
+    );
   return null;
 }
 

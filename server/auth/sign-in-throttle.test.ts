@@ -13,7 +13,11 @@ describe("SignInThrottle", () => {
       t.failed(attacker, "admin@keel.local");
       let waited = 0;
       // The guesser waits exactly as long as told (the address's and the account's backoffs).
-      for (let w = t.waitMs(attacker, "admin@keel.local"); w > 0; w = t.waitMs(attacker, "admin@keel.local")) {
+      for (
+        let w = t.waitMs(attacker, "admin@keel.local");
+        w > 0;
+        w = t.waitMs(attacker, "admin@keel.local")
+      ) {
         waited += w;
         now += w;
       }

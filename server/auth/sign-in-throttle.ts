@@ -102,7 +102,9 @@ export class SignInThrottle {
     if (ipWait > 0) return ipWait;
     if (!account) return 0;
     const accountWait = this.byAccount.waitMs(account);
-    return accountWait > 0 && this.byPair.failures(pair(ip, account)) >= this.config.cleanBelow ? accountWait : 0;
+    return accountWait > 0 && this.byPair.failures(pair(ip, account)) >= this.config.cleanBelow
+      ? accountWait
+      : 0;
   }
 
   failed(ip: string, account: string): void {

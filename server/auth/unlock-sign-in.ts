@@ -18,6 +18,11 @@ export async function unlockSignIn({
 }): Promise<{ email: string; hadFailures: boolean }> {
   const user = await findUserOrThrow(db, userId);
   const hadFailures = throttle.unlock(user.email);
-  await appendAudit(db, { actorId, action: "user.unlock", target: `user:${user.email}`, detail: { hadFailures } });
+  await appendAudit(db, {
+    actorId,
+    action: "user.unlock",
+    target: `user:${user.email}`,
+    detail: { hadFailures },
+  });
   return { email: user.email, hadFailures };
 }

@@ -36,8 +36,12 @@ async function readSecretLine(prompt: string): Promise<string> {
   }
 }
 
-export async function bootstrapCredential(v: { "bootstrap-key"?: string; "bootstrap-password"?: boolean }, user: string): Promise<{ password: string } | { privateKey: string; passphrase?: string } | null> {
-  if (v["bootstrap-key"] && v["bootstrap-password"]) throw new CliError("give --bootstrap-key FILE or --bootstrap-password, not both");
+export async function bootstrapCredential(
+  v: { "bootstrap-key"?: string; "bootstrap-password"?: boolean },
+  user: string,
+): Promise<{ password: string } | { privateKey: string; passphrase?: string } | null> {
+  if (v["bootstrap-key"] && v["bootstrap-password"])
+    throw new CliError("give --bootstrap-key FILE or --bootstrap-password, not both");
   if (v["bootstrap-key"]) {
     let privateKey: string;
     try {
@@ -45,7 +49,9 @@ export async function bootstrapCredential(v: { "bootstrap-key"?: string; "bootst
     } catch (e) {
       throw new CliError(`cannot read the private key ${v["bootstrap-key"]}: ${(e as Error).message}`);
     }
-    const passphrase = /ENCRYPTED|aes\d+-ctr|bcrypt/.test(privateKey) ? await readSecretLine(`passphrase of ${v["bootstrap-key"]}: `) : undefined;
+    const passphrase = /ENCRYPTED|aes\d+-ctr|bcrypt/.test(privateKey)
+      ? await readSecretLine(`passphrase of ${v["bootstrap-key"]}: `)
+      : undefined;
     return { privateKey, ...(passphrase ? { passphrase } : {}) };
   }
   if (v["bootstrap-password"]) {

@@ -50,9 +50,21 @@ beforeAll(async () => {
   // The handler needs the server's URL (its trusted origin), so it is plugged in after listening.
   const route: { trpc?: (r: Request) => Promise<Response> } = {};
   server = await serveHandler((p) => (p.startsWith("/api/trpc") ? route.trpc : undefined));
-  route.trpc = createTRPCHandler({ db, auth: createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: server.url }), trustedOrigins: [server.url] });
-  const admin = await createUser({ db, actorId: null, input: { email: "admin@keel.local", name: "Admin", roles: ["admin"] } });
-  const auditor = await createUser({ db, actorId: null, input: { email: "aud@keel.local", name: "Aud", roles: ["auditor"] } });
+  route.trpc = createTRPCHandler({
+    db,
+    auth: createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: server.url }),
+    trustedOrigins: [server.url],
+  });
+  const admin = await createUser({
+    db,
+    actorId: null,
+    input: { email: "admin@keel.local", name: "Admin", roles: ["admin"] },
+  });
+  const auditor = await createUser({
+    db,
+    actorId: null,
+    input: { email: "aud@keel.local", name: "Aud", roles: ["auditor"] },
+  });
   adminToken = (await createApiToken({ db, userId: admin.user.id, name: "cli" })).token;
   auditorToken = (await createApiToken({ db, userId: auditor.user.id, name: "cli" })).token;
 });
@@ -67,7 +79,11 @@ afterAll(async () => {
 
 describe("keel CLI", () => {
   it("npx keel login checks the token and saves it with mode 600", async () => {
-    const r = await run(process.execPath, ["server/cli/bin.mjs", "login", "--url", server.url, "--token", adminToken], { env });
+    const r = await run(
+      process.execPath,
+      ["server/cli/bin.mjs", "login", "--url", server.url, "--token", adminToken],
+      { env },
+    );
     expect(r.stdout).toMatch(/Logged in to .* as admin@keel\.local \(admin\)/);
     expect(statSync(configFile).mode & 0o777).toBe(0o600);
   });
@@ -87,13 +103,24 @@ describe("keel CLI", () => {
     for (let i = 0; i < 8; i++) signInThrottle().failed("192.0.2.1", "aud@keel.local");
     expect(signInThrottle().waitMs("192.0.2.1", "aud@keel.local")).toBeGreaterThan(0);
     const r = await cli("users", "unlock", "aud@keel.local");
-    expect([r.code, r.out]).toEqual([0, ["aud@keel.local: failed sign-ins forgotten; the account can sign in again at once"]]);
+    expect([r.code, r.out]).toEqual([
+      0,
+      ["aud@keel.local: failed sign-ins forgotten; the account can sign in again at once"],
+    ]);
     expect(signInThrottle().waitMs("192.0.2.1", "aud@keel.local")).toBe(0);
-    expect((await cli("users", "unlock", "nobody@keel.local")).err.join("\n")).toMatch(/no user with the e-mail nobody@keel\.local/);
+    expect((await cli("users", "unlock", "nobody@keel.local")).err.join("\n")).toMatch(
+      /no user with the e-mail nobody@keel\.local/,
+    );
   });
 
   it("hosts remove retires the host: it leaves the list, and hosts show still finds it, marked retired and by whom", async () => {
-    await seedHosts(db, 2, { prefix: "old", environment: "prod", app: "web", current: "2.0", previous: "1.9" });
+    await seedHosts(db, 2, {
+      prefix: "old",
+      environment: "prod",
+      app: "web",
+      current: "2.0",
+      previous: "1.9",
+    });
     const removed = await cli("hosts", "remove", "old-000");
     expect(removed.code).toBe(0);
     expect(removed.out[0]).toMatch(/^removed old-000 from the inventory at .*; its history is kept/);
@@ -102,7 +129,9 @@ describe("keel CLI", () => {
     expect(list.out.some((l) => l.startsWith("old-000"))).toBe(false);
     const show = await cli("hosts", "show", "old-000");
     expect(show.code).toBe(0);
-    expect(show.out).toContainEqual(expect.stringMatching(/^RETIRED\s+removed from the inventory at .* by admin@keel\.local/));
+    expect(show.out).toContainEqual(
+      expect.stringMatching(/^RETIRED\s+removed from the inventory at .* by admin@keel\.local/),
+    );
   });
 
   it("hosts list pages by cursor: 100 shown with the next page's --after, which shows the rest; --all lists every host", async () => {
@@ -119,7 +148,9 @@ describe("keel CLI", () => {
     expect(second.out.some((l) => l.startsWith("previous page: --before "))).toBe(true);
     const all = await cli("hosts", "list", "--search", "many-", "--all");
     expect(all.out.filter((l) => l.startsWith("many-"))).toHaveLength(130);
-    const json = JSON.parse((await cli("hosts", "list", "--search", "many-", "--all", "--json")).out.join("\n")) as { rows: { name: string }[] };
+    const json = JSON.parse(
+      (await cli("hosts", "list", "--search", "many-", "--all", "--json")).out.join("\n"),
+    ) as { rows: { name: string }[] };
     expect(new Set(json.rows.map((r) => r.name)).size).toBe(130);
   });
 
@@ -129,10 +160,18 @@ describe("keel CLI", () => {
     const created = await cli("rollout", "create", "cron", "1.0", "env=dev");
     const n = /^rollout (\d+) created: approved$/.exec(created.out[0] ?? "")?.[1];
     expect(n, created.err.join("\n")).toBeDefined();
-    expect((await cli("rollout", "schedule", n!)).err.join("\n")).toMatch(/usage: keel rollout schedule NUMBER --at ISO-TIME \| --next-window/);
-    expect((await cli("rollout", "schedule", n!, "--at", "tonight")).err.join("\n")).toMatch(/--at "tonight" is not a time/);
-    expect((await cli("rollout", "schedule", n!, "--at", "2099-01-01T22:00:00Z")).out).toEqual([`rollout ${n}: starts at 2099-01-01T22:00:00.000Z`]);
-    expect((await cli("rollout", "status", n!)).out).toContain("starts at 2099-01-01T22:00:00.000Z (scheduled by admin@keel.local)");
+    expect((await cli("rollout", "schedule", n!)).err.join("\n")).toMatch(
+      /usage: keel rollout schedule NUMBER --at ISO-TIME \| --next-window/,
+    );
+    expect((await cli("rollout", "schedule", n!, "--at", "tonight")).err.join("\n")).toMatch(
+      /--at "tonight" is not a time/,
+    );
+    expect((await cli("rollout", "schedule", n!, "--at", "2099-01-01T22:00:00Z")).out).toEqual([
+      `rollout ${n}: starts at 2099-01-01T22:00:00.000Z`,
+    ]);
+    expect((await cli("rollout", "status", n!)).out).toContain(
+      "starts at 2099-01-01T22:00:00.000Z (scheduled by admin@keel.local)",
+    );
     expect((await cli("rollout", "unschedule", n!)).out).toEqual([`rollout ${n}: schedule cancelled`]);
     expect((await cli("rollout", "status", n!)).out.some((l) => l.startsWith("starts at"))).toBe(false);
     expect((await cli("rollout", "unschedule", n!)).err.join("\n")).toMatch(/has no scheduled start/);
@@ -142,7 +181,9 @@ describe("keel CLI", () => {
     mkdirSync(dataDir, { recursive: true });
     await appendAudit(db, { actorId: null, action: "test.before_rewrite" });
     expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({ written: true });
-    expect((await cli("audit", "verify")).out[0]).toMatch(/^audit chain intact: \d+ events verified .*; matches 1 signed checkpoint\(s\), the newest #1 of /);
+    expect((await cli("audit", "verify")).out[0]).toMatch(
+      /^audit chain intact: \d+ events verified .*; matches 1 signed checkpoint\(s\), the newest #1 of /,
+    );
     const head = await db.auditEvent.findFirstOrThrow({ orderBy: { id: "desc" } });
     const first = await db.auditEvent.findFirstOrThrow({ orderBy: { id: "asc" } });
     const su = createDb(t.superuserUrl);
@@ -153,7 +194,13 @@ describe("keel CLI", () => {
     }
     const r = await cli("audit", "verify");
     expect(r.code).toBe(2);
-    expect(r.err).toEqual([expect.stringMatching(new RegExp(`^keel: audit log REWRITTEN: audit row ${head.id} \\(.* UTC, test\\.before_rewrite\\) differs from checkpoint 1 of .*: the log was rewritten after that time`))]);
+    expect(r.err).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^keel: audit log REWRITTEN: audit row ${head.id} \\(.* UTC, test\\.before_rewrite\\) differs from checkpoint 1 of .*: the log was rewritten after that time`,
+        ),
+      ),
+    ]);
     rmSync(dataDir, { recursive: true, force: true }); // the next test tampers without recomputing
   });
 
@@ -195,7 +242,14 @@ describe("keel CLI", () => {
       expect(r.err, c.name).toEqual([]);
       expect(r.out.join("\n"), c.name).toContain(`keel ${c.name}`);
     }
-    const listings = [["hosts", "list"], ["release", "list"], ["keys", "list"], ["rollout", "list"], ["users", "list"], ["audit", "list", "--limit", "5"]];
+    const listings = [
+      ["hosts", "list"],
+      ["release", "list"],
+      ["keys", "list"],
+      ["rollout", "list"],
+      ["users", "list"],
+      ["audit", "list", "--limit", "5"],
+    ];
     for (const argv of listings) {
       const r = await cli(...argv, "--json");
       expect(r.code, `${argv.join(" ")}: ${r.err.join(" ")}`).toBe(0);
@@ -234,12 +288,18 @@ describe("keel CLI", () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toEqual([expect.stringMatching(/^keel: refused: users\.list needs the role admin/)]);
 
-    const bad = await runKeel({ ...env, KEEL_API_URL: server.url, KEEL_TOKEN: "keel_" + "x".repeat(43) }, ["whoami"]);
+    const bad = await runKeel({ ...env, KEEL_API_URL: server.url, KEEL_TOKEN: "keel_" + "x".repeat(43) }, [
+      "whoami",
+    ]);
     expect(bad.err).toEqual([expect.stringMatching(/^keel: The API token is not valid.*keel login/)]);
     expect(bad.code).toBe(1);
 
-    const down = await runKeel({ ...env, KEEL_API_URL: "http://127.0.0.1:1", KEEL_TOKEN: adminToken }, ["whoami"]);
-    expect(down.err).toEqual([expect.stringMatching(/^keel: cannot reach the console at http:\/\/127\.0\.0\.1:1/)]);
+    const down = await runKeel({ ...env, KEEL_API_URL: "http://127.0.0.1:1", KEEL_TOKEN: adminToken }, [
+      "whoami",
+    ]);
+    expect(down.err).toEqual([
+      expect.stringMatching(/^keel: cannot reach the console at http:\/\/127\.0\.0\.1:1/),
+    ]);
     expect(down.code).toBe(1);
 
     const usage = await cli("users", "delete");
@@ -247,4 +307,3 @@ describe("keel CLI", () => {
     expect((await cli("frobnicate")).code).toBe(1);
   });
 });
-

@@ -45,7 +45,9 @@ export function createKeelClient(opts: {
       res = await fetch(input, { ...init, signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000) });
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
-      throw new CliError(`cannot reach the console at ${origin} (${cause}); is it running, and is the URL right?`);
+      throw new CliError(
+        `cannot reach the console at ${origin} (${cause}); is it running, and is the URL right?`,
+      );
     }
     if (!res.ok) {
       // Keel's own guards answer { error: { code, message } } (not a tRPC body).

@@ -28,7 +28,8 @@ export function saveConfig(config: CliConfig, env = process.env): string {
 export function loadConfig(env = process.env): CliConfig {
   if (env.KEEL_API_URL && env.KEEL_TOKEN) return { url: env.KEEL_API_URL, token: env.KEEL_TOKEN };
   const file = configPath(env);
-  if (!existsSync(file)) throw new CliError(`not logged in: run \`keel login --url URL --token TOKEN\` (no ${file})`);
+  if (!existsSync(file))
+    throw new CliError(`not logged in: run \`keel login --url URL --token TOKEN\` (no ${file})`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, "utf8"));
@@ -36,7 +37,8 @@ export function loadConfig(env = process.env): CliConfig {
     throw new CliError(`${file} is not valid JSON (${(e as Error).message}); run \`keel login\` again`);
   }
   const r = ZConfig.safeParse(parsed);
-  if (!r.success) throw new CliError(`${file} is incomplete; run \`keel login --url URL --token TOKEN\` again`);
+  if (!r.success)
+    throw new CliError(`${file} is incomplete; run \`keel login --url URL --token TOKEN\` again`);
   return {
     url: env.KEEL_API_URL ?? r.data.url,
     token: env.KEEL_TOKEN ?? r.data.token,

@@ -8,12 +8,15 @@ import { CliError } from "./errors";
 
 function help(): string {
   const lines = ["usage: keel <command> [arguments]", "", "commands:"];
-  for (const c of commands) lines.push(`  ${c.usage[0]!.padEnd(44)} ${c.summary}`, ...c.usage.slice(1).map((u) => `  ${u}`));
+  for (const c of commands)
+    lines.push(`  ${c.usage[0]!.padEnd(44)} ${c.summary}`, ...c.usage.slice(1).map((u) => `  ${u}`));
   return lines.join("\n");
 }
 
 function commandHelp(c: Command): string {
-  return [`keel ${c.name}: ${c.summary}`, "", "usage:", ...c.usage.map((u) => `  ${u}`), "", JSON_NOTE].join("\n");
+  return [`keel ${c.name}: ${c.summary}`, "", "usage:", ...c.usage.map((u) => `  ${u}`), "", JSON_NOTE].join(
+    "\n",
+  );
 }
 
 const JSON_NOTE = "--json on any command prints the console's answers as JSON instead of text.";

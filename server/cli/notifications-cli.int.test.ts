@@ -35,9 +35,21 @@ beforeAll(async () => {
   db = createDb(t.url);
   const route: { trpc?: (r: Request) => Promise<Response> } = {};
   server = await serveHandler((p) => (p.startsWith("/api/trpc") ? route.trpc : undefined));
-  route.trpc = createTRPCHandler({ db, auth: createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: server.url }), trustedOrigins: [server.url] });
-  const admin = await createUser({ db, actorId: null, input: { email: "admin@keel.local", name: "Admin", roles: ["admin"] } });
-  const auditor = await createUser({ db, actorId: null, input: { email: "aud@keel.local", name: "Aud", roles: ["auditor"] } });
+  route.trpc = createTRPCHandler({
+    db,
+    auth: createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: server.url }),
+    trustedOrigins: [server.url],
+  });
+  const admin = await createUser({
+    db,
+    actorId: null,
+    input: { email: "admin@keel.local", name: "Admin", roles: ["admin"] },
+  });
+  const auditor = await createUser({
+    db,
+    actorId: null,
+    input: { email: "aud@keel.local", name: "Aud", roles: ["auditor"] },
+  });
   tokens.admin = (await createApiToken({ db, userId: admin.user.id, name: "cli" })).token;
   tokens.auditor = (await createApiToken({ db, userId: auditor.user.id, name: "cli" })).token;
 });
@@ -46,7 +58,10 @@ afterAll(async () => {
   await db?.$disconnect();
   await t?.drop();
   rmSync(dir, { recursive: true, force: true });
-  for (const [k, v] of [["KEEL_DATA_DIR", saved.dataDir], ["KEEL_WEBHOOK_ALLOW_PRIVATE", saved.allow]] as const) {
+  for (const [k, v] of [
+    ["KEEL_DATA_DIR", saved.dataDir],
+    ["KEEL_WEBHOOK_ALLOW_PRIVATE", saved.allow],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -58,37 +73,80 @@ it("keel notifications: help, add-webhook, list, test, deliveries, remove; audit
   expect(help.out.join("\n")).toMatch(/keel notifications add-webhook NAME URL --events/);
 
   expect((await as("admin")).code).toBe(0);
-  expect((await cli("notifications", "list")).out).toEqual(["no notification channels; add one with `keel notifications add-webhook NAME URL --events …`"]);
-  const bad = await cli("notifications", "add-webhook", "x", "ftp://example.com/", "--events", "rollout.failed");
+  expect((await cli("notifications", "list")).out).toEqual([
+    "no notification channels; add one with `keel notifications add-webhook NAME URL --events …`",
+  ]);
+  const bad = await cli(
+    "notifications",
+    "add-webhook",
+    "x",
+    "ftp://example.com/",
+    "--events",
+    "rollout.failed",
+  );
   expect(bad.code).not.toBe(0);
   expect(bad.err.join("\n")).toMatch(/webhook URLs must be http or https, not ftp/);
-  const added = await cli("notifications", "add-webhook", "ops", "http://127.0.0.1:9/hook", "--events", "rollout.failed,approval.requested");
+  const added = await cli(
+    "notifications",
+    "add-webhook",
+    "ops",
+    "http://127.0.0.1:9/hook",
+    "--events",
+    "rollout.failed,approval.requested",
+  );
   expect(added.code).toBe(0);
   expect(added.out[0]).toBe("added webhook ops; its signing secret (shown once, keep it with the receiver):");
   expect(added.out[1]).toMatch(/^whsec_[0-9a-f]{64}$/);
 
   const list = await cli("notifications", "list");
   expect(list.out[0]).toMatch(/^NAME\s+KIND\s+TO\s+EVENTS/);
-  expect(list.out[1]).toMatch(/^ops\s+webhook\s+http:\/\/127\.0\.0\.1:9\/hook\s+approval\.requested,rollout\.failed\s+0\s+0\s+0$/);
-  const json = JSON.parse((await cli("notifications", "list", "--json")).out.join("\n")) as { name: string; secret?: string }[];
-  expect(json).toMatchObject([{ name: "ops", kind: "webhook", events: ["approval.requested", "rollout.failed"] }]);
+  expect(list.out[1]).toMatch(
+    /^ops\s+webhook\s+http:\/\/127\.0\.0\.1:9\/hook\s+approval\.requested,rollout\.failed\s+0\s+0\s+0$/,
+  );
+  const json = JSON.parse((await cli("notifications", "list", "--json")).out.join("\n")) as {
+    name: string;
+    secret?: string;
+  }[];
+  expect(json).toMatchObject([
+    { name: "ops", kind: "webhook", events: ["approval.requested", "rollout.failed"] },
+  ]);
   expect(JSON.stringify(json)).not.toContain("whsec_");
 
   expect((await cli("notifications", "test", "ops")).out[0]).toMatch(/^queued a test notification to ops/);
   const deliveries = await cli("notifications", "deliveries", "ops");
   expect(deliveries.out[1]).toMatch(/\sops\s+notification\.test\s+pending\s+0\s*$/);
-  const dj = JSON.parse((await cli("notifications", "deliveries", "--json")).out.join("\n")) as { event: string; state: string }[];
+  const dj = JSON.parse((await cli("notifications", "deliveries", "--json")).out.join("\n")) as {
+    event: string;
+    state: string;
+  }[];
   expect(dj).toMatchObject([{ event: "notification.test", state: "pending", channel: "ops" }]);
 
   expect((await as("auditor")).code).toBe(0);
   expect((await cli("notifications", "list")).out[1]).toMatch(/^ops\s/);
-  const denied = await cli("notifications", "add-email", "mail", "--to", "a@example.com", "--events", "rollout.failed");
+  const denied = await cli(
+    "notifications",
+    "add-email",
+    "mail",
+    "--to",
+    "a@example.com",
+    "--events",
+    "rollout.failed",
+  );
   expect(denied.code).not.toBe(0);
   expect(denied.err.join("\n")).toMatch(/admin/i);
 
   await as("admin");
-  expect((await cli("notifications", "remove", "ops")).out).toEqual(["removed ops; its deliveries stay listed"]);
-  expect((await cli("notifications", "remove", "ops")).err.join("\n")).toMatch(/no notification channel named "ops"/);
-  const actions = (await db.auditEvent.findMany({ where: { action: { startsWith: "notification." } }, orderBy: { id: "asc" } })).map((a) => a.action);
+  expect((await cli("notifications", "remove", "ops")).out).toEqual([
+    "removed ops; its deliveries stay listed",
+  ]);
+  expect((await cli("notifications", "remove", "ops")).err.join("\n")).toMatch(
+    /no notification channel named "ops"/,
+  );
+  const actions = (
+    await db.auditEvent.findMany({
+      where: { action: { startsWith: "notification." } },
+      orderBy: { id: "asc" },
+    })
+  ).map((a) => a.action);
   expect(actions).toEqual(["notification.channel_add", "notification.test", "notification.channel_remove"]);
 });

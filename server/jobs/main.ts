@@ -16,7 +16,9 @@ async function checkRole(url: string): Promise<void> {
   await c.connect();
   const problems = await findAppRoleProblems(c).finally(() => c.end());
   if (problems.length) {
-    console.error(`keel worker: DATABASE_URL could rewrite or delete audit rows (${problems.join("; ")}): give the worker the console's app role URL, as npm start uses (docs/audit.md)`);
+    console.error(
+      `keel worker: DATABASE_URL could rewrite or delete audit rows (${problems.join("; ")}): give the worker the console's app role URL, as npm start uses (docs/audit.md)`,
+    );
     process.exit(2);
   }
 }

@@ -26,7 +26,10 @@ export type RefreshLoopOptions = {
 export type RefreshLoop = { tick(): Promise<RefreshHostsSummary | null>; stop(): Promise<void> };
 
 /** Claim the hosts due now (stamping last_refresh_at) and return their ids. */
-export async function claimDueHosts(db: PrismaClient, o: { intervalMs: number; jitter: number; batch: number }): Promise<string[]> {
+export async function claimDueHosts(
+  db: PrismaClient,
+  o: { intervalMs: number; jitter: number; batch: number },
+): Promise<string[]> {
   const rows = await db.$queryRaw<{ id: string }[]>(Prisma.sql`
     UPDATE hosts SET last_refresh_at = now()
     WHERE id IN (
@@ -53,17 +56,26 @@ export function startInventoryRefreshLoop(o: RefreshLoopOptions): RefreshLoop {
   const tick = async (): Promise<RefreshHostsSummary | null> => {
     const ids = await claimDueHosts(o.db, { intervalMs: o.intervalMs, jitter, batch: o.batch ?? 500 });
     if (!ids.length) return null;
-    const r = await refreshHosts({ db: o.db, ssh: o.ssh }, { hostIds: ids }, { concurrency: o.concurrency ?? 16 });
-    log(`inventory refresh: ${r.total} hosts, ${r.ok} ok, ${r.changed} changed, ${r.unreachable} unreachable, ${r.keyChanged} key changed (${r.ms} ms)`);
+    const r = await refreshHosts(
+      { db: o.db, ssh: o.ssh },
+      { hostIds: ids },
+      { concurrency: o.concurrency ?? 16 },
+    );
+    log(
+      `inventory refresh: ${r.total} hosts, ${r.ok} ok, ${r.changed} changed, ${r.unreachable} unreachable, ${r.keyChanged} key changed (${r.ms} ms)`,
+    );
     return r;
   };
   const schedule = () => {
     if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick()
-        .catch((e: unknown) => log(`inventory refresh failed: ${(e as Error).message}`))
-        .finally(schedule);
-    }, tickMs * (0.5 + Math.random()));
+    timer = setTimeout(
+      () => {
+        running = tick()
+          .catch((e: unknown) => log(`inventory refresh failed: ${(e as Error).message}`))
+          .finally(schedule);
+      },
+      tickMs * (0.5 + Math.random()),
+    );
     timer.unref?.();
   };
   schedule();
@@ -78,16 +90,26 @@ export function startInventoryRefreshLoop(o: RefreshLoopOptions): RefreshLoop {
 }
 
 /** The loop configured from the environment, or null when KEEL_INVENTORY_REFRESH_SECONDS=0. */
-export function startInventoryRefreshFromEnv(db: PrismaClient, ssh: InventorySsh, env = process.env, log?: (l: string) => void): RefreshLoop | null {
+export function startInventoryRefreshFromEnv(
+  db: PrismaClient,
+  ssh: InventorySsh,
+  env = process.env,
+  log?: (l: string) => void,
+): RefreshLoop | null {
   const seconds = Number(env.KEEL_INVENTORY_REFRESH_SECONDS ?? 900);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new Error("KEEL_INVENTORY_REFRESH_SECONDS must be a number of seconds (0 turns the refresh loop off)");
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new Error(
+      "KEEL_INVENTORY_REFRESH_SECONDS must be a number of seconds (0 turns the refresh loop off)",
+    );
   if (seconds === 0) return null;
   return startInventoryRefreshLoop({
     db,
     ssh,
     intervalMs: seconds * 1000,
     jitter: env.KEEL_INVENTORY_REFRESH_JITTER ? Number(env.KEEL_INVENTORY_REFRESH_JITTER) : undefined,
-    concurrency: env.KEEL_INVENTORY_REFRESH_CONCURRENCY ? Number(env.KEEL_INVENTORY_REFRESH_CONCURRENCY) : undefined,
+    concurrency: env.KEEL_INVENTORY_REFRESH_CONCURRENCY
+      ? Number(env.KEEL_INVENTORY_REFRESH_CONCURRENCY)
+      : undefined,
     log,
   });
 }

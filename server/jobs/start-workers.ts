@@ -14,9 +14,19 @@ import { startDirectoryRecheckFromEnv } from "@/server/auth/oidc/recheck-from-en
 import { sshExecutor } from "./rollouts/ssh-executor";
 import { startRolloutWorker, type RolloutWorker } from "./rollouts/worker";
 
-export type Workers = { rollouts: RolloutWorker; refresh: RefreshLoop | null; notifications: NotificationWorker; stop(): Promise<void> };
+export type Workers = {
+  rollouts: RolloutWorker;
+  refresh: RefreshLoop | null;
+  notifications: NotificationWorker;
+  stop(): Promise<void>;
+};
 
-export async function startWorkers(opts: { databaseUrl: string; dataDir: string; concurrency?: number; workerId?: string }): Promise<Workers> {
+export async function startWorkers(opts: {
+  databaseUrl: string;
+  dataDir: string;
+  concurrency?: number;
+  workerId?: string;
+}): Promise<Workers> {
   const concurrency = opts.concurrency ?? Number(process.env.KEEL_WORKER_CONCURRENCY ?? 50);
   // Steps that end together each write progress and results: 10 connections made a wave of 100
   // hosts queue for the pool. 30 leaves room under PostgreSQL's 100 for the app and a second worker.
@@ -36,10 +46,13 @@ export async function startWorkers(opts: { databaseUrl: string; dataDir: string;
     residentSeconds: getEnv().KEEL_AGENT_RESIDENT_SECONDS,
     // After a host changed, its inventory (current/previous, history) follows at once, from the
     // facts the agent returned at the end of the step.
-    recordFacts: async (tx, hostId, facts) => void (await recordFacts({ db: tx }, hostId, factsFromAgent(facts))),
+    recordFacts: async (tx, hostId, facts) =>
+      void (await recordFacts({ db: tx }, hostId, factsFromAgent(facts))),
   });
   // Scheduled, jittered facts refresh (KEEL_INVENTORY_REFRESH_SECONDS; 0 turns it off).
-  const refresh = startInventoryRefreshFromEnv(db, inventorySsh, process.env, (l) => console.log(`keel: ${l}`));
+  const refresh = startInventoryRefreshFromEnv(db, inventorySsh, process.env, (l) =>
+    console.log(`keel: ${l}`),
+  );
   // Accounts from the identity provider, re-checked every 10 minutes (docs/auth.md).
   const directory = startDirectoryRecheckFromEnv(db, opts.dataDir, (l) => console.log(`keel: ${l}`));
   const rollouts = await startRolloutWorker({

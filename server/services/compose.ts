@@ -72,5 +72,8 @@ const global = globalThis as unknown as { keelServices?: Services };
 
 /** The running console's services, from the environment (KEEL_DATA_DIR, KEEL_SECRET) on first use. */
 export function consoleServices(): Services {
-  return (global.keelServices ??= createServices(() => ({ dataDir: getEnv().KEEL_DATA_DIR, secret: getEnv().KEEL_SECRET })));
+  return (global.keelServices ??= createServices(() => ({
+    dataDir: getEnv().KEEL_DATA_DIR,
+    secret: getEnv().KEEL_SECRET,
+  })));
 }

@@ -8,11 +8,15 @@ import { printable, type SshTarget } from "./target";
 export class AgentCommandError extends SshError {
   readonly agentError: AgentErrorBody;
   constructor(target: SshTarget, command: string, body: AgentErrorBody) {
-    super("AGENT_FAILED", `keel-agent ${command} failed on ${target.name} at step ${body.step}: ${printable(body.message, 300)} (${body.code}).`, {
-      host: target.name,
-      step: "run-agent",
-      details: { agentCode: body.code, agentStep: body.step, retryable: body.retryable },
-    });
+    super(
+      "AGENT_FAILED",
+      `keel-agent ${command} failed on ${target.name} at step ${body.step}: ${printable(body.message, 300)} (${body.code}).`,
+      {
+        host: target.name,
+        step: "run-agent",
+        details: { agentCode: body.code, agentStep: body.step, retryable: body.retryable },
+      },
+    );
     this.agentError = body;
   }
 }
@@ -47,7 +51,14 @@ export function deferred<T>(): Deferred<T> {
   return d;
 }
 
-export type Envelope = { protocolVersion: number; id: string; ok?: boolean; event?: string; result?: unknown; error?: AgentErrorBody } & Record<string, unknown>;
+export type Envelope = {
+  protocolVersion: number;
+  id: string;
+  ok?: boolean;
+  event?: string;
+  result?: unknown;
+  error?: AgentErrorBody;
+} & Record<string, unknown>;
 
 /**
  * The agent's stdout as envelopes: frames decoded, each checked to be a JSON message with an id in
@@ -70,7 +81,8 @@ export function envelopeReader(
     for (const f of frames) {
       if (f.kind !== "json") throw protocolError(`unexpected ${f.kind} frame from the agent`);
       const v = f.value as Envelope;
-      if (typeof v !== "object" || v === null || typeof v.id !== "string") throw protocolError("a message without an id");
+      if (typeof v !== "object" || v === null || typeof v.id !== "string")
+        throw protocolError("a message without an id");
       if (v.protocolVersion !== PROTOCOL_VERSION) {
         throw new SshError(
           "AGENT_PROTOCOL",

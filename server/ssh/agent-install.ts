@@ -41,7 +41,10 @@ export interface EnsureAgentResult {
  * (≥ 20) and, for a sudo login, that `sudo -n` works; uploads only when the digest differs:
  * written to a temporary file beside the target, checked, then renamed over it (atomic).
  */
-export async function ensureAgent(conn: SshConnection, opts: { bundle?: AgentBundle } = {}): Promise<EnsureAgentResult> {
+export async function ensureAgent(
+  conn: SshConnection,
+  opts: { bundle?: AgentBundle } = {},
+): Promise<EnsureAgentResult> {
   const t = conn.target;
   const bundle = opts.bundle ?? (await loadAgentBundle());
   const path = agentPathOf(t);
@@ -49,7 +52,10 @@ export async function ensureAgent(conn: SshConnection, opts: { bundle?: AgentBun
 
   // Both checks at once on two channels of the same connection: one round trip, not two.
   const [nodeR, previous] = await Promise.allSettled([
-    conn.exec(privileged(t, [t.nodePath ?? "node", "--version"]), { step: "check-agent", maxOutputBytes: 64 * 1024 }),
+    conn.exec(privileged(t, [t.nodePath ?? "node", "--version"]), {
+      step: "check-agent",
+      maxOutputBytes: 64 * 1024,
+    }),
     remoteSha256(conn, path),
   ]);
   if (nodeR.status === "rejected") throw nodeR.reason;
@@ -67,24 +73,33 @@ async function finishEnsure(
   if (nodeR.exitCode !== 0) {
     const e = sudoOrFailure(t, privileged(t, [t.nodePath ?? "node", "--version"]), nodeR, "check-agent");
     if (e.code === "SUDO_REFUSED") throw e;
-    throw new SshError("AGENT_MISSING_NODE", `node was not found on ${t.name} (exit ${nodeR.exitCode}). Install Node.js ≥ ${MIN_NODE_MAJOR} on the host.`, {
-      host: t.name,
-      step: "check-agent",
-      cause: e,
-    });
+    throw new SshError(
+      "AGENT_MISSING_NODE",
+      `node was not found on ${t.name} (exit ${nodeR.exitCode}). Install Node.js ≥ ${MIN_NODE_MAJOR} on the host.`,
+      {
+        host: t.name,
+        step: "check-agent",
+        cause: e,
+      },
+    );
   }
   const nodeVersion = lossyText(nodeR.stdout).trim();
   const major = Number(/^v(\d+)\./.exec(nodeVersion)?.[1] ?? "0");
   if (major < MIN_NODE_MAJOR) {
-    throw new SshError("AGENT_MISSING_NODE", `${t.name} has node ${printable(nodeVersion)}; keel-agent needs Node.js ≥ ${MIN_NODE_MAJOR}. Upgrade node on the host.`, {
-      host: t.name,
-      step: "check-agent",
-    });
+    throw new SshError(
+      "AGENT_MISSING_NODE",
+      `${t.name} has node ${printable(nodeVersion)}; keel-agent needs Node.js ≥ ${MIN_NODE_MAJOR}. Upgrade node on the host.`,
+      {
+        host: t.name,
+        step: "check-agent",
+      },
+    );
   }
 
   if (previous.status === "rejected") throw previous.reason;
   const previousSha256 = previous.value;
-  if (previousSha256 === bundle.sha256) return { host: t.name, action: "unchanged", sha256: bundle.sha256, previousSha256, nodeVersion };
+  if (previousSha256 === bundle.sha256)
+    return { host: t.name, action: "unchanged", sha256: bundle.sha256, previousSha256, nodeVersion };
 
   await uploadFile(conn, path, bundle.bytes, bundle.sha256, "0755", "upload-agent");
   return { host: t.name, action: "uploaded", sha256: bundle.sha256, previousSha256, nodeVersion };
@@ -101,7 +116,13 @@ async function checkForcedAgent(conn: SshConnection, bundle: AgentBundle): Promi
       { host: t.name, step: "check-agent", details: { hostSha256: v.sha256, bundleSha256: bundle.sha256 } },
     );
   }
-  return { host: t.name, action: "unchanged", sha256: bundle.sha256, previousSha256: v.sha256, nodeVersion: v.node };
+  return {
+    host: t.name,
+    action: "unchanged",
+    sha256: bundle.sha256,
+    previousSha256: v.sha256,
+    nodeVersion: v.node,
+  };
 }
 
 /** sha256 (hex) of a file on the host, or null when it does not exist. */
@@ -115,7 +136,12 @@ async function remoteSha256(conn: SshConnection, path: string): Promise<string |
     throw sudoOrFailure(t, argv, r, "check-agent");
   }
   const hex = /^([0-9a-f]{64})\s/.exec(lossyText(r.stdout))?.[1];
-  if (!hex) throw new SshError("AGENT_UPLOAD_FAILED", `sha256sum on ${t.name} printed something unexpected for ${path}.`, { host: t.name, step: "check-agent" });
+  if (!hex)
+    throw new SshError(
+      "AGENT_UPLOAD_FAILED",
+      `sha256sum on ${t.name} printed something unexpected for ${path}.`,
+      { host: t.name, step: "check-agent" },
+    );
   return hex;
 }
 
@@ -124,7 +150,14 @@ async function remoteSha256(conn: SshConnection, path: string): Promise<string |
  * same directory, check its digest, chmod, then `mv` (rename(2)) over the final name. A reader
  * sees the old file or the new one, never a partial one.
  */
-export async function uploadFile(conn: SshConnection, path: string, bytes: Buffer, sha256: string, mode: string, step: SshStep): Promise<void> {
+export async function uploadFile(
+  conn: SshConnection,
+  path: string,
+  bytes: Buffer,
+  sha256: string,
+  mode: string,
+  step: SshStep,
+): Promise<void> {
   const t = conn.target;
   const dir = path.slice(0, path.lastIndexOf("/")) || "/";
   const tmp = `${path}.keel-upload-${randomBytes(6).toString("hex")}`;
@@ -133,17 +166,25 @@ export async function uploadFile(conn: SshConnection, path: string, bytes: Buffe
     await runPrivileged(conn, ["cp", "--", "/dev/stdin", tmp], step, { stdin: bytes, timeoutMs: 120_000 });
     const got = await remoteSha256(conn, tmp);
     if (got !== sha256) {
-      throw new SshError("AGENT_UPLOAD_FAILED", `Uploading ${path} to ${t.name} arrived corrupted (sha256 ${got ?? "missing"}, expected ${sha256}). Retry; if it persists check the host's disk.`, {
-        host: t.name,
-        step,
-      });
+      throw new SshError(
+        "AGENT_UPLOAD_FAILED",
+        `Uploading ${path} to ${t.name} arrived corrupted (sha256 ${got ?? "missing"}, expected ${sha256}). Retry; if it persists check the host's disk.`,
+        {
+          host: t.name,
+          step,
+        },
+      );
     }
     await runPrivileged(conn, ["chmod", mode, "--", tmp], step);
     await runPrivileged(conn, ["mv", "-f", "-T", "--", tmp, path], step);
   } catch (e) {
     await conn.exec(privileged(t, ["rm", "-f", "--", tmp]), { step }).catch(() => undefined);
     if (e instanceof SshError && e.code === "COMMAND_FAILED") {
-      throw new SshError("AGENT_UPLOAD_FAILED", `Could not install ${path} on ${t.name}: ${e.message}`, { host: t.name, step, cause: e });
+      throw new SshError("AGENT_UPLOAD_FAILED", `Could not install ${path} on ${t.name}: ${e.message}`, {
+        host: t.name,
+        step,
+        cause: e,
+      });
     }
     throw e;
   }

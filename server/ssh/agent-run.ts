@@ -18,7 +18,12 @@ export interface RunAgentOptions {
 }
 
 /** Run one agent command through `keel-agent serve` and return its validated result. */
-export async function runAgent<C extends Command>(conn: SshConnection, command: C, args: CommandArgs[C], opts: RunAgentOptions = {}): Promise<CommandResults[C]> {
+export async function runAgent<C extends Command>(
+  conn: SshConnection,
+  command: C,
+  args: CommandArgs[C],
+  opts: RunAgentOptions = {},
+): Promise<CommandResults[C]> {
   const { timeoutMs, signal, ...requestOpts } = opts;
   let session: AgentSession;
   try {
@@ -52,5 +57,8 @@ export function receiveRelease(
   streamPath: string,
   opts: Omit<RunAgentOptions, "stream"> = {},
 ): Promise<CommandResults["receive"]> {
-  return runAgent(conn, "receive", args, { ...opts, stream: createReadStream(streamPath, { highWaterMark: 256 * 1024 }) });
+  return runAgent(conn, "receive", args, {
+    ...opts,
+    stream: createReadStream(streamPath, { highWaterMark: 256 * 1024 }),
+  });
 }

@@ -25,7 +25,8 @@ let conn: SshConnection;
 
 /** Resident agents of the lab host (lab hosts share the machine's pid namespace, not its network one). */
 async function residentPids(): Promise<string[]> {
-  const script = 'for p in $(pgrep -f "keel-agent [r]esident"); do [ "$(readlink /proc/$p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && echo $p; done; true';
+  const script =
+    'for p in $(pgrep -f "keel-agent [r]esident"); do [ "$(readlink /proc/$p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && echo $p; done; true';
   return (await labExec(LAB, inv.hosts[0]!.name, ["sh", "-c", script])).stdout.split(/\s+/).filter(Boolean);
 }
 
@@ -71,7 +72,9 @@ describe("AgentSession on a lab host", () => {
     expect(facts.host.hostname).toBe(inv.hosts[0]!.name);
     expect(facts.agent.sha256).toBe(bundle.sha256);
     // The agent's own refusal is an AgentCommandError and the session stays usable.
-    const refused = await s.request("activate", { app: "nothing-here", version: "1.0" }).catch((e: unknown) => e);
+    const refused = await s
+      .request("activate", { app: "nothing-here", version: "1.0" })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(AgentCommandError);
     expect((await s.request("version", {})).sha256).toBe(bundle.sha256);
     expect(s.log.map((l) => [l.command, l.ok])).toEqual([
@@ -100,7 +103,9 @@ describe("AgentSession on a lab host", () => {
     const before = await residentPids();
     await labExec(LAB, inv.hosts[0]!.name, ["kill", "-KILL", ...before]);
     // Its socket file is still there, but nobody answers on it.
-    expect((await labExec(LAB, inv.hosts[0]!.name, ["test", "-S", residentSocketPath(DEFAULT_STORE)])).code).toBe(0);
+    expect(
+      (await labExec(LAB, inv.hosts[0]!.name, ["test", "-S", residentSocketPath(DEFAULT_STORE)])).code,
+    ).toBe(0);
     const opened = await openCheckedSession(conn, { bundle, residentSeconds: RESIDENT_SECONDS });
     expect(opened.resident).toBe(false);
     expect(opened.ensured).toBeNull();
@@ -112,11 +117,19 @@ describe("AgentSession on a lab host", () => {
 
   it("does not use a resident agent that runs another bundle: the console's is installed and served", async () => {
     const bytes = Buffer.concat([bundle.bytes, Buffer.from("\n// another build\n")]);
-    const other: AgentBundle = { path: bundle.path, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+    const other: AgentBundle = {
+      path: bundle.path,
+      bytes,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+    };
     expect(await residentDigest()).toBe(bundle.sha256);
     const opened = await openCheckedSession(conn, { bundle: other, residentSeconds: RESIDENT_SECONDS });
     expect(opened.resident).toBe(false);
-    expect(opened.ensured).toMatchObject({ action: "uploaded", previousSha256: bundle.sha256, sha256: other.sha256 });
+    expect(opened.ensured).toMatchObject({
+      action: "uploaded",
+      previousSha256: bundle.sha256,
+      sha256: other.sha256,
+    });
     expect(opened.session.hello.agentSha256).toBe(other.sha256);
     expect((await opened.session.request("facts", {})).agent.sha256).toBe(other.sha256);
     await opened.session.close();

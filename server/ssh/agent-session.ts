@@ -48,7 +48,12 @@ export class AgentSession {
   /** Commands sent in this session, in order, with their outcome (for the audit log). */
   readonly log: { command: Command; ok: boolean; ms: number; error?: string }[] = [];
   private busy = false;
-  private current: { id: string; response: Deferred<Envelope>; ready: Deferred<void>; onProgress?: AgentRequestOptions["onProgress"] } | null = null;
+  private current: {
+    id: string;
+    response: Deferred<Envelope>;
+    ready: Deferred<void>;
+    onProgress?: AgentRequestOptions["onProgress"];
+  } | null = null;
   private ended: Error | null = null;
 
   private constructor(
@@ -58,10 +63,19 @@ export class AgentSession {
     private readonly done: Promise<ExecResult | Error>,
     private readonly setRouter: (route: (v: Envelope) => void) => void,
   ) {
-    this.hello = { agentVersion: String(hello.agentVersion ?? ""), agentSha256: typeof hello.agentSha256 === "string" ? hello.agentSha256 : null, pid: Number(hello.pid ?? 0) };
+    this.hello = {
+      agentVersion: String(hello.agentVersion ?? ""),
+      agentSha256: typeof hello.agentSha256 === "string" ? hello.agentSha256 : null,
+      pid: Number(hello.pid ?? 0),
+    };
     setRouter((v) => this.route(v));
     void done.then((r) => {
-      this.ended = r instanceof Error ? r : new Error(`agent session ended (${r.exitSignal ? `signal ${r.exitSignal}` : `exit ${r.exitCode}`}): ${printable(lossyText(r.stderr).trim(), 300) || "no message"}`);
+      this.ended =
+        r instanceof Error
+          ? r
+          : new Error(
+              `agent session ended (${r.exitSignal ? `signal ${r.exitSignal}` : `exit ${r.exitCode}`}): ${printable(lossyText(r.stderr).trim(), 300) || "no message"}`,
+            );
       this.current?.response.reject(this.sessionEnded());
       this.current?.ready.reject(this.sessionEnded());
       this.stdin.destroy();
@@ -75,7 +89,11 @@ export class AgentSession {
     let route: ((v: Envelope) => void) | null = null;
     const pending: Envelope[] = [];
     const protocolError = (msg: string) =>
-      new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} broke the protocol: ${msg}. Make sure the agent matches the console (ensureAgent).`, { host: t.name, step: "run-agent" });
+      new SshError(
+        "AGENT_PROTOCOL",
+        `keel-agent on ${t.name} broke the protocol: ${msg}. Make sure the agent matches the console (ensureAgent).`,
+        { host: t.name, step: "run-agent" },
+      );
     const onStdout = envelopeReader(t, new FrameDecoder(), protocolError, "", (v) => {
       if (v.event === "hello" && !hello.settled) hello.resolve(v);
       else if (route) route(v);
@@ -94,14 +112,30 @@ export class AgentSession {
   /** Start `keel-agent serve` and wait for its hello; a clear SshError when the agent cannot start (sudo, node). */
   static async open(
     conn: SshConnection,
-    opts: { timeoutMs?: number; signal?: AbortSignal; residentSeconds?: number; maxOutputBytes?: number } = {},
+    opts: {
+      timeoutMs?: number;
+      signal?: AbortSignal;
+      residentSeconds?: number;
+      maxOutputBytes?: number;
+    } = {},
   ): Promise<AgentSession> {
     const t = conn.target;
     const { hello, onStdout, protocolError, session } = AgentSession.plumbing(conn);
     const stdin = new PassThrough();
-    const argv = agentArgv(t, "serve", ...(opts.residentSeconds ? ["--resident", String(opts.residentSeconds)] : []));
+    const argv = agentArgv(
+      t,
+      "serve",
+      ...(opts.residentSeconds ? ["--resident", String(opts.residentSeconds)] : []),
+    );
     const done: Promise<ExecResult | Error> = conn
-      .exec(argv, { step: "run-agent", stdin, onStdout, timeoutMs: opts.timeoutMs, maxOutputBytes: opts.maxOutputBytes ?? 256 * 1024 * 1024, signal: opts.signal })
+      .exec(argv, {
+        step: "run-agent",
+        stdin,
+        onStdout,
+        timeoutMs: opts.timeoutMs,
+        maxOutputBytes: opts.maxOutputBytes ?? 256 * 1024 * 1024,
+        signal: opts.signal,
+      })
       .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     void done.then((r) => {
       if (hello.settled) return;
@@ -135,7 +169,10 @@ export class AgentSession {
    * running, not reachable for this login, or it did not say hello within helloTimeoutMs); the
    * caller then starts `serve` as usual. The session ends after timeoutMs like an exec'd one.
    */
-  static async openResident(conn: SshConnection, opts: { timeoutMs?: number; helloTimeoutMs?: number } = {}): Promise<AgentSession | null> {
+  static async openResident(
+    conn: SshConnection,
+    opts: { timeoutMs?: number; helloTimeoutMs?: number } = {},
+  ): Promise<AgentSession | null> {
     const ch = await conn.openStreamLocal(residentSocketPath(DEFAULT_STORE), "run-agent").catch(() => null);
     if (!ch) return null;
     const { hello, onStdout, session } = AgentSession.plumbing(conn);
@@ -156,7 +193,15 @@ export class AgentSession {
     const done = new Promise<ExecResult | Error>((resolve) =>
       ch.once("close", () => {
         clearTimeout(limit);
-        resolve(broke ?? { exitCode: 0, exitSignal: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), durationMs: Date.now() - started });
+        resolve(
+          broke ?? {
+            exitCode: 0,
+            exitSignal: null,
+            stdout: Buffer.alloc(0),
+            stderr: Buffer.alloc(0),
+            durationMs: Date.now() - started,
+          },
+        );
       }),
     );
     const gone = setTimeout(() => hello.reject(new Error("no hello")), opts.helloTimeoutMs ?? 5_000);
@@ -177,17 +222,26 @@ export class AgentSession {
 
   private sessionEnded(): SshError {
     const t = this.conn.target;
-    return new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name}: ${this.ended?.message ?? "the session ended"}`, { host: t.name, step: "run-agent", cause: this.ended ?? undefined });
+    return new SshError(
+      "AGENT_PROTOCOL",
+      `keel-agent on ${t.name}: ${this.ended?.message ?? "the session ended"}`,
+      { host: t.name, step: "run-agent", cause: this.ended ?? undefined },
+    );
   }
 
   private route(v: Envelope): void {
     const c = this.current;
     if (v.event === "ready" && c && v.id === c.id) c.ready.resolve();
     else if (v.event === "progress" && c && v.id === c.id) c.onProgress?.(v as never);
-    else if (v.event === undefined && c && (v.id === c.id || v.id === "") && typeof v.ok === "boolean") c.response.resolve(v);
+    else if (v.event === undefined && c && (v.id === c.id || v.id === "") && typeof v.ok === "boolean")
+      c.response.resolve(v);
     else {
       const t = this.conn.target;
-      const e = new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} sent an unexpected message (${printable(JSON.stringify(v), 120)}).`, { host: t.name, step: "run-agent" });
+      const e = new SshError(
+        "AGENT_PROTOCOL",
+        `keel-agent on ${t.name} sent an unexpected message (${printable(JSON.stringify(v), 120)}).`,
+        { host: t.name, step: "run-agent" },
+      );
       c?.response.reject(e);
       this.stdin.destroy();
     }
@@ -210,7 +264,11 @@ export class AgentSession {
   }
 
   /** Send one request and wait for its answer; the agent's own failures are AgentCommandErrors. */
-  async request<C extends Command>(command: C, args: CommandArgs[C], opts: AgentRequestOptions = {}): Promise<CommandResults[C]> {
+  async request<C extends Command>(
+    command: C,
+    args: CommandArgs[C],
+    opts: AgentRequestOptions = {},
+  ): Promise<CommandResults[C]> {
     const t = this.conn.target;
     if (this.busy) throw new Error("AgentSession: one request at a time");
     if (this.ended) throw this.sessionEnded();
@@ -224,7 +282,10 @@ export class AgentSession {
       const request: AgentRequest<C> = { protocolVersion: PROTOCOL_VERSION, id, command, args };
       await this.write(encodeJsonFrame(request));
       if (stream) {
-        const first = await Promise.race([c.ready.promise.then(() => "ready" as const), c.response.promise.then(() => "response" as const)]);
+        const first = await Promise.race([
+          c.ready.promise.then(() => "ready" as const),
+          c.response.promise.then(() => "response" as const),
+        ]);
         if (first === "ready") {
           let sent = 0;
           for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -239,13 +300,21 @@ export class AgentSession {
       const res = await c.response.promise;
       if (res.ok === true) {
         if (typeof res.result !== "object" || res.result === null)
-          throw new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} answered ${command} without a result.`, { host: t.name, step: "run-agent" });
+          throw new SshError(
+            "AGENT_PROTOCOL",
+            `keel-agent on ${t.name} answered ${command} without a result.`,
+            { host: t.name, step: "run-agent" },
+          );
         this.log.push({ command, ok: true, ms: Date.now() - started });
         return res.result as CommandResults[C];
       }
       const body = res.error;
       if (!body || typeof body.code !== "string" || typeof body.message !== "string")
-        throw new SshError("AGENT_PROTOCOL", `keel-agent on ${t.name} answered ${command} with an error without an error.`, { host: t.name, step: "run-agent" });
+        throw new SshError(
+          "AGENT_PROTOCOL",
+          `keel-agent on ${t.name} answered ${command} with an error without an error.`,
+          { host: t.name, step: "run-agent" },
+        );
       throw new AgentCommandError(t, command, body);
     } catch (e) {
       this.log.push({ command, ok: false, ms: Date.now() - started, error: (e as Error).message });
@@ -265,6 +334,14 @@ export class AgentSession {
 }
 
 /** `receive` a release in a session: the stream file goes from disk through the channel with backpressure. */
-export function receiveReleaseIn(session: AgentSession, args: CommandArgs["receive"], streamPath: string, opts: Omit<AgentRequestOptions, "stream"> = {}) {
-  return session.request("receive", args, { ...opts, stream: createReadStream(streamPath, { highWaterMark: 256 * 1024 }) });
+export function receiveReleaseIn(
+  session: AgentSession,
+  args: CommandArgs["receive"],
+  streamPath: string,
+  opts: Omit<AgentRequestOptions, "stream"> = {},
+) {
+  return session.request("receive", args, {
+    ...opts,
+    stream: createReadStream(streamPath, { highWaterMark: 256 * 1024 }),
+  });
 }

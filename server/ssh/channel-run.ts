@@ -71,9 +71,17 @@ export function runOnChannel(
       ch.once("close", () => clearTimeout(k));
     };
     const onDead = (e: SshError) =>
-      finish(new SshError(e.code, `${e.message} (while running ${describe(argv)})`, { host, step, cause: e }));
+      finish(
+        new SshError(e.code, `${e.message} (while running ${describe(argv)})`, { host, step, cause: e }),
+      );
     conn.live.add(onDead);
-    const onAbort = () => finish(new SshError("ABORTED", `Stopped ${describe(argv)} on ${host}: the operation was cancelled.`, { host, step }));
+    const onAbort = () =>
+      finish(
+        new SshError("ABORTED", `Stopped ${describe(argv)} on ${host}: the operation was cancelled.`, {
+          host,
+          step,
+        }),
+      );
     opts.signal?.addEventListener("abort", onAbort, { once: true });
 
     const timer = setTimeout(() => finish(timeoutError(conn.target, argv, timeoutMs, step)), backstopMs);
@@ -95,7 +103,15 @@ export function runOnChannel(
         try {
           opts.onStdout(chunk);
         } catch (e) {
-          finish(e instanceof SshError ? e : new SshError("AGENT_PROTOCOL", `Reading the output of ${describe(argv)} on ${host} failed: ${(e as Error).message}`, { host, step, cause: e }));
+          finish(
+            e instanceof SshError
+              ? e
+              : new SshError(
+                  "AGENT_PROTOCOL",
+                  `Reading the output of ${describe(argv)} on ${host} failed: ${(e as Error).message}`,
+                  { host, step, cause: e },
+                ),
+          );
         }
         return;
       }
@@ -114,13 +130,22 @@ export function runOnChannel(
     });
     ch.on("close", () => {
       if (stdinError && exitCode === null && exitSignal === null) {
-        finish(new SshError("CONNECTION_LOST", `Sending input to ${describe(argv)} on ${host} failed: ${(stdinError as Error).message}`, { host, step, cause: stdinError }));
+        finish(
+          new SshError(
+            "CONNECTION_LOST",
+            `Sending input to ${describe(argv)} on ${host} failed: ${(stdinError as Error).message}`,
+            { host, step, cause: stdinError },
+          ),
+        );
         return;
       }
       if (exitCode === null && exitSignal === null && !done) {
         // Closed without an exit status: the connection went away under us, or sshd dropped the session.
         const e = conn.closeError();
-        if (e) return finish(new SshError(e.code, `${e.message} (while running ${describe(argv)})`, { host, step, cause: e }));
+        if (e)
+          return finish(
+            new SshError(e.code, `${e.message} (while running ${describe(argv)})`, { host, step, cause: e }),
+          );
       }
       finish(null);
     });
@@ -145,9 +170,13 @@ export function runOnChannel(
  * which is the normal state of a running command, so talk to the protocol layer directly.
  */
 function sendSignal(ch: ClientChannel, name: "TERM" | "KILL"): void {
-  const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, sig: string): void } } };
+  const c = ch as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, sig: string): void } };
+  };
   try {
-    if (c.outgoing && (c.outgoing.state === "open" || c.outgoing.state === "eof")) c._client?._protocol?.signal(c.outgoing.id, name);
+    if (c.outgoing && (c.outgoing.state === "open" || c.outgoing.state === "eof"))
+      c._client?._protocol?.signal(c.outgoing.id, name);
   } catch {
     /* connection already gone */
   }

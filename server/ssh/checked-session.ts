@@ -30,9 +30,17 @@ export async function openCheckedSession(
   try {
     first = await open();
   } catch (e) {
-    if (e instanceof SshError && (e.code === "SUDO_REFUSED" || e.code === "HOST_KEY_CHANGED" || e.code === "CONNECTION_LOST" || e.code === "KEEPALIVE_TIMEOUT")) throw e;
+    if (
+      e instanceof SshError &&
+      (e.code === "SUDO_REFUSED" ||
+        e.code === "HOST_KEY_CHANGED" ||
+        e.code === "CONNECTION_LOST" ||
+        e.code === "KEEPALIVE_TIMEOUT")
+    )
+      throw e;
   }
-  if (first && first.hello.agentSha256 === opts.bundle.sha256) return { session: first, ensured: null, resident: false };
+  if (first && first.hello.agentSha256 === opts.bundle.sha256)
+    return { session: first, ensured: null, resident: false };
   await first?.close().catch(() => undefined);
   const ensured = await ensureAgent(conn, { bundle: opts.bundle });
   // ensureAgent checked the file's digest on the host; the agent now running is that file.

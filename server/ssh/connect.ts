@@ -25,13 +25,19 @@ export async function connect(target: SshTarget, opts: ConnectOptions = {}): Pro
     baseMs: limits.retryBaseMs,
     maxMs: limits.retryMaxMs,
     signal: opts.signal,
-    isRetryable: (e) => e instanceof SshError && (e.code === "CONNECT_FAILED" || e.code === "CONNECT_TIMEOUT"),
+    isRetryable: (e) =>
+      e instanceof SshError && (e.code === "CONNECT_FAILED" || e.code === "CONNECT_TIMEOUT"),
     onRetry: (e, attempt, delayMs) =>
       opts.onEvent?.({ type: "retry", host: target.name, attempt, delayMs, error: (e as Error).message }),
   });
 }
 
-function connectOnce(target: SshTarget, limits: SshLimits, opts: ConnectOptions, attempt: number): Promise<SshConnection> {
+function connectOnce(
+  target: SshTarget,
+  limits: SshLimits,
+  opts: ConnectOptions,
+  attempt: number,
+): Promise<SshConnection> {
   const host = target.name;
   const emit = opts.onEvent;
   emit?.({ type: "connect-attempt", host, attempt });
@@ -64,10 +70,14 @@ function connectOnce(target: SshTarget, limits: SshLimits, opts: ConnectOptions,
     const onClose = () =>
       fail(
         hostKeyError ??
-          new SshError("CONNECT_FAILED", `${host} (${target.address}:${target.port}) closed the connection during the SSH handshake. sshd may be overloaded (MaxStartups); retry later.`, {
-            host,
-            step: "connect",
-          }),
+          new SshError(
+            "CONNECT_FAILED",
+            `${host} (${target.address}:${target.port}) closed the connection during the SSH handshake. sshd may be overloaded (MaxStartups); retry later.`,
+            {
+              host,
+              step: "connect",
+            },
+          ),
       );
     client.on("error", onError);
     client.on("close", onClose);
@@ -84,7 +94,13 @@ function connectOnce(target: SshTarget, limits: SshLimits, opts: ConnectOptions,
           presented = fingerprintOfKey(key);
           const keyType = keyTypeOfKey(key);
           hostKeyError = checkHostKey(target, presented, opts.acceptFingerprint);
-          emit?.({ type: "host-key", host, fingerprint: presented, keyType, accepted: hostKeyError === null });
+          emit?.({
+            type: "host-key",
+            host,
+            fingerprint: presented,
+            keyType,
+            accepted: hostKeyError === null,
+          });
           return hostKeyError === null;
         },
         // Only our key, only once: no password, keyboard-interactive or agent fallbacks.
@@ -97,7 +113,13 @@ function connectOnce(target: SshTarget, limits: SshLimits, opts: ConnectOptions,
       });
     } catch (e) {
       // e.g. a private key ssh2 cannot parse
-      fail(new SshError("AUTH_FAILED", `The console's SSH key for ${host} could not be used: ${(e as Error).message}`, { host, step: "authenticate", cause: e }));
+      fail(
+        new SshError(
+          "AUTH_FAILED",
+          `The console's SSH key for ${host} could not be used: ${(e as Error).message}`,
+          { host, step: "authenticate", cause: e },
+        ),
+      );
     }
   });
 }
@@ -122,10 +144,20 @@ function checkHostKey(target: SshTarget, presented: string, accept: string | und
   );
 }
 
-function classifyConnectError(target: SshTarget, err: Error & { level?: string; code?: string }, authAttempted: boolean, limits: SshLimits): SshError {
+function classifyConnectError(
+  target: SshTarget,
+  err: Error & { level?: string; code?: string },
+  authAttempted: boolean,
+  limits: SshLimits,
+): SshError {
   const host = target.name;
   const where = `${target.address}:${target.port}`;
-  const code: SshErrorCode = err.level === "client-timeout" ? "CONNECT_TIMEOUT" : err.level === "client-authentication" ? "AUTH_FAILED" : "CONNECT_FAILED";
+  const code: SshErrorCode =
+    err.level === "client-timeout"
+      ? "CONNECT_TIMEOUT"
+      : err.level === "client-authentication"
+        ? "AUTH_FAILED"
+        : "CONNECT_FAILED";
   if (code === "AUTH_FAILED" || (authAttempted && /authentication/i.test(err.message))) {
     return new SshError(
       "AUTH_FAILED",
@@ -140,9 +172,13 @@ function classifyConnectError(target: SshTarget, err: Error & { level?: string; 
       { host, step: "connect", cause: err },
     );
   }
-  return new SshError("CONNECT_FAILED", `Could not connect to ${host} (${where}): ${printable(err.message)}. Check that the host is up and sshd listens on port ${target.port}.`, {
-    host,
-    step: "connect",
-    cause: err,
-  });
+  return new SshError(
+    "CONNECT_FAILED",
+    `Could not connect to ${host} (${where}): ${printable(err.message)}. Check that the host is up and sshd listens on port ${target.port}.`,
+    {
+      host,
+      step: "connect",
+      cause: err,
+    },
+  );
 }

@@ -59,7 +59,13 @@ export class SshConnection {
   }
 
   /** @internal use connect() */
-  constructor(client: Client, target: SshTarget, fingerprint: string, limits: SshLimits, onEvent?: (e: SshEvent) => void) {
+  constructor(
+    client: Client,
+    target: SshTarget,
+    fingerprint: string,
+    limits: SshLimits,
+    onEvent?: (e: SshEvent) => void,
+  ) {
     this.client = client;
     this.target = target;
     this.fingerprint = fingerprint;
@@ -75,7 +81,10 @@ export class SshConnection {
         this.isClosedFlag = true;
         const e =
           this.closeError ??
-          new SshError("CONNECTION_LOST", `The SSH connection to ${target.name} closed.`, { host: target.name, step: "exec" });
+          new SshError("CONNECTION_LOST", `The SSH connection to ${target.name} closed.`, {
+            host: target.name,
+            step: "exec",
+          });
         this.closeError = e;
         for (const fail of [...this.live]) fail(e);
         onEvent?.({ type: "closed", host: target.name, error: e.message });
@@ -91,10 +100,14 @@ export class SshConnection {
 
   close(): Promise<void> {
     if (!this.isClosedFlag) {
-      this.closeError ??= new SshError("CONNECTION_LOST", `The connection to ${this.target.name} was closed by the console.`, {
-        host: this.target.name,
-        step: "exec",
-      });
+      this.closeError ??= new SshError(
+        "CONNECTION_LOST",
+        `The connection to ${this.target.name} was closed by the console.`,
+        {
+          host: this.target.name,
+          step: "exec",
+        },
+      );
       this.client.end();
       // end() waits for the peer; a dead peer never answers, so force it after a moment.
       const t = setTimeout(() => this.client.destroy(), 1_000);
@@ -116,19 +129,36 @@ export class SshConnection {
         opened = await this.openExec(cmd, step);
       } catch (e) {
         // openExec released the slot already.
-        if (e instanceof SshError && e.code === "CHANNEL_OPEN_FAILED" && attempt < CHANNEL_OPEN_RETRIES && !this.isClosedFlag) {
+        if (
+          e instanceof SshError &&
+          e.code === "CHANNEL_OPEN_FAILED" &&
+          attempt < CHANNEL_OPEN_RETRIES &&
+          !this.isClosedFlag
+        ) {
           // sshd refuses sessions past its MaxSessions: stay below what worked and wait for a free slot.
           const reason = String(e.details?.reason ?? "");
           // sshd frees a session slot only after its own close handling, so a slot we just saw
           // close may still count there: back off a little (jittered) before asking again.
           this.channels.setLimit(Math.max(1, this.channels.inUse));
-          this.onEvent?.({ type: "channel-open-failed", host: this.target.name, reason, openChannels: this.channels.inUse });
+          this.onEvent?.({
+            type: "channel-open-failed",
+            host: this.target.name,
+            reason,
+            openChannels: this.channels.inUse,
+          });
           await sleep(backoffDelay(attempt, { baseMs: 50, maxMs: 1_000 }), opts.signal);
           continue;
         }
         throw e;
       }
-      const r = await runOnChannel(this.channelOwner, opened, argv, { ...opts, timeoutMs }, step, remote ? timeoutMs + REMOTE_TIMEOUT_GRACE_MS : timeoutMs);
+      const r = await runOnChannel(
+        this.channelOwner,
+        opened,
+        argv,
+        { ...opts, timeoutMs },
+        step,
+        remote ? timeoutMs + REMOTE_TIMEOUT_GRACE_MS : timeoutMs,
+      );
       if (remote && r.exitCode === REMOTE_TIMEOUT_EXIT && r.durationMs >= timeoutMs - 1_000) {
         throw timeoutError(this.target, argv, timeoutMs, step);
       }
@@ -155,14 +185,25 @@ export class SshConnection {
         if (e) reject(e);
         else resolve(ch);
       };
-      const onDead = (e: SshError) => finish(null, new SshError(e.code, e.message, { host: this.target.name, step: "open-channel", cause: e }));
+      const onDead = (e: SshError) =>
+        finish(
+          null,
+          new SshError(e.code, e.message, { host: this.target.name, step: "open-channel", cause: e }),
+        );
       this.live.add(onDead);
       // A host that does not answer is treated like one without the socket: the caller falls back.
       const timer = setTimeout(() => finish(null), this.limits.channelOpenTimeoutMs);
       try {
         this.client.openssh_forwardOutStreamLocal(socketPath, (err, ch) => finish(err ? null : ch));
       } catch (e) {
-        finish(null, new SshError("CONNECTION_LOST", `The SSH connection to ${this.target.name} is not usable: ${(e as Error).message}`, { host: this.target.name, step: "open-channel", cause: e }));
+        finish(
+          null,
+          new SshError(
+            "CONNECTION_LOST",
+            `The SSH connection to ${this.target.name} is not usable: ${(e as Error).message}`,
+            { host: this.target.name, step: "open-channel", cause: e },
+          ),
+        );
       }
     });
   }
@@ -185,11 +226,15 @@ export class SshConnection {
 
   private deadError(step: SshStep): SshError {
     const e = this.closeError;
-    return new SshError(e?.code ?? "CONNECTION_LOST", e?.message ?? `The SSH connection to ${this.target.name} is closed.`, {
-      host: this.target.name,
-      step,
-      cause: e ?? undefined,
-    });
+    return new SshError(
+      e?.code ?? "CONNECTION_LOST",
+      e?.message ?? `The SSH connection to ${this.target.name} is closed.`,
+      {
+        host: this.target.name,
+        step,
+        cause: e ?? undefined,
+      },
+    );
   }
 
   /** Open a session channel and send the exec request; holds one channel slot until the channel closes. */
@@ -252,7 +297,9 @@ export class SshConnection {
           // confirmation, before runOnChannel listens: record it now or it is lost (the command
           // would then look as if it ended without a status). Output is not lost: it waits in
           // the channel's stream buffer until read.
-          ch.once("exit", (code: number | null, signal?: string) => earlyExit.set(ch, { code, signal: signal ?? null }));
+          ch.once("exit", (code: number | null, signal?: string) =>
+            earlyExit.set(ch, { code, signal: signal ?? null }),
+          );
           if (settled) {
             ch.close();
             return;
@@ -266,7 +313,13 @@ export class SshConnection {
         this.live.delete(onDead);
         release();
         settled = true;
-        reject(new SshError("CONNECTION_LOST", `The SSH connection to ${host} is not usable: ${(e as Error).message}`, { host, step: "open-channel", cause: e }));
+        reject(
+          new SshError(
+            "CONNECTION_LOST",
+            `The SSH connection to ${host} is not usable: ${(e as Error).message}`,
+            { host, step: "open-channel", cause: e },
+          ),
+        );
       }
     });
   }
@@ -280,9 +333,13 @@ function lostError(target: SshTarget, err: Error & { level?: string }, limits: S
       { host: target.name, step: "exec", cause: err },
     );
   }
-  return new SshError("CONNECTION_LOST", `The SSH connection to ${target.name} broke: ${printable(err.message)}.`, {
-    host: target.name,
-    step: "exec",
-    cause: err,
-  });
+  return new SshError(
+    "CONNECTION_LOST",
+    `The SSH connection to ${target.name} broke: ${printable(err.message)}.`,
+    {
+      host: target.name,
+      step: "exec",
+      cause: err,
+    },
+  );
 }

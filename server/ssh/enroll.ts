@@ -19,10 +19,14 @@ export async function connectAccepting(
   opts: Omit<ConnectOptions, "acceptFingerprint"> = {},
 ): Promise<SshConnection> {
   if (!isFingerprint(acceptedFingerprint)) {
-    throw new SshError("INVALID_ARGUMENT", `The accepted fingerprint for ${target.name} is not in OpenSSH SHA256:… format.`, {
-      host: target.name,
-      step: "verify-host-key",
-    });
+    throw new SshError(
+      "INVALID_ARGUMENT",
+      `The accepted fingerprint for ${target.name} is not in OpenSSH SHA256:… format.`,
+      {
+        host: target.name,
+        step: "verify-host-key",
+      },
+    );
   }
   return connect({ ...target, pinnedFingerprint: null }, { ...opts, acceptFingerprint: acceptedFingerprint });
 }

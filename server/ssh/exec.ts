@@ -36,7 +36,12 @@ export function lossyText(b: Buffer): string {
   return new TextDecoder("utf-8", { fatal: false }).decode(b);
 }
 
-export function timeoutError(target: SshTarget, argv: readonly string[], timeoutMs: number, step: SshStep): SshError {
+export function timeoutError(
+  target: SshTarget,
+  argv: readonly string[],
+  timeoutMs: number,
+  step: SshStep,
+): SshError {
   return new SshError(
     "COMMAND_TIMEOUT",
     `${describe(argv)} on ${target.name} did not finish within ${Math.round(timeoutMs / 1000)} s (step ${step}); it was stopped. Check whether the host is overloaded or the command hangs.`,
@@ -45,7 +50,10 @@ export function timeoutError(target: SshTarget, argv: readonly string[], timeout
 }
 
 export function describe(argv: readonly string[]): string {
-  const shown = argv.slice(0, 3).map((a) => printable(a, 40)).join(" ");
+  const shown = argv
+    .slice(0, 3)
+    .map((a) => printable(a, 40))
+    .join(" ");
   return `"${shown}${argv.length > 3 ? " …" : ""}"`;
 }
 
@@ -53,12 +61,21 @@ export function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
-export function commandFailed(target: SshTarget, argv: readonly string[], r: ExecResult, step: SshStep): SshError {
+export function commandFailed(
+  target: SshTarget,
+  argv: readonly string[],
+  r: ExecResult,
+  step: SshStep,
+): SshError {
   const tail = printable(lossyText(r.stderr.subarray(-400)).trim(), 300);
   const how = r.exitSignal ? `was killed by signal ${r.exitSignal}` : `exited with status ${r.exitCode}`;
-  return new SshError("COMMAND_FAILED", `${describe(argv)} on ${target.name} ${how}${tail ? `: ${tail}` : ""}.`, {
-    host: target.name,
-    step,
-    details: { exitCode: r.exitCode, exitSignal: r.exitSignal, stderr: tail },
-  });
+  return new SshError(
+    "COMMAND_FAILED",
+    `${describe(argv)} on ${target.name} ${how}${tail ? `: ${tail}` : ""}.`,
+    {
+      host: target.name,
+      step,
+      details: { exitCode: r.exitCode, exitSignal: r.exitSignal, stderr: tail },
+    },
+  );
 }

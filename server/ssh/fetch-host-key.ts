@@ -23,11 +23,15 @@ export async function fetchHostKeyFingerprint(
     attempts: limits.connectAttempts,
     baseMs: limits.retryBaseMs,
     maxMs: limits.retryMaxMs,
-    isRetryable: (e) => e instanceof SshError && (e.code === "CONNECT_FAILED" || e.code === "CONNECT_TIMEOUT"),
+    isRetryable: (e) =>
+      e instanceof SshError && (e.code === "CONNECT_FAILED" || e.code === "CONNECT_TIMEOUT"),
   });
 }
 
-function fetchOnce(where: { name: string; address: string; port: number }, limits: SshLimits): Promise<HostKeyInfo> {
+function fetchOnce(
+  where: { name: string; address: string; port: number },
+  limits: SshLimits,
+): Promise<HostKeyInfo> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let info: HostKeyInfo | null = null;

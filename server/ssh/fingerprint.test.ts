@@ -13,7 +13,9 @@ describe("fingerprintOfKey", () => {
         const f = join(dir, type);
         execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", f]);
         const blob = Buffer.from(readFileSync(`${f}.pub`, "utf8").split(" ")[1]!, "base64");
-        const expected = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${f}.pub`], { encoding: "utf8" }).split(" ")[1];
+        const expected = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${f}.pub`], {
+          encoding: "utf8",
+        }).split(" ")[1];
         expect(fingerprintOfKey(blob)).toBe(expected);
         expect(isFingerprint(fingerprintOfKey(blob))).toBe(true);
         expect(keyTypeOfKey(blob)).toBe(type === "ecdsa" ? "ecdsa-sha2-nistp256" : "ssh-ed25519");

@@ -4,13 +4,33 @@
 // command (case 15), flood/hang (case 16), sudo logins and hostile names.
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labDown, labExec, labFault, labRekey, labUp, readInventory, type LabHost, type LabInventory } from "@/infra/lab/api";
+import {
+  labDown,
+  labExec,
+  labFault,
+  labRekey,
+  labUp,
+  readInventory,
+  type LabHost,
+  type LabInventory,
+} from "@/infra/lab/api";
 import { hostPaths, labPaths } from "@/infra/lab/names";
 import { generateSigningKey } from "@/agent/protocol";
 import { ensureAgent, loadAgentBundle, uploadFile, type AgentBundle } from "./agent-install";
@@ -35,7 +55,15 @@ let bundle: AgentBundle;
 let work: string;
 
 function targetOf(h: LabHost, patch: Partial<SshTarget> = {}): SshTarget {
-  return { name: h.name, address: h.address, port: h.port, user: h.user, privateKey, pinnedFingerprint: h.hostKeyFingerprint, ...patch };
+  return {
+    name: h.name,
+    address: h.address,
+    port: h.port,
+    user: h.user,
+    privateKey,
+    pinnedFingerprint: h.hostKeyFingerprint,
+    ...patch,
+  };
 }
 const host = (i: number) => inv.hosts[i]!;
 
@@ -93,8 +121,14 @@ describe("lab fleet", () => {
       // each host has its own machine-id: 20 distinct answers
       expect(new Set(results.map((r) => (r.ok ? r.value.facts.host.machineId : null))).size).toBe(20);
 
-      const again = await mapHosts(inv.hosts.map((h) => targetOf(h)), (t) => pool.withConnection(t, (c) => ensureAgent(c, { bundle })), { concurrency: 20 });
-      expect(again.map((r) => (r.ok ? r.value.action : r.error.message))).toEqual(inv.hosts.map(() => "unchanged"));
+      const again = await mapHosts(
+        inv.hosts.map((h) => targetOf(h)),
+        (t) => pool.withConnection(t, (c) => ensureAgent(c, { bundle })),
+        { concurrency: 20 },
+      );
+      expect(again.map((r) => (r.ok ? r.value.action : r.error.message))).toEqual(
+        inv.hosts.map(() => "unchanged"),
+      );
       // one connection per host for both rounds
       expect(pool.connectionHighWater).toBe(20);
     } finally {
@@ -114,7 +148,9 @@ describe("lab fleet", () => {
       const ls = await onHost(0, ["ls", "/etc/keel/trusted.d"]);
       expect(ls.stdout.trim().split("\n")).toEqual([`${k1.keyId}.pub`]);
       expect((await onHost(0, ["cat", `/etc/keel/trusted.d/${k1.keyId}.pub`])).stdout).toBe(k1.publicKeyLine);
-      await expectSshError(installTrustedKeys(c, ["ssh-ed25519 AAAA not-a-release-key"]), ["INVALID_ARGUMENT"]);
+      await expectSshError(installTrustedKeys(c, ["ssh-ed25519 AAAA not-a-release-key"]), [
+        "INVALID_ARGUMENT",
+      ]);
     } finally {
       await c.close();
     }
@@ -131,7 +167,9 @@ describe("lab fleet", () => {
       expect(facts.host.hostname).toBe(host(1).name);
       const k = generateSigningKey("sudo");
       await installTrustedKeys(c, [k.publicKeyLine]);
-      expect((await onHost(1, ["stat", "-c", "%U %a", `/etc/keel/trusted.d/${k.keyId}.pub`])).stdout.trim()).toBe("root 644");
+      expect(
+        (await onHost(1, ["stat", "-c", "%U %a", `/etc/keel/trusted.d/${k.keyId}.pub`])).stdout.trim(),
+      ).toBe("root 644");
     } finally {
       await c.close();
     }
@@ -147,13 +185,43 @@ describe("streaming a release (issue 4 part 4)", () => {
       // Build a real signed btrfs-send release on a lab host (the console machine has no btrfs).
       await ensureAgent(builder, { bundle });
       const signing = generateSigningKey("stream-test");
-      await uploadFile(builder, "/var/lib/keel/test/rel.key", Buffer.from(signing.privateKeyPem), createHash("sha256").update(signing.privateKeyPem).digest("hex"), "0600", "exec");
+      await uploadFile(
+        builder,
+        "/var/lib/keel/test/rel.key",
+        Buffer.from(signing.privateKeyPem),
+        createHash("sha256").update(signing.privateKeyPem).digest("hex"),
+        "0600",
+        "exec",
+      );
       await builder.run(["mkdir", "-p", "/var/lib/keel/test/src"]);
-      await builder.run(["dd", "if=/dev/urandom", "of=/var/lib/keel/test/src/blob", "bs=1M", "count=32", "status=none"]);
+      await builder.run([
+        "dd",
+        "if=/dev/urandom",
+        "of=/var/lib/keel/test/src/blob",
+        "bs=1M",
+        "count=32",
+        "status=none",
+      ]);
       const built = JSON.parse(
         (
           await builder.run(
-            ["node", "/usr/local/lib/keel/keel-agent.mjs", "build", "--store", "/var/lib/keel/test/store", "--from", "/var/lib/keel/test/src", "--app", "demo", "--version", "1.0.0", "--key", "/var/lib/keel/test/rel.key", "--out", "/var/lib/keel/test/out"],
+            [
+              "node",
+              "/usr/local/lib/keel/keel-agent.mjs",
+              "build",
+              "--store",
+              "/var/lib/keel/test/store",
+              "--from",
+              "/var/lib/keel/test/src",
+              "--app",
+              "demo",
+              "--version",
+              "1.0.0",
+              "--key",
+              "/var/lib/keel/test/rel.key",
+              "--out",
+              "/var/lib/keel/test/out",
+            ],
             { timeoutMs: 110_000 },
           )
         ).stdout.toString(),
@@ -162,7 +230,10 @@ describe("streaming a release (issue 4 part 4)", () => {
       mkdirSync(local, { recursive: true });
       const streamFile = join(local, "demo-1.0.0.stream");
       const fd = openSync(streamFile, "w");
-      await builder.run(["cat", built.full.streamPath], { onStdout: (b) => writeSync(fd, b), maxOutputBytes: 64 * 1024 * 1024 });
+      await builder.run(["cat", built.full.streamPath], {
+        onStdout: (b) => writeSync(fd, b),
+        maxOutputBytes: 64 * 1024 * 1024,
+      });
       closeSync(fd);
       expect(statSync(streamFile).size).toBe(built.full.bytes);
 
@@ -175,12 +246,23 @@ describe("streaming a release (issue 4 part 4)", () => {
       const started = Date.now();
       let result;
       try {
-        result = await receiveRelease(receiver, { manifest }, streamFile, { timeoutMs: 110_000, onSent: (n) => (sent = n) });
+        result = await receiveRelease(receiver, { manifest }, streamFile, {
+          timeoutMs: 110_000,
+          onSent: (n) => (sent = n),
+        });
       } finally {
         clearInterval(sampler);
       }
-      console.log(`receive of ${(built.full.bytes / 1048576).toFixed(1)} MiB: ${Date.now() - started} ms, console RSS growth ${((peak - rss0) / 1048576).toFixed(1)} MB`);
-      expect(result).toMatchObject({ app: "demo", version: "1.0.0", backend: "btrfs", streamBytes: built.full.bytes, alreadyInstalled: false });
+      console.log(
+        `receive of ${(built.full.bytes / 1048576).toFixed(1)} MiB: ${Date.now() - started} ms, console RSS growth ${((peak - rss0) / 1048576).toFixed(1)} MB`,
+      );
+      expect(result).toMatchObject({
+        app: "demo",
+        version: "1.0.0",
+        backend: "btrfs",
+        streamBytes: built.full.bytes,
+        alreadyInstalled: false,
+      });
       expect(sent).toBe(built.full.bytes);
       expect(peak - rss0).toBeLessThan(48 * 1024 * 1024);
       await runAgent(receiver, "activate", { app: "demo", version: "1.0.0" });
@@ -188,7 +270,10 @@ describe("streaming a release (issue 4 part 4)", () => {
       expect(facts.apps.find((a) => a.app === "demo")?.current).toBe("1.0.0");
       // the agent refuses a stream that does not match its signed manifest: an AgentCommandError
       const bad = { ...manifest, version: "1.0.1" };
-      const e = await expectSshError(receiveRelease(receiver, { manifest: bad }, streamFile, { timeoutMs: 60_000 }), ["AGENT_FAILED"]);
+      const e = await expectSshError(
+        receiveRelease(receiver, { manifest: bad }, streamFile, { timeoutMs: 60_000 }),
+        ["AGENT_FAILED"],
+      );
       expect(e.host).toBe(host(10).name);
     } finally {
       await builder.close();
@@ -215,13 +300,20 @@ describe("host keys (case 12)", () => {
     // unknown: no pin, nothing accepted
     await expectSshError(connect(targetOf(h, { pinnedFingerprint: null })), ["HOST_KEY_UNKNOWN"]);
     // re-pin: an admin accepted the new fingerprint
-    const c = await connect(targetOf(h, { pinnedFingerprint: null }), { acceptFingerprint: rekey.fingerprint });
+    const c = await connect(targetOf(h, { pinnedFingerprint: null }), {
+      acceptFingerprint: rekey.fingerprint,
+    });
     await c.close();
   });
 });
 
 describe("dropped links (case 13)", () => {
-  const limits = { keepaliveIntervalMs: 1_000, keepaliveCountMax: 2, connectTimeoutMs: 4_000, connectAttempts: 1 };
+  const limits = {
+    keepaliveIntervalMs: 1_000,
+    keepaliveCountMax: 2,
+    connectTimeoutMs: 4_000,
+    connectAttempts: 1,
+  };
   const budget = keepaliveBudgetMs(limits);
   const slack = 3_000;
 
@@ -246,7 +338,9 @@ describe("dropped links (case 13)", () => {
       const started = Date.now();
       const e = await expectSshError(transfer, ["KEEPALIVE_TIMEOUT", "CONNECTION_LOST"]);
       const noticedMs = Date.now() - started;
-      console.log(`drop during transfer noticed after ${noticedMs} ms (budget ${budget} ms), ${Math.round(sent / 1048576)} MiB sent`);
+      console.log(
+        `drop during transfer noticed after ${noticedMs} ms (budget ${budget} ms), ${Math.round(sent / 1048576)} MiB sent`,
+      );
       expect(noticedMs).toBeLessThan(budget + slack);
       expect(e.host).toBe(h.name);
       expect(e.message).toContain(h.name);
@@ -262,7 +356,11 @@ describe("dropped links (case 13)", () => {
     try {
       await labFault(LAB, h.name, { kind: "drop" });
       const started = Date.now();
-      const e = await expectSshError(c.run(["true"]), ["KEEPALIVE_TIMEOUT", "CHANNEL_OPEN_TIMEOUT", "CONNECTION_LOST"]);
+      const e = await expectSshError(c.run(["true"]), [
+        "KEEPALIVE_TIMEOUT",
+        "CHANNEL_OPEN_TIMEOUT",
+        "CONNECTION_LOST",
+      ]);
       expect(Date.now() - started).toBeLessThan(budget + slack);
       expect(e.host).toBe(h.name);
       const t2 = Date.now();
@@ -282,9 +380,13 @@ describe("dropped links (case 13)", () => {
 describe("a burst with slow and lossy hosts (case 25)", () => {
   it("40 handshakes at once to one default sshd (MaxStartups 10:30:100) all get through by jittered retry", async () => {
     const events: SshEvent[] = [];
-    const conns = await Promise.allSettled(Array.from({ length: 40 }, () => connect(targetOf(host(0)), { onEvent: (e) => events.push(e) })));
+    const conns = await Promise.allSettled(
+      Array.from({ length: 40 }, () => connect(targetOf(host(0)), { onEvent: (e) => events.push(e) })),
+    );
     try {
-      expect(conns.filter((c) => c.status === "rejected").map((c) => String((c as PromiseRejectedResult).reason))).toEqual([]);
+      expect(
+        conns.filter((c) => c.status === "rejected").map((c) => String((c as PromiseRejectedResult).reason)),
+      ).toEqual([]);
       const retried = events.filter((e) => e.type === "retry").length;
       console.log(`40 concurrent handshakes to one sshd: ${retried} retried after a drop`);
     } finally {
@@ -314,12 +416,18 @@ describe("a burst with slow and lossy hosts (case 25)", () => {
           }),
         { concurrency: 20 },
       );
-      expect(results.filter((r) => !r.ok).map((r) => (r.ok ? "" : `${r.host}: ${r.error.message}`))).toEqual([]);
+      expect(results.filter((r) => !r.ok).map((r) => (r.ok ? "" : `${r.host}: ${r.error.message}`))).toEqual(
+        [],
+      );
       expect(results.map((r) => (r.ok ? r.value.host.hostname : null))).toEqual(hosts.map((h) => h.name));
       // The delay was in force: the agent check and facts take at least two round trips of 300 ms.
       for (const name of slow) expect(took.get(name)!).toBeGreaterThanOrEqual(600);
-      const fast = hosts.filter((h) => !slow.includes(h.name) && h.name !== lossy).map((h) => took.get(h.name)!);
-      console.log(`slow hosts ${slow.map((n) => took.get(n)).join(", ")} ms; lossy ${took.get(lossy)} ms; fast median ${fast.sort((a, b) => a - b)[Math.floor(fast.length / 2)]} ms`);
+      const fast = hosts
+        .filter((h) => !slow.includes(h.name) && h.name !== lossy)
+        .map((h) => took.get(h.name)!);
+      console.log(
+        `slow hosts ${slow.map((n) => took.get(n)).join(", ")} ms; lossy ${took.get(lossy)} ms; fast median ${fast.sort((a, b) => a - b)[Math.floor(fast.length / 2)]} ms`,
+      );
     } finally {
       await pool.close();
       for (const name of [...slow, lossy]) await labFault(LAB, name, { kind: "restore" });
@@ -331,7 +439,11 @@ describe("channels and output (cases 14, 16)", () => {
   it("runs 30 commands at once on one connection to a default sshd (MaxSessions 10)", async () => {
     const c = await connect(targetOf(host(5)));
     try {
-      const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => c.run(["sh", "-c", 'sleep 0.3; printf %s "$1"', "sh", String(i)])));
+      const rs = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          c.run(["sh", "-c", 'sleep 0.3; printf %s "$1"', "sh", String(i)]),
+        ),
+      );
       expect(rs.map((r) => r.stdout.toString())).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
       expect(c.channelHighWater).toBeLessThanOrEqual(10);
     } finally {
@@ -343,9 +455,17 @@ describe("channels and output (cases 14, 16)", () => {
     const c = await connect(targetOf(host(6)));
     try {
       const pidOf = async (f: string) => Number((await onHost(6, ["cat", f])).stdout.trim());
-      await expectSshError(c.exec(["sh", "-c", 'echo $$ > /var/lib/keel/yes.pid; exec yes flood'], { maxOutputBytes: 2 * 1024 * 1024 }), ["OUTPUT_TOO_LARGE"]);
+      await expectSshError(
+        c.exec(["sh", "-c", "echo $$ > /var/lib/keel/yes.pid; exec yes flood"], {
+          maxOutputBytes: 2 * 1024 * 1024,
+        }),
+        ["OUTPUT_TOO_LARGE"],
+      );
       const t = Date.now();
-      await expectSshError(c.exec(["sh", "-c", 'echo $$ > /var/lib/keel/sleep.pid; exec sleep 600'], { timeoutMs: 1_000 }), ["COMMAND_TIMEOUT"]);
+      await expectSshError(
+        c.exec(["sh", "-c", "echo $$ > /var/lib/keel/sleep.pid; exec sleep 600"], { timeoutMs: 1_000 }),
+        ["COMMAND_TIMEOUT"],
+      );
       expect(Date.now() - t).toBeLessThan(6_000);
       // no leftovers on the host (lab hosts share the machine's pid namespace)
       await new Promise((r) => setTimeout(r, 1_500));
@@ -359,11 +479,21 @@ describe("channels and output (cases 14, 16)", () => {
   it("keeps hostile host names in messages only, never in a command", async () => {
     const evilName = `$(touch /var/lib/keel/pwned-name);\n-rf`;
     const t = targetOf(host(7), { name: evilName });
-    const [r] = await mapHosts([t], (x) => connect(x).then(async (c) => (await c.run(["hostname"]).finally(() => c.close())).stdout.toString().trim()));
+    const [r] = await mapHosts([t], (x) =>
+      connect(x).then(async (c) =>
+        (await c.run(["hostname"]).finally(() => c.close())).stdout.toString().trim(),
+      ),
+    );
     expect(r).toMatchObject({ ok: true, value: host(7).name, host: evilName });
     expect((await onHost(7, ["test", "-e", "/var/lib/keel/pwned-name"])).code).toBe(1);
-    const bad = await mapHosts([targetOf(host(7), { user: "root;touch /tmp/x" }), targetOf(host(7), { agentPath: "/tmp/$(id).mjs" })], (x) => connect(x));
-    expect(bad.map((b) => (b.ok ? "ok" : `${b.error.code}/${b.error.step}`))).toEqual(["INVALID_TARGET/validate", "INVALID_TARGET/validate"]);
+    const bad = await mapHosts(
+      [targetOf(host(7), { user: "root;touch /tmp/x" }), targetOf(host(7), { agentPath: "/tmp/$(id).mjs" })],
+      (x) => connect(x),
+    );
+    expect(bad.map((b) => (b.ok ? "ok" : `${b.error.code}/${b.error.step}`))).toEqual([
+      "INVALID_TARGET/validate",
+      "INVALID_TARGET/validate",
+    ]);
   });
 });
 
@@ -388,7 +518,13 @@ describe("forced command (case 15)", () => {
           resolve(v);
         }),
       );
-      c.connect({ host: h.address, port: h.port, username: "root", privateKey: forcedKey, hostVerifier: () => true });
+      c.connect({
+        host: h.address,
+        port: h.port,
+        username: "root",
+        privateKey: forcedKey,
+        hostVerifier: () => true,
+      });
     });
   }
 
@@ -406,7 +542,11 @@ describe("forced command (case 15)", () => {
     appendFileSync(join(hp.authorizedKeysDir, "root"), line + "\n");
     forcedTarget = targetOf(h, { privateKey: forcedKey, forcedCommand: true });
     // a file the attacker would like node to load through NODE_OPTIONS
-    await onHost(8, ["sh", "-c", `printf '%s' "require('fs').writeFileSync('${marker}', 'x')" > /var/lib/keel/evil.js`]);
+    await onHost(8, [
+      "sh",
+      "-c",
+      `printf '%s' "require('fs').writeFileSync('${marker}', 'x')" > /var/lib/keel/evil.js`,
+    ]);
   });
 
   it("lets the console's key run the agent and nothing else", async () => {
@@ -448,16 +588,31 @@ describe("forced command (case 15)", () => {
           ch.end();
         }),
       );
-    for (const cmd of [`${serve}; touch ${marker}`, `${serve}$(touch ${marker})`, `${serve}\ntouch ${marker}`, `touch ${marker}`]) {
+    for (const cmd of [
+      `${serve}; touch ${marker}`,
+      `${serve}$(touch ${marker})`,
+      `${serve}\ntouch ${marker}`,
+      `touch ${marker}`,
+    ]) {
       expect(await execRaw(cmd)).toMatch(/refused.*exit 126/s);
     }
     expect(await execRaw(serve, { pty: true })).toMatch(/error: .*pseudo-terminal|error: .*pty/i);
     expect(await execRaw(serve, { x11: true })).toMatch(/error: .*X11/i);
     // environment requests are ignored by sshd; the agent starts without NODE_OPTIONS
-    expect(await execRaw(serve, { env: { NODE_OPTIONS: "--require /var/lib/keel/evil.js", LD_PRELOAD: "/var/lib/keel/evil.so" } })).toMatch(/exit 0/);
-    const fwd = await raw((c, done) => c.forwardOut("127.0.0.1", 0, "127.0.0.1", 22, (err) => done(err ? `error: ${err.message}` : "forwarded")));
+    expect(
+      await execRaw(serve, {
+        env: { NODE_OPTIONS: "--require /var/lib/keel/evil.js", LD_PRELOAD: "/var/lib/keel/evil.so" },
+      }),
+    ).toMatch(/exit 0/);
+    const fwd = await raw((c, done) =>
+      c.forwardOut("127.0.0.1", 0, "127.0.0.1", 22, (err) =>
+        done(err ? `error: ${err.message}` : "forwarded"),
+      ),
+    );
     expect(fwd).toMatch(/error: .*(prohibited|open failed)/i);
-    const listen = await raw((c, done) => c.forwardIn("127.0.0.1", 0, (err) => done(err ? `error: ${err.message}` : "listening")));
+    const listen = await raw((c, done) =>
+      c.forwardIn("127.0.0.1", 0, (err) => done(err ? `error: ${err.message}` : "listening")),
+    );
     expect(listen).toMatch(/error/);
     expect((await onHost(8, ["test", "-e", marker])).code).toBe(1);
   });

@@ -6,7 +6,13 @@ import { type SshTarget } from "./target";
 
 export type HostOutcome<T> =
   | { host: string; ok: true; value: T; durationMs: number }
-  | { host: string; ok: false; error: { code: SshErrorCode | "ERROR"; step: SshStep | null; message: string }; cause: unknown; durationMs: number };
+  | {
+      host: string;
+      ok: false;
+      error: { code: SshErrorCode | "ERROR"; step: SshStep | null; message: string };
+      cause: unknown;
+      durationMs: number;
+    };
 
 export interface MapHostsOptions<T> {
   /** Hosts worked on at once (default 50). */
@@ -30,14 +36,19 @@ export async function mapHosts<T, H extends Pick<SshTarget, "name"> = SshTarget>
       const started = Date.now();
       let r: HostOutcome<T>;
       try {
-        if (!acquired || opts.signal?.aborted) throw new SshError("ABORTED", `Skipped ${t.name}: the operation was cancelled.`, { host: t.name });
+        if (!acquired || opts.signal?.aborted)
+          throw new SshError("ABORTED", `Skipped ${t.name}: the operation was cancelled.`, { host: t.name });
         r = { host: t.name, ok: true, value: await fn(t, i), durationMs: Date.now() - started };
       } catch (e) {
         const se = e instanceof SshError ? e : null;
         r = {
           host: t.name,
           ok: false,
-          error: { code: se?.code ?? "ERROR", step: se?.step ?? null, message: e instanceof Error ? e.message : String(e) },
+          error: {
+            code: se?.code ?? "ERROR",
+            step: se?.step ?? null,
+            message: e instanceof Error ? e.message : String(e),
+          },
           cause: e,
           durationMs: Date.now() - started,
         };

@@ -62,7 +62,11 @@ export class SshPool {
    * Hosts without a pinned key cannot be pooled: enrollment connects directly with acceptFingerprint.
    */
   async acquire(target: SshTarget): Promise<Lease> {
-    if (this.closing) throw new SshError("POOL_CLOSED", "The SSH pool is shutting down.", { host: target.name, step: "connect" });
+    if (this.closing)
+      throw new SshError("POOL_CLOSED", "The SSH pool is shutting down.", {
+        host: target.name,
+        step: "connect",
+      });
     validateTarget(target);
     if (target.pinnedFingerprint === null) {
       throw new SshError(

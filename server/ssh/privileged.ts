@@ -19,9 +19,19 @@ export function agentArgv(t: SshTarget, ...args: string[]): string[] {
   return privileged(t, [t.nodePath ?? "node", agentPathOf(t), ...args]);
 }
 
-export async function runPrivileged(conn: SshConnection, argv: string[], step: SshStep, opts: { stdin?: Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
+export async function runPrivileged(
+  conn: SshConnection,
+  argv: string[],
+  step: SshStep,
+  opts: { stdin?: Buffer; timeoutMs?: number } = {},
+): Promise<ExecResult> {
   const t = conn.target;
-  const r = await conn.exec(privileged(t, argv), { step, stdin: opts.stdin, timeoutMs: opts.timeoutMs, maxOutputBytes: 1024 * 1024 });
+  const r = await conn.exec(privileged(t, argv), {
+    step,
+    stdin: opts.stdin,
+    timeoutMs: opts.timeoutMs,
+    maxOutputBytes: 1024 * 1024,
+  });
   if (r.exitCode !== 0) throw sudoOrFailure(t, privileged(t, argv), r, step);
   return r;
 }

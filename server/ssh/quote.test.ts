@@ -35,9 +35,12 @@ const NASTY = [
 ];
 
 describe("buildCommand", () => {
-  it.each(["sh", "bash", "dash"].filter((s) => existsSync(`/bin/${s}`)))("hands every word to %s unchanged, with no expansion", (shell) => {
-    expect(wordsSeenBy(shell, NASTY)).toEqual(NASTY);
-  });
+  it.each(["sh", "bash", "dash"].filter((s) => existsSync(`/bin/${s}`)))(
+    "hands every word to %s unchanged, with no expansion",
+    (shell) => {
+      expect(wordsSeenBy(shell, NASTY)).toEqual(NASTY);
+    },
+  );
 
   it("quotes with single quotes and escapes embedded quotes", () => {
     expect(quoteArg("it's")).toBe("'it'\\''s'");

@@ -6,9 +6,13 @@ import { SshError } from "./errors";
 /** Single-quote one word for a POSIX shell: 'it'\''s'. Empty string becomes ''. */
 export function quoteArg(arg: string): string {
   if (arg.includes("\0")) {
-    throw new SshError("INVALID_ARGUMENT", "An argument contains a NUL byte, which no command line can carry.", {
-      step: "validate",
-    });
+    throw new SshError(
+      "INVALID_ARGUMENT",
+      "An argument contains a NUL byte, which no command line can carry.",
+      {
+        step: "validate",
+      },
+    );
   }
   return "'" + arg.replace(/'/g, "'\\''") + "'";
 }

@@ -9,7 +9,10 @@ export interface BackoffOptions {
 }
 
 /** Delay before retry number `attempt` (1-based): uniform in [0, min(max, base·2^(attempt-1))]. */
-export function backoffDelay(attempt: number, o: Pick<BackoffOptions, "baseMs" | "maxMs" | "random">): number {
+export function backoffDelay(
+  attempt: number,
+  o: Pick<BackoffOptions, "baseMs" | "maxMs" | "random">,
+): number {
   const cap = Math.min(o.maxMs, o.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round((o.random ?? Math.random)() * cap);
 }

@@ -3,7 +3,14 @@ import { SshError } from "./errors";
 import { forcedCommandLine } from "./forced";
 import { resolveLimits, validateTarget, type SshTarget } from "./target";
 
-const ok: SshTarget = { name: "web-1", address: "10.0.0.5", port: 22, user: "root", privateKey: "k", pinnedFingerprint: null };
+const ok: SshTarget = {
+  name: "web-1",
+  address: "10.0.0.5",
+  port: 22,
+  user: "root",
+  privateKey: "k",
+  pinnedFingerprint: null,
+};
 
 describe("validateTarget", () => {
   it("accepts a normal target", () => {

@@ -69,12 +69,16 @@ export function keepaliveBudgetMs(l: Pick<SshLimits, "keepaliveIntervalMs" | "ke
 
 export function resolveLimits(partial?: Partial<SshLimits>): SshLimits {
   const l = { ...DEFAULT_LIMITS, ...partial };
-  l.maxChannelsPerConnection = Math.max(1, Math.min(OPENSSH_MAX_SESSIONS, Math.floor(l.maxChannelsPerConnection)));
+  l.maxChannelsPerConnection = Math.max(
+    1,
+    Math.min(OPENSSH_MAX_SESSIONS, Math.floor(l.maxChannelsPerConnection)),
+  );
   l.connectAttempts = Math.max(1, Math.floor(l.connectAttempts));
   return l;
 }
 
-const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$/;
+const HOSTNAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$/;
 const IPV4_RE = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const IPV6_RE = /^[0-9A-Fa-f:.]{2,45}$/;
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -87,19 +91,34 @@ export function isSafeAbsolutePath(p: string): boolean {
 /** Reject targets that could only be mistakes or attacks, with a message naming the field. */
 export function validateTarget(t: SshTarget): void {
   const bad = (field: string, why: string) =>
-    new SshError("INVALID_TARGET", `Host "${printable(t.name)}": ${field} ${why}. Fix the host's record and try again.`, {
-      host: t.name,
-      step: "validate",
-      details: { field },
-    });
-  if (typeof t.name !== "string" || t.name.length === 0 || t.name.length > 253) throw bad("name", "must be 1–253 characters");
-  if (typeof t.address !== "string" || !(IPV4_RE.test(t.address) || HOSTNAME_RE.test(t.address) || (t.address.includes(":") && IPV6_RE.test(t.address))))
+    new SshError(
+      "INVALID_TARGET",
+      `Host "${printable(t.name)}": ${field} ${why}. Fix the host's record and try again.`,
+      {
+        host: t.name,
+        step: "validate",
+        details: { field },
+      },
+    );
+  if (typeof t.name !== "string" || t.name.length === 0 || t.name.length > 253)
+    throw bad("name", "must be 1–253 characters");
+  if (
+    typeof t.address !== "string" ||
+    !(
+      IPV4_RE.test(t.address) ||
+      HOSTNAME_RE.test(t.address) ||
+      (t.address.includes(":") && IPV6_RE.test(t.address))
+    )
+  )
     throw bad("address", `"${printable(String(t.address))}" is not an IP address or host name`);
-  if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) throw bad("port", "must be an integer 1–65535");
-  if (typeof t.user !== "string" || !USER_RE.test(t.user)) throw bad("user", `"${printable(String(t.user))}" is not a valid login name`);
+  if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535)
+    throw bad("port", "must be an integer 1–65535");
+  if (typeof t.user !== "string" || !USER_RE.test(t.user))
+    throw bad("user", `"${printable(String(t.user))}" is not a valid login name`);
   if (t.pinnedFingerprint !== null && !isFingerprint(t.pinnedFingerprint))
     throw bad("pinned fingerprint", "is not in OpenSSH SHA256:… format");
-  if (t.agentPath !== undefined && !isSafeAbsolutePath(t.agentPath)) throw bad("agent path", "must be a plain absolute path");
+  if (t.agentPath !== undefined && !isSafeAbsolutePath(t.agentPath))
+    throw bad("agent path", "must be a plain absolute path");
   if (t.nodePath !== undefined && t.nodePath !== "node" && !isSafeAbsolutePath(t.nodePath))
     throw bad("node path", 'must be "node" or a plain absolute path');
   if (!t.privateKey || t.privateKey.length === 0) throw bad("private key", "is missing");

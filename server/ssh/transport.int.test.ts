@@ -19,12 +19,23 @@ let sshd: LocalSshd;
 let work: string;
 
 function target(patch: Partial<SshTarget> = {}): SshTarget {
-  return { name: "local-1", address: "127.0.0.1", port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, pinnedFingerprint: sshd.fingerprint, ...patch };
+  return {
+    name: "local-1",
+    address: "127.0.0.1",
+    port: sshd.port,
+    user: sshd.user,
+    privateKey: sshd.privateKey,
+    pinnedFingerprint: sshd.fingerprint,
+    ...patch,
+  };
 }
 
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+    return execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -77,7 +88,9 @@ describe("host key pinning (case 12)", () => {
     const events: SshEvent[] = [];
     const marker = join(work, "unknown-marker");
     const e = await expectSshError(
-      connect(target({ pinnedFingerprint: null }), { onEvent: (ev) => events.push(ev) }).then((c) => c.run(["touch", marker])),
+      connect(target({ pinnedFingerprint: null }), { onEvent: (ev) => events.push(ev) }).then((c) =>
+        c.run(["touch", marker]),
+      ),
       "HOST_KEY_UNKNOWN",
     );
     expect(e.step).toBe("verify-host-key");
@@ -86,7 +99,10 @@ describe("host key pinning (case 12)", () => {
     expect(events.some((ev) => ev.type === "authenticate")).toBe(false);
     expect(existsSync(marker)).toBe(false);
 
-    await expectSshError(connect(target({ pinnedFingerprint: null }), { acceptFingerprint: "SHA256:" + "A".repeat(43) }), "HOST_KEY_UNKNOWN");
+    await expectSshError(
+      connect(target({ pinnedFingerprint: null }), { acceptFingerprint: "SHA256:" + "A".repeat(43) }),
+      "HOST_KEY_UNKNOWN",
+    );
 
     const c = await connect(target({ pinnedFingerprint: null }), { acceptFingerprint: sshd.fingerprint });
     expect(c.fingerprint).toBe(sshd.fingerprint);
@@ -102,7 +118,9 @@ describe("host key pinning (case 12)", () => {
     const events: SshEvent[] = [];
     const marker = join(work, "changed-marker");
     const e = await expectSshError(
-      connect(target({ pinnedFingerprint: oldPin }), { onEvent: (ev) => events.push(ev) }).then((c) => c.run(["touch", marker])),
+      connect(target({ pinnedFingerprint: oldPin }), { onEvent: (ev) => events.push(ev) }).then((c) =>
+        c.run(["touch", marker]),
+      ),
       "HOST_KEY_CHANGED",
     );
     expect(e.details).toMatchObject({ pinned: oldPin, presented: sshd.fingerprint });
@@ -117,7 +135,10 @@ describe("host key pinning (case 12)", () => {
   it("reports a refused key as AUTH_FAILED naming the user", async () => {
     const other = join(work, "other_key");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
-    const e = await expectSshError(connect(target({ privateKey: readFileSync(other, "utf8") }), { limits: { connectAttempts: 1 } }), "AUTH_FAILED");
+    const e = await expectSshError(
+      connect(target({ privateKey: readFileSync(other, "utf8") }), { limits: { connectAttempts: 1 } }),
+      "AUTH_FAILED",
+    );
     expect(e.message).toContain(sshd.user);
   });
 
@@ -126,7 +147,10 @@ describe("host key pinning (case 12)", () => {
     const events: SshEvent[] = [];
     const started = Date.now();
     const e = await expectSshError(
-      connect(target({ port }), { limits: { connectAttempts: 3, retryBaseMs: 50, retryMaxMs: 100 }, onEvent: (ev) => events.push(ev) }),
+      connect(target({ port }), {
+        limits: { connectAttempts: 3, retryBaseMs: 50, retryMaxMs: 100 },
+        onEvent: (ev) => events.push(ev),
+      }),
       "CONNECT_FAILED",
     );
     expect(events.filter((ev) => ev.type === "retry")).toHaveLength(2);
@@ -138,7 +162,9 @@ describe("host key pinning (case 12)", () => {
 describe("channels (case 14)", () => {
   it("runs 25 commands at once on one connection with at most 10 channels open", async () => {
     const c = await connect(target());
-    const results = await Promise.all(Array.from({ length: 25 }, (_, i) => c.run(["sh", "-c", 'sleep 0.2; printf %s "$1"', "sh", String(i)])));
+    const results = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => c.run(["sh", "-c", 'sleep 0.2; printf %s "$1"', "sh", String(i)])),
+    );
     expect(results.map((r) => r.stdout.toString())).toEqual(Array.from({ length: 25 }, (_, i) => String(i)));
     expect(c.channelHighWater).toBe(10);
     await c.close();
@@ -149,11 +175,24 @@ describe("channels (case 14)", () => {
     try {
       const events: SshEvent[] = [];
       const c = await connect(
-        { name: "tight", address: "127.0.0.1", port: tight.port, user: tight.user, privateKey: tight.privateKey, pinnedFingerprint: tight.fingerprint },
+        {
+          name: "tight",
+          address: "127.0.0.1",
+          port: tight.port,
+          user: tight.user,
+          privateKey: tight.privateKey,
+          pinnedFingerprint: tight.fingerprint,
+        },
         { onEvent: (ev) => events.push(ev) },
       );
-      const results = await Promise.all(Array.from({ length: 15 }, (_, i) => c.run(["sh", "-c", 'sleep 0.1; printf %s "$1"', "sh", String(i)])));
-      expect(results.map((r) => r.stdout.toString())).toEqual(Array.from({ length: 15 }, (_, i) => String(i)));
+      const results = await Promise.all(
+        Array.from({ length: 15 }, (_, i) =>
+          c.run(["sh", "-c", 'sleep 0.1; printf %s "$1"', "sh", String(i)]),
+        ),
+      );
+      expect(results.map((r) => r.stdout.toString())).toEqual(
+        Array.from({ length: 15 }, (_, i) => String(i)),
+      );
       expect(events.some((ev) => ev.type === "channel-open-failed")).toBe(true);
       expect(c.channelLimit).toBeLessThanOrEqual(3);
       await c.close();
@@ -169,7 +208,9 @@ describe("output and time limits (case 16)", () => {
     const pidFile = join(work, "flood.pid");
     const rss0 = process.memoryUsage().rss;
     const e = await expectSshError(
-      c.exec(["sh", "-c", 'echo $$ > "$1"; exec yes keel-flood', "sh", pidFile], { maxOutputBytes: 4 * 1024 * 1024 }),
+      c.exec(["sh", "-c", 'echo $$ > "$1"; exec yes keel-flood', "sh", pidFile], {
+        maxOutputBytes: 4 * 1024 * 1024,
+      }),
       "OUTPUT_TOO_LARGE",
     );
     expect(e.message).toMatch(/more than 4 MiB/);
@@ -184,7 +225,10 @@ describe("output and time limits (case 16)", () => {
     const c = await connect(target());
     const pidFile = join(work, "sleep.pid");
     const started = Date.now();
-    const e = await expectSshError(c.exec(["sh", "-c", 'echo $$ > "$1"; exec sleep 600', "sh", pidFile], { timeoutMs: 1_000 }), "COMMAND_TIMEOUT");
+    const e = await expectSshError(
+      c.exec(["sh", "-c", 'echo $$ > "$1"; exec sleep 600', "sh", pidFile], { timeoutMs: 1_000 }),
+      "COMMAND_TIMEOUT",
+    );
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(e.message).toMatch(/did not finish within 1 s/);
     expect(await waitGone(Number(readFileSync(pidFile, "utf8")), 5_000)).toBe(true);
@@ -194,7 +238,15 @@ describe("output and time limits (case 16)", () => {
   it("keeps non-UTF-8 output byte-exact and decodes it lossily for people", async () => {
     const c = await connect(target());
     const r = await c.run(["printf", "ok \\377\\376 \\300\\200 end"]);
-    expect([...r.stdout]).toEqual([...Buffer.from("ok "), 0xff, 0xfe, 0x20, 0xc0, 0x80, ...Buffer.from(" end")]);
+    expect([...r.stdout]).toEqual([
+      ...Buffer.from("ok "),
+      0xff,
+      0xfe,
+      0x20,
+      0xc0,
+      0x80,
+      ...Buffer.from(" end"),
+    ]);
     const { lossyText } = await import("./exec");
     expect(lossyText(r.stdout)).toContain("\ufffd");
     await c.close();
@@ -230,7 +282,8 @@ describe("argument injection", () => {
     expect(r.stdout.toString().split("\0").slice(0, -1)).toEqual(hostile);
     const dir = join(work, "names");
     await c.run(["mkdir", "-p", "--", dir]);
-    for (const h of ["-rf", "$(id)", "a;b", "semi;colon\nnewline", "it's"]) await c.run(["touch", "--", join(dir, h)]);
+    for (const h of ["-rf", "$(id)", "a;b", "semi;colon\nnewline", "it's"])
+      await c.run(["touch", "--", join(dir, h)]);
     expect(readdirSync(dir).sort()).toEqual(["$(id)", "-rf", "a;b", "it's", "semi;colon\nnewline"].sort());
     expect(existsSync(pwned)).toBe(false);
     await c.close();
@@ -259,7 +312,10 @@ describe("keepalive and dead peers (case 13, simulated by freezing the sshd sess
     expect(sessions.length).toBeGreaterThan(0);
     const big = join(work, "zeros");
     execFileSync("truncate", ["-s", "64M", big]);
-    const transfer = c.exec(["sh", "-c", "sleep 0.5; cat > /dev/null"], { stdin: createReadStream(big), timeoutMs: 60_000 });
+    const transfer = c.exec(["sh", "-c", "sleep 0.5; cat > /dev/null"], {
+      stdin: createReadStream(big),
+      timeoutMs: 60_000,
+    });
     await new Promise((r) => setTimeout(r, 200));
     for (const pid of sessions) process.kill(pid, "SIGSTOP");
     const started = Date.now();
@@ -300,7 +356,10 @@ describe("streaming memory", () => {
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
     const started = Date.now();
     try {
-      const r = await c.run(["sha256sum"], { stdin: createReadStream(file, { highWaterMark: 256 * 1024 }), timeoutMs: 120_000 });
+      const r = await c.run(["sha256sum"], {
+        stdin: createReadStream(file, { highWaterMark: 256 * 1024 }),
+        timeoutMs: 120_000,
+      });
       expect(r.stdout.toString().split(" ")[0]).toBe(expected.digest("hex"));
     } finally {
       clearInterval(sampler);
@@ -319,7 +378,9 @@ describe("pool", () => {
     const events: SshEvent[] = [];
     const pool = new SshPool({ maxConnections: 2, idleTimeoutMs: 300, onEvent: (e) => events.push(e) });
     try {
-      const hosts = ["127.0.0.1", "127.0.0.2", "127.0.0.3"].map((address, i) => target({ name: `h${i}`, address }));
+      const hosts = ["127.0.0.1", "127.0.0.2", "127.0.0.3"].map((address, i) =>
+        target({ name: `h${i}`, address }),
+      );
       for (let i = 0; i < 5; i++) await pool.run(hosts[0]!, ["true"]);
       expect(events.filter((e) => e.type === "ready")).toHaveLength(1);
       await Promise.all(hosts.flatMap((h) => [pool.run(h, ["sleep", "0.2"]), pool.run(h, ["true"])]));

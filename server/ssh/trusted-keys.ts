@@ -29,12 +29,19 @@ export async function installTrustedKeys(
   const keys = publicKeys.map((text, i) => {
     try {
       const k = parsePublicKey(text);
-      return { keyId: k.keyId, body: Buffer.from(formatPublicKey(k.raw, k.comment.replace(/[^\x20-\x7e]/g, ""))) };
+      return {
+        keyId: k.keyId,
+        body: Buffer.from(formatPublicKey(k.raw, k.comment.replace(/[^\x20-\x7e]/g, ""))),
+      };
     } catch (e) {
-      throw new SshError("INVALID_ARGUMENT", `Signing key #${i + 1} is not a valid public key: ${(e as Error).message}. Nothing was installed on ${t.name}.`, {
-        host: t.name,
-        step: "install-keys",
-      });
+      throw new SshError(
+        "INVALID_ARGUMENT",
+        `Signing key #${i + 1} is not a valid public key: ${(e as Error).message}. Nothing was installed on ${t.name}.`,
+        {
+          host: t.name,
+          step: "install-keys",
+        },
+      );
     }
   });
   const res: InstallTrustedKeysResult = { host: t.name, installed: [], unchanged: [], removed: [] };
@@ -43,7 +50,10 @@ export async function installTrustedKeys(
     const path = `${dir}/${k.keyId}.pub`;
     const sha = createHash("sha256").update(k.body).digest("hex");
     if (existing.has(`${k.keyId}.pub`)) {
-      const r = await conn.exec(privileged(t, ["sha256sum", "--", path]), { step: "install-keys", maxOutputBytes: 64 * 1024 });
+      const r = await conn.exec(privileged(t, ["sha256sum", "--", path]), {
+        step: "install-keys",
+        maxOutputBytes: 64 * 1024,
+      });
       if (r.exitCode === 0 && lossyText(r.stdout).startsWith(sha)) {
         res.unchanged.push(k.keyId);
         continue;
@@ -65,11 +75,26 @@ export async function installTrustedKeys(
 
 async function listPub(conn: SshConnection, dir: string): Promise<Set<string>> {
   const t = conn.target;
-  const argv = privileged(t, ["find", dir, "-maxdepth", "1", "-type", "f", "-name", "*.pub", "-printf", "%f\\n"]);
+  const argv = privileged(t, [
+    "find",
+    dir,
+    "-maxdepth",
+    "1",
+    "-type",
+    "f",
+    "-name",
+    "*.pub",
+    "-printf",
+    "%f\\n",
+  ]);
   const r = await conn.exec(argv, { step: "install-keys", maxOutputBytes: 1024 * 1024 });
   if (r.exitCode !== 0) {
     if (/No such file/.test(lossyText(r.stderr))) return new Set();
-    throw new SshError("COMMAND_FAILED", `Listing ${dir} on ${t.name} failed: ${printable(lossyText(r.stderr).trim(), 200)}`, { host: t.name, step: "install-keys" });
+    throw new SshError(
+      "COMMAND_FAILED",
+      `Listing ${dir} on ${t.name} failed: ${printable(lossyText(r.stderr).trim(), 200)}`,
+      { host: t.name, step: "install-keys" },
+    );
   }
   return new Set(
     lossyText(r.stdout)

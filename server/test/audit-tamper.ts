@@ -25,6 +25,8 @@ export async function rewriteAuditRow(su: PrismaClient, id: bigint, detail: obje
 /** Deletes the `n` newest rows (the chain stays valid: its head just moves back). */
 export async function deleteNewestAuditRows(su: PrismaClient, n: number): Promise<void> {
   await su.$executeRawUnsafe(`ALTER TABLE audit_events DISABLE TRIGGER USER`);
-  await su.$executeRawUnsafe(`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events ORDER BY id DESC LIMIT ${Number(n)})`);
+  await su.$executeRawUnsafe(
+    `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events ORDER BY id DESC LIMIT ${Number(n)})`,
+  );
   await su.$executeRawUnsafe(`ALTER TABLE audit_events ENABLE TRIGGER USER`);
 }

@@ -43,7 +43,9 @@ export async function startBuildConsole(prefix: string): Promise<BuildConsole> {
   const dataDir = mountBtrfs(root, "console", "512M");
   process.env.KEEL_DATA_DIR = dataDir;
   process.env.KEEL_SECRET = "h".repeat(40);
-  const admin = await db.user.create({ data: { id: randomUUID(), name: "admin", email: "admin@keel.test", roles: ["admin"] } });
+  const admin = await db.user.create({
+    data: { id: randomUUID(), name: "admin", email: "admin@keel.test", roles: ["admin"] },
+  });
   const token = (await createApiToken({ db, userId: admin.id, name: "cli" })).token;
   const trpc = createTRPCHandler({ db, auth: noSessions, trustedOrigins: [] });
   const uploads = createReleaseUploadHandler({ db, auth: noSessions, trustedOrigins: [] });
@@ -55,7 +57,9 @@ export async function startBuildConsole(prefix: string): Promise<BuildConsole> {
       body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
       duplex: "half",
     } as RequestInit);
-    const response = req.url!.startsWith("/api/releases/upload") ? await uploads(request) : await trpc(request);
+    const response = req.url!.startsWith("/api/releases/upload")
+      ? await uploads(request)
+      : await trpc(request);
     res.writeHead(response.status, { ...Object.fromEntries(response.headers), connection: "close" });
     res.end(Buffer.from(await response.arrayBuffer()));
   });

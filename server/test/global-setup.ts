@@ -40,6 +40,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
-    if (server.pgData.startsWith("/var/lib/keel-console/")) rmSync(server.pgData, { recursive: true, force: true });
+    if (server.pgData.startsWith("/var/lib/keel-console/"))
+      rmSync(server.pgData, { recursive: true, force: true });
   };
 }

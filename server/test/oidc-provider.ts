@@ -35,7 +35,12 @@ function b64url(v: Buffer | string): string {
   return Buffer.from(v).toString("base64url");
 }
 
-export async function startTestProvider(opts: { redirectUris: string[]; port?: number; clientId?: string; clientSecret?: string }): Promise<TestProvider> {
+export async function startTestProvider(opts: {
+  redirectUris: string[];
+  port?: number;
+  clientId?: string;
+  clientSecret?: string;
+}): Promise<TestProvider> {
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: "jwk" }), kid: "test-key", alg: "RS256", use: "sig" };
   const accounts = new Map<string, TestAccount>();
@@ -47,12 +52,28 @@ export async function startTestProvider(opts: { redirectUris: string[]; port?: n
   await new Promise<void>((r) => server.listen(opts.port ?? 0, "127.0.0.1", r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, {
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: opts.redirectUris, grant_types: ["authorization_code", "refresh_token"], response_types: ["code"] }],
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: opts.redirectUris,
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+      },
+    ],
     jwks: { keys: [jwk as never] },
     cookies: { keys: [randomBytes(16).toString("hex")] },
     claims: { openid: ["sub"], email: ["email"], profile: ["name", "groups"] },
     conformIdTokenClaims: false,
-    ttl: { Interaction: 600, Session: 3600, Grant: 86_400, AccessToken: 600, IdToken: 600, RefreshToken: 86_400, AuthorizationCode: 60 },
+    ttl: {
+      Interaction: 600,
+      Session: 3600,
+      Grant: 86_400,
+      AccessToken: 600,
+      IdToken: 600,
+      RefreshToken: 86_400,
+      AuthorizationCode: 60,
+    },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     // Refresh tokens without prompt=consent (Keycloak's default; Entra's with offline_access).
@@ -67,7 +88,10 @@ export async function startTestProvider(opts: { redirectUris: string[]; port?: n
     async findAccount(_ctx, sub) {
       const a = accounts.get(sub);
       if (!a) return undefined;
-      return { accountId: sub, claims: async () => ({ sub, email: a.email, name: a.name, groups: a.groups }) };
+      return {
+        accountId: sub,
+        claims: async () => ({ sub, email: a.email, name: a.name, groups: a.groups }),
+      };
     },
   });
   const handle = provider.callback();
@@ -80,10 +104,17 @@ export async function startTestProvider(opts: { redirectUris: string[]; port?: n
     }
     const login = (await readForm(req)).get("login") ?? "";
     if (!accounts.has(login)) {
-      res.writeHead(200, { "content-type": "text/html" }).end(`<p role="alert">No such user: ${login.replace(/[<&"]/g, "")}</p>${LOGIN_PAGE(details.uid)}`);
+      res
+        .writeHead(200, { "content-type": "text/html" })
+        .end(`<p role="alert">No such user: ${login.replace(/[<&"]/g, "")}</p>${LOGIN_PAGE(details.uid)}`);
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: login } },
+      { mergeWithLastSubmission: false },
+    );
   }
 
   // The token response, with its ID token re-signed after `tamper` changed its claims.
@@ -101,7 +132,11 @@ export async function startTestProvider(opts: { redirectUris: string[]; port?: n
         const claims = JSON.parse(Buffer.from(p!, "base64url").toString("utf8")) as Record<string, unknown>;
         change(claims);
         const input = `${h}.${b64url(JSON.stringify(claims))}`;
-        const sig = sign("sha256", Buffer.from(input), createPrivateKey({ key: jwk as never, format: "jwk" }));
+        const sig = sign(
+          "sha256",
+          Buffer.from(input),
+          createPrivateKey({ key: jwk as never, format: "jwk" }),
+        );
         json.id_token = `${input}.${b64url(sig)}`;
         body = JSON.stringify(json);
         res.setHeader("content-length", Buffer.byteLength(body));
@@ -130,6 +165,10 @@ export async function startTestProvider(opts: { redirectUris: string[]; port?: n
     clientSecret,
     accounts,
     tamper: (change) => void (tamper = change),
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -2,7 +2,10 @@
 import { vi } from "vitest";
 import { runCli } from "@/server/cli/main";
 
-export async function runKeel(env: NodeJS.ProcessEnv, argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+export async function runKeel(
+  env: NodeJS.ProcessEnv,
+  argv: string[],
+): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
   const spy = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));

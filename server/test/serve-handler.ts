@@ -9,7 +9,8 @@ async function toRequest(req: IncomingMessage, origin: string): Promise<Request>
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
   headers.set("x-keel-client-ip", req.socket.remoteAddress ?? "unknown");
-  const body = chunks.length && req.method !== "GET" && req.method !== "HEAD" ? Buffer.concat(chunks) : undefined;
+  const body =
+    chunks.length && req.method !== "GET" && req.method !== "HEAD" ? Buffer.concat(chunks) : undefined;
   return new Request(new URL(req.url ?? "/", origin), { method: req.method, headers, body });
 }
 

@@ -65,10 +65,17 @@ const noDb = new Proxy({} as PrismaClient, {
   },
 });
 
-async function outcome(path: string, roles: Role[] | null): Promise<"allowed" | "unauthorized" | "forbidden"> {
-  const user = roles ? { id: "00000000-0000-4000-8000-000000000001", email: "t@keel.local", name: "T", roles } : null;
+async function outcome(
+  path: string,
+  roles: Role[] | null,
+): Promise<"allowed" | "unauthorized" | "forbidden"> {
+  const user = roles
+    ? { id: "00000000-0000-4000-8000-000000000001", email: "t@keel.local", name: "T", roles }
+    : null;
   const caller = createCaller(createContextInner({ db: noDb, user }));
-  const fn = path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (i?: unknown) => Promise<unknown>;
+  const fn = path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (
+    i?: unknown,
+  ) => Promise<unknown>;
   try {
     await fn(undefined);
     return "allowed";
@@ -94,16 +101,23 @@ describe("every procedure declares who may call it", () => {
   });
   it.each(paths)("%s declares roles", (path) => {
     const roles = procedures[path]!._def.meta?.roles;
-    expect(roles, `${path} must be built with procedureFor([...]), signedInProcedure or publicProcedure`).toBeDefined();
+    expect(
+      roles,
+      `${path} must be built with procedureFor([...]), signedInProcedure or publicProcedure`,
+    ).toBeDefined();
     if (Array.isArray(roles)) expect(roles.length).toBeGreaterThan(0);
   });
-  it.each(paths.filter((p) => procedures[p]!._def.type === "mutation"))("mutation %s is not granted to auditors", (path) => {
-    const roles = procedures[path]!._def.meta?.roles;
-    if (Array.isArray(roles)) expect(roles).not.toContain("auditor");
-  });
+  it.each(paths.filter((p) => procedures[p]!._def.type === "mutation"))(
+    "mutation %s is not granted to auditors",
+    (path) => {
+      const roles = procedures[path]!._def.meta?.roles;
+      if (Array.isArray(roles)) expect(roles).not.toContain("auditor");
+    },
+  );
   it("the foundation's procedures are exactly the expected ones", () => {
     expect(paths.filter((p) => FOUNDATION.test(p))).toEqual(Object.keys(EXPECTED).sort());
-    for (const [path, access] of Object.entries(EXPECTED)) expect(procedures[path]!._def.meta?.roles, path).toEqual(access);
+    for (const [path, access] of Object.entries(EXPECTED))
+      expect(procedures[path]!._def.meta?.roles, path).toEqual(access);
   });
 });
 

@@ -32,23 +32,41 @@ export function createTRPCHandler(deps: {
     const paths = decodeURIComponent(url.pathname.slice(TRPC_ENDPOINT.length).replace(/^\//, ""));
     const count = paths ? paths.split(",").length : 0;
     if (count > MAX_BATCH)
-      return jsonError(413, "BATCH_TOO_LARGE", `A batch may hold at most ${MAX_BATCH} calls; this one has ${count}.`);
+      return jsonError(
+        413,
+        "BATCH_TOO_LARGE",
+        `A batch may hold at most ${MAX_BATCH} calls; this one has ${count}.`,
+      );
     if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) return tooLarge(MAX_BODY_BYTES);
     const ip = clientIp(req.headers, deps.trustProxy);
     if (!calls.hit(ip, Math.max(1, count))) {
       const wait = calls.retryAfter(ip);
-      return jsonError(429, "TOO_MANY_REQUESTS", `Too many API calls from ${ip}; try again in ${wait} s.`, { "retry-after": String(wait) });
+      return jsonError(429, "TOO_MANY_REQUESTS", `Too many API calls from ${ip}; try again in ${wait} s.`, {
+        "retry-after": String(wait),
+      });
     }
     const viewer = await getViewer(req.headers, deps);
     if (bearerToken(req.headers) !== null && !viewer)
-      return jsonError(401, "UNAUTHORIZED", "The API token is not valid: it is unknown, revoked or expired, or its user is disabled.");
-    const refused = refuseCrossSiteWrite(req, { trustedOrigins: deps.trustedOrigins, hasToken: viewer?.via === "token" });
+      return jsonError(
+        401,
+        "UNAUTHORIZED",
+        "The API token is not valid: it is unknown, revoked or expired, or its user is disabled.",
+      );
+    const refused = refuseCrossSiteWrite(req, {
+      trustedOrigins: deps.trustedOrigins,
+      hasToken: viewer?.via === "token",
+    });
     if (refused) return refused;
     let bounded = req;
     if (req.method === "POST") {
       const read = await readBoundedText(req, MAX_BODY_BYTES);
       if (!read.ok) return read.response;
-      bounded = new Request(req.url, { method: "POST", headers: req.headers, body: read.text, signal: req.signal });
+      bounded = new Request(req.url, {
+        method: "POST",
+        headers: req.headers,
+        body: read.text,
+        signal: req.signal,
+      });
     }
     return fetchRequestHandler({
       endpoint: TRPC_ENDPOINT,
@@ -66,7 +84,8 @@ export function createTRPCHandler(deps: {
           ip,
         }),
       onError({ error, path }) {
-        if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"} failed:`, error.cause ?? error);
+        if (error.code === "INTERNAL_SERVER_ERROR")
+          console.error(`tRPC ${path ?? "?"} failed:`, error.cause ?? error);
       },
     });
   };

@@ -103,9 +103,12 @@ const authorize = t.middleware(({ ctx, meta, type, path, next }) => {
   const access = meta?.roles;
   if (access === undefined)
     throw new TRPCError({ code: "FORBIDDEN", message: `${path} declares no roles, so nobody may call it` });
-  if (access !== "public" && !ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first." });
+  if (access !== "public" && !ctx.user)
+    throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first." });
   if (!isAllowed(access, ctx.user, type)) {
-    const need = Array.isArray(access) ? access.filter((r) => type !== "mutation" || r !== "auditor").join(" or ") : access;
+    const need = Array.isArray(access)
+      ? access.filter((r) => type !== "mutation" || r !== "auditor").join(" or ")
+      : access;
     throw new TRPCError({ code: "FORBIDDEN", message: `${path} needs the role ${need}.` });
   }
   return next();

@@ -7,7 +7,10 @@ export class ByteReader {
   private ended = false;
   private readonly it: AsyncIterator<Buffer | string>;
 
-  constructor(source: AsyncIterable<Buffer | string>, private readonly what: string) {
+  constructor(
+    source: AsyncIterable<Buffer | string>,
+    private readonly what: string,
+  ) {
     this.it = source[Symbol.asyncIterator]();
   }
 

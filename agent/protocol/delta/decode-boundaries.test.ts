@@ -12,7 +12,17 @@ import { brotliCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeltaDecoder, decodeDelta, DeltaError } from "./decode";
 import { OUT_BYTES } from "./frame-decoder";
-import { DELTA_FORMAT_VERSION, DELTA_MAGIC, Kind, Op, SEND_CMD_HEADER, buildWriteCommand, pushVarint, sendCommandCrc, zigzag } from "./format";
+import {
+  DELTA_FORMAT_VERSION,
+  DELTA_MAGIC,
+  Kind,
+  Op,
+  SEND_CMD_HEADER,
+  buildWriteCommand,
+  pushVarint,
+  sendCommandCrc,
+  zigzag,
+} from "./format";
 
 let dir: string;
 const parent: Record<string, Buffer> = {};
@@ -110,7 +120,13 @@ class Builder {
     const header = Buffer.from(
       JSON.stringify({
         target: { bytes: target.length, sha256: createHash("sha256").update(target).digest("hex") },
-        parent: { files: this.files.map((f) => ({ path: f, bytes: parent[f]!.length, sha256: createHash("sha256").update(parent[f]!).digest("hex") })) },
+        parent: {
+          files: this.files.map((f) => ({
+            path: f,
+            bytes: parent[f]!.length,
+            sha256: createHash("sha256").update(parent[f]!).digest("hex"),
+          })),
+        },
         encoder: "test",
       }),
     );
@@ -162,7 +178,10 @@ describe("keel-delta-1 decoder edges", () => {
       .raw([[0, 0, 10_000]]) // the whole file
       .raw([[1, 8191, 2], Buffer.from("x"), [0, 8191, 2], [1, 0, 1], [0, 4095, 4098]]) // alternating, boundaries both sides
       .raw([[1, 100_000, 64 * 1024]]) // exactly the size that bypasses the cache
-      .raw([[1, 199_999, 1], [1, 131_071, 65_537]]) // backwards in the same file (negative offsets), a direct read
+      .raw([
+        [1, 199_999, 1],
+        [1, 131_071, 65_537],
+      ]) // backwards in the same file (negative offsets), a direct read
       .raw([]); // a zero-length record
     const { delta, target } = b.build();
     expect((await decode(delta)).equals(target)).toBe(true);
@@ -228,7 +247,12 @@ describe("keel-delta-1 decoder edges", () => {
     await writeFile(join(host, "a.bin"), changed);
     const { delta, target } = new Builder(["a.bin"]).raw([[0, 4000, 2000]]).build();
     const got: Buffer[] = [];
-    const d = new DeltaDecoder({ parentDir: host, input: Readable.from([delta]), put: async (b) => void got.push(Buffer.from(b)), checkDigests: false });
+    const d = new DeltaDecoder({
+      parentDir: host,
+      input: Readable.from([delta]),
+      put: async (b) => void got.push(Buffer.from(b)),
+      checkDigests: false,
+    });
     const r = await d.run();
     expect(r.sha256).toBeNull();
     const out = Buffer.concat(got);

@@ -24,7 +24,14 @@ async function main(): Promise<void> {
     const r = await decodeDelta({ parentDir, input: process.stdin, output });
     output.end();
     await once(output, "close");
-    process.stdout.write(JSON.stringify({ ...r, ms: Math.round(performance.now() - started), cpuMs: cpuMs(), peakRssKiB: peakRssKiB() }) + "\n");
+    process.stdout.write(
+      JSON.stringify({
+        ...r,
+        ms: Math.round(performance.now() - started),
+        cpuMs: cpuMs(),
+        peakRssKiB: peakRssKiB(),
+      }) + "\n",
+    );
   } catch (e) {
     output.destroy();
     if (!(e instanceof DeltaError)) throw e;

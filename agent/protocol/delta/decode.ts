@@ -9,7 +9,15 @@ import { createHash } from "node:crypto";
 import { Readable, pipeline, type Writable } from "node:stream";
 import { constants as zc, createBrotliDecompress } from "node:zlib";
 import { ByteReader } from "./byte-reader";
-import { DELTA_FORMAT_VERSION, DELTA_MAGIC, DeltaError, MAX_FRAME_BYTES, MAX_HEADER_BYTES, parseHeader, type DeltaHeader } from "./format";
+import {
+  DELTA_FORMAT_VERSION,
+  DELTA_MAGIC,
+  DeltaError,
+  MAX_FRAME_BYTES,
+  MAX_HEADER_BYTES,
+  parseHeader,
+  type DeltaHeader,
+} from "./format";
 import { FrameDecoder, OutputBuffer } from "./frame-decoder";
 import { ParentFiles } from "./parent-files";
 
@@ -37,12 +45,17 @@ const BROTLI_CHUNK = 256 * 1024;
 /** Reads the 16-byte prefix and the JSON header. */
 async function readHeader(reader: ByteReader): Promise<DeltaHeader> {
   const prefix = await reader.readExact(DELTA_MAGIC.length + 8);
-  if (!prefix.subarray(0, DELTA_MAGIC.length).equals(DELTA_MAGIC)) throw new DeltaError("UNSUPPORTED", "input is not a Keel delta (bad magic)");
+  if (!prefix.subarray(0, DELTA_MAGIC.length).equals(DELTA_MAGIC))
+    throw new DeltaError("UNSUPPORTED", "input is not a Keel delta (bad magic)");
   const version = prefix.readUInt32BE(DELTA_MAGIC.length);
   if (version !== DELTA_FORMAT_VERSION)
-    throw new DeltaError("UNSUPPORTED", `Keel delta format ${version} is not supported (this agent reads ${DELTA_FORMAT_VERSION})`);
+    throw new DeltaError(
+      "UNSUPPORTED",
+      `Keel delta format ${version} is not supported (this agent reads ${DELTA_FORMAT_VERSION})`,
+    );
   const len = prefix.readUInt32BE(DELTA_MAGIC.length + 4);
-  if (len > MAX_HEADER_BYTES) throw new DeltaError("TOO_LARGE", `delta header of ${len} bytes is over the limit`);
+  if (len > MAX_HEADER_BYTES)
+    throw new DeltaError("TOO_LARGE", `delta header of ${len} bytes is over the limit`);
   return parseHeader((await reader.readExact(len)).toString("utf8"));
 }
 
@@ -51,7 +64,8 @@ function asDeltaError(e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException)?.code ?? "";
   if (code === "Z_BUF_ERROR") return new DeltaError("TRUNCATED", "delta body ended early", { cause: e });
   // Brotli decoder errors carry its BrotliDecoderErrorCode names: ERR__ERROR_FORMAT_…
-  if (code.startsWith("ERR__ERROR_") || code.startsWith("ERR_BROTLI") || code === "Z_DATA_ERROR") return new DeltaError("CORRUPT", "delta body does not decompress", { cause: e });
+  if (code.startsWith("ERR__ERROR_") || code.startsWith("ERR_BROTLI") || code === "Z_DATA_ERROR")
+    return new DeltaError("CORRUPT", "delta body does not decompress", { cause: e });
   return e;
 }
 
@@ -80,7 +94,10 @@ export class DeltaDecoder {
     const reader = new ByteReader(this.opts.input, "delta");
     const header = await readHeader(reader);
     const parents = (this.parents = new ParentFiles(this.opts.parentDir, header.parent.files));
-    const brotli = createBrotliDecompress({ chunkSize: BROTLI_CHUNK, params: { [zc.BROTLI_DECODER_PARAM_LARGE_WINDOW]: 0 } });
+    const brotli = createBrotliDecompress({
+      chunkSize: BROTLI_CHUNK,
+      params: { [zc.BROTLI_DECODER_PARAM_LARGE_WINDOW]: 0 },
+    });
     try {
       parents.check();
       if (this.opts.checkDigests) {
@@ -92,18 +109,24 @@ export class DeltaDecoder {
       const hash = this.opts.checkDigests ? createHash("sha256") : null;
       const out = new OutputBuffer(this.opts.put, header.target.bytes, hash);
       const frames = new FrameDecoder(parents, out);
-      for (let ended = false; !ended; ) {
+      for (let ended = false; !ended;) {
         const opsLen = await body.readVarint();
         const litLen = await body.readVarint();
-        if (opsLen + litLen > MAX_FRAME_BYTES) throw new DeltaError("TOO_LARGE", `delta frame of ${opsLen + litLen} bytes is over the limit`);
+        if (opsLen + litLen > MAX_FRAME_BYTES)
+          throw new DeltaError("TOO_LARGE", `delta frame of ${opsLen + litLen} bytes is over the limit`);
         ended = await frames.run(await body.readExact(opsLen), await body.readExact(litLen));
       }
       if (!(await body.atEnd())) throw new DeltaError("CORRUPT", "delta has data after its end");
       const bytes = out.bytes;
-      if (bytes !== header.target.bytes) throw new DeltaError("CORRUPT", `decoded bytes do not match the target size in the delta header (${bytes} of ${header.target.bytes} bytes)`);
+      if (bytes !== header.target.bytes)
+        throw new DeltaError(
+          "CORRUPT",
+          `decoded bytes do not match the target size in the delta header (${bytes} of ${header.target.bytes} bytes)`,
+        );
       await out.flush();
       const sha256 = hash?.digest("hex") ?? null;
-      if (sha256 !== null && sha256 !== header.target.sha256) throw new DeltaError("CORRUPT", "decoded bytes do not match the target digest in the delta header");
+      if (sha256 !== null && sha256 !== header.target.sha256)
+        throw new DeltaError("CORRUPT", "decoded bytes do not match the target digest in the delta header");
       return { bytes, sha256 };
     } catch (e) {
       throw asDeltaError(e);
@@ -135,7 +158,13 @@ export class DeltaDecoder {
 export async function decodeDelta(opts: DecodeDeltaOptions): Promise<DecodeDeltaResult> {
   const { output } = opts;
   // A copy: the decoder reuses its buffer, and a Writable may hold on to what it was given.
-  const put = (b: Buffer) => new Promise<void>((resolve, reject) => output.write(Buffer.from(b), (e) => (e ? reject(e) : resolve())));
-  const r = await new DeltaDecoder({ parentDir: opts.parentDir, input: opts.input, put, checkDigests: true }).run();
+  const put = (b: Buffer) =>
+    new Promise<void>((resolve, reject) => output.write(Buffer.from(b), (e) => (e ? reject(e) : resolve())));
+  const r = await new DeltaDecoder({
+    parentDir: opts.parentDir,
+    input: opts.input,
+    put,
+    checkDigests: true,
+  }).run();
   return { bytes: r.bytes, sha256: r.sha256! };
 }

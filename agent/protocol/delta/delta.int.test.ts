@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeDelta } from "./encode";
-import { btrfsLoop, buildVersionPair, bundleDecoder, decodeInChild, fetchPackage, run } from "./test-fixtures";
+import {
+  btrfsLoop,
+  buildVersionPair,
+  bundleDecoder,
+  decodeInChild,
+  fetchPackage,
+  run,
+} from "./test-fixtures";
 
 describe("delta over real btrfs send -p streams", () => {
   let work: string;
@@ -61,7 +68,9 @@ describe("delta over real btrfs send -p streams", () => {
 
     await run("btrfs", ["receive", "-q", "-f", decoded, host]);
     await run("diff", ["-r", "-q", newTree, join(host, "semver-7.6.3")]);
-    expect((await run("btrfs", ["property", "get", "-ts", join(host, "semver-7.6.3"), "ro"])).trim()).toBe("ro=true");
+    expect((await run("btrfs", ["property", "get", "-ts", join(host, "semver-7.6.3"), "ro"])).trim()).toBe(
+      "ro=true",
+    );
   });
 
   it("refuses a host whose parent subvolume holds other content, writing nothing", async () => {

@@ -16,11 +16,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function encodeToBuffer(parentDir: string, target: Buffer | string): Promise<{ delta: Buffer; bytes: number }> {
+async function encodeToBuffer(
+  parentDir: string,
+  target: Buffer | string,
+): Promise<{ delta: Buffer; bytes: number }> {
   const chunks: Buffer[] = [];
   const out = new PassThrough();
   out.on("data", (c: Buffer) => chunks.push(c));
-  const r = await encodeDelta({ parentDir, target: typeof target === "string" ? target : Readable.from([target]), out, quality: 5 });
+  const r = await encodeDelta({
+    parentDir,
+    target: typeof target === "string" ? target : Readable.from([target]),
+    out,
+    quality: 5,
+  });
   return { delta: Buffer.concat(chunks), bytes: r.bytes };
 }
 
@@ -56,7 +64,22 @@ async function decodeError(parentDir: string, delta: Buffer): Promise<{ code: st
 
 /** Text-like bytes with structure, so that edits look like a real release's. */
 function sourceLike(n: number, seed: number): Buffer {
-  const words = ["function", "return", "const", "export", "import", "if", "else", "node", "value", "=>", "{", "}", ";", "\n"];
+  const words = [
+    "function",
+    "return",
+    "const",
+    "export",
+    "import",
+    "if",
+    "else",
+    "node",
+    "value",
+    "=>",
+    "{",
+    "}",
+    ";",
+    "\n",
+  ];
   const out: string[] = [];
   let x = seed;
   let len = 0;
@@ -73,7 +96,11 @@ function edit(b: Buffer, seed: number, edits: number): Buffer {
   let out = Buffer.from(b);
   for (let i = 0; i < edits; i++) {
     const at = (seed * 7919 * (i + 1)) % out.length;
-    out = Buffer.concat([out.subarray(0, at), Buffer.from(`/*change ${i}*/`), out.subarray(at + (i % 3) * 5)]);
+    out = Buffer.concat([
+      out.subarray(0, at),
+      Buffer.from(`/*change ${i}*/`),
+      out.subarray(at + (i % 3) * 5),
+    ]);
   }
   return out;
 }
@@ -83,8 +110,15 @@ describe("delta round trip", () => {
     const parent = join(dir, "p-random");
     const a = randomBytes(300_000);
     const b = randomBytes(70_000);
-    await writeTree(parent, { "a.bin": a, "sub/b.bin": b, "empty": Buffer.alloc(0) });
-    const target = Buffer.concat([randomBytes(1000), a.subarray(5000, 200_000), randomBytes(10), b, a.subarray(0, 4000), randomBytes(3)]);
+    await writeTree(parent, { "a.bin": a, "sub/b.bin": b, empty: Buffer.alloc(0) });
+    const target = Buffer.concat([
+      randomBytes(1000),
+      a.subarray(5000, 200_000),
+      randomBytes(10),
+      b,
+      a.subarray(0, 4000),
+      randomBytes(3),
+    ]);
     const { delta } = await encodeToBuffer(parent, target);
     expect(delta.length).toBeLessThan(3000); // 270 KB of target, ~1 KB of new bytes
     const { out } = await decodeToBuffer(parent, delta);
@@ -93,7 +127,11 @@ describe("delta round trip", () => {
 
   it("rebuilds a send stream of edited files byte for byte and ships only the edits", async () => {
     const parent = join(dir, "p-send");
-    const old = { "lib/main.js": sourceLike(900_000, 1), "lib/other.js": sourceLike(300_000, 2), "README.md": sourceLike(5000, 3) };
+    const old = {
+      "lib/main.js": sourceLike(900_000, 1),
+      "lib/other.js": sourceLike(300_000, 2),
+      "README.md": sourceLike(5000, 3),
+    };
     await writeTree(parent, old);
     const target = sendStream([
       { path: "lib/main.js", data: edit(old["lib/main.js"], 11, 20) },

@@ -110,7 +110,12 @@ export class Dictionary {
   }
 
   /** Best parent match for data[pos, pos+B): same file near the previous copy first, else longest. */
-  private bestMatch(h: number, data: Buffer, pos: number, litStart: number): { fi: number; off: number; len: number } | null {
+  private bestMatch(
+    h: number,
+    data: Buffer,
+    pos: number,
+    litStart: number,
+  ): { fi: number; off: number; len: number } | null {
     const mask = (1 << this.bits) - 1;
     const expected = this.lastFile >= 0 ? this.files[this.lastFile]!.end + (pos - litStart) : 0;
     let best: { fi: number; off: number; len: number } | null = null;
@@ -127,7 +132,8 @@ export class Dictionary {
       const better =
         !best ||
         (near && !bestNear) ||
-        (near === bestNear && (near ? Math.abs(off - expected) < Math.abs(best.off - expected) : m > best.len));
+        (near === bestNear &&
+          (near ? Math.abs(off - expected) < Math.abs(best.off - expected) : m > best.len));
       if (better) {
         best = { fi, off, len: m };
         bestNear = near;
@@ -213,7 +219,8 @@ export class Dictionary {
         const { fi, off, len: m } = match;
         const src = this.files[fi]!.data;
         let back = 0;
-        while (pos - back > litStart && off - back > 0 && data[pos - back - 1] === src[off - back - 1]) back++;
+        while (pos - back > litStart && off - back > 0 && data[pos - back - 1] === src[off - back - 1])
+          back++;
         this.emitLit(sink, data, litStart, pos - back);
         this.emitCopy(sink, fi, off - back, m + back);
         pos += m;

@@ -84,7 +84,8 @@ function parseWrite(cmd: Buffer): { path: Buffer; offset: number; data: Buffer }
   const pathLen = cmd.readUInt16LE(p + 2);
   const path = cmd.subarray(p + 4, p + 4 + pathLen);
   p += 4 + pathLen;
-  if (p + 16 > cmd.length || cmd.readUInt16LE(p) !== SEND_ATTR_FILE_OFFSET || cmd.readUInt16LE(p + 2) !== 8) return null;
+  if (p + 16 > cmd.length || cmd.readUInt16LE(p) !== SEND_ATTR_FILE_OFFSET || cmd.readUInt16LE(p + 2) !== 8)
+    return null;
   const offset = cmd.readBigUInt64LE(p + 4);
   if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return null;
   p += 12;
@@ -94,7 +95,11 @@ function parseWrite(cmd: Buffer): { path: Buffer; offset: number; data: Buffer }
   const data = cmd.subarray(p + 4);
   // Only claim the structured form when rebuilding it gives these exact bytes.
   const rebuilt = buildWriteCommand(path, Number(offset), dataLen);
-  if (!rebuilt.subarray(0, 6).equals(cmd.subarray(0, 6)) || !rebuilt.subarray(10, p + 4).equals(cmd.subarray(10, p + 4))) return null;
+  if (
+    !rebuilt.subarray(0, 6).equals(cmd.subarray(0, 6)) ||
+    !rebuilt.subarray(10, p + 4).equals(cmd.subarray(10, p + 4))
+  )
+    return null;
   return { path, offset: Number(offset), data };
 }
 
@@ -116,7 +121,10 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
     });
     const bodyDone = pipeline(brotli, createWriteStream(bodyPath));
     const sink = new FrameWriter(brotli);
-    const source = typeof opts.target === "string" ? createReadStream(opts.target, { highWaterMark: 1 << 20 }) : opts.target;
+    const source =
+      typeof opts.target === "string"
+        ? createReadStream(opts.target, { highWaterMark: 1 << 20 })
+        : opts.target;
     const hash = createHash("sha256");
     const reader = new ByteReader(source, "target");
     let targetBytes = 0;
@@ -136,7 +144,8 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
     };
 
     const head = await reader.readUpTo(SEND_MAGIC.length + 4);
-    const isSend = head.length === SEND_MAGIC.length + 4 && head.subarray(0, SEND_MAGIC.length).equals(SEND_MAGIC);
+    const isSend =
+      head.length === SEND_MAGIC.length + 4 && head.subarray(0, SEND_MAGIC.length).equals(SEND_MAGIC);
     const sendVersion = isSend ? head.readUInt32LE(SEND_MAGIC.length) : 0;
     await raw(head);
     let lastWrite: { path: Buffer; end: number } | null = null;

@@ -95,16 +95,23 @@ export function parseHeader(json: string): DeltaHeader {
   if (typeof v !== "object" || v === null) throw bad("not an object");
   const h = v as Record<string, unknown>;
   const t = h.target as Record<string, unknown> | undefined;
-  if (!t || !isCount(t.bytes) || typeof t.sha256 !== "string" || !HEX64.test(t.sha256)) throw bad("bad target");
+  if (!t || !isCount(t.bytes) || typeof t.sha256 !== "string" || !HEX64.test(t.sha256))
+    throw bad("bad target");
   const p = h.parent as Record<string, unknown> | undefined;
   if (!p || !Array.isArray(p.files)) throw bad("bad parent");
   const files: DeltaParentFile[] = p.files.map((f: unknown, i: number) => {
     const r = f as Record<string, unknown>;
-    if (!r || typeof r.path !== "string" || !isSafeRelativePath(r.path)) throw bad(`parent file ${i}: bad path`);
-    if (!isCount(r.bytes) || typeof r.sha256 !== "string" || !HEX64.test(r.sha256)) throw bad(`parent file ${i}: bad digest`);
+    if (!r || typeof r.path !== "string" || !isSafeRelativePath(r.path))
+      throw bad(`parent file ${i}: bad path`);
+    if (!isCount(r.bytes) || typeof r.sha256 !== "string" || !HEX64.test(r.sha256))
+      throw bad(`parent file ${i}: bad digest`);
     return { path: r.path, bytes: r.bytes, sha256: r.sha256 };
   });
-  return { target: { bytes: t.bytes, sha256: t.sha256 }, parent: { files }, encoder: String(h.encoder ?? "") };
+  return {
+    target: { bytes: t.bytes, sha256: t.sha256 },
+    parent: { files },
+    encoder: String(h.encoder ?? ""),
+  };
 }
 
 /** Copies n bytes; short copies in a loop (Buffer#copy costs more than the bytes below ~64). */
@@ -149,7 +156,8 @@ export class VarintCursor {
     let n = 0;
     let mul = 1;
     for (;;) {
-      if (this.pos >= this.buf.length) throw new DeltaError("CORRUPT", "delta op stream ends inside a number");
+      if (this.pos >= this.buf.length)
+        throw new DeltaError("CORRUPT", "delta op stream ends inside a number");
       const b = this.buf[this.pos++]!;
       n += (b & 0x7f) * mul;
       if (b < 0x80) break;
@@ -168,7 +176,9 @@ const CRC32C_T = (() => {
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
     t[i] = c;
   }
-  for (let i = 0; i < 256; i++) for (let k = 1; k < 8; k++) t[k * 256 + i] = (t[(k - 1) * 256 + i]! >>> 8) ^ t[t[(k - 1) * 256 + i]! & 0xff]!;
+  for (let i = 0; i < 256; i++)
+    for (let k = 1; k < 8; k++)
+      t[k * 256 + i] = (t[(k - 1) * 256 + i]! >>> 8) ^ t[t[(k - 1) * 256 + i]! & 0xff]!;
   return t;
 })();
 

@@ -45,7 +45,11 @@ export class OutputBuffer {
 
   /** True when n more bytes fit without a flush; CORRUPT past the declared size. */
   fits(n: number): boolean {
-    if (this.flushed + this.len + n > this.limit) throw new DeltaError("CORRUPT", `delta decodes to more than the ${this.limit} bytes its header declares`);
+    if (this.flushed + this.len + n > this.limit)
+      throw new DeltaError(
+        "CORRUPT",
+        `delta decodes to more than the ${this.limit} bytes its header declares`,
+      );
     return this.len + n <= OUT_BYTES;
   }
 
@@ -85,7 +89,8 @@ export class FrameDecoder {
       const n = (tag - t) / 4;
       if (n === 0 || n > end - at) throw new DeltaError("CORRUPT", "delta data op has a bad length");
       if (t === Op.LIT) {
-        if (this.litPos + n > this.lits.length) throw new DeltaError("CORRUPT", "delta op refers past its literals");
+        if (this.litPos + n > this.lits.length)
+          throw new DeltaError("CORRUPT", "delta op refers past its literals");
         copyBytes(this.lits, this.litPos, buf, at, n);
         this.litPos += n;
       } else if (t === Op.COPY_SAME || t === Op.COPY_FILE) {
@@ -93,7 +98,8 @@ export class FrameDecoder {
         const f = this.parents.files[fi];
         if (!f) throw new DeltaError("CORRUPT", "delta copies from a parent file it does not list");
         const off = (this.ends[fi] ?? 0) + unzigzag(this.ops.next());
-        if (off < 0 || off + n > f.bytes) throw new DeltaError("CORRUPT", "delta copies from outside its parent files");
+        if (off < 0 || off + n > f.bytes)
+          throw new DeltaError("CORRUPT", "delta copies from outside its parent files");
         this.parents.read(fi, buf, at, n, off);
         this.lastFile = fi;
         this.ends[fi] = off + n;
@@ -129,7 +135,8 @@ export class FrameDecoder {
   private async write(offset: number): Promise<void> {
     const dataLen = this.ops.next();
     const pathLen = this.lastPathLen;
-    if (dataLen > 0xffff || offset > Number.MAX_SAFE_INTEGER - dataLen) throw new DeltaError("CORRUPT", "delta WRITE record out of range");
+    if (dataLen > 0xffff || offset > Number.MAX_SAFE_INTEGER - dataLen)
+      throw new DeltaError("CORRUPT", "delta WRITE record out of range");
     const payload = 4 + pathLen + 4 + 8 + 4 + dataLen;
     await this.room(SEND_CMD_HEADER + payload);
     const p = this.commandHeader(SEND_CMD_WRITE, payload);
@@ -173,7 +180,8 @@ export class FrameDecoder {
         case Kind.COMMAND: {
           const cmdType = this.ops.next();
           const len = this.ops.next();
-          if (len > MAX_COMMAND_BYTES || cmdType > 0xffff) throw new DeltaError("CORRUPT", "delta command record out of range");
+          if (len > MAX_COMMAND_BYTES || cmdType > 0xffff)
+            throw new DeltaError("CORRUPT", "delta command record out of range");
           await this.room(SEND_CMD_HEADER + len);
           const p = this.commandHeader(cmdType, len);
           this.fill(this.out.buf, p + SEND_CMD_HEADER, len);
@@ -182,7 +190,8 @@ export class FrameDecoder {
         }
         case Kind.WRITE: {
           const pathLen = this.ops.next();
-          if (pathLen > 0xffff || this.litPos + pathLen > this.lits.length) throw new DeltaError("CORRUPT", "delta WRITE record out of range");
+          if (pathLen > 0xffff || this.litPos + pathLen > this.lits.length)
+            throw new DeltaError("CORRUPT", "delta WRITE record out of range");
           this.lits.copy(this.lastPath, 0, this.litPos, this.litPos + pathLen);
           this.litPos += pathLen;
           this.lastPathLen = pathLen;
@@ -190,7 +199,8 @@ export class FrameDecoder {
           break;
         }
         case Kind.WRITE_CONT:
-          if (this.lastPathLen < 0) throw new DeltaError("CORRUPT", "delta continues a WRITE that never started");
+          if (this.lastPathLen < 0)
+            throw new DeltaError("CORRUPT", "delta continues a WRITE that never started");
           await this.write(this.lastEnd);
           break;
         default:

@@ -42,7 +42,11 @@ export class ParentFiles {
   ) {}
 
   private mismatch(i: number, why: string, cause?: unknown): DeltaError {
-    return new DeltaError("PARENT_MISMATCH", `parent file ${this.files[i]!.path} ${why} in ${this.parentDir}`, { cause });
+    return new DeltaError(
+      "PARENT_MISMATCH",
+      `parent file ${this.files[i]!.path} ${why} in ${this.parentDir}`,
+      { cause },
+    );
   }
 
   /** No symlink on the way to file i: each directory inside the parent is lstat'ed once. */
@@ -76,7 +80,11 @@ export class ParentFiles {
       if (fd >= 0) closeSync(fd);
       if (e instanceof DeltaError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
-      throw this.mismatch(i, code === "ENOENT" ? "is missing" : code === "ELOOP" ? "is a symlink" : "cannot be opened", e);
+      throw this.mismatch(
+        i,
+        code === "ENOENT" ? "is missing" : code === "ELOOP" ? "is a symlink" : "cannot be opened",
+        e,
+      );
     }
   }
 
@@ -91,7 +99,11 @@ export class ParentFiles {
       if (st.size !== f.bytes) throw this.mismatch(i, `has ${st.size} bytes, the delta expects ${f.bytes}`);
     } catch (e) {
       if (e instanceof DeltaError) throw e;
-      throw this.mismatch(i, (e as NodeJS.ErrnoException).code === "ENOENT" ? "is missing" : "cannot be read", e);
+      throw this.mismatch(
+        i,
+        (e as NodeJS.ErrnoException).code === "ENOENT" ? "is missing" : "cannot be read",
+        e,
+      );
     }
   }
 
@@ -117,13 +129,14 @@ export class ParentFiles {
       }
       try {
         const h = createHash("sha256");
-        for (let pos = 0; pos < f.bytes; ) {
+        for (let pos = 0; pos < f.bytes;) {
           const n = readSync(fd, buf, 0, Math.min(HASH_CHUNK, f.bytes - pos), pos);
           if (n === 0) break;
           h.update(buf.subarray(0, n));
           pos += n;
         }
-        if (h.digest("hex") !== f.sha256) return this.mismatch(i, "differs from the one the delta was made against (SHA-256)");
+        if (h.digest("hex") !== f.sha256)
+          return this.mismatch(i, "differs from the one the delta was made against (SHA-256)");
       } finally {
         closeSync(fd);
       }

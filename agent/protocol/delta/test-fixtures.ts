@@ -42,8 +42,19 @@ export function sendStream(files: { path: string; data: Buffer }[]): Buffer {
     parts.push(command(3, [tlv(15, tmp), tlv(3, u64(ino))]));
     parts.push(command(9, [tlv(15, tmp), tlv(16, Buffer.from(f.path))]));
     for (let off = 0; off < f.data.length; off += 49152)
-      parts.push(command(15, [tlv(15, Buffer.from(f.path)), tlv(18, u64(off)), tlv(19, f.data.subarray(off, off + 49152))]));
-    parts.push(command(20, [tlv(15, Buffer.from(f.path)), tlv(11, Buffer.concat([u64(1795719533), Buffer.alloc(4, ino)]))]));
+      parts.push(
+        command(15, [
+          tlv(15, Buffer.from(f.path)),
+          tlv(18, u64(off)),
+          tlv(19, f.data.subarray(off, off + 49152)),
+        ]),
+      );
+    parts.push(
+      command(20, [
+        tlv(15, Buffer.from(f.path)),
+        tlv(11, Buffer.concat([u64(1795719533), Buffer.alloc(4, ino)])),
+      ]),
+    );
   }
   parts.push(command(21, []));
   return Buffer.concat(parts);
@@ -83,7 +94,12 @@ export interface ChildDecodeResult {
 }
 
 /** Runs the bundled decoder as a child `node` process: delta file in, decoded file out. */
-export async function decodeInChild(bundle: string, parentDir: string, deltaFile: string, outFile: string): Promise<ChildDecodeResult> {
+export async function decodeInChild(
+  bundle: string,
+  parentDir: string,
+  deltaFile: string,
+  outFile: string,
+): Promise<ChildDecodeResult> {
   const child = execFile(process.execPath, [bundle, parentDir, outFile], { maxBuffer: 1 << 20 });
   createReadStream(deltaFile).pipe(child.stdin!);
   let out = "";
@@ -109,7 +125,10 @@ export async function run(cmd: string, args: string[], opts: { cwd?: string } = 
 }
 
 /** A btrfs file system on a sparse loop image under `dir`, mounted noatime at `dir/mnt`. */
-export async function btrfsLoop(dir: string, sizeGiB: number): Promise<{ mnt: string; close(): Promise<void> }> {
+export async function btrfsLoop(
+  dir: string,
+  sizeGiB: number,
+): Promise<{ mnt: string; close(): Promise<void> }> {
   const img = join(dir, "btrfs.img");
   const mnt = join(dir, "mnt");
   await run("truncate", ["-s", `${sizeGiB}G`, img]);
@@ -138,7 +157,13 @@ export async function btrfsLoop(dir: string, sizeGiB: number): Promise<{ mnt: st
  * Builds two read-only subvolumes the way a console build does: `old` from `oldTree`, then `new` as
  * a snapshot of `old` synced to `newTree` (changed files are replaced whole).
  */
-export async function buildVersionPair(mnt: string, oldTree: string, newTree: string, oldName: string, newName: string): Promise<void> {
+export async function buildVersionPair(
+  mnt: string,
+  oldTree: string,
+  newTree: string,
+  oldName: string,
+  newName: string,
+): Promise<void> {
   await run("btrfs", ["subvolume", "create", join(mnt, oldName)]);
   await run("rsync", ["-a", `${oldTree}/`, `${join(mnt, oldName)}/`]);
   await run("btrfs", ["property", "set", "-ts", join(mnt, oldName), "ro", "true"]);
@@ -149,7 +174,12 @@ export async function buildVersionPair(mnt: string, oldTree: string, newTree: st
 }
 
 /** `npm pack NAME@VERSION` into `cacheDir` (once), unpacked into `dest`. */
-export async function fetchPackage(name: string, version: string, cacheDir: string, dest: string): Promise<void> {
+export async function fetchPackage(
+  name: string,
+  version: string,
+  cacheDir: string,
+  dest: string,
+): Promise<void> {
   await mkdir(cacheDir, { recursive: true });
   const tgz = join(cacheDir, `${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`);
   try {

@@ -3,7 +3,13 @@
 // current is refused unless --rollback says so, so that an old signed release cannot be replayed
 // as an update.
 import { existsSync } from "node:fs";
-import { compareVersions, type ActivateArgs, type ActivateResult, type RollbackArgs, type RollbackResult } from "../../protocol";
+import {
+  compareVersions,
+  type ActivateArgs,
+  type ActivateResult,
+  type RollbackArgs,
+  type RollbackResult,
+} from "../../protocol";
 import type { AgentContext } from "../context";
 import { AgentError } from "../errors";
 import { clearIntent, newOpId, writeIntent } from "../journal/journal";
@@ -15,11 +21,21 @@ import { checkSwitch } from "../store/requirements";
 function requireInstalled(ctx: AgentContext, app: string, version: string, step: string): void {
   const { layout } = ctx;
   if (!existsSync(layout.version(app, version)) || !readMeta(layout, app, version)) {
-    throw new AgentError("NOT_FOUND", step, `${app} ${version} is not installed on this host; receive it first`);
+    throw new AgentError(
+      "NOT_FOUND",
+      step,
+      `${app} ${version} is not installed on this host; receive it first`,
+    );
   }
 }
 
-function doSwitch(ctx: AgentContext, app: string, target: string, step: string, together?: ActivateArgs["together"]): ActivateResult {
+function doSwitch(
+  ctx: AgentContext,
+  app: string,
+  target: string,
+  step: string,
+  together?: ActivateArgs["together"],
+): ActivateResult {
   const { layout } = ctx;
   const current = readPointer(layout.current(app));
   const previous = readPointer(layout.previous(app));
@@ -28,7 +44,8 @@ function doSwitch(ctx: AgentContext, app: string, target: string, step: string, 
     applyExports(ctx, app, undefined, exportsOf(target)); // repairs a removed link
     return { app, current: target, previous, changed: false };
   }
-  if (together) requireInstalled({ ...ctx, layout: ctx.layout.inSection("apps") }, together.app, together.version, step);
+  if (together)
+    requireInstalled({ ...ctx, layout: ctx.layout.inSection("apps") }, together.app, together.version, step);
   checkSwitch(layout, app, target, step, together);
   // Exports are checked before anything moves: a refused one leaves the host as it was.
   const meta = readMeta(layout, app, target);
@@ -45,7 +62,11 @@ function doSwitch(ctx: AgentContext, app: string, target: string, step: string, 
   try {
     applyExports(ctx, app, exportsOf(current), meta?.manifest.exports);
   } catch (e) {
-    throw new AgentError("IO_ERROR", step, `${app} ${target} is current, but linking its exports failed: ${(e as Error).message}; activate it again`);
+    throw new AgentError(
+      "IO_ERROR",
+      step,
+      `${app} ${target} is current, but linking its exports failed: ${(e as Error).message}; activate it again`,
+    );
   }
   return { app, current: target, previous: current, changed: true };
 }
@@ -68,9 +89,11 @@ export function activate(ctx: AgentContext, args: ActivateArgs): ActivateResult 
 export function rollback(ctx: AgentContext, args: RollbackArgs): RollbackResult {
   const { app } = args;
   const { layout } = ctx;
-  if (!existsSync(layout.app(app))) throw new AgentError("NOT_FOUND", "rollback", `${app} is not installed on this host`);
+  if (!existsSync(layout.app(app)))
+    throw new AgentError("NOT_FOUND", "rollback", `${app} is not installed on this host`);
   const previous = readPointer(layout.previous(app));
-  if (!previous) throw new AgentError("NO_PREVIOUS", "rollback", `${app} has no previous version to roll back to`);
+  if (!previous)
+    throw new AgentError("NO_PREVIOUS", "rollback", `${app} has no previous version to roll back to`);
   requireInstalled(ctx, app, previous, "rollback");
   return doSwitch(ctx, app, previous, "rollback");
 }

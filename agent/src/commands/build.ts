@@ -7,8 +7,17 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import {
-  DEFAULT_CHUNK_SIZE, MANIFEST_VERSION, formatManifest, parsePrivateKey, signManifest,
-  type BuildArgs, type BuildResult, type BuiltStream, type ReleaseManifest, type ReleaseParent, type StreamFormat,
+  DEFAULT_CHUNK_SIZE,
+  MANIFEST_VERSION,
+  formatManifest,
+  parsePrivateKey,
+  signManifest,
+  type BuildArgs,
+  type BuildResult,
+  type BuiltStream,
+  type ReleaseManifest,
+  type ReleaseParent,
+  type StreamFormat,
 } from "../../protocol";
 import type { AgentContext } from "../context";
 import { AgentError } from "../errors";
@@ -25,7 +34,6 @@ import { writeTreeStream } from "../store/tree-write";
 import { digestStreamFile } from "../stream-digest";
 import { walkTree } from "../tree-digest";
 
-
 function created(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, "Z");
 }
@@ -37,22 +45,41 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
   try {
     key = parsePrivateKey(readFileSync(args.key));
   } catch (e) {
-    throw new AgentError("BAD_REQUEST", "build", `cannot load signing key ${args.key}: ${(e as Error).message}`);
+    throw new AgentError(
+      "BAD_REQUEST",
+      "build",
+      `cannot load signing key ${args.key}: ${(e as Error).message}`,
+    );
   }
-  if (!existsSync(args.from)) throw new AgentError("NOT_FOUND", "build", `source directory ${args.from} does not exist`);
+  if (!existsSync(args.from))
+    throw new AgentError("NOT_FOUND", "build", `source directory ${args.from} does not exist`);
   const fs = fsInfo(layout.root);
   const format: StreamFormat = args.format ?? (fs.isBtrfs ? "btrfs-send" : "keel-tree-1");
   if (format === "btrfs-send" && !fs.isBtrfs) {
-    throw new AgentError("NOT_SUPPORTED", "build", `building btrfs-send releases needs the build store on btrfs; ${layout.root} is ${fs.fsType}`);
+    throw new AgentError(
+      "NOT_SUPPORTED",
+      "build",
+      `building btrfs-send releases needs the build store on btrfs; ${layout.root} is ${fs.fsType}`,
+    );
   }
   if (format === "keel-tree-1" && fs.isBtrfs) {
-    throw new AgentError("NOT_SUPPORTED", "build", "keel-tree-1 releases are built in a store that is not on btrfs");
+    throw new AgentError(
+      "NOT_SUPPORTED",
+      "build",
+      "keel-tree-1 releases are built in a store that is not on btrfs",
+    );
   }
-  if (existsSync(layout.version(app, version))) throw new AgentError("ALREADY_INSTALLED", "build", `${app} ${version} exists in the build store already`);
+  if (existsSync(layout.version(app, version)))
+    throw new AgentError("ALREADY_INSTALLED", "build", `${app} ${version} exists in the build store already`);
   let parentMeta: VersionMeta | null = null;
   if (args.parent) {
     parentMeta = readMeta(layout, app, args.parent);
-    if (!parentMeta) throw new AgentError("PARENT_MISSING", "build", `parent ${app} ${args.parent} is not in the build store`);
+    if (!parentMeta)
+      throw new AgentError(
+        "PARENT_MISSING",
+        "build",
+        `parent ${app} ${args.parent} is not in the build store`,
+      );
   }
   const parentPath = args.parent ? layout.version(app, args.parent) : null;
   mkdirSync(args.out, { recursive: true });
@@ -70,14 +97,26 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
     if (format === "btrfs-send") {
       if (parentPath) await runChecked(["btrfs", "subvolume", "snapshot", "--", parentPath, final]);
       else await runChecked(["btrfs", "subvolume", "create", "--", final]);
-      await runChecked(["rsync", "-a", "-H", "--numeric-ids", "--delete", "--inplace", "--no-whole-file", "--checksum", `${args.from.replace(/\/+$/, "")}/`, `${final}/`]);
+      await runChecked([
+        "rsync",
+        "-a",
+        "-H",
+        "--numeric-ids",
+        "--delete",
+        "--inplace",
+        "--no-whole-file",
+        "--checksum",
+        `${args.from.replace(/\/+$/, "")}/`,
+        `${final}/`,
+      ]);
     } else {
       writeTreeStream(args.from, null, fullPath);
     }
     if (format === "btrfs-send") {
       await runChecked(["btrfs", "property", "set", "-ts", final, "ro", "true"]);
       await runChecked(["btrfs", "send", "-q", "-f", fullPath, final]);
-      if (parentPath && incPath) await runChecked(["btrfs", "send", "-q", "-p", parentPath, "-f", incPath, final]);
+      if (parentPath && incPath)
+        await runChecked(["btrfs", "send", "-q", "-p", parentPath, "-f", incPath, final]);
       const info = await subvolumeInfo(final);
       uuid = info.receivedUuid ?? info.uuid ?? undefined;
     } else {
@@ -93,8 +132,18 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
     const treeDir = format === "btrfs-send" ? final : join(opDir, "tree");
     // The digest covers extended attributes as the kernel holds them (btrfs; keel-tree-1 carries none).
     const real = format === "btrfs-send" ? await readSubvolume(final, "build") : null;
-    const walk = walkTree(treeDir, { withDigest: true, meta: true, manifestVersion: MANIFEST_VERSION, xattrs: real?.allXattrs ?? undefined });
-    const tree = { files: walk.files, bytes: walk.bytes, sha256: walk.sha256 as string, metaSha256: walk.metaSha256 as string };
+    const walk = walkTree(treeDir, {
+      withDigest: true,
+      meta: true,
+      manifestVersion: MANIFEST_VERSION,
+      xattrs: real?.allXattrs ?? undefined,
+    });
+    const tree = {
+      files: walk.files,
+      bytes: walk.bytes,
+      sha256: walk.sha256 as string,
+      metaSha256: walk.metaSha256 as string,
+    };
     // The build host's own security labels (SELinux, …) are not part of the release.
     const xattrNames = [...(real?.xattrNames ?? [])].filter((n) => !isHostLabel(n)).sort();
     const special = {
@@ -103,7 +152,10 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
       devices: walk.devices.length > 0,
       ...(xattrNames.length ? { xattrs: xattrNames } : {}),
     };
-    const make = (path: string, parent: ReleaseParent | undefined): { manifest: ReleaseManifest; stream: BuiltStream } => {
+    const make = (
+      path: string,
+      parent: ReleaseParent | undefined,
+    ): { manifest: ReleaseManifest; stream: BuiltStream } => {
       const d = digestStreamFile(path, DEFAULT_CHUNK_SIZE);
       const manifest = signManifest(
         {
@@ -113,7 +165,15 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
           kind: args.kind ?? "app",
           created: created(),
           tree,
-          stream: { format, compression: "none", bytes: d.bytes, sha256: d.sha256, chunkSize: DEFAULT_CHUNK_SIZE, chunks: d.chunks, ...(uuid ? { uuid } : {}) },
+          stream: {
+            format,
+            compression: "none",
+            bytes: d.bytes,
+            sha256: d.sha256,
+            chunkSize: DEFAULT_CHUNK_SIZE,
+            chunks: d.chunks,
+            ...(uuid ? { uuid } : {}),
+          },
           ...(parent ? { parent } : {}),
           ...(args.healthCheck ? { healthCheck: args.healthCheck } : {}),
           ...args.activation,
@@ -124,7 +184,10 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
       );
       const manifestPath = path.replace(/\.stream$/, ".manifest.json");
       writeFileDurable(manifestPath, formatManifest(manifest));
-      return { manifest, stream: { manifestPath, streamPath: path, bytes: d.bytes, parent: parent?.version ?? null } };
+      return {
+        manifest,
+        stream: { manifestPath, streamPath: path, bytes: d.bytes, parent: parent?.version ?? null },
+      };
     };
     const full = make(fullPath, undefined);
     let incremental: BuiltStream | null = null;
@@ -133,7 +196,12 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
       if (format === "btrfs-send" && parentMeta.receivedUuid) parent.uuid = parentMeta.receivedUuid;
       incremental = make(incPath, parent).stream;
     }
-    const meta: VersionMeta = { manifest: full.manifest, receivedUuid: uuid ?? null, backend: fs.isBtrfs ? "btrfs" : "plain", installedAt: new Date().toISOString() };
+    const meta: VersionMeta = {
+      manifest: full.manifest,
+      receivedUuid: uuid ?? null,
+      backend: fs.isBtrfs ? "btrfs" : "plain",
+      installedAt: new Date().toISOString(),
+    };
     writeFileDurable(layout.meta(app, version), JSON.stringify(meta) + "\n");
     if (format === "keel-tree-1") {
       renameSync(join(opDir, "tree"), final);

@@ -15,7 +15,8 @@ function readOsRelease(): Facts["host"]["os"] {
     const kv: Record<string, string> = {};
     for (const line of readFileSync(p, "utf8").split("\n")) {
       const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-      if (m && m[1] && m[2] !== undefined) kv[m[1]] = m[2].replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1");
+      if (m && m[1] && m[2] !== undefined)
+        kv[m[1]] = m[2].replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1");
     }
     return { id: kv.ID ?? null, versionId: kv.VERSION_ID ?? null, prettyName: kv.PRETTY_NAME ?? null };
   }
@@ -77,7 +78,13 @@ export function facts(ctx: AgentContext): Facts {
       memoryBytes: totalmem(),
       uptimeSeconds: Math.round(uptime()),
     },
-    store: { path: ctx.layout.root, backend: fs.isBtrfs ? "btrfs" : "plain", fsType: fs.fsType, sizeBytes: fs.sizeBytes, freeBytes: fs.freeBytes },
+    store: {
+      path: ctx.layout.root,
+      backend: fs.isBtrfs ? "btrfs" : "plain",
+      fsType: fs.fsType,
+      sizeBytes: fs.sizeBytes,
+      freeBytes: fs.freeBytes,
+    },
     apps: collectApps(ctx),
     runtimes: collectApps(ctx, "runtimes"),
     trustedKeys: trustedKeyIds(ctx.trustedDir),

@@ -25,41 +25,76 @@ export async function health(ctx: AgentContext, args: HealthArgs): Promise<Healt
   if (!meta) throw new AgentError("NOT_FOUND", "health", `${args.app} ${version} is not installed`);
   const check = meta.manifest.healthCheck;
   const base = { app: args.app, version };
-  if (!check) return { ...base, ran: false, ok: true, outcome: "no health check declared", durationMs: 0, output: "" };
+  if (!check)
+    return { ...base, ran: false, ok: true, outcome: "no health check declared", durationMs: 0, output: "" };
   const started = Date.now();
-  const r = check.type === "exec" ? await runExec(check, layout.version(args.app, version), base) : await runHttp(check);
+  const r =
+    check.type === "exec"
+      ? await runExec(check, layout.version(args.app, version), base)
+      : await runHttp(check);
   return { ...base, ran: true, ...r, durationMs: Date.now() - started };
 }
 
 type Outcome = { ok: boolean; outcome: string; output: string; user?: string };
 
-async function runExec(check: Extract<HealthCheck, { type: "exec" }>, cwd: string, who: { app: string; version: string }): Promise<Outcome> {
+async function runExec(
+  check: Extract<HealthCheck, { type: "exec" }>,
+  cwd: string,
+  who: { app: string; version: string },
+): Promise<Outcome> {
   // A clean environment: the agent's own (the console's session) is none of the check's business.
-  const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", KEEL_APP: who.app, KEEL_VERSION: who.version, KEEL_APP_DIR: cwd };
+  const env = {
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    KEEL_APP: who.app,
+    KEEL_VERSION: who.version,
+    KEEL_APP_DIR: cwd,
+  };
   let as: { uid: number; gid: number } | undefined;
   let user = "root";
   if (!runsAsRoot(check)) {
     const u = await ensureCheckUser().catch((e: Error) => e);
-    if (u instanceof Error) return { ok: false, outcome: `not run: ${u.message}`, output: "", user: "keel-check" };
+    if (u instanceof Error)
+      return { ok: false, outcome: `not run: ${u.message}`, output: "", user: "keel-check" };
     as = u;
     user = u.name;
   }
-  const r = await run(check.argv, { cwd, env: env as unknown as NodeJS.ProcessEnv, timeoutMs: check.timeoutMs, maxOutput: OUTPUT_LIMIT, as, ownPids: true }).catch((e: Error) => e);
-  if (r instanceof Error) return { ok: false, outcome: `could not start ${check.argv[0]}: ${r.message}`, output: "", user };
+  const r = await run(check.argv, {
+    cwd,
+    env: env as unknown as NodeJS.ProcessEnv,
+    timeoutMs: check.timeoutMs,
+    maxOutput: OUTPUT_LIMIT,
+    as,
+    ownPids: true,
+  }).catch((e: Error) => e);
+  if (r instanceof Error)
+    return { ok: false, outcome: `could not start ${check.argv[0]}: ${r.message}`, output: "", user };
   // stdout is drained, not kept: stderr says why a check failed.
   const output = r.stderr.slice(0, OUTPUT_LIMIT).trim();
-  if (r.timedOut) return { ok: false, outcome: `killed after the ${check.timeoutMs} ms timeout`, output, user };
-  return { ok: r.code === 0, outcome: r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`, output, user };
+  if (r.timedOut)
+    return { ok: false, outcome: `killed after the ${check.timeoutMs} ms timeout`, output, user };
+  return {
+    ok: r.code === 0,
+    outcome: r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`,
+    output,
+    user,
+  };
 }
 
 async function runHttp(check: Extract<HealthCheck, { type: "http" }>): Promise<Outcome> {
   try {
     const res = await fetch(check.url, { signal: AbortSignal.timeout(check.timeoutMs), redirect: "manual" });
     const body = (await res.text().catch(() => "")).slice(0, OUTPUT_LIMIT).trim();
-    return { ok: res.status === check.expectStatus, outcome: `status ${res.status} (expected ${check.expectStatus})`, output: body };
+    return {
+      ok: res.status === check.expectStatus,
+      outcome: `status ${res.status} (expected ${check.expectStatus})`,
+      output: body,
+    };
   } catch (e) {
     const err = e as Error & { cause?: Error };
-    const why = err.name === "TimeoutError" ? `no answer within ${check.timeoutMs} ms` : `${err.message}${err.cause ? `: ${err.cause.message}` : ""}`;
+    const why =
+      err.name === "TimeoutError"
+        ? `no answer within ${check.timeoutMs} ms`
+        : `${err.message}${err.cause ? `: ${err.cause.message}` : ""}`;
     return { ok: false, outcome: why, output: "" };
   }
 }

@@ -25,20 +25,61 @@ export async function hook(ctx: AgentContext, args: HookArgs): Promise<HookResul
   const base = { app: args.app, version, exitCode: null, stderrTail: "" };
   if (!h) return { ...base, ran: false, ok: true, outcome: "no onActivate declared", durationMs: 0 };
   const cwd = layout.version(args.app, version);
-  const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", KEEL_APP: args.app, KEEL_VERSION: version, KEEL_APP_DIR: cwd, KEEL_CURRENT: layout.current(args.app) };
+  const env = {
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    KEEL_APP: args.app,
+    KEEL_VERSION: version,
+    KEEL_APP_DIR: cwd,
+    KEEL_CURRENT: layout.current(args.app),
+  };
   let as: { uid: number; gid: number } | undefined;
   let user = "root";
   const started = Date.now();
   if (!hookRunsAsRoot(h)) {
     const u = await ensureCheckUser().catch((e: Error) => e);
-    if (u instanceof Error) return { ...base, ran: true, ok: false, outcome: `not run: ${u.message}`, durationMs: 0, user: "keel-check" };
+    if (u instanceof Error)
+      return {
+        ...base,
+        ran: true,
+        ok: false,
+        outcome: `not run: ${u.message}`,
+        durationMs: 0,
+        user: "keel-check",
+      };
     as = u;
     user = u.name;
   }
-  const r = await run(hookArgv(h), { cwd, env: env as unknown as NodeJS.ProcessEnv, timeoutMs: h.timeoutMs, maxOutput: 64 * 1024, as }).catch((e: Error) => e);
+  const r = await run(hookArgv(h), {
+    cwd,
+    env: env as unknown as NodeJS.ProcessEnv,
+    timeoutMs: h.timeoutMs,
+    maxOutput: 64 * 1024,
+    as,
+  }).catch((e: Error) => e);
   const durationMs = Date.now() - started;
-  if (r instanceof Error) return { ...base, ran: true, ok: false, outcome: `could not start ${hookArgv(h)[0]}: ${r.message}`, durationMs, user };
+  if (r instanceof Error)
+    return {
+      ...base,
+      ran: true,
+      ok: false,
+      outcome: `could not start ${hookArgv(h)[0]}: ${r.message}`,
+      durationMs,
+      user,
+    };
   const stderrTail = r.stderr.slice(-TAIL).trim();
-  const outcome = r.timedOut ? `killed after the ${h.timeoutMs} ms timeout` : r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`;
-  return { ...base, ran: true, ok: !r.timedOut && r.code === 0, outcome, exitCode: r.code, stderrTail, durationMs, user };
+  const outcome = r.timedOut
+    ? `killed after the ${h.timeoutMs} ms timeout`
+    : r.code === null
+      ? `killed by ${r.signal}`
+      : `exit ${r.code}`;
+  return {
+    ...base,
+    ran: true,
+    ok: !r.timedOut && r.code === 0,
+    outcome,
+    exitCode: r.code,
+    stderrTail,
+    durationMs,
+    user,
+  };
 }

@@ -15,7 +15,11 @@ export function keygen(args: KeygenArgs): KeygenResult {
     writeFileSync(publicKeyPath, key.publicKeyLine, { mode: 0o644, flag: "wx" });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") {
-      throw new AgentError("BAD_REQUEST", "keygen", `${privateKeyPath} or ${publicKeyPath} exists already; keygen never overwrites a key`);
+      throw new AgentError(
+        "BAD_REQUEST",
+        "keygen",
+        `${privateKeyPath} or ${publicKeyPath} exists already; keygen never overwrites a key`,
+      );
     }
     throw e;
   }

@@ -7,7 +7,13 @@
 // manifest → commit to apps/<app>/<version>. Nothing outside .staging changes before commit; any
 // failure kills the unpacker and deletes .staging/<op> (with the partial subvolume). Decision 0010.
 import { existsSync, mkdirSync, unlinkSync } from "node:fs";
-import { checkManifestSignature, type ReceiveArgs, type ReceiveResult, type ReleaseManifest, type SpecialReport } from "../../protocol";
+import {
+  checkManifestSignature,
+  type ReceiveArgs,
+  type ReceiveResult,
+  type ReleaseManifest,
+  type SpecialReport,
+} from "../../protocol";
 import type { AgentContext } from "../context";
 import { AgentError, isDiskFull } from "../errors";
 import { faultPoint, pausePoint } from "../fault";
@@ -50,10 +56,21 @@ function checkParent(layout: StoreLayout, m: ReleaseManifest): string | null {
   const path = layout.version(m.app, m.parent.version);
   const meta = existsSync(path) ? readMeta(layout, m.app, m.parent.version) : null;
   if (!meta) {
-    throw new AgentError("PARENT_MISSING", "parent", `${m.app} ${m.version} is an update from ${m.parent.version}, which is not installed on this host; send a full stream`);
+    throw new AgentError(
+      "PARENT_MISSING",
+      "parent",
+      `${m.app} ${m.version} is an update from ${m.parent.version}, which is not installed on this host; send a full stream`,
+    );
   }
-  if (meta.manifest.tree.sha256 !== m.parent.treeSha256 || (m.parent.uuid !== undefined && meta.receivedUuid !== m.parent.uuid)) {
-    throw new AgentError("PARENT_MISMATCH", "parent", `the installed ${m.app} ${m.parent.version} is not the tree ${m.version} was built against; send a full stream`);
+  if (
+    meta.manifest.tree.sha256 !== m.parent.treeSha256 ||
+    (m.parent.uuid !== undefined && meta.receivedUuid !== m.parent.uuid)
+  ) {
+    throw new AgentError(
+      "PARENT_MISMATCH",
+      "parent",
+      `the installed ${m.app} ${m.parent.version} is not the tree ${m.version} was built against; send a full stream`,
+    );
   }
   return path;
 }
@@ -61,10 +78,19 @@ function checkParent(layout: StoreLayout, m: ReleaseManifest): string | null {
 /** The installed tree a keel-delta-1 encoding refers to. */
 function deltaBaseOf(layout: StoreLayout, m: ReleaseManifest, base: string | undefined): string {
   const version = base ?? m.parent?.version;
-  if (!version) throw new AgentError("BAD_REQUEST", "parent", "a keel-delta-1 stream needs a base version (deltaBase) when the release has no parent");
+  if (!version)
+    throw new AgentError(
+      "BAD_REQUEST",
+      "parent",
+      "a keel-delta-1 stream needs a base version (deltaBase) when the release has no parent",
+    );
   const path = layout.version(m.app, version);
   if (!existsSync(path) || !readMeta(layout, m.app, version)) {
-    throw new AgentError("PARENT_MISSING", "parent", `the delta is encoded against ${m.app} ${version}, which is not installed on this host; send the stream without delta encoding`);
+    throw new AgentError(
+      "PARENT_MISSING",
+      "parent",
+      `the delta is encoded against ${m.app} ${version}, which is not installed on this host; send the stream without delta encoding`,
+    );
   }
   return path;
 }
@@ -77,29 +103,49 @@ type Found = SpecialReport & { xattrNames?: ReadonlySet<string> };
  */
 function checkSpecial(found: Found, m: ReleaseManifest, allowed: boolean, step: string): void {
   const name = `${m.app} ${m.version}`;
-  const some = (xs: string[]) => `${xs.slice(0, 3).join(", ")}${xs.length > 3 ? `, … (${xs.length}${xs.length >= 100 ? "+" : ""})` : ""}`;
+  const some = (xs: string[]) =>
+    `${xs.slice(0, 3).join(", ")}${xs.length > 3 ? `, … (${xs.length}${xs.length >= 100 ? "+" : ""})` : ""}`;
   const refuse = (what: string, declared: boolean) => {
     throw new AgentError(
       "SPECIAL_FILES",
       step,
       `${name}: ${what}, which ${declared ? "the manifest declares but this request does not allow (--allow-special)" : "the manifest does not declare"}`,
-      { special: { setuid: found.setuid, capabilities: found.capabilities, devices: found.devices, xattrs: found.xattrs ?? [] } },
+      {
+        special: {
+          setuid: found.setuid,
+          capabilities: found.capabilities,
+          devices: found.devices,
+          xattrs: found.xattrs ?? [],
+        },
+      },
     );
   };
   const sp = m.special;
   if (found.capabilities.length) {
     const [first] = found.capabilities;
     const m1 = /^(.*) \((.*)\)$/.exec(first!);
-    const what = m1 ? `the stream sets capability ${m1[2]} on ${m1[1]}` : `the stream sets capabilities on ${first}`;
-    if (!sp?.capabilities || !allowed) refuse(found.capabilities.length > 1 ? `${what} (and ${found.capabilities.length - 1} more)` : what, sp?.capabilities === true);
+    const what = m1
+      ? `the stream sets capability ${m1[2]} on ${m1[1]}`
+      : `the stream sets capabilities on ${first}`;
+    if (!sp?.capabilities || !allowed)
+      refuse(
+        found.capabilities.length > 1 ? `${what} (and ${found.capabilities.length - 1} more)` : what,
+        sp?.capabilities === true,
+      );
   }
-  if (found.setuid.length && (!sp?.setuid || !allowed)) refuse(`setuid/setgid files (${some(found.setuid)})`, sp?.setuid === true);
-  if (found.devices.length && (!sp?.devices || !allowed)) refuse(`device nodes (${some(found.devices)})`, sp?.devices === true);
+  if (found.setuid.length && (!sp?.setuid || !allowed))
+    refuse(`setuid/setgid files (${some(found.setuid)})`, sp?.setuid === true);
+  if (found.devices.length && (!sp?.devices || !allowed))
+    refuse(`device nodes (${some(found.devices)})`, sp?.devices === true);
   const xattrs = found.xattrs ?? [];
   if (xattrs.length) {
     const declared = new Set(sp?.xattrs ?? []);
     const undeclared = [...(found.xattrNames ?? [])].filter((x) => !declared.has(x));
-    if (undeclared.length || !allowed) refuse(`privileged extended attributes ${some(xattrs)}${undeclared.length ? ` (${undeclared.slice(0, 5).join(", ")} not declared)` : ""}`, undeclared.length === 0);
+    if (undeclared.length || !allowed)
+      refuse(
+        `privileged extended attributes ${some(xattrs)}${undeclared.length ? ` (${undeclared.slice(0, 5).join(", ")} not declared)` : ""}`,
+        undeclared.length === 0,
+      );
   }
 }
 
@@ -125,26 +171,44 @@ function checkSpace(layout: StoreLayout, m: ReleaseManifest): void {
     "DISK_FULL",
     "receive",
     `${m.app} ${m.version} declares a stream of ${m.stream.bytes} bytes (${gib(m.stream.bytes)}), which exceeds the store's free space of ${fs.freeBytes} bytes by ${short} bytes (${gib(short)})` +
-      (whole ? `; it is larger than the whole store (${gib(fs.sizeBytes)}), so removing versions cannot make room` : `; free ${gib(short)} (e.g. remove old versions with gc) or grow the store`),
+      (whole
+        ? `; it is larger than the whole store (${gib(fs.sizeBytes)}), so removing versions cannot make room`
+        : `; free ${gib(short)} (e.g. remove old versions with gc) or grow the store`),
     { declaredBytes: m.stream.bytes, freeBytes: fs.freeBytes, shortBytes: short },
   );
 }
 
-export async function receive(ctx: AgentContext, args: ReceiveArgs, input: StreamInput): Promise<ReceiveResult> {
+export async function receive(
+  ctx: AgentContext,
+  args: ReceiveArgs,
+  input: StreamInput,
+): Promise<ReceiveResult> {
   const m = args.manifest;
   // Runtimes go to runtimes/<name>/<version>, everything else to apps/ (same rules, same checks).
   const layout = ctx.layout.forKind(m.kind);
   checkSignature(ctx, m);
   const backend: Backend = backendFor(fsInfo(layout.root));
   if (m.stream.format !== backend.format) {
-    throw new AgentError("WRONG_BACKEND", "backend", `this host's store uses the ${backend.name} backend, which takes ${backend.format} streams, not ${m.stream.format}`);
+    throw new AgentError(
+      "WRONG_BACKEND",
+      "backend",
+      `this host's store uses the ${backend.name} backend, which takes ${backend.format} streams, not ${m.stream.format}`,
+    );
   }
   const existing = existsSync(layout.version(m.app, m.version)) ? readMeta(layout, m.app, m.version) : null;
   if (existing) {
     if (existing.manifest.tree.sha256 !== m.tree.sha256) {
-      throw new AgentError("ALREADY_INSTALLED", "already-installed", `${m.app} ${m.version} is installed with different contents; remove it first`);
+      throw new AgentError(
+        "ALREADY_INSTALLED",
+        "already-installed",
+        `${m.app} ${m.version} is installed with different contents; remove it first`,
+      );
     }
-    return result(m, backend, existing.receivedUuid, 0, 0, true, { setuid: [], capabilities: [], devices: [] });
+    return result(m, backend, existing.receivedUuid, 0, 0, true, {
+      setuid: [],
+      capabilities: [],
+      devices: [],
+    });
   }
   const parentPath = checkParent(layout, m);
   const wire = args.wireEncoding ?? "raw";
@@ -200,13 +264,21 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     unpacker = null;
     timing("receive");
     // The received tree as the kernel holds it: its own step, before anything is visible.
-    special = mergeSpecial(special, await backend.check({ opDir, unpacked, manifest: m, parentPath, streamClones, streamXattrNames }));
+    special = mergeSpecial(
+      special,
+      await backend.check({ opDir, unpacked, manifest: m, parentPath, streamClones, streamXattrNames }),
+    );
     checkSpecial(special, m, args.allowSpecial === true, "check");
     faultPoint("receive.checked");
     timing("check");
 
     mkdirSync(layout.metaDir(m.app), { recursive: true, mode: 0o755 });
-    const meta: VersionMeta = { manifest: m, receivedUuid: unpacked.receivedUuid, backend: backend.name, installedAt: new Date().toISOString() };
+    const meta: VersionMeta = {
+      manifest: m,
+      receivedUuid: unpacked.receivedUuid,
+      backend: backend.name,
+      installedAt: new Date().toISOString(),
+    };
     writeFileDurable(layout.meta(m.app, m.version), JSON.stringify(meta) + "\n");
     faultPoint("receive.meta-written");
     await backend.commit(unpacked.treePath, layout.version(m.app, m.version));
@@ -215,9 +287,17 @@ export async function receive(ctx: AgentContext, args: ReceiveArgs, input: Strea
     faultPoint("receive.committed");
     timing("commit");
     const { xattrNames: _names, ...report } = special;
-    return result(m, backend, unpacked.receivedUuid, streamed.bytes, streamed.wireBytes, false, { ...report, xattrs: report.xattrs ?? [] });
+    return result(m, backend, unpacked.receivedUuid, streamed.bytes, streamed.wireBytes, false, {
+      ...report,
+      xattrs: report.xattrs ?? [],
+    });
   } catch (e) {
-    if (isDiskFull(e)) throw new AgentError("DISK_FULL", "receive", `no space left in the store while receiving ${m.app} ${m.version}: ${(e as Error).message}`);
+    if (isDiskFull(e))
+      throw new AgentError(
+        "DISK_FULL",
+        "receive",
+        `no space left in the store while receiving ${m.app} ${m.version}: ${(e as Error).message}`,
+      );
     throw e;
   } finally {
     // A refused stream: btrfs receive is killed (and waited for) before its partial subvolume goes.

@@ -13,15 +13,32 @@ import { listApps, listVersions, readPointer } from "../store/state";
 import { runtimeVersionsInUse } from "../store/requirements";
 import { allSections } from "../store/sections";
 
-async function removeVersion(ctx: AgentContext, app: string, version: string, step: string): Promise<boolean> {
+async function removeVersion(
+  ctx: AgentContext,
+  app: string,
+  version: string,
+  step: string,
+): Promise<boolean> {
   const { layout } = ctx;
   const current = readPointer(layout.current(app));
   const previous = readPointer(layout.previous(app));
   if (version === current || version === previous) {
-    throw new AgentError("IN_USE", step, `${app} ${version} is ${version === current ? "current" : "previous"} and cannot be removed`);
+    throw new AgentError(
+      "IN_USE",
+      step,
+      `${app} ${version} is ${version === current ? "current" : "previous"} and cannot be removed`,
+    );
   }
-  const users = layout.section === "runtimes" ? runtimeVersionsInUse(layout, app, listVersions(layout, app)).get(version) : undefined;
-  if (users) throw new AgentError("IN_USE", step, `runtime ${app} ${version} is needed by ${users.join(", ")} and cannot be removed`);
+  const users =
+    layout.section === "runtimes"
+      ? runtimeVersionsInUse(layout, app, listVersions(layout, app)).get(version)
+      : undefined;
+  if (users)
+    throw new AgentError(
+      "IN_USE",
+      step,
+      `runtime ${app} ${version} is needed by ${users.join(", ")} and cannot be removed`,
+    );
   if (!existsSync(layout.version(app, version))) {
     try {
       unlinkSync(layout.meta(app, version));
@@ -46,7 +63,11 @@ async function removeVersion(ctx: AgentContext, app: string, version: string, st
 }
 
 export async function remove(ctx: AgentContext, args: RemoveArgs): Promise<RemoveResult> {
-  return { app: args.app, version: args.version, removed: await removeVersion(ctx, args.app, args.version, "remove") };
+  return {
+    app: args.app,
+    version: args.version,
+    removed: await removeVersion(ctx, args.app, args.version, "remove"),
+  };
 }
 
 export async function gc(ctx: AgentContext, args: GcArgs): Promise<GcResult> {
@@ -67,12 +88,19 @@ async function gcSection(ctx: AgentContext, args: GcArgs, removed: GcResult["rem
     // Newest first; current and previous always stay and count towards --keep.
     const keep = new Set([current, previous].filter((v): v is string => v !== null));
     // A runtime version an installed app's current or previous version needs stays too (not counted).
-    const inUse = layout.section === "runtimes" ? runtimeVersionsInUse(layout, app, versions) : new Map<string, string[]>();
+    const inUse =
+      layout.section === "runtimes"
+        ? runtimeVersionsInUse(layout, app, versions)
+        : new Map<string, string[]>();
     for (const v of [...versions].reverse()) if (keep.size < args.keep) keep.add(v);
     for (const v of versions) {
       if (keep.has(v) || inUse.has(v)) continue;
       await removeVersion(ctx, app, v, "gc");
-      removed.push({ app, version: v, ...(layout.section === "runtimes" ? { kind: "runtime" as const } : {}) });
+      removed.push({
+        app,
+        version: v,
+        ...(layout.section === "runtimes" ? { kind: "runtime" as const } : {}),
+      });
       faultPoint("gc.removed-one");
     }
   }

@@ -3,5 +3,10 @@ import { PROTOCOL_VERSION, type VersionResult } from "../../protocol";
 import { AGENT_VERSION, agentSha256 } from "../version";
 
 export function version(): VersionResult {
-  return { agentVersion: AGENT_VERSION, protocolVersion: PROTOCOL_VERSION, sha256: agentSha256(), node: process.version };
+  return {
+    agentVersion: AGENT_VERSION,
+    protocolVersion: PROTOCOL_VERSION,
+    sha256: agentSha256(),
+    node: process.version,
+  };
 }

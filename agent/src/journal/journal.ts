@@ -9,18 +9,19 @@ import type { StoreLayout } from "../store/layout";
 import type { StoreSection } from "../../protocol";
 
 /** An operation in flight. `from`/`to` are the current/previous pointers before and after. */
-export type Intent = (
+export type Intent =
   /** building: the version directory is created before its metadata (build); undo removes it. */
-  | { kind: "receive"; op: string; app: string; version: string; building?: boolean }
-  | {
-      kind: "switch";
-      op: string;
-      app: string;
-      from: { current: string | null; previous: string | null };
-      to: { current: string; previous: string | null };
-    }
-  | { kind: "remove"; op: string; app: string; version: string }
-) & { /** Set by writeIntent for the runtimes/ section. */ section?: StoreSection };
+  (
+    | { kind: "receive"; op: string; app: string; version: string; building?: boolean }
+    | {
+        kind: "switch";
+        op: string;
+        app: string;
+        from: { current: string | null; previous: string | null };
+        to: { current: string; previous: string | null };
+      }
+    | { kind: "remove"; op: string; app: string; version: string }
+  ) & { /** Set by writeIntent for the runtimes/ section. */ section?: StoreSection };
 
 export function newOpId(): string {
   return `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString("hex")}`;

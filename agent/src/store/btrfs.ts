@@ -32,7 +32,12 @@ export async function subvolumeInfo(path: string): Promise<SubvolumeInfo> {
     return m && m[1] && m[1] !== "-" ? m[1] : null;
   };
   const flags = /^\s*Flags:\s*(.*)$/m.exec(r.stdout)?.[1] ?? "";
-  return { uuid: field("UUID"), parentUuid: field("Parent UUID"), receivedUuid: field("Received UUID"), readOnly: /readonly/.test(flags) };
+  return {
+    uuid: field("UUID"),
+    parentUuid: field("Parent UUID"),
+    receivedUuid: field("Received UUID"),
+    readOnly: /readonly/.test(flags),
+  };
 }
 
 class SendInspector implements FormatInspector {
@@ -45,7 +50,14 @@ class SendInspector implements FormatInspector {
   }
   finish() {
     const f = this.inner.finish();
-    return { setuid: f.setuid, capabilities: f.capabilities, devices: f.devices, xattrs: f.xattrs, clones: f.clones, xattrNames: f.xattrNames };
+    return {
+      setuid: f.setuid,
+      capabilities: f.capabilities,
+      devices: f.devices,
+      xattrs: f.xattrs,
+      clones: f.clones,
+      xattrNames: f.xattrNames,
+    };
   }
   get subvolName(): string {
     return this.inner.finish().subvolName;
@@ -61,7 +73,12 @@ class SendInspector implements FormatInspector {
  * manifest's digest cannot cover extended attributes, so such a release is taken only when the
  * tree has none (decision 0012).
  */
-async function checkTree(treePath: string, manifest: ReleaseManifest, clones: number, streamNames: ReadonlySet<string>) {
+async function checkTree(
+  treePath: string,
+  manifest: ReleaseManifest,
+  clones: number,
+  streamNames: ReadonlySet<string>,
+) {
   const real = await readSubvolume(treePath, "check");
   const xattrs: Map<string, [string, Buffer][]> = real.allXattrs ?? new Map();
   // The host's own security labels (SELinux, …) are on every new file; only the stream's count.
@@ -85,23 +102,46 @@ async function checkTree(treePath: string, manifest: ReleaseManifest, clones: nu
     );
   }
   if (v === 2 && walk.metaSha256 !== manifest.tree.metaSha256) {
-    throw new AgentError("TREE_MISMATCH", "check", `the received tree of ${manifest.app} ${manifest.version} differs from its signed digest (paths, types, modes, owners, sizes, link targets or extended attributes)`);
+    throw new AgentError(
+      "TREE_MISMATCH",
+      "check",
+      `the received tree of ${manifest.app} ${manifest.version} differs from its signed digest (paths, types, modes, owners, sizes, link targets or extended attributes)`,
+    );
   }
   if (walk.sha256 !== undefined && walk.sha256 !== manifest.tree.sha256) {
-    throw new AgentError("TREE_MISMATCH", "check", `the received tree of ${manifest.app} ${manifest.version} differs from its signed digest after ${clones} clone${clones === 1 ? "" : "s"} of data the stream did not carry`);
+    throw new AgentError(
+      "TREE_MISMATCH",
+      "check",
+      `the received tree of ${manifest.app} ${manifest.version} differs from its signed digest after ${clones} clone${clones === 1 ? "" : "s"} of data the stream did not carry`,
+    );
   }
   const u = (a: string[], b: string[]) => [...new Set([...a, ...b])].slice(0, 100);
   const names = new Set([...real.xattrNames].filter((n) => !hostMade(n)));
   const listed = real.xattrs.filter((x) => !/ \((.*)\)$/.test(x) || !hostMade(/ \((.*)\)$/.exec(x)![1]!));
-  return { setuid: u(real.setuid, walk.setuid), capabilities: real.capabilities, devices: u(real.devices, walk.devices), xattrs: listed, xattrNames: names };
+  return {
+    setuid: u(real.setuid, walk.setuid),
+    capabilities: real.capabilities,
+    devices: u(real.devices, walk.devices),
+    xattrs: listed,
+    xattrNames: names,
+  };
 }
 
 function receiveError(r: RunResult): AgentError {
-  const why = r.stderr.trim().split("\n").filter((l) => !/^(Chroot to|At (subvol|snapshot))/.test(l)).slice(-3).join("; ");
+  const why = r.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => !/^(Chroot to|At (subvol|snapshot))/.test(l))
+    .slice(-3)
+    .join("; ");
   if (/No space left on device|ENOSPC/i.test(r.stderr)) {
     return new AgentError("DISK_FULL", "receive", `no space left in the store while receiving: ${why}`);
   }
-  return new AgentError("RECEIVE_FAILED", "receive", `btrfs receive failed (${r.signal ?? `exit ${r.code}`}): ${why || "no message"}`);
+  return new AgentError(
+    "RECEIVE_FAILED",
+    "receive",
+    `btrfs receive failed (${r.signal ?? `exit ${r.code}`}): ${why || "no message"}`,
+  );
 }
 
 /**
@@ -152,7 +192,11 @@ class BtrfsReceive implements Unpacker {
     faultPoint("receive.received");
     const entries = readdirSync(this.recv);
     if (entries.length !== 1 || !entries[0]) {
-      throw new AgentError("CHECK_FAILED", "check", `btrfs receive left ${entries.length} entries in its directory instead of one subvolume: ${entries.slice(0, 5).join(", ")}`);
+      throw new AgentError(
+        "CHECK_FAILED",
+        "check",
+        `btrfs receive left ${entries.length} entries in its directory instead of one subvolume: ${entries.slice(0, 5).join(", ")}`,
+      );
     }
     return { treePath: join(this.recv, entries[0]), receivedUuid: null };
   }
@@ -188,14 +232,27 @@ export const btrfsBackend: Backend = {
       throw new AgentError("CHECK_FAILED", "check", "the received entry is not a btrfs subvolume");
     }
     const info = await subvolumeInfo(unpacked.treePath);
-    if (!info.readOnly) throw new AgentError("CHECK_FAILED", "check", "the received subvolume is not read-only (receive did not finish)");
+    if (!info.readOnly)
+      throw new AgentError(
+        "CHECK_FAILED",
+        "check",
+        "the received subvolume is not read-only (receive did not finish)",
+      );
     if (info.receivedUuid !== manifest.stream.uuid) {
-      throw new AgentError("CHECK_FAILED", "check", `the received subvolume's Received UUID ${info.receivedUuid} is not the manifest's ${manifest.stream.uuid}`);
+      throw new AgentError(
+        "CHECK_FAILED",
+        "check",
+        `the received subvolume's Received UUID ${info.receivedUuid} is not the manifest's ${manifest.stream.uuid}`,
+      );
     }
     if (parentPath) {
       const parent = await subvolumeInfo(parentPath);
       if (!parent.uuid || info.parentUuid !== parent.uuid) {
-        throw new AgentError("PARENT_MISMATCH", "check", `the received subvolume was not made from the installed parent ${manifest.parent?.version}`);
+        throw new AgentError(
+          "PARENT_MISMATCH",
+          "check",
+          `the received subvolume was not made from the installed parent ${manifest.parent?.version}`,
+        );
       }
     }
     unpacked.receivedUuid = info.receivedUuid;

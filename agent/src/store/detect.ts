@@ -24,5 +24,10 @@ export function fsInfo(path: string): FsInfo {
   const s = statfsSync(path);
   const type = Number(s.type) >>> 0;
   const fsType = FS_MAGIC[type] ?? `0x${type.toString(16)}`;
-  return { fsType, isBtrfs: fsType === "btrfs", sizeBytes: Number(s.blocks) * Number(s.bsize), freeBytes: Number(s.bavail) * Number(s.bsize) };
+  return {
+    fsType,
+    isBtrfs: fsType === "btrfs",
+    sizeBytes: Number(s.blocks) * Number(s.bsize),
+    freeBytes: Number(s.bavail) * Number(s.bsize),
+  };
 }

@@ -1,7 +1,16 @@
 // Small durable file operations: atomic write (tmp + fsync + rename + fsync dir), directory fsync,
 // symlink reading, and child processes run as argument vectors that die with the agent.
 import { spawn, type SpawnOptions } from "node:child_process";
-import { closeSync, fsyncSync, openSync, readlinkSync, renameSync, writeSync, constants, unlinkSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readlinkSync,
+  renameSync,
+  writeSync,
+  constants,
+  unlinkSync,
+} from "node:fs";
 import { dirname, basename, join } from "node:path";
 import type { Writable } from "node:stream";
 
@@ -40,7 +49,8 @@ export function readLinkOrNull(path: string): string | null {
   try {
     return readlinkSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "EINVAL") return null;
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "EINVAL")
+      return null;
     throw e;
   }
 }
@@ -87,11 +97,26 @@ export function run(
 ): Promise<RunResult> {
   const max = opts.maxOutput ?? 256 * 1024;
   return new Promise((resolve, reject) => {
-    const so: SpawnOptions = { stdio: [opts.stdin ?? "ignore", "pipe", "pipe"], cwd: opts.cwd, env: opts.env, detached: opts.timeoutMs !== undefined };
+    const so: SpawnOptions = {
+      stdio: [opts.stdin ?? "ignore", "pipe", "pipe"],
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: opts.timeoutMs !== undefined,
+    };
     const drop = opts.as
-      ? [`--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+      ? [
+          `--reuid=${opts.as.uid}`,
+          `--regid=${opts.as.gid}`,
+          "--clear-groups",
+          "--inh-caps=-all",
+          "--ambient-caps=-all",
+          "--bounding-set=-all",
+          "--no-new-privs",
+        ]
       : [];
-    const inner = opts.ownPids ? ["--", "unshare", "--pid", "--fork", "--kill-child", "--", "setpriv", ...drop] : drop;
+    const inner = opts.ownPids
+      ? ["--", "unshare", "--pid", "--fork", "--kill-child", "--", "setpriv", ...drop]
+      : drop;
     const child = spawn("setpriv", ["--pdeathsig", "KILL", ...inner, "--", ...argv], so);
     let timedOut = false;
     const timer =
@@ -126,7 +151,10 @@ export function run(
 }
 
 /** Runs a program and throws (with its stderr) when it fails. */
-export async function runChecked(argv: readonly string[], opts: Parameters<typeof run>[1] = {}): Promise<RunResult> {
+export async function runChecked(
+  argv: readonly string[],
+  opts: Parameters<typeof run>[1] = {},
+): Promise<RunResult> {
   const r = await run(argv, opts);
   if (r.code !== 0) {
     const why = (r.stderr || r.stdout).trim().split("\n").slice(-3).join("; ");

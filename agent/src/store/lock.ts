@@ -33,7 +33,12 @@ export async function acquireLock(storeRoot: string, step: string): Promise<Stor
   const server = await claimName(lockName(storeRoot)).catch((e: Error) => {
     throw new AgentError("IO_ERROR", step, `cannot take the store lock for ${storeRoot}: ${e.message}`);
   });
-  if (!server) throw new AgentError("BUSY", step, `another keel-agent operation is running on the store ${storeRoot}; try again when it has finished`);
+  if (!server)
+    throw new AgentError(
+      "BUSY",
+      step,
+      `another keel-agent operation is running on the store ${storeRoot}; try again when it has finished`,
+    );
   server.unref();
   return { release: () => new Promise<void>((r) => server.close(() => r())) };
 }

@@ -61,7 +61,12 @@ class StagedTree implements Unpacker {
     try {
       await pwrite(this.fd, buf, this.pos);
     } catch (e) {
-      if (isDiskFull(e)) throw new AgentError("DISK_FULL", "receive", `no space left in the store while staging the stream: ${(e as Error).message}`);
+      if (isDiskFull(e))
+        throw new AgentError(
+          "DISK_FULL",
+          "receive",
+          `no space left in the store while staging the stream: ${(e as Error).message}`,
+        );
       throw e;
     }
     this.pos += buf.length;
@@ -91,7 +96,11 @@ export const plainBackend: Backend = {
   format: "keel-tree-1",
 
   inspector(manifest): FormatInspector {
-    return new TreeStreamParser({ hasParent: manifest.parent !== undefined, streamBytes: manifest.stream.bytes, tree: manifest.tree });
+    return new TreeStreamParser({
+      hasParent: manifest.parent !== undefined,
+      streamBytes: manifest.stream.bytes,
+      tree: manifest.tree,
+    });
   },
 
   async unpacker({ opDir, parentPath }) {

@@ -34,7 +34,11 @@ export function setPointer(layout: StoreLayout, app: string, name: PointerName, 
 }
 
 /** Points current (and previous) at new targets; the caller holds the lock and journals the intent. */
-export function switchPointers(layout: StoreLayout, app: string, to: { current: string | null; previous: string | null }): void {
+export function switchPointers(
+  layout: StoreLayout,
+  app: string,
+  to: { current: string | null; previous: string | null },
+): void {
   // One directory fsync covers both renames: the intent is already durable, so a power loss
   // before it leaves a state recovery completes or undoes.
   setPointer(layout, app, "current", to.current);

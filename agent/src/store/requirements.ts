@@ -13,7 +13,13 @@ function requiresOf(layout: StoreLayout, app: string, version: string | null): R
 }
 
 /** Refuses a switch of `app` (in the layout's section) to `target` that would leave a requirement unmet. */
-export function checkSwitch(layout: StoreLayout, app: string, target: string, step: string, together?: { app: string; version: string }): void {
+export function checkSwitch(
+  layout: StoreLayout,
+  app: string,
+  target: string,
+  step: string,
+  together?: { app: string; version: string },
+): void {
   if (layout.section === "apps") {
     const runtimes = layout.inSection("runtimes");
     for (const r of requiresOf(layout, app, target)) {
@@ -39,7 +45,12 @@ export function checkSwitch(layout: StoreLayout, app: string, target: string, st
       .map((r) => `${a} ${cur} needs ${r.versions}`);
   });
   if (broken.length) {
-    throw new AgentError("REQUIREMENT_UNMET", step, `runtime ${app} ${target} would break installed apps: ${broken.join("; ")}`, { runtime: app, version: target, broken });
+    throw new AgentError(
+      "REQUIREMENT_UNMET",
+      step,
+      `runtime ${app} ${target} would break installed apps: ${broken.join("; ")}`,
+      { runtime: app, version: target, broken },
+    );
   }
 }
 
@@ -47,7 +58,11 @@ export function checkSwitch(layout: StoreLayout, app: string, target: string, st
  * Runtime versions that installed apps need: for each requirement of every app's current and
  * previous version, the newest installed runtime version that satisfies it.
  */
-export function runtimeVersionsInUse(layout: StoreLayout, runtime: string, installed: readonly string[]): Map<string, string[]> {
+export function runtimeVersionsInUse(
+  layout: StoreLayout,
+  runtime: string,
+  installed: readonly string[],
+): Map<string, string[]> {
   const apps = layout.inSection("apps");
   const used = new Map<string, string[]>();
   for (const a of listApps(apps)) {

@@ -7,17 +7,69 @@ import { PathTracker, checkInside, shown } from "./send-paths";
 import { classifyXattr, describeCapability } from "./xattr-names";
 
 const C = {
-  SUBVOL: 1, SNAPSHOT: 2, MKFILE: 3, MKDIR: 4, MKNOD: 5, MKFIFO: 6, MKSOCK: 7, SYMLINK: 8, RENAME: 9,
-  LINK: 10, UNLINK: 11, RMDIR: 12, SET_XATTR: 13, REMOVE_XATTR: 14, WRITE: 15, CLONE: 16, TRUNCATE: 17,
-  CHMOD: 18, CHOWN: 19, UTIMES: 20, END: 21, UPDATE_EXTENT: 22,
+  SUBVOL: 1,
+  SNAPSHOT: 2,
+  MKFILE: 3,
+  MKDIR: 4,
+  MKNOD: 5,
+  MKFIFO: 6,
+  MKSOCK: 7,
+  SYMLINK: 8,
+  RENAME: 9,
+  LINK: 10,
+  UNLINK: 11,
+  RMDIR: 12,
+  SET_XATTR: 13,
+  REMOVE_XATTR: 14,
+  WRITE: 15,
+  CLONE: 16,
+  TRUNCATE: 17,
+  CHMOD: 18,
+  CHOWN: 19,
+  UTIMES: 20,
+  END: 21,
+  UPDATE_EXTENT: 22,
 } as const;
 const A = {
-  UUID: 1, CTRANSID: 2, INO: 3, SIZE: 4, MODE: 5, UID: 6, GID: 7, RDEV: 8, CTIME: 9, MTIME: 10, ATIME: 11,
-  OTIME: 12, XATTR_NAME: 13, XATTR_DATA: 14, PATH: 15, PATH_TO: 16, PATH_LINK: 17, FILE_OFFSET: 18, DATA: 19,
-  CLONE_UUID: 20, CLONE_CTRANSID: 21, CLONE_PATH: 22, CLONE_OFFSET: 23, CLONE_LEN: 24,
+  UUID: 1,
+  CTRANSID: 2,
+  INO: 3,
+  SIZE: 4,
+  MODE: 5,
+  UID: 6,
+  GID: 7,
+  RDEV: 8,
+  CTIME: 9,
+  MTIME: 10,
+  ATIME: 11,
+  OTIME: 12,
+  XATTR_NAME: 13,
+  XATTR_DATA: 14,
+  PATH: 15,
+  PATH_TO: 16,
+  PATH_LINK: 17,
+  FILE_OFFSET: 18,
+  DATA: 19,
+  CLONE_UUID: 20,
+  CLONE_CTRANSID: 21,
+  CLONE_PATH: 22,
+  CLONE_OFFSET: 23,
+  CLONE_LEN: 24,
 } as const;
 /** Attributes holding a u64 (exactly 8 bytes; read as BigInt, never as a JavaScript number). */
-const U64_ATTRS = new Set<number>([A.CTRANSID, A.INO, A.SIZE, A.MODE, A.UID, A.GID, A.RDEV, A.FILE_OFFSET, A.CLONE_CTRANSID, A.CLONE_OFFSET, A.CLONE_LEN]);
+const U64_ATTRS = new Set<number>([
+  A.CTRANSID,
+  A.INO,
+  A.SIZE,
+  A.MODE,
+  A.UID,
+  A.GID,
+  A.RDEV,
+  A.FILE_OFFSET,
+  A.CLONE_CTRANSID,
+  A.CLONE_OFFSET,
+  A.CLONE_LEN,
+]);
 /** The highest attribute type of send stream v1 (BTRFS_SEND_A_CLONE_LEN). */
 const MAX_ATTR = 24;
 const S_IFMT = 0o170000n;
@@ -26,7 +78,22 @@ const S_IFBLK = 0o060000n;
 const NODE_TYPES = new Set([0o010000n, 0o020000n, 0o060000n, 0o100000n, 0o140000n]); // fifo, chr, blk, reg, sock
 const REPORT_LIMIT = 100;
 /** Commands of the kernel's own `send --no-data` that say nothing about modes, xattrs or names. */
-const LISTING_SKIPS = new Set<number>([C.MKFILE, C.MKDIR, C.MKFIFO, C.MKSOCK, C.SYMLINK, C.LINK, C.UNLINK, C.RMDIR, C.WRITE, C.TRUNCATE, C.CHOWN, C.UTIMES, C.UPDATE_EXTENT, C.END]);
+const LISTING_SKIPS = new Set<number>([
+  C.MKFILE,
+  C.MKDIR,
+  C.MKFIFO,
+  C.MKSOCK,
+  C.SYMLINK,
+  C.LINK,
+  C.UNLINK,
+  C.RMDIR,
+  C.WRITE,
+  C.TRUNCATE,
+  C.CHOWN,
+  C.UTIMES,
+  C.UPDATE_EXTENT,
+  C.END,
+]);
 
 export class StreamProblem extends Error {
   constructor(
@@ -85,8 +152,17 @@ export class CommandChecker {
   constructor(private readonly expect: InspectorExpect) {
     this.paths = new PathTracker(expect.parentDir ?? null);
     this.facts = {
-      subvolName: "", subvolUuid: "", parentUuid: null, commands: 0, clones: 0,
-      setuid: [], capabilities: [], devices: [], xattrs: [], xattrNames: new Set(), allXattrs: expect.listing ? new Map() : null,
+      subvolName: "",
+      subvolUuid: "",
+      parentUuid: null,
+      commands: 0,
+      clones: 0,
+      setuid: [],
+      capabilities: [],
+      devices: [],
+      xattrs: [],
+      xattrNames: new Set(),
+      allXattrs: expect.listing ? new Map() : null,
     };
   }
 
@@ -98,7 +174,13 @@ export class CommandChecker {
         const i = v.indexOf("\0");
         return i < 0 ? shown(v) : `${shown(v.slice(0, i))} (${v.slice(i + 1)})`;
       });
-    return { ...f, setuid: report(f.setuid), capabilities: report(f.capabilities), devices: report(f.devices), xattrs: report(f.xattrs) };
+    return {
+      ...f,
+      setuid: report(f.setuid),
+      capabilities: report(f.capabilities),
+      devices: report(f.devices),
+      xattrs: report(f.xattrs),
+    };
   }
 
   /** Where each attribute of the current command lies in its payload: offset + 1 (0: absent), length. */
@@ -118,7 +200,8 @@ export class CommandChecker {
     for (const list of [f.setuid, f.devices, f.capabilities, f.xattrs]) {
       for (let i = 0; i < list.length; i++) {
         const v = list[i] as string;
-        if (v === from || v.startsWith(`${from}\0`) || v.startsWith(`${from}/`)) list[i] = to + v.slice(from.length);
+        if (v === from || v.startsWith(`${from}\0`) || v.startsWith(`${from}/`))
+          list[i] = to + v.slice(from.length);
       }
     }
     const all = f.allXattrs;
@@ -152,7 +235,8 @@ export class CommandChecker {
 
   private uuid(t: number): string {
     const v = this.attr(this.payload, t);
-    if (!v || v.length !== 16) throw new StreamProblem("BAD_STREAM", `stream command ${this.cmd} lacks a UUID`);
+    if (!v || v.length !== 16)
+      throw new StreamProblem("BAD_STREAM", `stream command ${this.cmd} lacks a UUID`);
     return uuidString(v);
   }
 
@@ -176,13 +260,21 @@ export class CommandChecker {
     this.attrAt.fill(0);
     let p = 0;
     while (p < payload.length) {
-      if (payload.length - p < 4) throw new StreamProblem("BAD_STREAM", "a stream command has a torn attribute");
+      if (payload.length - p < 4)
+        throw new StreamProblem("BAD_STREAM", "a stream command has a torn attribute");
       const type = payload.readUInt16LE(p);
       const len = payload.readUInt16LE(p + 2);
-      if (p + 4 + len > payload.length) throw new StreamProblem("BAD_STREAM", "a stream attribute runs past its command");
-      if (type === 0 || type > MAX_ATTR) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} has an unknown attribute type ${type}`);
-      if (this.attrAt[type]) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} has attribute ${type} twice`);
-      if (U64_ATTRS.has(type) && len !== 8) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} has a ${len}-byte value for the 64-bit attribute ${type}`);
+      if (p + 4 + len > payload.length)
+        throw new StreamProblem("BAD_STREAM", "a stream attribute runs past its command");
+      if (type === 0 || type > MAX_ATTR)
+        throw new StreamProblem("BAD_STREAM", `stream command ${cmd} has an unknown attribute type ${type}`);
+      if (this.attrAt[type])
+        throw new StreamProblem("BAD_STREAM", `stream command ${cmd} has attribute ${type} twice`);
+      if (U64_ATTRS.has(type) && len !== 8)
+        throw new StreamProblem(
+          "BAD_STREAM",
+          `stream command ${cmd} has a ${len}-byte value for the 64-bit attribute ${type}`,
+        );
       this.attrAt[type] = p + 5;
       this.attrLen[type] = len;
       p += 4 + len;
@@ -204,17 +296,24 @@ export class CommandChecker {
     switch (cmd) {
       case C.SUBVOL:
       case C.SNAPSHOT: {
-        if (f.commands !== 1) throw new StreamProblem("BAD_STREAM", "the stream holds more than one subvolume");
+        if (f.commands !== 1)
+          throw new StreamProblem("BAD_STREAM", "the stream holds more than one subvolume");
         const name = this.str(A.PATH);
         if (name.includes("/") || name === "." || name === ".." || name.length === 0 || name.includes("\0")) {
-          throw new StreamProblem("BAD_STREAM", `the stream's subvolume name ${JSON.stringify(shown(name))} is not a plain name`);
+          throw new StreamProblem(
+            "BAD_STREAM",
+            `the stream's subvolume name ${JSON.stringify(shown(name))} is not a plain name`,
+          );
         }
         f.subvolName = name;
         f.subvolUuid = this.uuid(A.UUID);
         this.u64(A.CTRANSID);
         if (this.expect.listing) return;
         if (this.expect.uuid && f.subvolUuid !== this.expect.uuid) {
-          throw new StreamProblem("BAD_STREAM", `the stream's subvolume UUID ${f.subvolUuid} is not the manifest's ${this.expect.uuid}`);
+          throw new StreamProblem(
+            "BAD_STREAM",
+            `the stream's subvolume UUID ${f.subvolUuid} is not the manifest's ${this.expect.uuid}`,
+          );
         }
         if (cmd === C.SNAPSHOT) {
           f.parentUuid = this.uuid(A.CLONE_UUID);
@@ -227,7 +326,10 @@ export class CommandChecker {
             );
           }
         } else if (this.expect.parentUuid) {
-          throw new StreamProblem("PARENT_MISMATCH", "the manifest names a parent but the stream is a full stream");
+          throw new StreamProblem(
+            "PARENT_MISMATCH",
+            "the manifest names a parent but the stream is a full stream",
+          );
         }
         return;
       }
@@ -270,7 +372,8 @@ export class CommandChecker {
         const uid = this.u64(A.UID);
         const gid = this.u64(A.GID);
         // btrfs receive passes these to lchown(2) as 32-bit ids: a larger value would be cut.
-        if (uid >= 0xffffffffn || gid >= 0xffffffffn) throw new StreamProblem("BAD_STREAM", `the stream sets the impossible owner ${uid}:${gid}`);
+        if (uid >= 0xffffffffn || gid >= 0xffffffffn)
+          throw new StreamProblem("BAD_STREAM", `the stream sets the impossible owner ${uid}:${gid}`);
         return;
       }
       case C.UTIMES:
@@ -283,7 +386,10 @@ export class CommandChecker {
         const mode = this.u64(A.MODE);
         this.u64(A.RDEV);
         if ((mode & ~(S_IFMT | 0o7777n)) !== 0n || !NODE_TYPES.has(mode & S_IFMT)) {
-          throw new StreamProblem("BAD_STREAM", `the stream makes ${shown(p)} with the impossible mode 0o${mode.toString(8)}`);
+          throw new StreamProblem(
+            "BAD_STREAM",
+            `the stream makes ${shown(p)} with the impossible mode 0o${mode.toString(8)}`,
+          );
         }
         const type = mode & S_IFMT;
         if (type === S_IFCHR || type === S_IFBLK) push(f.devices, p);
@@ -305,7 +411,11 @@ export class CommandChecker {
         const mode = this.u64(A.MODE);
         // send's chmod carries the permission bits only; anything else is crafted (bit 63 of a
         // mode read as a JavaScript number would have eaten the low bits, setuid among them).
-        if ((mode & ~0o7777n) !== 0n) throw new StreamProblem("BAD_STREAM", `the stream sets the impossible mode 0x${mode.toString(16)} on ${shown(p)} (bits outside 0o7777)`);
+        if ((mode & ~0o7777n) !== 0n)
+          throw new StreamProblem(
+            "BAD_STREAM",
+            `the stream sets the impossible mode 0x${mode.toString(16)} on ${shown(p)} (bits outside 0o7777)`,
+          );
         if (mode & 0o6000n) push(f.setuid, p);
         return;
       }
@@ -313,7 +423,11 @@ export class CommandChecker {
         const p = this.path(A.PATH, "path", { root: true, verb: "sets an extended attribute" });
         const raw = this.attr(payload, A.XATTR_NAME);
         const value = this.attr(payload, A.XATTR_DATA);
-        if (!raw || !value) throw new StreamProblem("BAD_STREAM", `stream command ${cmd} lacks its extended attribute name or value`);
+        if (!raw || !value)
+          throw new StreamProblem(
+            "BAD_STREAM",
+            `stream command ${cmd} lacks its extended attribute name or value`,
+          );
         const { name, kind } = classifyXattr(raw);
         if (kind === "capability") push(f.capabilities, `${p}\0${describeCapability(value)}`);
         if (kind === "privileged") {
@@ -339,7 +453,10 @@ export class CommandChecker {
         this.u64(A.CLONE_CTRANSID);
         const from = this.uuid(A.CLONE_UUID);
         if (from !== f.subvolUuid && (from !== f.parentUuid || !f.parentUuid)) {
-          throw new StreamProblem("STREAM_ESCAPE", `the stream clones data from subvolume ${from}, which is neither itself nor its parent`);
+          throw new StreamProblem(
+            "STREAM_ESCAPE",
+            `the stream clones data from subvolume ${from}, which is neither itself nor its parent`,
+          );
         }
         this.paths.checkCloneSource(src, from !== f.subvolUuid);
         f.clones++;

@@ -33,7 +33,11 @@ export function checkInside(path: string, what: string, allowRoot = false): void
       if (part === ".." || part === "." || part === "") bad = true;
     }
   }
-  if (bad) throw new PathProblem("STREAM_ESCAPE", `the stream names a ${what} outside the tree: ${JSON.stringify(shown(path))}`);
+  if (bad)
+    throw new PathProblem(
+      "STREAM_ESCAPE",
+      `the stream names a ${what} outside the tree: ${JSON.stringify(shown(path))}`,
+    );
 }
 
 type ParentEntry = "dir" | "file" | "symlink" | "other" | "missing";
@@ -106,7 +110,10 @@ export class PathTracker {
       if (this.touched.has(prefix) || (last && !self) || prefix === "") return;
       const e = this.parentEntry(prefix);
       if (e.kind === "symlink") {
-        throw new PathProblem("STREAM_ESCAPE", `the stream ${verb} through a symlink of the parent (${shown(prefix)} → ${shown(e.target ?? "?")}${last ? "" : `, for ${shown(path)}`})`);
+        throw new PathProblem(
+          "STREAM_ESCAPE",
+          `the stream ${verb} through a symlink of the parent (${shown(prefix)} → ${shown(e.target ?? "?")}${last ? "" : `, for ${shown(path)}`})`,
+        );
       }
       if (e.kind !== "dir" || last) return;
     }
@@ -115,7 +122,10 @@ export class PathTracker {
   private refuseSymlink(prefix: string, path: string, verb: string): void {
     const target = this.symlinks.get(prefix);
     if (target === undefined) return;
-    throw new PathProblem("STREAM_ESCAPE", `the stream ${verb} through a symlink (${shown(prefix)} → ${shown(target)}${prefix === path ? "" : `, for ${shown(path)}`})`);
+    throw new PathProblem(
+      "STREAM_ESCAPE",
+      `the stream ${verb} through a symlink (${shown(prefix)} → ${shown(target)}${prefix === path ? "" : `, for ${shown(path)}`})`,
+    );
   }
 
   private parentEntry(rel: string): { kind: ParentEntry; target?: string } {
@@ -154,11 +164,26 @@ export class PathTracker {
       const e = this.parentEntry(rel);
       const last = i === parts.length;
       if (e.kind === "symlink") {
-        throw new PathProblem("STREAM_ESCAPE", `the clone source parent/${shown(path)} leaves the parent: ${shown(rel)} is a symlink${e.target !== undefined ? ` (→ ${shown(e.target)})` : ""}`);
+        throw new PathProblem(
+          "STREAM_ESCAPE",
+          `the clone source parent/${shown(path)} leaves the parent: ${shown(rel)} is a symlink${e.target !== undefined ? ` (→ ${shown(e.target)})` : ""}`,
+        );
       }
-      if (e.kind === "missing") throw new PathProblem("STREAM_ESCAPE", `the clone source parent/${shown(path)} does not exist in the parent (${shown(rel)} is missing)`);
-      if (!last && e.kind !== "dir") throw new PathProblem("STREAM_ESCAPE", `the clone source parent/${shown(path)} leaves the parent: ${shown(rel)} is not a directory`);
-      if (last && e.kind !== "file") throw new PathProblem("STREAM_ESCAPE", `the clone source parent/${shown(path)} is not a regular file of the parent`);
+      if (e.kind === "missing")
+        throw new PathProblem(
+          "STREAM_ESCAPE",
+          `the clone source parent/${shown(path)} does not exist in the parent (${shown(rel)} is missing)`,
+        );
+      if (!last && e.kind !== "dir")
+        throw new PathProblem(
+          "STREAM_ESCAPE",
+          `the clone source parent/${shown(path)} leaves the parent: ${shown(rel)} is not a directory`,
+        );
+      if (last && e.kind !== "file")
+        throw new PathProblem(
+          "STREAM_ESCAPE",
+          `the clone source parent/${shown(path)} is not a regular file of the parent`,
+        );
     }
   }
 }

@@ -49,7 +49,10 @@ export class SendStreamInspector {
   }
 
   private tooLong(len: number): StreamProblem {
-    return new StreamProblem("BAD_STREAM", `a stream command claims ${len} bytes, an impossible length for a btrfs send command (at most ${MAX_CMD_BYTES})`);
+    return new StreamProblem(
+      "BAD_STREAM",
+      `a stream command claims ${len} bytes, an impossible length for a btrfs send command (at most ${MAX_CMD_BYTES})`,
+    );
   }
 
   private pushInner(chunk: Buffer): void {
@@ -68,9 +71,14 @@ export class SendStreamInspector {
     };
     if (!this.sawHeader) {
       if (!gather(HEADER_BYTES)) return;
-      if (!this.scratch.subarray(0, MAGIC.length).equals(MAGIC)) throw new StreamProblem("BAD_STREAM", "not a btrfs send stream (bad magic)");
+      if (!this.scratch.subarray(0, MAGIC.length).equals(MAGIC))
+        throw new StreamProblem("BAD_STREAM", "not a btrfs send stream (bad magic)");
       const version = this.scratch.readUInt32LE(MAGIC.length);
-      if (version !== 1) throw new StreamProblem("BAD_STREAM", `btrfs send stream version ${version} is not supported (only 1)`);
+      if (version !== 1)
+        throw new StreamProblem(
+          "BAD_STREAM",
+          `btrfs send stream version ${version} is not supported (only 1)`,
+        );
       this.sawHeader = true;
       this.have = 0;
     }
@@ -81,9 +89,13 @@ export class SendStreamInspector {
       if (len > MAX_CMD_BYTES) throw this.tooLong(len);
       if (!gather(CMD_HEADER_BYTES + len)) return;
       this.have = 0;
-      this.c.command(this.scratch.readUInt16LE(4), this.scratch.subarray(CMD_HEADER_BYTES, CMD_HEADER_BYTES + len));
+      this.c.command(
+        this.scratch.readUInt16LE(4),
+        this.scratch.subarray(CMD_HEADER_BYTES, CMD_HEADER_BYTES + len),
+      );
       if (this.ended) {
-        if (off !== chunk.length) throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
+        if (off !== chunk.length)
+          throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
         return;
       }
     }
@@ -95,7 +107,8 @@ export class SendStreamInspector {
       this.c.command(cmd, chunk.subarray(off + CMD_HEADER_BYTES, off + CMD_HEADER_BYTES + len));
       off += CMD_HEADER_BYTES + len;
       if (this.ended) {
-        if (off !== chunk.length) throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
+        if (off !== chunk.length)
+          throw new StreamProblem("BAD_STREAM", "the stream has bytes after its end marker");
         return;
       }
     }
@@ -107,9 +120,15 @@ export class SendStreamInspector {
 
   /** Call at the end of input; returns what the stream holds or throws StreamProblem. */
   finish(): SendStreamFacts {
-    if (!this.sawHeader) throw new StreamProblem("BAD_STREAM", "the stream is empty or shorter than its header");
+    if (!this.sawHeader)
+      throw new StreamProblem("BAD_STREAM", "the stream is empty or shorter than its header");
     if (!this.ended) {
-      throw new StreamProblem("BAD_STREAM", this.have > 0 ? `the stream ends inside a command (${this.have} bytes of it), before its end marker` : "the stream ends without its end marker");
+      throw new StreamProblem(
+        "BAD_STREAM",
+        this.have > 0
+          ? `the stream ends inside a command (${this.have} bytes of it), before its end marker`
+          : "the stream ends without its end marker",
+      );
     }
     return this.c.report();
   }

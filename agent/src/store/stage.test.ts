@@ -15,7 +15,16 @@ const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 function manifestFor(data: Buffer): ReleaseManifest {
   const chunks: string[] = [];
   for (let i = 0; i < data.length; i += CHUNK) chunks.push(sha(data.subarray(i, i + CHUNK)));
-  return { stream: { format: "btrfs-send", compression: "none", bytes: data.length, sha256: sha(data), chunkSize: CHUNK, chunks } } as unknown as ReleaseManifest;
+  return {
+    stream: {
+      format: "btrfs-send",
+      compression: "none",
+      bytes: data.length,
+      sha256: sha(data),
+      chunkSize: CHUNK,
+      chunks,
+    },
+  } as unknown as ReleaseManifest;
 }
 
 /** Records what it was fed; throws a StreamProblem once it has seen more than `failAt` bytes. */
@@ -57,14 +66,24 @@ function pieces(data: Buffer, counter = { pulled: 0 }): AsyncIterable<Buffer> {
   })();
 }
 
-async function run(m: ReleaseManifest, input: AsyncIterable<Buffer>, inspector = new Recorder(), endOfStream: () => void = () => undefined) {
+async function run(
+  m: ReleaseManifest,
+  input: AsyncIterable<Buffer>,
+  inspector = new Recorder(),
+  endOfStream: () => void = () => undefined,
+) {
   const sink = new Sink();
   const verifier = new StreamVerifier(m, inspector);
   const handed: number[] = [];
   let error: AgentError | null = null;
   try {
     await streamVerified({
-      input, wire: "raw", deltaParentDir: null, manifest: m, verifier, sink,
+      input,
+      wire: "raw",
+      deltaParentDir: null,
+      manifest: m,
+      verifier,
+      sink,
       endOfStream: () => {
         verifier.finish(() => undefined);
         endOfStream();
@@ -106,7 +125,10 @@ describe("streamVerified", () => {
     const short = await run(m, pieces(data.subarray(0, data.length - 1)));
     expect(short.error!.message).toMatch(/truncated/);
     expect(short.sink.bytes.equals(data.subarray(0, 10 * CHUNK))).toBe(true);
-    const long = await run({ ...m, stream: { ...m.stream, bytes: data.length - 321, chunks: m.stream.chunks.slice(0, 10) } }, pieces(data));
+    const long = await run(
+      { ...m, stream: { ...m.stream, bytes: data.length - 321, chunks: m.stream.chunks.slice(0, 10) } },
+      pieces(data),
+    );
     expect(long.error!.message).toMatch(/longer/);
     expect(long.sink.bytes.length).toBeLessThan(10 * CHUNK);
   });
@@ -149,7 +171,16 @@ describe("streamVerified", () => {
     const m = manifestFor(data);
     const sink = new Sink();
     const verifier = new StreamVerifier(m, new Recorder());
-    const r = await streamVerified({ file: file(data), wire: "raw", deltaParentDir: null, manifest: m, verifier, sink, endOfStream: () => verifier.finish(() => undefined), handedOff: () => undefined });
+    const r = await streamVerified({
+      file: file(data),
+      wire: "raw",
+      deltaParentDir: null,
+      manifest: m,
+      verifier,
+      sink,
+      endOfStream: () => verifier.finish(() => undefined),
+      handedOff: () => undefined,
+    });
     expect(r).toEqual({ wireBytes: data.length, bytes: data.length });
     expect(sink.bytes.equals(data)).toBe(true);
 
@@ -158,7 +189,16 @@ describe("streamVerified", () => {
     const sink2 = new Sink();
     const v2 = new StreamVerifier(m, new Recorder());
     await expect(
-      streamVerified({ file: file(bad), wire: "raw", deltaParentDir: null, manifest: m, verifier: v2, sink: sink2, endOfStream: () => v2.finish(() => undefined), handedOff: () => undefined }),
+      streamVerified({
+        file: file(bad),
+        wire: "raw",
+        deltaParentDir: null,
+        manifest: m,
+        verifier: v2,
+        sink: sink2,
+        endOfStream: () => v2.finish(() => undefined),
+        handedOff: () => undefined,
+      }),
     ).rejects.toMatchObject({ code: "DIGEST_MISMATCH" });
     expect(sink2.bytes.equals(data.subarray(0, 6 * CHUNK))).toBe(true);
   });
@@ -168,15 +208,40 @@ describe("streamVerified", () => {
     const big = randomBytes(7 * chunk + 12345);
     const chunks: string[] = [];
     for (let i = 0; i < big.length; i += chunk) chunks.push(sha(big.subarray(i, i + chunk)));
-    const m = { stream: { format: "btrfs-send", compression: "none", bytes: big.length, sha256: sha(big), chunkSize: chunk, chunks } } as unknown as ReleaseManifest;
+    const m = {
+      stream: {
+        format: "btrfs-send",
+        compression: "none",
+        bytes: big.length,
+        sha256: sha(big),
+        chunkSize: chunk,
+        chunks,
+      },
+    } as unknown as ReleaseManifest;
     const sink = new Sink();
     const verifier = new StreamVerifier(m, new Recorder());
     const handed: [number, boolean][] = [];
     let pos = 0;
-    const file = { read: (buf: Buffer, off: number, len: number) => big.copy(buf, off, pos, (pos += Math.min(len, big.length - pos))), close: () => undefined };
-    await streamVerified({ file, wire: "raw", deltaParentDir: null, manifest: m, verifier, sink, endOfStream: () => verifier.finish(() => undefined), handedOff: (b, last) => void handed.push([b, last]) });
+    const file = {
+      read: (buf: Buffer, off: number, len: number) =>
+        big.copy(buf, off, pos, (pos += Math.min(len, big.length - pos))),
+      close: () => undefined,
+    };
+    await streamVerified({
+      file,
+      wire: "raw",
+      deltaParentDir: null,
+      manifest: m,
+      verifier,
+      sink,
+      endOfStream: () => verifier.finish(() => undefined),
+      handedOff: (b, last) => void handed.push([b, last]),
+    });
     expect(sink.bytes.equals(big)).toBe(true);
-    expect(handed).toEqual([...Array.from({ length: 7 }, (_, i): [number, boolean] => [(i + 1) * chunk, false]), [big.length, true]]);
+    expect(handed).toEqual([
+      ...Array.from({ length: 7 }, (_, i): [number, boolean] => [(i + 1) * chunk, false]),
+      [big.length, true],
+    ]);
   });
 
   it("a failing sink ends the stream with the sink's error", async () => {
@@ -188,7 +253,16 @@ describe("streamVerified", () => {
       },
     };
     await expect(
-      streamVerified({ input: pieces(data), wire: "raw", deltaParentDir: null, manifest: m, verifier, sink, endOfStream: () => undefined, handedOff: () => undefined }),
+      streamVerified({
+        input: pieces(data),
+        wire: "raw",
+        deltaParentDir: null,
+        manifest: m,
+        verifier,
+        sink,
+        endOfStream: () => undefined,
+        handedOff: () => undefined,
+      }),
     ).rejects.toMatchObject({ code: "RECEIVE_FAILED" });
   });
 });

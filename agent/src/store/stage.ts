@@ -61,7 +61,11 @@ export class StreamVerifier {
       chunkSize,
       (hex, i) => {
         if (hex !== chunks[i]) {
-          throw new AgentError("DIGEST_MISMATCH", "verify", `chunk ${i} of the stream (bytes ${i * chunkSize}–${this.digester.bytes}) does not match its signed digest`);
+          throw new AgentError(
+            "DIGEST_MISMATCH",
+            "verify",
+            `chunk ${i} of the stream (bytes ${i * chunkSize}–${this.digester.bytes}) does not match its signed digest`,
+          );
         }
         if (this.structural) throw verifyError(this.structural);
       },
@@ -93,11 +97,25 @@ export class StreamVerifier {
   finish<T>(finishInspector: () => T): T {
     const { bytes, chunks } = this.manifest.stream;
     const pos = this.digester.bytes;
-    if (pos < bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is truncated: ${pos} of ${bytes} bytes arrived`);
-    if (pos > bytes) throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${bytes} bytes its manifest declares`);
+    if (pos < bytes)
+      throw new AgentError(
+        "DIGEST_MISMATCH",
+        "verify",
+        `the stream is truncated: ${pos} of ${bytes} bytes arrived`,
+      );
+    if (pos > bytes)
+      throw new AgentError(
+        "DIGEST_MISMATCH",
+        "verify",
+        `the stream is longer than the ${bytes} bytes its manifest declares`,
+      );
     this.digester.finish(); // the last, partial chunk
     if (this.digester.chunks !== chunks.length) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream has ${this.digester.chunks} chunks, its manifest lists ${chunks.length}`);
+      throw new AgentError(
+        "DIGEST_MISMATCH",
+        "verify",
+        `the stream has ${this.digester.chunks} chunks, its manifest lists ${chunks.length}`,
+      );
     }
     if (this.structural) throw verifyError(this.structural);
     try {
@@ -256,11 +274,19 @@ export async function streamVerified(opts: {
   } else {
     opts.file?.close();
     if (!opts.deltaParentDir) {
-      throw new AgentError("BAD_REQUEST", "verify", "wire encoding keel-delta-1 needs a parent version installed on the host");
+      throw new AgentError(
+        "BAD_REQUEST",
+        "verify",
+        "wire encoding keel-delta-1 needs a parent version installed on the host",
+      );
     }
     const parentDir = opts.deltaParentDir;
     const ch = new Channel();
-    source = ch.run((put) => decodeInto((decoder = deltaDecoder(opts.input ?? noInput(), parentDir, put, (n) => (ch.wireBytes += n)))));
+    source = ch.run((put) =>
+      decodeInto(
+        (decoder = deltaDecoder(opts.input ?? noInput(), parentDir, put, (n) => (ch.wireBytes += n))),
+      ),
+    );
   }
   const ring = Buffer.allocUnsafe(ringSize);
   // Stream offsets: read (and hashed) < released (verified, may be written) ≤ … ; written ≤ released.
@@ -320,7 +346,11 @@ export async function streamVerified(opts: {
       }
       const at = read % ringSize;
       const toChunkEnd = size - (read % size);
-      const n = await source.read(ring, at, Math.min(free, ringSize - at, toChunkEnd, declared - read, PIECE));
+      const n = await source.read(
+        ring,
+        at,
+        Math.min(free, ringSize - at, toChunkEnd, declared - read, PIECE),
+      );
       if (n === 0) break;
       opts.verifier.update(ring.subarray(at, at + n)); // throws when this completes a bad chunk
       read += n;
@@ -329,7 +359,11 @@ export async function streamVerified(opts: {
     }
     if (failed) throw failed;
     if (read === declared && (await source.read(Buffer.allocUnsafe(1), 0, 1)) > 0) {
-      throw new AgentError("DIGEST_MISMATCH", "verify", `the stream is longer than the ${declared} bytes its manifest declares`);
+      throw new AgentError(
+        "DIGEST_MISMATCH",
+        "verify",
+        `the stream is longer than the ${declared} bytes its manifest declares`,
+      );
     }
     opts.endOfStream();
     final = true;
@@ -354,7 +388,12 @@ export async function streamVerified(opts: {
  * output is verified against the signed manifest here, and only when one does not match is the
  * parent hashed, to tell a differing parent from a bad delta (decision 0021).
  */
-function deltaDecoder(input: AsyncIterable<Buffer>, parentDir: string, put: (b: Buffer) => Promise<void>, counted: (n: number) => void): DeltaDecoder {
+function deltaDecoder(
+  input: AsyncIterable<Buffer>,
+  parentDir: string,
+  put: (b: Buffer) => Promise<void>,
+  counted: (n: number) => void,
+): DeltaDecoder {
   const pieces = (async function* () {
     for await (const chunk of input) {
       counted(chunk.length);
@@ -377,7 +416,11 @@ async function decodeInto(decoder: DeltaDecoder): Promise<void> {
 
 function deltaAgentError(e: DeltaError): AgentError {
   const code = e.code === "PARENT_MISMATCH" ? "PARENT_MISMATCH" : "BAD_STREAM";
-  return new AgentError(code, "verify", `the delta-encoded stream cannot be decoded (${e.code}): ${e.message}${code === "PARENT_MISMATCH" ? "; send the stream without delta encoding" : ""}`);
+  return new AgentError(
+    code,
+    "verify",
+    `the delta-encoded stream cannot be decoded (${e.code}): ${e.message}${code === "PARENT_MISMATCH" ? "; send the stream without delta encoding" : ""}`,
+  );
 }
 
 /** A decoded stream that failed its signed digests: PARENT_MISMATCH when the installed base differs. */

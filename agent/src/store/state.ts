@@ -1,7 +1,14 @@
 // Reading the store: which apps and versions are installed, their recorded manifests, and the
 // current/previous symlinks. Entries whose names are not valid app names/versions are ignored.
 import { existsSync, readdirSync, readFileSync, accessSync, constants, lstatSync } from "node:fs";
-import { isValidAppName, isValidVersion, sortVersions, validateManifest, type ReleaseManifest, type StoreBackend } from "../../protocol";
+import {
+  isValidAppName,
+  isValidVersion,
+  sortVersions,
+  validateManifest,
+  type ReleaseManifest,
+  type StoreBackend,
+} from "../../protocol";
 import { readLinkOrNull } from "./fs-util";
 import type { StoreLayout } from "./layout";
 

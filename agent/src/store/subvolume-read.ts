@@ -12,7 +12,11 @@ import { SendStreamInspector, StreamProblem, type SendStreamFacts } from "./send
 export function readSubvolume(path: string, step: string): Promise<SendStreamFacts> {
   return new Promise((resolve, reject) => {
     const inspector = new SendStreamInspector({ uuid: undefined, parentUuid: null, listing: true });
-    const child = spawn("setpriv", ["--pdeathsig", "KILL", "--", "btrfs", "send", "--no-data", "-q", "--", path], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      "setpriv",
+      ["--pdeathsig", "KILL", "--", "btrfs", "send", "--no-data", "-q", "--", path],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let problem: unknown = null;
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -27,18 +31,37 @@ export function readSubvolume(path: string, step: string): Promise<SendStreamFac
     child.stderr.on("data", (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString();
     });
-    child.on("error", (e) => reject(new AgentError("CHECK_FAILED", step, `cannot run btrfs send to read the received tree: ${e.message}`)));
+    child.on("error", (e) =>
+      reject(
+        new AgentError("CHECK_FAILED", step, `cannot run btrfs send to read the received tree: ${e.message}`),
+      ),
+    );
     child.on("close", (code) => {
       if (problem) {
         // The kernel described something no release may hold (e.g. an xattr outside the allow-list).
         const e = problem as Error;
-        return reject(problem instanceof StreamProblem ? new AgentError(problem.kind, step, e.message.replace(/^the stream /, "the received tree ")) : e);
+        return reject(
+          problem instanceof StreamProblem
+            ? new AgentError(problem.kind, step, e.message.replace(/^the stream /, "the received tree "))
+            : e,
+        );
       }
-      if (code !== 0) return reject(new AgentError("CHECK_FAILED", step, `btrfs send --no-data of the received tree failed (exit ${code}): ${stderr.trim().slice(0, 500)}`));
+      if (code !== 0)
+        return reject(
+          new AgentError(
+            "CHECK_FAILED",
+            step,
+            `btrfs send --no-data of the received tree failed (exit ${code}): ${stderr.trim().slice(0, 500)}`,
+          ),
+        );
       try {
         resolve(inspector.finish());
       } catch (e) {
-        reject(e instanceof StreamProblem ? new AgentError("CHECK_FAILED", step, `the received tree's description: ${e.message}`) : e);
+        reject(
+          e instanceof StreamProblem
+            ? new AgentError("CHECK_FAILED", step, `the received tree's description: ${e.message}`)
+            : e,
+        );
       }
     });
   });

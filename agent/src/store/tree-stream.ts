@@ -72,8 +72,10 @@ function checkPath(p: string): void {
   const bytes = Buffer.byteLength(p);
   if (bytes > MAX_PATH_BYTES) bad(`the path ${q(p.slice(0, 80))}… is longer than ${MAX_PATH_BYTES} bytes`);
   for (const part of p.split("/")) {
-    if (part === "" || part === "." || part === "..") bad(`the stream names a path outside the tree: ${q(p)}`);
-    if (bytes > MAX_NAME_BYTES && Buffer.byteLength(part) > MAX_NAME_BYTES) bad(`the path ${q(p)} has a name longer than ${MAX_NAME_BYTES} bytes`);
+    if (part === "" || part === "." || part === "..")
+      bad(`the stream names a path outside the tree: ${q(p)}`);
+    if (bytes > MAX_NAME_BYTES && Buffer.byteLength(part) > MAX_NAME_BYTES)
+      bad(`the path ${q(p)} has a name longer than ${MAX_NAME_BYTES} bytes`);
   }
 }
 
@@ -103,7 +105,11 @@ export function parseCanonicalFlat(text: string): Record<string, string | number
   for (;;) {
     if (text.charCodeAt(i) !== QUOTE) return null;
     let j = i + 1;
-    for (let c = text.charCodeAt(j); (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a); c = text.charCodeAt(++j));
+    for (
+      let c = text.charCodeAt(j);
+      (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+      c = text.charCodeAt(++j)
+    );
     if (j === i + 1 || text.charCodeAt(j) !== QUOTE || text.charCodeAt(j + 1) !== 0x3a) return null;
     const key = text.slice(i + 1, j);
     if (Object.hasOwn(out, key)) return null;
@@ -158,7 +164,8 @@ class TreeSoFar {
   add(r: Exclude<TreeRecord, { t: "e" }>, size: number): void {
     if (r.p === ".") {
       if (r.t !== "d") bad("the root of the tree must be a directory");
-      if (this.entries.size !== 0) bad(this.entries.has(".") ? `the root "." appears twice` : "the root must be the first record");
+      if (this.entries.size !== 0)
+        bad(this.entries.has(".") ? `the root "." appears twice` : "the root must be the first record");
     } else {
       if (this.entries.size === 0) bad("the first record must be the root directory");
       checkPath(r.p);
@@ -170,7 +177,10 @@ class TreeSoFar {
       this.bytes += size;
     }
     const t = r.t;
-    this.entries.set(r.p, t === "d" ? DIR : t === "l" ? r.target : t === "f" || t === "P" || t === "h" ? size : OTHER);
+    this.entries.set(
+      r.p,
+      t === "d" ? DIR : t === "l" ? r.target : t === "f" || t === "P" || t === "h" ? size : OTHER,
+    );
   }
 }
 
@@ -193,26 +203,32 @@ function checkRecord(r: TreeRecord, tree: TreeSoFar, expect: TreeExpectation, le
   for (const k in r) {
     if (!keys.includes(k)) {
       const extra = Object.keys(r).filter((x) => !keys.includes(x));
-      bad(`the record${where()} carries ${extra.map(q).join(", ")}, which keel-tree-1 does not have (no xattrs, ACLs or capabilities)`);
+      bad(
+        `the record${where()} carries ${extra.map(q).join(", ")}, which keel-tree-1 does not have (no xattrs, ACLs or capabilities)`,
+      );
     }
     n++;
   }
   if (n !== keys.length) bad(`the record${where()} lacks ${keys.filter((k) => !(k in r)).join(", ")}`);
   const num = (v: unknown, max: number, what: string) => {
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max) bad(`the record${where()} has ${what} ${JSON.stringify(v)}, not an integer 0–${max}`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max)
+      bad(`the record${where()} has ${what} ${JSON.stringify(v)}, not an integer 0–${max}`);
   };
   if (r.t === "e") {
     num(r.files, Number.MAX_SAFE_INTEGER, "an entry count");
     num(r.bytes, Number.MAX_SAFE_INTEGER, "a byte count");
     if (r.files !== tree.files || r.bytes !== tree.bytes) {
-      bad(`the end record counts ${r.files} entries and ${r.bytes} bytes, the stream holds ${tree.files} and ${tree.bytes}`);
+      bad(
+        `the end record counts ${r.files} entries and ${r.bytes} bytes, the stream holds ${tree.files} and ${tree.bytes}`,
+      );
     }
     return;
   }
   if (typeof r.p !== "string") bad("a record has no path");
   if ("m" in r) {
     num(r.m, Number.MAX_SAFE_INTEGER, "a mode");
-    if (r.m > 0o7777) bad(`the record${where()} has mode 0o${r.m.toString(8)}: bits outside the permission bits 0o7777`);
+    if (r.m > 0o7777)
+      bad(`the record${where()} has mode 0o${r.m.toString(8)}: bits outside the permission bits 0o7777`);
   }
   if ("u" in r) {
     num(r.u, MAX_ID, "an owner uid");
@@ -223,24 +239,35 @@ function checkRecord(r: TreeRecord, tree: TreeSoFar, expect: TreeExpectation, le
   switch (r.t) {
     case "f":
       num(r.s, Number.MAX_SAFE_INTEGER, "a size");
-      if (r.s > left) bad(`the record${where()} declares ${r.s} bytes of content, but the stream has ${left} bytes left`);
+      if (r.s > left)
+        bad(`the record${where()} declares ${r.s} bytes of content, but the stream has ${left} bytes left`);
       size = r.s;
       break;
     case "P":
       num(r.s, Number.MAX_SAFE_INTEGER, "a size");
-      if (!expect.hasParent) bad(`the stream links ${q(r.p)} from a parent version, but the manifest names none`);
-      if (typeof r.sha !== "string" || !/^[0-9a-f]{64}$/.test(r.sha)) bad(`the record${where()} has a bad parent file digest`);
+      if (!expect.hasParent)
+        bad(`the stream links ${q(r.p)} from a parent version, but the manifest names none`);
+      if (typeof r.sha !== "string" || !/^[0-9a-f]{64}$/.test(r.sha))
+        bad(`the record${where()} has a bad parent file digest`);
       size = r.s;
       break;
     case "l": {
-      if (typeof r.target !== "string" || r.target.length === 0 || Buffer.byteLength(r.target) > MAX_PATH_BYTES) bad(`the symlink${where()} has a bad target`);
+      if (
+        typeof r.target !== "string" ||
+        r.target.length === 0 ||
+        Buffer.byteLength(r.target) > MAX_PATH_BYTES
+      )
+        bad(`the symlink${where()} has a bad target`);
       const why = nameProblem(r.target);
       if (why) bad(`the symlink${where()} has a target that ${why}: ${q(r.target)}`);
       break;
     }
     case "h": {
       const to = typeof r.to === "string" ? tree.fileSize(r.to) : null;
-      if (to === null) bad(`the hard link${where()} points at ${q(String(r.to))}, which is no earlier regular file of the stream`);
+      if (to === null)
+        bad(
+          `the hard link${where()} points at ${q(String(r.to))}, which is no earlier regular file of the stream`,
+        );
       size = to;
       break;
     }
@@ -250,7 +277,8 @@ function checkRecord(r: TreeRecord, tree: TreeSoFar, expect: TreeExpectation, le
       break;
   }
   tree.add(r, size);
-  if (expect.tree && tree.files > expect.tree.files) bad(`the stream has more entries than the ${expect.tree.files} its manifest declares`);
+  if (expect.tree && tree.files > expect.tree.files)
+    bad(`the stream has more entries than the ${expect.tree.files} its manifest declares`);
 }
 
 /** Streaming parser: push() bytes; onRecord gets each checked header and then its file data. */
@@ -283,7 +311,8 @@ export class TreeStreamParser {
         return;
       }
       if (!data.subarray(0, MAGIC.length).equals(MAGIC)) bad("not a keel-tree-1 stream (bad magic)");
-      if (data.readUInt32BE(MAGIC.length) !== 1) bad(`keel-tree version ${data.readUInt32BE(MAGIC.length)} is not supported (only 1)`);
+      if (data.readUInt32BE(MAGIC.length) !== 1)
+        bad(`keel-tree version ${data.readUInt32BE(MAGIC.length)} is not supported (only 1)`);
       this.started = true;
       off = PREAMBLE;
     }
@@ -306,12 +335,15 @@ export class TreeStreamParser {
       const r = this.header(data.subarray(off + 4, off + 4 + len), this.base + off);
       off += 4 + len;
       checkRecord(r, this.tree, this.expect, this.expect.streamBytes - (this.base + off));
-      if ((r.t === "f" || r.t === "P" || r.t === "d") && r.m & 0o6000 && this.special.setuid.length < 100) this.special.setuid.push(r.p);
+      if ((r.t === "f" || r.t === "P" || r.t === "d") && r.m & 0o6000 && this.special.setuid.length < 100)
+        this.special.setuid.push(r.p);
       if ((r.t === "c" || r.t === "b") && this.special.devices.length < 100) this.special.devices.push(r.p);
       if (r.t === "e") {
         this.ended = true;
         if (this.expect.tree && (r.files !== this.expect.tree.files || r.bytes !== this.expect.tree.bytes)) {
-          bad(`the stream holds ${r.files} entries and ${r.bytes} bytes, the manifest says ${this.expect.tree.files} and ${this.expect.tree.bytes}`);
+          bad(
+            `the stream holds ${r.files} entries and ${r.bytes} bytes, the manifest says ${this.expect.tree.files} and ${this.expect.tree.bytes}`,
+          );
         }
       }
       this.onRecord?.(r);
@@ -334,10 +366,13 @@ export class TreeStreamParser {
     } catch {
       bad(`the record header at byte ${at} is not JSON`);
     }
-    if (typeof r !== "object" || r === null || Array.isArray(r)) bad(`the record header at byte ${at} is not a JSON object`);
+    if (typeof r !== "object" || r === null || Array.isArray(r))
+      bad(`the record header at byte ${at} is not a JSON object`);
     if (JSON.stringify(r) !== text) {
       const p = typeof (r as { p?: unknown }).p === "string" ? ` of ${q((r as { p: string }).p)}` : "";
-      bad(`the record header${p} is not written canonically (numbers that are not plain integers, a key twice, invalid UTF-8 or needless escapes)`);
+      bad(
+        `the record header${p} is not written canonically (numbers that are not plain integers, a key twice, invalid UTF-8 or needless escapes)`,
+      );
     }
     return r as TreeRecord;
   }

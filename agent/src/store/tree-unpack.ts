@@ -5,8 +5,26 @@
 // that was checked.
 import { createHash } from "node:crypto";
 import {
-  closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync,
-  chmodSync, chownSync, mkdirSync, openSync, readlinkSync, readSync, symlinkSync, utimesSync, writeSync, type Stats,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  symlinkSync,
+  utimesSync,
+  writeSync,
+  type Stats,
 } from "node:fs";
 import { join } from "node:path";
 import { StreamProblem } from "./send-stream";
@@ -28,9 +46,12 @@ function openParentFile(parentRoot: string, rel: string, checked: Set<string>): 
     if (checked.has(dir)) continue;
     const st = lstatSync(join(parentRoot, dir), { throwIfNoEntry: false });
     if (st?.isSymbolicLink()) {
-      mismatch(`the stream links ${rel} from the parent version, but the parent's ${dir} is a symlink (→ ${readlinkSync(join(parentRoot, dir))}), which is never followed`);
+      mismatch(
+        `the stream links ${rel} from the parent version, but the parent's ${dir} is a symlink (→ ${readlinkSync(join(parentRoot, dir))}), which is never followed`,
+      );
     }
-    if (!st?.isDirectory()) mismatch(`the stream links ${rel} from the parent version, which has no directory ${dir}`);
+    if (!st?.isDirectory())
+      mismatch(`the stream links ${rel} from the parent version, which has no directory ${dir}`);
     checked.add(dir);
   }
   let fd: number;
@@ -38,8 +59,12 @@ function openParentFile(parentRoot: string, rel: string, checked: Set<string>): 
     fd = openSync(join(parentRoot, rel), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ELOOP") mismatch(`the stream links ${rel} from the parent version, where it is a symlink, which is never followed`);
-    if (code === "ENOENT") mismatch(`the stream links ${rel} from the parent version, which has no such file`);
+    if (code === "ELOOP")
+      mismatch(
+        `the stream links ${rel} from the parent version, where it is a symlink, which is never followed`,
+      );
+    if (code === "ENOENT")
+      mismatch(`the stream links ${rel} from the parent version, which has no such file`);
     throw e;
   }
   return { fd, st: fstatSync(fd) };
@@ -58,16 +83,30 @@ function fdSha256(fd: number, buf: Buffer): string {
 }
 
 /** Hard-links the parent's file for a P record after checking it is exactly the file the stream was built against. */
-function linkFromParent(r: Extract<TreeRecord, { t: "P" }>, parentRoot: string, path: string, checked: Set<string>, buf: Buffer): void {
+function linkFromParent(
+  r: Extract<TreeRecord, { t: "P" }>,
+  parentRoot: string,
+  path: string,
+  checked: Set<string>,
+  buf: Buffer,
+): void {
   const { fd, st } = openParentFile(parentRoot, r.p, checked);
   try {
-    if (!st.isFile() || st.size !== r.s || (st.mode & 0o7777) !== r.m || st.uid !== r.u || st.gid !== r.g || fdSha256(fd, buf) !== r.sha) {
+    if (
+      !st.isFile() ||
+      st.size !== r.s ||
+      (st.mode & 0o7777) !== r.m ||
+      st.uid !== r.u ||
+      st.gid !== r.g ||
+      fdSha256(fd, buf) !== r.sha
+    ) {
       mismatch(`the parent's ${r.p} is not the file this update was built against`);
     }
     linkSync(join(parentRoot, r.p), path);
     // The link was made by path: it must be the inode that was checked (nothing swapped meanwhile).
     const linked = lstatSync(path);
-    if (linked.ino !== st.ino || linked.dev !== st.dev) mismatch(`the parent's ${r.p} changed while it was linked`);
+    if (linked.ino !== st.ino || linked.dev !== st.dev)
+      mismatch(`the parent's ${r.p} changed while it was linked`);
   } finally {
     closeSync(fd);
   }
@@ -103,7 +142,11 @@ export function unpackTreeStream(fd: number, dest: string, parentRoot: string | 
           dirTimes.push([path, r.mt]);
           return;
         case "f":
-          out = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+          out = openSync(
+            path,
+            constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+            0o600,
+          );
           current = r;
           written = 0;
           if (r.s === 0) finishFile();
@@ -122,7 +165,10 @@ export function unpackTreeStream(fd: number, dest: string, parentRoot: string | 
           return;
         case "c":
         case "b":
-          throw new StreamProblem("BAD_STREAM", `the plain-directory backend cannot create device node ${r.p}; install this release on a btrfs store`);
+          throw new StreamProblem(
+            "BAD_STREAM",
+            `the plain-directory backend cannot create device node ${r.p}; install this release on a btrfs store`,
+          );
       }
     },
     (d) => {

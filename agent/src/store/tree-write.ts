@@ -2,7 +2,16 @@
 // a receiving agent accepts: a name that is not well-formed UTF-8 or carries a control character
 // is refused here, at build time, with the path, instead of producing a stream every host refuses.
 import { createHash } from "node:crypto";
-import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { AgentError } from "../errors";
 import { fileSha256 } from "../tree-digest";
@@ -44,7 +53,12 @@ export function writeTreeStream(srcDir: string, parentDir: string | null, outPat
         .map((b) => {
           const n = b.toString("utf8");
           const why = Buffer.from(n).equals(b) ? nameProblem(n) : "is not valid UTF-8";
-          if (why) throw new AgentError("NOT_SUPPORTED", "build", `${rel === "." ? "" : `${rel}/`}${JSON.stringify(n)}: a name that ${why} cannot go into a keel-tree-1 stream`);
+          if (why)
+            throw new AgentError(
+              "NOT_SUPPORTED",
+              "build",
+              `${rel === "." ? "" : `${rel}/`}${JSON.stringify(n)}: a name that ${why} cannot go into a keel-tree-1 stream`,
+            );
           return n;
         });
       for (const n of names) visit(join(abs, n), rel === "." ? n : `${rel}/${n}`);
@@ -53,15 +67,32 @@ export function writeTreeStream(srcDir: string, parentDir: string | null, outPat
     if (st.isSymbolicLink()) {
       const target = readlinkSync(abs);
       const why = nameProblem(target);
-      if (why) throw new AgentError("NOT_SUPPORTED", "build", `${rel}: a symlink target that ${why} cannot go into a keel-tree-1 stream`);
+      if (why)
+        throw new AgentError(
+          "NOT_SUPPORTED",
+          "build",
+          `${rel}: a symlink target that ${why} cannot go into a keel-tree-1 stream`,
+        );
       record({ t: "l", ...base, target });
       return;
     }
     if (st.isCharacterDevice() || st.isBlockDevice()) {
-      record({ t: st.isCharacterDevice() ? "c" : "b", p: rel, m: st.mode & 0o7777, u: st.uid, g: st.gid, rdev: st.rdev });
+      record({
+        t: st.isCharacterDevice() ? "c" : "b",
+        p: rel,
+        m: st.mode & 0o7777,
+        u: st.uid,
+        g: st.gid,
+        rdev: st.rdev,
+      });
       return;
     }
-    if (!st.isFile()) throw new AgentError("NOT_SUPPORTED", "build", `${rel}: fifos and sockets are not supported in keel-tree-1`);
+    if (!st.isFile())
+      throw new AgentError(
+        "NOT_SUPPORTED",
+        "build",
+        `${rel}: fifos and sockets are not supported in keel-tree-1`,
+      );
     stats.treeBytes += st.size;
     const inode = `${st.dev}:${st.ino}`;
     const first = seen.get(inode);
@@ -72,7 +103,14 @@ export function writeTreeStream(srcDir: string, parentDir: string | null, outPat
     seen.set(inode, rel);
     if (parentDir) {
       const pst = lstatSync(join(parentDir, rel), { throwIfNoEntry: false });
-      if (pst && pst.isFile() && pst.size === st.size && (pst.mode & 0o7777) === (st.mode & 0o7777) && pst.uid === st.uid && pst.gid === st.gid) {
+      if (
+        pst &&
+        pst.isFile() &&
+        pst.size === st.size &&
+        (pst.mode & 0o7777) === (st.mode & 0o7777) &&
+        pst.uid === st.uid &&
+        pst.gid === st.gid
+      ) {
         const sha = fileSha256(abs, hashBuf);
         if (fileSha256(join(parentDir, rel), hashBuf) === sha) {
           record({ t: "P", ...base, m: st.mode & 0o7777, s: st.size, sha });

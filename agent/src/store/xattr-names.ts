@@ -16,16 +16,20 @@ function nameProblem(raw: Buffer): string | null {
   if (raw.length === 0) return "an empty extended attribute name";
   if (raw.length > NAME_MAX) return `an extended attribute name of ${raw.length} bytes (limit ${NAME_MAX})`;
   for (const b of raw) {
-    if (b < 0x20 || b === 0x7f) return `an extended attribute name with the control byte 0x${b.toString(16).padStart(2, "0")} (${printable(raw)})`;
+    if (b < 0x20 || b === 0x7f)
+      return `an extended attribute name with the control byte 0x${b.toString(16).padStart(2, "0")} (${printable(raw)})`;
   }
-  if (!Buffer.from(raw.toString("utf8"), "utf8").equals(raw)) return `an extended attribute name that is not valid UTF-8 (${printable(raw)})`;
+  if (!Buffer.from(raw.toString("utf8"), "utf8").equals(raw))
+    return `an extended attribute name that is not valid UTF-8 (${printable(raw)})`;
   return null;
 }
 
 /** A name for messages: printable ASCII as is, every other byte as \xNN. */
 export function printable(raw: Buffer): string {
   let s = "";
-  for (const b of raw.subarray(0, 120)) s += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
+  for (const b of raw.subarray(0, 120))
+    s +=
+      b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
   return raw.length > 120 ? `${s}…` : s;
 }
 
@@ -47,20 +51,59 @@ export function classifyXattr(raw: Buffer): { name: string; kind: XattrKind } {
   const name = raw.toString("utf8");
   if (name.startsWith("user.") && name.length > 5) return { name, kind: "user" };
   if (name === "security.capability") return { name, kind: "capability" };
-  if (/^(security|trusted)\.[A-Za-z0-9._-]+$/.test(name) || /^system\.posix_acl_(access|default)$/.test(name)) {
+  if (
+    /^(security|trusted)\.[A-Za-z0-9._-]+$/.test(name) ||
+    /^system\.posix_acl_(access|default)$/.test(name)
+  ) {
     return { name, kind: "privileged" };
   }
-  throw new XattrRefused(`the stream sets the extended attribute ${JSON.stringify(name)}, outside the namespaces a release may use (user.*, and security.*, trusted.*, system.posix_acl_* when declared)`);
+  throw new XattrRefused(
+    `the stream sets the extended attribute ${JSON.stringify(name)}, outside the namespaces a release may use (user.*, and security.*, trusted.*, system.posix_acl_* when declared)`,
+  );
 }
 
 const CAP_NAMES = [
-  "cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid", "cap_kill", "cap_setgid",
-  "cap_setuid", "cap_setpcap", "cap_linux_immutable", "cap_net_bind_service", "cap_net_broadcast", "cap_net_admin",
-  "cap_net_raw", "cap_ipc_lock", "cap_ipc_owner", "cap_sys_module", "cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace",
-  "cap_sys_pacct", "cap_sys_admin", "cap_sys_boot", "cap_sys_nice", "cap_sys_resource", "cap_sys_time",
-  "cap_sys_tty_config", "cap_mknod", "cap_lease", "cap_audit_write", "cap_audit_control", "cap_setfcap",
-  "cap_mac_override", "cap_mac_admin", "cap_syslog", "cap_wake_alarm", "cap_block_suspend", "cap_audit_read",
-  "cap_perfmon", "cap_bpf", "cap_checkpoint_restore",
+  "cap_chown",
+  "cap_dac_override",
+  "cap_dac_read_search",
+  "cap_fowner",
+  "cap_fsetid",
+  "cap_kill",
+  "cap_setgid",
+  "cap_setuid",
+  "cap_setpcap",
+  "cap_linux_immutable",
+  "cap_net_bind_service",
+  "cap_net_broadcast",
+  "cap_net_admin",
+  "cap_net_raw",
+  "cap_ipc_lock",
+  "cap_ipc_owner",
+  "cap_sys_module",
+  "cap_sys_rawio",
+  "cap_sys_chroot",
+  "cap_sys_ptrace",
+  "cap_sys_pacct",
+  "cap_sys_admin",
+  "cap_sys_boot",
+  "cap_sys_nice",
+  "cap_sys_resource",
+  "cap_sys_time",
+  "cap_sys_tty_config",
+  "cap_mknod",
+  "cap_lease",
+  "cap_audit_write",
+  "cap_audit_control",
+  "cap_setfcap",
+  "cap_mac_override",
+  "cap_mac_admin",
+  "cap_syslog",
+  "cap_wake_alarm",
+  "cap_block_suspend",
+  "cap_audit_read",
+  "cap_perfmon",
+  "cap_bpf",
+  "cap_checkpoint_restore",
 ];
 
 /** The capabilities a `security.capability` value grants (vfs_cap_data), e.g. "cap_setuid+ep". */

@@ -35,8 +35,20 @@ export function snapshotTree(root: string): string {
     let detail = "";
     if (st.isFile()) detail = createHash("sha256").update(readFileSync(abs)).digest("hex");
     else if (st.isSymbolicLink()) detail = readlinkSync(abs);
-    lines.push(JSON.stringify([rel, st.mode.toString(8), String(st.uid), String(st.gid), String(st.size), String(st.mtimeNs), String(st.ino), detail]));
-    if (st.isDirectory()) for (const n of readdirSync(abs).sort()) visit(join(abs, n), rel === "." ? n : `${rel}/${n}`);
+    lines.push(
+      JSON.stringify([
+        rel,
+        st.mode.toString(8),
+        String(st.uid),
+        String(st.gid),
+        String(st.size),
+        String(st.mtimeNs),
+        String(st.ino),
+        detail,
+      ]),
+    );
+    if (st.isDirectory())
+      for (const n of readdirSync(abs).sort()) visit(join(abs, n), rel === "." ? n : `${rel}/${n}`);
   };
   visit(root, ".");
   return lines.join("\n");
@@ -61,7 +73,10 @@ print(json.dumps(out))
 
 /** Every xattr name on every inode below root (root included), symlinks not followed. Python: Node has no xattr API. */
 export function listXattrs(root: string): Record<string, string[]> {
-  return JSON.parse(execFileSync("python3", ["-c", LIST_XATTRS, root]).toString()) as Record<string, string[]>;
+  return JSON.parse(execFileSync("python3", ["-c", LIST_XATTRS, root]).toString()) as Record<
+    string,
+    string[]
+  >;
 }
 
 /** One line per entry (root first, names in byte order): what a tree's metadata digest covers, without contents. */
@@ -69,10 +84,23 @@ export function metaLines(root: string): string[] {
   const lines: string[] = [];
   const visit = (abs: string, rel: string) => {
     const st = lstatSync(abs);
-    const type = st.isDirectory() ? "d" : st.isFile() ? "f" : st.isSymbolicLink() ? "l" : st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : "o";
-    const detail = type === "f" ? st.size : type === "l" ? readlinkSync(abs) : type === "c" || type === "b" ? st.rdev : "";
+    const type = st.isDirectory()
+      ? "d"
+      : st.isFile()
+        ? "f"
+        : st.isSymbolicLink()
+          ? "l"
+          : st.isCharacterDevice()
+            ? "c"
+            : st.isBlockDevice()
+              ? "b"
+              : "o";
+    const detail =
+      type === "f" ? st.size : type === "l" ? readlinkSync(abs) : type === "c" || type === "b" ? st.rdev : "";
     lines.push(JSON.stringify([rel, type, (st.mode & 0o7777).toString(8), st.uid, st.gid, detail]));
-    if (st.isDirectory()) for (const n of readdirSync(abs, { encoding: "buffer" }).sort(Buffer.compare)) visit(join(abs, n.toString()), rel === "." ? n.toString() : `${rel}/${n.toString()}`);
+    if (st.isDirectory())
+      for (const n of readdirSync(abs, { encoding: "buffer" }).sort(Buffer.compare))
+        visit(join(abs, n.toString()), rel === "." ? n.toString() : `${rel}/${n.toString()}`);
   };
   visit(root, ".");
   return lines;
@@ -82,27 +110,42 @@ export function metaLines(root: string): string[] {
  * Checks an installed version against the manifest it was received with and the tree that
  * manifest was built from (`signedTree`: the build store's copy): metadata first, then contents.
  */
-export function checkInstalled(dir: string, m: ReleaseManifest, secretMarker: Buffer, signedTree?: string): Violation[] {
+export function checkInstalled(
+  dir: string,
+  m: ReleaseManifest,
+  secretMarker: Buffer,
+  signedTree?: string,
+): Violation[] {
   const v: Violation[] = [];
   const sha = walkTree(dir, { withDigest: true }).sha256;
   const got = metaLines(dir);
   const want = signedTree ? metaLines(signedTree) : null;
   const differs = want ? got.findIndex((l, i) => l !== want[i]) : -1;
   if (want && (differs >= 0 || got.length !== want.length)) {
-    v.push({ kind: "tree", detail: `installed ${got[differs] ?? `${got.length} entries`}, signed ${want[differs] ?? `${want.length} entries`}` });
+    v.push({
+      kind: "tree",
+      detail: `installed ${got[differs] ?? `${got.length} entries`}, signed ${want[differs] ?? `${want.length} entries`}`,
+    });
   } else if (sha !== m.tree.sha256) {
     v.push({ kind: "content", detail: `tree digest ${sha} ≠ manifest ${m.tree.sha256}` });
   }
   const visit = (abs: string, rel: string) => {
     const st = lstatSync(abs);
     if (st.mode & 0o6000 && !st.isSymbolicLink() && m.special?.setuid !== true) {
-      v.push({ kind: rel === "." ? "setuid-root" : "setuid", detail: `${rel} has mode 0o${st.mode.toString(8)}` });
+      v.push({
+        kind: rel === "." ? "setuid-root" : "setuid",
+        detail: `${rel} has mode 0o${st.mode.toString(8)}`,
+      });
     }
-    if ((st.isCharacterDevice() || st.isBlockDevice()) && m.special?.devices !== true) v.push({ kind: "device", detail: `${rel} is a device node` });
-    if (st.isFile() && st.size < 1024 * 1024 && readFileSync(abs).includes(secretMarker)) v.push({ kind: "leak", detail: `${rel} holds the secret from beside the store` });
-    if (st.isDirectory()) for (const n of readdirSync(abs)) visit(join(abs, n), rel === "." ? n : `${rel}/${n}`);
+    if ((st.isCharacterDevice() || st.isBlockDevice()) && m.special?.devices !== true)
+      v.push({ kind: "device", detail: `${rel} is a device node` });
+    if (st.isFile() && st.size < 1024 * 1024 && readFileSync(abs).includes(secretMarker))
+      v.push({ kind: "leak", detail: `${rel} holds the secret from beside the store` });
+    if (st.isDirectory())
+      for (const n of readdirSync(abs)) visit(join(abs, n), rel === "." ? n : `${rel}/${n}`);
   };
   visit(dir, ".");
-  for (const [p, names] of Object.entries(listXattrs(dir))) v.push({ kind: "xattr", detail: `${p} has xattrs ${JSON.stringify(names)}` });
+  for (const [p, names] of Object.entries(listXattrs(dir)))
+    v.push({ kind: "xattr", detail: `${p} has xattrs ${JSON.stringify(names)}` });
   return v;
 }

@@ -93,8 +93,18 @@ export async function setupFixture(backend: FuzzBackend, s: Scratch): Promise<Fi
     parentSha: readManifest(v1.manifest).tree.sha256,
     storeLayout: readdirSync(store).sort().join(","),
     bases: [
-      { name: "full", tree: join(build, "apps/web/1"), manifest: readManifest(v1.manifest), stream: readFileSync(v1.stream) },
-      { name: "incremental", tree: join(build, "apps/web/2"), manifest: readManifest(v2.incManifest!), stream: readFileSync(v2.incStream!) },
+      {
+        name: "full",
+        tree: join(build, "apps/web/1"),
+        manifest: readManifest(v1.manifest),
+        stream: readFileSync(v1.stream),
+      },
+      {
+        name: "incremental",
+        tree: join(build, "apps/web/2"),
+        manifest: readManifest(v2.incManifest!),
+        stream: readFileSync(v2.incStream!),
+      },
     ],
     parentFiles: ["bin/app", "lib/data", "etc/conf"],
     secretSha: createHash("sha256").update(secret).digest("hex"),
@@ -124,13 +134,19 @@ export async function runCase(fx: Fixture, seed: number, index: number): Promise
   if (fx.backend === "btrfs") {
     ({ stream, ops } = mutateSend(rng, base.stream, fx.parentFiles));
   } else {
-    const m = mutateTree(rng, base.stream, { parentFiles: fx.parentFiles, secretSize: 4096, secretSha: fx.secretSha });
+    const m = mutateTree(rng, base.stream, {
+      parentFiles: fx.parentFiles,
+      secretSize: 4096,
+      secretSha: fx.secretSha,
+    });
     ({ stream, ops } = m);
     if (m.counts) tree = { ...tree, ...m.counts };
   }
   const streamPath = join(fx.work, "case.stream");
   writeFileSync(streamPath, stream);
-  const manifest = readManifest(resign({ ...base.manifest, version, tree }, fx.key, join(fx.work, "case.json"), streamPath));
+  const manifest = readManifest(
+    resign({ ...base.manifest, version, tree }, fx.key, join(fx.work, "case.json"), streamPath),
+  );
   let outcome = "installed";
   let message = "";
   try {
@@ -149,10 +165,14 @@ export async function runCase(fx: Fixture, seed: number, index: number): Promise
   if (outcome === "INTERNAL") violations.push({ kind: "internal", detail: message });
   const left = [...readdirSync(join(fx.store, ".staging")), ...readdirSync(join(fx.store, ".journal"))];
   if (left.length) violations.push({ kind: "leftover", detail: left.join(", ") });
-  if (snapshotTree(fx.sentinel) !== fx.sentinelSnap) violations.push({ kind: "outside", detail: "the sentinel tree beside the store changed" });
-  if (walkTree(join(fx.store, "apps/web/1"), { withDigest: true }).sha256 !== fx.parentSha) violations.push({ kind: "outside", detail: "the installed parent changed" });
-  if (readdirSync(fx.store).sort().join(",") !== fx.storeLayout) violations.push({ kind: "outside", detail: `the store holds ${readdirSync(fx.store).join(", ")}` });
-  if (readdirSync(join(fx.store, "apps/web")).filter((n) => n !== "1" && n !== ".meta").length) violations.push({ kind: "outside", detail: "a version was left in apps/web" });
+  if (snapshotTree(fx.sentinel) !== fx.sentinelSnap)
+    violations.push({ kind: "outside", detail: "the sentinel tree beside the store changed" });
+  if (walkTree(join(fx.store, "apps/web/1"), { withDigest: true }).sha256 !== fx.parentSha)
+    violations.push({ kind: "outside", detail: "the installed parent changed" });
+  if (readdirSync(fx.store).sort().join(",") !== fx.storeLayout)
+    violations.push({ kind: "outside", detail: `the store holds ${readdirSync(fx.store).join(", ")}` });
+  if (readdirSync(join(fx.store, "apps/web")).filter((n) => n !== "1" && n !== ".meta").length)
+    violations.push({ kind: "outside", detail: "a version was left in apps/web" });
   return { backend: fx.backend, seed, index, base: base.name, ops, outcome, message, violations };
 }
 
@@ -166,9 +186,17 @@ export interface FuzzSummary {
 }
 
 /** Runs cases [from, to) of run `seed`, or until `deadline` (ms since epoch). */
-export async function runFuzz(fx: Fixture, seed: number, opts: { from?: number; to?: number; deadline?: number; onCase?: (r: CaseResult) => void }): Promise<FuzzSummary> {
+export async function runFuzz(
+  fx: Fixture,
+  seed: number,
+  opts: { from?: number; to?: number; deadline?: number; onCase?: (r: CaseResult) => void },
+): Promise<FuzzSummary> {
   const sum: FuzzSummary = { cases: 0, outcomes: {}, counterexamples: [], pending: [] };
-  for (let i = opts.from ?? 0; i < (opts.to ?? Infinity) && (opts.deadline === undefined || Date.now() < opts.deadline); i++) {
+  for (
+    let i = opts.from ?? 0;
+    i < (opts.to ?? Infinity) && (opts.deadline === undefined || Date.now() < opts.deadline);
+    i++
+  ) {
     const r = await runCase(fx, seed, i);
     sum.cases++;
     sum.outcomes[r.outcome] = (sum.outcomes[r.outcome] ?? 0) + 1;
@@ -180,6 +208,11 @@ export async function runFuzz(fx: Fixture, seed: number, opts: { from?: number; 
 }
 
 export function describeCase(r: CaseResult): string {
-  const v = r.violations.map((x) => `${x.kind}${PENDING[r.backend].includes(x.kind) ? " (allowed at receive; verify re-hashes contents)" : ""}: ${x.detail}`).join("; ");
+  const v = r.violations
+    .map(
+      (x) =>
+        `${x.kind}${PENDING[r.backend].includes(x.kind) ? " (allowed at receive; verify re-hashes contents)" : ""}: ${x.detail}`,
+    )
+    .join("; ");
   return `${r.backend} seed=${r.seed} case=${r.index} (${r.base}; ${r.ops.join(", ")}) → ${r.outcome}${r.message ? ` (${r.message.slice(0, 160)})` : ""}${v ? ` — ${v}` : ""}`;
 }

@@ -5,8 +5,51 @@
 import { crc32c } from "../craft-send";
 import type { Rng } from "./rng";
 
-export const C = { SUBVOL: 1, SNAPSHOT: 2, MKFILE: 3, MKDIR: 4, MKNOD: 5, SYMLINK: 8, RENAME: 9, LINK: 10, UNLINK: 11, SET_XATTR: 13, REMOVE_XATTR: 14, WRITE: 15, CLONE: 16, TRUNCATE: 17, CHMOD: 18, CHOWN: 19, UTIMES: 20, END: 21 } as const;
-export const A = { UUID: 1, CTRANSID: 2, INO: 3, SIZE: 4, MODE: 5, UID: 6, GID: 7, RDEV: 8, CTIME: 9, MTIME: 10, ATIME: 11, XATTR_NAME: 13, XATTR_DATA: 14, PATH: 15, PATH_TO: 16, PATH_LINK: 17, FILE_OFFSET: 18, DATA: 19, CLONE_UUID: 20, CLONE_CTRANSID: 21, CLONE_PATH: 22, CLONE_OFFSET: 23, CLONE_LEN: 24 } as const;
+export const C = {
+  SUBVOL: 1,
+  SNAPSHOT: 2,
+  MKFILE: 3,
+  MKDIR: 4,
+  MKNOD: 5,
+  SYMLINK: 8,
+  RENAME: 9,
+  LINK: 10,
+  UNLINK: 11,
+  SET_XATTR: 13,
+  REMOVE_XATTR: 14,
+  WRITE: 15,
+  CLONE: 16,
+  TRUNCATE: 17,
+  CHMOD: 18,
+  CHOWN: 19,
+  UTIMES: 20,
+  END: 21,
+} as const;
+export const A = {
+  UUID: 1,
+  CTRANSID: 2,
+  INO: 3,
+  SIZE: 4,
+  MODE: 5,
+  UID: 6,
+  GID: 7,
+  RDEV: 8,
+  CTIME: 9,
+  MTIME: 10,
+  ATIME: 11,
+  XATTR_NAME: 13,
+  XATTR_DATA: 14,
+  PATH: 15,
+  PATH_TO: 16,
+  PATH_LINK: 17,
+  FILE_OFFSET: 18,
+  DATA: 19,
+  CLONE_UUID: 20,
+  CLONE_CTRANSID: 21,
+  CLONE_PATH: 22,
+  CLONE_OFFSET: 23,
+  CLONE_LEN: 24,
+} as const;
 
 export interface Cmd {
   type: number;
@@ -23,7 +66,7 @@ export function parseSend(buf: Buffer): Cmd[] {
     const type = buf.readUInt16LE(off + 4);
     const payload = buf.subarray(off + 10, off + 10 + len);
     const attrs: [number, Buffer][] = [];
-    for (let p = 0; p + 4 <= payload.length; ) {
+    for (let p = 0; p + 4 <= payload.length;) {
       const t = payload.readUInt16LE(p);
       const l = payload.readUInt16LE(p + 2);
       attrs.push([t, Buffer.from(payload.subarray(p + 4, p + 4 + l))]);
@@ -38,12 +81,14 @@ export function parseSend(buf: Buffer): Cmd[] {
 export function encodeSend(header: Buffer, cmds: Cmd[]): Buffer {
   const parts = [header.subarray(0, HEADER)];
   for (const c of cmds) {
-    const payload = Buffer.concat(c.attrs.flatMap(([t, v]) => {
-      const h = Buffer.alloc(4);
-      h.writeUInt16LE(t, 0);
-      h.writeUInt16LE(Math.min(v.length, 0xffff), 2);
-      return [h, v.subarray(0, 0xffff)];
-    }));
+    const payload = Buffer.concat(
+      c.attrs.flatMap(([t, v]) => {
+        const h = Buffer.alloc(4);
+        h.writeUInt16LE(t, 0);
+        h.writeUInt16LE(Math.min(v.length, 0xffff), 2);
+        return [h, v.subarray(0, 0xffff)];
+      }),
+    );
     const head = Buffer.alloc(10);
     head.writeUInt32LE(payload.length, 0);
     head.writeUInt16LE(c.type, 4);
@@ -70,11 +115,55 @@ export const CAP_SETUID = (() => {
 })();
 
 /** Paths worth trying: the parent's symlink out of the tree, escapes, NUL and control bytes. */
-export const PATHS = ["", "up/secret", "up", "up/sub/file", "..", "../x", "/etc/passwd", "a\0b", "bin/app\0x", "lib/data", "bin/app", "etc/conf", "s/x", "new", "x/../../y", "a\nb", "a".repeat(300)];
+export const PATHS = [
+  "",
+  "up/secret",
+  "up",
+  "up/sub/file",
+  "..",
+  "../x",
+  "/etc/passwd",
+  "a\0b",
+  "bin/app\0x",
+  "lib/data",
+  "bin/app",
+  "etc/conf",
+  "s/x",
+  "new",
+  "x/../../y",
+  "a\nb",
+  "a".repeat(300),
+];
 /** High bits above the 53 a JavaScript number holds exactly: 0o6755 and 0o2000 round away from the setuid/setgid bits. */
 const HIDDEN = [(1n << 63n) | 0o6755n, (1n << 63n) | 0o2000n, (1n << 63n) | 0o7777n, (1n << 62n) | 0o6755n];
-const MODES = [...HIDDEN, 0o4755n, 0o2755n, 0o6777n, 0o1777n, (1n << 63n) | 0o4755n, (1n << 32n) | 0o2755n, 0o020644n, 0o060644n, 0o104755n, 0xffffffffffffffffn, 0o644n, 0o140755n, 0o010644n];
-const XNAMES = ["security.capability", "security.capability\0", "security.capability\0user.x", "trusted.overlay.opaque", "system.posix_acl_access", "security.selinux", "user.x", "user.\n", "", "security.ima"];
+const MODES = [
+  ...HIDDEN,
+  0o4755n,
+  0o2755n,
+  0o6777n,
+  0o1777n,
+  (1n << 63n) | 0o4755n,
+  (1n << 32n) | 0o2755n,
+  0o020644n,
+  0o060644n,
+  0o104755n,
+  0xffffffffffffffffn,
+  0o644n,
+  0o140755n,
+  0o010644n,
+];
+const XNAMES = [
+  "security.capability",
+  "security.capability\0",
+  "security.capability\0user.x",
+  "trusted.overlay.opaque",
+  "system.posix_acl_access",
+  "security.selinux",
+  "user.x",
+  "user.\n",
+  "",
+  "security.ima",
+];
 const U64S = [0n, 1n, 4095n, 4096n, 8192n, (1n << 53n) + 1n, 1n << 63n, (1n << 64n) - 1n, 1n << 32n];
 const TARGETS = ["/etc", "../../../../sentinel", "/", "up", "../../../../sentinel/secret"];
 
@@ -91,14 +180,23 @@ export function contextOf(cmds: Cmd[], parentFiles: string[]): SendContext {
   const first = cmds[0]!;
   const get = (t: number) => first.attrs.find(([a]) => a === t)?.[1] ?? null;
   const files = new Set(parentFiles);
-  for (const c of cmds) if (c.type === C.WRITE) files.add(c.attrs.find(([a]) => a === A.PATH)?.[1].toString("utf8") ?? "");
+  for (const c of cmds)
+    if (c.type === C.WRITE) files.add(c.attrs.find(([a]) => a === A.PATH)?.[1].toString("utf8") ?? "");
   files.delete("");
-  return { selfUuid: get(A.UUID) ?? Buffer.alloc(16), parentUuid: first.type === C.SNAPSHOT ? get(A.CLONE_UUID) : null, parentCtransid: get(A.CLONE_CTRANSID), files: [...files] };
+  return {
+    selfUuid: get(A.UUID) ?? Buffer.alloc(16),
+    parentUuid: first.type === C.SNAPSHOT ? get(A.CLONE_UUID) : null,
+    parentCtransid: get(A.CLONE_CTRANSID),
+    files: [...files],
+  };
 }
 
 function attrValue(rng: Rng, type: number, ctx: SendContext, old: Buffer): Buffer {
   switch (type) {
-    case A.PATH: case A.PATH_TO: case A.PATH_LINK: case A.CLONE_PATH:
+    case A.PATH:
+    case A.PATH_TO:
+    case A.PATH_LINK:
+    case A.CLONE_PATH:
       if (rng.chance(0.3)) return str(rng.pick(ctx.files));
       if (rng.chance(0.2) && old.length) {
         const b = Buffer.from(old);
@@ -106,15 +204,29 @@ function attrValue(rng: Rng, type: number, ctx: SendContext, old: Buffer): Buffe
         return b;
       }
       return str(rng.pick(PATHS));
-    case A.MODE: return u64(rng.pick(MODES));
-    case A.UID: case A.GID: return u64(rng.pick([0n, 1000n, 0xffffffffn, 1n << 32n, 1n << 63n]));
-    case A.RDEV: return u64(rng.pick([0x103n, 0n, 1n << 63n]));
-    case A.XATTR_NAME: return str(rng.pick(XNAMES));
-    case A.XATTR_DATA: return rng.chance(0.7) ? CAP_SETUID : rng.bytes(rng.int(40));
-    case A.UUID: case A.CLONE_UUID: return rng.pick([ctx.selfUuid, ctx.parentUuid ?? ctx.selfUuid, rng.bytes(16)]);
-    case A.DATA: return rng.bytes(1 + rng.int(5000));
-    case A.CTIME: case A.MTIME: case A.ATIME: case 12: return rng.chance(0.5) ? Buffer.alloc(12, 0xff) : rng.bytes(12); // u64 seconds + u32 ns
-    default: return rng.chance(0.8) ? u64(rng.pick(U64S)) : u64(BigInt(rng.u32()) << BigInt(rng.int(33)));
+    case A.MODE:
+      return u64(rng.pick(MODES));
+    case A.UID:
+    case A.GID:
+      return u64(rng.pick([0n, 1000n, 0xffffffffn, 1n << 32n, 1n << 63n]));
+    case A.RDEV:
+      return u64(rng.pick([0x103n, 0n, 1n << 63n]));
+    case A.XATTR_NAME:
+      return str(rng.pick(XNAMES));
+    case A.XATTR_DATA:
+      return rng.chance(0.7) ? CAP_SETUID : rng.bytes(rng.int(40));
+    case A.UUID:
+    case A.CLONE_UUID:
+      return rng.pick([ctx.selfUuid, ctx.parentUuid ?? ctx.selfUuid, rng.bytes(16)]);
+    case A.DATA:
+      return rng.bytes(1 + rng.int(5000));
+    case A.CTIME:
+    case A.MTIME:
+    case A.ATIME:
+    case 12:
+      return rng.chance(0.5) ? Buffer.alloc(12, 0xff) : rng.bytes(12); // u64 seconds + u32 ns
+    default:
+      return rng.chance(0.8) ? u64(rng.pick(U64S)) : u64(BigInt(rng.u32()) << BigInt(rng.int(33)));
   }
 }
 
@@ -124,34 +236,143 @@ function template(rng: Rng, ctx: SendContext): Cmd[] {
   const pathOrRoot = () => (rng.chance(0.3) ? str("") : file());
   const ino = u64(BigInt(300 + rng.int(100)));
   switch (rng.int(11)) {
-    case 0: return [{ type: C.SET_XATTR, attrs: [[A.PATH, pathOrRoot()], [A.XATTR_NAME, str(rng.pick(XNAMES))], [A.XATTR_DATA, CAP_SETUID]] }];
-    case 1: return [{ type: C.CHMOD, attrs: [[A.PATH, pathOrRoot()], [A.MODE, u64(rng.pick(rng.chance(0.5) ? HIDDEN : MODES))]] }];
-    case 2: return [{ type: C.CHOWN, attrs: [[A.PATH, pathOrRoot()], [A.UID, u64(rng.pick([0n, 0xffffffffn, 1n << 32n]))], [A.GID, u64(0n)]] }];
-    case 3: return [{ type: C.MKNOD, attrs: [[A.PATH, str("dev0")], [A.INO, ino], [A.MODE, u64(rng.pick(MODES))], [A.RDEV, u64(0x103n)]] }];
-    case 4: return [
-      { type: C.SYMLINK, attrs: [[A.PATH, str("s")], [A.INO, ino], [A.PATH_LINK, str(rng.pick(TARGETS))]] },
-      rng.chance(0.5)
-        ? { type: C.MKFILE, attrs: [[A.PATH, str("s/pwned")], [A.INO, u64(450n)]] }
-        : { type: C.WRITE, attrs: [[A.PATH, str(rng.pick(["s/x", "s", "s/secret"]))], [A.FILE_OFFSET, u64(0n)], [A.DATA, str("pwned\n")]] },
-    ];
-    case 5: return [{ type: C.LINK, attrs: [[A.PATH, str("hl")], [A.PATH_LINK, str(rng.chance(0.5) ? rng.pick(PATHS) : rng.pick(ctx.files))]] }];
-    case 6: return [{ type: C.RENAME, attrs: [[A.PATH, file()], [A.PATH_TO, str(rng.pick(PATHS))]] }];
+    case 0:
+      return [
+        {
+          type: C.SET_XATTR,
+          attrs: [
+            [A.PATH, pathOrRoot()],
+            [A.XATTR_NAME, str(rng.pick(XNAMES))],
+            [A.XATTR_DATA, CAP_SETUID],
+          ],
+        },
+      ];
+    case 1:
+      return [
+        {
+          type: C.CHMOD,
+          attrs: [
+            [A.PATH, pathOrRoot()],
+            [A.MODE, u64(rng.pick(rng.chance(0.5) ? HIDDEN : MODES))],
+          ],
+        },
+      ];
+    case 2:
+      return [
+        {
+          type: C.CHOWN,
+          attrs: [
+            [A.PATH, pathOrRoot()],
+            [A.UID, u64(rng.pick([0n, 0xffffffffn, 1n << 32n]))],
+            [A.GID, u64(0n)],
+          ],
+        },
+      ];
+    case 3:
+      return [
+        {
+          type: C.MKNOD,
+          attrs: [
+            [A.PATH, str("dev0")],
+            [A.INO, ino],
+            [A.MODE, u64(rng.pick(MODES))],
+            [A.RDEV, u64(0x103n)],
+          ],
+        },
+      ];
+    case 4:
+      return [
+        {
+          type: C.SYMLINK,
+          attrs: [
+            [A.PATH, str("s")],
+            [A.INO, ino],
+            [A.PATH_LINK, str(rng.pick(TARGETS))],
+          ],
+        },
+        rng.chance(0.5)
+          ? {
+              type: C.MKFILE,
+              attrs: [
+                [A.PATH, str("s/pwned")],
+                [A.INO, u64(450n)],
+              ],
+            }
+          : {
+              type: C.WRITE,
+              attrs: [
+                [A.PATH, str(rng.pick(["s/x", "s", "s/secret"]))],
+                [A.FILE_OFFSET, u64(0n)],
+                [A.DATA, str("pwned\n")],
+              ],
+            },
+      ];
+    case 5:
+      return [
+        {
+          type: C.LINK,
+          attrs: [
+            [A.PATH, str("hl")],
+            [A.PATH_LINK, str(rng.chance(0.5) ? rng.pick(PATHS) : rng.pick(ctx.files))],
+          ],
+        },
+      ];
+    case 6:
+      return [
+        {
+          type: C.RENAME,
+          attrs: [
+            [A.PATH, file()],
+            [A.PATH_TO, str(rng.pick(PATHS))],
+          ],
+        },
+      ];
     case 7:
-    case 8: return [{
-      type: C.CLONE,
-      attrs: [
-        [A.PATH, file()], [A.FILE_OFFSET, u64(rng.pick([0n, 4096n]))], [A.CLONE_LEN, u64(rng.pick([4096n, 8192n, 1n << 63n]))],
-        [A.CLONE_UUID, rng.chance(0.8) && ctx.parentUuid ? ctx.parentUuid : ctx.selfUuid], [A.CLONE_CTRANSID, ctx.parentCtransid ?? u64(7n)],
-        [A.CLONE_PATH, str(rng.pick(["up/secret", "up/sub/file", "up/../secret", ...ctx.files]))], [A.CLONE_OFFSET, u64(rng.pick([0n, 4096n, 1n << 63n]))],
-      ],
-    }];
-    case 9: return [{ type: C.WRITE, attrs: [[A.PATH, str(rng.pick(["up/secret", "up/x", ...ctx.files]))], [A.FILE_OFFSET, u64(rng.pick(U64S))], [A.DATA, str("pwned\n")]] }];
-    default: return [{ type: C.TRUNCATE, attrs: [[A.PATH, file()], [A.SIZE, u64(rng.pick(U64S))]] }];
+    case 8:
+      return [
+        {
+          type: C.CLONE,
+          attrs: [
+            [A.PATH, file()],
+            [A.FILE_OFFSET, u64(rng.pick([0n, 4096n]))],
+            [A.CLONE_LEN, u64(rng.pick([4096n, 8192n, 1n << 63n]))],
+            [A.CLONE_UUID, rng.chance(0.8) && ctx.parentUuid ? ctx.parentUuid : ctx.selfUuid],
+            [A.CLONE_CTRANSID, ctx.parentCtransid ?? u64(7n)],
+            [A.CLONE_PATH, str(rng.pick(["up/secret", "up/sub/file", "up/../secret", ...ctx.files]))],
+            [A.CLONE_OFFSET, u64(rng.pick([0n, 4096n, 1n << 63n]))],
+          ],
+        },
+      ];
+    case 9:
+      return [
+        {
+          type: C.WRITE,
+          attrs: [
+            [A.PATH, str(rng.pick(["up/secret", "up/x", ...ctx.files]))],
+            [A.FILE_OFFSET, u64(rng.pick(U64S))],
+            [A.DATA, str("pwned\n")],
+          ],
+        },
+      ];
+    default:
+      return [
+        {
+          type: C.TRUNCATE,
+          attrs: [
+            [A.PATH, file()],
+            [A.SIZE, u64(rng.pick(U64S))],
+          ],
+        },
+      ];
   }
 }
 
 /** Applies 1–3 mutations; returns the new stream and what was done (for the report). */
-export function mutateSend(rng: Rng, stream: Buffer, parentFiles: string[]): { stream: Buffer; ops: string[] } {
+export function mutateSend(
+  rng: Rng,
+  stream: Buffer,
+  parentFiles: string[],
+): { stream: Buffer; ops: string[] } {
   const header = stream.subarray(0, HEADER);
   const cmds = parseSend(stream);
   const ctx = contextOf(cmds, parentFiles);
@@ -186,7 +407,10 @@ export function mutateSend(rng: Rng, stream: Buffer, parentFiles: string[]): { s
     } else if (k < 76) {
       const at = body();
       if (!cmds[at]) continue;
-      cmds.splice(at, 0, { type: cmds[at]!.type, attrs: cmds[at]!.attrs.map(([t, v]) => [t, Buffer.from(v)] as [number, Buffer]) });
+      cmds.splice(at, 0, {
+        type: cmds[at]!.type,
+        attrs: cmds[at]!.attrs.map(([t, v]) => [t, Buffer.from(v)] as [number, Buffer]),
+      });
       ops.push(`duplicate cmd ${at}`);
     } else if (k < 81) {
       const at = body();

@@ -47,21 +47,59 @@ export interface TreeContext {
   secretSha: string;
 }
 
-const PATHS = ["up/secret", "up", "up/sub/file", "../x", "/etc/passwd", "a\0b", "a\nb", "a\ud800", "s/x", "", ".", "x/./y", "s/pwned", "a".repeat(300)];
+const PATHS = [
+  "up/secret",
+  "up",
+  "up/sub/file",
+  "../x",
+  "/etc/passwd",
+  "a\0b",
+  "a\nb",
+  "a\ud800",
+  "s/x",
+  "",
+  ".",
+  "x/./y",
+  "s/pwned",
+  "a".repeat(300),
+];
 const TARGETS = ["/etc", "../../../../sentinel", "", "a\0b", "up"];
 
 function fieldValue(rng: Rng, key: string, r: Obj, paths: string[], ctx: TreeContext): unknown {
   switch (key) {
-    case "m": return rng.pick([0o4755, 0o2775, 0o6777, 0o104755, 2 ** 32 + 0o4755, 0o7777, -1, 1.5, "493", 2 ** 53, 0o1777]);
-    case "u": case "g": return rng.pick([0, 1000, 0xffffffff, -1, 2 ** 32, 0.5]);
-    case "s": return rng.pick([0, (r.s as number) + 1, (r.s as number) - 1, 2 ** 53 - 1, 1e20, ctx.secretSize]);
-    case "mt": return rng.pick([-1, 0, 1e300, 2 ** 53]);
-    case "p": return rng.chance(0.3) && paths.length ? rng.pick(paths) : rng.pick(PATHS);
-    case "target": return rng.pick(TARGETS);
-    case "to": return rng.pick([...paths, "up/secret", "s", "nonexistent", "."]);
-    case "sha": return rng.pick([ctx.secretSha, "0".repeat(64), "XYZ"]);
-    case "t": return rng.pick(["d", "f", "l", "h", "P", "c", "b", "e", "x"]);
-    default: return rng.pick([0, 1, 2 ** 53, -1]);
+    case "m":
+      return rng.pick([
+        0o4755,
+        0o2775,
+        0o6777,
+        0o104755,
+        2 ** 32 + 0o4755,
+        0o7777,
+        -1,
+        1.5,
+        "493",
+        2 ** 53,
+        0o1777,
+      ]);
+    case "u":
+    case "g":
+      return rng.pick([0, 1000, 0xffffffff, -1, 2 ** 32, 0.5]);
+    case "s":
+      return rng.pick([0, (r.s as number) + 1, (r.s as number) - 1, 2 ** 53 - 1, 1e20, ctx.secretSize]);
+    case "mt":
+      return rng.pick([-1, 0, 1e300, 2 ** 53]);
+    case "p":
+      return rng.chance(0.3) && paths.length ? rng.pick(paths) : rng.pick(PATHS);
+    case "target":
+      return rng.pick(TARGETS);
+    case "to":
+      return rng.pick([...paths, "up/secret", "s", "nonexistent", "."]);
+    case "sha":
+      return rng.pick([ctx.secretSha, "0".repeat(64), "XYZ"]);
+    case "t":
+      return rng.pick(["d", "f", "l", "h", "P", "c", "b", "e", "x"]);
+    default:
+      return rng.pick([0, 1, 2 ** 53, -1]);
   }
 }
 
@@ -69,14 +107,49 @@ function template(rng: Rng, paths: string[], ctx: TreeContext): Rec[] {
   const rec = (obj: Obj, data = Buffer.alloc(0)): Rec => ({ header: Buffer.alloc(0), obj, data });
   const owner = { u: 0, g: 0, mt: 0 };
   switch (rng.int(8)) {
-    case 0: return [rec({ t: "l", p: "s", ...owner, target: rng.pick(TARGETS) }), rec({ t: "f", p: rng.pick(["s/pwned", "s/secret"]), m: 0o644, ...owner, s: 6 }, Buffer.from("pwned\n"))];
-    case 1: return [rec({ t: "P", p: rng.pick(["up/secret", ...ctx.parentFiles]), m: 0o600, ...owner, s: ctx.secretSize, sha: ctx.secretSha })];
-    case 2: return [rec({ t: "h", p: "hl", to: rng.pick(["up/secret", "up", ...paths]) })];
-    case 3: return [rec({ t: "d", p: ".", m: rng.pick([0o755, 0o4755, 0o2775]), ...owner })];
-    case 4: return [rec({ t: "c", p: "dev0", m: 0o644, u: 0, g: 0, rdev: 0x103 })];
-    case 5: return [rec({ t: "f", p: rng.pick(paths.length ? paths : ["x"]), m: 0o644, ...owner, s: 3 }, Buffer.from("dup"))];
-    case 6: return [rec({ t: "f", p: "cap", m: 0o755, ...owner, s: 3, x: { "security.capability": "AQAAAoAAAAA=" } }, Buffer.from("cap"))];
-    default: return [rec({ t: "f", p: "new", m: rng.pick([0o4755, 0o644, 0o2755]), ...owner, s: 4 }, Buffer.from("new\n"))];
+    case 0:
+      return [
+        rec({ t: "l", p: "s", ...owner, target: rng.pick(TARGETS) }),
+        rec(
+          { t: "f", p: rng.pick(["s/pwned", "s/secret"]), m: 0o644, ...owner, s: 6 },
+          Buffer.from("pwned\n"),
+        ),
+      ];
+    case 1:
+      return [
+        rec({
+          t: "P",
+          p: rng.pick(["up/secret", ...ctx.parentFiles]),
+          m: 0o600,
+          ...owner,
+          s: ctx.secretSize,
+          sha: ctx.secretSha,
+        }),
+      ];
+    case 2:
+      return [rec({ t: "h", p: "hl", to: rng.pick(["up/secret", "up", ...paths]) })];
+    case 3:
+      return [rec({ t: "d", p: ".", m: rng.pick([0o755, 0o4755, 0o2775]), ...owner })];
+    case 4:
+      return [rec({ t: "c", p: "dev0", m: 0o644, u: 0, g: 0, rdev: 0x103 })];
+    case 5:
+      return [
+        rec(
+          { t: "f", p: rng.pick(paths.length ? paths : ["x"]), m: 0o644, ...owner, s: 3 },
+          Buffer.from("dup"),
+        ),
+      ];
+    case 6:
+      return [
+        rec(
+          { t: "f", p: "cap", m: 0o755, ...owner, s: 3, x: { "security.capability": "AQAAAoAAAAA=" } },
+          Buffer.from("cap"),
+        ),
+      ];
+    default:
+      return [
+        rec({ t: "f", p: "new", m: rng.pick([0o4755, 0o644, 0o2755]), ...owner, s: 4 }, Buffer.from("new\n")),
+      ];
   }
 }
 
@@ -102,7 +175,11 @@ function recount(recs: Rec[]): { files: number; bytes: number } | null {
 }
 
 /** Applies 1–3 mutations; returns the stream, the tree counts to sign (or null: keep the manifest's) and what was done. */
-export function mutateTree(rng: Rng, stream: Buffer, ctx: TreeContext): { stream: Buffer; counts: { files: number; bytes: number } | null; ops: string[] } {
+export function mutateTree(
+  rng: Rng,
+  stream: Buffer,
+  ctx: TreeContext,
+): { stream: Buffer; counts: { files: number; bytes: number } | null; ops: string[] } {
   const preamble = stream.subarray(0, PREAMBLE);
   const recs = parseTree(stream);
   const paths = recs.flatMap((r) => (typeof r.obj?.p === "string" && r.obj.p !== "." ? [r.obj.p] : []));
@@ -116,8 +193,16 @@ export function mutateTree(rng: Rng, stream: Buffer, ctx: TreeContext): { stream
       // parent's up/secret (its real digest) — only a reader that follows the symlink takes it.
       const at = recs.findIndex((r) => r.obj?.p === "up");
       if (at < 0) continue;
-      recs[at] = { header: Buffer.alloc(0), obj: { t: "d", p: "up", m: 0o755, u: 0, g: 0, mt: 0 }, data: Buffer.alloc(0) };
-      recs.splice(at + 1, 0, { header: Buffer.alloc(0), obj: { t: "P", p: "up/secret", m: 0o600, u: 0, g: 0, mt: 0, s: ctx.secretSize, sha: ctx.secretSha }, data: Buffer.alloc(0) });
+      recs[at] = {
+        header: Buffer.alloc(0),
+        obj: { t: "d", p: "up", m: 0o755, u: 0, g: 0, mt: 0 },
+        data: Buffer.alloc(0),
+      };
+      recs.splice(at + 1, 0, {
+        header: Buffer.alloc(0),
+        obj: { t: "P", p: "up/secret", m: 0o600, u: 0, g: 0, mt: 0, s: ctx.secretSize, sha: ctx.secretSha },
+        data: Buffer.alloc(0),
+      });
       ops.push("link the parent's up/secret");
     } else if (k < 30) {
       const at = body();
@@ -129,7 +214,10 @@ export function mutateTree(rng: Rng, stream: Buffer, ctx: TreeContext): { stream
       if (!r?.obj) continue;
       const keys = Object.keys(r.obj);
       const key = rng.chance(0.1) ? rng.pick(["x", "xattrs", "caps", "acl"]) : rng.pick(keys);
-      r.obj[key] = key === "x" || key === "xattrs" ? { "security.capability": "AQAAAoAAAAA=" } : fieldValue(rng, key, r.obj, paths, ctx);
+      r.obj[key] =
+        key === "x" || key === "xattrs"
+          ? { "security.capability": "AQAAAoAAAAA=" }
+          : fieldValue(rng, key, r.obj, paths, ctx);
       ops.push(`set ${key} of ${String(r.obj.p)}`);
     } else if (k < 67) {
       recs.splice(body(), 1);
@@ -138,7 +226,11 @@ export function mutateTree(rng: Rng, stream: Buffer, ctx: TreeContext): { stream
       const at = body();
       const r = recs[at];
       if (!r) continue;
-      recs.splice(at, 0, { header: Buffer.from(r.header), obj: r.obj && { ...r.obj }, data: Buffer.from(r.data) });
+      recs.splice(at, 0, {
+        header: Buffer.from(r.header),
+        obj: r.obj && { ...r.obj },
+        data: Buffer.from(r.data),
+      });
       ops.push(`duplicate ${String(r.obj?.p)}`);
     } else if (k < 79) {
       const at = body();
@@ -159,7 +251,9 @@ export function mutateTree(rng: Rng, stream: Buffer, ctx: TreeContext): { stream
     } else if (k < 96) {
       const r = recs[body()];
       if (!r?.obj) continue;
-      r.header = Buffer.from(JSON.stringify(r.obj).replace(/:(\d+)/, rng.pick([": $1", ":$1.0", ":$1e0", ':"$1"'])));
+      r.header = Buffer.from(
+        JSON.stringify(r.obj).replace(/:(\d+)/, rng.pick([": $1", ":$1.0", ":$1e0", ':"$1"'])),
+      );
       r.obj = null;
       ops.push("a header written another way");
     } else {

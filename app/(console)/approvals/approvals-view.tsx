@@ -22,7 +22,9 @@ export function ApprovalsView() {
   const approve = useMutation(
     trpc.rollouts.approve.mutationOptions({
       onSuccess: (r, v) => {
-        setConfirmation(`You approved rollout ${numberOf(v.rolloutId)}; it is now ${r.state.replace(/_/g, " ")}.`);
+        setConfirmation(
+          `You approved rollout ${numberOf(v.rolloutId)}; it is now ${r.state.replace(/_/g, " ")}.`,
+        );
         return refresh();
       },
     }),
@@ -48,9 +50,10 @@ export function ApprovalsView() {
       {confirmation && !failed && <OkNote>{confirmation}</OkNote>}
       {pending.isPending && <p className="text-sm text-muted">Loading…</p>}
       {pending.error && <ErrorNote>Could not load approvals: {errorMessage(pending.error)}</ErrorNote>}
-      {pending.data && pending.data.rollouts.length === 0 && pending.data.policies.length === 0 && pending.data.lapsed.length === 0 && (
-        <p className="text-sm text-muted">Nothing waits for approval.</p>
-      )}
+      {pending.data &&
+        pending.data.rollouts.length === 0 &&
+        pending.data.policies.length === 0 &&
+        pending.data.lapsed.length === 0 && <p className="text-sm text-muted">Nothing waits for approval.</p>}
       {pending.data?.rollouts.map((r) => (
         <section key={r.id} className="card flex flex-col gap-2 text-sm" aria-label={`Rollout ${r.number}`}>
           <h2 className="font-medium">
@@ -67,23 +70,34 @@ export function ApprovalsView() {
           <RuntimeAffects kind={r.risk.kind} affects={r.risk.affects} />
           <p>Why approval: {r.reasons.join("; ")}</p>
           <p>
-            Risk: {r.risk.hosts} host(s) in {r.risk.environments.join(", ")} · {bytes(r.risk.bytes)} to send · waves {r.risk.waves.join(" → ")} ·
-            needs {r.requiredApprovals} from {r.approverRole} · {bytes(r.risk.diskNeeded)} disk
+            Risk: {r.risk.hosts} host(s) in {r.risk.environments.join(", ")} · {bytes(r.risk.bytes)} to send ·
+            waves {r.risk.waves.join(" → ")} · needs {r.requiredApprovals} from {r.approverRole} ·{" "}
+            {bytes(r.risk.diskNeeded)} disk
           </p>
           <p data-testid="approval-windows">
-            {r.windows.length > 0 ? <>Windows: {r.windows.join("; ")}. </> : "No maintenance window binds its hosts. "}
+            {r.windows.length > 0 ? (
+              <>Windows: {r.windows.join("; ")}. </>
+            ) : (
+              "No maintenance window binds its hosts. "
+            )}
             {r.nextStart ? (
               <>
                 Could start: <Time value={r.nextStart} />
               </>
             ) : (
-              <strong>Its hosts&apos; windows are never open together in the next 14 days: it cannot start as planned.</strong>
+              <strong>
+                Its hosts&apos; windows are never open together in the next 14 days: it cannot start as
+                planned.
+              </strong>
             )}
           </p>
           <details>
             <summary className="cursor-pointer">
               Plan per host ({r.hostCount}
-              {r.hostCount > r.hosts.length ? `, first ${r.hosts.length} shown; all on the rollout's page` : ""})
+              {r.hostCount > r.hosts.length
+                ? `, first ${r.hosts.length} shown; all on the rollout's page`
+                : ""}
+              )
             </summary>
             <table className="table mt-2 text-xs" aria-label={`Plan of rollout ${r.number}`}>
               <thead>
@@ -129,10 +143,16 @@ export function ApprovalsView() {
                 value={comments[r.id] ?? ""}
                 onChange={(e) => setComments({ ...comments, [r.id]: e.target.value })}
               />
-              <button className="btn btn-primary" onClick={() => approve.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}>
+              <button
+                className="btn btn-primary"
+                onClick={() => approve.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}
+              >
                 Approve
               </button>
-              <button className="btn btn-danger" onClick={() => reject.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}>
+              <button
+                className="btn btn-danger"
+                onClick={() => reject.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}
+              >
                 Reject
               </button>
             </div>
@@ -140,7 +160,11 @@ export function ApprovalsView() {
         </section>
       ))}
       {pending.data?.lapsed.map((r) => (
-        <section key={r.id} className="card flex flex-col gap-2 text-sm" aria-label={`Lapsed: rollout ${r.number}`}>
+        <section
+          key={r.id}
+          className="card flex flex-col gap-2 text-sm"
+          aria-label={`Lapsed: rollout ${r.number}`}
+        >
           <h2 className="font-medium">
             <Link className="underline" href={`/rollouts/${r.id}`}>
               Rollout {r.number}
@@ -153,13 +177,20 @@ export function ApprovalsView() {
           </h2>
           <p data-testid="lapse-reason">Why: {r.reason}</p>
           <p>
-            {r.approvers.length > 0 ? `Approvals that no longer count: ${r.approvers.join(", ")}` : "No approvals had been given."}
-            {r.yours && " (including yours)"}. Nothing more is sent to its hosts until the requester plans it again and it is approved anew.
+            {r.approvers.length > 0
+              ? `Approvals that no longer count: ${r.approvers.join(", ")}`
+              : "No approvals had been given."}
+            {r.yours && " (including yours)"}. Nothing more is sent to its hosts until the requester plans it
+            again and it is approved anew.
           </p>
         </section>
       ))}
       {pending.data?.policies.map((p) => (
-        <section key={p.id} className="card flex flex-col gap-2 text-sm" aria-label={`Policy version ${p.version}`}>
+        <section
+          key={p.id}
+          className="card flex flex-col gap-2 text-sm"
+          aria-label={`Policy version ${p.version}`}
+        >
           <h2 className="font-medium">
             <Link className="underline" href={`/policy/versions/${p.version}`}>
               Policy version {p.version}
@@ -171,10 +202,16 @@ export function ApprovalsView() {
           {p.comment && <p>{p.comment}</p>}
           {p.canAnswer ? (
             <div className="flex gap-2">
-              <button className="btn btn-primary" onClick={() => approvePolicy.mutate({ versionId: p.id, digest: p.digest })}>
+              <button
+                className="btn btn-primary"
+                onClick={() => approvePolicy.mutate({ versionId: p.id, digest: p.digest })}
+              >
                 Approve policy
               </button>
-              <button className="btn btn-danger" onClick={() => rejectPolicy.mutate({ versionId: p.id, digest: p.digest })}>
+              <button
+                className="btn btn-danger"
+                onClick={() => rejectPolicy.mutate({ versionId: p.id, digest: p.digest })}
+              >
                 Reject
               </button>
             </div>

@@ -19,15 +19,28 @@ export function AppsView({ roles }: { roles: string[] }) {
   const app = picked ?? apps.data?.[0]?.app ?? null;
   const [asOf, setAsOf] = useState("");
   const at = asOf ? new Date(asOf) : undefined;
-  const dist = useQuery({ ...trpc.apps.distribution.queryOptions({ app: app ?? "x", ...(at ? { at } : {}) }), enabled: !!app });
+  const dist = useQuery({
+    ...trpc.apps.distribution.queryOptions({ app: app ?? "x", ...(at ? { at } : {}) }),
+    enabled: !!app,
+  });
   const drift = useQuery({ ...trpc.apps.drift.queryOptions({ app: app ?? "x" }), enabled: !!app });
   const [asOfCursor, setAsOfCursor] = useState<PageCursor>({});
-  const asOfHosts = useQuery({ ...trpc.hosts.asOf.queryOptions({ at: at ?? new Date(0), app: app ?? undefined, ...asOfCursor, pageSize: 50 }), enabled: !!at && !!app });
+  const asOfHosts = useQuery({
+    ...trpc.hosts.asOf.queryOptions({
+      at: at ?? new Date(0),
+      app: app ?? undefined,
+      ...asOfCursor,
+      pageSize: 50,
+    }),
+    enabled: !!at && !!app,
+  });
   const [staleHours, setStaleHours] = useState(24);
   const stale = useQuery(trpc.hosts.stale.queryOptions({ olderThanHours: staleHours, pageSize: 20 }));
   const [target, setTarget] = useState({ version: "", scope: "fleet", key: "" });
   const setTargetM = useMutation(
-    trpc.apps.setTarget.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.apps.drift.queryKey() }) }),
+    trpc.apps.setTarget.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.apps.drift.queryKey() }),
+    }),
   );
   const canSetTarget = roles.includes("admin") || roles.includes("operator");
   return (
@@ -40,11 +53,18 @@ export function AppsView({ roles }: { roles: string[] }) {
       {apps.error && <ErrorNote>{errorMessage(apps.error)}</ErrorNote>}
       <section aria-label="Apps" className="flex flex-wrap items-center gap-2">
         {apps.data?.map((a) => (
-          <button key={a.app} type="button" className={`btn ${a.app === app ? "btn-primary" : ""}`} onClick={() => (setPicked(a.app), setAsOfCursor({}))}>
+          <button
+            key={a.app}
+            type="button"
+            className={`btn ${a.app === app ? "btn-primary" : ""}`}
+            onClick={() => (setPicked(a.app), setAsOfCursor({}))}
+          >
             {a.app} <span className="text-xs opacity-70">{a.hosts} hosts</span>
           </button>
         ))}
-        {apps.data?.length === 0 && <p className="text-sm text-muted">No app is installed on any enrolled host yet.</p>}
+        {apps.data?.length === 0 && (
+          <p className="text-sm text-muted">No app is installed on any enrolled host yet.</p>
+        )}
         <ExportCsvButton request={{ table: "apps" }} />
       </section>
       <RuntimesSection />
@@ -52,7 +72,8 @@ export function AppsView({ roles }: { roles: string[] }) {
         <section aria-label="Version distribution" className="card flex flex-col gap-2">
           <div className="flex flex-wrap items-end justify-between gap-2">
             <h2 className="font-medium">
-              {app}: versions across {dist.data?.hostCount ?? "…"} hosts{dist.data?.at ? ` as of ${dist.data.at.toLocaleString()}` : ""}
+              {app}: versions across {dist.data?.hostCount ?? "…"} hosts
+              {dist.data?.at ? ` as of ${dist.data.at.toLocaleString()}` : ""}
             </h2>
             <div className="flex items-end gap-2">
               <AsOfField value={asOf} onChange={(v) => (setAsOf(v), setAsOfCursor({}))} />
@@ -62,7 +83,9 @@ export function AppsView({ roles }: { roles: string[] }) {
           {dist.data && (
             <div className="h-64 w-full">
               <ResponsiveContainer>
-                <BarChart data={[...dist.data.versions, { version: "not installed", hosts: dist.data.withoutApp }]}>
+                <BarChart
+                  data={[...dist.data.versions, { version: "not installed", hosts: dist.data.withoutApp }]}
+                >
                   <CartesianGrid strokeDasharray="3 3" />
                   <XAxis dataKey="version" />
                   <YAxis allowDecimals={false} />
@@ -104,7 +127,11 @@ export function AppsView({ roles }: { roles: string[] }) {
               ))}
             </tbody>
           </table>
-          <CursorPager label="As of pages" page={{ ...asOfHosts.data, noun: "hosts" }} onPage={setAsOfCursor} />
+          <CursorPager
+            label="As of pages"
+            page={{ ...asOfHosts.data, noun: "hosts" }}
+            onPage={setAsOfCursor}
+          />
         </section>
       )}
       {app && (
@@ -153,17 +180,33 @@ export function AppsView({ roles }: { roles: string[] }) {
               onSubmit={(e) => {
                 e.preventDefault();
                 const scope =
-                  target.scope === "fleet" ? { kind: "fleet" as const } : { kind: "environment" as const, environment: target.key };
+                  target.scope === "fleet"
+                    ? { kind: "fleet" as const }
+                    : { kind: "environment" as const, environment: target.key };
                 setTargetM.mutate({ app, version: target.version || null, scope });
               }}
             >
-              <input className="input w-32" placeholder="version" value={target.version} onChange={(e) => setTarget({ ...target, version: e.target.value })} />
-              <select className="input w-40" value={target.scope} onChange={(e) => setTarget({ ...target, scope: e.target.value })}>
+              <input
+                className="input w-32"
+                placeholder="version"
+                value={target.version}
+                onChange={(e) => setTarget({ ...target, version: e.target.value })}
+              />
+              <select
+                className="input w-40"
+                value={target.scope}
+                onChange={(e) => setTarget({ ...target, scope: e.target.value })}
+              >
                 <option value="fleet">whole fleet</option>
                 <option value="environment">environment</option>
               </select>
               {target.scope === "environment" && (
-                <input className="input w-32" placeholder="prod" value={target.key} onChange={(e) => setTarget({ ...target, key: e.target.value })} />
+                <input
+                  className="input w-32"
+                  placeholder="prod"
+                  value={target.key}
+                  onChange={(e) => setTarget({ ...target, key: e.target.value })}
+                />
               )}
               <button className="btn" type="submit">
                 Set target
@@ -177,8 +220,14 @@ export function AppsView({ roles }: { roles: string[] }) {
         <div className="mb-2 flex items-center justify-between">
           <h2 className="font-medium">
             Hosts not seen for{" "}
-            <input className="input inline w-20" type="number" min={1} value={staleHours} onChange={(e) => setStaleHours(Number(e.target.value) || 24)} /> hours (
-            {stale.data?.total ?? "…"})
+            <input
+              className="input inline w-20"
+              type="number"
+              min={1}
+              value={staleHours}
+              onChange={(e) => setStaleHours(Number(e.target.value) || 24)}
+            />{" "}
+            hours ({stale.data?.total ?? "…"})
           </h2>
           <ExportCsvButton request={{ table: "stale", olderThanMs: staleHours * 3600_000 }} />
         </div>

@@ -26,7 +26,13 @@ export function RuntimesSection() {
             <tr key={r.runtime}>
               <td>{r.runtime}</td>
               <td className="font-mono">{r.versions.map((v) => `${v.version} (${v.hosts})`).join(", ")}</td>
-              <td>{r.drift ? <Badge tone="danger">drift{r.newestRelease ? ` · newest ${r.newestRelease}` : ""}</Badge> : <Badge tone="ok">none</Badge>}</td>
+              <td>
+                {r.drift ? (
+                  <Badge tone="danger">drift{r.newestRelease ? ` · newest ${r.newestRelease}` : ""}</Badge>
+                ) : (
+                  <Badge tone="ok">none</Badge>
+                )}
+              </td>
               <td>
                 {r.usedBy.length === 0
                   ? "no installed app"

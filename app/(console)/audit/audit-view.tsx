@@ -46,16 +46,31 @@ function FilterForm({ filters }: { filters: AuditFilters }) {
       <label htmlFor={`audit-${name}`} className="label">
         {label}
       </label>
-      <input id={`audit-${name}`} name={name} defaultValue={filters[name] ?? ""} className="input" {...props} />
+      <input
+        id={`audit-${name}`}
+        name={name}
+        defaultValue={filters[name] ?? ""}
+        className="input"
+        {...props}
+      />
     </div>
   );
   return (
-    <form onSubmit={onSubmit} className="card grid items-end gap-3 sm:grid-cols-3 lg:grid-cols-7" aria-label="Filter audit log">
+    <form
+      onSubmit={onSubmit}
+      className="card grid items-end gap-3 sm:grid-cols-3 lg:grid-cols-7"
+      aria-label="Filter audit log"
+    >
       <div>
         <label htmlFor="audit-category" className="label">
           Category
         </label>
-        <select id="audit-category" name="category" className="input" defaultValue={CATEGORIES.some((c) => c.prefix === filters.action) ? filters.action : ""}>
+        <select
+          id="audit-category"
+          name="category"
+          className="input"
+          defaultValue={CATEGORIES.some((c) => c.prefix === filters.action) ? filters.action : ""}
+        >
           <option value="">all</option>
           {CATEGORIES.map((c) => (
             <option key={c.prefix} value={c.prefix}>
@@ -137,10 +152,20 @@ function AuditPages({ filters }: { filters: AuditFilters }) {
         </table>
       )}
       <div className="flex items-center gap-2 text-sm">
-        <button type="button" className="btn" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+        <button
+          type="button"
+          className="btn"
+          disabled={cursors.length <= 1}
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+        >
           ← Newer
         </button>
-        <button type="button" className="btn" disabled={!nextCursor} onClick={() => setCursors((c) => [...c, nextCursor ?? undefined])}>
+        <button
+          type="button"
+          className="btn"
+          disabled={!nextCursor}
+          onClick={() => setCursors((c) => [...c, nextCursor ?? undefined])}
+        >
           Older →
         </button>
         <span className="text-muted">Page {cursors.length}</span>
@@ -167,7 +192,8 @@ const CATEGORIES = [
 
 /** The detail as fields (key: value), nested values as compact JSON; long values wrap. */
 function DetailFields({ detail }: { detail: unknown }) {
-  if (detail == null || typeof detail !== "object") return detail == null ? null : <span>{String(detail)}</span>;
+  if (detail == null || typeof detail !== "object")
+    return detail == null ? null : <span>{String(detail)}</span>;
   const entries = Object.entries(detail as Record<string, unknown>);
   if (entries.length === 0) return null;
   return (
@@ -212,19 +238,26 @@ function VerifyChain() {
   return (
     <>
       <PageHeader title="Audit log">
-        <button type="button" className="btn" disabled={verify.isFetching} onClick={() => void verify.refetch()}>
+        <button
+          type="button"
+          className="btn"
+          disabled={verify.isFetching}
+          onClick={() => void verify.refetch()}
+        >
           {verify.isFetching ? "Verifying…" : "Verify chain"}
         </button>
       </PageHeader>
       {verify.error && <ErrorNote>Verification failed to run: {errorMessage(verify.error)}</ErrorNote>}
-      {result && !verify.isFetching && (
-        result.ok ? (
+      {result &&
+        !verify.isFetching &&
+        (result.ok ? (
           <OkNote>
             Chain intact: all {result.rows} events verified
             {result.checkpoints.newest ? (
               <>
-                , matching {result.checkpoints.count} signed checkpoints (newest #{result.checkpoints.newest.seq} of{" "}
-                <Time value={result.checkpoints.newest.at} />, {result.checkpoints.newest.rows} events).
+                , matching {result.checkpoints.count} signed checkpoints (newest #
+                {result.checkpoints.newest.seq} of <Time value={result.checkpoints.newest.at} />,{" "}
+                {result.checkpoints.newest.rows} events).
               </>
             ) : (
               "; no checkpoint yet."
@@ -232,10 +265,17 @@ function VerifyChain() {
           </OkNote>
         ) : (
           <ErrorNote>
-            {{ chain: "Chain broken", rewrite: "Log rewritten", truncation: "Log truncated", checkpoints: "Checkpoints invalid" }[result.kind]}: {result.message}
+            {
+              {
+                chain: "Chain broken",
+                rewrite: "Log rewritten",
+                truncation: "Log truncated",
+                checkpoints: "Checkpoints invalid",
+              }[result.kind]
+            }
+            : {result.message}
           </ErrorNote>
-        )
-      )}
+        ))}
     </>
   );
 }

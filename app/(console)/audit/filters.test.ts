@@ -3,7 +3,9 @@ import { filtersFromParams, filtersToParams, localToDate } from "./filters";
 
 describe("audit filters", () => {
   it("round-trips through the URL and drops empty values", () => {
-    const f = filtersFromParams(new URLSearchParams("actor=a%40x.io&action=user.create&target=&from=2026-11-26T10:00&junk=1"));
+    const f = filtersFromParams(
+      new URLSearchParams("actor=a%40x.io&action=user.create&target=&from=2026-11-26T10:00&junk=1"),
+    );
     expect(f).toEqual({ actor: "a@x.io", action: "user.create", from: "2026-11-26T10:00" });
     expect(filtersToParams(f).toString()).toBe("actor=a%40x.io&action=user.create&from=2026-11-26T10%3A00");
   });

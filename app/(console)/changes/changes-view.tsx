@@ -41,7 +41,8 @@ export function ChangesView() {
           </h2>
           <p>Why approval: {c.reasons.join("; ")}</p>
           <p className="text-muted">
-            {c.kind} · needs {c.requiredApprovals} from {c.approverRole} · digest <code>{c.digest.slice(0, 16)}</code>
+            {c.kind} · needs {c.requiredApprovals} from {c.approverRole} · digest{" "}
+            <code>{c.digest.slice(0, 16)}</code>
           </p>
           <details>
             <summary className="cursor-pointer text-muted">The exact change</summary>
@@ -71,10 +72,16 @@ export function ChangesView() {
                 value={comments[c.id] ?? ""}
                 onChange={(e) => setComments({ ...comments, [c.id]: e.target.value })}
               />
-              <button className="btn btn-primary" onClick={() => approve.mutate({ id: c.id, digest: c.digest, comment: comments[c.id] })}>
+              <button
+                className="btn btn-primary"
+                onClick={() => approve.mutate({ id: c.id, digest: c.digest, comment: comments[c.id] })}
+              >
                 Approve
               </button>
-              <button className="btn btn-danger" onClick={() => reject.mutate({ id: c.id, digest: c.digest, comment: comments[c.id] })}>
+              <button
+                className="btn btn-danger"
+                onClick={() => reject.mutate({ id: c.id, digest: c.digest, comment: comments[c.id] })}
+              >
                 Reject
               </button>
             </div>

@@ -10,9 +10,15 @@ type Pending = { message: string; number: number; password: string | null };
 
 export function pendingChange(error: unknown): Pending | null {
   if (!(error instanceof TRPCClientError)) return null;
-  const data = error.data as { appCode?: string; details?: { changeRequest?: { number: number }; once?: { password?: string } } } | undefined;
+  const data = error.data as
+    | { appCode?: string; details?: { changeRequest?: { number: number }; once?: { password?: string } } }
+    | undefined;
   if (data?.appCode !== "APPROVAL_REQUIRED" || !data.details?.changeRequest) return null;
-  return { message: error.message, number: data.details.changeRequest.number, password: data.details.once?.password ?? null };
+  return {
+    message: error.message,
+    number: data.details.changeRequest.number,
+    password: data.details.once?.password ?? null,
+  };
 }
 
 export function PendingChangeNote({ pending }: { pending: Pending }) {
@@ -25,7 +31,8 @@ export function PendingChangeNote({ pending }: { pending: Pending }) {
       {pending.password && (
         <>
           {" "}
-          The new user&apos;s password, shown only now: <code data-testid="generated-password">{pending.password}</code>
+          The new user&apos;s password, shown only now:{" "}
+          <code data-testid="generated-password">{pending.password}</code>
         </>
       )}
     </OkNote>

@@ -8,7 +8,13 @@ import { downloadCsv } from "./_csv";
 
 type ExportRequest = Parameters<ReturnType<typeof useTRPCClient>["hosts"]["exportCsv"]["query"]>[0];
 
-export function ExportCsvButton({ request, onError }: { request: ExportRequest; onError?: (message: string) => void }) {
+export function ExportCsvButton({
+  request,
+  onError,
+}: {
+  request: ExportRequest;
+  onError?: (message: string) => void;
+}) {
   const client = useTRPCClient();
   const [problem, setProblem] = useState<string | null>(null);
   const fail = onError ?? setProblem;
@@ -41,7 +47,13 @@ export function AsOfField({ value, onChange }: { value: string; onChange: (value
       <label className="label" htmlFor="as-of">
         As of
       </label>
-      <input id="as-of" type="datetime-local" className="input" value={value} onChange={(e) => onChange(e.target.value)} />
+      <input
+        id="as-of"
+        type="datetime-local"
+        className="input"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
     </div>
   );
 }

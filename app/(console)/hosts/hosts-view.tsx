@@ -10,14 +10,24 @@ import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui
 import { parseLabels } from "./_csv";
 import { ExportCsvButton } from "./export-csv-button";
 
-type Sort = "name" | "address" | "environment" | "os" | "reachable" | "lastSeenAt" | "lastRefreshAt" | "createdAt";
+type Sort =
+  "name" | "address" | "environment" | "os" | "reachable" | "lastSeenAt" | "lastRefreshAt" | "createdAt";
 
 export function HostsView({ roles }: { roles: string[] }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const canEnroll = roles.includes("admin");
   const canOperate = roles.includes("admin") || roles.includes("operator");
-  const [form, setForm] = useState({ q: "", labels: "", environment: "", app: "", version: "", os: "", reachable: "", staleHours: "" });
+  const [form, setForm] = useState({
+    q: "",
+    labels: "",
+    environment: "",
+    app: "",
+    version: "",
+    os: "",
+    reachable: "",
+    staleHours: "",
+  });
   const [applied, setApplied] = useState(form);
   const [sort, setSort] = useState<{ key: Sort; dir: "asc" | "desc" }>({ key: "name", dir: "asc" });
   // Keyset paging: the page after (or before) a cursor the server handed out; none is the first page.
@@ -39,7 +49,9 @@ export function HostsView({ roles }: { roles: string[] }) {
     ...(applied.version ? { version: applied.version } : {}),
     ...(applied.os ? { os: applied.os } : {}),
     ...(applied.reachable ? { reachable: applied.reachable === "yes" } : {}),
-    ...(applied.staleHours ? { seenBefore: new Date(Date.now() - Number(applied.staleHours) * 3600_000) } : {}),
+    ...(applied.staleHours
+      ? { seenBefore: new Date(Date.now() - Number(applied.staleHours) * 3600_000) }
+      : {}),
   };
   const hosts = useQuery({
     ...trpc.hosts.list.queryOptions({ filter, sort: sort.key, direction: sort.dir, ...cursor, pageSize: 50 }),
@@ -78,7 +90,12 @@ export function HostsView({ roles }: { roles: string[] }) {
   };
   const header = (key: Sort, label: string) => (
     <th>
-      <button type="button" className="font-medium" onClick={() => sortBy(key)} aria-label={`Sort by ${label}`}>
+      <button
+        type="button"
+        className="font-medium"
+        onClick={() => sortBy(key)}
+        aria-label={`Sort by ${label}`}
+      >
         {label} {sort.key === key ? (sort.dir === "asc" ? "▲" : "▼") : ""}
       </button>
     </th>
@@ -116,7 +133,8 @@ export function HostsView({ roles }: { roles: string[] }) {
         className="card grid grid-cols-2 gap-2 md:grid-cols-4"
         onSubmit={(e) => {
           e.preventDefault();
-          if (form.labels && !parseLabels(form.labels)) return setProblem("Labels are key=value pairs separated by spaces.");
+          if (form.labels && !parseLabels(form.labels))
+            return setProblem("Labels are key=value pairs separated by spaces.");
           setProblem(null);
           setCursor({});
           setApplied(form);
@@ -137,14 +155,25 @@ export function HostsView({ roles }: { roles: string[] }) {
             <label className="label" htmlFor={`f-${key}`}>
               {label}
             </label>
-            <input id={`f-${key}`} className="input" placeholder={ph} value={form[key]} onChange={(e) => setForm({ ...form, [key]: e.target.value })} />
+            <input
+              id={`f-${key}`}
+              className="input"
+              placeholder={ph}
+              value={form[key]}
+              onChange={(e) => setForm({ ...form, [key]: e.target.value })}
+            />
           </div>
         ))}
         <div>
           <label className="label" htmlFor="f-reachable">
             Reachable
           </label>
-          <select id="f-reachable" className="input" value={form.reachable} onChange={(e) => setForm({ ...form, reachable: e.target.value })}>
+          <select
+            id="f-reachable"
+            className="input"
+            value={form.reachable}
+            onChange={(e) => setForm({ ...form, reachable: e.target.value })}
+          >
             <option value="">any</option>
             <option value="yes">yes</option>
             <option value="no">no</option>
@@ -154,7 +183,10 @@ export function HostsView({ roles }: { roles: string[] }) {
           <button className="btn btn-primary" type="submit">
             Apply filters
           </button>
-          <ExportCsvButton request={{ table: "hosts", filter, sort: sort.key, direction: sort.dir }} onError={setProblem} />
+          <ExportCsvButton
+            request={{ table: "hosts", filter, sort: sort.key, direction: sort.dir }}
+            onError={setProblem}
+          />
         </div>
       </form>
       {notice && (noticeIsBad ? <ErrorNote>{notice}</ErrorNote> : <OkNote>{notice}</OkNote>)}
@@ -162,10 +194,20 @@ export function HostsView({ roles }: { roles: string[] }) {
       {canOperate && (
         <div className="flex flex-wrap items-center gap-2 text-sm" aria-label="Bulk actions">
           <span className="text-muted">{selected.size} selected</span>
-          <button className="btn" type="button" disabled={!selected.size || refresh.isPending} onClick={() => refresh.mutate({ hostIds: [...selected] })}>
+          <button
+            className="btn"
+            type="button"
+            disabled={!selected.size || refresh.isPending}
+            onClick={() => refresh.mutate({ hostIds: [...selected] })}
+          >
             {refresh.isPending ? "Refreshing…" : "Refresh selected"}
           </button>
-          <button className="btn" type="button" disabled={!hosts.data?.total || refresh.isPending} onClick={() => refresh.mutate(Object.keys(filter).length ? { filter } : { all: true })}>
+          <button
+            className="btn"
+            type="button"
+            disabled={!hosts.data?.total || refresh.isPending}
+            onClick={() => refresh.mutate(Object.keys(filter).length ? { filter } : { all: true })}
+          >
             Refresh all matching ({hosts.data?.total ?? 0})
           </button>
           <button
@@ -208,7 +250,12 @@ export function HostsView({ roles }: { roles: string[] }) {
           {rows.map((h) => (
             <tr key={h.id}>
               <td>
-                <input type="checkbox" aria-label={`Select ${h.name}`} checked={selected.has(h.id)} onChange={() => toggle(h.id)} />
+                <input
+                  type="checkbox"
+                  aria-label={`Select ${h.name}`}
+                  checked={selected.has(h.id)}
+                  onChange={() => toggle(h.id)}
+                />
               </td>
               <td>
                 <Link className="font-medium text-accent" href={`/hosts/${h.id}`}>

@@ -8,10 +8,23 @@ export function DiffView({ lines, label }: { lines: DiffLine[]; label: string })
     <table className="card !p-0 w-full border-collapse font-mono text-xs" aria-label={label}>
       <tbody>
         {lines.map((l, i) => (
-          <tr key={i} data-kind={l.kind} className={l.kind === "add" ? "bg-ok-bg text-ok" : l.kind === "del" ? "bg-danger-bg text-danger" : "text-muted"}>
+          <tr
+            key={i}
+            data-kind={l.kind}
+            className={
+              l.kind === "add"
+                ? "bg-ok-bg text-ok"
+                : l.kind === "del"
+                  ? "bg-danger-bg text-danger"
+                  : "text-muted"
+            }
+          >
             <td className="w-10 select-none px-1 text-right opacity-60">{l.kind === "add" ? "" : l.oldNo}</td>
             <td className="w-10 select-none px-1 text-right opacity-60">{l.kind === "del" ? "" : l.newNo}</td>
-            <td className="w-4 select-none text-center" aria-label={l.kind === "add" ? "added" : l.kind === "del" ? "removed" : "unchanged"}>
+            <td
+              className="w-4 select-none text-center"
+              aria-label={l.kind === "add" ? "added" : l.kind === "del" ? "removed" : "unchanged"}
+            >
               {l.kind === "add" ? "+" : l.kind === "del" ? "−" : ""}
             </td>
             <td className="whitespace-pre px-1" data-testid="diff-text">

@@ -1,11 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { lineDiff, type DiffLine } from "./line-diff";
 
-const brief = (d: DiffLine[]) => d.map((l) => `${l.kind === "same" ? " " : l.kind === "add" ? "+" : "-"}${l.text}`);
+const brief = (d: DiffLine[]) =>
+  d.map((l) => `${l.kind === "same" ? " " : l.kind === "add" ? "+" : "-"}${l.text}`);
 /** The diff read back: unchanged + removed lines give the old text, unchanged + added the new one. */
 const rebuild = (d: DiffLine[]) => ({
-  before: d.filter((l) => l.kind !== "add").map((l) => l.text).join("\n"),
-  after: d.filter((l) => l.kind !== "del").map((l) => l.text).join("\n"),
+  before: d
+    .filter((l) => l.kind !== "add")
+    .map((l) => l.text)
+    .join("\n"),
+  after: d
+    .filter((l) => l.kind !== "del")
+    .map((l) => l.text)
+    .join("\n"),
 });
 
 describe("lineDiff", () => {
@@ -18,14 +25,25 @@ describe("lineDiff", () => {
     ]);
   });
   it("handles pure additions and deletions", () => {
-    expect(lineDiff("a", "a\nb").filter((l) => l.kind !== "same")).toEqual([{ kind: "add", text: "b", newNo: 2 }]);
-    expect(lineDiff("a\nb", "b").filter((l) => l.kind !== "same")).toEqual([{ kind: "del", text: "a", oldNo: 1 }]);
+    expect(lineDiff("a", "a\nb").filter((l) => l.kind !== "same")).toEqual([
+      { kind: "add", text: "b", newNo: 2 },
+    ]);
+    expect(lineDiff("a\nb", "b").filter((l) => l.kind !== "same")).toEqual([
+      { kind: "del", text: "a", oldNo: 1 },
+    ]);
     expect(brief(lineDiff("", "x"))).toEqual(["-", "+x"]);
   });
   it("keeps indentation: a line whose only change is its leading spaces is a change, shown with them", () => {
     const before = "permit (\n  principal,\n  action,\n  resource\n);";
     const after = "permit (\n  principal,\n      action,\n  resource\n);";
-    expect(brief(lineDiff(before, after))).toEqual([" permit (", "   principal,", "-  action,", "+      action,", "   resource", " );"]);
+    expect(brief(lineDiff(before, after))).toEqual([
+      " permit (",
+      "   principal,",
+      "-  action,",
+      "+      action,",
+      "   resource",
+      " );",
+    ]);
     // Tabs are not spaces.
     expect(brief(lineDiff("\tx", "    x"))).toEqual(["-\tx", "+    x"]);
   });
@@ -38,7 +56,7 @@ describe("lineDiff", () => {
     expect(lineDiff("a\r\n  b\r\n", "a\n  b\n").every((l) => l.kind === "same")).toBe(true);
   });
   it("shows a moved block once removed and once added, and nothing else changed", () => {
-    const block = ["@id(\"x\")", "permit (principal, action, resource)", "  when { true };"];
+    const block = ['@id("x")', "permit (principal, action, resource)", "  when { true };"];
     const rest = Array.from({ length: 10 }, (_, i) => `rule ${i}`);
     const before = [...block, ...rest].join("\n");
     const after = [...rest, ...block].join("\n");

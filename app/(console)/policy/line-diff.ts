@@ -21,7 +21,12 @@ export function lineDiff(before: string, after: string): DiffLine[] {
   let head = 0;
   while (head < a.length && head < b.length && a[head] === b[head]) head++;
   let tail = 0;
-  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  while (
+    tail < a.length - head &&
+    tail < b.length - head &&
+    a[a.length - 1 - tail] === b[b.length - 1 - tail]
+  )
+    tail++;
   const ops: ("same" | "del" | "add")[] = [];
   for (let i = 0; i < head; i++) ops.push("same");
   ops.push(...middle(a.slice(head, a.length - tail), b.slice(head, b.length - tail)));
@@ -41,7 +46,8 @@ function middle(a: string[], b: string[]): ("same" | "del" | "add")[] {
   for (let d = 0; d <= max; d++) {
     trace.push(v.slice(off - d - 1, off + d + 2)); // V before step d, diagonals -d-1 … d+1
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[off + k - 1]! < v[off + k + 1]!) ? v[off + k + 1]! : v[off + k - 1]! + 1;
+      let x =
+        k === -d || (k !== d && v[off + k - 1]! < v[off + k + 1]!) ? v[off + k + 1]! : v[off + k - 1]! + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) {
         x++;

@@ -47,7 +47,9 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
   const debounced = useDebounced(draft.doc, 400);
   const validation = useQuery(trpc.policy.validate.queryOptions(debounced ?? skipToken));
   const rollouts = useQuery(trpc.rollouts.list.queryOptions({ page: 0, pageSize: 25 }));
-  const dryRun = useQuery(trpc.policy.test.queryOptions(debounced && rolloutId ? { document: debounced, rolloutId } : skipToken));
+  const dryRun = useQuery(
+    trpc.policy.test.queryOptions(debounced && rolloutId ? { document: debounced, rolloutId } : skipToken),
+  );
   const propose = useMutation(
     trpc.policy.propose.mutationOptions({
       // The editor keeps what was proposed: falling back to the text in force would hide the proposal.
@@ -60,12 +62,23 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
   if (policy.isPending) return <p className="text-sm text-muted">Loading the policy…</p>;
   if (policy.error) return <ErrorNote>Could not load the policy: {errorMessage(policy.error)}</ErrorNote>;
   const doc = active!;
-  const changed = draft.doc !== null && (draft.doc.cedar !== doc.cedar || JSON.stringify(draft.doc.windows) !== JSON.stringify(doc.windows));
+  const changed =
+    draft.doc !== null &&
+    (draft.doc.cedar !== doc.cedar || JSON.stringify(draft.doc.windows) !== JSON.stringify(doc.windows));
   const diff =
-    changed && draft.doc ? { cedar: lineDiff(doc.cedar, draft.doc.cedar), windows: lineDiff(windowsText(doc.windows), windowsText(draft.doc.windows)) } : null;
+    changed && draft.doc
+      ? {
+          cedar: lineDiff(doc.cedar, draft.doc.cedar),
+          windows: lineDiff(windowsText(doc.windows), windowsText(draft.doc.windows)),
+        }
+      : null;
   // The text in the editor is exactly what was just proposed: proposing it again would only duplicate it.
   const justProposed =
-    propose.data && propose.variables && draft.doc && propose.variables.document.cedar === draft.doc.cedar && windowsText(propose.variables.document.windows) === windowsText(draft.doc.windows)
+    propose.data &&
+    propose.variables &&
+    draft.doc &&
+    propose.variables.document.cedar === draft.doc.cedar &&
+    windowsText(propose.variables.document.windows) === windowsText(draft.doc.windows)
       ? propose.data
       : null;
   const pending = policy.data.versions.filter((v) => v.state === "proposed");
@@ -80,7 +93,8 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
       {propose.error && <ErrorNote>{errorMessage(propose.error)}</ErrorNote>}
       {propose.data && (
         <OkNote>
-          Version {propose.data.version} is {propose.data.state === "proposed" ? "proposed: it waits for approval" : "in force"}.{" "}
+          Version {propose.data.version} is{" "}
+          {propose.data.state === "proposed" ? "proposed: it waits for approval" : "in force"}.{" "}
           {propose.data.state === "proposed" && (
             <Link className="underline" href={`/policy/versions/${propose.data.version}`}>
               View proposed version {propose.data.version}
@@ -135,7 +149,8 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
       {diff && (
         <section aria-label="Diff" className="flex flex-col gap-2">
           <h2 className="font-medium">
-            {justProposed ? `Version ${justProposed.version} (proposed)` : "The edited text"} against version {policy.data.active.version} (in force)
+            {justProposed ? `Version ${justProposed.version} (proposed)` : "The edited text"} against version{" "}
+            {policy.data.active.version} (in force)
           </h2>
           <DiffView lines={diff.cedar} label="Changes to the Cedar policies" />
           <DiffView lines={diff.windows} label="Changes to the maintenance windows" />
@@ -156,10 +171,12 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
         {dryRun.data && dryRun.data.ok && (
           <div>
             <p>
-              In force: <strong>{decisionText(dryRun.data.current)}</strong> — {dryRun.data.current.reasons.join("; ")}
+              In force: <strong>{decisionText(dryRun.data.current)}</strong> —{" "}
+              {dryRun.data.current.reasons.join("; ")}
             </p>
             <p>
-              This text: <strong>{decisionText(dryRun.data.proposed)}</strong> — {dryRun.data.proposed.reasons.join("; ")}
+              This text: <strong>{decisionText(dryRun.data.proposed)}</strong> —{" "}
+              {dryRun.data.proposed.reasons.join("; ")}
             </p>
           </div>
         )}
@@ -167,7 +184,12 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
       </section>
       {canEdit && (
         <div className="flex flex-wrap items-end gap-2">
-          <input className="input min-w-80" placeholder="Why this change" value={comment} onChange={(e) => setComment(e.target.value)} />
+          <input
+            className="input min-w-80"
+            placeholder="Why this change"
+            value={comment}
+            onChange={(e) => setComment(e.target.value)}
+          />
           <button
             className="btn btn-primary"
             disabled={!changed || !draft.doc || !validation.data?.ok || propose.isPending || !!justProposed}
@@ -198,7 +220,9 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
                   </Link>
                 </td>
                 <td>
-                  <Badge tone={v.state === "active" ? "ok" : v.state === "rejected" ? "danger" : "neutral"}>{v.state}</Badge>
+                  <Badge tone={v.state === "active" ? "ok" : v.state === "rejected" ? "danger" : "neutral"}>
+                    {v.state}
+                  </Badge>
                 </td>
                 <td>{v.comment}</td>
                 <td>

@@ -4,12 +4,20 @@ export function ActivationFields() {
     <fieldset className="flex w-full flex-wrap items-end gap-3" aria-label="Activation">
       <div>
         <label htmlFor="build-hook-argv" className="label">
-          Activation hook: the program, then one argument per line (no shell; runs after current moves, on rollback the old version&apos;s)
+          Activation hook: the program, then one argument per line (no shell; runs after current moves, on
+          rollback the old version&apos;s)
         </label>
-        <textarea id="build-hook-argv" name="hook-argv" rows={2} className="input font-mono" placeholder={"bin/restart"} />
+        <textarea
+          id="build-hook-argv"
+          name="hook-argv"
+          rows={2}
+          className="input font-mono"
+          placeholder={"bin/restart"}
+        />
         <label className="mt-1 flex items-center gap-1 text-xs">
           <input type="checkbox" name="hook-as-root" />
-          Run as root on the hosts (otherwise as the unprivileged user keel-check; rollouts and approvals will show it)
+          Run as root on the hosts (otherwise as the unprivileged user keel-check; rollouts and approvals will
+          show it)
         </label>
       </div>
       <div>
@@ -22,7 +30,12 @@ export function ActivationFields() {
         <label htmlFor="build-exports" className="label">
           Exports (JSON; each into a directory the host allows)
         </label>
-        <input id="build-exports" name="exports" className="input w-full font-mono" placeholder='[{"from":"hello.service","dir":"/etc/systemd/system"}]' />
+        <input
+          id="build-exports"
+          name="exports"
+          className="input w-full font-mono"
+          placeholder='[{"from":"hello.service","dir":"/etc/systemd/system"}]'
+        />
       </div>
     </fieldset>
   );

@@ -12,7 +12,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("folderTar", () => {
   it("is read back by GNU tar with the same files, long paths and program modes", async () => {
-    const long = Array.from({ length: 6 }, (_, i) => `directory-number-${i}-${"x".repeat(40)}`).join("/") + "/deep.txt";
+    const long =
+      Array.from({ length: 6 }, (_, i) => `directory-number-${i}-${"x".repeat(40)}`).join("/") + "/deep.txt";
     const big = new Uint8Array(70_000).map((_, i) => i % 251);
     const tar = await folderTar([
       { path: "bin/run", file: new Blob(["#!/bin/sh\necho hi\n"]) },
@@ -41,8 +42,12 @@ describe("folderTar", () => {
   });
 
   it("refuses paths that are not plain and relative, and strips the chosen folder's name", async () => {
-    await expect(folderTar([{ path: "../etc/passwd", file: new Blob(["x"]) }])).rejects.toThrow(/not a plain relative path/);
-    await expect(folderTar([{ path: "/abs", file: new Blob(["x"]) }])).rejects.toThrow(/not a plain relative path/);
+    await expect(folderTar([{ path: "../etc/passwd", file: new Blob(["x"]) }])).rejects.toThrow(
+      /not a plain relative path/,
+    );
+    await expect(folderTar([{ path: "/abs", file: new Blob(["x"]) }])).rejects.toThrow(
+      /not a plain relative path/,
+    );
     const f = Object.assign(new File(["x"], "a.txt"), { webkitRelativePath: "site/sub/a.txt" });
     expect(filesOfFolderInput([f])[0]!.path).toBe("sub/a.txt");
   });

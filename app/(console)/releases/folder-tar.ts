@@ -14,14 +14,25 @@ function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, "0") + "\0";
 }
 
-function header(name: string, size: number, mode: number, type: "0" | "5" | "x", mtime: number): Uint8Array<ArrayBuffer> {
+function header(
+  name: string,
+  size: number,
+  mode: number,
+  type: "0" | "5" | "x",
+  mtime: number,
+): Uint8Array<ArrayBuffer> {
   const h = new Uint8Array(BLOCK);
-  const put = (s: string | Uint8Array, at: number, max: number) => h.set((typeof s === "string" ? enc.encode(s) : s).subarray(0, max), at);
+  const put = (s: string | Uint8Array, at: number, max: number) =>
+    h.set((typeof s === "string" ? enc.encode(s) : s).subarray(0, max), at);
   let prefix = "";
   let short = name;
   if (enc.encode(name).length > 100) {
     const cut = name.lastIndexOf("/", name.length - 1);
-    if (cut > 0 && enc.encode(name.slice(0, cut)).length <= 155 && enc.encode(name.slice(cut + 1)).length <= 100) {
+    if (
+      cut > 0 &&
+      enc.encode(name.slice(0, cut)).length <= 155 &&
+      enc.encode(name.slice(cut + 1)).length <= 100
+    ) {
       prefix = name.slice(0, cut);
       short = name.slice(cut + 1);
     } else short = name.slice(0, 99); // the pax header before it carries the full name
@@ -49,25 +60,41 @@ function pad(size: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
 }
 
-function entry(parts: BlobPart[], name: string, size: number, mode: number, type: "0" | "5", mtime: number): void {
+function entry(
+  parts: BlobPart[],
+  name: string,
+  size: number,
+  mode: number,
+  type: "0" | "5",
+  mtime: number,
+): void {
   if (enc.encode(name).length > 100 && !(name.includes("/") && fitsSplit(name))) {
     const record = (len: number) => `${len} path=${name}\n`;
     let len = enc.encode(record(0)).length;
     while (enc.encode(record(len)).length !== len) len = enc.encode(record(len)).length;
     const body = new Uint8Array(enc.encode(record(len)));
-    parts.push(header(`PaxHeaders/${name.split("/").pop()!.slice(0, 80)}`, body.length, 0o644, "x", mtime), body, pad(body.length));
+    parts.push(
+      header(`PaxHeaders/${name.split("/").pop()!.slice(0, 80)}`, body.length, 0o644, "x", mtime),
+      body,
+      pad(body.length),
+    );
   }
   parts.push(header(name, size, mode, type, mtime));
 }
 
 function fitsSplit(name: string): boolean {
   const cut = name.lastIndexOf("/");
-  return cut > 0 && enc.encode(name.slice(0, cut)).length <= 155 && enc.encode(name.slice(cut + 1)).length <= 100;
+  return (
+    cut > 0 && enc.encode(name.slice(0, cut)).length <= 155 && enc.encode(name.slice(cut + 1)).length <= 100
+  );
 }
 
 async function looksExecutable(file: Blob): Promise<boolean> {
   const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
-  return (head[0] === 0x23 && head[1] === 0x21) || (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46);
+  return (
+    (head[0] === 0x23 && head[1] === 0x21) ||
+    (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46)
+  );
 }
 
 /** Paths are relative to the chosen folder ("bin/app"); the folder itself becomes the tree's root. */
@@ -77,8 +104,10 @@ export async function folderTar(files: FolderFile[], now = Math.floor(Date.now()
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : 1));
   for (const f of sorted) {
     const segs = f.path.split("/");
-    if (segs.some((s) => s === "" || s === "." || s === "..")) throw new Error(`${f.path}: not a plain relative path`);
-    if (f.file.size > MAX_FILE) throw new Error(`${f.path} is larger than 8 GiB; build it with the CLI (keel release build DIR)`);
+    if (segs.some((s) => s === "" || s === "." || s === ".."))
+      throw new Error(`${f.path}: not a plain relative path`);
+    if (f.file.size > MAX_FILE)
+      throw new Error(`${f.path} is larger than 8 GiB; build it with the CLI (keel release build DIR)`);
     for (let i = 1; i < segs.length; i++) {
       const d = segs.slice(0, i).join("/") + "/";
       if (!dirs.has(d)) {

@@ -17,9 +17,15 @@ export function healthCheckFromForm(form: Pick<FormData, "get">, kind: HealthKin
     const argv = String(form.get("health-argv") ?? "").split(/\r?\n/);
     while (argv.length && argv[argv.length - 1] === "") argv.pop();
     while (argv.length && argv[0] === "") argv.shift();
-    if (argv.length === 0) return "Give the health check's command: the program on the first line, then one argument per line.";
+    if (argv.length === 0)
+      return "Give the health check's command: the program on the first line, then one argument per line.";
     // Unprivileged (the user keel-check) unless the box "run as root" is ticked.
-    return { type: "exec", argv, timeoutMs, ...(form.get("health-as-root") === "on" ? { runAs: "root" } : {}) };
+    return {
+      type: "exec",
+      argv,
+      timeoutMs,
+      ...(form.get("health-as-root") === "on" ? { runAs: "root" } : {}),
+    };
   }
   const url = String(form.get("health-url") ?? "").trim();
   if (!url) return "Give the URL the health check fetches on the host.";

@@ -111,8 +111,11 @@ export function UploadPanel() {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const archive = form.get("tree") as File | null;
-    const folder = filesOfFolderInput(form.getAll("tree-folder") as File[]).filter((f) => f.file.size > 0 || f.path);
-    if (!folder.length && !archive?.size) return setError("Choose the tree's folder, or a .tar or .tar.zst of it.");
+    const folder = filesOfFolderInput(form.getAll("tree-folder") as File[]).filter(
+      (f) => f.file.size > 0 || f.path,
+    );
+    if (!folder.length && !archive?.size)
+      return setError("Choose the tree's folder, or a .tar or .tar.zst of it.");
     if (folder.length && archive?.size) return setError("Choose either a folder or an archive, not both.");
     const format = folder.length
       ? "tar"
@@ -241,14 +244,26 @@ export function UploadPanel() {
             <label htmlFor="build-requires" className="label">
               Requires runtimes (apps only)
             </label>
-            <input id="build-requires" name="requires" className="input" placeholder="node@^20, python@>=3.11 <3.13" />
+            <input
+              id="build-requires"
+              name="requires"
+              className="input"
+              placeholder="node@^20, python@>=3.11 <3.13"
+            />
           </div>
           <div>
             <label htmlFor="build-tree-folder" className="label">
               Tree folder
             </label>
             {/* webkitdirectory: every browser's folder picker; not in React's types. */}
-            <input id="build-tree-folder" name="tree-folder" type="file" multiple className="input" {...{ webkitdirectory: "" }} />
+            <input
+              id="build-tree-folder"
+              name="tree-folder"
+              type="file"
+              multiple
+              className="input"
+              {...{ webkitdirectory: "" }}
+            />
           </div>
           <div>
             <label htmlFor="build-tree" className="label">
@@ -287,7 +302,8 @@ export function UploadPanel() {
                 />
                 <label className="mt-1 flex items-center gap-1 text-xs">
                   <input type="checkbox" name="health-as-root" />
-                  Run as root on the hosts (otherwise as the unprivileged user keel-check; rollouts and approvals will show it)
+                  Run as root on the hosts (otherwise as the unprivileged user keel-check; rollouts and
+                  approvals will show it)
                 </label>
               </div>
             )}

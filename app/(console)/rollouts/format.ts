@@ -13,8 +13,13 @@ export const STATE_TONE: Record<string, "neutral" | "danger" | "ok"> = {
 
 export const stateLabel = (s: string) => s.replace(/_/g, " ");
 
-export function decisionText(d: { effect: string; approvals?: number; approverRole?: string | null }): string {
-  if (d.effect === "needs_approval") return `needs ${d.approvals} approval${d.approvals === 1 ? "" : "s"} from ${d.approverRole}`;
+export function decisionText(d: {
+  effect: string;
+  approvals?: number;
+  approverRole?: string | null;
+}): string {
+  if (d.effect === "needs_approval")
+    return `needs ${d.approvals} approval${d.approvals === 1 ? "" : "s"} from ${d.approverRole}`;
   if (d.effect === "allow") return "allowed without approval";
   return "denied";
 }

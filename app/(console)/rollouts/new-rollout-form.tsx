@@ -64,18 +64,30 @@ export function NewRolloutForm() {
     app: form.app.trim(),
     ...(form.action === "update" ? { version: form.version.trim() } : {}),
     targets: {
-      ...(form.environment.trim() ? { environments: form.environment.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(form.environment.trim()
+        ? {
+            environments: form.environment
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : {}),
       ...(parseLabels(form.labels) ? { labels: parseLabels(form.labels) } : {}),
       ...(form.q.trim() ? { q: form.q.trim() } : {}),
       ...(form.groupId.trim() ? { groupId: form.groupId.trim() } : {}),
     },
-    waves: form.waves.split(",").map((s) => s.trim()).filter(Boolean),
+    waves: form.waves
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     failureThreshold: Number(form.threshold) || 0,
     parallelism: Number(form.parallelism) || 10,
     ...(form.includeUnreachable ? { includeUnreachable: true } : {}),
   });
   const planPreview = (next: Spec) => preview.mutate(next, { onSuccess: () => setSpec(next) });
-  const create = useMutation(trpc.rollouts.create.mutationOptions({ onSuccess: (r) => router.push(`/rollouts/${r.id}`) }));
+  const create = useMutation(
+    trpc.rollouts.create.mutationOptions({ onSuccess: (r) => router.push(`/rollouts/${r.id}`) }),
+  );
 
   return (
     <section aria-label="New rollout" className="card flex flex-col gap-3">
@@ -90,7 +102,14 @@ export function NewRolloutForm() {
         </label>
         <label className="flex flex-col gap-1 text-sm">
           App
-          <input className="input" value={form.app} onChange={set("app")} placeholder="web" list="rollout-apps" required />
+          <input
+            className="input"
+            value={form.app}
+            onChange={set("app")}
+            placeholder="web"
+            list="rollout-apps"
+            required
+          />
           <datalist id="rollout-apps">
             {apps.map((a) => (
               <option key={a.app} value={a.app} />
@@ -100,7 +119,14 @@ export function NewRolloutForm() {
         {form.action === "update" && (
           <label className="flex flex-col gap-1 text-sm">
             Version
-            <input className="input" value={form.version} onChange={set("version")} placeholder="1.10" list="rollout-versions" required />
+            <input
+              className="input"
+              value={form.version}
+              onChange={set("version")}
+              placeholder="1.10"
+              list="rollout-versions"
+              required
+            />
             <datalist id="rollout-versions">
               {versions.map((v) => (
                 <option key={v} value={v} />
@@ -110,7 +136,12 @@ export function NewRolloutForm() {
         )}
         <label className="flex flex-col gap-1 text-sm">
           Environments
-          <input className="input" value={form.environment} onChange={set("environment")} placeholder="prod, staging" />
+          <input
+            className="input"
+            value={form.environment}
+            onChange={set("environment")}
+            placeholder="prod, staging"
+          />
         </label>
         <label className="flex flex-col gap-1 text-sm">
           Labels (key=value …)
@@ -141,7 +172,14 @@ export function NewRolloutForm() {
         </label>
         <label className="flex flex-col gap-1 text-sm">
           Hosts at once
-          <input className="input" type="number" min={1} max={200} value={form.parallelism} onChange={set("parallelism")} />
+          <input
+            className="input"
+            type="number"
+            min={1}
+            max={200}
+            value={form.parallelism}
+            onChange={set("parallelism")}
+          />
         </label>
         <label className="flex items-center gap-2 text-sm md:col-span-4">
           <input
@@ -152,11 +190,17 @@ export function NewRolloutForm() {
               clearPreview();
             }}
           />
-          Include hosts that were unreachable at their last refresh (left out otherwise; hosts whose key changed are always left out)
+          Include hosts that were unreachable at their last refresh (left out otherwise; hosts whose key
+          changed are always left out)
         </label>
       </div>
       <div className="flex gap-2">
-        <button className="btn" type="button" onClick={() => planPreview(build())} disabled={!form.app.trim()}>
+        <button
+          className="btn"
+          type="button"
+          onClick={() => planPreview(build())}
+          disabled={!form.app.trim()}
+        >
           Preview plan
         </button>
         <button
@@ -174,7 +218,8 @@ export function NewRolloutForm() {
       {preview.data && (
         <div className="flex flex-col gap-2" aria-label="Plan preview">
           <p className="text-sm">
-            Policy (version {preview.data.policyVersion}): <strong>{decisionText(preview.data.decision)}</strong> —{" "}
+            Policy (version {preview.data.policyVersion}):{" "}
+            <strong>{decisionText(preview.data.decision)}</strong> —{" "}
             {preview.data.decision.reasons.join("; ")}
           </p>
           <PlanTable plan={preview.data.plan} />

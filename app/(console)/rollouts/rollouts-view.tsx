@@ -11,7 +11,10 @@ import { STATE_TONE, stateLabel } from "./format";
 export function RolloutsView({ canCreate }: { canCreate: boolean }) {
   const trpc = useTRPC();
   const [page, setPage] = useState(0);
-  const list = useQuery({ ...trpc.rollouts.list.queryOptions({ page, pageSize: 25 }), refetchInterval: 3000 });
+  const list = useQuery({
+    ...trpc.rollouts.list.queryOptions({ page, pageSize: 25 }),
+    refetchInterval: 3000,
+  });
   return (
     <div className="flex max-w-6xl flex-col gap-6">
       <PageHeader title="Rollouts" />
@@ -41,7 +44,8 @@ export function RolloutsView({ canCreate }: { canCreate: boolean }) {
                     </Link>
                   </td>
                   <td>
-                    {r.action === "rollback" ? "roll back" : "update"} <strong>{r.app}</strong> {r.version ?? ""}
+                    {r.action === "rollback" ? "roll back" : "update"} <strong>{r.app}</strong>{" "}
+                    {r.version ?? ""}
                   </td>
                   <td>
                     <Badge tone={STATE_TONE[r.state] ?? "neutral"}>{stateLabel(r.state)}</Badge>
@@ -66,7 +70,11 @@ export function RolloutsView({ canCreate }: { canCreate: boolean }) {
             <button className="btn" disabled={page === 0} onClick={() => setPage(page - 1)}>
               Newer
             </button>
-            <button className="btn" disabled={(page + 1) * 25 >= list.data.total} onClick={() => setPage(page + 1)}>
+            <button
+              className="btn"
+              disabled={(page + 1) * 25 >= list.data.total}
+              onClick={() => setPage(page + 1)}
+            >
               Older
             </button>
           </div>

@@ -9,9 +9,18 @@ export function RootCommandsNotice({ rootCommands }: { rootCommands: RootCommand
   if (!rootCommands || rootCommands.hosts === 0) return null;
   const what = rootCommands.commands.join(" and ");
   return (
-    <p role="alert" aria-label="Runs as root" className="rounded border border-danger px-2 py-1 text-sm font-medium text-danger">
-      {what.charAt(0).toUpperCase() + what.slice(1)} runs as root on {rootCommands.hosts} host{rootCommands.hosts === 1 ? "" : "s"}
-      <span className="font-normal"> — the release&apos;s signed manifest asks for it; without that, it would run as the unprivileged user keel-check.</span>
+    <p
+      role="alert"
+      aria-label="Runs as root"
+      className="rounded border border-danger px-2 py-1 text-sm font-medium text-danger"
+    >
+      {what.charAt(0).toUpperCase() + what.slice(1)} runs as root on {rootCommands.hosts} host
+      {rootCommands.hosts === 1 ? "" : "s"}
+      <span className="font-normal">
+        {" "}
+        — the release&apos;s signed manifest asks for it; without that, it would run as the unprivileged user
+        keel-check.
+      </span>
     </p>
   );
 }

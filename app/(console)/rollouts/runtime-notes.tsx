@@ -1,7 +1,14 @@
 // Runtimes on a plan (decision 0023): per host, the runtime a release's requirement installs
 // before the app; for a runtime's own rollout, the installed apps that use it.
 
-type Step = { runtime: string; versions: string; from: string | null; to: string; stream: string; parent: string | null };
+type Step = {
+  runtime: string;
+  versions: string;
+  from: string | null;
+  to: string;
+  stream: string;
+  parent: string | null;
+};
 export type RuntimeUse = { app: string; version: string; versions: string; hosts: number };
 
 export function RuntimeSteps({ runtimes }: { runtimes?: Step[] | null }) {
@@ -10,7 +17,8 @@ export function RuntimeSteps({ runtimes }: { runtimes?: Step[] | null }) {
     <>
       {runtimes.map((r) => (
         <span key={r.runtime} className="block text-xs" data-testid="plan-runtime">
-          + runtime {r.runtime} {r.from ?? "—"} → {r.to} first ({r.stream === "delta" ? `delta from ${r.parent}` : r.stream}; needs {r.versions})
+          + runtime {r.runtime} {r.from ?? "—"} → {r.to} first (
+          {r.stream === "delta" ? `delta from ${r.parent}` : r.stream}; needs {r.versions})
         </span>
       ))}
     </>
@@ -22,7 +30,15 @@ export function RuntimeAffects({ kind, affects }: { kind?: string | null; affect
   return (
     <p className="text-sm" aria-label="Apps using this runtime">
       Runtime. Apps on its hosts that use it:{" "}
-      {affects?.length ? affects.map((a) => `${a.app} ${a.version} (needs ${a.versions}, ${a.hosts} host${a.hosts === 1 ? "" : "s"})`).join("; ") : "none"}.
+      {affects?.length
+        ? affects
+            .map(
+              (a) =>
+                `${a.app} ${a.version} (needs ${a.versions}, ${a.hosts} host${a.hosts === 1 ? "" : "s"})`,
+            )
+            .join("; ")
+        : "none"}
+      .
     </p>
   );
 }

@@ -38,14 +38,22 @@ export function ApiTokens() {
     <section className="flex flex-col gap-3" aria-label="API tokens">
       <h2 className="text-lg font-semibold">API tokens</h2>
       <p className="text-sm text-muted">
-        For scripts and the command line: <code>keel login --url URL --token TOKEN</code>. A token acts with your roles.
+        For scripts and the command line: <code>keel login --url URL --token TOKEN</code>. A token acts with
+        your roles.
       </p>
       <form onSubmit={onSubmit} className="card flex flex-wrap items-end gap-3" aria-label="Create API token">
         <div className="min-w-48 flex-1">
           <label htmlFor="token-name" className="label">
             Name
           </label>
-          <input id="token-name" name="name" required maxLength={100} placeholder="e.g. ci-deploy" className="input" />
+          <input
+            id="token-name"
+            name="name"
+            required
+            maxLength={100}
+            placeholder="e.g. ci-deploy"
+            className="input"
+          />
         </div>
         <div className="w-36">
           <label htmlFor="token-expiry" className="label">
@@ -67,7 +75,9 @@ export function ApiTokens() {
       {tokens.isPending && <p className="text-sm text-muted">Loading tokens…</p>}
       {tokens.error && <ErrorNote>Could not load tokens: {errorMessage(tokens.error)}</ErrorNote>}
       {revoke.error && <ErrorNote>{errorMessage(revoke.error)}</ErrorNote>}
-      {tokens.data && tokens.data.length === 0 && <p className="text-sm text-muted">You have no API tokens.</p>}
+      {tokens.data && tokens.data.length === 0 && (
+        <p className="text-sm text-muted">You have no API tokens.</p>
+      )}
       {tokens.data && tokens.data.length > 0 && (
         <table className="table card !p-0">
           <thead>
@@ -98,7 +108,12 @@ export function ApiTokens() {
                   {t.revokedAt ? (
                     <Badge tone="danger">revoked</Badge>
                   ) : (
-                    <button type="button" className="btn btn-danger text-xs" disabled={revoke.isPending} onClick={() => revoke.mutate({ tokenId: t.id })}>
+                    <button
+                      type="button"
+                      className="btn btn-danger text-xs"
+                      disabled={revoke.isPending}
+                      onClick={() => revoke.mutate({ tokenId: t.id })}
+                    >
                       Revoke
                     </button>
                   )}
@@ -125,11 +140,16 @@ function NewToken({ name, token, onDone }: { name: string; token: string; onDone
   }
   return (
     <div className="card border-ok bg-ok-bg" role="status" aria-label="New API token">
-      <p className="text-sm font-medium">
-        Token “{name}” created. Copy it now — it will not be shown again.
-      </p>
+      <p className="text-sm font-medium">Token “{name}” created. Copy it now — it will not be shown again.</p>
       <div className="mt-2 flex items-center gap-2">
-        <input readOnly value={token} aria-label="New token" data-testid="new-token" className="input font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+        <input
+          readOnly
+          value={token}
+          aria-label="New token"
+          data-testid="new-token"
+          className="input font-mono text-xs"
+          onFocus={(e) => e.currentTarget.select()}
+        />
         <button type="button" className="btn" onClick={copy}>
           {copied ? "Copied" : "Copy"}
         </button>

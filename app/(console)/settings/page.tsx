@@ -29,8 +29,12 @@ export default async function SettingsPage() {
       <ConsoleKeyCard />
       <ApiTokens />
       {viewer.roles.length > 0 && <SigningKeys isAdmin={viewer.roles.includes("admin")} />}
-      {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && <Notifications isAdmin={viewer.roles.includes("admin")} />}
-      {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && <IdentityProvider isAdmin={viewer.roles.includes("admin")} />}
+      {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && (
+        <Notifications isAdmin={viewer.roles.includes("admin")} />
+      )}
+      {(viewer.roles.includes("admin") || viewer.roles.includes("auditor")) && (
+        <IdentityProvider isAdmin={viewer.roles.includes("admin")} />
+      )}
     </div>
   );
 }

@@ -71,7 +71,12 @@ export function CreateUserForm() {
         </div>
       </div>
       <RolePicker idPrefix="new-role" value={roles} onChange={setRoles} />
-      {create.error && (pendingChange(create.error) ? <PendingChangeNote pending={pendingChange(create.error)!} /> : <ErrorNote>{errorMessage(create.error)}</ErrorNote>)}
+      {create.error &&
+        (pendingChange(create.error) ? (
+          <PendingChangeNote pending={pendingChange(create.error)!} />
+        ) : (
+          <ErrorNote>{errorMessage(create.error)}</ErrorNote>
+        ))}
       {created && (
         <OkNote>
           Created {created.email}.

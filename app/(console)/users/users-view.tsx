@@ -111,7 +111,14 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
         <RolePicker idPrefix={`roles-${user.id}`} value={roles} onChange={setRoles} />
         {user.grants.map((g) => (
           <div key={g.role} className="text-xs text-muted" data-testid={`grant-${user.email}-${g.role}`}>
-            {g.role}: {g.via === "founder" ? "founder" : g.via === "legacy" ? "held before provenance was recorded" : g.via === "directory" ? `from the identity provider's groups (map set by ${g.grantedBy ?? "the install"})` : `granted by ${g.grantedBy ?? "?"}`}
+            {g.role}:{" "}
+            {g.via === "founder"
+              ? "founder"
+              : g.via === "legacy"
+                ? "held before provenance was recorded"
+                : g.via === "directory"
+                  ? `from the identity provider's groups (map set by ${g.grantedBy ?? "the install"})`
+                  : `granted by ${g.grantedBy ?? "?"}`}
             {g.approvedBy.length > 0 && `, approved by ${g.approvedBy.join(", ")}`}
           </div>
         ))}
@@ -150,16 +157,31 @@ function UserRowView({ user, isSelf }: { user: UserRow; isSelf: boolean }) {
           </button>
           {!isSelf &&
             (user.disabled ? (
-              <button type="button" className="btn whitespace-nowrap text-xs" disabled={enable.isPending} onClick={() => enable.mutate({ userId: user.id })}>
+              <button
+                type="button"
+                className="btn whitespace-nowrap text-xs"
+                disabled={enable.isPending}
+                onClick={() => enable.mutate({ userId: user.id })}
+              >
                 Enable
               </button>
             ) : (
-              <button type="button" className="btn whitespace-nowrap text-xs" disabled={disable.isPending} onClick={() => disable.mutate({ userId: user.id })}>
+              <button
+                type="button"
+                className="btn whitespace-nowrap text-xs"
+                disabled={disable.isPending}
+                onClick={() => disable.mutate({ userId: user.id })}
+              >
                 Disable
               </button>
             ))}
         </div>
-        {error && (pendingChange(error) ? <PendingChangeNote pending={pendingChange(error)!} /> : <ErrorNote>{errorMessage(error)}</ErrorNote>)}
+        {error &&
+          (pendingChange(error) ? (
+            <PendingChangeNote pending={pendingChange(error)!} />
+          ) : (
+            <ErrorNote>{errorMessage(error)}</ErrorNote>
+          ))}
         {notice && !error && <OkNote>{notice}</OkNote>}
       </td>
     </tr>

@@ -1,9 +1,26 @@
-import { admin, apiSignIn, consoleUrl, expect, test, trpcMutation, trpcQuery, uniqueEmail } from "../../fixtures/test";
+import {
+  admin,
+  apiSignIn,
+  consoleUrl,
+  expect,
+  test,
+  trpcMutation,
+  trpcQuery,
+  uniqueEmail,
+} from "../../fixtures/test";
 
-test("[API][VALIDATION]: malformed tRPC input comes back with the zod issues and changes nothing", async ({ request }) => {
+test("[API][VALIDATION]: malformed tRPC input comes back with the zod issues and changes nothing", async ({
+  request,
+}) => {
   await apiSignIn(request, admin.email, admin.password);
   const email = "not-an-email";
-  const { status, body } = await trpcMutation(request, "users.create", { email, name: "", password: "x", roles: ["king"], approvedBy: "me" });
+  const { status, body } = await trpcMutation(request, "users.create", {
+    email,
+    name: "",
+    password: "x",
+    roles: ["king"],
+    approvedBy: "me",
+  });
   expect(status).toBe(400);
   const err = body?.error?.json;
   expect(err?.data.code).toBe("BAD_REQUEST");
@@ -15,10 +32,14 @@ test("[API][VALIDATION]: malformed tRPC input comes back with the zod issues and
   expect(JSON.stringify(list.body)).not.toContain(email);
 });
 
-test("[API][CSRF]: a cross-origin text/plain form post to a mutation is refused and creates nothing", async ({ request }) => {
+test("[API][CSRF]: a cross-origin text/plain form post to a mutation is refused and creates nothing", async ({
+  request,
+}) => {
   await apiSignIn(request, admin.email, admin.password);
   const email = uniqueEmail("csrf");
-  const payload = JSON.stringify({ json: { email, name: "Mallory", password: "mallory-password-1", roles: ["admin"] } });
+  const payload = JSON.stringify({
+    json: { email, name: "Mallory", password: "mallory-password-1", roles: ["admin"] },
+  });
 
   // What a hostile page's <form enctype="text/plain"> would send with the admin's cookie.
   const res = await request.post("/api/trpc/users.create", {

@@ -25,12 +25,20 @@ const DEV_RULE = `
 permit (principal, action == Keel::Action::"update", resource)
 when { principal.roles.contains("operator") && context.environments.contains("dev") };
 `;
-const WINDOW = { name: "dev-evenings", environments: ["dev"], timeZone: "UTC", days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], start: "18:00", end: "20:00" };
+const WINDOW = {
+  name: "dev-evenings",
+  environments: ["dev"],
+  timeZone: "UTC",
+  days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+  start: "18:00",
+  end: "20:00",
+};
 let rc: RolloutConsole;
 let url: string;
 const people = { operator: "", approver: "" };
 
-const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) => trpcOk(url, req, kind, path, input);
+const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) =>
+  trpcOk(url, req, kind, path, input);
 const apiAs = (email: string, password: string) => signedInApi(url, email, password);
 /** Builds web `v` on the console from a tree with a 1 MiB file, so the streams have a size worth showing. */
 async function build(req: APIRequestContext, v: string): Promise<void> {
@@ -39,7 +47,11 @@ async function build(req: APIRequestContext, v: string): Promise<void> {
   writeFileSync(join(dir, "assets.bin"), Buffer.alloc(1 << 20, 7));
   const tree = execFileSync("tar", ["--numeric-owner", "-C", dir, "-cf", "-", "."], { maxBuffer: 64 << 20 });
   rmSync(dir, { recursive: true, force: true });
-  const res = await req.post(`/api/releases/upload?mode=build&app=web&version=${v}&format=tar`, { data: tree, headers: { origin: url, "content-type": "application/octet-stream" }, timeout: 300_000 });
+  const res = await req.post(`/api/releases/upload?mode=build&app=web&version=${v}&format=tar`, {
+    data: tree,
+    headers: { origin: url, "content-type": "application/octet-stream" },
+    timeout: 300_000,
+  });
   expect(res.status(), await res.text()).toBe(200);
 }
 
@@ -51,7 +63,10 @@ test.beforeAll(async () => {
   rc = await startRolloutConsole({
     lab: LAB,
     hosts: 2,
-    env: { KEEL_FOUNDERS: `${people.operator}:operator,${people.approver}:approver`, KEEL_FOUNDERS_PASSWORD: PASSWORD },
+    env: {
+      KEEL_FOUNDERS: `${people.operator}:operator,${people.approver}:approver`,
+      KEEL_FOUNDERS_PASSWORD: PASSWORD,
+    },
   });
   url = rc.keel.url;
   const adm = await apiAs(rc.keel.adminEmail, rc.keel.adminPassword);
@@ -61,16 +76,31 @@ test.beforeAll(async () => {
     await ok(adm, "mutation", "keys.create", { name: "console" });
     const inventory = readFileSync(`/var/lib/keel-lab/${LAB}/inventory.json`, "utf8");
     type Outcome = { name: string; status: string; id?: string; message?: string };
-    let imported = await ok(adm, "mutation", "hosts.import", { format: "lab", text: inventory, environment: "dev" });
+    let imported = await ok(adm, "mutation", "hosts.import", {
+      format: "lab",
+      text: inventory,
+      environment: "dev",
+    });
     // A host whose signing-key install missed its SSH timeout (a loaded machine) is imported again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const unkeyed = (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message);
       if (unkeyed.length === 0) break;
       for (const o of unkeyed) await ok(adm, "mutation", "hosts.remove", { id: o.id });
-      imported = await ok(adm, "mutation", "hosts.import", { format: "lab", text: inventory, environment: "dev" });
+      imported = await ok(adm, "mutation", "hosts.import", {
+        format: "lab",
+        text: inventory,
+        environment: "dev",
+      });
     }
-    expect((imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message), "hosts without the console's signing key").toEqual([]);
-    const ids = ((await ok(adm, "query", "hosts.list", { filter: { environments: ["dev"] }, pageSize: 50 })).rows as { id: string }[]).map((h) => h.id);
+    expect(
+      (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message),
+      "hosts without the console's signing key",
+    ).toEqual([]);
+    const ids = (
+      (await ok(adm, "query", "hosts.list", { filter: { environments: ["dev"] }, pageSize: 50 })).rows as {
+        id: string;
+      }[]
+    ).map((h) => h.id);
     expect(ids).toHaveLength(2);
     let refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: ids });
     if (refreshed.ok < 2) refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: ids });
@@ -78,21 +108,39 @@ test.beforeAll(async () => {
 
     // web 1.0 on both hosts while dev is still free.
     await build(adm, "1.0");
-    const r = await ok(op, "mutation", "rollouts.create", { action: "update", app: "web", version: "1.0", targets: { environments: ["dev"] }, waves: ["100%"], failureThreshold: 0, parallelism: 2 });
+    const r = await ok(op, "mutation", "rollouts.create", {
+      action: "update",
+      app: "web",
+      version: "1.0",
+      targets: { environments: ["dev"] },
+      waves: ["100%"],
+      failureThreshold: 0,
+      parallelism: 2,
+    });
     await ok(op, "mutation", "rollouts.start", { rolloutId: r.id });
     await expect
-      .poll(async () => {
-        const x = await ok(op, "query", "rollouts.get", { rolloutId: r.id });
-        return ["running", "approved", "starting", "succeeded"].includes(x.state) ? x.state : JSON.stringify(x.hosts);
-      }, { timeout: 240_000, intervals: [1000] })
+      .poll(
+        async () => {
+          const x = await ok(op, "query", "rollouts.get", { rolloutId: r.id });
+          return ["running", "approved", "starting", "succeeded"].includes(x.state)
+            ? x.state
+            : JSON.stringify(x.hosts);
+        },
+        { timeout: 240_000, intervals: [1000] },
+      )
       .toBe("succeeded");
     await build(adm, "2.0");
 
     // From now on a dev update needs an approver, and dev has its window.
     const policy = await ok(adm, "query", "policy.get");
     const doc = policy.active.document as { cedar: string; windows: unknown[] };
-    const proposed = await ok(adm, "mutation", "policy.propose", { document: { cedar: doc.cedar + DEV_RULE, windows: [...doc.windows, WINDOW] }, comment: "dev needs an approver" });
-    expect((await ok(ap, "mutation", "policy.approve", { versionId: proposed.id, digest: proposed.digest })).state).toBe("active");
+    const proposed = await ok(adm, "mutation", "policy.propose", {
+      document: { cedar: doc.cedar + DEV_RULE, windows: [...doc.windows, WINDOW] },
+      comment: "dev needs an approver",
+    });
+    expect(
+      (await ok(ap, "mutation", "policy.approve", { versionId: proposed.id, digest: proposed.digest })).state,
+    ).toBe("active");
   } finally {
     await Promise.all([adm.dispose(), op.dispose(), ap.dispose()]);
   }
@@ -103,14 +151,26 @@ test.afterAll(async () => {
   await rc?.stop();
 });
 
-test("[APPROVALS][CARD]: the approval card shows the policy's reason, the window and next start, and the plan per host; approving confirms it", async ({ browser }) => {
+test("[APPROVALS][CARD]: the approval card shows the policy's reason, the window and next start, and the plan per host; approving confirms it", async ({
+  browser,
+}) => {
   test.setTimeout(300_000);
   const errors: string[] = [];
   const op = await apiAs(people.operator, PASSWORD);
   let rollout: { id: string; number: number };
   try {
-    rollout = await ok(op, "mutation", "rollouts.create", { action: "update", app: "web", version: "2.0", targets: { environments: ["dev"] }, waves: ["1", "100%"], failureThreshold: 0, parallelism: 2 });
-    expect((await ok(op, "query", "rollouts.get", { rolloutId: rollout.id })).state).toBe("awaiting_approval");
+    rollout = await ok(op, "mutation", "rollouts.create", {
+      action: "update",
+      app: "web",
+      version: "2.0",
+      targets: { environments: ["dev"] },
+      waves: ["1", "100%"],
+      failureThreshold: 0,
+      parallelism: 2,
+    });
+    expect((await ok(op, "query", "rollouts.get", { rolloutId: rollout.id })).state).toBe(
+      "awaiting_approval",
+    );
   } finally {
     await op.dispose();
   }
@@ -120,14 +180,22 @@ test("[APPROVALS][CARD]: the approval card shows the policy's reason, the window
   const card = page.getByRole("region", { name: `Rollout ${rollout.number}`, exact: true });
 
   await test.step("why it needs approval, and the risk", async () => {
-    await expect(card.getByRole("heading")).toContainText(`Rollout ${rollout.number}: update web 2.0 by ${people.operator}`);
-    await expect(card).toContainText("Why approval: dev updates by an operator need an approver in this test");
-    await expect(card).toContainText(/Risk: 2 host\(s\) in dev · [\d.]+ (B|KiB|MiB) to send · waves 1 → 1 · needs 1 from approver/);
+    await expect(card.getByRole("heading")).toContainText(
+      `Rollout ${rollout.number}: update web 2.0 by ${people.operator}`,
+    );
+    await expect(card).toContainText(
+      "Why approval: dev updates by an operator need an approver in this test",
+    );
+    await expect(card).toContainText(
+      /Risk: 2 host\(s\) in dev · [\d.]+ (B|KiB|MiB) to send · waves 1 → 1 · needs 1 from approver/,
+    );
   });
 
   await test.step("the window its hosts are bound by, and the next time it could start", async () => {
     const windows = card.getByTestId("approval-windows");
-    await expect(windows).toContainText("Windows: dev-evenings (mon,tue,wed,thu,fri,sat,sun 18:00–20:00 UTC).");
+    await expect(windows).toContainText(
+      "Windows: dev-evenings (mon,tue,wed,thu,fri,sat,sun 18:00–20:00 UTC).",
+    );
     await expect(windows).toContainText("Could start:");
     const at = new Date((await windows.locator("time").getAttribute("datetime"))!);
     const minutes = at.getUTCHours() * 60 + at.getUTCMinutes();
@@ -157,7 +225,9 @@ test("[APPROVALS][CARD]: the approval card shows the policy's reason, the window
 
   await test.step("approving there says what it did; the card leaves and the rollout is approved", async () => {
     await card.getByRole("button", { name: "Approve" }).click();
-    await expect(page.getByRole("status")).toHaveText(`You approved rollout ${rollout.number}; it is now approved.`);
+    await expect(page.getByRole("status")).toHaveText(
+      `You approved rollout ${rollout.number}; it is now approved.`,
+    );
     await expect(card).toHaveCount(0);
     await page.goto(`/rollouts/${rollout.id}`);
     await expect(page.getByTestId("rollout-state")).toHaveText("approved");

@@ -1,6 +1,23 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { MANIFEST_VERSION, MIN_CHUNK_SIZE, formatManifest, generateSigningKey, parsePrivateKey, signManifest } from "../../../agent/protocol";
-import { admin, apiSignIn, consoleUrl, expect, founders, signIn, test, trpcMutation, type TrpcEnvelope } from "../../fixtures/test";
+import {
+  MANIFEST_VERSION,
+  MIN_CHUNK_SIZE,
+  formatManifest,
+  generateSigningKey,
+  parsePrivateKey,
+  signManifest,
+} from "../../../agent/protocol";
+import {
+  admin,
+  apiSignIn,
+  consoleUrl,
+  expect,
+  founders,
+  signIn,
+  test,
+  trpcMutation,
+  type TrpcEnvelope,
+} from "../../fixtures/test";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const data = <T>(r: { status: number; body: TrpcEnvelope | null }): T => {
@@ -13,7 +30,8 @@ function signedRelease(app: string, version: string) {
   const builder = generateSigningKey();
   const stream = randomBytes(256 * 1024);
   const chunks: string[] = [];
-  for (let i = 0; i < stream.length; i += MIN_CHUNK_SIZE) chunks.push(sha(stream.subarray(i, i + MIN_CHUNK_SIZE)));
+  for (let i = 0; i < stream.length; i += MIN_CHUNK_SIZE)
+    chunks.push(sha(stream.subarray(i, i + MIN_CHUNK_SIZE)));
   const manifest = formatManifest(
     signManifest(
       {
@@ -22,8 +40,21 @@ function signedRelease(app: string, version: string) {
         version,
         kind: "app",
         created: "2026-12-05T12:00:00Z",
-        tree: { files: 2, bytes: 100, sha256: sha(Buffer.from(app + version)), metaSha256: sha(Buffer.from(`meta ${app} ${version}`)) },
-        stream: { format: "btrfs-send", compression: "none", bytes: stream.length, sha256: sha(stream), chunkSize: MIN_CHUNK_SIZE, chunks, uuid: randomUUID() },
+        tree: {
+          files: 2,
+          bytes: 100,
+          sha256: sha(Buffer.from(app + version)),
+          metaSha256: sha(Buffer.from(`meta ${app} ${version}`)),
+        },
+        stream: {
+          format: "btrfs-send",
+          compression: "none",
+          bytes: stream.length,
+          sha256: sha(stream),
+          chunkSize: MIN_CHUNK_SIZE,
+          chunks,
+          uuid: randomUUID(),
+        },
       },
       parsePrivateKey(builder.privateKeyPem),
     ),
@@ -31,7 +62,12 @@ function signedRelease(app: string, version: string) {
   return { publicKey: builder.publicKeyLine.trim(), manifest: Buffer.from(manifest), stream };
 }
 
-test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the next approval is refused, approvers see the lapsed approval with its reason, and the requester plans it again", async ({ browser, page, request, playwright }) => {
+test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the next approval is refused, approvers see the lapsed approval with its reason, and the requester plans it again", async ({
+  browser,
+  page,
+  request,
+  playwright,
+}) => {
   const suffix = Date.now().toString(36);
   const app = `lapse-${suffix}`;
   const hostName = `web-${suffix}`;
@@ -47,11 +83,17 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
   data(await trpcMutation(request, "keys.import", { name: `builder ${suffix}`, publicKey: rel.publicKey }));
   const pushed = await request.post("/api/releases/upload?mode=push", {
     data: Buffer.concat([rel.manifest, rel.stream]),
-    headers: { origin: consoleUrl(), "content-type": "application/octet-stream", "x-keel-manifest-bytes": String(rel.manifest.length) },
+    headers: {
+      origin: consoleUrl(),
+      "content-type": "application/octet-stream",
+      "x-keel-manifest-bytes": String(rel.manifest.length),
+    },
   });
   expect(pushed.status(), await pushed.text()).toBe(200);
   const csv = `name,address,fingerprint\n${hostName},10.77.0.3,SHA256:${randomBytes(32).toString("base64").replace(/=+$/, "")}\n`;
-  const imported = data<{ outcomes: { id?: string; status: string }[] }>(await trpcMutation(request, "hosts.import", { format: "csv", text: csv, environment: "prod" }));
+  const imported = data<{ outcomes: { id?: string; status: string }[] }>(
+    await trpcMutation(request, "hosts.import", { format: "csv", text: csv, environment: "prod" }),
+  );
   const hostId = imported.outcomes[0]!.id!;
 
   // The operator asks for the prod update (two approvals); the first approver approves it.
@@ -60,11 +102,21 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
   try {
     await apiSignIn(op, operator.email, operator.password);
     const r = data<{ id: string; number: number; state: string; digest: string }>(
-      await trpcMutation(op, "rollouts.create", { action: "update", app, version: "1.0", targets: { ids: [hostId] }, waves: ["1"] }),
+      await trpcMutation(op, "rollouts.create", {
+        action: "update",
+        app,
+        version: "1.0",
+        targets: { ids: [hostId] },
+        waves: ["1"],
+      }),
     );
     expect(r.state).toBe("awaiting_approval");
     await apiSignIn(ap1, first.email, first.password);
-    expect(data<{ state: string }>(await trpcMutation(ap1, "rollouts.approve", { rolloutId: r.id, digest: r.digest })).state).toBe("awaiting_approval");
+    expect(
+      data<{ state: string }>(
+        await trpcMutation(ap1, "rollouts.approve", { rolloutId: r.id, digest: r.digest }),
+      ).state,
+    ).toBe("awaiting_approval");
 
     // The second approver has the rollout open when the operator moves the host out of prod.
     await signIn(page, second.email, second.password, "/approvals");
@@ -74,7 +126,13 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
     // once both agree the host is in dev — after the rollout's first approval.
     const move = await trpcMutation(op, "hosts.setEnvironment", { hostIds: [hostId], environment: "dev" });
     expect(move.status, JSON.stringify(move.body)).toBe(403);
-    const change = (move.body as unknown as { error: { json: { data: { appCode: string; details: { changeRequest: { id: string; digest: string } } } } } }).error.json.data;
+    const change = (
+      move.body as unknown as {
+        error: {
+          json: { data: { appCode: string; details: { changeRequest: { id: string; digest: string } } } };
+        };
+      }
+    ).error.json.data;
     expect(change.appCode).toBe("APPROVAL_REQUIRED");
     const ap2 = await playwright.request.newContext({ baseURL: consoleUrl() });
     try {
@@ -86,7 +144,9 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
     }
     await pending.getByRole("button", { name: "Approve" }).click();
     const reason = `host ${hostName} moved from prod to dev after approval`;
-    await expect(page.getByRole("alert").first()).toContainText(`The approvals of rollout ${r.number} lapsed: ${reason}. It must be planned again`);
+    await expect(page.getByRole("alert").first()).toContainText(
+      `The approvals of rollout ${r.number} lapsed: ${reason}. It must be planned again`,
+    );
     const lapsed = page.getByRole("region", { name: `Lapsed: rollout ${r.number}` });
     await expect(lapsed.getByTestId("lapse-reason")).toHaveText(`Why: ${reason}`);
     await expect(lapsed).toContainText(`Approvals that no longer count: ${first.email}`);
@@ -102,7 +162,9 @@ test("[APPROVALS][LAPSE]: a prod host moved to dev after one approval — the ne
       await mine.getByRole("link", { name: `Rollout ${r.number}` }).click();
       await expect(other.getByTestId("rollout-state")).toHaveText(/paused/i);
       await expect(other.getByTestId("lapse-reason")).toHaveText(`Approvals lapsed: ${reason}.`);
-      await expect(other.getByRole("region", { name: "Approvals" })).toContainText("(lapsed: no longer counts)");
+      await expect(other.getByRole("region", { name: "Approvals" })).toContainText(
+        "(lapsed: no longer counts)",
+      );
       await expect(other.getByRole("button", { name: "Resume" })).toHaveCount(0);
     } finally {
       await context.close();

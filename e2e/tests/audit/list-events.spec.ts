@@ -1,6 +1,8 @@
 import { admin, expect, signIn, signOut, test, uniqueEmail } from "../../fixtures/test";
 
-test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session revocation, and the chain verifies", async ({ page }) => {
+test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session revocation, and the chain verifies", async ({
+  page,
+}) => {
   const email = uniqueEmail("audited");
   const password = "operator-password-3";
 
@@ -17,7 +19,9 @@ test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session re
   await signOut(page);
   await signIn(page, admin.email, admin.password, "/users");
   await page.getByTestId(`user-row-${email}`).getByRole("button", { name: "Revoke sessions" }).click();
-  await expect(page.getByTestId(`user-row-${email}`).getByRole("status")).toContainText("Signed out everywhere");
+  await expect(page.getByTestId(`user-row-${email}`).getByRole("status")).toContainText(
+    "Signed out everywhere",
+  );
 
   await page.getByRole("link", { name: "Audit" }).click();
   await expect(page).toHaveURL(/\/audit$/);
@@ -60,5 +64,7 @@ test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session re
   await page.getByRole("button", { name: "Verify chain" }).click();
   // Checked against the signed checkpoints the console keeps outside the database (the first one
   // was written when start-up created the admin).
-  await expect(page.getByRole("status").filter({ hasText: "Chain intact" })).toContainText(/matching \d+ signed checkpoints \(newest #\d+ of/);
+  await expect(page.getByRole("status").filter({ hasText: "Chain intact" })).toContainText(
+    /matching \d+ signed checkpoints \(newest #\d+ of/,
+  );
 });

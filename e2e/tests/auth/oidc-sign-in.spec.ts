@@ -14,10 +14,18 @@ let provider: { issuer: string; clientId: string; clientSecret: string };
 test.beforeAll(async () => {
   test.setTimeout(240_000);
   keel = await startConsole({ logName: "console-oidc.log" });
-  idp = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "e2e/fixtures/oidc-provider.mts"), `${keel.url}/api/auth/oidc/callback`, "alice:alice@example.org:keel-ops"], {
-    cwd: REPO,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  idp = spawn(
+    join(REPO, "node_modules/.bin/tsx"),
+    [
+      join(REPO, "e2e/fixtures/oidc-provider.mts"),
+      `${keel.url}/api/auth/oidc/callback`,
+      "alice:alice@example.org:keel-ops",
+    ],
+    {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   provider = await new Promise((ok, fail) => {
     let out = "";
     idp.stdout!.on("data", (c: Buffer) => {
@@ -33,7 +41,9 @@ test.afterAll(async () => {
   await keel?.stop();
 });
 
-test("[AUTH][OIDC]: an admin sets up the identity provider; a user signs in with it and gets the mapped role", async ({ page }) => {
+test("[AUTH][OIDC]: an admin sets up the identity provider; a user signs in with it and gets the mapped role", async ({
+  page,
+}) => {
   await page.goto(`${keel.url}/sign-in?next=/settings`);
   await page.getByLabel("Email").fill(keel.adminEmail);
   await page.getByLabel("Password").fill(keel.adminPassword);
@@ -63,7 +73,9 @@ test("[AUTH][OIDC]: an admin sets up the identity provider; a user signs in with
   await expect(account).toContainText("operator");
 });
 
-test("[AUTH][OIDC]: an answer that belongs to no sign-in of this browser is refused with its reason", async ({ page }) => {
+test("[AUTH][OIDC]: an answer that belongs to no sign-in of this browser is refused with its reason", async ({
+  page,
+}) => {
   await page.goto(`${keel.url}/api/auth/oidc/callback?code=stolen-code&state=someone-elses-state`);
   await expect(page).toHaveURL(/\/sign-in\?oidc_error=bad_state$/);
   await expect(page.getByRole("alert").filter({ hasText: "state does not match" })).toBeVisible();

@@ -1,6 +1,8 @@
 import { admin, expect, test } from "../../fixtures/test";
 
-test("[AUTH][SIGN-IN]: a wrong password gets the same generic message as an unknown user", async ({ page }) => {
+test("[AUTH][SIGN-IN]: a wrong password gets the same generic message as an unknown user", async ({
+  page,
+}) => {
   await page.goto("/sign-in");
   await page.getByLabel("Email").fill(admin.email);
   await page.getByLabel("Password").fill("not-the-password");
@@ -15,7 +17,9 @@ test("[AUTH][SIGN-IN]: a wrong password gets the same generic message as an unkn
   await expect(alert).toHaveText("Wrong e-mail or password, or the account is disabled.");
 });
 
-test("[AUTH][SIGN-IN]: an unsigned visitor is sent to sign-in and comes back after signing in", async ({ page }) => {
+test("[AUTH][SIGN-IN]: an unsigned visitor is sent to sign-in and comes back after signing in", async ({
+  page,
+}) => {
   await page.goto("/audit");
   await expect(page).toHaveURL(/\/sign-in\?next=%2Faudit$/);
   await page.getByLabel("Email").fill(admin.email);

@@ -5,11 +5,23 @@ import { admin, apiSignIn, expect, test, trpcMutation, uniqueEmail } from "../..
 // The backoff grows with each failure (1 s, 2 s, 4 s … after 5 free ones), so a browser typing
 // wrong passwords soon tries again before its wait is over. The owner at another address is not
 // stopped (server/auth/auth-flow.int.test.ts; a browser here has only one address).
-test("[AUTH][RATE-LIMIT]: repeated wrong passwords are slowed down, and then even the right one is refused from that address", async ({ page, request }) => {
+test("[AUTH][RATE-LIMIT]: repeated wrong passwords are slowed down, and then even the right one is refused from that address", async ({
+  page,
+  request,
+}) => {
   const email = uniqueEmail("guessed");
   const password = "the-right-password-1";
   await apiSignIn(request, admin.email, admin.password);
-  expect((await trpcMutation(request, "users.create", { email, name: "Gus Guessed", password, roles: ["operator"] })).status).toBe(200);
+  expect(
+    (
+      await trpcMutation(request, "users.create", {
+        email,
+        name: "Gus Guessed",
+        password,
+        roles: ["operator"],
+      })
+    ).status,
+  ).toBe(200);
 
   await page.goto("/sign-in");
   // The form's own alert (Next.js adds a route announcer with role=alert as well).
@@ -25,9 +37,13 @@ test("[AUTH][RATE-LIMIT]: repeated wrong passwords are slowed down, and then eve
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(`wrong-guess-${attempt}`);
     await button.click();
-    await expect(alert).toHaveText(/Wrong e-mail or password, or the account is disabled\.|Too many failed sign-in attempts/);
+    await expect(alert).toHaveText(
+      /Wrong e-mail or password, or the account is disabled\.|Too many failed sign-in attempts/,
+    );
     await expect(button).toBeEnabled();
-    const m = /Too many failed sign-in attempts\. Try again in (\d+) (seconds?|minutes?)\./.exec((await alert.textContent()) ?? "");
+    const m = /Too many failed sign-in attempts\. Try again in (\d+) (seconds?|minutes?)\./.exec(
+      (await alert.textContent()) ?? "",
+    );
     if (m) {
       limitedAt ||= attempt;
       wait = Number(m[1]) * (m[2]!.startsWith("minute") ? 60 : 1);

@@ -14,7 +14,11 @@ const REPO = resolve(__dirname, "../../..");
 let inv: LabInventory;
 
 function lab(...args: string[]): string {
-  return execFileSync("npx", ["tsx", "infra/lab/main.ts", ...args, "--lab", LAB], { cwd: REPO, encoding: "utf8", timeout: 540_000 });
+  return execFileSync("npx", ["tsx", "infra/lab/main.ts", ...args, "--lab", LAB], {
+    cwd: REPO,
+    encoding: "utf8",
+    timeout: 540_000,
+  });
 }
 
 test.beforeAll(async () => {
@@ -27,7 +31,9 @@ test.afterAll(async () => {
   lab("down");
 });
 
-test("[INVENTORY][BOOTSTRAP]: admin enrolls a host that trusts only their own key, pasted once", async ({ page }) => {
+test("[INVENTORY][BOOTSTRAP]: admin enrolls a host that trusts only their own key, pasted once", async ({
+  page,
+}) => {
   test.setTimeout(300_000);
   const h = inv.hosts[0]!;
   const adminKey = readFileSync(inv.consoleKey.privateKeyPath!, "utf8");
@@ -44,7 +50,9 @@ test("[INVENTORY][BOOTSTRAP]: admin enrolls a host that trusts only their own ke
   await expect(page.getByTestId("fingerprint")).toHaveText(h.hostKeyFingerprint, { timeout: 30_000 });
   await page.getByLabel("I compared it with the host and accept this fingerprint").check();
   await page.getByRole("button", { name: "Install the console's key, accept and enroll" }).click();
-  await expect(page.getByRole("status")).toHaveText(`${LAB}-boot is enrolled and its facts were collected.`, { timeout: 90_000 });
+  await expect(page.getByRole("status")).toHaveText(`${LAB}-boot is enrolled and its facts were collected.`, {
+    timeout: 90_000,
+  });
 
   await page.goto(`/audit`);
   await expect(page.getByText("host.console_key_installed").first()).toBeVisible();

@@ -26,23 +26,35 @@ let work = "";
 
 /** `npm run lab -- ARGS` from the checkout, as the README says, for this console's data dir. */
 async function lab(args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "lab", "--", args[0]!, "--lab", LAB, ...args.slice(1)], {
-    cwd: REPO,
-    env: { ...process.env, KEEL_DATA_DIR: keel!.dataDir },
-    maxBuffer: 16 << 20,
-    timeout: 600_000,
-  });
+  const { stdout } = await promisify(execFile)(
+    "npm",
+    ["run", "--silent", "lab", "--", args[0]!, "--lab", LAB, ...args.slice(1)],
+    {
+      cwd: REPO,
+      env: { ...process.env, KEEL_DATA_DIR: keel!.dataDir },
+      maxBuffer: 16 << 20,
+      timeout: 600_000,
+    },
+  );
   return stdout;
 }
 
 /** The password the console printed once for a founder. */
 function printedPassword(email: string): string {
-  const m = new RegExp(`founder ${email.replace(/[.@]/g, "\\$&")} created; password \\(shown once\\): (\\S+)`).exec(readFileSync(keel!.logFile, "utf8"));
+  const m = new RegExp(
+    `founder ${email.replace(/[.@]/g, "\\$&")} created; password \\(shown once\\): (\\S+)`,
+  ).exec(readFileSync(keel!.logFile, "utf8"));
   if (!m) throw new Error(`the console printed no password for ${email}`);
   return m[1]!;
 }
 
-async function pageAs(browser: Browser, email: string, password: string, errors: string[], next = "/settings"): Promise<Page> {
+async function pageAs(
+  browser: Browser,
+  email: string,
+  password: string,
+  errors: string[],
+  next = "/settings",
+): Promise<Page> {
   const ctx = await browser.newContext({ baseURL: keel!.url });
   const page = await ctx.newPage();
   page.on("pageerror", (e) => errors.push(`${email}: ${e.message}`));
@@ -56,19 +68,27 @@ test.beforeAll(async () => {
   test.setTimeout(900_000);
   work = mkdtempSync(join(tmpdir(), "keel-first-run-"));
   // A fresh data dir on the machine's ordinary file system; the build store size is the README's default.
-  keel = await startConsole({ env: { KEEL_FOUNDERS: `${AP1}:approver,${AP2}:approver`, KEEL_BUILD_STORE_GIB: "20" } });
+  keel = await startConsole({
+    env: { KEEL_FOUNDERS: `${AP1}:approver,${AP2}:approver`, KEEL_BUILD_STORE_GIB: "20" },
+  });
 });
 
 test.afterAll(async () => {
   test.setTimeout(300_000);
-  if (labUp) await lab(["down"]).catch((e: unknown) => console.error(`[e2e] lab down ${LAB}: ${(e as Error).message}`));
+  if (labUp)
+    await lab(["down"]).catch((e: unknown) =>
+      console.error(`[e2e] lab down ${LAB}: ${(e as Error).message}`),
+    );
   await keel?.stop().catch((e: unknown) => {
-    if ((e as NodeJS.ErrnoException).code !== "EROFS") console.error(`[e2e] console stop: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== "EROFS")
+      console.error(`[e2e] console stop: ${(e as Error).message}`);
   });
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test("[FIRST-RUN]: from npm start to three lab hosts running a release built from a folder, approved by two people, started at the window", async ({ browser }) => {
+test("[FIRST-RUN]: from npm start to three lab hosts running a release built from a folder, approved by two people, started at the window", async ({
+  browser,
+}) => {
   test.setTimeout(900_000);
   const errors: string[] = [];
   const admin = await pageAs(browser, keel!.adminEmail, keel!.adminPassword, errors);
@@ -104,8 +124,19 @@ test("[FIRST-RUN]: from npm start to three lab hosts running a release built fro
 
   await test.step("Policy: prod's window opened all day, proposed by the admin, approved by an approver", async () => {
     await admin.goto("/policy");
-    const windows = [{ name: "prod-all-day", environments: ["prod"], timeZone: "UTC", days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], start: "00:00", end: "00:00" }];
-    await admin.getByRole("textbox", { name: "Maintenance windows (JSON)" }).fill(JSON.stringify(windows, null, 2));
+    const windows = [
+      {
+        name: "prod-all-day",
+        environments: ["prod"],
+        timeZone: "UTC",
+        days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        start: "00:00",
+        end: "00:00",
+      },
+    ];
+    await admin
+      .getByRole("textbox", { name: "Maintenance windows (JSON)" })
+      .fill(JSON.stringify(windows, null, 2));
     await admin.getByPlaceholder("Why this change").fill("first run: prod may change at any hour");
     await expect(admin.getByText("The edited policy is valid.")).toBeVisible();
     await admin.getByRole("button", { name: "Propose this version" }).click();
@@ -145,7 +176,9 @@ test("[FIRST-RUN]: from npm start to three lab hosts running a release built fro
     await form.getByLabel("Waves").fill("1,100%");
     await form.getByLabel("Hosts at once").fill("3");
     await form.getByRole("button", { name: "Preview plan" }).click();
-    await expect(admin.getByLabel("Plan preview")).toContainText("needs 2 approvals from approver", { timeout: 60_000 });
+    await expect(admin.getByLabel("Plan preview")).toContainText("needs 2 approvals from approver", {
+      timeout: 60_000,
+    });
     await form.getByRole("button", { name: "Create rollout" }).click();
     await expect(admin).toHaveURL(/\/rollouts\/[0-9a-f-]{36}$/, { timeout: 30_000 });
     rolloutUrl = new URL(admin.url()).pathname;
@@ -157,7 +190,9 @@ test("[FIRST-RUN]: from npm start to three lab hosts running a release built fro
     for (const who of [AP1, AP2]) {
       const ap = await pageAs(browser, who, printedPassword(who), errors, rolloutUrl);
       await ap.getByRole("button", { name: "Approve this plan" }).click();
-      await expect(ap.getByRole("region", { name: "Summary" })).toContainText(who === AP1 ? "Approvals for this plan: 1 of 2" : "Approvals for this plan: 2 of 2");
+      await expect(ap.getByRole("region", { name: "Summary" })).toContainText(
+        who === AP1 ? "Approvals for this plan: 1 of 2" : "Approvals for this plan: 2 of 2",
+      );
       await ap.context().close();
     }
     await expect(admin.getByTestId("rollout-state")).toHaveText("approved");
@@ -166,14 +201,19 @@ test("[FIRST-RUN]: from npm start to three lab hosts running a release built fro
   await test.step("the admin schedules the start at the next window; the worker starts it and it succeeds", async () => {
     await admin.getByRole("button", { name: "Start at next window" }).click();
     await expect
-      .poll(async () => (await admin.getByTestId("rollout-state").textContent()) ?? "", { timeout: 300_000, intervals: [500] })
+      .poll(async () => (await admin.getByTestId("rollout-state").textContent()) ?? "", {
+        timeout: 300_000,
+        intervals: [500],
+      })
       .toBe("succeeded");
     await expect(admin.locator("tr[data-host]").filter({ hasText: "succeeded" })).toHaveCount(3);
   });
 
   await test.step("the hosts run web 1.0: on the Apps page and on their own disks", async () => {
     await admin.goto("/apps");
-    await expect(admin.getByRole("region", { name: "Apps" }).getByRole("button", { name: /web\s*3 hosts/ })).toBeVisible();
+    await expect(
+      admin.getByRole("region", { name: "Apps" }).getByRole("button", { name: /web\s*3 hosts/ }),
+    ).toBeVisible();
     const inv = JSON.parse(inventory) as { hosts: { name: string }[] };
     for (const h of inv.hosts) {
       const out = await lab(["exec", h.name, "--", "readlink", "/var/lib/keel/apps/web/current"]);

@@ -15,13 +15,20 @@ let inv: LabInventory;
 // The lab through its CLI: infra/lab is ESM (import.meta) and Playwright loads specs as CommonJS.
 const REPO = resolve(__dirname, "../../..");
 function lab(...args: string[]): string {
-  return execFileSync("npx", ["tsx", "infra/lab/main.ts", ...args, "--lab", LAB], { cwd: REPO, encoding: "utf8", timeout: 540_000 });
+  return execFileSync("npx", ["tsx", "infra/lab/main.ts", ...args, "--lab", LAB], {
+    cwd: REPO,
+    encoding: "utf8",
+    timeout: 540_000,
+  });
 }
 
 test.beforeAll(async () => {
   test.setTimeout(600_000);
   const dataDir = process.env.KEEL_E2E_DATA_DIR;
-  if (!dataDir) throw new Error("KEEL_E2E_DATA_DIR is not set (e2e/fixtures/global-setup.ts exports the console's data dir)");
+  if (!dataDir)
+    throw new Error(
+      "KEEL_E2E_DATA_DIR is not set (e2e/fixtures/global-setup.ts exports the console's data dir)",
+    );
   // The lab authorizes the console's own SSH key (created here if the console has not yet).
   const id = consoleIdentity({ dataDir });
   const out = lab("up", "3", "--console-key", `${id.privateKeyPath}.pub`).trim().split("\n");
@@ -32,7 +39,9 @@ test.afterAll(async () => {
   lab("down");
 });
 
-test("[INVENTORY][ENROLL]: admin enrolls three lab hosts accepting their fingerprints, sees facts, filters by label, exports CSV", async ({ page }) => {
+test("[INVENTORY][ENROLL]: admin enrolls three lab hosts accepting their fingerprints, sees facts, filters by label, exports CSV", async ({
+  page,
+}) => {
   test.setTimeout(300_000);
   await signIn(page, admin.email, admin.password, "/hosts/enroll");
   const roles = ["web", "web", "db"];
@@ -49,7 +58,10 @@ test("[INVENTORY][ENROLL]: admin enrolls three lab hosts accepting their fingerp
       await expect(enroll).toBeDisabled(); // nothing is pinned before the admin accepts
       await page.getByLabel("I compared it with the host and accept this fingerprint").check();
       await enroll.click();
-      await expect(page.getByRole("status")).toHaveText(`${LAB}-${i} is enrolled and its facts were collected.`, { timeout: 90_000 });
+      await expect(page.getByRole("status")).toHaveText(
+        `${LAB}-${i} is enrolled and its facts were collected.`,
+        { timeout: 90_000 },
+      );
       await page.getByRole("button", { name: "Enroll another" }).click();
     });
   }
@@ -69,7 +81,11 @@ test("[INVENTORY][ENROLL]: admin enrolls three lab hosts accepting their fingerp
     await page.getByRole("button", { name: "Export CSV" }).click();
     const file = await download;
     const csv = readFileSync((await file.path())!, "utf8");
-    const names = csv.trim().split("\r\n").slice(1).map((l) => l.split(",")[0]);
+    const names = csv
+      .trim()
+      .split("\r\n")
+      .slice(1)
+      .map((l) => l.split(",")[0]);
     expect(names).toEqual([`${LAB}-0`, `${LAB}-1`]);
   });
 
@@ -85,11 +101,23 @@ test("[INVENTORY][ENROLL]: admin enrolls three lab hosts accepting their fingerp
   });
 });
 
-test("[INVENTORY][ENROLL]: an auditor cannot enroll: the page answers 403 and the API refuses", async ({ browser, request }) => {
+test("[INVENTORY][ENROLL]: an auditor cannot enroll: the page answers 403 and the API refuses", async ({
+  browser,
+  request,
+}) => {
   const email = uniqueEmail("auditor");
   const password = "auditor-password-1";
   await apiSignIn(request, admin.email, admin.password);
-  expect((await trpcMutation(request, "users.create", { email, name: "Ada Auditor", password, roles: ["auditor"] })).status).toBe(200);
+  expect(
+    (
+      await trpcMutation(request, "users.create", {
+        email,
+        name: "Ada Auditor",
+        password,
+        roles: ["auditor"],
+      })
+    ).status,
+  ).toBe(200);
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   try {

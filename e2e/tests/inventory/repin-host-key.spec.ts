@@ -20,7 +20,11 @@ let inv: LabInventory;
 // The lab through its CLI: infra/lab is ESM (import.meta) and Playwright loads specs as CommonJS.
 const REPO = resolve(__dirname, "../../..");
 function lab(...args: string[]): string {
-  return execFileSync("npx", ["tsx", "infra/lab/main.ts", ...args, "--lab", LAB], { cwd: REPO, encoding: "utf8", timeout: 540_000 });
+  return execFileSync("npx", ["tsx", "infra/lab/main.ts", ...args, "--lab", LAB], {
+    cwd: REPO,
+    encoding: "utf8",
+    timeout: 540_000,
+  });
 }
 
 /** Ends the SSH sessions of a lab host: the children of its sshd (by its pid file), not sshd itself. */
@@ -44,7 +48,10 @@ async function listThisLab(page: Page) {
 test.beforeAll(async () => {
   test.setTimeout(600_000);
   const dataDir = process.env.KEEL_E2E_DATA_DIR;
-  if (!dataDir) throw new Error("KEEL_E2E_DATA_DIR is not set (e2e/fixtures/global-setup.ts exports the console's data dir)");
+  if (!dataDir)
+    throw new Error(
+      "KEEL_E2E_DATA_DIR is not set (e2e/fixtures/global-setup.ts exports the console's data dir)",
+    );
   const id = consoleIdentity({ dataDir });
   const out = lab("up", "1", "--console-key", `${id.privateKeyPath}.pub`).trim().split("\n");
   inv = JSON.parse(readFileSync(out[out.length - 1]!.trim(), "utf8")) as LabInventory;
@@ -54,7 +61,11 @@ test.afterAll(async () => {
   lab("down");
 });
 
-test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins the new fingerprint, the host keeps its id and history; an auditor cannot", async ({ page, browser, request }) => {
+test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins the new fingerprint, the host keeps its id and history; an auditor cannot", async ({
+  page,
+  browser,
+  request,
+}) => {
   test.setTimeout(300_000);
   const h = inv.hosts[0]!;
   const oldKey = h.hostKeyFingerprint;
@@ -62,12 +73,20 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
 
   await test.step("the admin enrolls the host, pinning its key", async () => {
     await apiSignIn(request, admin.email, admin.password);
-    const r = await trpcMutation(request, "hosts.enroll", { name: NAME, address: h.address, port: h.port, labels: { lab: LAB }, acceptedFingerprint: oldKey });
+    const r = await trpcMutation(request, "hosts.enroll", {
+      name: NAME,
+      address: h.address,
+      port: h.port,
+      labels: { lab: LAB },
+      acceptedFingerprint: oldKey,
+    });
     expect(r.status, JSON.stringify(r.body?.error?.json.message)).toBe(200);
     hostPath = `/hosts/${(r.body!.result!.data.json as { id: string }).id}`;
     await signIn(page, admin.email, admin.password, hostPath);
     await expect(page.getByRole("region", { name: "Facts" })).toContainText(oldKey);
-    await expect(page.getByRole("region", { name: "Timeline" })).toContainText(`enrolled with host key ${oldKey}`);
+    await expect(page.getByRole("region", { name: "Timeline" })).toContainText(
+      `enrolled with host key ${oldKey}`,
+    );
   });
 
   // The machine is reinstalled: sshd now serves a new host key, and the console's connections
@@ -84,14 +103,26 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
     await row.getByRole("checkbox", { name: `Select ${NAME}` }).check();
     await page.getByRole("button", { name: "Refresh selected" }).click();
     // A failure is told as one (an error note), not in a green success banner.
-    await expect(page.getByRole("alert").filter({ hasText: "Refreshed 1: 0 ok" })).toContainText("1 host key changed", { timeout: 60_000 });
+    await expect(page.getByRole("alert").filter({ hasText: "Refreshed 1: 0 ok" })).toContainText(
+      "1 host key changed",
+      { timeout: 60_000 },
+    );
     await expect(row.getByText("host key changed")).toBeVisible();
   });
 
   await test.step("an auditor sees the flag but cannot re-pin, in the page or the API", async () => {
     const email = uniqueEmail("auditor-repin");
     const password = "auditor-repin-password-1";
-    expect((await trpcMutation(request, "users.create", { email, name: "Rae Auditor", password, roles: ["auditor"] })).status).toBe(200);
+    expect(
+      (
+        await trpcMutation(request, "users.create", {
+          email,
+          name: "Rae Auditor",
+          password,
+          roles: ["auditor"],
+        })
+      ).status,
+    ).toBe(200);
     const ctx = await browser.newContext();
     try {
       const aud = await ctx.newPage();
@@ -100,7 +131,10 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
       await expect(aud.getByRole("region", { name: "Facts" })).toBeVisible();
       await expect(aud.getByRole("region", { name: "Re-pin host key" })).toHaveCount(0);
       await expect(aud.getByRole("button", { name: "Re-pin host key" })).toHaveCount(0);
-      const api = await trpcMutation(ctx.request, "hosts.repin", { id: hostPath.split("/").pop(), acceptedFingerprint: newKey });
+      const api = await trpcMutation(ctx.request, "hosts.repin", {
+        id: hostPath.split("/").pop(),
+        acceptedFingerprint: newKey,
+      });
       expect(api.status).toBe(403);
     } finally {
       await ctx.close();
@@ -110,7 +144,9 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
   await test.step("the admin opens the host page, sees the presented fingerprint and re-pins it", async () => {
     await page.getByRole("link", { name: NAME }).click();
     await expect(page).toHaveURL((u) => u.pathname === hostPath);
-    await expect(page.getByText(`The host presented a different host key (${newKey}) than the pinned ${oldKey}`)).toBeVisible();
+    await expect(
+      page.getByText(`The host presented a different host key (${newKey}) than the pinned ${oldKey}`),
+    ).toBeVisible();
     const panel = page.getByRole("region", { name: "Re-pin host key" });
     await expect(panel).toContainText(`Pinned: ${oldKey}`);
     await expect(panel.getByLabel("New fingerprint (as the host presents it now)")).toHaveValue(newKey!);
@@ -121,18 +157,27 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
     const field = panel.getByLabel("New fingerprint (as the host presents it now)");
     await field.fill(oldKey);
     await repin.click();
-    await expect(panel.getByRole("alert")).toContainText(`${NAME} presents ${newKey}, not the accepted ${oldKey}; nothing changed`, { timeout: 30_000 });
+    await expect(panel.getByRole("alert")).toContainText(
+      `${NAME} presents ${newKey}, not the accepted ${oldKey}; nothing changed`,
+      { timeout: 30_000 },
+    );
     await expect(page.getByText(`The host presented a different host key (${newKey})`)).toBeVisible();
     await field.fill(newKey!);
     await repin.click();
-    await expect(page.getByRole("status").filter({ hasText: "Re-pinned" })).toHaveText(`Re-pinned ${NAME}: Keel now expects host key ${newKey}.`, { timeout: 30_000 });
+    await expect(page.getByRole("status").filter({ hasText: "Re-pinned" })).toHaveText(
+      `Re-pinned ${NAME}: Keel now expects host key ${newKey}.`,
+      { timeout: 30_000 },
+    );
     await expect(page.getByText("The host presented a different host key")).toHaveCount(0);
     await expect(page.getByRole("region", { name: "Facts" })).toContainText(newKey!);
   });
 
   await test.step("the host answers again, under the same id, with its history kept", async () => {
     await page.getByRole("button", { name: "Refresh now" }).click();
-    await expect(page.getByRole("status").filter({ hasText: "Refreshed" })).toHaveText(/^Refreshed: (nothing changed|changes recorded)\.$/, { timeout: 60_000 });
+    await expect(page.getByRole("status").filter({ hasText: "Refreshed" })).toHaveText(
+      /^Refreshed: (nothing changed|changes recorded)\.$/,
+      { timeout: 60_000 },
+    );
     await expect(page).toHaveURL((u) => u.pathname === hostPath);
     const timeline = page.getByRole("region", { name: "Timeline" });
     await expect(timeline).toContainText(`enrolled with host key ${oldKey}`);

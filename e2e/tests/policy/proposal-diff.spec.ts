@@ -5,7 +5,10 @@
 // other specs on the shared console are not affected.
 import { admin, expect, founders, signIn, test } from "../../fixtures/test";
 
-test("[POLICY][DIFF]: an approver reads a proposal's full text and its diff with indentation intact, approves it, and sees it in force", async ({ browser, page }) => {
+test("[POLICY][DIFF]: an approver reads a proposal's full text and its diff with indentation intact, approves it, and sees it in force", async ({
+  browser,
+  page,
+}) => {
   const suffix = Date.now().toString(36);
   await signIn(page, admin.email, admin.password, "/policy");
   const editor = page.getByRole("textbox", { name: "Cedar policies", exact: true });
@@ -26,13 +29,19 @@ test("[POLICY][DIFF]: an approver reads a proposal's full text and its diff with
   // The editor still shows what was proposed, not the text in force, and cannot propose it twice.
   expect(await editor.inputValue()).toBe(after);
   await expect(page.getByRole("button", { name: "Propose this version" })).toBeDisabled();
-  await expect(note.getByRole("link", { name: `View proposed version ${version}` })).toHaveAttribute("href", `/policy/versions/${version}`);
+  await expect(note.getByRole("link", { name: `View proposed version ${version}` })).toHaveAttribute(
+    "href",
+    `/policy/versions/${version}`,
+  );
 
   const context = await browser.newContext();
   const ap = await context.newPage();
   try {
     await signIn(ap, founders.approver1.email, founders.approver1.password, "/approvals");
-    await ap.getByRole("region", { name: `Policy version ${version}` }).getByRole("link", { name: `Policy version ${version}` }).click();
+    await ap
+      .getByRole("region", { name: `Policy version ${version}` })
+      .getByRole("link", { name: `Policy version ${version}` })
+      .click();
     await expect(ap).toHaveURL((u) => u.pathname === `/policy/versions/${version}`);
     await expect(ap.getByTestId("policy-version-state")).toHaveText("proposed");
     await expect(ap.getByRole("region", { name: "About this version" })).toContainText(`Proposed by`);
@@ -42,7 +51,10 @@ test("[POLICY][DIFF]: an approver reads a proposal's full text and its diff with
     expect(await ap.getByTestId("policy-cedar").innerText()).toBe(after);
     // The diff: exactly the re-indented line and the appended lines, each as written.
     const cedarDiff = ap.getByRole("table", { name: "Changes to the Cedar policies" });
-    const texts = (kind: string) => cedarDiff.locator(`tr[data-kind="${kind}"] [data-testid="diff-text"]`).evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText));
+    const texts = (kind: string) =>
+      cedarDiff
+        .locator(`tr[data-kind="${kind}"] [data-testid="diff-text"]`)
+        .evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText));
     expect(await texts("del")).toEqual([oldLine]);
     expect(await texts("add")).toEqual(expect.arrayContaining([newLine, `  // reviewed ${suffix}`]));
     expect((await texts("add")).filter((t) => t.trim() === "")).not.toHaveLength(0); // the blank line added is shown
@@ -54,7 +66,9 @@ test("[POLICY][DIFF]: an approver reads a proposal's full text and its diff with
     await expect(ap.getByText("Changes to the maintenance windows: none.")).toBeVisible();
 
     await ap.getByRole("button", { name: `Approve version ${version}` }).click();
-    await expect(ap.getByRole("status").filter({ hasText: "You approved" })).toHaveText(`You approved policy version ${version}; it is now the policy in force.`);
+    await expect(ap.getByRole("status").filter({ hasText: "You approved" })).toHaveText(
+      `You approved policy version ${version}; it is now the policy in force.`,
+    );
     await expect(ap.getByTestId("policy-version-state")).toHaveText("active");
     await expect(ap.getByRole("heading", { name: "This is the version in force" })).toBeVisible();
     await expect(ap.getByRole("button", { name: `Approve version ${version}` })).toHaveCount(0);

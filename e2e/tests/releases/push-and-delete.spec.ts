@@ -1,13 +1,26 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { MANIFEST_VERSION, MIN_CHUNK_SIZE, formatManifest, generateSigningKey, parsePrivateKey, signManifest } from "../../../agent/protocol";
+import {
+  MANIFEST_VERSION,
+  MIN_CHUNK_SIZE,
+  formatManifest,
+  generateSigningKey,
+  parsePrivateKey,
+  signManifest,
+} from "../../../agent/protocol";
 import { admin, expect, signIn, test } from "../../fixtures/test";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** A release as an outside builder would sign it (the stream's bytes need not be a real tree here). */
-function release(key: ReturnType<typeof parsePrivateKey>, app: string, version: string, stream: Buffer): string {
+function release(
+  key: ReturnType<typeof parsePrivateKey>,
+  app: string,
+  version: string,
+  stream: Buffer,
+): string {
   const chunks: string[] = [];
-  for (let i = 0; i < stream.length; i += MIN_CHUNK_SIZE) chunks.push(sha(stream.subarray(i, i + MIN_CHUNK_SIZE)));
+  for (let i = 0; i < stream.length; i += MIN_CHUNK_SIZE)
+    chunks.push(sha(stream.subarray(i, i + MIN_CHUNK_SIZE)));
   return formatManifest(
     signManifest(
       {
@@ -16,15 +29,30 @@ function release(key: ReturnType<typeof parsePrivateKey>, app: string, version: 
         version,
         kind: "app",
         created: "2026-11-26T12:00:00Z",
-        tree: { files: 2, bytes: 100, sha256: sha(Buffer.from(app + version)), metaSha256: sha(Buffer.from(`meta ${app}${version}`)) },
-        stream: { format: "btrfs-send", compression: "none", bytes: stream.length, sha256: sha(stream), chunkSize: MIN_CHUNK_SIZE, chunks, uuid: randomUUID() },
+        tree: {
+          files: 2,
+          bytes: 100,
+          sha256: sha(Buffer.from(app + version)),
+          metaSha256: sha(Buffer.from(`meta ${app}${version}`)),
+        },
+        stream: {
+          format: "btrfs-send",
+          compression: "none",
+          bytes: stream.length,
+          sha256: sha(stream),
+          chunkSize: MIN_CHUNK_SIZE,
+          chunks,
+          uuid: randomUUID(),
+        },
       },
       key,
     ),
   );
 }
 
-test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with progress, sees it listed and in detail, is told why a damaged one is refused, and deletes it", async ({ page }) => {
+test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with progress, sees it listed and in detail, is told why a damaged one is refused, and deletes it", async ({
+  page,
+}) => {
   const suffix = Date.now().toString(36);
   const app = `e2e-${suffix}`;
   const builder = generateSigningKey();
@@ -48,8 +76,16 @@ test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with
 
   const stream = randomBytes(3 * 1024 * 1024);
   const push = page.getByRole("form", { name: "Push release" });
-  await push.getByLabel("Manifest (manifest.json)").setInputFiles({ name: "manifest.json", mimeType: "application/json", buffer: Buffer.from(release(key, app, "1.0", stream)) });
-  await push.getByLabel("Stream").setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: stream });
+  await push
+    .getByLabel("Manifest (manifest.json)")
+    .setInputFiles({
+      name: "manifest.json",
+      mimeType: "application/json",
+      buffer: Buffer.from(release(key, app, "1.0", stream)),
+    });
+  await push
+    .getByLabel("Stream")
+    .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: stream });
   await push.getByRole("button", { name: "Push" }).click();
   await expect(panel.getByRole("status")).toHaveText(`Pushed ${app} 1.0.`);
   await expect(panel.getByLabel("Upload progress")).toContainText("100%");
@@ -61,8 +97,16 @@ test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with
   // One flipped byte: refused, with the reason, and nothing is listed.
   const damaged = Buffer.from(stream);
   damaged[1000]! ^= 1;
-  await push.getByLabel("Manifest (manifest.json)").setInputFiles({ name: "manifest.json", mimeType: "application/json", buffer: Buffer.from(release(key, app, "1.1", stream)) });
-  await push.getByLabel("Stream").setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: damaged });
+  await push
+    .getByLabel("Manifest (manifest.json)")
+    .setInputFiles({
+      name: "manifest.json",
+      mimeType: "application/json",
+      buffer: Buffer.from(release(key, app, "1.1", stream)),
+    });
+  await push
+    .getByLabel("Stream")
+    .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: damaged });
   await push.getByRole("button", { name: "Push" }).click();
   await expect(panel.getByRole("alert")).toContainText(`${app} 1.1 refused: the stream's SHA-256`);
   await expect(page.getByTestId(`release-row-${app}-1.1`)).toHaveCount(0);
@@ -88,10 +132,14 @@ test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with
   await page.getByRole("button", { name: "Delete release" }).click();
   await expect(page).toHaveURL(/\/releases$/);
   // The list has loaded: other releases or none.
-  const loaded = () => page.locator('[data-testid^="release-row-"]').or(page.getByText("No releases yet.")).first();
+  const loaded = () =>
+    page.locator('[data-testid^="release-row-"]').or(page.getByText("No releases yet.")).first();
   await expect(loaded()).toBeVisible();
   await expect(page.getByTestId(`release-row-${app}-1.0`)).toHaveCount(0);
-  expect(await page.evaluate(() => (window as unknown as { __deletedRowSeen?: boolean }).__deletedRowSeen), "the deleted release was shown on /releases").toBe(false);
+  expect(
+    await page.evaluate(() => (window as unknown as { __deletedRowSeen?: boolean }).__deletedRowSeen),
+    "the deleted release was shown on /releases",
+  ).toBe(false);
   // The server agrees: a fresh page load does not list it either.
   await page.reload();
   await expect(loaded()).toBeVisible();

@@ -23,7 +23,8 @@ let rc: RolloutConsole;
 let url: string;
 let operator = "";
 
-const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) => trpcOk(url, req, kind, path, input);
+const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) =>
+  trpcOk(url, req, kind, path, input);
 const apiAs = (email: string, password: string) => signedInApi(url, email, password);
 /** Builds web `v` on the console from a small tree, with an optional health check. */
 async function build(req: APIRequestContext, v: string, healthCheck?: unknown): Promise<void> {
@@ -31,13 +32,26 @@ async function build(req: APIRequestContext, v: string, healthCheck?: unknown): 
   writeFileSync(join(dir, "VERSION"), `${v}\n`);
   const tree = execFileSync("tar", ["--numeric-owner", "-C", dir, "-cf", "-", "."]);
   rmSync(dir, { recursive: true, force: true });
-  const q = new URLSearchParams({ mode: "build", app: "web", version: v, format: "tar", ...(healthCheck ? { healthCheck: JSON.stringify(healthCheck) } : {}) });
-  const res = await req.post(`/api/releases/upload?${q}`, { data: tree, headers: { origin: url, "content-type": "application/octet-stream" }, timeout: 300_000 });
+  const q = new URLSearchParams({
+    mode: "build",
+    app: "web",
+    version: v,
+    format: "tar",
+    ...(healthCheck ? { healthCheck: JSON.stringify(healthCheck) } : {}),
+  });
+  const res = await req.post(`/api/releases/upload?${q}`, {
+    data: tree,
+    headers: { origin: url, "content-type": "application/octet-stream" },
+    timeout: 300_000,
+  });
   expect(res.status(), await res.text()).toBe(200);
 }
 /** Runs a command on a lab host through the lab CLI (infra/lab is ESM; specs load as CommonJS). */
 function onHost(host: string, ...argv: string[]): void {
-  execFileSync("npx", ["tsx", "infra/lab/main.ts", "exec", host, "--lab", LAB, "--", ...argv], { cwd: resolve(__dirname, "../../.."), timeout: 120_000 });
+  execFileSync("npx", ["tsx", "infra/lab/main.ts", "exec", host, "--lab", LAB, "--", ...argv], {
+    cwd: resolve(__dirname, "../../.."),
+    timeout: 120_000,
+  });
 }
 
 test.describe.configure({ mode: "serial" });
@@ -45,7 +59,11 @@ test.describe.configure({ mode: "serial" });
 test.beforeAll(async () => {
   test.setTimeout(600_000);
   operator = `operator-${LAB}@keel.test`;
-  rc = await startRolloutConsole({ lab: LAB, hosts: 2, env: { KEEL_FOUNDERS: `${operator}:operator`, KEEL_FOUNDERS_PASSWORD: PASSWORD } });
+  rc = await startRolloutConsole({
+    lab: LAB,
+    hosts: 2,
+    env: { KEEL_FOUNDERS: `${operator}:operator`, KEEL_FOUNDERS_PASSWORD: PASSWORD },
+  });
   url = rc.keel.url;
   const adm = await apiAs(rc.keel.adminEmail, rc.keel.adminPassword);
   const op = await apiAs(operator, PASSWORD);
@@ -53,15 +71,26 @@ test.beforeAll(async () => {
     await ok(adm, "mutation", "keys.create", { name: "console" });
     const inventory = readFileSync(`/var/lib/keel-lab/${LAB}/inventory.json`, "utf8");
     type Outcome = { name: string; status: string; id?: string; message?: string };
-    let imported = await ok(adm, "mutation", "hosts.import", { format: "lab", text: inventory, environment: "dev" });
+    let imported = await ok(adm, "mutation", "hosts.import", {
+      format: "lab",
+      text: inventory,
+      environment: "dev",
+    });
     // A host whose signing-key install missed its SSH timeout (a loaded machine) is imported again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const unkeyed = (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message);
       if (unkeyed.length === 0) break;
       for (const o of unkeyed) await ok(adm, "mutation", "hosts.remove", { id: o.id });
-      imported = await ok(adm, "mutation", "hosts.import", { format: "lab", text: inventory, environment: "dev" });
+      imported = await ok(adm, "mutation", "hosts.import", {
+        format: "lab",
+        text: inventory,
+        environment: "dev",
+      });
     }
-    expect((imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message), "hosts without the console's signing key").toEqual([]);
+    expect(
+      (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message),
+      "hosts without the console's signing key",
+    ).toEqual([]);
     const hosts = await ok(adm, "query", "hosts.list", { filter: { environments: ["dev"] }, pageSize: 50 });
     const ids = (hosts.rows as { id: string }[]).map((h) => h.id);
     expect(ids).toHaveLength(2);
@@ -71,13 +100,28 @@ test.beforeAll(async () => {
 
     // web 1.0 on both hosts (dev needs no approval), then 2.0 whose check fails where the marker is.
     await build(adm, "1.0");
-    const r = await ok(op, "mutation", "rollouts.create", { action: "update", app: "web", version: "1.0", targets: { environments: ["dev"] }, waves: ["100%"], failureThreshold: 0, parallelism: 2 });
+    const r = await ok(op, "mutation", "rollouts.create", {
+      action: "update",
+      app: "web",
+      version: "1.0",
+      targets: { environments: ["dev"] },
+      waves: ["100%"],
+      failureThreshold: 0,
+      parallelism: 2,
+    });
     await ok(op, "mutation", "rollouts.start", { rolloutId: r.id });
     await expect
-      .poll(async () => {
-        const x = await ok(op, "query", "rollouts.get", { rolloutId: r.id });
-        return ["running", "approved", "starting"].includes(x.state) ? x.state : x.state === "succeeded" ? "succeeded" : JSON.stringify(x.hosts);
-      }, { timeout: 240_000, intervals: [1000] })
+      .poll(
+        async () => {
+          const x = await ok(op, "query", "rollouts.get", { rolloutId: r.id });
+          return ["running", "approved", "starting"].includes(x.state)
+            ? x.state
+            : x.state === "succeeded"
+              ? "succeeded"
+              : JSON.stringify(x.hosts);
+        },
+        { timeout: 240_000, intervals: [1000] },
+      )
       .toBe("succeeded");
     await build(adm, "2.0", { type: "exec", argv: ["/usr/bin/test", "!", "-e", MARKER], timeoutMs: 20_000 });
   } finally {
@@ -92,7 +136,9 @@ test.afterAll(async () => {
   await rc?.stop();
 });
 
-test("[ROLLOUTS][FAILED-HOST]: a rollout where one host fails ends 'finished with failures' in red, names the host and its error, and the host keeps 1.0", async ({ browser }) => {
+test("[ROLLOUTS][FAILED-HOST]: a rollout where one host fails ends 'finished with failures' in red, names the host and its error, and the host keeps 1.0", async ({
+  browser,
+}) => {
   test.setTimeout(420_000);
   const [good, sick] = rc.inv.hosts.map((h) => h.name) as [string, string];
   const ctx = await browser.newContext({ baseURL: url });
@@ -111,10 +157,14 @@ test("[ROLLOUTS][FAILED-HOST]: a rollout where one host fails ends 'finished wit
     await form.getByLabel("Failures tolerated per wave").fill("1");
     await form.getByLabel("Hosts at once").fill("2");
     await form.getByRole("button", { name: "Preview plan" }).click();
-    await expect(page.getByLabel("Plan preview")).toContainText("allowed without approval", { timeout: 30_000 });
+    await expect(page.getByLabel("Plan preview")).toContainText("allowed without approval", {
+      timeout: 30_000,
+    });
     await form.getByRole("button", { name: "Create rollout" }).click();
     await expect(page).toHaveURL(/\/rollouts\/[0-9a-f-]{36}$/, { timeout: 30_000 });
-    number = (await page.getByRole("heading", { name: /^Rollout \d+: update web 2\.0$/ }).textContent())!.match(/Rollout (\d+)/)![1]!;
+    number = (await page
+      .getByRole("heading", { name: /^Rollout \d+: update web 2\.0$/ })
+      .textContent())!.match(/Rollout (\d+)/)![1]!;
     await expect(page.getByTestId("rollout-state")).toHaveText("approved");
     await page.getByRole("button", { name: "Start", exact: true }).click();
   });

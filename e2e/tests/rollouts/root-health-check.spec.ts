@@ -28,7 +28,8 @@ permit (principal, action in [Keel::Action::"install", Keel::Action::"update"], 
 when { principal.roles.contains("operator") && context.runsAsRoot };
 `;
 
-const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) => trpcOk(url, req, kind, path, input);
+const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) =>
+  trpcOk(url, req, kind, path, input);
 const apiAs = (email: string, password: string) => signedInApi(url, email, password);
 async function pageAs(browser: Browser, email: string, errors: string[]): Promise<Page> {
   const page = await (await browser.newContext({ baseURL: url })).newPage();
@@ -45,25 +46,43 @@ test.beforeAll(async () => {
   // admin's policy edit counts (docs/decisions/0015-two-person-rule.md).
   for (const k of ["operator", "approver"] as const) people[k] = `${k}-${LAB}@keel.test`;
   const founders = `${people.operator}:operator,${people.approver}:approver`;
-  rc = await startRolloutConsole({ lab: LAB, hosts: 2, env: { KEEL_FOUNDERS: founders, KEEL_FOUNDERS_PASSWORD: PASSWORD } });
+  rc = await startRolloutConsole({
+    lab: LAB,
+    hosts: 2,
+    env: { KEEL_FOUNDERS: founders, KEEL_FOUNDERS_PASSWORD: PASSWORD },
+  });
   url = rc.keel.url;
   const adm = await apiAs(rc.keel.adminEmail, rc.keel.adminPassword);
   try {
     await ok(adm, "mutation", "keys.create", { name: "console" });
     const inventory = readFileSync(`/var/lib/keel-lab/${LAB}/inventory.json`, "utf8");
-    const imported = await ok(adm, "mutation", "hosts.import", { format: "lab", text: inventory, environment: "dev" });
-    const unkeyed = (imported.outcomes as { status: string; message?: string }[]).filter((o) => o.status === "enrolled" && o.message);
+    const imported = await ok(adm, "mutation", "hosts.import", {
+      format: "lab",
+      text: inventory,
+      environment: "dev",
+    });
+    const unkeyed = (imported.outcomes as { status: string; message?: string }[]).filter(
+      (o) => o.status === "enrolled" && o.message,
+    );
     expect(imported.enrolled, JSON.stringify(imported.outcomes)).toBe(2);
     expect(unkeyed, "hosts without the console's signing key").toEqual([]);
-    const refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: (imported.outcomes as { id: string }[]).map((o) => o.id) });
+    const refreshed = await ok(adm, "mutation", "hosts.refresh", {
+      hostIds: (imported.outcomes as { id: string }[]).map((o) => o.id),
+    });
     expect(refreshed.ok, JSON.stringify(refreshed.results)).toBe(2);
 
     const policy = await ok(adm, "query", "policy.get");
     const doc = policy.active.document as { cedar: string; windows: unknown[] };
-    const proposed = await ok(adm, "mutation", "policy.propose", { document: { ...doc, cedar: doc.cedar + ROOT_RULE }, comment: "root checks need an approver" });
+    const proposed = await ok(adm, "mutation", "policy.propose", {
+      document: { ...doc, cedar: doc.cedar + ROOT_RULE },
+      comment: "root checks need an approver",
+    });
     const ap = await apiAs(people.approver, PASSWORD);
     try {
-      expect((await ok(ap, "mutation", "policy.approve", { versionId: proposed.id, digest: proposed.digest })).state).toBe("active");
+      expect(
+        (await ok(ap, "mutation", "policy.approve", { versionId: proposed.id, digest: proposed.digest }))
+          .state,
+      ).toBe("active");
     } finally {
       await ap.dispose();
     }
@@ -74,8 +93,18 @@ test.beforeAll(async () => {
     const tree = execFileSync("tar", ["--numeric-owner", "-C", dir, "-cf", "-", "."]);
     rmSync(dir, { recursive: true, force: true });
     const check = { type: "exec", argv: ["/usr/bin/test", "-w", "/etc/keel"], runAs: "root" };
-    const q = new URLSearchParams({ mode: "build", app: "web", version: "1.0", format: "tar", healthCheck: JSON.stringify(check) });
-    const res = await adm.post(`/api/releases/upload?${q}`, { data: tree, headers: { origin: url, "content-type": "application/octet-stream" }, timeout: 300_000 });
+    const q = new URLSearchParams({
+      mode: "build",
+      app: "web",
+      version: "1.0",
+      format: "tar",
+      healthCheck: JSON.stringify(check),
+    });
+    const res = await adm.post(`/api/releases/upload?${q}`, {
+      data: tree,
+      headers: { origin: url, "content-type": "application/octet-stream" },
+      timeout: 300_000,
+    });
     expect(res.status(), await res.text()).toBe(200);
   } finally {
     await adm.dispose();
@@ -87,7 +116,9 @@ test.afterAll(async () => {
   await rc?.stop();
 });
 
-test("[ROLLOUTS][ROOT]: a root health check is shown on the release, the plan and the approval card, and runs as root", async ({ browser }) => {
+test("[ROLLOUTS][ROOT]: a root health check is shown on the release, the plan and the approval card, and runs as root", async ({
+  browser,
+}) => {
   test.setTimeout(420_000);
   const errors: string[] = [];
   const op = await pageAs(browser, people.operator, errors);
@@ -109,19 +140,26 @@ test("[ROLLOUTS][ROOT]: a root health check is shown on the release, the plan an
     await form.getByLabel("Environments").fill("dev");
     await form.getByRole("button", { name: "Preview plan" }).click();
     const preview = op.getByLabel("Plan preview");
-    await expect(preview.getByRole("alert", { name: "Runs as root" })).toContainText("Health check runs as root on 2 hosts", { timeout: 30_000 });
+    await expect(preview.getByRole("alert", { name: "Runs as root" })).toContainText(
+      "Health check runs as root on 2 hosts",
+      { timeout: 30_000 },
+    );
     await expect(preview).toContainText("a health check that runs as root needs an approver");
     await form.getByRole("button", { name: "Create rollout" }).click();
     await expect(op).toHaveURL(/\/rollouts\/[0-9a-f-]{36}$/, { timeout: 30_000 });
     rolloutUrl = new URL(op.url()).pathname;
     await expect(op.getByTestId("rollout-state")).toHaveText("awaiting approval");
-    await expect(op.getByRole("alert", { name: "Runs as root" }).first()).toContainText("Health check runs as root on 2 hosts");
+    await expect(op.getByRole("alert", { name: "Runs as root" }).first()).toContainText(
+      "Health check runs as root on 2 hosts",
+    );
   });
 
   await test.step("the approver's card says it, and the approver approves there", async () => {
     await ap.goto("/approvals");
     const card = ap.getByRole("region", { name: /^Rollout \d+$/ });
-    await expect(card.getByRole("alert", { name: "Runs as root" })).toContainText("Health check runs as root on 2 hosts");
+    await expect(card.getByRole("alert", { name: "Runs as root" })).toContainText(
+      "Health check runs as root on 2 hosts",
+    );
     await card.getByRole("button", { name: "Approve" }).click();
     await expect(card).toHaveCount(0);
   });

@@ -20,13 +20,23 @@ let rc: RolloutConsole;
 let url: string;
 const people = { operator: "", ap1: "", ap2: "" };
 
-type Envelope = { result?: { data: { json: unknown } }; error?: { json: { message: string; data: { code: string } } } };
+type Envelope = {
+  result?: { data: { json: unknown } };
+  error?: { json: { message: string; data: { code: string } } };
+};
 
 async function call(req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) {
   const res =
     kind === "mutation"
-      ? await req.post(`/api/trpc/${path}`, { data: { json: input }, headers: { origin: url, "content-type": "application/json" }, timeout: 180_000 })
-      : await req.get(`/api/trpc/${path}${input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`}`, { timeout: 60_000 });
+      ? await req.post(`/api/trpc/${path}`, {
+          data: { json: input },
+          headers: { origin: url, "content-type": "application/json" },
+          timeout: 180_000,
+        })
+      : await req.get(
+          `/api/trpc/${path}${input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`}`,
+          { timeout: 60_000 },
+        );
   const body = (await res.json().catch(() => null)) as Envelope | null;
   return { status: res.status(), body, data: body?.result?.data.json as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
@@ -37,7 +47,10 @@ async function ok(req: APIRequestContext, kind: "query" | "mutation", path: stri
 }
 async function apiAs(email: string, password: string): Promise<APIRequestContext> {
   const req = await pwRequest.newContext({ baseURL: url });
-  const res = await req.post("/api/auth/sign-in/email", { data: { email, password }, headers: { origin: url } });
+  const res = await req.post("/api/auth/sign-in/email", {
+    data: { email, password },
+    headers: { origin: url },
+  });
   expect(res.status(), await res.text()).toBe(200);
   return req;
 }
@@ -81,8 +94,13 @@ async function buildOnConsole(req: APIRequestContext, v: string): Promise<void> 
       log = "(no console log)";
     }
     const child = rc.keel.child;
-    const state = child.exitCode === null && child.signalCode === null ? "still running" : `exited (${child.exitCode ?? child.signalCode})`;
-    throw new Error(`building web ${v}: ${(e as Error).message}\n--- the console (${state}), its last log lines ---\n${log}`);
+    const state =
+      child.exitCode === null && child.signalCode === null
+        ? "still running"
+        : `exited (${child.exitCode ?? child.signalCode})`;
+    throw new Error(
+      `building web ${v}: ${(e as Error).message}\n--- the console (${state}), its last log lines ---\n${log}`,
+    );
   }
   expect(res.status(), await res.text()).toBe(200);
 }
@@ -101,7 +119,11 @@ test.beforeAll(async () => {
   // for the admin's policy edit (docs/decisions/0015-two-person-rule.md).
   for (const k of ["operator", "ap1", "ap2"] as const) people[k] = `${k}-${LAB}@keel.test`;
   const founders = `${people.operator}:operator+approver,${people.ap1}:approver,${people.ap2}:approver`;
-  rc = await startRolloutConsole({ lab: LAB, hosts: 5, env: { KEEL_FOUNDERS: founders, KEEL_FOUNDERS_PASSWORD: PASSWORD } });
+  rc = await startRolloutConsole({
+    lab: LAB,
+    hosts: 5,
+    env: { KEEL_FOUNDERS: founders, KEEL_FOUNDERS_PASSWORD: PASSWORD },
+  });
   url = rc.keel.url;
   const adm = await apiAs(rc.keel.adminEmail, rc.keel.adminPassword);
   try {
@@ -110,7 +132,11 @@ test.beforeAll(async () => {
     // The lab's inventory file (docs/lab.md): names, addresses and host key fingerprints.
     const inventory = readFileSync(`/var/lib/keel-lab/${LAB}/inventory.json`, "utf8");
     type Outcome = { name: string; status: string; id?: string; message?: string };
-    let imported = await ok(adm, "mutation", "hosts.import", { format: "lab", text: inventory, environment: "prod" });
+    let imported = await ok(adm, "mutation", "hosts.import", {
+      format: "lab",
+      text: inventory,
+      environment: "prod",
+    });
     expect(imported.enrolled, JSON.stringify(imported.outcomes)).toBe(5);
     const hostIds = new Map((imported.outcomes as Outcome[]).map((o) => [o.name, o.id!]));
     // Import enrolls a host even when installing the signing key on it fails (it says so in the
@@ -119,9 +145,15 @@ test.beforeAll(async () => {
     for (let attempt = 0; attempt < 3; attempt++) {
       const unkeyed = (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message);
       if (unkeyed.length === 0) break;
-      console.log(`[e2e] signing key not installed on ${unkeyed.map((o) => `${o.name} (${o.message})`).join(", ")}; importing again`);
+      console.log(
+        `[e2e] signing key not installed on ${unkeyed.map((o) => `${o.name} (${o.message})`).join(", ")}; importing again`,
+      );
       for (const o of unkeyed) await ok(adm, "mutation", "hosts.remove", { id: o.id });
-      imported = await ok(adm, "mutation", "hosts.import", { format: "lab", text: inventory, environment: "prod" });
+      imported = await ok(adm, "mutation", "hosts.import", {
+        format: "lab",
+        text: inventory,
+        environment: "prod",
+      });
       for (const x of imported.outcomes as Outcome[]) if (x.status === "enrolled") hostIds.set(x.name, x.id!);
     }
     const unkeyed = (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message);
@@ -132,18 +164,30 @@ test.beforeAll(async () => {
     // The first contact uploads the agent; on a loaded machine a host may miss the facts timeout
     // once, so hosts that did not answer are asked a second time.
     let refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: hostIdList });
-    const missing = (refreshed.results as { hostId: string; status: string }[]).filter((r) => r.status !== "ok").map((r) => r.hostId);
-    if (missing.length) refreshed = { ok: refreshed.ok + (await ok(adm, "mutation", "hosts.refresh", { hostIds: missing })).ok, results: refreshed.results };
+    const missing = (refreshed.results as { hostId: string; status: string }[])
+      .filter((r) => r.status !== "ok")
+      .map((r) => r.hostId);
+    if (missing.length)
+      refreshed = {
+        ok: refreshed.ok + (await ok(adm, "mutation", "hosts.refresh", { hostIds: missing })).ok,
+        results: refreshed.results,
+      };
     expect(refreshed.ok, JSON.stringify(refreshed.results)).toBe(5);
 
     // The default policy without its prod window: proposed by the admin, approved by an approver.
     const policy = await ok(adm, "query", "policy.get");
-    const proposed = await ok(adm, "mutation", "policy.propose", { document: { ...policy.active.document, windows: [] }, comment: "e2e runs at any hour" });
+    const proposed = await ok(adm, "mutation", "policy.propose", {
+      document: { ...policy.active.document, windows: [] },
+      comment: "e2e runs at any hour",
+    });
     const ap1 = await apiAs(people.ap1, PASSWORD);
     const ap2 = await apiAs(people.ap2, PASSWORD);
     const op = await apiAs(people.operator, PASSWORD);
     try {
-      expect((await ok(ap1, "mutation", "policy.approve", { versionId: proposed.id, digest: proposed.digest })).state).toBe("active");
+      expect(
+        (await ok(ap1, "mutation", "policy.approve", { versionId: proposed.id, digest: proposed.digest }))
+          .state,
+      ).toBe("active");
 
       // web 1.0 built by the console and installed on all five hosts (through the same API).
       await buildOnConsole(adm, "1.0");
@@ -157,14 +201,17 @@ test.beforeAll(async () => {
         parallelism: 5,
       });
       const got = await ok(op, "query", "rollouts.get", { rolloutId: r.id });
-      for (const a of [ap1, ap2]) await ok(a, "mutation", "rollouts.approve", { rolloutId: r.id, digest: got.planDigest });
+      for (const a of [ap1, ap2])
+        await ok(a, "mutation", "rollouts.approve", { rolloutId: r.id, digest: got.planDigest });
       await ok(op, "mutation", "rollouts.start", { rolloutId: r.id });
       // If the rollout pauses or fails instead, the failure shows the whole rollout (hosts, errors).
       await expect
         .poll(
           async () => {
             const x = await ok(op, "query", "rollouts.get", { rolloutId: r.id });
-            return ["succeeded", "running", "approved", "starting"].includes(x.state) ? x.state : JSON.stringify(x);
+            return ["succeeded", "running", "approved", "starting"].includes(x.state)
+              ? x.state
+              : JSON.stringify(x);
           },
           { timeout: 240_000, intervals: [1000] },
         )
@@ -185,7 +232,9 @@ test.afterAll(async () => {
   await rc?.stop();
 });
 
-test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver approves, then fleet rollback", async ({ browser }) => {
+test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver approves, then fleet rollback", async ({
+  browser,
+}) => {
   test.setTimeout(420_000);
   const errors: string[] = [];
   const op = await pageAs(browser, people.operator, errors);
@@ -214,7 +263,10 @@ test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver app
     await expect(op.getByRole("button", { name: "Approve this plan" })).toHaveCount(0);
     const id = updateUrl.split("/").pop()!;
     const got = await call(op.context().request, "query", "rollouts.get", { rolloutId: id });
-    const self = await call(op.context().request, "mutation", "rollouts.approve", { rolloutId: id, digest: got.data.planDigest });
+    const self = await call(op.context().request, "mutation", "rollouts.approve", {
+      rolloutId: id,
+      digest: got.data.planDigest,
+    });
     expect(self.status).toBe(403);
     expect(self.body?.error?.json.message).toMatch(/someone else must approve/);
     await op.goto("/approvals");
@@ -224,9 +276,13 @@ test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver app
 
   await test.step("two approvers approve the plan", async () => {
     await ap1.goto(updateUrl);
-    await expect(ap1.getByRole("region", { name: "Summary" })).toContainText("Approvals for this plan: 0 of 2");
+    await expect(ap1.getByRole("region", { name: "Summary" })).toContainText(
+      "Approvals for this plan: 0 of 2",
+    );
     await ap1.getByRole("button", { name: "Approve this plan" }).click();
-    await expect(ap1.getByRole("region", { name: "Summary" })).toContainText("Approvals for this plan: 1 of 2");
+    await expect(ap1.getByRole("region", { name: "Summary" })).toContainText(
+      "Approvals for this plan: 1 of 2",
+    );
     await expect(ap1.getByTestId("rollout-state")).toHaveText("awaiting approval");
     await ap2.goto(updateUrl);
     await ap2.getByRole("button", { name: "Approve this plan" }).click();
@@ -243,7 +299,8 @@ test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver app
         async () => {
           const s = (await op.getByTestId("rollout-state").textContent()) ?? "";
           seen.add(s);
-          for (const st of await op.locator("tr[data-host] td:nth-child(4)").allTextContents()) seen.add(`host:${st}`);
+          for (const st of await op.locator("tr[data-host] td:nth-child(4)").allTextContents())
+            seen.add(`host:${st}`);
           return s;
         },
         { timeout: 240_000, intervals: [250] },
@@ -256,11 +313,16 @@ test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver app
 
   await test.step("the operator rolls these hosts back, one approver approves on the Approvals page", async () => {
     await op.getByRole("button", { name: "Roll back these hosts" }).click();
-    await expect(op).toHaveURL((u) => /\/rollouts\/[0-9a-f-]{36}$/.test(u.pathname) && u.pathname !== updateUrl, { timeout: 30_000 });
+    await expect(op).toHaveURL(
+      (u) => /\/rollouts\/[0-9a-f-]{36}$/.test(u.pathname) && u.pathname !== updateUrl,
+      { timeout: 30_000 },
+    );
     await expect(op.getByTestId("rollout-state")).toHaveText("awaiting approval");
     await expect(op.getByRole("heading", { name: /roll back web/ })).toBeVisible();
     await ap1.goto("/approvals");
-    const number = (await op.getByRole("heading", { name: /roll back web/ }).textContent())!.match(/Rollout (\d+)/)![1];
+    const number = (await op.getByRole("heading", { name: /roll back web/ }).textContent())!.match(
+      /Rollout (\d+)/,
+    )![1];
     const card = ap1.getByRole("region", { name: `Rollout ${number}` });
     await expect(card).toContainText("needs 1 from approver");
     await card.getByRole("button", { name: "Approve" }).click();
@@ -279,7 +341,9 @@ test("[ROLLOUTS][APPROVE]: operator rolls an update to 5 lab hosts, approver app
 });
 
 // The build form's health-check fields (this spec's console is the one whose data directory is on btrfs).
-test("[RELEASES][BUILD]: the operator builds a release from a tar in the browser with a command health check, and its signed manifest carries it", async ({ browser }) => {
+test("[RELEASES][BUILD]: the operator builds a release from a tar in the browser with a command health check, and its signed manifest carries it", async ({
+  browser,
+}) => {
   test.setTimeout(120_000);
   const errors: string[] = [];
   const page = await pageAs(browser, people.operator, errors);
@@ -289,7 +353,9 @@ test("[RELEASES][BUILD]: the operator builds a release from a tar in the browser
   const form = page.getByRole("form", { name: "Build release" });
   await form.getByLabel("App", { exact: true }).fill("site");
   await form.getByLabel("Version", { exact: true }).fill("1.0");
-  await form.getByLabel("Tree (.tar or .tar.zst)").setInputFiles({ name: "site.tar", mimeType: "application/x-tar", buffer: webTree("1.0") });
+  await form
+    .getByLabel("Tree (.tar or .tar.zst)")
+    .setInputFiles({ name: "site.tar", mimeType: "application/x-tar", buffer: webTree("1.0") });
   await form.getByRole("combobox", { name: /^Health check \(/ }).selectOption("exec");
   await form.getByLabel(/^Command/).fill("/usr/bin/test\n-s\n/var/lib/keel/apps/site/current/VERSION");
   await form.getByLabel("Timeout (seconds)").fill("5");

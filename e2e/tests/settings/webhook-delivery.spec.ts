@@ -17,13 +17,19 @@ function verify(secret: string, body: string, header: string): boolean {
   return timingSafeEqual(want, Buffer.from(m[2]!, "hex")) && Math.abs(Date.now() / 1000 - Number(m[1])) < 300;
 }
 
-test("[NOTIFY][WEBHOOK]: an approval request reaches a local receiver signed, and the delivery is shown as delivered", async ({ page }) => {
+test("[NOTIFY][WEBHOOK]: an approval request reaches a local receiver signed, and the delivery is shown as delivered", async ({
+  page,
+}) => {
   const hits: Hit[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      hits.push({ signature: String(req.headers["keel-signature"] ?? ""), delivery: String(req.headers["keel-delivery"] ?? ""), body: Buffer.concat(chunks).toString("utf8") });
+      hits.push({
+        signature: String(req.headers["keel-signature"] ?? ""),
+        delivery: String(req.headers["keel-delivery"] ?? ""),
+        body: Buffer.concat(chunks).toString("utf8"),
+      });
       res.writeHead(202).end("thanks");
     });
   });
@@ -37,12 +43,16 @@ test("[NOTIFY][WEBHOOK]: an approval request reaches a local receiver signed, an
     await form.getByLabel("Name").fill(name);
     await form.getByLabel("URL").fill(url);
     // Only approval requests: other specs' events do not reach this receiver.
-    for (const ev of await form.getByRole("group", { name: "Events" }).getByRole("checkbox").all()) await ev.uncheck();
+    for (const ev of await form.getByRole("group", { name: "Events" }).getByRole("checkbox").all())
+      await ev.uncheck();
     await form.getByRole("checkbox", { name: "approval.requested" }).check();
     await form.getByRole("button", { name: "Add webhook" }).click();
     const secret = await page.getByTestId("webhook-secret").inputValue();
     expect(secret).toMatch(/^whsec_[0-9a-f]{64}$/);
-    await page.getByRole("status", { name: "New webhook secret" }).getByRole("button", { name: "Done" }).click();
+    await page
+      .getByRole("status", { name: "New webhook secret" })
+      .getByRole("button", { name: "Done" })
+      .click();
     await expect(page.getByTestId("webhook-secret")).toHaveCount(0);
     const row = page.getByTestId(`channel-row-${name}`);
     await expect(row).toContainText(url);
@@ -50,9 +60,18 @@ test("[NOTIFY][WEBHOOK]: an approval request reaches a local receiver signed, an
 
     // An approval request: granting the approver role waits for an approver (default policy).
     const email = uniqueEmail("notify-approver");
-    const made = await trpcMutation(page.request, "users.create", { email, name: "Notify Approver", roles: ["approver"], password: "Notify-approver-pw-2026!" });
+    const made = await trpcMutation(page.request, "users.create", {
+      email,
+      name: "Notify Approver",
+      roles: ["approver"],
+      password: "Notify-approver-pw-2026!",
+    });
     expect(made.body?.error?.json.message).toMatch(/Change request \d+ waits for them/);
-    const changes = (await trpcQuery(page.request, "policy.changes")).body?.result?.data.json as { id: string; summary: string; state: string }[];
+    const changes = (await trpcQuery(page.request, "policy.changes")).body?.result?.data.json as {
+      id: string;
+      summary: string;
+      state: string;
+    }[];
     changeId = changes.find((c) => c.summary.includes(email) && c.state === "pending")?.id;
     expect(changeId).toBeTruthy();
 
@@ -60,12 +79,24 @@ test("[NOTIFY][WEBHOOK]: an approval request reaches a local receiver signed, an
     const hit = hits[0]!;
     expect(verify(secret, hit.body, hit.signature)).toBe(true);
     expect(verify("whsec_" + "0".repeat(64), hit.body, hit.signature)).toBe(false);
-    const payload = JSON.parse(hit.body) as { id: string; event: string; summary: string; audit: { action: string; actor: string } };
-    expect(payload).toMatchObject({ id: hit.delivery, event: "approval.requested", audit: { action: "change.request", actor: admin.email } });
+    const payload = JSON.parse(hit.body) as {
+      id: string;
+      event: string;
+      summary: string;
+      audit: { action: string; actor: string };
+    };
+    expect(payload).toMatchObject({
+      id: hit.delivery,
+      event: "approval.requested",
+      audit: { action: "change.request", actor: admin.email },
+    });
     expect(payload.summary).toContain(email);
 
     // The deliveries list (refreshed live) shows it delivered, once, with the receiver's answer.
-    const delivery = page.getByRole("table", { name: "Notification deliveries" }).getByRole("row").filter({ hasText: name });
+    const delivery = page
+      .getByRole("table", { name: "Notification deliveries" })
+      .getByRole("row")
+      .filter({ hasText: name });
     await expect(delivery).toHaveCount(1);
     await expect(delivery).toContainText("approval.requested");
     await expect(delivery).toContainText("delivered");

@@ -1,6 +1,8 @@
 import { admin, expect, signIn, test } from "../../fixtures/test";
 
-test("[SHELL][NAVIGATE]: the navigation reaches every section and marks it, and the theme follows the system until chosen", async ({ browser }) => {
+test("[SHELL][NAVIGATE]: the navigation reaches every section and marks it, and the theme follows the system until chosen", async ({
+  browser,
+}) => {
   const context = await browser.newContext({ colorScheme: "dark" });
   const page = await context.newPage();
   try {

@@ -1,6 +1,8 @@
 import { admin, expect, signIn, signOut, test, trpcQuery, uniqueEmail } from "../../fixtures/test";
 
-test("[USERS][CREATE]: admin creates an operator, who can sign in but cannot open Users", async ({ page }) => {
+test("[USERS][CREATE]: admin creates an operator, who can sign in but cannot open Users", async ({
+  page,
+}) => {
   const email = uniqueEmail("operator");
   const password = "operator-password-1";
 

@@ -1,10 +1,19 @@
 import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
 
-test("[USERS][REVOKE]: admin revokes an operator's sessions and the operator's next request is refused", async ({ browser, page, request }) => {
+test("[USERS][REVOKE]: admin revokes an operator's sessions and the operator's next request is refused", async ({
+  browser,
+  page,
+  request,
+}) => {
   const email = uniqueEmail("revoked");
   const password = "operator-password-2";
   await apiSignIn(request, admin.email, admin.password);
-  const created = await trpcMutation(request, "users.create", { email, name: "Rory Revoked", password, roles: ["operator"] });
+  const created = await trpcMutation(request, "users.create", {
+    email,
+    name: "Rory Revoked",
+    password,
+    roles: ["operator"],
+  });
   expect(created.status, JSON.stringify(created.body)).toBe(200);
 
   // The operator works in a browser of their own.

@@ -1,10 +1,23 @@
 import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
 
-test("[USERS][ROLES]: a role given by the admin opens Audit for that user; a disabled user is signed out and cannot sign in", async ({ browser, page, request }) => {
+test("[USERS][ROLES]: a role given by the admin opens Audit for that user; a disabled user is signed out and cannot sign in", async ({
+  browser,
+  page,
+  request,
+}) => {
   const email = uniqueEmail("promoted");
   const password = "operator-password-4";
   await apiSignIn(request, admin.email, admin.password);
-  expect((await trpcMutation(request, "users.create", { email, name: "Pat Promoted", password, roles: ["operator"] })).status).toBe(200);
+  expect(
+    (
+      await trpcMutation(request, "users.create", {
+        email,
+        name: "Pat Promoted",
+        password,
+        roles: ["operator"],
+      })
+    ).status,
+  ).toBe(200);
 
   const userContext = await browser.newContext();
   const user = await userContext.newPage();
@@ -32,7 +45,9 @@ test("[USERS][ROLES]: a role given by the admin opens Audit for that user; a dis
     await user.getByLabel("Email").fill(email);
     await user.getByLabel("Password").fill(password);
     await user.getByRole("button", { name: "Sign in" }).click();
-    await expect(user.getByRole("form", { name: "Sign in" }).getByRole("alert")).toHaveText("Wrong e-mail or password, or the account is disabled.");
+    await expect(user.getByRole("form", { name: "Sign in" }).getByRole("alert")).toHaveText(
+      "Wrong e-mail or password, or the account is disabled.",
+    );
 
     await row.getByRole("button", { name: "Enable" }).click();
     await expect(row).toContainText("active");

@@ -10,7 +10,8 @@ import { KEEL_ROLES } from "./role-map";
 export type Vouchers = { grantedById: string | null; approvedByIds: string[] };
 
 const sameVouchers = (g: { grantedById: string | null; approvedByIds: string[] }, v: Vouchers) =>
-  g.grantedById === v.grantedById && [...g.approvedByIds].sort().join() === [...v.approvedByIds].sort().join();
+  g.grantedById === v.grantedById &&
+  [...g.approvedByIds].sort().join() === [...v.approvedByIds].sort().join();
 
 /** Makes the user's directory grants match `wanted`; returns the user's roles afterwards. */
 export async function applyDirectoryRoles(
@@ -28,14 +29,30 @@ export async function applyDirectoryRoles(
     if (g.via !== "directory") continue;
     // Settings changed since the grant: it is made again under the vouchers in force.
     if (!wanted.includes(g.role) || !sameVouchers(g, v)) {
-      await tx.roleGrant.update({ where: { id: g.id }, data: { revokedAt: now, revokedById: v.grantedById } });
+      await tx.roleGrant.update({
+        where: { id: g.id },
+        data: { revokedAt: now, revokedById: v.grantedById },
+      });
       if (!wanted.includes(g.role)) removed.push(g.role);
     }
   }
-  const held = new Set((await tx.roleGrant.findMany({ where: { userId: user.id, revokedAt: null }, select: { role: true } })).map((g) => g.role));
+  const held = new Set(
+    (
+      await tx.roleGrant.findMany({ where: { userId: user.id, revokedAt: null }, select: { role: true } })
+    ).map((g) => g.role),
+  );
   for (const role of wanted) {
     if (held.has(role)) continue;
-    await tx.roleGrant.create({ data: { userId: user.id, role, via: "directory", grantedById: v.grantedById, approvedByIds: v.approvedByIds, grantedAt: now } });
+    await tx.roleGrant.create({
+      data: {
+        userId: user.id,
+        role,
+        via: "directory",
+        grantedById: v.grantedById,
+        approvedByIds: v.approvedByIds,
+        grantedAt: now,
+      },
+    });
     held.add(role);
     if (!active.some((g) => g.role === role)) added.push(role);
   }
@@ -46,7 +63,13 @@ export async function applyDirectoryRoles(
       actorId: null,
       action: "user.directory_roles",
       target: `user:${user.email}`,
-      detail: { added, removed, roles, why, vouchers: { grantedBy: v.grantedById, approvedBy: v.approvedByIds } },
+      detail: {
+        added,
+        removed,
+        roles,
+        why,
+        vouchers: { grantedBy: v.grantedById, approvedBy: v.approvedByIds },
+      },
     });
   return { roles, added, removed };
 }

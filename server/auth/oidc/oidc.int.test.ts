@@ -39,7 +39,8 @@ let dataDir: string;
 let adminId: string;
 let founderId: string;
 let box: ReturnType<typeof createSecretBox>;
-const recheck = () => recheckDirectoryUsers({ db, box: () => box, settings: async () => settings }, { all: true });
+const recheck = () =>
+  recheckDirectoryUsers({ db, box: () => box, settings: async () => settings }, { all: true });
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -49,8 +50,25 @@ beforeAll(async () => {
   const auth = createAuth({ db, secret, baseURL: ORIGIN });
   box = createSecretBox({ secret, dataDir });
   idp = await startTestProvider({ redirectUris: [`${ORIGIN}/api/auth/oidc/callback`] });
-  adminId = (await createUser({ db, actorId: null, input: { email: ADMIN, name: "Admin", roles: ["admin"], password: ADMIN_PASSWORD } })).user.id;
-  founderId = (await createUser({ db, actorId: null, input: { email: "fay@keel.local", name: "Fay", roles: ["approver"], password: "fay's own long password" } })).user.id;
+  adminId = (
+    await createUser({
+      db,
+      actorId: null,
+      input: { email: ADMIN, name: "Admin", roles: ["admin"], password: ADMIN_PASSWORD },
+    })
+  ).user.id;
+  founderId = (
+    await createUser({
+      db,
+      actorId: null,
+      input: {
+        email: "fay@keel.local",
+        name: "Fay",
+        roles: ["approver"],
+        password: "fay's own long password",
+      },
+    })
+  ).user.id;
   settings = {
     source: "settings",
     issuer: idp.issuer,
@@ -64,7 +82,14 @@ beforeAll(async () => {
     grantedById: adminId,
     approvedByIds: [founderId],
   };
-  const oidc = createOidcRoutes({ db, auth, secret, baseURL: ORIGIN, box: () => box, settings: async () => settings });
+  const oidc = createOidcRoutes({
+    db,
+    auth,
+    secret,
+    baseURL: ORIGIN,
+    box: () => box,
+    settings: async () => settings,
+  });
   authHandler = createAuthHandler({ db, auth, trustedOrigins: [ORIGIN], oidc });
   trpcHandler = createTRPCHandler({ db, auth, trustedOrigins: [ORIGIN] });
   idp.accounts.set("alice", { email: "alice@example.org", name: "Alice", groups: ["keel-ops"] });
@@ -82,7 +107,9 @@ const setCookies = (res: Response) => res.headers.getSetCookie().map((c) => c.sp
 
 /** Starts a sign-in at the console and logs in at the provider as `login`: the callback URL and the state cookie. */
 async function atProvider(login: string): Promise<{ callback: string; stateCookie: string }> {
-  const start = await authHandler(new Request(`${ORIGIN}/api/auth/oidc/start?next=/hosts`, { headers: { "x-keel-client-ip": "10.0.0.5" } }));
+  const start = await authHandler(
+    new Request(`${ORIGIN}/api/auth/oidc/start?next=/hosts`, { headers: { "x-keel-client-ip": "10.0.0.5" } }),
+  );
   expect(start.status).toBe(303);
   const stateCookie = setCookies(start).find((c) => c.startsWith("keel_oidc_state="))!;
   const jar = new Map<string, string>();
@@ -97,20 +124,30 @@ async function atProvider(login: string): Promise<{ callback: string; stateCooki
       res = await fetch(`${url}/login`, {
         method: "POST",
         redirect: "manual",
-        headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "), "content-type": "application/x-www-form-urlencoded" },
+        headers: {
+          cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "),
+          "content-type": "application/x-www-form-urlencoded",
+        },
         body: new URLSearchParams({ login }),
       });
     }
     for (const c of setCookies(res)) jar.set(c.split("=")[0]!, c.slice(c.indexOf("=") + 1));
     const next = res.headers.get("location");
-    if (!next) throw new Error(`the provider stopped at ${url} with ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    if (!next)
+      throw new Error(
+        `the provider stopped at ${url} with ${res.status}: ${(await res.text()).slice(0, 200)}`,
+      );
     url = new URL(next, url).href;
   }
   throw new Error("too many redirects at the provider");
 }
 
 async function callback(callbackUrl: string, stateCookie: string | null) {
-  const res = await authHandler(new Request(callbackUrl, { headers: { "x-keel-client-ip": "10.0.0.5", ...(stateCookie ? { cookie: stateCookie } : {}) } }));
+  const res = await authHandler(
+    new Request(callbackUrl, {
+      headers: { "x-keel-client-ip": "10.0.0.5", ...(stateCookie ? { cookie: stateCookie } : {}) },
+    }),
+  );
   expect(res.status).toBe(303);
   const location = res.headers.get("location")!;
   const error = new URL(location, ORIGIN).searchParams.get("oidc_error");
@@ -132,7 +169,8 @@ async function whoami(auth: { cookie?: string; token?: string }) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
-const userOf = (email: string) => db.user.findUniqueOrThrow({ where: { email }, include: { oidcLink: true, roleGrants: true } });
+const userOf = (email: string) =>
+  db.user.findUniqueOrThrow({ where: { email }, include: { oidcLink: true, roleGrants: true } });
 
 describe("sign-in through the identity provider", () => {
   it("first sign-in makes the account, linked to issuer + subject, with the mapped roles and a working session", async () => {
@@ -141,17 +179,32 @@ describe("sign-in through the identity provider", () => {
     expect(r.location).toBe("/hosts");
     const me = await whoami({ cookie: r.cookie! });
     expect(me.status).toBe(200);
-    expect(me.body.result.data.json).toMatchObject({ email: "alice@example.org", roles: ["operator", "approver"] });
+    expect(me.body.result.data.json).toMatchObject({
+      email: "alice@example.org",
+      roles: ["operator", "approver"],
+    });
     const alice = await userOf("alice@example.org");
-    expect(alice.oidcLink).toMatchObject({ issuer: idp.issuer, subject: "alice", state: "active", groups: ["keel-ops"] });
+    expect(alice.oidcLink).toMatchObject({
+      issuer: idp.issuer,
+      subject: "alice",
+      state: "active",
+      groups: ["keel-ops"],
+    });
     expect(alice.oidcLink!.refreshTokenSealed).not.toBeNull();
-    expect(alice.roleGrants.filter((g) => !g.revokedAt).map((g) => [g.role, g.via, g.grantedById, g.approvedByIds])).toEqual(
+    expect(
+      alice.roleGrants
+        .filter((g) => !g.revokedAt)
+        .map((g) => [g.role, g.via, g.grantedById, g.approvedByIds]),
+    ).toEqual(
       expect.arrayContaining([
         ["operator", "directory", adminId, [founderId]],
         ["approver", "directory", adminId, [founderId]],
       ]),
     );
-    const audit = await db.auditEvent.findMany({ where: { target: "user:alice@example.org" }, orderBy: { id: "asc" } });
+    const audit = await db.auditEvent.findMany({
+      where: { target: "user:alice@example.org" },
+      orderBy: { id: "asc" },
+    });
     expect(audit.map((a) => a.action)).toEqual(["user.create", "user.directory_roles", "auth.sign_in"]);
   });
 
@@ -160,14 +213,30 @@ describe("sign-in through the identity provider", () => {
     const r = await signInAs("alice");
     expect(r.error).toBeNull();
     expect((await whoami({ cookie: r.cookie! })).body.result.data.json.roles).toEqual(["auditor"]);
-    const change = await db.auditEvent.findFirst({ where: { action: "user.directory_roles", target: "user:alice@example.org" }, orderBy: { id: "desc" } });
-    expect(change!.detail).toMatchObject({ added: ["auditor"], removed: ["operator", "approver"], why: "sign_in" });
+    const change = await db.auditEvent.findFirst({
+      where: { action: "user.directory_roles", target: "user:alice@example.org" },
+      orderBy: { id: "desc" },
+    });
+    expect(change!.detail).toMatchObject({
+      added: ["auditor"],
+      removed: ["operator", "approver"],
+      why: "sign_in",
+    });
     idp.accounts.set("alice", { email: "alice@example.org", name: "Alice", groups: ["keel-ops"] });
     expect((await signInAs("alice")).error).toBeNull();
   });
 
   it("never joins a local account by e-mail, and refuses someone whose groups grant nothing", async () => {
-    await createUser({ db, actorId: adminId, input: { email: "carol@example.org", name: "Carol (local)", roles: ["operator"], password: "carol's long password 9" } });
+    await createUser({
+      db,
+      actorId: adminId,
+      input: {
+        email: "carol@example.org",
+        name: "Carol (local)",
+        roles: ["operator"],
+        password: "carol's long password 9",
+      },
+    });
     idp.accounts.set("carol", { email: "carol@example.org", name: "Carol", groups: ["keel-admins"] });
     const taken = await signInAs("carol");
     expect(taken.error).toBe("email_taken");
@@ -196,7 +265,9 @@ describe("sign-in through the identity provider", () => {
     const after = await userOf("bob@example.org");
     expect(after.roles).toEqual([]);
     expect(after.oidcLink!.state).toBe("gone");
-    expect(await db.auditEvent.count({ where: { action: "user.directory_gone", target: "user:bob@example.org" } })).toBe(1);
+    expect(
+      await db.auditEvent.count({ where: { action: "user.directory_gone", target: "user:bob@example.org" } }),
+    ).toBe(1);
     // And the provider no longer lets him sign in at all.
     await expect(atProvider("bob")).rejects.toThrow(/No such user: bob/);
   });
@@ -214,7 +285,10 @@ describe("sign-in through the identity provider", () => {
     const alice = await signInAs("alice");
     expect((await whoami({ cookie: alice.cookie! })).status).toBe(200);
     const aliceUser = await userOf("alice@example.org");
-    await db.oidcLink.update({ where: { userId: aliceUser.id }, data: { confirmedAt: new Date(Date.now() - 61 * 60_000) } });
+    await db.oidcLink.update({
+      where: { userId: aliceUser.id },
+      data: { confirmedAt: new Date(Date.now() - 61 * 60_000) },
+    });
     expect((await whoami({ cookie: alice.cookie! })).status).toBe(401);
     await db.oidcLink.update({ where: { userId: aliceUser.id }, data: { confirmedAt: new Date() } });
   });
@@ -224,7 +298,10 @@ describe("refused answers, each with its own message", () => {
   const refusedWith = async (reason: string, r: { error: string | null; cookie: string | null }) => {
     expect(r.error).toBe(reason);
     expect(r.cookie).toBeNull();
-    const last = await db.auditEvent.findFirst({ where: { action: "auth.sign_in_failed" }, orderBy: { id: "desc" } });
+    const last = await db.auditEvent.findFirst({
+      where: { action: "auth.sign_in_failed" },
+      orderBy: { id: "desc" },
+    });
     expect(last!.detail).toMatchObject({ reason, via: "oidc" });
   };
 
@@ -272,12 +349,18 @@ describe("two people, and the break-glass admin", () => {
     const alice = await userOf("alice@example.org");
     const requestedAt = new Date(Date.now() + 1000);
     // The map was set by the admin and approved by a founder: Alice is independent of the admin.
-    const ok = await countIndependentApprovals(db, { requesterId: adminId, requestedAt, role: "approver" }, [{ approverId: alice.id }]);
+    const ok = await countIndependentApprovals(db, { requesterId: adminId, requestedAt, role: "approver" }, [
+      { approverId: alice.id },
+    ]);
     expect(ok.count).toBe(1);
     // Had the admin set the map alone, Alice's approver role would rest solely on the admin.
     settings = { ...settings, approvedByIds: [] };
     expect((await signInAs("alice")).error).toBeNull();
-    const alone = await countIndependentApprovals(db, { requesterId: adminId, requestedAt: new Date(Date.now() + 1000), role: "approver" }, [{ approverId: alice.id }]);
+    const alone = await countIndependentApprovals(
+      db,
+      { requesterId: adminId, requestedAt: new Date(Date.now() + 1000), role: "approver" },
+      [{ approverId: alice.id }],
+    );
     expect(alone.count).toBe(0);
     expect(alone.checks[0]!.why).toMatch(/rests solely on the requester/);
     settings = { ...settings, approvedByIds: [founderId] };
@@ -286,14 +369,26 @@ describe("two people, and the break-glass admin", () => {
   it("local sign-in off: only the break-glass admin signs in with a password, and does so while the provider is down", async () => {
     settings = { ...settings, localSignIn: false, issuer: "http://127.0.0.1:9" };
     const password = (email: string, pw: string) =>
-      authHandler(new Request(`${ORIGIN}/api/auth/sign-in/email`, { method: "POST", headers: { "content-type": "application/json", origin: ORIGIN, "x-keel-client-ip": "10.0.0.7" }, body: JSON.stringify({ email, password: pw }) }));
+      authHandler(
+        new Request(`${ORIGIN}/api/auth/sign-in/email`, {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: ORIGIN, "x-keel-client-ip": "10.0.0.7" },
+          body: JSON.stringify({ email, password: pw }),
+        }),
+      );
     const fay = await password("fay@keel.local", "fay's own long password");
     expect(fay.status).toBe(403);
     expect((await fay.json()).error.message).toMatch(/Sign-in with a password is turned off/);
-    const start = await authHandler(new Request(`${ORIGIN}/api/auth/oidc/start`, { headers: { "x-keel-client-ip": "10.0.0.7" } }));
-    expect(new URL(start.headers.get("location")!, ORIGIN).searchParams.get("oidc_error")).toBe("provider_unreachable");
+    const start = await authHandler(
+      new Request(`${ORIGIN}/api/auth/oidc/start`, { headers: { "x-keel-client-ip": "10.0.0.7" } }),
+    );
+    expect(new URL(start.headers.get("location")!, ORIGIN).searchParams.get("oidc_error")).toBe(
+      "provider_unreachable",
+    );
     const admin = await password(ADMIN, ADMIN_PASSWORD);
     expect(admin.status).toBe(200);
-    expect((await whoami({ cookie: setCookies(admin).join("; ") })).body.result.data.json.roles).toEqual(["admin"]);
+    expect((await whoami({ cookie: setCookies(admin).join("; ") })).body.result.data.json.roles).toEqual([
+      "admin",
+    ]);
   });
 });

@@ -8,5 +8,8 @@ import { loadOidcSettings } from "./settings";
 export function startDirectoryRecheckFromEnv(db: PrismaClient, dataDir: string, log: (l: string) => void) {
   const env = getEnv();
   const box = createSecretBox({ secret: env.KEEL_SECRET, dataDir });
-  return startDirectoryRecheck({ db, box: () => box, settings: () => loadOidcSettings({ db, env, box: () => box }) }, log);
+  return startDirectoryRecheck(
+    { db, box: () => box, settings: () => loadOidcSettings({ db, env, box: () => box }) },
+    log,
+  );
 }

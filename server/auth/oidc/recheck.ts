@@ -16,16 +16,29 @@ import { rolesForGroups } from "./role-map";
 import { groupsFor, sealRefreshToken } from "./sign-in";
 import type { OidcSettings } from "./settings";
 
-export type RecheckDeps = { db: PrismaClient; box: () => SecretBox; settings: () => Promise<OidcSettings | null> };
-export type RecheckResult = { userId: string; outcome: "confirmed" | "gone" | "no_roles" | "unreachable" | "no_refresh_token" };
+export type RecheckDeps = {
+  db: PrismaClient;
+  box: () => SecretBox;
+  settings: () => Promise<OidcSettings | null>;
+};
+export type RecheckResult = {
+  userId: string;
+  outcome: "confirmed" | "gone" | "no_roles" | "unreachable" | "no_refresh_token";
+};
 
 /** Re-checks the links due at `now` (all active links with `all`); returns what happened to each. */
-export async function recheckDirectoryUsers(deps: RecheckDeps, opts: { now?: Date; all?: boolean } = {}): Promise<RecheckResult[]> {
+export async function recheckDirectoryUsers(
+  deps: RecheckDeps,
+  opts: { now?: Date; all?: boolean } = {},
+): Promise<RecheckResult[]> {
   const now = opts.now ?? new Date();
   const s = await deps.settings();
   if (!s) return [];
   const due = await deps.db.oidcLink.findMany({
-    where: { state: "active", ...(opts.all ? {} : { checkedAt: { lt: new Date(now.getTime() - RECHECK_MS) } }) },
+    where: {
+      state: "active",
+      ...(opts.all ? {} : { checkedAt: { lt: new Date(now.getTime() - RECHECK_MS) } }),
+    },
     include: { user: { select: { id: true, email: true } } },
     take: 500,
   });
@@ -36,7 +49,10 @@ export async function recheckDirectoryUsers(deps: RecheckDeps, opts: { now?: Dat
       out.push({ userId: link.userId, outcome: "no_refresh_token" });
       continue;
     }
-    const refreshToken = deps.box().open(Buffer.from(link.refreshTokenSealed), `oidc-refresh:${link.userId}`).toString("utf8");
+    const refreshToken = deps
+      .box()
+      .open(Buffer.from(link.refreshTokenSealed), `oidc-refresh:${link.userId}`)
+      .toString("utf8");
     try {
       const config = await providerConfig(s);
       const tokens = await client.refreshTokenGrant(config, refreshToken);
@@ -52,7 +68,9 @@ export async function recheckDirectoryUsers(deps: RecheckDeps, opts: { now?: Dat
             state: roles.length ? "active" : "no_roles",
             confirmedAt: now,
             checkedAt: now,
-            ...(tokens.refresh_token ? { refreshTokenSealed: sealRefreshToken(deps.box(), link.userId, tokens.refresh_token) } : {}),
+            ...(tokens.refresh_token
+              ? { refreshTokenSealed: sealRefreshToken(deps.box(), link.userId, tokens.refresh_token) }
+              : {}),
           },
         });
         if (!roles.length) await tx.session.deleteMany({ where: { userId: link.userId } });
@@ -64,9 +82,17 @@ export async function recheckDirectoryUsers(deps: RecheckDeps, opts: { now?: Dat
       if (reason === "code_refused") {
         await deps.db.$transaction(async (tx) => {
           await applyDirectoryRoles(tx, link.user, [], s, "provider_gone");
-          await tx.oidcLink.update({ where: { userId: link.userId }, data: { state: "gone", checkedAt: now, refreshTokenSealed: null } });
+          await tx.oidcLink.update({
+            where: { userId: link.userId },
+            data: { state: "gone", checkedAt: now, refreshTokenSealed: null },
+          });
           const { count } = await tx.session.deleteMany({ where: { userId: link.userId } });
-          await appendAudit(tx, { actorId: null, action: "user.directory_gone", target: `user:${link.user.email}`, detail: { issuer: link.issuer, sessions: count } });
+          await appendAudit(tx, {
+            actorId: null,
+            action: "user.directory_gone",
+            target: `user:${link.user.email}`,
+            detail: { issuer: link.issuer, sessions: count },
+          });
         });
         out.push({ userId: link.userId, outcome: "gone" });
       } else {

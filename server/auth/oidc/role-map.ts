@@ -14,7 +14,13 @@ export function parseRoleMap(text: string): RoleMapEntry[] {
     if (!item) continue;
     const at = item.lastIndexOf(":");
     const group = at > 0 ? item.slice(0, at).trim() : "";
-    const roles = at > 0 ? item.slice(at + 1).split("+").map((r) => r.trim()) : [];
+    const roles =
+      at > 0
+        ? item
+            .slice(at + 1)
+            .split("+")
+            .map((r) => r.trim())
+        : [];
     const bad = roles.find((r) => !KEEL_ROLES.includes(r as Role));
     if (!group || roles.length === 0 || bad !== undefined)
       throw new AppError("BAD_REQUEST", {

@@ -5,7 +5,12 @@
 import { createHmac } from "node:crypto";
 import type { Auth } from "../auth";
 
-export async function createSessionCookie(auth: Auth, secret: string, userId: string, headers: Headers): Promise<string> {
+export async function createSessionCookie(
+  auth: Auth,
+  secret: string,
+  userId: string,
+  headers: Headers,
+): Promise<string> {
   const ctx = await auth.$context;
   const session = await ctx.internalAdapter.createSession(userId, false, {
     ipAddress: headers.get("x-keel-client-ip") ?? "",

@@ -29,7 +29,9 @@ export type SettingsDeps = { db: PrismaClient; env: Env; box: () => SecretBox };
 export async function loadOidcSettings(deps: SettingsDeps): Promise<OidcSettings | null> {
   const env = deps.env;
   if (!!env.KEEL_OIDC_ISSUER !== !!env.KEEL_OIDC_CLIENT_ID)
-    throw new Error("set both KEEL_OIDC_ISSUER and KEEL_OIDC_CLIENT_ID (or neither, to use the settings made in the console)");
+    throw new Error(
+      "set both KEEL_OIDC_ISSUER and KEEL_OIDC_CLIENT_ID (or neither, to use the settings made in the console)",
+    );
   if (env.KEEL_OIDC_ISSUER && env.KEEL_OIDC_CLIENT_ID)
     return {
       source: "env",
@@ -49,7 +51,9 @@ export async function loadOidcSettings(deps: SettingsDeps): Promise<OidcSettings
     source: "settings",
     issuer: row.issuer,
     clientId: row.clientId,
-    clientSecret: row.clientSecretSealed ? deps.box().open(Buffer.from(row.clientSecretSealed), CLIENT_SECRET_AAD).toString("utf8") : null,
+    clientSecret: row.clientSecretSealed
+      ? deps.box().open(Buffer.from(row.clientSecretSealed), CLIENT_SECRET_AAD).toString("utf8")
+      : null,
     groupClaim: row.groupClaim,
     roleMap: row.roleMap as RoleMapEntry[],
     localSignIn: row.localSignIn,

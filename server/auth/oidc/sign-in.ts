@@ -32,7 +32,9 @@ export type OidcDeps = {
 
 /** A local path to return to after sign-in, or "/". */
 export function safeLocalPath(next: string | null): string {
-  return next && /^\/(?![/\\])[A-Za-z0-9/_\-.~%?=&]*$/.test(next) && !next.startsWith("/sign-in") ? next : "/";
+  return next && /^\/(?![/\\])[A-Za-z0-9/_\-.~%?=&]*$/.test(next) && !next.startsWith("/sign-in")
+    ? next
+    : "/";
 }
 
 function redirect(to: string, cookies: string[] = []): Response {
@@ -49,9 +51,14 @@ function cookieOf(req: Request, name: string): string | null {
   return null;
 }
 
-const clearState = (secure: boolean) => `${STATE_COOKIE}=; Path=/api/auth/oidc; Max-Age=0; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+const clearState = (secure: boolean) =>
+  `${STATE_COOKIE}=; Path=/api/auth/oidc; Max-Age=0; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
 
-export function sealRefreshToken(box: SecretBox, userId: string, token: string | undefined): Uint8Array<ArrayBuffer> | null {
+export function sealRefreshToken(
+  box: SecretBox,
+  userId: string,
+  token: string | undefined,
+): Uint8Array<ArrayBuffer> | null {
   return token ? new Uint8Array(box.seal(Buffer.from(token, "utf8"), `oidc-refresh:${userId}`)) : null;
 }
 
@@ -63,7 +70,12 @@ const unreadable = (e: unknown): undefined => {
 export function createOidcSignIn(deps: OidcDeps) {
   const secure = deps.baseURL.startsWith("https:");
   const failed = async (reason: string, ip: string, target?: string) => {
-    await appendAudit(deps.db, { actorId: null, action: "auth.sign_in_failed", target, detail: { ip, reason, via: "oidc" } });
+    await appendAudit(deps.db, {
+      actorId: null,
+      action: "auth.sign_in_failed",
+      target,
+      detail: { ip, reason, via: "oidc" },
+    });
     return redirect(`/sign-in?oidc_error=${encodeURIComponent(reason)}`, [clearState(secure)]);
   };
 
@@ -82,7 +94,9 @@ export function createOidcSignIn(deps: OidcDeps) {
     const codeVerifier = client.randomPKCECodeVerifier();
     const next = safeLocalPath(new URL(req.url).searchParams.get("next"));
     await deps.db.oidcLogin.deleteMany({ where: { expiresAt: { lt: new Date() } } });
-    await deps.db.oidcLogin.create({ data: { state, nonce, codeVerifier, next, expiresAt: new Date(Date.now() + LOGIN_TTL_MS) } });
+    await deps.db.oidcLogin.create({
+      data: { state, nonce, codeVerifier, next, expiresAt: new Date(Date.now() + LOGIN_TTL_MS) },
+    });
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: `${deps.baseURL}${CALLBACK_PATH}`,
       scope: SCOPE,
@@ -91,7 +105,9 @@ export function createOidcSignIn(deps: OidcDeps) {
       state,
       nonce,
     });
-    return redirect(url.href, [`${STATE_COOKIE}=${state}; Path=/api/auth/oidc; Max-Age=${LOGIN_TTL_MS / 1000}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`]);
+    return redirect(url.href, [
+      `${STATE_COOKIE}=${state}; Path=/api/auth/oidc; Max-Age=${LOGIN_TTL_MS / 1000}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`,
+    ]);
   }
 
   async function callback(req: Request, ip: string): Promise<Response> {
@@ -109,12 +125,16 @@ export function createOidcSignIn(deps: OidcDeps) {
     let refreshToken: string | undefined;
     try {
       const config = await providerConfig(settings);
-      const tokens = await client.authorizationCodeGrant(config, new URL(`${deps.baseURL}${CALLBACK_PATH}${url.search}`), {
-        pkceCodeVerifier: login.codeVerifier,
-        expectedState: state,
-        expectedNonce: login.nonce,
-        idTokenExpected: true,
-      });
+      const tokens = await client.authorizationCodeGrant(
+        config,
+        new URL(`${deps.baseURL}${CALLBACK_PATH}${url.search}`),
+        {
+          pkceCodeVerifier: login.codeVerifier,
+          expectedState: state,
+          expectedNonce: login.nonce,
+          idTokenExpected: true,
+        },
+      );
       claims = tokens.claims()!;
       refreshToken = tokens.refresh_token;
       groups = await groupsFor(config, settings, claims, tokens.access_token);
@@ -123,8 +143,15 @@ export function createOidcSignIn(deps: OidcDeps) {
     }
     const outcome = await signInLinked(deps, settings, claims, groups, refreshToken);
     if ("reason" in outcome) return failed(outcome.reason, ip, outcome.target);
-    await appendAudit(deps.db, { actorId: outcome.userId, action: "auth.sign_in", target: `user:${outcome.email}`, detail: { ip, via: "oidc", issuer: settings.issuer } });
-    const cookie = await createSessionCookie(deps.auth, deps.secret, outcome.userId, req.headers).catch(() => null);
+    await appendAudit(deps.db, {
+      actorId: outcome.userId,
+      action: "auth.sign_in",
+      target: `user:${outcome.email}`,
+      detail: { ip, via: "oidc", issuer: settings.issuer },
+    });
+    const cookie = await createSessionCookie(deps.auth, deps.secret, outcome.userId, req.headers).catch(
+      () => null,
+    );
     if (!cookie) return failed("disabled", ip, `user:${outcome.email}`);
     return redirect(login.next, [cookie, clearState(secure)]);
   }
@@ -133,8 +160,14 @@ export function createOidcSignIn(deps: OidcDeps) {
 }
 
 /** The user's groups: from the ID token, or from userinfo when the ID token does not carry the claim. */
-export async function groupsFor(config: client.Configuration, s: OidcSettings, claims: Record<string, unknown>, accessToken: string): Promise<string[]> {
-  if (s.groupClaim in claims || !config.serverMetadata().userinfo_endpoint) return groupsOf(claims, s.groupClaim);
+export async function groupsFor(
+  config: client.Configuration,
+  s: OidcSettings,
+  claims: Record<string, unknown>,
+  accessToken: string,
+): Promise<string[]> {
+  if (s.groupClaim in claims || !config.serverMetadata().userinfo_endpoint)
+    return groupsOf(claims, s.groupClaim);
   const info = await client.fetchUserInfo(config, accessToken, String(claims.sub));
   return groupsOf(info as Record<string, unknown>, s.groupClaim);
 }
@@ -142,20 +175,42 @@ export async function groupsFor(config: client.Configuration, s: OidcSettings, c
 type Linked = { userId: string; email: string } | { reason: string; target?: string };
 
 /** Finds or makes the account of (issuer, subject), applies the groups, records the refresh token. */
-async function signInLinked(deps: OidcDeps, s: OidcSettings, claims: client.IDToken, groups: string[], refreshToken: string | undefined): Promise<Linked> {
+async function signInLinked(
+  deps: OidcDeps,
+  s: OidcSettings,
+  claims: client.IDToken,
+  groups: string[],
+  refreshToken: string | undefined,
+): Promise<Linked> {
   const wanted = rolesForGroups(groups, s.roleMap);
   return deps.db.$transaction(async (tx) => {
-    const link = await tx.oidcLink.findUnique({ where: { issuer_subject: { issuer: claims.iss, subject: claims.sub } }, include: { user: true } });
+    const link = await tx.oidcLink.findUnique({
+      where: { issuer_subject: { issuer: claims.iss, subject: claims.sub } },
+      include: { user: true },
+    });
     let user = link?.user ?? null;
     if (!user) {
       if (wanted.length === 0) return { reason: "no_roles" };
-      const email = (typeof claims.email === "string" && claims.email.includes("@") ? claims.email : `${claims.sub}@${new URL(claims.iss).hostname}`).toLowerCase();
+      const email = (
+        typeof claims.email === "string" && claims.email.includes("@")
+          ? claims.email
+          : `${claims.sub}@${new URL(claims.iss).hostname}`
+      ).toLowerCase();
       // Never joined by e-mail: a local account with this e-mail stays separate and the sign-in is refused.
-      if (await tx.user.findUnique({ where: { email }, select: { id: true } })) return { reason: "email_taken", target: `user:${email}` };
-      const name = typeof claims.name === "string" && claims.name.trim() ? claims.name.trim().slice(0, 200) : email;
-      user = await tx.user.create({ data: { id: randomUUID(), email, name, roles: [], emailVerified: true } });
+      if (await tx.user.findUnique({ where: { email }, select: { id: true } }))
+        return { reason: "email_taken", target: `user:${email}` };
+      const name =
+        typeof claims.name === "string" && claims.name.trim() ? claims.name.trim().slice(0, 200) : email;
+      user = await tx.user.create({
+        data: { id: randomUUID(), email, name, roles: [], emailVerified: true },
+      });
       await tx.oidcLink.create({ data: { userId: user.id, issuer: claims.iss, subject: claims.sub } });
-      await appendAudit(tx, { actorId: null, action: "user.create", target: `user:${email}`, detail: { via: "oidc", issuer: claims.iss, subject: claims.sub, groups } });
+      await appendAudit(tx, {
+        actorId: null,
+        action: "user.create",
+        target: `user:${email}`,
+        detail: { via: "oidc", issuer: claims.iss, subject: claims.sub, groups },
+      });
     }
     const target = `user:${user.email}`;
     if (user.disabled) return { reason: "disabled", target };

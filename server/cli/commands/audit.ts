@@ -2,7 +2,12 @@ import type { Command } from "../command";
 import { CliError } from "../errors";
 import { AUDIT_LIST_USAGE, listAudit } from "../listings";
 
-const HEADLINE = { chain: "", rewrite: "audit log REWRITTEN: ", truncation: "", checkpoints: "audit checkpoints INVALID: " } as const;
+const HEADLINE = {
+  chain: "",
+  rewrite: "audit log REWRITTEN: ",
+  truncation: "",
+  checkpoints: "audit checkpoints INVALID: ",
+} as const;
 
 export const auditCommand: Command = {
   name: "audit",

@@ -9,7 +9,6 @@ import { CliError } from "../errors";
 import { table } from "../format";
 import { bootstrapCredential } from "../bootstrap-credential";
 
-
 function labelsOf(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (text ?? "").split(/[\s,]+/)) {
@@ -75,7 +74,12 @@ export const hostsCommand: Command = {
           return;
         }
         // Keyset pages (docs/decisions/0027-keyset-pagination.md): --all follows nextCursor to the end.
-        let page = await client().hosts.list.query({ filter, after: v.after, before: v.before, pageSize: v.all ? 500 : 100 });
+        let page = await client().hosts.list.query({
+          filter,
+          after: v.after,
+          before: v.before,
+          pageSize: v.all ? 500 : 100,
+        });
         const all = [...page.rows];
         while (v.all && page.nextCursor) {
           page = await client().hosts.list.query({ filter, after: page.nextCursor, pageSize: 500 });
@@ -87,10 +91,18 @@ export const hostsCommand: Command = {
             h.name,
             `${h.address}:${h.port}`,
             h.environment ?? "-",
-            Object.entries(h.labels).map(([k, x]) => `${k}=${x}`).join(",") || "-",
+            Object.entries(h.labels)
+              .map(([k, x]) => `${k}=${x}`)
+              .join(",") || "-",
             h.os ?? "-",
             String(h.appCount),
-            h.hostKeyChanged ? "KEY CHANGED" : h.reachable === null ? "new" : h.reachable ? "ok" : "unreachable",
+            h.hostKeyChanged
+              ? "KEY CHANGED"
+              : h.reachable === null
+                ? "new"
+                : h.reachable
+                  ? "ok"
+                  : "unreachable",
             h.lastSeenAt?.toISOString() ?? "never",
           ]);
         for (const line of table(rows)) io.out(line);
@@ -102,19 +114,40 @@ export const hostsCommand: Command = {
       case "show": {
         const { values: v, positionals } = parseFlags(rest, { at: { type: "string" } });
         if (!positionals[0]) throw new CliError(`usage: ${USAGE[1]}`);
-        const h = await client().hosts.get.query({ name: positionals[0], ...(v.at ? { at: new Date(v.at) } : {}) });
-        io.out(`${h.name}  ${h.user}@${h.address}:${h.port}  env=${h.environment ?? "-"}  ${h.reachable === false ? `UNREACHABLE (${h.lastError})` : ""}`);
-        if (h.retiredAt) io.out(`RETIRED    removed from the inventory at ${h.retiredAt.toISOString()}${h.retiredBy ? ` by ${h.retiredBy}` : ""}; last known state below`);
-        io.out(`host key   ${h.hostKeyFingerprint}${h.hostKeyChanged ? `  CHANGED → ${h.presentedKeyFingerprint}` : ""}`);
-        io.out(`os         ${h.os ?? "-"}  kernel ${h.kernel ?? "-"}  arch ${h.arch ?? "-"}  agent ${h.agentVersion ?? "-"}`);
-        io.out(`labels     ${Object.entries(h.labels).map(([k, x]) => `${k}=${x}`).join(" ") || "-"}`);
+        const h = await client().hosts.get.query({
+          name: positionals[0],
+          ...(v.at ? { at: new Date(v.at) } : {}),
+        });
+        io.out(
+          `${h.name}  ${h.user}@${h.address}:${h.port}  env=${h.environment ?? "-"}  ${h.reachable === false ? `UNREACHABLE (${h.lastError})` : ""}`,
+        );
+        if (h.retiredAt)
+          io.out(
+            `RETIRED    removed from the inventory at ${h.retiredAt.toISOString()}${h.retiredBy ? ` by ${h.retiredBy}` : ""}; last known state below`,
+          );
+        io.out(
+          `host key   ${h.hostKeyFingerprint}${h.hostKeyChanged ? `  CHANGED → ${h.presentedKeyFingerprint}` : ""}`,
+        );
+        io.out(
+          `os         ${h.os ?? "-"}  kernel ${h.kernel ?? "-"}  arch ${h.arch ?? "-"}  agent ${h.agentVersion ?? "-"}`,
+        );
+        io.out(
+          `labels     ${
+            Object.entries(h.labels)
+              .map(([k, x]) => `${k}=${x}`)
+              .join(" ") || "-"
+          }`,
+        );
         io.out(`store      ${h.storeUsedBytes ?? "?"} of ${h.storeTotalBytes ?? "?"} bytes used`);
         io.out(`last seen  ${h.lastSeenAt?.toISOString() ?? "never"}`);
         io.out(h.at ? `apps as of ${h.at.toISOString()}:` : "apps:");
         for (const a of h.apps)
-          io.out(`  ${a.app.padEnd(20)} ${a.versions.map((x) => `${x.version}${x.isCurrent ? "*" : x.isPrevious ? "^" : ""}`).join(" ")}`);
+          io.out(
+            `  ${a.app.padEnd(20)} ${a.versions.map((x) => `${x.version}${x.isCurrent ? "*" : x.isPrevious ? "^" : ""}`).join(" ")}`,
+          );
         io.out("timeline:");
-        for (const e of h.events.slice(0, 20)) io.out(`  ${e.at.toISOString()}  ${e.kind.padEnd(18)} ${e.message}`);
+        for (const e of h.events.slice(0, 20))
+          io.out(`  ${e.at.toISOString()}  ${e.kind.padEnd(18)} ${e.message}`);
         return;
       }
       case "add": {
@@ -135,11 +168,15 @@ export const hostsCommand: Command = {
         io.out(`${address}:${port} presents host key ${key.fingerprint} (${key.algorithm ?? "?"})`);
         let accepted = v.accept;
         if (!accepted) {
-          if (!process.stdin.isTTY) throw new CliError("compare the fingerprint with the host, then run again with --accept FINGERPRINT");
+          if (!process.stdin.isTTY)
+            throw new CliError(
+              "compare the fingerprint with the host, then run again with --accept FINGERPRINT",
+            );
           const rl = createInterface({ input: process.stdin, output: process.stdout });
           const answer = await rl.question("Did you compare it with the host, and accept it? [y/N] ");
           rl.close();
-          if (!/^y(es)?$/i.test(answer.trim())) throw new CliError("not enrolled: the fingerprint was not accepted");
+          if (!/^y(es)?$/i.test(answer.trim()))
+            throw new CliError("not enrolled: the fingerprint was not accepted");
           accepted = key.fingerprint;
         }
         const req = {
@@ -155,10 +192,14 @@ export const hostsCommand: Command = {
         const credential = await bootstrapCredential(v, req.user);
         if (credential) {
           const b = await client().hosts.bootstrapKey.mutate({ ...req, credential });
-          io.out(`${b.added ? "installed" : "found"} the console's key in ~${req.user}/.ssh/authorized_keys on ${name} (with your ${b.method}, not stored)`);
+          io.out(
+            `${b.added ? "installed" : "found"} the console's key in ~${req.user}/.ssh/authorized_keys on ${name} (with your ${b.method}, not stored)`,
+          );
         }
         const r = await client().hosts.enroll.mutate({ ...req, refresh: true });
-        io.out(`enrolled ${r.name}${r.refresh ? ` (first refresh: ${r.refresh.status}${r.refresh.message ? ` — ${r.refresh.message}` : ""})` : ""}`);
+        io.out(
+          `enrolled ${r.name}${r.refresh ? ` (first refresh: ${r.refresh.status}${r.refresh.message ? ` — ${r.refresh.message}` : ""})` : ""}`,
+        );
         if (r.warning) io.out(`warning: ${r.warning}`);
         return;
       }
@@ -171,7 +212,9 @@ export const hostsCommand: Command = {
         });
         const file = positionals[0];
         if (!file) throw new CliError(`usage: ${USAGE[4]}`);
-        const format = (v.format ?? (file.endsWith(".json") ? "lab" : file.endsWith(".csv") ? "csv" : "ssh-config")) as "lab" | "csv" | "ssh-config";
+        const format = (v.format ??
+          (file.endsWith(".json") ? "lab" : file.endsWith(".csv") ? "csv" : "ssh-config")) as
+          "lab" | "csv" | "ssh-config";
         const r = await client().hosts.import.mutate({
           format,
           text: readFileSync(file, "utf8"),
@@ -180,16 +223,20 @@ export const hostsCommand: Command = {
           environment: v.env ?? null,
         });
         for (const p of r.problems) io.out(`problem: ${p}`);
-        for (const o of r.outcomes) io.out(`${o.name.padEnd(24)} ${o.status}${o.message ? ` — ${o.message}` : ""}`);
+        for (const o of r.outcomes)
+          io.out(`${o.name.padEnd(24)} ${o.status}${o.message ? ` — ${o.message}` : ""}`);
         io.out(`${r.enrolled} enrolled`);
-        if (r.outcomes.some((o) => o.status === "failed" || o.status === "invalid")) throw new CliError("some hosts were not imported", 2);
+        if (r.outcomes.some((o) => o.status === "failed" || o.status === "invalid"))
+          throw new CliError("some hosts were not imported", 2);
         return;
       }
       case "remove": {
         if (!rest[0]) throw new CliError(`usage: ${USAGE[5]}`);
         const h = await byName(rest[0]);
         const r = await client().hosts.remove.mutate({ id: h.id });
-        io.out(`removed ${r.name} from the inventory at ${r.retiredAt.toISOString()}; its history is kept (keel hosts show ${r.name})`);
+        io.out(
+          `removed ${r.name} from the inventory at ${r.retiredAt.toISOString()}; its history is kept (keel hosts show ${r.name})`,
+        );
         return;
       }
       case "refresh": {
@@ -198,20 +245,35 @@ export const hostsCommand: Command = {
         const ids = v.all ? [] : await Promise.all(positionals.map(async (n) => (await byName(n)).id));
         const r = await client().hosts.refresh.mutate(v.all ? { all: true } : { hostIds: ids });
         if (r.background) io.out(`refreshing ${r.total} hosts in the background`);
-        for (const x of r.results) io.out(`${x.name.padEnd(24)} ${x.status}${x.changed ? " (changed)" : ""}${x.message ? ` — ${x.message}` : ""}`);
+        for (const x of r.results)
+          io.out(
+            `${x.name.padEnd(24)} ${x.status}${x.changed ? " (changed)" : ""}${x.message ? ` — ${x.message}` : ""}`,
+          );
         return;
       }
       case "repin": {
         const { values: v, positionals } = parseFlags(rest, { accept: { type: "string" } });
         if (positionals.length !== 1) throw new CliError(`usage: ${USAGE[7]}`);
         const h = await client().hosts.get.query({ name: positionals[0]! });
-        if (!h.hostKeyChanged) throw new CliError(`${h.name}'s host key has not changed (pinned ${h.hostKeyFingerprint}); nothing to re-pin`);
-        io.out(`${h.name} is pinned to ${h.hostKeyFingerprint} and now presents ${h.presentedKeyFingerprint ?? "an unknown key"}`);
+        if (!h.hostKeyChanged)
+          throw new CliError(
+            `${h.name}'s host key has not changed (pinned ${h.hostKeyFingerprint}); nothing to re-pin`,
+          );
+        io.out(
+          `${h.name} is pinned to ${h.hostKeyFingerprint} and now presents ${h.presentedKeyFingerprint ?? "an unknown key"}`,
+        );
         let accepted = v.accept;
         if (!accepted) {
-          if (!process.stdin.isTTY) throw new CliError("check the new fingerprint on the machine, then pass it with --accept SHA256:…");
+          if (!process.stdin.isTTY)
+            throw new CliError(
+              "check the new fingerprint on the machine, then pass it with --accept SHA256:…",
+            );
           const rl = createInterface({ input: process.stdin, output: process.stderr });
-          const answer = (await rl.question("Checked on the machine itself (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)? Type the fingerprint to accept it: ")).trim();
+          const answer = (
+            await rl.question(
+              "Checked on the machine itself (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)? Type the fingerprint to accept it: ",
+            )
+          ).trim();
           rl.close();
           accepted = answer;
         }

@@ -12,4 +12,16 @@ import { hostsCommand } from "./hosts";
 import { sshKeyCommand } from "./ssh-key";
 import { notificationsCommand } from "./notifications";
 
-export const commands: Command[] = [loginCommand, whoamiCommand, usersCommand, auditCommand, releaseCommand, keysCommand, rolloutCommand, policyCommand, hostsCommand, sshKeyCommand, notificationsCommand];
+export const commands: Command[] = [
+  loginCommand,
+  whoamiCommand,
+  usersCommand,
+  auditCommand,
+  releaseCommand,
+  keysCommand,
+  rolloutCommand,
+  policyCommand,
+  hostsCommand,
+  sshKeyCommand,
+  notificationsCommand,
+];

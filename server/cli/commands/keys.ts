@@ -5,7 +5,6 @@ import type { Command } from "../command";
 import { CliError } from "../errors";
 import { table } from "../format";
 
-
 export const keysCommand: Command = {
   name: "keys",
   summary: "release signing keys: list, create, import, retire",

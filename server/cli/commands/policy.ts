@@ -7,7 +7,7 @@ import { CliError } from "../errors";
 
 const USAGE = [
   "keel policy show [--json]",
-  "keel policy edit FILE.json [--comment TEXT]   (FILE: {\"cedar\": \"…\", \"windows\": […]}, as `show --json` prints)",
+  'keel policy edit FILE.json [--comment TEXT]   (FILE: {"cedar": "…", "windows": […]}, as `show --json` prints)',
   "keel policy test FILE.json ROLLOUT_NUMBER [--at ISO_TIME]",
   "keel policy approve|reject VERSION",
 ];
@@ -28,7 +28,11 @@ export const policyCommand: Command = {
   ownJson: true,
   async run(args, io) {
     const [sub, ...rest] = args;
-    const { values, positionals } = parseFlags(rest, { json: { type: "boolean" }, comment: { type: "string" }, at: { type: "string" } });
+    const { values, positionals } = parseFlags(rest, {
+      json: { type: "boolean" },
+      comment: { type: "string" },
+      at: { type: "string" },
+    });
     const client = io.client();
     switch (sub) {
       case "show": {
@@ -37,19 +41,30 @@ export const policyCommand: Command = {
         io.out(`policy version ${p.active.version} (digest ${p.active.digest.slice(0, 12)})`);
         io.out(p.active.document.cedar);
         for (const w of p.active.document.windows)
-          io.out(`window ${w.name}: ${w.days.join(",")} ${w.start}–${w.end} ${w.timeZone} for ${[...(w.environments ?? []), ...(w.groups ?? [])].join(", ")}`);
+          io.out(
+            `window ${w.name}: ${w.days.join(",")} ${w.start}–${w.end} ${w.timeZone} for ${[...(w.environments ?? []), ...(w.groups ?? [])].join(", ")}`,
+          );
         return;
       }
       case "edit": {
-        const r = await client.policy.propose.mutate({ document: readDoc(positionals[0]), comment: typeof values.comment === "string" ? values.comment : "" });
-        return io.out(`policy version ${r.version}: ${r.state}${r.state === "proposed" ? " — waiting for approval" : ""}`);
+        const r = await client.policy.propose.mutate({
+          document: readDoc(positionals[0]),
+          comment: typeof values.comment === "string" ? values.comment : "",
+        });
+        return io.out(
+          `policy version ${r.version}: ${r.state}${r.state === "proposed" ? " — waiting for approval" : ""}`,
+        );
       }
       case "test": {
         const [file, n] = positionals;
         const list = await client.rollouts.list.query({ page: 0, pageSize: 100 });
         const hit = list.rows.find((r) => r.number === Number(n));
         if (!hit) throw new CliError(`no rollout ${n ?? "(missing)"} among the latest 100`);
-        const r = await client.policy.test.query({ document: readDoc(file), rolloutId: hit.id, at: typeof values.at === "string" ? new Date(values.at) : undefined });
+        const r = await client.policy.test.query({
+          document: readDoc(file),
+          rolloutId: hit.id,
+          at: typeof values.at === "string" ? new Date(values.at) : undefined,
+        });
         if (!r.ok) throw new CliError(`the policy is invalid:\n  ${r.errors.join("\n  ")}`);
         const say = (d: { effect: string; reasons: string[] }) => `${d.effect} — ${d.reasons.join("; ")}`;
         io.out(`current policy:  ${say(r.current)}`);
@@ -61,7 +76,10 @@ export const policyCommand: Command = {
         const v = p.versions.find((x) => x.version === Number(positionals[0]));
         if (!v) throw new CliError(`no policy version ${positionals[0] ?? "(missing)"}`);
         const input = { versionId: v.id, digest: v.digest };
-        const r = sub === "approve" ? await client.policy.approve.mutate(input) : await client.policy.reject.mutate(input);
+        const r =
+          sub === "approve"
+            ? await client.policy.approve.mutate(input)
+            : await client.policy.reject.mutate(input);
         return io.out(`policy version ${v.version}: ${r.state}`);
       }
       default:

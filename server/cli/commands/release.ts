@@ -18,7 +18,6 @@ import {
 } from "@/server/services/releases/health-check";
 import type { HealthCheck } from "@/agent/protocol";
 
-
 function bytes(n: number | null): string {
   if (n === null) return "-";
   if (n < 1024) return `${n} B`;
@@ -116,12 +115,15 @@ async function push(args: string[], io: CliIo) {
 
 const BUILD_USAGE =
   "keel release build DIR|TREE.tar|TREE.tar.zst --app APP --version VERSION [--kind app|runtime|rootfs]\n" +
-  "      [--health-cmd '[\"/usr/bin/curl\",\"-fsS\",\"http://127.0.0.1:8080/health\"]' | --health-url URL [--health-status 200]]\n" +
+  '      [--health-cmd \'["/usr/bin/curl","-fsS","http://127.0.0.1:8080/health"]\' | --health-url URL [--health-status 200]]\n' +
   "      [--health-timeout 30s] [--health-check-as-root] [--requires 'node@^20, python@>=3.11 <3.13']\n" +
-  "      [--on-activate '{\"argv\":[\"bin/restart\"],\"timeoutMs\":30000}'] [--export '[{\"from\":\"hello.service\",\"dir\":\"/etc/systemd/system\"}]']";
+  '      [--on-activate \'{"argv":["bin/restart"],"timeoutMs":30000}\'] [--export \'[{"from":"hello.service","dir":"/etc/systemd/system"}]\']';
 
 /** --on-activate and --export (JSON; docs/activation.md) as the upload's `activation` parameter. */
-function activationFromFlags(onActivate: string | undefined, exports: string | undefined): string | undefined {
+function activationFromFlags(
+  onActivate: string | undefined,
+  exports: string | undefined,
+): string | undefined {
   if (onActivate === undefined && exports === undefined) return undefined;
   const parse = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
@@ -131,7 +133,10 @@ function activationFromFlags(onActivate: string | undefined, exports: string | u
       throw new CliError(`${flag} must be JSON: ${(e as Error).message}`);
     }
   };
-  return JSON.stringify({ onActivate: parse("--on-activate", onActivate), exports: parse("--export", exports) });
+  return JSON.stringify({
+    onActivate: parse("--on-activate", onActivate),
+    exports: parse("--export", exports),
+  });
 }
 
 /**
@@ -147,19 +152,24 @@ export function healthCheckFromFlags(f: {
   asRoot?: boolean;
 }): HealthCheck | undefined {
   if (f.asRoot && f.cmd === undefined)
-    throw new CliError("--health-check-as-root goes with --health-cmd (an HTTP check runs no command on the host)");
+    throw new CliError(
+      "--health-check-as-root goes with --health-cmd (an HTTP check runs no command on the host)",
+    );
   if (f.cmd === undefined && f.url === undefined) {
     if (f.status !== undefined) throw new CliError("--health-status goes with --health-url");
-    if (f.timeout !== undefined) throw new CliError("--health-timeout goes with --health-cmd or --health-url");
+    if (f.timeout !== undefined)
+      throw new CliError("--health-timeout goes with --health-cmd or --health-url");
     return undefined;
   }
   if (f.cmd !== undefined && f.url !== undefined)
     throw new CliError("give either --health-cmd or --health-url, not both");
-  if (f.cmd !== undefined && f.status !== undefined) throw new CliError("--health-status goes with --health-url");
+  if (f.cmd !== undefined && f.status !== undefined)
+    throw new CliError("--health-status goes with --health-url");
   let timeoutMs: number | undefined;
   if (f.timeout !== undefined) {
     const ms = parseDuration(f.timeout);
-    if (ms === null) throw new CliError(`--health-timeout ${f.timeout}: give a duration such as 30s, 1500ms or 2m`);
+    if (ms === null)
+      throw new CliError(`--health-timeout ${f.timeout}: give a duration such as 30s, 1500ms or 2m`);
     timeoutMs = ms;
   }
   let input: HealthCheckInput;
@@ -174,11 +184,17 @@ export function healthCheckFromFlags(f: {
       throw new CliError(
         `--health-cmd takes the command as a JSON array of arguments (no shell), e.g. --health-cmd '["/usr/bin/test","-f","/srv/app/ready"]'; got ${JSON.stringify(f.cmd)}`,
       );
-    input = { type: "exec", argv: argv as string[], timeoutMs, ...(f.asRoot ? { runAs: "root" as const } : {}) };
+    input = {
+      type: "exec",
+      argv: argv as string[],
+      timeoutMs,
+      ...(f.asRoot ? { runAs: "root" as const } : {}),
+    };
   } else {
     let expectStatus: number | undefined;
     if (f.status !== undefined) {
-      if (!/^\d{3}$/.test(f.status)) throw new CliError(`--health-status ${f.status}: give an HTTP status such as 200`);
+      if (!/^\d{3}$/.test(f.status))
+        throw new CliError(`--health-status ${f.status}: give an HTTP status such as 200`);
       expectStatus = Number(f.status);
     }
     input = { type: "http", url: f.url!, expectStatus, timeoutMs };

@@ -1,14 +1,29 @@
 // `keel rollout plan`: the runtime lines of a plan (decision 0023) — per host the runtime its
 // release requires that goes in first, and for a runtime's own rollout the apps it affects.
-export type PlanRuntimeLine = { runtime: string; versions: string; from: string | null; to: string; stream: string; parent: string | null };
+export type PlanRuntimeLine = {
+  runtime: string;
+  versions: string;
+  from: string | null;
+  to: string;
+  stream: string;
+  parent: string | null;
+};
 export type RuntimeUseLine = { app: string; version: string; versions: string; hosts: number };
 
-export function runtimeLines(plan: { hosts: { name: string; runtimes?: PlanRuntimeLine[] }[]; kind?: string; affects?: RuntimeUseLine[] }): string[] {
+export function runtimeLines(plan: {
+  hosts: { name: string; runtimes?: PlanRuntimeLine[] }[];
+  kind?: string;
+  affects?: RuntimeUseLine[];
+}): string[] {
   const out: string[] = [];
   if (plan.kind === "runtime")
-    out.push(`runtime; apps using it: ${plan.affects?.length ? plan.affects.map((a) => `${a.app} ${a.version} (needs ${a.versions}) on ${a.hosts} host(s)`).join("; ") : "none"}`);
+    out.push(
+      `runtime; apps using it: ${plan.affects?.length ? plan.affects.map((a) => `${a.app} ${a.version} (needs ${a.versions}) on ${a.hosts} host(s)`).join("; ") : "none"}`,
+    );
   for (const h of plan.hosts)
     for (const r of h.runtimes ?? [])
-      out.push(`${h.name}: + runtime ${r.runtime} ${r.from ?? "—"} → ${r.to} first (${r.stream === "delta" ? `delta from ${r.parent}` : r.stream}; needs ${r.versions})`);
+      out.push(
+        `${h.name}: + runtime ${r.runtime} ${r.from ?? "—"} → ${r.to} first (${r.stream === "delta" ? `delta from ${r.parent}` : r.stream}; needs ${r.versions})`,
+      );
   return out;
 }

@@ -30,7 +30,8 @@ const FLAGS = {
 } as const;
 
 function targetsOf(words: string[]) {
-  const t: { environments?: string[]; labels?: Record<string, string>; groupId?: string; ids?: string[] } = {};
+  const t: { environments?: string[]; labels?: Record<string, string>; groupId?: string; ids?: string[] } =
+    {};
   for (const w of words) {
     const [k, ...rest] = w.split("=");
     const v = rest.join("=");
@@ -48,7 +49,13 @@ function targetsOf(words: string[]) {
   return t;
 }
 
-function specOf(action: "update" | "rollback", app: string | undefined, version: string | undefined, targets: string[], v: Record<string, string | boolean | undefined>) {
+function specOf(
+  action: "update" | "rollback",
+  app: string | undefined,
+  version: string | undefined,
+  targets: string[],
+  v: Record<string, string | boolean | undefined>,
+) {
   if (!app) throw new CliError(`usage:\n  ${USAGE.join("\n  ")}`);
   const num = (x: unknown, name: string) => {
     if (x === undefined) return undefined;
@@ -68,18 +75,39 @@ function specOf(action: "update" | "rollback", app: string | undefined, version:
   };
 }
 
-function printPlan(io: CliIo, plan: { totals: Record<string, number>; waves: number[]; hosts: { name: string; excluded?: string; note?: string; runtimes?: PlanRuntimeLine[] }[]; kind?: string; affects?: RuntimeUseLine[]; rootCommands?: { commands: string[]; hosts: number } }, decision: { effect: string; reasons: string[]; approvals?: number; approverRole?: string }) {
+function printPlan(
+  io: CliIo,
+  plan: {
+    totals: Record<string, number>;
+    waves: number[];
+    hosts: { name: string; excluded?: string; note?: string; runtimes?: PlanRuntimeLine[] }[];
+    kind?: string;
+    affects?: RuntimeUseLine[];
+    rootCommands?: { commands: string[]; hosts: number };
+  },
+  decision: { effect: string; reasons: string[]; approvals?: number; approverRole?: string },
+) {
   const t = plan.totals;
-  io.out(`hosts ${t.hosts}: install ${t.install}, update ${t.update}, rollback ${t.rollback}, nothing ${t.nothing}; ${t.bytes} bytes to send; waves ${plan.waves.join(" → ")}`);
-  for (const h of plan.hosts.filter((x) => x.excluded)) io.out(`left out: ${h.name} — ${h.note ?? h.excluded}`);
+  io.out(
+    `hosts ${t.hosts}: install ${t.install}, update ${t.update}, rollback ${t.rollback}, nothing ${t.nothing}; ${t.bytes} bytes to send; waves ${plan.waves.join(" → ")}`,
+  );
+  for (const h of plan.hosts.filter((x) => x.excluded))
+    io.out(`left out: ${h.name} — ${h.note ?? h.excluded}`);
   for (const line of runtimeLines(plan)) io.out(line);
-  if (plan.rootCommands?.hosts) io.out(`runs as root: ${plan.rootCommands.commands.join(" and ")} on ${plan.rootCommands.hosts} host(s) (the release's signed manifest asks for it)`);
-  const what = decision.effect === "needs_approval" ? `needs ${decision.approvals} approval(s) from ${decision.approverRole}` : decision.effect;
+  if (plan.rootCommands?.hosts)
+    io.out(
+      `runs as root: ${plan.rootCommands.commands.join(" and ")} on ${plan.rootCommands.hosts} host(s) (the release's signed manifest asks for it)`,
+    );
+  const what =
+    decision.effect === "needs_approval"
+      ? `needs ${decision.approvals} approval(s) from ${decision.approverRole}`
+      : decision.effect;
   io.out(`policy: ${what} — ${decision.reasons.join("; ")}`);
 }
 
 async function byNumber(io: CliIo, n: string | undefined) {
-  if (!n || !/^\d+$/.test(n)) throw new CliError("give the rollout's number (see `keel rollout status N` or the Rollouts page)");
+  if (!n || !/^\d+$/.test(n))
+    throw new CliError("give the rollout's number (see `keel rollout status N` or the Rollouts page)");
   const list = await io.client().rollouts.list.query({ page: 0, pageSize: 100 });
   const hit = list.rows.find((r) => r.number === Number(n));
   if (!hit) throw new CliError(`no rollout ${n} among the latest 100`);
@@ -110,23 +138,40 @@ export const rolloutCommand: Command = {
       }
       case "rollback": {
         const [app, ...targets] = positionals;
-        const r = await io.client().rollouts.create.mutate(specOf("rollback", app, undefined, targets, values));
+        const r = await io
+          .client()
+          .rollouts.create.mutate(specOf("rollback", app, undefined, targets, values));
         return io.out(`rollback rollout ${r.number} created: ${r.state.replace("_", " ")}`);
       }
       case "status": {
         const r = await byNumber(io, positionals[0]);
-        io.out(`rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} — ${r.state}${r.pauseReason ? ` (${r.pauseReason})` : ""}`);
-        if (r.schedule) io.out(`starts at ${new Date(r.schedule.at).toISOString()} (scheduled by ${r.schedule.by})`);
+        io.out(
+          `rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} — ${r.state}${r.pauseReason ? ` (${r.pauseReason})` : ""}`,
+        );
+        if (r.schedule)
+          io.out(`starts at ${new Date(r.schedule.at).toISOString()} (scheduled by ${r.schedule.by})`);
         if (r.scheduleError) io.out(`scheduled start refused: ${r.scheduleError}`);
-        io.out(`requested by ${r.requester}; approvals ${r.validApprovals}/${r.requiredApprovals}; wave ${r.currentWave + 1}/${r.waveSizes.length}`);
-        for (const h of r.hosts) io.out(`  ${h.hostName.padEnd(24)} wave ${h.wave + 1}  ${h.state.padEnd(10)} ${h.step ?? ""}${h.error ? `  ${h.error}` : ""}`);
+        io.out(
+          `requested by ${r.requester}; approvals ${r.validApprovals}/${r.requiredApprovals}; wave ${r.currentWave + 1}/${r.waveSizes.length}`,
+        );
+        for (const h of r.hosts)
+          io.out(
+            `  ${h.hostName.padEnd(24)} wave ${h.wave + 1}  ${h.state.padEnd(10)} ${h.step ?? ""}${h.error ? `  ${h.error}` : ""}`,
+          );
         return;
       }
       case "approve":
       case "reject": {
         const r = await byNumber(io, positionals[0]);
-        const input = { rolloutId: r.id, digest: r.planDigest, comment: typeof values.comment === "string" ? values.comment : undefined };
-        const res = sub === "approve" ? await io.client().rollouts.approve.mutate(input) : await io.client().rollouts.reject.mutate(input);
+        const input = {
+          rolloutId: r.id,
+          digest: r.planDigest,
+          comment: typeof values.comment === "string" ? values.comment : undefined,
+        };
+        const res =
+          sub === "approve"
+            ? await io.client().rollouts.approve.mutate(input)
+            : await io.client().rollouts.reject.mutate(input);
         return io.out(`rollout ${r.number}: ${res.state.replace("_", " ")}`);
       }
       case "start":
@@ -139,10 +184,14 @@ export const rolloutCommand: Command = {
       }
       case "schedule": {
         const at = typeof values.at === "string" ? new Date(values.at) : undefined;
-        if (!at === !values["next-window"]) throw new CliError(`usage: ${USAGE.find((u) => u.startsWith("keel rollout schedule"))}`);
-        if (at && Number.isNaN(at.getTime())) throw new CliError(`--at "${values.at}" is not a time; give ISO 8601, e.g. 2026-12-05T22:00:00Z`);
+        if (!at === !values["next-window"])
+          throw new CliError(`usage: ${USAGE.find((u) => u.startsWith("keel rollout schedule"))}`);
+        if (at && Number.isNaN(at.getTime()))
+          throw new CliError(`--at "${values.at}" is not a time; give ISO 8601, e.g. 2026-12-05T22:00:00Z`);
         const r = await byNumber(io, positionals[0]);
-        const res = await io.client().rollouts.schedule.mutate(at ? { rolloutId: r.id, at } : { rolloutId: r.id, nextWindow: true });
+        const res = await io
+          .client()
+          .rollouts.schedule.mutate(at ? { rolloutId: r.id, at } : { rolloutId: r.id, nextWindow: true });
         return io.out(`rollout ${r.number}: starts at ${new Date(res.scheduledStartAt).toISOString()}`);
       }
       case "unschedule": {

@@ -7,6 +7,8 @@ export const sshKeyCommand: Command = {
   async run(_args, io) {
     const k = await io.client().settings.sshKey.query();
     io.out(k.publicKey);
-    console.error(`# fingerprint ${k.fingerprint}; append the line above to /root/.ssh/authorized_keys on each host`);
+    console.error(
+      `# fingerprint ${k.fingerprint}; append the line above to /root/.ssh/authorized_keys on each host`,
+    );
   },
 };

@@ -13,14 +13,24 @@ export const usersCommand: Command = {
       const user = (await io.client().users.list.query()).find((u) => u.email === email);
       if (!user) throw new CliError(`no user with the e-mail ${email}`);
       const r = await io.client().users.unlock.mutate({ userId: user.id });
-      io.out(r.hadFailures ? `${r.email}: failed sign-ins forgotten; the account can sign in again at once` : `${r.email}: no failed sign-ins to forget`);
+      io.out(
+        r.hadFailures
+          ? `${r.email}: failed sign-ins forgotten; the account can sign in again at once`
+          : `${r.email}: no failed sign-ins to forget`,
+      );
       return;
     }
     if (args[0] !== "list") throw new CliError("usage: keel users list | keel users unlock EMAIL");
     const users = await io.client().users.list.query();
     const rows = [["EMAIL", "NAME", "ROLES", "STATE", "SESSIONS"]];
     for (const u of users)
-      rows.push([u.email, u.name, u.roles.join(",") || "-", u.disabled ? "disabled" : "active", String(u.activeSessions)]);
+      rows.push([
+        u.email,
+        u.name,
+        u.roles.join(",") || "-",
+        u.disabled ? "disabled" : "active",
+        String(u.activeSessions),
+      ]);
     for (const line of table(rows)) io.out(line);
   },
 };

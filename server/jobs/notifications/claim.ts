@@ -6,9 +6,18 @@
 import { Prisma, type PrismaClient } from "@prisma/client";
 import { appendAudit } from "@/server/services/audit/append-audit";
 
-export type Claimed = { id: string; channelId: string | null; event: string; payload: Prisma.JsonObject; attempts: number };
+export type Claimed = {
+  id: string;
+  channelId: string | null;
+  event: string;
+  payload: Prisma.JsonObject;
+  attempts: number;
+};
 
-export async function claimDeliveries(db: PrismaClient, o: { workerId: string; leaseMs: number; batch: number }): Promise<Claimed[]> {
+export async function claimDeliveries(
+  db: PrismaClient,
+  o: { workerId: string; leaseMs: number; batch: number },
+): Promise<Claimed[]> {
   return db.$queryRaw<Claimed[]>(Prisma.sql`
     UPDATE notification_deliveries SET state = 'delivering', locked_by = ${o.workerId},
       locked_until = now() + make_interval(secs => ${o.leaseMs / 1000}::float8), attempts = attempts + 1
@@ -21,10 +30,13 @@ export async function claimDeliveries(db: PrismaClient, o: { workerId: string; l
     RETURNING id, channel_id AS "channelId", event, payload, attempts`);
 }
 
-export type Outcome = { ok: true; responseCode: number | null } | { ok: false; error: string; responseCode: number | null; permanent?: boolean };
+export type Outcome =
+  | { ok: true; responseCode: number | null }
+  | { ok: false; error: string; responseCode: number | null; permanent?: boolean };
 
 /** Backoff before attempt n+1: base · 2^(n−1), at most an hour (10 s, 20 s, 40 s, … by default). */
-export const backoffMs = (attempts: number, baseMs: number) => Math.min(3_600_000, baseMs * 2 ** Math.max(0, attempts - 1));
+export const backoffMs = (attempts: number, baseMs: number) =>
+  Math.min(3_600_000, baseMs * 2 ** Math.max(0, attempts - 1));
 
 /** Records one attempt's outcome (a final one is audited with it); returns the row's new state, or null if the lease was lost. */
 export async function recordOutcome(
@@ -47,7 +59,13 @@ export async function recordOutcome(
         actorId: null,
         action: state === "delivered" ? "notification.delivered" : "notification.failed",
         target: `notification:${c.channelName ?? "removed channel"}`,
-        detail: { delivery: c.id, event: c.event, attempts: c.attempts, responseCode: out.responseCode, ...(out.ok ? {} : { error: out.error }) },
+        detail: {
+          delivery: c.id,
+          event: c.event,
+          attempts: c.attempts,
+          responseCode: out.responseCode,
+          ...(out.ok ? {} : { error: out.error }),
+        },
       });
     return state;
   });

@@ -14,7 +14,10 @@ import { governed } from "@/server/services/policy/governed/govern";
 import { recordRefreshFailure } from "@/server/services/inventory/record-refresh-failure";
 import { startNotificationWorker, type NotificationWorker } from "./worker";
 
-const box = createSecretBox({ secret: "email-notifications-test-secret-0123456789", dataDir: "/nonexistent" });
+const box = createSecretBox({
+  secret: "email-notifications-test-secret-0123456789",
+  dataDir: "/nonexistent",
+});
 let t: TestDatabase;
 let db: PrismaClient;
 let worker: NotificationWorker | undefined;
@@ -42,7 +45,10 @@ beforeEach(async () => {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((r) => r.address).sort(),
           user: session.user as string | undefined,
-          data: Buffer.concat(chunks).toString("utf8").replace(/\r\n[ \t]+/g, " ").replace(/\r\n/g, "\n"), // headers unfolded
+          data: Buffer.concat(chunks)
+            .toString("utf8")
+            .replace(/\r\n[ \t]+/g, " ")
+            .replace(/\r\n/g, "\n"), // headers unfolded
         });
         cb();
       });
@@ -73,37 +79,94 @@ it("a changed host key is mailed to the address and the approvers, authenticated
   const gone = await seedUser(db, "gone@example.test", ["approver"]);
   await db.user.update({ where: { id: gone.id }, data: { disabled: true } });
   const deps = { db, box: () => box };
-  await governed(deps, admin, "notifications.setSmtp", { host: "127.0.0.1", port, tls: "none", username: "keel", password: "mail-pass-1", from: "keel@example.test" });
+  await governed(deps, admin, "notifications.setSmtp", {
+    host: "127.0.0.1",
+    port,
+    tls: "none",
+    username: "keel",
+    password: "mail-pass-1",
+    from: "keel@example.test",
+  });
   const stored = await db.notificationSmtp.findUniqueOrThrow({ where: { id: 1 } });
   expect(Buffer.from(stored.encryptedPassword!).includes(Buffer.from("mail-pass-1"))).toBe(false);
-  await governed(deps, admin, "notifications.addEmail", { name: "oncall", to: ["OnCall@Example.test"], roles: ["approver"], events: ["host.key_changed"] });
+  await governed(deps, admin, "notifications.addEmail", {
+    name: "oncall",
+    to: ["OnCall@Example.test"],
+    roles: ["approver"],
+    events: ["host.key_changed"],
+  });
 
   const [host] = await seedHosts(db, 1, { prefix: "db", environment: "prod" });
-  const fail = { kind: "key-changed" as const, message: "host db-000: its host key changed", presentedFingerprint: "SHA256:new" };
+  const fail = {
+    kind: "key-changed" as const,
+    message: "host db-000: its host key changed",
+    presentedFingerprint: "SHA256:new",
+  };
   await recordRefreshFailure({ db } as never, host!.id, fail);
   await recordRefreshFailure({ db } as never, host!.id, fail); // still flagged: not notified again
   expect(await db.notificationDelivery.count()).toBe(1);
 
   worker = startNotificationWorker({ db, box, origin: "http://console.test", pollMs: 50, backoffBaseMs: 50 });
-  await until("the mail", async () => (await db.notificationDelivery.findFirstOrThrow()).state === "delivered");
+  await until(
+    "the mail",
+    async () => (await db.notificationDelivery.findFirstOrThrow()).state === "delivered",
+  );
   expect(mails).toHaveLength(1);
-  expect(mails[0]).toMatchObject({ from: "keel@example.test", to: ["appr@example.test", "oncall@example.test"], user: "keel" });
-  expect(mails[0]!.data).toMatch(/^Subject: \[Keel\] host:db-000: its SSH host key changed; an admin must re-pin it$/m);
+  expect(mails[0]).toMatchObject({
+    from: "keel@example.test",
+    to: ["appr@example.test", "oncall@example.test"],
+    user: "keel",
+  });
+  expect(mails[0]!.data).toMatch(
+    /^Subject: \[Keel\] host:db-000: its SSH host key changed; an admin must re-pin it$/m,
+  );
   expect(mails[0]!.data).toMatch(/http:\/\/console\.test\/hosts\?q=db-000/);
-  expect(await db.notificationDelivery.findFirstOrThrow()).toMatchObject({ attempts: 1, responseCode: 250, event: "host.key_changed" });
+  expect(await db.notificationDelivery.findFirstOrThrow()).toMatchObject({
+    attempts: 1,
+    responseCode: 250,
+    event: "host.key_changed",
+  });
   await worker.stop();
 
   // The admin changes the password to a wrong one: the attempt fails with the server's refusal.
-  await governed(deps, admin, "notifications.setSmtp", { host: "127.0.0.1", port, tls: "none", username: "keel", password: "wrong", from: "keel@example.test" });
+  await governed(deps, admin, "notifications.setSmtp", {
+    host: "127.0.0.1",
+    port,
+    tls: "none",
+    username: "keel",
+    password: "wrong",
+    from: "keel@example.test",
+  });
   await db.host.update({ where: { id: host!.id }, data: { hostKeyChanged: false } });
   await recordRefreshFailure({ db } as never, host!.id, fail);
-  worker = startNotificationWorker({ db, box, origin: "http://console.test", pollMs: 50, backoffBaseMs: 50, maxAttempts: 2 });
-  await until("the failure", async () => (await db.notificationDelivery.count({ where: { state: "failed" } })) === 1);
+  worker = startNotificationWorker({
+    db,
+    box,
+    origin: "http://console.test",
+    pollMs: 50,
+    backoffBaseMs: 50,
+    maxAttempts: 2,
+  });
+  await until(
+    "the failure",
+    async () => (await db.notificationDelivery.count({ where: { state: "failed" } })) === 1,
+  );
   const failed = await db.notificationDelivery.findFirstOrThrow({ where: { state: "failed" } });
   expect(failed.attempts).toBe(2);
   expect(failed.lastError).toMatch(/^SMTP 127\.0\.0\.1:\d+: .*Invalid username or password/);
   expect(mails).toHaveLength(1);
-  const actions = (await db.auditEvent.findMany({ where: { action: { startsWith: "notification." } }, orderBy: { id: "asc" } })).map((a) => a.action);
-  expect(actions).toEqual(["notification.smtp_set", "notification.channel_add", "notification.delivered", "notification.smtp_set", "notification.failed"]);
+  const actions = (
+    await db.auditEvent.findMany({
+      where: { action: { startsWith: "notification." } },
+      orderBy: { id: "asc" },
+    })
+  ).map((a) => a.action);
+  expect(actions).toEqual([
+    "notification.smtp_set",
+    "notification.channel_add",
+    "notification.delivered",
+    "notification.smtp_set",
+    "notification.failed",
+  ]);
   expect(await db.auditEvent.count({ where: { action: "host.key_changed" } })).toBe(2);
 });

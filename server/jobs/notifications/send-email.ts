@@ -13,15 +13,31 @@ export async function sendEmail(
   payload: NotificationPayload,
 ): Promise<Outcome> {
   const smtp = await deps.db.notificationSmtp.findUnique({ where: { id: 1 } });
-  if (!smtp) return { ok: false, responseCode: null, error: "no SMTP server is set: Settings → Notifications → E-mail server" };
+  if (!smtp)
+    return {
+      ok: false,
+      responseCode: null,
+      error: "no SMTP server is set: Settings → Notifications → E-mail server",
+    };
   const users = channel.emailRoles.length
-    ? await deps.db.user.findMany({ where: { disabled: false, roles: { hasSome: channel.emailRoles as Role[] } }, select: { email: true } })
+    ? await deps.db.user.findMany({
+        where: { disabled: false, roles: { hasSome: channel.emailRoles as Role[] } },
+        select: { email: true },
+      })
     : [];
   const to = [...new Set([...channel.emailTo, ...users.map((u) => u.email)])];
-  if (to.length === 0) return { ok: false, responseCode: null, error: `no recipients: no enabled user has the role(s) ${channel.emailRoles.join(", ")}`, permanent: true };
+  if (to.length === 0)
+    return {
+      ok: false,
+      responseCode: null,
+      error: `no recipients: no enabled user has the role(s) ${channel.emailRoles.join(", ")}`,
+      permanent: true,
+    };
   let password: string | undefined;
   try {
-    password = smtp.encryptedPassword ? deps.box.open(Buffer.from(smtp.encryptedPassword), SMTP_PASSWORD_AAD).toString("utf8") : undefined;
+    password = smtp.encryptedPassword
+      ? deps.box.open(Buffer.from(smtp.encryptedPassword), SMTP_PASSWORD_AAD).toString("utf8")
+      : undefined;
   } catch (e) {
     return { ok: false, responseCode: null, error: `SMTP password: ${(e as Error).message}` };
   }
@@ -42,14 +58,26 @@ export async function sendEmail(
       from: smtp.from,
       to,
       subject: `[Keel] ${payload.summary}`,
-      text: [payload.summary, "", `event: ${payload.event}`, `at: ${payload.at}`, `audit entry: ${payload.audit.id} (${payload.audit.action})`, "", link].join("\n"),
+      text: [
+        payload.summary,
+        "",
+        `event: ${payload.event}`,
+        `at: ${payload.at}`,
+        `audit entry: ${payload.audit.id} (${payload.audit.action})`,
+        "",
+        link,
+      ].join("\n"),
       headers: { "Keel-Event": payload.event },
     });
     const code = Number(/^(\d{3})/.exec(String(info.response ?? ""))?.[1] ?? NaN);
     return { ok: true, responseCode: Number.isFinite(code) ? code : null };
   } catch (e) {
     const err = e as Error & { responseCode?: number };
-    return { ok: false, responseCode: err.responseCode ?? null, error: `SMTP ${smtp.host}:${smtp.port}: ${err.message}` };
+    return {
+      ok: false,
+      responseCode: err.responseCode ?? null,
+      error: `SMTP ${smtp.host}:${smtp.port}: ${err.message}`,
+    };
   } finally {
     transport.close();
   }

@@ -7,41 +7,80 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { SIGNATURE_HEADER, signBody } from "@/server/services/notifications/sign";
-import { allowPrivate, assertPublicTarget, isPrivateAddress } from "@/server/services/notifications/webhook-url";
+import {
+  allowPrivate,
+  assertPublicTarget,
+  isPrivateAddress,
+} from "@/server/services/notifications/webhook-url";
 import type { Outcome } from "./claim";
 
-type LookupCb = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCb = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 /** dns.lookup that refuses private addresses (unless allowed). */
 function guardedLookup(host: string, opts: object, cb: LookupCb) {
   dnsLookup(host, { ...opts, all: true }, (err, addrs) => {
     if (err) return cb(err, []);
     const bad = allowPrivate() ? undefined : addrs.find((a) => isPrivateAddress(a.address));
-    if (bad) return cb(Object.assign(new Error(`${host} resolved to the private address ${bad.address}`), { code: "EPRIVATE" }), []);
+    if (bad)
+      return cb(
+        Object.assign(new Error(`${host} resolved to the private address ${bad.address}`), {
+          code: "EPRIVATE",
+        }),
+        [],
+      );
     if ((opts as { all?: boolean }).all) return cb(null, addrs);
     cb(null, addrs[0]!.address, addrs[0]!.family);
   });
 }
 
-function post(url: URL, headers: Record<string, string>, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+function post(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-    const req = send(url, { method: "POST", headers: { ...headers, "content-length": String(Buffer.byteLength(body)) }, lookup: guardedLookup as never, timeout: timeoutMs }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on("data", (c: Buffer) => {
-        if ((size += c.length) <= 4096) chunks.push(c);
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: "ETIMEDOUT" })));
+    const req = send(
+      url,
+      {
+        method: "POST",
+        headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+        lookup: guardedLookup as never,
+        timeout: timeoutMs,
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          if ((size += c.length) <= 4096) chunks.push(c);
+        });
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () =>
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: "ETIMEDOUT" })),
+    );
     req.on("error", reject);
     req.end(body);
   });
 }
 
-export async function sendWebhook(o: { url: string; secret: string; deliveryId: string; event: string; body: string; timeoutMs?: number }): Promise<Outcome> {
+export async function sendWebhook(o: {
+  url: string;
+  secret: string;
+  deliveryId: string;
+  event: string;
+  body: string;
+  timeoutMs?: number;
+}): Promise<Outcome> {
   const url = new URL(o.url);
   try {
     await assertPublicTarget(url);
@@ -67,6 +106,11 @@ export async function sendWebhook(o: { url: string; secret: string; deliveryId: 
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === "ETIMEDOUT" || err.code === "EPRIVATE" ? err.message : (err.code ?? err.message);
-    return { ok: false, responseCode: null, error: `cannot reach ${url.host}: ${why}`, ...(err.code === "EPRIVATE" ? { permanent: true } : {}) };
+    return {
+      ok: false,
+      responseCode: null,
+      error: `cannot reach ${url.host}: ${why}`,
+      ...(err.code === "EPRIVATE" ? { permanent: true } : {}),
+    };
   }
 }

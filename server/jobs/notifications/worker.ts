@@ -32,7 +32,10 @@ export const DEFAULTS = { pollMs: 1000, leaseMs: 60_000, maxAttempts: 8, backoff
 
 export function startNotificationWorker(o: NotificationWorkerOptions): NotificationWorker {
   const id = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  const c = { ...DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & NotificationWorkerOptions;
+  const c = {
+    ...DEFAULTS,
+    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
+  } as typeof DEFAULTS & NotificationWorkerOptions;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
@@ -41,25 +44,53 @@ export function startNotificationWorker(o: NotificationWorkerOptions): Notificat
     const ch = d.channelId ? await o.db.notificationChannel.findUnique({ where: { id: d.channelId } }) : null;
     if (!ch) return { ok: false, responseCode: null, error: "the channel was removed", permanent: true };
     const payload = d.payload as unknown as NotificationPayload;
-    if (ch.kind === "email") return { ...(await sendEmail({ db: o.db, box: o.box, origin: o.origin }, ch, payload)), channelName: ch.name };
+    if (ch.kind === "email")
+      return {
+        ...(await sendEmail({ db: o.db, box: o.box, origin: o.origin }, ch, payload)),
+        channelName: ch.name,
+      };
     let secret: string;
     try {
       secret = o.box.open(Buffer.from(ch.encryptedSecret ?? new Uint8Array()), ch.id).toString("utf8");
     } catch (e) {
-      return { ok: false, responseCode: null, error: (e as Error).message, permanent: true, channelName: ch.name };
+      return {
+        ok: false,
+        responseCode: null,
+        error: (e as Error).message,
+        permanent: true,
+        channelName: ch.name,
+      };
     }
-    const body = JSON.stringify({ id: d.id, ...payload, url: payload.path ? `${o.origin}${payload.path}` : null });
-    return { ...(await sendWebhook({ url: ch.url!, secret, deliveryId: d.id, event: d.event, body })), channelName: ch.name };
+    const body = JSON.stringify({
+      id: d.id,
+      ...payload,
+      url: payload.path ? `${o.origin}${payload.path}` : null,
+    });
+    return {
+      ...(await sendWebhook({ url: ch.url!, secret, deliveryId: d.id, event: d.event, body })),
+      channelName: ch.name,
+    };
   };
 
   const tick = async (): Promise<number> => {
     const claimed = await claimDeliveries(o.db, { workerId: id, leaseMs: c.leaseMs, batch: c.batch });
     await Promise.all(
       claimed.map(async (d) => {
-        const out = await attempt(d).catch((e: Error): Outcome => ({ ok: false, responseCode: null, error: e.message }));
+        const out = await attempt(d).catch((e: Error): Outcome => ({
+          ok: false,
+          responseCode: null,
+          error: e.message,
+        }));
         const { channelName, ...outcome } = out as Outcome & { channelName?: string };
-        const state = await recordOutcome(o.db, { ...d, channelName }, outcome, { workerId: id, maxAttempts: c.maxAttempts, backoffBaseMs: c.backoffBaseMs });
-        if (state === "failed") o.log?.(`notification ${d.id} (${d.event}) failed after ${d.attempts} attempt(s): ${outcome.ok ? "" : outcome.error}`);
+        const state = await recordOutcome(o.db, { ...d, channelName }, outcome, {
+          workerId: id,
+          maxAttempts: c.maxAttempts,
+          backoffBaseMs: c.backoffBaseMs,
+        });
+        if (state === "failed")
+          o.log?.(
+            `notification ${d.id} (${d.event}) failed after ${d.attempts} attempt(s): ${outcome.ok ? "" : outcome.error}`,
+          );
       }),
     );
     return claimed.length;

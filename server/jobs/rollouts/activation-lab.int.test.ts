@@ -28,41 +28,74 @@ const EXPORTS = [
   { from: "hello.service", dir: "/etc/systemd/system" },
   { from: "bin/hello", dir: "/usr/local/bin" },
 ];
-const HEALTH = { type: "http" as const, url: "http://127.0.0.1:8080/health", expectStatus: 200, timeoutMs: 5_000 };
+const HEALTH = {
+  type: "http" as const,
+  url: "http://127.0.0.1:8080/health",
+  expectStatus: 200,
+  timeoutMs: 5_000,
+};
 let t: TestDatabase;
 let fleet: LabFleet;
 let operator: { id: string; roles: "operator"[] };
 let src: string;
 let hostNames: string[] = [];
 
-async function build(v: string, o: { onActivate?: object; exports?: object[]; tweak?: (dir: string) => void } = {}) {
+async function build(
+  v: string,
+  o: { onActivate?: object; exports?: object[]; tweak?: (dir: string) => void } = {},
+) {
   rmSync(src, { recursive: true, force: true });
   cpSync(EXAMPLE, src, { recursive: true });
   writeFileSync(join(src, "VERSION"), `${v}\n`);
   o.tweak?.(src);
   const activation = { onActivate: o.onActivate ?? HOOK, exports: o.exports ?? EXPORTS };
-  return buildRelease(fleet.deps, { app: "hello", version: v, source: { dir: src }, healthCheck: HEALTH, activation });
+  return buildRelease(fleet.deps, {
+    app: "hello",
+    version: v,
+    source: { dir: src },
+    healthCheck: HEALTH,
+    activation,
+  });
 }
 
 async function run(rolloutId: string) {
   const end = Date.now() + 240_000;
   for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: rolloutId }, include: { hosts: { orderBy: { hostName: "asc" } } } });
-    if (["succeeded", "finished_with_failures", "paused", "failed"].includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued")) return x;
-    if (Date.now() > end) throw new Error(`rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`);
+    const x = await fleet.db.rollout.findUniqueOrThrow({
+      where: { id: rolloutId },
+      include: { hosts: { orderBy: { hostName: "asc" } } },
+    });
+    if (
+      ["succeeded", "finished_with_failures", "paused", "failed"].includes(x.state) &&
+      !x.hosts.some((h) => h.state === "running" || h.state === "queued")
+    )
+      return x;
+    if (Date.now() > end)
+      throw new Error(
+        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
+      );
     await new Promise((res) => setTimeout(res, 300));
   }
 }
 
 async function roll(action: "update" | "rollback", version?: string) {
-  const spec: TRolloutSpec = { action, app: "hello", ...(version ? { version } : {}), targets: { environments: ["dev"] }, waves: ["100%"], failureThreshold: 100, parallelism: 2 };
+  const spec: TRolloutSpec = {
+    action,
+    app: "hello",
+    ...(version ? { version } : {}),
+    targets: { environments: ["dev"] },
+    waves: ["100%"],
+    failureThreshold: 100,
+    parallelism: 2,
+  };
   const r = await createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec);
   await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
   return run(r.id);
 }
 
 /** What the service on a host answers (its own network namespace), as a user would ask it. */
-const answer = async (host: string) => (await labExec(LAB, host, ["curl", "-fsS", "http://127.0.0.1:8080/"])).stdout.trim();
+const answer = async (host: string) =>
+  (await labExec(LAB, host, ["curl", "-fsS", "http://127.0.0.1:8080/"])).stdout.trim();
 const readlink = async (host: string, p: string) => {
   const r = await labExec(LAB, host, ["readlink", p]);
   return r.code === 0 ? r.stdout.trim() : null;
@@ -73,7 +106,9 @@ beforeAll(async () => {
   fleet = await setUpLabFleet({ lab: LAB, count: 2, databaseUrl: t.url, environment: "dev" });
   operator = (await seedUser(fleet.db, "op@example.test", ["operator"])) as typeof operator;
   src = mkdtempSync(join(tmpdir(), "keel-ah-src-"));
-  hostNames = (await fleet.db.host.findMany({ select: { name: true }, orderBy: { name: "asc" } })).map((h) => h.name);
+  hostNames = (await fleet.db.host.findMany({ select: { name: true }, orderBy: { name: "asc" } })).map(
+    (h) => h.name,
+  );
 }, 900_000);
 
 afterAll(async () => {
@@ -103,7 +138,8 @@ afterAll(async () => {
   if (src) rmSync(src, { recursive: true, force: true });
 }, 300_000);
 
-const states = (x: Awaited<ReturnType<typeof run>>) => JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.error]));
+const states = (x: Awaited<ReturnType<typeof run>>) =>
+  JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.error]));
 
 describe("activation hooks and exports on lab hosts (the hello example)", () => {
   it("installs 1.0: the hook starts the service, exports link through current, facts report them", async () => {
@@ -112,11 +148,18 @@ describe("activation hooks and exports on lab hosts (the hello example)", () => 
     expect(done.state, states(done)).toBe("succeeded");
     for (const h of hostNames) {
       expect(await answer(h)).toBe("hello 1.0");
-      expect(await readlink(h, "/etc/systemd/system/hello.service")).toBe("/var/lib/keel/apps/hello/current/hello.service");
+      expect(await readlink(h, "/etc/systemd/system/hello.service")).toBe(
+        "/var/lib/keel/apps/hello/current/hello.service",
+      );
       expect((await labExec(LAB, h, ["/usr/local/bin/hello"])).stdout.trim()).toBe("hello 1.0");
-      const facts = JSON.parse((await labExec(LAB, h, ["node", "/usr/local/lib/keel/keel-agent.mjs", "facts"])).stdout) as { apps: { app: string; exports?: unknown }[] };
+      const facts = JSON.parse(
+        (await labExec(LAB, h, ["node", "/usr/local/lib/keel/keel-agent.mjs", "facts"])).stdout,
+      ) as { apps: { app: string; exports?: unknown }[] };
       expect(facts.apps.find((a) => a.app === "hello")?.exports).toEqual([
-        { path: "/etc/systemd/system/hello.service", target: "/var/lib/keel/apps/hello/current/hello.service" },
+        {
+          path: "/etc/systemd/system/hello.service",
+          target: "/var/lib/keel/apps/hello/current/hello.service",
+        },
         { path: "/usr/local/bin/hello", target: "/var/lib/keel/apps/hello/current/bin/hello" },
       ]);
     }
@@ -146,11 +189,17 @@ describe("activation hooks and exports on lab hosts (the hello example)", () => 
 
   it("a failing hook is a failed step: the host goes back to 1.0 and 1.0's hook makes it answer", async () => {
     // 3.0's server does not start: its hook waits for it in vain and exits 1.
-    await build("3.0", { tweak: (d) => writeFileSync(join(d, "server.mjs"), 'throw new Error("hello 3.0 is broken");\n') });
+    await build("3.0", {
+      tweak: (d) => writeFileSync(join(d, "server.mjs"), 'throw new Error("hello 3.0 is broken");\n'),
+    });
     const done = await roll("update", "3.0");
     for (const h of done.hosts) {
       expect(h.state, `${h.hostName}: ${h.error}`).toBe("reverted");
-      expect(h.error).toMatch(new RegExp(`^HOOK_FAILED on ${h.hostName} \\(step onActivate of hello 3\\.0\\): exit 1 \\(exit code 1\\); stderr: hello 3\\.0 did not answer on 127\\.0\\.0\\.1:8080 within 10 s \\(Error: hello 3\\.0 is broken\\)`));
+      expect(h.error).toMatch(
+        new RegExp(
+          `^HOOK_FAILED on ${h.hostName} \\(step onActivate of hello 3\\.0\\): exit 1 \\(exit code 1\\); stderr: hello 3\\.0 did not answer on 127\\.0\\.0\\.1:8080 within 10 s \\(Error: hello 3\\.0 is broken\\)`,
+        ),
+      );
       expect(h.error).toMatch(/; back on 1\.0$/);
       expect((await fleet.onHost(h.hostName, "hello")).current).toBe("1.0");
       expect(await answer(h.hostName)).toBe("hello 1.0");
@@ -162,7 +211,9 @@ describe("activation hooks and exports on lab hosts (the hello example)", () => 
     const done = await roll("update", "4.0");
     for (const h of done.hosts) {
       expect(h.state).toBe("failed");
-      expect(h.error).toMatch(/^activate: .*hello 4\.0: export hello\.service -> \/etc\/hello\.service refused: \/etc is not on this host's allow-list/);
+      expect(h.error).toMatch(
+        /^activate: .*hello 4\.0: export hello\.service -> \/etc\/hello\.service refused: \/etc is not on this host's allow-list/,
+      );
       expect((await fleet.onHost(h.hostName, "hello")).current).toBe("1.0");
       expect((await labExec(LAB, h.hostName, ["test", "-e", "/etc/hello.service"])).code).not.toBe(0);
       expect(await answer(h.hostName)).toBe("hello 1.0");
@@ -170,24 +221,55 @@ describe("activation hooks and exports on lab hosts (the hello example)", () => 
   });
 
   it("an export through a symlink that leaves the tree is refused before current moves", async () => {
-    await build("5.0", { exports: [{ from: "shadow", dir: "/usr/local/bin" }], tweak: (d) => symlinkSync("/etc/shadow", join(d, "shadow")) });
+    await build("5.0", {
+      exports: [{ from: "shadow", dir: "/usr/local/bin" }],
+      tweak: (d) => symlinkSync("/etc/shadow", join(d, "shadow")),
+    });
     const done = await roll("update", "5.0");
     for (const h of done.hosts) {
       expect(h.state).toBe("failed");
-      expect(h.error).toMatch(/export shadow -> \/usr\/local\/bin\/shadow refused: shadow resolves to \/etc\/shadow, outside the version's tree/);
+      expect(h.error).toMatch(
+        /export shadow -> \/usr\/local\/bin\/shadow refused: shadow resolves to \/etc\/shadow, outside the version's tree/,
+      );
       expect((await fleet.onHost(h.hostName, "hello")).current).toBe("1.0");
       expect(await readlink(h.hostName, "/usr/local/bin/shadow")).toBeNull();
-      expect(await readlink(h.hostName, "/usr/local/bin/hello")).toBe("/var/lib/keel/apps/hello/current/bin/hello");
+      expect(await readlink(h.hostName, "/usr/local/bin/hello")).toBe(
+        "/var/lib/keel/apps/hello/current/bin/hello",
+      );
     }
   });
 
   it("a root hook is shown on the plan, and a policy that forbids root hooks refuses the rollout", async () => {
     await build("6.0", { onActivate: { ...HOOK, runAs: "root" } });
-    const doc = { ...DEFAULT_POLICY, cedar: DEFAULT_POLICY.cedar + `\n@id("no-root-hooks") @reason("no activation hook runs as root in dev") forbid (principal, action, resource) when { context.rootHook && context.environments.contains("dev") };\n` };
+    const doc = {
+      ...DEFAULT_POLICY,
+      cedar:
+        DEFAULT_POLICY.cedar +
+        `\n@id("no-root-hooks") @reason("no activation hook runs as root in dev") forbid (principal, action, resource) when { context.rootHook && context.environments.contains("dev") };\n`,
+    };
     await fleet.db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-    await fleet.db.policyVersion.create({ data: { version: 2, document: doc, digest: policyDigest(doc), state: "active", activatedAt: new Date() } });
-    const spec: TRolloutSpec = { action: "update", app: "hello", version: "6.0", targets: { environments: ["dev"] }, waves: ["100%"], failureThreshold: 100, parallelism: 2 };
-    const refused = await createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec).then(() => null, (e: Error) => e);
+    await fleet.db.policyVersion.create({
+      data: {
+        version: 2,
+        document: doc,
+        digest: policyDigest(doc),
+        state: "active",
+        activatedAt: new Date(),
+      },
+    });
+    const spec: TRolloutSpec = {
+      action: "update",
+      app: "hello",
+      version: "6.0",
+      targets: { environments: ["dev"] },
+      waves: ["100%"],
+      failureThreshold: 100,
+      parallelism: 2,
+    };
+    const refused = await createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(refused?.message).toMatch(/no activation hook runs as root in dev/);
     expect(await fleet.db.rollout.count({ where: { version: "6.0" } })).toBe(0);
     for (const h of hostNames) {

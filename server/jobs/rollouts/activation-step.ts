@@ -5,11 +5,27 @@
 import type { AgentSession } from "@/server/ssh";
 
 /** Runs the hook of `version` (default: current) and returns null, or the HOOK_FAILED message. */
-export async function runActivationHook(session: AgentSession, host: string, app: string, version?: string, note?: (line: string) => void): Promise<string | null> {
+export async function runActivationHook(
+  session: AgentSession,
+  host: string,
+  app: string,
+  version?: string,
+  note?: (line: string) => void,
+): Promise<string | null> {
   const r = await session
     .request("hook", version ? { app, version } : { app })
-    .catch((e: Error) => ({ ok: false, ran: true, version: version ?? "current", outcome: e.message, exitCode: null, stderrTail: "", durationMs: 0, user: undefined }));
-  if (r.ran) note?.(`onActivate of ${app} ${r.version} as ${r.user ?? "?"}: ${r.outcome} in ${r.durationMs} ms`);
+    .catch((e: Error) => ({
+      ok: false,
+      ran: true,
+      version: version ?? "current",
+      outcome: e.message,
+      exitCode: null,
+      stderrTail: "",
+      durationMs: 0,
+      user: undefined,
+    }));
+  if (r.ran)
+    note?.(`onActivate of ${app} ${r.version} as ${r.user ?? "?"}: ${r.outcome} in ${r.durationMs} ms`);
   if (r.ok) return null;
   const tail = r.stderrTail ? `; stderr: ${r.stderrTail.slice(-500)}` : "";
   return `HOOK_FAILED on ${host} (step onActivate of ${app} ${r.version}): ${r.outcome}${r.exitCode !== null ? ` (exit code ${r.exitCode})` : ""}${tail}`;

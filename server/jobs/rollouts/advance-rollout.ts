@@ -21,7 +21,16 @@ export async function advanceRollout(
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${"rollout:" + rolloutId}))`;
     const r = await tx.rollout.findUnique({
       where: { id: rolloutId },
-      select: { id: true, number: true, state: true, currentWave: true, waveSizes: true, failureThreshold: true, acknowledgedFailures: true, parallelism: true },
+      select: {
+        id: true,
+        number: true,
+        state: true,
+        currentWave: true,
+        waveSizes: true,
+        failureThreshold: true,
+        acknowledgedFailures: true,
+        parallelism: true,
+      },
     });
     if (!r || r.state !== "running") return [];
     let wave = r.currentWave;
@@ -36,24 +45,49 @@ export async function advanceRollout(
       const acknowledged = wave === r.currentWave ? r.acknowledgedFailures : 0;
       if (failed - acknowledged > r.failureThreshold) {
         const reason = `wave ${wave + 1}: ${failed} host(s) failed, more than the ${r.failureThreshold} tolerated`;
-        await tx.rollout.update({ where: { id: rolloutId }, data: { state: "paused", pauseReason: reason, currentWave: wave } });
-        await appendAudit(tx, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason, by: workerId } });
+        await tx.rollout.update({
+          where: { id: rolloutId },
+          data: { state: "paused", pauseReason: reason, currentWave: wave },
+        });
+        await appendAudit(tx, {
+          actorId: null,
+          action: "rollout.pause",
+          target: `rollout:${r.number}`,
+          detail: { reason, by: workerId },
+        });
         return [];
       }
       const pending = hosts.filter((h) => h.state === "pending");
       if (pending.length === 0 && active === 0 && hosts.every((h) => DONE.includes(h.state))) {
         if (wave + 1 < r.waveSizes.length) {
           wave += 1;
-          await tx.rollout.update({ where: { id: rolloutId }, data: { currentWave: wave, acknowledgedFailures: 0 } });
-          await appendAudit(tx, { actorId: null, action: "rollout.wave", target: `rollout:${r.number}`, detail: { wave: wave + 1, by: workerId } });
+          await tx.rollout.update({
+            where: { id: rolloutId },
+            data: { currentWave: wave, acknowledgedFailures: 0 },
+          });
+          await appendAudit(tx, {
+            actorId: null,
+            action: "rollout.wave",
+            target: `rollout:${r.number}`,
+            detail: { wave: wave + 1, by: workerId },
+          });
           continue;
         }
         const all = await tx.rolloutHost.groupBy({ by: ["state"], where: { rolloutId }, _count: true });
         const counts = Object.fromEntries(all.map((g) => [g.state, g._count]));
         // Hosts that failed or went back within the threshold do not make the rollout a success.
-        const state = (counts.failed ?? 0) + (counts.reverted ?? 0) > 0 ? "finished_with_failures" : "succeeded";
-        await tx.rollout.update({ where: { id: rolloutId }, data: { state, finishedAt: new Date(), currentWave: wave } });
-        await appendAudit(tx, { actorId: null, action: "rollout.finish", target: `rollout:${r.number}`, detail: { state, counts, by: workerId } });
+        const state =
+          (counts.failed ?? 0) + (counts.reverted ?? 0) > 0 ? "finished_with_failures" : "succeeded";
+        await tx.rollout.update({
+          where: { id: rolloutId },
+          data: { state, finishedAt: new Date(), currentWave: wave },
+        });
+        await appendAudit(tx, {
+          actorId: null,
+          action: "rollout.finish",
+          target: `rollout:${r.number}`,
+          detail: { state, counts, by: workerId },
+        });
         return [];
       }
       const room = Math.max(0, r.parallelism - active);
@@ -67,6 +101,7 @@ export async function advanceRollout(
     }
   });
   // One INSERT for the whole batch (a wave of 100 hosts used to be 100 round trips).
-  if (jobs.length > 0) await boss.insert(jobs.map((job) => ({ name: HOST_STEP_QUEUE, data: job, singletonKey: job.key })));
+  if (jobs.length > 0)
+    await boss.insert(jobs.map((job) => ({ name: HOST_STEP_QUEUE, data: job, singletonKey: job.key })));
   onQueued?.(jobs.length);
 }

@@ -10,25 +10,38 @@ import { validateManifest, type ReleaseManifest } from "@/agent/protocol";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
 import type { PlanArtifact } from "@/server/services/rollouts/types";
 
-export type StreamChoice = { manifest: ReleaseManifest; digest: string; wireEncoding: "raw" | "keel-delta-1"; full: ReleaseManifest };
+export type StreamChoice = {
+  manifest: ReleaseManifest;
+  digest: string;
+  wireEncoding: "raw" | "keel-delta-1";
+  full: ReleaseManifest;
+};
 
 /** What is wrong with the artifact the plan names, or the stream to send. */
 export type Loaded = StreamChoice | { problem: string };
 
-export const artifactName = (a: PlanArtifact, version: string) => (a.kind === "delta" ? `delta ${a.parent}→${version}` : `full stream of ${version}`);
+export const artifactName = (a: PlanArtifact, version: string) =>
+  a.kind === "delta" ? `delta ${a.parent}→${version}` : `full stream of ${version}`;
 
 /**
  * The release and stream rows of exactly the artifact the approved plan names (release id, full or
  * delta from the parent, SHA-256): a release pushed again under the same version, or a delta made
  * again, is other bytes and is refused, never substituted.
  */
-export async function loadStream(db: PrismaClient, app: string, version: string, a: PlanArtifact): Promise<Loaded> {
+export async function loadStream(
+  db: PrismaClient,
+  app: string,
+  version: string,
+  a: PlanArtifact,
+): Promise<Loaded> {
   const release = await db.release.findUnique({
     where: { id: a.releaseId },
     select: { app: true, version: true, manifest: true, streamDigest: true },
   });
   if (!release || release.app !== app || release.version !== version)
-    return { problem: `release ${app} ${version} it was approved with is gone from the console (removed, or pushed again as another release)` };
+    return {
+      problem: `release ${app} ${version} it was approved with is gone from the console (removed, or pushed again as another release)`,
+    };
   const full = validateManifest(JSON.parse(release.manifest));
   if (a.kind === "full") {
     if (release.streamDigest !== a.digest) return { problem: `is not the release's stream any more` };
@@ -38,8 +51,14 @@ export async function loadStream(db: PrismaClient, app: string, version: string,
     where: { releaseId: a.releaseId, parent: { version: a.parent ?? "" } },
     select: { manifest: true, streamDigest: true, encodedDigest: true },
   });
-  if (!d || (d.encodedDigest ?? d.streamDigest) !== a.digest) return { problem: "is gone from the artifact store" };
-  return { manifest: validateManifest(JSON.parse(d.manifest)), digest: a.digest, wireEncoding: a.encoding, full };
+  if (!d || (d.encodedDigest ?? d.streamDigest) !== a.digest)
+    return { problem: "is gone from the artifact store" };
+  return {
+    manifest: validateManifest(JSON.parse(d.manifest)),
+    digest: a.digest,
+    wireEncoding: a.encoding,
+    full,
+  };
 }
 
 /** SHA-256 of a local blob, computed once per file version (size, mtime, inode) in this process. */
@@ -62,14 +81,20 @@ async function sha256Of(path: string): Promise<string> {
 }
 
 /** The artifact store holds exactly the approved bytes (present, same size, same SHA-256); else the problem. */
-export async function checkStored(store: ArtifactStore, a: PlanArtifact): Promise<{ path: string } | { problem: string }> {
+export async function checkStored(
+  store: ArtifactStore,
+  a: PlanArtifact,
+): Promise<{ path: string } | { problem: string }> {
   const st = await store.stat(a.digest);
   if (!st) return { problem: "is gone from the artifact store" };
-  if (st.bytes !== a.bytes) return { problem: `has ${st.bytes} bytes in the artifact store where the plan approved ${a.bytes}` };
+  if (st.bytes !== a.bytes)
+    return { problem: `has ${st.bytes} bytes in the artifact store where the plan approved ${a.bytes}` };
   const path = store.localPath(a.digest);
   if (!path) return { problem: "has no local file in the artifact store to send" };
   const actual = await sha256Of(path);
-  if (actual !== a.digest) return { problem: `in the artifact store no longer has the approved SHA-256 (${a.digest.slice(0, 12)}…, found ${actual.slice(0, 12)}…)` };
+  if (actual !== a.digest)
+    return {
+      problem: `in the artifact store no longer has the approved SHA-256 (${a.digest.slice(0, 12)}…, found ${actual.slice(0, 12)}…)`,
+    };
   return { path };
 }
-

@@ -5,7 +5,15 @@ import type { PlanHost } from "@/server/services/rollouts/types";
 
 export type HostStepInput = {
   rollout: { id: string; number: number; action: "update" | "rollback"; app: string; version: string | null };
-  host: { id: string; name: string; address: string; port: number; user: string; fingerprint: string; sudoMode: string };
+  host: {
+    id: string;
+    name: string;
+    address: string;
+    port: number;
+    user: string;
+    fingerprint: string;
+    sudoMode: string;
+  };
   plan: PlanHost;
   /** True when an earlier attempt was claimed and never reported (worker died, reply lost): check the host first. */
   reconcile: boolean;

@@ -40,10 +40,16 @@ async function build(v: string, healthCheck?: Parameters<typeof buildRelease>[1]
 async function run(rolloutId: string, until: string[]) {
   const end = Date.now() + 240_000;
   for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: rolloutId }, include: { hosts: { orderBy: { hostName: "asc" } } } });
-    if (until.includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued")) return x;
+    const x = await fleet.db.rollout.findUniqueOrThrow({
+      where: { id: rolloutId },
+      include: { hosts: { orderBy: { hostName: "asc" } } },
+    });
+    if (until.includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued"))
+      return x;
     if (Date.now() > end)
-      throw new Error(`rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`);
+      throw new Error(
+        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
+      );
     await new Promise((res) => setTimeout(res, 300));
   }
 }
@@ -82,7 +88,9 @@ describe("a failing health check on lab hosts", () => {
     expect(r.state).toBe("approved"); // dev needs no approval under the default policy
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
     const done = await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"]);
-    expect(done.state, JSON.stringify(done.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("succeeded");
+    expect(done.state, JSON.stringify(done.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe(
+      "succeeded",
+    );
     for (const h of fleet.inv.hosts) expect((await fleet.onHost(h.name, "web")).current).toBe("1.0");
   });
 
@@ -101,14 +109,17 @@ describe("a failing health check on lab hosts", () => {
     // Hosts are in waves in name order: the first two make wave 1; the second of them is unhealthy.
     const [healthy, sick, later] = [...r.plan.hosts].sort((a, b) => a.name.localeCompare(b.name));
     expect([healthy!.wave, sick!.wave, later!.wave]).toEqual([0, 0, 1]);
-    for (const h of r.plan.hosts) expect(h).toMatchObject({ action: "update", from: "1.0", stream: "delta", parent: "1.0" });
+    for (const h of r.plan.hosts)
+      expect(h).toMatchObject({ action: "update", from: "1.0", stream: "delta", parent: "1.0" });
     const marker = await labExec(LAB, sick!.name, ["touch", MARKER]);
     expect(marker.code).toBe(0);
 
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
     const paused = await run(r.id, ["paused", "succeeded", "finished_with_failures", "failed", "cancelled"]);
     const row = (name: string) => paused.hosts.find((h) => h.hostName === name)!;
-    expect(paused.state, JSON.stringify(paused.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("paused");
+    expect(paused.state, JSON.stringify(paused.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe(
+      "paused",
+    );
     expect(paused.pauseReason).toBe("wave 1: 1 host(s) failed, more than the 0 tolerated");
     expect(row(sick!.name)).toMatchObject({ state: "reverted" });
     expect(row(sick!.name).error).toMatch(/^health check failed \(exit 1\); back on 1\.0$/);
@@ -139,20 +150,32 @@ describe("a failing health check on lab hosts", () => {
     const steps = await fleet.db.auditEvent.findMany({ where: { action: "rollout.host_step", target } });
     expect(steps.map((s) => s.detail)).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ host: sick!.name, outcome: "reverted", error: "health check failed (exit 1); back on 1.0" }),
+        expect.objectContaining({
+          host: sick!.name,
+          outcome: "reverted",
+          error: "health check failed (exit 1); back on 1.0",
+        }),
         expect.objectContaining({ host: healthy!.name, outcome: "succeeded" }),
       ]),
     );
     expect(steps).toHaveLength(2);
     const pause = await fleet.db.auditEvent.findFirstOrThrow({ where: { action: "rollout.pause", target } });
     expect(pause.detail).toMatchObject({ reason: "wave 1: 1 host(s) failed, more than the 0 tolerated" });
-    const timeline = await fleet.db.hostEvent.findFirstOrThrow({ where: { kind: "rollout.reverted", hostId: sick!.hostId } });
+    const timeline = await fleet.db.hostEvent.findFirstOrThrow({
+      where: { kind: "rollout.reverted", hostId: sick!.hostId },
+    });
     expect(timeline.message).toMatch(/health check failed/);
 
     // Resuming accepts that failure: the third host gets 3.0 (its check passes), the reverted
     // host is left alone.
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id, "resume");
-    const finished = await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"]);
+    const finished = await run(r.id, [
+      "succeeded",
+      "finished_with_failures",
+      "paused",
+      "failed",
+      "cancelled",
+    ]);
     // Every wave ran, but one host went back: not a success.
     expect(finished.state).toBe("finished_with_failures");
     expect(finished.hosts.map((h) => [h.hostName, h.state])).toEqual([
@@ -165,7 +188,12 @@ describe("a failing health check on lab hosts", () => {
   });
 
   it("an HTTP health check: fetched on each host, a host without the service reverts, and two failures pass a threshold of one", async () => {
-    const check = { type: "http" as const, url: "http://127.0.0.1:8080/health", expectStatus: 200, timeoutMs: 10_000 };
+    const check = {
+      type: "http" as const,
+      url: "http://127.0.0.1:8080/health",
+      expectStatus: 200,
+      timeoutMs: 10_000,
+    };
     expect((await build("4.0", check)).healthCheck).toEqual(check);
     const names = fleet.inv.hosts.map((h) => h.name).sort();
     const serving = names[0]!;
@@ -178,12 +206,18 @@ describe("a failing health check on lab hosts", () => {
     expect(started.code).toBe(0);
     servers.push({ host: serving, pid: started.stdout.trim() });
     for (let i = 0; ; i++) {
-      const up = await labExec(LAB, serving, ["node", "-e", `fetch("${check.url}").then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`]);
+      const up = await labExec(LAB, serving, [
+        "node",
+        "-e",
+        `fetch("${check.url}").then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`,
+      ]);
       if (up.code === 0) break;
       if (i > 50) throw new Error("the test's HTTP service did not come up");
       await new Promise((res) => setTimeout(res, 200));
     }
-    const before = Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await fleet.onHost(n, "web")).current] as const)));
+    const before = Object.fromEntries(
+      await Promise.all(names.map(async (n) => [n, (await fleet.onHost(n, "web")).current] as const)),
+    );
 
     const r = await createRollout(
       { db: fleet.db, releases: fleet.deps },
@@ -192,7 +226,9 @@ describe("a failing health check on lab hosts", () => {
     );
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
     const paused = await run(r.id, ["paused", "succeeded", "finished_with_failures", "failed", "cancelled"]);
-    expect(paused.state, JSON.stringify(paused.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("paused");
+    expect(paused.state, JSON.stringify(paused.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe(
+      "paused",
+    );
     expect(paused.pauseReason).toBe("wave 1: 2 host(s) failed, more than the 1 tolerated");
     for (const h of paused.hosts) {
       if (h.hostName === serving) {

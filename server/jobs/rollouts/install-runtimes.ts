@@ -32,11 +32,14 @@ export async function receiveRuntimes(x: RuntimeStep): Promise<string | null> {
     const held = heldOf(x, r);
     if (held?.versions.some((v) => v.version === r.to)) continue;
     const a = r.artifact;
-    if (!a) return `the approved plan sends no ${r.runtime} ${r.to} to host ${x.host}, but the host no longer holds it; replan the rollout`;
+    if (!a)
+      return `the approved plan sends no ${r.runtime} ${r.to} to host ${x.host}, but the host no longer holds it; replan the rollout`;
     const s = await loadStream(x.db, r.runtime, r.to, a);
-    if ("problem" in s) return `the approved ${artifactName(a, r.to)} of runtime ${r.runtime} for host ${x.host} ${s.problem}; replan the rollout`;
+    if ("problem" in s)
+      return `the approved ${artifactName(a, r.to)} of runtime ${r.runtime} for host ${x.host} ${s.problem}; replan the rollout`;
     const stored = await checkStored(x.artifacts, a);
-    if ("problem" in stored) return `the approved ${artifactName(a, r.to)} of runtime ${r.runtime} for host ${x.host} ${stored.problem}; replan the rollout`;
+    if ("problem" in stored)
+      return `the approved ${artifactName(a, r.to)} of runtime ${r.runtime} for host ${x.host} ${stored.problem}; replan the rollout`;
     const untrusted = await x.trust(s.manifest.signer, `${r.runtime} ${r.to}`);
     if (untrusted) return untrusted;
     await x.say({ step: "runtime", bytesSent: 0 });
@@ -46,7 +49,10 @@ export async function receiveRuntimes(x: RuntimeStep): Promise<string | null> {
 }
 
 /** Makes each planned runtime current, together with the app's new version. */
-export async function activateRuntimes(x: RuntimeStep, together: { app: string; version: string }): Promise<void> {
+export async function activateRuntimes(
+  x: RuntimeStep,
+  together: { app: string; version: string },
+): Promise<void> {
   for (const r of x.runtimes) {
     if (heldOf(x, r)?.current === r.to) continue;
     await x.say({ step: "runtime" });
@@ -55,7 +61,10 @@ export async function activateRuntimes(x: RuntimeStep, together: { app: string; 
 }
 
 /** Puts the runtimes back where they were, together with the app's old version (best effort). */
-export async function revertRuntimes(x: RuntimeStep, together: { app: string; version: string }): Promise<string[]> {
+export async function revertRuntimes(
+  x: RuntimeStep,
+  together: { app: string; version: string },
+): Promise<string[]> {
   const problems: string[] = [];
   for (const r of x.runtimes) {
     const before = heldOf(x, r)?.current;

@@ -39,7 +39,9 @@ beforeAll(async () => {
   const doc = { ...DEFAULT_POLICY, windows: [] };
   const top = await db.policyVersion.aggregate({ _max: { version: true } });
   await db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-  await db.policyVersion.create({ data: { version: (top._max.version ?? 0) + 1, document: doc, digest: policyDigest(doc), state: "active" } });
+  await db.policyVersion.create({
+    data: { version: (top._max.version ?? 0) + 1, document: doc, digest: policyDigest(doc), state: "active" },
+  });
   ids = (await db.host.findMany({ select: { id: true }, orderBy: { name: "asc" } })).map((h) => h.id);
 }, 900_000);
 
@@ -61,15 +63,26 @@ const spec = (over: Partial<TRolloutSpec>): TRolloutSpec => ({
 async function settle(rolloutId: string) {
   const end = Date.now() + 180_000;
   for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: rolloutId }, include: { hosts: { orderBy: { hostName: "asc" } } } });
-    if (["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) && !x.hosts.some((h) => ["queued", "running"].includes(h.state))) return x;
-    if (Date.now() > end) throw new Error(`rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`);
+    const x = await fleet.db.rollout.findUniqueOrThrow({
+      where: { id: rolloutId },
+      include: { hosts: { orderBy: { hostName: "asc" } } },
+    });
+    if (
+      ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) &&
+      !x.hosts.some((h) => ["queued", "running"].includes(h.state))
+    )
+      return x;
+    if (Date.now() > end)
+      throw new Error(
+        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
+      );
     await new Promise((res) => setTimeout(res, 300));
   }
 }
 const onHosts = (app: string) => Promise.all(fleet.inv.hosts.map((h) => fleet.onHost(h.name, app)));
 const approveBoth = async (r: { id: string; digest: string }) => {
-  for (const a of [ap1, ap2]) await answerRollout({ db: fleet.db }, a, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
+  for (const a of [ap1, ap2])
+    await answerRollout({ db: fleet.db }, a, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
 };
 
 describe("decisions on live facts, on lab hosts", () => {
@@ -81,20 +94,29 @@ describe("decisions on live facts, on lab hosts", () => {
     expect(r.state).toBe("approved");
     await setHostEnvironment({ db }, { actorId: operator.id, hostIds: ids, environment: "prod" });
     await expect(startRollout({ db, boss: fleet.worker.boss }, operator, r.id)).rejects.toThrow(
-      new RegExp(`its approvals lapsed: host ${fleet.inv.hosts[0]!.name} moved from dev to prod after the plan was made`),
+      new RegExp(
+        `its approvals lapsed: host ${fleet.inv.hosts[0]!.name} moved from dev to prod after the plan was made`,
+      ),
     );
     // The worker sweeps every 500 ms: give it a few rounds to (not) do anything.
     await new Promise((res) => setTimeout(res, 2_000));
     expect((await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state).toBe("paused");
-    expect(await onHosts("web")).toEqual([{ current: null, previous: null }, { current: null, previous: null }]);
-    expect(await db.auditEvent.count({ where: { action: "rollout.host_step", target: `rollout:${r.number}` } })).toBe(0);
+    expect(await onHosts("web")).toEqual([
+      { current: null, previous: null },
+      { current: null, previous: null },
+    ]);
+    expect(
+      await db.auditEvent.count({ where: { action: "rollout.host_step", target: `rollout:${r.number}` } }),
+    ).toBe(0);
 
     const again = await replanRollout({ db }, operator, r.id, spec({ version: "1.0" }));
     expect(again.state).toBe("awaiting_approval");
     await approveBoth({ id: r.id, digest: again.digest });
     await startRollout({ db, boss: fleet.worker.boss }, operator, r.id);
     const done = await settle(r.id);
-    expect(done.state, JSON.stringify(done.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("succeeded");
+    expect(done.state, JSON.stringify(done.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe(
+      "succeeded",
+    );
     expect((await onHosts("web")).map((h) => h.current)).toEqual(["1.0", "1.0"]);
   });
 
@@ -112,7 +134,9 @@ describe("decisions on live facts, on lab hosts", () => {
     expect(x.state).toBe("paused");
     const h = x.hosts.find((y) => y.hostName === canary.name)!;
     expect(h.state).toBe("failed");
-    expect(h.error).toBe(`artifact: the approved delta 1.0→1.1 for host ${canary.name} is gone from the artifact store; replan the rollout`);
+    expect(h.error).toBe(
+      `artifact: the approved delta 1.0→1.1 for host ${canary.name} is gone from the artifact store; replan the rollout`,
+    );
     expect(Number(h.bytesSent)).toBe(0);
     expect((await onHosts("web")).map((y) => y.current)).toEqual(["1.0", "1.0"]);
     await cancelRollout({ db }, operator, r.id);
@@ -121,9 +145,18 @@ describe("decisions on live facts, on lab hosts", () => {
   it("the approved full stream's bytes replaced in the store: the host fails, nothing is sent", async () => {
     const db = fleet.db;
     const built = await fleet.build("api", "1.0");
-    const r = await createRollout({ db, releases: fleet.deps }, operator, spec({ app: "api", version: "1.0" }));
+    const r = await createRollout(
+      { db, releases: fleet.deps },
+      operator,
+      spec({ app: "api", version: "1.0" }),
+    );
     const canary = r.plan.hosts.find((h) => h.wave === 0)!;
-    expect(canary.artifact).toMatchObject({ kind: "full", parent: null, bytes: built.fullBytes, encoding: "raw" });
+    expect(canary.artifact).toMatchObject({
+      kind: "full",
+      parent: null,
+      bytes: built.fullBytes,
+      encoding: "raw",
+    });
     await approveBoth(r);
     writeFileSync(fleet.deps.store.localPath(canary.artifact!.digest)!, randomBytes(built.fullBytes));
     await startRollout({ db, boss: fleet.worker.boss }, operator, r.id);
@@ -131,7 +164,9 @@ describe("decisions on live facts, on lab hosts", () => {
     const h = x.hosts.find((y) => y.hostName === canary.name)!;
     expect(h.state).toBe("failed");
     expect(h.error).toMatch(
-      new RegExp(`^artifact: the approved full stream of 1\\.0 for host ${canary.name} in the artifact store no longer has the approved SHA-256 \\(${canary.artifact!.digest.slice(0, 12)}…, found [0-9a-f]{12}…\\); replan the rollout$`),
+      new RegExp(
+        `^artifact: the approved full stream of 1\\.0 for host ${canary.name} in the artifact store no longer has the approved SHA-256 \\(${canary.artifact!.digest.slice(0, 12)}…, found [0-9a-f]{12}…\\); replan the rollout$`,
+      ),
     );
     expect(Number(h.bytesSent)).toBe(0);
     expect((await onHosts("api")).map((y) => y.current)).toEqual([null, null]);

@@ -6,7 +6,10 @@ import PgBoss from "pg-boss";
 export const HOST_STEP_QUEUE = "rollout-host-step";
 export type HostStepJob = { rolloutId: string; hostId: string; key: string };
 
-export async function openQueue(databaseUrl: string, opts: { expireInSeconds?: number } = {}): Promise<PgBoss> {
+export async function openQueue(
+  databaseUrl: string,
+  opts: { expireInSeconds?: number } = {},
+): Promise<PgBoss> {
   const boss = new PgBoss({ connectionString: databaseUrl, max: 4, schedule: false, supervise: true });
   boss.on("error", (e) => console.error(`[keel worker] job queue: ${e.message}`));
   await boss.start();

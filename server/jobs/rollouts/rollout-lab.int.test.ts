@@ -22,7 +22,8 @@ const RESIDENT_SOCKET = residentSocketPath(DEFAULT_STORE);
 
 /** The resident agent's pid on one lab host (lab hosts share the machine's pid namespace, not its network one). */
 async function residentPids(host: string): Promise<string[]> {
-  const script = 'for p in $(pgrep -f "keel-agent [r]esident"); do [ "$(readlink /proc/$p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && echo $p; done; true';
+  const script =
+    'for p in $(pgrep -f "keel-agent [r]esident"); do [ "$(readlink /proc/$p/ns/net)" = "$(readlink /proc/self/ns/net)" ] && echo $p; done; true';
   return (await labExec(LAB, host, ["sh", "-c", script])).stdout.split(/\s+/).filter(Boolean);
 }
 let t: TestDatabase;
@@ -42,8 +43,12 @@ beforeAll(async () => {
   // the edit itself goes through approval.
   const v = await proposePolicy({ db }, admin, { ...DEFAULT_POLICY, windows: [] }, "tests run at any hour");
   expect(v.state).toBe("proposed");
-  await expect(answerPolicy({ db }, admin, { versionId: v.id, digest: v.digest, verdict: "approve" })).rejects.toThrow(/someone else/);
-  expect((await answerPolicy({ db }, ap1, { versionId: v.id, digest: v.digest, verdict: "approve" })).state).toBe("active");
+  await expect(
+    answerPolicy({ db }, admin, { versionId: v.id, digest: v.digest, verdict: "approve" }),
+  ).rejects.toThrow(/someone else/);
+  expect(
+    (await answerPolicy({ db }, ap1, { versionId: v.id, digest: v.digest, verdict: "approve" })).state,
+  ).toBe("active");
 }, 900_000);
 
 afterAll(async () => {
@@ -54,13 +59,18 @@ afterAll(async () => {
 async function runApproved(spec: TRolloutSpec, approvers: Person[]) {
   const db = fleet.db;
   const r = await createRollout({ db }, operator, spec);
-  for (const a of approvers) await answerRollout({ db }, a, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
+  for (const a of approvers)
+    await answerRollout({ db }, a, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
   await startRollout({ db, boss: fleet.worker.boss }, operator, r.id);
   const end = Date.now() + 180_000;
   for (;;) {
     const x = await db.rollout.findUniqueOrThrow({ where: { id: r.id }, include: { hosts: true } });
-    if (["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state)) return { ...x, plan: r.plan };
-    if (Date.now() > end) throw new Error(`rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`);
+    if (["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state))
+      return { ...x, plan: r.plan };
+    if (Date.now() > end)
+      throw new Error(
+        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
+      );
     await new Promise((res) => setTimeout(res, 300));
   }
 }
@@ -79,24 +89,33 @@ describe("rollouts on lab hosts", () => {
   it("installs 1.0 on five prod hosts in waves once two other people approve", async () => {
     await fleet.build("web", "1.0");
     const r = await runApproved(spec({ version: "1.0" }), [ap1, ap2]);
-    expect(r.state, `${r.pauseReason} ${JSON.stringify(r.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`).toBe("succeeded");
+    expect(
+      r.state,
+      `${r.pauseReason} ${JSON.stringify(r.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
+    ).toBe("succeeded");
     expect(r.hosts.map((h) => h.state)).toEqual(Array(5).fill("succeeded"));
     expect(r.plan.waves).toEqual([1, 2, 2]);
-    for (const h of fleet.inv.hosts) expect(await fleet.onHost(h.name, "web")).toEqual({ current: "1.0", previous: null });
+    for (const h of fleet.inv.hosts)
+      expect(await fleet.onHost(h.name, "web")).toEqual({ current: "1.0", previous: null });
   });
 
   it("updates to 2.0 with a delta from 1.0, far smaller than the full stream", async () => {
     const built = await fleet.build("web", "2.0");
     const r = await runApproved(spec({ version: "2.0" }), [ap1, ap2]);
     expect(r.state).toBe("succeeded");
-    for (const h of r.plan.hosts) expect(h).toMatchObject({ action: "update", stream: "delta", parent: "1.0" });
+    for (const h of r.plan.hosts)
+      expect(h).toMatchObject({ action: "update", stream: "delta", parent: "1.0" });
     for (const h of r.hosts) {
       expect(Number(h.bytesSent)).toBeGreaterThan(0);
       expect(Number(h.bytesSent)).toBeLessThan(built.fullBytes / 10);
     }
-    for (const h of fleet.inv.hosts) expect(await fleet.onHost(h.name, "web")).toEqual({ current: "2.0", previous: "1.0" });
+    for (const h of fleet.inv.hosts)
+      expect(await fleet.onHost(h.name, "web")).toEqual({ current: "2.0", previous: "1.0" });
     // The console's inventory follows the hosts.
-    const current = await fleet.db.installedVersion.findMany({ where: { app: "web", isCurrent: true }, select: { version: true } });
+    const current = await fleet.db.installedVersion.findMany({
+      where: { app: "web", isCurrent: true },
+      select: { version: true },
+    });
     expect(current.map((c) => c.version)).toEqual(Array(5).fill("2.0"));
   });
 
@@ -104,7 +123,10 @@ describe("rollouts on lab hosts", () => {
     // The earlier steps left a resident agent on every host, reachable only by root; one of them is
     // killed here: that host's step starts `serve` as before and leaves a new one behind.
     const [killed, ...others] = fleet.inv.hosts.map((h) => h.name);
-    for (const h of fleet.inv.hosts) expect((await labExec(LAB, h.name, ["stat", "-c", "%a %U", RESIDENT_SOCKET])).stdout.trim()).toBe("600 root");
+    for (const h of fleet.inv.hosts)
+      expect((await labExec(LAB, h.name, ["stat", "-c", "%a %U", RESIDENT_SOCKET])).stdout.trim()).toBe(
+        "600 root",
+      );
     expect(await residentPids(killed!)).toHaveLength(1);
     await labExec(LAB, killed!, ["kill", "-KILL", ...(await residentPids(killed!))]);
     const r = await runApproved(spec({ action: "rollback", version: undefined, waves: ["100%"] }), [ap2]);
@@ -112,9 +134,13 @@ describe("rollouts on lab hosts", () => {
     expect(r.requiredApprovals).toBe(1);
     expect(r.hosts.map((h) => Number(h.bytesSent))).toEqual(Array(5).fill(0));
     for (const h of fleet.inv.hosts) expect((await fleet.onHost(h.name, "web")).current).toBe("1.0");
-    const steps = await fleet.db.auditEvent.findMany({ where: { action: "rollout.host_step", target: `rollout:${r.number}` }, select: { detail: true } });
+    const steps = await fleet.db.auditEvent.findMany({
+      where: { action: "rollout.host_step", target: `rollout:${r.number}` },
+      select: { detail: true },
+    });
     expect(steps).toHaveLength(5);
-    const how = (host: string) => JSON.stringify(steps.find((st) => (st.detail as { host?: string }).host === host)?.detail);
+    const how = (host: string) =>
+      JSON.stringify(steps.find((st) => (st.detail as { host?: string }).host === host)?.detail);
     expect(how(killed!)).toContain("serve (agent digest matched)");
     for (const h of others) expect(how(h)).toContain("resident agent (digest matched)");
     await expect.poll(() => residentPids(killed!), { timeout: 5_000 }).toHaveLength(1);
@@ -123,9 +149,13 @@ describe("rollouts on lab hosts", () => {
   it("after a key rotation, installs the new signing key on each host before sending a release it signed", async () => {
     const rotated = await createSigningKey(fleet.deps, { name: "rotated" });
     const keyFile = `/etc/keel/trusted.d/${rotated.keyId}.pub`;
-    for (const h of fleet.inv.hosts) expect((await labExec(LAB, h.name, ["test", "-e", keyFile])).code).toBe(1);
+    for (const h of fleet.inv.hosts)
+      expect((await labExec(LAB, h.name, ["test", "-e", keyFile])).code).toBe(1);
     await fleet.build("web", "3.0");
-    const m = await fleet.db.release.findUniqueOrThrow({ where: { app_version: { app: "web", version: "3.0" } }, select: { manifest: true } });
+    const m = await fleet.db.release.findUniqueOrThrow({
+      where: { app_version: { app: "web", version: "3.0" } },
+      select: { manifest: true },
+    });
     expect(JSON.parse(m.manifest).signer).toBe(rotated.keyId);
     const r = await runApproved(spec({ version: "3.0" }), [ap1, ap2]);
     expect(r.state, JSON.stringify(r.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("succeeded");
@@ -133,8 +163,18 @@ describe("rollouts on lab hosts", () => {
       expect((await fleet.onHost(h.name, "web")).current).toBe("3.0");
       expect((await labExec(LAB, h.name, ["test", "-s", keyFile])).code).toBe(0);
     }
-    const steps = await fleet.db.auditEvent.findMany({ where: { action: "rollout.host_step", target: `rollout:${r.number}` }, select: { detail: true } });
+    const steps = await fleet.db.auditEvent.findMany({
+      where: { action: "rollout.host_step", target: `rollout:${r.number}` },
+      select: { detail: true },
+    });
     // In the order they ran: the key goes in after the facts that showed it missing, before the stream.
-    for (const st of steps) expect((st.detail as { commands: string[] }).commands.slice(1)).toEqual(["facts", `install-key ${rotated.keyId}`, "receive", "activate", "facts"]);
+    for (const st of steps)
+      expect((st.detail as { commands: string[] }).commands.slice(1)).toEqual([
+        "facts",
+        `install-key ${rotated.keyId}`,
+        "receive",
+        "activate",
+        "facts",
+      ]);
   });
 });

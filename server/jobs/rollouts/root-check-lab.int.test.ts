@@ -40,10 +40,16 @@ async function build(v: string, healthCheck?: Parameters<typeof buildRelease>[1]
 async function run(rolloutId: string, until: string[]) {
   const end = Date.now() + 240_000;
   for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: rolloutId }, include: { hosts: { orderBy: { hostName: "asc" } } } });
-    if (until.includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued")) return x;
+    const x = await fleet.db.rollout.findUniqueOrThrow({
+      where: { id: rolloutId },
+      include: { hosts: { orderBy: { hostName: "asc" } } },
+    });
+    if (until.includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued"))
+      return x;
     if (Date.now() > end)
-      throw new Error(`rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`);
+      throw new Error(
+        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
+      );
     await new Promise((res) => setTimeout(res, 300));
   }
 }
@@ -59,7 +65,8 @@ const spec = (version: string): TRolloutSpec => ({
 });
 
 /** Exists on the lab host (its own /etc/keel and /var/lib/keel; / and /root are the machine's). */
-const onHost = async (host: string, path: string) => (await labExec(LAB, host, ["test", "-e", path])).code === 0;
+const onHost = async (host: string, path: string) =>
+  (await labExec(LAB, host, ["test", "-e", path])).code === 0;
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -83,11 +90,17 @@ describe("who a health check runs as, on lab hosts", () => {
     await build("1.0");
     const r = await createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec("1.0"));
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
-    expect((await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed"])).state).toBe("succeeded");
+    expect((await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed"])).state).toBe(
+      "succeeded",
+    );
   });
 
   it("a hostile builder's check runs as keel-check: it cannot write to /root, /etc/keel or the store; every host reverts", async () => {
-    const argv = ["/bin/sh", "-c", `id -un >&2; touch ${ROOT_FILE} /etc/keel/pwned-${tag} /var/lib/keel/pwned-${tag}`];
+    const argv = [
+      "/bin/sh",
+      "-c",
+      `id -un >&2; touch ${ROOT_FILE} /etc/keel/pwned-${tag} /var/lib/keel/pwned-${tag}`,
+    ];
     await build("2.0", { type: "exec", argv, timeoutMs: 20_000 });
     const r = await createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec("2.0"));
     expect(r.plan.rootCommands).toBeUndefined(); // nothing runs as root: nothing to show
@@ -97,7 +110,9 @@ describe("who a health check runs as, on lab hosts", () => {
     expect(done.state).toBe("finished_with_failures");
     for (const h of done.hosts) {
       expect(h.state, `${h.hostName}: ${h.error}`).toBe("reverted");
-      expect(h.error).toMatch(/^health check failed \(exit 1: keel-check\ntouch: cannot touch '\/root\/keel-pwned-[0-9a-f]+': Permission denied/);
+      expect(h.error).toMatch(
+        /^health check failed \(exit 1: keel-check\ntouch: cannot touch '\/root\/keel-pwned-[0-9a-f]+': Permission denied/,
+      );
       expect(h.error).toMatch(/cannot touch '\/etc\/keel\/pwned-[0-9a-f]+': Permission denied/);
       expect(h.error).toMatch(/; back on 1\.0$/);
       expect((await fleet.onHost(h.hostName, "web")).current).toBe("1.0");
@@ -124,7 +139,15 @@ when { principal.roles.contains("operator") && context.runsAsRoot };
 `,
     };
     await fleet.db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-    await fleet.db.policyVersion.create({ data: { version: 2, document: doc, digest: policyDigest(doc), state: "active", activatedAt: new Date() } });
+    await fleet.db.policyVersion.create({
+      data: {
+        version: 2,
+        document: doc,
+        digest: policyDigest(doc),
+        state: "active",
+        activatedAt: new Date(),
+      },
+    });
 
     const ranAs = `/etc/keel/ran-as-${tag}`;
     const argv = ["/bin/sh", "-c", `id -u > ${ranAs}`];
@@ -134,14 +157,22 @@ when { principal.roles.contains("operator") && context.runsAsRoot };
     expect(r.state).toBe("awaiting_approval");
     expect(r.decision.reasons).toContain("a health check that runs as root needs an approver");
 
-    const card = (await listPendingApprovals({ db: fleet.db }, approver)).rollouts.find((x) => x.id === r.id)!;
+    const card = (await listPendingApprovals({ db: fleet.db }, approver)).rollouts.find(
+      (x) => x.id === r.id,
+    )!;
     expect(card.risk.rootCommands).toEqual({ commands: ["health check"], hosts: 2 });
     expect(card.reasons).toContain("a health check that runs as root needs an approver");
 
-    await answerRollout({ db: fleet.db }, approver, { rolloutId: r.id, digest: card.digest, verdict: "approve" });
+    await answerRollout({ db: fleet.db }, approver, {
+      rolloutId: r.id,
+      digest: card.digest,
+      verdict: "approve",
+    });
     await startRollout({ db: fleet.db, boss: fleet.worker.boss }, operator, r.id);
     const done = await run(r.id, ["succeeded", "finished_with_failures", "paused", "failed"]);
-    expect(done.state, JSON.stringify(done.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe("succeeded");
+    expect(done.state, JSON.stringify(done.hosts.map((h) => [h.hostName, h.state, h.error]))).toBe(
+      "succeeded",
+    );
     for (const h of done.hosts) {
       expect((await fleet.onHost(h.hostName, "web")).current).toBe("3.0");
       const uid = await labExec(LAB, h.hostName, ["cat", ranAs]);

@@ -88,7 +88,9 @@ export function finishBatcher(db: PrismaClient, maxBatch = 200): Finisher {
  * wait for one more run that starts after the current one — which sees every result committed
  * before the call — instead of queueing a run each.
  */
-export function advanceCoalescer(run: (rolloutId: string) => Promise<void>): (rolloutId: string) => Promise<void> {
+export function advanceCoalescer(
+  run: (rolloutId: string) => Promise<void>,
+): (rolloutId: string) => Promise<void> {
   const inFlight = new Map<string, { again: boolean; done: Promise<void> }>();
   return (rolloutId) => {
     const cur = inFlight.get(rolloutId);
@@ -116,7 +118,11 @@ export const DISPATCH_VERDICT_MS = 1_000;
 /** Progress (step name, bytes) is written at most this often per host; the final result always is. */
 const PROGRESS_WRITE_MS = 250;
 
-function dispatchVerdict(deps: StepDeps, r: Parameters<typeof checkDispatch>[1], at: Date): Promise<DispatchVerdict> {
+function dispatchVerdict(
+  deps: StepDeps,
+  r: Parameters<typeof checkDispatch>[1],
+  at: Date,
+): Promise<DispatchVerdict> {
   const cache = deps.verdicts;
   if (!cache) return checkDispatch(deps.db, r, at);
   const key = `${r.id}:${r.planDigest}`;
@@ -129,9 +135,27 @@ function dispatchVerdict(deps: StepDeps, r: Parameters<typeof checkDispatch>[1],
   return verdict;
 }
 
-const ROLLOUT_COLUMNS = { id: true, number: true, state: true, action: true, app: true, version: true, planDigest: true, createdById: true } as const;
+const ROLLOUT_COLUMNS = {
+  id: true,
+  number: true,
+  state: true,
+  action: true,
+  app: true,
+  version: true,
+  planDigest: true,
+  createdById: true,
+} as const;
 
-type RolloutRow = { id: string; number: number; state: string; action: string; app: string; version: string | null; planDigest: string; createdById: string };
+type RolloutRow = {
+  id: string;
+  number: number;
+  state: string;
+  action: string;
+  app: string;
+  version: string | null;
+  planDigest: string;
+  createdById: string;
+};
 
 /**
  * The rollout with its plan. A plan never changes under the same digest (a replan makes a new
@@ -139,7 +163,8 @@ type RolloutRow = { id: string; number: number; state: string; action: string; a
  */
 async function loadRollout(deps: StepDeps, id: string) {
   const { db } = deps;
-  if (!deps.plans) return db.rollout.findUnique({ where: { id }, select: { ...ROLLOUT_COLUMNS, plan: true } });
+  if (!deps.plans)
+    return db.rollout.findUnique({ where: { id }, select: { ...ROLLOUT_COLUMNS, plan: true } });
   // Raw SQL on the per-step path: a Prisma model query costs several times its SQL here.
   const [r] = await db.$queryRaw<RolloutRow[]>`
     SELECT id, number, state, action, app, version, plan_digest AS "planDigest", created_by_id AS "createdById"
@@ -170,11 +195,25 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   const reconcile = claimed[0]!.attempts > 1;
 
   const r = await loadRollout(deps, job.rolloutId);
-  const [host] = await db.$queryRaw<{ id: string; name: string; address: string; port: number; user: string; hostKeyFingerprint: string; hostKeyChanged: boolean; sudoMode: string }[]>`
+  const [host] = await db.$queryRaw<
+    {
+      id: string;
+      name: string;
+      address: string;
+      port: number;
+      user: string;
+      hostKeyFingerprint: string;
+      hostKeyChanged: boolean;
+      sudoMode: string;
+    }[]
+  >`
     SELECT id, name, address, port, "user", host_key_fingerprint AS "hostKeyFingerprint", host_key_changed AS "hostKeyChanged", sudo_mode AS "sudoMode"
     FROM hosts WHERE id = ${job.hostId}::uuid`;
   const release = (state: string, tx: Prisma.TransactionClient = db) =>
-    tx.rolloutHost.updateMany({ where: { idempotencyKey: job.key, claimedBy: workerId }, data: { state, step: null, error: null } });
+    tx.rolloutHost.updateMany({
+      where: { idempotencyKey: job.key, claimedBy: workerId },
+      data: { state, step: null, error: null },
+    });
   if (!r || r.state !== "running") {
     await release(r?.state === "cancelled" ? "cancelled" : "pending");
     return;
@@ -191,32 +230,59 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
     // Pause and hand the host back in one transaction: released first, the sweep could dispatch it
     // again before the pause landed; paused first, a reader saw a paused rollout with a host running.
     await db.$transaction(async (tx) => {
-      if (v.changes) await lapseRollout(tx, r, v.changes, { actorId: null, at: `dispatch of ${host?.name ?? job.hostId} by ${workerId}` });
+      if (v.changes)
+        await lapseRollout(tx, r, v.changes, {
+          actorId: null,
+          at: `dispatch of ${host?.name ?? job.hostId} by ${workerId}`,
+        });
       const paused = v.changes
         ? { count: 0 }
-        : await tx.rollout.updateMany({ where: { id: r.id, state: "running" }, data: { state: "paused", pauseReason: `policy at dispatch: ${v.reason}` } });
+        : await tx.rollout.updateMany({
+            where: { id: r.id, state: "running" },
+            data: { state: "paused", pauseReason: `policy at dispatch: ${v.reason}` },
+          });
       await release("pending", tx);
-      if (paused.count) await appendAudit(tx, { actorId: null, action: "rollout.pause", target: `rollout:${r.number}`, detail: { reason: v.reason, by: workerId, host: host?.name } });
+      if (paused.count)
+        await appendAudit(tx, {
+          actorId: null,
+          action: "rollout.pause",
+          target: `rollout:${r.number}`,
+          detail: { reason: v.reason, by: workerId, host: host?.name },
+        });
     });
     deps.verdicts?.delete(`${r.id}:${r.planDigest}`);
     return;
   }
 
-  const plan: PlanHost | undefined = parseRolloutPlan(r.plan, r.number).hosts.find((h) => h.hostId === job.hostId);
+  const plan: PlanHost | undefined = parseRolloutPlan(r.plan, r.number).hosts.find(
+    (h) => h.hostId === job.hostId,
+  );
   let result: HostStepResult;
   let last = { step: "connect", bytesSent: 0 };
   if (!host || !plan) result = { outcome: "failed", step: "plan", error: "the host is no longer enrolled" };
   else if (host.hostKeyChanged)
-    result = { outcome: "failed", step: "connect", error: `host ${host.name} presented a different SSH host key; an admin must re-pin it` };
+    result = {
+      outcome: "failed",
+      step: "connect",
+      error: `host ${host.name} presented a different SSH host key; an admin must re-pin it`,
+    };
   else {
     let lastWrite = 0;
     const beat = setInterval(() => {
-      void db.$executeRaw`UPDATE rollout_hosts SET heartbeat_at = now() WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId}`.catch(() => undefined);
+      void db.$executeRaw`UPDATE rollout_hosts SET heartbeat_at = now() WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId}`.catch(
+        () => undefined,
+      );
     }, deps.heartbeatMs ?? 5_000);
     try {
       result = await deps.executor.run(
         {
-          rollout: { id: r.id, number: r.number, action: r.action as "update" | "rollback", app: r.app, version: r.version },
+          rollout: {
+            id: r.id,
+            number: r.number,
+            action: r.action as "update" | "rollback",
+            app: r.app,
+            version: r.version,
+          },
           host: { ...host, fingerprint: host.hostKeyFingerprint },
           plan,
           reconcile,
@@ -240,7 +306,12 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
     }
   }
 
-  const error = result.outcome === "succeeded" ? null : result.outcome === "failed" ? `${result.step}: ${result.error}` : result.error;
+  const error =
+    result.outcome === "succeeded"
+      ? null
+      : result.outcome === "failed"
+        ? `${result.step}: ${result.error}`
+        : result.error;
   // The step's result, the host's timeline and the audit entry in one transaction: all or none,
   // and one commit instead of three.
   const finish = async (tx: Tx) => {

@@ -34,16 +34,29 @@ async function build(app: "rt" | "svc", version: string, requires?: string) {
   mkdirSync(join(dir, "bin"), { recursive: true });
   writeFileSync(join(dir, "bin", app), `#!/bin/sh\necho ${app} ${version}\n`, { mode: 0o755 });
   writeFileSync(join(dir, "VERSION"), `${version}\n`);
-  return buildRelease(fleet.deps, { app, version, kind: app === "rt" ? "runtime" : "app", source: { dir }, requires });
+  return buildRelease(fleet.deps, {
+    app,
+    version,
+    kind: app === "rt" ? "runtime" : "app",
+    source: { dir },
+    requires,
+  });
 }
 
 async function run(rolloutId: string) {
   const end = Date.now() + 240_000;
   for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({ where: { id: rolloutId }, include: { hosts: { orderBy: { hostName: "asc" } } } });
+    const x = await fleet.db.rollout.findUniqueOrThrow({
+      where: { id: rolloutId },
+      include: { hosts: { orderBy: { hostName: "asc" } } },
+    });
     const busy = x.hosts.some((h) => h.state === "running" || h.state === "queued");
-    if (["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) && !busy) return x;
-    if (Date.now() > end) throw new Error(`rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`);
+    if (["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) && !busy)
+      return x;
+    if (Date.now() > end)
+      throw new Error(
+        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
+      );
     await new Promise((res) => setTimeout(res, 300));
   }
 }
@@ -74,7 +87,10 @@ async function onHost(host: string, section: "apps" | "runtimes", name: string) 
     return r.code === 0 ? r.stdout.trim() : null;
   };
   const ls = await labExec(LAB, host, ["ls", `/var/lib/keel/${section}/${name}`]);
-  const versions = ls.stdout.split("\n").filter((v) => /^\d/.test(v)).sort();
+  const versions = ls.stdout
+    .split("\n")
+    .filter((v) => /^\d/.test(v))
+    .sort();
   return { current: await read("current"), previous: await read("previous"), versions };
 }
 
@@ -100,7 +116,11 @@ describe("runtimes shared by apps, on lab hosts", () => {
     const s10 = await build("svc", "1.0", "rt@~1.5");
     await build("svc", "1.1", "rt@>=1.6 <2");
     await build("svc", "1.2", "rt@>=1.6 <2");
-    expect(JSON.parse((await fleet.db.release.findFirstOrThrow({ where: { app: "svc", version: "1.0" } })).manifest).requires).toEqual([{ runtime: "rt", versions: "~1.5" }]);
+    expect(
+      JSON.parse(
+        (await fleet.db.release.findFirstOrThrow({ where: { app: "svc", version: "1.0" } })).manifest,
+      ).requires,
+    ).toEqual([{ runtime: "rt", versions: "~1.5" }]);
     expect(s10.version).toBe("1.0");
 
     // A runtime's rollout: into runtimes/ on the host, not apps/.
@@ -114,14 +134,18 @@ describe("runtimes shared by apps, on lab hosts", () => {
 
     // An app whose range nothing satisfies is refused, naming host, app, runtime, range and what exists.
     await build("svc", "9.0", "rt@^3");
-    await expect(createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec({ version: "9.0" }))).rejects.toThrow(
+    await expect(
+      createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec({ version: "9.0" })),
+    ).rejects.toThrow(
       /host \S+: svc 9\.0 requires runtime rt \^3; the host has rt 1\.0; the console holds rt 1\.0, 1\.5, 1\.6, 2\.0/,
     );
 
     const r = await rollOut({ version: "1.0" });
     for (const h of r.plan.hosts) {
       expect(h).toMatchObject({ action: "install", to: "1.0" });
-      expect(h.runtimes).toEqual([expect.objectContaining({ runtime: "rt", versions: "~1.5", from: "1.0", to: "1.5" })]);
+      expect(h.runtimes).toEqual([
+        expect.objectContaining({ runtime: "rt", versions: "~1.5", from: "1.0", to: "1.5" }),
+      ]);
       expect(h.runtimes![0]!.bytes).toBeGreaterThan(0);
     }
     for (const h of hosts()) {
@@ -129,16 +153,29 @@ describe("runtimes shared by apps, on lab hosts", () => {
       expect(await onHost(h, "apps", "svc")).toMatchObject({ current: "1.0" });
     }
     // The inventory has the runtime as a runtime, and the Runtimes view says who uses it.
-    const rows = await fleet.db.installedVersion.findMany({ where: { app: "rt", isCurrent: true }, select: { version: true, kind: true } });
-    expect(rows).toEqual([{ version: "1.5", kind: "runtime" }, { version: "1.5", kind: "runtime" }]);
+    const rows = await fleet.db.installedVersion.findMany({
+      where: { app: "rt", isCurrent: true },
+      select: { version: true, kind: true },
+    });
+    expect(rows).toEqual([
+      { version: "1.5", kind: "runtime" },
+      { version: "1.5", kind: "runtime" },
+    ]);
     const [view] = await listRuntimes({ db: fleet.db });
-    expect(view).toMatchObject({ runtime: "rt", hosts: 2, versions: [{ version: "1.5", hosts: 2 }], drift: true, newestRelease: "2.0" });
+    expect(view).toMatchObject({
+      runtime: "rt",
+      hosts: 2,
+      versions: [{ version: "1.5", hosts: 2 }],
+      drift: true,
+      newestRelease: "2.0",
+    });
     expect(view!.usedBy).toEqual([{ app: "svc", version: "1.0", versions: "~1.5", hosts: 2, unmet: 0 }]);
   });
 
   it("moves an app and its runtime together when the old version would not accept the new runtime", async () => {
     const r = await rollOut({ version: "1.1" });
-    for (const h of r.plan.hosts) expect(h.runtimes).toEqual([expect.objectContaining({ from: "1.5", to: "1.6" })]);
+    for (const h of r.plan.hosts)
+      expect(h.runtimes).toEqual([expect.objectContaining({ from: "1.5", to: "1.6" })]);
     for (const h of hosts()) {
       expect(await onHost(h, "runtimes", "rt")).toMatchObject({ current: "1.6", previous: "1.5" });
       expect(await onHost(h, "apps", "svc")).toMatchObject({ current: "1.1", previous: "1.0" });
@@ -147,28 +184,44 @@ describe("runtimes shared by apps, on lab hosts", () => {
 
   it("refuses a runtime update or an app rollback that would break a range, and changes nothing", async () => {
     const before = await fleet.db.rollout.count();
-    const refused = (over: Partial<TRolloutSpec>) => createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec(over)).then(() => null, (e: unknown) => e as { code: string; message: string });
+    const refused = (over: Partial<TRolloutSpec>) =>
+      createRollout({ db: fleet.db, releases: fleet.deps }, operator, spec(over)).then(
+        () => null,
+        (e: unknown) => e as { code: string; message: string },
+      );
     const back = await refused({ action: "rollback", version: undefined });
     expect(back?.code).toBe("REQUIREMENT_UNMET");
-    expect(back?.message).toMatch(/^rolling svc back would leave it without its runtime: host \S+: svc 1\.0 requires runtime rt ~1\.5, and the host has rt 1\.6/);
+    expect(back?.message).toMatch(
+      /^rolling svc back would leave it without its runtime: host \S+: svc 1\.0 requires runtime rt ~1\.5, and the host has rt 1\.6/,
+    );
     const rt2 = await refused({ app: "rt", version: "2.0" });
     expect(rt2?.code).toBe("REQUIREMENT_UNMET");
-    expect(rt2?.message).toMatch(/^runtime rt 2\.0 would break installed apps .*: host \S+: svc 1\.1 requires rt >=1\.6 <2, and 2\.0 is outside it/);
+    expect(rt2?.message).toMatch(
+      /^runtime rt 2\.0 would break installed apps .*: host \S+: svc 1\.1 requires rt >=1\.6 <2, and 2\.0 is outside it/,
+    );
     expect(await fleet.db.rollout.count()).toBe(before);
-    for (const h of hosts()) expect(await onHost(h, "runtimes", "rt")).toMatchObject({ current: "1.6", versions: ["1.0", "1.5", "1.6"] });
+    for (const h of hosts())
+      expect(await onHost(h, "runtimes", "rt")).toMatchObject({
+        current: "1.6",
+        versions: ["1.0", "1.5", "1.6"],
+      });
 
     // The agent refuses it too, whatever the console planned: 1.7 is fine for svc, the check is
     // the same for any target; here activating the installed 1.0 (outside svc 1.1's range).
     const direct = await agent(hosts()[0]!, ["activate", "rt", "1.0", "--rollback", "--kind", "runtime"]);
     expect(direct.code).toBe(1);
-    expect(JSON.parse(direct.stdout).error).toMatchObject({ code: "REQUIREMENT_UNMET", message: expect.stringMatching(/svc 1\.1 needs >=1\.6 <2/) });
+    expect(JSON.parse(direct.stdout).error).toMatchObject({
+      code: "REQUIREMENT_UNMET",
+      message: expect.stringMatching(/svc 1\.1 needs >=1\.6 <2/),
+    });
     expect(await onHost(hosts()[0]!, "runtimes", "rt")).toMatchObject({ current: "1.6" });
 
     await build("rt", "1.7");
     const ok = await rollOut({ app: "rt", version: "1.7" });
     expect(ok.plan.affects).toEqual([{ app: "svc", version: "1.1", versions: ">=1.6 <2", hosts: 2 }]);
     for (const h of ok.plan.hosts) expect(h).toMatchObject({ kind: "runtime", from: "1.6", to: "1.7" });
-    for (const h of hosts()) expect(await onHost(h, "runtimes", "rt")).toMatchObject({ current: "1.7", previous: "1.6" });
+    for (const h of hosts())
+      expect(await onHost(h, "runtimes", "rt")).toMatchObject({ current: "1.7", previous: "1.6" });
   });
 
   it("gc keeps a runtime version an installed app needs", async () => {
@@ -179,7 +232,10 @@ describe("runtimes shared by apps, on lab hosts", () => {
     expect(JSON.parse(gc.stdout).removed).toEqual([{ app: "rt", version: "1.0", kind: "runtime" }]);
     expect((await onHost(h, "runtimes", "rt")).versions).toEqual(["1.5", "1.6", "1.7"]);
     const rm = await agent(h, ["remove", "rt", "1.5", "--kind", "runtime"]);
-    expect(JSON.parse(rm.stdout).error).toMatchObject({ code: "IN_USE", message: "runtime rt 1.5 is needed by svc 1.0 and cannot be removed" });
+    expect(JSON.parse(rm.stdout).error).toMatchObject({
+      code: "IN_USE",
+      message: "runtime rt 1.5 is needed by svc 1.0 and cannot be removed",
+    });
     expect((await onHost(h, "runtimes", "rt")).versions).toEqual(["1.5", "1.6", "1.7"]);
   });
 

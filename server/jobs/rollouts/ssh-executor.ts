@@ -7,7 +7,16 @@
 // After a worker died mid-step (reconcile), the host's facts decide and nothing is done twice.
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { validateManifest, type Facts, type ReleaseManifest } from "@/agent/protocol";
-import { installTrustedKeys, loadAgentBundle, openCheckedSession, receiveReleaseIn, type AgentBundle, type AgentSession, type SshConnection, type SshPool } from "@/server/ssh";
+import {
+  installTrustedKeys,
+  loadAgentBundle,
+  openCheckedSession,
+  receiveReleaseIn,
+  type AgentBundle,
+  type AgentSession,
+  type SshConnection,
+  type SshPool,
+} from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
 import type { PlanArtifact } from "@/server/services/rollouts/types";
 import { artifactName, checkStored, loadStream, type Loaded, type StreamChoice } from "./approved-artifact";
@@ -45,14 +54,22 @@ function appState(f: Facts, app: string, kind?: "runtime") {
  * the step). Forced-command hosts take no files from the console's key: there it is an error.
  * Returns the error, or null when the host trusts the signer.
  */
-async function trustSigner(db: PrismaClient, conn: SshConnection, facts: Facts, signer: string, release: string, note: (command: string) => void): Promise<string | null> {
+async function trustSigner(
+  db: PrismaClient,
+  conn: SshConnection,
+  facts: Facts,
+  signer: string,
+  release: string,
+  note: (command: string) => void,
+): Promise<string | null> {
   if (!facts.trustedKeys || facts.trustedKeys.includes(signer)) return null;
   const host = conn.target.name;
   if (conn.target.forcedCommand)
     return `${host} does not trust signing key ${signer}, which signed ${release}; its SSH key may run only the agent, so an admin must add /etc/keel/trusted.d/${signer}.pub on the host`;
   // The keys hosts must trust are decided in one place (active and retired ones).
   const key = (await listTrustedPublicKeys({ db })).find((k) => k.keyId === signer);
-  if (!key) return `${host} does not trust signing key ${signer}, which signed ${release}, and the console no longer trusts it either (removed or unknown)`;
+  if (!key)
+    return `${host} does not trust signing key ${signer}, which signed ${release}, and the console no longer trusts it either (removed or unknown)`;
   await installTrustedKeys(conn, [key.publicKeyLine]);
   note(`install-key ${signer}`);
   return null;
@@ -69,7 +86,10 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
     let p = streams.get(key);
     if (!p) {
       p = loadStream(deps.db, app, version!, a);
-      p.then((l) => "problem" in l && streams.delete(key), () => streams.delete(key));
+      p.then(
+        (l) => "problem" in l && streams.delete(key),
+        () => streams.delete(key),
+      );
       if (streams.size > 64) streams.delete(streams.keys().next().value!);
       streams.set(key, p);
     }
@@ -80,7 +100,10 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
   const manifestOf = async (input: HostStepInput): Promise<ReleaseManifest> => {
     const { app, version } = input.rollout;
     const id = input.plan.artifact?.releaseId;
-    const r = await deps.db.release.findFirst({ where: id ? { id } : { app, version: version! }, select: { manifest: true } });
+    const r = await deps.db.release.findFirst({
+      where: id ? { id } : { app, version: version! },
+      select: { manifest: true },
+    });
     if (!r) throw new Error(`release ${app} ${version} is gone from the console`);
     return validateManifest(JSON.parse(r.manifest));
   };
@@ -121,7 +144,11 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           const record = deps.recordFacts;
           if (record) r = { ...r, record: (tx) => record(tx, host.id, after) };
         } catch (e) {
-          if (r.outcome === "succeeded") r = { ...r, detail: `${r.detail ? r.detail + "; " : ""}inventory not updated: ${(e as Error).message}` };
+          if (r.outcome === "succeeded")
+            r = {
+              ...r,
+              detail: `${r.detail ? r.detail + "; " : ""}inventory not updated: ${(e as Error).message}`,
+            };
         }
         return { ...r, commands: ran() };
       };
@@ -134,9 +161,21 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           residentSeconds: deps.residentSeconds,
         });
         session = opened.session;
-        note(opened.ensured ? `ensure-agent (${opened.ensured.action})` : opened.resident ? "resident agent (digest matched)" : "serve (agent digest matched)");
+        note(
+          opened.ensured
+            ? `ensure-agent (${opened.ensured.action})`
+            : opened.resident
+              ? "resident agent (digest matched)"
+              : "serve (agent digest matched)",
+        );
         const target_ = plan.to;
-        if (!target_) return { outcome: "failed", step: "plan", error: "the plan names no version for this host", commands: ran() };
+        if (!target_)
+          return {
+            outcome: "failed",
+            step: "plan",
+            error: "the plan names no version for this host",
+            commands: ran(),
+          };
 
         // A fleet rollback needs nothing from the host first (the agent refuses when there is no
         // previous); only a re-claimed step asks whether the first attempt already did it.
@@ -144,82 +183,149 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           await say({ step: "activate" });
           await session.request("rollback", { app: rollout.app, ...kind });
           // The version that is current again runs its own hook (a restart onto the old tree; apps only).
-          const failed = plan.kind === "runtime" ? null : await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
-          return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
+          const failed =
+            plan.kind === "runtime"
+              ? null
+              : await say({ step: "hook" }).then(() =>
+                  runActivationHook(session!, host.name, rollout.app, undefined, note),
+                );
+          return await finish(
+            failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" },
+          );
         }
 
         const factsBefore = await session.request("facts", {});
         const before = appState(factsBefore, rollout.app, plan.kind);
         if (input.reconcile && before.current === target_) {
           await say({ step: "reconcile" });
-          return await finish({ outcome: "succeeded", detail: "found done on the host after an interrupted attempt" });
+          return await finish({
+            outcome: "succeeded",
+            detail: "found done on the host after an interrupted attempt",
+          });
         }
 
         if (rollout.action === "rollback") {
           await say({ step: "activate" });
           await session.request("rollback", { app: rollout.app, ...kind });
           // The version that is current again runs its own hook (a restart onto the old tree; apps only).
-          const failed = plan.kind === "runtime" ? null : await say({ step: "hook" }).then(() => runActivationHook(session!, host.name, rollout.app, undefined, note));
-          return await finish(failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" });
+          const failed =
+            plan.kind === "runtime"
+              ? null
+              : await say({ step: "hook" }).then(() =>
+                  runActivationHook(session!, host.name, rollout.app, undefined, note),
+                );
+          return await finish(
+            failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" },
+          );
         }
 
         // Runtimes the release requires: received first, made current together with the app.
         const rt: RuntimeStep | null = plan.runtimes?.length
-          ? { db: deps.db, artifacts: deps.artifacts, session, facts: factsBefore, host: host.name, runtimes: plan.runtimes, say,
-              trust: (signer, release) => trustSigner(deps.db, lease.conn, factsBefore, signer, release, note) }
+          ? {
+              db: deps.db,
+              artifacts: deps.artifacts,
+              session,
+              facts: factsBefore,
+              host: host.name,
+              runtimes: plan.runtimes,
+              say,
+              trust: (signer, release) =>
+                trustSigner(deps.db, lease.conn, factsBefore, signer, release, note),
+            }
           : null;
         const runtimeProblem = rt && (await receiveRuntimes(rt));
-        if (runtimeProblem) return await finish({ outcome: "failed", step: "runtime", error: runtimeProblem });
+        if (runtimeProblem)
+          return await finish({ outcome: "failed", step: "runtime", error: runtimeProblem });
 
         let full: ReleaseManifest;
-        if (before.has(target_)) full = await manifestOf(input); // nothing to send
+        if (before.has(target_))
+          full = await manifestOf(input); // nothing to send
         else {
           // Exactly the artifact the approved plan names, or the host fails: never another stream.
           const a = plan.artifact;
-          const fail = (error: string): HostStepResult => ({ outcome: "failed", step: "artifact", error: `${error}; replan the rollout`, commands: ran() });
+          const fail = (error: string): HostStepResult => ({
+            outcome: "failed",
+            step: "artifact",
+            error: `${error}; replan the rollout`,
+            commands: ran(),
+          });
           if (!a)
-            return fail(plan.stream === "none"
-              ? `the approved plan sends nothing to host ${host.name} (it held ${rollout.app} ${target_}), but the host no longer holds that version`
-              : `the plan names no artifact for host ${host.name} (planned before plans recorded them)`);
+            return fail(
+              plan.stream === "none"
+                ? `the approved plan sends nothing to host ${host.name} (it held ${rollout.app} ${target_}), but the host no longer holds that version`
+                : `the plan names no artifact for host ${host.name} (planned before plans recorded them)`,
+            );
           const s = await streamFor(input, a);
           const stored = "problem" in s ? s : await checkStored(deps.artifacts, a);
-          if ("problem" in stored) return fail(`the approved ${artifactName(a, target_)} for host ${host.name} ${stored.problem}`);
+          if ("problem" in stored)
+            return fail(`the approved ${artifactName(a, target_)} for host ${host.name} ${stored.problem}`);
           const stream = s as StreamChoice;
           full = stream.full;
-          const untrusted = await trustSigner(deps.db, lease.conn, factsBefore, stream.manifest.signer, `${rollout.app} ${target_}`, note);
+          const untrusted = await trustSigner(
+            deps.db,
+            lease.conn,
+            factsBefore,
+            stream.manifest.signer,
+            `${rollout.app} ${target_}`,
+            note,
+          );
           if (untrusted) return { outcome: "failed", step: "trust", error: untrusted, commands: ran() };
           await say({ step: "send", bytesSent: 0 });
           let sent = 0;
           let lastReport = 0;
-          await receiveReleaseIn(session, { manifest: stream.manifest, wireEncoding: stream.wireEncoding }, stored.path, {
-            onSent: (n) => {
-              sent = n;
-              if (Date.now() - lastReport > 500) {
-                lastReport = Date.now();
-                void progress({ step: "send", bytesSent: sent });
-              }
+          await receiveReleaseIn(
+            session,
+            { manifest: stream.manifest, wireEncoding: stream.wireEncoding },
+            stored.path,
+            {
+              onSent: (n) => {
+                sent = n;
+                if (Date.now() - lastReport > 500) {
+                  lastReport = Date.now();
+                  void progress({ step: "send", bytesSent: sent });
+                }
+              },
+              onProgress: (p) =>
+                void progress({ step: p.step === "receive" ? "receive" : "send", bytesSent: sent }),
             },
-            onProgress: (p) => void progress({ step: p.step === "receive" ? "receive" : "send", bytesSent: sent }),
-          });
+          );
           await say({ step: "receive", bytesSent: sent });
         }
 
         if (rt) await activateRuntimes(rt, { app: rollout.app, version: target_ });
         await say({ step: "activate" });
-        await session.request("activate", { app: rollout.app, version: target_, ...kind }).catch(async (e: Error) => {
-          if (rt && before.current) await revertRuntimes(rt, { app: rollout.app, version: before.current });
-          throw e;
-        });
+        await session
+          .request("activate", { app: rollout.app, version: target_, ...kind })
+          .catch(async (e: Error) => {
+            if (rt && before.current) await revertRuntimes(rt, { app: rollout.app, version: before.current });
+            throw e;
+          });
         // Going back: the old version becomes current again and its own hook runs.
         const revert = async (why: string): Promise<HostStepResult> => {
           if (!before.current)
-            return await finish({ outcome: "failed", step: step, error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to` });
+            return await finish({
+              outcome: "failed",
+              step: step,
+              error: `${why}; ${rollout.app} ${target_} stays current: the host ran no earlier version to go back to`,
+            });
           await say({ step: "revert" });
           const stuck = rt ? await revertRuntimes(rt, { app: rollout.app, version: before.current }) : [];
-          if (stuck.length) return await finish({ outcome: "failed", step: "revert", error: `${why}; ${stuck.join("; ")}` });
-          await session!.request("activate", { app: rollout.app, version: before.current, rollback: true, ...kind });
-          const old = plan.kind === "runtime" ? null : await runActivationHook(session!, host.name, rollout.app, before.current, note);
-          return await finish({ outcome: "reverted", error: `${why}; back on ${before.current}${old ? `, but its hook failed too: ${old}` : ""}` });
+          if (stuck.length)
+            return await finish({ outcome: "failed", step: "revert", error: `${why}; ${stuck.join("; ")}` });
+          await session!.request("activate", {
+            app: rollout.app,
+            version: before.current,
+            rollback: true,
+            ...kind,
+          });
+          const old =
+            plan.kind === "runtime"
+              ? null
+              : await runActivationHook(session!, host.name, rollout.app, before.current, note);
+          return await finish({
+            outcome: "reverted",
+            error: `${why}; back on ${before.current}${old ? `, but its hook failed too: ${old}` : ""}`,
+          });
         };
         if (full.onActivate && plan.kind !== "runtime") {
           await say({ step: "hook" });
@@ -232,8 +338,13 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           await say({ step: "health-check" });
           // The agent runs the check its installed, signed manifest declares (as the unprivileged
           // user keel-check unless it says runAs "root"; also on forced-command hosts); the console only asks.
-          const h = await session.request("health", { app: rollout.app, version: target_, ...kind }).catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
-          if (!h.ok) return await revert(`health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`);
+          const h = await session
+            .request("health", { app: rollout.app, version: target_, ...kind })
+            .catch((e: Error) => ({ ok: false, outcome: e.message, output: "" }));
+          if (!h.ok)
+            return await revert(
+              `health check failed (${h.outcome}${h.output ? `: ${h.output.slice(0, 200)}` : ""})`,
+            );
         }
         return await finish({ outcome: "succeeded" });
       } catch (e) {

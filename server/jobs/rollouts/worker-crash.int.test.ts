@@ -54,10 +54,14 @@ it("a second worker finishes a rollout after the first is killed with SIGKILL; n
   });
   await startRollout({ db }, op, r.id);
 
-  const child = spawn(process.execPath, ["--import", "tsx", "server/jobs/rollouts/test-support/ledger-worker.ts"], {
-    env: { ...process.env, DATABASE_URL: t.url },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "server/jobs/rollouts/test-support/ledger-worker.ts"],
+    {
+      env: { ...process.env, DATABASE_URL: t.url },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   try {
     // Kill it while it is in the middle of hosts: some started, at least one changed but unreported.
     await until("the first worker to be mid-step", async () => {
@@ -82,14 +86,21 @@ it("a second worker finishes a rollout after the first is killed with SIGKILL; n
     staleAfterMs: 2000,
     workerId: "survivor",
   });
-  await until("the rollout to finish", async () => (await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state === "succeeded");
+  await until(
+    "the rollout to finish",
+    async () => (await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state === "succeeded",
+  );
 
   const hosts = await db.rolloutHost.findMany({ where: { rolloutId: r.id } });
   expect(hosts.map((h) => h.state)).toEqual(Array(9).fill("succeeded"));
-  const changes = await db.$queryRaw<{ host: string; n: number }[]>`SELECT host, count(*)::int AS n FROM test_host_state GROUP BY host ORDER BY host`;
+  const changes = await db.$queryRaw<
+    { host: string; n: number }[]
+  >`SELECT host, count(*)::int AS n FROM test_host_state GROUP BY host ORDER BY host`;
   expect(changes).toHaveLength(9); // none skipped
   expect(changes.every((c) => c.n === 1)).toBe(true); // none done twice
-  const reconciled = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM test_exec_log WHERE phase = 'reconciled'`;
+  const reconciled = await db.$queryRaw<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM test_exec_log WHERE phase = 'reconciled'`;
   expect(reconciled[0]!.n).toBeGreaterThanOrEqual(1); // the lost reply was recovered by asking, not redoing
   expect(hosts.some((h) => h.attempts >= 2)).toBe(true);
 });

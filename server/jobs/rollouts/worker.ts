@@ -65,7 +65,9 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
     verdicts: new Map(),
     plans: new Map(),
     finishing: finishBatcher(o.db),
-    advance: advanceCoalescer((rolloutId) => advanceRollout(o.db, boss, rolloutId, id, (n) => n > 0 && wake())),
+    advance: advanceCoalescer((rolloutId) =>
+      advanceRollout(o.db, boss, rolloutId, id, (n) => n > 0 && wake()),
+    ),
   };
   const inFlight = new Set<Promise<void>>();
 
@@ -121,7 +123,9 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
     try {
       // Scheduled starts first, so that a rollout started now is advanced by this same sweep.
       for (const s of await startDueRollouts({ db: o.db, boss, clock: o.clock }))
-        console.log(`[keel worker] scheduled start of rollout ${s.number}: ${s.started ? "started" : `refused: ${s.error}`}`);
+        console.log(
+          `[keel worker] scheduled start of rollout ${s.number}: ${s.started ? "started" : `refused: ${s.error}`}`,
+        );
     } catch (e) {
       console.error(`[keel worker] scheduled starts: ${(e as Error).message}`);
     }
@@ -139,7 +143,12 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
           select: { hostId: true, idempotencyKey: true, state: true },
         });
         if (stuck.length > 0) {
-          await boss.insert(stuck.map((s) => ({ name: HOST_STEP_QUEUE, data: { rolloutId: r.id, hostId: s.hostId, key: s.idempotencyKey } satisfies HostStepJob })));
+          await boss.insert(
+            stuck.map((s) => ({
+              name: HOST_STEP_QUEUE,
+              data: { rolloutId: r.id, hostId: s.hostId, key: s.idempotencyKey } satisfies HostStepJob,
+            })),
+          );
           wake();
         }
         await advanceRollout(o.db, boss, r.id, id, deps.onQueued);
@@ -161,7 +170,10 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
       wake();
       await loop;
       // Let the steps in flight finish (their claims and results are in PostgreSQL either way).
-      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((r) => setTimeout(r, 10_000).unref()),
+      ]);
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
   };

@@ -27,22 +27,35 @@ const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const headOf = new WeakMap<Tx, string>();
 
 export async function appendAudit(db: PrismaClient | Tx, entry: AuditEntry): Promise<void> {
-  if (!ACTION.test(entry.action)) throw new Error(`audit action "${entry.action}" is not a dotted lower-case name`);
+  if (!ACTION.test(entry.action))
+    throw new Error(`audit action "${entry.action}" is not a dotted lower-case name`);
   // jsonb keeps what JSON can say; normalising first makes the hash match what is read back.
   const detail = JSON.parse(JSON.stringify(entry.detail ?? {})) as Prisma.InputJsonObject;
   const write = async (tx: Tx) => {
     let prevHash = headOf.get(tx);
     if (prevHash === undefined) {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`;
-      const [head] = await tx.$queryRaw<{ hash: string }[]>`SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1`;
+      const [head] = await tx.$queryRaw<
+        { hash: string }[]
+      >`SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1`;
       prevHash = head?.hash ?? GENESIS_HASH;
     }
-    const [next] = await tx.$queryRaw<{ id: bigint }[]>`SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) AS id`;
+    const [next] = await tx.$queryRaw<
+      { id: bigint }[]
+    >`SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) AS id`;
     const id = next!.id;
     const actor = entry.actorId
       ? ((await tx.user.findUnique({ where: { id: entry.actorId }, select: { email: true } }))?.email ?? null)
       : null;
-    const row = { id, at: new Date(), actorId: entry.actorId, actor, action: entry.action, target: entry.target ?? null, detail };
+    const row = {
+      id,
+      at: new Date(),
+      actorId: entry.actorId,
+      actor,
+      action: entry.action,
+      target: entry.target ?? null,
+      detail,
+    };
     const hash = auditRowHash(prevHash, row);
     // Raw SQL: appends sit on the rollout steps' hot path, where a Prisma model call costs more than the SQL.
     await tx.$executeRaw`

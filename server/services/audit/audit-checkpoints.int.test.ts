@@ -46,15 +46,22 @@ async function append(n: number, actor = "test.append") {
 const rewrite = (id: bigint, detail: object) => rewriteAuditRow(su, id, detail);
 const deleteNewest = (n: number) => deleteNewestAuditRows(su, n);
 
-const ids = async () => (await db.auditEvent.findMany({ orderBy: { id: "asc" }, select: { id: true } })).map((r) => r.id);
+const ids = async () =>
+  (await db.auditEvent.findMany({ orderBy: { id: "asc" }, select: { id: true } })).map((r) => r.id);
 
 describe("audit checkpoints", () => {
   it("a clean log verifies against its checkpoints; the key stays in the data dir, mode 600", async () => {
     await append(10);
-    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({ written: true, checkpoint: { seq: 1, rows: 10 } });
+    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({
+      written: true,
+      checkpoint: { seq: 1, rows: 10 },
+    });
     expect(await writeAuditCheckpoint({ db, dataDir })).toEqual({ written: false, reason: "unchanged" });
     await append(5);
-    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({ written: true, checkpoint: { seq: 2, rows: 15 } });
+    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({
+      written: true,
+      checkpoint: { seq: 2, rows: 15 },
+    });
     const r = await verifyAuditChain({ db, dataDir });
     expect(r).toMatchObject({ ok: true, rows: 15, checkpoints: { count: 2, newest: { seq: 2, rows: 15 } } });
     expect(statSync(join(dataDir, "audit-checkpoint-key.pem")).mode & 0o777).toBe(0o600);
@@ -77,7 +84,9 @@ describe("audit checkpoints", () => {
     expect(r.kind).toBe("rewrite");
     expect(r.brokenAt?.id).toBe(all[19]!.toString()); // the row checkpoint 2 committed to
     expect(r.message).toMatch(
-      new RegExp(`^audit row ${all[19]} \\(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC, rollout\\.approve\\) differs from checkpoint 2 of .*: the log was rewritten after that time \\(rows after #${all[9]} \\(checkpoint 1 of .*, which still matches\\) up to #${all[19]} were changed`),
+      new RegExp(
+        `^audit row ${all[19]} \\(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC, rollout\\.approve\\) differs from checkpoint 2 of .*: the log was rewritten after that time \\(rows after #${all[9]} \\(checkpoint 1 of .*, which still matches\\) up to #${all[19]} were changed`,
+      ),
     );
     // The checkpointer does not vouch for the rewritten log.
     const w = await writeAuditCheckpoint({ db, dataDir });
@@ -95,7 +104,9 @@ describe("audit checkpoints", () => {
     expect(r).toMatchObject({ ok: false, kind: "truncation", rows: 5, brokenAt: null });
     if (r.ok) return;
     expect(r.message).toMatch(
-      new RegExp(`^the audit log was truncated: checkpoint 1 of .* counted 8 rows up to audit row ${all[7]} \\(.* UTC, policy\\.activate\\); the database has 5, the newest audit row ${all[4]} \\(`),
+      new RegExp(
+        `^the audit log was truncated: checkpoint 1 of .* counted 8 rows up to audit row ${all[7]} \\(.* UTC, policy\\.activate\\); the database has 5, the newest audit row ${all[4]} \\(`,
+      ),
     );
     // Appending more afterwards does not hide it: the 8th row is now another one.
     await append(4);
@@ -108,7 +119,10 @@ describe("audit checkpoints", () => {
     const file = join(dataDir, CHECKPOINT_FILE);
     writeFileSync(file, readFileSync(file, "utf8") + '{"v":1,"seq":2,"at":"2026-');
     await append(1);
-    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({ written: true, checkpoint: { seq: 2, rows: 3 } });
+    expect(await writeAuditCheckpoint({ db, dataDir })).toMatchObject({
+      written: true,
+      checkpoint: { seq: 2, rows: 3 },
+    });
     const r = await verifyAuditChain({ db, dataDir });
     expect(r).toMatchObject({ ok: false, kind: "checkpoints" });
     if (!r.ok) expect(r.message).toMatch(/line 2 is not a checkpoint \(the file was edited or damaged\)/);
@@ -123,7 +137,8 @@ describe("audit checkpoints", () => {
     writeFileSync(file, good.replace(/"rows":3/, '"rows":2'));
     const r = await verifyAuditChain({ db, dataDir });
     expect(r).toMatchObject({ ok: false, kind: "checkpoints" });
-    if (!r.ok) expect(r.message).toMatch(/line 1 \(checkpoint 1\) is not signed by this console's checkpoint key/);
+    if (!r.ok)
+      expect(r.message).toMatch(/line 1 \(checkpoint 1\) is not signed by this console's checkpoint key/);
     // A signed line removed from the middle leaves a gap in the numbers.
     writeFileSync(file, good);
     for (let i = 0; i < 2; i++) {
@@ -134,7 +149,8 @@ describe("audit checkpoints", () => {
     writeFileSync(file, [lines[0], lines[2]].join("\n") + "\n");
     const gap = await verifyAuditChain({ db, dataDir });
     expect(gap).toMatchObject({ ok: false, kind: "checkpoints" });
-    if (!gap.ok) expect(gap.message).toMatch(/line 2: checkpoint 3 follows checkpoint 1 \(checkpoints were removed/);
+    if (!gap.ok)
+      expect(gap.message).toMatch(/line 2: checkpoint 3 follows checkpoint 1 \(checkpoints were removed/);
   });
 
   it("checkpoints within about a second of an important event, with copies to a webhook and a syslog server; a final one on stop", async () => {
@@ -185,7 +201,10 @@ describe("audit checkpoints", () => {
       syslog.close();
     }
     const { checkpoints } = readAuditCheckpoints(dataDir);
-    expect(checkpoints.map((c) => [c.seq, c.rows, c.lastAction])).toEqual([[1, 1, "user.create"], [2, 2, "rollout.host_step"]]);
+    expect(checkpoints.map((c) => [c.seq, c.rows, c.lastAction])).toEqual([
+      [1, 1, "user.create"],
+      [2, 2, "rollout.host_step"],
+    ]);
     expect(await verifyAuditChain({ db, dataDir })).toMatchObject({ ok: true, rows: 2 });
   });
 });

@@ -4,8 +4,27 @@
 // the newest row's id and hash — and through the hash chain to every row before it — so someone
 // who can rewrite the table (and recompute every hash after an edit) still cannot make the rows
 // agree with a checkpoint written before the edit.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
-import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from "node:crypto";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { canonicalJson } from "./audit-hash";
@@ -40,7 +59,10 @@ export type AuditCheckpoint = z.infer<typeof ZAuditCheckpoint>;
 export type CheckpointKey = { privateKey: KeyObject; publicKey: KeyObject; keyId: string };
 
 function keyIdOf(publicKey: KeyObject): string {
-  return createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(publicKey.export({ type: "spki", format: "der" }))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /** The console's checkpoint key, generated on first use (private key mode 600; the public key beside it for outside verifiers). */
@@ -55,13 +77,17 @@ export function loadCheckpointKey(dataDir: string, opts: { create: boolean }): C
   const privateKey = createPrivateKey(readFileSync(file));
   const publicKey = createPublicKey(privateKey);
   const pub = join(dataDir, PUBLIC_KEY_FILE);
-  if (!existsSync(pub)) writeFileSync(pub, publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644 });
+  if (!existsSync(pub))
+    writeFileSync(pub, publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644 });
   return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
 }
 
 const signedBytes = (c: Omit<AuditCheckpoint, "sig">) => Buffer.from(DOMAIN + canonicalJson(c));
 
-export function signCheckpoint(fields: Omit<AuditCheckpoint, "sig" | "key" | "v">, key: CheckpointKey): AuditCheckpoint {
+export function signCheckpoint(
+  fields: Omit<AuditCheckpoint, "sig" | "key" | "v">,
+  key: CheckpointKey,
+): AuditCheckpoint {
   const unsigned = { v: 1 as const, ...fields, key: key.keyId };
   return { ...unsigned, sig: sign(null, signedBytes(unsigned), key.privateKey).toString("base64") };
 }
@@ -94,7 +120,10 @@ export function lastCheckpoint(dataDir: string): AuditCheckpoint | null {
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
     // A line cut short by a crash is skipped here (verify reports it); the one before it counts.
-    const lines = buf.toString("utf8").split("\n").filter((l) => l.trim());
+    const lines = buf
+      .toString("utf8")
+      .split("\n")
+      .filter((l) => l.trim());
     for (let i = lines.length - 1; i >= 0; i--) {
       try {
         return ZAuditCheckpoint.parse(JSON.parse(lines[i]!));
@@ -128,13 +157,23 @@ export function readAuditCheckpoints(dataDir: string): CheckpointFile {
       } catch {
         return void problems.push(`${where} is not a checkpoint (the file was edited or damaged)`);
       }
-      if (!key) return void problems.push(`${where} cannot be checked: the checkpoint key ${join(dataDir, KEY_FILE)} is missing`);
+      if (!key)
+        return void problems.push(
+          `${where} cannot be checked: the checkpoint key ${join(dataDir, KEY_FILE)} is missing`,
+        );
       const { sig, ...unsigned } = c;
-      if (c.key !== key.keyId || !verify(null, signedBytes(unsigned), key.publicKey, Buffer.from(sig, "base64")))
-        return void problems.push(`${where} (checkpoint ${c.seq}) is not signed by this console's checkpoint key (the file was edited)`);
+      if (
+        c.key !== key.keyId ||
+        !verify(null, signedBytes(unsigned), key.publicKey, Buffer.from(sig, "base64"))
+      )
+        return void problems.push(
+          `${where} (checkpoint ${c.seq}) is not signed by this console's checkpoint key (the file was edited)`,
+        );
       const before = checkpoints[checkpoints.length - 1];
       if (before && c.seq !== before.seq + 1)
-        problems.push(`${where}: checkpoint ${c.seq} follows checkpoint ${before.seq} (checkpoints were removed from or reordered in the file)`);
+        problems.push(
+          `${where}: checkpoint ${c.seq} follows checkpoint ${before.seq} (checkpoints were removed from or reordered in the file)`,
+        );
       checkpoints.push(c);
     });
   return { checkpoints, problems };

@@ -36,7 +36,12 @@ describe("audit log", () => {
   it("keeps a valid chain under 60 concurrent appends from two clients", async () => {
     await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        appendAudit(i % 2 ? db : db2, { actorId: null, action: "test.append", target: `n:${i}`, detail: { i, nested: { b: 1, a: [1, "x"] } } }),
+        appendAudit(i % 2 ? db : db2, {
+          actorId: null,
+          action: "test.append",
+          target: `n:${i}`,
+          detail: { i, nested: { b: 1, a: [1, "x"] } },
+        }),
       ),
     );
     const report = await verifyAuditChain({ db });
@@ -44,14 +49,18 @@ describe("audit log", () => {
   });
 
   it("refuses UPDATE, DELETE and TRUNCATE from the application's connection, and from the owner's (trigger)", async () => {
-    await expect(sql.query(`UPDATE audit_events SET action = 'x.y' WHERE id = 1`)).rejects.toThrow(/permission denied/);
+    await expect(sql.query(`UPDATE audit_events SET action = 'x.y' WHERE id = 1`)).rejects.toThrow(
+      /permission denied/,
+    );
     await expect(sql.query(`DELETE FROM audit_events WHERE id = 1`)).rejects.toThrow(/permission denied/);
     await expect(sql.query(`TRUNCATE audit_events`)).rejects.toThrow(/permission denied/);
     await expect(db.auditEvent.deleteMany({})).rejects.toThrow();
     const owner = new pg.Client({ connectionString: t.ownerUrl });
     await owner.connect();
     try {
-      await expect(owner.query(`UPDATE audit_events SET action = 'x.y' WHERE id = 1`)).rejects.toThrow(/append-only/);
+      await expect(owner.query(`UPDATE audit_events SET action = 'x.y' WHERE id = 1`)).rejects.toThrow(
+        /append-only/,
+      );
       await expect(owner.query(`DELETE FROM audit_events WHERE id = 1`)).rejects.toThrow(/append-only/);
       await expect(owner.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
     } finally {
@@ -67,8 +76,18 @@ describe("audit log", () => {
     const byTarget = await listAuditEvents({ db, filter: { target: "n:1" }, limit: 100 });
     expect(byTarget.items.length).toBe(11); // n:1, n:10..n:19
     const page1 = await listAuditEvents({ db, filter: { action: "test.append" }, limit: 25 });
-    const page2 = await listAuditEvents({ db, filter: { action: "test.append" }, limit: 25, cursor: page1.nextCursor! });
-    const page3 = await listAuditEvents({ db, filter: { action: "test.append" }, limit: 25, cursor: page2.nextCursor! });
+    const page2 = await listAuditEvents({
+      db,
+      filter: { action: "test.append" },
+      limit: 25,
+      cursor: page1.nextCursor!,
+    });
+    const page3 = await listAuditEvents({
+      db,
+      filter: { action: "test.append" },
+      limit: 25,
+      cursor: page2.nextCursor!,
+    });
     expect(page1.items.length + page2.items.length + page3.items.length).toBe(60);
     expect(page3.nextCursor).toBeNull();
     const future = await listAuditEvents({ db, filter: { from: new Date(Date.now() + 60_000) }, limit: 10 });
@@ -93,7 +112,8 @@ describe("audit log", () => {
     const t2 = await createTestDatabase();
     const d = createDb(t2.url);
     try {
-      for (let i = 0; i < 5; i++) await appendAudit(d, { actorId: null, action: "test.append", detail: { i } });
+      for (let i = 0; i < 5; i++)
+        await appendAudit(d, { actorId: null, action: "test.append", detail: { i } });
       const rows = await d.auditEvent.findMany({ orderBy: { id: "asc" } });
       const c = new pg.Client({ connectionString: t2.superuserUrl });
       await c.connect();

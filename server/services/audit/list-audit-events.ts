@@ -42,8 +42,19 @@ export async function listAuditEvents({
   limit: number;
 }): Promise<{ items: AuditEventItem[]; nextCursor: string | null }> {
   const where: Prisma.AuditEventWhereInput[] = [];
-  if (filter.actor) where.push({ OR: [{ actorId: filter.actor }, { actor: { contains: likeLiteral(filter.actor), mode: "insensitive" } }] });
-  if (filter.action) where.push(filter.action.endsWith(".") ? { action: { startsWith: likeLiteral(filter.action) } } : { action: filter.action });
+  if (filter.actor)
+    where.push({
+      OR: [
+        { actorId: filter.actor },
+        { actor: { contains: likeLiteral(filter.actor), mode: "insensitive" } },
+      ],
+    });
+  if (filter.action)
+    where.push(
+      filter.action.endsWith(".")
+        ? { action: { startsWith: likeLiteral(filter.action) } }
+        : { action: filter.action },
+    );
   if (filter.target) where.push({ target: { contains: likeLiteral(filter.target), mode: "insensitive" } });
   if (filter.from) where.push({ at: { gte: filter.from } });
   if (filter.to) where.push({ at: { lt: filter.to } });
@@ -56,7 +67,11 @@ export async function listAuditEvents({
   });
   const page = rows.slice(0, limit);
   return {
-    items: page.map((r) => ({ ...r, id: r.id.toString(), detail: (r.detail ?? {}) as Record<string, unknown> })),
+    items: page.map((r) => ({
+      ...r,
+      id: r.id.toString(),
+      detail: (r.detail ?? {}) as Record<string, unknown>,
+    })),
     nextCursor: rows.length > limit ? page[page.length - 1]!.id.toString() : null,
   };
 }

@@ -8,7 +8,10 @@ import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
 import { writeAuditCheckpoint } from "./write-audit-checkpoint";
 
-export type AuditCheckpointer = { stop(): Promise<void>; /** Resolves after the next checkpoint attempt (tests). */ flush(): Promise<void> };
+export type AuditCheckpointer = {
+  stop(): Promise<void>;
+  /** Resolves after the next checkpoint attempt (tests). */ flush(): Promise<void>;
+};
 
 const PROMPT_MS = 1_000;
 
@@ -50,14 +53,21 @@ export async function startAuditCheckpointer(o: {
   const send = async (line: string) => {
     const target = syslogArgs(o.syslog);
     if (target) {
-      const p = spawn("logger", ["-t", "keel-audit", "-p", "auth.notice", ...target, "--", line], { stdio: ["ignore", "ignore", "pipe"] });
+      const p = spawn("logger", ["-t", "keel-audit", "-p", "auth.notice", ...target, "--", line], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       let err = "";
       p.stderr.on("data", (b: Buffer) => (err += b.toString()));
       p.once("error", (e) => log(`syslog (logger): ${e.message}`));
       p.once("exit", (code) => void (code && log(`syslog (logger) exited ${code}: ${err.trim()}`)));
     }
     if (o.webhookUrl) {
-      await fetch(o.webhookUrl, { method: "POST", headers: { "content-type": "application/json" }, body: line, signal: AbortSignal.timeout(5_000) })
+      await fetch(o.webhookUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: line,
+        signal: AbortSignal.timeout(5_000),
+      })
         .then((res) => void (res.ok || log(`webhook ${o.webhookUrl} answered ${res.status}`)))
         .catch((e: unknown) => log(`webhook ${o.webhookUrl}: ${(e as Error).message}`));
     }
@@ -68,7 +78,9 @@ export async function startAuditCheckpointer(o: {
   const listener = new pg.Client({ connectionString: o.databaseUrl });
   listener.on("notification", prompt);
   // A dropped LISTEN connection only delays checkpoints to the interval; say so once.
-  listener.on("error", (e) => log(`listening for audit events: ${e.message}; checkpoints continue every ${o.intervalSeconds} s`));
+  listener.on("error", (e) =>
+    log(`listening for audit events: ${e.message}; checkpoints continue every ${o.intervalSeconds} s`),
+  );
   await listener.connect();
   await listener.query("LISTEN keel_audit");
   const timer = setInterval(() => void once(), o.intervalSeconds * 1000);

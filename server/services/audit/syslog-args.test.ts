@@ -14,6 +14,8 @@ describe("KEEL_AUDIT_SYSLOG", () => {
   });
   it("refuses what logger could not use, naming the variable", () => {
     for (const bad of ["yes", "udp://host", "http://logs:514", "udp://a b:514", "tcp://host:514/x"])
-      expect(() => parseEnv({ KEEL_AUDIT_SYSLOG: bad }), bad).toThrow(/KEEL_AUDIT_SYSLOG: must be local, udp:\/\/host:port or tcp:\/\/host:port/);
+      expect(() => parseEnv({ KEEL_AUDIT_SYSLOG: bad }), bad).toThrow(
+        /KEEL_AUDIT_SYSLOG: must be local, udp:\/\/host:port or tcp:\/\/host:port/,
+      );
   });
 });

@@ -26,13 +26,27 @@ export type AuditChainReport =
 
 const PAGE = 1000;
 
-type Row = { id: bigint; at: Date; actorId: string | null; actor: string | null; action: string; target: string | null; detail: unknown; prevHash: string; hash: string };
+type Row = {
+  id: bigint;
+  at: Date;
+  actorId: string | null;
+  actor: string | null;
+  action: string;
+  target: string | null;
+  detail: unknown;
+  prevHash: string;
+  hash: string;
+};
 
 /** The rows after `afterId` in id order, a page at a time. */
 export async function* auditRows(db: PrismaClient, afterId?: bigint): AsyncGenerator<Row> {
   let after = afterId;
   for (;;) {
-    const page = await db.auditEvent.findMany({ where: after === undefined ? {} : { id: { gt: after } }, orderBy: { id: "asc" }, take: PAGE });
+    const page = await db.auditEvent.findMany({
+      where: after === undefined ? {} : { id: { gt: after } },
+      orderBy: { id: "asc" },
+      take: PAGE,
+    });
     yield* page;
     if (page.length < PAGE) return;
     after = page[page.length - 1]!.id;
@@ -40,19 +54,45 @@ export async function* auditRows(db: PrismaClient, afterId?: bigint): AsyncGener
 }
 
 /** "2026-12-05 13:02:07 UTC" */
-export const when = (d: Date | string) => new Date(d).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+export const when = (d: Date | string) =>
+  new Date(d)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, " UTC");
 const describeRow = (id: string, at: Date | string, action: string, actor: string | null) =>
   `audit row ${id} (${when(at)}, ${action}${actor ? ` by ${actor}` : ""})`;
 const cpName = (c: AuditCheckpoint) => `checkpoint ${c.seq} of ${when(c.at)}`;
 
-export async function verifyAuditChain({ db, dataDir }: { db: PrismaClient; dataDir?: string }): Promise<AuditChainReport> {
+export async function verifyAuditChain({
+  db,
+  dataDir,
+}: {
+  db: PrismaClient;
+  dataDir?: string;
+}): Promise<AuditChainReport> {
   const file = dataDir ? readAuditCheckpoints(dataDir) : { checkpoints: [], problems: [] };
   // Ordered by the row count they commit to; the same count twice must agree anyway.
   const cps = [...file.checkpoints].sort((a, b) => a.rows - b.rows || a.seq - b.seq);
-  const newest = file.checkpoints.reduce<AuditCheckpoint | null>((n, c) => (!n || c.seq > n.seq ? c : n), null);
-  const checkpoints: CheckpointSummary = { count: cps.length, newest: newest && { seq: newest.seq, at: new Date(newest.at), rows: newest.rows } };
-  const fail = (kind: ProblemKind, message: string, rows: number, brokenAt: Extract<AuditChainReport, { ok: false }>["brokenAt"] = null): AuditChainReport => ({
-    ok: false, kind, message, rows, brokenAt, checkpoints,
+  const newest = file.checkpoints.reduce<AuditCheckpoint | null>(
+    (n, c) => (!n || c.seq > n.seq ? c : n),
+    null,
+  );
+  const checkpoints: CheckpointSummary = {
+    count: cps.length,
+    newest: newest && { seq: newest.seq, at: new Date(newest.at), rows: newest.rows },
+  };
+  const fail = (
+    kind: ProblemKind,
+    message: string,
+    rows: number,
+    brokenAt: Extract<AuditChainReport, { ok: false }>["brokenAt"] = null,
+  ): AuditChainReport => ({
+    ok: false,
+    kind,
+    message,
+    rows,
+    brokenAt,
+    checkpoints,
   });
   if (file.problems.length) return fail("checkpoints", file.problems.join("; "), 0);
 
@@ -65,11 +105,21 @@ export async function verifyAuditChain({ db, dataDir }: { db: PrismaClient; data
     const brokenAt = (reason: string) => ({ id: r.id.toString(), action: r.action, at: r.at, reason });
     if (r.prevHash !== prev) {
       const reason = "its link to the previous row does not match (a row before it was removed or changed)";
-      return fail("chain", `audit chain BROKEN at event #${r.id} (${r.action}, ${r.at.toISOString()}): ${reason}; ${rows} events before it verified`, rows, brokenAt(reason));
+      return fail(
+        "chain",
+        `audit chain BROKEN at event #${r.id} (${r.action}, ${r.at.toISOString()}): ${reason}; ${rows} events before it verified`,
+        rows,
+        brokenAt(reason),
+      );
     }
     if (auditRowHash(prev, r) !== r.hash) {
       const reason = "its contents do not match its hash (the row was altered)";
-      return fail("chain", `audit chain BROKEN at event #${r.id} (${r.action}, ${r.at.toISOString()}): ${reason}; ${rows} events before it verified`, rows, brokenAt(reason));
+      return fail(
+        "chain",
+        `audit chain BROKEN at event #${r.id} (${r.action}, ${r.at.toISOString()}): ${reason}; ${rows} events before it verified`,
+        rows,
+        brokenAt(reason),
+      );
     }
     prev = r.hash;
     rows++;
@@ -80,8 +130,13 @@ export async function verifyAuditChain({ db, dataDir }: { db: PrismaClient; data
         matched = c;
         continue;
       }
-      const since = matched ? `rows after #${matched.lastId} (${cpName(matched)}, which still matches)` : `rows from the first one`;
-      const differs = c.lastId === r.id.toString() ? `differs from ${cpName(c)}` : `stands where ${cpName(c)} had row ${c.lastId} (${c.lastAction}, ${when(c.lastAt)})`;
+      const since = matched
+        ? `rows after #${matched.lastId} (${cpName(matched)}, which still matches)`
+        : `rows from the first one`;
+      const differs =
+        c.lastId === r.id.toString()
+          ? `differs from ${cpName(c)}`
+          : `stands where ${cpName(c)} had row ${c.lastId} (${c.lastAction}, ${when(c.lastAt)})`;
       return fail(
         "rewrite",
         `${describeRow(r.id.toString(), r.at, r.action, r.actor)} ${differs}: the log was rewritten after that time (${since} up to #${c.lastId} were changed or removed, and the hashes after them recomputed)`,
@@ -92,7 +147,9 @@ export async function verifyAuditChain({ db, dataDir }: { db: PrismaClient; data
   }
   if (next < cps.length) {
     const c = cps[next]!;
-    const have = last ? `the database has ${rows}, the newest ${describeRow(last.id.toString(), last.at, last.action, last.actor)}` : "the database has none";
+    const have = last
+      ? `the database has ${rows}, the newest ${describeRow(last.id.toString(), last.at, last.action, last.actor)}`
+      : "the database has none";
     return fail(
       "truncation",
       `the audit log was truncated: ${cpName(c)} counted ${c.rows} rows up to ${describeRow(c.lastId, c.lastAt, c.lastAction, c.lastActor)}; ${have}: rows after it were deleted`,

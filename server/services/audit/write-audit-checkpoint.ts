@@ -4,7 +4,13 @@
 // writes nothing and says what it found (`keel audit verify` names the row).
 import type { PrismaClient } from "@prisma/client";
 import { auditRowHash, GENESIS_HASH } from "./audit-hash";
-import { appendCheckpoint, lastCheckpoint, loadCheckpointKey, signCheckpoint, type AuditCheckpoint } from "./audit-checkpoints";
+import {
+  appendCheckpoint,
+  lastCheckpoint,
+  loadCheckpointKey,
+  signCheckpoint,
+  type AuditCheckpoint,
+} from "./audit-checkpoints";
 import { auditRows } from "./verify-audit-chain";
 
 export type CheckpointOutcome =
@@ -29,7 +35,11 @@ export async function writeAuditCheckpoint({
   if (prev) {
     const at = await db.auditEvent.findUnique({ where: { id: BigInt(prev.lastId) }, select: { hash: true } });
     if (at?.hash !== prev.head)
-      return { written: false, reason: "tampered", problem: `audit row ${prev.lastId} ${at ? "no longer has the hash" : "is gone, which"} checkpoint ${prev.seq} committed to: run keel audit verify` };
+      return {
+        written: false,
+        reason: "tampered",
+        problem: `audit row ${prev.lastId} ${at ? "no longer has the hash" : "is gone, which"} checkpoint ${prev.seq} committed to: run keel audit verify`,
+      };
     head = prev.head;
     rows = prev.rows;
     after = BigInt(prev.lastId);
@@ -37,7 +47,11 @@ export async function writeAuditCheckpoint({
   let last: { id: bigint; at: Date; action: string; actor: string | null } | null = null;
   for await (const r of auditRows(db, after)) {
     if (r.prevHash !== head || auditRowHash(head, r) !== r.hash)
-      return { written: false, reason: "tampered", problem: `audit row ${r.id} does not extend the chain${prev ? ` of checkpoint ${prev.seq}` : ""}: run keel audit verify` };
+      return {
+        written: false,
+        reason: "tampered",
+        problem: `audit row ${r.id} does not extend the chain${prev ? ` of checkpoint ${prev.seq}` : ""}: run keel audit verify`,
+      };
     head = r.hash;
     rows++;
     last = r;

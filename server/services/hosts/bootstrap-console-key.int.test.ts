@@ -44,7 +44,11 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   db = createDb(tdb.url);
   const person = async (email: string, roles: Role[]) => {
-    const { user } = await createUser({ db, actorId: null, input: { email, name: email, roles, password: "correct horse battery staple" } });
+    const { user } = await createUser({
+      db,
+      actorId: null,
+      input: { email, name: email, roles, password: "correct horse battery staple" },
+    });
     return createCaller(createContextInner({ db, user: { id: user.id, email, name: email, roles } }));
   };
   // A policy under which enrolling a prod host needs an approver.
@@ -60,7 +64,15 @@ permit (principal, action == Keel::Action::"enroll_host", resource) when { conte
 `,
   };
   await db.policyVersion.update({ where: { version: current.version }, data: { state: "superseded" } });
-  await db.policyVersion.create({ data: { version: current.version + 1, document, digest: policyDigest(document), state: "active", activatedAt: new Date() } });
+  await db.policyVersion.create({
+    data: {
+      version: current.version + 1,
+      document,
+      digest: policyDigest(document),
+      state: "active",
+      activatedAt: new Date(),
+    },
+  });
   admin = await person("admin@boot.test", ["admin"]);
   operator = await person("op@boot.test", ["operator"]);
 }, 600_000);
@@ -76,9 +88,25 @@ afterAll(async () => {
 }, 300_000);
 
 const h = () => inv.hosts[0]!;
-const base = (user = "root") => ({ name: h().name, address: h().address, port: h().port, user, acceptedFingerprint: h().hostKeyFingerprint });
+const base = (user = "root") => ({
+  name: h().name,
+  address: h().address,
+  port: h().port,
+  user,
+  acceptedFingerprint: h().hostKeyFingerprint,
+});
 const asConsole = (user = "root") =>
-  connect({ name: h().name, address: h().address, port: h().port, user, privateKey: consoleKey, pinnedFingerprint: h().hostKeyFingerprint }, { limits: { connectAttempts: 1 } });
+  connect(
+    {
+      name: h().name,
+      address: h().address,
+      port: h().port,
+      user,
+      privateKey: consoleKey,
+      pinnedFingerprint: h().hostKeyFingerprint,
+    },
+    { limits: { connectAttempts: 1 } },
+  );
 
 describe("bootstrap enrollment (ssh-copy-id style)", () => {
   it("installs the console's key with the admin's key or a one-time password, once, and stores no secret", async () => {
@@ -86,33 +114,60 @@ describe("bootstrap enrollment (ssh-copy-id style)", () => {
 
     // A host presenting another key gets no credential.
     const otherFp = "SHA256:" + "A".repeat(43);
-    await expect(admin.hosts.bootstrapKey({ ...base(), acceptedFingerprint: otherFp, credential: { privateKey: adminKey } })).rejects.toThrow(/not the accepted .*No credential was sent/);
+    await expect(
+      admin.hosts.bootstrapKey({
+        ...base(),
+        acceptedFingerprint: otherFp,
+        credential: { privateKey: adminKey },
+      }),
+    ).rejects.toThrow(/not the accepted .*No credential was sent/);
     // A key the host does not trust installs nothing.
     const stranger = utils.generateKeyPairSync("ed25519").private;
-    await expect(admin.hosts.bootstrapKey({ ...base(), credential: { privateKey: stranger } })).rejects.toThrow(/refused the private key for root/);
-    await expect(admin.hosts.bootstrapKey({ ...base(), credential: { privateKey: "not a key" } })).rejects.toThrow(/could not be read/);
+    await expect(
+      admin.hosts.bootstrapKey({ ...base(), credential: { privateKey: stranger } }),
+    ).rejects.toThrow(/refused the private key for root/);
+    await expect(
+      admin.hosts.bootstrapKey({ ...base(), credential: { privateKey: "not a key" } }),
+    ).rejects.toThrow(/could not be read/);
     // Only admins, and only what the policy allows now (prod needs approval, which a secret cannot wait for).
-    await expect(operator.hosts.bootstrapKey({ ...base(), credential: { privateKey: adminKey } })).rejects.toThrow();
-    await expect(admin.hosts.bootstrapKey({ ...base(), environment: "prod", credential: { privateKey: adminKey } })).rejects.toThrow(/cannot wait for approval/);
+    await expect(
+      operator.hosts.bootstrapKey({ ...base(), credential: { privateKey: adminKey } }),
+    ).rejects.toThrow();
+    await expect(
+      admin.hosts.bootstrapKey({ ...base(), environment: "prod", credential: { privateKey: adminKey } }),
+    ).rejects.toThrow(/cannot wait for approval/);
     await expect(asConsole()).rejects.toThrow(/refused the console's SSH key/);
 
-    expect(await admin.hosts.bootstrapKey({ ...base(), credential: { privateKey: adminKey } })).toEqual({ name: h().name, added: true, method: "private key" });
+    expect(await admin.hosts.bootstrapKey({ ...base(), credential: { privateKey: adminKey } })).toEqual({
+      name: h().name,
+      added: true,
+      method: "private key",
+    });
     const c = await asConsole();
     expect((await c.exec(["id", "-u"])).stdout.toString().trim()).toBe("0");
     await c.close();
-    expect(await admin.hosts.bootstrapKey({ ...base(), credential: { privateKey: adminKey } })).toMatchObject({ added: false });
+    expect(await admin.hosts.bootstrapKey({ ...base(), credential: { privateKey: adminKey } })).toMatchObject(
+      { added: false },
+    );
 
     // A one-time password for the sudo user (sshd checks it; root may not log in with one).
     const hash = execFileSync("openssl", ["passwd", "-6", PASSWORD]).toString().trim();
     execFileSync("usermod", ["-p", hash, inv.sudoUser]);
-    await expect(admin.hosts.bootstrapKey({ ...base(inv.sudoUser), credential: { password: "wrong" } })).rejects.toThrow(/refused the password/);
-    expect(await admin.hosts.bootstrapKey({ ...base(inv.sudoUser), credential: { password: PASSWORD } })).toMatchObject({ added: true, method: "password" });
+    await expect(
+      admin.hosts.bootstrapKey({ ...base(inv.sudoUser), credential: { password: "wrong" } }),
+    ).rejects.toThrow(/refused the password/);
+    expect(
+      await admin.hosts.bootstrapKey({ ...base(inv.sudoUser), credential: { password: PASSWORD } }),
+    ).toMatchObject({ added: true, method: "password" });
     execFileSync("usermod", ["-p", "*", inv.sudoUser]);
     const s = await asConsole(inv.sudoUser);
     expect((await s.exec(["id", "-un"])).stdout.toString().trim()).toBe(inv.sudoUser);
     await s.close();
 
-    const rows = await db.auditEvent.findMany({ where: { action: { startsWith: "host.console_key" } }, orderBy: { id: "asc" } });
+    const rows = await db.auditEvent.findMany({
+      where: { action: { startsWith: "host.console_key" } },
+      orderBy: { id: "asc" },
+    });
     expect(rows.map((r) => r.action)).toEqual([
       "host.console_key_failed", // host key
       "host.console_key_failed", // stranger key

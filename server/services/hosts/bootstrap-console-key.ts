@@ -33,8 +33,17 @@ export async function bootstrapConsoleKey(
     summary: `install the console's SSH key on ${req.name} (${req.address}) with a one-time ${method}, to enroll it`,
   });
   const publicKey = deps.consolePublicKey();
-  if (!publicKey) throw new AppError("PRECONDITION_FAILED", { message: "the console has no SSH key yet: it makes one when it starts (npm start)" });
-  const detail = { address: req.address, port: req.port, user: req.user, fingerprint: req.acceptedFingerprint, method };
+  if (!publicKey)
+    throw new AppError("PRECONDITION_FAILED", {
+      message: "the console has no SSH key yet: it makes one when it starts (npm start)",
+    });
+  const detail = {
+    address: req.address,
+    port: req.port,
+    user: req.user,
+    fingerprint: req.acceptedFingerprint,
+    method,
+  };
   try {
     const r = await (deps.install ?? installConsoleKey)(
       { name: req.name, address: req.address, port: req.port, user: req.user },
@@ -42,15 +51,32 @@ export async function bootstrapConsoleKey(
       credential,
       publicKey,
     );
-    await appendAudit(deps.db, { actorId: actor.id, action: "host.console_key_installed", target: `host:${req.name}`, detail: { ...detail, added: r.added } });
+    await appendAudit(deps.db, {
+      actorId: actor.id,
+      action: "host.console_key_installed",
+      target: `host:${req.name}`,
+      detail: { ...detail, added: r.added },
+    });
     return { name: req.name, added: r.added, method };
   } catch (e) {
     const message = (e as Error).message;
-    await appendAudit(deps.db, { actorId: actor.id, action: "host.console_key_failed", target: `host:${req.name}`, detail: { ...detail, error: message } });
-    const code = (e as { code?: string }).code;
-    throw new AppError(code === "HOST_KEY_UNKNOWN" ? "HOST_KEY_MISMATCH" : code === "INVALID_ARGUMENT" || code === "AUTH_FAILED" ? "BAD_REQUEST" : "HOST_UNREACHABLE", {
-      message: `${message} Nothing was enrolled.`,
-      cause: e,
+    await appendAudit(deps.db, {
+      actorId: actor.id,
+      action: "host.console_key_failed",
+      target: `host:${req.name}`,
+      detail: { ...detail, error: message },
     });
+    const code = (e as { code?: string }).code;
+    throw new AppError(
+      code === "HOST_KEY_UNKNOWN"
+        ? "HOST_KEY_MISMATCH"
+        : code === "INVALID_ARGUMENT" || code === "AUTH_FAILED"
+          ? "BAD_REQUEST"
+          : "HOST_UNREACHABLE",
+      {
+        message: `${message} Nothing was enrolled.`,
+        cause: e,
+      },
+    );
   }
 }

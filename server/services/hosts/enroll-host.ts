@@ -9,7 +9,13 @@ import { refreshHost, type RefreshResult } from "../inventory/refresh-host";
 import { now, type InventoryDeps, type TrustedKeyFile } from "../inventory/types";
 import { ZEnrollHostRequest, type TEnrollHostRequest } from "./host-input";
 
-export type EnrollHostResult = { id: string; name: string; keysInstalled: number | null; warning: string | null; refresh: RefreshResult | null };
+export type EnrollHostResult = {
+  id: string;
+  name: string;
+  keysInstalled: number | null;
+  warning: string | null;
+  refresh: RefreshResult | null;
+};
 
 export async function enrollHost(
   deps: InventoryDeps & { trustedKeys?: () => Promise<TrustedKeyFile[]> },
@@ -20,9 +26,14 @@ export async function enrollHost(
   if (await deps.db.host.findUnique({ where: { name: req.name }, select: { id: true } }))
     throw new AppError("CONFLICT", { message: `a host named ${req.name} is already enrolled` });
   if (deps.ssh) {
-    const seen = await deps.ssh.fetchHostKey({ name: req.name, address: req.address, port: req.port }).catch((e: Error) => {
-      throw new AppError("HOST_UNREACHABLE", { message: `could not read the host key of ${req.name} (${req.address}:${req.port}): ${e.message}`, cause: e });
-    });
+    const seen = await deps.ssh
+      .fetchHostKey({ name: req.name, address: req.address, port: req.port })
+      .catch((e: Error) => {
+        throw new AppError("HOST_UNREACHABLE", {
+          message: `could not read the host key of ${req.name} (${req.address}:${req.port}): ${e.message}`,
+          cause: e,
+        });
+      });
     if (seen.fingerprint !== req.acceptedFingerprint)
       throw new AppError("HOST_KEY_MISMATCH", {
         message: `${req.name} now presents ${seen.fingerprint}, not the accepted ${req.acceptedFingerprint}. Nothing was enrolled; fetch the fingerprint again and compare it with the host.`,
@@ -49,13 +60,27 @@ export async function enrollHost(
         select: { id: true },
       });
       await tx.hostEvent.create({
-        data: { hostId: h.id, at, kind: "host.enrolled", message: `enrolled with host key ${req.acceptedFingerprint}${via ? ` (${via})` : ""}`, actorId },
+        data: {
+          hostId: h.id,
+          at,
+          kind: "host.enrolled",
+          message: `enrolled with host key ${req.acceptedFingerprint}${via ? ` (${via})` : ""}`,
+          actorId,
+        },
       });
       await appendAudit(tx, {
         actorId,
         action: "host.enroll",
         target: `host:${req.name}`,
-        detail: { address: req.address, port: req.port, user: req.user, fingerprint: req.acceptedFingerprint, environment: req.environment ?? null, labels: req.labels, via: via ?? "console" },
+        detail: {
+          address: req.address,
+          port: req.port,
+          user: req.user,
+          fingerprint: req.acceptedFingerprint,
+          environment: req.environment ?? null,
+          labels: req.labels,
+          via: via ?? "console",
+        },
       });
       return h.id;
     });
@@ -71,14 +96,30 @@ export async function enrollHost(
     const keys = await deps.trustedKeys();
     try {
       await deps.ssh.installTrustedKeys(
-        { name: req.name, address: req.address, port: req.port, user: req.user, fingerprint: req.acceptedFingerprint, sudoMode: req.sudoMode },
+        {
+          name: req.name,
+          address: req.address,
+          port: req.port,
+          user: req.user,
+          fingerprint: req.acceptedFingerprint,
+          sudoMode: req.sudoMode,
+        },
         keys,
       );
       keysInstalled = keys.length;
-      await deps.db.hostEvent.create({ data: { hostId: id, kind: "host.keys_installed", message: `${keys.length} release-signing key(s) installed`, actorId } });
+      await deps.db.hostEvent.create({
+        data: {
+          hostId: id,
+          kind: "host.keys_installed",
+          message: `${keys.length} release-signing key(s) installed`,
+          actorId,
+        },
+      });
     } catch (e) {
       warning = `${req.name} is enrolled, but installing the release-signing keys failed: ${(e as Error).message}`;
-      await deps.db.hostEvent.create({ data: { hostId: id, kind: "host.keys_failed", message: warning, actorId } });
+      await deps.db.hostEvent.create({
+        data: { hostId: id, kind: "host.keys_failed", message: warning, actorId },
+      });
     }
   }
   const refreshed = refresh && deps.ssh ? await refreshHost(deps, id) : null;

@@ -4,8 +4,12 @@ import { AppError } from "@/server/errors";
 import type { InventoryDeps } from "../inventory/types";
 import { ZAddress } from "./host-input";
 
-export async function fetchHostKey(deps: InventoryDeps, input: { address: string; port: number; name?: string }) {
-  if (!deps.ssh) throw new AppError("PRECONDITION_FAILED", { message: "fetching a host key needs the SSH layer" });
+export async function fetchHostKey(
+  deps: InventoryDeps,
+  input: { address: string; port: number; name?: string },
+) {
+  if (!deps.ssh)
+    throw new AppError("PRECONDITION_FAILED", { message: "fetching a host key needs the SSH layer" });
   const address = ZAddress.parse(input.address);
   try {
     const r = await deps.ssh.fetchHostKey({ name: input.name || address, address, port: input.port });

@@ -4,7 +4,8 @@ import { z } from "zod";
 import { ZEnvironment, ZLabels } from "../inventory/types";
 
 export const HOST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const ADDRESS_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|[0-9A-Fa-f:.]{2,45})$/;
+const ADDRESS_RE =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|[0-9A-Fa-f:.]{2,45})$/;
 
 export const ZHostName = z.string().regex(HOST_NAME_RE, "host names are letters, digits, . _ - (up to 63)");
 export const ZAddress = z.string().max(253).regex(ADDRESS_RE, "an IP address or DNS name");

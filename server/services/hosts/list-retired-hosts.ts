@@ -4,9 +4,20 @@ import { Prisma } from "@prisma/client";
 import { likePattern } from "../inventory/host-filter-sql";
 import type { InventoryDeps } from "../inventory/types";
 
-export type RetiredHostRow = { id: string; name: string; address: string; environment: string | null; createdAt: Date; retiredAt: Date; retiredBy: string | null };
+export type RetiredHostRow = {
+  id: string;
+  name: string;
+  address: string;
+  environment: string | null;
+  createdAt: Date;
+  retiredAt: Date;
+  retiredBy: string | null;
+};
 
-export async function listRetiredHosts(deps: InventoryDeps, input: { q?: string; limit?: number } = {}): Promise<RetiredHostRow[]> {
+export async function listRetiredHosts(
+  deps: InventoryDeps,
+  input: { q?: string; limit?: number } = {},
+): Promise<RetiredHostRow[]> {
   const q = input.q?.trim();
   return deps.db.$queryRaw<RetiredHostRow[]>(Prisma.sql`
     SELECT h.id, h.name, h.address, h.environment, h.created_at AS "createdAt", retired_at AS "retiredAt",

@@ -9,18 +9,43 @@ const rsa = Buffer.from("AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7", "base64");
 describe("bulk import parsers", () => {
   it("reads the lab inventory with fingerprints and tags hosts with the lab name", () => {
     const r = parseLabInventory(
-      JSON.stringify({ lab: "inv", hosts: [{ name: "inv-1", address: "10.0.0.2", port: 22, user: "root", hostKeyFingerprint: fp }] }),
+      JSON.stringify({
+        lab: "inv",
+        hosts: [{ name: "inv-1", address: "10.0.0.2", port: 22, user: "root", hostKeyFingerprint: fp }],
+      }),
     );
     expect(r.problems).toEqual([]);
-    expect(r.entries).toEqual([{ name: "inv-1", address: "10.0.0.2", port: 22, user: "root", fingerprint: fp, labels: { lab: "inv" } }]);
+    expect(r.entries).toEqual([
+      { name: "inv-1", address: "10.0.0.2", port: 22, user: "root", fingerprint: fp, labels: { lab: "inv" } },
+    ]);
     expect(parseLabInventory("{").problems[0]).toMatch(/not JSON/);
   });
 
   it("reads CSV with quoted fields, labels and defaults, and reports bad lines", () => {
-    const r = parseHostsCsv(`Name,Address,Port,Labels,Env\nweb-1,10.0.0.5,2222,"role=web,tier=front",prod\ndb-1,10.0.0.6,,,\nbad,10.0.0.7,,broken,\n`);
+    const r = parseHostsCsv(
+      `Name,Address,Port,Labels,Env\nweb-1,10.0.0.5,2222,"role=web,tier=front",prod\ndb-1,10.0.0.6,,,\nbad,10.0.0.7,,broken,\n`,
+    );
     expect(r.entries).toEqual([
-      { name: "web-1", address: "10.0.0.5", port: 2222, user: "root", fingerprint: null, environment: "prod", labels: { role: "web", tier: "front" }, sudoMode: "none" },
-      { name: "db-1", address: "10.0.0.6", port: 22, user: "root", fingerprint: null, environment: null, labels: {}, sudoMode: "none" },
+      {
+        name: "web-1",
+        address: "10.0.0.5",
+        port: 2222,
+        user: "root",
+        fingerprint: null,
+        environment: "prod",
+        labels: { role: "web", tier: "front" },
+        sudoMode: "none",
+      },
+      {
+        name: "db-1",
+        address: "10.0.0.6",
+        port: 22,
+        user: "root",
+        fingerprint: null,
+        environment: null,
+        labels: {},
+        sudoMode: "none",
+      },
     ]);
     expect(r.problems).toEqual(['line 4: label "broken" is not key=value']);
   });

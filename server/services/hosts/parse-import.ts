@@ -15,12 +15,14 @@ export function parseLabInventory(text: string): ParsedImport {
     return { entries: [], problems: [`not JSON: ${(e as Error).message}`] };
   }
   const hosts = (doc as { hosts?: unknown })?.hosts;
-  if (!Array.isArray(hosts)) return { entries: [], problems: ["no `hosts` array: is this a lab inventory file?"] };
+  if (!Array.isArray(hosts))
+    return { entries: [], problems: ["no `hosts` array: is this a lab inventory file?"] };
   const lab = (doc as { lab?: unknown }).lab;
   const entries: TImportEntry[] = [];
   const problems: string[] = [];
   hosts.forEach((h: Record<string, unknown>, i) => {
-    if (typeof h?.name !== "string" || typeof h.address !== "string") return problems.push(`host #${i + 1}: name and address are required`);
+    if (typeof h?.name !== "string" || typeof h.address !== "string")
+      return problems.push(`host #${i + 1}: name and address are required`);
     entries.push({
       name: h.name,
       address: h.address,
@@ -51,8 +53,7 @@ export function splitCsv(text: string): string[][] {
     else if (c === ",") {
       row.push(field);
       field = "";
-    }
-    else if (c === "\n" || c === "\r") {
+    } else if (c === "\n" || c === "\r") {
       if (c === "\r" && text[i + 1] === "\n") i++;
       row.push(field);
       rows.push(row);
@@ -70,7 +71,12 @@ export function splitCsv(text: string): string[][] {
 /** CSV with a header: name,address[,port,user,fingerprint,environment,labels,sudo_mode]. */
 export function parseHostsCsv(text: string): ParsedImport {
   const rows = splitCsv(text);
-  const header = (rows.shift() ?? []).map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, "_"));
+  const header = (rows.shift() ?? []).map((h) =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, "_"),
+  );
   const col = (names: string[]) => header.findIndex((h) => names.includes(h));
   const c = {
     name: col(["name", "host", "hostname"]),
@@ -82,7 +88,8 @@ export function parseHostsCsv(text: string): ParsedImport {
     labels: col(["labels"]),
     sudo: col(["sudo_mode", "sudo"]),
   };
-  if (c.name < 0 || c.address < 0) return { entries: [], problems: ["the header needs at least name and address columns"] };
+  if (c.name < 0 || c.address < 0)
+    return { entries: [], problems: ["the header needs at least name and address columns"] };
   const entries: TImportEntry[] = [];
   const problems: string[] = [];
   rows.forEach((r, i) => {
@@ -106,7 +113,14 @@ export function parseHostsCsv(text: string): ParsedImport {
   return { entries, problems };
 }
 
-const KEY_PREFERENCE = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "ssh-rsa"];
+const KEY_PREFERENCE = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "ssh-rsa",
+];
 
 /** Fingerprint of a known_hosts key for host/port, preferring the key type ssh2 negotiates first. */
 export function fingerprintFromKnownHosts(knownHosts: string, host: string, port: number): string | null {
@@ -124,7 +138,9 @@ export function fingerprintFromKnownHosts(knownHosts: string, host: string, port
       ? (() => {
           const [, , salt, hash] = pattern.split("|");
           if (!salt || !hash) return false;
-          return names.some((n) => createHmac("sha1", Buffer.from(salt, "base64")).update(n).digest("base64") === hash);
+          return names.some(
+            (n) => createHmac("sha1", Buffer.from(salt, "base64")).update(n).digest("base64") === hash,
+          );
         })()
       : pattern.split(",").some((p) => !p.startsWith("!") && names.includes(p));
     if (matches) found.push({ type, blob: Buffer.from(b64, "base64") });
@@ -151,7 +167,9 @@ export function parseSshConfig(config: string, knownHosts = ""): ParsedImport {
         address,
         port,
         user: current.opts.user ?? "root",
-        fingerprint: fingerprintFromKnownHosts(knownHosts, address, port) ?? (address !== alias ? fingerprintFromKnownHosts(knownHosts, alias, port) : null),
+        fingerprint:
+          fingerprintFromKnownHosts(knownHosts, address, port) ??
+          (address !== alias ? fingerprintFromKnownHosts(knownHosts, alias, port) : null),
       });
     }
   };

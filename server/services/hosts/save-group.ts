@@ -6,7 +6,9 @@ import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import { ZHostFilter, type InventoryDeps } from "../inventory/types";
 
-export const ZGroupName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, "group names are letters, digits, space . _ -");
+export const ZGroupName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, "group names are letters, digits, space . _ -");
 export const ZSaveGroupRequest = z
   .object({
     id: z.uuid().optional(),
@@ -18,16 +20,22 @@ export const ZSaveGroupRequest = z
   })
   .strict();
 
-export async function saveGroup(deps: InventoryDeps, input: z.input<typeof ZSaveGroupRequest> & { actorId: string | null }) {
+export async function saveGroup(
+  deps: InventoryDeps,
+  input: z.input<typeof ZSaveGroupRequest> & { actorId: string | null },
+) {
   const { actorId, ...raw } = input;
   const g = ZSaveGroupRequest.parse(raw);
   if (g.kind === "filter" && (!g.filter || Object.keys(g.filter).length === 0))
-    throw new AppError("BAD_REQUEST", { message: "a filter group needs a filter (label, environment, OS, app/version…)" });
+    throw new AppError("BAD_REQUEST", {
+      message: "a filter group needs a filter (label, environment, OS, app/version…)",
+    });
   const data = {
     name: g.name,
     description: g.description,
     kind: g.kind,
-    filter: g.kind === "filter" ? (JSON.parse(JSON.stringify(g.filter)) as Prisma.InputJsonValue) : Prisma.DbNull,
+    filter:
+      g.kind === "filter" ? (JSON.parse(JSON.stringify(g.filter)) as Prisma.InputJsonValue) : Prisma.DbNull,
   };
   try {
     return await deps.db.$transaction(async (tx) => {
@@ -35,12 +43,19 @@ export async function saveGroup(deps: InventoryDeps, input: z.input<typeof ZSave
         ? await tx.hostGroup.update({ where: { id: g.id }, data, select: { id: true, name: true } })
         : await tx.hostGroup.create({ data, select: { id: true, name: true } });
       if (g.kind === "filter") await tx.hostGroupMember.deleteMany({ where: { groupId: saved.id } });
-      await appendAudit(tx, { actorId, action: "group.save", target: `group:${saved.name}`, detail: { kind: g.kind, filter: g.filter ?? null } });
+      await appendAudit(tx, {
+        actorId,
+        action: "group.save",
+        target: `group:${saved.name}`,
+        detail: { kind: g.kind, filter: g.filter ?? null },
+      });
       return saved;
     });
   } catch (e) {
-    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") throw new AppError("CONFLICT", { message: `a group named ${g.name} exists` });
-    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2025") throw new AppError("NOT_FOUND", { message: `group ${g.id} does not exist` });
+    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")
+      throw new AppError("CONFLICT", { message: `a group named ${g.name} exists` });
+    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2025")
+      throw new AppError("NOT_FOUND", { message: `group ${g.id} does not exist` });
     throw e;
   }
 }

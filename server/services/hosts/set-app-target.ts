@@ -17,10 +17,14 @@ export const ZSetAppTargetRequest = z
   })
   .strict();
 
-export async function setAppTarget(deps: InventoryDeps, input: z.input<typeof ZSetAppTargetRequest> & { actorId: string | null }) {
+export async function setAppTarget(
+  deps: InventoryDeps,
+  input: z.input<typeof ZSetAppTargetRequest> & { actorId: string | null },
+) {
   const { actorId, ...raw } = input;
   const t = ZSetAppTargetRequest.parse(raw);
-  const scopeKey = t.scope.kind === "fleet" ? "*" : t.scope.kind === "environment" ? t.scope.environment : t.scope.groupId;
+  const scopeKey =
+    t.scope.kind === "fleet" ? "*" : t.scope.kind === "environment" ? t.scope.environment : t.scope.groupId;
   const groupId = t.scope.kind === "group" ? t.scope.groupId : null;
   return deps.db.$transaction(async (tx) => {
     let scopeName = scopeKey;
@@ -30,14 +34,27 @@ export async function setAppTarget(deps: InventoryDeps, input: z.input<typeof ZS
       scopeName = g.name;
     }
     const where = { app_scopeKind_scopeKey: { app: t.app, scopeKind: t.scope.kind, scopeKey } };
-    if (t.version === null) await tx.appTarget.deleteMany({ where: { app: t.app, scopeKind: t.scope.kind, scopeKey } });
+    if (t.version === null)
+      await tx.appTarget.deleteMany({ where: { app: t.app, scopeKind: t.scope.kind, scopeKey } });
     else
       await tx.appTarget.upsert({
         where,
-        create: { app: t.app, version: t.version, scopeKind: t.scope.kind, scopeKey, groupId, updatedBy: actorId },
+        create: {
+          app: t.app,
+          version: t.version,
+          scopeKind: t.scope.kind,
+          scopeKey,
+          groupId,
+          updatedBy: actorId,
+        },
         update: { version: t.version, updatedBy: actorId },
       });
-    await appendAudit(tx, { actorId, action: "target.set", target: `app:${t.app}`, detail: { version: t.version, scope: t.scope.kind, scopeName } });
+    await appendAudit(tx, {
+      actorId,
+      action: "target.set",
+      target: `app:${t.app}`,
+      detail: { version: t.version, scope: t.scope.kind, scopeName },
+    });
     return { app: t.app, version: t.version, scopeKind: t.scope.kind, scopeKey };
   });
 }

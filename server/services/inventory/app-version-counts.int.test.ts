@@ -30,11 +30,28 @@ const ENVS = ["dev", "staging", "prod", null];
 
 function facts(apps: Record<string, { current: string | null; versions: string[] }>): CollectedFacts {
   return {
-    hostname: "h", machineId: "m", os: "Debian", kernel: "6.1", arch: "x86_64", agentVersion: "0.1.0", cpuCount: 2, cpuModel: "c", memoryBytes: 1,
+    hostname: "h",
+    machineId: "m",
+    os: "Debian",
+    kernel: "6.1",
+    arch: "x86_64",
+    agentVersion: "0.1.0",
+    cpuCount: 2,
+    cpuModel: "c",
+    memoryBytes: 1,
     store: null,
     apps: Object.entries(apps).map(([app, a]) => ({
-      app, kind: "app", current: a.current, previous: null,
-      versions: a.versions.map((version) => ({ version, sizeBytes: 1, receivedUuid: null, createdAt: null, signer: null })),
+      app,
+      kind: "app",
+      current: a.current,
+      previous: null,
+      versions: a.versions.map((version) => ({
+        version,
+        sizeBytes: 1,
+        receivedUuid: null,
+        createdAt: null,
+        signer: null,
+      })),
     })),
   };
 }
@@ -66,13 +83,18 @@ describe("app_version_counts (PostgreSQL)", () => {
 
   const recount = async () =>
     (
-      await db.$queryRaw<{ app: string; version: string; environment: string | null; hosts: number }[]>(Prisma.sql`
+      await db.$queryRaw<
+        { app: string; version: string; environment: string | null; hosts: number }[]
+      >(Prisma.sql`
         SELECT iv.app, iv.version, h.environment, count(*)::int AS hosts FROM installed_versions iv JOIN hosts h ON h.id = iv.host_id
         WHERE iv.is_current GROUP BY 1, 2, 3`)
     )
       .map((r) => `${r.app} ${r.version} ${r.environment ?? "-"} ${r.hosts}`)
       .sort();
-  const counted = async () => (await readAppVersionCounts(db)).map((r) => `${r.app} ${r.version} ${r.environment ?? "-"} ${r.hosts}`).sort();
+  const counted = async () =>
+    (await readAppVersionCounts(db))
+      .map((r) => `${r.app} ${r.version} ${r.environment ?? "-"} ${r.hosts}`)
+      .sort();
   const groupIds: string[] = [];
   const recountGroups = async () =>
     (
@@ -83,13 +105,24 @@ describe("app_version_counts (PostgreSQL)", () => {
       .map((r) => `${r.group_id} ${r.app} ${r.version} ${r.hosts}`)
       .sort();
   const countedGroups = async () =>
-    (await readGroupAppVersionCounts(db, groupIds, APPS)).map((r) => `${r.groupId} ${r.app} ${r.version} ${r.hosts}`).sort();
+    (await readGroupAppVersionCounts(db, groupIds, APPS))
+      .map((r) => `${r.groupId} ${r.app} ${r.version} ${r.hosts}`)
+      .sort();
 
   beforeAll(async () => {
     t = await createTestDatabase();
     db = createDb(t.url);
     for (let i = 0; i < 24; i++) {
-      const r = await enrollHost({ db }, { actorId: null, name: `c-${i}`, address: `10.7.0.${i + 1}`, acceptedFingerprint: FP(i), environment: ENVS[i % 4] ?? undefined });
+      const r = await enrollHost(
+        { db },
+        {
+          actorId: null,
+          name: `c-${i}`,
+          address: `10.7.0.${i + 1}`,
+          acceptedFingerprint: FP(i),
+          environment: ENVS[i % 4] ?? undefined,
+        },
+      );
       ids.push(r.id);
     }
   });
@@ -100,14 +133,34 @@ describe("app_version_counts (PostgreSQL)", () => {
 
   it("stays equal to a recount through refreshes, environment moves and removals, also concurrent ones", async () => {
     const r = rng(7);
-    for (const name of ["g-a", "g-b", "g-c"]) groupIds.push((await saveGroup({ db }, { actorId: null, name, kind: "static" })).id);
+    for (const name of ["g-a", "g-b", "g-c"])
+      groupIds.push((await saveGroup({ db }, { actorId: null, name, kind: "static" })).id);
     await setGroupMembers({ db }, { actorId: null, groupId: groupIds[0]!, add: ids.slice(0, 12) });
     for (let round = 0; round < 4; round++) {
       // Refreshes of every host, environment moves and static-group membership changes of some, all at once.
       await Promise.all([
         ...ids.map((id) => recordFacts({ db }, id, randomFacts(r))),
-        ...[0, 1, 2].map(() => setHostEnvironment({ db }, { actorId: null, hostIds: [ids[r(ids.length)]!, ids[r(ids.length)]!], environment: ENVS[r(4)] ?? null })),
-        ...groupIds.map((groupId) => setGroupMembers({ db }, { actorId: null, groupId, add: [ids[r(ids.length)]!, ids[r(ids.length)]!], remove: [ids[r(ids.length)]!] })),
+        ...[0, 1, 2].map(() =>
+          setHostEnvironment(
+            { db },
+            {
+              actorId: null,
+              hostIds: [ids[r(ids.length)]!, ids[r(ids.length)]!],
+              environment: ENVS[r(4)] ?? null,
+            },
+          ),
+        ),
+        ...groupIds.map((groupId) =>
+          setGroupMembers(
+            { db },
+            {
+              actorId: null,
+              groupId,
+              add: [ids[r(ids.length)]!, ids[r(ids.length)]!],
+              remove: [ids[r(ids.length)]!],
+            },
+          ),
+        ),
       ]);
       expect(await counted()).toEqual(await recount());
       expect(await countedGroups()).toEqual(await recountGroups());
@@ -141,10 +194,16 @@ describe("app_version_counts (PostgreSQL)", () => {
     for (const app of APPS) {
       const truth = await recountApp(app);
       const d = await getVersionDistribution({ db }, { app });
-      expect(d.versions).toEqual(truth.map((x) => ({ version: x.version, hosts: x.n })).sort((a, b) => compareVersionStrings(b.version, a.version)));
+      expect(d.versions).toEqual(
+        truth
+          .map((x) => ({ version: x.version, hosts: x.n }))
+          .sort((a, b) => compareVersionStrings(b.version, a.version)),
+      );
       expect(d.hostCount).toBe(hosts);
       const prod = await getVersionDistribution({ db }, { app, filter: { environments: ["prod"] } });
-      expect(prod.versions.reduce((s, v) => s + v.hosts, 0)).toBe((await recountApp(app, "prod")).reduce((s, v) => s + v.n, 0));
+      expect(prod.versions.reduce((s, v) => s + v.hosts, 0)).toBe(
+        (await recountApp(app, "prod")).reduce((s, v) => s + v.n, 0),
+      );
       expect(prod.hostCount).toBe(await db.host.count({ where: { environment: "prod" } }));
     }
     const apps = await listApps({ db });
@@ -152,9 +211,31 @@ describe("app_version_counts (PostgreSQL)", () => {
     for (const a of apps) expect(a.hosts).toBe((await recountApp(a.app)).reduce((s, v) => s + v.n, 0));
 
     await setAppTarget({ db }, { actorId: null, app: "web", version: "1.9", scope: { kind: "fleet" } });
-    await setAppTarget({ db }, { actorId: null, app: "web", version: "1.10", scope: { kind: "environment", environment: "prod" } });
-    await setAppTarget({ db }, { actorId: null, app: "web", version: "2.0", scope: { kind: "group", groupId: groupIds[0]! } });
-    await setAppTarget({ db }, { actorId: null, app: "web", version: "1.9", scope: { kind: "group", groupId: (await saveGroup({ db }, { actorId: null, name: "f-prod", kind: "filter", filter: { environments: ["prod"] } })).id } });
+    await setAppTarget(
+      { db },
+      { actorId: null, app: "web", version: "1.10", scope: { kind: "environment", environment: "prod" } },
+    );
+    await setAppTarget(
+      { db },
+      { actorId: null, app: "web", version: "2.0", scope: { kind: "group", groupId: groupIds[0]! } },
+    );
+    await setAppTarget(
+      { db },
+      {
+        actorId: null,
+        app: "web",
+        version: "1.9",
+        scope: {
+          kind: "group",
+          groupId: (
+            await saveGroup(
+              { db },
+              { actorId: null, name: "f-prod", kind: "filter", filter: { environments: ["prod"] } },
+            )
+          ).id,
+        },
+      },
+    );
     const drift = await getDriftReport({ db }, { app: "web" });
     expect(drift.map((d) => d.scopeKind).sort()).toEqual(["environment", "fleet", "group", "group"]);
     for (const row of drift) {
@@ -165,9 +246,17 @@ describe("app_version_counts (PostgreSQL)", () => {
             SELECT iv.version, count(*)::int AS n FROM host_group_members m JOIN installed_versions iv ON iv.host_id = m.host_id
             WHERE iv.is_current AND iv.app = 'web' AND m.group_id = ${group}::uuid GROUP BY 1`)
         : await recountApp("web", env);
-      const sum = (p: (v: string) => boolean) => truth.filter((x) => p(x.version)).reduce((s, x) => s + x.n, 0);
-      const inScope = group ? await db.hostGroupMember.count({ where: { groupId: group } }) : env ? await db.host.count({ where: { environment: env } }) : hosts;
-      expect(sum(() => true), row.scopeName).toBeGreaterThan(0);
+      const sum = (p: (v: string) => boolean) =>
+        truth.filter((x) => p(x.version)).reduce((s, x) => s + x.n, 0);
+      const inScope = group
+        ? await db.hostGroupMember.count({ where: { groupId: group } })
+        : env
+          ? await db.host.count({ where: { environment: env } })
+          : hosts;
+      expect(
+        sum(() => true),
+        row.scopeName,
+      ).toBeGreaterThan(0);
       expect(row, row.scopeName).toMatchObject({
         hosts: inScope,
         onTarget: sum((v) => v === row.targetVersion),

@@ -5,6 +5,8 @@ import type { PrismaClient } from "@prisma/client";
 import { consoleServices } from "@/server/services/compose";
 import type { InventoryDeps, TrustedKeyFile } from "./types";
 
-export function inventoryDeps(db: PrismaClient): InventoryDeps & { trustedKeys: () => Promise<TrustedKeyFile[]> } {
+export function inventoryDeps(
+  db: PrismaClient,
+): InventoryDeps & { trustedKeys: () => Promise<TrustedKeyFile[]> } {
   return consoleServices().inventory(db);
 }

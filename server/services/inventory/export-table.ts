@@ -22,7 +22,9 @@ export type ExportRequest =
   | { table: "timeline"; hostId: string };
 
 /** Every page, following the keyset cursors (each page costs the same wherever it is). */
-async function allPages<T>(fetch: (after: string | undefined, pageSize: number) => Promise<{ rows: T[]; nextCursor: string | null }>): Promise<T[]> {
+async function allPages<T>(
+  fetch: (after: string | undefined, pageSize: number) => Promise<{ rows: T[]; nextCursor: string | null }>,
+): Promise<T[]> {
   const out: T[] = [];
   let after: string | undefined;
   while (out.length < EXPORT_MAX_ROWS) {
@@ -39,23 +41,66 @@ const labelText = (l: Record<string, string>) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
 
-export async function exportTable(deps: InventoryDeps, req: ExportRequest): Promise<{ filename: string; csv: string }> {
-  const hostHeader = ["name", "address", "port", "user", "environment", "labels", "reachable", "os", "kernel", "arch", "agent", "apps", "last_seen", "last_refresh", "last_error"];
+export async function exportTable(
+  deps: InventoryDeps,
+  req: ExportRequest,
+): Promise<{ filename: string; csv: string }> {
+  const hostHeader = [
+    "name",
+    "address",
+    "port",
+    "user",
+    "environment",
+    "labels",
+    "reachable",
+    "os",
+    "kernel",
+    "arch",
+    "agent",
+    "apps",
+    "last_seen",
+    "last_refresh",
+    "last_error",
+  ];
   const hostRow = (h: Awaited<ReturnType<typeof listHosts>>["rows"][number]): CsvCell[] => [
-    h.name, h.address, h.port, h.user, h.environment, labelText(h.labels), h.reachable, h.os, h.kernel, h.arch, h.agentVersion, h.appCount, h.lastSeenAt, h.lastRefreshAt, h.lastError,
+    h.name,
+    h.address,
+    h.port,
+    h.user,
+    h.environment,
+    labelText(h.labels),
+    h.reachable,
+    h.os,
+    h.kernel,
+    h.arch,
+    h.agentVersion,
+    h.appCount,
+    h.lastSeenAt,
+    h.lastRefreshAt,
+    h.lastError,
   ];
   switch (req.table) {
     case "hosts": {
-      const rows = await allPages((after, pageSize) => listHosts(deps, { filter: req.filter, sort: req.sort, direction: req.direction, after, pageSize }));
+      const rows = await allPages((after, pageSize) =>
+        listHosts(deps, { filter: req.filter, sort: req.sort, direction: req.direction, after, pageSize }),
+      );
       return { filename: "hosts.csv", csv: toCsv(hostHeader, rows.map(hostRow)) };
     }
     case "stale": {
-      const rows = await allPages((after, pageSize) => listStaleHosts(deps, { olderThanMs: req.olderThanMs, filter: req.filter, after, pageSize }));
+      const rows = await allPages((after, pageSize) =>
+        listStaleHosts(deps, { olderThanMs: req.olderThanMs, filter: req.filter, after, pageSize }),
+      );
       return { filename: "hosts-not-seen.csv", csv: toCsv(hostHeader, rows.map(hostRow)) };
     }
     case "apps": {
       const rows = await listApps(deps);
-      return { filename: "apps.csv", csv: toCsv(["app", "hosts", "versions"], rows.map((r) => [r.app, r.hosts, r.versions])) };
+      return {
+        filename: "apps.csv",
+        csv: toCsv(
+          ["app", "hosts", "versions"],
+          rows.map((r) => [r.app, r.hosts, r.versions]),
+        ),
+      };
     }
     case "distribution": {
       const d = await getVersionDistribution(deps, req);
@@ -69,20 +114,44 @@ export async function exportTable(deps: InventoryDeps, req: ExportRequest): Prom
         filename: "drift.csv",
         csv: toCsv(
           ["app", "scope", "target", "hosts", "on_target", "behind", "ahead", "missing"],
-          rows.map((r) => [r.app, r.scopeName, r.targetVersion, r.hosts, r.onTarget, r.behind, r.ahead, r.missing]),
+          rows.map((r) => [
+            r.app,
+            r.scopeName,
+            r.targetVersion,
+            r.hosts,
+            r.onTarget,
+            r.behind,
+            r.ahead,
+            r.missing,
+          ]),
         ),
       };
     }
     case "as-of": {
-      const rows = await allPages((after, pageSize) => getHostsAsOf(deps, { at: req.at, app: req.app, filter: req.filter, after, pageSize }));
+      const rows = await allPages((after, pageSize) =>
+        getHostsAsOf(deps, { at: req.at, app: req.app, filter: req.filter, after, pageSize }),
+      );
       return {
         filename: `as-of-${req.at.toISOString().slice(0, 19).replace(/:/g, "")}.csv`,
-        csv: toCsv(["host", "environment", "app", "version"], rows.flatMap((h) => (h.versions.length ? h.versions.map((v) => [h.name, h.environment, v.app, v.version]) : [[h.name, h.environment, "", ""]]))),
+        csv: toCsv(
+          ["host", "environment", "app", "version"],
+          rows.flatMap((h) =>
+            h.versions.length
+              ? h.versions.map((v) => [h.name, h.environment, v.app, v.version])
+              : [[h.name, h.environment, "", ""]],
+          ),
+        ),
       };
     }
     case "timeline": {
       const d = await getHostDetail(deps, { id: req.hostId, eventLimit: 1000 });
-      return { filename: `${d.name}-timeline.csv`, csv: toCsv(["at", "kind", "message", "actor"], d.events.map((e) => [e.at, e.kind, e.message, e.actorId])) };
+      return {
+        filename: `${d.name}-timeline.csv`,
+        csv: toCsv(
+          ["at", "kind", "message", "actor"],
+          d.events.map((e) => [e.at, e.kind, e.message, e.actorId]),
+        ),
+      };
     }
   }
 }

@@ -37,7 +37,14 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
   const { db } = deps;
   const targets = await db.appTarget.findMany({
     where: input.app ? { app: input.app } : {},
-    select: { id: true, app: true, version: true, scopeKind: true, scopeKey: true, group: { select: { id: true, name: true, kind: true, filter: true } } },
+    select: {
+      id: true,
+      app: true,
+      version: true,
+      scopeKind: true,
+      scopeKey: true,
+      group: { select: { id: true, name: true, kind: true, filter: true } },
+    },
     orderBy: [{ app: "asc" }, { scopeKind: "asc" }, { scopeKey: "asc" }],
   });
   if (targets.length === 0) return [];
@@ -57,7 +64,9 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
     if (!flatApps.length) return byEnv;
     const [rows, hosts] = await Promise.all([
       readAppVersionCounts(db, { apps: flatApps }),
-      db.$queryRaw<{ environment: string | null; n: bigint }[]>(Prisma.sql`SELECT environment, count(*) AS n FROM hosts GROUP BY environment`),
+      db.$queryRaw<{ environment: string | null; n: bigint }[]>(
+        Prisma.sql`SELECT environment, count(*) AS n FROM hosts GROUP BY environment`,
+      ),
     ]);
     for (const r of rows) addCount(env(needEnv ? r.environment : null).versions, r.app, r.version, r.hosts);
     for (const h of hosts) env(needEnv ? h.environment : null).hosts += Number(h.n);
@@ -65,7 +74,10 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
   })();
 
   // groups with a target, and the apps targeted for each
-  const groupApps = new Map<string, { group: NonNullable<(typeof targets)[number]["group"]>; apps: Set<string> }>();
+  const groupApps = new Map<
+    string,
+    { group: NonNullable<(typeof targets)[number]["group"]>; apps: Set<string> }
+  >();
   for (const t of targets)
     if (t.scopeKind === "group" && t.group) {
       const g = groupApps.get(t.group.id) ?? { group: t.group, apps: new Set<string>() };
@@ -86,7 +98,9 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
     ]);
     const out = new Map<string, Counts>(ids.map((g) => [g, { versions: new Map(), hosts: 0 }]));
     for (const m of members) out.get(m.group_id)!.hosts = Number(m.n);
-    for (const r of rows) if (groupApps.get(r.groupId)?.apps.has(r.app)) addCount(out.get(r.groupId)!.versions, r.app, r.version, r.hosts);
+    for (const r of rows)
+      if (groupApps.get(r.groupId)?.apps.has(r.app))
+        addCount(out.get(r.groupId)!.versions, r.app, r.version, r.hosts);
     return [...out];
   })();
   const filterCounts = Promise.all(
@@ -94,8 +108,12 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
       .filter((g) => g.group.kind !== "static")
       .map(async ({ group, apps }): Promise<[string, Counts]> => {
         const parsed = group.filter ? ZHostFilter.safeParse(group.filter) : null;
-        const pred = parsed?.success ? hostFilterSql({ ...parsed.data, groupId: undefined }) : Prisma.sql`FALSE`;
-        const rows = await db.$queryRaw<{ app: string | null; version: string | null; n: bigint }[]>(Prisma.sql`
+        const pred = parsed?.success
+          ? hostFilterSql({ ...parsed.data, groupId: undefined })
+          : Prisma.sql`FALSE`;
+        const rows = await db.$queryRaw<
+          { app: string | null; version: string | null; n: bigint }[]
+        >(Prisma.sql`
           WITH g AS MATERIALIZED (SELECT h.id FROM hosts h WHERE ${pred})
           SELECT NULL AS app, NULL AS version, count(*) AS n FROM g
           UNION ALL
@@ -137,14 +155,20 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
       .sort((a, b) => compareVersionStrings(b.version!, a.version!));
     const withApp = per.reduce((s, v) => s + v.hosts, 0);
     const missing = scope.hosts - withApp;
-    const sum = (pred: (v: string) => boolean) => per.filter((v) => pred(v.version!)).reduce((s, v) => s + v.hosts, 0);
+    const sum = (pred: (v: string) => boolean) =>
+      per.filter((v) => pred(v.version!)).reduce((s, v) => s + v.hosts, 0);
     return {
       targetId: t.id,
       app: t.app,
       targetVersion: t.version,
       scopeKind: t.scopeKind,
       scopeKey: t.scopeKey,
-      scopeName: t.scopeKind === "fleet" ? "whole fleet" : t.scopeKind === "group" ? `group ${t.group?.name ?? t.scopeKey}` : `env ${t.scopeKey}`,
+      scopeName:
+        t.scopeKind === "fleet"
+          ? "whole fleet"
+          : t.scopeKind === "group"
+            ? `group ${t.group?.name ?? t.scopeKey}`
+            : `env ${t.scopeKey}`,
       hosts: scope.hosts,
       onTarget: sum((v) => v === t.version),
       behind: sum((v) => compareVersionStrings(v, t.version) < 0),

@@ -20,8 +20,18 @@ export type HostVersionRow = {
   since: Date;
 };
 
-type JsonVersion = Omit<HostVersionRow, "installedAt" | "since"> & { installedAt: string | null; since: string };
-type JsonEvent = { id: string; at: string; kind: string; message: string; detail: unknown; actorId: string | null };
+type JsonVersion = Omit<HostVersionRow, "installedAt" | "since"> & {
+  installedAt: string | null;
+  since: string;
+};
+type JsonEvent = {
+  id: string;
+  at: string;
+  kind: string;
+  message: string;
+  detail: unknown;
+  actorId: string | null;
+};
 
 type HostRow = {
   id: string;
@@ -72,7 +82,10 @@ const EVENTS = (hostId: Prisma.Sql, at: Date | undefined, limit: number) => Pris
 const jsonList = (q: Prisma.Sql, order: string) =>
   Prisma.sql`COALESCE((SELECT json_agg(x ORDER BY ${Prisma.raw(order)}) FROM (${q}) x), '[]'::json)`;
 
-export async function getHostDetail(deps: InventoryDeps, input: { id?: string; name?: string; at?: Date; eventLimit?: number }) {
+export async function getHostDetail(
+  deps: InventoryDeps,
+  input: { id?: string; name?: string; at?: Date; eventLimit?: number },
+) {
   if (!input.id && !input.name) throw new AppError("BAD_REQUEST", { message: "give a host id or name" });
   const limit = Math.min(input.eventLimit ?? 100, 1000);
   const at = input.at;
@@ -126,7 +139,10 @@ export async function getHostDetail(deps: InventoryDeps, input: { id?: string; n
     installedAt: v.installedAt === null ? null : new Date(v.installedAt),
     since: new Date(v.since),
   }));
-  const apps = new Map<string, { app: string; kind: string; current: string | null; previous: string | null; versions: HostVersionRow[] }>();
+  const apps = new Map<
+    string,
+    { app: string; kind: string; current: string | null; previous: string | null; versions: HostVersionRow[] }
+  >();
   for (const v of versions) {
     const a = apps.get(v.app) ?? { app: v.app, kind: v.kind, current: null, previous: null, versions: [] };
     if (v.isCurrent) a.current = v.version;

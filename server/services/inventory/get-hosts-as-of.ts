@@ -12,21 +12,41 @@ import type { InventoryDeps, THostFilter } from "./types";
 /** At most this many hosts running the app at T: page from its live periods, not by walking hosts. */
 const SPARSE_AS_OF = 5000;
 
-export type HostAsOfRow = { id: string; name: string; environment: string | null; retiredAt: Date | null; versions: { app: string; version: string }[] };
+export type HostAsOfRow = {
+  id: string;
+  name: string;
+  environment: string | null;
+  retiredAt: Date | null;
+  versions: { app: string; version: string }[];
+};
 
 export async function getHostsAsOf(
   deps: InventoryDeps,
   input: { at: Date; app?: string; filter?: THostFilter; after?: string; before?: string; pageSize?: number },
-): Promise<{ at: Date; app: string | null; total: number; pageSize: number; rows: HostAsOfRow[]; nextCursor: string | null; prevCursor: string | null }> {
+): Promise<{
+  at: Date;
+  app: string | null;
+  total: number;
+  pageSize: number;
+  rows: HostAsOfRow[];
+  nextCursor: string | null;
+  prevCursor: string | null;
+}> {
   const where = await resolveHostFilter(deps.db, input.filter ?? {});
   const pageSize = Math.min(Math.max(1, input.pageSize ?? 50), 500);
-  if (input.after && input.before) throw new AppError("BAD_REQUEST", { message: "Give either after or before, not both." });
+  if (input.after && input.before)
+    throw new AppError("BAD_REQUEST", { message: "Give either after or before, not both." });
   // Names can repeat here (a retired host's name given to a new one), so the cursor is (name, id).
   const cur = input.after ?? input.before;
   const c = cur ? decodeCursor(cur, "name", "asc") : null;
-  if (c && !c.i) throw new AppError("BAD_REQUEST", { message: "The page cursor is not one this list made; start again from the first page." });
+  if (c && !c.i)
+    throw new AppError("BAD_REQUEST", {
+      message: "The page cursor is not one this list made; start again from the first page.",
+    });
   const back = !!input.before;
-  const seek = c ? Prisma.sql`(h.name, h.id) ${Prisma.raw(back ? "<" : ">")} (${c.n}, ${c.i}::uuid)` : Prisma.sql`TRUE`;
+  const seek = c
+    ? Prisma.sql`(h.name, h.id) ${Prisma.raw(back ? "<" : ">")} (${c.n}, ${c.i}::uuid)`
+    : Prisma.sql`TRUE`;
   const order = Prisma.raw(back ? "h.name DESC, h.id DESC" : "h.name, h.id");
   const outer = Prisma.raw(back ? "p.name DESC, p.id DESC" : "p.name, p.id");
   const merged = Prisma.raw(back ? "u.name DESC, u.id DESC" : "u.name, u.id");
@@ -38,7 +58,14 @@ export async function getHostsAsOf(
   const hosts = hostsAtSql(at);
   const parts = hostsAtParts(at);
   const live = Prisma.sql`x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})`;
-  type Row = { id: string | null; name: string; environment: string | null; retired_at: Date | null; versions: { app: string; version: string }[] | null; total?: bigint };
+  type Row = {
+    id: string | null;
+    name: string;
+    environment: string | null;
+    retired_at: Date | null;
+    versions: { app: string; version: string }[] | null;
+    total?: bigint;
+  };
   let rows: Row[];
   let totalCount: number | null = null;
   if (input.app) {
@@ -84,7 +111,8 @@ export async function getHostsAsOf(
     // All apps: the page of hosts, then each one's live periods by (host_id, app, valid_from).
     rows = await deps.db.$queryRaw<Row[]>(Prisma.sql`
       WITH page AS (${halves(
-        (part) => Prisma.sql`SELECT h.id, h.name, h.environment, h.retired_at FROM ${part} h WHERE ${where} AND ${seek} ORDER BY ${order} LIMIT ${limit}`,
+        (part) =>
+          Prisma.sql`SELECT h.id, h.name, h.environment, h.retired_at FROM ${part} h WHERE ${where} AND ${seek} ORDER BY ${order} LIMIT ${limit}`,
       )})
       SELECT p.id, p.name, p.environment, p.retired_at,
              (SELECT json_agg(json_build_object('app', x.app, 'version', x.version) ORDER BY x.app)
@@ -107,6 +135,12 @@ export async function getHostsAsOf(
     pageSize,
     nextCursor: last && (back || more) ? cursorOf(last) : null,
     prevCursor: first && (back ? more : !!input.after) ? cursorOf(first) : null,
-    rows: page.map((r) => ({ id: r.id!, name: r.name, environment: r.environment, retiredAt: r.retired_at, versions: r.versions ?? [] })),
+    rows: page.map((r) => ({
+      id: r.id!,
+      name: r.name,
+      environment: r.environment,
+      retiredAt: r.retired_at,
+      versions: r.versions ?? [],
+    })),
   };
 }

@@ -65,5 +65,11 @@ export async function getVersionDistribution(
   const versions = rows
     .map((r) => ({ version: r.version, hosts: r.n }))
     .sort((a, b) => compareVersionStrings(b.version, a.version));
-  return { app: input.app, at: at ?? null, hostCount, withoutApp: hostCount - versions.reduce((s, v) => s + v.hosts, 0), versions };
+  return {
+    app: input.app,
+    at: at ?? null,
+    hostCount,
+    withoutApp: hostCount - versions.reduce((s, v) => s + v.hosts, 0),
+    versions,
+  };
 }

@@ -6,7 +6,15 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
-import { inventoryPath, labDown, labExec, labFault, labRekey, labUp, type LabInventory } from "@/infra/lab/api";
+import {
+  inventoryPath,
+  labDown,
+  labExec,
+  labFault,
+  labRekey,
+  labUp,
+  type LabInventory,
+} from "@/infra/lab/api";
 import { createDb } from "@/server/db";
 import { DEFAULT_AGENT_PATH } from "@/server/ssh";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
@@ -28,7 +36,11 @@ describe("inventory against lab hosts", () => {
   let db: PrismaClient;
   let ssh: ReturnType<typeof createInventorySsh>;
   const newSsh = () =>
-    createInventorySsh({ privateKey: readFileSync(inv.consoleKey.privateKeyPath!, "utf8"), limits: { connectAttempts: 1, keepaliveIntervalMs: 1000, keepaliveCountMax: 2, connectTimeoutMs: 4000 }, timeoutMs: 30_000 });
+    createInventorySsh({
+      privateKey: readFileSync(inv.consoleKey.privateKeyPath!, "utf8"),
+      limits: { connectAttempts: 1, keepaliveIntervalMs: 1000, keepaliveCountMax: 2, connectTimeoutMs: 4000 },
+      timeoutMs: 30_000,
+    });
 
   beforeAll(async () => {
     inv = await labUp({ lab: LAB, count: 3 });
@@ -47,16 +59,40 @@ describe("inventory against lab hosts", () => {
     const h0 = inv.hosts[0]!;
     const key = await fetchHostKey({ db, ssh }, { address: h0.address, port: h0.port });
     expect(key.fingerprint).toBe(h0.hostKeyFingerprint);
-    const r = await enrollHost({ db, ssh }, { actorId: null, name: h0.name, address: h0.address, port: h0.port, user: h0.user, acceptedFingerprint: key.fingerprint, labels: { role: "web" }, refresh: true });
+    const r = await enrollHost(
+      { db, ssh },
+      {
+        actorId: null,
+        name: h0.name,
+        address: h0.address,
+        port: h0.port,
+        user: h0.user,
+        acceptedFingerprint: key.fingerprint,
+        labels: { role: "web" },
+        refresh: true,
+      },
+    );
     expect(r.refresh).toMatchObject({ status: "ok" });
 
-    const imported = await importHosts({ db }, { actorId: null, entries: parseLabInventory(readFileSync(inventoryPath(LAB), "utf8")).entries, source: "lab" });
+    const imported = await importHosts(
+      { db },
+      {
+        actorId: null,
+        entries: parseLabInventory(readFileSync(inventoryPath(LAB), "utf8")).entries,
+        source: "lab",
+      },
+    );
     expect(imported.outcomes.map((o) => o.status).sort()).toEqual(["enrolled", "enrolled", "exists"]);
     const all = await refreshHosts({ db, ssh }, { all: true });
     expect(all).toMatchObject({ total: 3, ok: 3 });
 
     const d = await getHostDetail({ db }, { id: r.id });
-    expect(d).toMatchObject({ reachable: true, arch: expect.any(String), kernel: expect.any(String), agentVersion: expect.any(String) });
+    expect(d).toMatchObject({
+      reachable: true,
+      arch: expect.any(String),
+      kernel: expect.any(String),
+      agentVersion: expect.any(String),
+    });
     expect(d.os).toBeTruthy();
     expect(d.storeTotalBytes).toBeGreaterThan(0);
     expect((await listHosts({ db }, { filter: { labels: { lab: LAB } } })).total).toBe(2);
@@ -72,20 +108,39 @@ describe("inventory against lab hosts", () => {
       return r.stdout;
     };
     const agent = `node ${DEFAULT_AGENT_PATH}`;
-    await sh(`rm -rf /tmp/kx && mkdir -p /tmp/kx/src /etc/keel/trusted.d && echo hello > /tmp/kx/src/index.html`);
-    await sh(`${agent} keygen --out /tmp/kx/keys --name hand >/dev/null && cp /tmp/kx/keys/hand.pub /etc/keel/trusted.d/hand.pub`);
-    const built = JSON.parse(await sh(`${agent} build --from /tmp/kx/src --app handmade --version 1.0 --key /tmp/kx/keys/hand.key --out /tmp/kx/out`));
-    await sh(`${agent} receive --manifest ${built.full.manifestPath} --stream ${built.full.streamPath} >/dev/null`);
+    await sh(
+      `rm -rf /tmp/kx && mkdir -p /tmp/kx/src /etc/keel/trusted.d && echo hello > /tmp/kx/src/index.html`,
+    );
+    await sh(
+      `${agent} keygen --out /tmp/kx/keys --name hand >/dev/null && cp /tmp/kx/keys/hand.pub /etc/keel/trusted.d/hand.pub`,
+    );
+    const built = JSON.parse(
+      await sh(
+        `${agent} build --from /tmp/kx/src --app handmade --version 1.0 --key /tmp/kx/keys/hand.key --out /tmp/kx/out`,
+      ),
+    );
+    await sh(
+      `${agent} receive --manifest ${built.full.manifestPath} --stream ${built.full.streamPath} >/dev/null`,
+    );
     await sh(`${agent} activate handmade 1.0 >/dev/null`);
 
     const r = await refreshHosts({ db, ssh }, { hostIds: [id] });
     expect(r.results[0]).toMatchObject({ status: "ok", changed: true });
     const d = await getHostDetail({ db }, { id });
-    expect(d.apps.find((a) => a.app === "handmade")).toMatchObject({ current: "1.0", versions: [expect.objectContaining({ version: "1.0", isCurrent: true })] });
-    expect(d.events.map((e) => e.message)).toEqual(expect.arrayContaining(["handmade 1.0 installed", "handmade current (none) → 1.0"]));
+    expect(d.apps.find((a) => a.app === "handmade")).toMatchObject({
+      current: "1.0",
+      versions: [expect.objectContaining({ version: "1.0", isCurrent: true })],
+    });
+    expect(d.events.map((e) => e.message)).toEqual(
+      expect.arrayContaining(["handmade 1.0 installed", "handmade current (none) → 1.0"]),
+    );
     // History: before the change the host had no such app; now it has.
-    expect((await getHostDetail({ db }, { id, at: before })).apps.find((a) => a.app === "handmade")).toBeUndefined();
-    expect(await db.installedVersionHistory.count({ where: { hostId: id, app: "handmade", validTo: null } })).toBe(1);
+    expect(
+      (await getHostDetail({ db }, { id, at: before })).apps.find((a) => a.app === "handmade"),
+    ).toBeUndefined();
+    expect(
+      await db.installedVersionHistory.count({ where: { hostId: id, app: "handmade", validTo: null } }),
+    ).toBe(1);
     await sh(`rm -rf /tmp/kx`);
   });
 
@@ -120,11 +175,21 @@ describe("inventory against lab hosts", () => {
     ssh = newSsh();
     const r = await refreshHosts({ db, ssh }, { hostIds: [before.id] });
     expect(r.results[0]?.status).toBe("key-changed");
-    expect(await getHostDetail({ db }, { id: before.id })).toMatchObject({ hostKeyChanged: true, presentedKeyFingerprint: fingerprint });
+    expect(await getHostDetail({ db }, { id: before.id })).toMatchObject({
+      hostKeyChanged: true,
+      presentedKeyFingerprint: fingerprint,
+    });
 
     // A fingerprint the host does not present is refused and changes nothing.
-    await expect(repinHostKey({ db, ssh }, { actorId: null, id: before.id, acceptedFingerprint: before.hostKeyFingerprint })).rejects.toThrow(
-      new RegExp(`${h2.name} presents ${fingerprint.replace(/[+/]/g, "\\$&")}, not the accepted .*nothing changed`),
+    await expect(
+      repinHostKey(
+        { db, ssh },
+        { actorId: null, id: before.id, acceptedFingerprint: before.hostKeyFingerprint },
+      ),
+    ).rejects.toThrow(
+      new RegExp(
+        `${h2.name} presents ${fingerprint.replace(/[+/]/g, "\\$&")}, not the accepted .*nothing changed`,
+      ),
     );
     expect((await getHostDetail({ db }, { id: before.id })).hostKeyChanged).toBe(true);
 
@@ -132,8 +197,15 @@ describe("inventory against lab hosts", () => {
     const back = await refreshHosts({ db, ssh }, { hostIds: [before.id] });
     expect(back.results[0]?.status).toBe("ok");
     const after = await getHostDetail({ db }, { id: before.id });
-    expect(after).toMatchObject({ id: before.id, hostKeyFingerprint: fingerprint, hostKeyChanged: false, reachable: true });
-    expect(after.events.map((e) => e.kind)).toEqual(expect.arrayContaining(["host.repinned", "host.enrolled"]));
+    expect(after).toMatchObject({
+      id: before.id,
+      hostKeyFingerprint: fingerprint,
+      hostKeyChanged: false,
+      reachable: true,
+    });
+    expect(after.events.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(["host.repinned", "host.enrolled"]),
+    );
     expect(after.apps.map((a) => a.app)).toEqual(before.apps.map((a) => a.app));
   });
 });

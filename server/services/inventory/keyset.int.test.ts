@@ -75,12 +75,16 @@ describe("keyset pagination", () => {
 
   it("refuses a cursor from another sort or one it did not make, saying what to do", async () => {
     const { nextCursor } = await listHosts(deps(), { sort: "os", pageSize: 4 });
-    await expect(listHosts(deps(), { sort: "name", after: nextCursor! })).rejects.toThrow(/made for the list sorted by os asc, not name asc; start again from the first page/);
+    await expect(listHosts(deps(), { sort: "name", after: nextCursor! })).rejects.toThrow(
+      /made for the list sorted by os asc, not name asc; start again from the first page/,
+    );
     await expect(listHosts(deps(), { after: "bm90LWpzb24" })).rejects.toThrow(/not one this list made/);
-    await expect(listHosts(deps(), { after: nextCursor!, before: nextCursor! })).rejects.toThrow(/either after or before/);
+    await expect(listHosts(deps(), { after: nextCursor!, before: nextCursor! })).rejects.toThrow(
+      /either after or before/,
+    );
   });
 
-  it("pages the \"as of\" list by (name, id) cursors", async () => {
+  it('pages the "as of" list by (name, id) cursors', async () => {
     const at = new Date("2026-12-02T00:00:00Z");
     const whole = names(await getHostsAsOf(deps(), { at, pageSize: 500 }));
     expect(whole).toHaveLength(23);
@@ -92,6 +96,8 @@ describe("keyset pagination", () => {
       seen.push(...names(page));
     }
     expect(seen).toEqual(whole);
-    expect(names(await getHostsAsOf(deps(), { at, pageSize: 5, before: page.prevCursor! }))).toEqual(whole.slice(15, 20));
+    expect(names(await getHostsAsOf(deps(), { at, pageSize: 5, before: page.prevCursor! }))).toEqual(
+      whole.slice(15, 20),
+    );
   });
 });

@@ -21,11 +21,15 @@ export function decodeCursor(text: string, sort: string, dir: "asc" | "desc"): C
     c = null;
   }
   const ok =
-    typeof c === "object" && c !== null &&
+    typeof c === "object" &&
+    c !== null &&
     typeof (c as Cursor).n === "string" &&
     ((c as Cursor).v === null || typeof (c as Cursor).v === "string") &&
     ((c as Cursor).i === undefined || typeof (c as Cursor).i === "string");
-  if (!ok) throw new AppError("BAD_REQUEST", { message: "The page cursor is not one this list made; start again from the first page." });
+  if (!ok)
+    throw new AppError("BAD_REQUEST", {
+      message: "The page cursor is not one this list made; start again from the first page.",
+    });
   const cur = c as Cursor;
   if (cur.s !== sort || cur.d !== dir)
     throw new AppError("BAD_REQUEST", {
@@ -39,7 +43,13 @@ export function decodeCursor(text: string, sort: string, dir: "asc" | "desc"): C
  * `col dir NULLS LAST, name ASC` — the host list's order. `col` null means the list is sorted by
  * name alone (name is unique). `cast` is the column's SQL type, for the cursor's text value.
  */
-export function keysetPredicate(col: string | null, cast: string, dir: "asc" | "desc", cur: Cursor, side: "after" | "before"): Prisma.Sql {
+export function keysetPredicate(
+  col: string | null,
+  cast: string,
+  dir: "asc" | "desc",
+  cur: Cursor,
+  side: "after" | "before",
+): Prisma.Sql {
   const name = Prisma.raw("h.name");
   if (col === null) {
     const gt = (dir === "asc") === (side === "after");
@@ -59,7 +69,12 @@ export function keysetPredicate(col: string | null, cast: string, dir: "asc" | "
 }
 
 /** The list's order, or its reverse (to read the page before a cursor, then flip it back). */
-export function keysetOrder(col: string | null, dir: "asc" | "desc", reverse: boolean, name = "h.name"): Prisma.Sql {
+export function keysetOrder(
+  col: string | null,
+  dir: "asc" | "desc",
+  reverse: boolean,
+  name = "h.name",
+): Prisma.Sql {
   const flip = (d: "asc" | "desc") => (reverse ? (d === "asc" ? "DESC" : "ASC") : d.toUpperCase());
   if (col === null) return Prisma.raw(`${name} ${flip(dir)}`);
   return Prisma.raw(`${col} ${flip(dir)} NULLS ${reverse ? "FIRST" : "LAST"}, ${name} ${flip("asc")}`);

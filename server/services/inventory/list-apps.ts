@@ -13,5 +13,7 @@ export async function listApps(deps: InventoryDeps): Promise<AppSummary[]> {
     a.versions.add(r.version);
     out.set(r.app, a);
   }
-  return [...out.values()].sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0)).map((a) => ({ app: a.app, hosts: a.hosts, versions: a.versions.size }));
+  return [...out.values()]
+    .sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0))
+    .map((a) => ({ app: a.app, hosts: a.hosts, versions: a.versions.size }));
 }

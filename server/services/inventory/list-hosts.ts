@@ -49,7 +49,13 @@ export type ListHostsInput = {
   pageSize?: number;
 };
 
-export type HostPage = { total: number; pageSize: number; rows: HostListRow[]; nextCursor: string | null; prevCursor: string | null };
+export type HostPage = {
+  total: number;
+  pageSize: number;
+  rows: HostListRow[];
+  nextCursor: string | null;
+  prevCursor: string | null;
+};
 
 export const MAX_PAGE_SIZE = 500;
 
@@ -69,7 +75,8 @@ export async function listHosts(deps: InventoryDeps, input: ListHostsInput = {})
   const pageSize = Math.min(Math.max(1, input.pageSize ?? 50), MAX_PAGE_SIZE);
   const sort = input.sort ?? "name";
   const dir = input.direction === "desc" ? "desc" : "asc";
-  if (input.after && input.before) throw new AppError("BAD_REQUEST", { message: "Give either after or before, not both." });
+  if (input.after && input.before)
+    throw new AppError("BAD_REQUEST", { message: "Give either after or before, not both." });
   const after = input.after ? decodeCursor(input.after, sort, dir) : null;
   const before = input.before ? decodeCursor(input.before, sort, dir) : null;
   // Names are unique, so the name is the whole tie-break; sorting by name alone walks its index.
@@ -83,7 +90,9 @@ export async function listHosts(deps: InventoryDeps, input: ListHostsInput = {})
   // sort, the total (index-only where the filter allows) and the current-app count of the rows
   // shown only (index-only on (host_id, is_current, …)). A page before a cursor is read in the
   // reverse order and flipped here.
-  const rows = await deps.db.$queryRaw<(Omit<HostListRow, "appCount"> & { appCount: number | null; total: bigint; cursorKey: string | null })[]>(Prisma.sql`
+  const rows = await deps.db.$queryRaw<
+    (Omit<HostListRow, "appCount"> & { appCount: number | null; total: bigint; cursorKey: string | null })[]
+  >(Prisma.sql`
     WITH page AS (
       SELECT h.id, h.name, h.address, h.port, h."user", h.environment, h.labels, h.reachable,
              h.host_key_changed AS "hostKeyChanged", h.last_error AS "lastError", h.last_seen_at AS "lastSeenAt",
@@ -105,7 +114,8 @@ export async function listHosts(deps: InventoryDeps, input: ListHostsInput = {})
   const more = page.length > pageSize;
   page = page.slice(0, pageSize);
   if (before) page.reverse();
-  const cursorOf = (r: (typeof page)[number]) => encodeCursor({ s: sort, d: dir, v: col === null ? null : r.cursorKey, n: r.name });
+  const cursorOf = (r: (typeof page)[number]) =>
+    encodeCursor({ s: sort, d: dir, v: col === null ? null : r.cursorKey, n: r.name });
   const first = page[0];
   const last = page[page.length - 1];
   return {

@@ -29,19 +29,36 @@ export async function listRuntimes(deps: InventoryDeps): Promise<RuntimeSummary[
       WHERE iv.kind = 'app' AND iv.is_current AND r.manifest LIKE '%"requires":%'`),
   ]);
   const runtimeOn = new Map<string, string>();
-  const hostRuntimes = await db.installedVersion.findMany({ where: { kind: "runtime", isCurrent: true }, select: { hostId: true, app: true, version: true } });
+  const hostRuntimes = await db.installedVersion.findMany({
+    where: { kind: "runtime", isCurrent: true },
+    select: { hostId: true, app: true, version: true },
+  });
   for (const r of hostRuntimes) runtimeOn.set(`${r.hostId}\u0000${r.app}`, r.version);
   const names = new Set([...current.map((c) => c.app)]);
   const out: RuntimeSummary[] = [];
   for (const runtime of [...names].sort()) {
-    const versions = current.filter((c) => c.app === runtime).sort((a, b) => compareVersions(a.version, b.version)).map((c) => ({ version: c.version, hosts: c.hosts }));
-    const newestRelease = releases.filter((r) => r.app === runtime).map((r) => r.version).sort(compareVersions).at(-1) ?? null;
+    const versions = current
+      .filter((c) => c.app === runtime)
+      .sort((a, b) => compareVersions(a.version, b.version))
+      .map((c) => ({ version: c.version, hosts: c.hosts }));
+    const newestRelease =
+      releases
+        .filter((r) => r.app === runtime)
+        .map((r) => r.version)
+        .sort(compareVersions)
+        .at(-1) ?? null;
     const usedBy = new Map<string, RuntimeSummary["usedBy"][number]>();
     for (const u of users) {
       for (const req of (JSON.parse(u.manifest) as { requires?: RuntimeRequirement[] }).requires ?? []) {
         if (req.runtime !== runtime) continue;
         const k = `${u.app}\u0000${u.version}`;
-        const e = usedBy.get(k) ?? { app: u.app, version: u.version, versions: req.versions, hosts: 0, unmet: 0 };
+        const e = usedBy.get(k) ?? {
+          app: u.app,
+          version: u.version,
+          versions: req.versions,
+          hosts: 0,
+          unmet: 0,
+        };
         e.hosts++;
         const have = runtimeOn.get(`${u.hostId}\u0000${runtime}`);
         if (!have || !satisfies(have, req.versions)) e.unmet++;
@@ -53,8 +70,11 @@ export async function listRuntimes(deps: InventoryDeps): Promise<RuntimeSummary[
       hosts: versions.reduce((s, v) => s + v.hosts, 0),
       versions,
       newestRelease,
-      drift: versions.length > 1 || (newestRelease !== null && versions.some((v) => v.version !== newestRelease)),
-      usedBy: [...usedBy.values()].sort((a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version)),
+      drift:
+        versions.length > 1 || (newestRelease !== null && versions.some((v) => v.version !== newestRelease)),
+      usedBy: [...usedBy.values()].sort(
+        (a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version),
+      ),
     });
   }
   return out;

@@ -21,7 +21,16 @@ type VersionState = {
 const key = (v: { app: string; version: string }) => `${v.app}\u0000${v.version}`;
 
 /** The facts compared for a `facts.changed` event (disk use changes all the time and is not an event). */
-const TRACKED_FACTS = ["hostname", "machineId", "os", "kernel", "arch", "agentVersion", "cpuCount", "memoryBytes"] as const;
+const TRACKED_FACTS = [
+  "hostname",
+  "machineId",
+  "os",
+  "kernel",
+  "arch",
+  "agentVersion",
+  "cpuCount",
+  "memoryBytes",
+] as const;
 
 function desiredVersions(facts: CollectedFacts): Map<string, VersionState> {
   const out = new Map<string, VersionState>();
@@ -56,14 +65,23 @@ const sameState = (a: VersionState, b: VersionState) =>
 export type RecordFactsResult = { changed: boolean; events: { kind: string; message: string }[] };
 
 /** Records in its own transaction, or in the caller's (a rollout step's final writes) when given one. */
-export async function recordFacts(deps: InventoryDeps | { db: Prisma.TransactionClient; clock?: InventoryDeps["clock"] }, hostId: string, facts: CollectedFacts): Promise<RecordFactsResult> {
+export async function recordFacts(
+  deps: InventoryDeps | { db: Prisma.TransactionClient; clock?: InventoryDeps["clock"] },
+  hostId: string,
+  facts: CollectedFacts,
+): Promise<RecordFactsResult> {
   const at = now(deps);
   const db = deps.db;
   if ("$transaction" in db) return db.$transaction((tx) => write(tx, at, hostId, facts));
   return write(db, at, hostId, facts);
 }
 
-async function write(tx: Prisma.TransactionClient, at: Date, hostId: string, facts: CollectedFacts): Promise<RecordFactsResult> {
+async function write(
+  tx: Prisma.TransactionClient,
+  at: Date,
+  hostId: string,
+  facts: CollectedFacts,
+): Promise<RecordFactsResult> {
   const locked = await tx.$queryRaw<{ id: string; reachable: boolean | null; facts: unknown }[]>(
     Prisma.sql`SELECT id, reachable, facts FROM hosts WHERE id = ${hostId}::uuid FOR UPDATE`,
   );
@@ -89,7 +107,10 @@ async function write(tx: Prisma.TransactionClient, at: Date, hostId: string, fac
   // Set-based writes (one statement each, whatever the number of versions): this runs at the end
   // of every rollout step and refresh, and each Prisma model call costs far more than the SQL.
   // Close the open history period of everything removed or changed, open one for added/changed.
-  const asJson = (vs: VersionState[]) => JSON.stringify(vs.map((v) => ({ ...v, sizeBytes: v.sizeBytes === null ? null : v.sizeBytes.toString() })));
+  const asJson = (vs: VersionState[]) =>
+    JSON.stringify(
+      vs.map((v) => ({ ...v, sizeBytes: v.sizeBytes === null ? null : v.sizeBytes.toString() })),
+    );
   const RECORD = Prisma.sql`v(app text, version text, kind text, "sizeBytes" bigint, "receivedUuid" text, signer text, "installedAt" timestamptz, "isCurrent" boolean, "isPrevious" boolean)`;
   const gone = [...removed, ...changed];
   if (gone.length)
@@ -120,8 +141,18 @@ async function write(tx: Prisma.TransactionClient, at: Date, hostId: string, fac
       WHERE i.host_id = ${hostId}::uuid AND i.app = v.app AND i.version = v.version`);
 
   // One event per kind of change, naming app and version, for the host timeline.
-  for (const v of added) events.push({ kind: "version.installed", message: `${v.app} ${v.version} installed`, detail: { app: v.app, version: v.version } });
-  for (const v of removed) events.push({ kind: "version.removed", message: `${v.app} ${v.version} removed`, detail: { app: v.app, version: v.version } });
+  for (const v of added)
+    events.push({
+      kind: "version.installed",
+      message: `${v.app} ${v.version} installed`,
+      detail: { app: v.app, version: v.version },
+    });
+  for (const v of removed)
+    events.push({
+      kind: "version.removed",
+      message: `${v.app} ${v.version} removed`,
+      detail: { app: v.app, version: v.version },
+    });
   const currentOf = (m: Map<string, VersionState>) => {
     const c = new Map<string, string>();
     for (const v of m.values()) if (v.isCurrent) c.set(v.app, v.version);
@@ -135,7 +166,9 @@ async function write(tx: Prisma.TransactionClient, at: Date, hostId: string, fac
     if (from === to) continue;
     events.push({
       kind: "version.activated",
-      message: to ? `${app} current ${from ?? "(none)"} → ${to}` : `${app} has no current version (was ${from})`,
+      message: to
+        ? `${app} current ${from ?? "(none)"} → ${to}`
+        : `${app} has no current version (was ${from})`,
       detail: { app, from, to },
     });
   }
@@ -155,11 +188,15 @@ async function write(tx: Prisma.TransactionClient, at: Date, hostId: string, fac
   const prev = (host.facts ?? null) as Record<string, unknown> | null;
   if (prev) {
     const diff: Record<string, { from: unknown; to: unknown }> = {};
-    for (const k of TRACKED_FACTS) if ((prev[k] ?? null) !== (snapshot[k] ?? null)) diff[k] = { from: prev[k] ?? null, to: snapshot[k] ?? null };
+    for (const k of TRACKED_FACTS)
+      if ((prev[k] ?? null) !== (snapshot[k] ?? null))
+        diff[k] = { from: prev[k] ?? null, to: snapshot[k] ?? null };
     if (Object.keys(diff).length)
       events.push({
         kind: "facts.changed",
-        message: Object.entries(diff).map(([k, d]) => `${k} ${String(d.from)} → ${String(d.to)}`).join(", "),
+        message: Object.entries(diff)
+          .map(([k, d]) => `${k} ${String(d.from)} → ${String(d.to)}`)
+          .join(", "),
         detail: diff as Prisma.InputJsonValue,
       });
   }
@@ -179,7 +216,8 @@ async function write(tx: Prisma.TransactionClient, at: Date, hostId: string, fac
       SELECT ${hostId}::uuid, ${at}, e->>'kind', e->>'message', e->'detail'
       FROM jsonb_array_elements(${JSON.stringify(events)}::jsonb) AS e`);
   return {
-    changed: removed.length + added.length + changed.length > 0 || events.some((e) => e.kind === "facts.changed"),
+    changed:
+      removed.length + added.length + changed.length > 0 || events.some((e) => e.kind === "facts.changed"),
     events: events.map(({ kind, message }) => ({ kind, message })),
   };
 }

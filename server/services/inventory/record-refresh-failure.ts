@@ -5,9 +5,17 @@ import { Prisma } from "@prisma/client";
 import { appendAudit } from "../audit/append-audit";
 import { now, type InventoryDeps } from "./types";
 
-export type RefreshFailure = { kind: "unreachable" | "key-changed"; message: string; presentedFingerprint?: string | null };
+export type RefreshFailure = {
+  kind: "unreachable" | "key-changed";
+  message: string;
+  presentedFingerprint?: string | null;
+};
 
-export async function recordRefreshFailure(deps: InventoryDeps, hostId: string, failure: RefreshFailure): Promise<void> {
+export async function recordRefreshFailure(
+  deps: InventoryDeps,
+  hostId: string,
+  failure: RefreshFailure,
+): Promise<void> {
   const at = now(deps);
   await deps.db.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<{ name: string; reachable: boolean | null; host_key_changed: boolean }[]>(
@@ -36,11 +44,20 @@ export async function recordRefreshFailure(deps: InventoryDeps, hostId: string, 
           },
         });
         // Audited (and so notified: host.key_changed) once, when the host is first flagged.
-        await appendAudit(tx, { actorId: null, action: "host.key_changed", target: `host:${host.name}`, detail: { presented: failure.presentedFingerprint ?? null, message: failure.message } });
+        await appendAudit(tx, {
+          actorId: null,
+          action: "host.key_changed",
+          target: `host:${host.name}`,
+          detail: { presented: failure.presentedFingerprint ?? null, message: failure.message },
+        });
       }
       return;
     }
-    await tx.host.update({ where: { id: hostId }, data: { reachable: false, lastError: failure.message, lastRefreshAt: at } });
-    if (host.reachable !== false) await tx.hostEvent.create({ data: { hostId, at, kind: "host.unreachable", message: failure.message } });
+    await tx.host.update({
+      where: { id: hostId },
+      data: { reachable: false, lastError: failure.message, lastRefreshAt: at },
+    });
+    if (host.reachable !== false)
+      await tx.hostEvent.create({ data: { hostId, at, kind: "host.unreachable", message: failure.message } });
   });
 }

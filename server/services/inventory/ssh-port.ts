@@ -4,7 +4,16 @@
 // keys. Maps the agent's `Facts` to the inventory's shape.
 import type { Facts } from "@/agent/protocol";
 import { getEnv } from "@/server/env";
-import { SshPool, fetchHostKeyFingerprint, installTrustedKeys, loadAgentBundle, openCheckedSession, type AgentBundle, type SshLimits, type SshTarget } from "@/server/ssh";
+import {
+  SshPool,
+  fetchHostKeyFingerprint,
+  installTrustedKeys,
+  loadAgentBundle,
+  openCheckedSession,
+  type AgentBundle,
+  type SshLimits,
+  type SshTarget,
+} from "@/server/ssh";
 import type { CollectedFacts, HostConnection, InventorySsh } from "./types";
 
 export type InventorySshOptions = {
@@ -45,7 +54,11 @@ export function factsFromAgent(f: Facts): CollectedFacts {
     cpuCount: f.host.cpu.cores,
     cpuModel: f.host.cpu.model,
     memoryBytes: f.host.memoryBytes,
-    store: { backend: f.store.backend, totalBytes: f.store.sizeBytes, usedBytes: Math.max(0, f.store.sizeBytes - f.store.freeBytes) },
+    store: {
+      backend: f.store.backend,
+      totalBytes: f.store.sizeBytes,
+      usedBytes: Math.max(0, f.store.sizeBytes - f.store.freeBytes),
+    },
     // Runtimes (runtimes/ on the host) share the table, told apart by kind; a name that is also an
     // app on the host is left out (the console never gives an app and a runtime one name).
     apps: [...f.apps, ...(f.runtimes ?? []).filter((r) => !f.apps.some((a) => a.app === r.app))].map((a) => ({
@@ -53,7 +66,13 @@ export function factsFromAgent(f: Facts): CollectedFacts {
       kind: a.versions.find((v) => v.version === a.current)?.kind ?? a.versions[0]?.kind ?? "app",
       current: a.current,
       previous: a.previous,
-      versions: a.versions.map((v) => ({ version: v.version, sizeBytes: v.bytes, receivedUuid: v.receivedUuid, createdAt: v.created, signer: v.signer })),
+      versions: a.versions.map((v) => ({
+        version: v.version,
+        sizeBytes: v.bytes,
+        receivedUuid: v.receivedUuid,
+        createdAt: v.created,
+        signer: v.signer,
+      })),
     })),
     raw: { agent: f.agent, host: f.host, store: f.store },
   };
@@ -67,7 +86,13 @@ export function createInventorySsh(opts: InventorySshOptions): InventorySsh & { 
     const ms = opts.timeoutMs ?? 90_000;
     let timer: NodeJS.Timeout | undefined;
     const t = new Promise<never>((_, rej) => {
-      timer = setTimeout(() => rej(Object.assign(new Error(`${host}: no facts within ${ms / 1000} s`), { code: "COMMAND_TIMEOUT" })), ms);
+      timer = setTimeout(
+        () =>
+          rej(
+            Object.assign(new Error(`${host}: no facts within ${ms / 1000} s`), { code: "COMMAND_TIMEOUT" }),
+          ),
+        ms,
+      );
     });
     return Promise.race([p, t]).finally(() => clearTimeout(timer));
   };
@@ -98,7 +123,12 @@ export function createInventorySsh(opts: InventorySshOptions): InventorySsh & { 
     },
     async installTrustedKeys(h, keys) {
       const target = toSshTarget(h, opts.privateKey);
-      await pool.withConnection(target, (conn) => installTrustedKeys(conn, keys.map((k) => k.publicKeyLine)));
+      await pool.withConnection(target, (conn) =>
+        installTrustedKeys(
+          conn,
+          keys.map((k) => k.publicKeyLine),
+        ),
+      );
     },
     async close() {
       if (ownPool) await pool.close();

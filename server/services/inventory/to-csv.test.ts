@@ -3,7 +3,15 @@ import { toCsv } from "./to-csv";
 
 describe("toCsv", () => {
   it("quotes commas, quotes and newlines and leaves plain cells alone", () => {
-    expect(toCsv(["a", "b"], [["x,y", 'say "hi"'], ["line\nbreak", 3]])).toBe('a,b\r\n"x,y","say ""hi"""\r\n"line\nbreak",3\r\n');
+    expect(
+      toCsv(
+        ["a", "b"],
+        [
+          ["x,y", 'say "hi"'],
+          ["line\nbreak", 3],
+        ],
+      ),
+    ).toBe('a,b\r\n"x,y","say ""hi"""\r\n"line\nbreak",3\r\n');
   });
   it("defuses spreadsheet formulas and writes dates as ISO", () => {
     expect(toCsv(["a"], [["=cmd|' /C calc'!A0"], [new Date("2026-11-26T10:00:00Z")], [null]])).toBe(

@@ -58,7 +58,11 @@ export interface PortError extends Error {
 /** How the inventory talks to hosts. ssh-port.ts implements it over server/ssh. */
 export interface InventorySsh {
   /** Connect without a pinned key and report the key the host presents. */
-  fetchHostKey(t: { name: string; address: string; port: number }): Promise<{ fingerprint: string; algorithm?: string }>;
+  fetchHostKey(t: {
+    name: string;
+    address: string;
+    port: number;
+  }): Promise<{ fingerprint: string; algorithm?: string }>;
   /** Connect (pinned), make sure the agent is there, run `facts`. */
   collectFacts(h: HostConnection): Promise<CollectedFacts>;
   /** Install release-signing public keys as /etc/keel/trusted.d/<fileName> on the host. */
@@ -111,5 +115,14 @@ export const ZHostFilter = z
   .strict();
 export type THostFilter = z.infer<typeof ZHostFilter>;
 
-export const HOST_SORT_KEYS = ["name", "address", "environment", "os", "reachable", "lastSeenAt", "lastRefreshAt", "createdAt"] as const;
+export const HOST_SORT_KEYS = [
+  "name",
+  "address",
+  "environment",
+  "os",
+  "reachable",
+  "lastSeenAt",
+  "lastRefreshAt",
+  "createdAt",
+] as const;
 export type HostSortKey = (typeof HOST_SORT_KEYS)[number];

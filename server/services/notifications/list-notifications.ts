@@ -14,13 +14,25 @@ export async function listChannels(db: PrismaClient) {
     roles: c.emailRoles,
     events: c.events,
     createdAt: c.createdAt,
-    deliveries: Object.fromEntries(counts.filter((n) => n.channelId === c.id).map((n) => [n.state, n._count])) as Record<string, number>,
+    deliveries: Object.fromEntries(
+      counts.filter((n) => n.channelId === c.id).map((n) => [n.state, n._count]),
+    ) as Record<string, number>,
   }));
 }
 
 export async function getSmtp(db: PrismaClient) {
   const s = await db.notificationSmtp.findUnique({ where: { id: 1 } });
-  return s ? { host: s.host, port: s.port, tls: s.tls as "none" | "starttls" | "tls", username: s.username, from: s.from, hasPassword: s.encryptedPassword != null, updatedAt: s.updatedAt } : null;
+  return s
+    ? {
+        host: s.host,
+        port: s.port,
+        tls: s.tls as "none" | "starttls" | "tls",
+        username: s.username,
+        from: s.from,
+        hasPassword: s.encryptedPassword != null,
+        updatedAt: s.updatedAt,
+      }
+    : null;
 }
 
 export async function listDeliveries(db: PrismaClient, o: { channelId?: string; limit?: number }) {

@@ -4,7 +4,19 @@
 import { AppError } from "@/server/errors";
 import { op } from "@/server/services/policy/governed/types";
 import type { GovernDeps } from "@/server/services/policy/governed/types";
-import { addEmail, addWebhook, channelById, checkEmail, checkSmtp, describeWebhook, removeChannel, setSmtp, type EmailInput, type SmtpInput, type WebhookInput } from "./channels";
+import {
+  addEmail,
+  addWebhook,
+  channelById,
+  checkEmail,
+  checkSmtp,
+  describeWebhook,
+  removeChannel,
+  setSmtp,
+  type EmailInput,
+  type SmtpInput,
+  type WebhookInput,
+} from "./channels";
 
 const boxOf = (d: GovernDeps) => {
   if (!d.box) throw new AppError("INTERNAL", { message: "notifications need the console's secret box" });
@@ -25,7 +37,10 @@ export const notificationOps = {
     action: "manage_notifications",
     async describe(_db, i: EmailInput) {
       const e = checkEmail(i);
-      return { hosts: [], summary: `add the e-mail channel ${e.name} to ${[...e.to, ...e.roles.map((r) => `role ${r}`)].join(", ")} for ${e.events.join(", ")}` };
+      return {
+        hosts: [],
+        summary: `add the e-mail channel ${e.name} to ${[...e.to, ...e.roles.map((r) => `role ${r}`)].join(", ")} for ${e.events.join(", ")}`,
+      };
     },
     apply: (d, a, i) => addEmail({ db: d.db, actorId: a.id }, i),
   }),
@@ -41,7 +56,10 @@ export const notificationOps = {
     action: "manage_notifications",
     async describe(_db, i: SmtpInput) {
       const s = checkSmtp(i);
-      return { hosts: [], summary: `send notification e-mail through ${s.host}:${s.port} (${s.tls}) from ${s.from}` };
+      return {
+        hosts: [],
+        summary: `send notification e-mail through ${s.host}:${s.port} (${s.tls}) from ${s.from}`,
+      };
     },
     notApprovable: (i) => (i.password ? "the SMTP password would wait in the change request in clear" : null),
     apply: (d, a, i) => setSmtp({ db: d.db, box: boxOf(d), actorId: a.id }, i),

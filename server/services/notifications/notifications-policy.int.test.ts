@@ -30,7 +30,16 @@ async function activate(cedar: string) {
   await getActivePolicy({ db });
   await db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
   const document = { ...DEFAULT_POLICY, cedar };
-  await db.policyVersion.create({ data: { version: 2, document, digest: policyDigest(document), state: "active", comment: "test", activatedAt: new Date() } });
+  await db.policyVersion.create({
+    data: {
+      version: 2,
+      document,
+      digest: policyDigest(document),
+      state: "active",
+      comment: "test",
+      activatedAt: new Date(),
+    },
+  });
 }
 const deps = () => ({ db, box: () => box });
 const email = { name: "oncall", to: ["oncall@example.test"], roles: [], events: ["rollout.failed"] };
@@ -39,8 +48,12 @@ const hook = { name: "chat", url: "http://127.0.0.1:9/hook", events: ["rollout.f
 it("admins may under the default policy; operators may not", async () => {
   const admin = await seedUser(db, "admin@example.test", ["admin"]);
   const op = await seedUser(db, "op@example.test", ["operator"]);
-  await expect(governed(deps(), op, "notifications.addEmail", email)).rejects.toThrow(/no policy allows manage notifications for your roles \(operator\)/);
-  await expect(governed(deps(), admin, "notifications.addEmail", email)).resolves.toMatchObject({ name: "oncall" });
+  await expect(governed(deps(), op, "notifications.addEmail", email)).rejects.toThrow(
+    /no policy allows manage notifications for your roles \(operator\)/,
+  );
+  await expect(governed(deps(), admin, "notifications.addEmail", email)).resolves.toMatchObject({
+    name: "oncall",
+  });
   expect(await db.auditEvent.count({ where: { action: "change.denied" } })).toBe(1);
 });
 
@@ -49,8 +62,12 @@ it("a stored policy written before manage_notifications existed governs it as ma
   const op = await seedUser(db, "op@example.test", ["operator"]);
   await activate(DEFAULT_POLICY.cedar.replace(', Keel::Action::"manage_notifications"', ""));
   expect((await getActivePolicy({ db })).document.cedar).not.toContain("manage_notifications");
-  await expect(governed(deps(), admin, "notifications.addWebhook", hook)).resolves.toMatchObject({ name: "chat" });
-  await expect(governed(deps(), op, "notifications.addEmail", email)).rejects.toThrow(/no policy allows manage keys .*the policy in force does not mention manage_notifications, so it was asked about manage_keys/);
+  await expect(governed(deps(), admin, "notifications.addWebhook", hook)).resolves.toMatchObject({
+    name: "chat",
+  });
+  await expect(governed(deps(), op, "notifications.addEmail", email)).rejects.toThrow(
+    /no policy allows manage keys .*the policy in force does not mention manage_notifications, so it was asked about manage_keys/,
+  );
 });
 
 it("a policy that asks for approval: an e-mail channel waits as a change request, a webhook is refused with the reason", async () => {
@@ -59,8 +76,12 @@ it("a policy that asks for approval: an e-mail channel waits as a change request
     DEFAULT_POLICY.cedar +
       `\n@id("notifications-need-approval")\n@reason("notification changes need an approver")\n@approvals("1")\n@approver_role("approver")\npermit (principal, action == Keel::Action::"manage_notifications", resource) when { principal.roles.contains("admin") };\n`,
   );
-  await expect(governed(deps(), admin, "notifications.addEmail", email)).rejects.toThrow(/needs 1 approval\(s\) from approver .*Change request 1 waits/);
-  await expect(governed(deps(), admin, "notifications.addWebhook", hook)).rejects.toThrow(/a webhook's signing secret is shown once, to whoever adds it/);
+  await expect(governed(deps(), admin, "notifications.addEmail", email)).rejects.toThrow(
+    /needs 1 approval\(s\) from approver .*Change request 1 waits/,
+  );
+  await expect(governed(deps(), admin, "notifications.addWebhook", hook)).rejects.toThrow(
+    /a webhook's signing secret is shown once, to whoever adds it/,
+  );
   expect(await db.notificationChannel.count()).toBe(0);
   expect(await db.changeRequest.count()).toBe(1);
 });

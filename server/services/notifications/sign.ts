@@ -10,7 +10,12 @@ export function signBody(secret: string, body: string, t = Math.floor(Date.now()
 }
 
 /** A receiver's check: the signature matches and is at most `toleranceSeconds` old. */
-export function verifySignature(secret: string, body: string, header: string, o: { toleranceSeconds?: number; now?: number } = {}): boolean {
+export function verifySignature(
+  secret: string,
+  body: string,
+  header: string,
+  o: { toleranceSeconds?: number; now?: number } = {},
+): boolean {
   const parts = Object.fromEntries(header.split(",").map((p) => p.split("=", 2) as [string, string]));
   const t = Number(parts.t);
   if (!Number.isInteger(t) || !parts.v1) return false;

@@ -8,18 +8,26 @@ import { isIP } from "node:net";
 import { AppError } from "@/server/errors";
 
 export const ALLOW_PRIVATE_ENV = "KEEL_WEBHOOK_ALLOW_PRIVATE";
-export const allowPrivate = (env: NodeJS.ProcessEnv = process.env) => /^(1|true|yes)$/i.test(env[ALLOW_PRIVATE_ENV] ?? "");
+export const allowPrivate = (env: NodeJS.ProcessEnv = process.env) =>
+  /^(1|true|yes)$/i.test(env[ALLOW_PRIVATE_ENV] ?? "");
 
 export function parseWebhookUrl(raw: string): URL {
   let u: URL;
   try {
     u = new URL(raw.trim());
   } catch {
-    throw new AppError("BAD_REQUEST", { message: `"${raw}" is not a URL; give one like https://hooks.example.com/keel` });
+    throw new AppError("BAD_REQUEST", {
+      message: `"${raw}" is not a URL; give one like https://hooks.example.com/keel`,
+    });
   }
   if (u.protocol !== "https:" && u.protocol !== "http:")
-    throw new AppError("BAD_REQUEST", { message: `webhook URLs must be http or https, not ${u.protocol.replace(":", "")}` });
-  if (u.username || u.password) throw new AppError("BAD_REQUEST", { message: "put no user or password in the webhook URL; the request is signed instead" });
+    throw new AppError("BAD_REQUEST", {
+      message: `webhook URLs must be http or https, not ${u.protocol.replace(":", "")}`,
+    });
+  if (u.username || u.password)
+    throw new AppError("BAD_REQUEST", {
+      message: "put no user or password in the webhook URL; the request is signed instead",
+    });
   return u;
 }
 
@@ -28,7 +36,16 @@ export function isPrivateAddress(ip: string): boolean {
   const v = isIP(ip);
   if (v === 4) {
     const [a, b] = ip.split(".").map(Number) as [number, number];
-    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      a >= 224
+    );
   }
   if (v === 6) {
     const x = ip.toLowerCase();
@@ -42,8 +59,11 @@ export function isPrivateAddress(ip: string): boolean {
 export async function assertPublicTarget(u: URL, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (allowPrivate(env)) return;
   const host = u.hostname.replace(/^\[|\]$/g, "");
-  const addrs = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
-  if (addrs.length === 0) throw new AppError("BAD_REQUEST", { message: `webhook host ${host} does not resolve` });
+  const addrs = isIP(host)
+    ? [host]
+    : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+  if (addrs.length === 0)
+    throw new AppError("BAD_REQUEST", { message: `webhook host ${host} does not resolve` });
   const bad = addrs.find(isPrivateAddress);
   if (bad)
     throw new AppError("BAD_REQUEST", {

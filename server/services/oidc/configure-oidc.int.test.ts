@@ -24,8 +24,15 @@ type Person = { id: string; email: string; roles: Role[] };
 let admin: Person;
 let approver: Person;
 let operator: Person;
-const as = (p: Person) => createCaller(createContextInner({ db, user: { id: p.id, email: p.email, name: p.email, roles: p.roles } }));
-const base = { issuer: "https://sso.example.org/realms/acme", clientId: "keel", groupClaim: "groups", localSignIn: true, breakGlassEmail: null };
+const as = (p: Person) =>
+  createCaller(createContextInner({ db, user: { id: p.id, email: p.email, name: p.email, roles: p.roles } }));
+const base = {
+  issuer: "https://sso.example.org/realms/acme",
+  clientId: "keel",
+  groupClaim: "groups",
+  localSignIn: true,
+  breakGlassEmail: null,
+};
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -45,7 +52,9 @@ const everywhere = async (needle: string) => {
   const rows = [
     ...(await db.auditEvent.findMany()).map(text),
     ...(await db.changeRequest.findMany()).map(text),
-    ...(await db.oidcConfig.findMany()).map((r) => text({ ...r, clientSecretSealed: Buffer.from(r.clientSecretSealed ?? []).toString("latin1") })),
+    ...(await db.oidcConfig.findMany()).map((r) =>
+      text({ ...r, clientSecretSealed: Buffer.from(r.clientSecretSealed ?? []).toString("latin1") }),
+    ),
   ];
   return rows.some((r) => r.includes(needle));
 };
@@ -54,7 +63,13 @@ describe("identity provider settings", () => {
   it("an admin sets a map granting operator at once; the secret is sealed and never read back", async () => {
     await as(admin).oidc.set({ ...base, clientSecret: "first-secret-value", roleMap: "keel-ops:operator" });
     const got = await as(admin).oidc.get();
-    expect(got).toMatchObject({ source: "settings", issuer: base.issuer, hasClientSecret: true, roleMap: "keel-ops:operator", breakGlassEmail: "admin@keel.local" });
+    expect(got).toMatchObject({
+      source: "settings",
+      issuer: base.issuer,
+      hasClientSecret: true,
+      roleMap: "keel-ops:operator",
+      breakGlassEmail: "admin@keel.local",
+    });
     expect(JSON.stringify(got)).not.toContain("first-secret-value");
     expect(await everywhere("first-secret-value")).toBe(false);
     const audit = await db.auditEvent.findFirstOrThrow({ where: { action: "oidc.configure" } });
@@ -62,11 +77,17 @@ describe("identity provider settings", () => {
   });
 
   it("a map granting approver waits for an approver, who is recorded as a voucher", async () => {
-    await expect(as(admin).oidc.set({ ...base, clientSecret: "second-secret-value", roleMap: "keel-ops:operator,keel-approvers:approver" })).rejects.toThrow(
-      /needs 1 approval\(s\) from approver.*Change request \d+/,
-    );
+    await expect(
+      as(admin).oidc.set({
+        ...base,
+        clientSecret: "second-secret-value",
+        roleMap: "keel-ops:operator,keel-approvers:approver",
+      }),
+    ).rejects.toThrow(/needs 1 approval\(s\) from approver.*Change request \d+/);
     expect(await everywhere("second-secret-value")).toBe(false);
-    const cr = await db.changeRequest.findFirstOrThrow({ where: { kind: "oidc.configure", state: "pending" } });
+    const cr = await db.changeRequest.findFirstOrThrow({
+      where: { kind: "oidc.configure", state: "pending" },
+    });
     expect((await as(approver).policy.approveChange({ id: cr.id, digest: cr.digest })).state).toBe("applied");
     const row = await db.oidcConfig.findUniqueOrThrow({ where: { id: 1 } });
     expect(row).toMatchObject({ updatedById: admin.id, approvedByIds: [approver.id] });
@@ -75,8 +96,12 @@ describe("identity provider settings", () => {
 
   it("refuses non-admins, a plain-http issuer elsewhere and a bad role map, saying what to write", async () => {
     await expect(as(operator).oidc.set({ ...base, roleMap: "x:operator" })).rejects.toThrow();
-    await expect(as(admin).oidc.set({ ...base, issuer: "http://sso.example.org", roleMap: "x:operator" })).rejects.toThrow(/must use https/);
-    await expect(as(admin).oidc.set({ ...base, roleMap: "ops:root" })).rejects.toThrow(/"ops:root".*"root" is not one/);
+    await expect(
+      as(admin).oidc.set({ ...base, issuer: "http://sso.example.org", roleMap: "x:operator" }),
+    ).rejects.toThrow(/must use https/);
+    await expect(as(admin).oidc.set({ ...base, roleMap: "ops:root" })).rejects.toThrow(
+      /"ops:root".*"root" is not one/,
+    );
     await expect(as(admin).oidc.set({ ...base, roleMap: "" })).rejects.toThrow(/role map is empty/);
     expect(await db.auditEvent.count({ where: { action: "oidc.configure" } })).toBe(2);
   });

@@ -26,12 +26,19 @@ export function checkOidcInput(i: OidcConfigInput): void {
   try {
     url = new URL(i.issuer);
   } catch {
-    throw new AppError("BAD_REQUEST", { message: `issuer "${i.issuer}" is not a URL: give the provider's issuer, e.g. https://login.example.org/realms/acme` });
+    throw new AppError("BAD_REQUEST", {
+      message: `issuer "${i.issuer}" is not a URL: give the provider's issuer, e.g. https://login.example.org/realms/acme`,
+    });
   }
   const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback))
-    throw new AppError("BAD_REQUEST", { message: `issuer ${i.issuer} must use https (plain http only for a provider on this machine)` });
-  if (i.roleMap.length === 0) throw new AppError("BAD_REQUEST", { message: "the role map is empty: map at least one group to a role, e.g. keel-admins:admin" });
+    throw new AppError("BAD_REQUEST", {
+      message: `issuer ${i.issuer} must use https (plain http only for a provider on this machine)`,
+    });
+  if (i.roleMap.length === 0)
+    throw new AppError("BAD_REQUEST", {
+      message: "the role map is empty: map at least one group to a role, e.g. keel-admins:admin",
+    });
 }
 
 export async function configureOidc(
@@ -41,7 +48,12 @@ export async function configureOidc(
   checkOidcInput(i);
   return deps.db.$transaction(async (tx) => {
     const before = await tx.oidcConfig.findUnique({ where: { id: 1 } });
-    const sealed = i.clientSecretSealed === undefined ? (before?.clientSecretSealed ?? null) : i.clientSecretSealed === null ? null : new Uint8Array(Buffer.from(i.clientSecretSealed, "base64"));
+    const sealed =
+      i.clientSecretSealed === undefined
+        ? (before?.clientSecretSealed ?? null)
+        : i.clientSecretSealed === null
+          ? null
+          : new Uint8Array(Buffer.from(i.clientSecretSealed, "base64"));
     const data = {
       issuer: i.issuer,
       clientId: i.clientId,
@@ -67,7 +79,14 @@ export async function configureOidc(
         localSignIn: i.localSignIn,
         breakGlassEmail: data.breakGlassEmail,
         approvedBy: deps.approvedBy,
-        before: before ? { issuer: before.issuer, clientId: before.clientId, roleMap: formatRoleMap(before.roleMap as RoleMapEntry[]), localSignIn: before.localSignIn } : null,
+        before: before
+          ? {
+              issuer: before.issuer,
+              clientId: before.clientId,
+              roleMap: formatRoleMap(before.roleMap as RoleMapEntry[]),
+              localSignIn: before.localSignIn,
+            }
+          : null,
       },
     });
     forgetProviders();
@@ -81,7 +100,12 @@ export async function removeOidc(deps: { db: PrismaClient; actorId: string }): P
     const before = await tx.oidcConfig.findUnique({ where: { id: 1 } });
     if (!before) return { removed: false };
     await tx.oidcConfig.delete({ where: { id: 1 } });
-    await appendAudit(tx, { actorId: deps.actorId, action: "oidc.remove", target: `oidc:${before.issuer}`, detail: { clientId: before.clientId } });
+    await appendAudit(tx, {
+      actorId: deps.actorId,
+      action: "oidc.remove",
+      target: `oidc:${before.issuer}`,
+      detail: { clientId: before.clientId },
+    });
     forgetProviders();
     return { removed: true };
   });

@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import { controllers } from "./count-independent";
 
 const at = new Date("2026-12-01T00:00:00Z");
-const g = (userId: string, grantedById: string | null, approvedByIds: string[] = [], revokedAt: Date | null = null) => ({
+const g = (
+  userId: string,
+  grantedById: string | null,
+  approvedByIds: string[] = [],
+  revokedAt: Date | null = null,
+) => ({
   userId,
   role: "approver",
   grantedById,

@@ -11,17 +11,27 @@ import type { Prisma, PrismaClient } from "@prisma/client";
 
 type Tx = PrismaClient | Prisma.TransactionClient;
 
-type Grant = { userId: string; role: string; grantedById: string | null; approvedByIds: string[]; grantedAt: Date; revokedAt: Date | null };
+type Grant = {
+  userId: string;
+  role: string;
+  grantedById: string | null;
+  approvedByIds: string[];
+  grantedAt: Date;
+  revokedAt: Date | null;
+};
 
 /** Who controls each account: the least fixed point of C(u) = {u} ∪ ⋃_grants ⋂_vouchers C(v). */
 export function controllers(grants: Grant[]): (userId: string) => Set<string> {
   const byUser = new Map<string, Grant[]>();
   for (const g of grants) byUser.set(g.userId, [...(byUser.get(g.userId) ?? []), g]);
-  const users = new Set([...byUser.keys(), ...grants.flatMap((g) => (g.grantedById ? [g.grantedById, ...g.approvedByIds] : g.approvedByIds))]);
+  const users = new Set([
+    ...byUser.keys(),
+    ...grants.flatMap((g) => (g.grantedById ? [g.grantedById, ...g.approvedByIds] : g.approvedByIds)),
+  ]);
   const c = new Map([...users].map((u) => [u, new Set([u])]));
   const of = (u: string) => c.get(u) ?? new Set([u]);
   // Every grant ever made counts, revoked or not: a role once granted could have been used.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [u, gs] of byUser) {
       const set = c.get(u)!;
@@ -63,9 +73,20 @@ export async function countIndependentApprovals(
   const ids = [...new Set(approvals.map((a) => a.approverId))];
   if (ids.length === 0) return { count: 0, approvers: [], checks: [] };
   const grants: Grant[] = await db.roleGrant.findMany({
-    select: { userId: true, role: true, grantedById: true, approvedByIds: true, grantedAt: true, revokedAt: true },
+    select: {
+      userId: true,
+      role: true,
+      grantedById: true,
+      approvedByIds: true,
+      grantedAt: true,
+      revokedAt: true,
+    },
   });
-  const disabled = new Set((await db.user.findMany({ where: { id: { in: ids }, disabled: true }, select: { id: true } })).map((u) => u.id));
+  const disabled = new Set(
+    (await db.user.findMany({ where: { id: { in: ids }, disabled: true }, select: { id: true } })).map(
+      (u) => u.id,
+    ),
+  );
   const of = controllers(grants);
   const requester = of(req.requesterId);
   const counted: { id: string; c: Set<string> }[] = [];
@@ -77,9 +98,12 @@ export async function countIndependentApprovals(
     const why = ((): string | null => {
       if (approverId === req.requesterId) return "the requester never counts";
       if (disabled.has(approverId)) return "the approver's account is disabled";
-      const g = grants.find((x) => x.userId === approverId && x.revokedAt === null && (req.role === null || x.role === req.role));
+      const g = grants.find(
+        (x) => x.userId === approverId && x.revokedAt === null && (req.role === null || x.role === req.role),
+      );
       if (!g) return `the approver does not hold the role ${req.role} by a recorded grant`;
-      if (g.grantedAt >= req.requestedAt) return `the approver's ${g.role} role was granted after the request was made`;
+      if (g.grantedAt >= req.requestedAt)
+        return `the approver's ${g.role} role was granted after the request was made`;
       const mine = controllersVia(g, of);
       const common = [...mine].find((x) => requester.has(x));
       if (common !== undefined)

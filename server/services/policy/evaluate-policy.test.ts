@@ -15,7 +15,13 @@ const night = new Date("2026-11-26T23:00:00Z"); // inside the default prod windo
 const noon = new Date("2026-11-26T12:00:00Z");
 const prod = (n: number) => Array.from({ length: n }, (_, i) => host(`prod-${i}`, "prod"));
 const ask = (over: Partial<PolicyRequest>) =>
-  evaluatePolicy(DEFAULT_POLICY, { actor: operator, action: "update", hosts: [host("d1", "dev")], at: noon, ...over });
+  evaluatePolicy(DEFAULT_POLICY, {
+    actor: operator,
+    action: "update",
+    hosts: [host("d1", "dev")],
+    at: noon,
+    ...over,
+  });
 
 describe("default policy", () => {
   it("lets an operator update dev at any time, with the reason", () => {
@@ -81,7 +87,9 @@ describe("policy validation", () => {
       return r.ok ? [] : r.errors.join("\n");
     };
     expect(bad("permit (principal, action, resource) when { ")).toMatch(/unexpected|expected/i);
-    expect(bad('permit (principal, action == Keel::Action::"update", resource) when { context.nope };')).toMatch(/nope/);
+    expect(
+      bad('permit (principal, action == Keel::Action::"update", resource) when { context.nope };'),
+    ).toMatch(/nope/);
     expect(bad('@approvals("two") @approver_role("approver") permit (principal, action, resource);')).toMatch(
       /@approvals must be a whole number/,
     );
@@ -92,7 +100,10 @@ describe("policy validation", () => {
 
   it("refuses to evaluate an invalid policy instead of guessing", () => {
     expect(() =>
-      evaluatePolicy({ cedar: "permit (", windows: [] }, { actor: operator, action: "update", hosts: [], at: noon }),
+      evaluatePolicy(
+        { cedar: "permit (", windows: [] },
+        { actor: operator, action: "update", hosts: [], at: noon },
+      ),
     ).toThrow(PolicyError);
   });
 });
@@ -109,20 +120,39 @@ permit (principal, action in [Keel::Action::"install", Keel::Action::"update"], 
 when { (principal.roles.contains("operator") || principal.roles.contains("admin")) && context.environments.contains("prod") && context.runsAsRoot };
 `;
   const doc = { ...DEFAULT_POLICY, cedar: DEFAULT_POLICY.cedar + extra };
-  const req = (runsAsRoot: boolean | undefined): PolicyRequest => ({ actor: operator, action: "update", hosts: prod(20), waves: [1, 19], at: night, runsAsRoot });
+  const req = (runsAsRoot: boolean | undefined): PolicyRequest => ({
+    actor: operator,
+    action: "update",
+    hosts: prod(20),
+    waves: [1, 19],
+    at: night,
+    runsAsRoot,
+  });
 
   it("is in the schema, so a policy may key on it", () => expect(parsePolicy(doc).ok).toBe(true));
 
   it("asks the extra approver only when the release's check runs as root", () => {
     expect(evaluatePolicy(doc, req(true))).toMatchObject({ effect: "needs_approval", approvals: 3 });
-    expect(evaluatePolicy(doc, req(true)).reasons).toContain("a release whose health check runs as root needs a third approver in prod");
+    expect(evaluatePolicy(doc, req(true)).reasons).toContain(
+      "a release whose health check runs as root needs a third approver in prod",
+    );
     expect(evaluatePolicy(doc, req(false))).toMatchObject({ effect: "needs_approval", approvals: 2 });
     expect(evaluatePolicy(doc, req(undefined))).toMatchObject({ effect: "needs_approval", approvals: 2 }); // absent = false
   });
 
   it("a forbid can key on it too", () => {
-    const strict = { ...DEFAULT_POLICY, cedar: DEFAULT_POLICY.cedar + `\n@id("no-root") @reason("no root health checks") forbid (principal, action, resource) when { context.runsAsRoot };` };
-    expect(evaluatePolicy(strict, { ...req(true), hosts: [host("d1", "dev")], waves: [1] })).toMatchObject({ effect: "deny", reasons: ["no root health checks"] });
-    expect(evaluatePolicy(strict, { ...req(false), hosts: [host("d1", "dev")], waves: [1] }).effect).toBe("allow");
+    const strict = {
+      ...DEFAULT_POLICY,
+      cedar:
+        DEFAULT_POLICY.cedar +
+        `\n@id("no-root") @reason("no root health checks") forbid (principal, action, resource) when { context.runsAsRoot };`,
+    };
+    expect(evaluatePolicy(strict, { ...req(true), hosts: [host("d1", "dev")], waves: [1] })).toMatchObject({
+      effect: "deny",
+      reasons: ["no root health checks"],
+    });
+    expect(evaluatePolicy(strict, { ...req(false), hosts: [host("d1", "dev")], waves: [1] }).effect).toBe(
+      "allow",
+    );
   });
 });

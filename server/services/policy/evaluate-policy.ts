@@ -16,14 +16,17 @@ let schemaReady = false;
 function ensureSchema() {
   if (schemaReady) return;
   const r = cedar.preparseSchema(SCHEMA_ID, CEDAR_SCHEMA);
-  if (r.type === "failure") throw new PolicyError(`Keel's Cedar schema does not parse: ${r.errors[0]?.message}`);
+  if (r.type === "failure")
+    throw new PolicyError(`Keel's Cedar schema does not parse: ${r.errors[0]?.message}`);
   schemaReady = true;
 }
 
 /** The maintenance windows that bind at least one of the request's hosts (shown with a plan). */
 export function bindingWindows(req: Pick<PolicyRequest, "hosts">, doc: PolicyDocument): MaintenanceWindow[] {
   const names = new Set<string>();
-  for (const h of req.hosts) for (const w of windowsFor({ environment: h.environment, groups: h.groups }, doc.windows)) names.add(w.name);
+  for (const h of req.hosts)
+    for (const w of windowsFor({ environment: h.environment, groups: h.groups }, doc.windows))
+      names.add(w.name);
   return doc.windows.filter((w) => names.has(w.name));
 }
 
@@ -72,20 +75,32 @@ export function evaluatePolicy(doc: PolicyDocument, req: PolicyRequest): PolicyD
     preparsedSchemaName: SCHEMA_ID,
     validateRequest: true,
     preparsedPolicySetId: parsed.set.setId,
-    entities: [{ uid: { type: "Keel::User", id: req.actor.id }, attrs: { roles: [...req.actor.roles] }, parents: [] }],
+    entities: [
+      { uid: { type: "Keel::User", id: req.actor.id }, attrs: { roles: [...req.actor.roles] }, parents: [] },
+    ],
   });
   if (answer.type === "failure") throw new PolicyError(answer.errors.map((e) => e.message).join("; "));
   const { decision, diagnostics } = answer.response;
   if (diagnostics.errors.length > 0)
-    throw new PolicyError(diagnostics.errors.map((e) => `policy "${e.policyId}": ${e.error.message}`).join("; "));
+    throw new PolicyError(
+      diagnostics.errors.map((e) => `policy "${e.policyId}": ${e.error.message}`).join("; "),
+    );
 
   const matched = diagnostics.reason.map((id) => policies.get(id)!).filter(Boolean);
   const ids = matched.map((p) => p.id);
   if (decision === "deny") {
     if (matched.length === 0)
-      return { effect: "deny", reasons: [`no policy allows ${req.action.replaceAll("_", " ")} for your roles (${req.actor.roles.join(", ") || "none"})`], policies: [] };
+      return {
+        effect: "deny",
+        reasons: [
+          `no policy allows ${req.action.replaceAll("_", " ")} for your roles (${req.actor.roles.join(", ") || "none"})`,
+        ],
+        policies: [],
+      };
     const reasons = matched.map((p) =>
-      p.id === "prod-in-window" && closedWindows.length > 0 ? `${p.reason} (closed now: ${closedWindows.join(", ")})` : p.reason,
+      p.id === "prod-in-window" && closedWindows.length > 0
+        ? `${p.reason} (closed now: ${closedWindows.join(", ")})`
+        : p.reason,
     );
     return { effect: "deny", reasons, policies: ids };
   }

@@ -17,12 +17,20 @@ export async function getActivePolicy({ db }: { db: PrismaClient }): Promise<Act
     orderBy: { version: "desc" },
     select: { version: true, document: true, digest: true },
   });
-  if (found) return { version: found.version, document: found.document as PolicyDocument, digest: found.digest };
+  if (found)
+    return { version: found.version, document: found.document as PolicyDocument, digest: found.digest };
   const digest = policyDigest(DEFAULT_POLICY);
   // Two processes may race here on a fresh database; the unique version makes one of them win.
   await db.policyVersion
     .create({
-      data: { version: 1, document: DEFAULT_POLICY, digest, state: "active", comment: "default policy", activatedAt: new Date() },
+      data: {
+        version: 1,
+        document: DEFAULT_POLICY,
+        digest,
+        state: "active",
+        comment: "default policy",
+        activatedAt: new Date(),
+      },
     })
     .catch(() => undefined);
   return getActivePolicy({ db });

@@ -11,13 +11,18 @@ export type PolicyViewer = { id: string; roles: readonly string[] };
 
 export async function getPolicyVersion({ db }: { db: PrismaClient }, viewer: PolicyViewer, version: number) {
   const v = await db.policyVersion.findUnique({ where: { version } });
-  if (!v) throw new AppError("NOT_FOUND", { message: `There is no policy version ${version}; the Policy page lists the versions.` });
+  if (!v)
+    throw new AppError("NOT_FOUND", {
+      message: `There is no policy version ${version}; the Policy page lists the versions.`,
+    });
   const active = await getActivePolicy({ db });
   const rows = await answersOf(db, v.id);
   const people = new Map(
     (
       await db.user.findMany({
-        where: { id: { in: [v.createdById, ...rows.map((a) => a.approverId)].filter((x): x is string => !!x) } },
+        where: {
+          id: { in: [v.createdById, ...rows.map((a) => a.approverId)].filter((x): x is string => !!x) },
+        },
         select: { id: true, name: true, email: true },
       })
     ).map((u) => [u.id, u]),
@@ -43,7 +48,8 @@ export async function getPolicyVersion({ db }: { db: PrismaClient }, viewer: Pol
     const answered = rows.some((a) => a.approverId === viewer.id && a.digest === v.digest);
     if (v.createdById === viewer.id) why = "You proposed this version; someone else must answer.";
     else if (answered) why = "You already answered this version.";
-    else if (!viewer.roles.some((r) => r === "approver" || r === "admin")) why = "Only approvers answer policy proposals.";
+    else if (!viewer.roles.some((r) => r === "approver" || r === "admin"))
+      why = "Only approvers answer policy proposals.";
     else if (role && !viewer.roles.includes(role)) why = `Policy edits need approval from the role ${role}.`;
     else canAnswer = true;
   }
@@ -56,7 +62,11 @@ export async function getPolicyVersion({ db }: { db: PrismaClient }, viewer: Pol
     comment: v.comment,
     createdAt: v.createdAt,
     activatedAt: v.activatedAt,
-    proposedBy: proposer ? { name: proposer.name, email: proposer.email } : v.createdById ? { name: "a removed user", email: "" } : null,
+    proposedBy: proposer
+      ? { name: proposer.name, email: proposer.email }
+      : v.createdById
+        ? { name: "a removed user", email: "" }
+        : null,
     document: v.document as PolicyDocument,
     active: { version: active.version, digest: active.digest, document: active.document },
     answers,

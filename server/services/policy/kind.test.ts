@@ -26,13 +26,25 @@ describe("context.kind", () => {
   it("is in the schema", () => expect(parsePolicy(strict).ok).toBe(true));
 
   it("tells a runtime from an app", () => {
-    expect(evaluatePolicy(strict, req("runtime"))).toMatchObject({ effect: "needs_approval", approvals: 1, reasons: ["runtimes are shared by apps: every runtime change needs an approver"] });
+    expect(evaluatePolicy(strict, req("runtime"))).toMatchObject({
+      effect: "needs_approval",
+      approvals: 1,
+      reasons: ["runtimes are shared by apps: every runtime change needs an approver"],
+    });
     expect(evaluatePolicy(strict, req("app")).effect).toBe("allow");
   });
 
   it("sees the runtimes an app's rollout installs with it (context.runtimes)", () => {
-    const rule = { ...DEFAULT_POLICY, cedar: DEFAULT_POLICY.cedar + `\n@id("no-node") @reason("node changes go through the platform team") forbid (principal, action, resource) when { context.runtimes.contains("node") };` };
-    expect(evaluatePolicy(rule, { ...req("app"), runtimes: ["node"] })).toMatchObject({ effect: "deny", reasons: ["node changes go through the platform team"] });
+    const rule = {
+      ...DEFAULT_POLICY,
+      cedar:
+        DEFAULT_POLICY.cedar +
+        `\n@id("no-node") @reason("node changes go through the platform team") forbid (principal, action, resource) when { context.runtimes.contains("node") };`,
+    };
+    expect(evaluatePolicy(rule, { ...req("app"), runtimes: ["node"] })).toMatchObject({
+      effect: "deny",
+      reasons: ["node changes go through the platform team"],
+    });
     expect(evaluatePolicy(rule, req("app")).effect).toBe("allow");
   });
 });

@@ -15,7 +15,11 @@ export type ParsedPolicy = {
   approverRole: Role | null;
 };
 /** `setId` names the policy set preparsed into Cedar's cache (see evaluate-policy.ts). */
-export type ParsedPolicySet = { policies: Map<string, ParsedPolicy>; document: PolicyDocument; setId: string };
+export type ParsedPolicySet = {
+  policies: Map<string, ParsedPolicy>;
+  document: PolicyDocument;
+  setId: string;
+};
 
 const ROLES: Role[] = ["admin", "operator", "approver", "auditor"];
 const cache = new Map<string, ParsedPolicySet>();
@@ -24,7 +28,9 @@ function describe(errors: { message: string; help?: string | null }[]): string[]
   return errors.map((e) => (e.help ? `${e.message} (${e.help})` : e.message));
 }
 
-export function parsePolicy(doc: PolicyDocument): { ok: true; set: ParsedPolicySet } | { ok: false; errors: string[] } {
+export function parsePolicy(
+  doc: PolicyDocument,
+): { ok: true; set: ParsedPolicySet } | { ok: false; errors: string[] } {
   const key = JSON.stringify(doc);
   const hit = cache.get(key);
   if (hit) return { ok: true, set: hit };

@@ -15,7 +15,8 @@ import { getActivePolicy } from "./get-active-policy";
 let t: TestDatabase;
 let db: PrismaClient;
 type Person = { id: string; email: string; roles: Role[] };
-const as = (p: Person) => createCaller(createContextInner({ db, user: { id: p.id, email: p.email, name: p.email, roles: p.roles } }));
+const as = (p: Person) =>
+  createCaller(createContextInner({ db, user: { id: p.id, email: p.email, name: p.email, roles: p.roles } }));
 let admin: Person;
 let ap1: Person;
 let ap2: Person;
@@ -24,7 +25,9 @@ let auditor: Person;
 
 /** The default policy with one indented line re-indented, plus a comment block: what a reviewer must see exactly. */
 const indentedEdit = () => {
-  const cedar = DEFAULT_POLICY.cedar.replace("\n  principal,\n", "\n      principal,\n") + "\n\n// reviewed\n\t// tab-indented note\n";
+  const cedar =
+    DEFAULT_POLICY.cedar.replace("\n  principal,\n", "\n      principal,\n") +
+    "\n\n// reviewed\n\t// tab-indented note\n";
   expect(cedar).not.toBe(DEFAULT_POLICY.cedar);
   return { cedar, windows: DEFAULT_POLICY.windows };
 };
@@ -51,7 +54,13 @@ describe("policy.version", () => {
     expect(p.state).toBe("proposed");
     for (const who of [admin, ap1, op, auditor]) {
       const v = await as(who).policy.version({ version: p.version });
-      expect(v).toMatchObject({ id: p.id, version: p.version, state: "proposed", digest: p.digest, comment: "re-indent a line" });
+      expect(v).toMatchObject({
+        id: p.id,
+        version: p.version,
+        state: "proposed",
+        digest: p.digest,
+        comment: "re-indent a line",
+      });
       expect(v.proposedBy).toEqual({ name: "admin", email: admin.email });
       // The text is the text proposed, byte for byte: indentation, tabs and blank lines kept.
       expect(v.document.cedar).toBe(doc.cedar);
@@ -64,9 +73,18 @@ describe("policy.version", () => {
 
   it("says who may answer, as answerPolicy decides: not the proposer, not operators or auditors, an approver yes", async () => {
     const latest = (await db.policyVersion.findFirstOrThrow({ where: { state: "proposed" } })).version;
-    expect(await as(ap1).policy.version({ version: latest })).toMatchObject({ canAnswer: true, cannotAnswerWhy: null });
-    expect(await as(admin).policy.version({ version: latest })).toMatchObject({ canAnswer: false, cannotAnswerWhy: expect.stringMatching(/You proposed/) });
-    expect(await as(op).policy.version({ version: latest })).toMatchObject({ canAnswer: false, cannotAnswerWhy: expect.stringMatching(/approvers/) });
+    expect(await as(ap1).policy.version({ version: latest })).toMatchObject({
+      canAnswer: true,
+      cannotAnswerWhy: null,
+    });
+    expect(await as(admin).policy.version({ version: latest })).toMatchObject({
+      canAnswer: false,
+      cannotAnswerWhy: expect.stringMatching(/You proposed/),
+    });
+    expect(await as(op).policy.version({ version: latest })).toMatchObject({
+      canAnswer: false,
+      cannotAnswerWhy: expect.stringMatching(/approvers/),
+    });
     expect(await as(auditor).policy.version({ version: latest })).toMatchObject({ canAnswer: false });
   });
 
@@ -76,23 +94,32 @@ describe("policy.version", () => {
     const after = await as(op).policy.version({ version: 2 });
     expect(after.state).toBe("active");
     expect(after.activatedAt).toBeInstanceOf(Date);
-    expect(after.answers).toEqual([expect.objectContaining({ by: ap1.email, verdict: "approve", current: true })]);
+    expect(after.answers).toEqual([
+      expect.objectContaining({ by: ap1.email, verdict: "approve", current: true }),
+    ]);
     expect(after.active.version).toBe(2);
     expect(after.canAnswer).toBe(false);
     expect((await as(op).policy.version({ version: 1 })).state).toBe("superseded");
   });
 
   it("a rejected proposal reads as rejected, with who rejected it", async () => {
-    const p = await as(admin).policy.propose({ document: { ...indentedEdit(), cedar: indentedEdit().cedar + "// another\n" }, comment: "" });
+    const p = await as(admin).policy.propose({
+      document: { ...indentedEdit(), cedar: indentedEdit().cedar + "// another\n" },
+      comment: "",
+    });
     await as(ap2).policy.reject({ versionId: p.id, digest: p.digest, comment: "not now" });
     const v = await as(auditor).policy.version({ version: p.version });
     expect(v).toMatchObject({ state: "rejected", canAnswer: false, activatedAt: null });
-    expect(v.answers).toEqual([expect.objectContaining({ by: ap2.email, verdict: "reject", comment: "not now" })]);
+    expect(v.answers).toEqual([
+      expect.objectContaining({ by: ap2.email, verdict: "reject", comment: "not now" }),
+    ]);
     expect(v.active.version).toBe(2);
   });
 
   it("an unknown version is NOT_FOUND with a way forward, and a bad version number is refused before the database", async () => {
-    await expect(as(op).policy.version({ version: 999 })).rejects.toThrow(/no policy version 999.*Policy page/);
+    await expect(as(op).policy.version({ version: 999 })).rejects.toThrow(
+      /no policy version 999.*Policy page/,
+    );
     await expect(as(op).policy.version({ version: 0 })).rejects.toThrow();
     await expect(as(op).policy.version({ version: 1.5 })).rejects.toThrow();
   });

@@ -11,13 +11,24 @@ import type { PolicyDocument, Role } from "./types";
 
 export type PolicyActor = { id: string; roles: readonly string[] };
 
-export async function proposePolicy({ db }: { db: PrismaClient }, actor: PolicyActor, doc: PolicyDocument, comment: string) {
+export async function proposePolicy(
+  { db }: { db: PrismaClient },
+  actor: PolicyActor,
+  doc: PolicyDocument,
+  comment: string,
+) {
   const parsed = parsePolicy(doc);
   if (!parsed.ok)
-    throw new AppError("BAD_REQUEST", { message: `The policy is not valid: ${parsed.errors.join("; ")}`, details: { errors: parsed.errors } });
+    throw new AppError("BAD_REQUEST", {
+      message: `The policy is not valid: ${parsed.errors.join("; ")}`,
+      details: { errors: parsed.errors },
+    });
   const active = await getActivePolicy({ db });
   const digest = policyDigest(doc);
-  if (digest === active.digest) throw new AppError("BAD_REQUEST", { message: "This is the policy already in force; nothing to propose." });
+  if (digest === active.digest)
+    throw new AppError("BAD_REQUEST", {
+      message: "This is the policy already in force; nothing to propose.",
+    });
   const decision = evaluatePolicy(active.document, {
     actor: { id: actor.id, roles: actor.roles as Role[] },
     action: "edit_policy",
@@ -25,15 +36,23 @@ export async function proposePolicy({ db }: { db: PrismaClient }, actor: PolicyA
     at: new Date(),
   });
   if (decision.effect === "deny") {
-    await appendAudit(db, { actorId: actor.id, action: "policy.denied", target: "policy", detail: { reasons: decision.reasons } });
-    throw new AppError("POLICY_DENIED", { message: `The policy refuses this edit: ${decision.reasons.join("; ")}.` });
+    await appendAudit(db, {
+      actorId: actor.id,
+      action: "policy.denied",
+      target: "policy",
+      detail: { reasons: decision.reasons },
+    });
+    throw new AppError("POLICY_DENIED", {
+      message: `The policy refuses this edit: ${decision.reasons.join("; ")}.`,
+    });
   }
   return db.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('keel:policy'))`;
     const last = await tx.policyVersion.aggregate({ _max: { version: true } });
     const version = (last._max.version ?? 0) + 1;
     const immediate = decision.effect === "allow";
-    if (immediate) await tx.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
+    if (immediate)
+      await tx.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
     const row = await tx.policyVersion.create({
       data: {
         version,
@@ -65,9 +84,18 @@ export async function answerPolicy(
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('keel:policy'))`;
     const v = await tx.policyVersion.findUnique({ where: { id: input.versionId } });
     if (!v) throw new AppError("NOT_FOUND", { message: "no such policy version" });
-    if (v.state !== "proposed") throw new AppError("CONFLICT", { message: `Policy version ${v.version} is ${v.state}, not waiting for approval.` });
-    if (v.createdById === actor.id) throw new AppError("FORBIDDEN", { message: `You proposed policy version ${v.version}; someone else must answer.` });
-    if (v.digest !== input.digest) throw new AppError("CONFLICT", { message: "That is not the text you were shown; reload and review again." });
+    if (v.state !== "proposed")
+      throw new AppError("CONFLICT", {
+        message: `Policy version ${v.version} is ${v.state}, not waiting for approval.`,
+      });
+    if (v.createdById === actor.id)
+      throw new AppError("FORBIDDEN", {
+        message: `You proposed policy version ${v.version}; someone else must answer.`,
+      });
+    if (v.digest !== input.digest)
+      throw new AppError("CONFLICT", {
+        message: "That is not the text you were shown; reload and review again.",
+      });
     const active = await getActivePolicy({ db: tx as PrismaClient });
     const decision = evaluatePolicy(active.document, {
       actor: { id: v.createdById ?? "unknown", roles: ["admin"] },
@@ -77,8 +105,11 @@ export async function answerPolicy(
     });
     const need = decision.effect === "needs_approval" ? decision.approvals : 0;
     const role = decision.effect === "needs_approval" ? decision.approverRole : null;
-    if (role && !actor.roles.includes(role)) throw new AppError("FORBIDDEN", { message: `Policy edits need approval from the role ${role}.` });
-    const dup = await tx.approval.count({ where: { subjectKind: "policy", subjectId: v.id, digest: v.digest, approverId: actor.id } });
+    if (role && !actor.roles.includes(role))
+      throw new AppError("FORBIDDEN", { message: `Policy edits need approval from the role ${role}.` });
+    const dup = await tx.approval.count({
+      where: { subjectKind: "policy", subjectId: v.id, digest: v.digest, approverId: actor.id },
+    });
     if (dup) throw new AppError("CONFLICT", { message: `You already answered policy version ${v.version}.` });
     await tx.approval.create({
       data: {
@@ -97,20 +128,42 @@ export async function answerPolicy(
       // Two people means two people: an approval that rests solely on the proposer (or on the same
       // account as an earlier approval) is refused with the reason, not quietly ignored.
       const rows = await tx.approval.findMany({
-        where: { subjectKind: "policy", subjectId: v.id, digest: v.digest, verdict: "approve", expiresAt: { gt: new Date() } },
+        where: {
+          subjectKind: "policy",
+          subjectId: v.id,
+          digest: v.digest,
+          verdict: "approve",
+          expiresAt: { gt: new Date() },
+        },
         orderBy: { createdAt: "asc" },
         select: { approverId: true },
       });
-      const { count, checks } = await countIndependentApprovals(tx, { requesterId: v.createdById ?? "unknown", requestedAt: v.createdAt, role }, rows);
+      const { count, checks } = await countIndependentApprovals(
+        tx,
+        { requesterId: v.createdById ?? "unknown", requestedAt: v.createdAt, role },
+        rows,
+      );
       const mine = checks.find((c) => c.approverId === actor.id);
       if (mine && !mine.counts) {
-        await appendAudit(db, { actorId: actor.id, action: "policy.approval_refused", target: `policy:v${v.version}`, detail: { reason: mine.why } });
-        throw new AppError("FORBIDDEN", { message: `Your approval of policy version ${v.version} would not count: ${mine.why}.` });
+        await appendAudit(db, {
+          actorId: actor.id,
+          action: "policy.approval_refused",
+          target: `policy:v${v.version}`,
+          detail: { reason: mine.why },
+        });
+        throw new AppError("FORBIDDEN", {
+          message: `Your approval of policy version ${v.version} would not count: ${mine.why}.`,
+        });
       }
       if (count >= need) state = "active";
     }
-    if (state === "active") await tx.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-    if (state !== v.state) await tx.policyVersion.update({ where: { id: v.id }, data: { state, activatedAt: state === "active" ? new Date() : null } });
+    if (state === "active")
+      await tx.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
+    if (state !== v.state)
+      await tx.policyVersion.update({
+        where: { id: v.id },
+        data: { state, activatedAt: state === "active" ? new Date() : null },
+      });
     await appendAudit(tx, {
       actorId: actor.id,
       action: input.verdict === "approve" ? "policy.approve" : "policy.reject",

@@ -31,7 +31,14 @@ describe("maintenance windows", () => {
   });
 
   it("follows the wall clock across the spring-forward DST change", () => {
-    const w: MaintenanceWindow = { name: "n", environments: ["prod"], timeZone: "Europe/Berlin", days: ["sun"], start: "02:00", end: "04:00" };
+    const w: MaintenanceWindow = {
+      name: "n",
+      environments: ["prod"],
+      timeZone: "Europe/Berlin",
+      days: ["sun"],
+      start: "02:00",
+      end: "04:00",
+    };
     // 2026-03-29: Berlin jumps from 02:00 CET to 03:00 CEST. 00:59 UTC = 01:59 CET: closed.
     expect(isWindowOpen(w, new Date("2026-03-29T00:59:00Z"))).toBe(false);
     // 01:00 UTC = 03:00 CEST: the first existing minute inside the window.
@@ -41,7 +48,14 @@ describe("maintenance windows", () => {
   });
 
   it("is open during both occurrences of the repeated fall-back hour", () => {
-    const w: MaintenanceWindow = { name: "n", environments: ["prod"], timeZone: "America/New_York", days: ["sun"], start: "01:00", end: "02:00" };
+    const w: MaintenanceWindow = {
+      name: "n",
+      environments: ["prod"],
+      timeZone: "America/New_York",
+      days: ["sun"],
+      start: "01:00",
+      end: "02:00",
+    };
     // 2026-11-01: New York repeats 01:00–02:00 (EDT then EST).
     expect(isWindowOpen(w, new Date("2026-11-01T05:30:00Z"))).toBe(true); // 01:30 EDT
     expect(isWindowOpen(w, new Date("2026-11-01T06:30:00Z"))).toBe(true); // 01:30 EST
@@ -53,28 +67,63 @@ describe("maintenance windows", () => {
     const dev = { environment: "dev", groups: [] };
     const prod = { environment: "prod", groups: [] };
     expect(windowState([dev], [berlinNight], at)).toEqual({ bound: false, open: true, closed: [] });
-    expect(windowState([dev, prod], [berlinNight], at)).toEqual({ bound: true, open: false, closed: ["prod-night"] });
+    expect(windowState([dev, prod], [berlinNight], at)).toEqual({
+      bound: true,
+      open: false,
+      closed: ["prod-night"],
+    });
     const byGroup = { ...berlinNight, name: "db", environments: [], groups: ["databases"] };
     expect(windowState([{ environment: null, groups: ["databases"] }], [byGroup], at).open).toBe(false);
   });
 
   it("reports bad windows in words", () => {
-    const errors = checkWindow({ name: "x", timeZone: "Mars/Olympus", days: [], start: "25:00", end: "4:00" });
+    const errors = checkWindow({
+      name: "x",
+      timeZone: "Mars/Olympus",
+      days: [],
+      start: "25:00",
+      end: "4:00",
+    });
     expect(errors.join("\n")).toMatch(/unknown time zone "Mars\/Olympus"/);
     expect(errors.join("\n")).toMatch(/"25:00" is not a time of day/);
     expect(errors.join("\n")).toMatch(/no days given/);
     expect(errors.join("\n")).toMatch(/would bind no host/);
   });
   it("tells the next time a change could start: now when open or unbound, the window's opening otherwise, never when windows never overlap", () => {
-    const prodNight: MaintenanceWindow = { name: "prod-night", environments: ["prod"], timeZone: "Europe/Berlin", days: ["sat"], start: "22:00", end: "02:00" };
-    const devDay: MaintenanceWindow = { name: "dev-day", environments: ["dev"], timeZone: "UTC", days: ["mon"], start: "09:00", end: "10:00" };
+    const prodNight: MaintenanceWindow = {
+      name: "prod-night",
+      environments: ["prod"],
+      timeZone: "Europe/Berlin",
+      days: ["sat"],
+      start: "22:00",
+      end: "02:00",
+    };
+    const devDay: MaintenanceWindow = {
+      name: "dev-day",
+      environments: ["dev"],
+      timeZone: "UTC",
+      days: ["mon"],
+      start: "09:00",
+      end: "10:00",
+    };
     const friNoon = new Date("2026-12-04T12:00:00Z"); // Friday
     expect(nextOpening([{ environment: "staging", groups: [] }], [prodNight], friNoon)).toEqual(friNoon);
     // Saturday 22:00 in Berlin (UTC+1 in December) is 21:00 UTC.
-    expect(nextOpening([{ environment: "prod", groups: [] }], [prodNight], friNoon)?.toISOString()).toBe("2026-12-05T21:00:00.000Z");
+    expect(nextOpening([{ environment: "prod", groups: [] }], [prodNight], friNoon)?.toISOString()).toBe(
+      "2026-12-05T21:00:00.000Z",
+    );
     const inside = new Date("2026-12-05T21:30:00Z");
     expect(nextOpening([{ environment: "prod", groups: [] }], [prodNight], inside)).toEqual(inside);
     // prod only on Saturday nights, dev only on Monday mornings: never both at once.
-    expect(nextOpening([{ environment: "prod", groups: [] }, { environment: "dev", groups: [] }], [prodNight, devDay], friNoon)).toBeNull();
+    expect(
+      nextOpening(
+        [
+          { environment: "prod", groups: [] },
+          { environment: "dev", groups: [] },
+        ],
+        [prodNight, devDay],
+        friNoon,
+      ),
+    ).toBeNull();
   });
 });

@@ -33,7 +33,9 @@ export function checkWindow(w: MaintenanceWindow): string[] {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: w.timeZone });
   } catch {
-    errors.push(`window "${w.name}": unknown time zone "${w.timeZone}" (use an IANA name such as Europe/Berlin)`);
+    errors.push(
+      `window "${w.name}": unknown time zone "${w.timeZone}" (use an IANA name such as Europe/Berlin)`,
+    );
   }
   for (const t of [w.start, w.end]) {
     try {
@@ -53,7 +55,13 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function localParts(at: Date, timeZone: string): { day: number; minutes: number } {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      weekday: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    });
     formatters.set(timeZone, f);
   }
   const parts = f.formatToParts(at);
@@ -108,7 +116,13 @@ export function windowState(
  * their windows never open together in the horizon. Hosts are grouped by what windows key on, so
  * the cost follows the number of distinct (environment, groups), not of hosts.
  */
-export function nextOpening(hosts: WindowHost[], windows: MaintenanceWindow[], from: Date, horizonDays = 14, stepMinutes = 5): Date | null {
+export function nextOpening(
+  hosts: WindowHost[],
+  windows: MaintenanceWindow[],
+  from: Date,
+  horizonDays = 14,
+  stepMinutes = 5,
+): Date | null {
   const distinct = new Map<string, WindowHost>();
   for (const h of hosts) distinct.set(`${h.environment ?? ""}\n${[...h.groups].sort().join("\n")}`, h);
   const keys = [...distinct.values()];
@@ -116,6 +130,7 @@ export function nextOpening(hosts: WindowHost[], windows: MaintenanceWindow[], f
   // Window edges are whole minutes; start on the next step boundary after `from`.
   if (windowState(keys, windows, from).open) return from;
   let t = Math.ceil(from.getTime() / step) * step;
-  for (const end = from.getTime() + horizonDays * 86_400_000; t <= end; t += step) if (windowState(keys, windows, new Date(t)).open) return new Date(t);
+  for (const end = from.getTime() + horizonDays * 86_400_000; t <= end; t += step)
+    if (windowState(keys, windows, new Date(t)).open) return new Date(t);
   return null;
 }

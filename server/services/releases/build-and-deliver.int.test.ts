@@ -44,7 +44,6 @@ import { generateSigningKey } from "@/agent/protocol";
 import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 import { buildTestAgentBundle } from "@/server/test/agent-bundle";
 
-
 /** Every entry below `dir`: type, mode, owner, content digest or link target. */
 function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};

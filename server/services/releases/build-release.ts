@@ -27,7 +27,12 @@ import { loadSigningKey } from "@/server/services/keys/load-signing-key";
 import { buildStoreOnBtrfs } from "./btrfs";
 import { activationArgs, parseActivation } from "./activation-input";
 import type { Activation } from "@/agent/protocol";
-import { describeHealthCheck, parseHealthCheck, sameHealthCheck, type HealthCheckInput } from "./health-check";
+import {
+  describeHealthCheck,
+  parseHealthCheck,
+  sameHealthCheck,
+  type HealthCheckInput,
+} from "./health-check";
 import { dropSubvolume } from "./materialize-release";
 import type { ReleaseDeps } from "./deps";
 import { releaseSubvolumePath, subvolumesRoot } from "./layout";
@@ -118,7 +123,11 @@ export async function buildRelease(
   const discard = () => {
     if ("tar" in input.source && input.source.tar instanceof Readable) input.source.tar.destroy();
   };
-  let app: string, version: string, healthCheck: HealthCheck | undefined, requires: RuntimeRequirement[] | undefined, activation: Activation | undefined;
+  let app: string,
+    version: string,
+    healthCheck: HealthCheck | undefined,
+    requires: RuntimeRequirement[] | undefined,
+    activation: Activation | undefined;
   const kind = input.kind ?? "app";
   try {
     app = assertAppName(input.app);
@@ -188,7 +197,16 @@ export async function buildRelease(
     });
     const subvolume = releaseSubvolumePath(deps.dataDir, app, version);
     try {
-      return await record(deps, { app, version, parent, built, subvolume, signerKeyId: signer.keyId, healthCheck, requires });
+      return await record(deps, {
+        app,
+        version,
+        parent,
+        built,
+        subvolume,
+        signerKeyId: signer.keyId,
+        healthCheck,
+        requires,
+      });
     } catch (e) {
       // Nothing refers to the new subvolume unless its release row was committed.
       const kept = await db.release.findUnique({
@@ -227,7 +245,9 @@ async function record(
         });
       }
       if (canonicalJson(m.requires ?? null) !== canonicalJson(b.requires ?? null))
-        throw new AppError("INTERNAL", { message: `keel-agent build wrote a ${what} manifest without the requested requires (run \`npm run build:agent\`)` });
+        throw new AppError("INTERNAL", {
+          message: `keel-agent build wrote a ${what} manifest without the requested requires (run \`npm run build:agent\`)`,
+        });
       if (!sameHealthCheck(m.healthCheck, b.healthCheck)) {
         throw new AppError("INTERNAL", {
           message: `keel-agent build wrote a ${what} manifest without the requested health check (is the agent bundle older? run \`npm run build:agent\`)`,

@@ -23,21 +23,48 @@ describe("keel release build with requires", () => {
   });
 
   it("signs the requirement into every manifest of the build, and show lists it", async () => {
-    expect((await keel("release", "build", tree("rt1"), "--app", "rt", "--version", "1.0", "--kind", "runtime")).code).toBe(0);
-    expect((await keel("release", "build", tree("a1"), "--app", "svc", "--version", "1.0", "--requires", "rt@^1")).code).toBe(0);
-    const r = await keel("release", "build", tree("a2"), "--app", "svc", "--version", "1.1", "--requires", "rt@>=1.2 <2, other@~3");
+    expect(
+      (await keel("release", "build", tree("rt1"), "--app", "rt", "--version", "1.0", "--kind", "runtime"))
+        .code,
+    ).toBe(0);
+    expect(
+      (await keel("release", "build", tree("a1"), "--app", "svc", "--version", "1.0", "--requires", "rt@^1"))
+        .code,
+    ).toBe(0);
+    const r = await keel(
+      "release",
+      "build",
+      tree("a2"),
+      "--app",
+      "svc",
+      "--version",
+      "1.1",
+      "--requires",
+      "rt@>=1.2 <2, other@~3",
+    );
     expect(r.code, r.err).toBe(0);
-    const row = await db.release.findUniqueOrThrow({ where: { app_version: { app: "svc", version: "1.1" } }, include: { deltasTo: true } });
-    const want = [{ runtime: "rt", versions: ">=1.2 <2" }, { runtime: "other", versions: "~3" }];
+    const row = await db.release.findUniqueOrThrow({
+      where: { app_version: { app: "svc", version: "1.1" } },
+      include: { deltasTo: true },
+    });
+    const want = [
+      { runtime: "rt", versions: ">=1.2 <2" },
+      { runtime: "other", versions: "~3" },
+    ];
     expect((await verified(row.manifest)).requires).toEqual(want);
     expect((await verified(row.deltasTo[0]!.manifest)).requires).toEqual(want);
-    expect((await db.release.findUniqueOrThrow({ where: { app_version: { app: "rt", version: "1.0" } } })).kind).toBe("runtime");
+    expect(
+      (await db.release.findUniqueOrThrow({ where: { app_version: { app: "rt", version: "1.0" } } })).kind,
+    ).toBe("runtime");
     expect((await keel("release", "show", "svc", "1.1")).out).toContain("requires: rt >=1.2 <2, other ~3");
   });
 
   it("refuses bad requirements before building anything", async () => {
     const cases: [string[], RegExp][] = [
-      [["--requires", "rt@newest"], /requires\[0\]\.versions: "newest": "newest" is not a range; write =newest for exactly that version/],
+      [
+        ["--requires", "rt@newest"],
+        /requires\[0\]\.versions: "newest": "newest" is not a range; write =newest for exactly that version/,
+      ],
       [["--requires", "rt"], /requires: "rt" must be RUNTIME@RANGE, e\.g\. node@\^20/],
       [["--requires", "Rt@1"], /requires\[0\]\.runtime: runtime name "Rt" does not match/],
       [["--requires", "rt@1, rt@2"], /rt is required twice/],

@@ -3,7 +3,13 @@
 // argv (run on the host after activation, without a shell, as the unprivileged user keel-check
 // unless it says runAs "root") or an HTTP URL fetched on the host with an expected status; both
 // with a timeout. Pure (no Node I/O) so the CLI uses it too.
-import { ProtocolInputError, canonicalJson, runsAsRoot, validateHealthCheck, type HealthCheck } from "@/agent/protocol";
+import {
+  ProtocolInputError,
+  canonicalJson,
+  runsAsRoot,
+  validateHealthCheck,
+  type HealthCheck,
+} from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
@@ -27,7 +33,8 @@ function bad(message: string): never {
  * outside 1 ms – 1 h, and unknown fields.
  */
 export function parseHealthCheck(v: unknown): HealthCheck {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) bad("must be an object with a type (exec or http)");
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    bad("must be an object with a type (exec or http)");
   const o = v as Record<string, unknown>;
   const withDefaults: Record<string, unknown> = { ...o };
   if (o.timeoutMs === undefined) withDefaults.timeoutMs = DEFAULT_HEALTH_TIMEOUT_MS;
@@ -35,7 +42,8 @@ export function parseHealthCheck(v: unknown): HealthCheck {
   // Unprivileged is the default; the manifest then carries no runAs (as every older one), so
   // only a root check is marked — and a check built either way has one form.
   if (o.runAs === "unprivileged") delete withDefaults.runAs;
-  if (o.type === "http" && o.runAs !== undefined) bad("runAs is for a command (exec); an HTTP check runs no command on the host");
+  if (o.type === "http" && o.runAs !== undefined)
+    bad("runAs is for a command (exec); an HTTP check runs no command on the host");
   if (o.type === "exec" && Array.isArray(o.argv)) {
     const program = o.argv[0];
     if (typeof program === "string") {
@@ -44,7 +52,9 @@ export function parseHealthCheck(v: unknown): HealthCheck {
           `the program ${JSON.stringify(program)} contains white space: give the command as separate arguments (argv), not as a shell string; to use a shell, say so: ["/bin/sh", "-c", "…"]`,
         );
       if (program.includes("/") && !program.startsWith("/"))
-        bad(`the program ${JSON.stringify(program)} must be an absolute path (or a name looked up in PATH on the host)`);
+        bad(
+          `the program ${JSON.stringify(program)} must be an absolute path (or a name looked up in PATH on the host)`,
+        );
     }
   }
   if (o.type === "http" && typeof o.url === "string") {
@@ -54,7 +64,8 @@ export function parseHealthCheck(v: unknown): HealthCheck {
     } catch {
       bad(`${JSON.stringify(o.url)} is not a URL`);
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") bad(`the URL must be http:// or https://, not ${url.protocol}`);
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      bad(`the URL must be http:// or https://, not ${url.protocol}`);
   }
   try {
     return validateHealthCheck(withDefaults, "healthCheck");
@@ -67,8 +78,10 @@ export function parseHealthCheck(v: unknown): HealthCheck {
       if (e.path === "healthCheck.runAs") bad('runAs must be "root" or "unprivileged" (the default)');
       if (e.path.endsWith(".timeoutMs") && /between/.test(message))
         bad(`the timeout must be between 1 ms and ${MAX_HEALTH_TIMEOUT_MS / 60_000} minutes`);
-      if (e.path.endsWith(".expectStatus") && /between/.test(message)) bad("the expected status must be an HTTP status (100–599)");
-      if (/^healthCheck\.argv$/.test(e.path) && /empty/.test(message)) bad("the command needs at least the program to run");
+      if (e.path.endsWith(".expectStatus") && /between/.test(message))
+        bad("the expected status must be an HTTP status (100–599)");
+      if (/^healthCheck\.argv$/.test(e.path) && /empty/.test(message))
+        bad("the command needs at least the program to run");
       if (/^healthCheck\.argv\[\d+\]$/.test(e.path) && /at least/.test(message))
         bad(`argument ${e.path.match(/\d+/)![0]} of the command is empty`);
       bad(`${what} ${message}`);

@@ -8,7 +8,19 @@ import { ZRolloutSpec } from "../rollouts/types";
 import { ZReleaseRef } from "@/server/trpc/routers/releases/schemas";
 import { ZAppName, ZVersion, assertAppName, assertVersion } from "./names";
 
-const versions = ["1.0", "1.0~rc1", "2.0+build.7", "1..2", "current", "previous", "a/b", "-1", "", "x".repeat(65), "Current"];
+const versions = [
+  "1.0",
+  "1.0~rc1",
+  "2.0+build.7",
+  "1..2",
+  "current",
+  "previous",
+  "a/b",
+  "-1",
+  "",
+  "x".repeat(65),
+  "Current",
+];
 const apps = ["web", "web.api", "my_app-2", "..", "a..b", "current", "previous", "Web", "a/b", ".hidden", ""];
 
 describe("app and version names", () => {
@@ -32,14 +44,20 @@ describe("app and version names", () => {
       const agent = versionProblem(v) === null;
       expect(ZVersion.safeParse(v).success, v).toBe(agent);
       expect(ZHostFilter.safeParse({ app: "web", version: v }).success, `host filter ${v}`).toBe(agent);
-      expect(ZRolloutSpec.safeParse({ action: "update", app: "web", version: v, targets: {} }).success, `rollout ${v}`).toBe(agent);
+      expect(
+        ZRolloutSpec.safeParse({ action: "update", app: "web", version: v, targets: {} }).success,
+        `rollout ${v}`,
+      ).toBe(agent);
       expect(ZReleaseRef.safeParse({ app: "web", version: v }).success, `release ${v}`).toBe(agent);
     }
     for (const a of apps) {
       const agent = appNameProblem(a) === null;
       expect(ZAppName.safeParse(a).success, a).toBe(agent);
       expect(ZHostFilter.safeParse({ app: a }).success, `host filter ${a}`).toBe(agent);
-      expect(ZRolloutSpec.safeParse({ action: "update", app: a, version: "1.0", targets: {} }).success, `rollout ${a}`).toBe(agent);
+      expect(
+        ZRolloutSpec.safeParse({ action: "update", app: a, version: "1.0", targets: {} }).success,
+        `rollout ${a}`,
+      ).toBe(agent);
       expect(ZReleaseRef.safeParse({ app: a, version: "1.0" }).success, `release ${a}`).toBe(agent);
     }
   });

@@ -57,7 +57,9 @@ export async function planStream(opts: {
       (a, b) => Math.abs(at(a.version) - t) - Math.abs(at(b.version) - t) || at(a.version) - at(b.version),
     );
   if (candidates.length === 0)
-    return full(held.size > 0 ? `the host holds no version of ${app} the console has a release of` : undefined);
+    return full(
+      held.size > 0 ? `the host holds no version of ${app} the console has a release of` : undefined,
+    );
 
   const cached = new Map(
     (
@@ -84,13 +86,17 @@ export async function planStream(opts: {
       }
       const missing = missingSubvolume(c, target);
       if (missing) {
-        why.push(`no incremental stream from ${c.version} can be made: the console holds no subvolume of ${app} ${missing}`);
+        why.push(
+          `no incremental stream from ${c.version} can be made: the console holds no subvolume of ${app} ${missing}`,
+        );
         continue;
       }
       try {
         delta = await produceDelta(opts.producer, { parentId: c.id, releaseId: target.id });
       } catch (e) {
-        why.push(`the incremental stream from ${c.version} could not be made: ${(e as Error).message.slice(0, 300)}`);
+        why.push(
+          `the incremental stream from ${c.version} could not be made: ${(e as Error).message.slice(0, 300)}`,
+        );
         continue;
       }
     }

@@ -35,7 +35,12 @@ export function signedManifest(
       version: opts.version,
       kind: opts.kind ?? "app",
       created: opts.created ?? "2026-11-26T12:00:00Z",
-      tree: { files: 3, bytes: 1234, sha256: sha(Buffer.from(`${opts.app}@${opts.version}`)), metaSha256: sha(Buffer.from(`meta ${opts.app}@${opts.version}`)) },
+      tree: {
+        files: 3,
+        bytes: 1234,
+        sha256: sha(Buffer.from(`${opts.app}@${opts.version}`)),
+        metaSha256: sha(Buffer.from(`meta ${opts.app}@${opts.version}`)),
+      },
       stream: streamDescription(opts.stream),
     },
     key,

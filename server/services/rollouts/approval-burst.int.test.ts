@@ -69,7 +69,10 @@ async function readWhile(rolloutId: string, until: Promise<unknown> | null, min:
   void until?.finally(() => (done = true));
   for (let i = 0; !done || i < min; i++) {
     const t0 = performance.now();
-    const r = i % 2 ? await call("reader", "rollouts.get", { rolloutId }, "GET") : await call("reader", "rollouts.list", {}, "GET");
+    const r =
+      i % 2
+        ? await call("reader", "rollouts.get", { rolloutId }, "GET")
+        : await call("reader", "rollouts.list", {}, "GET");
     ms.push(performance.now() - t0);
     expect(r.status).toBe(200);
   }
@@ -83,9 +86,16 @@ beforeAll(async () => {
   workerDb = createDb(t.url, { max: 25 });
   // The default policy without its night window, so that starts are decided on approvals alone.
   const doc = { ...DEFAULT_POLICY, windows: [] };
-  await web.policyVersion.create({ data: { version: 1, document: doc, digest: policyDigest(doc), state: "active", comment: "no windows" } });
+  await web.policyVersion.create({
+    data: { version: 1, document: doc, digest: policyDigest(doc), state: "active", comment: "no windows" },
+  });
   operator = await seedUser(web, "op@example.test", ["operator"]);
-  for (const [name, roles] of [["op", operator], ["ap1", ["approver"]], ["ap2", ["approver"]], ["reader", ["auditor"]]] as const) {
+  for (const [name, roles] of [
+    ["op", operator],
+    ["ap1", ["approver"]],
+    ["ap2", ["approver"]],
+    ["reader", ["auditor"]],
+  ] as const) {
     const u = Array.isArray(roles) ? await seedUser(web, `${name}@example.test`, [...roles]) : operator;
     tokens[name] = (await createApiToken({ db: web, userId: u.id, name: "burst" })).token;
   }
@@ -97,7 +107,14 @@ beforeAll(async () => {
     executor: { run: async () => ({ outcome: "succeeded" }) },
     sweepMs: 200,
   });
-  server = await serve(createTRPCHandler({ db: web, auth: noSessions, trustedOrigins: [ORIGIN], callLimit: { max: 100_000, windowMs: 60_000 } }));
+  server = await serve(
+    createTRPCHandler({
+      db: web,
+      auth: noSessions,
+      trustedOrigins: [ORIGIN],
+      callLimit: { max: 100_000, windowMs: 60_000 },
+    }),
+  );
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }, 120_000);
 
@@ -127,20 +144,29 @@ describe("a burst of writes to one rollout", () => {
     await readWhile(r.id, null, 10); // warm-up (first requests compile code paths)
     const before = await readWhile(r.id, null, 30);
 
-    const burst1 = Promise.all(Array.from({ length: 20 }, () => call("ap1", "rollouts.approve", answer, "POST")));
+    const burst1 = Promise.all(
+      Array.from({ length: 20 }, () => call("ap1", "rollouts.approve", answer, "POST")),
+    );
     const during1 = await readWhile(r.id, burst1, 10);
     const replies1 = await burst1;
 
     const burst2 = Promise.all([
       ...Array.from({ length: 20 }, () => call("ap2", "rollouts.approve", answer, "POST")),
-      ...Array.from({ length: 10 }, (_, i) => call("op", i % 2 ? "rollouts.pause" : "rollouts.start", { rolloutId: r.id }, "POST")),
-      ...Array.from({ length: 10 }, (_, i) => call("op", i % 2 ? "rollouts.start" : "rollouts.pause", { rolloutId: r.id }, "POST")),
+      ...Array.from({ length: 10 }, (_, i) =>
+        call("op", i % 2 ? "rollouts.pause" : "rollouts.start", { rolloutId: r.id }, "POST"),
+      ),
+      ...Array.from({ length: 10 }, (_, i) =>
+        call("op", i % 2 ? "rollouts.start" : "rollouts.pause", { rolloutId: r.id }, "POST"),
+      ),
     ]);
     const during2 = await readWhile(r.id, burst2, 10);
     const replies2 = await burst2;
 
     const all = [...replies1, ...replies2];
-    const byStatus = all.reduce<Record<number, number>>((m, x) => ((m[x.status] = (m[x.status] ?? 0) + 1), m), {});
+    const byStatus = all.reduce<Record<number, number>>(
+      (m, x) => ((m[x.status] = (m[x.status] ?? 0) + 1), m),
+      {},
+    );
     const figures = {
       requests: all.length,
       byStatus,
@@ -152,18 +178,29 @@ describe("a burst of writes to one rollout", () => {
     };
     console.log(`approval burst: ${JSON.stringify(figures)}`);
 
-    expect(all.filter((x) => x.status >= 500), JSON.stringify(all.filter((x) => x.status >= 500))).toEqual([]);
+    expect(
+      all.filter((x) => x.status >= 500),
+      JSON.stringify(all.filter((x) => x.status >= 500)),
+    ).toEqual([]);
     // One approval recorded per approver; every other answer of theirs is told it was already given.
     const rows = await web.approval.findMany({ where: { subjectId: r.id }, select: { approverId: true } });
     expect(rows).toHaveLength(2);
     expect(new Set(rows.map((x) => x.approverId)).size).toBe(2);
     expect(replies1.filter((x) => x.status === 200)).toHaveLength(1);
-    for (const x of replies1.filter((y) => y.status !== 200)) expect([x.status, x.message]).toEqual([409, expect.stringMatching(/You already answered this plan of rollout \d+: approved by you/)]);
+    for (const x of replies1.filter((y) => y.status !== 200))
+      expect([x.status, x.message]).toEqual([
+        409,
+        expect.stringMatching(/You already answered this plan of rollout \d+: approved by you/),
+      ]);
     expect(replies2.slice(0, 20).filter((x) => x.status === 200)).toHaveLength(1);
     // Starts and pauses each got an answer: done, or why not (not approved yet, running already, not running).
     for (const x of replies2.slice(20).filter((y) => y.status !== 200))
-      expect(x.message).toMatch(/not waiting|only an approved rollout can start|running already|paused already|not running|only a paused/);
-    expect(["approved", "running", "paused", "succeeded"]).toContain((await web.rollout.findUniqueOrThrow({ where: { id: r.id } })).state);
+      expect(x.message).toMatch(
+        /not waiting|only an approved rollout can start|running already|paused already|not running|only a paused/,
+      );
+    expect(["approved", "running", "paused", "succeeded"]).toContain(
+      (await web.rollout.findUniqueOrThrow({ where: { id: r.id } })).state,
+    );
 
     // Generous (the machine is shared): this catches a stall like the one of ~30 s, not a slowdown.
     expect(figures.p95DuringMs).toBeLessThan(Math.max(1000, 5 * figures.p95BeforeMs));

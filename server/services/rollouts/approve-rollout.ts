@@ -21,7 +21,11 @@ export const APPROVAL_TTL_MS = Number(process.env.KEEL_APPROVAL_TTL_HOURS ?? 24)
 
 type Answer = { rolloutId: string; digest: string; verdict: "approve" | "reject"; comment?: string };
 
-export async function answerRollout(deps: RolloutDeps, actor: Actor, input: Answer): Promise<{ state: string }> {
+export async function answerRollout(
+  deps: RolloutDeps,
+  actor: Actor,
+  input: Answer,
+): Promise<{ state: string }> {
   if (input.verdict === "reject" && !input.comment?.trim())
     throw new AppError("BAD_REQUEST", { message: "Say why you reject the rollout (a comment is required)." });
   return serializeRollout(input.rolloutId, () => answerOnce(deps, actor, input));
@@ -33,42 +37,96 @@ async function answerOnce(deps: RolloutDeps, actor: Actor, input: Answer): Promi
   const policy = await getActivePolicy({ db });
   const out = await db.$transaction(async (tx) => {
     // Lock the rollout row: two approvals at once must not both miss the threshold.
-    const [row] = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM rollouts WHERE id = ${input.rolloutId}::uuid FOR UPDATE`;
+    const [row] = await tx.$queryRaw<
+      { id: string }[]
+    >`SELECT id::text FROM rollouts WHERE id = ${input.rolloutId}::uuid FOR UPDATE`;
     if (!row) throw new AppError("NOT_FOUND", { message: "no such rollout" });
     const r = await tx.rollout.findUniqueOrThrow({
       where: { id: row.id },
-      select: { id: true, number: true, state: true, planDigest: true, createdById: true, requiredApprovals: true, approverRole: true, plan: true, lapseReason: true },
+      select: {
+        id: true,
+        number: true,
+        state: true,
+        planDigest: true,
+        createdById: true,
+        requiredApprovals: true,
+        approverRole: true,
+        plan: true,
+        lapseReason: true,
+      },
     });
     const target = `rollout:${r.number}`;
     const refuse = async (code: "FORBIDDEN" | "CONFLICT" | "POLICY_DENIED", message: string) => {
-      await appendAudit(tx, { actorId: actor.id, action: "rollout.approval_refused", target, detail: { reason: message, verdict: input.verdict } });
+      await appendAudit(tx, {
+        actorId: actor.id,
+        action: "rollout.approval_refused",
+        target,
+        detail: { reason: message, verdict: input.verdict },
+      });
       return { refused: { code, message } } as const;
     };
-    if (r.createdById === actor.id) return refuse("FORBIDDEN", `You requested rollout ${r.number}; someone else must ${input.verdict} it.`);
+    if (r.createdById === actor.id)
+      return refuse("FORBIDDEN", `You requested rollout ${r.number}; someone else must ${input.verdict} it.`);
     // A repeated answer (a double click, a retried request) says so before anything else.
     const mine = await tx.approval.findUnique({
-      where: { subjectKind_subjectId_digest_approverId: { subjectKind: "rollout", subjectId: r.id, digest: input.digest, approverId: actor.id } },
+      where: {
+        subjectKind_subjectId_digest_approverId: {
+          subjectKind: "rollout",
+          subjectId: r.id,
+          digest: input.digest,
+          approverId: actor.id,
+        },
+      },
       select: { verdict: true, createdAt: true },
     });
     if (mine && input.digest === r.planDigest)
-      return refuse("CONFLICT", `You already answered this plan of rollout ${r.number}: ${mine.verdict === "approve" ? "approved" : "rejected"} by you at ${mine.createdAt.toISOString()}.`);
-    if (r.lapseReason) return refuse("CONFLICT", `The approvals of rollout ${r.number} lapsed: ${r.lapseReason}. It must be planned again before anyone can approve it.`);
-    if (r.state !== "awaiting_approval") return refuse("CONFLICT", `Rollout ${r.number} is ${r.state.replace("_", " ")}, not waiting for approval.`);
+      return refuse(
+        "CONFLICT",
+        `You already answered this plan of rollout ${r.number}: ${mine.verdict === "approve" ? "approved" : "rejected"} by you at ${mine.createdAt.toISOString()}.`,
+      );
+    if (r.lapseReason)
+      return refuse(
+        "CONFLICT",
+        `The approvals of rollout ${r.number} lapsed: ${r.lapseReason}. It must be planned again before anyone can approve it.`,
+      );
+    if (r.state !== "awaiting_approval")
+      return refuse(
+        "CONFLICT",
+        `Rollout ${r.number} is ${r.state.replace("_", " ")}, not waiting for approval.`,
+      );
     if (r.approverRole && !actor.roles.includes(r.approverRole))
-      return refuse("FORBIDDEN", `Rollout ${r.number} needs approval from the role ${r.approverRole}, which you do not have.`);
+      return refuse(
+        "FORBIDDEN",
+        `Rollout ${r.number} needs approval from the role ${r.approverRole}, which you do not have.`,
+      );
     if (input.digest !== r.planDigest)
-      return refuse("CONFLICT", `The plan of rollout ${r.number} changed since you looked at it; review the new plan and answer again.`);
+      return refuse(
+        "CONFLICT",
+        `The plan of rollout ${r.number} changed since you looked at it; review the new plan and answer again.`,
+      );
     // What the approver saw must still be true of the hosts.
     const plan = parseRolloutPlan(r.plan, r.number);
     const { live, changes } = await liveFactChanges(tx, plan);
     if (changes.length > 0) {
       const reason = await lapseRollout(tx, r, changes, { actorId: actor.id, at: input.verdict });
-      return refuse("CONFLICT", `The approvals of rollout ${r.number} lapsed: ${reason}. It must be planned again before anyone can approve it.`);
+      return refuse(
+        "CONFLICT",
+        `The approvals of rollout ${r.number} lapsed: ${reason}. It must be planned again before anyone can approve it.`,
+      );
     }
-    const requester = await tx.user.findUnique({ where: { id: r.createdById }, select: { id: true, roles: true } });
-    const decision = evaluatePolicy(policy.document, await rolloutPolicyRequest(tx, requester ?? { id: r.createdById, roles: [] }, plan, at, true, live));
+    const requester = await tx.user.findUnique({
+      where: { id: r.createdById },
+      select: { id: true, roles: true },
+    });
+    const decision = evaluatePolicy(
+      policy.document,
+      await rolloutPolicyRequest(tx, requester ?? { id: r.createdById, roles: [] }, plan, at, true, live),
+    );
     if (decision.effect === "deny" && input.verdict === "approve")
-      return refuse("POLICY_DENIED", `The policy now refuses rollout ${r.number}: ${decision.reasons.join("; ")}.`);
+      return refuse(
+        "POLICY_DENIED",
+        `The policy now refuses rollout ${r.number}: ${decision.reasons.join("; ")}.`,
+      );
     const created = await tx.approval.create({
       select: { id: true },
       data: {
@@ -94,7 +152,11 @@ async function answerOnce(deps: RolloutDeps, actor: Actor, input: Answer): Promi
       }
       if (count >= r.requiredApprovals) state = "approved";
     }
-    if (state !== r.state) await tx.rollout.update({ where: { id: r.id }, data: { state, ...(state === "rejected" ? { finishedAt: at } : {}) } });
+    if (state !== r.state)
+      await tx.rollout.update({
+        where: { id: r.id },
+        data: { state, ...(state === "rejected" ? { finishedAt: at } : {}) },
+      });
     await appendAudit(tx, {
       actorId: actor.id,
       action: input.verdict === "approve" ? "rollout.approve" : "rollout.reject",

@@ -22,11 +22,21 @@ type Tx = Prisma.TransactionClient;
 
 /** Locks the rollout's row for the rest of the transaction and reads it. */
 async function lockRollout(tx: Tx, id: string) {
-  const [row] = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`;
+  const [row] = await tx.$queryRaw<
+    { id: string }[]
+  >`SELECT id::text FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`;
   if (!row) throw new AppError("NOT_FOUND", { message: "no such rollout" });
   return tx.rollout.findUniqueOrThrow({
     where: { id },
-    select: { id: true, number: true, state: true, createdById: true, plan: true, planDigest: true, currentWave: true },
+    select: {
+      id: true,
+      number: true,
+      state: true,
+      createdById: true,
+      plan: true,
+      planDigest: true,
+      currentWave: true,
+    },
   });
 }
 
@@ -37,7 +47,12 @@ function mayControl(actor: Actor, r: { createdById: string }) {
 
 const said = (state: string) => state.replace("_", " ");
 
-export function startRollout(deps: ControlDeps, actor: Actor, id: string, verb: "start" | "resume" = "start") {
+export function startRollout(
+  deps: ControlDeps,
+  actor: Actor,
+  id: string,
+  verb: "start" | "resume" = "start",
+) {
   return serializeRollout(id, () => startOnce(deps, actor, id, verb));
 }
 
@@ -62,21 +77,43 @@ async function startOnce(deps: ControlDeps, actor: Actor, id: string, verb: "sta
       const reason = verdict.changes
         ? `its approvals lapsed: ${await lapseRollout(tx, r, verdict.changes, { actorId: actor.id, at: verb })}; plan it again`
         : verdict.reason;
-      await appendAudit(tx, { actorId: actor.id, action: `rollout.${verb}_refused`, target: `rollout:${r.number}`, detail: { reason } });
+      await appendAudit(tx, {
+        actorId: actor.id,
+        action: `rollout.${verb}_refused`,
+        target: `rollout:${r.number}`,
+        detail: { reason },
+      });
       return { refused: `Rollout ${r.number} cannot ${verb} now: ${reason}.` };
     }
     // Resuming after the wave's failure threshold paused it means going on despite those failures:
     // they are acknowledged, and only further ones count against the threshold.
     const acknowledged =
-      verb === "resume" ? await tx.rolloutHost.count({ where: { rolloutId: id, wave: r.currentWave, state: { in: ["failed", "reverted"] } } }) : 0;
+      verb === "resume"
+        ? await tx.rolloutHost.count({
+            where: { rolloutId: id, wave: r.currentWave, state: { in: ["failed", "reverted"] } },
+          })
+        : 0;
     await tx.rollout.update({
       where: { id },
-      data: { state: "running", pauseReason: null, acknowledgedFailures: acknowledged, ...(verb === "start" ? { startedAt: at, scheduledStartAt: null, scheduleError: null } : {}) },
+      data: {
+        state: "running",
+        pauseReason: null,
+        acknowledgedFailures: acknowledged,
+        ...(verb === "start" ? { startedAt: at, scheduledStartAt: null, scheduleError: null } : {}),
+      },
     });
     if (verb === "resume")
       // Hosts that failed in the paused wave stay failed; the ones not yet reached go on.
-      await tx.rolloutHost.updateMany({ where: { rolloutId: id, state: "queued" }, data: { state: "pending" } });
-    await appendAudit(tx, { actorId: actor.id, action: `rollout.${verb}`, target: `rollout:${r.number}`, detail: { digest: r.planDigest } });
+      await tx.rolloutHost.updateMany({
+        where: { rolloutId: id, state: "queued" },
+        data: { state: "pending" },
+      });
+    await appendAudit(tx, {
+      actorId: actor.id,
+      action: `rollout.${verb}`,
+      target: `rollout:${r.number}`,
+      detail: { digest: r.planDigest },
+    });
     return { refused: null };
   });
   if (out.refused) throw new AppError("POLICY_DENIED", { message: out.refused });
@@ -84,19 +121,33 @@ async function startOnce(deps: ControlDeps, actor: Actor, id: string, verb: "sta
   return { state: "running" as const };
 }
 
-export const resumeRollout = (deps: ControlDeps, actor: Actor, id: string) => startRollout(deps, actor, id, "resume");
+export const resumeRollout = (deps: ControlDeps, actor: Actor, id: string) =>
+  startRollout(deps, actor, id, "resume");
 
 export function pauseRollout(deps: { db: PrismaClient }, actor: Actor, id: string) {
   return serializeRollout(id, () =>
     deps.db.$transaction(async (tx) => {
       const r = await lockRollout(tx, id);
       mayControl(actor, r);
-      if (r.state === "paused") throw new AppError("CONFLICT", { message: `Rollout ${r.number} is paused already.` });
-      if (r.state !== "running") throw new AppError("CONFLICT", { message: `Rollout ${r.number} is ${said(r.state)}, not running.` });
-      await tx.rollout.update({ where: { id }, data: { state: "paused", pauseReason: "paused by a person" } });
+      if (r.state === "paused")
+        throw new AppError("CONFLICT", { message: `Rollout ${r.number} is paused already.` });
+      if (r.state !== "running")
+        throw new AppError("CONFLICT", { message: `Rollout ${r.number} is ${said(r.state)}, not running.` });
+      await tx.rollout.update({
+        where: { id },
+        data: { state: "paused", pauseReason: "paused by a person" },
+      });
       // Hosts already being worked on finish their step; queued ones wait.
-      await tx.rolloutHost.updateMany({ where: { rolloutId: id, state: "queued" }, data: { state: "pending" } });
-      await appendAudit(tx, { actorId: actor.id, action: "rollout.pause", target: `rollout:${r.number}`, detail: {} });
+      await tx.rolloutHost.updateMany({
+        where: { rolloutId: id, state: "queued" },
+        data: { state: "pending" },
+      });
+      await appendAudit(tx, {
+        actorId: actor.id,
+        action: "rollout.pause",
+        target: `rollout:${r.number}`,
+        detail: {},
+      });
       return { state: "paused" as const };
     }),
   );
@@ -108,10 +159,23 @@ export function cancelRollout(deps: { db: PrismaClient }, actor: Actor, id: stri
       const r = await lockRollout(tx, id);
       mayControl(actor, r);
       if (!["awaiting_approval", "approved", "running", "paused"].includes(r.state))
-        throw new AppError("CONFLICT", { message: `Rollout ${r.number} is ${said(r.state)}; it cannot be cancelled.` });
-      await tx.rollout.update({ where: { id }, data: { state: "cancelled", finishedAt: new Date(), scheduledStartAt: null } });
-      await tx.rolloutHost.updateMany({ where: { rolloutId: id, state: { in: ["pending", "queued"] } }, data: { state: "cancelled" } });
-      await appendAudit(tx, { actorId: actor.id, action: "rollout.cancel", target: `rollout:${r.number}`, detail: {} });
+        throw new AppError("CONFLICT", {
+          message: `Rollout ${r.number} is ${said(r.state)}; it cannot be cancelled.`,
+        });
+      await tx.rollout.update({
+        where: { id },
+        data: { state: "cancelled", finishedAt: new Date(), scheduledStartAt: null },
+      });
+      await tx.rolloutHost.updateMany({
+        where: { rolloutId: id, state: { in: ["pending", "queued"] } },
+        data: { state: "cancelled" },
+      });
+      await appendAudit(tx, {
+        actorId: actor.id,
+        action: "rollout.cancel",
+        target: `rollout:${r.number}`,
+        detail: {},
+      });
       return { state: "cancelled" as const };
     }),
   );

@@ -20,7 +20,10 @@ export async function countValidApprovals(
   const meta =
     r.createdAt !== undefined && r.approverRole !== undefined
       ? { createdAt: r.createdAt, approverRole: r.approverRole }
-      : await db.rollout.findUniqueOrThrow({ where: { id: r.id }, select: { createdAt: true, approverRole: true } });
+      : await db.rollout.findUniqueOrThrow({
+          where: { id: r.id },
+          select: { createdAt: true, approverRole: true },
+        });
   const live = rows.filter((a) => a.verdict === "approve" && a.expiresAt > at);
   const { count, approvers, checks } = await countIndependentApprovals(
     db,

@@ -83,10 +83,19 @@ export async function confirmDecision(
 ): Promise<PolicyDecision> {
   const { live, changes } = await liveFactChanges(tx, plan);
   if (changes.length > 0)
-    throw new AppError("CONFLICT", { message: `${describeChanges(changes, "while the plan was being made")}; plan again.` });
+    throw new AppError("CONFLICT", {
+      message: `${describeChanges(changes, "while the plan was being made")}; plan again.`,
+    });
   const now = evaluatePolicy(policy.document, await rolloutPolicyRequest(tx, actor, plan, at, true, live));
-  if (now.effect !== decision.effect || (now.effect === "needs_approval" && decision.effect === "needs_approval" && now.approvals !== decision.approvals))
-    throw new AppError("CONFLICT", { message: "The hosts changed while the plan was being made; plan again." });
+  if (
+    now.effect !== decision.effect ||
+    (now.effect === "needs_approval" &&
+      decision.effect === "needs_approval" &&
+      now.approvals !== decision.approvals)
+  )
+    throw new AppError("CONFLICT", {
+      message: "The hosts changed while the plan was being made; plan again.",
+    });
   return now;
 }
 

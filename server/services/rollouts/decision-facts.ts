@@ -13,15 +13,29 @@ export const workingHosts = (plan: RolloutPlan) => plan.hosts.filter((h) => h.ac
 /** Live facts by host id; a host missing from the map is no longer enrolled. One query. */
 export async function readHostFacts(db: Db, hostIds: string[]): Promise<Map<string, HostFacts>> {
   if (hostIds.length === 0) return new Map();
-  const rows = await db.$queryRaw<{ id: string; environment: string | null; labels: Record<string, string> | null; groups: string[] | null }[]>`
+  const rows = await db.$queryRaw<
+    {
+      id: string;
+      environment: string | null;
+      labels: Record<string, string> | null;
+      groups: string[] | null;
+    }[]
+  >`
     SELECT h.id::text AS id, h.environment, h.labels,
       (SELECT array_agg(g.name ORDER BY g.name) FROM host_group_members m JOIN host_groups g ON g.id = m.group_id WHERE m.host_id = h.id) AS groups
     FROM hosts h WHERE h.id = ANY(${hostIds}::uuid[])`;
-  return new Map(rows.map((r) => [r.id, { environment: r.environment, labels: r.labels ?? {}, groups: r.groups ?? [] }]));
+  return new Map(
+    rows.map((r) => [r.id, { environment: r.environment, labels: r.labels ?? {}, groups: r.groups ?? [] }]),
+  );
 }
 
 const labelText = (l: Record<string, string>) =>
-  Object.keys(l).length === 0 ? "none" : Object.keys(l).sort().map((k) => `${k}=${l[k]}`).join(", ");
+  Object.keys(l).length === 0
+    ? "none"
+    : Object.keys(l)
+        .sort()
+        .map((k) => `${k}=${l[k]}`)
+        .join(", ");
 
 /** How one host's facts differ from the plan's, in words ("moved from prod to dev"); [] if equal. */
 export function hostFactChanges(planned: PlanHost, live: HostFacts | undefined): string[] {
@@ -32,7 +46,9 @@ export function hostFactChanges(planned: PlanHost, live: HostFacts | undefined):
     return [`${name}: the plan predates recording labels and groups with it`];
   const out: string[] = [];
   if ((planned.environment ?? null) !== (live.environment ?? null))
-    out.push(`${name} moved from ${planned.environment ?? "no environment"} to ${live.environment ?? "no environment"}`);
+    out.push(
+      `${name} moved from ${planned.environment ?? "no environment"} to ${live.environment ?? "no environment"}`,
+    );
   if (labelText(planned.labels) !== labelText(live.labels))
     out.push(`${name}'s labels changed from ${labelText(planned.labels)} to ${labelText(live.labels)}`);
   const was = new Set(planned.groups);
@@ -50,8 +66,14 @@ export function factChanges(plan: RolloutPlan, live: Map<string, HostFacts>): st
 }
 
 /** Reads the live facts of the plan's working hosts and lists what changed (one query). */
-export async function liveFactChanges(db: Db, plan: RolloutPlan): Promise<{ live: Map<string, HostFacts>; changes: string[] }> {
-  const live = await readHostFacts(db, workingHosts(plan).map((h) => h.hostId));
+export async function liveFactChanges(
+  db: Db,
+  plan: RolloutPlan,
+): Promise<{ live: Map<string, HostFacts>; changes: string[] }> {
+  const live = await readHostFacts(
+    db,
+    workingHosts(plan).map((h) => h.hostId),
+  );
   return { live, changes: factChanges(plan, live) };
 }
 

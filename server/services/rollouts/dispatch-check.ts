@@ -21,16 +21,30 @@ type Subject = { id: string; plan: unknown; planDigest: string; createdById: str
  * Everything read through `db` — pass a transaction to decide on one consistent view (start does,
  * under the rollout's row lock). `policy`: the active policy when the caller has read it already.
  */
-export async function checkDispatch(db: Db, r: Subject, at: Date, policy?: ActivePolicy): Promise<DispatchVerdict> {
-  const [state] = await db.$queryRaw<{ lapse_reason: string | null }[]>`SELECT lapse_reason FROM rollouts WHERE id = ${r.id}::uuid`;
-  if (state?.lapse_reason) return { ok: false, reason: `its approvals lapsed (${state.lapse_reason}); plan it again` };
+export async function checkDispatch(
+  db: Db,
+  r: Subject,
+  at: Date,
+  policy?: ActivePolicy,
+): Promise<DispatchVerdict> {
+  const [state] = await db.$queryRaw<
+    { lapse_reason: string | null }[]
+  >`SELECT lapse_reason FROM rollouts WHERE id = ${r.id}::uuid`;
+  if (state?.lapse_reason)
+    return { ok: false, reason: `its approvals lapsed (${state.lapse_reason}); plan it again` };
   const plan = parseRolloutPlan(r.plan, r.id);
   const { live, changes } = await liveFactChanges(db, plan);
   if (changes.length > 0) return { ok: false, reason: changes.join("; "), changes };
-  const requester = await db.user.findUnique({ where: { id: r.createdById }, select: { id: true, roles: true, disabled: true } });
+  const requester = await db.user.findUnique({
+    where: { id: r.createdById },
+    select: { id: true, roles: true, disabled: true },
+  });
   if (!requester || requester.disabled) return { ok: false, reason: "the requester's account is disabled" };
   const active = policy ?? (await getActivePolicy({ db: db as PrismaClient }));
-  const decision = evaluatePolicy(active.document, await rolloutPolicyRequest(db, requester, plan, at, false, live));
+  const decision = evaluatePolicy(
+    active.document,
+    await rolloutPolicyRequest(db, requester, plan, at, false, live),
+  );
   if (decision.effect === "deny") return { ok: false, reason: decision.reasons.join("; ") };
   if (decision.effect === "needs_approval") {
     const { count } = await countValidApprovals(db, r, at);

@@ -12,15 +12,35 @@ export async function getRollout({ db }: { db: PrismaClient }, id: string) {
       where: { rolloutId: id },
       orderBy: [{ wave: "asc" }, { hostName: "asc" }],
       select: {
-        hostId: true, hostName: true, wave: true, action: true, streamKind: true, parentVersion: true, plannedBytes: true,
-        state: true, step: true, bytesSent: true, error: true, attempts: true, startedAt: true, finishedAt: true,
+        hostId: true,
+        hostName: true,
+        wave: true,
+        action: true,
+        streamKind: true,
+        parentVersion: true,
+        plannedBytes: true,
+        state: true,
+        step: true,
+        bytesSent: true,
+        error: true,
+        attempts: true,
+        startedAt: true,
+        finishedAt: true,
       },
     }),
     db.approval.findMany({ where: { subjectKind: "rollout", subjectId: id }, orderBy: { createdAt: "asc" } }),
     countValidApprovals(db, r, new Date()),
   ]);
   const people = await db.user.findMany({
-    where: { id: { in: [r.createdById, ...approvals.map((a) => a.approverId), ...(r.scheduledById ? [r.scheduledById] : [])] } },
+    where: {
+      id: {
+        in: [
+          r.createdById,
+          ...approvals.map((a) => a.approverId),
+          ...(r.scheduledById ? [r.scheduledById] : []),
+        ],
+      },
+    },
     select: { id: true, email: true },
   });
   const email = new Map(people.map((u) => [u.id, u.email]));
@@ -35,7 +55,9 @@ export async function getRollout({ db }: { db: PrismaClient }, id: string) {
     /** Something the decision rested on changed: this plan's approvals no longer count (decision 0014). */
     lapse: r.lapseReason ? { reason: r.lapseReason, at: r.lapsedAt } : null,
     /** A start scheduled for `at` by `by` (a worker starts it then, with the Start button's checks). */
-    schedule: r.scheduledStartAt ? { at: r.scheduledStartAt, by: email.get(r.scheduledById ?? "") ?? r.scheduledById } : null,
+    schedule: r.scheduledStartAt
+      ? { at: r.scheduledStartAt, by: email.get(r.scheduledById ?? "") ?? r.scheduledById }
+      : null,
     /** Why the last scheduled start was refused (cleared by the next schedule or a start). */
     scheduleError: r.scheduleError,
     targets: r.targets,

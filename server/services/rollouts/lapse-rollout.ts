@@ -11,8 +11,14 @@ type Tx = Prisma.TransactionClient;
 export const LIVE_STATES = ["awaiting_approval", "approved", "running", "paused"];
 
 /** The reason for `changes`, worded for when they happened relative to the plan's approvals. */
-export async function lapseReasonFor(tx: Tx, r: { id: string; planDigest: string }, changes: string[]): Promise<string> {
-  const approved = await tx.approval.count({ where: { subjectKind: "rollout", subjectId: r.id, digest: r.planDigest, verdict: "approve" } });
+export async function lapseReasonFor(
+  tx: Tx,
+  r: { id: string; planDigest: string },
+  changes: string[],
+): Promise<string> {
+  const approved = await tx.approval.count({
+    where: { subjectKind: "rollout", subjectId: r.id, digest: r.planDigest, verdict: "approve" },
+  });
   return describeChanges(changes, approved > 0 ? "after approval" : "after the plan was made");
 }
 
@@ -27,14 +33,22 @@ export async function lapseRollout(
   const now = new Date();
   const won = await tx.rollout.updateMany({
     where: { id: r.id, state: { in: LIVE_STATES }, lapseReason: null },
-    data: { state: "paused", pauseReason: `approvals lapsed: ${reason}; plan the rollout again`, lapseReason: reason, lapsedAt: now },
+    data: {
+      state: "paused",
+      pauseReason: `approvals lapsed: ${reason}; plan the rollout again`,
+      lapseReason: reason,
+      lapsedAt: now,
+    },
   });
   if (won.count === 0) {
     const cur = await tx.rollout.findUnique({ where: { id: r.id }, select: { lapseReason: true } });
     return cur?.lapseReason ?? reason;
   }
   // Hosts queued for dispatch wait; a step already past its own dispatch check finishes.
-  await tx.rolloutHost.updateMany({ where: { rolloutId: r.id, state: "queued" }, data: { state: "pending", step: null } });
+  await tx.rolloutHost.updateMany({
+    where: { rolloutId: r.id, state: "queued" },
+    data: { state: "pending", step: null },
+  });
   const voided = await tx.approval.findMany({
     where: { subjectKind: "rollout", subjectId: r.id, digest: r.planDigest, verdict: "approve" },
     select: { approverId: true },
@@ -43,7 +57,13 @@ export async function lapseRollout(
     actorId: by.actorId,
     action: "rollout.lapse",
     target: `rollout:${r.number}`,
-    detail: { reason, changes, digest: r.planDigest, approvals: voided.map((a) => a.approverId), found: by.at },
+    detail: {
+      reason,
+      changes,
+      digest: r.planDigest,
+      approvals: voided.map((a) => a.approverId),
+      found: by.at,
+    },
   });
   return reason;
 }

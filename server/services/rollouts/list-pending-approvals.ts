@@ -11,30 +11,61 @@ import { parseRolloutPlan } from "./plan-schema";
 /** Hosts shown per rollout on the approval card (the rollout's page has them all). */
 const CARD_HOSTS = 50;
 
-export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer: { id: string; roles: readonly string[] }) {
-  const waiting = await db.rollout.findMany({ where: { state: "awaiting_approval" }, orderBy: { createdAt: "asc" }, take: 200 });
+export async function listPendingApprovals(
+  { db }: { db: PrismaClient },
+  viewer: { id: string; roles: readonly string[] },
+) {
+  const waiting = await db.rollout.findMany({
+    where: { state: "awaiting_approval" },
+    orderBy: { createdAt: "asc" },
+    take: 200,
+  });
   const answered = await db.approval.findMany({
     where: { subjectKind: "rollout", approverId: viewer.id, subjectId: { in: waiting.map((r) => r.id) } },
     select: { subjectId: true, digest: true },
   });
   const done = new Set(answered.map((a) => `${a.subjectId}:${a.digest}`));
-  const users = await db.user.findMany({ where: { id: { in: waiting.map((r) => r.createdById) } }, select: { id: true, email: true } });
+  const users = await db.user.findMany({
+    where: { id: { in: waiting.map((r) => r.createdById) } },
+    select: { id: true, email: true },
+  });
   const email = new Map(users.map((u) => [u.id, u.email]));
-  const policies = await db.policyVersion.findMany({ where: { state: "proposed" }, orderBy: { version: "asc" } });
+  const policies = await db.policyVersion.findMany({
+    where: { state: "proposed" },
+    orderBy: { version: "asc" },
+  });
   const windows = waiting.length ? (await getActivePolicy({ db })).document.windows : [];
   const now = new Date();
   const lapsed = await db.rollout.findMany({
-    where: { lapseReason: { not: null }, state: { in: ["awaiting_approval", "approved", "running", "paused"] } },
+    where: {
+      lapseReason: { not: null },
+      state: { in: ["awaiting_approval", "approved", "running", "paused"] },
+    },
     orderBy: { lapsedAt: "desc" },
     take: 50,
-    select: { id: true, number: true, action: true, app: true, version: true, planDigest: true, lapseReason: true, lapsedAt: true, createdById: true },
+    select: {
+      id: true,
+      number: true,
+      action: true,
+      app: true,
+      version: true,
+      planDigest: true,
+      lapseReason: true,
+      lapsedAt: true,
+      createdById: true,
+    },
   });
   const voided = await db.approval.findMany({
     where: { subjectKind: "rollout", verdict: "approve", subjectId: { in: lapsed.map((r) => r.id) } },
     select: { subjectId: true, digest: true, approverId: true },
   });
   const approverEmails = new Map(
-    (await db.user.findMany({ where: { id: { in: [...new Set(voided.map((a) => a.approverId))] } }, select: { id: true, email: true } })).map((u) => [u.id, u.email]),
+    (
+      await db.user.findMany({
+        where: { id: { in: [...new Set(voided.map((a) => a.approverId))] } },
+        select: { id: true, email: true },
+      })
+    ).map((u) => [u.id, u.email]),
   );
   const changed = await changesSinceApproval(db, waiting);
   return {
@@ -42,8 +73,18 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
       const plan = parseRolloutPlan(r.plan, r.number);
       const decision = r.decision as { reasons?: string[] };
       // Plans made before groups were recorded have none.
-      const working = plan.hosts.filter((h) => h.action !== "nothing").map((h) => ({ environment: h.environment, groups: h.groups ?? [] }));
-      const bound = [...new Set(working.flatMap((h) => windowsFor(h, windows).map((w) => `${w.name} (${w.days.join(",")} ${w.start}–${w.end} ${w.timeZone})`)))].sort();
+      const working = plan.hosts
+        .filter((h) => h.action !== "nothing")
+        .map((h) => ({ environment: h.environment, groups: h.groups ?? [] }));
+      const bound = [
+        ...new Set(
+          working.flatMap((h) =>
+            windowsFor(h, windows).map(
+              (w) => `${w.name} (${w.days.join(",")} ${w.start}–${w.end} ${w.timeZone})`,
+            ),
+          ),
+        ),
+      ].sort();
       return {
         id: r.id,
         number: r.number,
@@ -88,7 +129,10 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
           runtimes: h.runtimes ?? null,
         })),
         hostCount: plan.hosts.length,
-        canAnswer: r.createdById !== viewer.id && (!r.approverRole || viewer.roles.includes(r.approverRole)) && !done.has(`${r.id}:${r.planDigest}`),
+        canAnswer:
+          r.createdById !== viewer.id &&
+          (!r.approverRole || viewer.roles.includes(r.approverRole)) &&
+          !done.has(`${r.id}:${r.planDigest}`),
         isMine: r.createdById === viewer.id,
         /** Re-planned after someone approved: who approved which plan when, and what differs now. */
         changedSinceApproval: changed.get(r.id) ?? null,
@@ -109,6 +153,13 @@ export async function listPendingApprovals({ db }: { db: PrismaClient }, viewer:
         isMine: r.createdById === viewer.id,
       };
     }),
-    policies: policies.map((p) => ({ id: p.id, version: p.version, digest: p.digest, comment: p.comment, createdAt: p.createdAt, canAnswer: p.createdById !== viewer.id })),
+    policies: policies.map((p) => ({
+      id: p.id,
+      version: p.version,
+      digest: p.digest,
+      comment: p.comment,
+      createdAt: p.createdAt,
+      canAnswer: p.createdById !== viewer.id,
+    })),
   };
 }

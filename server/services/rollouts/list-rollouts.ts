@@ -14,22 +14,43 @@ export async function listRollouts(
       skip: q.page * q.pageSize,
       take: q.pageSize,
       select: {
-        id: true, number: true, action: true, app: true, version: true, state: true, pauseReason: true,
-        currentWave: true, waveSizes: true, requiredApprovals: true, createdAt: true, startedAt: true, finishedAt: true, createdById: true,
+        id: true,
+        number: true,
+        action: true,
+        app: true,
+        version: true,
+        state: true,
+        pauseReason: true,
+        currentWave: true,
+        waveSizes: true,
+        requiredApprovals: true,
+        createdAt: true,
+        startedAt: true,
+        finishedAt: true,
+        createdById: true,
       },
     }),
   ]);
   const counts = rows.length
-    ? await db.rolloutHost.groupBy({ by: ["rolloutId", "state"], where: { rolloutId: { in: rows.map((r) => r.id) } }, _count: true })
+    ? await db.rolloutHost.groupBy({
+        by: ["rolloutId", "state"],
+        where: { rolloutId: { in: rows.map((r) => r.id) } },
+        _count: true,
+      })
     : [];
-  const users = await db.user.findMany({ where: { id: { in: [...new Set(rows.map((r) => r.createdById))] } }, select: { id: true, email: true } });
+  const users = await db.user.findMany({
+    where: { id: { in: [...new Set(rows.map((r) => r.createdById))] } },
+    select: { id: true, email: true },
+  });
   const email = new Map(users.map((u) => [u.id, u.email]));
   return {
     total,
     rows: rows.map((r) => ({
       ...r,
       requester: email.get(r.createdById) ?? r.createdById,
-      hosts: Object.fromEntries(counts.filter((c) => c.rolloutId === r.id).map((c) => [c.state, c._count])) as Record<string, number>,
+      hosts: Object.fromEntries(
+        counts.filter((c) => c.rolloutId === r.id).map((c) => [c.state, c._count]),
+      ) as Record<string, number>,
     })),
   };
 }

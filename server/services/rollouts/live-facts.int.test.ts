@@ -52,7 +52,9 @@ const spec = (prefix: string, over: Partial<TRolloutSpec> = {}): TRolloutSpec =>
 });
 const rollout = (id: string) => db.rollout.findUniqueOrThrow({ where: { id } });
 const audits = async (action: string, n: number) =>
-  (await db.auditEvent.findMany({ where: { action, target: `rollout:${n}` }, orderBy: { id: "asc" } })).map((a) => a.detail as Record<string, unknown>);
+  (await db.auditEvent.findMany({ where: { action, target: `rollout:${n}` }, orderBy: { id: "asc" } })).map(
+    (a) => a.detail as Record<string, unknown>,
+  );
 
 describe("decisions on live facts", () => {
   it("hosts moved to dev for the plan and back to prod before the start: the start is refused, the approvals lapse, nothing runs", async () => {
@@ -80,11 +82,13 @@ describe("decisions on live facts", () => {
 
     // Moving the hosts back to dev does not revive the old decision; neither resume nor approve works.
     await setHostEnvironment({ db }, { actorId: operator.id, hostIds: ids, environment: "dev" });
-    await expect(resumeRollout({ db, clock: night }, operator, r.id)).rejects.toThrow(/approvals lapsed \(host flip-000 moved/);
-    await setHostEnvironment({ db }, { actorId: operator.id, hostIds: ids, environment: "prod" });
-    await expect(answerRollout({ db, clock: night }, ap1, { rolloutId: r.id, digest: r.digest, verdict: "approve" })).rejects.toThrow(
-      /lapsed: host flip-000 moved from dev to prod/,
+    await expect(resumeRollout({ db, clock: night }, operator, r.id)).rejects.toThrow(
+      /approvals lapsed \(host flip-000 moved/,
     );
+    await setHostEnvironment({ db }, { actorId: operator.id, hostIds: ids, environment: "prod" });
+    await expect(
+      answerRollout({ db, clock: night }, ap1, { rolloutId: r.id, digest: r.digest, verdict: "approve" }),
+    ).rejects.toThrow(/lapsed: host flip-000 moved from dev to prod/);
     // The way forward: plan again, on prod as it is now: two approvals.
     const again = await replanRollout({ db, clock: night }, operator, r.id, spec("flip"));
     expect(again.state).toBe("awaiting_approval");
@@ -94,31 +98,50 @@ describe("decisions on live facts", () => {
   });
 
   it("a label change after one approval: the next approval is refused and the first no longer counts", async () => {
-    const hosts = await seedHosts(db, 2, { prefix: "lbl", environment: "prod", app: "web", current: "1.0", labels: { tier: "a" } });
+    const hosts = await seedHosts(db, 2, {
+      prefix: "lbl",
+      environment: "prod",
+      app: "web",
+      current: "1.0",
+      labels: { tier: "a" },
+    });
     const r = await createRollout({ db, clock: night }, operator, spec("lbl"));
     expect(r.plan.hosts[0]!.labels).toEqual({ tier: "a" });
     await answerRollout({ db, clock: night }, ap1, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
     await setHostLabels({ db }, { actorId: operator.id, hostIds: [hosts[1]!.id], set: { tier: "b" } });
-    await expect(answerRollout({ db, clock: night }, ap2, { rolloutId: r.id, digest: r.digest, verdict: "approve" })).rejects.toThrow(
-      /lapsed: host lbl-001's labels changed from tier=a to tier=b after approval/,
-    );
+    await expect(
+      answerRollout({ db, clock: night }, ap2, { rolloutId: r.id, digest: r.digest, verdict: "approve" }),
+    ).rejects.toThrow(/lapsed: host lbl-001's labels changed from tier=a to tier=b after approval/);
     const x = await rollout(r.id);
-    expect([x.state, x.lapseReason]).toEqual(["paused", "host lbl-001's labels changed from tier=a to tier=b after approval"]);
-    expect((await audits("rollout.lapse", r.number))[0]).toMatchObject({ approvals: [ap1.id], found: "approve" });
+    expect([x.state, x.lapseReason]).toEqual([
+      "paused",
+      "host lbl-001's labels changed from tier=a to tier=b after approval",
+    ]);
+    expect((await audits("rollout.lapse", r.number))[0]).toMatchObject({
+      approvals: [ap1.id],
+      found: "approve",
+    });
     expect(await db.approval.count({ where: { subjectId: r.id, approverId: ap2.id } })).toBe(0);
-    await expect(startRollout({ db, clock: night }, operator, r.id)).rejects.toThrow(/only an approved rollout can start/);
+    await expect(startRollout({ db, clock: night }, operator, r.id)).rejects.toThrow(
+      /only an approved rollout can start/,
+    );
     await cancelRollout({ db }, operator, r.id);
   });
 
   it("a host joining a group after the rollout was approved: the start is refused with the group named", async () => {
     const hosts = await seedHosts(db, 2, { prefix: "grp", environment: "prod", app: "web", current: "1.0" });
     const r = await createRollout({ db, clock: night }, operator, spec("grp"));
-    for (const a of [ap1, ap2]) await answerRollout({ db, clock: night }, a, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
+    for (const a of [ap1, ap2])
+      await answerRollout({ db, clock: night }, a, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
     expect((await rollout(r.id)).state).toBe("approved");
     const g = await saveGroup({ db }, { actorId: operator.id, name: "payments", kind: "static" });
     await setGroupMembers({ db }, { actorId: operator.id, groupId: g.id, add: [hosts[0]!.id] });
-    await expect(startRollout({ db, clock: night }, operator, r.id)).rejects.toThrow(/lapsed: host grp-000 joined group payments after approval/);
-    expect((await audits("rollout.lapse", r.number))[0]).toMatchObject({ approvals: expect.arrayContaining([ap1.id, ap2.id]) });
+    await expect(startRollout({ db, clock: night }, operator, r.id)).rejects.toThrow(
+      /lapsed: host grp-000 joined group payments after approval/,
+    );
+    expect((await audits("rollout.lapse", r.number))[0]).toMatchObject({
+      approvals: expect.arrayContaining([ap1.id, ap2.id]),
+    });
     await cancelRollout({ db }, operator, r.id);
   });
 
@@ -136,24 +159,43 @@ describe("decisions on live facts", () => {
         return { outcome: "succeeded" };
       },
     };
-    const worker = await startRolloutWorker({ db, databaseUrl: t.url, executor, concurrency: 4, sweepMs: 300 });
+    const worker = await startRolloutWorker({
+      db,
+      databaseUrl: t.url,
+      executor,
+      concurrency: 4,
+      sweepMs: 300,
+    });
     try {
       const r = await createRollout({ db }, operator, spec("wave"));
       expect(r.state).toBe("approved");
       await startRollout({ db, boss: worker.boss }, operator, r.id);
       const end = Date.now() + 30_000;
       // Until it stopped and every step claimed meanwhile has handed its host back.
-      const busy = () => db.rolloutHost.count({ where: { rolloutId: r.id, state: { in: ["queued", "running"] } } });
-      while (((await rollout(r.id)).state === "running" || (await busy()) > 0) && Date.now() < end) await new Promise((ok) => setTimeout(ok, 200));
+      const busy = () =>
+        db.rolloutHost.count({ where: { rolloutId: r.id, state: { in: ["queued", "running"] } } });
+      while (((await rollout(r.id)).state === "running" || (await busy()) > 0) && Date.now() < end)
+        await new Promise((ok) => setTimeout(ok, 200));
       const x = await rollout(r.id);
       expect(x.state).toBe("paused");
-      expect(x.pauseReason).toBe(`approvals lapsed: host ${moved} moved from dev to prod after the plan was made; plan the rollout again`);
+      expect(x.pauseReason).toBe(
+        `approvals lapsed: host ${moved} moved from dev to prod after the plan was made; plan the rollout again`,
+      );
       expect(ran).toHaveLength(1);
-      const states = await db.rolloutHost.findMany({ where: { rolloutId: r.id }, select: { wave: true, state: true } });
-      expect(states.filter((s) => s.wave === 1).map((s) => s.state)).toEqual(["pending", "pending", "pending"]);
+      const states = await db.rolloutHost.findMany({
+        where: { rolloutId: r.id },
+        select: { wave: true, state: true },
+      });
+      expect(states.filter((s) => s.wave === 1).map((s) => s.state)).toEqual([
+        "pending",
+        "pending",
+        "pending",
+      ]);
       expect((await audits("rollout.lapse", r.number))[0]!.found).toMatch(/^dispatch of wave-/);
       // Started rollouts are not planned again in place: they are cancelled (and a new one made).
-      await expect(replanRollout({ db }, operator, r.id, spec("wave"))).rejects.toThrow(/cancel it and create a new one/);
+      await expect(replanRollout({ db }, operator, r.id, spec("wave"))).rejects.toThrow(
+        /cancel it and create a new one/,
+      );
       await cancelRollout({ db }, operator, r.id);
     } finally {
       await worker.stop();

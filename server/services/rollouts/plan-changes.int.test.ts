@@ -31,7 +31,15 @@ describe("what changed since the last approval", () => {
     const ap2 = await seedUser(db, "ap2@example.test", ["approver"]);
     await seedHosts(db, 4, { prefix: "prod", environment: "prod", app: "web", current: "1.0" });
     await seedRelease(db, "web", "1.1");
-    const spec: TRolloutSpec = { action: "update", app: "web", version: "1.1", targets: { environments: ["prod"] }, waves: ["1", "100%"], failureThreshold: 0, parallelism: 4 };
+    const spec: TRolloutSpec = {
+      action: "update",
+      app: "web",
+      version: "1.1",
+      targets: { environments: ["prod"] },
+      waves: ["1", "100%"],
+      failureThreshold: 0,
+      parallelism: 4,
+    };
     const r = await createRollout({ db, clock }, operator, spec);
     const card = async () => (await listPendingApprovals({ db }, ap2)).rollouts.find((x) => x.id === r.id)!;
     expect((await card()).changedSinceApproval).toBeNull();
@@ -39,7 +47,11 @@ describe("what changed since the last approval", () => {
     await answerRollout({ db, clock }, ap1, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
     expect((await card()).changedSinceApproval).toBeNull(); // the approved plan is the current one
 
-    await replanRollout({ db, clock }, operator, r.id, { ...spec, waves: ["1", "2", "100%"], parallelism: 2 });
+    await replanRollout({ db, clock }, operator, r.id, {
+      ...spec,
+      waves: ["1", "2", "100%"],
+      parallelism: 2,
+    });
     const c = (await card()).changedSinceApproval!;
     expect(c.approvedBy).toEqual(["ap1@example.test"]);
     expect(c.changes).toContain("hosts at once: 4 → 2");

@@ -8,8 +8,16 @@ import type { RolloutPlan } from "./types";
 type Tx = Prisma.TransactionClient | PrismaClient;
 
 /** Called with every plan a rollout gets (create, re-plan). */
-export async function recordPlanVersion(tx: Tx, rolloutId: string, digest: string, plan: RolloutPlan): Promise<void> {
-  await tx.rolloutPlanVersion.createMany({ data: [{ rolloutId, digest, plan: plan as unknown as Prisma.InputJsonValue }], skipDuplicates: true });
+export async function recordPlanVersion(
+  tx: Tx,
+  rolloutId: string,
+  digest: string,
+  plan: RolloutPlan,
+): Promise<void> {
+  await tx.rolloutPlanVersion.createMany({
+    data: [{ rolloutId, digest, plan: plan as unknown as Prisma.InputJsonValue }],
+    skipDuplicates: true,
+  });
 }
 
 export type PlanChanges = { approvedAt: Date; approvedBy: string[]; changes: string[] };
@@ -18,7 +26,10 @@ export type PlanChanges = { approvedAt: Date; approvedBy: string[]; changes: str
  * For rollouts whose current plan differs from the last one anyone approved: who approved that
  * plan, when, and what differs now. Rollouts without such an approval are not in the map.
  */
-export async function changesSinceApproval(db: PrismaClient, rollouts: { id: string; planDigest: string; plan: unknown }[]): Promise<Map<string, PlanChanges>> {
+export async function changesSinceApproval(
+  db: PrismaClient,
+  rollouts: { id: string; planDigest: string; plan: unknown }[],
+): Promise<Map<string, PlanChanges>> {
   const out = new Map<string, PlanChanges>();
   if (!rollouts.length) return out;
   const approvals = await db.approval.findMany({
@@ -35,7 +46,12 @@ export async function changesSinceApproval(db: PrismaClient, rollouts: { id: str
     select: { rolloutId: true, plan: true },
   });
   const users = new Map(
-    (await db.user.findMany({ where: { id: { in: [...new Set(approvals.map((a) => a.approverId))] } }, select: { id: true, email: true } })).map((u) => [u.id, u.email]),
+    (
+      await db.user.findMany({
+        where: { id: { in: [...new Set(approvals.map((a) => a.approverId))] } },
+        select: { id: true, email: true },
+      })
+    ).map((u) => [u.id, u.email]),
   );
   for (const r of wanted) {
     const then = versions.find((v) => v.rolloutId === r.id);
@@ -45,7 +61,11 @@ export async function changesSinceApproval(db: PrismaClient, rollouts: { id: str
       approvedAt: latest.get(r.id)!.createdAt,
       approvedBy: [...new Set(by.map((a) => users.get(a.approverId) ?? a.approverId))],
       // A plan approved before plans were kept: say so rather than nothing.
-      changes: then ? diffPlans(parseRolloutPlan(then.plan, r.id), parseRolloutPlan(r.plan, r.id)) : ["the approved plan was not kept (planned before this console kept plans); compare the plan below in full"],
+      changes: then
+        ? diffPlans(parseRolloutPlan(then.plan, r.id), parseRolloutPlan(r.plan, r.id))
+        : [
+            "the approved plan was not kept (planned before this console kept plans); compare the plan below in full",
+          ],
     });
   }
   return out;

@@ -78,7 +78,13 @@ beforeAll(async () => {
   execFileSync("btrfs", ["subvolume", "delete", lost.subvolume!], { stdio: "ignore" });
 
   await seedHosts(db, 2, { prefix: "skipped", environment: "dev", app: "web", current: "1.0" });
-  await seedHosts(db, 2, { prefix: "recent", environment: "dev", app: "web", current: "2.0", previous: "1.0" });
+  await seedHosts(db, 2, {
+    prefix: "recent",
+    environment: "dev",
+    app: "web",
+    current: "2.0",
+    previous: "1.0",
+  });
   await seedHosts(db, 1, { prefix: "new", environment: "dev" });
   await seedHosts(db, 1, { prefix: "old", environment: "dev", app: "web", current: "0.9" });
 }, 300_000);
@@ -115,7 +121,13 @@ describe("rollout plans and incremental streams", () => {
     const made = await deltaRows("1.0");
     expect(made).toHaveLength(1);
     for (const name of ["skipped-000", "skipped-001"]) {
-      expect(h[name]).toMatchObject({ action: "update", from: "1.0", to: "3.0", stream: "delta", parent: "1.0" });
+      expect(h[name]).toMatchObject({
+        action: "update",
+        from: "1.0",
+        to: "3.0",
+        stream: "delta",
+        parent: "1.0",
+      });
       expect(h[name]!.note).toBeUndefined();
       expect(h[name]!.bytes).toBe(Number(made[0]!.encodedBytes));
       expect(h[name]!.bytes).toBeLessThan(full / 20);
@@ -127,7 +139,8 @@ describe("rollout plans and incremental streams", () => {
     expect(m).toMatchObject({ app: "web", version: "3.0", parent: { version: "1.0" } });
 
     // Nearest version first: hosts holding 2.0 and 1.0 get the cached 2.0 → 3.0 stream.
-    for (const name of ["recent-000", "recent-001"]) expect(h[name]).toMatchObject({ stream: "delta", parent: "2.0" });
+    for (const name of ["recent-000", "recent-001"])
+      expect(h[name]).toMatchObject({ stream: "delta", parent: "2.0" });
     expect(h["new-000"]).toMatchObject({ action: "install", stream: "full", bytes: full });
     expect(h["new-000"]!.note).toBeUndefined();
     // 0.9's subvolume is gone from the console: full stream, and the plan says why.

@@ -4,7 +4,8 @@
 import type { PlanHost, RolloutPlan } from "./types";
 
 const list = (xs: readonly unknown[]) => xs.join(", ");
-const fmt = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
+const fmt = (v: unknown) =>
+  v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v);
 
 function hostLine(h: PlanHost): string {
   return h.action === "nothing"
@@ -15,13 +16,15 @@ function hostLine(h: PlanHost): string {
 export function diffPlans(before: RolloutPlan, after: RolloutPlan): string[] {
   const out: string[] = [];
   const field = (label: string, a: unknown, b: unknown) => {
-    if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${label}: ${String(a ?? "—")} → ${String(b ?? "—")}`);
+    if (JSON.stringify(a) !== JSON.stringify(b))
+      out.push(`${label}: ${String(a ?? "—")} → ${String(b ?? "—")}`);
   };
   field("version", before.version, after.version);
   field("hosts per wave", list(before.waves), list(after.waves));
   field("failures tolerated per wave", before.failureThreshold, after.failureThreshold);
   field("hosts at once", before.parallelism, after.parallelism);
-  const root = (p: RolloutPlan) => (p.rootCommands ? `${p.rootCommands.commands.join(", ")} on ${p.rootCommands.hosts} hosts` : "none");
+  const root = (p: RolloutPlan) =>
+    p.rootCommands ? `${p.rootCommands.commands.join(", ")} on ${p.rootCommands.hosts} hosts` : "none";
   field("commands as root", root(before), root(after));
   const old = new Map(before.hosts.map((h) => [h.hostId, h]));
   const now = new Map(after.hosts.map((h) => [h.hostId, h]));
@@ -33,7 +36,11 @@ export function diffPlans(before: RolloutPlan, after: RolloutPlan): string[] {
       const was = (label: string, a: unknown, b: unknown) => {
         if (JSON.stringify(a) !== JSON.stringify(b)) parts.push(`${label} ${fmt(a)} → ${fmt(b)}`);
       };
-      was("action", o.excluded ? `nothing (${o.excluded})` : o.action, h.excluded ? `nothing (${h.excluded})` : h.action);
+      was(
+        "action",
+        o.excluded ? `nothing (${o.excluded})` : o.action,
+        h.excluded ? `nothing (${h.excluded})` : h.action,
+      );
       was("from", o.from, h.from);
       was("to", o.to, h.to);
       was("stream", o.stream, h.stream);

@@ -17,8 +17,14 @@ beforeAll(async () => {
   db = createDb(t.url);
   const hosts = await seedHosts(db, 4, { prefix: "web", environment: "dev", app: "web", current: "1.0" });
   await seedRelease(db, "web", "1.1");
-  await db.host.update({ where: { id: hosts[1]!.id }, data: { hostKeyChanged: true, presentedKeyFingerprint: "SHA256:" + "B".repeat(43) } });
-  await db.host.update({ where: { id: hosts[2]!.id }, data: { reachable: false, lastError: "connect ETIMEDOUT" } });
+  await db.host.update({
+    where: { id: hosts[1]!.id },
+    data: { hostKeyChanged: true, presentedKeyFingerprint: "SHA256:" + "B".repeat(43) },
+  });
+  await db.host.update({
+    where: { id: hosts[2]!.id },
+    data: { reachable: false, lastError: "connect ETIMEDOUT" },
+  });
 });
 afterAll(async () => {
   await db?.$disconnect();

@@ -46,9 +46,14 @@ export async function planRollout(
   const targets = await db.$queryRaw<TargetRow[]>(
     Prisma.sql`SELECT h.id::text AS id, h.name, h.environment, h.labels, h.host_key_changed AS "hostKeyChanged", h.reachable, h.last_error AS "lastError" FROM hosts h WHERE ${where} ORDER BY h.name LIMIT ${MAX_ROLLOUT_HOSTS + 1}`,
   );
-  if (targets.length === 0) throw new AppError("BAD_REQUEST", { message: "the targets select no host: check the filter, group or host list" });
+  if (targets.length === 0)
+    throw new AppError("BAD_REQUEST", {
+      message: "the targets select no host: check the filter, group or host list",
+    });
   if (targets.length > MAX_ROLLOUT_HOSTS)
-    throw new AppError("BAD_REQUEST", { message: `a rollout takes at most ${MAX_ROLLOUT_HOSTS} hosts; split it` });
+    throw new AppError("BAD_REQUEST", {
+      message: `a rollout takes at most ${MAX_ROLLOUT_HOSTS} hosts; split it`,
+    });
 
   const installed = await db.installedVersion.findMany({
     where: { app: spec.app, hostId: { in: targets.map((t) => t.id) } },
@@ -57,16 +62,35 @@ export async function planRollout(
   const byHost = new Map<string, Installed[]>();
   for (const row of installed) byHost.set(row.hostId, [...(byHost.get(row.hostId) ?? []), row]);
 
-  const facts = await readHostFacts(db, targets.map((t) => t.id));
+  const facts = await readHostFacts(
+    db,
+    targets.map((t) => t.id),
+  );
 
-  let release: { id: string; kind: string; streamBytes: bigint; treeBytes: bigint; streamDigest: string; manifest: string } | null = null;
+  let release: {
+    id: string;
+    kind: string;
+    streamBytes: bigint;
+    treeBytes: bigint;
+    streamDigest: string;
+    manifest: string;
+  } | null = null;
   if (spec.action === "update") {
     release = await db.release.findUnique({
       where: { app_version: { app: spec.app, version: spec.version! } },
-      select: { id: true, kind: true, streamBytes: true, treeBytes: true, streamDigest: true, manifest: true },
+      select: {
+        id: true,
+        kind: true,
+        streamBytes: true,
+        treeBytes: true,
+        streamDigest: true,
+        manifest: true,
+      },
     });
     if (!release)
-      throw new AppError("NOT_FOUND", { message: `release ${spec.app} ${spec.version} does not exist: push or build it first` });
+      throw new AppError("NOT_FOUND", {
+        message: `release ${spec.app} ${spec.version} does not exist: push or build it first`,
+      });
   }
   // The releases planner picks the stream; hosts holding the same versions share one answer.
   const streams = new Map<string, StreamPlan>();
@@ -76,7 +100,13 @@ export async function planRollout(
     if (spec.action === "update" && !streams.has(key))
       streams.set(
         key,
-        await planStream({ db, hostVersions: held, app: spec.app, version: spec.version!, producer: releases }),
+        await planStream({
+          db,
+          hostVersions: held,
+          app: spec.app,
+          version: spec.version!,
+          producer: releases,
+        }),
       );
   }
 
@@ -88,26 +118,102 @@ export async function planRollout(
     const current = rows.find((r) => r.isCurrent)?.version ?? null;
     const previous = rows.find((r) => r.isPrevious)?.version ?? null;
     const f = facts.get(t.id) ?? { environment: t.environment, labels: t.labels ?? {}, groups: [] };
-    const base = { hostId: t.id, name: t.name, environment: f.environment, labels: f.labels, groups: f.groups, from: current };
+    const base = {
+      hostId: t.id,
+      name: t.name,
+      environment: f.environment,
+      labels: f.labels,
+      groups: f.groups,
+      from: current,
+    };
     // Hosts the console cannot talk to are left out and marked, so nobody approves work that cannot run.
     if (t.hostKeyChanged)
-      return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, excluded: "key-changed", note: "left out: its host key changed; re-pin it (host page or `keel hosts repin`) and plan again" };
+      return {
+        ...base,
+        action: "nothing",
+        to: current,
+        stream: "none",
+        parent: null,
+        bytes: 0,
+        diskNeeded: 0,
+        excluded: "key-changed",
+        note: "left out: its host key changed; re-pin it (host page or `keel hosts repin`) and plan again",
+      };
     if (t.reachable === false && !spec.includeUnreachable)
-      return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, excluded: "unreachable", note: `left out: unreachable at its last refresh (${t.lastError ?? "no answer"}); include unreachable hosts to try it anyway` };
+      return {
+        ...base,
+        action: "nothing",
+        to: current,
+        stream: "none",
+        parent: null,
+        bytes: 0,
+        diskNeeded: 0,
+        excluded: "unreachable",
+        note: `left out: unreachable at its last refresh (${t.lastError ?? "no answer"}); include unreachable hosts to try it anyway`,
+      };
     if (spec.action === "rollback") {
       if (!previous)
-        return { ...base, action: "nothing", to: current, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "no previous version to roll back to" };
-      return { ...base, action: "rollback", to: previous, stream: "none", parent: null, bytes: 0, diskNeeded: 0 };
+        return {
+          ...base,
+          action: "nothing",
+          to: current,
+          stream: "none",
+          parent: null,
+          bytes: 0,
+          diskNeeded: 0,
+          note: "no previous version to roll back to",
+        };
+      return {
+        ...base,
+        action: "rollback",
+        to: previous,
+        stream: "none",
+        parent: null,
+        bytes: 0,
+        diskNeeded: 0,
+      };
     }
     const version = spec.version!;
     if (current === version)
-      return { ...base, action: "nothing", to: version, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "already current" };
+      return {
+        ...base,
+        action: "nothing",
+        to: version,
+        stream: "none",
+        parent: null,
+        bytes: 0,
+        diskNeeded: 0,
+        note: "already current",
+      };
     if (rows.some((r) => r.version === version))
       // Already received (e.g. a rollback moved off it): activating sends nothing.
-      return { ...base, action: "update", to: version, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "already on the host" };
-    const s = streams.get(rows.map((r) => r.version).sort().join("\n"))!;
+      return {
+        ...base,
+        action: "update",
+        to: version,
+        stream: "none",
+        parent: null,
+        bytes: 0,
+        diskNeeded: 0,
+        note: "already on the host",
+      };
+    const s = streams.get(
+      rows
+        .map((r) => r.version)
+        .sort()
+        .join("\n"),
+    )!;
     if (s.kind === "none")
-      return { ...base, action: "update", to: version, stream: "none", parent: null, bytes: 0, diskNeeded: 0, note: "already on the host" };
+      return {
+        ...base,
+        action: "update",
+        to: version,
+        stream: "none",
+        parent: null,
+        bytes: 0,
+        diskNeeded: 0,
+        note: "already on the host",
+      };
     const stream = s.kind === "delta" ? ("delta" as const) : ("full" as const);
     return {
       ...base,
@@ -119,7 +225,8 @@ export async function planRollout(
       bytes: s.bytes,
       artifact: artifacts.get(s.kind === "delta" ? s.deltaId : "full")!,
       // A full receive needs the whole tree; a delta shares unchanged extents, so its stream bounds it.
-      diskNeeded: stream === "full" ? Number(release!.treeBytes) : (s.kind === "delta" ? s.streamBytes : s.bytes),
+      diskNeeded:
+        stream === "full" ? Number(release!.treeBytes) : s.kind === "delta" ? s.streamBytes : s.bytes,
     };
   });
 
@@ -160,7 +267,9 @@ export async function planRollout(
     ...(runtimes.kind ? { kind: runtimes.kind, affects: runtimes.affects } : {}),
   };
   // Every host the update reaches runs the release's health check after activation.
-  const check = release ? (JSON.parse(release.manifest) as { healthCheck?: HealthCheck }).healthCheck : undefined;
+  const check = release
+    ? (JSON.parse(release.manifest) as { healthCheck?: HealthCheck }).healthCheck
+    : undefined;
   const reached = planned.filter((h) => h.action === "install" || h.action === "update").length;
   if (runsAsRoot(check) && reached > 0) plan.rootCommands = { commands: ["health check"], hosts: reached };
   await addRootHooks(db, plan, planned);
@@ -175,7 +284,14 @@ async function streamArtifacts(
 ): Promise<Map<string, PlanArtifact>> {
   const out = new Map<string, PlanArtifact>();
   if (!release) return out;
-  out.set("full", { releaseId: release.id, kind: "full", parent: null, digest: release.streamDigest, bytes: Number(release.streamBytes), encoding: "raw" });
+  out.set("full", {
+    releaseId: release.id,
+    kind: "full",
+    parent: null,
+    digest: release.streamDigest,
+    bytes: Number(release.streamBytes),
+    encoding: "raw",
+  });
   const deltas = plans.flatMap((p) => (p.kind === "delta" ? [p] : []));
   if (deltas.length === 0) return out;
   const rows = await db.releaseDelta.findMany({
@@ -184,7 +300,10 @@ async function streamArtifacts(
   });
   for (const d of deltas) {
     const row = rows.find((r) => r.id === d.deltaId);
-    if (!row) throw new AppError("CONFLICT", { message: `the incremental stream from ${d.parent} was removed while planning; plan again` });
+    if (!row)
+      throw new AppError("CONFLICT", {
+        message: `the incremental stream from ${d.parent} was removed while planning; plan again`,
+      });
     out.set(d.deltaId, {
       releaseId: release.id,
       kind: "delta",

@@ -12,12 +12,23 @@ import { planStream } from "../releases/plan-stream";
 import type { PlanArtifact, PlanHost, PlanRuntime, RuntimeUse, TRolloutSpec } from "./types";
 
 type Host = Omit<PlanHost, "wave">;
-type ReleaseRow = { id: string; streamBytes: bigint; treeBytes: bigint; streamDigest: string; manifest: string };
-type StreamArtifacts = (db: PrismaClient, release: ReleaseRow, plans: Awaited<ReturnType<typeof planStream>>[]) => Promise<Map<string, PlanArtifact>>;
+type ReleaseRow = {
+  id: string;
+  streamBytes: bigint;
+  treeBytes: bigint;
+  streamDigest: string;
+  manifest: string;
+};
+type StreamArtifacts = (
+  db: PrismaClient,
+  release: ReleaseRow,
+  plans: Awaited<ReturnType<typeof planStream>>[],
+) => Promise<Map<string, PlanArtifact>>;
 type AppNeed = { hostId: string; app: string; version: string; req: RuntimeRequirement };
 
 const MAX_LISTED = 10;
-const requiresOf = (manifest: string): RuntimeRequirement[] => (JSON.parse(manifest) as { requires?: RuntimeRequirement[] }).requires ?? [];
+const requiresOf = (manifest: string): RuntimeRequirement[] =>
+  (JSON.parse(manifest) as { requires?: RuntimeRequirement[] }).requires ?? [];
 const working = (h: Host) => h.action !== "nothing";
 
 function refuse(problems: string[], code: "BAD_REQUEST" | "REQUIREMENT_UNMET", what: string): never {
@@ -28,11 +39,17 @@ function refuse(problems: string[], code: "BAD_REQUEST" | "REQUIREMENT_UNMET", w
 /** What each host's current app versions require (as their releases on the console declare). */
 async function installedNeeds(db: PrismaClient, hostIds: string[], runtime?: string): Promise<AppNeed[]> {
   if (hostIds.length === 0) return [];
-  const rows = await db.$queryRaw<{ hostId: string; app: string; version: string; manifest: string }[]>(Prisma.sql`
+  const rows = await db.$queryRaw<
+    { hostId: string; app: string; version: string; manifest: string }[]
+  >(Prisma.sql`
     SELECT iv.host_id::text AS "hostId", iv.app, iv.version, r.manifest
     FROM installed_versions iv JOIN releases r ON r.app = iv.app AND r.version = iv.version
     WHERE iv.host_id = ANY(${hostIds}::uuid[]) AND iv.is_current AND iv.kind = 'app' AND r.manifest LIKE '%"requires":%'`);
-  return rows.flatMap((r) => requiresOf(r.manifest).filter((q) => !runtime || q.runtime === runtime).map((req) => ({ hostId: r.hostId, app: r.app, version: r.version, req })));
+  return rows.flatMap((r) =>
+    requiresOf(r.manifest)
+      .filter((q) => !runtime || q.runtime === runtime)
+      .map((req) => ({ hostId: r.hostId, app: r.app, version: r.version, req })),
+  );
 }
 
 async function runtimeRows(db: PrismaClient, hostIds: string[], names: string[]) {
@@ -43,7 +60,11 @@ async function runtimeRows(db: PrismaClient, hostIds: string[], names: string[])
 }
 
 /** The kind of what a rollout changes: its release's, else what the console or inventory knows. */
-export async function kindOf(db: PrismaClient, app: string, release: { kind?: string } | null): Promise<string> {
+export async function kindOf(
+  db: PrismaClient,
+  app: string,
+  release: { kind?: string } | null,
+): Promise<string> {
   if (release?.kind) return release.kind;
   const r = await db.release.findFirst({ where: { app }, select: { kind: true } });
   if (r) return r.kind;
@@ -70,42 +91,74 @@ export async function planRuntimes(
 /** A runtime update/rollback: refused where it would break an installed app; else lists the apps. */
 async function runtimeRollout(db: PrismaClient, spec: TRolloutSpec, hosts: Host[]) {
   const targets = hosts.filter(working);
-  const needs = await installedNeeds(db, targets.map((h) => h.hostId), spec.app);
+  const needs = await installedNeeds(
+    db,
+    targets.map((h) => h.hostId),
+    spec.app,
+  );
   const problems: string[] = [];
   const uses = new Map<string, RuntimeUse>();
   for (const h of targets) {
     for (const n of needs.filter((x) => x.hostId === h.hostId)) {
-      if (!satisfies(h.to!, n.req.versions)) problems.push(`host ${h.name}: ${n.app} ${n.version} requires ${spec.app} ${n.req.versions}, and ${h.to} is outside it`);
+      if (!satisfies(h.to!, n.req.versions))
+        problems.push(
+          `host ${h.name}: ${n.app} ${n.version} requires ${spec.app} ${n.req.versions}, and ${h.to} is outside it`,
+        );
       const k = `${n.app}\u0000${n.version}`;
       const u = uses.get(k) ?? { app: n.app, version: n.version, versions: n.req.versions, hosts: 0 };
       u.hosts++;
       uses.set(k, u);
     }
   }
-  const what = spec.action === "rollback" ? `rolling runtime ${spec.app} back would break installed apps` : `runtime ${spec.app} ${spec.version} would break installed apps`;
-  if (problems.length) refuse(problems, "REQUIREMENT_UNMET", `${what} (update those apps first, or choose a version inside their ranges)`);
-  const affects = [...uses.values()].sort((a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version));
-  return { hosts: hosts.map((h) => (working(h) ? { ...h, kind: "runtime" as const } : h)), kind: "runtime" as const, affects };
+  const what =
+    spec.action === "rollback"
+      ? `rolling runtime ${spec.app} back would break installed apps`
+      : `runtime ${spec.app} ${spec.version} would break installed apps`;
+  if (problems.length)
+    refuse(
+      problems,
+      "REQUIREMENT_UNMET",
+      `${what} (update those apps first, or choose a version inside their ranges)`,
+    );
+  const affects = [...uses.values()].sort(
+    (a, b) => a.app.localeCompare(b.app) || compareVersions(a.version, b.version),
+  );
+  return {
+    hosts: hosts.map((h) => (working(h) ? { ...h, kind: "runtime" as const } : h)),
+    kind: "runtime" as const,
+    affects,
+  };
 }
 
 /** An app rollback: the previous version's requirements must hold with the runtimes the host has. */
 async function checkAppRollback(db: PrismaClient, spec: TRolloutSpec, hosts: Host[]) {
   const targets = hosts.filter(working);
   const versions = [...new Set(targets.map((h) => h.to!))];
-  const rels = await db.release.findMany({ where: { app: spec.app, version: { in: versions } }, select: { version: true, manifest: true } });
+  const rels = await db.release.findMany({
+    where: { app: spec.app, version: { in: versions } },
+    select: { version: true, manifest: true },
+  });
   const reqs = new Map(rels.map((r) => [r.version, requiresOf(r.manifest)]));
   const names = [...new Set([...reqs.values()].flat().map((r) => r.runtime))];
   if (names.length === 0) return hosts;
-  const rows = await runtimeRows(db, targets.map((h) => h.hostId), names);
+  const rows = await runtimeRows(
+    db,
+    targets.map((h) => h.hostId),
+    names,
+  );
   const problems: string[] = [];
   for (const h of targets) {
     for (const r of reqs.get(h.to!) ?? []) {
-      const cur = rows.find((x) => x.hostId === h.hostId && x.app === r.runtime && x.isCurrent)?.version ?? null;
+      const cur =
+        rows.find((x) => x.hostId === h.hostId && x.app === r.runtime && x.isCurrent)?.version ?? null;
       if (!cur || !satisfies(cur, r.versions))
-        problems.push(`host ${h.name}: ${spec.app} ${h.to} requires runtime ${r.runtime} ${r.versions}, and the host has ${cur ? `${r.runtime} ${cur}` : `no ${r.runtime}`}`);
+        problems.push(
+          `host ${h.name}: ${spec.app} ${h.to} requires runtime ${r.runtime} ${r.versions}, and the host has ${cur ? `${r.runtime} ${cur}` : `no ${r.runtime}`}`,
+        );
     }
   }
-  if (problems.length) refuse(problems, "REQUIREMENT_UNMET", `rolling ${spec.app} back would leave it without its runtime`);
+  if (problems.length)
+    refuse(problems, "REQUIREMENT_UNMET", `rolling ${spec.app} back would leave it without its runtime`);
   return hosts;
 }
 
@@ -126,36 +179,70 @@ async function addRuntimes(
     installedNeeds(db, ids),
     db.release.findMany({
       where: { app: { in: names }, kind: "runtime" },
-      select: { id: true, app: true, version: true, streamBytes: true, treeBytes: true, streamDigest: true, manifest: true },
+      select: {
+        id: true,
+        app: true,
+        version: true,
+        streamBytes: true,
+        treeBytes: true,
+        streamDigest: true,
+        manifest: true,
+      },
     }),
   ]);
   const problems: string[] = [];
-  const chosen = new Map<string, { r: RuntimeRequirement; from: string | null; to: string; held: string[] }[]>();
+  const chosen = new Map<
+    string,
+    { r: RuntimeRequirement; from: string | null; to: string; held: string[] }[]
+  >();
   for (const h of targets) {
     for (const r of requires) {
       const mine = rows.filter((x) => x.hostId === h.hostId && x.app === r.runtime);
       const cur = mine.find((x) => x.isCurrent)?.version ?? null;
       if (cur && satisfies(cur, r.versions)) continue;
       // Other apps on this host that need the same runtime keep their ranges.
-      const keep = others.filter((o) => o.hostId === h.hostId && o.req.runtime === r.runtime && o.app !== spec.app);
-      const available = rels.filter((x) => x.app === r.runtime).map((x) => x.version).sort(compareVersions);
-      const fits = available.filter((v) => satisfies(v, r.versions) && keep.every((o) => satisfies(v, o.req.versions)) && (!cur || compareVersions(v, cur) > 0));
+      const keep = others.filter(
+        (o) => o.hostId === h.hostId && o.req.runtime === r.runtime && o.app !== spec.app,
+      );
+      const available = rels
+        .filter((x) => x.app === r.runtime)
+        .map((x) => x.version)
+        .sort(compareVersions);
+      const fits = available.filter(
+        (v) =>
+          satisfies(v, r.versions) &&
+          keep.every((o) => satisfies(v, o.req.versions)) &&
+          (!cur || compareVersions(v, cur) > 0),
+      );
       const to = fits.at(-1);
       if (!to) {
         const has = cur ? `${r.runtime} ${cur}` : `no ${r.runtime}`;
-        const avail = available.length ? `the console holds ${r.runtime} ${available.join(", ")}` : `the console holds no release of runtime ${r.runtime}`;
-        const also = keep.length ? `, and ${keep.map((o) => `${o.app} ${o.version} needs ${o.req.versions}`).join(", ")}` : "";
-        problems.push(`host ${h.name}: ${spec.app} ${spec.version} requires runtime ${r.runtime} ${r.versions}; the host has ${has}${also}; ${avail}${cur ? ` (newer than ${cur})` : ""}`);
+        const avail = available.length
+          ? `the console holds ${r.runtime} ${available.join(", ")}`
+          : `the console holds no release of runtime ${r.runtime}`;
+        const also = keep.length
+          ? `, and ${keep.map((o) => `${o.app} ${o.version} needs ${o.req.versions}`).join(", ")}`
+          : "";
+        problems.push(
+          `host ${h.name}: ${spec.app} ${spec.version} requires runtime ${r.runtime} ${r.versions}; the host has ${has}${also}; ${avail}${cur ? ` (newer than ${cur})` : ""}`,
+        );
         continue;
       }
-      chosen.set(h.hostId, [...(chosen.get(h.hostId) ?? []), { r, from: cur, to, held: mine.map((x) => x.version).sort() }]);
+      chosen.set(h.hostId, [
+        ...(chosen.get(h.hostId) ?? []),
+        { r, from: cur, to, held: mine.map((x) => x.version).sort() },
+      ]);
     }
   }
   if (problems.length) refuse(problems, "BAD_REQUEST", `no runtime satisfies ${spec.app} ${spec.version}`);
 
   // Streams per (runtime, version, versions held), like the app's own.
   const plans = new Map<string, PlanRuntime>();
-  const planned = async (runtime: string, to: string, held: string[]): Promise<Omit<PlanRuntime, "versions" | "from">> => {
+  const planned = async (
+    runtime: string,
+    to: string,
+    held: string[],
+  ): Promise<Omit<PlanRuntime, "versions" | "from">> => {
     const key = [runtime, to, ...held].join("\n");
     const hit = plans.get(key);
     if (hit) return hit;
@@ -164,7 +251,13 @@ async function addRuntimes(
     let p: PlanRuntime;
     if (held.includes(to)) p = { ...base, stream: "none", parent: null, bytes: 0, diskNeeded: 0 };
     else {
-      const s = await planStream({ db, hostVersions: held, app: runtime, version: to, producer: deps.releases });
+      const s = await planStream({
+        db,
+        hostVersions: held,
+        app: runtime,
+        version: to,
+        producer: deps.releases,
+      });
       const arts = await streamArtifacts(db, rel, [s]);
       if (s.kind === "none") p = { ...base, stream: "none", parent: null, bytes: 0, diskNeeded: 0 };
       else
@@ -188,8 +281,12 @@ async function addRuntimes(
       continue;
     }
     const runtimes: PlanRuntime[] = [];
-    for (const x of c) runtimes.push({ ...(await planned(x.r.runtime, x.to, x.held)), versions: x.r.versions, from: x.from });
-    const extra = runtimes.reduce((s, r) => ({ bytes: s.bytes + r.bytes, disk: s.disk + r.diskNeeded }), { bytes: 0, disk: 0 });
+    for (const x of c)
+      runtimes.push({ ...(await planned(x.r.runtime, x.to, x.held)), versions: x.r.versions, from: x.from });
+    const extra = runtimes.reduce((s, r) => ({ bytes: s.bytes + r.bytes, disk: s.disk + r.diskNeeded }), {
+      bytes: 0,
+      disk: 0,
+    });
     out.push({ ...h, runtimes, bytes: h.bytes + extra.bytes, diskNeeded: h.diskNeeded + extra.disk });
   }
   return out;

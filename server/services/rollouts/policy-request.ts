@@ -16,18 +16,33 @@ export async function rolloutPolicyRequest(
   live?: Map<string, HostFacts>,
 ): Promise<PolicyRequest> {
   const working = workingHosts(plan);
-  const facts = live ?? (await readHostFacts(db, working.map((h) => h.hostId)));
+  const facts =
+    live ??
+    (await readHostFacts(
+      db,
+      working.map((h) => h.hostId),
+    ));
   const hosts: PolicyTargetHost[] = working.map((h) => {
     // A host no longer enrolled keeps what the plan said; the change itself stops the rollout.
-    const f = facts.get(h.hostId) ?? { environment: h.environment, labels: h.labels ?? {}, groups: h.groups ?? [] };
+    const f = facts.get(h.hostId) ?? {
+      environment: h.environment,
+      labels: h.labels ?? {},
+      groups: h.groups ?? [],
+    };
     return { name: h.name, environment: f.environment, groups: f.groups, labels: f.labels };
   });
   return {
     actor: { id: actor.id, roles: actor.roles as Role[] },
-    action: plan.action === "rollback" ? "rollback" : hosts.length && working.every((h) => h.action === "install") ? "install" : "update",
+    action:
+      plan.action === "rollback"
+        ? "rollback"
+        : hosts.length && working.every((h) => h.action === "install")
+          ? "install"
+          : "update",
     app: plan.app,
     releaseKind: plan.kind ?? "app",
-    runtimes: plan.kind === "runtime" ? [plan.app] : working.flatMap((h) => (h.runtimes ?? []).map((r) => r.runtime)),
+    runtimes:
+      plan.kind === "runtime" ? [plan.app] : working.flatMap((h) => (h.runtimes ?? []).map((r) => r.runtime)),
     hosts,
     runsAsRoot: !!plan.rootCommands,
     rootHook: plansRootHook(plan),

@@ -11,7 +11,15 @@ export async function replanRollout(deps: RolloutDeps, actor: Actor, rolloutId: 
   const { db } = deps;
   const r = await db.rollout.findUnique({
     where: { id: rolloutId },
-    select: { id: true, number: true, state: true, createdById: true, app: true, action: true, startedAt: true },
+    select: {
+      id: true,
+      number: true,
+      state: true,
+      createdById: true,
+      app: true,
+      action: true,
+      startedAt: true,
+    },
   });
   if (!r) throw new AppError("NOT_FOUND", { message: "no such rollout" });
   if (r.createdById !== actor.id && !actor.roles.includes("admin"))
@@ -19,7 +27,8 @@ export async function replanRollout(deps: RolloutDeps, actor: Actor, rolloutId: 
       message: `Only the requester or an admin may change rollout ${r.number}.`,
     });
   // Not started: waiting, approved, or paused because its approvals lapsed before the start.
-  const replannable = (x: { state: string; startedAt: Date | null }) => ["awaiting_approval", "approved"].includes(x.state) || (x.state === "paused" && !x.startedAt);
+  const replannable = (x: { state: string; startedAt: Date | null }) =>
+    ["awaiting_approval", "approved"].includes(x.state) || (x.state === "paused" && !x.startedAt);
   if (!replannable(r))
     throw new AppError("CONFLICT", {
       message: `Rollout ${r.number} is ${r.state}; only a rollout that has not started can be changed${r.state === "paused" ? " (cancel it and create a new one: hosts already done are planned as nothing to do)" : ""}.`,

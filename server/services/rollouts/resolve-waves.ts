@@ -13,7 +13,8 @@ export function resolveWaves(spec: string[], hostCount: number): number[] {
   let done = 0;
   for (const raw of spec) {
     const m = SPEC.exec(raw.trim());
-    if (!m) throw new WaveSpecError(`wave "${raw}" is neither a host count (e.g. 1) nor a percentage (e.g. 10%)`);
+    if (!m)
+      throw new WaveSpecError(`wave "${raw}" is neither a host count (e.g. 1) nor a percentage (e.g. 10%)`);
     let upTo: number;
     if (m[1] !== undefined) {
       const n = Number(m[1]);

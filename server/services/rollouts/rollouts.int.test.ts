@@ -62,7 +62,13 @@ describe("rollouts under the default policy", () => {
     operator = await seedUser(db, "op@example.test", ["operator", "approver"]);
     approver1 = await seedUser(db, "ap1@example.test", ["approver"]);
     approver2 = await seedUser(db, "ap2@example.test", ["approver"]);
-    await seedHosts(db, 10, { prefix: "prod", environment: "prod", app: "web", current: "1.9", previous: "1.8" });
+    await seedHosts(db, 10, {
+      prefix: "prod",
+      environment: "prod",
+      app: "web",
+      current: "1.9",
+      previous: "1.8",
+    });
     await seedHosts(db, 4, { prefix: "dev", environment: "dev", app: "web", current: "1.9" });
     await seedRelease(db, "web", "1.10");
   });
@@ -79,7 +85,9 @@ describe("rollouts under the default policy", () => {
   });
 
   it("refuses a prod update without a canary wave, with the policy's reason, and stores nothing", async () => {
-    await expect(createRollout({ db, clock: night }, operator, prodSpec({ waves: ["100%"] }))).rejects.toThrow(/canary wave/);
+    await expect(
+      createRollout({ db, clock: night }, operator, prodSpec({ waves: ["100%"] })),
+    ).rejects.toThrow(/canary wave/);
     expect(await db.rollout.count()).toBe(0);
     expect(await db.auditEvent.count({ where: { action: "rollout.denied" } })).toBe(1);
   });
@@ -92,35 +100,82 @@ describe("rollouts under the default policy", () => {
     // The approver's card: every host's plan, the windows that bind them and when it could start.
     const card = (await listPendingApprovals({ db }, approver1)).rollouts.find((x) => x.id === r.id)!;
     expect(card.hostCount).toBe(10);
-    expect(card.hosts[0]).toMatchObject({ environment: "prod", action: "update", from: "1.9", to: "1.10", stream: "full", bytes: 1_000_000, wave: 0 });
-    expect(card.windows).toEqual([expect.stringMatching(/^prod-nights \(mon,tue,wed,thu,fri,sat,sun 22:00–/)]);
+    expect(card.hosts[0]).toMatchObject({
+      environment: "prod",
+      action: "update",
+      from: "1.9",
+      to: "1.10",
+      stream: "full",
+      bytes: 1_000_000,
+      wave: 0,
+    });
+    expect(card.windows).toEqual([
+      expect.stringMatching(/^prod-nights \(mon,tue,wed,thu,fri,sat,sun 22:00–/),
+    ]);
     expect(card.nextStart).toBeInstanceOf(Date);
     // The operator also holds the approver role, and still cannot approve their own rollout.
-    await expect(answerRollout({ db, clock: night }, operator, { rolloutId: r.id, digest: r.digest, verdict: "approve" })).rejects.toThrow(
-      /someone else must approve/,
-    );
-    expect((await answerRollout({ db, clock: night }, approver1, { rolloutId: r.id, digest: r.digest, verdict: "approve" })).state).toBe(
-      "awaiting_approval",
-    );
-    await expect(answerRollout({ db, clock: night }, approver1, { rolloutId: r.id, digest: r.digest, verdict: "approve" })).rejects.toThrow(
-      /already answered/,
-    );
-    expect((await answerRollout({ db, clock: night }, approver2, { rolloutId: r.id, digest: r.digest, verdict: "approve" })).state).toBe(
-      "approved",
-    );
+    await expect(
+      answerRollout({ db, clock: night }, operator, {
+        rolloutId: r.id,
+        digest: r.digest,
+        verdict: "approve",
+      }),
+    ).rejects.toThrow(/someone else must approve/);
+    expect(
+      (
+        await answerRollout({ db, clock: night }, approver1, {
+          rolloutId: r.id,
+          digest: r.digest,
+          verdict: "approve",
+        })
+      ).state,
+    ).toBe("awaiting_approval");
+    await expect(
+      answerRollout({ db, clock: night }, approver1, {
+        rolloutId: r.id,
+        digest: r.digest,
+        verdict: "approve",
+      }),
+    ).rejects.toThrow(/already answered/);
+    expect(
+      (
+        await answerRollout({ db, clock: night }, approver2, {
+          rolloutId: r.id,
+          digest: r.digest,
+          verdict: "approve",
+        })
+      ).state,
+    ).toBe("approved");
     await cancelRollout({ db }, operator, r.id);
   });
 
   it("a plan changed after approval needs new approvals, and an approval of the old plan is refused", async () => {
     const r = await createRollout({ db, clock: night }, operator, prodSpec());
-    await answerRollout({ db, clock: night }, approver1, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
-    await answerRollout({ db, clock: night }, approver2, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
-    const changed = await replanRollout({ db, clock: night }, operator, r.id, prodSpec({ waves: ["1", "100%"] }));
+    await answerRollout({ db, clock: night }, approver1, {
+      rolloutId: r.id,
+      digest: r.digest,
+      verdict: "approve",
+    });
+    await answerRollout({ db, clock: night }, approver2, {
+      rolloutId: r.id,
+      digest: r.digest,
+      verdict: "approve",
+    });
+    const changed = await replanRollout(
+      { db, clock: night },
+      operator,
+      r.id,
+      prodSpec({ waves: ["1", "100%"] }),
+    );
     expect(changed.digest).not.toBe(r.digest);
     expect(changed.state).toBe("awaiting_approval");
-    await expect(answerRollout({ db, clock: night }, approver1, { rolloutId: r.id, digest: r.digest, verdict: "approve" })).rejects.toThrow(
-      /plan .* changed/,
-    );
+    await expect(
+      answerRollout({ db, clock: night }, approver1, {
+        rolloutId: r.id,
+        digest: r.digest,
+        verdict: "approve",
+      }),
+    ).rejects.toThrow(/plan .* changed/);
     await cancelRollout({ db }, operator, r.id);
   });
 
@@ -128,10 +183,20 @@ describe("rollouts under the default policy", () => {
     const boss = await openQueue(t.url);
     try {
       const r = await createRollout({ db, clock: night }, operator, prodSpec());
-      await answerRollout({ db, clock: night }, approver1, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
-      await answerRollout({ db, clock: night }, approver2, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
+      await answerRollout({ db, clock: night }, approver1, {
+        rolloutId: r.id,
+        digest: r.digest,
+        verdict: "approve",
+      });
+      await answerRollout({ db, clock: night }, approver2, {
+        rolloutId: r.id,
+        digest: r.digest,
+        verdict: "approve",
+      });
       const noon = () => new Date("2026-11-27T12:00:00Z");
-      await expect(startRollout({ db, boss, clock: noon }, operator, r.id)).rejects.toThrow(/maintenance window/);
+      await expect(startRollout({ db, boss, clock: noon }, operator, r.id)).rejects.toThrow(
+        /maintenance window/,
+      );
       expect((await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state).toBe("approved");
       await cancelRollout({ db }, operator, r.id);
     } finally {
@@ -142,11 +207,25 @@ describe("rollouts under the default policy", () => {
   it("a rollout started inside the window whose steps come due after it closed is paused, not run", async () => {
     const exec = scripted();
     const r = await createRollout({ db, clock: night }, operator, prodSpec());
-    await answerRollout({ db, clock: night }, approver1, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
-    await answerRollout({ db, clock: night }, approver2, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
+    await answerRollout({ db, clock: night }, approver1, {
+      rolloutId: r.id,
+      digest: r.digest,
+      verdict: "approve",
+    });
+    await answerRollout({ db, clock: night }, approver2, {
+      rolloutId: r.id,
+      digest: r.digest,
+      verdict: "approve",
+    });
     await startRollout({ db, clock: night }, operator, r.id); // no queue: the first steps wait for a worker
     // The worker gets to them at 06:30 UTC, after the prod window (22:00–06:00) closed.
-    const late = await startRolloutWorker({ db, databaseUrl: t.url, executor: exec.executor, sweepMs: 300, clock: () => new Date("2026-11-27T06:30:00Z") });
+    const late = await startRolloutWorker({
+      db,
+      databaseUrl: t.url,
+      executor: exec.executor,
+      sweepMs: 300,
+      clock: () => new Date("2026-11-27T06:30:00Z"),
+    });
     try {
       const paused = await waitFor("the rollout to pause", async () => {
         const x = await db.rollout.findUniqueOrThrow({ where: { id: r.id } });
@@ -172,7 +251,13 @@ describe("running a rollout", () => {
     operator = await seedUser(db, "runner@example.test", ["operator"]);
     await seedHosts(db, 8, { prefix: "run", environment: "dev", app: "api", current: "2.0" });
     await seedRelease(db, "api", "2.1");
-    worker = await startRolloutWorker({ db, databaseUrl: t.url, executor: exec.executor, concurrency: 4, sweepMs: 1000 });
+    worker = await startRolloutWorker({
+      db,
+      databaseUrl: t.url,
+      executor: exec.executor,
+      concurrency: 4,
+      sweepMs: 1000,
+    });
   });
   afterAll(async () => worker?.stop());
 
@@ -195,13 +280,18 @@ describe("running a rollout", () => {
       startRollout({ db, boss: worker.boss }, operator, r.id),
     ]);
     expect(starts.filter((s) => s.status === "fulfilled")).toHaveLength(1);
-    await waitFor("rollout to succeed", async () => (await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state === "succeeded");
+    await waitFor(
+      "rollout to succeed",
+      async () => (await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state === "succeeded",
+    );
     const hosts = await db.rolloutHost.findMany({ where: { rolloutId: r.id }, orderBy: { hostName: "asc" } });
     expect(hosts.map((h) => h.state)).toEqual(Array(8).fill("succeeded"));
     expect([...exec.ran].sort()).toEqual(hosts.map((h) => h.hostName));
     // The canary ran alone and first.
     expect(exec.ran[0]).toBe(hosts.find((h) => h.wave === 0)!.hostName);
-    expect(await db.auditEvent.count({ where: { action: "rollout.host_step", target: `rollout:${r.number}` } })).toBe(8);
+    expect(
+      await db.auditEvent.count({ where: { action: "rollout.host_step", target: `rollout:${r.number}` } }),
+    ).toBe(8);
   });
 
   it("a host whose health check fails reverts, the rollout pauses at the threshold, and resuming goes on", async () => {
@@ -224,7 +314,11 @@ describe("running a rollout", () => {
     // Resuming acknowledges the canary's failure; the rest of the rollout goes on.
     await startRollout({ db, boss: worker.boss }, operator, r.id, "resume");
     // One host went back: every wave ran, but it is not a success.
-    await waitFor("rollout to finish after resume", async () => (await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state === "finished_with_failures");
+    await waitFor(
+      "rollout to finish after resume",
+      async () =>
+        (await db.rollout.findUniqueOrThrow({ where: { id: r.id } })).state === "finished_with_failures",
+    );
     expect(await db.rolloutHost.count({ where: { rolloutId: r.id, state: "succeeded" } })).toBe(7);
     expect(exec.ran.filter((n) => n === canary)).toHaveLength(1);
   });

@@ -28,7 +28,9 @@ function mayControl(actor: Actor, r: { createdById: string }) {
 }
 
 const workingHosts = (plan: RolloutPlan) =>
-  plan.hosts.filter((h) => h.action !== "nothing").map((h) => ({ environment: h.environment, groups: h.groups ?? [] }));
+  plan.hosts
+    .filter((h) => h.action !== "nothing")
+    .map((h) => ({ environment: h.environment, groups: h.groups ?? [] }));
 
 export function scheduleRollout(deps: ScheduleDeps, actor: Actor, id: string, input: ScheduleInput) {
   return serializeRollout(id, async () => {
@@ -36,9 +38,14 @@ export function scheduleRollout(deps: ScheduleDeps, actor: Actor, id: string, in
     const now = nowOf(deps);
     const windows = (await getActivePolicy({ db })).document.windows;
     return db.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`;
+      const [row] = await tx.$queryRaw<
+        { id: string }[]
+      >`SELECT id::text FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`;
       if (!row) throw new AppError("NOT_FOUND", { message: "no such rollout" });
-      const r = await tx.rollout.findUniqueOrThrow({ where: { id }, select: { number: true, state: true, createdById: true, plan: true } });
+      const r = await tx.rollout.findUniqueOrThrow({
+        where: { id },
+        select: { number: true, state: true, createdById: true, plan: true },
+      });
       mayControl(actor, r);
       if (!SCHEDULABLE.includes(r.state))
         throw new AppError("CONFLICT", {
@@ -57,9 +64,12 @@ export function scheduleRollout(deps: ScheduleDeps, actor: Actor, id: string, in
         at = open;
       } else {
         at = input.at;
-        if (Number.isNaN(at.getTime())) throw new AppError("BAD_REQUEST", { message: "the start time is not a valid date" });
+        if (Number.isNaN(at.getTime()))
+          throw new AppError("BAD_REQUEST", { message: "the start time is not a valid date" });
         if (at.getTime() < now.getTime() - 60_000)
-          throw new AppError("BAD_REQUEST", { message: `${at.toISOString()} is in the past; give a later time, or use Start.` });
+          throw new AppError("BAD_REQUEST", {
+            message: `${at.toISOString()} is in the past; give a later time, or use Start.`,
+          });
         // Refused now rather than at night: the start would be refused then for the same reason.
         const w = windowState(hosts, windows, at);
         if (!w.open) {
@@ -69,7 +79,10 @@ export function scheduleRollout(deps: ScheduleDeps, actor: Actor, id: string, in
           });
         }
       }
-      await tx.rollout.update({ where: { id }, data: { scheduledStartAt: at, scheduledById: actor.id, scheduleError: null } });
+      await tx.rollout.update({
+        where: { id },
+        data: { scheduledStartAt: at, scheduledById: actor.id, scheduleError: null },
+      });
       await appendAudit(tx, {
         actorId: actor.id,
         action: "rollout.schedule",
@@ -84,13 +97,24 @@ export function scheduleRollout(deps: ScheduleDeps, actor: Actor, id: string, in
 export function unscheduleRollout(deps: ScheduleDeps, actor: Actor, id: string) {
   return serializeRollout(id, () =>
     deps.db.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`;
+      const [row] = await tx.$queryRaw<
+        { id: string }[]
+      >`SELECT id::text FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`;
       if (!row) throw new AppError("NOT_FOUND", { message: "no such rollout" });
-      const r = await tx.rollout.findUniqueOrThrow({ where: { id }, select: { number: true, createdById: true, scheduledStartAt: true } });
+      const r = await tx.rollout.findUniqueOrThrow({
+        where: { id },
+        select: { number: true, createdById: true, scheduledStartAt: true },
+      });
       mayControl(actor, r);
-      if (!r.scheduledStartAt) throw new AppError("CONFLICT", { message: `Rollout ${r.number} has no scheduled start.` });
+      if (!r.scheduledStartAt)
+        throw new AppError("CONFLICT", { message: `Rollout ${r.number} has no scheduled start.` });
       await tx.rollout.update({ where: { id }, data: { scheduledStartAt: null, scheduledById: null } });
-      await appendAudit(tx, { actorId: actor.id, action: "rollout.unschedule", target: `rollout:${r.number}`, detail: { at: r.scheduledStartAt.toISOString() } });
+      await appendAudit(tx, {
+        actorId: actor.id,
+        action: "rollout.unschedule",
+        target: `rollout:${r.number}`,
+        detail: { at: r.scheduledStartAt.toISOString() },
+      });
       return { scheduledStartAt: null };
     }),
   );
@@ -117,12 +141,18 @@ export async function startDueRollouts(deps: { db: PrismaClient; boss?: PgBoss; 
   return results;
 }
 
-async function startOne(deps: { db: PrismaClient; boss?: PgBoss; clock?: Clock }, d: { id: string; number: number; by: string | null }) {
+async function startOne(
+  deps: { db: PrismaClient; boss?: PgBoss; clock?: Clock },
+  d: { id: string; number: number; by: string | null },
+) {
   const { db } = deps;
-  const user = d.by ? await db.user.findUnique({ where: { id: d.by }, select: { id: true, roles: true, disabled: true } }) : null;
+  const user = d.by
+    ? await db.user.findUnique({ where: { id: d.by }, select: { id: true, roles: true, disabled: true } })
+    : null;
   let error: string;
   try {
-    if (!user || user.disabled) throw new Error("the person who scheduled it no longer has an active account");
+    if (!user || user.disabled)
+      throw new Error("the person who scheduled it no longer has an active account");
     await startRollout(deps, { id: user.id, roles: user.roles }, d.id);
     return { number: d.number, started: true };
   } catch (e) {
@@ -130,7 +160,12 @@ async function startOne(deps: { db: PrismaClient; boss?: PgBoss; clock?: Clock }
   }
   await db.$transaction(async (tx) => {
     await tx.rollout.update({ where: { id: d.id }, data: { scheduleError: error } });
-    await appendAudit(tx, { actorId: d.by, action: "rollout.schedule_failed", target: `rollout:${d.number}`, detail: { reason: error } });
+    await appendAudit(tx, {
+      actorId: d.by,
+      action: "rollout.schedule_failed",
+      target: `rollout:${d.number}`,
+      detail: { reason: error },
+    });
   });
   return { number: d.number, started: false, error };
 }

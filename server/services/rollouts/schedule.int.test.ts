@@ -57,17 +57,27 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>,
   }
 }
 
-const spec: TRolloutSpec = { action: "update", app: "web", version: "1.1", targets: { environments: ["prod"] }, waves: ["1", "100%"], failureThreshold: 0, parallelism: 4 };
+const spec: TRolloutSpec = {
+  action: "update",
+  app: "web",
+  version: "1.1",
+  targets: { environments: ["prod"] },
+  waves: ["1", "100%"],
+  failureThreshold: 0,
+  parallelism: 4,
+};
 
 /** A prod rollout with `approvals` of the two it needs; the hosts are put back on 1.0 first. */
 async function prodRollout(approvals: number) {
   await db.installedVersion.updateMany({ where: { app: "web" }, data: { version: "1.0" } });
   const r = await createRollout({ db, clock }, operator, spec);
-  for (const a of [approver1, approver2].slice(0, approvals)) await answerRollout({ db, clock }, a, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
+  for (const a of [approver1, approver2].slice(0, approvals))
+    await answerRollout({ db, clock }, a, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
   return r;
 }
 const rolloutOf = (id: string) => db.rollout.findUniqueOrThrow({ where: { id } });
-const worker = (id: string) => startRolloutWorker({ db, databaseUrl: t.url, executor, sweepMs: 200, clock, workerId: id });
+const worker = (id: string) =>
+  startRolloutWorker({ db, databaseUrl: t.url, executor, sweepMs: 200, clock, workerId: id });
 
 describe("scheduled starts", () => {
   it("scheduled for the next window, it gets the window's opening and starts by itself then, as the scheduler, and runs", async () => {
@@ -76,21 +86,31 @@ describe("scheduled starts", () => {
     const r = await prodRollout(2);
     const s = await scheduleRollout({ db, clock }, operator, r.id, { nextWindow: true });
     expect(s.scheduledStartAt.toISOString()).toBe("2026-11-26T22:00:00.000Z");
-    expect((await getRollout({ db }, r.id)).schedule).toEqual({ at: new Date("2026-11-26T22:00:00Z"), by: "op@example.test" });
+    expect((await getRollout({ db }, r.id)).schedule).toEqual({
+      at: new Date("2026-11-26T22:00:00Z"),
+      by: "op@example.test",
+    });
     // Not due yet: nothing starts.
     expect(await startDueRollouts({ db, clock })).toEqual([]);
     const w = await worker("w-next");
     try {
       now = new Date("2026-11-26T22:00:30Z");
-      await waitFor("the scheduled rollout to succeed", async () => (await rolloutOf(r.id)).state === "succeeded");
+      await waitFor(
+        "the scheduled rollout to succeed",
+        async () => (await rolloutOf(r.id)).state === "succeeded",
+      );
       const done = await rolloutOf(r.id);
       expect(done.startedAt).toEqual(now);
       expect(done.scheduledStartAt).toBeNull();
       expect(done.scheduleError).toBeNull();
       expect([...ran].sort()).toEqual(["prod-000", "prod-001", "prod-002", "prod-003"]);
-      const start = await db.auditEvent.findFirstOrThrow({ where: { action: "rollout.start", target: `rollout:${r.number}` } });
+      const start = await db.auditEvent.findFirstOrThrow({
+        where: { action: "rollout.start", target: `rollout:${r.number}` },
+      });
       expect(start.actorId).toBe(operator.id);
-      expect(await db.auditEvent.count({ where: { action: "rollout.schedule", target: `rollout:${r.number}` } })).toBe(1);
+      expect(
+        await db.auditEvent.count({ where: { action: "rollout.schedule", target: `rollout:${r.number}` } }),
+      ).toBe(1);
     } finally {
       await w.stop();
     }
@@ -99,10 +119,12 @@ describe("scheduled starts", () => {
   it("a time outside the hosts' window is refused when scheduling, with the window's next opening", async () => {
     now = new Date("2026-11-27T09:00:00Z");
     const r = await prodRollout(2);
-    await expect(scheduleRollout({ db, clock }, operator, r.id, { at: new Date("2026-11-27T12:00:00Z") })).rejects.toThrow(
-      /prod-nights .* closed; they next open at 2026-11-27T22:00:00.000Z/,
-    );
-    await expect(scheduleRollout({ db, clock }, operator, r.id, { at: new Date("2026-11-26T23:00:00Z") })).rejects.toThrow(/in the past/);
+    await expect(
+      scheduleRollout({ db, clock }, operator, r.id, { at: new Date("2026-11-27T12:00:00Z") }),
+    ).rejects.toThrow(/prod-nights .* closed; they next open at 2026-11-27T22:00:00.000Z/);
+    await expect(
+      scheduleRollout({ db, clock }, operator, r.id, { at: new Date("2026-11-26T23:00:00Z") }),
+    ).rejects.toThrow(/in the past/);
     expect((await rolloutOf(r.id)).scheduledStartAt).toBeNull();
   });
 
@@ -124,7 +146,9 @@ describe("scheduled starts", () => {
       const shown = await getRollout({ db }, r.id);
       expect(shown.schedule).toBeNull();
       expect(shown.scheduleError).toBe(x.scheduleError);
-      const audit = await db.auditEvent.findFirstOrThrow({ where: { action: "rollout.schedule_failed", target: `rollout:${r.number}` } });
+      const audit = await db.auditEvent.findFirstOrThrow({
+        where: { action: "rollout.schedule_failed", target: `rollout:${r.number}` },
+      });
       expect(audit.actorId).toBe(operator.id);
       expect(JSON.stringify(audit.detail)).toMatch(/awaiting approval/);
     } finally {
@@ -137,7 +161,9 @@ describe("scheduled starts", () => {
     const r = await prodRollout(2);
     await scheduleRollout({ db, clock }, operator, r.id, { nextWindow: true });
     await unscheduleRollout({ db, clock }, operator, r.id);
-    expect(await db.auditEvent.count({ where: { action: "rollout.unschedule", target: `rollout:${r.number}` } })).toBe(1);
+    expect(
+      await db.auditEvent.count({ where: { action: "rollout.unschedule", target: `rollout:${r.number}` } }),
+    ).toBe(1);
     await expect(unscheduleRollout({ db, clock }, operator, r.id)).rejects.toThrow(/has no scheduled start/);
     now = new Date("2026-11-28T23:00:00Z");
     expect(await startDueRollouts({ db, clock })).toEqual([]);
@@ -156,15 +182,30 @@ describe("scheduled starts", () => {
     try {
       now = new Date("2026-11-29T22:15:00Z");
       // Besides the two workers' sweeps, four ticks at once from here.
-      const ticks = (await Promise.all([1, 2, 3, 4].map(() => startDueRollouts({ db, boss: w1.boss, clock })))).flat();
-      await waitFor("the scheduled rollout to succeed", async () => (await rolloutOf(r.id)).state === "succeeded");
+      const ticks = (
+        await Promise.all([1, 2, 3, 4].map(() => startDueRollouts({ db, boss: w1.boss, clock })))
+      ).flat();
+      await waitFor(
+        "the scheduled rollout to succeed",
+        async () => (await rolloutOf(r.id)).state === "succeeded",
+      );
       expect(ticks.filter((x) => x.started).length).toBeLessThanOrEqual(1);
-      expect(await db.auditEvent.count({ where: { action: "rollout.start", target: `rollout:${r.number}` } })).toBe(1);
-      expect(await db.auditEvent.count({ where: { action: "rollout.schedule_failed", target: `rollout:${r.number}` } })).toBe(0);
+      expect(
+        await db.auditEvent.count({ where: { action: "rollout.start", target: `rollout:${r.number}` } }),
+      ).toBe(1);
+      expect(
+        await db.auditEvent.count({
+          where: { action: "rollout.schedule_failed", target: `rollout:${r.number}` },
+        }),
+      ).toBe(0);
       expect(ran.length).toBe(4);
       await waitFor("the refusal", async () => (await rolloutOf(unapproved.id)).scheduleError);
       expect(await startDueRollouts({ db, clock })).toEqual([]); // nothing is left to claim
-      expect(await db.auditEvent.count({ where: { action: "rollout.schedule_failed", target: `rollout:${unapproved.number}` } })).toBe(1);
+      expect(
+        await db.auditEvent.count({
+          where: { action: "rollout.schedule_failed", target: `rollout:${unapproved.number}` },
+        }),
+      ).toBe(1);
     } finally {
       await Promise.all([w1.stop(), w2.stop()]);
     }
@@ -175,12 +216,33 @@ describe("scheduled starts", () => {
     const current = await getActivePolicy({ db });
     const document = {
       ...DEFAULT_POLICY,
-      windows: [...DEFAULT_POLICY.windows, { name: "staging-mornings", environments: ["staging"], timeZone: "UTC", days: ["mon" as const], start: "10:00", end: "11:00" }],
+      windows: [
+        ...DEFAULT_POLICY.windows,
+        {
+          name: "staging-mornings",
+          environments: ["staging"],
+          timeZone: "UTC",
+          days: ["mon" as const],
+          start: "10:00",
+          end: "11:00",
+        },
+      ],
     };
     await db.policyVersion.update({ where: { version: current.version }, data: { state: "superseded" } });
-    await db.policyVersion.create({ data: { version: current.version + 1, document, digest: policyDigest(document), state: "active", activatedAt: now } });
+    await db.policyVersion.create({
+      data: {
+        version: current.version + 1,
+        document,
+        digest: policyDigest(document),
+        state: "active",
+        activatedAt: now,
+      },
+    });
     await seedHosts(db, 2, { prefix: "stg", environment: "staging", app: "web", current: "1.0" });
-    const r = await createRollout({ db, clock }, operator, { ...spec, targets: { environments: ["prod", "staging"] } });
+    const r = await createRollout({ db, clock }, operator, {
+      ...spec,
+      targets: { environments: ["prod", "staging"] },
+    });
     await expect(scheduleRollout({ db, clock }, operator, r.id, { nextWindow: true })).rejects.toThrow(
       /maintenance windows \(prod-nights, staging-mornings\) are never open together in the next 14 days/,
     );

@@ -25,7 +25,13 @@ export const ROLLOUT_STATES = [
   "rejected",
 ] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
-export const FINISHED: RolloutState[] = ["succeeded", "finished_with_failures", "failed", "cancelled", "rejected"];
+export const FINISHED: RolloutState[] = [
+  "succeeded",
+  "finished_with_failures",
+  "failed",
+  "cancelled",
+  "rejected",
+];
 
 export const ZRolloutSpec = z
   .object({
@@ -104,7 +110,15 @@ export type RolloutPlan = {
   failureThreshold: number;
   parallelism: number;
   hosts: PlanHost[];
-  totals: { hosts: number; install: number; update: number; rollback: number; nothing: number; bytes: number; diskNeeded: number };
+  totals: {
+    hosts: number;
+    install: number;
+    update: number;
+    rollback: number;
+    nothing: number;
+    bytes: number;
+    diskNeeded: number;
+  };
   /**
    * Only when the release's signed manifest declares commands that run as root (its health check
    * with runAs "root"): which, and on how many hosts. Part of the digest, so an approval covers it.

@@ -26,13 +26,21 @@ export async function createApiToken({
 }): Promise<{ token: string; apiToken: ApiTokenSummary }> {
   if (via === "token")
     throw new AppError("FORBIDDEN", {
-      message: "API tokens can only be created from a signed-in console session, not with another API token (a token cannot outlive or widen the one that made it). Sign in to the console and create it under your account.",
+      message:
+        "API tokens can only be created from a signed-in console session, not with another API token (a token cannot outlive or widen the one that made it). Sign in to the console and create it under your account.",
     });
   const token = newTokenSecret();
   const expiresAt = expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null;
   const apiToken = await db.$transaction(async (tx) => {
     const row = await tx.apiToken.create({
-      data: { id: randomUUID(), userId, name: name.trim(), prefix: tokenDisplayPrefix(token), tokenHash: hashToken(token), expiresAt },
+      data: {
+        id: randomUUID(),
+        userId,
+        name: name.trim(),
+        prefix: tokenDisplayPrefix(token),
+        tokenHash: hashToken(token),
+        expiresAt,
+      },
       select: apiTokenSelect,
     });
     await appendAudit(tx, {

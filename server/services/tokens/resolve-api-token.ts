@@ -11,7 +11,13 @@ export type TokenOwner = {
   user: { id: string; email: string; name: string; roles: ("admin" | "operator" | "approver" | "auditor")[] };
 };
 
-export async function resolveApiToken({ db, token }: { db: PrismaClient; token: string }): Promise<TokenOwner | null> {
+export async function resolveApiToken({
+  db,
+  token,
+}: {
+  db: PrismaClient;
+  token: string;
+}): Promise<TokenOwner | null> {
   if (!isTokenShaped(token)) return null;
   const row = await db.apiToken.findUnique({
     where: { tokenHash: hashToken(token) },

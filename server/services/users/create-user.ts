@@ -12,7 +12,13 @@ import { recordRoleGrants, type GrantProvenance } from "./role-grants";
 import { userSelect, type UserSummary } from "./user-select";
 
 /** `passwordHash`: a change request stores the hash of the password it returned to its requester. */
-export type CreateUserInput = { email: string; name: string; roles: Role[]; password?: string; passwordHash?: string };
+export type CreateUserInput = {
+  email: string;
+  name: string;
+  roles: Role[];
+  password?: string;
+  passwordHash?: string;
+};
 
 export function generatePassword(): string {
   return randomBytes(18).toString("base64url");
@@ -41,9 +47,25 @@ export async function createUser({
         data: { id, email, name: input.name.trim(), roles: [...new Set(input.roles)], emailVerified: true },
         select: userSelect,
       });
-      await recordRoleGrants(tx, id, [], user.roles, provenance ?? (actorId ? { via: "direct", grantedById: actorId } : { via: "founder" }));
-      await tx.account.create({ data: { id: randomUUID(), userId: id, accountId: id, providerId: "credential", password: hash } });
-      await appendAudit(tx, { actorId, action: "user.create", target: `user:${email}`, detail: { roles: user.roles, ...(provenance?.via === "change" ? { approvedBy: provenance.approvedByIds } : {}) } });
+      await recordRoleGrants(
+        tx,
+        id,
+        [],
+        user.roles,
+        provenance ?? (actorId ? { via: "direct", grantedById: actorId } : { via: "founder" }),
+      );
+      await tx.account.create({
+        data: { id: randomUUID(), userId: id, accountId: id, providerId: "credential", password: hash },
+      });
+      await appendAudit(tx, {
+        actorId,
+        action: "user.create",
+        target: `user:${email}`,
+        detail: {
+          roles: user.roles,
+          ...(provenance?.via === "change" ? { approvedBy: provenance.approvedByIds } : {}),
+        },
+      });
       return user;
     });
     return { user, password: input.password || input.passwordHash ? null : password };

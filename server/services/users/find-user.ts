@@ -12,7 +12,11 @@ export async function findUserOrThrow(db: Tx, userId: string): Promise<UserSumma
 
 /** Refuses a change that would leave no enabled admin, so the console can always be administered. */
 export async function assertAnotherAdminRemains(db: Tx, userId: string, what: string): Promise<void> {
-  const others = await db.user.count({ where: { id: { not: userId }, disabled: false, roles: { has: "admin" } } });
+  const others = await db.user.count({
+    where: { id: { not: userId }, disabled: false, roles: { has: "admin" } },
+  });
   if (others === 0)
-    throw new AppError("PRECONDITION_FAILED", { message: `${what} would leave no enabled admin; make another user admin first` });
+    throw new AppError("PRECONDITION_FAILED", {
+      message: `${what} would leave no enabled admin; make another user admin first`,
+    });
 }

@@ -2,8 +2,18 @@ import type { PrismaClient } from "@prisma/client";
 import { userSelect, type UserSummary } from "./user-select";
 
 /** Where each role in force came from (docs/decisions/0015-two-person-rule.md), by e-mail. */
-export type RoleOrigin = { role: string; via: string; grantedBy: string | null; approvedBy: string[]; grantedAt: Date };
-export type UserListItem = UserSummary & { activeSessions: number; lastSignInAt: Date | null; grants: RoleOrigin[] };
+export type RoleOrigin = {
+  role: string;
+  via: string;
+  grantedBy: string | null;
+  approvedBy: string[];
+  grantedAt: Date;
+};
+export type UserListItem = UserSummary & {
+  activeSessions: number;
+  lastSignInAt: Date | null;
+  grants: RoleOrigin[];
+};
 
 export async function listUsers({ db }: { db: PrismaClient }): Promise<UserListItem[]> {
   const now = new Date();
@@ -12,7 +22,10 @@ export async function listUsers({ db }: { db: PrismaClient }): Promise<UserListI
     select: {
       ...userSelect,
       sessions: { select: { createdAt: true, expiresAt: true } },
-      roleGrants: { where: { revokedAt: null }, select: { role: true, via: true, grantedById: true, approvedByIds: true, grantedAt: true } },
+      roleGrants: {
+        where: { revokedAt: null },
+        select: { role: true, via: true, grantedById: true, approvedByIds: true, grantedAt: true },
+      },
     },
   });
   const email = new Map(users.map((u) => [u.id, u.email]));

@@ -16,7 +16,12 @@ export async function revokeUserSessions({
   return db.$transaction(async (tx) => {
     const user = await findUserOrThrow(tx, userId);
     const { count } = await tx.session.deleteMany({ where: { userId } });
-    await appendAudit(tx, { actorId, action: "session.revoke", target: `user:${user.email}`, detail: { sessions: count } });
+    await appendAudit(tx, {
+      actorId,
+      action: "session.revoke",
+      target: `user:${user.email}`,
+      detail: { sessions: count },
+    });
     return { revoked: count };
   });
 }

@@ -11,15 +11,29 @@ export type GrantProvenance =
   | { via: "change"; grantedById: string; approvedByIds: string[]; changeRequestId: string };
 
 /** Makes the grant rows match `after`: new roles get a grant with this provenance, dropped ones are revoked. */
-export async function recordRoleGrants(tx: Tx, userId: string, before: readonly Role[], after: readonly Role[], p: GrantProvenance, at = new Date()) {
+export async function recordRoleGrants(
+  tx: Tx,
+  userId: string,
+  before: readonly Role[],
+  after: readonly Role[],
+  p: GrantProvenance,
+  at = new Date(),
+) {
   const added = after.filter((r) => !before.includes(r));
   const removed = before.filter((r) => !after.includes(r));
   const by = p.via === "founder" ? null : p.grantedById;
   if (removed.length)
-    await tx.roleGrant.updateMany({ where: { userId, role: { in: removed }, revokedAt: null }, data: { revokedAt: at, revokedById: by } });
+    await tx.roleGrant.updateMany({
+      where: { userId, role: { in: removed }, revokedAt: null },
+      data: { revokedAt: at, revokedById: by },
+    });
   // A role the user holds without a grant row (made before provenance, or by a seed) is revoked
   // and granted again, so that the new grant says who gave it.
-  if (added.length) await tx.roleGrant.updateMany({ where: { userId, role: { in: added }, revokedAt: null }, data: { revokedAt: at, revokedById: by } });
+  if (added.length)
+    await tx.roleGrant.updateMany({
+      where: { userId, role: { in: added }, revokedAt: null },
+      data: { revokedAt: at, revokedById: by },
+    });
   if (added.length)
     await tx.roleGrant.createMany({
       data: added.map((role) => ({

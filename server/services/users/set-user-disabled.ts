@@ -17,10 +17,12 @@ export async function setUserDisabled({
   userId: string;
   disabled: boolean;
 }): Promise<UserSummary> {
-  if (disabled && userId === actorId) throw new AppError("PRECONDITION_FAILED", { message: "you cannot disable your own account" });
+  if (disabled && userId === actorId)
+    throw new AppError("PRECONDITION_FAILED", { message: "you cannot disable your own account" });
   return db.$transaction(async (tx) => {
     const before = await findUserOrThrow(tx, userId);
-    if (disabled && before.roles.includes("admin")) await assertAnotherAdminRemains(tx, userId, `disabling ${before.email}`);
+    if (disabled && before.roles.includes("admin"))
+      await assertAnotherAdminRemains(tx, userId, `disabling ${before.email}`);
     const user = await tx.user.update({ where: { id: userId }, data: { disabled }, select: userSelect });
     const ended = disabled ? (await tx.session.deleteMany({ where: { userId } })).count : 0;
     await appendAudit(tx, {

@@ -25,12 +25,22 @@ export async function setUserRoles({
     if (before.roles.includes("admin") && !next.includes("admin") && !before.disabled)
       await assertAnotherAdminRemains(tx, userId, `removing admin from ${before.email}`);
     const user = await tx.user.update({ where: { id: userId }, data: { roles: next }, select: userSelect });
-    await recordRoleGrants(tx, userId, before.roles, next, provenance ?? { via: "direct", grantedById: actorId });
+    await recordRoleGrants(
+      tx,
+      userId,
+      before.roles,
+      next,
+      provenance ?? { via: "direct", grantedById: actorId },
+    );
     await appendAudit(tx, {
       actorId,
       action: "user.roles",
       target: `user:${before.email}`,
-      detail: { from: [...before.roles].sort(), to: next, ...(provenance?.via === "change" ? { approvedBy: provenance.approvedByIds } : {}) },
+      detail: {
+        from: [...before.roles].sort(),
+        to: next,
+        ...(provenance?.via === "change" ? { approvedBy: provenance.approvedByIds } : {}),
+      },
     });
     return user;
   });

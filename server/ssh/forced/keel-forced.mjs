@@ -44,7 +44,8 @@ function parseQuoted(line) {
   return out.length > 0 ? out : null;
 }
 
-if (!agent || !/^\/[A-Za-z0-9._/+-]+\.mjs$/.test(agent) || agent.includes("..")) refuse("the forced command line names no valid agent path");
+if (!agent || !/^\/[A-Za-z0-9._/+-]+\.mjs$/.test(agent) || agent.includes(".."))
+  refuse("the forced command line names no valid agent path");
 const original = process.env.SSH_ORIGINAL_COMMAND;
 if (original === undefined) refuse("no command was given (interactive logins are not allowed)");
 if (original.length > 4096) refuse("the command is too long");
@@ -52,7 +53,12 @@ const words = parseQuoted(original);
 if (!words) refuse("the command is not in the console's quoted form");
 const rest = words[0] === "sudo" ? (words[1] === "-n" && words[2] === "--" ? words.slice(3) : null) : words;
 if (!rest) refuse("only `sudo -n --` may precede the agent");
-if (rest.length !== 3 || !/^(node|\/[A-Za-z0-9._/+-]*\/node)$/.test(rest[0]) || rest[1] !== agent || rest[2] !== "serve") {
+if (
+  rest.length !== 3 ||
+  !/^(node|\/[A-Za-z0-9._/+-]*\/node)$/.test(rest[0]) ||
+  rest[1] !== agent ||
+  rest[2] !== "serve"
+) {
   refuse("only the agent's serve command is allowed");
 }
 

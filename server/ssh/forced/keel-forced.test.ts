@@ -8,7 +8,10 @@ import { buildCommand } from "../quote";
 // The gate runs a stand-in agent that reports the argv and environment it got.
 const dir = mkdtempSync(join(tmpdir(), "keel-forced-"));
 const agent = join(dir, "keel-agent.mjs");
-writeFileSync(agent, "process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), env: Object.keys(process.env).sort() }));\n");
+writeFileSync(
+  agent,
+  "process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), env: Object.keys(process.env).sort() }));\n",
+);
 const gate = join(__dirname, "keel-forced.mjs");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -20,7 +23,10 @@ function viaGate(original: string | undefined, env: Record<string, string> = {})
 
 describe("keel-forced gate", () => {
   it("runs the agent's serve for exactly the console's request, with a clean environment", () => {
-    const r = viaGate(buildCommand(["node", agent, "serve"]), { KEEL_INJECTED: "1", BASH_ENV: "/tmp/evil.sh" });
+    const r = viaGate(buildCommand(["node", agent, "serve"]), {
+      KEEL_INJECTED: "1",
+      BASH_ENV: "/tmp/evil.sh",
+    });
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.argv).toEqual(["serve"]);

@@ -42,10 +42,14 @@ function keygen(path: string): void {
 }
 
 function fingerprintOf(pubPath: string): string {
-  return execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", pubPath], { encoding: "utf8" }).split(" ")[1]!;
+  return execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", pubPath], { encoding: "utf8" }).split(
+    " ",
+  )[1]!;
 }
 
-export async function startLocalSshd(opts: { maxSessions?: number; extraConfig?: string; extraAddresses?: string[] } = {}): Promise<LocalSshd> {
+export async function startLocalSshd(
+  opts: { maxSessions?: number; extraConfig?: string; extraAddresses?: string[] } = {},
+): Promise<LocalSshd> {
   mkdirSync("/run/sshd", { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), "keel-sshd-"));
   const port = await freePort();
@@ -83,11 +87,29 @@ export async function startLocalSshd(opts: { maxSessions?: number; extraConfig?:
     const sshdArgv = ["/usr/sbin/sshd", "-D", "-f", join(dir, "sshd_config"), "-E", logFile];
     child =
       process.getuid?.() === 0
-        ? spawn("unshare", ["--mount", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs -o mode=0700,size=16m tmpfs /root && exec "$@"', "sh", ...sshdArgv], { stdio: "ignore" })
+        ? spawn(
+            "unshare",
+            [
+              "--mount",
+              "--propagation",
+              "private",
+              "--",
+              "sh",
+              "-c",
+              'mount -t tmpfs -o mode=0700,size=16m tmpfs /root && exec "$@"',
+              "sh",
+              ...sshdArgv,
+            ],
+            { stdio: "ignore" },
+          )
         : spawn(sshdArgv[0]!, sshdArgv.slice(1), { stdio: "ignore" });
     const deadline = Date.now() + 5_000;
     while (Date.now() < deadline) {
-      if (existsSync(logFile) && readFileSync(logFile, "utf8").includes(`Server listening on 127.0.0.1 port ${port}`)) return;
+      if (
+        existsSync(logFile) &&
+        readFileSync(logFile, "utf8").includes(`Server listening on 127.0.0.1 port ${port}`)
+      )
+        return;
       if (child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -119,7 +141,9 @@ export async function startLocalSshd(opts: { maxSessions?: number; extraConfig?:
       await start();
     },
     setAuthorizedKeys(lines: string) {
-      writeFileSync(join(dir, "authorized_keys"), lines.endsWith("\n") ? lines : lines + "\n", { mode: 0o600 });
+      writeFileSync(join(dir, "authorized_keys"), lines.endsWith("\n") ? lines : lines + "\n", {
+        mode: 0o600,
+      });
     },
     log: () => readFileSync(logFile, "utf8"),
     pid: () => (child as ChildProcess | null)?.pid ?? 0,

@@ -23,7 +23,11 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
       onSuccess: async (r) => {
         const x = r.results[0];
         if (!x) setNotice({ text: "Refreshed.", bad: false });
-        else if (x.status === "ok") setNotice({ text: x.changed ? "Refreshed: changes recorded." : "Refreshed: nothing changed.", bad: false });
+        else if (x.status === "ok")
+          setNotice({
+            text: x.changed ? "Refreshed: changes recorded." : "Refreshed: nothing changed.",
+            bad: false,
+          });
         else setNotice({ text: `Refresh failed (${x.status}): ${x.message ?? "no message"}`, bad: true });
         await queryClient.invalidateQueries({ queryKey: trpc.hosts.get.queryKey() });
       },
@@ -35,7 +39,12 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
   if (!h) return <p className="text-sm text-muted">Loading…</p>;
   // A retired host is read-only: its page shows what it had when it was removed, and its timeline.
   const canOperate = (roles.includes("admin") || roles.includes("operator")) && !h.retiredAt;
-  const facts = (h.facts ?? {}) as { cpuCount?: number; cpuModel?: string; memoryBytes?: number; store?: { backend?: string } | null };
+  const facts = (h.facts ?? {}) as {
+    cpuCount?: number;
+    cpuModel?: string;
+    memoryBytes?: number;
+    store?: { backend?: string } | null;
+  };
   const used = h.storeUsedBytes ?? 0;
   const total = h.storeTotalBytes ?? 0;
   return (
@@ -44,7 +53,12 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
         <div className="flex flex-wrap items-end gap-2">
           <AsOfField value={asOf} onChange={setAsOf} />
           {canOperate && (
-            <button className="btn" type="button" disabled={refresh.isPending} onClick={() => refresh.mutate({ hostIds: [h.id] })}>
+            <button
+              className="btn"
+              type="button"
+              disabled={refresh.isPending}
+              onClick={() => refresh.mutate({ hostIds: [h.id] })}
+            >
               {refresh.isPending ? "Refreshing…" : "Refresh now"}
             </button>
           )}
@@ -53,7 +67,12 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
               className="btn btn-danger"
               type="button"
               onClick={() => {
-                if (window.confirm(`Remove ${h.name} from the inventory? Its history and timeline are kept (retired hosts, "as of").`)) remove.mutate({ id: h.id });
+                if (
+                  window.confirm(
+                    `Remove ${h.name} from the inventory? Its history and timeline are kept (retired hosts, "as of").`,
+                  )
+                )
+                  remove.mutate({ id: h.id });
               }}
             >
               Remove
@@ -67,18 +86,29 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
       {h.retiredAt && (
         <ErrorNote>
           Retired <Time value={h.retiredAt} />
-          {h.retiredBy ? ` by ${h.retiredBy}` : ""}: no longer in the inventory. Showing its last known facts, the versions it had{at ? " at the chosen time" : " when it was removed"}, and its timeline.
+          {h.retiredBy ? ` by ${h.retiredBy}` : ""}: no longer in the inventory. Showing its last known facts,
+          the versions it had{at ? " at the chosen time" : " when it was removed"}, and its timeline.
         </ErrorNote>
       )}
       {h.hostKeyChanged && (
         <ErrorNote>
-          The host presented a different host key ({h.presentedKeyFingerprint ?? "unknown"}) than the pinned {h.hostKeyFingerprint}. Keel stopped talking to it; an admin must verify the machine and re-pin its key.
+          The host presented a different host key ({h.presentedKeyFingerprint ?? "unknown"}) than the pinned{" "}
+          {h.hostKeyFingerprint}. Keel stopped talking to it; an admin must verify the machine and re-pin its
+          key.
         </ErrorNote>
       )}
       {h.hostKeyChanged && !h.retiredAt && roles.includes("admin") && (
-        <RepinPanel hostId={h.id} name={h.name} pinned={h.hostKeyFingerprint} presented={h.presentedKeyFingerprint} onDone={(text) => setNotice({ text, bad: false })} />
+        <RepinPanel
+          hostId={h.id}
+          name={h.name}
+          pinned={h.hostKeyFingerprint}
+          presented={h.presentedKeyFingerprint}
+          onDone={(text) => setNotice({ text, bad: false })}
+        />
       )}
-      {h.reachable === false && !h.hostKeyChanged && <ErrorNote>Unreachable at the last refresh: {h.lastError}. Showing the last known state.</ErrorNote>}
+      {h.reachable === false && !h.hostKeyChanged && (
+        <ErrorNote>Unreachable at the last refresh: {h.lastError}. Showing the last known state.</ErrorNote>
+      )}
       <section className="card grid grid-cols-2 gap-x-6 gap-y-1 text-sm md:grid-cols-4" aria-label="Facts">
         <Fact k="Address" v={`${h.user}@${h.address}:${h.port}`} />
         <Fact k="Environment" v={h.environment ?? "—"} />
@@ -91,7 +121,14 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
         <Fact k="Agent" v={h.agentVersion ?? "—"} />
         <Fact k="Machine id" v={h.machineId ?? "—"} />
         <Fact k="Host key" v={h.hostKeyFingerprint} />
-        <Fact k="Labels" v={Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "—"} />
+        <Fact
+          k="Labels"
+          v={
+            Object.entries(h.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" ") || "—"
+          }
+        />
         <div>
           <div className="text-muted">Last seen</div>
           <Time value={h.lastSeenAt} />
@@ -106,7 +143,10 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
           Store ({facts.store?.backend ?? "unknown"}): {formatBytes(used)} of {formatBytes(total)} used
         </div>
         <div className="h-2 w-full rounded bg-line">
-          <div className="h-2 rounded bg-accent" style={{ width: `${total ? Math.min(100, (used / total) * 100) : 0}%` }} />
+          <div
+            className="h-2 rounded bg-accent"
+            style={{ width: `${total ? Math.min(100, (used / total) * 100) : 0}%` }}
+          />
         </div>
       </section>
       <section aria-label="Apps">
@@ -131,7 +171,13 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
                     {a.app} {a.kind === "runtime" && <Badge>runtime</Badge>}
                   </td>
                   <td className="font-mono">{v.version}</td>
-                  <td>{v.isCurrent ? <Badge tone="ok">current</Badge> : v.isPrevious ? <Badge>previous</Badge> : null}</td>
+                  <td>
+                    {v.isCurrent ? (
+                      <Badge tone="ok">current</Badge>
+                    ) : v.isPrevious ? (
+                      <Badge>previous</Badge>
+                    ) : null}
+                  </td>
                   <td>{formatBytes(v.sizeBytes)}</td>
                   <td className="font-mono text-xs">{v.receivedUuid ?? "—"}</td>
                   <td className="font-mono text-xs">{v.signer ?? "—"}</td>

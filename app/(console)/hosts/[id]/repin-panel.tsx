@@ -10,7 +10,13 @@ import { ErrorNote, OkNote } from "@/app/_components/ui";
 
 // `onDone` carries the confirmation to the host page: the panel itself goes away once the host's
 // flag is cleared, and its own note with it.
-export function RepinPanel(props: { hostId: string; name: string; pinned: string; presented: string | null; onDone?: (text: string) => void }) {
+export function RepinPanel(props: {
+  hostId: string;
+  name: string;
+  pinned: string;
+  presented: string | null;
+  onDone?: (text: string) => void;
+}) {
   const { hostId, name, pinned, presented, onDone } = props;
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -24,19 +30,31 @@ export function RepinPanel(props: { hostId: string; name: string; pinned: string
       },
     }),
   );
-  if (repin.data) return <OkNote>Re-pinned {repin.data.name}: Keel now expects host key {repin.data.fingerprint}.</OkNote>;
+  if (repin.data)
+    return (
+      <OkNote>
+        Re-pinned {repin.data.name}: Keel now expects host key {repin.data.fingerprint}.
+      </OkNote>
+    );
   return (
     <section className="card flex flex-col gap-2 text-sm" aria-label="Re-pin host key">
       <h2 className="font-medium">Re-pin the host key of {name}</h2>
       <p className="text-muted">
-        Pinned: <code>{pinned}</code>. On the machine itself, run <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code> and compare.
+        Pinned: <code>{pinned}</code>. On the machine itself, run{" "}
+        <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code> and compare.
       </p>
       <label className="label" htmlFor="repin-fp">
         New fingerprint (as the host presents it now)
       </label>
-      <input id="repin-fp" className="input font-mono" value={fingerprint} onChange={(e) => setFingerprint(e.target.value.trim())} />
+      <input
+        id="repin-fp"
+        className="input font-mono"
+        value={fingerprint}
+        onChange={(e) => setFingerprint(e.target.value.trim())}
+      />
       <label className="flex items-center gap-2">
-        <input type="checkbox" checked={checked} onChange={(e) => setChecked(e.target.checked)} />I checked this fingerprint on the machine
+        <input type="checkbox" checked={checked} onChange={(e) => setChecked(e.target.checked)} />I checked
+        this fingerprint on the machine
       </label>
       <div>
         <button

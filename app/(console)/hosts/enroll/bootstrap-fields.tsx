@@ -6,7 +6,13 @@ import { useState } from "react";
 
 export type Credential = { password: string } | { privateKey: string; passphrase?: string };
 
-export function BootstrapFields({ value, onChange }: { value: Credential | null; onChange: (c: Credential | null) => void }) {
+export function BootstrapFields({
+  value,
+  onChange,
+}: {
+  value: Credential | null;
+  onChange: (c: Credential | null) => void;
+}) {
   const [mode, setMode] = useState<"password" | "key">("password");
   const [open, setOpen] = useState(false);
   const set = (patch: { password?: string; privateKey?: string; passphrase?: string }) => {
@@ -14,23 +20,37 @@ export function BootstrapFields({ value, onChange }: { value: Credential | null;
     const next: Credential =
       mode === "password"
         ? { password: patch.password ?? cur.password ?? "" }
-        : { privateKey: patch.privateKey ?? cur.privateKey ?? "", passphrase: "passphrase" in patch ? patch.passphrase : cur.passphrase };
+        : {
+            privateKey: patch.privateKey ?? cur.privateKey ?? "",
+            passphrase: "passphrase" in patch ? patch.passphrase : cur.passphrase,
+          };
     const empty = "password" in next ? !next.password : !next.privateKey;
     onChange(empty ? null : next);
   };
   return (
-    <details className="col-span-2 text-sm" open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}>
+    <details
+      className="col-span-2 text-sm"
+      open={open}
+      onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}
+    >
       <summary className="cursor-pointer">This host does not trust the console&apos;s key yet</summary>
       <p className="my-2 text-muted">
-        Keel logs in once with this password or key — after checking the host key you accept below — and adds the console&apos;s
-        key to the login user&apos;s <code>~/.ssh/authorized_keys</code>, like <code>ssh-copy-id</code>. It is not stored or logged.
+        Keel logs in once with this password or key — after checking the host key you accept below — and adds
+        the console&apos;s key to the login user&apos;s <code>~/.ssh/authorized_keys</code>, like{" "}
+        <code>ssh-copy-id</code>. It is not stored or logged.
       </p>
       <div className="mb-2 flex gap-4" role="radiogroup" aria-label="Credential">
         <label className="flex items-center gap-1">
-          <input type="radio" checked={mode === "password"} onChange={() => (setMode("password"), onChange(null))} /> Password
+          <input
+            type="radio"
+            checked={mode === "password"}
+            onChange={() => (setMode("password"), onChange(null))}
+          />{" "}
+          Password
         </label>
         <label className="flex items-center gap-1">
-          <input type="radio" checked={mode === "key"} onChange={() => (setMode("key"), onChange(null))} /> Private key
+          <input type="radio" checked={mode === "key"} onChange={() => (setMode("key"), onChange(null))} />{" "}
+          Private key
         </label>
       </div>
       {mode === "password" ? (

@@ -11,13 +11,27 @@ import { BootstrapFields, type Credential } from "./bootstrap-fields";
 
 export function EnrollForm() {
   const trpc = useTRPC();
-  const [f, setF] = useState({ name: "", address: "", port: "22", user: "root", sudoMode: "none", environment: "", labels: "" });
+  const [f, setF] = useState({
+    name: "",
+    address: "",
+    port: "22",
+    user: "root",
+    sudoMode: "none",
+    environment: "",
+    labels: "",
+  });
   const [accepted, setAccepted] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
-  const fetchKey = useMutation(trpc.hosts.fetchHostKey.mutationOptions({ onError: (e) => setProblem(errorMessage(e)) }));
-  const enroll = useMutation(trpc.hosts.enroll.mutationOptions({ onError: (e) => setProblem(errorMessage(e)) }));
+  const fetchKey = useMutation(
+    trpc.hosts.fetchHostKey.mutationOptions({ onError: (e) => setProblem(errorMessage(e)) }),
+  );
+  const enroll = useMutation(
+    trpc.hosts.enroll.mutationOptions({ onError: (e) => setProblem(errorMessage(e)) }),
+  );
   const [credential, setCredential] = useState<Credential | null>(null);
-  const bootstrap = useMutation(trpc.hosts.bootstrapKey.mutationOptions({ onError: (e) => setProblem(errorMessage(e)) }));
+  const bootstrap = useMutation(
+    trpc.hosts.bootstrapKey.mutationOptions({ onError: (e) => setProblem(errorMessage(e)) }),
+  );
   const key = fetchKey.data;
   const sameTarget = key && key.address === f.address && key.port === Number(f.port);
   const field = (k: keyof typeof f, label: string, extra: Record<string, string> = {}) => (
@@ -25,7 +39,13 @@ export function EnrollForm() {
       <label className="label" htmlFor={`e-${k}`}>
         {label}
       </label>
-      <input id={`e-${k}`} className="input" value={f[k]} onChange={(e) => setF({ ...f, [k]: e.target.value })} {...extra} />
+      <input
+        id={`e-${k}`}
+        className="input"
+        value={f[k]}
+        onChange={(e) => setF({ ...f, [k]: e.target.value })}
+        {...extra}
+      />
     </div>
   );
 
@@ -84,7 +104,12 @@ export function EnrollForm() {
           <label className="label" htmlFor="e-sudoMode">
             Agent runs as
           </label>
-          <select id="e-sudoMode" className="input" value={f.sudoMode} onChange={(e) => setF({ ...f, sudoMode: e.target.value })}>
+          <select
+            id="e-sudoMode"
+            className="input"
+            value={f.sudoMode}
+            onChange={(e) => setF({ ...f, sudoMode: e.target.value })}
+          >
             <option value="none">the login user (root)</option>
             <option value="sudo">sudo -n</option>
             <option value="forced-command">forced command</option>
@@ -103,14 +128,16 @@ export function EnrollForm() {
       {key && sameTarget && (
         <section className="card flex flex-col gap-3" aria-label="Host key">
           <p className="text-sm">
-            {key.address}:{key.port} presents this {key.algorithm ?? ""} host key. Compare it with the host (for example{" "}
-            <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code> on its console) before you accept it.
+            {key.address}:{key.port} presents this {key.algorithm ?? ""} host key. Compare it with the host
+            (for example <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code> on its console) before
+            you accept it.
           </p>
           <p className="font-mono text-sm break-all" data-testid="fingerprint">
             {key.fingerprint}
           </p>
           <label className="flex items-center gap-2 text-sm">
-            <input type="checkbox" checked={accepted} onChange={(e) => setAccepted(e.target.checked)} />I compared it with the host and accept this fingerprint
+            <input type="checkbox" checked={accepted} onChange={(e) => setAccepted(e.target.checked)} />I
+            compared it with the host and accept this fingerprint
           </label>
           <button
             className="btn btn-primary self-start"
@@ -138,7 +165,13 @@ export function EnrollForm() {
               enroll.mutate({ ...req, refresh: true });
             }}
           >
-            {bootstrap.isPending ? "Installing the console's key…" : enroll.isPending ? "Enrolling…" : credential ? "Install the console's key, accept and enroll" : "Accept and enroll"}
+            {bootstrap.isPending
+              ? "Installing the console's key…"
+              : enroll.isPending
+                ? "Enrolling…"
+                : credential
+                  ? "Install the console's key, accept and enroll"
+                  : "Accept and enroll"}
           </button>
         </section>
       )}

@@ -16,18 +16,34 @@ export function ImportForm() {
   const [accept, setAccept] = useState(false);
   const run = useMutation(trpc.hosts.import.mutationOptions());
   const submit = (dryRun: boolean) =>
-    run.mutate({ format, text, knownHosts: knownHosts || undefined, acceptPresentedKeys: accept, environment: environment || null, dryRun });
+    run.mutate({
+      format,
+      text,
+      knownHosts: knownHosts || undefined,
+      acceptPresentedKeys: accept,
+      environment: environment || null,
+      dryRun,
+    });
   const r = run.data;
   return (
     <div className="flex max-w-4xl flex-col gap-4">
       <PageHeader title="Import hosts" />
-      <form aria-label="Import hosts" className="card flex flex-col gap-3" onSubmit={(e) => e.preventDefault()}>
+      <form
+        aria-label="Import hosts"
+        className="card flex flex-col gap-3"
+        onSubmit={(e) => e.preventDefault()}
+      >
         <div className="flex gap-3">
           <div>
             <label className="label" htmlFor="i-format">
               Format
             </label>
-            <select id="i-format" className="input" value={format} onChange={(e) => setFormat(e.target.value as typeof format)}>
+            <select
+              id="i-format"
+              className="input"
+              value={format}
+              onChange={(e) => setFormat(e.target.value as typeof format)}
+            >
               <option value="lab">Lab inventory (JSON)</option>
               <option value="csv">CSV (name,address,port,user,fingerprint,environment,labels)</option>
               <option value="ssh-config">OpenSSH ssh_config + known_hosts</option>
@@ -37,19 +53,35 @@ export function ImportForm() {
             <label className="label" htmlFor="i-env">
               Environment for all
             </label>
-            <input id="i-env" className="input" value={environment} onChange={(e) => setEnvironment(e.target.value)} placeholder="(none)" />
+            <input
+              id="i-env"
+              className="input"
+              value={environment}
+              onChange={(e) => setEnvironment(e.target.value)}
+              placeholder="(none)"
+            />
           </div>
         </div>
         <label className="label" htmlFor="i-text">
           {format === "ssh-config" ? "ssh_config" : "File content"}
         </label>
-        <textarea id="i-text" className="input h-48 font-mono text-xs" value={text} onChange={(e) => setText(e.target.value)} />
+        <textarea
+          id="i-text"
+          className="input h-48 font-mono text-xs"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+        />
         {format === "ssh-config" && (
           <>
             <label className="label" htmlFor="i-known">
               known_hosts
             </label>
-            <textarea id="i-known" className="input h-32 font-mono text-xs" value={knownHosts} onChange={(e) => setKnownHosts(e.target.value)} />
+            <textarea
+              id="i-known"
+              className="input h-32 font-mono text-xs"
+              value={knownHosts}
+              onChange={(e) => setKnownHosts(e.target.value)}
+            />
           </>
         )}
         <label className="flex items-center gap-2 text-sm">
@@ -57,23 +89,36 @@ export function ImportForm() {
           For hosts without a fingerprint in the file, accept the key they present now
         </label>
         <div className="flex gap-2">
-          <button className="btn" type="button" disabled={!text || run.isPending} onClick={() => submit(true)}>
+          <button
+            className="btn"
+            type="button"
+            disabled={!text || run.isPending}
+            onClick={() => submit(true)}
+          >
             Preview
           </button>
-          <button className="btn btn-primary" type="button" disabled={!text || run.isPending} onClick={() => submit(false)}>
+          <button
+            className="btn btn-primary"
+            type="button"
+            disabled={!text || run.isPending}
+            onClick={() => submit(false)}
+          >
             {run.isPending ? "Importing…" : "Import"}
           </button>
         </div>
       </form>
       {run.error && <ErrorNote>{errorMessage(run.error)}</ErrorNote>}
       {r && r.problems.length > 0 && <ErrorNote>{r.problems.join("; ")}</ErrorNote>}
-      {r && r.outcomes.length > 0 && (r.outcomes.some((o) => !["enrolled", "exists"].includes(o.status)) ? (
-        <ErrorNote>
-          {r.enrolled} hosts enrolled; {r.outcomes.filter((o) => !["enrolled", "exists"].includes(o.status)).length} failed (see below).
-        </ErrorNote>
-      ) : (
-        <OkNote>{r.enrolled} hosts enrolled.</OkNote>
-      ))}
+      {r &&
+        r.outcomes.length > 0 &&
+        (r.outcomes.some((o) => !["enrolled", "exists"].includes(o.status)) ? (
+          <ErrorNote>
+            {r.enrolled} hosts enrolled;{" "}
+            {r.outcomes.filter((o) => !["enrolled", "exists"].includes(o.status)).length} failed (see below).
+          </ErrorNote>
+        ) : (
+          <OkNote>{r.enrolled} hosts enrolled.</OkNote>
+        ))}
       {r && (
         <table className="table card !p-0" aria-label="Import result">
           <thead>
@@ -94,7 +139,18 @@ export function ImportForm() {
                     {e.address}:{e.port ?? 22}
                   </td>
                   <td className="font-mono text-xs">{o?.fingerprint ?? e.fingerprint ?? "—"}</td>
-                  <td>{o ? <Badge tone={o.status === "enrolled" ? "ok" : o.status === "exists" ? "neutral" : "danger"}>{o.status}</Badge> : "preview"} {o?.message}</td>
+                  <td>
+                    {o ? (
+                      <Badge
+                        tone={o.status === "enrolled" ? "ok" : o.status === "exists" ? "neutral" : "danger"}
+                      >
+                        {o.status}
+                      </Badge>
+                    ) : (
+                      "preview"
+                    )}{" "}
+                    {o?.message}
+                  </td>
                 </tr>
               );
             })}

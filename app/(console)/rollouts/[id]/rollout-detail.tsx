@@ -30,7 +30,9 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
   const cancel = useMutation(trpc.rollouts.cancel.mutationOptions(opts));
   const approve = useMutation(trpc.rollouts.approve.mutationOptions(opts));
   const reject = useMutation(trpc.rollouts.reject.mutationOptions(opts));
-  const rollback = useMutation(trpc.rollouts.create.mutationOptions({ onSuccess: (x) => router.push(`/rollouts/${x.id}`) }));
+  const rollback = useMutation(
+    trpc.rollouts.create.mutationOptions({ onSuccess: (x) => router.push(`/rollouts/${x.id}`) }),
+  );
   const replan = useMutation(trpc.rollouts.replan.mutationOptions(opts));
   const failed = [start, pause, resume, cancel, approve, reject, rollback, replan].find((m) => m.error);
 
@@ -39,22 +41,29 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
   const x = r.data;
   const canControl = viewer.roles.includes("operator") || viewer.roles.includes("admin");
   const canAnswer =
-    x.state === "awaiting_approval" && x.createdById !== viewer.id && (!x.approverRole || viewer.roles.includes(x.approverRole));
-  const counts = x.hosts.reduce<Record<string, number>>((a, h) => ({ ...a, [h.state]: (a[h.state] ?? 0) + 1 }), {});
+    x.state === "awaiting_approval" &&
+    x.createdById !== viewer.id &&
+    (!x.approverRole || viewer.roles.includes(x.approverRole));
+  const counts = x.hosts.reduce<Record<string, number>>(
+    (a, h) => ({ ...a, [h.state]: (a[h.state] ?? 0) + 1 }),
+    {},
+  );
 
   return (
     <div className="flex max-w-6xl flex-col gap-5">
-      <PageHeader title={`Rollout ${x.number}: ${x.action === "rollback" ? "roll back" : "update"} ${x.app}${x.version ? " " + x.version : ""}`}>
+      <PageHeader
+        title={`Rollout ${x.number}: ${x.action === "rollback" ? "roll back" : "update"} ${x.app}${x.version ? " " + x.version : ""}`}
+      >
         <Badge tone={STATE_TONE[x.state] ?? "neutral"}>
           <span data-testid="rollout-state">{stateLabel(x.state)}</span>
         </Badge>
       </PageHeader>
       {x.lapse ? (
         <ErrorNote>
-          <span data-testid="lapse-reason">
-            Approvals lapsed: {x.lapse.reason}.
-          </span>{" "}
-          Nothing more is sent to its hosts on this decision; {x.startedAt ? "cancel it and create a new rollout" : "change (plan) it again"} to have it approved anew.
+          <span data-testid="lapse-reason">Approvals lapsed: {x.lapse.reason}.</span> Nothing more is sent to
+          its hosts on this decision;{" "}
+          {x.startedAt ? "cancel it and create a new rollout" : "change (plan) it again"} to have it approved
+          anew.
         </ErrorNote>
       ) : (
         x.pauseReason && <ErrorNote>Paused: {x.pauseReason}</ErrorNote>
@@ -64,13 +73,14 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
 
       <section className="card flex flex-col gap-1 text-sm" aria-label="Summary">
         <p>
-          Requested by <strong>{x.requester}</strong> <Time value={x.createdAt} /> · policy version {x.policyVersion}:{" "}
-          <strong>{decisionText(x.decision)}</strong>
+          Requested by <strong>{x.requester}</strong> <Time value={x.createdAt} /> · policy version{" "}
+          {x.policyVersion}: <strong>{decisionText(x.decision)}</strong>
         </p>
         <p>Reasons: {x.decision.reasons.join("; ")}</p>
         <p>
-          Approvals for this plan: {x.validApprovals} of {x.requiredApprovals} · wave {Math.min(x.currentWave + 1, x.waveSizes.length)} of{" "}
-          {x.waveSizes.length} · up to {x.parallelism} hosts at once · {x.failureThreshold} failure(s) tolerated per wave
+          Approvals for this plan: {x.validApprovals} of {x.requiredApprovals} · wave{" "}
+          {Math.min(x.currentWave + 1, x.waveSizes.length)} of {x.waveSizes.length} · up to {x.parallelism}{" "}
+          hosts at once · {x.failureThreshold} failure(s) tolerated per wave
         </p>
         <p className="font-mono text-xs text-muted">plan digest {x.planDigest}</p>
       </section>
@@ -118,25 +128,34 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
             Cancel
           </button>
         )}
-        {canControl && x.action === "update" && ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) && (
-          <button
-            className="btn btn-danger"
-            onClick={() =>
-              rollback.mutate({
-                action: "rollback",
-                app: x.app,
-                targets: { ids: x.hosts.filter((h) => h.state === "succeeded").map((h) => h.hostId) },
-                waves: x.waveSpec,
-                failureThreshold: x.failureThreshold,
-                parallelism: x.parallelism,
-              })
-            }
-          >
-            Roll back these hosts
-          </button>
-        )}
+        {canControl &&
+          x.action === "update" &&
+          ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) && (
+            <button
+              className="btn btn-danger"
+              onClick={() =>
+                rollback.mutate({
+                  action: "rollback",
+                  app: x.app,
+                  targets: { ids: x.hosts.filter((h) => h.state === "succeeded").map((h) => h.hostId) },
+                  waves: x.waveSpec,
+                  failureThreshold: x.failureThreshold,
+                  parallelism: x.parallelism,
+                })
+              }
+            >
+              Roll back these hosts
+            </button>
+          )}
       </div>
-      <ScheduleControls id={id} state={x.state} canControl={canControl} schedule={x.schedule} scheduleError={x.scheduleError} onChange={refresh} />
+      <ScheduleControls
+        id={id}
+        state={x.state}
+        canControl={canControl}
+        schedule={x.schedule}
+        scheduleError={x.scheduleError}
+        onChange={refresh}
+      />
 
       {canAnswer && (
         <section className="card flex flex-col gap-2" aria-label="Your answer">
@@ -145,10 +164,16 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
             <textarea className="input" value={comment} onChange={(e) => setComment(e.target.value)} />
           </label>
           <div className="flex gap-2">
-            <button className="btn btn-primary" onClick={() => approve.mutate({ rolloutId: id, digest: x.planDigest, comment })}>
+            <button
+              className="btn btn-primary"
+              onClick={() => approve.mutate({ rolloutId: id, digest: x.planDigest, comment })}
+            >
               Approve this plan
             </button>
-            <button className="btn btn-danger" onClick={() => reject.mutate({ rolloutId: id, digest: x.planDigest, comment })}>
+            <button
+              className="btn btn-danger"
+              onClick={() => reject.mutate({ rolloutId: id, digest: x.planDigest, comment })}
+            >
               Reject
             </button>
           </div>
@@ -161,8 +186,11 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
           <ul className="flex flex-col gap-1">
             {x.approvals.map((a, i) => (
               <li key={i}>
-                <Badge tone={a.verdict === "approve" ? "ok" : "danger"}>{a.verdict}</Badge> {a.approver} <Time value={a.at} />
-                {!a.current && <span className="ml-1 text-muted">(for an earlier plan: no longer counts)</span>}
+                <Badge tone={a.verdict === "approve" ? "ok" : "danger"}>{a.verdict}</Badge> {a.approver}{" "}
+                <Time value={a.at} />
+                {!a.current && (
+                  <span className="ml-1 text-muted">(for an earlier plan: no longer counts)</span>
+                )}
                 {a.lapsed && <span className="ml-1 text-muted">(lapsed: no longer counts)</span>}
                 {a.comment && <span className="ml-1">— {a.comment}</span>}
               </li>

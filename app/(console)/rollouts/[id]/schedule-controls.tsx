@@ -51,9 +51,19 @@ export function ScheduleControls({ id, state, canControl, schedule, scheduleErro
           <label className="flex items-center gap-1">
             Start at…
             {/* The browser's local time; sent as an instant. */}
-            <input className="input" type="datetime-local" aria-label="Start at" value={at} onChange={(e) => setAt(e.target.value)} />
+            <input
+              className="input"
+              type="datetime-local"
+              aria-label="Start at"
+              value={at}
+              onChange={(e) => setAt(e.target.value)}
+            />
           </label>
-          <button className="btn" disabled={!at} onClick={() => plan.mutate({ rolloutId: id, at: new Date(at) })}>
+          <button
+            className="btn"
+            disabled={!at}
+            onClick={() => plan.mutate({ rolloutId: id, at: new Date(at) })}
+          >
             Schedule
           </button>
         </div>

@@ -43,30 +43,90 @@ export function IdentityProvider({ isAdmin }: { isAdmin: boolean }) {
     <section className="flex flex-col gap-3" aria-label="Identity provider">
       <h2 className="text-lg font-semibold">Identity provider</h2>
       <p className="text-sm text-muted">
-        People sign in with the organisation&apos;s OpenID provider; their groups give their roles at every sign-in and
-        every 10 minutes. An account the provider has not confirmed for an hour stops working.
+        People sign in with the organisation&apos;s OpenID provider; their groups give their roles at every
+        sign-in and every 10 minutes. An account the provider has not confirmed for an hour stops working.
         {fromEnv && " Set by KEEL_OIDC_* environment variables on this console: change them there."}
       </p>
       {current.isSuccess && (
-        <form onSubmit={onSave} className="card grid grid-cols-[10rem_1fr] items-center gap-3 text-sm" aria-label="Identity provider settings">
+        <form
+          onSubmit={onSave}
+          className="card grid grid-cols-[10rem_1fr] items-center gap-3 text-sm"
+          aria-label="Identity provider settings"
+        >
           <label htmlFor="oidc-issuer">Issuer URL</label>
-          <input id="oidc-issuer" name="issuer" required defaultValue={s?.issuer ?? ""} placeholder="https://login.example.org/realms/acme" className="input" disabled={!isAdmin || fromEnv} />
+          <input
+            id="oidc-issuer"
+            name="issuer"
+            required
+            defaultValue={s?.issuer ?? ""}
+            placeholder="https://login.example.org/realms/acme"
+            className="input"
+            disabled={!isAdmin || fromEnv}
+          />
           <label htmlFor="oidc-client-id">Client id</label>
-          <input id="oidc-client-id" name="clientId" required defaultValue={s?.clientId ?? ""} className="input" disabled={!isAdmin || fromEnv} />
+          <input
+            id="oidc-client-id"
+            name="clientId"
+            required
+            defaultValue={s?.clientId ?? ""}
+            className="input"
+            disabled={!isAdmin || fromEnv}
+          />
           <label htmlFor="oidc-client-secret">Client secret</label>
-          <input id="oidc-client-secret" name="clientSecret" type="password" autoComplete="off" placeholder={s?.hasClientSecret ? "stored (leave empty to keep)" : ""} className="input" disabled={!isAdmin || fromEnv} />
+          <input
+            id="oidc-client-secret"
+            name="clientSecret"
+            type="password"
+            autoComplete="off"
+            placeholder={s?.hasClientSecret ? "stored (leave empty to keep)" : ""}
+            className="input"
+            disabled={!isAdmin || fromEnv}
+          />
           <label htmlFor="oidc-group-claim">Group claim</label>
-          <input id="oidc-group-claim" name="groupClaim" defaultValue={s?.groupClaim ?? "groups"} className="input" disabled={!isAdmin || fromEnv} />
+          <input
+            id="oidc-group-claim"
+            name="groupClaim"
+            defaultValue={s?.groupClaim ?? "groups"}
+            className="input"
+            disabled={!isAdmin || fromEnv}
+          />
           <label htmlFor="oidc-role-map">Groups → roles</label>
-          <textarea id="oidc-role-map" name="roleMap" required rows={3} defaultValue={s?.roleMap.split(",").join("\n") ?? ""} placeholder={"keel-admins:admin\nkeel-ops:operator+approver"} className="input font-mono" disabled={!isAdmin || fromEnv} />
+          <textarea
+            id="oidc-role-map"
+            name="roleMap"
+            required
+            rows={3}
+            defaultValue={s?.roleMap.split(",").join("\n") ?? ""}
+            placeholder={"keel-admins:admin\nkeel-ops:operator+approver"}
+            className="input font-mono"
+            disabled={!isAdmin || fromEnv}
+          />
           <label htmlFor="oidc-local">Password sign-in</label>
           <label className="flex items-center gap-2">
-            <input id="oidc-local" name="localSignIn" type="checkbox" defaultChecked={s?.localSignIn ?? true} disabled={!isAdmin || fromEnv} /> on for everyone (off: only the break-glass account)
+            <input
+              id="oidc-local"
+              name="localSignIn"
+              type="checkbox"
+              defaultChecked={s?.localSignIn ?? true}
+              disabled={!isAdmin || fromEnv}
+            />{" "}
+            on for everyone (off: only the break-glass account)
           </label>
           <label htmlFor="oidc-break-glass">Break-glass account</label>
-          <input id="oidc-break-glass" name="breakGlassEmail" type="email" defaultValue={s?.breakGlassEmail ?? ""} className="input" disabled={!isAdmin || fromEnv} />
+          <input
+            id="oidc-break-glass"
+            name="breakGlassEmail"
+            type="email"
+            defaultValue={s?.breakGlassEmail ?? ""}
+            className="input"
+            disabled={!isAdmin || fromEnv}
+          />
           {isAdmin && !fromEnv && (
-            <button type="submit" className="btn btn-primary col-start-2 justify-self-start" disabled={save.isPending}>
+            <button
+              type="submit"
+              className="btn btn-primary col-start-2 justify-self-start"
+              disabled={save.isPending}
+            >
               {save.isPending ? "Saving…" : "Save"}
             </button>
           )}

@@ -8,7 +8,10 @@ const TONE = { delivered: "ok", failed: "danger", pending: "neutral", delivering
 
 export function Deliveries() {
   const trpc = useTRPC();
-  const list = useQuery({ ...trpc.notifications.deliveries.queryOptions({ limit: 50 }), refetchInterval: 2000 });
+  const list = useQuery({
+    ...trpc.notifications.deliveries.queryOptions({ limit: 50 }),
+    refetchInterval: 2000,
+  });
   return (
     <div className="flex flex-col gap-2">
       <h3 className="font-medium">Deliveries</h3>

@@ -18,10 +18,29 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.notifications.pathKey() });
-  const addWebhook = useMutation(trpc.notifications.addWebhook.mutationOptions({ onSuccess: (r) => (setSecret({ name: r.name, secret: r.secret }), refresh()) }));
-  const addEmail = useMutation(trpc.notifications.addEmail.mutationOptions({ onSuccess: (r) => (setDone(`Added the e-mail channel ${r.name}.`), refresh()) }));
-  const remove = useMutation(trpc.notifications.remove.mutationOptions({ onSuccess: (r) => (setDone(`Removed ${r.name}; its deliveries stay listed.`), refresh()) }));
-  const test = useMutation(trpc.notifications.test.mutationOptions({ onSuccess: (r) => (setDone(`Queued a test notification to ${r.name}; it appears under Deliveries.`), refresh()) }));
+  const addWebhook = useMutation(
+    trpc.notifications.addWebhook.mutationOptions({
+      onSuccess: (r) => (setSecret({ name: r.name, secret: r.secret }), refresh()),
+    }),
+  );
+  const addEmail = useMutation(
+    trpc.notifications.addEmail.mutationOptions({
+      onSuccess: (r) => (setDone(`Added the e-mail channel ${r.name}.`), refresh()),
+    }),
+  );
+  const remove = useMutation(
+    trpc.notifications.remove.mutationOptions({
+      onSuccess: (r) => (setDone(`Removed ${r.name}; its deliveries stay listed.`), refresh()),
+    }),
+  );
+  const test = useMutation(
+    trpc.notifications.test.mutationOptions({
+      onSuccess: (r) => (
+        setDone(`Queued a test notification to ${r.name}; it appears under Deliveries.`),
+        refresh()
+      ),
+    }),
+  );
   const [kind, setKind] = useState<"webhook" | "email">("webhook");
 
   function onAdd(e: FormEvent<HTMLFormElement>) {
@@ -32,9 +51,21 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
     const evs = f.getAll("events").map(String) as never[];
     setSecret(null);
     setDone(null);
-    const split = (k: string) => String(f.get(k) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-    if (kind === "webhook") addWebhook.mutate({ name, url: String(f.get("url") ?? "").trim(), events: evs }, { onSuccess: () => el.reset() });
-    else addEmail.mutate({ name, to: split("to"), roles: f.getAll("roles").map(String) as never[], events: evs }, { onSuccess: () => el.reset() });
+    const split = (k: string) =>
+      String(f.get(k) ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+    if (kind === "webhook")
+      addWebhook.mutate(
+        { name, url: String(f.get("url") ?? "").trim(), events: evs },
+        { onSuccess: () => el.reset() },
+      );
+    else
+      addEmail.mutate(
+        { name, to: split("to"), roles: f.getAll("roles").map(String) as never[], events: evs },
+        { onSuccess: () => el.reset() },
+      );
   }
   const error = addWebhook.error ?? addEmail.error ?? remove.error ?? test.error;
 
@@ -42,21 +73,36 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
     <section className="flex flex-col gap-3" aria-label="Notifications">
       <h2 className="text-lg font-semibold">Notifications</h2>
       <p className="text-sm text-muted">
-        Webhooks (signed with <code>Keel-Signature</code>, retried with backoff) and e-mail for approvals, rollouts, changed host keys and policy proposals. See docs/notifications.md.
+        Webhooks (signed with <code>Keel-Signature</code>, retried with backoff) and e-mail for approvals,
+        rollouts, changed host keys and policy proposals. See docs/notifications.md.
       </p>
       {done && <OkNote>{done}</OkNote>}
       {error && <ErrorNote>{errorMessage(error)}</ErrorNote>}
       {secret && (
         <div className="card border-ok bg-ok-bg" role="status" aria-label="New webhook secret">
-          <p className="text-sm font-medium">Webhook “{secret.name}” added. Its signing secret — copy it to the receiver now, it will not be shown again:</p>
-          <input readOnly value={secret.secret} aria-label="Signing secret" data-testid="webhook-secret" className="input mt-2 font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+          <p className="text-sm font-medium">
+            Webhook “{secret.name}” added. Its signing secret — copy it to the receiver now, it will not be
+            shown again:
+          </p>
+          <input
+            readOnly
+            value={secret.secret}
+            aria-label="Signing secret"
+            data-testid="webhook-secret"
+            className="input mt-2 font-mono text-xs"
+            onFocus={(e) => e.currentTarget.select()}
+          />
           <button type="button" className="btn mt-2" onClick={() => setSecret(null)}>
             Done
           </button>
         </div>
       )}
-      {channels.error && <ErrorNote>Could not load notification channels: {errorMessage(channels.error)}</ErrorNote>}
-      {channels.data && channels.data.length === 0 && <p className="text-sm text-muted">No notification channels yet.</p>}
+      {channels.error && (
+        <ErrorNote>Could not load notification channels: {errorMessage(channels.error)}</ErrorNote>
+      )}
+      {channels.data && channels.data.length === 0 && (
+        <p className="text-sm text-muted">No notification channels yet.</p>
+      )}
       {channels.data && channels.data.length > 0 && (
         <table className="table card !p-0" aria-label="Notification channels">
           <thead>
@@ -74,17 +120,31 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
                 <td className="font-medium">
                   {c.name} <Badge>{c.kind}</Badge>
                 </td>
-                <td className="break-all text-xs">{c.url ?? [...c.to, ...c.roles.map((r) => `all ${r}s`)].join(", ")}</td>
+                <td className="break-all text-xs">
+                  {c.url ?? [...c.to, ...c.roles.map((r) => `all ${r}s`)].join(", ")}
+                </td>
                 <td className="text-xs">{c.events.join(", ")}</td>
                 <td className="text-xs">
-                  {c.deliveries.delivered ?? 0} delivered, {(c.deliveries.pending ?? 0) + (c.deliveries.delivering ?? 0)} pending, {c.deliveries.failed ?? 0} failed
+                  {c.deliveries.delivered ?? 0} delivered,{" "}
+                  {(c.deliveries.pending ?? 0) + (c.deliveries.delivering ?? 0)} pending,{" "}
+                  {c.deliveries.failed ?? 0} failed
                 </td>
                 {isAdmin && (
                   <td className="flex gap-2">
-                    <button type="button" className="btn text-xs" disabled={test.isPending} onClick={() => test.mutate({ id: c.id })}>
+                    <button
+                      type="button"
+                      className="btn text-xs"
+                      disabled={test.isPending}
+                      onClick={() => test.mutate({ id: c.id })}
+                    >
                       Send test
                     </button>
-                    <button type="button" className="btn btn-danger text-xs" disabled={remove.isPending} onClick={() => confirm(`Remove the channel ${c.name}?`) && remove.mutate({ id: c.id })}>
+                    <button
+                      type="button"
+                      className="btn btn-danger text-xs"
+                      disabled={remove.isPending}
+                      onClick={() => confirm(`Remove the channel ${c.name}?`) && remove.mutate({ id: c.id })}
+                    >
                       Remove
                     </button>
                   </td>
@@ -101,7 +161,12 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
               <label htmlFor="nc-kind" className="label">
                 Kind
               </label>
-              <select id="nc-kind" className="input" value={kind} onChange={(e) => setKind(e.target.value as "webhook" | "email")}>
+              <select
+                id="nc-kind"
+                className="input"
+                value={kind}
+                onChange={(e) => setKind(e.target.value as "webhook" | "email")}
+              >
                 <option value="webhook">webhook</option>
                 <option value="email">e-mail</option>
               </select>
@@ -110,14 +175,28 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
               <label htmlFor="nc-name" className="label">
                 Name
               </label>
-              <input id="nc-name" name="name" required maxLength={64} placeholder="e.g. ops-chat" className="input" />
+              <input
+                id="nc-name"
+                name="name"
+                required
+                maxLength={64}
+                placeholder="e.g. ops-chat"
+                className="input"
+              />
             </div>
             {kind === "webhook" ? (
               <div className="min-w-64 flex-1">
                 <label htmlFor="nc-url" className="label">
                   URL
                 </label>
-                <input id="nc-url" name="url" required type="url" placeholder="https://hooks.example.com/keel" className="input" />
+                <input
+                  id="nc-url"
+                  name="url"
+                  required
+                  type="url"
+                  placeholder="https://hooks.example.com/keel"
+                  className="input"
+                />
               </div>
             ) : (
               <>
@@ -147,7 +226,11 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
             ))}
           </fieldset>
           <div>
-            <button type="submit" className="btn btn-primary" disabled={addWebhook.isPending || addEmail.isPending}>
+            <button
+              type="submit"
+              className="btn btn-primary"
+              disabled={addWebhook.isPending || addEmail.isPending}
+            >
               {kind === "webhook" ? "Add webhook" : "Add e-mail channel"}
             </button>
           </div>

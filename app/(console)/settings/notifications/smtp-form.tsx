@@ -13,7 +13,10 @@ export function SmtpForm({ isAdmin }: { isAdmin: boolean }) {
   const [saved, setSaved] = useState<string | null>(null);
   const save = useMutation(
     trpc.notifications.setSmtp.mutationOptions({
-      onSuccess: (r) => (setSaved(`E-mail now goes through ${r.host}:${r.port}.`), qc.invalidateQueries({ queryKey: trpc.notifications.smtp.queryKey() })),
+      onSuccess: (r) => (
+        setSaved(`E-mail now goes through ${r.host}:${r.port}.`),
+        qc.invalidateQueries({ queryKey: trpc.notifications.smtp.queryKey() })
+      ),
     }),
   );
   function onSubmit(e: FormEvent<HTMLFormElement>) {
@@ -21,13 +24,29 @@ export function SmtpForm({ isAdmin }: { isAdmin: boolean }) {
     const f = new FormData(e.currentTarget);
     const s = (k: string) => String(f.get(k) ?? "").trim();
     setSaved(null);
-    save.mutate({ host: s("host"), port: Number(s("port")), tls: s("tls") as "none" | "starttls" | "tls", username: s("username") || undefined, password: s("password") || undefined, from: s("from") });
+    save.mutate({
+      host: s("host"),
+      port: Number(s("port")),
+      tls: s("tls") as "none" | "starttls" | "tls",
+      username: s("username") || undefined,
+      password: s("password") || undefined,
+      from: s("from"),
+    });
   }
   const cur = smtp.data;
   if (!isAdmin)
-    return <p className="text-sm text-muted">E-mail server: {cur ? `${cur.host}:${cur.port} (${cur.tls}), from ${cur.from}` : "not set"}</p>;
+    return (
+      <p className="text-sm text-muted">
+        E-mail server: {cur ? `${cur.host}:${cur.port} (${cur.tls}), from ${cur.from}` : "not set"}
+      </p>
+    );
   return (
-    <form onSubmit={onSubmit} className="card flex flex-wrap items-end gap-3" aria-label="E-mail server" key={cur?.updatedAt ? String(cur.updatedAt) : "new"}>
+    <form
+      onSubmit={onSubmit}
+      className="card flex flex-wrap items-end gap-3"
+      aria-label="E-mail server"
+      key={cur?.updatedAt ? String(cur.updatedAt) : "new"}
+    >
       <h3 className="w-full font-medium">E-mail server (SMTP)</h3>
       {[
         ["host", "Host", cur?.host, "smtp.example.com", "min-w-48 flex-1"],
@@ -39,14 +58,28 @@ export function SmtpForm({ isAdmin }: { isAdmin: boolean }) {
           <label htmlFor={`smtp-${k}`} className="label">
             {label}
           </label>
-          <input id={`smtp-${k}`} name={k} defaultValue={v ?? ""} placeholder={ph} required={k !== "username"} className="input" />
+          <input
+            id={`smtp-${k}`}
+            name={k}
+            defaultValue={v ?? ""}
+            placeholder={ph}
+            required={k !== "username"}
+            className="input"
+          />
         </div>
       ))}
       <div className="w-40">
         <label htmlFor="smtp-password" className="label">
           Password
         </label>
-        <input id="smtp-password" name="password" type="password" autoComplete="new-password" placeholder={cur?.hasPassword ? "(set; retype to keep)" : "optional"} className="input" />
+        <input
+          id="smtp-password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          placeholder={cur?.hasPassword ? "(set; retype to keep)" : "optional"}
+          className="input"
+        />
       </div>
       <div className="w-32">
         <label htmlFor="smtp-tls" className="label">

@@ -9,7 +9,13 @@ export const dynamic = "force-dynamic";
 
 let handler: ((req: Request) => Promise<Response>) | undefined;
 function handle(req: Request): Promise<Response> {
-  handler ??= createAuthHandler({ db, auth: getAuth(), trustedOrigins: trustedOrigins(), trustProxy: getEnv().KEEL_TRUST_PROXY, oidc: oidcRoutesFromEnv(db, getAuth()) });
+  handler ??= createAuthHandler({
+    db,
+    auth: getAuth(),
+    trustedOrigins: trustedOrigins(),
+    trustProxy: getEnv().KEEL_TRUST_PROXY,
+    oidc: oidcRoutesFromEnv(db, getAuth()),
+  });
   return handler(req);
 }
 

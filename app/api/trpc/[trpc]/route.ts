@@ -9,7 +9,12 @@ export const dynamic = "force-dynamic";
 
 let handler: ((req: Request) => Promise<Response>) | undefined;
 function handle(req: Request): Promise<Response> {
-  handler ??= createTRPCHandler({ db, auth: getAuth(), trustedOrigins: trustedOrigins(), trustProxy: getEnv().KEEL_TRUST_PROXY });
+  handler ??= createTRPCHandler({
+    db,
+    auth: getAuth(),
+    trustedOrigins: trustedOrigins(),
+    trustProxy: getEnv().KEEL_TRUST_PROXY,
+  });
   return handler(req);
 }
 

@@ -81,13 +81,23 @@ export async function setUpLabFleet(o: {
     await createSigningKey(deps, { name: "console" });
     const ssh = createInventorySsh({ privateKey, pool, timeoutMs: 300_000 });
     const entries = parseLabInventory(readFileSync(inventoryPath(o.lab), "utf8")).entries;
-    await importHosts({ db }, { actorId: null, entries, source: "lab", environment: o.environment, labels: o.labels });
+    await importHosts(
+      { db },
+      { actorId: null, entries, source: "lab", environment: o.environment, labels: o.labels },
+    );
     // What enrollment does for hosts added one by one: trust the console's release signing key.
     const keys = await listTrustedPublicKeys({ db });
-    const hosts = await db.host.findMany({ select: { name: true, address: true, port: true, user: true, hostKeyFingerprint: true, sudoMode: true } });
-    await Promise.all(hosts.map((h) => ssh.installTrustedKeys!({ ...h, fingerprint: h.hostKeyFingerprint }, keys)));
+    const hosts = await db.host.findMany({
+      select: { name: true, address: true, port: true, user: true, hostKeyFingerprint: true, sudoMode: true },
+    });
+    await Promise.all(
+      hosts.map((h) => ssh.installTrustedKeys!({ ...h, fingerprint: h.hostKeyFingerprint }, keys)),
+    );
     const refreshed = await refreshHosts({ db, ssh }, { all: true });
-    if (refreshed.ok !== o.count) throw new Error(`only ${refreshed.ok} of ${o.count} lab hosts answered: ${JSON.stringify(refreshed.results.filter((r) => r.status !== "ok"))}`);
+    if (refreshed.ok !== o.count)
+      throw new Error(
+        `only ${refreshed.ok} of ${o.count} lab hosts answered: ${JSON.stringify(refreshed.results.filter((r) => r.status !== "ok"))}`,
+      );
 
     const bundle = await loadAgentBundle();
     const executor = sshExecutor({
@@ -97,9 +107,14 @@ export async function setUpLabFleet(o: {
       artifacts: deps.store,
       bundle,
       residentSeconds: o.residentSeconds ?? 600,
-      recordFacts: async (tx, hostId, facts) => void (await recordFacts({ db: tx }, hostId, factsFromAgent(facts))),
+      recordFacts: async (tx, hostId, facts) =>
+        void (await recordFacts({ db: tx }, hostId, factsFromAgent(facts))),
     });
-    worker = await startRolloutWorker({ db, databaseUrl: o.databaseUrl, executor, concurrency: o.concurrency ?? 20,
+    worker = await startRolloutWorker({
+      db,
+      databaseUrl: o.databaseUrl,
+      executor,
+      concurrency: o.concurrency ?? 20,
       sweepMs: o.sweepMs ?? 500,
       heartbeatMs: o.heartbeatMs ?? 1000,
     });

@@ -12,13 +12,16 @@ export const LEDGER_DDL = [
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function ledgerExecutor(db: PrismaClient, worker: string, ms = 1500): HostExecutor {
-  const log = (host: string, phase: string) => db.$executeRaw`INSERT INTO test_exec_log (host, worker, phase) VALUES (${host}, ${worker}, ${phase})`;
+  const log = (host: string, phase: string) =>
+    db.$executeRaw`INSERT INTO test_exec_log (host, worker, phase) VALUES (${host}, ${worker}, ${phase})`;
   return {
     async run(input, progress) {
       const host = input.host.name;
       const to = input.plan.to!;
       if (input.reconcile) {
-        const [row] = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM test_host_state WHERE host = ${host} AND version = ${to}`;
+        const [row] = await db.$queryRaw<
+          { n: number }[]
+        >`SELECT count(*)::int AS n FROM test_host_state WHERE host = ${host} AND version = ${to}`;
         if (row!.n > 0) {
           await log(host, "reconciled");
           return { outcome: "succeeded", detail: "found done" };

@@ -18,7 +18,14 @@ import { op, type Approved, type GovernActor } from "./types";
 import { AppError } from "@/server/errors";
 
 const provenance = (a: GovernActor, approved: Approved): GrantProvenance | undefined =>
-  approved ? { via: "change", grantedById: a.id, approvedByIds: approved.approvedBy, changeRequestId: approved.changeRequestId } : undefined;
+  approved
+    ? {
+        via: "change",
+        grantedById: a.id,
+        approvedByIds: approved.approvedBy,
+        changeRequestId: approved.changeRequestId,
+      }
+    : undefined;
 
 async function userOf(db: Parameters<typeof setUserRoles>[0]["db"], userId: string) {
   const u = await db.user.findUnique({ where: { id: userId }, select: { email: true, roles: true } });
@@ -30,7 +37,11 @@ export const adminOps = {
   "users.create": op({
     action: "manage_users",
     async describe(_db, i: CreateUserInput) {
-      return { hosts: [], grantRoles: i.roles, summary: `create user ${i.email.trim().toLowerCase()} with roles ${i.roles.join(", ") || "(none)"}` };
+      return {
+        hosts: [],
+        grantRoles: i.roles,
+        summary: `create user ${i.email.trim().toLowerCase()} with roles ${i.roles.join(", ") || "(none)"}`,
+      };
     },
     // The password is hashed when the request is made; a generated one is shown to the requester then, once.
     async prepare(i) {
@@ -38,17 +49,26 @@ export const adminOps = {
       if (i.password !== undefined) assertStrongPassword(i.password, [i.email.trim().toLowerCase(), i.name]);
       const password = i.password ?? generatePassword();
       const { password: _p, ...rest } = i;
-      return { stored: { ...rest, passwordHash: await hashPassword(password) }, once: i.password ? undefined : { password } };
+      return {
+        stored: { ...rest, passwordHash: await hashPassword(password) },
+        once: i.password ? undefined : { password },
+      };
     },
-    apply: (d, a, i, approved) => createUser({ db: d.db, actorId: a.id, input: i, provenance: provenance(a, approved) }),
+    apply: (d, a, i, approved) =>
+      createUser({ db: d.db, actorId: a.id, input: i, provenance: provenance(a, approved) }),
   }),
   "users.setRoles": op({
     action: "manage_users",
     async describe(db, i: { userId: string; roles: Role[] }) {
       const u = await userOf(db, i.userId);
-      return { hosts: [], grantRoles: i.roles.filter((r) => !u.roles.includes(r)), summary: `roles of ${u.email}: ${u.roles.join(", ") || "(none)"} → ${i.roles.join(", ") || "(none)"}` };
+      return {
+        hosts: [],
+        grantRoles: i.roles.filter((r) => !u.roles.includes(r)),
+        summary: `roles of ${u.email}: ${u.roles.join(", ") || "(none)"} → ${i.roles.join(", ") || "(none)"}`,
+      };
     },
-    apply: (d, a, i, approved) => setUserRoles({ db: d.db, actorId: a.id, ...i, provenance: provenance(a, approved) }),
+    apply: (d, a, i, approved) =>
+      setUserRoles({ db: d.db, actorId: a.id, ...i, provenance: provenance(a, approved) }),
   }),
   "users.disable": op({
     action: "manage_users",
@@ -62,7 +82,11 @@ export const adminOps = {
     // Enabling an account gives its roles back: the policy sees them as granted.
     async describe(db, i: { userId: string }) {
       const u = await userOf(db, i.userId);
-      return { hosts: [], grantRoles: u.roles, summary: `enable ${u.email} (${u.roles.join(", ") || "no roles"})` };
+      return {
+        hosts: [],
+        grantRoles: u.roles,
+        summary: `enable ${u.email} (${u.roles.join(", ") || "no roles"})`,
+      };
     },
     apply: (d, a, i) => setUserDisabled({ db: d.db, actorId: a.id, userId: i.userId, disabled: false }),
   }),
@@ -82,7 +106,10 @@ export const adminOps = {
   }),
   "keys.create": op({
     action: "manage_keys",
-    describe: async (_db, i: { name: string }) => ({ hosts: [], summary: `create the console signing key ${i.name}` }),
+    describe: async (_db, i: { name: string }) => ({
+      hosts: [],
+      summary: `create the console signing key ${i.name}`,
+    }),
     apply: async (d, a, i) => {
       if (!d.box) throw new AppError("INTERNAL", { message: "keys.create needs the console's secret box" });
       const k = await createSigningKey({ db: d.db, box: d.box(), actorId: a.id }, i);
@@ -91,12 +118,18 @@ export const adminOps = {
   }),
   "keys.import": op({
     action: "manage_keys",
-    describe: async (_db, i: { name: string; publicKey: string }) => ({ hosts: [], summary: `trust the outside signer ${i.name} (${i.publicKey.slice(0, 60)})` }),
+    describe: async (_db, i: { name: string; publicKey: string }) => ({
+      hosts: [],
+      summary: `trust the outside signer ${i.name} (${i.publicKey.slice(0, 60)})`,
+    }),
     apply: (d, a, i) => importPublicKey({ db: d.db, actorId: a.id }, i),
   }),
   "keys.retire": op({
     action: "manage_keys",
-    describe: async (_db, i: { keyId: string; remove?: boolean }) => ({ hosts: [], summary: `${i.remove ? "remove" : "retire"} signing key ${i.keyId}` }),
+    describe: async (_db, i: { keyId: string; remove?: boolean }) => ({
+      hosts: [],
+      summary: `${i.remove ? "remove" : "retire"} signing key ${i.keyId}`,
+    }),
     apply: (d, a, i) => retireSigningKey({ db: d.db, actorId: a.id }, i),
   }),
 };

@@ -23,7 +23,8 @@ export type GovernedKind = keyof typeof OPS;
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type InputOf<K extends GovernedKind> = (typeof OPS)[K] extends GovernedOp<infer I, any> ? I : never;
 type OutputOf<K extends GovernedKind> = (typeof OPS)[K] extends GovernedOp<any, infer O> ? O : never;
-export const opOf = (kind: string): GovernedOp<any, any> | undefined => (OPS as Record<string, GovernedOp<any, any>>)[kind];
+export const opOf = (kind: string): GovernedOp<any, any> | undefined =>
+  (OPS as Record<string, GovernedOp<any, any>>)[kind];
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 export function changeDigest(kind: string, input: unknown): string {
@@ -31,7 +32,12 @@ export function changeDigest(kind: string, input: unknown): string {
 }
 
 /** Asks the policy in force about an action by `actor`, as described now. */
-export async function decide(deps: GovernDeps, actor: GovernActor, action: PolicyAction, d: Described): Promise<PolicyDecision> {
+export async function decide(
+  deps: GovernDeps,
+  actor: GovernActor,
+  action: PolicyAction,
+  d: Described,
+): Promise<PolicyDecision> {
   const active = await getActivePolicy({ db: deps.db });
   const asked = effectiveAction(active.document, action);
   const decision = evaluatePolicy(active.document, {
@@ -44,21 +50,48 @@ export async function decide(deps: GovernDeps, actor: GovernActor, action: Polic
   return asked === action ? decision : withLegacyNote(decision, action, asked);
 }
 
-async function refuse(deps: GovernDeps, actor: GovernActor, kind: string, d: Described, reasons: string[]): Promise<never> {
-  await appendAudit(deps.db, { actorId: actor.id, action: "change.denied", target: kind, detail: { summary: d.summary, reasons } });
-  throw new AppError("POLICY_DENIED", { message: `The policy refuses to ${d.summary}: ${reasons.join("; ")}.`, details: { reasons } });
+async function refuse(
+  deps: GovernDeps,
+  actor: GovernActor,
+  kind: string,
+  d: Described,
+  reasons: string[],
+): Promise<never> {
+  await appendAudit(deps.db, {
+    actorId: actor.id,
+    action: "change.denied",
+    target: kind,
+    detail: { summary: d.summary, reasons },
+  });
+  throw new AppError("POLICY_DENIED", {
+    message: `The policy refuses to ${d.summary}: ${reasons.join("; ")}.`,
+    details: { reasons },
+  });
 }
 
 /** For actions that cannot wait for approvers (API tokens): allowed now, or refused and audited. */
-export async function enforcePolicy(deps: GovernDeps, actor: GovernActor, action: PolicyAction, d: Described): Promise<void> {
+export async function enforcePolicy(
+  deps: GovernDeps,
+  actor: GovernActor,
+  action: PolicyAction,
+  d: Described,
+): Promise<void> {
   const decision = await decide(deps, actor, action, d);
   if (decision.effect === "deny") return refuse(deps, actor, action, d, decision.reasons);
   if (decision.effect === "needs_approval")
-    return refuse(deps, actor, action, d, [...decision.reasons, `this cannot wait for approval: its result is shown once, to whoever makes it`]);
+    return refuse(deps, actor, action, d, [
+      ...decision.reasons,
+      `this cannot wait for approval: its result is shown once, to whoever makes it`,
+    ]);
 }
 
 /** Runs a governed action for `actor`: applied, refused, or turned into a change request. */
-export async function governed<K extends GovernedKind>(deps: GovernDeps, actor: GovernActor, kind: K, input: InputOf<K>): Promise<OutputOf<K>> {
+export async function governed<K extends GovernedKind>(
+  deps: GovernDeps,
+  actor: GovernActor,
+  kind: K,
+  input: InputOf<K>,
+): Promise<OutputOf<K>> {
   const o = opOf(kind)!;
   const d = await o.describe(deps.db, input);
   const decision = await decide(deps, actor, o.action, d);
@@ -83,11 +116,20 @@ export async function governed<K extends GovernedKind>(deps: GovernDeps, actor: 
       },
       select: { id: true, number: true },
     });
-    await appendAudit(tx, { actorId: actor.id, action: "change.request", target: `change:${row.number}`, detail: { kind, summary: d.summary, digest, reasons: decision.reasons } });
+    await appendAudit(tx, {
+      actorId: actor.id,
+      action: "change.request",
+      target: `change:${row.number}`,
+      detail: { kind, summary: d.summary, digest, reasons: decision.reasons },
+    });
     return row;
   });
   throw new AppError("APPROVAL_REQUIRED", {
     message: `To ${d.summary} needs ${decision.approvals} approval(s) from ${decision.approverRole} (${decision.reasons.join("; ")}). Change request ${cr.number} waits for them; it is applied when approved.`,
-    details: { changeRequest: { id: cr.id, number: cr.number, digest }, reasons: decision.reasons, ...(once ? { once } : {}) },
+    details: {
+      changeRequest: { id: cr.id, number: cr.number, digest },
+      reasons: decision.reasons,
+      ...(once ? { once } : {}),
+    },
   });
 }

@@ -16,14 +16,21 @@ import { filterHostIds, groupHostIds, policyHosts } from "./policy-hosts";
 import { op, type GovernDeps } from "./types";
 
 const inv = (d: GovernDeps) => d.inventory ?? { db: d.db };
-const names = (hs: { name: string }[]) => (hs.length <= 5 ? hs.map((h) => h.name).join(", ") : `${hs.length} hosts`);
+const names = (hs: { name: string }[]) =>
+  hs.length <= 5 ? hs.map((h) => h.name).join(", ") : `${hs.length} hosts`;
 
 export const hostOps = {
   "hosts.setEnvironment": op({
     action: "set_environment",
     async describe(db, i: { hostIds: string[]; environment: string | null }) {
-      const rows = await db.host.findMany({ where: { id: { in: i.hostIds } }, select: { id: true, environment: true } });
-      const hosts = await policyHosts(db, rows.filter((r) => r.environment !== i.environment).map((r) => r.id));
+      const rows = await db.host.findMany({
+        where: { id: { in: i.hostIds } },
+        select: { id: true, environment: true },
+      });
+      const hosts = await policyHosts(
+        db,
+        rows.filter((r) => r.environment !== i.environment).map((r) => r.id),
+      );
       return { hosts, summary: `move ${names(hosts) || "no host"} to ${i.environment ?? "no environment"}` };
     },
     apply: (d, a, i) => setHostEnvironment(inv(d), { ...i, actorId: a.id }),
@@ -32,7 +39,10 @@ export const hostOps = {
     action: "set_labels",
     async describe(db, i: { hostIds: string[]; set?: Record<string, string>; unset?: string[] }) {
       const hosts = await policyHosts(db, i.hostIds);
-      const text = [...Object.entries(i.set ?? {}).map(([k, v]) => `${k}=${v}`), ...(i.unset ?? []).map((k) => `-${k}`)].join(" ");
+      const text = [
+        ...Object.entries(i.set ?? {}).map(([k, v]) => `${k}=${v}`),
+        ...(i.unset ?? []).map((k) => `-${k}`),
+      ].join(" ");
       return { hosts, summary: `labels ${text} on ${names(hosts)}` };
     },
     apply: (d, a, i) => setHostLabels(inv(d), { ...i, actorId: a.id }),
@@ -42,24 +52,41 @@ export const hostOps = {
     async describe(db, i: { groupId: string; add?: string[]; remove?: string[] }) {
       const g = await db.hostGroup.findUnique({ where: { id: i.groupId }, select: { name: true } });
       const hosts = await policyHosts(db, [...(i.add ?? []), ...(i.remove ?? [])]);
-      return { hosts, summary: `group ${g?.name ?? i.groupId}: +${i.add?.length ?? 0} −${i.remove?.length ?? 0} hosts` };
+      return {
+        hosts,
+        summary: `group ${g?.name ?? i.groupId}: +${i.add?.length ?? 0} −${i.remove?.length ?? 0} hosts`,
+      };
     },
     apply: (d, a, i) => setGroupMembers(inv(d), { ...i, actorId: a.id }),
   }),
   "groups.save": op({
     action: "edit_groups",
     async describe(db, i: z.input<typeof ZSaveGroupRequest>) {
-      const old = i.id ? await db.hostGroup.findUnique({ where: { id: i.id }, select: { id: true, kind: true, filter: true } }) : null;
-      const ids = [...(old ? await groupHostIds(db, old) : []), ...(i.kind === "filter" ? await filterHostIds(db, i.filter ?? {}) : [])];
+      const old = i.id
+        ? await db.hostGroup.findUnique({
+            where: { id: i.id },
+            select: { id: true, kind: true, filter: true },
+          })
+        : null;
+      const ids = [
+        ...(old ? await groupHostIds(db, old) : []),
+        ...(i.kind === "filter" ? await filterHostIds(db, i.filter ?? {}) : []),
+      ];
       const hosts = await policyHosts(db, [...new Set(ids)]);
-      return { hosts, summary: `${i.id ? "change" : "create"} ${i.kind} group ${i.name} (${hosts.length} hosts touched)` };
+      return {
+        hosts,
+        summary: `${i.id ? "change" : "create"} ${i.kind} group ${i.name} (${hosts.length} hosts touched)`,
+      };
     },
     apply: (d, a, i) => saveGroup(inv(d), { ...i, actorId: a.id }),
   }),
   "groups.delete": op({
     action: "edit_groups",
     async describe(db, i: { id: string }) {
-      const g = await db.hostGroup.findUnique({ where: { id: i.id }, select: { id: true, name: true, kind: true, filter: true } });
+      const g = await db.hostGroup.findUnique({
+        where: { id: i.id },
+        select: { id: true, name: true, kind: true, filter: true },
+      });
       const hosts = g ? await policyHosts(db, await groupHostIds(db, g)) : [];
       return { hosts, summary: `delete group ${g?.name ?? i.id} (${hosts.length} hosts)` };
     },
@@ -73,11 +100,21 @@ export const hostOps = {
         summary: `enroll ${i.name} (${i.address}) with host key ${i.acceptedFingerprint}`,
       };
     },
-    apply: (d, a, i, approved) => enrollHost(inv(d), { ...i, actorId: a.id, via: approved ? "change request" : "console" }),
+    apply: (d, a, i, approved) =>
+      enrollHost(inv(d), { ...i, actorId: a.id, via: approved ? "change request" : "console" }),
   }),
   "hosts.import": op({
     action: "enroll_host",
-    async describe(_db, i: { entries: TImportEntry[]; acceptPresentedKeys?: boolean; environment?: string | null; labels?: Record<string, string>; source: string }) {
+    async describe(
+      _db,
+      i: {
+        entries: TImportEntry[];
+        acceptPresentedKeys?: boolean;
+        environment?: string | null;
+        labels?: Record<string, string>;
+        source: string;
+      },
+    ) {
       const hosts = i.entries.map((e) => ({
         name: String(e.name),
         environment: e.environment ?? i.environment ?? null,
@@ -87,7 +124,10 @@ export const hostOps = {
       return { hosts, summary: `import ${hosts.length} host(s) from ${i.source}` };
     },
     // Approvers approve the fingerprints they see; keys fetched when the change is applied were seen by no one.
-    notApprovable: (i) => (i.acceptPresentedKeys ? "accepting the keys hosts present now cannot wait for approval; import with fingerprints" : null),
+    notApprovable: (i) =>
+      i.acceptPresentedKeys
+        ? "accepting the keys hosts present now cannot wait for approval; import with fingerprints"
+        : null,
     apply: (d, a, i) => importHosts(inv(d), { ...i, actorId: a.id }),
   }),
   "hosts.remove": op({

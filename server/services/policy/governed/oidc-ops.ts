@@ -17,7 +17,8 @@ export const oidcOps = {
         summary: `sign in with ${i.issuer} (client ${i.clientId}), groups granting ${roles.join(", ") || "(none)"}, local sign-in ${i.localSignIn ? "on" : `off except ${i.breakGlassEmail ?? "the first admin"}`}`,
       };
     },
-    apply: (d, a, i, approved) => configureOidc({ db: d.db, actorId: a.id, approvedBy: approved?.approvedBy ?? [] }, i),
+    apply: (d, a, i, approved) =>
+      configureOidc({ db: d.db, actorId: a.id, approvedBy: approved?.approvedBy ?? [] }, i),
   }),
   "oidc.remove": op({
     action: "manage_users",

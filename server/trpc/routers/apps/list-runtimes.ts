@@ -9,7 +9,15 @@ const ZRuntimeSummary = z.object({
   versions: z.array(z.object({ version: z.string(), hosts: z.number() })),
   newestRelease: z.string().nullable(),
   drift: z.boolean(),
-  usedBy: z.array(z.object({ app: z.string(), version: z.string(), versions: z.string(), hosts: z.number(), unmet: z.number() })),
+  usedBy: z.array(
+    z.object({
+      app: z.string(),
+      version: z.string(),
+      versions: z.string(),
+      hosts: z.number(),
+      unmet: z.number(),
+    }),
+  ),
 });
 
 /** Runtimes in the fleet: current versions, drift, and the installed apps that use each. */

@@ -6,7 +6,11 @@ import { ZAppName, ZHostFilter } from "@/server/services/inventory/types";
 export const READERS = ["admin", "operator", "approver", "auditor"] as const;
 
 export const ZAppSummary = z.object({ app: z.string(), hosts: z.number(), versions: z.number() });
-export const ZDistributionRequest = z.strictObject({ app: ZAppName, at: z.date().optional(), filter: ZHostFilter.optional() });
+export const ZDistributionRequest = z.strictObject({
+  app: ZAppName,
+  at: z.date().optional(),
+  filter: ZHostFilter.optional(),
+});
 export const ZDistribution = z.object({
   app: z.string(),
   at: z.date().nullable(),
@@ -39,4 +43,9 @@ export const ZTarget = z.object({
   group: z.object({ name: z.string() }).nullable(),
 });
 export { ZSetAppTargetRequest };
-export const ZSetTargetResponse = z.object({ app: z.string(), version: z.string().nullable(), scopeKind: z.string(), scopeKey: z.string() });
+export const ZSetTargetResponse = z.object({
+  app: z.string(),
+  version: z.string().nullable(),
+  scopeKind: z.string(),
+  scopeKey: z.string(),
+});

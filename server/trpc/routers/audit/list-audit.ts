@@ -5,4 +5,6 @@ import { ZListAuditRequest, ZListAuditResponse } from "./schemas";
 export const listAuditRoute = procedureFor(["auditor", "admin"])
   .input(ZListAuditRequest)
   .output(ZListAuditResponse)
-  .query(({ ctx, input: { cursor, limit, ...filter } }) => listAuditEvents({ db: ctx.db, filter, cursor, limit }));
+  .query(({ ctx, input: { cursor, limit, ...filter } }) =>
+    listAuditEvents({ db: ctx.db, filter, cursor, limit }),
+  );

@@ -9,7 +9,10 @@ export const ZListAuditRequest = z.strictObject({
   target: z.string().trim().max(300).optional(),
   from: z.date().optional(),
   to: z.date().optional(),
-  cursor: z.string().regex(/^\d{1,19}$/).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .optional(),
   limit: z.number().int().min(1).max(200).default(50),
 });
 
@@ -23,7 +26,10 @@ export const ZAuditEvent = z.object({
   detail: z.record(z.string(), z.unknown()),
 });
 
-export const ZListAuditResponse = z.object({ items: z.array(ZAuditEvent), nextCursor: z.string().nullable() });
+export const ZListAuditResponse = z.object({
+  items: z.array(ZAuditEvent),
+  nextCursor: z.string().nullable(),
+});
 
 const ZCheckpointSummary = z.object({
   count: z.number().int(),
@@ -31,7 +37,12 @@ const ZCheckpointSummary = z.object({
 });
 
 export const ZVerifyAuditResponse = z.discriminatedUnion("ok", [
-  z.object({ ok: z.literal(true), rows: z.number().int(), headHash: z.string(), checkpoints: ZCheckpointSummary }),
+  z.object({
+    ok: z.literal(true),
+    rows: z.number().int(),
+    headHash: z.string(),
+    checkpoints: ZCheckpointSummary,
+  }),
   z.object({
     ok: z.literal(false),
     rows: z.number().int(),

@@ -6,4 +6,6 @@ import { governed } from "@/server/services/policy/governed/govern";
 export const deleteGroupRoute = procedureFor(["admin"])
   .input(z.strictObject({ id: z.uuid() }))
   .output(z.object({ name: z.string() }))
-  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "groups.delete", { id: input.id }));
+  .mutation(({ ctx, input }) =>
+    governed(ctx.services.govern(ctx.db), ctx.user, "groups.delete", { id: input.id }),
+  );

@@ -16,4 +16,6 @@ const ZCredential = z.union([
 export const bootstrapKeyRoute = procedureFor(["admin"])
   .input(ZEnrollHostRequest.extend({ credential: ZCredential }).strict())
   .output(z.object({ name: z.string(), added: z.boolean(), method: z.enum(["password", "private key"]) }))
-  .mutation(({ ctx, input }) => bootstrapConsoleKey({ db: ctx.db, consolePublicKey: () => readConsolePublicKey() }, ctx.user, input));
+  .mutation(({ ctx, input }) =>
+    bootstrapConsoleKey({ db: ctx.db, consolePublicKey: () => readConsolePublicKey() }, ctx.user, input),
+  );

@@ -14,13 +14,20 @@ describe("hosts API roles (PostgreSQL)", () => {
   let t: TestDatabase;
   let db: PrismaClient;
   const as = (role: Role) =>
-    createCaller(createContextInner({ db, user: { id: `u-${role}`, email: `${role}@keel.local`, name: role, roles: [role] } }));
+    createCaller(
+      createContextInner({
+        db,
+        user: { id: `u-${role}`, email: `${role}@keel.local`, name: role, roles: [role] },
+      }),
+    );
 
   beforeAll(async () => {
     t = await createTestDatabase();
     db = createDb(t.url);
     for (const role of ["admin", "auditor", "operator"] as const)
-      await db.user.create({ data: { id: `u-${role}`, email: `${role}@keel.local`, name: role, roles: [role] } });
+      await db.user.create({
+        data: { id: `u-${role}`, email: `${role}@keel.local`, name: role, roles: [role] },
+      });
   });
   afterAll(async () => {
     await db?.$disconnect();
@@ -43,7 +50,10 @@ describe("hosts API roles (PostgreSQL)", () => {
     await expect(auditor.apps.list()).resolves.toEqual([]);
 
     const refused = async (p: Promise<unknown>) => {
-      const e = await p.then(() => null, (x: unknown) => x);
+      const e = await p.then(
+        () => null,
+        (x: unknown) => x,
+      );
       expect(e).toBeInstanceOf(TRPCError);
       expect((e as TRPCError).code).toBe("FORBIDDEN");
     };
@@ -65,13 +75,23 @@ describe("hosts API roles (PostgreSQL)", () => {
   it("rejects bad input at the API: names, fingerprints, extra fields", async () => {
     const admin = as("admin");
     const bad = async (p: Promise<unknown>) => {
-      const e = await p.then(() => null, (x: unknown) => x);
+      const e = await p.then(
+        () => null,
+        (x: unknown) => x,
+      );
       expect((e as TRPCError).code).toBe("BAD_REQUEST");
     };
     await bad(admin.hosts.enroll({ name: "-rf", address: "10.1.0.3", acceptedFingerprint: FP }));
     await bad(admin.hosts.enroll({ name: "ok", address: "10.1.0.3;reboot", acceptedFingerprint: FP }));
     await bad(admin.hosts.enroll({ name: "ok", address: "10.1.0.3", acceptedFingerprint: "MD5:aa" }));
-    await bad(admin.hosts.enroll({ name: "ok", address: "10.1.0.3", acceptedFingerprint: FP, role: "admin" } as never));
+    await bad(
+      admin.hosts.enroll({
+        name: "ok",
+        address: "10.1.0.3",
+        acceptedFingerprint: FP,
+        role: "admin",
+      } as never),
+    );
     await bad(admin.hosts.list({ filter: { app: "../etc" } }));
     expect(await db.host.count()).toBe(1);
   });

@@ -9,7 +9,11 @@ export const importHostsRoute = procedureFor(["admin"])
   .output(ZImportResponse)
   .mutation(async ({ ctx, input }) => {
     const parsed =
-      input.format === "lab" ? parseLabInventory(input.text) : input.format === "csv" ? parseHostsCsv(input.text) : parseSshConfig(input.text, input.knownHosts ?? "");
+      input.format === "lab"
+        ? parseLabInventory(input.text)
+        : input.format === "csv"
+          ? parseHostsCsv(input.text)
+          : parseSshConfig(input.text, input.knownHosts ?? "");
     const entries = parsed.entries.map((e) => ({ ...e, name: String(e.name) }));
     if (input.dryRun) return { problems: parsed.problems, entries, outcomes: [], enrolled: 0 };
     const r = await governed(ctx.services.govern(ctx.db), ctx.user, "hosts.import", {

@@ -13,8 +13,20 @@ export const refreshHostsRoute = procedureFor(["admin", "operator"])
     const deps = ctx.services.inventory(ctx.db);
     // Resolved first, so that the count the page shows is the real one, whichever way it runs.
     const hostIds = await resolveRefreshTargets(deps, input);
-    if (hostIds.length <= WAIT_LIMIT) return { background: false, ...(await refreshHosts(deps, { hostIds })) };
+    if (hostIds.length <= WAIT_LIMIT)
+      return { background: false, ...(await refreshHosts(deps, { hostIds })) };
     // Large selections: results land in the inventory (and the hosts' timelines) as they come.
-    void refreshHosts(deps, { hostIds }).catch((e: unknown) => console.error(`background refresh failed: ${(e as Error).message}`));
-    return { background: true, total: hostIds.length, ok: 0, changed: 0, unreachable: 0, keyChanged: 0, skipped: 0, results: [] };
+    void refreshHosts(deps, { hostIds }).catch((e: unknown) =>
+      console.error(`background refresh failed: ${(e as Error).message}`),
+    );
+    return {
+      background: true,
+      total: hostIds.length,
+      ok: 0,
+      changed: 0,
+      unreachable: 0,
+      keyChanged: 0,
+      skipped: 0,
+      results: [],
+    };
   });

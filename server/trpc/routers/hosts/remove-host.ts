@@ -7,4 +7,6 @@ import { ZRemoveRequest } from "./schemas";
 export const removeHostRoute = procedureFor(["admin"])
   .input(ZRemoveRequest)
   .output(z.object({ id: z.string(), name: z.string(), retiredAt: z.date() }))
-  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "hosts.remove", { id: input.id }));
+  .mutation(({ ctx, input }) =>
+    governed(ctx.services.govern(ctx.db), ctx.user, "hosts.remove", { id: input.id }),
+  );

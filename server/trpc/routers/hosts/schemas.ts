@@ -1,12 +1,21 @@
 // Inputs and outputs of the hosts router.
 import { z } from "zod";
 import { ZEnrollHostRequest, ZFingerprint, ZImportEntry } from "@/server/services/hosts/host-input";
-import { HOST_SORT_KEYS, ZAppName, ZEnvironment, ZHostFilter, ZLabels } from "@/server/services/inventory/types";
+import {
+  HOST_SORT_KEYS,
+  ZAppName,
+  ZEnvironment,
+  ZHostFilter,
+  ZLabels,
+} from "@/server/services/inventory/types";
 
 export const READERS = ["admin", "operator", "approver", "auditor"] as const;
 
 /** A keyset cursor (server/services/inventory/keyset.ts): opaque, base64url. */
-const ZCursor = z.string().max(2048).regex(/^[A-Za-z0-9_-]+$/);
+const ZCursor = z
+  .string()
+  .max(2048)
+  .regex(/^[A-Za-z0-9_-]+$/);
 const ZCursors = { nextCursor: z.string().nullable(), prevCursor: z.string().nullable() };
 
 export const ZListHostsRequest = z
@@ -39,9 +48,18 @@ export const ZHostRow = z.object({
   agentVersion: z.string().nullable(),
   appCount: z.number(),
 });
-export const ZHostPage = z.object({ total: z.number(), pageSize: z.number(), rows: z.array(ZHostRow), ...ZCursors });
+export const ZHostPage = z.object({
+  total: z.number(),
+  pageSize: z.number(),
+  rows: z.array(ZHostRow),
+  ...ZCursors,
+});
 
-export const ZGetHostRequest = z.strictObject({ id: z.uuid().optional(), name: z.string().max(63).optional(), at: z.date().optional() });
+export const ZGetHostRequest = z.strictObject({
+  id: z.uuid().optional(),
+  name: z.string().max(63).optional(),
+  at: z.date().optional(),
+});
 const ZVersionRow = z.object({
   app: z.string(),
   version: z.string(),
@@ -87,12 +105,37 @@ export const ZHostDetail = z.object({
   retiredBy: z.string().nullable(),
   groups: z.array(z.object({ id: z.string(), name: z.string() })),
   at: z.date().nullable(),
-  apps: z.array(z.object({ app: z.string(), kind: z.string(), current: z.string().nullable(), previous: z.string().nullable(), versions: z.array(ZVersionRow) })),
-  events: z.array(z.object({ id: z.string(), at: z.date(), kind: z.string(), message: z.string(), detail: z.unknown(), actorId: z.string().nullable() })),
+  apps: z.array(
+    z.object({
+      app: z.string(),
+      kind: z.string(),
+      current: z.string().nullable(),
+      previous: z.string().nullable(),
+      versions: z.array(ZVersionRow),
+    }),
+  ),
+  events: z.array(
+    z.object({
+      id: z.string(),
+      at: z.date(),
+      kind: z.string(),
+      message: z.string(),
+      detail: z.unknown(),
+      actorId: z.string().nullable(),
+    }),
+  ),
 });
 
-export const ZFetchHostKeyRequest = z.strictObject({ address: z.string().max(253), port: z.number().int().min(1).max(65535).default(22) });
-export const ZFetchHostKeyResponse = z.object({ address: z.string(), port: z.number(), fingerprint: z.string(), algorithm: z.string().nullable() });
+export const ZFetchHostKeyRequest = z.strictObject({
+  address: z.string().max(253),
+  port: z.number().int().min(1).max(65535).default(22),
+});
+export const ZFetchHostKeyResponse = z.object({
+  address: z.string(),
+  port: z.number(),
+  fingerprint: z.string(),
+  algorithm: z.string().nullable(),
+});
 
 export const ZEnrollRequest = ZEnrollHostRequest.extend({ refresh: z.boolean().default(true) }).strict();
 const ZRefreshResult = z.object({
@@ -103,7 +146,13 @@ const ZRefreshResult = z.object({
   message: z.string().optional(),
   ms: z.number(),
 });
-export const ZEnrollResponse = z.object({ id: z.string(), name: z.string(), keysInstalled: z.number().nullable(), warning: z.string().nullable(), refresh: ZRefreshResult.nullable() });
+export const ZEnrollResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  keysInstalled: z.number().nullable(),
+  warning: z.string().nullable(),
+  refresh: ZRefreshResult.nullable(),
+});
 
 export const ZImportRequest = z.strictObject({
   format: z.enum(["lab", "csv", "ssh-config"]),
@@ -131,8 +180,15 @@ export const ZImportResponse = z.object({
 });
 
 export const ZRemoveRequest = z.strictObject({ id: z.uuid() });
-export const ZSetLabelsRequest = z.strictObject({ hostIds: z.array(z.uuid()).min(1).max(10_000), set: ZLabels.optional(), unset: z.array(z.string().max(63)).max(100).optional() });
-export const ZSetEnvironmentRequest = z.strictObject({ hostIds: z.array(z.uuid()).min(1).max(10_000), environment: ZEnvironment.nullable() });
+export const ZSetLabelsRequest = z.strictObject({
+  hostIds: z.array(z.uuid()).min(1).max(10_000),
+  set: ZLabels.optional(),
+  unset: z.array(z.string().max(63)).max(100).optional(),
+});
+export const ZSetEnvironmentRequest = z.strictObject({
+  hostIds: z.array(z.uuid()).min(1).max(10_000),
+  environment: ZEnvironment.nullable(),
+});
 export const ZUpdated = z.object({ updated: z.number() });
 
 export const ZRefreshRequest = z.union([
@@ -154,7 +210,11 @@ export const ZRefreshResponse = z.object({
 export const ZRepinRequest = z.strictObject({ id: z.uuid(), acceptedFingerprint: ZFingerprint });
 
 export const ZStaleRequest = z.strictObject({
-  olderThanHours: z.number().min(0).max(24 * 365).default(24),
+  olderThanHours: z
+    .number()
+    .min(0)
+    .max(24 * 365)
+    .default(24),
   filter: ZHostFilter.optional(),
   after: ZCursor.optional(),
   before: ZCursor.optional(),
@@ -175,16 +235,43 @@ export const ZAsOfResponse = z.object({
   total: z.number(),
   pageSize: z.number(),
   ...ZCursors,
-  rows: z.array(z.object({ id: z.string(), name: z.string(), environment: z.string().nullable(), retiredAt: z.date().nullable(), versions: z.array(z.object({ app: z.string(), version: z.string() })) })),
+  rows: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      environment: z.string().nullable(),
+      retiredAt: z.date().nullable(),
+      versions: z.array(z.object({ app: z.string(), version: z.string() })),
+    }),
+  ),
 });
 
 export const ZExportRequest = z.discriminatedUnion("table", [
-  z.strictObject({ table: z.literal("hosts"), filter: ZHostFilter.optional(), sort: z.enum(HOST_SORT_KEYS).optional(), direction: z.enum(["asc", "desc"]).optional() }),
-  z.strictObject({ table: z.literal("stale"), olderThanMs: z.number().min(0).optional(), filter: ZHostFilter.optional() }),
+  z.strictObject({
+    table: z.literal("hosts"),
+    filter: ZHostFilter.optional(),
+    sort: z.enum(HOST_SORT_KEYS).optional(),
+    direction: z.enum(["asc", "desc"]).optional(),
+  }),
+  z.strictObject({
+    table: z.literal("stale"),
+    olderThanMs: z.number().min(0).optional(),
+    filter: ZHostFilter.optional(),
+  }),
   z.strictObject({ table: z.literal("apps") }),
-  z.strictObject({ table: z.literal("distribution"), app: ZAppName, at: z.date().optional(), filter: ZHostFilter.optional() }),
+  z.strictObject({
+    table: z.literal("distribution"),
+    app: ZAppName,
+    at: z.date().optional(),
+    filter: ZHostFilter.optional(),
+  }),
   z.strictObject({ table: z.literal("drift"), app: ZAppName.optional() }),
-  z.strictObject({ table: z.literal("as-of"), at: z.date(), app: ZAppName.optional(), filter: ZHostFilter.optional() }),
+  z.strictObject({
+    table: z.literal("as-of"),
+    at: z.date(),
+    app: ZAppName.optional(),
+    filter: ZHostFilter.optional(),
+  }),
   z.strictObject({ table: z.literal("timeline"), hostId: z.uuid() }),
 ]);
 export const ZExportResponse = z.object({ filename: z.string(), csv: z.string() });

@@ -6,4 +6,6 @@ import { ZSetEnvironmentRequest, ZUpdated } from "./schemas";
 export const setEnvironmentRoute = procedureFor(["admin", "operator"])
   .input(ZSetEnvironmentRequest)
   .output(ZUpdated)
-  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "hosts.setEnvironment", input));
+  .mutation(({ ctx, input }) =>
+    governed(ctx.services.govern(ctx.db), ctx.user, "hosts.setEnvironment", input),
+  );

@@ -6,4 +6,6 @@ import { READERS, ZHostPage, ZStaleRequest } from "./schemas";
 export const staleHostsRoute = procedureFor(READERS)
   .input(ZStaleRequest)
   .output(ZHostPage)
-  .query(({ ctx, input }) => listStaleHosts({ db: ctx.db }, { ...input, olderThanMs: input.olderThanHours * 3600_000 }));
+  .query(({ ctx, input }) =>
+    listStaleHosts({ db: ctx.db }, { ...input, olderThanMs: input.olderThanHours * 3600_000 }),
+  );

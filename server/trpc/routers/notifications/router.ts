@@ -17,15 +17,34 @@ export const notificationsRouter = router({
   list: readers.query(({ ctx }) => listChannels(ctx.db)),
   smtp: readers.query(({ ctx }) => getSmtp(ctx.db)),
   deliveries: readers
-    .input(z.object({ channelId: z.uuid().optional(), limit: z.number().int().min(1).max(500).optional() }).optional())
+    .input(
+      z
+        .object({ channelId: z.uuid().optional(), limit: z.number().int().min(1).max(500).optional() })
+        .optional(),
+    )
     .query(({ ctx, input }) => listDeliveries(ctx.db, input ?? {})),
   addWebhook: admins
     .input(z.object({ name: ZName, url: z.string().min(1).max(2048), events: ZEvents }))
-    .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "notifications.addWebhook", input)),
+    .mutation(({ ctx, input }) =>
+      governed(ctx.services.govern(ctx.db), ctx.user, "notifications.addWebhook", input),
+    ),
   addEmail: admins
-    .input(z.object({ name: ZName, to: z.array(z.string().max(254)).max(50), roles: z.array(z.enum(["admin", "operator", "approver", "auditor"])).max(4), events: ZEvents }))
-    .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "notifications.addEmail", input)),
-  remove: admins.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "notifications.remove", input)),
+    .input(
+      z.object({
+        name: ZName,
+        to: z.array(z.string().max(254)).max(50),
+        roles: z.array(z.enum(["admin", "operator", "approver", "auditor"])).max(4),
+        events: ZEvents,
+      }),
+    )
+    .mutation(({ ctx, input }) =>
+      governed(ctx.services.govern(ctx.db), ctx.user, "notifications.addEmail", input),
+    ),
+  remove: admins
+    .input(z.object({ id: z.uuid() }))
+    .mutation(({ ctx, input }) =>
+      governed(ctx.services.govern(ctx.db), ctx.user, "notifications.remove", input),
+    ),
   setSmtp: admins
     .input(
       z.object({
@@ -37,6 +56,10 @@ export const notificationsRouter = router({
         from: z.string().min(3).max(254),
       }),
     )
-    .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "notifications.setSmtp", input)),
-  test: admins.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) => sendTest({ db: ctx.db, actorId: ctx.user.id }, input)),
+    .mutation(({ ctx, input }) =>
+      governed(ctx.services.govern(ctx.db), ctx.user, "notifications.setSmtp", input),
+    ),
+  test: admins
+    .input(z.object({ id: z.uuid() }))
+    .mutation(({ ctx, input }) => sendTest({ db: ctx.db, actorId: ctx.user.id }, input)),
 });

@@ -35,7 +35,10 @@ const ZSet = z.strictObject({
 
 function refuseWhenEnv() {
   if (getEnv().KEEL_OIDC_ISSUER)
-    throw new AppError("PRECONDITION_FAILED", { message: "the identity provider is set by KEEL_OIDC_* environment variables on this console: change them there and restart" });
+    throw new AppError("PRECONDITION_FAILED", {
+      message:
+        "the identity provider is set by KEEL_OIDC_* environment variables on this console: change them there and restart",
+    });
 }
 
 export const oidcRouter = router({
@@ -45,7 +48,16 @@ export const oidcRouter = router({
       const s = await loadOidcSettings({ db: ctx.db, env: getEnv(), box: ctx.services.govern(ctx.db).box! });
       if (!s) return null;
       const { clientSecret, roleMap, ...rest } = s;
-      return { source: rest.source, issuer: rest.issuer, clientId: rest.clientId, hasClientSecret: !!clientSecret, groupClaim: rest.groupClaim, roleMap: formatRoleMap(roleMap), localSignIn: rest.localSignIn, breakGlassEmail: rest.breakGlassEmail };
+      return {
+        source: rest.source,
+        issuer: rest.issuer,
+        clientId: rest.clientId,
+        hasClientSecret: !!clientSecret,
+        groupClaim: rest.groupClaim,
+        roleMap: formatRoleMap(roleMap),
+        localSignIn: rest.localSignIn,
+        breakGlassEmail: rest.breakGlassEmail,
+      };
     }),
   set: procedureFor(["admin"])
     .input(ZSet)
@@ -53,8 +65,17 @@ export const oidcRouter = router({
       refuseWhenEnv();
       const deps = ctx.services.govern(ctx.db);
       const { clientSecret, roleMap, ...rest } = input;
-      const sealed = clientSecret === undefined ? undefined : clientSecret === "" ? null : deps.box!().seal(Buffer.from(clientSecret, "utf8"), CLIENT_SECRET_AAD).toString("base64");
-      return governed(deps, ctx.user, "oidc.configure", { ...rest, roleMap: parseRoleMap(roleMap), clientSecretSealed: sealed });
+      const sealed =
+        clientSecret === undefined
+          ? undefined
+          : clientSecret === ""
+            ? null
+            : deps.box!().seal(Buffer.from(clientSecret, "utf8"), CLIENT_SECRET_AAD).toString("base64");
+      return governed(deps, ctx.user, "oidc.configure", {
+        ...rest,
+        roleMap: parseRoleMap(roleMap),
+        clientSecretSealed: sealed,
+      });
     }),
   remove: procedureFor(["admin"]).mutation(async ({ ctx }) => {
     refuseWhenEnv();

@@ -1,21 +1,35 @@
 // Change requests: admin actions the policy says need approvals (docs/policy.md).
 import { z } from "zod";
 import { procedureFor } from "../../init";
-import { answerChange, cancelChange, listChangeRequests } from "@/server/services/policy/governed/change-requests";
+import {
+  answerChange,
+  cancelChange,
+  listChangeRequests,
+} from "@/server/services/policy/governed/change-requests";
 
 const ZAnswerChange = z
-  .object({ id: z.uuid(), digest: z.string().regex(/^[0-9a-f]{64}$/), comment: z.string().max(2000).optional() })
+  .object({
+    id: z.uuid(),
+    digest: z.string().regex(/^[0-9a-f]{64}$/),
+    comment: z.string().max(2000).optional(),
+  })
   .strict();
 
-export const listChangesRoute = procedureFor(["admin", "operator", "approver", "auditor"]).query(({ ctx }) => listChangeRequests({ db: ctx.db }, ctx.user));
+export const listChangesRoute = procedureFor(["admin", "operator", "approver", "auditor"]).query(({ ctx }) =>
+  listChangeRequests({ db: ctx.db }, ctx.user),
+);
 
 export const approveChangeRoute = procedureFor(["approver", "admin"])
   .input(ZAnswerChange)
-  .mutation(({ ctx, input }) => answerChange(ctx.services.govern(ctx.db), ctx.user, { ...input, verdict: "approve" }));
+  .mutation(({ ctx, input }) =>
+    answerChange(ctx.services.govern(ctx.db), ctx.user, { ...input, verdict: "approve" }),
+  );
 
 export const rejectChangeRoute = procedureFor(["approver", "admin"])
   .input(ZAnswerChange)
-  .mutation(({ ctx, input }) => answerChange(ctx.services.govern(ctx.db), ctx.user, { ...input, verdict: "reject" }));
+  .mutation(({ ctx, input }) =>
+    answerChange(ctx.services.govern(ctx.db), ctx.user, { ...input, verdict: "reject" }),
+  );
 
 export const cancelChangeRoute = procedureFor(["admin", "operator"])
   .input(z.strictObject({ id: z.uuid() }))

@@ -6,7 +6,12 @@ import { ROLES } from "@/server/auth/roles";
 const common = { reasons: z.array(z.string()), policies: z.array(z.string()) };
 export const ZPolicyDecisionOut = z.discriminatedUnion("effect", [
   z.looseObject({ effect: z.literal("allow"), ...common }),
-  z.looseObject({ effect: z.literal("needs_approval"), approvals: z.number().int(), approverRole: z.enum(ROLES), ...common }),
+  z.looseObject({
+    effect: z.literal("needs_approval"),
+    approvals: z.number().int(),
+    approverRole: z.enum(ROLES),
+    ...common,
+  }),
   z.looseObject({ effect: z.literal("deny"), ...common }),
 ]);
 
@@ -24,5 +29,10 @@ export const ZAnsweredPolicyOut = z.strictObject({ state: z.string().pipe(ZVersi
 export const ZValidatedPolicyOut = z.strictObject({ ok: z.boolean(), errors: z.array(z.string()) });
 export const ZTestedPolicyOut = z.union([
   z.strictObject({ ok: z.literal(false), errors: z.array(z.string()) }),
-  z.strictObject({ ok: z.literal(true), rollout: z.number().int(), proposed: ZPolicyDecisionOut, current: ZPolicyDecisionOut }),
+  z.strictObject({
+    ok: z.literal(true),
+    rollout: z.number().int(),
+    proposed: ZPolicyDecisionOut,
+    current: ZPolicyDecisionOut,
+  }),
 ]);

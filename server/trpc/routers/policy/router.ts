@@ -1,5 +1,10 @@
 import { router } from "../../init";
-import { approveChangeRoute, cancelChangeRoute, listChangesRoute, rejectChangeRoute } from "./change-requests";
+import {
+  approveChangeRoute,
+  cancelChangeRoute,
+  listChangesRoute,
+  rejectChangeRoute,
+} from "./change-requests";
 import { getPolicyRoute, getPolicyVersionRoute } from "./get-policy";
 import { approvePolicyRoute, proposePolicyRoute, rejectPolicyRoute } from "./propose-policy";
 import { testPolicyRoute, validatePolicyRoute } from "./test-policy";

@@ -12,10 +12,18 @@ export const ZMaintenanceWindow = z
     end: z.string().max(5),
   })
   .strict();
-export const ZPolicyDocument = z.object({ cedar: z.string().max(100_000), windows: z.array(ZMaintenanceWindow).max(100) }).strict();
-export const ZProposePolicy = z.object({ document: ZPolicyDocument, comment: z.string().max(2000).default("") }).strict();
+export const ZPolicyDocument = z
+  .object({ cedar: z.string().max(100_000), windows: z.array(ZMaintenanceWindow).max(100) })
+  .strict();
+export const ZProposePolicy = z
+  .object({ document: ZPolicyDocument, comment: z.string().max(2000).default("") })
+  .strict();
 export const ZAnswerPolicy = z
-  .object({ versionId: z.uuid(), digest: z.string().regex(/^[0-9a-f]{64}$/), comment: z.string().max(2000).optional() })
+  .object({
+    versionId: z.uuid(),
+    digest: z.string().regex(/^[0-9a-f]{64}$/),
+    comment: z.string().max(2000).optional(),
+  })
   .strict();
 export const ZTestPolicy = z
   .object({

@@ -24,10 +24,22 @@ export const testPolicyRoute = procedureFor(["admin", "operator", "approver", "a
   .query(async ({ ctx, input }) => {
     const parsed = parsePolicy(input.document);
     if (!parsed.ok) return { ok: false as const, errors: parsed.errors };
-    const r = await ctx.db.rollout.findUnique({ where: { id: input.rolloutId }, select: { plan: true, createdById: true, number: true } });
+    const r = await ctx.db.rollout.findUnique({
+      where: { id: input.rolloutId },
+      select: { plan: true, createdById: true, number: true },
+    });
     if (!r) throw new AppError("NOT_FOUND", { message: "no such rollout" });
-    const requester = await ctx.db.user.findUnique({ where: { id: r.createdById }, select: { id: true, roles: true } });
-    const req = await rolloutPolicyRequest(ctx.db, requester ?? { id: r.createdById, roles: [] }, parseRolloutPlan(r.plan, r.number), input.at ?? new Date(), false);
+    const requester = await ctx.db.user.findUnique({
+      where: { id: r.createdById },
+      select: { id: true, roles: true },
+    });
+    const req = await rolloutPolicyRequest(
+      ctx.db,
+      requester ?? { id: r.createdById, roles: [] },
+      parseRolloutPlan(r.plan, r.number),
+      input.at ?? new Date(),
+      false,
+    );
     const active = await getActivePolicy({ db: ctx.db });
     return {
       ok: true as const,

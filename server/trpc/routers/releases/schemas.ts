@@ -72,7 +72,12 @@ export const ZPlanStreamRequest = z.strictObject({
 });
 export const ZPlanStreamResponse = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("none"), bytes: z.literal(0), releaseId: z.string() }),
-  z.object({ kind: z.literal("full"), bytes: z.number(), releaseId: z.string(), reason: z.string().optional() }),
+  z.object({
+    kind: z.literal("full"),
+    bytes: z.number(),
+    releaseId: z.string(),
+    reason: z.string().optional(),
+  }),
   z.object({
     kind: z.literal("delta"),
     parent: z.string(),

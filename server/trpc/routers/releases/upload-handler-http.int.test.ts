@@ -37,7 +37,9 @@ const BIG = 48 << 20;
 type Answer = { status: number; json: { result?: unknown; error?: { code: string; message: string } } };
 
 /** Serves `handle` as Keel's HTTP server serves Next's route (../../../auth/raw-http.ts). */
-async function serve(handle: (r: Request) => Promise<Response>): Promise<{ url: string; server: Server; port: number }> {
+async function serve(
+  handle: (r: Request) => Promise<Response>,
+): Promise<{ url: string; server: Server; port: number }> {
   const s = await serveHandlers(() => handle);
   return { url: `http://127.0.0.1:${s.port}`, server: s.server, port: s.port };
 }
@@ -198,14 +200,30 @@ describe("POST /api/releases/upload over HTTP, refusals with large bodies", () =
 
   it("callers who may not upload are answered before their body is read, and the connection closes", async () => {
     const cases: [Record<string, string>, number, RegExp][] = [
-      [{ "content-type": "text/plain", authorization: `Bearer ${tokens.operator}` }, 415, /application\/octet-stream/],
-      [{ "content-type": "application/octet-stream", authorization: "Bearer keel_nope" }, 401, /API token is not valid/],
+      [
+        { "content-type": "text/plain", authorization: `Bearer ${tokens.operator}` },
+        415,
+        /application\/octet-stream/,
+      ],
+      [
+        { "content-type": "application/octet-stream", authorization: "Bearer keel_nope" },
+        401,
+        /API token is not valid/,
+      ],
       [{ "content-type": "application/octet-stream" }, 401, /Sign in first/],
       [auth("auditor"), 403, /needs the role admin or operator/],
     ];
     for (const [headers, status, message] of cases) {
-      const r = await rawPost(plainPort, "/api/releases/upload?mode=push", { headers, size: BIG, declare: true });
-      expect([r.status, JSON.parse(r.body).error?.message, r.complete]).toEqual([status, expect.stringMatching(message), false]);
+      const r = await rawPost(plainPort, "/api/releases/upload?mode=push", {
+        headers,
+        size: BIG,
+        declare: true,
+      });
+      expect([r.status, JSON.parse(r.body).error?.message, r.complete]).toEqual([
+        status,
+        expect.stringMatching(message),
+        false,
+      ]);
     }
   });
 

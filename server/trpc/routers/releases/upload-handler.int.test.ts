@@ -144,8 +144,6 @@ describe("POST /api/releases/upload", () => {
       }),
     );
     expect(res.status).toBe(412);
-    expect((await res.json()).error.message).toMatch(
-      /building releases needs a btrfs build store/,
-    );
+    expect((await res.json()).error.message).toMatch(/building releases needs a btrfs build store/);
   });
 });

@@ -99,7 +99,8 @@ export function createReleaseUploadHandler(deps: {
   trustedOrigins: string[];
   depsFor?: (db: PrismaClient, actorId: string) => ReleaseDeps;
 }) {
-  const depsFor = deps.depsFor ?? ((db: PrismaClient, actorId: string) => consoleServices().releases(db, actorId));
+  const depsFor =
+    deps.depsFor ?? ((db: PrismaClient, actorId: string) => consoleServices().releases(db, actorId));
   return async function handle(req: Request): Promise<Response> {
     const raw = req.body ? Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>) : null;
     // The body as the services read it; a service that refuses early may drop (destroy) it.
@@ -136,7 +137,11 @@ export function createReleaseUploadHandler(deps: {
     return res;
   };
 
-  async function route(req: Request, body: () => PassThrough, state: { allowed: boolean }): Promise<Response> {
+  async function route(
+    req: Request,
+    body: () => PassThrough,
+    state: { allowed: boolean },
+  ): Promise<Response> {
     if (req.method !== "POST")
       return jsonError(405, "METHOD_NOT_SUPPORTED", `${req.method} is not supported; POST the upload`);
     const ct = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();

@@ -15,6 +15,10 @@ export const ZCreatedRolloutOut = z.strictObject({
   digest: ZDigest,
   decision: ZPolicyDecisionOut,
 });
-export const ZReplannedRolloutOut = z.strictObject({ digest: ZDigest, state: ZState, decision: ZPolicyDecisionOut });
+export const ZReplannedRolloutOut = z.strictObject({
+  digest: ZDigest,
+  state: ZState,
+  decision: ZPolicyDecisionOut,
+});
 export const ZScheduledOut = z.strictObject({ scheduledStartAt: z.date() });
 export const ZUnscheduledOut = z.strictObject({ scheduledStartAt: z.null() });

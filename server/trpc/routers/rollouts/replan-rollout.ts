@@ -6,4 +6,11 @@ import { ZReplanRollout } from "./schemas";
 export const replanRolloutRoute = procedureFor(["admin", "operator"])
   .input(ZReplanRollout)
   .output(ZReplannedRolloutOut)
-  .mutation(({ ctx, input }) => replanRollout({ db: ctx.db, releases: ctx.services.releases(ctx.db, ctx.user.id) }, ctx.user, input.rolloutId, input.spec));
+  .mutation(({ ctx, input }) =>
+    replanRollout(
+      { db: ctx.db, releases: ctx.services.releases(ctx.db, ctx.user.id) },
+      ctx.user,
+      input.rolloutId,
+      input.spec,
+    ),
+  );

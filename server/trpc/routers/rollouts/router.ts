@@ -1,6 +1,11 @@
 import { router } from "../../init";
 import { approveRolloutRoute, rejectRolloutRoute } from "./answer-rollout";
-import { cancelRolloutRoute, pauseRolloutRoute, resumeRolloutRoute, startRolloutRoute } from "./control-rollout";
+import {
+  cancelRolloutRoute,
+  pauseRolloutRoute,
+  resumeRolloutRoute,
+  startRolloutRoute,
+} from "./control-rollout";
 import { createRolloutRoute } from "./create-rollout";
 import { getRolloutRoute } from "./get-rollout";
 import { listRolloutsRoute } from "./list-rollouts";

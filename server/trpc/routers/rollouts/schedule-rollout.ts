@@ -9,7 +9,12 @@ export const scheduleRolloutRoute = procedureFor(["admin", "operator"])
   .input(ZScheduleRollout)
   .output(ZScheduledOut)
   .mutation(({ ctx, input }) =>
-    scheduleRollout({ db: ctx.db }, ctx.user, input.rolloutId, "at" in input ? { at: input.at } : { nextWindow: true }),
+    scheduleRollout(
+      { db: ctx.db },
+      ctx.user,
+      input.rolloutId,
+      "at" in input ? { at: input.at } : { nextWindow: true },
+    ),
   );
 
 export const unscheduleRolloutRoute = procedureFor(["admin", "operator"])

@@ -15,7 +15,9 @@ export const ZSshKeyResponse = z.object({
 export const sshKeyRoute = signedInProcedure.output(ZSshKeyResponse).query(() => {
   const publicKey = readConsolePublicKey();
   if (!publicKey)
-    throw new AppError("NOT_FOUND", { message: "the console has no SSH key yet: it makes one when it starts (npm start)" });
+    throw new AppError("NOT_FOUND", {
+      message: "the console has no SSH key yet: it makes one when it starts (npm start)",
+    });
   const blob = Buffer.from(publicKey.split(/\s+/)[1] ?? "", "base64");
   const fingerprint = `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
   return { publicKey, fingerprint };

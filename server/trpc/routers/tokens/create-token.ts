@@ -8,6 +8,9 @@ export const createTokenRoute = signedInProcedure
   .input(ZCreateTokenRequest)
   .output(ZCreateTokenResponse)
   .mutation(async ({ ctx, input }) => {
-    await enforcePolicy({ db: ctx.db }, ctx.user, "manage_tokens", { hosts: [], summary: `create the API token ${input.name}` });
+    await enforcePolicy({ db: ctx.db }, ctx.user, "manage_tokens", {
+      hosts: [],
+      summary: `create the API token ${input.name}`,
+    });
     return createApiToken({ db: ctx.db, userId: ctx.user.id, via: ctx.via, ...input });
   });

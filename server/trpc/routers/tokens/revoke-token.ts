@@ -7,6 +7,9 @@ export const revokeTokenRoute = signedInProcedure
   .input(ZRevokeTokenRequest)
   .output(ZApiToken)
   .mutation(async ({ ctx, input }) => {
-    await enforcePolicy({ db: ctx.db }, ctx.user, "manage_tokens", { hosts: [], summary: `revoke the API token ${input.tokenId}` });
+    await enforcePolicy({ db: ctx.db }, ctx.user, "manage_tokens", {
+      hosts: [],
+      summary: `revoke the API token ${input.tokenId}`,
+    });
     return revokeApiToken({ db: ctx.db, actor: ctx.user, tokenId: input.tokenId });
   });

@@ -6,4 +6,6 @@ import { ZUserIdRequest } from "./schemas";
 export const revokeSessionsRoute = procedureFor(["admin"])
   .input(ZUserIdRequest)
   .output(z.object({ revoked: z.number().int() }))
-  .mutation(({ ctx, input }) => governed(ctx.services.govern(ctx.db), ctx.user, "users.revokeSessions", input));
+  .mutation(({ ctx, input }) =>
+    governed(ctx.services.govern(ctx.db), ctx.user, "users.revokeSessions", input),
+  );

@@ -18,7 +18,15 @@ export const ZListUsersResponse = z.array(
   ZUserSummary.extend({
     activeSessions: z.number().int(),
     lastSignInAt: z.date().nullable(),
-    grants: z.array(z.object({ role: z.string(), via: z.string(), grantedBy: z.string().nullable(), approvedBy: z.array(z.string()), grantedAt: z.date() })),
+    grants: z.array(
+      z.object({
+        role: z.string(),
+        via: z.string(),
+        grantedBy: z.string().nullable(),
+        approvedBy: z.array(z.string()),
+        grantedAt: z.date(),
+      }),
+    ),
   }),
 );
 

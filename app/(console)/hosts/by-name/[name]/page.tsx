@@ -6,7 +6,11 @@ import { requireViewer } from "@/server/auth/viewer";
 export default async function HostByName({ params }: { params: Promise<{ name: string }> }) {
   await requireViewer(["admin", "operator", "approver", "auditor"]);
   const { name } = await params;
-  const host = await (await getServerCaller()).hosts.get({ name: decodeURIComponent(name) }).catch(() => null);
+  const host = await (
+    await getServerCaller()
+  ).hosts
+    .get({ name: decodeURIComponent(name) })
+    .catch(() => null);
   if (!host) notFound();
   redirect(`/hosts/${host.id}`);
 }

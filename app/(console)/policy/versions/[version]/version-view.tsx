@@ -18,11 +18,19 @@ export function PolicyVersionView({ version }: { version: number }) {
   const q = useQuery(trpc.policy.version.queryOptions({ version }));
   const [comment, setComment] = useState("");
   const [done, setDone] = useState<string | null>(null);
-  const refresh = () => Promise.all([qc.invalidateQueries({ queryKey: trpc.policy.version.queryKey() }), qc.invalidateQueries({ queryKey: trpc.policy.get.queryKey() })]);
+  const refresh = () =>
+    Promise.all([
+      qc.invalidateQueries({ queryKey: trpc.policy.version.queryKey() }),
+      qc.invalidateQueries({ queryKey: trpc.policy.get.queryKey() }),
+    ]);
   const approve = useMutation(
     trpc.policy.approve.mutationOptions({
       onSuccess: (r) => {
-        setDone(r.state === "active" ? `You approved policy version ${version}; it is now the policy in force.` : `You approved policy version ${version}; it is still ${r.state}: it needs more approvals.`);
+        setDone(
+          r.state === "active"
+            ? `You approved policy version ${version}; it is now the policy in force.`
+            : `You approved policy version ${version}; it is still ${r.state}: it needs more approvals.`,
+        );
         return refresh();
       },
     }),
@@ -46,7 +54,12 @@ export function PolicyVersionView({ version }: { version: number }) {
   );
 
   if (q.isPending) return <p className="text-sm text-muted">Loading policy version {version}…</p>;
-  if (q.error) return <ErrorNote>Could not load policy version {version}: {errorMessage(q.error)}</ErrorNote>;
+  if (q.error)
+    return (
+      <ErrorNote>
+        Could not load policy version {version}: {errorMessage(q.error)}
+      </ErrorNote>
+    );
   const failed = approve.error ?? reject.error;
   const isActive = v!.version === v!.active.version;
   return (
@@ -72,8 +85,10 @@ export function PolicyVersionView({ version }: { version: number }) {
           )}
         </p>
         <p>
-          {v!.proposedBy ? `Proposed by ${v!.proposedBy.name}${v!.proposedBy.email ? ` (${v!.proposedBy.email})` : ""}` : "Installed by Keel"},{" "}
-          <Time value={v!.createdAt} />
+          {v!.proposedBy
+            ? `Proposed by ${v!.proposedBy.name}${v!.proposedBy.email ? ` (${v!.proposedBy.email})` : ""}`
+            : "Installed by Keel"}
+          , <Time value={v!.createdAt} />
         </p>
         <p>Comment: {v!.comment ? v!.comment : <span className="text-muted">none</span>}</p>
         <p className="text-muted">Digest {v!.digest}</p>
@@ -92,18 +107,27 @@ export function PolicyVersionView({ version }: { version: number }) {
       {v!.state === "proposed" &&
         (v!.canAnswer ? (
           <section aria-label="Answer" className="flex flex-wrap items-end gap-2">
-            <input className="input min-w-80" placeholder="Comment (optional)" value={comment} onChange={(e) => setComment(e.target.value)} />
+            <input
+              className="input min-w-80"
+              placeholder="Comment (optional)"
+              value={comment}
+              onChange={(e) => setComment(e.target.value)}
+            />
             <button
               className="btn btn-primary"
               disabled={approve.isPending || reject.isPending}
-              onClick={() => approve.mutate({ versionId: v!.id, digest: v!.digest, comment: comment || undefined })}
+              onClick={() =>
+                approve.mutate({ versionId: v!.id, digest: v!.digest, comment: comment || undefined })
+              }
             >
               Approve version {v!.version}
             </button>
             <button
               className="btn btn-danger"
               disabled={approve.isPending || reject.isPending}
-              onClick={() => reject.mutate({ versionId: v!.id, digest: v!.digest, comment: comment || undefined })}
+              onClick={() =>
+                reject.mutate({ versionId: v!.id, digest: v!.digest, comment: comment || undefined })
+              }
             >
               Reject
             </button>
@@ -112,7 +136,11 @@ export function PolicyVersionView({ version }: { version: number }) {
           <p className="text-sm text-muted">{v!.cannotAnswerWhy}</p>
         ))}
       <section aria-label="Changes" className="flex flex-col gap-2">
-        <h2 className="font-medium">{isActive ? "This is the version in force" : `Changes against version ${v!.active.version} (in force)`}</h2>
+        <h2 className="font-medium">
+          {isActive
+            ? "This is the version in force"
+            : `Changes against version ${v!.active.version} (in force)`}
+        </h2>
         {!isActive && (
           <>
             <DiffView lines={diffs!.cedar} label="Changes to the Cedar policies" />

@@ -2,7 +2,10 @@
 // activation hook (and whether as root) and its exports, as rows of the release's detail list.
 import { Badge } from "@/app/_components/ui";
 
-type Manifest = { onActivate?: { argv: string[]; runAs?: string; shell?: boolean; timeoutMs: number }; exports?: { from: string; dir: string; name?: string }[] };
+type Manifest = {
+  onActivate?: { argv: string[]; runAs?: string; shell?: boolean; timeoutMs: number };
+  exports?: { from: string; dir: string; name?: string }[];
+};
 
 export function ActivationDetail({ manifest }: { manifest: unknown }) {
   const m = (manifest ?? {}) as Manifest;
@@ -15,7 +18,8 @@ export function ActivationDetail({ manifest }: { manifest: unknown }) {
           <>
             {h.runAs === "root" && <Badge tone="danger">runs as root</Badge>}{" "}
             <code className="text-xs">
-              {h.shell ? `sh -c ${JSON.stringify(h.argv[0])}` : JSON.stringify(h.argv)} {h.runAs === "root" ? "AS ROOT" : "as keel-check"} (timeout {h.timeoutMs / 1000} s)
+              {h.shell ? `sh -c ${JSON.stringify(h.argv[0])}` : JSON.stringify(h.argv)}{" "}
+              {h.runAs === "root" ? "AS ROOT" : "as keel-check"} (timeout {h.timeoutMs / 1000} s)
             </code>
           </>
         ) : (

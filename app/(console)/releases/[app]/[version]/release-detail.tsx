@@ -80,7 +80,9 @@ export function ReleaseDetail({
               <ActivationDetail manifest={detail.data.manifest} />
               <dt className="text-muted">Requires</dt>
               <dd aria-label="Requires runtimes">
-                {describeRequires((detail.data.manifest as { requires?: { runtime: string; versions: string }[] }).requires) || "no runtime"}
+                {describeRequires(
+                  (detail.data.manifest as { requires?: { runtime: string; versions: string }[] }).requires,
+                ) || "no runtime"}
               </dd>
             </dl>
           </section>
