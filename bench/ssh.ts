@@ -43,16 +43,14 @@ function arg(name: string): string | undefined {
 }
 
 async function keelFacts(inv: LabInventory, key: string, n: number): Promise<Row> {
-  const targets: SshTarget[] = inv.hosts
-    .slice(0, n)
-    .map((h) => ({
-      name: h.name,
-      address: h.address,
-      port: h.port,
-      user: h.user,
-      privateKey: key,
-      pinnedFingerprint: h.hostKeyFingerprint,
-    }));
+  const targets: SshTarget[] = inv.hosts.slice(0, n).map((h) => ({
+    name: h.name,
+    address: h.address,
+    port: h.port,
+    user: h.user,
+    privateKey: key,
+    pinnedFingerprint: h.hostKeyFingerprint,
+  }));
   // Cold: a new pool, so connection set-up and host-key checks are part of the figure.
   const pool = new SshPool({ maxConnections: n });
   const started = Date.now();

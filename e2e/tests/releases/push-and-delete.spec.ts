@@ -76,13 +76,11 @@ test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with
 
   const stream = randomBytes(3 * 1024 * 1024);
   const push = page.getByRole("form", { name: "Push release" });
-  await push
-    .getByLabel("Manifest (manifest.json)")
-    .setInputFiles({
-      name: "manifest.json",
-      mimeType: "application/json",
-      buffer: Buffer.from(release(key, app, "1.0", stream)),
-    });
+  await push.getByLabel("Manifest (manifest.json)").setInputFiles({
+    name: "manifest.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(release(key, app, "1.0", stream)),
+  });
   await push
     .getByLabel("Stream")
     .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: stream });
@@ -97,13 +95,11 @@ test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with
   // One flipped byte: refused, with the reason, and nothing is listed.
   const damaged = Buffer.from(stream);
   damaged[1000]! ^= 1;
-  await push
-    .getByLabel("Manifest (manifest.json)")
-    .setInputFiles({
-      name: "manifest.json",
-      mimeType: "application/json",
-      buffer: Buffer.from(release(key, app, "1.1", stream)),
-    });
+  await push.getByLabel("Manifest (manifest.json)").setInputFiles({
+    name: "manifest.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(release(key, app, "1.1", stream)),
+  });
   await push
     .getByLabel("Stream")
     .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: damaged });

@@ -12,18 +12,16 @@ export async function runActivationHook(
   version?: string,
   note?: (line: string) => void,
 ): Promise<string | null> {
-  const r = await session
-    .request("hook", version ? { app, version } : { app })
-    .catch((e: Error) => ({
-      ok: false,
-      ran: true,
-      version: version ?? "current",
-      outcome: e.message,
-      exitCode: null,
-      stderrTail: "",
-      durationMs: 0,
-      user: undefined,
-    }));
+  const r = await session.request("hook", version ? { app, version } : { app }).catch((e: Error) => ({
+    ok: false,
+    ran: true,
+    version: version ?? "current",
+    outcome: e.message,
+    exitCode: null,
+    stderrTail: "",
+    durationMs: 0,
+    user: undefined,
+  }));
   if (r.ran)
     note?.(`onActivate of ${app} ${r.version} as ${r.user ?? "?"}: ${r.outcome} in ${r.durationMs} ms`);
   if (r.ok) return null;
