@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labExec } from "@/infra/lab/api";
 import { seedUser } from "@/prisma/seed/fleet";
 import { buildRelease } from "@/server/services/releases/build-release";
+import { listApps } from "@/server/services/inventory/list-apps";
+import { listHosts } from "@/server/services/inventory/list-hosts";
 import { listRuntimes } from "@/server/services/inventory/list-runtimes";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
@@ -170,6 +172,10 @@ describe("runtimes shared by apps, on lab hosts", () => {
       newestRelease: "2.0",
     });
     expect(view!.usedBy).toEqual([{ app: "svc", version: "1.0", versions: "~1.5", hosts: 2, unmet: 0 }]);
+    // The Apps page and the hosts list count apps only: the runtime is not an app of its own.
+    expect(await listApps({ db: fleet.db })).toEqual([{ app: "svc", hosts: 2, versions: 1 }]);
+    const page = await listHosts({ db: fleet.db }, {});
+    expect(page.rows.map((h) => h.appCount)).toEqual([1, 1]);
   });
 
   it("moves an app and its runtime together when the old version would not accept the new runtime", async () => {

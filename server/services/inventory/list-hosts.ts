@@ -105,7 +105,7 @@ export async function listHosts(deps: InventoryDeps, input: ListHostsInput = {})
     )
     SELECT p.id, p.name, p.address, p.port, p."user", p.environment, p.labels, p.reachable, p."hostKeyChanged", p."lastError",
            p."lastSeenAt", p."lastRefreshAt", p.os, p.kernel, p.arch, p."agentVersion", p.sort_key::text AS "cursorKey",
-           (SELECT count(*) FROM installed_versions iv WHERE iv.host_id = p.id AND iv.is_current)::int AS "appCount",
+           (SELECT count(*) FROM installed_versions iv WHERE iv.host_id = p.id AND iv.is_current AND iv.kind = 'app')::int AS "appCount",
            t.total
     FROM (SELECT count(*) AS total FROM hosts h WHERE ${where}) t LEFT JOIN page p ON TRUE
     ORDER BY ${keysetOrder(col === null ? null : "p.sort_key", dir, before !== null, "p.name")}`);
