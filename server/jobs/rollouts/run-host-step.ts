@@ -5,6 +5,7 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { appendAudit } from "@/server/services/audit/append-audit";
+import { flagHostKeyChanged } from "@/server/services/inventory/record-refresh-failure";
 import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
 import { liveFactChanges } from "@/server/services/rollouts/decision-facts";
 import { lapseRollout } from "@/server/services/rollouts/lapse-rollout";
@@ -333,6 +334,19 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         await tx.$executeRaw`ROLLBACK TO SAVEPOINT step_facts`;
         inventory = `not updated: ${(e as Error).message}`;
       }
+    }
+    if (host && result.outcome === "failed" && result.hostKeyChanged) {
+      // Met during the step: flagged (and notified) as a refresh would flag it, so nothing else
+      // talks to the host until an admin re-pins the key.
+      const [row] = await tx.$queryRaw<{ host_key_changed: boolean }[]>`
+        SELECT host_key_changed FROM hosts WHERE id = ${host.id}::uuid FOR UPDATE`;
+      if (row)
+        await flagHostKeyChanged(
+          tx,
+          { id: host.id, name: host.name, host_key_changed: row.host_key_changed },
+          { message: result.error, presentedFingerprint: result.hostKeyChanged.presented },
+          new Date(),
+        );
     }
     if (host) {
       const message = `rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} ${result.outcome}${error ? ` (${error})` : ""}`;
