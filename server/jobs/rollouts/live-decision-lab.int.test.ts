@@ -13,7 +13,7 @@ import { seedUser } from "@/prisma/seed/fleet";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
 import { policyDigest } from "@/server/services/policy/get-active-policy";
-import { setHostEnvironment } from "@/server/services/hosts/set-host-environment";
+import { setHostEnvironment } from "@/server/services/inventory/hosts/set-host-environment";
 import { answerRollout } from "@/server/services/rollouts/approve-rollout";
 import { cancelRollout, startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
