@@ -2,10 +2,12 @@
 // A mutation: planning may make incremental streams (btrfs send, cached) on the console.
 import { procedureFor } from "../../init";
 import { decideRollout } from "@/server/services/rollouts/create-rollout";
+import { ZPreviewOut } from "./query-outputs";
 import { ZRolloutSpec } from "./schemas";
 
 export const previewRolloutRoute = procedureFor(["admin", "operator"])
   .input(ZRolloutSpec)
+  .output(ZPreviewOut)
   .mutation(async ({ ctx, input }) => {
     // Makes the incremental streams the plan needs (once, cached), so the preview shows what
     // creating the rollout will plan.
