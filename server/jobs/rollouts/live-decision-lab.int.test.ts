@@ -14,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
 import { policyDigest } from "@/server/services/policy/get-active-policy";
 import { setHostEnvironment } from "@/server/services/inventory/hosts/set-host-environment";
-import { answerRollout } from "@/server/services/rollouts/approve-rollout";
+import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { cancelRollout, startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { replanRollout } from "@/server/services/rollouts/replan-rollout";

@@ -26,7 +26,7 @@ import { repinHostKey } from "./hosts/repin-host-key";
 import { getHostDetail } from "./get-host-detail";
 import { listHosts } from "./list-hosts";
 import { refreshHosts } from "./refresh-hosts";
-import { createInventorySsh } from "./ssh-port";
+import { createInventorySsh } from "./ssh-adapter";
 
 const LAB = "inv" + randomBytes(3).toString("hex");
 

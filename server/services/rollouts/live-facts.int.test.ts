@@ -15,7 +15,7 @@ import { setHostEnvironment } from "../inventory/hosts/set-host-environment";
 import { setHostLabels } from "../inventory/hosts/set-host-labels";
 import { saveGroup } from "../inventory/hosts/save-group";
 import { setGroupMembers } from "../inventory/hosts/set-group-members";
-import { answerRollout } from "./approve-rollout";
+import { answerRollout } from "./answer-rollout";
 import { cancelRollout, resumeRollout, startRollout } from "./control-rollout";
 import { createRollout } from "./create-rollout";
 import { replanRollout } from "./replan-rollout";

@@ -13,7 +13,7 @@ import { importHosts } from "@/server/services/inventory/hosts/import-hosts";
 import { parseLabInventory } from "@/server/services/inventory/hosts/parse-import";
 import { refreshHosts } from "@/server/services/inventory/refresh-hosts";
 import { recordFacts } from "@/server/services/inventory/record-facts";
-import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
+import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-adapter";
 import { createSigningKey } from "@/server/services/keys/create-signing-key";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
 import { createSecretBox } from "@/server/services/keys/secret-box";
