@@ -11,16 +11,10 @@ export const previewRolloutRoute = procedureFor(["admin", "operator"])
   .mutation(async ({ ctx, input }) => {
     // Makes the incremental streams the plan needs (once, cached), so the preview shows what
     // creating the rollout will plan.
-    const { plan, digest, decision, policy } = await decideRollout(
-      ctx.db,
-      ctx.user,
-      input,
-      new Date(),
-      undefined,
-      {
-        audit: false,
-        releases: ctx.services.releases(ctx.db, ctx.user.id),
-      },
-    );
+    const { plan, digest, decision, policy } = await decideRollout(ctx.db, ctx.user, input, {
+      at: new Date(),
+      audit: false,
+      releases: ctx.services.releases(ctx.db, ctx.user.id),
+    });
     return { plan, digest, decision, policyVersion: policy.version };
   });
