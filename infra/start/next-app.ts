@@ -120,6 +120,10 @@ export async function serveNext(opts: { host: string; port: number; dev: boolean
     });
   });
   server.setTimeout(600_000, (socket) => socket.destroy());
+  // An idle keep-alive socket stays open 65 s (Node's default is 5 s): a client (or a proxy, whose
+  // idle timeout is usually 60 s) that reuses a socket the server has just closed gets a reset
+  // instead of an answer; seen as ECONNRESET on a busy machine.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => resolve());
