@@ -1,5 +1,5 @@
 // Small presentational pieces shared by console pages.
-import type { ReactNode } from "react";
+import { Fragment, type ReactNode } from "react";
 
 export function PageHeader({ title, children }: { title: string; children?: ReactNode }) {
   return (
@@ -51,5 +51,34 @@ export function Time({ value }: { value: Date | string | null | undefined }) {
     <time dateTime={date.toISOString()} title={date.toISOString()}>
       {date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" })}
     </time>
+  );
+}
+
+/**
+ * A console table on a card: `columns` are the header cells (a string, or a `<th>` of its own for a
+ * header with attributes), `children` the body rows; `className` adds to "table card !p-0".
+ */
+export function Table({
+  columns,
+  label,
+  className,
+  children,
+}: {
+  columns: readonly ReactNode[];
+  label?: string;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <table className={className ? `table card !p-0 ${className}` : "table card !p-0"} aria-label={label}>
+      <thead>
+        <tr>
+          {columns.map((c, i) => (
+            <Fragment key={i}>{typeof c === "string" ? <th>{c}</th> : c}</Fragment>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
   );
 }

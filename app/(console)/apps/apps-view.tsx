@@ -6,7 +6,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { CursorPager, type PageCursor } from "@/app/_components/cursor-pager";
 import { AsOfField, ExportCsvButton } from "../hosts/export-csv-button";
 import { RuntimesSection } from "./runtimes-section";
@@ -105,28 +105,19 @@ export function AppsView({ roles }: { roles: string[] }) {
             </h2>
             <ExportCsvButton request={{ table: "as-of", at, app }} />
           </div>
-          <table className="table card !p-0">
-            <thead>
-              <tr>
-                <th>Host</th>
-                <th>Environment</th>
-                <th>Version then</th>
+          <Table columns={["Host", "Environment", "Version then"]}>
+            {asOfHosts.data.rows.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <Link className="text-accent" href={`/hosts/${r.id}`}>
+                    {r.name}
+                  </Link>
+                </td>
+                <td>{r.environment ?? "—"}</td>
+                <td className="font-mono">{r.versions.map((v) => v.version).join(", ")}</td>
               </tr>
-            </thead>
-            <tbody>
-              {asOfHosts.data.rows.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <Link className="text-accent" href={`/hosts/${r.id}`}>
-                      {r.name}
-                    </Link>
-                  </td>
-                  <td>{r.environment ?? "—"}</td>
-                  <td className="font-mono">{r.versions.map((v) => v.version).join(", ")}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           <CursorPager
             label="As of pages"
             page={{ ...asOfHosts.data, noun: "hosts" }}
@@ -140,39 +131,26 @@ export function AppsView({ roles }: { roles: string[] }) {
             <h2 className="font-medium">Drift from target ({app})</h2>
             <ExportCsvButton request={{ table: "drift", app }} />
           </div>
-          <table className="table card !p-0">
-            <thead>
-              <tr>
-                <th>Scope</th>
-                <th>Target</th>
-                <th>Hosts</th>
-                <th>On target</th>
-                <th>Behind</th>
-                <th>Ahead</th>
-                <th>Missing</th>
+          <Table columns={["Scope", "Target", "Hosts", "On target", "Behind", "Ahead", "Missing"]}>
+            {drift.data?.map((d) => (
+              <tr key={d.targetId}>
+                <td>{d.scopeName}</td>
+                <td className="font-mono">{d.targetVersion}</td>
+                <td>{d.hosts}</td>
+                <td>{d.onTarget}</td>
+                <td>{d.behind ? <Badge tone="danger">{d.behind}</Badge> : 0}</td>
+                <td>{d.ahead}</td>
+                <td>{d.missing}</td>
               </tr>
-            </thead>
-            <tbody>
-              {drift.data?.map((d) => (
-                <tr key={d.targetId}>
-                  <td>{d.scopeName}</td>
-                  <td className="font-mono">{d.targetVersion}</td>
-                  <td>{d.hosts}</td>
-                  <td>{d.onTarget}</td>
-                  <td>{d.behind ? <Badge tone="danger">{d.behind}</Badge> : 0}</td>
-                  <td>{d.ahead}</td>
-                  <td>{d.missing}</td>
-                </tr>
-              ))}
-              {drift.data?.length === 0 && (
-                <tr>
-                  <td colSpan={7} className="text-muted">
-                    No target version set for {app}.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
+            ))}
+            {drift.data?.length === 0 && (
+              <tr>
+                <td colSpan={7} className="text-muted">
+                  No target version set for {app}.
+                </td>
+              </tr>
+            )}
+          </Table>
           {canSetTarget && (
             <form
               aria-label="Set target"
@@ -231,30 +209,21 @@ export function AppsView({ roles }: { roles: string[] }) {
           </h2>
           <ExportCsvButton request={{ table: "stale", olderThanMs: staleHours * 3600_000 }} />
         </div>
-        <table className="table card !p-0">
-          <thead>
-            <tr>
-              <th>Host</th>
-              <th>Last seen</th>
-              <th>Last error</th>
+        <Table columns={["Host", "Last seen", "Last error"]}>
+          {stale.data?.rows.map((h) => (
+            <tr key={h.id}>
+              <td>
+                <Link className="text-accent" href={`/hosts/${h.id}`}>
+                  {h.name}
+                </Link>
+              </td>
+              <td>
+                <Time value={h.lastSeenAt} />
+              </td>
+              <td className="text-xs">{h.lastError ?? "—"}</td>
             </tr>
-          </thead>
-          <tbody>
-            {stale.data?.rows.map((h) => (
-              <tr key={h.id}>
-                <td>
-                  <Link className="text-accent" href={`/hosts/${h.id}`}>
-                    {h.name}
-                  </Link>
-                </td>
-                <td>
-                  <Time value={h.lastSeenAt} />
-                </td>
-                <td className="text-xs">{h.lastError ?? "—"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </section>
     </div>
   );

@@ -5,7 +5,7 @@ import { useState, type FormEvent } from "react";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
+import { ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { filtersFromParams, filtersToParams, localToDate, type AuditFilters } from "./filters";
 
 const PAGE_SIZE = 50;
@@ -120,36 +120,24 @@ function AuditPages({ filters }: { filters: AuditFilters }) {
       {items.length === 0 ? (
         <p className="text-sm text-muted">No events match these filters.</p>
       ) : (
-        <table className="table card !p-0">
-          <thead>
-            <tr>
-              <th className="w-0">#</th>
-              <th>Time</th>
-              <th>Actor</th>
-              <th>Action</th>
-              <th>Target</th>
-              <th>Detail</th>
+        <Table columns={[<th className="w-0">#</th>, "Time", "Actor", "Action", "Target", "Detail"]}>
+          {items.map((e) => (
+            <tr key={String(e.id)} data-testid="audit-row" data-action={e.action}>
+              <td className="text-xs text-muted">{String(e.id)}</td>
+              <td className="whitespace-nowrap text-xs">
+                <Time value={e.at} />
+              </td>
+              <td>{e.actor ?? <span className="text-muted">system</span>}</td>
+              <td>
+                <code className="text-xs">{e.action}</code>
+              </td>
+              <td className="break-all text-xs">{e.target ? <TargetLink target={e.target} /> : ""}</td>
+              <td className="max-w-md text-xs">
+                <DetailFields detail={e.detail} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {items.map((e) => (
-              <tr key={String(e.id)} data-testid="audit-row" data-action={e.action}>
-                <td className="text-xs text-muted">{String(e.id)}</td>
-                <td className="whitespace-nowrap text-xs">
-                  <Time value={e.at} />
-                </td>
-                <td>{e.actor ?? <span className="text-muted">system</span>}</td>
-                <td>
-                  <code className="text-xs">{e.action}</code>
-                </td>
-                <td className="break-all text-xs">{e.target ? <TargetLink target={e.target} /> : ""}</td>
-                <td className="max-w-md text-xs">
-                  <DetailFields detail={e.detail} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       <div className="flex items-center gap-2 text-sm">
         <button

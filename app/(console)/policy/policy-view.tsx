@@ -9,7 +9,7 @@ import type { inferRouterInputs } from "@trpc/server";
 import type { AppRouter } from "@/server/trpc/root";
 import { skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { lineDiff } from "./line-diff";
 import { DiffView, windowsText } from "./diff-view";
 import { decisionText } from "../rollouts/format";
@@ -201,38 +201,27 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
       )}
       <section aria-label="Versions">
         <h2 className="mb-1 font-medium">Versions</h2>
-        <table className="table card !p-0 text-sm">
-          <thead>
-            <tr>
-              <th>Version</th>
-              <th>State</th>
-              <th>Comment</th>
-              <th>Created</th>
-              <th>In force since</th>
+        <Table columns={["Version", "State", "Comment", "Created", "In force since"]} className="text-sm">
+          {policy.data.versions.map((v) => (
+            <tr key={v.id}>
+              <td>
+                <Link className="underline" href={`/policy/versions/${v.version}`}>
+                  {v.version}
+                </Link>
+              </td>
+              <td>
+                <Badge tone={v.state === "active" ? "ok" : v.state === "rejected" ? "danger" : "neutral"}>
+                  {v.state}
+                </Badge>
+              </td>
+              <td>{v.comment}</td>
+              <td>
+                <Time value={v.createdAt} />
+              </td>
+              <td>{v.activatedAt ? <Time value={v.activatedAt} /> : "—"}</td>
             </tr>
-          </thead>
-          <tbody>
-            {policy.data.versions.map((v) => (
-              <tr key={v.id}>
-                <td>
-                  <Link className="underline" href={`/policy/versions/${v.version}`}>
-                    {v.version}
-                  </Link>
-                </td>
-                <td>
-                  <Badge tone={v.state === "active" ? "ok" : v.state === "rejected" ? "danger" : "neutral"}>
-                    {v.state}
-                  </Badge>
-                </td>
-                <td>{v.comment}</td>
-                <td>
-                  <Time value={v.createdAt} />
-                </td>
-                <td>{v.activatedAt ? <Time value={v.activatedAt} /> : "—"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </section>
     </div>
   );

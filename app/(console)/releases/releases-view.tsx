@@ -4,7 +4,7 @@
 import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, Table, Time } from "@/app/_components/ui";
 import { formatBytes } from "@/app/_components/format-bytes";
 
 export function ReleasesView() {
@@ -23,49 +23,36 @@ export function ReleasesView() {
       {list.data.apps.map(({ app, releases }) => (
         <section key={app} aria-label={`App ${app}`} className="flex flex-col gap-2">
           <h2 className="text-lg font-semibold">{app}</h2>
-          <table className="table card !p-0">
-            <thead>
-              <tr>
-                <th>Version</th>
-                <th>Kind</th>
-                <th>Stream</th>
-                <th>Tree</th>
-                <th>Signer</th>
-                <th>Created</th>
-                <th>Hosts</th>
+          <Table columns={["Version", "Kind", "Stream", "Tree", "Signer", "Created", "Hosts"]}>
+            {releases.map((r) => (
+              <tr key={r.id} data-testid={`release-row-${app}-${r.version}`}>
+                <td className="font-medium">
+                  <Link
+                    className="underline"
+                    href={`/releases/${encodeURIComponent(app)}/${encodeURIComponent(r.version)}`}
+                  >
+                    {r.version}
+                  </Link>{" "}
+                  {r.source === "build" && <Badge>built here</Badge>}
+                </td>
+                <td>{r.kind}</td>
+                <td>{formatBytes(r.streamBytes)}</td>
+                <td className="text-xs">
+                  {r.treeFiles} files, {formatBytes(r.treeBytes)}
+                </td>
+                <td className="text-xs">
+                  {r.signerName} <code>{r.signerKeyId}</code>
+                </td>
+                <td className="text-xs">
+                  <Time value={r.createdAt} />
+                </td>
+                <td data-testid="hosts">
+                  {r.hosts}{" "}
+                  {r.currentOn > 0 && <span className="text-xs text-muted">({r.currentOn} running)</span>}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {releases.map((r) => (
-                <tr key={r.id} data-testid={`release-row-${app}-${r.version}`}>
-                  <td className="font-medium">
-                    <Link
-                      className="underline"
-                      href={`/releases/${encodeURIComponent(app)}/${encodeURIComponent(r.version)}`}
-                    >
-                      {r.version}
-                    </Link>{" "}
-                    {r.source === "build" && <Badge>built here</Badge>}
-                  </td>
-                  <td>{r.kind}</td>
-                  <td>{formatBytes(r.streamBytes)}</td>
-                  <td className="text-xs">
-                    {r.treeFiles} files, {formatBytes(r.treeBytes)}
-                  </td>
-                  <td className="text-xs">
-                    {r.signerName} <code>{r.signerKeyId}</code>
-                  </td>
-                  <td className="text-xs">
-                    <Time value={r.createdAt} />
-                  </td>
-                  <td data-testid="hosts">
-                    {r.hosts}{" "}
-                    {r.currentOn > 0 && <span className="text-xs text-muted">({r.currentOn} running)</span>}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </section>
       ))}
     </div>

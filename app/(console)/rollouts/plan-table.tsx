@@ -3,6 +3,7 @@
 import { bytes } from "./format";
 import { RootCommandsNotice, type RootCommands } from "./root-commands-notice";
 import { RuntimeAffects, RuntimeSteps, type RuntimeUse } from "./runtime-notes";
+import { Table } from "@/app/_components/ui";
 
 type Plan = {
   waves: number[];
@@ -52,42 +53,29 @@ export function PlanTable({ plan }: { plan: Plan }) {
         {t.hosts} hosts: {t.install} install, {t.update} update, {t.rollback} roll back, {t.nothing} nothing ·{" "}
         {bytes(t.bytes)} to send · {bytes(t.diskNeeded)} disk · waves {plan.waves.join(" → ") || "none"}
       </p>
-      <table className="table card !p-0 text-sm">
-        <thead>
-          <tr>
-            <th>Host</th>
-            <th>Env</th>
-            <th>Wave</th>
-            <th>Action</th>
-            <th>From → to</th>
-            <th>Stream</th>
-            <th>Bytes</th>
+      <Table columns={["Host", "Env", "Wave", "Action", "From → to", "Stream", "Bytes"]} className="text-sm">
+        {plan.hosts.slice(0, 500).map((h) => (
+          <tr key={h.hostId}>
+            <td>{h.name}</td>
+            <td>{h.environment ?? "—"}</td>
+            <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
+            <td>
+              {h.excluded ? (
+                <strong className="text-red-700 dark:text-red-400">left out ({h.excluded})</strong>
+              ) : (
+                h.action
+              )}
+              {h.note && <span className="ml-1 text-xs text-muted">({h.note})</span>}
+              <RuntimeSteps runtimes={h.runtimes} />
+            </td>
+            <td>
+              {h.from ?? "—"} → {h.to ?? "—"}
+            </td>
+            <td>{h.stream === "delta" ? `delta from ${h.parent}` : h.stream}</td>
+            <td>{bytes(h.bytes)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {plan.hosts.slice(0, 500).map((h) => (
-            <tr key={h.hostId}>
-              <td>{h.name}</td>
-              <td>{h.environment ?? "—"}</td>
-              <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
-              <td>
-                {h.excluded ? (
-                  <strong className="text-red-700 dark:text-red-400">left out ({h.excluded})</strong>
-                ) : (
-                  h.action
-                )}
-                {h.note && <span className="ml-1 text-xs text-muted">({h.note})</span>}
-                <RuntimeSteps runtimes={h.runtimes} />
-              </td>
-              <td>
-                {h.from ?? "—"} → {h.to ?? "—"}
-              </td>
-              <td>{h.stream === "delta" ? `delta from ${h.parent}` : h.stream}</td>
-              <td>{bytes(h.bytes)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
       {plan.hosts.length > 500 && (
         <p className="text-xs text-muted">First 500 of {plan.hosts.length} hosts shown.</p>
       )}

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { NewRolloutForm } from "./new-rollout-form";
 import { STATE_TONE, stateLabel } from "./format";
 
@@ -24,46 +24,34 @@ export function RolloutsView({ canCreate }: { canCreate: boolean }) {
         {list.error && <ErrorNote>Could not load rollouts: {errorMessage(list.error)}</ErrorNote>}
         {list.data && list.data.rows.length === 0 && <p className="text-sm text-muted">No rollouts yet.</p>}
         {list.data && list.data.rows.length > 0 && (
-          <table className="table card !p-0">
-            <thead>
-              <tr>
-                <th>#</th>
-                <th>Change</th>
-                <th>State</th>
-                <th>Hosts</th>
-                <th>Requested by</th>
-                <th>Created</th>
+          <Table columns={["#", "Change", "State", "Hosts", "Requested by", "Created"]}>
+            {list.data.rows.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <Link className="underline" href={`/rollouts/${r.id}`}>
+                    {r.number}
+                  </Link>
+                </td>
+                <td>
+                  {r.action === "rollback" ? "roll back" : "update"} <strong>{r.app}</strong>{" "}
+                  {r.version ?? ""}
+                </td>
+                <td>
+                  <Badge tone={STATE_TONE[r.state] ?? "neutral"}>{stateLabel(r.state)}</Badge>
+                  {r.pauseReason && <span className="ml-2 text-xs text-muted">{r.pauseReason}</span>}
+                </td>
+                <td className="text-xs">
+                  {Object.entries(r.hosts)
+                    .map(([s, n]) => `${n} ${s}`)
+                    .join(", ")}
+                </td>
+                <td>{r.requester}</td>
+                <td>
+                  <Time value={r.createdAt} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.rows.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <Link className="underline" href={`/rollouts/${r.id}`}>
-                      {r.number}
-                    </Link>
-                  </td>
-                  <td>
-                    {r.action === "rollback" ? "roll back" : "update"} <strong>{r.app}</strong>{" "}
-                    {r.version ?? ""}
-                  </td>
-                  <td>
-                    <Badge tone={STATE_TONE[r.state] ?? "neutral"}>{stateLabel(r.state)}</Badge>
-                    {r.pauseReason && <span className="ml-2 text-xs text-muted">{r.pauseReason}</span>}
-                  </td>
-                  <td className="text-xs">
-                    {Object.entries(r.hosts)
-                      .map(([s, n]) => `${n} ${s}`)
-                      .join(", ")}
-                  </td>
-                  <td>{r.requester}</td>
-                  <td>
-                    <Time value={r.createdAt} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
         {list.data && list.data.total > 25 && (
           <div className="mt-2 flex gap-2 text-sm">

@@ -4,7 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, Table, Time } from "@/app/_components/ui";
 
 export function ApiTokens() {
   const trpc = useTRPC();
@@ -79,49 +79,37 @@ export function ApiTokens() {
         <p className="text-sm text-muted">You have no API tokens.</p>
       )}
       {tokens.data && tokens.data.length > 0 && (
-        <table className="table card !p-0">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Token</th>
-              <th>Created</th>
-              <th>Last used</th>
-              <th>Expires</th>
-              <th className="w-0"></th>
+        <Table columns={["Name", "Token", "Created", "Last used", "Expires", <th className="w-0"></th>]}>
+          {tokens.data.map((t) => (
+            <tr key={t.id} data-testid={`token-row-${t.name}`}>
+              <td className="font-medium">{t.name}</td>
+              <td>
+                <code className="text-xs">{t.prefix}…</code>
+              </td>
+              <td className="text-xs">
+                <Time value={t.createdAt} />
+              </td>
+              <td className="text-xs">
+                <Time value={t.lastUsedAt} />
+              </td>
+              <td className="text-xs">{t.expiresAt ? <Time value={t.expiresAt} /> : "never"}</td>
+              <td>
+                {t.revokedAt ? (
+                  <Badge tone="danger">revoked</Badge>
+                ) : (
+                  <button
+                    type="button"
+                    className="btn btn-danger text-xs"
+                    disabled={revoke.isPending}
+                    onClick={() => revoke.mutate({ tokenId: t.id })}
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {tokens.data.map((t) => (
-              <tr key={t.id} data-testid={`token-row-${t.name}`}>
-                <td className="font-medium">{t.name}</td>
-                <td>
-                  <code className="text-xs">{t.prefix}…</code>
-                </td>
-                <td className="text-xs">
-                  <Time value={t.createdAt} />
-                </td>
-                <td className="text-xs">
-                  <Time value={t.lastUsedAt} />
-                </td>
-                <td className="text-xs">{t.expiresAt ? <Time value={t.expiresAt} /> : "never"}</td>
-                <td>
-                  {t.revokedAt ? (
-                    <Badge tone="danger">revoked</Badge>
-                  ) : (
-                    <button
-                      type="button"
-                      className="btn btn-danger text-xs"
-                      disabled={revoke.isPending}
-                      onClick={() => revoke.mutate({ tokenId: t.id })}
-                    >
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </section>
   );

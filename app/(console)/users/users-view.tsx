@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import type { Role } from "../_nav";
 import { RolePicker } from "../_role-picker";
 import { CreateUserForm } from "./create-user-form";
@@ -33,23 +33,13 @@ export function UsersView({ viewerId }: { viewerId: string }) {
         {users.isPending && <p className="text-sm text-muted">Loading users…</p>}
         {users.error && <ErrorNote>Could not load users: {errorMessage(users.error)}</ErrorNote>}
         {users.data && (
-          <table className="table card !p-0">
-            <thead>
-              <tr>
-                <th>User</th>
-                <th>Roles</th>
-                <th>State</th>
-                <th>Last sign-in</th>
-                <th>Created</th>
-                <th className="w-0">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.map((user) => (
-                <UserRowView key={user.id} user={user} isSelf={user.id === viewerId} />
-              ))}
-            </tbody>
-          </table>
+          <Table
+            columns={["User", "Roles", "State", "Last sign-in", "Created", <th className="w-0">Actions</th>]}
+          >
+            {users.data.map((user) => (
+              <UserRowView key={user.id} user={user} isSelf={user.id === viewerId} />
+            ))}
+          </Table>
         )}
       </section>
     </div>

@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { request as pwRequest, type APIRequestContext, type Browser, type Page } from "@playwright/test";
+import type { APIRequestContext, Browser, Page } from "@playwright/test";
+import { signedInApi, trpcCall, trpcOk } from "../../fixtures/api";
 import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
 import { expect, signIn, test } from "../../fixtures/test";
 
@@ -20,40 +21,11 @@ let rc: RolloutConsole;
 let url: string;
 const people = { operator: "", ap1: "", ap2: "" };
 
-type Envelope = {
-  result?: { data: { json: unknown } };
-  error?: { json: { message: string; data: { code: string } } };
-};
-
-async function call(req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) {
-  const res =
-    kind === "mutation"
-      ? await req.post(`/api/trpc/${path}`, {
-          data: { json: input },
-          headers: { origin: url, "content-type": "application/json" },
-          timeout: 180_000,
-        })
-      : await req.get(
-          `/api/trpc/${path}${input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`}`,
-          { timeout: 60_000 },
-        );
-  const body = (await res.json().catch(() => null)) as Envelope | null;
-  return { status: res.status(), body, data: body?.result?.data.json as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-async function ok(req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) {
-  const r = await call(req, kind, path, input);
-  expect(r.status, `${path}: ${JSON.stringify(r.body?.error?.json.message)}`).toBe(200);
-  return r.data;
-}
-async function apiAs(email: string, password: string): Promise<APIRequestContext> {
-  const req = await pwRequest.newContext({ baseURL: url });
-  const res = await req.post("/api/auth/sign-in/email", {
-    data: { email, password },
-    headers: { origin: url },
-  });
-  expect(res.status(), await res.text()).toBe(200);
-  return req;
-}
+const call = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) =>
+  trpcCall(url, req, kind, path, input);
+const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) =>
+  trpcOk(url, req, kind, path, input);
+const apiAs = (email: string, password: string) => signedInApi(url, email, password);
 async function pageAs(browser: Browser, email: string, errors: string[]): Promise<Page> {
   const ctx = await browser.newContext({ baseURL: url });
   const page = await ctx.newPage();

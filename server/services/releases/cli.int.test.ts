@@ -1,31 +1,24 @@
 // `keel release …` and `keel keys …` against a real HTTP server that serves the console's own
 // handlers (/api/trpc and /api/releases/upload) on a real database, with an API token.
-import { createServer, type Server } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { randomBytes, randomUUID } from "node:crypto";
-import type { AddressInfo } from "node:net";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatManifest, generateSigningKey, parsePrivateKey } from "@/agent/protocol";
-import type { Auth } from "@/server/auth/auth";
 import { runKeel } from "@/server/test/run-keel";
+import { serveConsole, type ServedConsole } from "@/server/test/serve-console";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { createApiToken } from "@/server/services/tokens/create-api-token";
-import { createTRPCHandler } from "@/server/trpc/http-handler";
-import { createReleaseUploadHandler } from "@/server/services/releases/upload-handler";
 import { signedManifest } from "./test-fixtures";
-
-const noSessions = { api: { getSession: async () => null } } as unknown as Auth;
 
 describe("keel release / keel keys", () => {
   let tdb: TestDatabase;
   let db: PrismaClient;
   let dir: string;
-  let server: Server;
+  let server: ServedConsole;
   let env: NodeJS.ProcessEnv;
 
   async function keel(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -43,32 +36,14 @@ describe("keel release / keel keys", () => {
       data: { id: randomUUID(), name: "admin", email: "admin@keel.test", roles: ["admin"] },
     });
     const { token } = await createApiToken({ db, userId: admin.id, name: "cli" });
-    const trpc = createTRPCHandler({ db, auth: noSessions, trustedOrigins: [] });
-    const uploads = createReleaseUploadHandler({ db, auth: noSessions, trustedOrigins: [] });
-    server = createServer(async (req, res) => {
-      const url = `http://127.0.0.1${req.url}`;
-      const hasBody = req.method !== "GET" && req.method !== "HEAD";
-      const request = new Request(url, {
-        method: req.method,
-        headers: req.headers as Record<string, string>,
-        body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-        duplex: "half",
-      } as RequestInit);
-      const response = req.url!.startsWith("/api/releases/upload")
-        ? await uploads(request)
-        : await trpc(request);
-      // One request per connection, as each `keel` process makes (keep-alive reuse is not under test).
-      res.writeHead(response.status, { ...Object.fromEntries(response.headers), connection: "close" });
-      res.end(Buffer.from(await response.arrayBuffer()));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    server = await serveConsole(db);
     env = {
-      KEEL_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      KEEL_API_URL: server.base,
       KEEL_TOKEN: token,
     } as unknown as NodeJS.ProcessEnv;
   });
   afterAll(async () => {
-    await new Promise((r) => server.close(r));
+    await server.close();
     await db.$disconnect();
     await tdb.drop();
     rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { AppError } from "@/server/errors";
 import type { RolloutPlan } from "./types";
 
-const ZPlanArtifact = z.looseObject({
+export const ZPlanArtifact = z.looseObject({
   releaseId: z.string(),
   kind: z.enum(["full", "delta"]),
   parent: z.string().nullable(),

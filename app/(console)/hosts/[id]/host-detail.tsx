@@ -5,7 +5,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { formatBytes } from "../_csv";
 import { AsOfField, ExportCsvButton } from "../export-csv-button";
 import { RepinPanel } from "./repin-panel";
@@ -151,51 +151,38 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
       </section>
       <section aria-label="Apps">
         <h2 className="mb-2 font-medium">Apps and runtimes{h.at ? ` as of ${h.at.toLocaleString()}` : ""}</h2>
-        <table className="table card !p-0">
-          <thead>
-            <tr>
-              <th>App</th>
-              <th>Version</th>
-              <th>State</th>
-              <th>Size</th>
-              <th>Received UUID</th>
-              <th>Signer</th>
-              <th>Since</th>
-            </tr>
-          </thead>
-          <tbody>
-            {h.apps.flatMap((a) =>
-              a.versions.map((v) => (
-                <tr key={`${a.app}/${v.version}`}>
-                  <td>
-                    {a.app} {a.kind === "runtime" && <Badge>runtime</Badge>}
-                  </td>
-                  <td className="font-mono">{v.version}</td>
-                  <td>
-                    {v.isCurrent ? (
-                      <Badge tone="ok">current</Badge>
-                    ) : v.isPrevious ? (
-                      <Badge>previous</Badge>
-                    ) : null}
-                  </td>
-                  <td>{formatBytes(v.sizeBytes)}</td>
-                  <td className="font-mono text-xs">{v.receivedUuid ?? "—"}</td>
-                  <td className="font-mono text-xs">{v.signer ?? "—"}</td>
-                  <td>
-                    <Time value={v.since} />
-                  </td>
-                </tr>
-              )),
-            )}
-            {h.apps.length === 0 && (
-              <tr>
-                <td colSpan={7} className="text-muted">
-                  No apps installed{h.factsAt ? "" : " (not refreshed yet)"}.
+        <Table columns={["App", "Version", "State", "Size", "Received UUID", "Signer", "Since"]}>
+          {h.apps.flatMap((a) =>
+            a.versions.map((v) => (
+              <tr key={`${a.app}/${v.version}`}>
+                <td>
+                  {a.app} {a.kind === "runtime" && <Badge>runtime</Badge>}
+                </td>
+                <td className="font-mono">{v.version}</td>
+                <td>
+                  {v.isCurrent ? (
+                    <Badge tone="ok">current</Badge>
+                  ) : v.isPrevious ? (
+                    <Badge>previous</Badge>
+                  ) : null}
+                </td>
+                <td>{formatBytes(v.sizeBytes)}</td>
+                <td className="font-mono text-xs">{v.receivedUuid ?? "—"}</td>
+                <td className="font-mono text-xs">{v.signer ?? "—"}</td>
+                <td>
+                  <Time value={v.since} />
                 </td>
               </tr>
-            )}
-          </tbody>
-        </table>
+            )),
+          )}
+          {h.apps.length === 0 && (
+            <tr>
+              <td colSpan={7} className="text-muted">
+                No apps installed{h.factsAt ? "" : " (not refreshed yet)"}.
+              </td>
+            </tr>
+          )}
+        </Table>
       </section>
       <section aria-label="Timeline">
         <div className="mb-2 flex items-center justify-between">

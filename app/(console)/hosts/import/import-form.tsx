@@ -5,7 +5,7 @@
 import { useState } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, OkNote, PageHeader } from "@/app/_components/ui";
+import { Badge, ErrorNote, OkNote, PageHeader, Table } from "@/app/_components/ui";
 
 export function ImportForm() {
   const trpc = useTRPC();
@@ -120,42 +120,32 @@ export function ImportForm() {
           <OkNote>{r.enrolled} hosts enrolled.</OkNote>
         ))}
       {r && (
-        <table className="table card !p-0" aria-label="Import result">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Address</th>
-              <th>Fingerprint</th>
-              <th>Result</th>
-            </tr>
-          </thead>
-          <tbody>
-            {r.entries.map((e) => {
-              const o = r.outcomes.find((x) => x.name === e.name);
-              return (
-                <tr key={e.name}>
-                  <td>{e.name}</td>
-                  <td className="font-mono text-xs">
-                    {e.address}:{e.port ?? 22}
-                  </td>
-                  <td className="font-mono text-xs">{o?.fingerprint ?? e.fingerprint ?? "—"}</td>
-                  <td>
-                    {o ? (
-                      <Badge
-                        tone={o.status === "enrolled" ? "ok" : o.status === "exists" ? "neutral" : "danger"}
-                      >
-                        {o.status}
-                      </Badge>
-                    ) : (
-                      "preview"
-                    )}{" "}
-                    {o?.message}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <Table columns={["Name", "Address", "Fingerprint", "Result"]} label="Import result">
+          {r.entries.map((e) => {
+            const o = r.outcomes.find((x) => x.name === e.name);
+            return (
+              <tr key={e.name}>
+                <td>{e.name}</td>
+                <td className="font-mono text-xs">
+                  {e.address}:{e.port ?? 22}
+                </td>
+                <td className="font-mono text-xs">{o?.fingerprint ?? e.fingerprint ?? "—"}</td>
+                <td>
+                  {o ? (
+                    <Badge
+                      tone={o.status === "enrolled" ? "ok" : o.status === "exists" ? "neutral" : "danger"}
+                    >
+                      {o.status}
+                    </Badge>
+                  ) : (
+                    "preview"
+                  )}{" "}
+                  {o?.message}
+                </td>
+              </tr>
+            );
+          })}
+        </Table>
       )}
     </div>
   );

@@ -5,7 +5,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { PlanTable } from "../plan-table";
 import { RootCommandsNotice } from "../root-commands-notice";
 import { ScheduleControls } from "./schedule-controls";
@@ -208,37 +208,24 @@ export function RolloutDetail({ id, viewer }: { id: string; viewer: { id: string
               .join(", ")}
           </span>
         </h2>
-        <table className="table card !p-0 text-sm">
-          <thead>
-            <tr>
-              <th>Host</th>
-              <th>Wave</th>
-              <th>Action</th>
-              <th>State</th>
-              <th>Step</th>
-              <th>Sent</th>
-              <th>Error</th>
+        <Table columns={["Host", "Wave", "Action", "State", "Step", "Sent", "Error"]} className="text-sm">
+          {x.hosts.map((h) => (
+            <tr key={h.hostId} data-host={h.hostName}>
+              <td>{h.hostName}</td>
+              <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
+              <td>{h.action}</td>
+              <td>
+                <Badge tone={STATE_TONE[h.state] ?? "neutral"}>{h.state}</Badge>
+              </td>
+              <td>{h.step ?? ""}</td>
+              <td>
+                {bytes(h.bytesSent)}
+                {h.plannedBytes > 0 && ` / ${bytes(h.plannedBytes)}`}
+              </td>
+              <td className="text-danger">{h.error ?? ""}</td>
             </tr>
-          </thead>
-          <tbody>
-            {x.hosts.map((h) => (
-              <tr key={h.hostId} data-host={h.hostName}>
-                <td>{h.hostName}</td>
-                <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
-                <td>{h.action}</td>
-                <td>
-                  <Badge tone={STATE_TONE[h.state] ?? "neutral"}>{h.state}</Badge>
-                </td>
-                <td>{h.step ?? ""}</td>
-                <td>
-                  {bytes(h.bytesSent)}
-                  {h.plannedBytes > 0 && ` / ${bytes(h.plannedBytes)}`}
-                </td>
-                <td className="text-danger">{h.error ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </section>
 
       <details>

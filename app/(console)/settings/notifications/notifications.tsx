@@ -5,7 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, OkNote } from "@/app/_components/ui";
+import { Badge, ErrorNote, OkNote, Table } from "@/app/_components/ui";
 import { Deliveries } from "./deliveries";
 import { SmtpForm } from "./smtp-form";
 
@@ -104,55 +104,47 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
         <p className="text-sm text-muted">No notification channels yet.</p>
       )}
       {channels.data && channels.data.length > 0 && (
-        <table className="table card !p-0" aria-label="Notification channels">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Sends to</th>
-              <th>Events</th>
-              <th>Deliveries</th>
-              {isAdmin && <th className="w-0"></th>}
+        <Table
+          columns={["Name", "Sends to", "Events", "Deliveries", isAdmin && <th className="w-0"></th>]}
+          label="Notification channels"
+        >
+          {channels.data.map((c) => (
+            <tr key={c.id} data-testid={`channel-row-${c.name}`}>
+              <td className="font-medium">
+                {c.name} <Badge>{c.kind}</Badge>
+              </td>
+              <td className="break-all text-xs">
+                {c.url ?? [...c.to, ...c.roles.map((r) => `all ${r}s`)].join(", ")}
+              </td>
+              <td className="text-xs">{c.events.join(", ")}</td>
+              <td className="text-xs">
+                {c.deliveries.delivered ?? 0} delivered,{" "}
+                {(c.deliveries.pending ?? 0) + (c.deliveries.delivering ?? 0)} pending,{" "}
+                {c.deliveries.failed ?? 0} failed
+              </td>
+              {isAdmin && (
+                <td className="flex gap-2">
+                  <button
+                    type="button"
+                    className="btn text-xs"
+                    disabled={test.isPending}
+                    onClick={() => test.mutate({ id: c.id })}
+                  >
+                    Send test
+                  </button>
+                  <button
+                    type="button"
+                    className="btn btn-danger text-xs"
+                    disabled={remove.isPending}
+                    onClick={() => confirm(`Remove the channel ${c.name}?`) && remove.mutate({ id: c.id })}
+                  >
+                    Remove
+                  </button>
+                </td>
+              )}
             </tr>
-          </thead>
-          <tbody>
-            {channels.data.map((c) => (
-              <tr key={c.id} data-testid={`channel-row-${c.name}`}>
-                <td className="font-medium">
-                  {c.name} <Badge>{c.kind}</Badge>
-                </td>
-                <td className="break-all text-xs">
-                  {c.url ?? [...c.to, ...c.roles.map((r) => `all ${r}s`)].join(", ")}
-                </td>
-                <td className="text-xs">{c.events.join(", ")}</td>
-                <td className="text-xs">
-                  {c.deliveries.delivered ?? 0} delivered,{" "}
-                  {(c.deliveries.pending ?? 0) + (c.deliveries.delivering ?? 0)} pending,{" "}
-                  {c.deliveries.failed ?? 0} failed
-                </td>
-                {isAdmin && (
-                  <td className="flex gap-2">
-                    <button
-                      type="button"
-                      className="btn text-xs"
-                      disabled={test.isPending}
-                      onClick={() => test.mutate({ id: c.id })}
-                    >
-                      Send test
-                    </button>
-                    <button
-                      type="button"
-                      className="btn btn-danger text-xs"
-                      disabled={remove.isPending}
-                      onClick={() => confirm(`Remove the channel ${c.name}?`) && remove.mutate({ id: c.id })}
-                    >
-                      Remove
-                    </button>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       {isAdmin && (
         <form onSubmit={onAdd} className="card flex flex-col gap-3" aria-label="Add notification channel">

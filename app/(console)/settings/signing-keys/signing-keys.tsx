@@ -5,7 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, OkNote, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, OkNote, Table, Time } from "@/app/_components/ui";
 
 export function SigningKeys({ isAdmin }: { isAdmin: boolean }) {
   const trpc = useTRPC();
@@ -124,79 +124,76 @@ export function SigningKeys({ isAdmin }: { isAdmin: boolean }) {
       {keys.error && <ErrorNote>Could not load keys: {errorMessage(keys.error)}</ErrorNote>}
       {keys.data && keys.data.length === 0 && <p className="text-sm text-muted">No signing keys yet.</p>}
       {keys.data && keys.data.length > 0 && (
-        <table className="table card !p-0">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Key id</th>
-              <th>Status</th>
-              <th>Releases</th>
-              <th>Created</th>
-              <th>Public key</th>
-              {isAdmin && <th className="w-0"></th>}
-            </tr>
-          </thead>
-          <tbody>
-            {keys.data.map((k) => (
-              <tr key={k.keyId} data-testid={`key-row-${k.keyId}`}>
-                <td className="font-medium">
-                  {k.name} {k.isSigningKey && <Badge tone="ok">signs new releases</Badge>}{" "}
-                  {!k.hasPrivateKey && <Badge>public only</Badge>}
-                </td>
-                <td>
-                  <code className="text-xs">{k.keyId}</code>
-                </td>
-                <td>
-                  {k.status === "active" ? (
-                    <Badge tone="ok">active</Badge>
-                  ) : (
-                    <Badge tone={k.status === "removed" ? "danger" : "neutral"}>{k.status}</Badge>
+        <Table
+          columns={[
+            "Name",
+            "Key id",
+            "Status",
+            "Releases",
+            "Created",
+            "Public key",
+            isAdmin && <th className="w-0"></th>,
+          ]}
+        >
+          {keys.data.map((k) => (
+            <tr key={k.keyId} data-testid={`key-row-${k.keyId}`}>
+              <td className="font-medium">
+                {k.name} {k.isSigningKey && <Badge tone="ok">signs new releases</Badge>}{" "}
+                {!k.hasPrivateKey && <Badge>public only</Badge>}
+              </td>
+              <td>
+                <code className="text-xs">{k.keyId}</code>
+              </td>
+              <td>
+                {k.status === "active" ? (
+                  <Badge tone="ok">active</Badge>
+                ) : (
+                  <Badge tone={k.status === "removed" ? "danger" : "neutral"}>{k.status}</Badge>
+                )}
+              </td>
+              <td>{k.releases}</td>
+              <td className="text-xs">
+                <Time value={k.createdAt} />
+              </td>
+              <td>
+                <code className="block max-w-64 truncate text-xs" title={k.publicKeyLine}>
+                  {k.publicKeyLine}
+                </code>
+              </td>
+              {isAdmin && (
+                <td className="whitespace-nowrap">
+                  {k.status === "active" && (
+                    <button
+                      type="button"
+                      className="btn text-xs"
+                      disabled={retire.isPending}
+                      onClick={() => retire.mutate({ keyId: k.keyId })}
+                    >
+                      Retire
+                    </button>
+                  )}{" "}
+                  {k.status !== "removed" && (
+                    <button
+                      type="button"
+                      className="btn btn-danger text-xs"
+                      disabled={retire.isPending}
+                      onClick={() => {
+                        if (
+                          window.confirm(
+                            `Remove ${k.keyId} from trust? Releases signed with it can no longer be installed.`,
+                          )
+                        )
+                          retire.mutate({ keyId: k.keyId, remove: true });
+                      }}
+                    >
+                      Remove
+                    </button>
                   )}
                 </td>
-                <td>{k.releases}</td>
-                <td className="text-xs">
-                  <Time value={k.createdAt} />
-                </td>
-                <td>
-                  <code className="block max-w-64 truncate text-xs" title={k.publicKeyLine}>
-                    {k.publicKeyLine}
-                  </code>
-                </td>
-                {isAdmin && (
-                  <td className="whitespace-nowrap">
-                    {k.status === "active" && (
-                      <button
-                        type="button"
-                        className="btn text-xs"
-                        disabled={retire.isPending}
-                        onClick={() => retire.mutate({ keyId: k.keyId })}
-                      >
-                        Retire
-                      </button>
-                    )}{" "}
-                    {k.status !== "removed" && (
-                      <button
-                        type="button"
-                        className="btn btn-danger text-xs"
-                        disabled={retire.isPending}
-                        onClick={() => {
-                          if (
-                            window.confirm(
-                              `Remove ${k.keyId} from trust? Releases signed with it can no longer be installed.`,
-                            )
-                          )
-                            retire.mutate({ keyId: k.keyId, remove: true });
-                        }}
-                      >
-                        Remove
-                      </button>
-                    )}
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   );

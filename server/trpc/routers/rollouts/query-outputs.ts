@@ -2,7 +2,7 @@
 // checked (`.output()`); the mutations' answers are in outputs.ts. The stored plan is checked with
 // the plan's own schema (plan-schema.ts) and passed on as it is (unknown keys kept).
 import { z } from "zod";
-import { ZRolloutPlan } from "@/server/services/rollouts/plan-schema";
+import { ZPlanArtifact, ZRolloutPlan } from "@/server/services/rollouts/plan-schema";
 import type { RolloutPlan } from "@/server/services/rollouts/types";
 import { ZPolicyDecisionOut } from "../policy/outputs";
 import { ZDigest, ZState } from "./outputs";
@@ -12,17 +12,22 @@ const ZPlanOut = z.custom<RolloutPlan>((v) => ZRolloutPlan.safeParse(v).success,
 });
 const ZCount = z.number().int();
 
+/** What the list and the rollout's page both show first. */
+const rolloutHead = {
+  id: z.uuid(),
+  number: ZCount,
+  action: z.string(),
+  app: z.string(),
+  version: z.string().nullable(),
+  state: ZState,
+  pauseReason: z.string().nullable(),
+};
+
 export const ZRolloutListOut = z.strictObject({
   total: ZCount,
   rows: z.array(
     z.strictObject({
-      id: z.uuid(),
-      number: ZCount,
-      action: z.string(),
-      app: z.string(),
-      version: z.string().nullable(),
-      state: ZState,
-      pauseReason: z.string().nullable(),
+      ...rolloutHead,
       currentWave: ZCount,
       waveSizes: z.array(ZCount),
       requiredApprovals: ZCount,
@@ -55,13 +60,7 @@ const ZRolloutHostOut = z.strictObject({
 });
 
 export const ZRolloutDetailOut = z.strictObject({
-  id: z.uuid(),
-  number: ZCount,
-  action: z.string(),
-  app: z.string(),
-  version: z.string().nullable(),
-  state: ZState,
-  pauseReason: z.string().nullable(),
+  ...rolloutHead,
   lapse: z.strictObject({ reason: z.string(), at: z.date().nullable() }).nullable(),
   schedule: z.strictObject({ at: z.date(), by: z.string().nullable() }).nullable(),
   scheduleError: z.string().nullable(),
@@ -104,14 +103,6 @@ export const ZRolloutDetailOut = z.strictObject({
 });
 
 const ZStream = z.enum(["full", "delta", "none"]);
-const ZArtifactOut = z.strictObject({
-  releaseId: z.string(),
-  kind: z.enum(["full", "delta"]),
-  parent: z.string().nullable(),
-  digest: z.string(),
-  bytes: z.number(),
-  encoding: z.enum(["raw", "keel-delta-1"]),
-});
 const ZPlanRuntimeOut = z.strictObject({
   runtime: z.string(),
   versions: z.string(),
@@ -121,7 +112,7 @@ const ZPlanRuntimeOut = z.strictObject({
   parent: z.string().nullable(),
   bytes: z.number(),
   diskNeeded: z.number(),
-  artifact: ZArtifactOut.optional(),
+  artifact: ZPlanArtifact.optional(),
 });
 const ZRuntimeUseOut = z.strictObject({
   app: z.string(),

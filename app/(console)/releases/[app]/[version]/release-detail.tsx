@@ -5,7 +5,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, PageHeader, Time } from "@/app/_components/ui";
+import { Badge, ErrorNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { formatBytes } from "@/app/_components/format-bytes";
 import { ActivationDetail } from "./activation-detail";
 
@@ -108,32 +108,22 @@ export function ReleaseDetail({
             {detail.data.deltas.length === 0 ? (
               <p className="text-sm text-muted">None cached yet; they are made when a host needs one.</p>
             ) : (
-              <table className="table card !p-0">
-                <thead>
-                  <tr>
-                    <th>From → to</th>
-                    <th>Stream</th>
-                    <th>On the wire</th>
-                    <th>Made</th>
+              <Table columns={["From → to", "Stream", "On the wire", "Made"]}>
+                {detail.data.deltas.map((d) => (
+                  <tr key={`${d.direction}-${d.otherVersion}`}>
+                    <td>
+                      {d.direction === "to"
+                        ? `${d.otherVersion} → ${version}`
+                        : `${version} → ${d.otherVersion}`}
+                    </td>
+                    <td>{formatBytes(d.streamBytes)}</td>
+                    <td>{formatBytes(d.wireBytes)}</td>
+                    <td className="text-xs">
+                      <Time value={d.createdAt} />
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {detail.data.deltas.map((d) => (
-                    <tr key={`${d.direction}-${d.otherVersion}`}>
-                      <td>
-                        {d.direction === "to"
-                          ? `${d.otherVersion} → ${version}`
-                          : `${version} → ${d.otherVersion}`}
-                      </td>
-                      <td>{formatBytes(d.streamBytes)}</td>
-                      <td>{formatBytes(d.wireBytes)}</td>
-                      <td className="text-xs">
-                        <Time value={d.createdAt} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )}
           </section>
 
