@@ -66,6 +66,7 @@ async function seed(url: string) {
     "host_events",
     "retired_hosts",
     "app_version_counts",
+    "host_environment_counts",
   ];
   const { rows: indexes } = await c.query<{ indexname: string; indexdef: string }>(
     `SELECT i.indexname, i.indexdef FROM pg_indexes i
@@ -149,12 +150,17 @@ async function seed(url: string) {
      FROM hosts h JOIN r ON r.id = h.id`,
   );
   await q("retired hosts removed", `DELETE FROM hosts h USING retired_hosts r WHERE h.id = r.id`);
-  // Triggers keep app_version_counts; they are off during the bulk load, so fill it once here.
+  // Triggers keep app_version_counts and host_environment_counts; they are off during the bulk load,
+  // so fill them once here.
   await q(
     "app_version_counts",
     `INSERT INTO app_version_counts (app, version, environment, hosts)
      SELECT iv.app, iv.version, coalesce(h.environment, ''), count(*)::int
      FROM installed_versions iv JOIN hosts h ON h.id = iv.host_id WHERE iv.is_current GROUP BY 1, 2, 3`,
+  );
+  await q(
+    "host_environment_counts",
+    `INSERT INTO host_environment_counts (environment, hosts) SELECT coalesce(environment, ''), count(*)::int FROM hosts GROUP BY 1`,
   );
   await q(
     "groups",
