@@ -8,6 +8,7 @@ import { compareVersionStrings } from "./compare-versions";
 import { readHostEnvironmentCounts } from "./host-environment-counts";
 import { resolveHostFilter } from "./host-filter-sql";
 import { hostsAtSql } from "./hosts-at";
+import { hostsAtCountSql } from "./hosts-at-count";
 import type { InventoryDeps, THostFilter } from "./types";
 
 export type VersionDistribution = {
@@ -48,7 +49,7 @@ export async function getVersionDistribution(
         SELECT x.version, count(*) AS n FROM installed_version_history x
         WHERE x.app = ${input.app} AND x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})
         GROUP BY x.version`),
-      deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM ${hostsAtSql(at)} h`),
+      deps.db.$queryRaw<{ n: bigint }[]>(hostsAtCountSql(at)),
     ]);
     rows = counts.map((r) => ({ version: r.version, n: Number(r.n) }));
     hostCount = Number(total[0]?.n ?? 0);

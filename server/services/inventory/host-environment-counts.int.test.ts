@@ -12,6 +12,8 @@ import { enrollHost } from "../hosts/enroll-host";
 import { removeHost } from "../hosts/remove-host";
 import { setHostEnvironment } from "../hosts/set-host-environment";
 import { readHostEnvironmentCounts } from "./host-environment-counts";
+import { hostsAtSql } from "./hosts-at";
+import { hostsAtCountSql } from "./hosts-at-count";
 import { listHosts } from "./list-hosts";
 import { getDriftReport } from "./get-drift-report";
 import { recordFacts } from "./record-facts";
@@ -193,5 +195,35 @@ describe("host_environment_counts (PostgreSQL)", () => {
     });
     const [row] = await getDriftReport({ db }, { app: "api" });
     expect(row!.hosts).toBe(await db.host.count({ where: { environment: "prod" } }));
+  });
+
+  it("counts the hosts enrolled at a past time as a count of them does", async () => {
+    const countAt = async (at: Date) => [
+      Number((await db.$queryRaw<{ n: bigint }[]>(hostsAtCountSql(at)))[0]!.n),
+      Number(
+        (await db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM ${hostsAtSql(at)} h`))[0]!
+          .n,
+      ),
+    ];
+    const tick = () => new Promise((res) => setTimeout(res, 20));
+    const t0 = new Date();
+    await tick();
+    const fresh = [await enroll("dev"), await enroll(null)];
+    await tick();
+    const t1 = new Date();
+    await tick();
+    for (const id of [ids[0]!, fresh[0]!]) {
+      await removeHost({ db }, { actorId: null, id });
+      ids.splice(ids.indexOf(id), 1);
+    }
+    const enrolledAtT0 = (await countAt(t0))[1]!;
+    for (const at of [new Date(0), t0, t1, new Date()]) {
+      const [fromCounts, counted] = await countAt(at);
+      expect(fromCounts, at.toISOString()).toBe(counted);
+    }
+    // Both views of t1 see the two hosts enrolled after t0 and the two retired since.
+    expect((await countAt(t1))[1]).toBe(enrolledAtT0 + 2);
+    expect((await countAt(new Date()))[1]).toBe(enrolledAtT0);
+    expect((await countAt(new Date(0)))[1]).toBe(0);
   });
 });
