@@ -119,9 +119,11 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
           SELECT iv.app, iv.version, count(*) AS n
           FROM g CROSS JOIN LATERAL (
             -- OFFSET 0 keeps this one index-only probe per host: a group is usually a small part
-            -- of the fleet, and a join would scan every current version. The app test stays
-            -- outside, or each probe becomes one index descent per app.
-            SELECT iv.app, iv.version FROM installed_versions iv WHERE iv.host_id = g.id AND iv.is_current OFFSET 0
+            -- of the fleet, and a join would scan every current version. For several apps the app
+            -- test stays outside, or each probe becomes one index descent per app; for one app it
+            -- goes inside, so each probe reads that app's entry instead of all the host's apps.
+            SELECT iv.app, iv.version FROM installed_versions iv
+            WHERE iv.host_id = g.id AND iv.is_current ${apps.size === 1 ? Prisma.sql`AND ${appIn([...apps])}` : Prisma.empty} OFFSET 0
           ) iv
           WHERE ${appIn([...apps])}
           GROUP BY iv.app, iv.version`);
