@@ -73,6 +73,7 @@ async function main() {
     ],
     ["host detail", () => getHostDetail(deps, { id: some.id })],
     ["distribution as of", () => getVersionDistribution(deps, { app: "app-07", at: past })],
+    ["drift one app", () => getDriftReport(deps, { app: "app-07" })],
     ["drift all apps", () => getDriftReport(deps)],
     ["as of all apps", () => getHostsAsOf(deps, { at: past })],
     ["as of one app", () => getHostsAsOf(deps, { at: past, app: "app-07" })],

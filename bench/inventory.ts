@@ -50,10 +50,15 @@ async function seed(url: string) {
     console.log(`  ${label}: ${r.rowCount ?? 0} rows in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   };
   await c.query("SELECT setseed(0.42)");
-  // Bulk-load settings: no FK triggers, no per-row index upkeep (indexes are rebuilt afterwards).
+  // Bulk-load settings: no FK triggers, no per-row index upkeep (indexes are rebuilt afterwards),
+  // and — in this throwaway cluster only — checkpoints spaced out for the load (reset at the end).
   await c.query("SET session_replication_role = replica");
   await c.query("SET synchronous_commit = off");
-  await c.query("SET maintenance_work_mem = '256MB'");
+  await c.query("SET maintenance_work_mem = '512MB'");
+  await c.query("SET work_mem = '256MB'");
+  await c.query("ALTER SYSTEM SET max_wal_size = '32GB'");
+  await c.query("ALTER SYSTEM SET checkpoint_timeout = '1h'");
+  await c.query("SELECT pg_reload_conf()");
   const big = [
     "hosts",
     "installed_versions",
@@ -61,6 +66,7 @@ async function seed(url: string) {
     "host_events",
     "retired_hosts",
     "app_version_counts",
+    "host_environment_counts",
   ];
   const { rows: indexes } = await c.query<{ indexname: string; indexdef: string }>(
     `SELECT i.indexname, i.indexdef FROM pg_indexes i
@@ -90,68 +96,71 @@ async function seed(url: string) {
   );
   // Per host × app: n installed versions (1–5), the newest is 1.<top>.0; versions were
   // activated a week apart, the one before the oldest installed was removed (garbage collected).
+  // 1 % more hosts were enrolled and removed (retired) in the last 10 days (`gone`): they get no
+  // installed versions, their history ends when they were retired and their timeline stops there —
+  // generated so in one pass, not written and then updated (16 M history rows at 100,000 hosts).
   await q(
     "host×app plan",
     `CREATE TEMP TABLE ha AS
      SELECT h.id AS host_id, 'app-' || lpad(a::text, 2, '0') AS app, 1 + floor(random() * 5)::int AS n,
-            6 + floor(random() * 6)::int AS top, now() - random() * interval '2 days' AS base
-     FROM hosts h CROSS JOIN generate_series(1, ${APPS}) a`,
+            6 + floor(random() * 6)::int AS top, now() - random() * interval '2 days' AS base, h.gone
+     FROM (SELECT id, CASE WHEN name > 'host-' || lpad('${HOSTS}', ${WIDTH}, '0') THEN now() - random() * interval '10 days' END AS gone
+           FROM hosts) h CROSS JOIN generate_series(1, ${APPS}) a`,
   );
   await q(
     "installed_versions",
     `INSERT INTO installed_versions (host_id, app, version, kind, size_bytes, received_uuid, signer, installed_at, is_current, is_previous, first_seen_at)
      SELECT host_id, app, '1.' || v || '.0', 'app', 10000000 + v * 1000, md5(host_id::text || app || v), 'keel-key-1',
             base - (top - v) * interval '7 days', v = top, v = top - 1, base - (top - v) * interval '7 days'
-     FROM ha, generate_series(top - n + 1, top) v`,
+     FROM ha, generate_series(top - n + 1, top) v WHERE gone IS NULL`,
   );
   // Validity periods: current [t(v), t(v+1)), previous [t(v+1), t(v+2)), plain [t(v+2), ∞) while
-  // installed; the removed version's periods end when it was collected.
+  // installed; the removed version's periods end when it was collected; a retired host's end then.
   await q(
     "installed_version_history",
     `INSERT INTO installed_version_history (host_id, app, version, kind, size_bytes, received_uuid, signer, is_current, is_previous, valid_from, valid_to)
-     SELECT host_id, app, '1.' || v || '.0', 'app', 10000000 + v * 1000, md5(host_id::text || app || v), 'keel-key-1', s = 0, s = 1,
-            base - (top - v - s) * interval '7 days',
-            CASE WHEN s = 0 AND v = top THEN NULL
-                 WHEN s = 1 AND v = top - 1 THEN (CASE WHEN v >= top - n + 1 THEN NULL ELSE base END)
-                 WHEN s = 2 THEN (CASE WHEN v >= top - n + 1 THEN NULL ELSE base - (top - v - 2) * interval '7 days' END)
-                 ELSE base - (top - v - s - 1) * interval '7 days' END
-     FROM ha, generate_series(greatest(1, top - n), top) v, generate_series(0, 2) s
-     WHERE v + s <= top AND NOT (v < top - n + 1 AND s = 2)`,
+     SELECT host_id, app, version, 'app', size_bytes, received_uuid, 'keel-key-1', is_current, is_previous, valid_from,
+            CASE WHEN gone IS NOT NULL AND (valid_to IS NULL OR valid_to > gone) THEN gone ELSE valid_to END
+     FROM (SELECT host_id, app, gone, '1.' || v || '.0' AS version, 10000000 + v * 1000 AS size_bytes,
+                  md5(host_id::text || app || v) AS received_uuid, s = 0 AS is_current, s = 1 AS is_previous,
+                  base - (top - v - s) * interval '7 days' AS valid_from,
+                  CASE WHEN s = 0 AND v = top THEN NULL
+                       WHEN s = 1 AND v = top - 1 THEN (CASE WHEN v >= top - n + 1 THEN NULL ELSE base END)
+                       WHEN s = 2 THEN (CASE WHEN v >= top - n + 1 THEN NULL ELSE base - (top - v - 2) * interval '7 days' END)
+                       ELSE base - (top - v - s - 1) * interval '7 days' END AS valid_to
+           FROM ha, generate_series(greatest(1, top - n), top) v, generate_series(0, 2) s
+           WHERE v + s <= top AND NOT (v < top - n + 1 AND s = 2)) p
+     WHERE gone IS NULL OR valid_from < gone`,
   );
   await q(
     "host_events",
     `INSERT INTO host_events (host_id, at, kind, message, detail)
      SELECT host_id, base - (top - v) * interval '7 days', 'version.activated', app || ' current 1.' || (v - 1) || '.0 → 1.' || v || '.0',
             jsonb_build_object('app', app, 'from', '1.' || (v - 1) || '.0', 'to', '1.' || v || '.0')
-     FROM ha, generate_series(top - 1, top) v`,
+     FROM ha, generate_series(top - 1, top) v
+     WHERE gone IS NULL OR base - (top - v) * interval '7 days' <= gone`,
   );
-  // 1 % more hosts were enrolled and have been removed (retired) in the last 10 days: their rows
-  // move to retired_hosts, their versions go, their history ends when they were retired.
   await q(
     "retired hosts",
-    `WITH r AS (SELECT id, now() - random() * interval '10 days' AS at FROM hosts WHERE name > 'host-' || lpad('${HOSTS}', ${WIDTH}, '0'))
+    `WITH r AS (SELECT DISTINCT host_id AS id, gone AS at FROM ha WHERE gone IS NOT NULL)
      INSERT INTO retired_hosts (id, name, address, port, "user", host_key_fingerprint, environment, labels, facts, hostname, machine_id,
                                 os, kernel, arch, agent_version, last_seen_at, created_at, retired_at)
      SELECT h.id, h.name, h.address, h.port, h."user", h.host_key_fingerprint, h.environment, h.labels, h.facts, h.hostname, h.machine_id,
             h.os, h.kernel, h.arch, h.agent_version, least(h.last_seen_at, r.at), h.created_at, r.at
      FROM hosts h JOIN r ON r.id = h.id`,
   );
-  await c.query(
-    `DELETE FROM installed_version_history x USING retired_hosts r WHERE x.host_id = r.id AND x.valid_from >= r.retired_at`,
-  );
-  await c.query(`UPDATE installed_version_history x SET valid_to = r.retired_at FROM retired_hosts r
-                 WHERE x.host_id = r.id AND (x.valid_to IS NULL OR x.valid_to > r.retired_at)`);
-  await c.query(
-    `DELETE FROM host_events x USING retired_hosts r WHERE x.host_id = r.id AND x.at > r.retired_at`,
-  );
-  await c.query(`DELETE FROM installed_versions x USING retired_hosts r WHERE x.host_id = r.id`);
-  await c.query(`DELETE FROM hosts h USING retired_hosts r WHERE h.id = r.id`);
-  // Triggers keep app_version_counts; they are off during the bulk load, so fill it once here.
+  await q("retired hosts removed", `DELETE FROM hosts h USING retired_hosts r WHERE h.id = r.id`);
+  // Triggers keep app_version_counts and host_environment_counts; they are off during the bulk load,
+  // so fill them once here.
   await q(
     "app_version_counts",
     `INSERT INTO app_version_counts (app, version, environment, hosts)
      SELECT iv.app, iv.version, coalesce(h.environment, ''), count(*)::int
      FROM installed_versions iv JOIN hosts h ON h.id = iv.host_id WHERE iv.is_current GROUP BY 1, 2, 3`,
+  );
+  await q(
+    "host_environment_counts",
+    `INSERT INTO host_environment_counts (environment, hosts) SELECT coalesce(environment, ''), count(*)::int FROM hosts GROUP BY 1`,
   );
   await q(
     "groups",
@@ -175,10 +184,17 @@ async function seed(url: string) {
      UNION ALL SELECT 'app-' || lpad(a::text, 2, '0'), '1.11.0', 'group', g.id::text, g.id FROM generate_series(1, ${APPS}) a, host_groups g`,
   );
   const ti = Date.now();
-  for (const i of indexes) await c.query(i.indexdef);
+  for (const i of indexes) {
+    const t = Date.now();
+    await c.query(i.indexdef);
+    if (Date.now() - t > 5000) console.log(`    ${i.indexname}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
   console.log(`  ${indexes.length} indexes rebuilt in ${((Date.now() - ti) / 1000).toFixed(1)} s`);
   await c.query("SET session_replication_role = origin");
   await q("analyze", "VACUUM ANALYZE");
+  await c.query("ALTER SYSTEM RESET max_wal_size");
+  await c.query("ALTER SYSTEM RESET checkpoint_timeout");
+  await c.query("SELECT pg_reload_conf()");
   const counts = await c.query(
     `SELECT (SELECT count(*) FROM hosts) h, (SELECT count(*) FROM installed_versions) iv, (SELECT count(*) FROM installed_version_history) hist,
             (SELECT count(*) FROM host_events) ev, (SELECT count(*) FROM retired_hosts) rh`,

@@ -1,11 +1,12 @@
 // Drift from the target versions: for each target (app × fleet / environment / group), how many
 // hosts in that scope run the target, something older, something newer, or lack the app.
-// Fleet and environment scopes come from app_version_counts, static groups from
+// Fleet and environment scopes come from app_version_counts and host_environment_counts, static groups from
 // group_app_version_counts (both precomputed by triggers, exact); each filter group is one more
 // statement over its hosts' current versions; they run concurrently.
 import { Prisma } from "@prisma/client";
 import { readAppVersionCounts, readGroupAppVersionCounts } from "./app-version-counts";
 import { compareVersionStrings } from "./compare-versions";
+import { readHostEnvironmentCounts } from "./host-environment-counts";
 import { hostFilterSql } from "./host-filter-sql";
 import { ZHostFilter, type InventoryDeps } from "./types";
 
@@ -64,12 +65,10 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
     if (!flatApps.length) return byEnv;
     const [rows, hosts] = await Promise.all([
       readAppVersionCounts(db, { apps: flatApps }),
-      db.$queryRaw<{ environment: string | null; n: bigint }[]>(
-        Prisma.sql`SELECT environment, count(*) AS n FROM hosts GROUP BY environment`,
-      ),
+      readHostEnvironmentCounts(db),
     ]);
     for (const r of rows) addCount(env(needEnv ? r.environment : null).versions, r.app, r.version, r.hosts);
-    for (const h of hosts) env(needEnv ? h.environment : null).hosts += Number(h.n);
+    for (const h of hosts) env(needEnv ? h.environment : null).hosts += h.hosts;
     return byEnv;
   })();
 
@@ -120,9 +119,11 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
           SELECT iv.app, iv.version, count(*) AS n
           FROM g CROSS JOIN LATERAL (
             -- OFFSET 0 keeps this one index-only probe per host: a group is usually a small part
-            -- of the fleet, and a join would scan every current version. The app test stays
-            -- outside, or each probe becomes one index descent per app.
-            SELECT iv.app, iv.version FROM installed_versions iv WHERE iv.host_id = g.id AND iv.is_current OFFSET 0
+            -- of the fleet, and a join would scan every current version. For several apps the app
+            -- test stays outside, or each probe becomes one index descent per app; for one app it
+            -- goes inside, so each probe reads that app's entry instead of all the host's apps.
+            SELECT iv.app, iv.version FROM installed_versions iv
+            WHERE iv.host_id = g.id AND iv.is_current ${apps.size === 1 ? Prisma.sql`AND ${appIn([...apps])}` : Prisma.empty} OFFSET 0
           ) iv
           WHERE ${appIn([...apps])}
           GROUP BY iv.app, iv.version`);

@@ -7,6 +7,7 @@ import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "./host-filter-sql";
 import { decodeCursor, encodeCursor } from "./keyset";
 import { hostsAtParts, hostsAtSql } from "./hosts-at";
+import { hostsAtCountSql } from "./hosts-at-count";
 import type { InventoryDeps, THostFilter } from "./types";
 
 /** At most this many hosts running the app at T: page from its live periods, not by walking hosts. */
@@ -108,7 +109,9 @@ export async function getHostsAsOf(
             SELECT p.id, p.name, p.environment, p.retired_at, ${versions} AS versions FROM page p ORDER BY ${outer}`);
     totalCount = count;
   } else {
-    // All apps: the page of hosts, then each one's live periods by (host_id, app, valid_from).
+    // All apps: the page of hosts, then each one's live periods by (host_id, app, valid_from); the
+    // total of an unfiltered page from the counts (hosts-at-count.ts).
+    const anyFilter = Object.values(input.filter ?? {}).some((v) => v !== undefined);
     rows = await deps.db.$queryRaw<Row[]>(Prisma.sql`
       WITH page AS (${halves(
         (part) =>
@@ -118,7 +121,8 @@ export async function getHostsAsOf(
              (SELECT json_agg(json_build_object('app', x.app, 'version', x.version) ORDER BY x.app)
               FROM installed_version_history x WHERE x.host_id = p.id AND ${live}) AS versions,
              t.total
-      FROM (SELECT count(*) AS total FROM ${hosts} h WHERE ${where}) t LEFT JOIN page p ON TRUE
+      FROM (${anyFilter ? Prisma.sql`SELECT count(*) AS total FROM ${hosts} h WHERE ${where}` : Prisma.sql`SELECT n AS total FROM (${hostsAtCountSql(at)}) c`}) t
+      LEFT JOIN page p ON TRUE
       ORDER BY ${outer}`);
   }
   let page = rows.filter((r) => r.id !== null);

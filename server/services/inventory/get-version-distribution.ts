@@ -1,12 +1,14 @@
 // How many hosts run each version of an app (its current version), optionally among the hosts a
 // filter selects, and optionally as of a past time (from history, hosts retired since included).
 // Hosts without the app are counted separately. Now, unfiltered or by environment only, the
-// counts come from app_version_counts.
+// counts come from app_version_counts and host_environment_counts.
 import { Prisma } from "@prisma/client";
 import { readAppVersionCounts } from "./app-version-counts";
 import { compareVersionStrings } from "./compare-versions";
+import { readHostEnvironmentCounts } from "./host-environment-counts";
 import { resolveHostFilter } from "./host-filter-sql";
 import { hostsAtSql } from "./hosts-at";
+import { hostsAtCountSql } from "./hosts-at-count";
 import type { InventoryDeps, THostFilter } from "./types";
 
 export type VersionDistribution = {
@@ -29,14 +31,16 @@ export async function getVersionDistribution(
   let rows: { version: string; n: number }[];
   let hostCount: number;
   if (!at && (!filtered || (keys.length === 1 && f.environments))) {
+    // An empty list of environments filters nothing (as in hostFilterSql).
+    const envs = f.environments?.length ? f.environments : undefined;
     const [counts, total] = await Promise.all([
-      readAppVersionCounts(deps.db, { apps: [input.app], environments: f.environments }),
-      deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM hosts h WHERE ${where}`),
+      readAppVersionCounts(deps.db, { apps: [input.app], environments: envs }),
+      readHostEnvironmentCounts(deps.db, envs),
     ]);
     const per = new Map<string, number>();
     for (const c of counts) per.set(c.version, (per.get(c.version) ?? 0) + c.hosts);
     rows = [...per].map(([version, n]) => ({ version, n }));
-    hostCount = Number(total[0]?.n ?? 0);
+    hostCount = total.reduce((s, e) => s + e.hosts, 0);
   } else if (at && !filtered) {
     // Unfiltered as of T: a period live at T belongs to a host enrolled at T (periods are written
     // for enrolled hosts and end when a host is retired), so the history alone counts the versions.
@@ -45,7 +49,7 @@ export async function getVersionDistribution(
         SELECT x.version, count(*) AS n FROM installed_version_history x
         WHERE x.app = ${input.app} AND x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})
         GROUP BY x.version`),
-      deps.db.$queryRaw<{ n: bigint }[]>(Prisma.sql`SELECT count(*) AS n FROM ${hostsAtSql(at)} h`),
+      deps.db.$queryRaw<{ n: bigint }[]>(hostsAtCountSql(at)),
     ]);
     rows = counts.map((r) => ({ version: r.version, n: Number(r.n) }));
     hostCount = Number(total[0]?.n ?? 0);

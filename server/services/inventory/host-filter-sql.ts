@@ -20,10 +20,10 @@ export function hostFilterSql(
   const parts: Prisma.Sql[] = [];
   if (f.q && f.q.trim()) {
     const p = likePattern(f.q.trim());
-    // The first test is the trigram index's expression (hosts_search_trgm_idx) and only narrows:
-    // the per-column test after it decides, so a match across two columns does not count.
-    parts.push(Prisma.sql`lower(${h}.name || ' ' || ${h}.address || ' ' || coalesce(${h}.hostname, '') || ' ' || coalesce(${h}.os, '') || ' ' || coalesce(${h}.environment, '') || ' ' || ${h}.labels::text) LIKE lower(${p})
-      AND (${h}.name ILIKE ${p} OR ${h}.address ILIKE ${p} OR ${h}.hostname ILIKE ${p}
+    // Each column has its own trigram index (hosts_name_trgm_idx …, migration
+    // 20261207120000_inventory_host_counts): PostgreSQL ORs the six index scans and rechecks a
+    // candidate with the one ILIKE that found it. A match across two columns does not count.
+    parts.push(Prisma.sql`(${h}.name ILIKE ${p} OR ${h}.address ILIKE ${p} OR ${h}.hostname ILIKE ${p}
       OR ${h}.os ILIKE ${p} OR ${h}.environment ILIKE ${p} OR ${h}.labels::text ILIKE ${p})`);
   }
   if (f.labels && Object.keys(f.labels).length > 0)

@@ -4,6 +4,7 @@
 import { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "./host-filter-sql";
+import { countsTableTotal } from "./host-environment-counts";
 import { decodeCursor, encodeCursor, keysetOrder, keysetPredicate } from "./keyset";
 import type { HostSortKey, InventoryDeps, THostFilter } from "./types";
 
@@ -90,24 +91,40 @@ export async function listHosts(deps: InventoryDeps, input: ListHostsInput = {})
   // sort, the total (index-only where the filter allows) and the current-app count of the rows
   // shown only (index-only on (host_id, is_current, …)). A page before a cursor is read in the
   // reverse order and flipped here.
+  // Free text is answered by the trigram index and a recheck of every candidate row: that match
+  // set is found once (materialized: its ids, names and sort keys) and both the total and the page
+  // read it, instead of a count over the bitmap scan plus a walk of the sort's index that tests
+  // every host it passes. The total of a filter the counts tables answer is read from them.
+  const freeText = !!input.filter?.q?.trim();
+  const counted = freeText ? null : countsTableTotal(input.filter ?? {});
+  const order = keysetOrder(col, dir, before !== null);
+  const matchCte = freeText
+    ? Prisma.sql`m AS MATERIALIZED (
+      SELECT h.id, h.name${col === null ? Prisma.empty : Prisma.raw(`, ${col}`)} FROM hosts h WHERE ${where}),`
+    : Prisma.empty;
+  const pageRows = freeText
+    ? Prisma.sql`hosts h WHERE h.id IN (SELECT h.id FROM m h WHERE ${seek} ORDER BY ${order} LIMIT ${pageSize + 1})`
+    : Prisma.sql`hosts h WHERE ${where} AND ${seek} ORDER BY ${order} LIMIT ${pageSize + 1}`;
+  const totalSql = freeText
+    ? Prisma.sql`SELECT count(*) AS total FROM m`
+    : counted
+      ? Prisma.sql`SELECT ${counted} AS total`
+      : Prisma.sql`SELECT count(*) AS total FROM hosts h WHERE ${where}`;
   const rows = await deps.db.$queryRaw<
     (Omit<HostListRow, "appCount"> & { appCount: number | null; total: bigint; cursorKey: string | null })[]
   >(Prisma.sql`
-    WITH page AS (
+    WITH ${matchCte} page AS (
       SELECT h.id, h.name, h.address, h.port, h."user", h.environment, h.labels, h.reachable,
              h.host_key_changed AS "hostKeyChanged", h.last_error AS "lastError", h.last_seen_at AS "lastSeenAt",
              h.last_refresh_at AS "lastRefreshAt", h.os, h.kernel, h.arch, h.agent_version AS "agentVersion",
              ${Prisma.raw(SORT_SQL[sort])} AS sort_key
-      FROM hosts h
-      WHERE ${where} AND ${seek}
-      ORDER BY ${keysetOrder(col, dir, before !== null)}
-      LIMIT ${pageSize + 1}
+      FROM ${pageRows}
     )
     SELECT p.id, p.name, p.address, p.port, p."user", p.environment, p.labels, p.reachable, p."hostKeyChanged", p."lastError",
            p."lastSeenAt", p."lastRefreshAt", p.os, p.kernel, p.arch, p."agentVersion", p.sort_key::text AS "cursorKey",
            (SELECT count(*) FROM installed_versions iv WHERE iv.host_id = p.id AND iv.is_current AND iv.kind = 'app')::int AS "appCount",
            t.total
-    FROM (SELECT count(*) AS total FROM hosts h WHERE ${where}) t LEFT JOIN page p ON TRUE
+    FROM (${totalSql}) t LEFT JOIN page p ON TRUE
     ORDER BY ${keysetOrder(col === null ? null : "p.sort_key", dir, before !== null, "p.name")}`);
   const total = Number(rows[0]?.total ?? 0);
   let page = rows.filter((r) => r.id !== null);
