@@ -24,6 +24,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
+import { summarizeProfile } from "./cpu-profile-summary";
 
 const HOSTS = Number(process.env.KEEL_BENCH_HOSTS ?? 16);
 const ROUNDS = Number(process.env.KEEL_BENCH_ROUNDS ?? 3);
@@ -148,6 +149,7 @@ async function side(): Promise<SideResult> {
         const { profile } = await prof.post("Profiler.stop");
         mkdirSync(PROFILE!, { recursive: true });
         writeFileSync(join(PROFILE!, `${name}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+        console.error(`${name}, where the console's time went:\n${summarizeProfile(profile, HOSTS)}`);
         prof.disconnect();
       }
       if (st.state !== "succeeded")
@@ -231,6 +233,8 @@ async function main() {
     // The agent is the same on both sides (this work is the console's): its bundle is copied over.
     mkdirSync(join(base, "agent/dist"), { recursive: true });
     copyFileSync(join(here, "agent/dist/keel-agent.mjs"), join(base, "agent/dist/keel-agent.mjs"));
+    if (!existsSync(join(base, "bench/cpu-profile-summary.ts")))
+      copyFileSync(join(here, "bench/cpu-profile-summary.ts"), join(base, "bench/cpu-profile-summary.ts"));
     if (!existsSync(join(base, "bench/step-cost.ts")))
       copyFileSync(join(here, "bench/step-cost.ts"), join(base, "bench/step-cost.ts"));
     const load0 = execFileSync("cat", ["/proc/loadavg"], { encoding: "utf8" }).trim();
