@@ -16,7 +16,12 @@ const RULES: [string, (f: Frame) => boolean][] = [
   ],
   ["SSH packets and ciphers (ssh2)", (f) => /ssh2/.test(f.url)],
   ["agent session (framing, JSON)", (f) => /server\/ssh\/|agent\/protocol/.test(f.url)],
-  ["Prisma query compiler (wasm)", (f) => f.url.startsWith("wasm")],
+  // Both Cedar and Prisma's query compiler are wasm: a wasm frame under evaluatePolicy is Cedar.
+  ["policy (Cedar)", (f) => /server\/services\/policy/.test(f.url)],
+  [
+    "Prisma query compiler (wasm)",
+    (f) => /@prisma\/client|\.prisma\//.test(f.url) && /compile/i.test(f.functionName),
+  ],
   ["Prisma client", (f) => /@prisma\/client|\.prisma\//.test(f.url)],
   ["pg-boss", (f) => /pg-boss/.test(f.url)],
   [
@@ -24,7 +29,6 @@ const RULES: [string, (f: Frame) => boolean][] = [
     (f) => /node_modules\/(pg|pg-pool|pg-protocol|@prisma\/adapter-pg)\//.test(f.url),
   ],
   ["plan parse (zod)", (f) => /zod/.test(f.url)],
-  ["policy (Cedar)", (f) => /cedar|server\/services\/policy/.test(f.url)],
   ["audit hash chain", (f) => /server\/services\/audit/.test(f.url)],
   ["inventory write (recordFacts)", (f) => /server\/services\/inventory/.test(f.url)],
   ["rollout code", (f) => /server\/(jobs|services)\/rollouts/.test(f.url)],
@@ -43,8 +47,11 @@ export function summarizeProfile(p: Profile, steps: number): string {
     if (leaf.functionName === "(idle)") return;
     busy += t;
     let cat: string | undefined;
-    for (let x: number | undefined = id; x !== undefined && !cat; x = parent.get(x))
-      cat = RULES.find(([, m]) => m(byId.get(x!)!.callFrame))?.[0];
+    // wasm frames are skipped: the frame that called into the module says whose it is.
+    for (let x: number | undefined = id; x !== undefined && !cat; x = parent.get(x)) {
+      const f = byId.get(x)!.callFrame;
+      if (!f.url.startsWith("wasm")) cat = RULES.find(([, m]) => m(f))?.[0];
+    }
     cat ??= leaf.functionName === "(garbage collector)" ? "garbage collection" : "other (Node internals)";
     total.set(cat, (total.get(cat) ?? 0) + t);
   });

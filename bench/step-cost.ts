@@ -31,7 +31,14 @@ const ROUNDS = Number(process.env.KEEL_BENCH_ROUNDS ?? 3);
 const WHO = !!process.env.KEEL_BENCH_WHO;
 const PROFILE = process.env.KEEL_BENCH_PROFILE;
 
-type Phase = { cpuMs: number; queries: number; wallMs: number; byKind: Record<string, number> };
+type Phase = {
+  cpuMs: number;
+  /** Of cpuMs, the kernel's (system time: socket writes, which on this lab's veth pairs include delivery). */
+  sysMs: number;
+  queries: number;
+  wallMs: number;
+  byKind: Record<string, number>;
+};
 type SideResult = { label: string; phases: Record<string, Phase[]> };
 
 // Every round trip to PostgreSQL this process makes (Prisma through node-postgres, and pg-boss).
@@ -157,6 +164,7 @@ async function side(): Promise<SideResult> {
       if (name)
         (phases[name] ??= []).push({
           cpuMs: (cpu.user + cpu.system) / 1000 / HOSTS,
+          sysMs: cpu.system / 1000 / HOSTS,
           queries: (queries - q0) / HOSTS,
           wallMs,
           byKind: Object.fromEntries([...byKind].map(([k, v]) => [k, v / HOSTS])),
@@ -185,7 +193,7 @@ const median = (xs: number[]) => {
 function printSide(r: SideResult) {
   for (const [name, ps] of Object.entries(r.phases)) {
     console.log(
-      `${r.label} ${name}: console CPU ${median(ps.map((p) => p.cpuMs)).toFixed(1)} ms/step (${ps.map((p) => p.cpuMs.toFixed(1)).join(", ")}), ` +
+      `${r.label} ${name}: console CPU ${median(ps.map((p) => p.cpuMs)).toFixed(1)} ms/step (${ps.map((p) => p.cpuMs.toFixed(1)).join(", ")}; system ${median(ps.map((p) => p.sysMs ?? NaN)).toFixed(1)}), ` +
         `${median(ps.map((p) => p.queries)).toFixed(1)} queries/step (${ps.map((p) => p.queries.toFixed(1)).join(", ")}), wall ${ps.map((p) => (p.wallMs / 1000).toFixed(2)).join(", ")} s`,
     );
     const kinds = new Map<string, number[]>();
