@@ -5,6 +5,7 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { appendAudit } from "@/server/services/audit/append-audit";
+import { flagHostKeyChanged } from "@/server/services/inventory/record-refresh-failure";
 import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
 import { hostFactChanges } from "@/server/services/rollouts/decision-facts";
 import { lapseRollout } from "@/server/services/rollouts/lapse-rollout";
@@ -157,13 +158,14 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   const { host } = claimed;
   const row = claimed.rollout;
   const loaded = row?.state === "running" ? await planOf(db, deps.plans, row) : null;
-  const release = (state: string, tx: Prisma.TransactionClient = db) =>
+  // Gives the claimed step back (to the queue, or as cancelled), clearing step and error.
+  const returnClaim = (state: string, tx: Prisma.TransactionClient = db) =>
     tx.$executeRaw`
       UPDATE rollout_hosts SET state = ${state}, step = NULL, error = NULL
       WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId}`;
   if (!row || row.state !== "running" || !loaded) {
     // Not running any more — or planned again since this step was queued: the sweep dispatches it anew.
-    await release(row?.state === "cancelled" ? "cancelled" : "pending");
+    await returnClaim(row?.state === "cancelled" ? "cancelled" : "pending");
     return;
   }
   const r = { ...row, plan: loaded.raw };
@@ -194,7 +196,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
             where: { id: r.id, state: "running" },
             data: { state: "paused", pauseReason: `policy at dispatch: ${v.reason}` },
           });
-      await release("pending", tx);
+      await returnClaim("pending", tx);
       if (paused.count)
         await appendAudit(tx, {
           actorId: null,
@@ -291,6 +293,19 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         await tx.$executeRaw`ROLLBACK TO SAVEPOINT step_facts`;
         inventory = `not updated: ${(e as Error).message}`;
       }
+    }
+    if (host && result.outcome === "failed" && result.hostKeyChanged) {
+      // Met during the step: flagged (and notified) as a refresh would flag it, so nothing else
+      // talks to the host until an admin re-pins the key.
+      const [row] = await tx.$queryRaw<{ host_key_changed: boolean }[]>`
+        SELECT host_key_changed FROM hosts WHERE id = ${host.id}::uuid FOR UPDATE`;
+      if (row)
+        await flagHostKeyChanged(
+          tx,
+          { id: host.id, name: host.name, host_key_changed: row.host_key_changed },
+          { message: result.error, presentedFingerprint: result.hostKeyChanged.presented },
+          new Date(),
+        );
     }
     await appendAudit(tx, {
       actorId: null,
