@@ -1,17 +1,19 @@
 // Runs one host step of a rollout, exactly once: claim it in rollout_hosts (only a queued step, or
-// a running one whose worker stopped sending heartbeats), ask the policy again, run the executor
-// with heartbeats, record the result on the step, the host's timeline and the audit log, then let
-// the rollout advance.
+// a running one whose worker stopped sending heartbeats; claim-step.ts), ask the policy again on
+// live facts, run the executor with heartbeats, record the result on the step, the host's timeline
+// and the audit log, then let the rollout advance.
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import { flagHostKeyChanged } from "@/server/services/inventory/record-refresh-failure";
 import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
-import { liveFactChanges } from "@/server/services/rollouts/decision-facts";
+import { hostFactChanges } from "@/server/services/rollouts/decision-facts";
 import { lapseRollout } from "@/server/services/rollouts/lapse-rollout";
-import { parseRolloutPlan } from "@/server/services/rollouts/plan-schema";
 import type { PlanHost } from "@/server/services/rollouts/types";
 import { advanceRollout } from "./advance-rollout";
+import { claimStep, planOf, type PlanCache } from "./claim-step";
+import { progressWriter, type ProgressWriter } from "./step-progress";
+import { waveLook, type WaveLook } from "./wave-look";
 import type { HostExecutor, HostStepResult } from "./executor";
 import type { HostStepJob } from "./queue";
 
@@ -33,8 +35,12 @@ export type StepDeps = {
    * repeated), so a wave of N hosts asks the policy about once instead of N times.
    */
   verdicts?: Map<string, { at: number; verdict: Promise<DispatchVerdict> }>;
-  /** Plans already read by this worker, by rollout id and plan digest. */
-  plans?: Map<string, unknown>;
+  /** Plans already read (and parsed) by this worker, by rollout id and plan digest. */
+  plans?: PlanCache;
+  /** Writes the progress and heartbeats of all the worker's steps together (step-progress.ts). */
+  progress?: ProgressWriter;
+  /** Shared looks at a wave after steps succeeded (wave-look.ts). */
+  waveLook?: WaveLook;
   /**
    * Runs a step's final writes (result, timeline, audit) in a transaction, possibly together with
    * other steps' (see finishBatcher). Without it each step commits its own transaction.
@@ -45,7 +51,8 @@ export type StepDeps = {
 };
 
 type Tx = Prisma.TransactionClient;
-export type Finisher = (write: (tx: Tx) => Promise<void>) => Promise<void>;
+/** `careful`: the write runs alone in its transaction and may take savepoints. */
+export type Finisher = (write: (tx: Tx, careful: boolean) => Promise<void>) => Promise<void>;
 
 /**
  * The audit chain is appended under one PostgreSQL advisory lock, so the final writes of steps that
@@ -55,7 +62,11 @@ export type Finisher = (write: (tx: Tx) => Promise<void>) => Promise<void>;
  * take others down with it.
  */
 export function finishBatcher(db: PrismaClient, maxBatch = 200): Finisher {
-  type Item = { write: (tx: Tx) => Promise<void>; resolve: () => void; reject: (e: unknown) => void };
+  type Item = {
+    write: (tx: Tx, careful: boolean) => Promise<void>;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  };
   const queue: Item[] = [];
   let running = false;
   const drain = async () => {
@@ -65,11 +76,12 @@ export function finishBatcher(db: PrismaClient, maxBatch = 200): Finisher {
         const batch = queue.splice(0, maxBatch);
         try {
           await db.$transaction(async (tx) => {
-            for (const it of batch) await it.write(tx);
+            for (const it of batch) await it.write(tx, false);
           });
           for (const it of batch) it.resolve();
         } catch {
-          for (const it of batch) await db.$transaction((tx) => it.write(tx)).then(it.resolve, it.reject);
+          for (const it of batch)
+            await db.$transaction((tx) => it.write(tx, true)).then(it.resolve, it.reject);
         }
       }
     } finally {
@@ -116,17 +128,17 @@ export function advanceCoalescer(
 }
 
 export const DISPATCH_VERDICT_MS = 1_000;
-/** Progress (step name, bytes) is written at most this often per host; the final result always is. */
-const PROGRESS_WRITE_MS = 250;
 
 function dispatchVerdict(
   deps: StepDeps,
   r: Parameters<typeof checkDispatch>[1],
   at: Date,
+  /** What else the verdict holds for: the active policy's version and the wave. */
+  scope: string,
 ): Promise<DispatchVerdict> {
   const cache = deps.verdicts;
   if (!cache) return checkDispatch(deps.db, r, at);
-  const key = `${r.id}:${r.planDigest}`;
+  const key = `${r.id}:${r.planDigest}:${scope}`;
   const hit = cache.get(key);
   if (hit && Math.abs(at.getTime() - hit.at) < DISPATCH_VERDICT_MS) return hit.verdict;
   const verdict = checkDispatch(deps.db, r, at);
@@ -136,97 +148,38 @@ function dispatchVerdict(
   return verdict;
 }
 
-const ROLLOUT_COLUMNS = {
-  id: true,
-  number: true,
-  state: true,
-  action: true,
-  app: true,
-  version: true,
-  planDigest: true,
-  createdById: true,
-} as const;
-
-type RolloutRow = {
-  id: string;
-  number: number;
-  state: string;
-  action: string;
-  app: string;
-  version: string | null;
-  planDigest: string;
-  createdById: string;
-};
-
-/**
- * The rollout with its plan. A plan never changes under the same digest (a replan makes a new
- * one), so a worker reads each plan once, not once per host: it is O(hosts) to read and parse.
- */
-async function loadRollout(deps: StepDeps, id: string) {
-  const { db } = deps;
-  if (!deps.plans)
-    return db.rollout.findUnique({ where: { id }, select: { ...ROLLOUT_COLUMNS, plan: true } });
-  // Raw SQL on the per-step path: a Prisma model query costs several times its SQL here.
-  const [r] = await db.$queryRaw<RolloutRow[]>`
-    SELECT id, number, state, action, app, version, plan_digest AS "planDigest", created_by_id AS "createdById"
-    FROM rollouts WHERE id = ${id}::uuid`;
-  if (!r) return null;
-  const key = `${r.id}:${r.planDigest}`;
-  let plan = deps.plans.get(key);
-  if (plan === undefined) {
-    const p = await db.rollout.findFirst({ where: { id, planDigest: r.planDigest }, select: { plan: true } });
-    if (!p) return db.rollout.findUnique({ where: { id }, select: { ...ROLLOUT_COLUMNS, plan: true } });
-    plan = p.plan;
-    if (deps.plans.size >= 16) deps.plans.delete(deps.plans.keys().next().value!);
-    deps.plans.set(key, plan);
-  }
-  return { ...r, plan };
-}
-
 export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<void> {
   const { db, workerId } = deps;
   const staleMs = deps.staleAfterMs ?? 30_000;
-  const claimed = await db.$queryRaw<{ attempts: number }[]>`
-    UPDATE rollout_hosts SET state = 'running', claimed_by = ${workerId}, heartbeat_at = now(),
-      attempts = attempts + 1, started_at = COALESCE(started_at, now())
-    WHERE idempotency_key = ${job.key}
-      AND (state = 'queued' OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleMs / 1000})))
-    RETURNING attempts`;
-  if (claimed.length === 0) return; // done already, or a live worker has it: nothing to do twice
-  const reconcile = claimed[0]!.attempts > 1;
-
-  const r = await loadRollout(deps, job.rolloutId);
-  const [host] = await db.$queryRaw<
-    {
-      id: string;
-      name: string;
-      address: string;
-      port: number;
-      user: string;
-      hostKeyFingerprint: string;
-      hostKeyChanged: boolean;
-      sudoMode: string;
-    }[]
-  >`
-    SELECT id, name, address, port, "user", host_key_fingerprint AS "hostKeyFingerprint", host_key_changed AS "hostKeyChanged", sudo_mode AS "sudoMode"
-    FROM hosts WHERE id = ${job.hostId}::uuid`;
+  // One round trip: the claim, the rollout's row, the host's row and live facts, the policy's version.
+  const claimed = await claimStep(db, job.key, workerId, staleMs);
+  if (!claimed) return; // done already, or a live worker has it: nothing to do twice
+  const reconcile = claimed.attempts > 1;
+  const { host } = claimed;
+  const row = claimed.rollout;
+  const loaded = row?.state === "running" ? await planOf(db, deps.plans, row) : null;
   // Gives the claimed step back (to the queue, or as cancelled), clearing step and error.
   const returnClaim = (state: string, tx: Prisma.TransactionClient = db) =>
-    tx.rolloutHost.updateMany({
-      where: { idempotencyKey: job.key, claimedBy: workerId },
-      data: { state, step: null, error: null },
-    });
-  if (!r || r.state !== "running") {
-    await returnClaim(r?.state === "cancelled" ? "cancelled" : "pending");
+    tx.$executeRaw`
+      UPDATE rollout_hosts SET state = ${state}, step = NULL, error = NULL
+      WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId}`;
+  if (!row || row.state !== "running" || !loaded) {
+    // Not running any more — or planned again since this step was queued: the sweep dispatches it anew.
+    await returnClaim(row?.state === "cancelled" ? "cancelled" : "pending");
     return;
   }
-  let verdict = await dispatchVerdict(deps, r, deps.clock ? deps.clock() : new Date());
-  // The policy's verdict may be shared with the steps dispatched in the same second; the facts it
-  // rests on are read again for every step, so a host changed since is caught right here.
-  if (verdict.ok) {
-    const { changes } = await liveFactChanges(db, parseRolloutPlan(r.plan, r.number));
-    if (changes.length > 0) verdict = { ok: false, reason: changes.join("; "), changes };
-  }
+  const r = { ...row, plan: loaded.raw };
+  const at = deps.clock ? deps.clock() : new Date();
+  // The policy's verdict (over every host's live facts) may be shared with the steps of this wave
+  // dispatched in the same second under the same policy version; this host's own facts, the lapse
+  // and the policy version were read with the claim, so a change to any of them is caught right here.
+  const planned = loaded.byHost.get(job.hostId);
+  const mine = planned && planned.action !== "nothing" ? hostFactChanges(planned, claimed.facts) : [];
+  const verdict: DispatchVerdict = row.lapseReason
+    ? { ok: false, reason: `its approvals lapsed (${row.lapseReason}); plan it again` }
+    : mine.length > 0
+      ? { ok: false, reason: mine.join("; "), changes: mine }
+      : await dispatchVerdict(deps, r, at, `${claimed.policyVersion}:${claimed.wave}`);
   if (!verdict.ok) {
     const v = verdict;
     // Pause and hand the host back in one transaction: released first, the sweep could dispatch it
@@ -252,13 +205,11 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
           detail: { reason: v.reason, by: workerId, host: host?.name },
         });
     });
-    deps.verdicts?.delete(`${r.id}:${r.planDigest}`);
+    for (const k of deps.verdicts?.keys() ?? []) if (k.startsWith(`${r.id}:`)) deps.verdicts!.delete(k);
     return;
   }
 
-  const plan: PlanHost | undefined = parseRolloutPlan(r.plan, r.number).hosts.find(
-    (h) => h.hostId === job.hostId,
-  );
+  const plan: PlanHost | undefined = planned;
   let result: HostStepResult;
   let last = { step: "connect", bytesSent: 0 };
   if (!host || !plan) result = { outcome: "failed", step: "plan", error: "the host is no longer enrolled" };
@@ -269,12 +220,10 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
       error: `host ${host.name} presented a different SSH host key; an admin must re-pin it`,
     };
   else {
-    let lastWrite = 0;
-    const beat = setInterval(() => {
-      void db.$executeRaw`UPDATE rollout_hosts SET heartbeat_at = now() WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId}`.catch(
-        () => undefined,
-      );
-    }, deps.heartbeatMs ?? 5_000);
+    // Progress and heartbeats go through the worker's writer: one UPDATE for all its steps per flush.
+    const own = deps.progress ? null : progressWriter(db, workerId, { heartbeatMs: deps.heartbeatMs });
+    const progress = deps.progress ?? own!;
+    progress.begin(job.key);
     try {
       result = await deps.executor.run(
         {
@@ -292,19 +241,16 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         },
         async (p) => {
           last = { step: p.step, bytesSent: p.bytesSent ?? last.bytesSent };
-          // A step of a second or two would otherwise write five rows' worth of progress; the
-          // page polls anyway, and the final update below carries the step and bytes.
-          if (Date.now() - lastWrite < PROGRESS_WRITE_MS) return;
-          lastWrite = Date.now();
-          await db.$executeRaw`
-            UPDATE rollout_hosts SET step = ${p.step}, bytes_sent = ${BigInt(last.bytesSent)}, heartbeat_at = now()
-            WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId}`;
+          // Written at the writer's next flush (the page polls anyway); the final update below
+          // carries the step and bytes.
+          progress.set(job.key, p.step, last.bytesSent);
         },
       );
     } catch (e) {
       result = { outcome: "failed", step: last.step, error: (e as Error).message };
     } finally {
-      clearInterval(beat);
+      progress.end(job.key);
+      own?.stop();
     }
   }
 
@@ -314,19 +260,31 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
       : result.outcome === "failed"
         ? `${result.step}: ${result.error}`
         : result.error;
+  const message = `rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} ${result.outcome}${error ? ` (${error})` : ""}`;
   // The step's result, the host's timeline and the audit entry in one transaction: all or none,
-  // and one commit instead of three.
-  const finish = async (tx: Tx) => {
-    const done = await tx.$executeRaw`
-      UPDATE rollout_hosts SET state = ${result.outcome}, error = ${error}, finished_at = ${new Date()},
-        step = ${result.outcome === "failed" ? result.step : "done"},
-        bytes_sent = CASE WHEN ${last.bytesSent}::bigint > 0 THEN ${BigInt(last.bytesSent)} ELSE bytes_sent END
-      WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId} AND state = 'running'`;
-    if (done !== 1) return;
-    // The host's facts at the end of the step, into the inventory with the result. Under a savepoint:
-    // a host removed meanwhile (or any failure there) must not undo the step's own result.
+  // and one commit instead of three (shared with the steps that end together: finishBatcher).
+  const finish = async (tx: Tx, careful: boolean) => {
+    // The result and the timeline event in one statement.
+    const [done] = await tx.$queryRaw<{ n: number }[]>`
+      WITH done AS (
+        UPDATE rollout_hosts SET state = ${result.outcome}, error = ${error}, finished_at = ${new Date()},
+          step = ${result.outcome === "failed" ? result.step : "done"},
+          bytes_sent = CASE WHEN ${last.bytesSent}::bigint > 0 THEN ${BigInt(last.bytesSent)} ELSE bytes_sent END
+        WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId} AND state = 'running'
+        RETURNING 1),
+      ev AS (
+        INSERT INTO host_events (host_id, kind, message, detail)
+        SELECT ${host?.id ?? null}::uuid, ${`rollout.${result.outcome}`}, ${message}, ${JSON.stringify({ rolloutId: r.id, key: job.key, reconcile })}::jsonb
+        FROM done WHERE ${host?.id ?? null}::uuid IS NOT NULL)
+      SELECT count(*)::int AS n FROM done`;
+    if (done?.n !== 1) return;
+    // The host's facts at the end of the step, into the inventory with the result. A host removed
+    // meanwhile (or any failure there) must not undo the step's own result: when careful, under a
+    // savepoint. In a batch of steps the first try takes no savepoints (two round trips each);
+    // if anything fails there, each step is written again on its own, carefully.
     let inventory: string | null = null;
-    if (result.record) {
+    if (result.record && !careful) await result.record(tx);
+    else if (result.record) {
       await tx.$executeRaw`SAVEPOINT step_facts`;
       try {
         await result.record(tx);
@@ -349,12 +307,6 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
           new Date(),
         );
     }
-    if (host) {
-      const message = `rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} ${result.outcome}${error ? ` (${error})` : ""}`;
-      await tx.$executeRaw`
-        INSERT INTO host_events (host_id, kind, message, detail)
-        VALUES (${host.id}::uuid, ${`rollout.${result.outcome}`}, ${message}, ${JSON.stringify({ rolloutId: r.id, key: job.key, reconcile })}::jsonb)`;
-    }
     await appendAudit(tx, {
       actorId: null,
       action: "rollout.host_step",
@@ -364,23 +316,20 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         outcome: result.outcome,
         error,
         key: job.key,
-        attempt: claimed[0]!.attempts,
+        attempt: claimed.attempts,
         worker: workerId,
         ...(result.commands ? { commands: result.commands } : {}),
         ...(inventory ? { inventory } : {}),
       },
     });
   };
-  await (deps.finishing ? deps.finishing(finish) : db.$transaction(finish));
+  await (deps.finishing ? deps.finishing(finish) : db.$transaction((tx) => finish(tx, true)));
   // A step that succeeded while others of its wave still run, with none waiting, changes nothing
   // the rollout must react to: skip the rollout lock. Safe for the last step: each step looks
-  // after its own result was committed, so the one that commits last sees every other done.
+  // after its own result was committed (a shared look starts after every caller's commit), so the
+  // one that commits last sees every other done.
   if (result.outcome === "succeeded") {
-    const [w] = await db.$queryRaw<{ pending: number; active: number }[]>`
-      SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending,
-             count(*) FILTER (WHERE state IN ('queued', 'running'))::int AS active
-      FROM rollout_hosts
-      WHERE rollout_id = ${r.id}::uuid AND wave = (SELECT wave FROM rollout_hosts WHERE idempotency_key = ${job.key})`;
+    const w = await (deps.waveLook ?? waveLook(db))(r.id, claimed.wave);
     if (w && w.pending === 0 && w.active > 0) return;
   }
   await (deps.advance ? deps.advance(r.id) : advanceRollout(db, deps.boss, r.id, workerId, deps.onQueued));

@@ -15,6 +15,8 @@ import { advanceRollout } from "./advance-rollout";
 import type { HostExecutor } from "./executor";
 import { HOST_STEP_QUEUE, openQueue, type HostStepJob } from "./queue";
 import { advanceCoalescer, finishBatcher, runHostStep } from "./run-host-step";
+import { progressWriter } from "./step-progress";
+import { waveLook } from "./wave-look";
 
 export type WorkerOptions = {
   db: PrismaClient;
@@ -64,12 +66,31 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
     onQueued: (n: number) => n > 0 && wake(),
     verdicts: new Map(),
     plans: new Map(),
+    progress: progressWriter(o.db, id, { heartbeatMs: o.heartbeatMs }),
+    waveLook: waveLook(o.db),
     finishing: finishBatcher(o.db),
     advance: advanceCoalescer((rolloutId) =>
       advanceRollout(o.db, boss, rolloutId, id, (n) => n > 0 && wake()),
     ),
   };
   const inFlight = new Set<Promise<void>>();
+  // Jobs whose steps ended in the same turn of the event loop (a batch of final writes) are
+  // completed in the queue with one statement. A job never completed (the worker died first) is
+  // retried by the queue; the step's claim makes that harmless.
+  let completing: { ids: string[]; done: Promise<void> } | null = null;
+  const completeJob = (jobId: string): Promise<void> => {
+    if (completing) {
+      completing.ids.push(jobId);
+      return completing.done;
+    }
+    const batch = { ids: [jobId], done: Promise.resolve() };
+    batch.done = new Promise<void>((go) => setImmediate(go)).then(() => {
+      completing = null;
+      return boss.complete(HOST_STEP_QUEUE, batch.ids);
+    });
+    completing = batch;
+    return batch.done;
+  };
 
   const loop = (async () => {
     while (!stopped) {
@@ -86,7 +107,7 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
       for (const job of jobs) {
         const p: Promise<void> = runHostStep(deps, job.data)
           .then(
-            () => boss.complete(HOST_STEP_QUEUE, job.id),
+            () => completeJob(job.id),
             (e: unknown) => boss.fail(HOST_STEP_QUEUE, job.id, { message: (e as Error).message }),
           )
           .then(
@@ -130,27 +151,41 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
       console.error(`[keel worker] scheduled starts: ${(e as Error).message}`);
     }
     try {
-      const running = await o.db.rollout.findMany({ where: { state: "running" }, select: { id: true } });
+      // One query for every running rollout: its steps whose job was lost (queued long ago, or
+      // running with a dead heartbeat) and whether its current wave may need advancing.
+      const running = await o.db.$queryRaw<
+        {
+          id: string;
+          stuck: { hostId: string; key: string }[];
+          active: number;
+          pending: number;
+          room: boolean;
+        }[]
+      >`
+        SELECT r.id::text AS id,
+          COALESCE((SELECT json_agg(json_build_object('hostId', h.host_id, 'key', h.idempotency_key))
+            FROM rollout_hosts h WHERE h.rollout_id = r.id AND h.state IN ('queued', 'running')
+              AND h.heartbeat_at < ${new Date(Date.now() - staleMs)}), '[]'::json) AS stuck,
+          w.active, w.pending, w.active < r.parallelism AS room
+        FROM rollouts r,
+          LATERAL (SELECT count(*) FILTER (WHERE state IN ('queued', 'running'))::int AS active,
+                          count(*) FILTER (WHERE state = 'pending')::int AS pending
+                   FROM rollout_hosts WHERE rollout_id = r.id AND wave = r.current_wave) w
+        WHERE r.state = 'running'`;
       for (const r of running) {
-        // Steps marked queued long ago, or running with a dead heartbeat, get their job again;
-        // the claim in runHostStep makes a duplicate harmless.
-        const stuck = await o.db.rolloutHost.findMany({
-          where: {
-            rolloutId: r.id,
-            state: { in: ["queued", "running"] },
-            heartbeatAt: { lt: new Date(Date.now() - staleMs) },
-          },
-          select: { hostId: true, idempotencyKey: true, state: true },
-        });
-        if (stuck.length > 0) {
+        // The claim in runHostStep makes a duplicate job harmless.
+        if (r.stuck.length > 0) {
           await boss.insert(
-            stuck.map((s) => ({
+            r.stuck.map((s) => ({
               name: HOST_STEP_QUEUE,
-              data: { rolloutId: r.id, hostId: s.hostId, key: s.idempotencyKey } satisfies HostStepJob,
+              data: { rolloutId: r.id, hostId: s.hostId, key: s.key } satisfies HostStepJob,
             })),
           );
           wake();
         }
+        // Steps in flight and no room or no host waiting: those steps advance the rollout when
+        // they end (a failed one at once, the last of the wave too); nothing for the sweep to do.
+        if (r.stuck.length === 0 && r.active > 0 && (r.pending === 0 || !r.room)) continue;
         await advanceRollout(o.db, boss, r.id, id, deps.onQueued);
       }
     } catch (e) {
@@ -174,6 +209,7 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
         Promise.allSettled([...inFlight]),
         new Promise((r) => setTimeout(r, 10_000).unref()),
       ]);
+      deps.progress.stop();
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
   };
