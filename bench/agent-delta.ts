@@ -11,7 +11,6 @@
 // Env: BENCH_BASE_REF (default main), BENCH_RUNS, KEEL_BENCH_CACHE (npm tarballs), BENCH_KEEP=1
 // (keep the work directory and print it). Prints a Markdown table; --write puts it in
 // docs/benchmarks.md under "## Agent delta decode".
-import { execFileSync, spawn } from "node:child_process";
 import {
   createWriteStream,
   existsSync,
@@ -19,7 +18,6 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { once } from "node:events";
@@ -27,6 +25,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { encodeDelta } from "../agent/protocol/delta/encode";
 import { fetchPackage } from "../agent/protocol/delta/test-fixtures";
+import { mountBtrfs, unmountBtrfs } from "../server/test/btrfs";
+import { agentSteps, baselineAgent, loadavg, median, sh, timed, type Measured } from "./measure";
 
 const REPO = resolve(__dirname, "..");
 const DATE = process.env.KEEL_BENCH_DATE ?? "2026-12-06";
@@ -37,77 +37,16 @@ const CACHE = process.env.KEEL_BENCH_CACHE ?? join(tmpdir(), "keel-bench-cache")
 const root = mkdtempSync(join(tmpdir(), "keel-bench-agent-delta-"));
 const mounts: string[] = [];
 
-function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
-  return execFileSync(cmd, args, { cwd: opts.cwd, maxBuffer: 256 * 1024 * 1024 }).toString();
-}
-
 function btrfs(name: string, sizeMiB: number): string {
-  const img = join(root, `${name}.img`);
-  const mnt = join(root, name);
-  mkdirSync(mnt);
-  sh("truncate", ["-s", `${sizeMiB}M`, img]);
-  sh("mkfs.btrfs", ["-q", "-f", img]);
-  sh("mount", ["-o", "loop,noatime", img, mnt]);
+  const mnt = mountBtrfs(root, name, `${sizeMiB}M`, { noatime: true });
   mounts.push(mnt);
   return mnt;
 }
 
 function cleanup(): void {
-  for (const m of mounts.reverse()) {
-    try {
-      sh("umount", [m]);
-    } catch {
-      /* reported by the next umount or left to the operator */
-    }
-  }
+  for (const m of mounts.reverse()) unmountBtrfs(m);
   if (process.env.BENCH_KEEP) console.error(`kept ${root}`);
   else rmSync(root, { recursive: true, force: true });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-interface Measured {
-  wallS: number;
-  cpuS: number;
-  maxRssKiB: number;
-  out: string;
-}
-
-/** Runs a command under /usr/bin/time: wall, user + sys of the whole process tree, max RSS. */
-function timed(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Measured> {
-  return new Promise((res, rej) => {
-    const fmt = "KEELTIME %e %U %S %M";
-    const child = spawn("/usr/bin/time", ["-f", fmt, cmd, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("error", rej);
-    child.on("close", (code) => {
-      const m = /KEELTIME (\S+) (\S+) (\S+) (\d+)/.exec(out);
-      if (code !== 0 || !m)
-        return rej(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${out.slice(-2000)}`));
-      res({ wallS: Number(m[1]), cpuS: Number(m[2]) + Number(m[3]), maxRssKiB: Number(m[4]), out });
-    });
-  });
-}
-
-/** Bundles the agent of `ref` (git archive of agent/ + package.json, this checkout's node_modules). */
-function baselineAgent(ref: string): string {
-  const dir = join(root, "base");
-  mkdirSync(dir);
-  const tar = join(root, "base.tar");
-  sh("git", ["-C", REPO, "archive", "-o", tar, ref, "agent", "package.json"]);
-  sh("tar", ["-xf", tar, "-C", dir]);
-  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
-  sh("node", [join(dir, "agent/build.mjs")]);
-  return join(dir, "agent/dist/keel-agent.mjs");
 }
 
 function agentJson(agent: string, args: string[]): Record<string, unknown> {
@@ -115,10 +54,10 @@ function agentJson(agent: string, args: string[]): Record<string, unknown> {
 }
 
 async function main(): Promise<void> {
-  const load0 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const load0 = loadavg();
   sh("node", [join(REPO, "agent/build.mjs")]);
   const after = join(REPO, "agent/dist/keel-agent.mjs");
-  const before = baselineAgent(BASE_REF);
+  const before = baselineAgent(REPO, BASE_REF, join(root, "base"));
   const baseCommit = sh("git", ["-C", REPO, "rev-parse", "--short", BASE_REF]).trim();
   const headCommit = sh("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]).trim();
 
@@ -193,14 +132,14 @@ async function main(): Promise<void> {
     return m;
   };
   const sha = () => timed("sha256sum", [inc.streamPath]);
+  const ossl = () => timed("openssl", ["dgst", "-sha256", inc.streamPath]);
   const agentRun = async (agent: string): Promise<Measured & { steps: Map<string, number> }> => {
     const m = await timed(
       "node",
       [agent, "receive", ...S, "--manifest", inc.manifestPath, "--stream", delta, "--wire", "keel-delta-1"],
       { KEEL_AGENT_TIMING: "1" },
     );
-    const steps = new Map<string, number>();
-    for (const x of m.out.matchAll(/^keel-agent timing (\S+) (\d+) ms/gm)) steps.set(x[1]!, Number(x[2]));
+    const steps = agentSteps(m.out);
     agentJson(after, ["remove", ...S, PKG.name, PKG.to]);
     sh("btrfs", ["subvolume", "sync", host]);
     return { ...m, steps };
@@ -208,16 +147,18 @@ async function main(): Promise<void> {
   const sides = {
     plain: [] as Measured[],
     sha: [] as Measured[],
+    ossl: [] as Measured[],
     before: [] as (Measured & { steps: Map<string, number> })[],
     after: [] as (Measured & { steps: Map<string, number> })[],
   };
-  const order = ["plain", "sha", "before", "after"] as const;
+  const order = ["plain", "sha", "ossl", "before", "after"] as const;
   for (let i = 0; i < RUNS; i++) {
     for (let k = 0; k < order.length; k++) {
       const side = order[(i + k) % order.length]!;
       warm();
       if (side === "plain") sides.plain.push(await plain());
       else if (side === "sha") sides.sha.push(await sha());
+      else if (side === "ossl") sides.ossl.push(await ossl());
       else sides[side].push(await agentRun(side === "before" ? before : after));
     }
     const last = (xs: Measured[]) => `${xs.at(-1)!.cpuS.toFixed(2)} s CPU / ${xs.at(-1)!.wallS.toFixed(2)} s`;
@@ -225,11 +166,13 @@ async function main(): Promise<void> {
       `run ${i + 1}/${RUNS}: receive ${last(sides.plain)}, sha256 ${last(sides.sha)}, before ${last(sides.before)}, after ${last(sides.after)}`,
     );
   }
-  const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const load1 = loadavg();
   const med = (xs: Measured[], k: "cpuS" | "wallS") => median(xs.map((x) => x[k]));
   const range = (xs: Measured[], k: "cpuS" | "wallS") =>
     `${Math.min(...xs.map((x) => x[k])).toFixed(2)}–${Math.max(...xs.map((x) => x[k])).toFixed(2)}`;
   const floor = med(sides.plain, "cpuS") + med(sides.sha, "cpuS");
+  // The same with the fastest SHA-256 on the machine (OpenSSL with SHA-NI, as the agent hashes).
+  const floorOssl = med(sides.plain, "cpuS") + med(sides.ossl, "cpuS");
   const mib = (kib: number) => (kib / 1024).toFixed(0);
   const steps = (xs: (Measured & { steps: Map<string, number> })[]) =>
     [...(xs[0]?.steps.keys() ?? [])]
@@ -237,7 +180,8 @@ async function main(): Promise<void> {
       .join(", ");
   const row = (what: string, xs: Measured[], extra = "") =>
     `| ${what} | ${med(xs, "cpuS").toFixed(2)} s (${range(xs, "cpuS")}) | ${med(xs, "wallS").toFixed(2)} s (${range(xs, "wallS")}) | ${mib(Math.max(...xs.map((x) => x.maxRssKiB)))} MiB | ${extra} |`;
-  const ratio = (xs: Measured[]) => `${(med(xs, "cpuS") / floor).toFixed(2)}× of receive + SHA-256`;
+  const ratio = (xs: Measured[]) =>
+    `${(med(xs, "cpuS") / floor).toFixed(2)}× of receive + sha256sum, ${(med(xs, "cpuS") / floorOssl).toFixed(2)}× of receive + OpenSSL SHA-256`;
   const lines = [
     "## Agent delta decode",
     "",
@@ -247,6 +191,7 @@ async function main(): Promise<void> {
     "| --- | ---: | ---: | ---: | --- |",
     row("plain `btrfs receive -f` of the stream", sides.plain),
     row("`sha256sum` of the stream", sides.sha),
+    row("`openssl dgst -sha256` of the stream (SHA-NI)", sides.ossl),
     row(
       `keel-agent receive --wire keel-delta-1, before (${BASE_REF})`,
       sides.before,

@@ -1,38 +1,41 @@
 // npm run bench:agent — keel-agent on real btrfs loop images, in one run:
-//  1. receive of a ~1 GiB release by the agent vs plain `btrfs receive -f` of the same stream
-//     (throughput ratio of medians over BENCH_AGENT_RUNS alternating runs, goal ≥ 0.9×) and the
-//     agent's peak RSS while receiving (VmHWM, goal < 64 MiB);
+//  1. receive of a ~1 GiB release, every side on the same stream file (warm in the page cache), the
+//     order rotating over BENCH_AGENT_RUNS rounds, medians quoted:
+//       - plain `btrfs receive -f` (no verification at all);
+//       - the verified pipeline a careful admin runs: `tee >(sha256sum) < stream | btrfs receive`
+//         (hash and receive at once; the digest is known only after the bytes were received) and
+//         `sha256sum` then `btrfs receive -f` (the digest first, then the receive);
+//       - keel-agent receive of the baseline ref (default main, bundled from `git archive`) and of
+//         this checkout: every chunk verified before it reaches btrfs receive, the tree checked,
+//         the version committed.
+//     Wall (goal: the agent not slower than the verified pipeline), CPU of the process tree per GiB
+//     (goal ≤ 1.1× receive + SHA-256) and the agent's peak RSS (goal < 64 MiB).
 //  2. activate and rollback latency (median of 40, inside one `serve` session, goal < 50 ms;
 //     the CLI's wall time including Node start-up is shown too);
 //  3. incremental vs full stream bytes for two consecutive releases of a real npm package
 //     (typescript 5.8.2 → 5.8.3 fetched with `npm pack`).
+// Env: BENCH_AGENT_RUNS (default 5), BENCH_BASE_REF (default main), KEEL_BENCH_DATE.
 // Prints a Markdown section; with --write it replaces the "## Agent" section of docs/benchmarks.md.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { FrameDecoder, encodeJsonFrame, type Frame } from "../agent/protocol";
+import { mountBtrfs, unmountBtrfs } from "../server/test/btrfs";
+import { agentSteps, baselineAgent, loadavg, median, sh, timed, type Measured } from "./measure";
 
 const REPO = resolve(__dirname, "..");
 const AGENT = join(REPO, "agent/dist/keel-agent.mjs");
-const DATE = "2026-12-05";
+const DATE = process.env.KEEL_BENCH_DATE ?? "2026-12-06";
 /** Receive runs per side (BENCH_AGENT_RUNS, default 5). */
 const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 5);
+const BASE_REF = process.env.BENCH_BASE_REF ?? "main";
 const root = mkdtempSync(join(tmpdir(), "keel-bench-agent-"));
 const mounts: string[] = [];
 
-function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
-  return execFileSync(cmd, args, { cwd: opts.cwd, maxBuffer: 64 * 1024 * 1024 }).toString();
-}
-
 function btrfs(name: string, sizeMiB: number): string {
-  const img = join(root, `${name}.img`);
-  const mnt = join(root, name);
-  mkdirSync(mnt);
-  sh("truncate", ["-s", `${sizeMiB}M`, img]);
-  sh("mkfs.btrfs", ["-q", "-f", img]);
-  sh("mount", ["-o", "loop", img, mnt]);
+  const mnt = mountBtrfs(root, name, `${sizeMiB}M`, { noatime: true });
   mounts.push(mnt);
   return mnt;
 }
@@ -42,48 +45,14 @@ function warm(path: string): void {
 }
 
 function cleanup(): void {
-  for (const m of mounts.reverse()) spawnSync("umount", [m]);
+  for (const m of mounts.reverse()) unmountBtrfs(m);
   rmSync(root, { recursive: true, force: true });
 }
 
-function agentJson(args: string[]): Record<string, unknown> {
-  const r = spawnSync("node", [AGENT, ...args], { maxBuffer: 64 * 1024 * 1024 });
+function agentJson(args: string[], agent = AGENT): Record<string, unknown> {
+  const r = spawnSync("node", [agent, ...args], { maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`keel-agent ${args[0]} failed: ${r.stdout}${r.stderr}`);
   return JSON.parse(r.stdout.toString()) as Record<string, unknown>;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-/** Runs a program and samples its VmHWM (peak RSS) until it exits. */
-function timed(
-  cmd: string,
-  args: string[],
-): Promise<{ ms: number; peakKiB: number; code: number | null; out: string }> {
-  return new Promise((res) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    let peakKiB = 0;
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-        if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    };
-    const timer = setInterval(sample, 20);
-    child.on("exit", (code) => {
-      clearInterval(timer);
-      res({ ms: Number(process.hrtime.bigint() - t0) / 1e6, peakKiB, code, out });
-    });
-  });
 }
 
 function writeRandomTree(dir: string, totalMiB: number): void {
@@ -129,86 +98,115 @@ async function receiveBench(): Promise<string[]> {
   rmSync(src, { recursive: true, force: true });
   const stream = b.full.streamPath;
   const bytes = b.full.bytes;
-  // Both sides in the same run, alternating which goes first, RUNS times; medians are quoted.
-  // Same stream file (read from the page cache by both: warmed before each), same host file
-  // system, every received subvolume deleted (and the deletion waited for) before the next run.
-  const rows: { plain: number; plainSync: number; agent: number; rss: number; steps: Map<string, number> }[] =
-    [];
-  const load0 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  const plainRun = async (i: number) => {
-    warm(stream);
-    const dir = join(host, `plain${i}`);
+  const sha256 = (JSON.parse(readFileSync(b.full.manifestPath, "utf8")) as { stream: { sha256: string } })
+    .stream.sha256;
+  const before = baselineAgent(REPO, BASE_REF, join(root, "base"));
+  const baseCommit = sh("git", ["-C", REPO, "rev-parse", "--short", BASE_REF]).trim();
+  const headCommit = sh("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]).trim();
+  const sumFile = join(root, "sum");
+  // Every side: the same stream file warm in the page cache, the same host file system, every
+  // received subvolume deleted (and the deletion waited for) before the next run.
+  const plainSide = (script: string) => async (): Promise<Measured> => {
+    const dir = join(host, "plain");
     mkdirSync(dir);
-    const p = await timed("btrfs", ["receive", "-f", stream, dir]);
-    if (p.code !== 0) throw new Error(p.out);
-    // The agent's commit makes the received data durable; a bare receive does not. syncfs of
-    // the host file system alone (`sync -f`), so other file systems' dirty data is not counted.
-    const t0 = process.hrtime.bigint();
-    sh("sync", ["-f", host]);
-    const syncMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    rmSync(sumFile, { force: true });
+    const m = await timed("bash", ["-c", `set -eo pipefail; ${script}`, "bash", stream, dir, sumFile]);
+    if (script.includes("sha256sum") && !readFileSync(sumFile, "utf8").startsWith(sha256))
+      throw new Error(`the pipeline's sha256sum did not see the stream: ${readFileSync(sumFile, "utf8")}`);
     sh("btrfs", ["subvolume", "delete", "-c", join(dir, "1")]);
     rmSync(dir, { recursive: true });
-    sh("btrfs", ["subvolume", "sync", host]); // wait until the space is really free
-    return { plain: p.ms, plainSync: p.ms + syncMs };
+    sh("btrfs", ["subvolume", "sync", host]);
+    return m;
   };
-  const agentRun = async () => {
-    warm(stream);
-    const a = await timed("env", [
-      "KEEL_AGENT_TIMING=1",
+  const agentSide = (agent: string) => async (): Promise<Measured> => {
+    const m = await timed(
       "node",
-      AGENT,
-      "receive",
-      "--store",
-      host,
-      "--trusted",
-      trusted,
-      "--manifest",
-      b.full.manifestPath,
-      "--stream",
-      stream,
-    ]);
-    if (a.code !== 0) throw new Error(a.out);
-    const steps = new Map<string, number>();
-    for (const m of a.out.matchAll(/^keel-agent timing (\S+) (\d+) ms/gm))
-      steps.set(m[1] as string, Number(m[2]));
+      [
+        agent,
+        "receive",
+        "--store",
+        host,
+        "--trusted",
+        trusted,
+        "--manifest",
+        b.full.manifestPath,
+        "--stream",
+        stream,
+      ],
+      { KEEL_AGENT_TIMING: "1" },
+    );
     agentJson(["remove", "--store", host, "--trusted", trusted, "big", "1"]);
     sh("btrfs", ["subvolume", "sync", host]);
-    return { agent: a.ms, rss: a.peakKiB, steps };
+    return m;
   };
+  const sides = {
+    plain: {
+      what: "plain `btrfs receive -f` (nothing verified)",
+      run: plainSide('btrfs receive -q -f "$1" "$2"'),
+    },
+    tee: {
+      what: "`tee >(sha256sum) < stream \\| btrfs receive` (verified while received)",
+      // The process substitution through a named pipe: bash does not wait for a `>(…)` (its $! is
+      // empty after a pipeline), so its CPU would not be counted; a background job is waited for.
+      run: plainSide(
+        'f="$3.fifo"; mkfifo "$f"; sha256sum < "$f" > "$3" & tee "$f" < "$1" | btrfs receive -q "$2"; wait $!; rm "$f"',
+      ),
+    },
+    openssl: {
+      what: "`openssl dgst -sha256` alone (SHA-NI; coreutils' `sha256sum` does not use it)",
+      run: async () => timed("openssl", ["dgst", "-sha256", stream]),
+    },
+    then: {
+      what: "`sha256sum` then `btrfs receive -f` (verified before received)",
+      run: plainSide('sha256sum "$1" > "$3"; btrfs receive -q -f "$1" "$2"'),
+    },
+    before: { what: `\`keel-agent receive\`, ${BASE_REF} (${baseCommit})`, run: agentSide(before) },
+    after: { what: `\`keel-agent receive\`, this checkout (${headCommit})`, run: agentSide(AGENT) },
+  };
+  type Side = keyof typeof sides;
+  const order = Object.keys(sides) as Side[];
+  const got = Object.fromEntries(order.map((k) => [k, [] as Measured[]])) as Record<Side, Measured[]>;
+  const load0 = loadavg();
   for (let i = 0; i < RUNS; i++) {
-    if (i % 2 === 0) {
-      const p = await plainRun(i);
-      rows.push({ ...p, ...(await agentRun()) });
-    } else {
-      const a = await agentRun();
-      rows.push({ ...(await plainRun(i)), ...a });
+    for (let k = 0; k < order.length; k++) {
+      const side = order[(i + k) % order.length]!;
+      warm(stream);
+      got[side].push(await sides[side].run());
     }
-    const r = rows[rows.length - 1]!;
     process.stderr.write(
-      `run ${i + 1}/${RUNS}: plain ${r.plain.toFixed(0)} ms (+syncfs ${r.plainSync.toFixed(0)} ms), agent ${r.agent.toFixed(0)} ms, rss ${(r.rss / 1024).toFixed(1)} MiB\n`,
+      `run ${i + 1}/${RUNS}: ${order.map((k) => `${k} ${got[k].at(-1)!.wallS.toFixed(2)} s / ${got[k].at(-1)!.cpuS.toFixed(2)} s CPU`).join(", ")}\n`,
     );
   }
-  const load1 = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  const plain = median(rows.map((r) => r.plain));
-  const plainSync = median(rows.map((r) => r.plainSync));
-  const agent = median(rows.map((r) => r.agent));
-  const mibs = (ms: number) => bytes / 1048576 / (ms / 1000);
-  const range = (xs: number[]) =>
-    `${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)} s`;
-  const stepNames = [...(rows[0]?.steps.keys() ?? [])];
-  const steps = stepNames
-    .map((n) => `${n} ${median(rows.map((r) => r.steps.get(n) ?? 0)).toFixed(0)}`)
-    .join(", ");
-  const peak = Math.max(...rows.map((r) => r.rss));
-  const ratios = rows.map((r) => r.plain / r.agent);
+  const load1 = loadavg();
+  const gib = bytes / 2 ** 30;
+  const med = (k: Side, f: "wallS" | "cpuS") => median(got[k].map((m) => m[f]));
+  const range = (k: Side, f: "wallS" | "cpuS") =>
+    `${Math.min(...got[k].map((m) => m[f])).toFixed(2)}–${Math.max(...got[k].map((m) => m[f])).toFixed(2)}`;
+  const steps = (k: Side) => {
+    const all = got[k].map((m) => agentSteps(m.out));
+    return [...(all[0]?.keys() ?? [])]
+      .map((n) => `${n} ${median(all.map((s) => s.get(n) ?? 0)).toFixed(0)}`)
+      .join(", ");
+  };
+  const rss = (k: Side) => Math.max(...got[k].map((m) => m.maxRssKiB)) / 1024;
+  // The CPU a verified receive needs: btrfs receive + the fastest SHA-256 here (the agent's, OpenSSL's).
+  const hashCpu = med("plain", "cpuS") + med("openssl", "cpuS");
+  const row = (k: Side, extra: string) =>
+    `| ${sides[k].what} | ${med(k, "wallS").toFixed(2)} s (${range(k, "wallS")}) | ${med(k, "cpuS").toFixed(2)} s (${range(k, "cpuS")}), ${(med(k, "cpuS") / gib).toFixed(2)} s/GiB | ${rss(k).toFixed(1)} MiB | ${extra} |`;
+  const agentExtra = (k: Side) =>
+    `wall: ${(med("tee", "wallS") / med(k, "wallS")).toFixed(2)}× the tee pipeline's speed, ${(med("then", "wallS") / med(k, "wallS")).toFixed(2)}× sha256sum-then-receive's, ${(med("plain", "wallS") / med(k, "wallS")).toFixed(2)}× plain receive's; CPU ${(med(k, "cpuS") / hashCpu).toFixed(2)}× receive + SHA-256 (OpenSSL), ${(med(k, "cpuS") / med("then", "cpuS")).toFixed(2)}× sha256sum-then-receive's; steps (ms) ${steps(k)}`;
   return [
-    `| ~1 GiB full stream (${(bytes / 1048576).toFixed(0)} MiB, 2,000 small + 128 × 8 MiB files), median of ${RUNS} alternating runs (load average ${load0} before, ${load1} after) | plain \`btrfs receive -f\` | ${(plain / 1000).toFixed(2)} s, ${mibs(plain).toFixed(0)} MiB/s (${range(rows.map((r) => r.plain))}) |`,
-    `| | plain \`btrfs receive -f\` followed by \`sync -f\` of the host file system | ${(plainSync / 1000).toFixed(2)} s, ${mibs(plainSync).toFixed(0)} MiB/s (${range(rows.map((r) => r.plainSync))}) |`,
-    `| | \`keel-agent receive\` (process start to exit: stream — every chunk verified, then piped to btrfs receive —, receive end, check, durable commit, cleanup) | ${(agent / 1000).toFixed(2)} s, ${mibs(agent).toFixed(0)} MiB/s (${range(rows.map((r) => r.agent))}) |`,
-    `| | agent steps, medians (ms) | ${steps} |`,
-    `| | throughput ratio agent / plain receive, medians (goal ≥ 0.9×) | **${(plain / agent).toFixed(2)}×** (per run ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×) |`,
-    `| | throughput ratio agent / plain receive + sync, medians | ${(plainSync / agent).toFixed(2)}× |`,
-    `| | agent peak RSS while receiving, VmHWM, highest of ${RUNS} (goal < 64 MiB) | **${(peak / 1024).toFixed(1)} MiB** (median ${(median(rows.map((r) => r.rss)) / 1024).toFixed(1)} MiB) |`,
+    `~1 GiB full stream (${(bytes / 1048576).toFixed(0)} MiB, 2,000 small + 128 × 8 MiB files); median of ${RUNS} runs per side, the order rotating; load average ${load0} before, ${load1} after. CPU is user + sys of the process tree (\`/usr/bin/time\`; for the agent its \`btrfs receive\`, the check's \`btrfs send --no-data\` and the commit's snapshot included), RSS the largest process's peak.`,
+    "",
+    "| receive | wall, median (range) | CPU, median (range) | peak RSS | |",
+    "| --- | ---: | ---: | ---: | --- |",
+    row("plain", ""),
+    row("tee", ""),
+    row("openssl", ""),
+    row("then", ""),
+    row("before", agentExtra("before")),
+    row("after", `**${agentExtra("after")}** (goals: ≥ 1.0× the verified pipeline, ≤ 1.1× CPU, < 64 MiB)`),
+    "",
   ];
 }
 
@@ -354,51 +352,45 @@ function incrementalBench(): string[] {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(AGENT)) sh("node", [join(REPO, "agent/build.mjs")]);
+  sh("node", [join(REPO, "agent/build.mjs")]);
   try {
+    const version = (agentJson(["version"]) as { agentVersion: string }).agentVersion;
     const lines = [
       "## Agent",
       "",
-      `Measured ${DATE} with \`npm run bench:agent\` (keel-agent ${(agentJson(["version"]) as { agentVersion: string }).agentVersion}, Node ${process.version}, btrfs-progs ${sh("btrfs", ["--version"]).trim().split(" ").pop()}), loop-mounted btrfs images on a shared 2-core VM (other jobs were running; figures are indicative). Receive: median of ${RUNS} runs per side, plain and agent alternating in the same run, the same stream file warm in the page cache for both, the same host file system, every received subvolume deleted before the next run.`,
+      `Measured ${DATE} with \`npm run bench:agent\` (keel-agent ${version}, Node ${process.version}, btrfs-progs ${sh("btrfs", ["--version"]).trim().split(" ").pop()}), loop-mounted btrfs images (noatime) on a shared 2-core VM (other jobs were running; figures are indicative).`,
       "",
+      ...(await receiveBench()),
       "| what | measured | result |",
       "| --- | --- | --- |",
-      ...(await receiveBench()),
       ...(await latencyBench()),
       ...incrementalBench(),
       "",
     ];
     const section = lines.join("\n");
     process.stdout.write(section + "\n");
-    if (process.argv.includes("--write")) {
-      const docs = join(REPO, "docs/benchmarks.md");
-      const text = existsSync(docs) ? readFileSync(docs, "utf8") : "# Benchmarks\n\n";
-      // Replaces the measured part of the section (heading, "Measured …" line, table) and keeps
-      // the hand-written reading of the figures that follows the table.
-      const start = text.indexOf("## Agent\n");
-      let next: string;
-      if (start < 0) {
-        next = `${text.trimEnd()}\n\n${section}`;
-      } else {
-        const after = text.indexOf("\n## ", start + 1);
-        const end = after < 0 ? text.length : after + 1;
-        const lines = text.slice(start, end).split("\n");
-        const first = lines.findIndex((l) => l.startsWith("|"));
-        let last = first;
-        while (first >= 0 && lines[last + 1]?.startsWith("|")) last++;
-        const rest = first < 0 ? "" : lines.slice(last + 1).join("\n");
-        next =
-          text.slice(0, start) +
-          section.trimEnd() +
-          "\n" +
-          (rest.startsWith("\n") ? rest : `\n${rest}`) +
-          text.slice(end);
-      }
-      writeFileSync(docs, next.endsWith("\n") ? next : next + "\n");
-    }
+    if (process.argv.includes("--write")) writeSection(section);
   } finally {
     cleanup();
   }
+}
+
+/** Replaces the measured part of "## Agent" (heading, text and its tables) and keeps the hand-written reading after them. */
+function writeSection(section: string): void {
+  const docs = join(REPO, "docs/benchmarks.md");
+  const text = existsSync(docs) ? readFileSync(docs, "utf8") : "# Benchmarks\n\n";
+  const start = text.indexOf("## Agent\n");
+  if (start < 0) return writeFileSync(docs, `${text.trimEnd()}\n\n${section}`);
+  const tables = section
+    .split("\n")
+    .filter((l, i, all) => l.startsWith("|") && !all[i - 1]?.startsWith("|")).length;
+  const lines = text.slice(start).split("\n");
+  let i = 0;
+  for (let t = 0; t < tables; t++) {
+    while (i < lines.length && !lines[i]!.startsWith("|")) i++;
+    while (lines[i]?.startsWith("|")) i++;
+  }
+  writeFileSync(docs, text.slice(0, start) + section.trimEnd() + "\n" + lines.slice(i).join("\n"));
 }
 
 main().catch((e) => {

@@ -6,6 +6,8 @@ export class ByteReader {
   private avail = 0;
   private ended = false;
   private readonly it: AsyncIterator<Buffer | string>;
+  /** Reused buffers for readExactReused (a frame's ops, its literals): joined pieces go there, not into a new buffer each time. */
+  private readonly scratch: Buffer[] = [];
 
   constructor(
     source: AsyncIterable<Buffer | string>,
@@ -31,7 +33,7 @@ export class ByteReader {
     return this.avail >= n;
   }
 
-  private take(n: number): Buffer {
+  private take(n: number, slot = -1): Buffer {
     if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0]!;
     let out: Buffer;
@@ -40,7 +42,7 @@ export class ByteReader {
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      out = slot < 0 ? Buffer.allocUnsafe(n) : this.scratchFor(slot, n);
       let at = 0;
       while (at < n) {
         const c = this.chunks[0]!;
@@ -59,6 +61,22 @@ export class ByteReader {
   async readExact(n: number): Promise<Buffer> {
     if (!(await this.fill(n))) throw new DeltaError("TRUNCATED", `${this.what} ended early`);
     return this.take(n);
+  }
+
+  /**
+   * Exactly `n` bytes like readExact, valid only until the next call with the same slot: bytes
+   * that span the source's pieces are joined in a buffer kept for that slot. The decoder's frames
+   * (up to MAX_FRAME_BYTES each, ≈ 25 MB for next's delta) then leave no garbage behind.
+   */
+  async readExactReused(n: number, slot: number): Promise<Buffer> {
+    if (!(await this.fill(n))) throw new DeltaError("TRUNCATED", `${this.what} ended early`);
+    return this.take(n, slot);
+  }
+
+  private scratchFor(slot: number, n: number): Buffer {
+    let s = this.scratch[slot];
+    if (!s || s.length < n) s = this.scratch[slot] = Buffer.allocUnsafeSlow(Math.ceil(n / 65536) * 65536);
+    return s.subarray(0, n);
   }
 
   /** Up to `n` bytes; fewer only at the end of the stream. */

@@ -114,7 +114,11 @@ export class DeltaDecoder {
         const litLen = await body.readVarint();
         if (opsLen + litLen > MAX_FRAME_BYTES)
           throw new DeltaError("TOO_LARGE", `delta frame of ${opsLen + litLen} bytes is over the limit`);
-        ended = await frames.run(await body.readExact(opsLen), await body.readExact(litLen));
+        // Both valid until the next frame: FrameDecoder copies what it keeps (the last path).
+        ended = await frames.run(
+          await body.readExactReused(opsLen, 0),
+          await body.readExactReused(litLen, 1),
+        );
       }
       if (!(await body.atEnd())) throw new DeltaError("CORRUPT", "delta has data after its end");
       const bytes = out.bytes;

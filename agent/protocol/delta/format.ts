@@ -169,7 +169,7 @@ export class VarintCursor {
 }
 
 /** CRC-32C tables for slicing-by-8: T[k][b] is the CRC of byte b followed by k zero bytes. */
-const CRC32C_T = (() => {
+export const CRC32C_T = (() => {
   const t = new Int32Array(8 * 256);
   for (let i = 0; i < 256; i++) {
     let c = i;

@@ -1,6 +1,6 @@
 // Host side: executes a delta's frames (records of data ops, see README) into one reused output
 // buffer. Commands are rebuilt in place — header, attributes, data copied from the literals or read
-// from the parent straight into the buffer, CRC-32C over the result — so nothing is allocated per
+// from the parent straight into the buffer, CRC-32C over the result (a word at a time) — so nothing is allocated per
 // op; the buffer goes out (and is hashed, when asked) once it is full.
 import type { Hash } from "node:crypto";
 import {
@@ -15,9 +15,9 @@ import {
   SEND_CMD_WRITE,
   VarintCursor,
   copyBytes,
-  crc32c,
   unzigzag,
 } from "./format";
+import { crc32cWords, wordBuffer } from "./crc32c-words";
 import type { ParentFiles } from "./parent-files";
 
 /** Size of the output buffer: the largest record (a 1 MiB command plus its header) fits. */
@@ -26,6 +26,8 @@ export const OUT_BYTES = 2 * MAX_COMMAND_BYTES;
 /** The output buffer: filled in place, handed on whole, reused once the consumer took it. */
 export class OutputBuffer {
   readonly buf = Buffer.allocUnsafeSlow(OUT_BYTES);
+  /** buf read a word at a time, for the CRCs. */
+  readonly words = wordBuffer(this.buf);
   /** Bytes filled in buf. */
   len = 0;
   /** Bytes handed on before buf's. */
@@ -127,7 +129,7 @@ export class FrameDecoder {
 
   private endCommand(p: number, len: number): void {
     const end = p + SEND_CMD_HEADER + len;
-    this.out.buf.writeUInt32LE(crc32c(this.out.buf, p, end), p + 6);
+    this.out.buf.writeUInt32LE(crc32cWords(this.out.words, p, end), p + 6);
     this.out.len = end;
   }
 
