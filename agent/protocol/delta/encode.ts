@@ -221,6 +221,7 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
       literalBytes: dict.literal,
     };
   } finally {
+    dict.close();
     await rm(tmp, { recursive: true, force: true });
   }
 }
