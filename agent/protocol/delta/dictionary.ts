@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { constants as fsc } from "node:fs";
 import { lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { Op, pushVarint, zigzag, type DeltaParentFile } from "./format";
+import { Op, zigzag, type DeltaParentFile } from "./format";
 import { ParentPages } from "./parent-pages";
 
 const PRIME = 0x01000193;
@@ -44,9 +44,32 @@ export async function listParentFiles(dir: string): Promise<string[]> {
   return out.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
+/** A growable byte buffer of varints, reused frame after frame (no JS number per byte). */
+export class OpBytes {
+  private buf = Buffer.allocUnsafe(1 << 16);
+  length = 0;
+
+  varint(n: number): void {
+    if (this.length + 10 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    while (n >= 0x80) {
+      this.buf[this.length++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.length++] = n;
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
 /** Where the data ops of one command go. */
 export interface OpSink {
-  ops: number[];
+  ops: OpBytes;
   lits: Buffer[];
   litBytes: number;
 }
@@ -87,7 +110,7 @@ export class Dictionary {
       const hash = createHash("sha256");
       const fh = await open(join(parentDir, f.path), fsc.O_RDONLY | fsc.O_NOFOLLOW);
       try {
-        for (let at = 0; at < f.size; ) {
+        for (let at = 0; at < f.size;) {
           const { bytesRead } = await fh.read(buf, 0, Math.min(READ_CHUNK, f.size - at), at);
           if (bytesRead === 0) throw new Error(`parent file ${join(parentDir, f.path)} shrank while indexed`);
           const chunk = buf.subarray(0, bytesRead);
@@ -211,7 +234,7 @@ export class Dictionary {
 
   private emitLit(sink: OpSink, data: Buffer, from: number, to: number): void {
     if (to <= from) return;
-    pushVarint(sink.ops, (to - from) * 4 + Op.LIT);
+    sink.ops.varint((to - from) * 4 + Op.LIT);
     sink.lits.push(data.subarray(from, to));
     sink.litBytes += to - from;
     this.literal += to - from;
@@ -220,17 +243,17 @@ export class Dictionary {
   private emitCopy(sink: OpSink, fi: number, off: number, len: number): void {
     const f = this.files[fi]!;
     if (fi === this.lastFile) {
-      pushVarint(sink.ops, len * 4 + Op.COPY_SAME);
+      sink.ops.varint(len * 4 + Op.COPY_SAME);
     } else {
       if (f.ref < 0) {
         f.ref = this.referenced.length;
         this.referenced.push(f);
       }
-      pushVarint(sink.ops, len * 4 + Op.COPY_FILE);
-      pushVarint(sink.ops, f.ref);
+      sink.ops.varint(len * 4 + Op.COPY_FILE);
+      sink.ops.varint(f.ref);
     }
     // Offsets are relative to where the previous copy from the same file ended: small numbers.
-    pushVarint(sink.ops, zigzag(off - f.end));
+    sink.ops.varint(zigzag(off - f.end));
     f.end = off + len;
     this.lastFile = fi;
     this.copied += len;
