@@ -19,7 +19,9 @@ function figures(t0: number, c0: NodeJS.CpuUsage): Record<string, number> {
 }
 
 async function encode(moduleDir: string, parentDir: string, target: string, out: string): Promise<void> {
-  const { encodeDelta } = (await import(join(moduleDir, "encode.ts"))) as typeof import("../agent/protocol/delta/encode");
+  const { encodeDelta } = (await import(
+    join(moduleDir, "encode.ts")
+  )) as typeof import("../agent/protocol/delta/encode");
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const ws = createWriteStream(out);

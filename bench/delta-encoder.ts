@@ -119,7 +119,9 @@ async function main(): Promise<void> {
     const at = text.indexOf("## Delta encoder\n");
     const next = at < 0 ? -1 : text.indexOf("\n## ", at + 1);
     const updated =
-      at < 0 ? `${text.trimEnd()}\n\n${section}` : text.slice(0, at) + section + (next < 0 ? "" : text.slice(next));
+      at < 0
+        ? `${text.trimEnd()}\n\n${section}`
+        : text.slice(0, at) + section + (next < 0 ? "" : text.slice(next));
     writeFileSync(doc, updated);
   }
 }

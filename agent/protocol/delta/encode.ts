@@ -39,6 +39,8 @@ export interface EncodeDeltaOptions {
   out: Writable;
   /** Brotli quality of the body, 0–11 (default 11). */
   quality?: number;
+  /** Parent bytes the matcher keeps cached (default 32 MiB); the output does not depend on it. */
+  parentCacheBytes?: number;
 }
 
 export interface EncodeDeltaResult {
@@ -116,7 +118,7 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
   const tmp = await mkdtemp(join(tmpdir(), "keel-delta-"));
   try {
     const framesPath = join(tmp, "frames");
-    const m = await matchTarget(opts.parentDir, opts.target, framesPath);
+    const m = await matchTarget(opts, framesPath);
     const header: DeltaHeader = {
       target: { bytes: m.targetBytes, sha256: m.targetSha256 },
       parent: { files: m.parentFiles },
@@ -160,8 +162,7 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
 
 /** First pass: the target's frames (uncompressed) into `framesPath`; the index lives only here. */
 async function matchTarget(
-  parentDir: string,
-  target: string | Readable,
+  { parentDir, target, parentCacheBytes }: EncodeDeltaOptions,
   framesPath: string,
 ): Promise<{
   targetBytes: number;
@@ -171,7 +172,7 @@ async function matchTarget(
   literalBytes: number;
   frameBytes: number;
 }> {
-  const dict = await Dictionary.load(parentDir);
+  const dict = await Dictionary.load(parentDir, parentCacheBytes);
   try {
     const file = createWriteStream(framesPath);
     const fileDone = new Promise<void>((res, rej) => {

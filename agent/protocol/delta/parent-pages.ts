@@ -56,7 +56,9 @@ export class ParentPages {
     const st = fstatSync(fd);
     if (!st.isFile() || st.size !== this.sizes[fi]) {
       closeSync(fd);
-      throw new Error(`parent file ${path} changed while the delta was encoded (the parent must be read-only)`);
+      throw new Error(
+        `parent file ${path} changed while the delta was encoded (the parent must be read-only)`,
+      );
     }
     this.open.set(fi, fd);
     return fd;
@@ -73,7 +75,9 @@ export class ParentPages {
       const len = Math.min(PAGE, this.sizes[fi]! - page * PAGE);
       const got = readSync(this.fd(fi), this.mem, slot * PAGE, len, page * PAGE);
       if (got !== len)
-        throw new Error(`parent file ${join(this.root, this.paths[fi]!)} is shorter than when it was indexed`);
+        throw new Error(
+          `parent file ${join(this.root, this.paths[fi]!)} is shorter than when it was indexed`,
+        );
       this.reads++;
       this.lens[slot] = len;
       this.slotFile[slot] = fi;
