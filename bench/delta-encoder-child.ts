@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DeltaDecoder } from "../agent/protocol/delta/decode";
+import type { encodeDelta as EncodeDelta } from "../agent/protocol/delta/encode";
 
 function figures(t0: number, c0: NodeJS.CpuUsage): Record<string, number> {
   const c = process.cpuUsage(c0);
@@ -19,9 +20,7 @@ function figures(t0: number, c0: NodeJS.CpuUsage): Record<string, number> {
 }
 
 async function encode(moduleDir: string, parentDir: string, target: string, out: string): Promise<void> {
-  const { encodeDelta } = (await import(
-    join(moduleDir, "encode.ts")
-  )) as typeof import("../agent/protocol/delta/encode");
+  const { encodeDelta } = (await import(join(moduleDir, "encode.ts"))) as { encodeDelta: typeof EncodeDelta };
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const ws = createWriteStream(out);
