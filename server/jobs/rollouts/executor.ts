@@ -32,7 +32,13 @@ export type HostStepResult =
   | ({ outcome: "succeeded"; detail?: string } & Ran)
   /** Activated, then the health check failed and the host went back to the version it ran before. */
   | ({ outcome: "reverted"; error: string } & Ran)
-  | ({ outcome: "failed"; step: string; error: string } & Ran);
+  | ({
+      outcome: "failed";
+      step: string;
+      error: string;
+      /** The host presented another SSH host key: it is flagged like a refresh would flag it. */
+      hostKeyChanged?: { presented: string | null };
+    } & Ran);
 
 export interface HostExecutor {
   run(input: HostStepInput, progress: (p: StepProgress) => Promise<void>): Promise<HostStepResult>;

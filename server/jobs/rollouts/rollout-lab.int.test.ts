@@ -8,11 +8,11 @@ import { seedUser } from "@/prisma/seed/fleet";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
 import { answerPolicy, proposePolicy } from "@/server/services/policy/propose-policy";
-import { answerRollout } from "@/server/services/rollouts/approve-rollout";
+import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
-import { labExec } from "@/infra/lab/api";
+import { labExec, labRekey } from "@/infra/lab/api";
 import { DEFAULT_STORE, residentSocketPath } from "@/agent/protocol";
 import { createSigningKey } from "@/server/services/keys/create-signing-key";
 import { setUpLabFleet, type LabFleet } from "./test-support/lab-fleet";
@@ -176,5 +176,30 @@ describe("rollouts on lab hosts", () => {
         "activate",
         "facts",
       ]);
+  });
+
+  it("a host that presents another SSH host key during a step fails that step and is flagged and audited once (which notifies)", async () => {
+    const victim = fleet.inv.hosts[4]!;
+    const { fingerprint } = await labRekey(LAB, victim.name);
+    // Connections opened before the re-key stay authenticated; the next one meets the new key.
+    await fleet.pool.closeIdle();
+    const r = await runApproved(
+      spec({ action: "rollback", version: undefined, waves: ["100%"], failureThreshold: 1 }),
+      [ap2],
+    );
+    const step = r.hosts.find((h) => h.hostName === victim.name)!;
+    expect(step).toMatchObject({ state: "failed", step: "connect" });
+    expect(step.error).toMatch(/host key of .* changed/);
+    for (const h of r.hosts.filter((x) => x.hostName !== victim.name)) expect(h.state).toBe("succeeded");
+    expect((await fleet.onHost(victim.name, "web")).current).toBe("3.0");
+    const host = await fleet.db.host.findFirstOrThrow({ where: { name: victim.name } });
+    expect(host).toMatchObject({ hostKeyChanged: true, presentedKeyFingerprint: fingerprint });
+    const flagged = () =>
+      fleet.db.auditEvent.count({ where: { action: "host.key_changed", target: `host:${victim.name}` } });
+    expect(await flagged()).toBe(1);
+    expect(await fleet.db.hostEvent.count({ where: { hostId: host.id, kind: "host.key_changed" } })).toBe(1);
+    // The next plan leaves the host out until an admin re-pins the key.
+    const next = await createRollout({ db: fleet.db }, operator, spec({ version: "2.0" }));
+    expect(next.plan.hosts.find((h) => h.hostId === host.id)).toMatchObject({ excluded: "key-changed" });
   });
 });

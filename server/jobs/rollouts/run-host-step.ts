@@ -5,6 +5,7 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { appendAudit } from "@/server/services/audit/append-audit";
+import { flagHostKeyChanged } from "@/server/services/inventory/record-refresh-failure";
 import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
 import { liveFactChanges } from "@/server/services/rollouts/decision-facts";
 import { lapseRollout } from "@/server/services/rollouts/lapse-rollout";
@@ -209,13 +210,14 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   >`
     SELECT id, name, address, port, "user", host_key_fingerprint AS "hostKeyFingerprint", host_key_changed AS "hostKeyChanged", sudo_mode AS "sudoMode"
     FROM hosts WHERE id = ${job.hostId}::uuid`;
-  const release = (state: string, tx: Prisma.TransactionClient = db) =>
+  // Gives the claimed step back (to the queue, or as cancelled), clearing step and error.
+  const returnClaim = (state: string, tx: Prisma.TransactionClient = db) =>
     tx.rolloutHost.updateMany({
       where: { idempotencyKey: job.key, claimedBy: workerId },
       data: { state, step: null, error: null },
     });
   if (!r || r.state !== "running") {
-    await release(r?.state === "cancelled" ? "cancelled" : "pending");
+    await returnClaim(r?.state === "cancelled" ? "cancelled" : "pending");
     return;
   }
   let verdict = await dispatchVerdict(deps, r, deps.clock ? deps.clock() : new Date());
@@ -241,7 +243,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
             where: { id: r.id, state: "running" },
             data: { state: "paused", pauseReason: `policy at dispatch: ${v.reason}` },
           });
-      await release("pending", tx);
+      await returnClaim("pending", tx);
       if (paused.count)
         await appendAudit(tx, {
           actorId: null,
@@ -333,6 +335,19 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
         await tx.$executeRaw`ROLLBACK TO SAVEPOINT step_facts`;
         inventory = `not updated: ${(e as Error).message}`;
       }
+    }
+    if (host && result.outcome === "failed" && result.hostKeyChanged) {
+      // Met during the step: flagged (and notified) as a refresh would flag it, so nothing else
+      // talks to the host until an admin re-pins the key.
+      const [row] = await tx.$queryRaw<{ host_key_changed: boolean }[]>`
+        SELECT host_key_changed FROM hosts WHERE id = ${host.id}::uuid FOR UPDATE`;
+      if (row)
+        await flagHostKeyChanged(
+          tx,
+          { id: host.id, name: host.name, host_key_changed: row.host_key_changed },
+          { message: result.error, presentedFingerprint: result.hostKeyChanged.presented },
+          new Date(),
+        );
     }
     if (host) {
       const message = `rollout ${r.number}: ${r.action} ${r.app}${r.version ? " " + r.version : ""} ${result.outcome}${error ? ` (${error})` : ""}`;

@@ -16,12 +16,13 @@ import {
   type AgentSession,
   type SshConnection,
   type SshPool,
+  SshError,
 } from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
 import type { PlanArtifact } from "@/server/services/rollouts/types";
 import { artifactName, checkStored, loadStream, type Loaded, type StreamChoice } from "./approved-artifact";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
-import { toSshTarget } from "@/server/services/inventory/ssh-port";
+import { toSshTarget } from "@/server/services/inventory/ssh-adapter";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
 import { runActivationHook } from "./activation-step";
 import { activateRuntimes, receiveRuntimes, revertRuntimes, type RuntimeStep } from "./install-runtimes";
@@ -125,7 +126,18 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
       const note = (command: string) => notes.push({ after: session?.log.length ?? 0, command });
       let session: AgentSession | null = null;
       const lease = await deps.pool.acquire(target).catch((e: Error) => e);
-      if (lease instanceof Error) return { outcome: "failed", step, error: lease.message };
+      if (lease instanceof Error) {
+        const keyChanged = lease instanceof SshError && lease.code === "HOST_KEY_CHANGED";
+        const presented = keyChanged ? lease.details?.presented : undefined;
+        return {
+          outcome: "failed",
+          step,
+          error: lease.message,
+          ...(keyChanged
+            ? { hostKeyChanged: { presented: typeof presented === "string" ? presented : null } }
+            : {}),
+        };
+      }
       const ran = () => {
         const log = session?.log ?? [];
         const out: string[] = [];

@@ -24,33 +24,8 @@ export async function recordRefreshFailure(
     const host = rows[0];
     if (!host) return;
     if (failure.kind === "key-changed") {
-      await tx.host.update({
-        where: { id: hostId },
-        data: {
-          hostKeyChanged: true,
-          presentedKeyFingerprint: failure.presentedFingerprint ?? null,
-          lastError: failure.message,
-          lastRefreshAt: at,
-        },
-      });
-      if (!host.host_key_changed) {
-        await tx.hostEvent.create({
-          data: {
-            hostId,
-            at,
-            kind: "host.key_changed",
-            message: failure.message,
-            detail: { presented: failure.presentedFingerprint ?? null },
-          },
-        });
-        // Audited (and so notified: host.key_changed) once, when the host is first flagged.
-        await appendAudit(tx, {
-          actorId: null,
-          action: "host.key_changed",
-          target: `host:${host.name}`,
-          detail: { presented: failure.presentedFingerprint ?? null, message: failure.message },
-        });
-      }
+      await flagHostKeyChanged(tx, { id: hostId, ...host }, failure, at);
+      await tx.host.update({ where: { id: hostId }, data: { lastRefreshAt: at } });
       return;
     }
     await tx.host.update({
@@ -59,5 +34,38 @@ export async function recordRefreshFailure(
     });
     if (host.reachable !== false)
       await tx.hostEvent.create({ data: { hostId, at, kind: "host.unreachable", message: failure.message } });
+  });
+}
+
+/**
+ * Flags a host whose SSH host key changed (a refresh or a rollout step met it), inside the caller's
+ * transaction that holds the host row: nothing talks to it until an admin re-pins the key. The
+ * host's timeline and the audit log (and so the notifications: host.key_changed) get it once,
+ * when the host is first flagged.
+ */
+export async function flagHostKeyChanged(
+  tx: Prisma.TransactionClient,
+  host: { id: string; name: string; host_key_changed: boolean },
+  failure: { message: string; presentedFingerprint?: string | null },
+  at: Date,
+): Promise<void> {
+  const presented = failure.presentedFingerprint ?? null;
+  await tx.host.update({
+    where: { id: host.id },
+    data: {
+      hostKeyChanged: true,
+      presentedKeyFingerprint: presented,
+      lastError: failure.message,
+    },
+  });
+  if (host.host_key_changed) return;
+  await tx.hostEvent.create({
+    data: { hostId: host.id, at, kind: "host.key_changed", message: failure.message, detail: { presented } },
+  });
+  await appendAudit(tx, {
+    actorId: null,
+    action: "host.key_changed",
+    target: `host:${host.name}`,
+    detail: { presented, message: failure.message },
   });
 }
