@@ -10,7 +10,7 @@ import { type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants as zc, createBrotliCompress } from "node:zlib";
 import { ByteReader } from "./byte-reader";
-import { Dictionary, type OpSink } from "./dictionary";
+import { Dictionary, OpBytes, type OpSink } from "./dictionary";
 import {
   BROTLI_LGWIN,
   DELTA_FORMAT_VERSION,
@@ -27,6 +27,7 @@ import {
   pushVarint,
   sendCommandCrc,
   type DeltaHeader,
+  type DeltaParentFile,
 } from "./format";
 
 export interface EncodeDeltaOptions {
@@ -38,6 +39,8 @@ export interface EncodeDeltaOptions {
   out: Writable;
   /** Brotli quality of the body, 0–11 (default 11). */
   quality?: number;
+  /** Parent bytes the matcher keeps cached (default 32 MiB); the output does not depend on it. */
+  parentCacheBytes?: number;
 }
 
 export interface EncodeDeltaResult {
@@ -57,9 +60,10 @@ const FRAME_TARGET = 4 * 1024 * 1024;
 const RAW_CHUNK = MAX_COMMAND_BYTES;
 
 class FrameWriter implements OpSink {
-  ops: number[] = [];
+  ops = new OpBytes();
   lits: Buffer[] = [];
   litBytes = 0;
+  written = 0;
   constructor(private readonly body: Writable) {}
 
   async maybeFlush(force = false): Promise<void> {
@@ -68,8 +72,9 @@ class FrameWriter implements OpSink {
     const head: number[] = [];
     pushVarint(head, this.ops.length);
     pushVarint(head, this.litBytes);
-    const chunk = Buffer.concat([Buffer.from(head), Buffer.from(this.ops), ...this.lits]);
-    this.ops = [];
+    const chunk = Buffer.concat([Buffer.from(head), this.ops.bytes(), ...this.lits]);
+    this.written += chunk.length;
+    this.ops.length = 0;
     this.lits = [];
     this.litBytes = 0;
     if (!this.body.write(chunk)) await once(this.body, "drain");
@@ -104,14 +109,33 @@ function parseWrite(cmd: Buffer): { path: Buffer; offset: number; data: Buffer }
 }
 
 /**
- * Encodes `target` against the parent tree in `parentDir` and writes the delta to `out`.
- * Memory: the parent's regular files plus a hash index (≈ parent size + 12 bytes per 32 parent bytes).
+ * Encodes `target` against the parent tree in `parentDir` and writes the delta to `out`, in two
+ * passes so that the matcher's index and brotli's window are never in memory together (decision
+ * 0031): the frames go to a temporary file, the index is released, then the file is compressed
+ * into `out` behind the header.
  */
 export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDeltaResult> {
-  const dict = await Dictionary.load(opts.parentDir);
   const tmp = await mkdtemp(join(tmpdir(), "keel-delta-"));
   try {
-    const bodyPath = join(tmp, "body");
+    const framesPath = join(tmp, "frames");
+    const m = await matchTarget(opts, framesPath);
+    const header: DeltaHeader = {
+      target: { bytes: m.targetBytes, sha256: m.targetSha256 },
+      parent: { files: m.parentFiles },
+      encoder: "keel-delta/1 rolling-hash+brotli",
+    };
+    const json = Buffer.from(JSON.stringify(header));
+    const prefix = Buffer.alloc(DELTA_MAGIC.length + 8);
+    DELTA_MAGIC.copy(prefix, 0);
+    prefix.writeUInt32BE(DELTA_FORMAT_VERSION, DELTA_MAGIC.length);
+    prefix.writeUInt32BE(json.length, DELTA_MAGIC.length + 4);
+    let bytes = 0;
+    const put = async (b: Buffer): Promise<void> => {
+      bytes += b.length;
+      if (!opts.out.write(b)) await once(opts.out, "drain");
+    };
+    await put(prefix);
+    await put(json);
     const brotli = createBrotliCompress({
       params: {
         [zc.BROTLI_PARAM_QUALITY]: opts.quality ?? 11,
@@ -119,12 +143,45 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
         [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_GENERIC,
       },
     });
-    const bodyDone = pipeline(brotli, createWriteStream(bodyPath));
-    const sink = new FrameWriter(brotli);
-    const source =
-      typeof opts.target === "string"
-        ? createReadStream(opts.target, { highWaterMark: 1 << 20 })
-        : opts.target;
+    const feed = pipeline(createReadStream(framesPath, { highWaterMark: 1 << 20 }), brotli);
+    feed.catch(() => {}); // reported by the loop below (brotli is destroyed) or by `await feed`
+    for await (const chunk of brotli) await put(chunk as Buffer);
+    await feed;
+    return {
+      bytes,
+      targetBytes: m.targetBytes,
+      targetSha256: m.targetSha256,
+      parentFiles: m.parentFiles.length,
+      copiedBytes: m.copiedBytes,
+      literalBytes: m.literalBytes,
+    };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** First pass: the target's frames (uncompressed) into `framesPath`; the index lives only here. */
+async function matchTarget(
+  { parentDir, target, parentCacheBytes }: EncodeDeltaOptions,
+  framesPath: string,
+): Promise<{
+  targetBytes: number;
+  targetSha256: string;
+  parentFiles: DeltaParentFile[];
+  copiedBytes: number;
+  literalBytes: number;
+  frameBytes: number;
+}> {
+  const dict = await Dictionary.load(parentDir, parentCacheBytes);
+  try {
+    const file = createWriteStream(framesPath);
+    const fileDone = new Promise<void>((res, rej) => {
+      file.on("close", res);
+      file.on("error", rej);
+    });
+    fileDone.catch(() => {}); // awaited below
+    const sink = new FrameWriter(file);
+    const source = typeof target === "string" ? createReadStream(target, { highWaterMark: 1 << 20 }) : target;
     const hash = createHash("sha256");
     const reader = new ByteReader(source, "target");
     let targetBytes = 0;
@@ -136,8 +193,8 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
       consumed(b);
       for (let at = 0; at < b.length; at += RAW_CHUNK) {
         const piece = b.subarray(at, at + RAW_CHUNK);
-        pushVarint(sink.ops, Kind.RAW);
-        pushVarint(sink.ops, piece.length);
+        sink.ops.varint(Kind.RAW);
+        sink.ops.varint(piece.length);
         dict.encode(sink, piece);
         await sink.maybeFlush();
       }
@@ -168,59 +225,39 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
       consumed(cmd);
       const w = sendVersion === 1 ? parseWrite(cmd) : null;
       if (w && lastWrite && w.path.equals(lastWrite.path) && w.offset === lastWrite.end) {
-        pushVarint(sink.ops, Kind.WRITE_CONT);
-        pushVarint(sink.ops, w.data.length);
+        sink.ops.varint(Kind.WRITE_CONT);
+        sink.ops.varint(w.data.length);
         dict.encode(sink, w.data);
       } else if (w) {
-        pushVarint(sink.ops, Kind.WRITE);
-        pushVarint(sink.ops, w.path.length);
+        sink.ops.varint(Kind.WRITE);
+        sink.ops.varint(w.path.length);
         sink.lits.push(w.path);
         sink.litBytes += w.path.length;
-        pushVarint(sink.ops, w.offset);
-        pushVarint(sink.ops, w.data.length);
+        sink.ops.varint(w.offset);
+        sink.ops.varint(w.data.length);
         dict.encode(sink, w.data);
       } else {
-        pushVarint(sink.ops, Kind.COMMAND);
-        pushVarint(sink.ops, cmd.readUInt16LE(4));
-        pushVarint(sink.ops, len);
+        sink.ops.varint(Kind.COMMAND);
+        sink.ops.varint(cmd.readUInt16LE(4));
+        sink.ops.varint(len);
         dict.encode(sink, cmd.subarray(SEND_CMD_HEADER));
       }
       lastWrite = w ? { path: w.path, end: w.offset + w.data.length } : lastWrite;
       await sink.maybeFlush();
     }
-    pushVarint(sink.ops, Kind.END);
+    sink.ops.varint(Kind.END);
     await sink.maybeFlush(true);
-    brotli.end();
-    await bodyDone;
-
-    const targetSha256 = hash.digest("hex");
-    const header: DeltaHeader = {
-      target: { bytes: targetBytes, sha256: targetSha256 },
-      parent: { files: dict.parentFiles() },
-      encoder: "keel-delta/1 rolling-hash+brotli",
-    };
-    const json = Buffer.from(JSON.stringify(header));
-    const prefix = Buffer.alloc(DELTA_MAGIC.length + 8);
-    DELTA_MAGIC.copy(prefix, 0);
-    prefix.writeUInt32BE(DELTA_FORMAT_VERSION, DELTA_MAGIC.length);
-    prefix.writeUInt32BE(json.length, DELTA_MAGIC.length + 4);
-    let bytes = 0;
-    const put = async (b: Buffer): Promise<void> => {
-      bytes += b.length;
-      if (!opts.out.write(b)) await once(opts.out, "drain");
-    };
-    await put(prefix);
-    await put(json);
-    for await (const chunk of createReadStream(bodyPath)) await put(chunk as Buffer);
+    file.end();
+    await fileDone;
     return {
-      bytes,
       targetBytes,
-      targetSha256,
-      parentFiles: header.parent.files.length,
+      targetSha256: hash.digest("hex"),
+      parentFiles: dict.parentFiles(),
       copiedBytes: dict.copied,
       literalBytes: dict.literal,
+      frameBytes: sink.written,
     };
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    dict.close();
   }
 }
