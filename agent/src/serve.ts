@@ -16,6 +16,7 @@ import { createContext } from "./context";
 import { runCommand } from "./dispatch";
 import { AgentError, toErrorBody } from "./errors";
 import type { StreamInput } from "./input";
+import { WIRE_FEATURES } from "../protocol/wire/features";
 import { AGENT_VERSION, agentSha256 } from "./version";
 
 const PAUSE_ABOVE = 8 * 1024 * 1024;
@@ -100,6 +101,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     agentVersion: AGENT_VERSION,
     agentSha256: agentSha256(),
     pid: process.pid,
+    wire: WIRE_FEATURES,
   });
 
   for (;;) {
