@@ -13,6 +13,15 @@ export interface PipelineInput {
   wire: "raw" | "keel-delta-1";
   file?: FileReader;
   input?: AsyncIterable<Buffer>;
+  /** Compressed forms: the bytes that arrived on the wire (the pipeline counts what it was handed). */
+  wireBytes?: () => number;
+}
+
+async function* counted(pieces: AsyncIterable<Buffer>, add: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const p of pieces) {
+    add(p.length);
+    yield p;
+  }
 }
 
 async function* refused(pieces: AsyncIterable<Buffer>, wire: WireEncoding): AsyncGenerator<Buffer> {
@@ -43,8 +52,13 @@ export function pipelineInput(wire: WireEncoding, input: StreamInput): PipelineI
     case "keel-delta-1":
       return { wire, input: input.open() };
     case "keel-z1":
-      return { wire: "raw", input: refused(decompressBlocks(input.open()), wire) };
     case "keel-delta-1z":
-      return { wire: "keel-delta-1", input: refused(expandDeltaHeader(input.open()), wire) };
+      break;
   }
+  let n = 0;
+  const arrived = counted(input.open(), (k) => (n += k));
+  const wireBytes = () => n;
+  return wire === "keel-z1"
+    ? { wire: "raw", input: refused(decompressBlocks(arrived), wire), wireBytes }
+    : { wire: "keel-delta-1", input: refused(expandDeltaHeader(arrived), wire), wireBytes };
 }

@@ -235,8 +235,9 @@ export async function receive(
     let first = true;
     // A raw file is read straight into the pipeline's buffer; other inputs as pieces, compressed
     // wire forms decompressed on the way (wire-input.ts).
+    const { wireBytes: compressedBytes, ...from } = pipelineInput(wire, input);
     const streamed = await streamVerified({
-      ...pipelineInput(wire, input),
+      ...from,
       deltaParentDir: deltaBasePath,
       manifest: m,
       verifier,
@@ -287,7 +288,8 @@ export async function receive(
     faultPoint("receive.committed");
     timing("commit");
     const { xattrNames: _names, ...report } = special;
-    return result(m, backend, unpacked.receivedUuid, streamed.bytes, streamed.wireBytes, false, {
+    const wireBytes = compressedBytes?.() ?? streamed.wireBytes;
+    return result(m, backend, unpacked.receivedUuid, streamed.bytes, wireBytes, false, {
       ...report,
       xattrs: report.xattrs ?? [],
     });
