@@ -27,7 +27,10 @@ export const MAX_JSON_FRAME = 32 * 1024 * 1024;
 export const MAX_DATA_FRAME = 1024 * 1024;
 
 export type Frame =
-  { kind: "json"; value: unknown } | { kind: "data"; data: Buffer } | { kind: "end" } | { kind: "abort" };
+  | { kind: "json"; value: unknown; compressed?: true }
+  | { kind: "data"; data: Buffer }
+  | { kind: "end" }
+  | { kind: "abort" };
 
 export class FramingError extends Error {
   constructor(message: string) {
@@ -161,7 +164,7 @@ function toFrame(kind: number, payload: Buffer): Frame {
       } catch {
         throw new FramingError("JSON frame does not hold valid JSON");
       }
-      return { kind: "json", value };
+      return kind === FRAME_JSON_Z ? { kind: "json", value, compressed: true } : { kind: "json", value };
     }
     case FRAME_DATA:
       return { kind: "data", data: payload };

@@ -124,7 +124,7 @@ describe("compressed JSON frames", () => {
     };
     const f = encodeJsonFrameZ(value);
     expect(f[0]).toBe(FRAME_JSON_Z);
-    expect(new FrameDecoder().push(f)).toEqual([{ kind: "json", value }]);
+    expect(new FrameDecoder().push(f)).toEqual([{ kind: "json", value, compressed: true }]);
     const bomb = brotliCompressSync(Buffer.alloc(MAX_JSON_FRAME + 1, 0x20));
     const frame = Buffer.concat([Buffer.from([FRAME_JSON_Z]), u32s(bomb.length), bomb]);
     expect(() => new FrameDecoder().push(frame)).toThrow(/inflates past 33554432 bytes/);
