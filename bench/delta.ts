@@ -239,7 +239,7 @@ async function benchPair(
   const parentDir = join(keys.build, "apps", app, p.from);
 
   log("keel: encode against the parent");
-  const deltaFile = join(work, `${p.pkg}.delta`);
+  const deltaFile = join(work, `${app}.delta`);
   const t0 = performance.now();
   const ws = createWriteStream(deltaFile);
   const enc = await encodeDelta({ parentDir, target: inc, out: ws });
@@ -260,7 +260,7 @@ async function benchPair(
     "--stream",
     oldB.full.streamPath,
   ]);
-  const decoded = join(work, `${p.pkg}.decoded`);
+  const decoded = join(work, `${app}.decoded`);
   const dec = await decodeInChild(bundle, join(host, "apps", app, p.from), deltaFile, decoded);
   if (dec.error) throw new Error(`decode failed: ${dec.error} ${dec.message}`);
   if (!(await readFile(decoded)).equals(await readFile(inc)))
@@ -444,7 +444,14 @@ async function main(): Promise<void> {
   const cache = process.env.KEEL_BENCH_CACHE ?? join(tmpdir(), "keel-bench-cache");
   const work = await mkdtemp(join(tmpdir(), "keel-bench-delta-"));
   const loop = await btrfsLoop(work, 6);
-  const rows: Row[] = [];
+  // KEEL_BENCH_PRIOR: rows of pairs measured earlier the same day (the figures it printed, one JSON per line).
+  const prior = process.env.KEEL_BENCH_PRIOR;
+  const rows: Row[] = prior
+    ? (await readFile(prior, "utf8"))
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Row)
+    : [];
   const loads = [loadavg()[0]!];
   try {
     const bundle = join(work, "decode.mjs");
@@ -459,7 +466,10 @@ async function main(): Promise<void> {
     await writeFile(join(trusted, "bench.pub"), await readFile(join(keyDir, "bench.pub")));
     const keys: Keys = { key: join(keyDir, "bench.key"), trusted, build: join(loop.mnt, "build") };
     await mkdir(keys.build);
-    for (const p of PAIRS.filter((x) => !ONLY || ONLY.includes(x.pkg))) {
+    const done = new Set(rows.map((r) => r.pair));
+    for (const p of PAIRS.filter(
+      (x) => (!ONLY || ONLY.includes(x.pkg)) && !done.has(`${x.pkg} ${x.from} → ${x.to}`),
+    )) {
       const pairWork = join(work, p.pkg.replace(/[@/]/g, "_"));
       await mkdir(pairWork);
       rows.push(await benchPair(pairWork, loop.mnt, bundle, p, cache, keys));
