@@ -5,6 +5,7 @@
 //   kind 0x44 "D"  DATA: stream bytes of the receive in flight, 1..MAX_DATA_FRAME bytes
 //   kind 0x45 "E"  END:  the stream of the receive in flight is complete (length 0)
 //   kind 0x41 "A"  ABORT: the client gives up sending the stream (length 0); the agent cleans up
+//   kind 0x5A "Z"  JSON, brotli-compressed (sent only to an agent whose hello lists "json-z"; wire/json-z.ts)
 //
 // Session: the agent writes a `hello` event first. The client sends one request at a time and
 // waits for its response. For `receive`, the agent answers either with a response (e.g. refused,
@@ -14,22 +15,36 @@
 // Anything else (unknown kind, over-long frame, DATA outside a receive) is a protocol error:
 // the agent writes an error response with id "" and exits.
 
+import { deflateJson, inflateJson } from "./wire/json-z";
+
 export const FRAME_JSON = 0x4a;
 export const FRAME_DATA = 0x44;
 export const FRAME_END = 0x45;
 export const FRAME_ABORT = 0x41;
+export const FRAME_JSON_Z = 0x5a;
 export const FRAME_HEADER_BYTES = 5;
 export const MAX_JSON_FRAME = 32 * 1024 * 1024;
 export const MAX_DATA_FRAME = 1024 * 1024;
 
 export type Frame =
-  { kind: "json"; value: unknown } | { kind: "data"; data: Buffer } | { kind: "end" } | { kind: "abort" };
+  | { kind: "json"; value: unknown; compressed?: true }
+  | { kind: "data"; data: Buffer }
+  | { kind: "end" }
+  | { kind: "abort" };
 
 export class FramingError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "FramingError";
   }
+}
+
+/** The same JSON, compressed (a "Z" frame) when that is smaller. */
+export function encodeJsonFrameZ(value: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(value), "utf8");
+  const z = deflateJson(body);
+  if (z.length + 64 >= body.length) return encodeJsonFrame(value);
+  return Buffer.concat([header(FRAME_JSON_Z, z.length), z]);
 }
 
 function header(kind: number, length: number): Buffer {
@@ -120,6 +135,7 @@ export class FrameDecoder {
 function checkHeader(kind: number, length: number): void {
   switch (kind) {
     case FRAME_JSON:
+    case FRAME_JSON_Z:
       if (length > MAX_JSON_FRAME)
         throw new FramingError(`JSON frame of ${length} bytes exceeds ${MAX_JSON_FRAME}`);
       return;
@@ -138,14 +154,17 @@ function checkHeader(kind: number, length: number): void {
 
 function toFrame(kind: number, payload: Buffer): Frame {
   switch (kind) {
-    case FRAME_JSON: {
+    case FRAME_JSON:
+    case FRAME_JSON_Z: {
+      const text = kind === FRAME_JSON ? payload : inflateJson(payload, MAX_JSON_FRAME);
+      if (typeof text === "string") throw new FramingError(text);
       let value: unknown;
       try {
-        value = JSON.parse(payload.toString("utf8"));
+        value = JSON.parse(text.toString("utf8"));
       } catch {
         throw new FramingError("JSON frame does not hold valid JSON");
       }
-      return { kind: "json", value };
+      return kind === FRAME_JSON_Z ? { kind: "json", value, compressed: true } : { kind: "json", value };
     }
     case FRAME_DATA:
       return { kind: "data", data: payload };

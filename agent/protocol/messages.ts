@@ -40,8 +40,11 @@ export const COMMANDS = [
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
-/** Wire encodings of a receive's data: the signed stream as is, or Keel's delta (agent/protocol/delta). */
-export const WIRE_ENCODINGS = ["raw", "keel-delta-1"] as const;
+/**
+ * Wire encodings of a receive's data: the signed stream as is, or Keel's delta (agent/protocol/delta);
+ * keel-z1 and keel-delta-1z are their compressed forms (agent/protocol/wire, decision 0030).
+ */
+export const WIRE_ENCODINGS = ["raw", "keel-delta-1", "keel-z1", "keel-delta-1z"] as const;
 export type WireEncoding = (typeof WIRE_ENCODINGS)[number];
 
 export type FactsArgs = Record<string, never>;
@@ -309,6 +312,8 @@ export type AgentEvent =
       agentVersion: string;
       agentSha256: string | null;
       pid: number;
+      /** Compressed wire forms this agent accepts (agent/protocol/wire/features.ts); absent before them. */
+      wire?: readonly string[];
     }
   | { protocolVersion: number; id: string; event: "ready" }
   | {

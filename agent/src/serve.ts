@@ -7,6 +7,7 @@ import {
   PROTOCOL_VERSION,
   REQUEST_ID_PATTERN,
   encodeJsonFrame,
+  encodeJsonFrameZ,
   isProtocolCompatible,
   validateRequest,
   type AgentMessage,
@@ -16,6 +17,7 @@ import { createContext } from "./context";
 import { runCommand } from "./dispatch";
 import { AgentError, toErrorBody } from "./errors";
 import type { StreamInput } from "./input";
+import { WIRE_FEATURES } from "../protocol/wire/features";
 import { AGENT_VERSION, agentSha256 } from "./version";
 
 const PAUSE_ABOVE = 8 * 1024 * 1024;
@@ -89,9 +91,12 @@ export interface ServeOptions {
 
 export async function serve(opts: ServeOptions): Promise<number> {
   const queue = new FrameQueue(opts.input);
+  // A client that sent its request compressed ("json-z" in the hello) reads compressed answers too.
+  let compressed = false;
   const send = (m: AgentMessage): Promise<void> =>
     new Promise((resolve, reject) => {
-      opts.output.write(encodeJsonFrame(m), (e) => (e ? reject(e) : resolve()));
+      const f = compressed ? encodeJsonFrameZ(m) : encodeJsonFrame(m);
+      opts.output.write(f, (e) => (e ? reject(e) : resolve()));
     });
   await send({
     protocolVersion: PROTOCOL_VERSION,
@@ -100,6 +105,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     agentVersion: AGENT_VERSION,
     agentSha256: agentSha256(),
     pid: process.pid,
+    wire: WIRE_FEATURES,
   });
 
   for (;;) {
@@ -118,6 +124,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       });
       return 2;
     }
+    compressed = frame.compressed === true;
     const raw = frame.value as { id?: unknown; protocolVersion?: unknown } | null;
     const id = typeof raw?.id === "string" && REQUEST_ID_PATTERN.test(raw.id) ? raw.id : "";
     if (typeof raw?.protocolVersion === "number" && !isProtocolCompatible(raw.protocolVersion)) {

@@ -3,13 +3,14 @@
 // including a release streamed from disk into `receive` with backpressure.
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import {
   FrameDecoder,
   PROTOCOL_VERSION,
   encodeDataFrames,
   encodeEndFrame,
   encodeJsonFrame,
+  encodeJsonFrameZ,
   type AgentRequest,
   type Command,
   type CommandArgs,
@@ -23,11 +24,14 @@ import { SshError } from "./errors";
 import { describe, lossyText, type ExecResult } from "./exec";
 import { agentArgv, sudoOrFailure } from "./privileged";
 import { printable } from "./target";
+import { wireForm } from "./wire-form";
 
 export interface AgentHello {
   agentVersion: string;
   agentSha256: string | null;
   pid: number;
+  /** Compressed wire forms the agent accepts (decision 0030); empty for an agent before them. */
+  wire: string[];
 }
 
 export interface AgentRequestOptions {
@@ -67,6 +71,7 @@ export class AgentSession {
       agentVersion: String(hello.agentVersion ?? ""),
       agentSha256: typeof hello.agentSha256 === "string" ? hello.agentSha256 : null,
       pid: Number(hello.pid ?? 0),
+      wire: Array.isArray(hello.wire) ? hello.wire.filter((x): x is string => typeof x === "string") : [],
     };
     setRouter((v) => this.route(v));
     void done.then((r) => {
@@ -280,7 +285,9 @@ export class AgentSession {
     const stream = opts.stream;
     try {
       const request: AgentRequest<C> = { protocolVersion: PROTOCOL_VERSION, id, command, args };
-      await this.write(encodeJsonFrame(request));
+      await this.write(
+        this.hello.wire.includes("json-z") ? encodeJsonFrameZ(request) : encodeJsonFrame(request),
+      );
       if (stream) {
         const first = await Promise.race([
           c.ready.promise.then(() => "ready" as const),
@@ -334,14 +341,16 @@ export class AgentSession {
 }
 
 /** `receive` a release in a session: the stream file goes from disk through the channel with backpressure. */
-export function receiveReleaseIn(
+export async function receiveReleaseIn(
   session: AgentSession,
   args: CommandArgs["receive"],
   streamPath: string,
   opts: Omit<AgentRequestOptions, "stream"> = {},
 ) {
-  return session.request("receive", args, {
+  // Compressed on the wire when the agent accepts it (decision 0030).
+  const w = await wireForm(session.hello.wire, args, streamPath);
+  return session.request("receive", w.args, {
     ...opts,
-    stream: createReadStream(streamPath, { highWaterMark: 256 * 1024 }),
+    stream: w.path ? createReadStream(w.path, { highWaterMark: 256 * 1024 }) : Readable.from(w.pieces!),
   });
 }

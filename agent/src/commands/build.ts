@@ -25,6 +25,7 @@ import { clearIntent, newOpId, writeIntent } from "../journal/journal";
 import { subvolumeInfo } from "../store/btrfs";
 import { readSubvolume } from "../store/subvolume-read";
 import { isHostLabel } from "../store/xattr-names";
+import { ensureNoatime } from "../store/atime";
 import { fsInfo } from "../store/detect";
 import { fsyncDir, runChecked, writeFileDurable } from "../store/fs-util";
 import { removeTree } from "../store/remove-tree";
@@ -69,6 +70,7 @@ export async function build(ctx: AgentContext, args: BuildArgs): Promise<BuildRe
       "keel-tree-1 releases are built in a store that is not on btrfs",
     );
   }
+  if (format === "btrfs-send") ensureNoatime(layout.root); // decision 0030
   if (existsSync(layout.version(app, version)))
     throw new AgentError("ALREADY_INSTALLED", "build", `${app} ${version} exists in the build store already`);
   let parentMeta: VersionMeta | null = null;

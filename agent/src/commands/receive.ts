@@ -18,6 +18,7 @@ import type { AgentContext } from "../context";
 import { AgentError, isDiskFull } from "../errors";
 import { faultPoint, pausePoint } from "../fault";
 import type { StreamInput } from "../input";
+import { isDeltaWire, pipelineInput } from "../wire-input";
 import { clearIntent, newOpId, writeIntent } from "../journal/journal";
 import type { Backend, Unpacker } from "../store/backend";
 import { backendFor } from "../store/backends";
@@ -212,7 +213,7 @@ export async function receive(
   }
   const parentPath = checkParent(layout, m);
   const wire = args.wireEncoding ?? "raw";
-  const deltaBasePath = wire === "raw" ? null : deltaBaseOf(layout, m, args.deltaBase);
+  const deltaBasePath = isDeltaWire(wire) ? deltaBaseOf(layout, m, args.deltaBase) : null;
   checkSpace(layout, m);
 
   timing("prepare");
@@ -232,11 +233,11 @@ export async function receive(
     let streamClones = 0;
     let streamXattrNames: ReadonlySet<string> = new Set();
     let first = true;
-    // A file is read straight into the pipeline's buffer (raw wire encoding); other inputs as pieces.
-    const file = wire === "raw" ? input.openFile?.() : undefined;
+    // A raw file is read straight into the pipeline's buffer; other inputs as pieces, compressed
+    // wire forms decompressed on the way (wire-input.ts).
+    const { wireBytes: compressedBytes, ...from } = pipelineInput(wire, input);
     const streamed = await streamVerified({
-      ...(file ? { file } : { input: input.open() }),
-      wire,
+      ...from,
       deltaParentDir: deltaBasePath,
       manifest: m,
       verifier,
@@ -287,7 +288,8 @@ export async function receive(
     faultPoint("receive.committed");
     timing("commit");
     const { xattrNames: _names, ...report } = special;
-    return result(m, backend, unpacked.receivedUuid, streamed.bytes, streamed.wireBytes, false, {
+    const wireBytes = compressedBytes?.() ?? streamed.wireBytes;
+    return result(m, backend, unpacked.receivedUuid, streamed.bytes, wireBytes, false, {
       ...report,
       xattrs: report.xattrs ?? [],
     });

@@ -1,0 +1,132 @@
+// The compressed wire forms (decision 0030) on their own: what the console writes comes back as the
+// exact bytes, and hostile input — a decompression bomb, a truncated block, a block over the limit,
+// bytes after the end — is refused with the reason, having produced at most one declared block.
+import { randomBytes } from "node:crypto";
+import { brotliCompressSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { FRAME_JSON_Z, FrameDecoder, MAX_JSON_FRAME, encodeJsonFrameZ } from "../framing";
+import { DELTA_MAGIC } from "../delta/format";
+import { compressDeltaHeader, expandDeltaHeader } from "./delta-header";
+import { WireError } from "./wire-reader";
+import { BLOCK_RAW, MAX_BLOCK_RAW, ZBLOCKS_MAGIC, compressBlocks, decompressBlocks } from "./zblocks";
+
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of it) parts.push(Buffer.from(p));
+  return Buffer.concat(parts);
+}
+async function* pieces(b: Buffer, size = 65536): AsyncGenerator<Buffer> {
+  for (let o = 0; o < b.length; o += size) yield b.subarray(o, o + size);
+}
+const u32s = (...xs: number[]) => {
+  const b = Buffer.alloc(4 * xs.length);
+  xs.forEach((x, i) => b.writeUInt32BE(x, 4 * i));
+  return b;
+};
+async function refusal(p: Promise<unknown>): Promise<WireError> {
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(WireError);
+  return e as WireError;
+}
+
+describe("keel-z1", () => {
+  const text = Buffer.from(Array.from({ length: 300_000 }, (_, i) => `line ${i % 977}\n`).join(""));
+  const stream = Buffer.concat([text, randomBytes(BLOCK_RAW), text]); // spans three blocks
+
+  it("gives back the exact stream, smaller on the wire, for any piece size", async () => {
+    const z = await collect(compressBlocks(pieces(stream, 100_001)));
+    expect(z.length).toBeLessThan(stream.length - text.length);
+    expect((await collect(decompressBlocks(pieces(z, 7)))).equals(stream)).toBe(true);
+    expect(
+      await collect(decompressBlocks(pieces(await collect(compressBlocks(pieces(Buffer.alloc(0))))))),
+    ).toEqual(Buffer.alloc(0));
+  });
+
+  it("refuses a decompression bomb: a block that inflates past the size it declares", async () => {
+    const bomb = brotliCompressSync(Buffer.alloc(MAX_BLOCK_RAW)); // 8 MiB of zeros in a few bytes
+    const wire = Buffer.concat([ZBLOCKS_MAGIC, u32s(1024, bomb.length), bomb, u32s(0, 0)]);
+    const e = await refusal(collect(decompressBlocks(pieces(wire))));
+    expect(e.code).toBe("TOO_LARGE");
+    expect(e.message).toMatch(/block 0 decompresses to more than the 1024 bytes it declares/);
+  });
+
+  it("refuses a block over the limit before reading it, and a truncated block", async () => {
+    const over = Buffer.concat([ZBLOCKS_MAGIC, u32s(MAX_BLOCK_RAW + 1, 10)]);
+    const e = await refusal(collect(decompressBlocks(pieces(over))));
+    expect([e.code, e.message]).toEqual([
+      "TOO_LARGE",
+      expect.stringMatching(/declares 8388609 bytes, outside/),
+    ]);
+    const zOver = Buffer.concat([ZBLOCKS_MAGIC, u32s(1024, 64 * 1024 * 1024)]);
+    expect((await refusal(collect(decompressBlocks(pieces(zOver))))).code).toBe("TOO_LARGE");
+    const z = await collect(compressBlocks(pieces(stream)));
+    const cut = await refusal(collect(decompressBlocks(pieces(z.subarray(0, 5000)))));
+    expect([cut.code, cut.message]).toEqual([
+      "TRUNCATED",
+      expect.stringMatching(/keel-z1 stream ended early/),
+    ]);
+    const noEnd = await refusal(collect(decompressBlocks(pieces(z.subarray(0, z.length - 8)))));
+    expect(noEnd.code).toBe("TRUNCATED");
+  });
+
+  it("refuses a damaged block, bytes after the end, and another format", async () => {
+    const z = await collect(compressBlocks(pieces(text)));
+    const bad = Buffer.from(z);
+    bad[40]! ^= 0xff;
+    expect(["CORRUPT", "TRUNCATED", "TOO_LARGE"]).toContain(
+      (await refusal(collect(decompressBlocks(pieces(bad))))).code,
+    );
+    const after = await refusal(collect(decompressBlocks(pieces(Buffer.concat([z, Buffer.from("x")])))));
+    expect([after.code, after.message]).toEqual(["CORRUPT", "keel-z1 stream has bytes after its end record"]);
+    expect((await refusal(collect(decompressBlocks(pieces(text))))).code).toBe("UNSUPPORTED");
+  });
+});
+
+describe("keel-delta-1z", () => {
+  const header = Buffer.from(
+    JSON.stringify({
+      target: { bytes: 1, sha256: "0".repeat(64) },
+      parent: {
+        files: Array.from({ length: 500 }, (_, i) => ({
+          path: `lib/f${i}.js`,
+          bytes: i,
+          sha256: "ab".repeat(32),
+        })),
+      },
+    }),
+  );
+  const delta = Buffer.concat([DELTA_MAGIC, u32s(1, header.length), header, randomBytes(100_000)]);
+
+  it("compresses the header alone and gives back the exact keel-delta-1 bytes", async () => {
+    const z = await collect(compressDeltaHeader(pieces(delta, 999)));
+    expect(z.length).toBeLessThan(delta.length - header.length / 2);
+    expect((await collect(expandDeltaHeader(pieces(z, 13)))).equals(delta)).toBe(true);
+  });
+
+  it("refuses a header bomb and a header over the limit", async () => {
+    const bomb = brotliCompressSync(Buffer.alloc(16 * 1024 * 1024, 0x20));
+    const wire = Buffer.concat([Buffer.from("KEELDLTZ"), u32s(100, bomb.length), bomb]);
+    expect((await refusal(collect(expandDeltaHeader(pieces(wire))))).code).toBe("TOO_LARGE");
+    const over = Buffer.concat([Buffer.from("KEELDLTZ"), u32s(17 * 1024 * 1024, 10)]);
+    expect((await refusal(collect(expandDeltaHeader(pieces(over))))).code).toBe("TOO_LARGE");
+    expect((await refusal(collect(expandDeltaHeader(pieces(delta))))).code).toBe("UNSUPPORTED");
+  });
+});
+
+describe("compressed JSON frames", () => {
+  it("carry the same value; a frame that inflates past the JSON limit is a framing error", () => {
+    const value = {
+      id: "r1",
+      args: { manifest: { chunks: Array.from({ length: 200 }, (_, i) => `chunk ${i}`) } },
+    };
+    const f = encodeJsonFrameZ(value);
+    expect(f[0]).toBe(FRAME_JSON_Z);
+    expect(new FrameDecoder().push(f)).toEqual([{ kind: "json", value, compressed: true }]);
+    const bomb = brotliCompressSync(Buffer.alloc(MAX_JSON_FRAME + 1, 0x20));
+    const frame = Buffer.concat([Buffer.from([FRAME_JSON_Z]), u32s(bomb.length), bomb]);
+    expect(() => new FrameDecoder().push(frame)).toThrow(/inflates past 33554432 bytes/);
+  });
+});

@@ -1,0 +1,60 @@
+// A build store must not record reads (decision 0030): `rsync --checksum` reads every file of the
+// writable snapshot, and on a relatime mount each first read updates an atime, which the next
+// `btrfs send -p` carries as a UTIMES per file (the typescript 5.8.2 → 5.8.3 delta: 2.0 → 3.5 KB).
+// The build makes the store's mount noatime (a per-mount flag: `mount -o remount,noatime` changes
+// that mount point only) or refuses, naming the mount and what to do.
+import { execFileSync } from "node:child_process";
+import { readFileSync, realpathSync } from "node:fs";
+import { AgentError } from "../errors";
+
+export interface MountInfo {
+  target: string;
+  /** Per-mount options (mountinfo field 6): rw, noatime, relatime, … */
+  options: string[];
+}
+
+const unescape = (s: string) =>
+  s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+/** The mount that holds path: the longest mount point that is a prefix of its real path. */
+export function mountOf(
+  path: string,
+  mountinfo = readFileSync("/proc/self/mountinfo", "utf8"),
+  resolve: (p: string) => string = realpathSync,
+): MountInfo {
+  const real = resolve(path);
+  let best: MountInfo = { target: "/", options: [] };
+  for (const line of mountinfo.split("\n")) {
+    const f = line.split(" ");
+    if (f.length < 6) continue;
+    const target = unescape(f[4]!);
+    const inside = target === "/" || real === target || real.startsWith(`${target}/`);
+    if (inside && target.length >= best.target.length) best = { target, options: f[5]!.split(",") };
+  }
+  return best;
+}
+
+/** Makes the mount holding the build store noatime, or throws naming it; returns what it did. */
+export function ensureNoatime(store: string): "noatime" | "remounted" {
+  const m = mountOf(store);
+  if (m.options.includes("noatime")) return "noatime";
+  const how = m.options.find((o) => o.endsWith("atime")) ?? "atime updates";
+  try {
+    execFileSync("mount", ["-o", "remount,noatime", m.target], { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (e) {
+    const why = ((e as { stderr?: Buffer }).stderr?.toString() || (e as Error).message).trim();
+    throw new AgentError(
+      "NOT_SUPPORTED",
+      "build",
+      `the build store ${store} is on ${m.target}, mounted ${how}: reading the tree to build would record atimes that every later delta carries. Remounting it noatime failed (${why}); run \`mount -o remount,noatime ${m.target}\` as root (and add noatime to its fstab entry), then build again`,
+      { mount: m.target, options: m.options.join(",") },
+    );
+  }
+  if (!mountOf(store).options.includes("noatime"))
+    throw new AgentError(
+      "NOT_SUPPORTED",
+      "build",
+      `the build store ${store} is on ${m.target}, which stays ${how} after \`mount -o remount,noatime ${m.target}\`; mount it noatime (fstab) and build again`,
+    );
+  return "remounted";
+}

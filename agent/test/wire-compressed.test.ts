@@ -1,0 +1,234 @@
+// The compressed wire forms (decision 0030) through every way a stream reaches a host: the CLI
+// (`--wire keel-z1`), `serve` (the request in a compressed JSON frame, what the console sends), the
+// resident agent's socket, and the delta wire (keel-delta-1z). A faithful compressed stream
+// installs exactly the signed tree; a decompression bomb, a truncated block, a block over the limit
+// or a header bomb is refused with the reason and leaves the host as it was.
+import { spawnSync } from "node:child_process";
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { brotliCompressSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  FrameDecoder,
+  PROTOCOL_VERSION,
+  encodeDataFrames,
+  encodeEndFrame,
+  encodeJsonFrameZ,
+  residentSocketPath,
+} from "../protocol";
+import { encodeDelta } from "../protocol/delta/encode";
+import { compressDeltaHeader } from "../protocol/wire/delta-header";
+import { ZBLOCKS_MAGIC, compressBlocks } from "../protocol/wire/zblocks";
+import {
+  AGENT,
+  agent,
+  buildAgent,
+  buildRelease,
+  makeKey,
+  randomData,
+  readManifest,
+  scratch,
+  storeArgs,
+  storeState,
+  writeTree,
+  type Built,
+  type Loose,
+  type Scratch,
+} from "./helpers";
+import { startResident } from "./ways-in";
+
+let s: Scratch;
+let host: string;
+let trusted: string;
+const rel: Record<string, Built> = {};
+const residentPids = new Set<number>();
+
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of it) parts.push(Buffer.from(p));
+  return Buffer.concat(parts);
+}
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
+}
+const u32s = (...xs: number[]) => {
+  const b = Buffer.alloc(4 * xs.length);
+  xs.forEach((x, i) => b.writeUInt32BE(x, 4 * i));
+  return b;
+};
+
+type Way = "cli" | "serve" | "resident";
+interface Sent {
+  manifest: string;
+  wire: "keel-z1" | "keel-delta-1z";
+  bytes: Buffer;
+  deltaBase?: string;
+}
+
+function request(x: Sent): Buffer {
+  const args: Loose = { manifest: readManifest(x.manifest), wireEncoding: x.wire };
+  if (x.deltaBase) args.deltaBase = x.deltaBase;
+  return Buffer.concat([
+    encodeJsonFrameZ({ protocolVersion: PROTOCOL_VERSION, id: "r1", command: "receive", args }),
+    ...encodeDataFrames(x.bytes),
+    encodeEndFrame(),
+  ]);
+}
+
+function answer(out: Buffer): Loose {
+  const got = new FrameDecoder().push(out).flatMap((f) => (f.kind === "json" ? [f.value as Loose] : []));
+  if (got[0]?.event === "hello") expect(got[0].wire).toEqual(["keel-z1", "keel-delta-1z", "json-z"]);
+  const r = got.find((m) => m.id === "r1" && m.ok !== undefined);
+  if (!r) throw new Error(`no answer: ${JSON.stringify(got).slice(0, 400)}`);
+  return r.ok ? r.result : { error: r.error };
+}
+
+async function send(way: Way, x: Sent): Promise<Loose> {
+  if (way === "cli") {
+    const file = join(s.root, `wire-${Date.now()}-${Math.random()}`);
+    writeFileSync(file, x.bytes);
+    const args = ["receive", ...storeArgs(host, trusted), "--manifest", x.manifest, "--stream", file];
+    args.push("--wire", x.wire, ...(x.deltaBase ? ["--delta-base", x.deltaBase] : []));
+    const r = agent(args);
+    return r.json.error ? { error: r.json.error } : r.json;
+  }
+  if (way === "serve") {
+    const r = spawnSync("node", [AGENT, "serve", ...storeArgs(host, trusted)], {
+      input: request(x),
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return answer(r.stdout);
+  }
+  startResident(host, trusted);
+  for (let i = 0; i < 100 && !existsSync(residentSocketPath(host)); i++) await sleep(100);
+  return await new Promise((resolve, reject) => {
+    const c = connect(residentSocketPath(host));
+    const parts: Buffer[] = [];
+    const d = new FrameDecoder();
+    c.on("data", (b: Buffer) => {
+      parts.push(b);
+      for (const f of d.push(b)) {
+        const v = f.kind === "json" ? (f.value as Loose) : null;
+        if (v?.event === "hello") residentPids.add(v.pid as number);
+        if (v?.id === "r1" && v.ok !== undefined) c.end();
+      }
+    });
+    c.on("error", reject);
+    c.on("close", () => {
+      try {
+        resolve(answer(Buffer.concat(parts)));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    c.write(request(x));
+  });
+}
+
+beforeAll(async () => {
+  buildAgent();
+  s = scratch("wirez");
+  const build = s.btrfs("build", 300);
+  host = s.btrfs("host", 256);
+  const k = makeKey(s.root);
+  trusted = k.trusted;
+  const src = s.dir("src");
+  const out = s.dir("out");
+  const text = Array.from({ length: 60_000 }, (_, i) => `export const v${i} = ${i * 7919};`).join("\n");
+  writeTree(src, { "lib/main.js": text, "lib/blob": randomData(256 * 1024) });
+  rel["1.0"] = buildRelease(build, src, "web", "1.0", k.key, out);
+  writeTree(src, { "lib/main.js": text.replace("v30000 =", "v30000 = 1 +") });
+  rel["1.1"] = buildRelease(build, src, "web", "1.1", k.key, out, "1.0");
+  const delta = join(out, "1.1.delta");
+  const w = createWriteStream(delta);
+  await encodeDelta({ parentDir: join(build, "apps/web/1.0"), target: rel["1.1"]!.incStream!, out: w });
+  await new Promise<void>((res, rej) => w.end((e?: Error | null) => (e ? rej(e) : res())));
+  rel["1.1"]!.stream = delta; // reused below: the delta, not a stream
+});
+
+afterAll(() => {
+  for (const pid of residentPids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+  s?.cleanup();
+});
+
+const z1 = async () => collect(compressBlocks(once(readFileSync(rel["1.0"]!.stream))));
+const before = { current: null, versions: [], staging: [], journal: [], metas: [] };
+
+describe.each([["cli"], ["serve"], ["resident"]] as [Way][])("hostile keel-z1 via %s", (way) => {
+  it("a decompression bomb (1 KiB declared, 8 MiB of zeros inside) is refused; the host is unchanged", async () => {
+    const bomb = brotliCompressSync(Buffer.alloc(8 * 1024 * 1024));
+    const bytes = Buffer.concat([ZBLOCKS_MAGIC, u32s(1024, bomb.length), bomb, u32s(0, 0)]);
+    const r = await send(way, { manifest: rel["1.0"]!.manifest, wire: "keel-z1", bytes });
+    expect(r.error).toMatchObject({ code: "BAD_STREAM", step: "verify" });
+    expect(r.error.message).toMatch(
+      /keel-z1 input cannot be decompressed \(TOO_LARGE\): keel-z1 block 0 decompresses to more than the 1024 bytes/,
+    );
+    expect(storeState(host, "web")).toEqual({ ...before, previous: null });
+  });
+
+  it("a truncated block and a block over the limit are refused; the host is unchanged", async () => {
+    const good = await z1();
+    const cut = await send(way, {
+      manifest: rel["1.0"]!.manifest,
+      wire: "keel-z1",
+      bytes: good.subarray(0, 2000),
+    });
+    expect(cut.error.code).toBe("BAD_STREAM");
+    expect(cut.error.message).toMatch(/\(TRUNCATED\): the keel-z1 stream ended early/);
+    const big = Buffer.concat([ZBLOCKS_MAGIC, u32s(64 * 1024 * 1024, 100), Buffer.alloc(100)]);
+    const over = await send(way, { manifest: rel["1.0"]!.manifest, wire: "keel-z1", bytes: big });
+    expect(over.error.message).toMatch(
+      /\(TOO_LARGE\): keel-z1 block 0 declares 67108864 bytes, outside 1\.\.8388608/,
+    );
+    expect(storeState(host, "web")).toEqual({ ...before, previous: null });
+  });
+
+  it("another release's stream, faithfully compressed, fails the signed digests", async () => {
+    const other = await collect(compressBlocks(once(readFileSync(rel["1.1"]!.incStream!))));
+    const r = await send(way, { manifest: rel["1.0"]!.manifest, wire: "keel-z1", bytes: other });
+    expect(r.error.code).toBe("DIGEST_MISMATCH");
+    expect(storeState(host, "web")).toEqual({ ...before, previous: null });
+  });
+});
+
+describe("faithful compressed forms install exactly the signed tree", () => {
+  it("a first install as keel-z1 (request in a compressed JSON frame) is smaller on the wire and verifies", async () => {
+    const bytes = await z1();
+    const raw = readFileSync(rel["1.0"]!.stream).length;
+    expect(bytes.length).toBeLessThan(raw * 0.7);
+    const r = await send("serve", { manifest: rel["1.0"]!.manifest, wire: "keel-z1", bytes });
+    expect(r).toMatchObject({ app: "web", version: "1.0", streamBytes: raw, wireBytes: bytes.length });
+    expect(agent(["activate", ...storeArgs(host, trusted), "web", "1.0"]).code).toBe(0);
+    expect(agent(["verify", ...storeArgs(host, trusted), "web", "1.0"]).code).toBe(0);
+  });
+
+  it("a hostile keel-delta-1z header (bomb) is refused, then the faithful one installs the update", async () => {
+    const bomb = brotliCompressSync(Buffer.alloc(16 * 1024 * 1024, 0x20));
+    const bad = Buffer.concat([Buffer.from("KEELDLTZ"), u32s(64, bomb.length), bomb]);
+    for (const way of ["cli", "serve", "resident"] as Way[]) {
+      const r = await send(way, { manifest: rel["1.1"]!.incManifest!, wire: "keel-delta-1z", bytes: bad });
+      expect(r.error.code).toBe("BAD_STREAM");
+      expect(r.error.message).toMatch(/keel-delta-1z input cannot be decompressed \(TOO_LARGE\)/);
+      expect(storeState(host, "web")).toMatchObject({
+        current: "1.0",
+        versions: ["1.0"],
+        staging: [],
+        journal: [],
+      });
+    }
+    const delta = readFileSync(rel["1.1"]!.stream);
+    const bytes = await collect(compressDeltaHeader(once(delta)));
+    expect(bytes.length).toBeLessThan(delta.length);
+    const r = await send("cli", { manifest: rel["1.1"]!.incManifest!, wire: "keel-delta-1z", bytes });
+    expect(r).toMatchObject({ version: "1.1", wireBytes: bytes.length });
+    expect(agent(["verify", ...storeArgs(host, trusted), "web", "1.1"]).code).toBe(0);
+  });
+});

@@ -1,0 +1,64 @@
+// What the console sends for a stored stream or delta (decision 0030): the compressed form only to
+// an agent whose hello lists it, made once beside the blob and reused, and inflating back to the
+// stored bytes exactly; to an older agent, the stored file as it is.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import type { ReleaseManifest } from "@/agent/protocol";
+import { DELTA_MAGIC } from "@/agent/protocol/delta/format";
+import { expandDeltaHeader } from "@/agent/protocol/wire/delta-header";
+import { decompressBlocks } from "@/agent/protocol/wire/zblocks";
+import { wireForm } from "./wire-form";
+
+const dir = mkdtempSync(join(tmpdir(), "keel-wire-form-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const manifest = {} as ReleaseManifest;
+const ALL = ["keel-z1", "keel-delta-1z", "json-z"];
+
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of it) parts.push(Buffer.from(p));
+  return Buffer.concat(parts);
+}
+
+describe("wireForm", () => {
+  const stream = Buffer.concat([Buffer.from("x".repeat(3_000_000)), randomBytes(300_000)]);
+  const path = join(dir, "blob");
+  writeFileSync(path, stream);
+
+  it("sends a raw stream as keel-z1 to an agent that lists it, compressed once and reused", async () => {
+    const a = await wireForm(ALL, { manifest }, path);
+    expect(a.args.wireEncoding).toBe("keel-z1");
+    expect(statSync(a.path!).size).toBeLessThan(stream.length / 5);
+    expect((await collect(decompressBlocks(Readable.from([readFileSync(a.path!)])))).equals(stream)).toBe(
+      true,
+    );
+    const mtime = statSync(a.path!).mtimeMs;
+    const b = await wireForm(ALL, { manifest, wireEncoding: "raw" }, path);
+    expect([b.path, statSync(b.path!).mtimeMs]).toEqual([a.path, mtime]);
+    expect(readdirSync(join(dir, ".wire")).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("sends a delta with its header compressed; an older agent gets the stored file unchanged", async () => {
+    const header = Buffer.from(JSON.stringify({ parent: { files: Array(300).fill({ path: "lib/a.js" }) } }));
+    const len = Buffer.alloc(8);
+    len.writeUInt32BE(1, 0);
+    len.writeUInt32BE(header.length, 4);
+    const delta = Buffer.concat([DELTA_MAGIC, len, header, randomBytes(1000)]);
+    const dpath = join(dir, "delta");
+    writeFileSync(dpath, delta);
+    const a = await wireForm(ALL, { manifest, wireEncoding: "keel-delta-1" }, dpath);
+    expect(a.args.wireEncoding).toBe("keel-delta-1z");
+    expect((await collect(expandDeltaHeader(Readable.from([readFileSync(a.path!)])))).equals(delta)).toBe(
+      true,
+    );
+    expect(await wireForm([], { manifest, wireEncoding: "keel-delta-1" }, dpath)).toEqual({
+      args: { manifest, wireEncoding: "keel-delta-1" },
+      path: dpath,
+    });
+    expect(await wireForm(["json-z"], { manifest }, path)).toEqual({ args: { manifest }, path });
+  });
+});
