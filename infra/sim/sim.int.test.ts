@@ -154,7 +154,9 @@ describe("fleet simulator (simulated hosts)", () => {
     fleet.setFaults({ ...NO_FAULTS, failRate: 1 });
     let conn = await connect(target(2), { limits });
     const s = await AgentSession.open(conn);
-    await expect(s.request("rollback", { app: "web" })).rejects.toMatchObject({ agentError: { code: "IO_ERROR" } });
+    await expect(s.request("rollback", { app: "web" })).rejects.toMatchObject({
+      agentError: { code: "IO_ERROR" },
+    });
     await s.close();
     await conn.close();
     fleet.setFaults({ ...NO_FAULTS, lossRate: 1 });
