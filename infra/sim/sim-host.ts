@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { Server, utils, type Connection, type ParsedKey } from "ssh2";
 import { DEFAULT_STORE, residentSocketPath } from "@/agent/protocol";
 import { fingerprintOfKey } from "@/server/ssh/fingerprint";
-import { SimAgent } from "./sim-agent";
+import { type SimAgent } from "./sim-agent";
 import { fateOf, type SimFaults } from "./sim-faults";
 import { serveSimSession } from "./sim-session";
 
