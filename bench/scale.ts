@@ -10,7 +10,7 @@
 //  3. with 2 workers, an update during which one worker is SIGKILLed: the simulator's per-host
 //     counts show whether any step was lost or run twice.
 // Options: --hosts N (10000), --workers 1,2,4, --concurrency C (50 per worker, as KEEL_WORKER_CONCURRENCY),
-// --sim-processes P (1), --phases refresh,rollouts,kill (all), --enroll-limit (1000), --latency MS (mean delay of each simulated agent answer, 5), --loss R, --fail R.
+// --parallelism P (workers × concurrency), --sim-processes P (1), --phases refresh,rollouts,kill (all), --enroll-limit (1000), --latency MS (mean delay of each simulated agent answer, 5), --loss R, --fail R.
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,6 +56,12 @@ const APP = "simapp";
 /** Up to this many hosts are enrolled through importHosts (audited); more are written directly (--enroll-limit). */
 /** Which parts run (default all): refresh, rollouts, kill. */
 const PHASES = new Set(arg("phases", "refresh,rollouts,kill").split(","));
+/**
+ * Hosts in flight per rollout; default the workers' free slots (workers × concurrency, at most 200).
+ * More than that leaves steps queued, and a queued step older than 30 s gets another job from every
+ * 1 s sweep (server/jobs/rollouts/worker.ts): see docs/benchmarks.md, "Fleet scale (simulated)".
+ */
+const PARALLELISM = process.argv.includes("--parallelism") ? Number(arg("parallelism", "200")) : undefined;
 const ENROLL_LIMIT = Number(arg("enroll-limit", "1000"));
 const queries = countQueries();
 const rss = rssSampler();
@@ -236,6 +242,7 @@ async function main() {
     /** One rollout through W workers; `kill` SIGKILLs the first worker once that share of hosts is done. */
     const run = async (label: string, s: TRolloutSpec, w: number, expect: string, kill?: number) => {
       while (workers.length < w) workers.push(await startWorker(workerEnv));
+      s = { ...s, parallelism: PARALLELISM ?? Math.min(200, CONCURRENCY * w) };
       await sim!.resetCounters();
       const p0 = processCpuMs();
       const q0 = queries();
