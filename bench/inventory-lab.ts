@@ -5,11 +5,11 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { labDown, labUp } from "@/infra/lab/api";
 import { createDb } from "@/server/db";
-import { importHosts } from "@/server/services/hosts/import-hosts";
-import { parseLabInventory } from "@/server/services/hosts/parse-import";
+import { importHosts } from "@/server/services/inventory/hosts/import-hosts";
+import { parseLabInventory } from "@/server/services/inventory/hosts/parse-import";
 import { inventoryPath } from "@/infra/lab/api";
 import { refreshHosts } from "@/server/services/inventory/refresh-hosts";
-import { createInventorySsh } from "@/server/services/inventory/ssh-port";
+import { createInventorySsh } from "@/server/services/inventory/ssh-adapter";
 
 export async function runLabRefreshBench(n: number, dbUrl: string, concurrency = 32): Promise<string> {
   const lab = "ib" + randomBytes(3).toString("hex");

@@ -3,7 +3,7 @@ import { db } from "@/server/db";
 import { getEnv } from "@/server/env";
 import { oidcMessage } from "@/server/auth/oidc/errors";
 import { loadOidcSettings } from "@/server/auth/oidc/settings";
-import { releaseDeps } from "@/server/services/releases/deps";
+import { consoleServices } from "@/server/services/compose";
 import { OidcSignIn } from "./oidc-sign-in";
 import { SignInForm } from "./sign-in-form";
 import { safeNext } from "./safe-next";
@@ -13,9 +13,7 @@ export const dynamic = "force-dynamic";
 
 /** The identity provider's host, when one is set up (a broken setting shows no button, not an error page). */
 async function providerHost(): Promise<string | null> {
-  const s = await loadOidcSettings({ db, env: getEnv(), box: () => releaseDeps(db, null).box }).catch(
-    () => null,
-  );
+  const s = await loadOidcSettings({ db, env: getEnv(), box: () => consoleServices().box }).catch(() => null);
   return s ? new URL(s.issuer).host : null;
 }
 

@@ -9,7 +9,7 @@ import { chromium } from "@playwright/test";
 import { createDb } from "../../server/db";
 import { seedHosts, seedRelease, seedUser } from "../../prisma/seed/fleet";
 import { createRollout } from "../../server/services/rollouts/create-rollout";
-import { answerRollout } from "../../server/services/rollouts/approve-rollout";
+import { answerRollout } from "../../server/services/rollouts/answer-rollout";
 import { replanRollout } from "../../server/services/rollouts/replan-rollout";
 import type { TRolloutSpec } from "../../server/services/rollouts/types";
 import { REPO, startConsole } from "../fixtures/console";

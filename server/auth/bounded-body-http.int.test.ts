@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from "../test/db";
 import { createUser } from "../services/users/create-user";
 import { createApiToken } from "../services/tokens/create-api-token";
 import { createTRPCHandler } from "../trpc/http-handler";
-import { createReleaseUploadHandler } from "../trpc/routers/releases/upload-handler";
+import { createReleaseUploadHandler } from "../services/releases/upload-handler";
 import { createAuth } from "./auth";
 import { createAuthHandler } from "./auth-handler";
 import { BODY_LIMITS, KIB, MIB } from "./bounded-body";

@@ -7,7 +7,7 @@ import { getEnv, publicOrigin } from "@/server/env";
 import { createServices } from "@/server/services/compose";
 import { startNotificationWorker, type NotificationWorker } from "./notifications/worker";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
-import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-port";
+import { createInventorySsh, factsFromAgent } from "@/server/services/inventory/ssh-adapter";
 import { recordFacts } from "@/server/services/inventory/record-facts";
 import { startInventoryRefreshFromEnv, type RefreshLoop } from "./refresh-inventory";
 import { startDirectoryRecheckFromEnv } from "@/server/auth/oidc/recheck-from-env";

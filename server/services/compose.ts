@@ -10,7 +10,7 @@ import { getEnv } from "@/server/env";
 import { createDiskArtifactStore, type ArtifactStore } from "./artifacts/store";
 import { listTrustedPublicKeys } from "./keys/list-trusted-public-keys";
 import { createSecretBox, type SecretBox } from "./keys/secret-box";
-import { createInventorySsh } from "./inventory/ssh-port";
+import { createInventorySsh } from "./inventory/ssh-adapter";
 import type { InventoryDeps, InventorySsh, TrustedKeyFile } from "./inventory/types";
 import type { GovernDeps } from "./policy/governed/types";
 import type { ReleaseDeps } from "./releases/deps";

@@ -17,7 +17,7 @@ import { createDb } from "@/server/db";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
 import { createApiToken } from "@/server/services/tokens/create-api-token";
 import { createTRPCHandler } from "@/server/trpc/http-handler";
-import { createReleaseUploadHandler } from "@/server/trpc/routers/releases/upload-handler";
+import { createReleaseUploadHandler } from "@/server/services/releases/upload-handler";
 import { mountBtrfs, unmountBtrfs } from "./btrfs";
 import { createTestDatabase } from "./db";
 import { runKeel } from "./run-keel";

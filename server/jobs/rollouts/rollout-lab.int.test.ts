@@ -8,7 +8,7 @@ import { seedUser } from "@/prisma/seed/fleet";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
 import { answerPolicy, proposePolicy } from "@/server/services/policy/propose-policy";
-import { answerRollout } from "@/server/services/rollouts/approve-rollout";
+import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";

@@ -15,7 +15,7 @@ import { seedUser } from "@/prisma/seed/fleet";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
 import { policyDigest } from "@/server/services/policy/get-active-policy";
 import { buildRelease } from "@/server/services/releases/build-release";
-import { answerRollout } from "@/server/services/rollouts/approve-rollout";
+import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { listPendingApprovals } from "@/server/services/rollouts/list-pending-approvals";

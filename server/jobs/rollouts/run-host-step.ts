@@ -210,13 +210,14 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   >`
     SELECT id, name, address, port, "user", host_key_fingerprint AS "hostKeyFingerprint", host_key_changed AS "hostKeyChanged", sudo_mode AS "sudoMode"
     FROM hosts WHERE id = ${job.hostId}::uuid`;
-  const release = (state: string, tx: Prisma.TransactionClient = db) =>
+  // Gives the claimed step back (to the queue, or as cancelled), clearing step and error.
+  const returnClaim = (state: string, tx: Prisma.TransactionClient = db) =>
     tx.rolloutHost.updateMany({
       where: { idempotencyKey: job.key, claimedBy: workerId },
       data: { state, step: null, error: null },
     });
   if (!r || r.state !== "running") {
-    await release(r?.state === "cancelled" ? "cancelled" : "pending");
+    await returnClaim(r?.state === "cancelled" ? "cancelled" : "pending");
     return;
   }
   let verdict = await dispatchVerdict(deps, r, deps.clock ? deps.clock() : new Date());
@@ -242,7 +243,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
             where: { id: r.id, state: "running" },
             data: { state: "paused", pauseReason: `policy at dispatch: ${v.reason}` },
           });
-      await release("pending", tx);
+      await returnClaim("pending", tx);
       if (paused.count)
         await appendAudit(tx, {
           actorId: null,

@@ -22,7 +22,7 @@ import type { ArtifactStore } from "@/server/services/artifacts/store";
 import type { PlanArtifact } from "@/server/services/rollouts/types";
 import { artifactName, checkStored, loadStream, type Loaded, type StreamChoice } from "./approved-artifact";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
-import { toSshTarget } from "@/server/services/inventory/ssh-port";
+import { toSshTarget } from "@/server/services/inventory/ssh-adapter";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
 import { runActivationHook } from "./activation-step";
 import { activateRuntimes, receiveRuntimes, revertRuntimes, type RuntimeStep } from "./install-runtimes";

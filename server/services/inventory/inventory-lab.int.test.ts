@@ -18,15 +18,15 @@ import {
 import { createDb } from "@/server/db";
 import { DEFAULT_AGENT_PATH } from "@/server/ssh";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { enrollHost } from "../hosts/enroll-host";
-import { fetchHostKey } from "../hosts/fetch-host-key";
-import { importHosts } from "../hosts/import-hosts";
-import { parseLabInventory } from "../hosts/parse-import";
-import { repinHostKey } from "../hosts/repin-host-key";
+import { enrollHost } from "./hosts/enroll-host";
+import { fetchHostKey } from "./hosts/fetch-host-key";
+import { importHosts } from "./hosts/import-hosts";
+import { parseLabInventory } from "./hosts/parse-import";
+import { repinHostKey } from "./hosts/repin-host-key";
 import { getHostDetail } from "./get-host-detail";
 import { listHosts } from "./list-hosts";
 import { refreshHosts } from "./refresh-hosts";
-import { createInventorySsh } from "./ssh-port";
+import { createInventorySsh } from "./ssh-adapter";
 
 const LAB = "inv" + randomBytes(3).toString("hex");
 

@@ -1,5 +1,5 @@
 // Shared types of the inventory services: their dependencies, the SSH port they talk to hosts
-// through (implemented over server/ssh by ssh-port.ts, faked nowhere but unit tests), the facts a
+// through (implemented over server/ssh by ssh-adapter.ts, faked nowhere but unit tests), the facts a
 // refresh records, and the host filter every fleet view, filter group and export understands.
 import { z } from "zod";
 import { ZAppName, ZVersion } from "../releases/names";
@@ -55,7 +55,7 @@ export interface PortError extends Error {
   details?: unknown;
 }
 
-/** How the inventory talks to hosts. ssh-port.ts implements it over server/ssh. */
+/** How the inventory talks to hosts. ssh-adapter.ts implements it over server/ssh. */
 export interface InventorySsh {
   /** Connect without a pinned key and report the key the host presents. */
   fetchHostKey(t: {

@@ -11,7 +11,7 @@ import { createContextInner, type Role } from "@/server/trpc/init";
 import { createUser } from "@/server/services/users/create-user";
 import { setUserRoles } from "@/server/services/users/set-user-roles";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
-import { answerRollout } from "@/server/services/rollouts/approve-rollout";
+import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { countValidApprovals } from "@/server/services/rollouts/count-approvals";
 import { DEFAULT_POLICY } from "./default-policy";
 import { getActivePolicy } from "./get-active-policy";

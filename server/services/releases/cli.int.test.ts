@@ -16,7 +16,7 @@ import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { createApiToken } from "@/server/services/tokens/create-api-token";
 import { createTRPCHandler } from "@/server/trpc/http-handler";
-import { createReleaseUploadHandler } from "@/server/trpc/routers/releases/upload-handler";
+import { createReleaseUploadHandler } from "@/server/services/releases/upload-handler";
 import { signedManifest } from "./test-fixtures";
 
 const noSessions = { api: { getSession: async () => null } } as unknown as Auth;

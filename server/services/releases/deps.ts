@@ -1,8 +1,8 @@
-// What the release services need, passed explicitly (tests build their own).
+// What the release services need, passed explicitly: the running console builds them once in
+// server/services/compose.ts (ctx.services.releases in procedures); tests build their own.
 import type { PrismaClient } from "@prisma/client";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
 import type { SecretBox } from "@/server/services/keys/secret-box";
-import { consoleServices } from "@/server/services/compose";
 
 export type ReleaseDeps = {
   db: PrismaClient;
@@ -12,8 +12,3 @@ export type ReleaseDeps = {
   box: SecretBox;
   actorId: string | null;
 };
-
-/** The running console's release dependencies (server/services/compose.ts); procedures use ctx.services. */
-export function releaseDeps(db: PrismaClient, actorId: string | null): ReleaseDeps {
-  return consoleServices().releases(db, actorId);
-}

@@ -43,13 +43,22 @@ export async function decideRollout(
   db: PrismaClient,
   actor: Actor,
   spec: TRolloutSpec,
-  at: Date,
-  subject?: string,
-  opts: { audit?: boolean; releases?: ReleaseDeps } = {},
+  opts: {
+    at: Date;
+    /** The audit target of a denial (default: the app). */
+    subject?: string;
+    /** false: a denial is not audited (the preview). */
+    audit?: boolean;
+    releases?: ReleaseDeps;
+  },
 ) {
+  const { at, subject } = opts;
   const policy = await getActivePolicy({ db });
   const { plan, digest } = await planRollout({ db, releases: opts.releases }, spec, policy.version);
-  const decision = evaluatePolicy(policy.document, await rolloutPolicyRequest(db, actor, plan, at, true));
+  const decision = evaluatePolicy(
+    policy.document,
+    await rolloutPolicyRequest(db, actor, plan, { at, assumeWindowsOpen: true }),
+  );
   if (decision.effect === "deny") {
     if (opts.audit !== false)
       await appendAudit(db, {
@@ -86,7 +95,10 @@ export async function confirmDecision(
     throw new AppError("CONFLICT", {
       message: `${describeChanges(changes, "while the plan was being made")}; plan again.`,
     });
-  const now = evaluatePolicy(policy.document, await rolloutPolicyRequest(tx, actor, plan, at, true, live));
+  const now = evaluatePolicy(
+    policy.document,
+    await rolloutPolicyRequest(tx, actor, plan, { at, assumeWindowsOpen: true, live }),
+  );
   if (
     now.effect !== decision.effect ||
     (now.effect === "needs_approval" &&
@@ -129,7 +141,7 @@ export function plannedFields(
 export async function createRollout(deps: RolloutDeps, actor: Actor, spec: TRolloutSpec) {
   const { db } = deps;
   const at = nowOf(deps);
-  const decided = await decideRollout(db, actor, spec, at, undefined, { releases: deps.releases });
+  const decided = await decideRollout(db, actor, spec, { at, releases: deps.releases });
   const { plan, digest, decision } = decided;
   return db.$transaction(async (tx) => {
     await confirmDecision(tx, actor, decided, at);

@@ -43,7 +43,7 @@ export async function checkDispatch(
   const active = policy ?? (await getActivePolicy({ db: db as PrismaClient }));
   const decision = evaluatePolicy(
     active.document,
-    await rolloutPolicyRequest(db, requester, plan, at, false, live),
+    await rolloutPolicyRequest(db, requester, plan, { at, assumeWindowsOpen: false, live }),
   );
   if (decision.effect === "deny") return { ok: false, reason: decision.reasons.join("; ") };
   if (decision.effect === "needs_approval") {

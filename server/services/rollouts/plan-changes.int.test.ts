@@ -6,7 +6,7 @@ import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { seedHosts, seedRelease, seedUser } from "@/prisma/seed/fleet";
 import { createRollout } from "./create-rollout";
-import { answerRollout } from "./approve-rollout";
+import { answerRollout } from "./answer-rollout";
 import { listPendingApprovals } from "./list-pending-approvals";
 import { replanRollout } from "./replan-rollout";
 import type { TRolloutSpec } from "./types";

@@ -55,6 +55,11 @@ describe("parseRolloutPlan", () => {
     expect(p.hosts[0]!.groups).toBeUndefined();
   });
 
+  it("reads a plan whose root commands include an activation hook (root-hooks.ts adds it)", () => {
+    const withHook = { ...plan, rootCommands: { commands: ["health check", "activation hook"], hosts: 1 } };
+    expect(parseRolloutPlan(withHook, 9).rootCommands).toEqual(withHook.rootCommands);
+  });
+
   it("refuses what is not a plan, naming the rollout and the field", () => {
     const bad = { ...plan, hosts: [{ ...plan.hosts[0]!, action: "explode" }] };
     expect(() => parseRolloutPlan(bad, 7)).toThrow(AppError);

@@ -53,7 +53,9 @@ export const ZRolloutPlan = z.looseObject({
     bytes: z.number(),
     diskNeeded: z.number(),
   }),
-  rootCommands: z.looseObject({ commands: z.array(z.literal("health check")), hosts: z.number() }).optional(),
+  rootCommands: z
+    .looseObject({ commands: z.array(z.enum(["health check", "activation hook"])), hosts: z.number() })
+    .optional(),
 });
 
 /** The stored plan of rollout `number`, checked; an AppError (INTERNAL) naming what is wrong otherwise. */

@@ -11,9 +11,17 @@ export async function rolloutPolicyRequest(
   db: PrismaClient | Prisma.TransactionClient,
   actor: { id: string; roles: readonly string[] },
   plan: RolloutPlan,
-  at: Date,
-  assumeWindowsOpen: boolean,
-  live?: Map<string, HostFacts>,
+  {
+    at,
+    assumeWindowsOpen,
+    live,
+  }: {
+    at: Date;
+    /** Planning and approving assume the windows open (the real time is checked at start and dispatch). */
+    assumeWindowsOpen: boolean;
+    /** Hosts' facts read in the caller's transaction; read here when not given. */
+    live?: Map<string, HostFacts>;
+  },
 ): Promise<PolicyRequest> {
   const working = workingHosts(plan);
   const facts =

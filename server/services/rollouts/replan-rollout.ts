@@ -38,7 +38,9 @@ export async function replanRollout(deps: RolloutDeps, actor: Actor, rolloutId: 
       message: "A rollout keeps its app and action; create a new rollout instead.",
     });
   const at = nowOf(deps);
-  const decided = await decideRollout(db, actor, spec, at, `rollout:${r.number}`, {
+  const decided = await decideRollout(db, actor, spec, {
+    at,
+    subject: `rollout:${r.number}`,
     releases: deps.releases,
   });
   const { plan, digest, decision } = decided;

@@ -10,7 +10,7 @@ import { startRolloutWorker, type RolloutWorker } from "@/server/jobs/rollouts/w
 import type { HostExecutor } from "@/server/jobs/rollouts/executor";
 import { openQueue } from "@/server/jobs/rollouts/queue";
 import { createRollout } from "./create-rollout";
-import { answerRollout } from "./approve-rollout";
+import { answerRollout } from "./answer-rollout";
 import { replanRollout } from "./replan-rollout";
 import { listPendingApprovals } from "./list-pending-approvals";
 import { cancelRollout, startRollout } from "./control-rollout";

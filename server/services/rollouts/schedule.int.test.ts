@@ -11,7 +11,7 @@ import type { HostExecutor } from "@/server/jobs/rollouts/executor";
 import { DEFAULT_POLICY } from "../policy/default-policy";
 import { getActivePolicy, policyDigest } from "../policy/get-active-policy";
 import { createRollout } from "./create-rollout";
-import { answerRollout } from "./approve-rollout";
+import { answerRollout } from "./answer-rollout";
 import { getRollout } from "./get-rollout";
 import { scheduleRollout, startDueRollouts, unscheduleRollout } from "./schedule-rollout";
 import type { TRolloutSpec } from "./types";

@@ -1,8 +1,8 @@
-// Streaming release uploads (push and build): server/trpc/routers/releases/upload-handler.ts.
+// Streaming release uploads (push and build): server/services/releases/upload-handler.ts.
 import { getAuth } from "@/server/auth/auth";
 import { db } from "@/server/db";
 import { trustedOrigins } from "@/server/env";
-import { createReleaseUploadHandler } from "@/server/trpc/routers/releases/upload-handler";
+import { createReleaseUploadHandler } from "@/server/services/releases/upload-handler";
 
 export const dynamic = "force-dynamic";
 

@@ -2,16 +2,16 @@
 // groups) and which hosts are managed at all. The policy sees the touched hosts as they are now,
 // so moving a host out of prod is judged as a change to a prod host.
 import type { z } from "zod";
-import { deleteGroup } from "@/server/services/hosts/delete-group";
-import { enrollHost } from "@/server/services/hosts/enroll-host";
-import type { TEnrollHostRequest, TImportEntry } from "@/server/services/hosts/host-input";
-import { importHosts } from "@/server/services/hosts/import-hosts";
-import { removeHost } from "@/server/services/hosts/remove-host";
-import { repinHostKey } from "@/server/services/hosts/repin-host-key";
-import { saveGroup, type ZSaveGroupRequest } from "@/server/services/hosts/save-group";
-import { setGroupMembers } from "@/server/services/hosts/set-group-members";
-import { setHostEnvironment } from "@/server/services/hosts/set-host-environment";
-import { setHostLabels } from "@/server/services/hosts/set-host-labels";
+import { deleteGroup } from "@/server/services/inventory/hosts/delete-group";
+import { enrollHost } from "@/server/services/inventory/hosts/enroll-host";
+import type { TEnrollHostRequest, TImportEntry } from "@/server/services/inventory/hosts/host-input";
+import { importHosts } from "@/server/services/inventory/hosts/import-hosts";
+import { removeHost } from "@/server/services/inventory/hosts/remove-host";
+import { repinHostKey } from "@/server/services/inventory/hosts/repin-host-key";
+import { saveGroup, type ZSaveGroupRequest } from "@/server/services/inventory/hosts/save-group";
+import { setGroupMembers } from "@/server/services/inventory/hosts/set-group-members";
+import { setHostEnvironment } from "@/server/services/inventory/hosts/set-host-environment";
+import { setHostLabels } from "@/server/services/inventory/hosts/set-host-labels";
 import { filterHostIds, groupHostIds, policyHosts } from "./policy-hosts";
 import { op, type GovernDeps } from "./types";
 

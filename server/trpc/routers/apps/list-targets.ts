@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { procedureFor } from "../../init";
-import { listAppTargets } from "@/server/services/hosts/list-app-targets";
+import { listAppTargets } from "@/server/services/inventory/hosts/list-app-targets";
 import { ZAppName } from "@/server/services/inventory/types";
 import { READERS, ZTarget } from "./schemas";
 

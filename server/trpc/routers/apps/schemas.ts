@@ -1,6 +1,6 @@
 // Inputs and outputs of the apps router (fleet-wide views per app, and target versions).
 import { z } from "zod";
-import { ZSetAppTargetRequest } from "@/server/services/hosts/set-app-target";
+import { ZSetAppTargetRequest } from "@/server/services/inventory/hosts/set-app-target";
 import { ZAppName, ZHostFilter } from "@/server/services/inventory/types";
 
 export const READERS = ["admin", "operator", "approver", "auditor"] as const;

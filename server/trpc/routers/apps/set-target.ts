@@ -1,5 +1,5 @@
 import { procedureFor } from "../../init";
-import { setAppTarget } from "@/server/services/hosts/set-app-target";
+import { setAppTarget } from "@/server/services/inventory/hosts/set-app-target";
 import { ZSetAppTargetRequest, ZSetTargetResponse } from "./schemas";
 
 /** Set (or clear with version null) the version an app should run in a scope. Audited. */

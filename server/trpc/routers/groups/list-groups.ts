@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { procedureFor } from "../../init";
-import { listGroups } from "@/server/services/hosts/list-groups";
+import { listGroups } from "@/server/services/inventory/hosts/list-groups";
 
 const ZGroup = z.object({
   id: z.string(),

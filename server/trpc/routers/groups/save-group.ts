@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZSaveGroupRequest } from "@/server/services/hosts/save-group";
+import { ZSaveGroupRequest } from "@/server/services/inventory/hosts/save-group";
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
 

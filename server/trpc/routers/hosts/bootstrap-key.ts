@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { readConsolePublicKey } from "@/server/console-identity";
-import { bootstrapConsoleKey } from "@/server/services/hosts/bootstrap-console-key";
-import { ZEnrollHostRequest } from "@/server/services/hosts/host-input";
+import { bootstrapConsoleKey } from "@/server/services/inventory/hosts/bootstrap-console-key";
+import { ZEnrollHostRequest } from "@/server/services/inventory/hosts/host-input";
 import { procedureFor } from "../../init";
 
 const ZCredential = z.union([

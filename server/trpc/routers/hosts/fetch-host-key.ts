@@ -1,5 +1,5 @@
 import { procedureFor } from "../../init";
-import { fetchHostKey } from "@/server/services/hosts/fetch-host-key";
+import { fetchHostKey } from "@/server/services/inventory/hosts/fetch-host-key";
 import { ZFetchHostKeyRequest, ZFetchHostKeyResponse } from "./schemas";
 
 /** Step 1 of enrolling: the key the host presents, for the admin to compare and accept. */

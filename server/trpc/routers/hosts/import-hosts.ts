@@ -1,6 +1,10 @@
 import { procedureFor } from "../../init";
 import { governed } from "@/server/services/policy/governed/govern";
-import { parseHostsCsv, parseLabInventory, parseSshConfig } from "@/server/services/hosts/parse-import";
+import {
+  parseHostsCsv,
+  parseLabInventory,
+  parseSshConfig,
+} from "@/server/services/inventory/hosts/parse-import";
 import { ZImportRequest, ZImportResponse } from "./schemas";
 
 /** Bulk enrollment from the lab inventory, a CSV, or ssh_config + known_hosts. Admin-only. */

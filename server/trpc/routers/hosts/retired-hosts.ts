@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { procedureFor } from "../../init";
-import { listRetiredHosts } from "@/server/services/hosts/list-retired-hosts";
+import { listRetiredHosts } from "@/server/services/inventory/hosts/list-retired-hosts";
 import { READERS } from "./schemas";
 
 /** Hosts removed from the inventory (their pages and history stay readable), newest first. */

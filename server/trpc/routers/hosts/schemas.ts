@@ -1,6 +1,6 @@
 // Inputs and outputs of the hosts router.
 import { z } from "zod";
-import { ZEnrollHostRequest, ZFingerprint, ZImportEntry } from "@/server/services/hosts/host-input";
+import { ZEnrollHostRequest, ZFingerprint, ZImportEntry } from "@/server/services/inventory/hosts/host-input";
 import {
   HOST_SORT_KEYS,
   ZAppName,

@@ -6,6 +6,15 @@ import { governed } from "@/server/services/policy/governed/govern";
 import { NOTIFICATION_EVENTS } from "@/server/services/notifications/events";
 import { sendTest } from "@/server/services/notifications/channels";
 import { getSmtp, listChannels, listDeliveries } from "@/server/services/notifications/list-notifications";
+import {
+  ZChannelOut,
+  ZChannelsOut,
+  ZDeliveriesOut,
+  ZEventsOut,
+  ZSmtpOut,
+  ZSmtpSetOut,
+  ZWebhookAddedOut,
+} from "./outputs";
 
 const readers = procedureFor(["admin", "auditor"]);
 const admins = procedureFor(["admin"]);
@@ -13,18 +22,20 @@ const ZEvents = z.array(z.enum(NOTIFICATION_EVENTS)).min(1).max(NOTIFICATION_EVE
 const ZName = z.string().min(1).max(64);
 
 export const notificationsRouter = router({
-  events: readers.query(() => [...NOTIFICATION_EVENTS]),
-  list: readers.query(({ ctx }) => listChannels(ctx.db)),
-  smtp: readers.query(({ ctx }) => getSmtp(ctx.db)),
+  events: readers.output(ZEventsOut).query(() => [...NOTIFICATION_EVENTS]),
+  list: readers.output(ZChannelsOut).query(({ ctx }) => listChannels(ctx.db)),
+  smtp: readers.output(ZSmtpOut).query(({ ctx }) => getSmtp(ctx.db)),
   deliveries: readers
     .input(
       z
         .object({ channelId: z.uuid().optional(), limit: z.number().int().min(1).max(500).optional() })
         .optional(),
     )
+    .output(ZDeliveriesOut)
     .query(({ ctx, input }) => listDeliveries(ctx.db, input ?? {})),
   addWebhook: admins
     .input(z.object({ name: ZName, url: z.string().min(1).max(2048), events: ZEvents }))
+    .output(ZWebhookAddedOut)
     .mutation(({ ctx, input }) =>
       governed(ctx.services.govern(ctx.db), ctx.user, "notifications.addWebhook", input),
     ),
@@ -37,11 +48,13 @@ export const notificationsRouter = router({
         events: ZEvents,
       }),
     )
+    .output(ZChannelOut)
     .mutation(({ ctx, input }) =>
       governed(ctx.services.govern(ctx.db), ctx.user, "notifications.addEmail", input),
     ),
   remove: admins
     .input(z.object({ id: z.uuid() }))
+    .output(ZChannelOut)
     .mutation(({ ctx, input }) =>
       governed(ctx.services.govern(ctx.db), ctx.user, "notifications.remove", input),
     ),
@@ -56,10 +69,12 @@ export const notificationsRouter = router({
         from: z.string().min(3).max(254),
       }),
     )
+    .output(ZSmtpSetOut)
     .mutation(({ ctx, input }) =>
       governed(ctx.services.govern(ctx.db), ctx.user, "notifications.setSmtp", input),
     ),
   test: admins
     .input(z.object({ id: z.uuid() }))
+    .output(ZChannelOut)
     .mutation(({ ctx, input }) => sendTest({ db: ctx.db, actorId: ctx.user.id }, input)),
 });

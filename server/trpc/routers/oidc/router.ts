@@ -61,6 +61,7 @@ export const oidcRouter = router({
     }),
   set: procedureFor(["admin"])
     .input(ZSet)
+    .output(z.strictObject({ issuer: z.string() }))
     .mutation(async ({ ctx, input }) => {
       refuseWhenEnv();
       const deps = ctx.services.govern(ctx.db);
@@ -77,8 +78,10 @@ export const oidcRouter = router({
         clientSecretSealed: sealed,
       });
     }),
-  remove: procedureFor(["admin"]).mutation(async ({ ctx }) => {
-    refuseWhenEnv();
-    return governed(ctx.services.govern(ctx.db), ctx.user, "oidc.remove", {});
-  }),
+  remove: procedureFor(["admin"])
+    .output(z.strictObject({ removed: z.boolean() }))
+    .mutation(async ({ ctx }) => {
+      refuseWhenEnv();
+      return governed(ctx.services.govern(ctx.db), ctx.user, "oidc.remove", {});
+    }),
 });

@@ -6,6 +6,7 @@ import {
   cancelChange,
   listChangeRequests,
 } from "@/server/services/policy/governed/change-requests";
+import { ZChangeAnswerOut, ZChangeCancelledOut, ZChangeRequestsOut } from "./query-outputs";
 
 const ZAnswerChange = z
   .object({
@@ -15,22 +16,25 @@ const ZAnswerChange = z
   })
   .strict();
 
-export const listChangesRoute = procedureFor(["admin", "operator", "approver", "auditor"]).query(({ ctx }) =>
-  listChangeRequests({ db: ctx.db }, ctx.user),
-);
+export const listChangesRoute = procedureFor(["admin", "operator", "approver", "auditor"])
+  .output(ZChangeRequestsOut)
+  .query(({ ctx }) => listChangeRequests({ db: ctx.db }, ctx.user));
 
 export const approveChangeRoute = procedureFor(["approver", "admin"])
   .input(ZAnswerChange)
+  .output(ZChangeAnswerOut)
   .mutation(({ ctx, input }) =>
     answerChange(ctx.services.govern(ctx.db), ctx.user, { ...input, verdict: "approve" }),
   );
 
 export const rejectChangeRoute = procedureFor(["approver", "admin"])
   .input(ZAnswerChange)
+  .output(ZChangeAnswerOut)
   .mutation(({ ctx, input }) =>
     answerChange(ctx.services.govern(ctx.db), ctx.user, { ...input, verdict: "reject" }),
   );
 
 export const cancelChangeRoute = procedureFor(["admin", "operator"])
   .input(z.strictObject({ id: z.uuid() }))
+  .output(ZChangeCancelledOut)
   .mutation(({ ctx, input }) => cancelChange({ db: ctx.db }, ctx.user, input.id));

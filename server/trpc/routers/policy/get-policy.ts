@@ -2,9 +2,11 @@ import { z } from "zod";
 import { procedureFor } from "../../init";
 import { getActivePolicy } from "@/server/services/policy/get-active-policy";
 import { getPolicyVersion } from "@/server/services/policy/get-policy-version";
+import { ZPolicyOut, ZPolicyVersionOut } from "./query-outputs";
 
-export const getPolicyRoute = procedureFor(["admin", "operator", "approver", "auditor"]).query(
-  async ({ ctx }) => {
+export const getPolicyRoute = procedureFor(["admin", "operator", "approver", "auditor"])
+  .output(ZPolicyOut)
+  .query(async ({ ctx }) => {
     const active = await getActivePolicy({ db: ctx.db });
     const versions = await ctx.db.policyVersion.findMany({
       orderBy: { version: "desc" },
@@ -22,10 +24,10 @@ export const getPolicyRoute = procedureFor(["admin", "operator", "approver", "au
       },
     });
     return { active, versions };
-  },
-);
+  });
 
 /** One version (any state) with the version in force to diff against: whoever reads the policy reads its proposals. */
 export const getPolicyVersionRoute = procedureFor(["admin", "operator", "approver", "auditor"])
   .input(z.strictObject({ version: z.number().int().min(1).max(2_147_483_647) }))
+  .output(ZPolicyVersionOut)
   .query(({ ctx, input }) => getPolicyVersion({ db: ctx.db }, ctx.user, input.version));

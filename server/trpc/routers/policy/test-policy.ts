@@ -37,8 +37,7 @@ export const testPolicyRoute = procedureFor(["admin", "operator", "approver", "a
       ctx.db,
       requester ?? { id: r.createdById, roles: [] },
       parseRolloutPlan(r.plan, r.number),
-      input.at ?? new Date(),
-      false,
+      { at: input.at ?? new Date(), assumeWindowsOpen: false },
     );
     const active = await getActivePolicy({ db: ctx.db });
     return {

@@ -1,5 +1,5 @@
 import { procedureFor } from "../../init";
-import { answerRollout } from "@/server/services/rollouts/approve-rollout";
+import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { ZRolloutStateOut } from "./outputs";
 import { ZAnswerRollout } from "./schemas";
 

@@ -4,9 +4,9 @@ import { z } from "zod";
 import { ROLLOUT_STATES } from "@/server/services/rollouts/types";
 import { ZPolicyDecisionOut } from "../policy/outputs";
 
-const ZDigest = z.string().regex(/^[0-9a-f]{64}$/);
+export const ZDigest = z.string().regex(/^[0-9a-f]{64}$/);
 /** The services read the state from the database as a string; it must be one of the states. */
-const ZState = z.string().pipe(z.enum(ROLLOUT_STATES));
+export const ZState = z.string().pipe(z.enum(ROLLOUT_STATES));
 export const ZRolloutStateOut = z.strictObject({ state: ZState });
 export const ZCreatedRolloutOut = z.strictObject({
   id: z.uuid(),

@@ -1,6 +1,7 @@
 import { procedureFor } from "../../init";
 import { listPendingApprovals } from "@/server/services/rollouts/list-pending-approvals";
+import { ZPendingApprovalsOut } from "./query-outputs";
 
-export const pendingApprovalsRoute = procedureFor(["approver", "admin", "auditor"]).query(({ ctx }) =>
-  listPendingApprovals({ db: ctx.db }, ctx.user),
-);
+export const pendingApprovalsRoute = procedureFor(["approver", "admin", "auditor"])
+  .output(ZPendingApprovalsOut)
+  .query(({ ctx }) => listPendingApprovals({ db: ctx.db }, ctx.user));

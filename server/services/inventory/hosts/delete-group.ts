@@ -1,7 +1,7 @@
 // Deletes a group (its memberships and group-scoped targets go with it). Audited as group.delete.
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import type { InventoryDeps } from "../inventory/types";
+import type { InventoryDeps } from "../types";
 
 export async function deleteGroup(deps: InventoryDeps, input: { actorId: string | null; id: string }) {
   return deps.db.$transaction(async (tx) => {

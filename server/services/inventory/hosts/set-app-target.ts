@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { ZAppName, ZEnvironment, ZVersion, type InventoryDeps } from "../inventory/types";
+import { ZAppName, ZEnvironment, ZVersion, type InventoryDeps } from "../types";
 
 export const ZSetAppTargetRequest = z
   .object({

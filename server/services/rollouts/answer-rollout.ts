@@ -120,7 +120,11 @@ async function answerOnce(deps: RolloutDeps, actor: Actor, input: Answer): Promi
     });
     const decision = evaluatePolicy(
       policy.document,
-      await rolloutPolicyRequest(tx, requester ?? { id: r.createdById, roles: [] }, plan, at, true, live),
+      await rolloutPolicyRequest(tx, requester ?? { id: r.createdById, roles: [] }, plan, {
+        at,
+        assumeWindowsOpen: true,
+        live,
+      }),
     );
     if (decision.effect === "deny" && input.verdict === "approve")
       return refuse(

@@ -1,5 +1,5 @@
 // Target versions, for the apps page and the CLI.
-import type { InventoryDeps } from "../inventory/types";
+import type { InventoryDeps } from "../types";
 
 export async function listAppTargets(deps: InventoryDeps, input: { app?: string } = {}) {
   return deps.db.appTarget.findMany({
