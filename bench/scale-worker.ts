@@ -9,7 +9,7 @@ import { sshExecutor } from "@/server/jobs/rollouts/ssh-executor";
 import { startRolloutWorker } from "@/server/jobs/rollouts/worker";
 import { createDiskArtifactStore } from "@/server/services/artifacts/store";
 import { recordFacts } from "@/server/services/inventory/record-facts";
-import { factsFromAgent } from "@/server/services/inventory/ssh-port";
+import { factsFromAgent } from "@/server/services/inventory/ssh-adapter";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { countQueries, processCpuMs, rssSampler } from "./measure";
 
