@@ -276,6 +276,10 @@ async function main() {
           throw new Error(`rollout ${ro.number} still ${st.state} after 30 min`);
         await new Promise((res) => setTimeout(res, 250));
       }
+      if (kill !== undefined && !killed)
+        say(
+          `  the rollout ended before ${kill * 100} % of its steps were seen done: no worker was killed (use more hosts)`,
+        );
       const fin = await db.rollout.findUniqueOrThrow({ where: { id: ro.id } });
       const end = await measureEnd(sim!, m, fin.finishedAt);
       const live = workers.filter((x) => x !== killed);
