@@ -17,8 +17,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { labDown, labExec } from "@/infra/lab/api";
+import { countQueries, kib, machineCpuMs, mib, pct, rssSampler, sec } from "./console-measure";
 import { labPaths } from "@/infra/lab/names";
 import { startEmbeddedPostgres } from "@/infra/start/postgres";
 import { applyMigrations } from "@/prisma/migrate";
@@ -38,20 +38,8 @@ const FROM = "5.8.2";
 const TO = "5.8.3";
 const CACHE = join(tmpdir(), "keel-bench-rollout-src");
 
-// Every round trip to PostgreSQL this process makes (Prisma through node-postgres, and pg-boss).
-let queries = 0;
-const pgQuery = pg.Client.prototype.query;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  queries++;
-  return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof pgQuery;
-
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-
-const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
-const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const queryCount = countQueries();
+const rss = rssSampler();
 
 /** typescript@V from the npm registry, unpacked (`package/`), and as a tar.zst of that tree. */
 function release(v: string): { dir: string; tarZst: string } {
@@ -71,18 +59,6 @@ function release(v: string): { dir: string; tarZst: string } {
   }
   return { dir, tarZst };
 }
-
-/** CPU seconds the whole machine spent (all cores, user + system) since boot, from /proc/stat. */
-function machineCpuMs(): number {
-  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq] = f as number[];
-  return ((user! + nice! + system! + irq! + softirq!) * 1000) / 100; // USER_HZ = 100
-}
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! : NaN;
-};
 
 /** Bytes the console's side of the lab bridge sent and received (every SSH byte to and from the lab hosts). */
 function bridgeBytes(lab: string): { tx: number; rx: number } {
@@ -115,7 +91,7 @@ async function runRollout(
   spawnSync("sync");
   const wire0 = bridgeBytes(fleet.lab);
   const cpu0 = process.cpuUsage();
-  const q0 = queries;
+  const q0 = queryCount();
   const m0 = machineCpuMs();
   const t0 = Date.now();
   await startRollout({ db: fleet.db, boss: fleet.worker.boss }, actor, r.id);
@@ -140,7 +116,7 @@ async function runRollout(
       }
       const wire1 = bridgeBytes(fleet.lab);
       const cpu = process.cpuUsage(cpu0);
-      const queriesPerHost = (queries - q0) / x.hosts.length;
+      const queriesPerHost = (queryCount() - q0) / x.hosts.length;
       const machineMs = machineCpuMs() - m0;
       const steps = x.hosts.map((h) =>
         h.finishedAt && h.startedAt ? h.finishedAt.getTime() - h.startedAt.getTime() : NaN,
@@ -389,10 +365,9 @@ async function main() {
     say(
       `keel fleet rollback, ${MAX} hosts, cold connections and no resident agents (serve started on each host): ${sec(rb3.ms)}, content bytes sent ${rb3.bytes}; host step p50 ${sec(rb3.stepP50)} p95 ${sec(rb3.stepP95)}; console CPU ${sec(rb3.cpuMs)} of ${sec(rb3.machineMs)} used by the whole machine; every host checked`,
     );
-    peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
-    say(`console (this process: worker + SSH executor) peak RSS ${mib(peakRss)}`);
+    say(`console (this process: worker + SSH executor) peak RSS ${mib(rss.peak())}`);
   } finally {
-    clearInterval(sampler);
+    rss.stop();
     await fleet?.teardown().catch((e: unknown) => console.error(`teardown: ${(e as Error).message}`));
     await pg.stop().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
