@@ -8,7 +8,7 @@
 // more steps, so a wave of N hosts starts together instead of trickling in at the polling interval.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { PrismaClient } from "@prisma/client";
+import { Prisma, type PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { startDueRollouts } from "@/server/services/rollouts/schedule-rollout";
 import { advanceRollout } from "./advance-rollout";
@@ -165,7 +165,14 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
         SELECT r.id::text AS id,
           COALESCE((SELECT json_agg(json_build_object('hostId', h.host_id, 'key', h.idempotency_key))
             FROM rollout_hosts h WHERE h.rollout_id = r.id AND h.state IN ('queued', 'running')
-              AND h.heartbeat_at < ${new Date(Date.now() - staleMs)}), '[]'::json) AS stuck,
+              AND h.heartbeat_at < ${new Date(Date.now() - staleMs)}
+              -- A step whose job still waits in the queue (or, queued, is being fetched) is not
+              -- lost, only waiting for a free worker: sending it again every sweep grew the queue
+              -- by thousands of jobs a minute at 1,000 hosts. A running step's old job stays
+              -- 'active' after its worker died, so only a waiting job counts there.
+              AND NOT EXISTS (
+                SELECT 1 FROM pgboss.job j WHERE j.name = ${HOST_STEP_QUEUE} AND j.singleton_key = h.idempotency_key
+                  AND (j.state IN ('created', 'retry') OR (j.state = 'active' AND h.state = 'queued')))), '[]'::json) AS stuck,
           w.active, w.pending, w.active < r.parallelism AS room
         FROM rollouts r,
           LATERAL (SELECT count(*) FILTER (WHERE state IN ('queued', 'running'))::int AS active,
@@ -175,10 +182,15 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
       for (const r of running) {
         // The claim in runHostStep makes a duplicate job harmless.
         if (r.stuck.length > 0) {
+          // Queued again counts as queued now: the step waits another staleMs before the next look.
+          await o.db.$executeRaw`
+            UPDATE rollout_hosts SET heartbeat_at = now()
+            WHERE idempotency_key IN (${Prisma.join(r.stuck.map((s) => s.key))}) AND state = 'queued'`;
           await boss.insert(
             r.stuck.map((s) => ({
               name: HOST_STEP_QUEUE,
               data: { rolloutId: r.id, hostId: s.hostId, key: s.key } satisfies HostStepJob,
+              singletonKey: s.key,
             })),
           );
           wake();
