@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -39,8 +39,14 @@ describe("disk artifact store", { timeout: 30_000 }, () => {
     const b = await store.put(Buffer.from("same"));
     expect(a.digest).toBe(b.digest);
     expect(readdirSync(join(dir, "artifacts", "tmp"))).toEqual([]);
+    // A compressed wire form of the blob (and one of another blob) in the transport cache.
+    const wire = join(dir, "artifacts", "sha256", a.digest.slice(0, 2), ".wire");
+    mkdirSync(wire, { recursive: true });
+    writeFileSync(join(wire, `${a.digest.slice(2)}.4.1.kz1`), "z");
+    writeFileSync(join(wire, `${"f".repeat(62)}.4.1.kz1`), "z");
     await store.delete(a.digest);
     expect(await store.stat(a.digest)).toBeNull();
+    expect(readdirSync(wire)).toEqual([`${"f".repeat(62)}.4.1.kz1`]);
     await expect(store.open(a.digest)).rejects.toThrow(/ENOENT/);
   });
 

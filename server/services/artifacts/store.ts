@@ -4,8 +4,8 @@
 // Which blobs are still needed is decided in release-artifacts.ts (reference counting).
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat, link, unlink, open } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, rename, rm, stat, link, unlink, open } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
@@ -126,7 +126,14 @@ export function createDiskArtifactStore(opts: { dataDir: string }): ArtifactStor
       }
     },
     async delete(digest) {
-      await rm(pathOf(digest), { force: true });
+      const path = pathOf(digest);
+      await rm(path, { force: true });
+      // The compressed wire forms made from this blob (server/ssh/wire-form.ts) go with it.
+      const wire = join(dirname(path), ".wire");
+      const mine = (await readdir(wire).catch(() => [] as string[])).filter((f) =>
+        f.startsWith(basename(path) + "."),
+      );
+      await Promise.all(mine.map((f) => rm(join(wire, f), { force: true })));
     },
     localPath(digest) {
       return pathOf(digest);
