@@ -1,6 +1,6 @@
 // Finding the mount that holds a build store (decision 0030), from /proc/self/mountinfo's text.
 import { describe, expect, it } from "vitest";
-import { mountOf } from "./atime";
+import { ensureNoatime, mountOf } from "./atime";
 
 const info = [
   "21 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
@@ -18,5 +18,15 @@ describe("mountOf", () => {
     });
     expect(at("/var/lib/keelx")).toEqual({ target: "/", options: ["rw", "relatime"] });
     expect(at("/")).toEqual({ target: "/", options: ["rw", "relatime"] });
+  });
+});
+
+describe("ensureNoatime", () => {
+  const read = (p: string) => mountOf(p, info, (x) => x);
+  it("leaves a noatime store alone and refuses a store on a relatime root instead of remounting /", () => {
+    expect(ensureNoatime("/var/lib/keel/build", read)).toBe("noatime");
+    expect(() => ensureNoatime("/srv/keel-build", read)).toThrow(
+      /on the root file system, mounted relatime.*does not remount \/ itself/,
+    );
   });
 });
