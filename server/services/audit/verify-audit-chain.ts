@@ -7,7 +7,7 @@
 //   - truncation: fewer rows than a checkpoint counted (the newest rows deleted);
 //   - checkpoints: the checkpoint file itself does not check out.
 import type { PrismaClient } from "@prisma/client";
-import { auditRowHash, GENESIS_HASH } from "./audit-hash";
+import { auditRowHash, GENESIS_HASH, type HashedFields } from "./audit-hash";
 import { readAuditCheckpoints, type AuditCheckpoint } from "./audit-checkpoints";
 
 export type ProblemKind = "chain" | "rewrite" | "truncation" | "checkpoints";
@@ -26,17 +26,7 @@ export type AuditChainReport =
 
 const PAGE = 1000;
 
-type Row = {
-  id: bigint;
-  at: Date;
-  actorId: string | null;
-  actor: string | null;
-  action: string;
-  target: string | null;
-  detail: unknown;
-  prevHash: string;
-  hash: string;
-};
+type Row = HashedFields & { prevHash: string; hash: string };
 
 /** The rows after `afterId` in id order, a page at a time. */
 export async function* auditRows(db: PrismaClient, afterId?: bigint): AsyncGenerator<Row> {
