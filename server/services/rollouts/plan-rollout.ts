@@ -113,6 +113,8 @@ export async function planRollout(
   // The exact blob each stream is: the plan names it, so approvals cover the bytes that are sent.
   const artifacts = await streamArtifacts(db, release, [...streams.values()]);
 
+  /** A host step that sends nothing (in the plan's key order: stream, parent, bytes, diskNeeded). */
+  const NOTHING_SENT = { stream: "none", parent: null, bytes: 0, diskNeeded: 0 } as const;
   const direct: Omit<PlanHost, "wave">[] = targets.map((t) => {
     const rows = byHost.get(t.id) ?? [];
     const current = rows.find((r) => r.isCurrent)?.version ?? null;
@@ -132,10 +134,7 @@ export async function planRollout(
         ...base,
         action: "nothing",
         to: current,
-        stream: "none",
-        parent: null,
-        bytes: 0,
-        diskNeeded: 0,
+        ...NOTHING_SENT,
         excluded: "key-changed",
         note: "left out: its host key changed; re-pin it (host page or `keel hosts repin`) and plan again",
       };
@@ -144,10 +143,7 @@ export async function planRollout(
         ...base,
         action: "nothing",
         to: current,
-        stream: "none",
-        parent: null,
-        bytes: 0,
-        diskNeeded: 0,
+        ...NOTHING_SENT,
         excluded: "unreachable",
         note: `left out: unreachable at its last refresh (${t.lastError ?? "no answer"}); include unreachable hosts to try it anyway`,
       };
@@ -157,20 +153,14 @@ export async function planRollout(
           ...base,
           action: "nothing",
           to: current,
-          stream: "none",
-          parent: null,
-          bytes: 0,
-          diskNeeded: 0,
+          ...NOTHING_SENT,
           note: "no previous version to roll back to",
         };
       return {
         ...base,
         action: "rollback",
         to: previous,
-        stream: "none",
-        parent: null,
-        bytes: 0,
-        diskNeeded: 0,
+        ...NOTHING_SENT,
       };
     }
     const version = spec.version!;
@@ -179,10 +169,7 @@ export async function planRollout(
         ...base,
         action: "nothing",
         to: version,
-        stream: "none",
-        parent: null,
-        bytes: 0,
-        diskNeeded: 0,
+        ...NOTHING_SENT,
         note: "already current",
       };
     if (rows.some((r) => r.version === version))
@@ -191,10 +178,7 @@ export async function planRollout(
         ...base,
         action: "update",
         to: version,
-        stream: "none",
-        parent: null,
-        bytes: 0,
-        diskNeeded: 0,
+        ...NOTHING_SENT,
         note: "already on the host",
       };
     const s = streams.get(
@@ -208,10 +192,7 @@ export async function planRollout(
         ...base,
         action: "update",
         to: version,
-        stream: "none",
-        parent: null,
-        bytes: 0,
-        diskNeeded: 0,
+        ...NOTHING_SENT,
         note: "already on the host",
       };
     const stream = s.kind === "delta" ? ("delta" as const) : ("full" as const);
