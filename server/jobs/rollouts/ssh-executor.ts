@@ -189,21 +189,25 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
             commands: ran(),
           };
 
-        // A fleet rollback needs nothing from the host first (the agent refuses when there is no
-        // previous); only a re-claimed step asks whether the first attempt already did it.
-        if (rollout.action === "rollback" && !input.reconcile) {
+        /** Makes `previous` current; that version runs its own hook (a restart onto the old tree; apps only). */
+        const rollBack = async (): Promise<HostStepResult> => {
           await say({ step: "activate" });
-          await session.request("rollback", { app: rollout.app, ...kind });
-          // The version that is current again runs its own hook (a restart onto the old tree; apps only).
+          await session!.request("rollback", { app: rollout.app, ...kind });
           const failed =
             plan.kind === "runtime"
               ? null
               : await say({ step: "hook" }).then(() =>
                   runActivationHook(session!, host.name, rollout.app, undefined, note),
                 );
-          return await finish(
+          return finish(
             failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" },
           );
+        };
+
+        // A fleet rollback needs nothing from the host first (the agent refuses when there is no
+        // previous); only a re-claimed step asks whether the first attempt already did it.
+        if (rollout.action === "rollback" && !input.reconcile) {
+          return await rollBack();
         }
 
         const factsBefore = await session.request("facts", {});
@@ -217,18 +221,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
         }
 
         if (rollout.action === "rollback") {
-          await say({ step: "activate" });
-          await session.request("rollback", { app: rollout.app, ...kind });
-          // The version that is current again runs its own hook (a restart onto the old tree; apps only).
-          const failed =
-            plan.kind === "runtime"
-              ? null
-              : await say({ step: "hook" }).then(() =>
-                  runActivationHook(session!, host.name, rollout.app, undefined, note),
-                );
-          return await finish(
-            failed ? { outcome: "failed", step: "hook", error: failed } : { outcome: "succeeded" },
-          );
+          return await rollBack();
         }
 
         // Runtimes the release requires: received first, made current together with the app.
