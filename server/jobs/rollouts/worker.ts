@@ -8,7 +8,7 @@
 // more steps, so a wave of N hosts starts together instead of trickling in at the polling interval.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Prisma, type PrismaClient } from "@prisma/client";
+import type { PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { startDueRollouts } from "@/server/services/rollouts/schedule-rollout";
 import { advanceRollout } from "./advance-rollout";
@@ -182,10 +182,6 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
       for (const r of running) {
         // The claim in runHostStep makes a duplicate job harmless.
         if (r.stuck.length > 0) {
-          // Queued again counts as queued now: the step waits another staleMs before the next look.
-          await o.db.$executeRaw`
-            UPDATE rollout_hosts SET heartbeat_at = now()
-            WHERE idempotency_key IN (${Prisma.join(r.stuck.map((s) => s.key))}) AND state = 'queued'`;
           await boss.insert(
             r.stuck.map((s) => ({
               name: HOST_STEP_QUEUE,
