@@ -43,9 +43,6 @@ export function machineCpuMs(): number {
 }
 
 /** The machine's 1-minute load average, as the docs quote it next to each figure. */
-export function loadAverage(): string {
-  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-}
 
 export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

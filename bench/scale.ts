@@ -37,15 +37,8 @@ import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 import { validateManifest } from "@/agent/protocol";
-import {
-  countQueries,
-  loadAverage,
-  machineCpuMs,
-  mib,
-  processCpuMs,
-  rssSampler,
-  sec,
-} from "./console-measure";
+import { countQueries, machineCpuMs, mib, processCpuMs, rssSampler, sec } from "./console-measure";
+import { loadavg } from "./measure";
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -171,7 +164,7 @@ async function main() {
       faults: FAULTS,
     });
     say(
-      `SIMULATED fleet of ${N} hosts (${SIM_PROCESSES} simulator process(es), answer latency ${FAULTS.latencyMs} ms mean, loss ${FAULTS.lossRate}, failures ${FAULTS.failRate}) listening in ${sec(Date.now() - t0)}; load average ${loadAverage()}`,
+      `SIMULATED fleet of ${N} hosts (${SIM_PROCESSES} simulator process(es), answer latency ${FAULTS.latencyMs} ms mean, loss ${FAULTS.lossRate}, failures ${FAULTS.failRate}) listening in ${sec(Date.now() - t0)}; load average ${loadavg()}`,
     );
     t0 = Date.now();
     if (N <= ENROLL_LIMIT) {
@@ -347,7 +340,7 @@ async function main() {
       );
     }
     say(
-      `bench process (enrollment, refresh, planning) peak RSS ${mib(rss.peak())}; load average ${loadAverage()}`,
+      `bench process (enrollment, refresh, planning) peak RSS ${mib(rss.peak())}; load average ${loadavg()}`,
     );
     await boss.stop({ graceful: false }).catch(() => undefined);
     await db.$disconnect();
