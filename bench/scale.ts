@@ -58,9 +58,9 @@ const APP = "simapp";
 /** Which parts run (default all): refresh, rollouts, kill. */
 const PHASES = new Set(arg("phases", "refresh,rollouts,kill").split(","));
 /**
- * Hosts in flight per rollout; default the workers' free slots (workers × concurrency, at most 200).
- * More than that leaves steps queued, and a queued step older than 30 s gets another job from every
- * 1 s sweep (server/jobs/rollouts/worker.ts): see docs/benchmarks.md, "Fleet scale (simulated)".
+ * Hosts in flight per rollout; default the workers' free slots (workers × concurrency, at most 200),
+ * so that the figures measure the steps, not steps waiting in the queue for a free slot (which is
+ * safe: the sweep re-sends only a step whose job has left the queue, server/jobs/rollouts/worker.ts).
  */
 const PARALLELISM = process.argv.includes("--parallelism") ? Number(arg("parallelism", "200")) : undefined;
 const ENROLL_LIMIT = Number(arg("enroll-limit", "1000"));
