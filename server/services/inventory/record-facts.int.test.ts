@@ -81,57 +81,44 @@ describe("recordFacts: the rows written (PostgreSQL)", () => {
     await t?.drop();
   });
 
-  /** Every row the write touches, in a stable order, with the hosts named and timestamps as ISO text. */
+  /** Every row the write touches, one line each in a stable order: hosts by name, times as ISO text. */
   const rows = async () => {
     const name = `(SELECT name FROM hosts WHERE id = host_id) AS host`;
-    const q = (sql: string) => db.$queryRawUnsafe<Record<string, unknown>[]>(sql);
-    const text = (r: Record<string, unknown>[]) =>
-      r.map((x) =>
-        Object.fromEntries(
-          Object.entries(x).map(([k, v]) => [
-            k,
-            v instanceof Date ? v.toISOString() : typeof v === "bigint" ? v.toString() : v,
-          ]),
-        ),
+    const lines = async (sql: string) =>
+      (await db.$queryRawUnsafe<Record<string, unknown>[]>(sql)).map((x) =>
+        Object.values(x)
+          .map((v) =>
+            v instanceof Date ? v.toISOString() : typeof v === "object" ? JSON.stringify(v) : String(v),
+          )
+          .join(" "),
       );
     return {
-      versions: text(
-        await q(`SELECT ${name}, app, version, kind, size_bytes, received_uuid, signer, installed_at, is_current,
-          is_previous, first_seen_at FROM installed_versions ORDER BY 1, 2, 3`),
-      ),
-      history: text(
-        await q(`SELECT ${name}, app, version, kind, size_bytes, received_uuid, signer, is_current, is_previous,
-          valid_from, valid_to FROM installed_version_history ORDER BY id`),
-      ),
-      events: text(
-        await q(`SELECT ${name}, at, kind, message, detail FROM host_events
-          WHERE kind NOT IN ('host.enrolled') ORDER BY id`),
-      ),
-      hosts: text(
-        await q(`SELECT name, facts, facts_at, hostname, machine_id, os, kernel, arch, agent_version,
-          store_total_bytes, store_used_bytes, reachable, last_error, last_seen_at, last_refresh_at
-          FROM hosts ORDER BY name`),
-      ),
-      counts: text(
-        await q(`SELECT app, version, environment, sum(hosts)::int AS hosts FROM app_version_counts
-          GROUP BY 1, 2, 3 HAVING sum(hosts) <> 0 ORDER BY 1, 2, 3`),
-      ),
-      groupCounts: text(
-        await q(`SELECT app, version, sum(hosts)::int AS hosts FROM group_app_version_counts
-          GROUP BY 1, 2 HAVING sum(hosts) <> 0 ORDER BY 1, 2`),
-      ),
+      versions:
+        await lines(`SELECT ${name}, app, version, kind, size_bytes, received_uuid, signer, installed_at,
+        is_current, is_previous, first_seen_at FROM installed_versions ORDER BY 1, 2, 3`),
+      history: await lines(`SELECT ${name}, app, version, kind, size_bytes, received_uuid, signer, is_current,
+        is_previous, valid_from, valid_to FROM installed_version_history ORDER BY id`),
+      events: await lines(`SELECT ${name}, at, kind, message, detail FROM host_events
+        WHERE kind NOT IN ('host.enrolled') ORDER BY id`),
+      hosts: await lines(`SELECT name, facts, facts_at, hostname, machine_id, os, kernel, arch, agent_version,
+        store_total_bytes, store_used_bytes, reachable, last_error, last_seen_at, last_refresh_at
+        FROM hosts ORDER BY name`),
+      counts: await lines(`SELECT app, version, environment, sum(hosts)::int AS hosts FROM app_version_counts
+        GROUP BY 1, 2, 3 HAVING sum(hosts) <> 0 ORDER BY 1, 2, 3`),
+      groupCounts: await lines(`SELECT app, version, sum(hosts)::int AS hosts FROM group_app_version_counts
+        GROUP BY 1, 2 HAVING sum(hosts) <> 0 ORDER BY 1, 2`),
     };
   };
 
   it("writes the same versions, history, timeline, snapshot and counts as the statement-by-statement write", async () => {
     const a1 = ids["a-1"]!;
     const a2 = ids["a-2"]!;
-    const changes: { changed: boolean; kinds: string[] }[] = [];
+    const changes: string[] = [];
     const record = async (hostId: string, f: CollectedFacts, inTx = false) => {
       const r = inTx
         ? await db.$transaction((tx) => recordFacts({ db: tx, clock }, hostId, f))
         : await recordFacts({ db, clock }, hostId, f);
-      changes.push({ changed: r.changed, kinds: r.events.map((e) => e.kind) });
+      changes.push(`${r.changed ? "changed" : "same"}: ${r.events.map((e) => e.kind).join(", ")}`);
     };
     at("2026-11-02T00:00:00Z");
     await record(
@@ -201,561 +188,67 @@ describe("recordFacts: the rows written (PostgreSQL)", () => {
     await record(a2, facts({}, { hostname: null }));
     expect(changes).toMatchInlineSnapshot(`
       [
-        {
-          "changed": true,
-          "kinds": [
-            "version.installed",
-            "version.installed",
-            "version.activated",
-            "version.activated",
-          ],
-        },
-        {
-          "changed": true,
-          "kinds": [
-            "version.installed",
-            "version.activated",
-          ],
-        },
-        {
-          "changed": false,
-          "kinds": [],
-        },
-        {
-          "changed": true,
-          "kinds": [
-            "version.installed",
-            "version.activated",
-          ],
-        },
-        {
-          "changed": true,
-          "kinds": [
-            "version.installed",
-            "version.removed",
-            "version.removed",
-            "version.activated",
-            "facts.changed",
-            "host.reachable",
-          ],
-        },
-        {
-          "changed": true,
-          "kinds": [
-            "version.installed",
-            "version.activated",
-            "version.activated",
-            "facts.changed",
-          ],
-        },
-        {
-          "changed": true,
-          "kinds": [
-            "version.removed",
-            "version.activated",
-            "facts.changed",
-          ],
-        },
+        "changed: version.installed, version.installed, version.activated, version.activated",
+        "changed: version.installed, version.activated",
+        "same: ",
+        "changed: version.installed, version.activated",
+        "changed: version.installed, version.removed, version.removed, version.activated, facts.changed, host.reachable",
+        "changed: version.installed, version.activated, version.activated, facts.changed",
+        "changed: version.removed, version.activated, facts.changed",
       ]
     `);
     expect(await rows()).toMatchInlineSnapshot(`
       {
         "counts": [
-          {
-            "app": "cache",
-            "environment": "prod",
-            "hosts": 1,
-            "version": "7.0",
-          },
-          {
-            "app": "web",
-            "environment": "prod",
-            "hosts": 1,
-            "version": "1.0",
-          },
+          "cache 7.0 prod 1",
+          "web 1.0 prod 1",
         ],
         "events": [
-          {
-            "at": "2026-11-02T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "version": "1.0",
-            },
-            "host": "a-1",
-            "kind": "version.installed",
-            "message": "web 1.0 installed",
-          },
-          {
-            "at": "2026-11-02T00:00:00.000Z",
-            "detail": {
-              "app": "py",
-              "version": "3.12",
-            },
-            "host": "a-1",
-            "kind": "version.installed",
-            "message": "py 3.12 installed",
-          },
-          {
-            "at": "2026-11-02T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "from": null,
-              "to": "1.0",
-            },
-            "host": "a-1",
-            "kind": "version.activated",
-            "message": "web current (none) → 1.0",
-          },
-          {
-            "at": "2026-11-02T00:00:00.000Z",
-            "detail": {
-              "app": "py",
-              "from": null,
-              "to": "3.12",
-            },
-            "host": "a-1",
-            "kind": "version.activated",
-            "message": "py current (none) → 3.12",
-          },
-          {
-            "at": "2026-11-02T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "version": "1.0",
-            },
-            "host": "a-2",
-            "kind": "version.installed",
-            "message": "web 1.0 installed",
-          },
-          {
-            "at": "2026-11-02T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "from": null,
-              "to": "1.0",
-            },
-            "host": "a-2",
-            "kind": "version.activated",
-            "message": "web current (none) → 1.0",
-          },
-          {
-            "at": "2026-11-04T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "version": "1.1",
-            },
-            "host": "a-1",
-            "kind": "version.installed",
-            "message": "web 1.1 installed",
-          },
-          {
-            "at": "2026-11-04T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "from": "1.0",
-              "to": "1.1",
-            },
-            "host": "a-1",
-            "kind": "version.activated",
-            "message": "web current 1.0 → 1.1",
-          },
-          {
-            "at": "2026-11-05T00:00:00.000Z",
-            "detail": {
-              "app": "cache",
-              "version": "7.0",
-            },
-            "host": "a-1",
-            "kind": "version.installed",
-            "message": "cache 7.0 installed",
-          },
-          {
-            "at": "2026-11-05T00:00:00.000Z",
-            "detail": {
-              "app": "py",
-              "version": "3.12",
-            },
-            "host": "a-1",
-            "kind": "version.removed",
-            "message": "py 3.12 removed",
-          },
-          {
-            "at": "2026-11-05T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "version": "1.0",
-            },
-            "host": "a-1",
-            "kind": "version.removed",
-            "message": "web 1.0 removed",
-          },
-          {
-            "at": "2026-11-05T00:00:00.000Z",
-            "detail": {
-              "app": "py",
-              "from": "3.12",
-              "to": null,
-            },
-            "host": "a-1",
-            "kind": "version.activated",
-            "message": "py has no current version (was 3.12)",
-          },
-          {
-            "at": "2026-11-05T00:00:00.000Z",
-            "detail": {
-              "agentVersion": {
-                "from": "0.1.0",
-                "to": "0.2.0",
-              },
-              "cpuCount": {
-                "from": 2,
-                "to": 4,
-              },
-              "kernel": {
-                "from": "6.1.0",
-                "to": "6.1.1",
-              },
-            },
-            "host": "a-1",
-            "kind": "facts.changed",
-            "message": "kernel 6.1.0 → 6.1.1, agentVersion 0.1.0 → 0.2.0, cpuCount 2 → 4",
-          },
-          {
-            "at": "2026-11-05T00:00:00.000Z",
-            "detail": null,
-            "host": "a-1",
-            "kind": "host.reachable",
-            "message": "answering again",
-          },
-          {
-            "at": "2026-11-06T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "version": "1.0",
-            },
-            "host": "a-1",
-            "kind": "version.installed",
-            "message": "web 1.0 installed",
-          },
-          {
-            "at": "2026-11-06T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "from": "1.1",
-              "to": "1.0",
-            },
-            "host": "a-1",
-            "kind": "version.activated",
-            "message": "web current 1.1 → 1.0",
-          },
-          {
-            "at": "2026-11-06T00:00:00.000Z",
-            "detail": {
-              "app": "cache",
-              "from": null,
-              "to": "7.0",
-            },
-            "host": "a-1",
-            "kind": "version.activated",
-            "message": "cache current (none) → 7.0",
-          },
-          {
-            "at": "2026-11-06T00:00:00.000Z",
-            "detail": {
-              "agentVersion": {
-                "from": "0.2.0",
-                "to": "0.1.0",
-              },
-              "cpuCount": {
-                "from": 4,
-                "to": 2,
-              },
-              "kernel": {
-                "from": "6.1.1",
-                "to": "6.1.0",
-              },
-            },
-            "host": "a-1",
-            "kind": "facts.changed",
-            "message": "kernel 6.1.1 → 6.1.0, agentVersion 0.2.0 → 0.1.0, cpuCount 4 → 2",
-          },
-          {
-            "at": "2026-11-06T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "version": "1.0",
-            },
-            "host": "a-2",
-            "kind": "version.removed",
-            "message": "web 1.0 removed",
-          },
-          {
-            "at": "2026-11-06T00:00:00.000Z",
-            "detail": {
-              "app": "web",
-              "from": "1.0",
-              "to": null,
-            },
-            "host": "a-2",
-            "kind": "version.activated",
-            "message": "web has no current version (was 1.0)",
-          },
-          {
-            "at": "2026-11-06T00:00:00.000Z",
-            "detail": {
-              "hostname": {
-                "from": "h",
-                "to": null,
-              },
-            },
-            "host": "a-2",
-            "kind": "facts.changed",
-            "message": "hostname h → null",
-          },
+          "a-1 2026-11-02T00:00:00.000Z version.installed web 1.0 installed {"app":"web","version":"1.0"}",
+          "a-1 2026-11-02T00:00:00.000Z version.installed py 3.12 installed {"app":"py","version":"3.12"}",
+          "a-1 2026-11-02T00:00:00.000Z version.activated web current (none) → 1.0 {"to":"1.0","app":"web","from":null}",
+          "a-1 2026-11-02T00:00:00.000Z version.activated py current (none) → 3.12 {"to":"3.12","app":"py","from":null}",
+          "a-2 2026-11-02T00:00:00.000Z version.installed web 1.0 installed {"app":"web","version":"1.0"}",
+          "a-2 2026-11-02T00:00:00.000Z version.activated web current (none) → 1.0 {"to":"1.0","app":"web","from":null}",
+          "a-1 2026-11-04T00:00:00.000Z version.installed web 1.1 installed {"app":"web","version":"1.1"}",
+          "a-1 2026-11-04T00:00:00.000Z version.activated web current 1.0 → 1.1 {"to":"1.1","app":"web","from":"1.0"}",
+          "a-1 2026-11-05T00:00:00.000Z version.installed cache 7.0 installed {"app":"cache","version":"7.0"}",
+          "a-1 2026-11-05T00:00:00.000Z version.removed py 3.12 removed {"app":"py","version":"3.12"}",
+          "a-1 2026-11-05T00:00:00.000Z version.removed web 1.0 removed {"app":"web","version":"1.0"}",
+          "a-1 2026-11-05T00:00:00.000Z version.activated py has no current version (was 3.12) {"to":null,"app":"py","from":"3.12"}",
+          "a-1 2026-11-05T00:00:00.000Z facts.changed kernel 6.1.0 → 6.1.1, agentVersion 0.1.0 → 0.2.0, cpuCount 2 → 4 {"kernel":{"to":"6.1.1","from":"6.1.0"},"cpuCount":{"to":4,"from":2},"agentVersion":{"to":"0.2.0","from":"0.1.0"}}",
+          "a-1 2026-11-05T00:00:00.000Z host.reachable answering again null",
+          "a-1 2026-11-06T00:00:00.000Z version.installed web 1.0 installed {"app":"web","version":"1.0"}",
+          "a-1 2026-11-06T00:00:00.000Z version.activated web current 1.1 → 1.0 {"to":"1.0","app":"web","from":"1.1"}",
+          "a-1 2026-11-06T00:00:00.000Z version.activated cache current (none) → 7.0 {"to":"7.0","app":"cache","from":null}",
+          "a-1 2026-11-06T00:00:00.000Z facts.changed kernel 6.1.1 → 6.1.0, agentVersion 0.2.0 → 0.1.0, cpuCount 4 → 2 {"kernel":{"to":"6.1.0","from":"6.1.1"},"cpuCount":{"to":2,"from":4},"agentVersion":{"to":"0.1.0","from":"0.2.0"}}",
+          "a-2 2026-11-06T00:00:00.000Z version.removed web 1.0 removed {"app":"web","version":"1.0"}",
+          "a-2 2026-11-06T00:00:00.000Z version.activated web has no current version (was 1.0) {"to":null,"app":"web","from":"1.0"}",
+          "a-2 2026-11-06T00:00:00.000Z facts.changed hostname h → null {"hostname":{"to":null,"from":"h"}}",
         ],
         "groupCounts": [
-          {
-            "app": "cache",
-            "hosts": 1,
-            "version": "7.0",
-          },
-          {
-            "app": "web",
-            "hosts": 1,
-            "version": "1.0",
-          },
+          "cache 7.0 1",
+          "web 1.0 1",
         ],
         "history": [
-          {
-            "app": "web",
-            "host": "a-1",
-            "is_current": true,
-            "is_previous": false,
-            "kind": "app",
-            "received_uuid": "u-1",
-            "signer": "k1",
-            "size_bytes": "1000",
-            "valid_from": "2026-11-02T00:00:00.000Z",
-            "valid_to": "2026-11-04T00:00:00.000Z",
-            "version": "1.0",
-          },
-          {
-            "app": "py",
-            "host": "a-1",
-            "is_current": true,
-            "is_previous": false,
-            "kind": "runtime",
-            "received_uuid": null,
-            "signer": "k1",
-            "size_bytes": null,
-            "valid_from": "2026-11-02T00:00:00.000Z",
-            "valid_to": "2026-11-05T00:00:00.000Z",
-            "version": "3.12",
-          },
-          {
-            "app": "web",
-            "host": "a-2",
-            "is_current": true,
-            "is_previous": false,
-            "kind": "app",
-            "received_uuid": null,
-            "signer": "k1",
-            "size_bytes": "1000",
-            "valid_from": "2026-11-02T00:00:00.000Z",
-            "valid_to": "2026-11-06T00:00:00.000Z",
-            "version": "1.0",
-          },
-          {
-            "app": "web",
-            "host": "a-1",
-            "is_current": true,
-            "is_previous": false,
-            "kind": "app",
-            "received_uuid": "u-2",
-            "signer": "k1",
-            "size_bytes": "1000",
-            "valid_from": "2026-11-04T00:00:00.000Z",
-            "valid_to": "2026-11-06T00:00:00.000Z",
-            "version": "1.1",
-          },
-          {
-            "app": "web",
-            "host": "a-1",
-            "is_current": false,
-            "is_previous": true,
-            "kind": "app",
-            "received_uuid": "u-1",
-            "signer": "k1",
-            "size_bytes": "1000",
-            "valid_from": "2026-11-04T00:00:00.000Z",
-            "valid_to": "2026-11-05T00:00:00.000Z",
-            "version": "1.0",
-          },
-          {
-            "app": "cache",
-            "host": "a-1",
-            "is_current": false,
-            "is_previous": false,
-            "kind": "app",
-            "received_uuid": null,
-            "signer": "k1",
-            "size_bytes": "5",
-            "valid_from": "2026-11-05T00:00:00.000Z",
-            "valid_to": "2026-11-06T00:00:00.000Z",
-            "version": "7.0",
-          },
-          {
-            "app": "web",
-            "host": "a-1",
-            "is_current": true,
-            "is_previous": false,
-            "kind": "app",
-            "received_uuid": null,
-            "signer": "k1",
-            "size_bytes": "1000",
-            "valid_from": "2026-11-06T00:00:00.000Z",
-            "valid_to": null,
-            "version": "1.0",
-          },
-          {
-            "app": "web",
-            "host": "a-1",
-            "is_current": false,
-            "is_previous": true,
-            "kind": "app",
-            "received_uuid": "u-2",
-            "signer": "k1",
-            "size_bytes": "1000",
-            "valid_from": "2026-11-06T00:00:00.000Z",
-            "valid_to": null,
-            "version": "1.1",
-          },
-          {
-            "app": "cache",
-            "host": "a-1",
-            "is_current": true,
-            "is_previous": false,
-            "kind": "app",
-            "received_uuid": null,
-            "signer": "k1",
-            "size_bytes": "6",
-            "valid_from": "2026-11-06T00:00:00.000Z",
-            "valid_to": null,
-            "version": "7.0",
-          },
+          "a-1 web 1.0 app 1000 u-1 k1 true false 2026-11-02T00:00:00.000Z 2026-11-04T00:00:00.000Z",
+          "a-1 py 3.12 runtime null null k1 true false 2026-11-02T00:00:00.000Z 2026-11-05T00:00:00.000Z",
+          "a-2 web 1.0 app 1000 null k1 true false 2026-11-02T00:00:00.000Z 2026-11-06T00:00:00.000Z",
+          "a-1 web 1.1 app 1000 u-2 k1 true false 2026-11-04T00:00:00.000Z 2026-11-06T00:00:00.000Z",
+          "a-1 web 1.0 app 1000 u-1 k1 false true 2026-11-04T00:00:00.000Z 2026-11-05T00:00:00.000Z",
+          "a-1 cache 7.0 app 5 null k1 false false 2026-11-05T00:00:00.000Z 2026-11-06T00:00:00.000Z",
+          "a-1 web 1.0 app 1000 null k1 true false 2026-11-06T00:00:00.000Z null",
+          "a-1 web 1.1 app 1000 u-2 k1 false true 2026-11-06T00:00:00.000Z null",
+          "a-1 cache 7.0 app 6 null k1 true false 2026-11-06T00:00:00.000Z null",
         ],
         "hosts": [
-          {
-            "agent_version": "0.1.0",
-            "arch": "x86_64",
-            "facts": {
-              "agentVersion": "0.1.0",
-              "arch": "x86_64",
-              "cpuCount": 2,
-              "cpuModel": "cpu",
-              "hostname": "h",
-              "kernel": "6.1.0",
-              "machineId": "m",
-              "memoryBytes": 2147483648,
-              "os": "Debian GNU/Linux 12 (bookworm)",
-              "raw": {
-                "agent": "raw",
-              },
-              "store": {
-                "backend": "btrfs",
-                "totalBytes": 1000000000,
-                "usedBytes": 100000000,
-              },
-            },
-            "facts_at": "2026-11-06T00:00:00.000Z",
-            "hostname": "h",
-            "kernel": "6.1.0",
-            "last_error": null,
-            "last_refresh_at": "2026-11-06T00:00:00.000Z",
-            "last_seen_at": "2026-11-06T00:00:00.000Z",
-            "machine_id": "m",
-            "name": "a-1",
-            "os": "Debian GNU/Linux 12 (bookworm)",
-            "reachable": true,
-            "store_total_bytes": "1000000000",
-            "store_used_bytes": "100000000",
-          },
-          {
-            "agent_version": "0.1.0",
-            "arch": "x86_64",
-            "facts": {
-              "agentVersion": "0.1.0",
-              "arch": "x86_64",
-              "cpuCount": 2,
-              "cpuModel": "cpu",
-              "hostname": null,
-              "kernel": "6.1.0",
-              "machineId": "m",
-              "memoryBytes": 2147483648,
-              "os": "Debian GNU/Linux 12 (bookworm)",
-              "raw": {
-                "agent": "raw",
-              },
-              "store": {
-                "backend": "btrfs",
-                "totalBytes": 1000000000,
-                "usedBytes": 100000000,
-              },
-            },
-            "facts_at": "2026-11-06T00:00:00.000Z",
-            "hostname": null,
-            "kernel": "6.1.0",
-            "last_error": null,
-            "last_refresh_at": "2026-11-06T00:00:00.000Z",
-            "last_seen_at": "2026-11-06T00:00:00.000Z",
-            "machine_id": "m",
-            "name": "a-2",
-            "os": "Debian GNU/Linux 12 (bookworm)",
-            "reachable": true,
-            "store_total_bytes": "1000000000",
-            "store_used_bytes": "100000000",
-          },
+          "a-1 {"os":"Debian GNU/Linux 12 (bookworm)","raw":{"agent":"raw"},"arch":"x86_64","store":{"backend":"btrfs","usedBytes":100000000,"totalBytes":1000000000},"kernel":"6.1.0","cpuCount":2,"cpuModel":"cpu","hostname":"h","machineId":"m","memoryBytes":2147483648,"agentVersion":"0.1.0"} 2026-11-06T00:00:00.000Z h m Debian GNU/Linux 12 (bookworm) 6.1.0 x86_64 0.1.0 1000000000 100000000 true null 2026-11-06T00:00:00.000Z 2026-11-06T00:00:00.000Z",
+          "a-2 {"os":"Debian GNU/Linux 12 (bookworm)","raw":{"agent":"raw"},"arch":"x86_64","store":{"backend":"btrfs","usedBytes":100000000,"totalBytes":1000000000},"kernel":"6.1.0","cpuCount":2,"cpuModel":"cpu","hostname":null,"machineId":"m","memoryBytes":2147483648,"agentVersion":"0.1.0"} 2026-11-06T00:00:00.000Z null m Debian GNU/Linux 12 (bookworm) 6.1.0 x86_64 0.1.0 1000000000 100000000 true null 2026-11-06T00:00:00.000Z 2026-11-06T00:00:00.000Z",
         ],
         "versions": [
-          {
-            "app": "cache",
-            "first_seen_at": "2026-11-05T00:00:00.000Z",
-            "host": "a-1",
-            "installed_at": null,
-            "is_current": true,
-            "is_previous": false,
-            "kind": "app",
-            "received_uuid": null,
-            "signer": "k1",
-            "size_bytes": "6",
-            "version": "7.0",
-          },
-          {
-            "app": "web",
-            "first_seen_at": "2026-11-06T00:00:00.000Z",
-            "host": "a-1",
-            "installed_at": null,
-            "is_current": true,
-            "is_previous": false,
-            "kind": "app",
-            "received_uuid": null,
-            "signer": "k1",
-            "size_bytes": "1000",
-            "version": "1.0",
-          },
-          {
-            "app": "web",
-            "first_seen_at": "2026-11-04T00:00:00.000Z",
-            "host": "a-1",
-            "installed_at": "2026-11-03T23:59:00.000Z",
-            "is_current": false,
-            "is_previous": true,
-            "kind": "app",
-            "received_uuid": "u-2",
-            "signer": "k1",
-            "size_bytes": "1000",
-            "version": "1.1",
-          },
+          "a-1 cache 7.0 app 6 null k1 null true false 2026-11-05T00:00:00.000Z",
+          "a-1 web 1.0 app 1000 null k1 null true false 2026-11-06T00:00:00.000Z",
+          "a-1 web 1.1 app 1000 u-2 k1 2026-11-03T23:59:00.000Z false true 2026-11-04T00:00:00.000Z",
         ],
       }
     `);
