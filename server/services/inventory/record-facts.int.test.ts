@@ -11,6 +11,7 @@ import { enrollHost } from "./hosts/enroll-host";
 import { saveGroup } from "./hosts/save-group";
 import { setGroupMembers } from "./hosts/set-group-members";
 import { recordFacts } from "./record-facts";
+import { hostFacts } from "./test-support/host-facts";
 import type { CollectedFacts } from "./types";
 
 type V = { v: string; size?: number | null; uuid?: string | null; at?: string | null };
@@ -21,16 +22,7 @@ type Apps = Record<
 
 function facts(apps: Apps, over: Partial<CollectedFacts> = {}): CollectedFacts {
   return {
-    hostname: "h",
-    machineId: "m",
-    os: "Debian GNU/Linux 12 (bookworm)",
-    kernel: "6.1.0",
-    arch: "x86_64",
-    agentVersion: "0.1.0",
-    cpuCount: 2,
-    cpuModel: "cpu",
-    memoryBytes: 2 ** 31,
-    store: { backend: "btrfs", totalBytes: 10 ** 9, usedBytes: 10 ** 8 },
+    ...hostFacts(),
     apps: Object.entries(apps).map(([app, a]) => ({
       app,
       kind: a.kind ?? "app",
