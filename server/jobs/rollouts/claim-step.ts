@@ -5,6 +5,7 @@
 // once per plan digest per worker (a plan never changes under the same digest) and parsed once.
 import type { PrismaClient } from "@prisma/client";
 import { parseRolloutPlan } from "@/server/services/rollouts/plan-schema";
+import type { HostConnectionRow } from "@/server/services/inventory/types";
 import type { HostFacts, PlanHost, RolloutPlan } from "@/server/services/rollouts/types";
 
 export type ClaimedStep = {
@@ -12,56 +13,35 @@ export type ClaimedStep = {
   wave: number;
   /** The version of the active policy when the step was claimed (verdicts are keyed by it). */
   policyVersion: number | null;
-  rollout: {
-    id: string;
-    number: number;
-    state: string;
-    action: string;
-    app: string;
-    version: string | null;
-    planDigest: string;
-    createdById: string;
-    lapseReason: string | null;
-  } | null;
-  host: {
-    id: string;
-    name: string;
-    address: string;
-    port: number;
-    user: string;
-    hostKeyFingerprint: string;
-    hostKeyChanged: boolean;
-    sudoMode: string;
-  } | null;
+  rollout: StepRollout | null;
+  host: HostConnectionRow | null;
   /** The host's live facts; undefined when the host is no longer enrolled. */
   facts: HostFacts | undefined;
 };
 
-type Row = {
-  attempts: number;
-  wave: number;
-  policyVersion: number | null;
-  rolloutId: string | null;
+type StepRollout = {
+  id: string;
   number: number;
-  rstate: string;
+  state: string;
   action: string;
   app: string;
   version: string | null;
   planDigest: string;
   createdById: string;
   lapseReason: string | null;
-  hostId: string | null;
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  hostKeyFingerprint: string;
-  hostKeyChanged: boolean;
-  sudoMode: string;
-  environment: string | null;
-  labels: Record<string, string> | null;
-  groups: string[] | null;
 };
+
+/** The claim's one row: the rollout's and the host's columns side by side (ids and state renamed). */
+type Row = Pick<ClaimedStep, "attempts" | "wave" | "policyVersion"> &
+  Omit<StepRollout, "id" | "state"> &
+  Omit<HostConnectionRow, "id"> & {
+    rolloutId: string | null;
+    rstate: string;
+    hostId: string | null;
+    environment: string | null;
+    labels: Record<string, string> | null;
+    groups: string[] | null;
+  };
 
 /** Claims the step and reads what it rests on; null when it is done already or a live worker has it. */
 export async function claimStep(

@@ -1,19 +1,12 @@
 // What a worker runs for one host of a rollout. The real executor (ssh-executor.ts) talks to the
 // host's agent over SSH; the seam exists so the scheduling logic can be tested on its own.
 import type { Prisma } from "@prisma/client";
+import type { HostConnection } from "@/server/services/inventory/types";
 import type { PlanHost } from "@/server/services/rollouts/types";
 
 export type HostStepInput = {
   rollout: { id: string; number: number; action: "update" | "rollback"; app: string; version: string | null };
-  host: {
-    id: string;
-    name: string;
-    address: string;
-    port: number;
-    user: string;
-    fingerprint: string;
-    sudoMode: string;
-  };
+  host: HostConnection & { id: string };
   plan: PlanHost;
   /** True when an earlier attempt was claimed and never reported (worker died, reply lost): check the host first. */
   reconcile: boolean;

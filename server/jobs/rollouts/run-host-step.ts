@@ -4,7 +4,7 @@
 // and the audit log, then let the rollout advance.
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
-import { appendAudit } from "@/server/services/audit/append-audit";
+import { appendAudit, deferAudit, flushAudit } from "@/server/services/audit/append-audit";
 import { flagHostKeyChanged } from "@/server/services/inventory/record-refresh-failure";
 import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/dispatch-check";
 import { hostFactChanges } from "@/server/services/rollouts/decision-facts";
@@ -54,6 +54,13 @@ type Tx = Prisma.TransactionClient;
 /** `careful`: the write runs alone in its transaction and may take savepoints. */
 export type Finisher = (write: (tx: Tx, careful: boolean) => Promise<void>) => Promise<void>;
 
+/** Runs final writes in `tx` with their audit events written together at the end (deferAudit). */
+async function auditedTogether(tx: Tx, writes: () => Promise<void>): Promise<void> {
+  deferAudit(tx);
+  await writes();
+  await flushAudit(tx);
+}
+
 /**
  * The audit chain is appended under one PostgreSQL advisory lock, so the final writes of steps that
  * end together queue there one transaction (and one commit) each, every waiter holding a pooled
@@ -75,13 +82,17 @@ export function finishBatcher(db: PrismaClient, maxBatch = 200): Finisher {
       while (queue.length > 0) {
         const batch = queue.splice(0, maxBatch);
         try {
-          await db.$transaction(async (tx) => {
-            for (const it of batch) await it.write(tx, false);
-          });
+          await db.$transaction((tx) =>
+            auditedTogether(tx, async () => {
+              for (const it of batch) await it.write(tx, false);
+            }),
+          );
           for (const it of batch) it.resolve();
         } catch {
           for (const it of batch)
-            await db.$transaction((tx) => it.write(tx, true)).then(it.resolve, it.reject);
+            await db
+              .$transaction((tx) => auditedTogether(tx, () => it.write(tx, true)))
+              .then(it.resolve, it.reject);
         }
       }
     } finally {
@@ -323,7 +334,9 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
       },
     });
   };
-  await (deps.finishing ? deps.finishing(finish) : db.$transaction((tx) => finish(tx, true)));
+  await (deps.finishing
+    ? deps.finishing(finish)
+    : db.$transaction((tx) => auditedTogether(tx, () => finish(tx, true))));
   // A step that succeeded while others of its wave still run, with none waiting, changes nothing
   // the rollout must react to: skip the rollout lock. Safe for the last step: each step looks
   // after its own result was committed (a shared look starts after every caller's commit), so the

@@ -5,7 +5,7 @@ import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
 import { createTestDatabase, type TestDatabase } from "../../test/db";
 import { createDb } from "../../db";
-import { appendAudit } from "./append-audit";
+import { appendAudit, deferAudit, flushAudit } from "./append-audit";
 import { verifyAuditChain } from "./verify-audit-chain";
 import { listAuditEvents } from "./list-audit-events";
 
@@ -46,6 +46,63 @@ describe("audit log", () => {
     );
     const report = await verifyAuditChain({ db });
     expect(report).toMatchObject({ ok: true, rows: 60 });
+  });
+
+  it("writes deferred appends at the flush, numbered, chained and notified as appends one by one", async () => {
+    const t2 = await createTestDatabase();
+    const d = createDb(t2.url);
+    const d2 = createDb(t2.url);
+    const listen = new pg.Client({ connectionString: t2.url });
+    await listen.connect();
+    const heard: string[] = [];
+    listen.on("notification", (n) => heard.push(n.payload ?? ""));
+    await listen.query("LISTEN keel_audit");
+    try {
+      const batch = (k: number) =>
+        d.$transaction(async (tx) => {
+          deferAudit(tx);
+          for (const action of ["test.one", "rollout.host_step", "test.two"])
+            await appendAudit(tx, {
+              actorId: null,
+              action,
+              target: `b:${k}`,
+              detail: { k, z: { y: 1, x: [2] } },
+            });
+          const [seen] = await tx.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM audit_events
+            WHERE target = ${`b:${k}`}`;
+          expect(seen!.n).toBe(0);
+          await flushAudit(tx);
+          // After the flush the transaction holds the chain: a further append goes on at once.
+          await appendAudit(tx, { actorId: null, action: "test.after", target: `b:${k}` });
+        });
+      await Promise.all([
+        ...Array.from({ length: 6 }, (_, k) => batch(k)),
+        ...Array.from({ length: 12 }, (_, i) =>
+          appendAudit(d2, { actorId: null, action: "test.single", detail: { i } }),
+        ),
+      ]);
+      expect(await verifyAuditChain({ db: d })).toMatchObject({ ok: true, rows: 36 });
+      const rows = await d.auditEvent.findMany({ orderBy: { id: "asc" } });
+      for (let k = 0; k < 6; k++) {
+        const mine = rows.filter((r) => r.target === `b:${k}`);
+        expect(mine.map((r) => r.action)).toEqual([
+          "test.one",
+          "rollout.host_step",
+          "test.two",
+          "test.after",
+        ]);
+        expect(mine.map((r) => Number(r.id - mine[0]!.id))).toEqual([0, 1, 2, 3]);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      // The checkpoint trigger fires per row as before (a rollout step's event wakes nobody).
+      expect(heard.filter((h) => h === "test.one")).toHaveLength(6);
+      expect(heard.filter((h) => h === "rollout.host_step")).toHaveLength(0);
+    } finally {
+      await listen.end();
+      await d.$disconnect();
+      await d2.$disconnect();
+      await t2.drop();
+    }
   });
 
   it("refuses UPDATE, DELETE and TRUNCATE from the application's connection, and from the owner's (trigger)", async () => {

@@ -5,7 +5,7 @@
 // the versions it had just before it was retired (or at `at`), and its timeline.
 import { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
-import type { InventoryDeps } from "./types";
+import type { HostConnectionRow, HostFactColumns, InventoryDeps } from "./types";
 
 export type HostVersionRow = {
   app: string;
@@ -33,40 +33,28 @@ type JsonEvent = {
   actorId: string | null;
 };
 
-type HostRow = {
-  id: string;
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  hostKeyFingerprint: string;
-  hostKeyChanged: boolean;
-  presentedKeyFingerprint: string | null;
-  sudoMode: string;
-  environment: string | null;
-  labels: unknown;
-  reachable: boolean | null;
-  lastError: string | null;
-  lastSeenAt: Date | null;
-  lastRefreshAt: Date | null;
-  facts: unknown;
-  factsAt: Date | null;
-  hostname: string | null;
-  machineId: string | null;
-  os: string | null;
-  kernel: string | null;
-  arch: string | null;
-  agentVersion: string | null;
-  storeTotalBytes: bigint | null;
-  storeUsedBytes: bigint | null;
-  enrolledBy: string | null;
-  createdAt: Date;
-  retiredAt: Date | null;
-  retiredBy: string | null;
-  groups: { id: string; name: string }[];
-  versions: JsonVersion[];
-  events: JsonEvent[];
-};
+type HostRow = HostConnectionRow &
+  HostFactColumns & {
+    presentedKeyFingerprint: string | null;
+    sudoMode: string;
+    environment: string | null;
+    labels: unknown;
+    reachable: boolean | null;
+    lastError: string | null;
+    lastSeenAt: Date | null;
+    lastRefreshAt: Date | null;
+    facts: unknown;
+    factsAt: Date | null;
+    storeTotalBytes: bigint | null;
+    storeUsedBytes: bigint | null;
+    enrolledBy: string | null;
+    createdAt: Date;
+    retiredAt: Date | null;
+    retiredBy: string | null;
+    groups: { id: string; name: string }[];
+    versions: JsonVersion[];
+    events: JsonEvent[];
+  };
 
 const HISTORY_VERSIONS = (hostId: Prisma.Sql, at: Prisma.Sql) => Prisma.sql`
   SELECT app, version, kind, size_bytes AS "sizeBytes", received_uuid AS "receivedUuid", signer, NULL::timestamptz AS "installedAt",

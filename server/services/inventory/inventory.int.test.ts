@@ -21,6 +21,7 @@ import { getVersionDistribution } from "./get-version-distribution";
 import { listHosts } from "./list-hosts";
 import { listStaleHosts } from "./list-stale-hosts";
 import { refreshHosts } from "./refresh-hosts";
+import { hostFacts } from "./test-support/host-facts";
 import type { CollectedFacts, InventorySsh } from "./types";
 
 const FP = (n: number) => `SHA256:${String(n).padStart(43, "A")}`;
@@ -30,16 +31,7 @@ function facts(
   over: Partial<CollectedFacts> = {},
 ): CollectedFacts {
   return {
-    hostname: "h",
-    machineId: "m",
-    os: "Debian GNU/Linux 12 (bookworm)",
-    kernel: "6.1.0",
-    arch: "x86_64",
-    agentVersion: "0.1.0",
-    cpuCount: 2,
-    cpuModel: "cpu",
-    memoryBytes: 2 ** 31,
-    store: { backend: "btrfs", totalBytes: 10 ** 9, usedBytes: 10 ** 8 },
+    ...hostFacts(),
     apps: Object.entries(apps).map(([app, a]) => ({
       app,
       kind: "app",

@@ -1,7 +1,8 @@
 // Stores the facts a refresh collected: the host's snapshot columns, the current installed
 // versions, and — for everything that changed — closed/opened validity periods in
 // installed_version_history plus timeline events. Runs in one transaction under a row lock on the
-// host, so two refreshes of the same host cannot interleave.
+// host, so two refreshes of the same host cannot interleave: two round trips (lock and read, then
+// every write in one statement).
 import { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { now, type CollectedFacts, type InventoryDeps } from "./types";
@@ -76,24 +77,56 @@ export async function recordFacts(
   return write(db, at, hostId, facts);
 }
 
+/** The versions as the write compares them, read with a host row (json: sizes as text). */
+const VERSIONS_JSON = Prisma.sql`COALESCE((
+  SELECT json_agg(json_build_object('app', app, 'version', version, 'kind', kind, 'sizeBytes', size_bytes::text,
+    'receivedUuid', received_uuid, 'signer', signer, 'installedAt', installed_at, 'isCurrent', is_current,
+    'isPrevious', is_previous) ORDER BY app, version)
+  FROM installed_versions WHERE host_id = h.id), '[]'::json)`;
+
+type StoredVersion = Omit<VersionState, "sizeBytes" | "installedAt"> & {
+  sizeBytes: string | null;
+  installedAt: string | null;
+};
+
+/**
+ * Locks the host row and reads its facts and current versions in one round trip. The versions are
+ * read with the statement's snapshot, taken before the lock was granted: if another write of this
+ * host committed while we waited (the locked row is then newer than the one that snapshot sees),
+ * they are read again, after the lock. Every writer of a host's versions updates its row.
+ */
+async function lockHost(tx: Prisma.TransactionClient, hostId: string) {
+  const [host] = await tx.$queryRaw<
+    { reachable: boolean | null; facts: unknown; fresh: boolean; versions: StoredVersion[] }[]
+  >(Prisma.sql`
+    SELECT h.reachable, h.facts, h.xmin::text = (SELECT s.xmin::text FROM hosts s WHERE s.id = h.id) AS fresh,
+      ${VERSIONS_JSON} AS versions
+    FROM hosts h WHERE h.id = ${hostId}::uuid FOR UPDATE OF h`);
+  if (!host) throw new AppError("NOT_FOUND", { message: `host ${hostId} is no longer enrolled` });
+  let versions = host.versions;
+  if (!host.fresh) {
+    const [again] = await tx.$queryRaw<{ versions: StoredVersion[] }[]>(Prisma.sql`
+      SELECT ${VERSIONS_JSON} AS versions FROM hosts h WHERE h.id = ${hostId}::uuid`);
+    versions = again!.versions;
+  }
+  const old = new Map<string, VersionState>();
+  for (const v of versions)
+    old.set(key(v), {
+      ...v,
+      sizeBytes: v.sizeBytes === null ? null : BigInt(v.sizeBytes),
+      installedAt: v.installedAt === null ? null : new Date(v.installedAt),
+    });
+  return { reachable: host.reachable, facts: host.facts, old };
+}
+
 async function write(
   tx: Prisma.TransactionClient,
   at: Date,
   hostId: string,
   facts: CollectedFacts,
 ): Promise<RecordFactsResult> {
-  const locked = await tx.$queryRaw<{ id: string; reachable: boolean | null; facts: unknown }[]>(
-    Prisma.sql`SELECT id, reachable, facts FROM hosts WHERE id = ${hostId}::uuid FOR UPDATE`,
-  );
-  const host = locked[0];
-  if (!host) throw new AppError("NOT_FOUND", { message: `host ${hostId} is no longer enrolled` });
-
-  const old = new Map<string, VersionState>();
-  const rows = await tx.$queryRaw<VersionState[]>(Prisma.sql`
-    SELECT app, version, kind, size_bytes AS "sizeBytes", received_uuid AS "receivedUuid", signer,
-           installed_at AS "installedAt", is_current AS "isCurrent", is_previous AS "isPrevious"
-    FROM installed_versions WHERE host_id = ${hostId}::uuid`);
-  for (const r of rows) old.set(key(r), r);
+  const host = await lockHost(tx, hostId);
+  const old = host.old;
   const next = desiredVersions(facts);
   const events: { kind: string; message: string; detail?: Prisma.InputJsonValue }[] = [];
 
@@ -103,42 +136,6 @@ async function write(
     const o = old.get(key(n));
     return o !== undefined && !sameState(o, n);
   });
-
-  // Set-based writes (one statement each, whatever the number of versions): this runs at the end
-  // of every rollout step and refresh, and each Prisma model call costs far more than the SQL.
-  // Close the open history period of everything removed or changed, open one for added/changed.
-  const asJson = (vs: VersionState[]) =>
-    JSON.stringify(
-      vs.map((v) => ({ ...v, sizeBytes: v.sizeBytes === null ? null : v.sizeBytes.toString() })),
-    );
-  const RECORD = Prisma.sql`v(app text, version text, kind text, "sizeBytes" bigint, "receivedUuid" text, signer text, "installedAt" timestamptz, "isCurrent" boolean, "isPrevious" boolean)`;
-  const gone = [...removed, ...changed];
-  if (gone.length)
-    await tx.$executeRaw(Prisma.sql`
-      UPDATE installed_version_history h SET valid_to = ${at}
-      FROM jsonb_to_recordset(${asJson(gone)}::jsonb) AS ${RECORD}
-      WHERE h.host_id = ${hostId}::uuid AND h.app = v.app AND h.version = v.version AND h.valid_to IS NULL`);
-  const opened = [...added, ...changed];
-  if (opened.length)
-    await tx.$executeRaw(Prisma.sql`
-      INSERT INTO installed_version_history (host_id, app, version, kind, size_bytes, received_uuid, signer, is_current, is_previous, valid_from)
-      SELECT ${hostId}::uuid, v.app, v.version, v.kind, v."sizeBytes", v."receivedUuid", v.signer, v."isCurrent", v."isPrevious", ${at}
-      FROM jsonb_to_recordset(${asJson(opened)}::jsonb) AS ${RECORD}`);
-  if (removed.length)
-    await tx.$executeRaw(Prisma.sql`
-      DELETE FROM installed_versions i USING jsonb_to_recordset(${asJson(removed)}::jsonb) AS ${RECORD}
-      WHERE i.host_id = ${hostId}::uuid AND i.app = v.app AND i.version = v.version`);
-  if (added.length)
-    await tx.$executeRaw(Prisma.sql`
-      INSERT INTO installed_versions (host_id, app, version, kind, size_bytes, received_uuid, signer, installed_at, is_current, is_previous, first_seen_at)
-      SELECT ${hostId}::uuid, v.app, v.version, v.kind, v."sizeBytes", v."receivedUuid", v.signer, v."installedAt", v."isCurrent", v."isPrevious", ${at}
-      FROM jsonb_to_recordset(${asJson(added)}::jsonb) AS ${RECORD}`);
-  if (changed.length)
-    await tx.$executeRaw(Prisma.sql`
-      UPDATE installed_versions i SET kind = v.kind, size_bytes = v."sizeBytes", received_uuid = v."receivedUuid", signer = v.signer,
-        installed_at = v."installedAt", is_current = v."isCurrent", is_previous = v."isPrevious"
-      FROM jsonb_to_recordset(${asJson(changed)}::jsonb) AS ${RECORD}
-      WHERE i.host_id = ${hostId}::uuid AND i.app = v.app AND i.version = v.version`);
 
   // One event per kind of change, naming app and version, for the host timeline.
   for (const v of added)
@@ -202,19 +199,47 @@ async function write(
   }
   if (host.reachable === false) events.push({ kind: "host.reachable", message: "answering again" });
 
+  // All the writes in one statement (data-modifying CTEs; each touches rows no other one does), as
+  // statement-by-statement before: close the open history period of everything removed or changed,
+  // open one for added/changed, delete/insert/update the current versions, the host's snapshot,
+  // the timeline events in order. An empty list writes nothing (its CTE matches no row).
+  const asJson = (vs: VersionState[]) =>
+    JSON.stringify(
+      vs.map((v) => ({ ...v, sizeBytes: v.sizeBytes === null ? null : v.sizeBytes.toString() })),
+    );
+  const RECORD = Prisma.sql`v(app text, version text, kind text, "sizeBytes" bigint, "receivedUuid" text, signer text, "installedAt" timestamptz, "isCurrent" boolean, "isPrevious" boolean)`;
+  const rows = (vs: VersionState[]) => Prisma.sql`jsonb_to_recordset(${asJson(vs)}::jsonb) AS ${RECORD}`;
   const total = facts.store?.totalBytes == null ? null : BigInt(facts.store.totalBytes);
   const used = facts.store?.usedBytes == null ? null : BigInt(facts.store.usedBytes);
   await tx.$executeRaw(Prisma.sql`
-    UPDATE hosts SET facts = ${JSON.stringify({ ...snapshot, raw: facts.raw ?? null })}::jsonb, facts_at = ${at},
-      hostname = ${facts.hostname}, machine_id = ${facts.machineId}, os = ${facts.os}, kernel = ${facts.kernel}, arch = ${facts.arch},
-      agent_version = ${facts.agentVersion}, store_total_bytes = ${total}, store_used_bytes = ${used},
-      reachable = true, last_error = NULL, last_seen_at = ${at}, last_refresh_at = ${at}, updated_at = ${new Date()}
-    WHERE id = ${hostId}::uuid`);
-  if (events.length)
-    await tx.$executeRaw(Prisma.sql`
-      INSERT INTO host_events (host_id, at, kind, message, detail)
-      SELECT ${hostId}::uuid, ${at}, e->>'kind', e->>'message', e->'detail'
-      FROM jsonb_array_elements(${JSON.stringify(events)}::jsonb) AS e`);
+    WITH closed AS (
+      UPDATE installed_version_history h SET valid_to = ${at} FROM ${rows([...removed, ...changed])}
+      WHERE h.host_id = ${hostId}::uuid AND h.app = v.app AND h.version = v.version AND h.valid_to IS NULL),
+    opened AS (
+      INSERT INTO installed_version_history (host_id, app, version, kind, size_bytes, received_uuid, signer, is_current, is_previous, valid_from)
+      SELECT ${hostId}::uuid, v.app, v.version, v.kind, v."sizeBytes", v."receivedUuid", v.signer, v."isCurrent", v."isPrevious", ${at}
+      FROM ${rows([...added, ...changed])}),
+    deleted AS (
+      DELETE FROM installed_versions i USING ${rows(removed)}
+      WHERE i.host_id = ${hostId}::uuid AND i.app = v.app AND i.version = v.version),
+    inserted AS (
+      INSERT INTO installed_versions (host_id, app, version, kind, size_bytes, received_uuid, signer, installed_at, is_current, is_previous, first_seen_at)
+      SELECT ${hostId}::uuid, v.app, v.version, v.kind, v."sizeBytes", v."receivedUuid", v.signer, v."installedAt", v."isCurrent", v."isPrevious", ${at}
+      FROM ${rows(added)}),
+    updated AS (
+      UPDATE installed_versions i SET kind = v.kind, size_bytes = v."sizeBytes", received_uuid = v."receivedUuid", signer = v.signer,
+        installed_at = v."installedAt", is_current = v."isCurrent", is_previous = v."isPrevious"
+      FROM ${rows(changed)}
+      WHERE i.host_id = ${hostId}::uuid AND i.app = v.app AND i.version = v.version),
+    snapshot AS (
+      UPDATE hosts SET facts = ${JSON.stringify({ ...snapshot, raw: facts.raw ?? null })}::jsonb, facts_at = ${at},
+        hostname = ${facts.hostname}, machine_id = ${facts.machineId}, os = ${facts.os}, kernel = ${facts.kernel}, arch = ${facts.arch},
+        agent_version = ${facts.agentVersion}, store_total_bytes = ${total}, store_used_bytes = ${used},
+        reachable = true, last_error = NULL, last_seen_at = ${at}, last_refresh_at = ${at}, updated_at = ${new Date()}
+      WHERE id = ${hostId}::uuid)
+    INSERT INTO host_events (host_id, at, kind, message, detail)
+    SELECT ${hostId}::uuid, ${at}, e->>'kind', e->>'message', e->'detail'
+    FROM jsonb_array_elements(${JSON.stringify(events)}::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n`);
   return {
     changed:
       removed.length + added.length + changed.length > 0 || events.some((e) => e.kind === "facts.changed"),

@@ -18,14 +18,30 @@ export interface HostConnection {
   sudoMode: string;
 }
 
-/** Facts as the inventory stores them, normalised from the agent's `facts` response. */
-export interface CollectedFacts {
+/** A host's row as far as reaching it goes (its columns' names). */
+export type HostConnectionRow = {
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  hostKeyFingerprint: string;
+  hostKeyChanged: boolean;
+  sudoMode: string;
+};
+
+/** The facts a host's row keeps in columns of their own, as collected. */
+export type HostFactColumns = {
   hostname: string | null;
   machineId: string | null;
   os: string | null;
   kernel: string | null;
   arch: string | null;
   agentVersion: string | null;
+};
+
+/** Facts as the inventory stores them, normalised from the agent's `facts` response. */
+export interface CollectedFacts extends HostFactColumns {
   cpuCount: number | null;
   cpuModel: string | null;
   memoryBytes: number | null;
