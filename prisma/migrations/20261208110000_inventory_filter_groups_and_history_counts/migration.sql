@@ -118,6 +118,9 @@ $$;
 -- version, `versions_only`): add the memberships they gained, remove those they lost.
 CREATE FUNCTION "keel_filter_groups_reevaluate"(host_ids uuid[], versions_only boolean) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+  IF versions_only AND NOT EXISTS (SELECT 1 FROM host_groups g WHERE g.kind = 'filter' AND (g.filter ? 'app' OR g.filter ? 'version')) THEN
+    RETURN;
+  END IF;
   WITH want AS (
     SELECT g.id AS group_id, h.id AS host_id
     FROM hosts h CROSS JOIN host_groups g
