@@ -21,52 +21,19 @@ import { hostFilterSql } from "./host-filter-sql";
 import { keptFilter } from "./filter-group-members";
 import { recordFacts } from "./record-facts";
 import { recordRefreshFailure } from "./record-refresh-failure";
-import type { CollectedFacts, THostFilter } from "./types";
+import { randomFacts as facts, rng } from "@/server/test/inventory-facts";
+import type { THostFilter } from "./types";
 
 const FP = (n: number) => `SHA256:${String(n).padStart(43, "F")}`;
 const APPS = ["api", "web"];
 const VERSIONS = ["1.8", "1.9", "2.0"];
 const ENVS = ["dev", "prod", null];
 
-function rng(seed: number) {
-  let s = seed;
-  return (n: number) => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return (s >>> 16) % n;
-  };
-}
-
-function randomFacts(r: (n: number) => number): CollectedFacts {
-  const apps = APPS.filter(() => r(4) !== 0).map((app) => {
-    const versions = VERSIONS.filter(() => r(2) === 0);
-    return {
-      app,
-      kind: "app",
-      current: versions.length && r(5) !== 0 ? versions[r(versions.length)]! : null,
-      previous: null,
-      versions: versions.map((version) => ({
-        version,
-        sizeBytes: 1,
-        receivedUuid: null,
-        createdAt: null,
-        signer: null,
-      })),
-    };
-  });
-  return {
+const randomFacts = (r: (n: number) => number) =>
+  facts(r, APPS, VERSIONS, {
     hostname: `box_${r(3)}%`,
-    machineId: "m",
     os: ["Debian GNU/Linux 12", "Ubuntu 24.04", null][r(3)] ?? null,
-    kernel: "6.1",
-    arch: "x86_64",
-    agentVersion: "0.1.0",
-    cpuCount: 2,
-    cpuModel: "c",
-    memoryBytes: 1,
-    store: null,
-    apps,
-  };
-}
+  });
 
 /** Filters covering every test keel_host_matches_filter makes, alone and combined. */
 const FILTERS: THostFilter[] = [

@@ -14,51 +14,12 @@ import { getHostsAsOf } from "./get-hosts-as-of";
 import { getVersionDistribution } from "./get-version-distribution";
 import { readVersionsAt } from "./history-counts";
 import { recordFacts } from "./record-facts";
-import type { CollectedFacts } from "./types";
+import { randomFacts as facts, rng } from "@/server/test/inventory-facts";
 
 const FP = (n: number) => `SHA256:${String(n).padStart(43, "H")}`;
 const APPS = ["api", "web"];
 const VERSIONS = ["1.8", "1.9", "2.0"];
 const HOUR = 3600_000;
-
-function rng(seed: number) {
-  let s = seed;
-  return (n: number) => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return (s >>> 16) % n;
-  };
-}
-
-function randomFacts(r: (n: number) => number): CollectedFacts {
-  return {
-    hostname: "h",
-    machineId: "m",
-    os: "Debian",
-    kernel: "6.1",
-    arch: "x86_64",
-    agentVersion: "0.1.0",
-    cpuCount: 2,
-    cpuModel: "c",
-    memoryBytes: 1,
-    store: null,
-    apps: APPS.filter(() => r(5) !== 0).map((app) => {
-      const versions = VERSIONS.filter(() => r(2) === 0);
-      return {
-        app,
-        kind: "app",
-        current: versions.length && r(6) !== 0 ? versions[r(versions.length)]! : null,
-        previous: null,
-        versions: versions.map((version) => ({
-          version,
-          sizeBytes: 1,
-          receivedUuid: null,
-          createdAt: null,
-          signer: null,
-        })),
-      };
-    }),
-  };
-}
 
 describe("app_version_history_deltas (PostgreSQL)", () => {
   let t: TestDatabase;
@@ -100,7 +61,9 @@ describe("app_version_history_deltas (PostgreSQL)", () => {
       const when = new Date(at);
       times.push(when);
       await Promise.all(
-        ids.filter(() => r(3) !== 0).map((id) => recordFacts({ db, clock: () => when }, id, randomFacts(r))),
+        ids
+          .filter(() => r(3) !== 0)
+          .map((id) => recordFacts({ db, clock: () => when }, id, facts(r, APPS, VERSIONS))),
       );
     }
     await removeHost({ db, clock: () => new Date(at + HOUR) }, { actorId: null, id: ids[0]! });
