@@ -10,6 +10,7 @@ import { compareVersionStrings } from "./compare-versions";
 import { keptFilter } from "./filter-group-members";
 import { readHostEnvironmentCounts } from "./host-environment-counts";
 import { hostFilterSql } from "./host-filter-sql";
+import { appTargetsOf } from "./hosts/list-app-targets";
 import { ZHostFilter, type InventoryDeps } from "./types";
 
 export type DriftRow = {
@@ -39,7 +40,7 @@ function addCount(m: Map<string, Map<string, number>>, app: string, version: str
 export async function getDriftReport(deps: InventoryDeps, input: { app?: string } = {}): Promise<DriftRow[]> {
   const { db } = deps;
   const targets = await db.appTarget.findMany({
-    where: input.app ? { app: input.app } : {},
+    ...appTargetsOf(input.app),
     select: {
       id: true,
       app: true,
@@ -48,7 +49,6 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
       scopeKey: true,
       group: { select: { id: true, name: true, kind: true, filter: true } },
     },
-    orderBy: [{ app: "asc" }, { scopeKind: "asc" }, { scopeKey: "asc" }],
   });
   if (targets.length === 0) return [];
   const flatApps = [...new Set(targets.filter((t) => t.scopeKind !== "group").map((t) => t.app))];
