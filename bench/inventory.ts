@@ -67,6 +67,8 @@ async function seed(url: string) {
     "retired_hosts",
     "app_version_counts",
     "host_environment_counts",
+    "filter_group_members",
+    "app_version_history_deltas",
   ];
   const { rows: indexes } = await c.query<{ indexname: string; indexdef: string }>(
     `SELECT i.indexname, i.indexdef FROM pg_indexes i
@@ -150,8 +152,8 @@ async function seed(url: string) {
      FROM hosts h JOIN r ON r.id = h.id`,
   );
   await q("retired hosts removed", `DELETE FROM hosts h USING retired_hosts r WHERE h.id = r.id`);
-  // Triggers keep app_version_counts and host_environment_counts; they are off during the bulk load,
-  // so fill them once here.
+  // Triggers keep app_version_counts, host_environment_counts, the filter groups' members and the
+  // history's deltas; they are off during the bulk load, so fill them once here.
   await q(
     "app_version_counts",
     `INSERT INTO app_version_counts (app, version, environment, hosts)
@@ -175,6 +177,29 @@ async function seed(url: string) {
     `INSERT INTO group_app_version_counts (group_id, app, version, hosts)
      SELECT m.group_id, iv.app, iv.version, count(*)::int
      FROM host_group_members m JOIN installed_versions iv ON iv.host_id = m.host_id AND iv.is_current GROUP BY 1, 2, 3`,
+  );
+  await q(
+    "filter group members",
+    `INSERT INTO filter_group_members (group_id, host_id)
+     SELECT g.id, h.id FROM host_groups g CROSS JOIN hosts h
+     WHERE g.kind = 'filter' AND keel_host_matches_filter(g.filter, h.id, h.name, h.address, h.hostname, h.os, h.environment,
+       h.labels, h.reachable, h.host_key_changed, h.last_seen_at)`,
+  );
+  await q(
+    "group_app_version_counts (filter groups)",
+    `INSERT INTO group_app_version_counts (group_id, app, version, hosts)
+     SELECT m.group_id, iv.app, iv.version, count(*)::int
+     FROM filter_group_members m JOIN installed_versions iv ON iv.host_id = m.host_id AND iv.is_current GROUP BY 1, 2, 3`,
+  );
+  await q(
+    "app_version_history_deltas",
+    `INSERT INTO app_version_history_deltas (app, version, hourly, bucket, delta)
+     SELECT app, version, b.hourly, date_bin(b.width, at, timestamptz '2000-01-01 00:00:00+00'), sum(delta)::int
+     FROM (SELECT app, version, valid_from AS at, 1 AS delta FROM installed_version_history WHERE is_current
+           UNION ALL
+           SELECT app, version, greatest(valid_to, valid_from), -1 FROM installed_version_history WHERE is_current AND valid_to IS NOT NULL) c
+     CROSS JOIN (VALUES (false, interval '1 day'), (true, interval '1 hour')) b(hourly, width)
+     GROUP BY 1, 2, 3, 4 HAVING sum(delta) <> 0`,
   );
   await q(
     "targets",

@@ -1,13 +1,16 @@
 // Drift from the target versions: for each target (app × fleet / environment / group), how many
 // hosts in that scope run the target, something older, something newer, or lack the app.
-// Fleet and environment scopes come from app_version_counts and host_environment_counts, static groups from
-// group_app_version_counts (both precomputed by triggers, exact); each filter group is one more
-// statement over its hosts' current versions; they run concurrently.
+// Fleet and environment scopes come from app_version_counts and host_environment_counts, static groups
+// and the console's filter groups from group_app_version_counts with their members from
+// host_group_members / filter_group_members (all kept by triggers, exact); a filter group the
+// console did not write is one more statement over its hosts' current versions; they run concurrently.
 import { Prisma } from "@prisma/client";
 import { readAppVersionCounts, readGroupAppVersionCounts } from "./app-version-counts";
 import { compareVersionStrings } from "./compare-versions";
+import { keptFilter } from "./filter-group-members";
 import { readHostEnvironmentCounts } from "./host-environment-counts";
 import { hostFilterSql } from "./host-filter-sql";
+import { appTargetsOf } from "./hosts/list-app-targets";
 import { ZHostFilter, type InventoryDeps } from "./types";
 
 export type DriftRow = {
@@ -37,7 +40,7 @@ function addCount(m: Map<string, Map<string, number>>, app: string, version: str
 export async function getDriftReport(deps: InventoryDeps, input: { app?: string } = {}): Promise<DriftRow[]> {
   const { db } = deps;
   const targets = await db.appTarget.findMany({
-    where: input.app ? { app: input.app } : {},
+    ...appTargetsOf(input.app),
     select: {
       id: true,
       app: true,
@@ -46,7 +49,6 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
       scopeKey: true,
       group: { select: { id: true, name: true, kind: true, filter: true } },
     },
-    orderBy: [{ app: "asc" }, { scopeKind: "asc" }, { scopeKey: "asc" }],
   });
   if (targets.length === 0) return [];
   const flatApps = [...new Set(targets.filter((t) => t.scopeKind !== "group").map((t) => t.app))];
@@ -84,19 +86,26 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
       groupApps.set(t.group.id, g);
     }
   // Static groups: hosts from host_group_members, versions from group_app_version_counts (kept
-  // by triggers like app_version_counts). Filter groups: one statement each, probing the matching
-  // hosts' current versions by (host_id, is_current, …).
-  const statics = [...groupApps.values()].filter((g) => g.group.kind === "static");
+  // by triggers like app_version_counts). Filter groups the console saved: hosts from
+  // filter_group_members, versions from the same counts (kept by triggers too, decision 0036).
+  // Any other filter group: one statement each, probing the matching hosts' current versions by
+  // (host_id, is_current, …).
+  const counted = [...groupApps.values()].filter(
+    (g) => g.group.kind === "static" || keptFilter(g.group.filter),
+  );
   const staticCounts = (async (): Promise<[string, Counts][]> => {
-    if (!statics.length) return [];
-    const ids = statics.map((g) => g.group.id);
+    if (!counted.length) return [];
+    const ids = counted.map((g) => g.group.id);
+    const idList = Prisma.join(ids.map((g) => Prisma.sql`${g}::uuid`));
     const [rows, members] = await Promise.all([
-      readGroupAppVersionCounts(db, ids, [...new Set(statics.flatMap((g) => [...g.apps]))]),
+      readGroupAppVersionCounts(db, ids, [...new Set(counted.flatMap((g) => [...g.apps]))]),
       db.$queryRaw<{ group_id: string; n: bigint }[]>(Prisma.sql`
-        SELECT group_id, count(*) AS n FROM host_group_members WHERE group_id IN (${Prisma.join(ids.map((g) => Prisma.sql`${g}::uuid`))}) GROUP BY group_id`),
+        SELECT group_id, count(*) AS n FROM host_group_members WHERE group_id IN (${idList}) GROUP BY group_id
+        UNION ALL
+        SELECT group_id, count(*) AS n FROM filter_group_members WHERE group_id IN (${idList}) GROUP BY group_id`),
     ]);
     const out = new Map<string, Counts>(ids.map((g) => [g, { versions: new Map(), hosts: 0 }]));
-    for (const m of members) out.get(m.group_id)!.hosts = Number(m.n);
+    for (const m of members) out.get(m.group_id)!.hosts += Number(m.n);
     for (const r of rows)
       if (groupApps.get(r.groupId)?.apps.has(r.app))
         addCount(out.get(r.groupId)!.versions, r.app, r.version, r.hosts);
@@ -104,7 +113,7 @@ export async function getDriftReport(deps: InventoryDeps, input: { app?: string 
   })();
   const filterCounts = Promise.all(
     [...groupApps.values()]
-      .filter((g) => g.group.kind !== "static")
+      .filter((g) => !counted.includes(g))
       .map(async ({ group, apps }): Promise<[string, Counts]> => {
         const parsed = group.filter ? ZHostFilter.safeParse(group.filter) : null;
         const pred = parsed?.success

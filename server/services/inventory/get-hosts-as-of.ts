@@ -6,6 +6,7 @@ import { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { resolveHostFilter } from "./host-filter-sql";
 import { decodeCursor, encodeCursor } from "./keyset";
+import { readVersionsAt } from "./history-counts";
 import { hostsAtParts, hostsAtSql } from "./hosts-at";
 import { hostsAtCountSql } from "./hosts-at-count";
 import type { InventoryDeps, THostFilter } from "./types";
@@ -71,16 +72,17 @@ export async function getHostsAsOf(
   let totalCount: number | null = null;
   if (input.app) {
     // One app: walk the hosts enrolled then in name order, probing each one's live period of the
-    // app by (host_id, app, valid_from), until the page is full. The total is an index-only count
-    // of the live periods (a live period belongs to a host enrolled then), joined only to filter.
+    // app by (host_id, app, valid_from), until the page is full. The total counts the live periods
+    // (a live period belongs to a host enrolled then), joined to the hosts only to filter.
     const filtered = Object.values(input.filter ?? {}).some((v) => v !== undefined);
-    const total = filtered
-      ? Prisma.sql`SELECT count(*) AS total FROM installed_version_history x JOIN ${hosts} h ON h.id = x.host_id WHERE x.app = ${input.app} AND ${live} AND ${where}`
-      : Prisma.sql`SELECT count(*) AS total FROM installed_version_history x WHERE x.app = ${input.app} AND ${live}`;
+    const total = Prisma.sql`SELECT count(*) AS total FROM installed_version_history x JOIN ${hosts} h ON h.id = x.host_id WHERE x.app = ${input.app} AND ${live} AND ${where}`;
     // Dense (most hosts ran the app then): walk the hosts in name order probing each. Sparse (few
     // or none did, e.g. before the app was rolled out): walking would probe every host to fill a
     // page, so start from the app's live periods instead and sort those hosts.
-    const count = Number((await deps.db.$queryRaw<{ total: bigint }[]>(total))[0]?.total ?? 0);
+    // Unfiltered, the live periods are counted from the history's deltas (history-counts.ts).
+    const count = filtered
+      ? Number((await deps.db.$queryRaw<{ total: bigint }[]>(total))[0]?.total ?? 0)
+      : (await readVersionsAt(deps.db, input.app, at)).reduce((s, v) => s + v.hosts, 0);
     const versions = Prisma.sql`json_build_array(json_build_object('app', ${input.app}::text, 'version', p.version))`;
     rows =
       count === 0

@@ -1,12 +1,14 @@
 // How many hosts run each version of an app (its current version), optionally among the hosts a
 // filter selects, and optionally as of a past time (from history, hosts retired since included).
 // Hosts without the app are counted separately. Now, unfiltered or by environment only, the
-// counts come from app_version_counts and host_environment_counts.
+// counts come from app_version_counts and host_environment_counts; unfiltered at a past time, from
+// app_version_history_deltas.
 import { Prisma } from "@prisma/client";
 import { readAppVersionCounts } from "./app-version-counts";
 import { compareVersionStrings } from "./compare-versions";
 import { readHostEnvironmentCounts } from "./host-environment-counts";
 import { resolveHostFilter } from "./host-filter-sql";
+import { readVersionsAt } from "./history-counts";
 import { hostsAtSql } from "./hosts-at";
 import { hostsAtCountSql } from "./hosts-at-count";
 import type { InventoryDeps, THostFilter } from "./types";
@@ -43,15 +45,13 @@ export async function getVersionDistribution(
     hostCount = total.reduce((s, e) => s + e.hosts, 0);
   } else if (at && !filtered) {
     // Unfiltered as of T: a period live at T belongs to a host enrolled at T (periods are written
-    // for enrolled hosts and end when a host is retired), so the history alone counts the versions.
+    // for enrolled hosts and end when a host is retired), so the history alone counts the versions,
+    // summed from its deltas (history-counts.ts) instead of read period by period.
     const [counts, total] = await Promise.all([
-      deps.db.$queryRaw<{ version: string; n: bigint }[]>(Prisma.sql`
-        SELECT x.version, count(*) AS n FROM installed_version_history x
-        WHERE x.app = ${input.app} AND x.is_current AND x.valid_from <= ${at} AND (x.valid_to IS NULL OR x.valid_to > ${at})
-        GROUP BY x.version`),
+      readVersionsAt(deps.db, input.app, at),
       deps.db.$queryRaw<{ n: bigint }[]>(hostsAtCountSql(at)),
     ]);
-    rows = counts.map((r) => ({ version: r.version, n: Number(r.n) }));
+    rows = counts.map((r) => ({ version: r.version, n: r.hosts }));
     hostCount = Number(total[0]?.n ?? 0);
   } else {
     const hosts = at ? hostsAtSql(at) : Prisma.sql`hosts`;
