@@ -180,8 +180,10 @@ async function seed(url: string) {
   );
   await q(
     "filter group members",
-    `INSERT INTO filter_group_members (group_id, host_id)
-     SELECT g.id, h.id FROM host_groups g CROSS JOIN hosts h
+    `INSERT INTO filter_group_members (group_id, host_id, counted)
+     SELECT g.id, h.id, coalesce((SELECT jsonb_agg(jsonb_build_object('a', iv.app, 'v', iv.version) ORDER BY iv.app, iv.version)
+       FROM installed_versions iv WHERE iv.host_id = h.id AND iv.is_current), '[]'::jsonb)
+     FROM host_groups g CROSS JOIN hosts h
      WHERE g.kind = 'filter' AND keel_host_matches_filter(g.filter, h.id, h.name, h.address, h.hostname, h.os, h.environment,
        h.labels, h.reachable, h.host_key_changed, h.last_seen_at)`,
   );

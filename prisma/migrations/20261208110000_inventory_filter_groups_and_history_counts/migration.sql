@@ -16,6 +16,7 @@
 CREATE TABLE "filter_group_members" (
     "group_id" UUID NOT NULL,
     "host_id" UUID NOT NULL,
+    "counted" JSONB NOT NULL DEFAULT '[]',
 
     CONSTRAINT "filter_group_members_pkey" PRIMARY KEY ("group_id", "host_id")
 );
@@ -175,9 +176,36 @@ CREATE TRIGGER "hosts_filter_groups_update" AFTER UPDATE ON "hosts"
 CREATE TRIGGER "hosts_filter_groups_delete" AFTER DELETE ON "hosts"
   REFERENCING OLD TABLE AS keel_old FOR EACH STATEMENT EXECUTE FUNCTION "keel_filter_groups_on_hosts"();
 
--- Installed versions changed: the filter groups' version counts (as keel_group_count_installed_versions
--- does for static groups), then the membership of the hosts in groups whose filter names an app or
--- a version. The hosts are locked FOR SHARE first (a concurrent change of their labels waits, and
+-- Each member row keeps the current versions it has added to group_app_version_counts
+-- (`counted`, [{"a": app, "v": version}]). Syncing a host's memberships adds what it runs now and
+-- did not count, and takes back what it counted and no longer runs. The counts therefore never depend
+-- on the order in which the triggers of one statement fire: a statement that changes a host's
+-- facts and its versions at once (recordFacts is one statement with data-modifying CTEs) fires the
+-- hosts trigger, which may add a member that counts the new versions at once, and then the versions
+-- trigger, whose sync finds them counted already.
+CREATE FUNCTION "keel_filter_groups_sync"(host_ids uuid[]) RETURNS void LANGUAGE sql AS $$
+  WITH cur AS (
+    SELECT m.group_id, m.host_id, m.counted AS before,
+           coalesce((SELECT jsonb_agg(jsonb_build_object('a', iv.app, 'v', iv.version) ORDER BY iv.app, iv.version)
+                     FROM installed_versions iv WHERE iv.host_id = m.host_id AND iv.is_current), '[]'::jsonb) AS after
+    FROM filter_group_members m WHERE m.host_id = ANY(host_ids)
+  ), changed AS (
+    UPDATE filter_group_members m SET counted = c.after FROM cur c
+    WHERE m.group_id = c.group_id AND m.host_id = c.host_id AND c.before <> c.after
+    RETURNING c.group_id, c.before, c.after
+  ), d AS (
+    SELECT group_id, e->>'a' AS app, e->>'v' AS version, 1 AS delta
+    FROM changed, jsonb_array_elements(after) e WHERE NOT before @> jsonb_build_array(e)
+    UNION ALL
+    SELECT group_id, e->>'a', e->>'v', -1
+    FROM changed, jsonb_array_elements(before) e WHERE NOT after @> jsonb_build_array(e)
+  )
+  INSERT INTO group_app_version_counts (group_id, app, version, hosts)
+  SELECT group_id, app, version, sum(delta)::int FROM d GROUP BY 1, 2, 3 HAVING sum(delta) <> 0;
+$$;
+
+-- Installed versions changed: the filter groups' version counts (by syncing the hosts' memberships,
+-- above), then the membership of the hosts in groups whose filter names an app or a version. The hosts are locked FOR SHARE first (a concurrent change of their labels waits, and
 -- is waited for), then the lock above.
 CREATE FUNCTION "keel_filter_groups_on_versions"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -193,22 +221,7 @@ BEGIN
   IF ids IS NULL THEN RETURN NULL; END IF;
   PERFORM 1 FROM hosts h WHERE h.id = ANY(ids) ORDER BY h.id FOR SHARE;
   PERFORM pg_advisory_xact_lock_shared(keel_filter_groups_lock_key());
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO group_app_version_counts (group_id, app, version, hosts)
-    SELECT m.group_id, n.app, n.version, count(*)::int
-    FROM keel_new n JOIN filter_group_members m ON m.host_id = n.host_id WHERE n.is_current GROUP BY 1, 2, 3;
-  ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO group_app_version_counts (group_id, app, version, hosts)
-    SELECT m.group_id, o.app, o.version, -count(*)::int
-    FROM keel_old o JOIN filter_group_members m ON m.host_id = o.host_id WHERE o.is_current GROUP BY 1, 2, 3;
-  ELSE
-    INSERT INTO group_app_version_counts (group_id, app, version, hosts)
-    SELECT m.group_id, d.app, d.version, sum(d.delta)::int
-    FROM (SELECT host_id, app, version, 1 AS delta FROM keel_new WHERE is_current
-          UNION ALL SELECT host_id, app, version, -1 FROM keel_old WHERE is_current) d
-    JOIN filter_group_members m ON m.host_id = d.host_id
-    GROUP BY 1, 2, 3 HAVING sum(d.delta) <> 0;
-  END IF;
+  PERFORM keel_filter_groups_sync(ids);
   PERFORM keel_filter_groups_reevaluate(ids, true);
   RETURN NULL;
 END $$;
@@ -220,18 +233,16 @@ CREATE TRIGGER "installed_versions_filter_groups_delete" AFTER DELETE ON "instal
 CREATE TRIGGER "installed_versions_filter_groups_update" AFTER UPDATE ON "installed_versions"
   REFERENCING OLD TABLE AS keel_old NEW TABLE AS keel_new FOR EACH STATEMENT EXECUTE FUNCTION "keel_filter_groups_on_versions"();
 
--- Members added or removed: their current versions (a deleted group's rows are not written; the
--- compaction drops what is left of it).
+-- Members added: synced (their current versions counted). Members removed: what they counted is
+-- taken back (a deleted group's rows are not written; the compaction drops what is left of it).
 CREATE FUNCTION "keel_filter_groups_count_members"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO group_app_version_counts (group_id, app, version, hosts)
-    SELECT n.group_id, iv.app, iv.version, count(*)::int
-    FROM keel_new n JOIN installed_versions iv ON iv.host_id = n.host_id AND iv.is_current GROUP BY 1, 2, 3;
+    PERFORM keel_filter_groups_sync(ARRAY(SELECT DISTINCT host_id FROM keel_new));
   ELSE
     INSERT INTO group_app_version_counts (group_id, app, version, hosts)
-    SELECT o.group_id, iv.app, iv.version, -count(*)::int
-    FROM keel_old o JOIN installed_versions iv ON iv.host_id = o.host_id AND iv.is_current
+    SELECT o.group_id, e->>'a', e->>'v', -count(*)::int
+    FROM keel_old o, jsonb_array_elements(o.counted) e
     WHERE EXISTS (SELECT 1 FROM host_groups g WHERE g.id = o.group_id) GROUP BY 1, 2, 3;
   END IF;
   RETURN NULL;
