@@ -1,58 +1,8 @@
 // Hand-crafted `btrfs send` v1 streams for the escape tests (RELIABILITY.md case 7), with correct
 // CRC-32C so that btrfs receive itself would accept them — only the agent's checks stand in the way.
 import { randomBytes } from "node:crypto";
-
-const TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-/** btrfs' crc32c as used by send: seed 0, no final inversion. */
-export function crc32c(buf: Buffer): number {
-  let c = 0;
-  for (const b of buf) c = (TABLE[(c ^ b) & 0xff] as number) ^ (c >>> 8);
-  return c >>> 0;
-}
-
-const A = {
-  UUID: 1,
-  CTRANSID: 2,
-  INO: 3,
-  MODE: 5,
-  RDEV: 8,
-  XATTR_NAME: 13,
-  XATTR_DATA: 14,
-  PATH: 15,
-  PATH_TO: 16,
-  PATH_LINK: 17,
-  FILE_OFFSET: 18,
-  DATA: 19,
-  CLONE_UUID: 20,
-  CLONE_CTRANSID: 21,
-  CLONE_PATH: 22,
-  CLONE_OFFSET: 23,
-  CLONE_LEN: 24,
-} as const;
-const C = {
-  SUBVOL: 1,
-  SNAPSHOT: 2,
-  MKFILE: 3,
-  MKDIR: 4,
-  MKNOD: 5,
-  SYMLINK: 8,
-  RENAME: 9,
-  LINK: 10,
-  SET_XATTR: 13,
-  WRITE: 15,
-  CLONE: 16,
-  CHMOD: 18,
-  END: 21,
-} as const;
+import { crc32c } from "../protocol/delta/format";
+import { A, C } from "../src/store/send-command";
 
 type Attr = [number, Buffer];
 
@@ -64,7 +14,8 @@ const u64 = (n: number | bigint) => {
 const uuidBytes = (u: string) => Buffer.from(u.replace(/-/g, ""), "hex");
 const s = (v: string) => Buffer.from(v, "utf8");
 
-function cmd(type: number, attrs: Attr[]): Buffer {
+/** One send command, framed with its length and CRC-32C (an attribute's length field is its value's). */
+export function cmd(type: number, attrs: Attr[]): Buffer {
   const payload = Buffer.concat(
     attrs.map(([t, v]) => {
       const h = Buffer.alloc(4);

@@ -158,6 +158,8 @@ export function buildRelease(
   key: string,
   out: string,
   parent?: string,
+  /** More `build` options (--kind, --requires, ...). */
+  extra: string[] = [],
 ): Built {
   const args = [
     "build",
@@ -173,6 +175,7 @@ export function buildRelease(
     key,
     "--out",
     out,
+    ...extra,
   ];
   if (parent) args.push("--parent", parent);
   const r = agent(args);

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAULT_STEPS } from "../src/fault";
 import type { TreeRecord } from "../src/store/tree-stream";
 import {
   agent,
@@ -189,15 +190,7 @@ describe("plain store: bad and escaping streams", () => {
 });
 
 describe("plain store: kill -9 at the named steps", () => {
-  const steps = [
-    "receive.started",
-    "receive.mid-receive",
-    "receive.verified",
-    "receive.received",
-    "receive.checked",
-    "receive.meta-written",
-    "receive.committed",
-  ];
+  const steps = FAULT_STEPS.filter((s) => s.startsWith("receive."));
   it.each(steps)("%s: current stays, the new version is complete or absent", async (step) => {
     const app = `p-${step.replace(/\W/g, "")}`;
     const m1 = resign({ ...readManifest(rel["1.9"]!.manifest), app }, key, join(out, `${app}-1.json`));

@@ -5,7 +5,16 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agent, buildAgent, makeKey, scratch, storeArgs, writeTree, type Scratch } from "./helpers";
+import {
+  agent,
+  buildAgent,
+  buildRelease,
+  makeKey,
+  scratch,
+  storeArgs,
+  writeTree,
+  type Scratch,
+} from "./helpers";
 
 let s: Scratch;
 let host: string;
@@ -21,24 +30,8 @@ function build(
   version: string,
   extra: string[],
 ) {
-  const r = agent([
-    "build",
-    "--store",
-    store,
-    "--from",
-    src,
-    "--app",
-    app,
-    "--version",
-    version,
-    "--key",
-    key,
-    "--out",
-    out,
-    ...extra,
-  ]);
-  if (r.code !== 0) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
-  rel[`${app}-${version}`] = { manifest: r.json.full.manifestPath, stream: r.json.full.streamPath };
+  const r = buildRelease(store, src, app, version, key, out, undefined, extra);
+  rel[`${app}-${version}`] = { manifest: r.manifest, stream: r.stream };
 }
 
 beforeAll(() => {

@@ -11,6 +11,7 @@ import type { ReleaseManifest } from "../../protocol";
 import { AgentError } from "../errors";
 import { faultPoint } from "../fault";
 import { walkTree } from "../tree-digest";
+import { checkWalk } from "./check-walk";
 import type { Backend, FormatInspector, Unpacked, Unpacker } from "./backend";
 import { run, runChecked, type RunResult } from "./fs-util";
 import { shown } from "./send-paths";
@@ -94,20 +95,12 @@ async function checkTree(
     );
   }
   const walk = walkTree(treePath, { withDigest: clones > 0, meta: v === 2, manifestVersion: v, xattrs });
-  if (walk.files !== manifest.tree.files || walk.bytes !== manifest.tree.bytes) {
-    throw new AgentError(
-      "CHECK_FAILED",
-      "check",
-      `the received tree has ${walk.files} entries and ${walk.bytes} bytes, the manifest says ${manifest.tree.files} and ${manifest.tree.bytes}`,
-    );
-  }
-  if (v === 2 && walk.metaSha256 !== manifest.tree.metaSha256) {
-    throw new AgentError(
-      "TREE_MISMATCH",
-      "check",
-      `the received tree of ${manifest.app} ${manifest.version} differs from its signed digest (paths, types, modes, owners, sizes, link targets or extended attributes)`,
-    );
-  }
+  checkWalk(
+    walk,
+    manifest,
+    "received",
+    "paths, types, modes, owners, sizes, link targets or extended attributes",
+  );
   if (walk.sha256 !== undefined && walk.sha256 !== manifest.tree.sha256) {
     throw new AgentError(
       "TREE_MISMATCH",

@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { AgentError, isDiskFull } from "../errors";
 import { faultPoint } from "../fault";
 import { walkTree } from "../tree-digest";
+import { checkWalk } from "./check-walk";
 import type { Backend, FormatInspector, Unpacked, Unpacker } from "./backend";
 import { fsyncDir } from "./fs-util";
 import { StreamProblem } from "./send-stream";
@@ -112,20 +113,7 @@ export const plainBackend: Backend = {
     // paths, types, modes, owners, sizes and link targets, checked before the version is visible.
     const v = manifest.manifestVersion;
     const walk = walkTree(unpacked.treePath, { withDigest: false, meta: v === 2, manifestVersion: v });
-    if (walk.files !== manifest.tree.files || walk.bytes !== manifest.tree.bytes) {
-      throw new AgentError(
-        "CHECK_FAILED",
-        "check",
-        `the unpacked tree has ${walk.files} entries and ${walk.bytes} bytes, the manifest says ${manifest.tree.files} and ${manifest.tree.bytes}`,
-      );
-    }
-    if (v === 2 && walk.metaSha256 !== manifest.tree.metaSha256) {
-      throw new AgentError(
-        "TREE_MISMATCH",
-        "check",
-        `the unpacked tree of ${manifest.app} ${manifest.version} differs from its signed digest (paths, types, modes, owners, sizes or link targets)`,
-      );
-    }
+    checkWalk(walk, manifest, "unpacked", "paths, types, modes, owners, sizes or link targets");
     // The walk reports what lies below the root; the root's own mode counts too (a setgid version root).
     const setuid = lstatSync(unpacked.treePath).mode & 0o6000 ? [".", ...walk.setuid] : walk.setuid;
     return { setuid, capabilities: [], devices: walk.devices };

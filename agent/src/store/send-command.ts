@@ -6,7 +6,8 @@
 import { PathTracker, checkInside, shown } from "./send-paths";
 import { classifyXattr, describeCapability } from "./xattr-names";
 
-const C = {
+/** Command types of send stream v1 (BTRFS_SEND_C_*); the agent's tests craft streams with them too. */
+export const C = {
   SUBVOL: 1,
   SNAPSHOT: 2,
   MKFILE: 3,
@@ -30,7 +31,8 @@ const C = {
   END: 21,
   UPDATE_EXTENT: 22,
 } as const;
-const A = {
+/** Attribute types of send stream v1 (BTRFS_SEND_A_*). */
+export const A = {
   UUID: 1,
   CTRANSID: 2,
   INO: 3,

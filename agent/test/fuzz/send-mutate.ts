@@ -2,54 +2,9 @@
 // commands and their attributes (bit flips, field changes, inserted/removed/duplicated commands,
 // duplicated attributes, length fields, xattr names, modes, paths, clone sources and offsets),
 // then re-framed with correct lengths and CRC-32C so that `btrfs receive` itself takes it.
-import { crc32c } from "../craft-send";
+import { A, C } from "../../src/store/send-command";
+import { cmd } from "../craft-send";
 import type { Rng } from "./rng";
-
-export const C = {
-  SUBVOL: 1,
-  SNAPSHOT: 2,
-  MKFILE: 3,
-  MKDIR: 4,
-  MKNOD: 5,
-  SYMLINK: 8,
-  RENAME: 9,
-  LINK: 10,
-  UNLINK: 11,
-  SET_XATTR: 13,
-  REMOVE_XATTR: 14,
-  WRITE: 15,
-  CLONE: 16,
-  TRUNCATE: 17,
-  CHMOD: 18,
-  CHOWN: 19,
-  UTIMES: 20,
-  END: 21,
-} as const;
-export const A = {
-  UUID: 1,
-  CTRANSID: 2,
-  INO: 3,
-  SIZE: 4,
-  MODE: 5,
-  UID: 6,
-  GID: 7,
-  RDEV: 8,
-  CTIME: 9,
-  MTIME: 10,
-  ATIME: 11,
-  XATTR_NAME: 13,
-  XATTR_DATA: 14,
-  PATH: 15,
-  PATH_TO: 16,
-  PATH_LINK: 17,
-  FILE_OFFSET: 18,
-  DATA: 19,
-  CLONE_UUID: 20,
-  CLONE_CTRANSID: 21,
-  CLONE_PATH: 22,
-  CLONE_OFFSET: 23,
-  CLONE_LEN: 24,
-} as const;
 
 export interface Cmd {
   type: number;
@@ -79,24 +34,14 @@ export function parseSend(buf: Buffer): Cmd[] {
 }
 
 export function encodeSend(header: Buffer, cmds: Cmd[]): Buffer {
-  const parts = [header.subarray(0, HEADER)];
-  for (const c of cmds) {
-    const payload = Buffer.concat(
-      c.attrs.flatMap(([t, v]) => {
-        const h = Buffer.alloc(4);
-        h.writeUInt16LE(t, 0);
-        h.writeUInt16LE(Math.min(v.length, 0xffff), 2);
-        return [h, v.subarray(0, 0xffff)];
-      }),
-    );
-    const head = Buffer.alloc(10);
-    head.writeUInt32LE(payload.length, 0);
-    head.writeUInt16LE(c.type, 4);
-    const whole = Buffer.concat([head, payload]);
-    whole.writeUInt32LE(crc32c(whole), 6);
-    parts.push(whole);
-  }
-  return Buffer.concat(parts);
+  // A value longer than an attribute's u16 length field can say is cut to what it can say.
+  const framed = cmds.map((c) =>
+    cmd(
+      c.type,
+      c.attrs.map(([t, v]): [number, Buffer] => [t, v.subarray(0, 0xffff)]),
+    ),
+  );
+  return Buffer.concat([header.subarray(0, HEADER), ...framed]);
 }
 
 const u64 = (n: bigint) => {

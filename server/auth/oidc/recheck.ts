@@ -13,7 +13,7 @@ import { applyDirectoryRoles } from "./directory-roles";
 import { reasonOf } from "./errors";
 import { RECHECK_MS } from "./gate";
 import { rolesForGroups } from "./role-map";
-import { groupsFor, sealRefreshToken } from "./sign-in";
+import { confirmLink, groupsFor } from "./sign-in";
 import type { OidcSettings } from "./settings";
 
 export type RecheckDeps = {
@@ -61,19 +61,12 @@ export async function recheckDirectoryUsers(
       const wanted = rolesForGroups(groups, s.roleMap);
       const outcome = await deps.db.$transaction(async (tx) => {
         const { roles } = await applyDirectoryRoles(tx, link.user, wanted, s, "recheck");
-        await tx.oidcLink.update({
-          where: { userId: link.userId },
-          data: {
-            groups,
-            state: roles.length ? "active" : "no_roles",
-            confirmedAt: now,
-            checkedAt: now,
-            ...(tokens.refresh_token
-              ? { refreshTokenSealed: sealRefreshToken(deps.box(), link.userId, tokens.refresh_token) }
-              : {}),
-          },
+        await confirmLink(tx, deps.box, link.userId, {
+          groups,
+          roles,
+          at: now,
+          refreshToken: tokens.refresh_token,
         });
-        if (!roles.length) await tx.session.deleteMany({ where: { userId: link.userId } });
         return roles.length ? ("confirmed" as const) : ("no_roles" as const);
       });
       out.push({ userId: link.userId, outcome });

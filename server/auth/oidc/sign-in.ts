@@ -4,7 +4,7 @@
 // sign-in row is deleted when it is answered, so a code is never exchanged twice. First sign-in makes
 // the account (linked to issuer + subject, never by e-mail); every sign-in applies groups → roles.
 import { randomUUID } from "node:crypto";
-import type { PrismaClient } from "@prisma/client";
+import type { Prisma, PrismaClient } from "@prisma/client";
 import * as client from "openid-client";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import type { SecretBox } from "@/server/services/keys/secret-box";
@@ -60,6 +60,32 @@ export function sealRefreshToken(
   token: string | undefined,
 ): Uint8Array<ArrayBuffer> | null {
   return token ? new Uint8Array(box.seal(Buffer.from(token, "utf8"), `oidc-refresh:${userId}`)) : null;
+}
+
+/**
+ * Records what the directory just said of a linked user (at sign-in or a recheck): their groups,
+ * whether any role is left, when, and a new refresh token if one came. Without roles, their
+ * sessions end.
+ */
+export async function confirmLink(
+  tx: Prisma.TransactionClient,
+  box: () => SecretBox,
+  userId: string,
+  said: { groups: string[]; roles: readonly string[]; at: Date; refreshToken: string | undefined },
+): Promise<void> {
+  await tx.oidcLink.update({
+    where: { userId },
+    data: {
+      groups: said.groups,
+      state: said.roles.length ? "active" : "no_roles",
+      confirmedAt: said.at,
+      checkedAt: said.at,
+      ...(said.refreshToken
+        ? { refreshTokenSealed: sealRefreshToken(box(), userId, said.refreshToken) }
+        : {}),
+    },
+  });
+  if (!said.roles.length) await tx.session.deleteMany({ where: { userId } });
 }
 
 const unreadable = (e: unknown): undefined => {
@@ -215,21 +241,8 @@ async function signInLinked(
     const target = `user:${user.email}`;
     if (user.disabled) return { reason: "disabled", target };
     const { roles } = await applyDirectoryRoles(tx, user, wanted, s, "sign_in");
-    const now = new Date();
-    await tx.oidcLink.update({
-      where: { userId: user.id },
-      data: {
-        groups,
-        state: roles.length ? "active" : "no_roles",
-        confirmedAt: now,
-        checkedAt: now,
-        ...(refreshToken ? { refreshTokenSealed: sealRefreshToken(deps.box(), user.id, refreshToken) } : {}),
-      },
-    });
-    if (!roles.length) {
-      await tx.session.deleteMany({ where: { userId: user.id } });
-      return { reason: "no_roles", target };
-    }
+    await confirmLink(tx, deps.box, user.id, { groups, roles, at: new Date(), refreshToken });
+    if (!roles.length) return { reason: "no_roles", target };
     return { userId: user.id, email: user.email };
   });
 }

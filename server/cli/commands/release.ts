@@ -16,6 +16,7 @@ import {
   parseHealthCheck,
   type HealthCheckInput,
 } from "@/server/services/releases/health-check";
+import type { BuildReleaseResult } from "@/server/services/releases/build-release";
 import type { HealthCheck } from "@/agent/protocol";
 
 function bytes(n: number | null): string {
@@ -245,15 +246,7 @@ async function build(args: string[], io: CliIo) {
   const activation = activationFromFlags(values["on-activate"], values.export);
   if (activation) q.activation = activation;
   if (values.requires) q.requires = values.requires;
-  const r = (await upload(io, q, body)) as {
-    app: string;
-    version: string;
-    parent: string | null;
-    fullBytes: number;
-    incrementalBytes: number | null;
-    tree: { files: number; bytes: number };
-    healthCheck?: HealthCheck | null;
-  };
+  const r = (await upload(io, q, body)) as BuildReleaseResult;
   io.out(
     `built ${r.app} ${r.version}: ${r.tree.files} files, ${bytes(r.tree.bytes)}; full stream ${bytes(r.fullBytes)}`,
   );

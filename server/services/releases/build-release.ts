@@ -12,7 +12,6 @@ import { pipeline } from "node:stream/promises";
 import {
   canonicalJson,
   compareVersions,
-  formatManifest,
   type RuntimeRequirement,
   RELEASE_KINDS,
   type BuildResult,
@@ -37,7 +36,7 @@ import { dropSubvolume } from "./materialize-release";
 import type { ReleaseDeps } from "./deps";
 import { releaseSubvolumePath, subvolumesRoot } from "./layout";
 import { assertAppName, assertVersion } from "./names";
-import { parseManifest } from "./parse-manifest";
+import { manifestColumns, parseManifest } from "./parse-manifest";
 import { parseRequires } from "./requires-input";
 import { recordDelta } from "./produce-delta";
 import { runLocalAgent, SECRET_FILE } from "./run-local-agent";
@@ -261,17 +260,9 @@ async function record(
         await retainArtifactFile(tx, deps.store, built.full.streamPath, full.stream.sha256);
         const r = await tx.release.create({
           data: {
-            app,
-            version,
-            kind: full.kind,
-            manifest: formatManifest(full),
-            signerKeyId: full.signer,
-            streamDigest: full.stream.sha256,
-            streamBytes: BigInt(full.stream.bytes),
-            treeFiles: full.tree.files,
-            treeBytes: BigInt(full.tree.bytes),
+            // check() above: the manifest names this app and version.
+            ...manifestColumns(full),
             source: "build",
-            createdAt: new Date(full.created),
             addedById: deps.actorId,
             subvolume,
           },

@@ -1,4 +1,4 @@
-import { validateManifest, ProtocolInputError, type ReleaseManifest } from "@/agent/protocol";
+import { formatManifest, validateManifest, ProtocolInputError, type ReleaseManifest } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 
 /** Largest manifest accepted (200,000 chunk digests fit). */
@@ -26,4 +26,20 @@ export function parseManifest(input: string | unknown): ReleaseManifest {
       });
     throw e;
   }
+}
+
+/** The columns of a release row that come from its signed manifest (the same for a build and a push). */
+export function manifestColumns(m: ReleaseManifest) {
+  return {
+    app: m.app,
+    version: m.version,
+    kind: m.kind,
+    manifest: formatManifest(m),
+    signerKeyId: m.signer,
+    streamDigest: m.stream.sha256,
+    streamBytes: BigInt(m.stream.bytes),
+    treeFiles: m.tree.files,
+    treeBytes: BigInt(m.tree.bytes),
+    createdAt: new Date(m.created),
+  };
 }

@@ -9,7 +9,7 @@ import { retainArtifactFile } from "@/server/services/artifacts/artifact-refs";
 import { listKeysAcceptedForPush } from "@/server/services/keys/list-trusted-public-keys";
 import type { ReleaseDeps } from "./deps";
 import { dropSubvolume, keepsSubvolumes, materializeRelease } from "./materialize-release";
-import { parseManifest } from "./parse-manifest";
+import { manifestColumns, parseManifest } from "./parse-manifest";
 import { receiveStreamToFile, StreamTooLongError } from "./receive-stream";
 
 export type PushResult = { status: "created" | "unchanged"; id: string; app: string; version: string };
@@ -116,7 +116,6 @@ export async function pushRelease(
         details: { reason: "DIGEST_MISMATCH" },
       });
 
-    const manifestText = formatManifest(m);
     let subvolume: string | null = null;
     if (await keepsSubvolumes(deps, m)) {
       const work = await mkdtemp(join(deps.dataDir, "uploads", "receive-"));
@@ -138,17 +137,8 @@ export async function pushRelease(
           await retainArtifactFile(tx, deps.store, received.path, m.stream.sha256);
           const row = await tx.release.create({
             data: {
-              app: m.app,
-              version: m.version,
-              kind: m.kind,
-              manifest: manifestText,
-              signerKeyId: m.signer,
-              streamDigest: m.stream.sha256,
-              streamBytes: BigInt(m.stream.bytes),
-              treeFiles: m.tree.files,
-              treeBytes: BigInt(m.tree.bytes),
+              ...manifestColumns(m),
               source: "push",
-              createdAt: new Date(m.created),
               addedById: deps.actorId,
               subvolume,
             },

@@ -12,7 +12,7 @@ import { countValidApprovals } from "./count-approvals";
 import { liveFactChanges } from "./decision-facts";
 import { lapseRollout } from "./lapse-rollout";
 import { rolloutPolicyRequest } from "./policy-request";
-import { serializeRollout } from "./rollout-mutex";
+import { lockRolloutRow, serializeRollout } from "./rollout-mutex";
 import { parseRolloutPlan } from "./plan-schema";
 import { nowOf, type RolloutDeps } from "./types";
 import type { Actor } from "./create-rollout";
@@ -37,12 +37,9 @@ async function answerOnce(deps: RolloutDeps, actor: Actor, input: Answer): Promi
   const policy = await getActivePolicy({ db });
   const out = await db.$transaction(async (tx) => {
     // Lock the rollout row: two approvals at once must not both miss the threshold.
-    const [row] = await tx.$queryRaw<
-      { id: string }[]
-    >`SELECT id::text FROM rollouts WHERE id = ${input.rolloutId}::uuid FOR UPDATE`;
-    if (!row) throw new AppError("NOT_FOUND", { message: "no such rollout" });
+    const rolloutId = await lockRolloutRow(tx, input.rolloutId);
     const r = await tx.rollout.findUniqueOrThrow({
-      where: { id: row.id },
+      where: { id: rolloutId },
       select: {
         id: true,
         number: true,

@@ -12,7 +12,7 @@ import { getActivePolicy } from "../policy/get-active-policy";
 import { checkDispatch } from "./dispatch-check";
 import type { Actor } from "./create-rollout";
 import { lapseRollout } from "./lapse-rollout";
-import { serializeRollout } from "./rollout-mutex";
+import { lockRolloutRow, serializeRollout } from "./rollout-mutex";
 import { nowOf, type Clock } from "./types";
 
 /** With `boss`, the first hosts are dispatched at once; without, the next worker sweep does it. */
@@ -22,10 +22,7 @@ type Tx = Prisma.TransactionClient;
 
 /** Locks the rollout's row for the rest of the transaction and reads it. */
 async function lockRollout(tx: Tx, id: string) {
-  const [row] = await tx.$queryRaw<
-    { id: string }[]
-  >`SELECT id::text FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`;
-  if (!row) throw new AppError("NOT_FOUND", { message: "no such rollout" });
+  await lockRolloutRow(tx, id);
   return tx.rollout.findUniqueOrThrow({
     where: { id },
     select: {

@@ -3,6 +3,7 @@ import type { PrismaClient } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { countValidApprovals } from "./count-approvals";
 import { parseRolloutPlan } from "./plan-schema";
+import { rolloutName } from "./types";
 
 export async function getRollout({ db }: { db: PrismaClient }, id: string) {
   const r = await db.rollout.findUnique({ where: { id } });
@@ -45,11 +46,7 @@ export async function getRollout({ db }: { db: PrismaClient }, id: string) {
   });
   const email = new Map(people.map((u) => [u.id, u.email]));
   return {
-    id: r.id,
-    number: r.number,
-    action: r.action,
-    app: r.app,
-    version: r.version,
+    ...rolloutName(r),
     state: r.state,
     pauseReason: r.pauseReason,
     /** Something the decision rested on changed: this plan's approvals no longer count (decision 0014). */

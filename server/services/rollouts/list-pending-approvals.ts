@@ -7,6 +7,7 @@ import { getActivePolicy } from "../policy/get-active-policy";
 import { nextOpening, windowsFor } from "../policy/windows";
 import { changesSinceApproval } from "./plan-changes";
 import { parseRolloutPlan } from "./plan-schema";
+import { ROLLOUT_NAME, rolloutName } from "./types";
 
 /** Hosts shown per rollout on the approval card (the rollout's page has them all). */
 const CARD_HOSTS = 50;
@@ -44,11 +45,7 @@ export async function listPendingApprovals(
     orderBy: { lapsedAt: "desc" },
     take: 50,
     select: {
-      id: true,
-      number: true,
-      action: true,
-      app: true,
-      version: true,
+      ...ROLLOUT_NAME,
       planDigest: true,
       lapseReason: true,
       lapsedAt: true,
@@ -86,11 +83,7 @@ export async function listPendingApprovals(
         ),
       ].sort();
       return {
-        id: r.id,
-        number: r.number,
-        action: r.action,
-        app: r.app,
-        version: r.version,
+        ...rolloutName(r),
         digest: r.planDigest,
         requester: email.get(r.createdById) ?? r.createdById,
         createdAt: r.createdAt,
@@ -141,11 +134,7 @@ export async function listPendingApprovals(
     lapsed: lapsed.map((r) => {
       const approvals = voided.filter((a) => a.subjectId === r.id && a.digest === r.planDigest);
       return {
-        id: r.id,
-        number: r.number,
-        action: r.action,
-        app: r.app,
-        version: r.version,
+        ...rolloutName(r),
         reason: r.lapseReason!,
         lapsedAt: r.lapsedAt,
         approvers: approvals.map((a) => approverEmails.get(a.approverId) ?? a.approverId),

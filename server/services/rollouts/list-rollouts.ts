@@ -1,5 +1,6 @@
 // Rollouts, newest first, with per-state host counts for the list page.
 import type { PrismaClient } from "@prisma/client";
+import { ROLLOUT_NAME } from "./types";
 
 export async function listRollouts(
   { db }: { db: PrismaClient },
@@ -14,11 +15,7 @@ export async function listRollouts(
       skip: q.page * q.pageSize,
       take: q.pageSize,
       select: {
-        id: true,
-        number: true,
-        action: true,
-        app: true,
-        version: true,
+        ...ROLLOUT_NAME,
         state: true,
         pauseReason: true,
         currentWave: true,

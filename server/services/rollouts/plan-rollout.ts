@@ -172,22 +172,17 @@ export async function planRollout(
         ...NOTHING_SENT,
         note: "already current",
       };
-    if (rows.some((r) => r.version === version))
-      // Already received (e.g. a rollback moved off it): activating sends nothing.
-      return {
-        ...base,
-        action: "update",
-        to: version,
-        ...NOTHING_SENT,
-        note: "already on the host",
-      };
-    const s = streams.get(
-      rows
-        .map((r) => r.version)
-        .sort()
-        .join("\n"),
-    )!;
-    if (s.kind === "none")
+    // Already received (e.g. a rollback moved off it): activating sends nothing.
+    const received = rows.some((r) => r.version === version);
+    const s = received
+      ? null
+      : streams.get(
+          rows
+            .map((r) => r.version)
+            .sort()
+            .join("\n"),
+        )!;
+    if (!s || s.kind === "none")
       return {
         ...base,
         action: "update",

@@ -11,7 +11,7 @@ import { getActivePolicy } from "../policy/get-active-policy";
 import { nextOpening, windowState } from "../policy/windows";
 import type { Actor } from "./create-rollout";
 import { startRollout } from "./control-rollout";
-import { serializeRollout } from "./rollout-mutex";
+import { lockRolloutRow, serializeRollout } from "./rollout-mutex";
 import { parseRolloutPlan } from "./plan-schema";
 import { nowOf, type Clock, type RolloutPlan } from "./types";
 
@@ -38,10 +38,7 @@ export function scheduleRollout(deps: ScheduleDeps, actor: Actor, id: string, in
     const now = nowOf(deps);
     const windows = (await getActivePolicy({ db })).document.windows;
     return db.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<
-        { id: string }[]
-      >`SELECT id::text FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`;
-      if (!row) throw new AppError("NOT_FOUND", { message: "no such rollout" });
+      await lockRolloutRow(tx, id);
       const r = await tx.rollout.findUniqueOrThrow({
         where: { id },
         select: { number: true, state: true, createdById: true, plan: true },
@@ -97,10 +94,7 @@ export function scheduleRollout(deps: ScheduleDeps, actor: Actor, id: string, in
 export function unscheduleRollout(deps: ScheduleDeps, actor: Actor, id: string) {
   return serializeRollout(id, () =>
     deps.db.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<
-        { id: string }[]
-      >`SELECT id::text FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`;
-      if (!row) throw new AppError("NOT_FOUND", { message: "no such rollout" });
+      await lockRolloutRow(tx, id);
       const r = await tx.rollout.findUniqueOrThrow({
         where: { id },
         select: { number: true, createdById: true, scheduledStartAt: true },

@@ -33,6 +33,17 @@ export const FINISHED: RolloutState[] = [
   "rejected",
 ];
 
+/** What names a rollout on every list and card: its id, number, action, app and version. */
+export const ROLLOUT_NAME = { id: true, number: true, action: true, app: true, version: true } as const;
+type RolloutName = { id: string; number: number; action: string; app: string; version: string | null };
+export const rolloutName = <R extends RolloutName>(r: R): Pick<R, keyof RolloutName> => ({
+  id: r.id,
+  number: r.number,
+  action: r.action,
+  app: r.app,
+  version: r.version,
+});
+
 export const ZRolloutSpec = z
   .object({
     action: z.enum(["update", "rollback"]),
