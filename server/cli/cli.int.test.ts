@@ -1,6 +1,5 @@
 // The `keel` CLI against the console's real tRPC handler on a real HTTP port and PostgreSQL.
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,13 +7,9 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
-import { createTestDatabase, type TestDatabase } from "../test/db";
-import { serveHandler } from "../test/serve-handler";
+import type { TestDatabase } from "../test/db";
+import { startCliConsole, type CliConsole } from "../test/cli-console";
 import { createDb } from "../db";
-import { createAuth } from "../auth/auth";
-import { createTRPCHandler } from "../trpc/http-handler";
-import { createUser } from "../services/users/create-user";
-import { createApiToken } from "../services/tokens/create-api-token";
 import { appendAudit } from "../services/audit/append-audit";
 import { writeAuditCheckpoint } from "../services/audit/write-audit-checkpoint";
 import { rewriteAuditRow } from "../test/audit-tamper";
@@ -25,11 +20,9 @@ import { signInThrottle } from "../auth/sign-in-throttle";
 import { consoleIdentity } from "../console-identity";
 
 const run = promisify(execFile);
+let cc: CliConsole;
 let t: TestDatabase;
 let db: PrismaClient;
-let server: { url: string; close(): Promise<void> };
-let adminToken = "";
-let auditorToken = "";
 const dir = mkdtempSync(join(tmpdir(), "keel-cli-"));
 const configFile = join(dir, "keel", "config.json");
 const env: NodeJS.ProcessEnv = { ...process.env, KEEL_CONFIG: configFile };
@@ -45,33 +38,11 @@ async function cli(...argv: string[]) {
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  db = createDb(t.url);
-  // The handler needs the server's URL (its trusted origin), so it is plugged in after listening.
-  const route: { trpc?: (r: Request) => Promise<Response> } = {};
-  server = await serveHandler((p) => (p.startsWith("/api/trpc") ? route.trpc : undefined));
-  route.trpc = createTRPCHandler({
-    db,
-    auth: createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: server.url }),
-    trustedOrigins: [server.url],
-  });
-  const admin = await createUser({
-    db,
-    actorId: null,
-    input: { email: "admin@keel.local", name: "Admin", roles: ["admin"] },
-  });
-  const auditor = await createUser({
-    db,
-    actorId: null,
-    input: { email: "aud@keel.local", name: "Aud", roles: ["auditor"] },
-  });
-  adminToken = (await createApiToken({ db, userId: admin.user.id, name: "cli" })).token;
-  auditorToken = (await createApiToken({ db, userId: auditor.user.id, name: "cli" })).token;
+  cc = await startCliConsole();
+  ({ t, db } = cc);
 });
 afterAll(async () => {
-  await server?.close();
-  await db?.$disconnect();
-  await t?.drop();
+  await cc?.stop();
   rmSync(dir, { recursive: true, force: true });
   if (savedDataDir === undefined) delete process.env.KEEL_DATA_DIR;
   else process.env.KEEL_DATA_DIR = savedDataDir;
@@ -81,7 +52,7 @@ describe("keel CLI", () => {
   it("npx keel login checks the token and saves it with mode 600", async () => {
     const r = await run(
       process.execPath,
-      ["server/cli/bin.mjs", "login", "--url", server.url, "--token", adminToken],
+      ["server/cli/bin.mjs", "login", "--url", cc.url, "--token", cc.tokens.admin],
       { env },
     );
     expect(r.stdout).toMatch(/Logged in to .* as admin@keel\.local \(admin\)/);
@@ -283,18 +254,18 @@ describe("keel CLI", () => {
   });
 
   it("prints one line and exits non-zero for a refused role, a bad token, an unreachable console and bad usage", async () => {
-    const auditorEnv = { ...env, KEEL_API_URL: server.url, KEEL_TOKEN: auditorToken };
+    const auditorEnv = { ...env, KEEL_API_URL: cc.url, KEEL_TOKEN: cc.tokens.auditor };
     const refused = await runKeel(auditorEnv, ["users", "list"]);
     expect(refused.code).toBe(1);
     expect(refused.err).toEqual([expect.stringMatching(/^keel: refused: users\.list needs the role admin/)]);
 
-    const bad = await runKeel({ ...env, KEEL_API_URL: server.url, KEEL_TOKEN: "keel_" + "x".repeat(43) }, [
+    const bad = await runKeel({ ...env, KEEL_API_URL: cc.url, KEEL_TOKEN: "keel_" + "x".repeat(43) }, [
       "whoami",
     ]);
     expect(bad.err).toEqual([expect.stringMatching(/^keel: The API token is not valid.*keel login/)]);
     expect(bad.code).toBe(1);
 
-    const down = await runKeel({ ...env, KEEL_API_URL: "http://127.0.0.1:1", KEEL_TOKEN: adminToken }, [
+    const down = await runKeel({ ...env, KEEL_API_URL: "http://127.0.0.1:1", KEEL_TOKEN: cc.tokens.admin }, [
       "whoami",
     ]);
     expect(down.err).toEqual([

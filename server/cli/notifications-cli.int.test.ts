@@ -1,25 +1,16 @@
 // `keel notifications` against the console's real tRPC handler on a real HTTP port and PostgreSQL:
 // --help to stdout with exit 0, add-webhook prints the secret once, list and deliveries (also as
 // --json), test queues a delivery, remove; an auditor reads but cannot add.
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
-import { createTestDatabase, type TestDatabase } from "../test/db";
-import { serveHandler } from "../test/serve-handler";
-import { createDb } from "../db";
-import { createAuth } from "../auth/auth";
-import { createTRPCHandler } from "../trpc/http-handler";
-import { createUser } from "../services/users/create-user";
-import { createApiToken } from "../services/tokens/create-api-token";
+import { startCliConsole, type CliConsole } from "../test/cli-console";
 import { runKeel } from "../test/run-keel";
 
-let t: TestDatabase;
+let cc: CliConsole;
 let db: PrismaClient;
-let server: { url: string; close(): Promise<void> };
-const tokens = { admin: "", auditor: "" };
 const dir = mkdtempSync(join(tmpdir(), "keel-notify-cli-"));
 const env: NodeJS.ProcessEnv = { ...process.env, KEEL_CONFIG: join(dir, "config.json") };
 delete env.KEEL_API_URL;
@@ -28,35 +19,14 @@ const saved = { dataDir: process.env.KEEL_DATA_DIR, allow: process.env.KEEL_WEBH
 process.env.KEEL_DATA_DIR = join(dir, "data"); // the secret box's key file
 process.env.KEEL_WEBHOOK_ALLOW_PRIVATE = "1";
 const cli = (...argv: string[]) => runKeel(env, argv);
-const as = (who: keyof typeof tokens) => cli("login", "--url", server.url, "--token", tokens[who]);
+const as = (who: "admin" | "auditor") => cli("login", "--url", cc.url, "--token", cc.tokens[who]);
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  db = createDb(t.url);
-  const route: { trpc?: (r: Request) => Promise<Response> } = {};
-  server = await serveHandler((p) => (p.startsWith("/api/trpc") ? route.trpc : undefined));
-  route.trpc = createTRPCHandler({
-    db,
-    auth: createAuth({ db, secret: randomBytes(32).toString("hex"), baseURL: server.url }),
-    trustedOrigins: [server.url],
-  });
-  const admin = await createUser({
-    db,
-    actorId: null,
-    input: { email: "admin@keel.local", name: "Admin", roles: ["admin"] },
-  });
-  const auditor = await createUser({
-    db,
-    actorId: null,
-    input: { email: "aud@keel.local", name: "Aud", roles: ["auditor"] },
-  });
-  tokens.admin = (await createApiToken({ db, userId: admin.user.id, name: "cli" })).token;
-  tokens.auditor = (await createApiToken({ db, userId: auditor.user.id, name: "cli" })).token;
+  cc = await startCliConsole();
+  db = cc.db;
 });
 afterAll(async () => {
-  await server?.close();
-  await db?.$disconnect();
-  await t?.drop();
+  await cc?.stop();
   rmSync(dir, { recursive: true, force: true });
   for (const [k, v] of [
     ["KEEL_DATA_DIR", saved.dataDir],

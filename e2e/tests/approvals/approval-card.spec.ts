@@ -5,14 +5,11 @@
 // web 2.0 in two waves; the approver's card shows why (the policy's reason), the window and the
 // next time it could start, the risk, and per host: wave, 1.0 → 2.0, the stream and its bytes.
 // Approving there confirms what it did, and the rollout is approved.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { type APIRequestContext } from "@playwright/test";
 import { startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
-import { expect, signIn, test } from "../../fixtures/test";
+import { appTree, buildWeb, editPolicy, enrollLab, installWeb } from "../../fixtures/rollout-setup";
+import { expect, signedInPage, test } from "../../fixtures/test";
 import { signedInApi, trpcOk } from "../../fixtures/api";
 
 const LAB = "e2eac" + randomBytes(2).toString("hex");
@@ -40,20 +37,8 @@ const people = { operator: "", approver: "" };
 const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) =>
   trpcOk(url, req, kind, path, input);
 const apiAs = (email: string, password: string) => signedInApi(url, email, password);
-/** Builds web `v` on the console from a tree with a 1 MiB file, so the streams have a size worth showing. */
-async function build(req: APIRequestContext, v: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "keel-web-"));
-  writeFileSync(join(dir, "VERSION"), `${v}\n`);
-  writeFileSync(join(dir, "assets.bin"), Buffer.alloc(1 << 20, 7));
-  const tree = execFileSync("tar", ["--numeric-owner", "-C", dir, "-cf", "-", "."], { maxBuffer: 64 << 20 });
-  rmSync(dir, { recursive: true, force: true });
-  const res = await req.post(`/api/releases/upload?mode=build&app=web&version=${v}&format=tar`, {
-    data: tree,
-    headers: { origin: url, "content-type": "application/octet-stream" },
-    timeout: 300_000,
-  });
-  expect(res.status(), await res.text()).toBe(200);
-}
+/** The tree of web `v` with a 1 MiB file, so the streams have a size worth showing. */
+const webTree = (v: string) => appTree(v, { "assets.bin": Buffer.alloc(1 << 20, 7) });
 
 test.describe.configure({ mode: "serial" });
 
@@ -73,74 +58,20 @@ test.beforeAll(async () => {
   const op = await apiAs(people.operator, PASSWORD);
   const ap = await apiAs(people.approver, PASSWORD);
   try {
-    await ok(adm, "mutation", "keys.create", { name: "console" });
-    const inventory = readFileSync(`/var/lib/keel-lab/${LAB}/inventory.json`, "utf8");
-    type Outcome = { name: string; status: string; id?: string; message?: string };
-    let imported = await ok(adm, "mutation", "hosts.import", {
-      format: "lab",
-      text: inventory,
-      environment: "dev",
-    });
-    // A host whose signing-key install missed its SSH timeout (a loaded machine) is imported again.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const unkeyed = (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message);
-      if (unkeyed.length === 0) break;
-      for (const o of unkeyed) await ok(adm, "mutation", "hosts.remove", { id: o.id });
-      imported = await ok(adm, "mutation", "hosts.import", {
-        format: "lab",
-        text: inventory,
-        environment: "dev",
-      });
-    }
-    expect(
-      (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message),
-      "hosts without the console's signing key",
-    ).toEqual([]);
-    const ids = (
-      (await ok(adm, "query", "hosts.list", { filter: { environments: ["dev"] }, pageSize: 50 })).rows as {
-        id: string;
-      }[]
-    ).map((h) => h.id);
-    expect(ids).toHaveLength(2);
-    let refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: ids });
-    if (refreshed.ok < 2) refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: ids });
-    expect(refreshed.ok, JSON.stringify(refreshed.results)).toBe(2);
-
+    await enrollLab(rc, adm, "dev");
     // web 1.0 on both hosts while dev is still free.
-    await build(adm, "1.0");
-    const r = await ok(op, "mutation", "rollouts.create", {
-      action: "update",
-      app: "web",
-      version: "1.0",
-      targets: { environments: ["dev"] },
-      waves: ["100%"],
-      failureThreshold: 0,
-      parallelism: 2,
-    });
-    await ok(op, "mutation", "rollouts.start", { rolloutId: r.id });
-    await expect
-      .poll(
-        async () => {
-          const x = await ok(op, "query", "rollouts.get", { rolloutId: r.id });
-          return ["running", "approved", "starting", "succeeded"].includes(x.state)
-            ? x.state
-            : JSON.stringify(x.hosts);
-        },
-        { timeout: 240_000, intervals: [1000] },
-      )
-      .toBe("succeeded");
-    await build(adm, "2.0");
+    await buildWeb(rc, adm, "1.0", webTree("1.0"));
+    await installWeb(url, op, "1.0", "dev", 2);
+    await buildWeb(rc, adm, "2.0", webTree("2.0"));
 
     // From now on a dev update needs an approver, and dev has its window.
-    const policy = await ok(adm, "query", "policy.get");
-    const doc = policy.active.document as { cedar: string; windows: unknown[] };
-    const proposed = await ok(adm, "mutation", "policy.propose", {
-      document: { cedar: doc.cedar + DEV_RULE, windows: [...doc.windows, WINDOW] },
-      comment: "dev needs an approver",
-    });
-    expect(
-      (await ok(ap, "mutation", "policy.approve", { versionId: proposed.id, digest: proposed.digest })).state,
-    ).toBe("active");
+    await editPolicy(
+      url,
+      adm,
+      ap,
+      (doc) => ({ cedar: doc.cedar + DEV_RULE, windows: [...doc.windows, WINDOW] }),
+      "dev needs an approver",
+    );
   } finally {
     await Promise.all([adm.dispose(), op.dispose(), ap.dispose()]);
   }
@@ -174,9 +105,13 @@ test("[APPROVALS][CARD]: the approval card shows the policy's reason, the window
   } finally {
     await op.dispose();
   }
-  const page = await (await browser.newContext({ baseURL: url })).newPage();
-  page.on("pageerror", (e) => errors.push(e.message));
-  await signIn(page, people.approver, PASSWORD, "/approvals");
+  const page = await signedInPage(
+    browser,
+    url,
+    { email: people.approver, password: PASSWORD },
+    errors,
+    "/approvals",
+  );
   const card = page.getByRole("region", { name: `Rollout ${rollout.number}`, exact: true });
 
   await test.step("why it needs approval, and the risk", async () => {

@@ -2,29 +2,20 @@
 // trusts only a key of its own (the admin's key here), whose private half the admin pastes once.
 // The console installs its key with it (after the accepted host key), enrolls the host and
 // collects its facts with its own key; the form forgets the key, and the audit has no trace of it.
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import type { LabInventory } from "../../../infra/lab/api";
+import { labCli, labUp } from "../../fixtures/lab-cli";
 import { admin, expect, signIn, test } from "../../fixtures/test";
 
 const LAB = "e2eboot" + randomBytes(2).toString("hex");
-const REPO = resolve(__dirname, "../../..");
 let inv: LabInventory;
 
-function lab(...args: string[]): string {
-  return execFileSync("npx", ["tsx", "infra/lab/main.ts", ...args, "--lab", LAB], {
-    cwd: REPO,
-    encoding: "utf8",
-    timeout: 540_000,
-  });
-}
+const lab = (...args: string[]) => labCli(LAB, ...args);
 
 test.beforeAll(async () => {
   test.setTimeout(600_000);
-  const out = lab("up", "1", "--own-key").trim().split("\n");
-  inv = JSON.parse(readFileSync(out[out.length - 1]!.trim(), "utf8")) as LabInventory;
+  inv = labUp(LAB, 1, "--own-key");
 });
 test.afterAll(async () => {
   test.setTimeout(300_000);

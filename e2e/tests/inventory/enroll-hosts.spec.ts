@@ -1,38 +1,21 @@
 // Inventory end to end: three real lab hosts (sshd in network namespaces, the real agent) are
 // enrolled through the console by an admin who accepts each fetched fingerprint; their facts show;
 // the host list filters by label and exports CSV. An auditor is refused by the page and the API.
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import type { LabInventory } from "../../../infra/lab/api";
-import { consoleIdentity } from "../../../server/console-identity";
+import { labCli, labUpForConsole } from "../../fixtures/lab-cli";
 import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
 
 const LAB = "e2einv" + randomBytes(2).toString("hex");
 let inv: LabInventory;
 
-// The lab through its CLI: infra/lab is ESM (import.meta) and Playwright loads specs as CommonJS.
-const REPO = resolve(__dirname, "../../..");
-function lab(...args: string[]): string {
-  return execFileSync("npx", ["tsx", "infra/lab/main.ts", ...args, "--lab", LAB], {
-    cwd: REPO,
-    encoding: "utf8",
-    timeout: 540_000,
-  });
-}
+const lab = (...args: string[]) => labCli(LAB, ...args);
 
 test.beforeAll(async () => {
   test.setTimeout(600_000);
-  const dataDir = process.env.KEEL_E2E_DATA_DIR;
-  if (!dataDir)
-    throw new Error(
-      "KEEL_E2E_DATA_DIR is not set (e2e/fixtures/global-setup.ts exports the console's data dir)",
-    );
   // The lab authorizes the console's own SSH key (created here if the console has not yet).
-  const id = consoleIdentity({ dataDir });
-  const out = lab("up", "3", "--console-key", `${id.privateKeyPath}.pub`).trim().split("\n");
-  inv = JSON.parse(readFileSync(out[out.length - 1]!.trim(), "utf8")) as LabInventory;
+  inv = labUpForConsole(LAB, 3);
 });
 test.afterAll(async () => {
   test.setTimeout(300_000);

@@ -4,28 +4,19 @@
 // re-pin, and the API refuses them; the admin opens the host page, sees the fingerprint the host
 // now presents (one it does not present is refused), confirms it, and the host answers again under
 // the same id (URL), its timeline from before the change kept and the re-pin recorded.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import type { Page } from "@playwright/test";
 import type { LabInventory } from "../../../infra/lab/api";
-import { consoleIdentity } from "../../../server/console-identity";
+import { labCli, labUpForConsole } from "../../fixtures/lab-cli";
 import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
 
 const LAB = "e2erp" + randomBytes(2).toString("hex");
 const NAME = `${LAB}-db`;
 let inv: LabInventory;
 
-// The lab through its CLI: infra/lab is ESM (import.meta) and Playwright loads specs as CommonJS.
-const REPO = resolve(__dirname, "../../..");
-function lab(...args: string[]): string {
-  return execFileSync("npx", ["tsx", "infra/lab/main.ts", ...args, "--lab", LAB], {
-    cwd: REPO,
-    encoding: "utf8",
-    timeout: 540_000,
-  });
-}
+const lab = (...args: string[]) => labCli(LAB, ...args);
 
 /** Ends the SSH sessions of a lab host: the children of its sshd (by its pid file), not sshd itself. */
 function endSessions(host: string): void {
@@ -47,14 +38,7 @@ async function listThisLab(page: Page) {
 
 test.beforeAll(async () => {
   test.setTimeout(600_000);
-  const dataDir = process.env.KEEL_E2E_DATA_DIR;
-  if (!dataDir)
-    throw new Error(
-      "KEEL_E2E_DATA_DIR is not set (e2e/fixtures/global-setup.ts exports the console's data dir)",
-    );
-  const id = consoleIdentity({ dataDir });
-  const out = lab("up", "1", "--console-key", `${id.privateKeyPath}.pub`).trim().split("\n");
-  inv = JSON.parse(readFileSync(out[out.length - 1]!.trim(), "utf8")) as LabInventory;
+  inv = labUpForConsole(LAB, 1);
 });
 test.afterAll(async () => {
   test.setTimeout(300_000);

@@ -5,14 +5,12 @@
 // (not a green "succeeded"), the failed host is named with its error, the other host succeeded,
 // the rollout list says the same, and the failed host's disk still has 1.0 current.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { type APIRequestContext } from "@playwright/test";
 import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
+import { appTree, buildWeb, enrollLab, installWeb } from "../../fixtures/rollout-setup";
 import { expect, signIn, test } from "../../fixtures/test";
-import { signedInApi, trpcOk } from "../../fixtures/api";
+import { signedInApi } from "../../fixtures/api";
 
 const LAB = "e2erf" + randomBytes(2).toString("hex");
 const PASSWORD = "failed-host-e2e-password-1";
@@ -23,29 +21,7 @@ let rc: RolloutConsole;
 let url: string;
 let operator = "";
 
-const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) =>
-  trpcOk(url, req, kind, path, input);
 const apiAs = (email: string, password: string) => signedInApi(url, email, password);
-/** Builds web `v` on the console from a small tree, with an optional health check. */
-async function build(req: APIRequestContext, v: string, healthCheck?: unknown): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "keel-web-"));
-  writeFileSync(join(dir, "VERSION"), `${v}\n`);
-  const tree = execFileSync("tar", ["--numeric-owner", "-C", dir, "-cf", "-", "."]);
-  rmSync(dir, { recursive: true, force: true });
-  const q = new URLSearchParams({
-    mode: "build",
-    app: "web",
-    version: v,
-    format: "tar",
-    ...(healthCheck ? { healthCheck: JSON.stringify(healthCheck) } : {}),
-  });
-  const res = await req.post(`/api/releases/upload?${q}`, {
-    data: tree,
-    headers: { origin: url, "content-type": "application/octet-stream" },
-    timeout: 300_000,
-  });
-  expect(res.status(), await res.text()).toBe(200);
-}
 /** Runs a command on a lab host through the lab CLI (infra/lab is ESM; specs load as CommonJS). */
 function onHost(host: string, ...argv: string[]): void {
   execFileSync("npx", ["tsx", "infra/lab/main.ts", "exec", host, "--lab", LAB, "--", ...argv], {
@@ -68,62 +44,15 @@ test.beforeAll(async () => {
   const adm = await apiAs(rc.keel.adminEmail, rc.keel.adminPassword);
   const op = await apiAs(operator, PASSWORD);
   try {
-    await ok(adm, "mutation", "keys.create", { name: "console" });
-    const inventory = readFileSync(`/var/lib/keel-lab/${LAB}/inventory.json`, "utf8");
-    type Outcome = { name: string; status: string; id?: string; message?: string };
-    let imported = await ok(adm, "mutation", "hosts.import", {
-      format: "lab",
-      text: inventory,
-      environment: "dev",
-    });
-    // A host whose signing-key install missed its SSH timeout (a loaded machine) is imported again.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const unkeyed = (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message);
-      if (unkeyed.length === 0) break;
-      for (const o of unkeyed) await ok(adm, "mutation", "hosts.remove", { id: o.id });
-      imported = await ok(adm, "mutation", "hosts.import", {
-        format: "lab",
-        text: inventory,
-        environment: "dev",
-      });
-    }
-    expect(
-      (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message),
-      "hosts without the console's signing key",
-    ).toEqual([]);
-    const hosts = await ok(adm, "query", "hosts.list", { filter: { environments: ["dev"] }, pageSize: 50 });
-    const ids = (hosts.rows as { id: string }[]).map((h) => h.id);
-    expect(ids).toHaveLength(2);
-    let refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: ids });
-    if (refreshed.ok < 2) refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: ids });
-    expect(refreshed.ok, JSON.stringify(refreshed.results)).toBe(2);
-
+    await enrollLab(rc, adm, "dev");
     // web 1.0 on both hosts (dev needs no approval), then 2.0 whose check fails where the marker is.
-    await build(adm, "1.0");
-    const r = await ok(op, "mutation", "rollouts.create", {
-      action: "update",
-      app: "web",
-      version: "1.0",
-      targets: { environments: ["dev"] },
-      waves: ["100%"],
-      failureThreshold: 0,
-      parallelism: 2,
+    await buildWeb(rc, adm, "1.0", appTree("1.0"));
+    await installWeb(url, op, "1.0", "dev", 2);
+    await buildWeb(rc, adm, "2.0", appTree("2.0"), {
+      type: "exec",
+      argv: ["/usr/bin/test", "!", "-e", MARKER],
+      timeoutMs: 20_000,
     });
-    await ok(op, "mutation", "rollouts.start", { rolloutId: r.id });
-    await expect
-      .poll(
-        async () => {
-          const x = await ok(op, "query", "rollouts.get", { rolloutId: r.id });
-          return ["running", "approved", "starting"].includes(x.state)
-            ? x.state
-            : x.state === "succeeded"
-              ? "succeeded"
-              : JSON.stringify(x.hosts);
-        },
-        { timeout: 240_000, intervals: [1000] },
-      )
-      .toBe("succeeded");
-    await build(adm, "2.0", { type: "exec", argv: ["/usr/bin/test", "!", "-e", MARKER], timeoutMs: 20_000 });
   } finally {
     await Promise.all([adm.dispose(), op.dispose()]);
   }

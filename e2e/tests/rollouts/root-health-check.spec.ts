@@ -4,15 +4,12 @@
 // (`test -w /etc/keel`). The release page says "runs as root"; the operator's plan preview, the
 // rollout page and the approver's card say "Health check runs as root on 2 hosts"; once approved,
 // the rollout succeeds on both hosts — the check really ran as root there.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { type APIRequestContext, type Browser, type Page } from "@playwright/test";
+import { type Browser, type Page } from "@playwright/test";
 import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
-import { expect, signIn, test } from "../../fixtures/test";
-import { signedInApi, trpcOk } from "../../fixtures/api";
+import { appTree, buildWeb, editPolicy, enrollLab } from "../../fixtures/rollout-setup";
+import { expect, signedInPage, test } from "../../fixtures/test";
+import { signedInApi } from "../../fixtures/api";
 
 const LAB = "e2erc" + randomBytes(2).toString("hex");
 const PASSWORD = "root-check-e2e-password-1";
@@ -28,15 +25,9 @@ permit (principal, action in [Keel::Action::"install", Keel::Action::"update"], 
 when { principal.roles.contains("operator") && context.runsAsRoot };
 `;
 
-const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) =>
-  trpcOk(url, req, kind, path, input);
 const apiAs = (email: string, password: string) => signedInApi(url, email, password);
-async function pageAs(browser: Browser, email: string, errors: string[]): Promise<Page> {
-  const page = await (await browser.newContext({ baseURL: url })).newPage();
-  page.on("pageerror", (e) => errors.push(`${email}: ${e.message}`));
-  await signIn(page, email, PASSWORD, "/rollouts");
-  return page;
-}
+const pageAs = (browser: Browser, email: string, errors: string[]): Promise<Page> =>
+  signedInPage(browser, url, { email, password: PASSWORD }, errors, "/rollouts");
 
 test.describe.configure({ mode: "serial" });
 
@@ -54,58 +45,22 @@ test.beforeAll(async () => {
   url = rc.keel.url;
   const adm = await apiAs(rc.keel.adminEmail, rc.keel.adminPassword);
   try {
-    await ok(adm, "mutation", "keys.create", { name: "console" });
-    const inventory = readFileSync(`/var/lib/keel-lab/${LAB}/inventory.json`, "utf8");
-    const imported = await ok(adm, "mutation", "hosts.import", {
-      format: "lab",
-      text: inventory,
-      environment: "dev",
-    });
-    const unkeyed = (imported.outcomes as { status: string; message?: string }[]).filter(
-      (o) => o.status === "enrolled" && o.message,
-    );
-    expect(imported.enrolled, JSON.stringify(imported.outcomes)).toBe(2);
-    expect(unkeyed, "hosts without the console's signing key").toEqual([]);
-    const refreshed = await ok(adm, "mutation", "hosts.refresh", {
-      hostIds: (imported.outcomes as { id: string }[]).map((o) => o.id),
-    });
-    expect(refreshed.ok, JSON.stringify(refreshed.results)).toBe(2);
-
-    const policy = await ok(adm, "query", "policy.get");
-    const doc = policy.active.document as { cedar: string; windows: unknown[] };
-    const proposed = await ok(adm, "mutation", "policy.propose", {
-      document: { ...doc, cedar: doc.cedar + ROOT_RULE },
-      comment: "root checks need an approver",
-    });
+    await enrollLab(rc, adm, "dev");
     const ap = await apiAs(people.approver, PASSWORD);
     try {
-      expect(
-        (await ok(ap, "mutation", "policy.approve", { versionId: proposed.id, digest: proposed.digest }))
-          .state,
-      ).toBe("active");
+      await editPolicy(
+        url,
+        adm,
+        ap,
+        (doc) => ({ ...doc, cedar: doc.cedar + ROOT_RULE }),
+        "root checks need an approver",
+      );
     } finally {
       await ap.dispose();
     }
-
     // web 1.0, its check signed as root: only root may write to /etc/keel.
-    const dir = mkdtempSync(join(tmpdir(), "keel-web-"));
-    writeFileSync(join(dir, "VERSION"), "1.0\n");
-    const tree = execFileSync("tar", ["--numeric-owner", "-C", dir, "-cf", "-", "."]);
-    rmSync(dir, { recursive: true, force: true });
     const check = { type: "exec", argv: ["/usr/bin/test", "-w", "/etc/keel"], runAs: "root" };
-    const q = new URLSearchParams({
-      mode: "build",
-      app: "web",
-      version: "1.0",
-      format: "tar",
-      healthCheck: JSON.stringify(check),
-    });
-    const res = await adm.post(`/api/releases/upload?${q}`, {
-      data: tree,
-      headers: { origin: url, "content-type": "application/octet-stream" },
-      timeout: 300_000,
-    });
-    expect(res.status(), await res.text()).toBe(200);
+    await buildWeb(rc, adm, "1.0", appTree("1.0"), check);
   } finally {
     await adm.dispose();
   }

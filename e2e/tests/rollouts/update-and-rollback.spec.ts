@@ -5,15 +5,18 @@
 // rolls those hosts back, one approver approves on the Approvals page, and 1.0 is current again on
 // every host with no content sent. The policy's prod window is switched off through the policy API
 // (proposed by the admin, approved by an approver) so the test does not depend on the time of day.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { APIRequestContext, Browser, Page } from "@playwright/test";
 import { signedInApi, trpcCall, trpcOk } from "../../fixtures/api";
 import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
-import { expect, signIn, test } from "../../fixtures/test";
+import {
+  appTree,
+  buildWeb,
+  editPolicy,
+  enrollLab,
+  expectRolloutSucceeds,
+} from "../../fixtures/rollout-setup";
+import { expect, signedInPage, test } from "../../fixtures/test";
 
 const LAB = "e2ero" + randomBytes(2).toString("hex");
 const PASSWORD = "rollout-e2e-password-1";
@@ -26,56 +29,11 @@ const call = (req: APIRequestContext, kind: "query" | "mutation", path: string, 
 const ok = (req: APIRequestContext, kind: "query" | "mutation", path: string, input?: unknown) =>
   trpcOk(url, req, kind, path, input);
 const apiAs = (email: string, password: string) => signedInApi(url, email, password);
-async function pageAs(browser: Browser, email: string, errors: string[]): Promise<Page> {
-  const ctx = await browser.newContext({ baseURL: url });
-  const page = await ctx.newPage();
-  page.on("pageerror", (e) => errors.push(`${email}: ${e.message}`));
-  await signIn(page, email, PASSWORD, "/rollouts");
-  return page;
-}
+const pageAs = (browser: Browser, email: string, errors: string[]): Promise<Page> =>
+  signedInPage(browser, url, { email, password: PASSWORD }, errors, "/rollouts");
 /** The tree of `web` at version v, as a tar (what `keel release build DIR` uploads). */
-function webTree(v: string): Buffer {
-  const dir = mkdtempSync(join(tmpdir(), "keel-web-"));
-  try {
-    writeFileSync(join(dir, "VERSION"), `${v}\n`);
-    writeFileSync(join(dir, "index.html"), `<h1>web ${v}</h1>\n`);
-    writeFileSync(join(dir, "assets.bin"), Buffer.alloc(1 << 20, 3));
-    return execFileSync("tar", ["--numeric-owner", "-C", dir, "-cf", "-", "."], { maxBuffer: 64 << 20 });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-/**
- * Builds web `v` on the console from its tree, as `keel release build DIR` does. When the request
- * itself fails (the connection, not an error answer), the console's last log lines come with it.
- */
-async function buildOnConsole(req: APIRequestContext, v: string): Promise<void> {
-  const tree = webTree(v);
-  let res;
-  try {
-    res = await req.post(`/api/releases/upload?mode=build&app=web&version=${v}&format=tar`, {
-      data: tree,
-      headers: { origin: url, "content-type": "application/octet-stream" },
-      timeout: 300_000,
-    });
-  } catch (e) {
-    let log = "";
-    try {
-      log = readFileSync(rc.keel.logFile, "utf8").slice(-6000);
-    } catch {
-      log = "(no console log)";
-    }
-    const child = rc.keel.child;
-    const state =
-      child.exitCode === null && child.signalCode === null
-        ? "still running"
-        : `exited (${child.exitCode ?? child.signalCode})`;
-    throw new Error(
-      `building web ${v}: ${(e as Error).message}\n--- the console (${state}), its last log lines ---\n${log}`,
-    );
-  }
-  expect(res.status(), await res.text()).toBe(200);
-}
+const webTree = (v: string) =>
+  appTree(v, { "index.html": `<h1>web ${v}</h1>\n`, "assets.bin": Buffer.alloc(1 << 20, 3) });
 /** What `apps/web/current` points at on each of the five hosts, read on the hosts. */
 async function currentOnHosts(): Promise<(string | null)[]> {
   const links = await linksOnHosts(LAB, "web");
@@ -99,70 +57,17 @@ test.beforeAll(async () => {
   url = rc.keel.url;
   const adm = await apiAs(rc.keel.adminEmail, rc.keel.adminPassword);
   try {
-    // The console signs what it builds; hosts enrolled afterwards trust that key.
-    await ok(adm, "mutation", "keys.create", { name: "console" });
-    // The lab's inventory file (docs/lab.md): names, addresses and host key fingerprints.
-    const inventory = readFileSync(`/var/lib/keel-lab/${LAB}/inventory.json`, "utf8");
-    type Outcome = { name: string; status: string; id?: string; message?: string };
-    let imported = await ok(adm, "mutation", "hosts.import", {
-      format: "lab",
-      text: inventory,
-      environment: "prod",
-    });
-    expect(imported.enrolled, JSON.stringify(imported.outcomes)).toBe(5);
-    const hostIds = new Map((imported.outcomes as Outcome[]).map((o) => [o.name, o.id!]));
-    // Import enrolls a host even when installing the signing key on it fails (it says so in the
-    // outcome's message); such a host would refuse every release (UNTRUSTED_KEY). On a loaded
-    // machine the key install can miss its SSH timeout, so those hosts are removed and imported again.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const unkeyed = (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message);
-      if (unkeyed.length === 0) break;
-      console.log(
-        `[e2e] signing key not installed on ${unkeyed.map((o) => `${o.name} (${o.message})`).join(", ")}; importing again`,
-      );
-      for (const o of unkeyed) await ok(adm, "mutation", "hosts.remove", { id: o.id });
-      imported = await ok(adm, "mutation", "hosts.import", {
-        format: "lab",
-        text: inventory,
-        environment: "prod",
-      });
-      for (const x of imported.outcomes as Outcome[]) if (x.status === "enrolled") hostIds.set(x.name, x.id!);
-    }
-    const unkeyed = (imported.outcomes as Outcome[]).filter((o) => o.status === "enrolled" && o.message);
-    expect(unkeyed, "hosts without the console's signing key").toEqual([]);
-    expect(hostIds.size).toBe(5);
-    // Facts (and the versions each host holds) are what the planner works from.
-    const hostIdList = [...hostIds.values()];
-    // The first contact uploads the agent; on a loaded machine a host may miss the facts timeout
-    // once, so hosts that did not answer are asked a second time.
-    let refreshed = await ok(adm, "mutation", "hosts.refresh", { hostIds: hostIdList });
-    const missing = (refreshed.results as { hostId: string; status: string }[])
-      .filter((r) => r.status !== "ok")
-      .map((r) => r.hostId);
-    if (missing.length)
-      refreshed = {
-        ok: refreshed.ok + (await ok(adm, "mutation", "hosts.refresh", { hostIds: missing })).ok,
-        results: refreshed.results,
-      };
-    expect(refreshed.ok, JSON.stringify(refreshed.results)).toBe(5);
-
-    // The default policy without its prod window: proposed by the admin, approved by an approver.
-    const policy = await ok(adm, "query", "policy.get");
-    const proposed = await ok(adm, "mutation", "policy.propose", {
-      document: { ...policy.active.document, windows: [] },
-      comment: "e2e runs at any hour",
-    });
+    // The console's signing key first (hosts enrolled afterwards trust it), then the five hosts.
+    await enrollLab(rc, adm, "prod");
     const ap1 = await apiAs(people.ap1, PASSWORD);
     const ap2 = await apiAs(people.ap2, PASSWORD);
     const op = await apiAs(people.operator, PASSWORD);
     try {
-      expect(
-        (await ok(ap1, "mutation", "policy.approve", { versionId: proposed.id, digest: proposed.digest }))
-          .state,
-      ).toBe("active");
+      // The default policy without its prod window: proposed by the admin, approved by an approver.
+      await editPolicy(url, adm, ap1, (doc) => ({ ...doc, windows: [] }), "e2e runs at any hour");
 
       // web 1.0 built by the console and installed on all five hosts (through the same API).
-      await buildOnConsole(adm, "1.0");
+      await buildWeb(rc, adm, "1.0", webTree("1.0"));
       const r = await ok(op, "mutation", "rollouts.create", {
         action: "update",
         app: "web",
@@ -176,21 +81,10 @@ test.beforeAll(async () => {
       for (const a of [ap1, ap2])
         await ok(a, "mutation", "rollouts.approve", { rolloutId: r.id, digest: got.planDigest });
       await ok(op, "mutation", "rollouts.start", { rolloutId: r.id });
-      // If the rollout pauses or fails instead, the failure shows the whole rollout (hosts, errors).
-      await expect
-        .poll(
-          async () => {
-            const x = await ok(op, "query", "rollouts.get", { rolloutId: r.id });
-            return ["succeeded", "running", "approved", "starting"].includes(x.state)
-              ? x.state
-              : JSON.stringify(x);
-          },
-          { timeout: 240_000, intervals: [1000] },
-        )
-        .toBe("succeeded");
+      await expectRolloutSucceeds(url, op, r.id);
       expect(await currentOnHosts()).toEqual(Array(5).fill("1.0"));
 
-      await buildOnConsole(adm, "2.0");
+      await buildWeb(rc, adm, "2.0", webTree("2.0"));
     } finally {
       await Promise.all([ap1.dispose(), ap2.dispose(), op.dispose()]);
     }

@@ -8,6 +8,7 @@ import { SMTPServer } from "smtp-server";
 import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { waitFor } from "@/server/test/wait-for";
 import { seedHosts, seedUser } from "@/prisma/seed/fleet";
 import { createSecretBox } from "@/server/services/keys/secret-box";
 import { governed } from "@/server/services/policy/governed/govern";
@@ -65,13 +66,8 @@ afterEach(async () => {
   await t.drop();
 });
 
-async function until(what: string, f: () => Promise<boolean>, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, f: () => Promise<boolean>) =>
+  waitFor(what, f, { timeoutMs: 60_000, everyMs: 50 });
 
 it("a changed host key is mailed to the address and the approvers, authenticated; a wrong password fails with the server's answer", async () => {
   const admin = await seedUser(db, "admin@example.test", ["admin"]);

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { waitFor } from "@/server/test/wait-for";
 import { seedHosts, seedRelease, seedUser } from "@/prisma/seed/fleet";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import { createSecretBox } from "@/server/services/keys/secret-box";
@@ -50,13 +51,8 @@ const addHook = (name: string, url: string, events: string[]) =>
     secret: string;
   }>;
 
-async function until(what: string, f: () => Promise<boolean>, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, f: () => Promise<boolean>) =>
+  waitFor(what, f, { timeoutMs: 60_000, everyMs: 50 });
 const startWorker = (o: Partial<Parameters<typeof startNotificationWorker>[0]> = {}) =>
   (worker = startNotificationWorker({
     db,

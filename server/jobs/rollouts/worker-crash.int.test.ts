@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { waitFor } from "@/server/test/wait-for";
 import { seedHosts, seedRelease, seedUser } from "@/prisma/seed/fleet";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
@@ -31,13 +32,8 @@ afterAll(async () => {
   await t?.drop();
 });
 
-async function until(what: string, f: () => Promise<boolean>, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, f: () => Promise<boolean>) =>
+  waitFor(what, f, { timeoutMs: 60_000, everyMs: 100 });
 
 it("a second worker finishes a rollout after the first is killed with SIGKILL; no host skipped or done twice", async () => {
   const op = await seedUser(db, "op@example.test", ["operator"]);

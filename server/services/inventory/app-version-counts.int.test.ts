@@ -22,48 +22,12 @@ import { getVersionDistribution } from "./get-version-distribution";
 import { listApps } from "./list-apps";
 import { recordFacts } from "./record-facts";
 import type { CollectedFacts } from "./types";
+import { factsWithApps, rng } from "./test-support/facts";
 
 const FP = (n: number) => `SHA256:${String(n).padStart(43, "C")}`;
 const APPS = ["api", "web", "worker"];
 const VERSIONS = ["1.8", "1.9", "1.10", "2.0"];
 const ENVS = ["dev", "staging", "prod", null];
-
-function facts(apps: Record<string, { current: string | null; versions: string[] }>): CollectedFacts {
-  return {
-    hostname: "h",
-    machineId: "m",
-    os: "Debian",
-    kernel: "6.1",
-    arch: "x86_64",
-    agentVersion: "0.1.0",
-    cpuCount: 2,
-    cpuModel: "c",
-    memoryBytes: 1,
-    store: null,
-    apps: Object.entries(apps).map(([app, a]) => ({
-      app,
-      kind: "app",
-      current: a.current,
-      previous: null,
-      versions: a.versions.map((version) => ({
-        version,
-        sizeBytes: 1,
-        receivedUuid: null,
-        createdAt: null,
-        signer: null,
-      })),
-    })),
-  };
-}
-
-/** A deterministic pseudo-random sequence, so a failure can be replayed. */
-function rng(seed: number) {
-  let s = seed;
-  return (n: number) => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return (s >>> 16) % n;
-  };
-}
 
 function randomFacts(r: (n: number) => number): CollectedFacts {
   const apps: Record<string, { current: string | null; versions: string[] }> = {};
@@ -73,7 +37,7 @@ function randomFacts(r: (n: number) => number): CollectedFacts {
     if (!versions.length) continue;
     apps[app] = { current: r(5) === 0 ? null : versions[r(versions.length)]!, versions };
   }
-  return facts(apps);
+  return factsWithApps(apps);
 }
 
 describe("app_version_counts (PostgreSQL)", () => {

@@ -17,49 +17,14 @@ import { hostsAtCountSql } from "./hosts-at-count";
 import { listHosts } from "./list-hosts";
 import { getDriftReport } from "./get-drift-report";
 import { recordFacts } from "./record-facts";
-import type { CollectedFacts, THostFilter } from "./types";
+import type { THostFilter } from "./types";
+import { factsWithApps, rng } from "./test-support/facts";
 
 const FP = (n: number) => `SHA256:${String(n).padStart(43, "E")}`;
 const ENVS = ["dev", "staging", "prod", null] as const;
 
-function facts(current: string): CollectedFacts {
-  return {
-    hostname: "h",
-    machineId: "m",
-    os: "Debian",
-    kernel: "6.1",
-    arch: "x86_64",
-    agentVersion: "0.1.0",
-    cpuCount: 2,
-    cpuModel: "c",
-    memoryBytes: 1,
-    store: null,
-    apps: [
-      {
-        app: "api",
-        kind: "app",
-        current,
-        previous: null,
-        versions: ["1.0", "2.0"].map((version) => ({
-          version,
-          sizeBytes: 1,
-          receivedUuid: null,
-          createdAt: null,
-          signer: null,
-        })),
-      },
-    ],
-  };
-}
-
-/** A deterministic pseudo-random sequence, so a failure can be replayed. */
-function rng(seed: number) {
-  let s = seed;
-  return (n: number) => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return (s >>> 16) % n;
-  };
-}
+/** A host holding api 1.0 and 2.0, `current` active. */
+const facts = (current: string) => factsWithApps({ api: { current, versions: ["1.0", "2.0"] } });
 
 describe("host_environment_counts (PostgreSQL)", () => {
   let t: TestDatabase;

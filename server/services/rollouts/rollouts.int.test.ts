@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { waitFor } from "@/server/test/wait-for";
 import { seedHosts, seedRelease, seedUser } from "@/prisma/seed/fleet";
 import { startRolloutWorker, type RolloutWorker } from "@/server/jobs/rollouts/worker";
 import type { HostExecutor } from "@/server/jobs/rollouts/executor";
@@ -28,16 +29,6 @@ afterAll(async () => {
   await db?.$disconnect();
   await t?.drop();
 });
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Executes steps by recording them; hosts listed in `failOn` fail their health check and revert. */
 function scripted(failOn: Set<string> = new Set()) {
@@ -72,6 +63,10 @@ describe("rollouts under the default policy", () => {
     await seedHosts(db, 4, { prefix: "dev", environment: "dev", app: "web", current: "1.9" });
     await seedRelease(db, "web", "1.10");
   });
+
+  /** `who` approves the plan of `r` at night, inside the prod window. */
+  const approve = (who: typeof operator, r: { id: string; digest: string }) =>
+    answerRollout({ db, clock: night }, who, { rolloutId: r.id, digest: r.digest, verdict: "approve" });
 
   const prodSpec = (over: Partial<TRolloutSpec> = {}): TRolloutSpec => ({
     action: "update",
@@ -114,53 +109,17 @@ describe("rollouts under the default policy", () => {
     ]);
     expect(card.nextStart).toBeInstanceOf(Date);
     // The operator also holds the approver role, and still cannot approve their own rollout.
-    await expect(
-      answerRollout({ db, clock: night }, operator, {
-        rolloutId: r.id,
-        digest: r.digest,
-        verdict: "approve",
-      }),
-    ).rejects.toThrow(/someone else must approve/);
-    expect(
-      (
-        await answerRollout({ db, clock: night }, approver1, {
-          rolloutId: r.id,
-          digest: r.digest,
-          verdict: "approve",
-        })
-      ).state,
-    ).toBe("awaiting_approval");
-    await expect(
-      answerRollout({ db, clock: night }, approver1, {
-        rolloutId: r.id,
-        digest: r.digest,
-        verdict: "approve",
-      }),
-    ).rejects.toThrow(/already answered/);
-    expect(
-      (
-        await answerRollout({ db, clock: night }, approver2, {
-          rolloutId: r.id,
-          digest: r.digest,
-          verdict: "approve",
-        })
-      ).state,
-    ).toBe("approved");
+    await expect(approve(operator, r)).rejects.toThrow(/someone else must approve/);
+    expect((await approve(approver1, r)).state).toBe("awaiting_approval");
+    await expect(approve(approver1, r)).rejects.toThrow(/already answered/);
+    expect((await approve(approver2, r)).state).toBe("approved");
     await cancelRollout({ db }, operator, r.id);
   });
 
   it("a plan changed after approval needs new approvals, and an approval of the old plan is refused", async () => {
     const r = await createRollout({ db, clock: night }, operator, prodSpec());
-    await answerRollout({ db, clock: night }, approver1, {
-      rolloutId: r.id,
-      digest: r.digest,
-      verdict: "approve",
-    });
-    await answerRollout({ db, clock: night }, approver2, {
-      rolloutId: r.id,
-      digest: r.digest,
-      verdict: "approve",
-    });
+    await approve(approver1, r);
+    await approve(approver2, r);
     const changed = await replanRollout(
       { db, clock: night },
       operator,
@@ -169,13 +128,7 @@ describe("rollouts under the default policy", () => {
     );
     expect(changed.digest).not.toBe(r.digest);
     expect(changed.state).toBe("awaiting_approval");
-    await expect(
-      answerRollout({ db, clock: night }, approver1, {
-        rolloutId: r.id,
-        digest: r.digest,
-        verdict: "approve",
-      }),
-    ).rejects.toThrow(/plan .* changed/);
+    await expect(approve(approver1, r)).rejects.toThrow(/plan .* changed/);
     await cancelRollout({ db }, operator, r.id);
   });
 
@@ -183,16 +136,8 @@ describe("rollouts under the default policy", () => {
     const boss = await openQueue(t.url);
     try {
       const r = await createRollout({ db, clock: night }, operator, prodSpec());
-      await answerRollout({ db, clock: night }, approver1, {
-        rolloutId: r.id,
-        digest: r.digest,
-        verdict: "approve",
-      });
-      await answerRollout({ db, clock: night }, approver2, {
-        rolloutId: r.id,
-        digest: r.digest,
-        verdict: "approve",
-      });
+      await approve(approver1, r);
+      await approve(approver2, r);
       const noon = () => new Date("2026-11-27T12:00:00Z");
       await expect(startRollout({ db, boss, clock: noon }, operator, r.id)).rejects.toThrow(
         /maintenance window/,
@@ -207,16 +152,8 @@ describe("rollouts under the default policy", () => {
   it("a rollout started inside the window whose steps come due after it closed is paused, not run", async () => {
     const exec = scripted();
     const r = await createRollout({ db, clock: night }, operator, prodSpec());
-    await answerRollout({ db, clock: night }, approver1, {
-      rolloutId: r.id,
-      digest: r.digest,
-      verdict: "approve",
-    });
-    await answerRollout({ db, clock: night }, approver2, {
-      rolloutId: r.id,
-      digest: r.digest,
-      verdict: "approve",
-    });
+    await approve(approver1, r);
+    await approve(approver2, r);
     await startRollout({ db, clock: night }, operator, r.id); // no queue: the first steps wait for a worker
     // The worker gets to them at 06:30 UTC, after the prod window (22:00–06:00) closed.
     const late = await startRolloutWorker({

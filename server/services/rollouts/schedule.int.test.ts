@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { waitFor } from "@/server/test/wait-for";
 import { seedHosts, seedRelease, seedUser } from "@/prisma/seed/fleet";
 import { startRolloutWorker } from "@/server/jobs/rollouts/worker";
 import type { HostExecutor } from "@/server/jobs/rollouts/executor";
@@ -46,16 +47,6 @@ afterAll(async () => {
   await db?.$disconnect();
   await t?.drop();
 });
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const spec: TRolloutSpec = {
   action: "update",

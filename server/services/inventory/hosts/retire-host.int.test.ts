@@ -14,40 +14,14 @@ import { getVersionDistribution } from "../get-version-distribution";
 import { listApps } from "../list-apps";
 import { listHosts } from "../list-hosts";
 import { recordFacts } from "../record-facts";
-import type { CollectedFacts } from "../types";
+import { factsWithApps } from "../test-support/facts";
 import { enrollHost } from "./enroll-host";
 import { listRetiredHosts } from "./list-retired-hosts";
 import { removeHost } from "./remove-host";
 import { setAppTarget } from "./set-app-target";
 
 const FP = (n: number) => `SHA256:${String(n).padStart(43, "D")}`;
-const nginx = (current: string, versions: string[]): CollectedFacts => ({
-  hostname: "h",
-  machineId: "m",
-  os: "Debian",
-  kernel: "6.1",
-  arch: "x86_64",
-  agentVersion: "0.1.0",
-  cpuCount: 2,
-  cpuModel: "c",
-  memoryBytes: 1,
-  store: null,
-  apps: [
-    {
-      app: "nginx",
-      kind: "app",
-      current,
-      previous: null,
-      versions: versions.map((version) => ({
-        version,
-        sizeBytes: 1,
-        receivedUuid: null,
-        createdAt: null,
-        signer: null,
-      })),
-    },
-  ],
-});
+const nginx = (current: string, versions: string[]) => factsWithApps({ nginx: { current, versions } });
 
 describe("retiring a host (PostgreSQL)", () => {
   let t: TestDatabase;
