@@ -7,6 +7,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { AnswerButtons, CommentRow } from "@/app/_components/comment-row";
 import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { bytes } from "../rollouts/format";
 import { RootCommandsNotice } from "../rollouts/root-commands-notice";
@@ -122,26 +123,18 @@ export function ApprovalsView() {
           </details>
           {r.isMine && <Badge>your request: someone else must approve it</Badge>}
           {r.canAnswer && (
-            <div className="flex flex-wrap items-end gap-2">
-              <input
-                className="input min-w-64"
-                placeholder="Comment (required to reject)"
-                value={comments[r.id] ?? ""}
-                onChange={(e) => setComments({ ...comments, [r.id]: e.target.value })}
+            <CommentRow
+              placeholder="Comment (required to reject)"
+              value={comments[r.id] ?? ""}
+              onChange={(c) => setComments({ ...comments, [r.id]: c })}
+            >
+              <AnswerButtons
+                onApprove={() =>
+                  approve.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })
+                }
+                onReject={() => reject.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}
               />
-              <button
-                className="btn btn-primary"
-                onClick={() => approve.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}
-              >
-                Approve
-              </button>
-              <button
-                className="btn btn-danger"
-                onClick={() => reject.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}
-              >
-                Reject
-              </button>
-            </div>
+            </CommentRow>
           )}
         </section>
       ))}
