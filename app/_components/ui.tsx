@@ -56,21 +56,25 @@ export function Time({ value }: { value: Date | string | null | undefined }) {
 
 /**
  * A console table on a card: `columns` are the header cells (a string, or a `<th>` of its own for a
- * header with attributes), `children` the body rows; `className` adds to "table card !p-0".
+ * header with attributes), `children` the body rows; `className` adds to "table card !p-0" (to
+ * "table" when `card` is false, for a table inside a card).
  */
 export function Table({
   columns,
   label,
   className,
+  card = true,
   children,
 }: {
   columns: readonly ReactNode[];
   label?: string;
   className?: string;
+  card?: boolean;
   children: ReactNode;
 }) {
+  const base = card ? "table card !p-0" : "table";
   return (
-    <table className={className ? `table card !p-0 ${className}` : "table card !p-0"} aria-label={label}>
+    <table className={className ? `${base} ${className}` : base} aria-label={label}>
       <thead>
         <tr>
           {columns.map((c, i) => (

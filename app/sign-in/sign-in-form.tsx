@@ -2,6 +2,8 @@
 // E-mail + password sign-in against the auth endpoint (/api/auth/sign-in/email). Failures get
 // one generic message; the sign-in rate limit (HTTP 429 + Retry-After) gets its own.
 import { useEffect, useState, type FormEvent } from "react";
+import { InputField } from "@/app/_components/field";
+import { ErrorNote } from "@/app/_components/ui";
 
 type Failure =
   | { kind: "invalid" }
@@ -83,38 +85,24 @@ export function SignInForm({ next }: { next: string }) {
 
   return (
     <form method="post" onSubmit={onSubmit} className="card flex flex-col gap-4" aria-label="Sign in">
-      <div>
-        <label htmlFor="email" className="label">
-          Email
-        </label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          autoComplete="username"
-          required
-          autoFocus
-          className="input"
-        />
-      </div>
-      <div>
-        <label htmlFor="password" className="label">
-          Password
-        </label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          required
-          className="input"
-        />
-      </div>
-      {failure && (
-        <p role="alert" className="rounded-md bg-danger-bg px-3 py-2 text-sm text-danger">
-          {describe(failure)}
-        </p>
-      )}
+      <InputField
+        id="email"
+        label="Email"
+        name="email"
+        type="email"
+        autoComplete="username"
+        required
+        autoFocus
+      />
+      <InputField
+        id="password"
+        label="Password"
+        name="password"
+        type="password"
+        autoComplete="current-password"
+        required
+      />
+      {failure && <ErrorNote>{describe(failure)}</ErrorNote>}
       <button type="submit" className="btn btn-primary justify-center" disabled={isPending || !isReady}>
         {isPending ? "Signing in…" : "Sign in"}
       </button>

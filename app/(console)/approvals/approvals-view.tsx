@@ -7,10 +7,12 @@ import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
+import { AnswerButtons, CommentRow } from "@/app/_components/comment-row";
+import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { bytes } from "../rollouts/format";
 import { RootCommandsNotice } from "../rollouts/root-commands-notice";
 import { RuntimeAffects, RuntimeSteps } from "../rollouts/runtime-notes";
+import { PLAN_COLUMNS, StreamCells, WhereCells } from "../rollouts/plan-cells";
 
 export function ApprovalsView() {
   const trpc = useTRPC();
@@ -99,63 +101,40 @@ export function ApprovalsView() {
                 : ""}
               )
             </summary>
-            <table className="table mt-2 text-xs" aria-label={`Plan of rollout ${r.number}`}>
-              <thead>
-                <tr>
-                  <th>Host</th>
-                  <th>Env</th>
-                  <th>Wave</th>
-                  <th>Action</th>
-                  <th>From → to</th>
-                  <th>Stream</th>
-                  <th>Bytes</th>
-                  <th>Disk</th>
+            <Table
+              card={false}
+              columns={[...PLAN_COLUMNS, "Disk"]}
+              className="mt-2 text-xs"
+              label={`Plan of rollout ${r.number}`}
+            >
+              {r.hosts.map((h) => (
+                <tr key={h.name}>
+                  <WhereCells h={h} />
+                  <td>
+                    {h.excluded ? `left out (${h.excluded})` : h.action}
+                    {h.note && <span className="ml-1 text-muted">({h.note})</span>}
+                    <RuntimeSteps runtimes={h.runtimes} />
+                  </td>
+                  <StreamCells h={h} />
+                  <td>{bytes(h.diskNeeded)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {r.hosts.map((h) => (
-                  <tr key={h.name}>
-                    <td>{h.name}</td>
-                    <td>{h.environment ?? "—"}</td>
-                    <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
-                    <td>
-                      {h.excluded ? `left out (${h.excluded})` : h.action}
-                      {h.note && <span className="ml-1 text-muted">({h.note})</span>}
-                      <RuntimeSteps runtimes={h.runtimes} />
-                    </td>
-                    <td>
-                      {h.from ?? "—"} → {h.to ?? "—"}
-                    </td>
-                    <td>{h.stream === "delta" ? `delta from ${h.parent}` : h.stream}</td>
-                    <td>{bytes(h.bytes)}</td>
-                    <td>{bytes(h.diskNeeded)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           </details>
           {r.isMine && <Badge>your request: someone else must approve it</Badge>}
           {r.canAnswer && (
-            <div className="flex flex-wrap items-end gap-2">
-              <input
-                className="input min-w-64"
-                placeholder="Comment (required to reject)"
-                value={comments[r.id] ?? ""}
-                onChange={(e) => setComments({ ...comments, [r.id]: e.target.value })}
+            <CommentRow
+              placeholder="Comment (required to reject)"
+              value={comments[r.id] ?? ""}
+              onChange={(c) => setComments({ ...comments, [r.id]: c })}
+            >
+              <AnswerButtons
+                onApprove={() =>
+                  approve.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })
+                }
+                onReject={() => reject.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}
               />
-              <button
-                className="btn btn-primary"
-                onClick={() => approve.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}
-              >
-                Approve
-              </button>
-              <button
-                className="btn btn-danger"
-                onClick={() => reject.mutate({ rolloutId: r.id, digest: r.digest, comment: comments[r.id] })}
-              >
-                Reject
-              </button>
-            </div>
+            </CommentRow>
           )}
         </section>
       ))}

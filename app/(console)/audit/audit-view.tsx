@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { InputField, SelectField } from "@/app/_components/field";
 import { ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { filtersFromParams, filtersToParams, localToDate, type AuditFilters } from "./filters";
 
@@ -42,18 +43,13 @@ function FilterForm({ filters }: { filters: AuditFilters }) {
     router.push(qs ? `${pathname}?${qs}` : pathname);
   }
   const field = (name: keyof AuditFilters, label: string, props: Record<string, string> = {}) => (
-    <div>
-      <label htmlFor={`audit-${name}`} className="label">
-        {label}
-      </label>
-      <input
-        id={`audit-${name}`}
-        name={name}
-        defaultValue={filters[name] ?? ""}
-        className="input"
-        {...props}
-      />
-    </div>
+    <InputField
+      id={`audit-${name}`}
+      label={label}
+      name={name}
+      defaultValue={filters[name] ?? ""}
+      {...props}
+    />
   );
   return (
     <form
@@ -61,24 +57,19 @@ function FilterForm({ filters }: { filters: AuditFilters }) {
       className="card grid items-end gap-3 sm:grid-cols-3 lg:grid-cols-7"
       aria-label="Filter audit log"
     >
-      <div>
-        <label htmlFor="audit-category" className="label">
-          Category
-        </label>
-        <select
-          id="audit-category"
-          name="category"
-          className="input"
-          defaultValue={CATEGORIES.some((c) => c.prefix === filters.action) ? filters.action : ""}
-        >
-          <option value="">all</option>
-          {CATEGORIES.map((c) => (
-            <option key={c.prefix} value={c.prefix}>
-              {c.label}
-            </option>
-          ))}
-        </select>
-      </div>
+      <SelectField
+        id="audit-category"
+        label="Category"
+        name="category"
+        defaultValue={CATEGORIES.some((c) => c.prefix === filters.action) ? filters.action : ""}
+      >
+        <option value="">all</option>
+        {CATEGORIES.map((c) => (
+          <option key={c.prefix} value={c.prefix}>
+            {c.label}
+          </option>
+        ))}
+      </SelectField>
       {field("actor", "Actor (email)", { placeholder: "e-mail or part of it" })}
       {field("action", "Action", { placeholder: "user.create, or user. for all" })}
       {field("target", "Target", { placeholder: "user id, host…" })}

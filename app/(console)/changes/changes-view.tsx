@@ -5,6 +5,7 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { AnswerButtons, CommentRow } from "@/app/_components/comment-row";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
 
 export function ChangesView() {
@@ -64,27 +65,17 @@ export function ChangesView() {
             </div>
           )}
           {c.canAnswer && (
-            <div className="flex flex-wrap items-end gap-2">
-              <input
-                className="input min-w-64"
-                placeholder="Comment"
-                aria-label={`Comment on change ${c.number}`}
-                value={comments[c.id] ?? ""}
-                onChange={(e) => setComments({ ...comments, [c.id]: e.target.value })}
+            <CommentRow
+              placeholder="Comment"
+              inputLabel={`Comment on change ${c.number}`}
+              value={comments[c.id] ?? ""}
+              onChange={(v) => setComments({ ...comments, [c.id]: v })}
+            >
+              <AnswerButtons
+                onApprove={() => approve.mutate({ id: c.id, digest: c.digest, comment: comments[c.id] })}
+                onReject={() => reject.mutate({ id: c.id, digest: c.digest, comment: comments[c.id] })}
               />
-              <button
-                className="btn btn-primary"
-                onClick={() => approve.mutate({ id: c.id, digest: c.digest, comment: comments[c.id] })}
-              >
-                Approve
-              </button>
-              <button
-                className="btn btn-danger"
-                onClick={() => reject.mutate({ id: c.id, digest: c.digest, comment: comments[c.id] })}
-              >
-                Reject
-              </button>
-            </div>
+            </CommentRow>
           )}
         </section>
       ))}

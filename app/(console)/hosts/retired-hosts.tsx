@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
-import { ErrorNote, Time } from "@/app/_components/ui";
+import { ErrorNote, Table, Time } from "@/app/_components/ui";
 
 export function RetiredHosts() {
   const trpc = useTRPC();
@@ -16,34 +16,23 @@ export function RetiredHosts() {
       {retired.error && <ErrorNote>{errorMessage(retired.error)}</ErrorNote>}
       {retired.data && retired.data.length === 0 && <p className="text-muted">No host has been removed.</p>}
       {retired.data && retired.data.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Address</th>
-              <th>Environment</th>
-              <th>Enrolled</th>
-              <th>Retired</th>
+        <Table card={false} columns={["Name", "Address", "Environment", "Enrolled", "Retired"]}>
+          {retired.data.map((h) => (
+            <tr key={h.id}>
+              <td>
+                <Link href={`/hosts/${h.id}`}>{h.name}</Link>
+              </td>
+              <td>{h.address}</td>
+              <td>{h.environment ?? "—"}</td>
+              <td>
+                <Time value={h.createdAt} />
+              </td>
+              <td>
+                <Time value={h.retiredAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {retired.data.map((h) => (
-              <tr key={h.id}>
-                <td>
-                  <Link href={`/hosts/${h.id}`}>{h.name}</Link>
-                </td>
-                <td>{h.address}</td>
-                <td>{h.environment ?? "—"}</td>
-                <td>
-                  <Time value={h.createdAt} />
-                </td>
-                <td>
-                  <Time value={h.retiredAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </details>
   );

@@ -9,6 +9,7 @@ import type { inferRouterInputs } from "@trpc/server";
 import type { AppRouter } from "@/server/trpc/root";
 import { skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { CommentRow } from "@/app/_components/comment-row";
 import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { lineDiff } from "./line-diff";
 import { DiffView, windowsText } from "./diff-view";
@@ -183,13 +184,7 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
         {dryRun.error && <ErrorNote>{errorMessage(dryRun.error)}</ErrorNote>}
       </section>
       {canEdit && (
-        <div className="flex flex-wrap items-end gap-2">
-          <input
-            className="input min-w-80"
-            placeholder="Why this change"
-            value={comment}
-            onChange={(e) => setComment(e.target.value)}
-          />
+        <CommentRow width="min-w-80" placeholder="Why this change" value={comment} onChange={setComment}>
           <button
             className="btn btn-primary"
             disabled={!changed || !draft.doc || !validation.data?.ok || propose.isPending || !!justProposed}
@@ -197,7 +192,7 @@ export function PolicyView({ canEdit }: { canEdit: boolean }) {
           >
             Propose this version
           </button>
-        </div>
+        </CommentRow>
       )}
       <section aria-label="Versions">
         <h2 className="mb-1 font-medium">Versions</h2>

@@ -3,6 +3,7 @@
 // folder-tar.ts) or a .tar / .tar.zst of it, with an optional health check and activation.
 import type { FormEvent } from "react";
 import { formatBytes } from "@/app/_components/format-bytes";
+import { InputField, SelectField } from "@/app/_components/field";
 import { healthCheckFromForm, type HealthKind } from "./health-check-form";
 import { activationFromForm } from "./activation-form";
 import { ActivationFields } from "./activation-fields";
@@ -67,73 +68,49 @@ export function BuildForm({
 
   return (
     <form onSubmit={onBuild} className="flex flex-wrap items-end gap-3" aria-label="Build release">
-      <div>
-        <label htmlFor="build-app" className="label">
-          App
-        </label>
-        <input
-          id="build-app"
-          name="app"
-          required
-          pattern="[a-z0-9][a-z0-9._\-]{0,63}"
-          className="input"
-          placeholder="e.g. web"
-        />
-      </div>
-      <div>
-        <label htmlFor="build-version" className="label">
-          Version
-        </label>
-        <input
-          id="build-version"
-          name="version"
-          required
-          pattern="[0-9A-Za-z][0-9A-Za-z._+~\-]{0,63}"
-          className="input"
-          placeholder="e.g. 1.4.2"
-        />
-      </div>
-      <div>
-        <label htmlFor="build-kind" className="label">
-          Kind
-        </label>
-        <select id="build-kind" name="kind" className="input" defaultValue="app">
-          <option value="app">app</option>
-          <option value="runtime">runtime</option>
-          <option value="rootfs">rootfs</option>
-        </select>
-      </div>
-      <div>
-        <label htmlFor="build-requires" className="label">
-          Requires runtimes (apps only)
-        </label>
-        <input
-          id="build-requires"
-          name="requires"
-          className="input"
-          placeholder="node@^20, python@>=3.11 <3.13"
-        />
-      </div>
-      <div>
-        <label htmlFor="build-tree-folder" className="label">
-          Tree folder
-        </label>
-        {/* webkitdirectory: every browser's folder picker; not in React's types. */}
-        <input
-          id="build-tree-folder"
-          name="tree-folder"
-          type="file"
-          multiple
-          className="input"
-          {...{ webkitdirectory: "" }}
-        />
-      </div>
-      <div>
-        <label htmlFor="build-tree" className="label">
-          or Tree (.tar or .tar.zst)
-        </label>
-        <input id="build-tree" name="tree" type="file" accept=".tar,.zst,.tzst" className="input" />
-      </div>
+      <InputField
+        id="build-app"
+        label="App"
+        name="app"
+        required
+        pattern="[a-z0-9][a-z0-9._\-]{0,63}"
+        placeholder="e.g. web"
+      />
+      <InputField
+        id="build-version"
+        label="Version"
+        name="version"
+        required
+        pattern="[0-9A-Za-z][0-9A-Za-z._+~\-]{0,63}"
+        placeholder="e.g. 1.4.2"
+      />
+      <SelectField id="build-kind" label="Kind" name="kind" defaultValue="app">
+        <option value="app">app</option>
+        <option value="runtime">runtime</option>
+        <option value="rootfs">rootfs</option>
+      </SelectField>
+      <InputField
+        id="build-requires"
+        label="Requires runtimes (apps only)"
+        name="requires"
+        placeholder="node@^20, python@>=3.11 <3.13"
+      />
+      {/* webkitdirectory: every browser's folder picker; not in React's types. */}
+      <InputField
+        id="build-tree-folder"
+        label="Tree folder"
+        name="tree-folder"
+        type="file"
+        multiple
+        {...{ webkitdirectory: "" }}
+      />
+      <InputField
+        id="build-tree"
+        label="or Tree (.tar or .tar.zst)"
+        name="tree"
+        type="file"
+        accept=".tar,.zst,.tzst"
+      />
       <HealthCheckFields health={health} setHealth={setHealth} />
       <ActivationFields />
       <button type="submit" className="btn btn-primary" disabled={busy}>

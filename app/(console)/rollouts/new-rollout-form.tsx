@@ -3,10 +3,11 @@
 // group), how (waves, failure threshold, parallelism). "Preview" shows the per-host plan and the
 // policy's answer with its reasons before anything is created.
 import { useRouter } from "next/navigation";
-import { useState } from "react";
+import { useState, type InputHTMLAttributes } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { ErrorNote } from "@/app/_components/ui";
+import { LabelAround } from "@/app/_components/field";
 import { PlanTable } from "./plan-table";
 import { decisionText } from "./format";
 
@@ -93,66 +94,45 @@ export function NewRolloutForm() {
     <section aria-label="New rollout" className="card flex flex-col gap-3">
       <h2 className="font-medium">New rollout</h2>
       <div className="grid grid-cols-1 gap-3 md:grid-cols-4">
-        <label className="flex flex-col gap-1 text-sm">
-          Action
+        <LabelAround label="Action">
           <select className="input" value={form.action} onChange={set("action")}>
             <option value="update">Install / update</option>
             <option value="rollback">Roll back (previous becomes current)</option>
           </select>
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          App
-          <input
-            className="input"
-            value={form.app}
-            onChange={set("app")}
-            placeholder="web"
-            list="rollout-apps"
-            required
-          />
-          <datalist id="rollout-apps">
-            {apps.map((a) => (
-              <option key={a.app} value={a.app} />
-            ))}
-          </datalist>
-        </label>
+        </LabelAround>
+        <PickInput
+          label="App"
+          list="rollout-apps"
+          options={apps.map((a) => a.app)}
+          value={form.app}
+          onChange={set("app")}
+          placeholder="web"
+        />
         {form.action === "update" && (
-          <label className="flex flex-col gap-1 text-sm">
-            Version
-            <input
-              className="input"
-              value={form.version}
-              onChange={set("version")}
-              placeholder="1.10"
-              list="rollout-versions"
-              required
-            />
-            <datalist id="rollout-versions">
-              {versions.map((v) => (
-                <option key={v} value={v} />
-              ))}
-            </datalist>
-          </label>
+          <PickInput
+            label="Version"
+            list="rollout-versions"
+            options={versions}
+            value={form.version}
+            onChange={set("version")}
+            placeholder="1.10"
+          />
         )}
-        <label className="flex flex-col gap-1 text-sm">
-          Environments
+        <LabelAround label="Environments">
           <input
             className="input"
             value={form.environment}
             onChange={set("environment")}
             placeholder="prod, staging"
           />
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          Labels (key=value …)
+        </LabelAround>
+        <LabelAround label="Labels (key=value …)">
           <input className="input" value={form.labels} onChange={set("labels")} placeholder="role=web" />
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          Host name contains
+        </LabelAround>
+        <LabelAround label="Host name contains">
           <input className="input" value={form.q} onChange={set("q")} placeholder="lab-" />
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          Group
+        </LabelAround>
+        <LabelAround label="Group">
           <select className="input" value={form.groupId} onChange={set("groupId")}>
             <option value="">any</option>
             {(groups.data ?? []).map((g) => (
@@ -161,17 +141,14 @@ export function NewRolloutForm() {
               </option>
             ))}
           </select>
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          Waves
+        </LabelAround>
+        <LabelAround label="Waves">
           <input className="input" value={form.waves} onChange={set("waves")} />
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          Failures tolerated per wave
+        </LabelAround>
+        <LabelAround label="Failures tolerated per wave">
           <input className="input" type="number" min={0} value={form.threshold} onChange={set("threshold")} />
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          Hosts at once
+        </LabelAround>
+        <LabelAround label="Hosts at once">
           <input
             className="input"
             type="number"
@@ -180,7 +157,7 @@ export function NewRolloutForm() {
             value={form.parallelism}
             onChange={set("parallelism")}
           />
-        </label>
+        </LabelAround>
         <label className="flex items-center gap-2 text-sm md:col-span-4">
           <input
             type="checkbox"
@@ -226,5 +203,24 @@ export function NewRolloutForm() {
         </div>
       )}
     </section>
+  );
+}
+
+/** A required labelled input with the choices it offers in a `<datalist>` (`list`: its id). */
+function PickInput({
+  label,
+  list,
+  options,
+  ...input
+}: { label: string; list: string; options: string[] } & InputHTMLAttributes<HTMLInputElement>) {
+  return (
+    <LabelAround label={label}>
+      <input className="input" list={list} required {...input} />
+      <datalist id={list}>
+        {options.map((o) => (
+          <option key={o} value={o} />
+        ))}
+      </datalist>
+    </LabelAround>
   );
 }

@@ -1,42 +1,13 @@
 "use client";
 // The plan people approve: totals, waves, and per host what happens and what it costs.
 import { bytes } from "./format";
-import { RootCommandsNotice, type RootCommands } from "./root-commands-notice";
-import { RuntimeAffects, RuntimeSteps, type RuntimeUse } from "./runtime-notes";
+import { RootCommandsNotice } from "./root-commands-notice";
+import { RuntimeAffects, RuntimeSteps } from "./runtime-notes";
+import { PLAN_COLUMNS, StreamCells, WhereCells } from "./plan-cells";
 import { Table } from "@/app/_components/ui";
+import type { RolloutPlan } from "@/app/_trpc/outputs";
 
-type Plan = {
-  waves: number[];
-  totals: {
-    hosts: number;
-    install: number;
-    update: number;
-    rollback: number;
-    nothing: number;
-    bytes: number;
-    diskNeeded: number;
-  };
-  rootCommands?: RootCommands;
-  kind?: string;
-  affects?: RuntimeUse[];
-  hosts: {
-    hostId: string;
-    name: string;
-    environment: string | null;
-    wave: number;
-    action: string;
-    from: string | null;
-    to: string | null;
-    stream: string;
-    parent: string | null;
-    bytes: number;
-    note?: string;
-    excluded?: string;
-    runtimes?: Parameters<typeof RuntimeSteps>[0]["runtimes"];
-  }[];
-};
-
-export function PlanTable({ plan }: { plan: Plan }) {
+export function PlanTable({ plan }: { plan: RolloutPlan }) {
   const t = plan.totals;
   return (
     <div className="flex flex-col gap-2">
@@ -53,12 +24,10 @@ export function PlanTable({ plan }: { plan: Plan }) {
         {t.hosts} hosts: {t.install} install, {t.update} update, {t.rollback} roll back, {t.nothing} nothing ·{" "}
         {bytes(t.bytes)} to send · {bytes(t.diskNeeded)} disk · waves {plan.waves.join(" → ") || "none"}
       </p>
-      <Table columns={["Host", "Env", "Wave", "Action", "From → to", "Stream", "Bytes"]} className="text-sm">
+      <Table columns={PLAN_COLUMNS} className="text-sm">
         {plan.hosts.slice(0, 500).map((h) => (
           <tr key={h.hostId}>
-            <td>{h.name}</td>
-            <td>{h.environment ?? "—"}</td>
-            <td>{h.wave >= 0 ? h.wave + 1 : "—"}</td>
+            <WhereCells h={h} />
             <td>
               {h.excluded ? (
                 <strong className="text-red-700 dark:text-red-400">left out ({h.excluded})</strong>
@@ -68,11 +37,7 @@ export function PlanTable({ plan }: { plan: Plan }) {
               {h.note && <span className="ml-1 text-xs text-muted">({h.note})</span>}
               <RuntimeSteps runtimes={h.runtimes} />
             </td>
-            <td>
-              {h.from ?? "—"} → {h.to ?? "—"}
-            </td>
-            <td>{h.stream === "delta" ? `delta from ${h.parent}` : h.stream}</td>
-            <td>{bytes(h.bytes)}</td>
+            <StreamCells h={h} />
           </tr>
         ))}
       </Table>

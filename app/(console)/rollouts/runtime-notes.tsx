@@ -1,15 +1,9 @@
 // Runtimes on a plan (decision 0023): per host, the runtime a release's requirement installs
 // before the app; for a runtime's own rollout, the installed apps that use it.
+import type { RolloutPlan } from "@/app/_trpc/outputs";
 
-type Step = {
-  runtime: string;
-  versions: string;
-  from: string | null;
-  to: string;
-  stream: string;
-  parent: string | null;
-};
-export type RuntimeUse = { app: string; version: string; versions: string; hosts: number };
+type Step = NonNullable<RolloutPlan["hosts"][number]["runtimes"]>[number];
+type RuntimeUse = NonNullable<RolloutPlan["affects"]>[number];
 
 export function RuntimeSteps({ runtimes }: { runtimes?: Step[] | null }) {
   if (!runtimes?.length) return null;

@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { InputField, SelectField } from "@/app/_components/field";
 import { Badge, ErrorNote, Table, Time } from "@/app/_components/ui";
 
 export function ApiTokens() {
@@ -42,30 +43,27 @@ export function ApiTokens() {
         your roles.
       </p>
       <form onSubmit={onSubmit} className="card flex flex-wrap items-end gap-3" aria-label="Create API token">
-        <div className="min-w-48 flex-1">
-          <label htmlFor="token-name" className="label">
-            Name
-          </label>
-          <input
-            id="token-name"
-            name="name"
-            required
-            maxLength={100}
-            placeholder="e.g. ci-deploy"
-            className="input"
-          />
-        </div>
-        <div className="w-36">
-          <label htmlFor="token-expiry" className="label">
-            Expires after
-          </label>
-          <select id="token-expiry" name="expiresInDays" className="input" defaultValue="90">
-            <option value="30">30 days</option>
-            <option value="90">90 days</option>
-            <option value="365">1 year</option>
-            <option value="0">never</option>
-          </select>
-        </div>
+        <InputField
+          box="min-w-48 flex-1"
+          id="token-name"
+          label="Name"
+          name="name"
+          required
+          maxLength={100}
+          placeholder="e.g. ci-deploy"
+        />
+        <SelectField
+          box="w-36"
+          id="token-expiry"
+          label="Expires after"
+          name="expiresInDays"
+          defaultValue="90"
+        >
+          <option value="30">30 days</option>
+          <option value="90">90 days</option>
+          <option value="365">1 year</option>
+          <option value="0">never</option>
+        </SelectField>
         <button type="submit" className="btn btn-primary" disabled={create.isPending}>
           {create.isPending ? "Creating…" : "Create token"}
         </button>

@@ -1,19 +1,14 @@
 // `keel rollout plan`: the runtime lines of a plan (decision 0023) — per host the runtime its
 // release requires that goes in first, and for a runtime's own rollout the apps it affects.
-export type PlanRuntimeLine = {
-  runtime: string;
-  versions: string;
-  from: string | null;
-  to: string;
-  stream: string;
-  parent: string | null;
-};
-export type RuntimeUseLine = { app: string; version: string; versions: string; hosts: number };
+import type { PlanRuntime, RuntimeUse } from "@/server/services/rollouts/plan-runtimes-types";
+
+/** What a line shows of a runtime step (the plan's own type, without its artifact and sizes). */
+export type PlanRuntimeLine = Pick<PlanRuntime, "runtime" | "versions" | "from" | "to" | "stream" | "parent">;
 
 export function runtimeLines(plan: {
   hosts: { name: string; runtimes?: PlanRuntimeLine[] }[];
   kind?: string;
-  affects?: RuntimeUseLine[];
+  affects?: RuntimeUse[];
 }): string[] {
   const out: string[] = [];
   if (plan.kind === "runtime")

@@ -4,7 +4,8 @@ import { listRollouts, ROLLOUT_LIST_USAGE } from "../listings";
 import { parseFlags } from "../args";
 import type { CliIo, Command } from "../command";
 import { CliError } from "../errors";
-import { runtimeLines, type PlanRuntimeLine, type RuntimeUseLine } from "./rollout-runtimes";
+import type { RuntimeUse } from "@/server/services/rollouts/plan-runtimes-types";
+import { runtimeLines, type PlanRuntimeLine } from "./rollout-runtimes";
 
 const USAGE = [
   "keel rollout plan APP VERSION TARGETS… [--waves 1,10%,100%] [--threshold N] [--parallelism N] [--include-unreachable]",
@@ -82,7 +83,7 @@ function printPlan(
     waves: number[];
     hosts: { name: string; excluded?: string; note?: string; runtimes?: PlanRuntimeLine[] }[];
     kind?: string;
-    affects?: RuntimeUseLine[];
+    affects?: RuntimeUse[];
     rootCommands?: { commands: string[]; hosts: number };
   },
   decision: { effect: string; reasons: string[]; approvals?: number; approverRole?: string },

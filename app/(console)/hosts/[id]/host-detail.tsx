@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { ConfirmButton } from "@/app/_components/buttons";
 import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { formatBytes } from "../_csv";
 import { AsOfField, ExportCsvButton } from "../export-csv-button";
@@ -63,20 +64,13 @@ export function HostDetail({ id, roles }: { id: string; roles: string[] }) {
             </button>
           )}
           {roles.includes("admin") && !h.retiredAt && (
-            <button
+            <ConfirmButton
+              question={`Remove ${h.name} from the inventory? Its history and timeline are kept (retired hosts, "as of").`}
               className="btn btn-danger"
-              type="button"
-              onClick={() => {
-                if (
-                  window.confirm(
-                    `Remove ${h.name} from the inventory? Its history and timeline are kept (retired hosts, "as of").`,
-                  )
-                )
-                  remove.mutate({ id: h.id });
-              }}
+              onConfirm={() => remove.mutate({ id: h.id })}
             >
               Remove
-            </button>
+            </ConfirmButton>
           )}
         </div>
       </PageHeader>

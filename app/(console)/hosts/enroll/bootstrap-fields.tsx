@@ -3,6 +3,7 @@
 // of their own private keys, used once by the console to install its key (like ssh-copy-id) right
 // before enrolling. Held only in this form's memory and cleared once used; never stored.
 import { useState } from "react";
+import { InputField } from "@/app/_components/field";
 
 export type Credential = { password: string } | { privateKey: string; passphrase?: string };
 
@@ -54,19 +55,14 @@ export function BootstrapFields({
         </label>
       </div>
       {mode === "password" ? (
-        <div>
-          <label className="label" htmlFor="e-bootstrap-password">
-            One-time password of the login user
-          </label>
-          <input
-            id="e-bootstrap-password"
-            className="input"
-            type="password"
-            autoComplete="off"
-            value={value && "password" in value ? value.password : ""}
-            onChange={(e) => set({ password: e.target.value })}
-          />
-        </div>
+        <InputField
+          id="e-bootstrap-password"
+          label="One-time password of the login user"
+          type="password"
+          autoComplete="off"
+          value={value && "password" in value ? value.password : ""}
+          onChange={(e) => set({ password: e.target.value })}
+        />
       ) : (
         <div className="flex flex-col gap-2">
           <label className="label" htmlFor="e-bootstrap-key">

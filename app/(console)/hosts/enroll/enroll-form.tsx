@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { InputField, SelectField } from "@/app/_components/field";
 import { ErrorNote, OkNote, PageHeader } from "@/app/_components/ui";
 import { parseLabels } from "../_csv";
 import { BootstrapFields, type Credential } from "./bootstrap-fields";
@@ -35,18 +36,13 @@ export function EnrollForm() {
   const key = fetchKey.data;
   const sameTarget = key && key.address === f.address && key.port === Number(f.port);
   const field = (k: keyof typeof f, label: string, extra: Record<string, string> = {}) => (
-    <div>
-      <label className="label" htmlFor={`e-${k}`}>
-        {label}
-      </label>
-      <input
-        id={`e-${k}`}
-        className="input"
-        value={f[k]}
-        onChange={(e) => setF({ ...f, [k]: e.target.value })}
-        {...extra}
-      />
-    </div>
+    <InputField
+      id={`e-${k}`}
+      label={label}
+      value={f[k]}
+      onChange={(e) => setF({ ...f, [k]: e.target.value })}
+      {...extra}
+    />
   );
 
   if (enroll.data)
@@ -100,21 +96,16 @@ export function EnrollForm() {
         {field("address", "Address", { required: "true", placeholder: "10.0.0.5" })}
         {field("port", "SSH port", { inputMode: "numeric" })}
         {field("user", "Login user")}
-        <div>
-          <label className="label" htmlFor="e-sudoMode">
-            Agent runs as
-          </label>
-          <select
-            id="e-sudoMode"
-            className="input"
-            value={f.sudoMode}
-            onChange={(e) => setF({ ...f, sudoMode: e.target.value })}
-          >
-            <option value="none">the login user (root)</option>
-            <option value="sudo">sudo -n</option>
-            <option value="forced-command">forced command</option>
-          </select>
-        </div>
+        <SelectField
+          id="e-sudoMode"
+          label="Agent runs as"
+          value={f.sudoMode}
+          onChange={(e) => setF({ ...f, sudoMode: e.target.value })}
+        >
+          <option value="none">the login user (root)</option>
+          <option value="sudo">sudo -n</option>
+          <option value="forced-command">forced command</option>
+        </SelectField>
         {field("environment", "Environment", { placeholder: "prod" })}
         <div className="col-span-2">{field("labels", "Labels", { placeholder: "role=web dc=fra1" })}</div>
         <BootstrapFields value={credential} onChange={setCredential} />

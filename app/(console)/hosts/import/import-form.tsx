@@ -5,6 +5,7 @@
 import { useState } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { InputField, SelectField } from "@/app/_components/field";
 import { Badge, ErrorNote, OkNote, PageHeader, Table } from "@/app/_components/ui";
 
 export function ImportForm() {
@@ -34,33 +35,23 @@ export function ImportForm() {
         onSubmit={(e) => e.preventDefault()}
       >
         <div className="flex gap-3">
-          <div>
-            <label className="label" htmlFor="i-format">
-              Format
-            </label>
-            <select
-              id="i-format"
-              className="input"
-              value={format}
-              onChange={(e) => setFormat(e.target.value as typeof format)}
-            >
-              <option value="lab">Lab inventory (JSON)</option>
-              <option value="csv">CSV (name,address,port,user,fingerprint,environment,labels)</option>
-              <option value="ssh-config">OpenSSH ssh_config + known_hosts</option>
-            </select>
-          </div>
-          <div>
-            <label className="label" htmlFor="i-env">
-              Environment for all
-            </label>
-            <input
-              id="i-env"
-              className="input"
-              value={environment}
-              onChange={(e) => setEnvironment(e.target.value)}
-              placeholder="(none)"
-            />
-          </div>
+          <SelectField
+            id="i-format"
+            label="Format"
+            value={format}
+            onChange={(e) => setFormat(e.target.value as typeof format)}
+          >
+            <option value="lab">Lab inventory (JSON)</option>
+            <option value="csv">CSV (name,address,port,user,fingerprint,environment,labels)</option>
+            <option value="ssh-config">OpenSSH ssh_config + known_hosts</option>
+          </SelectField>
+          <InputField
+            id="i-env"
+            label="Environment for all"
+            value={environment}
+            onChange={(e) => setEnvironment(e.target.value)}
+            placeholder="(none)"
+          />
         </div>
         <label className="label" htmlFor="i-text">
           {format === "ssh-config" ? "ssh_config" : "File content"}

@@ -2,7 +2,7 @@
 // Settings → Identity provider (docs/auth.md): the OpenID provider people sign in with, its groups →
 // roles map and whether password sign-in stays on (off: only the break-glass account). Saving is a
 // governed manage_users action: a map granting admin or approver waits for an approver.
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type InputHTMLAttributes } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { ErrorNote, OkNote } from "@/app/_components/ui";
@@ -22,6 +22,7 @@ export function IdentityProvider({ isAdmin }: { isAdmin: boolean }) {
   );
   const s = current.data;
   const fromEnv = s?.source === "env";
+  const locked = !isAdmin || fromEnv;
 
   function onSave(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -53,42 +54,38 @@ export function IdentityProvider({ isAdmin }: { isAdmin: boolean }) {
           className="card grid grid-cols-[10rem_1fr] items-center gap-3 text-sm"
           aria-label="Identity provider settings"
         >
-          <label htmlFor="oidc-issuer">Issuer URL</label>
-          <input
+          <GridInput
             id="oidc-issuer"
+            label="Issuer URL"
             name="issuer"
             required
             defaultValue={s?.issuer ?? ""}
             placeholder="https://login.example.org/realms/acme"
-            className="input"
-            disabled={!isAdmin || fromEnv}
+            disabled={locked}
           />
-          <label htmlFor="oidc-client-id">Client id</label>
-          <input
+          <GridInput
             id="oidc-client-id"
+            label="Client id"
             name="clientId"
             required
             defaultValue={s?.clientId ?? ""}
-            className="input"
-            disabled={!isAdmin || fromEnv}
+            disabled={locked}
           />
-          <label htmlFor="oidc-client-secret">Client secret</label>
-          <input
+          <GridInput
             id="oidc-client-secret"
+            label="Client secret"
             name="clientSecret"
             type="password"
             autoComplete="off"
             placeholder={s?.hasClientSecret ? "stored (leave empty to keep)" : ""}
-            className="input"
-            disabled={!isAdmin || fromEnv}
+            disabled={locked}
           />
-          <label htmlFor="oidc-group-claim">Group claim</label>
-          <input
+          <GridInput
             id="oidc-group-claim"
+            label="Group claim"
             name="groupClaim"
             defaultValue={s?.groupClaim ?? "groups"}
-            className="input"
-            disabled={!isAdmin || fromEnv}
+            disabled={locked}
           />
           <label htmlFor="oidc-role-map">Groups → roles</label>
           <textarea
@@ -99,7 +96,7 @@ export function IdentityProvider({ isAdmin }: { isAdmin: boolean }) {
             defaultValue={s?.roleMap.split(",").join("\n") ?? ""}
             placeholder={"keel-admins:admin\nkeel-ops:operator+approver"}
             className="input font-mono"
-            disabled={!isAdmin || fromEnv}
+            disabled={locked}
           />
           <label htmlFor="oidc-local">Password sign-in</label>
           <label className="flex items-center gap-2">
@@ -108,18 +105,17 @@ export function IdentityProvider({ isAdmin }: { isAdmin: boolean }) {
               name="localSignIn"
               type="checkbox"
               defaultChecked={s?.localSignIn ?? true}
-              disabled={!isAdmin || fromEnv}
+              disabled={locked}
             />{" "}
             on for everyone (off: only the break-glass account)
           </label>
-          <label htmlFor="oidc-break-glass">Break-glass account</label>
-          <input
+          <GridInput
             id="oidc-break-glass"
+            label="Break-glass account"
             name="breakGlassEmail"
             type="email"
             defaultValue={s?.breakGlassEmail ?? ""}
-            className="input"
-            disabled={!isAdmin || fromEnv}
+            disabled={locked}
           />
           {isAdmin && !fromEnv && (
             <button
@@ -135,5 +131,18 @@ export function IdentityProvider({ isAdmin }: { isAdmin: boolean }) {
       {save.error && <ErrorNote>{errorMessage(save.error)}</ErrorNote>}
       {note && <OkNote>{note}</OkNote>}
     </section>
+  );
+}
+
+/** A label and its input as two cells of the settings grid. */
+function GridInput({
+  label,
+  ...input
+}: { id: string; label: string } & InputHTMLAttributes<HTMLInputElement>) {
+  return (
+    <>
+      <label htmlFor={input.id}>{label}</label>
+      <input className="input" {...input} />
+    </>
   );
 }

@@ -5,6 +5,8 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { ConfirmButton } from "@/app/_components/buttons";
+import { InputField, SelectField } from "@/app/_components/field";
 import { Badge, ErrorNote, OkNote, Table } from "@/app/_components/ui";
 import { Deliveries } from "./deliveries";
 import { SmtpForm } from "./smtp-form";
@@ -132,14 +134,13 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
                   >
                     Send test
                   </button>
-                  <button
-                    type="button"
-                    className="btn btn-danger text-xs"
+                  <ConfirmButton
+                    question={`Remove the channel ${c.name}?`}
                     disabled={remove.isPending}
-                    onClick={() => confirm(`Remove the channel ${c.name}?`) && remove.mutate({ id: c.id })}
+                    onConfirm={() => remove.mutate({ id: c.id })}
                   >
                     Remove
-                  </button>
+                  </ConfirmButton>
                 </td>
               )}
             </tr>
@@ -149,55 +150,44 @@ export function Notifications({ isAdmin }: { isAdmin: boolean }) {
       {isAdmin && (
         <form onSubmit={onAdd} className="card flex flex-col gap-3" aria-label="Add notification channel">
           <div className="flex flex-wrap items-end gap-3">
-            <div className="w-32">
-              <label htmlFor="nc-kind" className="label">
-                Kind
-              </label>
-              <select
-                id="nc-kind"
-                className="input"
-                value={kind}
-                onChange={(e) => setKind(e.target.value as "webhook" | "email")}
-              >
-                <option value="webhook">webhook</option>
-                <option value="email">e-mail</option>
-              </select>
-            </div>
-            <div className="w-44">
-              <label htmlFor="nc-name" className="label">
-                Name
-              </label>
-              <input
-                id="nc-name"
-                name="name"
-                required
-                maxLength={64}
-                placeholder="e.g. ops-chat"
-                className="input"
-              />
-            </div>
+            <SelectField
+              box="w-32"
+              id="nc-kind"
+              label="Kind"
+              value={kind}
+              onChange={(e) => setKind(e.target.value as "webhook" | "email")}
+            >
+              <option value="webhook">webhook</option>
+              <option value="email">e-mail</option>
+            </SelectField>
+            <InputField
+              box="w-44"
+              id="nc-name"
+              label="Name"
+              name="name"
+              required
+              maxLength={64}
+              placeholder="e.g. ops-chat"
+            />
             {kind === "webhook" ? (
-              <div className="min-w-64 flex-1">
-                <label htmlFor="nc-url" className="label">
-                  URL
-                </label>
-                <input
-                  id="nc-url"
-                  name="url"
-                  required
-                  type="url"
-                  placeholder="https://hooks.example.com/keel"
-                  className="input"
-                />
-              </div>
+              <InputField
+                box="min-w-64 flex-1"
+                id="nc-url"
+                label="URL"
+                name="url"
+                required
+                type="url"
+                placeholder="https://hooks.example.com/keel"
+              />
             ) : (
               <>
-                <div className="min-w-48 flex-1">
-                  <label htmlFor="nc-to" className="label">
-                    Addresses (comma-separated)
-                  </label>
-                  <input id="nc-to" name="to" placeholder="oncall@example.com" className="input" />
-                </div>
+                <InputField
+                  box="min-w-48 flex-1"
+                  id="nc-to"
+                  label="Addresses (comma-separated)"
+                  name="to"
+                  placeholder="oncall@example.com"
+                />
                 <fieldset className="flex gap-2 text-sm">
                   <legend className="label">and every</legend>
                   {["admin", "operator", "approver", "auditor"].map((r) => (

@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { InputField, SelectField } from "@/app/_components/field";
 import { ErrorNote, OkNote } from "@/app/_components/ui";
 
 export function SmtpForm({ isAdmin }: { isAdmin: boolean }) {
@@ -54,43 +55,31 @@ export function SmtpForm({ isAdmin }: { isAdmin: boolean }) {
         ["username", "User", cur?.username ?? "", "optional", "w-40"],
         ["from", "From", cur?.from, "keel@example.com", "w-56"],
       ].map(([k, label, v, ph, cls]) => (
-        <div key={k} className={cls}>
-          <label htmlFor={`smtp-${k}`} className="label">
-            {label}
-          </label>
-          <input
-            id={`smtp-${k}`}
-            name={k}
-            defaultValue={v ?? ""}
-            placeholder={ph}
-            required={k !== "username"}
-            className="input"
-          />
-        </div>
-      ))}
-      <div className="w-40">
-        <label htmlFor="smtp-password" className="label">
-          Password
-        </label>
-        <input
-          id="smtp-password"
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          placeholder={cur?.hasPassword ? "(set; retype to keep)" : "optional"}
-          className="input"
+        <InputField
+          key={k}
+          box={cls}
+          id={`smtp-${k}`}
+          label={label}
+          name={k}
+          defaultValue={v ?? ""}
+          placeholder={ph}
+          required={k !== "username"}
         />
-      </div>
-      <div className="w-32">
-        <label htmlFor="smtp-tls" className="label">
-          TLS
-        </label>
-        <select id="smtp-tls" name="tls" defaultValue={cur?.tls ?? "starttls"} className="input">
-          <option value="starttls">STARTTLS</option>
-          <option value="tls">TLS</option>
-          <option value="none">none</option>
-        </select>
-      </div>
+      ))}
+      <InputField
+        box="w-40"
+        id="smtp-password"
+        label="Password"
+        name="password"
+        type="password"
+        autoComplete="new-password"
+        placeholder={cur?.hasPassword ? "(set; retype to keep)" : "optional"}
+      />
+      <SelectField box="w-32" id="smtp-tls" label="TLS" name="tls" defaultValue={cur?.tls ?? "starttls"}>
+        <option value="starttls">STARTTLS</option>
+        <option value="tls">TLS</option>
+        <option value="none">none</option>
+      </SelectField>
       <button type="submit" className="btn" disabled={save.isPending}>
         Save e-mail server
       </button>

@@ -5,6 +5,8 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { ConfirmButton } from "@/app/_components/buttons";
+import { InputField } from "@/app/_components/field";
 import { Badge, ErrorNote, OkNote, Table, Time } from "@/app/_components/ui";
 
 export function SigningKeys({ isAdmin }: { isAdmin: boolean }) {
@@ -66,19 +68,15 @@ export function SigningKeys({ isAdmin }: { isAdmin: boolean }) {
             className="card flex flex-1 flex-wrap items-end gap-3"
             aria-label="Create signing key"
           >
-            <div className="min-w-48 flex-1">
-              <label htmlFor="key-name" className="label">
-                New console key
-              </label>
-              <input
-                id="key-name"
-                name="name"
-                required
-                maxLength={64}
-                placeholder="e.g. release key 2026"
-                className="input"
-              />
-            </div>
+            <InputField
+              box="min-w-48 flex-1"
+              id="key-name"
+              label="New console key"
+              name="name"
+              required
+              maxLength={64}
+              placeholder="e.g. release key 2026"
+            />
             <button type="submit" className="btn btn-primary" disabled={create.isPending}>
               {create.isPending ? "Creating…" : "Create key"}
             </button>
@@ -173,21 +171,13 @@ export function SigningKeys({ isAdmin }: { isAdmin: boolean }) {
                     </button>
                   )}{" "}
                   {k.status !== "removed" && (
-                    <button
-                      type="button"
-                      className="btn btn-danger text-xs"
+                    <ConfirmButton
+                      question={`Remove ${k.keyId} from trust? Releases signed with it can no longer be installed.`}
                       disabled={retire.isPending}
-                      onClick={() => {
-                        if (
-                          window.confirm(
-                            `Remove ${k.keyId} from trust? Releases signed with it can no longer be installed.`,
-                          )
-                        )
-                          retire.mutate({ keyId: k.keyId, remove: true });
-                      }}
+                      onConfirm={() => retire.mutate({ keyId: k.keyId, remove: true })}
                     >
                       Remove
-                    </button>
+                    </ConfirmButton>
                   )}
                 </td>
               )}

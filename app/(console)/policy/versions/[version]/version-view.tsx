@@ -6,6 +6,7 @@ import Link from "next/link";
 import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { AnswerButtons, CommentRow } from "@/app/_components/comment-row";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
 import { DiffView, windowsText } from "../../diff-view";
 import { lineDiff } from "../../line-diff";
@@ -106,32 +107,24 @@ export function PolicyVersionView({ version }: { version: number }) {
       </section>
       {v!.state === "proposed" &&
         (v!.canAnswer ? (
-          <section aria-label="Answer" className="flex flex-wrap items-end gap-2">
-            <input
-              className="input min-w-80"
-              placeholder="Comment (optional)"
-              value={comment}
-              onChange={(e) => setComment(e.target.value)}
-            />
-            <button
-              className="btn btn-primary"
+          <CommentRow
+            section="Answer"
+            width="min-w-80"
+            placeholder="Comment (optional)"
+            value={comment}
+            onChange={setComment}
+          >
+            <AnswerButtons
+              approveText={`Approve version ${v!.version}`}
               disabled={approve.isPending || reject.isPending}
-              onClick={() =>
+              onApprove={() =>
                 approve.mutate({ versionId: v!.id, digest: v!.digest, comment: comment || undefined })
               }
-            >
-              Approve version {v!.version}
-            </button>
-            <button
-              className="btn btn-danger"
-              disabled={approve.isPending || reject.isPending}
-              onClick={() =>
+              onReject={() =>
                 reject.mutate({ versionId: v!.id, digest: v!.digest, comment: comment || undefined })
               }
-            >
-              Reject
-            </button>
-          </section>
+            />
+          </CommentRow>
         ) : (
           <p className="text-sm text-muted">{v!.cannotAnswerWhy}</p>
         ))}

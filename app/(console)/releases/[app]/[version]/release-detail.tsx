@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
+import { ConfirmButton } from "@/app/_components/buttons";
 import { Badge, ErrorNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { formatBytes } from "@/app/_components/format-bytes";
 import { ActivationDetail } from "./activation-detail";
@@ -136,17 +137,14 @@ export function ReleaseDetail({
 
           {canDelete && (
             <section className="flex flex-col gap-2">
-              <button
-                type="button"
+              <ConfirmButton
+                question={`Delete ${app} ${version} and its cached streams?`}
                 className="btn btn-danger self-start"
                 disabled={remove.isPending}
-                onClick={() => {
-                  if (window.confirm(`Delete ${app} ${version} and its cached streams?`))
-                    remove.mutate({ app, version });
-                }}
+                onConfirm={() => remove.mutate({ app, version })}
               >
                 {remove.isPending ? "Deleting…" : "Delete release"}
-              </button>
+              </ConfirmButton>
               {remove.error && <ErrorNote>{errorMessage(remove.error)}</ErrorNote>}
             </section>
           )}
