@@ -6,12 +6,18 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type { ReleaseManifest } from "@/agent/protocol";
 import { DELTA_MAGIC } from "@/agent/protocol/delta/format";
 import { expandDeltaHeader } from "@/agent/protocol/wire/delta-header";
+import * as zblocks from "@/agent/protocol/wire/zblocks";
 import { decompressBlocks } from "@/agent/protocol/wire/zblocks";
 import { wireForm } from "./wire-form";
+
+vi.mock("@/agent/protocol/wire/zblocks", async (actual) => {
+  const real = await actual<typeof zblocks>();
+  return { ...real, compressBlocks: vi.fn(real.compressBlocks) };
+});
 
 const dir = mkdtempSync(join(tmpdir(), "keel-wire-form-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +46,16 @@ describe("wireForm", () => {
     const b = await wireForm(ALL, { manifest, wireEncoding: "raw" }, path);
     expect([b.path, statSync(b.path!).mtimeMs]).toEqual([a.path, mtime]);
     expect(readdirSync(join(dir, ".wire")).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("compresses a stream once when many hosts ask for it at the same moment", async () => {
+    const many = join(dir, "many");
+    writeFileSync(many, stream);
+    vi.mocked(zblocks.compressBlocks).mockClear();
+    const sends = await Promise.all(Array.from({ length: 20 }, () => wireForm(ALL, { manifest }, many)));
+    expect(vi.mocked(zblocks.compressBlocks)).toHaveBeenCalledTimes(1);
+    expect(new Set(sends.map((s) => s.path)).size).toBe(1);
+    expect(sends.every((s) => s.args.wireEncoding === "keel-z1")).toBe(true);
   });
 
   it("sends a delta with its header compressed; an older agent gets the stored file unchanged", async () => {
