@@ -97,7 +97,7 @@ class Builder {
   }
 
   /** Raw op-stream and difference bytes, for malformed records. */
-  rawOps(len: number, ops: number[], diffs: number[] = [], target = Buffer.alloc(len)): this {
+  rawOps(len: number, ops: number[], diffs: number[] = [], target: Buffer = Buffer.alloc(len)): this {
     this.ops.push(Kind.RAW);
     pushVarint(this.ops, len);
     this.ops.push(...ops);
