@@ -24,7 +24,9 @@ async function encode(moduleDir: string, parentDir: string, target: string, out:
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const ws = createWriteStream(out);
-  const r = await encodeDelta({ parentDir, target, out: ws });
+  // Format 2 (decision 0040) unless BENCH_DELTA_VERSION=1; an encoder before format 2 ignores the option.
+  const version = process.env.BENCH_DELTA_VERSION === "1" ? 1 : 2;
+  const r = await encodeDelta({ parentDir, target, out: ws, version } as Parameters<typeof EncodeDelta>[0]);
   ws.end();
   await once(ws, "close");
   console.log(JSON.stringify({ ...r, ...figures(t0, c0) }));

@@ -4,7 +4,7 @@
 // own process: wall, CPU, peak RSS (process.resourceUsage().maxRSS), bytes. Then the host's decode
 // of both deltas with this checkout's decoder (DeltaDecoder as the agent runs it, output compared with
 // the stream): CPU and wall, alternating. Medians of BENCH_RUNS runs (default 3).
-// Env: BENCH_BASE_REF, BENCH_RUNS, KEEL_BENCH_CACHE (npm tarballs), BENCH_KEEP=1. --write puts the
+// Env: BENCH_BASE_REF, BENCH_RUNS, BENCH_PAIRS (e.g. next), BENCH_DELTA_VERSION (default 2), KEEL_BENCH_CACHE (npm tarballs), BENCH_KEEP=1. --write puts the
 // table in docs/benchmarks.md under "## Delta encoder".
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -20,7 +20,7 @@ const CACHE = process.env.KEEL_BENCH_CACHE ?? join(tmpdir(), "keel-bench-cache")
 const PAIRS = [
   { pkg: "typescript", from: "5.8.2", to: "5.8.3" },
   { pkg: "next", from: "16.3.8", to: "16.4.0" },
-];
+].filter((p) => !process.env.BENCH_PAIRS || process.env.BENCH_PAIRS.split(",").includes(p.pkg));
 const CHILD = join(__dirname, "delta-encoder-child.ts");
 const TSX = join(REPO, "node_modules/.bin/tsx");
 

@@ -32,10 +32,15 @@ export interface WireCount {
 }
 
 /** Writes the compressed wire form of `file` the console would send (q7 blocks / compressed header). */
-export async function wireFile(file: string, as: "keel-z1" | "keel-delta-1z", out: string): Promise<number> {
+export async function wireFile(
+  file: string,
+  as: "keel-z1" | "keel-delta-1z" | "keel-delta-2",
+  out: string,
+): Promise<number> {
   const src = createReadStream(file, { highWaterMark: 1024 * 1024 });
   const t0 = performance.now();
-  const enc = as === "keel-z1" ? compressBlocks(src, 7) : compressDeltaHeader(src);
+  const enc =
+    as === "keel-z1" ? compressBlocks(src, 7) : compressDeltaHeader(src, as === "keel-delta-2" ? 2 : 1);
   await pipeline(Readable.from(enc), createWriteStream(out));
   return (performance.now() - t0) / 1000;
 }

@@ -33,6 +33,9 @@ const DATE = process.env.KEEL_BENCH_DATE ?? new Date().toISOString().slice(0, 10
 const BUILT_AGENT = join(__dirname, "..", "agent", "dist", "keel-agent.mjs");
 let AGENT = BUILT_AGENT; // a copy in the work directory, so that a rebuild during the run changes nothing
 const ONLY = process.env.KEEL_BENCH_PAIRS?.split(",");
+// KEEL_BENCH_DELTA_VERSION=1: "now" is format 1 as keel-delta-1z (as before decision 0040); default 2: keel-delta-2.
+const VERSION = process.env.KEEL_BENCH_DELTA_VERSION === "1" ? 1 : 2;
+const NOW_WIRE = VERSION === 2 ? "keel-delta-2" : "keel-delta-1z";
 
 interface Row {
   pair: string;
@@ -242,7 +245,7 @@ async function benchPair(
   const deltaFile = join(work, `${app}.delta`);
   const t0 = performance.now();
   const ws = createWriteStream(deltaFile);
-  const enc = await encodeDelta({ parentDir, target: inc, out: ws });
+  const enc = await encodeDelta({ parentDir, target: inc, out: ws, version: VERSION });
   ws.end();
   await once(ws, "close");
   const encodeS = (performance.now() - t0) / 1000;
@@ -281,11 +284,11 @@ async function benchPair(
     z: false,
   });
   await remove();
-  await wireFile(deltaFile, "keel-delta-1z", `${deltaFile}.z`);
+  await wireFile(deltaFile, NOW_WIRE, `${deltaFile}.z`);
   const upNow = await serveReceive({
     ...S,
     manifest: incM,
-    wire: "keel-delta-1z",
+    wire: NOW_WIRE,
     file: `${deltaFile}.z`,
     z: true,
   });

@@ -1,5 +1,6 @@
 // A receive's compressed wire forms (decision 0030) turned back into the forms the pipeline knows:
-// keel-z1 → the raw signed stream, keel-delta-1z → keel-delta-1. The bytes then go through the same
+// keel-z1 → the raw signed stream, keel-delta-1z → keel-delta-1, keel-delta-2 → a format-2 delta, which
+// the delta decoder reads as it reads format 1 (decision 0040). The bytes then go through the same
 // chunk-by-chunk verification against the signed manifest (store/stage.ts); a damaged or hostile
 // compressed input is refused as BAD_STREAM before its bytes reach anything but .staging/<op>.
 import type { WireEncoding } from "../protocol";
@@ -39,7 +40,7 @@ async function* refused(pieces: AsyncIterable<Buffer>, wire: WireEncoding): Asyn
 
 /** Whether the encoding is decoded against an installed base tree. */
 export function isDeltaWire(wire: WireEncoding): boolean {
-  return wire === "keel-delta-1" || wire === "keel-delta-1z";
+  return wire === "keel-delta-1" || wire === "keel-delta-1z" || wire === "keel-delta-2";
 }
 
 /** The input as the verified pipeline takes it; a raw file is read straight into its buffer. */
@@ -53,6 +54,7 @@ export function pipelineInput(wire: WireEncoding, input: StreamInput): PipelineI
       return { wire, input: input.open() };
     case "keel-z1":
     case "keel-delta-1z":
+    case "keel-delta-2":
       break;
   }
   let n = 0;
@@ -60,5 +62,9 @@ export function pipelineInput(wire: WireEncoding, input: StreamInput): PipelineI
   const wireBytes = () => n;
   return wire === "keel-z1"
     ? { wire: "raw", input: refused(decompressBlocks(arrived), wire), wireBytes }
-    : { wire: "keel-delta-1", input: refused(expandDeltaHeader(arrived), wire), wireBytes };
+    : {
+        wire: "keel-delta-1",
+        input: refused(expandDeltaHeader(arrived, wire === "keel-delta-2" ? 2 : 1), wire),
+        wireBytes,
+      };
 }

@@ -79,7 +79,8 @@ function request(x: Sent): Buffer {
 
 function answer(out: Buffer): Loose {
   const got = new FrameDecoder().push(out).flatMap((f) => (f.kind === "json" ? [f.value as Loose] : []));
-  if (got[0]?.event === "hello") expect(got[0].wire).toEqual(["keel-z1", "keel-delta-1z", "json-z"]);
+  if (got[0]?.event === "hello")
+    expect(got[0].wire).toEqual(["keel-z1", "keel-delta-1z", "json-z", "keel-delta-2"]);
   const r = got.find((m) => m.id === "r1" && m.ok !== undefined);
   if (!r) throw new Error(`no answer: ${JSON.stringify(got).slice(0, 400)}`);
   return r.ok ? r.result : { error: r.error };

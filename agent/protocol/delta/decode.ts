@@ -10,7 +10,8 @@ import { Readable, pipeline, type Writable } from "node:stream";
 import { constants as zc, createBrotliDecompress } from "node:zlib";
 import { ByteReader } from "./byte-reader";
 import {
-  DELTA_FORMAT_VERSION,
+  DELTA_FORMAT_V2,
+  DELTA_FORMAT_VERSIONS,
   DELTA_MAGIC,
   DeltaError,
   MAX_FRAME_BYTES,
@@ -42,21 +43,21 @@ export interface DecodeDeltaResult {
 /** Brotli output block: the body is decompressed this much at a time (one thread-pool trip each). */
 const BROTLI_CHUNK = 256 * 1024;
 
-/** Reads the 16-byte prefix and the JSON header. */
-async function readHeader(reader: ByteReader): Promise<DeltaHeader> {
+/** Reads the 16-byte prefix and the JSON header; the format version with it. */
+async function readHeader(reader: ByteReader): Promise<DeltaHeader & { version: number }> {
   const prefix = await reader.readExact(DELTA_MAGIC.length + 8);
   if (!prefix.subarray(0, DELTA_MAGIC.length).equals(DELTA_MAGIC))
     throw new DeltaError("UNSUPPORTED", "input is not a Keel delta (bad magic)");
   const version = prefix.readUInt32BE(DELTA_MAGIC.length);
-  if (version !== DELTA_FORMAT_VERSION)
+  if (!DELTA_FORMAT_VERSIONS.includes(version))
     throw new DeltaError(
       "UNSUPPORTED",
-      `Keel delta format ${version} is not supported (this agent reads ${DELTA_FORMAT_VERSION})`,
+      `Keel delta format ${version} is not supported (this agent reads ${DELTA_FORMAT_VERSIONS.join(", ")})`,
     );
   const len = prefix.readUInt32BE(DELTA_MAGIC.length + 4);
   if (len > MAX_HEADER_BYTES)
     throw new DeltaError("TOO_LARGE", `delta header of ${len} bytes is over the limit`);
-  return parseHeader((await reader.readExact(len)).toString("utf8"));
+  return { ...parseHeader((await reader.readExact(len)).toString("utf8")), version };
 }
 
 function asDeltaError(e: unknown): unknown {
@@ -109,16 +110,28 @@ export class DeltaDecoder {
       const hash = this.opts.checkDigests ? createHash("sha256") : null;
       const out = new OutputBuffer(this.opts.put, header.target.bytes, hash);
       const frames = new FrameDecoder(parents, out);
+      const v2 = header.version === DELTA_FORMAT_V2;
       for (let ended = false; !ended;) {
         const opsLen = await body.readVarint();
         const litLen = await body.readVarint();
-        if (opsLen + litLen > MAX_FRAME_BYTES)
-          throw new DeltaError("TOO_LARGE", `delta frame of ${opsLen + litLen} bytes is over the limit`);
-        // Both valid until the next frame: FrameDecoder copies what it keeps (the last path).
-        ended = await frames.run(
-          await body.readExactReused(opsLen, 0),
-          await body.readExactReused(litLen, 1),
-        );
+        const diffLen = v2 ? await body.readVarint() : 0;
+        if (opsLen + litLen + diffLen > MAX_FRAME_BYTES)
+          throw new DeltaError(
+            "TOO_LARGE",
+            `delta frame of ${opsLen + litLen + diffLen} bytes is over the limit`,
+          );
+        // Valid until the next frame: FrameDecoder copies what it keeps (the last path).
+        if (v2) {
+          // One buffer for the three sections: a frame holds at most MAX_FRAME_BYTES in all.
+          const f = await body.readExactReused(opsLen + litLen + diffLen, 0);
+          const lits = f.subarray(opsLen, opsLen + litLen);
+          ended = await frames.run(f.subarray(0, opsLen), lits, f.subarray(opsLen + litLen));
+        } else {
+          ended = await frames.run(
+            await body.readExactReused(opsLen, 0),
+            await body.readExactReused(litLen, 1),
+          );
+        }
       }
       if (!(await body.atEnd())) throw new DeltaError("CORRUPT", "delta has data after its end");
       const bytes = out.bytes;

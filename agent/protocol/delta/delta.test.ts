@@ -19,7 +19,8 @@ afterAll(async () => {
 async function encodeToBuffer(
   parentDir: string,
   target: Buffer | string,
-): Promise<{ delta: Buffer; bytes: number }> {
+  version: 1 | 2 = 1,
+): Promise<{ delta: Buffer; bytes: number; diffBytes: number }> {
   const chunks: Buffer[] = [];
   const out = new PassThrough();
   out.on("data", (c: Buffer) => chunks.push(c));
@@ -28,8 +29,9 @@ async function encodeToBuffer(
     target: typeof target === "string" ? target : Readable.from([target]),
     out,
     quality: 5,
+    version,
   });
-  return { delta: Buffer.concat(chunks), bytes: r.bytes };
+  return { delta: Buffer.concat(chunks), bytes: r.bytes, diffBytes: r.diffBytes };
 }
 
 async function decodeToBuffer(parentDir: string, delta: Buffer): Promise<{ out: Buffer; sha256: string }> {
@@ -146,29 +148,55 @@ describe("delta round trip", () => {
     expect(out.equals(target)).toBe(true);
   });
 
+  it("format 2: a rebuilt binary (every 4th–8th byte shifted) becomes DIFF ops, smaller than format 1", async () => {
+    const parent = join(dir, "p-binary");
+    const old = randomBytes(400_000);
+    await writeTree(parent, { "bin/tool": old, "other.bin": randomBytes(50_000) });
+    // As addresses in rebuilt code: one byte in every 4 to 8 changes by a few values, except in the
+    // first 100 bytes of every 4 KiB (the exact matches that seed the approximate ones); some new bytes.
+    const rebuilt = Buffer.from(old);
+    for (let i = 3, k = 0; i < rebuilt.length; i += 4 + (k++ % 5))
+      if (i % 4096 >= 100) rebuilt[i] = (rebuilt[i]! + 16 * (1 + (k % 3))) & 0xff;
+    const target = sendStream([
+      {
+        path: "bin/tool",
+        data: Buffer.concat([rebuilt.subarray(0, 200_000), randomBytes(500), rebuilt.subarray(200_000)]),
+      },
+    ]);
+    const v1 = await encodeToBuffer(parent, target, 1);
+    const v2 = await encodeToBuffer(parent, target, 2);
+    expect(v1.diffBytes).toBe(0);
+    expect(v2.diffBytes).toBeGreaterThan(390_000);
+    expect(v2.bytes).toBeLessThan(v1.bytes / 2);
+    expect((await decodeToBuffer(parent, v1.delta)).out.equals(target)).toBe(true);
+    expect((await decodeToBuffer(parent, v2.delta)).out.equals(target)).toBe(true);
+  });
+
   it("rebuilds an empty target and a target with no parent at all", async () => {
     const parent = join(dir, "p-empty");
     await writeTree(parent, { x: Buffer.from("x") });
     for (const target of [Buffer.alloc(0), randomBytes(50_000)]) {
-      const { delta } = await encodeToBuffer(parent, target);
-      expect((await decodeToBuffer(parent, delta)).out.equals(target)).toBe(true);
+      for (const version of [1, 2] as const) {
+        const { delta } = await encodeToBuffer(parent, target, version);
+        expect((await decodeToBuffer(parent, delta)).out.equals(target)).toBe(true);
+      }
     }
   });
 });
 
-describe("delta refusals", () => {
+describe.each([1, 2] as const)("delta refusals, format %i", (version) => {
   let parent: string;
   let target: Buffer;
   let delta: Buffer;
   beforeAll(async () => {
-    parent = join(dir, "p-refuse");
+    parent = join(dir, `p-refuse-${version}`);
     const old = { "a.js": sourceLike(400_000, 5), "b.js": sourceLike(100_000, 6) };
     await writeTree(parent, old);
     target = sendStream([
       { path: "a.js", data: edit(old["a.js"], 3, 5) },
       { path: "b.js", data: edit(old["b.js"], 4, 2) },
     ]);
-    delta = (await encodeToBuffer(parent, target)).delta;
+    delta = (await encodeToBuffer(parent, target, version)).delta;
   });
 
   it("refuses every truncation with TRUNCATED", async () => {
@@ -196,9 +224,9 @@ describe("delta refusals", () => {
     other.write(sha.startsWith("0") ? "1" : "0", 16 + json.indexOf(sha));
     expect((await decodeError(parent, other)).code).toBe("CORRUPT");
     expect((await decodeError(parent, randomBytes(5000))).code).toBe("UNSUPPORTED");
-    const v2 = Buffer.from(delta);
-    v2.writeUInt32BE(2, 8);
-    expect((await decodeError(parent, v2)).code).toBe("UNSUPPORTED");
+    const v3 = Buffer.from(delta);
+    v3.writeUInt32BE(3, 8);
+    expect((await decodeError(parent, v3)).code).toBe("UNSUPPORTED");
   });
 
   it("refuses a host whose parent differs with PARENT_MISMATCH before writing anything", async () => {

@@ -11,6 +11,20 @@ import { ParentPages } from "./parent-pages";
 const PRIME = 0x01000193;
 /** A continuation of the previous copy shorter than this is written as literals instead. */
 const MIN_CONTINUE = 6;
+/**
+ * Approximate matches (DIFF ops, format 2; decision 0040), bsdiff's rule: a run at one alignment is
+ * scored +1 per equal byte and −DIFF_MISS per differing one, and ends where its score peaked; the
+ * scan stops once the score is DIFF_STOP below that peak. A run is kept when it spans at least
+ * DIFF_MIN bytes and scores at least DIFF_MIN_SCORE; after a failed try at the previous copy's
+ * alignment the next one is DIFF_RETRY bytes on.
+ */
+const DIFF_MISS = 2;
+const DIFF_STOP = 24;
+const DIFF_MIN = 16;
+const DIFF_MIN_SCORE = 8;
+const DIFF_RETRY = 32;
+/** Zero differences shorter than this between differing bytes stay inside one run. */
+const DIFF_GAP = 3;
 /** Hash table probe window, and how many parent blocks with one value it keeps. */
 const PROBES = 16;
 const MAX_SAME = 6;
@@ -53,16 +67,28 @@ export class OpBytes {
   length = 0;
 
   varint(n: number): void {
-    if (this.length + 10 > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
-    }
+    if (this.length + 10 > this.buf.length) this.grow(10);
     while (n >= 0x80) {
       this.buf[this.length++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
     }
     this.buf[this.length++] = n;
+  }
+
+  private grow(n: number): void {
+    let size = this.buf.length * 2;
+    while (this.length + n > size) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
+  }
+
+  /** Appends n bytes for the caller to fill: the buffer and where they start in it. */
+  append(n: number): { buf: Buffer; at: number } {
+    if (this.length + n > this.buf.length) this.grow(n);
+    const at = this.length;
+    this.length += n;
+    return { buf: this.buf, at };
   }
 
   bytes(): Buffer {
@@ -75,6 +101,8 @@ export interface OpSink {
   ops: OpBytes;
   lits: Buffer[];
   litBytes: number;
+  /** The frame's difference section (format 2). */
+  diffs: OpBytes;
 }
 
 export class Dictionary {
@@ -89,8 +117,15 @@ export class Dictionary {
   private block = 32;
   private powB = 1;
   private lastFile = -1;
+  /** Format 2: approximate matches become DIFF ops. */
+  approx = false;
+  /** No approximate match is tried at the previous copy's alignment before this target position. */
+  private noDiffBefore = 0;
   copied = 0;
   literal = 0;
+  /** Bytes produced by DIFF ops (also counted in `copied`). */
+  diffed = 0;
+  private diffScratch = Buffer.alloc(0);
 
   /**
    * Indexes the parent in one streaming pass (one rolling hash per block, the SHA-256 of each file);
@@ -263,6 +298,79 @@ export class Dictionary {
     this.copied += len;
   }
 
+  /** A DIFF op: data[pos, pos+len) from file fi at `off` plus the bytes' differences (format 2). */
+  private emitDiff(sink: OpSink, data: Buffer, pos: number, fi: number, off: number, len: number): void {
+    const f = this.files[fi]!;
+    sink.ops.varint(len * 4 + Op.DIFF);
+    if (fi === this.lastFile) {
+      sink.ops.varint(0);
+    } else {
+      if (f.ref < 0) {
+        f.ref = this.referenced.length;
+        this.referenced.push(f);
+      }
+      sink.ops.varint(f.ref + 1);
+    }
+    sink.ops.varint(zigzag(off - f.end));
+    if (this.diffScratch.length < len) this.diffScratch = Buffer.allocUnsafe(Math.max(len, 65536));
+    const d = this.diffScratch;
+    this.pages.subtract(data, pos, fi, off, len, d, 0);
+    // Runs: zeros, then differing bytes up to the next DIFF_GAP zeros (or the end).
+    for (let p = 0; p < len;) {
+      let q = p;
+      while (q < len && d[q] === 0) q++;
+      let e = q;
+      while (e < len) {
+        if (d[e] !== 0) {
+          e++;
+          continue;
+        }
+        let r = e;
+        while (r < len && d[r] === 0) r++;
+        if (r - e >= DIFF_GAP || r === len) break;
+        e = r;
+      }
+      sink.diffs.varint(q - p);
+      sink.diffs.varint(e - q);
+      const { buf, at } = sink.diffs.append(e - q);
+      d.copy(buf, at, q, e);
+      p = e;
+    }
+    f.end = off + len;
+    this.lastFile = fi;
+    this.copied += len;
+    this.diffed += len;
+  }
+
+  /**
+   * The approximate run of data[pos…] against file fi from `off` on (forward) or of data[…pos)
+   * against the bytes before `off` (backward, at most `most` bytes): its length, 0 when too weak.
+   */
+  private approxRun(data: Buffer, pos: number, fi: number, off: number, backward: boolean, most = 0): number {
+    const pages = this.pages;
+    const max = backward ? Math.min(most, off, pos) : Math.min(data.length - pos, this.files[fi]!.size - off);
+    let p = 0;
+    let score = 0;
+    let best = 0;
+    let bestLen = 0;
+    while (p < max) {
+      const m = backward
+        ? pages.matchBackward(data, pos - p, fi, off - p, max - p)
+        : pages.matchForward(data, pos + p, fi, off + p);
+      p += m;
+      score += m;
+      if (score > best) {
+        best = score;
+        bestLen = p;
+      }
+      if (p >= max) break;
+      p++;
+      score -= DIFF_MISS;
+      if (score < best - DIFF_STOP) break;
+    }
+    return bestLen >= DIFF_MIN && best >= DIFF_MIN_SCORE ? bestLen : 0;
+  }
+
   /** Emits data ops that rebuild `data` exactly: copies from the parent where it matches, literals elsewhere. */
   encode(sink: OpSink, data: Buffer): void {
     const n = data.length;
@@ -272,6 +380,7 @@ export class Dictionary {
     let litStart = 0;
     let h = 0;
     let hashAt = -2; // position whose window `h` covers; -2 = none (pos − 1 is never −2)
+    this.noDiffBefore = 0;
     while (pos < n) {
       if (this.lastFile >= 0) {
         const { size, end } = this.files[this.lastFile]!;
@@ -286,6 +395,18 @@ export class Dictionary {
             hashAt = -2;
             continue;
           }
+        }
+        if (this.approx && pos >= this.noDiffBefore && exp < size) {
+          const d = this.approxRun(data, pos, this.lastFile, exp, false);
+          if (d > 0) {
+            this.emitLit(sink, data, litStart, pos);
+            this.emitDiff(sink, data, pos, this.lastFile, exp, d);
+            pos += d;
+            litStart = pos;
+            hashAt = -2;
+            continue;
+          }
+          this.noDiffBefore = pos + DIFF_RETRY;
         }
       }
       if (pos + B > n) {
@@ -304,7 +425,10 @@ export class Dictionary {
       if (match) {
         const { fi, off, len: m } = match;
         const back = pages.matchBackward(data, pos, fi, off, pos - litStart);
-        this.emitLit(sink, data, litStart, pos - back);
+        const s = pos - back;
+        const d = this.approx ? this.approxRun(data, s, fi, off - back, true, s - litStart) : 0;
+        this.emitLit(sink, data, litStart, s - d);
+        if (d > 0) this.emitDiff(sink, data, s - d, fi, off - back - d, d);
         this.emitCopy(sink, fi, off - back, m + back);
         pos += m;
         litStart = pos;

@@ -13,6 +13,7 @@ import { ByteReader } from "./byte-reader";
 import { Dictionary, OpBytes, type OpSink } from "./dictionary";
 import {
   BROTLI_LGWIN,
+  DELTA_FORMAT_V2,
   DELTA_FORMAT_VERSION,
   DELTA_MAGIC,
   Kind,
@@ -41,6 +42,11 @@ export interface EncodeDeltaOptions {
   quality?: number;
   /** Parent bytes the matcher keeps cached (default 32 MiB); the output does not depend on it. */
   parentCacheBytes?: number;
+  /**
+   * Format version (default 1, the wire form keel-delta-1). 2 adds approximate matches (DIFF ops,
+   * decision 0040): only for hosts whose agent lists keel-delta-2.
+   */
+  version?: 1 | 2;
 }
 
 export interface EncodeDeltaResult {
@@ -52,6 +58,8 @@ export interface EncodeDeltaResult {
   parentFiles: number;
   copiedBytes: number;
   literalBytes: number;
+  /** Of copiedBytes, those produced by DIFF ops (format 2). */
+  diffBytes: number;
 }
 
 /** A frame is flushed to brotli once its ops + literals pass this. */
@@ -63,20 +71,27 @@ class FrameWriter implements OpSink {
   ops = new OpBytes();
   lits: Buffer[] = [];
   litBytes = 0;
+  diffs = new OpBytes();
   written = 0;
-  constructor(private readonly body: Writable) {}
+  constructor(
+    private readonly body: Writable,
+    private readonly version: number,
+  ) {}
 
   async maybeFlush(force = false): Promise<void> {
-    if (!force && this.ops.length + this.litBytes < FRAME_TARGET) return;
-    if (this.ops.length === 0 && this.litBytes === 0) return;
+    const bytes = this.ops.length + this.litBytes + this.diffs.length;
+    if (!force && bytes < FRAME_TARGET) return;
+    if (bytes === 0) return;
     const head: number[] = [];
     pushVarint(head, this.ops.length);
     pushVarint(head, this.litBytes);
-    const chunk = Buffer.concat([Buffer.from(head), this.ops.bytes(), ...this.lits]);
+    if (this.version === DELTA_FORMAT_V2) pushVarint(head, this.diffs.length);
+    const chunk = Buffer.concat([Buffer.from(head), this.ops.bytes(), ...this.lits, this.diffs.bytes()]);
     this.written += chunk.length;
     this.ops.length = 0;
     this.lits = [];
     this.litBytes = 0;
+    this.diffs.length = 0;
     if (!this.body.write(chunk)) await once(this.body, "drain");
   }
 }
@@ -118,16 +133,20 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
   const tmp = await mkdtemp(join(tmpdir(), "keel-delta-"));
   try {
     const framesPath = join(tmp, "frames");
-    const m = await matchTarget(opts, framesPath);
+    const version = opts.version ?? DELTA_FORMAT_VERSION;
+    const m = await matchTarget(opts, version, framesPath);
     const header: DeltaHeader = {
       target: { bytes: m.targetBytes, sha256: m.targetSha256 },
       parent: { files: m.parentFiles },
-      encoder: "keel-delta/1 rolling-hash+brotli",
+      encoder:
+        version === DELTA_FORMAT_V2
+          ? "keel-delta/2 rolling-hash+diff+brotli"
+          : "keel-delta/1 rolling-hash+brotli",
     };
     const json = Buffer.from(JSON.stringify(header));
     const prefix = Buffer.alloc(DELTA_MAGIC.length + 8);
     DELTA_MAGIC.copy(prefix, 0);
-    prefix.writeUInt32BE(DELTA_FORMAT_VERSION, DELTA_MAGIC.length);
+    prefix.writeUInt32BE(version, DELTA_MAGIC.length);
     prefix.writeUInt32BE(json.length, DELTA_MAGIC.length + 4);
     let bytes = 0;
     const put = async (b: Buffer): Promise<void> => {
@@ -154,6 +173,7 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
       parentFiles: m.parentFiles.length,
       copiedBytes: m.copiedBytes,
       literalBytes: m.literalBytes,
+      diffBytes: m.diffBytes,
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -163,6 +183,7 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
 /** First pass: the target's frames (uncompressed) into `framesPath`; the index lives only here. */
 async function matchTarget(
   { parentDir, target, parentCacheBytes }: EncodeDeltaOptions,
+  version: number,
   framesPath: string,
 ): Promise<{
   targetBytes: number;
@@ -170,9 +191,11 @@ async function matchTarget(
   parentFiles: DeltaParentFile[];
   copiedBytes: number;
   literalBytes: number;
+  diffBytes: number;
   frameBytes: number;
 }> {
   const dict = await Dictionary.load(parentDir, parentCacheBytes);
+  dict.approx = version === DELTA_FORMAT_V2;
   try {
     const file = createWriteStream(framesPath);
     const fileDone = new Promise<void>((res, rej) => {
@@ -180,7 +203,7 @@ async function matchTarget(
       file.on("error", rej);
     });
     fileDone.catch(() => {}); // awaited below
-    const sink = new FrameWriter(file);
+    const sink = new FrameWriter(file, version);
     const source = typeof target === "string" ? createReadStream(target, { highWaterMark: 1 << 20 }) : target;
     const hash = createHash("sha256");
     const reader = new ByteReader(source, "target");
@@ -255,6 +278,7 @@ async function matchTarget(
       parentFiles: dict.parentFiles(),
       copiedBytes: dict.copied,
       literalBytes: dict.literal,
+      diffBytes: dict.diffed,
       frameBytes: sink.written,
     };
   } finally {

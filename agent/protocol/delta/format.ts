@@ -3,8 +3,12 @@
 
 /** First 8 bytes of every Keel delta. */
 export const DELTA_MAGIC = Buffer.from("KEELDLTA", "latin1");
-/** Format version written after the magic; a decoder refuses any other. */
+/** Format version 1: copies and literals (the wire form keel-delta-1). */
 export const DELTA_FORMAT_VERSION = 1;
+/** Format version 2: version 1 plus DIFF data ops and a difference section per frame (decision 0040). */
+export const DELTA_FORMAT_V2 = 2;
+/** The versions a decoder reads; it refuses any other. */
+export const DELTA_FORMAT_VERSIONS: readonly number[] = [DELTA_FORMAT_VERSION, DELTA_FORMAT_V2];
 /** Largest JSON header a decoder accepts. */
 export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 /** Largest frame (ops + literals) a decoder buffers; bounds host memory. */
@@ -31,9 +35,13 @@ export const Kind = {
 /**
  * Data-op tags (low 2 bits of the tag varint; the rest is the length). COPY_SAME copies from the
  * file of the previous copy, COPY_FILE names a file (varint index into the header's list); both are
- * followed by zigzag(offset − end of the previous copy from that file).
+ * followed by zigzag(offset − end of the previous copy from that file). DIFF (format 2 only):
+ * varint 0 (the file of the previous copy) or file index + 1, zigzag offset as for a copy; the
+ * parent's bytes plus their differences, added mod 256. The differences are runs in the frame's
+ * difference section: varint zeros, varint count, count bytes — until they cover the op's length
+ * exactly (zeros + count ≥ 1 each).
  */
-export const Op = { LIT: 0, COPY_SAME: 1, COPY_FILE: 2 } as const;
+export const Op = { LIT: 0, COPY_SAME: 1, COPY_FILE: 2, DIFF: 3 } as const;
 
 export const SEND_MAGIC = Buffer.from("btrfs-stream\0", "latin1");
 export const SEND_CMD_HEADER = 10; // u32 len, u16 cmd, u32 crc
@@ -123,6 +131,11 @@ export function copyBytes(src: Buffer, from: number, dst: Buffer, at: number, n:
   }
 }
 
+/** dst[at + k] += diff[from + k] (mod 256) for k < n: a DIFF run on the parent bytes already in dst. */
+export function addBytes(diff: Uint8Array, from: number, dst: Buffer, at: number, n: number): void {
+  for (let k = 0; k < n; k++) dst[at + k] = (dst[at + k]! + diff[from + k]!) & 0xff;
+}
+
 /** Appends an unsigned LEB128 varint (safe integers only) to `out`. */
 export function pushVarint(out: number[], n: number): void {
   while (n >= 0x80) {
@@ -143,7 +156,7 @@ export function unzigzag(n: number): number {
 /** Reads varints out of one decoded frame section. */
 export class VarintCursor {
   pos = 0;
-  constructor(private buf: Buffer) {}
+  constructor(public buf: Buffer) {}
   /** Starts over on another section (one cursor serves every frame). */
   reset(buf: Buffer): void {
     this.buf = buf;

@@ -14,6 +14,7 @@ import {
   SEND_CMD_HEADER,
   SEND_CMD_WRITE,
   VarintCursor,
+  addBytes,
   copyBytes,
   unzigzag,
 } from "./format";
@@ -76,6 +77,9 @@ export class FrameDecoder {
   private readonly ops = new VarintCursor(Buffer.alloc(0));
   private lits: Buffer = Buffer.alloc(0);
   private litPos = 0;
+  /** The frame's difference section (format 2; null in format 1, where DIFF is unknown). */
+  private readonly diffs = new VarintCursor(Buffer.alloc(0));
+  private v2 = false;
 
   constructor(
     private readonly parents: ParentFiles,
@@ -105,11 +109,37 @@ export class FrameDecoder {
         this.parents.read(fi, buf, at, n, off);
         this.lastFile = fi;
         this.ends[fi] = off + n;
+      } else if (this.v2) {
+        this.diff(buf, at, n);
       } else {
         throw new DeltaError("CORRUPT", `unknown delta data op ${t}`);
       }
       at += n;
     }
+  }
+
+  /** A DIFF op of n bytes into buf at `at`: the parent's bytes plus n difference bytes (mod 256). */
+  private diff(buf: Buffer, at: number, n: number): void {
+    const sel = this.ops.next();
+    const fi = sel === 0 ? this.lastFile : sel - 1;
+    const f = this.parents.files[fi];
+    if (!f) throw new DeltaError("CORRUPT", "delta diff-copies from a parent file it does not list");
+    const off = (this.ends[fi] ?? 0) + unzigzag(this.ops.next());
+    if (off < 0 || off + n > f.bytes)
+      throw new DeltaError("CORRUPT", "delta diff-copies from outside its parent files");
+    this.parents.read(fi, buf, at, n, off);
+    const d = this.diffs;
+    for (let p = 0; p < n;) {
+      const zeros = d.next();
+      const count = d.next();
+      if (zeros + count === 0 || zeros + count > n - p || d.pos + count > d.buf.length)
+        throw new DeltaError("CORRUPT", "delta diff op has a bad difference run");
+      addBytes(d.buf, d.pos, buf, at + p + zeros, count);
+      d.pos += count;
+      p += zeros + count;
+    }
+    this.lastFile = fi;
+    this.ends[fi] = off + n;
   }
 
   /** Room for n more output bytes (flushes a full buffer). */
@@ -158,11 +188,16 @@ export class FrameDecoder {
     this.lastEnd = offset + dataLen;
   }
 
-  /** Runs one frame; true once the END record was seen. State carries over between frames. */
-  async run(ops: Buffer, lits: Buffer): Promise<boolean> {
+  /**
+   * Runs one frame; true once the END record was seen. State carries over between frames. `diffs`:
+   * the frame's difference section in format 2, null in format 1.
+   */
+  async run(ops: Buffer, lits: Buffer, diffs: Buffer | null = null): Promise<boolean> {
     this.ops.reset(ops);
     this.lits = lits;
     this.litPos = 0;
+    this.v2 = diffs !== null;
+    this.diffs.reset(diffs ?? Buffer.alloc(0));
     let ended = false;
     while (!this.ops.done) {
       if (ended) throw new DeltaError("CORRUPT", "delta has records after its end");
@@ -210,6 +245,7 @@ export class FrameDecoder {
       }
     }
     if (this.litPos !== this.lits.length) throw new DeltaError("CORRUPT", "delta frame has unused literals");
+    if (!this.diffs.done) throw new DeltaError("CORRUPT", "delta frame has unused difference bytes");
     return ended;
   }
 }

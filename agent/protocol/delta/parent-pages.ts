@@ -144,6 +144,17 @@ export class ParentPages {
     return k;
   }
 
+  /** out[at + k] = data[pos + k] − byte (off + k) of file fi, mod 256, for k < n (the file holds them). */
+  subtract(data: Buffer, pos: number, fi: number, off: number, n: number, out: Buffer, at: number): void {
+    const mem = this.mem;
+    for (let k = 0; k < n;) {
+      const a = this.locate(fi, off + k);
+      const m = Math.min(n - k, this.limit - a);
+      for (let i = 0; i < m; i++) out[at + k + i] = (data[pos + k + i]! - mem[a + i]!) & 0xff;
+      k += m;
+    }
+  }
+
   close(): void {
     for (const fd of this.open.values()) closeSync(fd);
     this.open.clear();

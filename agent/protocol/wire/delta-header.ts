@@ -7,12 +7,22 @@
 // The host turns it back into the exact keel-delta-1 bytes ("KEELDLTA" u32be 1 u32be headerLen
 // header body) before the delta decoder sees them; the header is decompressed into at most its
 // declared length. Node's standard library only: this runs inside keel-agent.
+//
+// `keel-delta-2` (decision 0040) is the same container for a format-2 delta, under its own magic
+// "KEELDLT2", expanded to "KEELDLTA" u32be 2 …: an agent that does not list keel-delta-2 is never sent one.
 import { brotliCompressSync, constants as zc } from "node:zlib";
-import { DELTA_FORMAT_VERSION, DELTA_MAGIC, MAX_HEADER_BYTES } from "../delta/format";
+import { DELTA_FORMAT_V2, DELTA_FORMAT_VERSION, DELTA_MAGIC, MAX_HEADER_BYTES } from "../delta/format";
 import { WireError, WireReader } from "./wire-reader";
 import { inflate } from "./zblocks";
 
 export const DELTA_Z_MAGIC = Buffer.from("KEELDLTZ", "latin1");
+export const DELTA_2_MAGIC = Buffer.from("KEELDLT2", "latin1");
+
+/** The two containers: format version inside, magic and wire form name outside. */
+const FORMS = {
+  [DELTA_FORMAT_VERSION]: { magic: DELTA_Z_MAGIC, name: "keel-delta-1z", inner: "keel-delta-1" },
+  [DELTA_FORMAT_V2]: { magic: DELTA_2_MAGIC, name: "keel-delta-2", inner: "format-2 Keel" },
+} as const;
 const PREFIX = DELTA_MAGIC.length + 8;
 
 function prefix(magic: Buffer, a: number, b: number): Buffer {
@@ -23,40 +33,51 @@ function prefix(magic: Buffer, a: number, b: number): Buffer {
   return h;
 }
 
-/** Console side: keel-delta-1 pieces in, keel-delta-1z out. The header is compressed once (quality 11: it is small). */
-export async function* compressDeltaHeader(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const r = new WireReader(input, "keel-delta-1 delta");
+/**
+ * Console side: keel-delta-1 pieces in, keel-delta-1z out (format 2: keel-delta-2). The header is
+ * compressed once (quality 11: it is small).
+ */
+export async function* compressDeltaHeader(
+  input: AsyncIterable<Buffer>,
+  version: 1 | 2 = DELTA_FORMAT_VERSION,
+): AsyncGenerator<Buffer> {
+  const form = FORMS[version];
+  const r = new WireReader(input, `${form.inner} delta`);
   const p = await r.exact(PREFIX);
-  if (!p.subarray(0, DELTA_MAGIC.length).equals(DELTA_MAGIC) || p.readUInt32BE(8) !== DELTA_FORMAT_VERSION)
-    throw new WireError("UNSUPPORTED", "not a keel-delta-1 delta; it cannot be sent as keel-delta-1z");
+  if (!p.subarray(0, DELTA_MAGIC.length).equals(DELTA_MAGIC) || p.readUInt32BE(8) !== version)
+    throw new WireError("UNSUPPORTED", `not a ${form.inner} delta; it cannot be sent as ${form.name}`);
   const len = p.readUInt32BE(12);
   if (len > MAX_HEADER_BYTES)
     throw new WireError("TOO_LARGE", `delta header of ${len} bytes is over the limit`);
   const z = brotliCompressSync(await r.exact(len), {
     params: { [zc.BROTLI_PARAM_QUALITY]: 11, [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_TEXT },
   });
-  yield prefix(DELTA_Z_MAGIC, len, z.length);
+  yield prefix(form.magic, len, z.length);
   yield z;
   yield* r.rest();
 }
 
-/** Host side: keel-delta-1z pieces in, the exact keel-delta-1 bytes out. */
-export async function* expandDeltaHeader(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const r = new WireReader(input, "keel-delta-1z delta");
+/** Host side: keel-delta-1z pieces in, the exact keel-delta-1 bytes out (keel-delta-2: format 2). */
+export async function* expandDeltaHeader(
+  input: AsyncIterable<Buffer>,
+  version: 1 | 2 = DELTA_FORMAT_VERSION,
+): AsyncGenerator<Buffer> {
+  const form = FORMS[version];
+  const r = new WireReader(input, `${form.name} delta`);
   const p = await r.exact(PREFIX);
-  if (!p.subarray(0, DELTA_Z_MAGIC.length).equals(DELTA_Z_MAGIC))
-    throw new WireError("UNSUPPORTED", "the delta is not keel-delta-1z (bad magic)");
+  if (!p.subarray(0, form.magic.length).equals(form.magic))
+    throw new WireError("UNSUPPORTED", `the delta is not ${form.name} (bad magic)`);
   const len = p.readUInt32BE(8);
   const zLen = p.readUInt32BE(12);
   if (len === 0 || len > MAX_HEADER_BYTES)
     throw new WireError(
       "TOO_LARGE",
-      `keel-delta-1z header declares ${len} bytes, outside 1..${MAX_HEADER_BYTES}`,
+      `${form.name} header declares ${len} bytes, outside 1..${MAX_HEADER_BYTES}`,
     );
   if (zLen === 0 || zLen > len + 64 * 1024)
-    throw new WireError("TOO_LARGE", `keel-delta-1z header carries ${zLen} compressed bytes for ${len}`);
-  const header = inflate(await r.exact(zLen), len, "the keel-delta-1z header");
-  yield prefix(DELTA_MAGIC, DELTA_FORMAT_VERSION, len);
+    throw new WireError("TOO_LARGE", `${form.name} header carries ${zLen} compressed bytes for ${len}`);
+  const header = inflate(await r.exact(zLen), len, `the ${form.name} header`);
+  yield prefix(DELTA_MAGIC, version, len);
   yield header;
   yield* r.rest();
 }

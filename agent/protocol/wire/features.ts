@@ -1,5 +1,6 @@
 // What this agent accepts on the wire beyond protocol 1's raw and keel-delta-1 (decision 0030). The
 // agent lists them in its hello; the console uses one only when the agent it talks to lists it,
 // so an older agent keeps getting the forms it knows and an older console keeps sending them.
-export const WIRE_FEATURES = ["keel-z1", "keel-delta-1z", "json-z"] as const;
+// keel-delta-2: a format-2 delta (DIFF ops, decision 0040) with its header compressed as keel-delta-1z's.
+export const WIRE_FEATURES = ["keel-z1", "keel-delta-1z", "json-z", "keel-delta-2"] as const;
 export type WireFeature = (typeof WIRE_FEATURES)[number];

@@ -114,6 +114,20 @@ describe("keel-delta-1z", () => {
     expect((await refusal(collect(expandDeltaHeader(pieces(over))))).code).toBe("TOO_LARGE");
     expect((await refusal(collect(expandDeltaHeader(pieces(delta))))).code).toBe("UNSUPPORTED");
   });
+
+  it("keel-delta-2 carries a format-2 delta under its own magic; neither form takes the other's", async () => {
+    const d2 = Buffer.concat([DELTA_MAGIC, u32s(2, header.length), header, randomBytes(100_000)]);
+    const z2 = await collect(compressDeltaHeader(pieces(d2, 999), 2));
+    expect(z2.subarray(0, 8).toString()).toBe("KEELDLT2");
+    expect((await collect(expandDeltaHeader(pieces(z2, 13), 2))).equals(d2)).toBe(true);
+    // A format-2 delta is never sent as keel-delta-1z, nor a format-1 one as keel-delta-2 …
+    expect((await refusal(collect(compressDeltaHeader(pieces(d2))))).code).toBe("UNSUPPORTED");
+    expect((await refusal(collect(compressDeltaHeader(pieces(delta), 2)))).code).toBe("UNSUPPORTED");
+    // … and a host that expands one form refuses the other's bytes.
+    const z1 = await collect(compressDeltaHeader(pieces(delta)));
+    expect((await refusal(collect(expandDeltaHeader(pieces(z2))))).code).toBe("UNSUPPORTED");
+    expect((await refusal(collect(expandDeltaHeader(pieces(z1), 2)))).code).toBe("UNSUPPORTED");
+  });
 });
 
 describe("compressed JSON frames", () => {
