@@ -23,9 +23,9 @@ import {
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { encodeDelta } from "../agent/protocol/delta/encode";
-import { fetchPackage } from "../agent/protocol/delta/test-fixtures";
-import { mountBtrfs, unmountBtrfs } from "../server/test/btrfs";
+import { encodeDelta } from "@/agent/protocol/delta/encode";
+import { fetchPackage } from "@/agent/protocol/delta/test-fixtures";
+import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 import { agentSteps, baselineAgent, loadavg, median, sh, timed, type Measured } from "./measure";
 
 const REPO = resolve(__dirname, "..");

@@ -21,8 +21,8 @@ import { randomFillSync } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { FrameDecoder, encodeJsonFrame, type Frame } from "../agent/protocol";
-import { mountBtrfs, unmountBtrfs } from "../server/test/btrfs";
+import { FrameDecoder, encodeJsonFrame, type Frame } from "@/agent/protocol";
+import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 import { agentSteps, baselineAgent, loadavg, median, sh, timed, type Measured } from "./measure";
 
 const REPO = resolve(__dirname, "..");

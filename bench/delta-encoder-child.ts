@@ -7,8 +7,8 @@ import { createReadStream, createWriteStream, readFileSync } from "node:fs";
 import { once } from "node:events";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { DeltaDecoder } from "../agent/protocol/delta/decode";
-import type { encodeDelta as EncodeDelta } from "../agent/protocol/delta/encode";
+import { DeltaDecoder } from "@/agent/protocol/delta/decode";
+import type { encodeDelta as EncodeDelta } from "@/agent/protocol/delta/encode";
 
 function figures(t0: number, c0: NodeJS.CpuUsage): Record<string, number> {
   const c = process.cpuUsage(c0);

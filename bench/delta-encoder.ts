@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { btrfsLoop, buildVersionPair, fetchPackage, run } from "../agent/protocol/delta/test-fixtures";
+import { btrfsLoop, buildVersionPair, fetchPackage, run } from "@/agent/protocol/delta/test-fixtures";
 
 const REPO = resolve(__dirname, "..");
 const DATE = process.env.KEEL_BENCH_DATE ?? new Date().toISOString().slice(0, 10);

@@ -17,9 +17,9 @@ import {
   encodeJsonFrameZ,
   type ReleaseManifest,
   type WireEncoding,
-} from "../agent/protocol";
-import { compressDeltaHeader } from "../agent/protocol/wire/delta-header";
-import { compressBlocks } from "../agent/protocol/wire/zblocks";
+} from "@/agent/protocol";
+import { compressDeltaHeader } from "@/agent/protocol/wire/delta-header";
+import { compressBlocks } from "@/agent/protocol/wire/zblocks";
 
 export interface WireCount {
   /** Everything the console wrote: request frame + DATA frames (headers included) + END. */

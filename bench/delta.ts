@@ -9,8 +9,8 @@ import { createServer } from "node:net";
 import { spawn } from "node:child_process";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ReleaseManifest } from "../agent/protocol";
-import { encodeDelta } from "../agent/protocol/delta/encode";
+import type { ReleaseManifest } from "@/agent/protocol";
+import { encodeDelta } from "@/agent/protocol/delta/encode";
 import { serveReceive, wireFile, type WireCount } from "./delta-wire";
 import {
   btrfsLoop,
@@ -18,7 +18,7 @@ import {
   decodeInChild,
   fetchPackage,
   run,
-} from "../agent/protocol/delta/test-fixtures";
+} from "@/agent/protocol/delta/test-fixtures";
 
 // Every pair is reported (issue 16): a small library patch, a compiler's two bundles, a rebuilt
 // native binary, one large JS bundle, a framework with thousands of files.

@@ -5,7 +5,7 @@
 // describes; nothing outside .staging changed). Prints the number of cases, refusals by code and
 // every counterexample with its seed and case number; `--seed S --case I` replays one case.
 // Exits 1 when a counterexample outside the pending classes (run.ts PENDING) was found.
-import { buildAgent, scratch } from "../agent/test/helpers";
+import { buildAgent, scratch } from "@/agent/test/helpers";
 import {
   PENDING,
   describeCase,
@@ -13,7 +13,7 @@ import {
   setupFixture,
   type FuzzBackend,
   type FuzzSummary,
-} from "../agent/test/fuzz/run";
+} from "@/agent/test/fuzz/run";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

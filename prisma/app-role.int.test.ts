@@ -7,9 +7,9 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { createTestDatabase, type TestDatabase } from "../server/test/db";
-import { createDb } from "../server/db";
-import { appendAudit } from "../server/services/audit/append-audit";
+import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { createDb } from "@/server/db";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { findAppRoleProblems } from "./app-role";
 import { applyMigrations, MIGRATIONS_DIR } from "./migrate";
 

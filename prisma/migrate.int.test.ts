@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { applyMigrations, listMigrations, pendingMigrations } from "./migrate";
-import { createTestDatabase, type TestDatabase } from "../server/test/db";
+import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 
 describe("migration runner", () => {
   let t: TestDatabase;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../server/test/db";
+import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 
 const SCHEMA_DIR = fileURLToPath(new URL("./schema", import.meta.url));
 type Field = { column: string; type: string; list: boolean; optional: boolean; native: string | null };

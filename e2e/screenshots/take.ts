@@ -6,13 +6,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "@playwright/test";
-import { createDb } from "../../server/db";
-import { seedHosts, seedRelease, seedUser } from "../../prisma/seed/fleet";
-import { createRollout } from "../../server/services/rollouts/create-rollout";
-import { answerRollout } from "../../server/services/rollouts/answer-rollout";
-import { replanRollout } from "../../server/services/rollouts/replan-rollout";
-import type { TRolloutSpec } from "../../server/services/rollouts/types";
-import { REPO, startConsole } from "../fixtures/console";
+import { createDb } from "@/server/db";
+import { seedHosts, seedRelease, seedUser } from "@/prisma/seed/fleet";
+import { createRollout } from "@/server/services/rollouts/create-rollout";
+import { answerRollout } from "@/server/services/rollouts/answer-rollout";
+import { replanRollout } from "@/server/services/rollouts/replan-rollout";
+import type { TRolloutSpec } from "@/server/services/rollouts/types";
+import { REPO, startConsole } from "@/e2e/fixtures/console";
 
 const OUT = join(REPO, "docs/screenshots");
 

@@ -1,7 +1,7 @@
 // `npm run lab -- <command>`: the lab fleet's command line. See docs/lab.md.
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
-import { consoleIdentity } from "../../server/console-identity";
+import { consoleIdentity } from "@/server/console-identity";
 import { labDown } from "./down";
 import { nsenterArgv, resolveHost } from "./exec";
 import { DEFAULT_LAB, LabError } from "./names";

@@ -11,7 +11,7 @@
 //    still received in full); the connection is closed instead.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { bodyLimitFor, describeBytes, KIB } from "../../server/auth/bounded-body";
+import { bodyLimitFor, describeBytes, KIB } from "@/server/auth/bounded-body";
 
 // More than the Node socket reads and stream buffers a route sees before it can count them, so
 // that a route reading through readBoundedText always answers first (with its own audit).

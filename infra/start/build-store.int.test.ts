@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { getBuildSupport } from "../../server/services/releases/get-build-support";
-import { isOnBtrfs } from "../../server/services/releases/btrfs";
+import { getBuildSupport } from "@/server/services/releases/get-build-support";
+import { isOnBtrfs } from "@/server/services/releases/btrfs";
 import { ensureBuildStore } from "./build-store";
 
 const dataDir = mkdtempSync(join(tmpdir(), "keel-build-store-"));

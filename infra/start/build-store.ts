@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, openSync, closeSync, ftruncateSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { buildStoreOnBtrfs } from "../../server/services/releases/btrfs";
+import { buildStoreOnBtrfs } from "@/server/services/releases/btrfs";
 
 const run = promisify(execFile);
 

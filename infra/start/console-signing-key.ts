@@ -4,9 +4,9 @@
 // later gets no new one behind the policy's back; they create one in Settings, governed). The
 // private half is sealed like every other console key; hosts trust it like any active key (it is
 // installed on enrollment and with the next rollout). Audited as signing_key.create, actor "console".
-import { createDb } from "../../server/db";
-import { createSigningKey } from "../../server/services/keys/create-signing-key";
-import { createSecretBox } from "../../server/services/keys/secret-box";
+import { createDb } from "@/server/db";
+import { createSigningKey } from "@/server/services/keys/create-signing-key";
+import { createSecretBox } from "@/server/services/keys/secret-box";
 
 export const CONSOLE_KEY_NAME = "console";
 

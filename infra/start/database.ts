@@ -7,8 +7,8 @@
 //   - DATABASE_URL alone: accepted only for a role without rights over the audit log, and only
 //     when no migration is pending (it cannot apply one); otherwise start-up stops and says why.
 import pg from "pg";
-import { findAppRoleProblems } from "../../prisma/app-role";
-import { pendingMigrations } from "../../prisma/migrate";
+import { findAppRoleProblems } from "@/prisma/app-role";
+import { pendingMigrations } from "@/prisma/migrate";
 import { prepareDatabaseRoles } from "./database-roles";
 import { startEmbeddedPostgres } from "./postgres";
 

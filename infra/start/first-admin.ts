@@ -3,9 +3,9 @@
 // (docs/decisions/0015-two-person-rule.md): they are named where Keel is installed, never through
 // the API. Passwords come from the environment, or are generated and returned so that start-up
 // prints them once.
-import { createDb } from "../../server/db";
-import { AppError } from "../../server/errors";
-import { createUser } from "../../server/services/users/create-user";
+import { createDb } from "@/server/db";
+import { AppError } from "@/server/errors";
+import { createUser } from "@/server/services/users/create-user";
 
 const ROLES = ["admin", "operator", "approver", "auditor"] as const;
 type FounderRole = (typeof ROLES)[number];

@@ -10,18 +10,18 @@
 // Ctrl-C / SIGTERM stops everything it started, the embedded PostgreSQL included.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { applyMigrations } from "../../prisma/migrate";
-import { parseEnv, publicOrigin, type Env } from "../../server/env";
+import { applyMigrations } from "@/prisma/migrate";
+import { parseEnv, publicOrigin, type Env } from "@/server/env";
 import { openDatabase, StartError, type Database } from "./database";
 import { ensureFirstAdmin } from "./first-admin";
 import { buildNext, buildState, REPO, serveNext, type Serving } from "./next-app";
 import { ensureSecret } from "./secret";
 import { ensureAgentBundle } from "./agent-bundle";
-import { consoleIdentity } from "../../server/console-identity";
+import { consoleIdentity } from "@/server/console-identity";
 import { ensureBuildStore, type BuildStore } from "./build-store";
 import { ensureConsoleSigningKey } from "./console-signing-key";
-import type { Workers } from "../../server/jobs/start-workers";
-import type { AuditCheckpointer } from "../../server/services/audit/start-audit-checkpointer";
+import type { Workers } from "@/server/jobs/start-workers";
+import type { AuditCheckpointer } from "@/server/services/audit/start-audit-checkpointer";
 
 const log = (s: string) => console.log(`keel: ${s}`);
 
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     // Rollout steps run in this process too (KEEL_WORKERS=0 leaves them to `npm run worker`).
     if (process.env.KEEL_WORKERS !== "0") {
       await ensureAgentBundle(log);
-      const { startWorkers } = await import("../../server/jobs/start-workers");
+      const { startWorkers } = await import("@/server/jobs/start-workers");
       workers = await startWorkers({ databaseUrl: db.url, dataDir });
     }
 
@@ -145,8 +145,8 @@ async function main(): Promise<void> {
 }
 
 async function startCheckpoints(url: string, dataDir: string, env: Env): Promise<{ stop(): Promise<void> }> {
-  const { createDb } = await import("../../server/db");
-  const { startAuditCheckpointer } = await import("../../server/services/audit/start-audit-checkpointer");
+  const { createDb } = await import("@/server/db");
+  const { startAuditCheckpointer } = await import("@/server/services/audit/start-audit-checkpointer");
   const db = createDb(url, { max: 2 });
   const c: AuditCheckpointer = await startAuditCheckpointer({
     db,

@@ -3,13 +3,13 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
-import { createTestDatabase, type TestDatabase } from "../test/db";
-import { createDb } from "../db";
+import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { createDb } from "@/server/db";
 import { createAuth } from "./auth";
 import { createAuthHandler, SIGN_IN_FAILED } from "./auth-handler";
 import { DEFAULT_THROTTLE, SignInThrottle } from "./sign-in-throttle";
-import { createTRPCHandler } from "../trpc/http-handler";
-import { createUser } from "../services/users/create-user";
+import { createTRPCHandler } from "@/server/trpc/http-handler";
+import { createUser } from "@/server/services/users/create-user";
 
 const ORIGIN = "http://127.0.0.1:39123";
 let t: TestDatabase;

@@ -6,7 +6,7 @@
 // limited per address. Every sign-in, failed sign-in, password change (or failed one) and
 // sign-out goes to the audit log.
 import type { PrismaClient } from "@prisma/client";
-import { appendAudit } from "../services/audit/append-audit";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { AUTH_BASE_PATH, type Auth } from "./auth";
 import { BODY_LIMITS, readBoundedJson } from "./bounded-body";
 import { passwordWeakness } from "./password-strength";

@@ -7,8 +7,8 @@ import { betterAuth } from "better-auth";
 import { prismaAdapter } from "better-auth/adapters/prisma";
 import { APIError } from "better-auth/api";
 import type { PrismaClient } from "@prisma/client";
-import { db as sharedDb } from "../db";
-import { getEnv, publicOrigin, trustedOrigins } from "../env";
+import { db as sharedDb } from "@/server/db";
+import { getEnv, publicOrigin, trustedOrigins } from "@/server/env";
 import { hashPassword, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from "./password";
 
 export const AUTH_BASE_PATH = "/api/auth";

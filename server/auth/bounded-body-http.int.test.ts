@@ -7,12 +7,12 @@
 import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb } from "../db";
-import { createTestDatabase, type TestDatabase } from "../test/db";
-import { createUser } from "../services/users/create-user";
-import { createApiToken } from "../services/tokens/create-api-token";
-import { createTRPCHandler } from "../trpc/http-handler";
-import { createReleaseUploadHandler } from "../services/releases/upload-handler";
+import { createDb } from "@/server/db";
+import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { createUser } from "@/server/services/users/create-user";
+import { createApiToken } from "@/server/services/tokens/create-api-token";
+import { createTRPCHandler } from "@/server/trpc/http-handler";
+import { createReleaseUploadHandler } from "@/server/services/releases/upload-handler";
 import { createAuth } from "./auth";
 import { createAuthHandler } from "./auth-handler";
 import { BODY_LIMITS, KIB, MIB } from "./bounded-body";

@@ -3,7 +3,7 @@
 // accounts the identity provider no longer vouches for.
 import type { PrismaClient } from "@prisma/client";
 import type { ViewerUser } from "./roles";
-import { resolveApiToken } from "../services/tokens/resolve-api-token";
+import { resolveApiToken } from "@/server/services/tokens/resolve-api-token";
 import type { Auth } from "./auth";
 import { directoryRefusal } from "./oidc/gate";
 

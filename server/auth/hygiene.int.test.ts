@@ -6,11 +6,11 @@
 import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb } from "../db";
-import { createTestDatabase, type TestDatabase } from "../test/db";
-import { appendAudit } from "../services/audit/append-audit";
-import { createUser } from "../services/users/create-user";
-import { createTRPCHandler } from "../trpc/http-handler";
+import { createDb } from "@/server/db";
+import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { appendAudit } from "@/server/services/audit/append-audit";
+import { createUser } from "@/server/services/users/create-user";
+import { createTRPCHandler } from "@/server/trpc/http-handler";
 import { createAuth } from "./auth";
 import { createAuthHandler } from "./auth-handler";
 import { DEFAULT_THROTTLE, installSignInThrottle, SignInThrottle } from "./sign-in-throttle";

@@ -5,7 +5,7 @@
 import { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import * as common from "@zxcvbn-ts/language-common";
 import * as en from "@zxcvbn-ts/language-en";
-import { AppError } from "../errors";
+import { AppError } from "@/server/errors";
 
 export const MIN_SCORE = 3;
 

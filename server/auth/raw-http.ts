@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
-import { guardBody } from "../../infra/start/body-guard";
+import { guardBody } from "@/infra/start/body-guard";
 
 export type RawAnswer = {
   status: number;

@@ -1,8 +1,8 @@
 // An admin's unlock: forgets an account's failed sign-ins, so that its owner can sign in from an
 // address that was failing too, at once (./sign-in-throttle.ts). Audited as user.unlock.
 import type { PrismaClient } from "@prisma/client";
-import { appendAudit } from "../services/audit/append-audit";
-import { findUserOrThrow } from "../services/users/find-user";
+import { appendAudit } from "@/server/services/audit/append-audit";
+import { findUserOrThrow } from "@/server/services/users/find-user";
 import { signInThrottle, type SignInThrottle } from "./sign-in-throttle";
 
 export async function unlockSignIn({

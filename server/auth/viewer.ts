@@ -5,7 +5,7 @@
 import "server-only";
 import { headers } from "next/headers";
 import { forbidden, redirect } from "next/navigation";
-import { db } from "../db";
+import { db } from "@/server/db";
 import type { Role, ViewerUser } from "./roles";
 import { getAuth } from "./auth";
 import { getViewer as getViewerWith, type Viewer } from "./get-viewer";

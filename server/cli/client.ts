@@ -3,7 +3,7 @@
 import { createTRPCClient, httpLink, TRPCClientError, type TRPCLink } from "@trpc/client";
 import { observable } from "@trpc/server/observable";
 import superjson from "superjson";
-import type { AppRouter } from "../trpc/root";
+import type { AppRouter } from "@/server/trpc/root";
 import { CliError } from "./errors";
 
 export type KeelClient = ReturnType<typeof createTRPCClient<AppRouter>>;

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
-import { startCliConsole, type CliConsole } from "../test/cli-console";
-import { runKeel } from "../test/run-keel";
+import { startCliConsole, type CliConsole } from "@/server/test/cli-console";
+import { runKeel } from "@/server/test/run-keel";
 
 let cc: CliConsole;
 let db: PrismaClient;

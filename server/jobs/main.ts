@@ -2,7 +2,7 @@
 // directory (artifacts, SSH key) from KEEL_DATA_DIR. SIGTERM/SIGINT stop it gracefully.
 // Like `npm start`, it refuses a DATABASE_URL whose role could rewrite the audit log (docs/audit.md).
 import pg from "pg";
-import { findAppRoleProblems } from "../../prisma/app-role";
+import { findAppRoleProblems } from "@/prisma/app-role";
 import { startWorkers } from "./start-workers";
 
 const url = process.env.DATABASE_URL;

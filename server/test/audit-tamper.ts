@@ -2,7 +2,7 @@
 // switch the append-only triggers off, edit or delete rows, and recompute every hash after an
 // edit so that the chain alone still verifies (only the checkpoints outside the database show it).
 import type { PrismaClient } from "@prisma/client";
-import { auditRowHash, GENESIS_HASH } from "../services/audit/audit-hash";
+import { auditRowHash, GENESIS_HASH } from "@/server/services/audit/audit-hash";
 
 /** Sets row `id`'s detail and recomputes its hash and every later one (`su`: a superuser's client). */
 export async function rewriteAuditRow(su: PrismaClient, id: bigint, detail: object): Promise<void> {

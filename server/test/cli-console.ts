@@ -4,11 +4,11 @@ import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
 import { createTestDatabase, type TestDatabase } from "./db";
 import { serveHandler } from "./serve-handler";
-import { createDb } from "../db";
-import { createAuth } from "../auth/auth";
-import { createTRPCHandler } from "../trpc/http-handler";
-import { createUser } from "../services/users/create-user";
-import { createApiToken } from "../services/tokens/create-api-token";
+import { createDb } from "@/server/db";
+import { createAuth } from "@/server/auth/auth";
+import { createTRPCHandler } from "@/server/trpc/http-handler";
+import { createUser } from "@/server/services/users/create-user";
+import { createApiToken } from "@/server/services/tokens/create-api-token";
 
 export interface CliConsole {
   t: TestDatabase;

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import pg from "pg";
-import { applyMigrations } from "../../prisma/migrate";
+import { applyMigrations } from "@/prisma/migrate";
 
 export type TestDatabase = {
   /** The app role's URL: what the console and its workers use. */

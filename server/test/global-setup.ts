@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { startEmbeddedPostgres } from "../../infra/start/postgres";
+import { startEmbeddedPostgres } from "@/infra/start/postgres";
 
 export type TestRoles = { owner: string; ownerPassword: string; app: string; appPassword: string };
 

@@ -6,11 +6,11 @@
 // Queries are GET (tRPC refuses a mutation over GET), mutations POST.
 import type { PrismaClient } from "@prisma/client";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import type { Auth } from "../auth/auth";
-import { bearerToken, getViewer } from "../auth/get-viewer";
-import { RateLimiter, type Limit } from "../auth/rate-limit";
-import { BODY_LIMITS, readBoundedText, tooLarge } from "../auth/bounded-body";
-import { clientIp, jsonError, refuseCrossSiteWrite } from "../auth/request-guard";
+import type { Auth } from "@/server/auth/auth";
+import { bearerToken, getViewer } from "@/server/auth/get-viewer";
+import { RateLimiter, type Limit } from "@/server/auth/rate-limit";
+import { BODY_LIMITS, readBoundedText, tooLarge } from "@/server/auth/bounded-body";
+import { clientIp, jsonError, refuseCrossSiteWrite } from "@/server/auth/request-guard";
 import { createContextInner } from "./init";
 import { appRouter } from "./root";
 

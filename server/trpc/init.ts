@@ -7,17 +7,17 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { PrismaClient } from "@prisma/client";
 import superjson from "superjson";
-import { AppError, formatError, toTRPCError } from "../errors";
-import { getAuth } from "../auth/auth";
-import { getViewer } from "../auth/get-viewer";
-import { clientIp } from "../auth/request-guard";
-import { findInvalidText } from "../auth/valid-text";
-import { db as sharedDb } from "../db";
-import { getEnv } from "../env";
-import { consoleServices, type Services } from "../services/compose";
-import type { Role, ViewerUser } from "../auth/roles";
+import { AppError, formatError, toTRPCError } from "@/server/errors";
+import { getAuth } from "@/server/auth/auth";
+import { getViewer } from "@/server/auth/get-viewer";
+import { clientIp } from "@/server/auth/request-guard";
+import { findInvalidText } from "@/server/auth/valid-text";
+import { db as sharedDb } from "@/server/db";
+import { getEnv } from "@/server/env";
+import { consoleServices, type Services } from "@/server/services/compose";
+import type { Role, ViewerUser } from "@/server/auth/roles";
 
-export { ROLES, type Role, type ViewerUser } from "../auth/roles";
+export { ROLES, type Role, type ViewerUser } from "@/server/auth/roles";
 
 /** Who may call a procedure: any of these roles, any signed-in user, or anyone. */
 export type Access = readonly Role[] | "signed-in" | "public";

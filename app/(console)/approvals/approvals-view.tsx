@@ -9,10 +9,10 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { AnswerButtons, CommentRow } from "@/app/_components/comment-row";
 import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
-import { bytes } from "../rollouts/format";
-import { RootCommandsNotice } from "../rollouts/root-commands-notice";
-import { RuntimeAffects, RuntimeSteps } from "../rollouts/runtime-notes";
-import { PLAN_COLUMNS, StreamCells, WhereCells } from "../rollouts/plan-cells";
+import { bytes } from "@/app/(console)/rollouts/format";
+import { RootCommandsNotice } from "@/app/(console)/rollouts/root-commands-notice";
+import { RuntimeAffects, RuntimeSteps } from "@/app/(console)/rollouts/runtime-notes";
+import { PLAN_COLUMNS, StreamCells, WhereCells } from "@/app/(console)/rollouts/plan-cells";
 
 export function ApprovalsView() {
   const trpc = useTRPC();

@@ -8,7 +8,7 @@ import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxi
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { CursorPager, type PageCursor } from "@/app/_components/cursor-pager";
-import { AsOfField, ExportCsvButton } from "../hosts/export-csv-button";
+import { AsOfField, ExportCsvButton } from "@/app/(console)/hosts/export-csv-button";
 import { RuntimesSection } from "./runtimes-section";
 
 export function AppsView({ roles }: { roles: string[] }) {

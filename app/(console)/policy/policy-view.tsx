@@ -13,7 +13,7 @@ import { CommentRow } from "@/app/_components/comment-row";
 import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
 import { lineDiff } from "./line-diff";
 import { DiffView, windowsText } from "./diff-view";
-import { decisionText } from "../rollouts/format";
+import { decisionText } from "@/app/(console)/rollouts/format";
 
 type Doc = inferRouterInputs<AppRouter>["policy"]["validate"];
 

@@ -1,11 +1,11 @@
 import type { Metadata } from "next";
 import { requireViewer } from "@/server/auth/viewer";
 import { PageHeader } from "@/app/_components/ui";
-import { sortRoles } from "../_roles";
+import { sortRoles } from "@/app/(console)/_roles";
 import { ApiTokens } from "./api-tokens";
 import { SigningKeys } from "./signing-keys/signing-keys";
 import { IdentityProvider } from "./identity-provider/identity-provider";
-import { ConsoleKeyCard } from "../_console-key";
+import { ConsoleKeyCard } from "@/app/(console)/_console-key";
 import { Notifications } from "./notifications/notifications";
 
 export const metadata: Metadata = { title: "Settings" };

@@ -3,9 +3,9 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { ErrorNote, OkNote } from "@/app/_components/ui";
-import type { Role } from "../_nav";
-import { RolePicker } from "../_role-picker";
-import { PendingChangeNote, pendingChange } from "../changes/pending";
+import type { Role } from "@/app/(console)/_nav";
+import { RolePicker } from "@/app/(console)/_role-picker";
+import { PendingChangeNote, pendingChange } from "@/app/(console)/changes/pending";
 
 export function CreateUserForm() {
   const trpc = useTRPC();

@@ -4,10 +4,10 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
-import type { Role } from "../_nav";
-import { RolePicker } from "../_role-picker";
+import type { Role } from "@/app/(console)/_nav";
+import { RolePicker } from "@/app/(console)/_role-picker";
 import { CreateUserForm } from "./create-user-form";
-import { PendingChangeNote, pendingChange } from "../changes/pending";
+import { PendingChangeNote, pendingChange } from "@/app/(console)/changes/pending";
 
 interface UserRow {
   id: string;

@@ -7,7 +7,7 @@ import {
   trpcMutation,
   trpcQuery,
   uniqueEmail,
-} from "../../fixtures/test";
+} from "@/e2e/fixtures/test";
 
 test("[API][VALIDATION]: malformed tRPC input comes back with the zod issues and changes nothing", async ({
   request,

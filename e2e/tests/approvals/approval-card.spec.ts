@@ -7,10 +7,10 @@
 // Approving there confirms what it did, and the rollout is approved.
 import { randomBytes } from "node:crypto";
 import { type APIRequestContext } from "@playwright/test";
-import { startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
-import { appTree, buildWeb, editPolicy, enrollLab, installWeb } from "../../fixtures/rollout-setup";
-import { expect, signedInPage, test } from "../../fixtures/test";
-import { signedInApi, trpcOk } from "../../fixtures/api";
+import { startRolloutConsole, type RolloutConsole } from "@/e2e/fixtures/rollout-console";
+import { appTree, buildWeb, editPolicy, enrollLab, installWeb } from "@/e2e/fixtures/rollout-setup";
+import { expect, signedInPage, test } from "@/e2e/fixtures/test";
+import { signedInApi, trpcOk } from "@/e2e/fixtures/api";
 
 const LAB = "e2eac" + randomBytes(2).toString("hex");
 const PASSWORD = "approval-card-e2e-password-1";

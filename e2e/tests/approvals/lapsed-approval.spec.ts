@@ -6,7 +6,7 @@ import {
   generateSigningKey,
   parsePrivateKey,
   signManifest,
-} from "../../../agent/protocol";
+} from "@/agent/protocol";
 import {
   admin,
   apiSignIn,
@@ -17,7 +17,7 @@ import {
   test,
   trpcMutation,
   type TrpcEnvelope,
-} from "../../fixtures/test";
+} from "@/e2e/fixtures/test";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const data = <T>(r: { status: number; body: TrpcEnvelope | null }): T => {

@@ -1,4 +1,4 @@
-import { admin, expect, signIn, signOut, test, uniqueEmail } from "../../fixtures/test";
+import { admin, expect, signIn, signOut, test, uniqueEmail } from "@/e2e/fixtures/test";
 
 test("[AUDIT][LIST]: the audit page shows sign-ins, user creation and session revocation, and the chain verifies", async ({
   page,

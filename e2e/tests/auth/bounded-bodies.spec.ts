@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { request as playwrightRequest } from "@playwright/test";
-import { admin, apiSignIn, consoleUrl, expect, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
+import { admin, apiSignIn, consoleUrl, expect, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
 
 // RELIABILITY case 32 against the console `npm start` runs (Keel's HTTP server in front of Next):
 // bodies without a length are refused at their route's limit, the console process's memory stays

@@ -4,8 +4,8 @@
 // a forged answer is refused with its message on the sign-in page.
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { expect, test } from "../../fixtures/test";
-import { REPO, startConsole, type RunningConsole } from "../../fixtures/console";
+import { expect, test } from "@/e2e/fixtures/test";
+import { REPO, startConsole, type RunningConsole } from "@/e2e/fixtures/console";
 
 let keel: RunningConsole;
 let idp: ChildProcess;

@@ -1,4 +1,4 @@
-import { admin, expect, test } from "../../fixtures/test";
+import { admin, expect, test } from "@/e2e/fixtures/test";
 
 test("[AUTH][SIGN-IN]: a wrong password gets the same generic message as an unknown user", async ({
   page,

@@ -1,4 +1,4 @@
-import { admin, apiSignIn, expect, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
+import { admin, apiSignIn, expect, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
 
 // Runs last (project "rate-limits"), so its failed attempts from this address cannot get in
 // the way of other tests' sign-ins.

@@ -4,9 +4,9 @@
 // collects its facts with its own key; the form forgets the key, and the audit has no trace of it.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { LabInventory } from "../../../infra/lab/api";
-import { labCli, labUp } from "../../fixtures/lab-cli";
-import { admin, expect, signIn, test } from "../../fixtures/test";
+import type { LabInventory } from "@/infra/lab/api";
+import { labCli, labUp } from "@/e2e/fixtures/lab-cli";
+import { admin, expect, signIn, test } from "@/e2e/fixtures/test";
 
 const LAB = "e2eboot" + randomBytes(2).toString("hex");
 let inv: LabInventory;

@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import type { Browser, Page } from "@playwright/test";
-import { REPO, startConsole, type RunningConsole } from "../../fixtures/console";
-import { expect, signIn, test } from "../../fixtures/test";
+import { REPO, startConsole, type RunningConsole } from "@/e2e/fixtures/console";
+import { expect, signIn, test } from "@/e2e/fixtures/test";
 
 const LAB = "fr" + randomBytes(2).toString("hex");
 const AP1 = `ap1-${LAB}@keel.test`;

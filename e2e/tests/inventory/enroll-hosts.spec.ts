@@ -3,9 +3,9 @@
 // the host list filters by label and exports CSV. An auditor is refused by the page and the API.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { LabInventory } from "../../../infra/lab/api";
-import { labCli, labUpForConsole } from "../../fixtures/lab-cli";
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
+import type { LabInventory } from "@/infra/lab/api";
+import { labCli, labUpForConsole } from "@/e2e/fixtures/lab-cli";
+import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
 
 const LAB = "e2einv" + randomBytes(2).toString("hex");
 let inv: LabInventory;

@@ -8,9 +8,9 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Page } from "@playwright/test";
-import type { LabInventory } from "../../../infra/lab/api";
-import { labCli, labUpForConsole } from "../../fixtures/lab-cli";
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
+import type { LabInventory } from "@/infra/lab/api";
+import { labCli, labUpForConsole } from "@/e2e/fixtures/lab-cli";
+import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
 
 const LAB = "e2erp" + randomBytes(2).toString("hex");
 const NAME = `${LAB}-db`;

@@ -3,7 +3,7 @@
 // link, sees the full text and a line diff with the indentation as written, approves, and sees the
 // confirmation and the version in force. The edit leaves the policy's meaning unchanged, so the
 // other specs on the shared console are not affected.
-import { admin, expect, founders, signIn, test } from "../../fixtures/test";
+import { admin, expect, founders, signIn, test } from "@/e2e/fixtures/test";
 
 test("[POLICY][DIFF]: an approver reads a proposal's full text and its diff with indentation intact, approves it, and sees it in force", async ({
   browser,

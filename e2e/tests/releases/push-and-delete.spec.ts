@@ -6,8 +6,8 @@ import {
   generateSigningKey,
   parsePrivateKey,
   signManifest,
-} from "../../../agent/protocol";
-import { admin, expect, signIn, test } from "../../fixtures/test";
+} from "@/agent/protocol";
+import { admin, expect, signIn, test } from "@/e2e/fixtures/test";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 

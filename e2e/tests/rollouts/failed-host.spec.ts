@@ -7,10 +7,10 @@
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
-import { appTree, buildWeb, enrollLab, installWeb } from "../../fixtures/rollout-setup";
-import { expect, signIn, test } from "../../fixtures/test";
-import { signedInApi } from "../../fixtures/api";
+import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "@/e2e/fixtures/rollout-console";
+import { appTree, buildWeb, enrollLab, installWeb } from "@/e2e/fixtures/rollout-setup";
+import { expect, signIn, test } from "@/e2e/fixtures/test";
+import { signedInApi } from "@/e2e/fixtures/api";
 
 const LAB = "e2erf" + randomBytes(2).toString("hex");
 const PASSWORD = "failed-host-e2e-password-1";

@@ -6,10 +6,10 @@
 // the rollout succeeds on both hosts — the check really ran as root there.
 import { randomBytes } from "node:crypto";
 import { type Browser, type Page } from "@playwright/test";
-import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
-import { appTree, buildWeb, editPolicy, enrollLab } from "../../fixtures/rollout-setup";
-import { expect, signedInPage, test } from "../../fixtures/test";
-import { signedInApi } from "../../fixtures/api";
+import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "@/e2e/fixtures/rollout-console";
+import { appTree, buildWeb, editPolicy, enrollLab } from "@/e2e/fixtures/rollout-setup";
+import { expect, signedInPage, test } from "@/e2e/fixtures/test";
+import { signedInApi } from "@/e2e/fixtures/api";
 
 const LAB = "e2erc" + randomBytes(2).toString("hex");
 const PASSWORD = "root-check-e2e-password-1";

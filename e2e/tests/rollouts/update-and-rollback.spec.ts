@@ -7,16 +7,16 @@
 // (proposed by the admin, approved by an approver) so the test does not depend on the time of day.
 import { randomBytes } from "node:crypto";
 import type { APIRequestContext, Browser, Page } from "@playwright/test";
-import { signedInApi, trpcCall, trpcOk } from "../../fixtures/api";
-import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "../../fixtures/rollout-console";
+import { signedInApi, trpcCall, trpcOk } from "@/e2e/fixtures/api";
+import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "@/e2e/fixtures/rollout-console";
 import {
   appTree,
   buildWeb,
   editPolicy,
   enrollLab,
   expectRolloutSucceeds,
-} from "../../fixtures/rollout-setup";
-import { expect, signedInPage, test } from "../../fixtures/test";
+} from "@/e2e/fixtures/rollout-setup";
+import { expect, signedInPage, test } from "@/e2e/fixtures/test";
 
 const LAB = "e2ero" + randomBytes(2).toString("hex");
 const PASSWORD = "rollout-e2e-password-1";

@@ -6,7 +6,7 @@
 // receiver's answer. The spec removes the webhook and cancels the change request it made.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
-import { admin, expect, signIn, test, trpcMutation, trpcQuery, uniqueEmail } from "../../fixtures/test";
+import { admin, expect, signIn, test, trpcMutation, trpcQuery, uniqueEmail } from "@/e2e/fixtures/test";
 
 type Hit = { signature: string; delivery: string; body: string };
 

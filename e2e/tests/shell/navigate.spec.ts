@@ -1,4 +1,4 @@
-import { admin, expect, signIn, test } from "../../fixtures/test";
+import { admin, expect, signIn, test } from "@/e2e/fixtures/test";
 
 test("[SHELL][NAVIGATE]: the navigation reaches every section and marks it, and the theme follows the system until chosen", async ({
   browser,

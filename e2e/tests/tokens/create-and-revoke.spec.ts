@@ -1,4 +1,4 @@
-import { admin, consoleUrl, expect, signIn, test } from "../../fixtures/test";
+import { admin, consoleUrl, expect, signIn, test } from "@/e2e/fixtures/test";
 
 test("[TOKENS][CREATE]: a token is shown once, works for the API, shows when it was last used, and stops working when revoked", async ({
   page,

@@ -1,4 +1,4 @@
-import { admin, expect, signIn, signOut, test, trpcQuery, uniqueEmail } from "../../fixtures/test";
+import { admin, expect, signIn, signOut, test, trpcQuery, uniqueEmail } from "@/e2e/fixtures/test";
 
 test("[USERS][CREATE]: admin creates an operator, who can sign in but cannot open Users", async ({
   page,

@@ -1,4 +1,4 @@
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
+import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
 
 test("[USERS][REVOKE]: admin revokes an operator's sessions and the operator's next request is refused", async ({
   browser,

@@ -1,4 +1,4 @@
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "../../fixtures/test";
+import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
 
 test("[USERS][ROLES]: a role given by the admin opens Audit for that user; a disabled user is signed out and cannot sign in", async ({
   browser,

@@ -3,7 +3,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { getEnv, publicOrigin } from "@/server/env";
 import { consoleServices } from "@/server/services/compose";
-import type { Auth } from "../auth";
+import type { Auth } from "@/server/auth/auth";
 import { oidcMessage } from "./errors";
 import { loadOidcSettings } from "./settings";
 import { createOidcSignIn, type OidcDeps } from "./sign-in";

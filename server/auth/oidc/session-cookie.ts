@@ -3,7 +3,7 @@
 // the way better-auth signs it (HMAC-SHA256 of the token under the auth secret, base64), so
 // get-session and every request read it as any other session.
 import { createHmac } from "node:crypto";
-import type { Auth } from "../auth";
+import type { Auth } from "@/server/auth/auth";
 
 export async function createSessionCookie(
   auth: Auth,

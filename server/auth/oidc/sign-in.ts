@@ -8,7 +8,7 @@ import type { Prisma, PrismaClient } from "@prisma/client";
 import * as client from "openid-client";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import type { SecretBox } from "@/server/services/keys/secret-box";
-import type { Auth } from "../auth";
+import type { Auth } from "@/server/auth/auth";
 import { providerConfig } from "./client";
 import { applyDirectoryRoles } from "./directory-roles";
 import { reasonOf } from "./errors";

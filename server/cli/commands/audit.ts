@@ -1,6 +1,6 @@
-import type { Command } from "../command";
-import { CliError } from "../errors";
-import { AUDIT_LIST_USAGE, listAudit } from "../listings";
+import type { Command } from "@/server/cli/command";
+import { CliError } from "@/server/cli/errors";
+import { AUDIT_LIST_USAGE, listAudit } from "@/server/cli/listings";
 
 const HEADLINE = {
   chain: "",

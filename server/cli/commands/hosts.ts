@@ -3,11 +3,11 @@
 // only after it is accepted (interactively, or with --accept FINGERPRINT for scripts).
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
-import type { Command } from "../command";
-import { parseFlags } from "../args";
-import { CliError } from "../errors";
-import { table } from "../format";
-import { bootstrapCredential } from "../bootstrap-credential";
+import type { Command } from "@/server/cli/command";
+import { parseFlags } from "@/server/cli/args";
+import { CliError } from "@/server/cli/errors";
+import { table } from "@/server/cli/format";
+import { bootstrapCredential } from "@/server/cli/bootstrap-credential";
 
 function labelsOf(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};

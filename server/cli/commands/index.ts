@@ -1,5 +1,5 @@
 // Every `keel` command, in the order `keel help` lists them. Add yours here.
-import type { Command } from "../command";
+import type { Command } from "@/server/cli/command";
 import { auditCommand } from "./audit";
 import { loginCommand } from "./login";
 import { usersCommand } from "./users";

@@ -1,9 +1,9 @@
 // `keel keys list|create|import|retire`: release signing keys (private halves never leave the console).
 import { readFileSync } from "node:fs";
-import { parseFlags } from "../args";
-import type { Command } from "../command";
-import { CliError } from "../errors";
-import { table } from "../format";
+import { parseFlags } from "@/server/cli/args";
+import type { Command } from "@/server/cli/command";
+import { CliError } from "@/server/cli/errors";
+import { table } from "@/server/cli/format";
 
 export const keysCommand: Command = {
   name: "keys",

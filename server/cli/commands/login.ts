@@ -1,8 +1,8 @@
-import { parseFlags } from "../args";
-import { createKeelClient } from "../client";
-import type { Command } from "../command";
-import { saveConfig } from "../config";
-import { CliError } from "../errors";
+import { parseFlags } from "@/server/cli/args";
+import { createKeelClient } from "@/server/cli/client";
+import type { Command } from "@/server/cli/command";
+import { saveConfig } from "@/server/cli/config";
+import { CliError } from "@/server/cli/errors";
 
 export const loginCommand: Command = {
   name: "login",

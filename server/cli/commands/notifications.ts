@@ -1,9 +1,9 @@
 // `keel notifications list|add-webhook|add-email|remove|deliveries|test|smtp`: outgoing webhooks and
 // e-mail (docs/notifications.md). Adding a webhook prints its signing secret once.
-import { parseFlags } from "../args";
-import type { Command } from "../command";
-import { CliError } from "../errors";
-import { table } from "../format";
+import { parseFlags } from "@/server/cli/args";
+import type { Command } from "@/server/cli/command";
+import { CliError } from "@/server/cli/errors";
+import { table } from "@/server/cli/format";
 
 const list = (v: string | undefined) =>
   (v ?? "")

@@ -1,9 +1,9 @@
 // `keel policy show|edit|test`: the approval policy (Cedar + maintenance windows). An edit is
 // proposed and becomes active once approved, like any other change.
 import { readFileSync } from "node:fs";
-import { parseFlags } from "../args";
-import type { Command } from "../command";
-import { CliError } from "../errors";
+import { parseFlags } from "@/server/cli/args";
+import type { Command } from "@/server/cli/command";
+import { CliError } from "@/server/cli/errors";
 
 const USAGE = [
   "keel policy show [--json]",

@@ -3,11 +3,11 @@
 import { spawn } from "node:child_process";
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { Readable } from "node:stream";
-import { parseFlags } from "../args";
-import type { Command, CliIo } from "../command";
-import { loadConfig } from "../config";
-import { CliError } from "../errors";
-import { table } from "../format";
+import { parseFlags } from "@/server/cli/args";
+import type { Command, CliIo } from "@/server/cli/command";
+import { loadConfig } from "@/server/cli/config";
+import { CliError } from "@/server/cli/errors";
+import { table } from "@/server/cli/format";
 import { AppError } from "@/server/errors";
 import {
   describeHealthCheck,

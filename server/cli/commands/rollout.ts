@@ -1,9 +1,9 @@
 // `keel rollout …`: create, plan, approve/reject, start/pause/resume/cancel, status, and fleet
 // rollback — the same API and the same policy as the Rollouts and Approvals pages.
-import { listRollouts, ROLLOUT_LIST_USAGE } from "../listings";
-import { parseFlags } from "../args";
-import type { CliIo, Command } from "../command";
-import { CliError } from "../errors";
+import { listRollouts, ROLLOUT_LIST_USAGE } from "@/server/cli/listings";
+import { parseFlags } from "@/server/cli/args";
+import type { CliIo, Command } from "@/server/cli/command";
+import { CliError } from "@/server/cli/errors";
 import type { RuntimeUse } from "@/server/services/rollouts/plan-runtimes-types";
 import { runtimeLines, type PlanRuntimeLine } from "./rollout-runtimes";
 

@@ -1,4 +1,4 @@
-import type { Command } from "../command";
+import type { Command } from "@/server/cli/command";
 
 export const sshKeyCommand: Command = {
   name: "ssh-key",

@@ -1,6 +1,6 @@
-import type { Command } from "../command";
-import { CliError } from "../errors";
-import { table } from "../format";
+import type { Command } from "@/server/cli/command";
+import { CliError } from "@/server/cli/errors";
+import { table } from "@/server/cli/format";
 
 export const usersCommand: Command = {
   name: "users",

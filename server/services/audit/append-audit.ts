@@ -4,7 +4,7 @@
 // transaction (the event is then written only if that transaction commits).
 import { Prisma, type PrismaClient } from "@prisma/client";
 import { auditRowHash, GENESIS_HASH, type HashedFields } from "./audit-hash";
-import { enqueueNotifications } from "../notifications/enqueue-notifications";
+import { enqueueNotifications } from "@/server/services/notifications/enqueue-notifications";
 
 type Tx = Prisma.TransactionClient;
 /** Keel-wide advisory lock id for the audit chain head. */

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
-import { createTestDatabase, type TestDatabase } from "../../test/db";
-import { createDb } from "../../db";
+import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { createDb } from "@/server/db";
 import { appendAudit, deferAudit, flushAudit } from "./append-audit";
 import { verifyAuditChain } from "./verify-audit-chain";
 import { listAuditEvents } from "./list-audit-events";

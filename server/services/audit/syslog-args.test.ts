@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseEnv } from "../../env";
+import { parseEnv } from "@/server/env";
 import { syslogArgs } from "./start-audit-checkpointer";
 
 describe("KEEL_AUDIT_SYSLOG", () => {

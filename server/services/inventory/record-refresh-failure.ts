@@ -2,7 +2,7 @@
 // it is marked unreachable with the error (last seen stays when it last answered). A changed host
 // key flags the host so nothing talks to it until an admin re-pins the key.
 import { Prisma } from "@prisma/client";
-import { appendAudit } from "../audit/append-audit";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { now, type InventoryDeps } from "./types";
 
 export type RefreshFailure = {

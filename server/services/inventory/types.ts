@@ -2,7 +2,7 @@
 // through (implemented over server/ssh by ssh-adapter.ts, faked nowhere but unit tests), the facts a
 // refresh records, and the host filter every fleet view, filter group and export understands.
 import { z } from "zod";
-import { ZAppName, ZVersion } from "../releases/names";
+import { ZAppName, ZVersion } from "@/server/services/releases/names";
 import type { PrismaClient } from "@prisma/client";
 
 export type Clock = () => Date;

@@ -2,7 +2,7 @@
 // whether it needs approval (the default: one approver), and it becomes active only then.
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { AppError } from "@/server/errors";
-import { appendAudit } from "../audit/append-audit";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { countIndependentApprovals } from "./count-independent";
 import { evaluatePolicy } from "./evaluate-policy";
 import { getActivePolicy, policyDigest } from "./get-active-policy";

@@ -3,8 +3,8 @@
 // are refused wherever a name comes in.
 import { describe, expect, it } from "vitest";
 import { appNameProblem, versionProblem } from "@/agent/protocol";
-import { ZHostFilter } from "../inventory/types";
-import { ZRolloutSpec } from "../rollouts/types";
+import { ZHostFilter } from "@/server/services/inventory/types";
+import { ZRolloutSpec } from "@/server/services/rollouts/types";
 import { ZReleaseRef } from "@/server/trpc/routers/releases/schemas";
 import { ZAppName, ZVersion, assertAppName, assertVersion } from "./names";
 

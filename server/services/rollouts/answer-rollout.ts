@@ -5,9 +5,9 @@
 // row lock; refusals are audited in it and reported after it commits (never a second connection
 // from inside the transaction: under a burst that drained the pool).
 import { AppError } from "@/server/errors";
-import { appendAudit } from "../audit/append-audit";
-import { evaluatePolicy } from "../policy/evaluate-policy";
-import { getActivePolicy } from "../policy/get-active-policy";
+import { appendAudit } from "@/server/services/audit/append-audit";
+import { evaluatePolicy } from "@/server/services/policy/evaluate-policy";
+import { getActivePolicy } from "@/server/services/policy/get-active-policy";
 import { countValidApprovals } from "./count-approvals";
 import { liveFactChanges } from "./decision-facts";
 import { lapseRollout } from "./lapse-rollout";

@@ -13,9 +13,9 @@ import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { seedHosts, seedRelease, seedUser } from "@/prisma/seed/fleet";
 import { startRolloutWorker, type RolloutWorker } from "@/server/jobs/rollouts/worker";
 import { createTRPCHandler } from "@/server/trpc/http-handler";
-import { DEFAULT_POLICY } from "../policy/default-policy";
-import { policyDigest } from "../policy/get-active-policy";
-import { createApiToken } from "../tokens/create-api-token";
+import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
+import { policyDigest } from "@/server/services/policy/get-active-policy";
+import { createApiToken } from "@/server/services/tokens/create-api-token";
 import { createRollout } from "./create-rollout";
 
 const ORIGIN = "http://127.0.0.1";

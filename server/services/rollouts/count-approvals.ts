@@ -2,7 +2,7 @@
 // the requester and of each other (the two-person rule, server/services/policy/count-independent.ts;
 // docs/decisions/0015-two-person-rule.md). The requester never counts.
 import type { Prisma, PrismaClient } from "@prisma/client";
-import { countIndependentApprovals, type ApprovalCheck } from "../policy/count-independent";
+import { countIndependentApprovals, type ApprovalCheck } from "@/server/services/policy/count-independent";
 
 type Tx = PrismaClient | Prisma.TransactionClient;
 

@@ -6,12 +6,12 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { recordPlanVersion } from "./plan-changes";
-import { appendAudit } from "../audit/append-audit";
-import { evaluatePolicy } from "../policy/evaluate-policy";
-import { getActivePolicy } from "../policy/get-active-policy";
-import type { PolicyDecision } from "../policy/types";
+import { appendAudit } from "@/server/services/audit/append-audit";
+import { evaluatePolicy } from "@/server/services/policy/evaluate-policy";
+import { getActivePolicy } from "@/server/services/policy/get-active-policy";
+import type { PolicyDecision } from "@/server/services/policy/types";
 import { describeChanges, liveFactChanges } from "./decision-facts";
-import type { ReleaseDeps } from "../releases/deps";
+import type { ReleaseDeps } from "@/server/services/releases/deps";
 import { planRollout } from "./plan-rollout";
 import { rolloutPolicyRequest } from "./policy-request";
 import { nowOf, type RolloutDeps, type RolloutPlan, type TRolloutSpec } from "./types";

@@ -3,8 +3,8 @@
 // a policy that changed, approvals that expired — or a host that changed since the plan (its
 // approvals then lapse: lapse-rollout.ts) — stop the rollout from going further.
 import type { Prisma, PrismaClient } from "@prisma/client";
-import { evaluatePolicy } from "../policy/evaluate-policy";
-import { getActivePolicy, type ActivePolicy } from "../policy/get-active-policy";
+import { evaluatePolicy } from "@/server/services/policy/evaluate-policy";
+import { getActivePolicy, type ActivePolicy } from "@/server/services/policy/get-active-policy";
 import { countValidApprovals } from "./count-approvals";
 import { liveFactChanges } from "./decision-facts";
 import { rolloutPolicyRequest } from "./policy-request";

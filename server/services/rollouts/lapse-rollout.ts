@@ -3,7 +3,7 @@
 // which stays until the rollout is planned again (replan clears it), nothing more is dispatched,
 // and the lapse is audited with the approvals it voided. Runs in the caller's transaction.
 import type { Prisma } from "@prisma/client";
-import { appendAudit } from "../audit/append-audit";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { describeChanges } from "./decision-facts";
 
 type Tx = Prisma.TransactionClient;

@@ -3,8 +3,8 @@
 // and rollouts whose approvals lapsed (a host changed after the plan), with the reason, until they
 // are planned again or end.
 import type { PrismaClient } from "@prisma/client";
-import { getActivePolicy } from "../policy/get-active-policy";
-import { nextOpening, windowsFor } from "../policy/windows";
+import { getActivePolicy } from "@/server/services/policy/get-active-policy";
+import { nextOpening, windowsFor } from "@/server/services/policy/windows";
 import { changesSinceApproval } from "./plan-changes";
 import { parseRolloutPlan } from "./plan-schema";
 import { ROLLOUT_NAME, rolloutName } from "./types";

@@ -6,8 +6,8 @@ import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { seedHosts, seedRelease, seedUser } from "@/prisma/seed/fleet";
-import { DEFAULT_POLICY } from "../policy/default-policy";
-import { answerPolicy, proposePolicy } from "../policy/propose-policy";
+import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
+import { answerPolicy, proposePolicy } from "@/server/services/policy/propose-policy";
 import { createRollout } from "./create-rollout";
 import type { TRolloutSpec } from "./types";
 

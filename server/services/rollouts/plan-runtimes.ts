@@ -7,8 +7,8 @@
 import { Prisma, type PrismaClient } from "@prisma/client";
 import { compareVersions, satisfies, type RuntimeRequirement } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
-import type { ReleaseDeps } from "../releases/deps";
-import { planStream } from "../releases/plan-stream";
+import type { ReleaseDeps } from "@/server/services/releases/deps";
+import { planStream } from "@/server/services/releases/plan-stream";
 import type { PlanArtifact, PlanHost, PlanRuntime, RuntimeUse, TRolloutSpec } from "./types";
 
 type Host = Omit<PlanHost, "wave">;

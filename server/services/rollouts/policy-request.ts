@@ -2,7 +2,7 @@
 // and labels, read from the database (or passed in, read in the caller's transaction) — never the
 // plan's copy, which is only what the approvers saw (decision-facts.ts compares the two).
 import type { Prisma, PrismaClient } from "@prisma/client";
-import type { PolicyRequest, PolicyTargetHost, Role } from "../policy/types";
+import type { PolicyRequest, PolicyTargetHost, Role } from "@/server/services/policy/types";
 import { readHostFacts, workingHosts } from "./decision-facts";
 import type { HostFacts, RolloutPlan } from "./types";
 import { plansRootHook } from "./root-hooks";

@@ -2,7 +2,7 @@
 // after its approvals lapsed (a host changed). The plan gets a new digest, so every approval given
 // so far lapses and the policy is asked again, on the hosts' facts as they are now.
 import { AppError } from "@/server/errors";
-import { appendAudit } from "../audit/append-audit";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { recordPlanVersion } from "./plan-changes";
 import { confirmDecision, decideRollout, hostRows, plannedFields, type Actor } from "./create-rollout";
 import { nowOf, type RolloutDeps, type TRolloutSpec } from "./types";

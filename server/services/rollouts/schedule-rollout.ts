@@ -6,9 +6,9 @@
 import type { PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { AppError } from "@/server/errors";
-import { appendAudit } from "../audit/append-audit";
-import { getActivePolicy } from "../policy/get-active-policy";
-import { nextOpening, windowState } from "../policy/windows";
+import { appendAudit } from "@/server/services/audit/append-audit";
+import { getActivePolicy } from "@/server/services/policy/get-active-policy";
+import { nextOpening, windowState } from "@/server/services/policy/windows";
 import type { Actor } from "./create-rollout";
 import { startRollout } from "./control-rollout";
 import { lockRolloutRow, serializeRollout } from "./rollout-mutex";

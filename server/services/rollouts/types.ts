@@ -2,9 +2,9 @@
 // dependencies the services take.
 import { z } from "zod";
 import type { PrismaClient } from "@prisma/client";
-import { ZHostFilter } from "../inventory/types";
-import { ZAppName, ZVersion } from "../releases/names";
-import type { ReleaseDeps } from "../releases/deps";
+import { ZHostFilter } from "@/server/services/inventory/types";
+import { ZAppName, ZVersion } from "@/server/services/releases/names";
+import type { ReleaseDeps } from "@/server/services/releases/deps";
 import type { PlanRuntime, RuntimeUse } from "./plan-runtimes-types";
 
 export type Clock = () => Date;

@@ -5,8 +5,8 @@
 // docs/decisions/0001-auth.md.
 import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
-import { AppError } from "../../errors";
-import { appendAudit } from "../audit/append-audit";
+import { AppError } from "@/server/errors";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { hashToken, newTokenSecret, tokenDisplayPrefix } from "./token-format";
 import { apiTokenSelect, type ApiTokenSummary } from "./token-select";
 

@@ -1,8 +1,8 @@
 // Revokes one of the caller's API tokens (admins may revoke anyone's). A revoked token is refused
 // on its next request.
 import type { PrismaClient } from "@prisma/client";
-import { AppError } from "../../errors";
-import { appendAudit } from "../audit/append-audit";
+import { AppError } from "@/server/errors";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { apiTokenSelect, type ApiTokenSummary } from "./token-select";
 
 export async function revokeApiToken({

@@ -4,10 +4,10 @@
 // is installed, infra/start) — see docs/decisions/0015-two-person-rule.md.
 import { randomBytes, randomUUID } from "node:crypto";
 import { Prisma, type PrismaClient, type Role } from "@prisma/client";
-import { AppError } from "../../errors";
-import { hashPassword } from "../../auth/password";
-import { assertStrongPassword } from "../../auth/password-strength";
-import { appendAudit } from "../audit/append-audit";
+import { AppError } from "@/server/errors";
+import { hashPassword } from "@/server/auth/password";
+import { assertStrongPassword } from "@/server/auth/password-strength";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { recordRoleGrants, type GrantProvenance } from "./role-grants";
 import { userSelect, type UserSummary } from "./user-select";
 

@@ -1,5 +1,5 @@
 import type { PrismaClient, Prisma } from "@prisma/client";
-import { AppError } from "../../errors";
+import { AppError } from "@/server/errors";
 import { userSelect, type UserSummary } from "./user-select";
 
 type Tx = PrismaClient | Prisma.TransactionClient;

@@ -1,7 +1,7 @@
 // Ends every browser session of a user. Sessions live only in PostgreSQL (no cookie cache), so
 // the user's next request is refused.
 import type { PrismaClient } from "@prisma/client";
-import { appendAudit } from "../audit/append-audit";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { findUserOrThrow } from "./find-user";
 
 export async function revokeUserSessions({

@@ -1,8 +1,8 @@
 // Disables or re-enables an account. Disabling also ends the user's sessions, so they are out at once
 // (API tokens stay, but every request checks the disabled flag, so they stop working too).
 import type { PrismaClient } from "@prisma/client";
-import { AppError } from "../../errors";
-import { appendAudit } from "../audit/append-audit";
+import { AppError } from "@/server/errors";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { assertAnotherAdminRemains, findUserOrThrow } from "./find-user";
 import { userSelect, type UserSummary } from "./user-select";
 

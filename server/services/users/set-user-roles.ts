@@ -1,5 +1,5 @@
 import type { PrismaClient, Role } from "@prisma/client";
-import { appendAudit } from "../audit/append-audit";
+import { appendAudit } from "@/server/services/audit/append-audit";
 import { recordRoleGrants, type GrantProvenance } from "./role-grants";
 import { assertAnotherAdminRemains, findUserOrThrow } from "./find-user";
 import { userSelect, type UserSummary } from "./user-select";

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildCommand } from "../quote";
+import { buildCommand } from "@/server/ssh/quote";
 
 // The gate runs a stand-in agent that reports the argv and environment it got.
 const dir = mkdtempSync(join(tmpdir(), "keel-forced-"));

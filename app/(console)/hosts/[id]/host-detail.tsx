@@ -7,8 +7,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { ConfirmButton } from "@/app/_components/buttons";
 import { Badge, ErrorNote, OkNote, PageHeader, Table, Time } from "@/app/_components/ui";
-import { formatBytes } from "../_csv";
-import { AsOfField, ExportCsvButton } from "../export-csv-button";
+import { formatBytes } from "@/app/(console)/hosts/_csv";
+import { AsOfField, ExportCsvButton } from "@/app/(console)/hosts/export-csv-button";
 import { RepinPanel } from "./repin-panel";
 
 export function HostDetail({ id, roles }: { id: string; roles: string[] }) {

@@ -7,7 +7,7 @@ import { useMutation } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { InputField, SelectField } from "@/app/_components/field";
 import { ErrorNote, OkNote, PageHeader } from "@/app/_components/ui";
-import { parseLabels } from "../_csv";
+import { parseLabels } from "@/app/(console)/hosts/_csv";
 import { BootstrapFields, type Credential } from "./bootstrap-fields";
 
 export function EnrollForm() {

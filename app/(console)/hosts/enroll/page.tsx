@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { requireViewer } from "@/server/auth/viewer";
-import { ConsoleKeyCard } from "../../_console-key";
+import { ConsoleKeyCard } from "@/app/(console)/_console-key";
 import { EnrollForm } from "./enroll-form";
 
 export const metadata: Metadata = { title: "Enroll host" };

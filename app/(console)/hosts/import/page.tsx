@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { requireViewer } from "@/server/auth/viewer";
-import { ConsoleKeyCard } from "../../_console-key";
+import { ConsoleKeyCard } from "@/app/(console)/_console-key";
 import { ImportForm } from "./import-form";
 
 export const metadata: Metadata = { title: "Import hosts" };

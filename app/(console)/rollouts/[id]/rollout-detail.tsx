@@ -6,10 +6,10 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { Badge, ErrorNote, PageHeader, Table, Time } from "@/app/_components/ui";
-import { PlanTable } from "../plan-table";
-import { RootCommandsNotice } from "../root-commands-notice";
+import { PlanTable } from "@/app/(console)/rollouts/plan-table";
+import { RootCommandsNotice } from "@/app/(console)/rollouts/root-commands-notice";
 import { ScheduleControls } from "./schedule-controls";
-import { STATE_TONE, bytes, decisionText, stateLabel } from "../format";
+import { STATE_TONE, bytes, decisionText, stateLabel } from "@/app/(console)/rollouts/format";
 
 const LIVE = ["running", "paused", "approved", "awaiting_approval"];
 

@@ -1,7 +1,7 @@
 // better-auth's endpoints behind Keel's checks (server/auth/auth-handler.ts).
 import { createAuthHandler } from "@/server/auth/auth-handler";
 import { oidcRoutesFromEnv } from "@/server/auth/oidc/routes";
-import { lazyHandler } from "../../_lazy-handler";
+import { lazyHandler } from "@/app/api/_lazy-handler";
 
 export const dynamic = "force-dynamic";
 

@@ -2,7 +2,7 @@
 // time with a short lease, to be killed with SIGKILL mid-delivery.
 import { createDb } from "@/server/db";
 import { createSecretBox } from "@/server/services/keys/secret-box";
-import { startNotificationWorker } from "../worker";
+import { startNotificationWorker } from "@/server/jobs/notifications/worker";
 
 const db = createDb(process.env.DATABASE_URL!);
 startNotificationWorker({

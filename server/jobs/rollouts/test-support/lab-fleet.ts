@@ -20,8 +20,8 @@ import { createSecretBox } from "@/server/services/keys/secret-box";
 import { buildRelease } from "@/server/services/releases/build-release";
 import type { ReleaseDeps } from "@/server/services/releases/deps";
 import { SshPool, loadAgentBundle } from "@/server/ssh";
-import { sshExecutor } from "../ssh-executor";
-import { startRolloutWorker, type RolloutWorker } from "../worker";
+import { sshExecutor } from "@/server/jobs/rollouts/ssh-executor";
+import { startRolloutWorker, type RolloutWorker } from "@/server/jobs/rollouts/worker";
 import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 
 export type LabFleet = {

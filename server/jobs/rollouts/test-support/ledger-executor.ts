@@ -2,7 +2,7 @@
 // on reconcile asks the ledger the way the real executor asks the host's agent. Used by
 // worker-crash.int.test.ts in-process and by ledger-worker.ts in a child process that gets SIGKILLed.
 import type { PrismaClient } from "@prisma/client";
-import type { HostExecutor } from "../executor";
+import type { HostExecutor } from "@/server/jobs/rollouts/executor";
 
 export const LEDGER_DDL = [
   `CREATE TABLE IF NOT EXISTS test_host_state (host TEXT NOT NULL, version TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now())`,

@@ -1,6 +1,6 @@
 // Child process for worker-crash.int.test.ts: a rollout worker with the ledger executor.
 import { createDb } from "@/server/db";
-import { startRolloutWorker } from "../worker";
+import { startRolloutWorker } from "@/server/jobs/rollouts/worker";
 import { ledgerExecutor } from "./ledger-executor";
 
 const url = process.env.DATABASE_URL!;

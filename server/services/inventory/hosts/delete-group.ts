@@ -1,7 +1,7 @@
 // Deletes a group (its memberships and group-scoped targets go with it). Audited as group.delete.
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import type { InventoryDeps } from "../types";
+import type { InventoryDeps } from "@/server/services/inventory/types";
 
 export async function deleteGroup(deps: InventoryDeps, input: { actorId: string | null; id: string }) {
   return deps.db.$transaction(async (tx) => {

@@ -5,8 +5,8 @@
 import { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { refreshHost, type RefreshResult } from "../refresh-host";
-import { now, type InventoryDeps, type TrustedKeyFile } from "../types";
+import { refreshHost, type RefreshResult } from "@/server/services/inventory/refresh-host";
+import { now, type InventoryDeps, type TrustedKeyFile } from "@/server/services/inventory/types";
 import { ZEnrollHostRequest, type TEnrollHostRequest } from "./host-input";
 
 export type EnrollHostResult = {

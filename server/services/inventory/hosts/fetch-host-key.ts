@@ -1,7 +1,7 @@
 // First step of enrolling: read the key a host presents (no authentication, nothing sent), so an
 // admin can compare its fingerprint with the host before accepting it.
 import { AppError } from "@/server/errors";
-import type { InventoryDeps } from "../types";
+import type { InventoryDeps } from "@/server/services/inventory/types";
 import { ZAddress } from "./host-input";
 
 export async function fetchHostKey(

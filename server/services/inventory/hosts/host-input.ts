@@ -1,7 +1,7 @@
 // Validation of what an admin types or imports for a host, shared by the enroll form, the API, the
 // CLI and the importers.
 import { z } from "zod";
-import { ZEnvironment, ZLabels } from "../types";
+import { ZEnvironment, ZLabels } from "@/server/services/inventory/types";
 
 export const HOST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const ADDRESS_RE =

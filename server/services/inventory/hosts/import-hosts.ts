@@ -3,8 +3,8 @@
 // the keys the hosts present now (they are fetched and listed in the result), otherwise it is
 // reported as needing a fingerprint. Each enrolled host is audited like a single enrollment.
 import { AppError } from "@/server/errors";
-import { mapLimit } from "../refresh-hosts";
-import type { InventoryDeps, TrustedKeyFile } from "../types";
+import { mapLimit } from "@/server/services/inventory/refresh-hosts";
+import type { InventoryDeps, TrustedKeyFile } from "@/server/services/inventory/types";
 import { enrollHost } from "./enroll-host";
 import { ZImportEntry, type TImportEntry } from "./host-input";
 

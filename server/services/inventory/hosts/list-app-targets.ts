@@ -1,6 +1,6 @@
 // Target versions, for the apps page and the CLI.
 import type { Prisma } from "@prisma/client";
-import type { InventoryDeps } from "../types";
+import type { InventoryDeps } from "@/server/services/inventory/types";
 
 /** The targets of one app (or all) in the order every view shows them: app, scope kind, scope key. */
 export function appTargetsOf(app?: string) {

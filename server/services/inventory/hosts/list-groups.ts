@@ -1,7 +1,7 @@
 // All groups with their member counts (filter groups counted by running their filter).
 import { Prisma } from "@prisma/client";
-import { hostFilterSql } from "../host-filter-sql";
-import { ZHostFilter, type InventoryDeps, type THostFilter } from "../types";
+import { hostFilterSql } from "@/server/services/inventory/host-filter-sql";
+import { ZHostFilter, type InventoryDeps, type THostFilter } from "@/server/services/inventory/types";
 
 export async function listGroups(deps: InventoryDeps) {
   const groups = await deps.db.hostGroup.findMany({

@@ -1,8 +1,8 @@
 // Hosts removed from the inventory, newest first, optionally by name (substring): the way to a
 // retired host's page, where its history and timeline stay readable.
 import { Prisma } from "@prisma/client";
-import { likePattern } from "../host-filter-sql";
-import type { InventoryDeps } from "../types";
+import { likePattern } from "@/server/services/inventory/host-filter-sql";
+import type { InventoryDeps } from "@/server/services/inventory/types";
 
 export type RetiredHostRow = {
   id: string;

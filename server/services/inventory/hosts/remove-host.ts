@@ -7,7 +7,7 @@
 import { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { now, type InventoryDeps } from "../types";
+import { now, type InventoryDeps } from "@/server/services/inventory/types";
 
 export async function removeHost(
   deps: InventoryDeps,

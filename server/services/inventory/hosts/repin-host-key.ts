@@ -3,7 +3,7 @@
 // resumes. Audited as host.repin.
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import type { InventoryDeps } from "../types";
+import type { InventoryDeps } from "@/server/services/inventory/types";
 import { ZFingerprint } from "./host-input";
 
 export async function repinHostKey(

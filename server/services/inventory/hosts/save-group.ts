@@ -4,7 +4,7 @@ import { Prisma } from "@prisma/client";
 import { z } from "zod";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { ZHostFilter, type InventoryDeps } from "../types";
+import { ZHostFilter, type InventoryDeps } from "@/server/services/inventory/types";
 
 export const ZGroupName = z
   .string()

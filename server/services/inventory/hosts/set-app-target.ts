@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { ZAppName, ZEnvironment, ZVersion, type InventoryDeps } from "../types";
+import { ZAppName, ZEnvironment, ZVersion, type InventoryDeps } from "@/server/services/inventory/types";
 
 export const ZSetAppTargetRequest = z
   .object({

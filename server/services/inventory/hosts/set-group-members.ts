@@ -1,7 +1,7 @@
 // Adds hosts to / removes hosts from a static group. Audited as group.members.
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import type { InventoryDeps } from "../types";
+import type { InventoryDeps } from "@/server/services/inventory/types";
 
 export async function setGroupMembers(
   deps: InventoryDeps,

@@ -1,6 +1,6 @@
 // Moves one or many hosts to an environment (or none). Timeline + audit host.environment.
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { ZEnvironment, type InventoryDeps } from "../types";
+import { ZEnvironment, type InventoryDeps } from "@/server/services/inventory/types";
 
 export async function setHostEnvironment(
   deps: InventoryDeps,

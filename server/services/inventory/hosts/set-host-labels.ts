@@ -3,7 +3,7 @@
 import { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { ZLabels, type InventoryDeps } from "../types";
+import { ZLabels, type InventoryDeps } from "@/server/services/inventory/types";
 
 export async function setHostLabels(
   deps: InventoryDeps,

@@ -1,6 +1,6 @@
 // Facts as a host's agent reports them, for inventory tests: a fixed machine holding the given
 // apps (each version 1 byte, unsigned), and a seeded pseudo-random sequence to vary them with.
-import type { CollectedFacts } from "../types";
+import type { CollectedFacts } from "@/server/services/inventory/types";
 
 export function factsWithApps(
   apps: Record<string, { current: string | null; versions: string[] }>,

@@ -1,5 +1,5 @@
 // What a test host reports besides its apps, before a test changes it: a small Debian host on btrfs.
-import type { CollectedFacts } from "../types";
+import type { CollectedFacts } from "@/server/services/inventory/types";
 
 export const hostFacts = (): Omit<CollectedFacts, "apps"> => ({
   hostname: "h",

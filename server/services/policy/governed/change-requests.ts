@@ -5,7 +5,7 @@
 import type { Prisma } from "@prisma/client";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { countIndependentApprovals } from "../count-independent";
+import { countIndependentApprovals } from "@/server/services/policy/count-independent";
 import { decide, opOf } from "./govern";
 import type { GovernActor, GovernDeps } from "./types";
 

@@ -8,14 +8,14 @@ import type { Prisma } from "@prisma/client";
 import { canonicalJson } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { evaluatePolicy } from "../evaluate-policy";
-import { getActivePolicy } from "../get-active-policy";
-import type { PolicyAction, PolicyDecision, Role } from "../types";
+import { evaluatePolicy } from "@/server/services/policy/evaluate-policy";
+import { getActivePolicy } from "@/server/services/policy/get-active-policy";
+import type { PolicyAction, PolicyDecision, Role } from "@/server/services/policy/types";
 import { adminOps } from "./admin-ops";
 import { hostOps } from "./host-ops";
 import { oidcOps } from "./oidc-ops";
 import { notificationOps } from "@/server/services/notifications/notification-ops";
-import { effectiveAction, withLegacyNote } from "../legacy-actions";
+import { effectiveAction, withLegacyNote } from "@/server/services/policy/legacy-actions";
 import type { Described, GovernActor, GovernDeps, GovernedOp } from "./types";
 
 export const OPS = { ...hostOps, ...adminOps, ...oidcOps, ...notificationOps };

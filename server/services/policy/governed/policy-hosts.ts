@@ -2,7 +2,7 @@
 import { Prisma, type PrismaClient } from "@prisma/client";
 import { hostFilterSql } from "@/server/services/inventory/host-filter-sql";
 import { ZHostFilter } from "@/server/services/inventory/types";
-import type { PolicyTargetHost } from "../types";
+import type { PolicyTargetHost } from "@/server/services/policy/types";
 
 export async function policyHosts(db: PrismaClient, ids: string[]): Promise<PolicyTargetHost[]> {
   if (ids.length === 0) return [];

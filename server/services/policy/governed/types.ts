@@ -3,7 +3,7 @@
 import type { PrismaClient } from "@prisma/client";
 import type { SecretBox } from "@/server/services/keys/secret-box";
 import type { InventoryDeps, TrustedKeyFile } from "@/server/services/inventory/types";
-import type { PolicyAction, PolicyTargetHost, Role } from "../types";
+import type { PolicyAction, PolicyTargetHost, Role } from "@/server/services/policy/types";
 
 export type GovernDeps = {
   db: PrismaClient;

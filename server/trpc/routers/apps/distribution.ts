@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { getVersionDistribution } from "@/server/services/inventory/get-version-distribution";
 import { READERS, ZDistribution, ZDistributionRequest } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { getDriftReport } from "@/server/services/inventory/get-drift-report";
 import { READERS, ZDriftRequest, ZDriftRow } from "./schemas";
 

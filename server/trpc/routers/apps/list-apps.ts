@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listApps } from "@/server/services/inventory/list-apps";
 import { READERS, ZAppSummary } from "./schemas";
 

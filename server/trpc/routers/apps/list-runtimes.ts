@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listRuntimes } from "@/server/services/inventory/list-runtimes";
 import { READERS } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listAppTargets } from "@/server/services/inventory/hosts/list-app-targets";
 import { ZAppName } from "@/server/services/inventory/types";
 import { READERS, ZTarget } from "./schemas";

@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { distributionRoute } from "./distribution";
 import { driftRoute } from "./drift";
 import { listAppsRoute } from "./list-apps";

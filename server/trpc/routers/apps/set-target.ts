@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { setAppTarget } from "@/server/services/inventory/hosts/set-app-target";
 import { ZSetAppTargetRequest, ZSetTargetResponse } from "./schemas";
 

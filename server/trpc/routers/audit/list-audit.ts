@@ -1,5 +1,5 @@
-import { procedureFor } from "../../init";
-import { listAuditEvents } from "../../../services/audit/list-audit-events";
+import { procedureFor } from "@/server/trpc/init";
+import { listAuditEvents } from "@/server/services/audit/list-audit-events";
 import { ZListAuditRequest, ZListAuditResponse } from "./schemas";
 
 export const listAuditRoute = procedureFor(["auditor", "admin"])

@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { listAuditRoute } from "./list-audit";
 import { verifyAuditRoute } from "./verify-audit";
 

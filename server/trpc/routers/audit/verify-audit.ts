@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
-import { procedureFor } from "../../init";
-import { getEnv } from "../../../env";
-import { verifyAuditChain } from "../../../services/audit/verify-audit-chain";
+import { procedureFor } from "@/server/trpc/init";
+import { getEnv } from "@/server/env";
+import { verifyAuditChain } from "@/server/services/audit/verify-audit-chain";
 import { ZVerifyAuditResponse } from "./schemas";
 
 // Checked against the signed checkpoints in the console's data dir (docs/audit.md).

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { governed } from "@/server/services/policy/governed/govern";
 
 /** Delete a group (members and group targets go with it). Admin-only, audited. */

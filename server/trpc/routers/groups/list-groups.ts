@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listGroups } from "@/server/services/inventory/hosts/list-groups";
 
 const ZGroup = z.object({

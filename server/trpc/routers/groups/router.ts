@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { deleteGroupRoute } from "./delete-group";
 import { listGroupsRoute } from "./list-groups";
 import { saveGroupRoute } from "./save-group";

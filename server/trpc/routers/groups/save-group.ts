@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ZSaveGroupRequest } from "@/server/services/inventory/hosts/save-group";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { governed } from "@/server/services/policy/governed/govern";
 
 /** Create or change a static or filter group. Audited. */

@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { getHostsAsOf } from "@/server/services/inventory/get-hosts-as-of";
 import { READERS, ZAsOfRequest, ZAsOfResponse } from "./schemas";
 

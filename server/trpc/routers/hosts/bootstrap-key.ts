@@ -2,7 +2,7 @@ import { z } from "zod";
 import { readConsolePublicKey } from "@/server/console-identity";
 import { bootstrapConsoleKey } from "@/server/services/inventory/hosts/bootstrap-console-key";
 import { ZEnrollHostRequest } from "@/server/services/inventory/hosts/host-input";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 
 const ZCredential = z.union([
   z.strictObject({ password: z.string().min(1).max(1024) }),

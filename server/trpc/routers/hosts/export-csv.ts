@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { exportTable } from "@/server/services/inventory/export-table";
 import { READERS, ZExportRequest, ZExportResponse } from "./schemas";
 

@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { fetchHostKey } from "@/server/services/inventory/hosts/fetch-host-key";
 import { ZFetchHostKeyRequest, ZFetchHostKeyResponse } from "./schemas";
 

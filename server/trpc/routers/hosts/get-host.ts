@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { getHostDetail } from "@/server/services/inventory/get-host-detail";
 import { READERS, ZGetHostRequest, ZHostDetail } from "./schemas";
 

@@ -5,8 +5,8 @@ import { TRPCError } from "@trpc/server";
 import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { createCaller } from "../../root";
-import { createContextInner, type Role } from "../../init";
+import { createCaller } from "@/server/trpc/root";
+import { createContextInner, type Role } from "@/server/trpc/init";
 
 const FP = "SHA256:" + "B".repeat(43);
 

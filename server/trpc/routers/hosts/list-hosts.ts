@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listHosts } from "@/server/services/inventory/list-hosts";
 import { READERS, ZHostPage, ZListHostsRequest } from "./schemas";
 

@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { refreshHosts, resolveRefreshTargets } from "@/server/services/inventory/refresh-hosts";
 import { ZRefreshRequest, ZRefreshResponse } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listRetiredHosts } from "@/server/services/inventory/hosts/list-retired-hosts";
 import { READERS } from "./schemas";
 

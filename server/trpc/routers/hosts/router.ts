@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { asOfRoute } from "./as-of";
 import { bootstrapKeyRoute } from "./bootstrap-key";
 import { enrollHostRoute } from "./enroll-host";

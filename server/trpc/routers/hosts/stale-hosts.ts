@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listStaleHosts } from "@/server/services/inventory/list-stale-hosts";
 import { READERS, ZHostPage, ZStaleRequest } from "./schemas";
 

@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { governed } from "@/server/services/policy/governed/govern";
 import { ZImportKeyRequest, ZImportKeyResponse } from "./schemas";
 

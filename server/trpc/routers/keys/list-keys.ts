@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listSigningKeys } from "@/server/services/keys/list-signing-keys";
 import { ZSigningKey } from "./schemas";
 

@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { createKeyRoute } from "./create-key";
 import { importKeyRoute } from "./import-key";
 import { listKeysRoute } from "./list-keys";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ROLES } from "@/server/auth/roles";
-import { signedInProcedure } from "../../init";
+import { signedInProcedure } from "@/server/trpc/init";
 
 export const ZWhoamiResponse = z.object({
   id: z.string(),

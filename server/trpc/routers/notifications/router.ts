@@ -1,7 +1,7 @@
 // Settings → Notifications and `keel notifications`: channels (webhooks, e-mail), the SMTP server,
 // deliveries, "send test". Changes are governed (manage_notifications) and audited as notification.*.
 import { z } from "zod";
-import { procedureFor, router } from "../../init";
+import { procedureFor, router } from "@/server/trpc/init";
 import { governed } from "@/server/services/policy/governed/govern";
 import { NOTIFICATION_EVENTS } from "@/server/services/notifications/events";
 import { sendTest } from "@/server/services/notifications/channels";

@@ -2,7 +2,7 @@
 // admins as governed manage_users actions. The client secret is sealed here, before the change
 // request or the apply sees it, and never read back.
 import { z } from "zod";
-import { procedureFor, router } from "../../init";
+import { procedureFor, router } from "@/server/trpc/init";
 import { CLIENT_SECRET_AAD, loadOidcSettings } from "@/server/auth/oidc/settings";
 import { formatRoleMap, parseRoleMap } from "@/server/auth/oidc/role-map";
 import { getEnv } from "@/server/env";

@@ -1,6 +1,6 @@
 // Change requests: admin actions the policy says need approvals (docs/policy.md).
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import {
   answerChange,
   cancelChange,

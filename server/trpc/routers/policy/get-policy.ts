@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { getActivePolicy } from "@/server/services/policy/get-active-policy";
 import { getPolicyVersion } from "@/server/services/policy/get-policy-version";
 import { ZPolicyOut, ZPolicyVersionOut } from "./query-outputs";

@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { answerPolicy, proposePolicy } from "@/server/services/policy/propose-policy";
 import { ZAnsweredPolicyOut, ZProposedPolicyOut } from "./outputs";
 import { ZAnswerPolicy, ZProposePolicy } from "./schemas";

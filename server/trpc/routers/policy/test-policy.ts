@@ -1,6 +1,6 @@
 // Dry run: what would this (edited) policy say about an existing rollout, next to what the policy in
 // force says. Validation errors come back as a list instead of an exception, for the editor.
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { AppError } from "@/server/errors";
 import { evaluatePolicy } from "@/server/services/policy/evaluate-policy";
 import { getActivePolicy } from "@/server/services/policy/get-active-policy";

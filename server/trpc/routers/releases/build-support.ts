@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { getBuildSupport } from "@/server/services/releases/get-build-support";
 import { ZBuildSupport } from "./schemas";
 

@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { deleteRelease } from "@/server/services/releases/delete-release";
 import { ZDeleteReleaseResponse, ZReleaseRef } from "./schemas";
 

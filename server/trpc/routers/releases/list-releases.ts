@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listReleases } from "@/server/services/releases/list-releases";
 import { ZListReleasesRequest, ZListReleasesResponse } from "./schemas";
 

@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { planStream } from "@/server/services/releases/plan-stream";
 import { ZPlanStreamRequest, ZPlanStreamResponse } from "./schemas";
 

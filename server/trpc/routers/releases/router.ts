@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { buildSupportRoute } from "./build-support";
 import { deleteReleaseRoute } from "./delete-release";
 import { listReleasesRoute } from "./list-releases";

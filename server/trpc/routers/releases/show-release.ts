@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { getRelease } from "@/server/services/releases/get-release";
 import { ZReleaseDetail, ZReleaseRef } from "./schemas";
 

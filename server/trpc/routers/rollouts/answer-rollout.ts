@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { ZRolloutStateOut } from "./outputs";
 import { ZAnswerRollout } from "./schemas";

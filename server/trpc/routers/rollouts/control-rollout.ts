@@ -1,6 +1,6 @@
 // Start, pause, resume, cancel. The web process only changes the rollout's state; workers (started
 // by `npm start`, or `npm run worker`) pick running rollouts up within a second.
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import {
   cancelRollout,
   pauseRollout,

@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { ZCreatedRolloutOut } from "./outputs";
 import { ZRolloutSpec } from "./schemas";

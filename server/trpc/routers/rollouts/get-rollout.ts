@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { getRollout } from "@/server/services/rollouts/get-rollout";
 import { ZRolloutDetailOut } from "./query-outputs";
 import { ZRolloutId } from "./schemas";

@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listRollouts } from "@/server/services/rollouts/list-rollouts";
 import { ZRolloutListOut } from "./query-outputs";
 import { ZListRollouts } from "./schemas";

@@ -2,7 +2,7 @@
 // from here, and an answer that drifts from it is a server error, not a surprise in the page.
 import { z } from "zod";
 import { ROLLOUT_STATES } from "@/server/services/rollouts/types";
-import { ZPolicyDecisionOut } from "../policy/outputs";
+import { ZPolicyDecisionOut } from "@/server/trpc/routers/policy/outputs";
 
 export const ZDigest = z.string().regex(/^[0-9a-f]{64}$/);
 /** The services read the state from the database as a string; it must be one of the states. */

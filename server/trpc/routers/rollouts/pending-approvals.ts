@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { listPendingApprovals } from "@/server/services/rollouts/list-pending-approvals";
 import { ZPendingApprovalsOut } from "./query-outputs";
 

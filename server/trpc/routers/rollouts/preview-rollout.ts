@@ -1,6 +1,6 @@
 // The plan and the policy's answer for a spec, without creating anything (the create form's preview).
 // A mutation: planning may make incremental streams (btrfs send, cached) on the console.
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { decideRollout } from "@/server/services/rollouts/create-rollout";
 import { ZPreviewOut } from "./query-outputs";
 import { ZRolloutSpec } from "./schemas";

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { ZPlanArtifact, ZRolloutPlan } from "@/server/services/rollouts/plan-schema";
 import type { RolloutPlan } from "@/server/services/rollouts/types";
-import { ZPolicyDecisionOut } from "../policy/outputs";
+import { ZPolicyDecisionOut } from "@/server/trpc/routers/policy/outputs";
 import { ZDigest, ZState } from "./outputs";
 
 const ZPlanOut = z.custom<RolloutPlan>((v) => ZRolloutPlan.safeParse(v).success, {

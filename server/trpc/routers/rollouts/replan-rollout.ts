@@ -1,4 +1,4 @@
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { replanRollout } from "@/server/services/rollouts/replan-rollout";
 import { ZReplannedRolloutOut } from "./outputs";
 import { ZReplanRollout } from "./schemas";

@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { approveRolloutRoute, rejectRolloutRoute } from "./answer-rollout";
 import {
   cancelRolloutRoute,

@@ -1,6 +1,6 @@
 // Scheduled starts: a rollout worker starts the rollout at the time (or the hosts' next
 // maintenance window) as the person who scheduled it, through the same checks as Start.
-import { procedureFor } from "../../init";
+import { procedureFor } from "@/server/trpc/init";
 import { scheduleRollout, unscheduleRollout } from "@/server/services/rollouts/schedule-rollout";
 import { ZScheduledOut, ZUnscheduledOut } from "./outputs";
 import { ZRolloutId, ZScheduleRollout } from "./schemas";

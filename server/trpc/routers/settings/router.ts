@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { sshKeyRoute } from "./ssh-key";
 
 export const settingsRouter = router({ sshKey: sshKeyRoute });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { readConsolePublicKey } from "@/server/console-identity";
 import { AppError } from "@/server/errors";
-import { signedInProcedure } from "../../init";
+import { signedInProcedure } from "@/server/trpc/init";
 
 export const ZSshKeyResponse = z.object({
   /** The OpenSSH public key line hosts put in root's (or the sudo user's) authorized_keys. */

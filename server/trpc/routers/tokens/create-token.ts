@@ -1,6 +1,6 @@
-import { signedInProcedure } from "../../init";
+import { signedInProcedure } from "@/server/trpc/init";
 import { enforcePolicy } from "@/server/services/policy/governed/govern";
-import { createApiToken } from "../../../services/tokens/create-api-token";
+import { createApiToken } from "@/server/services/tokens/create-api-token";
 import { ZCreateTokenRequest, ZCreateTokenResponse } from "./schemas";
 
 /** A token for the caller, acting with the caller's roles (an auditor's token can only read); from a session only. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { signedInProcedure } from "../../init";
-import { listApiTokens } from "../../../services/tokens/list-api-tokens";
+import { signedInProcedure } from "@/server/trpc/init";
+import { listApiTokens } from "@/server/services/tokens/list-api-tokens";
 import { ZApiToken } from "./schemas";
 
 /** The caller's own tokens. */

@@ -1,6 +1,6 @@
-import { signedInProcedure } from "../../init";
+import { signedInProcedure } from "@/server/trpc/init";
 import { enforcePolicy } from "@/server/services/policy/governed/govern";
-import { revokeApiToken } from "../../../services/tokens/revoke-api-token";
+import { revokeApiToken } from "@/server/services/tokens/revoke-api-token";
 import { ZApiToken, ZRevokeTokenRequest } from "./schemas";
 
 export const revokeTokenRoute = signedInProcedure

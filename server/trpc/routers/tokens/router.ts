@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { createTokenRoute } from "./create-token";
 import { listTokensRoute } from "./list-tokens";
 import { revokeTokenRoute } from "./revoke-token";

@@ -1,5 +1,5 @@
-import { procedureFor } from "../../init";
-import { listUsers } from "../../../services/users/list-users";
+import { procedureFor } from "@/server/trpc/init";
+import { listUsers } from "@/server/services/users/list-users";
 import { ZListUsersResponse } from "./schemas";
 
 export const listUsersRoute = procedureFor(["admin"])

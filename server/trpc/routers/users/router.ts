@@ -1,4 +1,4 @@
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { createUserRoute } from "./create-user";
 import { disableUserRoute } from "./disable-user";
 import { enableUserRoute } from "./enable-user";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ROLES } from "@/server/auth/roles";
-import { PASSWORD_MAX, PASSWORD_MIN } from "../../../auth/password";
+import { PASSWORD_MAX, PASSWORD_MIN } from "@/server/auth/password";
 
 export const ZRole = z.enum(ROLES);
 export const ZUserId = z.uuid();

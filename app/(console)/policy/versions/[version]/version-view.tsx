@@ -8,8 +8,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "@/app/_trpc/react";
 import { AnswerButtons, CommentRow } from "@/app/_components/comment-row";
 import { Badge, ErrorNote, OkNote, PageHeader, Time } from "@/app/_components/ui";
-import { DiffView, windowsText } from "../../diff-view";
-import { lineDiff } from "../../line-diff";
+import { DiffView, windowsText } from "@/app/(console)/policy/diff-view";
+import { lineDiff } from "@/app/(console)/policy/line-diff";
 
 const TONE = { active: "ok", rejected: "danger", proposed: "neutral", superseded: "neutral" } as const;
 
