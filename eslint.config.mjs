@@ -3,8 +3,20 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import reactHooks from "eslint-plugin-react-hooks";
 
+/**
+ * One import style outside the agent: a module in another folder is imported by its path from the
+ * root (`@/server/...`), `./` only within the file's own folder. The agent stands alone (it ships as
+ * one file and cannot resolve `@/`), so it imports its own files relatively. Every block below that
+ * sets no-restricted-imports repeats this pattern, since a later block's rule replaces an earlier one's.
+ */
+const ONE_STYLE = {
+  regex: "^\\.\\./",
+  message: "import a module of another folder as @/<path from the root>; ./ only within this folder",
+};
+
 /** What no server file imports; the services' block spreads them in (a later block's rule replaces an earlier one's) and adds jobs. */
 const SERVER_IMPORTS = [
+  ONE_STYLE,
   {
     group: ["**/agent/src/**", "@/agent/src/**"],
     message: "server imports agent/protocol, never agent/src",
@@ -41,6 +53,17 @@ export default tseslint.config(
     },
   },
   // The layout's import rules (docs: DEVELOPERS.md "Layout rules"), enforced rather than hoped for.
+  {
+    files: [
+      "app/**/*.{ts,tsx}",
+      "server/**/*.ts",
+      "infra/**/*.ts",
+      "bench/**/*.ts",
+      "prisma/**/*.ts",
+      "e2e/**/*.ts",
+    ],
+    rules: { "no-restricted-imports": ["error", { patterns: [ONE_STYLE] }] },
+  },
   {
     // The agent ships as one file with no node_modules: Node's standard library and itself only.
     files: ["agent/src/**/*.ts", "agent/protocol/**/*.ts"],
@@ -129,6 +152,7 @@ export default tseslint.config(
         "error",
         {
           patterns: [
+            ONE_STYLE,
             {
               group: ["@/server/**", "**/server/**", "!@/server/trpc/root"],
               message: "client components import only `type AppRouter` from the server",
