@@ -2,9 +2,7 @@
 // A job only names a host step; the truth about the step lives in rollout_hosts, and a worker
 // claims a step there before doing anything, so a duplicated or retried job never runs a host twice.
 import PgBoss from "pg-boss";
-
-export const HOST_STEP_QUEUE = "rollout-host-step";
-export type HostStepJob = { rolloutId: string; hostId: string; key: string };
+import { HOST_STEP_QUEUE } from "@/server/services/rollouts/host-step-job";
 
 export async function openQueue(
   databaseUrl: string,

@@ -10,12 +10,12 @@ import { checkDispatch, type DispatchVerdict } from "@/server/services/rollouts/
 import { hostFactChanges } from "@/server/services/rollouts/decision-facts";
 import { lapseRollout } from "@/server/services/rollouts/lapse-rollout";
 import type { PlanHost } from "@/server/services/rollouts/types";
-import { advanceRollout } from "./advance-rollout";
+import { advanceRollout } from "@/server/services/rollouts/advance-rollout";
 import { claimStep, planOf, type PlanCache } from "./claim-step";
 import { progressWriter, type ProgressWriter } from "./step-progress";
 import { waveLook, type WaveLook } from "./wave-look";
 import type { HostExecutor, HostStepResult } from "./executor";
-import type { HostStepJob } from "./queue";
+import type { HostStepJob } from "@/server/services/rollouts/host-step-job";
 
 export type StepDeps = {
   db: PrismaClient;

@@ -11,7 +11,7 @@ import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import type { HostExecutor } from "./executor";
-import { HOST_STEP_QUEUE } from "./queue";
+import { HOST_STEP_QUEUE } from "@/server/services/rollouts/host-step-job";
 import { startRolloutWorker, type RolloutWorker } from "./worker";
 
 let t: TestDatabase;

@@ -5,9 +5,8 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { AppError } from "@/server/errors";
-// eslint-disable-next-line no-restricted-imports -- the one service that still imports a job (issue 15: advanceRollout moves into services)
-import { advanceRollout } from "@/server/jobs/rollouts/advance-rollout";
 import { appendAudit } from "@/server/services/audit/append-audit";
+import { advanceRollout } from "./advance-rollout";
 import { getActivePolicy } from "@/server/services/policy/get-active-policy";
 import { checkDispatch } from "./dispatch-check";
 import type { Actor } from "./create-rollout";

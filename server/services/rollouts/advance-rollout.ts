@@ -5,7 +5,7 @@
 import type { PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
 import { appendAudit } from "@/server/services/audit/append-audit";
-import { HOST_STEP_QUEUE, type HostStepJob } from "./queue";
+import { HOST_STEP_QUEUE, type HostStepJob } from "./host-step-job";
 
 const DONE = ["succeeded", "failed", "reverted", "skipped", "cancelled"];
 
