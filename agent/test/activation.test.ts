@@ -4,7 +4,17 @@
 import { chmodSync, existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agent, buildAgent, makeKey, scratch, storeArgs, writeTree, type Scratch } from "./helpers";
+import {
+  agent,
+  buildAgent,
+  buildRelease,
+  makeKey,
+  receiveArgs,
+  scratch,
+  storeArgs,
+  writeTree,
+  type Scratch,
+} from "./helpers";
 
 let s: Scratch;
 let host: string;
@@ -27,33 +37,11 @@ function release(
     "bin/tool": `#!/bin/sh\necho ${version}\n`,
     ...files,
   });
-  const args = [
-    "build",
-    "--store",
-    build,
-    "--from",
-    src,
-    "--app",
-    "web",
-    "--version",
-    version,
-    "--key",
-    key,
-    "--out",
-    s.dir(`out-${version}`),
-  ];
-  if (activation.onActivate) args.push("--on-activate", JSON.stringify(activation.onActivate));
-  if (activation.exports) args.push("--export", JSON.stringify(activation.exports));
-  const b = agent(args);
-  expect(b.code, b.stdout + b.stderr).toBe(0);
-  const r = agent([
-    "receive",
-    ...S(),
-    "--manifest",
-    b.json.full.manifestPath,
-    "--stream",
-    b.json.full.streamPath,
-  ]);
+  const extra: string[] = [];
+  if (activation.onActivate) extra.push("--on-activate", JSON.stringify(activation.onActivate));
+  if (activation.exports) extra.push("--export", JSON.stringify(activation.exports));
+  const b = buildRelease(build, src, "web", version, key, s.dir(`out-${version}`), undefined, extra);
+  const r = agent(receiveArgs(S(), b));
   expect(r.code, r.stdout + r.stderr).toBe(0);
 }
 

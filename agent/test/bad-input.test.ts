@@ -8,16 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { craftSendStream, type CraftOp } from "./craft-send";
 import {
   agent,
-  buildAgent,
   buildRelease,
   makeKey,
   randomData,
   readManifest,
+  receiveArgs,
   resign,
-  scratch,
   startPaused,
   storeArgs,
   storeState,
+  testBench,
   writeTree,
   type Built,
   type Scratch,
@@ -33,14 +33,11 @@ const rel: Record<string, Built> = {};
 const other: Record<string, Built> = {};
 
 beforeAll(() => {
-  buildAgent();
-  s = scratch("bad");
+  let src: string;
+  ({ s, key, trusted, out, src } = testBench("bad"));
   const buildStore = s.btrfs("build", 512);
   const otherStore = s.btrfs("build2", 256);
   host = s.btrfs("host", 256);
-  ({ key, trusted } = makeKey(s.root));
-  out = s.dir("out");
-  const src = s.dir("src");
   writeTree(src, { "bin/app": "v1.9\n", "data/blob": randomData(2 * 1024 * 1024) });
   rel["1.9"] = buildRelease(buildStore, src, "web", "1.9", key, out);
   writeTree(src, { "bin/app": "v1.10\n" });
@@ -62,9 +59,7 @@ beforeAll(() => {
   outsideCanary = s.dir("canary");
   writeFileSync(join(outsideCanary, "file"), "canary\n");
   // The host runs 1.9.
-  expect(
-    agent(["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream]).code,
-  ).toBe(0);
+  expect(agent(receiveArgs(S(), rel["1.9"]!)).code).toBe(0);
   expect(agent(["activate", ...S(), "web", "1.9"]).code).toBe(0);
 });
 

@@ -10,17 +10,15 @@ import { FAULT_STEPS } from "../src/fault";
 import {
   agent,
   agentAsync,
-  buildAgent,
-  inproc,
   buildRelease,
+  inproc,
   isSubvolumeReadOnly,
-  makeKey,
   randomData,
   readManifest,
   resign,
-  scratch,
   storeArgs,
   storeState,
+  testBench,
   writeTree,
   type Scratch,
 } from "./helpers";
@@ -33,13 +31,10 @@ let out: string;
 const files: Record<string, { manifest: string; stream: string }> = {};
 
 beforeAll(() => {
-  buildAgent();
-  s = scratch("crash");
+  let src: string;
+  ({ s, key, trusted, out, src } = testBench("crash"));
   const build = s.btrfs("build", 400);
   host = s.btrfs("host", 400);
-  ({ key, trusted } = makeKey(s.root));
-  out = s.dir("out");
-  const src = s.dir("src");
   writeTree(src, { "bin/app": "1.9\n", "lib/blob": randomData(6 * 1024 * 1024) });
   const a = buildRelease(build, src, "web", "1.9", key, out);
   writeTree(src, { "bin/app": "1.10\n", "lib/more": randomData(3 * 1024 * 1024) });

@@ -18,13 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeDelta } from "../protocol/delta/encode";
 import {
   agent,
-  buildAgent,
   buildRelease,
-  makeKey,
   randomData,
-  scratch,
+  receiveArgs,
   storeArgs,
   storeState,
+  testBench,
   writeTree,
   type Built,
   type Scratch,
@@ -46,14 +45,11 @@ async function encode(parentDir: string, target: string, outPath: string): Promi
 }
 
 beforeAll(async () => {
-  buildAgent();
-  s = scratch("delta");
+  const bench = testBench("delta");
+  ({ s, trusted } = bench);
+  const { key, out, src } = bench;
   buildStore = s.btrfs("build", 400);
   host = s.btrfs("host", 256);
-  const { key, trusted: t } = makeKey(s.root);
-  trusted = t;
-  const out = s.dir("out");
-  const src = s.dir("src");
   const text = Array.from({ length: 40_000 }, (_, i) => `line ${i} ${i * 7919}`).join("\n");
   writeTree(src, { "lib/main.js": text, "lib/blob": randomData(1024 * 1024) });
   rel["1.9"] = buildRelease(buildStore, src, "web", "1.9", key, out);
@@ -71,9 +67,7 @@ const S = () => storeArgs(host, trusted);
 
 describe("wire encoding keel-delta-1", () => {
   it("a damaged delta is refused and nothing stays behind", () => {
-    expect(
-      agent(["receive", ...S(), "--manifest", rel["1.9"]!.manifest, "--stream", rel["1.9"]!.stream]).code,
-    ).toBe(0);
+    expect(agent(receiveArgs(S(), rel["1.9"]!)).code).toBe(0);
     expect(agent(["activate", ...S(), "web", "1.9"]).code).toBe(0);
     const b = Buffer.from(readFileSync(incDelta));
     b[b.length - 20]! ^= 0x55;

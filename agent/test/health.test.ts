@@ -13,10 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FrameDecoder, PROTOCOL_VERSION, encodeJsonFrame, residentSocketPath } from "../protocol";
 import { CHECK_USER, ensureCheckUser } from "../src/check-user";
 import {
-  AGENT,
   agent,
+  AGENT,
   buildAgent,
+  buildRelease,
   makeKey,
+  receiveArgs,
   scratch,
   storeArgs,
   writeTree,
@@ -41,32 +43,9 @@ const S = () => storeArgs(host, trusted);
 function release(version: string, healthCheck?: object) {
   const src = s.dir(`src-${version}`);
   writeTree(src, { "bin/app": `#!/bin/sh\necho ${version}\n` });
-  const args = [
-    "build",
-    "--store",
-    build,
-    "--from",
-    src,
-    "--app",
-    "web",
-    "--version",
-    version,
-    "--key",
-    key,
-    "--out",
-    s.dir(`out-${version}`),
-  ];
-  if (healthCheck) args.push("--health-check", JSON.stringify(healthCheck));
-  const b = agent(args);
-  expect(b.code, b.stdout + b.stderr).toBe(0);
-  const r = agent([
-    "receive",
-    ...S(),
-    "--manifest",
-    b.json.full.manifestPath,
-    "--stream",
-    b.json.full.streamPath,
-  ]);
+  const extra = healthCheck ? ["--health-check", JSON.stringify(healthCheck)] : [];
+  const b = buildRelease(build, src, "web", version, key, s.dir(`out-${version}`), undefined, extra);
+  const r = agent(receiveArgs(S(), b));
   expect(r.code, r.stdout + r.stderr).toBe(0);
 }
 

@@ -188,6 +188,33 @@ export function buildRelease(
   };
 }
 
+/** The `receive` arguments for a built release (its full stream) into the store `store` names. */
+export function receiveArgs(store: string[], b: { manifest: string; stream: string }): string[] {
+  return ["receive", ...store, "--manifest", b.manifest, "--stream", b.stream];
+}
+
+/**
+ * The start of most agent integration tests: the built bundle, a scratch root named `prefix`, a
+ * signing key trusted by the host, and the `out` (releases) and `src` (source tree) directories.
+ */
+export function testBench(prefix: string): {
+  s: Scratch;
+  key: string;
+  trusted: string;
+  out: string;
+  src: string;
+} {
+  buildAgent();
+  const s = scratch(prefix);
+  try {
+    const { key, trusted } = makeKey(s.root);
+    return { s, key, trusted, out: s.dir("out"), src: s.dir("src") };
+  } catch (e) {
+    s.cleanup();
+    throw e;
+  }
+}
+
 export function readManifest(path: string): ReleaseManifest {
   return JSON.parse(readFileSync(path, "utf8")) as ReleaseManifest;
 }

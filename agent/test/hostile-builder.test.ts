@@ -14,14 +14,13 @@ import type { ReleaseManifest, ReleaseSpecial } from "../protocol";
 import { capabilityValue, craftSendStream, streamSubvol, type CraftOp, type CraftParent } from "./craft-send";
 import {
   agent,
-  buildAgent,
   buildRelease,
-  makeKey,
   readManifest,
+  receiveArgs,
   resign,
-  scratch,
   storeArgs,
   storeState,
+  testBench,
   writeTree,
   type Scratch,
 } from "./helpers";
@@ -42,8 +41,8 @@ let parentDir: string;
 const residents = new Set<number>();
 
 beforeAll(() => {
-  buildAgent();
-  s = scratch("hostile");
+  let src: string;
+  ({ s, key, trusted, out, src } = testBench("hostile"));
   const build = s.btrfs("build", 256);
   mnt = s.btrfs("host", 256);
   store = join(mnt, "store");
@@ -53,19 +52,14 @@ beforeAll(() => {
   secret = join(mnt, "secrets", "key");
   secretBytes = Buffer.from(`secret ${Math.random()}\n`);
   writeFileSync(secret, secretBytes, { mode: 0o600 });
-  ({ key, trusted } = makeKey(s.root));
-  out = s.dir("out");
   // web 1.0, installed and current: its tree holds a symlink that points upwards, out of the store
   // (apps/web/1.0/m → ../../../../secrets), as a hostile builder's earlier release could.
-  const src = s.dir("src");
   writeTree(src, { "bin/app": "1.0\n" });
   symlinkSync("../../../../secrets", join(src, "m"));
   const b = buildRelease(build, src, "web", "1.0", key, out);
   base = readManifest(b.manifest);
   parent = streamSubvol(readFileSync(b.stream));
-  expect(
-    agent(["receive", ...storeArgs(store, trusted), "--manifest", b.manifest, "--stream", b.stream]).code,
-  ).toBe(0);
+  expect(agent(receiveArgs(storeArgs(store, trusted), b)).code).toBe(0);
   expect(agent(["activate", ...storeArgs(store, trusted), "web", "1.0"]).code).toBe(0);
   parentDir = join(store, "apps/web/1.0");
   startResident(store, trusted);

@@ -10,14 +10,13 @@ import type { TreeRecord } from "../src/store/tree-stream";
 import { walkTree } from "../src/tree-digest";
 import {
   agent,
-  buildAgent,
   buildRelease,
-  makeKey,
   readManifest,
+  receiveArgs,
   resign,
-  scratch,
   storeArgs,
   storeState,
+  testBench,
   writeTree,
   type Built,
   type Scratch,
@@ -35,23 +34,20 @@ let sentinelBefore: string;
 const rel: Record<string, Built> = {};
 
 beforeAll(() => {
-  buildAgent();
-  s = scratch("plain-hostile");
+  let src: string;
+  ({ s, key, trusted, out, src } = testBench("plain-hostile"));
   host = s.dir("host");
-  out = s.dir("out");
-  ({ key, trusted } = makeKey(s.root));
   // Beside the store: a root-only secret the parent version points at with a symlink.
   sentinel = s.dir("sentinel");
   writeTree(sentinel, { secret: "root only\n", "sub/file": "x\n" });
   chmodSync(join(sentinel, "secret"), 0o600);
-  const src = s.dir("src");
   writeTree(src, { "bin/app": "v1\n", "lib/secret": "root only\n" });
   symlinkSync(sentinel, join(src, "up"));
   const build = s.dir("build");
   rel.v1 = buildRelease(build, src, "web", "1", key, out);
   writeTree(src, { "bin/app": "v2\n" });
   rel.v2 = buildRelease(build, src, "web", "2", key, out, "1");
-  expect(agent(["receive", ...S(), "--manifest", rel.v1.manifest, "--stream", rel.v1.stream]).code).toBe(0);
+  expect(agent(receiveArgs(S(), rel.v1)).code).toBe(0);
   expect(agent(["activate", ...S(), "web", "1"]).code).toBe(0);
   sentinelBefore = snapshotTree(sentinel);
 });

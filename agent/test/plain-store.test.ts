@@ -9,16 +9,14 @@ import { FAULT_STEPS } from "../src/fault";
 import type { TreeRecord } from "../src/store/tree-stream";
 import {
   agent,
-  buildAgent,
   buildRelease,
   inproc,
-  makeKey,
   randomData,
   readManifest,
   resign,
-  scratch,
   storeArgs,
   storeState,
+  testBench,
   writeTree,
   type Built,
   type Scratch,
@@ -33,13 +31,10 @@ const rel: Record<string, Built> = {};
 const blob = randomData(3 * 1024 * 1024);
 
 beforeAll(() => {
-  buildAgent();
-  s = scratch("plain");
+  let src: string;
+  ({ s, key, trusted, out, src } = testBench("plain"));
   const build = s.dir("build");
   host = s.dir("host");
-  ({ key, trusted } = makeKey(s.root));
-  out = s.dir("out");
-  const src = s.dir("src");
   writeTree(src, { "bin/app": "#!/bin/sh\necho 1.9\n", "lib/blob": blob, "etc/conf": "x=1\n" });
   chmodSync(join(src, "bin/app"), 0o755);
   execFileSync("ln", ["-s", "../lib/blob", join(src, "bin/blob-link")]);
