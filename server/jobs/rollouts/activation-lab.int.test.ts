@@ -19,7 +19,7 @@ import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { setUpLabFleet, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
 
 const LAB = "ah" + randomBytes(3).toString("hex");
 const EXAMPLE = join(process.cwd(), "infra/lab/examples/hello/tree");
@@ -58,25 +58,8 @@ async function build(
   });
 }
 
-async function run(rolloutId: string) {
-  const end = Date.now() + 240_000;
-  for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({
-      where: { id: rolloutId },
-      include: { hosts: { orderBy: { hostName: "asc" } } },
-    });
-    if (
-      ["succeeded", "finished_with_failures", "paused", "failed"].includes(x.state) &&
-      !x.hosts.some((h) => h.state === "running" || h.state === "queued")
-    )
-      return x;
-    if (Date.now() > end)
-      throw new Error(
-        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
-      );
-    await new Promise((res) => setTimeout(res, 300));
-  }
-}
+const run = (rolloutId: string) =>
+  waitForRollout(fleet.db, rolloutId, ["succeeded", "finished_with_failures", "paused", "failed"]);
 
 async function roll(action: "update" | "rollback", version?: string) {
   const spec: TRolloutSpec = {

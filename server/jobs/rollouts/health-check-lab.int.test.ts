@@ -16,7 +16,7 @@ import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { setUpLabFleet, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
 
 const LAB = "hc" + randomBytes(3).toString("hex");
 const MARKER = "/etc/keel/lab-unhealthy";
@@ -37,22 +37,7 @@ async function build(v: string, healthCheck?: Parameters<typeof buildRelease>[1]
 }
 
 /** Waits for one of the states, and for host steps already under way to end (a pause stops dispatching, not them). */
-async function run(rolloutId: string, until: string[]) {
-  const end = Date.now() + 240_000;
-  for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({
-      where: { id: rolloutId },
-      include: { hosts: { orderBy: { hostName: "asc" } } },
-    });
-    if (until.includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued"))
-      return x;
-    if (Date.now() > end)
-      throw new Error(
-        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
-      );
-    await new Promise((res) => setTimeout(res, 300));
-  }
-}
+const run = (rolloutId: string, until: string[]) => waitForRollout(fleet.db, rolloutId, until);
 
 const spec = (over: Partial<TRolloutSpec>): TRolloutSpec => ({
   action: "update",

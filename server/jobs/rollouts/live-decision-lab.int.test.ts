@@ -19,7 +19,7 @@ import { cancelRollout, startRollout } from "@/server/services/rollouts/control-
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { replanRollout } from "@/server/services/rollouts/replan-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
-import { setUpLabFleet, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
 
 const LAB = "ld" + randomBytes(3).toString("hex");
 let t: TestDatabase;
@@ -60,25 +60,7 @@ const spec = (over: Partial<TRolloutSpec>): TRolloutSpec => ({
   ...over,
 });
 
-async function settle(rolloutId: string) {
-  const end = Date.now() + 180_000;
-  for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({
-      where: { id: rolloutId },
-      include: { hosts: { orderBy: { hostName: "asc" } } },
-    });
-    if (
-      ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) &&
-      !x.hosts.some((h) => ["queued", "running"].includes(h.state))
-    )
-      return x;
-    if (Date.now() > end)
-      throw new Error(
-        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
-      );
-    await new Promise((res) => setTimeout(res, 300));
-  }
-}
+const settle = (rolloutId: string) => waitForRollout(fleet.db, rolloutId, undefined, 180_000);
 const onHosts = (app: string) => Promise.all(fleet.inv.hosts.map((h) => fleet.onHost(h.name, app)));
 const approveBoth = async (r: { id: string; digest: string }) => {
   for (const a of [ap1, ap2])

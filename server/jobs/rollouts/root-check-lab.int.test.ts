@@ -21,7 +21,7 @@ import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { listPendingApprovals } from "@/server/services/rollouts/list-pending-approvals";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { setUpLabFleet, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
 
 const LAB = "rc" + randomBytes(3).toString("hex");
 const tag = randomBytes(4).toString("hex");
@@ -37,22 +37,7 @@ async function build(v: string, healthCheck?: Parameters<typeof buildRelease>[1]
   return buildRelease(fleet.deps, { app: "web", version: v, source: { dir: src }, healthCheck });
 }
 
-async function run(rolloutId: string, until: string[]) {
-  const end = Date.now() + 240_000;
-  for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({
-      where: { id: rolloutId },
-      include: { hosts: { orderBy: { hostName: "asc" } } },
-    });
-    if (until.includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued"))
-      return x;
-    if (Date.now() > end)
-      throw new Error(
-        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
-      );
-    await new Promise((res) => setTimeout(res, 300));
-  }
-}
+const run = (rolloutId: string, until: string[]) => waitForRollout(fleet.db, rolloutId, until);
 
 const spec = (version: string): TRolloutSpec => ({
   action: "update",

@@ -23,7 +23,7 @@ import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { DEFAULT_AGENT_PATH } from "@/server/ssh/target";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { setUpLabFleet, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
 
 const LAB = "rt" + randomBytes(3).toString("hex");
 let t: TestDatabase;
@@ -45,23 +45,7 @@ async function build(app: "rt" | "svc", version: string, requires?: string) {
   });
 }
 
-async function run(rolloutId: string) {
-  const end = Date.now() + 240_000;
-  for (;;) {
-    const x = await fleet.db.rollout.findUniqueOrThrow({
-      where: { id: rolloutId },
-      include: { hosts: { orderBy: { hostName: "asc" } } },
-    });
-    const busy = x.hosts.some((h) => h.state === "running" || h.state === "queued");
-    if (["succeeded", "finished_with_failures", "paused", "failed", "cancelled"].includes(x.state) && !busy)
-      return x;
-    if (Date.now() > end)
-      throw new Error(
-        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
-      );
-    await new Promise((res) => setTimeout(res, 300));
-  }
-}
+const run = (rolloutId: string) => waitForRollout(fleet.db, rolloutId);
 
 const spec = (over: Partial<TRolloutSpec>): TRolloutSpec => ({
   action: "update",

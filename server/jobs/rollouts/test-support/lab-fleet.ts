@@ -156,3 +156,32 @@ export async function setUpLabFleet(o: {
     throw e;
   }
 }
+
+const TERMINAL = ["succeeded", "finished_with_failures", "paused", "failed", "cancelled"];
+
+/**
+ * Polls a rollout (every 300 ms, its hosts by name) until it is in one of `until` and none of its
+ * host steps is still queued or running (a pause stops dispatching, not the steps under way); after
+ * `timeoutMs` throws naming each host's state, step and error.
+ */
+export async function waitForRollout(
+  db: PrismaClient,
+  rolloutId: string,
+  until = TERMINAL,
+  timeoutMs = 240_000,
+) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const x = await db.rollout.findUniqueOrThrow({
+      where: { id: rolloutId },
+      include: { hosts: { orderBy: { hostName: "asc" } } },
+    });
+    if (until.includes(x.state) && !x.hosts.some((h) => h.state === "running" || h.state === "queued"))
+      return x;
+    if (Date.now() > end)
+      throw new Error(
+        `rollout ${x.number} still ${x.state}: ${JSON.stringify(x.hosts.map((h) => [h.hostName, h.state, h.step, h.error]))}`,
+      );
+    await new Promise((res) => setTimeout(res, 300));
+  }
+}
