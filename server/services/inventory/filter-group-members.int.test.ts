@@ -21,7 +21,7 @@ import { hostFilterSql } from "./host-filter-sql";
 import { keptFilter } from "./filter-group-members";
 import { recordFacts } from "./record-facts";
 import { recordRefreshFailure } from "./record-refresh-failure";
-import { randomFacts as facts, rng } from "@/server/test/inventory-facts";
+import { randomFacts as facts, rng } from "@/server/services/inventory/test-support/facts";
 import type { THostFilter } from "./types";
 
 const FP = (n: number) => `SHA256:${String(n).padStart(43, "F")}`;

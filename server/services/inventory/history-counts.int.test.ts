@@ -14,7 +14,7 @@ import { getHostsAsOf } from "./get-hosts-as-of";
 import { getVersionDistribution } from "./get-version-distribution";
 import { readVersionsAt } from "./history-counts";
 import { recordFacts } from "./record-facts";
-import { randomFacts as facts, rng } from "@/server/test/inventory-facts";
+import { randomFacts as facts, rng } from "@/server/services/inventory/test-support/facts";
 
 const FP = (n: number) => `SHA256:${String(n).padStart(43, "H")}`;
 const APPS = ["api", "web"];

@@ -1,34 +1,60 @@
-// Facts as a host's agent reports them, for inventory tests: a fixed machine holding the given
-// apps (each version 1 byte, unsigned), and a seeded pseudo-random sequence to vary them with.
+// Facts as a host's agent reports them, for inventory tests: a fixed machine holding the given apps
+// (each version 1 byte, unsigned), random installed versions, and a seeded pseudo-random sequence.
 import type { CollectedFacts } from "@/server/services/inventory/types";
+
+type App = CollectedFacts["apps"][number];
+
+const MACHINE: Omit<CollectedFacts, "apps"> = {
+  hostname: "h",
+  machineId: "m",
+  os: "Debian",
+  kernel: "6.1",
+  arch: "x86_64",
+  agentVersion: "0.1.0",
+  cpuCount: 2,
+  cpuModel: "c",
+  memoryBytes: 1,
+  store: null,
+};
+
+function app(name: string, current: string | null, versions: string[]): App {
+  return {
+    app: name,
+    kind: "app",
+    current,
+    previous: null,
+    versions: versions.map((version) => ({
+      version,
+      sizeBytes: 1,
+      receivedUuid: null,
+      createdAt: null,
+      signer: null,
+    })),
+  };
+}
 
 export function factsWithApps(
   apps: Record<string, { current: string | null; versions: string[] }>,
 ): CollectedFacts {
+  return { ...MACHINE, apps: Object.entries(apps).map(([name, a]) => app(name, a.current, a.versions)) };
+}
+
+/** Facts with each of `apps` installed 4 times in 5, in a random subset of `versions`. */
+export function randomFacts(
+  r: (n: number) => number,
+  apps: string[],
+  versions: string[],
+  host: Partial<CollectedFacts> = {},
+): CollectedFacts {
   return {
-    hostname: "h",
-    machineId: "m",
-    os: "Debian",
-    kernel: "6.1",
-    arch: "x86_64",
-    agentVersion: "0.1.0",
-    cpuCount: 2,
-    cpuModel: "c",
-    memoryBytes: 1,
-    store: null,
-    apps: Object.entries(apps).map(([app, a]) => ({
-      app,
-      kind: "app",
-      current: a.current,
-      previous: null,
-      versions: a.versions.map((version) => ({
-        version,
-        sizeBytes: 1,
-        receivedUuid: null,
-        createdAt: null,
-        signer: null,
-      })),
-    })),
+    ...MACHINE,
+    ...host,
+    apps: apps
+      .filter(() => r(5) !== 0)
+      .map((name) => {
+        const installed = versions.filter(() => r(2) === 0);
+        return app(name, installed.length && r(6) !== 0 ? installed[r(installed.length)]! : null, installed);
+      }),
   };
 }
 
