@@ -7,10 +7,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm, symlink, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Writable } from "node:stream";
+import { Readable } from "node:stream";
 import { brotliCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DeltaDecoder, decodeDelta, DeltaError } from "./decode";
+import { DeltaDecoder, DeltaError } from "./decode";
+import { decodeInPieces } from "./test-fixtures";
 import { OUT_BYTES } from "./frame-decoder";
 import {
   DELTA_FORMAT_VERSION,
@@ -143,22 +144,7 @@ class Builder {
   }
 }
 
-async function decode(delta: Buffer, parentDir = join(dir, "parent")): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const output = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(c);
-      cb();
-    },
-  });
-  // Split the input at odd places: the header and the frame must be reassembled across pieces.
-  const pieces = [];
-  for (let i = 0; i < delta.length; i += 777) pieces.push(delta.subarray(i, i + 777));
-  const r = await decodeDelta({ parentDir, input: Readable.from(pieces), output });
-  const out = Buffer.concat(chunks);
-  expect(r.bytes).toBe(out.length);
-  return out;
-}
+const decode = (delta: Buffer, parentDir = join(dir, "parent")) => decodeInPieces(delta, parentDir);
 
 async function decodeCode(delta: Buffer, parentDir = join(dir, "parent")): Promise<string> {
   try {

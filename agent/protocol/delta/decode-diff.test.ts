@@ -8,10 +8,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Writable } from "node:stream";
 import { brotliCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeDelta, DeltaError } from "./decode";
+import { DeltaError } from "./decode";
+import { decodeInPieces } from "./test-fixtures";
 import { DELTA_FORMAT_V2, DELTA_FORMAT_VERSION, DELTA_MAGIC, Kind, Op, pushVarint, zigzag } from "./format";
 
 let dir: string;
@@ -140,19 +140,7 @@ class Builder {
   }
 }
 
-async function decode(delta: Buffer): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const output = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(c);
-      cb();
-    },
-  });
-  const pieces = [];
-  for (let i = 0; i < delta.length; i += 777) pieces.push(delta.subarray(i, i + 777));
-  await decodeDelta({ parentDir: dir, input: Readable.from(pieces), output });
-  return Buffer.concat(chunks);
-}
+const decode = (delta: Buffer) => decodeInPieces(delta, dir);
 
 async function decodeCode(delta: Buffer): Promise<string> {
   try {

@@ -4,8 +4,10 @@ import { execFile } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
 import { build } from "esbuild";
+import { decodeDelta } from "./decode";
 import { SEND_MAGIC, sendCommandCrc } from "./format";
 
 function tlv(type: number, value: Buffer): Buffer {
@@ -189,4 +191,24 @@ export async function fetchPackage(
   }
   await mkdir(dest, { recursive: true });
   await run("tar", ["-xzf", tgz, "-C", dest, "--strip-components=1"]);
+}
+
+/**
+ * Decodes `delta` against `parentDir` in this process, fed in 777-byte pieces so the header and the
+ * frames must be reassembled across them; checks the reported byte count against what was written.
+ */
+export async function decodeInPieces(delta: Buffer, parentDir: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const output = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c);
+      cb();
+    },
+  });
+  const pieces = [];
+  for (let i = 0; i < delta.length; i += 777) pieces.push(delta.subarray(i, i + 777));
+  const r = await decodeDelta({ parentDir, input: Readable.from(pieces), output });
+  const out = Buffer.concat(chunks);
+  if (r.bytes !== out.length) throw new Error(`decodeDelta reported ${r.bytes} bytes, wrote ${out.length}`);
+  return out;
 }
