@@ -23,13 +23,17 @@ const BUILD_INPUTS = [
   "tsconfig.json",
 ];
 
-function newestMtime(path: string): number {
+/** Files the console's build never includes: tests and what only tests import. */
+const NOT_BUILT = /\.(test|int\.test|spec)\.tsx?$|^test-(support|fixtures)(\.tsx?)?$/;
+
+/** The newest modification time under `path`, ignoring tests, node_modules and dot files. */
+export function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
   const st = statSync(path);
   if (!st.isDirectory()) return st.mtimeMs;
   let newest = 0;
   for (const name of readdirSync(path))
-    if (name !== "node_modules" && !name.startsWith("."))
+    if (name !== "node_modules" && !name.startsWith(".") && !NOT_BUILT.test(name))
       newest = Math.max(newest, newestMtime(join(path, name)));
   return newest;
 }
