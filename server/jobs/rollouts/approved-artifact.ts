@@ -17,7 +17,7 @@ export type StreamChoice = {
   digest: string;
   wireEncoding: "raw" | "keel-delta-1";
   full: ReleaseManifest;
-  /** The approved delta row's format-2 encoding of the same stream, when it has one. */
+  /** The approved delta row's format-2 encoding of the same stream, when it has one and it is smaller. */
   format2: { digest: string; bytes: number } | null;
 };
 
@@ -68,8 +68,12 @@ export async function loadStream(
     digest: a.digest,
     wireEncoding: a.encoding,
     full,
+    // Only when it is smaller: on a tiny change format 2 can be a few bytes larger (decision 0040).
     format2:
-      a.encoding === "keel-delta-1" && d.encodedDigest === a.digest && d.encoded2Digest
+      a.encoding === "keel-delta-1" &&
+      d.encodedDigest === a.digest &&
+      d.encoded2Digest &&
+      Number(d.encoded2Bytes) < a.bytes
         ? { digest: d.encoded2Digest, bytes: Number(d.encoded2Bytes) }
         : null,
   };
