@@ -1,16 +1,18 @@
 // `npm run bench:delta` (root): bytes on the wire for updating a host from one real release to the
 // next — Keel's delta vs plain btrfs streams, rsync -z, an ostree static delta and zstd --patch-from —
-// plus the host's decode time and peak memory. Prints a table and writes the Delta section of
+// plus the host's decode time and peak memory. Each pair is encoded as the console's release step
+// does, format 1 then format 2 (decision 0040), each encoder in its own process (wall, peak RSS); the
+// whole wire is counted for what the console sends an agent that lists keel-delta-2 (format 2) and
+// one that does not (format 1 as keel-delta-1z). Prints a table and writes the Delta section of
 // docs/benchmarks.md. Package tarballs are cached in $KEEL_BENCH_CACHE (default: tmpdir/keel-bench-cache).
-import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ReleaseManifest } from "@/agent/protocol";
-import { encodeDelta } from "@/agent/protocol/delta/encode";
 import { serveReceive, wireFile, type WireCount } from "./delta-wire";
 import {
   btrfsLoop,
@@ -33,15 +35,39 @@ const DATE = process.env.KEEL_BENCH_DATE ?? new Date().toISOString().slice(0, 10
 const BUILT_AGENT = join(__dirname, "..", "agent", "dist", "keel-agent.mjs");
 let AGENT = BUILT_AGENT; // a copy in the work directory, so that a rebuild during the run changes nothing
 const ONLY = process.env.KEEL_BENCH_PAIRS?.split(",");
-// KEEL_BENCH_DELTA_VERSION=1: "now" is format 1 as keel-delta-1z (as before decision 0040); default 2: keel-delta-2.
-const VERSION = process.env.KEEL_BENCH_DELTA_VERSION === "1" ? 1 : 2;
-const NOW_WIRE = VERSION === 2 ? "keel-delta-2" : "keel-delta-1z";
+const ENCODER_CHILD = join(__dirname, "delta-encoder-child.ts");
+const TSX = join(__dirname, "..", "node_modules", ".bin", "tsx");
+const DELTA_DIR = join(__dirname, "..", "agent", "protocol", "delta");
+
+type EncodeFig = { wallMs: number; cpuMs: number; maxRssKiB: number; bytes: number; targetSha256: string };
+
+/** encodeDelta in its own process (bench/delta-encoder-child.ts): its wall, CPU and peak RSS. */
+async function encodeInChild(
+  parentDir: string,
+  target: string,
+  out: string,
+  version: 1 | 2,
+): Promise<EncodeFig> {
+  const { stdout } = await promisify(execFile)(
+    TSX,
+    [ENCODER_CHILD, "encode", DELTA_DIR, parentDir, target, out],
+    {
+      env: { ...process.env, BENCH_DELTA_VERSION: String(version) },
+      maxBuffer: 1 << 20,
+    },
+  );
+  return JSON.parse(stdout.trim().split("\n").pop()!) as EncodeFig;
+}
 
 interface Row {
   pair: string;
   shape: string;
-  /** Whole wire of the update (sent + received), before (J frame + keel-delta-1) and now (Z + keel-delta-1z). */
+  /**
+   * Whole wire of the update (sent + received): before (J frame + keel-delta-1), format 1 (Z +
+   * keel-delta-1z, an agent without keel-delta-2) and now (Z + keel-delta-2, what the console sends).
+   */
   upBefore: WireCount;
+  upFormat1: WireCount;
   upNow: WireCount;
   /** Whole wire of a first install: raw stream (before) and keel-z1 (now); zstd -19 --long of the new tar. */
   firstBefore: WireCount;
@@ -57,8 +83,12 @@ interface Row {
   rsyncRecv: number;
   ostree: number;
   patchFrom: number;
+  /** Delta alone: format 1 and format 2. */
+  keel1: number;
   keel: number;
-  encodeS: number;
+  /** Encoders on the console (format 1, format 2), each in its own process. */
+  encode1: EncodeFig;
+  encode2: EncodeFig;
   decodeS: number;
   decodeCpuS: number;
   decodePeakMiB: number;
@@ -241,14 +271,14 @@ async function benchPair(
   const inc = newB.incremental.streamPath;
   const parentDir = join(keys.build, "apps", app, p.from);
 
-  log("keel: encode against the parent");
-  const deltaFile = join(work, `${app}.delta`);
-  const t0 = performance.now();
-  const ws = createWriteStream(deltaFile);
-  const enc = await encodeDelta({ parentDir, target: inc, out: ws, version: VERSION });
-  ws.end();
-  await once(ws, "close");
-  const encodeS = (performance.now() - t0) / 1000;
+  log("keel: encode against the parent, format 1 then format 2 (as the release step does)");
+  const delta1File = join(work, `${app}.delta1`);
+  const deltaFile = join(work, `${app}.delta2`);
+  const encode1 = await encodeInChild(parentDir, inc, delta1File, 1);
+  const encode2 = await encodeInChild(parentDir, inc, deltaFile, 2);
+  const incSha = (await run("sha256sum", [inc])).split(" ")[0];
+  if (encode1.targetSha256 !== incSha || encode2.targetSha256 !== incSha)
+    throw new Error("an encoder read another stream than the signed one");
 
   log("keel: host holds the old version (received from its full stream) and decodes the delta");
   const host = join(mnt, `host-${app}`);
@@ -280,15 +310,24 @@ async function benchPair(
     ...S,
     manifest: incM,
     wire: "keel-delta-1",
-    file: deltaFile,
+    file: delta1File,
     z: false,
   });
   await remove();
-  await wireFile(deltaFile, NOW_WIRE, `${deltaFile}.z`);
+  await wireFile(delta1File, "keel-delta-1z", `${delta1File}.z`);
+  const upFormat1 = await serveReceive({
+    ...S,
+    manifest: incM,
+    wire: "keel-delta-1z",
+    file: `${delta1File}.z`,
+    z: true,
+  });
+  await remove();
+  await wireFile(deltaFile, "keel-delta-2", `${deltaFile}.z`);
   const upNow = await serveReceive({
     ...S,
     manifest: incM,
-    wire: NOW_WIRE,
+    wire: "keel-delta-2",
     file: `${deltaFile}.z`,
     z: true,
   });
@@ -335,6 +374,7 @@ async function benchPair(
     pair: name,
     shape: p.shape,
     upBefore,
+    upFormat1,
     upNow,
     firstBefore,
     firstNow,
@@ -349,8 +389,10 @@ async function benchPair(
     rsyncRecv: rs.recv,
     ostree,
     patchFrom,
-    keel: enc.bytes,
-    encodeS,
+    keel1: encode1.bytes,
+    keel: encode2.bytes,
+    encode1,
+    encode2,
     decodeS: dec.ms! / 1000,
     decodeCpuS: dec.cpuMs! / 1000,
     decodePeakMiB: dec.peakRssKiB! / 1024,
@@ -360,35 +402,41 @@ async function benchPair(
 const kb = (n: number) =>
   n >= 10 * 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
 const whole = (w: WireCount) => w.sent + w.back;
+/**
+ * What the console sends an agent that lists keel-delta-2: the format-2 delta when it is smaller
+ * than the format-1 one (server/jobs/rollouts/approved-artifact.ts), else format 1 as keel-delta-1z.
+ */
+const sentNow = (r: Row) => (r.keel < r.keel1 ? r.upNow : r.upFormat1);
 
 /** Goal (issue 16): ≤ 1.3× zstd --patch-from when it is over 100 KB, else ≤ 1 KiB above it; below the ostree static delta. */
 function goalMet(r: Row): boolean {
-  const w = whole(r.upNow);
+  const w = whole(sentNow(r));
   const near = r.patchFrom > 100 * 1024 ? w <= 1.3 * r.patchFrom : w - r.patchFrom <= 1024;
   return near && w < r.ostree;
 }
 
 function table(rows: Row[]): string {
   const lines = [
-    "| pair | shape | tree | send -p raw | send -p, zstd -19 | rsync -z (sent + received) | ostree static delta | zstd --patch-from (reference) | Keel delta alone | Keel whole wire before (J + keel-delta-1) | **Keel whole wire now** (Z + keel-delta-1z) | now / reference | now − reference | goal met |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| pair | shape | tree | send -p raw | send -p, zstd -19 | rsync -z (sent + received) | ostree static delta | zstd --patch-from (reference) | Keel delta alone, format 1 / format 2 | Keel whole wire before (J + keel-delta-1) | Keel whole wire, format 1 (Z + keel-delta-1z: agents without keel-delta-2) | Keel whole wire, format 2 (Z + keel-delta-2) | **Keel whole wire now** (what the console sends an agent listing keel-delta-2) | now / reference | now − reference | goal met |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const r of rows) {
-    const w = whole(r.upNow);
+    const w = whole(sentNow(r));
     lines.push(
-      `| ${r.pair} | ${r.shape} | ${kb(r.treeBytes)} | ${kb(r.incRaw)} | ${kb(r.incZstd)} | ${kb(r.rsyncZ)} (${kb(r.rsyncSent)} + ${kb(r.rsyncRecv)}) | ${kb(r.ostree)} | ${kb(r.patchFrom)} | ${kb(r.keel)} | ${kb(whole(r.upBefore))} | **${kb(w)}** | ${(w / r.patchFrom).toFixed(2)}× | ${w - r.patchFrom >= 0 ? "+" : "−"}${kb(Math.abs(w - r.patchFrom))} | ${goalMet(r) ? "yes" : "NO"} |`,
+      `| ${r.pair} | ${r.shape} | ${kb(r.treeBytes)} | ${kb(r.incRaw)} | ${kb(r.incZstd)} | ${kb(r.rsyncZ)} (${kb(r.rsyncSent)} + ${kb(r.rsyncRecv)}) | ${kb(r.ostree)} | ${kb(r.patchFrom)} | ${kb(r.keel1)} / ${kb(r.keel)} | ${kb(whole(r.upBefore))} | ${kb(whole(r.upFormat1))} | ${kb(whole(r.upNow))} | **${kb(w)}** (${r.keel < r.keel1 ? "keel-delta-2" : "keel-delta-1z"}) | ${(w / r.patchFrom).toFixed(2)}× | ${w - r.patchFrom >= 0 ? "+" : "−"}${kb(Math.abs(w - r.patchFrom))} | ${goalMet(r) ? "yes" : "NO"} |`,
     );
   }
   lines.push(
     "",
     "Whole wire of the update, split (bytes): what the console wrote = request frame (the signed manifest) + stream payload + frame headers; what came back = hello, ready, progress and the response.",
     "",
-    "| pair | before: request / payload / framing / back | now: request / payload / framing / back |",
-    "| --- | ---: | ---: |",
+    "| pair | before: request / payload / framing / back | format 1 (keel-delta-1z): request / payload / framing / back | now (keel-delta-2): request / payload / framing / back |",
+    "| --- | ---: | ---: | ---: |",
   );
   const split = (c: WireCount) =>
     `${c.request} / ${c.payload} / ${c.sent - c.request - c.payload} / ${c.back}`;
-  for (const r of rows) lines.push(`| ${r.pair} | ${split(r.upBefore)} | ${split(r.upNow)} |`);
+  for (const r of rows)
+    lines.push(`| ${r.pair} | ${split(r.upBefore)} | ${split(r.upFormat1)} | ${split(r.upNow)} |`);
   lines.push(
     "",
     "First install (the host holds nothing of the app): whole wire, sent + received.",
@@ -402,12 +450,14 @@ function table(rows: Row[]): string {
     );
   lines.push(
     "",
-    "| pair | Keel encode on the console (wall) | decode on the host: wall / CPU | host peak memory (VmHWM of the decoder process) |",
-    "| --- | ---: | ---: | ---: |",
+    "| pair | console encode, format 1: wall / CPU / peak RSS | console encode, format 2: wall / CPU / peak RSS | decode of format 2 on the host: wall / CPU | host peak memory (VmHWM of the decoder process) |",
+    "| --- | ---: | ---: | ---: | ---: |",
   );
+  const fig = (e: EncodeFig) =>
+    `${(e.wallMs / 1000).toFixed(1)} s / ${(e.cpuMs / 1000).toFixed(1)} s / ${(e.maxRssKiB / 1024).toFixed(0)} MiB`;
   for (const r of rows)
     lines.push(
-      `| ${r.pair} | ${r.encodeS.toFixed(1)} s | ${r.decodeS.toFixed(1)} s / ${r.decodeCpuS.toFixed(1)} s | ${r.decodePeakMiB.toFixed(0)} MiB |`,
+      `| ${r.pair} | ${fig(r.encode1)} | ${fig(r.encode2)} | ${r.decodeS.toFixed(1)} s / ${r.decodeCpuS.toFixed(1)} s | ${r.decodePeakMiB.toFixed(0)} MiB |`,
     );
   return lines.join("\n");
 }
@@ -430,7 +480,8 @@ async function writeDocs(rows: Row[], load: string): Promise<void> {
     "ostree: archive repo, both trees committed, `ostree static-delta generate --inline --filename`.",
     "Reference: `zstd -19 --long=27 --patch-from=old.tar new.tar`. Keel delta alone: `encodeDelta` of the `btrfs send -p` stream against the parent subvolume (the bundled decoder gives back the signed stream exactly).",
     "**Whole wire**: a real `keel-agent serve` session on the host's store receives the release; counted is every byte the console wrote (request frame with the signed manifest, DATA frames, END) and every byte the agent wrote back (hello, ready, progress, response).",
-    "Before: protocol 1 as it was (JSON request frame, keel-delta-1 / raw). Now: the request in a compressed JSON frame, keel-delta-1z (the delta's header compressed) and keel-z1 (a full stream in brotli blocks); decision 0030.",
+    "Before: protocol 1 as it was (JSON request frame, keel-delta-1 / raw). Now: the request in a compressed JSON frame, the format-2 delta as keel-delta-2 (its header compressed; decision 0040) when it is smaller than the format-1 one, else the format-1 delta as keel-delta-1z (decision 0030; also what an agent that does not list keel-delta-2 gets), and keel-z1 for a full stream (brotli blocks).",
+    "Encoders: `encodeDelta` format 1, then format 2 (as the release step does, one after the other), each in its own `node` process (bench/delta-encoder-child.ts; peak RSS is its `maxRSS`).",
     "Goal: Keel's whole wire ≤ 1.3× the reference on pairs where the reference is over 100 KB, at most 1 KiB above it below that, and below the ostree static delta.",
     "",
     table(rows),

@@ -24,7 +24,7 @@ import { SshError } from "./errors";
 import { describe, lossyText, type ExecResult } from "./exec";
 import { agentArgv, sudoOrFailure } from "./privileged";
 import { printable } from "./target";
-import { wireForm } from "./wire-form";
+import { wireForm, type StoredBlob } from "./wire-form";
 
 export interface AgentHello {
   agentVersion: string;
@@ -340,15 +340,19 @@ export class AgentSession {
   }
 }
 
-/** `receive` a release in a session: the stream file goes from disk through the channel with backpressure. */
+/**
+ * `receive` a release in a session: the stream file goes from disk through the channel with
+ * backpressure. `stored` is the stored stream or format-1 delta, with the format-2 delta's file
+ * when there is one (sent instead only if the agent lists keel-delta-2).
+ */
 export async function receiveReleaseIn(
   session: AgentSession,
   args: CommandArgs["receive"],
-  streamPath: string,
+  stored: string | StoredBlob,
   opts: Omit<AgentRequestOptions, "stream"> = {},
 ) {
-  // Compressed on the wire when the agent accepts it (decision 0030).
-  const w = await wireForm(session.hello.wire, args, streamPath);
+  // Compressed on the wire when the agent accepts it (decisions 0030, 0040).
+  const w = await wireForm(session.hello.wire, args, stored);
   return session.request("receive", w.args, {
     ...opts,
     stream: w.path ? createReadStream(w.path, { highWaterMark: 256 * 1024 }) : Readable.from(w.pieces!),

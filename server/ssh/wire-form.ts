@@ -1,8 +1,11 @@
 // The console's side of the compressed wire forms (decision 0030): a receive is sent as keel-z1 (a
 // full stream) or keel-delta-1z (a delta) when the agent's hello lists that form, else as stored.
-// The compressed file is produced once per stored blob, beside it in `.wire/` (written to a
-// temporary name and renamed), and reused for every host; the host verifies what it decompresses
-// against the signed manifest, so this file is a transport cache, never trusted.
+// A delta whose format-2 encoding is stored too goes as keel-delta-2 (decision 0040) to an agent
+// that lists it, and only to such an agent: the same container with its own magic, which an agent
+// without it cannot be handed. The compressed file is produced once per stored blob, beside it in
+// `.wire/` (written to a temporary name and renamed), and reused for every host; the host verifies
+// what it decompresses and decodes against the signed manifest, so this file is a transport cache,
+// never trusted.
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
@@ -19,8 +22,15 @@ const FORMS: Partial<Record<WireEncoding, { as: WireFeature & WireEncoding; ext:
   "keel-delta-1": { as: "keel-delta-1z", ext: "kdz" },
 };
 
+/** The format-2 delta of the same stream, as keel-delta-2. */
+const FORMAT_2 = { as: "keel-delta-2", ext: "kd2" } as const satisfies {
+  as: WireFeature & WireEncoding;
+  ext: string;
+};
+
 function encoder(as: WireEncoding): (i: AsyncIterable<Buffer>) => AsyncIterable<Buffer> {
-  return as === "keel-z1" ? (i) => compressBlocks(i, 7) : compressDeltaHeader;
+  if (as === "keel-z1") return (i) => compressBlocks(i, 7);
+  return as === "keel-delta-2" ? (i) => compressDeltaHeader(i, 2) : (i) => compressDeltaHeader(i, 1);
 }
 
 /**
@@ -69,16 +79,35 @@ export interface WireSend {
   pieces?: AsyncIterable<Buffer>;
 }
 
-/** What to send for a stored stream or delta at `path`, given what the agent's hello accepts. */
+/** A stored stream or format-1 delta, and for a delta the way to its stored format-2 encoding. */
+export interface StoredBlob {
+  path: string;
+  /** The format-2 delta's file, checked when asked (null: none to send, send the format-1 one). */
+  format2?: () => Promise<string | null>;
+}
+
+/** What to send for a stored stream or delta, given what the agent's hello accepts. */
 export async function wireForm(
   accepts: readonly string[],
   args: ReceiveArgs,
-  path: string,
+  stored: string | StoredBlob,
 ): Promise<WireSend> {
+  const blob = typeof stored === "string" ? { path: stored } : stored;
+  if (args.wireEncoding === "keel-delta-1" && blob.format2 && accepts.includes(FORMAT_2.as)) {
+    const path2 = await blob.format2();
+    if (path2) return send(path2, { ...args, wireEncoding: FORMAT_2.as }, FORMAT_2);
+  }
   const form = FORMS[args.wireEncoding ?? "raw"];
-  if (!form || !accepts.includes(form.as)) return { args, path };
-  const next = { ...args, wireEncoding: form.as };
+  if (!form || !accepts.includes(form.as)) return { args, path: blob.path };
+  return send(blob.path, { ...args, wireEncoding: form.as }, form);
+}
+
+async function send(
+  path: string,
+  args: ReceiveArgs,
+  form: { as: WireEncoding; ext: string },
+): Promise<WireSend> {
   const file = await cached(path, form.as, form.ext);
-  if (file) return { args: next, path: file };
-  return { args: next, pieces: encoder(form.as)(createReadStream(path, { highWaterMark: 1024 * 1024 })) };
+  if (file) return { args, path: file };
+  return { args, pieces: encoder(form.as)(createReadStream(path, { highWaterMark: 1024 * 1024 })) };
 }

@@ -1,7 +1,9 @@
 // The artifact an approved plan names, checked right before it is sent: the release and delta rows
 // are exactly those planned (release id, parent, SHA-256) and the artifact store holds exactly those
 // bytes (present, same size, same SHA-256). Any difference fails the host with what is wrong; the
-// executor never falls back to another stream (e.g. the full one when a delta is gone).
+// executor never falls back to another stream (e.g. the full one when a delta is gone). The one
+// other thing it may send is the format-2 encoding (decision 0040) that the same, approved delta
+// row names: the same signed stream, sent as keel-delta-2 only to an agent that lists it (wire-form.ts).
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -15,6 +17,8 @@ export type StreamChoice = {
   digest: string;
   wireEncoding: "raw" | "keel-delta-1";
   full: ReleaseManifest;
+  /** The approved delta row's format-2 encoding of the same stream, when it has one and it is smaller. */
+  format2: { digest: string; bytes: number } | null;
 };
 
 /** What is wrong with the artifact the plan names, or the stream to send. */
@@ -45,11 +49,17 @@ export async function loadStream(
   const full = validateManifest(JSON.parse(release.manifest));
   if (a.kind === "full") {
     if (release.streamDigest !== a.digest) return { problem: `is not the release's stream any more` };
-    return { manifest: full, digest: a.digest, wireEncoding: "raw", full };
+    return { manifest: full, digest: a.digest, wireEncoding: "raw", full, format2: null };
   }
   const d = await db.releaseDelta.findFirst({
     where: { releaseId: a.releaseId, parent: { version: a.parent ?? "" } },
-    select: { manifest: true, streamDigest: true, encodedDigest: true },
+    select: {
+      manifest: true,
+      streamDigest: true,
+      encodedDigest: true,
+      encoded2Digest: true,
+      encoded2Bytes: true,
+    },
   });
   if (!d || (d.encodedDigest ?? d.streamDigest) !== a.digest)
     return { problem: "is gone from the artifact store" };
@@ -58,6 +68,14 @@ export async function loadStream(
     digest: a.digest,
     wireEncoding: a.encoding,
     full,
+    // Only when it is smaller: on a tiny change format 2 can be a few bytes larger (decision 0040).
+    format2:
+      a.encoding === "keel-delta-1" &&
+      d.encodedDigest === a.digest &&
+      d.encoded2Digest &&
+      Number(d.encoded2Bytes) < a.bytes
+        ? { digest: d.encoded2Digest, bytes: Number(d.encoded2Bytes) }
+        : null,
   };
 }
 
@@ -83,7 +101,7 @@ async function sha256Of(path: string): Promise<string> {
 /** The artifact store holds exactly the approved bytes (present, same size, same SHA-256); else the problem. */
 export async function checkStored(
   store: ArtifactStore,
-  a: PlanArtifact,
+  a: Pick<PlanArtifact, "digest" | "bytes">,
 ): Promise<{ path: string } | { problem: string }> {
   const st = await store.stat(a.digest);
   if (!st) return { problem: "is gone from the artifact store" };
@@ -97,4 +115,18 @@ export async function checkStored(
       problem: `in the artifact store no longer has the approved SHA-256 (${a.digest.slice(0, 12)}…, found ${actual.slice(0, 12)}…)`,
     };
   return { path };
+}
+
+/**
+ * The stored file of the stream's format-2 delta, checked like the approved artifact when asked
+ * (only for an agent that lists keel-delta-2); null when the row has none or the store does not
+ * hold exactly its bytes, and the approved format-1 delta is sent instead.
+ */
+export function format2Of(store: ArtifactStore, s: StreamChoice): (() => Promise<string | null>) | undefined {
+  const f = s.format2;
+  if (!f) return undefined;
+  return async () => {
+    const stored = await checkStored(store, f);
+    return "problem" in stored ? null : stored.path;
+  };
 }

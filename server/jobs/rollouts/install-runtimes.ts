@@ -9,7 +9,7 @@ import type { Facts } from "@/agent/protocol";
 import { receiveReleaseIn, type AgentSession } from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
 import type { PlanRuntime } from "@/server/services/rollouts/types";
-import { artifactName, checkStored, loadStream } from "./approved-artifact";
+import { artifactName, checkStored, format2Of, loadStream } from "./approved-artifact";
 import type { StepProgress } from "./executor";
 
 export type RuntimeStep = {
@@ -43,7 +43,11 @@ export async function receiveRuntimes(x: RuntimeStep): Promise<string | null> {
     const untrusted = await x.trust(s.manifest.signer, `${r.runtime} ${r.to}`);
     if (untrusted) return untrusted;
     await x.say({ step: "runtime", bytesSent: 0 });
-    await receiveReleaseIn(x.session, { manifest: s.manifest, wireEncoding: s.wireEncoding }, stored.path);
+    await receiveReleaseIn(
+      x.session,
+      { manifest: s.manifest, wireEncoding: s.wireEncoding },
+      { path: stored.path, format2: format2Of(x.artifacts, s) },
+    );
   }
   return null;
 }

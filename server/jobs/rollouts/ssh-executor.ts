@@ -20,7 +20,14 @@ import {
 } from "@/server/ssh";
 import type { ArtifactStore } from "@/server/services/artifacts/store";
 import type { PlanArtifact } from "@/server/services/rollouts/types";
-import { artifactName, checkStored, loadStream, type Loaded, type StreamChoice } from "./approved-artifact";
+import {
+  artifactName,
+  checkStored,
+  format2Of,
+  loadStream,
+  type Loaded,
+  type StreamChoice,
+} from "./approved-artifact";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
 import { toSshTarget } from "@/server/services/inventory/ssh-adapter";
 import type { HostExecutor, HostStepInput, HostStepResult, StepProgress } from "./executor";
@@ -281,7 +288,7 @@ export function sshExecutor(deps: SshExecutorDeps): HostExecutor {
           await receiveReleaseIn(
             session,
             { manifest: stream.manifest, wireEncoding: stream.wireEncoding },
-            stored.path,
+            { path: stored.path, format2: format2Of(deps.artifacts, stream) },
             {
               onSent: (n) => {
                 sent = n;

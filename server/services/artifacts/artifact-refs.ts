@@ -1,5 +1,5 @@
 // Reference counting for the artifact store. A blob's references are the Release and
-// ReleaseDelta rows naming its digest (full streams, incremental streams, encoded deltas), so the
+// ReleaseDelta rows naming its digest (full streams, incremental streams, encoded deltas of both formats), so the
 // count cannot drift from the rows. Adding and dropping a blob both take a transaction-scoped
 // advisory lock on its digest: a blob is unlinked only inside the transaction that removed its
 // last reference, and a concurrent push of the same bytes waits, then puts them back.
@@ -31,7 +31,9 @@ export async function retainArtifactFile(
 export async function countArtifactRefs(tx: Tx, digest: string): Promise<number> {
   const [releases, deltas] = await Promise.all([
     tx.release.count({ where: { streamDigest: digest } }),
-    tx.releaseDelta.count({ where: { OR: [{ streamDigest: digest }, { encodedDigest: digest }] } }),
+    tx.releaseDelta.count({
+      where: { OR: [{ streamDigest: digest }, { encodedDigest: digest }, { encoded2Digest: digest }] },
+    }),
   ]);
   return releases + deltas;
 }

@@ -32,7 +32,7 @@ export async function deleteRelease(deps: ReleaseDeps, input: { app: string; ver
     async (tx) => {
       const deltas = await tx.releaseDelta.findMany({
         where: { OR: [{ releaseId: release.id }, { parentId: release.id }] },
-        select: { id: true, streamDigest: true, encodedDigest: true },
+        select: { id: true, streamDigest: true, encodedDigest: true, encoded2Digest: true },
       });
       await tx.releaseDelta.deleteMany({ where: { id: { in: deltas.map((d) => d.id) } } });
       await tx.release.delete({ where: { id: release.id } });
@@ -44,7 +44,9 @@ export async function deleteRelease(deps: ReleaseDeps, input: { app: string; ver
       });
       const digests = [
         release.streamDigest,
-        ...deltas.flatMap((d) => [d.streamDigest, ...(d.encodedDigest ? [d.encodedDigest] : [])]),
+        ...deltas.flatMap((d) =>
+          [d.streamDigest, d.encodedDigest, d.encoded2Digest].filter((x) => x !== null),
+        ),
       ];
       return dropUnusedArtifacts(tx, deps.store, digests);
     },

@@ -38,10 +38,17 @@ describe("stream planner and release deletion", () => {
   const versions = ["1.9", "1.0", "1.10", "1.2", "2.0"];
 
   /** A cached delta row as produceDelta would leave it (its bytes in the artifact store). */
-  async function cacheDelta(parent: string, version: string, bytes: number, encodedBytes: number) {
+  async function cacheDelta(
+    parent: string,
+    version: string,
+    bytes: number,
+    encodedBytes: number,
+    encoded2Bytes?: number,
+  ) {
     const raw = await deps.store.put(randomBytes(bytes));
     const enc = await deps.store.put(randomBytes(encodedBytes));
-    for (const b of [raw, enc])
+    const enc2 = encoded2Bytes ? await deps.store.put(randomBytes(encoded2Bytes)) : null;
+    for (const b of [raw, enc, ...(enc2 ? [enc2] : [])])
       await db.artifact.upsert({
         where: { digest: b.digest },
         create: { digest: b.digest, bytes: BigInt(b.bytes) },
@@ -58,9 +65,10 @@ describe("stream planner and release deletion", () => {
         streamBytes: BigInt(raw.bytes),
         encodedDigest: enc.digest,
         encodedBytes: BigInt(enc.bytes),
+        ...(enc2 ? { encoded2Digest: enc2.digest, encoded2Bytes: BigInt(enc2.bytes) } : {}),
       },
     });
-    return { raw, enc };
+    return { raw, enc, enc2 };
   }
 
   beforeAll(async () => {
@@ -86,7 +94,7 @@ describe("stream planner and release deletion", () => {
       );
     }
     await cacheDelta("1.9", "1.10", 5_000, 800);
-    await cacheDelta("1.2", "1.10", 9_000, 900);
+    await cacheDelta("1.2", "1.10", 9_000, 900, 700); // with its format-2 encoding (decision 0040)
     await cacheDelta("1.0", "1.10", 20_000, 3_000);
     await cacheDelta("1.10", "2.0", 150_000, 120_000); // larger than the full stream
   });
@@ -148,9 +156,13 @@ describe("stream planner and release deletion", () => {
     expect(await db.release.count()).toBe(5);
 
     const blobsBefore = await db.artifact.count();
+    const enc2 = (await db.releaseDelta.findFirstOrThrow({ where: { parentId: ids.get("1.2") } }))
+      .encoded2Digest!;
     const r = await deleteRelease(deps, { app: "web", version: "1.2" }); // installed but neither current nor previous
-    expect(r).toEqual({ app: "web", version: "1.2", deletedArtifacts: 3 }); // its full stream + the 1.2→1.10 delta and its encoding
-    expect(await db.artifact.count()).toBe(blobsBefore - 3);
+    // its full stream + the 1.2→1.10 delta and its two encodings
+    expect(r).toEqual({ app: "web", version: "1.2", deletedArtifacts: 4 });
+    expect(await db.artifact.count()).toBe(blobsBefore - 4);
+    expect(await deps.store.stat(enc2)).toBeNull();
     expect(await db.releaseDelta.count({ where: { parentId: ids.get("1.2") } })).toBe(0);
     expect(await plan(["1.2"], "1.10")).toMatchObject({ kind: "full" });
     await expect(

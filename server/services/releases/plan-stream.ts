@@ -72,6 +72,8 @@ export async function planStream(opts: {
           encodedBytes: true,
           streamDigest: true,
           encodedDigest: true,
+          encoded2Bytes: true,
+          encoded2Digest: true,
         },
       })
     ).map((d) => [d.parentId, d]),

@@ -1,8 +1,10 @@
 // Produces the incremental stream from one release to another (`btrfs send -p`) from the
 // console's read-only subvolumes, signs its manifest (which names the parent) with the console's
-// active key, and caches it in the artifact store. When agent/protocol's delta encoder is
-// available, the stream is also encoded against the parent tree; that encoding's size is what
-// the wire carries. Each (parent, version) pair is produced once.
+// active key, and caches it in the artifact store. The stream is also encoded against the parent
+// tree twice, one after the other (decision 0040: two encoders at once would double the console's
+// peak memory, decision 0031): as a format-1 delta (keel-delta-1, what every agent takes and what a
+// plan names) and as a format-2 delta (DIFF ops, sent as keel-delta-2 to agents that list it).
+// Each (parent, version) pair is produced once.
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { createHash, randomBytes } from "node:crypto";
@@ -24,6 +26,8 @@ export type DeltaRow = {
   encodedBytes: bigint | null;
   streamDigest: string;
   encodedDigest: string | null;
+  encoded2Bytes: bigint | null;
+  encoded2Digest: string | null;
 };
 const deltaSelect = {
   id: true,
@@ -31,6 +35,8 @@ const deltaSelect = {
   encodedBytes: true,
   streamDigest: true,
   encodedDigest: true,
+  encoded2Bytes: true,
+  encoded2Digest: true,
 } satisfies Prisma.ReleaseDeltaSelect;
 
 const inFlight = new Map<string, Promise<DeltaRow>>();
@@ -125,8 +131,8 @@ async function produce(deps: ReleaseDeps, pair: { parentId: string; releaseId: s
 
 /**
  * Stores an incremental stream (a file, moved into the artifact store) with its signed manifest,
- * and its wire encoding against the parent subvolume. Returns the existing row if another
- * process recorded the pair first.
+ * and its two delta encodings against the parent subvolume (format 1, then format 2). Returns the
+ * existing row if another process recorded the pair first.
  */
 export async function recordDelta(
   deps: ReleaseDeps,
@@ -141,22 +147,17 @@ export async function recordDelta(
   const pair = { parentId: d.parent.id, releaseId: d.target.id };
   const m = d.manifest;
   await mkdir(join(deps.dataDir, "uploads"), { recursive: true, mode: 0o700 });
-  const encodedPath = join(deps.dataDir, "uploads", `encoded-${randomBytes(8).toString("hex")}`);
+  const made: string[] = [];
   try {
-    const out = createWriteStream(encodedPath, { mode: 0o600 });
-    const enc = await encodeDelta({ parentDir: d.parent.subvolume, target: d.streamPath, out });
-    await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
-    if (enc.targetSha256 !== m.stream.sha256) {
-      throw new AppError("INTERNAL", {
-        message: `the incremental stream ${m.app} ${m.parent?.version} → ${m.version} does not match its manifest`,
-      });
-    }
-    const encodedDigest = await digestOf(encodedPath);
+    // One after the other: each encoder holds the parent index, then brotli's window (decision 0031).
+    const enc1 = await encodeTo(deps.dataDir, d, 1, made);
+    const enc2 = await encodeTo(deps.dataDir, d, 2, made);
     try {
       return await db.$transaction(
         async (tx) => {
           await retainArtifactFile(tx, deps.store, d.streamPath, m.stream.sha256);
-          await retainArtifactFile(tx, deps.store, encodedPath, encodedDigest);
+          await retainArtifactFile(tx, deps.store, enc1.path, enc1.digest);
+          await retainArtifactFile(tx, deps.store, enc2.path, enc2.digest);
           const row = await tx.releaseDelta.create({
             data: {
               ...pair,
@@ -164,8 +165,10 @@ export async function recordDelta(
               signerKeyId: m.signer,
               streamDigest: m.stream.sha256,
               streamBytes: BigInt(m.stream.bytes),
-              encodedDigest,
-              encodedBytes: BigInt(enc.bytes),
+              encodedDigest: enc1.digest,
+              encodedBytes: BigInt(enc1.bytes),
+              encoded2Digest: enc2.digest,
+              encoded2Bytes: BigInt(enc2.bytes),
             },
             select: deltaSelect,
           });
@@ -176,7 +179,8 @@ export async function recordDelta(
             detail: {
               parent: m.parent?.version ?? null,
               bytes: m.stream.bytes,
-              wireBytes: enc.bytes,
+              wireBytes: enc1.bytes,
+              wire2Bytes: enc2.bytes,
               signer: m.signer,
             },
           });
@@ -187,7 +191,9 @@ export async function recordDelta(
     } catch (e) {
       if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") {
         // Another console process made it first: keep theirs, drop ours.
-        await db.$transaction((tx) => dropUnusedArtifacts(tx, deps.store, [m.stream.sha256, encodedDigest]));
+        await db.$transaction((tx) =>
+          dropUnusedArtifacts(tx, deps.store, [m.stream.sha256, enc1.digest, enc2.digest]),
+        );
         return db.releaseDelta.findUniqueOrThrow({
           where: { parentId_releaseId: pair },
           select: deltaSelect,
@@ -196,8 +202,29 @@ export async function recordDelta(
       throw e;
     }
   } finally {
-    await rm(encodedPath, { force: true });
+    await Promise.all(made.map((p) => rm(p, { force: true })));
   }
+}
+
+/** Encodes the stream against the parent as a format-`version` delta into a file under uploads/. */
+async function encodeTo(
+  dataDir: string,
+  d: { parent: { subvolume: string }; manifest: ReleaseManifest; streamPath: string },
+  version: 1 | 2,
+  made: string[],
+): Promise<{ path: string; digest: string; bytes: number }> {
+  const m = d.manifest;
+  const path = join(dataDir, "uploads", `encoded${version}-${randomBytes(8).toString("hex")}`);
+  made.push(path);
+  const out = createWriteStream(path, { mode: 0o600 });
+  const enc = await encodeDelta({ parentDir: d.parent.subvolume, target: d.streamPath, out, version });
+  await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
+  if (enc.targetSha256 !== m.stream.sha256) {
+    throw new AppError("INTERNAL", {
+      message: `the incremental stream ${m.app} ${m.parent?.version} → ${m.version} does not match its manifest (format-${version} delta)`,
+    });
+  }
+  return { path, digest: await digestOf(path), bytes: enc.bytes };
 }
 
 async function digestOf(path: string): Promise<string> {

@@ -44,7 +44,14 @@ const byName = (hosts: PlanHost[]) => Object.fromEntries(hosts.map((h) => [h.nam
 const deltaRows = async (parent: string) =>
   db.releaseDelta.findMany({
     where: { release: { app: "web", version: "3.0" }, parent: { version: parent } },
-    select: { id: true, manifest: true, streamBytes: true, encodedBytes: true },
+    select: {
+      id: true,
+      manifest: true,
+      streamBytes: true,
+      encodedBytes: true,
+      encoded2Digest: true,
+      encoded2Bytes: true,
+    },
   });
 
 beforeAll(async () => {
@@ -120,6 +127,10 @@ describe("rollout plans and incremental streams", () => {
 
     const made = await deltaRows("1.0");
     expect(made).toHaveLength(1);
+    // Made while planning, it holds its format-2 encoding too (decision 0040), in the artifact store.
+    const enc2 = made[0]!.encoded2Digest;
+    expect(enc2).toBeTruthy();
+    expect((await deps.store.stat(enc2!))?.bytes).toBe(Number(made[0]!.encoded2Bytes));
     for (const name of ["skipped-000", "skipped-001"]) {
       expect(h[name]).toMatchObject({
         action: "update",
