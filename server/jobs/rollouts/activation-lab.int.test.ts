@@ -13,13 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labExec } from "@/infra/lab/api";
 import { seedUser } from "@/prisma/seed/fleet";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
-import { policyDigest } from "@/server/services/policy/get-active-policy";
 import { buildRelease } from "@/server/services/releases/build-release";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { activatePolicy } from "./test-support/policy";
 
 const LAB = "ah" + randomBytes(3).toString("hex");
 const EXAMPLE = join(process.cwd(), "infra/lab/examples/hello/tree");
@@ -230,16 +230,7 @@ describe("activation hooks and exports on lab hosts (the hello example)", () => 
         DEFAULT_POLICY.cedar +
         `\n@id("no-root-hooks") @reason("no activation hook runs as root in dev") forbid (principal, action, resource) when { context.rootHook && context.environments.contains("dev") };\n`,
     };
-    await fleet.db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-    await fleet.db.policyVersion.create({
-      data: {
-        version: 2,
-        document: doc,
-        digest: policyDigest(doc),
-        state: "active",
-        activatedAt: new Date(),
-      },
-    });
+    await activatePolicy(fleet.db, doc);
     const spec: TRolloutSpec = {
       action: "update",
       app: "hello",

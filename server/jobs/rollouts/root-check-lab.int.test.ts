@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labExec } from "@/infra/lab/api";
 import { seedUser } from "@/prisma/seed/fleet";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
-import { policyDigest } from "@/server/services/policy/get-active-policy";
 import { buildRelease } from "@/server/services/releases/build-release";
 import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
@@ -22,6 +21,7 @@ import { listPendingApprovals } from "@/server/services/rollouts/list-pending-ap
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { activatePolicy } from "./test-support/policy";
 
 const LAB = "rc" + randomBytes(3).toString("hex");
 const tag = randomBytes(4).toString("hex");
@@ -123,16 +123,7 @@ permit (principal, action in [Keel::Action::"install", Keel::Action::"update"], 
 when { principal.roles.contains("operator") && context.runsAsRoot };
 `,
     };
-    await fleet.db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-    await fleet.db.policyVersion.create({
-      data: {
-        version: 2,
-        document: doc,
-        digest: policyDigest(doc),
-        state: "active",
-        activatedAt: new Date(),
-      },
-    });
+    await activatePolicy(fleet.db, doc);
 
     const ranAs = `/etc/keel/ran-as-${tag}`;
     const argv = ["/bin/sh", "-c", `id -u > ${ranAs}`];
