@@ -16,7 +16,7 @@ import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { setUpLabTest, waitForRollout, type LabFleet, type LabTest } from "./test-support/lab-fleet";
-import { activatePolicy } from "./test-support/policy";
+import { activatePolicy } from "@/server/test/policy";
 
 const LAB = "ah" + randomBytes(3).toString("hex");
 const EXAMPLE = join(process.cwd(), "infra/lab/examples/hello/tree");

@@ -19,7 +19,7 @@ import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { replanRollout } from "@/server/services/rollouts/replan-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
-import { activatePolicy } from "./test-support/policy";
+import { activatePolicy } from "@/server/test/policy";
 
 const LAB = "ld" + randomBytes(3).toString("hex");
 let t: TestDatabase;

@@ -19,7 +19,7 @@ import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { listPendingApprovals } from "@/server/services/rollouts/list-pending-approvals";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { setUpLabTest, waitForRollout, type LabFleet, type LabTest } from "./test-support/lab-fleet";
-import { activatePolicy } from "./test-support/policy";
+import { activatePolicy } from "@/server/test/policy";
 
 const LAB = "rc" + randomBytes(3).toString("hex");
 const tag = randomBytes(4).toString("hex");
