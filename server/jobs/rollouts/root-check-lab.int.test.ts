@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labExec } from "@/infra/lab/api";
 import { seedUser } from "@/prisma/seed/fleet";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
+import { ROOT_CHECKS_NEED_APPROVAL } from "@/server/services/policy/test-fixtures";
 import { buildRelease } from "@/server/services/releases/build-release";
 import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
@@ -106,16 +107,7 @@ describe("who a health check runs as, on lab hosts", () => {
     // A policy that keys on it: in dev, a root health check needs one approver.
     const doc = {
       ...DEFAULT_POLICY,
-      cedar:
-        DEFAULT_POLICY.cedar +
-        `
-@id("root-checks-need-approval")
-@reason("a health check that runs as root needs an approver")
-@approvals("1")
-@approver_role("approver")
-permit (principal, action in [Keel::Action::"install", Keel::Action::"update"], resource)
-when { principal.roles.contains("operator") && context.runsAsRoot };
-`,
+      cedar: DEFAULT_POLICY.cedar + ROOT_CHECKS_NEED_APPROVAL,
     };
     await activatePolicy(fleet.db, doc);
 
