@@ -39,15 +39,19 @@ test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with
 
   const stream = randomBytes(3 * 1024 * 1024);
   const push = page.getByRole("form", { name: "Push release" });
-  await push.getByLabel("Manifest (manifest.json)").setInputFiles({
-    name: "manifest.json",
-    mimeType: "application/json",
-    buffer: Buffer.from(release(key, app, "1.0", stream)),
-  });
-  await push
-    .getByLabel("Stream")
-    .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: stream });
-  await push.getByRole("button", { name: "Push" }).click();
+  /** Pushes `version` signed for `stream`, sending `sent` as its stream. */
+  const pushRelease = async (version: string, sent: Buffer) => {
+    await push.getByLabel("Manifest (manifest.json)").setInputFiles({
+      name: "manifest.json",
+      mimeType: "application/json",
+      buffer: Buffer.from(release(key, app, version, stream)),
+    });
+    await push
+      .getByLabel("Stream")
+      .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: sent });
+    await push.getByRole("button", { name: "Push" }).click();
+  };
+  await pushRelease("1.0", stream);
   await expect(panel.getByRole("status")).toHaveText(`Pushed ${app} 1.0.`);
   await expect(panel.getByLabel("Upload progress")).toContainText("100%");
   const row = page.getByTestId(`release-row-${app}-1.0`);
@@ -58,15 +62,7 @@ test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with
   // One flipped byte: refused, with the reason, and nothing is listed.
   const damaged = Buffer.from(stream);
   damaged[1000]! ^= 1;
-  await push.getByLabel("Manifest (manifest.json)").setInputFiles({
-    name: "manifest.json",
-    mimeType: "application/json",
-    buffer: Buffer.from(release(key, app, "1.1", stream)),
-  });
-  await push
-    .getByLabel("Stream")
-    .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: damaged });
-  await push.getByRole("button", { name: "Push" }).click();
+  await pushRelease("1.1", damaged);
   await expect(panel.getByRole("alert")).toContainText(`${app} 1.1 refused: the stream's SHA-256`);
   await expect(page.getByTestId(`release-row-${app}-1.1`)).toHaveCount(0);
 
