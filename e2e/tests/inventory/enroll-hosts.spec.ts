@@ -5,7 +5,16 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { LabInventory } from "@/infra/lab/api";
 import { labCli, labUpForConsole } from "@/e2e/fixtures/lab-cli";
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
+import {
+  admin,
+  apiSignIn,
+  createUser,
+  expect,
+  signIn,
+  test,
+  trpcMutation,
+  uniqueEmail,
+} from "@/e2e/fixtures/test";
 
 const LAB = "e2einv" + randomBytes(2).toString("hex");
 let inv: LabInventory;
@@ -91,16 +100,7 @@ test("[INVENTORY][ENROLL]: an auditor cannot enroll: the page answers 403 and th
   const email = uniqueEmail("auditor");
   const password = "auditor-password-1";
   await apiSignIn(request, admin.email, admin.password);
-  expect(
-    (
-      await trpcMutation(request, "users.create", {
-        email,
-        name: "Ada Auditor",
-        password,
-        roles: ["auditor"],
-      })
-    ).status,
-  ).toBe(200);
+  await createUser(request, { email, name: "Ada Auditor", password, roles: ["auditor"] });
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   try {

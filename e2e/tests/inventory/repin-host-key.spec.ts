@@ -10,7 +10,16 @@ import { readFileSync } from "node:fs";
 import type { Page } from "@playwright/test";
 import type { LabInventory } from "@/infra/lab/api";
 import { labCli, labUpForConsole } from "@/e2e/fixtures/lab-cli";
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
+import {
+  admin,
+  apiSignIn,
+  createUser,
+  expect,
+  signIn,
+  test,
+  trpcMutation,
+  uniqueEmail,
+} from "@/e2e/fixtures/test";
 
 const LAB = "e2erp" + randomBytes(2).toString("hex");
 const NAME = `${LAB}-db`;
@@ -97,16 +106,7 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
   await test.step("an auditor sees the flag but cannot re-pin, in the page or the API", async () => {
     const email = uniqueEmail("auditor-repin");
     const password = "auditor-repin-password-1";
-    expect(
-      (
-        await trpcMutation(request, "users.create", {
-          email,
-          name: "Rae Auditor",
-          password,
-          roles: ["auditor"],
-        })
-      ).status,
-    ).toBe(200);
+    await createUser(request, { email, name: "Rae Auditor", password, roles: ["auditor"] });
     const ctx = await browser.newContext();
     try {
       const aud = await ctx.newPage();
