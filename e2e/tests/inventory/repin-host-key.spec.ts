@@ -8,8 +8,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Page } from "@playwright/test";
-import type { LabInventory } from "@/infra/lab/api";
-import { labCli, labUpForConsole } from "@/e2e/fixtures/lab-cli";
+import { labCli, useLabForConsole } from "@/e2e/fixtures/lab-cli";
 import {
   admin,
   apiSignIn,
@@ -23,7 +22,6 @@ import {
 
 const LAB = "e2erp" + randomBytes(2).toString("hex");
 const NAME = `${LAB}-db`;
-let inv: LabInventory;
 
 const lab = (...args: string[]) => labCli(LAB, ...args);
 
@@ -45,14 +43,7 @@ async function listThisLab(page: Page) {
   return table.locator("tr", { has: page.getByRole("link", { name: NAME }) });
 }
 
-test.beforeAll(async () => {
-  test.setTimeout(600_000);
-  inv = labUpForConsole(LAB, 1);
-});
-test.afterAll(async () => {
-  test.setTimeout(300_000);
-  lab("down");
-});
+const inventory = useLabForConsole(LAB, 1);
 
 test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins the new fingerprint, the host keeps its id and history; an auditor cannot", async ({
   page,
@@ -60,7 +51,7 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
   request,
 }) => {
   test.setTimeout(300_000);
-  const h = inv.hosts[0]!;
+  const h = inventory().hosts[0]!;
   const oldKey = h.hostKeyFingerprint;
   let hostPath = "";
 
