@@ -216,40 +216,29 @@ async function latencyBench(): Promise<string[]> {
   const trusted = join(root, "trusted");
   const src = join(root, "latsrc");
   mkdirSync(src);
-  writeFileSync(join(src, "app"), "1\n");
   const out = join(root, "latout");
   const bstore = btrfs("latbuild", 256);
-  const b1 = agentJson([
-    "build",
-    "--store",
-    bstore,
-    "--from",
-    src,
-    "--app",
-    "lat",
-    "--version",
-    "1",
-    "--key",
-    join(keys, "bench.key"),
-    "--out",
-    out,
-  ]) as { full: { manifestPath: string; streamPath: string } };
-  writeFileSync(join(src, "app"), "2\n");
-  const b2 = agentJson([
-    "build",
-    "--store",
-    bstore,
-    "--from",
-    src,
-    "--app",
-    "lat",
-    "--version",
-    "2",
-    "--key",
-    join(keys, "bench.key"),
-    "--out",
-    out,
-  ]) as { full: { manifestPath: string; streamPath: string } };
+  /** Builds version `v` of "lat", a one-file tree that holds its version. */
+  const build = (v: string) => {
+    writeFileSync(join(src, "app"), `${v}\n`);
+    return agentJson([
+      "build",
+      "--store",
+      bstore,
+      "--from",
+      src,
+      "--app",
+      "lat",
+      "--version",
+      v,
+      "--key",
+      join(keys, "bench.key"),
+      "--out",
+      out,
+    ]) as { full: { manifestPath: string; streamPath: string } };
+  };
+  const b1 = build("1");
+  const b2 = build("2");
   const S = ["--store", host, "--trusted", trusted];
   for (const b of [b1, b2])
     agentJson(["receive", ...S, "--manifest", b.full.manifestPath, "--stream", b.full.streamPath]);

@@ -4,17 +4,7 @@
 import { chmodSync, existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  agent,
-  buildAgent,
-  buildRelease,
-  makeKey,
-  receiveArgs,
-  scratch,
-  storeArgs,
-  writeTree,
-  type Scratch,
-} from "./helpers";
+import { agent, buildRelease, receiveArgs, storeArgs, testBench, writeTree, type Scratch } from "./helpers";
 
 let s: Scratch;
 let host: string;
@@ -48,12 +38,10 @@ function release(
 const current = () => readlinkSync(join(host, "apps/web/current"));
 
 beforeAll(() => {
-  buildAgent();
-  s = scratch("activation");
+  ({ s, key, trusted } = testBench("activation"));
   chmodSync(s.root, 0o755);
   host = s.btrfs("host");
   build = s.btrfs("build");
-  ({ key, trusted } = makeKey(s.root));
   units = s.dir("units");
   bin = s.dir("bin");
   writeFileSync(join(dirname(trusted), "agent.json"), JSON.stringify({ exportDirs: [units, bin] }));

@@ -7,16 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FrameDecoder, encodeDataFrames, encodeEndFrame, encodeJsonFrame, type Frame } from "../protocol";
 import {
   agent,
-  buildAgent,
   buildRelease,
   isSubvolumeReadOnly,
-  makeKey,
   randomData,
   readManifest,
-  scratch,
   startPaused,
   storeArgs,
   storeState,
+  testBench,
   writeTree,
   AGENT,
   type Built,
@@ -33,13 +31,10 @@ const rel: Record<string, Built> = {};
 const big = randomData(4 * 1024 * 1024);
 
 beforeAll(() => {
-  buildAgent();
-  s = scratch("btrfs");
+  let src: string, out: string;
+  ({ s, key, trusted, out, src } = testBench("btrfs"));
   buildStore = s.btrfs("build", 512);
   host = s.btrfs("host", 256);
-  ({ key, trusted } = makeKey(s.root));
-  const src = s.dir("src");
-  const out = s.dir("out");
   writeTree(src, { "bin/run": "#!/bin/sh\necho 1.9\n", "share/big.bin": big, "etc/conf": "a=1\n" });
   chmodSync(join(src, "bin/run"), 0o755);
   rel["1.9"] = buildRelease(buildStore, src, "web", "1.9", key, out);

@@ -64,6 +64,9 @@ beforeAll(async () => {
 afterAll(() => s?.cleanup());
 
 const S = () => storeArgs(host, trusted);
+/** `receive` of a keel-delta-1 wire stream (`more`: further arguments such as --delta-base). */
+const receiveDelta = (manifest: string, stream: string, ...more: string[]) =>
+  agent([...receiveArgs(S(), { manifest, stream }), "--wire", "keel-delta-1", ...more]);
 
 describe("wire encoding keel-delta-1", () => {
   it("a damaged delta is refused and nothing stays behind", () => {
@@ -73,16 +76,7 @@ describe("wire encoding keel-delta-1", () => {
     b[b.length - 20]! ^= 0x55;
     const bad = join(s.root, "bad.delta");
     writeFileSync(bad, b);
-    const r = agent([
-      "receive",
-      ...S(),
-      "--manifest",
-      rel["1.10"]!.incManifest!,
-      "--stream",
-      bad,
-      "--wire",
-      "keel-delta-1",
-    ]);
+    const r = receiveDelta(rel["1.10"]!.incManifest!, bad);
     expect(r.code).toBe(1);
     expect(["BAD_STREAM", "DIGEST_MISMATCH"]).toContain(r.json.error.code);
     expect(storeState(host, "web")).toMatchObject({
@@ -95,16 +89,7 @@ describe("wire encoding keel-delta-1", () => {
 
   it("decodes an incremental stream against the installed parent, then verifies and receives it", () => {
     const wire = statSync(incDelta).size;
-    const r = agent([
-      "receive",
-      ...S(),
-      "--manifest",
-      rel["1.10"]!.incManifest!,
-      "--stream",
-      incDelta,
-      "--wire",
-      "keel-delta-1",
-    ]);
+    const r = receiveDelta(rel["1.10"]!.incManifest!, incDelta);
     expect(r.code, r.stdout).toBe(0);
     expect(r.json).toMatchObject({
       version: "1.10",
@@ -118,18 +103,7 @@ describe("wire encoding keel-delta-1", () => {
   });
 
   it("decodes a full stream against another installed version named by --delta-base", () => {
-    const r = agent([
-      "receive",
-      ...S(),
-      "--manifest",
-      rel["1.10"]!.manifest,
-      "--stream",
-      fullDelta,
-      "--wire",
-      "keel-delta-1",
-      "--delta-base",
-      "1.9",
-    ]);
+    const r = receiveDelta(rel["1.10"]!.manifest, fullDelta, "--delta-base", "1.9");
     expect(r.code, r.stdout).toBe(0);
     expect(r.json.wireBytes).toBeLessThan(r.json.streamBytes / 10);
     expect(agent(["verify", ...S(), "web", "1.10"]).code).toBe(0);
@@ -137,18 +111,7 @@ describe("wire encoding keel-delta-1", () => {
 
   it("refuses a delta whose base is not installed", () => {
     expect(agent(["remove", ...S(), "web", "1.10"]).json.removed).toBe(true);
-    const r = agent([
-      "receive",
-      ...S(),
-      "--manifest",
-      rel["1.10"]!.manifest,
-      "--stream",
-      fullDelta,
-      "--wire",
-      "keel-delta-1",
-      "--delta-base",
-      "0.1",
-    ]);
+    const r = receiveDelta(rel["1.10"]!.manifest, fullDelta, "--delta-base", "0.1");
     expect(r.json.error).toMatchObject({ code: "PARENT_MISSING", step: "parent" });
     expect(storeState(host, "web")).toMatchObject({ current: "1.9", versions: ["1.9"], staging: [] });
   });
@@ -172,16 +135,7 @@ describe("wire encoding keel-delta-1", () => {
     };
     flip();
     try {
-      const r = agent([
-        "receive",
-        ...S(),
-        "--manifest",
-        rel["1.10"]!.incManifest!,
-        "--stream",
-        incDelta,
-        "--wire",
-        "keel-delta-1",
-      ]);
+      const r = receiveDelta(rel["1.10"]!.incManifest!, incDelta);
       expect(r.code).toBe(1);
       expect(r.json.error).toMatchObject({ code: "PARENT_MISMATCH", step: "verify" });
       expect(r.json.error.message).toMatch(/lib\/main\.js differs .*send the stream without delta encoding/);

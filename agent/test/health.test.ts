@@ -15,12 +15,10 @@ import { CHECK_USER, ensureCheckUser } from "../src/check-user";
 import {
   agent,
   AGENT,
-  buildAgent,
   buildRelease,
-  makeKey,
   receiveArgs,
-  scratch,
   storeArgs,
+  testBench,
   writeTree,
   type Loose,
   type Scratch,
@@ -151,13 +149,11 @@ function leftovers(token: string): number[] {
 }
 
 beforeAll(async () => {
-  buildAgent();
-  s = scratch("health");
+  ({ s, key, trusted } = testBench("health"));
   // The marker of 2.0 lives here; the check user must be able to look at it.
   chmodSync(s.root, 0o755);
   host = s.btrfs("host");
   build = s.btrfs("build");
-  ({ key, trusted } = makeKey(s.root));
   marker = join(s.root, "healthy");
   release("1.0"); // no check
   release("2.0", { type: "exec", argv: ["/usr/bin/test", "-f", marker], timeoutMs: 10_000 });

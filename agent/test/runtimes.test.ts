@@ -5,16 +5,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  agent,
-  buildAgent,
-  buildRelease,
-  makeKey,
-  scratch,
-  storeArgs,
-  writeTree,
-  type Scratch,
-} from "./helpers";
+import { agent, buildRelease, storeArgs, testBench, writeTree, type Scratch } from "./helpers";
 
 let s: Scratch;
 let host: string;
@@ -35,20 +26,17 @@ function build(
 }
 
 beforeAll(() => {
-  buildAgent();
-  s = scratch("runtimes");
+  const bench = testBench("runtimes");
+  ({ s, trusted } = bench);
+  const { key, out, src } = bench;
   const store = s.btrfs("build", 300);
   host = s.btrfs("host", 300);
-  const k = makeKey(s.root);
-  trusted = k.trusted;
-  const out = s.dir("out");
-  const src = s.dir("src");
   for (const v of ["1.0", "1.1", "2.0"]) {
     writeTree(src, { "bin/rt": `rt ${v}\n` });
-    build(store, src, k.key, out, "rt", v, ["--kind", "runtime"]);
+    build(store, src, key, out, "rt", v, ["--kind", "runtime"]);
   }
   writeTree(src, { "bin/web": "web\n" });
-  build(store, src, k.key, out, "web", "1.0", [
+  build(store, src, key, out, "web", "1.0", [
     "--requires",
     JSON.stringify([{ runtime: "rt", versions: "^1" }]),
   ]);

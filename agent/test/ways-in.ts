@@ -16,7 +16,7 @@ import {
   type ReleaseManifest,
 } from "../protocol";
 import { encodeDelta } from "../protocol/delta/encode";
-import { AGENT, agent, storeArgs, type Loose } from "./helpers";
+import { AGENT, agent, receiveArgs, storeArgs, type Loose } from "./helpers";
 
 export const WAYS = ["cli", "serve", "resident", "delta"] as const;
 export type Way = (typeof WAYS)[number];
@@ -91,26 +91,20 @@ function viaResident(store: string, a: Attempt): Promise<Outcome & { pid: number
   });
 }
 
+/** `keel-agent receive` of the attempt's manifest with `stream` (and `more` arguments) through the CLI. */
+function viaCli(store: string, trusted: string, a: Attempt, stream: string, more: string[] = []): Outcome {
+  const args = [...receiveArgs(storeArgs(store, trusted), { manifest: a.manifestPath, stream }), ...more];
+  if (a.allowSpecial) args.push("--allow-special");
+  const r = agent(args);
+  return r.json.error ? { error: r.json.error } : { result: r.json };
+}
+
 async function viaDelta(store: string, trusted: string, a: Attempt, scratchDir: string): Promise<Outcome> {
   const delta = join(scratchDir, `${a.streamPath.split("/").pop()}.delta`);
   const out = createWriteStream(delta);
   await encodeDelta({ parentDir: a.deltaBase.dir, target: a.streamPath, out });
   await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
-  const args = [
-    "receive",
-    ...storeArgs(store, trusted),
-    "--manifest",
-    a.manifestPath,
-    "--stream",
-    delta,
-    "--wire",
-    "keel-delta-1",
-    "--delta-base",
-    a.deltaBase.version,
-  ];
-  if (a.allowSpecial) args.push("--allow-special");
-  const r = agent(args);
-  return r.json.error ? { error: r.json.error } : { result: r.json };
+  return viaCli(store, trusted, a, delta, ["--wire", "keel-delta-1", "--delta-base", a.deltaBase.version]);
 }
 
 /** Offers the attempt to the host's agent one way; resident pids are collected for clean-up. */
@@ -123,19 +117,8 @@ export async function offer(
   residentPids: Set<number>,
 ): Promise<Outcome> {
   switch (way) {
-    case "cli": {
-      const args = [
-        "receive",
-        ...storeArgs(store, trusted),
-        "--manifest",
-        a.manifestPath,
-        "--stream",
-        a.streamPath,
-      ];
-      if (a.allowSpecial) args.push("--allow-special");
-      const r = agent(args);
-      return r.json.error ? { error: r.json.error } : { result: r.json };
-    }
+    case "cli":
+      return viaCli(store, trusted, a, a.streamPath);
     case "serve":
       return viaServe(store, trusted, a);
     case "resident": {

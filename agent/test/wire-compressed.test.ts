@@ -24,14 +24,12 @@ import { ZBLOCKS_MAGIC, compressBlocks } from "../protocol/wire/zblocks";
 import {
   AGENT,
   agent,
-  buildAgent,
   buildRelease,
-  makeKey,
   randomData,
   readManifest,
-  scratch,
   storeArgs,
   storeState,
+  testBench,
   writeTree,
   type Built,
   type Loose,
@@ -129,19 +127,16 @@ async function send(way: Way, x: Sent): Promise<Loose> {
 }
 
 beforeAll(async () => {
-  buildAgent();
-  s = scratch("wirez");
+  const bench = testBench("wirez");
+  ({ s, trusted } = bench);
+  const { key, out, src } = bench;
   const build = s.btrfs("build", 300);
   host = s.btrfs("host", 256);
-  const k = makeKey(s.root);
-  trusted = k.trusted;
-  const src = s.dir("src");
-  const out = s.dir("out");
   const text = Array.from({ length: 60_000 }, (_, i) => `export const v${i} = ${i * 7919};`).join("\n");
   writeTree(src, { "lib/main.js": text, "lib/blob": randomData(256 * 1024) });
-  rel["1.0"] = buildRelease(build, src, "web", "1.0", k.key, out);
+  rel["1.0"] = buildRelease(build, src, "web", "1.0", key, out);
   writeTree(src, { "lib/main.js": text.replace("v30000 =", "v30000 = 1 +") });
-  rel["1.1"] = buildRelease(build, src, "web", "1.1", k.key, out, "1.0");
+  rel["1.1"] = buildRelease(build, src, "web", "1.1", key, out, "1.0");
   const delta = join(out, "1.1.delta");
   const w = createWriteStream(delta);
   await encodeDelta({ parentDir: join(build, "apps/web/1.0"), target: rel["1.1"]!.incStream!, out: w });

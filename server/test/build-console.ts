@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { checkManifestSignature, parsePublicKey, validateManifest } from "@/agent/protocol";
 import { createDb } from "@/server/db";
 import { listTrustedPublicKeys } from "@/server/services/keys/list-trusted-public-keys";
@@ -70,4 +70,38 @@ export async function startBuildConsole(prefix: string): Promise<BuildConsole> {
   };
   expect((await keel("keys", "create", "console")).code).toBe(0);
   return { db, base, token, keel, tree, verified, stop };
+}
+
+/**
+ * A build console for the tests of the calling file or describe block: started before them,
+ * stopped after them. `keel`, `tree` and `verified` call it; `c.db`, `c.base`, `c.token` read it.
+ */
+export function useBuildConsole(prefix: string) {
+  let started: BuildConsole | undefined;
+  beforeAll(async () => {
+    started = await startBuildConsole(prefix);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const c = (): BuildConsole => {
+    if (!started) throw new Error("the build console is not started");
+    return started;
+  };
+  return {
+    c: {
+      get db() {
+        return c().db;
+      },
+      get base() {
+        return c().base;
+      },
+      get token() {
+        return c().token;
+      },
+    },
+    keel: (...argv: string[]) => c().keel(...argv),
+    tree: (v: string) => c().tree(v),
+    verified: (manifestText: string) => c().verified(manifestText),
+  };
 }

@@ -97,6 +97,26 @@ async function run(
   return { sink, error, handed, inspector };
 }
 
+/** streamVerified of a raw stream read from `file` straight into the ring, verified against `m`. */
+function runFile(
+  m: ReleaseManifest,
+  file: NonNullable<Parameters<typeof streamVerified>[0]["file"]>,
+  sink: VerifiedSink,
+  handedOff: (bytes: number, last: boolean) => void = () => undefined,
+) {
+  const verifier = new StreamVerifier(m, new Recorder());
+  return streamVerified({
+    file,
+    wire: "raw",
+    deltaParentDir: null,
+    manifest: m,
+    verifier,
+    sink,
+    endOfStream: () => verifier.finish(() => undefined),
+    handedOff,
+  });
+}
+
 describe("streamVerified", () => {
   const data = randomBytes(10 * CHUNK + 321);
 
@@ -170,36 +190,14 @@ describe("streamVerified", () => {
     };
     const m = manifestFor(data);
     const sink = new Sink();
-    const verifier = new StreamVerifier(m, new Recorder());
-    const r = await streamVerified({
-      file: file(data),
-      wire: "raw",
-      deltaParentDir: null,
-      manifest: m,
-      verifier,
-      sink,
-      endOfStream: () => verifier.finish(() => undefined),
-      handedOff: () => undefined,
-    });
+    const r = await runFile(m, file(data), sink);
     expect(r).toEqual({ wireBytes: data.length, bytes: data.length });
     expect(sink.bytes.equals(data)).toBe(true);
 
     const bad = Buffer.from(data);
     bad[6 * CHUNK + 1]! ^= 1;
     const sink2 = new Sink();
-    const v2 = new StreamVerifier(m, new Recorder());
-    await expect(
-      streamVerified({
-        file: file(bad),
-        wire: "raw",
-        deltaParentDir: null,
-        manifest: m,
-        verifier: v2,
-        sink: sink2,
-        endOfStream: () => v2.finish(() => undefined),
-        handedOff: () => undefined,
-      }),
-    ).rejects.toMatchObject({ code: "DIGEST_MISMATCH" });
+    await expect(runFile(m, file(bad), sink2)).rejects.toMatchObject({ code: "DIGEST_MISMATCH" });
     expect(sink2.bytes.equals(data.subarray(0, 6 * CHUNK))).toBe(true);
   });
 
@@ -219,7 +217,6 @@ describe("streamVerified", () => {
       },
     } as unknown as ReleaseManifest;
     const sink = new Sink();
-    const verifier = new StreamVerifier(m, new Recorder());
     const handed: [number, boolean][] = [];
     let pos = 0;
     const file = {
@@ -227,16 +224,7 @@ describe("streamVerified", () => {
         big.copy(buf, off, pos, (pos += Math.min(len, big.length - pos))),
       close: () => undefined,
     };
-    await streamVerified({
-      file,
-      wire: "raw",
-      deltaParentDir: null,
-      manifest: m,
-      verifier,
-      sink,
-      endOfStream: () => verifier.finish(() => undefined),
-      handedOff: (b, last) => void handed.push([b, last]),
-    });
+    await runFile(m, file, sink, (b, last) => void handed.push([b, last]));
     expect(sink.bytes.equals(big)).toBe(true);
     expect(handed).toEqual([
       ...Array.from({ length: 7 }, (_, i): [number, boolean] => [(i + 1) * chunk, false]),

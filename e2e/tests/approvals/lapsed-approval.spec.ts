@@ -1,12 +1,6 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import {
-  MANIFEST_VERSION,
-  MIN_CHUNK_SIZE,
-  formatManifest,
-  generateSigningKey,
-  parsePrivateKey,
-  signManifest,
-} from "@/agent/protocol";
+import { randomBytes } from "node:crypto";
+import { formatManifest, generateSigningKey, parsePrivateKey } from "@/agent/protocol";
+import { signedManifest } from "@/server/services/releases/test-fixtures";
 import {
   admin,
   apiSignIn,
@@ -19,7 +13,6 @@ import {
   type TrpcEnvelope,
 } from "@/e2e/fixtures/test";
 
-const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const data = <T>(r: { status: number; body: TrpcEnvelope | null }): T => {
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body!.result!.data.json as T;
@@ -29,35 +22,13 @@ const data = <T>(r: { status: number; body: TrpcEnvelope | null }): T => {
 function signedRelease(app: string, version: string) {
   const builder = generateSigningKey();
   const stream = randomBytes(256 * 1024);
-  const chunks: string[] = [];
-  for (let i = 0; i < stream.length; i += MIN_CHUNK_SIZE)
-    chunks.push(sha(stream.subarray(i, i + MIN_CHUNK_SIZE)));
   const manifest = formatManifest(
-    signManifest(
-      {
-        manifestVersion: MANIFEST_VERSION,
-        app,
-        version,
-        kind: "app",
-        created: "2026-12-05T12:00:00Z",
-        tree: {
-          files: 2,
-          bytes: 100,
-          sha256: sha(Buffer.from(app + version)),
-          metaSha256: sha(Buffer.from(`meta ${app} ${version}`)),
-        },
-        stream: {
-          format: "btrfs-send",
-          compression: "none",
-          bytes: stream.length,
-          sha256: sha(stream),
-          chunkSize: MIN_CHUNK_SIZE,
-          chunks,
-          uuid: randomUUID(),
-        },
-      },
-      parsePrivateKey(builder.privateKeyPem),
-    ),
+    signedManifest(parsePrivateKey(builder.privateKeyPem), {
+      app,
+      version,
+      stream,
+      created: "2026-12-05T12:00:00Z",
+    }),
   );
   return { publicKey: builder.publicKeyLine.trim(), manifest: Buffer.from(manifest), stream };
 }

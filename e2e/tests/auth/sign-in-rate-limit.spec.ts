@@ -1,4 +1,4 @@
-import { admin, apiSignIn, expect, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
+import { admin, apiSignIn, createUser, expect, test, uniqueEmail } from "@/e2e/fixtures/test";
 
 // Runs last (project "rate-limits"), so its failed attempts from this address cannot get in
 // the way of other tests' sign-ins.
@@ -12,16 +12,7 @@ test("[AUTH][RATE-LIMIT]: repeated wrong passwords are slowed down, and then eve
   const email = uniqueEmail("guessed");
   const password = "the-right-password-1";
   await apiSignIn(request, admin.email, admin.password);
-  expect(
-    (
-      await trpcMutation(request, "users.create", {
-        email,
-        name: "Gus Guessed",
-        password,
-        roles: ["operator"],
-      })
-    ).status,
-  ).toBe(200);
+  await createUser(request, { email, name: "Gus Guessed", password, roles: ["operator"] });
 
   await page.goto("/sign-in");
   // The form's own alert (Next.js adds a route announcer with role=alert as well).

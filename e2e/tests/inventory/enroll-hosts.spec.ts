@@ -3,24 +3,22 @@
 // the host list filters by label and exports CSV. An auditor is refused by the page and the API.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { LabInventory } from "@/infra/lab/api";
-import { labCli, labUpForConsole } from "@/e2e/fixtures/lab-cli";
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
+import { useLabForConsole } from "@/e2e/fixtures/lab-cli";
+import {
+  admin,
+  apiSignIn,
+  createUser,
+  expect,
+  signIn,
+  test,
+  trpcMutation,
+  uniqueEmail,
+} from "@/e2e/fixtures/test";
 
 const LAB = "e2einv" + randomBytes(2).toString("hex");
-let inv: LabInventory;
 
-const lab = (...args: string[]) => labCli(LAB, ...args);
-
-test.beforeAll(async () => {
-  test.setTimeout(600_000);
-  // The lab authorizes the console's own SSH key (created here if the console has not yet).
-  inv = labUpForConsole(LAB, 3);
-});
-test.afterAll(async () => {
-  test.setTimeout(300_000);
-  lab("down");
-});
+// The lab authorizes the console's own SSH key (created here if the console has not yet).
+const inventory = useLabForConsole(LAB, 3);
 
 test("[INVENTORY][ENROLL]: admin enrolls three lab hosts accepting their fingerprints, sees facts, filters by label, exports CSV", async ({
   page,
@@ -28,7 +26,7 @@ test("[INVENTORY][ENROLL]: admin enrolls three lab hosts accepting their fingerp
   test.setTimeout(300_000);
   await signIn(page, admin.email, admin.password, "/hosts/enroll");
   const roles = ["web", "web", "db"];
-  for (const [i, h] of inv.hosts.entries()) {
+  for (const [i, h] of inventory().hosts.entries()) {
     await test.step(`enroll ${h.name}`, async () => {
       const form = page.getByRole("form", { name: "Enroll host" });
       await form.getByLabel("Name").fill(`${LAB}-${i}`);
@@ -77,8 +75,9 @@ test("[INVENTORY][ENROLL]: admin enrolls three lab hosts accepting their fingerp
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.getByRole("link", { name: `${LAB}-2` }).click();
     const facts = page.getByRole("region", { name: "Facts" });
-    await expect(facts).toContainText(`${inv.hosts[2]!.user}@${inv.hosts[2]!.address}`);
-    await expect(facts).toContainText(inv.hosts[2]!.hostKeyFingerprint);
+    const third = inventory().hosts[2]!;
+    await expect(facts).toContainText(`${third.user}@${third.address}`);
+    await expect(facts).toContainText(third.hostKeyFingerprint);
     await expect(facts.getByText("Kernel").locator("..")).not.toContainText("—");
     await expect(page.getByRole("region", { name: "Timeline" })).toContainText("enrolled with host key");
   });
@@ -91,16 +90,7 @@ test("[INVENTORY][ENROLL]: an auditor cannot enroll: the page answers 403 and th
   const email = uniqueEmail("auditor");
   const password = "auditor-password-1";
   await apiSignIn(request, admin.email, admin.password);
-  expect(
-    (
-      await trpcMutation(request, "users.create", {
-        email,
-        name: "Ada Auditor",
-        password,
-        roles: ["auditor"],
-      })
-    ).status,
-  ).toBe(200);
+  await createUser(request, { email, name: "Ada Auditor", password, roles: ["auditor"] });
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   try {

@@ -8,13 +8,20 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Page } from "@playwright/test";
-import type { LabInventory } from "@/infra/lab/api";
-import { labCli, labUpForConsole } from "@/e2e/fixtures/lab-cli";
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
+import { labCli, useLabForConsole } from "@/e2e/fixtures/lab-cli";
+import {
+  admin,
+  apiSignIn,
+  createUser,
+  expect,
+  signIn,
+  test,
+  trpcMutation,
+  uniqueEmail,
+} from "@/e2e/fixtures/test";
 
 const LAB = "e2erp" + randomBytes(2).toString("hex");
 const NAME = `${LAB}-db`;
-let inv: LabInventory;
 
 const lab = (...args: string[]) => labCli(LAB, ...args);
 
@@ -36,14 +43,7 @@ async function listThisLab(page: Page) {
   return table.locator("tr", { has: page.getByRole("link", { name: NAME }) });
 }
 
-test.beforeAll(async () => {
-  test.setTimeout(600_000);
-  inv = labUpForConsole(LAB, 1);
-});
-test.afterAll(async () => {
-  test.setTimeout(300_000);
-  lab("down");
-});
+const inventory = useLabForConsole(LAB, 1);
 
 test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins the new fingerprint, the host keeps its id and history; an auditor cannot", async ({
   page,
@@ -51,7 +51,7 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
   request,
 }) => {
   test.setTimeout(300_000);
-  const h = inv.hosts[0]!;
+  const h = inventory().hosts[0]!;
   const oldKey = h.hostKeyFingerprint;
   let hostPath = "";
 
@@ -97,16 +97,7 @@ test("[INVENTORY][REPIN]: a host whose key changed is flagged, the admin re-pins
   await test.step("an auditor sees the flag but cannot re-pin, in the page or the API", async () => {
     const email = uniqueEmail("auditor-repin");
     const password = "auditor-repin-password-1";
-    expect(
-      (
-        await trpcMutation(request, "users.create", {
-          email,
-          name: "Rae Auditor",
-          password,
-          roles: ["auditor"],
-        })
-      ).status,
-    ).toBe(200);
+    await createUser(request, { email, name: "Rae Auditor", password, roles: ["auditor"] });
     const ctx = await browser.newContext();
     try {
       const aud = await ctx.newPage();

@@ -1,15 +1,7 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import {
-  MANIFEST_VERSION,
-  MIN_CHUNK_SIZE,
-  formatManifest,
-  generateSigningKey,
-  parsePrivateKey,
-  signManifest,
-} from "@/agent/protocol";
+import { randomBytes } from "node:crypto";
+import { formatManifest, generateSigningKey, parsePrivateKey } from "@/agent/protocol";
+import { signedManifest } from "@/server/services/releases/test-fixtures";
 import { admin, expect, signIn, test } from "@/e2e/fixtures/test";
-
-const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** A release as an outside builder would sign it (the stream's bytes need not be a real tree here). */
 function release(
@@ -18,36 +10,7 @@ function release(
   version: string,
   stream: Buffer,
 ): string {
-  const chunks: string[] = [];
-  for (let i = 0; i < stream.length; i += MIN_CHUNK_SIZE)
-    chunks.push(sha(stream.subarray(i, i + MIN_CHUNK_SIZE)));
-  return formatManifest(
-    signManifest(
-      {
-        manifestVersion: MANIFEST_VERSION,
-        app,
-        version,
-        kind: "app",
-        created: "2026-11-26T12:00:00Z",
-        tree: {
-          files: 2,
-          bytes: 100,
-          sha256: sha(Buffer.from(app + version)),
-          metaSha256: sha(Buffer.from(`meta ${app}${version}`)),
-        },
-        stream: {
-          format: "btrfs-send",
-          compression: "none",
-          bytes: stream.length,
-          sha256: sha(stream),
-          chunkSize: MIN_CHUNK_SIZE,
-          chunks,
-          uuid: randomUUID(),
-        },
-      },
-      key,
-    ),
-  );
+  return formatManifest(signedManifest(key, { app, version, stream }));
 }
 
 test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with progress, sees it listed and in detail, is told why a damaged one is refused, and deletes it", async ({
@@ -76,15 +39,19 @@ test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with
 
   const stream = randomBytes(3 * 1024 * 1024);
   const push = page.getByRole("form", { name: "Push release" });
-  await push.getByLabel("Manifest (manifest.json)").setInputFiles({
-    name: "manifest.json",
-    mimeType: "application/json",
-    buffer: Buffer.from(release(key, app, "1.0", stream)),
-  });
-  await push
-    .getByLabel("Stream")
-    .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: stream });
-  await push.getByRole("button", { name: "Push" }).click();
+  /** Pushes `version` signed for `stream`, sending `sent` as its stream. */
+  const pushRelease = async (version: string, sent: Buffer) => {
+    await push.getByLabel("Manifest (manifest.json)").setInputFiles({
+      name: "manifest.json",
+      mimeType: "application/json",
+      buffer: Buffer.from(release(key, app, version, stream)),
+    });
+    await push
+      .getByLabel("Stream")
+      .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: sent });
+    await push.getByRole("button", { name: "Push" }).click();
+  };
+  await pushRelease("1.0", stream);
   await expect(panel.getByRole("status")).toHaveText(`Pushed ${app} 1.0.`);
   await expect(panel.getByLabel("Upload progress")).toContainText("100%");
   const row = page.getByTestId(`release-row-${app}-1.0`);
@@ -95,15 +62,7 @@ test("[RELEASES][PUSH]: an admin trusts a builder's key, pushes its release with
   // One flipped byte: refused, with the reason, and nothing is listed.
   const damaged = Buffer.from(stream);
   damaged[1000]! ^= 1;
-  await push.getByLabel("Manifest (manifest.json)").setInputFiles({
-    name: "manifest.json",
-    mimeType: "application/json",
-    buffer: Buffer.from(release(key, app, "1.1", stream)),
-  });
-  await push
-    .getByLabel("Stream")
-    .setInputFiles({ name: "web.stream", mimeType: "application/octet-stream", buffer: damaged });
-  await push.getByRole("button", { name: "Push" }).click();
+  await pushRelease("1.1", damaged);
   await expect(panel.getByRole("alert")).toContainText(`${app} 1.1 refused: the stream's SHA-256`);
   await expect(page.getByTestId(`release-row-${app}-1.1`)).toHaveCount(0);
 

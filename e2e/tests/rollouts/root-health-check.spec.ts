@@ -10,21 +10,13 @@ import { linksOnHosts, startRolloutConsole, type RolloutConsole } from "@/e2e/fi
 import { appTree, buildWeb, editPolicy, enrollLab } from "@/e2e/fixtures/rollout-setup";
 import { expect, signedInPage, test } from "@/e2e/fixtures/test";
 import { signedInApi } from "@/e2e/fixtures/api";
+import { ROOT_CHECKS_NEED_APPROVAL } from "@/server/services/policy/test-fixtures";
 
 const LAB = "e2erc" + randomBytes(2).toString("hex");
 const PASSWORD = "root-check-e2e-password-1";
 let rc: RolloutConsole;
 let url: string;
 const people = { operator: "", approver: "" };
-const ROOT_RULE = `
-@id("root-checks-need-approval")
-@reason("a health check that runs as root needs an approver")
-@approvals("1")
-@approver_role("approver")
-permit (principal, action in [Keel::Action::"install", Keel::Action::"update"], resource)
-when { principal.roles.contains("operator") && context.runsAsRoot };
-`;
-
 const apiAs = (email: string, password: string) => signedInApi(url, email, password);
 const pageAs = (browser: Browser, email: string, errors: string[]): Promise<Page> =>
   signedInPage(browser, url, { email, password: PASSWORD }, errors, "/rollouts");
@@ -52,7 +44,7 @@ test.beforeAll(async () => {
         url,
         adm,
         ap,
-        (doc) => ({ ...doc, cedar: doc.cedar + ROOT_RULE }),
+        (doc) => ({ ...doc, cedar: doc.cedar + ROOT_CHECKS_NEED_APPROVAL }),
         "root checks need an approver",
       );
     } finally {

@@ -1,4 +1,4 @@
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
+import { admin, apiSignIn, createUser, expect, signIn, test, uniqueEmail } from "@/e2e/fixtures/test";
 
 test("[USERS][REVOKE]: admin revokes an operator's sessions and the operator's next request is refused", async ({
   browser,
@@ -8,13 +8,7 @@ test("[USERS][REVOKE]: admin revokes an operator's sessions and the operator's n
   const email = uniqueEmail("revoked");
   const password = "operator-password-2";
   await apiSignIn(request, admin.email, admin.password);
-  const created = await trpcMutation(request, "users.create", {
-    email,
-    name: "Rory Revoked",
-    password,
-    roles: ["operator"],
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(200);
+  await createUser(request, { email, name: "Rory Revoked", password, roles: ["operator"] });
 
   // The operator works in a browser of their own.
   const operatorContext = await browser.newContext();

@@ -1,4 +1,4 @@
-import { admin, apiSignIn, expect, signIn, test, trpcMutation, uniqueEmail } from "@/e2e/fixtures/test";
+import { admin, apiSignIn, createUser, expect, signIn, test, uniqueEmail } from "@/e2e/fixtures/test";
 
 test("[USERS][ROLES]: a role given by the admin opens Audit for that user; a disabled user is signed out and cannot sign in", async ({
   browser,
@@ -8,16 +8,7 @@ test("[USERS][ROLES]: a role given by the admin opens Audit for that user; a dis
   const email = uniqueEmail("promoted");
   const password = "operator-password-4";
   await apiSignIn(request, admin.email, admin.password);
-  expect(
-    (
-      await trpcMutation(request, "users.create", {
-        email,
-        name: "Pat Promoted",
-        password,
-        roles: ["operator"],
-      })
-    ).status,
-  ).toBe(200);
+  await createUser(request, { email, name: "Pat Promoted", password, roles: ["operator"] });
 
   const userContext = await browser.newContext();
   const user = await userContext.newPage();

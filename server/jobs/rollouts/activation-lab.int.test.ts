@@ -6,20 +6,17 @@
 // hostile manifests — an export outside the allow-list, an export through a symlink out of the
 // tree, a root hook the policy forbids — are refused with a clear error and change nothing.
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labExec } from "@/infra/lab/api";
-import { seedUser } from "@/prisma/seed/fleet";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
-import { policyDigest } from "@/server/services/policy/get-active-policy";
 import { buildRelease } from "@/server/services/releases/build-release";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
-import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabTest, waitForRollout, type LabFleet, type LabTest } from "./test-support/lab-fleet";
+import { activatePolicy } from "@/server/test/policy";
 
 const LAB = "ah" + randomBytes(3).toString("hex");
 const EXAMPLE = join(process.cwd(), "infra/lab/examples/hello/tree");
@@ -34,7 +31,7 @@ const HEALTH = {
   expectStatus: 200,
   timeoutMs: 5_000,
 };
-let t: TestDatabase;
+let setup: LabTest | undefined;
 let fleet: LabFleet;
 let operator: { id: string; roles: "operator"[] };
 let src: string;
@@ -85,10 +82,8 @@ const readlink = async (host: string, p: string) => {
 };
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  fleet = await setUpLabFleet({ lab: LAB, count: 2, databaseUrl: t.url, environment: "dev" });
-  operator = (await seedUser(fleet.db, "op@example.test", ["operator"])) as typeof operator;
-  src = mkdtempSync(join(tmpdir(), "keel-ah-src-"));
+  setup = await setUpLabTest({ lab: LAB, count: 2, environment: "dev" });
+  ({ fleet, operator, src } = setup);
   hostNames = (await fleet.db.host.findMany({ select: { name: true }, orderBy: { name: "asc" } })).map(
     (h) => h.name,
   );
@@ -116,9 +111,7 @@ afterAll(async () => {
     }
     rmSync(`/tmp/keel-hello-${h}`, { recursive: true, force: true });
   }
-  await fleet?.teardown();
-  await t?.drop();
-  if (src) rmSync(src, { recursive: true, force: true });
+  await setup?.teardown();
 }, 300_000);
 
 const states = (x: Awaited<ReturnType<typeof run>>) =>
@@ -230,16 +223,7 @@ describe("activation hooks and exports on lab hosts (the hello example)", () => 
         DEFAULT_POLICY.cedar +
         `\n@id("no-root-hooks") @reason("no activation hook runs as root in dev") forbid (principal, action, resource) when { context.rootHook && context.environments.contains("dev") };\n`,
     };
-    await fleet.db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-    await fleet.db.policyVersion.create({
-      data: {
-        version: 2,
-        document: doc,
-        digest: policyDigest(doc),
-        state: "active",
-        activatedAt: new Date(),
-      },
-    });
+    await activatePolicy(fleet.db, doc);
     const spec: TRolloutSpec = {
       action: "update",
       app: "hello",

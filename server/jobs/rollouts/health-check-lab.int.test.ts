@@ -5,22 +5,19 @@
 // (the third host is not touched), and resuming finishes the rest. What is asserted about the hosts
 // is read on the hosts themselves. The update travels as the 1.0 → 3.0 delta made while planning.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labExec } from "@/infra/lab/api";
-import { seedUser } from "@/prisma/seed/fleet";
 import { buildRelease } from "@/server/services/releases/build-release";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
-import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabTest, waitForRollout, type LabFleet, type LabTest } from "./test-support/lab-fleet";
 
 const LAB = "hc" + randomBytes(3).toString("hex");
 const MARKER = "/etc/keel/lab-unhealthy";
-let t: TestDatabase;
+let setup: LabTest | undefined;
 let fleet: LabFleet;
 let operator: { id: string; roles: "operator"[] };
 let src: string;
@@ -50,10 +47,8 @@ const spec = (over: Partial<TRolloutSpec>): TRolloutSpec => ({
 });
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  fleet = await setUpLabFleet({ lab: LAB, count: 3, databaseUrl: t.url, environment: "dev" });
-  operator = (await seedUser(fleet.db, "op@example.test", ["operator"])) as typeof operator;
-  src = mkdtempSync(join(tmpdir(), "keel-hc-src-"));
+  setup = await setUpLabTest({ lab: LAB, count: 3, environment: "dev" });
+  ({ fleet, operator, src } = setup);
   mkdirSync(join(src, "bin"));
   writeFileSync(join(src, "bin", "app"), "#!/bin/sh\necho web\n", { mode: 0o755 });
   writeFileSync(join(src, "data.bin"), Buffer.alloc(2 << 20, 9));
@@ -61,9 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of servers) await labExec(LAB, s.host, ["kill", s.pid]).catch(() => undefined);
-  await fleet?.teardown();
-  await t?.drop();
-  if (src) rmSync(src, { recursive: true, force: true });
+  await setup?.teardown();
 }, 300_000);
 
 describe("a failing health check on lab hosts", () => {

@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedUser } from "@/prisma/seed/fleet";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
-import { policyDigest } from "@/server/services/policy/get-active-policy";
 import { setHostEnvironment } from "@/server/services/inventory/hosts/set-host-environment";
 import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { cancelRollout, startRollout } from "@/server/services/rollouts/control-rollout";
@@ -20,6 +19,7 @@ import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { replanRollout } from "@/server/services/rollouts/replan-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { activatePolicy } from "@/server/test/policy";
 
 const LAB = "ld" + randomBytes(3).toString("hex");
 let t: TestDatabase;
@@ -36,12 +36,7 @@ beforeAll(async () => {
   ap1 = await seedUser(db, "ap1@example.test", ["approver"]);
   ap2 = await seedUser(db, "ap2@example.test", ["approver"]);
   // The default policy without its night window (the test runs at any hour), set in place.
-  const doc = { ...DEFAULT_POLICY, windows: [] };
-  const top = await db.policyVersion.aggregate({ _max: { version: true } });
-  await db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-  await db.policyVersion.create({
-    data: { version: (top._max.version ?? 0) + 1, document: doc, digest: policyDigest(doc), state: "active" },
-  });
+  await activatePolicy(db, { ...DEFAULT_POLICY, windows: [] });
   ids = (await db.host.findMany({ select: { id: true }, orderBy: { name: "asc" } })).map((h) => h.id);
 }, 900_000);
 

@@ -6,27 +6,26 @@
 // says runAs "root" runs as root (it writes its uid where only root can), and the plan, the policy's
 // context and the approval card say so before anyone approves.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labExec } from "@/infra/lab/api";
 import { seedUser } from "@/prisma/seed/fleet";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
-import { policyDigest } from "@/server/services/policy/get-active-policy";
+import { ROOT_CHECKS_NEED_APPROVAL } from "@/server/services/policy/test-fixtures";
 import { buildRelease } from "@/server/services/releases/build-release";
 import { answerRollout } from "@/server/services/rollouts/answer-rollout";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { listPendingApprovals } from "@/server/services/rollouts/list-pending-approvals";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
-import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabTest, waitForRollout, type LabFleet, type LabTest } from "./test-support/lab-fleet";
+import { activatePolicy } from "@/server/test/policy";
 
 const LAB = "rc" + randomBytes(3).toString("hex");
 const tag = randomBytes(4).toString("hex");
 const ROOT_FILE = `/root/keel-pwned-${tag}`;
-let t: TestDatabase;
+let setup: LabTest | undefined;
 let fleet: LabFleet;
 let operator: { id: string; roles: "operator"[] };
 let approver: { id: string; roles: "approver"[] };
@@ -54,20 +53,16 @@ const onHost = async (host: string, path: string) =>
   (await labExec(LAB, host, ["test", "-e", path])).code === 0;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  fleet = await setUpLabFleet({ lab: LAB, count: 2, databaseUrl: t.url, environment: "dev" });
-  operator = (await seedUser(fleet.db, "op@example.test", ["operator"])) as typeof operator;
+  setup = await setUpLabTest({ lab: LAB, count: 2, environment: "dev" });
+  ({ fleet, operator, src } = setup);
   approver = (await seedUser(fleet.db, "ap@example.test", ["approver"])) as typeof approver;
-  src = mkdtempSync(join(tmpdir(), "keel-rc-src-"));
   mkdirSync(join(src, "bin"));
   writeFileSync(join(src, "bin", "app"), "#!/bin/sh\necho web\n", { mode: 0o755 });
 }, 900_000);
 
 afterAll(async () => {
   rmSync(ROOT_FILE, { force: true });
-  await fleet?.teardown();
-  await t?.drop();
-  if (src) rmSync(src, { recursive: true, force: true });
+  await setup?.teardown();
 }, 300_000);
 
 describe("who a health check runs as, on lab hosts", () => {
@@ -112,27 +107,9 @@ describe("who a health check runs as, on lab hosts", () => {
     // A policy that keys on it: in dev, a root health check needs one approver.
     const doc = {
       ...DEFAULT_POLICY,
-      cedar:
-        DEFAULT_POLICY.cedar +
-        `
-@id("root-checks-need-approval")
-@reason("a health check that runs as root needs an approver")
-@approvals("1")
-@approver_role("approver")
-permit (principal, action in [Keel::Action::"install", Keel::Action::"update"], resource)
-when { principal.roles.contains("operator") && context.runsAsRoot };
-`,
+      cedar: DEFAULT_POLICY.cedar + ROOT_CHECKS_NEED_APPROVAL,
     };
-    await fleet.db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-    await fleet.db.policyVersion.create({
-      data: {
-        version: 2,
-        document: doc,
-        digest: policyDigest(doc),
-        state: "active",
-        activatedAt: new Date(),
-      },
-    });
+    await activatePolicy(fleet.db, doc);
 
     const ranAs = `/etc/keel/ran-as-${tag}`;
     const argv = ["/bin/sh", "-c", `id -u > ${ranAs}`];

@@ -8,12 +8,10 @@
 //   4. gc keeps rt 1.5 (svc's previous version needs it) and removes rt 1.0; remove refuses 1.5.
 //   5. svc 1.2, then a fleet rollback of svc back to 1.1 works.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labExec } from "@/infra/lab/api";
-import { seedUser } from "@/prisma/seed/fleet";
 import { buildRelease } from "@/server/services/releases/build-release";
 import { listApps } from "@/server/services/inventory/list-apps";
 import { listHosts } from "@/server/services/inventory/list-hosts";
@@ -22,11 +20,10 @@ import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { DEFAULT_AGENT_PATH } from "@/server/ssh/target";
-import { createTestDatabase, type TestDatabase } from "@/server/test/db";
-import { setUpLabFleet, waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabTest, waitForRollout, type LabFleet, type LabTest } from "./test-support/lab-fleet";
 
 const LAB = "rt" + randomBytes(3).toString("hex");
-let t: TestDatabase;
+let setup: LabTest | undefined;
 let fleet: LabFleet;
 let operator: { id: string; roles: "operator"[] };
 let src: string;
@@ -84,16 +81,12 @@ const agent = (host: string, args: string[]) => labExec(LAB, host, ["node", DEFA
 const hosts = () => fleet.inv.hosts.map((h) => h.name);
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  fleet = await setUpLabFleet({ lab: LAB, count: 2, databaseUrl: t.url, environment: "dev" });
-  operator = (await seedUser(fleet.db, "op@example.test", ["operator"])) as typeof operator;
-  src = mkdtempSync(join(tmpdir(), "keel-rt-src-"));
+  setup = await setUpLabTest({ lab: LAB, count: 2, environment: "dev" });
+  ({ fleet, operator, src } = setup);
 }, 900_000);
 
 afterAll(async () => {
-  await fleet?.teardown();
-  await t?.drop();
-  if (src) rmSync(src, { recursive: true, force: true });
+  await setup?.teardown();
 }, 300_000);
 
 describe("runtimes shared by apps, on lab hosts", () => {

@@ -21,7 +21,7 @@ import { getVersionDistribution } from "./get-version-distribution";
 import { listHosts } from "./list-hosts";
 import { listStaleHosts } from "./list-stale-hosts";
 import { refreshHosts } from "./refresh-hosts";
-import { hostFacts } from "./test-support/host-facts";
+import { hostFacts } from "./test-support/facts";
 import type { CollectedFacts, InventorySsh } from "./types";
 
 const FP = (n: number) => `SHA256:${String(n).padStart(43, "A")}`;

@@ -11,7 +11,7 @@ import { enrollHost } from "./hosts/enroll-host";
 import { saveGroup } from "./hosts/save-group";
 import { setGroupMembers } from "./hosts/set-group-members";
 import { recordFacts } from "./record-facts";
-import { hostFacts } from "./test-support/host-facts";
+import { hostFacts } from "./test-support/facts";
 import type { CollectedFacts } from "./types";
 
 type V = { v: string; size?: number | null; uuid?: string | null; at?: string | null };

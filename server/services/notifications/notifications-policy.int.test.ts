@@ -6,11 +6,12 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { activatePolicy } from "@/server/test/policy";
 import { seedUser } from "@/prisma/seed/fleet";
 import { createSecretBox } from "@/server/services/keys/secret-box";
 import { governed } from "@/server/services/policy/governed/govern";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
-import { getActivePolicy, policyDigest } from "@/server/services/policy/get-active-policy";
+import { getActivePolicy } from "@/server/services/policy/get-active-policy";
 
 const box = createSecretBox({ secret: "policy-notifications-test-secret-01234567", dataDir: "/nonexistent" });
 let t: TestDatabase;
@@ -26,21 +27,7 @@ afterEach(async () => {
   await t.drop();
 });
 
-async function activate(cedar: string) {
-  await getActivePolicy({ db });
-  await db.policyVersion.updateMany({ where: { state: "active" }, data: { state: "superseded" } });
-  const document = { ...DEFAULT_POLICY, cedar };
-  await db.policyVersion.create({
-    data: {
-      version: 2,
-      document,
-      digest: policyDigest(document),
-      state: "active",
-      comment: "test",
-      activatedAt: new Date(),
-    },
-  });
-}
+const activate = (cedar: string) => activatePolicy(db, { ...DEFAULT_POLICY, cedar }, { comment: "test" });
 const deps = () => ({ db, box: () => box });
 const email = { name: "oncall", to: ["oncall@example.test"], roles: [], events: ["rollout.failed"] };
 const hook = { name: "chat", url: "http://127.0.0.1:9/hook", events: ["rollout.failed"] };

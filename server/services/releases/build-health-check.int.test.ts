@@ -2,25 +2,11 @@
 // btrfs data directory (loop image) and a real database: the health check ends up in every signed
 // manifest of the build (full and incremental), and bad checks are refused with clear messages
 // before anything is built.
-import type { PrismaClient } from "@prisma/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startBuildConsole, type BuildConsole } from "@/server/test/build-console";
+import { describe, expect, it } from "vitest";
+import { useBuildConsole } from "@/server/test/build-console";
 
 describe("keel release build with a health check", () => {
-  let c: BuildConsole;
-  let db: PrismaClient;
-  const keel = (...argv: string[]) => c.keel(...argv);
-  const tree = (v: string) => c.tree(v);
-  const verified = (manifestText: string) => c.verified(manifestText);
-
-  beforeAll(async () => {
-    c = await startBuildConsole("keel-build-hc-");
-    db = c.db;
-  });
-
-  afterAll(async () => {
-    await c?.stop();
-  });
+  const { c, keel, tree, verified } = useBuildConsole("keel-build-hc-");
 
   it("records an argv health check in the signed manifest", async () => {
     const argv = ["/usr/bin/test", "-f", "/srv/app ready; $(rm -rf /)"];
@@ -41,12 +27,12 @@ describe("keel release build with a health check", () => {
     expect(r.out).toContain(
       `health check: runs ${JSON.stringify(argv)} as the unprivileged user keel-check (timeout 5 s)`,
     );
-    const row = await db.release.findUniqueOrThrow({
+    const row = await c.db.release.findUniqueOrThrow({
       where: { app_version: { app: "web", version: "1.0" } },
     });
     // The argument with spaces, ; and $( ) is one argv element, exactly as given: no shell parsed it.
     expect((await verified(row.manifest)).healthCheck).toEqual({ type: "exec", argv, timeoutMs: 5000 });
-    const audit = await db.auditEvent.findFirstOrThrow({
+    const audit = await c.db.auditEvent.findFirstOrThrow({
       where: { action: "release.build", target: "release:web@1.0" },
     });
     expect(audit.detail).toMatchObject({
@@ -75,7 +61,7 @@ describe("keel release build with a health check", () => {
     );
     expect(r.err).toBe("");
     expect(r.out).toContain(`health check: runs ${JSON.stringify(argv)} AS ROOT (timeout 30 s)`);
-    const row = await db.release.findUniqueOrThrow({
+    const row = await c.db.release.findUniqueOrThrow({
       where: { app_version: { app: "rooted", version: "1.1" } },
       include: { deltasTo: true },
     });
@@ -131,7 +117,7 @@ describe("keel release build with a health check", () => {
     expect(r.err).toBe("");
     expect(r.out).toMatch(/incremental stream from 1\.0/);
     const want = { type: "http", url: "http://127.0.0.1:8080/health", expectStatus: 204, timeoutMs: 30_000 };
-    const row = await db.release.findUniqueOrThrow({
+    const row = await c.db.release.findUniqueOrThrow({
       where: { app_version: { app: "web", version: "2.0" } },
       include: { deltasTo: true },
     });
@@ -144,7 +130,7 @@ describe("keel release build with a health check", () => {
 
   it("a build without health check flags has none", async () => {
     expect((await keel("release", "build", tree("2.1"), "--app", "web", "--version", "2.1")).err).toBe("");
-    const row = await db.release.findUniqueOrThrow({
+    const row = await c.db.release.findUniqueOrThrow({
       where: { app_version: { app: "web", version: "2.1" } },
     });
     expect((await verified(row.manifest)).healthCheck).toBeUndefined();
@@ -199,6 +185,6 @@ describe("keel release build with a health check", () => {
       status: 400,
       body: { error: { message: "health check: the healthCheck parameter must be JSON" } },
     });
-    expect(await db.release.count({ where: { app: "web", version: "3.0" } })).toBe(0);
+    expect(await c.db.release.count({ where: { app: "web", version: "3.0" } })).toBe(0);
   });
 });

@@ -2,25 +2,11 @@
 // on a btrfs data directory (loop image) and a real database (decision 0023): the requirement is
 // signed into the full and the incremental manifest, `keel release show` lists it, and a bad range,
 // a requirement on a runtime or a malformed list is refused before anything is built.
-import type { PrismaClient } from "@prisma/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startBuildConsole, type BuildConsole } from "@/server/test/build-console";
+import { describe, expect, it } from "vitest";
+import { useBuildConsole } from "@/server/test/build-console";
 
 describe("keel release build with requires", () => {
-  let c: BuildConsole;
-  let db: PrismaClient;
-  const keel = (...argv: string[]) => c.keel(...argv);
-  const tree = (v: string) => c.tree(v);
-  const verified = (manifestText: string) => c.verified(manifestText);
-
-  beforeAll(async () => {
-    c = await startBuildConsole("keel-build-req-");
-    db = c.db;
-  });
-
-  afterAll(async () => {
-    await c?.stop();
-  });
+  const { c, keel, tree, verified } = useBuildConsole("keel-build-req-");
 
   it("signs the requirement into every manifest of the build, and show lists it", async () => {
     expect(
@@ -43,7 +29,7 @@ describe("keel release build with requires", () => {
       "rt@>=1.2 <2, other@~3",
     );
     expect(r.code, r.err).toBe(0);
-    const row = await db.release.findUniqueOrThrow({
+    const row = await c.db.release.findUniqueOrThrow({
       where: { app_version: { app: "svc", version: "1.1" } },
       include: { deltasTo: true },
     });
@@ -54,7 +40,7 @@ describe("keel release build with requires", () => {
     expect((await verified(row.manifest)).requires).toEqual(want);
     expect((await verified(row.deltasTo[0]!.manifest)).requires).toEqual(want);
     expect(
-      (await db.release.findUniqueOrThrow({ where: { app_version: { app: "rt", version: "1.0" } } })).kind,
+      (await c.db.release.findUniqueOrThrow({ where: { app_version: { app: "rt", version: "1.0" } } })).kind,
     ).toBe("runtime");
     expect((await keel("release", "show", "svc", "1.1")).out).toContain("requires: rt >=1.2 <2, other ~3");
   });
@@ -75,6 +61,6 @@ describe("keel release build with requires", () => {
       expect(r.code, flags.join(" ")).not.toBe(0);
       expect(r.err, flags.join(" ")).toMatch(message);
     }
-    expect(await db.release.count({ where: { app: "bad" } })).toBe(0);
+    expect(await c.db.release.count({ where: { app: "bad" } })).toBe(0);
   });
 });

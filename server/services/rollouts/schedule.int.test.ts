@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@prisma/client";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { activatePolicy } from "@/server/test/policy";
 import { waitFor } from "@/server/test/wait-for";
 import { seedHosts, seedRelease, seedUser } from "@/prisma/seed/fleet";
 import { startRolloutWorker } from "@/server/jobs/rollouts/worker";
 import type { HostExecutor } from "@/server/jobs/rollouts/executor";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
-import { getActivePolicy, policyDigest } from "@/server/services/policy/get-active-policy";
 import { createRollout } from "./create-rollout";
 import { answerRollout } from "./answer-rollout";
 import { getRollout } from "./get-rollout";
@@ -204,7 +204,6 @@ describe("scheduled starts", () => {
 
   it("'next window' is refused with the windows' names when they never open together in 14 days", async () => {
     now = new Date("2026-11-30T12:00:00Z");
-    const current = await getActivePolicy({ db });
     const document = {
       ...DEFAULT_POLICY,
       windows: [
@@ -219,16 +218,7 @@ describe("scheduled starts", () => {
         },
       ],
     };
-    await db.policyVersion.update({ where: { version: current.version }, data: { state: "superseded" } });
-    await db.policyVersion.create({
-      data: {
-        version: current.version + 1,
-        document,
-        digest: policyDigest(document),
-        state: "active",
-        activatedAt: now,
-      },
-    });
+    await activatePolicy(db, document, { at: now });
     await seedHosts(db, 2, { prefix: "stg", environment: "staging", app: "web", current: "1.0" });
     const r = await createRollout({ db, clock }, operator, {
       ...spec,

@@ -15,12 +15,12 @@ import { labDown, labUp, type LabInventory } from "@/infra/lab/api";
 import { consoleIdentity } from "@/server/console-identity";
 import { createDb } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/test/db";
+import { activatePolicy } from "@/server/test/policy";
 import { createCaller } from "@/server/trpc/root";
 import { createContextInner, type Role } from "@/server/trpc/init";
 import { createUser } from "@/server/services/users/create-user";
 import { connect } from "@/server/ssh/connect";
 import { DEFAULT_POLICY } from "@/server/services/policy/default-policy";
-import { getActivePolicy, policyDigest } from "@/server/services/policy/get-active-policy";
 
 const LAB = "boot" + randomBytes(3).toString("hex");
 const PASSWORD = "one-time " + randomBytes(6).toString("hex");
@@ -52,8 +52,7 @@ beforeAll(async () => {
     return createCaller(createContextInner({ db, user: { id: user.id, email, name: email, roles } }));
   };
   // A policy under which enrolling a prod host needs an approver.
-  const current = await getActivePolicy({ db });
-  const document = {
+  await activatePolicy(db, {
     ...DEFAULT_POLICY,
     cedar: `${DEFAULT_POLICY.cedar}
 @id("prod-enroll-approval")
@@ -62,16 +61,6 @@ beforeAll(async () => {
 @approver_role("approver")
 permit (principal, action == Keel::Action::"enroll_host", resource) when { context.environments.contains("prod") };
 `,
-  };
-  await db.policyVersion.update({ where: { version: current.version }, data: { state: "superseded" } });
-  await db.policyVersion.create({
-    data: {
-      version: current.version + 1,
-      document,
-      digest: policyDigest(document),
-      state: "active",
-      activatedAt: new Date(),
-    },
   });
   admin = await person("admin@boot.test", ["admin"]);
   operator = await person("op@boot.test", ["operator"]);

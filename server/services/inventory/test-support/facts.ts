@@ -1,21 +1,23 @@
-// Facts as a host's agent reports them, for inventory tests: a fixed machine holding the given apps
-// (each version 1 byte, unsigned), random installed versions, and a seeded pseudo-random sequence.
+// Facts as a host's agent reports them, for inventory tests: a fixed machine (hostFacts) holding the
+// given apps (each version 1 byte, unsigned), random installed versions, and a seeded pseudo-random
+// sequence.
 import type { CollectedFacts } from "@/server/services/inventory/types";
 
 type App = CollectedFacts["apps"][number];
 
-const MACHINE: Omit<CollectedFacts, "apps"> = {
+/** What a test host reports besides its apps, before a test changes it: a small Debian host on btrfs. */
+export const hostFacts = (): Omit<CollectedFacts, "apps"> => ({
   hostname: "h",
   machineId: "m",
-  os: "Debian",
-  kernel: "6.1",
+  os: "Debian GNU/Linux 12 (bookworm)",
+  kernel: "6.1.0",
   arch: "x86_64",
   agentVersion: "0.1.0",
   cpuCount: 2,
-  cpuModel: "c",
-  memoryBytes: 1,
-  store: null,
-};
+  cpuModel: "cpu",
+  memoryBytes: 2 ** 31,
+  store: { backend: "btrfs", totalBytes: 10 ** 9, usedBytes: 10 ** 8 },
+});
 
 function app(name: string, current: string | null, versions: string[]): App {
   return {
@@ -36,7 +38,7 @@ function app(name: string, current: string | null, versions: string[]): App {
 export function factsWithApps(
   apps: Record<string, { current: string | null; versions: string[] }>,
 ): CollectedFacts {
-  return { ...MACHINE, apps: Object.entries(apps).map(([name, a]) => app(name, a.current, a.versions)) };
+  return { ...hostFacts(), apps: Object.entries(apps).map(([name, a]) => app(name, a.current, a.versions)) };
 }
 
 /** Facts with each of `apps` installed 4 times in 5, in a random subset of `versions`. */
@@ -47,7 +49,7 @@ export function randomFacts(
   host: Partial<CollectedFacts> = {},
 ): CollectedFacts {
   return {
-    ...MACHINE,
+    ...hostFacts(),
     ...host,
     apps: apps
       .filter(() => r(5) !== 0)
