@@ -3,7 +3,7 @@ import type { PrismaClient } from "@prisma/client";
 import { compareVersions } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 import type { ReleaseDeps } from "./deps";
-import { canProduceDelta, produceDelta, type DeltaRow } from "./produce-delta";
+import { canProduceDelta, deltaSelect, produceDelta, type DeltaRow } from "./produce-delta";
 
 /**
  * The cheapest way to get one version onto a host. `bytes` is what goes over the wire: for a
@@ -65,16 +65,7 @@ export async function planStream(opts: {
     (
       await db.releaseDelta.findMany({
         where: { releaseId: target.id, parentId: { in: candidates.map((c) => c.id) } },
-        select: {
-          parentId: true,
-          id: true,
-          streamBytes: true,
-          encodedBytes: true,
-          streamDigest: true,
-          encodedDigest: true,
-          encoded2Bytes: true,
-          encoded2Digest: true,
-        },
+        select: { parentId: true, ...deltaSelect },
       })
     ).map((d) => [d.parentId, d]),
   );

@@ -29,7 +29,8 @@ export type DeltaRow = {
   encoded2Bytes: bigint | null;
   encoded2Digest: string | null;
 };
-const deltaSelect = {
+/** The columns of a DeltaRow. */
+export const deltaSelect = {
   id: true,
   streamBytes: true,
   encodedBytes: true,
