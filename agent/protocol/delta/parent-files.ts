@@ -41,7 +41,15 @@ export class ParentFiles {
    */
   private readonly slots: (Map<number, number> | undefined)[] = []; // per file: block number → slot (small integers: no allocation)
   private filled = 0;
-  private readonly mem = Buffer.allocUnsafeSlow(BLOCK * BLOCKS);
+  /**
+   * One memory for the blocks and, in front of them, the caller's output buffer (`output`): a
+   * copy from a block into it is a copyWithin, which allocates nothing (Buffer#copy makes a view
+   * per call).
+   */
+  private readonly arena: Uint8Array;
+  private readonly mem: Buffer;
+  /** outputBytes bytes the caller writes decoded output into (read() copies into it cheaply). */
+  readonly output: Buffer;
   private readonly lens = new Int32Array(BLOCKS);
   private readonly slotFile = new Int32Array(BLOCKS);
   private readonly slotBlock = new Float64Array(BLOCKS);
@@ -58,7 +66,13 @@ export class ParentFiles {
   constructor(
     private readonly parentDir: string,
     readonly files: DeltaParentFile[],
-  ) {}
+    outputBytes = 0,
+  ) {
+    const ab = new ArrayBuffer(outputBytes + BLOCK * BLOCKS);
+    this.arena = new Uint8Array(ab);
+    this.output = Buffer.from(ab, 0, outputBytes);
+    this.mem = Buffer.from(ab, outputBytes, BLOCK * BLOCKS);
+  }
 
   private mismatch(i: number, why: string, cause?: unknown): DeltaError {
     return new DeltaError(
@@ -287,7 +301,12 @@ export class ParentFiles {
       const off = pos - b * BLOCK;
       const n = Math.min(len, this.lens[slot]! - off);
       if (n <= 0) throw this.mismatch(i, "ended early while decoding");
-      copyBytes(this.mem, slot * BLOCK + off, buf, at, n);
+      if (n >= 64 && buf.buffer === this.arena.buffer) {
+        const from = this.mem.byteOffset + slot * BLOCK + off;
+        this.arena.copyWithin(buf.byteOffset + at, from, from + n);
+      } else {
+        copyBytes(this.mem, slot * BLOCK + off, buf, at, n);
+      }
       at += n;
       pos += n;
       len -= n;
