@@ -286,7 +286,7 @@ describe("delta decoder as keel-agent runs it", () => {
   }, 120_000);
 
   it("copies from more parent files than the process may open at once", async () => {
-    // 600 files and a limit of 200 descriptors: the decoder keeps fewer open once it meets EMFILE.
+    // 600 files and a limit of 200 descriptors: the decoder keeps a quarter of them open.
     const parent = join(dir, "p-many");
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 600; i++) files[`d${i % 7}/f${i}.bin`] = randomBytes(8192);

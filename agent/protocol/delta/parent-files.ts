@@ -5,19 +5,31 @@
 // a CLOCK cache of 4 KiB parent blocks: next's delta makes 685,000 copies of 195 bytes on average,
 // scattered over 3,700 files; 12 MiB of blocks serve about 85 % of them without a read (decision 0021).
 // The blocks a copy misses in a row are read with one pread, and up to 4,096 files stay open
-// (decision 0038).
+// (a quarter of the process's limit at most; decision 0038).
 import { createHash } from "node:crypto";
-import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { DeltaError, copyBytes, type DeltaParentFile } from "./format";
 
 /**
- * Open parent files kept (descriptors only; Node raises the soft limit to the hard one). next's
- * delta copies from 3,720 files: with 512 kept they were opened 11,200 times. Fewer when the
- * process runs out of descriptors (EMFILE: the limit halves, down to MIN_OPEN).
+ * Open parent files kept (descriptors only; Node raises the soft limit to the hard one): a quarter
+ * of the process's limit, between MIN_OPEN and MAX_OPEN, so that the rest of the agent keeps
+ * descriptors to work with. next's delta copies from 3,720 files: with 512 kept they were opened
+ * 11,200 times. An EMFILE all the same halves the number kept (down to MIN_OPEN).
  */
 const MAX_OPEN = 4096;
-const MIN_OPEN = 64;
+const MIN_OPEN = 16;
+
+/** How many parent files a decode keeps open: see MAX_OPEN. */
+function openLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    if (m) return Math.max(MIN_OPEN, Math.min(MAX_OPEN, Math.floor(Number(m[1]) / 4)));
+  } catch {
+    // not Linux: the old fixed number
+  }
+  return 512;
+}
 /** Cached parent block size and count (12 MiB); a copy of BIG bytes or more bypasses the cache. */
 const BLOCK = 4096;
 const BLOCKS = 3072;
@@ -55,8 +67,8 @@ export class ParentFiles {
   private readonly slotBlock = new Float64Array(BLOCKS);
   private readonly used = new Uint8Array(BLOCKS);
   private hand = 0;
-  /** Descriptors kept open at most: MAX_OPEN, less after an EMFILE. */
-  private maxOpen = MAX_OPEN;
+  /** Descriptors kept open at most: openLimit(), less after an EMFILE. */
+  private maxOpen = openLimit();
   /** Consecutive missing blocks of one copy are read here at once, then go to their slots. */
   private readonly run = Buffer.allocUnsafeSlow(BLOCK * RUN);
   /** Files, and directories inside the parent, checked to be no symlink. */
