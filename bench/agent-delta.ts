@@ -1,30 +1,36 @@
 // `npm run bench:agent-delta` — the host's cost of a delta update (issue 16): keel-agent receiving
-// next 16.3.8 → 16.4.0 as keel-delta-1 (decode against the installed parent, verify every chunk
-// against the signed manifest, btrfs receive), against what the kernel and a hash cost for the same
-// stream, on real btrfs loop images, all in one run:
+// next 16.3.8 → 16.4.0 as a delta (decode against the installed parent, verify every chunk against
+// the signed manifest, btrfs receive), against what the kernel and a hash cost for the same stream,
+// on real btrfs loop images, all in one run:
 //   - plain `btrfs receive -f` of the incremental stream (CPU, wall);
 //   - `sha256sum` of the stream (CPU);
 //   - the agent as it is on the baseline ref (default `main`, bundled from `git archive`) — "before";
-//   - the agent of this checkout — "after".
+//   - the agent of this checkout — "after";
+// both agents once per delta format (BENCH_FORMATS, default "1,2"), each as the console sends it:
+// format 1 as keel-delta-1, format 2 as keel-delta-2.
 // Each side runs BENCH_RUNS times (default 5), the order rotating; medians are quoted. CPU is the
 // process tree's (user + sys, children included: /usr/bin/time), peak RSS the agent's VmHWM.
 // Env: BENCH_BASE_REF (default main), BENCH_RUNS, KEEL_BENCH_CACHE (npm tarballs), BENCH_KEEP=1
 // (keep the work directory and print it). Prints a Markdown table; --write puts it in
 // docs/benchmarks.md under "## Agent delta decode".
 import {
+  createReadStream,
   createWriteStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { once } from "node:events";
+import { pipeline } from "node:stream/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { encodeDelta } from "@/agent/protocol/delta/encode";
 import { fetchPackage } from "@/agent/protocol/delta/test-fixtures";
+import { compressDeltaHeader } from "@/agent/protocol/wire/delta-header";
 import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
 import { agentSteps, baselineAgent, loadavg, median, sh, timed, type Measured } from "./measure";
 
@@ -33,6 +39,9 @@ const DATE = process.env.KEEL_BENCH_DATE ?? "2026-12-06";
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const BASE_REF = process.env.BENCH_BASE_REF ?? "main";
 const PKG = { name: "next", from: "16.3.8", to: "16.4.0" };
+type Format = 1 | 2;
+/** Delta formats measured (BENCH_FORMATS, default "1,2"): each as the console sends it. */
+const FORMATS = (process.env.BENCH_FORMATS ?? "1,2").split(",").map((v) => Number(v) as Format);
 const CACHE = process.env.KEEL_BENCH_CACHE ?? join(tmpdir(), "keel-bench-cache");
 const root = mkdtempSync(join(tmpdir(), "keel-bench-agent-delta-"));
 const mounts: string[] = [];
@@ -108,19 +117,33 @@ async function main(): Promise<void> {
     builds[PKG.from]!.full.streamPath,
   ]);
 
-  console.error("encode the delta against the parent (console side)");
-  const delta = join(out, "next.delta");
-  const ws = createWriteStream(delta);
-  const enc = await encodeDelta({
-    parentDir: join(build, "apps", PKG.name, PKG.from),
-    target: inc.streamPath,
-    out: ws,
-  });
-  ws.end();
-  await once(ws, "close");
+  // The deltas as the console sends them: format 1 as keel-delta-1 (its raw form), format 2 as
+  // keel-delta-2 (header brotli-compressed, decision 0040).
+  type Enc = Awaited<ReturnType<typeof encodeDelta>> & { file: string; wire: string; wireBytes: number };
+  const encs = new Map<Format, Enc>();
+  for (const version of FORMATS) {
+    console.error(`encode the format-${version} delta against the parent (console side)`);
+    const raw = join(out, `next.v${version}.delta`);
+    const ws = createWriteStream(raw);
+    const enc = await encodeDelta({
+      parentDir: join(build, "apps", PKG.name, PKG.from),
+      target: inc.streamPath,
+      out: ws,
+      version,
+    });
+    ws.end();
+    await once(ws, "close");
+    if (version === 1) {
+      encs.set(version, { ...enc, file: raw, wire: "keel-delta-1", wireBytes: enc.bytes });
+      continue;
+    }
+    const file = join(out, "next.keel-delta-2");
+    await pipeline(compressDeltaHeader(createReadStream(raw), 2), createWriteStream(file));
+    encs.set(version, { ...enc, file, wire: "keel-delta-2", wireBytes: statSync(file).size });
+  }
 
   const warm = () => {
-    for (const f of [inc.streamPath, delta]) readFileSync(f);
+    for (const f of [inc.streamPath, ...[...encs.values()].map((e) => e.file)]) readFileSync(f);
   };
   const plain = async (): Promise<Measured> => {
     const dir = join(host, "plain");
@@ -133,10 +156,12 @@ async function main(): Promise<void> {
   };
   const sha = () => timed("sha256sum", [inc.streamPath]);
   const ossl = () => timed("openssl", ["dgst", "-sha256", inc.streamPath]);
-  const agentRun = async (agent: string): Promise<Measured & { steps: Map<string, number> }> => {
+  type AgentRun = Measured & { steps: Map<string, number> };
+  const agentRun = async (agent: string, version: Format): Promise<AgentRun> => {
+    const e = encs.get(version)!;
     const m = await timed(
       "node",
-      [agent, "receive", ...S, "--manifest", inc.manifestPath, "--stream", delta, "--wire", "keel-delta-1"],
+      [agent, "receive", ...S, "--manifest", inc.manifestPath, "--stream", e.file, "--wire", e.wire],
       { KEEL_AGENT_TIMING: "1" },
     );
     const steps = agentSteps(m.out);
@@ -148,10 +173,11 @@ async function main(): Promise<void> {
     plain: [] as Measured[],
     sha: [] as Measured[],
     ossl: [] as Measured[],
-    before: [] as (Measured & { steps: Map<string, number> })[],
-    after: [] as (Measured & { steps: Map<string, number> })[],
   };
-  const order = ["plain", "sha", "ossl", "before", "after"] as const;
+  const agents = new Map<string, AgentRun[]>();
+  const order: string[] = ["plain", "sha", "ossl"];
+  for (const v of FORMATS) for (const w of ["before", "after"]) order.push(`${w}-${v}`);
+  for (const side of order.slice(3)) agents.set(side, []);
   for (let i = 0; i < RUNS; i++) {
     for (let k = 0; k < order.length; k++) {
       const side = order[(i + k) % order.length]!;
@@ -159,11 +185,15 @@ async function main(): Promise<void> {
       if (side === "plain") sides.plain.push(await plain());
       else if (side === "sha") sides.sha.push(await sha());
       else if (side === "ossl") sides.ossl.push(await ossl());
-      else sides[side].push(await agentRun(side === "before" ? before : after));
+      else {
+        const [who, v] = side.split("-") as ["before" | "after", string];
+        agents.get(side)!.push(await agentRun(who === "before" ? before : after, Number(v) as Format));
+      }
     }
     const last = (xs: Measured[]) => `${xs.at(-1)!.cpuS.toFixed(2)} s CPU / ${xs.at(-1)!.wallS.toFixed(2)} s`;
     console.error(
-      `run ${i + 1}/${RUNS}: receive ${last(sides.plain)}, sha256 ${last(sides.sha)}, before ${last(sides.before)}, after ${last(sides.after)}`,
+      `run ${i + 1}/${RUNS}: receive ${last(sides.plain)}, sha256 ${last(sides.sha)}, ` +
+        [...agents].map(([side, xs]) => `${side} ${last(xs)}`).join(", "),
     );
   }
   const load1 = loadavg();
@@ -174,7 +204,7 @@ async function main(): Promise<void> {
   // The same with the fastest SHA-256 on the machine (OpenSSL with SHA-NI, as the agent hashes).
   const floorOssl = med(sides.plain, "cpuS") + med(sides.ossl, "cpuS");
   const mib = (kib: number) => (kib / 1024).toFixed(0);
-  const steps = (xs: (Measured & { steps: Map<string, number> })[]) =>
+  const steps = (xs: AgentRun[]) =>
     [...(xs[0]?.steps.keys() ?? [])]
       .map((n) => `${n} ${median(xs.map((x) => x.steps.get(n) ?? 0)).toFixed(0)}`)
       .join(", ");
@@ -182,29 +212,40 @@ async function main(): Promise<void> {
     `| ${what} | ${med(xs, "cpuS").toFixed(2)} s (${range(xs, "cpuS")}) | ${med(xs, "wallS").toFixed(2)} s (${range(xs, "wallS")}) | ${mib(Math.max(...xs.map((x) => x.maxRssKiB)))} MiB | ${extra} |`;
   const ratio = (xs: Measured[]) =>
     `${(med(xs, "cpuS") / floor).toFixed(2)}× of receive + sha256sum, ${(med(xs, "cpuS") / floorOssl).toFixed(2)}× of receive + OpenSSL SHA-256`;
+  const deltas = FORMATS.map((v) => {
+    const e = encs.get(v)!;
+    return `${e.wire} ${(e.wireBytes / 1e6).toFixed(2)} MB (format ${v}; copied ${(e.copiedBytes / 1e6).toFixed(1)} MB, literals ${(e.literalBytes / 1e6).toFixed(1)} MB)`;
+  }).join(", ");
   const lines = [
     "## Agent delta decode",
     "",
-    `Measured ${DATE} with \`npm run bench:agent-delta\`: ${PKG.name} ${PKG.from} → ${PKG.to} (npm pack; built with \`keel-agent build --parent\` on a btrfs loop image), incremental stream ${(inc.bytes / 1e6).toFixed(1)} MB, keel-delta-1 ${(enc.bytes / 1e6).toFixed(2)} MB (copied ${(enc.copiedBytes / 1e6).toFixed(1)} MB, literals ${(enc.literalBytes / 1e6).toFixed(1)} MB). The host holds ${PKG.from} (received from its full stream). Median of ${RUNS} runs per side, the order rotating, the stream and the delta warm in the page cache; CPU is user + sys of the process tree (\`/usr/bin/time\`, \`btrfs receive\` included for the agent), RSS the largest process's peak. "before" is the agent of \`${BASE_REF}\` (${baseCommit}), "after" this checkout (${headCommit}). Node ${process.version}, ${sh("btrfs", ["--version"]).trim()}; shared 2-core VM, load average ${load0} before, ${load1} after.`,
+    `Measured ${DATE} with \`npm run bench:agent-delta\`: ${PKG.name} ${PKG.from} → ${PKG.to} (npm pack; built with \`keel-agent build --parent\` on a btrfs loop image), incremental stream ${(inc.bytes / 1e6).toFixed(1)} MB, ${deltas}. The host holds ${PKG.from} (received from its full stream). Median of ${RUNS} runs per side, the order rotating, the stream and the deltas warm in the page cache; CPU is user + sys of the process tree (\`/usr/bin/time\`, \`btrfs receive\` included for the agent), RSS the largest process's peak. "before" is the agent of \`${BASE_REF}\` (${baseCommit}), "after" this checkout (${headCommit}). Node ${process.version}, ${sh("btrfs", ["--version"]).trim()}; shared 2-core VM, load average ${load0} before, ${load1} after.`,
     "",
     "| what | CPU, median (range) | wall, median (range) | peak RSS | |",
     "| --- | ---: | ---: | ---: | --- |",
     row("plain `btrfs receive -f` of the stream", sides.plain),
     row("`sha256sum` of the stream", sides.sha),
     row("`openssl dgst -sha256` of the stream (SHA-NI)", sides.ossl),
-    row(
-      `keel-agent receive --wire keel-delta-1, before (${BASE_REF})`,
-      sides.before,
-      `${ratio(sides.before)}; steps (ms) ${steps(sides.before)}`,
-    ),
-    row(
-      "keel-agent receive --wire keel-delta-1, after",
-      sides.after,
-      `**${ratio(sides.after)}** (goal ≤ 1.5×); steps (ms) ${steps(sides.after)}`,
-    ),
-    `| after / before | ${(med(sides.after, "cpuS") / med(sides.before, "cpuS")).toFixed(2)}× CPU | ${(med(sides.after, "wallS") / med(sides.before, "wallS")).toFixed(2)}× wall | | |`,
-    "",
   ];
+  for (const v of FORMATS) {
+    const wire = encs.get(v)!.wire;
+    const b = agents.get(`before-${v}`)!;
+    const a = agents.get(`after-${v}`)!;
+    lines.push(
+      row(
+        `keel-agent receive --wire ${wire}, before (${BASE_REF})`,
+        b,
+        `${ratio(b)}; steps (ms) ${steps(b)}`,
+      ),
+      row(
+        `keel-agent receive --wire ${wire}, after`,
+        a,
+        `**${ratio(a)}** (goal ≤ 1.5×); steps (ms) ${steps(a)}`,
+      ),
+      `| ${wire}: after / before | ${(med(a, "cpuS") / med(b, "cpuS")).toFixed(2)}× CPU | ${(med(a, "wallS") / med(b, "wallS")).toFixed(2)}× wall | | |`,
+    );
+  }
+  lines.push("");
   const section = lines.join("\n");
   process.stdout.write(section + "\n");
   if (process.argv.includes("--write")) {

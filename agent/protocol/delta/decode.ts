@@ -19,7 +19,7 @@ import {
   parseHeader,
   type DeltaHeader,
 } from "./format";
-import { FrameDecoder, OutputBuffer } from "./frame-decoder";
+import { FrameDecoder, OUT_BYTES, OutputBuffer } from "./frame-decoder";
 import { ParentFiles } from "./parent-files";
 
 export { DeltaError, type DeltaErrorCode } from "./format";
@@ -94,7 +94,7 @@ export class DeltaDecoder {
   async run(): Promise<{ bytes: number; sha256: string | null }> {
     const reader = new ByteReader(this.opts.input, "delta");
     const header = await readHeader(reader);
-    const parents = (this.parents = new ParentFiles(this.opts.parentDir, header.parent.files));
+    const parents = (this.parents = new ParentFiles(this.opts.parentDir, header.parent.files, OUT_BYTES));
     const brotli = createBrotliDecompress({
       chunkSize: BROTLI_CHUNK,
       params: { [zc.BROTLI_DECODER_PARAM_LARGE_WINDOW]: 0 },
@@ -108,7 +108,7 @@ export class DeltaDecoder {
       pipeline(Readable.from(reader.rest()), brotli, () => {}); // errors surface through the body reader
       const body = new ByteReader(brotli, "delta body");
       const hash = this.opts.checkDigests ? createHash("sha256") : null;
-      const out = new OutputBuffer(this.opts.put, header.target.bytes, hash);
+      const out = new OutputBuffer(this.opts.put, header.target.bytes, hash, parents.output);
       const frames = new FrameDecoder(parents, out);
       const v2 = header.version === DELTA_FORMAT_V2;
       for (let ended = false; !ended;) {

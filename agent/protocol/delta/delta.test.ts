@@ -284,4 +284,26 @@ describe("delta decoder as keel-agent runs it", () => {
     expect(r.peakRssKiB!).toBeLessThan(112 * 1024);
     expect((await readFile(join(dir, "big-out"))).equals(await readFile(targetFile))).toBe(true);
   }, 120_000);
+
+  it("copies from more parent files than the process may open at once", async () => {
+    // 600 files and a limit of 200 descriptors: the decoder keeps a quarter of them open. Each copy
+    // misses 2–3 blocks in a row (one read), some ending inside a file's last, partial block.
+    const parent = join(dir, "p-many");
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 600; i++) files[`d${i % 7}/f${i}.bin`] = randomBytes(8192 + (i % 5) * 1000);
+    await writeTree(parent, files);
+    const target = Buffer.concat(
+      [...Object.values(files)].reverse().flatMap((b, i) => [Buffer.from(`edit ${i}`), b.subarray(i % 100)]),
+    );
+    const targetFile = join(dir, "many-target");
+    await writeFile(targetFile, target);
+    const { delta } = await encodeToBuffer(parent, targetFile);
+    const deltaFile = join(dir, "many.delta");
+    await writeFile(deltaFile, delta);
+    const bundle = join(dir, "decode.mjs");
+    await bundleDecoder(bundle);
+    const r = await decodeInChild(bundle, parent, deltaFile, join(dir, "many-out"), 200);
+    expect(r.error).toBeUndefined();
+    expect((await readFile(join(dir, "many-out"))).equals(target)).toBe(true);
+  }, 120_000);
 });

@@ -18,7 +18,7 @@ import {
   copyBytes,
   unzigzag,
 } from "./format";
-import { crc32cWords, wordBuffer } from "./crc32c-words";
+import { crc32cWords, wordBuffer, type WordBuffer } from "./crc32c-words";
 import type { ParentFiles } from "./parent-files";
 
 /** Size of the output buffer: the largest record (a 1 MiB command plus its header) fits. */
@@ -26,9 +26,9 @@ export const OUT_BYTES = 2 * MAX_COMMAND_BYTES;
 
 /** The output buffer: filled in place, handed on whole, reused once the consumer took it. */
 export class OutputBuffer {
-  readonly buf = Buffer.allocUnsafeSlow(OUT_BYTES);
+  readonly buf: Buffer;
   /** buf read a word at a time, for the CRCs. */
-  readonly words = wordBuffer(this.buf);
+  readonly words: WordBuffer;
   /** Bytes filled in buf. */
   len = 0;
   /** Bytes handed on before buf's. */
@@ -40,7 +40,13 @@ export class OutputBuffer {
     /** The target size the header declares: never exceeded. */
     private readonly limit: number,
     private readonly hash: Hash | null,
-  ) {}
+    /** OUT_BYTES to fill (ParentFiles.output: copies from the parent go in without a view each). */
+    buf: Buffer = Buffer.allocUnsafeSlow(OUT_BYTES),
+  ) {
+    if (buf.length !== OUT_BYTES) throw new Error(`the output buffer holds ${OUT_BYTES} bytes`);
+    this.buf = buf;
+    this.words = wordBuffer(buf);
+  }
 
   get bytes(): number {
     return this.flushed + this.len;

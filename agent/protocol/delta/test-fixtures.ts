@@ -101,8 +101,15 @@ export async function decodeInChild(
   parentDir: string,
   deltaFile: string,
   outFile: string,
+  /** Limit on the child's open files (soft and hard: Node raises the soft one to the hard one). */
+  maxFiles?: number,
 ): Promise<ChildDecodeResult> {
-  const child = execFile(process.execPath, [bundle, parentDir, outFile], { maxBuffer: 1 << 20 });
+  const args = [bundle, parentDir, outFile];
+  const child = maxFiles
+    ? execFile("sh", ["-c", `ulimit -n ${maxFiles} && exec "$0" "$@"`, process.execPath, ...args], {
+        maxBuffer: 1 << 20,
+      })
+    : execFile(process.execPath, args, { maxBuffer: 1 << 20 });
   createReadStream(deltaFile).pipe(child.stdin!);
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
