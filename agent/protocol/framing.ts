@@ -15,7 +15,7 @@
 // Anything else (unknown kind, over-long frame, DATA outside a receive) is a protocol error:
 // the agent writes an error response with id "" and exits.
 
-import { deflateJson, inflateJson } from "./wire/json-z";
+import { MIN_JSON_Z_BYTES, deflateJson, inflateJson } from "./wire/json-z";
 
 export const FRAME_JSON = 0x4a;
 export const FRAME_DATA = 0x44;
@@ -39,9 +39,10 @@ export class FramingError extends Error {
   }
 }
 
-/** The same JSON, compressed (a "Z" frame) when that is smaller. */
+/** The same JSON, compressed (a "Z" frame) when it is long enough to gain and that is smaller. */
 export function encodeJsonFrameZ(value: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(value), "utf8");
+  if (body.length < MIN_JSON_Z_BYTES) return encodeJsonFrame(value);
   const z = deflateJson(body);
   if (z.length + 64 >= body.length) return encodeJsonFrame(value);
   return Buffer.concat([header(FRAME_JSON_Z, z.length), z]);

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { PassThrough, Readable } from "node:stream";
 import {
+  FRAME_HEADER_BYTES,
   FrameDecoder,
   PROTOCOL_VERSION,
   encodeDataFrames,
@@ -25,6 +26,14 @@ import { describe, lossyText, type ExecResult } from "./exec";
 import { agentArgv, sudoOrFailure } from "./privileged";
 import { printable } from "./target";
 import { wireForm, type StoredBlob } from "./wire-form";
+
+/** Queued frames are written at once from this many bytes on (a DATA frame of STREAM_CHUNK plus its header). */
+const FLUSH_BYTES = 256 * 1024;
+/**
+ * A release file is read in chunks that make a DATA frame of exactly FLUSH_BYTES with its 5-byte
+ * header: whole 32 KiB SSH packets (the channel's packet size at OpenSSH and ssh2), none left half full.
+ */
+const STREAM_CHUNK = FLUSH_BYTES - FRAME_HEADER_BYTES;
 
 export interface AgentHello {
   agentVersion: string;
@@ -252,7 +261,29 @@ export class AgentSession {
     }
   }
 
+  /**
+   * Frames are queued and go to the channel together at the end of the tick (or at once past
+   * FLUSH_BYTES): ssh2 sends at least one SSH packet per channel write, so a DATA frame's header, its
+   * bytes and the END after them are one write, not three packets.
+   */
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+
   private write(b: Buffer): Promise<void> | null {
+    this.queued.push(b);
+    this.queuedBytes += b.length;
+    if (this.queuedBytes >= FLUSH_BYTES) return this.flush();
+    if (this.queued.length === 1) process.nextTick(() => void this.flush()?.catch(() => undefined));
+    return null;
+  }
+
+  /** The queued frames in one channel write; a promise when the channel wants us to wait (backpressure). */
+  private flush(): Promise<void> | null {
+    if (this.queued.length === 0) return null;
+    const b = this.queued.length === 1 ? this.queued[0]! : Buffer.concat(this.queued, this.queuedBytes);
+    this.queued = [];
+    this.queuedBytes = 0;
+    if (this.stdin.destroyed) return Promise.reject(this.sessionEnded());
     if (this.stdin.write(b)) return null;
     return new Promise((resolve, reject) => {
       const onDrain = () => {
@@ -295,12 +326,19 @@ export class AgentSession {
         ]);
         if (first === "ready") {
           let sent = 0;
-          for await (const chunk of stream as AsyncIterable<Buffer>) {
-            if (c.response.settled) break; // the agent refused mid-stream; it skips the rest
+          // Each chunk is sent when the next one is read, so the last one and END go in one write.
+          let held: Buffer | null = null;
+          const send = async (chunk: Buffer) => {
             sent += chunk.length;
             for (const b of encodeDataFrames(chunk)) await this.write(b);
             opts.onSent?.(sent);
+          };
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            if (c.response.settled) break; // the agent refused mid-stream; it skips the rest
+            if (held) await send(held);
+            held = chunk;
           }
+          if (held && !c.response.settled) await send(held);
           await this.write(encodeEndFrame());
         }
       }
@@ -335,6 +373,7 @@ export class AgentSession {
 
   /** End the session (closes the agent's stdin: serve exits 0) and wait for the channel to close. */
   async close(): Promise<void> {
+    await this.flush()?.catch(() => undefined);
     this.stdin.end();
     await this.done;
   }
@@ -355,6 +394,6 @@ export async function receiveReleaseIn(
   const w = await wireForm(session.hello.wire, args, stored);
   return session.request("receive", w.args, {
     ...opts,
-    stream: w.path ? createReadStream(w.path, { highWaterMark: 256 * 1024 }) : Readable.from(w.pieces!),
+    stream: w.path ? createReadStream(w.path, { highWaterMark: STREAM_CHUNK }) : Readable.from(w.pieces!),
   });
 }

@@ -2,6 +2,7 @@
 // accepted while enrolling) before authenticating, only the console's key offered, and connect
 // attempts retried with jitter when the host refuses or does not answer.
 import { Client } from "ssh2";
+import { clientSocket, coalesceWrites } from "./coalesce-writes";
 import { SshConnection, type SshEvent } from "./connection";
 import { SshError, type SshErrorCode } from "./errors";
 import { fingerprintOfKey, keyTypeOfKey, sameFingerprint } from "./fingerprint";
@@ -111,6 +112,8 @@ function connectOnce(
           next({ type: "publickey", username: target.user, key: target.privateKey });
         },
       });
+      const sock = clientSocket(client);
+      if (sock) coalesceWrites(sock);
     } catch (e) {
       // e.g. a private key ssh2 cannot parse
       fail(

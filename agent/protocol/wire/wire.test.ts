@@ -4,7 +4,15 @@
 import { randomBytes } from "node:crypto";
 import { brotliCompressSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { FRAME_JSON_Z, FrameDecoder, MAX_JSON_FRAME, encodeJsonFrameZ } from "../framing";
+import {
+  FRAME_JSON,
+  FRAME_JSON_Z,
+  FrameDecoder,
+  MAX_JSON_FRAME,
+  encodeJsonFrame,
+  encodeJsonFrameZ,
+} from "../framing";
+import { MIN_JSON_Z_BYTES } from "./json-z";
 import { DELTA_MAGIC } from "../delta/format";
 import { compressDeltaHeader, expandDeltaHeader } from "./delta-header";
 import { WireError } from "./wire-reader";
@@ -142,5 +150,17 @@ describe("compressed JSON frames", () => {
     const bomb = brotliCompressSync(Buffer.alloc(MAX_JSON_FRAME + 1, 0x20));
     const frame = Buffer.concat([Buffer.from([FRAME_JSON_Z]), u32s(bomb.length), bomb]);
     expect(() => new FrameDecoder().push(frame)).toThrow(/inflates past 33554432 bytes/);
+  });
+  it("leave a short request as plain JSON, however well it would compress", () => {
+    const value = { id: "r2", command: "facts", args: { pad: "a".repeat(600) } };
+    const f = encodeJsonFrameZ(value);
+    expect(f[0]).toBe(FRAME_JSON);
+    expect(f.equals(encodeJsonFrame(value))).toBe(true);
+    // Just past the limit the same kind of value is compressed.
+    const long = { ...value, args: { pad: "a".repeat(MIN_JSON_Z_BYTES) } };
+    expect(encodeJsonFrameZ(long)[0]).toBe(FRAME_JSON_Z);
+    expect(new FrameDecoder().push(encodeJsonFrameZ(long))).toEqual([
+      { kind: "json", value: long, compressed: true },
+    ]);
   });
 });
