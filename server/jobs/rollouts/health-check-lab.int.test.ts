@@ -13,7 +13,8 @@ import { buildRelease } from "@/server/services/releases/build-release";
 import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
-import { setUpLabTest, waitForRollout, type LabFleet, type LabTest } from "./test-support/lab-fleet";
+import { waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabTest, type LabTest } from "./test-support/lab-test";
 
 const LAB = "hc" + randomBytes(3).toString("hex");
 const MARKER = "/etc/keel/lab-unhealthy";

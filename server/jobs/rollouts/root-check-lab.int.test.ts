@@ -19,7 +19,8 @@ import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import { listPendingApprovals } from "@/server/services/rollouts/list-pending-approvals";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
-import { setUpLabTest, waitForRollout, type LabFleet, type LabTest } from "./test-support/lab-fleet";
+import { waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabTest, type LabTest } from "./test-support/lab-test";
 import { activatePolicy } from "@/server/test/policy";
 
 const LAB = "rc" + randomBytes(3).toString("hex");

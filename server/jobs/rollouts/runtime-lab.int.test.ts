@@ -20,7 +20,8 @@ import { startRollout } from "@/server/services/rollouts/control-rollout";
 import { createRollout } from "@/server/services/rollouts/create-rollout";
 import type { TRolloutSpec } from "@/server/services/rollouts/types";
 import { DEFAULT_AGENT_PATH } from "@/server/ssh/target";
-import { setUpLabTest, waitForRollout, type LabFleet, type LabTest } from "./test-support/lab-fleet";
+import { waitForRollout, type LabFleet } from "./test-support/lab-fleet";
+import { setUpLabTest, type LabTest } from "./test-support/lab-test";
 
 const LAB = "rt" + randomBytes(3).toString("hex");
 let setup: LabTest | undefined;

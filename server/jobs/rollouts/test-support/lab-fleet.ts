@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { inventoryPath, labDown, labExec, labUp, type LabInventory } from "@/infra/lab/api";
-import { seedUser } from "@/prisma/seed/fleet";
 import { createDb } from "@/server/db";
 import { createDiskArtifactStore } from "@/server/services/artifacts/store";
 import { importHosts } from "@/server/services/inventory/hosts/import-hosts";
@@ -24,7 +23,6 @@ import { SshPool, loadAgentBundle } from "@/server/ssh";
 import { sshExecutor } from "@/server/jobs/rollouts/ssh-executor";
 import { startRolloutWorker, type RolloutWorker } from "@/server/jobs/rollouts/worker";
 import { mountBtrfs, unmountBtrfs } from "@/server/test/btrfs";
-import { createTestDatabase, type TestDatabase } from "@/server/test/db";
 
 export type LabFleet = {
   lab: string;
@@ -153,40 +151,6 @@ export async function setUpLabFleet(o: {
       },
       teardown,
     };
-  } catch (e) {
-    await teardown();
-    throw e;
-  }
-}
-
-export type LabTest = {
-  t: TestDatabase;
-  fleet: LabFleet;
-  operator: { id: string; roles: "operator"[] };
-  /** An empty directory for the test's release trees. */
-  src: string;
-  /** Tears down the fleet, drops the database and removes `src`. */
-  teardown(): Promise<void>;
-};
-
-/**
- * The start of a lab rollout test: a database of its own, a fleet of `count` hosts in
- * `environment`, an operator (op@example.test) and a scratch source directory.
- */
-export async function setUpLabTest(o: { lab: string; count: number; environment: string }): Promise<LabTest> {
-  const t = await createTestDatabase();
-  let fleet: LabFleet | undefined;
-  let src: string | undefined;
-  const teardown = async () => {
-    await fleet?.teardown();
-    await t.drop();
-    if (src) rmSync(src, { recursive: true, force: true });
-  };
-  try {
-    fleet = await setUpLabFleet({ ...o, databaseUrl: t.url });
-    const operator = (await seedUser(fleet.db, "op@example.test", ["operator"])) as LabTest["operator"];
-    src = mkdtempSync(join(tmpdir(), `keel-${o.lab}-src-`));
-    return { t, fleet, operator, src, teardown };
   } catch (e) {
     await teardown();
     throw e;
