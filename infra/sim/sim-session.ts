@@ -7,6 +7,7 @@ import {
   FrameDecoder,
   PROTOCOL_VERSION,
   encodeJsonFrame,
+  encodeJsonFrameZ,
   validateRequest,
   type AgentRequest,
   type CommandArgs,
@@ -24,8 +25,12 @@ export function serveSimSession(
   pid: number,
 ): void {
   const decoder = new FrameDecoder();
-  const send = (v: unknown) =>
-    channel.write(encodeJsonFrame({ protocolVersion: PROTOCOL_VERSION, ...(v as object) }));
+  // As serve does: a client that sent a compressed request ("json-z") reads compressed answers.
+  let compressed = false;
+  const send = (v: unknown) => {
+    const m = { protocolVersion: PROTOCOL_VERSION, ...(v as object) };
+    channel.write(compressed ? encodeJsonFrameZ(m) : encodeJsonFrame(m));
+  };
   let queue = Promise.resolve();
   let receiving: { req: AgentRequest<"receive">; bytes: number; done: () => void } | null = null;
   let closed = false;
@@ -88,8 +93,10 @@ export function serveSimSession(
       return protocolError((e as Error).message);
     }
     for (const f of frames) {
-      if (f.kind === "json") queue = queue.then(async () => void (await handle(f.value)));
-      else if (!receiving) return protocolError(`${f.kind.toUpperCase()} frame outside a receive`);
+      if (f.kind === "json") {
+        if (f.compressed) compressed = true;
+        queue = queue.then(async () => void (await handle(f.value)));
+      } else if (!receiving) return protocolError(`${f.kind.toUpperCase()} frame outside a receive`);
       else if (f.kind === "data") receiving.bytes += f.data.length;
       else if (f.kind === "end") receiving.done();
       else {
@@ -118,6 +125,16 @@ export function serveSimSession(
   });
   void delayFor(faults).then(() => {
     if (!closed)
-      send({ id: "", event: "hello", agentVersion: "0.0.0-simulated", agentSha256: agent.agentSha256, pid });
+      send({
+        id: "",
+        event: "hello",
+        agentVersion: "0.0.0-simulated",
+        agentSha256: agent.agentSha256,
+        pid,
+        // Compressed JSON frames as a real agent takes them, so the console pays what it pays for
+        // a real host. Not the stream's wire forms: the simulator counts the bytes it is sent and
+        // decodes nothing, so the console sends every release as stored.
+        wire: ["json-z"],
+      });
   });
 }

@@ -99,6 +99,8 @@ describe("fleet simulator (simulated hosts)", () => {
       const { session, resident } = await openCheckedSession(conn, { bundle, residentSeconds: 60 });
       expect(resident).toBe(true);
       expect(session.hello.agentSha256).toBe(bundle.sha256);
+      // As a real agent: the signed receive request below goes compressed, and so do the answers.
+      expect(session.hello.wire).toEqual(["json-z"]);
       const before = await session.request("facts", {});
       expect(before.apps).toMatchObject([{ app: "web", current: "1.0", previous: null }]);
       const v2 = manifest("2.0", v1);
