@@ -2,7 +2,6 @@
 // `keel-agent serve` process, or the host's resident agent, answers requests one at a time —
 // including a release streamed from disk into `receive` with backpressure.
 import { randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { PassThrough, Readable } from "node:stream";
 import {
   FRAME_HEADER_BYTES,
@@ -25,6 +24,7 @@ import { SshError } from "./errors";
 import { describe, lossyText, type ExecResult } from "./exec";
 import { agentArgv, sudoOrFailure } from "./privileged";
 import { printable } from "./target";
+import { wireBytes } from "./wire-bytes";
 import { wireForm, type StoredBlob } from "./wire-form";
 
 /** Queued frames are written at once from this many bytes on (a DATA frame of STREAM_CHUNK plus its header). */
@@ -380,8 +380,8 @@ export class AgentSession {
 }
 
 /**
- * `receive` a release in a session: the stream file goes from disk through the channel with
- * backpressure. `stored` is the stored stream or format-1 delta, with the format-2 delta's file
+ * `receive` a release in a session: the stream file goes from disk (or, up to 8 MiB, from memory:
+ * wire-bytes.ts) through the channel with backpressure. `stored` is the stored stream or format-1 delta, with the format-2 delta's file
  * when there is one (sent instead only if the agent lists keel-delta-2).
  */
 export async function receiveReleaseIn(
@@ -394,6 +394,6 @@ export async function receiveReleaseIn(
   const w = await wireForm(session.hello.wire, args, stored);
   return session.request("receive", w.args, {
     ...opts,
-    stream: w.path ? createReadStream(w.path, { highWaterMark: STREAM_CHUNK }) : Readable.from(w.pieces!),
+    stream: w.path ? await wireBytes(w.path, STREAM_CHUNK) : Readable.from(w.pieces!),
   });
 }
