@@ -14,7 +14,7 @@ import { getVersionDistribution } from "@/server/services/inventory/get-version-
 import { listApps } from "@/server/services/inventory/list-apps";
 import { listHosts } from "@/server/services/inventory/list-hosts";
 import { recordFacts } from "@/server/services/inventory/record-facts";
-import { factsWithApps } from "@/server/services/inventory/test-support/facts";
+import { factsWithApps, hostFacts } from "@/server/services/inventory/test-support/facts";
 import { enrollHost } from "./enroll-host";
 import { listRetiredHosts } from "./list-retired-hosts";
 import { removeHost } from "./remove-host";
@@ -82,7 +82,7 @@ describe("retiring a host (PostgreSQL)", () => {
       retiredBy: "admin@keel.local",
       environment: "prod",
       labels: { role: "web" },
-      os: "Debian",
+      os: hostFacts().os, // its last facts
       reachable: null,
     });
     expect(d.apps).toEqual([expect.objectContaining({ app: "nginx", current: "1.10" })]);
