@@ -314,35 +314,30 @@ async function main() {
         `ansible deploy of the ${mib(Number(execFileSync("stat", ["-c", "%s", to.tarZst], { encoding: "utf8" })))} tar.zst, ${n} hosts, forks ${n}: ${sec(ms)}; every host checked → keel/ansible = ${(up.ms / ms).toFixed(3)}`,
       );
     }
-    const rb = await runRollout(
-      fleet,
-      actor,
-      spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }),
-      { cold: true, profile: process.env.KEEL_BENCH_PROFILE },
-    );
-    await check(
-      lab,
-      ids.slice(0, MAX).map((h) => h.name),
-      `/var/lib/keel/apps/ts${MAX}/current`,
-      FROM,
-    );
+    /** A fleet rollback of the MAX hosts, checked on every host (`current` must become `expect`). */
+    const rollback = async (expect: string, opts?: Parameters<typeof runRollout>[3]) => {
+      const r = await runRollout(
+        fleet!,
+        actor,
+        spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }),
+        opts,
+      );
+      await check(
+        lab,
+        ids.slice(0, MAX).map((h) => h.name),
+        `/var/lib/keel/apps/ts${MAX}/current`,
+        expect,
+      );
+      return r;
+    };
+    const rb = await rollback(FROM, { cold: true, profile: process.env.KEEL_BENCH_PROFILE });
     say(
       `keel fleet rollback, ${MAX} hosts, cold connections: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; on the wire ${kib(rb.wire.tx / MAX)} out + ${kib(rb.wire.rx / MAX)} back per host (SSH handshake, agent requests, facts); host step p50 ${sec(rb.stepP50)} p95 ${sec(rb.stepP95)}; console CPU ${sec(rb.cpuMs)} of ${sec(rb.machineMs)} used by the whole machine, ${rb.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
     );
     // Rolling back again makes ${TO} current again ("previous" is ${TO} now); this time the
     // connections of the first rollback are still in the pool (idle for less than 30 s).
     const warm = fleet.pool.size;
-    const rb2 = await runRollout(
-      fleet,
-      actor,
-      spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }),
-    );
-    await check(
-      lab,
-      ids.slice(0, MAX).map((h) => h.name),
-      `/var/lib/keel/apps/ts${MAX}/current`,
-      TO,
-    );
+    const rb2 = await rollback(TO);
     say(
       `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)} of ${sec(rb2.machineMs)} used by the whole machine, ${rb2.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
     );
@@ -350,18 +345,7 @@ async function main() {
     // every host step starts `serve` (Node) on the host again. Lab hosts share the machine's pid
     // namespace, so one pkill stops them all.
     spawnSync("pkill", ["-KILL", "-f", "keel-agent [r]esident"]);
-    const rb3 = await runRollout(
-      fleet,
-      actor,
-      spec(`ts${MAX}`, MAX, { action: "rollback", version: undefined }),
-      { cold: true },
-    );
-    await check(
-      lab,
-      ids.slice(0, MAX).map((h) => h.name),
-      `/var/lib/keel/apps/ts${MAX}/current`,
-      FROM,
-    );
+    const rb3 = await rollback(FROM, { cold: true });
     say(
       `keel fleet rollback, ${MAX} hosts, cold connections and no resident agents (serve started on each host): ${sec(rb3.ms)}, content bytes sent ${rb3.bytes}; host step p50 ${sec(rb3.stepP50)} p95 ${sec(rb3.stepP95)}; console CPU ${sec(rb3.cpuMs)} of ${sec(rb3.machineMs)} used by the whole machine; every host checked`,
     );
