@@ -381,8 +381,9 @@ export class AgentSession {
 
 /**
  * `receive` a release in a session: the stream file goes from disk (or, up to 8 MiB, from memory:
- * wire-bytes.ts) through the channel with backpressure. `stored` is the stored stream or format-1 delta, with the format-2 delta's file
- * when there is one (sent instead only if the agent lists keel-delta-2).
+ * wire-bytes.ts) through the channel with backpressure. `stored` is the stored stream or format-1
+ * delta, with the format-2 delta's file when there is one (sent instead only if the agent lists
+ * keel-delta-2).
  */
 export async function receiveReleaseIn(
   session: AgentSession,
