@@ -7,7 +7,8 @@
 //      on KEEL_HOST:KEEL_PORT (default 127.0.0.1:3000); `--dev` serves the dev server instead.
 //   5. the rollout worker (server/jobs), with the agent bundle built when missing
 //   6. the audit checkpointer: signed checkpoints of the audit chain in <data dir>/audit-checkpoints.jsonl
-// Ctrl-C / SIGTERM stops everything it started, the embedded PostgreSQL included.
+// Ctrl-C / SIGTERM stops everything it started, the embedded PostgreSQL included. One start per data
+// directory (instance-lock.ts): a second one is refused, naming the console that runs.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { applyMigrations } from "@/prisma/migrate";
@@ -16,6 +17,7 @@ import { openDatabase, StartError, type Database } from "./database";
 import { ensureFirstAdmin } from "./first-admin";
 import { buildNext, buildState, REPO, serveNext, type Serving } from "./next-app";
 import { ensureSecret } from "./secret";
+import { lockDataDir } from "./instance-lock";
 import { ensureAgentBundle } from "./agent-bundle";
 import { consoleIdentity } from "@/server/console-identity";
 import { ensureBuildStore, type BuildStore } from "./build-store";
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
   let workers: Workers | undefined;
   let checkpointer: { stop(): Promise<void> } | undefined;
   let buildStore: BuildStore | undefined;
+  let lock: { release(): void } | undefined;
   const aborter = new AbortController();
   let stopping: Promise<void> | undefined;
   const stop = (why: string, code: number) => {
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
       await checkpointer?.stop().catch((e: unknown) => console.error("keel: the last audit checkpoint:", e));
       await db?.stop();
       await buildStore?.close();
+      lock?.release();
       process.exit(code);
     })();
     return stopping;
@@ -62,6 +66,8 @@ async function main(): Promise<void> {
   }, 500).unref();
 
   try {
+    // First: a second start on this data directory would stop the running console's PostgreSQL.
+    lock = lockDataDir(dataDir);
     db = await openDatabase({
       databaseUrl: env.DATABASE_URL,
       ownerUrl: env.DATABASE_OWNER_URL,

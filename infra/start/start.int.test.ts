@@ -187,6 +187,12 @@ describe("npm start", () => {
       expect(run.out()).not.toMatch(/password:/);
       expect((await signIn(url, "admin@keel.local", password)).status).toBe(200);
       const pg = postgresPid();
+      // A second start on the same data directory is refused and leaves this console's database alone.
+      const second = launch({ KEEL_DATA_DIR: dataDir, KEEL_PORT: String(await freePort()) });
+      expect(await second.exited).toBe(1);
+      expect(second.err()).toMatch(/another Keel console \(pid \d+\) is running with the data directory/);
+      expect(alive(pg)).toBe(true);
+      expect((await signIn(url, "admin@keel.local", password)).status).toBe(200);
       // What `kill <npm's pid>` does: the shell dies, the signal is not passed on.
       process.kill(run.child.pid!, "SIGKILL");
       const end = Date.now() + 30_000;
