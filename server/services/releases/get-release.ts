@@ -3,6 +3,7 @@ import type { PrismaClient } from "@prisma/client";
 import { runsAsRoot, type HealthCheck } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 import { describeHealthCheck } from "./health-check";
+import { deltaWireBytes } from "./produce-delta";
 import { releaseSummarySelect, toSummary } from "./list-releases";
 
 /** One release for its detail page and `keel release show`. */
@@ -18,6 +19,7 @@ export async function getRelease({ db }: { db: PrismaClient }, input: { app: str
           parent: { select: { version: true } },
           streamBytes: true,
           encodedBytes: true,
+          encoded2Bytes: true,
           createdAt: true,
         },
       },
@@ -26,6 +28,7 @@ export async function getRelease({ db }: { db: PrismaClient }, input: { app: str
           release: { select: { version: true } },
           streamBytes: true,
           encodedBytes: true,
+          encoded2Bytes: true,
           createdAt: true,
         },
       },
@@ -39,8 +42,6 @@ export async function getRelease({ db }: { db: PrismaClient }, input: { app: str
   });
   const { manifest, subvolume, deltasTo, deltasFrom, ...summary } = r;
   const parsed = JSON.parse(manifest) as { healthCheck?: HealthCheck };
-  const wire = (d: { encodedBytes: bigint | null }) =>
-    d.encodedBytes === null ? null : Number(d.encodedBytes);
   return {
     release: toSummary(summary, {
       hosts: installed.length,
@@ -63,14 +64,14 @@ export async function getRelease({ db }: { db: PrismaClient }, input: { app: str
         direction: "to" as const,
         otherVersion: d.parent.version,
         streamBytes: Number(d.streamBytes),
-        wireBytes: wire(d),
+        wireBytes: d.encodedBytes === null ? null : deltaWireBytes(d),
         createdAt: d.createdAt,
       })),
       ...deltasFrom.map((d) => ({
         direction: "from" as const,
         otherVersion: d.release.version,
         streamBytes: Number(d.streamBytes),
-        wireBytes: wire(d),
+        wireBytes: d.encodedBytes === null ? null : deltaWireBytes(d),
         createdAt: d.createdAt,
       })),
     ],

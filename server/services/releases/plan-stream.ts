@@ -3,11 +3,11 @@ import type { PrismaClient } from "@prisma/client";
 import { compareVersions } from "@/agent/protocol";
 import { AppError } from "@/server/errors";
 import type { ReleaseDeps } from "./deps";
-import { canProduceDelta, deltaSelect, produceDelta, type DeltaRow } from "./produce-delta";
+import { canProduceDelta, deltaSelect, deltaWireBytes, produceDelta, type DeltaRow } from "./produce-delta";
 
 /**
  * The cheapest way to get one version onto a host. `bytes` is what goes over the wire: for a
- * delta, the encoded incremental stream when the console has one, else the raw stream.
+ * delta, its smallest stored form (`deltaWireBytes`), else the raw stream.
  * `none`: the host holds the version already. A `full` plan for a host that holds other versions
  * says in `reason` why no incremental stream is used (deterministic for the same console state).
  */
@@ -15,8 +15,6 @@ export type StreamPlan =
   | { kind: "none"; bytes: 0; releaseId: string }
   | { kind: "full"; bytes: number; releaseId: string; reason?: string }
   | { kind: "delta"; parent: string; bytes: number; releaseId: string; deltaId: string; streamBytes: number };
-
-const wireBytes = (d: DeltaRow) => Number(d.encodedBytes ?? d.streamBytes);
 
 /**
  * Host H holds `hostVersions` of `app`: which stream gets `version` onto it most cheaply?
@@ -93,12 +91,12 @@ export async function planStream(opts: {
         continue;
       }
     }
-    if (wireBytes(delta) >= full().bytes)
+    if (deltaWireBytes(delta) >= full().bytes)
       return full(`the incremental stream from ${c.version} is not smaller than the full stream`);
     return {
       kind: "delta",
       parent: c.version,
-      bytes: wireBytes(delta),
+      bytes: deltaWireBytes(delta),
       releaseId: target.id,
       deltaId: delta.id,
       streamBytes: Number(delta.streamBytes),

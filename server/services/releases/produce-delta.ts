@@ -40,6 +40,21 @@ export const deltaSelect = {
   encoded2Digest: true,
 } satisfies Prisma.ReleaseDeltaSelect;
 
+/**
+ * The bytes a delta costs on the wire, as plans and pages estimate it: the smallest form the console
+ * stores and sends — the format-2 delta where it is the smaller (what an agent listing keel-delta-2
+ * gets, decision 0040), else the format-1 delta, else the raw incremental stream. An agent of an
+ * earlier build may receive the larger format-1 delta.
+ */
+export function deltaWireBytes(d: {
+  streamBytes: bigint;
+  encodedBytes: bigint | null;
+  encoded2Bytes: bigint | null;
+}): number {
+  const one = d.encodedBytes === null ? Number(d.streamBytes) : Number(d.encodedBytes);
+  return d.encoded2Bytes !== null && Number(d.encoded2Bytes) < one ? Number(d.encoded2Bytes) : one;
+}
+
 const inFlight = new Map<string, Promise<DeltaRow>>();
 
 /** Whether a delta between the two releases exists or could be made here. */
