@@ -4,11 +4,11 @@
 // whose version the console holds no subvolume of gets the full stream with the reason; and the
 // plan's digest is the same every time it is planned again.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PrismaClient } from "@prisma/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { checkManifestSignature, parsePublicKey, validateManifest } from "@/agent/protocol";
 import { seedHosts, seedUser } from "@/prisma/seed/fleet";
 import { createDb } from "@/server/db";
@@ -191,4 +191,29 @@ describe("rollout plans and incremental streams", () => {
       ["skipped-001", "delta", "1.0"],
     ]);
   });
+
+  it("two console processes making the same delta at once keep one row, one audit entry and every blob it names", async () => {
+    // Each import after resetModules is a module of its own, with its own in-process de-duplication,
+    // as in two console processes (the web app and a worker): both encode, one insert loses.
+    const id = async (v: string) =>
+      (await db.release.findUniqueOrThrow({ where: { app_version: { app: "web", version: v } } })).id;
+    const pair = { parentId: await id("3.0"), releaseId: await id("1.0") };
+    const mod = () => import("@/server/services/releases/produce-delta");
+    const a = await mod();
+    vi.resetModules();
+    const b = await mod();
+    expect(a.produceDelta).not.toBe(b.produceDelta);
+    const [x, y] = await Promise.all([a.produceDelta(deps, pair), b.produceDelta(deps, pair)]);
+
+    expect(y).toEqual(x);
+    expect(await db.releaseDelta.count({ where: pair })).toBe(1);
+    const audits = await db.auditEvent.findMany({
+      where: { action: "release.delta", target: "release:web@1.0" },
+    });
+    expect(audits.filter((e) => (e.detail as { parent?: string }).parent === "3.0")).toHaveLength(1);
+    // The loser dropped nothing the winner's row names, and left nothing behind in uploads/.
+    for (const digest of [x.streamDigest, x.encodedDigest!, x.encoded2Digest!])
+      expect(await deps.store.stat(digest), digest).not.toBeNull();
+    expect(readdirSync(join(dataDir, "uploads"))).toEqual([]);
+  }, 120_000);
 });
