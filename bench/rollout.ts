@@ -10,11 +10,24 @@
 //    the connections pooled, and cold with the resident agents killed first.
 // Each N uses its own app name (ts<N>), so every update starts from hosts that hold only 5.8.2.
 // The console is this process (the rollout worker and the SSH executor run in it): peak RSS reported.
+// CPU per phase: the console's (this process), the lab hosts' (every process in the lab's network
+// namespaces with the children it waited for: sshd, what it started, the resident agents and their
+// btrfs), Ansible's controller (ansible-playbook and its ssh clients) and the whole machine's.
 // Sizes: KEEL_BENCH_ROLLOUT_SIZES (default "10,50,100"); KEEL_BENCH_SKIP_ANSIBLE=1 runs Keel only (profiling);
 // KEEL_BENCH_PROFILE=file.cpuprofile writes a CPU profile of the console during the first fleet rollback.
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labDown, labExec } from "@/infra/lab/api";
@@ -68,6 +81,74 @@ function bridgeBytes(lab: string): { tx: number; rx: number } {
   return { tx: read("tx"), rx: read("rx") };
 }
 
+/** USER_HZ: /proc/PID/stat counts CPU in clock ticks of 10 ms. */
+const TICK_MS = 10;
+
+/** A process's own CPU and that of its children it has waited for (ms), from /proc/PID/stat. */
+function procCpu(pid: number | "self"): { own: number; children: number; comm: string } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const f = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
+    // After "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
+    return { own: (f[11]! + f[12]!) * TICK_MS, children: (f[13]! + f[14]!) * TICK_MS, comm };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU (ms, since they started) of every process in the lab's hosts, i.e. in one of its network
+ * namespaces, with the children each has waited for: sshd (its per-connection processes, `serve`
+ * started through it, Ansible's python) and the resident agents (their btrfs, setpriv, hooks). A
+ * process that ends is counted in its parent's children, so differences over a phase are the lab's
+ * CPU in it, whatever else runs on the machine. Kernel threads (btrfs workers, loop devices) are not
+ * in it; they are in the machine's CPU.
+ */
+function labCpu(lab: string): { sshd: number; agent: number; other: number; pids: Map<string, number[]> } {
+  const prefix = labPaths(lab).netnsPrefix;
+  const nets = new Set<number>();
+  for (const n of readdirSync("/run/netns").filter((n) => n.startsWith(prefix)))
+    nets.add(statSync(`/run/netns/${n}`).ino);
+  const out = { sshd: 0, agent: 0, other: 0, pids: new Map<string, number[]>() };
+  for (const d of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(d)) continue;
+    let ino: number;
+    try {
+      ino = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${d}/ns/net`))?.[1]);
+    } catch {
+      continue;
+    }
+    if (!nets.has(ino)) continue;
+    const c = procCpu(Number(d));
+    if (!c) continue;
+    const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+    const kind = c.comm === "sshd" ? "sshd" : /keel-agent/.test(cmd) ? "agent" : "other";
+    out[kind] += c.own + c.children;
+    out.pids.set(kind, [...(out.pids.get(kind) ?? []), Number(d)]);
+  }
+  return out;
+}
+
+/** The lab's CPU over a phase, per host. */
+function labCpuSince(lab: string, before: ReturnType<typeof labCpu>, hosts: number) {
+  const now = labCpu(lab);
+  const per = (k: "sshd" | "agent" | "other") => (now[k] - before[k]) / hosts;
+  return {
+    sshd: per("sshd"),
+    agent: per("agent"),
+    other: per("other"),
+    all: per("sshd") + per("agent") + per("other"),
+  };
+}
+
+const ms1 = (n: number) => `${n.toFixed(0)} ms`;
+const hostCpuText = (h: ReturnType<typeof labCpuSince>) =>
+  `lab hosts' CPU ${ms1(h.all)} per host (sshd and what it started ${ms1(h.sshd)}, resident agents and their children ${ms1(h.agent)}, other ${ms1(h.other)})`;
+
 async function runRollout(
   fleet: LabFleet,
   actor: { id: string; roles: "operator"[] },
@@ -93,6 +174,7 @@ async function runRollout(
   const cpu0 = process.cpuUsage();
   const q0 = queryCount();
   const m0 = machineCpuMs();
+  const lab0 = labCpu(fleet.lab);
   const t0 = Date.now();
   await startRollout({ db: fleet.db, boss: fleet.worker.boss }, actor, r.id);
   fleet.worker.wake();
@@ -118,6 +200,7 @@ async function runRollout(
       const cpu = process.cpuUsage(cpu0);
       const queriesPerHost = (queryCount() - q0) / x.hosts.length;
       const machineMs = machineCpuMs() - m0;
+      const hostCpu = labCpuSince(fleet.lab, lab0, x.hosts.length);
       const steps = x.hosts.map((h) =>
         h.finishedAt && h.startedAt ? h.finishedAt.getTime() - h.startedAt.getTime() : NaN,
       );
@@ -132,6 +215,7 @@ async function runRollout(
         cpuMs: (cpu.user + cpu.system) / 1000,
         queriesPerHost,
         machineMs,
+        hostCpu,
         hosts: x.hosts.length,
         plan: r.plan,
       };
@@ -155,7 +239,12 @@ async function check(lab: string, hosts: string[], link: string, want: string) {
     throw new Error(`${link} is not ${want} on ${bad.length} host(s): ${bad.slice(0, 5).join("; ")}`);
 }
 
-function ansible(fleet: LabFleet, work: string, n: number, tarZst: string): number {
+function ansible(
+  fleet: LabFleet,
+  work: string,
+  n: number,
+  tarZst: string,
+): { ms: number; controllerMs: number; machineMs: number; hostCpu: ReturnType<typeof labCpuSince> } {
   const hosts = fleet.inv.hosts.slice(0, n);
   const kh = hosts
     .map((h) => {
@@ -214,6 +303,10 @@ function ansible(fleet: LabFleet, work: string, n: number, tarZst: string): numb
   };
   writeFileSync(join(work, "ansible.cfg"), "[defaults]\n");
   spawnSync("sync"); // as before each Keel phase
+  // ansible-playbook and its forks (and their ssh clients) are this process's waited-for children.
+  const self0 = procCpu("self")!.children;
+  const m0 = machineCpuMs();
+  const lab0 = labCpu(fleet.lab);
   const t0 = Date.now();
   const r = spawnSync(
     "ansible-playbook",
@@ -221,12 +314,27 @@ function ansible(fleet: LabFleet, work: string, n: number, tarZst: string): numb
     { env, encoding: "utf8", maxBuffer: 64 << 20 },
   );
   const ms = Date.now() - t0;
+  // ControlPersist's master ssh processes left ansible's tree (they fork into the background): their
+  // CPU (the connections' encryption) is the controller's too; they started during the play.
+  let masters = 0;
+  for (const d of readdirSync("/proc").filter((d) => /^[0-9]+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${d}/cmdline`, "utf8").includes(join(work, "cp"))) continue;
+    } catch {
+      continue;
+    }
+    const c = procCpu(Number(d));
+    if (c) masters += c.own + c.children;
+  }
+  const controllerMs = procCpu("self")!.children - self0 + masters;
+  const machineMs = machineCpuMs() - m0;
+  const hostCpu = labCpuSince(fleet.lab, lab0, n);
   // ControlPersist keeps a master connection per host for 60 s after the play; they would all close
   // (and their hosts' sshd sessions with them) in the middle of the next timed phase. Close them now.
   spawnSync("pkill", ["-TERM", "-f", join(work, "cp")]);
   if (r.status !== 0)
     throw new Error(`ansible-playbook failed (${r.status}): ${(r.stdout + r.stderr).slice(-3000)}`);
-  return ms;
+  return { ms, controllerMs, machineMs, hostCpu };
 }
 
 async function main() {
@@ -300,10 +408,11 @@ async function main() {
         TO,
       );
       say(
-        `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} content sent per host, ${mib(up.bytes)} in all; on the wire ${kib(up.wire.tx / n)} out + ${kib(up.wire.rx / n)} back per host; host step p50 ${sec(up.stepP50)} p95 ${sec(up.stepP95)}, last step started at ${sec(up.lastStart)}; console CPU ${sec(up.cpuMs)} of ${sec(up.machineMs)} used by the whole machine, ${up.queriesPerHost.toFixed(1)} database queries per host); every host checked`,
+        `keel update ${FROM}→${TO}, ${n} hosts: ${sec(up.ms)} (stream ${stream}; full ${mib(a.fullBytes)}, incremental ${mib(b.incrementalBytes ?? 0)}; ${kib(up.bytes / n)} content sent per host, ${mib(up.bytes)} in all; on the wire ${kib(up.wire.tx / n)} out + ${kib(up.wire.rx / n)} back per host; host step p50 ${sec(up.stepP50)} p95 ${sec(up.stepP95)}, last step started at ${sec(up.lastStart)}; console CPU ${sec(up.cpuMs)} of ${sec(up.machineMs)} used by the whole machine, ${up.queriesPerHost.toFixed(1)} database queries per host; ${hostCpuText(up.hostCpu)}); every host checked`,
       );
       if (process.env.KEEL_BENCH_SKIP_ANSIBLE) continue;
-      const ms = ansible(fleet, work, n, to.tarZst);
+      const ans = ansible(fleet, work, n, to.tarZst);
+      const ms = ans.ms;
       await check(
         lab,
         ids.slice(0, n).map((h) => h.name),
@@ -311,7 +420,7 @@ async function main() {
         `releases/${TO}`,
       );
       say(
-        `ansible deploy of the ${mib(Number(execFileSync("stat", ["-c", "%s", to.tarZst], { encoding: "utf8" })))} tar.zst, ${n} hosts, forks ${n}: ${sec(ms)}; every host checked → keel/ansible = ${(up.ms / ms).toFixed(3)}`,
+        `ansible deploy of the ${mib(Number(execFileSync("stat", ["-c", "%s", to.tarZst], { encoding: "utf8" })))} tar.zst, ${n} hosts, forks ${n}: ${sec(ms)}; ansible's controller CPU ${sec(ans.controllerMs)} (${ms1(ans.controllerMs / n)} per host), ${hostCpuText(ans.hostCpu)}, ${sec(ans.machineMs)} used by the whole machine; every host checked → keel/ansible = ${(up.ms / ms).toFixed(3)}, fleet CPU per host (console or controller + hosts) keel/ansible = ${((up.cpuMs / n + up.hostCpu.all) / (ans.controllerMs / n + ans.hostCpu.all)).toFixed(3)}`,
       );
     }
     /** A fleet rollback of the MAX hosts, checked on every host (`current` must become `expect`). */
@@ -332,22 +441,26 @@ async function main() {
     };
     const rb = await rollback(FROM, { cold: true, profile: process.env.KEEL_BENCH_PROFILE });
     say(
-      `keel fleet rollback, ${MAX} hosts, cold connections: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; on the wire ${kib(rb.wire.tx / MAX)} out + ${kib(rb.wire.rx / MAX)} back per host (SSH handshake, agent requests, facts); host step p50 ${sec(rb.stepP50)} p95 ${sec(rb.stepP95)}; console CPU ${sec(rb.cpuMs)} of ${sec(rb.machineMs)} used by the whole machine, ${rb.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
+      `keel fleet rollback, ${MAX} hosts, cold connections: ${sec(rb.ms)}, content bytes sent ${rb.bytes}; on the wire ${kib(rb.wire.tx / MAX)} out + ${kib(rb.wire.rx / MAX)} back per host (SSH handshake, agent requests, facts); host step p50 ${sec(rb.stepP50)} p95 ${sec(rb.stepP95)}; console CPU ${sec(rb.cpuMs)} of ${sec(rb.machineMs)} used by the whole machine, ${rb.queriesPerHost.toFixed(1)} database queries per host; ${hostCpuText(rb.hostCpu)}; every host checked`,
     );
     // Rolling back again makes ${TO} current again ("previous" is ${TO} now); this time the
     // connections of the first rollback are still in the pool (idle for less than 30 s).
     const warm = fleet.pool.size;
     const rb2 = await rollback(TO);
     say(
-      `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)} of ${sec(rb2.machineMs)} used by the whole machine, ${rb2.queriesPerHost.toFixed(1)} database queries per host; every host checked`,
+      `keel fleet rollback again, ${MAX} hosts, ${warm} pooled connections open at the start: ${sec(rb2.ms)}, content bytes sent ${rb2.bytes}; on the wire ${kib(rb2.wire.tx / MAX)} out + ${kib(rb2.wire.rx / MAX)} back per host; host step p50 ${sec(rb2.stepP50)} p95 ${sec(rb2.stepP95)}; console CPU ${sec(rb2.cpuMs)} of ${sec(rb2.machineMs)} used by the whole machine, ${rb2.queriesPerHost.toFixed(1)} database queries per host; ${hostCpuText(rb2.hostCpu)}; every host checked`,
     );
     // The same once more without resident agents (as on first contact, or after they idled out):
-    // every host step starts `serve` (Node) on the host again. Lab hosts share the machine's pid
-    // namespace, so one pkill stops them all.
-    spawnSync("pkill", ["-KILL", "-f", "keel-agent [r]esident"]);
+    // every host step starts `serve` (Node) on the host again. Only this lab's: the agents in its
+    // hosts' network namespaces, by pid (other labs may run on the machine).
+    const residents = (labCpu(lab).pids.get("agent") ?? []).filter((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("resident"),
+    );
+    for (const pid of residents) process.kill(pid, "SIGKILL");
+    await new Promise((res) => setTimeout(res, 200));
     const rb3 = await rollback(FROM, { cold: true });
     say(
-      `keel fleet rollback, ${MAX} hosts, cold connections and no resident agents (serve started on each host): ${sec(rb3.ms)}, content bytes sent ${rb3.bytes}; host step p50 ${sec(rb3.stepP50)} p95 ${sec(rb3.stepP95)}; console CPU ${sec(rb3.cpuMs)} of ${sec(rb3.machineMs)} used by the whole machine; every host checked`,
+      `keel fleet rollback, ${MAX} hosts, cold connections and no resident agents (serve started on each host): ${sec(rb3.ms)}, content bytes sent ${rb3.bytes}; host step p50 ${sec(rb3.stepP50)} p95 ${sec(rb3.stepP95)}; console CPU ${sec(rb3.cpuMs)} of ${sec(rb3.machineMs)} used by the whole machine; ${hostCpuText(rb3.hostCpu)}; every host checked`,
     );
     say(`console (this process: worker + SSH executor) peak RSS ${mib(rss.peak())}`);
   } finally {

@@ -19,6 +19,7 @@ import { AgentError, toErrorBody } from "./errors";
 import type { StreamInput } from "./input";
 import { WIRE_FEATURES } from "../protocol/wire/features";
 import { AGENT_VERSION, agentSha256 } from "./version";
+import { span, timingStart } from "./timing";
 
 const PAUSE_ABOVE = 8 * 1024 * 1024;
 const RESUME_BELOW = 2 * 1024 * 1024;
@@ -181,6 +182,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
       },
     };
     let response: AgentMessage;
+    const named = (raw as { command?: unknown } | null)?.command;
+    const served = span(`request:${typeof named === "string" && /^[a-z-]{1,20}$/.test(named) ? named : "?"}`);
+    timingStart();
     try {
       const req = validateRequest(frame.value);
       const result = await runCommand(req.command, req.args, ctx, input);
@@ -189,6 +193,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       response = { protocolVersion: PROTOCOL_VERSION, id, ok: false, error: toErrorBody(e, "request") };
     }
     await send(response);
+    served();
     // The command may have stopped reading mid-stream (refused bytes): skip the rest of them.
     while ((streaming as string) === "open") {
       const f = await queue.next();

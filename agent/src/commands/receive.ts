@@ -29,22 +29,7 @@ import { removeTree } from "../store/remove-tree";
 import { streamVerified, StreamVerifier } from "../store/stage";
 import { readMeta, type VersionMeta } from "../store/state";
 import { loadTrustedKeys } from "../trusted-keys";
-
-let last = performance.now();
-let lastCpu = process.cpuUsage();
-/** KEEL_AGENT_TIMING=1 prints how long each receive step took (stderr; wall, then this process's CPU), for the benchmark. */
-function timing(step: string): void {
-  if (!process.env.KEEL_AGENT_TIMING) return;
-  const now = performance.now();
-  const cpu = process.cpuUsage(lastCpu);
-  const mem = process.memoryUsage();
-  const mib = (n: number) => (n / 1048576).toFixed(0);
-  process.stderr.write(
-    `keel-agent timing ${step} ${(now - last).toFixed(0)} ms cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms rss ${mib(mem.rss)} MiB heap ${mib(mem.heapTotal)} MiB buffers ${mib(mem.arrayBuffers)} MiB\n`,
-  );
-  last = now;
-  lastCpu = process.cpuUsage();
-}
+import { timing } from "../timing";
 
 function checkSignature(ctx: AgentContext, m: ReleaseManifest): void {
   const r = checkManifestSignature(m, loadTrustedKeys(ctx.trustedDir, "signature"));

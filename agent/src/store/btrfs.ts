@@ -15,7 +15,7 @@ import { checkWalk } from "./check-walk";
 import type { Backend, FormatInspector, Unpacked, Unpacker } from "./backend";
 import { run, runChecked, type RunResult } from "./fs-util";
 import { shown } from "./send-paths";
-import { SendStreamInspector, StreamProblem } from "./send-stream";
+import { SendStreamInspector, StreamProblem, type SendStreamFacts } from "./send-stream";
 import { readSubvolume } from "./subvolume-read";
 import { isHostLabel } from "./xattr-names";
 
@@ -26,19 +26,70 @@ export interface SubvolumeInfo {
   readOnly: boolean;
 }
 
-export async function subvolumeInfo(path: string): Promise<SubvolumeInfo> {
-  const r = await runChecked(["btrfs", "subvolume", "show", "--", path]);
+/** What `btrfs subvolume show` says about one subvolume, with where it is and which subvolumes are snapshots of it. */
+export interface SubvolumeShow extends SubvolumeInfo {
+  /** Its path from the file system's top level (the first line; "/" for the top level itself). */
+  path: string;
+  /** The paths (from the top level) of the subvolumes made as snapshots of it ("Snapshot(s):"). */
+  snapshots: string[];
+}
+
+export function parseSubvolumeShow(stdout: string): SubvolumeShow {
   const field = (name: string): string | null => {
-    const m = new RegExp(`^\\s*${name}:\\s*(\\S+)`, "m").exec(r.stdout);
+    const m = new RegExp(`^\\s*${name}:\\s*(\\S+)`, "m").exec(stdout);
     return m && m[1] && m[1] !== "-" ? m[1] : null;
   };
-  const flags = /^\s*Flags:\s*(.*)$/m.exec(r.stdout)?.[1] ?? "";
+  const flags = /^\s*Flags:\s*(.*)$/m.exec(stdout)?.[1] ?? "";
+  const lines = stdout.split("\n");
+  const at = lines.findIndex((l) => /^\tSnapshot\(s\):\s*$/.test(l));
+  const snapshots: string[] = [];
+  // One per line, indented by four tabs; whatever follows (e.g. "Quota group:") is indented by one.
+  for (let i = at + 1; at >= 0 && i < lines.length && lines[i]!.startsWith("\t\t\t\t"); i++)
+    snapshots.push(lines[i]!.slice(4));
   return {
+    path: lines[0] ?? "",
     uuid: field("UUID"),
     parentUuid: field("Parent UUID"),
     receivedUuid: field("Received UUID"),
     readOnly: /readonly/.test(flags),
+    snapshots,
   };
+}
+
+export async function subvolumeShow(path: string): Promise<SubvolumeShow> {
+  return parseSubvolumeShow((await runChecked(["btrfs", "subvolume", "show", "--", path])).stdout);
+}
+
+export async function subvolumeInfo(path: string): Promise<SubvolumeInfo> {
+  const { uuid, parentUuid, receivedUuid, readOnly } = await subvolumeShow(path);
+  return { uuid, parentUuid, receivedUuid, readOnly };
+}
+
+/**
+ * Whether the parent's `show` lists the subvolume at treePath among its snapshots, by the exact
+ * path from the file system's top level: the parent's own listed path ends with its path below the
+ * directory it shares with treePath, and the rest of that listed path is where that directory is.
+ * null when that cannot be told (the paths do not line up, e.g. through another mount, or a name
+ * holds a control character): then the caller asks the kernel about treePath itself.
+ */
+export function listedAsSnapshot(
+  parent: SubvolumeShow,
+  parentPath: string,
+  treePath: string,
+): boolean | null {
+  const a = parentPath.split("/").filter(Boolean);
+  const b = treePath.split("/").filter(Boolean);
+  let common = 0;
+  while (common < a.length && common < b.length && a[common] === b[common]) common++;
+  const relParent = a.slice(common).join("/");
+  const relTree = b.slice(common).join("/");
+  const control = [...(relParent + relTree)].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (!relParent || !relTree || control) return null;
+  let prefix: string;
+  if (parent.path === relParent) prefix = "";
+  else if (parent.path.endsWith(`/${relParent}`)) prefix = parent.path.slice(0, -relParent.length);
+  else return null;
+  return parent.snapshots.includes(prefix + relTree);
 }
 
 class SendInspector implements FormatInspector {
@@ -79,8 +130,8 @@ async function checkTree(
   manifest: ReleaseManifest,
   clones: number,
   streamNames: ReadonlySet<string>,
+  real: SendStreamFacts,
 ) {
-  const real = await readSubvolume(treePath, "check");
   const xattrs: Map<string, [string, Buffer][]> = real.allXattrs ?? new Map();
   // The host's own security labels (SELinux, …) are on every new file; only the stream's count.
   const hostMade = (n: string) => isHostLabel(n) && !streamNames.has(n);
@@ -224,23 +275,27 @@ export const btrfsBackend: Backend = {
     if (!st.isDirectory() || st.ino !== 256) {
       throw new AgentError("CHECK_FAILED", "check", "the received entry is not a btrfs subvolume");
     }
-    const info = await subvolumeInfo(unpacked.treePath);
-    if (!info.readOnly)
+    // The kernel's description of the whole tree (subvolume-read.ts). `btrfs send` reads only
+    // read-only subvolumes, so it fails on one that receive did not finish; its first command
+    // carries the subvolume's Received UUID (its own UUID when it has none).
+    const real = await readSubvolume(unpacked.treePath, "check");
+    if (real.subvolUuid !== manifest.stream.uuid) {
       throw new AgentError(
         "CHECK_FAILED",
         "check",
-        "the received subvolume is not read-only (receive did not finish)",
-      );
-    if (info.receivedUuid !== manifest.stream.uuid) {
-      throw new AgentError(
-        "CHECK_FAILED",
-        "check",
-        `the received subvolume's Received UUID ${info.receivedUuid} is not the manifest's ${manifest.stream.uuid}`,
+        `the received subvolume's Received UUID ${real.subvolUuid} is not the manifest's ${manifest.stream.uuid}`,
       );
     }
     if (parentPath) {
-      const parent = await subvolumeInfo(parentPath);
-      if (!parent.uuid || info.parentUuid !== parent.uuid) {
+      // Made from the installed parent: the parent's snapshots include this subvolume (one
+      // `btrfs subvolume show`), or, when paths cannot be compared, its Parent UUID is the parent's.
+      const parent = await subvolumeShow(parentPath);
+      let made = parent.uuid ? listedAsSnapshot(parent, parentPath, unpacked.treePath) : false;
+      if (made === null) {
+        const info = await subvolumeInfo(unpacked.treePath);
+        made = info.readOnly && info.parentUuid === parent.uuid;
+      }
+      if (!made) {
         throw new AgentError(
           "PARENT_MISMATCH",
           "check",
@@ -248,8 +303,8 @@ export const btrfsBackend: Backend = {
         );
       }
     }
-    unpacked.receivedUuid = info.receivedUuid;
-    return checkTree(unpacked.treePath, manifest, streamClones ?? 0, streamXattrNames ?? new Set());
+    unpacked.receivedUuid = real.subvolUuid;
+    return checkTree(unpacked.treePath, manifest, streamClones ?? 0, streamXattrNames ?? new Set(), real);
   },
 
   async commit(treePath, finalPath): Promise<void> {

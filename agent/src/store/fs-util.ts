@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import type { Writable } from "node:stream";
+import { span } from "../timing";
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -117,6 +118,7 @@ export function run(
     const inner = opts.ownPids
       ? ["--", "unshare", "--pid", "--fork", "--kill-child", "--", "setpriv", ...drop]
       : drop;
+    const done = span(`child:${argv.slice(0, 3).join("-")}`, true);
     const child = spawn("setpriv", ["--pdeathsig", "KILL", ...inner, "--", ...argv], so);
     let timedOut = false;
     const timer =
@@ -145,6 +147,7 @@ export function run(
     if (child.pid !== undefined) opts.onSpawn?.(child.pid, child.stdin);
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
+      done();
       resolve({ code, signal, stdout, stderr, timedOut });
     });
   });

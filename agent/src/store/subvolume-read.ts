@@ -6,12 +6,14 @@
 // Metadata only: file data is replaced by extent references, so it costs little.
 import { spawn } from "node:child_process";
 import { AgentError } from "../errors";
+import { span } from "../timing";
 import { SendStreamInspector, StreamProblem, type SendStreamFacts } from "./send-stream";
 
 /** Reads what the subvolume at path holds (it must be read-only). Throws AgentError (step). */
 export function readSubvolume(path: string, step: string): Promise<SendStreamFacts> {
   return new Promise((resolve, reject) => {
     const inspector = new SendStreamInspector({ uuid: undefined, parentUuid: null, listing: true });
+    const done = span("child:btrfs-send-no-data", true);
     const child = spawn(
       "setpriv",
       ["--pdeathsig", "KILL", "--", "btrfs", "send", "--no-data", "-q", "--", path],
@@ -37,6 +39,7 @@ export function readSubvolume(path: string, step: string): Promise<SendStreamFac
       ),
     );
     child.on("close", (code) => {
+      done();
       if (problem) {
         // The kernel described something no release may hold (e.g. an xattr outside the allow-list).
         const e = problem as Error;
