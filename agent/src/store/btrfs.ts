@@ -288,10 +288,12 @@ export const btrfsBackend: Backend = {
     }
     if (parentPath) {
       // Made from the installed parent: the parent's snapshots include this subvolume (one
-      // `btrfs subvolume show`), or, when paths cannot be compared, its Parent UUID is the parent's.
+      // `btrfs subvolume show`). When it is not listed there or the paths cannot be compared (another
+      // btrfs-progs' layout, another mount), the tree's own Parent UUID decides, as before: a listing
+      // only ever spares that second program, it never refuses on its own.
       const parent = await subvolumeShow(parentPath);
-      let made = parent.uuid ? listedAsSnapshot(parent, parentPath, unpacked.treePath) : false;
-      if (made === null) {
+      let made = !!parent.uuid && listedAsSnapshot(parent, parentPath, unpacked.treePath) === true;
+      if (!made && parent.uuid) {
         const info = await subvolumeInfo(unpacked.treePath);
         made = info.readOnly && info.parentUuid === parent.uuid;
       }
