@@ -29,8 +29,10 @@ export async function startWorkers(opts: {
 }): Promise<Workers> {
   const concurrency = opts.concurrency ?? Number(process.env.KEEL_WORKER_CONCURRENCY ?? 50);
   // Steps that end together each write progress and results: 10 connections made a wave of 100
-  // hosts queue for the pool. 30 leaves room under PostgreSQL's 100 for the app and a second worker.
-  const db = createDb(opts.databaseUrl, { max: Math.min(30, concurrency + 5) });
+  // hosts queue for the pool. Those writes now run on the rollout worker's own node-postgres pool
+  // (at most 10 connections, decision 0042), so Prisma keeps 20: together the 30 as before, which
+  // leaves room under PostgreSQL's 100 for the app and a second worker.
+  const db = createDb(opts.databaseUrl, { max: Math.min(20, concurrency + 5) });
   const identity = consoleIdentity({ dataDir: opts.dataDir });
   // The store and the secret box from the composition root (server/services/compose.ts).
   const services = createServices({ dataDir: opts.dataDir, secret: getEnv().KEEL_SECRET });

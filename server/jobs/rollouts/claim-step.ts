@@ -3,7 +3,7 @@
 // row with its live facts (environment, labels, static groups — what the policy keys on) and the
 // version of the active policy, all read by the statement that claims. The rollout's plan is read
 // once per plan digest per worker (a plan never changes under the same digest) and parsed once.
-import type { PrismaClient } from "@prisma/client";
+import type { Sql } from "@/server/db";
 import { parseRolloutPlan } from "@/server/services/rollouts/plan-schema";
 import type { HostConnectionRow } from "@/server/services/inventory/types";
 import type { HostFacts, PlanHost, RolloutPlan } from "@/server/services/rollouts/types";
@@ -45,7 +45,7 @@ type Row = Pick<ClaimedStep, "attempts" | "wave" | "policyVersion"> &
 
 /** Claims the step and reads what it rests on; null when it is done already or a live worker has it. */
 export async function claimStep(
-  db: PrismaClient,
+  db: Sql,
   key: string,
   workerId: string,
   staleMs: number,
@@ -109,7 +109,7 @@ export type PlanCache = Map<string, Promise<LoadedPlan | null>>;
  * together share the one read in flight); null when the rollout carries another plan now.
  */
 export function planOf(
-  db: PrismaClient,
+  db: Sql,
   cache: PlanCache | undefined,
   r: { id: string; number: number; planDigest: string },
 ): Promise<LoadedPlan | null> {

@@ -1,6 +1,6 @@
 // What a worker runs for one host of a rollout. The real executor (ssh-executor.ts) talks to the
 // host's agent over SSH; the seam exists so the scheduling logic can be tested on its own.
-import type { Prisma } from "@prisma/client";
+import type { Sql } from "@/server/db";
 import type { HostConnection } from "@/server/services/inventory/types";
 import type { PlanHost } from "@/server/services/rollouts/types";
 
@@ -19,7 +19,7 @@ export type StepProgress = { step: string; bytesSent?: number; message?: string 
  * What was run on the host during the step, in order (goes to the audit log with the step), and
  * what the host reported at the end, written to the inventory in the step's final transaction.
  */
-type Ran = { commands?: string[]; record?: (tx: Prisma.TransactionClient) => Promise<void> };
+type Ran = { commands?: string[]; record?: (tx: Sql) => Promise<void> };
 
 export type HostStepResult =
   | ({ outcome: "succeeded"; detail?: string } & Ran)

@@ -1,8 +1,11 @@
 // Runs one host step of a rollout, exactly once: claim it in rollout_hosts (only a queued step, or
 // a running one whose worker stopped sending heartbeats; claim-step.ts), ask the policy again on
 // live facts, run the executor with heartbeats, record the result on the step, the host's timeline
-// and the audit log, then let the rollout advance.
+// and the audit log, then let the rollout advance. The step's own statements run on `sql` (node-
+// postgres alone, decision 0042) when the worker gives one; the policy, a pause and advancing the
+// rollout stay on Prisma.
 import type { Prisma, PrismaClient } from "@prisma/client";
+import type { Sql, SqlClient } from "@/server/db";
 import type PgBoss from "pg-boss";
 import { appendAudit, deferAudit, flushAudit } from "@/server/services/audit/append-audit";
 import { flagHostKeyChanged } from "@/server/services/inventory/record-refresh-failure";
@@ -19,6 +22,11 @@ import type { HostStepJob } from "@/server/services/rollouts/host-step-job";
 
 export type StepDeps = {
   db: PrismaClient;
+  /**
+   * Runs the step's claim, plan read, final writes (result, timeline, inventory, audit) and gives
+   * a claim back; the same SQL as on `db`, without Prisma's client (createSqlPool). Default: `db`.
+   */
+  sql?: SqlClient;
   boss: PgBoss;
   executor: HostExecutor;
   workerId: string;
@@ -50,7 +58,7 @@ export type StepDeps = {
   advance?: (rolloutId: string) => Promise<void>;
 };
 
-type Tx = Prisma.TransactionClient;
+type Tx = Sql;
 /** `careful`: the write runs alone in its transaction and may take savepoints. */
 export type Finisher = (write: (tx: Tx, careful: boolean) => Promise<void>) => Promise<void>;
 
@@ -68,7 +76,7 @@ async function auditedTogether(tx: Tx, writes: () => Promise<void>): Promise<voi
  * transaction; if that transaction fails, each write is retried in its own, so one bad step cannot
  * take others down with it.
  */
-export function finishBatcher(db: PrismaClient, maxBatch = 200): Finisher {
+export function finishBatcher(db: SqlClient, maxBatch = 200): Finisher {
   type Item = {
     write: (tx: Tx, careful: boolean) => Promise<void>;
     resolve: () => void;
@@ -161,16 +169,17 @@ function dispatchVerdict(
 
 export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<void> {
   const { db, workerId } = deps;
+  const sql = deps.sql ?? db;
   const staleMs = deps.staleAfterMs ?? 30_000;
   // One round trip: the claim, the rollout's row, the host's row and live facts, the policy's version.
-  const claimed = await claimStep(db, job.key, workerId, staleMs);
+  const claimed = await claimStep(sql, job.key, workerId, staleMs);
   if (!claimed) return; // done already, or a live worker has it: nothing to do twice
   const reconcile = claimed.attempts > 1;
   const { host } = claimed;
   const row = claimed.rollout;
-  const loaded = row?.state === "running" ? await planOf(db, deps.plans, row) : null;
+  const loaded = row?.state === "running" ? await planOf(sql, deps.plans, row) : null;
   // Gives the claimed step back (to the queue, or as cancelled), clearing step and error.
-  const returnClaim = (state: string, tx: Prisma.TransactionClient = db) =>
+  const returnClaim = (state: string, tx: Sql | Prisma.TransactionClient = sql) =>
     tx.$executeRaw`
       UPDATE rollout_hosts SET state = ${state}, step = NULL, error = NULL
       WHERE idempotency_key = ${job.key} AND claimed_by = ${workerId}`;
@@ -232,7 +241,7 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
     };
   else {
     // Progress and heartbeats go through the worker's writer: one UPDATE for all its steps per flush.
-    const own = deps.progress ? null : progressWriter(db, workerId, { heartbeatMs: deps.heartbeatMs });
+    const own = deps.progress ? null : progressWriter(sql, workerId, { heartbeatMs: deps.heartbeatMs });
     const progress = deps.progress ?? own!;
     progress.begin(job.key);
     try {
@@ -336,13 +345,13 @@ export async function runHostStep(deps: StepDeps, job: HostStepJob): Promise<voi
   };
   await (deps.finishing
     ? deps.finishing(finish)
-    : db.$transaction((tx) => auditedTogether(tx, () => finish(tx, true))));
+    : sql.$transaction((tx) => auditedTogether(tx, () => finish(tx, true))));
   // A step that succeeded while others of its wave still run, with none waiting, changes nothing
   // the rollout must react to: skip the rollout lock. Safe for the last step: each step looks
   // after its own result was committed (a shared look starts after every caller's commit), so the
   // one that commits last sees every other done.
   if (result.outcome === "succeeded") {
-    const w = await (deps.waveLook ?? waveLook(db))(r.id, claimed.wave);
+    const w = await (deps.waveLook ?? waveLook(sql))(r.id, claimed.wave);
     if (w && w.pending === 0 && w.active > 0) return;
   }
   await (deps.advance ? deps.advance(r.id) : advanceRollout(db, deps.boss, r.id, workerId, deps.onQueued));

@@ -5,7 +5,8 @@
 // release's health check runs (a failure rolls the host back by itself), and a last `facts` in the
 // same session goes straight into the inventory — no second connection, agent check or refresh.
 // After a worker died mid-step (reconcile), the host's facts decide and nothing is done twice.
-import type { Prisma, PrismaClient } from "@prisma/client";
+import type { PrismaClient } from "@prisma/client";
+import type { Sql } from "@/server/db";
 import { validateManifest, type Facts, type ReleaseManifest } from "@/agent/protocol";
 import {
   installTrustedKeys,
@@ -44,7 +45,7 @@ export type SshExecutorDeps = {
    * Writes the host's facts as the agent reported them at the end of the step (same session) in
    * the step's final transaction, so the inventory reflects the change at once (recordFacts).
    */
-  recordFacts?: (tx: Prisma.TransactionClient, hostId: string, facts: Facts) => Promise<void>;
+  recordFacts?: (tx: Sql, hostId: string, facts: Facts) => Promise<void>;
   /** Upper bound for one host step's agent session (default 10 min). */
   sessionTimeoutMs?: number;
   /** Keep the agent resident on hosts for this long after a step (KEEL_AGENT_RESIDENT_SECONDS; 0: off). */

@@ -3,7 +3,7 @@
 // heartbeat interval for all the steps in flight — instead of a timer and a write per step. A step's
 // final write (run-host-step.ts) carries its last step and bytes itself, and every write here is
 // guarded by `claimed_by` and `state = 'running'`, so a late flush never touches a finished step.
-import type { PrismaClient } from "@prisma/client";
+import type { Sql } from "@/server/db";
 
 export type ProgressWriter = {
   /** A step this worker claimed: its heartbeat is kept until `end`. */
@@ -16,7 +16,7 @@ export type ProgressWriter = {
 };
 
 export function progressWriter(
-  db: PrismaClient,
+  db: Sql,
   workerId: string,
   o: { flushMs?: number; heartbeatMs?: number } = {},
 ): ProgressWriter {

@@ -2,12 +2,12 @@
 // needs to run only when none is in flight or some wait). Steps that end together (one batch of
 // final writes) share one look: a look starts on the next turn of the event loop after the first
 // call, so every caller's result was committed before it starts, and the calls made meanwhile join it.
-import type { PrismaClient } from "@prisma/client";
+import type { Sql } from "@/server/db";
 
 export type WaveCounts = { pending: number; active: number };
 export type WaveLook = (rolloutId: string, wave: number) => Promise<WaveCounts | undefined>;
 
-export function waveLook(db: PrismaClient): WaveLook {
+export function waveLook(db: Sql): WaveLook {
   const waiting = new Map<string, Promise<WaveCounts | undefined>>();
   return (rolloutId, wave) => {
     const key = `${rolloutId}:${wave}`;

@@ -6,10 +6,15 @@
 // One fetch loop per worker asks the queue for as many jobs as it has free slots (one query, not
 // one poller per slot), and it fetches again at once when a step of this process finished or queued
 // more steps, so a wave of N hosts starts together instead of trickling in at the polling interval.
+//
+// The steps' own statements (claim, progress, final writes, wave looks) and the sweep's query run on
+// a node-postgres pool of the worker's (createSqlPool, decision 0042); scheduled starts, the policy,
+// pauses and advancing a rollout use `db` (Prisma).
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { PrismaClient } from "@prisma/client";
 import type PgBoss from "pg-boss";
+import { createSqlPool } from "@/server/db";
 import { startDueRollouts } from "@/server/services/rollouts/schedule-rollout";
 import { advanceRollout } from "@/server/services/rollouts/advance-rollout";
 import type { HostExecutor } from "./executor";
@@ -32,6 +37,8 @@ export type WorkerOptions = {
   clock?: () => Date;
   /** How often an idle worker asks the queue for jobs (default 250 ms). */
   pollMs?: number;
+  /** Connections of the steps' own pool (default: concurrency, at most 10). */
+  sqlConnections?: number;
 };
 
 export type RolloutWorker = {
@@ -46,6 +53,7 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
   const id = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const boss = await openQueue(o.databaseUrl, { expireInSeconds: o.expireInSeconds });
   const concurrency = Math.max(1, o.concurrency ?? 20);
+  const sql = createSqlPool(o.databaseUrl, { max: o.sqlConnections ?? Math.min(10, concurrency) });
   const pollMs = o.pollMs ?? 250;
   let stopped = false;
   let again = false;
@@ -58,6 +66,7 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
   };
   const deps = {
     db: o.db,
+    sql,
     boss,
     executor: o.executor,
     workerId: id,
@@ -67,9 +76,9 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
     onQueued: (n: number) => n > 0 && wake(),
     verdicts: new Map(),
     plans: new Map(),
-    progress: progressWriter(o.db, id, { heartbeatMs: o.heartbeatMs }),
-    waveLook: waveLook(o.db),
-    finishing: finishBatcher(o.db),
+    progress: progressWriter(sql, id, { heartbeatMs: o.heartbeatMs }),
+    waveLook: waveLook(sql),
+    finishing: finishBatcher(sql),
     advance: advanceCoalescer((rolloutId) =>
       advanceRollout(o.db, boss, rolloutId, id, (n) => n > 0 && wake()),
     ),
@@ -154,7 +163,7 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
     try {
       // One query for every running rollout: its steps whose job was lost (queued long ago, or
       // running with a dead heartbeat) and whether its current wave may need advancing.
-      const running = await o.db.$queryRaw<
+      const running = await sql.$queryRaw<
         {
           id: string;
           stuck: { hostId: string; key: string }[];
@@ -220,6 +229,7 @@ export async function startRolloutWorker(o: WorkerOptions): Promise<RolloutWorke
       ]);
       deps.progress.stop();
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+      await sql.end();
     },
   };
 }

@@ -1,12 +1,14 @@
 // Appends one event to the audit log. Appends are serialised by a transaction-scoped advisory
 // lock, so concurrent writers (several console processes included) each see the true chain head
 // and the chain stays valid. Pass a transaction client to make the event part of your own
-// transaction (the event is then written only if that transaction commits).
-import { Prisma, type PrismaClient } from "@prisma/client";
+// transaction (the event is then written only if that transaction commits). Raw SQL only, so that
+// it runs on Prisma or on the rollout worker's node-postgres pool alike (server/db.ts, decision 0042).
+import { Prisma } from "@prisma/client";
+import type { Sql, SqlClient } from "@/server/db";
 import { auditRowHash, GENESIS_HASH, type HashedFields } from "./audit-hash";
 import { enqueueNotifications } from "@/server/services/notifications/enqueue-notifications";
 
-type Tx = Prisma.TransactionClient;
+type Tx = Sql;
 /** Keel-wide advisory lock id for the audit chain head. */
 const AUDIT_LOCK_KEY = 72_657_102;
 
@@ -47,7 +49,7 @@ export async function flushAudit(tx: Tx): Promise<void> {
   if (rows?.length) await write(tx, rows.length, async () => rows);
 }
 
-export async function appendAudit(db: PrismaClient | Tx, entry: AuditEntry): Promise<void> {
+export async function appendAudit(db: SqlClient | Tx, entry: AuditEntry): Promise<void> {
   if (!ACTION.test(entry.action))
     throw new Error(`audit action "${entry.action}" is not a dotted lower-case name`);
   // jsonb keeps what JSON can say; normalising first makes the hash match what is read back.
@@ -56,7 +58,8 @@ export async function appendAudit(db: PrismaClient | Tx, entry: AuditEntry): Pro
     at: new Date(),
     actorId: entry.actorId,
     actor: entry.actorId
-      ? ((await tx.user.findUnique({ where: { id: entry.actorId }, select: { email: true } }))?.email ?? null)
+      ? ((await tx.$queryRaw<{ email: string }[]>`SELECT email FROM users WHERE id = ${entry.actorId}`)[0]
+          ?.email ?? null)
       : null,
     action: entry.action,
     target: entry.target ?? null,

@@ -4,6 +4,7 @@
 // host, so two refreshes of the same host cannot interleave: two round trips (lock and read, then
 // every write in one statement).
 import { Prisma } from "@prisma/client";
+import type { Sql, SqlClient } from "@/server/db";
 import { AppError } from "@/server/errors";
 import { now, type CollectedFacts, type InventoryDeps } from "./types";
 
@@ -67,7 +68,7 @@ export type RecordFactsResult = { changed: boolean; events: { kind: string; mess
 
 /** Records in its own transaction, or in the caller's (a rollout step's final writes) when given one. */
 export async function recordFacts(
-  deps: InventoryDeps | { db: Prisma.TransactionClient; clock?: InventoryDeps["clock"] },
+  deps: { db: SqlClient | Sql; clock?: InventoryDeps["clock"] },
   hostId: string,
   facts: CollectedFacts,
 ): Promise<RecordFactsResult> {
@@ -95,7 +96,7 @@ type StoredVersion = Omit<VersionState, "sizeBytes" | "installedAt"> & {
  * host committed while we waited (the locked row is then newer than the one that snapshot sees),
  * they are read again, after the lock. Every writer of a host's versions updates its row.
  */
-async function lockHost(tx: Prisma.TransactionClient, hostId: string) {
+async function lockHost(tx: Sql, hostId: string) {
   const [host] = await tx.$queryRaw<
     { reachable: boolean | null; facts: unknown; fresh: boolean; versions: StoredVersion[] }[]
   >(Prisma.sql`
@@ -119,12 +120,7 @@ async function lockHost(tx: Prisma.TransactionClient, hostId: string) {
   return { reachable: host.reachable, facts: host.facts, old };
 }
 
-async function write(
-  tx: Prisma.TransactionClient,
-  at: Date,
-  hostId: string,
-  facts: CollectedFacts,
-): Promise<RecordFactsResult> {
+async function write(tx: Sql, at: Date, hostId: string, facts: CollectedFacts): Promise<RecordFactsResult> {
   const host = await lockHost(tx, hostId);
   const old = host.old;
   const next = desiredVersions(facts);

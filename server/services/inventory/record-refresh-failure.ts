@@ -2,6 +2,7 @@
 // it is marked unreachable with the error (last seen stays when it last answered). A changed host
 // key flags the host so nothing talks to it until an admin re-pins the key.
 import { Prisma } from "@prisma/client";
+import type { Sql } from "@/server/db";
 import { appendAudit } from "@/server/services/audit/append-audit";
 import { now, type InventoryDeps } from "./types";
 
@@ -44,24 +45,22 @@ export async function recordRefreshFailure(
  * when the host is first flagged.
  */
 export async function flagHostKeyChanged(
-  tx: Prisma.TransactionClient,
+  tx: Sql,
   host: { id: string; name: string; host_key_changed: boolean },
   failure: { message: string; presentedFingerprint?: string | null },
   at: Date,
 ): Promise<void> {
   const presented = failure.presentedFingerprint ?? null;
-  await tx.host.update({
-    where: { id: host.id },
-    data: {
-      hostKeyChanged: true,
-      presentedKeyFingerprint: presented,
-      lastError: failure.message,
-    },
-  });
+  // Raw SQL (what the model calls wrote, updated_at included): a rollout step flags a host inside
+  // its final transaction, which runs on the worker's node-postgres pool (decision 0042).
+  await tx.$executeRaw`
+    UPDATE hosts SET host_key_changed = true, presented_key_fingerprint = ${presented},
+      last_error = ${failure.message}, updated_at = ${new Date()}
+    WHERE id = ${host.id}::uuid`;
   if (host.host_key_changed) return;
-  await tx.hostEvent.create({
-    data: { hostId: host.id, at, kind: "host.key_changed", message: failure.message, detail: { presented } },
-  });
+  await tx.$executeRaw`
+    INSERT INTO host_events (host_id, at, kind, message, detail)
+    VALUES (${host.id}::uuid, ${at}, 'host.key_changed', ${failure.message}, ${JSON.stringify({ presented })}::jsonb)`;
   await appendAudit(tx, {
     actorId: null,
     action: "host.key_changed",

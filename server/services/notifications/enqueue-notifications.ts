@@ -2,6 +2,7 @@
 // wants the entry's event gets one notification_deliveries row, committed (or rolled back) with
 // the event itself. (channel, audit event) is unique, so an entry is never queued twice.
 import { Prisma } from "@prisma/client";
+import type { Sql } from "@/server/db";
 import { eventOf, pathOf, summaryOf, TEST_EVENT } from "./events";
 
 export type AuditRow = {
@@ -27,7 +28,7 @@ export type NotificationPayload = {
   };
 };
 
-export async function enqueueNotifications(tx: Prisma.TransactionClient, row: AuditRow): Promise<number> {
+export async function enqueueNotifications(tx: Sql, row: AuditRow): Promise<number> {
   const event = eventOf(row);
   if (!event) return 0;
   const payload: NotificationPayload = {
