@@ -202,7 +202,9 @@ describe("a burst of writes to one rollout", () => {
       (await web.rollout.findUniqueOrThrow({ where: { id: r.id } })).state,
     );
 
-    // Generous (the machine is shared): this catches a stall like the one of ~30 s, not a slowdown.
-    expect(figures.p95DuringMs).toBeLessThan(Math.max(1000, 5 * figures.p95BeforeMs));
+    // Not a speed figure (bench:inventory measures reads): this catches reads stalled behind the
+    // burst — the bug it guards against held them ~30 s, until the pool's 15 s wait gave up — and
+    // nothing a loaded machine does to a read that keeps moving (1.5 s seen at load 18).
+    expect(figures.p95DuringMs).toBeLessThan(Math.max(10_000, 5 * figures.p95BeforeMs));
   }, 120_000);
 });
