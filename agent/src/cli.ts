@@ -1,5 +1,8 @@
 // Bundle entry: run main() and exit with its code once stdout is flushed.
 import { main } from "./main";
+import { applyAgentV8Flags } from "./v8-flags";
+
+applyAgentV8Flags();
 
 function exit(code: number): void {
   process.stdout.write("", () => process.exit(code));
