@@ -7,7 +7,6 @@ import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Readable, type Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { constants as zc, createBrotliCompress } from "node:zlib";
 import { ByteReader } from "./byte-reader";
 import { Dictionary, OpBytes, type OpSink } from "./dictionary";
@@ -64,6 +63,13 @@ export interface EncodeDeltaResult {
 
 /** A frame is flushed to brotli once its ops + literals pass this. */
 const FRAME_TARGET = 4 * 1024 * 1024;
+/** The body's brotli stream is flushed (a metablock ends) after each this many frame bytes. */
+const BROTLI_FLUSH_BYTES = 1024 * 1024;
+/**
+ * Brotli's input block (2^16, the smallest; quality 11 otherwise takes 2^18): its match search
+ * works one block at a time, and its scratch arrays scale with the block (decision 0037).
+ */
+const BROTLI_LGBLOCK = 16;
 /** Targets that are not send streams are cut into chunks of this size. */
 const RAW_CHUNK = MAX_COMMAND_BYTES;
 
@@ -180,12 +186,39 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
         [zc.BROTLI_PARAM_QUALITY]: opts.quality ?? 11,
         [zc.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN,
         [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_GENERIC,
+        [zc.BROTLI_PARAM_LGBLOCK]: BROTLI_LGBLOCK,
       },
     });
-    const feed = pipeline(createReadStream(framesPath, { highWaterMark: 1 << 20 }), brotli);
-    feed.catch(() => {}); // reported by the loop below (brotli is destroyed) or by `await feed`
-    for await (const chunk of brotli) await put(chunk as Buffer);
-    await feed;
+    const drained = (async () => {
+      for await (const chunk of brotli) await put(chunk as Buffer);
+    })();
+    drained.catch(() => {}); // awaited below
+    const frames = await open(framesPath, "r");
+    let failed = false;
+    try {
+      // A flush after every BROTLI_FLUSH_BYTES of frames ends brotli's metablock there, so its
+      // per-metablock state (commands, block splits, histograms, output storage) stays small; the
+      // window (2^24) and its match finder carry over, so matches still reach back 16 MiB
+      // (decision 0037). One reused input buffer: the flush's callback means brotli consumed it.
+      const buf = Buffer.allocUnsafeSlow(BROTLI_FLUSH_BYTES);
+      for (;;) {
+        const { bytesRead } = await frames.read(buf, 0, buf.length);
+        if (bytesRead === 0) break;
+        const flushed = new Promise<void>((res, rej) => {
+          brotli.write(buf.subarray(0, bytesRead));
+          brotli.flush(zc.BROTLI_OPERATION_FLUSH, (err?: Error | null) => (err ? rej(err) : res()));
+        });
+        flushed.catch(() => {}); // a failed brotli also rejects `drained`
+        await Promise.race([flushed, drained]);
+      }
+    } catch (e) {
+      failed = true;
+      brotli.destroy(e as Error);
+    } finally {
+      await frames.close();
+    }
+    if (!failed) brotli.end();
+    await drained;
     return {
       bytes,
       targetBytes: m.targetBytes,
