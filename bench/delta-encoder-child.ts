@@ -1,5 +1,6 @@
 // Child process of `npm run bench:delta-encoder`: runs one side's encoder or this checkout's decoder
-// once and prints one JSON line (the process's own figures: wall, CPU, peak RSS).
+// once and prints one JSON line (the process's own figures: wall, CPU, peak RSS, and the peak RSS
+// before the encoder was loaded — what the runtime and tsx's loader take).
 //   encode MODULE_DIR PARENT_DIR TARGET OUT   — encodeDelta of MODULE_DIR/encode.ts
 //   decode PARENT_DIR DELTA STREAM            — DeltaDecoder as the agent runs it (checkDigests: false),
 //                                                output compared with STREAM
@@ -10,12 +11,16 @@ import { join } from "node:path";
 import { DeltaDecoder } from "@/agent/protocol/delta/decode";
 import type { encodeDelta as EncodeDelta } from "@/agent/protocol/delta/encode";
 
+/** The process's peak RSS before it loads an encoder (node, tsx's loader, this file). */
+const startRssKiB = process.resourceUsage().maxRSS;
+
 function figures(t0: number, c0: NodeJS.CpuUsage): Record<string, number> {
   const c = process.cpuUsage(c0);
   return {
     wallMs: Math.round(performance.now() - t0),
     cpuMs: Math.round((c.user + c.system) / 1000),
     maxRssKiB: process.resourceUsage().maxRSS,
+    startRssKiB,
   };
 }
 

@@ -1,7 +1,8 @@
 // `npm run bench:delta-encoder` (root) — the console's delta encoder (issue 16, decision 0031): for
 // each pair, the encoder of the baseline ref (default `main`, from `git archive`) and this checkout's
 // encode the same `btrfs send -p` stream against the same parent subvolume, alternating, each in its
-// own process: wall, CPU, peak RSS (process.resourceUsage().maxRSS), bytes. Then the host's decode
+// own process: wall, CPU, peak RSS (process.resourceUsage().maxRSS, and the same before the encoder
+// module is loaded), bytes. Then the host's decode
 // of both deltas with this checkout's decoder (DeltaDecoder as the agent runs it, output compared with
 // the stream): CPU and wall, alternating. Medians of BENCH_RUNS runs (default 3).
 // Env: BENCH_BASE_REF, BENCH_RUNS, BENCH_PAIRS (e.g. next), BENCH_DELTA_VERSION (default 2), KEEL_BENCH_CACHE (npm tarballs), BENCH_KEEP=1. --write puts the
@@ -24,7 +25,14 @@ const PAIRS = [
 const CHILD = join(__dirname, "delta-encoder-child.ts");
 const TSX = join(REPO, "node_modules/.bin/tsx");
 
-type Fig = { wallMs: number; cpuMs: number; maxRssKiB: number; bytes: number; copiedBytes?: number };
+type Fig = {
+  wallMs: number;
+  cpuMs: number;
+  maxRssKiB: number;
+  startRssKiB?: number;
+  bytes: number;
+  copiedBytes?: number;
+};
 
 function child(args: string[]): Fig {
   const r = spawnSync(TSX, [CHILD, ...args], {
@@ -89,7 +97,8 @@ async function main(): Promise<void> {
           `| ${name} | ${side === "before" ? `before (${BASE_REF})` : "after"} | ${(statSync(inc).size / 1e6).toFixed(1)} MB | ` +
             `${(e[0]!.bytes / 1024).toFixed(1)} KiB (${((e[0]!.bytes / b) * 100).toFixed(1)} %) | ` +
             `${(m(e, "wallMs") / 1000).toFixed(1)} s | ${(m(e, "cpuMs") / 1000).toFixed(1)} s | ` +
-            `${(m(e, "maxRssKiB") / 1024).toFixed(0)} MiB | ${(m(d, "cpuMs") / 1000).toFixed(2)} s | ` +
+            `${(m(e, "maxRssKiB") / 1024).toFixed(0)} MiB | ${(m(e, "startRssKiB") / 1024).toFixed(0)} MiB | ` +
+            `${(m(d, "cpuMs") / 1000).toFixed(2)} s | ` +
             `${(m(d, "wallMs") / 1000).toFixed(2)} s |`,
         );
       }
@@ -105,10 +114,10 @@ async function main(): Promise<void> {
   const section = [
     "## Delta encoder",
     "",
-    `Measured ${DATE} with \`npm run bench:delta-encoder\`: each pair's \`btrfs send -p\` stream encoded against the parent subvolume by the encoder of \`${BASE_REF}\` (${baseCommit}, "before") and of this checkout (${headCommit}, "after"), each in its own \`node\` process, alternating; then both deltas decoded by the same decoder (\`DeltaDecoder\` as the agent runs it, output checked against the stream). Medians of ${RUNS} runs; peak RSS is the encoding process's \`maxRSS\`, decode CPU the decoding process's user + sys for the decode alone. Node ${process.version}; shared 2-core VM, load average ${load0} before, ${loadavg()} after.`,
+    `Measured ${DATE} with \`npm run bench:delta-encoder\`: each pair's \`btrfs send -p\` stream encoded against the parent subvolume by the encoder of \`${BASE_REF}\` (${baseCommit}, "before") and of this checkout (${headCommit}, "after"), each in its own \`node\` process, alternating; then both deltas decoded by the same decoder (\`DeltaDecoder\` as the agent runs it, output checked against the stream). Format ${process.env.BENCH_DELTA_VERSION === "1" ? 1 : 2}. Medians of ${RUNS} runs; peak RSS is the encoding process's \`maxRSS\` ("at start": its \`maxRSS\` before the encoder module was loaded — node and tsx's loader), decode CPU the decoding process's user + sys for the decode alone. Node ${process.version}; shared 2-core VM, load average ${load0} before, ${loadavg()} after.`,
     "",
-    "| pair | encoder | send -p stream | delta (vs before) | encode wall | encode CPU | encode peak RSS | host decode CPU | host decode wall |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| pair | encoder | send -p stream | delta (vs before) | encode wall | encode CPU | encode peak RSS | of which at start | host decode CPU | host decode wall |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
   ].join("\n");

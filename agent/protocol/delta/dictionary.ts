@@ -91,6 +91,12 @@ export class OpBytes {
     return { buf: this.buf, at };
   }
 
+  /** Appends a copy of src[from, to). */
+  put(src: Buffer, from = 0, to = src.length): void {
+    const { buf, at } = this.append(to - from);
+    src.copy(buf, at, from, to);
+  }
+
   bytes(): Buffer {
     return this.buf.subarray(0, this.length);
   }
@@ -99,8 +105,8 @@ export class OpBytes {
 /** Where the data ops of one command go. */
 export interface OpSink {
   ops: OpBytes;
-  lits: Buffer[];
-  litBytes: number;
+  /** The frame's literals, copied (the matcher's input buffers are reused). */
+  lits: OpBytes;
   /** The frame's difference section (format 2). */
   diffs: OpBytes;
 }
@@ -274,8 +280,7 @@ export class Dictionary {
   private emitLit(sink: OpSink, data: Buffer, from: number, to: number): void {
     if (to <= from) return;
     sink.ops.varint((to - from) * 4 + Op.LIT);
-    sink.lits.push(data.subarray(from, to));
-    sink.litBytes += to - from;
+    sink.lits.put(data, from, to);
     this.literal += to - from;
   }
 

@@ -2,12 +2,11 @@
 // host already holds. Output: magic, version, JSON header, brotli body of frames (README.md).
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Readable, type Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { constants as zc, createBrotliCompress } from "node:zlib";
 import { ByteReader } from "./byte-reader";
 import { Dictionary, OpBytes, type OpSink } from "./dictionary";
@@ -64,36 +63,63 @@ export interface EncodeDeltaResult {
 
 /** A frame is flushed to brotli once its ops + literals pass this. */
 const FRAME_TARGET = 4 * 1024 * 1024;
+/** The body's brotli stream is flushed (a metablock ends) after each this many frame bytes. */
+const BROTLI_FLUSH_BYTES = 1024 * 1024;
+/**
+ * Brotli's input block (2^16, the smallest; quality 11 otherwise takes 2^18): its match search
+ * works one block at a time, and its scratch arrays scale with the block (decision 0037).
+ */
+const BROTLI_LGBLOCK = 16;
 /** Targets that are not send streams are cut into chunks of this size. */
 const RAW_CHUNK = MAX_COMMAND_BYTES;
 
 class FrameWriter implements OpSink {
   ops = new OpBytes();
-  lits: Buffer[] = [];
-  litBytes = 0;
+  lits = new OpBytes();
   diffs = new OpBytes();
   written = 0;
   constructor(
-    private readonly body: Writable,
+    private readonly file: FileHandle,
     private readonly version: number,
   ) {}
 
+  /**
+   * Writes the frame once its sections pass FRAME_TARGET (or when forced), straight from the
+   * reused section buffers: no frame-sized buffer is made per frame, and the sections are reused
+   * only once the write has completed.
+   */
   async maybeFlush(force = false): Promise<void> {
-    const bytes = this.ops.length + this.litBytes + this.diffs.length;
+    const bytes = this.ops.length + this.lits.length + this.diffs.length;
     if (!force && bytes < FRAME_TARGET) return;
     if (bytes === 0) return;
     const head: number[] = [];
     pushVarint(head, this.ops.length);
-    pushVarint(head, this.litBytes);
+    pushVarint(head, this.lits.length);
     if (this.version === DELTA_FORMAT_V2) pushVarint(head, this.diffs.length);
-    const chunk = Buffer.concat([Buffer.from(head), this.ops.bytes(), ...this.lits, this.diffs.bytes()]);
-    this.written += chunk.length;
+    const parts = [Buffer.from(head), this.ops.bytes(), this.lits.bytes(), this.diffs.bytes()];
+    const total = parts.reduce((s, b) => s + b.length, 0);
+    for (let done = 0; done < total;) {
+      const { bytesWritten } = await this.file.writev(skip(parts, done));
+      done += bytesWritten;
+    }
+    this.written += total;
     this.ops.length = 0;
-    this.lits = [];
-    this.litBytes = 0;
+    this.lits.length = 0;
     this.diffs.length = 0;
-    if (!this.body.write(chunk)) await once(this.body, "drain");
   }
+}
+
+/** `parts` without their first `n` bytes. */
+function skip(parts: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of parts) {
+    if (n >= b.length) n -= b.length;
+    else {
+      out.push(b.subarray(n));
+      n = 0;
+    }
+  }
+  return out;
 }
 
 /** If `cmd` is a v1 WRITE in the kernel's layout, its parts; else null. */
@@ -160,12 +186,39 @@ export async function encodeDelta(opts: EncodeDeltaOptions): Promise<EncodeDelta
         [zc.BROTLI_PARAM_QUALITY]: opts.quality ?? 11,
         [zc.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN,
         [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_GENERIC,
+        [zc.BROTLI_PARAM_LGBLOCK]: BROTLI_LGBLOCK,
       },
     });
-    const feed = pipeline(createReadStream(framesPath, { highWaterMark: 1 << 20 }), brotli);
-    feed.catch(() => {}); // reported by the loop below (brotli is destroyed) or by `await feed`
-    for await (const chunk of brotli) await put(chunk as Buffer);
-    await feed;
+    const drained = (async () => {
+      for await (const chunk of brotli) await put(chunk as Buffer);
+    })();
+    drained.catch(() => {}); // awaited below
+    const frames = await open(framesPath, "r");
+    let failed = false;
+    try {
+      // A flush after every BROTLI_FLUSH_BYTES of frames ends brotli's metablock there, so its
+      // per-metablock state (commands, block splits, histograms, output storage) stays small; the
+      // window (2^24) and its match finder carry over, so matches still reach back 16 MiB
+      // (decision 0037). One reused input buffer: the flush's callback means brotli consumed it.
+      const buf = Buffer.allocUnsafeSlow(BROTLI_FLUSH_BYTES);
+      for (;;) {
+        const { bytesRead } = await frames.read(buf, 0, buf.length);
+        if (bytesRead === 0) break;
+        const flushed = new Promise<void>((res, rej) => {
+          brotli.write(buf.subarray(0, bytesRead));
+          brotli.flush(zc.BROTLI_OPERATION_FLUSH, (err?: Error | null) => (err ? rej(err) : res()));
+        });
+        flushed.catch(() => {}); // a failed brotli also rejects `drained`
+        await Promise.race([flushed, drained]);
+      }
+    } catch (e) {
+      failed = true;
+      brotli.destroy(e as Error);
+    } finally {
+      await frames.close();
+    }
+    if (!failed) brotli.end();
+    await drained;
     return {
       bytes,
       targetBytes: m.targetBytes,
@@ -197,90 +250,95 @@ async function matchTarget(
   const dict = await Dictionary.load(parentDir, parentCacheBytes);
   dict.approx = version === DELTA_FORMAT_V2;
   try {
-    const file = createWriteStream(framesPath);
-    const fileDone = new Promise<void>((res, rej) => {
-      file.on("close", res);
-      file.on("error", rej);
-    });
-    fileDone.catch(() => {}); // awaited below
-    const sink = new FrameWriter(file, version);
-    const source = typeof target === "string" ? createReadStream(target, { highWaterMark: 1 << 20 }) : target;
-    const hash = createHash("sha256");
-    const reader = new ByteReader(source, "target");
-    let targetBytes = 0;
-    const consumed = (b: Buffer): void => {
-      hash.update(b);
-      targetBytes += b.length;
-    };
-    const raw = async (b: Buffer): Promise<void> => {
-      consumed(b);
-      for (let at = 0; at < b.length; at += RAW_CHUNK) {
-        const piece = b.subarray(at, at + RAW_CHUNK);
-        sink.ops.varint(Kind.RAW);
-        sink.ops.varint(piece.length);
-        dict.encode(sink, piece);
+    const file = await open(framesPath, "w");
+    try {
+      const sink = new FrameWriter(file, version);
+      const source =
+        typeof target === "string" ? createReadStream(target, { highWaterMark: 1 << 20 }) : target;
+      const hash = createHash("sha256");
+      const reader = new ByteReader(source, "target");
+      const cmdBuf = Buffer.allocUnsafe(SEND_CMD_HEADER + MAX_COMMAND_BYTES);
+      let targetBytes = 0;
+      const consumed = (b: Buffer): void => {
+        hash.update(b);
+        targetBytes += b.length;
+      };
+      const raw = async (b: Buffer): Promise<void> => {
+        consumed(b);
+        for (let at = 0; at < b.length; at += RAW_CHUNK) {
+          const piece = b.subarray(at, at + RAW_CHUNK);
+          sink.ops.varint(Kind.RAW);
+          sink.ops.varint(piece.length);
+          dict.encode(sink, piece);
+          await sink.maybeFlush();
+        }
+      };
+
+      const head = await reader.readUpTo(SEND_MAGIC.length + 4);
+      const isSend =
+        head.length === SEND_MAGIC.length + 4 && head.subarray(0, SEND_MAGIC.length).equals(SEND_MAGIC);
+      const sendVersion = isSend ? head.readUInt32LE(SEND_MAGIC.length) : 0;
+      await raw(head);
+      let lastWrite: { path: Buffer; end: number } | null = null;
+      while (!(await reader.atEnd())) {
+        if (!isSend) {
+          await raw(await reader.readUpTo(RAW_CHUNK));
+          continue;
+        }
+        const hdr = await reader.readUpTo(SEND_CMD_HEADER);
+        const len = hdr.length === SEND_CMD_HEADER ? hdr.readUInt32LE(0) : -1;
+        if (len < 0 || len > MAX_COMMAND_BYTES) {
+          await raw(hdr); // not a command we rebuild: carried verbatim
+          continue;
+        }
+        // Into one reused buffer: the matcher copies what it keeps (literals, the last path).
+        const body = await reader.readUpTo(len);
+        hdr.copy(cmdBuf, 0);
+        body.copy(cmdBuf, SEND_CMD_HEADER);
+        const cmd = cmdBuf.subarray(0, SEND_CMD_HEADER + body.length);
+        if (cmd.length !== SEND_CMD_HEADER + len || sendCommandCrc(cmd) !== cmd.readUInt32LE(6)) {
+          await raw(cmd);
+          continue;
+        }
+        consumed(cmd);
+        const w = sendVersion === 1 ? parseWrite(cmd) : null;
+        if (w && lastWrite && w.path.equals(lastWrite.path) && w.offset === lastWrite.end) {
+          sink.ops.varint(Kind.WRITE_CONT);
+          sink.ops.varint(w.data.length);
+          dict.encode(sink, w.data);
+        } else if (w) {
+          sink.ops.varint(Kind.WRITE);
+          sink.ops.varint(w.path.length);
+          sink.lits.put(w.path);
+          sink.ops.varint(w.offset);
+          sink.ops.varint(w.data.length);
+          dict.encode(sink, w.data);
+        } else {
+          sink.ops.varint(Kind.COMMAND);
+          sink.ops.varint(cmd.readUInt16LE(4));
+          sink.ops.varint(len);
+          dict.encode(sink, cmd.subarray(SEND_CMD_HEADER));
+        }
+        if (w) {
+          if (!lastWrite || !w.path.equals(lastWrite.path)) lastWrite = { path: Buffer.from(w.path), end: 0 };
+          lastWrite.end = w.offset + w.data.length;
+        }
         await sink.maybeFlush();
       }
-    };
-
-    const head = await reader.readUpTo(SEND_MAGIC.length + 4);
-    const isSend =
-      head.length === SEND_MAGIC.length + 4 && head.subarray(0, SEND_MAGIC.length).equals(SEND_MAGIC);
-    const sendVersion = isSend ? head.readUInt32LE(SEND_MAGIC.length) : 0;
-    await raw(head);
-    let lastWrite: { path: Buffer; end: number } | null = null;
-    while (!(await reader.atEnd())) {
-      if (!isSend) {
-        await raw(await reader.readUpTo(RAW_CHUNK));
-        continue;
-      }
-      const hdr = await reader.readUpTo(SEND_CMD_HEADER);
-      const len = hdr.length === SEND_CMD_HEADER ? hdr.readUInt32LE(0) : -1;
-      if (len < 0 || len > MAX_COMMAND_BYTES) {
-        await raw(hdr); // not a command we rebuild: carried verbatim
-        continue;
-      }
-      const cmd = Buffer.concat([hdr, await reader.readUpTo(len)]);
-      if (cmd.length !== SEND_CMD_HEADER + len || sendCommandCrc(cmd) !== cmd.readUInt32LE(6)) {
-        await raw(cmd);
-        continue;
-      }
-      consumed(cmd);
-      const w = sendVersion === 1 ? parseWrite(cmd) : null;
-      if (w && lastWrite && w.path.equals(lastWrite.path) && w.offset === lastWrite.end) {
-        sink.ops.varint(Kind.WRITE_CONT);
-        sink.ops.varint(w.data.length);
-        dict.encode(sink, w.data);
-      } else if (w) {
-        sink.ops.varint(Kind.WRITE);
-        sink.ops.varint(w.path.length);
-        sink.lits.push(w.path);
-        sink.litBytes += w.path.length;
-        sink.ops.varint(w.offset);
-        sink.ops.varint(w.data.length);
-        dict.encode(sink, w.data);
-      } else {
-        sink.ops.varint(Kind.COMMAND);
-        sink.ops.varint(cmd.readUInt16LE(4));
-        sink.ops.varint(len);
-        dict.encode(sink, cmd.subarray(SEND_CMD_HEADER));
-      }
-      lastWrite = w ? { path: w.path, end: w.offset + w.data.length } : lastWrite;
-      await sink.maybeFlush();
+      sink.ops.varint(Kind.END);
+      await sink.maybeFlush(true);
+      return {
+        targetBytes,
+        targetSha256: hash.digest("hex"),
+        parentFiles: dict.parentFiles(),
+        copiedBytes: dict.copied,
+        literalBytes: dict.literal,
+        diffBytes: dict.diffed,
+        frameBytes: sink.written,
+      };
+    } finally {
+      await file.close();
     }
-    sink.ops.varint(Kind.END);
-    await sink.maybeFlush(true);
-    file.end();
-    await fileDone;
-    return {
-      targetBytes,
-      targetSha256: hash.digest("hex"),
-      parentFiles: dict.parentFiles(),
-      copiedBytes: dict.copied,
-      literalBytes: dict.literal,
-      diffBytes: dict.diffed,
-      frameBytes: sink.written,
-    };
   } finally {
     dict.close();
   }
