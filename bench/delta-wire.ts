@@ -14,6 +14,7 @@ import {
   encodeDataFrames,
   encodeEndFrame,
   encodeJsonFrame,
+  encodeJsonFrameD,
   encodeJsonFrameZ,
   type ReleaseManifest,
   type WireEncoding,
@@ -34,18 +35,22 @@ export interface WireCount {
 /** Writes the compressed wire form of `file` the console would send (q7 blocks / compressed header). */
 export async function wireFile(
   file: string,
-  as: "keel-z1" | "keel-delta-1z" | "keel-delta-2",
+  as: "keel-z1" | "keel-delta-1z" | "keel-delta-2" | "keel-delta-c",
   out: string,
 ): Promise<number> {
   const src = createReadStream(file, { highWaterMark: 1024 * 1024 });
   const t0 = performance.now();
-  const enc =
-    as === "keel-z1" ? compressBlocks(src, 7) : compressDeltaHeader(src, as === "keel-delta-2" ? 2 : 1);
+  const container = as === "keel-delta-c" ? "c" : as === "keel-delta-2" ? 2 : 1;
+  const enc = as === "keel-z1" ? compressBlocks(src, 7) : compressDeltaHeader(src, container);
   await pipeline(Readable.from(enc), createWriteStream(out));
   return (performance.now() - t0) / 1000;
 }
 
-/** One serve session: a receive of `manifest` with `file` as `wire`; the request compressed when `z`. */
+/**
+ * One serve session: a receive of `manifest` with `file` as `wire`; the request as a plain ("j"),
+ * brotli ("z") or json-d1 ("d", decision 0044) frame, with a UUID as its id (as consoles sent before
+ * decision 0044) unless `id` is given (the console's per-session counter: "1").
+ */
 export async function serveReceive(opts: {
   agent: string;
   store: string;
@@ -53,7 +58,8 @@ export async function serveReceive(opts: {
   manifest: ReleaseManifest;
   wire: WireEncoding;
   file: string;
-  z: boolean;
+  json: "j" | "z" | "d";
+  id?: string;
 }): Promise<WireCount> {
   const child = spawn(
     process.execPath,
@@ -83,11 +89,16 @@ export async function serveReceive(opts: {
   };
   const request = {
     protocolVersion: PROTOCOL_VERSION,
-    id: randomUUID(),
+    id: opts.id ?? randomUUID(),
     command: "receive",
     args: { manifest: opts.manifest, wireEncoding: opts.wire },
   };
-  const req = opts.z ? encodeJsonFrameZ(request) : encodeJsonFrame(request);
+  const req =
+    opts.json === "d"
+      ? encodeJsonFrameD(request)
+      : opts.json === "z"
+        ? encodeJsonFrameZ(request)
+        : encodeJsonFrame(request);
   let sent = req.length;
   let payload = 0;
   await write(req);

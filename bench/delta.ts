@@ -2,9 +2,12 @@
 // next — Keel's delta vs plain btrfs streams, rsync -z, an ostree static delta and zstd --patch-from —
 // plus the host's decode time and peak memory. Each pair is encoded as the console's release step
 // does, format 1 then format 2 (decision 0040), each encoder in its own process (wall, peak RSS); the
-// whole wire is counted for what the console sends an agent that lists keel-delta-2 (format 2) and
-// one that does not (format 1 as keel-delta-1z). Prints a table and writes the Delta section of
-// docs/benchmarks.md. Package tarballs are cached in $KEEL_BENCH_CACHE (default: tmpdir/keel-bench-cache).
+// whole wire is counted for what the console sends a current agent (keel-delta-c and json-d1 frames,
+// decision 0044), and for the forms before it (keel-delta-2, keel-delta-1z with brotli frames; run by
+// the agent bundle KEEL_BENCH_AGENT_BEFORE names, e.g. a build of the previous commit, else this one).
+// KEEL_BENCH_PAIRS=semver,typescript picks pairs by package name. Prints a table and writes the Delta
+// section of docs/benchmarks.md. Package tarballs are cached in $KEEL_BENCH_CACHE (default:
+// tmpdir/keel-bench-cache).
 import { once } from "node:events";
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -34,6 +37,8 @@ const PAIRS = [
 const DATE = process.env.KEEL_BENCH_DATE ?? new Date().toISOString().slice(0, 10);
 const BUILT_AGENT = join(__dirname, "..", "agent", "dist", "keel-agent.mjs");
 let AGENT = BUILT_AGENT; // a copy in the work directory, so that a rebuild during the run changes nothing
+/** The agent for the "before this pass" sessions: KEEL_BENCH_AGENT_BEFORE (a bundle of the previous build), else AGENT. */
+let AGENT_BEFORE = BUILT_AGENT;
 const ONLY = process.env.KEEL_BENCH_PAIRS?.split(",");
 const ENCODER_CHILD = join(__dirname, "delta-encoder-child.ts");
 const TSX = join(__dirname, "..", "node_modules", ".bin", "tsx");
@@ -69,6 +74,8 @@ interface Row {
   upBefore: WireCount;
   upFormat1: WireCount;
   upNow: WireCount;
+  /** This pass (decision 0044): json-d1 request, keel-delta-c, no progress for a one-frame stream. */
+  upCompact: WireCount;
   /** Whole wire of a first install: raw stream (before) and keel-z1 (now); zstd -19 --long of the new tar. */
   firstBefore: WireCount;
   firstNow: WireCount;
@@ -311,28 +318,45 @@ async function benchPair(
     manifest: incM,
     wire: "keel-delta-1",
     file: delta1File,
-    z: false,
+    json: "j",
   });
   await remove();
   await wireFile(delta1File, "keel-delta-1z", `${delta1File}.z`);
+  // Before this pass (decision 0044): the request as a brotli frame with a UUID, on the agent
+  // KEEL_BENCH_AGENT_BEFORE names (a build of the previous commit; else this one).
   const upFormat1 = await serveReceive({
     ...S,
+    agent: AGENT_BEFORE,
     manifest: incM,
     wire: "keel-delta-1z",
     file: `${delta1File}.z`,
-    z: true,
+    json: "z",
   });
   await remove();
   await wireFile(deltaFile, "keel-delta-2", `${deltaFile}.z`);
   const upNow = await serveReceive({
     ...S,
+    agent: AGENT_BEFORE,
     manifest: incM,
     wire: "keel-delta-2",
     file: `${deltaFile}.z`,
-    z: true,
+    json: "z",
   });
   await remove();
-  const firstBefore = await serveReceive({ ...S, manifest: fullM, wire: "raw", file: full, z: false });
+  // This pass: the delta the console sends (format 2 when smaller, else format 1) with its header
+  // compact (keel-delta-c), the request against the json-d1 dictionary, a short id.
+  const sentFile = encode2.bytes < encode1.bytes ? deltaFile : delta1File;
+  await wireFile(sentFile, "keel-delta-c", `${sentFile}.c`);
+  const upCompact = await serveReceive({
+    ...S,
+    manifest: incM,
+    wire: "keel-delta-c",
+    file: `${sentFile}.c`,
+    json: "d",
+    id: "1",
+  });
+  await remove();
+  const firstBefore = await serveReceive({ ...S, manifest: fullM, wire: "raw", file: full, json: "j" });
   await remove();
   const z1CompressS = await wireFile(full, "keel-z1", `${full}.kz1`);
   const firstNow = await serveReceive({
@@ -340,7 +364,8 @@ async function benchPair(
     manifest: fullM,
     wire: "keel-z1",
     file: `${full}.kz1`,
-    z: true,
+    json: "d",
+    id: "1",
   });
   await run(process.execPath, [AGENT, "verify", ...hostArgs, app, p.to]);
   await rm(`${full}.kz1`);
@@ -376,6 +401,7 @@ async function benchPair(
     upBefore,
     upFormat1,
     upNow,
+    upCompact,
     firstBefore,
     firstNow,
     tarZstd,
@@ -403,10 +429,13 @@ const kb = (n: number) =>
   n >= 10 * 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
 const whole = (w: WireCount) => w.sent + w.back;
 /**
- * What the console sends an agent that lists keel-delta-2: the format-2 delta when it is smaller
- * than the format-1 one (server/jobs/rollouts/approved-artifact.ts), else format 1 as keel-delta-1z.
+ * What the console sent an agent listing keel-delta-2 before decision 0044: the format-2 delta when
+ * it is smaller than the format-1 one (server/jobs/rollouts/approved-artifact.ts), else format 1 as
+ * keel-delta-1z; the request a brotli frame with a UUID.
  */
-const sentNow = (r: Row) => (r.keel < r.keel1 ? r.upNow : r.upFormat1);
+const sentBefore = (r: Row) => (r.keel < r.keel1 ? r.upNow : r.upFormat1);
+/** What it sends a current agent (decision 0044): the same delta as keel-delta-c, the request as json-d1. */
+const sentNow = (r: Row) => r.upCompact;
 
 /** Goal (issue 16): ≤ 1.3× zstd --patch-from when it is over 100 KB, else ≤ 1 KiB above it; below the ostree static delta. */
 function goalMet(r: Row): boolean {
@@ -417,26 +446,28 @@ function goalMet(r: Row): boolean {
 
 function table(rows: Row[]): string {
   const lines = [
-    "| pair | shape | tree | send -p raw | send -p, zstd -19 | rsync -z (sent + received) | ostree static delta | zstd --patch-from (reference) | Keel delta alone, format 1 / format 2 | Keel whole wire before (J + keel-delta-1) | Keel whole wire, format 1 (Z + keel-delta-1z: agents without keel-delta-2) | Keel whole wire, format 2 (Z + keel-delta-2) | **Keel whole wire now** (what the console sends an agent listing keel-delta-2) | now / reference | now − reference | goal met |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| pair | shape | tree | send -p raw | send -p, zstd -19 | rsync -z (sent + received) | ostree static delta | zstd --patch-from (reference) | Keel delta alone, format 1 / format 2 | Keel whole wire, protocol 1 (J + keel-delta-1) | Keel whole wire, format 1 (Z + keel-delta-1z: agents without keel-delta-2) | Keel whole wire, format 2 (Z + keel-delta-2) | Keel whole wire before decision 0044 (what the console sent an agent listing keel-delta-2) | **Keel whole wire now** (d + keel-delta-c: what the console sends a current agent) | now / reference | now − reference | goal met |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const r of rows) {
     const w = whole(sentNow(r));
     lines.push(
-      `| ${r.pair} | ${r.shape} | ${kb(r.treeBytes)} | ${kb(r.incRaw)} | ${kb(r.incZstd)} | ${kb(r.rsyncZ)} (${kb(r.rsyncSent)} + ${kb(r.rsyncRecv)}) | ${kb(r.ostree)} | ${kb(r.patchFrom)} | ${kb(r.keel1)} / ${kb(r.keel)} | ${kb(whole(r.upBefore))} | ${kb(whole(r.upFormat1))} | ${kb(whole(r.upNow))} | **${kb(w)}** (${r.keel < r.keel1 ? "keel-delta-2" : "keel-delta-1z"}) | ${(w / r.patchFrom).toFixed(2)}× | ${w - r.patchFrom >= 0 ? "+" : "−"}${kb(Math.abs(w - r.patchFrom))} | ${goalMet(r) ? "yes" : "NO"} |`,
+      `| ${r.pair} | ${r.shape} | ${kb(r.treeBytes)} | ${kb(r.incRaw)} | ${kb(r.incZstd)} | ${kb(r.rsyncZ)} (${kb(r.rsyncSent)} + ${kb(r.rsyncRecv)}) | ${kb(r.ostree)} | ${kb(r.patchFrom)} | ${kb(r.keel1)} / ${kb(r.keel)} | ${kb(whole(r.upBefore))} | ${kb(whole(r.upFormat1))} | ${kb(whole(r.upNow))} | ${kb(whole(sentBefore(r)))} (${r.keel < r.keel1 ? "keel-delta-2" : "keel-delta-1z"}) | **${kb(w)}** (format ${r.keel < r.keel1 ? 2 : 1}) | ${(w / r.patchFrom).toFixed(2)}× | ${w - r.patchFrom >= 0 ? "+" : "−"}${kb(Math.abs(w - r.patchFrom))} | ${goalMet(r) ? "yes" : "NO"} |`,
     );
   }
   lines.push(
     "",
     "Whole wire of the update, split (bytes): what the console wrote = request frame (the signed manifest) + stream payload + frame headers; what came back = hello, ready, progress and the response.",
     "",
-    "| pair | before: request / payload / framing / back | format 1 (keel-delta-1z): request / payload / framing / back | now (keel-delta-2): request / payload / framing / back |",
-    "| --- | ---: | ---: | ---: |",
+    "| pair | protocol 1: request / payload / framing / back | format 1 (keel-delta-1z): request / payload / framing / back | format 2 (keel-delta-2): request / payload / framing / back | now (d + keel-delta-c): request / payload / framing / back |",
+    "| --- | ---: | ---: | ---: | ---: |",
   );
   const split = (c: WireCount) =>
     `${c.request} / ${c.payload} / ${c.sent - c.request - c.payload} / ${c.back}`;
   for (const r of rows)
-    lines.push(`| ${r.pair} | ${split(r.upBefore)} | ${split(r.upFormat1)} | ${split(r.upNow)} |`);
+    lines.push(
+      `| ${r.pair} | ${split(r.upBefore)} | ${split(r.upFormat1)} | ${split(r.upNow)} | ${split(r.upCompact)} |`,
+    );
   lines.push(
     "",
     "First install (the host holds nothing of the app): whole wire, sent + received.",
@@ -480,7 +511,7 @@ async function writeDocs(rows: Row[], load: string): Promise<void> {
     "ostree: archive repo, both trees committed, `ostree static-delta generate --inline --filename`.",
     "Reference: `zstd -19 --long=27 --patch-from=old.tar new.tar`. Keel delta alone: `encodeDelta` of the `btrfs send -p` stream against the parent subvolume (the bundled decoder gives back the signed stream exactly).",
     "**Whole wire**: a real `keel-agent serve` session on the host's store receives the release; counted is every byte the console wrote (request frame with the signed manifest, DATA frames, END) and every byte the agent wrote back (hello, ready, progress, response).",
-    "Before: protocol 1 as it was (JSON request frame, keel-delta-1 / raw). Now: the request in a compressed JSON frame, the format-2 delta as keel-delta-2 (its header compressed; decision 0040) when it is smaller than the format-1 one, else the format-1 delta as keel-delta-1z (decision 0030; also what an agent that does not list keel-delta-2 gets), and keel-z1 for a full stream (brotli blocks).",
+    "Protocol 1: as it was (JSON request frame, keel-delta-1 / raw). Format 1 and format 2: the request in a brotli JSON frame with a UUID as its id, the format-1 delta as keel-delta-1z (decision 0030) or the format-2 one as keel-delta-2 (decision 0040), on the agent build named by `KEEL_BENCH_AGENT_BEFORE` (the previous build, when given); before decision 0044 the console sent the format-2 delta when it is smaller than the format-1 one, else the format-1 one. **Now** (decision 0044): the same delta as keel-delta-c (its header compact: parent paths sharing prefixes, 64-bit parent digests), the request in a json-d1 frame (deflate against a preset dictionary) with a short id, the agent answering in json-d1 and sending no progress event for a stream done in one piece; keel-z1 for a full stream (brotli blocks).",
     "Encoders: `encodeDelta` format 1, then format 2 (as the release step does, one after the other), each in its own `node` process (bench/delta-encoder-child.ts; peak RSS is its `maxRSS`).",
     "Goal: Keel's whole wire ≤ 1.3× the reference on pairs where the reference is over 100 KB, at most 1 KiB above it below that, and below the ostree static delta.",
     "",
@@ -513,6 +544,11 @@ async function main(): Promise<void> {
     await run(process.execPath, [join(__dirname, "..", "agent", "build.mjs")]);
     AGENT = join(work, "keel-agent.mjs");
     await writeFile(AGENT, await readFile(BUILT_AGENT));
+    AGENT_BEFORE = AGENT;
+    if (process.env.KEEL_BENCH_AGENT_BEFORE) {
+      AGENT_BEFORE = join(work, "keel-agent-before.mjs");
+      await writeFile(AGENT_BEFORE, await readFile(process.env.KEEL_BENCH_AGENT_BEFORE));
+    }
     const keyDir = join(work, "keys");
     await run(process.execPath, [AGENT, "keygen", "--out", keyDir, "--name", "bench"]);
     const trusted = join(work, "trusted");

@@ -6,6 +6,7 @@
 //   kind 0x45 "E"  END:  the stream of the receive in flight is complete (length 0)
 //   kind 0x41 "A"  ABORT: the client gives up sending the stream (length 0); the agent cleans up
 //   kind 0x5A "Z"  JSON, brotli-compressed (sent only to an agent whose hello lists "json-z"; wire/json-z.ts)
+//   kind 0x64 "d"  JSON, deflated against a preset dictionary (only to an agent whose hello lists "json-d1"; wire/json-d.ts)
 //
 // Session: the agent writes a `hello` event first. The client sends one request at a time and
 // waits for its response. For `receive`, the agent answers either with a response (e.g. refused,
@@ -16,18 +17,21 @@
 // the agent writes an error response with id "" and exits.
 
 import { MIN_JSON_Z_BYTES, deflateJson, inflateJson } from "./wire/json-z";
+import { deflateJsonD, inflateJsonD } from "./wire/json-d";
 
 export const FRAME_JSON = 0x4a;
 export const FRAME_DATA = 0x44;
 export const FRAME_END = 0x45;
 export const FRAME_ABORT = 0x41;
 export const FRAME_JSON_Z = 0x5a;
+export const FRAME_JSON_D = 0x64;
 export const FRAME_HEADER_BYTES = 5;
 export const MAX_JSON_FRAME = 32 * 1024 * 1024;
 export const MAX_DATA_FRAME = 1024 * 1024;
 
 export type Frame =
-  | { kind: "json"; value: unknown; compressed?: true }
+  /** compressed: true for a "Z" frame, "json-d1" for a "d" frame (answer in the same form). */
+  | { kind: "json"; value: unknown; compressed?: true | "json-d1" }
   | { kind: "data"; data: Buffer }
   | { kind: "end" }
   | { kind: "abort" };
@@ -46,6 +50,25 @@ export function encodeJsonFrameZ(value: unknown): Buffer {
   const z = deflateJson(body);
   if (z.length + 64 >= body.length) return encodeJsonFrame(value);
   return Buffer.concat([header(FRAME_JSON_Z, z.length), z]);
+}
+
+/** Largest JSON deflated against the dictionary; above it the brotli frame alone is tried (it gains more there). */
+const MAX_JSON_D_BYTES = 64 * 1024;
+
+/**
+ * For a peer that lists "json-d1" (it lists "json-z" too): the smallest of the dictionary frame, the
+ * brotli frame (from MIN_JSON_Z_BYTES) and the plain one.
+ */
+export function encodeJsonFrameD(value: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(value), "utf8");
+  if (body.length > MAX_JSON_D_BYTES) return encodeJsonFrameZ(value);
+  let best: { kind: number; payload: Buffer } = { kind: FRAME_JSON_D, payload: deflateJsonD(body) };
+  if (body.length <= best.payload.length) best = { kind: FRAME_JSON, payload: body };
+  if (body.length >= MIN_JSON_Z_BYTES) {
+    const z = deflateJson(body);
+    if (z.length < best.payload.length) best = { kind: FRAME_JSON_Z, payload: z };
+  }
+  return Buffer.concat([header(best.kind, best.payload.length), best.payload]);
 }
 
 function header(kind: number, length: number): Buffer {
@@ -137,6 +160,7 @@ function checkHeader(kind: number, length: number): void {
   switch (kind) {
     case FRAME_JSON:
     case FRAME_JSON_Z:
+    case FRAME_JSON_D:
       if (length > MAX_JSON_FRAME)
         throw new FramingError(`JSON frame of ${length} bytes exceeds ${MAX_JSON_FRAME}`);
       return;
@@ -156,8 +180,14 @@ function checkHeader(kind: number, length: number): void {
 function toFrame(kind: number, payload: Buffer): Frame {
   switch (kind) {
     case FRAME_JSON:
-    case FRAME_JSON_Z: {
-      const text = kind === FRAME_JSON ? payload : inflateJson(payload, MAX_JSON_FRAME);
+    case FRAME_JSON_Z:
+    case FRAME_JSON_D: {
+      const text =
+        kind === FRAME_JSON
+          ? payload
+          : kind === FRAME_JSON_Z
+            ? inflateJson(payload, MAX_JSON_FRAME)
+            : inflateJsonD(payload, MAX_JSON_FRAME);
       if (typeof text === "string") throw new FramingError(text);
       let value: unknown;
       try {
@@ -165,7 +195,8 @@ function toFrame(kind: number, payload: Buffer): Frame {
       } catch {
         throw new FramingError("JSON frame does not hold valid JSON");
       }
-      return kind === FRAME_JSON_Z ? { kind: "json", value, compressed: true } : { kind: "json", value };
+      if (kind === FRAME_JSON_Z) return { kind: "json", value, compressed: true };
+      return kind === FRAME_JSON_D ? { kind: "json", value, compressed: "json-d1" } : { kind: "json", value };
     }
     case FRAME_DATA:
       return { kind: "data", data: payload };

@@ -42,9 +42,17 @@ export type Command = (typeof COMMANDS)[number];
 
 /**
  * Wire encodings of a receive's data: the signed stream as is, or Keel's delta (agent/protocol/delta);
- * keel-z1 and keel-delta-1z are their compressed forms (agent/protocol/wire, decision 0030).
+ * keel-z1 and keel-delta-1z are their compressed forms (agent/protocol/wire, decision 0030); keel-delta-2
+ * a format-2 delta (decision 0040), keel-delta-c the same with a compact header (decision 0044).
  */
-export const WIRE_ENCODINGS = ["raw", "keel-delta-1", "keel-z1", "keel-delta-1z", "keel-delta-2"] as const;
+export const WIRE_ENCODINGS = [
+  "raw",
+  "keel-delta-1",
+  "keel-z1",
+  "keel-delta-1z",
+  "keel-delta-2",
+  "keel-delta-c",
+] as const;
 export type WireEncoding = (typeof WIRE_ENCODINGS)[number];
 
 export type FactsArgs = Record<string, never>;

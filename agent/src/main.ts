@@ -15,7 +15,7 @@ import { DEFAULT_STORE, DEFAULT_TRUSTED } from "./store/layout";
 const USAGE = `usage: keel-agent <command> [options]
   facts                                   host, store and installed versions
   version                                 agent version, protocol version, bundle SHA-256
-  receive --manifest FILE [--stream FILE|-] [--wire raw|keel-z1|keel-delta-1|keel-delta-1z|keel-delta-2 [--delta-base VERSION]] [--allow-special]
+  receive --manifest FILE [--stream FILE|-] [--wire raw|keel-z1|keel-delta-1|keel-delta-1z|keel-delta-2|keel-delta-c [--delta-base VERSION]] [--allow-special]
   activate APP VERSION [--rollback]       switch current to VERSION
                                           (activate, rollback, remove, gc APP, verify, health: --kind runtime
                                           acts on runtimes/ instead of apps/)

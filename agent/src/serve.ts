@@ -7,6 +7,7 @@ import {
   PROTOCOL_VERSION,
   REQUEST_ID_PATTERN,
   encodeJsonFrame,
+  encodeJsonFrameD,
   encodeJsonFrameZ,
   isProtocolCompatible,
   validateRequest,
@@ -92,11 +93,16 @@ export interface ServeOptions {
 
 export async function serve(opts: ServeOptions): Promise<number> {
   const queue = new FrameQueue(opts.input);
-  // A client that sent its request compressed ("json-z" in the hello) reads compressed answers too.
-  let compressed = false;
+  // A client that sent its request compressed ("json-z" / "json-d1" in the hello) reads answers in that form.
+  let compressed: true | "json-d1" | undefined;
   const send = (m: AgentMessage): Promise<void> =>
     new Promise((resolve, reject) => {
-      const f = compressed ? encodeJsonFrameZ(m) : encodeJsonFrame(m);
+      const f =
+        compressed === "json-d1"
+          ? encodeJsonFrameD(m)
+          : compressed
+            ? encodeJsonFrameZ(m)
+            : encodeJsonFrame(m);
       opts.output.write(f, (e) => (e ? reject(e) : resolve()));
     });
   await send({
@@ -125,7 +131,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       });
       return 2;
     }
-    compressed = frame.compressed === true;
+    compressed = frame.compressed;
     const raw = frame.value as { id?: unknown; protocolVersion?: unknown } | null;
     const id = typeof raw?.id === "string" && REQUEST_ID_PATTERN.test(raw.id) ? raw.id : "";
     if (typeof raw?.protocolVersion === "number" && !isProtocolCompatible(raw.protocolVersion)) {
@@ -144,10 +150,15 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     let streaming: "no" | "open" | "ended" = "no";
     let lastProgress = 0;
+    let progressed = false;
     const ctx = createContext(opts.store, opts.trusted, (step, bytes, totalBytes) => {
+      // A stream handed off whole at its first report (one chunk: a small delta) gets no progress
+      // event: its response follows (decision 0044). Once one went out, the others go as before.
+      if (!progressed && totalBytes !== null && bytes >= totalBytes) return;
       const now = Date.now();
       if (now - lastProgress < 250) return;
       lastProgress = now;
+      progressed = true;
       void send({ protocolVersion: PROTOCOL_VERSION, id, event: "progress", step, bytes, totalBytes });
     });
     const input: StreamInput = {

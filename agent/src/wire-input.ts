@@ -1,5 +1,6 @@
 // A receive's compressed wire forms (decision 0030) turned back into the forms the pipeline knows:
-// keel-z1 → the raw signed stream, keel-delta-1z → keel-delta-1, keel-delta-2 → a format-2 delta, which
+// keel-z1 → the raw signed stream, keel-delta-1z → keel-delta-1, keel-delta-2 and keel-delta-c (its
+// header compact, decision 0044) → a format-2 delta, which
 // the delta decoder reads as it reads format 1 (decision 0040). The bytes then go through the same
 // chunk-by-chunk verification against the signed manifest (store/stage.ts); a damaged or hostile
 // compressed input is refused as BAD_STREAM before its bytes reach anything but .staging/<op>.
@@ -40,7 +41,9 @@ async function* refused(pieces: AsyncIterable<Buffer>, wire: WireEncoding): Asyn
 
 /** Whether the encoding is decoded against an installed base tree. */
 export function isDeltaWire(wire: WireEncoding): boolean {
-  return wire === "keel-delta-1" || wire === "keel-delta-1z" || wire === "keel-delta-2";
+  return (
+    wire === "keel-delta-1" || wire === "keel-delta-1z" || wire === "keel-delta-2" || wire === "keel-delta-c"
+  );
 }
 
 /** The input as the verified pipeline takes it; a raw file is read straight into its buffer. */
@@ -55,6 +58,7 @@ export function pipelineInput(wire: WireEncoding, input: StreamInput): PipelineI
     case "keel-z1":
     case "keel-delta-1z":
     case "keel-delta-2":
+    case "keel-delta-c":
       break;
   }
   let n = 0;
@@ -64,7 +68,10 @@ export function pipelineInput(wire: WireEncoding, input: StreamInput): PipelineI
     ? { wire: "raw", input: refused(decompressBlocks(arrived), wire), wireBytes }
     : {
         wire: "keel-delta-1",
-        input: refused(expandDeltaHeader(arrived, wire === "keel-delta-2" ? 2 : 1), wire),
+        input: refused(
+          expandDeltaHeader(arrived, wire === "keel-delta-c" ? "c" : wire === "keel-delta-2" ? 2 : 1),
+          wire,
+        ),
         wireBytes,
       };
 }

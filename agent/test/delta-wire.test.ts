@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import {
   closeSync,
+  createReadStream,
   createWriteStream,
   openSync,
   readFileSync,
@@ -15,7 +16,9 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pipeline } from "node:stream/promises";
 import { encodeDelta } from "../protocol/delta/encode";
+import { compressDeltaHeader } from "../protocol/wire/delta-header";
 import {
   agent,
   buildRelease,
@@ -36,10 +39,11 @@ let buildStore: string;
 const rel: Record<string, Built> = {};
 let incDelta: string;
 let fullDelta: string;
+let incDeltaC: string;
 
-async function encode(parentDir: string, target: string, outPath: string): Promise<number> {
+async function encode(parentDir: string, target: string, outPath: string, version?: 2): Promise<number> {
   const out = createWriteStream(outPath);
-  const r = await encodeDelta({ parentDir, target, out });
+  const r = await encodeDelta({ parentDir, target, out, version });
   await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
   return r.bytes;
 }
@@ -59,6 +63,11 @@ beforeAll(async () => {
   fullDelta = join(out, "full.delta");
   await encode(join(buildStore, "apps/web/1.9"), rel["1.10"]!.incStream!, incDelta);
   await encode(join(buildStore, "apps/web/1.9"), rel["1.10"]!.stream, fullDelta);
+  // keel-delta-c (decision 0044): the format-2 delta with its header compact (64-bit parent digests).
+  const inc2 = join(out, "inc.delta2");
+  await encode(join(buildStore, "apps/web/1.9"), rel["1.10"]!.incStream!, inc2, 2);
+  incDeltaC = join(out, "inc.delta2c");
+  await pipeline(compressDeltaHeader(createReadStream(inc2), "c"), createWriteStream(incDeltaC));
 });
 
 afterAll(() => s?.cleanup());
@@ -102,6 +111,18 @@ describe("wire encoding keel-delta-1", () => {
     expect(agent(["remove", ...S(), "web", "1.10"]).json.removed).toBe(true);
   });
 
+  it("keel-delta-c (a format-2 delta, its header compact) installs the same update via the CLI", () => {
+    const r = agent([
+      ...receiveArgs(S(), { manifest: rel["1.10"]!.incManifest!, stream: incDeltaC }),
+      "--wire",
+      "keel-delta-c",
+    ]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json).toMatchObject({ version: "1.10", wireBytes: statSync(incDeltaC).size });
+    expect(agent(["verify", ...S(), "web", "1.10"]).code).toBe(0);
+    expect(agent(["remove", ...S(), "web", "1.10"]).json.removed).toBe(true);
+  });
+
   it("decodes a full stream against another installed version named by --delta-base", () => {
     const r = receiveDelta(rel["1.10"]!.manifest, fullDelta, "--delta-base", "1.9");
     expect(r.code, r.stdout).toBe(0);
@@ -135,16 +156,28 @@ describe("wire encoding keel-delta-1", () => {
     };
     flip();
     try {
-      const r = receiveDelta(rel["1.10"]!.incManifest!, incDelta);
-      expect(r.code).toBe(1);
-      expect(r.json.error).toMatchObject({ code: "PARENT_MISMATCH", step: "verify" });
-      expect(r.json.error.message).toMatch(/lib\/main\.js differs .*send the stream without delta encoding/);
-      expect(storeState(host, "web")).toMatchObject({
-        current: "1.9",
-        versions: ["1.9"],
-        staging: [],
-        journal: [],
-      });
+      // keel-delta-c names it by the 64-bit digest prefix its compact header carries (decision 0044).
+      for (const [wire, file] of [
+        ["keel-delta-1", incDelta],
+        ["keel-delta-c", incDeltaC],
+      ] as const) {
+        const r = agent([
+          ...receiveArgs(S(), { manifest: rel["1.10"]!.incManifest!, stream: file }),
+          "--wire",
+          wire,
+        ]);
+        expect(r.code).toBe(1);
+        expect(r.json.error).toMatchObject({ code: "PARENT_MISMATCH", step: "verify" });
+        expect(r.json.error.message).toMatch(
+          /lib\/main\.js differs .*send the stream without delta encoding/,
+        );
+        expect(storeState(host, "web")).toMatchObject({
+          current: "1.9",
+          versions: ["1.9"],
+          staging: [],
+          journal: [],
+        });
+      }
     } finally {
       flip();
     }

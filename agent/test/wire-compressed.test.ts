@@ -14,7 +14,9 @@ import {
   FrameDecoder,
   PROTOCOL_VERSION,
   encodeDataFrames,
+  FRAME_JSON_D,
   encodeEndFrame,
+  encodeJsonFrameD,
   encodeJsonFrameZ,
   residentSocketPath,
 } from "../protocol";
@@ -42,6 +44,8 @@ let host: string;
 let trusted: string;
 const rel: Record<string, Built> = {};
 const residentPids = new Set<number>();
+/** The format-2 delta of 1.0 → 1.1 (sent as keel-delta-c). */
+let delta2: string;
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -60,25 +64,50 @@ const u32s = (...xs: number[]) => {
 type Way = "cli" | "serve" | "resident";
 interface Sent {
   manifest: string;
-  wire: "keel-z1" | "keel-delta-1z";
+  wire: "keel-z1" | "keel-delta-1z" | "keel-delta-c";
   bytes: Buffer;
   deltaBase?: string;
+  /** The request's JSON frame: brotli ("Z", the default) or against the json-d1 dictionary ("d"). */
+  json?: "z" | "d";
+}
+
+/** Every frame the agent wrote in the last serve or resident session (kind byte and value). */
+let lastFrames: { kind: number; value: Loose }[] = [];
+function framesOf(out: Buffer): { kind: number; value: Loose }[] {
+  const got: { kind: number; value: Loose }[] = [];
+  const d = new FrameDecoder();
+  for (let o = 0; o < out.length;) {
+    const n = 5 + out.readUInt32BE(o + 1);
+    for (const f of d.push(out.subarray(o, o + n)))
+      if (f.kind === "json") got.push({ kind: out[o]!, value: f.value as Loose });
+    o += n;
+  }
+  return got;
 }
 
 function request(x: Sent): Buffer {
   const args: Loose = { manifest: readManifest(x.manifest), wireEncoding: x.wire };
   if (x.deltaBase) args.deltaBase = x.deltaBase;
+  const req = { protocolVersion: PROTOCOL_VERSION, id: "r1", command: "receive", args };
   return Buffer.concat([
-    encodeJsonFrameZ({ protocolVersion: PROTOCOL_VERSION, id: "r1", command: "receive", args }),
+    x.json === "d" ? encodeJsonFrameD(req) : encodeJsonFrameZ(req),
     ...encodeDataFrames(x.bytes),
     encodeEndFrame(),
   ]);
 }
 
 function answer(out: Buffer): Loose {
-  const got = new FrameDecoder().push(out).flatMap((f) => (f.kind === "json" ? [f.value as Loose] : []));
+  lastFrames = framesOf(out);
+  const got = lastFrames.map((f) => f.value);
   if (got[0]?.event === "hello")
-    expect(got[0].wire).toEqual(["keel-z1", "keel-delta-1z", "json-z", "keel-delta-2"]);
+    expect(got[0].wire).toEqual([
+      "keel-z1",
+      "keel-delta-1z",
+      "json-z",
+      "keel-delta-2",
+      "json-d1",
+      "keel-delta-c",
+    ]);
   const r = got.find((m) => m.id === "r1" && m.ok !== undefined);
   if (!r) throw new Error(`no answer: ${JSON.stringify(got).slice(0, 400)}`);
   return r.ok ? r.result : { error: r.error };
@@ -142,6 +171,11 @@ beforeAll(async () => {
   await encodeDelta({ parentDir: join(build, "apps/web/1.0"), target: rel["1.1"]!.incStream!, out: w });
   await new Promise<void>((res, rej) => w.end((e?: Error | null) => (e ? rej(e) : res())));
   rel["1.1"]!.stream = delta; // reused below: the delta, not a stream
+  delta2 = join(out, "1.1.delta2");
+  const w2 = createWriteStream(delta2);
+  const parentDir = join(build, "apps/web/1.0");
+  await encodeDelta({ parentDir, target: rel["1.1"]!.incStream!, out: w2, version: 2 });
+  await new Promise<void>((res, rej) => w2.end((e?: Error | null) => (e ? rej(e) : res())));
 });
 
 afterAll(() => {
@@ -227,4 +261,24 @@ describe("faithful compressed forms install exactly the signed tree", () => {
     expect(r).toMatchObject({ version: "1.1", wireBytes: bytes.length });
     expect(agent(["verify", ...storeArgs(host, trusted), "web", "1.1"]).code).toBe(0);
   });
+});
+
+describe("decision 0044: a json-d1 request, a keel-delta-c delta", () => {
+  it.each([["serve"], ["resident"]] as [Way][])(
+    "via %s: answered in json-d1 frames, no progress event for a stream done at once, the update installs",
+    async (way) => {
+      expect(agent(["remove", ...storeArgs(host, trusted), "web", "1.1"]).code).toBe(0);
+      const bytes = await collect(compressDeltaHeader(once(readFileSync(delta2)), "c"));
+      expect(bytes.subarray(0, 8).toString()).toBe("KEELDLTC");
+      const x: Sent = { manifest: rel["1.1"]!.incManifest!, wire: "keel-delta-c", bytes, json: "d" };
+      expect(request(x)[0]).toBe(FRAME_JSON_D);
+      const r = await send(way, x);
+      expect(r).toMatchObject({ version: "1.1", wireBytes: bytes.length });
+      const after = lastFrames.slice(1); // the hello stays a plain JSON frame (sent before any request)
+      expect(lastFrames[0]).toMatchObject({ kind: 0x4a, value: { event: "hello" } });
+      expect(after.map((f) => f.value.event ?? "response")).toEqual(["ready", "response"]);
+      expect(after.map((f) => f.kind)).toEqual([FRAME_JSON_D, FRAME_JSON_D]);
+      expect(agent(["verify", ...storeArgs(host, trusted), "web", "1.1"]).code).toBe(0);
+    },
+  );
 });

@@ -1,7 +1,6 @@
 // AgentSession: the console's one client of the agent protocol (agent/protocol). One
 // `keel-agent serve` process, or the host's resident agent, answers requests one at a time —
 // including a release streamed from disk into `receive` with backpressure.
-import { randomUUID } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
 import {
   FRAME_HEADER_BYTES,
@@ -10,6 +9,7 @@ import {
   encodeDataFrames,
   encodeEndFrame,
   encodeJsonFrame,
+  encodeJsonFrameD,
   encodeJsonFrameZ,
   type AgentRequest,
   type Command,
@@ -61,6 +61,7 @@ export class AgentSession {
   /** Commands sent in this session, in order, with their outcome (for the audit log). */
   readonly log: { command: Command; ok: boolean; ms: number; error?: string }[] = [];
   private busy = false;
+  private requests = 0;
   private current: {
     id: string;
     response: Deferred<Envelope>;
@@ -310,14 +311,20 @@ export class AgentSession {
     if (this.ended) throw this.sessionEnded();
     this.busy = true;
     const started = Date.now();
-    const id = randomUUID();
+    // A per-session counter, not a UUID: the id comes back in `ready`, every `progress` and the
+    // response, and requests of a session never overlap (decision 0044).
+    const id = String(++this.requests);
     const c = { id, response: deferred<Envelope>(), ready: deferred<void>(), onProgress: opts.onProgress };
     this.current = c;
     const stream = opts.stream;
     try {
       const request: AgentRequest<C> = { protocolVersion: PROTOCOL_VERSION, id, command, args };
       await this.write(
-        this.hello.wire.includes("json-z") ? encodeJsonFrameZ(request) : encodeJsonFrame(request),
+        this.hello.wire.includes("json-d1")
+          ? encodeJsonFrameD(request)
+          : this.hello.wire.includes("json-z")
+            ? encodeJsonFrameZ(request)
+            : encodeJsonFrame(request),
       );
       if (stream) {
         const first = await Promise.race([

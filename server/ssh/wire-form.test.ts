@@ -2,7 +2,7 @@
 // an agent whose hello lists it, made once beside the blob and reused, and inflating back to the
 // stored bytes exactly; to an older agent, the stored file as it is. A delta's format-2 encoding
 // (decision 0040) goes as keel-delta-2 only to an agent whose hello lists it.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -120,6 +120,51 @@ describe("wireForm", () => {
     const sent = readFileSync(sends[0]!.path!);
     expect(sent.subarray(0, 8).toString("latin1")).toBe("KEELDLT2");
     expect((await collect(expandDeltaHeader(Readable.from([sent]), 2))).equals(d2.bytes)).toBe(true);
+  });
+
+  it("sends a delta as keel-delta-c to an agent that lists it: the header compact, the body as stored", async () => {
+    const hex = (i: number) => createHash("sha256").update(String(i)).digest("hex");
+    const files = Array.from({ length: 50 }, (_, i) => ({
+      path: `node_modules/pkg/lib/file-${i}.js`,
+      bytes: 1000 + i,
+      sha256: hex(i),
+    }));
+    const header = Buffer.from(
+      JSON.stringify({ target: { bytes: 12345, sha256: hex(-1) }, parent: { files }, encoder: "x" }),
+    );
+    const body = randomBytes(1000);
+    const valid = (name: string, version: 1 | 2) => {
+      const len = Buffer.alloc(8);
+      len.writeUInt32BE(version, 0);
+      len.writeUInt32BE(header.length, 4);
+      writeFileSync(join(dir, name), Buffer.concat([DELTA_MAGIC, len, header, body]));
+      return join(dir, name);
+    };
+    const d1 = valid("c1", 1);
+    const d2 = valid("c2", 2);
+    const accepts = [...ALL, "keel-delta-2", "keel-delta-c"];
+    const args = { manifest, wireEncoding: "keel-delta-1" } as const;
+    // The format-2 delta when there is one to send, else the format-1 one: each comes back as itself.
+    for (const [format2, version] of [
+      [async () => d2, 2],
+      [async () => null, 1],
+      [undefined, 1],
+    ] as const) {
+      const a = await wireForm(accepts, args, { path: d1, format2 });
+      expect(a.args.wireEncoding).toBe("keel-delta-c");
+      const sent = readFileSync(a.path!);
+      expect(sent.subarray(0, 8).toString("latin1")).toBe("KEELDLTC");
+      expect(sent.length).toBeLessThan(header.length / 3 + body.length);
+      const back = await collect(expandDeltaHeader(Readable.from([sent]), "c"));
+      expect(back.readUInt32BE(8)).toBe(version);
+      const got = JSON.parse(back.subarray(16, 16 + back.readUInt32BE(12)).toString()) as {
+        target: unknown;
+        parent: { files: typeof files };
+      };
+      expect(got.target).toEqual({ bytes: 12345, sha256: hex(-1) });
+      expect(got.parent.files).toEqual(files.map((f) => ({ ...f, sha256: f.sha256.slice(0, 16) })));
+      expect(back.subarray(16 + back.readUInt32BE(12)).equals(body)).toBe(true);
+    }
   });
 
   it("never sends format 2 to an agent whose hello does not list keel-delta-2", async () => {

@@ -2,8 +2,10 @@
 // full stream) or keel-delta-1z (a delta) when the agent's hello lists that form, else as stored.
 // A delta whose format-2 encoding is stored too goes as keel-delta-2 (decision 0040) to an agent
 // that lists it, and only to such an agent: the same container with its own magic, which an agent
-// without it cannot be handed. The compressed file is produced once per stored blob, beside it in
-// `.wire/` (written to a temporary name and renamed), and reused for every host; the host verifies
+// without it cannot be handed. To an agent that lists keel-delta-c, a delta (the format-2 one when
+// it is sent, else format 1) goes with its header compact (parent paths sharing prefixes, parent
+// digests shortened to 64 bits; decision 0044). The compressed file is produced once per stored
+// blob, beside it in `.wire/` (written to a temporary name and renamed), and reused for every host; the host verifies
 // what it decompresses and decodes against the signed manifest, so this file is a transport cache,
 // never trusted.
 import { randomUUID } from "node:crypto";
@@ -22,6 +24,11 @@ const FORMS: Partial<Record<WireEncoding, { as: WireFeature & WireEncoding; ext:
   "keel-delta-1": { as: "keel-delta-1z", ext: "kdz" },
 };
 
+/** A delta with its header compact, format 1 or 2 inside (decision 0044). */
+const FORMAT_C = { as: "keel-delta-c", ext: "kdc" } as const satisfies {
+  as: WireFeature & WireEncoding;
+  ext: string;
+};
 /** The format-2 delta of the same stream, as keel-delta-2. */
 const FORMAT_2 = { as: "keel-delta-2", ext: "kd2" } as const satisfies {
   as: WireFeature & WireEncoding;
@@ -30,6 +37,7 @@ const FORMAT_2 = { as: "keel-delta-2", ext: "kd2" } as const satisfies {
 
 function encoder(as: WireEncoding): (i: AsyncIterable<Buffer>) => AsyncIterable<Buffer> {
   if (as === "keel-z1") return (i) => compressBlocks(i, 7);
+  if (as === "keel-delta-c") return (i) => compressDeltaHeader(i, "c");
   return as === "keel-delta-2" ? (i) => compressDeltaHeader(i, 2) : (i) => compressDeltaHeader(i, 1);
 }
 
@@ -95,8 +103,12 @@ export async function wireForm(
   const blob = typeof stored === "string" ? { path: stored } : stored;
   if (args.wireEncoding === "keel-delta-1" && blob.format2 && accepts.includes(FORMAT_2.as)) {
     const path2 = await blob.format2();
-    if (path2) return send(path2, { ...args, wireEncoding: FORMAT_2.as }, FORMAT_2);
+    const form2 = accepts.includes(FORMAT_C.as) ? FORMAT_C : FORMAT_2;
+    if (path2) return send(path2, { ...args, wireEncoding: form2.as }, form2);
   }
+  // Format 1 (no format-2 file, or the larger one) with its header compact.
+  if (args.wireEncoding === "keel-delta-1" && accepts.includes(FORMAT_C.as))
+    return send(blob.path, { ...args, wireEncoding: FORMAT_C.as }, FORMAT_C);
   const form = FORMS[args.wireEncoding ?? "raw"];
   if (!form || !accepts.includes(form.as)) return { args, path: blob.path };
   return send(blob.path, { ...args, wireEncoding: form.as }, form);

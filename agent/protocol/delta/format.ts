@@ -72,6 +72,11 @@ export interface DeltaParentFile {
   /** Relative path inside the parent tree, `/`-separated, no `.`/`..` parts. */
   path: string;
   bytes: number;
+  /**
+   * Its SHA-256 (64 hex digits), or the first 16 of them when the header came compact on the wire
+   * (keel-delta-c, decision 0044): it names the parent file that differs, the signed manifest's
+   * digests decide whether the decoded stream is installed.
+   */
   sha256: string;
 }
 
@@ -83,6 +88,8 @@ export interface DeltaHeader {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** A parent file's digest: whole, or its first 64 bits (keel-delta-c). */
+const PARENT_DIGEST = /^[0-9a-f]{16}(?:[0-9a-f]{48})?$/;
 
 /** True for a relative path that stays inside its root. */
 export function isSafeRelativePath(p: string): boolean {
@@ -111,7 +118,7 @@ export function parseHeader(json: string): DeltaHeader {
     const r = f as Record<string, unknown>;
     if (!r || typeof r.path !== "string" || !isSafeRelativePath(r.path))
       throw bad(`parent file ${i}: bad path`);
-    if (!isCount(r.bytes) || typeof r.sha256 !== "string" || !HEX64.test(r.sha256))
+    if (!isCount(r.bytes) || typeof r.sha256 !== "string" || !PARENT_DIGEST.test(r.sha256))
       throw bad(`parent file ${i}: bad digest`);
     return { path: r.path, bytes: r.bytes, sha256: r.sha256 };
   });

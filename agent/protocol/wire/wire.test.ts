@@ -2,19 +2,24 @@
 // exact bytes, and hostile input — a decompression bomb, a truncated block, a block over the limit,
 // bytes after the end — is refused with the reason, having produced at most one declared block.
 import { randomBytes } from "node:crypto";
-import { brotliCompressSync } from "node:zlib";
+import { createHash } from "node:crypto";
+import { brotliCompressSync, deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
   FRAME_JSON,
+  FRAME_JSON_D,
   FRAME_JSON_Z,
   FrameDecoder,
   MAX_JSON_FRAME,
   encodeJsonFrame,
+  encodeJsonFrameD,
   encodeJsonFrameZ,
 } from "../framing";
+import { JSON_D1_DICTIONARY } from "./json-d";
 import { MIN_JSON_Z_BYTES } from "./json-z";
-import { DELTA_MAGIC } from "../delta/format";
-import { compressDeltaHeader, expandDeltaHeader } from "./delta-header";
+import { DELTA_MAGIC, parseHeader } from "../delta/format";
+import { DELTA_C_MAGIC, compressDeltaHeader, expandDeltaHeader } from "./delta-header";
+import { compactHeader, expandCompactHeader } from "./delta-compact";
 import { WireError } from "./wire-reader";
 import { BLOCK_RAW, MAX_BLOCK_RAW, ZBLOCKS_MAGIC, compressBlocks, decompressBlocks } from "./zblocks";
 
@@ -138,6 +143,81 @@ describe("keel-delta-1z", () => {
   });
 });
 
+describe("keel-delta-c (decision 0044)", () => {
+  const sha = (i: number) => createHash("sha256").update(`f${i}`).digest("hex");
+  const files = Array.from({ length: 300 }, (_, i) => ({
+    path: `lib/${i % 3 ? "a" : "bé"}/f${i}.js`,
+    bytes: i * 1000,
+    sha256: sha(i),
+  }));
+  const header = { target: { bytes: 123_456, sha256: sha(-1) }, parent: { files }, encoder: "e" };
+  const json = Buffer.from(JSON.stringify(header));
+  const body = randomBytes(10_000);
+  const d2 = Buffer.concat([DELTA_MAGIC, u32s(2, json.length), json, body]);
+  const wire2c = (compact: Buffer, zLen = 0) =>
+    Buffer.concat([DELTA_C_MAGIC, u32s(compact.length, zLen), compact]);
+
+  it("gives back the format-2 delta with the same body, parents named as before, their digests 64 bits", async () => {
+    const z = await collect(compressDeltaHeader(pieces(d2, 999), "c"));
+    expect(z.subarray(0, 8).toString()).toBe("KEELDLTC");
+    const z2 = await collect(compressDeltaHeader(pieces(d2, 999), 2));
+    expect(z.length - body.length).toBeLessThan((z2.length - body.length) / 2);
+    const back = await collect(expandDeltaHeader(pieces(z, 13), "c"));
+    expect(back.subarray(0, 12)).toEqual(Buffer.concat([DELTA_MAGIC, u32s(2)]));
+    const len = back.readUInt32BE(12);
+    expect(parseHeader(back.subarray(16, 16 + len).toString())).toEqual({
+      ...header,
+      parent: { files: files.map((f) => ({ ...f, sha256: f.sha256.slice(0, 16) })) },
+      encoder: "keel-delta (keel-delta-c header)",
+    });
+    expect(back.subarray(16 + len).equals(body)).toBe(true);
+    // A format-1 delta goes the same way and comes back as format 1.
+    const d1 = Buffer.concat([DELTA_MAGIC, u32s(1, json.length), json, body]);
+    const c1 = await collect(compressDeltaHeader(pieces(d1), "c"));
+    expect((await collect(expandDeltaHeader(pieces(c1, 7), "c"))).subarray(0, 12)).toEqual(
+      Buffer.concat([DELTA_MAGIC, u32s(1)]),
+    );
+    // Neither keel-delta-2 nor keel-delta-c takes the other's container; an unknown format is refused.
+    const d3 = Buffer.concat([DELTA_MAGIC, u32s(3, json.length), json, body]);
+    expect((await refusal(collect(compressDeltaHeader(pieces(d3), "c")))).code).toBe("UNSUPPORTED");
+    const v3 = compactHeader(2, json);
+    v3[0] = 3;
+    expect((await refusal(collect(expandDeltaHeader(pieces(wire2c(v3)), "c")))).message).toMatch(
+      /format version 3 is not known/,
+    );
+    expect((await refusal(collect(expandDeltaHeader(pieces(z), 2)))).code).toBe("UNSUPPORTED");
+    expect((await refusal(collect(expandDeltaHeader(pieces(z2), "c")))).code).toBe("UNSUPPORTED");
+  });
+
+  it("refuses a compact header that lies: counts, shared prefixes, lengths, bytes after it, a bomb", async () => {
+    const good = compactHeader(2, json);
+    const pre = Buffer.concat([Buffer.from([2, 5]), Buffer.alloc(32)]); // format 2, target: 5 bytes, its digest
+    const cases: [Buffer, string, RegExp][] = [
+      [good.subarray(0, good.length - 3), "CORRUPT", /ends inside parent file 299's digest/],
+      [Buffer.concat([good, Buffer.from([0])]), "CORRUPT", /1 bytes after the last parent file/],
+      // 1,000,000 files in a few bytes
+      [Buffer.concat([pre, Buffer.from([0xc0, 0x84, 0x3d])]), "CORRUPT", /do not fit/],
+      // the first file keeps 5 bytes of a previous path it does not have
+      [
+        Buffer.concat([pre, Buffer.from([1, 5, 1, 0x61, 1]), Buffer.alloc(8)]),
+        "CORRUPT",
+        /keeps more of the previous path/,
+      ],
+    ];
+    for (const [compact, code, message] of cases) {
+      const e = await refusal(collect(expandDeltaHeader(pieces(wire2c(compact)), "c")));
+      expect(e.code).toBe(code);
+      expect(e.message).toMatch(message);
+    }
+    const bomb = brotliCompressSync(Buffer.alloc(16 * 1024 * 1024));
+    const e = await refusal(
+      collect(expandDeltaHeader(pieces(Buffer.concat([DELTA_C_MAGIC, u32s(100, bomb.length), bomb])), "c")),
+    );
+    expect(e.code).toBe("TOO_LARGE");
+    expect(() => expandCompactHeader(good, 1000)).toThrow(/expands past 1000 bytes/);
+  });
+});
+
 describe("compressed JSON frames", () => {
   it("carry the same value; a frame that inflates past the JSON limit is a framing error", () => {
     const value = {
@@ -164,3 +244,46 @@ describe("compressed JSON frames", () => {
     ]);
   });
 });
+
+describe("JSON frames against the json-d1 dictionary (decision 0044)", () => {
+  const manifest = {
+    app: "semver",
+    created: "2026-12-06T20:00:31Z",
+    kind: "app",
+    manifestVersion: 2,
+    parent: { treeSha256: "1".repeat(64), uuid: "725963ec-06bf-fc4a-8747-8e0629c4e7a8", version: "7.6.2" },
+    signature: "B".repeat(88),
+    signer: "8dc1715467e34be3",
+    stream: { bytes: 25533, chunkSize: 4194304, chunks: ["c".repeat(64)], compression: "none" },
+    version: "7.6.3",
+  };
+  it("the dictionary never changes under its name (a new one is json-d2)", () => {
+    expect(createHash("sha256").update(JSON_D1_DICTIONARY).digest("hex")).toBe(DICTIONARY_SHA256);
+  });
+  it("carry the same value, smaller than brotli on a receive request and a ready event", () => {
+    const req = { protocolVersion: 1, id: "1", command: "receive", args: { manifest } };
+    const ready = { protocolVersion: 1, id: "1", event: "ready" };
+    for (const value of [req, ready]) {
+      const f = encodeJsonFrameD(value);
+      expect(f[0]).toBe(FRAME_JSON_D);
+      expect(new FrameDecoder().push(f)).toEqual([{ kind: "json", value, compressed: "json-d1" }]);
+      expect(f.length).toBeLessThan(Math.min(encodeJsonFrameZ(value).length, encodeJsonFrame(value).length));
+    }
+    expect(encodeJsonFrameD(ready).length).toBeLessThan(20);
+  });
+  it("fall back to the smaller form: plain JSON when nothing is gained, brotli past 64 KiB", () => {
+    const tiny = { a: 1 };
+    expect(encodeJsonFrameD(tiny).equals(encodeJsonFrame(tiny))).toBe(true);
+    const big = { rows: Array.from({ length: 5000 }, (_, i) => `row ${i % 97}`) };
+    expect(encodeJsonFrameD(big)[0]).toBe(FRAME_JSON_Z);
+  });
+  it("a frame that inflates past the JSON limit, or is not deflate against the dictionary, is a framing error", () => {
+    const bomb = deflateRawSync(Buffer.alloc(MAX_JSON_FRAME + 1, 0x20), { dictionary: JSON_D1_DICTIONARY });
+    const frame = Buffer.concat([Buffer.from([FRAME_JSON_D]), u32s(bomb.length), bomb]);
+    expect(() => new FrameDecoder().push(frame)).toThrow(/inflates past 33554432 bytes/);
+    const junk = Buffer.concat([Buffer.from([FRAME_JSON_D]), u32s(4), Buffer.from([0xff, 0xff, 0xff, 0xff])]);
+    expect(() => new FrameDecoder().push(junk)).toThrow(/does not decompress/);
+  });
+});
+
+const DICTIONARY_SHA256 = "db1026ff12b79d78fadd3ee4ccbb67c1159af020e3479ccbe2adeeae8f104f62";

@@ -1,9 +1,10 @@
 // Which delta goes on the wire (decision 0040), on real lab hosts (sshd in network namespaces, btrfs
 // stores, keel-agent, the real SSH executor): the release step stores a format-2 delta beside the
-// format-1 one; a rollout to agents that list keel-delta-2 sends the format-2 one as keel-delta-2; a
-// delta recorded before format 2 still goes as keel-delta-1z; and an agent whose hello does not list
-// keel-delta-2 is sent the format-1 delta, the agent reporting the bytes it received. Every host ends
-// on the same signed stream.
+// format-1 one; a rollout to current agents (they list keel-delta-c, decision 0044) sends the format-2
+// one with its header compact; a delta recorded before format 2 goes as its format-1 delta, compact
+// too; an agent whose hello lists keel-delta-2 but not keel-delta-c is sent keel-delta-2, one that
+// lists neither the format-1 delta as keel-delta-1z, the agent reporting the bytes it received.
+// Every host ends on the same signed stream.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -79,7 +80,7 @@ const deltaRow = (from: string, to: string) =>
   });
 
 /** The wire-form cache file (`.wire/`) made from the stored blob `digest`, with extension `ext`, if any. */
-function wireFile(digest: string, ext: "kd2" | "kdz"): { path: string; bytes: number } | null {
+function wireFile(digest: string, ext: "kd2" | "kdz" | "kdc"): { path: string; bytes: number } | null {
   const blob = fleet.deps.store.localPath(digest)!;
   const dir = join(dirname(blob), ".wire");
   const name = (() => {
@@ -93,7 +94,7 @@ function wireFile(digest: string, ext: "kd2" | "kdz"): { path: string; bytes: nu
 }
 
 describe("the delta format on the wire (lab hosts)", () => {
-  it("stores a format-2 delta beside the format-1 one and rolls it out as keel-delta-2 to agents that list it", async () => {
+  it("stores a format-2 delta beside the format-1 one and rolls it out as keel-delta-c to agents that list it", async () => {
     await build("1.0");
     await roll("1.0");
     await build("2.0");
@@ -113,16 +114,18 @@ describe("the delta format on the wire (lab hosts)", () => {
 
     const r = await roll("2.0");
     for (const h of r.plan.hosts) expect(h).toMatchObject({ stream: "delta", parent: "1.0" });
-    const kd2 = wireFile(row.encoded2Digest!, "kd2");
-    expect(kd2, "the keel-delta-2 form was made once, in the wire cache").not.toBeNull();
+    // Decision 0044: the current agent lists keel-delta-c (the header compact).
+    const kdc = wireFile(row.encoded2Digest!, "kdc");
+    expect(kdc, "the keel-delta-c form was made once, in the wire cache").not.toBeNull();
+    expect(wireFile(row.encoded2Digest!, "kd2"), "no keel-delta-2 form was needed").toBeNull();
     expect(wireFile(row.encodedDigest!, "kdz"), "no keel-delta-1z form was needed").toBeNull();
-    // What each host was sent, byte for byte: the keel-delta-2 form of the format-2 delta.
-    for (const h of r.hosts) expect(Number(h.bytesSent)).toBe(kd2!.bytes);
+    // What each host was sent, byte for byte: the keel-delta-c form of the format-2 delta.
+    for (const h of r.hosts) expect(Number(h.bytesSent)).toBe(kdc!.bytes);
     for (const h of fleet.inv.hosts)
       expect(await fleet.onHost(h.name, "web")).toEqual({ current: "2.0", previous: "1.0" });
   });
 
-  it("sends a delta recorded before format 2 (no format-2 columns) as keel-delta-1z", async () => {
+  it("sends a delta recorded before format 2 (no format-2 columns) as its format-1 delta (keel-delta-c)", async () => {
     await build("3.0");
     const row = await deltaRow("2.0", "3.0");
     expect(row.encoded2Digest).toBeTruthy();
@@ -133,10 +136,11 @@ describe("the delta format on the wire (lab hosts)", () => {
     });
     const r = await roll("3.0");
     for (const h of r.plan.hosts) expect(h).toMatchObject({ stream: "delta", parent: "2.0" });
-    const kdz = wireFile(row.encodedDigest!, "kdz");
-    expect(kdz).not.toBeNull();
+    const kdc = wireFile(row.encodedDigest!, "kdc");
+    expect(kdc).not.toBeNull();
     expect(wireFile(row.encoded2Digest!, "kd2")).toBeNull();
-    for (const h of r.hosts) expect(Number(h.bytesSent)).toBe(kdz!.bytes);
+    expect(wireFile(row.encoded2Digest!, "kdc")).toBeNull();
+    for (const h of r.hosts) expect(Number(h.bytesSent)).toBe(kdc!.bytes);
     for (const h of fleet.inv.hosts)
       expect(await fleet.onHost(h.name, "web")).toEqual({ current: "3.0", previous: "2.0" });
   });
@@ -167,8 +171,11 @@ describe("the delta format on the wire (lab hosts)", () => {
       try {
         const { session } = await openCheckedSession(conn, { bundle, residentSeconds: 0 });
         expect(session.hello.wire).toContain("keel-delta-2");
-        // The hello of an agent from before format 2 (decision 0030's list).
-        if (older) session.hello.wire = session.hello.wire.filter((w) => w !== "keel-delta-2");
+        // The hello of an agent from before format 2 (decision 0030's list), and of one from before
+        // the compact header (decision 0040's list).
+        session.hello.wire = session.hello.wire.filter(
+          (w) => w !== "keel-delta-c" && (!older || w !== "keel-delta-2"),
+        );
         results.push(await receiveReleaseIn(session, { manifest, wireEncoding: "keel-delta-1" }, stored));
         await session.close();
       } finally {
@@ -202,9 +209,9 @@ describe("the delta format on the wire (lab hosts)", () => {
     });
     const r = await roll("5.0");
     for (const h of r.plan.hosts) expect(h).toMatchObject({ stream: "delta", parent: "3.0" });
-    const kdz = wireFile(row.encodedDigest!, "kdz");
-    expect(kdz).not.toBeNull();
-    for (const h of r.hosts) expect(Number(h.bytesSent)).toBe(kdz!.bytes);
+    const kdc = wireFile(row.encodedDigest!, "kdc");
+    expect(kdc).not.toBeNull();
+    for (const h of r.hosts) expect(Number(h.bytesSent)).toBe(kdc!.bytes);
     for (const h of fleet.inv.hosts) expect((await fleet.onHost(h.name, "web")).current).toBe("5.0");
   });
 });
