@@ -61,6 +61,7 @@ export function compactHeader(version: 1 | 2, json: Buffer): Buffer {
     parts.push(Buffer.from(f.sha256.slice(0, PARENT_DIGEST_BYTES * 2), "hex"));
     prev = path;
   }
+  flush(); // the file count, when no file followed it
   return Buffer.concat(parts);
 }
 

@@ -189,6 +189,21 @@ describe("keel-delta-c (decision 0044)", () => {
     expect((await refusal(collect(expandDeltaHeader(pieces(z2), "c")))).code).toBe("UNSUPPORTED");
   });
 
+  it("carries a delta that copies from no parent file (all literals, e.g. a runtime's update)", async () => {
+    const none = { target: { bytes: 77, sha256: sha(-2) }, parent: { files: [] }, encoder: "e" };
+    const j = Buffer.from(JSON.stringify(none));
+    const d = Buffer.concat([DELTA_MAGIC, u32s(2, j.length), j, body]);
+    const back = await collect(
+      expandDeltaHeader(pieces(await collect(compressDeltaHeader(pieces(d), "c"))), "c"),
+    );
+    const len = back.readUInt32BE(12);
+    expect(parseHeader(back.subarray(16, 16 + len).toString())).toEqual({
+      ...none,
+      encoder: "keel-delta (keel-delta-c header)",
+    });
+    expect(back.subarray(16 + len).equals(body)).toBe(true);
+  });
+
   it("refuses a compact header that lies: counts, shared prefixes, lengths, bytes after it, a bomb", async () => {
     const good = compactHeader(2, json);
     const pre = Buffer.concat([Buffer.from([2, 5]), Buffer.alloc(32)]); // format 2, target: 5 bytes, its digest
