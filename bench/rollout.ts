@@ -33,6 +33,7 @@ import { join } from "node:path";
 import { labDown, labExec } from "@/infra/lab/api";
 import { countQueries, kib, machineCpuMs, mib, pct, rssSampler, sec } from "./console-measure";
 import { labPaths } from "@/infra/lab/names";
+import { procStat } from "@/infra/proc-stat";
 import { startEmbeddedPostgres } from "@/infra/start/postgres";
 import { applyMigrations } from "@/prisma/migrate";
 import { seedUser } from "@/prisma/seed/fleet";
@@ -86,18 +87,10 @@ const TICK_MS = 10;
 
 /** A process's own CPU and that of its children it has waited for (ms), from /proc/PID/stat. */
 function procCpu(pid: number | "self"): { own: number; children: number; comm: string } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const f = stat
-      .slice(stat.lastIndexOf(")") + 2)
-      .split(" ")
-      .map(Number);
-    // After "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
-    return { own: (f[11]! + f[12]!) * TICK_MS, children: (f[13]! + f[14]!) * TICK_MS, comm };
-  } catch {
-    return null;
-  }
+  const stat = procStat(pid);
+  if (!stat) return null;
+  const f = stat.fields.map(Number); // utime stime cutime cstime at 11–14
+  return { own: (f[11]! + f[12]!) * TICK_MS, children: (f[13]! + f[14]!) * TICK_MS, comm: stat.comm };
 }
 
 /**

@@ -2,18 +2,9 @@
 // (so a crashed `up` never blocks the `down` that cleans up after it).
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { processStart } from "@/infra/proc-stat";
 import { LabError } from "./names";
 import { sleep } from "./run";
-
-function startTimeOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // field 22 (starttime), counted after the ")" that ends the command name
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 function mtimeOf(file: string): number {
   try {
@@ -27,12 +18,12 @@ function holderAlive(content: string): boolean {
   const [pidText, start] = content.trim().split(" ");
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  return startTimeOf(pid) === start;
+  return processStart(pid) === start;
 }
 
 export async function withLock<T>(file: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   mkdirSync(dirname(file), { recursive: true });
-  const me = `${process.pid} ${startTimeOf(process.pid)}\n`;
+  const me = `${process.pid} ${processStart(process.pid)}\n`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

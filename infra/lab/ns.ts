@@ -1,5 +1,6 @@
 // Looking at the machine: mounts, namespaces and the processes inside them, loop devices.
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { procStat } from "@/infra/proc-stat";
 import { run, sleep } from "./run";
 
 export function mountTargets(): Set<string> {
@@ -52,12 +53,9 @@ function ancestorsOfSelf(): Set<number> {
   let pid = process.pid;
   while (pid > 1 && !mine.has(pid)) {
     mine.add(pid);
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    } catch {
-      break;
-    }
+    const stat = procStat(pid);
+    if (!stat) break;
+    pid = Number(stat.fields[1]);
   }
   return mine;
 }
@@ -112,13 +110,8 @@ export async function killAndWait(pids: number[], timeoutMs = 5000): Promise<voi
   const deadline = Date.now() + timeoutMs;
   for (const pid of pids) {
     while (Date.now() < deadline) {
-      let state = "";
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-      } catch {
-        break;
-      }
+      const state = procStat(pid)?.fields[0];
+      if (state === undefined) break;
       if (state === "Z") break; // dead, waiting for its parent to reap it; holds no mounts
       await sleep(20);
     }

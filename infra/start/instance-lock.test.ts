@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { lockDataDir, processStart } from "./instance-lock";
+import { processStart } from "@/infra/proc-stat";
+import { lockDataDir } from "./instance-lock";
 
 const dir = mkdtempSync(join(tmpdir(), "keel-instance-lock-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

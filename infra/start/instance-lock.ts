@@ -6,17 +6,8 @@
 // gone is taken over, and the leftover PostgreSQL of a killed start is still stopped as before.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { processStart } from "@/infra/proc-stat";
 import { StartError } from "./database";
-
-/** The process's start time in clock ticks since boot (/proc/<pid>/stat field 22); null if gone. */
-export function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 /** Takes the data directory for this process, or throws a StartError naming the console that holds it. */
 export function lockDataDir(dataDir: string, pid = process.pid): { release(): void } {
